@@ -1,0 +1,90 @@
+/* mux.h — a multiplexed, flow-controlled connection over one TLS session.
+ *
+ * Both ends (device, controller, server) use this.  One I/O thread per
+ * connection owns the SSL object (OpenSSL must not be read and written from
+ * two threads at once); other threads hand it frames through per-stream
+ * bounded queues.  The I/O thread sends round-robin across streams, one frame
+ * (<= MUX_FRAME_MAX bytes) at a time, so a control message waits behind at
+ * most one frame of each busy stream, never behind a whole upload.
+ *
+ * A stream carries, in each direction, a sequence of items: MSG (a typed
+ * message), DATA (bulk bytes) and finally END.  DATA and MSG frames consume
+ * per-stream credit (MUX_WINDOW bytes); the receiver returns credit as the
+ * application consumes items with mux_recv(), so a slow consumer stalls only
+ * its own stream and the I/O thread never blocks on it.
+ *
+ * The wire format (frame header, kinds, limits, versioning) is in
+ * docs/protocol.md. */
+#ifndef VIGIL_MUX_H
+#define VIGIL_MUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "common/buf.h"
+
+#define MUX_VERSION       1
+#define MUX_FRAME_MAX     65536          /* payload bytes per frame */
+#define MUX_WINDOW        (512 * 1024)   /* per-stream receive window, bytes */
+#define MUX_MAX_STREAMS   64             /* streams open at once per connection */
+#define MUX_PING_MS       10000          /* keepalive interval when idle */
+#define MUX_DEAD_MS       30000          /* no frame at all for this long: dead */
+
+enum mux_item {
+	MUX_MSG  = 1,   /* *type set, payload in out */
+	MUX_DATA = 2,   /* bytes in out (<= MUX_FRAME_MAX) */
+	MUX_END  = 3,   /* peer finished sending on this stream */
+};
+
+struct mux;
+struct mux_stream;
+
+struct mux_ops {
+	/* A stream the peer opened.  Called in a thread of its own that the
+	 * mux starts (at most MUX_MAX_STREAMS at once; beyond that the peer's
+	 * OPEN is refused with a reset).  The handler owns s and must call
+	 * mux_stream_close(s) before returning.  msg is valid during the call. */
+	void (*on_stream)(struct mux *m, struct mux_stream *s, uint16_t type,
+			  const uint8_t *msg, size_t len, void *arg);
+	/* The connection ended (peer closed, error, keepalive timeout).
+	 * Called once from the I/O thread; may be NULL. */
+	void (*on_close)(struct mux *m, void *arg);
+};
+
+/* Takes ownership of ssl and fd (TLS handshake already complete, fd may be
+ * blocking or not; the mux makes it non-blocking).  Starts the I/O thread.
+ * Returns NULL with errno set on failure (ssl and fd are then freed). */
+struct mux *mux_new(SSL *ssl, int fd, const struct mux_ops *ops, void *arg);
+/* Closes the connection: every blocked call returns -ECONNRESET. */
+void mux_shutdown(struct mux *m);
+/* mux_shutdown, waits for the I/O thread and all stream threads, frees.
+ * Must not be called from a stream handler.  mux_free(NULL) is a no-op. */
+void mux_free(struct mux *m);
+bool mux_alive(const struct mux *m);
+
+/* Opens a stream with a first message (<= MUX_FRAME_MAX bytes).
+ * Returns NULL with errno (ECONNRESET, EMSGSIZE, EAGAIN: too many streams). */
+struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_t len);
+/* Queue a message / bulk bytes / END.  Block while the stream has no credit
+ * or its out-queue is full.  Return 0 or -ECONNRESET (connection or stream
+ * gone), -EMSGSIZE (message too big), -EPIPE (END already sent). */
+int mux_send_msg(struct mux_stream *s, uint16_t type, const void *msg, size_t len);
+int mux_send_data(struct mux_stream *s, const void *p, size_t n);   /* any n; split into frames */
+int mux_send_end(struct mux_stream *s);
+/* The next item from the peer.  out is reset and filled (it must allow at
+ * least MUX_FRAME_MAX bytes).  timeout_ms < 0 waits forever.  Returns a
+ * positive enum mux_item, -ETIMEDOUT, or -ECONNRESET (connection died or the
+ * peer reset the stream).  After MUX_END, further calls return MUX_END. */
+int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_ms);
+/* Ends the stream: sends a reset if either side has not finished, frees s. */
+void mux_stream_close(struct mux_stream *s);
+
+/* Convenience RPC: open with (type, req), send END, wait for one MSG.
+ * Returns 0 and fills *rtype/reply, or -errno.  The stream is closed. */
+int mux_call(struct mux *m, uint16_t type, const struct buf *req,
+	     uint16_t *rtype, struct buf *reply, int timeout_ms);
+
+#endif

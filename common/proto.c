@@ -1,0 +1,246 @@
+/* proto.c — encode/decode of the messages in proto.h, shared by all ends. */
+#include "common/proto.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/names.h"
+
+static void get_path(struct wire_reader *r, char *out)
+{
+	wire_get_str(r, out, PATH_MAX);
+	if (!r->err && !path_valid(out))
+		r->err = -EBADMSG;
+}
+
+void proto_put_entry(struct buf *b, const struct vg_entry *e)
+{
+	wire_put_str(b, e->path);
+	wire_put_u8(b, e->type);
+	wire_put_u8(b, e->deleted);
+	wire_put_u32(b, e->mode);
+	wire_put_u32(b, e->uid);
+	wire_put_u32(b, e->gid);
+	wire_put_u64(b, e->size);
+	wire_put_i64(b, e->mtime_ns);
+	wire_put_u64(b, e->version);
+	wire_put_i64(b, e->capture_ns);
+	wire_put_i64(b, e->recv_ns);
+	wire_put_bytes(b, e->sha256, 32);
+	wire_put_bytes(b, e->tree_root, 32);
+	wire_put_str(b, e->link);
+	wire_put_blob(b, e->xattrs, e->xattr_len);
+}
+
+void proto_get_entry(struct wire_reader *r, struct vg_entry *e)
+{
+	const uint8_t *x;
+	size_t n;
+
+	get_path(r, e->path);
+	e->type = wire_get_u8(r);
+	e->deleted = wire_get_u8(r);
+	e->mode = wire_get_u32(r) & 07777;
+	e->uid = wire_get_u32(r);
+	e->gid = wire_get_u32(r);
+	e->size = wire_get_u64(r);
+	e->mtime_ns = wire_get_i64(r);
+	e->version = wire_get_u64(r);
+	e->capture_ns = wire_get_i64(r);
+	e->recv_ns = wire_get_i64(r);
+	wire_get_bytes(r, e->sha256, 32);
+	wire_get_bytes(r, e->tree_root, 32);
+	wire_get_str(r, e->link, PATH_MAX);
+	x = wire_get_blob(r, VG_XATTR_MAX, &n);
+	e->xattr_len = (uint32_t)n;
+	if (x)
+		memcpy(e->xattrs, x, n);
+	if (!r->err && (e->type < VG_FILE || e->type > VG_SYMLINK))
+		r->err = -EBADMSG;
+}
+
+void proto_put_put(struct buf *b, const struct vg_put *p)
+{
+	proto_put_entry(b, &p->e);
+	wire_put_u8(b, p->body);
+	wire_put_u64(b, p->base_version);
+	wire_put_bytes(b, p->token, sizeof(p->token));
+	wire_put_str(b, p->body == PUT_RENAME ? p->from : "");
+}
+
+void proto_get_put(struct wire_reader *r, struct vg_put *p)
+{
+	proto_get_entry(r, &p->e);
+	p->body = wire_get_u8(r);
+	p->base_version = wire_get_u64(r);
+	wire_get_bytes(r, p->token, sizeof(p->token));
+	if (r->err)
+		return;
+	if (p->body == PUT_RENAME)
+		get_path(r, p->from);
+	else
+		wire_get_str(r, p->from, PATH_MAX);
+	if (!r->err && (p->body < PUT_WHOLE || p->body > PUT_RENAME))
+		r->err = -EBADMSG;
+}
+
+void proto_put_device(struct buf *b, const struct vg_device *d)
+{
+	wire_put_str(b, d->name);
+	wire_put_u8(b, d->online);
+	wire_put_i64(b, d->last_seen_ns);
+	wire_put_u64(b, d->files);
+	wire_put_u64(b, d->bytes);
+}
+
+void proto_get_device(struct wire_reader *r, struct vg_device *d)
+{
+	wire_get_str(r, d->name, sizeof(d->name));
+	d->online = wire_get_u8(r);
+	d->last_seen_ns = wire_get_i64(r);
+	d->files = wire_get_u64(r);
+	d->bytes = wire_get_u64(r);
+}
+
+void proto_put_report(struct buf *b, const struct vg_report *rep)
+{
+	uint32_t i, n = rep->ncounters > VG_COUNTERS_MAX ? VG_COUNTERS_MAX : rep->ncounters;
+
+	wire_put_u64(b, rep->backlog_files);
+	wire_put_i64(b, rep->backlog_oldest_ns);
+	wire_put_str(b, rep->tracker);
+	wire_put_u32(b, n);
+	for (i = 0; i < n; i++) {
+		wire_put_str(b, rep->counters[i].name);
+		wire_put_u64(b, rep->counters[i].value);
+	}
+}
+
+void proto_get_report(struct wire_reader *r, struct vg_report *rep)
+{
+	uint32_t i;
+
+	rep->backlog_files = wire_get_u64(r);
+	rep->backlog_oldest_ns = wire_get_i64(r);
+	wire_get_str(r, rep->tracker, sizeof(rep->tracker));
+	rep->ncounters = wire_get_u32(r);
+	if (rep->ncounters > VG_COUNTERS_MAX) {
+		r->err = -EBADMSG;
+		rep->ncounters = 0;
+	}
+	for (i = 0; i < rep->ncounters && !r->err; i++) {
+		wire_get_str(r, rep->counters[i].name, sizeof(rep->counters[i].name));
+		rep->counters[i].value = wire_get_u64(r);
+	}
+}
+
+void proto_put_status(struct buf *b, const struct vg_status *s)
+{
+	uint32_t i, nc = s->ncommands > VG_STATUS_LIST_MAX ? VG_STATUS_LIST_MAX : s->ncommands;
+	uint32_t ne = s->nevents > VG_STATUS_LIST_MAX ? VG_STATUS_LIST_MAX : s->nevents;
+
+	wire_put_str(b, s->device);
+	wire_put_u8(b, s->online);
+	wire_put_i64(b, s->last_seen_ns);
+	wire_put_u64(b, s->backlog_files);
+	wire_put_i64(b, s->backlog_oldest_ns);
+	wire_put_u8(b, s->frozen);
+	wire_put_str(b, s->erase_state);
+	wire_put_u64(b, s->erase_files);
+	wire_put_u64(b, s->erase_bytes);
+	wire_put_str(b, s->sim_iccid);
+	wire_put_str(b, s->sim_imsi);
+	wire_put_i64(b, s->sim_changed_ns);
+	wire_put_u32(b, nc);
+	for (i = 0; i < nc; i++) {
+		wire_put_u64(b, s->commands[i].id);
+		wire_put_str(b, s->commands[i].action);
+		wire_put_str(b, s->commands[i].by);
+		wire_put_str(b, s->commands[i].state);
+		wire_put_i64(b, s->commands[i].issued_ns);
+		wire_put_i64(b, s->commands[i].updated_ns);
+	}
+	wire_put_u32(b, ne);
+	for (i = 0; i < ne; i++) {
+		wire_put_i64(b, s->events[i].time_ns);
+		wire_put_str(b, s->events[i].kind);
+		wire_put_str(b, s->events[i].detail);
+	}
+}
+
+void proto_get_status(struct wire_reader *r, struct vg_status *s)
+{
+	uint32_t i;
+
+	wire_get_str(r, s->device, sizeof(s->device));
+	s->online = wire_get_u8(r);
+	s->last_seen_ns = wire_get_i64(r);
+	s->backlog_files = wire_get_u64(r);
+	s->backlog_oldest_ns = wire_get_i64(r);
+	s->frozen = wire_get_u8(r);
+	wire_get_str(r, s->erase_state, sizeof(s->erase_state));
+	s->erase_files = wire_get_u64(r);
+	s->erase_bytes = wire_get_u64(r);
+	wire_get_str(r, s->sim_iccid, sizeof(s->sim_iccid));
+	wire_get_str(r, s->sim_imsi, sizeof(s->sim_imsi));
+	s->sim_changed_ns = wire_get_i64(r);
+	s->ncommands = wire_get_u32(r);
+	if (s->ncommands > VG_STATUS_LIST_MAX)
+		r->err = -EBADMSG;
+	for (i = 0; i < s->ncommands && !r->err; i++) {
+		s->commands[i].id = wire_get_u64(r);
+		wire_get_str(r, s->commands[i].action, sizeof(s->commands[i].action));
+		wire_get_str(r, s->commands[i].by, sizeof(s->commands[i].by));
+		wire_get_str(r, s->commands[i].state, sizeof(s->commands[i].state));
+		s->commands[i].issued_ns = wire_get_i64(r);
+		s->commands[i].updated_ns = wire_get_i64(r);
+	}
+	s->nevents = r->err ? 0 : wire_get_u32(r);
+	if (s->nevents > VG_STATUS_LIST_MAX)
+		r->err = -EBADMSG;
+	for (i = 0; i < s->nevents && !r->err; i++) {
+		s->events[i].time_ns = wire_get_i64(r);
+		wire_get_str(r, s->events[i].kind, sizeof(s->events[i].kind));
+		wire_get_str(r, s->events[i].detail, sizeof(s->events[i].detail));
+	}
+	if (r->err)
+		s->ncommands = s->nevents = 0;
+}
+
+void proto_put_hit(struct buf *b, const struct vg_hit *h)
+{
+	wire_put_str(b, h->path);
+	wire_put_u64(b, h->version);
+	wire_put_i64(b, h->time_ns);
+	wire_put_str(b, h->snippet);
+}
+
+void proto_get_hit(struct wire_reader *r, struct vg_hit *h)
+{
+	get_path(r, h->path);
+	h->version = wire_get_u64(r);
+	h->time_ns = wire_get_i64(r);
+	wire_get_str(r, h->snippet, sizeof(h->snippet));
+}
+
+void proto_put_error(struct buf *b, int code, const char *text)
+{
+	wire_put_u32(b, (uint32_t)(code < 0 ? -code : code));
+	wire_put_str(b, text);
+}
+
+int proto_get_error(const uint8_t *msg, size_t len, char *text, size_t cap)
+{
+	struct wire_reader r;
+	uint32_t code;
+
+	wire_reader_init(&r, msg, len);
+	code = wire_get_u32(&r);
+	wire_get_str(&r, text, cap);
+	if (wire_ok(&r) < 0) {
+		snprintf(text, cap, "malformed error reply");
+		return EBADMSG;
+	}
+	return code ? (int)code : EIO;
+}

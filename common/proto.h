@@ -1,0 +1,156 @@
+/* proto.h — vigil's application messages, carried on mux streams.
+ *
+ * Every request opens a stream whose first message names the operation;
+ * replies come back on the same stream.  Field order and limits are in
+ * docs/protocol.md; encode/decode live in proto.c so both ends share them.
+ * All times are int64 nanoseconds since the Unix epoch (UTC). */
+#ifndef VIGIL_PROTO_H
+#define VIGIL_PROTO_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/wire.h"
+
+#define VG_NAME_MAX     64        /* device/controller names incl. NUL */
+#define VG_XATTR_MAX    16384     /* encoded xattrs of one entry */
+#define VG_MSG_MAX      65536     /* == MUX_FRAME_MAX */
+#define VG_ERRMSG_MAX   256
+
+/* Replies (and generic messages). */
+enum {
+	MSG_OK         = 0x0001,  /* {} */
+	MSG_ERROR      = 0x0002,  /* {u32 code (positive errno), str text} */
+	MSG_ENTRY      = 0x0003,  /* {entry} */
+	MSG_ENTRIES    = 0x0004,  /* {u32 n, entry * n}; several per stream, then END */
+	MSG_PUT_READY  = 0x0005,  /* {u64 resume_offset}: send body from there */
+	MSG_PUT_DONE   = 0x0006,  /* {u64 version} */
+	MSG_DEVICES    = 0x0007,  /* {u32 n, device * n} */
+	MSG_STATUS     = 0x0008,  /* {status} */
+	MSG_HITS       = 0x0009,  /* {u32 n, hit * n} (search) */
+};
+
+/* Device requests: only the device's own namespace, only latest versions. */
+enum {
+	MSG_DEV_LATEST = 0x0101,  /* {str path} -> ENTRY | ERROR(ENOENT) */
+	MSG_DEV_SIG    = 0x0102,  /* {str path, u64 version} -> OK, DATA (librsync sig)..., END */
+	MSG_DEV_PUT    = 0x0103,  /* {put} -> PUT_READY, <- DATA... END, -> PUT_DONE | ERROR */
+	MSG_DEV_REPORT = 0x0104,  /* {report} -> OK */
+};
+
+/* Controller requests. */
+enum {
+	MSG_CTL_DEVICES = 0x0201, /* {} -> DEVICES..., END */
+	MSG_CTL_LS      = 0x0202, /* {str dev, str path, i64 at, u8 recursive} -> ENTRIES..., END | ERROR */
+	MSG_CTL_LOG     = 0x0203, /* {str dev, str path} -> ENTRIES..., END | ERROR */
+	MSG_CTL_STAT    = 0x0204, /* {str dev, str path, u64 version, i64 at} -> ENTRY | ERROR */
+	MSG_CTL_READ    = 0x0205, /* {str dev, str path, u64 version, u64 off, u64 len} -> OK, DATA..., END | ERROR */
+	MSG_CTL_STATUS  = 0x0206, /* {str dev} -> STATUS | ERROR */
+	MSG_CTL_SEARCH  = 0x0207, /* {str dev, u8 all_versions, u32 n, str word * n} -> HITS..., END */
+};
+
+enum vg_type { VG_FILE = 1, VG_DIR = 2, VG_SYMLINK = 3 };
+
+/* One version of one path.  Large (PATH_MAX strings): allocate on the heap. */
+struct vg_entry {
+	char path[PATH_MAX];       /* absolute device path */
+	uint8_t type;              /* enum vg_type */
+	uint8_t deleted;
+	uint32_t mode;             /* permission bits (07777) */
+	uint32_t uid, gid;
+	uint64_t size;
+	int64_t mtime_ns;
+	uint64_t version;          /* server-assigned, per path, increasing */
+	int64_t capture_ns;        /* when the device captured it (monotonic per device) */
+	int64_t recv_ns;           /* when the server stored it */
+	uint8_t sha256[32];        /* of the whole content (files) */
+	uint8_t tree_root[32];     /* root of the chunk tree (files) */
+	char link[PATH_MAX];       /* symlink target */
+	uint32_t xattr_len;        /* encoded: {str name, blob value}* */
+	uint8_t xattrs[VG_XATTR_MAX];
+};
+
+enum vg_put_body {
+	PUT_WHOLE  = 1,   /* DATA = whole content; resumable by token */
+	PUT_DELTA  = 2,   /* DATA = librsync delta against base_version */
+	PUT_RANGES = 3,   /* DATA = {u64 off, u32 len, bytes}*: base with ranges overlaid, cut to e.size; verified by tree_root */
+	PUT_META   = 4,   /* no DATA: content of base_version, new metadata */
+	PUT_DELETE = 5,   /* no DATA: a deleted version */
+	PUT_RENAME = 6,   /* no DATA: content of from's latest version at e.path; from gets a deleted version */
+};
+
+struct vg_put {
+	struct vg_entry e;        /* new version's metadata; version/recv_ns ignored */
+	uint8_t body;             /* enum vg_put_body */
+	uint64_t base_version;    /* DELTA, RANGES, META: must be the server's latest of e.path */
+	uint8_t token[16];        /* WHOLE: identifies an upload to resume */
+	char from[PATH_MAX];      /* RENAME source */
+};
+
+struct vg_device {
+	char name[VG_NAME_MAX];
+	uint8_t online;
+	int64_t last_seen_ns;
+	uint64_t files;
+	uint64_t bytes;
+};
+
+/* A device's own report of what it has not shipped yet, and its counters. */
+#define VG_COUNTERS_MAX 32
+struct vg_report {
+	uint64_t backlog_files;
+	int64_t backlog_oldest_ns;   /* 0: none */
+	char tracker[16];
+	uint32_t ncounters;
+	struct { char name[32]; uint64_t value; } counters[VG_COUNTERS_MAX];
+};
+
+#define VG_STATUS_LIST_MAX 32
+struct vg_status {
+	char device[VG_NAME_MAX];
+	uint8_t online;
+	int64_t last_seen_ns;
+	uint64_t backlog_files;
+	int64_t backlog_oldest_ns;
+	uint8_t frozen;
+	char erase_state[16];        /* "none" until a command changes it */
+	uint64_t erase_files, erase_bytes;
+	char sim_iccid[32], sim_imsi[32];
+	int64_t sim_changed_ns;
+	uint32_t ncommands;
+	struct { uint64_t id; char action[16]; char by[VG_NAME_MAX]; char state[16];
+		 int64_t issued_ns, updated_ns; } commands[VG_STATUS_LIST_MAX];
+	uint32_t nevents;
+	struct { int64_t time_ns; char kind[32]; char detail[256]; } events[VG_STATUS_LIST_MAX];
+};
+
+struct vg_hit {
+	char path[PATH_MAX];
+	uint64_t version;
+	int64_t time_ns;
+	char snippet[256];
+};
+
+/* Encoders append to b (check wire_buf_error(b) once at the end);
+ * decoders read from r (check wire_ok/wire_done). */
+void proto_put_entry(struct buf *b, const struct vg_entry *e);
+void proto_get_entry(struct wire_reader *r, struct vg_entry *e);
+void proto_put_put(struct buf *b, const struct vg_put *p);
+void proto_get_put(struct wire_reader *r, struct vg_put *p);
+void proto_put_device(struct buf *b, const struct vg_device *d);
+void proto_get_device(struct wire_reader *r, struct vg_device *d);
+void proto_put_report(struct buf *b, const struct vg_report *rep);
+void proto_get_report(struct wire_reader *r, struct vg_report *rep);
+void proto_put_status(struct buf *b, const struct vg_status *s);
+void proto_get_status(struct wire_reader *r, struct vg_status *s);
+void proto_put_hit(struct buf *b, const struct vg_hit *h);
+void proto_get_hit(struct wire_reader *r, struct vg_hit *h);
+
+/* MSG_ERROR: build, and parse into (code, text). */
+void proto_put_error(struct buf *b, int code, const char *text);
+int proto_get_error(const uint8_t *msg, size_t len, char *text, size_t cap); /* returns positive code */
+
+#endif
