@@ -43,7 +43,12 @@ all: $(BINS)
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/obj/%.o: %.c $(BPF_SKELS)
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Only the daemon includes BPF skeletons.
+$(BUILD)/obj/daemon/%.o: daemon/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
