@@ -86,7 +86,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS)
-	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+	tests/run-unit.sh $(UNIT_BINS)
 
 integration: all
 	tests/integration/run-all.sh
