@@ -1,0 +1,47 @@
+/* tracker.h — the change-detection backends of vigild (bpf, fanotify, scan).
+ *
+ * A tracker tells the daemon which paths may have changed; the daemon re-stats
+ * them and decides what to ship.  Every backend fills one tracker_ops; vigild
+ * --tracker auto tries bpf, fanotify, scan in that order.  The bpf backend
+ * excludes vigild's own tgid. */
+#ifndef VIGIL_TRACKER_H
+#define VIGIL_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/proto.h"
+
+/* What a tracker tells the daemon.  Paths are absolute.  Called from the
+ * daemon's loop thread (inside tracker_ops.process). */
+struct trk_range { uint64_t off, len; };
+struct tracker_sink {
+	void *arg;
+	/* path's content/metadata/existence may have changed; D re-stats it */
+	void (*changed)(void *arg, const char *path, int64_t when_ns);
+	/* written byte ranges of a regular file since its last pick-up;
+	 * n == 0 with unknown=true means "ranges unknown, use the delta path" */
+	void (*ranges)(void *arg, const char *path, const struct trk_range *r, size_t n, bool unknown);
+	/* events were lost or a directory changed in ways not itemised:
+	 * rescan this directory (recursive), or every root when dir == NULL */
+	void (*rescan)(void *arg, const char *dir);
+	/* vigild must re-check this file on its periodic timer (writable shared mapping alive) */
+	void (*poll_file)(void *arg, const char *path, bool on);
+};
+
+struct tracker;
+struct tracker_ops {
+	const char *name;   /* "bpf", "fanotify", "scan" */
+	/* 0, or -errno with a one-line reason in err (e.g. "no BTF") */
+	int  (*start)(struct tracker **out, char *const roots[], size_t nroots,
+		      const struct tracker_sink *sink, char *err, size_t errlen);
+	int  (*fd)(struct tracker *);        /* pollable fd for the daemon's epoll, or -1 */
+	int  (*process)(struct tracker *);   /* fd readable or periodic timer tick (every 50-100 ms) */
+	void (*counters)(struct tracker *, struct vg_report *rep); /* append named counters: events, drops, rescans, ... */
+	void (*stop)(struct tracker *);
+};
+
+extern const struct tracker_ops tracker_bpf_ops, tracker_fanotify_ops, tracker_scan_ops;
+
+#endif
