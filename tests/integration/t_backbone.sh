@@ -1,0 +1,72 @@
+# t_backbone.sh — the whole path with real processes: files of many sizes,
+# edits, inserts, deletes, renames, symlinks, empty dirs, mode changes, shipped
+# by `vigild once` to a real server over TLS, read back byte for byte.
+. "$(dirname "$0")/lib.sh"
+
+server_start
+enroll_pair phone1
+D=$T/data
+mkdir -p "$D/notes" "$D/empty" "$D/deep/a/b"
+: >"$D/zero"
+printf x >"$D/one"
+head -c 2048 /dev/urandom >"$D/onechunk"
+head -c 100M /dev/urandom >"$D/big"
+echo "hello vigil" >"$D/notes/n1.txt"
+echo deep >"$D/deep/a/b/c.txt"
+ln -s notes/n1.txt "$D/link"
+chmod 0640 "$D/notes/n1.txt"
+chmod 0700 "$D/empty"
+
+note "first reconcile"
+vigild_once phone1 "$D"
+for f in zero one onechunk big notes/n1.txt deep/a/b/c.txt; do
+	same_file phone1 "$D/$f" "$D/$f"
+done
+
+note "devices and ls"
+vigil devices --json | jq -e '.[] | select(.name=="phone1")' >/dev/null || fail "devices lists phone1"
+vigil ls "phone1:$D" --json >"$T/ls.json"
+jq -e '.[] | select(.path=="'"$D"'/empty" and .type=="dir" and .mode==448)' "$T/ls.json" >/dev/null || fail "empty dir with mode 0700"
+jq -e '.[] | select(.path=="'"$D"'/link" and .type=="symlink")' "$T/ls.json" >/dev/null || fail "symlink listed"
+jq -e '.[] | select(.path=="'"$D"'/big" and .size==104857600)' "$T/ls.json" >/dev/null || fail "big file size"
+vigil ls "phone1:$D" --recursive --json | jq -e '.[] | select(.path=="'"$D"'/deep/a/b/c.txt")' >/dev/null || fail "recursive ls"
+
+note "edits: middle of big file, insert near start, delete, rename, chmod, symlink change"
+printf 'EDITED-IN-THE-MIDDLE' | dd of="$D/big" bs=1 seek=52428800 conv=notrunc status=none
+{ head -c 1000 "$D/onechunk"; printf 'inserted!'; tail -c +1001 "$D/onechunk"; } >"$T/ins" && cat "$T/ins" >"$D/onechunk"
+rm "$D/zero"
+mv "$D/deep/a/b/c.txt" "$D/deep/moved.txt"
+chmod 0600 "$D/one"
+ln -sfn deep/moved.txt "$D/link"
+sleep 1.1   # leave the racily-clean window of the first capture
+vigild_once phone1 "$D"
+
+same_file phone1 "$D/big" "$D/big"
+same_file phone1 "$D/onechunk" "$D/onechunk"
+same_file phone1 "$D/deep/moved.txt" "$D/deep/moved.txt"
+vigil log "phone1:$D/big" --json >"$T/log.json"
+[ "$(jq length "$T/log.json")" = 2 ] || fail "big has two versions"
+[ "$(jq -r '.[1].sha256' "$T/log.json")" = "$(sha256sum "$D/big" | cut -d' ' -f1)" ] || fail "log sha256"
+vigil log "phone1:$D/zero" --json | jq -e '.[-1].deleted == true' >/dev/null || fail "delete recorded"
+vigil ls "phone1:$D" --json | jq -e '[.[] | select(.path=="'"$D"'/zero")] | length == 0' >/dev/null || fail "deleted file not listed"
+vigil ls "phone1:$D" --json | jq -e '.[] | select(.path=="'"$D"'/one" and .mode==384)' >/dev/null || fail "mode change"
+
+note "old version by --version and --at"
+vigil get "phone1:$D/big" --version 1 -o "$T/big.v1"
+cmp -s "$T/big.v1" "$D/big" && fail "version 1 should be the old content"
+t1=$(jq -r '.[0].time' "$T/log.json")
+vigil get "phone1:$D/big" --at "$t1" -o "$T/big.at"
+cmp "$T/big.v1" "$T/big.at" || fail "--at selects version 1"
+
+note "get of a tree restores modes, symlinks and empty dirs"
+vigil get "phone1:$D" -o "$T/restore"
+diff -r --no-dereference "$D" "$T/restore" || fail "restored tree differs"
+[ "$(stat -c %a "$T/restore/empty")" = 700 ] || fail "empty dir mode"
+[ "$(readlink "$T/restore/link")" = deep/moved.txt ] || fail "symlink target"
+[ "$(stat -c %Y "$T/restore/big")" = "$(stat -c %Y "$D/big")" ] || fail "mtime restored"
+
+note "existing file is not overwritten"
+echo other >"$T/exists"
+vigil get "phone1:$D/one" -o "$T/exists" 2>/dev/null && fail "overwrote an existing file"
+[ "$(cat "$T/exists")" = other ] || fail "existing file changed"
+echo ok

@@ -1,0 +1,57 @@
+# t_crash.sh — kill -9 of vigild mid-transfer and of vigil-server mid-ingest,
+# then restart: every stored version verifies and the latest equals the file.
+. "$(dirname "$0")/lib.sh"
+
+server_start
+enroll_pair phone1
+D=$T/data
+mkdir -p "$D"
+head -c 300M /dev/urandom >"$D/video.bin"
+echo small >"$D/small.txt"
+
+store_mb() { du -sm "$T/srv/store" | cut -f1; }
+
+kill_when_store_grows() { # PID MB
+	base=$(store_mb)
+	i=0
+	while [ "$(store_mb)" -lt $((base + $2)) ]; do
+		i=$((i + 1)); [ "$i" -gt 600 ] && fail "store never grew"
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$1"
+}
+
+note "kill -9 vigild mid-transfer"
+"$BIN/vigild" once --bundle "$T/phone1.bundle" --state "$T/state-phone1" --watch "$D" >>"$T/vigild.log" 2>&1 &
+VPID=$!
+kill_when_store_grows $VPID 40
+wait $VPID 2>/dev/null || true
+
+note "kill -9 vigil-server mid-ingest"
+head -c 1M /dev/urandom | dd of="$D/video.bin" bs=1M seek=10 conv=notrunc status=none
+"$BIN/vigild" once --bundle "$T/phone1.bundle" --state "$T/state-phone1" --watch "$D" >>"$T/vigild.log" 2>&1 &
+VPID=$!
+kill_when_store_grows "$SERVER_PID" 20
+wait "$SERVER_PID" 2>/dev/null || true
+kill -9 $VPID 2>/dev/null || true
+wait $VPID 2>/dev/null || true
+
+note "restart both; reconcile"
+server_start
+vigild_once phone1 "$D"
+same_file phone1 "$D/video.bin" "$D/video.bin"
+same_file phone1 "$D/small.txt" "$D/small.txt"
+
+note "every stored version verifies"
+vigil log "phone1:$D/video.bin" --json >"$T/log.json"
+n=$(jq length "$T/log.json")
+[ "$n" -ge 1 ] || fail "no versions"
+for i in $(seq 0 $((n - 1))); do
+	v=$(jq -r ".[$i].version" "$T/log.json")
+	want=$(jq -r ".[$i].sha256" "$T/log.json")
+	rm -f "$T/v"
+	vigil get "phone1:$D/video.bin" --version "$v" -o "$T/v" || fail "get version $v"
+	[ "$(sha256sum "$T/v" | cut -d' ' -f1)" = "$want" ] || fail "version $v does not verify"
+done
+echo ok
