@@ -1,0 +1,66 @@
+#!/bin/bash
+# demo.sh — a real local server and daemon on the embedded default storage
+# (local chunk store + SQLite index), a few changes, and what the control
+# terminal shows of them.  Stops everything it started.
+set -euo pipefail
+BIN=$(cd "$(dirname "$0")/.." && pwd)/build/bin
+W=$(mktemp -d /tmp/vigil-demo.XXXXXX)
+PIDS=""
+trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$W"' EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+PORT=7445
+ss -ltn "sport = :$PORT" | grep -q ":$PORT" && PORT=$(( (RANDOM % 20000) + 30000 ))
+
+step "server: init, enroll a controller and a device, run"
+run "$BIN/vigil-server" init "$W/server" --listen "127.0.0.1:$PORT"
+run "$BIN/vigil-server" enroll "$W/server" --controller owner --out "$W/owner.bundle"
+run "$BIN/vigil-server" enroll "$W/server" --device phone1 --out "$W/phone1.bundle"
+"$BIN/vigil-server" run "$W/server" 2>"$W/server.log" &
+PIDS="$PIDS $!"
+export VIGIL_BUNDLE=$W/owner.bundle
+
+step "device: a home folder with notes, contacts and a big photo archive"
+H=$W/phone/home/alice
+mkdir -p "$H/notes" "$H/photos" "$H/empty"
+echo "Buy milk. Call Zhang San +86 138-0013-8000." >"$H/notes/todo.txt"
+printf 'BEGIN:VCARD\nVERSION:3.0\nFN:Zhang San\nTEL:+8613800138000\nEND:VCARD\n' >"$H/contacts.vcf"
+head -c 64M /dev/urandom >"$H/photos/archive.bin"
+ln -s notes/todo.txt "$H/todo-link"
+
+"$BIN/vigild" run --bundle "$W/phone1.bundle" --state "$W/vigild-state" --watch "$H" \
+	2>"$W/vigild.log" &
+PIDS="$PIDS $!"
+wait_synced() { # PATH SHA256
+	for _ in $(seq 1 300); do
+		"$BIN/vigil" log "phone1:$1" --json 2>/dev/null | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	echo "demo: $1 did not reach the server; vigild log:" >&2; tail "$W/vigild.log" >&2; exit 1
+}
+wait_synced "$H/photos/archive.bin" "$(sha256sum "$H/photos/archive.bin" | cut -c1-64)"
+
+step "devices and a listing"
+run "$BIN/vigil" devices
+run "$BIN/vigil" ls "phone1:$H"
+
+step "changes: an edit in the middle of the 64 MiB file, a new note, a rename"
+printf 'EDIT' | dd of="$H/photos/archive.bin" bs=1 seek=33554432 conv=notrunc status=none
+echo "Meeting at 10" >"$H/notes/meeting.txt"
+mv "$H/notes/todo.txt" "$H/notes/done.txt"
+wait_synced "$H/photos/archive.bin" "$(sha256sum "$H/photos/archive.bin" | cut -c1-64)"
+sleep 1
+run "$BIN/vigil" log "phone1:$H/photos/archive.bin"
+run "$BIN/vigil" ls "phone1:$H" --recursive
+
+step "get: an old version and the whole tree"
+run "$BIN/vigil" get "phone1:$H/photos/archive.bin" --version 1 -o "$W/archive.v1"
+cmp -l "$W/archive.v1" "$H/photos/archive.bin" | head -4 || true
+run "$BIN/vigil" get "phone1:$H" -o "$W/restored"
+run diff -r --no-dereference "$H" "$W/restored" && echo "restored tree is identical"
+
+step "status"
+run "$BIN/vigild" status --state "$W/vigild-state"
+run "$BIN/vigil" status phone1
+echo; echo "demo: done; stopping the server and the daemon"
