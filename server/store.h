@@ -1,0 +1,73 @@
+/* store.h — the server's content-addressed chunk store (pack files + index).
+ *
+ * Chunks (file chunks and chunk-tree pages alike) are zstd-compressed and
+ * appended to DIR/store/packs/NNNNNNNN.pack as self-describing records; an
+ * SQLite index (DIR/store/chunks.db, WAL) maps a chunk id to its record.
+ * A chunk's id is HMAC-SHA256(devkey, sha256(plain)): deduplication is per
+ * device and an id tells nothing about another device's content.
+ *
+ * Writers go through a batch: store_batch_put() appends a record (nothing is
+ * indexed yet), store_batch_commit() makes the batch durable — fdatasync of
+ * every pack it touched, then one SQLite transaction adding its index rows.
+ * A crash or a failure before the commit leaves only unindexed records,
+ * which store_open() truncates from pack tails or a later sweep reclaims.
+ * ENOSPC from any write returns -ENOSPC, truncates the failed record away
+ * and leaves everything committed intact; later writes work again once
+ * space returns.  The format and the sweeper design are in
+ * docs/store-format.md, "Pack store".
+ *
+ * Thread-safe: one store is shared by all connections; each builder uses a
+ * batch of its own. */
+#ifndef VIGIL_STORE_H
+#define VIGIL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_LEN     32
+#define STORE_CHUNK_MAX  (1u << 20)          /* largest plain chunk or page accepted */
+#define STORE_PACK_ROLL  (64ull << 20)       /* start a new pack beyond this size */
+
+struct devkey { uint8_t k[32]; };   /* per-device secret (server index holds it) */
+
+struct store;
+struct store_batch;
+
+/* Opens (creating when missing) the store directory dir, normally DIR/store:
+ * dir/packs/, dir/chunks.db, dir/uploads/.  0 or -errno. */
+int  store_open(const char *dir, struct store **out);
+void store_close(struct store *st);              /* NULL-safe; no batch may be live */
+
+/* The directory the store was opened on (for uploads/ state). */
+const char *store_dir(const struct store *st);
+
+/* id = HMAC-SHA256(key, sha256 of the plain bytes) */
+void store_chunk_id(const struct devkey *key, const uint8_t sha[32], uint8_t id[STORE_ID_LEN]);
+
+/* 1 when the id is indexed (committed), 0 when not, or -errno. */
+int  store_has(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* Reads and decompresses a committed chunk into buf (cap bytes);
+ * *n = its plain length.  -ENOENT unknown, -EIO on a damaged record
+ * (bad crc, wrong id, bad zstd frame), -EMSGSIZE when cap is too small. */
+int  store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size_t cap, size_t *n);
+
+int  store_batch_new(struct store *st, struct store_batch **out);
+/* Stores a chunk unless already committed or already in this batch.
+ * n <= STORE_CHUNK_MAX.  0 or -errno (-ENOSPC: nothing of it remains). */
+int  store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n);
+/* 1 if the id is committed or pending in this batch, 0 if not, -errno. */
+int  store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN]);
+/* Durable once it returns 0; the batch is then empty and reusable. */
+int  store_batch_commit(struct store_batch *b);
+/* Frees; uncommitted records become unindexed garbage. NULL-safe. */
+void store_batch_free(struct store_batch *b);
+
+struct store_stats {
+	uint64_t chunks;        /* indexed chunks */
+	uint64_t pack_bytes;    /* bytes in pack files (records incl. garbage) */
+	uint64_t packs;
+};
+int  store_stats(struct store *st, struct store_stats *out);
+
+#endif
