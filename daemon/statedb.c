@@ -1,0 +1,547 @@
+/* statedb.c — SQLite (WAL) store of shipped versions and the change queue. */
+#include "daemon/statedb.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/log.h"
+
+struct statedb {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	uint64_t gen;            /* next queue generation */
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS shipped ("
+	" path BLOB PRIMARY KEY, type INTEGER, size INTEGER, mtime_ns INTEGER,"
+	" ctime_ns INTEGER, ino INTEGER, dev INTEGER, mode INTEGER, uid INTEGER,"
+	" gid INTEGER, link BLOB, version INTEGER, sha256 BLOB, root BLOB,"
+	" capture_ns INTEGER);"
+	"CREATE INDEX IF NOT EXISTS shipped_ino ON shipped(dev, ino);"
+	"CREATE TABLE IF NOT EXISTS queue ("
+	" path BLOB PRIMARY KEY, first_seen_ns INTEGER, not_before_ns INTEGER,"
+	" gen INTEGER, attempts INTEGER DEFAULT 0, reason TEXT);"
+	"CREATE INDEX IF NOT EXISTS queue_due ON queue(not_before_ns, first_seen_ns);"
+	"CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v INTEGER);";
+
+static int sqerr(struct statedb *db, int rc, const char *what)
+{
+	if (rc == SQLITE_FULL)
+		return -ENOSPC;
+	log_warnx("state db: %s: %s", what, sqlite3_errmsg(db->db));
+	return -EIO;
+}
+
+int statedb_open(const char *statedir, struct statedb **out)
+{
+	struct statedb *db;
+	char path[PATH_MAX];
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if (snprintf(path, sizeof(path), "%s/state.db", statedir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (!(db = calloc(1, sizeof(*db))))
+		return -ENOMEM;
+	/* Recursive: a transaction (begin..commit) holds the lock while its
+	 * statements take it again, so other threads' writes stay outside it. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&db->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "cannot open");
+		statedb_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db->db, 5000);
+	rc = sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+			  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db->db, schema, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = sqerr(db, rc, path);
+		statedb_close(db);
+		return rc;
+	}
+	if (sqlite3_prepare_v2(db->db, "SELECT coalesce(max(gen),0) FROM queue", -1, &st,
+			       NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			db->gen = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	*out = db;
+	return 0;
+}
+
+void statedb_close(struct statedb *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->db);
+	pthread_mutex_destroy(&db->lock);
+	free(db);
+}
+
+static int prep(struct statedb *db, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(db->db, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? 0 : sqerr(db, rc, sql);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_blob(st, i, s, (int)strlen(s), SQLITE_TRANSIENT);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+
+	if (n >= cap)
+		n = cap - 1;
+	if (p)
+		memcpy(out, p, n);
+	out[p ? n : 0] = '\0';
+}
+
+static void col_hash(sqlite3_stmt *st, int i, uint8_t out[32])
+{
+	const void *p = sqlite3_column_blob(st, i);
+
+	memset(out, 0, 32);
+	if (p && sqlite3_column_bytes(st, i) == 32)
+		memcpy(out, p, 32);
+}
+
+/* A transaction holds the lock from begin to commit so another thread's
+ * single statements don't land inside it. */
+int statedb_begin(struct statedb *db)
+{
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	rc = sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		pthread_mutex_unlock(&db->lock);
+		return sqerr(db, rc, "BEGIN");
+	}
+	return 0;
+}
+
+int statedb_commit(struct statedb *db)
+{
+	int rc = sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&db->lock);
+	return rc == SQLITE_OK ? 0 : sqerr(db, rc, "COMMIT");
+}
+
+#define SHIPPED_COLS "path,type,size,mtime_ns,ctime_ns,ino,dev,mode,uid,gid,link," \
+	"version,sha256,root,capture_ns"
+
+static void row_shipped(sqlite3_stmt *st, struct shipped *s)
+{
+	memset(s, 0, sizeof(*s));
+	col_text(st, 0, s->path, sizeof(s->path));
+	s->type = (uint8_t)sqlite3_column_int(st, 1);
+	s->size = (uint64_t)sqlite3_column_int64(st, 2);
+	s->mtime_ns = sqlite3_column_int64(st, 3);
+	s->ctime_ns = sqlite3_column_int64(st, 4);
+	s->ino = (uint64_t)sqlite3_column_int64(st, 5);
+	s->dev = (uint64_t)sqlite3_column_int64(st, 6);
+	s->mode = (uint32_t)sqlite3_column_int64(st, 7);
+	s->uid = (uint32_t)sqlite3_column_int64(st, 8);
+	s->gid = (uint32_t)sqlite3_column_int64(st, 9);
+	col_text(st, 10, s->link, sizeof(s->link));
+	s->version = (uint64_t)sqlite3_column_int64(st, 11);
+	col_hash(st, 12, s->sha256);
+	col_hash(st, 13, s->root);
+	s->capture_ns = sqlite3_column_int64(st, 14);
+}
+
+static int get_one(struct statedb *db, const char *sql, const char *path,
+		   uint64_t dev, uint64_t ino, struct shipped *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, sql, &st)) < 0)
+		goto out;
+	bind_text(st, 1, path);
+	if (dev || ino) {
+		sqlite3_bind_int64(st, 2, (int64_t)dev);
+		sqlite3_bind_int64(st, 3, (int64_t)ino);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_shipped(st, out);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : sqerr(db, rc, "select");
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_get(struct statedb *db, const char *path, struct shipped *out)
+{
+	return get_one(db, "SELECT " SHIPPED_COLS " FROM shipped WHERE path=?1", path, 0, 0, out);
+}
+
+int statedb_find_ino(struct statedb *db, uint64_t dev, uint64_t ino, const char *not,
+		     struct shipped *out)
+{
+	return get_one(db, "SELECT " SHIPPED_COLS " FROM shipped WHERE path<>?1 AND dev=?2"
+		       " AND ino=?3 AND type=1 LIMIT 1", not, dev, ino ? ino : 1, out);
+}
+
+static int step_done(struct statedb *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sqerr(db, rc, what);
+}
+
+int statedb_put(struct statedb *db, const struct shipped *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "INSERT OR REPLACE INTO shipped(" SHIPPED_COLS ") VALUES"
+		       "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)", &st)) < 0)
+		goto out;
+	bind_text(st, 1, s->path);
+	sqlite3_bind_int(st, 2, s->type);
+	sqlite3_bind_int64(st, 3, (int64_t)s->size);
+	sqlite3_bind_int64(st, 4, s->mtime_ns);
+	sqlite3_bind_int64(st, 5, s->ctime_ns);
+	sqlite3_bind_int64(st, 6, (int64_t)s->ino);
+	sqlite3_bind_int64(st, 7, (int64_t)s->dev);
+	sqlite3_bind_int64(st, 8, s->mode);
+	sqlite3_bind_int64(st, 9, s->uid);
+	sqlite3_bind_int64(st, 10, s->gid);
+	bind_text(st, 11, s->link);
+	sqlite3_bind_int64(st, 12, (int64_t)s->version);
+	sqlite3_bind_blob(st, 13, s->sha256, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 14, s->root, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 15, s->capture_ns);
+	rc = step_done(db, st, "insert shipped");
+out:
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+static int path_stmt(struct statedb *db, const char *sql, const char *path)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, sql, &st)) == 0) {
+		bind_text(st, 1, path);
+		rc = step_done(db, st, sql);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_del(struct statedb *db, const char *path)
+{
+	return path_stmt(db, "DELETE FROM shipped WHERE path=?1", path);
+}
+
+int statedb_each_under(struct statedb *db, const char *dir,
+		       int (*fn)(void *arg, const struct shipped *s), void *arg)
+{
+	char lo[PATH_MAX + 2], hi[PATH_MAX + 2];
+	struct shipped *s;
+	sqlite3_stmt *st;
+	size_t n = strlen(dir);
+	int rc;
+
+	/* dir itself, and the half-open blob range [dir + "/", dir + "0"). */
+	if (n + 2 > sizeof(lo))
+		return -ENAMETOOLONG;
+	if (!(s = malloc(sizeof(*s))))
+		return -ENOMEM;
+	if (strcmp(dir, "/") == 0)
+		n = 0;
+	memcpy(lo, dir, n);
+	memcpy(lo + n, "/", 2);
+	memcpy(hi, dir, n);
+	memcpy(hi + n, "0", 2);
+	/* One row at a time keyed by the last path seen, the lock released
+	 * between rows, so fn may write to the db and other threads proceed. */
+	char last[PATH_MAX];
+	last[0] = '\0';
+	for (;;) {
+		pthread_mutex_lock(&db->lock);
+		rc = prep(db, "SELECT " SHIPPED_COLS " FROM shipped WHERE "
+			  "((path>=?1 AND path<?2) OR path=?3) AND path>?4 ORDER BY path LIMIT 1", &st);
+		if (rc == 0) {
+			bind_text(st, 1, lo);
+			bind_text(st, 2, hi);
+			bind_text(st, 3, dir);
+			sqlite3_bind_blob(st, 4, last, (int)strlen(last), SQLITE_TRANSIENT);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW) {
+				row_shipped(st, s);
+				rc = 1;
+			} else {
+				rc = rc == SQLITE_DONE ? 0 : sqerr(db, rc, "each_under");
+			}
+			sqlite3_finalize(st);
+		}
+		pthread_mutex_unlock(&db->lock);
+		if (rc <= 0)
+			break;
+		snprintf(last, sizeof(last), "%s", s->path);
+		if ((rc = fn(arg, s)) != 0)
+			break;
+	}
+	free(s);
+	return rc;
+}
+
+static int64_t one_int(struct statedb *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	pthread_mutex_lock(&db->lock);
+	if (prep(db, sql, &st) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return v;
+}
+
+int64_t statedb_count_shipped(struct statedb *db)
+{
+	return one_int(db, "SELECT count(*) FROM shipped");
+}
+
+/* ---- queue ---- */
+
+int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
+		    int64_t not_before_ns, const char *reason)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	rc = prep(db, "INSERT INTO queue(path,first_seen_ns,not_before_ns,gen,attempts,reason)"
+		  " VALUES(?1,?2,?3,?4,0,?5) ON CONFLICT(path) DO UPDATE SET"
+		  " first_seen_ns=min(first_seen_ns,excluded.first_seen_ns),"
+		  " not_before_ns=min(not_before_ns,excluded.not_before_ns),"
+		  " gen=excluded.gen, reason=excluded.reason", &st);
+	if (rc == 0) {
+		bind_text(st, 1, path);
+		sqlite3_bind_int64(st, 2, seen_ns);
+		sqlite3_bind_int64(st, 3, not_before_ns);
+		sqlite3_bind_int64(st, 4, (int64_t)++db->gen);
+		sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_TRANSIENT);
+		rc = step_done(db, st, "enqueue");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+static void row_qitem(sqlite3_stmt *st, struct qitem *q)
+{
+	memset(q, 0, sizeof(*q));
+	col_text(st, 0, q->path, sizeof(q->path));
+	q->first_seen_ns = sqlite3_column_int64(st, 1);
+	q->not_before_ns = sqlite3_column_int64(st, 2);
+	q->gen = (uint64_t)sqlite3_column_int64(st, 3);
+	q->attempts = sqlite3_column_int(st, 4);
+	snprintf(q->reason, sizeof(q->reason), "%s",
+		 sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
+}
+
+#define QCOLS "path,first_seen_ns,not_before_ns,gen,attempts,reason"
+
+int statedb_queue_next(struct statedb *db, int64_t now_ns, struct qitem *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	/* Parents sort before children (shorter prefix), so a new directory
+	 * reaches the server before its files. */
+	rc = prep(db, "SELECT " QCOLS " FROM queue WHERE not_before_ns<=?1"
+		  " ORDER BY first_seen_ns, path LIMIT 1", &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, now_ns);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			row_qitem(st, out);
+			rc = 0;
+		} else {
+			rc = rc == SQLITE_DONE ? -ENOENT : sqerr(db, rc, "queue_next");
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_get(struct statedb *db, const char *path, struct qitem *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	rc = prep(db, "SELECT " QCOLS " FROM queue WHERE path=?1", &st);
+	if (rc == 0) {
+		bind_text(st, 1, path);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			row_qitem(st, out);
+			rc = 0;
+		} else {
+			rc = rc == SQLITE_DONE ? -ENOENT : sqerr(db, rc, "queue_get");
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_list(struct statedb *db, const char *not, struct qitem *out, size_t max,
+		       size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&db->lock);
+	rc = prep(db, "SELECT " QCOLS " FROM queue WHERE path<>?1 ORDER BY first_seen_ns"
+		  " LIMIT ?2", &st);
+	if (rc == 0) {
+		bind_text(st, 1, not);
+		sqlite3_bind_int64(st, 2, (int64_t)max);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+			row_qitem(st, &out[(*n)++]);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqerr(db, rc, "queue_list");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_done(struct statedb *db, const char *path, uint64_t gen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "DELETE FROM queue WHERE path=?1 AND gen=?2", &st)) == 0) {
+		bind_text(st, 1, path);
+		sqlite3_bind_int64(st, 2, (int64_t)gen);
+		rc = step_done(db, st, "queue_done");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_remove(struct statedb *db, const char *path)
+{
+	return path_stmt(db, "DELETE FROM queue WHERE path=?1", path);
+}
+
+int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before_ns)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "UPDATE queue SET not_before_ns=?2, attempts=attempts+1"
+		       " WHERE path=?1", &st)) == 0) {
+		bind_text(st, 1, path);
+		sqlite3_bind_int64(st, 2, not_before_ns);
+		rc = step_done(db, st, "queue_defer");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	*oldest_ns = 0;
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "SELECT count(*), coalesce(min(first_seen_ns),0) FROM queue", &st)) == 0) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			*n = (uint64_t)sqlite3_column_int64(st, 0);
+			*oldest_ns = sqlite3_column_int64(st, 1);
+			rc = 0;
+		} else {
+			rc = sqerr(db, rc, "queue_stats");
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_kv_get(struct statedb *db, const char *key, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "SELECT v FROM kv WHERE k=?1", &st)) == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*v = sqlite3_column_int64(st, 0);
+			rc = 0;
+		} else {
+			rc = rc == SQLITE_DONE ? -ENOENT : sqerr(db, rc, "kv_get");
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_kv_set(struct statedb *db, const char *key, int64_t v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "INSERT OR REPLACE INTO kv(k,v) VALUES(?1,?2)", &st)) == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, v);
+		rc = step_done(db, st, "kv_set");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}

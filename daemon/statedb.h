@@ -1,0 +1,84 @@
+/* statedb.h — vigild's durable state: what was shipped, and what is queued.
+ *
+ * SQLite in WAL mode at STATE/state.db.  Two tables:
+ *   shipped: per path, the stat tuple and identity of the version the server
+ *            acknowledged (MSG_PUT_DONE), so a scan can tell what changed;
+ *   queue:   paths that may have changed and are not shipped yet, with when
+ *            the change was first seen.  An entry is removed only after the
+ *            server acknowledged it, so kill -9 and restart lose nothing.
+ * Thread-safe: one connection guarded by a mutex. */
+#ifndef VIGIL_DAEMON_STATEDB_H
+#define VIGIL_DAEMON_STATEDB_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct shipped {
+	char path[PATH_MAX];
+	uint8_t type;            /* enum vg_type */
+	uint64_t size;
+	int64_t mtime_ns, ctime_ns;
+	uint64_t ino, dev;
+	uint32_t mode;           /* full st_mode */
+	uint32_t uid, gid;
+	char link[PATH_MAX];
+	uint64_t version;        /* server's version number */
+	uint8_t sha256[32];
+	uint8_t root[32];        /* chunk tree root */
+	int64_t capture_ns;      /* when the shipped content was read */
+};
+
+struct qitem {
+	char path[PATH_MAX];
+	int64_t first_seen_ns;
+	int64_t not_before_ns;   /* retry/recheck time */
+	uint64_t gen;            /* changes each time the path is queued again */
+	int attempts;
+	char reason[32];
+};
+
+struct statedb;
+
+int  statedb_open(const char *statedir, struct statedb **out);
+void statedb_close(struct statedb *db);   /* NULL-safe */
+
+/* Group many writes into one transaction (scans). */
+int statedb_begin(struct statedb *db);
+int statedb_commit(struct statedb *db);
+
+int statedb_get(struct statedb *db, const char *path, struct shipped *out);  /* 0 | -ENOENT */
+int statedb_put(struct statedb *db, const struct shipped *s);
+int statedb_del(struct statedb *db, const char *path);
+/* A shipped regular file with this (dev, ino) at another path than 'not'. */
+int statedb_find_ino(struct statedb *db, uint64_t dev, uint64_t ino, const char *not,
+		     struct shipped *out);                                  /* 0 | -ENOENT */
+/* Calls fn for every shipped path equal to dir or below it; stops on fn's
+ * non-zero return and returns it. */
+int statedb_each_under(struct statedb *db, const char *dir,
+		       int (*fn)(void *arg, const struct shipped *s), void *arg);
+int64_t statedb_count_shipped(struct statedb *db);
+
+/* Queue.  enqueue keeps the earliest first_seen and makes the entry due at
+ * not_before_ns (0: now) — an earlier due time wins over a later one. */
+int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
+		    int64_t not_before_ns, const char *reason);
+/* The due entry (not_before <= now) seen first.  0 | -ENOENT. */
+int statedb_queue_next(struct statedb *db, int64_t now_ns, struct qitem *out);
+/* Up to max queued paths other than 'not' (for rename pairing). */
+int statedb_queue_list(struct statedb *db, const char *not, struct qitem *out, size_t max,
+		       size_t *n);
+int statedb_queue_get(struct statedb *db, const char *path, struct qitem *out);
+/* Removes path's entry only if it was not queued again since (same gen). */
+int statedb_queue_done(struct statedb *db, const char *path, uint64_t gen);
+int statedb_queue_remove(struct statedb *db, const char *path);
+/* Postpones an entry (backoff), counting an attempt. */
+int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before_ns);
+int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns);
+
+/* Small key/value for counters and settings that survive restarts. */
+int statedb_kv_get(struct statedb *db, const char *key, int64_t *v);
+int statedb_kv_set(struct statedb *db, const char *key, int64_t v);
+
+#endif
