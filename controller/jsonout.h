@@ -1,0 +1,42 @@
+/* jsonout.h — how the controller shows server data: JSON documents (jansson)
+ * and the escaping of bytes from devices into printable UTF-8.
+ *
+ * Device paths are arbitrary bytes.  DESIGN.md's rule: valid UTF-8 passes
+ * through, a byte that is not part of a valid UTF-8 sequence becomes the four
+ * characters \xHH (lowercase hex), and a backslash becomes \\ — so the
+ * mapping is reversible.  For terminals, text_escape(.., true) also writes
+ * control characters (< 0x20, 0x7f) as \xHH. */
+#ifndef VIGIL_JSONOUT_H
+#define VIGIL_JSONOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/proto.h"
+
+/* Escapes s into a new string (caller frees), NULL on ENOMEM.
+ * ctl: escape control characters too (human output). */
+char *text_escape(const char *s, bool ctl);
+/* Escapes at most n bytes of s (which need not be NUL-terminated). */
+char *text_escape_n(const char *s, size_t n, bool ctl);
+
+/* JSON values; each returns a new reference or NULL on ENOMEM. */
+json_t *jsonout_str(const char *s);          /* escaped string */
+json_t *jsonout_time(int64_t ns);            /* RFC 3339 string; null when ns == 0 */
+json_t *jsonout_hex(const uint8_t *p, size_t n);
+const char *jsonout_type(uint8_t type);      /* "file" | "dir" | "symlink" | "unknown" */
+
+json_t *jsonout_ls_entry(const struct vg_entry *e);   /* {path,type,size,mtime,mode,...} */
+json_t *jsonout_log_entry(const struct vg_entry *e);  /* {version,time,size,sha256,deleted,...} */
+json_t *jsonout_device(const struct vg_device *d);
+json_t *jsonout_status(const struct vg_status *s);
+json_t *jsonout_hit(const struct vg_hit *h);
+
+/* Prints one document on stdout followed by a newline; steals doc.
+ * Returns 0 or -EIO. */
+int jsonout_print(json_t *doc);
+
+#endif
