@@ -1,0 +1,305 @@
+/* capture.c — consistent reads of files and SQLite databases, hashed in
+ * the same pass. */
+#include "daemon/capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "common/chunker.h"
+#include "common/chunktree.h"
+#include "common/log.h"
+#include "daemon/scan.h"
+
+struct chash {
+	EVP_MD_CTX *md;
+	struct chunker *ck;
+	struct ctree_builder *tb;
+};
+
+struct chash *chash_new(void)
+{
+	struct chash *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	if (!(h->md = EVP_MD_CTX_new()) || !(h->ck = chunker_new())) {
+		chash_free(h);
+		return NULL;
+	}
+	chash_reset(h);
+	if (!h->tb) {
+		chash_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void chash_reset(struct chash *h)
+{
+	EVP_DigestInit_ex(h->md, EVP_sha256(), NULL);
+	chunker_reset(h->ck);
+	ctree_builder_free(h->tb);
+	h->tb = ctree_builder_new(NULL, NULL);
+}
+
+static int chash_chunk(void *arg, const uint8_t *p, size_t n)
+{
+	struct chash *h = arg;
+	uint8_t d[32];
+	int rc;
+
+	if ((rc = ctree_sha256(p, n, d)) < 0)
+		return rc;
+	return ctree_add(h->tb, d, (uint32_t)n);
+}
+
+int chash_feed(struct chash *h, const void *p, size_t n)
+{
+	if (!h->tb)
+		return -ENOMEM;
+	if (n == 0)
+		return 0;
+	if (EVP_DigestUpdate(h->md, p, n) != 1)
+		return -EIO;
+	return chunker_feed(h->ck, p, n, chash_chunk, h);
+}
+
+int chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size)
+{
+	unsigned olen = 0;
+	int rc;
+
+	if (!h->tb)
+		return -ENOMEM;
+	if ((rc = chunker_flush(h->ck, chash_chunk, h)) != 0)
+		return rc;
+	if (EVP_DigestFinal_ex(h->md, sha256, &olen) != 1)
+		return -EIO;
+	return ctree_finish(h->tb, root, size);
+}
+
+void chash_free(struct chash *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->md);
+	chunker_free(h->ck);
+	ctree_builder_free(h->tb);
+	free(h);
+}
+
+bool capture_is_sqlite(int fd)
+{
+	static const char hdr[16] = "SQLite format 3";   /* with its NUL */
+	char b[16];
+
+	return pread(fd, b, 16, 0) == 16 && memcmp(b, hdr, 16) == 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return scan_ts(&t);
+}
+
+static int mktmp(const char *tmpdir, const char *tag, char out[PATH_MAX])
+{
+	int fd;
+
+	if (snprintf(out, PATH_MAX, "%s/%s-XXXXXX", tmpdir, tag) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if ((fd = mkostemp(out, O_CLOEXEC)) < 0)
+		return -errno;
+	return fd;
+}
+
+int capture_sqlite_backup(const char *src, const char *tmpdir, char out[PATH_MAX])
+{
+	sqlite3 *s = NULL, *d = NULL;
+	sqlite3_backup *bk;
+	int fd, rc, tries = 0;
+
+	if ((fd = mktmp(tmpdir, "sqlite", out)) < 0)
+		return fd;
+	close(fd);
+	rc = sqlite3_open_v2(src, &s, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_open_v2(out, &d, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(s, 2000);
+	if (!(bk = sqlite3_backup_init(d, "main", s, "main"))) {
+		rc = sqlite3_errcode(d);
+		goto out;
+	}
+	/* One step of -1 copies every page inside one read transaction. */
+	while ((rc = sqlite3_backup_step(bk, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		if (++tries > 50)
+			break;
+		sqlite3_sleep(100);
+	}
+	sqlite3_backup_finish(bk);
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+out:
+	if (rc != SQLITE_OK)
+		log_warnx("%s: sqlite backup: %s", src, s ? sqlite3_errmsg(s) : sqlite3_errstr(rc));
+	sqlite3_close(s);
+	sqlite3_close(d);
+	if (rc != SQLITE_OK) {
+		unlink(out);
+		out[0] = '\0';
+		return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+	}
+	return 0;
+}
+
+static bool same_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino &&
+	       scan_ts(&a->st_mtim) == scan_ts(&b->st_mtim) &&
+	       scan_ts(&a->st_ctim) == scan_ts(&b->st_ctim);
+}
+
+/* One pass over fd: every byte to the hash, the sink, and (copyfd >= 0) a
+ * copy.  Returns 0 or -errno; *total gets the bytes read. */
+static int read_pass(int fd, struct chash *h, const struct capture_sink *sink, int copyfd,
+		     uint8_t *buf, uint64_t *total)
+{
+	uint64_t off = 0;
+	ssize_t n;
+	int rc;
+
+	chash_reset(h);
+	if (sink && sink->reset && (rc = sink->reset(sink->arg)) < 0)
+		return rc;
+	for (;;) {
+		n = pread(fd, buf, CAPTURE_BUF, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		if ((rc = chash_feed(h, buf, (size_t)n)) < 0)
+			return rc;
+		if (sink && (rc = sink->data(sink->arg, buf, (size_t)n)) < 0)
+			return rc;
+		if (copyfd >= 0 && write(copyfd, buf, (size_t)n) != n)
+			return errno ? -errno : -EIO;
+		off += (uint64_t)n;
+	}
+	*total = off;
+	return 0;
+}
+
+/* Reads fd until a pass sees the file hold still; copies it otherwise. */
+static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sink,
+		      struct capture *c, struct chash *h, uint8_t *buf)
+{
+	struct stat before, after;
+	int rc, cfd;
+
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	for (int i = 0; i < CAPTURE_TRIES; i++) {
+		c->capture_ns = now_ns();
+		if ((rc = read_pass(fd, h, sink, -1, buf, &c->size)) < 0)
+			return rc;
+		if (fstat(fd, &after) < 0)
+			return -errno;
+		if (same_state(&before, &after) && c->size == (uint64_t)after.st_size) {
+			c->st = after;
+			return 0;
+		}
+		before = after;
+	}
+	/* Never still: ship a copy made in one pass (a bounded-interval
+	 * snapshot of a file that is being written all the time). */
+	if ((cfd = mktmp(tmpdir, "copy", c->tmp)) < 0)
+		return cfd;
+	c->capture_ns = now_ns();
+	rc = read_pass(fd, h, sink, cfd, buf, &c->size);
+	if (rc == 0 && fstat(fd, &c->st) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(cfd);
+		unlink(c->tmp);
+		c->tmp[0] = '\0';
+		return rc;
+	}
+	c->unstable = true;
+	close(c->fd);
+	c->fd = cfd;
+	return 0;
+}
+
+int capture_file(const char *path, const char *tmpdir, const struct capture_sink *sink,
+		 struct capture *c)
+{
+	struct stat src;
+	uint8_t *buf = NULL;
+	struct chash *h = NULL;
+	uint64_t size;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (c->fd < 0)
+		return -errno;
+	if (fstat(c->fd, &src) < 0 || !S_ISREG(src.st_mode)) {
+		rc = S_ISREG(src.st_mode) ? -errno : -EINVAL;
+		goto out;
+	}
+	if (!(buf = malloc(CAPTURE_BUF)) || !(h = chash_new())) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (capture_is_sqlite(c->fd)) {
+		char bk[PATH_MAX];
+		int bfd;
+
+		if ((rc = capture_sqlite_backup(path, tmpdir, bk)) < 0)
+			goto out;
+		if ((bfd = open(bk, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = -errno;
+			unlink(bk);
+			goto out;
+		}
+		close(c->fd);
+		c->fd = bfd;
+		memcpy(c->tmp, bk, sizeof(bk));
+		c->sqlite = true;
+	}
+	rc = capture_fd(c->fd, tmpdir, sink, c, h, buf);
+	if (rc == 0 && c->sqlite)
+		c->st = src;   /* the stat tuple to remember is the database file's own */
+	if (rc == 0)
+		rc = chash_finish(h, c->sha256, c->root, &size);
+out:
+	free(buf);
+	chash_free(h);
+	if (rc < 0)
+		capture_release(c);
+	return rc;
+}
+
+void capture_release(struct capture *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->tmp[0])
+		unlink(c->tmp);
+	c->tmp[0] = '\0';
+}

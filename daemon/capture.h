@@ -1,0 +1,66 @@
+/* capture.h — reading one file as one consistent state.
+ *
+ * A regular file is read with fstat before and after; if its size, mtime or
+ * ctime moved meanwhile the read starts over.  A file that never stays still
+ * (CAPTURE_TRIES reads all torn) is copied once into STATE/tmp and shipped
+ * from that copy, counted as "unstable".  A SQLite database (16-byte header
+ * "SQLite format 3\0") is captured with sqlite3_backup into STATE/tmp, which
+ * is one committed state whatever other connections are doing.
+ *
+ * While reading, every byte goes to the content hash (sha256 of the whole,
+ * FastCDC chunks -> chunk tree root) and to the caller's sink (signature,
+ * delta), in one pass. */
+#ifndef VIGIL_DAEMON_CAPTURE_H
+#define VIGIL_DAEMON_CAPTURE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define CAPTURE_TRIES   3
+#define CAPTURE_BUF     (64 * 1024)
+
+/* sha256 + chunk tree root of a byte stream, fed in pieces. */
+struct chash;
+struct chash *chash_new(void);                       /* NULL on ENOMEM */
+void chash_reset(struct chash *h);
+int  chash_feed(struct chash *h, const void *p, size_t n);
+int  chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size);
+void chash_free(struct chash *h);
+
+/* Where the bytes of a capture pass go besides the hash.  reset: the file
+ * moved, everything fed so far is void. */
+struct capture_sink {
+	void *arg;
+	int (*reset)(void *arg);
+	int (*data)(void *arg, const uint8_t *p, size_t n);
+};
+
+struct capture {
+	struct stat st;          /* of the source file; its st_size may differ from
+				  * size for a database or an unstable copy */
+	uint8_t sha256[32], root[32];
+	uint64_t size;           /* bytes captured */
+	int64_t capture_ns;      /* when the read started */
+	bool unstable;           /* shipped from a copy after torn reads */
+	bool sqlite;             /* captured through sqlite3_backup */
+	int fd;                  /* open on what was captured (source or copy) */
+	char tmp[PATH_MAX];      /* copy to unlink, "" when fd is the source */
+};
+
+/* Captures path (a regular file; O_NOFOLLOW).  tmpdir holds copies.
+ * sink may be NULL.  0, or -errno (-ENOENT: gone, -ELOOP/-EINVAL: not a
+ * regular file any more).  On success release with capture_release. */
+int  capture_file(const char *path, const char *tmpdir, const struct capture_sink *sink,
+		  struct capture *out);
+void capture_release(struct capture *c);
+
+/* true when the first 16 bytes are the SQLite header. */
+bool capture_is_sqlite(int fd);
+/* Consistent copy of a SQLite database at src into a new file in tmpdir;
+ * its path goes to out.  0 or -errno. */
+int  capture_sqlite_backup(const char *src, const char *tmpdir, char out[PATH_MAX]);
+
+#endif
