@@ -1,0 +1,37 @@
+/* config.h — the server directory DIR and its text config file DIR/config.
+ *
+ * DIR/config holds one setting per line ("listen HOST:PORT",
+ * "advertise HOST:PORT", "country 86"); '#' starts a comment.  It is
+ * written by `vigil-server init` and read by every other subcommand. */
+#ifndef VIGIL_SERVER_CONFIG_H
+#define VIGIL_SERVER_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define SRV_DEFAULT_PORT "7445"
+#define SRV_HOSTPORT_MAX 256
+
+struct srv_config {
+	char dir[PATH_MAX];                /* the server directory */
+	char listen[SRV_HOSTPORT_MAX];     /* HOST:PORT to bind */
+	char advertise[SRV_HOSTPORT_MAX];  /* HOST:PORT written into bundles */
+	int country;                       /* default country calling code */
+};
+
+/* Defaults for init: listen 0.0.0.0:7445, advertise = listen (a wildcard
+ * host is advertised as 127.0.0.1), country 86. */
+void config_defaults(struct srv_config *cfg, const char *dir);
+/* Sets cfg->advertise from cfg->listen when advertise is empty. */
+void config_default_advertise(struct srv_config *cfg);
+/* Reads DIR/config.  0, or -errno with a one-line reason in err. */
+int config_load(const char *dir, struct srv_config *cfg, char *err, size_t errlen);
+/* Writes DIR/config (tmp + fsync + rename).  0 or -errno. */
+int config_save(const struct srv_config *cfg);
+/* Splits "HOST:PORT", "[V6]:PORT" or "HOST" (port 7445) into its parts.
+ * 0, or -EINVAL when the syntax or the port number is bad. */
+int config_split_hostport(const char *s, char *host, size_t hostcap, char *port, size_t portcap);
+/* Joins DIR and a file name into out; -ENAMETOOLONG when it does not fit. */
+int config_path(const struct srv_config *cfg, const char *file, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,130 @@
+/* index.h — the server's metadata index: SQLite in WAL mode, DIR/index.db.
+ *
+ * Holds identities (devices and controllers, their certificate fingerprint,
+ * revocation, a device's content key, a controller's signing key), every
+ * version of every path of every device, each device's last report, events
+ * and (later) commands.  The schema is in docs/index.md.
+ *
+ * Thread-safe: one SQLite connection per struct index, every call takes its
+ * mutex and keeps its transaction short.  Long listings are paged (the
+ * caller passes where the previous page ended), so a slow peer never holds
+ * the lock while it sends.  Other processes (enroll, revoke while `run`
+ * serves) share the file through WAL and a busy timeout.
+ *
+ * All functions return 0 (or a count) or -errno: -ENOENT (no such row),
+ * -EEXIST, -ESTALE (a put's base is not the latest), -EIO (SQLite error,
+ * logged once here with the statement's context). */
+#ifndef VIGIL_SERVER_INDEX_H
+#define VIGIL_SERVER_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/proto.h"
+
+#define INDEX_AT_LATEST INT64_MAX   /* `at` meaning "the latest versions" */
+#define INDEX_SIGN_PUB_MAX 64
+
+struct index;
+
+/* Opens DIR/index.db.  create: make the file and schema (init); otherwise
+ * the file must exist.  Returns 0 or -errno. */
+int index_open(const char *dir, bool create, struct index **out);
+void index_close(struct index *idx);   /* NULL-safe */
+
+/* --- identities --- */
+struct ident {
+	int64_t id;                     /* row id; versions refer to it */
+	char name[VG_NAME_MAX];
+	int role;                       /* enum vg_role: 1 device, 2 controller */
+	uint8_t cert_sha256[32];        /* sha256 of the certificate's DER */
+	bool revoked;
+	uint8_t devkey[32];             /* devices: content key (random) */
+	uint8_t sign_pub[INDEX_SIGN_PUB_MAX]; /* controllers: raw Ed25519 public key */
+	size_t sign_pub_len;
+	int64_t enrolled_ns;
+};
+
+/* Adds an identity (id is set).  -EEXIST when the name is taken (by any role). */
+int index_ident_add(struct index *idx, struct ident *id);
+int index_ident_get(struct index *idx, const char *name, struct ident *out);
+int index_ident_remove(struct index *idx, const char *name);  /* undo of a failed enroll */
+int index_ident_revoke(struct index *idx, const char *name, int64_t now_ns);
+/* Calls cb for every identity of a role in enrolment order (cb returns
+ * non-zero to stop, which is returned). */
+int index_ident_list(struct index *idx, int role,
+		     int (*cb)(void *arg, const struct ident *id), void *arg);
+
+/* --- versions --- */
+/* One stored version as the server keeps it: the entry plus the store's
+ * reference to its content (content.h's content_ref root; the size is
+ * e.size). */
+struct index_version {
+	struct vg_entry e;
+	uint8_t content_root[32];
+	bool implicit;          /* a directory the server added as an ancestor */
+};
+
+/* Commit one new version of v->e.path for device dev, in one transaction:
+ *  - when check_base: -ESTALE unless base is the latest (non-implicit)
+ *    version number of the path (0: it has none);
+ *  - capture_ns is kept monotonic per device (a time lower than the
+ *    device's maximum so far becomes maximum + 1 ns);
+ *  - version = previous + 1, recv_ns = now; ancestors that are missing or
+ *    deleted get an implicit directory version;
+ *  - a deleted directory deletes its live descendants too;
+ *  - from (RENAME, may be NULL): the source path's live subtree is copied
+ *    under v->e.path and gets deleted versions; -ENOENT when the source has
+ *    no live version.
+ * On success v->e.version/capture_ns/recv_ns hold what was stored. */
+int index_commit(struct index *idx, int64_t dev, struct index_version *v,
+		 bool check_base, uint64_t base, const char *from);
+
+/* The newest version of path with capture_ns <= at (INDEX_AT_LATEST: the
+ * latest), deleted or not; skip_implicit ignores server-made directories
+ * (the device's view).  -ENOENT when none. */
+int index_latest(struct index *idx, int64_t dev, const char *path, int64_t at,
+		 bool skip_implicit, struct index_version *out);
+int index_version_get(struct index *idx, int64_t dev, const char *path,
+		      uint64_t version, struct index_version *out);
+
+/* Page callbacks: return 0 to take the entry, > 0 to stop before it (the
+ * entry is not counted and is offered again on the next page), < 0 error. */
+typedef int (*index_entry_cb)(void *arg, const struct index_version *v);
+
+/* Entries below dir (one level, or the whole tree) as of `at`, newest
+ * version of each path, deleted ones left out, in byte order of path,
+ * starting after path `after` ("" = from the start).  At most max entries.
+ * Returns the number taken, or -errno. */
+int index_ls(struct index *idx, int64_t dev, const char *dir, int64_t at, bool recursive,
+	     const char *after, size_t max, index_entry_cb cb, void *arg);
+/* Whether dir has any entry below it (any time): lets `ls` tell an empty
+ * directory from a path that never existed.  1, 0 or -errno. */
+int index_has_children(struct index *idx, int64_t dev, const char *dir);
+/* Versions of path, oldest first, with version > after; at most max. */
+int index_log(struct index *idx, int64_t dev, const char *path, uint64_t after,
+	      size_t max, index_entry_cb cb, void *arg);
+
+/* --- device state --- */
+struct index_devstate {
+	int64_t last_seen_ns;
+	uint64_t files, bytes;          /* latest live regular files */
+	struct vg_report report;        /* last report (backlog, tracker, counters) */
+	int64_t report_ns;
+};
+int index_dev_seen(struct index *idx, int64_t dev, int64_t now_ns);
+int index_dev_report(struct index *idx, int64_t dev, const struct vg_report *rep, int64_t now_ns);
+int index_dev_state(struct index *idx, int64_t dev, struct index_devstate *out);
+
+/* --- events (newest last) --- */
+int index_event_add(struct index *idx, int64_t dev, int64_t time_ns, const char *kind,
+		    const char *detail);
+/* Fills up to max of the device's latest events, oldest first; returns count. */
+int index_events(struct index *idx, int64_t dev, size_t max,
+		 void (*cb)(void *arg, int64_t time_ns, const char *kind, const char *detail),
+		 void *arg);
+
+int64_t index_now_ns(void);   /* CLOCK_REALTIME in ns */
+
+#endif
