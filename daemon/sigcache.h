@@ -1,0 +1,61 @@
+/* sigcache.h — librsync signatures of shipped versions, and streaming
+ * librsync jobs with bounded buffers.
+ *
+ * STATE/sigs/<hex sha256(path)> holds, for each shipped regular file, a
+ * 32-byte header (sha256 of the content it describes) and the librsync
+ * signature of that content (parameters: common/rsync_params.h).  An edit
+ * then ships a delta computed locally against it; a header that does not
+ * match the shipped sha256 counts as no signature. */
+#ifndef VIGIL_DAEMON_SIGCACHE_H
+#define VIGIL_DAEMON_SIGCACHE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librsync.h>
+
+/* A librsync job driven by pushing input; output goes to out() in pieces
+ * of at most outcap bytes.  Input is staged in a buffer of at most
+ * RSS_IN_MAX bytes, so memory stays bounded whatever is fed. */
+#define RSS_IN_MAX   (256 * 1024)
+#define RSS_OUT_DEFAULT (64 * 1024)
+typedef int (*rss_out_fn)(void *arg, const void *p, size_t n);
+struct rsstream;
+/* Takes ownership of job.  outcap 0: RSS_OUT_DEFAULT. */
+struct rsstream *rsstream_new(rs_job_t *job, size_t outcap, rss_out_fn out, void *arg);
+int  rsstream_feed(struct rsstream *s, const void *p, size_t n);   /* 0 | -EBADMSG | out's error */
+int  rsstream_finish(struct rsstream *s);                           /* eof; runs to RS_DONE */
+void rsstream_free(struct rsstream *s);
+
+/* Path of the cache file for a device path. */
+int sigcache_file(const char *statedir, const char *path, char out[PATH_MAX]);
+/* Loads the signature of path if its header matches sha256; ready for
+ * rs_delta_begin (hash table built).  0 | -ENOENT | -EBADMSG. */
+int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[32],
+		  rs_signature_t **out);
+int sigcache_drop(const char *statedir, const char *path);
+
+/* Writes a new signature while content streams by (rs_sig_begin). */
+struct sigwriter;
+int  sigwriter_new(const char *statedir, struct sigwriter **out);
+int  sigwriter_reset(struct sigwriter *w);                  /* start over (torn read) */
+int  sigwriter_feed(struct sigwriter *w, const void *p, size_t n);
+/* Finishes and renames into place for path with header sha256. */
+int  sigwriter_commit(struct sigwriter *w, const char *path, const uint8_t sha256[32]);
+/* Stores a signature received from the server (raw librsync bytes). */
+int  sigwriter_feed_raw(struct sigwriter *w, const void *p, size_t n);
+int  sigwriter_commit_raw(struct sigwriter *w, const char *path, const uint8_t sha256[32]);
+void sigwriter_free(struct sigwriter *w);   /* unlinks an uncommitted temp file */
+
+/* A delta against a loaded signature, written to a temp file. */
+struct deltawriter;
+int  deltawriter_new(const char *tmpdir, rs_signature_t *sig, size_t outcap,
+		     struct deltawriter **out);
+int  deltawriter_reset(struct deltawriter *d);
+int  deltawriter_feed(struct deltawriter *d, const void *p, size_t n);
+/* Finishes; *fd is the delta file (rewound), *size its length. Owned by d. */
+int  deltawriter_finish(struct deltawriter *d, int *fd, uint64_t *size);
+void deltawriter_free(struct deltawriter *d);
+
+#endif
