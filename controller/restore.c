@@ -1,0 +1,650 @@
+/* restore.c — atomic, verified, non-clobbering restore of files and trees. */
+#include "controller/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/log.h"
+#include "controller/jsonout.h"
+
+#define RESTORE_DIRS_MAX 4000000
+#define IO_CHUNK (64 * 1024)
+
+struct dir_meta {
+	char *rel;               /* "" is the root */
+	uint32_t mode, uid, gid;
+	int64_t mtime_ns;
+};
+
+struct restore {
+	struct restore_src src;
+	bool chown_too, progress;
+	struct restore_stats st;
+	char *target;            /* tree root as given (for messages) */
+	int rootfd, parentfd;    /* tree root, and the directory holding it */
+	struct dir_meta *dirs;
+	size_t ndirs, capdirs;
+	int64_t last_progress_ns;
+};
+
+/* A file being written: sink state. */
+struct wfile {
+	struct restore *r;
+	int fd;
+	uint64_t want, got;
+	EVP_MD_CTX *md;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void progress(struct restore *r, bool force)
+{
+	int64_t t;
+
+	if (!r->progress)
+		return;
+	t = now_ns();
+	if (!force && t - r->last_progress_ns < 200000000)
+		return;
+	r->last_progress_ns = t;
+	fprintf(stderr, "\r%s: get: %llu files, %.1f MiB   ", log_progname(),
+		(unsigned long long)(r->st.files + r->st.unchanged),
+		(double)r->st.bytes / (1024.0 * 1024.0));
+}
+
+/* The local name of an item for messages, escaped for a terminal. */
+static void say(struct restore *r, const char *rel, int err, const char *what)
+{
+	char *e1 = text_escape(r->target ? r->target : "", true);
+	char *e2 = text_escape(rel ? rel : "", true);
+
+	if (r->progress)
+		fputc('\n', stderr);
+	log_warnx("%s%s%s: %s%s%s", e1 ? e1 : "?", r->target && rel && *rel ? "/" : "",
+		  e2 ? e2 : "?", what, err ? ": " : "", err ? strerror(err < 0 ? -err : err) : "");
+	free(e1);
+	free(e2);
+}
+
+struct restore *restore_new(const struct restore_src *src, bool chown_too, bool prog)
+{
+	struct restore *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->src = *src;
+	r->chown_too = chown_too;
+	r->progress = prog;
+	r->rootfd = r->parentfd = -1;
+	return r;
+}
+
+void restore_free(struct restore *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	if (r->parentfd >= 0)
+		close(r->parentfd);
+	for (i = 0; i < r->ndirs; i++)
+		free(r->dirs[i].rel);
+	free(r->dirs);
+	free(r->target);
+	free(r);
+}
+
+const struct restore_stats *restore_stats(const struct restore *r) { return &r->st; }
+
+int restore_target(const char *dest, const char *name, char *out, size_t cap)
+{
+	struct stat st;
+	int n;
+
+	if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode))
+		n = snprintf(out, cap, "%s%s%s", dest,
+			     dest[0] && dest[strlen(dest) - 1] == '/' ? "" : "/", name);
+	else
+		n = snprintf(out, cap, "%s", dest);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int wfile_sink(void *arg, const void *p, size_t n)
+{
+	struct wfile *w = arg;
+	int e;
+
+	if (n > w->want - w->got)
+		return -EFBIG;   /* more than the version's size: never trust it */
+	if ((e = write_all(w->fd, p, n)) < 0)
+		return e;
+	if (EVP_DigestUpdate(w->md, p, n) != 1)
+		return -EIO;
+	w->got += n;
+	w->r->st.bytes += n;
+	progress(w->r, false);
+	return 0;
+}
+
+/* sha256 of an existing regular file (not following a final symlink). */
+static int file_sha256(int dirfd, const char *name, uint8_t out[32])
+{
+	uint8_t *buf = malloc(IO_CHUNK);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int fd = -1, e = 0;
+	ssize_t n;
+
+	if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		e = -errno;
+		goto out;
+	}
+	while ((n = read(fd, buf, IO_CHUNK)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			e = -errno;
+			goto out;
+		}
+		EVP_DigestUpdate(md, buf, (size_t)n);
+	}
+	if (EVP_DigestFinal_ex(md, out, NULL) != 1)
+		e = -EIO;
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return e;
+}
+
+/* renameat2(RENAME_NOREPLACE), or link+unlink where the filesystem lacks it. */
+static int rename_noreplace(int dirfd, const char *from, const char *to)
+{
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (linkat(dirfd, from, dirfd, to, 0) < 0)
+		return -errno;
+	unlinkat(dirfd, from, 0);
+	return 0;
+}
+
+static int tmp_name(char *out, size_t cap)
+{
+	uint32_t x;
+
+	if (getrandom(&x, sizeof(x), 0) != sizeof(x))
+		x = (uint32_t)now_ns() ^ (uint32_t)getpid();
+	snprintf(out, cap, ".vigil-tmp-%08x", x);
+	return 0;
+}
+
+static struct timespec ts_of(int64_t ns)
+{
+	struct timespec t;
+
+	t.tv_sec = (time_t)(ns / 1000000000);
+	t.tv_nsec = (long)(ns % 1000000000);
+	if (t.tv_nsec < 0) {
+		t.tv_nsec += 1000000000;
+		t.tv_sec -= 1;
+	}
+	return t;
+}
+
+/* Owner (root only), then mode (chown may clear set-id bits), then times. */
+static int set_meta_fd(struct restore *r, int fd, const struct vg_entry *e)
+{
+	struct timespec tv[2] = { { .tv_nsec = UTIME_NOW }, ts_of(e->mtime_ns) };
+
+	if (r->chown_too && fchown(fd, e->uid, e->gid) < 0)
+		return -errno;
+	if (fchmod(fd, e->mode & 07777) < 0)
+		return -errno;
+	if (futimens(fd, tv) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_meta_at(struct restore *r, int dirfd, const char *name, const struct vg_entry *e)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = set_meta_fd(r, fd, e);
+	close(fd);
+	return err;
+}
+
+/* Content into a temporary file, verified, renamed into place. */
+static int put_new_file(struct restore *r, int dirfd, const char *name,
+			const struct vg_entry *e, const char *rel)
+{
+	struct wfile w = { .r = r, .fd = -1, .want = e->size };
+	char tmp[32], why[256] = "";
+	uint8_t sha[32];
+	int err, tries;
+
+	for (tries = 0; tries < 16 && w.fd < 0; tries++) {
+		tmp_name(tmp, sizeof(tmp));
+		w.fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (w.fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (w.fd < 0) {
+		say(r, rel, errno, "cannot create a temporary file");
+		return -errno;
+	}
+	if (!(w.md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1) {
+		err = -ENOMEM;
+		say(r, rel, err, "sha256");
+		goto fail;
+	}
+	err = r->src.fetch(r->src.arg, e, wfile_sink, &w, why, sizeof(why));
+	if (err < 0) {
+		say(r, rel, err == -EFBIG ? 0 : err, err == -EFBIG ? "server sent more than the version's size" :
+		    why[0] ? why : "fetch failed");
+		goto fail;
+	}
+	if (EVP_DigestFinal_ex(w.md, sha, NULL) != 1 || w.got != e->size ||
+	    memcmp(sha, e->sha256, 32) != 0) {
+		err = -EBADMSG;
+		say(r, rel, 0, w.got != e->size ? "short content from the server; nothing written" :
+		    "content does not match the version's sha256; nothing written");
+		goto fail;
+	}
+	if ((err = set_meta_fd(r, w.fd, e)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {
+		say(r, rel, err, "cannot set metadata");
+		goto fail;
+	}
+	close(w.fd);
+	w.fd = -1;
+	if ((err = rename_noreplace(dirfd, tmp, name)) < 0) {
+		say(r, rel, err == -EEXIST ? 0 : err, err == -EEXIST ?
+		    "appeared while fetching; not overwritten" : "cannot rename into place");
+		goto fail;
+	}
+	fsync(dirfd);
+	EVP_MD_CTX_free(w.md);
+	r->st.files++;
+	progress(r, false);
+	return 0;
+fail:
+	if (w.fd >= 0)
+		close(w.fd);
+	unlinkat(dirfd, tmp, 0);
+	EVP_MD_CTX_free(w.md);
+	return err;
+}
+
+static int put_file(struct restore *r, int dirfd, const char *name,
+		    const struct vg_entry *e, const char *rel)
+{
+	struct stat st;
+	uint8_t sha[32];
+	int err;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT) {
+			say(r, rel, errno, "cannot stat");
+			return -errno;
+		}
+		return put_new_file(r, dirfd, name, e, rel);
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size ||
+	    file_sha256(dirfd, name, sha) < 0 || memcmp(sha, e->sha256, 32) != 0) {
+		say(r, rel, 0, "exists and is not this version; not overwritten");
+		return -EEXIST;
+	}
+	if ((err = set_meta_at(r, dirfd, name, e)) < 0) {
+		say(r, rel, err, "cannot set metadata");
+		return err;
+	}
+	r->st.unchanged++;
+	return 0;
+}
+
+static int put_symlink(struct restore *r, int dirfd, const char *name,
+		       const struct vg_entry *e, const char *rel)
+{
+	struct timespec tv[2] = { { .tv_nsec = UTIME_NOW }, ts_of(e->mtime_ns) };
+	char have[PATH_MAX + 1], tmp[32];
+	struct stat st;
+	ssize_t n;
+	int err;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		n = S_ISLNK(st.st_mode) ? readlinkat(dirfd, name, have, sizeof(have) - 1) : -1;
+		if (n < 0 || (have[n] = '\0', strcmp(have, e->link) != 0)) {
+			say(r, rel, 0, "exists and is not this symlink; not overwritten");
+			return -EEXIST;
+		}
+		r->st.unchanged++;
+	} else {
+		tmp_name(tmp, sizeof(tmp));
+		if (symlinkat(e->link, dirfd, tmp) < 0) {
+			say(r, rel, errno, "cannot create symlink");
+			return -errno;
+		}
+		if ((err = rename_noreplace(dirfd, tmp, name)) < 0) {
+			unlinkat(dirfd, tmp, 0);
+			say(r, rel, err, "cannot rename symlink into place");
+			return err;
+		}
+		r->st.links++;
+	}
+	if (r->chown_too)
+		fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+	utimensat(dirfd, name, tv, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+static int put_item(struct restore *r, int dirfd, const char *name,
+		    const struct vg_entry *e, const char *rel)
+{
+	int err;
+
+	if (e->type == VG_FILE)
+		err = put_file(r, dirfd, name, e, rel);
+	else if (e->type == VG_SYMLINK)
+		err = put_symlink(r, dirfd, name, e, rel);
+	else {
+		say(r, rel, 0, "not a file or symlink");
+		err = -EINVAL;
+	}
+	if (err < 0)
+		r->st.failed++;
+	return err;
+}
+
+int restore_one(struct restore *r, const char *target, const struct vg_entry *e)
+{
+	char *dir = strdup(target), *slash, *name;
+	int dirfd, err;
+
+	if (!dir)
+		return -ENOMEM;
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	slash = strrchr(dir, '/');
+	if (slash == dir + strlen(dir) - 1) {
+		free(dir);
+		log_warnx("%s: not a file name", target);
+		return -EINVAL;
+	}
+	name = slash ? slash + 1 : dir;
+	if (slash == dir)
+		dirfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else if (slash) {
+		*slash = '\0';
+		dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else
+		dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		err = -errno;
+		log_errno(err, "%s", target);
+		free(dir);
+		return err;
+	}
+	free(r->target);
+	r->target = strdup(target);
+	err = put_item(r, dirfd, name, e, NULL);
+	close(dirfd);
+	free(dir);
+	return err;
+}
+
+/* ---- trees ---- */
+
+static int remember_dir(struct restore *r, const char *rel, const struct vg_entry *e)
+{
+	struct dir_meta *d;
+
+	if (r->ndirs == r->capdirs) {
+		size_t ncap = r->capdirs ? r->capdirs * 2 : 64;
+
+		if (ncap > RESTORE_DIRS_MAX ||
+		    !(d = realloc(r->dirs, ncap * sizeof(*d))))
+			return -ENOMEM;
+		r->dirs = d;
+		r->capdirs = ncap;
+	}
+	d = &r->dirs[r->ndirs];
+	if (!(d->rel = strdup(rel)))
+		return -ENOMEM;
+	d->mode = e->mode;
+	d->uid = e->uid;
+	d->gid = e->gid;
+	d->mtime_ns = e->mtime_ns;
+	r->ndirs++;
+	return 0;
+}
+
+/* Opens directory name below dirfd, never through a symlink; creates it
+ * (mode `mode`, before umask) when create and it is missing. */
+static int open_subdir(int dirfd, const char *name, bool create, mode_t mode)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+			return -errno;
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* Walks rel's parent directories below the root (creating missing ones);
+ * returns an fd of the parent and points *base at the last component. */
+static int open_parent(struct restore *r, const char *rel, bool create, const char **base)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = rel, *slash;
+	int fd = dup(r->rootfd), nfd;
+
+	if (fd < 0)
+		return -errno;
+	while ((slash = strchr(p, '/')) != NULL) {
+		size_t n = (size_t)(slash - p);
+
+		if (n == 0 || n > NAME_MAX) {
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		nfd = open_subdir(fd, comp, create, 0777);
+		close(fd);
+		if (nfd < 0)
+			return nfd;
+		fd = nfd;
+		p = slash + 1;
+	}
+	if (!*p || strlen(p) > NAME_MAX) {
+		close(fd);
+		return -EINVAL;
+	}
+	*base = p;
+	return fd;
+}
+
+int restore_tree_begin(struct restore *r, const char *target, const struct vg_entry *root)
+{
+	struct stat st;
+	int err;
+
+	free(r->target);
+	if (!(r->target = strdup(target)))
+		return -ENOMEM;
+	if (mkdir(target, 0700) < 0 && errno != EEXIST) {
+		err = -errno;
+		say(r, NULL, err, "cannot create directory");
+		return err;
+	}
+	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		say(r, NULL, 0, "exists and is not a directory; not overwritten");
+		return -EEXIST;
+	}
+	if ((r->rootfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = -errno;
+		say(r, NULL, err, "cannot open directory");
+		return err;
+	}
+	r->parentfd = openat(r->rootfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r->st.dirs++;
+	if (root && (err = remember_dir(r, "", root)) < 0)
+		return err;
+	return 0;
+}
+
+static int tree_dir(struct restore *r, int dirfd, const char *name, const char *rel,
+		    const struct vg_entry *e)
+{
+	int fd = open_subdir(dirfd, name, true, 0700), err;
+
+	if (fd < 0) {
+		say(r, rel, fd == -ENOTDIR || fd == -ELOOP ? 0 : fd,
+		    fd == -ENOTDIR || fd == -ELOOP ? "exists and is not a directory" :
+		    "cannot create directory");
+		return fd;
+	}
+	close(fd);
+	if ((err = remember_dir(r, rel, e)) < 0) {
+		say(r, rel, err, "too many directories");
+		return err;
+	}
+	r->st.dirs++;
+	return 0;
+}
+
+int restore_tree_add(struct restore *r, const char *rel, const struct vg_entry *e)
+{
+	const char *base;
+	int dirfd, err;
+
+	if (r->rootfd < 0)
+		return -EBADF;
+	dirfd = open_parent(r, rel, true, &base);
+	if (dirfd < 0) {
+		say(r, rel, dirfd, "cannot reach the parent directory");
+		r->st.failed++;
+		return dirfd;
+	}
+	if (e->type == VG_DIR) {
+		err = tree_dir(r, dirfd, base, rel, e);
+		if (err < 0)
+			r->st.failed++;
+	} else {
+		err = put_item(r, dirfd, base, e, rel);
+	}
+	close(dirfd);
+	return err;
+}
+
+static size_t depth(const char *rel)
+{
+	size_t d = *rel ? 1 : 0;
+
+	for (; *rel; rel++)
+		d += *rel == '/';
+	return d;
+}
+
+static int by_depth_desc(const void *a, const void *b)
+{
+	size_t da = depth(((const struct dir_meta *)a)->rel);
+	size_t db = depth(((const struct dir_meta *)b)->rel);
+
+	return da < db ? 1 : da > db ? -1 : 0;
+}
+
+static int finish_dir(struct restore *r, const struct dir_meta *d)
+{
+	struct vg_entry *e = calloc(1, sizeof(*e));
+	const char *base;
+	int pfd, fd, err;
+
+	if (!e)
+		return -ENOMEM;
+	e->mode = d->mode;
+	e->uid = d->uid;
+	e->gid = d->gid;
+	e->mtime_ns = d->mtime_ns;
+	if (!*d->rel) {
+		fd = dup(r->rootfd);
+	} else {
+		pfd = open_parent(r, d->rel, false, &base);
+		fd = pfd < 0 ? pfd : open_subdir(pfd, base, false, 0);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	if (fd < 0) {
+		free(e);
+		return fd < -1 ? fd : -errno;
+	}
+	err = set_meta_fd(r, fd, e);
+	fsync(fd);
+	close(fd);
+	free(e);
+	return err;
+}
+
+int restore_finish(struct restore *r)
+{
+	size_t i;
+	int err;
+
+	qsort(r->dirs, r->ndirs, sizeof(*r->dirs), by_depth_desc);
+	for (i = 0; i < r->ndirs; i++) {
+		if ((err = finish_dir(r, &r->dirs[i])) < 0) {
+			say(r, r->dirs[i].rel, err, "cannot set directory metadata");
+			r->st.failed++;
+		}
+	}
+	if (r->parentfd >= 0)
+		fsync(r->parentfd);
+	if (r->progress) {
+		progress(r, true);
+		fputc('\n', stderr);
+	}
+	return r->st.failed ? -EIO : 0;
+}

@@ -1,0 +1,404 @@
+/* test_restore.c — `get`'s local side: atomic verified writes, no clobbering,
+ * metadata, symlinks, trees, and hostile listings, with a fake content source
+ * that delivers at the buffer sizes 0 (all at once), 1, 2, 3, 7, 100, 10000, 200000. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "controller/restore.h"
+
+struct fake {
+	const uint8_t *data;
+	size_t len;
+	size_t chunk;        /* 0: one call */
+	int corrupt;         /* flip a byte */
+	int extra;           /* send one byte more than len */
+	long fail_after;     /* >= 0: return -EIO after this many bytes */
+	int calls;
+};
+
+static int fake_fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink,
+		      void *sink_arg, char *err, size_t errlen)
+{
+	struct fake *f = arg;
+	size_t off = 0, total = f->len + (f->extra ? 1 : 0);
+	uint8_t *copy = malloc(total + 1);
+	int r = 0;
+
+	f->calls++;
+	memcpy(copy, f->data, f->len);
+	copy[f->len] = 'X';
+	if (f->corrupt && f->len)
+		copy[f->len / 2] ^= 1;
+	while (off < total) {
+		size_t n = f->chunk ? f->chunk : total;
+
+		if (n > total - off)
+			n = total - off;
+		if (f->fail_after >= 0 && off + n > (size_t)f->fail_after) {
+			snprintf(err, errlen, "simulated network failure");
+			r = -EIO;
+			break;
+		}
+		if ((r = sink(sink_arg, copy + off, n)) < 0)
+			break;
+		off += n;
+	}
+	free(copy);
+	return r;
+}
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	strcpy(tmpdir, "/tmp/test_restore.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx %s; rm -rf %s", tmpdir, tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct vg_entry *file_entry(const uint8_t *data, size_t len, uint32_t mode, int64_t mtime)
+{
+	struct vg_entry *e = calloc(1, sizeof(*e));
+
+	e->type = VG_FILE;
+	e->mode = mode;
+	e->size = len;
+	e->mtime_ns = mtime;
+	SHA256(data, len, e->sha256);
+	return e;
+}
+
+static char *path_of(const char *rel)
+{
+	static char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+	return p;
+}
+
+static void assert_content(const char *path, const uint8_t *data, size_t len)
+{
+	uint8_t *got = malloc(len + 1);
+	int fd = open(path, O_RDONLY);
+	ssize_t n, total = 0;
+
+	assert_true(fd >= 0);
+	while ((n = read(fd, got + total, len + 1 - total)) > 0)
+		total += n;
+	close(fd);
+	assert_int_equal(total, len);
+	assert_memory_equal(got, data, len);
+	free(got);
+}
+
+/* No ".vigil-tmp-*" may be left anywhere under dir. */
+static void assert_no_temp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, ".vigil-tmp-", 11) == 0)
+			fail_msg("temporary file %s left in %s", de->d_name, dir);
+	closedir(d);
+}
+
+static uint8_t *pattern(size_t n)
+{
+	uint8_t *p = malloc(n + 1);
+	uint32_t x = 12345;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245 + 12345;
+		p[i] = (uint8_t)(x >> 16);
+	}
+	return p;
+}
+
+static void test_file_sizes_and_chunks(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 7, 100, 10000, 200000, 1 << 20 };
+	static const size_t chunks[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *data = pattern(sizes[i]);
+		struct vg_entry *e = file_entry(data, sizes[i], 0640, 1700000000123456789LL);
+
+		for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
+			struct fake f = { .data = data, .len = sizes[i], .chunk = chunks[j], .fail_after = -1 };
+			struct restore_src src = { fake_fetch, &f };
+			struct restore *r;
+			struct stat st;
+			char name[64];
+
+			if (sizes[i] > 10000 && chunks[j] && chunks[j] < 100)
+				continue;   /* slow and adds nothing */
+			snprintf(name, sizeof(name), "f_%zu_%zu", sizes[i], chunks[j]);
+			r = restore_new(&src, false, false);
+			assert_int_equal(restore_one(r, path_of(name), e), 0);
+			assert_int_equal(restore_stats(r)->files, 1);
+			restore_free(r);
+			assert_content(path_of(name), data, sizes[i]);
+			assert_int_equal(stat(path_of(name), &st), 0);
+			assert_int_equal(st.st_mode & 07777, 0640);
+			assert_int_equal(st.st_mtim.tv_sec, 1700000000);
+			assert_int_equal(st.st_mtim.tv_nsec, 123456789);
+		}
+		free(e);
+		free(data);
+	}
+	assert_no_temp(tmpdir);
+}
+
+static void test_bad_content_writes_nothing(void **state)
+{
+	uint8_t *data = pattern(50000);
+	struct vg_entry *e = file_entry(data, 50000, 0644, 0);
+	struct fake cases[] = {
+		{ .data = data, .len = 50000, .chunk = 7000, .corrupt = 1, .fail_after = -1 },
+		{ .data = data, .len = 50000, .chunk = 7000, .extra = 1, .fail_after = -1 },
+		{ .data = data, .len = 40000, .chunk = 7000, .fail_after = -1 },   /* short */
+		{ .data = data, .len = 50000, .chunk = 7000, .fail_after = 30000 },
+		{ .data = data, .len = 50000, .chunk = 0, .fail_after = 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct restore_src src = { fake_fetch, &cases[i] };
+		struct restore *r = restore_new(&src, false, false);
+		struct stat st;
+
+		assert_true(restore_one(r, path_of("bad"), e) < 0);
+		assert_int_equal(restore_stats(r)->failed, 1);
+		restore_free(r);
+		if (stat(path_of("bad"), &st) == 0)
+			fail_msg("case %zu left a file", i);
+		assert_no_temp(tmpdir);
+	}
+	free(e);
+	free(data);
+}
+
+static void test_existing_file(void **state)
+{
+	const uint8_t data[] = "the version";
+	struct vg_entry *e = file_entry(data, sizeof(data) - 1, 0600, 1000000000);
+	struct fake f = { .data = data, .len = sizeof(data) - 1, .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct restore *r;
+	struct stat st1, st2;
+	FILE *fp;
+
+	/* a different file of the same size is kept */
+	fp = fopen(path_of("exists"), "w");
+	fputs("other versio", fp);
+	fclose(fp);
+	chmod(path_of("exists"), 0644);
+	r = restore_new(&src, false, false);
+	assert_int_equal(restore_one(r, path_of("exists"), e), -EEXIST);
+	restore_free(r);
+	assert_content(path_of("exists"), (const uint8_t *)"other versio", 12);
+	assert_int_equal(f.calls, 0);
+
+	/* the same version: success, not rewritten, metadata restored */
+	fp = fopen(path_of("same"), "w");
+	fputs("the version", fp);
+	fclose(fp);
+	chmod(path_of("same"), 0644);
+	stat(path_of("same"), &st1);
+	r = restore_new(&src, false, false);
+	assert_int_equal(restore_one(r, path_of("same"), e), 0);
+	assert_int_equal(restore_stats(r)->unchanged, 1);
+	assert_int_equal(restore_stats(r)->files, 0);
+	restore_free(r);
+	stat(path_of("same"), &st2);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_int_equal(st2.st_mode & 07777, 0600);
+	assert_int_equal(st2.st_mtim.tv_sec, 1);
+	assert_int_equal(f.calls, 0);
+
+	/* a symlink or directory in the way is kept */
+	symlink("same", path_of("lnk"));
+	mkdir(path_of("adir"), 0755);
+	r = restore_new(&src, false, false);
+	assert_int_equal(restore_one(r, path_of("lnk"), e), -EEXIST);
+	assert_int_equal(restore_one(r, path_of("adir"), e), -EEXIST);
+	restore_free(r);
+	assert_int_equal(lstat(path_of("lnk"), &st1), 0);
+	assert_true(S_ISLNK(st1.st_mode));
+	free(e);
+}
+
+static void test_symlink(void **state)
+{
+	struct vg_entry *e = calloc(1, sizeof(*e));
+	struct fake f = { .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct restore *r = restore_new(&src, false, false);
+	char buf[64];
+	ssize_t n;
+
+	e->type = VG_SYMLINK;
+	strcpy(e->link, "../somewhere/else");
+	e->mtime_ns = 5000000000LL;
+	assert_int_equal(restore_one(r, path_of("sl"), e), 0);
+	n = readlink(path_of("sl"), buf, sizeof(buf) - 1);
+	assert_int_equal(n, strlen(e->link));
+	buf[n] = 0;
+	assert_string_equal(buf, e->link);
+	/* the same symlink again: fine; another target: refused */
+	assert_int_equal(restore_one(r, path_of("sl"), e), 0);
+	strcpy(e->link, "elsewhere");
+	assert_int_equal(restore_one(r, path_of("sl"), e), -EEXIST);
+	assert_int_equal(restore_stats(r)->links, 1);
+	assert_int_equal(restore_stats(r)->unchanged, 1);
+	restore_free(r);
+	free(e);
+}
+
+static void test_target(void **state)
+{
+	char out[512];
+
+	mkdir(path_of("dd"), 0755);
+	assert_int_equal(restore_target(path_of("dd"), "x.txt", out, sizeof(out)), 0);
+	assert_string_equal(out, path_of("dd/x.txt"));
+	assert_int_equal(restore_target(path_of("dd/"), "x.txt", out, sizeof(out)), 0);
+	assert_string_equal(out, path_of("dd/x.txt"));
+	assert_int_equal(restore_target(path_of("nope"), "x.txt", out, sizeof(out)), 0);
+	assert_string_equal(out, path_of("nope"));
+	assert_int_equal(restore_target(path_of("dd"), "x.txt", out, 8), -ENAMETOOLONG);
+}
+
+static void test_tree(void **state)
+{
+	const uint8_t a[] = "alpha", b[] = "bravo";
+	struct fake f = { .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct vg_entry *root = calloc(1, sizeof(*root)), *d = calloc(1, sizeof(*d));
+	struct vg_entry *fa = file_entry(a, 5, 0644, 2000000000), *fb = file_entry(b, 5, 0600, 3000000000LL);
+	struct restore *r = restore_new(&src, false, false);
+	struct stat st;
+
+	root->type = d->type = VG_DIR;
+	root->mode = 0750;
+	root->mtime_ns = 7000000000LL;
+	d->mode = 0555;            /* read-only directory with a file inside */
+	d->mtime_ns = 8000000000LL;
+	assert_int_equal(restore_tree_begin(r, path_of("tree"), root), 0);
+	assert_int_equal(restore_tree_add(r, "ro", d), 0);
+	f.data = a;
+	f.len = 5;
+	assert_int_equal(restore_tree_add(r, "ro/a.txt", fa), 0);
+	d->mode = 0700;
+	assert_int_equal(restore_tree_add(r, "empty", d), 0);
+	f.data = b;
+	assert_int_equal(restore_tree_add(r, "deep/er/b.txt", fb), 0);  /* parents not listed */
+	assert_int_equal(restore_finish(r), 0);
+	assert_int_equal(restore_stats(r)->files, 2);
+	restore_free(r);
+
+	assert_content(path_of("tree/ro/a.txt"), a, 5);
+	assert_content(path_of("tree/deep/er/b.txt"), b, 5);
+	assert_int_equal(stat(path_of("tree/ro"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0555);
+	assert_int_equal(st.st_mtim.tv_sec, 8);
+	assert_int_equal(stat(path_of("tree/empty"), &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(path_of("tree"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(st.st_mtim.tv_sec, 7);
+
+	/* the same tree again into the existing directory: all unchanged */
+	r = restore_new(&src, false, false);
+	d->mode = 0555;
+	assert_int_equal(restore_tree_begin(r, path_of("tree"), root), 0);
+	chmod(path_of("tree/ro"), 0755);
+	assert_int_equal(restore_tree_add(r, "ro", d), 0);
+	f.data = a;
+	assert_int_equal(restore_tree_add(r, "ro/a.txt", fa), 0);
+	assert_int_equal(restore_finish(r), 0);
+	assert_int_equal(restore_stats(r)->unchanged, 1);
+	assert_int_equal(restore_stats(r)->files, 0);
+	restore_free(r);
+	free(root); free(d); free(fa); free(fb);
+}
+
+/* A listing that puts a symlink and then a file "through" it must not write
+ * outside the tree; a file where a directory should be is reported. */
+static void test_tree_hostile(void **state)
+{
+	const uint8_t x[] = "evil";
+	struct fake f = { .data = x, .len = 4, .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct vg_entry *ln = calloc(1, sizeof(*ln)), *fx = file_entry(x, 4, 0644, 0);
+	struct vg_entry *dd = calloc(1, sizeof(*dd));
+	struct restore *r = restore_new(&src, false, false);
+	struct stat st;
+
+	mkdir(path_of("outside"), 0755);
+	ln->type = VG_SYMLINK;
+	snprintf(ln->link, sizeof(ln->link), "%s", path_of("outside"));
+	dd->type = VG_DIR;
+	dd->mode = 0755;
+	assert_int_equal(restore_tree_begin(r, path_of("t2"), NULL), 0);
+	assert_int_equal(restore_tree_add(r, "esc", ln), 0);
+	assert_true(restore_tree_add(r, "esc/pwned", fx) < 0);
+	assert_true(restore_tree_add(r, "esc", dd) < 0);
+	assert_int_equal(restore_tree_add(r, "plain", fx), 0);
+	assert_true(restore_tree_add(r, "plain/sub", fx) < 0);
+	assert_int_equal(restore_tree_add(r, "bad//x", fx), -EINVAL);
+	assert_int_equal(restore_tree_add(r, "", fx), -EINVAL);
+	assert_int_equal(restore_finish(r), -EIO);
+	assert_int_equal(restore_stats(r)->failed, 5);
+	restore_free(r);
+	assert_int_not_equal(stat(path_of("outside/pwned"), &st), 0);
+	assert_no_temp(path_of("t2"));
+
+	/* tree target that is an existing file */
+	r = restore_new(&src, false, false);
+	assert_int_equal(restore_tree_begin(r, path_of("t2/plain"), NULL), -EEXIST);
+	restore_free(r);
+	free(ln); free(fx); free(dd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_file_sizes_and_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_content_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_existing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_hostile, setup, teardown),
+	};
+
+	umask(022);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
