@@ -1,0 +1,158 @@
+/* chunker.c — FastCDC (Xia et al., USENIX ATC 2016) with normalized chunking.
+ *
+ * The gear hash fp = (fp << 1) + gear[byte] is rolled over the bytes of the
+ * current chunk, starting after its first CHUNK_MIN bytes (those never hold a
+ * cut).  Below CHUNK_AVG bytes a cut needs the 14 bits of MASK_S to be zero,
+ * from there on only the 12 bits of MASK_L ("normalization level 1"), which
+ * pulls chunk sizes toward the average.  A chunk ends after the byte at which
+ * the masked fp is zero, or at CHUNK_MAX bytes.
+ *
+ * The state carried between feed calls is (fp, bytes in the current chunk),
+ * exactly what the byte-by-byte definition needs, so boundaries do not
+ * depend on how the input was split.  The bytes of an unfinished chunk are
+ * kept in a CHUNK_MAX buffer; a chunk lying wholly inside one feed() input
+ * is emitted straight from it without copying. */
+#include "common/chunker.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Normalization level 1: 14 one bits below CHUNK_AVG, 12 from there on
+ * (2^13 = 8 KiB being the average).  The bits sit in the high half so a
+ * decision sees ~50 bytes of context, and MASK_L is a subset of MASK_S, so a
+ * position that may end a chunk early may also end it late: after an edit
+ * the cut points fall back into step sooner.  (Level 2, 15/11 bits, made
+ * edits spread over noticeably more chunks in our measurements.) */
+#define MASK_S 0x0001d90603530000ULL
+#define MASK_L 0x0000d90203530000ULL
+
+/* Gear table generator: entry i is the (i+1)-th output of splitmix64
+ * (Vigna) seeded with the ASCII bytes "vigl-cdc".  Documented in
+ * docs/store-format.md; never change it, stored trees depend on it. */
+#define GEAR_SEED 0x7669676c2d636463ULL
+
+struct chunker {
+	uint64_t gear[256];
+	uint64_t fp;
+	size_t pos;              /* bytes of the current chunk seen so far */
+	size_t blen;             /* of them, kept in buf (== pos between calls) */
+	uint8_t buf[CHUNK_MAX];
+};
+
+uint64_t chunker_gear(unsigned i)
+{
+	uint64_t z = GEAR_SEED + (uint64_t)((i & 255u) + 1) * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+struct chunker *chunker_new(void)
+{
+	struct chunker *c = malloc(sizeof(*c));
+	unsigned i;
+
+	if (!c)
+		return NULL;
+	for (i = 0; i < 256; i++)
+		c->gear[i] = chunker_gear(i);
+	chunker_reset(c);
+	return c;
+}
+
+void chunker_free(struct chunker *c)
+{
+	free(c);
+}
+
+void chunker_reset(struct chunker *c)
+{
+	c->fp = 0;
+	c->pos = 0;
+	c->blen = 0;
+}
+
+/* Scans p[0..n) as the continuation of the current chunk.  Returns how many
+ * bytes belong to it; *cut tells whether the chunk ended after the last. */
+static size_t cdc_scan(struct chunker *c, const uint8_t *p, size_t n, bool *cut)
+{
+	const uint64_t *gear = c->gear;
+	uint64_t fp = c->fp;
+	size_t base = c->pos;   /* chunk bytes before p[0] */
+	size_t i = 0, lim_s, lim_m;
+
+	*cut = false;
+	if (base < CHUNK_MIN)
+		i = CHUNK_MIN - base < n ? CHUNK_MIN - base : n;
+	/* p[i] is chunk byte base+i (0-based): the strict mask applies while
+	 * base+i < CHUNK_AVG, and byte CHUNK_MAX-1 always ends the chunk. */
+	lim_s = base < CHUNK_AVG ? CHUNK_AVG - base : 0;
+	if (lim_s > n)
+		lim_s = n;
+	lim_m = CHUNK_MAX - base < n ? CHUNK_MAX - base : n;
+	for (; i < lim_s; i++) {
+		fp = (fp << 1) + gear[p[i]];
+		if (!(fp & MASK_S)) {
+			i++;
+			*cut = true;
+			goto out;
+		}
+	}
+	for (; i < lim_m; i++) {
+		fp = (fp << 1) + gear[p[i]];
+		if (!(fp & MASK_L)) {
+			i++;
+			*cut = true;
+			goto out;
+		}
+	}
+	if (base + i == CHUNK_MAX)
+		*cut = true;
+out:
+	c->fp = fp;
+	c->pos = base + i;
+	return i;
+}
+
+int chunker_feed(struct chunker *c, const void *p, size_t n, chunk_emit_fn emit, void *arg)
+{
+	const uint8_t *q = p;
+	size_t k;
+	bool cut;
+	int r;
+
+	while (n > 0) {
+		k = cdc_scan(c, q, n, &cut);
+		if (!cut) {
+			/* k == n here; c->pos <= CHUNK_MAX bounds the buffer */
+			memcpy(c->buf + c->blen, q, k);
+			c->blen += k;
+			return 0;
+		}
+		if (c->blen == 0) {
+			r = emit(arg, q, k);
+		} else {
+			memcpy(c->buf + c->blen, q, k);
+			r = emit(arg, c->buf, c->blen + k);
+		}
+		chunker_reset(c);
+		if (r)
+			return r;
+		q += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int chunker_flush(struct chunker *c, chunk_emit_fn emit, void *arg)
+{
+	int r = 0;
+
+	if (c->blen > 0)
+		r = emit(arg, c->buf, c->blen);
+	chunker_reset(c);
+	return r;
+}

@@ -1,0 +1,300 @@
+/* test_chunker.c — FastCDC chunker: pinned format, bounds, split invariance,
+ * edit locality, error propagation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "common/chunker.h"
+
+#define MAXCH 8192
+
+struct rec {
+	const uint8_t *src;      /* the whole input, to check emitted bytes */
+	size_t off;
+	size_t n;
+	size_t len[MAXCH];
+	uint8_t sha[MAXCH][32];  /* filled when want_sha */
+	int want_sha;
+	int fail_at;             /* emit returns -EIO on this chunk (1-based), 0 never */
+};
+
+static void fill_random(uint8_t *b, size_t n, uint64_t seed)
+{
+	uint64_t x = seed;
+	size_t i;
+	int j;
+
+	for (i = 0; i < n; i += 8) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		for (j = 0; j < 8 && i + j < n; j++)
+			b[i + j] = (uint8_t)(x >> (8 * j));
+	}
+}
+
+static int emit_rec(void *arg, const uint8_t *data, size_t len)
+{
+	struct rec *r = arg;
+	unsigned int olen;
+
+	assert_true(r->n < MAXCH);
+	assert_true(len > 0);
+	if (r->src)
+		assert_memory_equal(data, r->src + r->off, len);
+	if (r->want_sha)
+		assert_int_equal(EVP_Digest(data, len, r->sha[r->n], &olen, EVP_sha256(), NULL), 1);
+	r->len[r->n++] = len;
+	r->off += len;
+	if (r->fail_at && (int)r->n == r->fail_at)
+		return -5;
+	return 0;
+}
+
+/* Feeds buf in pieces of `step` bytes (0: empty feeds around one whole feed). */
+static void chunk_with_step(const uint8_t *buf, size_t n, size_t step, struct rec *r)
+{
+	struct chunker *c = chunker_new();
+	size_t off = 0, k;
+
+	assert_non_null(c);
+	memset(r, 0, sizeof(*r));
+	r->src = buf;
+	if (step == 0) {
+		assert_int_equal(chunker_feed(c, buf, 0, emit_rec, r), 0);
+		assert_int_equal(chunker_feed(c, buf, n, emit_rec, r), 0);
+		assert_int_equal(chunker_feed(c, buf + n, 0, emit_rec, r), 0);
+	} else {
+		for (off = 0; off < n; off += k) {
+			k = n - off < step ? n - off : step;
+			assert_int_equal(chunker_feed(c, buf + off, k, emit_rec, r), 0);
+		}
+	}
+	assert_int_equal(chunker_flush(c, emit_rec, r), 0);
+	assert_int_equal(r->off, n);
+	chunker_free(c);
+}
+
+/* The gear table and the cut points are part of the store format. */
+static void test_pinned_format(void **state)
+{
+	static const size_t want[] = { 9697, 11029, 10445, 8432, 3553, 27456, 9663, 8381 };
+	size_t n = 1 << 20, i;
+	uint8_t *buf = malloc(n);
+	struct rec *r = malloc(sizeof(*r));
+
+	assert_int_equal(chunker_gear(0), 0x3a6a2ec9b128466cULL);
+	assert_int_equal(chunker_gear(1), 0x105fa7d450c31da0ULL);
+	assert_int_equal(chunker_gear(255), 0x0a2811d114865d48ULL);
+	fill_random(buf, n, 0x12345678abcdefULL);
+	chunk_with_step(buf, n, n, r);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(r->len[i], want[i]);
+	free(r);
+	free(buf);
+}
+
+static void check_bounds(const struct rec *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		assert_true(r->len[i] <= CHUNK_MAX);
+		if (i + 1 < r->n)
+			assert_true(r->len[i] >= CHUNK_MIN);
+	}
+}
+
+/* Boundaries are the same whatever the feed() piece sizes. */
+static void test_split_invariance(void **state)
+{
+	static const size_t steps[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	const size_t n = 3 << 20;
+	uint8_t *buf = malloc(n);
+	struct rec *ref = malloc(sizeof(*ref)), *r = malloc(sizeof(*r));
+	size_t s, kind;
+
+	for (kind = 0; kind < 3; kind++) {
+		if (kind == 0)
+			fill_random(buf, n, 42);
+		else if (kind == 1)
+			memset(buf, 0, n);               /* no content cuts: all CHUNK_MAX */
+		else
+			for (s = 0; s < n; s++)          /* low entropy, repetitive text */
+				buf[s] = "the quick brown fox 0123456789\n"[(s * 7 + s / 977) % 31];
+		chunk_with_step(buf, n, n, ref);
+		check_bounds(ref);
+		if (kind == 1) {
+			assert_int_equal(ref->n, n / CHUNK_MAX);
+			assert_int_equal(ref->len[0], CHUNK_MAX);
+		}
+		for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			chunk_with_step(buf, n, steps[s], r);
+			assert_int_equal(r->n, ref->n);
+			assert_memory_equal(r->len, ref->len, ref->n * sizeof(ref->len[0]));
+		}
+	}
+	free(ref);
+	free(r);
+	free(buf);
+}
+
+static void test_sizes_random(void **state)
+{
+	const size_t n = 32 << 20;
+	uint8_t *buf = malloc(n);
+	struct rec *r = malloc(sizeof(*r));
+
+	fill_random(buf, n, 7);
+	chunk_with_step(buf, n, 65536 + 13, r);
+	check_bounds(r);
+	/* normalized: ~10 KiB on random data (CHUNK_MIN skipped + CHUNK_AVG) */
+	assert_true(n / r->n > 8 * 1024 && n / r->n < 12 * 1024);
+	free(r);
+	free(buf);
+}
+
+static void test_tiny_inputs(void **state)
+{
+	static const size_t sizes[] = { 0, 1, CHUNK_MIN - 1, CHUNK_MIN, CHUNK_MIN + 1 };
+	uint8_t *buf = malloc(CHUNK_MIN + 1);
+	struct rec *r = malloc(sizeof(*r));
+	size_t i;
+
+	fill_random(buf, CHUNK_MIN + 1, 3);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		chunk_with_step(buf, sizes[i], 1, r);
+		assert_int_equal(r->n, sizes[i] ? 1 : 0);
+	}
+	free(r);
+	free(buf);
+}
+
+static size_t count_new(const struct rec *old, const struct rec *nw)
+{
+	size_t i, j, fresh = 0;
+
+	for (i = 0; i < nw->n; i++) {
+		for (j = 0; j < old->n; j++)
+			if (!memcmp(nw->sha[i], old->sha[j], 32))
+				break;
+		fresh += j == old->n;
+	}
+	return fresh;
+}
+
+static void chunk_sha(const uint8_t *buf, size_t n, struct rec *r)
+{
+	struct chunker *c = chunker_new();
+
+	memset(r, 0, sizeof(*r));
+	r->want_sha = 1;
+	assert_int_equal(chunker_feed(c, buf, n, emit_rec, r), 0);
+	assert_int_equal(chunker_flush(c, emit_rec, r), 0);
+	chunker_free(c);
+}
+
+/* Edits change only the chunks around them. */
+static void test_edit_locality(void **state)
+{
+	const size_t n = 32 << 20;
+	uint8_t *a = malloc(n), *b = malloc(n + 100);
+	struct rec *ra = malloc(sizeof(*ra)), *rb = malloc(sizeof(*rb));
+
+	fill_random(a, n, 99);
+	chunk_sha(a, n, ra);
+	/* 100 bytes inserted near the start */
+	memcpy(b, a, 5000);
+	fill_random(b + 5000, 100, 1234);
+	memcpy(b + 5100, a + 5000, n - 5000);
+	chunk_sha(b, n + 100, rb);
+	assert_true(count_new(ra, rb) >= 1);
+	assert_true(count_new(ra, rb) <= 2);
+	/* 4 KiB overwritten in the middle */
+	memcpy(b, a, n);
+	fill_random(b + n / 2 + 333, 4096, 5678);
+	chunk_sha(b, n, rb);
+	assert_true(count_new(ra, rb) >= 1);
+	assert_true(count_new(ra, rb) <= 2);
+	free(ra);
+	free(rb);
+	free(a);
+	free(b);
+}
+
+/* Over many random edits: most change <= 2 chunks, none spreads far. */
+static void test_edit_locality_stats(void **state)
+{
+	const size_t n = 4 << 20;
+	uint8_t *a = malloc(n), *b = malloc(n + 100);
+	struct rec *ra = malloc(sizeof(*ra)), *rb = malloc(sizeof(*rb));
+	int seed, ovw_small = 0, ins_small = 0;
+	size_t k, at;
+
+	for (seed = 1; seed <= 40; seed++) {
+		fill_random(a, n, 7919u * seed);
+		chunk_sha(a, n, ra);
+		at = 3000 + 37u * seed;
+		memcpy(b, a, at);
+		fill_random(b + at, 100, seed);
+		memcpy(b + at + 100, a + at, n - at);
+		chunk_sha(b, n + 100, rb);
+		k = count_new(ra, rb);
+		assert_true(k >= 1 && k <= 6);
+		ins_small += k <= 2;
+		memcpy(b, a, n);
+		fill_random(b + n / 2 + 333u * seed, 4096, seed + 100);
+		chunk_sha(b, n, rb);
+		k = count_new(ra, rb);
+		assert_true(k >= 1 && k <= 10);
+		ovw_small += k <= 2;
+	}
+	assert_true(ins_small >= 36);   /* measured: ~97% */
+	assert_true(ovw_small >= 28);   /* measured: ~88% */
+	free(ra);
+	free(rb);
+	free(a);
+	free(b);
+}
+
+/* emit's error stops the feed and is returned; the chunker starts afresh. */
+static void test_emit_error(void **state)
+{
+	const size_t n = 1 << 20;
+	uint8_t *buf = malloc(n);
+	struct rec *r = calloc(1, sizeof(*r));
+	struct chunker *c = chunker_new();
+
+	fill_random(buf, n, 11);
+	r->fail_at = 3;
+	assert_int_equal(chunker_feed(c, buf, n, emit_rec, r), -5);
+	assert_int_equal(r->n, 3);
+	memset(r, 0, sizeof(*r));
+	r->src = buf;
+	assert_int_equal(chunker_feed(c, buf, n, emit_rec, r), 0);
+	assert_int_equal(chunker_flush(c, emit_rec, r), 0);
+	assert_int_equal(r->off, n);
+	chunker_free(c);
+	chunker_free(NULL);
+	free(r);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pinned_format),
+		cmocka_unit_test(test_split_invariance),
+		cmocka_unit_test(test_sizes_random),
+		cmocka_unit_test(test_tiny_inputs),
+		cmocka_unit_test(test_edit_locality),
+		cmocka_unit_test(test_edit_locality_stats),
+		cmocka_unit_test(test_emit_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
