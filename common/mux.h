@@ -64,6 +64,10 @@ void mux_shutdown(struct mux *m);
  * Must not be called from a stream handler.  mux_free(NULL) is a no-op. */
 void mux_free(struct mux *m);
 bool mux_alive(const struct mux *m);
+/* Names the peer in log lines ("device phone1"); default: its address. */
+void mux_set_label(struct mux *m, const char *label);
+/* Keepalive timing (default MUX_PING_MS / MUX_DEAD_MS); for tests. */
+void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms);
 
 /* Opens a stream with a first message (<= MUX_FRAME_MAX bytes).
  * Returns NULL with errno (ECONNRESET, EMSGSIZE, EAGAIN: too many streams). */

@@ -1,0 +1,559 @@
+/* mux.c — the application side of a multiplexed TLS connection: creating
+ * and freeing a connection, opening, feeding, reading and closing streams.
+ * The wire side (frames, flow control, keepalive) is in mux_io.c. */
+#include "common/mux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "common/log.h"
+#include "common/mux_int.h"
+
+long mux_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void mux_wake(struct mux *m)
+{
+	uint64_t one = 1;
+
+	/* A full counter still leaves the fd readable: nothing is lost. */
+	if (write(m->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("mux eventfd write: %s", strerror(errno));
+}
+
+void mux_frames_free(struct frame *f)
+{
+	while (f) {
+		struct frame *n = f->next;
+
+		free(f);
+		f = n;
+	}
+}
+
+static void cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+/* Waits on c until woken or the deadline (ms, monotonic; < 0 = none)
+ * passes; -ETIMEDOUT then. */
+static int wait_until(pthread_cond_t *c, pthread_mutex_t *l, long deadline)
+{
+	struct timespec ts;
+
+	if (deadline < 0) {
+		pthread_cond_wait(c, l);
+		return 0;
+	}
+	if (mux_now_ms() >= deadline)
+		return -ETIMEDOUT;
+	ts.tv_sec = deadline / 1000;
+	ts.tv_nsec = (deadline % 1000) * 1000000L;
+	return pthread_cond_timedwait(c, l, &ts) == ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+static long deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : mux_now_ms() + timeout_ms;
+}
+
+struct mux_stream *mux_find(struct mux *m, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntab; i++)
+		if (m->tab[i]->id == id)
+			return m->tab[i];
+	return NULL;
+}
+
+struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local)
+{
+	struct mux_stream *s;
+
+	if (m->ntab >= MUX_TAB_MAX || !(s = calloc(1, sizeof(*s))))
+		return NULL;
+	s->m = m;
+	s->id = id;
+	s->local = local;
+	s->credit = MUX_WINDOW;
+	cond_init_mono(&s->cond);
+	m->tab[m->ntab++] = s;
+	if (local)
+		m->open_local++;
+	else
+		m->open_remote++;
+	return s;
+}
+
+/* The stream no longer counts against the limits (lock held). */
+void mux_stream_finish(struct mux_stream *s)
+{
+	if (s->finished)
+		return;
+	s->finished = true;
+	if (s->local)
+		s->m->open_local--;
+	else
+		s->m->open_remote--;
+	pthread_cond_broadcast(&s->cond);
+}
+
+bool mux_stream_reapable(const struct mux_stream *s)
+{
+	return s->user_closed && (s->m->dead || (s->finished && !s->oq && !s->reset_now));
+}
+
+void mux_stream_unlink_free(struct mux_stream *s)
+{
+	struct mux *m = s->m;
+	size_t i;
+
+	for (i = 0; i < m->ntab; i++) {
+		if (m->tab[i] == s) {
+			memmove(&m->tab[i], &m->tab[i + 1], (m->ntab - i - 1) * sizeof(*m->tab));
+			m->ntab--;
+			if (m->rr > i)
+				m->rr--;
+			break;
+		}
+	}
+	mux_stream_finish(s);
+	mux_frames_free(s->oq);
+	mux_frames_free(s->iq);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+void mux_mark_dead(struct mux *m, const char *why)
+{
+	size_t i;
+
+	if (m->dead)
+		return;
+	__atomic_store_n(&m->dead, 1, __ATOMIC_RELEASE);
+	if (why)
+		log_debug("connection %s closed: %s", m->label, why);
+	for (i = 0; i < m->ntab; i++)
+		pthread_cond_broadcast(&m->tab[i]->cond);
+	pthread_cond_broadcast(&m->cond);
+}
+
+static void default_label(struct mux *m)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	snprintf(m->label, sizeof(m->label), "(local)");
+	if (getpeername(m->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+	} else {
+		return;
+	}
+	snprintf(m->label, sizeof(m->label), "%s:%d", host, port);
+}
+
+struct mux *mux_new(SSL *ssl, int fd, const struct mux_ops *ops, void *arg)
+{
+	struct mux *m = calloc(1, sizeof(*m));
+	int fl, e;
+
+	if (!m)
+		goto fail;
+	m->ssl = ssl;
+	m->fd = fd;
+	m->efd = -1;
+	m->server = SSL_is_server(ssl);
+	if (ops)
+		m->ops = *ops;
+	m->arg = arg;
+	m->ping_ms = MUX_PING_MS;
+	m->dead_ms = MUX_DEAD_MS;
+	m->next_local_id = m->server ? 2 : 1;
+	m->last_rx = m->last_ping = mux_now_ms();
+	pthread_mutex_init(&m->lock, NULL);
+	cond_init_mono(&m->cond);
+	default_label(m);
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    (m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto fail;
+	if (!(m->tab = calloc(MUX_TAB_MAX, sizeof(*m->tab))) ||
+	    !(m->rbuf = malloc(MUX_HDR + MUX_FRAME_MAX)) || !(m->wbuf = malloc(MUX_WBUF))) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	if ((e = pthread_create(&m->io, NULL, mux_io_main, m)) != 0) {
+		errno = e;
+		goto fail;
+	}
+	m->io_started = true;
+	return m;
+fail:
+	e = errno;
+	if (m) {
+		m->dead = 1;
+		mux_free(m);
+	} else {
+		SSL_free(ssl);
+		close(fd);
+	}
+	errno = e;
+	return NULL;
+}
+
+void mux_shutdown(struct mux *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->quit = true;
+	mux_mark_dead(m, NULL);
+	pthread_mutex_unlock(&m->lock);
+	mux_wake(m);
+}
+
+void mux_free(struct mux *m)
+{
+	struct handler *h;
+
+	if (!m)
+		return;
+	if (m->io_started) {
+		mux_shutdown(m);
+		pthread_join(m->io, NULL);
+	}
+	/* Handlers see a dead connection and return. */
+	while ((h = m->handlers)) {
+		m->handlers = h->next;
+		pthread_join(h->tid, NULL);
+		free(h);
+	}
+	while (m->ntab)
+		mux_stream_unlink_free(m->tab[m->ntab - 1]);
+	free(m->tab);
+	free(m->rbuf);
+	free(m->wbuf);
+	if (m->efd >= 0)
+		close(m->efd);
+	SSL_free(m->ssl);
+	close(m->fd);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+bool mux_alive(const struct mux *m)
+{
+	return m && !__atomic_load_n(&m->dead, __ATOMIC_ACQUIRE);
+}
+
+void mux_set_label(struct mux *m, const char *label)
+{
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms)
+{
+	pthread_mutex_lock(&m->lock);
+	m->ping_ms = ping_ms;
+	m->dead_ms = dead_ms;
+	pthread_mutex_unlock(&m->lock);
+	mux_wake(m);
+}
+
+static struct frame *frame_new(uint8_t kind, uint16_t type, const void *p, size_t len)
+{
+	struct frame *f = malloc(sizeof(*f) + len);
+
+	if (!f)
+		return NULL;
+	f->next = NULL;
+	f->kind = kind;
+	f->type = type;
+	f->len = (uint32_t)len;
+	if (len)
+		memcpy(f->data, p, len);
+	return f;
+}
+
+static void oq_push(struct mux_stream *s, struct frame *f)
+{
+	if (s->oq_tail)
+		s->oq_tail->next = f;
+	else
+		s->oq = f;
+	s->oq_tail = f;
+}
+
+struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_t len)
+{
+	struct mux_stream *s = NULL;
+	struct frame *f;
+	int e = 0;
+
+	if (len > MUX_FRAME_MAX) {
+		errno = EMSGSIZE;
+		return NULL;
+	}
+	if (!(f = frame_new(FK_OPEN, type, msg, len)))
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	if (m->dead)
+		e = ECONNRESET;
+	else if (m->open_local >= MUX_MAX_STREAMS || m->ntab >= MUX_TAB_MAX ||
+		 m->next_local_id > UINT32_MAX - 2)
+		e = EAGAIN;
+	else if (!(s = mux_stream_alloc(m, m->next_local_id, true)))
+		e = ENOMEM;
+	if (s) {
+		m->last_local_id = s->id;
+		m->next_local_id += 2;
+		oq_push(s, f);
+		f = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(f);
+	if (!s) {
+		errno = e;
+		return NULL;
+	}
+	mux_wake(m);
+	return s;
+}
+
+/* Queues f on s once the stream has credit for it; frees f on failure. */
+static int queue_frame(struct mux_stream *s, struct frame *f)
+{
+	struct mux *m = s->m;
+	size_t cost = f->kind == FK_END ? 0 : FRAME_COST(f->len);
+	int r = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		if (m->dead || s->peer_reset || s->reset_now || s->reset_sent) {
+			r = -ECONNRESET;
+			break;
+		}
+		if (s->end_queued) {
+			r = -EPIPE;
+			break;
+		}
+		if (s->credit >= cost)
+			break;
+		pthread_cond_wait(&s->cond, &m->lock);
+	}
+	if (r == 0) {
+		s->credit -= cost;
+		if (f->kind == FK_END)
+			s->end_queued = true;
+		oq_push(s, f);
+		f = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(f);
+	if (r == 0)
+		mux_wake(m);
+	return r;
+}
+
+int mux_send_msg(struct mux_stream *s, uint16_t type, const void *msg, size_t len)
+{
+	struct frame *f;
+
+	if (len > MUX_FRAME_MAX)
+		return -EMSGSIZE;
+	if (!(f = frame_new(FK_MSG, type, msg, len)))
+		return -ENOMEM;
+	return queue_frame(s, f);
+}
+
+int mux_send_data(struct mux_stream *s, const void *p, size_t n)
+{
+	const uint8_t *c = p;
+	int r;
+
+	while (n) {
+		size_t k = n < MUX_FRAME_MAX ? n : MUX_FRAME_MAX;
+		struct frame *f = frame_new(FK_DATA, 0, c, k);
+
+		if (!f)
+			return -ENOMEM;
+		if ((r = queue_frame(s, f)) < 0)
+			return r;
+		c += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int mux_send_end(struct mux_stream *s)
+{
+	struct frame *f = frame_new(FK_END, 0, NULL, 0);
+
+	return f ? queue_frame(s, f) : -ENOMEM;
+}
+
+/* Takes the next item of s off its queue (lock held): a frame, or NULL
+ * with *r set to MUX_END / -ECONNRESET / -ETIMEDOUT. */
+static struct frame *take_item(struct mux_stream *s, long deadline, int *r)
+{
+	struct mux *m = s->m;
+	struct frame *f;
+
+	for (;;) {
+		/* A stream the peer finished is readable to its END even after
+		 * the connection or the peer's reading side went away. */
+		if ((m->dead || s->peer_reset || s->reset_now || s->reset_sent) && !s->peer_end) {
+			*r = -ECONNRESET;
+			return NULL;
+		}
+		if ((f = s->iq)) {
+			if (!(s->iq = f->next))
+				s->iq_tail = NULL;
+			return f;
+		}
+		if (s->peer_end) {
+			*r = MUX_END;
+			return NULL;
+		}
+		if (wait_until(&s->cond, &m->lock, deadline) == -ETIMEDOUT) {
+			*r = -ETIMEDOUT;
+			return NULL;
+		}
+	}
+}
+
+int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_ms)
+{
+	struct mux *m = s->m;
+	long deadline = deadline_of(timeout_ms);
+	struct frame *f;
+	bool wake = false;
+	int r = 0;
+
+	pthread_mutex_lock(&m->lock);
+	f = take_item(s, deadline, &r);
+	if (f && !s->finished && !s->peer_end) {
+		/* Return credit in batches; safe because a blocked sender has
+		 * more than 3/4 of the window outstanding here. */
+		s->credit_due += FRAME_COST(f->len);
+		wake = s->credit_due >= MUX_WINDOW / 4;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		mux_wake(m);
+	if (!f)
+		return r;
+	buf_reset(out);
+	if (type)
+		*type = f->type;
+	r = buf_append(out, f->data, f->len);
+	if (r == 0)
+		r = f->kind == FK_MSG ? MUX_MSG : MUX_DATA;
+	free(f);
+	return r;
+}
+
+void mux_stream_close(struct mux_stream *s)
+{
+	struct mux *m;
+	struct frame *f;
+
+	if (!s)
+		return;
+	m = s->m;
+	f = frame_new(FK_RESET, 0, NULL, 0);
+	pthread_mutex_lock(&m->lock);
+	s->user_closed = true;
+	mux_frames_free(s->iq);
+	s->iq = s->iq_tail = NULL;
+	if (!m->dead && !s->finished) {
+		if (!s->open_sent) {
+			/* The peer never heard of it. */
+			mux_frames_free(s->oq);
+			s->oq = s->oq_tail = NULL;
+			mux_stream_finish(s);
+		} else if (!s->end_queued) {
+			mux_frames_free(s->oq);
+			s->oq = s->oq_tail = NULL;
+			s->reset_now = true;
+		} else if (!s->peer_end && !s->peer_reset && f) {
+			/* Our side is complete: let it drain, then tell the
+			 * peer we stopped reading. */
+			oq_push(s, f);
+			f = NULL;
+		} else if (!s->peer_end && !s->peer_reset) {
+			s->reset_now = true;
+		}
+	}
+	if (mux_stream_reapable(s))
+		mux_stream_unlink_free(s);
+	pthread_mutex_unlock(&m->lock);
+	free(f);
+	mux_wake(m);
+}
+
+int mux_call(struct mux *m, uint16_t type, const struct buf *req,
+	     uint16_t *rtype, struct buf *reply, int timeout_ms)
+{
+	long deadline = deadline_of(timeout_ms);
+	struct mux_stream *s;
+	struct buf scratch;
+	int r, left;
+
+	if (!(s = mux_open(m, type, req ? req->data : NULL, req ? req->len : 0)))
+		return -errno;
+	if ((r = mux_send_end(s)) < 0)
+		goto out;
+	r = mux_recv(s, rtype, reply, timeout_ms);
+	if (r == MUX_MSG) {
+		r = 0;
+		/* The reply's END normally follows at once; wait for it so the
+		 * stream ends cleanly instead of with a reset. */
+		left = deadline < 0 ? 1000 : (int)(deadline - mux_now_ms());
+		buf_init(&scratch, MUX_FRAME_MAX);
+		if (left > 0)
+			mux_recv(s, NULL, &scratch, left > 1000 ? 1000 : left);
+		buf_free(&scratch);
+	} else if (r >= 0) {
+		r = -EBADMSG;
+	}
+out:
+	mux_stream_close(s);
+	return r;
+}

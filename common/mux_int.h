@@ -1,0 +1,115 @@
+/* mux_int.h — state shared by mux.c (the API used by application threads)
+ * and mux_io.c (the connection's I/O thread).  Not for other modules.
+ *
+ * Locking: one mutex per connection guards everything below except the
+ * SSL object, the fd and the read/write buffers, which only the I/O thread
+ * touches.  Each stream has a condition variable for its waiters. */
+#ifndef VIGIL_MUX_INT_H
+#define VIGIL_MUX_INT_H
+
+#include <pthread.h>
+
+#include "common/mux.h"
+
+enum frame_kind {
+	FK_HELLO = 1, FK_OPEN, FK_MSG, FK_DATA, FK_END, FK_CREDIT, FK_RESET, FK_PING, FK_PONG,
+};
+#define FK_LAST FK_PONG
+#define MUX_HDR 12
+/* A MSG or DATA frame costs its payload plus the header against the
+ * stream's window, so empty frames are not free either. */
+#define FRAME_COST(len) ((size_t)(len) + MUX_HDR)
+#define MUX_TAB_MAX   (4 * MUX_MAX_STREAMS)  /* streams in the table, lingering included */
+#define MUX_THREADS_MAX (2 * MUX_MAX_STREAMS)
+#define MUX_REFUSED_MAX 256                  /* refused OPENs awaiting their RESET */
+#define MUX_WBUF (4 * (MUX_HDR + MUX_FRAME_MAX))
+
+struct frame {
+	struct frame *next;
+	uint8_t kind;
+	uint16_t type;
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct mux_stream {
+	struct mux *m;
+	uint32_t id;
+	bool local;             /* opened by this end */
+	pthread_cond_t cond;
+	/* sending */
+	struct frame *oq, *oq_tail;   /* OPEN/MSG/DATA/END/RESET in order */
+	size_t credit;                /* window bytes we may still queue */
+	bool open_sent;
+	bool end_queued, end_sent;
+	bool reset_now;               /* abort: RESET goes out before anything else */
+	bool reset_sent;
+	/* receiving */
+	struct frame *iq, *iq_tail;   /* MSG/DATA from the peer */
+	size_t rx_outstanding;        /* window the peer has spent, not yet returned */
+	size_t credit_due;            /* consumed by the app, to return */
+	bool peer_end, peer_reset;
+	/* life */
+	bool finished;                /* both ENDs exchanged, or reset either way */
+	bool user_closed;
+};
+
+struct handler {
+	struct handler *next;
+	pthread_t tid;
+	bool done;
+	struct mux *m;
+	struct mux_stream *s;
+	uint16_t type;
+	size_t len;
+	uint8_t msg[];
+};
+
+struct mux {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;           /* broadcast on death */
+	pthread_t io;
+	bool io_started;
+	SSL *ssl;
+	int fd, efd;                   /* socket; eventfd waking the I/O thread */
+	bool server;                   /* TLS server: opens even stream ids */
+	struct mux_ops ops;
+	void *arg;
+	char label[128];
+	int ping_ms, dead_ms;
+
+	int dead;                      /* atomic for mux_alive; set under lock */
+	bool quit;                     /* mux_shutdown asked */
+
+	struct mux_stream **tab;       /* streams by table order (round robin) */
+	size_t ntab, rr;
+	uint32_t next_local_id;         /* client 1, 3, 5...; server 2, 4, 6... */
+	uint32_t last_local_id, last_remote_id;  /* highest opened so far, 0: none */
+	size_t open_local, open_remote;        /* not yet finished */
+	uint32_t refused[MUX_REFUSED_MAX];     /* OPENs answered with RESET */
+	size_t nrefused;
+	struct handler *handlers;
+	size_t nrunning;
+
+	/* I/O thread only */
+	bool hello_sent, hello_rx;
+	bool pong_pending;
+	uint8_t ping_data[8];
+	uint32_t ping_len;
+	long last_rx, last_ping;
+	uint8_t *rbuf, *wbuf;
+	size_t rlen, wlen, woff;
+};
+
+void mux_wake(struct mux *m);                       /* poke the I/O thread */
+void mux_mark_dead(struct mux *m, const char *why); /* lock held */
+void mux_stream_finish(struct mux_stream *s);       /* lock held */
+void mux_stream_unlink_free(struct mux_stream *s);  /* lock held */
+bool mux_stream_reapable(const struct mux_stream *s);
+struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local);
+void mux_frames_free(struct frame *f);
+struct mux_stream *mux_find(struct mux *m, uint32_t id);
+void *mux_io_main(void *arg);
+long mux_now_ms(void);
+
+#endif

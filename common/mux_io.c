@@ -1,0 +1,498 @@
+/* mux_io.c — the I/O thread of a mux connection: the only code that
+ * touches the SSL object.  It reads frames and files them into streams,
+ * and writes frames round-robin across streams, control frames first.
+ * The frame format is documented in docs/protocol.md. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "common/log.h"
+#include "common/mux_int.h"
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static bool wroom(struct mux *m, size_t len)
+{
+	return m->wlen + MUX_HDR + len <= MUX_WBUF;
+}
+
+/* Appends one frame to the write buffer (room checked by the caller). */
+static void wput(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
+		 const void *p, uint32_t len)
+{
+	uint8_t *h = m->wbuf + m->wlen;
+
+	put32(h, len);
+	h[4] = kind;
+	h[5] = 0;                      /* flags: none defined in version 1 */
+	h[6] = type >> 8;
+	h[7] = type & 0xff;
+	put32(h + 8, id);
+	if (len)
+		memcpy(h + MUX_HDR, p, len);
+	m->wlen += MUX_HDR + len;
+}
+
+/* Connection-level frames, resets and credit returns (lock held). */
+static void fill_control(struct mux *m, long now)
+{
+	uint8_t v[4];
+	size_t i;
+
+	if (!m->hello_sent) {
+		put32(v, MUX_VERSION);
+		wput(m, FK_HELLO, 0, 0, v, 4);
+		m->hello_sent = true;
+	}
+	if (m->pong_pending) {
+		wput(m, FK_PONG, 0, 0, m->ping_data, m->ping_len);
+		m->pong_pending = false;
+	}
+	if (now - m->last_rx >= m->ping_ms && now - m->last_ping >= m->ping_ms) {
+		put32(v, (uint32_t)now);
+		wput(m, FK_PING, 0, 0, v, 4);
+		m->last_ping = now;
+	}
+	while (m->nrefused && wroom(m, 0))
+		wput(m, FK_RESET, 0, m->refused[--m->nrefused], NULL, 0);
+	for (i = 0; i < m->ntab && wroom(m, 4); i++) {
+		struct mux_stream *s = m->tab[i];
+
+		if (s->reset_now) {
+			wput(m, FK_RESET, 0, s->id, NULL, 0);
+			s->reset_now = false;
+			s->reset_sent = true;
+			mux_frames_free(s->oq);
+			s->oq = s->oq_tail = NULL;
+			mux_stream_finish(s);
+		} else if (s->credit_due >= MUX_WINDOW / 4 && !s->finished && !s->peer_end) {
+			put32(v, (uint32_t)s->credit_due);
+			wput(m, FK_CREDIT, 0, s->id, v, 4);
+			s->rx_outstanding -= s->credit_due;
+			s->credit_due = 0;
+		}
+	}
+}
+
+/* One frame from each stream with queued output, in turn, until the
+ * buffer is full or nothing is queued (lock held). */
+static void fill_streams(struct mux *m)
+{
+	bool more = true;
+
+	while (more && m->ntab) {
+		size_t n = m->ntab, start = m->rr % n, k;
+
+		more = false;
+		for (k = 0; k < n; k++) {
+			struct mux_stream *s = m->tab[(start + k) % n];
+			struct frame *f = s->oq;
+
+			if (!f)
+				continue;
+			if (!wroom(m, f->len))
+				return;
+			if (!(s->oq = f->next))
+				s->oq_tail = NULL;
+			wput(m, f->kind, f->type, s->id, f->data, f->len);
+			if (f->kind == FK_OPEN)
+				s->open_sent = true;
+			if (f->kind == FK_END && (s->end_sent = true) && s->peer_end)
+				mux_stream_finish(s);
+			if (f->kind == FK_RESET && (s->reset_sent = true))
+				mux_stream_finish(s);
+			free(f);
+			more = more || s->oq;
+		}
+		m->rr = start + 1;
+	}
+}
+
+static void reap_streams(struct mux *m)
+{
+	size_t i = m->ntab;
+
+	while (i--)
+		if (mux_stream_reapable(m->tab[i]))
+			mux_stream_unlink_free(m->tab[i]);
+}
+
+static void block_signals(void)
+{
+	sigset_t all;
+
+	/* Signals belong to the main thread; SIGPIPE from a dead socket
+	 * stays pending here and write() returns EPIPE instead. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+static void *handler_main(void *arg)
+{
+	struct handler *h = arg;
+	struct mux *m = h->m;
+
+	block_signals();
+	m->ops.on_stream(m, h->s, h->type, h->msg, h->len, m->arg);
+	pthread_mutex_lock(&m->lock);
+	h->done = true;
+	m->nrunning--;
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static void reap_handlers(struct mux *m)
+{
+	struct handler **pp = &m->handlers, *h;
+
+	while ((h = *pp)) {
+		if (h->done) {
+			*pp = h->next;
+			pthread_join(h->tid, NULL);   /* it has returned or is returning */
+			free(h);
+		} else {
+			pp = &h->next;
+		}
+	}
+}
+
+static int proto_err(char *why, size_t wl, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int proto_err(char *why, size_t wl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, wl, fmt, ap);
+	va_end(ap);
+	return -EPROTO;
+}
+
+/* The peer opens a stream: start its handler, or refuse with a RESET. */
+static int on_open(struct mux *m, uint32_t id, uint16_t type, const uint8_t *p,
+		   uint32_t len, char *why, size_t wl)
+{
+	struct mux_stream *s;
+	struct handler *h;
+
+	if ((id & 1) != (m->server ? 1u : 0u) || id <= m->last_remote_id)
+		return proto_err(why, wl, "OPEN with bad stream id %u", id);
+	m->last_remote_id = id;
+	reap_handlers(m);
+	if (!m->ops.on_stream || m->open_remote >= MUX_MAX_STREAMS ||
+	    m->nrunning >= MUX_THREADS_MAX || !(s = mux_stream_alloc(m, id, false)))
+		goto refuse;
+	s->open_sent = true;
+	if (!(h = malloc(sizeof(*h) + len))) {
+		mux_stream_unlink_free(s);
+		goto refuse;
+	}
+	h->done = false;
+	h->m = m;
+	h->s = s;
+	h->type = type;
+	h->len = len;
+	if (len)
+		memcpy(h->msg, p, len);
+	if (pthread_create(&h->tid, NULL, handler_main, h) != 0) {
+		free(h);
+		mux_stream_unlink_free(s);
+		goto refuse;
+	}
+	h->next = m->handlers;
+	m->handlers = h;
+	m->nrunning++;
+	return 0;
+refuse:
+	if (m->nrefused >= MUX_REFUSED_MAX)
+		return proto_err(why, wl, "peer keeps opening streams beyond the limit");
+	m->refused[m->nrefused++] = id;
+	return 0;
+}
+
+static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
+		      const uint8_t *p, uint32_t len, char *why, size_t wl)
+{
+	struct frame *f;
+
+	if (s->peer_end || s->peer_reset)
+		return proto_err(why, wl, "frame after END on stream %u", s->id);
+	if (s->reset_now || s->reset_sent || s->user_closed)
+		return 0;       /* nobody reads it; the peer will see our RESET */
+	if (s->rx_outstanding + FRAME_COST(len) > MUX_WINDOW)
+		return proto_err(why, wl, "stream %u overran its credit", s->id);
+	if (!(f = malloc(sizeof(*f) + len)))
+		return proto_err(why, wl, "out of memory");
+	f->next = NULL;
+	f->kind = kind;
+	f->type = type;
+	f->len = len;
+	if (len)
+		memcpy(f->data, p, len);
+	if (s->iq_tail)
+		s->iq_tail->next = f;
+	else
+		s->iq = f;
+	s->iq_tail = f;
+	s->rx_outstanding += FRAME_COST(len);
+	pthread_cond_broadcast(&s->cond);
+	return 0;
+}
+
+static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
+			   const uint8_t *p, uint32_t len, char *why, size_t wl)
+{
+	uint32_t n;
+
+	switch (kind) {
+	case FK_MSG:
+	case FK_DATA:
+		return on_payload(s, kind, type, p, len, why, wl);
+	case FK_END:
+		if (s->peer_end || s->peer_reset)
+			return proto_err(why, wl, "second END on stream %u", s->id);
+		s->peer_end = true;
+		if (s->end_sent)
+			mux_stream_finish(s);
+		break;
+	case FK_CREDIT:
+		if (len != 4)
+			return proto_err(why, wl, "CREDIT of %u bytes", len);
+		n = be32(p);
+		if (s->finished || s->reset_now)
+			break;
+		if (n > MUX_WINDOW || s->credit + n > MUX_WINDOW)
+			return proto_err(why, wl, "credit overrun on stream %u", s->id);
+		s->credit += n;
+		break;
+	case FK_RESET:
+		s->peer_reset = true;
+		mux_frames_free(s->oq);
+		s->oq = s->oq_tail = NULL;
+		mux_stream_finish(s);
+		break;
+	}
+	pthread_cond_broadcast(&s->cond);
+	return 0;
+}
+
+/* One complete frame from the peer (lock held).  0 or -EPROTO with why. */
+static int dispatch(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
+		    const uint8_t *p, uint32_t len, char *why, size_t wl)
+{
+	struct mux_stream *s;
+	bool ours;
+
+	if (!m->hello_rx) {
+		if (kind != FK_HELLO || len < 4)
+			return proto_err(why, wl, "expected HELLO first");
+		if (be32(p) != MUX_VERSION)
+			return proto_err(why, wl, "peer speaks mux version %u, this end speaks %d",
+					 be32(p), MUX_VERSION);
+		m->hello_rx = true;
+		return 0;
+	}
+	switch (kind) {
+	case FK_HELLO:
+		return proto_err(why, wl, "second HELLO");
+	case FK_PING:
+		if (id || len > sizeof(m->ping_data))
+			return proto_err(why, wl, "bad PING");
+		memcpy(m->ping_data, p, len);
+		m->ping_len = len;
+		m->pong_pending = true;
+		return 0;
+	case FK_PONG:
+		return 0;
+	case FK_OPEN:
+		return on_open(m, id, type, p, len, why, wl);
+	}
+	if (id == 0)
+		return proto_err(why, wl, "frame kind %u on stream 0", kind);
+	if ((s = mux_find(m, id)))
+		return on_stream_frame(s, kind, type, p, len, why, wl);
+	/* Not in the table: a stream that ended or was refused (frames may
+	 * cross our RESET in flight) is ignored; one never opened is an error. */
+	ours = (id & 1) == (m->server ? 0u : 1u);
+	if (kind == FK_RESET || id <= (ours ? m->last_local_id : m->last_remote_id))
+		return 0;
+	return proto_err(why, wl, "frame for unknown stream %u", id);
+}
+
+enum io_end { IO_OK, IO_CLOSED, IO_PROTO };
+
+static enum io_end ssl_fail(struct mux *m, int r, bool *want_out, char *why, size_t wl)
+{
+	unsigned long e;
+
+	switch (SSL_get_error(m->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return IO_OK;
+	case SSL_ERROR_WANT_WRITE:
+		*want_out = true;
+		return IO_OK;
+	case SSL_ERROR_ZERO_RETURN:
+		snprintf(why, wl, "peer closed the connection");
+		return IO_CLOSED;
+	case SSL_ERROR_SYSCALL:
+		snprintf(why, wl, "connection lost: %s", errno ? strerror(errno) : "EOF");
+		return IO_CLOSED;
+	default:
+		e = ERR_get_error();
+		snprintf(why, wl, "TLS error: %s", e ? ERR_reason_error_string(e) : "?");
+		ERR_clear_error();
+		return IO_CLOSED;
+	}
+}
+
+static enum io_end do_write(struct mux *m, bool *progress, bool *want_out, char *why, size_t wl)
+{
+	while (m->woff < m->wlen) {
+		int n = SSL_write(m->ssl, m->wbuf + m->woff, (int)(m->wlen - m->woff));
+
+		if (n <= 0)
+			return ssl_fail(m, n, want_out, why, wl);
+		m->woff += (size_t)n;
+		*progress = true;
+	}
+	return IO_OK;
+}
+
+/* Reads up to a batch of frames and dispatches each. */
+static enum io_end do_read(struct mux *m, bool *progress, bool *want_out, char *why, size_t wl)
+{
+	int i, n, r;
+
+	for (i = 0; i < 64; i++) {
+		uint32_t len = m->rlen >= MUX_HDR ? be32(m->rbuf) : 0;
+		size_t need = m->rlen < MUX_HDR ? MUX_HDR - m->rlen : MUX_HDR + len - m->rlen;
+
+		errno = 0;
+		if ((n = SSL_read(m->ssl, m->rbuf + m->rlen, (int)need)) <= 0)
+			return ssl_fail(m, n, want_out, why, wl);
+		*progress = true;
+		m->rlen += (size_t)n;
+		if (m->rlen < MUX_HDR)
+			continue;
+		len = be32(m->rbuf);
+		if (m->rlen == MUX_HDR) {
+			if (len > MUX_FRAME_MAX) {
+				snprintf(why, wl, "frame of %u bytes (limit %d)", len, MUX_FRAME_MAX);
+				return IO_PROTO;
+			}
+			if (m->rbuf[4] == 0 || m->rbuf[4] > FK_LAST) {
+				snprintf(why, wl, "unknown frame kind %u", m->rbuf[4]);
+				return IO_PROTO;
+			}
+		}
+		if (m->rlen < MUX_HDR + len)
+			continue;
+		pthread_mutex_lock(&m->lock);
+		m->last_rx = mux_now_ms();
+		r = dispatch(m, m->rbuf[4], (uint16_t)(m->rbuf[6] << 8 | m->rbuf[7]),
+			     be32(m->rbuf + 8), m->rbuf + MUX_HDR, len, why, wl);
+		pthread_mutex_unlock(&m->lock);
+		m->rlen = 0;
+		if (r < 0)
+			return IO_PROTO;
+	}
+	return IO_OK;
+}
+
+static int poll_timeout(struct mux *m, long now)
+{
+	long last = m->last_rx > m->last_ping ? m->last_rx : m->last_ping;
+	long t = m->last_rx + m->dead_ms;
+
+	if (last + m->ping_ms < t)
+		t = last + m->ping_ms;
+	t -= now;
+	return t < 1 ? 1 : t > 60000 ? 60000 : (int)t;
+}
+
+/* One round: fill, write, read; waits in poll when nothing moved. */
+static enum io_end io_round(struct mux *m, char *why, size_t wl)
+{
+	struct pollfd pfd[2];
+	bool progress = false, want_out = false;
+	enum io_end e;
+	long now = mux_now_ms();
+	int timeout;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->dead) {
+		pthread_mutex_unlock(&m->lock);
+		return IO_CLOSED;
+	}
+	if (now - m->last_rx >= m->dead_ms) {
+		snprintf(why, wl, "no frame from the peer for %d ms", m->dead_ms);
+		pthread_mutex_unlock(&m->lock);
+		return IO_CLOSED;
+	}
+	if (m->woff == m->wlen) {
+		m->wlen = m->woff = 0;
+		fill_control(m, now);
+		fill_streams(m);
+	}
+	reap_streams(m);
+	timeout = poll_timeout(m, now);
+	pthread_mutex_unlock(&m->lock);
+
+	if ((e = do_write(m, &progress, &want_out, why, wl)) != IO_OK ||
+	    (e = do_read(m, &progress, &want_out, why, wl)) != IO_OK)
+		return e;
+	if (progress)
+		return IO_OK;
+	pfd[0] = (struct pollfd){ .fd = m->fd, .events = POLLIN | (want_out ? POLLOUT : 0) };
+	pfd[1] = (struct pollfd){ .fd = m->efd, .events = POLLIN };
+	if (poll(pfd, 2, timeout) > 0 && (pfd[1].revents & POLLIN)) {
+		uint64_t v;
+
+		if (read(m->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_debug("mux eventfd read: %s", strerror(errno));
+	}
+	return IO_OK;
+}
+
+void *mux_io_main(void *arg)
+{
+	struct mux *m = arg;
+	char why[256] = "", label[128];
+	enum io_end e;
+
+	block_signals();
+	while ((e = io_round(m, why, sizeof(why))) == IO_OK)
+		;
+	pthread_mutex_lock(&m->lock);
+	snprintf(label, sizeof(label), "%s", m->label);
+	mux_mark_dead(m, NULL);
+	reap_streams(m);
+	pthread_mutex_unlock(&m->lock);
+	if (e == IO_PROTO)
+		log_warnx("peer %s: protocol error: %s; connection closed", label, why);
+	else if (*why)
+		log_debug("peer %s: %s", label, why);
+	/* Best effort: tell the peer, without waiting for its answer. */
+	if (e != IO_CLOSED || !*why)
+		SSL_shutdown(m->ssl);
+	ERR_clear_error();
+	shutdown(m->fd, SHUT_RDWR);
+	if (m->ops.on_close)
+		m->ops.on_close(m, m->arg);
+	return NULL;
+}

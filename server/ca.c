@@ -1,0 +1,240 @@
+/* ca.c — the certificate authority of one server directory.  Makes the CA
+ * and the server's certificate at init, and device/controller certificates
+ * at enroll.  Keys are Ed25519 (TLS 1.3 signature scheme ed25519). */
+#include "server/ca.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "common/names.h"
+
+#define CA_DAYS 3650L
+
+static void ca_err(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char ebuf[200] = "";
+
+	if (e)
+		ERR_error_string_n(e, ebuf, sizeof(ebuf));
+	snprintf(err, errlen, "%s%s%s", what, *ebuf ? ": " : "", ebuf);
+	ERR_clear_error();
+}
+
+static EVP_PKEY *keygen(void)
+{
+	return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+}
+
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ex;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	if (!(ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)))
+		return -EINVAL;
+	ok = X509_add_ext(cert, ex, -1);
+	X509_EXTENSION_free(ex);
+	return ok ? 0 : -ENOMEM;
+}
+
+/* A certificate for key with subject (ou, cn), signed by issuer_key; when
+ * issuer is NULL it is self-signed (the CA). */
+static X509 *make_cert(EVP_PKEY *key, const char *ou, const char *cn,
+		       X509 *issuer, EVP_PKEY *issuer_key)
+{
+	X509 *c = X509_new();
+	X509_NAME *n;
+	uint8_t serial[16];
+	BIGNUM *bn = NULL;
+	bool ca = issuer == NULL;
+	bool server = !ca && !strcmp(ou, "server");
+
+	if (!c || RAND_bytes(serial, sizeof(serial)) != 1)
+		goto fail;
+	serial[0] &= 0x7f;  /* positive */
+	if (!(bn = BN_bin2bn(serial, sizeof(serial), NULL)) ||
+	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c)))
+		goto fail;
+	X509_set_version(c, 2);
+	if (!X509_gmtime_adj(X509_getm_notBefore(c), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(c), CA_DAYS * 86400L))
+		goto fail;
+	n = X509_get_subject_name(c);
+	if (!X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"vigil", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0))
+		goto fail;
+	if (!X509_set_issuer_name(c, ca ? n : X509_get_subject_name(issuer)) ||
+	    !X509_set_pubkey(c, key))
+		goto fail;
+	if (add_ext(c, ca ? c : issuer, NID_basic_constraints, ca ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE") ||
+	    add_ext(c, ca ? c : issuer, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") ||
+	    add_ext(c, ca ? c : issuer, NID_subject_key_identifier, "hash") ||
+	    (!ca && add_ext(c, issuer, NID_authority_key_identifier, "keyid:always")) ||
+	    (!ca && add_ext(c, issuer, NID_ext_key_usage, server ? "serverAuth" : "clientAuth")) ||
+	    (server && add_ext(c, issuer, NID_subject_alt_name, "DNS:" TLS_SERVER_NAME)))
+		goto fail;
+	if (!X509_sign(c, ca ? key : issuer_key, NULL))
+		goto fail;
+	BN_free(bn);
+	return c;
+fail:
+	BN_free(bn);
+	X509_free(c);
+	return NULL;
+}
+
+/* Writes PEM data to DIR/name with O_EXCL (never replaces a file). */
+static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key,
+		     char *err, size_t errlen)
+{
+	char path[4096];
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	int fd = -1, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!mem || !(cert ? PEM_write_bio_X509(mem, cert)
+		      : PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL))) {
+		ca_err(err, errlen, "PEM encoding");
+		r = -ENOMEM;
+		goto out;
+	}
+	len = BIO_get_mem_data(mem, &data);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, key ? 0600 : 0644);
+	if (fd < 0 || write(fd, data, (size_t)len) != len || fsync(fd) < 0) {
+		r = errno ? -errno : -EIO;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		goto out;
+	}
+out:
+	if (fd >= 0 && close(fd) < 0 && r == 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	}
+	BIO_free(mem);
+	return r;
+}
+
+int ca_init(const char *dir, char *err, size_t errlen)
+{
+	static const char *const files[] = { "ca.pem", "ca.key", "server.pem", "server.key" };
+	EVP_PKEY *cakey = NULL, *skey = NULL;
+	X509 *ca = NULL, *srv = NULL;
+	char path[4096];
+	size_t i;
+	int r = -ENOMEM;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (access(path, F_OK) == 0) {
+			snprintf(err, errlen, "%s already exists", path);
+			return -EEXIST;
+		}
+	}
+	if (!(cakey = keygen()) || !(skey = keygen()) ||
+	    !(ca = make_cert(cakey, "ca", "vigil CA", NULL, NULL)) ||
+	    !(srv = make_cert(skey, "server", TLS_SERVER_NAME, ca, cakey))) {
+		ca_err(err, errlen, "cannot make CA");
+		goto out;
+	}
+	if ((r = write_pem(dir, "ca.key", NULL, cakey, err, errlen)) < 0 ||
+	    (r = write_pem(dir, "ca.pem", ca, NULL, err, errlen)) < 0 ||
+	    (r = write_pem(dir, "server.key", NULL, skey, err, errlen)) < 0 ||
+	    (r = write_pem(dir, "server.pem", srv, NULL, err, errlen)) < 0)
+		goto out;
+	r = 0;
+out:
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(skey);
+	X509_free(ca);
+	X509_free(srv);
+	return r;
+}
+
+X509 *ca_load_cert(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	FILE *f;
+	X509 *c;
+
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	if (!(f = fopen(path, "re"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	c = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!c)
+		ca_err(err, errlen, "ca.pem: not a certificate");
+	return c;
+}
+
+static EVP_PKEY *load_key(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	FILE *f;
+	EVP_PKEY *k;
+
+	snprintf(path, sizeof(path), "%s/ca.key", dir);
+	if (!(f = fopen(path, "re"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k)
+		ca_err(err, errlen, "ca.key: not a private key");
+	return k;
+}
+
+int ca_issue(const char *dir, enum vg_role role, const char *name,
+	     X509 **cert, EVP_PKEY **key, char *err, size_t errlen)
+{
+	X509 *ca = NULL;
+	EVP_PKEY *cakey = NULL;
+	int r = -EINVAL;
+
+	*cert = NULL;
+	*key = NULL;
+	if ((role != ROLE_DEVICE && role != ROLE_CONTROLLER) || !name_valid(name)) {
+		snprintf(err, errlen, "cannot issue a %s certificate named \"%s\"",
+			 role_name(role), name);
+		return -EINVAL;
+	}
+	if (!(ca = ca_load_cert(dir, err, errlen)) || !(cakey = load_key(dir, err, errlen))) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (X509_check_private_key(ca, cakey) != 1) {
+		ca_err(err, errlen, "ca.key does not match ca.pem");
+		goto out;
+	}
+	if (!(*key = keygen()) ||
+	    !(*cert = make_cert(*key, role_name(role), name, ca, cakey))) {
+		ca_err(err, errlen, "cannot issue certificate");
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = 0;
+out:
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	return r;
+}
