@@ -1,0 +1,18 @@
+/* counters.c — names of vigild's counters, as reported and shown. */
+#include "daemon/counters.h"
+
+#include <stdio.h>
+
+const char *const ctr_names[CTR_COUNT] = {
+	"events", "drops", "rescans", "bytes_read", "unstable",
+	"shipped", "bytes_sent", "errors",
+};
+
+void ctr_report(const struct counters *c, struct vg_report *rep)
+{
+	for (int i = 0; i < CTR_COUNT && rep->ncounters < VG_COUNTERS_MAX; i++) {
+		snprintf(rep->counters[rep->ncounters].name,
+			 sizeof(rep->counters[0].name), "%s", ctr_names[i]);
+		rep->counters[rep->ncounters++].value = ctr_get(c, (enum ctr)i);
+	}
+}

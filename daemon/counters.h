@@ -1,0 +1,34 @@
+/* counters.h — vigild's running counters, shared by the loop, the shipper
+ * and the status file.  Updated with atomic adds from any thread. */
+#ifndef VIGIL_DAEMON_COUNTERS_H
+#define VIGIL_DAEMON_COUNTERS_H
+
+#include <stdint.h>
+
+#include "common/proto.h"
+
+enum ctr {
+	CTR_EVENTS, CTR_DROPS, CTR_RESCANS, CTR_BYTES_READ, CTR_UNSTABLE,
+	CTR_SHIPPED, CTR_BYTES_SENT, CTR_ERRORS, CTR_COUNT
+};
+
+struct counters {
+	uint64_t v[CTR_COUNT];
+};
+
+static inline void ctr_add(struct counters *c, enum ctr k, uint64_t n)
+{
+	__atomic_add_fetch(&c->v[k], n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t ctr_get(const struct counters *c, enum ctr k)
+{
+	return __atomic_load_n(&c->v[k], __ATOMIC_RELAXED);
+}
+
+extern const char *const ctr_names[CTR_COUNT];
+
+/* Appends the counters to a report (name, value). */
+void ctr_report(const struct counters *c, struct vg_report *rep);
+
+#endif

@@ -1,0 +1,35 @@
+/* putio.h — one MSG_DEV_PUT exchange on a mux stream.
+ *
+ *   device: MSG_DEV_PUT{put}
+ *   server: MSG_PUT_READY{u64 resume_offset}      (or MSG_ERROR)
+ *   device: DATA from resume_offset ... END        (bodies with data)
+ *   server: MSG_PUT_DONE{u64 version}              (or MSG_ERROR)
+ * Bodies without data (META, DELETE, RENAME) send END at once. */
+#ifndef VIGIL_DAEMON_PUTIO_H
+#define VIGIL_DAEMON_PUTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/mux.h"
+#include "common/proto.h"
+
+struct put_body {
+	int fd;              /* source of DATA (-1: none) */
+	uint64_t size;       /* bytes of DATA */
+	bool verify;         /* re-hash the bytes read; reset the stream if they
+			      * no longer match put->e.sha256 (file changed) */
+	uint64_t bytes_read, bytes_sent;   /* out: for counters */
+};
+
+/* 0 and *version; -code for a MSG_ERROR (text in err), -EAGAIN when the
+ * source changed under a verified upload, -ECONNRESET/-ETIMEDOUT/-EPROTO. */
+int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
+	       int timeout_ms, uint64_t *version, char *err, size_t errlen);
+
+/* Simple request/reply helpers for MSG_DEV_LATEST and MSG_DEV_REPORT. */
+int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms);
+int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms);
+
+#endif

@@ -1,0 +1,271 @@
+/* ship.c — from a queued path to the smallest PUT that brings the server
+ * up to date, and the connection it travels on. */
+#include "daemon/ship.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/chunktree.h"
+#include "common/client.h"
+#include "common/log.h"
+#include "daemon/capture.h"
+#include "daemon/putio.h"
+#include "daemon/sigcache.h"
+#include "daemon/ship_int.h"
+
+int64_t ship_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return scan_ts(&t);
+}
+
+static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
+		      const uint8_t *msg, size_t len, void *arg)
+{
+	/* Commands from the server are handled by a later part; refuse. */
+	mux_stream_close(s);
+}
+
+static const struct mux_ops dev_ops = { .on_stream = on_stream, .on_close = NULL };
+
+int shipper_new(const struct ship_opts *o, struct shipper **out)
+{
+	struct shipper *sh;
+
+	*out = NULL;
+	if (!(sh = calloc(1, sizeof(*sh))))
+		return -ENOMEM;
+	sh->o = *o;
+	sh->backoff = SHIP_BACKOFF_MIN;
+	sh->seed = (unsigned)getpid() ^ (unsigned)ship_now_ns();
+	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
+	if (!(sh->cur = malloc(sizeof(*sh->cur))) || !(sh->old = malloc(sizeof(*sh->old))) ||
+	    !(sh->put = malloc(sizeof(*sh->put)))) {
+		shipper_free(sh);
+		return -ENOMEM;
+	}
+	statedb_kv_get(o->db, "last_capture_ns", &sh->last_capture_ns);
+	*out = sh;
+	return 0;
+}
+
+void shipper_free(struct shipper *sh)
+{
+	if (!sh)
+		return;
+	mux_free(sh->mux);
+	free(sh->cur);
+	free(sh->old);
+	free(sh->put);
+	free(sh);
+}
+
+bool ship_connected(struct shipper *sh)
+{
+	return sh->mux && mux_alive(sh->mux);
+}
+
+void ship_disconnect(struct shipper *sh)
+{
+	mux_free(sh->mux);
+	sh->mux = NULL;
+}
+
+int ship_connect(struct shipper *sh)
+{
+	char err[256];
+	int rc;
+
+	if (ship_connected(sh))
+		return 0;
+	ship_disconnect(sh);
+	rc = client_connect(sh->o.bundle, sh->o.server, SHIP_CONNECT_MS, &dev_ops, sh,
+			    &sh->mux, err, sizeof(err));
+	if (rc < 0) {
+		sh->mux = NULL;
+		if (strcmp(err, sh->conn_err) != 0)
+			log_warnx("cannot reach the server: %s (retrying)", err);
+		snprintf(sh->conn_err, sizeof(sh->conn_err), "%s", err);
+		snprintf(sh->last_err, sizeof(sh->last_err), "cannot reach the server: %s", err);
+		return rc;
+	}
+	log_info("connected to %s", sh->o.server ? sh->o.server : sh->o.bundle->server);
+	sh->conn_err[0] = '\0';
+	return 0;
+}
+
+int ship_backoff_ms(struct shipper *sh)
+{
+	int b = sh->backoff, jitter = (int)(rand_r(&sh->seed) % (unsigned)(b / 2 + 1));
+
+	sh->backoff = b * 2 > SHIP_BACKOFF_MAX ? SHIP_BACKOFF_MAX : b * 2;
+	return b / 2 + jitter + b / 4;
+}
+
+void ship_backoff_reset(struct shipper *sh)
+{
+	sh->backoff = SHIP_BACKOFF_MIN;
+}
+
+const char *ship_last_error(struct shipper *sh)
+{
+	return sh->last_err;
+}
+
+int64_t ship_next_capture(struct shipper *sh, int64_t t)
+{
+	if (t <= sh->last_capture_ns)
+		t = sh->last_capture_ns + 1;
+	sh->last_capture_ns = t;
+	statedb_kv_set(sh->o.db, "last_capture_ns", t);
+	return t;
+}
+
+/* The entry of a new version from a stat. */
+void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	e->type = (uint8_t)scan_type(st->st_mode);
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->size = S_ISDIR(st->st_mode) ? 0 : (uint64_t)st->st_size;
+	e->mtime_ns = scan_ts(&st->st_mtim);
+}
+
+void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct stat *st,
+		     uint64_t version)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "%s", e->path);
+	scan_fill_stat(r, st);
+	snprintf(r->link, sizeof(r->link), "%s", e->link);
+	r->version = version;
+	memcpy(r->sha256, e->sha256, 32);
+	memcpy(r->root, e->tree_root, 32);
+	r->capture_ns = e->capture_ns;
+}
+
+/* Sends sh->put; logs and maps failures.  On 0, *version is set. */
+int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
+{
+	static const char *const kind[] = { "?", "whole", "delta", "ranges", "meta", "delete", "rename" };
+	struct put_body none = { .fd = -1 };
+	char err[VG_ERRMSG_MAX];
+	int rc;
+
+	if (!ship_connected(sh))
+		return -ECONNRESET;
+	if (!body)
+		body = &none;
+	rc = putio_send(sh->mux, sh->put, body, SHIP_REPLY_MS, version, err, sizeof(err));
+	ctr_add(sh->o.ctr, CTR_BYTES_READ, body->bytes_read);
+	ctr_add(sh->o.ctr, CTR_BYTES_SENT, body->bytes_sent);
+	if (rc == 0) {
+		ctr_add(sh->o.ctr, CTR_SHIPPED, 1);
+		log_debug("%s: %s -> version %llu", sh->put->e.path,
+			  kind[sh->put->body <= PUT_RENAME ? sh->put->body : 0],
+			  (unsigned long long)*version);
+		return 0;
+	}
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT)
+		snprintf(sh->last_err, sizeof(sh->last_err), "connection lost");
+	else if (rc == -ENOSPC)
+		snprintf(sh->last_err, sizeof(sh->last_err), "server out of space: %s", err);
+	else if (rc != -EAGAIN && rc != -ESTALE)
+		snprintf(sh->last_err, sizeof(sh->last_err), "%s: %s%s%s", sh->put->e.path,
+			 strerror(-rc), err[0] ? ": " : "", err);
+	if (rc == -ENOSPC || (rc != -EAGAIN && rc != -ESTALE && rc != -ECONNRESET &&
+			      rc != -ETIMEDOUT)) {
+		ctr_add(sh->o.ctr, CTR_ERRORS, 1);
+		log_warnx("%s", sh->last_err);
+	}
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
+		ship_disconnect(sh);
+	return rc;
+}
+
+/* The server's latest of path differs from what we think: learn it. */
+static int fix_stale(struct shipper *sh, const char *path)
+{
+	struct vg_entry *e = malloc(sizeof(*e));
+	int rc;
+
+	if (!e)
+		return -ENOMEM;
+	rc = putio_latest(sh->mux, path, e, 30000);
+	if (rc == -ENOENT || (rc == 0 && e->deleted)) {
+		statedb_del(sh->o.db, path);
+		sigcache_drop(sh->o.statedir, path);
+		rc = -EAGAIN;
+	} else if (rc == 0 && statedb_get(sh->o.db, path, sh->cur) == 0) {
+		if (memcmp(e->sha256, sh->cur->sha256, 32) != 0 || e->type != sh->cur->type) {
+			sigcache_drop(sh->o.statedir, path);
+			memcpy(sh->cur->sha256, e->sha256, 32);
+			memcpy(sh->cur->root, e->tree_root, 32);
+			sh->cur->type = e->type;
+			sh->cur->size = e->size;
+			sh->cur->mtime_ns = 0;   /* forces a fresh look */
+		}
+		sh->cur->version = e->version;
+		statedb_put(sh->o.db, sh->cur);
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = -EAGAIN;
+	}
+	free(e);
+	if (rc != -EAGAIN && rc < 0)
+		log_errno(rc, "%s: asking the server for its latest version", path);
+	return rc;
+}
+
+int ship_finish_put(struct shipper *sh, int rc, const char *path)
+{
+	if (rc == -ESTALE)
+		return fix_stale(sh, path);
+	if (rc == -EBADMSG && sh->put->body == PUT_DELTA) {
+		sigcache_drop(sh->o.statedir, path);   /* next try sends it whole */
+		return -EAGAIN;
+	}
+	return rc;
+}
+
+
+int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		uint64_t version)
+{
+	int rc;
+
+	ship_row_from(sh->old, &sh->put->e, st, version);
+	if ((rc = statedb_put(sh->o.db, sh->old)) < 0)
+		return rc;
+	return statedb_queue_done(sh->o.db, q->path, q->gen);
+}
+
+int ship_report(struct shipper *sh, const char *tracker)
+{
+	struct vg_report *rep;
+	int rc;
+
+	if (!ship_connected(sh))
+		return -ECONNRESET;
+	if (!(rep = calloc(1, sizeof(*rep))))
+		return -ENOMEM;
+	statedb_queue_stats(sh->o.db, &rep->backlog_files, &rep->backlog_oldest_ns);
+	snprintf(rep->tracker, sizeof(rep->tracker), "%s", tracker ? tracker : "");
+	ctr_report(sh->o.ctr, rep);
+	rc = putio_report(sh->mux, rep, 10000);
+	free(rep);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT)
+		ship_disconnect(sh);
+	else if (rc < 0)
+		log_debug("report: %s", strerror(-rc));
+	return rc;
+}

@@ -1,0 +1,67 @@
+/* ship.h — shipping queued paths to the server.
+ *
+ * One shipper per daemon, used by one thread (the worker, or `once`'s main
+ * thread).  Per queued path it lstats, compares with the shipped table and
+ * sends the smallest PUT that brings the server up to date:
+ *   gone            -> PUT_DELETE (or PUT_RENAME when the same dev+ino
+ *                      appeared at another queued path)
+ *   dir / symlink   -> PUT_WHOLE with empty content (metadata, link target)
+ *   new at a path, same dev+ino+size+mtime as a vanished shipped file
+ *                   -> PUT_RENAME, no content sent
+ *   same content    -> PUT_META (or nothing when nothing tracked changed)
+ *   edited, signature cached and server version known -> PUT_DELTA
+ *   else            -> PUT_WHOLE with a deterministic token (resumable)
+ * A queue entry is removed only after MSG_PUT_DONE. */
+#ifndef VIGIL_DAEMON_SHIP_H
+#define VIGIL_DAEMON_SHIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/bundle.h"
+#include "common/mux.h"
+#include "daemon/counters.h"
+#include "daemon/scan.h"
+#include "daemon/statedb.h"
+
+#define SHIP_CONNECT_MS   10000
+#define SHIP_REPLY_MS     600000   /* a big version may take the server a while */
+#define SHIP_BACKOFF_MIN  500      /* ms */
+#define SHIP_BACKOFF_MAX  15000
+
+struct shipper;
+
+struct ship_opts {
+	const struct bundle *bundle;
+	const char *server;          /* NULL: the bundle's */
+	const char *statedir;
+	struct statedb *db;
+	struct scan_ctx *scan;
+	struct counters *ctr;
+	size_t delta_outcap;         /* librsync output buffer (0: default) */
+};
+
+int  shipper_new(const struct ship_opts *o, struct shipper **out);
+void shipper_free(struct shipper *sh);
+
+/* Connects if not connected.  0, or -errno with the reason logged once per
+ * change of reason.  Does not sleep: the caller backs off (ship_backoff_ms). */
+int  ship_connect(struct shipper *sh);
+bool ship_connected(struct shipper *sh);
+void ship_disconnect(struct shipper *sh);
+int  ship_backoff_ms(struct shipper *sh);     /* next wait, with jitter; grows */
+void ship_backoff_reset(struct shipper *sh);
+
+/* Ships one queued item.  0: done (entry removed unless re-queued);
+ * -ECONNRESET/-ETIMEDOUT: connection trouble (reconnect); -ENOSPC: server
+ * full; -EAGAIN: try again later (file busy, stale base fixed up);
+ * other -errno: failed (logged). */
+int  ship_item(struct shipper *sh, const struct qitem *q);
+
+/* MSG_DEV_REPORT with the queue's backlog and the counters. */
+int  ship_report(struct shipper *sh, const char *tracker);
+
+/* The last error text (for status and `once`). */
+const char *ship_last_error(struct shipper *sh);
+
+#endif

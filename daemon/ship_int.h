@@ -1,0 +1,41 @@
+/* ship_int.h — the shipper's inside, shared by ship.c (connection, PUT
+ * sending, stale fix-ups) and shipitem.c (what to send for a path). */
+#ifndef VIGIL_DAEMON_SHIP_INT_H
+#define VIGIL_DAEMON_SHIP_INT_H
+
+#include "daemon/putio.h"
+#include "daemon/ship.h"
+
+struct shipper {
+	struct ship_opts o;
+	char tmpdir[PATH_MAX];
+	struct mux *mux;
+	int backoff;                 /* ms, next wait */
+	unsigned seed;
+	int64_t last_capture_ns;     /* capture times are kept increasing */
+	char last_err[PATH_MAX + 1024];
+	char conn_err[256];
+	struct shipped *cur, *old;   /* scratch rows (large) */
+	struct vg_put *put;          /* the PUT being built */
+};
+
+int64_t ship_now_ns(void);
+int64_t ship_next_capture(struct shipper *sh, int64_t t);
+void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);
+void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct stat *st,
+		   uint64_t version);
+/* Sends sh->put (body may be NULL).  Logs and counts; 0 sets *version. */
+int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version);
+/* Maps a failed PUT: ESTALE -> learn the server's latest, -EAGAIN. */
+int ship_finish_put(struct shipper *sh, int rc, const char *path);
+
+/* Records a shipped version of sh->put's path and clears its queue entry. */
+int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		uint64_t version);
+/* Deterministic WHOLE-upload token of (path, content). */
+void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
+/* A regular file whose content may have changed (shipcontent.c). */
+int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		 const struct shipped *cur);
+
+#endif

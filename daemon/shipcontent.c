@@ -1,0 +1,129 @@
+/* shipcontent.c — a regular file whose content may have changed: capture
+ * it once (hash, new signature and delta in the same pass), then send a
+ * DELTA against the shipped version when a signature is cached, a WHOLE
+ * otherwise, a META when only metadata moved, or nothing at all. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/capture.h"
+#include "daemon/ship_int.h"
+#include "daemon/sigcache.h"
+
+struct content_sink {
+	struct sigwriter *sw;     /* new signature, for the next edit */
+	struct deltawriter *dw;   /* delta against the shipped version */
+};
+
+static int cs_reset(void *arg)
+{
+	struct content_sink *c = arg;
+	int rc = 0;
+
+	if (c->sw && (rc = sigwriter_reset(c->sw)) < 0)
+		return rc;
+	if (c->dw)
+		rc = deltawriter_reset(c->dw);
+	return rc;
+}
+
+static int cs_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct content_sink *c = arg;
+	int rc = 0;
+
+	if (c->sw && (rc = sigwriter_feed(c->sw, p, n)) < 0)
+		return rc;
+	if (c->dw)
+		rc = deltawriter_feed(c->dw, p, n);
+	return rc;
+}
+
+static bool same_meta(const struct stat *st, const struct shipped *cur)
+{
+	return (st->st_mode & 07777) == (cur->mode & 07777) && st->st_uid == cur->uid &&
+	       st->st_gid == cur->gid && scan_ts(&st->st_mtim) == cur->mtime_ns;
+}
+
+/* Builds sh->put and its body from the capture. */
+static int plan(struct shipper *sh, const struct qitem *q, const struct capture *cap,
+		const struct shipped *cur, struct content_sink *cs, struct put_body *body)
+{
+	struct vg_put *p = sh->put;
+	uint64_t dsize = 0;
+	int dfd = -1;
+
+	memset(p, 0, sizeof(*p));
+	ship_entry_from_stat(&p->e, q->path, &cap->st);
+	p->e.size = cap->size;
+	memcpy(p->e.sha256, cap->sha256, 32);
+	memcpy(p->e.tree_root, cap->root, 32);
+	p->e.capture_ns = ship_next_capture(sh, cap->capture_ns);
+	if (cur && cur->version && memcmp(cur->sha256, cap->sha256, 32) == 0) {
+		p->body = PUT_META;
+		p->base_version = cur->version;
+		return same_meta(&cap->st, cur) ? 1 : 0;   /* 1: nothing to send */
+	}
+	if (cs->dw && deltawriter_finish(cs->dw, &dfd, &dsize) == 0 && dsize < cap->size) {
+		p->body = PUT_DELTA;
+		p->base_version = cur->version;
+		*body = (struct put_body){ .fd = dfd, .size = dsize };
+		return 0;
+	}
+	p->body = PUT_WHOLE;
+	ship_token_for(&p->e, p->token);
+	/* Re-read from the source: verify it did not move since the capture. */
+	*body = (struct put_body){ .fd = cap->fd, .size = cap->size, .verify = !cap->tmp[0] };
+	return 0;
+}
+
+int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		 const struct shipped *cur)
+{
+	struct content_sink cs = { 0 };
+	struct capture_sink sink = { .arg = &cs, .reset = cs_reset, .data = cs_data };
+	struct put_body body = { .fd = -1 };
+	rs_signature_t *sig = NULL;
+	struct capture cap = { .fd = -1 };
+	uint64_t version = 0;
+	int rc;
+
+	if (cur && cur->version &&
+	    sigcache_load(sh->o.statedir, q->path, cur->sha256, &sig) == 0 &&
+	    deltawriter_new(sh->tmpdir, sig, sh->o.delta_outcap, &cs.dw) < 0)
+		cs.dw = NULL;
+	if (sigwriter_new(sh->o.statedir, &cs.sw) < 0)
+		cs.sw = NULL;
+	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {
+		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
+			rc = -EAGAIN;   /* it changed kind or vanished: look again */
+		else
+			log_errno(rc, "%s: reading", q->path);
+		goto out;
+	}
+	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap.size);
+	if (cap.unstable)
+		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
+	if ((rc = plan(sh, q, &cap, cur, &cs, &body)) == 1) {
+		/* same content, same metadata: only remember the fresh capture */
+		rc = ship_commit(sh, q, &cap.st, cur->version);
+		goto out;
+	}
+	if ((rc = ship_send_put(sh, &body, &version)) < 0) {
+		rc = ship_finish_put(sh, rc, q->path);
+		goto out;
+	}
+	if ((rc = ship_commit(sh, q, &cap.st, version)) < 0)
+		goto out;
+	if (cs.sw && sigwriter_commit(cs.sw, q->path, cap.sha256) < 0)
+		sigcache_drop(sh->o.statedir, q->path);
+out:
+	capture_release(&cap);
+	sigwriter_free(cs.sw);
+	deltawriter_free(cs.dw);
+	if (sig)
+		rs_free_sumset(sig);
+	return rc;
+}
