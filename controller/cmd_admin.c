@@ -1,0 +1,173 @@
+/* cmd_admin.c — `vigil keygen`, and the signed commands freeze, thaw, erase,
+ * trust: their arguments are parsed and checked here, one table row per
+ * command; sending them (signed by the controller's key) is a later step. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "common/names.h"
+#include "common/sign.h"
+#include "common/timefmt.h"
+#include "controller/commands.h"
+
+#define EXPIRE_DEFAULT_NS (7LL * 86400 * 1000000000)
+#define WAIT_MAX_S (30LL * 86400)
+
+int cmd_keygen(struct ctl *c, int argc, char **argv)
+{
+	static const char *usage = "vigil keygen --out FILE\n"
+		"  Makes an Ed25519 command-signing key pair: FILE holds the private half\n"
+		"  (mode 0600, keep it), FILE.pub the public half for\n"
+		"  `vigil-server enroll DIR --controller NAME --pubkey FILE.pub`.\n";
+	static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
+					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	const char *out = NULL;
+	char pub[PATH_MAX];
+	struct stat st;
+	EVP_PKEY *key;
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (opt == 'o')
+			out = optarg;
+		else if (opt == CTL_OPT_HELP)
+			return ctl_help(usage);
+		else if (!ctl_common_opt(c, opt, optarg))
+			return ctl_bad_option(usage, argv);
+	}
+	if (optind != argc)
+		return ctl_usage(usage, "unexpected argument %s", argv[optind]);
+	if (!out || !*out)
+		return ctl_usage(usage, "--out FILE is required");
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", out) >= sizeof(pub))
+		return ctl_usage(usage, "--out: name too long");
+	if (lstat(out, &st) == 0 || lstat(pub, &st) == 0) {
+		log_warnx("%s or %s exists; not overwriting a key", out, pub);
+		return CTL_FAIL;
+	}
+	if (!(key = sign_keygen())) {
+		log_warnx("keygen: cannot make a key");
+		return CTL_FAIL;
+	}
+	if ((r = sign_key_save(out, key, true)) < 0) {
+		log_errno(r, "%s", out);
+		EVP_PKEY_free(key);
+		return CTL_FAIL;
+	}
+	if ((r = sign_key_save(pub, key, false)) < 0) {
+		log_errno(r, "%s", pub);
+		EVP_PKEY_free(key);
+		return CTL_FAIL;
+	}
+	EVP_PKEY_free(key);
+	printf("private key: %s\npublic key:  %s\n", out, pub);
+	return CTL_OK;
+}
+
+/* ---- signed commands ---- */
+
+struct sigcmd {
+	const char *name;
+	const char *usage;
+	bool expire;       /* takes --expire */
+	bool needs_yes;    /* erase */
+	bool trust;        /* --add BUNDLE | --revoke NAME */
+};
+
+struct sigcmd_args {
+	char dev[VG_NAME_MAX];
+	int64_t expire_ns;
+	long long wait_s;  /* 0: do not wait */
+	bool yes;
+	const char *add_bundle, *revoke;
+};
+
+static const struct sigcmd sig_freeze = { "freeze",
+	"vigil freeze DEVICE [--expire DURATION] [--wait SECONDS]\n"
+	"  Freezes the device's applications (signed).  DURATION: 30m, 12h, 14d (default 7d).\n",
+	true, false, false };
+static const struct sigcmd sig_thaw = { "thaw",
+	"vigil thaw DEVICE [--expire DURATION] [--wait SECONDS]\n"
+	"  Undoes freeze (signed).  DURATION: 30m, 12h, 14d (default 7d).\n",
+	true, false, false };
+static const struct sigcmd sig_erase = { "erase",
+	"vigil erase DEVICE --yes [--expire DURATION] [--wait SECONDS]\n"
+	"  Erases the device's user data and revokes it (signed).  Needs --yes.\n",
+	true, true, false };
+static const struct sigcmd sig_trust = { "trust",
+	"vigil trust DEVICE --add BUNDLE|--revoke NAME [--wait SECONDS]\n"
+	"  Makes the device trust another controller's key, or stop trusting one (signed).\n",
+	false, false, true };
+
+/* 0: parsed; CTL_USAGE (printed); -1: --help was printed. */
+static int sigcmd_parse(const struct sigcmd *k, struct ctl *c, int argc, char **argv,
+			struct sigcmd_args *a)
+{
+	static const struct option opts[] = {
+		{ "expire", required_argument, NULL, 'e' }, { "wait", required_argument, NULL, 'w' },
+		{ "yes", no_argument, NULL, 'y' }, { "add", required_argument, NULL, 'A' },
+		{ "revoke", required_argument, NULL, 'R' }, CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	char *end;
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	a->expire_ns = EXPIRE_DEFAULT_NS;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'e' && k->expire) {
+			if (timefmt_duration(optarg, &a->expire_ns) < 0)
+				return ctl_usage(k->usage, "--expire %s: not a DURATION", optarg);
+		} else if (opt == 'w') {
+			errno = 0;
+			a->wait_s = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->wait_s <= 0 || a->wait_s > WAIT_MAX_S)
+				return ctl_usage(k->usage, "--wait %s: not a number of seconds", optarg);
+		} else if (opt == 'y' && k->needs_yes) {
+			a->yes = true;
+		} else if (opt == 'A' && k->trust) {
+			a->add_bundle = optarg;
+		} else if (opt == 'R' && k->trust) {
+			a->revoke = optarg;
+		} else if (opt == CTL_OPT_HELP) {
+			ctl_help(k->usage);
+			return -1;
+		} else if (!ctl_common_opt(c, opt, optarg)) {
+			return ctl_bad_option(k->usage, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_usage(k->usage, "expected one DEVICE");
+	if (!name_valid(argv[optind]))
+		return ctl_usage(k->usage, "%s: not a valid device name", argv[optind]);
+	snprintf(a->dev, sizeof(a->dev), "%s", argv[optind]);
+	if (k->needs_yes && !a->yes)
+		return ctl_usage(k->usage, "%s needs --yes; nothing was sent", k->name);
+	if (k->trust && !a->add_bundle == !a->revoke)
+		return ctl_usage(k->usage, "give exactly one of --add BUNDLE and --revoke NAME");
+	if (k->trust && a->revoke && !name_valid(a->revoke))
+		return ctl_usage(k->usage, "--revoke %s: not a valid controller name", a->revoke);
+	return 0;
+}
+
+static int sigcmd_run(const struct sigcmd *k, struct ctl *c, int argc, char **argv)
+{
+	struct sigcmd_args a;
+	int r = sigcmd_parse(k, c, argc, argv, &a);
+
+	if (r < 0)
+		return CTL_OK;
+	if (r > 0)
+		return r;
+	log_warnx("%s: not implemented yet", k->name);
+	return CTL_FAIL;
+}
+
+int cmd_freeze(struct ctl *c, int argc, char **argv) { return sigcmd_run(&sig_freeze, c, argc, argv); }
+int cmd_thaw(struct ctl *c, int argc, char **argv) { return sigcmd_run(&sig_thaw, c, argc, argv); }
+int cmd_erase(struct ctl *c, int argc, char **argv) { return sigcmd_run(&sig_erase, c, argc, argv); }
+int cmd_trust(struct ctl *c, int argc, char **argv) { return sigcmd_run(&sig_trust, c, argc, argv); }

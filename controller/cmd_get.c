@@ -1,0 +1,313 @@
+/* cmd_get.c — `vigil get`: fetch one version of a file, or a whole tree as
+ * of a time, from the server's store into DEST (restore.c does the writing). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/names.h"
+#include "common/timefmt.h"
+#include "controller/commands.h"
+#include "controller/jsonout.h"
+#include "controller/restore.h"
+
+static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] [--direct] -o DEST\n"
+	"  Fetches a file, or a directory's whole tree, as it was at TIME (default:\n"
+	"  latest) or as version N.  DEST is created; when DEST is an existing\n"
+	"  directory the item goes inside it under its own name (like cp).  An\n"
+	"  existing file is never overwritten unless it already is that version.\n"
+	"  Content is verified by sha256; mode, mtime (owner as root), symlinks and\n"
+	"  empty directories are restored.\n";
+
+struct get {
+	struct ctl *c;
+	const char *dev;
+};
+
+/* One tree item, compact (a struct vg_entry is ~24 KiB). */
+struct item {
+	char *path, *link;
+	uint8_t type;
+	uint32_t mode, uid, gid;
+	uint64_t size, version;
+	int64_t mtime_ns;
+	uint8_t sha256[32];
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+	struct vg_entry *scratch;
+};
+
+/* restore_src.fetch: MSG_CTL_READ of the whole version; DATA goes to sink. */
+static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void *sink_arg,
+		 char *err, size_t errlen)
+{
+	struct get *g = arg;
+	struct mux_stream *s;
+	struct buf req, msg;
+	uint16_t t;
+	bool started = false;
+	int r;
+
+	if (e->size == 0)
+		return 0;
+	buf_init(&req, MUX_FRAME_MAX);
+	buf_init(&msg, MUX_FRAME_MAX);
+	wire_put_str(&req, g->dev);
+	wire_put_str(&req, e->path);
+	wire_put_u64(&req, e->version);
+	wire_put_u64(&req, 0);
+	wire_put_u64(&req, e->size);
+	s = mux_open(g->c->m, MSG_CTL_READ, req.data, req.len);
+	r = s ? mux_send_end(s) : -errno;
+	while (r >= 0) {
+		r = mux_recv(s, &t, &msg, CTL_REPLY_MS);
+		if (r == MUX_END) {
+			r = started ? 0 : -EPROTO;
+			break;
+		}
+		if (r == MUX_MSG && t == MSG_ERROR) {
+			char text[VG_ERRMSG_MAX];
+
+			r = -proto_get_error(msg.data, msg.len, text, sizeof(text));
+			snprintf(err, errlen, "server: %s", text);
+		} else if (r == MUX_MSG && t == MSG_OK && !started) {
+			started = true;
+		} else if (r == MUX_DATA && started) {
+			r = sink(sink_arg, msg.data, msg.len);
+		} else if (r >= 0) {
+			snprintf(err, errlen, "server: unexpected reply");
+			r = -EPROTO;
+		} else {
+			snprintf(err, errlen, "server: %s", r == -ETIMEDOUT ? "no reply" : "connection lost");
+		}
+	}
+	mux_stream_close(s);
+	buf_free(&req);
+	buf_free(&msg);
+	return r;
+}
+
+static int item_add(void *arg, struct wire_reader *r)
+{
+	struct items *it = arg;
+	struct vg_entry *e = it->scratch;
+	struct item *x;
+
+	proto_get_entry(r, e);
+	if (wire_ok(r) < 0)
+		return -EBADMSG;
+	if (e->deleted)
+		return 0;
+	if (it->n == it->cap) {
+		size_t ncap = it->cap ? it->cap * 2 : 256;
+
+		if (!(x = realloc(it->v, ncap * sizeof(*x))))
+			return -ENOMEM;
+		it->v = x;
+		it->cap = ncap;
+	}
+	x = &it->v[it->n];
+	memset(x, 0, sizeof(*x));
+	x->path = strdup(e->path);
+	x->link = e->type == VG_SYMLINK ? strdup(e->link) : NULL;
+	if (!x->path || (e->type == VG_SYMLINK && !x->link)) {
+		free(x->path);
+		free(x->link);
+		return -ENOMEM;
+	}
+	x->type = e->type;
+	x->mode = e->mode;
+	x->uid = e->uid;
+	x->gid = e->gid;
+	x->size = e->size;
+	x->version = e->version;
+	x->mtime_ns = e->mtime_ns;
+	memcpy(x->sha256, e->sha256, 32);
+	it->n++;
+	return 0;
+}
+
+static void items_free(struct items *it)
+{
+	size_t i;
+
+	for (i = 0; i < it->n; i++) {
+		free(it->v[i].path);
+		free(it->v[i].link);
+	}
+	free(it->v);
+	free(it->scratch);
+}
+
+/* Path of p relative to root, or NULL when p is not strictly below root. */
+static const char *below(const char *root, const char *p)
+{
+	size_t n = strlen(root);
+
+	if (n == 1)
+		return p[0] == '/' && p[1] ? p + 1 : NULL;
+	if (strncmp(p, root, n) != 0 || p[n] != '/' || !p[n + 1])
+		return NULL;
+	return p + n + 1;
+}
+
+static int get_tree(struct get *g, struct restore *rs, const char *target,
+		    const struct vg_entry *root, int64_t at)
+{
+	char what[PATH_MAX + VG_NAME_MAX + 8];
+	struct items it = { 0 };
+	struct buf req;
+	size_t i;
+	long n;
+	int r;
+
+	if (restore_tree_begin(rs, target, root) < 0)
+		return -EIO;
+	if (!(it.scratch = malloc(sizeof(*it.scratch))))
+		return -ENOMEM;
+	ctl_target_str(g->dev, root->path, what, sizeof(what));
+	buf_init(&req, MUX_FRAME_MAX);
+	wire_put_str(&req, g->dev);
+	wire_put_str(&req, root->path);
+	wire_put_i64(&req, at);
+	wire_put_u8(&req, 1);
+	n = ctl_list(g->c, MSG_CTL_LS, &req, MSG_ENTRIES, what, item_add, &it);
+	buf_free(&req);
+	r = n < 0 ? (int)n : 0;
+	for (i = 0; r == 0 && i < it.n; i++) {
+		struct item *x = &it.v[i];
+		struct vg_entry *e = it.scratch;
+		const char *rel = below(root->path, x->path);
+
+		if (!rel) {
+			log_warnx("server listed %s outside %s; skipped", x->path, what);
+			continue;
+		}
+		memset(e, 0, offsetof(struct vg_entry, xattrs));
+		snprintf(e->path, sizeof(e->path), "%s", x->path);
+		if (x->link)
+			snprintf(e->link, sizeof(e->link), "%s", x->link);
+		e->type = x->type;
+		e->mode = x->mode;
+		e->uid = x->uid;
+		e->gid = x->gid;
+		e->size = x->size;
+		e->version = x->version;
+		e->mtime_ns = x->mtime_ns;
+		memcpy(e->sha256, x->sha256, 32);
+		restore_tree_add(rs, rel, e);   /* failures are counted by restore */
+		if (!mux_alive(g->c->m)) {
+			log_warnx("server: connection lost");
+			r = -ECONNRESET;
+		}
+	}
+	items_free(&it);
+	if (restore_finish(rs) < 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
+struct get_args {
+	char dev[VG_NAME_MAX], path[PATH_MAX];
+	const char *dest;
+	int64_t at;
+	uint64_t version;
+	bool direct;
+};
+
+static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
+{
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, 'a' }, { "version", required_argument, NULL, 'V' },
+		{ "direct", no_argument, NULL, 'd' }, { "output", required_argument, NULL, 'o' },
+		CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	bool have_at = false;
+	char *end;
+	int opt;
+
+	a->at = INT64_MAX;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (opt == 'a') {
+			if (timefmt_parse(optarg, timefmt_now(), &a->at) < 0)
+				return ctl_usage(usage_get, "--at %s: not a TIME", optarg);
+			have_at = true;
+		} else if (opt == 'V') {
+			errno = 0;
+			a->version = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->version == 0 || optarg[0] == '-')
+				return ctl_usage(usage_get, "--version %s: not a version number", optarg);
+		} else if (opt == 'd') {
+			a->direct = true;
+		} else if (opt == 'o') {
+			a->dest = optarg;
+		} else if (opt == CTL_OPT_HELP) {
+			return ctl_help(usage_get) - 1;   /* -1: stop, exit 0 */
+		} else if (!ctl_common_opt(c, opt, optarg)) {
+			return ctl_bad_option(usage_get, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_usage(usage_get, "expected one DEVICE:PATH");
+	if (!a->dest || !*a->dest)
+		return ctl_usage(usage_get, "-o DEST is required");
+	if (have_at && a->version)
+		return ctl_usage(usage_get, "--at and --version exclude each other");
+	return ctl_parse_target(usage_get, argv[optind], a->dev, a->path, true);
+}
+
+int cmd_get(struct ctl *c, int argc, char **argv)
+{
+	struct get_args a;
+	struct get g = { .c = c };
+	struct restore_src src = { fetch, &g };
+	struct restore *rs = NULL;
+	struct vg_entry *e = NULL;
+	char target[PATH_MAX], what[PATH_MAX + VG_NAME_MAX + 8];
+	const char *name;
+	int r, rc = CTL_FAIL;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = get_parse(c, argc, argv, &a)) != 0)
+		return r < 0 ? CTL_OK : r;
+	if (a.direct) {
+		log_warnx("get --direct: not implemented yet");
+		return CTL_FAIL;
+	}
+	g.dev = a.dev;
+	ctl_target_str(a.dev, a.path, what, sizeof(what));
+	if (ctl_connect(c) < 0 || !(e = malloc(sizeof(*e))))
+		goto out;
+	if (ctl_stat(c, a.dev, a.path, a.version, a.at, e) < 0)
+		goto out;
+	if (e->deleted) {
+		log_warnx("%s: deleted at that time (version %" PRIu64 ")", what, e->version);
+		goto out;
+	}
+	name = strrchr(a.path, '/') + 1;
+	if (!*name)
+		name = a.dev;   /* the device's "/" is named after the device */
+	if (restore_target(a.dest, name, target, sizeof(target)) < 0) {
+		log_warnx("%s: name too long", a.dest);
+		goto out;
+	}
+	if (!(rs = restore_new(&src, geteuid() == 0, isatty(STDERR_FILENO))))
+		goto out;
+	if (e->type == VG_DIR)
+		r = get_tree(&g, rs, target, e, a.version ? e->capture_ns : a.at);
+	else
+		r = restore_one(rs, target, e);
+	if (r == 0)
+		rc = CTL_OK;
+out:
+	restore_free(rs);
+	free(e);
+	return rc;
+}

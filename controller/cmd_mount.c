@@ -1,0 +1,49 @@
+/* cmd_mount.c — `vigil mount`: argument checks, then the FUSE module
+ * (mountfs.h) takes over the connection. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/names.h"
+#include "common/timefmt.h"
+#include "controller/commands.h"
+#include "controller/mountfs.h"
+
+int cmd_mount(struct ctl *c, int argc, char **argv)
+{
+	static const char *usage = "vigil mount DEVICE MOUNTPOINT [--at TIME] [-f]\n"
+		"  Mounts the device's / as it was at TIME (default: latest as of now),\n"
+		"  read-only; content is fetched only when read.  MOUNTPOINT/.history/<path>/\n"
+		"  holds every version as <version>_<time>.  -f: stay in the foreground.\n";
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, 'a' }, { "foreground", no_argument, NULL, 'f' },
+		CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	int64_t at = INT64_MAX;
+	bool fg = false;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
+		if (opt == 'a') {
+			if (timefmt_parse(optarg, timefmt_now(), &at) < 0)
+				return ctl_usage(usage, "--at %s: not a TIME", optarg);
+		} else if (opt == 'f') {
+			fg = true;
+		} else if (opt == CTL_OPT_HELP) {
+			return ctl_help(usage);
+		} else if (!ctl_common_opt(c, opt, optarg)) {
+			return ctl_bad_option(usage, argv);
+		}
+	}
+	if (argc - optind != 2)
+		return ctl_usage(usage, "expected DEVICE and MOUNTPOINT");
+	if (!name_valid(argv[optind]))
+		return ctl_usage(usage, "%s: not a valid device name", argv[optind]);
+	if (!*argv[optind + 1])
+		return ctl_usage(usage, "empty MOUNTPOINT");
+	if (at == INT64_MAX)
+		at = timefmt_now();   /* "latest as of the moment of mounting" */
+	if (ctl_connect(c) < 0)
+		return CTL_FAIL;
+	return mountfs_run(c->m, argv[optind], argv[optind + 1], at, fg);
+}

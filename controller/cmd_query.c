@@ -1,0 +1,316 @@
+/* cmd_query.c — read-only queries: devices, ls, log, status, search.
+ * Each prints a table for people, or one JSON document with --json. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/names.h"
+#include "common/timefmt.h"
+#include "controller/commands.h"
+#include "controller/jsonout.h"
+
+/* What one listing prints into: a JSON array or stdout rows. */
+struct out {
+	json_t *arr;            /* --json */
+	bool recursive;         /* ls: full paths instead of names */
+	const char *dir;        /* ls: the listed directory */
+	struct vg_entry *e;     /* scratch for decoding (large) */
+};
+
+static int out_add(struct out *o, json_t *v)
+{
+	if (!v || json_array_append_new(o->arr, v) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void fmt_local(int64_t ns, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (ns == 0 || !localtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, cap, "-");
+}
+
+static void mode_str(const struct vg_entry *e, char s[11])
+{
+	static const char rwx[] = "rwxrwxrwx";
+	int i;
+
+	s[0] = e->type == VG_DIR ? 'd' : e->type == VG_SYMLINK ? 'l' : '-';
+	for (i = 0; i < 9; i++)
+		s[1 + i] = (e->mode & (0400 >> i)) ? rwx[i] : '-';
+	if (e->mode & 04000)
+		s[3] = (e->mode & 0100) ? 's' : 'S';
+	if (e->mode & 02000)
+		s[6] = (e->mode & 0010) ? 's' : 'S';
+	if (e->mode & 01000)
+		s[9] = (e->mode & 0001) ? 't' : 'T';
+	s[10] = '\0';
+}
+
+/* ---- devices ---- */
+
+static int device_one(void *arg, struct wire_reader *r)
+{
+	struct out *o = arg;
+	struct vg_device d;
+	char seen[32];
+
+	memset(&d, 0, sizeof(d));
+	proto_get_device(r, &d);
+	if (wire_ok(r) < 0)
+		return -EBADMSG;
+	if (o->arr)
+		return out_add(o, jsonout_device(&d));
+	fmt_local(d.last_seen_ns, seen, sizeof(seen));
+	printf("%-24s %-7s %-19s %10" PRIu64 " %14" PRIu64 "\n", d.name,
+	       d.online ? "online" : "offline", seen, d.files, d.bytes);
+	return 0;
+}
+
+int cmd_devices(struct ctl *c, int argc, char **argv)
+{
+	static const char *usage = "vigil devices [--json]\n"
+		"  Lists enrolled devices: name, online now, last seen, files and bytes stored.\n";
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct out o = { 0 };
+	struct buf req;
+	bool json = false;
+	long n;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'j')
+			json = true;
+		else if (opt == CTL_OPT_HELP)
+			return ctl_help(usage);
+		else if (!ctl_common_opt(c, opt, optarg))
+			return ctl_bad_option(usage, argv);
+	}
+	if (optind != argc)
+		return ctl_usage(usage, "unexpected argument %s", argv[optind]);
+	if (ctl_connect(c) < 0)
+		return CTL_FAIL;
+	if (json && !(o.arr = json_array()))
+		return CTL_FAIL;
+	if (!json)
+		printf("%-24s %-7s %-19s %10s %14s\n", "NAME", "STATE", "LAST SEEN", "FILES", "BYTES");
+	buf_init(&req, 16);
+	n = ctl_list(c, MSG_CTL_DEVICES, &req, MSG_DEVICES, NULL, device_one, &o);
+	buf_free(&req);
+	if (n < 0) {
+		json_decref(o.arr);
+		return CTL_FAIL;
+	}
+	return json && jsonout_print(o.arr) < 0 ? CTL_FAIL : CTL_OK;
+}
+
+/* ---- ls ---- */
+
+static void print_entry(const struct out *o, const struct vg_entry *e)
+{
+	const char *name = e->path;
+	char mode[11], when[32], *esc, *lesc = NULL;
+	size_t dl = strlen(o->dir);
+
+	if (!o->recursive) {
+		if (strncmp(e->path, o->dir, dl) == 0 && e->path[dl] == '/')
+			name = e->path + dl + 1;
+		else if (dl == 1 && e->path[0] == '/' && e->path[1])
+			name = e->path + 1;
+	}
+	mode_str(e, mode);
+	fmt_local(e->mtime_ns, when, sizeof(when));
+	esc = text_escape(name, true);
+	if (e->type == VG_SYMLINK)
+		lesc = text_escape(e->link, true);
+	printf("%s %6u %6u %12" PRIu64 " %s %s%s%s\n", mode, e->uid, e->gid, e->size, when,
+	       esc ? esc : "?", lesc ? " -> " : "", lesc ? lesc : "");
+	free(esc);
+	free(lesc);
+}
+
+static int ls_one(void *arg, struct wire_reader *r)
+{
+	struct out *o = arg;
+
+	proto_get_entry(r, o->e);
+	if (wire_ok(r) < 0)
+		return -EBADMSG;
+	if (o->e->deleted)
+		return 0;
+	if (o->arr)
+		return out_add(o, jsonout_ls_entry(o->e));
+	print_entry(o, o->e);
+	return 0;
+}
+
+/* LS listed nothing: an empty directory, or PATH is a file (shown like
+ * `ls -l FILE`), or it does not exist at that time. */
+static int ls_empty(struct ctl *c, struct out *o, const char *dev, const char *path, int64_t at)
+{
+	char what[PATH_MAX + VG_NAME_MAX + 8];
+
+	if (ctl_stat(c, dev, path, 0, at, o->e) < 0)
+		return -ENOENT;
+	if (o->e->deleted) {
+		ctl_target_str(dev, path, what, sizeof(what));
+		log_warnx("%s: deleted at that time", what);
+		return -ENOENT;
+	}
+	if (o->e->type == VG_DIR)
+		return 0;
+	o->recursive = true;
+	if (o->arr)
+		return out_add(o, jsonout_ls_entry(o->e));
+	print_entry(o, o->e);
+	return 0;
+}
+
+int cmd_ls(struct ctl *c, int argc, char **argv)
+{
+	static const char *usage = "vigil ls DEVICE[:PATH] [--at TIME] [--recursive] [--json]\n"
+		"  Lists a directory as it was at TIME (default: latest); DEVICE alone is '/'.\n"
+		"  TIME: 2026-11-28T19:05:00Z, 2026-11-28T19:05 (local), @UNIXSECONDS, -10m, -2h, -3d\n";
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "recursive", no_argument, NULL, 'r' },
+		{ "at", required_argument, NULL, 'a' }, CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	char dev[VG_NAME_MAX], path[PATH_MAX], what[PATH_MAX + VG_NAME_MAX + 8];
+	struct out o = { 0 };
+	int64_t at = INT64_MAX;
+	bool json = false;
+	struct buf req;
+	long n;
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "hrR", opts, NULL)) != -1) {
+		if (opt == 'j')
+			json = true;
+		else if (opt == 'r' || opt == 'R')
+			o.recursive = true;
+		else if (opt == 'a') {
+			if (timefmt_parse(optarg, timefmt_now(), &at) < 0)
+				return ctl_usage(usage, "--at %s: not a TIME", optarg);
+		} else if (opt == CTL_OPT_HELP)
+			return ctl_help(usage);
+		else if (!ctl_common_opt(c, opt, optarg))
+			return ctl_bad_option(usage, argv);
+	}
+	if (argc - optind != 1)
+		return ctl_usage(usage, "expected one DEVICE[:PATH]");
+	if ((r = ctl_parse_target(usage, argv[optind], dev, path, false)) != 0)
+		return r;
+	if (ctl_connect(c) < 0)
+		return CTL_FAIL;
+	if ((json && !(o.arr = json_array())) || !(o.e = malloc(sizeof(*o.e)))) {
+		json_decref(o.arr);
+		return CTL_FAIL;
+	}
+	o.dir = path;
+	ctl_target_str(dev, path, what, sizeof(what));
+	buf_init(&req, MUX_FRAME_MAX);
+	wire_put_str(&req, dev);
+	wire_put_str(&req, path);
+	wire_put_i64(&req, at);
+	wire_put_u8(&req, o.recursive);
+	n = ctl_list(c, MSG_CTL_LS, &req, MSG_ENTRIES, what, ls_one, &o);
+	buf_free(&req);
+	if (n == 0 && ls_empty(c, &o, dev, path, at) < 0)
+		n = -ENOENT;
+	free(o.e);
+	if (n < 0) {
+		json_decref(o.arr);
+		return CTL_FAIL;
+	}
+	return json && jsonout_print(o.arr) < 0 ? CTL_FAIL : CTL_OK;
+}
+
+/* ---- log ---- */
+
+static int log_one(void *arg, struct wire_reader *r)
+{
+	struct out *o = arg;
+	char when[TIMEFMT_MAX], sha[65] = "-", *lesc;
+	int i;
+
+	proto_get_entry(r, o->e);
+	if (wire_ok(r) < 0)
+		return -EBADMSG;
+	if (o->arr)
+		return out_add(o, jsonout_log_entry(o->e));
+	timefmt_format(o->e->capture_ns, when, sizeof(when));
+	if (o->e->type == VG_FILE && !o->e->deleted)
+		for (i = 0; i < 32; i++)
+			snprintf(sha + 2 * i, 3, "%02x", o->e->sha256[i]);
+	if (o->e->deleted) {
+		printf("%8" PRIu64 "  %-30s %12s  %-64s  deleted\n", o->e->version, when, "-", "-");
+		return 0;
+	}
+	lesc = o->e->type == VG_SYMLINK ? text_escape(o->e->link, true) : NULL;
+	printf("%8" PRIu64 "  %-30s %12" PRIu64 "  %-64s  %s%s%s\n", o->e->version, when,
+	       o->e->size, sha, jsonout_type(o->e->type), lesc ? " -> " : "", lesc ? lesc : "");
+	free(lesc);
+	return 0;
+}
+
+int cmd_log(struct ctl *c, int argc, char **argv)
+{
+	static const char *usage = "vigil log DEVICE:PATH [--json]\n"
+		"  Every version of PATH, oldest first: version, capture time, size, sha256.\n";
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	char dev[VG_NAME_MAX], path[PATH_MAX], what[PATH_MAX + VG_NAME_MAX + 8];
+	struct out o = { 0 };
+	bool json = false;
+	struct buf req;
+	long n;
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'j')
+			json = true;
+		else if (opt == CTL_OPT_HELP)
+			return ctl_help(usage);
+		else if (!ctl_common_opt(c, opt, optarg))
+			return ctl_bad_option(usage, argv);
+	}
+	if (argc - optind != 1)
+		return ctl_usage(usage, "expected one DEVICE:PATH");
+	if ((r = ctl_parse_target(usage, argv[optind], dev, path, true)) != 0)
+		return r;
+	if (ctl_connect(c) < 0)
+		return CTL_FAIL;
+	if ((json && !(o.arr = json_array())) || !(o.e = malloc(sizeof(*o.e)))) {
+		json_decref(o.arr);
+		return CTL_FAIL;
+	}
+	ctl_target_str(dev, path, what, sizeof(what));
+	if (!json)
+		printf("%8s  %-30s %12s  %-64s  %s\n", "VERSION", "TIME", "SIZE", "SHA256", "TYPE");
+	buf_init(&req, MUX_FRAME_MAX);
+	wire_put_str(&req, dev);
+	wire_put_str(&req, path);
+	n = ctl_list(c, MSG_CTL_LOG, &req, MSG_ENTRIES, what, log_one, &o);
+	buf_free(&req);
+	free(o.e);
+	if (n == 0) {
+		log_warnx("%s: no such path", what);
+		n = -ENOENT;
+	}
+	if (n < 0) {
+		json_decref(o.arr);
+		return CTL_FAIL;
+	}
+	return json && jsonout_print(o.arr) < 0 ? CTL_FAIL : CTL_OK;
+}

@@ -1,0 +1,294 @@
+/* ctl.c — the controller's session: bundle, connection, request helpers. */
+#include "controller/ctl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/client.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "controller/jsonout.h"
+
+int ctl_common_opt(struct ctl *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case CTL_OPT_BUNDLE:
+		c->bundle_path = arg;
+		return 1;
+	case CTL_OPT_SERVER:
+		c->server = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int ctl_usage(const char *usage, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\nusage: %s", log_progname(), msg, usage);
+	return CTL_USAGE;
+}
+
+int ctl_bad_option(const char *usage, char **argv)
+{
+	extern int optind, optopt;
+
+	if (optopt && optopt < 0x100)
+		return ctl_usage(usage, "bad option or missing argument: -%c", optopt);
+	return ctl_usage(usage, "bad option or missing argument: %s", argv[optind - 1]);
+}
+
+int ctl_help(const char *usage)
+{
+	fprintf(stdout, "usage: %s", usage);
+	return CTL_OK;
+}
+
+static int bundle_default(char *out, size_t cap)
+{
+	const char *env = getenv("VIGIL_BUNDLE"), *home = getenv("HOME");
+	int n;
+
+	if (env && *env)
+		n = snprintf(out, cap, "%s", env);
+	else if (home && *home)
+		n = snprintf(out, cap, "%s/.config/vigil/controller.bundle", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* The server never opens streams towards a controller. */
+static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
+		      const uint8_t *msg, size_t len, void *arg)
+{
+	mux_stream_close(s);
+}
+
+static const struct mux_ops ctl_mux_ops = { .on_stream = on_stream, .on_close = NULL };
+
+int ctl_connect(struct ctl *c)
+{
+	char path[PATH_MAX], err[256] = "";
+	int r;
+
+	if (c->bundle_path) {
+		snprintf(path, sizeof(path), "%s", c->bundle_path);
+	} else if (bundle_default(path, sizeof(path)) < 0) {
+		log_warnx("no bundle: use --bundle FILE or set VIGIL_BUNDLE");
+		return -ENOENT;
+	}
+	if ((r = bundle_load(path, &c->b, err, sizeof(err))) < 0) {
+		log_warnx("%s: %s", path, err[0] ? err : strerror(-r));
+		return r;
+	}
+	if (c->b->role != ROLE_CONTROLLER) {
+		log_warnx("%s: not a controller bundle", path);
+		return -EACCES;
+	}
+	err[0] = '\0';
+	r = client_connect(c->b, c->server, CTL_CONNECT_MS, &ctl_mux_ops, c, &c->m,
+			   err, sizeof(err));
+	if (r < 0) {
+		log_warnx("%s: %s", c->server ? c->server : c->b->server,
+			  err[0] ? err : strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void ctl_close(struct ctl *c)
+{
+	mux_free(c->m);
+	c->m = NULL;
+	bundle_free(c->b);
+	c->b = NULL;
+}
+
+struct mux_stream *ctl_request(struct ctl *c, uint16_t type, const struct buf *req)
+{
+	struct mux_stream *s;
+	int r;
+
+	if (wire_buf_error(req)) {
+		log_warnx("request too large");
+		errno = EMSGSIZE;
+		return NULL;
+	}
+	s = mux_open(c->m, type, req->data, req->len);
+	if (!s) {
+		r = errno;
+		log_warnx("server: %s", strerror(r));
+		errno = r;
+		return NULL;
+	}
+	if ((r = mux_send_end(s)) < 0) {
+		log_errno(r, "server");
+		mux_stream_close(s);
+		errno = -r;
+		return NULL;
+	}
+	return s;
+}
+
+int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct buf *out)
+{
+	char text[VG_ERRMSG_MAX];
+	int r = mux_recv(s, type, out, CTL_REPLY_MS);
+
+	if (r == -ETIMEDOUT) {
+		log_warnx("server: no reply");
+		return r;
+	}
+	if (r < 0) {
+		log_warnx("server: connection lost");
+		return r;
+	}
+	if (r == MUX_MSG && *type == MSG_ERROR) {
+		int code = proto_get_error(out->data, out->len, text, sizeof(text));
+		char *esc = text_escape(text, true);
+
+		if (prefix)
+			log_warnx("%s: %s", prefix, esc ? esc : "error");
+		else
+			log_warnx("%s", esc ? esc : "error");
+		free(esc);
+		return -code;
+	}
+	return r;
+}
+
+static int list_batch(const struct buf *msg, ctl_item_fn one, void *arg, long *count)
+{
+	struct wire_reader r;
+	uint32_t n, i;
+	int e;
+
+	wire_reader_init(&r, msg->data, msg->len);
+	n = wire_get_u32(&r);
+	for (i = 0; i < n && wire_ok(&r) == 0; i++) {
+		if (*count >= CTL_LIST_MAX)
+			return -E2BIG;
+		if ((e = one(arg, &r)) < 0)
+			return e;
+		(*count)++;
+	}
+	return wire_done(&r);
+}
+
+long ctl_list(struct ctl *c, uint16_t type, const struct buf *req, uint16_t item_type,
+	      const char *prefix, ctl_item_fn one, void *arg)
+{
+	struct mux_stream *s = ctl_request(c, type, req);
+	struct buf msg;
+	uint16_t t;
+	long count = 0;
+	int r;
+
+	if (!s)
+		return -errno;
+	buf_init(&msg, MUX_FRAME_MAX);
+	for (;;) {
+		r = ctl_reply(s, prefix, &t, &msg);
+		if (r < 0)
+			break;
+		if (r == MUX_END) {
+			r = 0;
+			break;
+		}
+		if (r != MUX_MSG || t != item_type) {
+			log_warnx("server: unexpected reply");
+			r = -EPROTO;
+			break;
+		}
+		if ((r = list_batch(&msg, one, arg, &count)) < 0) {
+			if (r == -EBADMSG)
+				log_warnx("server: malformed reply");
+			else if (r == -E2BIG)
+				log_warnx("server: more than %d items", CTL_LIST_MAX);
+			break;
+		}
+	}
+	buf_free(&msg);
+	mux_stream_close(s);
+	return r < 0 ? r : count;
+}
+
+int ctl_call(struct ctl *c, uint16_t type, const struct buf *req, uint16_t want_type,
+	     const char *prefix, struct buf *out)
+{
+	struct mux_stream *s = ctl_request(c, type, req);
+	uint16_t t;
+	int r;
+
+	if (!s)
+		return -errno;
+	r = ctl_reply(s, prefix, &t, out);
+	if (r >= 0 && (r != MUX_MSG || t != want_type)) {
+		log_warnx("server: unexpected reply");
+		r = -EPROTO;
+	}
+	mux_stream_close(s);
+	return r < 0 ? r : 0;
+}
+
+int ctl_parse_target(const char *usage, const char *arg, char dev[VG_NAME_MAX],
+		     char path[PATH_MAX], bool need_path)
+{
+	if (need_path && !strchr(arg, ':'))
+		return ctl_usage(usage, "%s: expected DEVICE:PATH", arg);
+	if (name_path_split(arg, dev, VG_NAME_MAX, path, PATH_MAX) < 0) {
+		char *esc = text_escape(arg, true);
+		int r = ctl_usage(usage, "%s: not a valid DEVICE[:PATH] (names are "
+				  "[a-z0-9][a-z0-9._-]*, paths absolute without . or ..)",
+				  esc ? esc : "argument");
+
+		free(esc);
+		return r;
+	}
+	return 0;
+}
+
+void ctl_target_str(const char *dev, const char *path, char *out, size_t cap)
+{
+	char *esc = text_escape(path, true);
+
+	snprintf(out, cap, "%s:%s", dev, esc ? esc : path);
+	free(esc);
+}
+
+int ctl_stat(struct ctl *c, const char *dev, const char *path, uint64_t version,
+	     int64_t at, struct vg_entry *out)
+{
+	char prefix[PATH_MAX + VG_NAME_MAX + 8];
+	struct wire_reader r;
+	struct buf req, msg;
+	int e;
+
+	ctl_target_str(dev, path, prefix, sizeof(prefix));
+	buf_init(&req, MUX_FRAME_MAX);
+	buf_init(&msg, MUX_FRAME_MAX);
+	wire_put_str(&req, dev);
+	wire_put_str(&req, path);
+	wire_put_u64(&req, version);
+	wire_put_i64(&req, at);
+	e = ctl_call(c, MSG_CTL_STAT, &req, MSG_ENTRY, prefix, &msg);
+	if (e == 0) {
+		wire_reader_init(&r, msg.data, msg.len);
+		proto_get_entry(&r, out);
+		if ((e = wire_done(&r)) < 0)
+			log_warnx("server: malformed reply");
+	}
+	buf_free(&req);
+	buf_free(&msg);
+	return e;
+}

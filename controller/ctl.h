@@ -1,0 +1,89 @@
+/* ctl.h — the control terminal's session: options shared by every command,
+ * the connection to the server, and request helpers on top of the mux.
+ *
+ * A command is one entry of a table (main.c): it parses its own arguments,
+ * calls ctl_connect() only once they are valid (so usage errors never touch
+ * the network), and returns the process exit status (CTL_OK, CTL_FAIL,
+ * CTL_USAGE, CTL_WAIT).  Errors are printed once, as "vigil: <text>". */
+#ifndef VIGIL_CTL_H
+#define VIGIL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/bundle.h"
+#include "common/mux.h"
+#include "common/proto.h"
+#include "common/wire.h"
+
+enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_WAIT = 3 };
+
+#define CTL_CONNECT_MS  15000
+#define CTL_REPLY_MS    120000   /* per reply item; the mux detects dead peers sooner */
+#define CTL_LIST_MAX    4000000  /* entries a command keeps in memory at most */
+
+struct ctl {
+	const char *bundle_path;   /* NULL: $VIGIL_BUNDLE, then ~/.config/vigil/controller.bundle */
+	const char *server;        /* --server HOST:PORT, or NULL */
+	struct bundle *b;
+	struct mux *m;
+};
+
+/* Long options every command accepts besides its own (--bundle, --server,
+ * --help); ctl_common_opt() handles them: returns 1 when it took opt,
+ * 0 when opt is not one of them. */
+#define CTL_OPT_BUNDLE 0x1001
+#define CTL_OPT_SERVER 0x1002
+#define CTL_OPT_HELP   'h'
+#define CTL_COMMON_LONGOPTS \
+	{ "bundle", required_argument, NULL, CTL_OPT_BUNDLE }, \
+	{ "server", required_argument, NULL, CTL_OPT_SERVER }, \
+	{ "help", no_argument, NULL, CTL_OPT_HELP }
+int ctl_common_opt(struct ctl *c, int opt, const char *arg);
+
+/* Usage error: prints "vigil: <msg>" and the usage line on stderr; returns CTL_USAGE. */
+int ctl_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt returned '?' or ':': names the offending argument; CTL_USAGE. */
+int ctl_bad_option(const char *usage, char **argv);
+/* --help: the usage text on stdout; returns CTL_OK. */
+int ctl_help(const char *usage);
+
+/* Loads the bundle and connects.  On failure prints the reason and returns -errno. */
+int ctl_connect(struct ctl *c);
+void ctl_close(struct ctl *c);
+
+/* Reply handling.  A request is a stream: first message, END, then replies.
+ * ctl_request() opens it; ctl_reply() returns the next item (like mux_recv)
+ * but turns MSG_ERROR into -code with the server's text printed as
+ * "vigil: <prefix>: <text>" (prefix may be NULL). */
+struct mux_stream *ctl_request(struct ctl *c, uint16_t type, const struct buf *req);
+int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct buf *out);
+
+/* A list request: every MSG_<item_type> reply is {u32 n, item * n}; each
+ * item is handed to one(arg, reader), which decodes it and returns 0 or
+ * -errno (stops).  Ends at END.  Returns the number of items or -errno
+ * (already printed). */
+typedef int (*ctl_item_fn)(void *arg, struct wire_reader *r);
+long ctl_list(struct ctl *c, uint16_t type, const struct buf *req, uint16_t item_type,
+	      const char *prefix, ctl_item_fn one, void *arg);
+
+/* The whole stream for a one-reply request: expects one MSG of want_type.
+ * Returns 0 with the payload in out, or -errno (printed). */
+int ctl_call(struct ctl *c, uint16_t type, const struct buf *req, uint16_t want_type,
+	     const char *prefix, struct buf *out);
+
+/* Parses DEVICE[:PATH] (path "/" when absent) for a command's usage check;
+ * prints a usage error and returns CTL_USAGE, or 0. */
+int ctl_parse_target(const char *usage, const char *arg, char dev[VG_NAME_MAX],
+		     char path[PATH_MAX], bool need_path);
+
+/* "phone1:/a/b" with the path escaped for a terminal; into out. */
+void ctl_target_str(const char *dev, const char *path, char *out, size_t cap);
+
+/* Requests used by several commands. */
+int ctl_stat(struct ctl *c, const char *dev, const char *path, uint64_t version,
+	     int64_t at, struct vg_entry *out);
+
+#endif

@@ -1,0 +1,79 @@
+/* main.c — `vigil`, the control terminal: global flags, then one command
+ * from the table below.  Commands live in cmd_*.c; the session in ctl.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "controller/commands.h"
+
+static const struct command commands[] = {
+	{ "keygen", cmd_keygen, "make a controller's own command-signing key pair" },
+	{ "devices", cmd_devices, "list the enrolled devices" },
+	{ "ls", cmd_ls, "list a directory of a device's backup" },
+	{ "log", cmd_log, "list every version of a path" },
+	{ "search", cmd_search, "find versions containing every WORD" },
+	{ "get", cmd_get, "fetch a file or a tree" },
+	{ "mount", cmd_mount, "mount a device's backup read-only" },
+	{ "freeze", cmd_freeze, "stop a device's applications (signed command)" },
+	{ "thaw", cmd_thaw, "undo freeze (signed command)" },
+	{ "erase", cmd_erase, "erase a device's user data (signed command)" },
+	{ "trust", cmd_trust, "add or revoke a controller a device trusts (signed command)" },
+	{ "status", cmd_status, "a device's state, commands and events" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: vigil [--bundle FILE] [--server HOST:PORT] COMMAND [ARGS]\n\n"
+		"commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n--bundle defaults to $VIGIL_BUNDLE, then ~/.config/vigil/controller.bundle.\n"
+		"`vigil COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct ctl c;
+	size_t i;
+	int opt, rc;
+
+	log_init("vigil", LOG_LVL_INFO);
+	memset(&c, 0, sizeof(c));
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (opt == CTL_OPT_HELP) {
+			usage(stdout);
+			return CTL_OK;
+		}
+		if (!ctl_common_opt(&c, opt, optarg)) {
+			fprintf(stderr, "vigil: unknown option %s\n", argv[optind - 1]);
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "vigil: no command given\n");
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			break;
+	if (i == NCOMMANDS) {
+		fprintf(stderr, "vigil: unknown command \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0;   /* the command restarts getopt on its own argv */
+	rc = commands[i].run(&c, argc, argv);
+	ctl_close(&c);
+	return rc;
+}
