@@ -157,7 +157,8 @@ int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct b
 		int code = proto_get_error(out->data, out->len, text, sizeof(text));
 		char *esc = text_escape(text, true);
 
-		if (prefix)
+		/* the server's texts usually name the target already */
+		if (prefix && strncmp(text, prefix, strlen(prefix)) != 0)
 			log_warnx("%s: %s", prefix, esc ? esc : "error");
 		else
 			log_warnx("%s", esc ? esc : "error");
