@@ -205,13 +205,16 @@ static int copy_bytes(struct vbuild *vb, uint64_t off, uint64_t n)
  * back only to keep the whole-content sha256. */
 static int reuse_chunk(struct vbuild *vb, const struct vchunk *c)
 {
-	ssize_t k = vreader_pread(vb->base, vb->buf, c->len, c->start);
+	ssize_t k;
 	int r;
 
-	if (k != (ssize_t)c->len)
-		return k < 0 ? (int)k : -EIO;
-	if (EVP_DigestUpdate(vb->sha, vb->buf, c->len) != 1)
-		return -EIO;
+	if (!vb->no_sha) {
+		k = vreader_pread(vb->base, vb->buf, c->len, c->start);
+		if (k != (ssize_t)c->len)
+			return k < 0 ? (int)k : -EIO;
+		if (EVP_DigestUpdate(vb->sha, vb->buf, c->len) != 1)
+			return -EIO;
+	}
 	if ((r = vb_add_entry(vb, c->sha, c->len)) < 0)
 		return r;
 	vb->size += c->len;
@@ -284,7 +287,7 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 
 int vbuild_sha256(const struct vbuild *vb, uint8_t out[32])
 {
-	if (!vb->finished || vb->err)
+	if (!vb->finished || vb->err || vb->no_sha)
 		return -EINVAL;
 	memcpy(out, vb->sha_out, 32);
 	return 0;

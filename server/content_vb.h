@@ -23,6 +23,7 @@ struct vbuild {
 	uint64_t reused;       /* bytes appended as reused base chunks */
 	int err;               /* latched */
 	bool finished;
+	bool no_sha;           /* caller needs no sha256: reused chunks are not read */
 	uint8_t sha_out[32];
 	struct vreader *base;  /* last base copied from */
 	uint8_t *buf;          /* COPY_BUF scratch */

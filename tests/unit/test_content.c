@@ -212,12 +212,266 @@ static void test_unknown_root(void **state)
 	assert_int_equal(vreader_open(f->st, &key1, &good, &vr), -EBADMSG);
 }
 
+/* ---- librsync helpers (the device side, in memory) ---- */
+struct obuf { uint8_t *p; size_t n, cap; };
+
+static void ob_put(struct obuf *o, const void *p, size_t n)
+{
+	if (o->n + n > o->cap) {
+		o->cap = (o->n + n) * 2 + 4096;
+		o->p = realloc(o->p, o->cap);
+		assert_non_null(o->p);
+	}
+	memcpy(o->p + o->n, p, n);
+	o->n += n;
+}
+
+static int ob_out(void *arg, const void *p, size_t n)
+{
+	ob_put(arg, p, n);
+	return 0;
+}
+
+static void run_job(rs_job_t *job, const uint8_t *in, size_t n, struct obuf *o)
+{
+	uint8_t out[65536];
+	rs_buffers_t b = { .next_in = (char *)in, .avail_in = n, .eof_in = 1 };
+	rs_result r;
+
+	do {
+		b.next_out = (char *)out;
+		b.avail_out = sizeof(out);
+		r = rs_job_iter(job, &b);
+		assert_true(r == RS_DONE || r == RS_BLOCKED);
+		if (o)
+			ob_put(o, out, sizeof(out) - b.avail_out);
+	} while (r != RS_DONE);
+	rs_job_free(job);
+}
+
+/* delta turning the content whose signature is sig into target */
+static void make_delta(const struct obuf *sig, const uint8_t *target, size_t n, struct obuf *delta)
+{
+	rs_signature_t *sums = NULL;
+
+	run_job(rs_loadsig_begin(&sums), sig->p, sig->n, NULL);
+	assert_int_equal(rs_build_hash_table(sums), RS_DONE);
+	run_job(rs_delta_begin(sums), target, n, delta);
+	rs_free_sumset(sums);
+}
+
+static void server_sig(struct store *st, const struct content_ref *ref, struct obuf *sig)
+{
+	struct vreader *vr;
+
+	assert_int_equal(vreader_open(st, &key1, ref, &vr), 0);
+	assert_int_equal(content_signature(vr, ob_out, sig), 0);
+	vreader_free(vr);
+}
+
+static int patch(struct store *st, const struct content_ref *base, const uint8_t *d, size_t n,
+		 size_t piece, struct content_ref *out)
+{
+	struct vpatch *vp;
+	size_t off = 0, k;
+	int r = 0;
+
+	assert_int_equal(vpatch_new(st, &key1, base, &vp), 0);
+	while (off < n && r == 0) {
+		k = piece && n - off > piece ? piece : n - off;
+		r = vpatch_feed(vp, d + off, k);
+		off += k;
+	}
+	if (r == 0)
+		r = vpatch_finish(vp, out);
+	if (r == 0) {
+		uint8_t sha[32];
+		assert_int_equal(vpatch_sha256(vp, sha), 0);
+	}
+	vpatch_free(vp);
+	return r;
+}
+
+static void test_signature_matches_librsync(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 3 * 1024 * 1024 + 77;
+	uint8_t *p = malloc(n);
+	struct content_ref ref;
+	struct obuf a = { 0 }, b = { 0 };
+
+	fill(p, n, 42);
+	build(f->st, p, n, 0, &ref);
+	server_sig(f->st, &ref, &a);
+	run_job(rs_sig_begin(VG_RS_BLOCK_LEN, VG_RS_STRONG_LEN, VG_RS_SIG_MAGIC), p, n, &b);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.p, b.p, a.n);
+	free(a.p); free(b.p); free(p);
+}
+
+enum edit { E_SAME, E_CHANGE4K, E_INSERT100, E_TRUNC, E_APPEND, E_EMPTY, E_NEW };
+
+/* target for an edit of base (n bytes); returns its length */
+static size_t edit(const uint8_t *base, size_t n, enum edit e, uint8_t *t)
+{
+	switch (e) {
+	case E_SAME: memcpy(t, base, n); return n;
+	case E_CHANGE4K: memcpy(t, base, n); fill(t + n / 2, 4096, 777); return n;
+	case E_INSERT100:
+		memcpy(t, base, n / 2); fill(t + n / 2, 100, 778);
+		memcpy(t + n / 2 + 100, base + n / 2, n - n / 2); return n + 100;
+	case E_TRUNC: memcpy(t, base, n / 3); return n / 3;
+	case E_APPEND: memcpy(t, base, n); fill(t + n, 50000, 779); return n + 50000;
+	case E_EMPTY: return 0;
+	case E_NEW: fill(t, 70000, 780); return 70000;
+	}
+	return 0;
+}
+
+static void test_delta_apply(void **state)
+{
+	struct fx *f = *state;
+	static const size_t pieces[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	static const size_t bases[] = { 0, 5000, 1 << 20 };
+	size_t n, tn, bi, j;
+	int e;
+
+	for (bi = 0; bi < 3; bi++) {
+		uint8_t *base, *t;
+		struct content_ref bref, dev, out;
+		struct obuf sig = { 0 };
+
+		n = bases[bi];
+		base = malloc(n + 1);
+		t = malloc(n + 100000);
+		fill(base, n, 10 + bi);
+		build(f->st, base, n, 0, &bref);
+		server_sig(f->st, &bref, &sig);
+		for (e = E_SAME; e <= E_NEW; e++) {
+			struct obuf delta = { 0 };
+
+			tn = edit(base, n, (enum edit)e, t);
+			make_delta(&sig, t, tn, &delta);
+			device_root(t, tn, &dev);
+			for (j = 0; j < sizeof(pieces) / sizeof(pieces[0]); j++) {
+				if (pieces[j] && pieces[j] < 100 && delta.n > 100000)
+					continue;
+				assert_int_equal(patch(f->st, &bref, delta.p, delta.n, pieces[j], &out), 0);
+				assert_int_equal(out.size, tn);
+				assert_memory_equal(out.root, dev.root, 32);
+			}
+			check_read(f->st, &out, t, tn);
+			free(delta.p);
+		}
+		free(sig.p); free(base); free(t);
+	}
+}
+
+static uint64_t pack_bytes(struct store *st)
+{
+	struct store_stats s;
+
+	assert_int_equal(store_stats(st, &s), 0);
+	return s.pack_bytes;
+}
+
+/* A big base, a small edit: the new version must cost a few chunks only. */
+static void reuse_case(struct fx *f, size_t n, enum edit e, const char *what)
+{
+	uint8_t *base = malloc(n), *t = malloc(n + 100);
+	struct content_ref bref, dev, out;
+	struct obuf sig = { 0 }, delta = { 0 };
+	uint64_t before, grew;
+	size_t tn;
+
+	fill(base, n, 1234);
+	build(f->st, base, n, 1 << 20, &bref);
+	server_sig(f->st, &bref, &sig);
+	tn = edit(base, n, e, t);
+	make_delta(&sig, t, tn, &delta);
+	device_root(t, tn, &dev);
+	before = pack_bytes(f->st);
+	assert_int_equal(patch(f->st, &bref, delta.p, delta.n, 65536, &out), 0);
+	assert_memory_equal(out.root, dev.root, 32);
+	grew = pack_bytes(f->st) - before;
+	printf("store growth, %zu MiB base, %s: %llu bytes (delta %zu bytes)\n",
+	       n >> 20, what, (unsigned long long)grew, delta.n);
+	assert_true(grew < 64 * 1024);
+	free(sig.p); free(delta.p); free(base); free(t);
+}
+
+static void test_delta_reuse_256m(void **state)
+{
+	reuse_case(*state, 256u << 20, E_CHANGE4K, "4 KiB changed in the middle");
+}
+
+static void test_delta_reuse_insert(void **state)
+{
+	reuse_case(*state, 64u << 20, E_INSERT100, "100 bytes inserted in the middle");
+}
+
+static void test_delta_hostile(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 200000, i, tn;
+	uint8_t *base = malloc(n), *t = malloc(n + 100);
+	struct content_ref bref, out;
+	struct obuf sig = { 0 }, delta = { 0 };
+	static const struct { size_t len; uint8_t b[24]; } bad[] = {
+		{ 0, { 0 } },                                   /* nothing */
+		{ 3, { 'r', 's', 2 } },                         /* short magic */
+		{ 5, { 'r', 's', 1, '6', 0 } },                 /* signature magic */
+		{ 4, { 'r', 's', 2, '6' } },                    /* no END */
+		{ 5, { 'r', 's', 2, '6', 0x55 } },              /* reserved op */
+		{ 5, { 'r', 's', 2, '6', 0xff } },
+		{ 6, { 'r', 's', 2, '6', 0, 0 } },              /* data after END */
+		{ 7, { 'r', 's', 2, '6', 3, 'a', 0 } },         /* literal cut short */
+		/* COPY pos 0 len 0x40000 (> base) */
+		{ 10, { 'r', 's', 2, '6', 0x4d, 0, 0, 0, 0, 0 } },
+		{ 13, { 'r', 's', 2, '6', 0x4f, 0, 0, 0, 0, 0, 4, 0, 0 } },
+		/* COPY pos past end, len 1 */
+		{ 11, { 'r', 's', 2, '6', 0x4d, 0, 4, 0, 0, 1, 0 } },
+		/* COPY pos 2^64-1 len 2: overflow */
+		{ 15, { 'r', 's', 2, '6', 0x51, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0 } },
+		/* LITERAL of 2^64-1 bytes */
+		{ 14, { 'r', 's', 2, '6', 0x44, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 'x' } },
+	};
+	uint64_t x = 99;
+
+	fill(base, n, 5);
+	build(f->st, base, n, 0, &bref);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(patch(f->st, &bref, bad[i].b, bad[i].len, 1, &out), -EBADMSG);
+	/* every strict prefix of a good delta is bad */
+	server_sig(f->st, &bref, &sig);
+	tn = edit(base, n, E_INSERT100, t);
+	make_delta(&sig, t, tn, &delta);
+	for (i = 0; i < delta.n; i += (i < 64 ? 1 : 997))
+		assert_int_equal(patch(f->st, &bref, delta.p, i, 7, &out), -EBADMSG);
+	/* random garbage after a good magic: any result but a crash */
+	for (i = 0; i < 300; i++) {
+		uint8_t g[64] = { 'r', 's', 2, '6' };
+		int r;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		fill(g + 4, sizeof(g) - 4, x);
+		r = patch(f->st, &bref, g, 4 + x % 60, 3, &out);
+		assert_true(r == 0 || r == -EBADMSG);
+	}
+	free(sig.p); free(delta.p); free(base); free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip_sizes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_one_chunk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_root, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_signature_matches_librsync, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_delta_apply, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_delta_hostile, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_delta_reuse_insert, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_delta_reuse_256m, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
