@@ -1,0 +1,519 @@
+/* ingest.c — device requests: put a version, latest, signature, report. */
+#include "server/ingest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/names.h"
+#include "server/content.h"
+
+/* One PUT in progress. */
+struct put_ctx {
+	struct conn *c;
+	struct mux_stream *s;
+	struct vg_put put;              /* what the device asked */
+	struct index_version v;         /* what will be committed */
+	struct index_version base;      /* base version (DELTA, RANGES, META) */
+	bool have_base;
+	struct buf in;                  /* one received item */
+};
+
+static const uint8_t zero32[32];
+
+static bool token_set(const uint8_t token[16])
+{
+	for (int i = 0; i < 16; i++)
+		if (token[i])
+			return true;
+	return false;
+}
+
+static void base_ref(const struct put_ctx *p, struct content_ref *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	if (p->have_base && p->base.e.type == VG_FILE && !p->base.e.deleted) {
+		memcpy(ref->root, p->base.content_root, 32);
+		ref->size = p->base.e.size;
+	}
+}
+
+static int send_u64(struct mux_stream *s, uint16_t type, uint64_t v)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, 16);
+	wire_put_u64(&b, v);
+	r = session_reply(s, type, &b);
+	buf_free(&b);
+	return r;
+}
+
+/* Feeds every DATA item until END to feed(arg, p, n).  Returns 0 at END,
+ * -EPROTO for a message where data belongs, -ECONNRESET/-ETIMEDOUT when
+ * the peer went away, or feed's error. */
+static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, size_t n),
+		     void *arg)
+{
+	uint16_t type;
+	int r;
+
+	for (;;) {
+		r = mux_recv(p->s, &type, &p->in, SESSION_RECV_MS);
+		if (r == MUX_END)
+			return 0;
+		if (r == MUX_MSG)
+			return -EPROTO;
+		if (r < 0)
+			return r;
+		if ((r = feed(arg, p->in.data, p->in.len)) < 0)
+			return r;
+	}
+}
+
+/* ------------------------------------------------------------------- WHOLE */
+
+struct whole {
+	struct put_ctx *p;
+	struct vbuild *vb;
+	uint64_t written, since_checkpoint;
+	bool resumable;
+};
+
+static int whole_feed(void *arg, const void *d, size_t n)
+{
+	struct whole *w = arg;
+	int r;
+
+	if (n > w->p->v.e.size - w->written)
+		return -EFBIG;   /* more than the size announced */
+	if ((r = vbuild_write(w->vb, d, n)) < 0)
+		return r;
+	w->written += n;
+	w->since_checkpoint += n;
+	if (w->resumable && w->since_checkpoint >= INGEST_CHECKPOINT_BYTES) {
+		if ((r = vbuild_checkpoint(w->vb, w->p->put.token)) < 0)
+			return r;
+		w->since_checkpoint = 0;
+	}
+	return 0;
+}
+
+/* Verifies what was built against what the device announced. */
+static int verify(struct put_ctx *p, const struct content_ref *ref, const uint8_t sha[32])
+{
+	struct vg_entry *e = &p->v.e;
+
+	if (ref->size != e->size || memcmp(ref->root, e->tree_root, 32))
+		return -EBADMSG;
+	if (memcmp(e->sha256, zero32, 32) && memcmp(sha, e->sha256, 32))
+		return -EBADMSG;
+	memcpy(e->sha256, sha, 32);
+	memcpy(p->v.content_root, ref->root, 32);
+	return 0;
+}
+
+static int put_whole(struct put_ctx *p)
+{
+	struct whole w = { .p = p, .resumable = token_set(p->put.token) };
+	struct content_ref ref;
+	uint8_t sha[32];
+	uint64_t off = 0;
+	int r = -ENOENT;
+
+	if (w.resumable) {
+		r = vbuild_resume(p->c->srv->store, &p->c->key, p->put.token, &w.vb, &off);
+		if (r == 0 && off > p->v.e.size) {   /* not this content: start over */
+			vbuild_free(w.vb);
+			w.vb = NULL;
+			vbuild_forget(p->c->srv->store, &p->c->key, p->put.token);
+			r = -ENOENT;
+		}
+	}
+	if (r == -ENOENT) {
+		off = 0;
+		r = vbuild_new(p->c->srv->store, &p->c->key, &w.vb);
+	}
+	if (r < 0)
+		goto out;
+	w.written = off;
+	if ((r = send_u64(p->s, MSG_PUT_READY, off)) < 0)
+		goto out;
+	r = recv_body(p, whole_feed, &w);
+	if (r < 0) {
+		if (w.resumable && (r == -ECONNRESET || r == -ETIMEDOUT))
+			(void)vbuild_checkpoint(w.vb, p->put.token);   /* keep what arrived */
+		goto out;
+	}
+	if (w.written != p->v.e.size) {
+		r = -EBADMSG;
+		goto out;
+	}
+	if ((r = vbuild_finish(w.vb, &ref)) < 0 || (r = vbuild_sha256(w.vb, sha)) < 0)
+		goto out;
+	r = verify(p, &ref, sha);
+out:
+	/* a verified or a rejected upload is done with; a broken one may resume */
+	if (w.resumable && (r == 0 || r == -EBADMSG || r == -EFBIG))
+		vbuild_forget(p->c->srv->store, &p->c->key, p->put.token);
+	vbuild_free(w.vb);
+	return r == -EFBIG ? -EBADMSG : r;
+}
+
+/* ------------------------------------------------------------------- DELTA */
+
+static int delta_feed(void *arg, const void *d, size_t n)
+{
+	return vpatch_feed(arg, d, n);
+}
+
+static int put_delta(struct put_ctx *p)
+{
+	struct content_ref base, ref;
+	struct vpatch *vp = NULL;
+	uint8_t sha[32];
+	int r;
+
+	base_ref(p, &base);
+	if ((r = vpatch_new(p->c->srv->store, &p->c->key, &base, &vp)) < 0)
+		goto out;
+	if ((r = send_u64(p->s, MSG_PUT_READY, 0)) < 0)
+		goto out;
+	if ((r = recv_body(p, delta_feed, vp)) < 0)
+		goto out;
+	if ((r = vpatch_finish(vp, &ref)) < 0 || (r = vpatch_sha256(vp, sha)) < 0)
+		goto out;
+	r = verify(p, &ref, sha);
+out:
+	vpatch_free(vp);
+	return r;
+}
+
+/* ------------------------------------------------------------------ RANGES */
+
+static int ranges_feed(void *arg, const void *d, size_t n)
+{
+	return vranges_feed(arg, d, n);
+}
+
+/* sha256 of built content: ranges builders do not hash, so read it back. */
+static int built_sha256(struct put_ctx *p, const struct content_ref *ref, uint8_t sha[32])
+{
+	struct vreader *vr = NULL;
+	int r;
+
+	if ((r = vreader_open(p->c->srv->store, &p->c->key, ref, &vr)) == 0)
+		r = content_sha256(vr, sha);
+	vreader_free(vr);
+	return r;
+}
+
+static int put_ranges(struct put_ctx *p)
+{
+	struct content_ref base, ref;
+	struct vranges *vg = NULL;
+	uint8_t sha[32];
+	int r;
+
+	base_ref(p, &base);
+	if ((r = vranges_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vg)) < 0)
+		goto out;
+	if ((r = send_u64(p->s, MSG_PUT_READY, 0)) < 0)
+		goto out;
+	if ((r = recv_body(p, ranges_feed, vg)) < 0)
+		goto out;
+	if ((r = vranges_finish(vg, &ref)) < 0)
+		goto out;
+	if (ref.size != p->v.e.size || memcmp(ref.root, p->v.e.tree_root, 32)) {
+		r = -EBADMSG;
+		goto out;
+	}
+	if ((r = built_sha256(p, &ref, sha)) == 0)
+		r = verify(p, &ref, sha);
+out:
+	vranges_free(vg);
+	return r;
+}
+
+/* ------------------------------------------------------- bodies without data */
+
+static int no_data(void *arg, const void *d, size_t n)
+{
+	return -EPROTO;
+}
+
+/* A directory or symlink sent as WHOLE: PUT_READY, then only END. */
+static int put_empty(struct put_ctx *p)
+{
+	int r = send_u64(p->s, MSG_PUT_READY, 0);
+
+	return r < 0 ? r : recv_body(p, no_data, NULL);
+}
+
+/* META: the base version's content with new metadata. */
+static int put_meta(struct put_ctx *p)
+{
+	struct vg_entry *e = &p->v.e;
+
+	if (e->type != VG_FILE)
+		return 0;
+	if (!p->have_base || p->base.e.type != VG_FILE || p->base.e.deleted) {
+		if (e->size != 0)
+			return -EINVAL;   /* no content to keep */
+		return 0;
+	}
+	e->size = p->base.e.size;
+	memcpy(e->sha256, p->base.e.sha256, 32);
+	memcpy(e->tree_root, p->base.e.tree_root, 32);
+	memcpy(p->v.content_root, p->base.content_root, 32);
+	return 0;
+}
+
+/* ------------------------------------------------------------------- PUT */
+
+/* Normalises the new version and loads its base; early ESTALE saves the
+ * device an upload the commit would refuse anyway. */
+static int put_prepare(struct put_ctx *p)
+{
+	struct vg_put *q = &p->put;
+	struct vg_entry *e = &p->v.e;
+	bool needs_base = q->body == PUT_DELTA || q->body == PUT_RANGES || q->body == PUT_META;
+	int r;
+
+	*e = q->e;
+	e->version = 0;
+	e->recv_ns = 0;
+	e->deleted = q->body == PUT_DELETE;
+	if (!strcmp(e->path, "/") && (e->type != VG_DIR || q->body == PUT_DELETE ||
+				      q->body == PUT_RENAME))
+		return -EINVAL;
+	if ((q->body == PUT_DELTA || q->body == PUT_RANGES) && e->type != VG_FILE)
+		return -EINVAL;
+	if (e->type == VG_FILE && e->size > CONTENT_SIZE_MAX)
+		return -EINVAL;
+	if (e->type != VG_FILE || e->deleted) {
+		e->size = 0;
+		memset(e->sha256, 0, 32);
+		memset(e->tree_root, 0, 32);
+	}
+	if (e->type != VG_SYMLINK)
+		e->link[0] = '\0';
+	else if (!e->link[0] && !e->deleted)
+		return -EINVAL;
+	if (needs_base || q->body == PUT_DELETE) {
+		r = index_latest(p->c->srv->idx, p->c->id.id, e->path, INDEX_AT_LATEST,
+				 q->body != PUT_DELETE, &p->base);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		p->have_base = r == 0;
+		if (needs_base && (p->have_base ? p->base.e.version : 0) != q->base_version)
+			return -ESTALE;
+		if (q->body == PUT_DELETE && p->have_base)
+			e->type = p->base.e.type;
+	}
+	return 0;
+}
+
+static int put_body(struct put_ctx *p)
+{
+	switch (p->put.body) {
+	case PUT_WHOLE:  return p->v.e.type == VG_FILE ? put_whole(p) : put_empty(p);
+	case PUT_DELTA:  return put_delta(p);
+	case PUT_RANGES: return put_ranges(p);
+	case PUT_META:   return put_meta(p);
+	default:         return 0;   /* DELETE, RENAME: nothing to build */
+	}
+}
+
+static void put_error(struct put_ctx *p, int r)
+{
+	const char *path = p->put.e.path;
+	struct mux_stream *s = p->s;
+
+	switch (r) {
+	case -ESTALE:
+		session_reply_error(s, ESTALE, "%s: base version %llu is not the latest", path,
+				    (unsigned long long)p->put.base_version);
+		break;
+	case -EBADMSG:
+		session_reply_error(s, EBADMSG, "%s: content does not verify (size, tree root or"
+				    " sha256 differ, or a malformed body)", path);
+		log_warnx("device %s: %s: upload did not verify; nothing stored", p->c->id.name, path);
+		(void)index_event_add(p->c->srv->idx, p->c->id.id, index_now_ns(), "verify-failed",
+				      path);
+		break;
+	case -ENOSPC:
+		session_reply_error(s, ENOSPC, "no space left on the server's store; retry later");
+		log_warnx("device %s: %s: store full", p->c->id.name, path);
+		break;
+	case -EINVAL:
+		session_reply_error(s, EINVAL, "%s: invalid put (body kind, type, size or link)", path);
+		break;
+	case -ENOENT:
+		session_reply_error(s, ENOENT, "%s: rename source %s has no live version", path,
+				    p->put.from);
+		break;
+	default:
+		session_reply_error(s, -r, "%s: %s", path, strerror(-r));
+		log_errno(r, "device %s: put %s", p->c->id.name, path);
+	}
+}
+
+static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	struct put_ctx *p = calloc(1, sizeof(*p));
+	bool check_base;
+	int r;
+
+	if (!p) {
+		session_reply_error(s, ENOMEM, "out of memory");
+		return 0;
+	}
+	p->c = c;
+	p->s = s;
+	buf_init(&p->in, MUX_FRAME_MAX);
+	proto_get_put(wr, &p->put);
+	if (wire_done(wr) < 0) {
+		r = -EPROTO;
+		goto out;
+	}
+	check_base = p->put.body == PUT_DELTA || p->put.body == PUT_RANGES ||
+		     p->put.body == PUT_META;
+	if ((r = put_prepare(p)) < 0 || (r = put_body(p)) < 0)
+		goto out;
+	r = index_commit(c->srv->idx, c->id.id, &p->v, check_base, p->put.base_version,
+			 p->put.body == PUT_RENAME ? p->put.from : NULL);
+	if (r == 0) {
+		log_debug("device %s: %s version %llu", c->id.name, p->v.e.path,
+			  (unsigned long long)p->v.e.version);
+		(void)send_u64(s, MSG_PUT_DONE, p->v.e.version);
+	}
+out:
+	if (r < 0 && r != -EPROTO && r != -ECONNRESET && r != -ETIMEDOUT)
+		put_error(p, r);
+	buf_free(&p->in);
+	free(p);
+	return r == -EPROTO ? r : 0;
+}
+
+/* ------------------------------------------------------- LATEST, SIG, REPORT */
+
+static int do_latest(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	struct index_version *v = malloc(sizeof(*v));
+	char path[PATH_MAX];
+	struct buf b;
+	int r;
+
+	wire_get_str(wr, path, sizeof(path));
+	if (!v || wire_done(wr) < 0 || !path_valid(path)) {
+		free(v);
+		return v ? -EPROTO : -ENOMEM;
+	}
+	buf_init(&b, VG_MSG_MAX);
+	r = index_latest(c->srv->idx, c->id.id, path, INDEX_AT_LATEST, true, v);
+	if (r == 0) {
+		proto_put_entry(&b, &v->e);
+		if ((r = wire_buf_error(&b)) == 0)
+			r = session_reply(s, MSG_ENTRY, &b);
+	}
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "%s: no version on the server", path);
+	else if (r < 0 && r != -ECONNRESET)
+		session_reply_error(s, -r, "%s: %s", path, strerror(-r));
+	buf_free(&b);
+	free(v);
+	return 0;
+}
+
+static int sig_out(void *arg, const void *p, size_t n)
+{
+	return mux_send_data(arg, p, n);
+}
+
+static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	struct index_version *v = malloc(sizeof(*v));
+	struct content_ref ref;
+	struct vreader *vr = NULL;
+	char path[PATH_MAX];
+	uint64_t version;
+	int r;
+
+	wire_get_str(wr, path, sizeof(path));
+	version = wire_get_u64(wr);
+	if (!v || wire_done(wr) < 0 || !path_valid(path)) {
+		free(v);
+		return v ? -EPROTO : -ENOMEM;
+	}
+	/* a device may read only what its own latest version needs */
+	r = index_latest(c->srv->idx, c->id.id, path, INDEX_AT_LATEST, true, v);
+	if (r == 0 && (v->e.deleted || v->e.type != VG_FILE))
+		r = -ENOENT;
+	if (r == 0 && v->e.version != version)
+		r = -ESTALE;
+	if (r == 0) {
+		memcpy(ref.root, v->content_root, 32);
+		ref.size = v->e.size;
+		r = vreader_open(c->srv->store, &c->key, &ref, &vr);
+	}
+	if (r == 0 && (r = session_reply(s, MSG_OK, NULL)) == 0) {
+		if ((r = content_signature(vr, sig_out, s)) < 0 && r != -ECONNRESET)
+			log_errno(r, "device %s: signature of %s", c->id.name, path);
+		if (r < 0)
+			r = -ECONNABORTED;   /* after OK, a failure shows as a reset stream */
+	}
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "%s: no live file version on the server", path);
+	else if (r == -ESTALE)
+		session_reply_error(s, ESTALE, "%s: version %llu is not the latest", path,
+				    (unsigned long long)version);
+	else if (r < 0 && r != -ECONNRESET && r != -ECONNABORTED)
+		session_reply_error(s, -r, "%s: %s", path, strerror(-r));
+	vreader_free(vr);
+	free(v);
+	return r == -ECONNABORTED ? r : 0;
+}
+
+static int do_report(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	struct vg_report rep;
+	int r;
+
+	memset(&rep, 0, sizeof(rep));
+	proto_get_report(wr, &rep);
+	if (wire_done(wr) < 0)
+		return -EPROTO;
+	r = index_dev_report(c->srv->idx, c->id.id, &rep, index_now_ns());
+	if (r < 0)
+		session_reply_error(s, -r, "report not stored: %s", strerror(-r));
+	else
+		(void)session_reply(s, MSG_OK, NULL);
+	return 0;
+}
+
+int ingest_handle(struct conn *c, struct mux_stream *s, uint16_t type,
+		  const uint8_t *msg, size_t len)
+{
+	struct wire_reader wr;
+	int r;
+
+	wire_reader_init(&wr, msg, len);
+	switch (type) {
+	case MSG_DEV_PUT:    r = do_put(c, s, &wr); break;
+	case MSG_DEV_LATEST: r = do_latest(c, s, &wr); break;
+	case MSG_DEV_SIG:    r = do_sig(c, s, &wr); break;
+	case MSG_DEV_REPORT: r = do_report(c, s, &wr); break;
+	default:
+		session_reply_error(s, ENOSYS, "unknown request 0x%04x", type);
+		return 0;
+	}
+	if (r == -EPROTO)
+		session_reply_error(s, EBADMSG, "malformed request 0x%04x", type);
+	else if (r == -ENOMEM)
+		session_reply_error(s, ENOMEM, "out of memory");
+	return r == -EPROTO || r == -ECONNABORTED ? r : 0;
+}

@@ -1,0 +1,398 @@
+/* main.c — vigil-server: init, enroll, revoke, run.
+ * Exit status: 0 success, 1 failure (one line on stderr), 2 usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "common/bundle.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/sign.h"
+#include "common/tls.h"
+#include "server/ca.h"
+#include "server/config.h"
+#include "server/content.h"
+#include "server/index.h"
+#include "server/session.h"
+#include "server/store.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: vigil-server init   DIR [--listen HOST:PORT] [--advertise HOST:PORT]\n"
+	"       vigil-server enroll DIR --controller NAME --out FILE [--pubkey FILE]\n"
+	"       vigil-server enroll DIR --device NAME --out FILE\n"
+	"       vigil-server revoke DIR NAME\n"
+	"       vigil-server run    DIR [--listen HOST:PORT]\n"
+	"\n"
+	"init    create the server state in DIR (CA, server certificate, store, index);\n"
+	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
+	"        --advertise (default: the listen address) goes into bundles.\n"
+	"enroll  issue a device or controller identity and write its bundle to FILE;\n"
+	"        works while the server runs.  --pubkey: the controller's own Ed25519\n"
+	"        public key (PEM, from 'vigil keygen'); otherwise a key pair is made\n"
+	"        and its private half written only into the bundle.\n"
+	"revoke  refuse NAME at its next connection.\n"
+	"run     serve until SIGTERM or SIGINT.\n";
+
+static int usage(const char *fmt, const char *arg)
+{
+	if (fmt) {
+		fprintf(stderr, "%s: ", log_progname());
+		fprintf(stderr, fmt, arg);
+		fprintf(stderr, " (see %s --help)\n", log_progname());
+	} else {
+		fputs(usage_text, stderr);
+	}
+	return EXIT_USAGE;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------------- init */
+
+static bool holds_server(const char *dir)
+{
+	static const char *const files[] = { "config", "index.db", "ca.pem", "ca.key", "store" };
+	char path[PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* mkdir -p: parents 0755, the server directory itself 0700. */
+static int make_dir(const char *dir)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*c = '/';
+	}
+	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int cmd_init(const char *dir, const char *listen_at, const char *advertise)
+{
+	char err[256] = "", host[SRV_HOSTPORT_MAX], port[8], path[PATH_MAX + 16];
+	struct srv_config cfg;
+	struct store *st = NULL;
+	struct index *idx = NULL;
+	int r;
+
+	config_defaults(&cfg, dir);
+	if (strlen(dir) >= sizeof(cfg.dir) - 32)
+		return log_warnx("%s: name too long", dir), 1;
+	if (listen_at && config_split_hostport(listen_at, host, sizeof(host), port, sizeof(port)) < 0)
+		return usage("bad --listen address '%s'", listen_at);
+	if (advertise && config_split_hostport(advertise, host, sizeof(host), port, sizeof(port)) < 0)
+		return usage("bad --advertise address '%s'", advertise);
+	if (listen_at)
+		snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen_at);
+	if (advertise)
+		snprintf(cfg.advertise, sizeof(cfg.advertise), "%s", advertise);
+	config_default_advertise(&cfg);
+	if ((r = make_dir(dir)) < 0)
+		return log_errno(r, "%s", dir), 1;
+	if (holds_server(dir))
+		return log_warnx("%s already holds a server; refusing to overwrite it", dir), 1;
+	if ((r = ca_init(dir, err, sizeof(err))) < 0)
+		return log_warnx("%s", err), 1;
+	snprintf(path, sizeof(path), "%s/store", dir);
+	if ((r = store_open(path, &st)) < 0)
+		return log_errno(r, "%s", path), 1;
+	store_close(st);
+	if ((r = index_open(dir, true, &idx)) < 0)
+		return log_errno(r, "%s/index.db", dir), 1;
+	index_close(idx);
+	if ((r = config_save(&cfg)) < 0)
+		return log_errno(r, "%s/config", dir), 1;
+	printf("initialised %s: listen %s, advertise %s\n", dir, cfg.listen, cfg.advertise);
+	return 0;
+}
+
+/* -------------------------------------------------------------------- enroll */
+
+struct trust_arg { struct bundle *b; int err; };
+
+static int add_trust(void *arg, const struct ident *id)
+{
+	struct trust_arg *t = arg;
+	EVP_PKEY *pub;
+
+	if (id->revoked || id->sign_pub_len != SIGN_PUB_LEN)
+		return 0;
+	if (!(pub = sign_pub_from_raw(id->sign_pub)))
+		return t->err = -EINVAL;
+	t->err = bundle_add_trust(t->b, id->name, pub);
+	EVP_PKEY_free(pub);
+	return t->err;
+}
+
+/* Fills the role-specific parts: a device's content key and trusted
+ * controllers, a controller's signing key. */
+static int enroll_keys(struct index *idx, struct bundle *b, struct ident *id,
+		       const char *pubkey_file)
+{
+	char err[256] = "";
+	EVP_PKEY *k = NULL;
+	int r;
+
+	if (b->role == ROLE_DEVICE) {
+		struct trust_arg t = { .b = b };
+
+		if (RAND_bytes(id->devkey, sizeof(id->devkey)) != 1)
+			return log_warnx("no randomness for the device key"), -EIO;
+		if ((r = index_ident_list(idx, ROLE_CONTROLLER, add_trust, &t)) < 0)
+			return log_errno(r, "trusted controllers"), r;
+		return 0;
+	}
+	if (pubkey_file) {
+		if ((r = sign_key_load(pubkey_file, &k, err, sizeof(err))) < 0)
+			return log_warnx("%s", err), r;
+	} else if (!(k = sign_keygen())) {
+		return log_warnx("cannot make a signing key"), -EIO;
+	}
+	b->sign_pub = sign_pub_dup(k);
+	if (!pubkey_file)
+		b->sign_key = k;   /* the private half goes only into the bundle */
+	else
+		EVP_PKEY_free(k);
+	if (!b->sign_pub || sign_pub_raw(b->sign_pub, id->sign_pub) < 0)
+		return log_warnx("bad signing key"), -EINVAL;
+	id->sign_pub_len = SIGN_PUB_LEN;
+	return 0;
+}
+
+static int enroll_write(const char *dir, struct index *idx, struct bundle *b,
+			const char *out, const char *pubkey_file)
+{
+	struct ident id = { .role = b->role };
+	char err[256] = "";
+	int r;
+
+	snprintf(id.name, sizeof(id.name), "%s", b->name);
+	if (index_ident_get(idx, b->name, &id) == 0)
+		return log_warnx("%s is already enrolled (as a %s)", b->name, role_name(id.role)), -EEXIST;
+	memset(&id, 0, sizeof(id));
+	id.role = b->role;
+	snprintf(id.name, sizeof(id.name), "%s", b->name);
+	if ((r = ca_issue(dir, b->role, b->name, &b->cert, &b->key, err, sizeof(err))) < 0)
+		return log_warnx("%s", err), r;
+	if (!(b->ca = ca_load_cert(dir, err, sizeof(err))))
+		return log_warnx("%s", err), -EINVAL;
+	if ((r = tls_cert_sha256(b->cert, id.cert_sha256)) < 0)
+		return log_warnx("cannot hash the new certificate"), r;
+	if ((r = enroll_keys(idx, b, &id, pubkey_file)) < 0)
+		return r;
+	id.enrolled_ns = index_now_ns();
+	/* the index row reserves the name; the bundle follows */
+	if ((r = index_ident_add(idx, &id)) == -EEXIST)
+		return log_warnx("%s is already enrolled", b->name), r;
+	if (r < 0)
+		return log_errno(r, "cannot record %s in the index", b->name), r;
+	if ((r = bundle_save(out, b)) < 0) {
+		log_errno(r, "%s", out);
+		(void)index_ident_remove(idx, b->name);
+		return r;
+	}
+	if (b->role == ROLE_DEVICE)
+		(void)index_event_add(idx, id.id, id.enrolled_ns, "enrolled", b->name);
+	return 0;
+}
+
+static int cmd_enroll(const char *dir, enum vg_role role, const char *name, const char *out,
+		      const char *pubkey_file)
+{
+	char err[256] = "";
+	struct srv_config cfg;
+	struct index *idx = NULL;
+	struct bundle *b = NULL;
+	int r;
+
+	if (!name_valid(name))
+		return log_warnx("'%s' is not a valid name ([a-z0-9][a-z0-9._-]{0,62})", name), 1;
+	if (access(out, F_OK) == 0)
+		return log_warnx("%s exists; refusing to overwrite it", out), 1;
+	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	if ((r = index_open(dir, false, &idx)) < 0)
+		return log_errno(r, "%s/index.db", dir), 1;
+	if (!(b = bundle_new())) {
+		index_close(idx);
+		return log_warnx("out of memory"), 1;
+	}
+	b->role = role;
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->server, sizeof(b->server), "%s", cfg.advertise);
+	r = enroll_write(dir, idx, b, out, pubkey_file);
+	bundle_free(b);
+	index_close(idx);
+	if (r < 0)
+		return 1;
+	printf("enrolled %s %s: %s\n", role_name(role), name, out);
+	return 0;
+}
+
+/* -------------------------------------------------------------- revoke, run */
+
+static int cmd_revoke(const char *dir, const char *name)
+{
+	char err[256] = "";
+	struct srv_config cfg;
+	struct index *idx = NULL;
+	struct ident id;
+	int r;
+
+	if (!name_valid(name))
+		return log_warnx("'%s' is not a valid name", name), 1;
+	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	if ((r = index_open(dir, false, &idx)) < 0)
+		return log_errno(r, "%s/index.db", dir), 1;
+	r = index_ident_get(idx, name, &id);
+	if (r == 0)
+		r = index_ident_revoke(idx, name, index_now_ns());
+	if (r == 0 && id.role == ROLE_DEVICE)
+		(void)index_event_add(idx, id.id, index_now_ns(), "revoked", name);
+	index_close(idx);
+	if (r == -ENOENT)
+		return log_warnx("no identity named %s", name), 1;
+	if (r < 0)
+		return log_errno(r, "revoke %s", name), 1;
+	printf("revoked %s\n", name);
+	return 0;
+}
+
+static int cmd_run(const char *dir, const char *listen_at)
+{
+	char err[256] = "", host[SRV_HOSTPORT_MAX], port[8];
+	struct srv_config cfg;
+
+	if (listen_at && config_split_hostport(listen_at, host, sizeof(host), port, sizeof(port)) < 0)
+		return usage("bad --listen address '%s'", listen_at);
+	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	return session_run(&cfg, listen_at) < 0 ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------- options */
+
+enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY };
+
+struct opts {
+	const char *listen, *advertise, *controller, *device, *out, *pubkey;
+	const char *pos[3];
+	int npos;
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "advertise", required_argument, NULL, OPT_ADVERTISE },
+		{ "controller", required_argument, NULL, OPT_CONTROLLER },
+		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN:     o->listen = optarg; break;
+		case OPT_ADVERTISE:  o->advertise = optarg; break;
+		case OPT_CONTROLLER: o->controller = optarg; break;
+		case OPT_DEVICE:     o->device = optarg; break;
+		case OPT_OUT:        o->out = optarg; break;
+		case OPT_PUBKEY:     o->pubkey = optarg; break;
+		default:
+			return usage("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (o->npos == 3)
+			return usage("unexpected argument '%s'", argv[optind]);
+		o->pos[o->npos++] = argv[optind];
+	}
+	return 0;
+}
+
+/* Which options each subcommand takes; anything else is a usage error. */
+static int check_opts(const char *cmd, const struct opts *o)
+{
+	bool init = !strcmp(cmd, "init"), enroll = !strcmp(cmd, "enroll"),
+	     run = !strcmp(cmd, "run"), revoke = !strcmp(cmd, "revoke");
+
+	if (o->npos != (revoke ? 2 : 1))
+		return usage(revoke ? "%s needs DIR and NAME" : "%s needs exactly one DIR", cmd);
+	if (o->listen && !init && !run)
+		return usage("--listen is not an option of %s", cmd);
+	if (o->advertise && !init)
+		return usage("--advertise is not an option of %s", cmd);
+	if ((o->controller || o->device || o->out || o->pubkey) && !enroll)
+		return usage("%s takes no enroll options", cmd);
+	if (enroll) {
+		if (!o->controller == !o->device)
+			return usage("%s needs exactly one of --controller NAME, --device NAME", cmd);
+		if (!o->out)
+			return usage("%s needs --out FILE", cmd);
+		if (o->pubkey && !o->controller)
+			return usage("--pubkey goes with --controller%s", "");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	struct opts o;
+	int r;
+
+	log_init("vigil-server", LOG_LVL_INFO);
+	if (argc < 2)
+		return usage(NULL, NULL);
+	cmd = argv[1];
+	if (wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&
+	    strcmp(cmd, "run"))
+		return usage("unknown command '%s'", cmd);
+	if ((r = parse(argc - 1, argv + 1, &o)) != 0 || (r = check_opts(cmd, &o)) != 0)
+		return r;
+	if (!strcmp(cmd, "init"))
+		return cmd_init(o.pos[0], o.listen, o.advertise);
+	if (!strcmp(cmd, "enroll"))
+		return cmd_enroll(o.pos[0], o.controller ? ROLE_CONTROLLER : ROLE_DEVICE,
+				  o.controller ? o.controller : o.device, o.out, o.pubkey);
+	if (!strcmp(cmd, "revoke"))
+		return cmd_revoke(o.pos[0], o.pos[1]);
+	return cmd_run(o.pos[0], o.listen);
+}

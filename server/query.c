@@ -1,0 +1,548 @@
+/* query.c — controller requests: devices, ls, log, stat, read, status. */
+#include "server/query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/names.h"
+#include "server/content.h"
+
+#define QUERY_DEVICES_MAX 100000
+
+/* A request's common prefix: the device it is about. */
+static int find_device(struct conn *c, struct mux_stream *s, const char *name, struct ident *dev)
+{
+	int r;
+
+	if (!name_valid(name)) {
+		session_reply_error(s, EINVAL, "'%s' is not a valid device name", name);
+		return -EINVAL;
+	}
+	r = index_ident_get(c->srv->idx, name, dev);
+	if (r == 0 && dev->role != ROLE_DEVICE)
+		r = -ENOENT;
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "no device named %s", name);
+	else if (r < 0)
+		session_reply_error(s, -r, "index: %s", strerror(-r));
+	return r;
+}
+
+static int64_t at_or_latest(int64_t at)
+{
+	return at == 0 ? INDEX_AT_LATEST : at;
+}
+
+/* ------------------------------------------------------------------ batches */
+
+/* Entries gathered into MSG_ENTRIES messages of at most QUERY_BATCH_BYTES. */
+struct batch {
+	struct mux_stream *s;
+	struct buf body, one, msg;
+	uint32_t n;
+	bool full;                 /* the index stopped because this batch is full */
+	char last[PATH_MAX];       /* last path taken (paging key) */
+	uint64_t last_version;
+};
+
+static void batch_init(struct batch *bt, struct mux_stream *s)
+{
+	memset(bt, 0, sizeof(*bt));
+	bt->s = s;
+	buf_init(&bt->body, QUERY_BATCH_BYTES);
+	buf_init(&bt->one, VG_MSG_MAX);
+	buf_init(&bt->msg, VG_MSG_MAX);
+}
+
+static void batch_free(struct batch *bt)
+{
+	buf_free(&bt->body);
+	buf_free(&bt->one);
+	buf_free(&bt->msg);
+}
+
+static int batch_take(void *arg, const struct index_version *v)
+{
+	struct batch *bt = arg;
+
+	buf_reset(&bt->one);
+	proto_put_entry(&bt->one, &v->e);
+	if (wire_buf_error(&bt->one))
+		return -EMSGSIZE;
+	if (bt->body.len + bt->one.len > QUERY_BATCH_BYTES) {
+		bt->full = true;
+		return 1;
+	}
+	if (buf_append(&bt->body, bt->one.data, bt->one.len) < 0)
+		return -ENOMEM;
+	bt->n++;
+	snprintf(bt->last, sizeof(bt->last), "%s", v->e.path);
+	bt->last_version = v->e.version;
+	return 0;
+}
+
+static int batch_flush(struct batch *bt)
+{
+	int r;
+
+	if (bt->n == 0)
+		return 0;
+	buf_reset(&bt->msg);
+	wire_put_u32(&bt->msg, bt->n);
+	wire_put_bytes(&bt->msg, bt->body.data, bt->body.len);
+	if ((r = wire_buf_error(&bt->msg)) < 0)
+		return r;
+	r = session_reply(bt->s, MSG_ENTRIES, &bt->msg);
+	buf_reset(&bt->body);
+	bt->n = 0;
+	bt->full = false;
+	return r;
+}
+
+/* ----------------------------------------------------------------------- ls */
+
+static int ls_send(struct conn *c, struct batch *bt, int64_t dev, const char *dir,
+		   int64_t at, bool recursive)
+{
+	char after[PATH_MAX] = "";
+	int r;
+
+	for (;;) {
+		r = index_ls(c->srv->idx, dev, dir, at, recursive, after, SIZE_MAX, batch_take, bt);
+		if (r < 0)
+			return r;
+		if (!bt->full)
+			break;
+		snprintf(after, sizeof(after), "%s", bt->last);
+		if ((r = batch_flush(bt)) < 0)
+			return r;
+	}
+	return batch_flush(bt);
+}
+
+static int do_ls(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct index_version *v = NULL;
+	struct ident dev;
+	struct batch bt;
+	int64_t at;
+	bool rec;
+	int r;
+
+	wire_get_str(wr, name, sizeof(name));
+	wire_get_str(wr, path, sizeof(path));
+	at = at_or_latest(wire_get_i64(wr));
+	rec = wire_get_u8(wr) != 0;
+	if (wire_done(wr) < 0 || !path_valid(path))
+		return -EPROTO;
+	if (find_device(c, s, name, &dev) < 0)
+		return 0;
+	batch_init(&bt, s);
+	if (!(v = malloc(sizeof(*v)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (strcmp(path, "/")) {
+		r = index_latest(c->srv->idx, dev.id, path, at, false, v);
+		if (r == 0 && v->e.deleted)
+			r = -ENOENT;
+		if (r < 0)
+			goto out;
+		if (v->e.type != VG_DIR) {   /* ls of a file lists the file */
+			if ((r = batch_take(&bt, v)) < 0 || (r = batch_flush(&bt)) < 0)
+				goto out;
+			r = mux_send_end(s);
+			goto out;
+		}
+	}
+	if ((r = ls_send(c, &bt, dev.id, path, at, rec)) == 0)
+		r = mux_send_end(s);
+out:
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "%s:%s: no such file or directory", name, path);
+	else if (r < 0 && r != -ECONNRESET)
+		session_reply_error(s, -r, "ls %s:%s: %s", name, path, strerror(-r));
+	free(v);
+	batch_free(&bt);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- log */
+
+static int do_log(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct ident dev;
+	struct batch bt;
+	uint64_t after = 0;
+	bool any = false;
+	int r;
+
+	wire_get_str(wr, name, sizeof(name));
+	wire_get_str(wr, path, sizeof(path));
+	if (wire_done(wr) < 0 || !path_valid(path))
+		return -EPROTO;
+	if (find_device(c, s, name, &dev) < 0)
+		return 0;
+	batch_init(&bt, s);
+	for (;;) {
+		r = index_log(c->srv->idx, dev.id, path, after, SIZE_MAX, batch_take, &bt);
+		if (r < 0)
+			break;
+		any = any || r > 0;
+		if (!bt.full)
+			break;
+		after = bt.last_version;
+		if ((r = batch_flush(&bt)) < 0)
+			break;
+	}
+	if (r >= 0 && !any)
+		r = -ENOENT;
+	if (r >= 0 && (r = batch_flush(&bt)) == 0)
+		r = mux_send_end(s);
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "%s:%s: no versions", name, path);
+	else if (r < 0 && r != -ECONNRESET)
+		session_reply_error(s, -r, "log %s:%s: %s", name, path, strerror(-r));
+	batch_free(&bt);
+	return 0;
+}
+
+/* --------------------------------------------------------------- stat, read */
+
+/* The version a STAT or READ names: a number, else the newest at `at`
+ * (deleted -> ENOENT).  The root always exists as a directory. */
+static int pick_version(struct conn *c, int64_t dev, const char *path, uint64_t version,
+			int64_t at, struct index_version *v)
+{
+	int r;
+
+	if (version)
+		return index_version_get(c->srv->idx, dev, path, version, v);
+	r = index_latest(c->srv->idx, dev, path, at_or_latest(at), false, v);
+	if (r == 0 && v->e.deleted)
+		r = -ENOENT;
+	if (r == -ENOENT && !strcmp(path, "/")) {
+		memset(v, 0, sizeof(*v));
+		strcpy(v->e.path, "/");
+		v->e.type = VG_DIR;
+		v->e.mode = 0755;
+		v->implicit = true;
+		r = 0;
+	}
+	return r;
+}
+
+static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct index_version *v;
+	struct ident dev;
+	uint64_t version;
+	int64_t at;
+	struct buf b;
+	int r;
+
+	wire_get_str(wr, name, sizeof(name));
+	wire_get_str(wr, path, sizeof(path));
+	version = wire_get_u64(wr);
+	at = wire_get_i64(wr);
+	if (wire_done(wr) < 0 || !path_valid(path))
+		return -EPROTO;
+	if (find_device(c, s, name, &dev) < 0)
+		return 0;
+	if (!(v = malloc(sizeof(*v)))) {
+		session_reply_error(s, ENOMEM, "out of memory");
+		return 0;
+	}
+	buf_init(&b, VG_MSG_MAX);
+	r = pick_version(c, dev.id, path, version, at, v);
+	if (r == 0) {
+		proto_put_entry(&b, &v->e);
+		if ((r = wire_buf_error(&b)) == 0)
+			r = session_reply(s, MSG_ENTRY, &b);
+	}
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "%s:%s: no such version", name, path);
+	else if (r < 0 && r != -ECONNRESET)
+		session_reply_error(s, -r, "stat %s:%s: %s", name, path, strerror(-r));
+	buf_free(&b);
+	free(v);
+	return 0;
+}
+
+/* Streams [off, off+len) of a version's content as DATA frames. */
+static int send_content(struct conn *c, struct mux_stream *s, const struct ident *dev,
+			const struct index_version *v, uint64_t off, uint64_t len)
+{
+	struct content_ref ref = { .size = v->e.size };
+	struct devkey key;
+	struct vreader *vr = NULL;
+	uint8_t *chunk = NULL;
+	uint64_t end;
+	ssize_t n;
+	int r;
+
+	memcpy(ref.root, v->content_root, 32);
+	memcpy(key.k, dev->devkey, 32);
+	if (off > v->e.size)
+		return -EINVAL;
+	end = len == 0 || len > v->e.size - off ? v->e.size : off + len;
+	if (off < end && (r = vreader_open(c->srv->store, &key, &ref, &vr)) < 0)
+		return r;
+	if (!(chunk = malloc(MUX_FRAME_MAX))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = session_reply(s, MSG_OK, NULL)) < 0)
+		goto out;
+	while (off < end) {
+		size_t want = end - off < MUX_FRAME_MAX ? (size_t)(end - off) : MUX_FRAME_MAX;
+
+		n = vreader_pread(vr, chunk, want, off);
+		if (n <= 0) {
+			r = n < 0 ? (int)n : -EIO;   /* short content: the store is damaged */
+			log_errno(r, "read %s version %llu at %llu", v->e.path,
+				  (unsigned long long)v->e.version, (unsigned long long)off);
+			r = -ECONNABORTED;   /* OK was sent: end with a reset, not END */
+			goto out;
+		}
+		if ((r = mux_send_data(s, chunk, (size_t)n)) < 0)
+			goto out;
+		off += (uint64_t)n;
+	}
+	r = mux_send_end(s);
+out:
+	free(chunk);
+	vreader_free(vr);
+	return r;
+}
+
+static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct index_version *v;
+	uint64_t version, off, len;
+	struct ident dev;
+	int r;
+
+	wire_get_str(wr, name, sizeof(name));
+	wire_get_str(wr, path, sizeof(path));
+	version = wire_get_u64(wr);
+	off = wire_get_u64(wr);
+	len = wire_get_u64(wr);
+	if (wire_done(wr) < 0 || !path_valid(path))
+		return -EPROTO;
+	if (find_device(c, s, name, &dev) < 0)
+		return 0;
+	if (!(v = malloc(sizeof(*v)))) {
+		session_reply_error(s, ENOMEM, "out of memory");
+		return 0;
+	}
+	r = pick_version(c, dev.id, path, version, 0, v);
+	if (r == 0 && v->e.deleted)
+		r = -ENOENT;
+	if (r == 0 && v->e.type != VG_FILE)
+		r = v->e.type == VG_DIR ? -EISDIR : -EINVAL;
+	if (r == 0)
+		r = send_content(c, s, &dev, v, off, len);
+	if (r == -ENOENT)
+		session_reply_error(s, ENOENT, "%s:%s: no such version", name, path);
+	else if (r == -EISDIR)
+		session_reply_error(s, EISDIR, "%s:%s: is a directory", name, path);
+	else if (r == -EINVAL)
+		session_reply_error(s, EINVAL, "%s:%s: not a regular file, or offset past its end",
+				    name, path);
+	else if (r < 0 && r != -ECONNRESET && r != -ECONNABORTED)
+		session_reply_error(s, -r, "read %s:%s: %s", name, path, strerror(-r));
+	free(v);
+	return r == -ECONNABORTED ? r : 0;
+}
+
+/* ------------------------------------------------------------------ devices */
+
+struct dev_list { struct vg_device *d; int64_t *id; size_t n, cap; };
+
+static int collect_device(void *arg, const struct ident *id)
+{
+	struct dev_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct vg_device *d;
+		int64_t *ids;
+
+		if (ncap > QUERY_DEVICES_MAX)
+			return -E2BIG;
+		if (!(d = realloc(l->d, ncap * sizeof(*d))))
+			return -ENOMEM;
+		l->d = d;
+		if (!(ids = realloc(l->id, ncap * sizeof(*ids))))
+			return -ENOMEM;
+		l->id = ids;
+		l->cap = ncap;
+	}
+	memset(&l->d[l->n], 0, sizeof(l->d[l->n]));
+	snprintf(l->d[l->n].name, sizeof(l->d[l->n].name), "%s", id->name);
+	l->id[l->n++] = id->id;
+	return 0;
+}
+
+/* Sends {u32 n, body} as one message of type. */
+static int send_counted(struct mux_stream *s, uint16_t type, uint32_t n, const struct buf *body,
+			struct buf *msg)
+{
+	int r;
+
+	buf_reset(msg);
+	wire_put_u32(msg, n);
+	wire_put_bytes(msg, body->data, body->len);
+	if ((r = wire_buf_error(msg)) < 0)
+		return r;
+	return session_reply(s, type, msg);
+}
+
+static int devices_send(struct conn *c, struct mux_stream *s, struct dev_list *l)
+{
+	struct index_devstate st;
+	struct buf body, msg;
+	uint32_t n = 0;
+	size_t i, mark;
+	int r = 0;
+
+	buf_init(&body, QUERY_BATCH_BYTES);
+	buf_init(&msg, VG_MSG_MAX);
+	for (i = 0; r == 0 && i < l->n; i++) {
+		if ((r = index_dev_state(c->srv->idx, l->id[i], &st)) < 0)
+			break;
+		l->d[i].online = session_device_online(c->srv, l->id[i]);
+		l->d[i].last_seen_ns = st.last_seen_ns;
+		l->d[i].files = st.files;
+		l->d[i].bytes = st.bytes;
+		mark = body.len;
+		proto_put_device(&body, &l->d[i]);
+		if (wire_buf_error(&body)) {   /* batch full: send it first */
+			body.len = mark;
+			if ((r = send_counted(s, MSG_DEVICES, n, &body, &msg)) < 0)
+				break;
+			n = 0;
+			buf_reset(&body);
+			proto_put_device(&body, &l->d[i]);
+		}
+		n++;
+	}
+	if (r == 0 && n > 0)
+		r = send_counted(s, MSG_DEVICES, n, &body, &msg);
+	if (r == 0)
+		r = mux_send_end(s);
+	buf_free(&body);
+	buf_free(&msg);
+	return r;
+}
+
+static int do_devices(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	struct dev_list l = { 0 };
+	int r;
+
+	if (wire_done(wr) < 0)
+		return -EPROTO;
+	/* collect first: the index lock is held during the listing callback */
+	r = index_ident_list(c->srv->idx, ROLE_DEVICE, collect_device, &l);
+	if (r == 0)
+		r = devices_send(c, s, &l);
+	if (r < 0 && r != -ECONNRESET)
+		session_reply_error(s, -r, "devices: %s", strerror(-r));
+	free(l.d);
+	free(l.id);
+	return 0;
+}
+
+/* ------------------------------------------------------------------- status */
+
+static void add_event(void *arg, int64_t time_ns, const char *kind, const char *detail)
+{
+	struct vg_status *st = arg;
+
+	if (st->nevents >= VG_STATUS_LIST_MAX)
+		return;
+	st->events[st->nevents].time_ns = time_ns;
+	snprintf(st->events[st->nevents].kind, sizeof(st->events[0].kind), "%s", kind ? kind : "");
+	snprintf(st->events[st->nevents].detail, sizeof(st->events[0].detail), "%s",
+		 detail ? detail : "");
+	st->nevents++;
+}
+
+static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	char name[VG_NAME_MAX];
+	struct index_devstate ds;
+	struct vg_status *st;
+	struct ident dev;
+	struct buf b;
+	int r;
+
+	wire_get_str(wr, name, sizeof(name));
+	if (wire_done(wr) < 0)
+		return -EPROTO;
+	if (find_device(c, s, name, &dev) < 0)
+		return 0;
+	if (!(st = calloc(1, sizeof(*st)))) {
+		session_reply_error(s, ENOMEM, "out of memory");
+		return 0;
+	}
+	buf_init(&b, VG_MSG_MAX);
+	if ((r = index_dev_state(c->srv->idx, dev.id, &ds)) < 0)
+		goto out;
+	snprintf(st->device, sizeof(st->device), "%s", dev.name);
+	st->online = session_device_online(c->srv, dev.id);
+	st->last_seen_ns = ds.last_seen_ns;
+	st->backlog_files = ds.report.backlog_files;
+	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
+	st->frozen = 0;
+	snprintf(st->erase_state, sizeof(st->erase_state), "none");
+	if ((r = index_events(c->srv->idx, dev.id, VG_STATUS_LIST_MAX, add_event, st)) < 0)
+		goto out;
+	proto_put_status(&b, st);
+	if ((r = wire_buf_error(&b)) == 0)
+		r = session_reply(s, MSG_STATUS, &b);
+out:
+	if (r < 0 && r != -ECONNRESET)
+		session_reply_error(s, -r, "status %s: %s", name, strerror(-r));
+	buf_free(&b);
+	free(st);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- dispatch */
+
+int query_handle(struct conn *c, struct mux_stream *s, uint16_t type,
+		 const uint8_t *msg, size_t len)
+{
+	struct wire_reader wr;
+	int r;
+
+	wire_reader_init(&wr, msg, len);
+	switch (type) {
+	case MSG_CTL_DEVICES: r = do_devices(c, s, &wr); break;
+	case MSG_CTL_LS:      r = do_ls(c, s, &wr); break;
+	case MSG_CTL_LOG:     r = do_log(c, s, &wr); break;
+	case MSG_CTL_STAT:    r = do_stat(c, s, &wr); break;
+	case MSG_CTL_READ:    r = do_read(c, s, &wr); break;
+	case MSG_CTL_STATUS:  r = do_status(c, s, &wr); break;
+	case MSG_CTL_SEARCH:
+		/* the keyword index (helper G) answers here once it exists */
+		session_reply_error(s, ENOSYS, "search is not available on this server yet");
+		return 0;
+	default:
+		session_reply_error(s, ENOSYS, "unknown request 0x%04x", type);
+		return 0;
+	}
+	if (r == -EPROTO)
+		session_reply_error(s, EBADMSG, "malformed request 0x%04x", type);
+	return r == -EPROTO || r == -ECONNABORTED ? r : 0;
+}
