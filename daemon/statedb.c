@@ -383,7 +383,7 @@ static void row_qitem(sqlite3_stmt *st, struct qitem *q)
 
 #define QCOLS "path,first_seen_ns,not_before_ns,gen,attempts,reason"
 
-int statedb_queue_next(struct statedb *db, int64_t now_ns, struct qitem *out)
+int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts, struct qitem *out)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -391,10 +391,11 @@ int statedb_queue_next(struct statedb *db, int64_t now_ns, struct qitem *out)
 	pthread_mutex_lock(&db->lock);
 	/* Parents sort before children (shorter prefix), so a new directory
 	 * reaches the server before its files. */
-	rc = prep(db, "SELECT " QCOLS " FROM queue WHERE not_before_ns<=?1"
+	rc = prep(db, "SELECT " QCOLS " FROM queue WHERE not_before_ns<=?1 AND attempts<?2"
 		  " ORDER BY first_seen_ns, path LIMIT 1", &st);
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, now_ns);
+		sqlite3_bind_int(st, 2, max_attempts);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			row_qitem(st, out);
@@ -484,6 +485,18 @@ int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before
 		sqlite3_bind_int64(st, 2, not_before_ns);
 		rc = step_done(db, st, "queue_defer");
 	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_reset_attempts(struct statedb *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "UPDATE queue SET attempts=0", &st)) == 0)
+		rc = step_done(db, st, "queue_reset");
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }

@@ -64,8 +64,9 @@ int64_t statedb_count_shipped(struct statedb *db);
  * not_before_ns (0: now) — an earlier due time wins over a later one. */
 int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
 		    int64_t not_before_ns, const char *reason);
-/* The due entry (not_before <= now) seen first.  0 | -ENOENT. */
-int statedb_queue_next(struct statedb *db, int64_t now_ns, struct qitem *out);
+/* The due entry (not_before <= now, fewer than max_attempts failures) seen
+ * first.  0 | -ENOENT. */
+int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts, struct qitem *out);
 /* Up to max queued paths other than 'not' (for rename pairing). */
 int statedb_queue_list(struct statedb *db, const char *not, struct qitem *out, size_t max,
 		       size_t *n);
@@ -75,6 +76,8 @@ int statedb_queue_done(struct statedb *db, const char *path, uint64_t gen);
 int statedb_queue_remove(struct statedb *db, const char *path);
 /* Postpones an entry (backoff), counting an attempt. */
 int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before_ns);
+/* Forgets past failures (a new `once` run tries everything again). */
+int statedb_queue_reset_attempts(struct statedb *db);
 int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns);
 
 /* Small key/value for counters and settings that survive restarts. */

@@ -1,0 +1,113 @@
+/* daemon.c — setting up and tearing down vigild's context and state dir. */
+#include "daemon/daemon.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/status.h"
+
+volatile sig_atomic_t vigild_quit;
+
+/* Leftover copies and deltas of a crashed run. */
+static void empty_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+static int mkdir_p(const char *p)
+{
+	return mkdir(p, 0700) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+int vigild_open(struct vigild *d, struct vconf *cf)
+{
+	char p[PATH_MAX], err[256];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->cf = cf;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	if ((rc = mkdir_p(cf->state)) < 0) {
+		log_errno(rc, "%s", cf->state);
+		return rc;
+	}
+	snprintf(p, sizeof(p), "%s/tmp", cf->state);
+	if ((rc = mkdir_p(p)) < 0) {
+		log_errno(rc, "%s", p);
+		return rc;
+	}
+	empty_dir(p);
+	snprintf(p, sizeof(p), "%s/sigs", cf->state);
+	if ((rc = mkdir_p(p)) < 0) {
+		log_errno(rc, "%s", p);
+		return rc;
+	}
+	if ((rc = bundle_load(cf->bundle, &d->bundle, err, sizeof(err))) < 0) {
+		log_warnx("%s: %s", cf->bundle, err);
+		return rc;
+	}
+	if (d->bundle->role != ROLE_DEVICE) {
+		log_warnx("%s: not a device bundle", cf->bundle);
+		return -EINVAL;
+	}
+	if ((rc = statedb_open(cf->state, &d->db)) < 0)
+		return rc;
+	if ((rc = scan_ctx_init(&d->scan, d->db, cf->state)) < 0) {
+		log_errno(rc, "%s", cf->state);
+		return rc;
+	}
+	struct ship_opts o = {
+		.bundle = d->bundle, .server = cf->server, .statedir = cf->state,
+		.db = d->db, .scan = &d->scan, .ctr = &d->ctr,
+	};
+	if ((rc = shipper_new(&o, &d->sh)) < 0)
+		log_errno(rc, "shipper");
+	return rc;
+}
+
+void vigild_close(struct vigild *d)
+{
+	shipper_free(d->sh);
+	statedb_close(d->db);
+	bundle_free(d->bundle);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+}
+
+void vigild_wake(struct vigild *d)
+{
+	pthread_mutex_lock(&d->mu);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void vigild_status(struct vigild *d)
+{
+	struct status_snap s;
+	char err[sizeof(d->last_error)];
+
+	pthread_mutex_lock(&d->mu);
+	s.connected = d->connected;
+	memcpy(err, d->last_error, sizeof(err));
+	pthread_mutex_unlock(&d->mu);
+	s.tracker = d->tops ? d->tops->name : "";
+	s.last_error = err;
+	s.ctr = &d->ctr;
+	status_write(d->cf->state, d->db, &s);
+}

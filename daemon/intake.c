@@ -1,0 +1,203 @@
+/* intake.c — bounded ring of tracker events, drained by its own thread
+ * into the queue; rescans run here too. */
+#include "daemon/intake.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/names.h"
+
+struct item {
+	enum intake_kind kind;
+	int64_t when;
+	char *path;               /* owned; NULL: every root */
+};
+
+struct intake {
+	struct vigild *d;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct item *ring, *work;
+	size_t n;                 /* items in ring */
+	bool overflow, stop;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return scan_ts(&t);
+}
+
+void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_t when_ns)
+{
+	char *p = NULL;
+
+	if (path && !(p = strdup(path)))
+		k = IN_RESCAN;   /* no memory: fall back to a rescan of everything */
+	pthread_mutex_lock(&in->mu);
+	if (in->n >= INTAKE_RING_MAX || (path && !p)) {
+		in->overflow = true;
+		free(p);
+		ctr_add(&in->d->ctr, CTR_DROPS, 1);
+	} else {
+		in->ring[in->n++] = (struct item){ .kind = k, .when = when_ns, .path = p };
+	}
+	pthread_cond_signal(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+}
+
+static bool under_root(const struct vigild *d, const char *path)
+{
+	for (size_t i = 0; i < d->cf->nwatch; i++) {
+		size_t n = strlen(d->cf->watch[i]);
+
+		if (strncmp(path, d->cf->watch[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/' || n == 1))
+			return true;
+	}
+	return false;
+}
+
+int intake_scan_all(struct vigild *d)
+{
+	struct scan_stats st = { 0 };
+	int rc = 0, r;
+
+	scan_reload_mounts(&d->scan);
+	for (size_t i = 0; i < d->cf->nwatch; i++)
+		if ((r = scan_tree(&d->scan, d->cf->watch[i], now_ns(), &st)) < 0) {
+			log_errno(r, "scan %s", d->cf->watch[i]);
+			rc = r;
+		}
+	ctr_add(&d->ctr, CTR_RESCANS, 1);
+	log_debug("scan: %llu entries, %llu queued, %llu gone", (unsigned long long)st.entries,
+		  (unsigned long long)st.queued, (unsigned long long)st.deleted);
+	return rc;
+}
+
+/* Takes the ring's items (swap), enqueues changes, runs rescans. */
+static void drain(struct intake *in, size_t n, bool all)
+{
+	struct vigild *d = in->d;
+	int64_t now = now_ns(), due = now + (int64_t)d->cf->debounce_ms * 1000000LL;
+	bool queued = false;
+
+	statedb_begin(d->db);
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &in->work[i];
+
+		if (it->kind == IN_CHANGED && it->path && path_valid(it->path) &&
+		    under_root(d, it->path)) {
+			ctr_add(&d->ctr, CTR_EVENTS, 1);
+			statedb_enqueue(d->db, it->path, it->when ? it->when : now, due, "event");
+			queued = true;
+		} else if (it->kind == IN_RESCAN && !it->path) {
+			all = true;
+		}
+	}
+	statedb_commit(d->db);
+	if (all) {
+		intake_scan_all(d);
+		queued = true;
+	}
+	for (size_t i = 0; i < n && !all; i++) {
+		struct item *it = &in->work[i];
+
+		if (it->kind == IN_RESCAN && it->path && path_valid(it->path) &&
+		    under_root(d, it->path)) {
+			scan_tree(&d->scan, it->path, now, NULL);
+			ctr_add(&d->ctr, CTR_RESCANS, 1);
+			queued = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(in->work[i].path);
+	if (queued)
+		vigild_wake(d);
+}
+
+static void *intake_main(void *arg)
+{
+	struct intake *in = arg;
+	struct timespec ts;
+	struct item *t;
+	size_t n;
+	bool all, stop;
+
+	for (;;) {
+		pthread_mutex_lock(&in->mu);
+		if (!in->n && !in->overflow && !in->stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&in->cv, &in->mu, &ts);
+		}
+		t = in->ring;            /* swap: the loop keeps pushing meanwhile */
+		in->ring = in->work;
+		in->work = t;
+		n = in->n;
+		in->n = 0;
+		all = in->overflow;
+		in->overflow = false;
+		stop = in->stop;
+		pthread_mutex_unlock(&in->mu);
+		if (n || all)
+			drain(in, n, all);
+		vigild_status(in->d);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+int intake_start(struct vigild *d, struct intake **out)
+{
+	struct intake *in = calloc(1, sizeof(*in));
+	int rc;
+
+	*out = NULL;
+	if (!in)
+		return -ENOMEM;
+	in->d = d;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->cv, NULL);
+	in->ring = calloc(INTAKE_RING_MAX, sizeof(struct item));
+	in->work = calloc(INTAKE_RING_MAX, sizeof(struct item));
+	if (!in->ring || !in->work) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = -pthread_create(&in->th, NULL, intake_main, in)) < 0)
+		goto fail;
+	*out = in;
+	return 0;
+fail:
+	free(in->ring);
+	free(in->work);
+	free(in);
+	return rc;
+}
+
+void intake_stop(struct intake *in)
+{
+	if (!in)
+		return;
+	pthread_mutex_lock(&in->mu);
+	in->stop = true;
+	pthread_cond_signal(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+	pthread_join(in->th, NULL);
+	for (size_t i = 0; i < in->n; i++)
+		free(in->ring[i].path);
+	free(in->ring);
+	free(in->work);
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->cv);
+	free(in);
+}

@@ -1,0 +1,27 @@
+/* intake.h — tracker events into the durable queue.
+ *
+ * The loop thread pushes what trackers report into a bounded ring (never
+ * blocking, never touching SQLite); the intake thread drains it into the
+ * queue (due after --debounce-ms) and runs the rescans asked for.  A full
+ * ring drops the event, counts it, and turns into one rescan of every root
+ * — the same answer as a tracker's own overflow. */
+#ifndef VIGIL_DAEMON_INTAKE_H
+#define VIGIL_DAEMON_INTAKE_H
+
+#include <stdint.h>
+
+#include "daemon/daemon.h"
+
+#define INTAKE_RING_MAX 16384
+
+enum intake_kind { IN_CHANGED = 1, IN_RESCAN = 2 };
+
+int  intake_start(struct vigild *d, struct intake **out);
+/* From the loop thread; path NULL with IN_RESCAN: every root. */
+void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_t when_ns);
+void intake_stop(struct intake *in);    /* drains, joins, frees; NULL-safe */
+
+/* Reconciles every watched root now (intake thread or `once`). */
+int intake_scan_all(struct vigild *d);
+
+#endif

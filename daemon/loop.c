@@ -1,0 +1,187 @@
+/* loop.c — `vigild run`: one epoll loop that only dispatches (signalfd,
+ * timerfd, the tracker's fd); the intake and shipper threads do the work.
+ * SIGTERM/SIGINT: the shipper finishes the file in hand, then exit 0. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+#include "daemon/intake.h"
+
+#define TICK_MS       100
+#define POLL_TICKS    10        /* polled files: re-checked every second */
+#define POLL_MAX      256
+
+struct loop {
+	struct vigild *d;
+	size_t npoll;
+	char *poll[POLL_MAX];     /* files with a live writable shared mapping */
+};
+
+static void sink_changed(void *arg, const char *path, int64_t when_ns)
+{
+	struct loop *l = arg;
+
+	intake_push(l->d->in, IN_CHANGED, path, when_ns);
+}
+
+static void sink_ranges(void *arg, const char *path, const struct trk_range *r, size_t n,
+			bool unknown)
+{
+	struct loop *l = arg;
+
+	/* The delta path finds the changed bytes itself. */
+	intake_push(l->d->in, IN_CHANGED, path, 0);
+}
+
+static void sink_rescan(void *arg, const char *dir)
+{
+	struct loop *l = arg;
+
+	intake_push(l->d->in, IN_RESCAN, dir, 0);
+}
+
+static void sink_poll(void *arg, const char *path, bool on)
+{
+	struct loop *l = arg;
+	size_t i;
+
+	for (i = 0; i < l->npoll && strcmp(l->poll[i], path); i++)
+		;
+	if (on && i == l->npoll && l->npoll < POLL_MAX) {
+		char *p = strdup(path);
+
+		if (p)
+			l->poll[l->npoll++] = p;
+	} else if (!on && i < l->npoll) {
+		free(l->poll[i]);
+		l->poll[i] = l->poll[--l->npoll];
+		intake_push(l->d->in, IN_CHANGED, path, 0);
+	}
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int make_fds(int *sfd, int *tfd, int *ep)
+{
+	struct itimerspec it = { .it_interval = { 0, TICK_MS * 1000000L },
+				 .it_value = { 0, TICK_MS * 1000000L } };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	*sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	*ep = epoll_create1(EPOLL_CLOEXEC);
+	if (*sfd < 0 || *tfd < 0 || *ep < 0 || timerfd_settime(*tfd, 0, &it, NULL) < 0 ||
+	    add_fd(*ep, *sfd) < 0 || add_fd(*ep, *tfd) < 0)
+		return -errno;
+	return 0;
+}
+
+static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
+{
+	struct vigild *d = l->d;
+	struct epoll_event ev[8];
+	struct signalfd_siginfo si;
+	unsigned ticks = 0;
+	uint64_t x;
+
+	while (!vigild_quit) {
+		int n = epoll_wait(ep, ev, 8, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_warn("epoll_wait");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == sfd && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("signal %u: finishing the current file, then exiting",
+					 si.ssi_signo);
+				vigild_quit = 1;
+			} else if (fd == tfd && read(tfd, &x, sizeof(x)) == sizeof(x)) {
+				if (d->tops->process)
+					d->tops->process(d->trk);
+				if (++ticks % POLL_TICKS == 0)
+					for (size_t k = 0; k < l->npoll; k++)
+						intake_push(d->in, IN_CHANGED, l->poll[k], 0);
+			} else if (fd == trkfd) {
+				d->tops->process(d->trk);
+			}
+		}
+	}
+}
+
+int run_main(struct vigild *d)
+{
+	struct loop l = { .d = d };
+	struct tracker_sink sink = {
+		.arg = &l, .changed = sink_changed, .ranges = sink_ranges,
+		.rescan = sink_rescan, .poll_file = sink_poll,
+	};
+	pthread_t worker;
+	int sfd = -1, tfd = -1, ep = -1, trkfd, rc = 1;
+
+	if (make_fds(&sfd, &tfd, &ep) < 0) {
+		log_warn("event loop setup");
+		goto out;
+	}
+	if (intake_start(d, &d->in) < 0) {
+		log_warnx("cannot start the intake thread");
+		goto out;
+	}
+	intake_push(d->in, IN_RESCAN, NULL, 0);   /* reconcile at start */
+	if (trackers_start(d, &sink) < 0)
+		goto out;
+	trkfd = d->tops->fd ? d->tops->fd(d->trk) : -1;
+	if (trkfd >= 0 && add_fd(ep, trkfd) < 0) {
+		log_warn("epoll add tracker fd");
+		goto out;
+	}
+	if (pthread_create(&worker, NULL, worker_main, d) != 0) {
+		log_warnx("cannot start the shipper thread");
+		goto out;
+	}
+	log_info("watching %zu root(s) with the %s tracker", d->cf->nwatch, d->tops->name);
+	dispatch(&l, ep, sfd, tfd, trkfd);
+	pthread_mutex_lock(&d->mu);
+	d->quit = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(worker, NULL);
+	rc = 0;
+out:
+	if (d->trk)
+		d->tops->stop(d->trk);
+	d->trk = NULL;
+	intake_stop(d->in);
+	d->in = NULL;
+	vigild_status(d);
+	for (size_t i = 0; i < l.npoll; i++)
+		free(l.poll[i]);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (ep >= 0)
+		close(ep);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/* main.c — vigild: the device daemon.  Dispatches the subcommands
+ * run | once | check | status (see DESIGN.md "Device daemon"). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/check.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/status.h"
+
+extern int check_main(int argc, char **argv) __attribute__((weak));
+
+static void on_signal(int sig)
+{
+	vigild_quit = 1;
+}
+
+/* run/once: SIGTERM/SIGINT are blocked in every thread; `run` reads them
+ * from a signalfd, `once` unblocks them for its flag handler. */
+static void signals(bool once)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (once) {
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	} else {
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
+}
+
+static int daemon_main(bool once, int argc, char **argv)
+{
+	struct vigild d;
+	struct vconf cf;
+	char err[PATH_MAX + 128];
+	int rc;
+
+	rc = vconf_parse(&cf, VCONF_RUN, argc, argv, err, sizeof(err));
+	if (rc == 1) {
+		vconf_free(&cf);
+		return 0;
+	}
+	if (rc < 0) {
+		log_warnx("%s", err);
+		vconf_usage(stderr);
+		vconf_free(&cf);
+		return 2;
+	}
+	signals(once);
+	if (vigild_open(&d, &cf) < 0) {
+		vigild_close(&d);
+		vconf_free(&cf);
+		return 1;
+	}
+	rc = once ? once_main(&d) : run_main(&d);
+	vigild_close(&d);
+	vconf_free(&cf);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	log_init("vigild", LOG_LVL_INFO);
+	if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		vconf_usage(cmd ? stdout : stderr);
+		return cmd ? 0 : 2;
+	}
+	if (!strcmp(cmd, "run"))
+		return daemon_main(false, argc - 2, argv + 2);
+	if (!strcmp(cmd, "once"))
+		return daemon_main(true, argc - 2, argv + 2);
+	if (!strcmp(cmd, "status"))
+		return status_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "check")) {
+		if (!check_main) {
+			log_warnx("check: not built into this vigild");
+			return 1;
+		}
+		return check_main(argc - 1, argv + 1);
+	}
+	log_warnx("unknown command '%s'", cmd);
+	vconf_usage(stderr);
+	return 2;
+}

@@ -1,0 +1,141 @@
+/* status.c — STATE/status.json: written by the daemon, shown by
+ * `vigild status`. */
+#include "daemon/status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "daemon/config.h"
+
+static json_t *time_or_null(int64_t ns)
+{
+	char b[TIMEFMT_MAX];
+
+	if (ns <= 0)
+		return json_null();
+	return json_string(timefmt_format(ns, b, sizeof(b)));
+}
+
+int status_write(const char *statedir, struct statedb *db, const struct status_snap *s)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct timespec now;
+	uint64_t n = 0;
+	int64_t oldest = 0;
+	json_t *o, *c;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	statedb_queue_stats(db, &n, &oldest);
+	c = json_object();
+	for (int i = 0; i < CTR_COUNT; i++)
+		json_object_set_new(c, ctr_names[i], json_integer((json_int_t)ctr_get(s->ctr, (enum ctr)i)));
+	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:{s:I, s:o}, s:o}",
+		      "pid", (json_int_t)getpid(),
+		      "updated", time_or_null((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec),
+		      "tracker", s->tracker ? s->tracker : "",
+		      "connected", s->connected,
+		      "last_error", s->last_error ? s->last_error : "",
+		      "queue", "files", (json_int_t)n, "oldest", time_or_null(oldest),
+		      "counters", c);
+	if (!o)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	snprintf(tmp, sizeof(tmp), "%s/.status.json.tmp", statedir);
+	rc = json_dump_file(o, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0 ? 0 : -errno;
+	json_decref(o);
+	return rc;
+}
+
+static void print_text(json_t *o)
+{
+	json_t *c = json_object_get(o, "counters"), *q = json_object_get(o, "queue"), *v;
+	const char *k;
+
+	printf("daemon:     %s", json_is_true(json_object_get(o, "running")) ? "running" : "not running");
+	if (json_integer_value(json_object_get(o, "pid")))
+		printf(" (pid %lld)", (long long)json_integer_value(json_object_get(o, "pid")));
+	printf("\ntracker:    %s\n", json_string_value(json_object_get(o, "tracker")) ?: "-");
+	printf("server:     %s\n", json_is_true(json_object_get(o, "connected")) ? "connected" : "not connected");
+	printf("queue:      %lld files\n", (long long)json_integer_value(json_object_get(q, "files")));
+	printf("oldest:     %s\n", json_string_value(json_object_get(q, "oldest")) ?: "-");
+	if (json_string_length(json_object_get(o, "last_error")))
+		printf("last error: %s\n", json_string_value(json_object_get(o, "last_error")));
+	json_object_foreach(c, k, v)
+		printf("%-11s %lld\n", k, (long long)json_integer_value(v));
+	printf("updated:    %s\n", json_string_value(json_object_get(o, "updated")) ?: "-");
+}
+
+/* The daemon's last snapshot, corrected by what the database says now. */
+static json_t *load_status(const char *statedir, struct statedb *db)
+{
+	char path[PATH_MAX];
+	json_error_t je;
+	json_t *o, *q;
+	uint64_t n = 0;
+	int64_t oldest = 0, pid;
+	bool running;
+
+	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	if (!(o = json_load_file(path, 0, &je)) || !json_is_object(o)) {
+		json_decref(o);
+		o = json_pack("{s:I, s:s, s:b, s:s, s:o, s:{}}", "pid", (json_int_t)0, "tracker", "",
+			      "connected", 0, "last_error", "", "updated", json_null(), "counters");
+	}
+	pid = json_integer_value(json_object_get(o, "pid"));
+	running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	json_object_set_new(o, "running", json_boolean(running));
+	if (!running)
+		json_object_set_new(o, "connected", json_false());
+	statedb_queue_stats(db, &n, &oldest);
+	q = json_pack("{s:I, s:o}", "files", (json_int_t)n, "oldest", time_or_null(oldest));
+	json_object_set_new(o, "queue", q);
+	return o;
+}
+
+int status_main(int argc, char **argv)
+{
+	struct statedb *db = NULL;
+	struct vconf cf;
+	char err[512], path[PATH_MAX];
+	json_t *o;
+	int rc;
+
+	rc = vconf_parse(&cf, VCONF_STATUS, argc, argv, err, sizeof(err));
+	if (rc == 1) {
+		vconf_free(&cf);
+		return 0;
+	}
+	if (rc < 0) {
+		log_warnx("status: %s", err);
+		vconf_free(&cf);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/state.db", cf.state);
+	if (access(path, R_OK) < 0 || statedb_open(cf.state, &db) < 0) {
+		log_warnx("status: %s: no vigild state here", cf.state);
+		vconf_free(&cf);
+		return 1;
+	}
+	o = load_status(cf.state, db);
+	if (cf.json) {
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		print_text(o);
+	}
+	json_decref(o);
+	statedb_close(db);
+	vconf_free(&cf);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* trackers.c — choosing the tracker: --tracker auto tries bpf, fanotify,
+ * scan, in that order, and says why each one it skips did not start.
+ *
+ * The bpf and fanotify backends live in tracker_bpf.c / tracker_fanotify.c;
+ * they are referenced weakly so vigild still links (with the scan tracker)
+ * in a tree where they are not built yet. */
+#include <errno.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+extern const struct tracker_ops tracker_bpf_ops __attribute__((weak));
+extern const struct tracker_ops tracker_fanotify_ops __attribute__((weak));
+
+int trackers_start(struct vigild *d, const struct tracker_sink *sink)
+{
+	const struct tracker_ops *all[] = { &tracker_bpf_ops, &tracker_fanotify_ops,
+					    &tracker_scan_ops };
+	static const char *const names[] = { "bpf", "fanotify", "scan" };
+	const char *want = d->cf->tracker;
+	bool any = !strcmp(want, "auto");
+	char err[256];
+	int rc = -ENOENT;
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!any && strcmp(want, names[i]))
+			continue;
+		if (!all[i]) {
+			log_info("tracker %s: not built into this vigild", names[i]);
+			rc = -ENOSYS;
+			continue;
+		}
+		err[0] = '\0';
+		rc = all[i]->start(&d->trk, d->cf->watch, d->cf->nwatch, sink, err, sizeof(err));
+		if (rc == 0) {
+			d->tops = all[i];
+			return 0;
+		}
+		log_info("tracker %s unavailable: %s", names[i], err[0] ? err : strerror(-rc));
+	}
+	log_warnx("no tracker could start (--tracker %s)", want);
+	return rc < 0 ? rc : -ENOENT;
+}
