@@ -1,0 +1,23 @@
+/* textindex_int.h — what textindex.c and textindex_query.c share. */
+#ifndef VIGIL_TEXTINDEX_INT_H
+#define VIGIL_TEXTINDEX_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "server/textindex.h"
+
+struct textindex {
+	int country;
+	sqlite3 *w;             /* writer: contents, pieces, versions */
+	sqlite3 *r;             /* searches and stats */
+	sqlite3 *q;             /* the pending queue (called from ingest threads) */
+	pthread_mutex_t wlock, rlock, qlock;
+	char path[4096];
+};
+
+int ti_exec(sqlite3 *db, const char *sql);          /* logs; 0 or -EIO */
+int ti_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+int ti_fail(sqlite3 *db, const char *what);        /* logs; -EIO */
+
+#endif
