@@ -18,6 +18,7 @@
 struct out {
 	json_t *arr;            /* --json */
 	bool recursive;         /* ls: full paths instead of names */
+	bool header;            /* log: table header printed */
 	const char *dir;        /* ls: the listed directory */
 	struct vg_entry *e;     /* scratch for decoding (large) */
 };
@@ -248,6 +249,10 @@ static int log_one(void *arg, struct wire_reader *r)
 		return -EBADMSG;
 	if (o->arr)
 		return out_add(o, jsonout_log_entry(o->e));
+	if (!o->header) {
+		printf("%8s  %-30s %12s  %-64s  %s\n", "VERSION", "TIME", "SIZE", "SHA256", "TYPE");
+		o->header = true;
+	}
 	timefmt_format(o->e->capture_ns, when, sizeof(when));
 	if (o->e->type == VG_FILE && !o->e->deleted)
 		for (i = 0; i < 32; i++)
@@ -296,8 +301,6 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	ctl_target_str(dev, path, what, sizeof(what));
-	if (!json)
-		printf("%8s  %-30s %12s  %-64s  %s\n", "VERSION", "TIME", "SIZE", "SHA256", "TYPE");
 	buf_init(&req, MUX_FRAME_MAX);
 	wire_put_str(&req, dev);
 	wire_put_str(&req, path);
