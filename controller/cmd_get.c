@@ -302,8 +302,8 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 		goto out;
 	if (e->type == VG_DIR)
 		r = get_tree(&g, rs, target, e, a.version ? e->capture_ns : a.at);
-	else
-		r = restore_one(rs, target, e);
+	else if ((r = restore_one(rs, target, e)) == 0)
+		r = restore_finish(rs);   /* ends the progress line */
 	if (r == 0)
 		rc = CTL_OK;
 out:

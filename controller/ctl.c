@@ -88,7 +88,10 @@ int ctl_connect(struct ctl *c)
 		return -ENOENT;
 	}
 	if ((r = bundle_load(path, &c->b, err, sizeof(err))) < 0) {
-		log_warnx("%s: %s", path, err[0] ? err : strerror(-r));
+		if (err[0])
+			log_warnx("%s", err);   /* names the file already */
+		else
+			log_errno(r, "%s", path);
 		return r;
 	}
 	if (c->b->role != ROLE_CONTROLLER) {
@@ -99,8 +102,10 @@ int ctl_connect(struct ctl *c)
 	r = client_connect(c->b, c->server, CTL_CONNECT_MS, &ctl_mux_ops, c, &c->m,
 			   err, sizeof(err));
 	if (r < 0) {
-		log_warnx("%s: %s", c->server ? c->server : c->b->server,
-			  err[0] ? err : strerror(-r));
+		if (err[0])
+			log_warnx("%s", err);
+		else
+			log_errno(r, "%s", c->server ? c->server : c->b->server);
 		return r;
 	}
 	return 0;
@@ -245,8 +250,16 @@ int ctl_call(struct ctl *c, uint16_t type, const struct buf *req, uint16_t want_
 int ctl_parse_target(const char *usage, const char *arg, char dev[VG_NAME_MAX],
 		     char path[PATH_MAX], bool need_path)
 {
+	char fixed[VG_NAME_MAX + 2];
+	size_t n = strlen(arg);
+
 	if (need_path && !strchr(arg, ':'))
 		return ctl_usage(usage, "%s: expected DEVICE:PATH", arg);
+	/* "phone1:" means the device's "/" */
+	if (n > 0 && n <= VG_NAME_MAX && arg[n - 1] == ':' && !memchr(arg, ':', n - 1)) {
+		snprintf(fixed, sizeof(fixed), "%s/", arg);
+		arg = fixed;
+	}
 	if (name_path_split(arg, dev, VG_NAME_MAX, path, PATH_MAX) < 0) {
 		char *esc = text_escape(arg, true);
 		int r = ctl_usage(usage, "%s: not a valid DEVICE[:PATH] (names are "
