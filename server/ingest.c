@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/chunktree.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "server/content.h"
@@ -31,12 +32,15 @@ static bool token_set(const uint8_t token[16])
 	return false;
 }
 
+/* The content a DELTA or RANGES applies to: the base version's, or empty. */
 static void base_ref(const struct put_ctx *p, struct content_ref *ref)
 {
 	memset(ref, 0, sizeof(*ref));
 	if (p->have_base && p->base.e.type == VG_FILE && !p->base.e.deleted) {
 		memcpy(ref->root, p->base.content_root, 32);
 		ref->size = p->base.e.size;
+	} else {
+		(void)ctree_empty_root(ref->root);
 	}
 }
 

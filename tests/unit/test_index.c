@@ -1,0 +1,408 @@
+/* test_index.c — the server's SQLite index: identities, versions, --at
+ * selection, ls one level and recursive with paging, monotonic capture,
+ * implicit ancestors, deletes and renames of subtrees, hostile names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/tls.h"
+#include "server/index.h"
+
+struct fx { char dir[64]; struct index *idx; int64_t dev; };
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_index.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
+	strcpy(id.name, "phone1");
+	memset(id.devkey, 7, 32);
+	assert_int_equal(index_ident_add(f->idx, &id), 0);
+	f->dev = id.id;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	index_close(f->idx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Commits one version; returns the index_commit result. */
+static int put(struct fx *f, const char *path, int type, uint64_t size, int64_t capture,
+	       bool deleted, uint64_t *version)
+{
+	struct index_version *v = calloc(1, sizeof(*v));
+	int r;
+
+	snprintf(v->e.path, sizeof(v->e.path), "%s", path);
+	v->e.type = (uint8_t)type;
+	v->e.size = size;
+	v->e.mode = 0644;
+	v->e.capture_ns = capture;
+	v->e.deleted = deleted;
+	memset(v->e.sha256, (int)size, 32);
+	memset(v->content_root, (int)size + 1, 32);
+	r = index_commit(f->idx, f->dev, v, false, 0, NULL);
+	if (version)
+		*version = v->e.version;
+	free(v);
+	return r;
+}
+
+struct list { char paths[64][256]; int64_t capture[64]; uint64_t size[64]; size_t n; size_t stop_at; };
+
+static int take(void *arg, const struct index_version *v)
+{
+	struct list *l = arg;
+
+	if (l->stop_at && l->n == l->stop_at)
+		return 1;
+	assert_true(l->n < 64);
+	assert_true(strlen(v->e.path) < sizeof(l->paths[0]));
+	memcpy(l->paths[l->n], v->e.path, strlen(v->e.path) + 1);
+	l->capture[l->n] = v->e.capture_ns;
+	l->size[l->n] = v->e.size;
+	l->n++;
+	return 0;
+}
+
+static void ls(struct fx *f, const char *dir, int64_t at, bool rec, struct list *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_true(index_ls(f->idx, f->dev, dir, at, rec, "", SIZE_MAX, take, l) >= 0);
+}
+
+static void test_versions_and_at(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+	uint64_t ver;
+	struct list l;
+
+	assert_int_equal(put(f, "/d", VG_DIR, 0, 100, false, &ver), 0);
+	assert_int_equal(ver, 1);
+	assert_int_equal(put(f, "/d/a", VG_FILE, 10, 200, false, &ver), 0);
+	assert_int_equal(ver, 1);
+	assert_int_equal(put(f, "/d/a", VG_FILE, 20, 300, false, &ver), 0);
+	assert_int_equal(ver, 2);
+	assert_int_equal(put(f, "/d/a", VG_FILE, 30, 400, false, &ver), 0);
+	assert_int_equal(ver, 3);
+
+	/* --at: newest version captured at or before the time */
+	static const struct { int64_t at; int rc; uint64_t size; } cases[] = {
+		{ 150, -ENOENT, 0 }, { 200, 0, 10 }, { 299, 0, 10 }, { 300, 0, 20 },
+		{ 399, 0, 20 }, { 400, 0, 30 }, { INDEX_AT_LATEST, 0, 30 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = index_latest(f->idx, f->dev, "/d/a", cases[i].at, false, v);
+
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0)
+			assert_int_equal(v->e.size, cases[i].size);
+		ls(f, "/d", cases[i].at, false, &l);
+		assert_int_equal(l.n, cases[i].rc == 0 ? 1 : 0);
+		if (l.n)
+			assert_int_equal(l.size[0], cases[i].size);
+	}
+	assert_int_equal(index_version_get(f->idx, f->dev, "/d/a", 2, v), 0);
+	assert_int_equal(v->e.size, 20);
+	assert_int_equal(index_version_get(f->idx, f->dev, "/d/a", 9, v), -ENOENT);
+
+	/* log: all versions oldest first; paging by version */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(index_log(f->idx, f->dev, "/d/a", 0, SIZE_MAX, take, &l), 3);
+	assert_int_equal(l.size[0], 10);
+	assert_int_equal(l.size[2], 30);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(index_log(f->idx, f->dev, "/d/a", 2, SIZE_MAX, take, &l), 1);
+	assert_int_equal(l.size[0], 30);
+	free(v);
+}
+
+static void test_monotonic_capture(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+
+	assert_int_equal(put(f, "/x", VG_FILE, 1, 1000, false, NULL), 0);
+	/* a clock that went back: stored as max + 1 ns */
+	assert_int_equal(put(f, "/y", VG_FILE, 2, 500, false, NULL), 0);
+	assert_int_equal(index_latest(f->idx, f->dev, "/y", INDEX_AT_LATEST, false, v), 0);
+	assert_int_equal(v->e.capture_ns, 1001);
+	assert_int_equal(put(f, "/x", VG_FILE, 3, 10, false, NULL), 0);
+	assert_int_equal(index_latest(f->idx, f->dev, "/x", INDEX_AT_LATEST, false, v), 0);
+	assert_int_equal(v->e.capture_ns, 1002);
+	/* equal times are kept */
+	assert_int_equal(put(f, "/z", VG_FILE, 4, 1002, false, NULL), 0);
+	assert_int_equal(index_latest(f->idx, f->dev, "/z", INDEX_AT_LATEST, false, v), 0);
+	assert_int_equal(v->e.capture_ns, 1002);
+	assert_true(v->e.recv_ns > 0);
+	free(v);
+}
+
+static void test_ls_levels_and_paging(void **state)
+{
+	struct fx *f = *state;
+	static const char *const paths[] = {
+		"/home/a/1", "/home/a/2", "/home/a.b", "/home/a/sub/3", "/home/b", "/home/c",
+	};
+	struct list l;
+	char after[256] = "";
+	int total = 0;
+
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(put(f, paths[i], VG_FILE, i + 1, 100, false, NULL), 0);
+	/* implicit ancestors make "/" list "/home" */
+	ls(f, "/", INDEX_AT_LATEST, false, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.paths[0], "/home");
+	ls(f, "/home", INDEX_AT_LATEST, false, &l);
+	assert_int_equal(l.n, 4);   /* a, a.b, b, c */
+	ls(f, "/home/a", INDEX_AT_LATEST, false, &l);
+	assert_int_equal(l.n, 3);   /* 1, 2, sub */
+	ls(f, "/home/a", INDEX_AT_LATEST, true, &l);
+	assert_int_equal(l.n, 4);   /* 1, 2, sub, sub/3 */
+	ls(f, "/", INDEX_AT_LATEST, true, &l);
+	assert_int_equal(l.n, 9);   /* home, a, a/1, a/2, a/sub, a/sub/3, a.b, b, c */
+	/* "/home/a" must not match "/home/a.b" as a subtree */
+	for (size_t i = 0; i < l.n; i++)
+		assert_true(strlen(l.paths[i]) > 0);
+	/* paging: two at a time gives the same list */
+	for (;;) {
+		struct list pg = { .stop_at = 2 };
+		int n = index_ls(f->idx, f->dev, "/", INDEX_AT_LATEST, true, after, SIZE_MAX, take, &pg);
+
+		assert_true(n >= 0);
+		for (int i = 0; i < n; i++)
+			assert_string_equal(pg.paths[i], l.paths[total + i]);
+		total += n;
+		if (n < 2)
+			break;
+		snprintf(after, sizeof(after), "%s", pg.paths[n - 1]);
+	}
+	assert_int_equal(total, 9);
+	/* paging one level */
+	{
+		struct list pg = { 0 };
+
+		assert_int_equal(index_ls(f->idx, f->dev, "/home", INDEX_AT_LATEST, false, "/home/a.b",
+					  SIZE_MAX, take, &pg), 2);
+		assert_string_equal(pg.paths[0], "/home/b");
+	}
+	assert_int_equal(index_has_children(f->idx, f->dev, "/home/a"), 1);
+	assert_int_equal(index_has_children(f->idx, f->dev, "/home/b"), 0);
+}
+
+static void test_delete_and_dir_delete(void **state)
+{
+	struct fx *f = *state;
+	struct index_devstate ds;
+	uint64_t ver;
+	struct list l;
+
+	assert_int_equal(put(f, "/d/a", VG_FILE, 5, 100, false, NULL), 0);
+	assert_int_equal(put(f, "/d/s/b", VG_FILE, 7, 100, false, NULL), 0);
+	assert_int_equal(put(f, "/d/c", VG_FILE, 9, 100, false, NULL), 0);
+	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);
+	assert_int_equal(ds.files, 3);
+	assert_int_equal(ds.bytes, 21);
+	assert_int_equal(put(f, "/d/c", VG_FILE, 0, 200, true, &ver), 0);
+	assert_int_equal(ver, 2);
+	/* deleting again stores nothing */
+	assert_int_equal(put(f, "/d/c", VG_FILE, 0, 250, true, &ver), 0);
+	assert_int_equal(ver, 2);
+	assert_int_equal(put(f, "/never", VG_FILE, 0, 250, true, &ver), 0);
+	assert_int_equal(ver, 0);
+	ls(f, "/d", INDEX_AT_LATEST, false, &l);
+	assert_int_equal(l.n, 2);   /* a, s */
+	ls(f, "/d", 150, false, &l);
+	assert_int_equal(l.n, 3);   /* before the delete */
+	/* a deleted directory takes its subtree */
+	assert_int_equal(put(f, "/d", VG_DIR, 0, 300, true, NULL), 0);
+	ls(f, "/", INDEX_AT_LATEST, true, &l);
+	assert_int_equal(l.n, 0);
+	ls(f, "/", 250, true, &l);
+	assert_int_equal(l.n, 4);   /* d, d/a, d/s, d/s/b */
+	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);
+	assert_int_equal(ds.files, 0);
+	assert_int_equal(ds.bytes, 0);
+}
+
+static void test_rename_subtree(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+	struct list l;
+
+	assert_int_equal(put(f, "/r/old/x", VG_FILE, 11, 100, false, NULL), 0);
+	assert_int_equal(put(f, "/r/old/y/z", VG_FILE, 12, 100, false, NULL), 0);
+	assert_int_equal(index_latest(f->idx, f->dev, "/r/old", INDEX_AT_LATEST, false, v), 0);
+	strcpy(v->e.path, "/r/new");
+	v->e.capture_ns = 200;
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/old"), 0);
+	ls(f, "/r", INDEX_AT_LATEST, true, &l);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.paths[0], "/r/new");
+	assert_string_equal(l.paths[1], "/r/new/x");
+	assert_int_equal(l.size[1], 11);
+	assert_string_equal(l.paths[3], "/r/new/y/z");
+	assert_int_equal(l.size[3], 12);
+	/* renaming into itself, from the root, or from nothing */
+	strcpy(v->e.path, "/r/new/in");
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/new"), -EINVAL);
+	strcpy(v->e.path, "/q");
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/old"), -ENOENT);
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/"), -EINVAL);
+	/* the file content moved: same content root */
+	assert_int_equal(index_latest(f->idx, f->dev, "/r/new/x", INDEX_AT_LATEST, false, v), 0);
+	assert_int_equal(v->content_root[0], 12);
+	free(v);
+}
+
+static void test_stale_base(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+
+	assert_int_equal(put(f, "/s/f", VG_FILE, 1, 100, false, NULL), 0);
+	strcpy(v->e.path, "/s/f");
+	v->e.type = VG_FILE;
+	v->e.capture_ns = 200;
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 0, NULL), -ESTALE);
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 2, NULL), -ESTALE);
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 1, NULL), 0);
+	assert_int_equal(v->e.version, 2);
+	/* the implicit parent /s is not the device's: base 0 still fits */
+	strcpy(v->e.path, "/s");
+	v->e.type = VG_DIR;
+	assert_int_equal(index_latest(f->idx, f->dev, "/s", INDEX_AT_LATEST, true, v), -ENOENT);
+	strcpy(v->e.path, "/s");
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 0, NULL), 0);
+	assert_int_equal(v->e.version, 2);   /* after the implicit version 1 */
+	free(v);
+}
+
+static void test_identities(void **state)
+{
+	struct fx *f = *state;
+	struct ident id = { .role = ROLE_CONTROLLER }, got;
+	static const char *const hostile[] = {
+		"phone1", "x'); DROP TABLE identities; --", "",
+		"\xff\xfe", "a%s%s%n", "very-long-name-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+
+	strcpy(id.name, "phone1");
+	assert_int_equal(index_ident_add(f->idx, &id), -EEXIST);   /* names are one namespace */
+	strcpy(id.name, "admin");
+	id.sign_pub_len = 32;
+	memset(id.sign_pub, 3, 32);
+	assert_int_equal(index_ident_add(f->idx, &id), 0);
+	assert_int_equal(index_ident_get(f->idx, "admin", &got), 0);
+	assert_int_equal(got.role, ROLE_CONTROLLER);
+	assert_int_equal(got.sign_pub_len, 32);
+	assert_false(got.revoked);
+	assert_int_equal(index_ident_revoke(f->idx, "admin", 5), 0);
+	assert_int_equal(index_ident_get(f->idx, "admin", &got), 0);
+	assert_true(got.revoked);
+	assert_int_equal(index_ident_revoke(f->idx, "nobody", 5), -ENOENT);
+	/* hostile strings are data, never SQL */
+	for (size_t i = 1; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+		assert_int_equal(index_ident_get(f->idx, hostile[i], &got), -ENOENT);
+	assert_int_equal(index_ident_get(f->idx, hostile[0], &got), 0);
+	assert_int_equal(got.devkey[0], 7);
+}
+
+static void test_hostile_paths(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+	static const char *const paths[] = {
+		"/a'b", "/a\"b", "/%s%n", "/\xff\xfe", "/a b/c", "/x%/y_", "/'); DROP TABLE versions;--",
+	};
+	struct list l;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(put(f, paths[i], VG_FILE, 1, 100, false, NULL), 0);
+		assert_int_equal(index_latest(f->idx, f->dev, paths[i], INDEX_AT_LATEST, false, v), 0);
+		assert_string_equal(v->e.path, paths[i]);
+	}
+	/* LIKE-style wildcards are not wildcards: "/x%" has only its own child */
+	ls(f, "/x%", INDEX_AT_LATEST, true, &l);
+	assert_int_equal(l.n, 1);
+	ls(f, "/", INDEX_AT_LATEST, false, &l);
+	assert_int_equal(l.n, 7);   /* a'b a"b %s%n \xff\xfe "a b" x% ')... */
+	free(v);
+}
+
+static void test_report_and_events(void **state)
+{
+	struct fx *f = *state;
+	struct vg_report rep = { .backlog_files = 12, .backlog_oldest_ns = 99, .ncounters = 1 };
+	struct index_devstate ds;
+
+	strcpy(rep.tracker, "bpf");
+	strcpy(rep.counters[0].name, "drops");
+	rep.counters[0].value = 4;
+	assert_int_equal(index_dev_report(f->idx, f->dev, &rep, 1234), 0);
+	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);
+	assert_int_equal(ds.report.backlog_files, 12);
+	assert_int_equal(ds.report.backlog_oldest_ns, 99);
+	assert_string_equal(ds.report.tracker, "bpf");
+	assert_int_equal(ds.report.counters[0].value, 4);
+	assert_int_equal(ds.last_seen_ns, 1234);
+	assert_int_equal(index_dev_seen(f->idx, f->dev, 1000), 0);   /* never goes back */
+	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);
+	assert_int_equal(ds.last_seen_ns, 1234);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(index_event_add(f->idx, f->dev, i, "kind", "detail"), 0);
+}
+
+static int count_ev(void *arg) { return ++*(int *)arg; }
+static void ev_cb(void *arg, int64_t t, const char *k, const char *d) { (void)t; (void)k; (void)d; count_ev(arg); }
+
+static void test_events_cap(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(index_event_add(f->idx, f->dev, i, "k", "d"), 0);
+	assert_int_equal(index_events(f->idx, f->dev, 32, ev_cb, &n), 32);
+	assert_int_equal(n, 32);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_versions_and_at, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_monotonic_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ls_levels_and_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_and_dir_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_subtree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_base, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identities, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_and_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_cap, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
