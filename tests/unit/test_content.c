@@ -461,6 +461,263 @@ static void test_delta_hostile(void **state)
 	free(sig.p); free(delta.p); free(base); free(t);
 }
 
+/* ---- ranges ---- */
+static void rec_put(struct obuf *o, uint64_t off, uint32_t len, const uint8_t *bytes)
+{
+	uint8_t h[12];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		h[i] = (uint8_t)(off >> (56 - 8 * i));
+	for (i = 0; i < 4; i++)
+		h[8 + i] = (uint8_t)(len >> (24 - 8 * i));
+	ob_put(o, h, 12);
+	ob_put(o, bytes, len);
+}
+
+static int ranges(struct store *st, const struct content_ref *base, uint64_t size,
+		  const uint8_t *d, size_t n, size_t piece, struct content_ref *out)
+{
+	struct vranges *vg;
+	size_t off = 0, k;
+	int r;
+
+	assert_int_equal(vranges_new(st, &key1, base, size, &vg), 0);
+	r = 0;
+	while (off < n && r == 0) {
+		k = piece && n - off > piece ? piece : n - off;
+		r = vranges_feed(vg, d + off, k);
+		off += k;
+	}
+	if (r == 0)
+		r = vranges_finish(vg, out);
+	vranges_free(vg);
+	return r;
+}
+
+struct rcase { uint64_t new_size; int nrec; struct { uint64_t off; uint32_t len; } rec[3]; };
+
+static void test_ranges_apply(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 1 << 20, j;
+	static const struct rcase cases[] = {
+		{ 1 << 20, 0, { { 0, 0 } } },                               /* unchanged */
+		{ 1 << 20, 1, { { 500000, 100 } } },
+		{ 1 << 20, 3, { { 0, 10 }, { 10, 5000 }, { (1 << 20) - 7, 7 } } },
+		{ 2 << 20, 1, { { (1 << 20) + 300000, 4096 } } },           /* zero gap, then bytes */
+		{ 3000, 1, { { 100, 0 } } },                                /* cut, empty record */
+		{ 0, 0, { { 0, 0 } } },
+		{ 1 << 20, 2, { { 1, 65536 }, { 700000, 1 << 18 } } },
+	};
+	static const size_t pieces[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	uint8_t *base = malloc(n), *want = malloc(4 << 20), *bytes = malloc(1 << 20);
+	struct content_ref bref, dev, out;
+
+	fill(base, n, 31);
+	fill(bytes, 1 << 20, 32);
+	build(f->st, base, n, 0, &bref);
+	for (j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
+		const struct rcase *c = &cases[j];
+		struct obuf body = { 0 };
+		size_t k, sz = c->new_size;
+		int i;
+
+		memset(want, 0, sz);
+		memcpy(want, base, sz < n ? sz : n);
+		for (i = 0; i < c->nrec; i++) {
+			rec_put(&body, c->rec[i].off, c->rec[i].len, bytes + i * 1000);
+			memcpy(want + c->rec[i].off, bytes + i * 1000, c->rec[i].len);
+		}
+		device_root(want, sz, &dev);
+		for (k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+			if (pieces[k] && pieces[k] < 100 && body.n > 100000)
+				continue;
+			assert_int_equal(ranges(f->st, &bref, sz, body.p, body.n, pieces[k], &out), 0);
+			assert_int_equal(out.size, sz);
+			assert_memory_equal(out.root, dev.root, 32);
+		}
+		check_read(f->st, &out, want, sz);
+		free(body.p);
+	}
+	free(base); free(want); free(bytes);
+}
+
+static void test_ranges_hostile(void **state)
+{
+	struct fx *f = *state;
+	uint8_t base[100000], x[16] = { 0 };
+	struct content_ref bref, out;
+	struct { uint64_t size; int nrec; struct { uint64_t off; uint32_t len; } rec[2]; size_t cut; } bad[] = {
+		{ 100000, 2, { { 500, 10 }, { 100, 10 } }, 0 },       /* unsorted */
+		{ 100000, 2, { { 500, 10 }, { 505, 10 } }, 0 },       /* overlap */
+		{ 100000, 1, { { 99995, 10 } }, 0 },                  /* past new size */
+		{ 100000, 1, { { UINT64_MAX - 2, 10 } }, 0 },         /* overflow */
+		{ 100000, 1, { { 10, 10 } }, 5 },                     /* record cut short */
+		{ 100000, 1, { { 10, 10 } }, 17 },                    /* header cut short */
+	};
+	size_t i;
+
+	fill(base, sizeof(base), 8);
+	build(f->st, base, sizeof(base), 0, &bref);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct obuf body = { 0 };
+		int k;
+
+		for (k = 0; k < bad[i].nrec; k++)
+			rec_put(&body, bad[i].rec[k].off, bad[i].rec[k].len > 16 ? 16 : bad[i].rec[k].len, x);
+		assert_int_equal(ranges(f->st, &bref, bad[i].size, body.p, body.n - bad[i].cut, 3, &out),
+				 -EBADMSG);
+		free(body.p);
+	}
+	/* a record longer than VRANGES_LEN_MAX is refused from its header */
+	{
+		struct obuf body = { 0 };
+		uint8_t h[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1 };
+
+		ob_put(&body, h, 12);
+		assert_int_equal(ranges(f->st, &bref, 100 << 20, body.p, body.n, 0, &out), -EBADMSG);
+		free(body.p);
+	}
+	assert_int_equal(vranges_new(f->st, &key1, &bref, CONTENT_SIZE_MAX + 1, &(struct vranges *){0}),
+			 -EFBIG);
+}
+
+static void test_ranges_reuse(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 32u << 20;
+	uint8_t *base = malloc(n), *want = malloc(n);
+	struct content_ref bref, dev, out;
+	struct obuf body = { 0 };
+	uint64_t before, grew;
+
+	fill(base, n, 77);
+	build(f->st, base, n, 1 << 20, &bref);
+	memcpy(want, base, n);
+	fill(want + 10000000, 100, 5);
+	rec_put(&body, 10000000, 100, want + 10000000);
+	device_root(want, n, &dev);
+	before = pack_bytes(f->st);
+	assert_int_equal(ranges(f->st, &bref, n, body.p, body.n, 0, &out), 0);
+	assert_memory_equal(out.root, dev.root, 32);
+	grew = pack_bytes(f->st) - before;
+	printf("store growth, 32 MiB base, one 100-byte range: %llu bytes\n", (unsigned long long)grew);
+	assert_true(grew < 64 * 1024);
+	free(body.p); free(base); free(want);
+}
+
+/* ---- resume ---- */
+static void test_resume(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t token[16] = { 0xab, 1, 2, 3 };
+	static const uint8_t other[16] = { 0xcd };
+	size_t n = 5u << 20;
+	uint8_t *p = malloc(n);
+	struct content_ref dev, out;
+	struct vbuild *vb;
+	uint64_t off, off2;
+	uint8_t sha[32], want[32];
+	char path[256];
+
+	fill(p, n, 66);
+	device_root(p, n, &dev);
+	ctree_sha256(p, n, want);
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
+	assert_int_equal(vbuild_write(vb, p, 1000000), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	assert_int_equal(vbuild_write(vb, p + 1000000, 2000000), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	assert_int_equal(vbuild_checkpoint(vb, other), -EINVAL);
+	assert_int_equal(vbuild_write(vb, p + 3000000, 500000), 0);
+	vbuild_free(vb);                            /* connection lost */
+	store_close(f->st);                         /* server restarted */
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), 0);
+	assert_true(off > 3000000 - CHUNK_MAX && off <= 3000000);
+	vbuild_free(vb);
+	{	/* another device does not see this device's upload */
+		struct devkey key2 = { { 2 } };
+		assert_int_equal(vbuild_resume(f->st, &key2, token, &vb, &off2), -ENOENT);
+	}
+	/* a torn record at the end of the state file is cut off */
+	snprintf(path, sizeof(path), "for x in %s/uploads/*/*; do printf garbage >> $x; done", f->dir);
+	assert_int_equal(system(path), 0);
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off2), 0);
+	assert_int_equal(off2, off);
+	assert_int_equal(vbuild_write(vb, p + off, n - off), 0);
+	assert_int_equal(vbuild_finish(vb, &out), 0);
+	assert_memory_equal(out.root, dev.root, 32);
+	assert_int_equal(vbuild_sha256(vb, sha), 0);
+	assert_memory_equal(sha, want, 32);
+	vbuild_free(vb);
+	check_read(f->st, &out, p, n);
+	vbuild_forget(f->st, &key1, token);
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
+	free(p);
+}
+
+/* ---- two builders at once ---- */
+struct job { struct store *st; size_t n; uint64_t seed; struct content_ref ref; int r; };
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	uint8_t *p = malloc(j->n);
+	struct vbuild *vb;
+	size_t off;
+
+	fill(p, j->n, j->seed);
+	j->r = vbuild_new(j->st, &key1, &vb);
+	for (off = 0; off < j->n && j->r == 0; off += 4099)
+		j->r = vbuild_write(vb, p + off, j->n - off < 4099 ? j->n - off : 4099);
+	if (j->r == 0)
+		j->r = vbuild_finish(vb, &j->ref);
+	vbuild_free(vb);
+	free(p);
+	return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct job j[4] = {
+		{ .st = f->st, .n = 20u << 20, .seed = 1001 }, { .st = f->st, .n = 20u << 20, .seed = 1002 },
+		{ .st = f->st, .n = 3u << 20, .seed = 1003 }, { .st = f->st, .n = 3u << 20, .seed = 1003 },
+	};
+	pthread_t t[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, job_run, &j[i]), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 4; i++) {
+		uint8_t *p = malloc(j[i].n);
+		struct content_ref dev;
+
+		assert_int_equal(j[i].r, 0);
+		fill(p, j[i].n, j[i].seed);
+		device_root(p, j[i].n, &dev);
+		assert_memory_equal(j[i].ref.root, dev.root, 32);
+		check_read(f->st, &j[i].ref, p, j[i].n);
+		free(p);
+	}
+	/* still all there after a restart */
+	store_close(f->st);
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	{
+		uint8_t *p = malloc(j[1].n);
+
+		fill(p, j[1].n, j[1].seed);
+		check_read(f->st, &j[1].ref, p, j[1].n);
+		free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +727,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signature_matches_librsync, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_apply, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_hostile, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ranges_apply, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ranges_hostile, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ranges_reuse, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_resume, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_reuse_insert, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_reuse_256m, fx_setup, fx_teardown),
 	};
