@@ -66,6 +66,9 @@ qword_make(struct qword *w, const char *word, int country)
 	return 0;
 }
 
+/* Hits as (path, version, time_ns, piece): piece is the first piece of
+ * the content (in text order) matching the first word that matches the
+ * content at all (NULL: only paths matched), for the snippet. */
 static int
 build_sql(struct buf *b, size_t nwords, bool all_versions)
 {
@@ -73,11 +76,14 @@ build_sql(struct buf *b, size_t nwords, bool all_versions)
 
 	buf_printf(b, "WITH ");
 	for (i = 0; i < nwords; i++)
-		buf_printf(b, "%sm%zu(p) AS (SELECT rowid FROM fts WHERE fts MATCH ?%zu),"
-			   " c%zu(c) AS (SELECT DISTINCT content FROM content_pieces WHERE piece IN m%zu)",
-			   i ? ", " : "", i, i + 2, i, i);
-	buf_printf(b, " SELECT v.path, v.version, v.time_ns, v.content FROM versions v"
-		   " WHERE v.device = ?1 AND v.deleted = 0");
+		buf_printf(b, "%sm%zu(p) AS MATERIALIZED (SELECT rowid FROM fts WHERE fts MATCH ?%zu),"
+			   " c%zu(c) AS MATERIALIZED (SELECT DISTINCT content FROM content_pieces"
+			   " WHERE piece IN m%zu)", i ? ", " : "", i, i + 2, i, i);
+	buf_printf(b, " SELECT v.path, v.version, v.time_ns, coalesce(NULL");
+	for (i = 0; i < nwords; i++)
+		buf_printf(b, ", (SELECT cp.piece FROM content_pieces cp WHERE cp.content = v.content"
+			   " AND cp.piece IN m%zu ORDER BY cp.seq LIMIT 1)", i);
+	buf_printf(b, ") FROM versions v WHERE v.device = ?1 AND v.deleted = 0");
 	if (!all_versions)
 		buf_printf(b, " AND v.version = (SELECT max(version) FROM versions x"
 			   " WHERE x.device = v.device AND x.path = v.path)");
@@ -144,56 +150,45 @@ snippet_cut(const char *body, size_t len, const struct qword *w, size_t nw, int 
 	out[o] = '\0';
 }
 
-/* The snippet from the first piece of content that matches a word. */
+/* The snippet from one piece (0 or NULL: none). */
 static int
-snippet(struct textindex *ti, int64_t content, const struct qword *w, size_t nw,
-	char *out, size_t cap)
+snippet(struct textindex *ti, sqlite3_stmt *body, int64_t piece, const struct qword *w,
+	size_t nw, char *out, size_t cap)
 {
-	sqlite3_stmt *st = NULL;
-	size_t i;
-	int rc = 0;
+	int rc;
 
 	out[0] = '\0';
-	if (content <= 0)
+	if (piece <= 0)
 		return 0;
-	if ((rc = ti_prepare(ti->r, "SELECT f.body FROM content_pieces cp CROSS JOIN fts f"
-			     " ON f.rowid = cp.piece WHERE cp.content = ?1 AND fts MATCH ?2"
-			     " ORDER BY cp.seq LIMIT 1", &st)) < 0)
-		return rc;
-	for (i = 0; i < nw; i++) {
-		sqlite3_bind_int64(st, 1, content);
-		sqlite3_bind_text(st, 2, w[i].expr, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			snippet_cut((const char *)sqlite3_column_text(st, 0),
-				    (size_t)sqlite3_column_bytes(st, 0), w, nw, ti->country, out, cap);
-			break;
-		}
-		if (rc != SQLITE_DONE) {
-			rc = ti_fail(ti->r, "snippet");
-			break;
-		}
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	return rc < 0 ? rc : 0;
+	sqlite3_bind_int64(body, 1, piece);
+	rc = sqlite3_step(body);
+	if (rc == SQLITE_ROW)
+		snippet_cut((const char *)sqlite3_column_text(body, 0),
+			    (size_t)sqlite3_column_bytes(body, 0), w, nw, ti->country, out, cap);
+	sqlite3_reset(body);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ti_fail(ti->r, "snippet");
 }
 
 static int
 run_query(struct textindex *ti, sqlite3_stmt *st, const struct qword *w, size_t nw,
 	  int (*cb)(void *, const struct vg_hit *), void *arg)
 {
+	sqlite3_stmt *body = NULL;
 	struct vg_hit *h;
 	int src, ret = 0, hits = 0;
 
-	if ((h = malloc(sizeof(*h))) == NULL)
+	if ((ret = ti_prepare(ti->r, "SELECT body FROM fts WHERE rowid = ?1", &body)) < 0)
+		return ret;
+	if ((h = malloc(sizeof(*h))) == NULL) {
+		sqlite3_finalize(body);
 		return -ENOMEM;
+	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(h, 0, sizeof(*h));
 		snprintf(h->path, sizeof(h->path), "%s", (const char *)sqlite3_column_text(st, 0));
 		h->version = (uint64_t)sqlite3_column_int64(st, 1);
 		h->time_ns = sqlite3_column_int64(st, 2);
-		if ((ret = snippet(ti, sqlite3_column_int64(st, 3), w, nw, h->snippet,
+		if ((ret = snippet(ti, body, sqlite3_column_int64(st, 3), w, nw, h->snippet,
 				   sizeof(h->snippet))) < 0)
 			break;
 		hits++;
@@ -201,6 +196,7 @@ run_query(struct textindex *ti, sqlite3_stmt *st, const struct qword *w, size_t 
 			break;
 	}
 	free(h);
+	sqlite3_finalize(body);
 	if (ret != 0)
 		return ret;
 	return src == SQLITE_DONE ? hits : ti_fail(ti->r, "search");

@@ -1,0 +1,276 @@
+/* test_textindex.c — search.db end to end: content-keyed indexing, CJK,
+ * phone numbers, latest vs all versions, deleted files, snippets, and a
+ * 10,000-file timing (printed, not asserted). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/sha.h>
+
+#include "server/textindex.h"
+
+struct hits { int n; struct vg_hit h[16]; };
+
+static int
+collect(void *arg, const struct vg_hit *h)
+{
+	struct hits *r = arg;
+
+	if (r->n < 16)
+		r->h[r->n] = *h;
+	r->n++;
+	return 0;
+}
+
+static char dir[64];
+
+static struct textindex *
+open_ti(int country)
+{
+	struct textindex *ti;
+	char cmd[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/vigil-ti-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(textindex_open(dir, country, &ti), 0);
+	(void)cmd;
+	return ti;
+}
+
+static void
+close_ti(struct textindex *ti)
+{
+	char path[128];
+
+	textindex_close(ti);
+	snprintf(path, sizeof(path), "%s/search.db", dir); unlink(path);
+	snprintf(path, sizeof(path), "%s/search.db-wal", dir); unlink(path);
+	snprintf(path, sizeof(path), "%s/search.db-shm", dir); unlink(path);
+	rmdir(dir);
+}
+
+/* Indexes text (NULL: a deleted version) as (dev, path, version). */
+static void
+put(struct textindex *ti, int64_t dev, const char *path, uint64_t version, const char *text)
+{
+	uint8_t key[32];
+	struct ti_content *c;
+
+	if (text == NULL) {
+		assert_int_equal(textindex_add_version(ti, dev, path, version, (int64_t)version * 1000, NULL), 0);
+		return;
+	}
+	SHA256((const uint8_t *)text, strlen(text), key);
+	if (textindex_has_content(ti, key) == 0) {
+		assert_int_equal(textindex_content_begin(ti, key, &c), 0);
+		/* fed in small pieces, as extract does */
+		for (size_t off = 0, n = strlen(text); off < n; off += 1000)
+			assert_int_equal(textindex_content_text(c, text + off, n - off < 1000 ? n - off : 1000), 0);
+		assert_int_equal(textindex_content_end(c, TI_TEXT, "text", NULL), 0);
+	}
+	assert_int_equal(textindex_add_version(ti, dev, path, version, (int64_t)version * 1000, key), 0);
+}
+
+static int
+search(struct textindex *ti, int64_t dev, bool all, struct hits *r, int nw, ...)
+{
+	char *w[8];
+	va_list ap;
+	int i;
+
+	va_start(ap, nw);
+	for (i = 0; i < nw; i++)
+		w[i] = va_arg(ap, char *);
+	va_end(ap);
+	memset(r, 0, sizeof(*r));
+	int rc = textindex_search(ti, dev, w, (size_t)nw, all, collect, r);
+	assert_true(rc >= 0);
+	assert_int_equal(rc, r->n);
+	return r->n;
+}
+
+static void
+test_cjk(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct hits r;
+
+	put(ti, 1, "/home/u/contacts.txt", 1, "通讯录：李张三丰，王五。Alice Smith");
+	put(ti, 1, "/home/u/other.txt", 1, "张先生 三月");
+	assert_int_equal(search(ti, 1, false, &r, 1, "张三"), 1);
+	assert_string_equal(r.h[0].path, "/home/u/contacts.txt");
+	assert_non_null(strstr(r.h[0].snippet, "张三"));
+	assert_int_equal(search(ti, 1, false, &r, 1, "张三丰"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 1, "张"), 2);
+	assert_int_equal(search(ti, 1, false, &r, 1, "三丰"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 1, "张丰"), 0);
+	assert_int_equal(search(ti, 1, false, &r, 2, "张三", "ALICE"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 2, "张三", "bob"), 0);
+	assert_int_equal(search(ti, 1, false, &r, 1, "ali"), 0);        /* whole words */
+	assert_int_equal(search(ti, 2, false, &r, 1, "张三"), 0);        /* other device */
+	assert_int_equal(search(ti, 1, false, &r, 1, "contacts"), 1);    /* path */
+	assert_string_equal(r.h[0].snippet, "");
+	assert_int_equal(search(ti, 1, false, &r, 1, "!!!"), 0);
+	close_ti(ti);
+}
+
+static void
+test_phones(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct hits r;
+	static const char *forms[] = { "+86 138-0013-8000", "13800138000", "+8613800138000",
+				       "138 0013 8000", "008613800138000", "(+86) 138 0013 8000" };
+	size_t i;
+
+	put(ti, 1, "/a.vcf", 1, "FN:Zhang San\nTEL:+86 138-0013-8000\n");
+	put(ti, 1, "/b.txt", 1, "call 13800138000 tomorrow");
+	put(ti, 1, "/c.txt", 1, "call 13900139000 tomorrow");
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (search(ti, 1, false, &r, 1, forms[i]) != 2)
+			fail_msg("%s: %d hits", forms[i], r.n);
+		assert_string_equal(r.h[0].path, "/a.vcf");
+		assert_non_null(strstr(r.h[1].snippet, "13800138000"));
+	}
+	close_ti(ti);
+
+	ti = open_ti(44);
+	put(ti, 1, "/uk.txt", 1, "Ring Bob on 07700 900123 after six");
+	put(ti, 1, "/uk2.csv", 1, "Bob,+44 (0)7700 900123");
+	assert_int_equal(search(ti, 1, false, &r, 1, "+44 7700 900123"), 2);
+	assert_int_equal(search(ti, 1, false, &r, 1, "07700900123"), 2);
+	assert_int_equal(search(ti, 1, false, &r, 1, "+447700900123"), 2);
+	assert_int_equal(search(ti, 1, false, &r, 2, "+447700900123", "six"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 1, "07700 900124"), 0);
+	close_ti(ti);
+}
+
+static void
+test_versions(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct ti_stats s;
+	struct hits r;
+
+	put(ti, 1, "/c.vcf", 1, "Wang Wu 13800138000");
+	put(ti, 1, "/c.vcf", 2, "Wang Wu 13800138000\nLi Si");
+	put(ti, 1, "/c.vcf", 3, "Li Si");                 /* Wang Wu removed */
+	put(ti, 1, "/gone.txt", 1, "secret plan");
+	put(ti, 1, "/gone.txt", 2, NULL);                 /* deleted */
+	put(ti, 1, "/same.txt", 1, "Li Si");              /* same content as /c.vcf v3 */
+	assert_int_equal(search(ti, 1, false, &r, 1, "wang"), 0);
+	assert_int_equal(search(ti, 1, true, &r, 1, "wang"), 2);
+	assert_int_equal(r.h[0].version, 1);
+	assert_int_equal(r.h[1].version, 2);
+	assert_int_equal(r.h[1].time_ns, 2000);
+	assert_int_equal(search(ti, 1, false, &r, 1, "secret"), 0);
+	assert_int_equal(search(ti, 1, true, &r, 1, "secret"), 1);
+	assert_string_equal(r.h[0].path, "/gone.txt");
+	assert_int_equal(r.h[0].version, 1);
+	assert_non_null(strstr(r.h[0].snippet, "secret plan"));
+	assert_int_equal(search(ti, 1, false, &r, 2, "li", "si"), 2);
+	assert_int_equal(search(ti, 1, false, &r, 1, "nothing-here"), 0);
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.versions, 6);
+	assert_int_equal(s.contents, 4);        /* "Li Si" stored once */
+	assert_int_equal(textindex_stats(ti, 7, &s), 0);
+	assert_int_equal(s.versions, 0);
+	close_ti(ti);
+}
+
+/* Words far apart in a large text (in different pieces), snippets around
+ * a match deep inside, and a new version costing only its changed pieces. */
+static void
+test_large(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct ti_stats s1, s2;
+	struct hits r;
+	size_t n = 400000, i;
+	char *t = malloc(n + 1), *p;
+
+	for (i = 0, p = t; i < n / 40; i++)
+		p += sprintf(p, "row %06zu filler text message here\n", i);
+	memcpy(t + 300000, " zebra ", 7);
+	memcpy(t + 20, " yak ", 5);
+	put(ti, 1, "/big.db", 1, t);
+	assert_int_equal(search(ti, 1, false, &r, 2, "zebra", "yak"), 1);
+	assert_true(strlen(r.h[0].snippet) <= 200);
+	assert_non_null(strstr(r.h[0].snippet, "zebra"));
+	assert_int_equal(textindex_stats(ti, -1, &s1), 0);
+	memcpy(t + 200000, " llama ", 7);
+	put(ti, 1, "/big.db", 2, t);
+	assert_int_equal(textindex_stats(ti, -1, &s2), 0);
+	printf("# pieces: %llu for v1, +%llu for v2\n", (unsigned long long)s1.pieces,
+	       (unsigned long long)(s2.pieces - s1.pieces));
+	assert_true(s2.pieces - s1.pieces <= 3);
+	assert_int_equal(search(ti, 1, false, &r, 1, "llama"), 1);
+	assert_int_equal(r.h[0].version, 2);
+	assert_non_null(strstr(r.h[0].snippet, "llama"));
+	free(t);
+	close_ti(ti);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+test_bench_10000(void **state)
+{
+	static const char *names[] = { "Zhang", "Wang", "Li", "Zhao", "Smith", "Jones", "张三",
+				       "李四", "Müller", "Ольга" };
+	struct textindex *ti = open_ti(86);
+	char text[512], path[64];
+	struct hits r;
+	double t0, t1;
+	int i;
+
+	t0 = now_s();
+	for (i = 0; i < 10000; i++) {
+		snprintf(path, sizeof(path), "/home/u/f%05d.txt", i);
+		snprintf(text, sizeof(text), "contact %d %s %s phone +86 139%08d note %d lorem ipsum"
+			 " dolor sit amet", i, names[i % 10], names[(i / 10) % 10], i, i * 7);
+		put(ti, 1, path, 1, text);
+	}
+	t1 = now_s();
+	printf("# indexed 10000 files in %.2f s\n", t1 - t0);
+	t0 = now_s();
+	assert_int_equal(search(ti, 1, false, &r, 1, "+86 139 0000 4242"), 1);
+	t1 = now_s();
+	printf("# search phone: %.1f ms\n", (t1 - t0) * 1e3);
+	t0 = now_s();
+	assert_int_equal(search(ti, 1, false, &r, 2, "张三", "smith"), 200);
+	t1 = now_s();
+	printf("# search 张三 smith (200 hits): %.1f ms\n", (t1 - t0) * 1e3);
+	t0 = now_s();
+	assert_int_equal(search(ti, 1, false, &r, 1, "lorem"), 10000);
+	t1 = now_s();
+	printf("# search lorem (10000 hits): %.1f ms\n", (t1 - t0) * 1e3);
+	close_ti(ti);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cjk),
+		cmocka_unit_test(test_phones),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_bench_10000),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
