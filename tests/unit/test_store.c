@@ -1,0 +1,323 @@
+/* test_store.c — the pack store: put/get, dedup, crash repair of pack
+ * tails, damaged records, pack rolling, and a full disk (a small tmpfs). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "server/content.h"
+#include "server/store.h"
+
+static const struct devkey key = { { 7, 7, 7 } };
+
+struct fx {
+	char dir[64];
+	struct store *st;
+	bool mounted;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	strcpy(f->dir, "/tmp/vg-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(f->st);
+	if (f->mounted)
+		umount(f->dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		p[i] = (uint8_t)(x >> 24);
+	}
+}
+
+static int sha256_test(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+static void id_of(const void *p, size_t n, uint8_t id[32])
+{
+	uint8_t sha[32];
+
+	assert_int_equal(sha256_test(p, n, sha), 0);
+	store_chunk_id(&key, sha, id);
+}
+
+static off_t pack_size(const char *dir, unsigned pack)
+{
+	char path[128];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/packs/%08u.pack", dir, pack);
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+static void test_put_get(void **state)
+{
+	struct fx *f = *state;
+	static const size_t sizes[] = { 0, 1, 100, 4096, 65536, STORE_CHUNK_MAX };
+	uint8_t *p = malloc(STORE_CHUNK_MAX), *q = malloc(STORE_CHUNK_MAX), id[32];
+	struct store_batch *b;
+	struct store_stats s;
+	size_t i, n;
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fill(p, sizes[i], i);
+		if (i == 2)
+			memset(p, 'a', sizes[i]);      /* compressible */
+		id_of(p, sizes[i], id);
+		assert_int_equal(store_batch_has(b, id), 0);
+		assert_int_equal(store_batch_put(b, id, p, sizes[i]), 0);
+		assert_int_equal(store_batch_has(b, id), 1);
+		assert_int_equal(store_has(f->st, id), 0);        /* not committed yet */
+		assert_int_equal(store_batch_put(b, id, p, sizes[i]), 0);   /* dedup in batch */
+	}
+	assert_int_equal(store_batch_put(b, id, p, STORE_CHUNK_MAX + 1), -EMSGSIZE);
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_stats(f->st, &s), 0);
+	assert_int_equal(s.chunks, 6);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fill(p, sizes[i], i);
+		if (i == 2)
+			memset(p, 'a', sizes[i]);
+		id_of(p, sizes[i], id);
+		assert_int_equal(store_has(f->st, id), 1);
+		assert_int_equal(store_get(f->st, id, q, STORE_CHUNK_MAX, &n), 0);
+		assert_int_equal(n, sizes[i]);
+		assert_memory_equal(p, q, n);
+		if (sizes[i] > 0)
+			assert_int_equal(store_get(f->st, id, q, sizes[i] - 1, &n), -EMSGSIZE);
+	}
+	/* committed chunks are not stored again */
+	{
+		uint64_t before = s.pack_bytes;
+
+		assert_int_equal(store_batch_put(b, id, p, sizes[5]), 0);
+		assert_int_equal(store_batch_commit(b), 0);
+		assert_int_equal(store_stats(f->st, &s), 0);
+		assert_int_equal(s.pack_bytes, before);
+	}
+	memset(id, 0x55, 32);
+	assert_int_equal(store_get(f->st, id, q, STORE_CHUNK_MAX, &n), -ENOENT);
+	store_batch_free(b);
+	free(p);
+	free(q);
+}
+
+/* Records never committed (crash, failure) are cut from the pack tail at open. */
+static void test_tail_repair(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[10000], id[32], q[10000];
+	struct store_batch *b;
+	off_t committed;
+	size_t n;
+	int i;
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	fill(p, sizeof(p), 1);
+	id_of(p, sizeof(p), id);
+	assert_int_equal(store_batch_put(b, id, p, sizeof(p)), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	committed = pack_size(f->dir, 1);
+	for (i = 2; i < 6; i++) {
+		uint8_t x[32];
+
+		fill(p, sizeof(p), (uint64_t)i);
+		id_of(p, sizeof(p), x);
+		assert_int_equal(store_batch_put(b, x, p, sizeof(p)), 0);
+	}
+	store_batch_free(b);                 /* dropped without commit */
+	assert_true(pack_size(f->dir, 1) > committed);
+	store_close(f->st);
+	/* and a torn record at the tail, as a crash mid-write leaves */
+	{
+		char path[128];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
+		fd = open(path, O_WRONLY | O_APPEND);
+		assert_true(write(fd, "VGC1torn", 8) == 8);
+		close(fd);
+	}
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(pack_size(f->dir, 1), committed);
+	fill(p, sizeof(p), 1);
+	assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), 0);
+	assert_memory_equal(p, q, sizeof(p));
+}
+
+static void test_damaged_record(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[5000], id[32], q[5000], c;
+	struct store_batch *b;
+	char path[128];
+	size_t n;
+	int fd;
+
+	fill(p, sizeof(p), 3);
+	id_of(p, sizeof(p), id);
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_put(b, id, p, sizeof(p)), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
+	fd = open(path, O_RDWR);
+	assert_true(pread(fd, &c, 1, 2000) == 1);
+	c ^= 0x10;
+	assert_true(pwrite(fd, &c, 1, 2000) == 1);
+	close(fd);
+	assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), -EIO);
+}
+
+static void test_pack_roll(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *p = malloc(65536), *q = malloc(65536), id[32];
+	struct store_batch *b;
+	struct store_stats s;
+	int i, total = (int)(STORE_PACK_ROLL / 65536) + 50;
+	size_t n;
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (i = 0; i < total; i++) {
+		fill(p, 65536, (uint64_t)i + 100);
+		id_of(p, 65536, id);
+		assert_int_equal(store_batch_put(b, id, p, 65536), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	assert_int_equal(store_stats(f->st, &s), 0);
+	assert_int_equal(s.packs, 2);
+	assert_true(pack_size(f->dir, 1) <= (off_t)STORE_PACK_ROLL);
+	store_close(f->st);
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	for (i = 0; i < total; i += 37) {
+		fill(p, 65536, (uint64_t)i + 100);
+		id_of(p, 65536, id);
+		assert_int_equal(store_get(f->st, id, q, 65536, &n), 0);
+		assert_memory_equal(p, q, 65536);
+	}
+	free(p);
+	free(q);
+}
+
+/* ---- full disk ---- */
+static int build(struct store *st, const uint8_t *p, size_t n, struct content_ref *ref)
+{
+	struct vbuild *vb;
+	int r = vbuild_new(st, &key, &vb);
+
+	if (r == 0)
+		r = vbuild_write(vb, p, n);
+	if (r == 0)
+		r = vbuild_finish(vb, ref);
+	vbuild_free(vb);
+	return r;
+}
+
+static void check(struct store *st, const struct content_ref *ref, const uint8_t *p, size_t n)
+{
+	struct vreader *vr;
+	uint8_t *q = malloc(n);
+
+	assert_int_equal(vreader_open(st, &key, ref, &vr), 0);
+	assert_int_equal(vreader_pread(vr, q, n, 0), (ssize_t)n);
+	assert_memory_equal(p, q, n);
+	vreader_free(vr);
+	free(q);
+}
+
+static void test_enospc(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 600000, big = 3u << 20;
+	uint8_t *a = malloc(n), *bb = malloc(big), junk[65536];
+	struct content_ref ra, rb;
+	char filler[128];
+	int fd, r;
+
+	store_close(f->st);
+	f->st = NULL;
+	if (mount("tmpfs", f->dir, "tmpfs", 0, "size=4m") < 0) {
+		print_message("skipped: cannot mount tmpfs (%s)\n", strerror(errno));
+		skip();
+	}
+	f->mounted = true;
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	fill(a, n, 1);
+	fill(bb, big, 2);
+	assert_int_equal(build(f->st, a, n, &ra), 0);
+	/* fill the disk, leaving little room */
+	snprintf(filler, sizeof(filler), "%s/filler", f->dir);
+	fd = open(filler, O_WRONLY | O_CREAT, 0600);
+	fill(junk, sizeof(junk), 3);
+	while (write(fd, junk, sizeof(junk)) > 0)
+		;
+	assert_int_equal(ftruncate(fd, lseek(fd, 0, SEEK_CUR) - 200000), 0);
+	close(fd);
+	r = build(f->st, bb, big, &rb);
+	assert_int_equal(r, -ENOSPC);
+	check(f->st, &ra, a, n);                  /* what was stored is intact */
+	store_close(f->st);                       /* and stays so across a restart */
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	check(f->st, &ra, a, n);
+	assert_int_equal(build(f->st, bb, big, &rb), -ENOSPC);
+	unlink(filler);                           /* space comes back */
+	assert_int_equal(build(f->st, bb, big, &rb), 0);
+	check(f->st, &rb, bb, big);
+	check(f->st, &ra, a, n);
+	free(a);
+	free(bb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tail_repair, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_record, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pack_roll, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_enospc, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
