@@ -81,6 +81,24 @@ bool session_device_online(struct srv *srv, int64_t dev)
 
 /* ----------------------------------------------------------------- dispatch */
 
+/* Waits (bounded) for the peer's END, so that closing the stream does not
+ * reset it while the peer is still finishing its request: a reset could
+ * overtake nothing, but it makes the peer's own late END fail. */
+static void drain(struct mux_stream *s)
+{
+	struct buf scratch;
+	uint16_t type;
+	int i, r = 0;
+
+	buf_init(&scratch, MUX_FRAME_MAX);
+	for (i = 0; i < SESSION_DRAIN_ITEMS; i++) {
+		r = mux_recv(s, &type, &scratch, SESSION_DRAIN_MS);
+		if (r == MUX_END || r < 0)
+			break;
+	}
+	buf_free(&scratch);
+}
+
 static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 		      const uint8_t *msg, size_t len, void *arg)
 {
@@ -99,12 +117,15 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	/* Replies are complete only with END (a stream closed without it is
 	 * reset and its queued replies dropped); a handler that must signal a
 	 * broken body (content cut short) returns -ECONNABORTED instead. */
-	if (r != -ECONNABORTED)
+	if (r != -ECONNABORTED) {
 		(void)mux_send_end(s);
+		drain(s);
+	}
 	mux_stream_close(s);
 	if (r == -EPROTO) {
 		log_warnx("%s %s (%s): protocol violation, disconnecting",
 			  role_name(c->id.role), c->id.name, c->addr);
+		usleep(SESSION_LINGER_MS * 1000);   /* let the error reply go out */
 		mux_shutdown(m);
 	}
 }

@@ -1,0 +1,653 @@
+/* test_session.c — vigil-server end to end: init, enroll and run the real
+ * binary (build/bin/vigil-server), then talk to it as a device and as a
+ * controller through client_connect + mux: WHOLE puts (resumed too, at
+ * every send size of the sweep), META/DELETE/RENAME, LS/LOG/STAT/READ,
+ * verification failures, stale bases, role checks, revocation, garbage on
+ * the port, and a clean exit 0 on SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/sha.h>
+
+#include "common/bundle.h"
+#include "common/chunker.h"
+#include "common/chunktree.h"
+#include "common/client.h"
+#include "common/mux.h"
+#include "common/proto.h"
+
+#define SERVER_BIN "build/bin/vigil-server"
+
+static char tmp[64], srvdir[128], hostport[64];
+static pid_t server_pid;
+static struct mux *dev_m, *ctl_m;
+
+/* ------------------------------------------------------------ helpers */
+
+static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static struct mux *connect_as(const char *bundle_name, int *rc)
+{
+	char path[256], err[256] = "";
+	static const struct mux_ops ops = { 0 };
+	struct bundle *b = NULL;
+	struct mux *m = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, bundle_name);
+	assert_int_equal(bundle_load(path, &b, err, sizeof(err)), 0);
+	*rc = client_connect(b, hostport, 5000, &ops, NULL, &m, err, sizeof(err));
+	bundle_free(b);
+	return m;
+}
+
+struct content { uint8_t root[32], sha[32]; uint64_t size; struct ctree_builder *tb; };
+
+static int emit(void *arg, const uint8_t *d, size_t n)
+{
+	struct content *c = arg;
+	uint8_t h[32];
+
+	SHA256(d, n, h);
+	return ctree_add(c->tb, h, (uint32_t)n);
+}
+
+/* The device's view of content: chunk tree root and sha256. */
+static void content_of(const uint8_t *p, size_t n, struct content *c)
+{
+	struct chunker *ch = chunker_new();
+
+	c->tb = ctree_builder_new(NULL, NULL);
+	assert_int_equal(chunker_feed(ch, p, n, emit, c), 0);
+	assert_int_equal(chunker_flush(ch, emit, c), 0);
+	assert_int_equal(ctree_finish(c->tb, c->root, &c->size), 0);
+	assert_int_equal(c->size, n);
+	SHA256(p, n, c->sha);
+	ctree_builder_free(c->tb);
+	chunker_free(ch);
+}
+
+static void fill_put(struct vg_put *p, const char *path, int type, int body)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->e.path, sizeof(p->e.path), "%s", path);
+	p->e.type = (uint8_t)type;
+	p->e.mode = 0640;
+	p->e.capture_ns = (int64_t)time(NULL) * 1000000000;
+	p->e.mtime_ns = 42;
+	p->body = (uint8_t)body;
+}
+
+/* Reads the reply to a put: PUT_DONE's version, or -code of MSG_ERROR. */
+static int64_t put_reply(struct mux_stream *s, struct buf *in)
+{
+	struct wire_reader r;
+	char text[256];
+	uint16_t t;
+	int rc = mux_recv(s, &t, in, 10000);
+
+	if (rc != MUX_MSG)
+		return rc < 0 ? rc : -EPROTO;
+	if (t == MSG_ERROR)
+		return -proto_get_error(in->data, in->len, text, sizeof(text));
+	assert_int_equal(t, MSG_PUT_DONE);
+	wire_reader_init(&r, in->data, in->len);
+	return (int64_t)wire_get_u64(&r);
+}
+
+/* WHOLE put of data sent in pieces of `piece` bytes.  With cut > 0 the
+ * stream is abandoned after cut bytes (to test resuming).  Returns the
+ * version, -code, or -EINPROGRESS when cut. */
+static int64_t put_whole(const char *path, const uint8_t *data, size_t n, size_t piece,
+			 const uint8_t *token, size_t cut, const uint8_t *bad_root,
+			 uint64_t *resumed_at)
+{
+	struct vg_put *p = calloc(1, sizeof(*p));
+	struct content c;
+	struct buf b, in;
+	struct wire_reader r;
+	struct mux_stream *s;
+	uint16_t t;
+	uint64_t off;
+	int64_t v;
+
+	content_of(data, n, &c);
+	fill_put(p, path, VG_FILE, PUT_WHOLE);
+	p->e.size = n;
+	memcpy(p->e.tree_root, bad_root ? bad_root : c.root, 32);
+	memcpy(p->e.sha256, c.sha, 32);
+	if (token)
+		memcpy(p->token, token, 16);
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&in, MUX_FRAME_MAX);
+	proto_put_put(&b, p);
+	assert_int_equal(wire_buf_error(&b), 0);
+	s = mux_open(dev_m, MSG_DEV_PUT, b.data, b.len);
+	assert_non_null(s);
+	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
+	if (t == MSG_ERROR) {
+		char text[256];
+
+		v = -proto_get_error(in.data, in.len, text, sizeof(text));
+		goto out;
+	}
+	assert_int_equal(t, MSG_PUT_READY);
+	wire_reader_init(&r, in.data, in.len);
+	off = wire_get_u64(&r);
+	assert_true(off <= n);
+	if (resumed_at)
+		*resumed_at = off;
+	while (off < n) {
+		size_t k = n - off < piece ? n - off : piece;
+
+		if (cut && off + k > cut) {
+			assert_int_equal(mux_send_data(s, data + off, cut - off), 0);
+			v = -EINPROGRESS;
+			goto out;   /* closing without END resets the stream */
+		}
+		assert_int_equal(mux_send_data(s, data + off, k), 0);
+		off += k;
+	}
+	assert_int_equal(mux_send_end(s), 0);
+	v = put_reply(s, &in);
+out:
+	mux_stream_close(s);
+	buf_free(&b);
+	buf_free(&in);
+	free(p);
+	return v;
+}
+
+/* A put without data (META, DELETE, RENAME) through mux_call. */
+static int64_t put_nodata(struct vg_put *p)
+{
+	struct buf b, in;
+	struct wire_reader r;
+	char text[256];
+	uint16_t t;
+	int64_t v;
+	int rc;
+
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&in, MUX_FRAME_MAX);
+	proto_put_put(&b, p);
+	rc = mux_call(dev_m, MSG_DEV_PUT, &b, &t, &in, 10000);
+	assert_int_equal(rc, 0);
+	if (t == MSG_ERROR) {
+		v = -proto_get_error(in.data, in.len, text, sizeof(text));
+	} else {
+		assert_int_equal(t, MSG_PUT_DONE);
+		wire_reader_init(&r, in.data, in.len);
+		v = (int64_t)wire_get_u64(&r);
+	}
+	buf_free(&b);
+	buf_free(&in);
+	return v;
+}
+
+/* One request, one reply message (ENTRY, STATUS, ERROR). */
+static int call(struct mux *m, uint16_t type, struct buf *req, uint16_t *t, struct buf *out)
+{
+	buf_init(out, MUX_FRAME_MAX);
+	return mux_call(m, type, req, t, out, 10000);
+}
+
+static void req_path(struct buf *b, const char *dev, const char *path)
+{
+	buf_init(b, VG_MSG_MAX);
+	wire_put_str(b, dev);
+	wire_put_str(b, path);
+}
+
+/* LS or LOG: all entries of every batch; returns count or -code. */
+static int list(uint16_t type, const char *dev, const char *path, int64_t at, bool rec,
+		struct vg_entry *out, int max)
+{
+	struct buf b, in;
+	struct mux_stream *s;
+	char text[256];
+	uint16_t t;
+	int n = 0, rc;
+
+	req_path(&b, dev, path);
+	if (type == MSG_CTL_LS) {
+		wire_put_i64(&b, at);
+		wire_put_u8(&b, rec);
+	}
+	s = mux_open(ctl_m, type, b.data, b.len);
+	assert_non_null(s);
+	assert_int_equal(mux_send_end(s), 0);
+	buf_init(&in, MUX_FRAME_MAX);
+	while ((rc = mux_recv(s, &t, &in, 10000)) == MUX_MSG) {
+		struct wire_reader r;
+		uint32_t k;
+
+		if (t == MSG_ERROR) {
+			n = -proto_get_error(in.data, in.len, text, sizeof(text));
+			break;
+		}
+		assert_int_equal(t, MSG_ENTRIES);
+		assert_true(in.len <= 64 * 1024);
+		wire_reader_init(&r, in.data, in.len);
+		k = wire_get_u32(&r);
+		for (uint32_t i = 0; i < k; i++) {
+			assert_true(n < max);
+			proto_get_entry(&r, &out[n++]);
+		}
+		assert_int_equal(wire_done(&r), 0);
+	}
+	if (n >= 0)
+		assert_int_equal(rc, MUX_END);
+	mux_stream_close(s);
+	buf_free(&b);
+	buf_free(&in);
+	return n;
+}
+
+/* READ: the content into out (cap), returns its length or -code. */
+static ssize_t read_content(const char *path, uint64_t version, uint64_t off, uint64_t len,
+			    uint8_t *out, size_t cap)
+{
+	struct buf b, in;
+	struct mux_stream *s;
+	char text[256];
+	size_t got = 0;
+	uint16_t t;
+	int rc;
+
+	req_path(&b, "phone1", path);
+	wire_put_u64(&b, version);
+	wire_put_u64(&b, off);
+	wire_put_u64(&b, len);
+	s = mux_open(ctl_m, MSG_CTL_READ, b.data, b.len);
+	assert_non_null(s);
+	assert_int_equal(mux_send_end(s), 0);
+	buf_init(&in, MUX_FRAME_MAX);
+	rc = mux_recv(s, &t, &in, 10000);
+	assert_int_equal(rc, MUX_MSG);
+	if (t == MSG_ERROR) {
+		got = (size_t)proto_get_error(in.data, in.len, text, sizeof(text));
+		mux_stream_close(s);
+		buf_free(&b);
+		buf_free(&in);
+		return -(ssize_t)got;
+	}
+	assert_int_equal(t, MSG_OK);
+	while ((rc = mux_recv(s, &t, &in, 10000)) == MUX_DATA) {
+		assert_true(got + in.len <= cap);
+		memcpy(out + got, in.data, in.len);
+		got += in.len;
+	}
+	assert_int_equal(rc, MUX_END);
+	mux_stream_close(s);
+	buf_free(&b);
+	buf_free(&in);
+	return (ssize_t)got;
+}
+
+static uint8_t *random_bytes(size_t n, unsigned seed)
+{
+	uint8_t *p = malloc(n ? n : 1);
+
+	srand(seed);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rand();
+	return p;
+}
+
+/* -------------------------------------------------------------- setup */
+
+static int setup(void **state)
+{
+	int port = 20000 + (int)(getpid() % 20000), rc = -1;
+
+	if (access(SERVER_BIN, X_OK) != 0) {
+		fprintf(stderr, "%s not built\n", SERVER_BIN);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "/tmp/test_session.XXXXXX");
+	assert_non_null(mkdtemp(tmp));
+	snprintf(srvdir, sizeof(srvdir), "%s/srv", tmp);
+	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", port);
+	assert_int_equal(run(SERVER_BIN " init %s --listen %s >/dev/null", srvdir, hostport), 0);
+	assert_int_equal(run(SERVER_BIN " enroll %s --controller admin --out %s/ctl.bundle >/dev/null",
+			     srvdir, tmp), 0);
+	assert_int_equal(run(SERVER_BIN " enroll %s --device phone1 --out %s/phone1.bundle >/dev/null",
+			     srvdir, tmp), 0);
+	assert_int_equal(run(SERVER_BIN " enroll %s --device phone2 --out %s/phone2.bundle >/dev/null",
+			     srvdir, tmp), 0);
+	server_pid = fork();
+	if (server_pid == 0) {
+		char log[200];
+
+		snprintf(log, sizeof(log), "%s/server.log", tmp);
+		freopen(log, "w", stderr);
+		execl(SERVER_BIN, SERVER_BIN, "run", srvdir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && rc != 0; i++) {
+		usleep(50000);
+		dev_m = connect_as("phone1.bundle", &rc);
+	}
+	assert_int_equal(rc, 0);
+	ctl_m = connect_as("ctl.bundle", &rc);
+	assert_int_equal(rc, 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int status = -1;
+
+	mux_free(dev_m);
+	mux_free(ctl_m);
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, &status, 0);
+	}
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n", status);
+		run("cat %s/server.log >&2", tmp);
+		return -1;
+	}
+	if (getenv("KEEP"))
+		fprintf(stderr, "kept %s\n", tmp);
+	else
+		run("rm -rf %s", tmp);
+	return 0;
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void test_whole_sweep(void **state)
+{
+	static const size_t pieces[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	struct vg_entry *e = calloc(16, sizeof(*e));
+	uint8_t *back = malloc(400000);
+
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		size_t n = pieces[i] == 0 ? 0 : pieces[i] < 100 ? 20000 : 300000;
+		size_t piece = pieces[i] ? pieces[i] : 1;
+		uint8_t *d = random_bytes(n, (unsigned)i);
+		char path[64];
+
+		snprintf(path, sizeof(path), "/data/sweep/f%zu", pieces[i]);
+		assert_int_equal(put_whole(path, d, n, piece, NULL, 0, NULL, NULL), 1);
+		assert_int_equal(read_content(path, 0, 0, 0, back, 400000), (ssize_t)n);
+		assert_memory_equal(back, d, n);
+		free(d);
+	}
+	assert_int_equal(list(MSG_CTL_LS, "phone1", "/data/sweep", 0, false, e, 16), 8);
+	assert_int_equal(list(MSG_CTL_LS, "phone1", "/", 0, false, e, 16), 1);
+	assert_string_equal(e[0].path, "/data");
+	assert_int_equal(e[0].type, VG_DIR);
+	free(back);
+	free(e);
+}
+
+static void test_versions_read_stat(void **state)
+{
+	struct vg_entry *e = calloc(8, sizeof(*e));
+	uint8_t *a = random_bytes(100000, 7), *b2 = random_bytes(50000, 8), back[100000];
+	struct content c;
+	struct buf req, out;
+	struct wire_reader r;
+	uint16_t t;
+
+	assert_int_equal(put_whole("/data/v.bin", a, 100000, 65536, NULL, 0, NULL, NULL), 1);
+	assert_int_equal(put_whole("/data/v.bin", b2, 50000, 65536, NULL, 0, NULL, NULL), 2);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/v.bin", 0, false, e, 8), 2);
+	assert_int_equal(e[0].version, 1);
+	assert_int_equal(e[0].size, 100000);
+	content_of(a, 100000, &c);
+	assert_memory_equal(e[0].sha256, c.sha, 32);
+	assert_int_equal(e[1].version, 2);
+	assert_true(e[1].capture_ns >= e[0].capture_ns);
+	/* old version, and a slice for lazy mounts */
+	assert_int_equal(read_content("/data/v.bin", 1, 0, 0, back, sizeof(back)), 100000);
+	assert_memory_equal(back, a, 100000);
+	assert_int_equal(read_content("/data/v.bin", 1, 70000, 100, back, sizeof(back)), 100);
+	assert_memory_equal(back, a + 70000, 100);
+	assert_int_equal(read_content("/data/v.bin", 0, 49990, 0, back, sizeof(back)), 10);
+	assert_int_equal(read_content("/data/v.bin", 0, 60000, 0, back, sizeof(back)), -EINVAL);
+	assert_int_equal(read_content("/data/nope", 0, 0, 0, back, sizeof(back)), -ENOENT);
+	assert_int_equal(read_content("/data", 0, 0, 0, back, sizeof(back)), -EISDIR);
+	/* stat --at the first version's capture time */
+	req_path(&req, "phone1", "/data/v.bin");
+	wire_put_u64(&req, 0);
+	wire_put_i64(&req, e[0].capture_ns);
+	assert_int_equal(call(ctl_m, MSG_CTL_STAT, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_ENTRY);
+	wire_reader_init(&r, out.data, out.len);
+	proto_get_entry(&r, &e[2]);
+	assert_int_equal(wire_done(&r), 0);
+	assert_true(e[2].version == 1 || e[2].capture_ns == e[1].capture_ns);
+	assert_int_equal(e[2].mode, 0640);
+	buf_free(&req);
+	buf_free(&out);
+	free(a);
+	free(b2);
+	free(e);
+}
+
+static void test_verify_failure_stores_nothing(void **state)
+{
+	struct vg_entry e;
+	uint8_t *d = random_bytes(30000, 9), bad[32];
+
+	memset(bad, 0xab, sizeof(bad));
+	assert_int_equal(put_whole("/data/bad.bin", d, 30000, 4096, NULL, 0, bad, NULL), -EBADMSG);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/bad.bin", 0, false, &e, 1), -ENOENT);
+	free(d);
+}
+
+static void test_meta_delete_rename(void **state)
+{
+	struct vg_put *p = calloc(1, sizeof(*p));
+	struct vg_entry *e = calloc(8, sizeof(*e));
+	uint8_t *d = random_bytes(20000, 10), back[20000];
+
+	assert_int_equal(put_whole("/data/m.txt", d, 20000, 999, NULL, 0, NULL, NULL), 1);
+	/* META needs the latest as base */
+	fill_put(p, "/data/m.txt", VG_FILE, PUT_META);
+	p->e.mode = 0600;
+	p->base_version = 0;
+	assert_int_equal(put_nodata(p), -ESTALE);
+	p->base_version = 1;
+	assert_int_equal(put_nodata(p), 2);
+	assert_int_equal(read_content("/data/m.txt", 2, 0, 0, back, sizeof(back)), 20000);
+	assert_memory_equal(back, d, 20000);
+	/* RENAME: content reused; the source gets a deleted version */
+	fill_put(p, "/data/m2.txt", VG_FILE, PUT_RENAME);
+	strcpy(p->from, "/data/m.txt");
+	assert_int_equal(put_nodata(p), 1);
+	assert_int_equal(read_content("/data/m2.txt", 0, 0, 0, back, sizeof(back)), 20000);
+	assert_memory_equal(back, d, 20000);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/m.txt", 0, false, e, 8), 3);
+	assert_true(e[2].deleted);
+	assert_int_equal(e[1].mode, 0600);
+	/* DELETE: not listed any more, logged as deleted */
+	fill_put(p, "/data/m2.txt", VG_FILE, PUT_DELETE);
+	assert_int_equal(put_nodata(p), 2);
+	assert_int_equal(list(MSG_CTL_LS, "phone1", "/data/m2.txt", 0, false, e, 8), -ENOENT);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/m2.txt", 0, false, e, 8), 2);
+	assert_true(e[1].deleted);
+	/* a renamed source that is gone */
+	fill_put(p, "/data/m3.txt", VG_FILE, PUT_RENAME);
+	strcpy(p->from, "/data/m2.txt");
+	assert_int_equal(put_nodata(p), -ENOENT);
+	/* directories and symlinks */
+	fill_put(p, "/data/dir", VG_DIR, PUT_META);
+	assert_int_equal(put_nodata(p), 1);
+	fill_put(p, "/data/link", VG_SYMLINK, PUT_META);
+	strcpy(p->e.link, "dir/target");
+	assert_int_equal(put_nodata(p), 1);
+	assert_int_equal(list(MSG_CTL_LS, "phone1", "/data/link", 0, false, e, 8), 1);
+	assert_string_equal(e[0].link, "dir/target");
+	free(d);
+	free(e);
+	free(p);
+}
+
+static void test_resume(void **state)
+{
+	size_t n = 12u << 20;
+	uint8_t *d = random_bytes(n, 11), *back = malloc(n), token[16];
+	uint64_t at = 0;
+
+	memset(token, 0x5a, sizeof(token));
+	assert_int_equal(put_whole("/data/big.bin", d, n, 65536, token, 10u << 20, NULL, NULL),
+			 -EINPROGRESS);
+	usleep(300000);   /* the server checkpoints what arrived */
+	assert_int_equal(put_whole("/data/big.bin", d, n, 65536, token, 0, NULL, &at), 1);
+	assert_true(at >= (8u << 20));
+	assert_true(at <= (10u << 20));
+	assert_int_equal(read_content("/data/big.bin", 0, 0, 0, back, n), (ssize_t)n);
+	assert_memory_equal(back, d, n);
+	free(d);
+	free(back);
+}
+
+static void test_roles_and_garbage(void **state)
+{
+	struct buf req, out;
+	char text[256];
+	uint16_t t;
+	struct mux *m2;
+	int rc, fd;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	/* a device may not list; a controller may not put */
+	req_path(&req, "phone1", "/");
+	wire_put_i64(&req, 0);
+	wire_put_u8(&req, 0);
+	assert_int_equal(call(dev_m, MSG_CTL_LS, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_ERROR);
+	assert_int_equal(proto_get_error(out.data, out.len, text, sizeof(text)), EPERM);
+	buf_free(&out);
+	assert_int_equal(call(ctl_m, MSG_DEV_LATEST, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_ERROR);
+	assert_int_equal(proto_get_error(out.data, out.len, text, sizeof(text)), EPERM);
+	buf_free(&out);
+	buf_free(&req);
+	/* search is not there yet */
+	buf_init(&req, 64);
+	assert_int_equal(call(ctl_m, MSG_CTL_SEARCH, &req, &t, &out), 0);
+	assert_int_equal(proto_get_error(out.data, out.len, text, sizeof(text)), ENOSYS);
+	buf_free(&out);
+	/* the device's own latest */
+	buf_reset(&req);
+	wire_put_str(&req, "/data/sweep/f7");
+	assert_int_equal(call(dev_m, MSG_DEV_LATEST, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_ENTRY);
+	buf_free(&out);
+	buf_free(&req);
+
+	/* a malformed put gets EBADMSG and the connection is dropped */
+	m2 = connect_as("phone1.bundle", &rc);
+	assert_int_equal(rc, 0);
+	buf_init(&req, 64);
+	wire_put_str(&req, "garbage");
+	assert_int_equal(call(m2, MSG_DEV_PUT, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_ERROR);
+	assert_int_equal(proto_get_error(out.data, out.len, text, sizeof(text)), EBADMSG);
+	buf_free(&out);
+	buf_free(&req);
+	for (int i = 0; i < 50 && mux_alive(m2); i++)
+		usleep(20000);
+	assert_false(mux_alive(m2));
+	mux_free(m2);
+
+	/* garbage on the TLS port */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = htons((uint16_t)atoi(strchr(hostport, ':') + 1));
+	sa.sin_addr.s_addr = htonl(0x7f000001);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	close(fd);
+	/* still serving */
+	buf_init(&req, 64);
+	assert_int_equal(call(ctl_m, MSG_CTL_DEVICES, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_DEVICES);
+	buf_free(&out);
+	buf_free(&req);
+}
+
+static void test_devices_and_revoke(void **state)
+{
+	struct buf req, out;
+	struct wire_reader r;
+	struct vg_device d[4];
+	uint16_t t;
+	uint32_t n;
+	struct mux *m2;
+	int rc;
+
+	buf_init(&req, 64);
+	assert_int_equal(call(ctl_m, MSG_CTL_DEVICES, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_DEVICES);
+	wire_reader_init(&r, out.data, out.len);
+	n = wire_get_u32(&r);
+	assert_int_equal(n, 2);
+	for (uint32_t i = 0; i < n; i++)
+		proto_get_device(&r, &d[i]);
+	assert_int_equal(wire_done(&r), 0);
+	assert_string_equal(d[0].name, "phone1");
+	assert_true(d[0].online);
+	assert_true(d[0].files > 0);
+	assert_false(d[1].online);
+	buf_free(&out);
+
+	m2 = connect_as("phone2.bundle", &rc);
+	assert_int_equal(rc, 0);
+	mux_free(m2);
+	assert_int_equal(run(SERVER_BIN " revoke %s phone2 >/dev/null", srvdir), 0);
+	m2 = connect_as("phone2.bundle", &rc);
+	if (rc == 0) {   /* TLS 1.3: the refusal shows at the first request */
+		buf_reset(&req);
+		wire_put_str(&req, "/x");
+		assert_true(call(m2, MSG_DEV_LATEST, &req, &t, &out) < 0);
+		buf_free(&out);
+		mux_free(m2);
+	}
+	buf_free(&req);
+	assert_int_not_equal(run(SERVER_BIN " revoke %s nobody 2>/dev/null", srvdir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_whole_sweep),
+		cmocka_unit_test(test_versions_read_stat),
+		cmocka_unit_test(test_verify_failure_stores_nothing),
+		cmocka_unit_test(test_meta_delete_rename),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_roles_and_garbage),
+		cmocka_unit_test(test_devices_and_revoke),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
