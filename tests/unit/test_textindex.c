@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 
+#include "server/indexer.h"
 #include "server/textindex.h"
 
 struct hits { int n; struct vg_hit h[16]; };
@@ -262,6 +263,103 @@ test_bench_10000(void **state)
 	close_ti(ti);
 }
 
+/* ---- the indexer, with contents served from memory ---- */
+
+#define NTEXT 3000
+struct corpus { char *text[NTEXT + 2]; uint8_t root[NTEXT + 2][32]; };
+
+static ssize_t
+mem_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	const char *t = arg;
+	size_t len = strlen(t);
+
+	if (off >= len)
+		return 0;
+	if (n > len - off)
+		n = len - off;
+	memcpy(buf, t + off, n);
+	return (ssize_t)n;
+}
+
+static int
+mem_open(void *arg, int64_t dev, const struct content_ref *ref, struct ex_source *src)
+{
+	struct corpus *c = arg;
+	int i;
+
+	for (i = 0; i < NTEXT + 2; i++)
+		if (memcmp(c->root[i], ref->root, 32) == 0) {
+			src->arg = c->text[i];
+			src->size = strlen(c->text[i]);
+			src->pread = mem_pread;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static void
+test_indexer(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct indexer_ops ops = { 0 };
+	struct corpus *c = calloc(1, sizeof(*c));
+	struct content_ref ref;
+	struct indexer *ix;
+	struct ti_stats s;
+	struct hits r;
+	char path[64];
+	int i;
+
+	for (i = 0; i < NTEXT; i++) {
+		assert_true(asprintf(&c->text[i], "note %d about item%d", i, i) > 0);
+		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
+	}
+	c->text[NTEXT] = strdup("BEGIN:VCARD\nN;ENCODING=QUOTED-PRINTABLE:=E5=BC=A0=E4=B8=89\n"
+				"TEL:+86 138 0013 8000\nEND:VCARD\n");
+	SHA256((uint8_t *)c->text[NTEXT], strlen(c->text[NTEXT]), c->root[NTEXT]);
+	c->text[NTEXT + 1] = strdup("BEGIN:VCARD\nbroken");
+	SHA256((uint8_t *)c->text[NTEXT + 1], strlen(c->text[NTEXT + 1]), c->root[NTEXT + 1]);
+	ops.arg = c;
+	ops.open = mem_open;
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	/* more than the queue holds: the rest goes to the pending table */
+	for (i = 0; i < NTEXT + 2; i++) {
+		snprintf(path, sizeof(path), i < NTEXT ? "/n/%d.txt" : "/c/%d.vcf", i);
+		memcpy(ref.root, c->root[i], 32);
+		ref.size = strlen(c->text[i]);
+		assert_int_equal(indexer_enqueue(ix, 1, path, 1, 1000, &ref), 0);
+	}
+	assert_int_equal(indexer_enqueue(ix, 1, "/n/5.txt", 2, 2000, NULL), 0);   /* deleted */
+	assert_int_equal(indexer_wait_idle(ix, 120000), 0);
+	assert_int_equal(search(ti, 1, false, &r, 1, "item2999"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 1, "item5"), 0);
+	assert_int_equal(search(ti, 1, true, &r, 1, "item5"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 2, "张三", "13800138000"), 1);
+	assert_string_equal(r.h[0].path, "/c/3000.vcf");
+	assert_int_equal(search(ti, 1, false, &r, 1, "broken"), 1);
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.versions, NTEXT + 3);
+	assert_int_equal(s.malformed, 1);
+	assert_int_equal(s.pending, 0);
+	/* stopped with work queued: saved, then done by the next indexer */
+	indexer_free(ix);
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	indexer_free(ix);
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	memcpy(ref.root, c->root[7], 32);
+	assert_int_equal(indexer_enqueue(ix, 2, "/other/x.txt", 1, 5, &ref), 0);
+	indexer_free(ix);
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	assert_int_equal(indexer_wait_idle(ix, 10000), 0);
+	assert_int_equal(search(ti, 2, false, &r, 1, "item7"), 1);
+	indexer_free(ix);
+	for (i = 0; i < NTEXT + 2; i++)
+		free(c->text[i]);
+	free(c);
+	close_ti(ti);
+}
+
 int
 main(void)
 {
@@ -270,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_phones),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_indexer),
 		cmocka_unit_test(test_bench_10000),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
