@@ -637,7 +637,8 @@ int restore_finish(struct restore *r)
 	size_t i;
 	int err;
 
-	qsort(r->dirs, r->ndirs, sizeof(*r->dirs), by_depth_desc);
+	if (r->ndirs)
+		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), by_depth_desc);
 	for (i = 0; i < r->ndirs; i++) {
 		if ((err = finish_dir(r, &r->dirs[i])) < 0) {
 			say(r, r->dirs[i].rel, err, "cannot set directory metadata");
