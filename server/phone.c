@@ -138,8 +138,9 @@ phone_scan(const char *t, size_t len, int country, phone_fn cb, void *arg)
 		prev = i > 0 ? (unsigned char)t[i - 1] : ' ';
 		bool start = (t[i] == '+' && i + 1 < len && is_digit(t[i + 1])) ||
 		    (is_digit(t[i]) && !is_digit((char)prev));
-		/* glued to a word ("ID123456789") is not a number */
-		if (!start || (prev >= 0x80 || (prev >= 'a' && prev <= 'z') ||
+		/* glued to a Latin word ("ID123456789") is not a number;
+		 * glued to CJK ("电话13800138000") it is */
+		if (!start || ((prev >= 'a' && prev <= 'z') ||
 			       (prev >= 'A' && prev <= 'Z') || prev == '_')) {
 			i++;
 			continue;
