@@ -118,6 +118,7 @@ void mux_stream_finish(struct mux_stream *s)
 	else
 		s->m->open_remote--;
 	pthread_cond_broadcast(&s->cond);
+	pthread_cond_broadcast(&s->m->cond);
 }
 
 bool mux_stream_reapable(const struct mux_stream *s)
@@ -333,6 +334,11 @@ struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_
 	if (!(f = frame_new(FK_OPEN, type, msg, len)))
 		return NULL;
 	pthread_mutex_lock(&m->lock);
+	/* Streams closed by the application but not yet flushed still count
+	 * against the peer's limit; they clear without any help, so wait. */
+	while (!m->dead && m->held_local < MUX_MAX_STREAMS &&
+	       (m->open_local >= MUX_MAX_STREAMS || m->ntab >= MUX_TAB_MAX))
+		pthread_cond_wait(&m->cond, &m->lock);
 	if (m->dead)
 		e = ECONNRESET;
 	else if (m->open_local >= MUX_MAX_STREAMS || m->ntab >= MUX_TAB_MAX ||
@@ -341,6 +347,7 @@ struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_
 	else if (!(s = mux_stream_alloc(m, m->next_local_id, true)))
 		e = ENOMEM;
 	if (s) {
+		m->held_local++;
 		m->last_local_id = s->id;
 		m->next_local_id += 2;
 		oq_push(s, f);
@@ -365,12 +372,12 @@ static int queue_frame(struct mux_stream *s, struct frame *f)
 
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
-		if (m->dead || s->peer_reset || s->reset_now || s->reset_sent) {
-			r = -ECONNRESET;
-			break;
-		}
 		if (s->end_queued) {
 			r = -EPIPE;
+			break;
+		}
+		if (m->dead || s->peer_reset || s->reset_now || s->reset_sent) {
+			r = -ECONNRESET;
 			break;
 		}
 		if (s->credit >= cost)
@@ -436,12 +443,8 @@ static struct frame *take_item(struct mux_stream *s, long deadline, int *r)
 	struct frame *f;
 
 	for (;;) {
-		/* A stream the peer finished is readable to its END even after
-		 * the connection or the peer's reading side went away. */
-		if ((m->dead || s->peer_reset || s->reset_now || s->reset_sent) && !s->peer_end) {
-			*r = -ECONNRESET;
-			return NULL;
-		}
+		/* Items arrive in order: what the peer sent before its END,
+		 * its reset or the connection's end is still delivered. */
 		if ((f = s->iq)) {
 			if (!(s->iq = f->next))
 				s->iq_tail = NULL;
@@ -449,6 +452,10 @@ static struct frame *take_item(struct mux_stream *s, long deadline, int *r)
 		}
 		if (s->peer_end) {
 			*r = MUX_END;
+			return NULL;
+		}
+		if (m->dead || s->peer_reset || s->reset_now || s->reset_sent) {
+			*r = -ECONNRESET;
 			return NULL;
 		}
 		if (wait_until(&s->cond, &m->lock, deadline) == -ETIMEDOUT) {
@@ -502,22 +509,22 @@ void mux_stream_close(struct mux_stream *s)
 	s->user_closed = true;
 	mux_frames_free(s->iq);
 	s->iq = s->iq_tail = NULL;
+	if (s->local)
+		m->held_local--;
 	if (!m->dead && !s->finished) {
 		if (!s->open_sent) {
 			/* The peer never heard of it. */
 			mux_frames_free(s->oq);
 			s->oq = s->oq_tail = NULL;
 			mux_stream_finish(s);
-		} else if (!s->end_queued) {
-			mux_frames_free(s->oq);
-			s->oq = s->oq_tail = NULL;
-			s->reset_now = true;
-		} else if (!s->peer_end && !s->peer_reset && f) {
-			/* Our side is complete: let it drain, then tell the
-			 * peer we stopped reading. */
+		} else if (!(s->end_queued && s->peer_end) && f) {
+			/* What was queued still goes out, in order (at most a
+			 * window), then a reset tells the peer we are gone. */
 			oq_push(s, f);
 			f = NULL;
-		} else if (!s->peer_end && !s->peer_reset) {
+		} else if (!(s->end_queued && s->peer_end)) {
+			mux_frames_free(s->oq);
+			s->oq = s->oq_tail = NULL;
 			s->reset_now = true;
 		}
 	}
@@ -538,7 +545,9 @@ int mux_call(struct mux *m, uint16_t type, const struct buf *req,
 
 	if (!(s = mux_open(m, type, req ? req->data : NULL, req ? req->len : 0)))
 		return -errno;
-	if ((r = mux_send_end(s)) < 0)
+	/* A quick handler may have answered and closed already (its reset
+	 * follows its END); the reply is still readable then. */
+	if ((r = mux_send_end(s)) < 0 && r != -ECONNRESET)
 		goto out;
 	r = mux_recv(s, rtype, reply, timeout_ms);
 	if (r == MUX_MSG) {

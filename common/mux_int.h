@@ -67,7 +67,7 @@ struct handler {
 
 struct mux {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;           /* broadcast on death */
+	pthread_cond_t cond;           /* broadcast on death and when a stream finishes */
 	pthread_t io;
 	bool io_started;
 	SSL *ssl;
@@ -86,6 +86,7 @@ struct mux {
 	uint32_t next_local_id;         /* client 1, 3, 5...; server 2, 4, 6... */
 	uint32_t last_local_id, last_remote_id;  /* highest opened so far, 0: none */
 	size_t open_local, open_remote;        /* not yet finished */
+	size_t held_local;                     /* opened here, not yet closed */
 	uint32_t refused[MUX_REFUSED_MAX];     /* OPENs answered with RESET */
 	size_t nrefused;
 	struct handler *handlers;

@@ -1,0 +1,796 @@
+/* test_mux.c — the mux over real TLS 1.3 (certificates from ca_init and
+ * ca_issue, a socketpair underneath): RPC, concurrent streams, a big upload
+ * that does not hold up small RPCs, flow control, resets, keepalive, and a
+ * hostile peer writing malformed frames. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "common/mux.h"
+#include "tests/unit/pki_fixture.h"
+
+enum { T_ECHO = 1, T_SINK, T_SOURCE, T_HOLD, T_NOREAD, T_DROP };
+
+static struct pki pki;
+
+/* What server handlers observed, for the tests to check. */
+struct srv_state {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int hold_result;          /* T_HOLD: what mux_recv finally returned */
+	bool hold_done;
+	uint64_t source_queued;   /* T_SOURCE: bytes queued so far */
+	int source_result;
+	int closes;               /* on_close calls */
+	unsigned sink_delay_us;   /* T_SINK: pause per DATA item */
+};
+static struct srv_state st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + (i >> 13)); }
+
+static void h_sink(struct mux_stream *s)
+{
+	struct buf b;
+	uint64_t total = 0, h = 0xcbf29ce484222325ULL;
+	uint8_t reply[16];
+	int r;
+
+	buf_init(&b, MUX_FRAME_MAX);
+	while ((r = mux_recv(s, NULL, &b, 10000)) == MUX_DATA) {
+		h = fnv(h, b.data, b.len);
+		total += b.len;
+		if (st.sink_delay_us)
+			usleep(st.sink_delay_us);
+	}
+	if (r == MUX_END) {
+		memcpy(reply, &total, 8);
+		memcpy(reply + 8, &h, 8);
+		mux_send_msg(s, MSG_OK, reply, 16);
+		mux_send_end(s);
+	}
+	buf_free(&b);
+}
+
+static void h_source(struct mux_stream *s, const uint8_t *msg, size_t len)
+{
+	uint64_t want = 0, i, off = 0;
+	uint8_t chunk[10000];
+	int r = 0;
+
+	if (len == 8)
+		memcpy(&want, msg, 8);
+	while (off < want && r == 0) {
+		size_t n = want - off < sizeof(chunk) ? want - off : sizeof(chunk);
+
+		for (i = 0; i < n; i++)
+			chunk[i] = pattern(off + i);
+		r = mux_send_data(s, chunk, n);
+		off += n;
+		__atomic_store_n(&st.source_queued, off, __ATOMIC_SEQ_CST);
+	}
+	if (r == 0)
+		r = mux_send_end(s);
+	st.source_result = r;
+}
+
+static void h_hold(struct mux_stream *s)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, MUX_FRAME_MAX);
+	mux_send_msg(s, MSG_OK, "ready", 5);
+	while ((r = mux_recv(s, NULL, &b, 10000)) == MUX_MSG || r == MUX_DATA)
+		;
+	buf_free(&b);
+	pthread_mutex_lock(&st.lock);
+	st.hold_result = r;
+	st.hold_done = true;
+	pthread_cond_broadcast(&st.cond);
+	pthread_mutex_unlock(&st.lock);
+}
+
+static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
+		      const uint8_t *msg, size_t len, void *arg)
+{
+	int i;
+
+	switch (type) {
+	case T_ECHO:
+		mux_send_msg(s, MSG_OK, msg, len);
+		mux_send_end(s);
+		break;
+	case T_SINK:
+		h_sink(s);
+		break;
+	case T_SOURCE:
+		h_source(s, msg, len);
+		break;
+	case T_HOLD:
+		h_hold(s);
+		break;
+	case T_NOREAD:
+		for (i = 0; i < 300 && mux_alive(m); i++)
+			usleep(10000);
+		break;
+	case T_DROP:   /* closes without END: the peer sees a reset */
+		break;
+	}
+	mux_stream_close(s);
+}
+
+static void on_close(struct mux *m, void *arg)
+{
+	pthread_mutex_lock(&st.lock);
+	st.closes++;
+	pthread_cond_broadcast(&st.cond);
+	pthread_mutex_unlock(&st.lock);
+}
+
+static const struct mux_ops srv_ops = { .on_stream = on_stream, .on_close = on_close };
+
+struct conn { struct mux *cli, *srv; };
+
+static void conn_open(struct conn *c)
+{
+	struct tls_pair tp;
+
+	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
+	assert_int_equal(tp.peer.role, ROLE_DEVICE);
+	assert_string_equal(tp.peer.name, "phone1");
+	c->srv = mux_new(tp.ss, tp.sfd, &srv_ops, NULL);
+	c->cli = mux_new(tp.cs, tp.cfd, NULL, NULL);
+	assert_non_null(c->srv);
+	assert_non_null(c->cli);
+}
+
+static void conn_close(struct conn *c)
+{
+	mux_free(c->cli);
+	mux_free(c->srv);
+}
+
+static int wait_closes(int n, int ms)
+{
+	long end = ms_now() + ms;
+	int got;
+
+	pthread_mutex_lock(&st.lock);
+	while (st.closes < n && ms_now() < end) {
+		pthread_mutex_unlock(&st.lock);
+		usleep(5000);
+		pthread_mutex_lock(&st.lock);
+	}
+	got = st.closes;
+	pthread_mutex_unlock(&st.lock);
+	return got;
+}
+
+/* --- RPC --- */
+
+static void test_rpc_sizes(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 7, 100, 10000, MUX_FRAME_MAX };
+	struct conn c;
+	struct buf req, rep;
+	uint16_t rtype;
+	size_t i, j;
+
+	conn_open(&c);
+	buf_init(&req, MUX_FRAME_MAX + 1);
+	buf_init(&rep, MUX_FRAME_MAX);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		buf_reset(&req);
+		for (j = 0; j < sizes[i]; j++)
+			assert_int_equal(buf_append(&req, &(uint8_t){ pattern(j) }, 1), 0);
+		assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), 0);
+		assert_int_equal(rtype, MSG_OK);
+		assert_int_equal(rep.len, sizes[i]);
+		assert_memory_equal(rep.data, req.data, sizes[i]);
+	}
+	/* One byte over the frame limit is refused locally. */
+	assert_int_equal(buf_append(&req, "x", 1), 0);
+	req.len = MUX_FRAME_MAX + 1;
+	assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), -EMSGSIZE);
+	assert_true(mux_alive(c.cli));
+	buf_free(&req);
+	buf_free(&rep);
+	conn_close(&c);
+}
+
+/* --- many concurrent streams --- */
+
+struct rpc_worker { struct mux *m; int n, ok; };
+
+static void *rpc_worker(void *arg)
+{
+	struct rpc_worker *w = arg;
+	struct buf req, rep;
+	uint16_t rtype;
+	int i;
+
+	buf_init(&req, 64);
+	buf_init(&rep, MUX_FRAME_MAX);
+	for (i = 0; i < w->n; i++) {
+		buf_reset(&req);
+		buf_printf(&req, "req %p %d", (void *)w, i);
+		if (mux_call(w->m, T_ECHO, &req, &rtype, &rep, 10000) == 0 &&
+		    rep.len == req.len && !memcmp(rep.data, req.data, req.len))
+			w->ok++;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	return NULL;
+}
+
+static void test_concurrent_streams(void **state)
+{
+	struct conn c;
+	struct rpc_worker w[16];
+	pthread_t t[16];
+	struct mux_stream *s[MUX_MAX_STREAMS];
+	struct buf b;
+	uint16_t type;
+	int i;
+
+	conn_open(&c);
+	for (i = 0; i < 16; i++) {
+		w[i] = (struct rpc_worker){ .m = c.cli, .n = 40 };
+		pthread_create(&t[i], NULL, rpc_worker, &w[i]);
+	}
+	for (i = 0; i < 16; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].ok, 40);
+	}
+	/* All streams open at once (held open by the server until our END);
+	 * one more is refused locally. */
+	for (i = 0; i < MUX_MAX_STREAMS; i++)
+		assert_non_null(s[i] = mux_open(c.cli, T_HOLD, &i, sizeof(i)));
+	errno = 0;
+	assert_null(mux_open(c.cli, T_ECHO, NULL, 0));
+	assert_int_equal(errno, EAGAIN);
+	buf_init(&b, MUX_FRAME_MAX);
+	for (i = MUX_MAX_STREAMS - 1; i >= 0; i--) {
+		assert_int_equal(mux_recv(s[i], &type, &b, 5000), MUX_MSG);
+		assert_int_equal(b.len, 5);
+		assert_memory_equal(b.data, "ready", 5);
+		assert_int_equal(mux_send_msg(s[i], 9, &i, sizeof(i)), 0);
+		assert_int_equal(mux_send_end(s[i]), 0);
+		/* the handler returns at our END without one of its own */
+		assert_int_equal(mux_recv(s[i], &type, &b, 5000), -ECONNRESET);
+		mux_stream_close(s[i]);
+	}
+	/* Slots come back. */
+	assert_non_null(s[0] = mux_open(c.cli, T_ECHO, "z", 1));
+	assert_int_equal(mux_recv(s[0], &type, &b, 5000), MUX_MSG);
+	mux_stream_close(s[0]);
+	buf_free(&b);
+	assert_true(mux_alive(c.cli));
+	conn_close(&c);
+}
+
+/* --- a 64 MiB upload does not hold up small RPCs --- */
+
+struct upload { struct mux *m; uint64_t size, hash; int result; bool done; uint64_t sent; };
+
+static void *uploader(void *arg)
+{
+	struct upload *u = arg;
+	struct mux_stream *s = mux_open(u->m, T_SINK, NULL, 0);
+	uint8_t chunk[200000];
+	uint64_t off = 0, i, h = 0xcbf29ce484222325ULL;
+	struct buf rep;
+	int r = s ? 0 : -errno;
+
+	while (r == 0 && off < u->size) {
+		size_t n = u->size - off < sizeof(chunk) ? u->size - off : sizeof(chunk);
+
+		for (i = 0; i < n; i++)
+			chunk[i] = pattern(off + i);
+		h = fnv(h, chunk, n);
+		r = mux_send_data(s, chunk, n);
+		off += n;
+		__atomic_store_n(&u->sent, off, __ATOMIC_SEQ_CST);
+	}
+	buf_init(&rep, MUX_FRAME_MAX);
+	if (r == 0 && (r = mux_send_end(s)) == 0) {
+		r = mux_recv(s, NULL, &rep, 30000);
+		if (r == MUX_MSG && rep.len == 16 && !memcmp(rep.data, &u->size, 8) &&
+		    !memcmp(rep.data + 8, &h, 8))
+			r = 0;
+		else
+			r = r < 0 ? r : -EBADMSG;
+	}
+	buf_free(&rep);
+	mux_stream_close(s);
+	u->result = r;
+	__atomic_store_n(&u->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_upload_and_rpcs(void **state)
+{
+	struct conn c;
+	struct upload u = { .size = 64ULL << 20 };
+	pthread_t t;
+	struct buf req, rep;
+	uint16_t rtype;
+	long t0, worst = 0;
+	int i;
+
+	st.sink_delay_us = 300;    /* the server consumes slowly: ~1024 frames */
+	conn_open(&c);
+	u.m = c.cli;
+	pthread_create(&t, NULL, uploader, &u);
+	while (__atomic_load_n(&u.sent, __ATOMIC_SEQ_CST) < (2u << 20))
+		usleep(1000);
+	buf_init(&req, 64);
+	buf_init(&rep, MUX_FRAME_MAX);
+	for (i = 0; i < 20; i++) {
+		buf_reset(&req);
+		buf_printf(&req, "small %d", i);
+		t0 = ms_now();
+		assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), 0);
+		assert_int_equal(rep.len, req.len);
+		if (ms_now() - t0 > worst)
+			worst = ms_now() - t0;
+	}
+	/* Every RPC finished while the upload was still going. */
+	assert_false(__atomic_load_n(&u.done, __ATOMIC_SEQ_CST));
+	assert_true(worst < 1000);
+	pthread_join(t, NULL);
+	assert_int_equal(u.result, 0);
+	st.sink_delay_us = 0;
+	buf_free(&req);
+	buf_free(&rep);
+	conn_close(&c);
+}
+
+/* --- flow control: a consumer that does not read stalls only its stream --- */
+
+static void test_flow_control(void **state)
+{
+	struct conn c;
+	uint64_t want = 8ULL << 20, got = 0, queued;
+	struct mux_stream *s;
+	struct buf b, req, rep;
+	uint16_t type, rtype;
+	bool ok = true;
+	int r;
+
+	conn_open(&c);
+	st.source_queued = 0;
+	assert_non_null(s = mux_open(c.cli, T_SOURCE, &want, sizeof(want)));
+	assert_int_equal(mux_send_end(s), 0);
+	usleep(300000);
+	queued = __atomic_load_n(&st.source_queued, __ATOMIC_SEQ_CST);
+	/* The server could queue only one window (plus one partial chunk). */
+	assert_true(queued <= MUX_WINDOW + 10000);
+	assert_true(queued > 0);
+	/* Other streams still work meanwhile. */
+	buf_init(&req, 16);
+	buf_init(&rep, MUX_FRAME_MAX);
+	buf_printf(&req, "ping");
+	assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), 0);
+	buf_init(&b, MUX_FRAME_MAX);
+	while ((r = mux_recv(s, &type, &b, 10000)) == MUX_DATA) {
+		size_t i;
+
+		for (i = 0; i < b.len && ok; i++)
+			ok = b.data[i] == pattern(got + i);
+		got += b.len;
+		if ((got & 0xfffff) < b.len)
+			usleep(20000);   /* slow reader, now and then */
+	}
+	assert_int_equal(r, MUX_END);
+	assert_true(ok);
+	assert_int_equal(got, want);
+	mux_stream_close(s);
+	buf_free(&b);
+	buf_free(&req);
+	buf_free(&rep);
+	conn_close(&c);
+}
+
+/* --- resets in both directions --- */
+
+static void test_peer_reset(void **state)
+{
+	struct conn c;
+	struct mux_stream *s;
+	struct buf b;
+	uint16_t type;
+	uint8_t big[100000] = { 0 };
+	long end;
+	int r = 0, i;
+
+	conn_open(&c);
+	/* Client resets: the server handler's recv fails. */
+	st.hold_done = false;
+	buf_init(&b, MUX_FRAME_MAX);
+	assert_non_null(s = mux_open(c.cli, T_HOLD, "x", 1));
+	assert_int_equal(mux_send_msg(s, 7, "abc", 3), 0);
+	assert_int_equal(mux_recv(s, &type, &b, 5000), MUX_MSG);   /* "ready" */
+	mux_stream_close(s);
+	pthread_mutex_lock(&st.lock);
+	end = ms_now() + 5000;
+	while (!st.hold_done && ms_now() < end) {
+		pthread_mutex_unlock(&st.lock);
+		usleep(2000);
+		pthread_mutex_lock(&st.lock);
+	}
+	assert_true(st.hold_done);
+	assert_int_equal(st.hold_result, -ECONNRESET);
+	pthread_mutex_unlock(&st.lock);
+
+	/* Server resets: the client's recv and (soon) sends fail. */
+	assert_non_null(s = mux_open(c.cli, T_DROP, NULL, 0));
+	assert_int_equal(mux_recv(s, &type, &b, 5000), -ECONNRESET);
+	for (i = 0; i < 100 && r == 0; i++)
+		r = mux_send_data(s, big, sizeof(big));
+	assert_int_equal(r, -ECONNRESET);
+	mux_stream_close(s);
+	/* The connection survives resets. */
+	assert_true(mux_alive(c.cli));
+	assert_non_null(s = mux_open(c.cli, T_HOLD, "hi", 2));
+	assert_int_equal(mux_send_end(s), 0);
+	assert_int_equal(mux_send_end(s), -EPIPE);
+	assert_int_equal(mux_send_msg(s, 1, "x", 1), -EPIPE);
+	assert_int_equal(mux_recv(s, &type, &b, 5000), MUX_MSG);   /* "ready" */
+	/* The handler returns at our END without sending its own: a reset. */
+	assert_int_equal(mux_recv(s, &type, &b, 5000), -ECONNRESET);
+	mux_stream_close(s);
+	/* Timeouts. */
+	assert_non_null(s = mux_open(c.cli, T_HOLD, NULL, 0));
+	assert_int_equal(mux_recv(s, &type, &b, 5000), MUX_MSG);
+	assert_int_equal(mux_recv(s, &type, &b, 50), -ETIMEDOUT);
+	mux_stream_close(s);
+	buf_free(&b);
+	conn_close(&c);
+}
+
+/* --- connection death wakes every blocked call --- */
+
+static void test_shutdown_wakes(void **state)
+{
+	struct conn c;
+	struct mux_stream *s;
+	struct buf b;
+	int closes = wait_closes(0, 0);
+
+	conn_open(&c);
+	assert_non_null(s = mux_open(c.cli, T_HOLD, NULL, 0));
+	buf_init(&b, MUX_FRAME_MAX);
+	assert_int_equal(mux_recv(s, NULL, &b, 5000), MUX_MSG);
+	mux_shutdown(c.srv);
+	assert_int_equal(mux_recv(s, NULL, &b, 5000), -ECONNRESET);
+	assert_int_equal(mux_send_msg(s, 1, "a", 1), -ECONNRESET);
+	assert_false(mux_alive(c.cli));
+	errno = 0;
+	assert_null(mux_open(c.cli, T_ECHO, NULL, 0));
+	assert_int_equal(errno, ECONNRESET);
+	assert_int_equal(wait_closes(closes + 1, 2000), closes + 1);
+	mux_stream_close(s);
+	buf_free(&b);
+	conn_close(&c);
+	mux_free(NULL);
+}
+
+/* --- keepalive --- */
+
+static void test_keepalive(void **state)
+{
+	struct conn c;
+
+	conn_open(&c);
+	mux_set_timeouts(c.cli, 30, 200);
+	mux_set_timeouts(c.srv, 30, 200);
+	usleep(700000);   /* idle, but pings keep both alive */
+	assert_true(mux_alive(c.cli));
+	assert_true(mux_alive(c.srv));
+	conn_close(&c);
+}
+
+/* --- a hostile peer: raw TLS, hand-made frames --- */
+
+struct raw { struct mux *srv; SSL *ssl; int fd; };
+
+static void raw_open(struct raw *r)
+{
+	struct tls_pair tp;
+	struct timeval tv = { .tv_sec = 3 };
+
+	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
+	r->srv = mux_new(tp.ss, tp.sfd, &srv_ops, NULL);
+	assert_non_null(r->srv);
+	r->ssl = tp.cs;
+	r->fd = tp.cfd;
+	fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static void raw_close(struct raw *r)
+{
+	SSL_free(r->ssl);
+	close(r->fd);
+	mux_free(r->srv);
+}
+
+static void hdr(uint8_t *h, uint32_t len, uint8_t kind, uint16_t type, uint32_t id)
+{
+	h[0] = len >> 24; h[1] = len >> 16; h[2] = len >> 8; h[3] = len;
+	h[4] = kind; h[5] = 0; h[6] = type >> 8; h[7] = type;
+	h[8] = id >> 24; h[9] = id >> 16; h[10] = id >> 8; h[11] = id;
+}
+
+static int raw_write(struct raw *r, const uint8_t *p, size_t n)
+{
+	while (n) {
+		int w = SSL_write(r->ssl, p, (int)n);
+
+		if (w <= 0)
+			return -1;   /* the server closed: expected in some cases */
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void raw_frame(struct raw *r, uint32_t len, uint8_t kind, uint16_t type, uint32_t id,
+		      const void *p, size_t plen)
+{
+	uint8_t f[12 + 256];
+
+	hdr(f, len, kind, type, id);
+	assert_true(plen <= 256);
+	memcpy(f + 12, p, plen);
+	raw_write(r, f, 12 + plen);
+}
+
+static void raw_hello(struct raw *r, uint32_t version)
+{
+	uint8_t v[4] = { version >> 24, version >> 16, version >> 8, version };
+
+	raw_frame(r, 4, 1, 0, 0, v, 4);
+}
+
+/* Reads one frame header (payload skipped); -1 on EOF/timeout. */
+static int raw_read(struct raw *r, uint8_t h[12])
+{
+	uint8_t skip[256];
+	size_t got = 0;
+	uint32_t len;
+
+	while (got < 12) {
+		int n = SSL_read(r->ssl, h + got, (int)(12 - got));
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	len = (uint32_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+	while (len) {
+		int n = SSL_read(r->ssl, skip, (int)(len < sizeof(skip) ? len : sizeof(skip)));
+
+		if (n <= 0)
+			return -1;
+		len -= (uint32_t)n;
+	}
+	return 0;
+}
+
+/* The server drops the connection: on_close runs, reads see EOF. */
+static void expect_closed(struct raw *r, int closes_before)
+{
+	uint8_t h[12];
+	int i;
+
+	assert_int_equal(wait_closes(closes_before + 1, 3000), closes_before + 1);
+	assert_false(mux_alive(r->srv));
+	for (i = 0; i < 1000 && raw_read(r, h) == 0; i++)
+		;
+	assert_true(i < 1000);
+}
+
+typedef void (*hostile_fn)(struct raw *r);
+
+static void h_bad_version(struct raw *r) { raw_hello(r, 2); }
+static void h_no_hello(struct raw *r) { raw_frame(r, 1, 3, 0, 1, "x", 1); }
+static void h_oversize(struct raw *r) { raw_hello(r, 1); raw_frame(r, MUX_FRAME_MAX + 1, 3, 0, 1, NULL, 0); }
+static void h_bad_kind(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 42, 0, 1, NULL, 0); }
+static void h_kind_zero(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 0, 0, 1, NULL, 0); }
+static void h_unknown_stream(struct raw *r) { raw_hello(r, 1); raw_frame(r, 1, 3, 0, 99, "x", 1); }
+static void h_stream_zero(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 5, 0, 0, NULL, 0); }
+static void h_even_open(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 2, T_NOREAD, 2, NULL, 0); }
+static void h_reused_id(struct raw *r)
+{
+	raw_hello(r, 1);
+	raw_frame(r, 0, 2, T_NOREAD, 5, NULL, 0);
+	raw_frame(r, 0, 2, T_NOREAD, 3, NULL, 0);
+}
+static void h_two_hellos(struct raw *r) { raw_hello(r, 1); raw_hello(r, 1); }
+static void h_short_credit(struct raw *r)
+{
+	raw_hello(r, 1);
+	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
+	raw_frame(r, 3, 6, 0, 1, "abc", 3);
+}
+static void h_credit_overrun(struct raw *r)
+{
+	uint8_t n[4] = { 0, 0, 0, 1 };
+
+	raw_hello(r, 1);
+	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
+	raw_frame(r, 4, 6, 0, 1, n, 4);   /* nothing was spent: any credit overruns */
+}
+static void h_double_end(struct raw *r)
+{
+	raw_hello(r, 1);
+	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
+	raw_frame(r, 0, 5, 0, 1, NULL, 0);
+	raw_frame(r, 0, 5, 0, 1, NULL, 0);
+}
+static void h_data_after_end(struct raw *r)
+{
+	raw_hello(r, 1);
+	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
+	raw_frame(r, 0, 5, 0, 1, NULL, 0);
+	raw_frame(r, 1, 4, 0, 1, "x", 1);
+}
+static void h_window_overrun(struct raw *r)
+{
+	static uint8_t f[12 + MUX_FRAME_MAX];
+	int i;
+
+	raw_hello(r, 1);
+	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
+	hdr(f, MUX_FRAME_MAX, 4, 0, 1);
+	for (i = 0; i < MUX_WINDOW / MUX_FRAME_MAX + 1; i++)
+		if (raw_write(r, f, sizeof(f)) < 0)
+			break;
+}
+static void h_truncated(struct raw *r)
+{
+	raw_hello(r, 1);
+	raw_frame(r, 100, 3, 0, 1, "abc", 3);
+	SSL_shutdown(r->ssl);
+	shutdown(r->fd, SHUT_WR);
+}
+static void h_big_ping(struct raw *r) { raw_hello(r, 1); raw_frame(r, 9, 8, 0, 0, "123456789", 9); }
+
+static void test_hostile_frames(void **state)
+{
+	static const hostile_fn cases[] = {
+		h_bad_version, h_no_hello, h_oversize, h_bad_kind, h_kind_zero,
+		h_unknown_stream, h_stream_zero, h_even_open, h_reused_id, h_two_hellos,
+		h_short_credit, h_credit_overrun, h_double_end, h_data_after_end,
+		h_window_overrun, h_truncated, h_big_ping,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct raw r;
+		int closes = wait_closes(0, 0);
+
+		raw_open(&r);
+		cases[i](&r);
+		expect_closed(&r, closes);
+		raw_close(&r);
+	}
+}
+
+/* Tolerated: RESET for a stream never opened; PING answered with PONG;
+ * OPENs beyond the limit answered with RESET, connection kept. */
+static void test_hostile_tolerated(void **state)
+{
+	struct raw r;
+	uint8_t h[12];
+	uint32_t id, resets = 0, refused_id = 0;
+	int i, pongs = 0;
+
+	raw_open(&r);
+	raw_hello(&r, 1);
+	raw_frame(&r, 0, 7, 0, 77, NULL, 0);
+	for (i = 0; i <= MUX_MAX_STREAMS; i++)
+		raw_frame(&r, 0, 2, T_NOREAD, 2 * i + 1, NULL, 0);
+	raw_frame(&r, 4, 8, 0, 0, "ping", 4);
+	while ((pongs == 0 || resets == 0) && raw_read(&r, h) == 0) {
+		id = (uint32_t)h[8] << 24 | h[9] << 16 | h[10] << 8 | h[11];
+		if (h[4] == 9)
+			pongs++;
+		if (h[4] == 7) {
+			resets++;
+			refused_id = id;
+		}
+	}
+	assert_int_equal(pongs, 1);
+	assert_int_equal(resets, 1);
+	assert_int_equal(refused_id, 2 * MUX_MAX_STREAMS + 1);
+	assert_true(mux_alive(r.srv));
+	raw_close(&r);
+}
+
+/* Random frames after a valid HELLO: never a crash, the connection ends. */
+static void test_hostile_random(void **state)
+{
+	unsigned seed = 12345;
+	int round, i;
+
+	for (round = 0; round < 30; round++) {
+		struct raw r;
+		uint8_t junk[256];
+
+		raw_open(&r);
+		raw_hello(&r, 1);
+		for (i = 0; i < 40; i++) {
+			size_t n = (size_t)(rand_r(&seed) % sizeof(junk)), k;
+
+			for (k = 0; k < n; k++)
+				junk[k] = (uint8_t)rand_r(&seed);
+			if (n >= 12 && (rand_r(&seed) & 1)) {   /* plausible header */
+				hdr(junk, (uint32_t)(n - 12), (uint8_t)(1 + rand_r(&seed) % 10),
+				    (uint16_t)rand_r(&seed), (uint32_t)(rand_r(&seed) % 8));
+			}
+			if (raw_write(&r, junk, n) < 0)
+				break;
+		}
+		SSL_shutdown(r.ssl);
+		shutdown(r.fd, SHUT_WR);
+		assert_int_equal(wait_closes(0, 0) >= 0, 1);
+		raw_close(&r);   /* mux_free joins everything: no leak, no hang */
+	}
+}
+
+static int setup(void **state)
+{
+	signal(SIGPIPE, SIG_IGN);
+	log_init("test_mux", LOG_LVL_ERROR);
+	return pki_setup(&pki);
+}
+
+static int teardown(void **state)
+{
+	pki_teardown(&pki);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rpc_sizes),
+		cmocka_unit_test(test_concurrent_streams),
+		cmocka_unit_test(test_upload_and_rpcs),
+		cmocka_unit_test(test_flow_control),
+		cmocka_unit_test(test_peer_reset),
+		cmocka_unit_test(test_shutdown_wakes),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_hostile_frames),
+		cmocka_unit_test(test_hostile_tolerated),
+		cmocka_unit_test(test_hostile_random),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
