@@ -67,7 +67,7 @@ static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void
 	s = mux_open(g->c->m, MSG_CTL_READ, req.data, req.len);
 	r = s ? mux_send_end(s) : -errno;
 	while (r >= 0) {
-		r = mux_recv(s, &t, &msg, CTL_REPLY_MS);
+		r = ctl_recv(s, &t, &msg);
 		if (r == MUX_END) {
 			r = started ? 0 : -EPROTO;
 			break;
@@ -85,7 +85,8 @@ static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void
 			snprintf(err, errlen, "server: unexpected reply");
 			r = -EPROTO;
 		} else {
-			snprintf(err, errlen, "server: %s", r == -ETIMEDOUT ? "no reply" : "connection lost");
+			snprintf(err, errlen, "%s", r == -EINTR ? "interrupted" :
+				 r == -ETIMEDOUT ? "server: no reply" : "server: connection lost");
 		}
 	}
 	mux_stream_close(s);
@@ -203,7 +204,10 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 		e->mtime_ns = x->mtime_ns;
 		memcpy(e->sha256, x->sha256, 32);
 		restore_tree_add(rs, rel, e);   /* failures are counted by restore */
-		if (!mux_alive(g->c->m)) {
+		if (ctl_quit) {
+			log_warnx("interrupted");
+			r = -EINTR;
+		} else if (!mux_alive(g->c->m)) {
 			log_warnx("server: connection lost");
 			r = -ECONNRESET;
 		}

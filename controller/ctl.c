@@ -12,6 +12,8 @@
 #include "common/names.h"
 #include "controller/jsonout.h"
 
+volatile sig_atomic_t ctl_quit;
+
 int ctl_common_opt(struct ctl *c, int opt, const char *arg)
 {
 	switch (opt) {
@@ -145,11 +147,27 @@ struct mux_stream *ctl_request(struct ctl *c, uint16_t type, const struct buf *r
 	return s;
 }
 
+int ctl_recv(struct mux_stream *s, uint16_t *type, struct buf *out)
+{
+	int waited, r = -ETIMEDOUT;
+
+	for (waited = 0; waited < CTL_REPLY_MS && !ctl_quit; waited += 500) {
+		r = mux_recv(s, type, out, 500);
+		if (r != -ETIMEDOUT)
+			return r;
+	}
+	return ctl_quit ? -EINTR : r;
+}
+
 int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct buf *out)
 {
 	char text[VG_ERRMSG_MAX];
-	int r = mux_recv(s, type, out, CTL_REPLY_MS);
+	int r = ctl_recv(s, type, out);
 
+	if (r == -EINTR) {
+		log_warnx("interrupted");
+		return r;
+	}
 	if (r == -ETIMEDOUT) {
 		log_warnx("server: no reply");
 		return r;

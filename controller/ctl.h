@@ -8,6 +8,7 @@
 #ifndef VIGIL_CTL_H
 #define VIGIL_CTL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,9 @@ enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_WAIT = 3 };
 #define CTL_CONNECT_MS  15000
 #define CTL_REPLY_MS    120000   /* per reply item; the mux detects dead peers sooner */
 #define CTL_LIST_MAX    4000000  /* entries a command keeps in memory at most */
+
+/* Set by SIGINT/SIGTERM (main.c); long waits and transfers stop at it. */
+extern volatile sig_atomic_t ctl_quit;
 
 struct ctl {
 	const char *bundle_path;   /* NULL: $VIGIL_BUNDLE, then ~/.config/vigil/controller.bundle */
@@ -59,6 +63,8 @@ void ctl_close(struct ctl *c);
  * but turns MSG_ERROR into -code with the server's text printed as
  * "vigil: <prefix>: <text>" (prefix may be NULL). */
 struct mux_stream *ctl_request(struct ctl *c, uint16_t type, const struct buf *req);
+/* mux_recv for up to CTL_REPLY_MS, returning -EINTR early once ctl_quit is set. */
+int ctl_recv(struct mux_stream *s, uint16_t *type, struct buf *out);
 int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct buf *out);
 
 /* A list request: every MSG_<item_type> reply is {u32 n, item * n}; each

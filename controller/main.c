@@ -1,6 +1,7 @@
 /* main.c — `vigil`, the control terminal: global flags, then one command
  * from the table below.  Commands live in cmd_*.c; the session in ctl.c. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,28 @@ static void usage(FILE *f)
 		"`vigil COMMAND --help` describes a command.\n");
 }
 
+static void on_signal(int sig)
+{
+	ctl_quit = 1;
+}
+
+/* SIGINT/SIGTERM set the quit flag so a transfer removes its temporary
+ * file and stops (a second one kills at once); SIGPIPE is ignored (TLS writes report EPIPE). */
+static void signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;   /* a second ^C ends the process at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
@@ -44,6 +67,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	log_init("vigil", LOG_LVL_INFO);
+	signals_init();
 	memset(&c, 0, sizeof(c));
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

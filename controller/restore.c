@@ -284,7 +284,7 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 	}
 	err = r->src.fetch(r->src.arg, e, wfile_sink, &w, why, sizeof(why));
 	if (err < 0) {
-		say(r, rel, err == -EFBIG ? 0 : err, err == -EFBIG ? "server sent more than the version's size" :
+		say(r, rel, err == -EFBIG || err == -EINTR ? 0 : err, err == -EFBIG ? "server sent more than the version's size" :
 		    why[0] ? why : "fetch failed");
 		goto fail;
 	}
