@@ -1,0 +1,219 @@
+/* test_statedb.c — the shipped table and the durable change queue:
+ * round trips, earliest first_seen kept, generation-checked removal,
+ * due times and attempts, persistence across reopen (kill -9 analogue),
+ * hostile paths (binary bytes, very long). */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/statedb.h"
+
+struct fx { char dir[64]; struct statedb *db; };
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-sdb-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(statedb_open(f->dir, &f->db), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	statedb_close(f->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void mkrow(struct shipped *s, const char *path, uint64_t ino)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->type = 1;
+	s->size = 12345678901ULL;
+	s->mtime_ns = 1700000000123456789LL;
+	s->ctime_ns = -5;
+	s->ino = ino;
+	s->dev = 0xfd01;
+	s->mode = 0100644;
+	s->uid = 4294967294u;
+	s->gid = 7;
+	s->version = 42;
+	memset(s->sha256, 0xab, 32);
+	memset(s->root, 0xcd, 32);
+	s->capture_ns = 1700000001000000000LL;
+}
+
+static void test_shipped_round_trip(void **state)
+{
+	struct fx *f = *state;
+	static const char *const paths[] = {
+		"/a", "/dir/with space/x.txt", "/\xe4\xb8\xad\xe6\x96\x87", "/bin\x01\xff\x7f",
+		"/x'; DROP TABLE shipped; --",
+	};
+	struct shipped *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		mkrow(a, paths[i], 100 + i);
+		snprintf(a->link, sizeof(a->link), "target-%zu", i);
+		assert_int_equal(statedb_put(f->db, a), 0);
+		assert_int_equal(statedb_get(f->db, paths[i], b), 0);
+		assert_memory_equal(a, b, sizeof(*a));
+	}
+	assert_int_equal(statedb_count_shipped(f->db), 5);
+	assert_int_equal(statedb_get(f->db, "/nope", b), -ENOENT);
+	assert_int_equal(statedb_find_ino(f->db, 0xfd01, 100, "/other", b), 0);
+	assert_string_equal(b->path, "/a");
+	assert_int_equal(statedb_find_ino(f->db, 0xfd01, 100, "/a", b), -ENOENT);
+	assert_int_equal(statedb_del(f->db, "/a"), 0);
+	assert_int_equal(statedb_get(f->db, "/a", b), -ENOENT);
+	/* a path near PATH_MAX */
+	memset(a->path, 'p', PATH_MAX - 1);
+	a->path[0] = '/';
+	a->path[PATH_MAX - 1] = '\0';
+	assert_int_equal(statedb_put(f->db, a), 0);
+	assert_int_equal(statedb_get(f->db, a->path, b), 0);
+	assert_string_equal(a->path, b->path);
+	free(a);
+	free(b);
+}
+
+static int count_cb(void *arg, const struct shipped *s)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_each_under(void **state)
+{
+	struct fx *f = *state;
+	static const char *const paths[] = {
+		"/r", "/r/a", "/r/a/b", "/r-x", "/r0", "/ra", "/q", "/r/z",
+	};
+	struct shipped s;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		mkrow(&s, paths[i], i + 1);
+		assert_int_equal(statedb_put(f->db, &s), 0);
+	}
+	assert_int_equal(statedb_each_under(f->db, "/r", count_cb, &n), 0);
+	assert_int_equal(n, 4);   /* /r /r/a /r/a/b /r/z, not /r-x /r0 /ra */
+	n = 0;
+	assert_int_equal(statedb_each_under(f->db, "/", count_cb, &n), 0);
+	assert_int_equal(n, 8);
+}
+
+static void test_queue(void **state)
+{
+	struct fx *f = *state;
+	struct qitem q, q2;
+	uint64_t n;
+	int64_t oldest;
+
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, &q), -ENOENT);
+	assert_int_equal(statedb_enqueue(f->db, "/b", 500, 200, "scan"), 0);
+	assert_int_equal(statedb_enqueue(f->db, "/a", 300, 2000, "event"), 0);
+	/* re-queue: keeps the earliest first_seen and the earlier due time */
+	assert_int_equal(statedb_enqueue(f->db, "/a", 900, 100, "event"), 0);
+	assert_int_equal(statedb_queue_stats(f->db, &n, &oldest), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(oldest, 300);
+	assert_int_equal(statedb_queue_next(f->db, 50, 100, &q), -ENOENT);   /* nothing due */
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, &q), 0);
+	assert_string_equal(q.path, "/a");
+	assert_int_equal(q.first_seen_ns, 300);
+	/* queued again while shipping: done with the old gen keeps it */
+	assert_int_equal(statedb_enqueue(f->db, "/a", 950, 0, "event"), 0);
+	assert_int_equal(statedb_queue_done(f->db, "/a", q.gen), 0);
+	assert_int_equal(statedb_queue_get(f->db, "/a", &q2), 0);
+	assert_int_equal(statedb_queue_done(f->db, "/a", q2.gen), 0);
+	assert_int_equal(statedb_queue_get(f->db, "/a", &q2), -ENOENT);
+	/* defer counts attempts; max_attempts hides it */
+	assert_int_equal(statedb_queue_defer(f->db, "/b", 5000), 0);
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, &q), -ENOENT);
+	assert_int_equal(statedb_queue_next(f->db, 6000, 1, &q), -ENOENT);
+	assert_int_equal(statedb_queue_next(f->db, 6000, 2, &q), 0);
+	assert_int_equal(q.attempts, 1);
+	assert_int_equal(statedb_queue_reset_attempts(f->db), 0);
+	assert_int_equal(statedb_queue_next(f->db, 6000, 1, &q), 0);
+	assert_int_equal(statedb_queue_remove(f->db, "/b"), 0);
+	assert_int_equal(statedb_queue_stats(f->db, &n, &oldest), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
+}
+
+/* Close without any shutdown step (as after kill -9), reopen: all there,
+ * and new generations keep increasing. */
+static void test_persistence(void **state)
+{
+	struct fx *f = *state;
+	struct shipped s, t;
+	struct qitem q;
+	uint64_t gen;
+	int64_t v;
+
+	mkrow(&s, "/keep", 9);
+	assert_int_equal(statedb_put(f->db, &s), 0);
+	assert_int_equal(statedb_enqueue(f->db, "/q1", 1, 0, "scan"), 0);
+	assert_int_equal(statedb_kv_set(f->db, "k", -77), 0);
+	assert_int_equal(statedb_queue_get(f->db, "/q1", &q), 0);
+	gen = q.gen;
+	statedb_close(f->db);
+	assert_int_equal(statedb_open(f->dir, &f->db), 0);
+	assert_int_equal(statedb_get(f->db, "/keep", &t), 0);
+	assert_int_equal(t.ino, 9);
+	assert_int_equal(statedb_kv_get(f->db, "k", &v), 0);
+	assert_int_equal(v, -77);
+	assert_int_equal(statedb_kv_get(f->db, "missing", &v), -ENOENT);
+	assert_int_equal(statedb_enqueue(f->db, "/q2", 2, 0, "scan"), 0);
+	assert_int_equal(statedb_queue_get(f->db, "/q2", &q), 0);
+	assert_true(q.gen > gen);
+}
+
+static void test_transaction(void **state)
+{
+	struct fx *f = *state;
+	char p[32];
+	uint64_t n;
+	int64_t o;
+
+	assert_int_equal(statedb_begin(f->db), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(p, sizeof(p), "/t/%d", i);
+		assert_int_equal(statedb_enqueue(f->db, p, i + 1, 0, "scan"), 0);
+	}
+	assert_int_equal(statedb_commit(f->db), 0);
+	assert_int_equal(statedb_queue_stats(f->db, &n, &o), 0);
+	assert_int_equal(n, 1000);
+	assert_int_equal(o, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_shipped_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
