@@ -27,6 +27,7 @@
 #define TI_KEY_LEN      32
 #define TI_WORDS_MAX    16      /* words of one query */
 #define TI_SNIPPET_MAX  200     /* bytes of a hit's snippet */
+#define TI_HITS_BYTES_MAX (64u << 20)  /* hits of one search held at once (~200,000) */
 
 enum ti_status {
 	TI_TEXT = 0,        /* text indexed */
@@ -84,8 +85,10 @@ int  textindex_pending_done(struct textindex *ti, int64_t id);
  * its latest indexed version, when that one is not deleted and matches;
  * all_versions: every matching non-deleted version.  Hits come in path
  * then version order; h->snippet holds <= 200 bytes of UTF-8 around the
- * first match ("" when only the path matched).  cb returns non-zero to
- * stop (returned).  A word with nothing searchable in it (only
+ * first match ("" when only the path matched).  Hits are gathered first
+ * (at most TI_HITS_BYTES_MAX of them; more are left out and logged) and cb
+ * is called after the index's lock is released, so cb may block on the
+ * network; cb returns non-zero to stop (returned).  A word with nothing searchable in it (only
  * punctuation) matches nothing.  Returns the number of hits or -errno
  * (-EINVAL: no words or more than TI_WORDS_MAX). */
 int  textindex_search(struct textindex *ti, int64_t device_id, char *const words[], size_t nwords,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "server/phone.h"
 #include "server/textindex_int.h"
 #include "server/tokenize.h"
@@ -169,37 +170,72 @@ snippet(struct textindex *ti, sqlite3_stmt *body, int64_t piece, const struct qw
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ti_fail(ti->r, "snippet");
 }
 
+/* Hits are gathered compactly (under the read lock, which must not be
+ * held while a caller sends them to a slow peer), then handed out. */
+struct rec { uint64_t version; int64_t time_ns; uint16_t plen, slen; };
+
 static int
 run_query(struct textindex *ti, sqlite3_stmt *st, const struct qword *w, size_t nw,
-	  int (*cb)(void *, const struct vg_hit *), void *arg)
+	  struct buf *out)
 {
 	sqlite3_stmt *body = NULL;
-	struct vg_hit *h;
+	char snip[TI_SNIPPET_MAX + 1];
+	struct rec r;
+	const char *path;
 	int src, ret = 0, hits = 0;
 
 	if ((ret = ti_prepare(ti->r, "SELECT body FROM fts WHERE rowid = ?1", &body)) < 0)
 		return ret;
-	if ((h = malloc(sizeof(*h))) == NULL) {
-		sqlite3_finalize(body);
-		return -ENOMEM;
-	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(h, 0, sizeof(*h));
-		snprintf(h->path, sizeof(h->path), "%s", (const char *)sqlite3_column_text(st, 0));
-		h->version = (uint64_t)sqlite3_column_int64(st, 1);
-		h->time_ns = sqlite3_column_int64(st, 2);
-		if ((ret = snippet(ti, body, sqlite3_column_int64(st, 3), w, nw, h->snippet,
-				   sizeof(h->snippet))) < 0)
+		path = (const char *)sqlite3_column_text(st, 0);
+		r.plen = (uint16_t)(sqlite3_column_bytes(st, 0) < PATH_MAX ? sqlite3_column_bytes(st, 0) :
+				    PATH_MAX - 1);
+		r.version = (uint64_t)sqlite3_column_int64(st, 1);
+		r.time_ns = sqlite3_column_int64(st, 2);
+		if ((ret = snippet(ti, body, sqlite3_column_int64(st, 3), w, nw, snip,
+				   sizeof(snip))) < 0)
 			break;
+		r.slen = (uint16_t)strlen(snip);
+		if ((ret = buf_reserve(out, sizeof(r) + r.plen + r.slen)) < 0) {
+			log_warnx("search index: more hits than the reply cap; the rest is left out");
+			ret = 0;
+			break;
+		}
+		buf_append(out, &r, sizeof(r));
+		buf_append(out, path, r.plen);
+		buf_append(out, snip, r.slen);
 		hits++;
-		if ((ret = cb(arg, h)) != 0)
-			break;
 	}
-	free(h);
 	sqlite3_finalize(body);
 	if (ret != 0)
 		return ret;
-	return src == SQLITE_DONE ? hits : ti_fail(ti->r, "search");
+	return src == SQLITE_DONE || src == SQLITE_ROW ? hits : ti_fail(ti->r, "search");
+}
+
+static int
+deliver(const struct buf *b, int (*cb)(void *, const struct vg_hit *), void *arg)
+{
+	struct vg_hit *h = malloc(sizeof(*h));
+	size_t off = 0;
+	struct rec r;
+	int rc = 0;
+
+	if (h == NULL)
+		return -ENOMEM;
+	while (off + sizeof(r) <= b->len && rc == 0) {
+		memcpy(&r, b->data + off, sizeof(r));
+		off += sizeof(r);
+		memset(h, 0, sizeof(*h));
+		memcpy(h->path, b->data + off, r.plen);
+		off += r.plen;
+		memcpy(h->snippet, b->data + off, r.slen);
+		off += r.slen;
+		h->version = r.version;
+		h->time_ns = r.time_ns;
+		rc = cb(arg, h);
+	}
+	free(h);
+	return rc;
 }
 
 int
@@ -208,9 +244,9 @@ textindex_search(struct textindex *ti, int64_t device_id, char *const words[], s
 {
 	struct qword *w;
 	sqlite3_stmt *st = NULL;
-	struct buf sql;
+	struct buf sql, hits;
 	size_t i;
-	int rc = 0;
+	int rc = 0, n;
 
 	if (nwords == 0 || nwords > TI_WORDS_MAX)
 		return -EINVAL;
@@ -223,6 +259,7 @@ textindex_search(struct textindex *ti, int64_t device_id, char *const words[], s
 		return rc < 0 ? rc : 0;   /* a word with nothing to search: no hits */
 	}
 	buf_init(&sql, 64 * 1024);
+	buf_init(&hits, TI_HITS_BYTES_MAX);
 	pthread_mutex_lock(&ti->rlock);
 	if ((rc = build_sql(&sql, nwords, all_versions)) < 0 ||
 	    (rc = ti_prepare(ti->r, (const char *)sql.data, &st)) < 0)
@@ -230,10 +267,16 @@ textindex_search(struct textindex *ti, int64_t device_id, char *const words[], s
 	sqlite3_bind_int64(st, 1, device_id);
 	for (i = 0; i < nwords; i++)
 		sqlite3_bind_text(st, (int)i + 2, w[i].expr, -1, SQLITE_STATIC);
-	rc = run_query(ti, st, w, nwords, cb, arg);
+	rc = run_query(ti, st, w, nwords, &hits);
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&ti->rlock);
+	if (rc > 0) {
+		n = rc;
+		if ((rc = deliver(&hits, cb, arg)) == 0)
+			rc = n;
+	}
+	buf_free(&hits);
 	buf_free(&sql);
 	free(w);
 	return rc;
