@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tracker.bpf.c — vigil's kernel change tracker.
+ *
+ * One program on the raw sys_exit tracepoint sees every syscall's result and
+ * its arguments (still in pt_regs at exit), so ranges are recorded only once
+ * the bytes are in the page cache.  User space maps syscall numbers of its
+ * own architecture to ops in rodata trk_sysop[], so nothing here depends on
+ * which syscalls an architecture has.  Filtering: a per-file verdict cache
+ * (dev, ino) -> watched/not, computed by a bounded dentry-parent walk to a
+ * map of watched root inodes and invalidated by a global generation bumped
+ * on rename, link and mount changes.  Coalescing: a watched file gets a slot
+ * in an mmapable array where ranges are merged with atomics; only the first
+ * change after each pick-up produces a ring-buffer record, without wakeup.
+ * The protocol is in docs/tracker.md. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "bpf/events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AT_FDCWD_      (-100)
+#define O_WRONLY_      01
+#define O_RDWR_        02
+#define O_CREAT_       0100
+#define O_TRUNC_       01000
+#define O_APPEND_      02000
+#define FMODE_WRITE_   0x2
+#define S_IFMT_        0170000
+#define S_IFREG_       0100000
+#define S_IFDIR_       0040000
+#define PROT_WRITE_    0x2
+#define MAP_TYPE_      0x0f
+#define MAP_SHARED_    0x01
+#define MAP_SHARED_VALIDATE_ 0x03
+#define VM_SHARED_     0x8
+#define RWF_APPEND_    0x10
+#define FALLOC_FL_COLLAPSE_RANGE_ 0x08
+#define FALLOC_FL_INSERT_RANGE_   0x20
+#define FICLONE_       0x40049409u
+#define FICLONERANGE_  0x4020940du
+#define TRK_EOF        (1ULL << 62)
+
+#define W_RANGE   1
+#define W_UNKNOWN 2
+#define W_META    4
+
+const volatile __u32 trk_self_tgid = 0;
+const volatile __u8 trk_sysop[TRK_NR_MAX] = {};
+
+__u64 trk_gen = 0;                 /* bumped on rename/link/mount */
+__u64 trk_stats[TRK_ST_MAX] = {};  /* read by user space through .bss */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} trk_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct trk_key);
+	__type(value, struct trk_rootval);
+} trk_roots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct trk_key);
+	__type(value, struct trk_fileval);
+} trk_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRK_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct trk_slot);
+} trk_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, TRK_SLOTS);
+	__type(value, __u32);
+} trk_free SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} trk_mappers SEC(".maps");
+
+struct trk_scratch {
+	struct trk_event h;
+	char tail[TRK_TAIL_MAX + TRK_UPATH_MAX];
+	__u32 pos;          /* bytes of tail in use */
+	__u32 flags;        /* TRK_F_* gathered while building */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct trk_scratch);
+} trk_scratch_map SEC(".maps");
+
+static __always_inline void stat_inc(int i)
+{
+	if (i >= 0 && i < TRK_ST_MAX)
+		__sync_fetch_and_add(&trk_stats[i], 1);
+}
+
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct files_struct *files = BPF_CORE_READ(t, files);
+	struct fdtable *fdt;
+	struct file **fda, *f = NULL;
+	unsigned int max;
+
+	if (!files || fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(files, fdt);
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return NULL;
+	fda = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
+	return f;
+}
+
+static __always_inline __u32 file_key(struct file *f, struct trk_key *k)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+
+	k->ino = BPF_CORE_READ(ino, i_ino);
+	k->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	return BPF_CORE_READ(ino, i_mode);
+}
+
+/* Walks up from dentry d to a watched root (returns its table index), to
+ * the top of the filesystem (-1) or to the bound (-2: fail open).  With
+ * WALK_NAMES, records the names below the root at s->tail[s->pos..limit),
+ * leaf first.  With WALK_ANCESTOR, an ancestor of a root counts at level 0
+ * (a relative path may descend into a root).  A global function: the
+ * verifier checks it once, not at every call site. */
+#define WALK_NAMES    1
+#define WALK_ANCESTOR 2
+
+__noinline int trk_walk(__u64 dentry, struct trk_scratch *s, __u32 limit, __u32 opts)
+{
+	struct dentry *d = (struct dentry *)dentry, *parent;
+	struct trk_key k = {};
+	struct trk_rootval *rv;
+	const unsigned char *name;
+	long n;
+
+	stat_inc(TRK_ST_WALKS);
+	if (!d)
+		return -1;
+	k.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	for (int i = 0; i < TRK_DEPTH; i++) {
+		k.ino = BPF_CORE_READ(d, d_inode, i_ino);
+		rv = bpf_map_lookup_elem(&trk_roots, &k);
+		if (rv && (rv->kind == TRK_ROOT || (i == 0 && (opts & WALK_ANCESTOR))))
+			return rv->idx;
+		parent = BPF_CORE_READ(d, d_parent);
+		if (!parent || parent == d)
+			return -1;
+		if (s && (opts & WALK_NAMES)) {
+			__u32 pos = s->pos;
+
+			if (pos + TRK_NAME_READ > limit || pos + TRK_NAME_READ > TRK_TAIL_MAX) {
+				s->flags |= TRK_F_NAMES_CUT;
+			} else {
+				name = BPF_CORE_READ(d, d_name.name);
+				n = bpf_probe_read_kernel_str(&s->tail[pos & (TRK_TAIL_MAX - 1)],
+							      TRK_NAME_READ, name);
+				if (n > 0)
+					s->pos = pos + n;
+			}
+		}
+		d = parent;
+	}
+	stat_inc(TRK_ST_DEPTH);
+	return -2;
+}
+
+static __always_inline struct trk_scratch *scratch_get(__u16 kind, __u16 op, __s32 slot,
+						       struct trk_key *k, long ret)
+{
+	__u32 zero = 0;
+	struct trk_scratch *s = bpf_map_lookup_elem(&trk_scratch_map, &zero);
+
+	if (!s)
+		return NULL;
+	__builtin_memset(&s->h, 0, sizeof(s->h));
+	s->h.version = TRK_VERSION;
+	s->h.kind = kind;
+	s->h.op = op;
+	s->h.tgid = bpf_get_current_pid_tgid() >> 32;
+	s->h.slot = slot;
+	if (k) {
+		s->h.dev = k->dev;
+		s->h.ino = k->ino;
+	}
+	s->h.time_ns = bpf_ktime_get_boot_ns();
+	s->h.ret = ret;
+	s->h.base[0] = s->h.base[1] = -1;
+	s->pos = 0;
+	s->flags = 0;
+	return s;
+}
+
+static __always_inline void scratch_send(struct trk_scratch *s, __u32 pos)
+{
+	if (pos > TRK_TAIL_MAX)
+		pos = TRK_TAIL_MAX;
+	s->h.size = sizeof(s->h) + pos;
+	if (bpf_ringbuf_output(&trk_rb, s, sizeof(s->h) + pos, BPF_RB_NO_WAKEUP))
+		stat_inc(TRK_ST_DROPS);
+}
+
+/* A record about one file, with the names from its dentry up to its root. */
+struct emit_arg {
+	__u16 kind, op;
+	__s32 slot;
+	__u32 flags;
+};
+
+__noinline int trk_emit_file(struct trk_key *k, __u64 file, struct emit_arg *e)
+{
+	struct file *f = (struct file *)file;
+	struct trk_scratch *s;
+
+	if (!k || !e)
+		return 0;
+	s = scratch_get(e->kind, e->op, e->slot, k, 0);
+	if (!s)
+		return 0;
+	s->flags = e->flags;
+	s->h.base[0] = trk_walk((__u64)BPF_CORE_READ(f, f_path.dentry), s, TRK_NAMES_MAX,
+				WALK_NAMES);
+	if (s->h.base[0] == -2)
+		s->flags |= TRK_F_DEPTH;
+	s->h.flags = s->flags;
+	s->h.nlen[0] = s->pos;
+	scratch_send(s, s->pos);
+	return 0;
+}
+
+/* Cached verdict for the file's inode; a fresh walk when asked (new inode:
+ * its number may be a reused one) or when the generation moved. */
+static __always_inline struct trk_fileval *verdict(struct file *f, struct trk_key *k, bool fresh)
+{
+	__u64 gen = trk_gen;
+	struct trk_fileval *fv = bpf_map_lookup_elem(&trk_files, k);
+	struct trk_fileval nv = { .slot = -1 };
+	int base;
+
+	if (fv && !fresh && fv->gen == gen)
+		return fv;
+	base = trk_walk((__u64)BPF_CORE_READ(f, f_path.dentry), NULL, 0, 0);
+	nv.gen = gen;
+	nv.verdict = base == -1 ? TRK_V_NOT : TRK_V_WATCHED;
+	if (fv) {
+		fv->verdict = nv.verdict;
+		fv->gen = gen;
+		return fv;
+	}
+	bpf_map_update_elem(&trk_files, k, &nv, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&trk_files, k);
+}
+
+static __always_inline void bank_add(struct trk_bank *bk, __u64 start, __u64 end)
+{
+	__u64 n = bk->n, idx;
+
+	if (n > TRK_RANGES)
+		n = TRK_RANGES;
+	for (int i = 0; i < TRK_RANGES; i++) {
+		__u64 s0, e0;
+
+		if (i >= n)
+			break;
+		s0 = bk->r[i].start;
+		e0 = bk->r[i].end;
+		if (e0 == 0 || start > e0 || end < s0)
+			continue;
+		/* overlaps or touches: widen in place (atomic min/max by CAS) */
+		if (start < s0 && __sync_val_compare_and_swap(&bk->r[i].start, s0, start) != s0)
+			bk->unknown = 1;
+		if (end > e0 && __sync_val_compare_and_swap(&bk->r[i].end, e0, end) != e0)
+			bk->unknown = 1;
+		return;
+	}
+	idx = __sync_fetch_and_add(&bk->n, 1);
+	if (idx >= TRK_RANGES) {
+		bk->unknown = 1;
+		return;
+	}
+	idx &= TRK_RANGES - 1;
+	bk->r[idx].start = start;
+	bk->r[idx].end = end;
+}
+
+/* Merges into the bank writers use now; false when the slot is not (or no
+ * longer) this file's.  users[] lets the reader wait for writers to leave. */
+static __always_inline bool slot_merge(struct trk_slot *sl, struct trk_key *k,
+				       __u32 what, __u64 start, __u64 end)
+{
+	__u64 b = sl->bank & 1;
+	struct trk_bank *bk;
+
+	__sync_fetch_and_add(&sl->users[b], 1);
+	if ((sl->bank & 1) != b) {
+		__sync_fetch_and_sub(&sl->users[b], 1);
+		b = sl->bank & 1;
+		__sync_fetch_and_add(&sl->users[b], 1);
+		if ((sl->bank & 1) != b)
+			goto fail;
+	}
+	if (sl->dev != k->dev || sl->ino != k->ino)
+		goto fail;
+	bk = &sl->b[b];
+	if (what & W_META)
+		bk->meta = 1;
+	if (what & W_UNKNOWN)
+		bk->unknown = 1;
+	if ((what & W_RANGE) && end > start)
+		bank_add(bk, start, end);
+	__sync_fetch_and_sub(&sl->users[b], 1);
+	return true;
+fail:
+	__sync_fetch_and_sub(&sl->users[b], 1);
+	return false;
+}
+
+static __always_inline __s64 slot_alloc(struct trk_key *k, struct trk_fileval *fv)
+{
+	struct trk_slot *sl;
+	__u32 s;
+	__s64 old;
+
+	if (bpf_map_pop_elem(&trk_free, &s))
+		return -1;
+	s &= TRK_SLOTS - 1;
+	sl = bpf_map_lookup_elem(&trk_slots, &s);
+	if (!sl)
+		return -1;
+	sl->dev = k->dev;
+	sl->ino = k->ino;
+	old = __sync_val_compare_and_swap(&fv->slot, -1, (__s64)s);
+	if (old != -1) {
+		sl->dev = 0;
+		sl->ino = 0;
+		bpf_map_push_elem(&trk_free, &s, 0);
+		return old;
+	}
+	return s;
+}
+
+/* The write path: merge and, first time since the last pick-up, tell. */
+struct mark_arg {
+	__u32 what;
+	__u16 op;
+	__u64 start, end;
+};
+
+__noinline int trk_mark(struct trk_key *k, struct trk_fileval *fv, __u64 f,
+		       struct mark_arg *m)
+{
+	struct emit_arg e = { .kind = TRK_EV_DIRTY, .slot = -1, .flags = TRK_F_UNKNOWN };
+	struct trk_slot *sl;
+	__s64 slot;
+	__u32 s;
+
+	if (!k || !fv || !m)
+		return 0;
+	e.op = m->op;
+	slot = fv->slot;
+	if (slot < 0)
+		slot = slot_alloc(k, fv);
+	if (slot < 0) {
+		stat_inc(TRK_ST_NOSLOT);
+		if (__sync_val_compare_and_swap(&fv->noslot_sent, 0, 1) == 0)
+			trk_emit_file(k, f, &e);
+		return 0;
+	}
+	s = slot & (TRK_SLOTS - 1);
+	sl = bpf_map_lookup_elem(&trk_slots, &s);
+	if (!sl)
+		return 0;
+	if (!slot_merge(sl, k, m->what, m->start, m->end)) {
+		stat_inc(TRK_ST_RACES);
+		trk_emit_file(k, f, &e);
+		return 0;
+	}
+	if (__sync_val_compare_and_swap(&sl->pending, 0, 1) == 0) {
+		e.slot = slot;
+		e.flags = 0;
+		trk_emit_file(k, f, &e);
+	}
+	return 0;
+}
+
+static __always_inline __u64 user_u64(__u64 uptr)
+{
+	__u64 v = 0;
+
+	if (uptr)
+		bpf_probe_read_user(&v, sizeof(v), (void *)uptr);
+	return v;
+}
+
+/* Byte range [start, end) a successful data syscall touched; what says how. */
+static __always_inline __u32 data_range(__u16 op, __u64 *a, long ret, struct file *f,
+					__u64 *start, __u64 *end)
+{
+	__u64 pos = BPF_CORE_READ(f, f_pos);
+	__u32 fl = BPF_CORE_READ(f, f_flags);
+	struct file_clone_range fcr = {};
+
+	*start = pos - ret;
+	*end = pos;
+	switch (op) {
+	case TRK_OP_PWRITE:
+	case TRK_OP_PWRITEV:
+		if (fl & O_APPEND_)
+			return W_UNKNOWN;
+		*start = a[3];
+		*end = a[3] + ret;
+		return W_RANGE;
+	case TRK_OP_PWRITEV2:
+		if ((fl & O_APPEND_) || (a[5] & RWF_APPEND_))
+			return W_UNKNOWN;
+		if ((long)a[3] != -1) {
+			*start = a[3];
+			*end = a[3] + ret;
+		}
+		return W_RANGE;
+	case TRK_OP_FTRUNCATE:
+		*start = a[1];
+		*end = TRK_EOF;
+		return W_RANGE | W_META;
+	case TRK_OP_FALLOCATE:
+		if (a[1] & (FALLOC_FL_COLLAPSE_RANGE_ | FALLOC_FL_INSERT_RANGE_))
+			return W_UNKNOWN;
+		*start = a[2];
+		*end = a[2] + a[3];
+		return W_RANGE;
+	case TRK_OP_COPY_FILE_RANGE:
+	case TRK_OP_SPLICE:
+		if (a[3]) {
+			*end = user_u64(a[3]);
+			*start = *end - ret;
+		}
+		return W_RANGE;
+	case TRK_OP_IO_SUBMIT:
+		return W_UNKNOWN;
+	case TRK_OP_IOCTL:
+		if ((__u32)a[1] == FICLONE_) {
+			*start = 0;
+			*end = TRK_EOF;
+			return W_RANGE;
+		}
+		bpf_probe_read_user(&fcr, sizeof(fcr), (void *)a[2]);
+		*start = fcr.dest_offset;
+		*end = fcr.src_length ? fcr.dest_offset + fcr.src_length : TRK_EOF;
+		return W_RANGE;
+	default:                /* write, writev, sendfile: at the file position */
+		return W_RANGE;
+	}
+}
+
+/* A syscall on a file descriptor: data or metadata. */
+static __always_inline int on_fd(__u16 op, long fd, __u64 *a, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct trk_fileval *fv;
+	struct trk_key k;
+	struct file *f;
+	struct mark_arg m = { .what = W_META, .op = op };
+	__u32 mode;
+
+	f = fd_file(t, fd);
+	if (!f)
+		return 0;
+	mode = file_key(f, &k) & S_IFMT_;
+	if (op <= TRK_OP_IO_SUBMIT) {
+		if (mode != S_IFREG_)
+			return 0;
+		if (op == TRK_OP_IOCTL && (__u32)a[1] != FICLONE_ && (__u32)a[1] != FICLONERANGE_)
+			return 0;
+	} else if (mode != S_IFREG_ && mode != S_IFDIR_) {
+		return 0;
+	}
+	fv = verdict(f, &k, false);
+	if (!fv || fv->verdict != TRK_V_WATCHED)
+		return 0;
+	if (op <= TRK_OP_IO_SUBMIT)
+		m.what = data_range(op, a, ret, f, &m.start, &m.end);
+	return trk_mark(&k, fv, (__u64)f, &m);
+}
+
+/* io_submit: the fds of the first few write iocbs are marked, ranges unknown
+ * (the data may land after the syscall returns). */
+static __always_inline int on_io_submit(__u64 *a, long ret)
+{
+	__u64 iocbp = 0, b[6] = {};
+	__u16 opcode = 0;
+	__u32 fd = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i >= ret)
+			break;
+		bpf_probe_read_user(&iocbp, sizeof(iocbp), (void *)(a[2] + i * 8));
+		bpf_probe_read_user(&opcode, sizeof(opcode), (void *)(iocbp + 16));
+		bpf_probe_read_user(&fd, sizeof(fd), (void *)(iocbp + 20));
+		if (opcode == 1 || opcode == 8)        /* IOCB_CMD_PWRITE, PWRITEV */
+			on_fd(TRK_OP_IO_SUBMIT, fd, b, ret);
+	}
+	return 0;
+}
+
+/* The base directory of a path argument: dirfd or cwd. */
+static __always_inline struct dentry *base_dentry(long dfd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file *f;
+
+	if ((int)dfd == AT_FDCWD_)
+		return BPF_CORE_READ(t, fs, pwd.dentry);
+	f = fd_file(t, (int)dfd);
+	return f ? BPF_CORE_READ(f, f_path.dentry) : NULL;
+}
+
+/* One path argument into the record: the string, then the base's names
+ * when the path is relative.  Returns true when it may concern a root. */
+static __always_inline bool put_path(struct trk_scratch *s, int i, long dfd, __u64 upath)
+{
+	__u32 p0 = s->pos;
+	long n;
+	int base;
+
+	if (!upath || p0 > TRK_TAIL_MAX - TRK_UPATH_MAX)
+		return false;
+	n = bpf_probe_read_user_str(&s->tail[p0 & (TRK_TAIL_MAX - 1)], TRK_UPATH_MAX,
+				    (void *)upath);
+	if (n <= 0)
+		return false;
+	s->pos = p0 + n;
+	s->h.plen[i & 1] = n;
+	if (s->tail[p0 & (TRK_TAIL_MAX - 1)] == '/') {
+		s->flags |= i ? TRK_F_ABS2 : TRK_F_ABS1;
+		return true;
+	}
+	p0 = s->pos;
+	base = trk_walk((__u64)base_dentry(dfd), s, p0 + TRK_NAMES_MAX / 2,
+			WALK_NAMES | WALK_ANCESTOR);
+	s->h.nlen[i & 1] = s->pos - p0;
+	s->h.base[i & 1] = base;
+	if (base == -2)
+		s->flags |= TRK_F_DEPTH;
+	return base != -1;
+}
+
+/* Path operations: the tail is upath1 names1 [upath2 names2]. */
+struct path_arg {
+	__u16 op;
+	long dfd[2];
+	__u64 up[2];
+	__u64 off;
+	long ret;
+};
+
+__noinline int trk_on_path(struct path_arg *p)
+{
+	struct trk_scratch *s;
+	bool hit;
+
+	if (!p)
+		return 0;
+	s = scratch_get(TRK_EV_PATHOP, p->op, -1, NULL, p->ret);
+	if (!s)
+		return 0;
+	hit = put_path(s, 0, p->dfd[0], p->up[0]);
+	if (p->up[1])
+		hit |= put_path(s, 1, p->dfd[1], p->up[1]);
+	if (!hit)
+		return 0;
+	s->h.off = p->off;
+	s->h.flags = s->flags;
+	scratch_send(s, s->pos);
+	return 0;
+}
+
+static __always_inline int on_open(__u16 op, __u64 *a, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct trk_fileval *fv;
+	struct trk_key k;
+	struct file *f;
+	__u64 flags;
+	__u32 mode;
+
+	switch (op) {
+	case TRK_OP_OPEN:   flags = a[1]; break;
+	case TRK_OP_OPENAT: flags = a[2]; break;
+	case TRK_OP_CREAT:  flags = O_CREAT_ | O_WRONLY_ | O_TRUNC_; break;
+	default:            flags = user_u64(a[2]); break;   /* open_how.flags */
+	}
+	if (!(flags & (O_WRONLY_ | O_RDWR_ | O_CREAT_ | O_TRUNC_)))
+		return 0;
+	f = fd_file(t, ret);
+	if (!f)
+		return 0;
+	mode = file_key(f, &k) & S_IFMT_;
+	if (mode != S_IFREG_)
+		return 0;
+	fv = verdict(f, &k, flags & O_CREAT_);
+	if (!fv || fv->verdict != TRK_V_WATCHED)
+		return 0;
+	struct mark_arg m = { .what = W_RANGE | W_META, .op = op, .end = TRK_EOF };
+
+	if (flags & O_TRUNC_)
+		return trk_mark(&k, fv, (__u64)f, &m);
+	m.what = W_META;
+	if (flags & O_CREAT_)
+		return trk_mark(&k, fv, (__u64)f, &m);
+	return 0;
+}
+
+/* Writable shared mappings: the file is polled while one lives. */
+static __always_inline int on_mmap(__u64 *a, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct trk_fileval *fv;
+	struct trk_key k;
+	struct file *f;
+	__u32 tgid, one = 1;
+	__u64 mt = a[3] & MAP_TYPE_;
+
+	if (!(a[2] & PROT_WRITE_) || (mt != MAP_SHARED_ && mt != MAP_SHARED_VALIDATE_))
+		return 0;
+	f = fd_file(t, (int)a[4]);
+	if (!f || (file_key(f, &k) & S_IFMT_) != S_IFREG_)
+		return 0;
+	fv = verdict(f, &k, false);
+	if (!fv || fv->verdict != TRK_V_WATCHED)
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_map_update_elem(&trk_mappers, &tgid, &one, BPF_ANY);
+	struct emit_arg e = { .kind = TRK_EV_MMAP, .op = TRK_OP_MMAP, .slot = -1 };
+
+	trk_emit_file(&k, (__u64)f, &e);
+	return 0;
+}
+
+static __always_inline int on_unmap(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct trk_scratch *s;
+
+	if (!bpf_map_lookup_elem(&trk_mappers, &tgid))
+		return 0;
+	s = scratch_get(TRK_EV_UNMAP, TRK_OP_MUNMAP, -1, NULL, 0);
+	if (s)
+		scratch_send(s, 0);
+	return 0;
+}
+
+static __always_inline int on_mount(__u16 op, long ret)
+{
+	struct trk_scratch *s;
+
+	__sync_fetch_and_add(&trk_gen, 1);
+	s = scratch_get(TRK_EV_MOUNT, op, -1, NULL, ret);
+	if (s)
+		scratch_send(s, 0);
+	return 0;
+}
+
+/* Which path arguments an op has: (dirfd, path) pairs. */
+static __always_inline bool path_args(__u16 op, __u64 *a, struct path_arg *p)
+{
+	p->dfd[0] = p->dfd[1] = AT_FDCWD_;
+	switch (op) {
+	case TRK_OP_RENAME: case TRK_OP_LINK:
+		p->up[0] = a[0];
+		p->up[1] = a[1];
+		return true;
+	case TRK_OP_RENAMEAT: case TRK_OP_RENAMEAT2: case TRK_OP_LINKAT:
+		p->dfd[0] = a[0];
+		p->up[0] = a[1];
+		p->dfd[1] = a[2];
+		p->up[1] = a[3];
+		return true;
+	case TRK_OP_UNLINK: case TRK_OP_RMDIR: case TRK_OP_MKDIR: case TRK_OP_MKNOD:
+	case TRK_OP_CHMOD: case TRK_OP_CHOWN: case TRK_OP_LCHOWN: case TRK_OP_UTIMES:
+	case TRK_OP_UTIME: case TRK_OP_SETXATTR: case TRK_OP_LSETXATTR:
+	case TRK_OP_REMOVEXATTR: case TRK_OP_LREMOVEXATTR:
+		p->up[0] = a[0];
+		return true;
+	case TRK_OP_TRUNCATE:
+		p->up[0] = a[0];
+		p->off = a[1];
+		return true;
+	case TRK_OP_SYMLINK:
+		p->up[0] = a[1];
+		return true;
+	case TRK_OP_SYMLINKAT:
+		p->dfd[0] = a[1];
+		p->up[0] = a[2];
+		return true;
+	case TRK_OP_UTIMENSAT: case TRK_OP_UNLINKAT: case TRK_OP_MKDIRAT:
+	case TRK_OP_MKNODAT: case TRK_OP_FCHMODAT: case TRK_OP_FCHMODAT2:
+	case TRK_OP_FCHOWNAT: case TRK_OP_FUTIMESAT:
+		p->dfd[0] = a[0];
+		p->up[0] = a[1];
+		return true;
+	}
+	return false;
+}
+
+static __always_inline int dispatch(__u16 op, __u64 *a, long ret)
+{
+	struct path_arg p = { .op = op, .ret = ret };
+
+	if (op <= TRK_OP_FREMOVEXATTR) {
+		if (op == TRK_OP_IO_SUBMIT)
+			return on_io_submit(a, ret);
+		return on_fd(op, a[op == TRK_OP_COPY_FILE_RANGE || op == TRK_OP_SPLICE ? 2 : 0],
+			     a, ret);
+	}
+	if (op <= TRK_OP_CREAT)
+		return on_open(op, a, ret);
+	if (op == TRK_OP_UTIMENSAT && !a[1])
+		return on_fd(TRK_OP_FCHMOD, a[0], a, ret);
+	if (op == TRK_OP_MMAP)
+		return on_mmap(a, ret);
+	if (op == TRK_OP_MUNMAP)
+		return on_unmap();
+	if (op >= TRK_OP_MOUNT)
+		return on_mount(op, ret);
+	if (!path_args(op, a, &p))
+		return 0;
+	if (op == TRK_OP_RENAME || op == TRK_OP_RENAMEAT || op == TRK_OP_RENAMEAT2 ||
+	    op == TRK_OP_LINK || op == TRK_OP_LINKAT)
+		__sync_fetch_and_add(&trk_gen, 1);   /* cached verdicts may be stale */
+	return trk_on_path(&p);
+}
+
+static __always_inline int sys_exit_common(__u64 nr, __u64 *a, long ret)
+{
+	__u16 op;
+
+	if (ret < 0)
+		return 0;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == trk_self_tgid)
+		return 0;
+	op = trk_sysop[nr & (TRK_NR_MAX - 1)];
+	return dispatch(op, a, ret);
+}
+
+#if defined(__TARGET_ARCH_x86)
+#define REGS_NR(r)    ((r)->orig_ax)
+#define REGS_ARGS(r, a) do { a[0] = (r)->di; a[1] = (r)->si; a[2] = (r)->dx; \
+		a[3] = (r)->r10; a[4] = (r)->r8; a[5] = (r)->r9; } while (0)
+#elif defined(__TARGET_ARCH_arm64)
+#define REGS_NR(r)    ((r)->syscallno)
+#define REGS_ARGS(r, a) do { a[0] = (r)->orig_x0; a[1] = (r)->regs[1]; \
+		a[2] = (r)->regs[2]; a[3] = (r)->regs[3]; a[4] = (r)->regs[4]; \
+		a[5] = (r)->regs[5]; } while (0)
+#else
+#error "tracker.bpf.c: add this architecture's syscall registers"
+#endif
+
+/* BTF-typed raw tracepoint: pt_regs read with plain loads. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(trk_exit_btf, struct pt_regs *regs, long ret)
+{
+	__u64 nr = REGS_NR(regs), a[6];
+
+	if (nr >= TRK_NR_MAX || !trk_sysop[nr] || ret < 0)
+		return 0;
+	REGS_ARGS(regs, a);
+	return sys_exit_common(nr, a, ret);
+}
+
+/* Classic raw tracepoint: the same through probe reads (kernels without
+ * BTF-typed tracepoints). */
+SEC("raw_tp/sys_exit")
+int BPF_PROG(trk_exit_raw, struct pt_regs *regs, long ret)
+{
+	struct pt_regs r;
+	__u64 nr, a[6];
+
+	if (bpf_core_read(&nr, sizeof(nr), &REGS_NR(regs)))
+		return 0;
+	if (nr >= TRK_NR_MAX || !trk_sysop[nr] || ret < 0)
+		return 0;
+	bpf_probe_read_kernel(&r, sizeof(r), regs);
+	REGS_ARGS(&r, a);
+	return sys_exit_common(nr, a, ret);
+}
+
+/* close() of a writable watched file that has a live slot: ship it now. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int trk_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct trk_fileval *fv;
+	struct trk_key k;
+	struct file *f;
+
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == trk_self_tgid)
+		return 0;
+	f = fd_file(t, (int)ctx->args[0]);
+	if (!f || !(BPF_CORE_READ(f, f_mode) & FMODE_WRITE_))
+		return 0;
+	if ((file_key(f, &k) & S_IFMT_) != S_IFREG_)
+		return 0;
+	fv = bpf_map_lookup_elem(&trk_files, &k);
+	if (!fv || fv->verdict != TRK_V_WATCHED || fv->slot < 0)
+		return 0;
+	struct emit_arg e = { .kind = TRK_EV_CLOSE, .slot = fv->slot };
+
+	trk_emit_file(&k, (__u64)f, &e);
+	return 0;
+}
+
+/* A process that held writable shared mappings exited (exit skips munmap). */
+SEC("tracepoint/sched/sched_process_exit")
+int trk_proc_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct trk_scratch *s;
+
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&trk_mappers, &tgid))
+		return 0;
+	bpf_map_delete_elem(&trk_mappers, &tgid);
+	s = scratch_get(TRK_EV_UNMAP, 0, -1, NULL, 0);
+	if (s)
+		scratch_send(s, 0);
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* tracker_bpf.h — internals shared by the two halves of the bpf tracker:
+ * tracker_bpf.c (load, attach, slots, the periodic pick-up) and
+ * tracker_bpf_ev.c (ring-buffer records -> sink calls).  Not an API. */
+#ifndef VIGIL_DAEMON_TRACKER_BPF_H
+#define VIGIL_DAEMON_TRACKER_BPF_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpf/events.h"
+#include "daemon/tracker.h"
+
+#define TB_POLLED_MAX   256
+#define TB_IDLE_NS      (2 * 1000000000LL)   /* live slot without news: release */
+#define TB_GRACE_NS     (100 * 1000000LL)    /* released slot reused after this */
+
+enum tb_slot_state { TB_FREE = 0, TB_LIVE, TB_RELEASING };
+
+struct tb_slotinfo {
+	uint8_t state;
+	uint64_t dev, ino;
+	int64_t last_ns;           /* CLOCK_MONOTONIC of the last pick-up with news */
+	char *path;                /* last resolved path, owned */
+};
+
+struct tb_polled {
+	uint64_t dev, ino;
+	char *path;                /* owned */
+};
+
+struct tracker_bpf;            /* the skeleton */
+
+struct tracker {
+	struct tracker_bpf *skel;
+	struct ring_buffer *rb;
+	struct trk_slot *slots;    /* mmap of trk_slots */
+	size_t slots_len;
+	struct tracker_sink sink;
+	size_t nroots;             /* paths[0..nroots) are the roots */
+	size_t npaths;             /* then their ancestors */
+	char *paths[TRK_PATHS_MAX];
+	struct tb_slotinfo si[TRK_SLOTS];
+	size_t npolled;
+	struct tb_polled polled[TB_POLLED_MAX];
+	bool verify_maps;          /* an unmap hint arrived */
+	uint64_t mounts_sig;
+	uint64_t seen_drops;
+	struct {
+		uint64_t events, bad, pickups, pathops, rescans, drops, closes, mmaps;
+	} n;
+};
+
+/* tracker_bpf_ev.c */
+int  tb_on_record(void *arg, void *data, size_t size);
+void tb_pickup(struct tracker *t, uint32_t slot, int64_t when_ns);
+void tb_verify_polled(struct tracker *t);
+uint64_t tb_mounts_sig(struct tracker *t);
+int64_t tb_boot_to_real(int64_t boot_ns);
+void tb_rescan(struct tracker *t, const char *dir);
+
+#endif

@@ -1,0 +1,542 @@
+/* test_tracker_bpf.c — the real BPF tracker, loaded into this kernel:
+ * writes under a watched temp root produce changed/ranges with the right
+ * ranges, writes elsewhere nothing; a directory renamed into the root is
+ * tracked; legacy syscalls (rename, unlink, mkdir, ... by number) are seen;
+ * a writable shared mapping turns polling on and off; a flood that overflows
+ * the ring buffer asks for a rescan.  Needs root and BTF; skips otherwise. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "daemon/tracker.h"
+
+#define MAXREC 4096
+
+struct rec {
+	char kind;                /* 'c' changed, 'r' ranges, 's' rescan, 'p' poll */
+	char path[PATH_MAX];
+	size_t n;
+	bool flag;                /* ranges: unknown; poll: on */
+	struct trk_range r[16];
+};
+
+struct env {
+	char top[64], root[256], out[256];
+	struct tracker *t;
+	size_t nrec;
+	struct rec *rec;
+	bool skip;
+};
+
+static void on_changed(void *arg, const char *path, int64_t when)
+{
+	struct env *e = arg;
+
+	if (e->nrec < MAXREC) {
+		e->rec[e->nrec].kind = 'c';
+		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", path);
+	}
+}
+
+static void on_ranges(void *arg, const char *path, const struct trk_range *r, size_t n, bool unknown)
+{
+	struct env *e = arg;
+	struct rec *x;
+
+	if (e->nrec >= MAXREC)
+		return;
+	x = &e->rec[e->nrec++];
+	x->kind = 'r';
+	snprintf(x->path, PATH_MAX, "%s", path);
+	x->flag = unknown;
+	x->n = n < 16 ? n : 16;
+	if (n)
+		memcpy(x->r, r, x->n * sizeof(*r));
+}
+
+static void on_rescan(void *arg, const char *dir)
+{
+	struct env *e = arg;
+
+	if (e->nrec < MAXREC) {
+		e->rec[e->nrec].kind = 's';
+		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", dir ? dir : "");
+	}
+}
+
+static void on_poll(void *arg, const char *path, bool on)
+{
+	struct env *e = arg;
+
+	if (e->nrec < MAXREC) {
+		e->rec[e->nrec].kind = 'p';
+		e->rec[e->nrec].flag = on;
+		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", path);
+	}
+}
+
+static void drain(struct env *e)
+{
+	for (int i = 0; i < 3; i++) {
+		usleep(20000);
+		assert_int_equal(tracker_bpf_ops.process(e->t), 0);
+	}
+}
+
+/* vigild's own tgid is excluded, so file operations run in a child.  The
+ * child calls step() between phases; the parent's await() waits for it,
+ * drains the tracker, and lets the child go on with go(). */
+struct kid {
+	pid_t pid;
+	int up[2], down[2];
+};
+
+static void kid_start(struct kid *k)
+{
+	assert_int_equal(pipe(k->up), 0);
+	assert_int_equal(pipe(k->down), 0);
+	k->pid = fork();
+	assert_true(k->pid >= 0);
+	if (k->pid == 0) {
+		close(k->up[0]);
+		close(k->down[1]);
+	} else {
+		close(k->up[1]);
+		close(k->down[0]);
+	}
+}
+
+static void step(struct kid *k)
+{
+	char c = 's';
+
+	if (write(k->up[1], &c, 1) != 1 || read(k->down[0], &c, 1) != 1)
+		_exit(3);
+}
+
+static void await_step(struct env *e, struct kid *k)
+{
+	char c;
+
+	assert_int_equal(read(k->up[0], &c, 1), 1);
+	drain(e);
+}
+
+static void go(struct kid *k)
+{
+	char c = 'g';
+
+	assert_int_equal(write(k->down[1], &c, 1), 1);
+}
+
+static void kid_done(struct env *e, struct kid *k)
+{
+	int st;
+
+	close(k->down[1]);
+	assert_int_equal(waitpid(k->pid, &st, 0), k->pid);
+	close(k->up[0]);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	drain(e);
+}
+
+#define CHECK(x) do { if (!(x)) { fprintf(stderr, "child: %s failed: %s\n", #x, strerror(errno)); _exit(2); } } while (0)
+
+static const struct rec *find(struct env *e, char kind, const char *path)
+{
+	for (size_t i = 0; i < e->nrec; i++)
+		if (e->rec[i].kind == kind && strcmp(e->rec[i].path, path) == 0)
+			return &e->rec[i];
+	return NULL;
+}
+
+/* ranges of path merged over all its 'r' records (each pick-up is one) */
+static size_t all_ranges(struct env *e, const char *path, struct trk_range *out, bool *unknown)
+{
+	size_t n = 0;
+
+	*unknown = false;
+	for (size_t i = 0; i < e->nrec; i++) {
+		if (e->rec[i].kind != 'r' || strcmp(e->rec[i].path, path))
+			continue;
+		*unknown |= e->rec[i].flag;
+		for (size_t j = 0; j < e->rec[i].n && n < 32; j++)
+			out[n++] = e->rec[i].r[j];
+	}
+	return n;
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct tracker_sink sink = { .changed = on_changed, .ranges = on_ranges,
+				     .rescan = on_rescan, .poll_file = on_poll };
+	char err[256], *roots[1];
+	int rc;
+
+	assert_non_null(e);
+	e->rec = calloc(MAXREC, sizeof(*e->rec));
+	assert_non_null(e->rec);
+	snprintf(e->top, sizeof(e->top), "/tmp/vigil-trk-XXXXXX");
+	assert_non_null(mkdtemp(e->top));
+	snprintf(e->root, sizeof(e->root), "%s/root", e->top);
+	snprintf(e->out, sizeof(e->out), "%s/out", e->top);
+	assert_int_equal(mkdir(e->root, 0755), 0);
+	assert_int_equal(mkdir(e->out, 0755), 0);
+	sink.arg = e;
+	roots[0] = e->root;
+	rc = tracker_bpf_ops.start(&e->t, roots, 1, &sink, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "bpf tracker unavailable: %s\n", err);
+		e->skip = true;
+	}
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	char cmd[PATH_MAX + 16];
+
+	if (e->t)
+		tracker_bpf_ops.stop(e->t);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->top);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", e->top);
+	free(e->rec);
+	free(e);
+	return 0;
+}
+
+#define SKIP_IF_NO_BPF(e) do { if ((e)->skip) { skip(); } } while (0)
+
+static void write_file(const char *path, size_t len)
+{
+	char buf[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0);
+	memset(buf, 'x', sizeof(buf));
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		CHECK(write(fd, buf, n) == (ssize_t)n);
+		len -= n;
+	}
+	close(fd);
+}
+
+static void test_pwrite_ranges(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX], buf[4096] = { 0 };
+	struct trk_range r[32];
+	struct kid k;
+	bool unknown;
+	size_t n;
+	int fd;
+
+	SKIP_IF_NO_BPF(e);
+	snprintf(p, sizeof(p), "%s/big", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		write_file(p, 1 << 20);
+		step(&k);
+		fd = open(p, O_RDWR);
+		CHECK(fd >= 0);
+		CHECK(pwrite(fd, buf, 4096, 8192) == 4096);
+		CHECK(pwrite(fd, buf, 100, 100000) == 100);
+		CHECK(pwrite(fd, buf, 50, 100100) == 50);      /* touches: merges */
+		step(&k);
+		CHECK(lseek(fd, 200000, SEEK_SET) == 200000);
+		for (int i = 0; i < 50; i++)
+			CHECK(write(fd, buf, 1000) == 1000);
+		step(&k);
+		CHECK(ftruncate(fd, 300000) == 0);
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	assert_non_null(find(e, 'c', p));
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	n = all_ranges(e, p, r, &unknown);
+	assert_false(unknown);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].off, 8192);
+	assert_int_equal(r[0].len, 4096);
+	assert_int_equal(r[1].off, 100000);
+	assert_int_equal(r[1].len, 150);
+	assert_non_null(find(e, 'c', p));
+	/* sequential writes at the file position coalesce into one range */
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	n = all_ranges(e, p, r, &unknown);
+	assert_false(unknown);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].off, 200000);
+	assert_int_equal(r[0].len, 50000);
+	/* ftruncate: "from the new size on", clipped to the size: nothing */
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	n = all_ranges(e, p, r, &unknown);
+	assert_false(unknown);
+	assert_int_equal(n, 0);
+	assert_non_null(find(e, 'c', p));
+	go(&k);
+	kid_done(e, &k);
+}
+
+static void test_outside_is_silent(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX], q[PATH_MAX];
+	struct kid k;
+
+	SKIP_IF_NO_BPF(e);
+	snprintf(p, sizeof(p), "%s/other", e->out);
+	snprintf(q, sizeof(q), "%s/other2", e->out);
+	drain(e);
+	e->nrec = 0;
+	kid_start(&k);
+	if (k.pid == 0) {
+		write_file(p, 10000);
+		CHECK(rename(p, q) == 0);
+		CHECK(truncate(q, 10) == 0);
+		CHECK(chmod(q, 0600) == 0);
+		CHECK(unlink(q) == 0);
+		CHECK(mkdir(p, 0700) == 0);
+		CHECK(rmdir(p) == 0);
+		_exit(0);
+	}
+	kid_done(e, &k);
+	for (size_t i = 0; i < e->nrec; i++)
+		fail_msg("unexpected event %c %s", e->rec[i].kind, e->rec[i].path);
+}
+
+static void test_dir_moved_in(void **state)
+{
+	struct env *e = *state;
+	char d[PATH_MAX], f[PATH_MAX], nd[PATH_MAX], nf[PATH_MAX];
+	struct trk_range r[32];
+	struct kid k;
+	bool unknown;
+	int fd;
+
+	SKIP_IF_NO_BPF(e);
+	snprintf(d, sizeof(d), "%s/dir", e->out);
+	snprintf(f, sizeof(f), "%s/dir/f", e->out);
+	snprintf(nd, sizeof(nd), "%s/dir", e->root);
+	snprintf(nf, sizeof(nf), "%s/dir/f", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		CHECK(mkdir(d, 0755) == 0);
+		write_file(f, 5000);
+		fd = open(f, O_RDWR);   /* opened while outside: cached "not watched" */
+		CHECK(fd >= 0);
+		CHECK(pwrite(fd, "a", 1, 0) == 1);
+		step(&k);
+		CHECK(rename(d, nd) == 0);
+		step(&k);
+		CHECK(pwrite(fd, "hello", 5, 1000) == 5);
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	assert_int_equal(e->nrec, 0);
+	go(&k);
+	await_step(e, &k);
+	assert_non_null(find(e, 's', nd));
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	assert_non_null(find(e, 'c', nf));
+	assert_int_equal(all_ranges(e, nf, r, &unknown), 1);
+	assert_false(unknown);
+	assert_int_equal(r[0].off, 1000);
+	assert_int_equal(r[0].len, 5);
+	go(&k);
+	kid_done(e, &k);
+}
+
+static void test_legacy_syscalls(void **state)
+{
+	struct env *e = *state;
+	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], dd[PATH_MAX], l[PATH_MAX], s[PATH_MAX];
+	struct kid k;
+	int fd;
+
+	SKIP_IF_NO_BPF(e);
+	snprintf(a, sizeof(a), "%s/a", e->root);
+	snprintf(b, sizeof(b), "%s/b", e->root);
+	snprintf(c, sizeof(c), "%s/c", e->root);
+	snprintf(dd, sizeof(dd), "%s/dd", e->root);
+	snprintf(l, sizeof(l), "%s/l", e->root);
+	snprintf(s, sizeof(s), "%s/s", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+#ifdef SYS_creat
+		fd = syscall(SYS_creat, a, 0644);
+#else
+		fd = open(a, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+#endif
+		CHECK(fd >= 0);
+		close(fd);
+#ifdef SYS_open
+		fd = syscall(SYS_open, c, O_CREAT | O_WRONLY, 0644);
+		CHECK(fd >= 0);
+		close(fd);
+#endif
+#ifdef SYS_rename
+		CHECK(syscall(SYS_rename, a, b) == 0);
+		CHECK(syscall(SYS_mkdir, dd, 0755) == 0);
+		CHECK(syscall(SYS_link, b, l) == 0);
+		CHECK(syscall(SYS_symlink, "b", s) == 0);
+		CHECK(syscall(SYS_chmod, b, 0600) == 0);
+		CHECK(syscall(SYS_chown, b, 0, 0) == 0);
+		CHECK(syscall(SYS_lchown, s, 0, 0) == 0);
+		step(&k);
+		/* relative paths: from a cwd inside the root, and from an ancestor */
+		CHECK(chdir(e->root) == 0);
+		CHECK(syscall(SYS_unlink, "l") == 0);
+		CHECK(syscall(SYS_rmdir, "dd") == 0);
+		CHECK(chdir(e->top) == 0);
+		CHECK(syscall(SYS_unlink, "root/s") == 0);
+		CHECK(syscall(SYS_truncate, "root/b", 0) == 0);
+#else
+		step(&k);
+#endif
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	assert_non_null(find(e, 'c', a));
+#ifdef SYS_rename
+	assert_non_null(find(e, 'c', b));
+	assert_non_null(find(e, 'c', dd));
+	assert_non_null(find(e, 'c', l));
+	assert_non_null(find(e, 'c', s));
+	assert_non_null(find(e, 'c', c));
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	assert_non_null(find(e, 'c', l));
+	assert_non_null(find(e, 'c', dd));
+	assert_non_null(find(e, 'c', s));
+	assert_non_null(find(e, 'c', b));
+	assert_non_null(find(e, 'r', b));
+#else
+	go(&k);
+	await_step(e, &k);
+#endif
+	go(&k);
+	kid_done(e, &k);
+}
+
+static void test_mmap_polls(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX];
+	const struct rec *x;
+	struct kid k;
+	char *m;
+	int fd;
+
+	SKIP_IF_NO_BPF(e);
+	snprintf(p, sizeof(p), "%s/mapped", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		write_file(p, 8192);
+		step(&k);
+		fd = open(p, O_RDWR);
+		CHECK(fd >= 0);
+		m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		CHECK(m != MAP_FAILED);
+		close(fd);
+		m[10] = 'y';
+		step(&k);
+		CHECK(munmap(m, 8192) == 0);
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	x = find(e, 'p', p);
+	assert_non_null(x);
+	assert_true(x->flag);
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	x = find(e, 'p', p);
+	assert_non_null(x);
+	assert_false(x->flag);
+	go(&k);
+	kid_done(e, &k);
+}
+
+static void test_flood_rescans(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX];
+	struct kid k;
+
+	SKIP_IF_NO_BPF(e);
+	drain(e);
+	e->nrec = 0;
+	kid_start(&k);
+	if (k.pid == 0) {
+		/* no process() meanwhile: the 1 MiB ring fills up */
+		for (int i = 0; i < 30000; i++) {
+			int fd;
+
+			snprintf(p, sizeof(p), "%s/flood-%05d-with-a-long-name-to-fill-the-ring",
+				 e->root, i);
+			fd = open(p, O_CREAT | O_WRONLY, 0644);
+			CHECK(fd >= 0);
+			close(fd);
+			unlink(p);
+		}
+		_exit(0);
+	}
+	kid_done(e, &k);
+	assert_non_null(find(e, 's', ""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pwrite_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outside_is_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_moved_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_syscalls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_polls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_rescans, setup, teardown),
+	};
+
+	log_init("test_tracker_bpf", LOG_LVL_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
