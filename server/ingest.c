@@ -58,24 +58,43 @@ static int send_u64(struct mux_stream *s, uint16_t type, uint64_t v)
 
 /* Feeds every DATA item until END to feed(arg, p, n).  Returns 0 at END,
  * -EPROTO for a message where data belongs, -ECONNRESET/-ETIMEDOUT when
- * the peer went away, or feed's error. */
+ * the peer went away, or feed's error.  After a feed error (a full disk, a
+ * bad delta) the rest of the body is read and dropped, up to `discard`
+ * bytes, so that the device, still sending, gets to read the error reply
+ * instead of seeing its stream reset. */
 static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, size_t n),
-		     void *arg)
+		     void *arg, uint64_t discard)
 {
+	uint64_t dropped = 0;
 	uint16_t type;
-	int r;
+	int r, err = 0;
 
 	for (;;) {
 		r = mux_recv(p->s, &type, &p->in, SESSION_RECV_MS);
 		if (r == MUX_END)
-			return 0;
+			return err;
 		if (r == MUX_MSG)
 			return -EPROTO;
 		if (r < 0)
-			return r;
-		if ((r = feed(arg, p->in.data, p->in.len)) < 0)
-			return r;
+			return err ? err : r;
+		if (err) {
+			dropped += p->in.len;
+			if (dropped > discard)
+				return err;
+			continue;
+		}
+		if ((r = feed(arg, p->in.data, p->in.len)) < 0) {
+			if (r == -EPROTO || r == -EFBIG)
+				return r;
+			err = r;
+		}
 	}
+}
+
+/* How much of a failed body is read and dropped: about what the body can be. */
+static uint64_t body_slack(const struct put_ctx *p)
+{
+	return p->v.e.size + p->v.e.size / 8 + (16u << 20);
 }
 
 /* ------------------------------------------------------------------- WHOLE */
@@ -146,7 +165,7 @@ static int put_whole(struct put_ctx *p)
 	w.written = off;
 	if ((r = send_u64(p->s, MSG_PUT_READY, off)) < 0)
 		goto out;
-	r = recv_body(p, whole_feed, &w);
+	r = recv_body(p, whole_feed, &w, body_slack(p));
 	if (r < 0) {
 		if (w.resumable && (r == -ECONNRESET || r == -ETIMEDOUT))
 			(void)vbuild_checkpoint(w.vb, p->put.token);   /* keep what arrived */
@@ -186,7 +205,7 @@ static int put_delta(struct put_ctx *p)
 		goto out;
 	if ((r = send_u64(p->s, MSG_PUT_READY, 0)) < 0)
 		goto out;
-	if ((r = recv_body(p, delta_feed, vp)) < 0)
+	if ((r = recv_body(p, delta_feed, vp, body_slack(p))) < 0)
 		goto out;
 	if ((r = vpatch_finish(vp, &ref)) < 0 || (r = vpatch_sha256(vp, sha)) < 0)
 		goto out;
@@ -227,7 +246,7 @@ static int put_ranges(struct put_ctx *p)
 		goto out;
 	if ((r = send_u64(p->s, MSG_PUT_READY, 0)) < 0)
 		goto out;
-	if ((r = recv_body(p, ranges_feed, vg)) < 0)
+	if ((r = recv_body(p, ranges_feed, vg, body_slack(p))) < 0)
 		goto out;
 	if ((r = vranges_finish(vg, &ref)) < 0)
 		goto out;
@@ -254,7 +273,7 @@ static int put_empty(struct put_ctx *p)
 {
 	int r = send_u64(p->s, MSG_PUT_READY, 0);
 
-	return r < 0 ? r : recv_body(p, no_data, NULL);
+	return r < 0 ? r : recv_body(p, no_data, NULL, 0);
 }
 
 /* META: the base version's content with new metadata. */
