@@ -6,7 +6,11 @@
  * MOUNTPOINT/.history/<path>/<version>_<time> for every version.  Content is
  * fetched through m (MSG_CTL_LS/STAT/READ) only when read.  foreground: stay
  * in the foreground (-f).  Runs until unmounted; returns the process exit
- * status (0, or 1 after printing "vigil: mount: <reason>"). */
+ * status (0, or 1 after printing "vigil: mount: <reason>").
+ * m stays owned by the caller (main frees it after return); its I/O thread
+ * does not survive fork(), so a background mount must connect again after
+ * daemonizing (or not fork).  SIGINT/SIGTERM set ctl_quit (controller/ctl.h)
+ * unless the mount installs its own handlers. */
 #ifndef VIGIL_MOUNTFS_H
 #define VIGIL_MOUNTFS_H
 
