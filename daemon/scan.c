@@ -175,6 +175,33 @@ static int visit(struct walk *w, const struct stat *st)
 
 static int walk_dir(struct walk *w, int dfd, dev_t rootdev, int depth);
 
+/* A database's -wal (or -journal) changes while the main file keeps its
+ * stat: when the companion moved after the database was last captured,
+ * queue the database. */
+static int companion_changed(struct walk *w, int dfd, const char *name)
+{
+	size_t n = strlen(w->path), k;
+	struct stat st;
+	int rc = 0;
+
+	if (has_suffix(w->path, "-wal"))
+		k = 4;
+	else if (has_suffix(w->path, "-journal"))
+		k = 8;
+	else
+		return 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	w->path[n - k] = '\0';
+	if (statedb_get(w->c->db, w->path, w->s) == 0 &&
+	    scan_ts(&st.st_mtim) >= w->s->capture_ns - SCAN_RACY_NS) {
+		w->st->queued++;
+		rc = statedb_enqueue(w->c->db, w->path, w->now_ns, w->now_ns, "companion");
+	}
+	w->path[n - k] = '-';   /* both suffixes start with it */
+	return rc;
+}
+
 static int walk_entry(struct walk *w, int dfd, const char *name, dev_t rootdev, int depth)
 {
 	size_t len = strlen(w->path);
@@ -184,8 +211,10 @@ static int walk_entry(struct walk *w, int dfd, const char *name, dev_t rootdev, 
 	if (len + 1 + strlen(name) >= sizeof(w->path))
 		return 0;   /* too long to ship: path_valid would refuse it */
 	snprintf(w->path + len, sizeof(w->path) - len, "%s%s", len == 1 ? "" : "/", name);
-	if (scan_excluded(w->c, w->path))
+	if (scan_excluded(w->c, w->path)) {
+		rc = companion_changed(w, dfd, name);
 		goto out;
+	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !scan_type(st.st_mode))
 		goto out;   /* vanished, or a fifo/socket/device */
 	if (S_ISDIR(st.st_mode) && st.st_dev != rootdev && !mount_allowed(w->c, w->path))
