@@ -132,3 +132,32 @@ search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
 		free(words[i]);
 	return r == -EPROTO ? r : 0;
 }
+
+struct dk_find {
+	int64_t id;
+	struct devkey *out;
+	bool found;
+};
+
+static int
+dk_match(void *arg, const struct ident *id)
+{
+	struct dk_find *f = arg;
+
+	if (id->id != f->id)
+		return 0;
+	memcpy(f->out->k, id->devkey, sizeof(f->out->k));
+	f->found = true;
+	return 1;
+}
+
+int
+search_devkey(void *idx, int64_t device_id, struct devkey *out)
+{
+	struct dk_find f = { device_id, out, false };
+	int r = index_ident_list(idx, ROLE_DEVICE, dk_match, &f);
+
+	if (f.found)
+		return 0;
+	return r < 0 ? r : -ENOENT;
+}

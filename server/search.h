@@ -13,6 +13,7 @@
 #include "common/mux.h"
 #include "common/wire.h"
 #include "server/index.h"
+#include "server/store.h"
 #include "server/textindex.h"
 
 /* wr is positioned after the message type: {str dev, u8 all_versions,
@@ -20,5 +21,8 @@
  * malformed request (the caller drops the connection). */
 int search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
 		  struct wire_reader *wr);
+
+/* indexer_ops.devkey over the metadata index: arg is the struct index. */
+int search_devkey(void *idx, int64_t device_id, struct devkey *out);
 
 #endif
