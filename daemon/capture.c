@@ -153,7 +153,7 @@ int capture_sqlite_backup(const char *src, const char *tmpdir, char out[PATH_MAX
 		rc = SQLITE_OK;
 out:
 	if (rc != SQLITE_OK)
-		log_warnx("%s: sqlite backup: %s", src, s ? sqlite3_errmsg(s) : sqlite3_errstr(rc));
+		log_debug("%s: sqlite backup: %s", src, sqlite3_errstr(rc));
 	sqlite3_close(s);
 	sqlite3_close(d);
 	if (rc != SQLITE_OK) {
@@ -269,7 +269,11 @@ int capture_file(const char *path, const char *tmpdir, const struct capture_sink
 		char bk[PATH_MAX];
 		int bfd;
 
-		if ((rc = capture_sqlite_backup(path, tmpdir, bk)) < 0)
+		/* Not a database SQLite can open (damaged, or only looks like
+		 * one): its bytes are still the user's data, read them plainly. */
+		if ((rc = capture_sqlite_backup(path, tmpdir, bk)) < 0 && rc != -ENOSPC)
+			goto plain;
+		if (rc < 0)
 			goto out;
 		if ((bfd = open(bk, O_RDONLY | O_CLOEXEC)) < 0) {
 			rc = -errno;
@@ -281,6 +285,7 @@ int capture_file(const char *path, const char *tmpdir, const struct capture_sink
 		memcpy(c->tmp, bk, sizeof(bk));
 		c->sqlite = true;
 	}
+plain:
 	rc = capture_fd(c->fd, tmpdir, sink, c, h, buf);
 	if (rc == 0 && c->sqlite)
 		c->st = src;   /* the stat tuple to remember is the database file's own */

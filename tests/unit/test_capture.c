@@ -1,0 +1,337 @@
+/* test_capture.c — consistent reads: a file modified during the read is
+ * read again and the result matches its final bytes; a file that never
+ * holds still is shipped from a copy (unstable); a SQLite database is
+ * captured as one committed state while another connection writes;
+ * the content hash is independent of how bytes are fed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/chunktree.h"
+#include "daemon/capture.h"
+
+struct fx { char dir[64]; char file[96]; };
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-cap-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->file, sizeof(f->file), "%s/f", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void write_bytes(const char *path, const uint8_t *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+}
+
+static void hash_of(const uint8_t *p, size_t n, uint8_t sha[32], uint8_t root[32])
+{
+	struct chash *h = chash_new();
+	uint64_t size;
+
+	assert_non_null(h);
+	assert_int_equal(chash_feed(h, p, n), 0);
+	assert_int_equal(chash_finish(h, sha, root, &size), 0);
+	assert_int_equal(size, n);
+	chash_free(h);
+}
+
+/* The sink that scribbles on the file during the first `passes` reads. */
+struct scribble {
+	const char *path;
+	int passes, resets;
+	uint64_t fed;
+	bool done_this_pass;
+};
+
+static int scr_reset(void *arg)
+{
+	struct scribble *s = arg;
+
+	s->resets++;
+	s->fed = 0;
+	s->done_this_pass = false;
+	return 0;
+}
+
+static int scr_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct scribble *s = arg;
+
+	s->fed += n;
+	if (s->resets <= s->passes && !s->done_this_pass) {
+		int fd = open(s->path, O_WRONLY);
+		char c = (char)('A' + s->resets);
+
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, &c, 1, 10), 1);   /* same size, new mtime/ctime */
+		close(fd);
+		s->done_this_pass = true;
+		usleep(2000);   /* make sure the timestamps move on a coarse clock */
+	}
+	return 0;
+}
+
+static void test_stable(void **state)
+{
+	struct fx *f = *state;
+	static const size_t sizes[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	uint8_t *buf = malloc(200000), sha[32], root[32];
+	struct capture c;
+
+	for (size_t i = 0; i < 200000; i++)
+		buf[i] = (uint8_t)(i * 7 + i / 1000);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		write_bytes(f->file, buf, sizes[i]);
+		assert_int_equal(capture_file(f->file, f->dir, NULL, &c), 0);
+		hash_of(buf, sizes[i], sha, root);
+		assert_int_equal(c.size, sizes[i]);
+		assert_memory_equal(c.sha256, sha, 32);
+		assert_memory_equal(c.root, root, 32);
+		assert_false(c.unstable);
+		assert_false(c.sqlite);
+		assert_string_equal(c.tmp, "");
+		capture_release(&c);
+	}
+	free(buf);
+}
+
+/* Hash of a stream must not depend on how it was split. */
+static void test_chash_pieces(void **state)
+{
+	static const size_t pieces[] = { 1, 2, 3, 7, 100, 10000, 200000 };
+	size_t n = 300000;
+	uint8_t *buf = malloc(n), sha[32], root[32], s2[32], r2[32];
+	uint64_t size;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)((i * 2654435761u) >> 13);
+	hash_of(buf, n, sha, root);
+	for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+		struct chash *h = chash_new();
+
+		for (size_t off = 0; off < n; off += pieces[k])
+			assert_int_equal(chash_feed(h, buf + off, n - off < pieces[k] ? n - off : pieces[k]), 0);
+		assert_int_equal(chash_finish(h, s2, r2, &size), 0);
+		assert_memory_equal(sha, s2, 32);
+		assert_memory_equal(root, r2, 32);
+		chash_free(h);
+	}
+	free(buf);
+}
+
+static void test_modified_during_read(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100000], sha[32], root[32];
+	struct scribble s = { .path = f->file, .passes = 1 };
+	struct capture_sink sink = { .arg = &s, .reset = scr_reset, .data = scr_data };
+	struct capture c;
+	int fd;
+
+	memset(buf, 'x', sizeof(buf));
+	write_bytes(f->file, buf, sizeof(buf));
+	assert_int_equal(capture_file(f->file, f->dir, &sink, &c), 0);
+	assert_true(s.resets >= 2);          /* read again after the torn pass */
+	assert_false(c.unstable);
+	assert_int_equal(s.fed, sizeof(buf)); /* the sink saw exactly one clean pass */
+	/* what was captured is the file as it is now */
+	fd = open(f->file, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fd);
+	hash_of(buf, sizeof(buf), sha, root);
+	assert_memory_equal(c.sha256, sha, 32);
+	capture_release(&c);
+}
+
+static void test_never_still(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[50000], *copy = malloc(60000), sha[32], root[32];
+	struct scribble s = { .path = f->file, .passes = 1000 };
+	struct capture_sink sink = { .arg = &s, .reset = scr_reset, .data = scr_data };
+	struct capture c;
+	ssize_t n;
+	char tmp[PATH_MAX];
+
+	memset(buf, 'y', sizeof(buf));
+	write_bytes(f->file, buf, sizeof(buf));
+	assert_int_equal(capture_file(f->file, f->dir, &sink, &c), 0);
+	assert_true(c.unstable);
+	assert_int_equal(s.resets, CAPTURE_TRIES + 1);
+	assert_true(c.tmp[0] != '\0');
+	/* the copy is what the hash describes, and c.fd reads the copy */
+	n = pread(c.fd, copy, 60000, 0);
+	assert_int_equal(n, (ssize_t)c.size);
+	hash_of(copy, (size_t)n, sha, root);
+	assert_memory_equal(c.sha256, sha, 32);
+	snprintf(tmp, sizeof(tmp), "%s", c.tmp);
+	capture_release(&c);
+	assert_int_equal(access(tmp, F_OK), -1);   /* the copy is gone */
+	free(copy);
+}
+
+static void test_not_regular(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX];
+	struct capture c;
+
+	assert_int_equal(capture_file("/nonexistent/x", f->dir, NULL, &c), -ENOENT);
+	snprintf(p, sizeof(p), "%s/link", f->dir);
+	write_bytes(f->file, (const uint8_t *)"x", 1);
+	assert_int_equal(symlink(f->file, p), 0);
+	assert_int_equal(capture_file(p, f->dir, NULL, &c), -ELOOP);   /* never followed */
+	assert_int_equal(capture_file(f->dir, f->dir, NULL, &c), -EINVAL);
+}
+
+/* ---- SQLite ---- */
+
+struct writer { const char *path; volatile bool stop; int rows; };
+
+static void *db_writer(void *arg)
+{
+	struct writer *w = arg;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(w->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	while (!w->stop) {
+		/* each transaction keeps sum(v) == 0 and count even */
+		int rc = sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO t(v, pad) VALUES(7, randomblob(3000));"
+				      "INSERT INTO t(v, pad) VALUES(-7, randomblob(3000)); COMMIT;",
+				      NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			w->rows += 2;
+		else
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return NULL;
+}
+
+static void check_db(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(sum(v),0), count(*) % 2 FROM t", -1,
+					    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	assert_int_equal(sqlite3_column_int(st, 1), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_sqlite_consistent(void **state)
+{
+	struct fx *f = *state;
+	struct writer w = { .path = f->file };
+	sqlite3 *db;
+	pthread_t th;
+	struct capture c;
+	char copy[PATH_MAX];
+
+	assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(v INTEGER, pad BLOB);",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(pthread_create(&th, NULL, db_writer, &w), 0);
+	usleep(50000);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(capture_sqlite_backup(f->file, f->dir, copy), 0);
+		check_db(copy);
+		unlink(copy);
+		assert_int_equal(capture_file(f->file, f->dir, NULL, &c), 0);
+		assert_true(c.sqlite);
+		assert_true(c.tmp[0] != '\0');
+		assert_true(c.size > 0 && c.size % 512 == 0);   /* whole pages */
+		capture_release(&c);
+		usleep(20000);
+	}
+	w.stop = true;
+	pthread_join(th, NULL);
+	assert_true(w.rows > 0);
+}
+
+static void test_sqlite_header(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *b; size_t n; bool yes; } cases[] = {
+		{ "SQLite format 3", 16, true },      /* with its NUL */
+		{ "SQLite format 3 ", 16, false },
+		{ "SQLite format", 13, false },
+		{ "", 0, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd;
+
+		write_bytes(f->file, (const uint8_t *)cases[i].b, cases[i].n);
+		fd = open(f->file, O_RDONLY);
+		assert_int_equal(capture_is_sqlite(fd), cases[i].yes);
+		close(fd);
+	}
+	/* the header with garbage after: not a database, captured as plain bytes */
+	write_bytes(f->file, (const uint8_t *)"SQLite format 3\0garbage garbage garbage", 40);
+	{
+		struct capture c;
+
+		assert_int_equal(capture_file(f->file, f->dir, NULL, &c), 0);
+		assert_false(c.sqlite);
+		assert_int_equal(c.size, 40);
+		capture_release(&c);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chash_pieces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_modified_during_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_still, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_consistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_header, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
