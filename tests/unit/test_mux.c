@@ -566,7 +566,8 @@ static void raw_frame(struct raw *r, uint32_t len, uint8_t kind, uint16_t type, 
 
 	hdr(f, len, kind, type, id);
 	assert_true(plen <= 256);
-	memcpy(f + 12, p, plen);
+	if (plen)
+		memcpy(f + 12, p, plen);
 	raw_write(r, f, 12 + plen);
 }
 
