@@ -15,26 +15,9 @@
 
 #include "common/log.h"
 #include "controller/jsonout.h"
+#include "controller/restore_int.h"
 
-#define RESTORE_DIRS_MAX 4000000
 #define IO_CHUNK (64 * 1024)
-
-struct dir_meta {
-	char *rel;               /* "" is the root */
-	uint32_t mode, uid, gid;
-	int64_t mtime_ns;
-};
-
-struct restore {
-	struct restore_src src;
-	bool chown_too, progress;
-	struct restore_stats st;
-	char *target;            /* tree root as given (for messages) */
-	int rootfd, parentfd;    /* tree root, and the directory holding it */
-	struct dir_meta *dirs;
-	size_t ndirs, capdirs;
-	int64_t last_progress_ns;
-};
 
 /* A file being written: sink state. */
 struct wfile {
@@ -52,7 +35,7 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void progress(struct restore *r, bool force)
+void restore_progress(struct restore *r, bool force)
 {
 	int64_t t;
 
@@ -68,7 +51,7 @@ static void progress(struct restore *r, bool force)
 }
 
 /* The local name of an item for messages, escaped for a terminal. */
-static void say(struct restore *r, const char *rel, int err, const char *what)
+void restore_say(struct restore *r, const char *rel, int err, const char *what)
 {
 	char *e1 = text_escape(r->target ? r->target : "", true);
 	char *e2 = text_escape(rel ? rel : "", true);
@@ -155,7 +138,7 @@ static int wfile_sink(void *arg, const void *p, size_t n)
 		return -EIO;
 	w->got += n;
 	w->r->st.bytes += n;
-	progress(w->r, false);
+	restore_progress(w->r, false);
 	return 0;
 }
 
@@ -231,7 +214,7 @@ static struct timespec ts_of(int64_t ns)
 }
 
 /* Owner (root only), then mode (chown may clear set-id bits), then times. */
-static int set_meta_fd(struct restore *r, int fd, const struct vg_entry *e)
+int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e)
 {
 	struct timespec tv[2] = { { .tv_nsec = UTIME_NOW }, ts_of(e->mtime_ns) };
 
@@ -253,7 +236,7 @@ static int set_meta_at(struct restore *r, int dirfd, const char *name, const str
 
 	if (fd < 0)
 		return -errno;
-	err = set_meta_fd(r, fd, e);
+	err = restore_set_meta_fd(r, fd, e);
 	close(fd);
 	return err;
 }
@@ -274,42 +257,42 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 			break;
 	}
 	if (w.fd < 0) {
-		say(r, rel, errno, "cannot create a temporary file");
+		restore_say(r, rel, errno, "cannot create a temporary file");
 		return -errno;
 	}
 	if (!(w.md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1) {
 		err = -ENOMEM;
-		say(r, rel, err, "sha256");
+		restore_say(r, rel, err, "sha256");
 		goto fail;
 	}
 	err = r->src.fetch(r->src.arg, e, wfile_sink, &w, why, sizeof(why));
 	if (err < 0) {
-		say(r, rel, err == -EFBIG || err == -EINTR ? 0 : err, err == -EFBIG ? "server sent more than the version's size" :
+		restore_say(r, rel, err == -EFBIG || err == -EINTR ? 0 : err, err == -EFBIG ? "server sent more than the version's size" :
 		    why[0] ? why : "fetch failed");
 		goto fail;
 	}
 	if (EVP_DigestFinal_ex(w.md, sha, NULL) != 1 || w.got != e->size ||
 	    memcmp(sha, e->sha256, 32) != 0) {
 		err = -EBADMSG;
-		say(r, rel, 0, w.got != e->size ? "short content from the server; nothing written" :
+		restore_say(r, rel, 0, w.got != e->size ? "short content from the server; nothing written" :
 		    "content does not match the version's sha256; nothing written");
 		goto fail;
 	}
-	if ((err = set_meta_fd(r, w.fd, e)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {
-		say(r, rel, err, "cannot set metadata");
+	if ((err = restore_set_meta_fd(r, w.fd, e)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {
+		restore_say(r, rel, err, "cannot set metadata");
 		goto fail;
 	}
 	close(w.fd);
 	w.fd = -1;
 	if ((err = rename_noreplace(dirfd, tmp, name)) < 0) {
-		say(r, rel, err == -EEXIST ? 0 : err, err == -EEXIST ?
+		restore_say(r, rel, err == -EEXIST ? 0 : err, err == -EEXIST ?
 		    "appeared while fetching; not overwritten" : "cannot rename into place");
 		goto fail;
 	}
 	fsync(dirfd);
 	EVP_MD_CTX_free(w.md);
 	r->st.files++;
-	progress(r, false);
+	restore_progress(r, false);
 	return 0;
 fail:
 	if (w.fd >= 0)
@@ -328,18 +311,18 @@ static int put_file(struct restore *r, int dirfd, const char *name,
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT) {
-			say(r, rel, errno, "cannot stat");
+			restore_say(r, rel, errno, "cannot stat");
 			return -errno;
 		}
 		return put_new_file(r, dirfd, name, e, rel);
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size ||
 	    file_sha256(dirfd, name, sha) < 0 || memcmp(sha, e->sha256, 32) != 0) {
-		say(r, rel, 0, "exists and is not this version; not overwritten");
+		restore_say(r, rel, 0, "exists and is not this version; not overwritten");
 		return -EEXIST;
 	}
 	if ((err = set_meta_at(r, dirfd, name, e)) < 0) {
-		say(r, rel, err, "cannot set metadata");
+		restore_say(r, rel, err, "cannot set metadata");
 		return err;
 	}
 	r->st.unchanged++;
@@ -358,19 +341,19 @@ static int put_symlink(struct restore *r, int dirfd, const char *name,
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		n = S_ISLNK(st.st_mode) ? readlinkat(dirfd, name, have, sizeof(have) - 1) : -1;
 		if (n < 0 || (have[n] = '\0', strcmp(have, e->link) != 0)) {
-			say(r, rel, 0, "exists and is not this symlink; not overwritten");
+			restore_say(r, rel, 0, "exists and is not this symlink; not overwritten");
 			return -EEXIST;
 		}
 		r->st.unchanged++;
 	} else {
 		tmp_name(tmp, sizeof(tmp));
 		if (symlinkat(e->link, dirfd, tmp) < 0) {
-			say(r, rel, errno, "cannot create symlink");
+			restore_say(r, rel, errno, "cannot create symlink");
 			return -errno;
 		}
 		if ((err = rename_noreplace(dirfd, tmp, name)) < 0) {
 			unlinkat(dirfd, tmp, 0);
-			say(r, rel, err, "cannot rename symlink into place");
+			restore_say(r, rel, err, "cannot rename symlink into place");
 			return err;
 		}
 		r->st.links++;
@@ -381,7 +364,7 @@ static int put_symlink(struct restore *r, int dirfd, const char *name,
 	return 0;
 }
 
-static int put_item(struct restore *r, int dirfd, const char *name,
+int restore_put_item(struct restore *r, int dirfd, const char *name,
 		    const struct vg_entry *e, const char *rel)
 {
 	int err;
@@ -391,7 +374,7 @@ static int put_item(struct restore *r, int dirfd, const char *name,
 	else if (e->type == VG_SYMLINK)
 		err = put_symlink(r, dirfd, name, e, rel);
 	else {
-		say(r, rel, 0, "not a file or symlink");
+		restore_say(r, rel, 0, "not a file or symlink");
 		err = -EINVAL;
 	}
 	if (err < 0)
@@ -430,226 +413,8 @@ int restore_one(struct restore *r, const char *target, const struct vg_entry *e)
 	}
 	free(r->target);
 	r->target = strdup(target);
-	err = put_item(r, dirfd, name, e, NULL);
+	err = restore_put_item(r, dirfd, name, e, NULL);
 	close(dirfd);
 	free(dir);
 	return err;
-}
-
-/* ---- trees ---- */
-
-static int remember_dir(struct restore *r, const char *rel, const struct vg_entry *e)
-{
-	struct dir_meta *d;
-
-	if (r->ndirs == r->capdirs) {
-		size_t ncap = r->capdirs ? r->capdirs * 2 : 64;
-
-		if (ncap > RESTORE_DIRS_MAX ||
-		    !(d = realloc(r->dirs, ncap * sizeof(*d))))
-			return -ENOMEM;
-		r->dirs = d;
-		r->capdirs = ncap;
-	}
-	d = &r->dirs[r->ndirs];
-	if (!(d->rel = strdup(rel)))
-		return -ENOMEM;
-	d->mode = e->mode;
-	d->uid = e->uid;
-	d->gid = e->gid;
-	d->mtime_ns = e->mtime_ns;
-	r->ndirs++;
-	return 0;
-}
-
-/* Opens directory name below dirfd, never through a symlink; creates it
- * (mode `mode`, before umask) when create and it is missing. */
-static int open_subdir(int dirfd, const char *name, bool create, mode_t mode)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
-			return -errno;
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	return fd < 0 ? -errno : fd;
-}
-
-/* Walks rel's parent directories below the root (creating missing ones);
- * returns an fd of the parent and points *base at the last component. */
-static int open_parent(struct restore *r, const char *rel, bool create, const char **base)
-{
-	char comp[NAME_MAX + 1];
-	const char *p = rel, *slash;
-	int fd = dup(r->rootfd), nfd;
-
-	if (fd < 0)
-		return -errno;
-	while ((slash = strchr(p, '/')) != NULL) {
-		size_t n = (size_t)(slash - p);
-
-		if (n == 0 || n > NAME_MAX) {
-			close(fd);
-			return -EINVAL;
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		nfd = open_subdir(fd, comp, create, 0777);
-		close(fd);
-		if (nfd < 0)
-			return nfd;
-		fd = nfd;
-		p = slash + 1;
-	}
-	if (!*p || strlen(p) > NAME_MAX) {
-		close(fd);
-		return -EINVAL;
-	}
-	*base = p;
-	return fd;
-}
-
-int restore_tree_begin(struct restore *r, const char *target, const struct vg_entry *root)
-{
-	struct stat st;
-	int err;
-
-	free(r->target);
-	if (!(r->target = strdup(target)))
-		return -ENOMEM;
-	if (mkdir(target, 0700) < 0 && errno != EEXIST) {
-		err = -errno;
-		say(r, NULL, err, "cannot create directory");
-		return err;
-	}
-	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		say(r, NULL, 0, "exists and is not a directory; not overwritten");
-		return -EEXIST;
-	}
-	if ((r->rootfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err = -errno;
-		say(r, NULL, err, "cannot open directory");
-		return err;
-	}
-	r->parentfd = openat(r->rootfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r->st.dirs++;
-	if (root && (err = remember_dir(r, "", root)) < 0)
-		return err;
-	return 0;
-}
-
-static int tree_dir(struct restore *r, int dirfd, const char *name, const char *rel,
-		    const struct vg_entry *e)
-{
-	int fd = open_subdir(dirfd, name, true, 0700), err;
-
-	if (fd < 0) {
-		say(r, rel, fd == -ENOTDIR || fd == -ELOOP ? 0 : fd,
-		    fd == -ENOTDIR || fd == -ELOOP ? "exists and is not a directory" :
-		    "cannot create directory");
-		return fd;
-	}
-	close(fd);
-	if ((err = remember_dir(r, rel, e)) < 0) {
-		say(r, rel, err, "too many directories");
-		return err;
-	}
-	r->st.dirs++;
-	return 0;
-}
-
-int restore_tree_add(struct restore *r, const char *rel, const struct vg_entry *e)
-{
-	const char *base;
-	int dirfd, err;
-
-	if (r->rootfd < 0)
-		return -EBADF;
-	dirfd = open_parent(r, rel, true, &base);
-	if (dirfd < 0) {
-		say(r, rel, dirfd, "cannot reach the parent directory");
-		r->st.failed++;
-		return dirfd;
-	}
-	if (e->type == VG_DIR) {
-		err = tree_dir(r, dirfd, base, rel, e);
-		if (err < 0)
-			r->st.failed++;
-	} else {
-		err = put_item(r, dirfd, base, e, rel);
-	}
-	close(dirfd);
-	return err;
-}
-
-static size_t depth(const char *rel)
-{
-	size_t d = *rel ? 1 : 0;
-
-	for (; *rel; rel++)
-		d += *rel == '/';
-	return d;
-}
-
-static int by_depth_desc(const void *a, const void *b)
-{
-	size_t da = depth(((const struct dir_meta *)a)->rel);
-	size_t db = depth(((const struct dir_meta *)b)->rel);
-
-	return da < db ? 1 : da > db ? -1 : 0;
-}
-
-static int finish_dir(struct restore *r, const struct dir_meta *d)
-{
-	struct vg_entry *e = calloc(1, sizeof(*e));
-	const char *base;
-	int pfd, fd, err;
-
-	if (!e)
-		return -ENOMEM;
-	e->type = VG_DIR;
-	e->mode = d->mode;
-	e->uid = d->uid;
-	e->gid = d->gid;
-	e->mtime_ns = d->mtime_ns;
-	if (!*d->rel) {
-		fd = dup(r->rootfd);
-	} else {
-		pfd = open_parent(r, d->rel, false, &base);
-		fd = pfd < 0 ? pfd : open_subdir(pfd, base, false, 0);
-		if (pfd >= 0)
-			close(pfd);
-	}
-	if (fd < 0) {
-		free(e);
-		return fd < -1 ? fd : -errno;
-	}
-	err = set_meta_fd(r, fd, e);
-	fsync(fd);
-	close(fd);
-	free(e);
-	return err;
-}
-
-int restore_finish(struct restore *r)
-{
-	size_t i;
-	int err;
-
-	if (r->ndirs)
-		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), by_depth_desc);
-	for (i = 0; i < r->ndirs; i++) {
-		if ((err = finish_dir(r, &r->dirs[i])) < 0) {
-			say(r, r->dirs[i].rel, err, "cannot set directory metadata");
-			r->st.failed++;
-		}
-	}
-	if (r->parentfd >= 0)
-		fsync(r->parentfd);
-	if (r->progress) {
-		progress(r, true);
-		fputc('\n', stderr);
-	}
-	return r->st.failed ? -EIO : 0;
 }
