@@ -52,6 +52,7 @@ int vpatch_new(struct store *st, const struct devkey *key, const struct content_
 		free(vp);
 		return r;
 	}
+	vp->vb->log_overflow = true;   /* never checkpointed: keep no entry log */
 	vp->base = *base;
 	vp->state = P_MAGIC;
 	vp->want = 4;

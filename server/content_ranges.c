@@ -40,7 +40,8 @@ int vranges_new(struct store *st, const struct devkey *key, const struct content
 		free(vg);
 		return r;
 	}
-	vg->vb->no_sha = true;    /* RANGES are verified by tree root alone */
+	vg->vb->no_sha = true;        /* RANGES are verified by tree root alone */
+	vg->vb->log_overflow = true;  /* never checkpointed: keep no entry log */
 	vg->base = *base;
 	vg->new_size = new_size;
 	*out = vg;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/chunker.h"
+#include "common/log.h"
 
 #define ENT_LEN 40
 
@@ -169,7 +170,7 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 			/* the chunk must still be there; it also feeds the sha256 */
 			store_chunk_id(&vb->key, e, id);
 			r = store_get(vb->st, id, chunk, STORE_CHUNK_MAX, &n);
-			if (r == 0 && n != len)
+			if (r == -ENOENT || (r == 0 && n != len))
 				r = -EIO;
 			if (r == 0 && EVP_DigestUpdate(vb->sha, chunk, n) != 1)
 				r = -EIO;
@@ -207,6 +208,12 @@ int vbuild_resume(struct store *st, const struct devkey *key, const uint8_t toke
 	if ((r = ckpt_open(vb, token, false)) < 0 || (r = resume_entries(vb, offset)) < 0) {
 		vbuild_free(vb);
 		*offset = 0;
+		if (r == -EIO || r == -EBADMSG) {
+			/* a chunk it names is gone or damaged: start the upload over */
+			log_errno(r, "%s: upload state unusable, dropped", store_dir(st));
+			vbuild_forget(st, key, token);
+			r = -ENOENT;
+		}
 		return r;
 	}
 	*out = vb;

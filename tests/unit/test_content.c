@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "common/chunktree.h"
 #include "common/rsync_params.h"
 #include "server/content.h"
+#include "server/store_int.h"
 
 static const struct devkey key1 = { { 1, 2, 3 } };
 
@@ -608,6 +610,31 @@ static void test_ranges_reuse(void **state)
 }
 
 /* ---- resume ---- */
+static void store_crc32c_be(uint8_t e[40])
+{
+	uint32_t c = store_crc32c(0, e, 36);
+
+	e[36] = (uint8_t)(c >> 24); e[37] = (uint8_t)(c >> 16); e[38] = (uint8_t)(c >> 8); e[39] = (uint8_t)c;
+}
+
+/* appends to the one upload state file under dir/<dev>/ */
+static void append_upload(const char *dir, const void *p, size_t n)
+{
+	char cmd[512], name[400];
+	FILE *fp;
+	int fd;
+
+	snprintf(cmd, sizeof(cmd), "ls -d %s/*/*", dir);
+	fp = popen(cmd, "r");
+	assert_non_null(fgets(name, sizeof(name), fp));
+	pclose(fp);
+	name[strcspn(name, "\n")] = 0;
+	fd = open(name, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+}
+
 static void test_resume(void **state)
 {
 	struct fx *f = *state;
@@ -657,6 +684,24 @@ static void test_resume(void **state)
 	check_read(f->st, &out, p, n);
 	vbuild_forget(f->st, &key1, token);
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
+
+	/* state naming a chunk the store does not have: dropped, start over */
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
+	assert_int_equal(vbuild_write(vb, p, 300000), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	vbuild_free(vb);
+	{
+		uint8_t e[40];
+
+		memset(e, 0x5a, 32);
+		e[32] = 0; e[33] = 0; e[34] = 0x10; e[35] = 0;
+		store_crc32c_be(e);
+		snprintf(path, sizeof(path), "%s/uploads", f->dir);
+		append_upload(path, e, sizeof(e));
+	}
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
+	snprintf(path, sizeof(path), "test -z \"$(ls %s/uploads)\"", f->dir);
+	assert_int_equal(system(path), 0);     /* the unusable state is gone */
 	free(p);
 }
 
