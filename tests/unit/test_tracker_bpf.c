@@ -27,223 +27,7 @@
 #include "common/log.h"
 #include "daemon/tracker.h"
 
-#define MAXREC 4096
-
-struct rec {
-	char kind;                /* 'c' changed, 'r' ranges, 's' rescan, 'p' poll */
-	char path[PATH_MAX];
-	size_t n;
-	bool flag;                /* ranges: unknown; poll: on */
-	struct trk_range r[16];
-};
-
-struct env {
-	char top[64], root[256], out[256];
-	struct tracker *t;
-	size_t nrec;
-	struct rec *rec;
-	bool skip;
-};
-
-static void on_changed(void *arg, const char *path, int64_t when)
-{
-	struct env *e = arg;
-
-	if (e->nrec < MAXREC) {
-		e->rec[e->nrec].kind = 'c';
-		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", path);
-	}
-}
-
-static void on_ranges(void *arg, const char *path, const struct trk_range *r, size_t n, bool unknown)
-{
-	struct env *e = arg;
-	struct rec *x;
-
-	if (e->nrec >= MAXREC)
-		return;
-	x = &e->rec[e->nrec++];
-	x->kind = 'r';
-	snprintf(x->path, PATH_MAX, "%s", path);
-	x->flag = unknown;
-	x->n = n < 16 ? n : 16;
-	if (n)
-		memcpy(x->r, r, x->n * sizeof(*r));
-}
-
-static void on_rescan(void *arg, const char *dir)
-{
-	struct env *e = arg;
-
-	if (e->nrec < MAXREC) {
-		e->rec[e->nrec].kind = 's';
-		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", dir ? dir : "");
-	}
-}
-
-static void on_poll(void *arg, const char *path, bool on)
-{
-	struct env *e = arg;
-
-	if (e->nrec < MAXREC) {
-		e->rec[e->nrec].kind = 'p';
-		e->rec[e->nrec].flag = on;
-		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", path);
-	}
-}
-
-static void drain(struct env *e)
-{
-	for (int i = 0; i < 3; i++) {
-		usleep(20000);
-		assert_int_equal(tracker_bpf_ops.process(e->t), 0);
-	}
-}
-
-/* vigild's own tgid is excluded, so file operations run in a child.  The
- * child calls step() between phases; the parent's await() waits for it,
- * drains the tracker, and lets the child go on with go(). */
-struct kid {
-	pid_t pid;
-	int up[2], down[2];
-};
-
-static void kid_start(struct kid *k)
-{
-	assert_int_equal(pipe(k->up), 0);
-	assert_int_equal(pipe(k->down), 0);
-	k->pid = fork();
-	assert_true(k->pid >= 0);
-	if (k->pid == 0) {
-		close(k->up[0]);
-		close(k->down[1]);
-	} else {
-		close(k->up[1]);
-		close(k->down[0]);
-	}
-}
-
-static void step(struct kid *k)
-{
-	char c = 's';
-
-	if (write(k->up[1], &c, 1) != 1 || read(k->down[0], &c, 1) != 1)
-		_exit(3);
-}
-
-static void await_step(struct env *e, struct kid *k)
-{
-	char c;
-
-	assert_int_equal(read(k->up[0], &c, 1), 1);
-	drain(e);
-}
-
-static void go(struct kid *k)
-{
-	char c = 'g';
-
-	assert_int_equal(write(k->down[1], &c, 1), 1);
-}
-
-static void kid_done(struct env *e, struct kid *k)
-{
-	int st;
-
-	close(k->down[1]);
-	assert_int_equal(waitpid(k->pid, &st, 0), k->pid);
-	close(k->up[0]);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	drain(e);
-}
-
-#define CHECK(x) do { if (!(x)) { fprintf(stderr, "child: %s failed: %s\n", #x, strerror(errno)); _exit(2); } } while (0)
-
-static const struct rec *find(struct env *e, char kind, const char *path)
-{
-	for (size_t i = 0; i < e->nrec; i++)
-		if (e->rec[i].kind == kind && strcmp(e->rec[i].path, path) == 0)
-			return &e->rec[i];
-	return NULL;
-}
-
-/* ranges of path merged over all its 'r' records (each pick-up is one) */
-static size_t all_ranges(struct env *e, const char *path, struct trk_range *out, bool *unknown)
-{
-	size_t n = 0;
-
-	*unknown = false;
-	for (size_t i = 0; i < e->nrec; i++) {
-		if (e->rec[i].kind != 'r' || strcmp(e->rec[i].path, path))
-			continue;
-		*unknown |= e->rec[i].flag;
-		for (size_t j = 0; j < e->rec[i].n && n < 32; j++)
-			out[n++] = e->rec[i].r[j];
-	}
-	return n;
-}
-
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct tracker_sink sink = { .changed = on_changed, .ranges = on_ranges,
-				     .rescan = on_rescan, .poll_file = on_poll };
-	char err[256], *roots[1];
-	int rc;
-
-	assert_non_null(e);
-	e->rec = calloc(MAXREC, sizeof(*e->rec));
-	assert_non_null(e->rec);
-	snprintf(e->top, sizeof(e->top), "/tmp/vigil-trk-XXXXXX");
-	assert_non_null(mkdtemp(e->top));
-	snprintf(e->root, sizeof(e->root), "%s/root", e->top);
-	snprintf(e->out, sizeof(e->out), "%s/out", e->top);
-	assert_int_equal(mkdir(e->root, 0755), 0);
-	assert_int_equal(mkdir(e->out, 0755), 0);
-	sink.arg = e;
-	roots[0] = e->root;
-	rc = tracker_bpf_ops.start(&e->t, roots, 1, &sink, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "bpf tracker unavailable: %s\n", err);
-		e->skip = true;
-	}
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	char cmd[PATH_MAX + 16];
-
-	if (e->t)
-		tracker_bpf_ops.stop(e->t);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->top);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", e->top);
-	free(e->rec);
-	free(e);
-	return 0;
-}
-
-#define SKIP_IF_NO_BPF(e) do { if ((e)->skip) { skip(); } } while (0)
-
-static void write_file(const char *path, size_t len)
-{
-	char buf[4096];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	CHECK(fd >= 0);
-	memset(buf, 'x', sizeof(buf));
-	while (len > 0) {
-		size_t n = len < sizeof(buf) ? len : sizeof(buf);
-
-		CHECK(write(fd, buf, n) == (ssize_t)n);
-		len -= n;
-	}
-	close(fd);
-}
+#include "tests/unit/trk_harness.h"
 
 static void test_pwrite_ranges(void **state)
 {
@@ -255,7 +39,7 @@ static void test_pwrite_ranges(void **state)
 	size_t n;
 	int fd;
 
-	SKIP_IF_NO_BPF(e);
+	SKIP_IF_NO_TRACKER(e);
 	snprintf(p, sizeof(p), "%s/big", e->root);
 	kid_start(&k);
 	if (k.pid == 0) {
@@ -315,7 +99,7 @@ static void test_outside_is_silent(void **state)
 	char p[PATH_MAX], q[PATH_MAX];
 	struct kid k;
 
-	SKIP_IF_NO_BPF(e);
+	SKIP_IF_NO_TRACKER(e);
 	snprintf(p, sizeof(p), "%s/other", e->out);
 	snprintf(q, sizeof(q), "%s/other2", e->out);
 	drain(e);
@@ -345,7 +129,7 @@ static void test_dir_moved_in(void **state)
 	bool unknown;
 	int fd;
 
-	SKIP_IF_NO_BPF(e);
+	SKIP_IF_NO_TRACKER(e);
 	snprintf(d, sizeof(d), "%s/dir", e->out);
 	snprintf(f, sizeof(f), "%s/dir/f", e->out);
 	snprintf(nd, sizeof(nd), "%s/dir", e->root);
@@ -388,7 +172,7 @@ static void test_legacy_syscalls(void **state)
 	struct kid k;
 	int fd;
 
-	SKIP_IF_NO_BPF(e);
+	SKIP_IF_NO_TRACKER(e);
 	snprintf(a, sizeof(a), "%s/a", e->root);
 	snprintf(b, sizeof(b), "%s/b", e->root);
 	snprintf(c, sizeof(c), "%s/c", e->root);
@@ -464,7 +248,7 @@ static void test_mmap_polls(void **state)
 	char *m;
 	int fd;
 
-	SKIP_IF_NO_BPF(e);
+	SKIP_IF_NO_TRACKER(e);
 	snprintf(p, sizeof(p), "%s/mapped", e->root);
 	kid_start(&k);
 	if (k.pid == 0) {
@@ -504,7 +288,7 @@ static void test_flood_rescans(void **state)
 	char p[PATH_MAX];
 	struct kid k;
 
-	SKIP_IF_NO_BPF(e);
+	SKIP_IF_NO_TRACKER(e);
 	drain(e);
 	e->nrec = 0;
 	kid_start(&k);
@@ -538,5 +322,6 @@ int main(void)
 	};
 
 	log_init("test_tracker_bpf", LOG_LVL_INFO);
+	trk_ops = &tracker_bpf_ops;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
