@@ -1,5 +1,5 @@
-/* index.c — SQLite index of identities, versions, device state and events.
- * Schema and the meaning of each column: docs/index.md. */
+/* index.c — SQLite index: open/schema, identities, device state, events.
+ * Versions are in index_versions.c.  Schema: docs/index.md. */
 #include "server/index.h"
 
 #include <errno.h>
@@ -12,16 +12,11 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
+#include "server/index_int.h"
 
 #define INDEX_SCHEMA_VERSION 1
 #define INDEX_BUSY_MS 10000
-#define INDEX_PAGE 256       /* descendants handled per step of a subtree change */
 
-struct index {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	char path[4096];
-};
 
 static const char *schema_sql =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
@@ -57,8 +52,6 @@ static const char *schema_sql =
 	"CREATE INDEX IF NOT EXISTS commands_by_dev ON commands(dev, id);"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1);";
 
-#define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \
-	      " recv_ns, sha256, tree_root, link, xattrs, content_root, implicit"
 
 int64_t index_now_ns(void)
 {
@@ -69,7 +62,7 @@ int64_t index_now_ns(void)
 }
 
 /* Maps a SQLite result to -errno, logging the context once. */
-static int sql_fail(struct index *idx, int rc, const char *what)
+int idx_sql_fail(struct index *idx, int rc, const char *what)
 {
 	if (rc == SQLITE_FULL) {
 		log_warnx("index %s: %s", what, sqlite3_errmsg(idx->db));
@@ -83,31 +76,31 @@ static int sql_fail(struct index *idx, int rc, const char *what)
 	return -EIO;
 }
 
-static int prep(struct index *idx, const char *sql, sqlite3_stmt **st)
+int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st)
 {
 	int rc = sqlite3_prepare_v2(idx->db, sql, -1, st, NULL);
 
-	return rc == SQLITE_OK ? 0 : sql_fail(idx, rc, "prepare");
+	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, "prepare");
 }
 
-static void bind_str_blob(sqlite3_stmt *st, int i, const char *s)
+void idx_bind_path(sqlite3_stmt *st, int i, const char *s)
 {
 	sqlite3_bind_blob(st, i, s, (int)strlen(s), SQLITE_TRANSIENT);
 }
 
 /* Runs a statement that returns no rows. */
-static int step_done(struct index *idx, sqlite3_stmt *st, const char *what)
+int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
-	return rc == SQLITE_DONE ? 0 : sql_fail(idx, rc, what);
+	return rc == SQLITE_DONE ? 0 : idx_sql_fail(idx, rc, what);
 }
 
-static int exec(struct index *idx, const char *sql, const char *what)
+int idx_exec(struct index *idx, const char *sql, const char *what)
 {
 	int rc = sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? 0 : sql_fail(idx, rc, what);
+	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, what);
 }
 
 int index_open(const char *dir, bool create, struct index **out)
@@ -136,10 +129,10 @@ int index_open(const char *dir, bool create, struct index **out)
 	/* WAL: readers never block the writer; synchronous=FULL: a committed
 	 * version survives a power cut, as the device deletes its queue entry
 	 * once it got PUT_DONE. */
-	if ((r = exec(idx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	if ((r = idx_exec(idx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		      "PRAGMA foreign_keys=OFF;", "pragmas")) < 0)
 		goto out;
-	if (create && (r = exec(idx, schema_sql, "create schema")) < 0)
+	if (create && (r = idx_exec(idx, schema_sql, "create schema")) < 0)
 		goto out;
 out:
 	if (r < 0) {
@@ -168,7 +161,7 @@ int index_ident_add(struct index *idx, struct ident *id)
 	int r, rc;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "INSERT INTO identities(name, role, cert_sha256, devkey, sign_pub,"
+	if ((r = idx_prep(idx, "INSERT INTO identities(name, role, cert_sha256, devkey, sign_pub,"
 		      " enrolled_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, id->name, -1, SQLITE_TRANSIENT);
@@ -185,17 +178,17 @@ int index_ident_add(struct index *idx, struct ident *id)
 		goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		r = sql_fail(idx, rc, "add identity");
+		r = idx_sql_fail(idx, rc, "add identity");
 		goto out;
 	}
 	id->id = sqlite3_last_insert_rowid(idx->db);
 	if (id->role == 1) {
 		sqlite3_finalize(st);
 		st = NULL;
-		if ((r = prep(idx, "INSERT OR IGNORE INTO devices(dev) VALUES (?1)", &st)) < 0)
+		if ((r = idx_prep(idx, "INSERT OR IGNORE INTO devices(dev) VALUES (?1)", &st)) < 0)
 			goto out;
 		sqlite3_bind_int64(st, 1, id->id);
-		r = step_done(idx, st, "add device");
+		r = idx_step_done(idx, st, "add device");
 	}
 out:
 	sqlite3_finalize(st);
@@ -236,14 +229,14 @@ int index_ident_get(struct index *idx, const char *name, struct ident *out)
 	int r, rc;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT " ICOLS " FROM identities WHERE name = ?1", &st)) < 0)
+	if ((r = idx_prep(idx, "SELECT " ICOLS " FROM identities WHERE name = ?1", &st)) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		read_ident(st, out);
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : sql_fail(idx, rc, "get identity");
+		r = rc == SQLITE_DONE ? -ENOENT : idx_sql_fail(idx, rc, "get identity");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);
@@ -257,11 +250,11 @@ static int ident_update(struct index *idx, const char *sql, const char *name, in
 	int r;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, sql, &st)) < 0)
+	if ((r = idx_prep(idx, sql, &st)) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, arg);
-	if ((r = step_done(idx, st, what)) == 0 && sqlite3_changes(idx->db) == 0)
+	if ((r = idx_step_done(idx, st, what)) == 0 && sqlite3_changes(idx->db) == 0)
 		r = -ENOENT;
 out:
 	sqlite3_finalize(st);
@@ -289,7 +282,7 @@ int index_ident_list(struct index *idx, int role,
 	int r, rc;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT " ICOLS " FROM identities WHERE role = ?1 ORDER BY id", &st)) < 0)
+	if ((r = idx_prep(idx, "SELECT " ICOLS " FROM identities WHERE role = ?1 ORDER BY id", &st)) < 0)
 		goto out;
 	sqlite3_bind_int(st, 1, role);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -298,620 +291,11 @@ int index_ident_list(struct index *idx, int role,
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		r = sql_fail(idx, rc, "list identities");
+		r = idx_sql_fail(idx, rc, "list identities");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);
 	return r;
-}
-
-/* ------------------------------------------------------------------ versions */
-
-/* "/a/b" -> parent "/a", name "b"; "/a" -> "/", "a"; "/" -> "", "". */
-static void split_path(const char *path, char *parent, const char **name)
-{
-	const char *slash = strrchr(path, '/');
-	size_t plen = slash ? (size_t)(slash - path) : 0;
-
-	if (!strcmp(path, "/")) {
-		parent[0] = '\0';
-		*name = "";
-		return;
-	}
-	if (plen == 0)
-		plen = 1;   /* the root is "/" */
-	memcpy(parent, path, plen);
-	parent[plen] = '\0';
-	*name = slash ? slash + 1 : path;
-}
-
-static void col_str(sqlite3_stmt *st, int c, char *out, size_t cap)
-{
-	const void *p = sqlite3_column_blob(st, c);
-	size_t n = (size_t)sqlite3_column_bytes(st, c);
-
-	if (!p || n >= cap)
-		n = 0;
-	if (n)
-		memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-static void col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n)
-{
-	const void *p = sqlite3_column_blob(st, c);
-
-	if (p && (size_t)sqlite3_column_bytes(st, c) == n)
-		memcpy(out, p, n);
-	else
-		memset(out, 0, n);
-}
-
-static void read_version(sqlite3_stmt *st, struct index_version *v)
-{
-	struct vg_entry *e = &v->e;
-	const void *x;
-	int n;
-
-	col_str(st, 0, e->path, sizeof(e->path));
-	e->type = (uint8_t)sqlite3_column_int(st, 1);
-	e->deleted = (uint8_t)sqlite3_column_int(st, 2);
-	e->mode = (uint32_t)sqlite3_column_int64(st, 3);
-	e->uid = (uint32_t)sqlite3_column_int64(st, 4);
-	e->gid = (uint32_t)sqlite3_column_int64(st, 5);
-	e->size = (uint64_t)sqlite3_column_int64(st, 6);
-	e->mtime_ns = sqlite3_column_int64(st, 7);
-	e->version = (uint64_t)sqlite3_column_int64(st, 8);
-	e->capture_ns = sqlite3_column_int64(st, 9);
-	e->recv_ns = sqlite3_column_int64(st, 10);
-	col_fixed(st, 11, e->sha256, 32);
-	col_fixed(st, 12, e->tree_root, 32);
-	col_str(st, 13, e->link, sizeof(e->link));
-	x = sqlite3_column_blob(st, 14);
-	n = sqlite3_column_bytes(st, 14);
-	e->xattr_len = x && n > 0 && n <= VG_XATTR_MAX ? (uint32_t)n : 0;
-	if (e->xattr_len)
-		memcpy(e->xattrs, x, e->xattr_len);
-	col_fixed(st, 15, v->content_root, 32);
-	v->implicit = sqlite3_column_int(st, 16) != 0;
-}
-
-/* Light view of a path's latest row. */
-struct prev { uint64_t version; int type; bool deleted; uint64_t size; bool found; };
-
-static int prev_locked(struct index *idx, int64_t dev, const char *path, bool skip_implicit,
-		       struct prev *p)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	memset(p, 0, sizeof(*p));
-	r = prep(idx, skip_implicit ?
-		 "SELECT version, type, deleted, size FROM versions WHERE dev = ?1 AND path = ?2"
-		 " AND implicit = 0 ORDER BY version DESC LIMIT 1" :
-		 "SELECT version, type, deleted, size FROM versions WHERE dev = ?1 AND path = ?2"
-		 " ORDER BY version DESC LIMIT 1", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, path);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		p->found = true;
-		p->version = (uint64_t)sqlite3_column_int64(st, 0);
-		p->type = sqlite3_column_int(st, 1);
-		p->deleted = sqlite3_column_int(st, 2) != 0;
-		p->size = (uint64_t)sqlite3_column_int64(st, 3);
-	} else if (rc != SQLITE_DONE) {
-		r = sql_fail(idx, rc, "latest version");
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int latest_locked(struct index *idx, int64_t dev, const char *path, int64_t at,
-			 bool skip_implicit, struct index_version *out)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	r = prep(idx, skip_implicit ?
-		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND capture_ns <= ?3"
-		 " AND implicit = 0 ORDER BY version DESC LIMIT 1" :
-		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND capture_ns <= ?3"
-		 " ORDER BY version DESC LIMIT 1", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, path);
-	sqlite3_bind_int64(st, 3, at);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_version(st, out);
-	else
-		r = rc == SQLITE_DONE ? -ENOENT : sql_fail(idx, rc, "select version");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* Adjusts the device's live file count and bytes. */
-static int counters_locked(struct index *idx, int64_t dev, int64_t dfiles, int64_t dbytes)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if (!dfiles && !dbytes)
-		return 0;
-	if ((r = prep(idx, "UPDATE devices SET files = max(files + ?2, 0),"
-		      " bytes = max(bytes + ?3, 0) WHERE dev = ?1", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	sqlite3_bind_int64(st, 2, dfiles);
-	sqlite3_bind_int64(st, 3, dbytes);
-	r = step_done(idx, st, "update counters");
-	sqlite3_finalize(st);
-	return r;
-}
-
-static bool live_file(int type, bool deleted) { return type == VG_FILE && !deleted; }
-
-/* Inserts v as the next version of its path; sets v->e.version. */
-static int insert_locked(struct index *idx, int64_t dev, struct index_version *v)
-{
-	const struct vg_entry *e = &v->e;
-	char parent[PATH_MAX];
-	const char *name;
-	sqlite3_stmt *st = NULL;
-	struct prev p;
-	int64_t df = 0, db = 0;
-	int r;
-
-	if ((r = prev_locked(idx, dev, e->path, false, &p)) < 0)
-		return r;
-	v->e.version = p.version + 1;
-	split_path(e->path, parent, &name);
-	if ((r = prep(idx, "INSERT INTO versions(dev, path, parent, name, version, capture_ns,"
-		      " recv_ns, type, deleted, implicit, size, mode, uid, gid, mtime_ns, sha256,"
-		      " tree_root, content_root, link, xattrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		      " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, e->path);
-	bind_str_blob(st, 3, parent);
-	bind_str_blob(st, 4, name);
-	sqlite3_bind_int64(st, 5, (int64_t)e->version);
-	sqlite3_bind_int64(st, 6, e->capture_ns);
-	sqlite3_bind_int64(st, 7, e->recv_ns);
-	sqlite3_bind_int(st, 8, e->type);
-	sqlite3_bind_int(st, 9, e->deleted ? 1 : 0);
-	sqlite3_bind_int(st, 10, v->implicit ? 1 : 0);
-	sqlite3_bind_int64(st, 11, (int64_t)e->size);
-	sqlite3_bind_int64(st, 12, e->mode & 07777);
-	sqlite3_bind_int64(st, 13, e->uid);
-	sqlite3_bind_int64(st, 14, e->gid);
-	sqlite3_bind_int64(st, 15, e->mtime_ns);
-	sqlite3_bind_blob(st, 16, e->sha256, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 17, e->tree_root, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 18, v->content_root, 32, SQLITE_TRANSIENT);
-	bind_str_blob(st, 19, e->link);
-	sqlite3_bind_blob(st, 20, e->xattrs, (int)(e->xattr_len <= VG_XATTR_MAX ? e->xattr_len : 0),
-			  SQLITE_TRANSIENT);
-	r = step_done(idx, st, "insert version");
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	if (p.found && live_file(p.type, p.deleted)) {
-		df--;
-		db -= (int64_t)p.size;
-	}
-	if (live_file(e->type, e->deleted)) {
-		df++;
-		db += (int64_t)e->size;
-	}
-	return counters_locked(idx, dev, df, db);
-}
-
-/* One page of a listing.  Newest version (as of at) of each path, in byte
- * order; deleted paths skipped.  Returns the number of entries taken. */
-static int ls_locked(struct index *idx, int64_t dev, const char *dir, int64_t at, bool recursive,
-		     const char *after, size_t max, index_entry_cb cb, void *arg)
-{
-	char lo[PATH_MAX + 2], hi[PATH_MAX + 2];
-	struct index_version *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t taken = 0;
-	int r, rc = SQLITE_DONE;
-
-	if (strlen(dir) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	if (recursive) {
-		/* every path strictly below dir: dir + "/" < path < dir + "0" */
-		const char *base = strcmp(dir, "/") ? dir : "";
-
-		snprintf(lo, sizeof(lo), "%s/", base);
-		snprintf(hi, sizeof(hi), "%s0", base);
-		if (after && strcmp(after, lo) > 0)
-			snprintf(lo, sizeof(lo), "%s", after);
-		r = prep(idx, "SELECT " VCOLS ", max(version) FROM versions WHERE dev = ?1"
-			 " AND path > ?2 AND path < ?3 AND capture_ns <= ?4 GROUP BY path"
-			 " ORDER BY path", &st);
-	} else {
-		const char *slash = after && *after ? strrchr(after, '/') : NULL;
-
-		snprintf(lo, sizeof(lo), "%s", slash ? slash + 1 : "");
-		snprintf(hi, sizeof(hi), "%s", dir);
-		r = prep(idx, "SELECT " VCOLS ", max(version) FROM versions WHERE dev = ?1"
-			 " AND name > ?2 AND parent = ?3 AND capture_ns <= ?4 GROUP BY name"
-			 " ORDER BY name", &st);
-	}
-	if (r < 0)
-		return r;
-	if (!(v = malloc(sizeof(*v)))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, lo);
-	bind_str_blob(st, 3, hi);
-	sqlite3_bind_int64(st, 4, at);
-	while (taken < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		/* bare columns come from the row holding max(version) */
-		if (sqlite3_column_int(st, 2))
-			continue;   /* deleted as of at */
-		read_version(st, v);
-		if ((r = cb(arg, v)) != 0)
-			break;
-		taken++;
-	}
-	if (r == 0 && taken < max && rc != SQLITE_DONE)
-		r = sql_fail(idx, rc, "list");
-out:
-	free(v);
-	sqlite3_finalize(st);
-	return r < 0 ? r : (int)taken;
-}
-
-/* Collects the paths of one page of live descendants. */
-struct path_page { char *p[INDEX_PAGE]; size_t n; };
-
-static int collect_path(void *arg, const struct index_version *v)
-{
-	struct path_page *pg = arg;
-
-	if (!(pg->p[pg->n] = strdup(v->e.path)))
-		return -ENOMEM;
-	pg->n++;
-	return 0;
-}
-
-static void page_clear(struct path_page *pg)
-{
-	for (size_t i = 0; i < pg->n; i++)
-		free(pg->p[i]);
-	pg->n = 0;
-}
-
-/* One descendant of a deleted or renamed directory: when to is set, its
- * content is copied to to + (path - from); then it gets a deleted version. */
-static int subtree_one(struct index *idx, int64_t dev, const char *path, const char *from,
-		       const char *to, int64_t capture, int64_t now, struct index_version *v)
-{
-	int r;
-
-	if ((r = latest_locked(idx, dev, path, INDEX_AT_LATEST, false, v)) < 0)
-		return r;
-	v->e.capture_ns = capture;
-	v->e.recv_ns = now;
-	if (to) {
-		char src[PATH_MAX];
-		int n;
-
-		snprintf(src, sizeof(src), "%s", v->e.path);
-		n = snprintf(v->e.path, sizeof(v->e.path), "%s%s", to, src + strlen(from));
-		if (n < 0 || (size_t)n >= sizeof(v->e.path))
-			return -ENAMETOOLONG;
-		v->implicit = false;
-		if ((r = insert_locked(idx, dev, v)) < 0)
-			return r;
-		snprintf(v->e.path, sizeof(v->e.path), "%s", src);
-	}
-	v->e.deleted = 1;
-	v->e.size = 0;
-	v->e.xattr_len = 0;
-	v->e.link[0] = '\0';
-	memset(v->e.sha256, 0, 32);
-	memset(v->e.tree_root, 0, 32);
-	memset(v->content_root, 0, 32);
-	v->implicit = false;
-	return insert_locked(idx, dev, v);
-}
-
-/* Deletes (and with to, first copies) every live path below from. */
-static int subtree_locked(struct index *idx, int64_t dev, const char *from, const char *to,
-			  int64_t capture, int64_t now)
-{
-	struct index_version *v = malloc(sizeof(*v));
-	char after[PATH_MAX] = "";
-	struct path_page pg = { .n = 0 };
-	int r = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (;;) {
-		r = ls_locked(idx, dev, from, INDEX_AT_LATEST, true, after, INDEX_PAGE,
-			      collect_path, &pg);
-		if (r <= 0)
-			break;
-		for (size_t i = 0; i < pg.n && r >= 0; i++)
-			r = subtree_one(idx, dev, pg.p[i], from, to, capture, now, v);
-		if (r < 0)
-			break;
-		snprintf(after, sizeof(after), "%s", pg.p[pg.n - 1]);
-		page_clear(&pg);
-	}
-	page_clear(&pg);
-	free(v);
-	return r < 0 ? r : 0;
-}
-
-/* Gives missing or deleted ancestors of path an implicit directory version. */
-static int ancestors_locked(struct index *idx, int64_t dev, const char *path, int64_t capture,
-			    int64_t now)
-{
-	struct index_version *v = NULL;
-	char dir[PATH_MAX], up[PATH_MAX];
-	const char *name;
-	struct prev p;
-	int r = 0;
-
-	split_path(path, dir, &name);
-	while (strcmp(dir, "/") && dir[0]) {
-		if ((r = prev_locked(idx, dev, dir, false, &p)) < 0)
-			break;
-		if (p.found && !p.deleted && p.type == VG_DIR)
-			break;
-		if (!v && !(v = calloc(1, sizeof(*v)))) {
-			r = -ENOMEM;
-			break;
-		}
-		memset(&v->e, 0, sizeof(v->e));
-		snprintf(v->e.path, sizeof(v->e.path), "%s", dir);
-		v->e.type = VG_DIR;
-		v->e.mode = 0755;
-		v->e.mtime_ns = capture;
-		v->e.capture_ns = capture;
-		v->e.recv_ns = now;
-		v->implicit = true;
-		if ((r = insert_locked(idx, dev, v)) < 0)
-			break;
-		snprintf(up, sizeof(up), "%s", dir);
-		split_path(up, dir, &name);
-	}
-	free(v);
-	return r;
-}
-
-/* Clamps the capture time and records the new device maximum. */
-static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t max = 0;
-	int r, rc;
-
-	if ((r = prep(idx, "SELECT max_capture_ns FROM devices WHERE dev = ?1", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		max = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		r = sql_fail(idx, rc, "device capture");
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	if (*capture < max)
-		*capture = max == INT64_MAX ? max : max + 1;
-	if ((r = prep(idx, "INSERT INTO devices(dev, max_capture_ns) VALUES (?1, ?2)"
-		      " ON CONFLICT(dev) DO UPDATE SET max_capture_ns = ?2", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	sqlite3_bind_int64(st, 2, *capture);
-	r = step_done(idx, st, "device capture");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* RENAME: v takes from's content (type, size, hashes, link); the caller's
- * metadata (mode, owner, mtime, xattrs) stays. */
-static int rename_src_locked(struct index *idx, int64_t dev, const char *from,
-			     struct index_version *v, int *src_type)
-{
-	struct index_version *src = malloc(sizeof(*src));
-	int r;
-
-	if (!src)
-		return -ENOMEM;
-	r = latest_locked(idx, dev, from, INDEX_AT_LATEST, false, src);
-	if (r == 0 && src->e.deleted)
-		r = -ENOENT;
-	if (r == 0) {
-		v->e.type = src->e.type;
-		v->e.size = src->e.size;
-		memcpy(v->e.sha256, src->e.sha256, 32);
-		memcpy(v->e.tree_root, src->e.tree_root, 32);
-		memcpy(v->content_root, src->content_root, 32);
-		memcpy(v->e.link, src->e.link, sizeof(v->e.link));
-		*src_type = src->e.type;
-	}
-	free(src);
-	return r;
-}
-
-static int commit_locked(struct index *idx, int64_t dev, struct index_version *v,
-			 bool check_base, uint64_t base, const char *from)
-{
-	struct index_version *tmp = NULL;
-	struct prev real, any;
-	int src_type = 0, r;
-	size_t flen;
-
-	if ((r = prev_locked(idx, dev, v->e.path, true, &real)) < 0 ||
-	    (r = prev_locked(idx, dev, v->e.path, false, &any)) < 0)
-		return r;
-	if (check_base && real.version != base)
-		return -ESTALE;
-	if (v->e.deleted && (!any.found || any.deleted)) {
-		/* deleting what is not there stores nothing */
-		v->e.version = any.version;
-		return 0;
-	}
-	if ((r = capture_locked(idx, dev, &v->e.capture_ns)) < 0)
-		return r;
-	v->e.recv_ns = index_now_ns();
-	v->implicit = false;
-	if (from) {
-		flen = strlen(from);
-		if (!strcmp(from, v->e.path) || !strcmp(from, "/") ||
-		    (!strncmp(v->e.path, from, flen) && v->e.path[flen] == '/'))
-			return -EINVAL;   /* into itself */
-		if ((r = rename_src_locked(idx, dev, from, v, &src_type)) < 0)
-			return r;
-	}
-	if ((r = insert_locked(idx, dev, v)) < 0)
-		return r;
-	if (!v->e.deleted && (r = ancestors_locked(idx, dev, v->e.path, v->e.capture_ns,
-						   v->e.recv_ns)) < 0)
-		return r;
-	/* a directory that went away (or became something else) takes its subtree with it */
-	if (any.found && any.type == VG_DIR && !any.deleted &&
-	    (v->e.deleted || v->e.type != VG_DIR) &&
-	    (r = subtree_locked(idx, dev, v->e.path, NULL, v->e.capture_ns, v->e.recv_ns)) < 0)
-		return r;
-	if (!from)
-		return 0;
-	if (src_type == VG_DIR &&
-	    (r = subtree_locked(idx, dev, from, v->e.path, v->e.capture_ns, v->e.recv_ns)) < 0)
-		return r;
-	if (!(tmp = malloc(sizeof(*tmp))))
-		return -ENOMEM;
-	r = subtree_one(idx, dev, from, NULL, NULL, v->e.capture_ns, v->e.recv_ns, tmp);
-	free(tmp);
-	return r;
-}
-
-int index_commit(struct index *idx, int64_t dev, struct index_version *v,
-		 bool check_base, uint64_t base, const char *from)
-{
-	int r;
-
-	pthread_mutex_lock(&idx->lock);
-	if ((r = exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
-		goto out;
-	r = commit_locked(idx, dev, v, check_base, base, from);
-	if (r == 0)
-		r = exec(idx, "COMMIT", "commit");
-	if (r < 0)
-		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	pthread_mutex_unlock(&idx->lock);
-	return r;
-}
-
-int index_latest(struct index *idx, int64_t dev, const char *path, int64_t at,
-		 bool skip_implicit, struct index_version *out)
-{
-	int r;
-
-	pthread_mutex_lock(&idx->lock);
-	r = latest_locked(idx, dev, path, at, skip_implicit, out);
-	pthread_mutex_unlock(&idx->lock);
-	return r;
-}
-
-int index_version_get(struct index *idx, int64_t dev, const char *path, uint64_t version,
-		      struct index_version *out)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2"
-		      " AND version = ?3", &st)) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, path);
-	sqlite3_bind_int64(st, 3, (int64_t)version);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_version(st, out);
-	else
-		r = rc == SQLITE_DONE ? -ENOENT : sql_fail(idx, rc, "select version");
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&idx->lock);
-	return r;
-}
-
-int index_ls(struct index *idx, int64_t dev, const char *dir, int64_t at, bool recursive,
-	     const char *after, size_t max, index_entry_cb cb, void *arg)
-{
-	int r;
-
-	pthread_mutex_lock(&idx->lock);
-	r = ls_locked(idx, dev, dir, at, recursive, after, max, cb, arg);
-	pthread_mutex_unlock(&idx->lock);
-	return r;
-}
-
-int index_has_children(struct index *idx, int64_t dev, const char *dir)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT 1 FROM versions WHERE dev = ?1 AND parent = ?2 LIMIT 1",
-		      &st)) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, dir);
-	rc = sqlite3_step(st);
-	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sql_fail(idx, rc, "children");
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&idx->lock);
-	return r;
-}
-
-int index_log(struct index *idx, int64_t dev, const char *path, uint64_t after,
-	      size_t max, index_entry_cb cb, void *arg)
-{
-	struct index_version *v = malloc(sizeof(*v));
-	sqlite3_stmt *st = NULL;
-	size_t taken = 0;
-	int r, rc = SQLITE_DONE;
-
-	if (!v)
-		return -ENOMEM;
-	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2"
-		      " AND version > ?3 ORDER BY version", &st)) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, dev);
-	bind_str_blob(st, 2, path);
-	sqlite3_bind_int64(st, 3, (int64_t)after);
-	while (taken < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_version(st, v);
-		if ((r = cb(arg, v)) != 0)
-			break;
-		taken++;
-	}
-	if (r == 0 && taken < max && rc != SQLITE_DONE)
-		r = sql_fail(idx, rc, "log");
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&idx->lock);
-	free(v);
-	return r < 0 ? r : (int)taken;
 }
 
 /* -------------------------------------------------------------- device state */
@@ -923,13 +307,13 @@ static int dev_update(struct index *idx, const char *sql, int64_t dev, int64_t a
 	int r;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, sql, &st)) < 0)
+	if ((r = idx_prep(idx, sql, &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_int64(st, 2, a);
 	if (blob)
 		sqlite3_bind_blob(st, 3, blob, (int)bloblen, SQLITE_TRANSIENT);
-	r = step_done(idx, st, what);
+	r = idx_step_done(idx, st, what);
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);
@@ -967,7 +351,7 @@ int index_dev_state(struct index *idx, int64_t dev, struct index_devstate *out)
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT last_seen_ns, files, bytes, report, report_ns FROM devices"
+	if ((r = idx_prep(idx, "SELECT last_seen_ns, files, bytes, report, report_ns FROM devices"
 		      " WHERE dev = ?1", &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, dev);
@@ -975,7 +359,7 @@ int index_dev_state(struct index *idx, int64_t dev, struct index_devstate *out)
 	if (rc == SQLITE_DONE)
 		goto out;   /* never seen: all zero */
 	if (rc != SQLITE_ROW) {
-		r = sql_fail(idx, rc, "device state");
+		r = idx_sql_fail(idx, rc, "device state");
 		goto out;
 	}
 	out->last_seen_ns = sqlite3_column_int64(st, 0);
@@ -1003,14 +387,14 @@ int index_event_add(struct index *idx, int64_t dev, int64_t time_ns, const char 
 	int r;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "INSERT INTO events(dev, time_ns, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+	if ((r = idx_prep(idx, "INSERT INTO events(dev, time_ns, kind, detail) VALUES (?1, ?2, ?3, ?4)",
 		      &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_int64(st, 2, time_ns);
 	sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_TRANSIENT);
-	r = step_done(idx, st, "add event");
+	r = idx_step_done(idx, st, "add event");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);
@@ -1025,7 +409,7 @@ int index_events(struct index *idx, int64_t dev, size_t max,
 	int r, rc, n = 0;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = prep(idx, "SELECT time_ns, kind, detail FROM (SELECT id, time_ns, kind, detail"
+	if ((r = idx_prep(idx, "SELECT time_ns, kind, detail FROM (SELECT id, time_ns, kind, detail"
 		      " FROM events WHERE dev = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id", &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, dev);
@@ -1036,7 +420,7 @@ int index_events(struct index *idx, int64_t dev, size_t max,
 		n++;
 	}
 	if (rc != SQLITE_DONE)
-		r = sql_fail(idx, rc, "events");
+		r = idx_sql_fail(idx, rc, "events");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);

@@ -1,0 +1,31 @@
+/* index_int.h — what index.c and index_versions.c share: the handle and
+ * small SQLite helpers.  Not for use outside the index. */
+#ifndef VIGIL_SERVER_INDEX_INT_H
+#define VIGIL_SERVER_INDEX_INT_H
+
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include "server/index.h"
+
+#define INDEX_PAGE 256       /* descendants handled per step of a subtree change */
+
+struct index {
+	sqlite3 *db;
+	pthread_mutex_t lock;    /* every public call holds it */
+	char path[4096];
+};
+
+#define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \
+	      " recv_ns, sha256, tree_root, link, xattrs, content_root, implicit"
+
+/* Maps a SQLite result to -errno (-ENOSPC, -EBUSY, -EIO), logging once. */
+int idx_sql_fail(struct index *idx, int rc, const char *what);
+int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st);
+/* Binds a C string as a BLOB (paths are bytes, not text). */
+void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
+int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);
+int idx_exec(struct index *idx, const char *sql, const char *what);
+
+#endif
