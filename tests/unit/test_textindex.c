@@ -360,6 +360,62 @@ test_indexer(void **state)
 	close_ti(ti);
 }
 
+/* Through a real store: vbuild writes a version, the indexer reads it
+ * back with a vreader. */
+static int
+test_key(void *arg, int64_t dev, struct devkey *out)
+{
+	memset(out->k, 0x42, sizeof(out->k));
+	return dev == 1 ? 0 : -ENOENT;
+}
+
+static void
+test_indexer_store(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct indexer_ops ops = { .devkey = test_key };
+	struct content_ref ref, ref2;
+	struct devkey key;
+	struct vbuild *vb;
+	struct store *st;
+	struct indexer *ix;
+	struct ti_stats s;
+	struct hits r;
+	char sdir[128], cmd[200];
+	size_t i;
+
+	snprintf(sdir, sizeof(sdir), "%s/store", dir);
+	assert_int_equal(store_open(sdir, &st), 0);
+	memset(key.k, 0x42, sizeof(key.k));
+	assert_int_equal(vbuild_new(st, &key, &vb), 0);
+	assert_int_equal(vbuild_write(vb, "BEGIN:VCARD\nFN:Zhao Liu\n", 24), 0);
+	for (i = 0; i < 20000; i++)   /* ~600 KiB: many chunks */
+		assert_int_equal(vbuild_write(vb, "NOTE:filler line of text\n", 25), 0);
+	assert_int_equal(vbuild_write(vb, "TEL:+86 138 0013 8000\nEND:VCARD\n", 32), 0);
+	assert_int_equal(vbuild_finish(vb, &ref), 0);
+	vbuild_free(vb);
+	assert_int_equal(indexer_new(ti, st, &ops, &ix), 0);
+	assert_int_equal(indexer_enqueue(ix, 1, "/sim/phonebook.vcf", 1, 10, &ref), 0);
+	assert_int_equal(indexer_enqueue(ix, 1, "/sim/copy.vcf", 1, 11, &ref), 0);
+	ref2 = ref;
+	ref2.root[0] ^= 1;   /* not in the store: indexed by path, counted */
+	assert_int_equal(indexer_enqueue(ix, 1, "/sim/lost.vcf", 1, 12, &ref2), 0);
+	assert_int_equal(indexer_wait_idle(ix, 60000), 0);
+	assert_int_equal(search(ti, 1, false, &r, 2, "zhao", "13800138000"), 2);
+	assert_non_null(strstr(r.h[0].snippet, "Zhao Liu"));
+	assert_int_equal(search(ti, 1, false, &r, 1, "+8613800138000"), 2);
+	assert_non_null(strstr(r.h[0].snippet, "+86 138 0013 8000"));
+	assert_int_equal(search(ti, 1, false, &r, 1, "lost"), 1);
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.versions, 3);
+	assert_int_equal(s.malformed, 1);
+	indexer_free(ix);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sdir);
+	assert_int_equal(system(cmd), 0);
+	close_ti(ti);
+}
+
 int
 main(void)
 {
@@ -369,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_indexer),
+		cmocka_unit_test(test_indexer_store),
 		cmocka_unit_test(test_bench_10000),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
