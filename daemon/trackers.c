@@ -1,17 +1,11 @@
 /* trackers.c — choosing the tracker: --tracker auto tries bpf, fanotify,
  * scan, in that order, and says why each one it skips did not start.
- *
- * The bpf and fanotify backends live in tracker_bpf.c / tracker_fanotify.c;
- * they are referenced weakly so vigild still links (with the scan tracker)
- * in a tree where they are not built yet. */
+ * The bpf and fanotify backends live in tracker_bpf.c / tracker_fanotify.c. */
 #include <errno.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "daemon/daemon.h"
-
-extern const struct tracker_ops tracker_bpf_ops __attribute__((weak));
-extern const struct tracker_ops tracker_fanotify_ops __attribute__((weak));
 
 int trackers_start(struct vigild *d, const struct tracker_sink *sink)
 {
@@ -26,11 +20,6 @@ int trackers_start(struct vigild *d, const struct tracker_sink *sink)
 	for (size_t i = 0; i < 3; i++) {
 		if (!any && strcmp(want, names[i]))
 			continue;
-		if (!all[i]) {
-			log_info("tracker %s: not built into this vigild", names[i]);
-			rc = -ENOSYS;
-			continue;
-		}
 		err[0] = '\0';
 		rc = all[i]->start(&d->trk, d->cf->watch, d->cf->nwatch, sink, err, sizeof(err));
 		if (rc == 0) {
