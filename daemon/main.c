@@ -9,6 +9,7 @@
 #include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/sigcache.h"
 #include "daemon/status.h"
 
 extern int check_main(int argc, char **argv) __attribute__((weak));
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	log_init("vigild", LOG_LVL_INFO);
+	sigcache_quiet_librsync();
 	if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		vconf_usage(cmd ? stdout : stderr);
 		return cmd ? 0 : 2;

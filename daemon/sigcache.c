@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/chunktree.h"
+#include "common/log.h"
 #include "common/rsync_params.h"
 
 struct rsstream {
@@ -115,6 +116,16 @@ int rsstream_finish(struct rsstream *s)
 	int rc = pump(s, 1);
 
 	return rc < 0 ? rc : rc == 1 ? 0 : -EBADMSG;
+}
+
+static void rs_log(rs_loglevel level, char const *msg)
+{
+	log_debug("librsync: %s", msg);
+}
+
+void sigcache_quiet_librsync(void)
+{
+	rs_trace_to(rs_log);
 }
 
 /* ---- the cache ---- */

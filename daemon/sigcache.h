@@ -28,6 +28,9 @@ int  rsstream_feed(struct rsstream *s, const void *p, size_t n);   /* 0 | -EBADM
 int  rsstream_finish(struct rsstream *s);                           /* eof; runs to RS_DONE */
 void rsstream_free(struct rsstream *s);
 
+/* Routes librsync's own messages to log_debug (they would go to stderr). */
+void sigcache_quiet_librsync(void);
+
 /* Path of the cache file for a device path. */
 int sigcache_file(const char *statedir, const char *path, char out[PATH_MAX]);
 /* Loads the signature of path if its header matches sha256; ready for
