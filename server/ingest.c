@@ -412,6 +412,8 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	if (r == 0) {
 		log_debug("device %s: %s version %llu", c->id.name, p->v.e.path,
 			  (unsigned long long)p->v.e.version);
+		if (c->srv->on_commit && p->v.e.version)
+			c->srv->on_commit(c->srv->on_commit_arg, c->id.id, &p->v);
 		(void)send_u64(s, MSG_PUT_DONE, p->v.e.version);
 	}
 out:

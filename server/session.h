@@ -41,6 +41,11 @@ struct srv {
 	struct conn *conns;
 	size_t nconns;
 	bool quit;
+	/* Called by ingest after each version it committed (NULL: nothing);
+	 * the keyword indexer hooks in here.  Versions a directory rename or
+	 * delete adds for descendants are not reported. */
+	void (*on_commit)(void *arg, int64_t dev, const struct index_version *v);
+	void *on_commit_arg;
 };
 
 /* One connected (or handshaking) peer. */
