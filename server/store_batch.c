@@ -35,6 +35,9 @@ struct store_batch {
 	size_t hcap;                /* power of two, >= 2 * BATCH_AUTO */
 	int slots[BATCH_PACKS];     /* pack slots holding our uncommitted records */
 	int nslots;
+	/* our latest run of adjacent uncommitted records, to cut on failure */
+	uint32_t run_pack;          /* 0: none */
+	uint64_t run_start, run_end;
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -84,10 +87,27 @@ int store_batch_new(struct store *st, struct store_batch **out)
 	return 0;
 }
 
+/* A failed or abandoned batch: if its last records are still the active
+ * pack's tail (nobody appended after them), cut them off so a full disk
+ * gets its space back at once. */
+static void batch_cut_tail(struct store_batch *b)
+{
+	struct store *st = b->st;
+
+	if (!b->run_pack)
+		return;
+	pthread_mutex_lock(&st->mu);
+	if (b->run_pack == st->active && b->run_end == st->tail &&
+	    ftruncate(st->slot[st->active_slot].fd, (off_t)b->run_start) == 0)
+		st->tail = b->run_start;
+	pthread_mutex_unlock(&st->mu);
+}
+
 static void batch_release(struct store_batch *b)
 {
 	int i;
 
+	b->run_pack = 0;
 	pthread_mutex_lock(&b->st->mu);
 	for (i = 0; i < b->nslots; i++)
 		store_slot_put_locked(b->st, b->slots[i]);
@@ -101,6 +121,8 @@ void store_batch_free(struct store_batch *b)
 {
 	if (!b)
 		return;
+	if (b->n)
+		batch_cut_tail(b);
 	if (b->hash)
 		batch_release(b);
 	ZSTD_freeCCtx(b->cctx);
@@ -187,6 +209,13 @@ static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_
 	}
 	*pack = st->active;
 	*off = st->tail;
+	if (b->run_pack == st->active && b->run_end == st->tail) {
+		b->run_end += len;
+	} else {
+		b->run_pack = st->active;
+		b->run_start = st->tail;
+		b->run_end = st->tail + len;
+	}
 	st->tail += len;
 out:
 	pthread_mutex_unlock(&st->mu);
@@ -301,7 +330,10 @@ int store_batch_commit(struct store_batch *b)
 		if (r == 0)
 			r = batch_index(b);
 	}
-	/* on failure the records stay unindexed garbage: the batch starts over */
+	/* on failure the records stay unindexed garbage (cut when at the
+	 * tail): the batch starts over */
+	if (r < 0)
+		batch_cut_tail(b);
 	batch_release(b);
 	return r;
 }
