@@ -10,8 +10,12 @@
  * returns it); nothing committed before is harmed.  -ENOSPC means the disk
  * is full; -EBADMSG means the input (delta, ranges) is malformed.
  *
- * Files: content.c (vbuild, resume), content_read.c (vreader),
- * content_delta.c (vpatch, content_signature), content_ranges.c (vranges). */
+ * A vbuild/vreader/vpatch/vranges is used by one thread at a time; any
+ * number of them may run at once on one store.
+ *
+ * Files: content.c (vbuild), content_upload.c (checkpoint/resume),
+ * content_read.c (vreader), content_delta.c (vpatch, content_signature),
+ * content_ranges.c (vranges). */
 #ifndef VIGIL_CONTENT_H
 #define VIGIL_CONTENT_H
 
