@@ -155,7 +155,19 @@ int client_connect(const struct bundle *b, const char *hostport, int timeout_ms,
 	}
 	mux_set_label(*out, hostport);
 	fd = -1;
-	r = 0;
+	/* TLS 1.3 finishes on the client before the server has checked our
+	 * certificate: the server's HELLO says it accepted us. */
+	left = timeout_ms < 0 ? -1 : (int)(timeout_ms - (now_ms() - start));
+	if ((r = mux_wait_ready(*out, timeout_ms < 0 ? -1 : left > 0 ? left : 1)) < 0) {
+		mux_last_error(*out, why, sizeof(why));
+		snprintf(err, errlen, "%s: %s", hostport, r == -ETIMEDOUT ?
+			 "server did not answer" : *why ? why : "server closed the connection");
+		if (r == -ECONNRESET)
+			r = strstr(why, "alert") ? -EACCES : -ECONNREFUSED;
+		mux_free(*out);
+		*out = NULL;
+		goto out;
+	}
 out:
 	if (fd >= 0) {
 		SSL_free(ssl);

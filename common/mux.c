@@ -288,6 +288,29 @@ void mux_set_label(struct mux *m, const char *label)
 	pthread_mutex_unlock(&m->lock);
 }
 
+int mux_wait_ready(struct mux *m, int timeout_ms)
+{
+	long deadline = deadline_of(timeout_ms);
+	int r = 0;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->ready && !m->dead && r == 0)
+		r = wait_until(&m->cond, &m->lock, deadline);
+	if (m->dead)
+		r = -ECONNRESET;
+	else if (m->ready)
+		r = 0;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+void mux_last_error(struct mux *m, char *out, size_t cap)
+{
+	pthread_mutex_lock(&m->lock);
+	snprintf(out, cap, "%s", m->dead ? (*m->why ? m->why : "connection shut down") : "");
+	pthread_mutex_unlock(&m->lock);
+}
+
 void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms)
 {
 	pthread_mutex_lock(&m->lock);

@@ -66,6 +66,12 @@ void mux_free(struct mux *m);
 bool mux_alive(const struct mux *m);
 /* Names the peer in log lines ("device phone1"); default: its address. */
 void mux_set_label(struct mux *m, const char *label);
+/* Waits until the peer's HELLO arrived (the peer accepted the TLS session
+ * and speaks our version): 0, -ETIMEDOUT, or -ECONNRESET (see
+ * mux_last_error for why). */
+int mux_wait_ready(struct mux *m, int timeout_ms);
+/* Why the connection ended ("" while it is alive). */
+void mux_last_error(struct mux *m, char *out, size_t cap);
 /* Keepalive timing (default MUX_PING_MS / MUX_DEAD_MS); for tests. */
 void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms);
 

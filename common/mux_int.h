@@ -79,6 +79,8 @@ struct mux {
 	int ping_ms, dead_ms;
 
 	int dead;                      /* atomic for mux_alive; set under lock */
+	bool ready;                    /* peer's HELLO received */
+	char why[320];                 /* why it died */
 	bool quit;                     /* mux_shutdown asked */
 
 	struct mux_stream **tab;       /* streams by table order (round robin) */

@@ -305,6 +305,8 @@ static int dispatch(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
 			return proto_err(why, wl, "peer speaks mux version %u, this end speaks %d",
 					 be32(p), MUX_VERSION);
 		m->hello_rx = true;
+		m->ready = true;
+		pthread_cond_broadcast(&m->cond);
 		return 0;
 	}
 	switch (kind) {
@@ -480,6 +482,8 @@ void *mux_io_main(void *arg)
 		;
 	pthread_mutex_lock(&m->lock);
 	snprintf(label, sizeof(label), "%s", m->label);
+	snprintf(m->why, sizeof(m->why), "%s%s", e == IO_PROTO ? "protocol error: " : "",
+		 *why ? why : "connection shut down");
 	mux_mark_dead(m, NULL);
 	reap_streams(m);
 	pthread_mutex_unlock(&m->lock);

@@ -21,7 +21,7 @@ struct pki {
 	SSL_CTX *sctx, *cctx;   /* server; client as device phone1 */
 };
 
-static int pki_setup(struct pki *p)
+static inline int pki_setup(struct pki *p)
 {
 	char err[256];
 
@@ -39,7 +39,7 @@ static int pki_setup(struct pki *p)
 	return 0;
 }
 
-static void pki_teardown(struct pki *p)
+static inline void pki_teardown(struct pki *p)
 {
 	static const char *const f[] = { "ca.pem", "ca.key", "server.pem", "server.key" };
 	char path[128];
@@ -68,7 +68,7 @@ struct tls_pair {
 	char serr[256];
 };
 
-static void *tls_pair_server(void *arg)
+static inline void *tls_pair_server(void *arg)
 {
 	struct tls_pair *tp = arg;
 
@@ -78,7 +78,7 @@ static void *tls_pair_server(void *arg)
 }
 
 /* Handshakes both ends over a socketpair; 0 when both succeeded. */
-static int tls_pair_make(SSL_CTX *sctx, SSL_CTX *cctx, struct tls_pair *tp)
+static inline int tls_pair_make(SSL_CTX *sctx, SSL_CTX *cctx, struct tls_pair *tp)
 {
 	pthread_t t;
 	int sv[2], cr;
