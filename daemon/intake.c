@@ -82,11 +82,23 @@ int intake_scan_all(struct vigild *d)
 	return rc;
 }
 
+/* A file written all the time is shipped at most every INTAKE_MIN_GAP_NS:
+ * an event within that time of its last capture is due at capture + gap. */
+#define INTAKE_MIN_GAP_NS (1000000000LL)
+
+static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, int64_t due)
+{
+	if (statedb_get(d->db, path, row) == 0 && row->capture_ns + INTAKE_MIN_GAP_NS > due)
+		return row->capture_ns + INTAKE_MIN_GAP_NS;
+	return due;
+}
+
 /* Takes the ring's items (swap), enqueues changes, runs rescans. */
 static void drain(struct intake *in, size_t n, bool all)
 {
 	struct vigild *d = in->d;
 	int64_t now = now_ns(), due = now + (int64_t)d->cf->debounce_ms * 1000000LL;
+	struct shipped *row = malloc(sizeof(*row));
 	bool queued = false;
 
 	statedb_begin(d->db);
@@ -96,7 +108,8 @@ static void drain(struct intake *in, size_t n, bool all)
 		if (it->kind == IN_CHANGED && it->path && path_valid(it->path) &&
 		    under_root(d, it->path)) {
 			ctr_add(&d->ctr, CTR_EVENTS, 1);
-			statedb_enqueue(d->db, it->path, it->when ? it->when : now, due, "event");
+			statedb_enqueue(d->db, it->path, it->when ? it->when : now,
+					row ? due_for(d, row, it->path, due) : due, "event");
 			queued = true;
 		} else if (it->kind == IN_RESCAN && !it->path) {
 			all = true;
@@ -119,6 +132,7 @@ static void drain(struct intake *in, size_t n, bool all)
 	}
 	for (size_t i = 0; i < n; i++)
 		free(in->work[i].path);
+	free(row);
 	if (queued)
 		vigild_wake(d);
 }

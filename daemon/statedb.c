@@ -489,6 +489,22 @@ int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before
 	return rc;
 }
 
+int statedb_queue_hold(struct statedb *db, const char *path, int64_t t)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "UPDATE queue SET not_before_ns=max(not_before_ns,?2) WHERE path=?1",
+		       &st)) == 0) {
+		bind_text(st, 1, path);
+		sqlite3_bind_int64(st, 2, t);
+		rc = step_done(db, st, "queue_hold");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 int statedb_queue_reset_attempts(struct statedb *db)
 {
 	sqlite3_stmt *st;

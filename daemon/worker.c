@@ -12,6 +12,7 @@
 
 #define REPORT_EVERY_NS (60 * 1000000000LL)
 #define ENOSPC_WAIT_NS  (30 * 1000000000LL)
+#define MIN_GAP_NS      (1000000000LL)
 
 static int64_t now_ns(void)
 {
@@ -113,8 +114,13 @@ void *worker_main(void *arg)
 		}
 		rc = ship_item(d->sh, q);
 		dirty = true;
-		if (rc == 0)
+		if (rc == 0) {
+			/* changed again while it was being shipped: not before
+			 * MIN_GAP, so a file written all the time ships every
+			 * second or so instead of back to back */
+			statedb_queue_hold(d->db, q->path, now_ns() + MIN_GAP_NS);
 			continue;
+		}
 		if (rc != -EAGAIN)
 			set_state(d, ship_connected(d->sh), ship_last_error(d->sh));
 		if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO) {
