@@ -59,7 +59,10 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		return rc;
 	}
 	if ((rc = bundle_load(cf->bundle, &d->bundle, err, sizeof(err))) < 0) {
-		log_warnx("%s: %s", cf->bundle, err);
+		if (strstr(err, cf->bundle))
+			log_warnx("%s", err);
+		else
+			log_warnx("%s: %s", cf->bundle, err);
 		return rc;
 	}
 	if (d->bundle->role != ROLE_DEVICE) {

@@ -51,8 +51,7 @@ static int daemon_main(bool once, int argc, char **argv)
 		return 0;
 	}
 	if (rc < 0) {
-		log_warnx("%s", err);
-		vconf_usage(stderr);
+		log_warnx("%s (see vigild --help)", err);
 		vconf_free(&cf);
 		return 2;
 	}
@@ -74,9 +73,13 @@ int main(int argc, char **argv)
 
 	log_init("vigild", LOG_LVL_INFO);
 	sigcache_quiet_librsync();
-	if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		vconf_usage(cmd ? stdout : stderr);
-		return cmd ? 0 : 2;
+	if (!cmd) {
+		log_warnx("a command is needed: run, once, check or status (see vigild --help)");
+		return 2;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		vconf_usage(stdout);
+		return 0;
 	}
 	if (!strcmp(cmd, "run"))
 		return daemon_main(false, argc - 2, argv + 2);
@@ -91,7 +94,6 @@ int main(int argc, char **argv)
 		}
 		return check_main(argc - 1, argv + 1);
 	}
-	log_warnx("unknown command '%s'", cmd);
-	vconf_usage(stderr);
+	log_warnx("unknown command '%s' (see vigild --help)", cmd);
 	return 2;
 }

@@ -117,7 +117,7 @@ int status_main(int argc, char **argv)
 		return 0;
 	}
 	if (rc < 0) {
-		log_warnx("status: %s", err);
+		log_warnx("status: %s (see vigild --help)", err);
 		vconf_free(&cf);
 		return 2;
 	}
