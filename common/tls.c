@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -259,6 +261,20 @@ static int start(SSL_CTX *ctx, int fd, SSL **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* After a refused handshake: let the alert reach the client before the
+ * caller's close() turns unread input into a reset that would hide it. */
+static void linger_close(int fd)
+{
+	char sink[4096];
+	long end = now_ms() + 200;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	shutdown(fd, SHUT_WR);
+	while (now_ms() < end && poll(&pfd, 1, (int)(end - now_ms())) > 0)
+		if (read(fd, sink, sizeof(sink)) <= 0)
+			break;
+}
+
 int tls_server_handshake(SSL_CTX *ctx, int fd, int timeout_ms, SSL **ssl,
 			 struct peer *peer, char *err, size_t errlen)
 {
@@ -293,6 +309,8 @@ int tls_server_handshake(SSL_CTX *ctx, int fd, int timeout_ms, SSL **ssl,
 fail:
 	SSL_free(*ssl);
 	*ssl = NULL;
+	if (r != -ETIMEDOUT)
+		linger_close(fd);
 	return r;
 }
 
