@@ -12,8 +12,6 @@
 #include "daemon/sigcache.h"
 #include "daemon/status.h"
 
-extern int check_main(int argc, char **argv) __attribute__((weak));
-
 static void on_signal(int sig)
 {
 	vigild_quit = 1;
@@ -87,13 +85,8 @@ int main(int argc, char **argv)
 		return daemon_main(true, argc - 2, argv + 2);
 	if (!strcmp(cmd, "status"))
 		return status_main(argc - 2, argv + 2);
-	if (!strcmp(cmd, "check")) {
-		if (!check_main) {
-			log_warnx("check: not built into this vigild");
-			return 1;
-		}
+	if (!strcmp(cmd, "check"))
 		return check_main(argc - 1, argv + 1);
-	}
 	log_warnx("unknown command '%s' (see vigild --help)", cmd);
 	return 2;
 }
