@@ -47,10 +47,8 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# Only the daemon includes BPF skeletons.
-$(BUILD)/obj/daemon/%.o: daemon/%.c $(BPF_SKELS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+# Only the daemon includes BPF skeletons (explicit, so a failure is loud).
+$(call obj_of,daemon) $(BUILD)/obj/daemon/main.o: $(BPF_SKELS)
 
 $(BUILD)/obj/empty.o:
 	@mkdir -p $(dir $@); echo 'typedef int vigil_empty_unit;' | $(CC) -x c -c -o $@ -
@@ -74,10 +72,10 @@ $(BUILD)/bpf/vmlinux.h:
 	else $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@; fi
 
 ARCH_BPF := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/bpf/vmlinux.h
+$(BPF_SKELS:.skel.h=.bpf.o): $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/bpf/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH_BPF) -I$(BUILD)/bpf -I. -c $< -o $@
 
-$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+$(BPF_SKELS): $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 # --- tests ---
