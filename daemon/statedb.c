@@ -28,6 +28,7 @@ static const char schema[] =
 	" path BLOB PRIMARY KEY, first_seen_ns INTEGER, not_before_ns INTEGER,"
 	" gen INTEGER, attempts INTEGER DEFAULT 0, reason TEXT);"
 	"CREATE INDEX IF NOT EXISTS queue_due ON queue(not_before_ns, first_seen_ns);"
+	"CREATE INDEX IF NOT EXISTS queue_order ON queue(first_seen_ns, path);"
 	"CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v INTEGER);";
 
 static int sqerr(struct statedb *db, int rc, const char *what)
@@ -270,56 +271,74 @@ int statedb_del(struct statedb *db, const char *path)
 	return path_stmt(db, "DELETE FROM shipped WHERE path=?1", path);
 }
 
+/* Up to max rows with from <= path < hi (blobs), in path order. */
+static int range_batch(struct statedb *db, const char *from, size_t fromlen, const char *hi,
+		       struct shipped *rows, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&db->lock);
+	rc = prep(db, "SELECT " SHIPPED_COLS " FROM shipped WHERE path>=?1 AND path<?2"
+		  " ORDER BY path LIMIT ?3", &st);
+	if (rc == 0) {
+		sqlite3_bind_blob(st, 1, from, (int)fromlen, SQLITE_TRANSIENT);
+		bind_text(st, 2, hi);
+		sqlite3_bind_int64(st, 3, (int64_t)max);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+			row_shipped(st, &rows[(*n)++]);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqerr(db, rc, "each_under");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+#define EACH_BATCH 32
+
 int statedb_each_under(struct statedb *db, const char *dir,
 		       int (*fn)(void *arg, const struct shipped *s), void *arg)
 {
-	char lo[PATH_MAX + 2], hi[PATH_MAX + 2];
-	struct shipped *s;
-	sqlite3_stmt *st;
-	size_t n = strlen(dir);
+	char from[PATH_MAX + 2], hi[PATH_MAX + 2];
+	struct shipped *rows;
+	size_t n = strlen(dir), fromlen, k = 0;
 	int rc;
 
-	/* dir itself, and the half-open blob range [dir + "/", dir + "0"). */
-	if (n + 2 > sizeof(lo))
+	if (n + 2 > sizeof(from))
 		return -ENAMETOOLONG;
-	if (!(s = malloc(sizeof(*s))))
+	if (!(rows = malloc(EACH_BATCH * sizeof(*rows))))
 		return -ENOMEM;
-	if (strcmp(dir, "/") == 0)
-		n = 0;
-	memcpy(lo, dir, n);
-	memcpy(lo + n, "/", 2);
+	if (strcmp(dir, "/") == 0) {
+		n = 0;   /* the range below then holds "/" itself too */
+	} else if ((rc = statedb_get(db, dir, rows)) == 0) {
+		if ((rc = fn(arg, rows)) != 0)
+			goto out;
+	} else if (rc != -ENOENT) {
+		goto out;
+	}
+	/* Everything below dir is the half-open blob range [dir "/", dir "0")
+	 * ('0' follows '/'), walked through the primary key in batches; the
+	 * lock is released between batches so fn may write to the db. */
+	memcpy(from, dir, n);
+	memcpy(from + n, "/", 2);
+	fromlen = n + 1;
 	memcpy(hi, dir, n);
 	memcpy(hi + n, "0", 2);
-	/* One row at a time keyed by the last path seen, the lock released
-	 * between rows, so fn may write to the db and other threads proceed. */
-	char last[PATH_MAX];
-	last[0] = '\0';
-	for (;;) {
-		pthread_mutex_lock(&db->lock);
-		rc = prep(db, "SELECT " SHIPPED_COLS " FROM shipped WHERE "
-			  "((path>=?1 AND path<?2) OR path=?3) AND path>?4 ORDER BY path LIMIT 1", &st);
-		if (rc == 0) {
-			bind_text(st, 1, lo);
-			bind_text(st, 2, hi);
-			bind_text(st, 3, dir);
-			sqlite3_bind_blob(st, 4, last, (int)strlen(last), SQLITE_TRANSIENT);
-			rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW) {
-				row_shipped(st, s);
-				rc = 1;
-			} else {
-				rc = rc == SQLITE_DONE ? 0 : sqerr(db, rc, "each_under");
-			}
-			sqlite3_finalize(st);
-		}
-		pthread_mutex_unlock(&db->lock);
-		if (rc <= 0)
+	rc = 0;
+	do {
+		if ((rc = range_batch(db, from, fromlen, hi, rows, EACH_BATCH, &k)) < 0)
 			break;
-		snprintf(last, sizeof(last), "%s", s->path);
-		if ((rc = fn(arg, s)) != 0)
+		for (size_t i = 0; i < k && rc == 0; i++)
+			rc = fn(arg, &rows[i]);
+		if (rc != 0 || k == 0)
 			break;
-	}
-	free(s);
+		/* next: the smallest blob after the last path (it plus a NUL) */
+		fromlen = strlen(rows[k - 1].path) + 1;
+		memcpy(from, rows[k - 1].path, fromlen);
+	} while (k == EACH_BATCH);
+out:
+	free(rows);
 	return rc;
 }
 

@@ -119,6 +119,20 @@ static void test_each_under(void **state)
 	n = 0;
 	assert_int_equal(statedb_each_under(f->db, "/", count_cb, &n), 0);
 	assert_int_equal(n, 8);
+	/* more rows than one batch, names that differ only after a prefix */
+	for (int i = 0; i < 200; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/big/%s%d", i % 2 ? "x" : "x/y", i);
+		mkrow(&s, p, 1000 + (uint64_t)i);
+		assert_int_equal(statedb_put(f->db, &s), 0);
+	}
+	n = 0;
+	assert_int_equal(statedb_each_under(f->db, "/big", count_cb, &n), 0);
+	assert_int_equal(n, 200);
+	n = 0;
+	assert_int_equal(statedb_each_under(f->db, "/big/x", count_cb, &n), 0);
+	assert_int_equal(n, 100);   /* /big/x/y... only; /big/x1 etc. are siblings */
 }
 
 static void test_queue(void **state)
