@@ -160,8 +160,13 @@ int client_connect(const struct bundle *b, const char *hostport, int timeout_ms,
 	left = timeout_ms < 0 ? -1 : (int)(timeout_ms - (now_ms() - start));
 	if ((r = mux_wait_ready(*out, timeout_ms < 0 ? -1 : left > 0 ? left : 1)) < 0) {
 		mux_last_error(*out, why, sizeof(why));
-		snprintf(err, errlen, "%s: %s", hostport, r == -ETIMEDOUT ?
-			 "server did not answer" : *why ? why : "server closed the connection");
+		if (r == -ETIMEDOUT)
+			snprintf(err, errlen, "%s: server did not answer", hostport);
+		else if (strstr(why, "alert"))
+			snprintf(err, errlen, "%s: server refused our certificate (%s)", hostport, why);
+		else
+			snprintf(err, errlen, "%s: server closed the connection "
+				 "(identity not enrolled or revoked?): %s", hostport, why);
 		if (r == -ECONNRESET)
 			r = strstr(why, "alert") ? -EACCES : -ECONNREFUSED;
 		mux_free(*out);
