@@ -1,5 +1,5 @@
 /* cmd_mount.c — `vigil mount`: argument checks, then the FUSE module
- * (mountfs.h) takes over the connection. */
+ * (mount_main.h) takes over the session and its connection. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "controller/commands.h"
-#include "controller/mountfs.h"
+#include "controller/mount_main.h"
 
 int cmd_mount(struct ctl *c, int argc, char **argv)
 {
@@ -45,5 +45,6 @@ int cmd_mount(struct ctl *c, int argc, char **argv)
 		at = timefmt_now();   /* "latest as of the moment of mounting" */
 	if (ctl_connect(c) < 0)
 		return CTL_FAIL;
-	return mountfs_run(c->m, argv[optind], argv[optind + 1], at, fg);
+	/* mountfs_main closes c->m before daemonizing and reconnects after */
+	return mountfs_main(c, argv[optind], argv[optind + 1], at, fg);
 }

@@ -1,0 +1,32 @@
+/* mount_int.h — what the mount's FUSE operations (mountfs.c) share with
+ * its startup code (mount_main.c).  Private to the mount module. */
+#ifndef VIGIL_MOUNT_INT_H
+#define VIGIL_MOUNT_INT_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+
+#include <stdint.h>
+
+#include "controller/mount_conn.h"
+#include "controller/mount_dir.h"
+#include "controller/mount_read.h"
+
+#define MOUNT_DIR_CACHE   (6u << 20)   /* listings, bytes */
+#define MOUNT_HISTORY     ".history"
+#define MOUNT_THREADS     8            /* FUSE worker threads at most */
+
+/* The mount's state: fuse_get_context()->private_data. */
+struct mfs {
+	const char *dev;
+	int64_t at;              /* the mount's time (fixed at mount) */
+	struct mconn *mc;
+	struct mdirs *dirs;
+	struct mread *rd;
+	uid_t uid;               /* owner of the synthetic directories */
+	gid_t gid;
+};
+
+extern const struct fuse_operations mountfs_ops;
+
+#endif
