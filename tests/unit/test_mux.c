@@ -341,7 +341,7 @@ static void test_upload_and_rpcs(void **state)
 	long t0, worst = 0;
 	int i;
 
-	st.sink_delay_us = 300;    /* the server consumes slowly: ~1024 frames */
+	st.sink_delay_us = 1000;   /* the server consumes slowly: 1024 frames, >= 1 s */
 	conn_open(&c);
 	u.m = c.cli;
 	pthread_create(&t, NULL, uploader, &u);
@@ -682,6 +682,26 @@ static void h_truncated(struct raw *r)
 }
 static void h_big_ping(struct raw *r) { raw_hello(r, 1); raw_frame(r, 9, 8, 0, 0, "123456789", 9); }
 
+/* A peer that completes the handshake and then says nothing is dropped
+ * after the dead interval, with the reason kept. */
+static void test_keepalive_dead(void **state)
+{
+	struct raw r;
+	char why[320];
+	long t0 = ms_now();
+	int closes = wait_closes(0, 0);
+
+	raw_open(&r);
+	mux_set_timeouts(r.srv, 50, 300);
+	raw_hello(&r, 1);
+	assert_int_equal(wait_closes(closes + 1, 3000), closes + 1);
+	assert_true(ms_now() - t0 >= 250);
+	assert_false(mux_alive(r.srv));
+	mux_last_error(r.srv, why, sizeof(why));
+	assert_non_null(strstr(why, "no frame"));
+	raw_close(&r);
+}
+
 static void test_hostile_frames(void **state)
 {
 	static const hostile_fn cases[] = {
@@ -788,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_peer_reset),
 		cmocka_unit_test(test_shutdown_wakes),
 		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_keepalive_dead),
 		cmocka_unit_test(test_hostile_frames),
 		cmocka_unit_test(test_hostile_tolerated),
 		cmocka_unit_test(test_hostile_random),
