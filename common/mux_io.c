@@ -421,7 +421,9 @@ static int poll_timeout(struct mux *m, long now)
 	long last = m->last_rx > m->last_ping ? m->last_rx : m->last_ping;
 	long t = m->last_rx + m->dead_ms;
 
-	if (last + m->ping_ms < t)
+	/* A ping that is due but stuck behind unwritten output would only
+	 * make us spin; then only the dead timer counts. */
+	if (last + m->ping_ms > now && last + m->ping_ms < t)
 		t = last + m->ping_ms;
 	t -= now;
 	return t < 1 ? 1 : t > 60000 ? 60000 : (int)t;
