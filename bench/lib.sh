@@ -85,5 +85,5 @@ human() {
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
 		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) { print "-"; exit }
-		printf "%.2fx", a / b }'
+		printf "%.3gx", a / b }'
 }

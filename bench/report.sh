@@ -24,21 +24,24 @@ function h(b) {
 }
 function r(a, b) {
 	if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) return "-"
-	return sprintf("%.2fx", a / b)
+	return sprintf("%.3gx", a / b)
 }
 {
 	s = $1; t = $2
 	if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
 	rows[s] = rows[s] sprintf("  %-7s %12s %12s %16s %8s %8s  %s\n", t, h($3), h($4), h($5), $6, $7, $8)
-	wire[s, t] = $3; app[s, t] = $4; store[s, t] = $5; wall[s, t] = $6
+	wire[s, t] = $3; app[s, t] = $4; store[s, t] = $5; wall[s, t] = $6; cpux[s, t] = $7
 }
 END {
 	for (i = 1; i <= ns; i++) {
 		s = order[i]
 		printf "\n[%s]\n  %-7s %12s %12s %16s %8s %8s  %s\n", s, "tool", "wire", "app", "store", "wall s", "cpu s", "note"
 		printf "%s", rows[s]
-		printf "  ratios: vigil/rsync wire %s; vigil wire / rdiff sig+delta %s; vigil/restic store %s; vigil/rsync wall %s\n",
-			r(wire[s, "vigil"], wire[s, "rsync"]), r(wire[s, "vigil"], app[s, "rdiff"]),
-			r(store[s, "vigil"], store[s, "restic"]), r(wall[s, "vigil"], wall[s, "rsync"])
+		printf "  ratios: vigil/rsync wire %s (vigil/rsync-tmp %s); vigil wire / rdiff sig+delta %s;\n",
+			r(wire[s, "vigil"], wire[s, "rsync"]), r(wire[s, "vigil"], wire[s, "rsync-tmp"]),
+			r(wire[s, "vigil"], app[s, "rdiff"])
+		printf "          vigil/restic store %s; vigil/rsync wall %s, cpu %s\n",
+			r(store[s, "vigil"], store[s, "restic"]), r(wall[s, "vigil"], wall[s, "rsync"]),
+			r(cpux[s, "vigil"], cpux[s, "rsync"])
 	}
 }' "$RESULTS"

@@ -102,7 +102,7 @@ scen_files() {
 	case $1 in
 	ovw) S_BASE=$W/base.bin S_NEW=$W/ovw.bin S_EDIT=ovw S_BLOCK="" ;;
 	ins) S_BASE=$W/base.bin S_NEW=$W/ins.bin S_EDIT=copy S_BLOCK="" ;;
-	sqlite) S_BASE=$W/base.db S_NEW=$W/new.db S_EDIT=copy S_BLOCK=4096 ;;
+	sqlite) S_BASE=$W/base.db S_NEW=$W/new.db S_EDIT=sqlite S_BLOCK=4096 ;;
 	esac
 }
 

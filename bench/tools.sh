@@ -98,16 +98,30 @@ have_vigil() {
 		"$BIN/vigil-server" --help >/dev/null 2>&1 && "$BIN/vigild" --help >/dev/null 2>&1
 }
 
-# vigil_check FILE: the server's latest version of the watched file is FILE
+# vigil_check FILE: the server's latest version of the watched file is FILE.
+# A SQLite database is captured by vigild through SQLite's backup API (a
+# consistent snapshot, not the same bytes), so it is fetched back with
+# `vigil get` and compared by its SQL dump.
 vigil_check() {
 	local json n sum want
 	json=$(timeout 60 "$BIN/vigil" --bundle "$W/ctl.bundle" --server "127.0.0.1:$VPORT" \
 		log "bench:$V_WATCH/data" --json 2>"$W/vlog.err") || { V_WHY="log failed: $(head -c 200 "$W/vlog.err")"; return 1; }
 	n=$(printf '%s' "$json" | jq 'length' 2>/dev/null)
+	V_VERSIONS=$n
+	if [ "$S_EDIT" = sqlite ]; then
+		rm -f "$W/vget.db"
+		timeout 120 "$BIN/vigil" --bundle "$W/ctl.bundle" --server "127.0.0.1:$VPORT" \
+			get "bench:$V_WATCH/data" -o "$W/vget.db" >"$W/vget.err" 2>&1 ||
+			{ V_WHY="get failed: $(head -c 200 "$W/vget.err")"; return 1; }
+		[ "$(sqlite3 "$W/vget.db" .dump | sha256sum)" = "$(sqlite3 "$1" .dump | sha256sum)" ] ||
+			{ V_WHY="fetched database differs (SQL dump)"; return 1; }
+		V_HOW="fetched database's SQL dump matches"
+		return 0
+	fi
 	sum=$(printf '%s' "$json" | jq -r '.[-1].sha256' 2>/dev/null)
 	want=$(sha256sum <"$1" | cut -d' ' -f1)
-	V_VERSIONS=$n
 	[ "$sum" = "$want" ] || { V_WHY="latest sha256 $sum != $want ($n versions)"; return 1; }
+	V_HOW="latest sha256 matches"
 }
 
 vigil_start() {
@@ -128,21 +142,22 @@ vigild_once_cmd() {
 }
 
 bench_vigil() {
-	local s0 s1 note
+	local s0 s1 note first
 	V_WHY="" V_WATCH=$W/vwatch
 	if ! have_vigil; then
 		record "$1" vigil - - - - - "not built yet ($BIN)"
 		return
 	fi
-	rm -rf "$W/vsrv" "$W/vstate" "$V_WATCH"
+	rm -rf "$W/vsrv" "$W/vstate" "$V_WATCH" "$W/dev.bundle" "$W/ctl.bundle"
 	mkdir -p "$V_WATCH" "$W/vstate"
 	cp "$S_BASE" "$V_WATCH/data"
 	vigild_once_cmd
 	if ! vigil_start; then
 		record "$1" vigil - - - - - "$V_WHY"
-	elif ! "${V_ONCE[@]}" >"$W/vonce0.out" 2>&1 || ! vigil_check "$S_BASE"; then
-		record "$1" vigil - - - - - "first sync failed: ${V_WHY:-$(tail -1 "$W/vonce0.out")}"
+	elif ! measure "$SERVER_PID" "${V_ONCE[@]}" || [ "$M_RC" != 0 ] || ! vigil_check "$S_BASE"; then
+		record "$1" vigil - - - - - "first sync failed: ${V_WHY:-$(tail -1 "$W/last.out")}"
 	else
+		first="first upload $(human "$M_WIRE") in ${M_WALL} s"
 		s0=$(du_bytes "$W/vsrv/store")
 		if [ "$S_EDIT" = ovw ]; then    # edit in place, as an application would
 			dd if="$W/patch4k" of="$V_WATCH/data" bs=4096 count=1 seek="$OVW_OFF" \
@@ -158,11 +173,11 @@ bench_vigil() {
 		elif ! vigil_check "$S_NEW"; then
 			record "$1" vigil "$M_WIRE" - $((s1 - s0)) "$M_WALL" "$M_CPU" "NOT VERIFIED: $V_WHY"
 		else
-			note="verified: $V_VERSIONS versions, latest sha256 matches"
+			note="verified: $V_VERSIONS versions, $V_HOW; $first"
 			record "$1" vigil "$M_WIRE" - $((s1 - s0)) "$M_WALL" "$M_CPU" "$note"
 		fi
 	fi
 	stop_pid "$SERVER_PID"
 	SERVER_PID=""
-	rm -rf "$W/vsrv" "$W/vstate" "$V_WATCH"
+	rm -rf "$W/vsrv" "$W/vstate" "$V_WATCH" "$W/dev.bundle" "$W/ctl.bundle"
 }
