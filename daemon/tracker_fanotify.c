@@ -208,9 +208,11 @@ static bool resolve(struct tracker *t, const struct fanotify_event_info_fid *fid
 	return true;
 }
 
-static void handle(struct tracker *t, const struct fanotify_event_metadata *m)
+/* m is an aligned copy of the event's header; raw is the event in the read
+ * buffer, whose info records are only 4-byte aligned. */
+static void handle(struct tracker *t, const struct fanotify_event_metadata *m, const char *raw)
 {
-	const char *p = (const char *)m + m->metadata_len, *end = (const char *)m + m->event_len;
+	const char *p = raw + m->metadata_len, *end = raw + m->event_len;
 	char path[PATH_MAX];
 
 	t->n.events++;
@@ -247,19 +249,25 @@ static int ft_process(struct tracker *t)
 
 	t->nseen = 0;
 	for (;;) {
-		const struct fanotify_event_metadata *m = (const void *)buf;
+		struct fanotify_event_metadata m;
+		size_t off = 0;
 
 		n = read(t->fd, buf, sizeof(buf));
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		if (n == 0)
 			return 0;
-		while (FAN_EVENT_OK(m, n)) {
-			if (m->vers == FANOTIFY_METADATA_VERSION)
-				handle(t, m);
-			if (m->fd >= 0)
-				close(m->fd);
-			m = FAN_EVENT_NEXT(m, n);
+		/* Events with name records are not 8-byte multiples: copy each
+		 * header out rather than casting into the buffer. */
+		while ((size_t)n - off >= sizeof(m)) {
+			memcpy(&m, buf + off, sizeof(m));
+			if (m.event_len < sizeof(m) || m.event_len > (size_t)n - off)
+				break;
+			if (m.vers == FANOTIFY_METADATA_VERSION && m.metadata_len <= m.event_len)
+				handle(t, &m, buf + off);
+			if (m.fd >= 0)
+				close(m.fd);
+			off += m.event_len;
 		}
 	}
 }

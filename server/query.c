@@ -1,5 +1,6 @@
 /* query.c — controller requests: devices, ls, log, stat, read, status. */
 #include "server/query.h"
+#include "server/search.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -534,10 +535,7 @@ int query_handle(struct conn *c, struct mux_stream *s, uint16_t type,
 	case MSG_CTL_STAT:    r = do_stat(c, s, &wr); break;
 	case MSG_CTL_READ:    r = do_read(c, s, &wr); break;
 	case MSG_CTL_STATUS:  r = do_status(c, s, &wr); break;
-	case MSG_CTL_SEARCH:
-		/* the keyword index (helper G) answers here once it exists */
-		session_reply_error(s, ENOSYS, "search is not available on this server yet");
-		return 0;
+	case MSG_CTL_SEARCH:  r = search_handle(c->srv->ti, c->srv->idx, s, &wr); break;
 	default:
 		session_reply_error(s, ENOSYS, "unknown request 0x%04x", type);
 		return 0;

@@ -8,6 +8,10 @@
 #include "common/tls.h"
 #include "server/search.h"
 #include "server/session.h"
+#include "server/indexer.h"
+#include "server/content.h"
+#include "server/config.h"
+#include "common/log.h"
 
 #define SEARCH_WORD_MAX   1024
 #define SEARCH_BATCH_BYTES (60 * 1024)
@@ -160,4 +164,41 @@ search_devkey(void *idx, int64_t device_id, struct devkey *out)
 	if (f.found)
 		return 0;
 	return r < 0 ? r : -ENOENT;
+}
+
+/* ingest's on_commit: queue files (and deletions) for the indexer. */
+static void search_on_commit(void *arg, int64_t dev, const struct index_version *v)
+{
+	struct srv *srv = arg;
+	struct content_ref ref = { .size = v->e.size };
+
+	if (!v->e.deleted && v->e.type != VG_FILE)
+		return;
+	memcpy(ref.root, v->content_root, sizeof(ref.root));
+	indexer_enqueue(srv->ix, dev, v->e.path, v->e.version, v->e.capture_ns,
+			v->e.deleted ? NULL : &ref);
+}
+
+int search_start(struct srv *srv)
+{
+	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey };
+	int r;
+
+	if ((r = textindex_open(srv->cfg->dir, srv->cfg->country, &srv->ti)) < 0 ||
+	    (r = indexer_new(srv->ti, srv->store, &iops, &srv->ix)) < 0) {
+		log_errno(r, "%s/search.db", srv->cfg->dir);
+		return r;
+	}
+	srv->on_commit = search_on_commit;
+	srv->on_commit_arg = srv;
+	return 0;
+}
+
+void search_stop(struct srv *srv)
+{
+	srv->on_commit = NULL;
+	indexer_free(srv->ix);
+	srv->ix = NULL;
+	textindex_close(srv->ti);
+	srv->ti = NULL;
 }

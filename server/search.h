@@ -22,6 +22,14 @@
 int search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
 		  struct wire_reader *wr);
 
+struct srv;
+/* Opens DIR/search.db and starts the background indexer, hooked to the
+ * server's on_commit so every committed version is queued for indexing.
+ * Logs and returns -errno on failure.  search_stop() undoes it (NULL-safe
+ * members): queued items are saved to the durable pending table. */
+int search_start(struct srv *srv);
+void search_stop(struct srv *srv);
+
 /* indexer_ops.devkey over the metadata index: arg is the struct index. */
 int search_devkey(void *idx, int64_t device_id, struct devkey *out);
 

@@ -1,5 +1,6 @@
 /* session.c — accept loop, handshake + identity check, stream dispatch. */
 #include "server/session.h"
+#include "server/search.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -385,6 +386,8 @@ static int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_errno(r, "%s/store", cfg->dir);
 		return r;
 	}
+	if ((r = search_start(srv)) < 0)
+		return r;
 	if (!(srv->ctx = tls_server_ctx_new(cfg->dir, err, sizeof(err)))) {
 		log_warnx("%s", err);
 		return -EINVAL;
@@ -427,6 +430,7 @@ out:
 	pthread_mutex_lock(&srv.lock);
 	if (srv.nconns == 0) {   /* else threads still use them: the process exits anyway */
 		SSL_CTX_free(srv.ctx);
+		search_stop(&srv);
 		store_close(srv.store);
 		index_close(srv.idx);
 	}

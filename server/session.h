@@ -35,6 +35,8 @@ struct srv {
 	const struct srv_config *cfg;
 	struct index *idx;
 	struct store *store;
+	struct textindex *ti;       /* keyword index (search.db) */
+	struct indexer *ix;         /* background worker feeding it */
 	SSL_CTX *ctx;
 	pthread_mutex_t lock;       /* guards conns, nconns, quit */
 	pthread_cond_t cond;
