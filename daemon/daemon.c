@@ -78,15 +78,22 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 	struct ship_opts o = {
 		.bundle = d->bundle, .server = cf->server, .statedir = cf->state,
 		.db = d->db, .scan = &d->scan, .ctr = &d->ctr,
+		.claim = vigild_claim, .release = vigild_release, .claim_arg = d,
 	};
-	if ((rc = shipper_new(&o, &d->sh)) < 0)
-		log_errno(rc, "shipper");
-	return rc;
+	for (d->nsh = 0; d->nsh < SHIP_WORKERS; d->nsh++)
+		if ((rc = shipper_new(&o, &d->sh[d->nsh])) < 0) {
+			log_errno(rc, "shipper");
+			return rc;
+		}
+	return 0;
 }
 
 void vigild_close(struct vigild *d)
 {
-	shipper_free(d->sh);
+	for (size_t i = 0; i < d->nsh; i++)
+		shipper_free(d->sh[i]);
+	for (size_t i = 0; i < d->nclaimed; i++)
+		free(d->claimed[i]);
 	statedb_close(d->db);
 	bundle_free(d->bundle);
 	pthread_mutex_destroy(&d->mu);
@@ -113,4 +120,36 @@ void vigild_status(struct vigild *d)
 	s.last_error = err;
 	s.ctr = &d->ctr;
 	status_write(d->cf->state, d->db, &s);
+}
+
+bool vigild_claim(void *arg, const char *path)
+{
+	struct vigild *d = arg;
+	bool ok;
+	char *p;
+
+	pthread_mutex_lock(&d->mu);
+	ok = d->nclaimed < STATEDB_EXCL_MAX;
+	for (size_t i = 0; ok && i < d->nclaimed; i++)
+		ok = strcmp(d->claimed[i], path) != 0;
+	if (ok && (p = strdup(path)))
+		d->claimed[d->nclaimed++] = p;
+	else
+		ok = false;
+	pthread_mutex_unlock(&d->mu);
+	return ok;
+}
+
+void vigild_release(void *arg, const char *path)
+{
+	struct vigild *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	for (size_t i = 0; i < d->nclaimed; i++)
+		if (strcmp(d->claimed[i], path) == 0) {
+			free(d->claimed[i]);
+			d->claimed[i] = d->claimed[--d->nclaimed];
+			break;
+		}
+	pthread_mutex_unlock(&d->mu);
 }

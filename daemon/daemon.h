@@ -20,20 +20,28 @@
 
 struct intake;
 
+#define SHIP_WORKERS 4      /* PUTs in flight at once (one connection each) */
+
 struct vigild {
 	struct vconf *cf;
 	struct bundle *bundle;
 	struct statedb *db;
 	struct scan_ctx scan;
 	struct counters ctr;
-	struct shipper *sh;
+	size_t nsh;
+	struct shipper *sh[SHIP_WORKERS];
 	const struct tracker_ops *tops;
 	struct tracker *trk;
 	struct intake *in;
-	pthread_mutex_t mu;          /* guards the fields below and wakes the shipper */
+	void *workers;               /* worker.c's thread contexts */
+	pthread_mutex_t mu;          /* guards the fields below and wakes the shippers */
 	pthread_cond_t cv;
 	bool quit;
+	bool once;                   /* workers stop when nothing is left */
 	bool connected;
+	int fatal;                   /* once: a failure that ends the run (-ENOSPC...) */
+	size_t nclaimed;             /* paths in some shipper's hands */
+	char *claimed[STATEDB_EXCL_MAX];
 	char last_error[512];
 };
 
@@ -49,7 +57,12 @@ void vigild_status(struct vigild *d);   /* writes STATE/status.json */
 
 int run_main(struct vigild *d);      /* loop.c: returns the exit code */
 int once_main(struct vigild *d);     /* once.c */
-void *worker_main(void *arg);        /* worker.c: the shipper thread */
+/* worker.c: starts d->nsh shipper threads / waits for them. */
+int  workers_start(struct vigild *d, pthread_t th[SHIP_WORKERS]);
+void workers_join(struct vigild *d, pthread_t th[SHIP_WORKERS]);
+/* claims (ship_opts.claim/release) over d->claimed */
+bool vigild_claim(void *arg, const char *path);
+void vigild_release(void *arg, const char *path);
 
 /* trackers.c: starts the tracker named by --tracker (auto: bpf, fanotify,
  * scan).  0 or -errno (logged). */

@@ -137,7 +137,7 @@ int run_main(struct vigild *d)
 		.arg = &l, .changed = sink_changed, .ranges = sink_ranges,
 		.rescan = sink_rescan, .poll_file = sink_poll,
 	};
-	pthread_t worker;
+	pthread_t workers[SHIP_WORKERS];
 	int sfd = -1, tfd = -1, ep = -1, trkfd, rc = 1;
 
 	if (make_fds(&sfd, &tfd, &ep) < 0) {
@@ -156,17 +156,15 @@ int run_main(struct vigild *d)
 		log_warn("epoll add tracker fd");
 		goto out;
 	}
-	if (pthread_create(&worker, NULL, worker_main, d) != 0) {
-		log_warnx("cannot start the shipper thread");
+	if (workers_start(d, workers) < 0)
 		goto out;
-	}
 	log_info("watching %zu root(s) with the %s tracker", d->cf->nwatch, d->tops->name);
 	dispatch(&l, ep, sfd, tfd, trkfd);
 	pthread_mutex_lock(&d->mu);
 	d->quit = true;
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	pthread_join(worker, NULL);
+	workers_join(d, workers);
 	rc = 0;
 out:
 	if (d->trk)

@@ -230,6 +230,12 @@ int ship_finish_put(struct shipper *sh, int rc, const char *path)
 {
 	if (rc == -ESTALE)
 		return fix_stale(sh, path);
+	if (rc == -ENOENT && sh->put->body == PUT_RENAME) {
+		/* the source has no live version on the server: forget it,
+		 * the next look ships the new path whole */
+		statedb_del(sh->o.db, sh->put->from);
+		return -EAGAIN;
+	}
 	if (rc == -EBADMSG && sh->put->body == PUT_DELTA) {
 		sigcache_drop(sh->o.statedir, path);   /* next try sends it whole */
 		return -EAGAIN;

@@ -39,6 +39,12 @@ struct ship_opts {
 	struct scan_ctx *scan;
 	struct counters *ctr;
 	size_t delta_outcap;         /* librsync output buffer (0: default) */
+	/* Several shippers may work at once: a rename touches a second path,
+	 * which must not be in another shipper's hands.  claim returns true
+	 * when path was free and is now held; NULL: a single shipper. */
+	bool (*claim)(void *arg, const char *path);
+	void (*release)(void *arg, const char *path);
+	void *claim_arg;
 };
 
 int  shipper_new(const struct ship_opts *o, struct shipper **out);

@@ -12,6 +12,10 @@
 #include "daemon/ship_int.h"
 #include "daemon/sigcache.h"
 
+/* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
+ * headers), so no signature is kept for the next edit. */
+#define SIG_MIN_SIZE (16 * 1024)
+
 struct content_sink {
 	struct sigwriter *sw;     /* new signature, for the next edit */
 	struct deltawriter *dw;   /* delta against the shipped version */
@@ -94,7 +98,7 @@ int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *s
 	    sigcache_load(sh->o.statedir, q->path, cur->sha256, &sig) == 0 &&
 	    deltawriter_new(sh->tmpdir, sig, sh->o.delta_outcap, &cs.dw) < 0)
 		cs.dw = NULL;
-	if (sigwriter_new(sh->o.statedir, &cs.sw) < 0)
+	if (st->st_size < SIG_MIN_SIZE || sigwriter_new(sh->o.statedir, &cs.sw) < 0)
 		cs.sw = NULL;
 	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {
 		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
@@ -117,8 +121,8 @@ int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *s
 	}
 	if ((rc = ship_commit(sh, q, &cap.st, version)) < 0)
 		goto out;
-	if (cs.sw && sigwriter_commit(cs.sw, q->path, cap.sha256) < 0)
-		sigcache_drop(sh->o.statedir, q->path);
+	if (!cs.sw || sigwriter_commit(cs.sw, q->path, cap.sha256) < 0)
+		sigcache_drop(sh->o.statedir, q->path);   /* none, or not of this version */
 out:
 	capture_release(&cap);
 	sigwriter_free(cs.sw);

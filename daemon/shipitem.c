@@ -119,6 +119,17 @@ static int ship_rename(struct shipper *sh, const struct shipped *old, const char
 	return statedb_queue_done(sh->o.db, newpath, newgen);
 }
 
+static bool claim(struct shipper *sh, const char *path)
+{
+	return !sh->o.claim || sh->o.claim(sh->o.claim_arg, path);
+}
+
+static void release(struct shipper *sh, const char *path)
+{
+	if (sh->o.release)
+		sh->o.release(sh->o.claim_arg, path);
+}
+
 /* A shipped regular file vanished: is it one of the queued new paths? */
 static int try_rename_from(struct shipper *sh, const struct shipped *old)
 {
@@ -141,7 +152,10 @@ static int try_rename_from(struct shipper *sh, const struct shipped *old)
 			continue;
 		if (statedb_get(sh->o.db, qs[i].path, tmp) == 0)
 			continue;   /* that path has its own history: not a plain rename */
+		if (!claim(sh, qs[i].path))
+			continue;   /* another shipper has it in hand */
 		rc = ship_rename(sh, old, qs[i].path, &st, qs[i].gen);
+		release(sh, qs[i].path);
 		break;
 	}
 out:
@@ -239,8 +253,13 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 		struct shipped old = *sh->old;   /* sh->old is reused below */
 
 		if ((lstat(old.path, &ost) < 0 || ost.st_ino != old.ino) &&
-		    old.size == (uint64_t)st.st_size && old.mtime_ns == scan_ts(&st.st_mtim))
-			return ship_rename(sh, &old, q->path, &st, q->gen);
+		    old.size == (uint64_t)st.st_size && old.mtime_ns == scan_ts(&st.st_mtim)) {
+			if (!claim(sh, old.path))
+				return -EAGAIN;   /* the old path is being shipped elsewhere */
+			rc = ship_rename(sh, &old, q->path, &st, q->gen);
+			release(sh, old.path);
+			return rc;
+		}
 	}
 	if (have && cur->type == VG_FILE && !scan_differs(&st, cur) && !racy)
 		return statedb_queue_done(sh->o.db, q->path, q->gen);

@@ -27,7 +27,6 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS queue ("
 	" path BLOB PRIMARY KEY, first_seen_ns INTEGER, not_before_ns INTEGER,"
 	" gen INTEGER, attempts INTEGER DEFAULT 0, reason TEXT);"
-	"CREATE INDEX IF NOT EXISTS queue_due ON queue(not_before_ns, first_seen_ns);"
 	"CREATE INDEX IF NOT EXISTS queue_order ON queue(first_seen_ns, path);"
 	"CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v INTEGER);";
 
@@ -402,19 +401,37 @@ static void row_qitem(sqlite3_stmt *st, struct qitem *q)
 
 #define QCOLS "path,first_seen_ns,not_before_ns,gen,attempts,reason"
 
-int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts, struct qitem *out)
+int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
+		       char *const excl[], size_t nexcl, struct qitem *out)
 {
+	char sql[512];
+	size_t len;
 	sqlite3_stmt *st;
 	int rc;
 
+	if (nexcl > STATEDB_EXCL_MAX)
+		return -EINVAL;
+	/* Parents sort before children (a prefix sorts first), so with equal
+	 * first_seen a new directory reaches the server before its files. */
+	/* Walk the queue in order and stop at the first due entry; sorting
+	 * every due entry instead would make draining a big queue quadratic. */
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " QCOLS " FROM queue INDEXED BY"
+			       " queue_order WHERE not_before_ns<=?1 AND attempts<?2");
+	if (nexcl) {
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND path NOT IN (");
+		for (size_t i = 0; i < nexcl; i++)
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?%zu",
+						i ? "," : "", i + 3);
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, ")");
+	}
+	snprintf(sql + len, sizeof(sql) - len, " ORDER BY first_seen_ns, path LIMIT 1");
 	pthread_mutex_lock(&db->lock);
-	/* Parents sort before children (shorter prefix), so a new directory
-	 * reaches the server before its files. */
-	rc = prep(db, "SELECT " QCOLS " FROM queue WHERE not_before_ns<=?1 AND attempts<?2"
-		  " ORDER BY first_seen_ns, path LIMIT 1", &st);
+	rc = prep(db, sql, &st);
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, now_ns);
 		sqlite3_bind_int(st, 2, max_attempts);
+		for (size_t i = 0; i < nexcl; i++)
+			bind_text(st, (int)i + 3, excl[i]);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			row_qitem(st, out);

@@ -64,9 +64,12 @@ int64_t statedb_count_shipped(struct statedb *db);
  * not_before_ns (0: now) — an earlier due time wins over a later one. */
 int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
 		    int64_t not_before_ns, const char *reason);
-/* The due entry (not_before <= now, fewer than max_attempts failures) seen
- * first.  0 | -ENOENT. */
-int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts, struct qitem *out);
+/* The due entry (not_before <= now, fewer than max_attempts failures, not
+ * one of the nexcl paths in excl: those in flight elsewhere) seen first.
+ * 0 | -ENOENT. */
+#define STATEDB_EXCL_MAX 16
+int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
+		       char *const excl[], size_t nexcl, struct qitem *out);
 /* Up to max queued paths other than 'not' (for rename pairing). */
 int statedb_queue_list(struct statedb *db, const char *not, struct qitem *out, size_t max,
 		       size_t *n);

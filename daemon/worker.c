@@ -1,6 +1,9 @@
-/* worker.c — the shipper thread of `vigild run`: connect (with backoff),
- * ship due queue entries one by one, report after each batch and every
- * REPORT_EVERY seconds.  Stops between files when told to quit. */
+/* worker.c — the shipper threads: SHIP_WORKERS of them, each with its own
+ * connection, take due queue entries (never one another shipper holds),
+ * ship them, and back off on failure.  In `run` they live until told to
+ * quit (finishing the file in hand) and worker 0 reports after each batch
+ * and every REPORT_EVERY; in `once` they stop when nothing is left or on a
+ * failure that ends the run. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,18 @@
 #define REPORT_EVERY_NS (60 * 1000000000LL)
 #define ENOSPC_WAIT_NS  (30 * 1000000000LL)
 #define MIN_GAP_NS      (1000000000LL)
+#define ONCE_TRIES      3
+#define ONCE_CONNECT_TRIES 6
+
+struct worker {
+	struct vigild *d;
+	size_t i;
+	struct shipper *sh;
+	struct qitem q;
+	int64_t last_report;
+	bool dirty;
+	int connect_fails;
+};
 
 static int64_t now_ns(void)
 {
@@ -23,10 +38,9 @@ static int64_t now_ns(void)
 }
 
 /* Sleeps up to ms unless woken (new work) or told to quit. */
-static bool nap(struct vigild *d, int ms)
+static void nap(struct vigild *d, int ms)
 {
 	struct timespec ts;
-	bool quit;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += ms / 1000;
@@ -38,26 +52,27 @@ static bool nap(struct vigild *d, int ms)
 	pthread_mutex_lock(&d->mu);
 	if (!d->quit)
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-	quit = d->quit;
 	pthread_mutex_unlock(&d->mu);
-	return !quit;
 }
 
-static void set_state(struct vigild *d, bool connected, const char *err)
+static void set_state(struct vigild *d, int connected, const char *err, int fatal)
 {
 	pthread_mutex_lock(&d->mu);
-	d->connected = connected;
+	if (connected >= 0)
+		d->connected = connected;
 	if (err)
 		snprintf(d->last_error, sizeof(d->last_error), "%s", err);
+	if (fatal && !d->fatal)
+		d->fatal = fatal;
 	pthread_mutex_unlock(&d->mu);
 }
 
-static bool quitting(struct vigild *d)
+static bool stopping(struct vigild *d)
 {
 	bool q;
 
 	pthread_mutex_lock(&d->mu);
-	q = d->quit;
+	q = d->quit || vigild_quit || (d->once && d->fatal);
 	pthread_mutex_unlock(&d->mu);
 	return q;
 }
@@ -71,66 +86,148 @@ static int64_t retry_at(const struct qitem *q, int rc)
 	return now_ns() + (base << shift > 3600 * 1000000000LL ? 3600 * 1000000000LL : base << shift);
 }
 
-static void report(struct vigild *d, int64_t *last)
+static void report(struct worker *w)
 {
-	ship_report(d->sh, d->tops ? d->tops->name : "");
-	*last = now_ns();
+	if (w->i == 0)
+		ship_report(w->sh, w->d->tops ? w->d->tops->name : "");
+	w->last_report = now_ns();
+	w->dirty = false;
 }
 
-void *worker_main(void *arg)
+/* 0 when connected; -EAGAIN to try again; -ECONNREFUSED: give up (once). */
+static int ensure_conn(struct worker *w)
 {
-	struct vigild *d = arg;
-	struct qitem *q = malloc(sizeof(*q));
-	int64_t last_report = 0;
-	bool dirty = false;
-	uint64_t n;
-	int64_t oldest;
+	struct vigild *d = w->d;
+
+	if (ship_connected(w->sh))
+		return 0;
+	if (ship_connect(w->sh) == 0) {
+		ship_backoff_reset(w->sh);
+		w->connect_fails = 0;
+		set_state(d, 1, "", 0);
+		report(w);
+		return 0;
+	}
+	set_state(d, 0, ship_last_error(w->sh), 0);
+	if (d->once && ++w->connect_fails >= ONCE_CONNECT_TRIES) {
+		set_state(d, -1, NULL, -ECONNREFUSED);
+		return -ECONNREFUSED;
+	}
+	nap(d, ship_backoff_ms(w->sh));
+	return -EAGAIN;
+}
+
+/* The next due entry no other shipper holds, now held by this one.
+ * 0, or -ENOENT with *inflight = entries other shippers hold. */
+static int take(struct worker *w, size_t *inflight)
+{
+	struct vigild *d = w->d;
 	int rc;
 
-	while (q && !quitting(d)) {
-		if (!ship_connected(d->sh)) {
-			set_state(d, false, NULL);
-			if (ship_connect(d->sh) < 0) {
-				set_state(d, false, ship_last_error(d->sh));
-				nap(d, ship_backoff_ms(d->sh));
-				continue;
-			}
-			ship_backoff_reset(d->sh);
-			set_state(d, true, "");
-			report(d, &last_report);
-		}
-		rc = statedb_queue_next(d->db, now_ns(), 1 << 30, q);
-		if (rc == -ENOENT) {
-			if (dirty || now_ns() - last_report > REPORT_EVERY_NS)
-				report(d, &last_report);
-			dirty = false;
-			statedb_queue_stats(d->db, &n, &oldest);
-			nap(d, n ? 50 : 1000);
+	pthread_mutex_lock(&d->mu);
+	rc = statedb_queue_next(d->db, d->once ? INT64_MAX : now_ns(),
+				d->once ? ONCE_TRIES : 1 << 30, d->claimed, d->nclaimed, &w->q);
+	if (rc == 0 && d->nclaimed < STATEDB_EXCL_MAX &&
+	    (d->claimed[d->nclaimed] = strdup(w->q.path)))
+		d->nclaimed++;
+	else if (rc == 0)
+		rc = -EAGAIN;
+	*inflight = d->nclaimed;
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+static void after_ship(struct worker *w, int rc)
+{
+	struct vigild *d = w->d;
+
+	if (rc == 0) {
+		/* changed again while it was being shipped: not before MIN_GAP,
+		 * so a file written all the time ships about once a second */
+		if (!d->once)
+			statedb_queue_hold(d->db, w->q.path, now_ns() + MIN_GAP_NS);
+		return;
+	}
+	if (rc == -EAGAIN && d->once) {
+		nap(d, 50);   /* busy elsewhere or just changed: look again, no strike */
+		return;
+	}
+	if (rc != -EAGAIN)
+		set_state(d, ship_connected(w->sh), ship_last_error(w->sh),
+			  d->once && rc == -ENOSPC ? rc : 0);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO) {
+		if (d->once)
+			statedb_queue_defer(d->db, w->q.path, 0);
+		else
+			nap(d, ship_backoff_ms(w->sh));
+		return;
+	}
+	statedb_queue_defer(d->db, w->q.path, d->once ? 0 : retry_at(&w->q, rc));
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct vigild *d = w->d;
+	size_t inflight;
+	int rc;
+
+	while (!stopping(d)) {
+		if ((rc = ensure_conn(w)) == -ECONNREFUSED)
+			break;
+		if (rc < 0)
+			continue;
+		rc = take(w, &inflight);
+		if (rc == -ENOENT || rc == -EAGAIN) {
+			if (d->once && inflight == 0 && rc == -ENOENT)
+				break;
+			if (!d->once && (w->dirty || now_ns() - w->last_report > REPORT_EVERY_NS))
+				report(w);
+			nap(d, d->once || inflight ? 50 : 1000);
 			continue;
 		}
 		if (rc < 0) {
 			nap(d, 1000);
 			continue;
 		}
-		rc = ship_item(d->sh, q);
-		dirty = true;
-		if (rc == 0) {
-			/* changed again while it was being shipped: not before
-			 * MIN_GAP, so a file written all the time ships every
-			 * second or so instead of back to back */
-			statedb_queue_hold(d->db, q->path, now_ns() + MIN_GAP_NS);
-			continue;
-		}
-		if (rc != -EAGAIN)
-			set_state(d, ship_connected(d->sh), ship_last_error(d->sh));
-		if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO) {
-			nap(d, ship_backoff_ms(d->sh));
-			continue;
-		}
-		statedb_queue_defer(d->db, q->path, retry_at(q, rc));
+		rc = ship_item(w->sh, &w->q);
+		vigild_release(d, w->q.path);
+		w->dirty = true;
+		after_ship(w, rc);
 	}
-	if (ship_connected(d->sh))
-		report(d, &last_report);
-	free(q);
+	if (!d->once && ship_connected(w->sh))
+		report(w);
 	return NULL;
+}
+
+int workers_start(struct vigild *d, pthread_t th[SHIP_WORKERS])
+{
+	struct worker *ws = calloc(d->nsh, sizeof(*ws));
+
+	if (!ws)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nsh; i++) {
+		ws[i] = (struct worker){ .d = d, .i = i, .sh = d->sh[i] };
+		if (pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) {
+			log_warnx("cannot start shipper threads");
+			pthread_mutex_lock(&d->mu);
+			d->quit = true;
+			pthread_cond_broadcast(&d->cv);
+			pthread_mutex_unlock(&d->mu);
+			for (size_t k = 0; k < i; k++)
+				pthread_join(th[k], NULL);
+			free(ws);
+			return -EAGAIN;
+		}
+	}
+	d->workers = ws;
+	return 0;
+}
+
+void workers_join(struct vigild *d, pthread_t th[SHIP_WORKERS])
+{
+	for (size_t i = 0; i < d->nsh; i++)
+		pthread_join(th[i], NULL);
+	free(d->workers);
+	d->workers = NULL;
 }

@@ -142,7 +142,7 @@ static void test_queue(void **state)
 	uint64_t n;
 	int64_t oldest;
 
-	assert_int_equal(statedb_queue_next(f->db, 1000, 100, &q), -ENOENT);
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, NULL, 0, &q), -ENOENT);
 	assert_int_equal(statedb_enqueue(f->db, "/b", 500, 200, "scan"), 0);
 	assert_int_equal(statedb_enqueue(f->db, "/a", 300, 2000, "event"), 0);
 	/* re-queue: keeps the earliest first_seen and the earlier due time */
@@ -150,8 +150,8 @@ static void test_queue(void **state)
 	assert_int_equal(statedb_queue_stats(f->db, &n, &oldest), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(oldest, 300);
-	assert_int_equal(statedb_queue_next(f->db, 50, 100, &q), -ENOENT);   /* nothing due */
-	assert_int_equal(statedb_queue_next(f->db, 1000, 100, &q), 0);
+	assert_int_equal(statedb_queue_next(f->db, 50, 100, NULL, 0, &q), -ENOENT);   /* nothing due */
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, NULL, 0, &q), 0);
 	assert_string_equal(q.path, "/a");
 	assert_int_equal(q.first_seen_ns, 300);
 	/* queued again while shipping: done with the old gen keeps it */
@@ -162,12 +162,21 @@ static void test_queue(void **state)
 	assert_int_equal(statedb_queue_get(f->db, "/a", &q2), -ENOENT);
 	/* defer counts attempts; max_attempts hides it */
 	assert_int_equal(statedb_queue_defer(f->db, "/b", 5000), 0);
-	assert_int_equal(statedb_queue_next(f->db, 1000, 100, &q), -ENOENT);
-	assert_int_equal(statedb_queue_next(f->db, 6000, 1, &q), -ENOENT);
-	assert_int_equal(statedb_queue_next(f->db, 6000, 2, &q), 0);
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, NULL, 0, &q), -ENOENT);
+	assert_int_equal(statedb_queue_next(f->db, 6000, 1, NULL, 0, &q), -ENOENT);
+	assert_int_equal(statedb_queue_next(f->db, 6000, 2, NULL, 0, &q), 0);
 	assert_int_equal(q.attempts, 1);
 	assert_int_equal(statedb_queue_reset_attempts(f->db), 0);
-	assert_int_equal(statedb_queue_next(f->db, 6000, 1, &q), 0);
+	assert_int_equal(statedb_queue_next(f->db, 6000, 1, NULL, 0, &q), 0);
+	{
+		char *ex[] = { "/b" };
+
+		assert_int_equal(statedb_queue_next(f->db, 6000, 1, ex, 1, &q), -ENOENT);
+		assert_int_equal(statedb_enqueue(f->db, "/c", 9000, 0, "scan"), 0);
+		assert_int_equal(statedb_queue_next(f->db, 6000, 1, ex, 1, &q), 0);
+		assert_string_equal(q.path, "/c");
+		assert_int_equal(statedb_queue_remove(f->db, "/c"), 0);
+	}
 	assert_int_equal(statedb_queue_remove(f->db, "/b"), 0);
 	assert_int_equal(statedb_queue_stats(f->db, &n, &oldest), 0);
 	assert_int_equal(n, 0);
