@@ -152,8 +152,12 @@ static int try_rename_from(struct shipper *sh, const struct shipped *old)
 			continue;
 		if (statedb_get(sh->o.db, qs[i].path, tmp) == 0)
 			continue;   /* that path has its own history: not a plain rename */
-		if (!claim(sh, qs[i].path))
-			continue;   /* another shipper has it in hand */
+		if (!claim(sh, qs[i].path)) {
+			/* another shipper holds the new path: it does the rename
+			 * (see ship_item); this side must not delete meanwhile */
+			rc = -EAGAIN;
+			break;
+		}
 		rc = ship_rename(sh, old, qs[i].path, &st, qs[i].gen);
 		release(sh, qs[i].path);
 		break;
@@ -254,10 +258,14 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 
 		if ((lstat(old.path, &ost) < 0 || ost.st_ino != old.ino) &&
 		    old.size == (uint64_t)st.st_size && old.mtime_ns == scan_ts(&st.st_mtim)) {
-			if (!claim(sh, old.path))
-				return -EAGAIN;   /* the old path is being shipped elsewhere */
+			/* If another shipper holds the old path, it backs off (see
+			 * try_rename_from) or is deleting it, which the server and
+			 * the ENOENT fallback both survive: go ahead either way. */
+			bool held = claim(sh, old.path);
+
 			rc = ship_rename(sh, &old, q->path, &st, q->gen);
-			release(sh, old.path);
+			if (held)
+				release(sh, old.path);
 			return rc;
 		}
 	}
