@@ -113,3 +113,67 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- fuzzing (libFuzzer + ASan/UBSan; docs/fuzzing.md) ---
+# tests/fuzz/fuzz_<t>.c is linked with just the sources FUZZ_SRC_<t> names,
+# compiled with clang's fuzzer instrumentation into $(FUZZ_BUILD).
+# `make fuzz FUZZ_SECONDS=60` runs every harness that long (new inputs go to
+# $(FUZZ_BUILD)/corpus/<t>, crashes to $(FUZZ_BUILD)/artifacts/<t>/);
+# `make fuzz-smoke` replays the committed seeds in tests/fuzz/corpus/<t>.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= $(CLANG)
+FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
+                -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
+FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
+FUZZ_CONTENT := server/content.c server/content_delta.c server/content_ranges.c \
+                server/content_read.c server/content_upload.c server/store.c \
+                server/store_batch.c common/chunker.c common/chunktree.c common/log.c
+FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c
+FUZZ_SRC_names     := common/names.c
+FUZZ_SRC_timefmt   := common/timefmt.c
+FUZZ_SRC_chunktree := common/chunktree.c
+FUZZ_SRC_delta     := $(FUZZ_CONTENT)
+FUZZ_SRC_ranges    := $(FUZZ_CONTENT)
+FUZZ_SRC_extract   := server/extract.c server/extract_sqlite.c server/tokenize.c common/log.c
+FUZZ_SRC_phone     := server/phone.c server/tokenize.c
+FUZZ_SRC_jsonout   := controller/jsonout.c common/timefmt.c
+FUZZ_SRC_bundle    := common/bundle.c common/tls.c common/sign.c common/names.c common/log.c
+FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
+.PHONY: fuzz fuzz-build fuzz-smoke
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+fuzz_objs     = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_SRC_$(1)))
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,$$*)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
+			$$([ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict) \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
+			grep -v '^#[0-9]' || { echo "fuzz_$$t FAILED"; exit 1; }; \
+	done
+
+fuzz-smoke: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		printf 'fuzz-smoke %-10s ' $$t; \
+		$(FUZZ_BUILD)/fuzz_$$t -timeout=10 -rss_limit_mb=2048 tests/fuzz/corpus/$$t/* \
+			> $(FUZZ_BUILD)/smoke-$$t.log 2>&1 || \
+			{ echo FAILED; tail -40 $(FUZZ_BUILD)/smoke-$$t.log; exit 1; }; \
+		echo "ok ($$(ls tests/fuzz/corpus/$$t | wc -l) inputs)"; \
+	done
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,78 @@
+/* fuzz_proto.c — libFuzzer harness for common/wire.c + common/proto.c.
+ * The first byte picks a decoder, the rest is the message.  A message that
+ * decodes cleanly must re-encode, and decoding that encoding must give the
+ * same bytes again (encode(decode(x)) is a fixed point). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/proto.h"
+#include "tests/fuzz/fuzz_util.h"
+
+enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES, K_COUNT };
+
+/* Decodes one value of kind k from r into v and appends its encoding to b. */
+static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
+{
+	switch (k) {
+	case K_ENTRY:  proto_get_entry(r, v);  if (!r->err) proto_put_entry(b, v);  break;
+	case K_PUT:    proto_get_put(r, v);    if (!r->err) proto_put_put(b, v);    break;
+	case K_DEVICE: proto_get_device(r, v); if (!r->err) proto_put_device(b, v); break;
+	case K_REPORT: proto_get_report(r, v); if (!r->err) proto_put_report(b, v); break;
+	case K_STATUS: proto_get_status(r, v); if (!r->err) proto_put_status(b, v); break;
+	case K_HIT:    proto_get_hit(r, v);    if (!r->err) proto_put_hit(b, v);    break;
+	}
+}
+
+static int run(int k, const uint8_t *p, size_t n, void *v, struct buf *out)
+{
+	struct wire_reader r;
+	uint32_t i, cnt;
+
+	wire_reader_init(&r, p, n);
+	if (k == K_ENTRIES) {   /* a MSG_ENTRIES batch: u32 n, entry * n */
+		cnt = wire_get_u32(&r);
+		if (cnt > 64)
+			return -EBADMSG;
+		wire_put_u32(out, cnt);
+		for (i = 0; i < cnt && !r.err; i++)
+			decode_encode(K_ENTRY, &r, v, out);
+	} else {
+		decode_encode(k, &r, v, out);
+	}
+	return wire_done(&r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static void *v;   /* big enough for any decoded struct; reused */
+	struct buf a, b;
+	int k;
+
+	if (size < 1)
+		return 0;
+	if (!v && !(v = malloc(sizeof(struct vg_status) > sizeof(struct vg_put) ?
+				 sizeof(struct vg_status) : sizeof(struct vg_put))))
+		abort();
+	k = data[0] % K_COUNT;
+	data++;
+	size--;
+	if (k == K_ERROR) {
+		char text[VG_ERRMSG_MAX];
+		int code = proto_get_error(data, size, text, sizeof(text));
+
+		if (code == 0 || strnlen(text, sizeof(text)) == sizeof(text))
+			abort();
+		return 0;
+	}
+	buf_init(&a, 1u << 20);
+	buf_init(&b, 1u << 20);
+	if (run(k, data, size, v, &a) == 0) {
+		if (wire_buf_error(&a) != 0 || run(k, a.data, a.len, v, &b) != 0 ||
+		    a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+			abort();
+	}
+	buf_free(&a);
+	buf_free(&b);
+	return 0;
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""seeds.py — (re)writes the small seed corpora in tests/fuzz/corpus/<t>/.
+Run from the repository root: python3 tests/fuzz/seeds.py.  The bundle and
+SQLite seeds need build/bin/vigil-server and the sqlite3 shell; reproducers
+of bugs found by fuzzing (repro-*) are kept as they are."""
+import os, struct, subprocess, tempfile
+
+C = 'tests/fuzz/corpus'
+
+def put(t, name, data):
+    os.makedirs(f'{C}/{t}', exist_ok=True)
+    with open(f'{C}/{t}/{name}', 'wb') as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+def s(x):  # wire string / blob
+    x = x.encode() if isinstance(x, str) else x
+    return struct.pack('>I', len(x)) + x
+
+def entry(path='/sdcard/a.txt', typ=1, link='', xattr=b''):
+    return (s(path) + bytes([typ, 0]) + struct.pack('>IIIQqQqq', 0o644, 1000, 1000, 5,
+            1700000000 * 10**9, 3, 1700000000 * 10**9, 1700000001 * 10**9) +
+            bytes(range(32)) + bytes(range(32, 64)) + s(link) + s(xattr))
+
+# proto: byte 0 = kind (entry put device report status hit error entries)
+put('proto', 'entry', b'\x00' + entry())
+put('proto', 'entry-xattr', b'\x00' + entry('/a', 3, '/b', s('user.x') + s(b'\x00\x01')))
+put('proto', 'put-rename', b'\x01' + entry('/new') + b'\x06' + struct.pack('>Q', 4) + bytes(16) + s('/old'))
+put('proto', 'put-whole', b'\x01' + entry() + b'\x01' + struct.pack('>Q', 0) + bytes(range(16)) + s(''))
+put('proto', 'device', b'\x02' + s('phone1') + b'\x01' + struct.pack('>qQQ', 5, 6, 7))
+put('proto', 'report', b'\x03' + struct.pack('>Qq', 3, 4) + s('bpf') + struct.pack('>I', 2) +
+    s('events') + struct.pack('>Q', 9) + s('drops') + struct.pack('>Q', 0))
+put('proto', 'status', b'\x04' + s('phone1') + b'\x01' + struct.pack('>qQq', 1, 2, 3) + b'\x00' +
+    s('none') + struct.pack('>QQ', 0, 0) + s('8986') + s('4600') + struct.pack('>q', 0) +
+    struct.pack('>I', 1) + struct.pack('>Q', 1) + s('erase') + s('ctl') + s('done') +
+    struct.pack('>qq', 1, 2) + struct.pack('>I', 1) + struct.pack('>q', 5) + s('sim') + s('changed'))
+put('proto', 'hit', b'\x05' + s('/notes.txt') + struct.pack('>Qq', 2, 3) + s('hello world'))
+put('proto', 'error', b'\x06' + struct.pack('>I', 116) + s('stale base'))
+put('proto', 'entries', b'\x07' + struct.pack('>I', 2) + entry('/x') + entry('/y', 2))
+
+# names: plain strings
+for i, x in enumerate(['phone1', 'phone1:/sdcard/a', 'a-b.c_d:/', 'dev:/a/b/', 'Bad:/x',
+                       '/a/./b', '/a/../b', '//', 'x' * 70, 'd:/a//b']):
+    put('names', f's{i}', x)
+
+# timefmt: 8 bytes of now, then the string
+now = struct.pack('>q', 1700000000 * 10**9)
+for i, x in enumerate(['2026-11-28T19:05:00Z', '2026-11-28T19:05:00.123456789+08:00',
+                       '2026-11-28 19:05', '2026-02-29', '2024-02-29t00:00:60-0130', '@1700000000.25',
+                       '@-5', '-1d12h', '-30s', 'now', '30m', '1w2d3h4m5s', '9223372036s']):
+    put('timefmt', f's{i}', now + x.encode())
+put('timefmt', 'now-min', struct.pack('>q', -2**63) + b'-1s')
+
+# chunktree: header (version, level, count) + entries
+leaf = bytes([1, 0]) + struct.pack('>I', 2) + bytes(range(32)) + struct.pack('>I', 8192) + \
+    bytes(range(1, 33)) + struct.pack('>I', 100)
+put('chunktree', 'leaf', leaf)
+put('chunktree', 'empty-leaf', bytes([1, 0, 0, 0, 0, 0]))
+put('chunktree', 'inner', bytes([1, 1]) + struct.pack('>I', 1) + bytes(32) + struct.pack('>Q', 1 << 40))
+
+# delta: byte 0 = piece step (bit 0: empty base), then "rs\x02\x36" + commands
+M = b'rs\x02\x36'
+put('delta', 'literal', b'\x02' + M + b'\x05hello\x00')
+put('delta', 'copy', b'\x10' + M + b'\x45\x00\x10' + b'\x4a\x00\x10\x03\xe8' + b'\x03abc\x00')
+put('delta', 'copy-wide', b'\xff' + M + b'\x54' + struct.pack('>QQ', 100, 19900) + b'\x41\x02hi\x00')
+put('delta', 'empty-base', b'\x01' + M + b'\x42\x00\x04abcd\x00')
+put('delta', 'bad-copy', b'\x00' + M + b'\x4d' + struct.pack('>IH', 19999, 2)[:0] + b'\x00\x00\x4e\x20\x00\x01\x00')
+
+# ranges: byte 0 step (bit 0: empty base), u16 new size, records {u64 off, u32 len, bytes}
+def rec(off, data):
+    return struct.pack('>QI', off, len(data)) + data
+put('ranges', 'two', b'\x04' + struct.pack('>H', 20000) + rec(10, b'abc') + rec(9000, b'xyz' * 10))
+put('ranges', 'grow', b'\x00' + struct.pack('>H', 30000) + rec(25000, b'tail'))
+put('ranges', 'cut', b'\xff' + struct.pack('>H', 500) + rec(0, b'') + rec(499, b'!'))
+put('ranges', 'empty-base', b'\x01' + struct.pack('>H', 100) + rec(50, b'fifty'))
+
+# extract: byte 0 picks the name (index into fuzz_extract.c's table; bit 7 = tiny max_out)
+put('extract', 'vcard', b'\x00' + b'BEGIN:VCARD\r\nVERSION:2.1\r\nN:Zhang;San\r\nTEL;CELL:+86 138 0013 8000\r\n'
+    b'NOTE;ENCODING=QUOTED-PRINTABLE:caf=C3=A9 =\r\n long\r\nPHOTO;ENCODING=BASE64:AAAA\r\n AAAA\r\nEND:VCARD\r\n')
+put('extract', 'ical', b'\x01' + b'BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:Meet\\, talk\\nlater\n'
+    b'DESCRIPTION:fold\n ed line\nEND:VEVENT\nEND:VCALENDAR\n')
+put('extract', 'json', b'\x02' + b'{"a": "x\\u00e9\\ud83d\\ude00", "n": [1, 2.5e3, true, null], "s": "\\"q\\""}')
+put('extract', 'csv', b'\x03' + b'name,phone\n"Li, Si","+86 10 1234 5678"\n"a ""b""",c\n')
+put('extract', 'xml', b'\x05' + b'<?xml version="1.0"?><!-- c --><r a="v&amp;w"><![CDATA[raw <x>]]>'
+    b't&#x4e2d;&#20013;&lt;</r>')
+put('extract', 'html', b'\x06' + b'<html><script>x</script><p title="t">Hello&nbsp;<b>you</b></p>')
+put('extract', 'text', b'\x07' + 'plain text 中文 ÷\tend\n'.encode())
+put('extract', 'binary', b'\x09' + bytes(range(256)))
+put('extract', 'cut', b'\x87' + b'a long line of text that goes past the tiny output cap for sure')
+if subprocess.run(['which', 'sqlite3'], capture_output=True).returncode == 0:
+    sqls = {
+        'sqlite': "PRAGMA page_size=512; CREATE TABLE c(name TEXT, phone TEXT, n INT);"
+                  "INSERT INTO c VALUES('Zhang San','13800138000',1),('Li','+44 7700 900123',2);",
+        'sqlite-more': "PRAGMA page_size=512; CREATE TABLE \"we\"\"ird\"(a); CREATE INDEX i ON \"we\"\"ird\"(a);"
+                       "CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO w VALUES('k','v');"
+                       "CREATE VIEW v AS SELECT * FROM w; CREATE TRIGGER t AFTER INSERT ON w BEGIN SELECT 1; END;"
+                       "INSERT INTO \"we\"\"ird\" VALUES('x'),(x'00ff'),(3.5);",
+    }
+    for name, sql in sqls.items():
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(['sqlite3', f'{d}/db', sql], check=True)
+            put('extract', name, b'\x08' + open(f'{d}/db', 'rb').read())
+
+# phone: byte 0 picks the country (86 1 7 44 33 0 999 1000 -1 INT_MAX)
+for i, (c, x) in enumerate([(0, 'call +86 138-0013-8000 or 13800138000 now'),
+                            (3, '+44 (0)7700 900123, 07700 900123'), (1, '011 44 20 7946 0958 (212) 555-0100'),
+                            (2, '8 912 345 67 89'), (0, '张三 李四丰 Ελληνικά ÀÉÎ ＦＵＬＬ 123abc'),
+                            (9, '00 1234567890123456789'), (6, '+999 123 4567')]):
+    put('phone', f's{i}', bytes([c]) + x.encode())
+
+# jsonout: arbitrary bytes
+for i, x in enumerate([b'/sdcard/a.txt', 'caf\u00e9 中'.encode(), b'\\x41 back\\slash', b'\xff\xc0\x80\xed\xa0\x80',
+                       b'\x01\x1f\x7f ctl', b'\xf4\x90\x80\x80 \xf0\x9f\x98\x80 \xe2\x82']):
+    put('jsonout', f's{i}', x)
+
+# bundle: real bundles from a throwaway server dir, plus truncations
+srv = 'build/bin/vigil-server'
+if os.path.exists(srv):
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([srv, 'init', f'{d}/srv', '--listen', '127.0.0.1:7445'], check=True,
+                       capture_output=True)
+        for role in ('controller', 'device'):
+            subprocess.run([srv, 'enroll', f'{d}/srv', f'--{role}', f'{role[0]}1', '--out', f'{d}/{role}'],
+                           check=True, capture_output=True)
+            b = open(f'{d}/{role}', 'rb').read()
+            put('bundle', role, b)
+        put('bundle', 'truncated', b[:len(b) // 2])
+put('bundle', 'header-only', b'vigil-bundle 1\nrole device\nname d1\nserver h:1\nend\n')
