@@ -40,6 +40,7 @@ struct vigild {
 	bool once;                   /* workers stop when nothing is left */
 	bool connected;
 	int fatal;                   /* once: a failure that ends the run (-ENOSPC...) */
+	bool report_dirty;           /* shipped since the last report (atomic) */
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];
 	char last_error[512];

@@ -25,7 +25,6 @@ struct worker {
 	struct shipper *sh;
 	struct qitem q;
 	int64_t last_report;
-	bool dirty;
 	int connect_fails;
 };
 
@@ -86,12 +85,15 @@ static int64_t retry_at(const struct qitem *q, int rc)
 	return now_ns() + (base << shift > 3600 * 1000000000LL ? 3600 * 1000000000LL : base << shift);
 }
 
+/* Worker 0 reports for all: after a batch (anyone shipped something and the
+ * queue has nothing due) and every REPORT_EVERY_NS. */
 static void report(struct worker *w)
 {
-	if (w->i == 0)
-		ship_report(w->sh, w->d->tops ? w->d->tops->name : "");
+	if (w->i != 0)
+		return;
+	__atomic_store_n(&w->d->report_dirty, false, __ATOMIC_RELAXED);
+	ship_report(w->sh, w->d->tops ? w->d->tops->name : "");
 	w->last_report = now_ns();
-	w->dirty = false;
 }
 
 /* 0 when connected; -EAGAIN to try again; -ECONNREFUSED: give up (once). */
@@ -181,7 +183,8 @@ static void *worker_main(void *arg)
 		if (rc == -ENOENT || rc == -EAGAIN) {
 			if (d->once && inflight == 0 && rc == -ENOENT)
 				break;
-			if (!d->once && (w->dirty || now_ns() - w->last_report > REPORT_EVERY_NS))
+			if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
+					 now_ns() - w->last_report > REPORT_EVERY_NS))
 				report(w);
 			nap(d, d->once || inflight ? 50 : 1000);
 			continue;
@@ -192,7 +195,7 @@ static void *worker_main(void *arg)
 		}
 		rc = ship_item(w->sh, &w->q);
 		vigild_release(d, w->q.path);
-		w->dirty = true;
+		__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 		after_ship(w, rc);
 	}
 	if (!d->once && ship_connected(w->sh))
