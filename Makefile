@@ -91,8 +91,8 @@ integration: all
 
 test: deps
 	$(MAKE) all $(UNIT_BINS)
-	$(MAKE) unit
-	$(MAKE) integration
+	@rc=0; $(MAKE) unit || rc=1; $(MAKE) integration || rc=1; \
+	if [ $$rc = 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi; exit $$rc
 
 demo: deps
 	$(MAKE) all

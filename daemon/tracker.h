@@ -28,6 +28,10 @@ struct tracker_sink {
 	void (*rescan)(void *arg, const char *dir);
 	/* vigild must re-check this file on its periodic timer (writable shared mapping alive) */
 	void (*poll_file)(void *arg, const char *path, bool on);
+	/* the last writable descriptor of this regular file was closed: the
+	 * daemon ships it at once instead of waiting for the debounce.  Comes
+	 * in addition to changed()/ranges(); may be NULL in a sink. */
+	void (*closed)(void *arg, const char *path, int64_t when_ns);
 };
 
 struct tracker;
