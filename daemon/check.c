@@ -131,7 +131,8 @@ static void nop_poll(void *a, const char *p, bool on) { }
 /* Really starts a tracker on a temporary root. */
 static bool try_tracker(const struct tracker_ops *ops)
 {
-	struct tracker_sink sink = { NULL, nop_changed, nop_ranges, nop_rescan, nop_poll };
+	struct tracker_sink sink = { .changed = nop_changed, .ranges = nop_ranges,
+				     .rescan = nop_rescan, .poll_file = nop_poll };
 	char dir[] = "/tmp/vigil-check-XXXXXX", err[256];
 	char *roots[1] = { dir };
 	struct tracker *t;
