@@ -128,8 +128,10 @@ tok_is_word(int32_t cp)
 	    (cp >= 0xe000 && cp <= 0xf8ff) || (cp >= 0xfff0 && cp <= 0xffff) ||
 	    (cp >= 0x1f000 && cp <= 0x1faff))
 		return false;
-	if (cp >= 0xff01 && cp <= 0xff65)   /* fullwidth: only letters/digits */
+	if (cp >= 0xff01 && cp <= 0xff5e)   /* fullwidth ASCII: only letters/digits */
 		return tok_is_word(tok_fold(cp));
+	if (cp >= 0xff5f && cp <= 0xff65)   /* fullwidth/halfwidth punctuation (fold keeps them) */
+		return false;
 	return true;
 }
 

@@ -100,7 +100,7 @@ if subprocess.run(['which', 'sqlite3'], capture_output=True).returncode == 0:
             subprocess.run(['sqlite3', f'{d}/db', sql], check=True)
             put('extract', name, b'\x08' + open(f'{d}/db', 'rb').read())
 
-# phone: byte 0 picks the country (86 1 7 44 33 0 999 1000 -1 INT_MAX)
+# phone: byte 0 picks the country (86 1 7 44 33 39 999 2 852 100)
 for i, (c, x) in enumerate([(0, 'call +86 138-0013-8000 or 13800138000 now'),
                             (3, '+44 (0)7700 900123, 07700 900123'), (1, '011 44 20 7946 0958 (212) 555-0100'),
                             (2, '8 912 345 67 89'), (0, '张三 李四丰 Ελληνικά ÀÉÎ ＦＵＬＬ 123abc'),
