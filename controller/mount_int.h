@@ -12,7 +12,7 @@
 #include "controller/mount_dir.h"
 #include "controller/mount_read.h"
 
-#define MOUNT_DIR_CACHE   (6u << 20)   /* listings, bytes */
+#define MOUNT_DIR_CACHE   (4u << 20)   /* listings, bytes */
 #define MOUNT_HISTORY     ".history"
 #define MOUNT_THREADS     8            /* FUSE worker threads at most */
 

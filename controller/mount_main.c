@@ -5,6 +5,7 @@
 #include "controller/mount_main.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,8 @@ int mountfs_main(struct ctl *c, const char *device, const char *mountpoint,
 		fs.at = timefmt_now();
 	if (check_device(c->m, device, fs.at) < 0)
 		return 1;
+	/* a dozen threads allocating frames: few arenas keep RSS near what is live */
+	mallopt(M_ARENA_MAX, 2);
 	mux_free(c->m);   /* its I/O thread would not survive daemonizing */
 	c->m = NULL;
 	return run(&fs, c->b, c->server, NULL, mountpoint, foreground);

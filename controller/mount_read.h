@@ -12,10 +12,10 @@
 #include "controller/mount_cache.h"
 #include "controller/mount_conn.h"
 
-#define MREAD_BLOCK      (512 * 1024)   /* bytes per cached block and per request */
-#define MREAD_CACHE      (16u << 20)    /* content cache, bytes */
+#define MREAD_BLOCK      (1024 * 1024)   /* bytes per cached block and per request */
+#define MREAD_CACHE      (10u << 20)    /* content cache, bytes (20 blocks) */
 #define MREAD_WORKERS    4              /* readahead threads */
-#define MREAD_RA_MAX     8              /* blocks read ahead at most */
+#define MREAD_RA_MAX     4              /* blocks read ahead at most */
 #define MREAD_QUEUE_MAX  32             /* readahead jobs waiting at most */
 
 struct mread;
