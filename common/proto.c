@@ -242,5 +242,6 @@ int proto_get_error(const uint8_t *msg, size_t len, char *text, size_t cap)
 		snprintf(text, cap, "malformed error reply");
 		return EBADMSG;
 	}
-	return code ? (int)code : EIO;
+	/* a peer's code outside 1..INT_MAX would read as success or overflow -code */
+	return code && code <= INT_MAX ? (int)code : EIO;
 }

@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char text[VG_ERRMSG_MAX];
 		int code = proto_get_error(data, size, text, sizeof(text));
 
-		if (code == 0 || strnlen(text, sizeof(text)) == sizeof(text))
+		if (code <= 0 || strnlen(text, sizeof(text)) == sizeof(text))
 			abort();
 		return 0;
 	}
