@@ -21,6 +21,8 @@
 
 #define MDIRS_BUCKETS 4096
 #define ARENA_MAX     ((size_t)1 << 30)
+#define INFLIGHT_MAX  16     /* listings being fetched, tracked so none is fetched twice */
+#define PREFETCH_MAX  64     /* queued prefetches */
 
 struct listing {
 	struct mdir pub;             /* first: mdirs_put gets it back */
@@ -41,6 +43,15 @@ struct mdirs {
 	size_t max_bytes, bytes;
 	struct listing *buckets[MDIRS_BUCKETS];
 	struct listing *lru_head, *lru_tail;
+	char *inflight[INFLIGHT_MAX];   /* keys being fetched (NULL: free) */
+	pthread_cond_t loaded;          /* an inflight fetch ended */
+	/* prefetch: keys queued for the workers */
+	char *queue[PREFETCH_MAX];
+	size_t qhead, qlen;
+	pthread_cond_t work;
+	bool stop;
+	int nworkers;
+	pthread_t workers[MDIRS_PREFETCH_THREADS];
 };
 
 static size_t str_hash(const char *s)
@@ -59,6 +70,8 @@ struct mdirs *mdirs_new(struct mconn *mc, const char *dev, int64_t at, size_t ma
 	if (!d)
 		return NULL;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->loaded, NULL);
+	pthread_cond_init(&d->work, NULL);
 	d->mc = mc;
 	d->dev = dev;
 	d->at = at;
@@ -83,12 +96,22 @@ void mdirs_free(struct mdirs *d)
 
 	if (!d)
 		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_broadcast(&d->work);
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < (size_t)d->nworkers; i++)
+		pthread_join(d->workers[i], NULL);
+	for (; d->qlen > 0; d->qlen--, d->qhead = (d->qhead + 1) % PREFETCH_MAX)
+		free(d->queue[d->qhead]);
 	for (i = 0; i < MDIRS_BUCKETS; i++)
 		for (l = d->buckets[i]; l; l = next) {
 			next = l->hnext;
 			listing_free(l);
 		}
 	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->loaded);
+	pthread_cond_destroy(&d->work);
 	free(d);
 }
 
@@ -265,6 +288,18 @@ static void lru_del(struct mdirs *d, struct listing *l)
 	l->on_lru = false;
 }
 
+static void lru_add(struct mdirs *d, struct listing *l)
+{
+	l->next = NULL;
+	l->prev = d->lru_tail;
+	if (d->lru_tail)
+		d->lru_tail->next = l;
+	else
+		d->lru_head = l;
+	d->lru_tail = l;
+	l->on_lru = true;
+}
+
 static struct listing *lookup(struct mdirs *d, const char *key)
 {
 	struct listing *l;
@@ -311,43 +346,152 @@ static void free_chain(struct listing *l)
 	}
 }
 
-int mdirs_get(struct mdirs *d, enum mdir_kind kind, const char *path, const struct mdir **out)
+static int inflight_find(struct mdirs *d, const char *key)
 {
-	char stack[256], *key = stack;
-	size_t n = strlen(path);
-	struct listing *l, *fresh = NULL, *chain;
-	int r = 0;
+	int i;
 
-	if (n + 2 > sizeof(stack) && !(key = malloc(n + 2)))
-		return -ENOMEM;
+	for (i = 0; i < INFLIGHT_MAX; i++)
+		if (d->inflight[i] && !strcmp(d->inflight[i], key))
+			return i;
+	return -1;
+}
+
+/* Marks key as being fetched; the slot, or -1 when the table is full
+ * (the fetch then goes unmarked: at worst fetched twice).  Lock held. */
+static int inflight_add(struct mdirs *d, char *key)
+{
+	int i;
+
+	for (i = 0; i < INFLIGHT_MAX; i++)
+		if (!d->inflight[i]) {
+			d->inflight[i] = key;
+			return i;
+		}
+	return -1;
+}
+
+/* Fetches key's listing unless cached or being fetched (then waits for
+ * that fetch).  Lock held on entry and exit; returns l or NULL with *r. */
+static struct listing *load(struct mdirs *d, char *key, int *r)
+{
+	struct listing *l, *fresh = NULL;
+	int slot;
+
+	while (!(l = lookup(d, key)) && inflight_find(d, key) >= 0)
+		pthread_cond_wait(&d->loaded, &d->lock);
+	if (l)
+		return l;
+	slot = inflight_add(d, key);
+	pthread_mutex_unlock(&d->lock);
+	*r = build(d, (enum mdir_kind)key[0], key + 1, &fresh);
+	pthread_mutex_lock(&d->lock);
+	if (slot >= 0)
+		d->inflight[slot] = NULL;
+	pthread_cond_broadcast(&d->loaded);
+	if (*r < 0)
+		return NULL;
+	if ((l = lookup(d, key))) {   /* an unmarked twin won */
+		listing_free(fresh);
+		return l;
+	}
+	fresh->refs = 0;
+	fresh->hnext = d->buckets[str_hash(key)];
+	d->buckets[str_hash(key)] = fresh;
+	d->bytes += fresh->bytes;
+	return fresh;
+}
+
+static char *make_key(enum mdir_kind kind, const char *path, char *stack, size_t cap)
+{
+	size_t n = strlen(path);
+	char *key = stack;
+
+	if (n + 2 > cap && !(key = malloc(n + 2)))
+		return NULL;
 	key[0] = (char)kind;
 	memcpy(key + 1, path, n + 1);
+	return key;
+}
+
+int mdirs_get(struct mdirs *d, enum mdir_kind kind, const char *path, const struct mdir **out)
+{
+	char stack[256], *key = make_key(kind, path, stack, sizeof(stack));
+	struct listing *l, *chain;
+	int r = 0;
+
+	if (!key)
+		return -ENOMEM;
 	pthread_mutex_lock(&d->lock);
-	if (!(l = lookup(d, key))) {
-		pthread_mutex_unlock(&d->lock);
-		if ((r = build(d, kind, path, &fresh)) < 0)
-			goto out;
-		pthread_mutex_lock(&d->lock);
-		if (!(l = lookup(d, key))) {
-			l = fresh;
-			fresh = NULL;
-			l->refs = 0;
-			l->hnext = d->buckets[str_hash(key)];
-			d->buckets[str_hash(key)] = l;
-			d->bytes += l->bytes;
-		}
+	if ((l = load(d, key, &r))) {
+		lru_del(d, l);
+		l->refs++;
+		*out = &l->pub;
 	}
-	lru_del(d, l);
-	l->refs++;
 	chain = trim(d);
 	pthread_mutex_unlock(&d->lock);
 	free_chain(chain);
-	*out = &l->pub;
-out:
-	listing_free(fresh);
 	if (key != stack)
 		free(key);
 	return r;
+}
+
+static void *prefetch_worker(void *arg)
+{
+	struct mdirs *d = arg;
+	struct listing *l, *chain;
+	char *key;
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->stop) {
+		if (d->qlen == 0) {
+			pthread_cond_wait(&d->work, &d->lock);
+			continue;
+		}
+		key = d->queue[d->qhead];
+		d->qhead = (d->qhead + 1) % PREFETCH_MAX;
+		d->qlen--;
+		/* a fresh listing nobody holds: evictable, youngest */
+		if ((l = load(d, key, &r)) && l->refs == 0 && !l->on_lru)
+			lru_add(d, l);
+		chain = trim(d);
+		pthread_mutex_unlock(&d->lock);
+		free_chain(chain);
+		free(key);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+int mdirs_start_prefetch(struct mdirs *d)
+{
+	int i;
+
+	for (i = 0; i < MDIRS_PREFETCH_THREADS; i++) {
+		if (pthread_create(&d->workers[i], NULL, prefetch_worker, d) != 0)
+			return d->nworkers > 0 ? 0 : -EAGAIN;
+		d->nworkers++;
+	}
+	return 0;
+}
+
+void mdirs_prefetch(struct mdirs *d, enum mdir_kind kind, const char *path)
+{
+	char *key = make_key(kind, path, NULL, 0);
+
+	if (!key)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (d->nworkers > 0 && d->qlen < PREFETCH_MAX && !lookup(d, key) &&
+	    inflight_find(d, key) < 0) {
+		d->queue[(d->qhead + d->qlen) % PREFETCH_MAX] = key;
+		d->qlen++;
+		key = NULL;
+		pthread_cond_signal(&d->work);
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(key);
 }
 
 void mdirs_put(struct mdirs *d, const struct mdir *dir)
@@ -357,16 +501,8 @@ void mdirs_put(struct mdirs *d, const struct mdir *dir)
 	if (!dir)
 		return;
 	pthread_mutex_lock(&d->lock);
-	if (--l->refs == 0) {
-		l->next = NULL;
-		l->prev = d->lru_tail;
-		if (d->lru_tail)
-			d->lru_tail->next = l;
-		else
-			d->lru_head = l;
-		d->lru_tail = l;
-		l->on_lru = true;
-	}
+	if (--l->refs == 0)
+		lru_add(d, l);
 	chain = trim(d);
 	pthread_mutex_unlock(&d->lock);
 	free_chain(chain);

@@ -18,6 +18,7 @@
 #include "controller/mount_conn.h"
 
 #define MDIR_ENTRIES_MAX  (1u << 21)   /* entries of one listing */
+#define MDIRS_PREFETCH_THREADS 3       /* listings fetched ahead in parallel */
 
 enum mdir_kind {
 	MDIR_TREE = 'T',   /* children of a directory at the mount's time */
@@ -52,6 +53,13 @@ void mdirs_free(struct mdirs *d);   /* nothing held; NULL-safe */
  * -errno (-ENOENT: no such directory / no versions; -EIO: server away). */
 int mdirs_get(struct mdirs *d, enum mdir_kind kind, const char *path, const struct mdir **out);
 void mdirs_put(struct mdirs *d, const struct mdir *dir);
+/* Prefetch: a directory's subdirectories are usually listed next (ls -R,
+ * find, diff -r), so the caller queues them; workers fetch them in
+ * parallel.  Queued keys beyond the queue's bound are dropped.  Start the
+ * workers after any fork. */
+int mdirs_start_prefetch(struct mdirs *d);
+void mdirs_prefetch(struct mdirs *d, enum mdir_kind kind, const char *path);
+
 const struct mnode *mdir_find(const struct mdir *dir, const char *name);
 
 /* Walks an encoded xattr list: 1 with *name (not NUL-terminated: nlen) and

@@ -15,6 +15,7 @@
 #define MOUNT_DIR_CACHE   (4u << 20)   /* listings, bytes */
 #define MOUNT_HISTORY     ".history"
 #define MOUNT_THREADS     8            /* FUSE worker threads at most */
+#define MOUNT_PREFETCH_DIRS 32         /* subdirectory listings queued per readdir */
 
 /* The mount's state: fuse_get_context()->private_data. */
 struct mfs {

@@ -95,7 +95,7 @@ static int run(struct mfs *fs, const struct bundle *b, const char *server, struc
 	fs->mc = mconn_new(b, server, m);
 	fs->dirs = fs->mc ? mdirs_new(fs->mc, fs->dev, fs->at, MOUNT_DIR_CACHE) : NULL;
 	fs->rd = fs->mc ? mread_new(fs->mc, fs->dev, MREAD_BLOCK, MREAD_CACHE, MREAD_WORKERS) : NULL;
-	if (!fs->dirs || !fs->rd) {
+	if (!fs->dirs || !fs->rd || mdirs_start_prefetch(fs->dirs) < 0) {
 		log_warnx("mount: out of memory");
 		goto out;
 	}

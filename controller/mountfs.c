@@ -288,6 +288,27 @@ static int dir_source(const struct res *r, enum mdir_kind *kind, bool *history)
 	}
 }
 
+/* Queues the listings of the first subdirectories of d (ls -R, find and
+ * diff -r list them next). */
+static void prefetch_subdirs(struct mfs *fs, const struct res *r, const struct mdir *d,
+			     bool history)
+{
+	char sub[PATH_MAX];
+	size_t i, queued = 0;
+
+	if (r->kind == R_HFILE)
+		return;
+	for (i = 0; i < d->n && queued < MOUNT_PREFETCH_DIRS; i++) {
+		if (d->e[i].type != VG_DIR && !history)
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", strcmp(r->path, "/") ? r->path : "",
+			     d->e[i].name) >= (int)sizeof(sub))
+			continue;
+		mdirs_prefetch(fs->dirs, d->e[i].type == VG_DIR ? MDIR_TREE : MDIR_LOG, sub);
+		queued++;
+	}
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -305,6 +326,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 	if ((e = dir_source(&r, &kind, &history)) < 0 ||
 	    (e = mdirs_get(fs->dirs, kind, r.path, &d)) < 0)
 		goto out;
+	if (off == 0)
+		prefetch_subdirs(fs, &r, d, history);
 	/* offsets: 1 ".", 2 "..", 3 ".history" in "/", then the entries */
 	extra = r.kind == R_ROOT ? 3 : 2;
 	if (off < 1 && fill(buf, ".", NULL, 1, 0))
