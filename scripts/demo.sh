@@ -45,20 +45,29 @@ step "devices and a listing"
 run "$BIN/vigil" devices
 run "$BIN/vigil" ls "phone1:$H"
 
+sent() { "$BIN/vigild" status --state "$W/vigild-state" --json | jq .counters.bytes_sent; }
+sleep 1.5   # the daemon's status file is refreshed every second
+before=$(sent)
 step "changes: an edit in the middle of the 64 MiB file, a new note, a rename"
 printf 'EDIT' | dd of="$H/photos/archive.bin" bs=1 seek=33554432 conv=notrunc status=none
 echo "Meeting at 10" >"$H/notes/meeting.txt"
 mv "$H/notes/todo.txt" "$H/notes/done.txt"
 wait_synced "$H/photos/archive.bin" "$(sha256sum "$H/photos/archive.bin" | cut -c1-64)"
-sleep 1
+sleep 1.5
+echo "bytes shipped for these changes: $(( $(sent) - before ))"
 run "$BIN/vigil" log "phone1:$H/photos/archive.bin"
 run "$BIN/vigil" ls "phone1:$H" --recursive
 
 step "get: an old version and the whole tree"
 run "$BIN/vigil" get "phone1:$H/photos/archive.bin" --version 1 -o "$W/archive.v1"
-cmp -l "$W/archive.v1" "$H/photos/archive.bin" | head -4 || true
+echo "version 1 differs from today's file in $(cmp -l "$W/archive.v1" "$H/photos/archive.bin" | wc -l) bytes"
 run "$BIN/vigil" get "phone1:$H" -o "$W/restored"
 run diff -r --no-dereference "$H" "$W/restored" && echo "restored tree is identical"
+
+step "search: a phone number in another format, a name"
+sleep 2
+run "$BIN/vigil" search phone1 "138 0013 8000"
+run "$BIN/vigil" search phone1 zhang milk
 
 step "status"
 run "$BIN/vigild" status --state "$W/vigild-state"
