@@ -1,0 +1,537 @@
+/* chunklist.c — chunk lists of shipped versions (streamed files) and the
+ * re-chunking splice of PUT_RANGES (see chunklist.h). */
+#include "daemon/chunklist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/chunker.h"
+#include "common/chunktree.h"
+#include "common/wire.h"
+
+static const char cl_magic[8] = { 'V', 'G', 'C', 'H', 'L', '0', '0', '1' };
+
+#define CL_BUF_MIN 4096
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, q, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int chunklist_file(const char *statedir, const char *path, char out[PATH_MAX])
+{
+	uint8_t d[32];
+	char h[65];
+	int rc;
+
+	if ((rc = ctree_sha256(path, strlen(path), d)) < 0)
+		return rc;
+	for (int i = 0; i < 32; i++)
+		snprintf(h + 2 * i, 3, "%02x", d[i]);
+	if (snprintf(out, PATH_MAX, "%s/chunks/%s", statedir, h) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int chunklist_drop(const char *statedir, const char *path)
+{
+	char f[PATH_MAX];
+	int rc;
+
+	if ((rc = chunklist_file(statedir, path, f)) < 0)
+		return rc;
+	return unlink(f) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int chunklist_move(const char *statedir, const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	int rc;
+
+	if ((rc = chunklist_file(statedir, from, a)) < 0 ||
+	    (rc = chunklist_file(statedir, to, b)) < 0)
+		return rc;
+	return rename(a, b) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* ---- writer ---- */
+
+struct clwriter {
+	char state[PATH_MAX];
+	char tmp[PATH_MAX];
+	int fd;
+	uint8_t *buf;
+	size_t cap, len;
+	uint64_t count, size;
+	int err;
+};
+
+int clwriter_new(const char *statedir, size_t bufsize, struct clwriter **out)
+{
+	struct clwriter *w;
+	char dir[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if (!(w = calloc(1, sizeof(*w))))
+		return -ENOMEM;
+	w->fd = -1;
+	w->cap = bufsize < CL_ENTRY ? CL_ENTRY : bufsize;
+	snprintf(w->state, sizeof(w->state), "%s", statedir);
+	if (snprintf(dir, sizeof(dir), "%s/chunks", statedir) >= (int)sizeof(dir) ||
+	    snprintf(w->tmp, sizeof(w->tmp), "%s/.new-XXXXXX", dir) >= (int)sizeof(w->tmp)) {
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!(w->buf = malloc(w->cap))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((w->fd = mkostemp(w->tmp, O_CLOEXEC)) < 0) {
+		rc = -errno;
+		w->tmp[0] = '\0';
+		goto fail;
+	}
+	if ((rc = clwriter_reset(w)) < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	clwriter_free(w);
+	return rc;
+}
+
+int clwriter_reset(struct clwriter *w)
+{
+	w->len = 0;
+	w->count = 0;
+	w->size = 0;
+	w->err = 0;
+	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, CL_HDR, SEEK_SET) < 0)
+		return w->err = -errno;
+	return 0;
+}
+
+static int cw_flush(struct clwriter *w)
+{
+	int rc;
+
+	if (w->len && (rc = write_all(w->fd, w->buf, w->len)) < 0)
+		return w->err = rc;
+	w->len = 0;
+	return 0;
+}
+
+int clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len)
+{
+	uint8_t *p;
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if (w->cap - w->len < CL_ENTRY && (rc = cw_flush(w)) < 0)
+		return rc;
+	p = w->buf + w->len;
+	memcpy(p, sha, 32);
+	p[32] = (uint8_t)(len >> 24);
+	p[33] = (uint8_t)(len >> 16);
+	p[34] = (uint8_t)(len >> 8);
+	p[35] = (uint8_t)len;
+	w->len += CL_ENTRY;
+	w->count++;
+	w->size += len;
+	return 0;
+}
+
+int clwriter_commit(struct clwriter *w, const char *path, const uint8_t root[32])
+{
+	uint8_t hdr[CL_HDR];
+	char file[PATH_MAX];
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if ((rc = cw_flush(w)) < 0)
+		return rc;
+	memcpy(hdr, cl_magic, 8);
+	memcpy(hdr + 8, root, 32);
+	put_be64(hdr + 40, w->size);
+	put_be64(hdr + 48, w->count);
+	if (pwrite(w->fd, hdr, CL_HDR, 0) != CL_HDR)
+		return -EIO;
+	if ((rc = chunklist_file(w->state, path, file)) < 0)
+		return rc;
+	if (rename(w->tmp, file) < 0)
+		return -errno;
+	w->tmp[0] = '\0';
+	return 0;
+}
+
+void clwriter_free(struct clwriter *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp[0])
+		unlink(w->tmp);
+	free(w->buf);
+	free(w);
+}
+
+/* ---- reader ---- */
+
+struct clreader {
+	int fd;
+	uint8_t *buf;
+	size_t cap, len, pos;
+	uint64_t size, count, seen, sum;
+	uint8_t root[32];
+};
+
+int clreader_fdopen(int fd, size_t bufsize, struct clreader **out)
+{
+	struct clreader *r;
+	uint8_t hdr[CL_HDR];
+	ssize_t n;
+
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return -ENOMEM;
+	r->fd = fd;
+	r->cap = bufsize < CL_ENTRY ? CL_ENTRY : bufsize;
+	if (!(r->buf = malloc(r->cap))) {
+		free(r);
+		return -ENOMEM;
+	}
+	n = pread(fd, hdr, CL_HDR, 0);
+	if (n != CL_HDR || memcmp(hdr, cl_magic, 8) != 0 || lseek(fd, CL_HDR, SEEK_SET) < 0) {
+		free(r->buf);
+		free(r);
+		return -EBADMSG;
+	}
+	memcpy(r->root, hdr + 8, 32);
+	r->size = get_be64(hdr + 40);
+	r->count = get_be64(hdr + 48);
+	*out = r;
+	return 0;
+}
+
+int clreader_open(const char *statedir, const char *path, const uint8_t root[32],
+		  size_t bufsize, struct clreader **out)
+{
+	char file[PATH_MAX];
+	int fd, rc;
+
+	*out = NULL;
+	if ((rc = chunklist_file(statedir, path, file)) < 0)
+		return rc;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((rc = clreader_fdopen(fd, bufsize, out)) < 0) {
+		close(fd);
+		return rc;
+	}
+	if (memcmp((*out)->root, root, 32) != 0) {
+		clreader_free(*out);
+		*out = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+uint64_t clreader_size(const struct clreader *r)
+{
+	return r->size;
+}
+
+uint64_t clreader_count(const struct clreader *r)
+{
+	return r->count;
+}
+
+int clreader_next(struct clreader *r, struct cl_entry *e)
+{
+	const uint8_t *p;
+
+	if (r->seen == r->count)
+		return r->sum == r->size ? 0 : -EBADMSG;
+	if (r->len - r->pos < CL_ENTRY) {
+		size_t keep = r->len - r->pos;
+		ssize_t n;
+
+		memmove(r->buf, r->buf + r->pos, keep);
+		r->len = keep;
+		r->pos = 0;
+		while (r->len < CL_ENTRY) {
+			n = read(r->fd, r->buf + r->len, r->cap - r->len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				return -EBADMSG;
+			r->len += (size_t)n;
+		}
+	}
+	p = r->buf + r->pos;
+	memcpy(e->sha, p, 32);
+	e->len = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
+	r->pos += CL_ENTRY;
+	r->seen++;
+	if (e->len == 0 || e->len > CHUNK_MAX || r->sum + e->len > r->size)
+		return -EBADMSG;
+	r->sum += e->len;
+	return 1;
+}
+
+void clreader_free(struct clreader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	free(r);
+}
+
+/* ---- splice ---- */
+
+#define SP_RESYNC 1   /* emit's return: the new cut fell on an old boundary */
+
+struct sp {
+	struct cl_splice *s;
+	struct clwriter *w;
+	struct ctree_builder *tb;
+	struct cl_entry cur;         /* next old entry not yet copied or skipped */
+	uint64_t cur_off;            /* its offset */
+	bool have_cur;
+	uint64_t old_size;
+	uint64_t b;                  /* end of the last chunk put out */
+	const struct cl_region *reg; /* s->reg clipped, plus the tail region */
+	size_t nreg;
+	size_t ri;                   /* first region not yet reached */
+	uint64_t dirty_end;          /* end of every region reached */
+};
+
+static int sp_out(struct sp *p, const uint8_t sha[32], uint32_t len)
+{
+	int rc;
+
+	if (p->w && (rc = clwriter_add(p->w, sha, len)) < 0)
+		return rc;
+	if ((rc = ctree_add(p->tb, sha, len)) < 0)
+		return rc;
+	p->b += len;
+	return 0;
+}
+
+static int sp_advance(struct sp *p)
+{
+	int rc;
+
+	p->cur_off += p->have_cur ? p->cur.len : 0;
+	rc = clreader_next(p->s->old, &p->cur);
+	p->have_cur = rc == 1;
+	return rc < 0 ? rc : 0;
+}
+
+/* A new chunk cut by re-chunking. */
+static int sp_emit(void *arg, const uint8_t *data, size_t len)
+{
+	struct sp *p = arg;
+	struct cl_splice *s = p->s;
+	uint8_t sha[32];
+	bool match = false;
+	int rc;
+
+	if ((rc = ctree_sha256(data, len, sha)) < 0 || (rc = sp_out(p, sha, (uint32_t)len)) < 0)
+		return rc;
+	s->chunks_new++;
+	while (p->ri < p->nreg && p->reg[p->ri].off < p->b) {
+		if (p->reg[p->ri].end > p->dirty_end)
+			p->dirty_end = p->reg[p->ri].end;
+		p->ri++;
+	}
+	/* From an old boundary past every changed byte, old and new content
+	 * are equal up to the next region: so are their chunks. */
+	if (p->b < p->dirty_end || p->b >= s->eof_from || p->b >= s->new_size ||
+	    p->b >= p->old_size)
+		return 0;
+	while (p->have_cur && p->cur_off + p->cur.len <= p->b) {
+		match = p->cur_off + p->cur.len == p->b;
+		if ((rc = sp_advance(p)) < 0)
+			return rc;
+	}
+	return match ? SP_RESYNC : 0;
+}
+
+/* Re-chunks from p->cur_off until a resync or the end of the content. */
+static int sp_run(struct sp *p, struct chunker *ck, uint8_t *buf, size_t cap)
+{
+	struct cl_splice *s = p->s;
+	uint64_t pos = p->cur_off;
+	int rc;
+
+	chunker_reset(ck);
+#ifdef CHUNK_MODE_CDC
+	if ((rc = chunker_set_mode(ck, CHUNK_MODE_CDC)) < 0)
+		return rc;
+#endif
+	p->b = pos;
+	p->dirty_end = pos;
+	while (pos < s->new_size) {
+		size_t want = s->new_size - pos < cap ? (size_t)(s->new_size - pos) : cap;
+		ssize_t n = s->pread(s->arg, buf, want, pos);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EAGAIN;   /* shorter than when we looked: changed */
+		s->bytes_read += (uint64_t)n;
+		if (s->bytes && (rc = s->bytes(s->arg, pos, buf, (size_t)n)) < 0)
+			return rc;
+		pos += (uint64_t)n;
+		rc = chunker_feed(ck, buf, (size_t)n, sp_emit, p);
+		if (rc == SP_RESYNC)
+			return 0;
+		if (rc)
+			return rc;
+	}
+	if ((rc = chunker_flush(ck, sp_emit, p)) < 0)
+		return rc;
+	/* the end: nothing of the old list follows */
+	p->have_cur = false;
+	p->ri = p->nreg;
+	return 1;
+}
+
+static int sp_body(struct sp *p, struct chunker *ck, uint8_t *buf, size_t cap)
+{
+	int rc;
+
+	if ((rc = sp_advance(p)) < 0)
+		return rc;
+	while (p->ri < p->nreg) {
+		uint64_t start = p->reg[p->ri].off;
+
+		/* copy the old chunks wholly before the region; the last old
+		 * chunk ended at a flush, not a cut: it is always re-chunked */
+		while (p->have_cur && p->cur_off + p->cur.len <= start &&
+		       p->cur_off + p->cur.len < p->old_size) {
+			if ((rc = sp_out(p, p->cur.sha, p->cur.len)) < 0 || (rc = sp_advance(p)) < 0)
+				return rc;
+		}
+		if ((rc = sp_run(p, ck, buf, cap)) < 0)
+			return rc;
+		if (rc == 1)
+			return 0;
+	}
+	while (p->have_cur) {
+		if ((rc = sp_out(p, p->cur.sha, p->cur.len)) < 0 || (rc = sp_advance(p)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The regions to re-chunk around: the caller's, cut at eof_from, then
+ * [eof_from, new_size) (read to the end, no resync). */
+static struct cl_region *sp_regions(const struct cl_splice *s, size_t *n)
+{
+	struct cl_region *r = malloc((s->nreg + 1) * sizeof(*r));
+	size_t k = 0;
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < s->nreg && s->reg[i].off < s->eof_from; i++) {
+		r[k] = s->reg[i];
+		if (r[k].end > s->eof_from)
+			r[k].end = s->eof_from;
+		k++;
+	}
+	if (s->eof_from != UINT64_MAX)
+		r[k++] = (struct cl_region){ s->eof_from, s->new_size };
+	*n = k;
+	return r;
+}
+
+int chunklist_splice(struct cl_splice *s, struct clwriter *w)
+{
+	struct sp p = { .s = s, .w = w };
+	size_t cap = s->bufsize ? s->bufsize : CL_BUF;
+	struct cl_region *reg = NULL;
+	struct chunker *ck = NULL;
+	uint8_t *buf = NULL;
+	uint64_t total = 0;
+	int rc;
+
+	s->bytes_read = 0;
+	s->chunks_new = 0;
+	p.old_size = clreader_size(s->old);
+	if (s->new_size != p.old_size) {
+		uint64_t m = s->new_size < p.old_size ? s->new_size : p.old_size;
+
+		if (m < s->eof_from)
+			s->eof_from = m;
+	}
+	if (s->eof_from != UINT64_MAX && s->eof_from > s->new_size)
+		return -EINVAL;
+	for (size_t i = 0; i < s->nreg; i++)
+		if (s->reg[i].end < s->reg[i].off || s->reg[i].end > s->new_size ||
+		    (i && s->reg[i].off < s->reg[i - 1].end))
+			return -EINVAL;
+	if (!(reg = sp_regions(s, &p.nreg)) || !(ck = chunker_new()) || !(buf = malloc(cap)) ||
+	    !(p.tb = ctree_builder_new(NULL, NULL))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	p.reg = reg;
+	if ((rc = sp_body(&p, ck, buf, cap)) < 0)
+		goto out;
+	if ((rc = ctree_finish(p.tb, s->root, &total)) < 0)
+		goto out;
+	if (total != s->new_size)
+		rc = -EBADMSG;
+out:
+	ctree_builder_free(p.tb);
+	chunker_free(ck);
+	free(buf);
+	free(reg);
+	return rc;
+}

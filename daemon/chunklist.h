@@ -1,0 +1,100 @@
+/* chunklist.h — the chunk list of a shipped version, and re-chunking around
+ * changed byte ranges (PUT_RANGES).
+ *
+ * STATE/chunks/<hex sha256(path)> holds, for each shipped regular file big
+ * enough to be worth it, the list of its FastCDC chunks:
+ *   header  "VGCHL001", root[32], u64 size, u64 count     (56 bytes)
+ *   entries sha256[32], u32 len                           (36 bytes each)
+ * integers big-endian.  The root is the chunk-tree root of the content the
+ * list describes; a list whose root is not the shipped version's is ignored.
+ * Lists are streamed (read and written in buffered pieces), never loaded.
+ *
+ * chunklist_splice re-chunks only around the changed ranges: from the old
+ * chunk boundary before each range until the chunker cuts at an old
+ * boundary after every changed byte seen so far (then the old chunks from
+ * there on are the same).  It writes the new list and computes the new
+ * tree root, reading only those windows of the file. */
+#ifndef VIGIL_DAEMON_CHUNKLIST_H
+#define VIGIL_DAEMON_CHUNKLIST_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CL_HDR      56
+#define CL_ENTRY    36
+#define CL_BUF      (32 * 1024)   /* default read size of lists and file windows */
+
+struct cl_entry {
+	uint8_t sha[32];
+	uint32_t len;
+};
+
+/* Path of the list file of a device path. */
+int chunklist_file(const char *statedir, const char *path, char out[PATH_MAX]);
+int chunklist_drop(const char *statedir, const char *path);
+/* Moves the list of from to to (a rename shipped without content). */
+int chunklist_move(const char *statedir, const char *from, const char *to);
+
+/* ---- writing a list (streamed to a temp file, renamed into place) ---- */
+struct clwriter;
+int  clwriter_new(const char *statedir, size_t bufsize, struct clwriter **out);
+int  clwriter_reset(struct clwriter *w);          /* start over (torn read) */
+int  clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len);
+/* Writes the header and renames into place for path. */
+int  clwriter_commit(struct clwriter *w, const char *path, const uint8_t root[32]);
+void clwriter_free(struct clwriter *w);           /* NULL-safe; drops an uncommitted list */
+
+/* ---- reading a list ---- */
+struct clreader;
+/* Opens path's list if its root is root.  0 | -ENOENT | -EBADMSG. */
+int  clreader_open(const char *statedir, const char *path, const uint8_t root[32],
+		   size_t bufsize, struct clreader **out);
+/* Reads from an open fd positioned anywhere (tests); checks the header. */
+int  clreader_fdopen(int fd, size_t bufsize, struct clreader **out);
+uint64_t clreader_size(const struct clreader *r);
+uint64_t clreader_count(const struct clreader *r);
+/* The next entry: 1, 0 at the end, -EBADMSG (truncated, len 0, sizes do
+ * not add up) or -errno. */
+int  clreader_next(struct clreader *r, struct cl_entry *e);
+void clreader_free(struct clreader *r);           /* NULL-safe; closes its fd */
+
+/* ---- splicing ---- */
+/* A changed region [off, end) of the new content; end may equal off (a
+ * truncation point).  Regions are sorted and do not overlap. */
+struct cl_region {
+	uint64_t off, end;
+};
+
+/* Reads n bytes of the new content at off into buf: bytes read (short only
+ * at its end) or -errno. */
+typedef ssize_t (*cl_pread_fn)(void *arg, void *buf, size_t n, uint64_t off);
+/* Receives the bytes of the new content as they are read: (off, p, n). */
+typedef int (*cl_bytes_fn)(void *arg, uint64_t off, const uint8_t *p, size_t n);
+
+struct cl_splice {
+	struct clreader *old;        /* the shipped version's list (consumed) */
+	uint64_t new_size;
+	const struct cl_region *reg; /* changed regions, within [0, new_size] */
+	size_t nreg;
+	/* Everything from eof_from on is rewritten (size changed, truncation):
+	 * no resync after it, read to the end.  UINT64_MAX: none. */
+	uint64_t eof_from;
+	cl_pread_fn pread;
+	cl_bytes_fn bytes;           /* may be NULL */
+	void *arg;                   /* for pread and bytes */
+	size_t bufsize;              /* read size (0: CL_BUF) */
+	/* out */
+	uint8_t root[32];
+	uint64_t bytes_read;         /* of the new content */
+	uint64_t chunks_new;         /* chunks produced by re-chunking */
+};
+
+/* Writes the new list to w (may be NULL) and sets s->root.  0, -EBADMSG
+ * (old list inconsistent), -EAGAIN (the content ended early: it changed
+ * while being read) or -errno. */
+int chunklist_splice(struct cl_splice *s, struct clwriter *w);
+
+#endif
