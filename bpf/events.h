@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TRK_VERSION      1
+#define TRK_VERSION      2
 #define TRK_SLOTS        4096     /* per-file range slots (power of two) */
 #define TRK_RANGES       8        /* ranges per slot bank; more -> unknown */
 #define TRK_DEPTH        32       /* dentry-parent walk bound (fail open) */
@@ -48,6 +48,9 @@ enum trk_op {
 	TRK_OP_REMOVEXATTR, TRK_OP_LREMOVEXATTR,
 	/* mappings and mounts */
 	TRK_OP_MMAP, TRK_OP_MPROTECT, TRK_OP_MUNMAP,
+	/* io_uring: its I/O bypasses the syscall tracepoints */
+	TRK_OP_URING_SETUP, TRK_OP_URING_ENTER,
+	/* mounts: keep last (dispatch tests op >= TRK_OP_MOUNT) */
 	TRK_OP_MOUNT, TRK_OP_UMOUNT, TRK_OP_MOVE_MOUNT, TRK_OP_PIVOT_ROOT,
 	TRK_OP_FSMOUNT, TRK_OP_MOUNT_SETATTR,
 	TRK_OP_MAX
@@ -56,7 +59,7 @@ enum trk_op {
 enum trk_kind {
 	TRK_EV_DIRTY = 1,   /* slot has news (or no slot: unknown ranges); names of the file */
 	TRK_EV_PATHOP = 2,  /* a path operation: base dir(s) + user path(s) */
-	TRK_EV_CLOSE = 3,   /* last look: a writable file of a live slot was closed */
+	TRK_EV_CLOSE = 3,   /* last writable close of a file with a live slot */
 	TRK_EV_MMAP = 4,    /* writable shared mapping of a watched file */
 	TRK_EV_UNMAP = 5,   /* a mapping process unmapped or exited: re-verify */
 	TRK_EV_MOUNT = 6,   /* mount table changed */
@@ -142,6 +145,8 @@ enum trk_stat {
 	TRK_ST_DEPTH,        /* walks that hit the bound */
 	TRK_ST_NOSLOT,       /* writes with no free slot */
 	TRK_ST_RACES,        /* slot ownership races (record sent as unknown) */
+	TRK_ST_CLOSES,       /* last writable closes seen (close or exit) */
+	TRK_ST_URING,        /* io_uring_setup/enter calls by other processes */
 	TRK_ST_MAX
 };
 

@@ -41,6 +41,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define FICLONE_       0x40049409u
 #define FICLONERANGE_  0x4020940du
 #define TRK_EOF        (1ULL << 62)
+#define TRK_EXIT_FDS   64          /* fds looked at when a process exits */
 
 #define W_RANGE   1
 #define W_UNKNOWN 2
@@ -50,6 +51,7 @@ const volatile __u32 trk_self_tgid = 0;
 const volatile __u8 trk_sysop[TRK_NR_MAX] = {};
 
 __u64 trk_gen = 0;                 /* bumped on rename/link/mount */
+__u64 trk_uring_ns = 0;            /* CLOCK_BOOTTIME of the last io_uring activity */
 __u64 trk_stats[TRK_ST_MAX] = {};  /* read by user space through .bss */
 
 struct {
@@ -91,6 +93,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } trk_mappers SEC(".maps");
+
+/* Processes that set up an io_uring: their exit is io_uring activity too
+ * (SQPOLL rings submit without io_uring_enter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} trk_uring_users SEC(".maps");
 
 struct trk_scratch {
 	struct trk_event h;
@@ -213,12 +224,16 @@ static __always_inline struct trk_scratch *scratch_get(__u16 kind, __u16 op, __s
 	return s;
 }
 
+/* Records wake the reader only when latency matters (a last close); the
+ * others wait for its 100 ms tick. */
 static __always_inline void scratch_send(struct trk_scratch *s, __u32 pos)
 {
+	__u64 wake = s->h.kind == TRK_EV_CLOSE ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
 	if (pos > TRK_TAIL_MAX)
 		pos = TRK_TAIL_MAX;
 	s->h.size = sizeof(s->h) + pos;
-	if (bpf_ringbuf_output(&trk_rb, s, sizeof(s->h) + pos, BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&trk_rb, s, sizeof(s->h) + pos, wake))
 		stat_inc(TRK_ST_DROPS);
 }
 
@@ -633,18 +648,12 @@ static __always_inline int on_open(__u16 op, __u64 *a, long ret)
 }
 
 /* Writable shared mappings: the file is polled while one lives. */
-static __always_inline int on_mmap(__u64 *a, long ret)
+static __always_inline int mapped_writable(struct file *f)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct trk_fileval *fv;
 	struct trk_key k;
-	struct file *f;
 	__u32 tgid, one = 1;
-	__u64 mt = a[3] & MAP_TYPE_;
 
-	if (!(a[2] & PROT_WRITE_) || (mt != MAP_SHARED_ && mt != MAP_SHARED_VALIDATE_))
-		return 0;
-	f = fd_file(t, (int)a[4]);
 	if (!f || (file_key(f, &k) & S_IFMT_) != S_IFREG_)
 		return 0;
 	fv = verdict(f, &k, false);
@@ -655,6 +664,55 @@ static __always_inline int on_mmap(__u64 *a, long ret)
 	struct emit_arg e = { .kind = TRK_EV_MMAP, .op = TRK_OP_MMAP, .slot = -1 };
 
 	trk_emit_file(&k, (__u64)f, &e);
+	return 0;
+}
+
+static __always_inline int on_mmap(__u64 *a, long ret)
+{
+	__u64 mt = a[3] & MAP_TYPE_;
+
+	if (!(a[2] & PROT_WRITE_) || (mt != MAP_SHARED_ && mt != MAP_SHARED_VALIDATE_))
+		return 0;
+	return mapped_writable(fd_file(bpf_get_current_task_btf(), (int)a[4]));
+}
+
+/* mprotect adding PROT_WRITE: the mapping at addr, if it is a shared file
+ * mapping (only the first vma of the range is looked at). */
+struct vma_arg {
+	struct file *f;
+};
+
+static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	struct vma_arg *v = ctx;
+
+	/* read, not loaded: a trusted pointer cannot go to a global function */
+	if (vma->vm_flags & VM_SHARED_)
+		bpf_probe_read_kernel(&v->f, sizeof(v->f), &vma->vm_file);
+	return 0;
+}
+
+static __always_inline int on_mprotect(__u64 *a, long ret)
+{
+	struct vma_arg v = {};
+
+	if (!(a[2] & PROT_WRITE_))
+		return 0;
+	bpf_find_vma(bpf_get_current_task_btf(), a[0], vma_file, &v, 0);
+	return mapped_writable(v.f);
+}
+
+/* io_uring's reads, writes and renames do not pass the syscall
+ * tracepoints: user space rescans the roots after activity (rate limited,
+ * docs/tracker.md).  Here only the time is kept, and who set up a ring. */
+static __always_inline int on_uring(__u16 op)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, one = 1;
+
+	stat_inc(TRK_ST_URING);
+	trk_uring_ns = bpf_ktime_get_boot_ns();
+	if (op == TRK_OP_URING_SETUP)
+		bpf_map_update_elem(&trk_uring_users, &tgid, &one, BPF_ANY);
 	return 0;
 }
 
@@ -740,8 +798,12 @@ static __always_inline int dispatch(__u16 op, __u64 *a, long ret)
 		return on_fd(TRK_OP_FCHMOD, a[0], a, ret);
 	if (op == TRK_OP_MMAP)
 		return on_mmap(a, ret);
+	if (op == TRK_OP_MPROTECT)
+		return on_mprotect(a, ret);
 	if (op == TRK_OP_MUNMAP)
 		return on_unmap();
+	if (op == TRK_OP_URING_SETUP || op == TRK_OP_URING_ENTER)
+		return on_uring(op);
 	if (op >= TRK_OP_MOUNT)
 		return on_mount(op, ret);
 	if (!path_args(op, a, &p))
@@ -806,32 +868,86 @@ int BPF_PROG(trk_exit_raw, struct pt_regs *regs, long ret)
 	return sys_exit_common(nr, a, ret);
 }
 
-/* close() of a writable watched file that has a live slot: ship it now. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int trk_close(struct trace_event_raw_sys_enter *ctx)
+/* Is this the last writable reference to f's inode?  The kernel keeps the
+ * counts: f's own references (dup, fork, mappings share one struct file)
+ * and the inode's writers (i_writecount, one per writable struct file).
+ * Two last closes racing on two CPUs may both see the other: then none is
+ * reported and the daemon's debounce ships the file. */
+struct file___old {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool last_writer(struct file *f)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	long refs;
+	int writers = BPF_CORE_READ(f, f_inode, i_writecount.counter);
+
+	if (bpf_core_field_exists(f->f_ref))
+		refs = BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;   /* file_ref_t: 0 = one */
+	else
+		refs = BPF_CORE_READ((struct file___old *)f, f_count.counter);
+	return refs <= 1 && writers <= 1;
+}
+
+/* A writable watched file with a live slot loses its last writer: a record
+ * that wakes the reader, so the daemon ships it now.  Not the fd alone: at
+ * syscall exit the fd is gone, and exit() closes without close(). */
+__noinline int trk_closing(__u64 file)
+{
+	struct file *f = (struct file *)file;
 	struct trk_fileval *fv;
 	struct trk_key k;
-	struct file *f;
 
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == trk_self_tgid)
-		return 0;
-	f = fd_file(t, (int)ctx->args[0]);
 	if (!f || !(BPF_CORE_READ(f, f_mode) & FMODE_WRITE_))
 		return 0;
 	if ((file_key(f, &k) & S_IFMT_) != S_IFREG_)
 		return 0;
 	fv = bpf_map_lookup_elem(&trk_files, &k);
-	if (!fv || fv->verdict != TRK_V_WATCHED || fv->slot < 0)
+	if (!fv || fv->verdict != TRK_V_WATCHED || fv->slot < 0 || !last_writer(f))
 		return 0;
 	struct emit_arg e = { .kind = TRK_EV_CLOSE, .slot = fv->slot };
 
-	trk_emit_file(&k, (__u64)f, &e);
+	stat_inc(TRK_ST_CLOSES);
+	trk_emit_file(&k, file, &e);
 	return 0;
 }
 
-/* A process that held writable shared mappings exited (exit skips munmap). */
+SEC("tracepoint/syscalls/sys_enter_close")
+int trk_close(struct trace_event_raw_sys_enter *ctx)
+{
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == trk_self_tgid)
+		return 0;
+	return trk_closing((__u64)fd_file(bpf_get_current_task_btf(), (int)ctx->args[0]));
+}
+
+/* The last task of a files table exits: its fds close without close().
+ * The first TRK_EXIT_FDS are looked at (sched_process_exit fires before
+ * exit_files()). */
+static __always_inline void exit_closes(struct task_struct *t)
+{
+	struct files_struct *files = BPF_CORE_READ(t, files);
+	struct fdtable *fdt;
+	struct file **fda, *f;
+	unsigned int max;
+
+	if (!files || BPF_CORE_READ(files, count.counter) != 1)
+		return;
+	fdt = BPF_CORE_READ(files, fdt);
+	max = BPF_CORE_READ(fdt, max_fds);
+	fda = BPF_CORE_READ(fdt, fd);
+	for (int i = 0; i < TRK_EXIT_FDS; i++) {
+		if ((unsigned int)i >= max)
+			break;
+		f = NULL;
+		bpf_probe_read_kernel(&f, sizeof(f), &fda[i]);
+		if (f)
+			trk_closing((__u64)f);
+	}
+}
+
+/* A process exits: last closes; a ring holder's exit counts as io_uring
+ * activity; a holder of writable shared mappings needs its files
+ * re-verified (exit skips munmap). */
 SEC("tracepoint/sched/sched_process_exit")
 int trk_proc_exit(void *ctx)
 {
@@ -839,7 +955,16 @@ int trk_proc_exit(void *ctx)
 	__u32 tgid = id >> 32;
 	struct trk_scratch *s;
 
-	if ((__u32)id != tgid || !bpf_map_lookup_elem(&trk_mappers, &tgid))
+	if (tgid == trk_self_tgid)
+		return 0;
+	exit_closes(bpf_get_current_task_btf());
+	if ((__u32)id != tgid)
+		return 0;
+	if (bpf_map_lookup_elem(&trk_uring_users, &tgid)) {
+		bpf_map_delete_elem(&trk_uring_users, &tgid);
+		trk_uring_ns = bpf_ktime_get_boot_ns();
+	}
+	if (!bpf_map_lookup_elem(&trk_mappers, &tgid))
 		return 0;
 	bpf_map_delete_elem(&trk_mappers, &tgid);
 	s = scratch_get(TRK_EV_UNMAP, 0, -1, NULL, 0);

@@ -184,8 +184,17 @@ static const struct { long nr; uint8_t op; } sysops[] = {
 #ifdef SYS_mmap
 	{ SYS_mmap, TRK_OP_MMAP },
 #endif
+#ifdef SYS_mprotect
+	{ SYS_mprotect, TRK_OP_MPROTECT },
+#endif
 #ifdef SYS_munmap
 	{ SYS_munmap, TRK_OP_MUNMAP },
+#endif
+#ifdef SYS_io_uring_setup
+	{ SYS_io_uring_setup, TRK_OP_URING_SETUP },
+#endif
+#ifdef SYS_io_uring_enter
+	{ SYS_io_uring_enter, TRK_OP_URING_ENTER },
 #endif
 #ifdef SYS_mount
 	{ SYS_mount, TRK_OP_MOUNT },
@@ -467,6 +476,28 @@ static void slots_tick(struct tracker *t)
 	}
 }
 
+/* io_uring activity (kernel: trk_uring_ns, boot time) asks for a rescan
+ * of every root, once it has been quiet for TB_URING_SETTLE_NS (a request
+ * may complete a little after the io_uring_enter that submitted it), or
+ * every TB_URING_GAP_NS while it goes on. */
+static void uring_tick(struct tracker *t)
+{
+	uint64_t last = __atomic_load_n(&t->skel->bss->trk_uring_ns, __ATOMIC_RELAXED);
+	struct timespec ts;
+	int64_t now;
+
+	if (last <= t->uring_seen)
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (now - (int64_t)last < TB_URING_SETTLE_NS && now - t->uring_rescan_ns < TB_URING_GAP_NS)
+		return;
+	t->uring_seen = last;
+	t->uring_rescan_ns = now;
+	t->n.uring_rescans++;
+	tb_rescan(t, NULL);
+}
+
 static int bpf_process(struct tracker *t)
 {
 	uint64_t drops;
@@ -482,6 +513,7 @@ static int bpf_process(struct tracker *t)
 		tb_rescan(t, NULL);
 	}
 	slots_tick(t);
+	uring_tick(t);
 	if (t->verify_maps) {
 		t->verify_maps = false;
 		tb_verify_polled(t);
@@ -515,6 +547,9 @@ static void bpf_counters(struct tracker *t, struct vg_report *rep)
 	add_counter(rep, "walk_depth_hits", st[TRK_ST_DEPTH]);
 	add_counter(rep, "no_slot", st[TRK_ST_NOSLOT]);
 	add_counter(rep, "slot_races", st[TRK_ST_RACES]);
+	add_counter(rep, "last_closes", t->n.closes);
+	add_counter(rep, "io_uring_calls", st[TRK_ST_URING]);
+	add_counter(rep, "io_uring_rescans", t->n.uring_rescans);
 }
 
 static void bpf_stop(struct tracker *t)

@@ -14,6 +14,8 @@
 #define TB_POLLED_MAX   256
 #define TB_IDLE_NS      (2 * 1000000000LL)   /* live slot without news: release */
 #define TB_GRACE_NS     (100 * 1000000LL)    /* released slot reused after this */
+#define TB_URING_SETTLE_NS (200 * 1000000LL) /* io_uring quiet this long: rescan */
+#define TB_URING_GAP_NS (1000000000LL)       /* while busy: one rescan per second */
 
 enum tb_slot_state { TB_FREE = 0, TB_LIVE, TB_RELEASING };
 
@@ -46,8 +48,11 @@ struct tracker {
 	bool verify_maps;          /* an unmap hint arrived */
 	uint64_t mounts_sig;
 	uint64_t seen_drops;
+	uint64_t uring_seen;       /* trk_uring_ns covered by the last rescan */
+	int64_t uring_rescan_ns;   /* CLOCK_BOOTTIME of that rescan */
 	struct {
 		uint64_t events, bad, pickups, pathops, rescans, drops, closes, mmaps;
+		uint64_t uring_rescans;
 	} n;
 };
 

@@ -202,9 +202,12 @@ static void on_dirty(struct tracker *t, const struct trk_event *h, struct tail *
 		si->state = TB_LIVE;
 	si->dev = h->dev;
 	si->ino = h->ino;
-	if (h->kind == TRK_EV_CLOSE)
-		t->n.closes++;
 	tb_pickup(t, h->slot, tb_boot_to_real(h->time_ns));
+	if (h->kind == TRK_EV_CLOSE && si->path) {
+		t->n.closes++;
+		if (t->sink.closed)
+			t->sink.closed(t->sink.arg, si->path, tb_boot_to_real(h->time_ns));
+	}
 }
 
 static void on_mmap(struct tracker *t, const struct trk_event *h, struct tail *tl)

@@ -38,7 +38,7 @@ struct tracker {
 	pid_t self;
 	size_t nseen;
 	uint64_t seen[FT_SEEN_MAX];        /* FNV hashes of (path, what) this round */
-	struct { uint64_t events, drops, rescans, unresolved, outside; } n;
+	struct { uint64_t events, drops, rescans, unresolved, outside, closes; } n;
 };
 
 static void ft_stop(struct tracker *t)
@@ -169,6 +169,16 @@ static void deliver(struct tracker *t, uint64_t mask, const char *path)
 	}
 	if ((mask & FAN_MODIFY) && !(mask & FAN_ONDIR) && first_time(t, path, 1))
 		t->sink.ranges(t->sink.arg, path, NULL, 0, true);
+	/* FAN_CLOSE_WRITE comes at the last close of each writable struct file
+	 * (not of the inode: another writer may still hold it open). */
+	if ((mask & FAN_CLOSE_WRITE) && !(mask & FAN_ONDIR) && t->sink.closed &&
+	    first_time(t, path, 2)) {
+		struct timespec ts;
+
+		t->n.closes++;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t->sink.closed(t->sink.arg, path, ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	}
 }
 
 /* One DFID_NAME info record -> absolute path, or false. */
@@ -287,6 +297,7 @@ static void ft_counters(struct tracker *t, struct vg_report *rep)
 	put(rep, "rescans", t->n.rescans);
 	put(rep, "unresolved", t->n.unresolved);
 	put(rep, "outside_roots", t->n.outside);
+	put(rep, "closes", t->n.closes);
 }
 
 const struct tracker_ops tracker_fanotify_ops = {

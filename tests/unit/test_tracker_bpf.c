@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <liburing.h>
 
 #include "common/log.h"
 #include "daemon/tracker.h"
@@ -310,6 +311,169 @@ static void test_flood_rescans(void **state)
 	assert_non_null(find(e, 's', ""));
 }
 
+static void test_last_close(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX];
+	struct kid k;
+	int fd1, fd2, fd3;
+
+	SKIP_IF_NO_TRACKER(e);
+	snprintf(p, sizeof(p), "%s/closing", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		write_file(p, 3000);                  /* open, write, close */
+		step(&k);
+		fd1 = open(p, O_RDWR);
+		CHECK(fd1 >= 0);
+		CHECK(pwrite(fd1, "a", 1, 0) == 1);
+		fd2 = dup(fd1);
+		CHECK(fd2 >= 0);
+		close(fd1);                           /* the dup still holds it */
+		step(&k);
+		fd3 = open(p, O_WRONLY);              /* a second writer */
+		CHECK(fd3 >= 0);
+		close(fd2);
+		step(&k);
+		CHECK(pwrite(fd3, "b", 1, 1) == 1);
+		close(fd3);                           /* the last writer */
+		step(&k);
+		fd1 = open(p, O_RDONLY);
+		CHECK(fd1 >= 0);
+		close(fd1);                           /* a reader: nothing */
+		fd1 = open(p, O_WRONLY);
+		CHECK(fd1 >= 0);
+		CHECK(pwrite(fd1, "c", 1, 2) == 1);
+		step(&k);
+		_exit(0);                             /* exit closes it */
+	}
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 1);
+	assert_non_null(find(e, 'c', p));
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 0);
+	go(&k);
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 0);
+	go(&k);
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 1);
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 0);
+	go(&k);
+	kid_done(e, &k);
+	assert_int_equal(count(e, 'x', p), 1);
+}
+
+static void test_mprotect_polls(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX];
+	const struct rec *x;
+	struct kid k;
+	char *m;
+	int fd;
+
+	SKIP_IF_NO_TRACKER(e);
+	snprintf(p, sizeof(p), "%s/protected", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		write_file(p, 8192);
+		fd = open(p, O_RDWR);
+		CHECK(fd >= 0);
+		m = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+		CHECK(m != MAP_FAILED);
+		close(fd);
+		step(&k);
+		CHECK(mprotect(m, 8192, PROT_READ | PROT_WRITE) == 0);
+		m[1] = 'z';
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	assert_null(find(e, 'p', p));
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	x = find(e, 'p', p);
+	assert_non_null(x);
+	assert_true(x->flag);
+	e->nrec = 0;
+	go(&k);
+	kid_done(e, &k);
+	x = find(e, 'p', p);                    /* exit unmapped it */
+	assert_non_null(x);
+	assert_false(x->flag);
+}
+
+static void uring_write(const char *p, int times, int gap_ms)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int fd = open(p, O_RDWR | O_CREAT, 0644);
+
+	CHECK(fd >= 0);
+	CHECK(io_uring_queue_init(4, &ring, 0) == 0);
+	for (int i = 0; i < times; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_write(sqe, fd, "uring", 5, i * 5);
+		CHECK(io_uring_submit(&ring) == 1);
+		CHECK(io_uring_wait_cqe(&ring, &cqe) == 0);
+		CHECK(cqe->res == 5);
+		io_uring_cqe_seen(&ring, cqe);
+		usleep(gap_ms * 1000);
+	}
+	_exit(0);
+}
+
+/* drains for about ms milliseconds */
+static void drain_for(struct env *e, int ms)
+{
+	for (int i = 0; i < ms / 60; i++)
+		drain(e);
+}
+
+static void test_io_uring_rescans(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX];
+	struct kid k;
+	size_t n;
+	int st;
+
+	SKIP_IF_NO_TRACKER(e);
+	snprintf(p, sizeof(p), "%s/uring", e->root);
+	drain(e);
+	e->nrec = 0;
+	/* a short burst: one rescan, once it is quiet */
+	kid_start(&k);
+	if (k.pid == 0)
+		uring_write(p, 3, 0);
+	kid_done(e, &k);
+	drain_for(e, 1500);
+	assert_int_equal(count(e, 's', ""), 1);
+	/* busy for 2.5 s: about one a second, and one at the end */
+	e->nrec = 0;
+	kid_start(&k);
+	if (k.pid == 0)
+		uring_write(p, 25, 100);
+	while (waitpid(k.pid, &st, WNOHANG) == 0)
+		drain(e);                       /* the daemon's ticks meanwhile */
+	close(k.up[0]);
+	close(k.down[1]);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	drain_for(e, 800);
+	n = count(e, 's', "");
+	assert_true(n >= 2 && n <= 4);
+	drain_for(e, 1200);
+	assert_int_equal(count(e, 's', ""), n);   /* then nothing */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +483,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_legacy_syscalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_polls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_rescans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mprotect_polls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_io_uring_rescans, setup, teardown),
 	};
 
 	log_init("test_tracker_bpf", LOG_LVL_INFO);

@@ -2,7 +2,8 @@
  * changes under the root are reported with ranges unknown, changes
  * elsewhere on the same filesystem are not, a directory renamed into the
  * root is rescanned and then tracked, legacy syscalls are seen, and a queue
- * overflow asks for a rescan.  Needs root; skips otherwise. */
+ * overflow asks for a rescan; FAN_CLOSE_WRITE becomes closed().  Needs
+ * root; skips otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -188,6 +189,35 @@ static void test_overflow_rescans(void **state)
 	assert_non_null(find(e, 's', ""));
 }
 
+static void test_close_write(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX];
+	struct kid k;
+	int fd;
+
+	SKIP_IF_NO_TRACKER(e);
+	snprintf(p, sizeof(p), "%s/closing", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		write_file(p, 100);
+		step(&k);
+		fd = open(p, O_RDONLY);
+		CHECK(fd >= 0);
+		close(fd);                     /* a reader's close: nothing */
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 1);
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	assert_int_equal(count(e, 'x', p), 0);
+	go(&k);
+	kid_done(e, &k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dir_moved_in, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_syscalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow_rescans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_write, setup, teardown),
 	};
 
 	log_init("test_tracker_fanotify", LOG_LVL_INFO);

@@ -10,7 +10,7 @@ static const struct tracker_ops *trk_ops;
 #define MAXREC 4096
 
 struct rec {
-	char kind;                /* 'c' changed, 'r' ranges, 's' rescan, 'p' poll */
+	char kind;                /* 'c' changed, 'r' ranges, 's' rescan, 'p' poll, 'x' closed */
 	char path[PATH_MAX];
 	size_t n;
 	bool flag;                /* ranges: unknown; poll: on */
@@ -70,6 +70,26 @@ static void on_poll(void *arg, const char *path, bool on)
 		e->rec[e->nrec].flag = on;
 		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", path);
 	}
+}
+
+static void on_closed(void *arg, const char *path, int64_t when)
+{
+	struct env *e = arg;
+
+	if (e->nrec < MAXREC - 64) {
+		e->rec[e->nrec].kind = 'x';
+		snprintf(e->rec[e->nrec++].path, PATH_MAX, "%s", path);
+	}
+}
+
+/* how many records of kind for path */
+static inline size_t count(struct env *e, char kind, const char *path)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->nrec; i++)
+		n += e->rec[i].kind == kind && (!path || strcmp(e->rec[i].path, path) == 0);
+	return n;
 }
 
 static void drain(struct env *e)
@@ -168,7 +188,8 @@ static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct tracker_sink sink = { .changed = on_changed, .ranges = on_ranges,
-				     .rescan = on_rescan, .poll_file = on_poll };
+				     .rescan = on_rescan, .poll_file = on_poll,
+				     .closed = on_closed };
 	char err[256], *roots[1];
 	int rc;
 
