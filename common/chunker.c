@@ -11,7 +11,13 @@
  * exactly what the byte-by-byte definition needs, so boundaries do not
  * depend on how the input was split.  The bytes of an unfinished chunk are
  * kept in a CHUNK_MAX buffer; a chunk lying wholly inside one feed() input
- * is emitted straight from it without copying. */
+ * is emitted straight from it without copying.
+ *
+ * Before a stream's mode is known (its first CHUNK_DETECT_LEN bytes) the
+ * bytes are only buffered: no mode can cut that early (FastCDC hashes
+ * nothing before CHUNK_MIN, fixed chunks are >= CHUNK_SQLITE_MIN), so
+ * waiting changes no boundary.  A fixed-mode chunk ends when it holds
+ * `mode` bytes. */
 #include "common/chunker.h"
 
 #include <errno.h>
@@ -33,8 +39,11 @@
  * docs/store-format.md; never change it, stored trees depend on it. */
 #define GEAR_SEED 0x7669676c2d636463ULL
 
+static const uint8_t sqlite_magic[16] = "SQLite format 3";   /* with its NUL */
+
 struct chunker {
 	uint64_t gear[256];
+	uint32_t mode;           /* CHUNK_MODE_*, or the fixed chunk size */
 	uint64_t fp;
 	size_t pos;              /* bytes of the current chunk seen so far */
 	size_t blen;             /* of them, kept in buf (== pos between calls) */
@@ -68,11 +77,76 @@ void chunker_free(struct chunker *c)
 	free(c);
 }
 
-void chunker_reset(struct chunker *c)
+/* The next chunk starts (the stream's mode is kept). */
+static void chunk_start(struct chunker *c)
 {
 	c->fp = 0;
 	c->pos = 0;
 	c->blen = 0;
+}
+
+void chunker_reset(struct chunker *c)
+{
+	chunk_start(c);
+	c->mode = CHUNK_MODE_UNSET;
+}
+
+uint32_t chunker_detect(const void *head, size_t n)
+{
+	const uint8_t *p = head;
+	uint32_t ps;
+
+	if (n < CHUNK_DETECT_LEN || memcmp(p, sqlite_magic, sizeof(sqlite_magic)))
+		return CHUNK_MODE_CDC;
+	ps = (uint32_t)p[16] << 8 | p[17];   /* SQLite: big-endian, 1 means 65536 */
+	if (ps == 1)
+		ps = 65536;
+	if (ps < 512 || (ps & (ps - 1)))
+		return CHUNK_MODE_CDC;
+	return ps < CHUNK_SQLITE_MIN ? CHUNK_SQLITE_MIN : ps;
+}
+
+uint32_t chunker_mode(const struct chunker *c)
+{
+	return c->mode;
+}
+
+static bool mode_valid(uint32_t m)
+{
+	return m == CHUNK_MODE_UNSET || m == CHUNK_MODE_CDC ||
+	       (m >= CHUNK_SQLITE_MIN && m <= CHUNK_MAX && !(m & (m - 1)));
+}
+
+int chunker_set_mode(struct chunker *c, uint32_t mode)
+{
+	if (!mode_valid(mode) || c->blen > 0)
+		return -EINVAL;
+	chunk_start(c);
+	c->mode = mode;
+	return 0;
+}
+
+/* Buffers the first bytes of a stream until its mode is known. */
+static size_t detect_scan(struct chunker *c, const uint8_t *p, size_t n)
+{
+	size_t k = CHUNK_DETECT_LEN - c->blen < n ? CHUNK_DETECT_LEN - c->blen : n;
+
+	memcpy(c->buf + c->blen, p, k);
+	c->blen += k;
+	c->pos += k;
+	if (c->blen == CHUNK_DETECT_LEN)
+		c->mode = chunker_detect(c->buf, c->blen);
+	return k;
+}
+
+/* Fixed mode: the chunk ends once it holds c->mode bytes. */
+static size_t fixed_scan(struct chunker *c, size_t n, bool *cut)
+{
+	size_t k = c->mode - c->pos < n ? c->mode - c->pos : n;
+
+	c->pos += k;
+	*cut = c->pos == c->mode;
+	return k;
 }
 
 /* Scans p[0..n) as the continuation of the current chunk.  Returns how many
@@ -125,7 +199,16 @@ int chunker_feed(struct chunker *c, const void *p, size_t n, chunk_emit_fn emit,
 	int r;
 
 	while (n > 0) {
-		k = cdc_scan(c, q, n, &cut);
+		if (c->mode == CHUNK_MODE_UNSET) {
+			k = detect_scan(c, q, n);
+			q += k;
+			n -= k;
+			continue;
+		}
+		if (c->mode == CHUNK_MODE_CDC)
+			k = cdc_scan(c, q, n, &cut);
+		else
+			k = fixed_scan(c, n, &cut);
 		if (!cut) {
 			/* k == n here; c->pos <= CHUNK_MAX bounds the buffer */
 			memcpy(c->buf + c->blen, q, k);
@@ -138,9 +221,11 @@ int chunker_feed(struct chunker *c, const void *p, size_t n, chunk_emit_fn emit,
 			memcpy(c->buf + c->blen, q, k);
 			r = emit(arg, c->buf, c->blen + k);
 		}
-		chunker_reset(c);
-		if (r)
+		if (r) {
+			chunker_reset(c);
 			return r;
+		}
+		chunk_start(c);
 		q += k;
 		n -= k;
 	}

@@ -1,5 +1,6 @@
 /* test_chunker.c — FastCDC chunker: pinned format, bounds, split invariance,
- * edit locality, error propagation. */
+ * edit locality, error propagation; SQLite streams cut into pages, mode
+ * detection, resuming mid-stream with chunker_set_mode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <openssl/evp.h>
 
 #include "common/chunker.h"
@@ -284,6 +286,198 @@ static void test_emit_error(void **state)
 	free(buf);
 }
 
+/* A fake SQLite database: the 16-byte magic, page size field ps, random rest. */
+static void fake_sqlite(uint8_t *b, size_t n, unsigned ps, uint64_t seed)
+{
+	fill_random(b, n, seed);
+	memcpy(b, "SQLite format 3", 16);
+	b[16] = (uint8_t)(ps >> 8);
+	b[17] = (uint8_t)ps;
+}
+
+static void test_detect(void **state)
+{
+	static const struct { unsigned field; uint32_t mode; } t[] = {
+		{ 512, CHUNK_SQLITE_MIN }, { 1024, CHUNK_SQLITE_MIN }, { 2048, CHUNK_SQLITE_MIN },
+		{ 4096, 4096 }, { 8192, 8192 }, { 16384, 16384 }, { 32768, 32768 },
+		{ 1, 65536 },
+		/* not a valid page size: FastCDC */
+		{ 0, CHUNK_MODE_CDC }, { 2, CHUNK_MODE_CDC }, { 256, CHUNK_MODE_CDC },
+		{ 511, CHUNK_MODE_CDC }, { 513, CHUNK_MODE_CDC }, { 3000, CHUNK_MODE_CDC },
+		{ 4097, CHUNK_MODE_CDC }, { 0xffff, CHUNK_MODE_CDC }, { 0x8001, CHUNK_MODE_CDC },
+	};
+	uint8_t h[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		fake_sqlite(h, sizeof(h), t[i].field, i);
+		assert_int_equal(chunker_detect(h, sizeof(h)), t[i].mode);
+		assert_int_equal(chunker_detect(h, CHUNK_DETECT_LEN), t[i].mode);
+		assert_int_equal(chunker_detect(h, CHUNK_DETECT_LEN - 1), CHUNK_MODE_CDC);
+	}
+	fake_sqlite(h, sizeof(h), 4096, 1);
+	h[15] = ' ';                              /* the NUL is part of the magic */
+	assert_int_equal(chunker_detect(h, sizeof(h)), CHUNK_MODE_CDC);
+	fake_sqlite(h, sizeof(h), 4096, 1);
+	h[0] = 's';
+	assert_int_equal(chunker_detect(h, sizeof(h)), CHUNK_MODE_CDC);
+	assert_int_equal(chunker_detect(h, 0), CHUNK_MODE_CDC);
+}
+
+/* A SQLite stream is cut into fixed chunks, whatever the feed pieces. */
+static void test_sqlite_pages(void **state)
+{
+	static const size_t steps[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
+	static const unsigned fields[] = { 4096, 1024, 1, 32768, 8192 };
+	const size_t n = (3 << 20) + 1234;
+	uint8_t *buf = malloc(n);
+	struct rec *r = malloc(sizeof(*r));
+	size_t s, f, i;
+
+	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		uint32_t want;
+
+		fake_sqlite(buf, n, fields[f], 100 + f);
+		want = chunker_detect(buf, n);
+		assert_true(want >= CHUNK_SQLITE_MIN && want <= CHUNK_MAX);
+		for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			if (steps[s] && steps[s] < 7 && f > 1)
+				continue;   /* byte-wise feeds of every page size: slow, nothing new */
+			chunk_with_step(buf, n, steps[s], r);
+			assert_int_equal(r->n, (n + want - 1) / want);
+			for (i = 0; i + 1 < r->n; i++)
+				assert_int_equal(r->len[i], want);
+			assert_int_equal(r->len[r->n - 1], n % want ? n % want : want);
+		}
+	}
+	/* exactly a whole number of pages: no short last chunk */
+	fake_sqlite(buf, 40960, 4096, 5);
+	chunk_with_step(buf, 40960, 3, r);
+	assert_int_equal(r->n, 10);
+	assert_int_equal(r->len[9], 4096);
+	free(r);
+	free(buf);
+}
+
+/* A header with a bogus page size is no SQLite database: FastCDC, with the
+ * same cuts as the same bytes without the magic (FastCDC hashes nothing in
+ * a chunk's first CHUNK_MIN bytes). */
+static void test_sqlite_bogus(void **state)
+{
+	static const unsigned fields[] = { 0, 3, 100, 513, 3000, 0xffff };
+	const size_t n = 1 << 20;
+	uint8_t *buf = malloc(n);
+	struct rec *ref = malloc(sizeof(*ref)), *r = malloc(sizeof(*r));
+	size_t f;
+
+	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		fake_sqlite(buf, n, fields[f], 7);
+		chunk_with_step(buf, n, 7, r);
+		buf[0] = 'X';
+		chunk_with_step(buf, n, n, ref);
+		assert_int_equal(r->n, ref->n);
+		assert_memory_equal(r->len, ref->len, ref->n * sizeof(ref->len[0]));
+		assert_true(r->n < n / 4096);    /* ~10 KiB FastCDC chunks, not pages */
+	}
+	free(ref);
+	free(r);
+	free(buf);
+}
+
+/* Streams shorter than the detection window, or than one page. */
+static void test_sqlite_short(void **state)
+{
+	static const size_t sizes[] = { 1, 15, 16, 17, 18, 19, 100, 4095, 4096, 4097 };
+	uint8_t buf[8192];
+	struct rec *r = malloc(sizeof(*r));
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fake_sqlite(buf, sizeof(buf), 4096, 9);
+		chunk_with_step(buf, sizes[i], 1, r);
+		assert_int_equal(r->n, sizes[i] > 4096 ? 2 : 1);
+		assert_int_equal(r->len[0], sizes[i] > 4096 ? 4096 : sizes[i]);
+	}
+	free(r);
+}
+
+/* Feeds buf[from..n) into a chunker resumed at boundary `from` with mode. */
+static void resume_with(const uint8_t *buf, size_t n, size_t from, uint32_t mode, struct rec *r)
+{
+	struct chunker *c = chunker_new();
+	size_t off, k;
+
+	memset(r, 0, sizeof(*r));
+	r->src = buf;
+	r->off = from;
+	chunker_reset(c);
+	assert_int_equal(chunker_set_mode(c, mode), 0);
+	assert_int_equal(chunker_mode(c), mode);
+	for (off = from; off < n; off += k) {
+		k = n - off < 10007 ? n - off : 10007;
+		assert_int_equal(chunker_feed(c, buf + off, k, emit_rec, r), 0);
+	}
+	assert_int_equal(chunker_flush(c, emit_rec, r), 0);
+	assert_int_equal(chunker_mode(c), CHUNK_MODE_UNSET);
+	chunker_free(c);
+}
+
+/* Resuming at any chunk boundary with the stream's mode gives the same
+ * chunks as one pass; with the mode of the resumed bytes alone it would not. */
+static void test_resume_mode(void **state)
+{
+	const size_t n = 2 << 20;
+	uint8_t *buf = malloc(n);
+	struct rec *ref = malloc(sizeof(*ref)), *r = malloc(sizeof(*r));
+	struct chunker *c = chunker_new();
+	size_t kind, i, j, at;
+
+	for (kind = 0; kind < 2; kind++) {
+		if (kind == 0)
+			fake_sqlite(buf, n, 4096, 77);
+		else
+			fill_random(buf, n, 77);
+		chunk_with_step(buf, n, n, ref);
+		for (i = 1; i < ref->n; i += ref->n / 7 + 1) {
+			for (at = 0, j = 0; j < i; j++)
+				at += ref->len[j];
+			resume_with(buf, n, at, chunker_detect(buf, n), r);
+			assert_int_equal(r->n, ref->n - i);
+			assert_memory_equal(r->len, ref->len + i, r->n * sizeof(r->len[0]));
+			if (kind == 0) {   /* the page bytes alone look like FastCDC input */
+				assert_int_equal(chunker_detect(buf + at, n - at), CHUNK_MODE_CDC);
+				resume_with(buf, n, at, CHUNK_MODE_CDC, r);
+				assert_true(r->n < ref->n - i);
+			}
+		}
+	}
+	/* the mode is known once CHUNK_DETECT_LEN bytes were fed */
+	fake_sqlite(buf, n, 8192, 1);
+	assert_int_equal(chunker_mode(c), CHUNK_MODE_UNSET);
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(chunker_feed(c, buf, CHUNK_DETECT_LEN - 1, emit_rec, r), 0);
+	assert_int_equal(chunker_mode(c), CHUNK_MODE_UNSET);
+	assert_int_equal(chunker_feed(c, buf + CHUNK_DETECT_LEN - 1, 1, emit_rec, r), 0);
+	assert_int_equal(chunker_mode(c), 8192);
+	/* not at a boundary: refused, nothing changed */
+	assert_int_equal(chunker_set_mode(c, CHUNK_MODE_CDC), -EINVAL);
+	assert_int_equal(chunker_mode(c), 8192);
+	chunker_reset(c);
+	assert_int_equal(chunker_mode(c), CHUNK_MODE_UNSET);
+	/* invalid modes */
+	assert_int_equal(chunker_set_mode(c, 2), -EINVAL);
+	assert_int_equal(chunker_set_mode(c, 512), -EINVAL);
+	assert_int_equal(chunker_set_mode(c, 4097), -EINVAL);
+	assert_int_equal(chunker_set_mode(c, 6144), -EINVAL);
+	assert_int_equal(chunker_set_mode(c, CHUNK_MAX * 2), -EINVAL);
+	assert_int_equal(chunker_set_mode(c, CHUNK_MODE_UNSET), 0);
+	assert_int_equal(chunker_set_mode(c, CHUNK_MAX), 0);
+	chunker_free(c);
+	free(ref);
+	free(r);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +488,11 @@ int main(void)
 		cmocka_unit_test(test_edit_locality),
 		cmocka_unit_test(test_edit_locality_stats),
 		cmocka_unit_test(test_emit_error),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_sqlite_pages),
+		cmocka_unit_test(test_sqlite_bogus),
+		cmocka_unit_test(test_sqlite_short),
+		cmocka_unit_test(test_resume_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
