@@ -91,7 +91,7 @@ integration: all
 
 test: deps
 	$(MAKE) all $(UNIT_BINS)
-	@rc=0; $(MAKE) unit || rc=1; $(MAKE) integration || rc=1; \
+	@rc=0; $(MAKE) unit || rc=1; $(MAKE) fuzz-smoke || rc=1; $(MAKE) integration || rc=1; \
 	if [ $$rc = 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi; exit $$rc
 
 demo: deps
