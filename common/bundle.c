@@ -5,6 +5,7 @@
  * ("trust NAME" + PUBLIC KEY, "cert" + CERTIFICATE, "key" + PRIVATE KEY,
  * "ca" + CERTIFICATE, "sign-key" + PRIVATE KEY, "sign-pub" + PUBLIC KEY),
  * and a final "end" line, so that a truncated file never parses. */
+#include "common/fdio.h"
 #include "common/bundle.h"
 
 #include <errno.h>
@@ -338,22 +339,6 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int encode(BIO *m, const struct bundle *b)
 {
 	size_t i;
@@ -400,7 +385,7 @@ int bundle_save(const char *path, const struct bundle *b)
 		r = -errno;
 		goto out;
 	}
-	if ((r = write_all(fd, data, (size_t)len)) < 0)
+	if ((r = fd_write_all(fd, data, (size_t)len)) < 0)
 		goto out;
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		r = -errno;

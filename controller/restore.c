@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "controller/jsonout.h"
 #include "controller/restore_int.h"
@@ -109,22 +110,6 @@ int restore_target(const char *dest, const char *name, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int wfile_sink(void *arg, const void *p, size_t n)
 {
 	struct wfile *w = arg;
@@ -132,7 +117,7 @@ static int wfile_sink(void *arg, const void *p, size_t n)
 
 	if (n > w->want - w->got)
 		return -EFBIG;   /* more than the version's size: never trust it */
-	if ((e = write_all(w->fd, p, n)) < 0)
+	if ((e = fd_write_all(w->fd, p, n)) < 0)
 		return e;
 	if (EVP_DigestUpdate(w->md, p, n) != 1)
 		return -EIO;
