@@ -167,6 +167,11 @@ void proto_put_status(struct buf *b, const struct vg_status *s)
 		wire_put_str(b, s->events[i].kind);
 		wire_put_str(b, s->events[i].detail);
 	}
+	wire_put_u64(b, s->index_files);
+	wire_put_u64(b, s->index_versions);
+	wire_put_u64(b, s->index_unparsed);
+	wire_put_u64(b, s->index_path_only);
+	wire_put_u64(b, s->index_pending);
 }
 
 void proto_get_status(struct wire_reader *r, struct vg_status *s)
@@ -204,6 +209,11 @@ void proto_get_status(struct wire_reader *r, struct vg_status *s)
 		wire_get_str(r, s->events[i].kind, sizeof(s->events[i].kind));
 		wire_get_str(r, s->events[i].detail, sizeof(s->events[i].detail));
 	}
+	s->index_files = wire_get_u64(r);
+	s->index_versions = wire_get_u64(r);
+	s->index_unparsed = wire_get_u64(r);
+	s->index_path_only = wire_get_u64(r);
+	s->index_pending = wire_get_u64(r);
 	if (r->err)
 		s->ncommands = s->nevents = 0;
 }

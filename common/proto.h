@@ -125,6 +125,11 @@ struct vg_status {
 		 int64_t issued_ns, updated_ns; } commands[VG_STATUS_LIST_MAX];
 	uint32_t nevents;
 	struct { int64_t time_ns; char kind[32]; char detail[256]; } events[VG_STATUS_LIST_MAX];
+	/* the keyword index (encoded after the events): this device's indexed
+	 * files (paths) and versions, versions whose content could not be
+	 * parsed (indexed by path only, counted), binary versions (path only
+	 * by design), and versions of all devices waiting to be indexed */
+	uint64_t index_files, index_versions, index_unparsed, index_path_only, index_pending;
 };
 
 struct vg_hit {

@@ -48,6 +48,10 @@ static void status_print(const struct vg_status *s)
 	put_safe("sim:       iccid ", s->sim_iccid[0] ? s->sim_iccid : "-");
 	put_safe(", imsi ", s->sim_imsi[0] ? s->sim_imsi : "-");
 	printf(", changed %s\n", when(s->sim_changed_ns, t1, sizeof(t1)));
+	printf("index:     %" PRIu64 " files (%" PRIu64 " versions), %" PRIu64
+	       " could not be parsed, %" PRIu64 " binary (path only), %" PRIu64 " pending\n",
+	       s->index_files, s->index_versions, s->index_unparsed, s->index_path_only,
+	       s->index_pending);
 	printf("commands:  %s\n", s->ncommands ? "" : "none");
 	for (i = 0; i < s->ncommands && i < VG_STATUS_LIST_MAX; i++) {
 		printf("  %6" PRIu64 " ", s->commands[i].id);
@@ -69,7 +73,8 @@ static void status_print(const struct vg_status *s)
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	static const char *usage = "vigil status DEVICE [--json]\n"
-		"  Online state, backlog, freeze and erase state, SIM, commands and events.\n";
+		"  Online state, backlog, freeze and erase state, SIM, keyword index\n"
+		"  (files indexed, could not be parsed, pending), commands and events.\n";
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct vg_status *s = NULL;

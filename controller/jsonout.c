@@ -274,6 +274,15 @@ json_t *jsonout_status(const struct vg_status *s)
 	}
 	set(o, "commands", status_commands(s), &bad);
 	set(o, "events", status_events(s), &bad);
+	sub = json_object();
+	set(o, "index", sub, &bad);
+	if (sub) {
+		set(sub, "files", json_integer((json_int_t)s->index_files), &bad);
+		set(sub, "versions", json_integer((json_int_t)s->index_versions), &bad);
+		set(sub, "unparsed", json_integer((json_int_t)s->index_unparsed), &bad);
+		set(sub, "path_only", json_integer((json_int_t)s->index_path_only), &bad);
+		set(sub, "pending", json_integer((json_int_t)s->index_pending), &bad);
+	}
 	return finish(o, bad);
 }
 

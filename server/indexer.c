@@ -302,6 +302,17 @@ indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_
 	return 0;
 }
 
+uint64_t
+indexer_backlog(struct indexer *ix)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&ix->lock);
+	n = ix->len + (ix->busy ? 1 : 0);
+	pthread_mutex_unlock(&ix->lock);
+	return n;
+}
+
 int
 indexer_wait_idle(struct indexer *ix, int timeout_ms)
 {

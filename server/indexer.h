@@ -53,6 +53,10 @@ void indexer_free(struct indexer *ix);
 int  indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_t version,
 		     int64_t time_ns, const struct content_ref *ref);
 
+/* Versions accepted but not yet indexed: the in-memory queue plus the
+ * one in hand (the pending table is counted by textindex_stats). */
+uint64_t indexer_backlog(struct indexer *ix);
+
 /* Waits until the queue and the pending table are empty and the worker is
  * idle: 0, or -ETIMEDOUT.  For tests and orderly shutdown. */
 int  indexer_wait_idle(struct indexer *ix, int timeout_ms);

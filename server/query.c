@@ -506,7 +506,8 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
 	st->frozen = 0;
 	snprintf(st->erase_state, sizeof(st->erase_state), "none");
-	if ((r = index_events(c->srv->idx, dev.id, VG_STATUS_LIST_MAX, add_event, st)) < 0)
+	if ((r = index_events(c->srv->idx, dev.id, VG_STATUS_LIST_MAX, add_event, st)) < 0 ||
+	    (r = search_status(c->srv, dev.id, st)) < 0)
 		goto out;
 	proto_put_status(&b, st);
 	if ((r = wire_buf_error(&b)) == 0)

@@ -179,6 +179,23 @@ static void search_on_commit(void *arg, int64_t dev, const struct index_version 
 			v->e.deleted ? NULL : &ref);
 }
 
+int search_status(struct srv *srv, int64_t device_id, struct vg_status *st)
+{
+	struct ti_stats ts;
+	int r;
+
+	if (srv->ti == NULL)
+		return 0;
+	if ((r = textindex_stats(srv->ti, device_id, &ts)) < 0)
+		return r;
+	st->index_files = ts.files;
+	st->index_versions = ts.versions;
+	st->index_unparsed = ts.malformed;
+	st->index_path_only = ts.path_only;
+	st->index_pending = ts.pending + (srv->ix ? indexer_backlog(srv->ix) : 0);
+	return 0;
+}
+
 int search_start(struct srv *srv)
 {
 	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey };

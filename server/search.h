@@ -30,6 +30,10 @@ struct srv;
 int search_start(struct srv *srv);
 void search_stop(struct srv *srv);
 
+/* The index part of `vigil status` for device_id (st->index_*).  0 or
+ * -errno (logged by textindex). */
+int search_status(struct srv *srv, int64_t device_id, struct vg_status *st);
+
 /* indexer_ops.devkey over the metadata index: arg is the struct index. */
 int search_devkey(void *idx, int64_t device_id, struct devkey *out);
 

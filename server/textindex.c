@@ -603,14 +603,15 @@ count(sqlite3 *db, const char *sql, int64_t device_id, uint64_t out[], int n)
 int
 textindex_stats(struct textindex *ti, int64_t device_id, struct ti_stats *out)
 {
-	uint64_t v[4] = { 0 }, g[3] = { 0 };
+	uint64_t v[5] = { 0 }, g[3] = { 0 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&ti->rlock);
 	rc = count(ti->r, "SELECT count(*), total(c.status = 0), total(c.status = 1),"
-		   " total(c.status = 2) FROM versions v LEFT JOIN contents c ON c.id = v.content"
-		   " WHERE ?1 < 0 OR v.device = ?1", device_id, v, 4);
+		   " total(c.status = 2), count(DISTINCT v.device || '/' || v.path) FROM versions v"
+		   " LEFT JOIN contents c ON c.id = v.content WHERE ?1 < 0 OR v.device = ?1",
+		   device_id, v, 5);
 	if (rc == 0)
 		rc = count(ti->r, "SELECT (SELECT count(*) FROM pending), (SELECT count(*) FROM"
 			   " contents WHERE status >= 0), (SELECT count(*) FROM pieces) WHERE ?1 = ?1",
@@ -620,6 +621,7 @@ textindex_stats(struct textindex *ti, int64_t device_id, struct ti_stats *out)
 	out->text = v[1];
 	out->path_only = v[2];
 	out->malformed = v[3];
+	out->files = v[4];
 	out->pending = g[0];
 	out->contents = g[1];
 	out->pieces = g[2];

@@ -96,6 +96,7 @@ int  textindex_search(struct textindex *ti, int64_t device_id, char *const words
 
 /* Counters for `vigil status` (device_id < 0: all devices). */
 struct ti_stats {
+	uint64_t files;        /* distinct paths with an indexed version */
 	uint64_t versions;     /* indexed versions (deleted included) */
 	uint64_t text;         /* ...whose content is indexed text */
 	uint64_t path_only;    /* ...binary, indexed by path only */

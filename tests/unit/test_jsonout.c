@@ -185,6 +185,11 @@ static void test_status_shape(void **state)
 	s->nevents = 1;
 	strcpy(s->events[0].kind, "sim");
 	strcpy(s->events[0].detail, "iccid \xff changed");
+	s->index_files = 10;
+	s->index_versions = 12;
+	s->index_unparsed = 2;
+	s->index_path_only = 1;
+	s->index_pending = 5;
 
 	j = dump_load(jsonout_status(s));
 	assert_string_equal(json_string_value(json_object_get(j, "device")), "phone1");
@@ -204,6 +209,12 @@ static void test_status_shape(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "issued")), "1970-01-01T00:00:01Z");
 	o = json_array_get(json_object_get(j, "events"), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "detail")), "iccid \\xff changed");
+	o = json_object_get(j, "index");
+	assert_int_equal(json_integer_value(json_object_get(o, "files")), 10);
+	assert_int_equal(json_integer_value(json_object_get(o, "versions")), 12);
+	assert_int_equal(json_integer_value(json_object_get(o, "unparsed")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "path_only")), 1);
+	assert_int_equal(json_integer_value(json_object_get(o, "pending")), 5);
 	json_decref(j);
 	free(s);
 }

@@ -180,9 +180,11 @@ test_versions(void **state)
 	assert_int_equal(search(ti, 1, false, &r, 1, "nothing-here"), 0);
 	assert_int_equal(textindex_stats(ti, 1, &s), 0);
 	assert_int_equal(s.versions, 6);
+	assert_int_equal(s.files, 3);
 	assert_int_equal(s.contents, 4);        /* "Li Si" stored once */
 	assert_int_equal(textindex_stats(ti, 7, &s), 0);
 	assert_int_equal(s.versions, 0);
+	assert_int_equal(s.files, 0);
 	close_ti(ti);
 }
 

@@ -435,7 +435,13 @@ static void test_proto_status(void **state)
 	}
 	snprintf(s->events[1].kind, sizeof(s->events[1].kind), "sim-changed");
 	snprintf(s->events[1].detail, sizeof(s->events[1].detail), "ICCID 1 -> 2");
+	s->index_files = 10000;
+	s->index_unparsed = 3;
+	s->index_pending = UINT64_MAX;
 	roundtrip(K_STATUS, s, o);
+	assert_int_equal(o->index_files, 10000);
+	assert_int_equal(o->index_unparsed, 3);
+	assert_true(o->index_pending == UINT64_MAX);
 	assert_string_equal(o->device, "phone1");
 	assert_int_equal(o->ncommands, VG_STATUS_LIST_MAX);
 	assert_int_equal(o->nevents, 2);
