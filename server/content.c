@@ -1,6 +1,7 @@
-/* content.c — building a version: bytes through the FastCDC chunker, each
- * chunk stored under the device's key and added to the chunk tree; copying
- * from a base version reuses its chunks where chunk boundaries line up.
+/* content.c — building a version: bytes through the chunker (FastCDC, or
+ * page-sized chunks for SQLite databases), each chunk stored under the
+ * device's key and added to the chunk tree; copying from a base version
+ * reuses its chunks where chunk boundaries line up.
  * Resumable uploads (checkpoint/resume) are in content_upload.c. */
 #include "server/content_int.h"
 #include "server/content_vb.h"
@@ -174,11 +175,21 @@ int vbuild_zero(struct vbuild *vb, uint64_t len)
 
 static int base_reader(struct vbuild *vb, const struct content_ref *base)
 {
+	uint8_t head[CHUNK_DETECT_LEN];
+	ssize_t k;
+	int r;
+
 	if (vb->base && !memcmp(vreader_ref(vb->base), base, sizeof(*base)))
 		return 0;
 	vreader_free(vb->base);
 	vb->base = NULL;
-	return vreader_open(vb->st, &vb->key, base, &vb->base);
+	if ((r = vreader_open(vb->st, &vb->key, base, &vb->base)) < 0)
+		return r;
+	k = vreader_pread(vb->base, head, sizeof(head), 0);
+	if (k < 0)
+		return (int)k;
+	vb->base_mode = chunker_detect(head, (size_t)k);
+	return 0;
 }
 
 /* Feeds base[off, off+n) as bytes. */
@@ -199,10 +210,26 @@ static int copy_bytes(struct vbuild *vb, uint64_t off, uint64_t n)
 	return 0;
 }
 
-/* Appends a base chunk as is: the new stream is at a chunk boundary and the
- * chunk was cut by content, so re-chunking its bytes would cut it the same
- * way (FastCDC decides from the chunk's own bytes only).  Its bytes are read
- * back only to keep the whole-content sha256. */
+/* Would the chunker, fed base chunk c from here, cut exactly c?  Only at a
+ * boundary of the new stream once its mode is known (so never for its first
+ * chunk).  In a fixed mode any chunk of exactly that size is cut the same.
+ * FastCDC decides a cut from the chunk's own bytes only, so a chunk the
+ * base's FastCDC cut by content (not its last, cut by the end) is cut the
+ * same again; a fixed-mode base's chunks were not cut by content. */
+static bool reusable(const struct vbuild *vb, const struct vchunk *c)
+{
+	uint32_t m = chunker_mode(vb->ch);
+
+	if (vb->size != vb->emitted || m == CHUNK_MODE_UNSET)
+		return false;
+	if (m == CHUNK_MODE_CDC)
+		return vb->base_mode == CHUNK_MODE_CDC && !c->last;
+	return c->len == m;
+}
+
+/* Appends a base chunk as is (reusable() said the chunker would cut it the
+ * same way).  Its bytes are read back only to keep the whole-content
+ * sha256. */
 static int reuse_chunk(struct vbuild *vb, const struct vchunk *c)
 {
 	ssize_t k;
@@ -241,8 +268,7 @@ int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off,
 	while (len > 0) {
 		if ((r = vreader_chunk_at(vb->base, off, &c)) < 0)
 			return latch(vb, r);
-		if (vb->size == vb->emitted && c.start == off && c.len <= len && !c.last &&
-		    c.len <= COPY_BUF) {
+		if (c.start == off && c.len <= len && c.len <= COPY_BUF && reusable(vb, &c)) {
 			r = reuse_chunk(vb, &c);
 			n = c.len;
 		} else {

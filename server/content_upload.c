@@ -6,8 +6,10 @@
  * appended at each checkpoint after the chunks themselves were committed to
  * the store, so every entry names a durable chunk.  Resuming re-adds the
  * entries to a fresh tree builder (the tree depends only on the entries)
- * and restarts the chunker at that boundary; the client resends from the
- * sum of the lengths.  A torn last record is cut off. */
+ * and restarts the chunker at that boundary in the stream's mode, detected
+ * from the first chunk's bytes (so the state file needs no mode field and
+ * cannot disagree with the content); the client resends from the sum of
+ * the lengths.  A torn last record is cut off. */
 #include "server/content_vb.h"
 #include "server/store_int.h"
 
@@ -148,11 +150,25 @@ int vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16])
 	return ckpt_append(vb);
 }
 
-/* Re-adds the saved entries; sets *offset.  Cuts a torn tail. */
+/* The chunker mode of the upload, from its first chunk; in a fixed mode
+ * every chunk before the resume point must be exactly that long (state
+ * written by an older chunker is not: -EIO, the upload starts over). */
+static int resume_mode(const uint8_t *chunk, size_t n, uint32_t *mode)
+{
+	if (*mode == CHUNK_MODE_UNSET)
+		*mode = chunker_detect(chunk, n);
+	if (*mode != CHUNK_MODE_CDC && n != *mode)
+		return -EIO;
+	return 0;
+}
+
+/* Re-adds the saved entries; sets *offset and the chunker's mode.  Cuts a
+ * torn tail. */
 static int resume_entries(struct vbuild *vb, uint64_t *offset)
 {
 	uint8_t rec[ENT_LEN * 256], id[STORE_ID_LEN];
 	uint8_t *chunk = malloc(STORE_CHUNK_MAX);
+	uint32_t mode = CHUNK_MODE_UNSET;
 	uint64_t at = 0;
 	ssize_t k;
 	size_t i, n;
@@ -172,6 +188,8 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 			r = store_get(vb->st, id, chunk, STORE_CHUNK_MAX, &n);
 			if (r == -ENOENT || (r == 0 && n != len))
 				r = -EIO;
+			if (r == 0)
+				r = resume_mode(chunk, n, &mode);
 			if (r == 0 && EVP_DigestUpdate(vb->sha, chunk, n) != 1)
 				r = -EIO;
 			if (r == 0 && (r = vb_add_entry(vb, e, len)) == 0) {
@@ -192,6 +210,10 @@ out:
 	vb->nlog = 0;
 	vb->ckpt_len = at;
 	*offset = vb->size;
+	if (r == 0) {
+		chunker_reset(vb->ch);
+		r = chunker_set_mode(vb->ch, mode);
+	}
 	return r;
 }
 

@@ -26,6 +26,7 @@ struct vbuild {
 	bool no_sha;           /* caller needs no sha256: reused chunks are not read */
 	uint8_t sha_out[32];
 	struct vreader *base;  /* last base copied from */
+	uint32_t base_mode;    /* its chunker mode (chunker_detect of its first bytes) */
 	uint8_t *buf;          /* COPY_BUF scratch */
 	/* checkpointing */
 	struct vb_entry *log;  /* entries since the last checkpoint */

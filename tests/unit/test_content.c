@@ -1,7 +1,8 @@
 /* test_content.c — versions in the chunk store: build/read round trips,
  * roots equal to what a device computes, chunk reuse by vbuild_copy, resume
  * after a checkpoint, librsync deltas (good and hostile), ranges, and two
- * builders at once. */
+ * builders at once; SQLite databases (page-sized chunks) through deltas,
+ * ranges and resume. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -705,6 +706,185 @@ static void test_resume(void **state)
 	free(p);
 }
 
+/* ---- SQLite databases: fixed page-sized chunks ---- */
+#define PG 4096
+
+static void fake_db(uint8_t *p, size_t n, unsigned ps, uint64_t seed)
+{
+	fill(p, n, seed);
+	memcpy(p, "SQLite format 3", 16);
+	p[16] = (uint8_t)(ps >> 8);
+	p[17] = (uint8_t)ps;
+}
+
+struct dbcase {
+	const char *what;
+	int sqlite_base;         /* base is a database (else random bytes) */
+	size_t new_size;
+	int npages;              /* whole pages rewritten, scattered */
+	int partial;             /* 100-byte writes at unaligned offsets */
+	int hdr;                 /* 0 keep, 1 change counter, 2 break magic, 3 page size 8192,
+				  * 4 make it a database */
+};
+
+/* t = base edited as the case says; records the writes as ranges in body */
+static void db_edit(const struct dbcase *c, const uint8_t *base, size_t n, uint8_t *t,
+		    struct obuf *body)
+{
+	uint64_t x = 4242;
+	size_t i, nw = 0, keep = c->new_size < n ? c->new_size : n;
+	struct { uint64_t off; uint32_t len; } w[200];
+
+	memset(t, 0, c->new_size);
+	memcpy(t, base, keep);
+	switch (c->hdr) {
+	case 1: w[nw].off = 24; w[nw++].len = 4; t[27]++; break;
+	case 2: w[nw].off = 0; w[nw++].len = 1; t[0] = 'X'; break;
+	case 3: w[nw].off = 16; w[nw++].len = 2; t[16] = 0x20; t[17] = 0; break;
+	case 4: w[nw].off = 0; w[nw++].len = 18; memcpy(t, "SQLite format 3\0\x10\0", 18); break;
+	}
+	for (i = 0; i < (size_t)(c->npages + c->partial); i++) {
+		size_t pg;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		pg = 1 + (x >> 8) % (c->new_size / PG - 1);
+		w[nw].off = pg * PG + ((int)i < c->npages ? 0 : 1000 + i);
+		w[nw].len = (int)i < c->npages ? PG : 100;
+		fill(t + w[nw].off, w[nw].len, 9000 + i);
+		nw++;
+	}
+	/* ranges must be sorted and disjoint: merge after sorting by offset */
+	for (i = 1; i < nw; i++) {
+		size_t j = i;
+
+		while (j > 0 && w[j - 1].off > w[j].off) {
+			uint64_t o = w[j].off; uint32_t l = w[j].len;
+			w[j] = w[j - 1]; w[j - 1].off = o; w[j - 1].len = l;
+			j--;
+		}
+	}
+	for (i = 0; i < nw; i++) {
+		uint64_t off = w[i].off, end = off + w[i].len;
+
+		while (i + 1 < nw && w[i + 1].off <= end) {
+			if (w[i + 1].off + w[i + 1].len > end)
+				end = w[i + 1].off + w[i + 1].len;
+			i++;
+		}
+		rec_put(body, off, (uint32_t)(end - off), t + off);
+	}
+	if (c->new_size > n)       /* appended pages */
+		rec_put(body, n, (uint32_t)(c->new_size - n), t + n);
+}
+
+/* Deltas and ranges against a database base give the device's root, and
+ * cost about the changed pages. */
+static void test_sqlite_delta_ranges(void **state)
+{
+	struct fx *f = *state;
+	static const struct dbcase cases[] = {
+		{ "40 pages + counter", 1, 4u << 20, 40, 0, 1 },
+		{ "appended pages", 1, (4u << 20) + 5 * PG, 3, 0, 1 },
+		{ "unaligned writes", 1, 4u << 20, 0, 20, 0 },
+		{ "cut mid-page", 1, (3u << 20) + 777, 5, 0, 1 },
+		{ "magic broken", 1, 4u << 20, 2, 0, 2 },
+		{ "page size 8192", 1, 4u << 20, 2, 0, 3 },
+		{ "becomes a database", 0, 4u << 20, 2, 0, 4 },
+	};
+	static const size_t pieces[] = { 0, 7, 10000 };
+	size_t n = 4u << 20, i, j;
+	uint8_t *dbase = malloc(n), *rbase = malloc(n), *t = malloc(n + 8 * PG);
+	struct content_ref dref, rref;
+	struct obuf dsig = { 0 }, rsig = { 0 };
+
+	fake_db(dbase, n, PG, 1);
+	fill(rbase, n, 2);
+	build(f->st, dbase, n, 1 << 20, &dref);
+	build(f->st, rbase, n, 1 << 20, &rref);
+	server_sig(f->st, &dref, &dsig);
+	server_sig(f->st, &rref, &rsig);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct dbcase *c = &cases[i];
+		const struct content_ref *bref = c->sqlite_base ? &dref : &rref;
+		struct obuf body = { 0 }, delta = { 0 };
+		struct content_ref dev, out;
+		uint64_t before, grew_d, grew_r;
+
+		db_edit(c, c->sqlite_base ? dbase : rbase, n, t, &body);
+		make_delta(c->sqlite_base ? &dsig : &rsig, t, c->new_size, &delta);
+		device_root(t, c->new_size, &dev);
+		before = pack_bytes(f->st);
+		assert_int_equal(patch(f->st, bref, delta.p, delta.n, 65536, &out), 0);
+		assert_memory_equal(out.root, dev.root, 32);
+		grew_d = pack_bytes(f->st) - before;
+		before = pack_bytes(f->st);
+		assert_int_equal(ranges(f->st, bref, c->new_size, body.p, body.n, 0, &out), 0);
+		assert_memory_equal(out.root, dev.root, 32);
+		grew_r = pack_bytes(f->st) - before;
+		for (j = 0; j < sizeof(pieces) / sizeof(pieces[0]); j++) {
+			assert_int_equal(ranges(f->st, bref, c->new_size, body.p, body.n, pieces[j], &out), 0);
+			assert_memory_equal(out.root, dev.root, 32);
+			assert_int_equal(patch(f->st, bref, delta.p, delta.n, pieces[j], &out), 0);
+			assert_memory_equal(out.root, dev.root, 32);
+		}
+		check_read(f->st, &out, t, c->new_size);
+		printf("sqlite %s: store growth %llu bytes (delta %zu bytes)\n", c->what,
+		       (unsigned long long)grew_d, delta.n);
+		if (i == 0) {
+			/* 41 pages changed: their chunks + the leaf pages above
+			 * them (~1.2 KB each) + a few inner pages */
+			assert_true(grew_d < 41 * (PG + 1400) + 16 * 1024);
+			assert_true(grew_r == 0);   /* same content: all deduplicated */
+		}
+		free(body.p); free(delta.p);
+	}
+	free(dsig.p); free(rsig.p); free(dbase); free(rbase); free(t);
+}
+
+/* A database upload resumed after a checkpoint: page chunks continue. */
+static void test_resume_sqlite(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t token[16] = { 0x5e, 9 };
+	size_t n = (3u << 20) + 100;
+	uint8_t *p = malloc(n), q[10000], e[40];
+	struct content_ref dev, out;
+	struct vbuild *vb;
+	uint64_t off;
+	char path[256];
+
+	fake_db(p, n, PG, 3);
+	device_root(p, n, &dev);
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
+	assert_int_equal(vbuild_write(vb, p, 1000003), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	vbuild_free(vb);
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), 0);
+	assert_int_equal(off, 1000003 / PG * PG);
+	assert_int_equal(vbuild_write(vb, p + off, 7), 0);     /* odd pieces after resuming */
+	assert_int_equal(vbuild_write(vb, p + off + 7, n - off - 7), 0);
+	assert_int_equal(vbuild_finish(vb, &out), 0);
+	assert_memory_equal(out.root, dev.root, 32);
+	vbuild_free(vb);
+	vbuild_forget(f->st, &key1, token);
+
+	/* a state whose chunks do not fit the database's pages (written by an
+	 * older chunker, say): dropped, the upload starts over */
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
+	assert_int_equal(vbuild_write(vb, p, 300000), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	vbuild_free(vb);
+	fill(q, sizeof(q), 4);
+	build(f->st, q, sizeof(q), 0, &out);          /* one stored chunk of 10000 bytes */
+	ctree_sha256(q, sizeof(q), e);
+	e[32] = 0; e[33] = 0; e[34] = 10000 >> 8; e[35] = 10000 & 255;
+	store_crc32c_be(e);
+	snprintf(path, sizeof(path), "%s/uploads", f->dir);
+	append_upload(path, e, sizeof(e));
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
+	free(p);
+}
+
 /* ---- two builders at once ---- */
 struct job { struct store *st; size_t n; uint64_t seed; struct content_ref ref; int r; };
 
@@ -776,6 +956,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_hostile, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_reuse, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_resume, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_delta_ranges, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_sqlite, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_reuse_insert, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_reuse_256m, fx_setup, fx_teardown),
