@@ -22,6 +22,8 @@ struct chash {
 	EVP_MD_CTX *md;
 	struct chunker *ck;
 	struct ctree_builder *tb;
+	int (*chunk_fn)(void *arg, const uint8_t sha[32], uint32_t len);
+	void *chunk_arg;
 };
 
 struct chash *chash_new(void)
@@ -58,6 +60,8 @@ static int chash_chunk(void *arg, const uint8_t *p, size_t n)
 
 	if ((rc = ctree_sha256(p, n, d)) < 0)
 		return rc;
+	if (h->chunk_fn && (rc = h->chunk_fn(h->chunk_arg, d, (uint32_t)n)) < 0)
+		return rc;
 	return ctree_add(h->tb, d, (uint32_t)n);
 }
 
@@ -84,6 +88,13 @@ int chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t
 	if (EVP_DigestFinal_ex(h->md, sha256, &olen) != 1)
 		return -EIO;
 	return ctree_finish(h->tb, root, size);
+}
+
+void chash_set_chunk_fn(struct chash *h, int (*fn)(void *arg, const uint8_t sha[32], uint32_t len),
+			void *arg)
+{
+	h->chunk_fn = fn;
+	h->chunk_arg = arg;
 }
 
 void chash_free(struct chash *h)
@@ -265,6 +276,8 @@ int capture_file(const char *path, const char *tmpdir, const struct capture_sink
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (sink && sink->chunk)
+		chash_set_chunk_fn(h, sink->chunk, sink->arg);
 	if (capture_is_sqlite(c->fd)) {
 		char bk[PATH_MAX];
 		int bfd;

@@ -29,6 +29,10 @@ void chash_reset(struct chash *h);
 int  chash_feed(struct chash *h, const void *p, size_t n);
 int  chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size);
 void chash_free(struct chash *h);
+/* Every chunk's (sha256, len) also goes to fn (NULL: nowhere); its error
+ * aborts the feed. */
+void chash_set_chunk_fn(struct chash *h, int (*fn)(void *arg, const uint8_t sha[32], uint32_t len),
+			void *arg);
 
 /* Where the bytes of a capture pass go besides the hash.  reset: the file
  * moved, everything fed so far is void. */
@@ -36,6 +40,8 @@ struct capture_sink {
 	void *arg;
 	int (*reset)(void *arg);
 	int (*data)(void *arg, const uint8_t *p, size_t n);
+	/* may be NULL: each chunk of the content, in order (after reset) */
+	int (*chunk)(void *arg, const uint8_t sha[32], uint32_t len);
 };
 
 struct capture {

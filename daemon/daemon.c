@@ -75,10 +75,18 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		log_errno(rc, "%s", cf->state);
 		return rc;
 	}
+	snprintf(p, sizeof(p), "%s/chunks", cf->state);
+	if ((rc = mkdir_p(p)) < 0) {
+		log_errno(rc, "%s", p);
+		return rc;
+	}
+	if (!(d->rt = rangetab_new()))
+		return -ENOMEM;
 	struct ship_opts o = {
 		.bundle = d->bundle, .server = cf->server, .statedir = cf->state,
 		.db = d->db, .scan = &d->scan, .ctr = &d->ctr,
 		.claim = vigild_claim, .release = vigild_release, .claim_arg = d,
+		.rt = d->rt,
 	};
 	for (d->nsh = 0; d->nsh < SHIP_WORKERS; d->nsh++)
 		if ((rc = shipper_new(&o, &d->sh[d->nsh])) < 0) {
@@ -95,6 +103,7 @@ void vigild_close(struct vigild *d)
 	for (size_t i = 0; i < d->nclaimed; i++)
 		free(d->claimed[i]);
 	statedb_close(d->db);
+	rangetab_free(d->rt);
 	bundle_free(d->bundle);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);

@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/scan.h"
+#include "daemon/rangetab.h"
 #include "daemon/ship.h"
 #include "daemon/statedb.h"
 #include "daemon/tracker.h"
@@ -33,6 +34,7 @@ struct vigild {
 	const struct tracker_ops *tops;
 	struct tracker *trk;
 	struct intake *in;
+	struct rangetab *rt;         /* written ranges (tracker -> shippers) */
 	void *workers;               /* worker.c's thread contexts */
 	pthread_mutex_t mu;          /* guards the fields below and wakes the shippers */
 	pthread_cond_t cv;

@@ -83,13 +83,18 @@ int intake_scan_all(struct vigild *d)
 }
 
 /* A file written all the time is shipped at most every INTAKE_MIN_GAP_NS:
- * an event within that time of its last capture is due at capture + gap. */
-#define INTAKE_MIN_GAP_NS (1000000000LL)
+ * an event within that time of its last capture is due at capture + gap.
+ * A last close is due at once, but closes of one file ship at most every
+ * INTAKE_CLOSE_GAP_NS (a loop of open-write-close makes versions at that
+ * rate, not at the rate of the loop). */
+#define INTAKE_MIN_GAP_NS   (1000000000LL)
+#define INTAKE_CLOSE_GAP_NS (100000000LL)
 
-static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, int64_t due)
+static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, int64_t due,
+		       int64_t gap)
 {
-	if (statedb_get(d->db, path, row) == 0 && row->capture_ns + INTAKE_MIN_GAP_NS > due)
-		return row->capture_ns + INTAKE_MIN_GAP_NS;
+	if (statedb_get(d->db, path, row) == 0 && row->capture_ns + gap > due)
+		return row->capture_ns + gap;
 	return due;
 }
 
@@ -105,11 +110,16 @@ static void drain(struct intake *in, size_t n, bool all)
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &in->work[i];
 
-		if (it->kind == IN_CHANGED && it->path && path_valid(it->path) &&
-		    under_root(d, it->path)) {
+		if ((it->kind == IN_CHANGED || it->kind == IN_CLOSED) && it->path &&
+		    path_valid(it->path) && under_root(d, it->path)) {
+			bool closed = it->kind == IN_CLOSED;
+			int64_t gap = closed ? INTAKE_CLOSE_GAP_NS : INTAKE_MIN_GAP_NS;
+			int64_t due0 = closed ? now : due;
+
 			ctr_add(&d->ctr, CTR_EVENTS, 1);
 			statedb_enqueue(d->db, it->path, it->when ? it->when : now,
-					row ? due_for(d, row, it->path, due) : due, "event");
+					row ? due_for(d, row, it->path, due0, gap) : due0,
+					closed ? "closed" : "event");
 			queued = true;
 		} else if (it->kind == IN_RESCAN && !it->path) {
 			all = true;

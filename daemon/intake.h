@@ -14,7 +14,9 @@
 
 #define INTAKE_RING_MAX 16384
 
-enum intake_kind { IN_CHANGED = 1, IN_RESCAN = 2 };
+/* IN_CLOSED: the last writable close of a file: due at once (no debounce,
+ * a short per-path gap only). */
+enum intake_kind { IN_CHANGED = 1, IN_RESCAN = 2, IN_CLOSED = 3 };
 
 int  intake_start(struct vigild *d, struct intake **out);
 /* From the loop thread; path NULL with IN_RESCAN: every root. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,8 +17,8 @@
 #include "daemon/daemon.h"
 #include "daemon/intake.h"
 
-#define TICK_MS       100
-#define POLL_TICKS    10        /* polled files: re-checked every second */
+#define TICK_MS       50        /* tracker pick-up; bounds event latency */
+#define POLL_TICKS    20        /* polled files: re-checked every second */
 #define POLL_MAX      256
 
 struct loop {
@@ -33,19 +34,36 @@ static void sink_changed(void *arg, const char *path, int64_t when_ns)
 	intake_push(l->d->in, IN_CHANGED, path, when_ns);
 }
 
+/* Ranges accumulate per file until it ships (rangetab.h).  The size now
+ * is remembered too: a truncation clipped to nothing by the tracker must
+ * still make the bytes after it count as rewritten. */
 static void sink_ranges(void *arg, const char *path, const struct trk_range *r, size_t n,
 			bool unknown)
 {
 	struct loop *l = arg;
+	struct stat st;
+	uint64_t size = UINT64_MAX;
 
-	/* The delta path finds the changed bytes itself. */
+	if (!unknown && lstat(path, &st) == 0)
+		size = (uint64_t)st.st_size;
+	rangetab_add(l->d->rt, path, r, n, unknown, size);
 	intake_push(l->d->in, IN_CHANGED, path, 0);
+}
+
+/* The last writable close: ship now, not after the debounce. */
+static void sink_closed(void *arg, const char *path, int64_t when_ns)
+{
+	struct loop *l = arg;
+
+	intake_push(l->d->in, IN_CLOSED, path, when_ns);
 }
 
 static void sink_rescan(void *arg, const char *dir)
 {
 	struct loop *l = arg;
 
+	/* something was not itemised: no range set there is complete */
+	rangetab_unknown(l->d->rt, dir);
 	intake_push(l->d->in, IN_RESCAN, dir, 0);
 }
 
@@ -54,6 +72,7 @@ static void sink_poll(void *arg, const char *path, bool on)
 	struct loop *l = arg;
 	size_t i;
 
+	rangetab_add(l->d->rt, path, NULL, 0, true, UINT64_MAX);   /* mmap writes: no ranges */
 	for (i = 0; i < l->npoll && strcmp(l->poll[i], path); i++)
 		;
 	if (on && i == l->npoll && l->npoll < POLL_MAX) {
@@ -121,8 +140,11 @@ static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
 				if (d->tops->process)
 					d->tops->process(d->trk);
 				if (++ticks % POLL_TICKS == 0)
-					for (size_t k = 0; k < l->npoll; k++)
+					for (size_t k = 0; k < l->npoll; k++) {
+						rangetab_add(d->rt, l->poll[k], NULL, 0, true,
+							     UINT64_MAX);
 						intake_push(d->in, IN_CHANGED, l->poll[k], 0);
+					}
 			} else if (fd == trkfd) {
 				d->tops->process(d->trk);
 			}
@@ -135,7 +157,7 @@ int run_main(struct vigild *d)
 	struct loop l = { .d = d };
 	struct tracker_sink sink = {
 		.arg = &l, .changed = sink_changed, .ranges = sink_ranges,
-		.rescan = sink_rescan, .poll_file = sink_poll,
+		.rescan = sink_rescan, .poll_file = sink_poll, .closed = sink_closed,
 	};
 	pthread_t workers[SHIP_WORKERS];
 	int sfd = -1, tfd = -1, ep = -1, trkfd, rc = 1;

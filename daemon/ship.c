@@ -13,6 +13,7 @@
 #include "common/client.h"
 #include "common/log.h"
 #include "daemon/capture.h"
+#include "daemon/chunklist.h"
 #include "daemon/putio.h"
 #include "daemon/sigcache.h"
 #include "daemon/ship_int.h"
@@ -46,7 +47,7 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 	sh->seed = (unsigned)getpid() ^ (unsigned)ship_now_ns();
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
 	if (!(sh->cur = malloc(sizeof(*sh->cur))) || !(sh->old = malloc(sizeof(*sh->old))) ||
-	    !(sh->put = malloc(sizeof(*sh->put)))) {
+	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs)))) {
 		shipper_free(sh);
 		return -ENOMEM;
 	}
@@ -63,6 +64,7 @@ void shipper_free(struct shipper *sh)
 	free(sh->cur);
 	free(sh->old);
 	free(sh->put);
+	free(sh->rs);
 	free(sh);
 }
 
@@ -204,10 +206,12 @@ static int fix_stale(struct shipper *sh, const char *path)
 	if (rc == -ENOENT || (rc == 0 && e->deleted)) {
 		statedb_del(sh->o.db, path);
 		sigcache_drop(sh->o.statedir, path);
+		chunklist_drop(sh->o.statedir, path);
 		rc = -EAGAIN;
 	} else if (rc == 0 && statedb_get(sh->o.db, path, sh->cur) == 0) {
-		if (memcmp(e->sha256, sh->cur->sha256, 32) != 0 || e->type != sh->cur->type) {
+		if (memcmp(e->tree_root, sh->cur->root, 32) != 0 || e->type != sh->cur->type) {
 			sigcache_drop(sh->o.statedir, path);
+			chunklist_drop(sh->o.statedir, path);
 			memcpy(sh->cur->sha256, e->sha256, 32);
 			memcpy(sh->cur->root, e->tree_root, 32);
 			sh->cur->type = e->type;
@@ -238,6 +242,15 @@ int ship_finish_put(struct shipper *sh, int rc, const char *path)
 	}
 	if (rc == -EBADMSG && sh->put->body == PUT_DELTA) {
 		sigcache_drop(sh->o.statedir, path);   /* next try sends it whole */
+		return -EAGAIN;
+	}
+	if (rc == -EBADMSG && sh->put->body == PUT_RANGES) {
+		/* the server's rebuild did not reach our root: never trust this
+		 * list again; the next try reads the file (delta or whole) */
+		log_warnx("%s: ranges did not verify on the server; sending it by delta", path);
+		chunklist_drop(sh->o.statedir, path);
+		if (sh->o.rt)
+			rangetab_forget(sh->o.rt, path);
 		return -EAGAIN;
 	}
 	return rc;

@@ -9,6 +9,7 @@
  *   new at a path, same dev+ino+size+mtime as a vanished shipped file
  *                   -> PUT_RENAME, no content sent
  *   same content    -> PUT_META (or nothing when nothing tracked changed)
+ *   edited, every write since known by range, chunk list kept -> PUT_RANGES
  *   edited, signature cached and server version known -> PUT_DELTA
  *   else            -> PUT_WHOLE with a deterministic token (resumable)
  * A queue entry is removed only after MSG_PUT_DONE. */
@@ -45,6 +46,9 @@ struct ship_opts {
 	bool (*claim)(void *arg, const char *path);
 	void (*release)(void *arg, const char *path);
 	void *claim_arg;
+	/* Written ranges from the tracker (NULL: none, e.g. `once`): files
+	 * whose every write is known ship as PUT_RANGES. */
+	struct rangetab *rt;
 };
 
 int  shipper_new(const struct ship_opts *o, struct shipper **out);

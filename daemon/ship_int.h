@@ -4,6 +4,7 @@
 #define VIGIL_DAEMON_SHIP_INT_H
 
 #include "daemon/putio.h"
+#include "daemon/rangetab.h"
 #include "daemon/ship.h"
 
 struct shipper {
@@ -17,6 +18,7 @@ struct shipper {
 	char conn_err[256];
 	struct shipped *cur, *old;   /* scratch rows (large) */
 	struct vg_put *put;          /* the PUT being built */
+	struct rangeset *rs;         /* ranges taken for the path in hand */
 };
 
 int64_t ship_now_ns(void);
@@ -37,5 +39,10 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
 /* A regular file whose content may have changed (shipcontent.c). */
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		 const struct shipped *cur);
+
+/* PUT_RANGES from the known written ranges (shipranges.c): 0 or -errno
+ * as ship_item; -ENOTSUP: not possible here, take the capture path. */
+int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		const struct shipped *cur, const struct rangeset *rs);
 
 #endif

@@ -1,7 +1,9 @@
-/* shipcontent.c — a regular file whose content may have changed: capture
- * it once (hash, new signature and delta in the same pass), then send a
- * DELTA against the shipped version when a signature is cached, a WHOLE
- * otherwise, a META when only metadata moved, or nothing at all. */
+/* shipcontent.c — a regular file whose content may have changed.  When
+ * every write since the shipped version is known by range, PUT_RANGES
+ * (shipranges.c).  Otherwise capture it once (hash, chunk list, new
+ * signature and delta in the same pass), then send a DELTA against the
+ * shipped version when a signature is cached, a WHOLE otherwise, a META
+ * when only metadata moved, or nothing at all. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,16 +11,21 @@
 
 #include "common/log.h"
 #include "daemon/capture.h"
+#include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
 #include "daemon/sigcache.h"
 
 /* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
  * headers), so no signature is kept for the next edit. */
 #define SIG_MIN_SIZE (16 * 1024)
+/* Below this reading the whole file costs less than keeping its chunk
+ * list and ranges: no PUT_RANGES. */
+#define RANGES_MIN_SIZE (256 * 1024)
 
 struct content_sink {
 	struct sigwriter *sw;     /* new signature, for the next edit */
 	struct deltawriter *dw;   /* delta against the shipped version */
+	struct clwriter *cw;      /* chunk list, for PUT_RANGES next time */
 };
 
 static int cs_reset(void *arg)
@@ -28,9 +35,18 @@ static int cs_reset(void *arg)
 
 	if (c->sw && (rc = sigwriter_reset(c->sw)) < 0)
 		return rc;
-	if (c->dw)
-		rc = deltawriter_reset(c->dw);
+	if (c->dw && (rc = deltawriter_reset(c->dw)) < 0)
+		return rc;
+	if (c->cw)
+		rc = clwriter_reset(c->cw);
 	return rc;
+}
+
+static int cs_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+{
+	struct content_sink *c = arg;
+
+	return c->cw ? clwriter_add(c->cw, sha, len) : 0;
 }
 
 static int cs_data(void *arg, const uint8_t *p, size_t n)
@@ -83,11 +99,13 @@ static int plan(struct shipper *sh, const struct qitem *q, const struct capture 
 	return 0;
 }
 
-int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
-		 const struct shipped *cur)
+/* The capture path (see the top of the file). */
+static int ship_captured(struct shipper *sh, const struct qitem *q, const struct stat *st,
+			 const struct shipped *cur)
 {
 	struct content_sink cs = { 0 };
-	struct capture_sink sink = { .arg = &cs, .reset = cs_reset, .data = cs_data };
+	struct capture_sink sink = { .arg = &cs, .reset = cs_reset, .data = cs_data,
+				     .chunk = cs_chunk };
 	struct put_body body = { .fd = -1 };
 	rs_signature_t *sig = NULL;
 	struct capture cap = { .fd = -1 };
@@ -100,6 +118,9 @@ int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *s
 		cs.dw = NULL;
 	if (st->st_size < SIG_MIN_SIZE || sigwriter_new(sh->o.statedir, &cs.sw) < 0)
 		cs.sw = NULL;
+	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
+	    clwriter_new(sh->o.statedir, CL_BUF, &cs.cw) < 0)
+		cs.cw = NULL;
 	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {
 		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
 			rc = -EAGAIN;   /* it changed kind or vanished: look again */
@@ -123,11 +144,36 @@ int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *s
 		goto out;
 	if (!cs.sw || sigwriter_commit(cs.sw, q->path, cap.sha256) < 0)
 		sigcache_drop(sh->o.statedir, q->path);   /* none, or not of this version */
+	/* a list only of the live file: a database backup or an unstable copy
+	 * is not what later writes change */
+	if (!cs.cw || cap.sqlite || cap.unstable || clwriter_commit(cs.cw, q->path, cap.root) < 0)
+		chunklist_drop(sh->o.statedir, q->path);
 out:
 	capture_release(&cap);
 	sigwriter_free(cs.sw);
 	deltawriter_free(cs.dw);
+	clwriter_free(cs.cw);
 	if (sig)
 		rs_free_sumset(sig);
+	return rc;
+}
+
+int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		 const struct shipped *cur)
+{
+	struct rangeset *rs = sh->rs;
+	bool track = st->st_size >= RANGES_MIN_SIZE;
+	int rc = -ENOTSUP;
+
+	rs->complete = false;
+	if (sh->o.rt)
+		rangetab_take(sh->o.rt, q->path, track, rs);
+	if (rs->complete && !rs->unknown && cur && cur->version && cur->ino == st->st_ino &&
+	    cur->dev == st->st_dev && cur->size >= RANGES_MIN_SIZE)
+		rc = ship_ranges(sh, q, st, cur, rs);
+	if (rc == -ENOTSUP)
+		rc = ship_captured(sh, q, st, cur);
+	if (rc < 0 && sh->o.rt)
+		rangetab_putback(sh->o.rt, q->path, rs);
 	return rc;
 }

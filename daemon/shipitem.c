@@ -10,6 +10,7 @@
 #include "common/chunktree.h"
 #include "common/log.h"
 #include "daemon/capture.h"
+#include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
 #include "daemon/sigcache.h"
 
@@ -75,6 +76,9 @@ static int ship_delete(struct shipper *sh, const struct qitem *q, const struct s
 		return ship_finish_put(sh, rc, cur->path);
 	statedb_del(sh->o.db, cur->path);
 	sigcache_drop(sh->o.statedir, cur->path);
+	chunklist_drop(sh->o.statedir, cur->path);
+	if (sh->o.rt)
+		rangetab_forget(sh->o.rt, cur->path);
 	return statedb_queue_done(sh->o.db, q->path, q->gen);
 }
 
@@ -110,6 +114,9 @@ static int ship_rename(struct shipper *sh, const struct shipped *old, const char
 	if (sigcache_file(sh->o.statedir, from, a) == 0 &&
 	    sigcache_file(sh->o.statedir, newpath, b) == 0)
 		rename(a, b);
+	chunklist_move(sh->o.statedir, from, newpath);
+	if (sh->o.rt)
+		rangetab_forget(sh->o.rt, from);
 	ship_row_from(sh->old, &p->e, st, version);
 	sh->old->capture_ns = old->capture_ns;
 	if ((rc = statedb_put(sh->o.db, sh->old)) < 0)
@@ -231,7 +238,8 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 {
 	struct shipped *cur = sh->cur;
 	struct stat st;
-	bool have, racy = strcmp(q->reason, "racy") == 0;
+	/* racy: same stat may hide a change; closed: a writer just closed it */
+	bool have, racy = strcmp(q->reason, "racy") == 0 || strcmp(q->reason, "closed") == 0;
 	int rc, type;
 
 	if (scan_excluded(sh->o.scan, q->path))
@@ -269,6 +277,8 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 			return rc;
 		}
 	}
+	if (sh->o.rt && rangetab_dirty(sh->o.rt, q->path))
+		racy = true;   /* written in the same time tick as the capture */
 	if (have && cur->type == VG_FILE && !scan_differs(&st, cur) && !racy)
 		return statedb_queue_done(sh->o.db, q->path, q->gen);
 	if (have && cur->type == VG_FILE && cur->version && !racy &&

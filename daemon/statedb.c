@@ -374,7 +374,8 @@ int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
 		  " VALUES(?1,?2,?3,?4,0,?5) ON CONFLICT(path) DO UPDATE SET"
 		  " first_seen_ns=min(first_seen_ns,excluded.first_seen_ns),"
 		  " not_before_ns=min(not_before_ns,excluded.not_before_ns),"
-		  " gen=excluded.gen, reason=excluded.reason", &st);
+		  " gen=excluded.gen, reason=CASE WHEN reason='closed' AND excluded.reason='event'"
+		  " THEN reason ELSE excluded.reason END", &st);
 	if (rc == 0) {
 		bind_text(st, 1, path);
 		sqlite3_bind_int64(st, 2, seen_ns);
@@ -531,11 +532,32 @@ int statedb_queue_hold(struct statedb *db, const char *path, int64_t t)
 	int rc;
 
 	pthread_mutex_lock(&db->lock);
-	if ((rc = prep(db, "UPDATE queue SET not_before_ns=max(not_before_ns,?2) WHERE path=?1",
-		       &st)) == 0) {
+	if ((rc = prep(db, "UPDATE queue SET not_before_ns=max(not_before_ns,?2) WHERE path=?1"
+		       " AND reason!='closed'", &st)) == 0) {
 		bind_text(st, 1, path);
 		sqlite3_bind_int64(st, 2, t);
 		rc = step_done(db, st, "queue_hold");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_queue_next_due(struct statedb *db, int64_t after_ns, int64_t *t)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "SELECT min(not_before_ns) FROM queue WHERE not_before_ns>?1", &st)) == 0) {
+		sqlite3_bind_int64(st, 1, after_ns);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			*t = sqlite3_column_int64(st, 0);
+			rc = 0;
+		} else {
+			rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : sqerr(db, rc, "next_due");
+		}
+		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;

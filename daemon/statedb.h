@@ -79,8 +79,12 @@ int statedb_queue_done(struct statedb *db, const char *path, uint64_t gen);
 int statedb_queue_remove(struct statedb *db, const char *path);
 /* Postpones an entry (backoff), counting an attempt. */
 int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before_ns);
-/* Makes an entry due no earlier than t (rate limit; attempts unchanged). */
+/* Makes an entry due no earlier than t (rate limit; attempts unchanged),
+ * unless a last close queued it ("closed" stays until it ships; a later
+ * "event" does not replace it). */
 int statedb_queue_hold(struct statedb *db, const char *path, int64_t t);
+/* The earliest due time after after_ns of any entry: 0 | -ENOENT. */
+int statedb_queue_next_due(struct statedb *db, int64_t after_ns, int64_t *t);
 /* Forgets past failures (a new `once` run tries everything again). */
 int statedb_queue_reset_attempts(struct statedb *db);
 int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns);

@@ -139,6 +139,18 @@ static int take(struct worker *w, size_t *inflight)
 	return rc;
 }
 
+/* How long to sleep with nothing due: until the next entry is due (the
+ * debounce of a fresh change), at most a second; a wake-up cuts it short. */
+static int idle_ms(struct vigild *d, size_t inflight)
+{
+	int64_t now = now_ns(), t;
+	int ms = d->once || inflight ? 50 : 1000;
+
+	if (statedb_queue_next_due(d->db, now, &t) == 0 && (t - now) / 1000000 + 1 < ms)
+		ms = (int)((t - now) / 1000000 + 1);
+	return ms;
+}
+
 static void after_ship(struct worker *w, int rc)
 {
 	struct vigild *d = w->d;
@@ -186,7 +198,7 @@ static void *worker_main(void *arg)
 			if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
 					 now_ns() - w->last_report > REPORT_EVERY_NS))
 				report(w);
-			nap(d, d->once || inflight ? 50 : 1000);
+			nap(d, idle_ms(d, inflight));
 			continue;
 		}
 		if (rc < 0) {

@@ -1,0 +1,219 @@
+/* rangetab.c — per-file written ranges between the tracker and the
+ * shippers (see rangetab.h).  A chained hash table of heap entries. */
+#include "daemon/rangetab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBUCKETS 8192
+
+struct rent {
+	struct rent *next;
+	struct rangeset rs;
+	char path[];
+};
+
+struct rangetab {
+	pthread_mutex_t mu;
+	size_t count;
+	struct rent *b[NBUCKETS];
+};
+
+static size_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return (size_t)(h % NBUCKETS);
+}
+
+struct rangetab *rangetab_new(void)
+{
+	struct rangetab *t = calloc(1, sizeof(*t));
+
+	if (t)
+		pthread_mutex_init(&t->mu, NULL);
+	return t;
+}
+
+void rangetab_free(struct rangetab *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct rent *e = t->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			free(e);
+		}
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+static struct rent **find(struct rangetab *t, const char *path)
+{
+	struct rent **pp = &t->b[hash(path)];
+
+	while (*pp && strcmp((*pp)->path, path) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void rs_empty(struct rangeset *rs, bool complete)
+{
+	rs->complete = complete;
+	rs->unknown = false;
+	rs->min_size = UINT64_MAX;
+	rs->n = 0;
+}
+
+void rangeset_merge(struct rangeset *rs, const struct trk_range *r, size_t n)
+{
+	for (size_t i = 0; i < n && !rs->unknown; i++) {
+		uint64_t a = r[i].off, z = r[i].off + r[i].len;
+		size_t lo = 0, hi;
+
+		if (r[i].len == 0)
+			continue;
+		if (z < a)
+			z = UINT64_MAX;
+		/* first range ending at or after a; last starting at or before z */
+		while (lo < rs->n && rs->r[lo].off + rs->r[lo].len < a)
+			lo++;
+		hi = lo;
+		while (hi < rs->n && rs->r[hi].off <= z) {
+			if (rs->r[hi].off < a)
+				a = rs->r[hi].off;
+			if (rs->r[hi].off + rs->r[hi].len > z)
+				z = rs->r[hi].off + rs->r[hi].len;
+			hi++;
+		}
+		if (hi == lo) {
+			if (rs->n == RANGETAB_RANGES) {
+				rs->unknown = true;
+				rs->n = 0;
+				return;
+			}
+			memmove(&rs->r[lo + 1], &rs->r[lo], (rs->n - lo) * sizeof(rs->r[0]));
+			rs->n++;
+		} else if (hi > lo + 1) {
+			memmove(&rs->r[lo + 1], &rs->r[hi], (rs->n - hi) * sizeof(rs->r[0]));
+			rs->n -= hi - lo - 1;
+		}
+		rs->r[lo] = (struct trk_range){ a, z - a };
+	}
+}
+
+void rangetab_add(struct rangetab *t, const char *path, const struct trk_range *r, size_t n,
+		  bool unknown, uint64_t size)
+{
+	struct rent *e;
+
+	pthread_mutex_lock(&t->mu);
+	if ((e = *find(t, path))) {
+		if (unknown) {
+			e->rs.unknown = true;
+			e->rs.n = 0;
+		} else {
+			rangeset_merge(&e->rs, r, n);
+		}
+		if (size < e->rs.min_size)
+			e->rs.min_size = size;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' ||
+					      (n && dir[n - 1] == '/'));
+}
+
+void rangetab_unknown(struct rangetab *t, const char *dir)
+{
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct rent *e = t->b[i]; e; e = e->next)
+			if (!dir || under(e->path, dir)) {
+				e->rs.unknown = true;
+				e->rs.n = 0;
+			}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void rangetab_take(struct rangetab *t, const char *path, bool track, struct rangeset *out)
+{
+	struct rent **pp, *e;
+
+	pthread_mutex_lock(&t->mu);
+	pp = find(t, path);
+	if ((e = *pp)) {
+		*out = e->rs;
+		if (track) {
+			rs_empty(&e->rs, true);
+		} else {
+			*pp = e->next;
+			free(e);
+			t->count--;
+		}
+	} else {
+		rs_empty(out, false);
+		if (track && t->count < RANGETAB_MAX &&
+		    (e = malloc(sizeof(*e) + strlen(path) + 1))) {
+			strcpy(e->path, path);
+			rs_empty(&e->rs, true);
+			e->next = NULL;
+			*pp = e;
+			t->count++;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void rangetab_putback(struct rangetab *t, const char *path, const struct rangeset *rs)
+{
+	struct rent *e;
+
+	pthread_mutex_lock(&t->mu);
+	if ((e = *find(t, path))) {
+		e->rs.complete = e->rs.complete && rs->complete;
+		if (rs->unknown) {
+			e->rs.unknown = true;
+			e->rs.n = 0;
+		} else {
+			rangeset_merge(&e->rs, rs->r, rs->n);
+		}
+		if (rs->min_size < e->rs.min_size)
+			e->rs.min_size = rs->min_size;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void rangetab_forget(struct rangetab *t, const char *path)
+{
+	struct rent **pp, *e;
+
+	pthread_mutex_lock(&t->mu);
+	pp = find(t, path);
+	if ((e = *pp)) {
+		*pp = e->next;
+		free(e);
+		t->count--;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+bool rangetab_dirty(struct rangetab *t, const char *path)
+{
+	struct rent *e;
+	bool dirty;
+
+	pthread_mutex_lock(&t->mu);
+	dirty = (e = *find(t, path)) && (e->rs.n > 0 || e->rs.unknown);
+	pthread_mutex_unlock(&t->mu);
+	return dirty;
+}

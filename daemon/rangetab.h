@@ -1,0 +1,57 @@
+/* rangetab.h — written byte ranges per file since its last shipped version.
+ *
+ * The tracker (loop thread) adds what it saw; a shipper takes a file's set
+ * when it starts shipping it, which also starts a fresh, complete set for
+ * the changes that follow.  A set is "complete" only if it was started by
+ * a take in this process: a file with no entry, or whose changes were not
+ * all itemised (a lost event, a rescan, an mmap, fanotify), has unknown
+ * ranges and goes the delta path.  "unknown" stays until the file ships.
+ * Thread-safe (one mutex); bounded: RANGETAB_MAX files, RANGETAB_RANGES
+ * ranges per file (more make the set unknown). */
+#ifndef VIGIL_DAEMON_RANGETAB_H
+#define VIGIL_DAEMON_RANGETAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/tracker.h"
+
+#define RANGETAB_MAX     8192
+#define RANGETAB_RANGES  64
+
+/* What a shipper takes: sorted, merged, non-overlapping ranges. */
+struct rangeset {
+	bool complete;           /* every change since the last take is itemised */
+	bool unknown;
+	uint64_t min_size;       /* smallest size seen at a pick-up (UINT64_MAX: none) */
+	size_t n;
+	struct trk_range r[RANGETAB_RANGES];
+};
+
+struct rangetab;
+struct rangetab *rangetab_new(void);
+void rangetab_free(struct rangetab *t);   /* NULL-safe */
+
+/* Tracker side.  size: the file's size now (UINT64_MAX if unknown).  A
+ * file without an entry is ignored (its set would be incomplete anyway). */
+void rangetab_add(struct rangetab *t, const char *path, const struct trk_range *r, size_t n,
+		  bool unknown, uint64_t size);
+/* Every entry at or below dir (NULL: all) becomes unknown. */
+void rangetab_unknown(struct rangetab *t, const char *dir);
+
+/* Shipper side.  take: out gets path's set (complete=false when none);
+ * path's entry restarts empty and complete when track is true, is removed
+ * otherwise.  putback: the ship failed, merge out back in. */
+void rangetab_take(struct rangetab *t, const char *path, bool track, struct rangeset *out);
+void rangetab_putback(struct rangetab *t, const char *path, const struct rangeset *rs);
+void rangetab_forget(struct rangetab *t, const char *path);
+/* true when path has written ranges (or unknown ones) not shipped yet:
+ * its content changed even if its stat looks the same (same time tick). */
+bool rangetab_dirty(struct rangetab *t, const char *path);
+
+/* Merges r[0..n) into rs (sorted, coalescing touching ranges); past
+ * RANGETAB_RANGES ranges the set becomes unknown. */
+void rangeset_merge(struct rangeset *rs, const struct trk_range *r, size_t n);
+
+#endif
