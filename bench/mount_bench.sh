@@ -42,6 +42,11 @@ wait_mounted() {
 }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 
+# a private copy of the programs: a rebuild during the run must not pull them away
+mkdir -p "$W/bin"
+cp "$BIN/vigil" "$BIN/vigil-server" "$BIN/vigild" "$W/bin/"
+BIN=$W/bin
+
 PORT=$(( (RANDOM % 20000) + 30000 ))
 "$BIN/vigil-server" init "$W/srv" --listen "127.0.0.1:$PORT" >/dev/null
 "$BIN/vigil-server" run "$W/srv" >>"$W/server.log" 2>&1 &

@@ -351,7 +351,8 @@ static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len, ui
 			r = -EBADMSG;
 			break;
 		}
-		memcpy(dst + got, msg->data, msg->len);
+		if (msg->len > 0)
+			memcpy(dst + got, msg->data, msg->len);
 		got += msg->len;
 	}
 	mux_stream_close(s);

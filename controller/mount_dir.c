@@ -262,7 +262,8 @@ static int build(struct mdirs *d, enum mdir_kind kind, const char *path, struct 
 		l->nodes[i].xattrs = l->arena.data + bd.name_off[i * 3 + 2];
 	}
 	free(bd.name_off);
-	qsort(l->nodes, l->pub.n, sizeof(*l->nodes), node_cmp);
+	if (l->pub.n > 1)   /* qsort(NULL, 0) is undefined */
+		qsort(l->nodes, l->pub.n, sizeof(*l->nodes), node_cmp);
 	l->pub.e = l->nodes;
 	l->bytes = sizeof(*l) + bd.plen + 2 + bd.cap * sizeof(struct mnode) + l->arena.cap;
 	l->refs = 1;
