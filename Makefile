@@ -71,7 +71,7 @@ $(BUILD)/bpf/vmlinux.h:
 	if [ -n "$(VMLINUX_H)" ]; then cp "$(VMLINUX_H)" $@; \
 	else $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@; fi
 
-ARCH_BPF := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH_BPF ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 $(BPF_SKELS:.skel.h=.bpf.o): $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/bpf/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH_BPF) -I$(BUILD)/bpf -I. -c $< -o $@
 
