@@ -26,6 +26,8 @@ struct content_sink {
 	struct sigwriter *sw;     /* new signature, for the next edit */
 	struct deltawriter *dw;   /* delta against the shipped version */
 	struct clwriter *cw;      /* chunk list, for PUT_RANGES next time */
+	int dfd;                  /* the finished delta (owned by dw), or -1 */
+	uint64_t dsize;
 };
 
 static int cs_reset(void *arg)
@@ -86,7 +88,11 @@ static int plan(struct shipper *sh, const struct qitem *q, const struct capture 
 		p->base_version = cur->version;
 		return same_meta(&cap->st, cur) ? 1 : 0;   /* 1: nothing to send */
 	}
-	if (cs->dw && deltawriter_finish(cs->dw, &dfd, &dsize) == 0 && dsize < cap->size) {
+	if (cs->dw && deltawriter_finish(cs->dw, &dfd, &dsize) == 0) {
+		cs->dfd = dfd;
+		cs->dsize = dsize;
+	}
+	if (cs->dfd >= 0 && dsize < cap->size) {
 		p->body = PUT_DELTA;
 		p->base_version = cur->version;
 		*body = (struct put_body){ .fd = dfd, .size = dsize };
@@ -99,11 +105,30 @@ static int plan(struct shipper *sh, const struct qitem *q, const struct capture 
 	return 0;
 }
 
+/* Keeps the signature cache in step with the version just shipped. */
+static void new_signature(struct shipper *sh, const struct qitem *q, const struct capture *cap,
+			  const struct shipped *cur, struct content_sink *cs)
+{
+	uint64_t rd = 0;
+
+	if (cs->sw && sigwriter_commit(cs->sw, q->path, cap->sha256) == 0)
+		return;
+	if (cur && !memcmp(cur->sha256, cap->sha256, 32) && !cs->sw)
+		return;   /* same content: the cached signature still describes it */
+	if (!cs->sw && cs->dfd >= 0 && cap->size >= SIG_MIN_SIZE &&
+	    sigcache_derive(sh->o.statedir, q->path, cur->sha256, cur->size, cs->dfd, cs->dsize,
+			    cap->fd, cap->size, cap->sha256, &rd) == 0) {
+		ctr_add(sh->o.ctr, CTR_BYTES_READ, rd);
+		return;
+	}
+	sigcache_drop(sh->o.statedir, q->path);   /* none, or not of this version */
+}
+
 /* The capture path (see the top of the file). */
 static int ship_captured(struct shipper *sh, const struct qitem *q, const struct stat *st,
 			 const struct shipped *cur)
 {
-	struct content_sink cs = { 0 };
+	struct content_sink cs = { .dfd = -1 };
 	struct capture_sink sink = { .arg = &cs, .reset = cs_reset, .data = cs_data,
 				     .chunk = cs_chunk };
 	struct put_body body = { .fd = -1 };
@@ -116,7 +141,9 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 	    sigcache_load(sh->o.statedir, q->path, cur->sha256, &sig) == 0 &&
 	    deltawriter_new(sh->tmpdir, sig, sh->o.delta_outcap, &cs.dw) < 0)
 		cs.dw = NULL;
-	if (st->st_size < SIG_MIN_SIZE || sigwriter_new(sh->o.statedir, &cs.sw) < 0)
+	/* with a delta, the new signature is derived from it afterwards
+	 * (sigderive.c) instead of hashing every block again */
+	if (st->st_size < SIG_MIN_SIZE || cs.dw || sigwriter_new(sh->o.statedir, &cs.sw) < 0)
 		cs.sw = NULL;
 	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
 	    clwriter_new(sh->o.statedir, CL_BUF, &cs.cw) < 0)
@@ -142,8 +169,7 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 	}
 	if ((rc = ship_commit(sh, q, &cap.st, version)) < 0)
 		goto out;
-	if (!cs.sw || sigwriter_commit(cs.sw, q->path, cap.sha256) < 0)
-		sigcache_drop(sh->o.statedir, q->path);   /* none, or not of this version */
+	new_signature(sh, q, &cap, cur, &cs);
 	/* a list only of the live file: a database backup or an unstable copy
 	 * is not what later writes change */
 	if (!cs.cw || cap.sqlite || cap.unstable || clwriter_commit(cs.cw, q->path, cap.root) < 0)

@@ -51,6 +51,16 @@ int  sigwriter_feed_raw(struct sigwriter *w, const void *p, size_t n);
 int  sigwriter_commit_raw(struct sigwriter *w, const char *path, const uint8_t sha256[32]);
 void sigwriter_free(struct sigwriter *w);   /* unlinks an uncommitted temp file */
 
+/* sigderive.c: the signature of a new version (new_size bytes readable at
+ * newfd, sha256 new_sha) from path's cached signature of the old version
+ * (old_sha, old_size) and the delta between them (dsize bytes at deltafd):
+ * blocks copied block-aligned keep their sums, the others are re-read and
+ * summed.  Committed for path under new_sha.  *bytes_read: bytes of newfd
+ * read.  0, -EBADMSG (cache or delta not as expected) or -errno. */
+int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sha[32],
+		    uint64_t old_size, int deltafd, uint64_t dsize, int newfd, uint64_t new_size,
+		    const uint8_t new_sha[32], uint64_t *bytes_read);
+
 /* A delta against a loaded signature, written to a temp file. */
 struct deltawriter;
 int  deltawriter_new(const char *tmpdir, rs_signature_t *sig, size_t outcap,
