@@ -1,12 +1,15 @@
 /* tracker_cost.c — write-path cost of the trackers: N random 4 KiB pwrites
  * into a 64 MiB file, and N getppid() calls, timed in a child process while
  * this process runs the tracker (it excludes its own tgid) and drains it
- * every 50 ms.  Modes: none, bpf (file under the watched root), bpf-outside
- * (file elsewhere), fanotify.  Prints one line per mode: ns per pwrite, ns
- * per getppid, tracker events.
- * Build: make build/bench/tracker_cost (see bench/tracker_cost.sh). */
+ * every 50 ms.  Modes: none, empty (an empty program on tp_btf/sys_exit,
+ * the tracker's attach point), bpf (file under the watched root),
+ * bpf-outside (file elsewhere), fanotify, inotify (inotifywait -m -r).
+ * Every mode runs ROUNDS times, interleaved; prints min and median ns per
+ * pwrite and per getppid, and the ratios to "none".
+ * Usage: tracker_cost [N [ROUNDS]]  (see bench/tracker_cost.sh). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 
 #include "common/log.h"
 #include "daemon/tracker.h"
+#include "bench_empty.skel.h"
 
 #define FILE_SIZE (64 << 20)
 
@@ -64,46 +68,87 @@ static void workload(const char *path, long n, int out)
 	_exit(0);
 }
 
-static int run(const char *mode, const char *root, const char *file, long n)
+/* A running watcher of one kind; NULL members when not that kind. */
+struct watcher {
+	const struct tracker_ops *ops;
+	struct tracker *t;
+	struct bench_empty_bpf *empty;
+	pid_t inotify;
+};
+
+static int watch_start(struct watcher *w, const char *mode, const char *root)
 {
-	const struct tracker_ops *ops = NULL;
-	struct tracker_sink sink = { NULL, s_changed, s_ranges, s_rescan, s_poll };
-	struct tracker *t = NULL;
+	struct tracker_sink sink = { NULL, s_changed, s_ranges, s_rescan, s_poll, NULL };
 	char err[256], *roots[1] = { (char *)root };
-	double r[2] = { 0, 0 };
+
+	memset(w, 0, sizeof(*w));
+	if (strncmp(mode, "bpf", 3) == 0)
+		w->ops = &tracker_bpf_ops;
+	else if (strcmp(mode, "fanotify") == 0)
+		w->ops = &tracker_fanotify_ops;
+	if (w->ops && w->ops->start(&w->t, roots, 1, &sink, err, sizeof(err)) < 0) {
+		printf("%-12s unavailable: %s\n", mode, err);
+		return -1;
+	}
+	if (strcmp(mode, "empty") == 0) {
+		w->empty = bench_empty_bpf__open_and_load();
+		if (!w->empty || bench_empty_bpf__attach(w->empty) < 0) {
+			printf("%-12s unavailable: cannot load the empty program\n", mode);
+			return -1;
+		}
+	}
+	if (strcmp(mode, "inotify") == 0) {
+		if ((w->inotify = fork()) == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, 1);
+			dup2(fd, 2);
+			execlp("inotifywait", "inotifywait", "-m", "-r", "-q", root, (char *)NULL);
+			_exit(127);
+		}
+		usleep(300000);          /* watches established */
+	}
+	return 0;
+}
+
+static void watch_stop(struct watcher *w)
+{
+	if (w->t) {
+		w->ops->process(w->t);
+		w->ops->stop(w->t);
+	}
+	bench_empty_bpf__destroy(w->empty);
+	if (w->inotify > 0) {
+		kill(w->inotify, SIGTERM);
+		waitpid(w->inotify, NULL, 0);
+	}
+}
+
+static int run(const char *mode, const char *root, const char *file, long n, double r[2])
+{
+	struct watcher w;
 	int p[2], st;
 	pid_t pid;
 
-	if (strncmp(mode, "bpf", 3) == 0)
-		ops = &tracker_bpf_ops;
-	else if (strcmp(mode, "fanotify") == 0)
-		ops = &tracker_fanotify_ops;
-	if (ops && ops->start(&t, roots, 1, &sink, err, sizeof(err)) < 0) {
-		printf("%-12s unavailable: %s\n", mode, err);
-		return 1;
-	}
+	if (watch_start(&w, mode, root) < 0)
+		return -1;
 	nevents = 0;
 	if (pipe(p) < 0 || (pid = fork()) < 0)
-		return 1;
+		return -1;
 	if (pid == 0)
 		workload(file, n, p[1]);
 	close(p[1]);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
 		usleep(50000);
-		if (t)
-			ops->process(t);
+		if (w.t)
+			w.ops->process(w.t);
 	}
-	if (t) {
-		ops->process(t);
-		ops->stop(t);
-	}
-	if (read(p[0], r, sizeof(r)) != sizeof(r)) {
+	watch_stop(&w);
+	if (read(p[0], r, 2 * sizeof(double)) != 2 * sizeof(double)) {
 		printf("%-12s workload failed\n", mode);
-		return 1;
+		return -1;
 	}
 	close(p[0]);
-	printf("%-12s pwrite4k %8.1f ns  getppid %7.1f ns  events %llu\n", mode, r[0], r[1],
-	       (unsigned long long)nevents);
 	return 0;
 }
 
@@ -116,15 +161,29 @@ static void make_file(const char *path)
 	close(fd);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define NMODES 6
+#define ROUNDS_MAX 50
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
+	int rounds = argc > 2 ? atoi(argv[2]) : 5;
 	char top[] = "/tmp/vigil-bench-XXXXXX", root[64], in[96], out[96];
-	const char *modes[] = { "none", "bpf", "bpf-outside", "fanotify", "none" };
+	const char *modes[NMODES] = { "none", "empty", "bpf", "bpf-outside", "fanotify", "inotify" };
+	static double res[NMODES][2][ROUNDS_MAX];
+	int ok[NMODES] = { 0 };
+	double base[2][2] = { { 0 } };
 
 	log_init("tracker_cost", LOG_LVL_WARN);
-	if (n <= 0 || !mkdtemp(top))
-		fatal("usage: tracker_cost [N]");
+	if (n <= 0 || rounds <= 0 || rounds > ROUNDS_MAX || !mkdtemp(top))
+		fatal("usage: tracker_cost [N [ROUNDS<=50]]");
 	snprintf(root, sizeof(root), "%s/root", top);
 	snprintf(in, sizeof(in), "%s/file", root);
 	snprintf(out, sizeof(out), "%s/file", top);
@@ -132,8 +191,36 @@ int main(int argc, char **argv)
 		fatal("mkdir %s", root);
 	make_file(in);
 	make_file(out);
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		run(modes[i], root, strcmp(modes[i], "bpf-outside") ? in : out, n);
+	for (int k = 0; k < rounds; k++)
+		for (int m = 0; m < NMODES; m++) {
+			double r[2];
+
+			if (run(modes[m], root, strcmp(modes[m], "bpf-outside") ? in : out, n, r) < 0)
+				continue;
+			res[m][0][ok[m]] = r[0];
+			res[m][1][ok[m]++] = r[1];
+		}
+	printf("%d rounds of %ld; ns per call, min / median; ratio of medians to none\n", rounds, n);
+	printf("%-12s %17s %7s   %17s %7s %9s\n", "mode", "pwrite4k", "ratio", "getppid", "ratio",
+	       "+ns/empty");
+	for (int m = 0; m < NMODES; m++) {
+		double med[2], mn[2];
+
+		if (!ok[m])
+			continue;
+		for (int j = 0; j < 2; j++) {
+			qsort(res[m][j], ok[m], sizeof(double), cmp_double);
+			mn[j] = res[m][j][0];
+			med[j] = res[m][j][ok[m] / 2];
+		}
+		if (m == 0)
+			memcpy(base[0], med, sizeof(med));
+		if (m == 1)
+			memcpy(base[1], med, sizeof(med));
+		printf("%-12s %8.1f / %6.1f %6.2fx   %7.1f / %7.1f %6.2fx %+8.1f\n", modes[m], mn[0],
+		       med[0], med[0] / base[0][0], mn[1], med[1], med[1] / base[0][1],
+		       base[1][1] ? med[1] - base[1][1] : 0.0);
+	}
 	unlink(in);
 	unlink(out);
 	rmdir(root);

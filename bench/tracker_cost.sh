@@ -1,6 +1,6 @@
 #!/bin/sh
 # tracker_cost.sh — builds and runs bench/tracker_cost.c (write-path cost of
-# the trackers).  Usage: bench/tracker_cost.sh [N]   (needs root, make all)
+# the trackers).  Usage: bench/tracker_cost.sh [N [ROUNDS]]   (needs root, make all)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -10,4 +10,4 @@ cc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -
 	-o build/bench/tracker_cost bench/tracker_cost.c \
 	build/lib/libdaemon.a build/lib/libcommon.a \
 	$(pkg-config --libs libbpf) -lpthread
-exec build/bench/tracker_cost "${1:-200000}"
+exec build/bench/tracker_cost "${1:-200000}" "${2:-5}"
