@@ -120,11 +120,14 @@ void vigild_status(struct vigild *d)
 {
 	struct status_snap s;
 	char err[sizeof(d->last_error)];
+	struct vg_report trk;
 
 	pthread_mutex_lock(&d->mu);
 	s.connected = d->connected;
 	memcpy(err, d->last_error, sizeof(err));
+	trk = d->trk_ctr;
 	pthread_mutex_unlock(&d->mu);
+	s.trk = &trk;
 	s.tracker = d->tops ? d->tops->name : "";
 	s.last_error = err;
 	s.ctr = &d->ctr;

@@ -46,6 +46,7 @@ struct vigild {
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];
 	char last_error[512];
+	struct vg_report trk_ctr;    /* the tracker's own counters, copied by the loop */
 };
 
 /* Set by signal handlers (once) or the loop (run). */

@@ -112,6 +112,17 @@ static int make_fds(int *sfd, int *tfd, int *ep)
 	return 0;
 }
 
+/* The tracker's counters belong to the loop thread; status.json is
+ * written by the intake thread from this copy. */
+static void copy_tracker_counters(struct vigild *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->trk_ctr.ncounters = 0;
+	if (d->tops->counters)
+		d->tops->counters(d->trk, &d->trk_ctr);
+	pthread_mutex_unlock(&d->mu);
+}
+
 static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
 {
 	struct vigild *d = l->d;
@@ -139,6 +150,8 @@ static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
 			} else if (fd == tfd && read(tfd, &x, sizeof(x)) == sizeof(x)) {
 				if (d->tops->process)
 					d->tops->process(d->trk);
+				if (ticks % POLL_TICKS == 0)
+					copy_tracker_counters(d);
 				if (++ticks % POLL_TICKS == 0)
 					for (size_t k = 0; k < l->npoll; k++) {
 						rangetab_add(d->rt, l->poll[k], NULL, 0, true,

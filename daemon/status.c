@@ -32,7 +32,7 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 	struct timespec now;
 	uint64_t n = 0;
 	int64_t oldest = 0;
-	json_t *o, *c;
+	json_t *o, *c, *tc;
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -40,14 +40,18 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 	c = json_object();
 	for (int i = 0; i < CTR_COUNT; i++)
 		json_object_set_new(c, ctr_names[i], json_integer((json_int_t)ctr_get(s->ctr, (enum ctr)i)));
-	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:{s:I, s:o}, s:o}",
+	tc = json_object();
+	for (uint32_t i = 0; s->trk && i < s->trk->ncounters; i++)
+		json_object_set_new(tc, s->trk->counters[i].name,
+				    json_integer((json_int_t)s->trk->counters[i].value));
+	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:{s:I, s:o}, s:o, s:o}",
 		      "pid", (json_int_t)getpid(),
 		      "updated", time_or_null((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec),
 		      "tracker", s->tracker ? s->tracker : "",
 		      "connected", s->connected,
 		      "last_error", s->last_error ? s->last_error : "",
 		      "queue", "files", (json_int_t)n, "oldest", time_or_null(oldest),
-		      "counters", c);
+		      "counters", c, "tracker_counters", tc);
 	if (!o)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/status.json", statedir);
@@ -73,6 +77,11 @@ static void print_text(json_t *o)
 		printf("last error: %s\n", json_string_value(json_object_get(o, "last_error")));
 	json_object_foreach(c, k, v)
 		printf("%-11s %lld\n", k, (long long)json_integer_value(v));
+	c = json_object_get(o, "tracker_counters");
+	if (json_object_size(c))
+		printf("tracker counters:\n");
+	json_object_foreach(c, k, v)
+		printf("  %-18s %lld\n", k, (long long)json_integer_value(v));
 	printf("updated:    %s\n", json_string_value(json_object_get(o, "updated")) ?: "-");
 }
 

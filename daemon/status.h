@@ -18,6 +18,7 @@ struct status_snap {
 	bool connected;
 	const char *last_error;
 	const struct counters *ctr;
+	const struct vg_report *trk;   /* the tracker's counters (may be NULL) */
 };
 
 /* Writes STATE/status.json (tmp + rename).  0 or -errno. */

@@ -30,7 +30,8 @@ echo new >"$D/sub/b.txt"
 wait_for 30 "new file shipped" has_content "$D/sub/b.txt" new
 
 note "status reports the tracker"
-"$BIN/vigild" status --state "$T/state-phone1" --json | jq -e '.tracker | length > 0' >/dev/null || fail "status json"
+wait_for 5 "tracker counters in status" sh -c "'$BIN/vigild' status --state '$T/state-phone1' --json |
+	jq -e '(.tracker | length > 0) and (.tracker == \"scan\" or (.tracker_counters.events > 0))'"
 
 note "kill -9, change while down, restart"
 kill -9 "$VPID"
