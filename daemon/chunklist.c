@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "common/wire.h"
@@ -31,23 +32,6 @@ static uint64_t get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *q = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, q, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		q += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 int chunklist_file(const char *statedir, const char *path, char out[PATH_MAX])
@@ -152,7 +136,7 @@ static int cw_flush(struct clwriter *w)
 {
 	int rc;
 
-	if (w->len && (rc = write_all(w->fd, w->buf, w->len)) < 0)
+	if (w->len && (rc = fd_write_all(w->fd, w->buf, w->len)) < 0)
 		return w->err = rc;
 	w->len = 0;
 	return 0;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "daemon/capture.h"
 #include "daemon/chunklist.h"
@@ -40,6 +41,7 @@ struct body {
 static int body_put(struct body *b, const void *p, size_t n)
 {
 	const uint8_t *q = p;
+	int rc;
 
 	while (n > 0) {
 		size_t k = BODY_BUF - b->len < n ? BODY_BUF - b->len : n;
@@ -50,8 +52,8 @@ static int body_put(struct body *b, const void *p, size_t n)
 		n -= k;
 		b->size += k;
 		if (b->len == BODY_BUF) {
-			if (write(b->fd, b->buf, b->len) != (ssize_t)b->len)
-				return errno ? -errno : -EIO;
+			if ((rc = fd_write_all(b->fd, b->buf, b->len)) < 0)
+				return rc;
 			b->len = 0;
 		}
 	}
@@ -60,8 +62,10 @@ static int body_put(struct body *b, const void *p, size_t n)
 
 static int body_flush(struct body *b)
 {
-	if (b->len && write(b->fd, b->buf, b->len) != (ssize_t)b->len)
-		return errno ? -errno : -EIO;
+	int rc = b->len ? fd_write_all(b->fd, b->buf, b->len) : 0;
+
+	if (rc < 0)
+		return rc;
 	b->len = 0;
 	return lseek(b->fd, 0, SEEK_SET) < 0 ? -errno : 0;
 }

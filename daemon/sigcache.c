@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "common/fdio.h"
 #include "common/chunktree.h"
 #include "common/log.h"
 #include "common/rsync_params.h"
@@ -224,20 +225,7 @@ struct sigwriter {
 
 static int fd_write(void *arg, const void *p, size_t n)
 {
-	int fd = *(int *)arg;
-	const uint8_t *q = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, q, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		q += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fd_write_all(*(int *)arg, p, n);
 }
 
 int sigwriter_new(const char *statedir, struct sigwriter **out)
