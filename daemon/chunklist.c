@@ -394,10 +394,18 @@ static int sp_run(struct sp *p, struct chunker *ck, uint8_t *buf, size_t cap)
 	int rc;
 
 	chunker_reset(ck);
-#ifdef CHUNK_MODE_CDC
-	if ((rc = chunker_set_mode(ck, CHUNK_MODE_CDC)) < 0)
-		return rc;
-#endif
+	if (pos > 0) {
+		/* Resuming mid-stream: the stream's first bytes decide how it
+		 * is cut (FastCDC, or SQLite pages), as on the server. */
+		uint8_t head[CHUNK_DETECT_LEN];
+		ssize_t h = s->pread(s->arg, head, sizeof(head), 0);
+
+		if (h < 0)
+			return (int)h;
+		s->bytes_read += (uint64_t)h;
+		if ((rc = chunker_set_mode(ck, chunker_detect(head, (size_t)h))) < 0)
+			return rc;
+	}
 	p->b = pos;
 	p->dirty_end = pos;
 	while (pos < s->new_size) {
