@@ -402,7 +402,7 @@ static int sp_run(struct sp *p, struct chunker *ck, uint8_t *buf, size_t cap)
 
 		if (h < 0)
 			return (int)h;
-		s->bytes_read += (uint64_t)h;
+		/* not in bytes_read: that counts the bytes handed to s->bytes */
 		if ((rc = chunker_set_mode(ck, chunker_detect(head, (size_t)h))) < 0)
 			return rc;
 	}
