@@ -98,9 +98,16 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
+# Every measurement side by side with the tools a user would pick instead;
+# each script prints a table and appends it to bench/results-*.txt.
 bench: deps
 	$(MAKE) all
 	bench/run.sh
+	bench/tracker_cost.sh 200000
+	bench/latency.sh
+	bench/change_bench.sh
+	bench/mount_bench.sh 256 20000
+	bench/search_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
