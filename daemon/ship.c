@@ -17,6 +17,7 @@
 #include "daemon/putio.h"
 #include "daemon/sigcache.h"
 #include "daemon/ship_int.h"
+#include "daemon/xattrs.h"
 
 int64_t ship_now_ns(void)
 {
@@ -155,6 +156,29 @@ void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct sta
 	r->capture_ns = e->capture_ns;
 }
 
+/* Every PUT that carries metadata carries the path's xattrs as they are
+ * now (a setxattr alone moves ctime, which queues a META).  -EAGAIN when
+ * the path went away; other read errors ship the version without them. */
+static int put_xattrs(struct shipper *sh)
+{
+	struct vg_entry *e = &sh->put->e;
+	unsigned skipped = 0;
+	int rc;
+
+	if (sh->put->body == PUT_DELETE) {
+		e->xattr_len = 0;
+		return 0;
+	}
+	rc = xattrs_fill(e, e->path, &skipped);
+	if (skipped)
+		ctr_add(sh->o.ctr, CTR_XATTR_SKIPPED, skipped);
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		return -EAGAIN;
+	if (rc < 0)
+		log_errno(rc, "%s: reading extended attributes (shipped without them)", e->path);
+	return 0;
+}
+
 /* Sends sh->put; logs and maps failures.  On 0, *version is set. */
 int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 {
@@ -167,6 +191,8 @@ int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 		return -ECONNRESET;
 	if (!body)
 		body = &none;
+	if ((rc = put_xattrs(sh)) < 0)
+		return rc;
 	rc = putio_send(sh->mux, sh->put, body, SHIP_REPLY_MS, version, err, sizeof(err));
 	ctr_add(sh->o.ctr, CTR_BYTES_READ, body->bytes_read);
 	ctr_add(sh->o.ctr, CTR_BYTES_SENT, body->bytes_sent);

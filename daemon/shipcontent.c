@@ -63,10 +63,13 @@ static int cs_data(void *arg, const uint8_t *p, size_t n)
 	return rc;
 }
 
+/* ctime is in: a setxattr (or ACL change) moves nothing else, and its
+ * new xattrs must reach the server as a META. */
 static bool same_meta(const struct stat *st, const struct shipped *cur)
 {
 	return (st->st_mode & 07777) == (cur->mode & 07777) && st->st_uid == cur->uid &&
-	       st->st_gid == cur->gid && scan_ts(&st->st_mtim) == cur->mtime_ns;
+	       st->st_gid == cur->gid && scan_ts(&st->st_mtim) == cur->mtime_ns &&
+	       scan_ts(&st->st_ctim) == cur->ctime_ns;
 }
 
 /* Builds sh->put and its body from the capture. */
