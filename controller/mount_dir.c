@@ -18,6 +18,7 @@
 #include "common/chunktree.h"
 #include "common/timefmt.h"
 #include "common/wire.h"
+#include "common/xattrs.h"
 
 #define MDIRS_BUCKETS 4096
 #define ARENA_MAX     ((size_t)1 << 30)
@@ -530,17 +531,7 @@ const struct mnode *mdir_find(const struct mdir *dir, const char *name)
 int mnode_xattr_next(const struct mnode *n, size_t *pos, const char **name, size_t *nlen,
 		     const uint8_t **value, size_t *vlen)
 {
-	struct wire_reader r;
-
-	if (*pos >= n->xattr_len)
-		return 0;
-	wire_reader_init(&r, n->xattrs + *pos, n->xattr_len - *pos);
-	*name = (const char *)wire_get_blob(&r, 255, nlen);
-	*value = wire_get_blob(&r, VG_XATTR_MAX, vlen);
-	if (wire_ok(&r) < 0 || *nlen == 0 || memchr(*name, '\0', *nlen))
-		return -EBADMSG;
-	*pos += r.off;
-	return 1;
+	return xattr_next(n->xattrs, n->xattr_len, pos, name, nlen, value, vlen);
 }
 
 size_t mdirs_bytes(struct mdirs *d)
