@@ -20,7 +20,8 @@ static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] 
 	"  latest) or as version N.  DEST is created; when DEST is an existing\n"
 	"  directory the item goes inside it under its own name (like cp).  An\n"
 	"  existing file is never overwritten unless it already is that version.\n"
-	"  Content is verified by sha256; mode, mtime (owner as root), symlinks and\n"
+	"  Content is verified by sha256; mode, mtime (owner as root), extended\n"
+	"  attributes (user.*; trusted.* and security.* as root), symlinks and\n"
 	"  empty directories are restored.\n";
 
 struct get {
@@ -36,6 +37,8 @@ struct item {
 	uint64_t size, version;
 	int64_t mtime_ns;
 	uint8_t sha256[32];
+	uint8_t *xattrs;     /* NULL when the version has none */
+	uint32_t xattr_len;
 };
 
 struct items {
@@ -118,9 +121,15 @@ static int item_add(void *arg, struct wire_reader *r)
 	memset(x, 0, sizeof(*x));
 	x->path = strdup(e->path);
 	x->link = e->type == VG_SYMLINK ? strdup(e->link) : NULL;
-	if (!x->path || (e->type == VG_SYMLINK && !x->link)) {
+	if (e->xattr_len > 0 && e->xattr_len <= VG_XATTR_MAX &&
+	    (x->xattrs = malloc(e->xattr_len)) != NULL) {
+		memcpy(x->xattrs, e->xattrs, e->xattr_len);
+		x->xattr_len = e->xattr_len;
+	}
+	if (!x->path || (e->type == VG_SYMLINK && !x->link) || (e->xattr_len && !x->xattrs)) {
 		free(x->path);
 		free(x->link);
+		free(x->xattrs);
 		return -ENOMEM;
 	}
 	x->type = e->type;
@@ -142,6 +151,7 @@ static void items_free(struct items *it)
 	for (i = 0; i < it->n; i++) {
 		free(it->v[i].path);
 		free(it->v[i].link);
+		free(it->v[i].xattrs);
 	}
 	free(it->v);
 	free(it->scratch);
@@ -203,6 +213,9 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 		e->version = x->version;
 		e->mtime_ns = x->mtime_ns;
 		memcpy(e->sha256, x->sha256, 32);
+		if (x->xattr_len)
+			memcpy(e->xattrs, x->xattrs, x->xattr_len);
+		e->xattr_len = x->xattr_len;
 		restore_tree_add(rs, rel, e);   /* failures are counted by restore */
 		if (ctl_quit) {
 			log_warnx("interrupted");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "common/fdio.h"
 #include "common/log.h"
+#include "common/xattrs.h"
 #include "controller/jsonout.h"
 #include "controller/restore_int.h"
 
@@ -88,8 +90,10 @@ void restore_free(struct restore *r)
 		close(r->rootfd);
 	if (r->parentfd >= 0)
 		close(r->parentfd);
-	for (i = 0; i < r->ndirs; i++)
+	for (i = 0; i < r->ndirs; i++) {
 		free(r->dirs[i].rel);
+		free(r->dirs[i].xattrs);
+	}
 	free(r->dirs);
 	free(r->target);
 	free(r);
@@ -198,13 +202,57 @@ static struct timespec ts_of(int64_t ns)
 	return t;
 }
 
-/* Owner (root only), then mode (chown may clear set-id bits), then times. */
-int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e)
+/* user.* and ACLs may be set by the owner; trusted.* and security.* only
+ * by root; other namespaces are not restored. */
+static bool xattr_settable(const char *name, bool root)
+{
+	if (!strncmp(name, "user.", 5) || !strcmp(name, "system.posix_acl_access") ||
+	    !strcmp(name, "system.posix_acl_default"))
+		return true;
+	return root && (!strncmp(name, "trusted.", 8) || !strncmp(name, "security.", 9));
+}
+
+/* The version's xattrs onto fd; a failure is a warning, never an error. */
+static void set_xattrs_fd(struct restore *r, int fd, const struct vg_entry *e, const char *rel)
+{
+	bool root = geteuid() == 0;
+	char name[XATTR_NAME_LEN + 1], what[XATTR_NAME_LEN + 64];
+	const uint8_t *v;
+	const char *n;
+	size_t pos = 0, nl, vl;
+	int k;
+
+	if (e->xattr_len > VG_XATTR_MAX)
+		return;
+	while ((k = xattr_next(e->xattrs, e->xattr_len, &pos, &n, &nl, &v, &vl)) > 0) {
+		memcpy(name, n, nl);
+		name[nl] = '\0';
+		if (!xattr_settable(name, root))
+			continue;
+		if (fsetxattr(fd, name, v, vl, 0) < 0) {
+			snprintf(what, sizeof(what), "warning: cannot set extended attribute %s", name);
+			restore_say(r, rel, errno, what);
+			r->st.xattr_failed++;
+		} else {
+			r->st.xattrs++;
+		}
+	}
+	if (k < 0) {
+		restore_say(r, rel, 0, "warning: malformed extended attributes from the server; rest skipped");
+		r->st.xattr_failed++;
+	}
+}
+
+/* Owner (root only), then xattrs (chown clears security.capability; user.*
+ * needs write permission, so before the mode), mode (chown may clear
+ * set-id bits), then times. */
+int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e, const char *rel)
 {
 	struct timespec tv[2] = { { .tv_nsec = UTIME_NOW }, ts_of(e->mtime_ns) };
 
 	if (r->chown_too && fchown(fd, e->uid, e->gid) < 0)
 		return -errno;
+	set_xattrs_fd(r, fd, e, rel);
 	if (fchmod(fd, e->mode & 07777) < 0)
 		return -errno;
 	/* a directory the server made up (an implicit ancestor) has no mtime */
@@ -215,13 +263,14 @@ int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e)
 	return 0;
 }
 
-static int set_meta_at(struct restore *r, int dirfd, const char *name, const struct vg_entry *e)
+static int set_meta_at(struct restore *r, int dirfd, const char *name, const struct vg_entry *e,
+		       const char *rel)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), err;
 
 	if (fd < 0)
 		return -errno;
-	err = restore_set_meta_fd(r, fd, e);
+	err = restore_set_meta_fd(r, fd, e, rel);
 	close(fd);
 	return err;
 }
@@ -263,7 +312,7 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 		    "content does not match the version's sha256; nothing written");
 		goto fail;
 	}
-	if ((err = restore_set_meta_fd(r, w.fd, e)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {
+	if ((err = restore_set_meta_fd(r, w.fd, e, rel)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {
 		restore_say(r, rel, err, "cannot set metadata");
 		goto fail;
 	}
@@ -306,7 +355,7 @@ static int put_file(struct restore *r, int dirfd, const char *name,
 		restore_say(r, rel, 0, "exists and is not this version; not overwritten");
 		return -EEXIST;
 	}
-	if ((err = set_meta_at(r, dirfd, name, e)) < 0) {
+	if ((err = set_meta_at(r, dirfd, name, e, rel)) < 0) {
 		restore_say(r, rel, err, "cannot set metadata");
 		return err;
 	}

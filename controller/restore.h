@@ -6,7 +6,9 @@
  * the destination directory, is checked against the version's sha256 and
  * size, fsynced, then renamed into place without replacing anything
  * (RENAME_NOREPLACE) — so there is never a partial file under the final
- * name.  Mode and mtime are restored, owner too when chown_too (root);
+ * name.  Mode and mtime are restored, owner too when chown_too (root),
+ * extended attributes (user.* and ACLs; trusted.* and security.* as root;
+ * one that cannot be set is a warning) on files and directories;
  * symlinks come back as symlinks, empty directories as directories.
  * Directory metadata is applied last, deepest first, so a read-only
  * directory can still be filled.
@@ -43,6 +45,8 @@ struct restore_stats {
 	uint64_t unchanged;   /* already there with the same content */
 	uint64_t links, dirs;
 	uint64_t failed;
+	uint64_t xattrs;        /* extended attributes set */
+	uint64_t xattr_failed;  /* could not be set (warned, not a failure) */
 };
 
 struct restore;

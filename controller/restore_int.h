@@ -13,6 +13,8 @@ struct dir_meta {
 	char *rel;               /* "" is the root */
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns;
+	uint8_t *xattrs;         /* copy of the version's list, NULL when empty */
+	uint32_t xattr_len;
 };
 
 struct restore {
@@ -33,7 +35,8 @@ int restore_put_item(struct restore *r, int dirfd, const char *name,
 	     const struct vg_entry *e, const char *rel);
 /* The progress line on stderr (when enabled); force: print now. */
 void restore_progress(struct restore *r, bool force);
-/* Owner (chown_too), mode, mtime of an open file or directory. */
-int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e);
+/* Owner (chown_too), xattrs (failures are warnings, counted), mode, mtime
+ * of an open file or directory; rel names it in messages. */
+int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e, const char *rel);
 
 #endif

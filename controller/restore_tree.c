@@ -27,6 +27,16 @@ static int remember_dir(struct restore *r, const char *rel, const struct vg_entr
 	d = &r->dirs[r->ndirs];
 	if (!(d->rel = strdup(rel)))
 		return -ENOMEM;
+	d->xattrs = NULL;
+	d->xattr_len = 0;
+	if (e->xattr_len > 0 && e->xattr_len <= VG_XATTR_MAX) {
+		if (!(d->xattrs = malloc(e->xattr_len))) {
+			free(d->rel);
+			return -ENOMEM;
+		}
+		memcpy(d->xattrs, e->xattrs, e->xattr_len);
+		d->xattr_len = e->xattr_len;
+	}
 	d->mode = e->mode;
 	d->uid = e->uid;
 	d->gid = e->gid;
@@ -186,6 +196,9 @@ static int finish_dir(struct restore *r, const struct dir_meta *d)
 	e->uid = d->uid;
 	e->gid = d->gid;
 	e->mtime_ns = d->mtime_ns;
+	if (d->xattr_len)
+		memcpy(e->xattrs, d->xattrs, d->xattr_len);
+	e->xattr_len = d->xattr_len;
 	if (!*d->rel) {
 		fd = dup(r->rootfd);
 	} else {
@@ -198,7 +211,7 @@ static int finish_dir(struct restore *r, const struct dir_meta *d)
 		free(e);
 		return fd < -1 ? fd : -errno;
 	}
-	err = restore_set_meta_fd(r, fd, e);
+	err = restore_set_meta_fd(r, fd, e, d->rel);
 	fsync(fd);
 	close(fd);
 	free(e);

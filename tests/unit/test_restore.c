@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/sha.h>
 
+#include "common/xattrs.h"
 #include "controller/restore.h"
 
 struct fake {
@@ -387,6 +389,79 @@ static void test_tree_hostile(void **state)
 	free(ln); free(fx); free(dd);
 }
 
+static void add_xattr(struct vg_entry *e, const char *name, const char *value)
+{
+	assert_int_equal(xattr_append(e->xattrs, VG_XATTR_MAX, &e->xattr_len, name, strlen(name),
+				      value, strlen(value)), 0);
+}
+
+static void assert_xattr(const char *path, const char *name, const char *want)
+{
+	char got[64];
+	ssize_t n = lgetxattr(path, name, got, sizeof(got));
+
+	if (!want) {
+		assert_true(n < 0 && (errno == ENODATA || errno == ENOTSUP));
+		return;
+	}
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(got, want, n);
+}
+
+/* xattrs on a read-only file and a read-only directory; a namespace that
+ * is never restored; a malformed list is a warning, not a failure. */
+static void test_xattrs(void **state)
+{
+	const uint8_t a[] = "alpha";
+	struct fake f = { .data = a, .len = 5, .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct vg_entry *root = calloc(1, sizeof(*root)), *d = calloc(1, sizeof(*d));
+	struct vg_entry *fa = file_entry(a, 5, 0444, 2000000000);
+	struct restore *r = restore_new(&src, false, false);
+
+	if (setxattr(tmpdir, "user.probe", "1", 1, 0) < 0 && errno == ENOTSUP) {
+		restore_free(r);
+		free(root); free(d); free(fa);
+		skip();
+	}
+	root->type = d->type = VG_DIR;
+	root->mode = 0750;
+	d->mode = 0555;
+	add_xattr(root, "user.color", "green");
+	add_xattr(d, "user.color", "red");
+	add_xattr(d, "user.empty", "");
+	add_xattr(fa, "other.ns", "never");
+	add_xattr(fa, "user.color", "blue");
+	assert_int_equal(restore_tree_begin(r, path_of("x"), root), 0);
+	assert_int_equal(restore_tree_add(r, "ro", d), 0);
+	assert_int_equal(restore_tree_add(r, "ro/a.txt", fa), 0);
+	assert_int_equal(restore_finish(r), 0);
+	assert_true(restore_stats(r)->xattrs >= 4);
+	assert_int_equal(restore_stats(r)->xattr_failed, 0);
+	restore_free(r);
+	assert_xattr(path_of("x"), "user.color", "green");
+	assert_xattr(path_of("x/ro"), "user.color", "red");
+	assert_xattr(path_of("x/ro"), "user.empty", "");
+	assert_xattr(path_of("x/ro/a.txt"), "user.color", "blue");
+	assert_xattr(path_of("x/ro/a.txt"), "other.ns", NULL);
+
+	/* truncated list: the good item is set, the rest is a warning */
+	fa->xattr_len = 0;
+	add_xattr(fa, "user.one", "1");
+	add_xattr(fa, "user.two", "2");
+	fa->xattr_len -= 1;
+	r = restore_new(&src, false, false);
+	assert_int_equal(restore_one(r, path_of("b.txt"), fa), 0);
+	assert_int_equal(restore_finish(r), 0);
+	assert_int_equal(restore_stats(r)->xattr_failed, 1);
+	assert_int_equal(restore_stats(r)->files, 1);
+	restore_free(r);
+	assert_content(path_of("b.txt"), a, 5);
+	assert_xattr(path_of("b.txt"), "user.one", "1");
+	assert_xattr(path_of("b.txt"), "user.two", NULL);
+	free(root); free(d); free(fa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
 	};
 
 	umask(022);
