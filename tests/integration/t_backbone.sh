@@ -1,6 +1,7 @@
 # t_backbone.sh — the whole path with real processes: files of many sizes,
 # edits, inserts, deletes, renames, symlinks, empty dirs, mode changes, shipped
-# by `vigild once` to a real server over TLS, read back byte for byte.
+# by `vigild once` to a real server over TLS, read back byte for byte;
+# extended attributes on files and directories.
 . "$(dirname "$0")/lib.sh"
 
 server_start
@@ -69,4 +70,33 @@ note "existing file is not overwritten"
 echo other >"$T/exists"
 vigil get "phone1:$D/one" -o "$T/exists" 2>/dev/null && fail "overwrote an existing file"
 [ "$(cat "$T/exists")" = other ] || fail "existing file changed"
+
+note "xattrs: shipped, restored by get; an xattr-only change is a new version"
+command -v setfattr >/dev/null || fail "setfattr missing (scripts/install-deps.sh installs attr)"
+xval() { getfattr --only-values -n "$1" "$2" 2>/dev/null; }
+mkdir -p "$D/xa"
+echo colored >"$D/xa/f.txt"
+setfattr -n user.color -v blue "$D/xa/f.txt"
+setfattr -n user.shade -v dark "$D/xa/f.txt"
+setfattr -n user.color -v red "$D/xa"
+vigild_once phone1 "$D"
+vigil get "phone1:$D/xa" -o "$T/xa1"
+[ "$(xval user.color "$T/xa1/f.txt")" = blue ] || fail "file xattr restored"
+[ "$(xval user.shade "$T/xa1/f.txt")" = dark ] || fail "second file xattr restored"
+[ "$(xval user.color "$T/xa1")" = red ] || fail "dir xattr restored"
+n1=$(vigil log "phone1:$D/xa/f.txt" --json | jq length)
+sleep 1.1   # out of the racily-clean window: the change below is xattr only
+setfattr -n user.color -v green "$D/xa/f.txt"
+setfattr -n user.color -v purple "$D/xa"
+vigild_once phone1 "$D"
+n2=$(vigil log "phone1:$D/xa/f.txt" --json | jq length)
+[ "$n2" = $((n1 + 1)) ] || fail "xattr-only change: $n1 -> $n2 versions"
+vigil get "phone1:$D/xa/f.txt" -o "$T/xa2.txt"
+[ "$(xval user.color "$T/xa2.txt")" = green ] || fail "new xattr value restored"
+[ "$(xval user.shade "$T/xa2.txt")" = dark ] || fail "unchanged xattr kept"
+cmp -s "$T/xa2.txt" "$D/xa/f.txt" || fail "content of the META version"
+vigil get "phone1:$D/xa/f.txt" --version "$n1" -o "$T/xa1.txt"
+[ "$(xval user.color "$T/xa1.txt")" = blue ] || fail "old version keeps its xattrs"
+vigil get "phone1:$D/xa" -o "$T/xa3"
+[ "$(xval user.color "$T/xa3")" = purple ] || fail "dir xattr change shipped"
 echo ok
