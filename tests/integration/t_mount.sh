@@ -21,7 +21,7 @@ ln -s notes/n1.txt "$D/link"
 chmod 0640 "$D/notes/n1.txt"
 chmod 0700 "$D/empty"
 chmod 0751 "$D/deep"
-python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.colour", b"blue")' "$D/one" 2>/dev/null && XATTR=1 || XATTR=0
+python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.colour", b"blue"); os.setxattr(sys.argv[2], "user.colour", b"red")' "$D/one" "$D/notes" 2>/dev/null && XATTR=1 || XATTR=0
 
 note "first capture"
 vigild_once phone1 "$D"
@@ -57,17 +57,18 @@ if [ "$XATTR" = 1 ]; then
 import os, sys
 p = sys.argv[1]
 names = os.listxattr(p)
-if names:   # vigild ships xattrs: they must come back intact
-    assert names == ["user.colour"], names
-    assert os.getxattr(p, "user.colour") == b"blue"
-else:
-    print("-- note: no xattrs stored for this file (vigild did not ship them)")
+assert names == ["user.colour"], names   # vigild ships xattrs
+assert os.getxattr(p, "user.colour") == b"blue"
 try:
     os.getxattr(p, "user.none")
     raise SystemExit("missing xattr found")
 except OSError as e:
     assert e.errno == 61, e   # ENODATA
 PY
+	if command -v getfattr >/dev/null; then
+		[ "$(getfattr --absolute-names --only-values -n user.colour "$M$D/one")" = blue ] || fail "getfattr on a mounted file"
+		[ "$(getfattr --absolute-names --only-values -n user.colour "$M$D/notes")" = red ] || fail "getfattr on a mounted dir"
+	fi
 fi
 [ ! -e "$M$D/zero" ] || fail "deleted file still visible"
 
