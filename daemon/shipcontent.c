@@ -14,6 +14,7 @@
 #include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
 #include "daemon/sigcache.h"
+#include "daemon/xattrs.h"
 
 /* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
  * headers), so no signature is kept for the next edit. */
@@ -63,13 +64,15 @@ static int cs_data(void *arg, const uint8_t *p, size_t n)
 	return rc;
 }
 
-/* ctime is in: a setxattr (or ACL change) moves nothing else, and its
- * new xattrs must reach the server as a META. */
-static bool same_meta(const struct stat *st, const struct shipped *cur)
+/* A setxattr moves only ctime: when ctime moved and the file has xattrs,
+ * they may be new and go out as a META.  (Without xattrs a moved ctime
+ * alone ships nothing; a removal of the last one is still caught by
+ * ship_item's META branch outside the racy window.) */
+static bool same_meta(const char *path, const struct stat *st, const struct shipped *cur)
 {
 	return (st->st_mode & 07777) == (cur->mode & 07777) && st->st_uid == cur->uid &&
 	       st->st_gid == cur->gid && scan_ts(&st->st_mtim) == cur->mtime_ns &&
-	       scan_ts(&st->st_ctim) == cur->ctime_ns;
+	       (scan_ts(&st->st_ctim) == cur->ctime_ns || !xattrs_present(path));
 }
 
 /* Builds sh->put and its body from the capture. */
@@ -89,7 +92,7 @@ static int plan(struct shipper *sh, const struct qitem *q, const struct capture 
 	if (cur && cur->version && memcmp(cur->sha256, cap->sha256, 32) == 0) {
 		p->body = PUT_META;
 		p->base_version = cur->version;
-		return same_meta(&cap->st, cur) ? 1 : 0;   /* 1: nothing to send */
+		return same_meta(q->path, &cap->st, cur) ? 1 : 0;   /* 1: nothing to send */
 	}
 	if (cs->dw && deltawriter_finish(cs->dw, &dfd, &dsize) == 0) {
 		cs->dfd = dfd;

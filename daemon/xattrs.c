@@ -113,3 +113,10 @@ out:
 	free(val);
 	return rc;
 }
+
+bool xattrs_present(const char *path)
+{
+	ssize_t n = llistxattr(path, NULL, 0);
+
+	return n > 0 || (n < 0 && errno != ENOTSUP && errno != ENOENT);
+}

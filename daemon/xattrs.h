@@ -7,11 +7,16 @@
 #ifndef VIGIL_DAEMON_XATTRS_H
 #define VIGIL_DAEMON_XATTRS_H
 
+#include <stdbool.h>
+
 #include "common/proto.h"
 
 /* Fills e->xattrs/e->xattr_len from path.  0 (also when the filesystem
  * has no xattrs), or -errno (-ENOENT: path gone); e->xattr_len is 0 on
  * error.  skipped may be NULL. */
 int xattrs_fill(struct vg_entry *e, const char *path, unsigned *skipped);
+
+/* true when path has at least one xattr (or they cannot be listed). */
+bool xattrs_present(const char *path);
 
 #endif
