@@ -184,12 +184,14 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct vigild *d = w->d;
 	size_t inflight;
-	int rc;
+	int rc = 0;
 
 	while (!stopping(d)) {
-		if ((rc = ensure_conn(w)) == -ECONNREFUSED)
+		/* Worker 0 stays connected (it reports); the others connect
+		 * only once they hold work, so a small run costs one handshake. */
+		if (w->i == 0 && (rc = ensure_conn(w)) == -ECONNREFUSED)
 			break;
-		if (rc < 0)
+		if (w->i == 0 && rc < 0)
 			continue;
 		rc = take(w, &inflight);
 		if (rc == -ENOENT || rc == -EAGAIN) {
@@ -203,6 +205,12 @@ static void *worker_main(void *arg)
 		}
 		if (rc < 0) {
 			nap(d, 1000);
+			continue;
+		}
+		if ((rc = ensure_conn(w)) < 0) {
+			vigild_release(d, w->q.path);
+			if (rc == -ECONNREFUSED)
+				break;
 			continue;
 		}
 		rc = ship_item(w->sh, &w->q);
