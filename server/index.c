@@ -16,6 +16,9 @@
 
 #define INDEX_SCHEMA_VERSION 1
 #define INDEX_BUSY_MS 10000
+/* rows whose sha256 is still being computed (PUT_RANGES): few at a time */
+#define VERSIONS_PENDING_INDEX \
+	"CREATE INDEX IF NOT EXISTS versions_sha_pending ON versions(id) WHERE sha_pending = 1;"
 
 
 static const char *schema_sql =
@@ -34,9 +37,10 @@ static const char *schema_sql =
 	" size INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
 	" gid INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 BLOB NOT NULL,"
 	" tree_root BLOB NOT NULL, content_root BLOB NOT NULL, link BLOB NOT NULL,"
-	" xattrs BLOB NOT NULL);"
+	" xattrs BLOB NOT NULL, sha_pending INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS versions_by_path ON versions(dev, path, version);"
 	"CREATE INDEX IF NOT EXISTS versions_by_dir ON versions(dev, parent, name, version);"
+	VERSIONS_PENDING_INDEX
 	"CREATE TABLE IF NOT EXISTS devices("
 	" dev INTEGER PRIMARY KEY, max_capture_ns INTEGER NOT NULL DEFAULT 0,"
 	" last_seen_ns INTEGER NOT NULL DEFAULT 0, files INTEGER NOT NULL DEFAULT 0,"
@@ -103,6 +107,37 @@ int idx_exec(struct index *idx, const char *sql, const char *what)
 	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, what);
 }
 
+/* An index.db made before sha_pending existed gets the column (and its
+ * partial index); the check runs inside the write lock, so two processes
+ * opening the file at once do not both add it. */
+static int migrate(struct index *idx)
+{
+	sqlite3_stmt *st = NULL;
+	bool have = false;
+	int r, rc;
+
+	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "migrate")) < 0)
+		return r;
+	if ((r = idx_prep(idx, "SELECT 1 FROM pragma_table_info('versions')"
+		      " WHERE name = 'sha_pending'", &st)) < 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		have = true;
+	else if (rc != SQLITE_DONE)
+		r = idx_sql_fail(idx, rc, "migrate");
+	sqlite3_finalize(st);
+	if (r == 0 && !have)
+		r = idx_exec(idx, "ALTER TABLE versions ADD COLUMN sha_pending INTEGER NOT NULL"
+			     " DEFAULT 0;" VERSIONS_PENDING_INDEX, "add sha_pending");
+out:
+	if (r == 0)
+		r = idx_exec(idx, "COMMIT", "migrate");
+	if (r < 0)
+		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
 int index_open(const char *dir, bool create, struct index **out)
 {
 	struct index *idx = calloc(1, sizeof(*idx));
@@ -133,6 +168,8 @@ int index_open(const char *dir, bool create, struct index **out)
 		      "PRAGMA foreign_keys=OFF;", "pragmas")) < 0)
 		goto out;
 	if (create && (r = idx_exec(idx, schema_sql, "create schema")) < 0)
+		goto out;
+	if (!create && (r = migrate(idx)) < 0)
 		goto out;
 out:
 	if (r < 0) {

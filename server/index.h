@@ -64,6 +64,9 @@ struct index_version {
 	struct vg_entry e;
 	uint8_t content_root[32];
 	bool implicit;          /* a directory the server added as an ancestor */
+	bool sha_pending;       /* e.sha256 not computed yet (zeros): PUT_RANGES
+				 * commits on the tree root; a background
+				 * worker fills it in (index_sha_done) */
 };
 
 /* Commit one new version of v->e.path for device dev, in one transaction:
@@ -105,6 +108,22 @@ int index_has_children(struct index *idx, int64_t dev, const char *dir);
 /* Versions of path, oldest first, with version > after; at most max. */
 int index_log(struct index *idx, int64_t dev, const char *path, uint64_t after,
 	      size_t max, index_entry_cb cb, void *arg);
+
+/* --- sha256 computed after the commit (PUT_RANGES) --- */
+struct index_pending {
+	int64_t id;                     /* versions row id: the paging cursor */
+	int64_t dev;
+	uint8_t content_root[32];
+	uint64_t size;
+	uint8_t devkey[32];             /* the device's content key */
+};
+/* Rows with sha_pending set and row id > after, in id order, at most max.
+ * Returns the number filled, or -errno. */
+int index_sha_pending(struct index *idx, int64_t after, struct index_pending *out, size_t max);
+/* Stores sha for every pending row of dev holding content_root (a META or
+ * RENAME copy of a pending version shares it).  Returns the rows updated. */
+int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32],
+		   const uint8_t sha[32]);
 
 /* --- device state --- */
 struct index_devstate {

@@ -76,6 +76,7 @@ static void read_version(sqlite3_stmt *st, struct index_version *v)
 		memcpy(e->xattrs, x, e->xattr_len);
 	col_fixed(st, 15, v->content_root, 32);
 	v->implicit = sqlite3_column_int(st, 16) != 0;
+	v->sha_pending = sqlite3_column_int(st, 17) != 0;
 }
 
 /* Light view of a path's latest row. */
@@ -157,6 +158,32 @@ static int counters_locked(struct index *idx, int64_t dev, int64_t dfiles, int64
 
 static bool live_file(int type, bool deleted) { return type == VG_FILE && !deleted; }
 
+/* A pending row whose path's latest row holds the same content, already
+ * hashed, takes that sha256: a META read its base before the worker
+ * finished and commits after it (the worker's update missed it). */
+static int pending_from_prev(struct index *idx, int64_t dev, struct index_version *v)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = idx_prep(idx, "SELECT sha256 FROM versions WHERE dev = ?1 AND path = ?2"
+		      " AND content_root = ?3 AND sha_pending = 0 AND deleted = 0 AND type = 1"
+		      " ORDER BY version DESC LIMIT 1", &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, dev);
+	idx_bind_path(st, 2, v->e.path);
+	sqlite3_bind_blob(st, 3, v->content_root, 32, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		memcpy(v->e.sha256, sqlite3_column_blob(st, 0), 32);
+		v->sha_pending = false;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = idx_sql_fail(idx, rc, "pending sha256");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Inserts v as the next version of its path; sets v->e.version. */
 static int insert_locked(struct index *idx, int64_t dev, struct index_version *v)
 {
@@ -168,14 +195,22 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 	int64_t df = 0, db = 0;
 	int r;
 
+	if (!live_file(e->type, e->deleted))
+		v->sha_pending = false;
+	if (v->sha_pending) {
+		memset(v->e.sha256, 0, 32);
+		if ((r = pending_from_prev(idx, dev, v)) < 0)
+			return r;
+	}
 	if ((r = prev_locked(idx, dev, e->path, false, &p)) < 0)
 		return r;
 	v->e.version = p.version + 1;
 	split_path(e->path, parent, &name);
 	if ((r = idx_prep(idx, "INSERT INTO versions(dev, path, parent, name, version, capture_ns,"
 		      " recv_ns, type, deleted, implicit, size, mode, uid, gid, mtime_ns, sha256,"
-		      " tree_root, content_root, link, xattrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		      " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)", &st)) < 0)
+		      " tree_root, content_root, link, xattrs, sha_pending) VALUES (?1, ?2, ?3, ?4,"
+		      " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+		      " ?21)", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	idx_bind_path(st, 2, e->path);
@@ -198,6 +233,7 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 	idx_bind_path(st, 19, e->link);
 	sqlite3_bind_blob(st, 20, e->xattrs, (int)(e->xattr_len <= VG_XATTR_MAX ? e->xattr_len : 0),
 			  SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 21, v->sha_pending ? 1 : 0);
 	r = idx_step_done(idx, st, "insert version");
 	sqlite3_finalize(st);
 	if (r < 0)
@@ -325,6 +361,7 @@ static int subtree_one(struct index *idx, int64_t dev, const char *path, const c
 	memset(v->e.tree_root, 0, 32);
 	memset(v->content_root, 0, 32);
 	v->implicit = false;
+	v->sha_pending = false;
 	return insert_locked(idx, dev, v);
 }
 
@@ -442,6 +479,7 @@ static int rename_src_locked(struct index *idx, int64_t dev, const char *from,
 		memcpy(v->e.sha256, src->e.sha256, 32);
 		memcpy(v->e.tree_root, src->e.tree_root, 32);
 		memcpy(v->content_root, src->content_root, 32);
+		v->sha_pending = src->sha_pending;
 		memcpy(v->e.link, src->e.link, sizeof(v->e.link));
 		*src_type = src->e.type;
 	}
@@ -616,3 +654,53 @@ out:
 	return r < 0 ? r : (int)taken;
 }
 
+
+int index_sha_pending(struct index *idx, int64_t after, struct index_pending *out, size_t max)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int r, rc = SQLITE_DONE;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "SELECT v.id, v.dev, v.content_root, v.size, i.devkey FROM versions v"
+		      " JOIN identities i ON i.id = v.dev WHERE v.sha_pending = 1 AND v.id > ?1"
+		      " ORDER BY v.id LIMIT ?2", &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out[n].id = sqlite3_column_int64(st, 0);
+		out[n].dev = sqlite3_column_int64(st, 1);
+		col_fixed(st, 2, out[n].content_root, 32);
+		out[n].size = (uint64_t)sqlite3_column_int64(st, 3);
+		col_fixed(st, 4, out[n].devkey, 32);
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE)
+		r = idx_sql_fail(idx, rc, "pending sha256");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r < 0 ? r : (int)n;
+}
+
+int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32],
+		   const uint8_t sha[32])
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "UPDATE versions SET sha256 = ?3, sha_pending = 0 WHERE"
+		      " sha_pending = 1 AND dev = ?1 AND content_root = ?2", &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_blob(st, 2, content_root, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, sha, 32, SQLITE_TRANSIENT);
+	if ((r = idx_step_done(idx, st, "sha256 done")) == 0)
+		r = sqlite3_changes(idx->db);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r;
+}

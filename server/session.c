@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/query.h"
+#include "server/shafill.h"
 
 #define MAX_LISTEN 4
 #define SHUTDOWN_WAIT_S 20
@@ -391,6 +392,10 @@ static int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_errno(r, "%s/store", cfg->dir);
 		return r;
 	}
+	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
+		log_errno(r, "cannot start the sha256 worker");
+		return r;
+	}
 	if ((r = search_start(srv)) < 0)
 		return r;
 	if (!(srv->ctx = tls_server_ctx_new(cfg->dir, err, sizeof(err)))) {
@@ -436,6 +441,7 @@ out:
 	if (srv.nconns == 0) {   /* else threads still use them: the process exits anyway */
 		SSL_CTX_free(srv.ctx);
 		search_stop(&srv);
+		shafill_free(srv.sf);
 		store_close(srv.store);
 		index_close(srv.idx);
 	}

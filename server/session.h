@@ -37,6 +37,7 @@ struct srv {
 	struct store *store;
 	struct textindex *ti;       /* keyword index (search.db) */
 	struct indexer *ix;         /* background worker feeding it */
+	struct shafill *sf;         /* background sha256 of PUT_RANGES versions */
 	SSL_CTX *ctx;
 	pthread_mutex_t lock;       /* guards conns, nconns, quit */
 	pthread_cond_t cond;

@@ -390,6 +390,130 @@ static void test_events_cap(void **state)
 	assert_int_equal(n, 32);
 }
 
+
+/* A version committed with its sha256 pending (PUT_RANGES), its META and
+ * RENAME copies, their completion by content root, a META that read its
+ * base before the completion, and the deleted versions a rename leaves. */
+static void test_sha_pending(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+	struct index_pending pd[8];
+	uint8_t sha[32], zero[32] = { 0 };
+	int n;
+
+	assert_non_null(v);
+	assert_int_equal(index_sha_pending(f->idx, 0, pd, 8), 0);
+	snprintf(v->e.path, sizeof(v->e.path), "/a");
+	v->e.type = VG_FILE;
+	v->e.size = 10;
+	v->e.capture_ns = 100;
+	memset(v->e.sha256, 9, 32);            /* ignored: a pending row stores zeros */
+	memset(v->content_root, 0x51, 32);
+	v->sha_pending = true;
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, NULL), 0);
+	/* META copy (base 1) and a late META of the same content */
+	v->e.capture_ns = 200;
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 1, NULL), 0);
+	assert_int_equal(v->e.version, 2);
+	assert_int_equal(index_latest(f->idx, f->dev, "/a", INDEX_AT_LATEST, true, v), 0);
+	assert_true(v->sha_pending);
+	assert_memory_equal(v->e.sha256, zero, 32);
+	/* a directory or a deleted row is never pending */
+	memset(v, 0, sizeof(*v));
+	snprintf(v->e.path, sizeof(v->e.path), "/d");
+	v->e.type = VG_DIR;
+	v->e.capture_ns = 250;
+	v->sha_pending = true;
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, NULL), 0);
+	assert_int_equal(index_latest(f->idx, f->dev, "/d", INDEX_AT_LATEST, true, v), 0);
+	assert_false(v->sha_pending);
+	/* RENAME /a -> /b: the copy is pending too, /a's deleted row is not */
+	memset(v, 0, sizeof(*v));
+	snprintf(v->e.path, sizeof(v->e.path), "/b");
+	v->e.type = VG_FILE;
+	v->e.capture_ns = 300;
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/a"), 0);
+	assert_true(v->sha_pending);
+	assert_int_equal(index_latest(f->idx, f->dev, "/a", INDEX_AT_LATEST, true, v), 0);
+	assert_true(v->e.deleted);
+	assert_false(v->sha_pending);
+	n = index_sha_pending(f->idx, 0, pd, 8);
+	assert_int_equal(n, 3);                /* /a 1, /a 2, /b 1 */
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(pd[i].dev, f->dev);
+		assert_int_equal(pd[i].size, 10);
+		assert_memory_equal(pd[i].content_root, (uint8_t[32]){ [0 ... 31] = 0x51 }, 32);
+		assert_memory_equal(pd[i].devkey, (uint8_t[32]){ [0 ... 31] = 7 }, 32);
+		if (i)
+			assert_true(pd[i].id > pd[i - 1].id);
+	}
+	/* paging by row id */
+	assert_int_equal(index_sha_pending(f->idx, pd[0].id, pd + 4, 1), 1);
+	assert_int_equal(pd[4].id, pd[1].id);
+	assert_int_equal(index_sha_pending(f->idx, pd[2].id, pd, 8), 0);
+	/* another device's or another content's completion changes nothing */
+	memset(sha, 0xab, 32);
+	assert_int_equal(index_sha_done(f->idx, f->dev + 1, (uint8_t[32]){ [0 ... 31] = 0x51 }, sha), 0);
+	assert_int_equal(index_sha_done(f->idx, f->dev, (uint8_t[32]){ [0 ... 31] = 0x52 }, sha), 0);
+	assert_int_equal(index_sha_done(f->idx, f->dev, (uint8_t[32]){ [0 ... 31] = 0x51 }, sha), 3);
+	assert_int_equal(index_sha_pending(f->idx, 0, pd, 8), 0);
+	assert_int_equal(index_version_get(f->idx, f->dev, "/a", 1, v), 0);
+	assert_false(v->sha_pending);
+	assert_memory_equal(v->e.sha256, sha, 32);
+	assert_int_equal(index_latest(f->idx, f->dev, "/b", INDEX_AT_LATEST, true, v), 0);
+	assert_memory_equal(v->e.sha256, sha, 32);
+	/* a META that read /b's base while it was pending commits after the
+	 * completion: it takes the computed sha256 */
+	v->sha_pending = true;
+	memset(v->e.sha256, 0, 32);
+	v->e.capture_ns = 400;
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 1, NULL), 0);
+	assert_false(v->sha_pending);
+	assert_int_equal(index_latest(f->idx, f->dev, "/b", INDEX_AT_LATEST, true, v), 0);
+	assert_int_equal(v->e.version, 2);
+	assert_false(v->sha_pending);
+	assert_memory_equal(v->e.sha256, sha, 32);
+	assert_int_equal(index_sha_pending(f->idx, 0, pd, 8), 0);
+	free(v);
+}
+
+/* An index.db made before sha_pending existed gets the column at open,
+ * keeps its rows (not pending), and is not migrated twice. */
+static void test_sha_pending_migration(void **state)
+{
+	struct fx *f = *state;
+	struct index_version *v = calloc(1, sizeof(*v));
+	struct index_pending pd[2];
+	char cmd[256];
+
+	assert_non_null(v);
+	assert_int_equal(put(f, "/old", VG_FILE, 5, 10, false, NULL), 0);
+	index_close(f->idx);
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/index.db 'DROP INDEX versions_sha_pending;"
+		 " ALTER TABLE versions DROP COLUMN sha_pending;'", f->dir);
+	if (system(cmd) != 0) {
+		free(v);
+		assert_int_equal(index_open(f->dir, false, &f->idx), 0);
+		skip();   /* no sqlite3 shell to make an old file */
+	}
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(index_open(f->dir, false, &f->idx), 0);
+		assert_int_equal(index_latest(f->idx, f->dev, "/old", INDEX_AT_LATEST, true, v), 0);
+		assert_false(v->sha_pending);
+		assert_memory_equal(v->e.sha256, (uint8_t[32]){ [0 ... 31] = 5 }, 32);
+		assert_int_equal(index_sha_pending(f->idx, 0, pd, 2), 0);
+		if (k == 0)
+			index_close(f->idx);
+	}
+	v->sha_pending = true;
+	v->e.capture_ns = 20;
+	memset(v->content_root, 0x77, 32);
+	assert_int_equal(index_commit(f->idx, f->dev, v, true, 1, NULL), 0);
+	assert_int_equal(index_sha_pending(f->idx, 0, pd, 2), 1);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +527,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha_pending_migration, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
