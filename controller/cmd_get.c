@@ -20,9 +20,10 @@ static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] 
 	"  latest) or as version N.  DEST is created; when DEST is an existing\n"
 	"  directory the item goes inside it under its own name (like cp).  An\n"
 	"  existing file is never overwritten unless it already is that version.\n"
-	"  Content is verified by sha256; mode, mtime (owner as root), extended\n"
-	"  attributes (user.*; trusted.* and security.* as root), symlinks and\n"
-	"  empty directories are restored.\n";
+	"  Content is verified by sha256 (by the chunk-tree root while the server\n"
+	"  is still computing a fresh version's sha256); mode, mtime (owner as\n"
+	"  root), extended attributes (user.*; trusted.* and security.* as root),\n"
+	"  symlinks and empty directories are restored.\n";
 
 struct get {
 	struct ctl *c;
@@ -36,7 +37,7 @@ struct item {
 	uint32_t mode, uid, gid;
 	uint64_t size, version;
 	int64_t mtime_ns;
-	uint8_t sha256[32];
+	uint8_t sha256[32], tree_root[32];   /* tree_root: when sha256 is pending */
 	uint8_t *xattrs;     /* NULL when the version has none */
 	uint32_t xattr_len;
 };
@@ -140,6 +141,7 @@ static int item_add(void *arg, struct wire_reader *r)
 	x->version = e->version;
 	x->mtime_ns = e->mtime_ns;
 	memcpy(x->sha256, e->sha256, 32);
+	memcpy(x->tree_root, e->tree_root, 32);
 	it->n++;
 	return 0;
 }
@@ -213,6 +215,7 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 		e->version = x->version;
 		e->mtime_ns = x->mtime_ns;
 		memcpy(e->sha256, x->sha256, 32);
+		memcpy(e->tree_root, x->tree_root, 32);
 		if (x->xattr_len)
 			memcpy(e->xattrs, x->xattrs, x->xattr_len);
 		e->xattr_len = x->xattr_len;

@@ -12,6 +12,7 @@
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "controller/commands.h"
+#include "controller/cverify.h"
 #include "controller/jsonout.h"
 
 /* What one listing prints into: a JSON array or stdout rows. */
@@ -254,7 +255,9 @@ static int log_one(void *arg, struct wire_reader *r)
 		o->header = true;
 	}
 	timefmt_format(o->e->capture_ns, when, sizeof(when));
-	if (o->e->type == VG_FILE && !o->e->deleted)
+	if (o->e->type == VG_FILE && !o->e->deleted && cverify_sha_pending(o->e))
+		snprintf(sha, sizeof(sha), "(being computed)");
+	else if (o->e->type == VG_FILE && !o->e->deleted)
 		for (i = 0; i < 32; i++)
 			snprintf(sha + 2 * i, 3, "%02x", o->e->sha256[i]);
 	if (o->e->deleted) {

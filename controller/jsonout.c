@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/timefmt.h"
+#include "controller/cverify.h"
 
 /* Length of the valid UTF-8 sequence starting at p (n bytes left), or 0.
  * Strict: no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -171,7 +172,8 @@ json_t *jsonout_log_entry(const struct vg_entry *e)
 	set(o, "version", json_integer((json_int_t)e->version), &bad);
 	set(o, "time", jsonout_time(e->capture_ns), &bad);
 	set(o, "size", json_integer((json_int_t)e->size), &bad);
-	set(o, "sha256", e->type == VG_FILE && !e->deleted ?
+	/* all zeros: the server is still computing it (docs/index.md) */
+	set(o, "sha256", e->type == VG_FILE && !e->deleted && !cverify_sha_pending(e) ?
 	    jsonout_hex(e->sha256, 32) : json_null(), &bad);
 	set(o, "deleted", json_boolean(e->deleted), &bad);
 	set(o, "type", json_string(jsonout_type(e->type)), &bad);

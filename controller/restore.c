@@ -12,22 +12,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/xattrs.h"
+#include "controller/cverify.h"
 #include "controller/jsonout.h"
 #include "controller/restore_int.h"
-
-#define IO_CHUNK (64 * 1024)
 
 /* A file being written: sink state. */
 struct wfile {
 	struct restore *r;
 	int fd;
 	uint64_t want, got;
-	EVP_MD_CTX *md;
+	struct cverify *cv;    /* sha256, or tree root while the sha256 is pending */
 };
 
 static int64_t now_ns(void)
@@ -123,47 +120,12 @@ static int wfile_sink(void *arg, const void *p, size_t n)
 		return -EFBIG;   /* more than the version's size: never trust it */
 	if ((e = fd_write_all(w->fd, p, n)) < 0)
 		return e;
-	if (EVP_DigestUpdate(w->md, p, n) != 1)
-		return -EIO;
+	if ((e = cverify_feed(w->cv, p, n)) < 0)
+		return e;
 	w->got += n;
 	w->r->st.bytes += n;
 	restore_progress(w->r, false);
 	return 0;
-}
-
-/* sha256 of an existing regular file (not following a final symlink). */
-static int file_sha256(int dirfd, const char *name, uint8_t out[32])
-{
-	uint8_t *buf = malloc(IO_CHUNK);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int fd = -1, e = 0;
-	ssize_t n;
-
-	if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		e = -ENOMEM;
-		goto out;
-	}
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		e = -errno;
-		goto out;
-	}
-	while ((n = read(fd, buf, IO_CHUNK)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			e = -errno;
-			goto out;
-		}
-		EVP_DigestUpdate(md, buf, (size_t)n);
-	}
-	if (EVP_DigestFinal_ex(md, out, NULL) != 1)
-		e = -EIO;
-out:
-	if (fd >= 0)
-		close(fd);
-	EVP_MD_CTX_free(md);
-	free(buf);
-	return e;
 }
 
 /* renameat2(RENAME_NOREPLACE), or link+unlink where the filesystem lacks it. */
@@ -281,7 +243,6 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 {
 	struct wfile w = { .r = r, .fd = -1, .want = e->size };
 	char tmp[32], why[256] = "";
-	uint8_t sha[32];
 	int err, tries;
 
 	for (tries = 0; tries < 16 && w.fd < 0; tries++) {
@@ -294,7 +255,7 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 		restore_say(r, rel, errno, "cannot create a temporary file");
 		return -errno;
 	}
-	if (!(w.md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1) {
+	if (!(w.cv = cverify_new(e))) {
 		err = -ENOMEM;
 		restore_say(r, rel, err, "sha256");
 		goto fail;
@@ -305,11 +266,11 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 		    why[0] ? why : "fetch failed");
 		goto fail;
 	}
-	if (EVP_DigestFinal_ex(w.md, sha, NULL) != 1 || w.got != e->size ||
-	    memcmp(sha, e->sha256, 32) != 0) {
+	if (w.got != e->size || cverify_finish(w.cv) != 0) {
 		err = -EBADMSG;
 		restore_say(r, rel, 0, w.got != e->size ? "short content from the server; nothing written" :
-		    "content does not match the version's sha256; nothing written");
+		    cverify_sha_pending(e) ? "content does not match the version's chunk-tree root;"
+		    " nothing written" : "content does not match the version's sha256; nothing written");
 		goto fail;
 	}
 	if ((err = restore_set_meta_fd(r, w.fd, e, rel)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {
@@ -324,7 +285,7 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 		goto fail;
 	}
 	fsync(dirfd);
-	EVP_MD_CTX_free(w.md);
+	cverify_free(w.cv);
 	r->st.files++;
 	restore_progress(r, false);
 	return 0;
@@ -332,7 +293,7 @@ fail:
 	if (w.fd >= 0)
 		close(w.fd);
 	unlinkat(dirfd, tmp, 0);
-	EVP_MD_CTX_free(w.md);
+	cverify_free(w.cv);
 	return err;
 }
 
@@ -340,7 +301,6 @@ static int put_file(struct restore *r, int dirfd, const char *name,
 		    const struct vg_entry *e, const char *rel)
 {
 	struct stat st;
-	uint8_t sha[32];
 	int err;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -351,7 +311,7 @@ static int put_file(struct restore *r, int dirfd, const char *name,
 		return put_new_file(r, dirfd, name, e, rel);
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size ||
-	    file_sha256(dirfd, name, sha) < 0 || memcmp(sha, e->sha256, 32) != 0) {
+	    cverify_file(dirfd, name, e) != 0) {
 		restore_say(r, rel, 0, "exists and is not this version; not overwritten");
 		return -EEXIST;
 	}
