@@ -218,7 +218,11 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 	return 0;
 }
 
-/* After PUT_DONE: the server computed the sha256 we could not. */
+/* After PUT_DONE: the server's sha256 of the version, which we could not
+ * compute.  The server computes it in the background (docs/index.md), so
+ * it is usually still pending: all zeros, kept as such; the capture path
+ * then compares by chunk-tree root (shipcontent.c same_content), so an
+ * unchanged file is never shipped again for want of a sha256. */
 static void learn_sha(struct shipper *sh, const char *path, uint64_t version)
 {
 	struct vg_entry *e = malloc(sizeof(*e));

@@ -9,7 +9,9 @@
 SIZE_MB=${SIZE_MB:-256}
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for bpf"; exit 0; }
 
-server_start
+# the server's worker waits 8 s before hashing a ranges version, so the
+# version is seen while its sha256 is pending (null in log --json)
+VIGIL_TEST_SHAFILL_DELAY_MS=8000 server_start
 enroll_pair phone1
 D=$T/data
 mkdir -p "$D"
@@ -38,7 +40,8 @@ server_same() { [ "$(vigil log "phone1:$F" --json | jq -r '.[-1].sha256')" = "$W
 edit_and_check() {
 	WANT=$(sha256sum "$F" | cut -d' ' -f1)
 	wait_for 60 "$1 shipped" server_same
-	tail -3 "$T/vigild.log" | grep -q "ranges" || { tail -20 "$T/vigild.log"; fail "$1: not shipped by ranges"; }
+	grep -- "-> version" "$T/vigild.log" | tail -1 | grep -q ": ranges ->" ||
+		{ tail -20 "$T/vigild.log"; fail "$1: not shipped by ranges"; }
 }
 
 note "4 KiB pwrite in the middle"
@@ -49,6 +52,13 @@ wait_for 60 "edit shipped" has_versions 2
 sleep 1.5
 r1=$(rchar)
 b1=$(counter bytes_read)
+# PUT_DONE came before the server's sha256: the version is pending, and
+# get verifies it by its chunk-tree root
+[ "$(vigil log "phone1:$F" --json | jq -r '.[-1].sha256')" = null ] ||
+	fail "sha256 of the ranges version not pending right after PUT_DONE"
+same_file phone1 "$F" "$F"
+WANT=$(sha256sum "$F" | cut -d' ' -f1)
+wait_for 30 "sha256 of the ranges version computed" server_same
 same_file phone1 "$F" "$F"
 grep -q ": ranges: 1 region" "$T/vigild.log" || { tail -20 "$T/vigild.log"; fail "edit not shipped by ranges"; }
 list=$(ls "$T/state-phone1/chunks/" | head -1)
