@@ -320,9 +320,32 @@ static uint8_t *random_bytes(size_t n, unsigned seed)
 
 /* -------------------------------------------------------------- setup */
 
+/* Runs the server (again) and connects phone1 and the controller. */
+static void server_start(void)
+{
+	int rc = -1;
+
+	server_pid = fork();
+	if (server_pid == 0) {
+		char log[200];
+
+		snprintf(log, sizeof(log), "%s/server.log", tmp);
+		freopen(log, "a", stderr);
+		execl(SERVER_BIN, SERVER_BIN, "run", srvdir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && rc != 0; i++) {
+		usleep(50000);
+		dev_m = connect_as("phone1.bundle", &rc);
+	}
+	assert_int_equal(rc, 0);
+	ctl_m = connect_as("ctl.bundle", &rc);
+	assert_int_equal(rc, 0);
+}
+
 static int setup(void **state)
 {
-	int port = 20000 + (int)(getpid() % 20000), rc = -1;
+	int port = 20000 + (int)(getpid() % 20000);
 
 	if (access(SERVER_BIN, X_OK) != 0) {
 		fprintf(stderr, "%s not built\n", SERVER_BIN);
@@ -339,22 +362,9 @@ static int setup(void **state)
 			     srvdir, tmp), 0);
 	assert_int_equal(run(SERVER_BIN " enroll %s --device phone2 --out %s/phone2.bundle >/dev/null",
 			     srvdir, tmp), 0);
-	server_pid = fork();
-	if (server_pid == 0) {
-		char log[200];
-
-		snprintf(log, sizeof(log), "%s/server.log", tmp);
-		freopen(log, "w", stderr);
-		execl(SERVER_BIN, SERVER_BIN, "run", srvdir, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && rc != 0; i++) {
-		usleep(50000);
-		dev_m = connect_as("phone1.bundle", &rc);
-	}
-	assert_int_equal(rc, 0);
-	ctl_m = connect_as("ctl.bundle", &rc);
-	assert_int_equal(rc, 0);
+	/* a PUT_RANGES version stays sha256-pending for 1.5 s (test_ranges_sha) */
+	setenv("VIGIL_TEST_SHAFILL_DELAY_MS", "1500", 1);
+	server_start();
 	return 0;
 }
 
@@ -381,6 +391,110 @@ static int teardown(void **state)
 }
 
 /* -------------------------------------------------------------- tests */
+
+/* PUT_RANGES of base with new bytes at off: returns the version or -code. */
+static int64_t put_ranges(const char *path, uint64_t base, const uint8_t *data, size_t n,
+			  uint64_t off, size_t len)
+{
+	struct vg_put *p = calloc(1, sizeof(*p));
+	uint8_t hdr[12];
+	struct content c;
+	struct buf b, in;
+	struct mux_stream *s;
+	uint16_t t;
+	int64_t v;
+
+	content_of(data, n, &c);
+	fill_put(p, path, VG_FILE, PUT_RANGES);
+	p->e.size = n;
+	memcpy(p->e.tree_root, c.root, 32);   /* sha256 unknown to the device: zeros */
+	p->base_version = base;
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&in, MUX_FRAME_MAX);
+	proto_put_put(&b, p);
+	s = mux_open(dev_m, MSG_DEV_PUT, b.data, b.len);
+	assert_non_null(s);
+	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
+	assert_int_equal(t, MSG_PUT_READY);
+	for (int i = 0; i < 8; i++)
+		hdr[i] = (uint8_t)(off >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		hdr[8 + i] = (uint8_t)(len >> (24 - 8 * i));
+	assert_int_equal(mux_send_data(s, hdr, sizeof(hdr)), 0);
+	assert_int_equal(mux_send_data(s, data + off, len), 0);
+	assert_int_equal(mux_send_end(s), 0);
+	v = put_reply(s, &in);
+	mux_stream_close(s);
+	buf_free(&b);
+	buf_free(&in);
+	free(p);
+	return v;
+}
+
+/* The latest entry of path (LOG); fills e. */
+static void latest_of(const char *path, struct vg_entry *e, int max)
+{
+	int n = list(MSG_CTL_LOG, "phone1", path, 0, false, e, max);
+
+	assert_true(n >= 1);
+	if (n > 1)
+		memcpy(&e[0], &e[n - 1], sizeof(*e));
+}
+
+/* Polls until path's latest version has sha256 want (<= 10 s). */
+static void wait_sha(const char *path, uint64_t version, const uint8_t want[32], struct vg_entry *e)
+{
+	for (int i = 0; i < 200; i++) {
+		latest_of(path, e, 4);
+		assert_int_equal(e->version, version);
+		if (!memcmp(e->sha256, want, 32))
+			return;
+		usleep(50000);
+	}
+	fail_msg("sha256 of %s version %llu not computed within 10 s", path,
+		 (unsigned long long)version);
+}
+
+/* PUT_RANGES commits on the tree root: right after PUT_DONE the version
+ * reads back right with its sha256 pending (zeros), which the server's
+ * worker fills in; a crash (kill -9) right after PUT_DONE leaves it
+ * pending, and the restarted server computes it. */
+static void test_ranges_sha(void **state)
+{
+	const size_t n = 300000;
+	uint8_t *data = random_bytes(n, 77), *got = malloc(n), zero[32] = { 0 }, sha[32];
+	struct vg_entry *e = calloc(4, sizeof(*e));
+	struct content c;
+	int status;
+
+	assert_int_equal(put_whole("/rg", data, n, 65536, NULL, 0, NULL, NULL), 1);
+	memset(data + 150000, 0xee, 4096);
+	assert_int_equal(put_ranges("/rg", 1, data, n, 150000, 4096), 2);
+	content_of(data, n, &c);
+	latest_of("/rg", e, 4);
+	assert_int_equal(e->version, 2);
+	assert_memory_equal(e->sha256, zero, 32);          /* pending */
+	assert_memory_equal(e->tree_root, c.root, 32);
+	assert_int_equal(read_content("/rg", 2, 0, 0, got, n), (ssize_t)n);
+	assert_memory_equal(got, data, n);
+	SHA256(data, n, sha);
+	wait_sha("/rg", 2, sha, e);
+	/* crash right after PUT_DONE */
+	memset(data + 7, 0x11, 100);
+	assert_int_equal(put_ranges("/rg", 2, data, n, 7, 100), 3);
+	kill(server_pid, SIGKILL);
+	waitpid(server_pid, &status, 0);
+	mux_free(dev_m);
+	mux_free(ctl_m);
+	server_start();
+	latest_of("/rg", e, 4);
+	assert_int_equal(e->version, 3);
+	SHA256(data, n, sha);
+	wait_sha("/rg", 3, sha, e);
+	free(data);
+	free(got);
+	free(e);
+}
 
 static void test_whole_sweep(void **state)
 {
@@ -648,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_verify_failure_stores_nothing),
 		cmocka_unit_test(test_meta_delete_rename),
 		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_ranges_sha),
 		cmocka_unit_test(test_roles_and_garbage),
 		cmocka_unit_test(test_devices_and_revoke),
 	};
