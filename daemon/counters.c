@@ -5,7 +5,7 @@
 
 const char *const ctr_names[CTR_COUNT] = {
 	"events", "drops", "rescans", "bytes_read", "unstable",
-	"shipped", "bytes_sent", "errors", "xattr_skipped",
+	"shipped", "bytes_sent", "errors", "xattr_skipped", "adopted", "bytes_received",
 };
 
 void ctr_report(const struct counters *c, struct vg_report *rep)

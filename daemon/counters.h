@@ -9,7 +9,10 @@
 
 enum ctr {
 	CTR_EVENTS, CTR_DROPS, CTR_RESCANS, CTR_BYTES_READ, CTR_UNSTABLE,
-	CTR_SHIPPED, CTR_BYTES_SENT, CTR_ERRORS, CTR_XATTR_SKIPPED, CTR_COUNT
+	CTR_SHIPPED, CTR_BYTES_SENT, CTR_ERRORS, CTR_XATTR_SKIPPED,
+	CTR_ADOPTED,     /* versions already on the server taken over, nothing sent */
+	CTR_BYTES_RECV,  /* signatures fetched from the server */
+	CTR_COUNT
 };
 
 struct counters {

@@ -194,3 +194,59 @@ int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms)
 	buf_free(&rb);
 	return rc;
 }
+
+int putio_sig(struct mux *m, const char *path, uint64_t version, uint64_t cap,
+	      int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+	      uint64_t *got)
+{
+	struct mux_stream *s;
+	struct buf b, rb;
+	char err[VG_ERRMSG_MAX];
+	uint16_t type = 0;
+	int rc, k;
+
+	*got = 0;
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&rb, MUX_FRAME_MAX);
+	wire_put_str(&b, path);
+	wire_put_u64(&b, version);
+	if ((rc = wire_buf_error(&b)) < 0)
+		goto out;
+	if (!(s = mux_open(m, MSG_DEV_SIG, b.data, b.len))) {
+		rc = errno ? -errno : -ECONNRESET;
+		goto out;
+	}
+	if ((rc = mux_send_end(s)) < 0 && rc != -ECONNRESET)
+		goto close;
+	if ((rc = recv_msg(s, &rb, timeout_ms, err, sizeof(err))) < 0)
+		goto close;
+	if (rc != MSG_OK) {
+		rc = -EPROTO;
+		goto close;
+	}
+	for (rc = 0;;) {
+		if ((k = mux_recv(s, &type, &rb, timeout_ms)) < 0) {
+			rc = k;
+			break;
+		}
+		if (k == MUX_END)
+			break;
+		if (k != MUX_DATA) {
+			rc = -EPROTO;
+			break;
+		}
+		if (rb.len > cap - *got) {
+			rc = -EFBIG;
+			break;
+		}
+		*got += rb.len;
+		if ((rc = out(arg, rb.data, rb.len)) != 0)
+			break;
+	}
+close:
+	mux_stream_close(s);
+out:
+	buf_free(&b);
+	buf_free(&rb);
+	return rc;
+}

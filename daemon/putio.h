@@ -32,4 +32,12 @@ int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms);
 int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms);
 
+/* MSG_DEV_SIG: the librsync signature of path's latest version (which must
+ * be version), streamed to out() piece by piece; at most cap bytes (else
+ * -EFBIG).  0 and *got, -ESTALE/-ENOENT from the server, out's error,
+ * -ECONNRESET/-ETIMEDOUT/-EPROTO. */
+int putio_sig(struct mux *m, const char *path, uint64_t version, uint64_t cap,
+	      int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+	      uint64_t *got);
+
 #endif

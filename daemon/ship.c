@@ -220,7 +220,8 @@ int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 	return rc;
 }
 
-/* The server's latest of path differs from what we think: learn it. */
+/* The server's latest of path differs from what we think: learn it.  A
+ * live version is re-learnt by adoption; a DELETE takes its number. */
 static int fix_stale(struct shipper *sh, const char *path)
 {
 	struct vg_entry *e = malloc(sizeof(*e));
@@ -230,6 +231,14 @@ static int fix_stale(struct shipper *sh, const char *path)
 		return -ENOMEM;
 	rc = putio_latest(sh->mux, path, e, 30000);
 	if (rc == -ENOENT || (rc == 0 && e->deleted)) {
+		statedb_del(sh->o.db, path);
+		sigcache_drop(sh->o.statedir, path);
+		chunklist_drop(sh->o.statedir, path);
+		rc = -EAGAIN;
+	} else if (rc == 0 && sh->put->body != PUT_DELETE) {
+		/* forget what we shipped: the next look compares with the
+		 * server's version and adopts it, or sends META or a delta
+		 * against its signature (shipadopt.c) */
 		statedb_del(sh->o.db, path);
 		sigcache_drop(sh->o.statedir, path);
 		chunklist_drop(sh->o.statedir, path);

@@ -40,6 +40,13 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		 const struct shipped *cur);
 
+/* A path without a shipped record that the server may already hold
+ * (shipadopt.c): adopt its version, PUT_META on it, or (a file) a delta
+ * against its signature.  0 or -errno as ship_item; -ENOTSUP: the server
+ * has nothing to build on, ship it as new. */
+int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st);
+int ship_adopt_empty(struct shipper *sh, const struct qitem *q, const struct stat *st);
+
 /* PUT_RANGES from the known written ranges (shipranges.c): 0 or -errno
  * as ship_item; -ENOTSUP: not possible here, take the capture path. */
 int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st,

@@ -258,6 +258,8 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 	if (type != VG_FILE) {
 		if (have && cur->type == type && !scan_differs(&st, cur))
 			return statedb_queue_done(sh->o.db, q->path, q->gen);
+		if (!have && (rc = ship_adopt_empty(sh, q, &st)) != -ENOTSUP)
+			return rc;
 		return ship_empty(sh, q, &st);
 	}
 	if (!have && statedb_find_ino(sh->o.db, st.st_dev, st.st_ino, q->path, sh->old) == 0) {
@@ -285,5 +287,7 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 	    cur->size == (uint64_t)st.st_size && cur->mtime_ns == scan_ts(&st.st_mtim) &&
 	    cur->ino == st.st_ino && !scan_racy(cur))
 		return ship_meta(sh, q, &st, cur, ship_now_ns());
+	if (!have && (rc = ship_adopt_file(sh, q, &st)) != -ENOTSUP)
+		return rc;   /* the server may hold it already (lost state) */
 	return ship_content(sh, q, &st, have && cur->type == VG_FILE ? cur : NULL);
 }

@@ -1,0 +1,303 @@
+/* shipadopt.c — a path without a shipped record (new or lost state
+ * directory, or forgotten after ESTALE) may already be on the server.
+ * Before sending anything, ask MSG_DEV_LATEST and compare (adopt.h):
+ *   same content and metadata -> record the server's version, send nothing
+ *                                (a file's signature and chunk list are
+ *                                built from the local read, as a ship would)
+ *   same content only         -> PUT_META on the server's version
+ *   a file, other content     -> fetch its signature (MSG_DEV_SIG) into the
+ *                                signature cache, then the normal capture
+ *                                path sends a PUT_DELTA against it
+ *   nothing live, other type  -> -ENOTSUP: the caller ships it as new. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/chunktree.h"
+#include "common/log.h"
+#include "daemon/adopt.h"
+#include "daemon/capture.h"
+#include "daemon/chunklist.h"
+#include "daemon/ship_int.h"
+#include "daemon/sigcache.h"
+#include "daemon/xattrs.h"
+
+/* As in shipcontent.c: no signature below SIG_MIN, no chunk list below
+ * RANGES_MIN (and none without a range tracker). */
+#define ADOPT_SIG_MIN    (16 * 1024)
+#define ADOPT_RANGES_MIN (256 * 1024)
+#define LATEST_MS        30000
+
+struct adopt_sink {
+	struct sigwriter *sw;
+	struct clwriter *cw;
+};
+
+static int as_reset(void *arg)
+{
+	struct adopt_sink *a = arg;
+	int rc;
+
+	if (a->sw && (rc = sigwriter_reset(a->sw)) < 0)
+		return rc;
+	return a->cw ? clwriter_reset(a->cw) : 0;
+}
+
+static int as_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct adopt_sink *a = arg;
+
+	return a->sw ? sigwriter_feed(a->sw, p, n) : 0;
+}
+
+static int as_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+{
+	struct adopt_sink *a = arg;
+
+	return a->cw ? clwriter_add(a->cw, sha, len) : 0;
+}
+
+/* The server's latest of path into srv: 0, -ENOTSUP (nothing there, or
+ * the server would not say), or a connection error. */
+static int ask_latest(struct shipper *sh, const char *path, struct vg_entry *srv)
+{
+	int rc;
+
+	if (!ship_connected(sh))
+		return -ECONNRESET;
+	rc = putio_latest(sh->mux, path, srv, LATEST_MS);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO) {
+		ship_disconnect(sh);
+		return rc == -EPROTO ? -ECONNRESET : rc;
+	}
+	if (rc < 0 && rc != -ENOENT)
+		log_errno(rc, "%s: asking the server for its latest version", path);
+	return rc < 0 ? -ENOTSUP : 0;
+}
+
+/* The local entry's xattrs; -EAGAIN when the path went away. */
+static int local_xattrs(struct shipper *sh, struct vg_entry *loc)
+{
+	unsigned skipped = 0;
+	int rc = xattrs_fill(loc, loc->path, &skipped);
+
+	if (skipped)
+		ctr_add(sh->o.ctr, CTR_XATTR_SKIPPED, skipped);
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		return -EAGAIN;
+	return 0;   /* other errors: compared without them (a META follows) */
+}
+
+/* Records srv's version for loc, with st as the local stat. */
+static int record(struct shipper *sh, const struct qitem *q, const struct vg_entry *loc,
+		  const struct stat *st, uint64_t version)
+{
+	int rc;
+
+	ship_row_from(sh->old, loc, st, version);
+	if ((rc = statedb_put(sh->o.db, sh->old)) < 0)
+		return rc;
+	ctr_add(sh->o.ctr, CTR_ADOPTED, 1);
+	log_debug("%s: adopted the server's version %llu", loc->path, (unsigned long long)version);
+	return statedb_queue_done(sh->o.db, q->path, q->gen);
+}
+
+/* PUT_META of loc on the server's version. */
+static int send_meta(struct shipper *sh, const struct qitem *q, const struct vg_entry *loc,
+		     const struct stat *st, uint64_t base)
+{
+	uint64_t version = 0;
+	int rc;
+
+	memset(sh->put, 0, sizeof(*sh->put));
+	sh->put->e = *loc;
+	sh->put->e.capture_ns = ship_next_capture(sh, loc->capture_ns);
+	sh->put->body = PUT_META;
+	sh->put->base_version = base;
+	if ((rc = ship_send_put(sh, NULL, &version)) < 0)
+		return ship_finish_put(sh, rc, q->path);
+	return ship_commit(sh, q, st, version);
+}
+
+/* Directory or symlink without a shipped record. */
+int ship_adopt_empty(struct shipper *sh, const struct qitem *q, const struct stat *st)
+{
+	struct vg_entry *srv = malloc(sizeof(*srv)), *loc = malloc(sizeof(*loc));
+	ssize_t n;
+	int rc;
+
+	if (!srv || !loc) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = ask_latest(sh, q->path, srv)) < 0)
+		goto out;
+	ship_entry_from_stat(loc, q->path, st);
+	if (S_ISLNK(st->st_mode)) {
+		if ((n = readlink(q->path, loc->link, sizeof(loc->link) - 1)) < 0) {
+			rc = errno == ENOENT ? -EAGAIN : -errno;
+			goto out;
+		}
+		loc->link[n] = '\0';
+		loc->size = 0;
+	}
+	ctree_sha256("", 0, loc->sha256);
+	ctree_empty_root(loc->tree_root);
+	loc->capture_ns = ship_now_ns();
+	if ((rc = local_xattrs(sh, loc)) < 0)
+		goto out;
+	switch (adopt_compare(srv, loc)) {
+	case ADOPT_SAME:
+		loc->capture_ns = srv->capture_ns;
+		rc = record(sh, q, loc, st, srv->version);
+		break;
+	case ADOPT_META:
+		rc = send_meta(sh, q, loc, st, srv->version);
+		break;
+	default:
+		rc = -ENOTSUP;
+	}
+out:
+	free(srv);
+	free(loc);
+	return rc;
+}
+
+static int sig_raw(void *arg, const void *p, size_t n)
+{
+	return sigwriter_feed_raw(arg, p, n);
+}
+
+/* Streams the server's signature of srv into the cache under srv's
+ * sha256, where the capture path finds it for a delta. */
+static int fetch_sig(struct shipper *sh, const struct vg_entry *srv)
+{
+	struct sigwriter *w = NULL;
+	uint64_t got = 0;
+	int rc;
+
+	if ((rc = sigwriter_new(sh->o.statedir, &w)) < 0)
+		return rc;
+	rc = putio_sig(sh->mux, srv->path, srv->version, adopt_sig_cap(srv->size),
+		       sig_raw, w, SHIP_REPLY_MS, &got);
+	ctr_add(sh->o.ctr, CTR_BYTES_RECV, got);
+	if (rc == 0)
+		rc = sigwriter_commit_raw(w, srv->path, srv->sha256);
+	sigwriter_free(w);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
+		ship_disconnect(sh);
+	else if (rc < 0)
+		log_errno(rc, "%s: fetching the server's signature (sending it whole)", srv->path);
+	else
+		log_debug("%s: fetched the signature of version %llu (%llu bytes)", srv->path,
+			  (unsigned long long)srv->version, (unsigned long long)got);
+	return rc;
+}
+
+/* Other content: a delta against srv's version through the capture path,
+ * with a shipped row made of what the server told (no inode: never ranges). */
+static int ship_against(struct shipper *sh, const struct qitem *q, const struct stat *st,
+			const struct vg_entry *srv)
+{
+	struct shipped *base = calloc(1, sizeof(*base));
+	int rc;
+
+	if (!base)
+		return -ENOMEM;
+	if (srv->size >= ADOPT_SIG_MIN && (rc = fetch_sig(sh, srv)) < 0 &&
+	    (rc == -ECONNRESET || rc == -ETIMEDOUT)) {
+		free(base);
+		return rc;
+	}
+	snprintf(base->path, sizeof(base->path), "%s", q->path);
+	base->type = VG_FILE;
+	base->size = srv->size;
+	base->mtime_ns = srv->mtime_ns;
+	base->mode = S_IFREG | (srv->mode & 07777);
+	base->uid = srv->uid;
+	base->gid = srv->gid;
+	base->version = srv->version;
+	memcpy(base->sha256, srv->sha256, 32);
+	memcpy(base->root, srv->tree_root, 32);
+	rc = ship_content(sh, q, st, base);
+	free(base);
+	return rc;
+}
+
+/* Keeps the signature and chunk list built while reading for the version
+ * now recorded. */
+static void keep_sink(struct shipper *sh, const char *path, const struct capture *cap,
+		      struct adopt_sink *a)
+{
+	if (!a->sw || sigwriter_commit(a->sw, path, cap->sha256) < 0)
+		sigcache_drop(sh->o.statedir, path);
+	if (!a->cw || cap->sqlite || cap->unstable || clwriter_commit(a->cw, path, cap->root) < 0)
+		chunklist_drop(sh->o.statedir, path);
+}
+
+/* Regular file without a shipped record: -ENOTSUP when the server has no
+ * live file there (ship it as new). */
+int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st)
+{
+	struct vg_entry *srv = malloc(sizeof(*srv)), *loc = malloc(sizeof(*loc));
+	struct adopt_sink a = { 0 };
+	struct capture_sink sink = { .arg = &a, .reset = as_reset, .data = as_data,
+				     .chunk = as_chunk };
+	struct capture cap = { .fd = -1 };
+	int rc;
+
+	if (!srv || !loc) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = ask_latest(sh, q->path, srv)) < 0)
+		goto out;
+	if (srv->deleted || srv->type != VG_FILE || !srv->version) {
+		rc = -ENOTSUP;
+		goto out;
+	}
+	if (st->st_size < ADOPT_SIG_MIN || sigwriter_new(sh->o.statedir, &a.sw) < 0)
+		a.sw = NULL;
+	if (!sh->o.rt || st->st_size < ADOPT_RANGES_MIN ||
+	    clwriter_new(sh->o.statedir, CL_BUF, &a.cw) < 0)
+		a.cw = NULL;
+	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {
+		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
+			rc = -EAGAIN;
+		else
+			log_errno(rc, "%s: reading", q->path);
+		goto out;
+	}
+	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap.size);
+	if (cap.unstable)
+		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
+	ship_entry_from_stat(loc, q->path, &cap.st);
+	loc->size = cap.size;
+	memcpy(loc->sha256, cap.sha256, 32);
+	memcpy(loc->tree_root, cap.root, 32);
+	loc->capture_ns = cap.capture_ns;
+	if ((rc = local_xattrs(sh, loc)) < 0)
+		goto out;
+	switch (adopt_compare(srv, loc)) {
+	case ADOPT_SAME:
+		if ((rc = record(sh, q, loc, &cap.st, srv->version)) == 0)
+			keep_sink(sh, q->path, &cap, &a);
+		break;
+	case ADOPT_META:
+		if ((rc = send_meta(sh, q, loc, &cap.st, srv->version)) == 0)
+			keep_sink(sh, q->path, &cap, &a);
+		break;
+	default:
+		capture_release(&cap);
+		rc = ship_against(sh, q, st, srv);
+	}
+out:
+	capture_release(&cap);
+	sigwriter_free(a.sw);
+	clwriter_free(a.cw);
+	free(srv);
+	free(loc);
+	return rc;
+}
