@@ -246,6 +246,7 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 	struct capture_sink sink = { .arg = &a, .reset = as_reset, .data = as_data,
 				     .chunk = as_chunk };
 	struct capture cap = { .fd = -1 };
+	bool taken = false;
 	int rc;
 
 	if (!srv || !loc) {
@@ -257,6 +258,12 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 	if (srv->deleted || srv->type != VG_FILE || !srv->version) {
 		rc = -ENOTSUP;
 		goto out;
+	}
+	/* as ship_content: writes from now on form the next range set, so
+	 * an adopted file's next small edit can go by ranges */
+	if (sh->o.rt) {
+		rangetab_take(sh->o.rt, q->path, st->st_size >= ADOPT_RANGES_MIN, sh->rs);
+		taken = true;
 	}
 	if (st->st_size < ADOPT_SIG_MIN || sigwriter_new(sh->o.statedir, &a.sw) < 0)
 		a.sw = NULL;
@@ -291,9 +298,14 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 		break;
 	default:
 		capture_release(&cap);
+		if (taken)
+			rangetab_putback(sh->o.rt, q->path, sh->rs);   /* ship_content takes it */
+		taken = false;
 		rc = ship_against(sh, q, st, srv);
 	}
 out:
+	if (taken && rc < 0)
+		rangetab_putback(sh->o.rt, q->path, sh->rs);
 	capture_release(&cap);
 	sigwriter_free(a.sw);
 	clwriter_free(a.cw);

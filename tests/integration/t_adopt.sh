@@ -107,4 +107,29 @@ grep -q "big.bin: fetched the signature of version 3" "$T/vigild.log" ||
 grep -q "big.bin: delta -> version 4" "$T/vigild.log" ||
 	{ tail -20 "$T/vigild.log"; fail "after ESTALE the edit did not go by delta"; }
 [ "$sent" -lt $((2 * 1048576)) ] || fail "sent $sent bytes after ESTALE"
+
+# vigild run with the bpf tracker after a lost state: the adopted file's
+# next small edit goes by ranges (the adoption kept its chunk list and
+# started its range set)
+if [ "$(id -u)" = 0 ]; then
+	note "vigild run after a lost state: adopt, then a 4 KiB edit by ranges"
+	rm -rf "$S"
+	: >"$T/vigild.log"
+	"$BIN/vigild" run --bundle "$T/phone1.bundle" --state "$S" --watch "$D" \
+		--tracker bpf >>"$T/vigild.log" 2>&1 &
+	VPID=$!
+	PIDS="$PIDS $VPID"
+	adopted_all() { [ "$("$BIN/vigild" status --state "$S" --json | jq .counters.adopted)" -ge 7 ]; }
+	wait_for 60 "run: everything adopted" adopted_all
+	sleep 0.5
+	dd if=/dev/urandom of="$F" bs=4096 seek=2000 count=1 conv=notrunc status=none
+	n4() { [ "$(versions "$F")" -ge 5 ]; }
+	wait_for 60 "run: edit shipped" n4
+	check_versions 4
+	same_file phone1 "$F" "$F"
+	grep -q "big.bin: ranges -> version 5" "$T/vigild.log" ||
+		{ tail -20 "$T/vigild.log"; fail "run: the edit after adoption did not go by ranges"; }
+	kill "$VPID"
+	wait "$VPID" 2>/dev/null || true
+fi
 note "ok"
