@@ -7,6 +7,13 @@
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
 
+/* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
+ * headers), so no signature is kept for the next edit. */
+#define SIG_MIN_SIZE (16 * 1024)
+/* Below this reading the whole file costs less than keeping its chunk
+ * list and ranges: no PUT_RANGES. */
+#define RANGES_MIN_SIZE (256 * 1024)
+
 struct shipper {
 	struct ship_opts o;
 	char tmpdir[PATH_MAX];

@@ -24,10 +24,6 @@
 #include "daemon/sigcache.h"
 #include "daemon/xattrs.h"
 
-/* As in shipcontent.c: no signature below SIG_MIN, no chunk list below
- * RANGES_MIN (and none without a range tracker). */
-#define ADOPT_SIG_MIN    (16 * 1024)
-#define ADOPT_RANGES_MIN (256 * 1024)
 #define LATEST_MS        30000
 
 struct adopt_sink {
@@ -206,7 +202,7 @@ static int ship_against(struct shipper *sh, const struct qitem *q, const struct 
 
 	if (!base)
 		return -ENOMEM;
-	if (srv->size >= ADOPT_SIG_MIN && (rc = fetch_sig(sh, srv)) < 0 &&
+	if (srv->size >= SIG_MIN_SIZE && (rc = fetch_sig(sh, srv)) < 0 &&
 	    (rc == -ECONNRESET || rc == -ETIMEDOUT)) {
 		free(base);
 		return rc;
@@ -262,12 +258,12 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 	/* as ship_content: writes from now on form the next range set, so
 	 * an adopted file's next small edit can go by ranges */
 	if (sh->o.rt) {
-		rangetab_take(sh->o.rt, q->path, st->st_size >= ADOPT_RANGES_MIN, sh->rs);
+		rangetab_take(sh->o.rt, q->path, st->st_size >= RANGES_MIN_SIZE, sh->rs);
 		taken = true;
 	}
-	if (st->st_size < ADOPT_SIG_MIN || sigwriter_new(sh->o.statedir, &a.sw) < 0)
+	if (st->st_size < SIG_MIN_SIZE || sigwriter_new(sh->o.statedir, &a.sw) < 0)
 		a.sw = NULL;
-	if (!sh->o.rt || st->st_size < ADOPT_RANGES_MIN ||
+	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
 	    clwriter_new(sh->o.statedir, CL_BUF, &a.cw) < 0)
 		a.cw = NULL;
 	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {

@@ -16,13 +16,6 @@
 #include "daemon/sigcache.h"
 #include "daemon/xattrs.h"
 
-/* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
- * headers), so no signature is kept for the next edit. */
-#define SIG_MIN_SIZE (16 * 1024)
-/* Below this reading the whole file costs less than keeping its chunk
- * list and ranges: no PUT_RANGES. */
-#define RANGES_MIN_SIZE (256 * 1024)
-
 struct content_sink {
 	struct sigwriter *sw;     /* new signature, for the next edit */
 	struct deltawriter *dw;   /* delta against the shipped version */
