@@ -3,6 +3,7 @@
 #ifndef VIGIL_DAEMON_SHIP_INT_H
 #define VIGIL_DAEMON_SHIP_INT_H
 
+#include "daemon/capture.h"
 #include "daemon/putio.h"
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
@@ -43,6 +44,11 @@ int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st
 		uint64_t version);
 /* Deterministic WHOLE-upload token of (path, content). */
 void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
+/* capture_file() of a queued path into sink, counted in bytes_read and
+ * unstable; a path that vanished or changed kind meanwhile is -EAGAIN
+ * (look again), any other failure is logged (shipcontent.c). */
+int ship_capture(struct shipper *sh, const char *path, const struct capture_sink *sink,
+		 struct capture *cap);
 /* A regular file whose content may have changed (shipcontent.c). */
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		 const struct shipped *cur);

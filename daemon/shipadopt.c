@@ -266,16 +266,8 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
 	    clwriter_new(sh->o.statedir, CL_BUF, &a.cw) < 0)
 		a.cw = NULL;
-	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {
-		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
-			rc = -EAGAIN;
-		else
-			log_errno(rc, "%s: reading", q->path);
+	if ((rc = ship_capture(sh, q->path, &sink, &cap)) < 0)
 		goto out;
-	}
-	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap.size);
-	if (cap.unstable)
-		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
 	ship_entry_from_stat(loc, q->path, &cap.st);
 	loc->size = cap.size;
 	memcpy(loc->sha256, cap.sha256, 32);

@@ -159,16 +159,8 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
 	    clwriter_new(sh->o.statedir, CL_BUF, &cs.cw) < 0)
 		cs.cw = NULL;
-	if ((rc = capture_file(q->path, sh->tmpdir, &sink, &cap)) < 0) {
-		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
-			rc = -EAGAIN;   /* it changed kind or vanished: look again */
-		else
-			log_errno(rc, "%s: reading", q->path);
+	if ((rc = ship_capture(sh, q->path, &sink, &cap)) < 0)
 		goto out;
-	}
-	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap.size);
-	if (cap.unstable)
-		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
 	if ((rc = plan(sh, q, &cap, cur, &cs, &body)) == 1) {
 		/* same content, same metadata: only remember the fresh capture */
 		rc = ship_commit(sh, q, &cap.st, cur->version);
@@ -193,6 +185,23 @@ out:
 	if (sig)
 		rs_free_sumset(sig);
 	return rc;
+}
+
+int ship_capture(struct shipper *sh, const char *path, const struct capture_sink *sink,
+		 struct capture *cap)
+{
+	int rc = capture_file(path, sh->tmpdir, sink, cap);
+
+	if (rc < 0) {
+		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
+			return -EAGAIN;   /* it changed kind or vanished: look again */
+		log_errno(rc, "%s: reading", path);
+		return rc;
+	}
+	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap->size);
+	if (cap->unstable)
+		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
+	return 0;
 }
 
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
