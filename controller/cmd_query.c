@@ -31,6 +31,32 @@ static int out_add(struct out *o, json_t *v)
 	return 0;
 }
 
+/* The scratch entry, and the JSON array when json: 0 or -ENOMEM. */
+static int out_open(struct out *o, bool json)
+{
+	if ((json && !(o->arr = json_array())) || !(o->e = malloc(sizeof(*o->e)))) {
+		json_decref(o->arr);
+		o->arr = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* After a listing of n items (or -errno): prints the JSON, frees o,
+ * returns the exit code. */
+static int out_close(struct out *o, long n, bool json)
+{
+	int rc = n < 0 ? CTL_FAIL : CTL_OK;
+
+	free(o->e);
+	o->e = NULL;
+	if (rc == CTL_OK && json && jsonout_print(o->arr) < 0)
+		rc = CTL_FAIL;
+	else if (rc != CTL_OK)
+		json_decref(o->arr);
+	return rc;
+}
+
 static void fmt_local(int64_t ns, char *buf, size_t cap)
 {
 	time_t t = (time_t)(ns / 1000000000);
@@ -212,12 +238,8 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 		return ctl_usage(usage, "expected one DEVICE[:PATH]");
 	if ((r = ctl_parse_target(usage, argv[optind], dev, path, false)) != 0)
 		return r;
-	if (ctl_connect(c) < 0)
+	if (ctl_connect(c) < 0 || out_open(&o, json) < 0)
 		return CTL_FAIL;
-	if ((json && !(o.arr = json_array())) || !(o.e = malloc(sizeof(*o.e)))) {
-		json_decref(o.arr);
-		return CTL_FAIL;
-	}
 	o.dir = path;
 	ctl_target_str(dev, path, what, sizeof(what));
 	buf_init(&req, MUX_FRAME_MAX);
@@ -229,12 +251,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 	buf_free(&req);
 	if (n == 0 && ls_empty(c, &o, dev, path, at) < 0)
 		n = -ENOENT;
-	free(o.e);
-	if (n < 0) {
-		json_decref(o.arr);
-		return CTL_FAIL;
-	}
-	return json && jsonout_print(o.arr) < 0 ? CTL_FAIL : CTL_OK;
+	return out_close(&o, n, json);
 }
 
 /* ---- log ---- */
@@ -297,26 +314,17 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 		return ctl_usage(usage, "expected one DEVICE:PATH");
 	if ((r = ctl_parse_target(usage, argv[optind], dev, path, true)) != 0)
 		return r;
-	if (ctl_connect(c) < 0)
+	if (ctl_connect(c) < 0 || out_open(&o, json) < 0)
 		return CTL_FAIL;
-	if ((json && !(o.arr = json_array())) || !(o.e = malloc(sizeof(*o.e)))) {
-		json_decref(o.arr);
-		return CTL_FAIL;
-	}
 	ctl_target_str(dev, path, what, sizeof(what));
 	buf_init(&req, MUX_FRAME_MAX);
 	wire_put_str(&req, dev);
 	wire_put_str(&req, path);
 	n = ctl_list(c, MSG_CTL_LOG, &req, MSG_ENTRIES, what, log_one, &o);
 	buf_free(&req);
-	free(o.e);
 	if (n == 0) {
 		log_warnx("%s: no such path", what);
 		n = -ENOENT;
 	}
-	if (n < 0) {
-		json_decref(o.arr);
-		return CTL_FAIL;
-	}
-	return json && jsonout_print(o.arr) < 0 ? CTL_FAIL : CTL_OK;
+	return out_close(&o, n, json);
 }
