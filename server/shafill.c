@@ -127,7 +127,9 @@ static void *worker(void *arg)
 				sf->kicked = true;
 			continue;
 		}
-		if (sf->delay_ms > 0) {
+		/* the test delay counts from the latest kick, so the newest
+		 * commit stays pending for the whole delay */
+		while (sf->delay_ms > 0 && !sf->quit) {
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += sf->delay_ms / 1000;
 			until.tv_nsec += (long)(sf->delay_ms % 1000) * 1000000;
@@ -135,11 +137,11 @@ static void *worker(void *arg)
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000;
 			}
-			while (!sf->quit && pthread_cond_timedwait(&sf->wake, &sf->lock, &until) != ETIMEDOUT)
-				;
-			if (sf->quit)
+			if (pthread_cond_timedwait(&sf->wake, &sf->lock, &until) == ETIMEDOUT)
 				break;
 		}
+		if (sf->quit)
+			break;
 		sf->kicked = false;
 		sf->idle = false;
 		pthread_mutex_unlock(&sf->lock);

@@ -9,7 +9,8 @@
  * store and store its sha256 (index_sha_done).  A content that cannot be
  * read stays pending and is retried at the next kick or after
  * SHAFILL_RETRY_S.  Never blocks a connection thread.
- * For tests, VIGIL_TEST_SHAFILL_DELAY_MS (read at start) delays each pass,
+ * For tests, VIGIL_TEST_SHAFILL_DELAY_MS (read at start) delays each pass
+ * until that long after the latest kick,
  * so that a version is seen while its sha256 is pending. */
 #ifndef VIGIL_SERVER_SHAFILL_H
 #define VIGIL_SERVER_SHAFILL_H

@@ -54,8 +54,10 @@ r1=$(rchar)
 b1=$(counter bytes_read)
 # PUT_DONE came before the server's sha256: the version is pending, and
 # get verifies it by its chunk-tree root
-[ "$(vigil log "phone1:$F" --json | jq -r '.[-1].sha256')" = null ] ||
-	fail "sha256 of the ranges version not pending right after PUT_DONE"
+[ "$(vigil log "phone1:$F" --json | jq -r ".[-1].sha256")" = null ] || {
+	vigil log "phone1:$F" --json
+	tail -5 "$T/vigild.log"
+	fail "sha256 of the ranges version not pending right after PUT_DONE"; }
 same_file phone1 "$F" "$F"
 WANT=$(sha256sum "$F" | cut -d' ' -f1)
 wait_for 30 "sha256 of the ranges version computed" server_same
