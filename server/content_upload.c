@@ -2,7 +2,7 @@
  *
  * The state of an upload is the list of chunk entries (sha256, length) it
  * has produced so far, in DIR/store/uploads/<dev>/<token>: records of
- * {sha256[32], u32 len, u32 crc32c of the 36 bytes before} (big-endian),
+ * {sha256[32], u32 len, u32 CRC-32 of the 36 bytes before} (big-endian),
  * appended at each checkpoint after the chunks themselves were committed to
  * the store, so every entry names a durable chunk.  Resuming re-adds the
  * entries to a fresh tree builder (the tree depends only on the entries)
@@ -110,7 +110,7 @@ static int ckpt_append(struct vbuild *vb)
 
 			memcpy(e, vb->log[i].sha, 32);
 			put32(e + 32, vb->log[i].len);
-			put32(e + 36, store_crc32c(0, e, 36));
+			put32(e + 36, store_crc32(0, e, 36));
 		}
 		w = pwrite(vb->ckpt_fd, rec, k * ENT_LEN, (off_t)at);
 		if (w != (ssize_t)(k * ENT_LEN))
@@ -181,7 +181,7 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 			const uint8_t *e = rec + i;
 			uint32_t len = get32(e + 32);
 
-			if (store_crc32c(0, e, 36) != get32(e + 36) || len == 0 || len > CHUNK_MAX)
+			if (store_crc32(0, e, 36) != get32(e + 36) || len == 0 || len > CHUNK_MAX)
 				goto torn;
 			/* the chunk must still be there; it also feeds the sha256 */
 			store_chunk_id(&vb->key, e, id);

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <zlib.h>
 
 #include "common/log.h"
 
@@ -25,33 +26,21 @@ static const char *schema =
 	" gen INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS packs(pack INTEGER PRIMARY KEY, committed_end INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-	"INSERT OR IGNORE INTO meta VALUES('format', 1);"
+	"INSERT OR IGNORE INTO meta VALUES('format', " STORE_FORMAT_STR ");"
 	"INSERT OR IGNORE INTO meta VALUES('gen', 1);";
 
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	uint32_t i, j, c;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (j = 0; j < 8; j++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-		crc_table[i] = c;
-	}
-}
-
-uint32_t store_crc32c(uint32_t crc, const void *p, size_t n)
+uint32_t store_crc32(uint32_t crc, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
-	pthread_once(&crc_once, crc_init);
-	crc = ~crc;
-	while (n--)
-		crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	while (n > 0) {   /* zlib takes a uInt length */
+		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
+
+		crc = (uint32_t)crc32(crc, b, k);
+		b += k;
+		n -= k;
+	}
+	return crc;
 }
 
 void store_chunk_id(const struct devkey *key, const uint8_t sha[32], uint8_t id[STORE_ID_LEN])
@@ -160,11 +149,24 @@ int store_roll_locked(struct store *st)
 	return 0;
 }
 
+/* The format the store was created with, or -1 when it cannot be read. */
+static int meta_format(struct store *st)
+{
+	sqlite3_stmt *q;
+	int fmt = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT v FROM meta WHERE k='format'", -1, &q, NULL) ==
+	    SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		fmt = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return fmt;
+}
+
 static int db_open(struct store *st)
 {
 	char path[4096];
 	char *err = NULL;
-	int rc;
+	int rc, fmt;
 
 	snprintf(path, sizeof(path), "%s/chunks.db", st->dir);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -175,6 +177,11 @@ static int db_open(struct store *st)
 	rc = sqlite3_exec(st->db, schema, NULL, NULL, &err);
 	if (rc != SQLITE_OK)
 		goto fail;
+	if ((fmt = meta_format(st)) != STORE_FORMAT) {
+		log_warnx("%s: store format %d, this vigil-server reads format %d only", path, fmt,
+			  STORE_FORMAT);
+		return -EPROTO;
+	}
 	rc = sqlite3_prepare_v2(st->db, "SELECT pack, off, clen, rlen FROM chunks WHERE id=?",
 				-1, &st->q_get, NULL);
 	if (rc == SQLITE_OK)
@@ -442,7 +449,7 @@ static int rec_decode(struct store *st, const uint8_t *rec, const struct loc *l,
 
 	if (be32(rec) != REC_MAGIC || memcmp(rec + 8, id, STORE_ID_LEN) ||
 	    be32(rec + 40) != l->rlen || be32(rec + 44) != l->clen ||
-	    store_crc32c(store_crc32c(0, rec, 48), rec + REC_HDR, l->clen) != be32(rec + 48))
+	    store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32(rec + 48))
 		return -EIO;
 	if (!(rec[4] & REC_F_ZSTD)) {
 		if (l->clen != l->rlen)

@@ -157,7 +157,7 @@ static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p,
 	memcpy(b->rec + 8, id, STORE_ID_LEN);
 	put32(b->rec + 40, (uint32_t)n);
 	put32(b->rec + 44, (uint32_t)c);
-	put32(b->rec + 48, store_crc32c(store_crc32c(0, b->rec, 48), b->rec + REC_HDR, c));
+	put32(b->rec + 48, store_crc32(store_crc32(0, b->rec, 48), b->rec + REC_HDR, c));
 	return REC_HDR + c;
 }
 

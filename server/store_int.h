@@ -13,9 +13,12 @@
 #include "server/store.h"
 
 /* Pack record: magic "VGC1", u8 flags, 3 zero bytes, id[32], u32 plain
- * length, u32 stored length, u32 crc32c(header bytes 0..47 + payload);
+ * length, u32 stored length, u32 CRC-32 (zlib's)
+ * of header bytes 0..47 and the payload;
  * then the payload.  Integers big-endian. */
-#define REC_MAGIC     0x56474331u   /* "VGC1" */
+#define REC_MAGIC     0x56474332u   /* "VGC2" */
+#define STORE_FORMAT  2             /* meta 'format': VGC2 records, CRC-32 */
+#define STORE_FORMAT_STR "2"
 #define REC_HDR       52
 #define REC_F_ZSTD    0x01
 #define STORE_FDS     64            /* pack fds kept open */
@@ -47,7 +50,8 @@ struct store {
 	int64_t gen;              /* generation stamped on new rows (sweeper) */
 };
 
-uint32_t store_crc32c(uint32_t crc, const void *p, size_t n);
+/* zlib's CRC-32 (a few GB/s) continued from crc (0 to start). */
+uint32_t store_crc32(uint32_t crc, const void *p, size_t n);
 /* With mu held: a slot holding pack's fd (opened if needed), refs+1. */
 int  store_slot_get_locked(struct store *st, uint32_t pack);
 void store_slot_put_locked(struct store *st, int slot);

@@ -611,9 +611,9 @@ static void test_ranges_reuse(void **state)
 }
 
 /* ---- resume ---- */
-static void store_crc32c_be(uint8_t e[40])
+static void store_crc32_be(uint8_t e[40])
 {
-	uint32_t c = store_crc32c(0, e, 36);
+	uint32_t c = store_crc32(0, e, 36);
 
 	e[36] = (uint8_t)(c >> 24); e[37] = (uint8_t)(c >> 16); e[38] = (uint8_t)(c >> 8); e[39] = (uint8_t)c;
 }
@@ -696,7 +696,7 @@ static void test_resume(void **state)
 
 		memset(e, 0x5a, 32);
 		e[32] = 0; e[33] = 0; e[34] = 0x10; e[35] = 0;
-		store_crc32c_be(e);
+		store_crc32_be(e);
 		snprintf(path, sizeof(path), "%s/uploads", f->dir);
 		append_upload(path, e, sizeof(e));
 	}
@@ -878,7 +878,7 @@ static void test_resume_sqlite(void **state)
 	build(f->st, q, sizeof(q), 0, &out);          /* one stored chunk of 10000 bytes */
 	ctree_sha256(q, sizeof(q), e);
 	e[32] = 0; e[33] = 0; e[34] = 10000 >> 8; e[35] = 10000 & 255;
-	store_crc32c_be(e);
+	store_crc32_be(e);
 	snprintf(path, sizeof(path), "%s/uploads", f->dir);
 	append_upload(path, e, sizeof(e));
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);

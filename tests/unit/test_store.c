@@ -184,7 +184,7 @@ static void test_tail_repair(void **state)
 
 		snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
 		fd = open(path, O_WRONLY | O_APPEND);
-		assert_true(write(fd, "VGC1torn", 8) == 8);
+		assert_true(write(fd, "VGC2torn", 8) == 8);
 		close(fd);
 	}
 	assert_int_equal(store_open(f->dir, &f->st), 0);
@@ -216,6 +216,21 @@ static void test_damaged_record(void **state)
 	assert_true(pwrite(fd, &c, 1, 2000) == 1);
 	close(fd);
 	assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), -EIO);
+}
+
+/* A store from an older format is refused at open, not read as damage. */
+static void test_old_format_refused(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256];
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/chunks.db \"UPDATE meta SET v=1 WHERE k='format'\"",
+		 f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(store_open(f->dir, &f->st), -EPROTO);
+	assert_null(f->st);
 }
 
 static void test_pack_roll(void **state)
@@ -332,6 +347,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tail_repair, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_record, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_old_format_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_roll, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_enospc, fx_setup, fx_teardown),
 	};
