@@ -187,6 +187,23 @@ static void default_label(struct mux *m)
 	snprintf(m->label, sizeof(m->label), "%s:%d", host, port);
 }
 
+/* Puts a buffer between TLS and the socket for writes: each 16 KiB TLS
+ * record would otherwise be its own write(2), and on a bulk transfer every
+ * one of those wakes the peer.  The io thread flushes after each batch
+ * (mux_io.c do_write), so a small message waits for nothing. */
+static int buffer_writes(SSL *ssl)
+{
+	BIO *sock = SSL_get_wbio(ssl), *b = BIO_new(BIO_f_buffer());
+
+	if (!b || !sock || BIO_set_write_buffer_size(b, MUX_TLS_WBUF) != 1 || !BIO_up_ref(sock)) {
+		BIO_free(b);
+		return -ENOMEM;
+	}
+	BIO_push(b, sock);
+	SSL_set0_wbio(ssl, b);   /* drops the SSL's own reference to sock */
+	return 0;
+}
+
 struct mux *mux_new(SSL *ssl, int fd, const struct mux_ops *ops, void *arg)
 {
 	struct mux *m = calloc(1, sizeof(*m));
@@ -212,7 +229,8 @@ struct mux *mux_new(SSL *ssl, int fd, const struct mux_ops *ops, void *arg)
 	    (m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		goto fail;
 	if (!(m->tab = calloc(MUX_TAB_MAX, sizeof(*m->tab))) ||
-	    !(m->rbuf = malloc(MUX_HDR + MUX_FRAME_MAX)) || !(m->wbuf = malloc(MUX_WBUF))) {
+	    !(m->rbuf = malloc(MUX_HDR + MUX_FRAME_MAX)) || !(m->wbuf = malloc(MUX_WBUF)) ||
+	    buffer_writes(ssl) < 0) {
 		errno = ENOMEM;
 		goto fail;
 	}

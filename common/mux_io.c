@@ -372,6 +372,15 @@ static enum io_end do_write(struct mux *m, bool *progress, bool *want_out, char 
 		m->woff += (size_t)n;
 		*progress = true;
 	}
+	/* the write BIO buffers records (mux.c buffer_writes): push them out */
+	errno = 0;
+	if (BIO_wpending(SSL_get_wbio(m->ssl)) > 0 && BIO_flush(SSL_get_wbio(m->ssl)) <= 0) {
+		if (!BIO_should_retry(SSL_get_wbio(m->ssl))) {
+			snprintf(why, wl, "connection lost: %s", errno ? strerror(errno) : "EOF");
+			return IO_CLOSED;
+		}
+		*want_out = true;
+	}
 	return IO_OK;
 }
 
@@ -494,8 +503,10 @@ void *mux_io_main(void *arg)
 	else if (*why)
 		log_debug("peer %s: %s", label, why);
 	/* Best effort: tell the peer, without waiting for its answer. */
-	if (e != IO_CLOSED || !*why)
+	if (e != IO_CLOSED || !*why) {
 		SSL_shutdown(m->ssl);
+		(void)BIO_flush(SSL_get_wbio(m->ssl));
+	}
 	ERR_clear_error();
 	shutdown(m->fd, SHUT_RDWR);
 	if (m->ops.on_close)
