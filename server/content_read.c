@@ -18,6 +18,8 @@
 #include <openssl/evp.h>
 
 #define VR_PAGES  48
+#define VR_LOCS   64   /* chunk locations looked up ahead of a sequential reader */
+#define VR_LOCS_RANDOM 4  /* ... and of a jump */
 
 struct vpage {
 	uint8_t hash[32];
@@ -36,6 +38,14 @@ struct vreader {
 	uint8_t *chunk;              /* STORE_CHUNK_MAX */
 	struct vchunk cur;           /* chunk in 'chunk', valid when have_chunk */
 	bool have_chunk;
+	uint8_t leaf[32];            /* leaf page of the last vreader_chunk_at, */
+	size_t leaf_i;               /* ... and its entry */
+	struct vloc {                /* located chunks from the leaf onwards */
+		uint8_t sha[32], id[STORE_ID_LEN];
+		struct store_loc loc;
+	} locs[VR_LOCS];
+	size_t nlocs;
+	uint64_t next_start;         /* where a sequential reader's next chunk starts */
 };
 
 const struct content_ref *vreader_ref(const struct vreader *vr) { return &vr->ref; }
@@ -157,6 +167,8 @@ int vreader_chunk_at(struct vreader *vr, uint64_t off, struct vchunk *c)
 		level = p->pg.level;
 		i = page_find(p, off - base);
 		if (level == 0) {
+			memcpy(vr->leaf, hash, 32);
+			vr->leaf_i = i;
 			c->start = base + p->start[i];
 			c->len = (uint32_t)p->pg.e[i].len;
 			memcpy(c->sha, p->pg.e[i].hash, 32);
@@ -210,15 +222,64 @@ fail:
 	return r;
 }
 
+/* The located entry for sha, or NULL. */
+static const struct vloc *loc_find(const struct vreader *vr, const uint8_t sha[32])
+{
+	size_t i;
+
+	for (i = 0; i < vr->nlocs; i++)
+		if (!memcmp(vr->locs[i].sha, sha, 32))
+			return &vr->locs[i];
+	return NULL;
+}
+
+/* Locates the chunks of the last leaf from its entry onwards in one store
+ * round: many at a time for a sequential reader, a few after a jump. */
+static int loc_fill(struct vreader *vr, bool sequential)
+{
+	uint8_t ids[VR_LOCS][STORE_ID_LEN];
+	struct store_loc loc[VR_LOCS];
+	struct vpage *p;
+	size_t i, n;
+	int r = 0;
+
+	vr->nlocs = 0;
+	if (!(p = page_get(vr, vr->leaf, &r)))
+		return r;
+	if (p->pg.level != 0 || vr->leaf_i >= p->pg.n)
+		return -EBADMSG;
+	n = p->pg.n - vr->leaf_i;
+	if (n > (sequential ? VR_LOCS : VR_LOCS_RANDOM))
+		n = sequential ? VR_LOCS : VR_LOCS_RANDOM;
+	for (i = 0; i < n; i++) {
+		memcpy(vr->locs[i].sha, p->pg.e[vr->leaf_i + i].hash, 32);
+		store_chunk_id(&vr->key, vr->locs[i].sha, ids[i]);
+		memcpy(vr->locs[i].id, ids[i], STORE_ID_LEN);
+	}
+	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])ids, n, loc)) < 0)
+		return r;
+	for (i = 0; i < n; i++)
+		vr->locs[i].loc = loc[i];
+	vr->nlocs = n;
+	return 0;
+}
+
+/* Loads chunk c, which vreader_chunk_at just returned. */
 static int chunk_load(struct vreader *vr, const struct vchunk *c)
 {
-	uint8_t id[STORE_ID_LEN], h[32];
+	const struct vloc *l;
+	uint8_t h[32];
 	size_t n;
 	int r;
 
 	vr->have_chunk = false;
-	store_chunk_id(&vr->key, c->sha, id);
-	r = store_get(vr->st, id, vr->chunk, STORE_CHUNK_MAX, &n);
+	if (!(l = loc_find(vr, c->sha))) {
+		if ((r = loc_fill(vr, c->start == vr->next_start)) < 0)
+			return r;
+		if (!(l = loc_find(vr, c->sha)))
+			return -EIO;
+	}
+	r = store_get_at(vr->st, l->id, &l->loc, vr->chunk, STORE_CHUNK_MAX, &n);
 	if (r == -ENOENT || r == -EMSGSIZE)
 		r = -EIO;
 	if (r == 0 && n != c->len)
@@ -229,6 +290,7 @@ static int chunk_load(struct vreader *vr, const struct vchunk *c)
 		return r;
 	vr->cur = *c;
 	vr->have_chunk = true;
+	vr->next_start = c->start + c->len;
 	return 0;
 }
 

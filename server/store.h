@@ -52,6 +52,20 @@ int  store_has(struct store *st, const uint8_t id[STORE_ID_LEN]);
  * (bad crc, wrong id, bad zstd frame), -EMSGSIZE when cap is too small. */
 int  store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size_t cap, size_t *n);
 
+/* Where a committed chunk's record lies. */
+struct store_loc {
+	uint32_t pack, clen, rlen;
+	uint64_t off;
+	bool found;          /* false: the id is not indexed */
+};
+/* Locates n chunks in one pass over the index (a sequential reader asks
+ * for the chunks ahead of it at once).  0 or -errno. */
+int  store_locate(struct store *st, const uint8_t (*ids)[STORE_ID_LEN], size_t n,
+		  struct store_loc *out);
+/* store_get of a chunk store_locate found; the same checks and errors. */
+int  store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		  void *buf, size_t cap, size_t *n);
+
 int  store_batch_new(struct store *st, struct store_batch **out);
 /* Stores a chunk unless already committed or already in this batch.
  * n <= STORE_CHUNK_MAX.  0 or -errno (-ENOSPC: nothing of it remains). */
