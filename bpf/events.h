@@ -17,6 +17,8 @@
 #define TRK_VERSION      2
 #define TRK_SLOTS        4096     /* per-file range slots (power of two) */
 #define TRK_RANGES       8        /* ranges per slot bank; more -> unknown */
+#define TRK_EOF          (1ULL << 62) /* a range ending here runs to the file's end,
+					 whatever its size then (truncate, FICLONE) */
 #define TRK_DEPTH        32       /* dentry-parent walk bound (fail open) */
 #define TRK_NAME_READ    256      /* one path component, NUL included */
 #define TRK_NAMES_MAX    4096     /* component bytes recorded per walk */

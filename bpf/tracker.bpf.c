@@ -40,7 +40,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define FALLOC_FL_INSERT_RANGE_   0x20
 #define FICLONE_       0x40049409u
 #define FICLONERANGE_  0x4020940du
-#define TRK_EOF        (1ULL << 62)
 #define TRK_EXIT_FDS   64          /* fds looked at when a process exits */
 
 #define W_RANGE   1

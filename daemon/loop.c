@@ -35,8 +35,8 @@ static void sink_changed(void *arg, const char *path, int64_t when_ns)
 }
 
 /* Ranges accumulate per file until it ships (rangetab.h).  The size now
- * is remembered too: a truncation clipped to nothing by the tracker must
- * still make the bytes after it count as rewritten. */
+ * is remembered too, as are cuts (ranges to TRK_EOF): the bytes after the
+ * smallest of them count as rewritten. */
 static void sink_ranges(void *arg, const char *path, const struct trk_range *r, size_t n,
 			bool unknown)
 {

@@ -66,6 +66,7 @@ static void rs_empty(struct rangeset *rs, bool complete)
 	rs->complete = complete;
 	rs->unknown = false;
 	rs->min_size = UINT64_MAX;
+	rs->cut = false;
 	rs->n = 0;
 }
 
@@ -116,8 +117,14 @@ void rangetab_add(struct rangetab *t, const char *path, const struct trk_range *
 		if (unknown) {
 			e->rs.unknown = true;
 			e->rs.n = 0;
-		} else {
-			rangeset_merge(&e->rs, r, n);
+		}
+		for (size_t i = 0; i < n && !e->rs.unknown; i++) {
+			if (r[i].off + r[i].len >= TRK_EOF) {   /* cut here: the rest is new */
+				size = r[i].off < size ? r[i].off : size;
+				e->rs.cut = true;
+			} else {
+				rangeset_merge(&e->rs, &r[i], 1);
+			}
 		}
 		if (size < e->rs.min_size)
 			e->rs.min_size = size;
@@ -189,6 +196,7 @@ void rangetab_putback(struct rangetab *t, const char *path, const struct rangese
 		}
 		if (rs->min_size < e->rs.min_size)
 			e->rs.min_size = rs->min_size;
+		e->rs.cut |= rs->cut;
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -213,7 +221,7 @@ bool rangetab_dirty(struct rangetab *t, const char *path)
 	bool dirty;
 
 	pthread_mutex_lock(&t->mu);
-	dirty = (e = *find(t, path)) && (e->rs.n > 0 || e->rs.unknown);
+	dirty = (e = *find(t, path)) && (e->rs.n > 0 || e->rs.unknown || e->rs.cut);
 	pthread_mutex_unlock(&t->mu);
 	return dirty;
 }

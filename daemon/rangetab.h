@@ -24,7 +24,8 @@
 struct rangeset {
 	bool complete;           /* every change since the last take is itemised */
 	bool unknown;
-	uint64_t min_size;       /* smallest size seen at a pick-up (UINT64_MAX: none) */
+	uint64_t min_size;       /* smallest size seen at a pick-up or cut (UINT64_MAX: none) */
+	bool cut;                /* a truncation (range to TRK_EOF) was seen */
 	size_t n;
 	struct trk_range r[RANGETAB_RANGES];
 };
@@ -34,6 +35,8 @@ struct rangetab *rangetab_new(void);
 void rangetab_free(struct rangetab *t);   /* NULL-safe */
 
 /* Tracker side.  size: the file's size now (UINT64_MAX if unknown).  A
+ * range running to TRK_EOF is a cut: it lowers min_size to its offset, so
+ * everything from there to the size at ship time counts as rewritten.  A
  * file without an entry is ignored (its set would be incomplete anyway). */
 void rangetab_add(struct rangetab *t, const char *path, const struct trk_range *r, size_t n,
 		  bool unknown, uint64_t size);
@@ -46,7 +49,7 @@ void rangetab_unknown(struct rangetab *t, const char *dir);
 void rangetab_take(struct rangetab *t, const char *path, bool track, struct rangeset *out);
 void rangetab_putback(struct rangetab *t, const char *path, const struct rangeset *rs);
 void rangetab_forget(struct rangetab *t, const char *path);
-/* true when path has written ranges (or unknown ones) not shipped yet:
+/* true when path has written ranges (or unknown ones, or a cut) not shipped yet:
  * its content changed even if its stat looks the same (same time tick). */
 bool rangetab_dirty(struct rangetab *t, const char *path);
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/events.h"
 #include "common/proto.h"
 
 /* What a tracker tells the daemon.  Paths are absolute.  Called from the
@@ -21,7 +22,10 @@ struct tracker_sink {
 	/* path's content/metadata/existence may have changed; D re-stats it */
 	void (*changed)(void *arg, const char *path, int64_t when_ns);
 	/* written byte ranges of a regular file since its last pick-up;
-	 * n == 0 with unknown=true means "ranges unknown, use the delta path" */
+	 * n == 0 with unknown=true means "ranges unknown, use the delta path".
+	 * A range with off + len >= TRK_EOF (bpf/events.h) runs from off to the
+	 * end of the file, whatever its size when it ships: a truncation, whose
+	 * cut must count even when the file grew again before anyone looked. */
 	void (*ranges)(void *arg, const char *path, const struct trk_range *r, size_t n, bool unknown);
 	/* events were lost or a directory changed in ways not itemised:
 	 * rescan this directory (recursive), or every root when dir == NULL */

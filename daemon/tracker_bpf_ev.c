@@ -24,8 +24,6 @@
 #include "daemon/trkpath.h"
 #include "tracker.skel.h"
 
-#define TRK_EOF (1ULL << 62)
-
 int64_t tb_boot_to_real(int64_t boot_ns)
 {
 	struct timespec b, r;
@@ -50,21 +48,13 @@ static int cmp_range(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Sorts and merges overlapping or touching ranges; clips open-ended ones
- * (truncate: "from here to EOF") to the file's current size. */
-static size_t tidy_ranges(struct trk_range *r, size_t n, const char *path)
+/* Sorts and merges overlapping or touching ranges.  Open-ended ones
+ * (truncate: "from here to the end") stay open-ended: clipping them to the
+ * size seen now would lose a cut followed at once by a re-extension. */
+static size_t tidy_ranges(struct trk_range *r, size_t n)
 {
-	struct stat st;
-	bool have_st = false;
 	size_t out = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (r[i].off + r[i].len >= TRK_EOF) {
-			if (!have_st)
-				have_st = lstat(path, &st) == 0;
-			r[i].len = have_st && (uint64_t)st.st_size > r[i].off ? st.st_size - r[i].off : 0;
-		}
-	}
 	qsort(r, n, sizeof(*r), cmp_range);
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].len == 0)
@@ -135,7 +125,7 @@ void tb_pickup(struct tracker *t, uint32_t s, int64_t when_ns)
 	if (when_ns == 0)
 		when_ns = tb_boot_to_real(0);
 	t->sink.changed(t->sink.arg, si->path, when_ns);
-	n = tidy_ranges(r, n, si->path);
+	n = tidy_ranges(r, n);
 	t->sink.ranges(t->sink.arg, si->path, r, unknown ? 0 : n, unknown);
 }
 
@@ -285,9 +275,7 @@ static void on_pathop(struct tracker *t, const struct trk_event *h, struct tail 
 		t->sink.changed(t->sink.arg, path[i], when);
 		if (h->op == TRK_OP_TRUNCATE) {
 			struct trk_range r = { h->off, TRK_EOF - h->off };
-			size_t n = tidy_ranges(&r, 1, path[i]);
-
-			t->sink.ranges(t->sink.arg, path[i], &r, n, false);
+			t->sink.ranges(t->sink.arg, path[i], &r, 1, false);
 		}
 	}
 	if (h->op != TRK_OP_RENAME && h->op != TRK_OP_RENAMEAT && h->op != TRK_OP_RENAMEAT2)
