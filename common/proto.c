@@ -172,6 +172,7 @@ void proto_put_status(struct buf *b, const struct vg_status *s)
 	wire_put_u64(b, s->index_unparsed);
 	wire_put_u64(b, s->index_path_only);
 	wire_put_u64(b, s->index_pending);
+	wire_put_u8(b, s->has_xattrs);
 }
 
 void proto_get_status(struct wire_reader *r, struct vg_status *s)
@@ -214,6 +215,7 @@ void proto_get_status(struct wire_reader *r, struct vg_status *s)
 	s->index_unparsed = wire_get_u64(r);
 	s->index_path_only = wire_get_u64(r);
 	s->index_pending = wire_get_u64(r);
+	s->has_xattrs = wire_get_u8(r);
 	if (r->err)
 		s->ncommands = s->nevents = 0;
 }

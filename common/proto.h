@@ -130,6 +130,8 @@ struct vg_status {
 	 * parsed (indexed by path only, counted), binary versions (path only
 	 * by design), and versions of all devices waiting to be indexed */
 	uint64_t index_files, index_versions, index_unparsed, index_path_only, index_pending;
+	/* some version of the device carries extended attributes (last) */
+	uint8_t has_xattrs;
 };
 
 struct vg_hit {

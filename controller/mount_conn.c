@@ -328,6 +328,39 @@ int mconn_log(struct mconn *mc, const char *dev, const char *path, mconn_entry_f
 	return r;
 }
 
+int mconn_has_xattrs(struct mconn *mc, const char *dev)
+{
+	struct vg_status *st = NULL;
+	struct wire_reader wr;
+	struct mux_stream *s;
+	struct mlink *l;
+	struct buf req, msg;
+	uint16_t t;
+	int r;
+
+	buf_init(&req, VG_MSG_MAX);
+	buf_init(&msg, MUX_FRAME_MAX);
+	wire_put_str(&req, dev);
+	if ((r = open_req(mc, MSG_CTL_STATUS, &req, &l, &s)) == 0) {
+		r = recv_item(mc, l, s, &t, &msg);
+		if (r >= 0 && (r != MUX_MSG || t != MSG_STATUS)) {
+			r = -EBADMSG;
+		} else if (r >= 0 && !(st = calloc(1, sizeof(*st)))) {
+			r = -ENOMEM;
+		} else if (r >= 0) {
+			wire_reader_init(&wr, msg.data, msg.len);
+			proto_get_status(&wr, st);
+			r = wire_done(&wr) < 0 ? -EBADMSG : st->has_xattrs != 0;
+		}
+		mux_stream_close(s);
+		link_unref(mc, l);
+	}
+	free(st);
+	buf_free(&req);
+	buf_free(&msg);
+	return r == -ECONNRESET || r == -EAGAIN ? -EIO : r;
+}
+
 /* One attempt at a read; -ECONNRESET means "try again". */
 static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len, uint8_t *dst,
 			 struct buf *msg)

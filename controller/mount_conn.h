@@ -39,6 +39,9 @@ typedef int (*mconn_entry_fn)(void *arg, const struct vg_entry *e);
 int mconn_ls(struct mconn *mc, const char *dev, const char *path, int64_t at,
 	     mconn_entry_fn fn, void *arg);
 int mconn_log(struct mconn *mc, const char *dev, const char *path, mconn_entry_fn fn, void *arg);
+/* MSG_CTL_STATUS: 1 when some version of dev carries extended
+ * attributes, 0 when none does, or -errno as above. */
+int mconn_has_xattrs(struct mconn *mc, const char *dev);
 /* MSG_CTL_READ of [off, off+len) of one version into dst.  Returns the
  * number of bytes (less than len only at the end of the content) or -errno. */
 ssize_t mconn_read(struct mconn *mc, const char *dev, const char *path, uint64_t version,

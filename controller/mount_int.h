@@ -24,6 +24,7 @@ struct mfs {
 	struct mconn *mc;
 	struct mdirs *dirs;
 	struct mread *rd;
+	bool no_xattrs;          /* no version of the device has any (mountfs.c op_getxattr) */
 	uid_t uid;               /* owner of the synthetic directories */
 	gid_t gid;
 };

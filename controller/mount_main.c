@@ -22,16 +22,20 @@ static int count_entry(void *arg, const struct vg_entry *e)
 	return 0;
 }
 
-/* The device exists and the server answers: LS of "/" at the mount's time. */
-static int check_device(struct mux *m, const char *dev, int64_t at)
+/* The device exists and the server answers: LS of "/" at the mount's
+ * time.  Also asks whether any version of it has extended attributes. */
+static int check_device(struct mux *m, struct mfs *fs)
 {
 	struct mconn *mc = mconn_new(NULL, NULL, m);
+	const char *dev = fs->dev;
 	size_t n = 0;
 	int e;
 
 	if (!mc)
 		return -ENOMEM;
-	e = mconn_ls(mc, dev, "/", at, count_entry, &n);
+	e = mconn_ls(mc, dev, "/", fs->at, count_entry, &n);
+	/* unknown (an older server): keep answering getxattr */
+	fs->no_xattrs = e == 0 && mconn_has_xattrs(mc, dev) == 0;
 	mconn_free(mc);
 	if (e == -ENOENT)
 		log_warnx("mount: no device named %s", dev);
@@ -117,7 +121,7 @@ int mountfs_main(struct ctl *c, const char *device, const char *mountpoint,
 
 	if (at_ns == INT64_MAX)
 		fs.at = timefmt_now();
-	if (check_device(c->m, device, fs.at) < 0)
+	if (check_device(c->m, &fs) < 0)
 		return 1;
 	/* a dozen threads allocating frames: few arenas keep RSS near what is live */
 	mallopt(M_ARENA_MAX, 2);
@@ -135,7 +139,7 @@ int mountfs_run(struct mux *m, const char *device, const char *mountpoint,
 
 	if (at_ns == INT64_MAX)
 		fs.at = timefmt_now();
-	if (check_device(m, device, fs.at) < 0)
+	if (check_device(m, &fs) < 0)
 		return 1;
 	return run(&fs, NULL, NULL, m, mountpoint, true);
 }

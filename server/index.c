@@ -40,6 +40,7 @@ static const char *schema_sql =
 	" xattrs BLOB NOT NULL, sha_pending INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS versions_by_path ON versions(dev, path, version);"
 	"CREATE INDEX IF NOT EXISTS versions_by_dir ON versions(dev, parent, name, version);"
+	"CREATE INDEX IF NOT EXISTS versions_with_xattrs ON versions(dev) WHERE length(xattrs) > 0;"
 	VERSIONS_PENDING_INDEX
 	"CREATE TABLE IF NOT EXISTS devices("
 	" dev INTEGER PRIMARY KEY, max_capture_ns INTEGER NOT NULL DEFAULT 0,"
@@ -409,6 +410,18 @@ int index_dev_state(struct index *idx, int64_t dev, struct index_devstate *out)
 		if (wire_done(&wr) < 0)
 			memset(&out->report, 0, sizeof(out->report));
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the partial index versions_with_xattrs answers this without a scan */
+	if ((r = idx_prep(idx, "SELECT EXISTS(SELECT 1 FROM versions"
+		      " WHERE dev = ?1 AND length(xattrs) > 0)", &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, dev);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = idx_sql_fail(idx, rc, "device xattrs");
+		goto out;
+	}
+	out->has_xattrs = sqlite3_column_int(st, 0) != 0;
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);

@@ -131,6 +131,7 @@ struct index_devstate {
 	uint64_t files, bytes;          /* latest live regular files */
 	struct vg_report report;        /* last report (backlog, tracker, counters) */
 	int64_t report_ns;
+	bool has_xattrs;                /* some version carries extended attributes */
 };
 int index_dev_seen(struct index *idx, int64_t dev, int64_t now_ns);
 int index_dev_report(struct index *idx, int64_t dev, const struct vg_report *rep, int64_t now_ns);

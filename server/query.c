@@ -504,6 +504,7 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->last_seen_ns = ds.last_seen_ns;
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
+	st->has_xattrs = ds.has_xattrs;
 	st->frozen = 0;
 	snprintf(st->erase_state, sizeof(st->erase_state), "none");
 	if ((r = index_events(c->srv->idx, dev.id, VG_STATUS_LIST_MAX, add_event, st)) < 0 ||

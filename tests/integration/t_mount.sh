@@ -1,6 +1,7 @@
 # t_mount.sh — `vigil mount` on a real server with a real FUSE mount
 # (fusermount3): the tree at the latest time and at an earlier --at,
-# .history versions, symlinks, modes and xattrs, EROFS on every change,
+# .history versions, symlinks, modes and xattrs (and a device without any:
+# getxattr answers ENOSYS once, so the kernel stops asking), EROFS on every change,
 # `ls -lR`, a server that dies (EIO within seconds, not a hang) and comes
 # back (reads work again), and a clean unmount.
 . "$(dirname "$0")/lib.sh"
@@ -114,6 +115,28 @@ grep -q "c.txt" "$T/lsR" || fail "ls -lR misses a file"
 fusermount3 -u "$M" || fail "unmount"
 sleep 0.3
 mountpoint -q "$M" && fail "still mounted"
+
+note "a device with no xattrs at all: the kernel is told so, ls -l still works"
+enroll_pair phone2
+D2=$T/plain
+mkdir -p "$D2/sub"
+echo "no attributes here" >"$D2/sub/f.txt"
+vigild_once phone2 "$D2"
+vigil mount phone2 "$M" || fail "mount phone2"
+cmp "$M$D2/sub/f.txt" "$D2/sub/f.txt" || fail "phone2 content"
+ls -lR "$M$D2" >"$T/lsR2" || fail "ls -lR on phone2"
+grep -q "f.txt" "$T/lsR2" || fail "ls -lR on phone2 misses a file"
+python3 - "$M$D2/sub/f.txt" <<'PY' || fail "xattrs on a device without any"
+import errno, os, sys
+for call in (lambda: os.listxattr(sys.argv[1]), lambda: os.getxattr(sys.argv[1], "user.x")):
+    try:
+        call()
+        raise SystemExit("xattr call succeeded")
+    except OSError as e:
+        assert e.errno == errno.EOPNOTSUPP, e
+PY
+fusermount3 -u "$M" || fail "unmount phone2"
+sleep 0.3
 
 note "--at the first capture, foreground"
 vigil mount phone1 "$M" --at "$T1" -f 2>>"$T/mount.log" &
