@@ -177,7 +177,7 @@ static int db_open(struct store *st)
 			     SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_busy_timeout(st->db, 2000);   /* only another process can hold it */
 	rc = sqlite3_exec(st->db, schema, NULL, NULL, &err);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -199,7 +199,10 @@ static int db_open(struct store *st)
 		goto fail;
 	return 0;
 fail:
-	log_warnx("%s: %s", path, err ? err : sqlite3_errmsg(st->db));
+	if (rc == SQLITE_BUSY)   /* exclusive locking: another server has it open */
+		log_warnx("%s: in use by another vigil-server", path);
+	else
+		log_warnx("%s: %s", path, err ? err : sqlite3_errmsg(st->db));
 	sqlite3_free(err);
 	return store_db_err(st, rc);
 }
@@ -349,8 +352,7 @@ int store_open(const char *dir, struct store **out)
 	close(dfd);
 	*out = st;
 	return 0;
-fail:
-	log_errno(r, "store %s", dir);
+fail:   /* the caller logs r with its context */
 	if (dfd >= 0)
 		close(dfd);
 	store_close(st);
