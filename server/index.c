@@ -261,15 +261,20 @@ static void read_ident(sqlite3_stmt *st, struct ident *id)
 
 #define ICOLS "id, name, role, cert_sha256, revoked, devkey, sign_pub, enrolled_ns"
 
-int index_ident_get(struct index *idx, const char *name, struct ident *out)
+/* One identity by name, or by row id when name is NULL. */
+static int ident_lookup(struct index *idx, const char *name, int64_t id, struct ident *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = idx_prep(idx, "SELECT " ICOLS " FROM identities WHERE name = ?1", &st)) < 0)
+	if ((r = idx_prep(idx, name ? "SELECT " ICOLS " FROM identities WHERE name = ?1" :
+			  "SELECT " ICOLS " FROM identities WHERE id = ?1", &st)) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		read_ident(st, out);
@@ -279,6 +284,16 @@ out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);
 	return r;
+}
+
+int index_ident_get(struct index *idx, const char *name, struct ident *out)
+{
+	return ident_lookup(idx, name, 0, out);
+}
+
+int index_ident_by_id(struct index *idx, int64_t id, struct ident *out)
+{
+	return ident_lookup(idx, NULL, id, out);
 }
 
 static int ident_update(struct index *idx, const char *sql, const char *name, int64_t arg,

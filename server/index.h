@@ -49,6 +49,7 @@ struct ident {
 /* Adds an identity (id is set).  -EEXIST when the name is taken (by any role). */
 int index_ident_add(struct index *idx, struct ident *id);
 int index_ident_get(struct index *idx, const char *name, struct ident *out);
+int index_ident_by_id(struct index *idx, int64_t id, struct ident *out);   /* -ENOENT */
 int index_ident_remove(struct index *idx, const char *name);  /* undo of a failed enroll */
 int index_ident_revoke(struct index *idx, const char *name, int64_t now_ns);
 /* Calls cb for every identity of a role in enrolment order (cb returns

@@ -26,6 +26,9 @@ struct indexer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake, idle_cv;
 	struct item q[INDEXER_QUEUE_MAX];
+	int64_t key_dev;         /* the device whose key is in key (worker only) */
+	struct devkey key;
+	bool key_valid;
 	size_t head, len;
 	bool pending;      /* the pending table may hold items */
 	bool busy;         /* the worker holds an item */
@@ -42,17 +45,21 @@ static int
 source_open(struct indexer *ix, const struct item *it, struct ex_source *src)
 {
 	struct vreader *vr;
-	struct devkey key;
 	int rc;
 
 	if (ix->ops.open != NULL)
 		return ix->ops.open(ix->ops.arg, it->device_id, &it->ref, src);
 	if (ix->st == NULL || ix->ops.devkey == NULL)
 		return -ENOTSUP;
-	if ((rc = ix->ops.devkey(ix->ops.arg, it->device_id, &key)) < 0)
-		return rc;
-	rc = vreader_open(ix->st, &key, &it->ref, &vr);
-	memset(&key, 0, sizeof(key));
+	/* a run of versions mostly comes from one device: keep its key */
+	if (!ix->key_valid || ix->key_dev != it->device_id) {
+		ix->key_valid = false;
+		if ((rc = ix->ops.devkey(ix->ops.arg, it->device_id, &ix->key)) < 0)
+			return rc;
+		ix->key_dev = it->device_id;
+		ix->key_valid = true;
+	}
+	rc = vreader_open(ix->st, &ix->key, &it->ref, &vr);
 	if (rc < 0)
 		return rc;
 	src->arg = vr;
@@ -166,12 +173,29 @@ drain_one_pending(struct indexer *ix, struct ti_pending *p)
 	return textindex_pending_done(ix->ti, p->id) == 0;
 }
 
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Queue items are indexed in batches (textindex_batch_begin): one commit
+ * per INDEXER_BATCH items or INDEXER_BATCH_MS (waiting for more items
+ * until then), and always before the worker idles or turns to the pending
+ * table, whose rows are marked done only once what they produced is
+ * committed. */
 static void *
 worker(void *arg)
 {
 	struct indexer *ix = arg;
 	struct ti_pending *p = malloc(sizeof(*p));
 	struct item it;
+	bool batch = false;
+	long batch_start = 0;
+	int nbatch = 0;
 
 	pthread_mutex_lock(&ix->lock);
 	while (!ix->quit) {
@@ -181,8 +205,36 @@ worker(void *arg)
 			ix->len--;
 			ix->busy = true;
 			pthread_mutex_unlock(&ix->lock);
+			if (!batch && textindex_batch_begin(ix->ti) == 0) {
+				batch = true;
+				batch_start = now_ms();
+				nbatch = 0;
+			}
 			process(ix, &it);
 			free(it.path);
+			if (batch && (++nbatch >= INDEXER_BATCH ||
+				      now_ms() - batch_start >= INDEXER_BATCH_MS)) {
+				(void)textindex_batch_end(ix->ti);
+				batch = false;
+			}
+			pthread_mutex_lock(&ix->lock);
+		} else if (batch && now_ms() - batch_start < INDEXER_BATCH_MS) {
+			/* the queue ran dry: give the batch until its time is up */
+			struct timespec until;
+			long left = INDEXER_BATCH_MS - (now_ms() - batch_start);
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += left / 1000;
+			until.tv_nsec += (left % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
+		} else if (batch) {
+			pthread_mutex_unlock(&ix->lock);
+			(void)textindex_batch_end(ix->ti);
+			batch = false;
 			pthread_mutex_lock(&ix->lock);
 		} else if (ix->pending && p != NULL) {
 			ix->busy = true;
@@ -197,6 +249,10 @@ worker(void *arg)
 			pthread_cond_wait(&ix->wake, &ix->lock);
 		}
 	}
+	pthread_mutex_unlock(&ix->lock);
+	if (batch)
+		(void)textindex_batch_end(ix->ti);
+	pthread_mutex_lock(&ix->lock);
 	ix->busy = false;
 	pthread_cond_broadcast(&ix->idle_cv);
 	pthread_mutex_unlock(&ix->lock);
@@ -261,6 +317,7 @@ indexer_free(struct indexer *ix)
 	pthread_mutex_destroy(&ix->lock);
 	pthread_cond_destroy(&ix->wake);
 	pthread_cond_destroy(&ix->idle_cv);
+	memset(&ix->key, 0, sizeof(ix->key));
 	free(ix);
 }
 

@@ -24,6 +24,8 @@
 #include "server/textindex.h"
 
 #define INDEXER_QUEUE_MAX 1024
+#define INDEXER_BATCH     256     /* queue items per index transaction at most */
+#define INDEXER_BATCH_MS  200     /* ... and milliseconds */
 
 struct indexer_ops {
 	void *arg;

@@ -137,33 +137,20 @@ search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
 	return r == -EPROTO ? r : 0;
 }
 
-struct dk_find {
-	int64_t id;
-	struct devkey *out;
-	bool found;
-};
-
-static int
-dk_match(void *arg, const struct ident *id)
-{
-	struct dk_find *f = arg;
-
-	if (id->id != f->id)
-		return 0;
-	memcpy(f->out->k, id->devkey, sizeof(f->out->k));
-	f->found = true;
-	return 1;
-}
-
+/* The indexer's devkey op: one row by id (it used to list every identity
+ * for each version it indexed). */
 int
 search_devkey(void *idx, int64_t device_id, struct devkey *out)
 {
-	struct dk_find f = { device_id, out, false };
-	int r = index_ident_list(idx, ROLE_DEVICE, dk_match, &f);
+	struct ident id;
+	int r = index_ident_by_id(idx, device_id, &id);
 
-	if (f.found)
-		return 0;
-	return r < 0 ? r : -ENOENT;
+	if (r == 0 && id.role != ROLE_DEVICE)
+		r = -ENOENT;
+	if (r == 0)
+		memcpy(out->k, id.devkey, sizeof(out->k));
+	memset(&id, 0, sizeof(id));
+	return r;
 }
 
 /* ingest's on_commit: queue files (and deletions) for the indexer. */

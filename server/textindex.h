@@ -62,6 +62,12 @@ void textindex_content_abort(struct ti_content *c);   /* NULL-safe */
  * version).  -ENOENT when key is not indexed. */
 int  textindex_add_version(struct textindex *ti, int64_t device_id, const char *path,
 			   uint64_t version, int64_t time_ns, const uint8_t *key);
+/* Groups the writes of several contents and versions into one transaction
+ * (one WAL commit instead of two or three per version; a content that
+ * aborts drops only its own rows).  Nothing in it is visible to searches
+ * or durable until end.  0 or -errno; end is a no-op without a batch. */
+int  textindex_batch_begin(struct textindex *ti);
+int  textindex_batch_end(struct textindex *ti);
 
 /* ---- queue overflow (see indexer.h) ---- */
 struct ti_pending {

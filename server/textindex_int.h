@@ -3,13 +3,18 @@
 #define VIGIL_TEXTINDEX_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include "server/textindex.h"
 
+#define TI_WSTMTS 24     /* prepared statements kept for the writer */
+
 struct textindex {
 	int country;
 	sqlite3 *w;             /* writer: contents, pieces, versions */
+	struct { const char *sql; sqlite3_stmt *st; } wst[TI_WSTMTS];   /* under wlock */
+	bool batch;             /* a batch transaction is open on w (under wlock) */
 	sqlite3 *r;             /* searches and stats */
 	sqlite3 *q;             /* the pending queue (called from ingest threads) */
 	pthread_mutex_t wlock, rlock, qlock;

@@ -97,6 +97,35 @@ search(struct textindex *ti, int64_t dev, bool all, struct hits *r, int nw, ...)
 	return r->n;
 }
 
+/* A batch: versions become searchable at its end; a content that aborts
+ * inside it rolls back alone, the others stay. */
+static void
+test_batch(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	const char *bad = "half written giraffe notes";
+	struct ti_content *c;
+	uint8_t key[32];
+	struct hits r;
+
+	assert_int_equal(textindex_batch_begin(ti), 0);
+	put(ti, 1, "/n/zebra.txt", 1, "a zebra in the garden");
+	SHA256((const uint8_t *)bad, strlen(bad), key);
+	assert_int_equal(textindex_content_begin(ti, key, &c), 0);
+	assert_int_equal(textindex_content_text(c, bad, strlen(bad)), 0);
+	textindex_content_abort(c);
+	assert_int_equal(textindex_has_content(ti, key), 0);
+	put(ti, 1, "/n/okapi.txt", 1, "an okapi at the zoo");
+	assert_int_equal(search(ti, 1, false, &r, 1, "zebra"), 0);   /* not yet committed */
+	assert_int_equal(textindex_batch_end(ti), 0);
+	assert_int_equal(search(ti, 1, false, &r, 1, "zebra"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 1, "okapi"), 1);
+	assert_int_equal(search(ti, 1, false, &r, 1, "giraffe"), 0);
+	assert_int_equal(textindex_batch_end(ti), 0);                /* no batch: no-op */
+	close_ti(ti);
+	(void)state;
+}
+
 static void
 test_cjk(void **state)
 {
@@ -428,6 +457,7 @@ main(void)
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_indexer),
 		cmocka_unit_test(test_indexer_store),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_bench_10000),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
