@@ -31,6 +31,7 @@ struct indexer {
 	bool key_valid;
 	size_t head, len;
 	bool pending;      /* the pending table may hold items */
+	bool hold;         /* VIGIL_TEST_INDEXER_HOLD: index nothing */
 	bool busy;         /* the worker holds an item */
 	bool quit;
 };
@@ -199,7 +200,9 @@ worker(void *arg)
 
 	pthread_mutex_lock(&ix->lock);
 	while (!ix->quit) {
-		if (ix->len > 0) {
+		if (ix->hold) {
+			pthread_cond_wait(&ix->wake, &ix->lock);
+		} else if (ix->len > 0) {
 			it = ix->q[ix->head];
 			ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX;
 			ix->len--;
@@ -274,6 +277,7 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 	if (ops != NULL)
 		ix->ops = *ops;
 	ix->pending = true;   /* whatever a previous run left */
+	ix->hold = getenv("VIGIL_TEST_INDEXER_HOLD") != NULL;
 	pthread_mutex_init(&ix->lock, NULL);
 	pthread_cond_init(&ix->wake, NULL);
 	pthread_cond_init(&ix->idle_cv, NULL);
@@ -289,14 +293,15 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 	return 0;
 }
 
-void
+int
 indexer_free(struct indexer *ix)
 {
 	struct ti_pending *p;
 	struct item *it;
+	int lost = 0;
 
 	if (ix == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&ix->lock);
 	ix->quit = true;
 	pthread_cond_signal(&ix->wake);
@@ -305,11 +310,12 @@ indexer_free(struct indexer *ix)
 	p = malloc(sizeof(*p));
 	for (; ix->len > 0; ix->len--, ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX) {
 		it = &ix->q[ix->head];
-		if (p != NULL) {
+		if (p != NULL)
 			item_to_pending(it, p);
-			if (textindex_pending_add(ix->ti, p) < 0)
-				log_warnx("search index: %s version %llu lost from the queue", it->path,
-					  (unsigned long long)it->version);
+		if (p == NULL || textindex_pending_add(ix->ti, p) < 0) {
+			log_warnx("search index: %s version %llu lost from the queue", it->path,
+				  (unsigned long long)it->version);
+			lost++;
 		}
 		free(it->path);
 	}
@@ -319,6 +325,7 @@ indexer_free(struct indexer *ix)
 	pthread_cond_destroy(&ix->idle_cv);
 	memset(&ix->key, 0, sizeof(ix->key));
 	free(ix);
+	return lost;
 }
 
 int

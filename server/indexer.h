@@ -46,8 +46,11 @@ struct indexer;
 int  indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *ops,
 		 struct indexer **out);
 /* Stops the worker after the item in hand; queued items are saved to the
- * pending table so the next start indexes them.  NULL-safe. */
-void indexer_free(struct indexer *ix);
+ * pending table so the next start indexes them.  Returns how many could
+ * not be saved (logged; 0 normally).  NULL-safe.
+ * For tests, VIGIL_TEST_INDEXER_HOLD (read at start) keeps the worker from
+ * indexing anything, so a crash can find items only in the queue. */
+int  indexer_free(struct indexer *ix);
 
 /* A version was committed: ref is its content, NULL for a deleted version.
  * Copies what it needs.  0, or -errno only when the item could be neither

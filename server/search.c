@@ -1,5 +1,6 @@
 /* search.c — MSG_CTL_SEARCH: request decoding, hit batches, END. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,12 +184,32 @@ int search_status(struct srv *srv, int64_t device_id, struct vg_status *st)
 	return 0;
 }
 
+/* After an unclean stop, versions that were only in the lost in-memory
+ * queue go back into the pending table. */
+static int recover(struct srv *srv)
+{
+	char path[4096];
+	int64_t n;
+
+	if (textindex_was_clean(srv->ti))
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/index.db", srv->cfg->dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((n = textindex_recover(srv->ti, path)) < 0)
+		return (int)n;
+	if (n > 0)
+		log_info("search index: %lld version(s) not indexed before an unclean stop, queued",
+			 (long long)n);
+	return 0;
+}
+
 int search_start(struct srv *srv)
 {
 	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey };
 	int r;
 
 	if ((r = textindex_open(srv->cfg->dir, srv->cfg->country, &srv->ti)) < 0 ||
+	    (r = recover(srv)) < 0 ||
 	    (r = indexer_new(srv->ti, srv->store, &iops, &srv->ix)) < 0) {
 		log_errno(r, "%s/search.db", srv->cfg->dir);
 		return r;
@@ -201,7 +222,8 @@ int search_start(struct srv *srv)
 void search_stop(struct srv *srv)
 {
 	srv->on_commit = NULL;
-	indexer_free(srv->ix);
+	if (indexer_free(srv->ix) == 0 && srv->ti)   /* nothing lost: no recovery next time */
+		(void)textindex_mark_clean(srv->ti);
 	srv->ix = NULL;
 	textindex_close(srv->ti);
 	srv->ti = NULL;

@@ -147,6 +147,69 @@ check_country(struct textindex *ti)
 	return rc;
 }
 
+/* The previous run's clean-stop mark (meta 'clean' = 1). */
+static int
+read_clean(struct textindex *ti)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = ti_prepare(ti->w, "SELECT v FROM meta WHERE k = 'clean'", &st)) < 0)
+		return rc;
+	rc = sqlite3_step(st);
+	ti->was_clean = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ti_fail(ti->w, "clean mark");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+bool
+textindex_was_clean(const struct textindex *ti)
+{
+	return ti->was_clean;
+}
+
+int
+textindex_mark_clean(struct textindex *ti)
+{
+	int rc;
+
+	pthread_mutex_lock(&ti->wlock);
+	rc = ti_exec(ti->w, "UPDATE meta SET v = 1 WHERE k = 'clean'");
+	pthread_mutex_unlock(&ti->wlock);
+	return rc;
+}
+
+int64_t
+textindex_recover(struct textindex *ti, const char *index_db)
+{
+	/* what search.c's on_commit hands the indexer: files and deletions */
+	static const char find[] =
+		"INSERT INTO pending(device, path, version, time_ns, deleted, root, size)"
+		" SELECT v.dev, CAST(v.path AS TEXT), v.version, v.capture_ns, v.deleted,"
+		"  CASE WHEN v.deleted THEN NULL ELSE v.content_root END, v.size"
+		" FROM idx.versions v"
+		" WHERE (v.type = 1 OR v.deleted)"
+		"  AND NOT EXISTS (SELECT 1 FROM main.versions t WHERE t.device = v.dev"
+		"   AND t.path = CAST(v.path AS TEXT) AND t.version = v.version)"
+		" ORDER BY v.id";
+	sqlite3_stmt *st = NULL;
+	int64_t n = -EIO;
+
+	pthread_mutex_lock(&ti->qlock);
+	if (ti_prepare(ti->q, "ATTACH DATABASE ?1 AS idx", &st) == 0) {
+		sqlite3_bind_text(st, 1, index_db, -1, SQLITE_STATIC);
+		n = sqlite3_step(st) == SQLITE_DONE ? 0 : ti_fail(ti->q, "attach index.db");
+		sqlite3_finalize(st);
+	}
+	if (n == 0) {
+		n = ti_exec(ti->q, find) < 0 ? -EIO : sqlite3_changes64(ti->q);
+		ti_exec(ti->q, "DETACH DATABASE idx");
+	}
+	pthread_mutex_unlock(&ti->qlock);
+	return n;
+}
+
 int
 textindex_open(const char *dir, int country, struct textindex **out)
 {
@@ -170,7 +233,9 @@ textindex_open(const char *dir, int country, struct textindex **out)
 	/* contents a crash left half indexed are redone from scratch */
 	if ((rc = ti_exec(ti->w, "DELETE FROM content_pieces WHERE content IN"
 			  " (SELECT id FROM contents WHERE status < 0);"
-			  "DELETE FROM contents WHERE status < 0")) < 0)
+			  "DELETE FROM contents WHERE status < 0")) < 0 ||
+	    (rc = read_clean(ti)) < 0 ||
+	    (rc = ti_exec(ti->w, "INSERT OR REPLACE INTO meta(k, v) VALUES('clean', 0)")) < 0)
 		goto fail;
 	*out = ti;
 	return 0;

@@ -69,6 +69,17 @@ int  textindex_add_version(struct textindex *ti, int64_t device_id, const char *
 int  textindex_batch_begin(struct textindex *ti);
 int  textindex_batch_end(struct textindex *ti);
 
+/* ---- crash recovery ---- */
+/* Whether the previous run stopped cleanly (textindex_mark_clean after its
+ * indexer saved its queue).  Opening clears the mark for this run. */
+bool textindex_was_clean(const struct textindex *ti);
+int  textindex_mark_clean(struct textindex *ti);
+/* After an unclean stop the in-memory queue is lost: every file or
+ * deletion version in index_db (the server's index.db) that search.db
+ * has not indexed goes into the pending table.  Returns how many, or
+ * -errno. */
+int64_t textindex_recover(struct textindex *ti, const char *index_db);
+
 /* ---- queue overflow (see indexer.h) ---- */
 struct ti_pending {
 	int64_t id, device_id;

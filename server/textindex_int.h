@@ -15,6 +15,7 @@ struct textindex {
 	sqlite3 *w;             /* writer: contents, pieces, versions */
 	struct { const char *sql; sqlite3_stmt *st; } wst[TI_WSTMTS];   /* under wlock */
 	bool batch;             /* a batch transaction is open on w (under wlock) */
+	bool was_clean;         /* the previous run saved its queue and stopped */
 	sqlite3 *r;             /* searches and stats */
 	sqlite3 *q;             /* the pending queue (called from ingest threads) */
 	pthread_mutex_t wlock, rlock, qlock;

@@ -60,4 +60,19 @@ out=$(vigil search phone1 nosuchwordanywhere --json)
 note "hostile files did not hurt the server"
 kill -0 "$SERVER_PID" || fail "server died"
 vigil ls "phone1:$D/db" --json | jq -e 'length == 3' >/dev/null || fail "hostile files stored"
+
+# WHAT: versions committed but still in the indexer's memory when the
+# server is killed are found again at the next start, not lost to search
+note "server killed before indexing: queued again at the next start"
+server_stop
+VIGIL_TEST_INDEXER_HOLD=1 server_start
+echo "an okapi among the ferns" >"$D/notes/late.txt"
+vigild_once phone1 "$D"
+vigil log "phone1:$D/notes/late.txt" --json | jq -e 'length == 1' >/dev/null || fail "late.txt not stored"
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+server_start
+wait_for 60 "indexing after the crash" search_has "$D/notes/late.txt" okapi
+grep -q "not indexed before an unclean stop" "$T/server.log" || fail "no recovery logged"
+search_has "$D/notes/meeting.txt" quarterly >/dev/null || fail "older versions still found"
 echo ok
