@@ -3,8 +3,10 @@
  * A read descends from the root page to the leaf entry covering the offset
  * (binary search over each page's running byte totals), then fetches that
  * chunk.  Decoded pages live in a small LRU cache and the last chunk is
- * kept, so sequential reads touch the store once per chunk.  Every page and
- * chunk is checked against the hash that names it before use. */
+ * kept, so sequential reads touch the store once per chunk; where the next
+ * chunks lie is looked up in one store_locate for up to VR_LOCS entries of
+ * the leaf (a few after a jump).  Every page and chunk is checked against
+ * the hash that names it before use. */
 #include "server/content_int.h"
 
 #include <errno.h>
