@@ -183,6 +183,22 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+static struct timespec
+deadline_in(long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return until;
+}
+
 /* Queue items are indexed in batches (textindex_batch_begin): one commit
  * per INDEXER_BATCH items or INDEXER_BATCH_MS (waiting for more items
  * until then), and always before the worker idles or turns to the pending
@@ -223,16 +239,8 @@ worker(void *arg)
 			pthread_mutex_lock(&ix->lock);
 		} else if (batch && now_ms() - batch_start < INDEXER_BATCH_MS) {
 			/* the queue ran dry: give the batch until its time is up */
-			struct timespec until;
-			long left = INDEXER_BATCH_MS - (now_ms() - batch_start);
+			struct timespec until = deadline_in(INDEXER_BATCH_MS - (now_ms() - batch_start));
 
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += left / 1000;
-			until.tv_nsec += (left % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
 			pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
 		} else if (batch) {
 			pthread_mutex_unlock(&ix->lock);
@@ -380,16 +388,9 @@ indexer_backlog(struct indexer *ix)
 int
 indexer_wait_idle(struct indexer *ix, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = deadline_in(timeout_ms);
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&ix->lock);
 	while ((ix->len > 0 || ix->pending || ix->busy) && !ix->quit && rc == 0)
 		rc = pthread_cond_timedwait(&ix->idle_cv, &ix->lock, &until);
