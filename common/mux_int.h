@@ -23,7 +23,7 @@ enum frame_kind {
 #define MUX_THREADS_MAX (2 * MUX_MAX_STREAMS)
 #define MUX_REFUSED_MAX 256                  /* refused OPENs awaiting their RESET */
 #define MUX_WBUF (4 * (MUX_HDR + MUX_FRAME_MAX))
-#define MUX_TLS_WBUF (MUX_WBUF + 8192)        /* TLS records of one wbuf, overhead included */
+#define MUX_TLS_WBUF (64 * 1024)   /* TLS records written per write(2) at most */
 
 struct frame {
 	struct frame *next;
