@@ -69,8 +69,7 @@ VIGIL_TEST_INDEXER_HOLD=1 server_start
 echo "an okapi among the ferns" >"$D/notes/late.txt"
 vigild_once phone1 "$D"
 vigil log "phone1:$D/notes/late.txt" --json | jq -e 'length == 1' >/dev/null || fail "late.txt not stored"
-kill -9 "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
+{ kill -9 "$SERVER_PID"; wait "$SERVER_PID"; } 2>/dev/null || true
 server_start
 wait_for 60 "indexing after the crash" search_has "$D/notes/late.txt" okapi
 grep -q "not indexed before an unclean stop" "$T/server.log" || fail "no recovery logged"
