@@ -21,6 +21,9 @@
 /* The server is this database's only user: exclusive locking spares every
  * chunk lookup SQLite's shared-lock round (fcntl calls on the WAL index),
  * which was a third of the read path, and keeps a second server off it. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)   /* STORE_FORMAT as a literal for the schema */
+
 static const char *schema =
 	"PRAGMA locking_mode=EXCLUSIVE;"
 	"PRAGMA journal_mode=WAL;"
@@ -30,7 +33,7 @@ static const char *schema =
 	" gen INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS packs(pack INTEGER PRIMARY KEY, committed_end INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-	"INSERT OR IGNORE INTO meta VALUES('format', " STORE_FORMAT_STR ");"
+	"INSERT OR IGNORE INTO meta VALUES('format', " STR(STORE_FORMAT) ");"
 	"INSERT OR IGNORE INTO meta VALUES('gen', 1);";
 
 uint32_t store_crc32(uint32_t crc, const void *p, size_t n)

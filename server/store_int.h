@@ -12,13 +12,12 @@
 
 #include "server/store.h"
 
-/* Pack record: magic "VGC1", u8 flags, 3 zero bytes, id[32], u32 plain
+/* Pack record: magic "VGC2", u8 flags, 3 zero bytes, id[32], u32 plain
  * length, u32 stored length, u32 CRC-32 (zlib's)
  * of header bytes 0..47 and the payload;
  * then the payload.  Integers big-endian. */
 #define REC_MAGIC     0x56474332u   /* "VGC2" */
 #define STORE_FORMAT  2             /* meta 'format': VGC2 records, CRC-32 */
-#define STORE_FORMAT_STR "2"
 #define REC_HDR       52
 #define REC_F_ZSTD    0x01
 #define STORE_FDS     64            /* pack fds kept open */
