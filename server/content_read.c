@@ -42,10 +42,9 @@ struct vreader {
 	bool have_chunk;
 	uint8_t leaf[32];            /* leaf page of the last vreader_chunk_at, */
 	size_t leaf_i;               /* ... and its entry */
-	struct vloc {                /* located chunks from the leaf onwards */
-		uint8_t sha[32], id[STORE_ID_LEN];
-		struct store_loc loc;
-	} locs[VR_LOCS];
+	/* located chunks from the leaf onwards: hash, store id, place */
+	uint8_t loc_sha[VR_LOCS][32], loc_id[VR_LOCS][STORE_ID_LEN];
+	struct store_loc loc[VR_LOCS];
 	size_t nlocs;
 	uint64_t next_start;         /* where a sequential reader's next chunk starts */
 };
@@ -224,23 +223,21 @@ fail:
 	return r;
 }
 
-/* The located entry for sha, or NULL. */
-static const struct vloc *loc_find(const struct vreader *vr, const uint8_t sha[32])
+/* Index of sha among the located chunks, or -1. */
+static int loc_find(const struct vreader *vr, const uint8_t sha[32])
 {
 	size_t i;
 
 	for (i = 0; i < vr->nlocs; i++)
-		if (!memcmp(vr->locs[i].sha, sha, 32))
-			return &vr->locs[i];
-	return NULL;
+		if (!memcmp(vr->loc_sha[i], sha, 32))
+			return (int)i;
+	return -1;
 }
 
 /* Locates the chunks of the last leaf from its entry onwards in one store
  * round: many at a time for a sequential reader, a few after a jump. */
 static int loc_fill(struct vreader *vr, bool sequential)
 {
-	uint8_t ids[VR_LOCS][STORE_ID_LEN];
-	struct store_loc loc[VR_LOCS];
 	struct vpage *p;
 	size_t i, n;
 	int r = 0;
@@ -254,14 +251,11 @@ static int loc_fill(struct vreader *vr, bool sequential)
 	if (n > (sequential ? VR_LOCS : VR_LOCS_RANDOM))
 		n = sequential ? VR_LOCS : VR_LOCS_RANDOM;
 	for (i = 0; i < n; i++) {
-		memcpy(vr->locs[i].sha, p->pg.e[vr->leaf_i + i].hash, 32);
-		store_chunk_id(&vr->key, vr->locs[i].sha, ids[i]);
-		memcpy(vr->locs[i].id, ids[i], STORE_ID_LEN);
+		memcpy(vr->loc_sha[i], p->pg.e[vr->leaf_i + i].hash, 32);
+		store_chunk_id(&vr->key, vr->loc_sha[i], vr->loc_id[i]);
 	}
-	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])ids, n, loc)) < 0)
+	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])vr->loc_id, n, vr->loc)) < 0)
 		return r;
-	for (i = 0; i < n; i++)
-		vr->locs[i].loc = loc[i];
 	vr->nlocs = n;
 	return 0;
 }
@@ -269,19 +263,18 @@ static int loc_fill(struct vreader *vr, bool sequential)
 /* Loads chunk c, which vreader_chunk_at just returned. */
 static int chunk_load(struct vreader *vr, const struct vchunk *c)
 {
-	const struct vloc *l;
 	uint8_t h[32];
 	size_t n;
-	int r;
+	int k, r;
 
 	vr->have_chunk = false;
-	if (!(l = loc_find(vr, c->sha))) {
+	if ((k = loc_find(vr, c->sha)) < 0) {
 		if ((r = loc_fill(vr, c->start == vr->next_start)) < 0)
 			return r;
-		if (!(l = loc_find(vr, c->sha)))
+		if ((k = loc_find(vr, c->sha)) < 0)
 			return -EIO;
 	}
-	r = store_get_at(vr->st, l->id, &l->loc, vr->chunk, STORE_CHUNK_MAX, &n);
+	r = store_get_at(vr->st, vr->loc_id[k], &vr->loc[k], vr->chunk, STORE_CHUNK_MAX, &n);
 	if (r == -ENOENT || r == -EMSGSIZE)
 		r = -EIO;
 	if (r == 0 && n != c->len)
