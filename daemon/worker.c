@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
 
@@ -39,15 +40,8 @@ static int64_t now_ns(void)
 /* Sleeps up to ms unless woken (new work) or told to quit. */
 static void nap(struct vigild *d, int ms)
 {
-	struct timespec ts;
+	struct timespec ts = deadline_in_ms(ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&d->mu);
 	if (!d->quit)
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);

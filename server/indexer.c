@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "server/indexer.h"
 
@@ -183,22 +184,6 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
-static struct timespec
-deadline_in(long ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	return until;
-}
-
 /* Queue items are indexed in batches (textindex_batch_begin): one commit
  * per INDEXER_BATCH items or INDEXER_BATCH_MS (waiting for more items
  * until then), and always before the worker idles or turns to the pending
@@ -239,7 +224,7 @@ worker(void *arg)
 			pthread_mutex_lock(&ix->lock);
 		} else if (batch && now_ms() - batch_start < INDEXER_BATCH_MS) {
 			/* the queue ran dry: give the batch until its time is up */
-			struct timespec until = deadline_in(INDEXER_BATCH_MS - (now_ms() - batch_start));
+			struct timespec until = deadline_in_ms(INDEXER_BATCH_MS - (now_ms() - batch_start));
 
 			pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
 		} else if (batch) {
@@ -388,7 +373,7 @@ indexer_backlog(struct indexer *ix)
 int
 indexer_wait_idle(struct indexer *ix, int timeout_ms)
 {
-	struct timespec until = deadline_in(timeout_ms);
+	struct timespec until = deadline_in_ms(timeout_ms);
 	int rc = 0;
 
 	pthread_mutex_lock(&ix->lock);

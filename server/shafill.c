@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "server/content.h"
 
@@ -121,8 +122,7 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&sf->lock);
 	while (!sf->quit) {
 		if (!sf->kicked) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += SHAFILL_RETRY_S;
+			until = deadline_in_ms(SHAFILL_RETRY_S * 1000L);
 			if (pthread_cond_timedwait(&sf->wake, &sf->lock, &until) == ETIMEDOUT && !sf->idle)
 				sf->kicked = true;
 			continue;
@@ -130,13 +130,7 @@ static void *worker(void *arg)
 		/* the test delay counts from the latest kick, so the newest
 		 * commit stays pending for the whole delay */
 		while (sf->delay_ms > 0 && !sf->quit) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += sf->delay_ms / 1000;
-			until.tv_nsec += (long)(sf->delay_ms % 1000) * 1000000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
+			until = deadline_in_ms(sf->delay_ms);
 			if (pthread_cond_timedwait(&sf->wake, &sf->lock, &until) == ETIMEDOUT)
 				break;
 		}
@@ -200,16 +194,9 @@ void shafill_kick(struct shafill *sf)
 
 int shafill_wait_idle(struct shafill *sf, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = deadline_in_ms(timeout_ms);
 	int r = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&sf->lock);
 	while (!sf->idle && r == 0)
 		if (pthread_cond_timedwait(&sf->idle_cv, &sf->lock, &until) == ETIMEDOUT)
