@@ -123,27 +123,43 @@ conn_open(const char *path, sqlite3 **out)
 	return 0;
 }
 
+/* meta's value for k: 1 found (in *v), 0 absent, or -errno. */
+static int
+meta_get(struct textindex *ti, const char *k, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = ti_prepare(ti->w, "SELECT v FROM meta WHERE k = ?1", &st)) < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ti_fail(ti->w, "meta");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int
 check_country(struct textindex *ti)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, old = -1;
+	int rc, old;
 
-	if ((rc = wprep(ti, "SELECT v FROM meta WHERE k = 'country'", &st)) < 0)
+	if ((rc = meta_get(ti, "country", &old)) < 0)
 		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		old = sqlite3_column_int(st, 0);
-	wdone(st);
-	if (old >= 0 && old != ti->country)
-		log_warnx("search index: numbers were normalised with country %d, now %d;"
-			  " remove %s to re-index", old, ti->country, ti->path);
-	if (old >= 0)
+	if (rc == 1) {
+		if (old != ti->country)
+			log_warnx("search index: numbers were normalised with country %d, now %d;"
+				  " remove %s to re-index", old, ti->country, ti->path);
 		return 0;
-	if ((rc = wprep(ti, "INSERT INTO meta(k, v) VALUES('country', ?1)", &st)) < 0)
+	}
+	if ((rc = ti_prepare(ti->w, "INSERT INTO meta(k, v) VALUES('country', ?1)", &st)) < 0)
 		return rc;
 	sqlite3_bind_int(st, 1, ti->country);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ti_fail(ti->w, "meta");
-	wdone(st);
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -151,16 +167,12 @@ check_country(struct textindex *ti)
 static int
 read_clean(struct textindex *ti)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc, v;
 
-	if ((rc = ti_prepare(ti->w, "SELECT v FROM meta WHERE k = 'clean'", &st)) < 0)
+	if ((rc = meta_get(ti, "clean", &v)) < 0)
 		return rc;
-	rc = sqlite3_step(st);
-	ti->was_clean = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ti_fail(ti->w, "clean mark");
-	sqlite3_finalize(st);
-	return rc;
+	ti->was_clean = rc == 1 && v == 1;
+	return 0;
 }
 
 bool
@@ -189,7 +201,7 @@ textindex_recover(struct textindex *ti, const char *index_db)
 		" SELECT v.dev, CAST(v.path AS TEXT), v.version, v.capture_ns, v.deleted,"
 		"  CASE WHEN v.deleted THEN NULL ELSE v.content_root END, v.size"
 		" FROM idx.versions v"
-		" WHERE (v.type = 1 OR v.deleted)"
+		" WHERE (v.type = ?1 OR v.deleted)"
 		"  AND NOT EXISTS (SELECT 1 FROM main.versions t WHERE t.device = v.dev"
 		"   AND t.path = CAST(v.path AS TEXT) AND t.version = v.version)"
 		" ORDER BY v.id";
@@ -202,10 +214,16 @@ textindex_recover(struct textindex *ti, const char *index_db)
 		n = sqlite3_step(st) == SQLITE_DONE ? 0 : ti_fail(ti->q, "attach index.db");
 		sqlite3_finalize(st);
 	}
-	if (n == 0) {
-		n = ti_exec(ti->q, find) < 0 ? -EIO : sqlite3_changes64(ti->q);
-		ti_exec(ti->q, "DETACH DATABASE idx");
+	if (n < 0)
+		goto out;
+	if ((n = ti_prepare(ti->q, find, &st)) == 0) {
+		sqlite3_bind_int(st, 1, VG_FILE);
+		n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes64(ti->q) :
+		    ti_fail(ti->q, "re-queue after an unclean stop");
+		sqlite3_finalize(st);
 	}
+	ti_exec(ti->q, "DETACH DATABASE idx");
+out:
 	pthread_mutex_unlock(&ti->qlock);
 	return n;
 }
