@@ -145,10 +145,10 @@ FUZZ_SRC_timefmt   := common/timefmt.c
 FUZZ_SRC_chunktree := common/chunktree.c
 FUZZ_SRC_delta     := $(FUZZ_CONTENT)
 FUZZ_SRC_ranges    := $(FUZZ_CONTENT)
-FUZZ_SRC_extract   := server/extract.c server/extract_sqlite.c server/tokenize.c common/log.c
+FUZZ_SRC_extract   := server/extract.c server/extract_sqlite.c server/tokenize.c common/clock.c common/log.c
 FUZZ_SRC_phone     := server/phone.c server/tokenize.c
 FUZZ_SRC_jsonout   := controller/jsonout.c controller/cverify.c common/chunker.c common/chunktree.c common/timefmt.c
-FUZZ_SRC_bundle    := common/bundle.c common/fdio.c common/tls.c common/sign.c common/names.c common/log.c
+FUZZ_SRC_bundle    := common/bundle.c common/fdio.c common/tls.c common/sign.c common/names.c common/clock.c common/log.c
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
 .PHONY: fuzz fuzz-build fuzz-smoke

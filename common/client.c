@@ -15,13 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#include "common/clock.h"
 
 int hostport_split(const char *hp, char *host, size_t hostcap, char *port, size_t portcap)
 {
@@ -68,7 +62,7 @@ static int try_connect(const struct addrinfo *ai, long deadline)
 		goto fail;
 	}
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - mono_ms();
 
 		if (left <= 0) {
 			r = -ETIMEDOUT;
@@ -99,7 +93,7 @@ int client_tcp_connect(const char *hostport, int timeout_ms, char *err, size_t e
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
 	char host[256], port[16];
-	long deadline = now_ms() + (timeout_ms < 0 ? 3600000L : timeout_ms);
+	long deadline = mono_ms() + (timeout_ms < 0 ? 3600000L : timeout_ms);
 	int r, fd = -ECONNREFUSED;
 
 	if (hostport_split(hostport, host, sizeof(host), port, sizeof(port)) < 0) {
@@ -124,7 +118,7 @@ int client_connect(const struct bundle *b, const char *hostport, int timeout_ms,
 		   const struct mux_ops *ops, void *arg, struct mux **out,
 		   char *err, size_t errlen)
 {
-	long start = now_ms();
+	long start = mono_ms();
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	char why[256];
@@ -139,7 +133,7 @@ int client_connect(const struct bundle *b, const char *hostport, int timeout_ms,
 		r = fd;
 		goto out;
 	}
-	left = timeout_ms < 0 ? -1 : (int)(timeout_ms - (now_ms() - start));
+	left = timeout_ms < 0 ? -1 : (int)(timeout_ms - (mono_ms() - start));
 	if (left == 0)
 		left = 1;
 	if ((r = tls_client_handshake(ctx, fd, left < 0 && timeout_ms >= 0 ? 1 : left,
@@ -157,7 +151,7 @@ int client_connect(const struct bundle *b, const char *hostport, int timeout_ms,
 	fd = -1;
 	/* TLS 1.3 finishes on the client before the server has checked our
 	 * certificate: the server's HELLO says it accepted us. */
-	left = timeout_ms < 0 ? -1 : (int)(timeout_ms - (now_ms() - start));
+	left = timeout_ms < 0 ? -1 : (int)(timeout_ms - (mono_ms() - start));
 	if ((r = mux_wait_ready(*out, timeout_ms < 0 ? -1 : left > 0 ? left : 1)) < 0) {
 		mux_last_error(*out, why, sizeof(why));
 		if (r == -ETIMEDOUT)

@@ -16,16 +16,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mux_int.h"
-
-long mux_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 void mux_wake(struct mux *m)
 {
@@ -66,7 +59,7 @@ static int wait_until(pthread_cond_t *c, pthread_mutex_t *l, long deadline)
 		pthread_cond_wait(c, l);
 		return 0;
 	}
-	if (mux_now_ms() >= deadline)
+	if (mono_ms() >= deadline)
 		return -ETIMEDOUT;
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000L;
@@ -75,7 +68,7 @@ static int wait_until(pthread_cond_t *c, pthread_mutex_t *l, long deadline)
 
 static long deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : mux_now_ms() + timeout_ms;
+	return timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 }
 
 struct mux_stream *mux_find(struct mux *m, uint32_t id)
@@ -221,7 +214,7 @@ struct mux *mux_new(SSL *ssl, int fd, const struct mux_ops *ops, void *arg)
 	m->ping_ms = MUX_PING_MS;
 	m->dead_ms = MUX_DEAD_MS;
 	m->next_local_id = m->server ? 2 : 1;
-	m->last_rx = m->last_ping = mux_now_ms();
+	m->last_rx = m->last_ping = mono_ms();
 	pthread_mutex_init(&m->lock, NULL);
 	cond_init_mono(&m->cond);
 	default_label(m);
@@ -595,7 +588,7 @@ int mux_call(struct mux *m, uint16_t type, const struct buf *req,
 		r = 0;
 		/* The reply's END normally follows at once; wait for it so the
 		 * stream ends cleanly instead of with a reset. */
-		left = deadline < 0 ? 1000 : (int)(deadline - mux_now_ms());
+		left = deadline < 0 ? 1000 : (int)(deadline - mono_ms());
 		buf_init(&scratch, MUX_FRAME_MAX);
 		if (left > 0)
 			mux_recv(s, NULL, &scratch, left > 1000 ? 1000 : left);

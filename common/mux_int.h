@@ -114,6 +114,5 @@ struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local);
 void mux_frames_free(struct frame *f);
 struct mux_stream *mux_find(struct mux *m, uint32_t id);
 void *mux_io_main(void *arg);
-long mux_now_ms(void);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <openssl/err.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mux_int.h"
 
@@ -414,7 +415,7 @@ static enum io_end do_read(struct mux *m, bool *progress, bool *want_out, char *
 		if (m->rlen < MUX_HDR + len)
 			continue;
 		pthread_mutex_lock(&m->lock);
-		m->last_rx = mux_now_ms();
+		m->last_rx = mono_ms();
 		r = dispatch(m, m->rbuf[4], (uint16_t)(m->rbuf[6] << 8 | m->rbuf[7]),
 			     be32(m->rbuf + 8), m->rbuf + MUX_HDR, len, why, wl);
 		pthread_mutex_unlock(&m->lock);
@@ -444,7 +445,7 @@ static enum io_end io_round(struct mux *m, char *why, size_t wl)
 	struct pollfd pfd[2];
 	bool progress = false, want_out = false;
 	enum io_end e;
-	long now = mux_now_ms();
+	long now = mono_ms();
 	int timeout;
 
 	pthread_mutex_lock(&m->lock);

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "common/clock.h"
 #include "common/names.h"
 
 static void set_err(char *err, size_t errlen, const char *what)
@@ -192,18 +193,10 @@ fail:
 	return NULL;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Drives SSL_accept/SSL_connect on a non-blocking fd until done. */
 static int handshake(SSL *ssl, int fd, bool server, int timeout_ms, char *err, size_t errlen)
 {
-	long deadline = now_ms() + (timeout_ms < 0 ? 3600000L : timeout_ms);
+	long deadline = mono_ms() + (timeout_ms < 0 ? 3600000L : timeout_ms);
 
 	for (;;) {
 		int r = server ? SSL_accept(ssl) : SSL_connect(ssl);
@@ -229,7 +222,7 @@ static int handshake(SSL *ssl, int fd, bool server, int timeout_ms, char *err, s
 			return -EPROTO;
 		}
 		}
-		left = deadline - now_ms();
+		left = deadline - mono_ms();
 		if (left <= 0) {
 			snprintf(err, errlen, "TLS handshake timed out");
 			return -ETIMEDOUT;
@@ -274,11 +267,11 @@ static int start(SSL_CTX *ctx, int fd, SSL **out, char *err, size_t errlen)
 static void linger_close(int fd)
 {
 	char sink[4096];
-	long end = now_ms() + 200;
+	long end = mono_ms() + 200;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	shutdown(fd, SHUT_WR);
-	while (now_ms() < end && poll(&pfd, 1, (int)(end - now_ms())) > 0)
+	while (mono_ms() < end && poll(&pfd, 1, (int)(end - mono_ms())) > 0)
 		if (read(fd, sink, sizeof(sink)) <= 0)
 			break;
 }

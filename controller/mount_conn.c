@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/client.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
 
@@ -32,14 +33,6 @@ struct mconn {
 	int64_t last_try_ms;
 	bool down;       /* the last connect failed (logged once per outage) */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The server never opens streams towards a controller. */
 static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
@@ -128,9 +121,9 @@ static struct mlink *link_connect(struct mconn *mc)
 	char err[256] = "";
 	int r;
 
-	if (!mc->b || (mc->down && now_ms() - mc->last_try_ms < MCONN_RETRY_MS))
+	if (!mc->b || (mc->down && mono_ms() - mc->last_try_ms < MCONN_RETRY_MS))
 		return NULL;
-	mc->last_try_ms = now_ms();
+	mc->last_try_ms = mono_ms();
 	r = client_connect(mc->b, mc->server, MCONN_CONNECT_MS, &mconn_ops, mc, &m,
 			   err, sizeof(err));
 	if (r < 0) {

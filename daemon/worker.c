@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/deadline.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
 

@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "common/clock.h"
 #include "server/extract_int.h"
 
 struct ro_file {
@@ -226,19 +227,10 @@ ro_vfs_init(struct ro_vfs *v, struct ex_ctx *x)
 
 /* ---- hardening ---- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 budget(void *arg)
 {
-	return now_ms() > *(int64_t *)arg;
+	return mono_ms() > *(int64_t *)arg;
 }
 
 static int
@@ -268,7 +260,7 @@ harden(sqlite3 *db, struct ex_ctx *x, int64_t *deadline)
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%zu; PRAGMA mmap_size=0; "
 		 "PRAGMA cell_size_check=ON; PRAGMA query_only=ON; PRAGMA trusted_schema=OFF",
 		 x->lim.sqlite_cache_kib);
-	*deadline = now_ms() + x->lim.sqlite_budget_ms;
+	*deadline = mono_ms() + x->lim.sqlite_budget_ms;
 	sqlite3_progress_handler(db, 1000, budget, deadline);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return -1;

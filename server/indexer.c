@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/deadline.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/indexer.h"
 
@@ -175,15 +175,6 @@ drain_one_pending(struct indexer *ix, struct ti_pending *p)
 	return textindex_pending_done(ix->ti, p->id) == 0;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Queue items are indexed in batches (textindex_batch_begin): one commit
  * per INDEXER_BATCH items or INDEXER_BATCH_MS (waiting for more items
  * until then), and always before the worker idles or turns to the pending
@@ -211,20 +202,20 @@ worker(void *arg)
 			pthread_mutex_unlock(&ix->lock);
 			if (!batch && textindex_batch_begin(ix->ti) == 0) {
 				batch = true;
-				batch_start = now_ms();
+				batch_start = mono_ms();
 				nbatch = 0;
 			}
 			process(ix, &it);
 			free(it.path);
 			if (batch && (++nbatch >= INDEXER_BATCH ||
-				      now_ms() - batch_start >= INDEXER_BATCH_MS)) {
+				      mono_ms() - batch_start >= INDEXER_BATCH_MS)) {
 				(void)textindex_batch_end(ix->ti);
 				batch = false;
 			}
 			pthread_mutex_lock(&ix->lock);
-		} else if (batch && now_ms() - batch_start < INDEXER_BATCH_MS) {
+		} else if (batch && mono_ms() - batch_start < INDEXER_BATCH_MS) {
 			/* the queue ran dry: give the batch until its time is up */
-			struct timespec until = deadline_in_ms(INDEXER_BATCH_MS - (now_ms() - batch_start));
+			struct timespec until = deadline_in_ms(INDEXER_BATCH_MS - (mono_ms() - batch_start));
 
 			pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
 		} else if (batch) {

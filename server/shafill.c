@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "common/deadline.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/content.h"
 

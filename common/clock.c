@@ -1,5 +1,13 @@
-/* deadline.c — see deadline.h. */
-#include "common/deadline.h"
+/* clock.c — see clock.h. */
+#include "common/clock.h"
+
+int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct timespec deadline_in_ms(long ms)
 {
