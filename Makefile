@@ -22,7 +22,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 PARTS    := common server daemon controller fuse
-src_of    = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+src_of    = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c $(1)/*/*.c))
 obj_of    = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
 LIBS     := $(BUILD)/lib/libserver.a $(BUILD)/lib/libdaemon.a \
             $(BUILD)/lib/libcontroller.a $(BUILD)/lib/libfuse.a $(BUILD)/lib/libcommon.a
@@ -136,17 +136,17 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror 
                 -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
 FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
-FUZZ_CONTENT := server/content.c server/content_delta.c server/content_ranges.c \
-                server/content_read.c server/content_upload.c server/store.c \
-                server/store_batch.c common/chunker.c common/chunktree.c common/log.c
+FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
+                server/store/content_read.c server/store/content_upload.c server/store/store.c \
+                server/store/store_batch.c common/chunker.c common/chunktree.c common/log.c
 FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c
 FUZZ_SRC_names     := common/names.c
 FUZZ_SRC_timefmt   := common/timefmt.c
 FUZZ_SRC_chunktree := common/chunktree.c
 FUZZ_SRC_delta     := $(FUZZ_CONTENT)
 FUZZ_SRC_ranges    := $(FUZZ_CONTENT)
-FUZZ_SRC_extract   := server/extract.c server/extract_sqlite.c server/tokenize.c common/clock.c common/log.c
-FUZZ_SRC_phone     := server/phone.c server/tokenize.c
+FUZZ_SRC_extract   := server/search/extract.c server/search/extract_sqlite.c server/search/tokenize.c common/clock.c common/log.c
+FUZZ_SRC_phone     := server/search/phone.c server/search/tokenize.c
 FUZZ_SRC_jsonout   := controller/jsonout.c controller/cverify.c common/chunker.c common/chunktree.c common/timefmt.c
 FUZZ_SRC_bundle    := common/bundle.c common/fdio.c common/tls.c common/sign.c common/names.c common/clock.c common/log.c
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))

@@ -1,5 +1,5 @@
 /* cmd_mount.c — `vigil mount`: argument checks, then the FUSE module
- * (mount_main.h) takes over the session and its connection. */
+ * (mount/mount.h) takes over the session and its connection. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "controller/commands.h"
-#include "controller/mount_main.h"
+#include "controller/mount/mount.h"
 
 int cmd_mount(struct ctl *c, int argc, char **argv)
 {

@@ -5,7 +5,7 @@
  * old block's bytes, hence its sums; every other block is re-read from the
  * capture and summed by librsync itself (runs of blocks through one sig
  * job).  A small edit thus costs a few blocks, not a BLAKE2 pass over the
- * file.  Delta format: server/content_delta.c; signature: 12-byte header
+ * file.  Delta format: server/store/content_delta.c; signature: 12-byte header
  * (magic, block length, strong length, big-endian), then per block a
  * 4-byte weak sum and VG_RS_STRONG_LEN bytes of strong sum. */
 #include "daemon/sigcache.h"

@@ -9,8 +9,8 @@
 #include "common/chunktree.h"
 #include "common/log.h"
 #include "common/names.h"
-#include "server/content.h"
-#include "server/shafill.h"
+#include "server/store/content.h"
+#include "server/store/shafill.h"
 
 /* One PUT in progress. */
 struct put_ctx {

@@ -17,10 +17,10 @@
 #include "common/tls.h"
 #include "server/ca.h"
 #include "server/config.h"
-#include "server/content.h"
+#include "server/store/content.h"
 #include "server/index.h"
 #include "server/session.h"
-#include "server/store.h"
+#include "server/store/store.h"
 
 #define EXIT_USAGE 2
 

@@ -1,6 +1,6 @@
 /* query.c — controller requests: devices, ls, log, stat, read, status. */
 #include "server/query.h"
-#include "server/search.h"
+#include "server/search/search.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 #include "common/names.h"
-#include "server/content.h"
+#include "server/store/content.h"
 
 #define QUERY_DEVICES_MAX 100000
 

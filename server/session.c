@@ -1,6 +1,6 @@
 /* session.c — accept loop, handshake + identity check, stream dispatch. */
 #include "server/session.h"
-#include "server/search.h"
+#include "server/search/search.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/query.h"
-#include "server/shafill.h"
+#include "server/store/shafill.h"
 
 #define MAX_LISTEN 4
 #define SHUTDOWN_WAIT_S 20

@@ -20,7 +20,7 @@
 #include "common/tls.h"
 #include "server/config.h"
 #include "server/index.h"
-#include "server/store.h"
+#include "server/store/store.h"
 
 #define SESSION_HANDSHAKE_MS 10000
 #define SESSION_MAX_CONNS    1024

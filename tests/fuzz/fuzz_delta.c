@@ -1,4 +1,4 @@
-/* fuzz_delta.c — libFuzzer harness for server/content_delta.c: vpatch over
+/* fuzz_delta.c — libFuzzer harness for server/store/content_delta.c: vpatch over
  * arbitrary delta bytes against a stored base (empty or BASE_LEN bytes),
  * fed in pieces of fuzzer-chosen sizes.  A small model applies the same
  * delta in memory; vpatch must accept exactly what the model accepts, and

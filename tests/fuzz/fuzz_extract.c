@@ -1,5 +1,5 @@
-/* fuzz_extract.c — libFuzzer harness for server/extract.c and
- * server/extract_sqlite.c: extract() on arbitrary content under various
+/* fuzz_extract.c — libFuzzer harness for server/search/extract.c and
+ * server/search/extract_sqlite.c: extract() on arbitrary content under various
  * file names (so every format's parser is reached, SQLite included when
  * the input starts with its magic).  Checks extract.h's promises: 0 from a
  * source that never fails, pieces of 1..EX_PIECE_MAX bytes of valid UTF-8,
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "server/extract.h"
+#include "server/search/extract.h"
 #include "tests/fuzz/fuzz_util.h"
 
 struct mem { const uint8_t *p; size_t n; };

@@ -1,5 +1,5 @@
-/* fuzz_phone.c — libFuzzer harness for server/phone.c and
- * server/tokenize.c: phone_scan, phone_normalize and tok_run (document and
+/* fuzz_phone.c — libFuzzer harness for server/search/phone.c and
+ * server/search/tokenize.c: phone_scan, phone_normalize and tok_run (document and
  * query mode) on arbitrary bytes, with the contracts of phone.h and
  * tokenize.h checked on every callback: offsets inside the text, keys of 7
  * to 15 digits (E.164), tokens of 1..TOK_MAX bytes.
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/phone.h"
-#include "server/tokenize.h"
+#include "server/search/phone.h"
+#include "server/search/tokenize.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static size_t text_len;

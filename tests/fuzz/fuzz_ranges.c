@@ -1,4 +1,4 @@
-/* fuzz_ranges.c — libFuzzer harness for server/content_ranges.c: vranges
+/* fuzz_ranges.c — libFuzzer harness for server/store/content_ranges.c: vranges
  * over an arbitrary PUT_RANGES body against a stored base (empty or
  * BASE_LEN bytes), fed in pieces of fuzzer-chosen sizes.  A model applies
  * the records in memory; vranges must accept exactly what the rules in

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "common/chunktree.h"
-#include "server/content.h"
-#include "server/store.h"
+#include "server/store/content.h"
+#include "server/store/store.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #define BASE_LEN 20000

@@ -21,8 +21,8 @@
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "common/rsync_params.h"
-#include "server/content.h"
-#include "server/store_int.h"
+#include "server/store/content.h"
+#include "server/store/store_int.h"
 
 static const struct devkey key1 = { { 1, 2, 3 } };
 

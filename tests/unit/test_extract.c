@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 #include "common/buf.h"
-#include "server/extract.h"
+#include "server/search/extract.h"
 
 /* A memory source that returns at most `step` bytes per read. */
 struct mem { const uint8_t *p; size_t n, step; };

@@ -1,7 +1,7 @@
-/* test_mount_cache.c — the mount's content cache (mount_cache.h): hits and
+/* test_mount_cache.c — the mount's content cache (cache.h): hits and
  * misses, the slot bound, LRU order, held blocks never evicted, failed and
  * cancelled loads, readahead reservations, block-size sweep, and many
- * threads at once; plus the xattr walker of cached listings (mount_dir.h). */
+ * threads at once; plus the xattr walker of cached listings (dir.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,8 +16,8 @@
 
 #include "common/buf.h"
 #include "common/wire.h"
-#include "controller/mount_cache.h"
-#include "controller/mount_dir.h"
+#include "controller/mount/cache.h"
+#include "controller/mount/dir.h"
 
 /* A fake server: block content is a function of (id[0], block, offset). */
 struct fake {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "server/phone.h"
+#include "server/search/phone.h"
 
 static void
 test_normalize(void **state)

@@ -16,8 +16,8 @@
 
 #include <openssl/evp.h>
 
-#include "server/content.h"
-#include "server/store.h"
+#include "server/store/content.h"
+#include "server/store/store.h"
 
 static const struct devkey key = { { 7, 7, 7 } };
 

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 
-#include "server/indexer.h"
-#include "server/textindex.h"
+#include "server/search/indexer.h"
+#include "server/search/textindex.h"
 
 struct hits { int n; struct vg_hit h[16]; };
 

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "server/tokenize.h"
+#include "server/search/tokenize.h"
 
 struct toks { char s[4096]; size_t n; };
 

@@ -1,0 +1,375 @@
+/* indexer.c — the keyword indexer's queue and worker thread (indexer.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "server/search/indexer.h"
+
+struct item {
+	int64_t device_id;
+	char *path;
+	uint64_t version;
+	int64_t time_ns;
+	bool deleted;
+	struct content_ref ref;
+};
+
+struct indexer {
+	struct textindex *ti;
+	struct store *st;
+	struct indexer_ops ops;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake, idle_cv;
+	struct item q[INDEXER_QUEUE_MAX];
+	int64_t key_dev;         /* the device whose key is in key (worker only) */
+	struct devkey key;
+	bool key_valid;
+	size_t head, len;
+	bool pending;      /* the pending table may hold items */
+	bool hold;         /* VIGIL_TEST_INDEXER_HOLD: index nothing */
+	bool busy;         /* the worker holds an item */
+	bool quit;
+};
+
+static ssize_t
+vr_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	return vreader_pread(arg, buf, n, off);
+}
+
+static int
+source_open(struct indexer *ix, const struct item *it, struct ex_source *src)
+{
+	struct vreader *vr;
+	int rc;
+
+	if (ix->ops.open != NULL)
+		return ix->ops.open(ix->ops.arg, it->device_id, &it->ref, src);
+	if (ix->st == NULL || ix->ops.devkey == NULL)
+		return -ENOTSUP;
+	/* a run of versions mostly comes from one device: keep its key */
+	if (!ix->key_valid || ix->key_dev != it->device_id) {
+		ix->key_valid = false;
+		if ((rc = ix->ops.devkey(ix->ops.arg, it->device_id, &ix->key)) < 0)
+			return rc;
+		ix->key_dev = it->device_id;
+		ix->key_valid = true;
+	}
+	rc = vreader_open(ix->st, &ix->key, &it->ref, &vr);
+	if (rc < 0)
+		return rc;
+	src->arg = vr;
+	src->size = it->ref.size;
+	src->pread = vr_pread;
+	return 0;
+}
+
+static void
+source_close(struct indexer *ix, struct ex_source *src)
+{
+	if (ix->ops.open != NULL) {
+		if (ix->ops.close != NULL)
+			ix->ops.close(ix->ops.arg, src);
+		return;
+	}
+	vreader_free(src->arg);
+}
+
+/* Indexes an unreadable content as path only, with the reason. */
+static int
+content_unreadable(struct indexer *ix, const struct item *it, int err)
+{
+	struct ti_content *c;
+	char why[128];
+	int rc;
+
+	snprintf(why, sizeof(why), "cannot read content: %s", strerror(-err));
+	log_warnx("search index: device %lld %s version %llu: %s", (long long)it->device_id,
+		  it->path, (unsigned long long)it->version, why);
+	if ((rc = textindex_content_begin(ix->ti, it->ref.root, &c)) < 0)
+		return rc == -EEXIST ? 0 : rc;
+	return textindex_content_end(c, TI_MALFORMED, "unreadable", why);
+}
+
+static int
+index_content(struct indexer *ix, const struct item *it)
+{
+	struct ex_source src;
+	struct ex_result res;
+	struct ti_content *c;
+	enum ti_status status;
+	int rc;
+
+	if ((rc = source_open(ix, it, &src)) < 0)
+		return content_unreadable(ix, it, rc);
+	if ((rc = textindex_content_begin(ix->ti, it->ref.root, &c)) < 0) {
+		source_close(ix, &src);
+		return rc == -EEXIST ? 0 : rc;
+	}
+	rc = extract(it->path, &src, NULL, textindex_content_text, c, &res);
+	source_close(ix, &src);
+	if (rc < 0) {
+		textindex_content_abort(c);
+		return rc == -EIO || rc == -EBADMSG || rc == -ENOENT ? content_unreadable(ix, it, rc) : rc;
+	}
+	status = res.kind == EX_BINARY ? TI_PATH_ONLY : res.malformed ? TI_MALFORMED : TI_TEXT;
+	if (res.malformed || res.truncated)
+		log_warnx("search index: device %lld %s version %llu (%s): %s%s",
+			  (long long)it->device_id, it->path, (unsigned long long)it->version,
+			  ex_kind_name(res.kind), res.reason, res.malformed ? "" : " (text cut)");
+	return textindex_content_end(c, status, ex_kind_name(res.kind),
+				     res.reason[0] ? res.reason : NULL);
+}
+
+static void
+process(struct indexer *ix, const struct item *it)
+{
+	int rc = 0;
+
+	if (!it->deleted && (rc = textindex_has_content(ix->ti, it->ref.root)) == 0)
+		rc = index_content(ix, it);
+	if (rc >= 0)
+		rc = textindex_add_version(ix->ti, it->device_id, it->path, it->version, it->time_ns,
+					   it->deleted ? NULL : it->ref.root);
+	if (rc < 0)
+		log_errno(rc, "search index: device %lld %s version %llu not indexed",
+			  (long long)it->device_id, it->path, (unsigned long long)it->version);
+}
+
+static void
+item_to_pending(const struct item *it, struct ti_pending *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->device_id = it->device_id;
+	snprintf(p->path, sizeof(p->path), "%s", it->path);
+	p->version = it->version;
+	p->time_ns = it->time_ns;
+	p->deleted = it->deleted;
+	memcpy(p->key, it->ref.root, TI_KEY_LEN);
+	p->size = it->ref.size;
+}
+
+/* One item from the pending table: 1 done, 0 none left. */
+static int
+drain_one_pending(struct indexer *ix, struct ti_pending *p)
+{
+	struct item it;
+	int rc;
+
+	if ((rc = textindex_pending_next(ix->ti, p)) <= 0)
+		return 0;
+	it.device_id = p->device_id;
+	it.path = p->path;
+	it.version = p->version;
+	it.time_ns = p->time_ns;
+	it.deleted = p->deleted;
+	memcpy(it.ref.root, p->key, sizeof(it.ref.root));
+	it.ref.size = p->size;
+	process(ix, &it);
+	return textindex_pending_done(ix->ti, p->id) == 0;
+}
+
+/* Queue items are indexed in batches (textindex_batch_begin): one commit
+ * per INDEXER_BATCH items or INDEXER_BATCH_MS (waiting for more items
+ * until then), and always before the worker idles or turns to the pending
+ * table, whose rows are marked done only once what they produced is
+ * committed. */
+static void *
+worker(void *arg)
+{
+	struct indexer *ix = arg;
+	struct ti_pending *p = malloc(sizeof(*p));
+	struct item it;
+	bool batch = false;
+	long batch_start = 0;
+	int nbatch = 0;
+
+	pthread_mutex_lock(&ix->lock);
+	while (!ix->quit) {
+		if (ix->hold) {
+			pthread_cond_wait(&ix->wake, &ix->lock);
+		} else if (ix->len > 0) {
+			it = ix->q[ix->head];
+			ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX;
+			ix->len--;
+			ix->busy = true;
+			pthread_mutex_unlock(&ix->lock);
+			if (!batch && textindex_batch_begin(ix->ti) == 0) {
+				batch = true;
+				batch_start = mono_ms();
+				nbatch = 0;
+			}
+			process(ix, &it);
+			free(it.path);
+			if (batch && (++nbatch >= INDEXER_BATCH ||
+				      mono_ms() - batch_start >= INDEXER_BATCH_MS)) {
+				(void)textindex_batch_end(ix->ti);
+				batch = false;
+			}
+			pthread_mutex_lock(&ix->lock);
+		} else if (batch && mono_ms() - batch_start < INDEXER_BATCH_MS) {
+			/* the queue ran dry: give the batch until its time is up */
+			struct timespec until = deadline_in_ms(INDEXER_BATCH_MS - (mono_ms() - batch_start));
+
+			pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
+		} else if (batch) {
+			pthread_mutex_unlock(&ix->lock);
+			(void)textindex_batch_end(ix->ti);
+			batch = false;
+			pthread_mutex_lock(&ix->lock);
+		} else if (ix->pending && p != NULL) {
+			ix->busy = true;
+			pthread_mutex_unlock(&ix->lock);
+			bool more = drain_one_pending(ix, p);
+			pthread_mutex_lock(&ix->lock);
+			if (!more)
+				ix->pending = false;
+		} else {
+			ix->busy = false;
+			pthread_cond_broadcast(&ix->idle_cv);
+			pthread_cond_wait(&ix->wake, &ix->lock);
+		}
+	}
+	pthread_mutex_unlock(&ix->lock);
+	if (batch)
+		(void)textindex_batch_end(ix->ti);
+	pthread_mutex_lock(&ix->lock);
+	ix->busy = false;
+	pthread_cond_broadcast(&ix->idle_cv);
+	pthread_mutex_unlock(&ix->lock);
+	free(p);
+	return NULL;
+}
+
+int
+indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *ops,
+	    struct indexer **out)
+{
+	struct indexer *ix;
+	int rc;
+
+	if ((ix = calloc(1, sizeof(*ix))) == NULL)
+		return -ENOMEM;
+	ix->ti = ti;
+	ix->st = st;
+	if (ops != NULL)
+		ix->ops = *ops;
+	ix->pending = true;   /* whatever a previous run left */
+	ix->hold = getenv("VIGIL_TEST_INDEXER_HOLD") != NULL;
+	pthread_mutex_init(&ix->lock, NULL);
+	pthread_cond_init(&ix->wake, NULL);
+	pthread_cond_init(&ix->idle_cv, NULL);
+	if ((rc = pthread_create(&ix->thread, NULL, worker, ix)) != 0) {
+		log_errno(-rc, "search index: cannot start the indexer");
+		pthread_mutex_destroy(&ix->lock);
+		pthread_cond_destroy(&ix->wake);
+		pthread_cond_destroy(&ix->idle_cv);
+		free(ix);
+		return -rc;
+	}
+	*out = ix;
+	return 0;
+}
+
+int
+indexer_free(struct indexer *ix)
+{
+	struct ti_pending *p;
+	struct item *it;
+	int lost = 0;
+
+	if (ix == NULL)
+		return 0;
+	pthread_mutex_lock(&ix->lock);
+	ix->quit = true;
+	pthread_cond_signal(&ix->wake);
+	pthread_mutex_unlock(&ix->lock);
+	pthread_join(ix->thread, NULL);
+	p = malloc(sizeof(*p));
+	for (; ix->len > 0; ix->len--, ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX) {
+		it = &ix->q[ix->head];
+		if (p != NULL)
+			item_to_pending(it, p);
+		if (p == NULL || textindex_pending_add(ix->ti, p) < 0) {
+			log_warnx("search index: %s version %llu lost from the queue", it->path,
+				  (unsigned long long)it->version);
+			lost++;
+		}
+		free(it->path);
+	}
+	free(p);
+	pthread_mutex_destroy(&ix->lock);
+	pthread_cond_destroy(&ix->wake);
+	pthread_cond_destroy(&ix->idle_cv);
+	memset(&ix->key, 0, sizeof(ix->key));
+	free(ix);
+	return lost;
+}
+
+int
+indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_t version,
+		int64_t time_ns, const struct content_ref *ref)
+{
+	struct item it = { device_id, NULL, version, time_ns, ref == NULL, { { 0 }, 0 } };
+	struct ti_pending *p;
+	int rc;
+
+	if (ref != NULL)
+		it.ref = *ref;
+	pthread_mutex_lock(&ix->lock);
+	if (ix->len < INDEXER_QUEUE_MAX && (it.path = strdup(path)) != NULL) {
+		ix->q[(ix->head + ix->len) % INDEXER_QUEUE_MAX] = it;
+		ix->len++;
+		pthread_cond_signal(&ix->wake);
+		pthread_mutex_unlock(&ix->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&ix->lock);
+	/* full: to the durable table, outside the queue's lock */
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return -ENOMEM;
+	it.path = (char *)path;
+	item_to_pending(&it, p);
+	rc = textindex_pending_add(ix->ti, p);
+	free(p);
+	if (rc < 0) {
+		log_errno(rc, "search index: %s version %llu not queued", path,
+			  (unsigned long long)version);
+		return rc;
+	}
+	pthread_mutex_lock(&ix->lock);
+	ix->pending = true;
+	pthread_cond_signal(&ix->wake);
+	pthread_mutex_unlock(&ix->lock);
+	return 0;
+}
+
+uint64_t
+indexer_backlog(struct indexer *ix)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&ix->lock);
+	n = ix->len + (ix->busy ? 1 : 0);
+	pthread_mutex_unlock(&ix->lock);
+	return n;
+}
+
+int
+indexer_wait_idle(struct indexer *ix, int timeout_ms)
+{
+	struct timespec until = deadline_in_ms(timeout_ms);
+	int rc = 0;
+
+	pthread_mutex_lock(&ix->lock);
+	while ((ix->len > 0 || ix->pending || ix->busy) && !ix->quit && rc == 0)
+		rc = pthread_cond_timedwait(&ix->idle_cv, &ix->lock, &until);
+	pthread_mutex_unlock(&ix->lock);
+	return rc == 0 ? 0 : -ETIMEDOUT;
+}

@@ -1,0 +1,69 @@
+/* indexer.h — background indexing of committed versions into the keyword
+ * index (server/search/textindex.h).
+ *
+ * indexer_enqueue() is called by ingest after a version commits; it never
+ * blocks on indexing work: items go to a bounded in-memory queue
+ * (INDEXER_QUEUE_MAX) and, when that is full, to the durable "pending"
+ * table of search.db, which the worker drains after the queue (and at the
+ * next start, after a crash or a stop).  One worker thread reads each new
+ * content through a vreader (server/store/content.h), extracts its text in
+ * bounded pieces (server/search/extract.h) and indexes it once per content root:
+ * a version whose root is already indexed costs one row.  Memory stays
+ * bounded whatever the file sizes.  Files that cannot be parsed are
+ * indexed by path, logged once (per content) and counted
+ * (textindex_stats). */
+#ifndef VIGIL_INDEXER_H
+#define VIGIL_INDEXER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/store/content.h"
+#include "server/search/extract.h"
+#include "server/store/store.h"
+#include "server/search/textindex.h"
+
+#define INDEXER_QUEUE_MAX 1024
+#define INDEXER_BATCH     256     /* queue items per index transaction at most */
+#define INDEXER_BATCH_MS  200     /* ... and milliseconds */
+
+struct indexer_ops {
+	void *arg;
+	/* The device's content key, for vreader_open.  0 or -errno (the item
+	 * is then indexed by path only). */
+	int (*devkey)(void *arg, int64_t device_id, struct devkey *out);
+	/* Optional (tests): open a content some other way than a vreader over
+	 * the store; close is called after extraction. */
+	int (*open)(void *arg, int64_t device_id, const struct content_ref *ref,
+		    struct ex_source *src);
+	void (*close)(void *arg, struct ex_source *src);
+};
+
+struct indexer;
+
+/* Starts the worker.  ti and st stay owned by the caller and must outlive
+ * the indexer; st may be NULL when ops->open is given. */
+int  indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *ops,
+		 struct indexer **out);
+/* Stops the worker after the item in hand; queued items are saved to the
+ * pending table so the next start indexes them.  Returns how many could
+ * not be saved (logged; 0 normally).  NULL-safe.
+ * For tests, VIGIL_TEST_INDEXER_HOLD (read at start) keeps the worker from
+ * indexing anything, so a crash can find items only in the queue. */
+int  indexer_free(struct indexer *ix);
+
+/* A version was committed: ref is its content, NULL for a deleted version.
+ * Copies what it needs.  0, or -errno only when the item could be neither
+ * queued nor saved (logged). */
+int  indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_t version,
+		     int64_t time_ns, const struct content_ref *ref);
+
+/* Versions accepted but not yet indexed: the in-memory queue plus the
+ * one in hand (the pending table is counted by textindex_stats). */
+uint64_t indexer_backlog(struct indexer *ix);
+
+/* Waits until the queue and the pending table are empty and the worker is
+ * idle: 0, or -ETIMEDOUT.  For tests and orderly shutdown. */
+int  indexer_wait_idle(struct indexer *ix, int timeout_ms);
+
+#endif

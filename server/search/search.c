@@ -1,0 +1,230 @@
+/* search.c — MSG_CTL_SEARCH: request decoding, hit batches, END. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/names.h"
+#include "common/proto.h"
+#include "common/tls.h"
+#include "server/search/search.h"
+#include "server/session.h"
+#include "server/search/indexer.h"
+#include "server/store/content.h"
+#include "server/config.h"
+#include "common/log.h"
+
+#define SEARCH_WORD_MAX   1024
+#define SEARCH_BATCH_BYTES (60 * 1024)
+
+struct hits_batch {
+	struct mux_stream *s;
+	struct index *idx;
+	int64_t dev;
+	bool all;
+	struct buf body, one, msg;
+	uint32_t n;
+	struct index_version *v;   /* scratch for the latest check */
+};
+
+static int
+batch_flush(struct hits_batch *hb)
+{
+	int r;
+
+	if (hb->n == 0)
+		return 0;
+	buf_reset(&hb->msg);
+	wire_put_u32(&hb->msg, hb->n);
+	wire_put_bytes(&hb->msg, hb->body.data, hb->body.len);
+	if ((r = wire_buf_error(&hb->msg)) < 0)
+		return r;
+	r = session_reply(hb->s, MSG_HITS, &hb->msg);
+	buf_reset(&hb->body);
+	hb->n = 0;
+	return r;
+}
+
+static int
+hit_take(void *arg, const struct vg_hit *h)
+{
+	struct hits_batch *hb = arg;
+	int r;
+
+	if (!hb->all) {   /* only a path's current, live version */
+		r = index_latest(hb->idx, hb->dev, h->path, INDEX_AT_LATEST, true, hb->v);
+		if (r == -ENOENT || (r == 0 && (hb->v->e.deleted || hb->v->e.version != h->version)))
+			return 0;
+		if (r < 0)
+			return r;
+	}
+	buf_reset(&hb->one);
+	proto_put_hit(&hb->one, h);
+	if ((r = wire_buf_error(&hb->one)) < 0)
+		return r;
+	if (hb->body.len + hb->one.len > SEARCH_BATCH_BYTES && (r = batch_flush(hb)) < 0)
+		return r;
+	if ((r = buf_append(&hb->body, hb->one.data, hb->one.len)) < 0)
+		return r;
+	hb->n++;
+	return 0;
+}
+
+static int
+run(struct textindex *ti, struct index *idx, struct mux_stream *s, const struct ident *dev,
+    char *const words[], size_t n, bool all)
+{
+	struct hits_batch hb = { .s = s, .idx = idx, .dev = dev->id, .all = all };
+	int r;
+
+	if ((hb.v = malloc(sizeof(*hb.v))) == NULL)
+		return -ENOMEM;
+	buf_init(&hb.body, SEARCH_BATCH_BYTES + VG_MSG_MAX);
+	buf_init(&hb.one, VG_MSG_MAX);
+	buf_init(&hb.msg, VG_MSG_MAX + 64);
+	r = textindex_search(ti, dev->id, words, n, all, hit_take, &hb);
+	if (r >= 0 && (r = batch_flush(&hb)) == 0)
+		r = mux_send_end(s);
+	buf_free(&hb.body);
+	buf_free(&hb.one);
+	buf_free(&hb.msg);
+	free(hb.v);
+	return r;
+}
+
+int
+search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
+	      struct wire_reader *wr)
+{
+	char name[VG_NAME_MAX], *words[TI_WORDS_MAX] = { 0 };
+	struct ident dev;
+	uint32_t n, i;
+	uint8_t all;
+	int r = 0;
+
+	wire_get_str(wr, name, sizeof(name));
+	all = wire_get_u8(wr);
+	n = wire_get_u32(wr);
+	if (wire_ok(wr) < 0)
+		return -EPROTO;
+	if (n == 0 || n > TI_WORDS_MAX) {
+		session_reply_error(s, EINVAL, "search takes 1 to %d words", TI_WORDS_MAX);
+		return 0;
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		if ((words[i] = malloc(SEARCH_WORD_MAX)) == NULL)
+			r = -ENOMEM;
+		else
+			wire_get_str(wr, words[i], SEARCH_WORD_MAX);
+	}
+	if (r == 0 && wire_done(wr) < 0)
+		r = -EPROTO;
+	if (r == 0 && !name_valid(name)) {
+		session_reply_error(s, EINVAL, "'%s' is not a valid device name", name);
+	} else if (r == 0) {
+		r = index_ident_get(idx, name, &dev);
+		if (r == 0 && dev.role != ROLE_DEVICE)
+			r = -ENOENT;
+		if (r == 0)
+			r = run(ti, idx, s, &dev, words, n, all != 0);
+		if (r == -ENOENT)
+			session_reply_error(s, ENOENT, "no device named %s", name);
+		else if (r < 0 && r != -ECONNRESET)
+			session_reply_error(s, -r, "search: %s", strerror(-r));
+		r = 0;
+	}
+	for (i = 0; i < n; i++)
+		free(words[i]);
+	return r == -EPROTO ? r : 0;
+}
+
+/* The indexer's devkey op: one row by id (it used to list every identity
+ * for each version it indexed). */
+int
+search_devkey(void *idx, int64_t device_id, struct devkey *out)
+{
+	struct ident id;
+	int r = index_ident_by_id(idx, device_id, &id);
+
+	if (r == 0 && id.role != ROLE_DEVICE)
+		r = -ENOENT;
+	if (r == 0)
+		memcpy(out->k, id.devkey, sizeof(out->k));
+	memset(&id, 0, sizeof(id));
+	return r;
+}
+
+/* ingest's on_commit: queue files (and deletions) for the indexer. */
+static void search_on_commit(void *arg, int64_t dev, const struct index_version *v)
+{
+	struct srv *srv = arg;
+	struct content_ref ref = { .size = v->e.size };
+
+	if (!v->e.deleted && v->e.type != VG_FILE)
+		return;
+	memcpy(ref.root, v->content_root, sizeof(ref.root));
+	indexer_enqueue(srv->ix, dev, v->e.path, v->e.version, v->e.capture_ns,
+			v->e.deleted ? NULL : &ref);
+}
+
+int search_status(struct srv *srv, int64_t device_id, struct vg_status *st)
+{
+	struct ti_stats ts;
+	int r;
+
+	if (srv->ti == NULL)
+		return 0;
+	if ((r = textindex_stats(srv->ti, device_id, &ts)) < 0)
+		return r;
+	st->index_files = ts.files;
+	st->index_versions = ts.versions;
+	st->index_unparsed = ts.malformed;
+	st->index_path_only = ts.path_only;
+	st->index_pending = ts.pending + (srv->ix ? indexer_backlog(srv->ix) : 0);
+	return 0;
+}
+
+/* After an unclean stop, versions that were only in the lost in-memory
+ * queue go back into the pending table. */
+static int recover(struct srv *srv)
+{
+	char path[4096];
+	int64_t n;
+
+	if (textindex_was_clean(srv->ti))
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/index.db", srv->cfg->dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((n = textindex_recover(srv->ti, path)) < 0)
+		return (int)n;
+	if (n > 0)
+		log_info("search index: %lld version(s) not indexed before an unclean stop, queued",
+			 (long long)n);
+	return 0;
+}
+
+int search_start(struct srv *srv)
+{
+	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey };
+	int r;
+
+	if ((r = textindex_open(srv->cfg->dir, srv->cfg->country, &srv->ti)) < 0 ||
+	    (r = recover(srv)) < 0 ||
+	    (r = indexer_new(srv->ti, srv->store, &iops, &srv->ix)) < 0) {
+		log_errno(r, "%s/search.db", srv->cfg->dir);
+		return r;
+	}
+	srv->on_commit = search_on_commit;
+	srv->on_commit_arg = srv;
+	return 0;
+}
+
+void search_stop(struct srv *srv)
+{
+	srv->on_commit = NULL;
+	if (indexer_free(srv->ix) == 0 && srv->ti)   /* nothing lost: no recovery next time */
+		(void)textindex_mark_clean(srv->ti);
+	srv->ix = NULL;
+	textindex_close(srv->ti);
+	srv->ti = NULL;
+}

@@ -1,0 +1,320 @@
+/* content.c — building a version: bytes through the chunker (FastCDC, or
+ * page-sized chunks for SQLite databases), each chunk stored under the
+ * device's key and added to the chunk tree; copying from a base version
+ * reuses its chunks where chunk boundaries line up.
+ * Resumable uploads (checkpoint/resume) are in content_upload.c. */
+#include "server/store/content_int.h"
+#include "server/store/content_vb.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "common/chunker.h"
+#include "common/chunktree.h"
+
+#define COPY_BUF  (64 * 1024)
+
+int content_sha256_of(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+static int latch(struct vbuild *vb, int r)
+{
+	if (r < 0 && vb->err == 0)
+		vb->err = r;
+	return r;
+}
+
+static int put_page(void *arg, const uint8_t hash[32], const uint8_t *page, size_t len)
+{
+	struct vbuild *vb = arg;
+	uint8_t id[STORE_ID_LEN];
+
+	store_chunk_id(&vb->key, hash, id);
+	return store_batch_put(vb->batch, id, page, len);
+}
+
+/* Records a chunk entry for the next checkpoint (bounded; see content.h). */
+static void log_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len)
+{
+	struct vb_entry *n;
+
+	if (vb->log_overflow)
+		return;
+	if (vb->nlog == vb->caplog) {
+		size_t cap = vb->caplog ? vb->caplog * 2 : 256;
+
+		if (cap > VB_LOG_MAX || !(n = realloc(vb->log, cap * sizeof(*n)))) {
+			vb->log_overflow = true;
+			return;
+		}
+		vb->log = n;
+		vb->caplog = cap;
+	}
+	memcpy(vb->log[vb->nlog].sha, sha, 32);
+	vb->log[vb->nlog++].len = len;
+}
+
+int vb_add_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len)
+{
+	int r = ctree_add(vb->tb, sha, len);
+
+	if (r < 0)
+		return r;
+	log_entry(vb, sha, len);
+	vb->emitted += len;
+	return 0;
+}
+
+static int on_chunk(void *arg, const uint8_t *data, size_t len)
+{
+	struct vbuild *vb = arg;
+	uint8_t sha[32], id[STORE_ID_LEN];
+	int r;
+
+	if ((r = content_sha256_of(data, len, sha)) < 0)
+		return r;
+	store_chunk_id(&vb->key, sha, id);
+	if ((r = store_batch_put(vb->batch, id, data, len)) < 0)
+		return r;
+	return vb_add_entry(vb, sha, (uint32_t)len);
+}
+
+int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
+{
+	struct vbuild *vb = calloc(1, sizeof(*vb));
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!vb)
+		return -ENOMEM;
+	vb->st = st;
+	vb->key = *key;
+	vb->ckpt_fd = -1;
+	if ((r = store_batch_new(st, &vb->batch)) < 0)
+		goto fail;
+	r = -ENOMEM;
+	vb->ch = chunker_new();
+	vb->tb = ctree_builder_new(put_page, vb);
+	vb->sha = EVP_MD_CTX_new();
+	if (!vb->ch || !vb->tb || !vb->sha || EVP_DigestInit_ex(vb->sha, EVP_sha256(), NULL) != 1)
+		goto fail;
+	*out = vb;
+	return 0;
+fail:
+	vbuild_free(vb);
+	return r;
+}
+
+void vbuild_free(struct vbuild *vb)
+{
+	if (!vb)
+		return;
+	vreader_free(vb->base);
+	store_batch_free(vb->batch);
+	chunker_free(vb->ch);
+	ctree_builder_free(vb->tb);
+	EVP_MD_CTX_free(vb->sha);
+	vb_ckpt_close(vb);
+	free(vb->log);
+	free(vb->buf);
+	free(vb);
+}
+
+uint64_t vbuild_size(const struct vbuild *vb) { return vb->size; }
+
+int vbuild_write(struct vbuild *vb, const void *p, size_t n)
+{
+	int r;
+
+	if (vb->err)
+		return vb->err;
+	if (vb->finished)
+		return latch(vb, -EINVAL);
+	if (n > CONTENT_SIZE_MAX - vb->size)
+		return latch(vb, -EFBIG);
+	if (n == 0)
+		return 0;
+	if (EVP_DigestUpdate(vb->sha, p, n) != 1)
+		return latch(vb, -EIO);
+	vb->size += n;
+	r = chunker_feed(vb->ch, p, n, on_chunk, vb);
+	return latch(vb, r);
+}
+
+static int need_buf(struct vbuild *vb)
+{
+	if (!vb->buf && !(vb->buf = malloc(COPY_BUF)))
+		return -ENOMEM;
+	return 0;
+}
+
+int vbuild_zero(struct vbuild *vb, uint64_t len)
+{
+	int r;
+
+	if (vb->err)
+		return vb->err;
+	if ((r = need_buf(vb)) < 0)
+		return latch(vb, r);
+	memset(vb->buf, 0, COPY_BUF);
+	while (len > 0 && r == 0) {
+		size_t k = len < COPY_BUF ? (size_t)len : COPY_BUF;
+
+		r = vbuild_write(vb, vb->buf, k);
+		len -= k;
+	}
+	return r;
+}
+
+static int base_reader(struct vbuild *vb, const struct content_ref *base)
+{
+	uint8_t head[CHUNK_DETECT_LEN];
+	ssize_t k;
+	int r;
+
+	if (vb->base && !memcmp(vreader_ref(vb->base), base, sizeof(*base)))
+		return 0;
+	vreader_free(vb->base);
+	vb->base = NULL;
+	if ((r = vreader_open(vb->st, &vb->key, base, &vb->base)) < 0)
+		return r;
+	k = vreader_pread(vb->base, head, sizeof(head), 0);
+	if (k < 0)
+		return (int)k;
+	vb->base_mode = chunker_detect(head, (size_t)k);
+	return 0;
+}
+
+/* Feeds base[off, off+n) as bytes. */
+static int copy_bytes(struct vbuild *vb, uint64_t off, uint64_t n)
+{
+	ssize_t k;
+	int r;
+
+	while (n > 0) {
+		k = vreader_pread(vb->base, vb->buf, n < COPY_BUF ? (size_t)n : COPY_BUF, off);
+		if (k <= 0)
+			return k < 0 ? (int)k : -EIO;
+		if ((r = vbuild_write(vb, vb->buf, (size_t)k)) < 0)
+			return r;
+		off += (uint64_t)k;
+		n -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Would the chunker, fed base chunk c from here, cut exactly c?  Only at a
+ * boundary of the new stream once its mode is known (so never for its first
+ * chunk).  In a fixed mode any chunk of exactly that size is cut the same.
+ * FastCDC decides a cut from the chunk's own bytes only, so a chunk the
+ * base's FastCDC cut by content (not its last, cut by the end) is cut the
+ * same again; a fixed-mode base's chunks were not cut by content. */
+static bool reusable(const struct vbuild *vb, const struct vchunk *c)
+{
+	uint32_t m = chunker_mode(vb->ch);
+
+	if (vb->size != vb->emitted || m == CHUNK_MODE_UNSET)
+		return false;
+	if (m == CHUNK_MODE_CDC)
+		return vb->base_mode == CHUNK_MODE_CDC && !c->last;
+	return c->len == m;
+}
+
+/* Appends a base chunk as is (reusable() said the chunker would cut it the
+ * same way).  Its bytes are read back only to keep the whole-content
+ * sha256. */
+static int reuse_chunk(struct vbuild *vb, const struct vchunk *c)
+{
+	ssize_t k;
+	int r;
+
+	if (!vb->no_sha) {
+		k = vreader_pread(vb->base, vb->buf, c->len, c->start);
+		if (k != (ssize_t)c->len)
+			return k < 0 ? (int)k : -EIO;
+		if (EVP_DigestUpdate(vb->sha, vb->buf, c->len) != 1)
+			return -EIO;
+	}
+	if ((r = vb_add_entry(vb, c->sha, c->len)) < 0)
+		return r;
+	vb->size += c->len;
+	vb->reused += c->len;
+	return 0;
+}
+
+int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off, uint64_t len)
+{
+	struct vchunk c;
+	uint64_t n;
+	int r;
+
+	if (vb->err)
+		return vb->err;
+	if (off > base->size || len > base->size - off)
+		return latch(vb, -EBADMSG);
+	if (len > CONTENT_SIZE_MAX - vb->size)
+		return latch(vb, -EFBIG);
+	if (len == 0)
+		return 0;
+	if ((r = need_buf(vb)) < 0 || (r = base_reader(vb, base)) < 0)
+		return latch(vb, r);
+	while (len > 0) {
+		if ((r = vreader_chunk_at(vb->base, off, &c)) < 0)
+			return latch(vb, r);
+		if (c.start == off && c.len <= len && c.len <= COPY_BUF && reusable(vb, &c)) {
+			r = reuse_chunk(vb, &c);
+			n = c.len;
+		} else {
+			n = c.start + c.len - off;
+			if (n > len)
+				n = len;
+			r = copy_bytes(vb, off, n);
+		}
+		if (r < 0)
+			return latch(vb, r);
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vbuild_finish(struct vbuild *vb, struct content_ref *out)
+{
+	unsigned int len = 32;
+	uint64_t size = 0;
+	int r;
+
+	if (vb->err)
+		return vb->err;
+	if (vb->finished)
+		return latch(vb, -EINVAL);
+	r = chunker_flush(vb->ch, on_chunk, vb);
+	if (r == 0)
+		r = ctree_finish(vb->tb, out->root, &size);
+	if (r == 0 && size != vb->size)
+		r = -EIO;
+	if (r == 0)
+		r = store_batch_commit(vb->batch);
+	if (r == 0 && EVP_DigestFinal_ex(vb->sha, vb->sha_out, &len) != 1)
+		r = -EIO;
+	if (r < 0)
+		return latch(vb, r);
+	out->size = size;
+	vb->finished = true;
+	return 0;
+}
+
+int vbuild_sha256(const struct vbuild *vb, uint8_t out[32])
+{
+	if (!vb->finished || vb->err || vb->no_sha)
+		return -EINVAL;
+	memcpy(out, vb->sha_out, 32);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* content.h — versions' content in the chunk store: build, read, patch.
+ *
+ * A version's content is named by the root of its chunk tree (common/
+ * chunktree.h) over FastCDC chunks (common/chunker.h), exactly as the device
+ * computes it, so the server checks a rebuilt version by comparing roots.
+ * Chunks and tree pages are stored under the device's key (server/store/store.h).
+ *
+ * Builders (vbuild, vpatch, vranges) stream: memory stays bounded whatever
+ * the content size.  On any error a builder latches it (every later call
+ * returns it); nothing committed before is harmed.  -ENOSPC means the disk
+ * is full; -EBADMSG means the input (delta, ranges) is malformed.
+ *
+ * A vbuild/vreader/vpatch/vranges is used by one thread at a time; any
+ * number of them may run at once on one store.
+ *
+ * Files: content.c (vbuild), content_upload.c (checkpoint/resume),
+ * content_read.c (vreader), content_delta.c (vpatch, content_signature),
+ * content_ranges.c (vranges). */
+#ifndef VIGIL_CONTENT_H
+#define VIGIL_CONTENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "server/store/store.h"
+
+#define CONTENT_SIZE_MAX  (1ull << 40)   /* 1 TiB: a built version never exceeds this */
+
+struct content_ref {
+	uint8_t root[32];   /* chunk tree root (== device's tree_root) */
+	uint64_t size;      /* bytes */
+};
+
+/* ---- building a version ---- */
+struct vbuild;
+int  vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out);
+int  vbuild_write(struct vbuild *vb, const void *p, size_t n);
+/* Appends base[off, off+len).  Whole base chunks that start where the new
+ * stream is at a chunk boundary are reused without being re-stored.
+ * -EBADMSG if the range lies outside base. */
+int  vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off, uint64_t len);
+/* Appends len zero bytes. */
+int  vbuild_zero(struct vbuild *vb, uint64_t len);
+/* Bytes appended so far. */
+uint64_t vbuild_size(const struct vbuild *vb);
+/* Ends the stream; everything is durable (fdatasync + index commit) when it
+ * returns 0.  Call once; then only vbuild_sha256/vbuild_free. */
+int  vbuild_finish(struct vbuild *vb, struct content_ref *out);
+/* sha256 of the whole content built; valid after vbuild_finish returned 0.
+ * (Chunks reused by vbuild_copy are read back to hash them.) */
+int  vbuild_sha256(const struct vbuild *vb, uint8_t out[32]);
+void vbuild_free(struct vbuild *vb);   /* NULL-safe; an unfinished build is dropped */
+
+/* Resumable WHOLE uploads.  State lives in
+ * DIR/store/uploads/<hex of sha256(devkey)[0..8]>/<tokenhex>: the chunk list
+ * written so far.  vbuild_resume returns a builder positioned at *offset
+ * (the bytes covered by complete, durable chunks; the client resends from
+ * there), or -ENOENT when the token is unknown (then use vbuild_new).
+ * vbuild_checkpoint makes everything up to the last complete chunk durable
+ * under token (call it every few MiB); the builder continues normally.
+ * vbuild_forget removes the state (after the version is committed). */
+int  vbuild_resume(struct store *st, const struct devkey *key, const uint8_t token[16],
+		   struct vbuild **out, uint64_t *offset);
+int  vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16]);
+void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t token[16]);
+
+/* ---- reading ---- */
+struct vreader;
+/* -ENOENT if the root page is not in the store. */
+int  vreader_open(struct store *st, const struct devkey *key, const struct content_ref *ref,
+		  struct vreader **out);
+/* Up to n bytes at off (short only at the end; 0 at or past the end), or
+ * -errno (-EIO: damaged chunk, -EBADMSG: damaged tree).  Any offset, any
+ * order; decoded pages and the last chunk are cached (bounded). */
+ssize_t vreader_pread(struct vreader *vr, void *buf, size_t n, uint64_t off);
+uint64_t vreader_size(const struct vreader *vr);
+void vreader_free(struct vreader *vr);   /* NULL-safe */
+/* sha256 of the whole content (reads it all). */
+int  content_sha256(struct vreader *vr, uint8_t out[32]);
+
+/* ---- librsync ---- */
+typedef int (*content_out_fn)(void *arg, const void *p, size_t n);
+/* Streams the librsync signature of vr's content (parameters in
+ * common/rsync_params.h) to out, in pieces of at most 64 KiB.  0, -errno,
+ * or out's non-zero return. */
+int  content_signature(struct vreader *vr, content_out_fn out, void *arg);
+
+/* Applies a librsync delta (RS_DELTA_MAGIC format), fed in pieces of any
+ * size, to base (size 0 base allowed).  COPY commands reuse base chunks.
+ * vpatch_feed/finish: -EBADMSG on a malformed delta (bad magic, unknown
+ * command, COPY outside base, data after END, missing END, output larger
+ * than CONTENT_SIZE_MAX). */
+struct vpatch;
+int  vpatch_new(struct store *st, const struct devkey *key, const struct content_ref *base,
+		struct vpatch **out);
+int  vpatch_feed(struct vpatch *vp, const void *p, size_t n);
+int  vpatch_finish(struct vpatch *vp, struct content_ref *out);
+int  vpatch_sha256(const struct vpatch *vp, uint8_t out[32]);   /* after finish */
+void vpatch_free(struct vpatch *vp);   /* NULL-safe */
+
+/* ---- ranges (PUT_RANGES) ----
+ * The body is a sequence of records {u64 off, u32 len, len bytes}, integers
+ * big-endian (as common/wire.h), len <= VRANGES_LEN_MAX, in increasing
+ * offset order without overlap (off >= previous off + len), off + len <=
+ * new_size.  The result is base with each record's bytes written at its
+ * offset, cut or extended with zeros to new_size.  Untouched base chunks
+ * are reused; only the chunks around the records are rebuilt.  Any record
+ * breaking the rules -> -EBADMSG. */
+#define VRANGES_LEN_MAX (1u << 20)
+struct vranges;
+int  vranges_new(struct store *st, const struct devkey *key, const struct content_ref *base,
+		 uint64_t new_size, struct vranges **out);
+int  vranges_feed(struct vranges *vg, const void *p, size_t n);
+int  vranges_finish(struct vranges *vg, struct content_ref *out);
+void vranges_free(struct vranges *vg);   /* NULL-safe */
+
+#endif

@@ -1,0 +1,348 @@
+/* content_read.c — random-access reads of a version through its chunk tree.
+ *
+ * A read descends from the root page to the leaf entry covering the offset
+ * (binary search over each page's running byte totals), then fetches that
+ * chunk.  Decoded pages live in a small LRU cache and the last chunk is
+ * kept, so sequential reads touch the store once per chunk; where the next
+ * chunks lie is looked up in one store_locate for up to VR_LOCS entries of
+ * the leaf (a few after a jump).  Every page and chunk is checked against
+ * the hash that names it before use. */
+#include "server/store/content_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/chunker.h"
+#include "common/chunktree.h"
+
+#include <openssl/evp.h>
+
+#define VR_PAGES  48
+#define VR_LOCS   64   /* chunk locations looked up ahead of a sequential reader */
+#define VR_LOCS_RANDOM 4  /* ... and of a jump */
+
+struct vpage {
+	uint8_t hash[32];
+	struct ctree_page pg;
+	uint64_t *start;    /* n+1 running totals: entry i covers [start[i], start[i+1]) */
+	uint64_t used;      /* LRU tick; 0: slot empty */
+};
+
+struct vreader {
+	struct store *st;
+	struct devkey key;
+	struct content_ref ref;
+	struct vpage cache[VR_PAGES];
+	uint64_t tick;
+	uint8_t *pagebuf;            /* CTREE_PAGE_BYTES_MAX */
+	uint8_t *chunk;              /* STORE_CHUNK_MAX */
+	struct vchunk cur;           /* chunk in 'chunk', valid when have_chunk */
+	bool have_chunk;
+	uint8_t leaf[32];            /* leaf page of the last vreader_chunk_at, */
+	size_t leaf_i;               /* ... and its entry */
+	/* located chunks from the leaf onwards: hash, store id, place */
+	uint8_t loc_sha[VR_LOCS][32], loc_id[VR_LOCS][STORE_ID_LEN];
+	struct store_loc loc[VR_LOCS];
+	size_t nlocs;
+	uint64_t next_start;         /* where a sequential reader's next chunk starts */
+};
+
+const struct content_ref *vreader_ref(const struct vreader *vr) { return &vr->ref; }
+uint64_t vreader_size(const struct vreader *vr) { return vr->ref.size; }
+
+static void vpage_clear(struct vpage *p)
+{
+	ctree_page_release(&p->pg);
+	free(p->start);
+	memset(p, 0, sizeof(*p));
+}
+
+void vreader_free(struct vreader *vr)
+{
+	int i;
+
+	if (!vr)
+		return;
+	for (i = 0; i < VR_PAGES; i++)
+		vpage_clear(&vr->cache[i]);
+	free(vr->pagebuf);
+	free(vr->chunk);
+	free(vr);
+}
+
+/* Fills p from the decoded page: running totals, sanity of lengths. */
+static int vpage_index(struct vpage *p)
+{
+	size_t i;
+
+	p->start = malloc((p->pg.n + 1) * sizeof(*p->start));
+	if (!p->start)
+		return -ENOMEM;
+	p->start[0] = 0;
+	for (i = 0; i < p->pg.n; i++) {
+		uint64_t l = p->pg.e[i].len;
+
+		if (l == 0 || l > CONTENT_SIZE_MAX || p->start[i] > CONTENT_SIZE_MAX - l ||
+		    (p->pg.level == 0 && l > STORE_CHUNK_MAX))
+			return -EBADMSG;
+		p->start[i + 1] = p->start[i] + l;
+	}
+	return 0;
+}
+
+static struct vpage *page_get(struct vreader *vr, const uint8_t hash[32], int *err)
+{
+	struct vpage *p, *victim = &vr->cache[0];
+	uint8_t id[STORE_ID_LEN], h[32];
+	size_t n;
+	int i, r;
+
+	for (i = 0; i < VR_PAGES; i++) {
+		p = &vr->cache[i];
+		if (p->used && !memcmp(p->hash, hash, 32)) {
+			p->used = ++vr->tick;
+			return p;
+		}
+		if (p->used < victim->used)
+			victim = p;
+	}
+	vpage_clear(victim);
+	store_chunk_id(&vr->key, hash, id);
+	r = store_get(vr->st, id, vr->pagebuf, CTREE_PAGE_BYTES_MAX, &n);
+	if (r == -EMSGSIZE)
+		r = -EBADMSG;
+	if (r == 0 && ((r = content_sha256_of(vr->pagebuf, n, h)) == 0) && memcmp(h, hash, 32))
+		r = -EIO;
+	if (r == 0 && (r = ctree_page_decode(vr->pagebuf, n, &victim->pg)) == 0)
+		r = vpage_index(victim);
+	if (r < 0) {
+		vpage_clear(victim);
+		*err = r;
+		return NULL;
+	}
+	memcpy(victim->hash, hash, 32);
+	victim->used = ++vr->tick;
+	return victim;
+}
+
+/* Index of the entry of p covering rel (< total), by binary search. */
+static size_t page_find(const struct vpage *p, uint64_t rel)
+{
+	size_t lo = 0, hi = p->pg.n;   /* start[lo] <= rel < start[hi] */
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->start[mid] <= rel)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int vreader_chunk_at(struct vreader *vr, uint64_t off, struct vchunk *c)
+{
+	uint8_t hash[32];
+	uint64_t base = 0, want = vr->ref.size;
+	int level = -1, depth, r = 0;
+
+	if (off >= vr->ref.size)
+		return -EINVAL;
+	if (vr->have_chunk && off >= vr->cur.start && off - vr->cur.start < vr->cur.len) {
+		*c = vr->cur;
+		return 0;
+	}
+	memcpy(hash, vr->ref.root, 32);
+	for (depth = 0; depth <= CTREE_LEVELS_MAX; depth++) {
+		struct vpage *p = page_get(vr, hash, &r);
+		size_t i;
+
+		if (!p)
+			return r;
+		/* the page must hold exactly the bytes its parent says, one level down */
+		if (p->pg.n == 0 || p->start[p->pg.n] != want || (level >= 0 && p->pg.level != level - 1))
+			return -EBADMSG;
+		level = p->pg.level;
+		i = page_find(p, off - base);
+		if (level == 0) {
+			memcpy(vr->leaf, hash, 32);
+			vr->leaf_i = i;
+			c->start = base + p->start[i];
+			c->len = (uint32_t)p->pg.e[i].len;
+			memcpy(c->sha, p->pg.e[i].hash, 32);
+			c->last = c->start + c->len == vr->ref.size;
+			return 0;
+		}
+		base += p->start[i];
+		want = p->pg.e[i].len;
+		memcpy(hash, p->pg.e[i].hash, 32);
+	}
+	return -EBADMSG;
+}
+
+int vreader_open(struct store *st, const struct devkey *key, const struct content_ref *ref,
+		 struct vreader **out)
+{
+	struct vreader *vr = calloc(1, sizeof(*vr));
+	struct vchunk c;
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!vr)
+		return -ENOMEM;
+	vr->st = st;
+	vr->key = *key;
+	vr->ref = *ref;
+	vr->pagebuf = malloc(CTREE_PAGE_BYTES_MAX);
+	vr->chunk = malloc(STORE_CHUNK_MAX);
+	if (!vr->pagebuf || !vr->chunk)
+		goto fail;
+	if (ref->size > CONTENT_SIZE_MAX) {
+		r = -EBADMSG;
+		goto fail;
+	}
+	if (ref->size > 0 && (r = vreader_chunk_at(vr, 0, &c)) < 0)
+		goto fail;
+	if (ref->size == 0) {
+		uint8_t empty[32];
+
+		if ((r = ctree_empty_root(empty)) < 0)
+			goto fail;
+		if (memcmp(empty, ref->root, 32)) {
+			r = -ENOENT;
+			goto fail;
+		}
+	}
+	*out = vr;
+	return 0;
+fail:
+	vreader_free(vr);
+	return r;
+}
+
+/* Index of sha among the located chunks, or -1. */
+static int loc_find(const struct vreader *vr, const uint8_t sha[32])
+{
+	size_t i;
+
+	for (i = 0; i < vr->nlocs; i++)
+		if (!memcmp(vr->loc_sha[i], sha, 32))
+			return (int)i;
+	return -1;
+}
+
+/* Locates the chunks of the last leaf from its entry onwards in one store
+ * round: many at a time for a sequential reader, a few after a jump. */
+static int loc_fill(struct vreader *vr, bool sequential)
+{
+	struct vpage *p;
+	size_t i, n;
+	int r = 0;
+
+	vr->nlocs = 0;
+	if (!(p = page_get(vr, vr->leaf, &r)))
+		return r;
+	if (p->pg.level != 0 || vr->leaf_i >= p->pg.n)
+		return -EBADMSG;
+	n = p->pg.n - vr->leaf_i;
+	if (n > (sequential ? VR_LOCS : VR_LOCS_RANDOM))
+		n = sequential ? VR_LOCS : VR_LOCS_RANDOM;
+	for (i = 0; i < n; i++) {
+		memcpy(vr->loc_sha[i], p->pg.e[vr->leaf_i + i].hash, 32);
+		store_chunk_id(&vr->key, vr->loc_sha[i], vr->loc_id[i]);
+	}
+	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])vr->loc_id, n, vr->loc)) < 0)
+		return r;
+	vr->nlocs = n;
+	return 0;
+}
+
+/* Loads chunk c, which vreader_chunk_at just returned. */
+static int chunk_load(struct vreader *vr, const struct vchunk *c)
+{
+	uint8_t h[32];
+	size_t n;
+	int k, r;
+
+	vr->have_chunk = false;
+	if ((k = loc_find(vr, c->sha)) < 0) {
+		if ((r = loc_fill(vr, c->start == vr->next_start)) < 0)
+			return r;
+		if ((k = loc_find(vr, c->sha)) < 0)
+			return -EIO;
+	}
+	r = store_get_at(vr->st, vr->loc_id[k], &vr->loc[k], vr->chunk, STORE_CHUNK_MAX, &n);
+	if (r == -ENOENT || r == -EMSGSIZE)
+		r = -EIO;
+	if (r == 0 && n != c->len)
+		r = -EIO;
+	if (r == 0 && (r = content_sha256_of(vr->chunk, n, h)) == 0 && memcmp(h, c->sha, 32))
+		r = -EIO;
+	if (r < 0)
+		return r;
+	vr->cur = *c;
+	vr->have_chunk = true;
+	vr->next_start = c->start + c->len;
+	return 0;
+}
+
+ssize_t vreader_pread(struct vreader *vr, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *out = buf;
+	size_t done = 0;
+	struct vchunk c;
+	int r;
+
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	while (done < n && off < vr->ref.size) {
+		size_t k;
+
+		if ((r = vreader_chunk_at(vr, off, &c)) < 0)
+			return r;
+		if ((!vr->have_chunk || vr->cur.start != c.start) && (r = chunk_load(vr, &c)) < 0)
+			return r;
+		k = (size_t)(c.start + c.len - off);
+		if (k > n - done)
+			k = n - done;
+		memcpy(out + done, vr->chunk + (off - c.start), k);
+		done += k;
+		off += k;
+	}
+	return (ssize_t)done;
+}
+
+int content_sha256(struct vreader *vr, uint8_t out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t off = 0;
+	unsigned int len = 32;
+	uint8_t *b = malloc(65536);
+	ssize_t k;
+	int r = -ENOMEM;
+
+	if (!md || !b || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	r = 0;
+	while (off < vr->ref.size) {
+		k = vreader_pread(vr, b, 65536, off);
+		if (k <= 0) {
+			r = k < 0 ? (int)k : -EIO;
+			goto out;
+		}
+		if (EVP_DigestUpdate(md, b, (size_t)k) != 1) {
+			r = -EIO;
+			goto out;
+		}
+		off += (uint64_t)k;
+	}
+	if (EVP_DigestFinal_ex(md, out, &len) != 1)
+		r = -EIO;
+out:
+	EVP_MD_CTX_free(md);
+	free(b);
+	return r;
+}

@@ -1,0 +1,43 @@
+/* content_vb.h — the vbuild structure, shared by content.c and
+ * content_upload.c (not a public API). */
+#ifndef VIGIL_CONTENT_VB_H
+#define VIGIL_CONTENT_VB_H
+
+#include <openssl/evp.h>
+
+#include "server/store/content_int.h"
+
+#define VB_LOG_MAX  (1u << 16)   /* chunk entries kept between checkpoints */
+
+struct vb_entry { uint8_t sha[32]; uint32_t len; };
+
+struct vbuild {
+	struct store *st;
+	struct devkey key;
+	struct store_batch *batch;
+	struct chunker *ch;
+	struct ctree_builder *tb;
+	EVP_MD_CTX *sha;
+	uint64_t size;         /* bytes appended */
+	uint64_t emitted;      /* of them, in complete chunks (size == emitted: at a boundary) */
+	uint64_t reused;       /* bytes appended as reused base chunks */
+	int err;               /* latched */
+	bool finished;
+	bool no_sha;           /* caller needs no sha256: reused chunks are not read */
+	uint8_t sha_out[32];
+	struct vreader *base;  /* last base copied from */
+	uint32_t base_mode;    /* its chunker mode (chunker_detect of its first bytes) */
+	uint8_t *buf;          /* COPY_BUF scratch */
+	/* checkpointing */
+	struct vb_entry *log;  /* entries since the last checkpoint */
+	size_t nlog, caplog;
+	bool log_overflow;
+	int ckpt_fd;           /* open upload state file, or -1 */
+	uint8_t ckpt_token[16];
+	uint64_t ckpt_len;     /* valid bytes in it */
+};
+
+int  vb_add_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len);
+void vb_ckpt_close(struct vbuild *vb);
+
+#endif

@@ -1,0 +1,571 @@
+/* store.c — the chunk store: opening (with tail repair), the pack fd table,
+ * reading chunks, and the SQLite index.  Appending lives in store_batch.c.
+ * Format and crash rules: docs/store-format.md, "Pack store". */
+#include "server/store/store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <zlib.h>
+
+#include "common/log.h"
+
+/* The server is this database's only user: exclusive locking spares every
+ * chunk lookup SQLite's shared-lock round (fcntl calls on the WAL index),
+ * which was a third of the read path, and keeps a second server off it. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)   /* STORE_FORMAT as a literal for the schema */
+
+static const char *schema =
+	"PRAGMA locking_mode=EXCLUSIVE;"
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=FULL;"
+	"CREATE TABLE IF NOT EXISTS chunks(id BLOB PRIMARY KEY, pack INTEGER NOT NULL,"
+	" off INTEGER NOT NULL, clen INTEGER NOT NULL, rlen INTEGER NOT NULL,"
+	" gen INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS packs(pack INTEGER PRIMARY KEY, committed_end INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO meta VALUES('format', " STR(STORE_FORMAT) ");"
+	"INSERT OR IGNORE INTO meta VALUES('gen', 1);";
+
+uint32_t store_crc32(uint32_t crc, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {   /* zlib takes a uInt length */
+		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
+
+		crc = (uint32_t)crc32(crc, b, k);
+		b += k;
+		n -= k;
+	}
+	return crc;
+}
+
+void store_chunk_id(const struct devkey *key, const uint8_t sha[32], uint8_t id[STORE_ID_LEN])
+{
+	unsigned int len = STORE_ID_LEN;
+
+	HMAC(EVP_sha256(), key->k, sizeof(key->k), sha, 32, id, &len);
+}
+
+const char *store_dir(const struct store *st) { return st->dir; }
+
+int store_db_err(struct store *st, int rc)
+{
+	int e = st->db ? sqlite3_system_errno(st->db) : 0;
+
+	if (rc == SQLITE_FULL || e == ENOSPC || e == EDQUOT)
+		return -ENOSPC;
+	if (rc == SQLITE_NOMEM)
+		return -ENOMEM;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return -EBUSY;
+	return -EIO;
+}
+
+static int pack_open(struct store *st, uint32_t pack, bool create)
+{
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "%08u.pack", pack);
+	fd = openat(st->packsfd, name, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+int store_slot_get_locked(struct store *st, uint32_t pack)
+{
+	int i, freei = -1, fd;
+
+	for (i = 0; i < STORE_FDS; i++) {
+		if (st->slot[i].pack == pack) {
+			st->slot[i].refs++;
+			return i;
+		}
+		if (freei < 0 && st->slot[i].pack == 0)
+			freei = i;
+	}
+	if (freei < 0) {
+		for (i = 0; i < STORE_FDS; i++)
+			if (st->slot[i].refs == 0)
+				break;
+		if (i == STORE_FDS)
+			return -EMFILE;
+		close(st->slot[i].fd);
+		st->slot[i].pack = 0;
+		freei = i;
+	}
+	fd = pack_open(st, pack, false);
+	if (fd < 0)
+		return fd;
+	st->slot[freei] = (struct pack_slot){ .pack = pack, .fd = fd, .refs = 1 };
+	return freei;
+}
+
+void store_slot_put_locked(struct store *st, int slot)
+{
+	if (slot >= 0 && st->slot[slot].refs > 0)
+		st->slot[slot].refs--;
+}
+
+int store_roll_locked(struct store *st)
+{
+	uint32_t next = st->active + 1;
+	int fd, i;
+
+	fd = pack_open(st, next, true);
+	if (fd == -EEXIST)        /* left over empty from a failed roll */
+		fd = pack_open(st, next, false);
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, 0) < 0 || fsync(st->packsfd) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	for (i = 0; i < STORE_FDS && st->slot[i].pack; i++)
+		;
+	if (i == STORE_FDS) {
+		for (i = 0; i < STORE_FDS; i++)
+			if (st->slot[i].refs == 0)
+				break;
+		if (i == STORE_FDS) {
+			close(fd);
+			return -EMFILE;
+		}
+		close(st->slot[i].fd);
+	}
+	st->slot[i] = (struct pack_slot){ .pack = next, .fd = fd, .refs = 1 };
+	if (st->active_slot >= 0)
+		store_slot_put_locked(st, st->active_slot);
+	st->active = next;
+	st->active_slot = i;
+	st->tail = 0;
+	st->need_roll = false;
+	return 0;
+}
+
+/* The format the store was created with, or -1 when it cannot be read. */
+static int meta_format(struct store *st)
+{
+	sqlite3_stmt *q;
+	int fmt = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT v FROM meta WHERE k='format'", -1, &q, NULL) ==
+	    SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		fmt = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return fmt;
+}
+
+static int db_open(struct store *st)
+{
+	char path[4096];
+	char *err = NULL;
+	int rc, fmt;
+
+	snprintf(path, sizeof(path), "%s/chunks.db", st->dir);
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(st->db, 2000);   /* only another process can hold it */
+	rc = sqlite3_exec(st->db, schema, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if ((fmt = meta_format(st)) != STORE_FORMAT) {
+		log_warnx("%s: store format %d, this vigil-server reads format %d only", path, fmt,
+			  STORE_FORMAT);
+		return -EPROTO;
+	}
+	rc = sqlite3_prepare_v2(st->db, "SELECT pack, off, clen, rlen FROM chunks WHERE id=?",
+				-1, &st->q_get, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO chunks VALUES(?,?,?,?,?,?)",
+					-1, &st->q_ins, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT INTO packs VALUES(?1,?2) ON CONFLICT(pack)"
+					" DO UPDATE SET committed_end=max(committed_end,?2)",
+					-1, &st->q_end, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	if (rc == SQLITE_BUSY)   /* exclusive locking: another server has it open */
+		log_warnx("%s: in use by another vigil-server", path);
+	else
+		log_warnx("%s: %s", path, err ? err : sqlite3_errmsg(st->db));
+	sqlite3_free(err);
+	return store_db_err(st, rc);
+}
+
+static int64_t pack_committed_end(struct store *st, uint32_t pack)
+{
+	sqlite3_stmt *q;
+	int64_t end = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT committed_end FROM packs WHERE pack=?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(q, 1, pack);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		end = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return end;
+}
+
+static int truncate_at(struct store *st, const char *name, int64_t end)
+{
+	int fd = openat(st->packsfd, name, O_RDWR | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, end) < 0 || fdatasync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Makes pack the active one again when it has room, else rolls. */
+static int packs_activate(struct store *st, uint32_t maxp)
+{
+	struct stat sb;
+	int slot;
+
+	st->active = maxp;
+	if (maxp == 0)
+		return store_roll_locked(st);
+	slot = store_slot_get_locked(st, maxp);
+	if (slot < 0)
+		return slot;
+	if (fstat(st->slot[slot].fd, &sb) < 0) {
+		store_slot_put_locked(st, slot);
+		return -errno;
+	}
+	if ((uint64_t)sb.st_size >= STORE_PACK_ROLL) {
+		store_slot_put_locked(st, slot);
+		return store_roll_locked(st);
+	}
+	st->active_slot = slot;
+	st->tail = (uint64_t)sb.st_size;
+	return 0;
+}
+
+/* Cuts every pack back to its committed end: whatever lies beyond was never
+ * indexed (a crash or failed write), and may be a torn record. */
+static int packs_repair(struct store *st)
+{
+	DIR *d;
+	struct dirent *de;
+	uint32_t maxp = 0;
+	int r = 0, dfd = dup(st->packsfd);
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		r = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		unsigned p;
+		char tail[8];
+		struct stat sb;
+		int64_t end;
+
+		if (sscanf(de->d_name, "%8u.%5s", &p, tail) != 2 || strcmp(tail, "pack") || !p)
+			continue;
+		if (p > maxp)
+			maxp = p;
+		if (fstatat(st->packsfd, de->d_name, &sb, 0) < 0)
+			continue;
+		end = pack_committed_end(st, p);
+		if (end < 0) {
+			r = (int)end;
+			break;
+		}
+		if (sb.st_size > end) {
+			if (truncate_at(st, de->d_name, end) < 0)
+				log_warn("%s/packs/%s: truncate", st->dir, de->d_name);
+		} else if (sb.st_size < end) {
+			log_warnx("%s/packs/%s: shorter than its index says (%lld < %lld)",
+				  st->dir, de->d_name, (long long)sb.st_size, (long long)end);
+		}
+	}
+	closedir(d);
+	if (r == 0)
+		r = packs_activate(st, maxp);
+	return r;
+}
+
+static int mkdir_at(int dfd, const char *name)
+{
+	if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int store_open(const char *dir, struct store **out)
+{
+	struct store *st;
+	int r, dfd = -1;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->packsfd = -1;
+	st->active_slot = -1;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_mutex_init(&st->dbmu, NULL);
+	st->dir = strdup(dir);
+	if (!st->dir) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto fail;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || (r = mkdir_at(dfd, "packs")) < 0 || (r = mkdir_at(dfd, "uploads")) < 0) {
+		r = dfd < 0 ? -errno : r;
+		goto fail;
+	}
+	st->packsfd = openat(dfd, "packs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->packsfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if ((r = db_open(st)) < 0)
+		goto fail;
+	st->gen = 1;
+	if ((r = packs_repair(st)) < 0)
+		goto fail;
+	close(dfd);
+	*out = st;
+	return 0;
+fail:   /* the caller logs r with its context */
+	if (dfd >= 0)
+		close(dfd);
+	store_close(st);
+	return r;
+}
+
+void store_close(struct store *st)
+{
+	int i;
+
+	if (!st)
+		return;
+	for (i = 0; i < STORE_FDS; i++)
+		if (st->slot[i].pack)
+			close(st->slot[i].fd);
+	for (i = 0; i < st->ndctx; i++)
+		ZSTD_freeDCtx(st->dctx[i]);
+	sqlite3_finalize(st->q_get);
+	sqlite3_finalize(st->q_ins);
+	sqlite3_finalize(st->q_end);
+	if (st->db)
+		sqlite3_close(st->db);
+	if (st->packsfd >= 0)
+		close(st->packsfd);
+	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->dbmu);
+	free(st->dir);
+	free(st);
+}
+
+/* One q_get step with dbmu held: 1 found, 0 unknown, or -errno. */
+static int lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struct store_loc *l)
+{
+	int rc, r;
+
+	sqlite3_bind_blob(st->q_get, 1, id, STORE_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st->q_get);
+	if (rc == SQLITE_ROW) {
+		l->pack = (uint32_t)sqlite3_column_int64(st->q_get, 0);
+		l->off = (uint64_t)sqlite3_column_int64(st->q_get, 1);
+		l->clen = (uint32_t)sqlite3_column_int64(st->q_get, 2);
+		l->rlen = (uint32_t)sqlite3_column_int64(st->q_get, 3);
+		r = 1;
+	} else {
+		r = rc == SQLITE_DONE ? 0 : store_db_err(st, rc);
+	}
+	l->found = r == 1;
+	sqlite3_reset(st->q_get);
+	sqlite3_clear_bindings(st->q_get);
+	return r;
+}
+
+static int lookup(struct store *st, const uint8_t id[STORE_ID_LEN], struct store_loc *l)
+{
+	int r;
+
+	pthread_mutex_lock(&st->dbmu);
+	r = lookup_locked(st, id, l);
+	pthread_mutex_unlock(&st->dbmu);
+	return r;
+}
+
+int store_locate(struct store *st, const uint8_t (*ids)[STORE_ID_LEN], size_t n,
+		 struct store_loc *out)
+{
+	size_t i;
+	int r = 0;
+
+	pthread_mutex_lock(&st->dbmu);
+	for (i = 0; i < n && r >= 0; i++)
+		r = lookup_locked(st, ids[i], &out[i]);
+	pthread_mutex_unlock(&st->dbmu);
+	return r < 0 ? r : 0;
+}
+
+int store_has(struct store *st, const uint8_t id[STORE_ID_LEN])
+{
+	struct store_loc l;
+
+	return lookup(st, id, &l);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
+{
+	size_t want = REC_HDR + (size_t)l->clen, got = 0;
+	ssize_t k;
+	int slot, fd, r = 0;
+
+	pthread_mutex_lock(&st->mu);
+	slot = store_slot_get_locked(st, l->pack);
+	pthread_mutex_unlock(&st->mu);
+	if (slot < 0)
+		return slot == -ENOENT ? -EIO : slot;
+	fd = st->slot[slot].fd;
+	while (got < want) {
+		k = pread(fd, rec + got, want - got, (off_t)(l->off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k < 0 ? -errno : -EIO;
+			break;
+		}
+		got += (size_t)k;
+	}
+	pthread_mutex_lock(&st->mu);
+	store_slot_put_locked(st, slot);
+	pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
+static int rec_decode(struct store *st, const uint8_t *rec, const struct store_loc *l,
+		      const uint8_t id[STORE_ID_LEN], void *buf)
+{
+	ZSTD_DCtx *dc = NULL;
+	size_t k;
+
+	if (be32(rec) != REC_MAGIC || memcmp(rec + 8, id, STORE_ID_LEN) ||
+	    be32(rec + 40) != l->rlen || be32(rec + 44) != l->clen ||
+	    store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32(rec + 48))
+		return -EIO;
+	if (!(rec[4] & REC_F_ZSTD)) {
+		if (l->clen != l->rlen)
+			return -EIO;
+		memcpy(buf, rec + REC_HDR, l->rlen);
+		return 0;
+	}
+	pthread_mutex_lock(&st->mu);
+	if (st->ndctx > 0)
+		dc = st->dctx[--st->ndctx];
+	pthread_mutex_unlock(&st->mu);
+	if (!dc && !(dc = ZSTD_createDCtx()))
+		return -ENOMEM;
+	k = ZSTD_decompressDCtx(dc, buf, l->rlen, rec + REC_HDR, l->clen);
+	pthread_mutex_lock(&st->mu);
+	if (st->ndctx < STORE_DCTX)
+		st->dctx[st->ndctx++] = dc, dc = NULL;
+	pthread_mutex_unlock(&st->mu);
+	ZSTD_freeDCtx(dc);
+	if (ZSTD_isError(k) || k != l->rlen)
+		return -EIO;
+	return 0;
+}
+
+int store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		 void *buf, size_t cap, size_t *n)
+{
+	uint8_t *rec;
+	int r;
+
+	*n = 0;
+	if (!l->found)
+		return -ENOENT;
+	if (l->rlen > STORE_CHUNK_MAX || l->clen > STORE_CHUNK_MAX + 1024)
+		return -EIO;
+	if (l->rlen > cap)
+		return -EMSGSIZE;
+	rec = malloc(REC_HDR + (size_t)l->clen);
+	if (!rec)
+		return -ENOMEM;
+	r = rec_read(st, l, rec);
+	if (r == 0)
+		r = rec_decode(st, rec, l, id, buf);
+	free(rec);
+	if (r == 0)
+		*n = l->rlen;
+	return r;
+}
+
+int store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size_t cap, size_t *n)
+{
+	struct store_loc l;
+	int r;
+
+	*n = 0;
+	if ((r = lookup(st, id, &l)) < 0)
+		return r;
+	return store_get_at(st, id, &l, buf, cap, n);
+}
+
+int store_stats(struct store *st, struct store_stats *out)
+{
+	sqlite3_stmt *q;
+	uint32_t p;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&st->dbmu);
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM chunks", -1, &q, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+		out->chunks = (uint64_t)sqlite3_column_int64(q, 0), rc = SQLITE_OK;
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->dbmu);
+	if (rc != SQLITE_OK)
+		return store_db_err(st, rc);
+	pthread_mutex_lock(&st->mu);
+	for (p = 1; p <= st->active; p++) {
+		char name[32];
+		struct stat sb;
+
+		snprintf(name, sizeof(name), "%08u.pack", p);
+		if (fstatat(st->packsfd, name, &sb, 0) == 0) {
+			out->packs++;
+			out->pack_bytes += (uint64_t)sb.st_size;
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}

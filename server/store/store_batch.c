@@ -1,0 +1,339 @@
+/* store_batch.c — appending chunks to the active pack and committing them
+ * to the index in batches (fdatasync first, then one transaction).
+ *
+ * A record is written whole under the store lock at the pack tail; if the
+ * write fails (ENOSPC...) the pack is truncated back to where the record
+ * began, so the tail never holds a torn record while the server runs.  An
+ * fdatasync failure poisons that pack (every batch with records in it fails;
+ * the kernel reports a writeback error only once) and the next append starts
+ * a new pack. */
+#include "server/store/store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BATCH_AUTO    4096        /* commit by itself beyond this many rows */
+#define BATCH_PACKS   8
+
+struct pend {
+	uint8_t id[STORE_ID_LEN];
+	uint32_t pack;
+	uint64_t off;
+	uint32_t clen, rlen;
+};
+
+struct store_batch {
+	struct store *st;
+	ZSTD_CCtx *cctx;
+	uint8_t *rec;               /* REC_HDR + compress bound of STORE_CHUNK_MAX */
+	size_t reccap;
+	struct pend *p;
+	size_t n;
+	uint32_t *hash;             /* open addressing over p[]: index+1, 0 empty */
+	size_t hcap;                /* power of two, >= 2 * BATCH_AUTO */
+	int slots[BATCH_PACKS];     /* pack slots holding our uncommitted records */
+	int nslots;
+	/* our latest run of adjacent uncommitted records, to cut on failure */
+	uint32_t run_pack;          /* 0: none */
+	uint64_t run_start, run_end;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static size_t hslot(const uint8_t *id, size_t cap)
+{
+	uint64_t h;
+
+	memcpy(&h, id, sizeof(h));    /* ids are HMAC output: uniform */
+	return (size_t)h & (cap - 1);
+}
+
+static bool pending(struct store_batch *b, const uint8_t *id)
+{
+	size_t i = hslot(id, b->hcap);
+
+	while (b->hash[i]) {
+		if (!memcmp(b->p[b->hash[i] - 1].id, id, STORE_ID_LEN))
+			return true;
+		i = (i + 1) & (b->hcap - 1);
+	}
+	return false;
+}
+
+int store_batch_new(struct store *st, struct store_batch **out)
+{
+	struct store_batch *b = calloc(1, sizeof(*b));
+
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	b->st = st;
+	b->reccap = REC_HDR + ZSTD_compressBound(STORE_CHUNK_MAX);
+	b->hcap = 2 * 8192;
+	b->cctx = ZSTD_createCCtx();
+	b->rec = malloc(b->reccap);
+	b->p = malloc(BATCH_AUTO * sizeof(*b->p));
+	b->hash = calloc(b->hcap, sizeof(*b->hash));
+	if (!b->cctx || !b->rec || !b->p || !b->hash) {
+		store_batch_free(b);
+		return -ENOMEM;
+	}
+	*out = b;
+	return 0;
+}
+
+/* A failed or abandoned batch: if its last records are still the active
+ * pack's tail (nobody appended after them), cut them off so a full disk
+ * gets its space back at once. */
+static void batch_cut_tail(struct store_batch *b)
+{
+	struct store *st = b->st;
+
+	if (!b->run_pack)
+		return;
+	pthread_mutex_lock(&st->mu);
+	if (b->run_pack == st->active && b->run_end == st->tail &&
+	    ftruncate(st->slot[st->active_slot].fd, (off_t)b->run_start) == 0)
+		st->tail = b->run_start;
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void batch_release(struct store_batch *b)
+{
+	int i;
+
+	b->run_pack = 0;
+	pthread_mutex_lock(&b->st->mu);
+	for (i = 0; i < b->nslots; i++)
+		store_slot_put_locked(b->st, b->slots[i]);
+	pthread_mutex_unlock(&b->st->mu);
+	b->nslots = 0;
+	b->n = 0;
+	memset(b->hash, 0, b->hcap * sizeof(*b->hash));
+}
+
+void store_batch_free(struct store_batch *b)
+{
+	if (!b)
+		return;
+	if (b->n)
+		batch_cut_tail(b);
+	if (b->hash)
+		batch_release(b);
+	ZSTD_freeCCtx(b->cctx);
+	free(b->rec);
+	free(b->p);
+	free(b->hash);
+	free(b);
+}
+
+int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
+{
+	if (pending(b, id))
+		return 1;
+	return store_has(b->st, id);
+}
+
+/* Builds the record for p[0..n) in b->rec; returns its length. */
+static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n)
+{
+	size_t c = ZSTD_compressCCtx(b->cctx, b->rec + REC_HDR, b->reccap - REC_HDR, p, n,
+				     STORE_ZLEVEL);
+	uint8_t flags = REC_F_ZSTD;
+
+	if (ZSTD_isError(c) || c >= n) {
+		memcpy(b->rec + REC_HDR, p, n);
+		c = n;
+		flags = 0;
+	}
+	put32(b->rec, REC_MAGIC);
+	b->rec[4] = flags;
+	b->rec[5] = b->rec[6] = b->rec[7] = 0;
+	memcpy(b->rec + 8, id, STORE_ID_LEN);
+	put32(b->rec + 40, (uint32_t)n);
+	put32(b->rec + 44, (uint32_t)c);
+	put32(b->rec + 48, store_crc32(store_crc32(0, b->rec, 48), b->rec + REC_HDR, c));
+	return REC_HDR + c;
+}
+
+static int write_full(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	ssize_t k;
+
+	while (n) {
+		k = pwrite(fd, p, n, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Appends b->rec[0..len) to the active pack; pack and off say where. */
+static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_t *off)
+{
+	struct store *st = b->st;
+	int r = 0, i, fd;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->need_roll || (st->tail > 0 && st->tail + len > STORE_PACK_ROLL))
+		r = store_roll_locked(st);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < b->nslots && b->slots[i] != st->active_slot; i++)
+		;
+	if (i == b->nslots) {
+		if (b->nslots == BATCH_PACKS) {
+			r = -EAGAIN;    /* caller commits and retries */
+			goto out;
+		}
+		st->slot[st->active_slot].refs++;
+		b->slots[b->nslots++] = st->active_slot;
+	}
+	fd = st->slot[st->active_slot].fd;
+	r = write_full(fd, b->rec, len, st->tail);
+	if (r < 0) {
+		/* nothing after us: cut the partial record away */
+		if (ftruncate(fd, (off_t)st->tail) < 0)
+			st->need_roll = true;
+		goto out;
+	}
+	*pack = st->active;
+	*off = st->tail;
+	if (b->run_pack == st->active && b->run_end == st->tail) {
+		b->run_end += len;
+	} else {
+		b->run_pack = st->active;
+		b->run_start = st->tail;
+		b->run_end = st->tail + len;
+	}
+	st->tail += len;
+out:
+	pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
+int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
+{
+	struct pend *e;
+	size_t len, i;
+	int r;
+
+	if (n > STORE_CHUNK_MAX)
+		return -EMSGSIZE;
+	r = store_batch_has(b, id);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
+		return r;
+	len = rec_build(b, id, p, n);
+	e = &b->p[b->n];
+	r = rec_append(b, len, &e->pack, &e->off);
+	if (r == -EAGAIN) {
+		if ((r = store_batch_commit(b)) < 0)
+			return r;
+		e = &b->p[0];
+		r = rec_append(b, len, &e->pack, &e->off);
+	}
+	if (r < 0)
+		return r;
+	memcpy(e->id, id, STORE_ID_LEN);
+	e->clen = (uint32_t)(len - REC_HDR);
+	e->rlen = (uint32_t)n;
+	b->n++;
+	for (i = hslot(id, b->hcap); b->hash[i]; i = (i + 1) & (b->hcap - 1))
+		;
+	b->hash[i] = (uint32_t)b->n;
+	return 0;
+}
+
+static int batch_sync(struct store_batch *b)
+{
+	struct store *st = b->st;
+	int i, r = 0, fd, err;
+
+	for (i = 0; i < b->nslots && r == 0; i++) {
+		pthread_mutex_lock(&st->mu);
+		fd = st->slot[b->slots[i]].fd;
+		err = st->slot[b->slots[i]].err;
+		pthread_mutex_unlock(&st->mu);
+		if (err)
+			return err;
+		if (fdatasync(fd) == 0)
+			continue;
+		r = -errno;
+		pthread_mutex_lock(&st->mu);
+		st->slot[b->slots[i]].err = r;
+		if (b->slots[i] == st->active_slot)
+			st->need_roll = true;
+		pthread_mutex_unlock(&st->mu);
+	}
+	return r;
+}
+
+static int batch_index(struct store_batch *b)
+{
+	struct store *st = b->st;
+	int rc;
+	size_t i;
+
+	pthread_mutex_lock(&st->dbmu);
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (i = 0; i < b->n && rc == SQLITE_OK; i++) {
+		struct pend *e = &b->p[i];
+		sqlite3_stmt *q = st->q_ins;
+
+		sqlite3_bind_blob(q, 1, e->id, STORE_ID_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, e->pack);
+		sqlite3_bind_int64(q, 3, (int64_t)e->off);
+		sqlite3_bind_int64(q, 4, e->clen);
+		sqlite3_bind_int64(q, 5, e->rlen);
+		sqlite3_bind_int64(q, 6, st->gen);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE) {
+			q = st->q_end;
+			sqlite3_bind_int64(q, 1, e->pack);
+			sqlite3_bind_int64(q, 2, (int64_t)(e->off + REC_HDR + e->clen));
+			rc = sqlite3_step(q);
+			sqlite3_reset(q);
+		}
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int r = store_db_err(st, rc);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_unlock(&st->dbmu);
+		return r;
+	}
+	pthread_mutex_unlock(&st->dbmu);
+	return 0;
+}
+
+int store_batch_commit(struct store_batch *b)
+{
+	int r = 0;
+
+	if (b->n > 0) {
+		r = batch_sync(b);
+		if (r == 0)
+			r = batch_index(b);
+	}
+	/* on failure the records stay unindexed garbage (cut when at the
+	 * tail): the batch starts over */
+	if (r < 0)
+		batch_cut_tail(b);
+	batch_release(b);
+	return r;
+}

@@ -1,0 +1,62 @@
+/* store_int.h — what store.c and store_batch.c share (not a public API).
+ *
+ * Locking: mu guards the pack state (active pack, tail, fd table, pack
+ * errors, the zstd decompression context pool); dbmu guards the SQLite
+ * connection and its statements.  Never take mu while holding dbmu. */
+#ifndef VIGIL_STORE_INT_H
+#define VIGIL_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <zstd.h>
+
+#include "server/store/store.h"
+
+/* Pack record: magic "VGC2", u8 flags, 3 zero bytes, id[32], u32 plain
+ * length, u32 stored length, u32 CRC-32 (zlib's)
+ * of header bytes 0..47 and the payload;
+ * then the payload.  Integers big-endian. */
+#define REC_MAGIC     0x56474332u   /* "VGC2" */
+#define STORE_FORMAT  2             /* meta 'format': VGC2 records, CRC-32 */
+#define REC_HDR       52
+#define REC_F_ZSTD    0x01
+#define STORE_FDS     64            /* pack fds kept open */
+#define STORE_DCTX    8             /* pooled decompression contexts */
+#define STORE_ZLEVEL  3
+
+struct pack_slot {
+	uint32_t pack;     /* 0: slot free */
+	int fd;
+	int refs;          /* batches with pending records + readers + active */
+	int err;           /* an fdatasync failed: -errno for every later commit */
+};
+
+struct store {
+	char *dir;
+	int packsfd;
+	pthread_mutex_t mu;
+	uint32_t active;          /* pack being appended to */
+	int active_slot;
+	uint64_t tail;            /* its size */
+	bool need_roll;           /* active pack had an error: start a new one */
+	struct pack_slot slot[STORE_FDS];
+	ZSTD_DCtx *dctx[STORE_DCTX];
+	int ndctx;
+
+	pthread_mutex_t dbmu;
+	sqlite3 *db;
+	sqlite3_stmt *q_get, *q_ins, *q_end;
+	int64_t gen;              /* generation stamped on new rows (sweeper) */
+};
+
+/* zlib's CRC-32 (a few GB/s) continued from crc (0 to start). */
+uint32_t store_crc32(uint32_t crc, const void *p, size_t n);
+/* With mu held: a slot holding pack's fd (opened if needed), refs+1. */
+int  store_slot_get_locked(struct store *st, uint32_t pack);
+void store_slot_put_locked(struct store *st, int slot);
+/* Without locks held: SQLite error -> -errno (ENOSPC for a full disk). */
+int  store_db_err(struct store *st, int rc);
+/* With mu held: starts pack active+1 as the active pack. */
+int  store_roll_locked(struct store *st);
+
+#endif
