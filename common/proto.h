@@ -31,6 +31,8 @@ enum {
 	MSG_DEVICES    = 0x0007,  /* {u32 n, device * n} */
 	MSG_STATUS     = 0x0008,  /* {status} */
 	MSG_HITS       = 0x0009,  /* {u32 n, hit * n} (search) */
+	MSG_CMD_QUEUED = 0x000A,  /* {u64 id}: the command is durably queued */
+	MSG_CMD_STATE  = 0x000B,  /* {cmdstate} (common/command.h) */
 };
 
 /* Device requests: only the device's own namespace, only latest versions. */
@@ -39,6 +41,14 @@ enum {
 	MSG_DEV_SIG    = 0x0102,  /* {str path, u64 version} -> OK, DATA (librsync sig)..., END */
 	MSG_DEV_PUT    = 0x0103,  /* {put} -> PUT_READY, <- DATA... END, -> PUT_DONE | ERROR */
 	MSG_DEV_REPORT = 0x0104,  /* {report} -> OK */
+	MSG_DEV_CMDLINK = 0x0105, /* {} -> OK: commands for this device come on this connection */
+	MSG_DEV_CMD_STATE = 0x0106, /* {cmdstate} -> OK: progress/result of a command */
+	MSG_DEV_FETCH  = 0x0107,  /* {u64 id}, then ENTRY, DATA..., per item, END -> OK | ERROR */
+};
+
+/* Server requests to a device (on its command link; docs/commands.md). */
+enum {
+	MSG_SRV_COMMAND = 0x0301, /* {envelope} -> OK (delivered) */
 };
 
 /* Controller requests. */
@@ -50,6 +60,9 @@ enum {
 	MSG_CTL_READ    = 0x0205, /* {str dev, str path, u64 version, u64 off, u64 len} -> OK, DATA..., END | ERROR */
 	MSG_CTL_STATUS  = 0x0206, /* {str dev} -> STATUS | ERROR */
 	MSG_CTL_SEARCH  = 0x0207, /* {str dev, u8 all_versions, u32 n, str word * n} -> HITS..., END */
+	MSG_CTL_COMMAND = 0x0208, /* {envelope, id 0} -> CMD_QUEUED | ERROR */
+	MSG_CTL_CMDWAIT = 0x0209, /* {u64 id, u32 timeout_ms} -> CMD_STATE (final, or as it is at timeout) */
+	MSG_CTL_FETCH   = 0x020A, /* {envelope, id 0} -> CMD_QUEUED, then the device's ENTRY, DATA... relayed, END | ERROR */
 };
 
 enum vg_type { VG_FILE = 1, VG_DIR = 2, VG_SYMLINK = 3 };
