@@ -130,7 +130,7 @@ clean:
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= $(CLANG)
-FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle
+FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle command
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
                 -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
@@ -149,6 +149,7 @@ FUZZ_SRC_extract   := server/search/extract.c server/search/extract_sqlite.c ser
 FUZZ_SRC_phone     := server/search/phone.c server/search/tokenize.c
 FUZZ_SRC_jsonout   := controller/jsonout.c controller/cverify.c common/chunker.c common/chunktree.c common/timefmt.c
 FUZZ_SRC_bundle    := common/bundle.c common/fdio.c common/tls.c common/sign.c common/names.c common/clock.c common/log.c
+FUZZ_SRC_command   := common/command.c common/wire.c common/buf.c common/names.c common/sign.c
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
 .PHONY: fuzz fuzz-build fuzz-smoke

@@ -45,14 +45,19 @@ struct vg_command {
 	char path[PATH_MAX];            /* FETCH: absolute device path */
 };
 
-/* Canonical body (the signed bytes).  0, -EINVAL (a field out of range:
- * bad name, unknown action, path not absolute), -EMSGSIZE. */
+/* Canonical body (the signed bytes), appended to body.  format 0 is taken
+ * as CMD_FORMAT; fields the action does not use are not encoded.  0,
+ * -EINVAL (a field out of range: bad name, unknown action or format, path
+ * not path_valid()), -EMSGSIZE (body's cap, or over CMD_BODY_MAX). */
 int command_encode(const struct vg_command *c, struct buf *body);
-/* Parses and checks a body: 0 or -EBADMSG (never reads past len). */
+/* Parses and checks a body with the same rules as encode, so decode then
+ * encode gives the same bytes: 0 or -EBADMSG (never reads past len;
+ * trailing bytes are an error; on error *c is zeroed). */
 int command_decode(const uint8_t *body, size_t len, struct vg_command *c);
 /* Signature over CMD_SIG_DOMAIN, NUL, body.  0 or -errno. */
 int command_sign(EVP_PKEY *key, const uint8_t *body, size_t len, uint8_t sig[SIGN_SIG_LEN]);
-/* 0 when sig is pub's signature of body, -EBADMSG otherwise. */
+/* 0 when sig is pub's signature of body, -EBADMSG otherwise (also for a
+ * NULL pub or len > CMD_BODY_MAX). */
 int command_verify(EVP_PKEY *pub, const uint8_t *body, size_t len, const uint8_t sig[SIGN_SIG_LEN]);
 
 /* A command's progress, as the device reports it and the controller reads
@@ -69,6 +74,7 @@ struct vg_cmdstate {
 	int64_t updated_ns;
 };
 void command_put_state(struct buf *b, const struct vg_cmdstate *st);
+/* get: an unknown state name or fitrim > 1 marks r bad (wire_ok < 0). */
 void command_get_state(struct wire_reader *r, struct vg_cmdstate *st);
 
 /* The envelope the server relays: {u64 id, blob body, bytes sig[64]}

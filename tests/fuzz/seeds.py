@@ -125,3 +125,20 @@ if os.path.exists(srv):
             put('bundle', role, b)
         put('bundle', 'truncated', b[:len(b) // 2])
 put('bundle', 'header-only', b'vigil-bundle 1\nrole device\nname d1\nserver h:1\nend\n')
+
+# command: byte 0 picks the parser (0 body, 1 envelope, 2 progress record)
+def cmd_body(action, extra=b'', device='phone1', ctl='ctl1'):
+    return (bytes([1, action]) + s(device) + s(ctl) +
+            struct.pack('>Qqq', 7, 1700000000 * 10**9, 1700604800 * 10**9) + extra)
+put('command', 'freeze', b'\x00' + cmd_body(1))
+put('command', 'erase', b'\x00' + cmd_body(3))
+put('command', 'trust-add', b'\x00' + cmd_body(4, s('ctl2') + bytes(range(32))))
+put('command', 'trust-revoke', b'\x00' + cmd_body(5, s('ctl2')))
+put('command', 'fetch', b'\x00' + cmd_body(6, s('/sdcard/DCIM/a.jpg')))
+put('command', 'fetch-dotdot', b'\x00' + cmd_body(6, s('/sdcard/../etc')))
+put('command', 'envelope', b'\x01' + struct.pack('>Q', 3) + s(cmd_body(2)) + bytes(range(64)))
+put('command', 'envelope-fetch', b'\x01' + struct.pack('>Q', 0) + s(cmd_body(6, s('/a'))) + bytes(64))
+put('command', 'state-done', b'\x02' + struct.pack('>Q', 9) + s('done') + s('erased 3 files') +
+    struct.pack('>QQQBIq', 3, 4096, 1, 1, 8, 1700000000 * 10**9))
+put('command', 'state-refused', b'\x02' + struct.pack('>Q', 1) + s('refused') + s('replay: seq 3 <= 7') +
+    struct.pack('>QQQBIq', 0, 0, 0, 0, 0, 0))
