@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,48 +364,19 @@ static int encode(BIO *m, const struct bundle *b)
 
 int bundle_save(const char *path, const struct bundle *b)
 {
-	char tmp[4096], dirbuf[4096];
 	BIO *m;
 	char *data;
 	long len;
-	int fd = -1, dfd, r;
+	int r;
 
 	if (!b->cert || !b->key || !b->ca || !name_valid(b->name))
 		return -EINVAL;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	if (!(m = BIO_new(BIO_s_mem())))
 		return -ENOMEM;
-	if ((r = encode(m, b)) < 0)
-		goto out;
-	len = BIO_get_mem_data(m, &data);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || fchmod(fd, 0600) < 0) {
-		r = -errno;
-		goto out;
+	if ((r = encode(m, b)) == 0) {
+		len = BIO_get_mem_data(m, &data);
+		r = file_write_atomic(path, data, (size_t)len, 0600, 0);
 	}
-	if ((r = fd_write_all(fd, data, (size_t)len)) < 0)
-		goto out;
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		r = -errno;
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto out;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	if ((dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		unlink(tmp);
 	BIO_free(m);   /* BIO_s_mem: frees (does not scrub) the private key text */
 	ERR_clear_error();
 	return r;

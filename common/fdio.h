@@ -1,11 +1,32 @@
 /* fdio.h — whole-buffer reads and writes on file descriptors, retried on
- * EINTR and short counts.  Shared so no part keeps its own copy. */
+ * EINTR and short counts, and the one way vigil replaces a small file
+ * (config, keys, bundles, status).  Shared so no part keeps its own copy. */
 #ifndef VIGIL_FDIO_H
 #define VIGIL_FDIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Writes all n bytes.  Returns 0 or -errno. */
 int fd_write_all(int fd, const void *p, size_t n);
+
+/* file_write_atomic flags. */
+#define FILE_NOREPLACE 0x1   /* fail with -EEXIST if path already exists */
+#define FILE_NOSYNC    0x2   /* a view rewritten often (status.json): skip both
+                              * fsyncs; readers still never see a torn file */
+
+/* Replaces path with the n bytes at p: a temp file beside it (mode, exactly,
+ * regardless of umask), fsync, rename over path, fsync of the directory.
+ * After a crash path holds either the old or the new bytes.  On failure
+ * path is untouched and the temp file removed.  Returns 0 or -errno. */
+int file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
+		      unsigned flags);
+
+/* renameat2(RENAME_NOREPLACE) within one directory, or link+unlink where the
+ * filesystem lacks it.  Returns 0 or -errno (-EEXIST if to exists). */
+int rename_noreplace(int dirfd, const char *from, const char *to);
+
+/* fsync of the directory holding path (makes a rename or create durable). */
+int fsync_parent(const char *path);
 
 #endif

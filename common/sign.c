@@ -11,6 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "common/fdio.h"
+
 EVP_PKEY *sign_keygen(void)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -102,14 +104,13 @@ EVP_PKEY *sign_pub_dup(EVP_PKEY *key)
 	return sign_pub_from_raw(raw);
 }
 
-/* Writes a PEM key to path through a temp file; 0 or -errno. */
+/* Writes a PEM key to path, atomically and durably; 0 or -errno. */
 int sign_key_save(const char *path, EVP_PKEY *key, bool private_half)
 {
-	char tmp[4096];
 	BIO *mem = BIO_new(BIO_s_mem());
 	char *data;
 	long len;
-	int fd = -1, r = 0, ok;
+	int r, ok;
 	bool priv = private_half && sign_has_private(key);
 
 	if (!mem)
@@ -117,28 +118,10 @@ int sign_key_save(const char *path, EVP_PKEY *key, bool private_half)
 	ok = priv ? PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL)
 		  : PEM_write_bio_PUBKEY(mem, key);
 	len = BIO_get_mem_data(mem, &data);
-	if (!ok || len <= 0) {
+	if (!ok || len <= 0)
 		r = -EINVAL;
-		goto out;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		r = -ENAMETOOLONG;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, priv ? 0600 : 0644);
-	if (fd < 0 || fchmod(fd, priv ? 0600 : 0644) < 0 ||
-	    write(fd, data, (size_t)len) != len || fsync(fd) < 0) {
-		r = -errno ? -errno : -EIO;
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0)
-		r = -errno;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		unlink(tmp);
+	else
+		r = file_write_atomic(path, data, (size_t)len, priv ? 0600 : 0644, 0);
 	BIO_free(mem);
 	ERR_clear_error();
 	return r;

@@ -128,19 +128,6 @@ static int wfile_sink(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-/* renameat2(RENAME_NOREPLACE), or link+unlink where the filesystem lacks it. */
-static int rename_noreplace(int dirfd, const char *from, const char *to)
-{
-	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -errno;
-	if (linkat(dirfd, from, dirfd, to, 0) < 0)
-		return -errno;
-	unlinkat(dirfd, from, 0);
-	return 0;
-}
-
 static int tmp_name(char *out, size_t cap)
 {
 	uint32_t x;

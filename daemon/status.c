@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "daemon/config.h"
@@ -28,7 +29,7 @@ static json_t *time_or_null(int64_t ns)
 
 int status_write(const char *statedir, struct statedb *db, const struct status_snap *s)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX], *text;
 	struct timespec now;
 	uint64_t n = 0;
 	int64_t oldest = 0;
@@ -55,9 +56,13 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 	if (!o)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/status.json", statedir);
-	snprintf(tmp, sizeof(tmp), "%s/.status.json.tmp", statedir);
-	rc = json_dump_file(o, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0 ? 0 : -errno;
+	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	/* A view rewritten every second: atomic, not durable. */
+	rc = file_write_atomic(path, text, strlen(text), 0644, FILE_NOSYNC);
+	free(text);
 	return rc;
 }
 

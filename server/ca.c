@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "common/fdio.h"
 #include "common/names.h"
 
 #define CA_DAYS 3650L
@@ -97,7 +98,7 @@ fail:
 	return NULL;
 }
 
-/* Writes PEM data to DIR/name with O_EXCL (never replaces a file). */
+/* Writes PEM data to DIR/name, atomically and durably; never replaces a file. */
 static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key,
 		     char *err, size_t errlen)
 {
@@ -105,27 +106,19 @@ static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *ke
 	BIO *mem = BIO_new(BIO_s_mem());
 	char *data;
 	long len;
-	int fd = -1, r = 0;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (!mem || !(cert ? PEM_write_bio_X509(mem, cert)
 		      : PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL))) {
 		ca_err(err, errlen, "PEM encoding");
-		r = -ENOMEM;
-		goto out;
+		BIO_free(mem);
+		return -ENOMEM;
 	}
 	len = BIO_get_mem_data(mem, &data);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, key ? 0600 : 0644);
-	if (fd < 0 || write(fd, data, (size_t)len) != len || fsync(fd) < 0) {
-		r = errno ? -errno : -EIO;
+	r = file_write_atomic(path, data, (size_t)len, key ? 0600 : 0644, FILE_NOREPLACE);
+	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		goto out;
-	}
-out:
-	if (fd >= 0 && close(fd) < 0 && r == 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-	}
 	BIO_free(mem);
 	return r;
 }

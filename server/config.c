@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
+
 void config_defaults(struct srv_config *cfg, const char *dir)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -163,24 +165,14 @@ int config_load(const char *dir, struct srv_config *cfg, char *err, size_t errle
 
 int config_save(const struct srv_config *cfg)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 16], text[1024];
-	int fd, n, r = 0;
+	char path[PATH_MAX + 16], text[1024];
+	int n;
 
 	snprintf(path, sizeof(path), "%s/config", cfg->dir);
-	snprintf(tmp, sizeof(tmp), "%s/config.tmp", cfg->dir);
 	n = snprintf(text, sizeof(text),
 		     "# vigil-server configuration\nlisten %s\nadvertise %s\ncountry %d\n",
 		     cfg->listen, cfg->advertise, cfg->country);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0)
-		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -ENAMETOOLONG;
+	return file_write_atomic(path, text, (size_t)n, 0644, 0);
 }

@@ -26,7 +26,7 @@ void config_defaults(struct srv_config *cfg, const char *dir);
 void config_default_advertise(struct srv_config *cfg);
 /* Reads DIR/config.  0, or -errno with a one-line reason in err. */
 int config_load(const char *dir, struct srv_config *cfg, char *err, size_t errlen);
-/* Writes DIR/config (tmp + fsync + rename).  0 or -errno. */
+/* Writes DIR/config (file_write_atomic).  0 or -errno. */
 int config_save(const struct srv_config *cfg);
 /* Splits "HOST:PORT", "[V6]:PORT" or "HOST" (port 7445) into its parts.
  * 0, or -EINVAL when the syntax or the port number is bad. */
