@@ -14,7 +14,11 @@
 #include "common/log.h"
 #include "server/index_int.h"
 
-#define INDEX_SCHEMA_VERSION 1
+/* 2: the commands table's seq, sig, reason, figures and times
+ * (server/commands.c) */
+#define INDEX_SCHEMA_VERSION 2
+#define VG_STR_(x) #x
+#define VG_STR(x) VG_STR_(x)
 #define INDEX_BUSY_MS 10000
 /* rows whose sha256 is still being computed (PUT_RANGES): few at a time */
 #define VERSIONS_PENDING_INDEX \
@@ -50,11 +54,6 @@ static const char *schema_sql =
 	" id INTEGER PRIMARY KEY, dev INTEGER NOT NULL, time_ns INTEGER NOT NULL,"
 	" kind TEXT NOT NULL, detail TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS events_by_dev ON events(dev, id);"
-	"CREATE TABLE IF NOT EXISTS commands("
-	" id INTEGER PRIMARY KEY, dev INTEGER NOT NULL, controller TEXT NOT NULL,"
-	" action TEXT NOT NULL, body BLOB NOT NULL, state TEXT NOT NULL,"
-	" issued_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS commands_by_dev ON commands(dev, id);"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1);";
 
 
@@ -108,20 +107,35 @@ int idx_exec(struct index *idx, const char *sql, const char *what)
 	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, what);
 }
 
+/* The schema version an index.db was written with (1 when unset). */
+static int schema_version(struct index *idx, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*out = 1;
+	if ((r = idx_prep(idx, "SELECT value FROM meta WHERE key = 'schema'", &st)) < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		r = idx_sql_fail(idx, rc, "schema version");
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* An index.db made before sha_pending existed gets the column (and its
- * partial index); the check runs inside the write lock, so two processes
- * opening the file at once do not both add it. */
-static int migrate(struct index *idx)
+ * partial index). */
+static int add_sha_pending(struct index *idx)
 {
 	sqlite3_stmt *st = NULL;
 	bool have = false;
 	int r, rc;
 
-	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "migrate")) < 0)
-		return r;
 	if ((r = idx_prep(idx, "SELECT 1 FROM pragma_table_info('versions')"
 		      " WHERE name = 'sha_pending'", &st)) < 0)
-		goto out;
+		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		have = true;
@@ -131,6 +145,33 @@ static int migrate(struct index *idx)
 	if (r == 0 && !have)
 		r = idx_exec(idx, "ALTER TABLE versions ADD COLUMN sha_pending INTEGER NOT NULL"
 			     " DEFAULT 0;" VERSIONS_PENDING_INDEX, "add sha_pending");
+	return r;
+}
+
+/* Brings any index.db, new or old, to INDEX_SCHEMA_VERSION by the same
+ * steps (so a fresh file and a migrated one cannot differ), inside the
+ * write lock, so two processes opening the file at once do not both
+ * migrate.  A file from a newer server is refused. */
+static int migrate(struct index *idx)
+{
+	int64_t have;
+	int r;
+
+	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "migrate")) < 0)
+		return r;
+	if ((r = schema_version(idx, &have)) < 0)
+		goto out;
+	if (have > INDEX_SCHEMA_VERSION) {
+		log_warnx("%s: schema %lld is newer than this server's (%d)", idx->path,
+			  (long long)have, INDEX_SCHEMA_VERSION);
+		r = -EPROTO;
+		goto out;
+	}
+	if ((r = add_sha_pending(idx)) < 0 || (r = idx_commands_schema(idx)) < 0)
+		goto out;
+	if (have < INDEX_SCHEMA_VERSION)
+		r = idx_exec(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', "
+			     VG_STR(INDEX_SCHEMA_VERSION) ")", "schema version");
 out:
 	if (r == 0)
 		r = idx_exec(idx, "COMMIT", "migrate");
@@ -153,6 +194,7 @@ int index_open(const char *dir, bool create, struct index **out)
 		return -ENAMETOOLONG;
 	}
 	pthread_mutex_init(&idx->lock, NULL);
+	pthread_cond_init(&idx->cmd_changed, NULL);
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(idx->path, &idx->db, flags, NULL);
@@ -170,8 +212,7 @@ int index_open(const char *dir, bool create, struct index **out)
 		goto out;
 	if (create && (r = idx_exec(idx, schema_sql, "create schema")) < 0)
 		goto out;
-	if (!create && (r = migrate(idx)) < 0)
-		goto out;
+	r = migrate(idx);
 out:
 	if (r < 0) {
 		index_close(idx);
@@ -187,6 +228,7 @@ void index_close(struct index *idx)
 		return;
 	if (idx->db)
 		sqlite3_close(idx->db);
+	pthread_cond_destroy(&idx->cmd_changed);
 	pthread_mutex_destroy(&idx->lock);
 	free(idx);
 }
@@ -445,23 +487,31 @@ out:
 
 /* -------------------------------------------------------------------- events */
 
-int index_event_add(struct index *idx, int64_t dev, int64_t time_ns, const char *kind,
-		    const char *detail)
+int idx_event_add_locked(struct index *idx, int64_t dev, int64_t time_ns, const char *kind,
+			 const char *detail)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	pthread_mutex_lock(&idx->lock);
 	if ((r = idx_prep(idx, "INSERT INTO events(dev, time_ns, kind, detail) VALUES (?1, ?2, ?3, ?4)",
 		      &st)) < 0)
-		goto out;
+		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_int64(st, 2, time_ns);
 	sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_TRANSIENT);
 	r = idx_step_done(idx, st, "add event");
-out:
 	sqlite3_finalize(st);
+	return r;
+}
+
+int index_event_add(struct index *idx, int64_t dev, int64_t time_ns, const char *kind,
+		    const char *detail)
+{
+	int r;
+
+	pthread_mutex_lock(&idx->lock);
+	r = idx_event_add_locked(idx, dev, time_ns, kind, detail);
 	pthread_mutex_unlock(&idx->lock);
 	return r;
 }

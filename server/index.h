@@ -3,7 +3,7 @@
  * Holds identities (devices and controllers, their certificate fingerprint,
  * revocation, a device's content key, a controller's signing key), every
  * version of every path of every device, each device's last report, events
- * and (later) commands.  The schema is in docs/index.md.
+ * and the command queue (server/commands.h).  The schema is in docs/index.md.
  *
  * Thread-safe: one SQLite connection per struct index, every call takes its
  * mutex and keeps its transaction short.  Long listings are paged (the

@@ -14,6 +14,8 @@
 struct index {
 	sqlite3 *db;
 	pthread_mutex_t lock;    /* every public call holds it */
+	pthread_cond_t cmd_changed; /* broadcast under lock when a command
+				  * changes state (commands_wait) */
 	char path[4096];
 };
 
@@ -28,5 +30,11 @@ int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st);
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
 int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);
 int idx_exec(struct index *idx, const char *sql, const char *what);
+/* Appends an event; the caller holds the lock (and its transaction). */
+int idx_event_add_locked(struct index *idx, int64_t dev, int64_t time_ns, const char *kind,
+			 const char *detail);
+/* commands.c: creates the commands table or adds the columns an older
+ * index.db lacks; runs inside the open's migration transaction. */
+int idx_commands_schema(struct index *idx);
 
 #endif

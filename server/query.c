@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/names.h"
+#include "server/commands.h"
 #include "server/store/content.h"
 
 #define QUERY_DEVICES_MAX 100000
@@ -478,6 +479,42 @@ static void add_event(void *arg, int64_t time_ns, const char *kind, const char *
 	st->nevents++;
 }
 
+static void add_command(void *arg, const struct cmd_row *c)
+{
+	struct vg_status *st = arg;
+
+	if (st->ncommands >= VG_STATUS_LIST_MAX)
+		return;
+	st->commands[st->ncommands].id = c->st.id;
+	snprintf(st->commands[st->ncommands].action, sizeof(st->commands[0].action), "%s",
+		 c->action);
+	snprintf(st->commands[st->ncommands].by, sizeof(st->commands[0].by), "%s", c->controller);
+	snprintf(st->commands[st->ncommands].state, sizeof(st->commands[0].state), "%s",
+		 c->st.state);
+	st->commands[st->ncommands].issued_ns = c->issued_ns;
+	st->commands[st->ncommands].updated_ns = c->st.updated_ns;
+	st->ncommands++;
+}
+
+/* Freeze and erase state, the newest commands (expired ones marked first,
+ * so a command past its expiry never shows as pending) and the events. */
+static int status_commands(struct index *idx, int64_t dev, struct vg_status *st)
+{
+	struct cmd_flags f;
+	int r;
+
+	if ((r = commands_expire(idx, dev, index_now_ns())) < 0 ||
+	    (r = commands_flags(idx, dev, &f)) < 0 ||
+	    (r = commands_list(idx, dev, VG_STATUS_LIST_MAX, add_command, st)) < 0 ||
+	    (r = index_events(idx, dev, VG_STATUS_LIST_MAX, add_event, st)) < 0)
+		return r;
+	st->frozen = f.frozen;
+	snprintf(st->erase_state, sizeof(st->erase_state), "%s", f.erase_state);
+	st->erase_files = f.erase_files;
+	st->erase_bytes = f.erase_bytes;
+	return 0;
+}
+
 static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	char name[VG_NAME_MAX];
@@ -505,9 +542,7 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
 	st->has_xattrs = ds.has_xattrs;
-	st->frozen = 0;
-	snprintf(st->erase_state, sizeof(st->erase_state), "none");
-	if ((r = index_events(c->srv->idx, dev.id, VG_STATUS_LIST_MAX, add_event, st)) < 0 ||
+	if ((r = status_commands(c->srv->idx, dev.id, st)) < 0 ||
 	    (r = search_status(c->srv, dev.id, st)) < 0)
 		goto out;
 	proto_put_status(&b, st);
