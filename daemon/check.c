@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "daemon/check.h"
+#include "daemon/freezer.h"
 #include "daemon/tracker.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -81,14 +82,13 @@ static void check_fuse(void)
 	}
 }
 
+/* The same probe vigild relies on: cgroup v2 cgroup.freeze, or the v1 freezer. */
 static void check_freezer(void)
 {
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
-		line("cgroup freezer", true, "cgroup v2: cgroup.freeze");
-	else if (access("/sys/fs/cgroup/freezer", F_OK) == 0)
-		line("cgroup freezer", true, "cgroup v1: /sys/fs/cgroup/freezer");
-	else
-		line("cgroup freezer", false, "no cgroup v2 and no v1 freezer mounted (CONFIG_CGROUP_FREEZER)");
+	char msg[PATH_MAX * 2 + 128];
+	bool ok = freezer_probe(msg, sizeof(msg));
+
+	line("cgroup freezer", ok, "%s", msg);
 }
 
 /* Runs kconfig/check (installed or in the source tree) on the running
