@@ -52,38 +52,6 @@ static int record_read(struct freezer *f, char *err, size_t errlen)
 	return 0;
 }
 
-/* TEMPORARY until common/fdio's file_write_atomic lands: tmp + fsync +
- * rename + fsync of the directory. */
-static int file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
-			     unsigned flags)
-{
-	char tmp[PATH_MAX + 8], dir[PATH_MAX], *slash;
-	int fd, r, dfd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
-		return -errno;
-	r = fd_write_all(fd, p, n);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r) {
-		unlink(tmp);
-		return r;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')))
-		*slash = '\0';
-	if ((dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	(void)flags;
-	return 0;
-}
-
 static int record_write(struct freezer *f, bool frozen, char *err, size_t errlen)
 {
 	const char *text = frozen ? "frozen\n" : "thawed\n";
