@@ -304,6 +304,15 @@ static int queue_locked(struct index *idx, void *arg)
 	return 1;
 }
 
+void commands_new_from(struct cmd_new *n, const struct vg_command *c, const uint8_t *body,
+		       size_t len, const uint8_t *sig)
+{
+	*n = (struct cmd_new){ .controller = c->controller, .action = command_action_name(c->action),
+			       .seq = c->seq, .issued_ns = c->issued_ns,
+			       .expires_ns = c->expires_ns, .body = body, .body_len = len,
+			       .sig = sig };
+}
+
 int commands_queue(struct index *idx, int64_t dev, const struct cmd_new *n, int64_t now_ns,
 		   uint64_t *id)
 {

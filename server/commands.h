@@ -65,6 +65,11 @@ struct cmd_flags {
 					 * retention must not prune this device */
 };
 
+/* Fills n from an admitted command (server/cmdadmit.h) and the body and
+ * signature it came in; n points into c, body and sig. */
+void commands_new_from(struct cmd_new *n, const struct vg_command *c, const uint8_t *body,
+		       size_t len, const uint8_t *sig);
+
 /* Inserts the command (pending) and the event "<controller> queued <action>
  * #id" in one transaction, durable (synchronous=FULL) before it returns.
  * A command already queued with the same controller and seq and the same

@@ -19,6 +19,8 @@
 
 #include "common/clock.h"
 #include "common/tls.h"
+#include "common/sign.h"
+#include "server/cmdadmit.h"
 #include "server/commands.h"
 #include "server/index.h"
 
@@ -180,6 +182,49 @@ static void test_queue_retry_and_bad(void **state)
 	n.controller = "";
 	assert_int_equal(commands_queue(f->idx, f->dev, &n, T0, &again), -EINVAL);
 	assert_int_equal(nevents(f, f->dev, &l), 1);
+}
+
+/* A real signed command, admitted and queued: the store keeps the exact
+ * bytes the controller signed, so the device can verify what it relays. */
+static void test_admitted_command_kept_exactly(void **state)
+{
+	struct fx *f = *state;
+	struct vg_command c = { .format = CMD_FORMAT, .action = CMD_ERASE, .seq = 3,
+				.issued_ns = T0, .expires_ns = T0 + 3600 * SEC };
+	struct ident ctl = { .role = ROLE_CONTROLLER, .sign_pub_len = SIGN_PUB_LEN }, dev;
+	EVP_PKEY *key = sign_keygen();
+	uint8_t sig[SIGN_SIG_LEN];
+	struct vg_command got;
+	struct cmd_admit a;
+	struct cmd_new n;
+	char why[VG_ERRMSG_MAX];
+	uint64_t id;
+	struct buf b;
+
+	assert_non_null(key);
+	snprintf(c.device, sizeof(c.device), "phone1");
+	snprintf(c.controller, sizeof(c.controller), "sec1");
+	snprintf(ctl.name, sizeof(ctl.name), "sec1");
+	assert_int_equal(sign_pub_raw(key, ctl.sign_pub), 0);
+	buf_init(&b, CMD_BODY_MAX);
+	assert_int_equal(command_encode(&c, &b), 0);
+	assert_int_equal(command_sign(key, b.data, b.len, sig), 0);
+	assert_int_equal(index_ident_get(f->idx, "phone1", &dev), 0);
+	a = (struct cmd_admit){ .ctl = &ctl, .body = b.data, .len = b.len, .sig = sig,
+				.dev = &dev, .now_ns = T0 + SEC };
+	assert_int_equal(cmd_admit(&a, &got, why, sizeof(why)), 0);
+	commands_new_from(&n, &got, b.data, b.len, sig);
+	assert_int_equal(commands_queue(f->idx, dev.id, &n, T0 + SEC, &id), 0);
+	assert_int_equal(commands_next(f->idx, f->dev, 0, T0 + SEC, &f->row), 1);
+	assert_int_equal(f->row.st.id, id);
+	assert_string_equal(f->row.action, "erase");
+	assert_int_equal(f->row.seq, 3);
+	assert_int_equal(f->row.body_len, b.len);
+	assert_memory_equal(f->row.body, b.data, b.len);
+	assert_memory_equal(f->row.sig, sig, SIGN_SIG_LEN);
+	assert_int_equal(command_verify(key, f->row.body, f->row.body_len, f->row.sig), 0);
+	buf_free(&b);
+	EVP_PKEY_free(key);
 }
 
 /* --------------------------------------------------------------- delivery */
@@ -600,6 +645,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queue_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_retry_and_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admitted_command_kept_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
