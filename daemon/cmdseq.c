@@ -164,37 +164,15 @@ const struct cmdseq_rec *cmdseq_get(const struct cmdseq *s, const char *controll
 	return NULL;
 }
 
-/* tmp + fsync + rename + fsync(dir): after a crash the file holds either
- * the old set or the new one, and once this returns 0 the new one. */
+/* After a crash the file holds either the old set or the new one, and
+ * once this returns 0 the new one (common/fdio.h). */
 static int write_atomic(const char *state_dir, const uint8_t *p, size_t n)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, dfd, r = 0;
+	char path[PATH_MAX];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, CMDSEQ_FILE) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, CMDSEQ_FILE) >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if ((r = fd_write_all(fd, p, n)) == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r < 0) {
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	r = fsync(dfd) < 0 ? -errno : 0;
-	close(dfd);
-	return r;
-fail:
-	unlink(tmp);
-	return r;
+	return file_write_atomic(path, p, n, 0600, 0);
 }
 
 /* The set with rec inserted or replaced, in a new array (*out). */
