@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
@@ -259,8 +260,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 static int log_one(void *arg, struct wire_reader *r)
 {
 	struct out *o = arg;
-	char when[TIMEFMT_MAX], sha[65] = "-", *lesc;
-	int i;
+	char when[TIMEFMT_MAX], sha[HEX_SIZE(32)] = "-", *lesc;
 
 	proto_get_entry(r, o->e);
 	if (wire_ok(r) < 0)
@@ -275,8 +275,7 @@ static int log_one(void *arg, struct wire_reader *r)
 	if (o->e->type == VG_FILE && !o->e->deleted && cverify_sha_pending(o->e))
 		snprintf(sha, sizeof(sha), "(being computed)");
 	else if (o->e->type == VG_FILE && !o->e->deleted)
-		for (i = 0; i < 32; i++)
-			snprintf(sha + 2 * i, 3, "%02x", o->e->sha256[i]);
+		hex_encode(o->e->sha256, 32, sha);
 	if (o->e->deleted) {
 		printf("%8" PRIu64 "  %-30s %12s  %-64s  deleted\n", o->e->version, when, "-", "-");
 		return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/timefmt.h"
 #include "controller/cverify.h"
 
@@ -105,15 +106,11 @@ json_t *jsonout_time(int64_t ns)
 
 json_t *jsonout_hex(const uint8_t *p, size_t n)
 {
-	char buf[2 * 64 + 1];
-	size_t i;
+	char buf[HEX_SIZE(64)];
 
 	if (n > 64)
 		return NULL;
-	for (i = 0; i < n; i++)
-		snprintf(buf + 2 * i, 3, "%02x", p[i]);
-	buf[2 * n] = '\0';
-	return json_string(buf);
+	return json_string(hex_encode(p, n, buf));
 }
 
 const char *jsonout_type(uint8_t type)

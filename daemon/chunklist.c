@@ -13,6 +13,7 @@
 #include "common/fdio.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
+#include "common/hex.h"
 #include "common/wire.h"
 
 static const char cl_magic[8] = { 'V', 'G', 'C', 'H', 'L', '0', '0', '1' };
@@ -37,14 +38,12 @@ static uint64_t get_be64(const uint8_t *p)
 int chunklist_file(const char *statedir, const char *path, char out[PATH_MAX])
 {
 	uint8_t d[32];
-	char h[65];
+	char h[HEX_SIZE(32)];
 	int rc;
 
 	if ((rc = ctree_sha256(path, strlen(path), d)) < 0)
 		return rc;
-	for (int i = 0; i < 32; i++)
-		snprintf(h + 2 * i, 3, "%02x", d[i]);
-	if (snprintf(out, PATH_MAX, "%s/chunks/%s", statedir, h) >= PATH_MAX)
+	if (snprintf(out, PATH_MAX, "%s/chunks/%s", statedir, hex_encode(d, 32, h)) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "common/fdio.h"
 #include "common/chunktree.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/rsync_params.h"
 
@@ -131,22 +132,15 @@ void sigcache_quiet_librsync(void)
 
 /* ---- the cache ---- */
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", p[i]);
-}
-
 int sigcache_file(const char *statedir, const char *path, char out[PATH_MAX])
 {
 	uint8_t d[32];
-	char h[65];
+	char h[HEX_SIZE(32)];
 	int rc;
 
 	if ((rc = ctree_sha256(path, strlen(path), d)) < 0)
 		return rc;
-	hex(d, 32, h);
-	if (snprintf(out, PATH_MAX, "%s/sigs/%s", statedir, h) >= PATH_MAX)
+	if (snprintf(out, PATH_MAX, "%s/sigs/%s", statedir, hex_encode(d, 32, h)) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -22,32 +22,21 @@
 #include <unistd.h>
 
 #include "common/chunker.h"
+#include "common/hex.h"
 #include "common/log.h"
 
 #define ENT_LEN 40
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 /* dir = DIR/store/uploads/<hex of sha256(key)[0..8]>, file = <tokenhex> */
 static void upload_path(struct store *st, const struct devkey *key, const uint8_t token[16],
 			char *dir, size_t dcap, char *file, size_t fcap)
 {
 	uint8_t h[32];
-	char dh[17], th[33];
+	char dh[HEX_SIZE(8)], th[HEX_SIZE(16)];
 
 	content_sha256_of(key->k, sizeof(key->k), h);
-	hex(h, 8, dh);
-	hex(token, 16, th);
+	hex_encode(h, 8, dh);
+	hex_encode(token, 16, th);
 	snprintf(dir, dcap, "%s/uploads/%s", store_dir(st), dh);
 	snprintf(file, fcap, "%s/%s", dir, th);
 }
