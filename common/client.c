@@ -16,33 +16,7 @@
 #include <netinet/tcp.h>
 
 #include "common/clock.h"
-
-int hostport_split(const char *hp, char *host, size_t hostcap, char *port, size_t portcap)
-{
-	const char *h = hp, *colon;
-	size_t hlen;
-
-	if (*hp == '[') {
-		const char *rb = strchr(hp, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		h = hp + 1;
-		hlen = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		if (!(colon = strrchr(hp, ':')) || memchr(hp, ':', (size_t)(colon - hp)))
-			return -EINVAL;
-		hlen = (size_t)(colon - hp);
-	}
-	if (hlen == 0 || hlen >= hostcap || !colon[1] || strlen(colon + 1) >= portcap ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
-}
+#include "common/hostport.h"
 
 /* One non-blocking connect attempt; 0 or -errno. */
 static int try_connect(const struct addrinfo *ai, long deadline)
@@ -92,11 +66,11 @@ fail:
 int client_tcp_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
-	char host[256], port[16];
+	char host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 	long deadline = mono_ms() + (timeout_ms < 0 ? 3600000L : timeout_ms);
 	int r, fd = -ECONNREFUSED;
 
-	if (hostport_split(hostport, host, sizeof(host), port, sizeof(port)) < 0) {
+	if (hostport_split(hostport, 0, host, sizeof(host), port, sizeof(port)) < 0) {
 		snprintf(err, errlen, "bad server address \"%s\" (want HOST:PORT)", hostport);
 		return -EINVAL;
 	}

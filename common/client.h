@@ -17,7 +17,5 @@ int client_connect(const struct bundle *b, const char *hostport, int timeout_ms,
 		   char *err, size_t errlen);
 /* TCP only: a connected, non-blocking, close-on-exec socket, or -errno. */
 int client_tcp_connect(const char *hostport, int timeout_ms, char *err, size_t errlen);
-/* Splits "HOST:PORT" / "[V6]:PORT"; -EINVAL when malformed. */
-int hostport_split(const char *hostport, char *host, size_t hostcap, char *port, size_t portcap);
 
 #endif

@@ -1,4 +1,4 @@
-/* config.c — parse and write DIR/config, split HOST:PORT. */
+/* config.c — parse and write DIR/config. */
 #include "server/config.h"
 
 #include <errno.h>
@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "common/hostport.h"
 
 void config_defaults(struct srv_config *cfg, const char *dir)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->dir, sizeof(cfg->dir), "%s", dir);
-	snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:%s", SRV_DEFAULT_PORT);
+	snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:%s", HOSTPORT_DEFAULT_PORT);
 	cfg->country = 86;
 }
 
@@ -24,7 +25,7 @@ void config_default_advertise(struct srv_config *cfg)
 
 	if (cfg->advertise[0])
 		return;
-	if (config_split_hostport(cfg->listen, host, sizeof(host), port, sizeof(port)) < 0) {
+	if (hostport_split(cfg->listen, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0) {
 		snprintf(cfg->advertise, sizeof(cfg->advertise), "%s", cfg->listen);
 		return;
 	}
@@ -39,54 +40,6 @@ void config_default_advertise(struct srv_config *cfg)
 		snprintf(cfg->advertise, sizeof(cfg->advertise), "%s:%s", host, port);
 }
 
-static int port_valid(const char *p)
-{
-	char *end;
-	long v;
-
-	if (!*p || strlen(p) > 5)
-		return 0;
-	errno = 0;
-	v = strtol(p, &end, 10);
-	return !errno && !*end && v > 0 && v < 65536;
-}
-
-int config_split_hostport(const char *s, char *host, size_t hostcap, char *port, size_t portcap)
-{
-	const char *h = s, *colon;
-	size_t hlen;
-
-	if (!s || !*s || strlen(s) >= SRV_HOSTPORT_MAX)
-		return -EINVAL;
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close)
-			return -EINVAL;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		colon = close[1] == ':' ? close + 1 : NULL;
-		if (close[1] && !colon)
-			return -EINVAL;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon && strchr(s, ':') != colon)
-			return -EINVAL;   /* bare IPv6 needs brackets */
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-	}
-	if (hlen >= hostcap)
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	snprintf(port, portcap, "%s", colon ? colon + 1 : SRV_DEFAULT_PORT);
-	if (!port_valid(port))
-		return -EINVAL;
-	for (const char *c = host; *c; c++)
-		if (*c <= ' ' || *c == '/' || *c == '#')
-			return -EINVAL;
-	return 0;
-}
-
 int config_path(const struct srv_config *cfg, const char *file, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "%s/%s", cfg->dir, file);
@@ -96,7 +49,7 @@ int config_path(const struct srv_config *cfg, const char *file, char *out, size_
 
 static int parse_line(struct srv_config *cfg, char *line, char *err, size_t errlen)
 {
-	char *key, *val, *save = NULL, host[SRV_HOSTPORT_MAX], port[8];
+	char *key, *val, *save = NULL, host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 
 	line[strcspn(line, "#\r\n")] = '\0';
 	key = strtok_r(line, " \t", &save);
@@ -108,11 +61,12 @@ static int parse_line(struct srv_config *cfg, char *line, char *err, size_t errl
 		return -EINVAL;
 	}
 	if (!strcmp(key, "listen") || !strcmp(key, "advertise")) {
-		if (config_split_hostport(val, host, sizeof(host), port, sizeof(port)) < 0) {
+		if (hostport_split(val, key[0] == 'l' ? HOSTPORT_BIND : 0, host, sizeof(host),
+				   port, sizeof(port)) < 0) {
 			snprintf(err, errlen, "bad %s address '%s'", key, val);
 			return -EINVAL;
 		}
-		snprintf(key[0] == 'l' ? cfg->listen : cfg->advertise, SRV_HOSTPORT_MAX, "%s", val);
+		snprintf(key[0] == 'l' ? cfg->listen : cfg->advertise, HOSTPORT_MAX, "%s", val);
 	} else if (!strcmp(key, "country")) {
 		char *end;
 		long c = strtol(val, &end, 10);

@@ -9,13 +9,13 @@
 #include <limits.h>
 #include <stddef.h>
 
-#define SRV_DEFAULT_PORT "7445"
-#define SRV_HOSTPORT_MAX 256
+#include "common/hostport.h"
+
 
 struct srv_config {
 	char dir[PATH_MAX];                /* the server directory */
-	char listen[SRV_HOSTPORT_MAX];     /* HOST:PORT to bind */
-	char advertise[SRV_HOSTPORT_MAX];  /* HOST:PORT written into bundles */
+	char listen[HOSTPORT_MAX];         /* HOST:PORT to bind (HOSTPORT_BIND) */
+	char advertise[HOSTPORT_MAX];      /* HOST:PORT written into bundles */
 	int country;                       /* default country calling code */
 };
 
@@ -28,9 +28,6 @@ void config_default_advertise(struct srv_config *cfg);
 int config_load(const char *dir, struct srv_config *cfg, char *err, size_t errlen);
 /* Writes DIR/config (file_write_atomic).  0 or -errno. */
 int config_save(const struct srv_config *cfg);
-/* Splits "HOST:PORT", "[V6]:PORT" or "HOST" (port 7445) into its parts.
- * 0, or -EINVAL when the syntax or the port number is bad. */
-int config_split_hostport(const char *s, char *host, size_t hostcap, char *port, size_t portcap);
 /* Joins DIR and a file name into out; -ENAMETOOLONG when it does not fit. */
 int config_path(const struct srv_config *cfg, const char *file, char *out, size_t cap);
 

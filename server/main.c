@@ -95,7 +95,7 @@ static int make_dir(const char *dir)
 
 static int cmd_init(const char *dir, const char *listen_at, const char *advertise)
 {
-	char err[256] = "", host[SRV_HOSTPORT_MAX], port[8], path[PATH_MAX + 16];
+	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE], path[PATH_MAX + 16];
 	struct srv_config cfg;
 	struct store *st = NULL;
 	struct index *idx = NULL;
@@ -104,9 +104,9 @@ static int cmd_init(const char *dir, const char *listen_at, const char *advertis
 	config_defaults(&cfg, dir);
 	if (strlen(dir) >= sizeof(cfg.dir) - 32)
 		return log_warnx("%s: name too long", dir), 1;
-	if (listen_at && config_split_hostport(listen_at, host, sizeof(host), port, sizeof(port)) < 0)
+	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
-	if (advertise && config_split_hostport(advertise, host, sizeof(host), port, sizeof(port)) < 0)
+	if (advertise && hostport_split(advertise, 0, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --advertise address '%s'", advertise);
 	if (listen_at)
 		snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen_at);
@@ -287,10 +287,10 @@ static int cmd_revoke(const char *dir, const char *name)
 
 static int cmd_run(const char *dir, const char *listen_at)
 {
-	char err[256] = "", host[SRV_HOSTPORT_MAX], port[8];
+	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 	struct srv_config cfg;
 
-	if (listen_at && config_split_hostport(listen_at, host, sizeof(host), port, sizeof(port)) < 0)
+	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
 	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;

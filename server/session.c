@@ -230,11 +230,11 @@ static int open_listeners(const char *hostport, int *fds, size_t *nfds)
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
-	char host[SRV_HOSTPORT_MAX], port[8];
+	char host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 	int one = 1, rc, fd, saved = 0;
 
 	*nfds = 0;
-	if (config_split_hostport(hostport, host, sizeof(host), port, sizeof(port)) < 0) {
+	if (hostport_split(hostport, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0) {
 		log_warnx("bad listen address '%s'", hostport);
 		return -EINVAL;
 	}
