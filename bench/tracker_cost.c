@@ -177,7 +177,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
-	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;   /* checked below */
 	char top[] = "/tmp/vigil-bench-XXXXXX", root[64], in[96], out[96];
 	const char *modes[NMODES] = { "none", "empty", "bpf", "bpf-outside", "fanotify", "inotify" };
 	static double res[NMODES][2][ROUNDS_MAX];

@@ -56,7 +56,7 @@ int name_path_split(const char *arg, char *name, size_t namecap, char *path, siz
 		return -EINVAL;
 	memcpy(name, arg, nlen);
 	name[nlen] = '\0';
-	strcpy(path, p);
+	memcpy(path, p, strlen(p) + 1);
 	/* Accept "dev:/a/b/" as "/a/b". */
 	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
 		path[strlen(path) - 1] = '\0';

@@ -171,7 +171,7 @@ void rangetab_take(struct rangetab *t, const char *path, bool track, struct rang
 		rs_empty(out, false);
 		if (track && t->count < RANGETAB_MAX &&
 		    (e = malloc(sizeof(*e) + strlen(path) + 1))) {
-			strcpy(e->path, path);
+			memcpy(e->path, path, strlen(path) + 1);
 			rs_empty(&e->rs, true);
 			e->next = NULL;
 			*pp = e;

@@ -2,6 +2,7 @@
  * scan of every root every SCAN_TRACKER_SECS.  The scan itself runs in the
  * intake thread; this only asks for it on the loop's timer. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,7 +51,8 @@ static int scan_process(struct tracker *t)
 static void scan_counters(struct tracker *t, struct vg_report *rep)
 {
 	if (rep->ncounters < VG_COUNTERS_MAX) {
-		strcpy(rep->counters[rep->ncounters].name, "scan_ticks");
+		snprintf(rep->counters[rep->ncounters].name,
+			 sizeof(rep->counters[rep->ncounters].name), "scan_ticks");
 		rep->counters[rep->ncounters++].value = t->scans;
 	}
 }

@@ -230,7 +230,7 @@ static int pick_version(struct conn *c, int64_t dev, const char *path, uint64_t 
 		r = -ENOENT;
 	if (r == -ENOENT && !strcmp(path, "/")) {
 		memset(v, 0, sizeof(*v));
-		strcpy(v->e.path, "/");
+		snprintf(v->e.path, sizeof(v->e.path), "/");
 		v->e.type = VG_DIR;
 		v->e.mode = 0755;
 		v->implicit = true;

@@ -160,13 +160,13 @@ static int resolve(struct mfs *fs, const char *path, struct res *r)
 		return -ENAMETOOLONG;
 	if (!strcmp(path, "/")) {
 		r->kind = R_ROOT;
-		strcpy(r->path, "/");
+		snprintf(r->path, sizeof(r->path), "/");
 		return 0;
 	}
 	if (!strncmp(path, hist, sizeof(hist) - 1)) {
 		if (path[sizeof(hist) - 1] == '\0') {
 			r->kind = R_HDIR;
-			strcpy(r->path, "/");
+			snprintf(r->path, sizeof(r->path), "/");
 			return 0;
 		}
 		if (path[sizeof(hist) - 1] == '/')

@@ -165,8 +165,11 @@ int shafill_new(struct index *idx, struct store *st, struct shafill **out)
 	sf->idx = idx;
 	sf->st = st;
 	sf->kicked = true;   /* rows a previous run left pending */
-	if ((delay = getenv("VIGIL_TEST_SHAFILL_DELAY_MS")))
-		sf->delay_ms = atoi(delay);
+	if ((delay = getenv("VIGIL_TEST_SHAFILL_DELAY_MS"))) {
+		long ms = strtol(delay, NULL, 10);
+
+		sf->delay_ms = ms > 0 && ms <= 3600000 ? (int)ms : 0;   /* at most an hour */
+	}
 	pthread_mutex_init(&sf->lock, NULL);
 	pthread_cond_init(&sf->wake, NULL);
 	pthread_cond_init(&sf->idle_cv, NULL);

@@ -35,7 +35,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/vg-content-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vg-content-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(store_open(f->dir, &f->st), 0);
 	*state = f;

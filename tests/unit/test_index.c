@@ -26,7 +26,7 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_index.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
-	strcpy(id.name, "phone1");
+	snprintf(id.name, sizeof(id.name), "phone1");
 	memset(id.devkey, 7, 32);
 	assert_int_equal(index_ident_add(f->idx, &id), 0);
 	f->dev = id.id;
@@ -256,7 +256,7 @@ static void test_rename_subtree(void **state)
 	assert_int_equal(put(f, "/r/old/x", VG_FILE, 11, 100, false, NULL), 0);
 	assert_int_equal(put(f, "/r/old/y/z", VG_FILE, 12, 100, false, NULL), 0);
 	assert_int_equal(index_latest(f->idx, f->dev, "/r/old", INDEX_AT_LATEST, false, v), 0);
-	strcpy(v->e.path, "/r/new");
+	snprintf(v->e.path, sizeof(v->e.path), "/r/new");
 	v->e.capture_ns = 200;
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/old"), 0);
 	ls(f, "/r", INDEX_AT_LATEST, true, &l);
@@ -267,9 +267,9 @@ static void test_rename_subtree(void **state)
 	assert_string_equal(l.paths[3], "/r/new/y/z");
 	assert_int_equal(l.size[3], 12);
 	/* renaming into itself, from the root, or from nothing */
-	strcpy(v->e.path, "/r/new/in");
+	snprintf(v->e.path, sizeof(v->e.path), "/r/new/in");
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/new"), -EINVAL);
-	strcpy(v->e.path, "/q");
+	snprintf(v->e.path, sizeof(v->e.path), "/q");
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/old"), -ENOENT);
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/"), -EINVAL);
 	/* the file content moved: same content root */
@@ -284,7 +284,7 @@ static void test_stale_base(void **state)
 	struct index_version *v = calloc(1, sizeof(*v));
 
 	assert_int_equal(put(f, "/s/f", VG_FILE, 1, 100, false, NULL), 0);
-	strcpy(v->e.path, "/s/f");
+	snprintf(v->e.path, sizeof(v->e.path), "/s/f");
 	v->e.type = VG_FILE;
 	v->e.capture_ns = 200;
 	assert_int_equal(index_commit(f->idx, f->dev, v, true, 0, NULL), -ESTALE);
@@ -292,10 +292,10 @@ static void test_stale_base(void **state)
 	assert_int_equal(index_commit(f->idx, f->dev, v, true, 1, NULL), 0);
 	assert_int_equal(v->e.version, 2);
 	/* the implicit parent /s is not the device's: base 0 still fits */
-	strcpy(v->e.path, "/s");
+	snprintf(v->e.path, sizeof(v->e.path), "/s");
 	v->e.type = VG_DIR;
 	assert_int_equal(index_latest(f->idx, f->dev, "/s", INDEX_AT_LATEST, true, v), -ENOENT);
-	strcpy(v->e.path, "/s");
+	snprintf(v->e.path, sizeof(v->e.path), "/s");
 	assert_int_equal(index_commit(f->idx, f->dev, v, true, 0, NULL), 0);
 	assert_int_equal(v->e.version, 2);   /* after the implicit version 1 */
 	free(v);
@@ -310,9 +310,9 @@ static void test_identities(void **state)
 		"\xff\xfe", "a%s%s%n", "very-long-name-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 
-	strcpy(id.name, "phone1");
+	snprintf(id.name, sizeof(id.name), "phone1");
 	assert_int_equal(index_ident_add(f->idx, &id), -EEXIST);   /* names are one namespace */
-	strcpy(id.name, "admin");
+	snprintf(id.name, sizeof(id.name), "admin");
 	id.sign_pub_len = 32;
 	memset(id.sign_pub, 3, 32);
 	assert_int_equal(index_ident_add(f->idx, &id), 0);
@@ -359,8 +359,8 @@ static void test_report_and_events(void **state)
 	struct vg_report rep = { .backlog_files = 12, .backlog_oldest_ns = 99, .ncounters = 1 };
 	struct index_devstate ds;
 
-	strcpy(rep.tracker, "bpf");
-	strcpy(rep.counters[0].name, "drops");
+	snprintf(rep.tracker, sizeof(rep.tracker), "bpf");
+	snprintf(rep.counters[0].name, sizeof(rep.counters[0].name), "drops");
 	rep.counters[0].value = 4;
 	assert_int_equal(index_dev_report(f->idx, f->dev, &rep, 1234), 0);
 	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);

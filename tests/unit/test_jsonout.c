@@ -131,7 +131,7 @@ static void test_entry_shapes(void **state)
 	json_t *j;
 
 	assert_non_null(e);
-	strcpy(e->path, "/home/a\\b/\xff.txt");
+	snprintf(e->path, sizeof(e->path), "/home/a\\b/\xff.txt");
 	e->type = VG_FILE;
 	e->mode = 0644;
 	e->size = 12345;
@@ -159,7 +159,7 @@ static void test_entry_shapes(void **state)
 	json_decref(j);
 
 	e->type = VG_SYMLINK;
-	strcpy(e->link, "../x");
+	snprintf(e->link, sizeof(e->link), "../x");
 	j = dump_load(jsonout_ls_entry(e));
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "symlink");
 	assert_string_equal(json_string_value(json_object_get(j, "link")), "../x");
@@ -173,18 +173,18 @@ static void test_status_shape(void **state)
 	json_t *j, *o;
 
 	assert_non_null(s);
-	strcpy(s->device, "phone1");
+	snprintf(s->device, sizeof(s->device), "phone1");
 	s->online = 1;
 	s->backlog_files = 3;
 	s->ncommands = 1;
 	s->commands[0].id = 9;
-	strcpy(s->commands[0].action, "freeze");
-	strcpy(s->commands[0].by, "sec");
-	strcpy(s->commands[0].state, "queued");
+	snprintf(s->commands[0].action, sizeof(s->commands[0].action), "freeze");
+	snprintf(s->commands[0].by, sizeof(s->commands[0].by), "sec");
+	snprintf(s->commands[0].state, sizeof(s->commands[0].state), "queued");
 	s->commands[0].issued_ns = 1000000000;
 	s->nevents = 1;
-	strcpy(s->events[0].kind, "sim");
-	strcpy(s->events[0].detail, "iccid \xff changed");
+	snprintf(s->events[0].kind, sizeof(s->events[0].kind), "sim");
+	snprintf(s->events[0].detail, sizeof(s->events[0].detail), "iccid \xff changed");
 	s->index_files = 10;
 	s->index_versions = 12;
 	s->index_unparsed = 2;
@@ -234,9 +234,9 @@ static void test_device_hit(void **state)
 	json_decref(j);
 
 	assert_non_null(h);
-	strcpy(h->path, "/sms.db");
+	snprintf(h->path, sizeof(h->path), "/sms.db");
 	h->version = 4;
-	strcpy(h->snippet, "13800138000 \xe4\xb8\xad\xe4");
+	snprintf(h->snippet, sizeof(h->snippet), "13800138000 \xe4\xb8\xad\xe4");
 	j = dump_load(jsonout_hit(h));
 	assert_string_equal(json_string_value(json_object_get(j, "snippet")),
 			    "13800138000 \xe4\xb8\xad\\xe4");

@@ -71,8 +71,7 @@ add(void *arg, const char *key, size_t start, size_t end)
 	assert_true(strlen(key) >= 8 && strlen(key) < PHONE_KEY_MAX);
 	if (strlen(f->s) + strlen(key) + 2 > sizeof(f->s))
 		return 0;
-	strcat(f->s, key);
-	strcat(f->s, " ");
+	snprintf(f->s + strlen(f->s), sizeof(f->s) - strlen(f->s), "%s ", key);
 	return 0;
 }
 

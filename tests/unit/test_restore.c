@@ -66,7 +66,7 @@ static char tmpdir[64];
 
 static int setup(void **state)
 {
-	strcpy(tmpdir, "/tmp/test_restore.XXXXXX");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_restore.XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	return 0;
 }
@@ -265,7 +265,7 @@ static void test_symlink(void **state)
 	ssize_t n;
 
 	e->type = VG_SYMLINK;
-	strcpy(e->link, "../somewhere/else");
+	snprintf(e->link, sizeof(e->link), "../somewhere/else");
 	e->mtime_ns = 5000000000LL;
 	assert_int_equal(restore_one(r, path_of("sl"), e), 0);
 	n = readlink(path_of("sl"), buf, sizeof(buf) - 1);
@@ -274,7 +274,7 @@ static void test_symlink(void **state)
 	assert_string_equal(buf, e->link);
 	/* the same symlink again: fine; another target: refused */
 	assert_int_equal(restore_one(r, path_of("sl"), e), 0);
-	strcpy(e->link, "elsewhere");
+	snprintf(e->link, sizeof(e->link), "elsewhere");
 	assert_int_equal(restore_one(r, path_of("sl"), e), -EEXIST);
 	assert_int_equal(restore_stats(r)->links, 1);
 	assert_int_equal(restore_stats(r)->unchanged, 1);

@@ -596,7 +596,7 @@ static void test_meta_delete_rename(void **state)
 	assert_memory_equal(back, d, 20000);
 	/* RENAME: content reused; the source gets a deleted version */
 	fill_put(p, "/data/m2.txt", VG_FILE, PUT_RENAME);
-	strcpy(p->from, "/data/m.txt");
+	snprintf(p->from, sizeof(p->from), "/data/m.txt");
 	assert_int_equal(put_nodata(p), 1);
 	assert_int_equal(read_content("/data/m2.txt", 0, 0, 0, back, sizeof(back)), 20000);
 	assert_memory_equal(back, d, 20000);
@@ -611,13 +611,13 @@ static void test_meta_delete_rename(void **state)
 	assert_true(e[1].deleted);
 	/* a renamed source that is gone */
 	fill_put(p, "/data/m3.txt", VG_FILE, PUT_RENAME);
-	strcpy(p->from, "/data/m2.txt");
+	snprintf(p->from, sizeof(p->from), "/data/m2.txt");
 	assert_int_equal(put_nodata(p), -ENOENT);
 	/* directories and symlinks */
 	fill_put(p, "/data/dir", VG_DIR, PUT_META);
 	assert_int_equal(put_nodata(p), 1);
 	fill_put(p, "/data/link", VG_SYMLINK, PUT_META);
-	strcpy(p->e.link, "dir/target");
+	snprintf(p->e.link, sizeof(p->e.link), "dir/target");
 	assert_int_equal(put_nodata(p), 1);
 	assert_int_equal(list(MSG_CTL_LS, "phone1", "/data/link", 0, false, e, 8), 1);
 	assert_string_equal(e[0].link, "dir/target");
@@ -700,7 +700,7 @@ static void test_roles_and_garbage(void **state)
 
 	/* garbage on the TLS port */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_port = htons((uint16_t)atoi(strchr(hostport, ':') + 1));
+	sa.sin_port = htons((uint16_t)strtol(strchr(hostport, ':') + 1, NULL, 10));
 	sa.sin_addr.s_addr = htonl(0x7f000001);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(write(fd, "GET / HTTP/1.0\r\n\r\n", 18), 18);

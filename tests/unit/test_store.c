@@ -31,7 +31,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/vg-store-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vg-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(store_open(f->dir, &f->st), 0);
 	*state = f;

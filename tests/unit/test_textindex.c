@@ -229,7 +229,7 @@ test_large(void **state)
 	char *t = malloc(n + 1), *p;
 
 	for (i = 0, p = t; i < n / 40; i++)
-		p += sprintf(p, "row %06zu filler text message here\n", i);
+		p += snprintf(p, n + 1 - (size_t)(p - t), "row %06zu filler text message here\n", i);
 	memcpy(t + 300000, " zebra ", 7);
 	memcpy(t + 20, " yak ", 5);
 	put(ti, 1, "/big.db", 1, t);

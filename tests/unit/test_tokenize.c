@@ -107,7 +107,7 @@ test_random_bytes(void **state)
 static int
 count_cb(void *arg, int n, char **v, char **c)
 {
-	*(int *)arg = atoi(v[0]);
+	*(int *)arg = (int)strtol(v[0], NULL, 10);
 	return 0;
 }
 

@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(c, "chmod") && argc == 4) {
 		OK(syscall(SYS_chmod, argv[2], strtol(argv[3], NULL, 8)));
 	} else if (!strcmp(c, "chown") && argc == 5) {
-		OK(syscall(SYS_chown, argv[2], atoi(argv[3]), atoi(argv[4])));
+		OK(syscall(SYS_chown, argv[2], strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)));
 	} else if (!strcmp(c, "truncate") && argc == 4) {
 		OK(syscall(SYS_truncate, argv[2], atol(argv[3])));
 	} else if (!strcmp(c, "flood") && argc == 4) {
