@@ -144,7 +144,7 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror 
 FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
 FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
-                server/store/store_batch.c common/chunker.c common/chunktree.c common/log.c
+                server/store/store_batch.c common/chunker.c common/chunktree.c common/hex.c common/log.c
 FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c
 FUZZ_SRC_names     := common/names.c
 FUZZ_SRC_timefmt   := common/timefmt.c
@@ -155,7 +155,7 @@ FUZZ_SRC_extract   := server/search/extract.c server/search/extract_sqlite.c ser
 FUZZ_SRC_phone     := server/search/phone.c server/search/tokenize.c
 FUZZ_SRC_jsonout   := controller/jsonout.c common/hex.c controller/cverify.c common/chunker.c common/chunktree.c common/timefmt.c
 FUZZ_SRC_bundle    := common/bundle.c common/fdio.c common/tls.c common/sign.c common/names.c common/clock.c common/log.c
-FUZZ_SRC_command   := common/command.c common/wire.c common/buf.c common/names.c common/sign.c
+FUZZ_SRC_command   := common/command.c common/wire.c common/buf.c common/names.c common/sign.c common/fdio.c
 FUZZ_SRC_hostport  := common/hostport.c
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
