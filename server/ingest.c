@@ -9,6 +9,7 @@
 #include "common/chunktree.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "server/reply.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
 
@@ -45,18 +46,6 @@ static void base_ref(const struct put_ctx *p, struct content_ref *ref)
 	}
 }
 
-static int send_u64(struct mux_stream *s, uint16_t type, uint64_t v)
-{
-	struct buf b;
-	int r;
-
-	buf_init(&b, 16);
-	wire_put_u64(&b, v);
-	r = session_reply(s, type, &b);
-	buf_free(&b);
-	return r;
-}
-
 /* Feeds every DATA item until END to feed(arg, p, n).  Returns 0 at END,
  * -EPROTO for a message where data belongs, -ECONNRESET/-ETIMEDOUT when
  * the peer went away, or feed's error.  After a feed error (a full disk, a
@@ -71,7 +60,7 @@ static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, si
 	int r, err = 0;
 
 	for (;;) {
-		r = mux_recv(p->s, &type, &p->in, SESSION_RECV_MS);
+		r = mux_recv(p->s, &type, &p->in, SRV_RECV_MS);
 		if (r == MUX_END)
 			return err;
 		if (r == MUX_MSG)
@@ -164,7 +153,7 @@ static int put_whole(struct put_ctx *p)
 	if (r < 0)
 		goto out;
 	w.written = off;
-	if ((r = send_u64(p->s, MSG_PUT_READY, off)) < 0)
+	if ((r = reply_u64(p->s, MSG_PUT_READY, off)) < 0)
 		goto out;
 	r = recv_body(p, whole_feed, &w, body_slack(p));
 	if (r < 0) {
@@ -204,7 +193,7 @@ static int put_delta(struct put_ctx *p)
 	base_ref(p, &base);
 	if ((r = vpatch_new(p->c->srv->store, &p->c->key, &base, &vp)) < 0)
 		goto out;
-	if ((r = send_u64(p->s, MSG_PUT_READY, 0)) < 0)
+	if ((r = reply_u64(p->s, MSG_PUT_READY, 0)) < 0)
 		goto out;
 	if ((r = recv_body(p, delta_feed, vp, body_slack(p))) < 0)
 		goto out;
@@ -232,7 +221,7 @@ static int put_ranges(struct put_ctx *p)
 	base_ref(p, &base);
 	if ((r = vranges_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vg)) < 0)
 		goto out;
-	if ((r = send_u64(p->s, MSG_PUT_READY, 0)) < 0)
+	if ((r = reply_u64(p->s, MSG_PUT_READY, 0)) < 0)
 		goto out;
 	if ((r = recv_body(p, ranges_feed, vg, body_slack(p))) < 0)
 		goto out;
@@ -263,7 +252,7 @@ static int no_data(void *arg, const void *d, size_t n)
 /* A directory or symlink sent as WHOLE: PUT_READY, then only END. */
 static int put_empty(struct put_ctx *p)
 {
-	int r = send_u64(p->s, MSG_PUT_READY, 0);
+	int r = reply_u64(p->s, MSG_PUT_READY, 0);
 
 	return r < 0 ? r : recv_body(p, no_data, NULL, 0);
 }
@@ -351,29 +340,29 @@ static void put_error(struct put_ctx *p, int r)
 
 	switch (r) {
 	case -ESTALE:
-		session_reply_error(s, ESTALE, "%s: base version %llu is not the latest", path,
+		reply_error(s, ESTALE, "%s: base version %llu is not the latest", path,
 				    (unsigned long long)p->put.base_version);
 		break;
 	case -EBADMSG:
-		session_reply_error(s, EBADMSG, "%s: content does not verify (size, tree root or"
+		reply_error(s, EBADMSG, "%s: content does not verify (size, tree root or"
 				    " sha256 differ, or a malformed body)", path);
 		log_warnx("device %s: %s: upload did not verify; nothing stored", p->c->id.name, path);
 		(void)index_event_add(p->c->srv->idx, p->c->id.id, index_now_ns(), "verify-failed",
 				      path);
 		break;
 	case -ENOSPC:
-		session_reply_error(s, ENOSPC, "no space left on the server's store; retry later");
+		reply_error(s, ENOSPC, "no space left on the server's store; retry later");
 		log_warnx("device %s: %s: store full", p->c->id.name, path);
 		break;
 	case -EINVAL:
-		session_reply_error(s, EINVAL, "%s: invalid put (body kind, type, size or link)", path);
+		reply_error(s, EINVAL, "%s: invalid put (body kind, type, size or link)", path);
 		break;
 	case -ENOENT:
-		session_reply_error(s, ENOENT, "%s: rename source %s has no live version", path,
+		reply_error(s, ENOENT, "%s: rename source %s has no live version", path,
 				    p->put.from);
 		break;
 	default:
-		session_reply_error(s, -r, "%s: %s", path, strerror(-r));
+		reply_error(s, -r, "%s: %s", path, strerror(-r));
 		log_errno(r, "device %s: put %s", p->c->id.name, path);
 	}
 }
@@ -385,7 +374,7 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	int r;
 
 	if (!p) {
-		session_reply_error(s, ENOMEM, "out of memory");
+		reply_error(s, ENOMEM, "out of memory");
 		return 0;
 	}
 	p->c = c;
@@ -407,7 +396,7 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 			  (unsigned long long)p->v.e.version);
 		if (c->srv->on_commit && p->v.e.version)
 			c->srv->on_commit(c->srv->on_commit_arg, c->id.id, &p->v);
-		(void)send_u64(s, MSG_PUT_DONE, p->v.e.version);
+		(void)reply_u64(s, MSG_PUT_DONE, p->v.e.version);
 		if (p->v.sha_pending)
 			shafill_kick(c->srv->sf);
 	}
@@ -438,12 +427,12 @@ static int do_latest(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	if (r == 0) {
 		proto_put_entry(&b, &v->e);
 		if ((r = wire_buf_error(&b)) == 0)
-			r = session_reply(s, MSG_ENTRY, &b);
+			r = reply(s, MSG_ENTRY, &b);
 	}
 	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "%s: no version on the server", path);
+		reply_error(s, ENOENT, "%s: no version on the server", path);
 	else if (r < 0 && r != -ECONNRESET)
-		session_reply_error(s, -r, "%s: %s", path, strerror(-r));
+		reply_error(s, -r, "%s: %s", path, strerror(-r));
 	buf_free(&b);
 	free(v);
 	return 0;
@@ -480,19 +469,19 @@ static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		ref.size = v->e.size;
 		r = vreader_open(c->srv->store, &c->key, &ref, &vr);
 	}
-	if (r == 0 && (r = session_reply(s, MSG_OK, NULL)) == 0) {
+	if (r == 0 && (r = reply(s, MSG_OK, NULL)) == 0) {
 		if ((r = content_signature(vr, sig_out, s)) < 0 && r != -ECONNRESET)
 			log_errno(r, "device %s: signature of %s", c->id.name, path);
 		if (r < 0)
 			r = -ECONNABORTED;   /* after OK, a failure shows as a reset stream */
 	}
 	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "%s: no live file version on the server", path);
+		reply_error(s, ENOENT, "%s: no live file version on the server", path);
 	else if (r == -ESTALE)
-		session_reply_error(s, ESTALE, "%s: version %llu is not the latest", path,
+		reply_error(s, ESTALE, "%s: version %llu is not the latest", path,
 				    (unsigned long long)version);
 	else if (r < 0 && r != -ECONNRESET && r != -ECONNABORTED)
-		session_reply_error(s, -r, "%s: %s", path, strerror(-r));
+		reply_error(s, -r, "%s: %s", path, strerror(-r));
 	vreader_free(vr);
 	free(v);
 	return r == -ECONNABORTED ? r : 0;
@@ -509,31 +498,16 @@ static int do_report(struct conn *c, struct mux_stream *s, struct wire_reader *w
 		return -EPROTO;
 	r = index_dev_report(c->srv->idx, c->id.id, &rep, index_now_ns());
 	if (r < 0)
-		session_reply_error(s, -r, "report not stored: %s", strerror(-r));
+		reply_error(s, -r, "report not stored: %s", strerror(-r));
 	else
-		(void)session_reply(s, MSG_OK, NULL);
+		(void)reply(s, MSG_OK, NULL);
 	return 0;
 }
 
-int ingest_handle(struct conn *c, struct mux_stream *s, uint16_t type,
-		  const uint8_t *msg, size_t len)
-{
-	struct wire_reader wr;
-	int r;
-
-	wire_reader_init(&wr, msg, len);
-	switch (type) {
-	case MSG_DEV_PUT:    r = do_put(c, s, &wr); break;
-	case MSG_DEV_LATEST: r = do_latest(c, s, &wr); break;
-	case MSG_DEV_SIG:    r = do_sig(c, s, &wr); break;
-	case MSG_DEV_REPORT: r = do_report(c, s, &wr); break;
-	default:
-		session_reply_error(s, ENOSYS, "unknown request 0x%04x", type);
-		return 0;
-	}
-	if (r == -EPROTO)
-		session_reply_error(s, EBADMSG, "malformed request 0x%04x", type);
-	else if (r == -ENOMEM)
-		session_reply_error(s, ENOMEM, "out of memory");
-	return r == -EPROTO || r == -ECONNABORTED ? r : 0;
-}
+const struct srv_handler ingest_handlers[] = {
+	{ MSG_DEV_PUT, do_put },
+	{ MSG_DEV_LATEST, do_latest },
+	{ MSG_DEV_SIG, do_sig },
+	{ MSG_DEV_REPORT, do_report },
+	{ 0, NULL },
+};

@@ -8,17 +8,11 @@
 #ifndef VIGIL_SERVER_INGEST_H
 #define VIGIL_SERVER_INGEST_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "server/session.h"
+#include "server/srv.h"
 
 #define INGEST_CHECKPOINT_BYTES (8u << 20)   /* resumable WHOLE: checkpoint every 8 MiB */
 
-/* Handles one stream a device opened with a MSG_DEV_* message.  Replies on
- * s itself.  Returns 0, or -EPROTO when the peer broke the protocol (the
- * caller then drops the connection). */
-int ingest_handle(struct conn *c, struct mux_stream *s, uint16_t type,
-		  const uint8_t *msg, size_t len);
+/* The handlers of MSG_DEV_* requests (srv.h), ended by {0, NULL}. */
+extern const struct srv_handler ingest_handlers[];
 
 #endif

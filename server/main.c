@@ -2,9 +2,12 @@
  * Exit status: 0 success, 1 failure (one line on stderr), 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include "server/store/content.h"
 #include "server/index.h"
 #include "server/session.h"
+#include "server/srv.h"
 #include "server/store/store.h"
 
 #define EXIT_USAGE 2
@@ -285,16 +289,42 @@ static int cmd_revoke(const char *dir, const char *name)
 	return 0;
 }
 
+/* SIGTERM and SIGINT as a signalfd, blocked before any thread starts so
+ * that every thread inherits the mask and only the signalfd sees them. */
+static int signal_fd(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		log_warn("signalfd");
+	return fd;
+}
+
+/* Builds the server context, serves it until a signal, takes it down. */
 static int cmd_run(const char *dir, const char *listen_at)
 {
 	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 	struct srv_config cfg;
+	struct srv srv;
+	int sfd, r;
 
 	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
 	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
-	return session_run(&cfg, listen_at) < 0 ? 1 : 0;
+	if ((sfd = signal_fd()) < 0)
+		return 1;
+	if ((r = srv_open(&srv, &cfg)) == 0)
+		r = session_serve(&srv, listen_at ? listen_at : cfg.listen, sfd);
+	srv_close(&srv);
+	close(sfd);
+	return r < 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------- options */

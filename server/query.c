@@ -1,4 +1,5 @@
-/* query.c — controller requests: devices, ls, log, stat, read, status. */
+/* query.c — controller requests: devices, ls, log, stat, read, status;
+ * search is in server/search/search.c. */
 #include "server/query.h"
 #include "server/search/search.h"
 
@@ -10,28 +11,10 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "server/commands.h"
+#include "server/reply.h"
 #include "server/store/content.h"
 
 #define QUERY_DEVICES_MAX 100000
-
-/* A request's common prefix: the device it is about. */
-static int find_device(struct conn *c, struct mux_stream *s, const char *name, struct ident *dev)
-{
-	int r;
-
-	if (!name_valid(name)) {
-		session_reply_error(s, EINVAL, "'%s' is not a valid device name", name);
-		return -EINVAL;
-	}
-	r = index_ident_get(c->srv->idx, name, dev);
-	if (r == 0 && dev->role != ROLE_DEVICE)
-		r = -ENOENT;
-	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "no device named %s", name);
-	else if (r < 0)
-		session_reply_error(s, -r, "index: %s", strerror(-r));
-	return r;
-}
 
 static int64_t at_or_latest(int64_t at)
 {
@@ -40,11 +23,12 @@ static int64_t at_or_latest(int64_t at)
 
 /* ------------------------------------------------------------------ batches */
 
-/* Entries gathered into MSG_ENTRIES messages of at most QUERY_BATCH_BYTES. */
+/* Index entries gathered into MSG_ENTRIES batches.  The index calls
+ * batch_take with its lock held, so a full batch stops the listing (it
+ * resumes after `last`) instead of waiting for the peer's credit. */
 struct batch {
-	struct mux_stream *s;
-	struct buf body, one, msg;
-	uint32_t n;
+	struct reply_batch rb;
+	struct buf one;            /* one encoded entry */
 	bool full;                 /* the index stopped because this batch is full */
 	char last[PATH_MAX];       /* last path taken (paging key) */
 	uint64_t last_version;
@@ -53,34 +37,31 @@ struct batch {
 static void batch_init(struct batch *bt, struct mux_stream *s)
 {
 	memset(bt, 0, sizeof(*bt));
-	bt->s = s;
-	buf_init(&bt->body, QUERY_BATCH_BYTES);
+	reply_batch_init(&bt->rb, s, MSG_ENTRIES);
 	buf_init(&bt->one, VG_MSG_MAX);
-	buf_init(&bt->msg, VG_MSG_MAX);
 }
 
 static void batch_free(struct batch *bt)
 {
-	buf_free(&bt->body);
+	reply_batch_free(&bt->rb);
 	buf_free(&bt->one);
-	buf_free(&bt->msg);
 }
 
 static int batch_take(void *arg, const struct index_version *v)
 {
 	struct batch *bt = arg;
+	int r;
 
 	buf_reset(&bt->one);
 	proto_put_entry(&bt->one, &v->e);
 	if (wire_buf_error(&bt->one))
 		return -EMSGSIZE;
-	if (bt->body.len + bt->one.len > QUERY_BATCH_BYTES) {
+	if (!reply_batch_fits(&bt->rb, bt->one.len)) {
 		bt->full = true;
 		return 1;
 	}
-	if (buf_append(&bt->body, bt->one.data, bt->one.len) < 0)
-		return -ENOMEM;
-	bt->n++;
+	if ((r = reply_batch_add(&bt->rb, &bt->one)) < 0)
+		return r;
 	snprintf(bt->last, sizeof(bt->last), "%s", v->e.path);
 	bt->last_version = v->e.version;
 	return 0;
@@ -88,20 +69,8 @@ static int batch_take(void *arg, const struct index_version *v)
 
 static int batch_flush(struct batch *bt)
 {
-	int r;
-
-	if (bt->n == 0)
-		return 0;
-	buf_reset(&bt->msg);
-	wire_put_u32(&bt->msg, bt->n);
-	wire_put_bytes(&bt->msg, bt->body.data, bt->body.len);
-	if ((r = wire_buf_error(&bt->msg)) < 0)
-		return r;
-	r = session_reply(bt->s, MSG_ENTRIES, &bt->msg);
-	buf_reset(&bt->body);
-	bt->n = 0;
 	bt->full = false;
-	return r;
+	return reply_batch_flush(&bt->rb);
 }
 
 /* ----------------------------------------------------------------------- ls */
@@ -141,7 +110,7 @@ static int do_ls(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	rec = wire_get_u8(wr) != 0;
 	if (wire_done(wr) < 0 || !path_valid(path))
 		return -EPROTO;
-	if (find_device(c, s, name, &dev) < 0)
+	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
 	batch_init(&bt, s);
 	if (!(v = malloc(sizeof(*v)))) {
@@ -165,9 +134,9 @@ static int do_ls(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		r = mux_send_end(s);
 out:
 	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "%s:%s: no such file or directory", name, path);
+		reply_error(s, ENOENT, "%s:%s: no such file or directory", name, path);
 	else if (r < 0 && r != -ECONNRESET)
-		session_reply_error(s, -r, "ls %s:%s: %s", name, path, strerror(-r));
+		reply_error(s, -r, "ls %s:%s: %s", name, path, strerror(-r));
 	free(v);
 	batch_free(&bt);
 	return 0;
@@ -188,7 +157,7 @@ static int do_log(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	wire_get_str(wr, path, sizeof(path));
 	if (wire_done(wr) < 0 || !path_valid(path))
 		return -EPROTO;
-	if (find_device(c, s, name, &dev) < 0)
+	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
 	batch_init(&bt, s);
 	for (;;) {
@@ -207,9 +176,9 @@ static int do_log(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	if (r >= 0 && (r = batch_flush(&bt)) == 0)
 		r = mux_send_end(s);
 	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "%s:%s: no versions", name, path);
+		reply_error(s, ENOENT, "%s:%s: no versions", name, path);
 	else if (r < 0 && r != -ECONNRESET)
-		session_reply_error(s, -r, "log %s:%s: %s", name, path, strerror(-r));
+		reply_error(s, -r, "log %s:%s: %s", name, path, strerror(-r));
 	batch_free(&bt);
 	return 0;
 }
@@ -255,10 +224,10 @@ static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	at = wire_get_i64(wr);
 	if (wire_done(wr) < 0 || !path_valid(path))
 		return -EPROTO;
-	if (find_device(c, s, name, &dev) < 0)
+	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
 	if (!(v = malloc(sizeof(*v)))) {
-		session_reply_error(s, ENOMEM, "out of memory");
+		reply_error(s, ENOMEM, "out of memory");
 		return 0;
 	}
 	buf_init(&b, VG_MSG_MAX);
@@ -266,12 +235,12 @@ static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	if (r == 0) {
 		proto_put_entry(&b, &v->e);
 		if ((r = wire_buf_error(&b)) == 0)
-			r = session_reply(s, MSG_ENTRY, &b);
+			r = reply(s, MSG_ENTRY, &b);
 	}
 	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "%s:%s: no such version", name, path);
+		reply_error(s, ENOENT, "%s:%s: no such version", name, path);
 	else if (r < 0 && r != -ECONNRESET)
-		session_reply_error(s, -r, "stat %s:%s: %s", name, path, strerror(-r));
+		reply_error(s, -r, "stat %s:%s: %s", name, path, strerror(-r));
 	buf_free(&b);
 	free(v);
 	return 0;
@@ -300,7 +269,7 @@ static int send_content(struct conn *c, struct mux_stream *s, const struct ident
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = session_reply(s, MSG_OK, NULL)) < 0)
+	if ((r = reply(s, MSG_OK, NULL)) < 0)
 		goto out;
 	while (off < end) {
 		size_t want = end - off < MUX_FRAME_MAX ? (size_t)(end - off) : MUX_FRAME_MAX;
@@ -339,10 +308,10 @@ static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	len = wire_get_u64(wr);
 	if (wire_done(wr) < 0 || !path_valid(path))
 		return -EPROTO;
-	if (find_device(c, s, name, &dev) < 0)
+	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
 	if (!(v = malloc(sizeof(*v)))) {
-		session_reply_error(s, ENOMEM, "out of memory");
+		reply_error(s, ENOMEM, "out of memory");
 		return 0;
 	}
 	r = pick_version(c, dev.id, path, version, 0, v);
@@ -353,14 +322,14 @@ static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	if (r == 0)
 		r = send_content(c, s, &dev, v, off, len);
 	if (r == -ENOENT)
-		session_reply_error(s, ENOENT, "%s:%s: no such version", name, path);
+		reply_error(s, ENOENT, "%s:%s: no such version", name, path);
 	else if (r == -EISDIR)
-		session_reply_error(s, EISDIR, "%s:%s: is a directory", name, path);
+		reply_error(s, EISDIR, "%s:%s: is a directory", name, path);
 	else if (r == -EINVAL)
-		session_reply_error(s, EINVAL, "%s:%s: not a regular file, or offset past its end",
+		reply_error(s, EINVAL, "%s:%s: not a regular file, or offset past its end",
 				    name, path);
 	else if (r < 0 && r != -ECONNRESET && r != -ECONNABORTED)
-		session_reply_error(s, -r, "read %s:%s: %s", name, path, strerror(-r));
+		reply_error(s, -r, "read %s:%s: %s", name, path, strerror(-r));
 	free(v);
 	return r == -ECONNABORTED ? r : 0;
 }
@@ -394,55 +363,32 @@ static int collect_device(void *arg, const struct ident *id)
 	return 0;
 }
 
-/* Sends {u32 n, body} as one message of type. */
-static int send_counted(struct mux_stream *s, uint16_t type, uint32_t n, const struct buf *body,
-			struct buf *msg)
-{
-	int r;
-
-	buf_reset(msg);
-	wire_put_u32(msg, n);
-	wire_put_bytes(msg, body->data, body->len);
-	if ((r = wire_buf_error(msg)) < 0)
-		return r;
-	return session_reply(s, type, msg);
-}
-
 static int devices_send(struct conn *c, struct mux_stream *s, struct dev_list *l)
 {
 	struct index_devstate st;
-	struct buf body, msg;
-	uint32_t n = 0;
-	size_t i, mark;
+	struct reply_batch rb;
+	struct buf one;
+	size_t i;
 	int r = 0;
 
-	buf_init(&body, QUERY_BATCH_BYTES);
-	buf_init(&msg, VG_MSG_MAX);
+	reply_batch_init(&rb, s, MSG_DEVICES);
+	buf_init(&one, VG_MSG_MAX);
 	for (i = 0; r == 0 && i < l->n; i++) {
 		if ((r = index_dev_state(c->srv->idx, l->id[i], &st)) < 0)
 			break;
-		l->d[i].online = session_device_online(c->srv, l->id[i]);
+		l->d[i].online = srv_device_online(c->srv, l->id[i]);
 		l->d[i].last_seen_ns = st.last_seen_ns;
 		l->d[i].files = st.files;
 		l->d[i].bytes = st.bytes;
-		mark = body.len;
-		proto_put_device(&body, &l->d[i]);
-		if (wire_buf_error(&body)) {   /* batch full: send it first */
-			body.len = mark;
-			if ((r = send_counted(s, MSG_DEVICES, n, &body, &msg)) < 0)
-				break;
-			n = 0;
-			buf_reset(&body);
-			proto_put_device(&body, &l->d[i]);
-		}
-		n++;
+		buf_reset(&one);
+		proto_put_device(&one, &l->d[i]);
+		if ((r = wire_buf_error(&one)) == 0)
+			r = reply_batch_put(&rb, &one);
 	}
-	if (r == 0 && n > 0)
-		r = send_counted(s, MSG_DEVICES, n, &body, &msg);
-	if (r == 0)
+	if (r == 0 && (r = reply_batch_flush(&rb)) == 0)
 		r = mux_send_end(s);
-	buf_free(&body);
-	buf_free(&msg);
+	reply_batch_free(&rb);
+	buf_free(&one);
 	return r;
 }
 
@@ -458,7 +404,7 @@ static int do_devices(struct conn *c, struct mux_stream *s, struct wire_reader *
 	if (r == 0)
 		r = devices_send(c, s, &l);
 	if (r < 0 && r != -ECONNRESET)
-		session_reply_error(s, -r, "devices: %s", strerror(-r));
+		reply_error(s, -r, "devices: %s", strerror(-r));
 	free(l.d);
 	free(l.id);
 	return 0;
@@ -527,17 +473,17 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	wire_get_str(wr, name, sizeof(name));
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	if (find_device(c, s, name, &dev) < 0)
+	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
 	if (!(st = calloc(1, sizeof(*st)))) {
-		session_reply_error(s, ENOMEM, "out of memory");
+		reply_error(s, ENOMEM, "out of memory");
 		return 0;
 	}
 	buf_init(&b, VG_MSG_MAX);
 	if ((r = index_dev_state(c->srv->idx, dev.id, &ds)) < 0)
 		goto out;
 	snprintf(st->device, sizeof(st->device), "%s", dev.name);
-	st->online = session_device_online(c->srv, dev.id);
+	st->online = srv_device_online(c->srv, dev.id);
 	st->last_seen_ns = ds.last_seen_ns;
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
@@ -547,10 +493,10 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 		goto out;
 	proto_put_status(&b, st);
 	if ((r = wire_buf_error(&b)) == 0)
-		r = session_reply(s, MSG_STATUS, &b);
+		r = reply(s, MSG_STATUS, &b);
 out:
 	if (r < 0 && r != -ECONNRESET)
-		session_reply_error(s, -r, "status %s: %s", name, strerror(-r));
+		reply_error(s, -r, "status %s: %s", name, strerror(-r));
 	buf_free(&b);
 	free(st);
 	return 0;
@@ -558,26 +504,13 @@ out:
 
 /* ----------------------------------------------------------------- dispatch */
 
-int query_handle(struct conn *c, struct mux_stream *s, uint16_t type,
-		 const uint8_t *msg, size_t len)
-{
-	struct wire_reader wr;
-	int r;
-
-	wire_reader_init(&wr, msg, len);
-	switch (type) {
-	case MSG_CTL_DEVICES: r = do_devices(c, s, &wr); break;
-	case MSG_CTL_LS:      r = do_ls(c, s, &wr); break;
-	case MSG_CTL_LOG:     r = do_log(c, s, &wr); break;
-	case MSG_CTL_STAT:    r = do_stat(c, s, &wr); break;
-	case MSG_CTL_READ:    r = do_read(c, s, &wr); break;
-	case MSG_CTL_STATUS:  r = do_status(c, s, &wr); break;
-	case MSG_CTL_SEARCH:  r = search_handle(c->srv->ti, c->srv->idx, s, &wr); break;
-	default:
-		session_reply_error(s, ENOSYS, "unknown request 0x%04x", type);
-		return 0;
-	}
-	if (r == -EPROTO)
-		session_reply_error(s, EBADMSG, "malformed request 0x%04x", type);
-	return r == -EPROTO || r == -ECONNABORTED ? r : 0;
-}
+const struct srv_handler query_handlers[] = {
+	{ MSG_CTL_DEVICES, do_devices },
+	{ MSG_CTL_LS, do_ls },
+	{ MSG_CTL_LOG, do_log },
+	{ MSG_CTL_STAT, do_stat },
+	{ MSG_CTL_READ, do_read },
+	{ MSG_CTL_STATUS, do_status },
+	{ MSG_CTL_SEARCH, search_handle },
+	{ 0, NULL },
+};

@@ -1,6 +1,5 @@
 /* session.c — accept loop, handshake + identity check, stream dispatch. */
 #include "server/session.h"
-#include "server/search/search.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,80 +7,19 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/query.h"
-#include "server/store/shafill.h"
+#include "server/reply.h"
 
 #define MAX_LISTEN 4
-#define SHUTDOWN_WAIT_S 20
-
-/* ------------------------------------------------------------------ replies */
-
-int session_reply(struct mux_stream *s, uint16_t type, const struct buf *b)
-{
-	return mux_send_msg(s, type, b ? b->data : NULL, b ? b->len : 0);
-}
-
-void session_reply_error(struct mux_stream *s, int code, const char *fmt, ...)
-{
-	char text[VG_ERRMSG_MAX];
-	struct buf b;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	buf_init(&b, VG_MSG_MAX);
-	proto_put_error(&b, code, text);
-	if (!wire_buf_error(&b))
-		(void)mux_send_msg(s, MSG_ERROR, b.data, b.len);
-	buf_free(&b);
-}
-
-/* ----------------------------------------------------------------- registry */
-
-static void conn_link(struct srv *srv, struct conn *c)
-{
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-}
-
-static void conn_unlink(struct srv *srv, struct conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	srv->nconns--;
-	pthread_cond_broadcast(&srv->cond);
-}
-
-bool session_device_online(struct srv *srv, int64_t dev)
-{
-	bool on = false;
-
-	pthread_mutex_lock(&srv->lock);
-	for (struct conn *c = srv->conns; c && !on; c = c->next)
-		on = c->ready && !c->closed && c->id.role == ROLE_DEVICE && c->id.id == dev;
-	pthread_mutex_unlock(&srv->lock);
-	return on;
-}
 
 /* ----------------------------------------------------------------- dispatch */
 
@@ -103,21 +41,61 @@ static void drain(struct mux_stream *s)
 	buf_free(&scratch);
 }
 
+/* Which handlers each role may reach: a device sends 0x01xx, a controller
+ * 0x02xx.  A module with requests of its own adds its table here. */
+static const struct {
+	enum vg_role role;
+	uint16_t range;
+	const struct srv_handler *table;
+} tables[] = {
+	{ ROLE_DEVICE, 0x0100, ingest_handlers },
+	{ ROLE_CONTROLLER, 0x0200, query_handlers },
+};
+
+/* Runs the handler of type for c's role, replying the errors no handler
+ * does itself.  Returns 0, -EPROTO or -ECONNABORTED (srv.h). */
+static int dispatch(struct conn *c, struct mux_stream *s, uint16_t type,
+		    const uint8_t *msg, size_t len)
+{
+	const struct srv_handler *h = NULL;
+	struct wire_reader wr;
+	bool allowed = false;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]) && !h; i++) {
+		if ((int)tables[i].role != c->id.role || (type & 0xff00) != tables[i].range)
+			continue;
+		allowed = true;
+		for (h = tables[i].table; h->fn && h->type != type; h++)
+			;
+		if (!h->fn)
+			h = NULL;
+	}
+	if (!allowed) {
+		reply_error(s, EPERM, "a %s may not send message 0x%04x",
+			    role_name(c->id.role), type);
+		return 0;
+	}
+	if (!h) {
+		reply_error(s, ENOSYS, "unknown request 0x%04x", type);
+		return 0;
+	}
+	wire_reader_init(&wr, msg, len);
+	r = h->fn(c, s, &wr);
+	if (r == -EPROTO)
+		reply_error(s, EBADMSG, "malformed request 0x%04x", type);
+	else if (r == -ENOMEM)
+		reply_error(s, ENOMEM, "out of memory");
+	return r == -EPROTO || r == -ECONNABORTED ? r : 0;
+}
+
 static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 		      const uint8_t *msg, size_t len, void *arg)
 {
 	struct conn *c = arg;
-	int r;
+	int r = dispatch(c, s, type, msg, len);
 
-	if (c->id.role == ROLE_DEVICE && (type & 0xff00) == 0x0100)
-		r = ingest_handle(c, s, type, msg, len);
-	else if (c->id.role == ROLE_CONTROLLER && (type & 0xff00) == 0x0200)
-		r = query_handle(c, s, type, msg, len);
-	else {
-		session_reply_error(s, EPERM, "a %s may not send message 0x%04x",
-				    role_name(c->id.role), type);
-		r = 0;
-	}
 	/* Replies are complete only with END (a stream closed without it is
 	 * reset and its queued replies dropped); a handler that must signal a
 	 * broken body (content cut short) returns -ECONNABORTED instead. */
@@ -136,12 +114,7 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 
 static void on_close(struct mux *m, void *arg)
 {
-	struct conn *c = arg;
-
-	pthread_mutex_lock(&c->srv->lock);
-	c->closed = true;
-	pthread_cond_broadcast(&c->srv->cond);
-	pthread_mutex_unlock(&c->srv->lock);
+	srv_conn_closed(arg);
 }
 
 static const struct mux_ops conn_ops = { .on_stream = on_stream, .on_close = on_close };
@@ -182,44 +155,20 @@ static void *conn_main(void *arg)
 		log_info("%s: handshake failed: %s", c->addr, err);
 	else if ((r = check_identity(c, &peer)) < 0)
 		SSL_free(ssl);
-	pthread_mutex_lock(&srv->lock);
-	if (r == 0 && srv->quit) {
-		SSL_free(ssl);
-		r = -ECANCELED;
+	else if ((r = srv_conn_attach(c, ssl, &conn_ops)) < 0 && r != -ECANCELED) {
+		log_errno(r, "%s: cannot start a connection", c->addr);
 	}
-	if (r < 0) {
-		close(c->fd);
-		c->fd = -1;
-		goto out;
-	}
-	/* mux_new takes ssl and fd, also on failure */
-	c->mux = mux_new(ssl, c->fd, &conn_ops, c);
-	c->fd = -1;
-	if (!c->mux) {
-		log_warn("%s: cannot start a connection", c->addr);
-		goto out;
-	}
-	c->ready = true;
-	pthread_mutex_unlock(&srv->lock);
+	if (r < 0)
+		goto out;   /* srv_conn_free closes the socket */
 	log_info("%s: %s %s connected", c->addr, role_name(c->id.role), c->id.name);
 	if (c->id.role == ROLE_DEVICE)
 		(void)index_dev_seen(srv->idx, c->id.id, index_now_ns());
-
-	pthread_mutex_lock(&srv->lock);
-	while (!c->closed && !srv->quit)
-		pthread_cond_wait(&srv->cond, &srv->lock);
-	c->ready = false;
-	pthread_mutex_unlock(&srv->lock);
-	mux_free(c->mux);   /* waits for its stream handlers */
-	c->mux = NULL;
+	srv_conn_wait(c);
 	if (c->id.role == ROLE_DEVICE)
 		(void)index_dev_seen(srv->idx, c->id.id, index_now_ns());
 	log_info("%s: %s %s disconnected", c->addr, role_name(c->id.role), c->id.name);
-	pthread_mutex_lock(&srv->lock);
 out:
-	conn_unlink(srv, c);
-	pthread_mutex_unlock(&srv->lock);
-	free(c);
+	srv_conn_free(c);
 	return NULL;
 }
 
@@ -290,6 +239,7 @@ static void accept_one(struct srv *srv, int lfd)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	pthread_attr_t attr;
+	char addr[sizeof(((struct conn *)0)->addr)];
 	struct conn *c;
 	pthread_t t;
 	int fd, one = 1;
@@ -305,48 +255,19 @@ static void accept_one(struct srv *srv, int lfd)
 	/* Replies are small frames; without this the last segment of each
 	 * waits for the peer's delayed ACK (~40 ms per request). */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	pthread_mutex_lock(&srv->lock);
-	if (srv->nconns >= SESSION_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
-		pthread_mutex_unlock(&srv->lock);
+	peer_addr(&ss, addr, sizeof(addr));
+	if (!(c = srv_conn_new(srv, fd, addr))) {
 		log_warnx("too many connections; refusing one");
 		close(fd);
 		return;
 	}
-	c->srv = srv;
-	c->fd = fd;
-	peer_addr(&ss, c->addr, sizeof(c->addr));
-	conn_link(srv, c);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, conn_main, c) != 0) {
-		conn_unlink(srv, c);
-		close(fd);
-		free(c);
+		srv_conn_free(c);
 		log_warnx("cannot start a connection thread");
 	}
 	pthread_attr_destroy(&attr);
-	pthread_mutex_unlock(&srv->lock);
-}
-
-/* Wakes every connection and waits (bounded) until all are gone. */
-static void shut_all(struct srv *srv)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SHUTDOWN_WAIT_S;
-	pthread_mutex_lock(&srv->lock);
-	srv->quit = true;
-	/* Connection threads wake on quit and mux_free their connection; a
-	 * handshake in progress ends when its socket is shut down. */
-	for (struct conn *c = srv->conns; c; c = c->next)
-		if (c->fd >= 0)
-			shutdown(c->fd, SHUT_RDWR);
-	pthread_cond_broadcast(&srv->cond);
-	while (srv->nconns > 0)
-		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &until) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&srv->lock);
 }
 
 static int serve(struct srv *srv, int *lfds, size_t nl, int sfd)
@@ -377,74 +298,17 @@ static int serve(struct srv *srv, int *lfds, size_t nl, int sfd)
 	}
 }
 
-static int srv_open(struct srv *srv, const struct srv_config *cfg)
+int session_serve(struct srv *srv, const char *listen_at, int sigfd)
 {
-	char err[256] = "", path[PATH_MAX + 16];
-	int r;
-
-	srv->cfg = cfg;
-	if ((r = index_open(cfg->dir, false, &srv->idx)) < 0) {
-		log_errno(r, "%s/index.db", cfg->dir);
-		return r;
-	}
-	if ((r = config_path(cfg, "store", path, sizeof(path))) < 0 ||
-	    (r = store_open(path, &srv->store)) < 0) {
-		log_errno(r, "%s/store", cfg->dir);
-		return r;
-	}
-	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
-		log_errno(r, "cannot start the sha256 worker");
-		return r;
-	}
-	if ((r = search_start(srv)) < 0)
-		return r;
-	if (!(srv->ctx = tls_server_ctx_new(cfg->dir, err, sizeof(err)))) {
-		log_warnx("%s", err);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int session_run(const struct srv_config *cfg, const char *listen_override)
-{
-	const char *listen_at = listen_override ? listen_override : cfg->listen;
-	struct srv srv = { .conns = NULL };
-	int lfds[MAX_LISTEN], sfd = -1, r;
+	int lfds[MAX_LISTEN], r;
 	size_t nl = 0, i;
-	sigset_t set;
 
-	pthread_mutex_init(&srv.lock, NULL);
-	pthread_cond_init(&srv.cond, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* Blocked before any thread starts, so every thread inherits the mask
-	 * and only the signalfd sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
-		r = -errno;
-		log_warn("signalfd");
-		goto out;
+	if ((r = open_listeners(listen_at, lfds, &nl)) == 0) {
+		log_info("serving %s on %s", srv->cfg->dir, listen_at);
+		r = serve(srv, lfds, nl, sigfd);
 	}
-	if ((r = srv_open(&srv, cfg)) < 0 || (r = open_listeners(listen_at, lfds, &nl)) < 0)
-		goto out;
-	log_info("serving %s on %s", cfg->dir, listen_at);
-	r = serve(&srv, lfds, nl, sfd);
-out:
 	for (i = 0; i < nl; i++)
 		close(lfds[i]);
-	shut_all(&srv);
-	if (sfd >= 0)
-		close(sfd);
-	pthread_mutex_lock(&srv.lock);
-	if (srv.nconns == 0) {   /* else threads still use them: the process exits anyway */
-		SSL_CTX_free(srv.ctx);
-		search_stop(&srv);
-		shafill_free(srv.sf);
-		store_close(srv.store);
-		index_close(srv.idx);
-	}
-	pthread_mutex_unlock(&srv.lock);
+	srv_conns_shutdown(srv);
 	return r;
 }

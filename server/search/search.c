@@ -1,4 +1,5 @@
-/* search.c — MSG_CTL_SEARCH: request decoding, hit batches, END. */
+/* search.c — MSG_CTL_SEARCH: request decoding, hit batches, END; the
+ * keyword index's start, stop and status for the server context. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,42 +9,23 @@
 #include "common/proto.h"
 #include "common/tls.h"
 #include "server/search/search.h"
-#include "server/session.h"
+#include "server/reply.h"
+#include "server/srv.h"
 #include "server/search/indexer.h"
 #include "server/store/content.h"
 #include "server/config.h"
 #include "common/log.h"
 
 #define SEARCH_WORD_MAX   1024
-#define SEARCH_BATCH_BYTES (60 * 1024)
 
 struct hits_batch {
-	struct mux_stream *s;
+	struct reply_batch rb;
 	struct index *idx;
 	int64_t dev;
 	bool all;
-	struct buf body, one, msg;
-	uint32_t n;
+	struct buf one;
 	struct index_version *v;   /* scratch for the latest check */
 };
-
-static int
-batch_flush(struct hits_batch *hb)
-{
-	int r;
-
-	if (hb->n == 0)
-		return 0;
-	buf_reset(&hb->msg);
-	wire_put_u32(&hb->msg, hb->n);
-	wire_put_bytes(&hb->msg, hb->body.data, hb->body.len);
-	if ((r = wire_buf_error(&hb->msg)) < 0)
-		return r;
-	r = session_reply(hb->s, MSG_HITS, &hb->msg);
-	buf_reset(&hb->body);
-	hb->n = 0;
-	return r;
-}
 
 static int
 hit_take(void *arg, const struct vg_hit *h)
@@ -62,39 +44,31 @@ hit_take(void *arg, const struct vg_hit *h)
 	proto_put_hit(&hb->one, h);
 	if ((r = wire_buf_error(&hb->one)) < 0)
 		return r;
-	if (hb->body.len + hb->one.len > SEARCH_BATCH_BYTES && (r = batch_flush(hb)) < 0)
-		return r;
-	if ((r = buf_append(&hb->body, hb->one.data, hb->one.len)) < 0)
-		return r;
-	hb->n++;
-	return 0;
+	return reply_batch_put(&hb->rb, &hb->one);
 }
 
 static int
-run(struct textindex *ti, struct index *idx, struct mux_stream *s, const struct ident *dev,
+run(struct srv *srv, struct mux_stream *s, const struct ident *dev,
     char *const words[], size_t n, bool all)
 {
-	struct hits_batch hb = { .s = s, .idx = idx, .dev = dev->id, .all = all };
+	struct hits_batch hb = { .idx = srv->idx, .dev = dev->id, .all = all };
 	int r;
 
 	if ((hb.v = malloc(sizeof(*hb.v))) == NULL)
 		return -ENOMEM;
-	buf_init(&hb.body, SEARCH_BATCH_BYTES + VG_MSG_MAX);
+	reply_batch_init(&hb.rb, s, MSG_HITS);
 	buf_init(&hb.one, VG_MSG_MAX);
-	buf_init(&hb.msg, VG_MSG_MAX + 64);
-	r = textindex_search(ti, dev->id, words, n, all, hit_take, &hb);
-	if (r >= 0 && (r = batch_flush(&hb)) == 0)
+	r = textindex_search(srv->ti, dev->id, words, n, all, hit_take, &hb);
+	if (r >= 0 && (r = reply_batch_flush(&hb.rb)) == 0)
 		r = mux_send_end(s);
-	buf_free(&hb.body);
+	reply_batch_free(&hb.rb);
 	buf_free(&hb.one);
-	buf_free(&hb.msg);
 	free(hb.v);
 	return r;
 }
 
 int
-search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
-	      struct wire_reader *wr)
+search_handle(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	char name[VG_NAME_MAX], *words[TI_WORDS_MAX] = { 0 };
 	struct ident dev;
@@ -108,7 +82,7 @@ search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
 	if (wire_ok(wr) < 0)
 		return -EPROTO;
 	if (n == 0 || n > TI_WORDS_MAX) {
-		session_reply_error(s, EINVAL, "search takes 1 to %d words", TI_WORDS_MAX);
+		reply_error(s, EINVAL, "search takes 1 to %d words", TI_WORDS_MAX);
 		return 0;
 	}
 	for (i = 0; i < n && r == 0; i++) {
@@ -119,18 +93,12 @@ search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
 	}
 	if (r == 0 && wire_done(wr) < 0)
 		r = -EPROTO;
-	if (r == 0 && !name_valid(name)) {
-		session_reply_error(s, EINVAL, "'%s' is not a valid device name", name);
-	} else if (r == 0) {
-		r = index_ident_get(idx, name, &dev);
-		if (r == 0 && dev.role != ROLE_DEVICE)
-			r = -ENOENT;
-		if (r == 0)
-			r = run(ti, idx, s, &dev, words, n, all != 0);
+	if (r == 0 && srv_find_device(c->srv, s, name, &dev) == 0) {
+		r = run(c->srv, s, &dev, words, n, all != 0);
 		if (r == -ENOENT)
-			session_reply_error(s, ENOENT, "no device named %s", name);
+			reply_error(s, ENOENT, "no device named %s", name);
 		else if (r < 0 && r != -ECONNRESET)
-			session_reply_error(s, -r, "search: %s", strerror(-r));
+			reply_error(s, -r, "search: %s", strerror(-r));
 		r = 0;
 	}
 	for (i = 0; i < n; i++)

@@ -16,13 +16,15 @@
 #include "server/store/store.h"
 #include "server/search/textindex.h"
 
-/* wr is positioned after the message type: {str dev, u8 all_versions,
- * u32 n, str word * n}.  Returns 0 (a reply was sent), or -EPROTO for a
- * malformed request (the caller drops the connection). */
-int search_handle(struct textindex *ti, struct index *idx, struct mux_stream *s,
-		  struct wire_reader *wr);
-
 struct srv;
+struct conn;
+
+/* The MSG_CTL_SEARCH handler (srv.h): wr is positioned after the message
+ * type: {str dev, u8 all_versions, u32 n, str word * n}.  Returns 0 (a
+ * reply was sent), or -EPROTO for a malformed request (the caller drops
+ * the connection). */
+int search_handle(struct conn *c, struct mux_stream *s, struct wire_reader *wr);
+
 /* Opens DIR/search.db and starts the background indexer, hooked to the
  * server's on_commit so every committed version is queued for indexing.
  * Logs and returns -errno on failure.  search_stop() undoes it (NULL-safe

@@ -1,0 +1,242 @@
+/* srv.c — the server context: opening and closing what it holds, and the
+ * registry of connections (their life from accept to free, and lookups). */
+#include "server/srv.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/names.h"
+#include "server/reply.h"
+#include "server/search/search.h"
+#include "server/store/shafill.h"
+
+/* ------------------------------------------------------------- context */
+
+int srv_open(struct srv *srv, const struct srv_config *cfg)
+{
+	char err[256] = "", path[PATH_MAX + 16];
+	int r;
+
+	memset(srv, 0, sizeof(*srv));
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	srv->cfg = cfg;
+	if ((r = index_open(cfg->dir, false, &srv->idx)) < 0) {
+		log_errno(r, "%s/index.db", cfg->dir);
+		return r;
+	}
+	if ((r = config_path(cfg, "store", path, sizeof(path))) < 0 ||
+	    (r = store_open(path, &srv->store)) < 0) {
+		log_errno(r, "%s/store", cfg->dir);
+		return r;
+	}
+	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
+		log_errno(r, "cannot start the sha256 worker");
+		return r;
+	}
+	if ((r = search_start(srv)) < 0)
+		return r;
+	if (!(srv->ctx = tls_server_ctx_new(cfg->dir, err, sizeof(err)))) {
+		log_warnx("%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void srv_close(struct srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	if (srv->nconns == 0) {   /* else threads still use them: the process exits anyway */
+		SSL_CTX_free(srv->ctx);
+		search_stop(srv);
+		shafill_free(srv->sf);
+		store_close(srv->store);
+		index_close(srv->idx);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* ------------------------------------------------------------ registry */
+
+static void conn_link(struct srv *srv, struct conn *c)
+{
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+}
+
+static void conn_unlink(struct srv *srv, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	pthread_cond_broadcast(&srv->cond);
+}
+
+struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
+{
+	struct conn *c = NULL;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->nconns < SRV_MAX_CONNS && (c = calloc(1, sizeof(*c)))) {
+		c->srv = srv;
+		c->fd = fd;
+		snprintf(c->addr, sizeof(c->addr), "%s", addr);
+		conn_link(srv, c);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return c;
+}
+
+int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
+{
+	struct srv *srv = c->srv;
+	int r = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->quit) {
+		SSL_free(ssl);
+		close(c->fd);
+		r = -ECANCELED;
+	} else if (!(c->mux = mux_new(ssl, c->fd, ops, c))) {   /* takes ssl and fd */
+		r = -errno;
+	} else {
+		c->ready = true;
+	}
+	c->fd = -1;
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+void srv_conn_closed(struct conn *c)
+{
+	pthread_mutex_lock(&c->srv->lock);
+	c->closed = true;
+	pthread_cond_broadcast(&c->srv->cond);
+	pthread_mutex_unlock(&c->srv->lock);
+}
+
+void srv_conn_wait(struct conn *c)
+{
+	struct srv *srv = c->srv;
+
+	pthread_mutex_lock(&srv->lock);
+	while (!c->closed && !srv->quit)
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	c->ready = false;
+	pthread_mutex_unlock(&srv->lock);
+	/* Wakes the holders of references: their calls on the mux fail. */
+	mux_shutdown(c->mux);
+	pthread_mutex_lock(&srv->lock);
+	while (c->refs > 0)
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	pthread_mutex_unlock(&srv->lock);
+	mux_free(c->mux);   /* waits for its stream handlers */
+	c->mux = NULL;
+}
+
+void srv_conn_free(struct conn *c)
+{
+	struct srv *srv = c->srv;
+
+	pthread_mutex_lock(&srv->lock);
+	if (c->fd >= 0)   /* under the lock: srv_conns_shutdown may be using it */
+		close(c->fd);
+	conn_unlink(srv, c);
+	pthread_mutex_unlock(&srv->lock);
+	free(c);
+}
+
+void srv_conns_shutdown(struct srv *srv)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SRV_SHUTDOWN_WAIT_S;
+	pthread_mutex_lock(&srv->lock);
+	srv->quit = true;
+	/* Connection threads wake on quit and free their mux; a handshake in
+	 * progress ends when its socket is shut down. */
+	for (struct conn *c = srv->conns; c; c = c->next)
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR);
+	pthread_cond_broadcast(&srv->cond);
+	while (srv->nconns > 0)
+		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* The newest live connection of device dev (lock held). */
+static struct conn *device_conn(struct srv *srv, int64_t dev)
+{
+	for (struct conn *c = srv->conns; c; c = c->next)
+		if (c->ready && !c->closed && c->id.role == ROLE_DEVICE && c->id.id == dev)
+			return c;
+	return NULL;
+}
+
+bool srv_device_online(struct srv *srv, int64_t dev)
+{
+	bool on;
+
+	pthread_mutex_lock(&srv->lock);
+	on = device_conn(srv, dev) != NULL;
+	pthread_mutex_unlock(&srv->lock);
+	return on;
+}
+
+struct conn *srv_device_conn(struct srv *srv, int64_t dev)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&srv->lock);
+	if ((c = device_conn(srv, dev)))
+		c->refs++;
+	pthread_mutex_unlock(&srv->lock);
+	return c;
+}
+
+void srv_conn_put(struct conn *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->srv->lock);
+	if (--c->refs == 0)
+		pthread_cond_broadcast(&c->srv->cond);
+	pthread_mutex_unlock(&c->srv->lock);
+}
+
+/* ------------------------------------------------------------- requests */
+
+int srv_find_device(struct srv *srv, struct mux_stream *s, const char *name,
+		    struct ident *dev)
+{
+	int r;
+
+	if (!name_valid(name)) {
+		reply_error(s, EINVAL, "'%s' is not a valid device name", name);
+		return -EINVAL;
+	}
+	r = index_ident_get(srv->idx, name, dev);
+	if (r == 0 && dev->role != ROLE_DEVICE)
+		r = -ENOENT;
+	if (r == -ENOENT)
+		reply_error(s, ENOENT, "no device named %s", name);
+	else if (r < 0)
+		reply_error(s, -r, "index: %s", strerror(-r));
+	return r;
+}

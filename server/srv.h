@@ -1,0 +1,124 @@
+/* srv.h — the running server's context: configuration, index, store,
+ * keyword index and its workers, TLS context, and the registry of
+ * connected peers (struct conn); and the shape of a request handler.
+ *
+ * main.c builds a struct srv (srv_open), session.c serves connections on
+ * it, srv_close undoes it.  The index, the store and the keyword index are
+ * thread-safe; srv->lock guards only the registry (conns, nconns, quit
+ * and each conn's ready/closed/refs).
+ *
+ * Adding a request: write `int do_x(struct conn *, struct mux_stream *,
+ * struct wire_reader *)`, add a row {MSG_X, do_x} to its module's handler
+ * table (ingest_handlers for device messages 0x01xx, query_handlers for
+ * controller messages 0x02xx; a new module adds its table to session.c's
+ * `tables`), reply with reply.h. */
+#ifndef VIGIL_SERVER_SRV_H
+#define VIGIL_SERVER_SRV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "common/mux.h"
+#include "common/tls.h"
+#include "common/wire.h"
+#include "server/config.h"
+#include "server/index.h"
+#include "server/store/store.h"
+
+#define SRV_MAX_CONNS 1024
+#define SRV_SHUTDOWN_WAIT_S 20   /* srv_conns_shutdown waits at most this long */
+#define SRV_RECV_MS   300000   /* a handler waiting this long for a request's body fails */
+
+struct conn;
+
+struct srv {
+	const struct srv_config *cfg;
+	struct index *idx;
+	struct store *store;
+	struct textindex *ti;       /* keyword index (search.db) */
+	struct indexer *ix;         /* background worker feeding it */
+	struct shafill *sf;         /* background sha256 of PUT_RANGES versions */
+	SSL_CTX *ctx;
+	/* Called by ingest after each version it committed (NULL: nothing);
+	 * the keyword indexer hooks in here.  Versions a directory rename or
+	 * delete adds for descendants are not reported. */
+	void (*on_commit)(void *arg, int64_t dev, const struct index_version *v);
+	void *on_commit_arg;
+
+	pthread_mutex_t lock;       /* the registry: */
+	pthread_cond_t cond;        /* broadcast when a conn closes, goes, or drops a ref */
+	struct conn *conns;         /* newest first */
+	size_t nconns;
+	bool quit;
+};
+
+/* One connected (or handshaking) peer. */
+struct conn {
+	struct srv *srv;
+	struct conn *next, *prev;
+	int fd;                     /* until the mux owns it; -1 after */
+	struct mux *mux;
+	struct ident id;            /* the peer's enrolled identity */
+	struct devkey key;          /* devices: content key (from id.devkey) */
+	bool ready;                 /* identity checked, mux running */
+	bool closed;                /* the mux ended */
+	int refs;                   /* srv_device_conn references */
+	char addr[64];              /* peer address, for logs */
+};
+
+/* A request handler: wr is positioned after the message type.  It replies
+ * on s (reply.h) and returns 0, -EPROTO when the request is malformed (the
+ * caller replies EBADMSG and drops the connection), -ENOMEM (the caller
+ * replies it), or -ECONNABORTED when a reply already begun was cut short
+ * (the stream then ends with a reset instead of END). */
+typedef int srv_handler_fn(struct conn *c, struct mux_stream *s, struct wire_reader *wr);
+struct srv_handler {
+	uint16_t type;
+	srv_handler_fn *fn;
+};
+
+/* Opens what cfg->dir holds and starts the background workers.  Logs and
+ * returns -errno; srv_close then frees whatever was opened. */
+int srv_open(struct srv *srv, const struct srv_config *cfg);
+/* Frees the context, unless a connection is still there (after a bounded
+ * srv_conns_shutdown): then the process is about to exit anyway. */
+void srv_close(struct srv *srv);
+
+/* ------------------------------------------------------------ registry */
+
+/* A new connection on fd (addr for logs), linked; NULL when the server
+ * holds SRV_MAX_CONNS already (fd is left to the caller). */
+struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr);
+/* The identity is checked: runs the mux on ssl and c->fd with ops (the
+ * handler limit of c's role added).  -ECANCELED when the server is
+ * shutting down, -errno when the mux cannot start; ssl and fd are taken
+ * either way. */
+int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops);
+/* The mux ended (its on_close). */
+void srv_conn_closed(struct conn *c);
+/* Waits until c's mux ended or the server quits; then no lookup finds c
+ * any more, and once the last reference is gone, frees the mux. */
+void srv_conn_wait(struct conn *c);
+/* Closes the socket if no mux took it, unlinks and frees c. */
+void srv_conn_free(struct conn *c);
+/* Ends every connection and waits (bounded) until all are gone. */
+void srv_conns_shutdown(struct srv *srv);
+
+/* Whether a device has a live, checked connection now. */
+bool srv_device_online(struct srv *srv, int64_t dev);
+/* The device's newest live connection, referenced: c and c->mux stay
+ * valid until srv_conn_put(c), though the mux may die meanwhile (calls on
+ * it then fail with -ECONNRESET).  NULL when the device is not connected.
+ * A holder must not block on anything but that mux. */
+struct conn *srv_device_conn(struct srv *srv, int64_t dev);
+void srv_conn_put(struct conn *c);
+
+/* The device a request names: 0 and *dev, or -errno after replying the
+ * error on s (invalid name, no such device, index failure). */
+int srv_find_device(struct srv *srv, struct mux_stream *s, const char *name,
+		    struct ident *dev);
+
+#endif
