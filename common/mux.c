@@ -273,6 +273,9 @@ void mux_free(struct mux *m)
 		pthread_join(h->tid, NULL);
 		free(h);
 	}
+	/* Then those still waiting for a slot, or granted one too late. */
+	if (m->ops.limit)
+		mux_limit_drop(m->ops.limit, m);
 	while (m->ntab)
 		mux_stream_unlink_free(m->tab[m->ntab - 1]);
 	free(m->tab);

@@ -41,18 +41,41 @@ enum mux_item {
 
 struct mux;
 struct mux_stream;
+struct mux_limit;
 
 struct mux_ops {
 	/* A stream the peer opened.  Called in a thread of its own that the
 	 * mux starts (at most MUX_MAX_STREAMS at once; beyond that the peer's
-	 * OPEN is refused with a reset).  The handler owns s and must call
+	 * OPEN is refused with a reset; with a limit, the stream may first
+	 * wait for a slot).  The handler owns s and must call
 	 * mux_stream_close(s) before returning.  msg is valid during the call. */
 	void (*on_stream)(struct mux *m, struct mux_stream *s, uint16_t type,
 			  const uint8_t *msg, size_t len, void *arg);
 	/* The connection ended (peer closed, error, keepalive timeout).
 	 * Called once from the I/O thread; may be NULL. */
 	void (*on_close)(struct mux *m, void *arg);
+	/* Handler threads shared with other connections (NULL: only the
+	 * per-connection bound).  Must outlive the mux. */
+	struct mux_limit *limit;
 };
+
+/* A bound on stream handlers running at once, shared by every connection
+ * whose mux_ops name it.  A stream the peer opens beyond it is accepted
+ * (its data flows up to the window) and waits, oldest first, until a
+ * handler anywhere returns; its thread starts only then.  `share` bounds
+ * what one connection holds, so a connection that opens many streams
+ * cannot take every slot.  Returns NULL with errno on failure. */
+struct mux_limit *mux_limit_new(unsigned max, unsigned share);
+/* Every mux using l must have been freed.  NULL is a no-op. */
+void mux_limit_free(struct mux_limit *l);
+
+struct mux_limit_stats {
+	unsigned running;    /* slots held now (handlers running or starting) */
+	unsigned waiting;    /* streams waiting for a slot now */
+	unsigned peak;       /* most slots ever held at once */
+	uint64_t waited;     /* streams that ever had to wait */
+};
+void mux_limit_stats(struct mux_limit *l, struct mux_limit_stats *out);
 
 /* Takes ownership of ssl and fd (TLS handshake already complete, fd may be
  * blocking or not; the mux makes it non-blocking).  Starts the I/O thread.

@@ -56,7 +56,7 @@ struct mux_stream {
 };
 
 struct handler {
-	struct handler *next;
+	struct handler *next;          /* mux's started handlers, or a limit's queue */
 	pthread_t tid;
 	bool done;
 	struct mux *m;
@@ -94,6 +94,10 @@ struct mux {
 	size_t nrefused;
 	struct handler *handlers;
 	size_t nrunning;
+	/* Handlers a limit granted a slot, for the I/O thread to start:
+	 * pushed atomically by whichever thread freed the slot. */
+	struct handler *granted;
+	unsigned limit_held;           /* slots of ops.limit held (the limit's lock) */
 
 	/* I/O thread only */
 	bool hello_sent, hello_rx;
@@ -114,5 +118,24 @@ struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local);
 void mux_frames_free(struct frame *f);
 struct mux_stream *mux_find(struct mux *m, uint32_t id);
 void *mux_io_main(void *arg);
+
+/* Handler slots (mux_limit.c).  The limit's lock nests inside m->lock. */
+struct mux_limit {
+	pthread_mutex_t lock;
+	unsigned max, share;
+	unsigned running, peak;
+	uint64_t waited;
+	struct handler *wq, *wq_tail;  /* waiting for a slot, oldest first */
+	unsigned nwait;
+};
+/* A slot for h (a handler of h->m about to start): 0 when it may start
+ * now, 1 when it was queued (it comes back through h->m->granted). */
+int mux_limit_enter(struct mux_limit *l, struct handler *h);
+/* m's handler returned: its slot goes to the oldest waiting handler
+ * whose connection is below its share, or back to the pool. */
+void mux_limit_leave(struct mux_limit *l, struct mux *m);
+/* m is being freed (its I/O thread and handlers are gone): its waiting
+ * and granted-but-unstarted handlers are freed and their slots returned. */
+void mux_limit_drop(struct mux_limit *l, struct mux *m);
 
 #endif

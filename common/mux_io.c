@@ -155,7 +155,48 @@ static void *handler_main(void *arg)
 	h->done = true;
 	m->nrunning--;
 	pthread_mutex_unlock(&m->lock);
+	/* mux_free joins this thread before it frees m */
+	if (m->ops.limit)
+		mux_limit_leave(m->ops.limit, m);
 	return NULL;
+}
+
+/* Starts h's thread (lock held): 0, or -errno (h is then the caller's). */
+static int start_handler(struct mux *m, struct handler *h)
+{
+	int e;
+
+	h->done = false;
+	if ((e = pthread_create(&h->tid, NULL, handler_main, h)) != 0)
+		return -e;
+	h->next = m->handlers;
+	m->handlers = h;
+	m->nrunning++;
+	return 0;
+}
+
+/* Starts the handlers a limit granted a slot, oldest first (lock held).
+ * One that cannot start resets its stream and gives its slot back. */
+static void start_granted(struct mux *m)
+{
+	struct handler *h = __atomic_exchange_n(&m->granted, NULL, __ATOMIC_ACQUIRE);
+	struct handler *fifo = NULL, *next;
+
+	for (; h; h = next) {   /* the stack is newest first */
+		next = h->next;
+		h->next = fifo;
+		fifo = h;
+	}
+	for (h = fifo; h; h = next) {
+		next = h->next;
+		if (start_handler(m, h) == 0)
+			continue;
+		h->s->user_closed = true;
+		if (!h->s->finished)
+			h->s->reset_now = true;
+		free(h);
+		mux_limit_leave(m->ops.limit, m);
+	}
 }
 
 static void reap_handlers(struct mux *m)
@@ -203,22 +244,20 @@ static int on_open(struct mux *m, uint32_t id, uint16_t type, const uint8_t *p,
 		mux_stream_unlink_free(s);
 		goto refuse;
 	}
-	h->done = false;
 	h->m = m;
 	h->s = s;
 	h->type = type;
 	h->len = len;
 	if (len)
 		memcpy(h->msg, p, len);
-	if (pthread_create(&h->tid, NULL, handler_main, h) != 0) {
-		free(h);
-		mux_stream_unlink_free(s);
-		goto refuse;
-	}
-	h->next = m->handlers;
-	m->handlers = h;
-	m->nrunning++;
-	return 0;
+	if (m->ops.limit && mux_limit_enter(m->ops.limit, h) == 1)
+		return 0;   /* waits for a slot: start_granted starts it */
+	if (start_handler(m, h) == 0)
+		return 0;
+	free(h);
+	mux_stream_unlink_free(s);
+	if (m->ops.limit)
+		mux_limit_leave(m->ops.limit, m);
 refuse:
 	if (m->nrefused >= MUX_REFUSED_MAX)
 		return proto_err(why, wl, "peer keeps opening streams beyond the limit");
@@ -463,6 +502,8 @@ static enum io_end io_round(struct mux *m, char *why, size_t wl)
 		fill_control(m, now);
 		fill_streams(m);
 	}
+	if (__atomic_load_n(&m->granted, __ATOMIC_ACQUIRE))
+		start_granted(m);
 	reap_streams(m);
 	timeout = poll_timeout(m, now);
 	pthread_mutex_unlock(&m->lock);

@@ -47,6 +47,11 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_warnx("%s", err);
 		return -EINVAL;
 	}
+	if (!(srv->dev_handlers = mux_limit_new(SRV_DEVICE_HANDLERS, SRV_DEVICE_SHARE)) ||
+	    !(srv->ctl_handlers = mux_limit_new(SRV_CONTROLLER_HANDLERS, SRV_CONTROLLER_SHARE))) {
+		log_warn("handler limits");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -55,6 +60,8 @@ void srv_close(struct srv *srv)
 	pthread_mutex_lock(&srv->lock);
 	if (srv->nconns == 0) {   /* else threads still use them: the process exits anyway */
 		SSL_CTX_free(srv->ctx);
+		mux_limit_free(srv->dev_handlers);
+		mux_limit_free(srv->ctl_handlers);
 		search_stop(srv);
 		shafill_free(srv->sf);
 		store_close(srv->store);
@@ -104,14 +111,16 @@ struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
 int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
 {
 	struct srv *srv = c->srv;
+	struct mux_ops o = *ops;
 	int r = 0;
 
+	o.limit = c->id.role == ROLE_DEVICE ? srv->dev_handlers : srv->ctl_handlers;
 	pthread_mutex_lock(&srv->lock);
 	if (srv->quit) {
 		SSL_free(ssl);
 		close(c->fd);
 		r = -ECANCELED;
-	} else if (!(c->mux = mux_new(ssl, c->fd, ops, c))) {   /* takes ssl and fd */
+	} else if (!(c->mux = mux_new(ssl, c->fd, &o, c))) {   /* takes ssl and fd */
 		r = -errno;
 	} else {
 		c->ready = true;

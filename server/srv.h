@@ -30,6 +30,14 @@
 
 #define SRV_MAX_CONNS 1024
 #define SRV_SHUTDOWN_WAIT_S 20   /* srv_conns_shutdown waits at most this long */
+/* Stream handler threads, bounded across the server per role so that
+ * devices' uploads and controllers' requests never wait for each other
+ * (docs/protocol.md, "Streams"): a stream beyond its role's pool, or
+ * beyond one connection's share of it, waits for a slot. */
+#define SRV_DEVICE_HANDLERS     256
+#define SRV_DEVICE_SHARE        16
+#define SRV_CONTROLLER_HANDLERS 128
+#define SRV_CONTROLLER_SHARE    MUX_MAX_STREAMS
 #define SRV_RECV_MS   300000   /* a handler waiting this long for a request's body fails */
 
 struct conn;
@@ -42,6 +50,8 @@ struct srv {
 	struct indexer *ix;         /* background worker feeding it */
 	struct shafill *sf;         /* background sha256 of PUT_RANGES versions */
 	SSL_CTX *ctx;
+	struct mux_limit *dev_handlers;   /* handler slots for devices' streams */
+	struct mux_limit *ctl_handlers;   /* ... and for controllers' */
 	/* Called by ingest after each version it committed (NULL: nothing);
 	 * the keyword indexer hooks in here.  Versions a directory rename or
 	 * delete adds for descendants are not reported. */

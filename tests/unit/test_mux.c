@@ -1,7 +1,8 @@
 /* test_mux.c — the mux over real TLS 1.3 (certificates from ca_init and
  * ca_issue, a socketpair underneath): RPC, concurrent streams, a big upload
- * that does not hold up small RPCs, flow control, resets, keepalive, and a
- * hostile peer writing malformed frames. */
+ * that does not hold up small RPCs, flow control, resets, keepalive, a
+ * handler limit shared by several connections, and a hostile peer writing
+ * malformed frames. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -17,7 +18,7 @@
 #include "common/mux.h"
 #include "tests/unit/pki_fixture.h"
 
-enum { T_ECHO = 1, T_SINK, T_SOURCE, T_HOLD, T_NOREAD, T_DROP };
+enum { T_ECHO = 1, T_SINK, T_SOURCE, T_HOLD, T_NOREAD, T_DROP, T_COUNT };
 
 static struct pki pki;
 
@@ -113,6 +114,34 @@ static void h_hold(struct mux_stream *s)
 	pthread_mutex_unlock(&st.lock);
 }
 
+/* Handlers running at once: across connections (lim_all) and on one
+ * connection (the mux's arg, if any). */
+struct counter { int now, max; };
+static struct counter lim_all;
+
+static void count_in(struct counter *c)
+{
+	int n = __atomic_add_fetch(&c->now, 1, __ATOMIC_SEQ_CST), m;
+
+	while ((m = __atomic_load_n(&c->max, __ATOMIC_SEQ_CST)) < n &&
+	       !__atomic_compare_exchange_n(&c->max, &m, n, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST))
+		;
+}
+
+static void h_count(struct mux_stream *s, const uint8_t *msg, size_t len, struct counter *per)
+{
+	count_in(&lim_all);
+	if (per)
+		count_in(per);
+	usleep(20000);
+	if (per)
+		__atomic_sub_fetch(&per->now, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&lim_all.now, 1, __ATOMIC_SEQ_CST);
+	mux_send_msg(s, MSG_OK, msg, len);
+	mux_send_end(s);
+}
+
 static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 		      const uint8_t *msg, size_t len, void *arg)
 {
@@ -138,6 +167,9 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 		break;
 	case T_DROP:   /* closes without END: the peer sees a reset */
 		break;
+	case T_COUNT:
+		h_count(s, msg, len, arg);
+		break;
 	}
 	mux_stream_close(s);
 }
@@ -154,17 +186,26 @@ static const struct mux_ops srv_ops = { .on_stream = on_stream, .on_close = on_c
 
 struct conn { struct mux *cli, *srv; };
 
-static void conn_open(struct conn *c)
+/* A connection whose server side runs handlers under limit (NULL: none),
+ * with arg passed to them. */
+static void conn_open_with(struct conn *c, struct mux_limit *limit, void *arg)
 {
+	struct mux_ops ops = srv_ops;
 	struct tls_pair tp;
 
+	ops.limit = limit;
 	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
 	assert_int_equal(tp.peer.role, ROLE_DEVICE);
 	assert_string_equal(tp.peer.name, "phone1");
-	c->srv = mux_new(tp.ss, tp.sfd, &srv_ops, NULL);
+	c->srv = mux_new(tp.ss, tp.sfd, &ops, arg);
 	c->cli = mux_new(tp.cs, tp.cfd, NULL, NULL);
 	assert_non_null(c->srv);
 	assert_non_null(c->cli);
+}
+
+static void conn_open(struct conn *c)
+{
+	conn_open_with(c, NULL, NULL);
 }
 
 static void conn_close(struct conn *c)
@@ -223,7 +264,7 @@ static void test_rpc_sizes(void **state)
 
 /* --- many concurrent streams --- */
 
-struct rpc_worker { struct mux *m; int n, ok; };
+struct rpc_worker { struct mux *m; int n, ok; uint16_t type; /* 0: T_ECHO */ };
 
 static void *rpc_worker(void *arg)
 {
@@ -237,7 +278,7 @@ static void *rpc_worker(void *arg)
 	for (i = 0; i < w->n; i++) {
 		buf_reset(&req);
 		buf_printf(&req, "req %p %d", (void *)w, i);
-		if (mux_call(w->m, T_ECHO, &req, &rtype, &rep, 10000) == 0 &&
+		if (mux_call(w->m, w->type ? w->type : T_ECHO, &req, &rtype, &rep, 10000) == 0 &&
 		    rep.len == req.len && !memcmp(rep.data, req.data, req.len))
 			w->ok++;
 	}
@@ -290,6 +331,106 @@ static void test_concurrent_streams(void **state)
 	buf_free(&b);
 	assert_true(mux_alive(c.cli));
 	conn_close(&c);
+}
+
+/* --- a handler limit shared by connections --- */
+
+/* Waits (bounded) until the limit's counters are running/waiting. */
+static void wait_limit(struct mux_limit *l, unsigned running, unsigned waiting)
+{
+	struct mux_limit_stats ls;
+	long end = ms_now() + 5000;
+
+	do {
+		mux_limit_stats(l, &ls);
+		if (ls.running == running && ls.waiting == waiting)
+			return;
+		usleep(2000);
+	} while (ms_now() < end);
+	fail_msg("limit: running %u waiting %u, want %u %u", ls.running, ls.waiting,
+		 running, waiting);
+}
+
+/* 3 connections, 4 clients each, 5 slow RPCs per client, under a limit of
+ * 3 handlers with at most 2 per connection: never more run at once, the
+ * bound is reached, and every RPC completes. */
+static void test_limit_bound(void **state)
+{
+	struct mux_limit *l = mux_limit_new(3, 2);
+	struct counter per[3] = { { 0 } };
+	struct rpc_worker w[12];
+	struct mux_limit_stats ls;
+	struct conn c[3];
+	pthread_t t[12];
+	int i;
+
+	assert_non_null(l);
+	memset(&lim_all, 0, sizeof(lim_all));
+	for (i = 0; i < 3; i++)
+		conn_open_with(&c[i], l, &per[i]);
+	for (i = 0; i < 12; i++) {
+		w[i] = (struct rpc_worker){ .m = c[i % 3].cli, .n = 5, .type = T_COUNT };
+		pthread_create(&t[i], NULL, rpc_worker, &w[i]);
+	}
+	for (i = 0; i < 12; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].ok, 5);
+	}
+	assert_int_equal(lim_all.max, 3);
+	for (i = 0; i < 3; i++)
+		assert_true(per[i].max <= 2);
+	wait_limit(l, 0, 0);
+	mux_limit_stats(l, &ls);
+	assert_int_equal(ls.peak, 3);
+	assert_true(ls.waited > 0);
+	for (i = 0; i < 3; i++)
+		conn_close(&c[i]);
+	mux_limit_free(l);
+}
+
+/* Streams waiting for a slot: freed with their connection (the slot
+ * count is unharmed), and started, in turn, when the slot comes back. */
+static void test_limit_waiters(void **state)
+{
+	struct mux_limit *l = mux_limit_new(1, 1);
+	struct mux_stream *hold, *s[3];
+	struct conn a, b, c;
+	struct buf buf;
+	uint16_t type;
+	int i;
+
+	assert_non_null(l);
+	buf_init(&buf, MUX_FRAME_MAX);
+	conn_open_with(&a, l, NULL);
+	conn_open_with(&b, l, NULL);
+	conn_open_with(&c, l, NULL);
+	assert_non_null(hold = mux_open(a.cli, T_HOLD, NULL, 0));
+	assert_int_equal(mux_recv(hold, &type, &buf, 5000), MUX_MSG);   /* it runs */
+	for (i = 0; i < 3; i++) {
+		assert_non_null(s[i] = mux_open(b.cli, T_ECHO, "b", 1));
+		assert_int_equal(mux_send_end(s[i]), 0);
+	}
+	wait_limit(l, 1, 3);
+	for (i = 0; i < 3; i++)
+		mux_stream_close(s[i]);
+	conn_close(&b);   /* its waiters go with it */
+	wait_limit(l, 1, 0);
+	assert_non_null(s[0] = mux_open(c.cli, T_ECHO, "c", 1));
+	assert_int_equal(mux_send_end(s[0]), 0);
+	assert_int_equal(mux_recv(s[0], &type, &buf, 300), -ETIMEDOUT);   /* waits */
+	wait_limit(l, 1, 1);
+	assert_int_equal(mux_send_end(hold), 0);   /* the holder returns */
+	assert_int_equal(mux_recv(hold, &type, &buf, 5000), -ECONNRESET);
+	mux_stream_close(hold);
+	assert_int_equal(mux_recv(s[0], &type, &buf, 5000), MUX_MSG);
+	assert_int_equal(buf.len, 1);
+	assert_memory_equal(buf.data, "c", 1);
+	mux_stream_close(s[0]);
+	wait_limit(l, 0, 0);
+	buf_free(&buf);
+	conn_close(&a);
+	conn_close(&c);
+	mux_limit_free(l);
 }
 
 /* --- a 64 MiB upload does not hold up small RPCs --- */
@@ -803,6 +944,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rpc_sizes),
 		cmocka_unit_test(test_concurrent_streams),
+		cmocka_unit_test(test_limit_bound),
+		cmocka_unit_test(test_limit_waiters),
 		cmocka_unit_test(test_upload_and_rpcs),
 		cmocka_unit_test(test_flow_control),
 		cmocka_unit_test(test_peer_reset),
