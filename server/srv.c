@@ -55,8 +55,22 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	return 0;
 }
 
+/* How busy a handler pool got, for the operator. */
+static void log_pool(const char *role, struct mux_limit *l, unsigned max)
+{
+	struct mux_limit_stats ls;
+
+	if (!l)
+		return;
+	mux_limit_stats(l, &ls);
+	log_info("%s' stream handlers: at most %u of %u at once; %llu stream(s) waited for one",
+		 role, ls.peak, max, (unsigned long long)ls.waited);
+}
+
 void srv_close(struct srv *srv)
 {
+	log_pool("devices", srv->dev_handlers, SRV_DEVICE_HANDLERS);
+	log_pool("controllers", srv->ctl_handlers, SRV_CONTROLLER_HANDLERS);
 	pthread_mutex_lock(&srv->lock);
 	if (srv->nconns == 0) {   /* else threads still use them: the process exits anyway */
 		SSL_CTX_free(srv->ctx);
