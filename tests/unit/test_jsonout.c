@@ -180,8 +180,9 @@ static void test_status_shape(void **state)
 	s->commands[0].id = 9;
 	snprintf(s->commands[0].action, sizeof(s->commands[0].action), "freeze");
 	snprintf(s->commands[0].by, sizeof(s->commands[0].by), "sec");
-	snprintf(s->commands[0].state, sizeof(s->commands[0].state), "queued");
+	snprintf(s->commands[0].state, sizeof(s->commands[0].state), "pending");
 	s->commands[0].issued_ns = 1000000000;
+	s->commands[0].updated_ns = 2000000000;
 	s->nevents = 1;
 	snprintf(s->events[0].kind, sizeof(s->events[0].kind), "sim");
 	snprintf(s->events[0].detail, sizeof(s->events[0].detail), "iccid \xff changed");
@@ -207,6 +208,10 @@ static void test_status_shape(void **state)
 	o = json_array_get(json_object_get(j, "commands"), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "action")), "freeze");
 	assert_string_equal(json_string_value(json_object_get(o, "issued")), "1970-01-01T00:00:01Z");
+	assert_int_equal(json_integer_value(json_object_get(o, "id")), 9);
+	assert_string_equal(json_string_value(json_object_get(o, "by")), "sec");
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "pending");
+	assert_string_equal(json_string_value(json_object_get(o, "updated")), "1970-01-01T00:00:02Z");
 	o = json_array_get(json_object_get(j, "events"), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "detail")), "iccid \\xff changed");
 	o = json_object_get(j, "index");
@@ -215,6 +220,19 @@ static void test_status_shape(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "unparsed")), 2);
 	assert_int_equal(json_integer_value(json_object_get(o, "path_only")), 1);
 	assert_int_equal(json_integer_value(json_object_get(o, "pending")), 5);
+	json_decref(j);
+
+	/* after a freeze and an erase: the flags and figures the server derived */
+	s->frozen = 1;
+	snprintf(s->erase_state, sizeof(s->erase_state), "done");
+	s->erase_files = 5;
+	s->erase_bytes = 500;
+	j = dump_load(jsonout_status(s));
+	assert_true(json_is_true(json_object_get(j, "frozen")));
+	o = json_object_get(j, "erase");
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "done");
+	assert_int_equal(json_integer_value(json_object_get(o, "files")), 5);
+	assert_int_equal(json_integer_value(json_object_get(o, "bytes")), 500);
 	json_decref(j);
 	free(s);
 }
