@@ -1,6 +1,7 @@
 /* cmd_admin.c — `vigil keygen`, and the signed commands freeze, thaw, erase,
  * trust: their arguments are parsed and checked here, one table row per
- * command; sending them (signed by the controller's key) is a later step. */
+ * command, before anything is loaded or sent; controller/cmdsend.c signs,
+ * numbers, queues and follows them. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,13 +9,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/bundle.h"
+#include "common/command.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sign.h"
 #include "common/timefmt.h"
+#include "controller/cmdsend.h"
 #include "controller/commands.h"
 
 #define EXPIRE_DEFAULT_NS (7LL * 86400 * 1000000000)
+/* A command may wait days for an offline device; a year is past any
+ * sensible wait, and keeps issued + expiry far from int64's end. */
+#define EXPIRE_MAX_NS     (366LL * 86400 * 1000000000)
 #define WAIT_MAX_S (30LL * 86400)
 
 int cmd_keygen(struct ctl *c, int argc, char **argv)
@@ -73,6 +80,7 @@ int cmd_keygen(struct ctl *c, int argc, char **argv)
 
 struct sigcmd {
 	const char *name;
+	uint8_t action;    /* enum cmd_action (trust: by --add / --revoke) */
 	const char *usage;
 	bool expire;       /* takes --expire */
 	bool needs_yes;    /* erase */
@@ -87,21 +95,31 @@ struct sigcmd_args {
 	const char *add_bundle, *revoke;
 };
 
-static const struct sigcmd sig_freeze = { "freeze",
+#define SIGCMD_TAIL \
+	"  Exits 0 once the server has queued it (prints \"command ID: queued\").\n" \
+	"  --wait SECONDS: exits 0 when the device reports done, 1 when it failed,\n" \
+	"  refused or the command expired, 3 when SECONDS ran out.\n"
+
+static const struct sigcmd sig_freeze = { "freeze", CMD_FREEZE,
 	"vigil freeze DEVICE [--expire DURATION] [--wait SECONDS]\n"
-	"  Freezes the device's applications (signed).  DURATION: 30m, 12h, 14d (default 7d).\n",
+	"  Freezes the device's applications (signed).  DURATION: 30m, 12h, 14d (default 7d).\n"
+	SIGCMD_TAIL,
 	true, false, false };
-static const struct sigcmd sig_thaw = { "thaw",
+static const struct sigcmd sig_thaw = { "thaw", CMD_THAW,
 	"vigil thaw DEVICE [--expire DURATION] [--wait SECONDS]\n"
-	"  Undoes freeze (signed).  DURATION: 30m, 12h, 14d (default 7d).\n",
+	"  Undoes freeze (signed).  DURATION: 30m, 12h, 14d (default 7d).\n"
+	SIGCMD_TAIL,
 	true, false, false };
-static const struct sigcmd sig_erase = { "erase",
+static const struct sigcmd sig_erase = { "erase", CMD_ERASE,
 	"vigil erase DEVICE --yes [--expire DURATION] [--wait SECONDS]\n"
-	"  Erases the device's user data and revokes it (signed).  Needs --yes.\n",
+	"  Erases the device's user data and revokes it (signed).  Needs --yes.\n"
+	SIGCMD_TAIL,
 	true, true, false };
-static const struct sigcmd sig_trust = { "trust",
+static const struct sigcmd sig_trust = { "trust", CMD_TRUST_ADD,
 	"vigil trust DEVICE --add BUNDLE|--revoke NAME [--wait SECONDS]\n"
-	"  Makes the device trust another controller's key, or stop trusting one (signed).\n",
+	"  Makes the device trust another controller's key, or stop trusting one (signed).\n"
+	"  BUNDLE: that controller's bundle (only its name and public key are read).\n"
+	SIGCMD_TAIL,
 	false, false, true };
 
 /* 0: parsed; CTL_USAGE (printed); -1: --help was printed. */
@@ -122,6 +140,8 @@ static int sigcmd_parse(const struct sigcmd *k, struct ctl *c, int argc, char **
 		if (opt == 'e' && k->expire) {
 			if (timefmt_duration(optarg, &a->expire_ns) < 0)
 				return ctl_usage(k->usage, "--expire %s: not a DURATION", optarg);
+			if (a->expire_ns > EXPIRE_MAX_NS)
+				return ctl_usage(k->usage, "--expire %s: at most 366d", optarg);
 		} else if (opt == 'w') {
 			errno = 0;
 			a->wait_s = strtoll(optarg, &end, 10);
@@ -154,8 +174,35 @@ static int sigcmd_parse(const struct sigcmd *k, struct ctl *c, int argc, char **
 	return 0;
 }
 
+/* --add BUNDLE: the other controller's name and public signing key; its
+ * bundle must come from our server (same CA). */
+static int trust_from_bundle(struct ctl *c, const char *path, struct vg_command *cmd)
+{
+	struct bundle *o = NULL;
+	char err[256] = "";
+	int r = CTL_FAIL;
+
+	if (bundle_load(path, &o, err, sizeof(err)) < 0) {
+		log_warnx("%s", err[0] ? err : path);
+		return CTL_FAIL;
+	}
+	if (o->role != ROLE_CONTROLLER || !o->sign_pub)
+		log_warnx("%s: not a controller bundle", path);
+	else if (X509_cmp(o->ca, c->b->ca) != 0)
+		log_warnx("%s: enrolled on another server (its CA differs from %s's)", path,
+			  c->bundle_file);
+	else if (sign_pub_raw(o->sign_pub, cmd->trust_pub) < 0)
+		log_warnx("%s: cannot read its signing key", path);
+	else
+		r = 0;
+	snprintf(cmd->trust_name, sizeof(cmd->trust_name), "%s", o->name);
+	bundle_free(o);
+	return r;
+}
+
 static int sigcmd_run(const struct sigcmd *k, struct ctl *c, int argc, char **argv)
 {
+	struct vg_command cmd;
 	struct sigcmd_args a;
 	int r = sigcmd_parse(k, c, argc, argv, &a);
 
@@ -163,8 +210,18 @@ static int sigcmd_run(const struct sigcmd *k, struct ctl *c, int argc, char **ar
 		return CTL_OK;
 	if (r > 0)
 		return r;
-	log_warnx("%s: not implemented yet", k->name);
-	return CTL_FAIL;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.action = k->action;
+	snprintf(cmd.device, sizeof(cmd.device), "%s", a.dev);
+	if ((r = cmdsend_check_key(c)) != 0)
+		return r;
+	if (k->trust && a.revoke) {
+		cmd.action = CMD_TRUST_REVOKE;
+		snprintf(cmd.trust_name, sizeof(cmd.trust_name), "%s", a.revoke);
+	} else if (k->trust && trust_from_bundle(c, a.add_bundle, &cmd) != 0) {
+		return CTL_FAIL;
+	}
+	return cmdsend_run(c, &cmd, a.expire_ns, a.wait_s);
 }
 
 int cmd_freeze(struct ctl *c, int argc, char **argv) { return sigcmd_run(&sig_freeze, c, argc, argv); }

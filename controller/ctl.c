@@ -78,14 +78,16 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 
 static const struct mux_ops ctl_mux_ops = { .on_stream = on_stream, .on_close = NULL };
 
-int ctl_connect(struct ctl *c)
+int ctl_load_bundle(struct ctl *c)
 {
-	char path[PATH_MAX], err[256] = "";
+	char *path = c->bundle_file, err[256] = "";
 	int r;
 
+	if (c->b)
+		return 0;
 	if (c->bundle_path) {
-		snprintf(path, sizeof(path), "%s", c->bundle_path);
-	} else if (bundle_default(path, sizeof(path)) < 0) {
+		snprintf(path, sizeof(c->bundle_file), "%s", c->bundle_path);
+	} else if (bundle_default(path, sizeof(c->bundle_file)) < 0) {
 		log_warnx("no bundle: use --bundle FILE or set VIGIL_BUNDLE");
 		return -ENOENT;
 	}
@@ -98,8 +100,22 @@ int ctl_connect(struct ctl *c)
 	}
 	if (c->b->role != ROLE_CONTROLLER) {
 		log_warnx("%s: not a controller bundle", path);
+		bundle_free(c->b);
+		c->b = NULL;
 		return -EACCES;
 	}
+	return 0;
+}
+
+int ctl_connect(struct ctl *c)
+{
+	char err[256];
+	int r;
+
+	if (c->m)
+		return 0;   /* connected already */
+	if ((r = ctl_load_bundle(c)) < 0)
+		return r;
 	err[0] = '\0';
 	r = client_connect(c->b, c->server, CTL_CONNECT_MS, &ctl_mux_ops, c, &c->m,
 			   err, sizeof(err));

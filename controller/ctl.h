@@ -33,6 +33,7 @@ struct ctl {
 	const char *server;        /* --server HOST:PORT, or NULL */
 	struct bundle *b;
 	struct mux *m;
+	char bundle_file[PATH_MAX];   /* the bundle's path, once loaded */
 };
 
 /* Long options every command accepts besides its own (--bundle, --server,
@@ -54,7 +55,11 @@ int ctl_bad_option(const char *usage, char **argv);
 /* --help: the usage text on stdout; returns CTL_OK. */
 int ctl_help(const char *usage);
 
-/* Loads the bundle and connects.  On failure prints the reason and returns -errno. */
+/* Loads the bundle (once; c->b, c->bundle_file) without connecting.  On
+ * failure prints the reason and returns -errno. */
+int ctl_load_bundle(struct ctl *c);
+/* Loads the bundle unless loaded, and connects unless connected.  On
+ * failure prints the reason and returns -errno. */
 int ctl_connect(struct ctl *c);
 void ctl_close(struct ctl *c);
 

@@ -1,0 +1,28 @@
+/* cmdsend.h — a signed command's trip from the controller: sign it with
+ * the bundle's key, number it from `<bundle>.seq` (controller/seqfile.h),
+ * have the server queue it (MSG_CTL_COMMAND -> MSG_CMD_QUEUED), and with
+ * --wait follow it (MSG_CTL_CMDWAIT -> MSG_CMD_STATE) to its end.
+ *
+ * Output: "command ID: queued" on stdout once the server holds it, and with
+ * --wait "command ID: done[: summary]" when the device reports success.  A
+ * failure, refusal or expiry is one line on stderr ("vigil: command ID:
+ * refused: REASON", exit 1); a wait that runs out says where the command
+ * stands ("vigil: command ID: still delivered after N s", exit 3). */
+#ifndef VIGIL_CMDSEND_H
+#define VIGIL_CMDSEND_H
+
+#include <stdint.h>
+
+#include "common/command.h"
+#include "controller/ctl.h"
+
+/* The signing key c's bundle must hold; loads the bundle.  0, or CTL_FAIL
+ * with one line printed (no bundle, or one without the private half). */
+int cmdsend_check_key(struct ctl *c);
+
+/* cmd carries action, device and the action's fields; this fills in the
+ * controller, the times (now, now + expire_ns) and the seq, signs and
+ * sends.  wait_s 0: return once queued.  Returns the exit status. */
+int cmdsend_run(struct ctl *c, struct vg_command *cmd, int64_t expire_ns, long long wait_s);
+
+#endif
