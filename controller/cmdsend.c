@@ -63,50 +63,58 @@ static int build_request(struct ctl *c, const struct vg_command *cmd, struct buf
 	return r;
 }
 
-/* MSG_CMD_QUEUED {u64 id}. */
-static int send_command(struct ctl *c, const struct vg_command *cmd, uint64_t *id)
+int cmdsend_prepare(struct ctl *c, struct vg_command *cmd, int64_t expire_ns,
+		    struct seqfile *sf, struct buf *req)
+{
+	char path[PATH_MAX + 8];
+	int r;
+
+	sf->fd = -1;
+	cmd->format = CMD_FORMAT;
+	snprintf(cmd->controller, sizeof(cmd->controller), "%s", c->b->name);
+	cmd->issued_ns = realtime_ns();
+	cmd->expires_ns = cmd->issued_ns + expire_ns;
+	if ((size_t)snprintf(path, sizeof(path), "%s.seq", c->bundle_file) >= sizeof(path)) {
+		log_warnx("%s: name too long", c->bundle_file);
+		return -ENAMETOOLONG;
+	}
+	if ((r = seqfile_lock(sf, path)) < 0) {
+		log_errno(r, "%s", path);
+		return r;
+	}
+	if ((r = seqfile_next(sf, &cmd->seq)) == -EBADMSG)
+		log_warnx("%s: does not hold a sequence number; nothing was sent", path);
+	else if (r < 0)
+		log_errno(r, "%s; nothing was sent", path);
+	else
+		r = build_request(c, cmd, req);
+	if (r < 0)
+		seqfile_unlock(sf);
+	return r;
+}
+
+/* MSG_CTL_COMMAND -> MSG_CMD_QUEUED {u64 id}, holding `<bundle>.seq` until
+ * the answer, so the server queues this controller's commands in the
+ * order of their numbers. */
+static int queue(struct ctl *c, struct vg_command *cmd, int64_t expire_ns, uint64_t *id)
 {
 	struct buf req, msg;
 	struct wire_reader rd;
+	struct seqfile sf;
 	int r;
 
 	buf_init(&req, VG_MSG_MAX);
 	buf_init(&msg, VG_MSG_MAX);
-	if ((r = build_request(c, cmd, &req)) == 0 &&
+	if ((r = cmdsend_prepare(c, cmd, expire_ns, &sf, &req)) == 0 &&
 	    (r = ctl_call(c, MSG_CTL_COMMAND, &req, MSG_CMD_QUEUED, cmd->device, &msg)) == 0) {
 		wire_reader_init(&rd, msg.data, msg.len);
 		*id = wire_get_u64(&rd);
 		if ((r = wire_done(&rd)) < 0)
 			log_warnx("server: malformed reply");
 	}
+	seqfile_unlock(&sf);
 	buf_free(&req);
 	buf_free(&msg);
-	return r;
-}
-
-/* Numbers, signs and queues cmd while holding `<bundle>.seq`, so that the
- * server queues this controller's commands in the order of their numbers. */
-static int queue(struct ctl *c, struct vg_command *cmd, uint64_t *id)
-{
-	char path[PATH_MAX + 8];
-	struct seqfile sf;
-	int r;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s.seq", c->bundle_file) >= sizeof(path)) {
-		log_warnx("%s: name too long", c->bundle_file);
-		return -ENAMETOOLONG;
-	}
-	if ((r = seqfile_lock(&sf, path)) < 0) {
-		log_errno(r, "%s", path);
-		return r;
-	}
-	if ((r = seqfile_next(&sf, &cmd->seq)) == -EBADMSG)
-		log_warnx("%s: does not hold a sequence number; nothing was sent", path);
-	else if (r < 0)
-		log_errno(r, "%s; nothing was sent", path);
-	else
-		r = send_command(c, cmd, id);
-	seqfile_unlock(&sf);
 	return r;
 }
 
@@ -189,11 +197,7 @@ int cmdsend_run(struct ctl *c, struct vg_command *cmd, int64_t expire_ns, long l
 
 	if ((r = cmdsend_check_key(c)) != 0)
 		return r;
-	cmd->format = CMD_FORMAT;
-	snprintf(cmd->controller, sizeof(cmd->controller), "%s", c->b->name);
-	cmd->issued_ns = realtime_ns();
-	cmd->expires_ns = cmd->issued_ns + expire_ns;
-	if (ctl_connect(c) < 0 || queue(c, cmd, &id) < 0)
+	if (ctl_connect(c) < 0 || queue(c, cmd, expire_ns, &id) < 0)
 		return CTL_FAIL;
 	printf("command %" PRIu64 ": queued\n", id);
 	fflush(stdout);

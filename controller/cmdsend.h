@@ -15,10 +15,20 @@
 
 #include "common/command.h"
 #include "controller/ctl.h"
+#include "controller/seqfile.h"
 
 /* The signing key c's bundle must hold; loads the bundle.  0, or CTL_FAIL
  * with one line printed (no bundle, or one without the private half). */
 int cmdsend_check_key(struct ctl *c);
+
+/* For a command sent on another request (get --direct's MSG_CTL_FETCH):
+ * fills in the controller, the times and the next seq (holding sf, which
+ * the caller releases with seqfile_unlock once the server has answered),
+ * and appends the signed envelope {id 0, body, sig} to req.  Needs the
+ * bundle loaded with its key (cmdsend_check_key).  0, or -errno (printed;
+ * sf is not held then). */
+int cmdsend_prepare(struct ctl *c, struct vg_command *cmd, int64_t expire_ns,
+		    struct seqfile *sf, struct buf *req);
 
 /* cmd carries action, device and the action's fields; this fills in the
  * controller, the times (now, now + expire_ns) and the seq, signs and
