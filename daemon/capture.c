@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "common/log.h"
+#include "daemon/rootwalk.h"
 #include "daemon/scan.h"
 
 struct chash {
@@ -134,16 +136,95 @@ static int mktmp(const char *tmpdir, const char *tag, char out[PATH_MAX])
 	return fd;
 }
 
-int capture_sqlite_backup(const char *src, const char *tmpdir, char out[PATH_MAX])
+/* SQLite opens its files by name, and its default VFS resolves every
+ * symlink in that name first.  The "vigil-beneath" VFS is the default one
+ * with two changes: a name is only accepted as /proc/self/fd/DIRFD/LEAF, where
+ * DIRFD is the database's directory opened by rootwalk (so no component
+ * above LEAF is looked up by path again, and LEAF-wal, LEAF-journal and
+ * LEAF-shm are found in that same directory), and the database file itself
+ * must be a regular file, not a symlink or a FIFO, before it is opened (the
+ * default VFS adds O_NOFOLLOW to every open). */
+#define FDNAME_PREFIX "/proc/self/fd/"
+
+static sqlite3_vfs beneath_vfs;
+static sqlite3_vfs *base_vfs;
+static pthread_once_t beneath_once = PTHREAD_ONCE_INIT;
+
+static int beneath_fullpath(sqlite3_vfs *v, const char *name, int n, char *out)
+{
+	size_t l = strlen(name);
+
+	if (strncmp(name, FDNAME_PREFIX, strlen(FDNAME_PREFIX)) != 0 || l >= (size_t)n)
+		return SQLITE_CANTOPEN;
+	memcpy(out, name, l + 1);
+	return SQLITE_OK;
+}
+
+/* The LEAF of /proc/self/fd/DIRFD/LEAF is a regular file right now. */
+static bool leaf_regular(const char *name)
+{
+	const char *p = name + strlen(FDNAME_PREFIX);
+	struct stat st;
+	char *end;
+	long dfd;
+
+	errno = 0;
+	dfd = strtol(p, &end, 10);
+	if (errno || end == p || *end != '/' || dfd < 0 || dfd > INT_MAX)
+		return false;
+	return fstatat((int)dfd, end + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static int beneath_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f, int flags,
+			int *outflags)
+{
+	if (name && (flags & SQLITE_OPEN_MAIN_DB) &&
+	    (strncmp(name, FDNAME_PREFIX, strlen(FDNAME_PREFIX)) != 0 || !leaf_regular(name)))
+		return SQLITE_CANTOPEN;
+	return base_vfs->xOpen(base_vfs, name, f, flags, outflags);
+}
+
+static void beneath_register(void)
+{
+	if (!(base_vfs = sqlite3_vfs_find(NULL)))
+		return;
+	beneath_vfs = *base_vfs;   /* pAppData too: the unix VFS keeps its locking style there */
+	beneath_vfs.zName = "vigil-beneath";
+	beneath_vfs.xFullPathname = beneath_fullpath;
+	beneath_vfs.xOpen = beneath_open;
+	if (sqlite3_vfs_register(&beneath_vfs, 0) != SQLITE_OK)
+		base_vfs = NULL;
+}
+
+/* Opens the database at path (beneath root) read-only through the
+ * directory fd *dirfd (the caller closes it after sqlite3_close). */
+static int open_beneath(const char *root, const char *path, sqlite3 **db, int *dirfd)
+{
+	char name[PATH_MAX];
+	const char *leaf;
+
+	pthread_once(&beneath_once, beneath_register);
+	if (!base_vfs)
+		return SQLITE_ERROR;
+	if ((*dirfd = rootwalk_parent(root, path, 0, &leaf)) < 0)
+		return SQLITE_CANTOPEN;
+	if (snprintf(name, sizeof(name), FDNAME_PREFIX "%d/%s", *dirfd, leaf) >= (int)sizeof(name))
+		return SQLITE_CANTOPEN;
+	return sqlite3_open_v2(name, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
+			       "vigil-beneath");
+}
+
+int capture_sqlite_backup(const char *root, const char *src, const char *tmpdir,
+			  char out[PATH_MAX])
 {
 	sqlite3 *s = NULL, *d = NULL;
 	sqlite3_backup *bk;
-	int fd, rc, tries = 0;
+	int fd, rc, tries = 0, dirfd = -1;
 
 	if ((fd = mktmp(tmpdir, "sqlite", out)) < 0)
 		return fd;
 	close(fd);
-	rc = sqlite3_open_v2(src, &s, SQLITE_OPEN_READONLY, NULL);
+	rc = open_beneath(root, src, &s, &dirfd);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_open_v2(out, &d, SQLITE_OPEN_READWRITE, NULL);
 	if (rc != SQLITE_OK)
@@ -167,6 +248,8 @@ out:
 		log_debug("%s: sqlite backup: %s", src, sqlite3_errstr(rc));
 	sqlite3_close(s);
 	sqlite3_close(d);
+	if (dirfd >= 0)
+		close(dirfd);
 	if (rc != SQLITE_OK) {
 		unlink(out);
 		out[0] = '\0';
@@ -255,8 +338,8 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	return 0;
 }
 
-int capture_file(const char *path, const char *tmpdir, const struct capture_sink *sink,
-		 struct capture *c)
+int capture_file(const char *root, const char *path, const char *tmpdir,
+		 const struct capture_sink *sink, struct capture *c)
 {
 	struct stat src;
 	uint8_t *buf = NULL;
@@ -265,11 +348,11 @@ int capture_file(const char *path, const char *tmpdir, const struct capture_sink
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (c->fd < 0)
-		return -errno;
-	if (fstat(c->fd, &src) < 0 || !S_ISREG(src.st_mode)) {
-		rc = S_ISREG(src.st_mode) ? -errno : -EINVAL;
+	/* never through a symlink, never outside root, never blocking on a FIFO */
+	if ((c->fd = rootwalk_open(root, path, O_RDONLY, RW_REG)) < 0)
+		return c->fd;
+	if (fstat(c->fd, &src) < 0) {
+		rc = -errno;
 		goto out;
 	}
 	if (!(buf = malloc(CAPTURE_BUF)) || !(h = chash_new())) {
@@ -284,7 +367,7 @@ int capture_file(const char *path, const char *tmpdir, const struct capture_sink
 
 		/* Not a database SQLite can open (damaged, or only looks like
 		 * one): its bytes are still the user's data, read them plainly. */
-		if ((rc = capture_sqlite_backup(path, tmpdir, bk)) < 0 && rc != -ENOSPC)
+		if ((rc = capture_sqlite_backup(root, path, tmpdir, bk)) < 0 && rc != -ENOSPC)
 			goto plain;
 		if (rc < 0)
 			goto out;

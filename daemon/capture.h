@@ -56,17 +56,21 @@ struct capture {
 	char tmp[PATH_MAX];      /* copy to unlink, "" when fd is the source */
 };
 
-/* Captures path (a regular file; O_NOFOLLOW).  tmpdir holds copies.
+/* Captures path (a regular file beneath root, reached by rootwalk: no
+ * symlink anywhere on the way, a FIFO never blocks).  tmpdir holds copies.
  * sink may be NULL.  0, or -errno (-ENOENT: gone, -ELOOP/-EINVAL: not a
- * regular file any more).  On success release with capture_release. */
-int  capture_file(const char *path, const char *tmpdir, const struct capture_sink *sink,
-		  struct capture *out);
+ * regular file any more, -EXDEV: not beneath root).  On success release
+ * with capture_release. */
+int  capture_file(const char *root, const char *path, const char *tmpdir,
+		  const struct capture_sink *sink, struct capture *out);
 void capture_release(struct capture *c);
 
 /* true when the first 16 bytes are the SQLite header. */
 bool capture_is_sqlite(int fd);
-/* Consistent copy of a SQLite database at src into a new file in tmpdir;
- * its path goes to out.  0 or -errno. */
-int  capture_sqlite_backup(const char *src, const char *tmpdir, char out[PATH_MAX]);
+/* Consistent copy of a SQLite database at src (beneath root; SQLite
+ * reaches it, its -wal and -journal only through the directory fd rootwalk
+ * opened) into a new file in tmpdir; its path goes to out.  0 or -errno. */
+int  capture_sqlite_backup(const char *root, const char *src, const char *tmpdir,
+			   char out[PATH_MAX]);
 
 #endif

@@ -86,7 +86,7 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		.bundle = d->bundle, .server = cf->server, .statedir = cf->state,
 		.db = d->db, .scan = &d->scan, .ctr = &d->ctr,
 		.claim = vigild_claim, .release = vigild_release, .claim_arg = d,
-		.rt = d->rt,
+		.rt = d->rt, .roots = cf->watch, .nroots = cf->nwatch,
 	};
 	for (d->nsh = 0; d->nsh < SHIP_WORKERS; d->nsh++)
 		if ((rc = shipper_new(&o, &d->sh[d->nsh])) < 0) {

@@ -49,6 +49,10 @@ struct ship_opts {
 	/* Written ranges from the tracker (NULL: none, e.g. `once`): files
 	 * whose every write is known ship as PUT_RANGES. */
 	struct rangetab *rt;
+	/* The watched roots (canonical): every file is opened beneath the
+	 * root that holds it (daemon/rootwalk.h), never by its full path. */
+	char *const *roots;
+	size_t nroots;
 };
 
 int  shipper_new(const struct ship_opts *o, struct shipper **out);

@@ -29,6 +29,8 @@ struct shipper {
 	struct rangeset *rs;         /* ranges taken for the path in hand */
 };
 
+/* The watched root holding path, or NULL (then nothing is opened). */
+const char *ship_root_of(const struct shipper *sh, const char *path);
 int64_t ship_now_ns(void);
 int64_t ship_next_capture(struct shipper *sh, int64_t t);
 void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);

@@ -14,6 +14,7 @@
 #include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
 #include "daemon/sigcache.h"
+#include "daemon/trkpath.h"
 #include "daemon/xattrs.h"
 
 struct content_sink {
@@ -187,10 +188,26 @@ out:
 	return rc;
 }
 
+const char *ship_root_of(const struct shipper *sh, const char *path)
+{
+	int i = trkpath_root_of(sh->o.roots, sh->o.nroots, path);
+
+	return i < 0 ? NULL : sh->o.roots[i];
+}
+
 int ship_capture(struct shipper *sh, const char *path, const struct capture_sink *sink,
 		 struct capture *cap)
 {
-	int rc = capture_file(path, sh->tmpdir, sink, cap);
+	const char *root = ship_root_of(sh, path);
+	int rc;
+
+	if (!root) {
+		memset(cap, 0, sizeof(*cap));
+		cap->fd = -1;
+		rc = -EXDEV;
+	} else {
+		rc = capture_file(root, path, sh->tmpdir, sink, cap);
+	}
 
 	if (rc < 0) {
 		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "daemon/capture.h"
 #include "daemon/chunklist.h"
+#include "daemon/rootwalk.h"
 #include "daemon/ship_int.h"
 #include "daemon/sigcache.h"
 
@@ -244,7 +245,8 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 	if (!x)
 		return -ENOTSUP;
 	x->b.fd = -1;
-	x->b.filefd = open(q->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	x->b.filefd = ship_root_of(sh, q->path) ?
+		      rootwalk_open(ship_root_of(sh, q->path), q->path, O_RDONLY, RW_REG) : -EXDEV;
 	if (x->b.filefd < 0 || fstat(x->b.filefd, &x->before) < 0 ||
 	    !S_ISREG(x->before.st_mode) || x->before.st_ino != cur->ino ||
 	    x->before.st_dev != cur->dev || capture_is_sqlite(x->b.filefd))

@@ -115,7 +115,7 @@ static void test_stable(void **state)
 		buf[i] = (uint8_t)(i * 7 + i / 1000);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		write_bytes(f->file, buf, sizes[i]);
-		assert_int_equal(capture_file(f->file, f->dir, NULL, &c), 0);
+		assert_int_equal(capture_file(f->dir, f->file, f->dir, NULL, &c), 0);
 		hash_of(buf, sizes[i], sha, root);
 		assert_int_equal(c.size, sizes[i]);
 		assert_memory_equal(c.sha256, sha, 32);
@@ -163,7 +163,7 @@ static void test_modified_during_read(void **state)
 
 	memset(buf, 'x', sizeof(buf));
 	write_bytes(f->file, buf, sizeof(buf));
-	assert_int_equal(capture_file(f->file, f->dir, &sink, &c), 0);
+	assert_int_equal(capture_file(f->dir, f->file, f->dir, &sink, &c), 0);
 	assert_true(s.resets >= 2);          /* read again after the torn pass */
 	assert_false(c.unstable);
 	assert_int_equal(s.fed, sizeof(buf)); /* the sink saw exactly one clean pass */
@@ -188,7 +188,7 @@ static void test_never_still(void **state)
 
 	memset(buf, 'y', sizeof(buf));
 	write_bytes(f->file, buf, sizeof(buf));
-	assert_int_equal(capture_file(f->file, f->dir, &sink, &c), 0);
+	assert_int_equal(capture_file(f->dir, f->file, f->dir, &sink, &c), 0);
 	assert_true(c.unstable);
 	assert_int_equal(s.resets, CAPTURE_TRIES + 1);
 	assert_true(c.tmp[0] != '\0');
@@ -209,12 +209,103 @@ static void test_not_regular(void **state)
 	char p[PATH_MAX];
 	struct capture c;
 
-	assert_int_equal(capture_file("/nonexistent/x", f->dir, NULL, &c), -ENOENT);
+	snprintf(p, sizeof(p), "%s/nonexistent/x", f->dir);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), -ENOENT);
+	assert_int_equal(capture_file(f->dir, "/etc/hostname", f->dir, NULL, &c), -EXDEV);
 	snprintf(p, sizeof(p), "%s/link", f->dir);
 	write_bytes(f->file, (const uint8_t *)"x", 1);
 	assert_int_equal(symlink(f->file, p), 0);
-	assert_int_equal(capture_file(p, f->dir, NULL, &c), -ELOOP);   /* never followed */
-	assert_int_equal(capture_file(f->dir, f->dir, NULL, &c), -EINVAL);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), -ELOOP);   /* never followed */
+	assert_int_equal(capture_file(f->dir, f->dir, f->dir, NULL, &c), -EINVAL);
+}
+
+/* ---- traps laid inside the root (issue 8, section 5) ---- */
+
+/* OUT/d/f holds "outside" (and OUT/d/db a real database, OUT/fifo a FIFO);
+ * ROOT/d is a symlink to OUT/d, as if swapped in during the debounce. */
+struct outside { char dir[64]; char d[96]; };
+
+static void outside_make(struct outside *o)
+{
+	char p[PATH_MAX];
+	sqlite3 *db;
+
+	snprintf(o->dir, sizeof(o->dir), "/tmp/vigil-capout-XXXXXX");
+	assert_non_null(mkdtemp(o->dir));
+	snprintf(o->d, sizeof(o->d), "%s/d", o->dir);
+	assert_int_equal(mkdir(o->d, 0700), 0);
+	snprintf(p, sizeof(p), "%s/f", o->d);
+	write_bytes(p, (const uint8_t *)"outside", 7);
+	snprintf(p, sizeof(p), "%s/db", o->d);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE secret(x); INSERT INTO secret VALUES('s');",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	snprintf(p, sizeof(p), "%s/fifo", o->dir);
+	assert_int_equal(mkfifo(p, 0600), 0);
+}
+
+static void outside_free(struct outside *o)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", o->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_swapped_parent(void **state)
+{
+	struct fx *f = *state;
+	struct outside o;
+	struct capture c;
+	char d[PATH_MAX], p[PATH_MAX], copy[PATH_MAX];
+
+	outside_make(&o);
+	snprintf(d, sizeof(d), "%s/d", f->dir);
+	assert_int_equal(mkdir(d, 0755), 0);
+	snprintf(p, sizeof(p), "%s/d/f", f->dir);
+	write_bytes(p, (const uint8_t *)"inside", 6);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), 0);
+	assert_int_equal(c.size, 6);
+	capture_release(&c);
+	/* the swap: ROOT/d becomes a symlink to OUT/d */
+	snprintf(copy, sizeof(copy), "%s/d.away", f->dir);
+	assert_int_equal(rename(d, copy), 0);
+	assert_int_equal(symlink(o.d, d), 0);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), -ELOOP);
+	/* the database behind the same symlinked parent: SQLite never opens it */
+	snprintf(p, sizeof(p), "%s/d/db", f->dir);
+	assert_int_not_equal(capture_sqlite_backup(f->dir, p, f->dir, copy), 0);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), -ELOOP);
+	outside_free(&o);
+}
+
+static void test_fifo_traps(void **state)
+{
+	struct fx *f = *state;
+	struct outside o;
+	struct capture c;
+	char p[PATH_MAX], t[PATH_MAX], copy[PATH_MAX];
+
+	outside_make(&o);
+	alarm(20);   /* blocking on a FIFO fails the test instead of hanging it */
+	/* a symlink to a FIFO, and a FIFO itself, inside the root */
+	snprintf(p, sizeof(p), "%s/db", f->dir);
+	snprintf(t, sizeof(t), "%s/fifo", o.dir);
+	assert_int_equal(symlink(t, p), 0);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), -ELOOP);
+	assert_int_not_equal(capture_sqlite_backup(f->dir, p, f->dir, copy), 0);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(capture_file(f->dir, p, f->dir, NULL, &c), -EINVAL);
+	assert_int_not_equal(capture_sqlite_backup(f->dir, p, f->dir, copy), 0);
+	/* a symlink to a database outside */
+	assert_int_equal(unlink(p), 0);
+	snprintf(t, sizeof(t), "%s/db", o.d);
+	assert_int_equal(symlink(t, p), 0);
+	assert_int_not_equal(capture_sqlite_backup(f->dir, p, f->dir, copy), 0);
+	alarm(0);
+	outside_free(&o);
 }
 
 /* ---- SQLite ---- */
@@ -277,10 +368,10 @@ static void test_sqlite_consistent(void **state)
 	assert_int_equal(pthread_create(&th, NULL, db_writer, &w), 0);
 	usleep(50000);
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(capture_sqlite_backup(f->file, f->dir, copy), 0);
+		assert_int_equal(capture_sqlite_backup(f->dir, f->file, f->dir, copy), 0);
 		check_db(copy);
 		unlink(copy);
-		assert_int_equal(capture_file(f->file, f->dir, NULL, &c), 0);
+		assert_int_equal(capture_file(f->dir, f->file, f->dir, NULL, &c), 0);
 		assert_true(c.sqlite);
 		assert_true(c.tmp[0] != '\0');
 		assert_true(c.size > 0 && c.size % 512 == 0);   /* whole pages */
@@ -290,6 +381,35 @@ static void test_sqlite_consistent(void **state)
 	w.stop = true;
 	pthread_join(th, NULL);
 	assert_true(w.rows > 0);
+}
+
+/* Rows only in the -wal (the writer still holds the database open, so
+ * nothing was checkpointed) are in the backup: SQLite found LEAF-wal in
+ * the directory it was given as an fd. */
+static void test_sqlite_wal(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db, *cp;
+	sqlite3_stmt *st;
+	char copy[PATH_MAX], wal[PATH_MAX];
+	struct stat ws;
+
+	assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+				      "CREATE TABLE t(v); INSERT INTO t VALUES(1),(2),(3);",
+				      NULL, NULL, NULL), SQLITE_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", f->file);
+	assert_int_equal(stat(wal, &ws), 0);
+	assert_true(ws.st_size > 0);
+	assert_int_equal(capture_sqlite_backup(f->dir, f->file, f->dir, copy), 0);
+	assert_int_equal(sqlite3_open_v2(copy, &cp, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(cp, "SELECT sum(v) FROM t", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 6);
+	sqlite3_finalize(st);
+	sqlite3_close(cp);
+	sqlite3_close(db);
+	unlink(copy);
 }
 
 static void test_sqlite_header(void **state)
@@ -315,7 +435,7 @@ static void test_sqlite_header(void **state)
 	{
 		struct capture c;
 
-		assert_int_equal(capture_file(f->file, f->dir, NULL, &c), 0);
+		assert_int_equal(capture_file(f->dir, f->file, f->dir, NULL, &c), 0);
 		assert_false(c.sqlite);
 		assert_int_equal(c.size, 40);
 		capture_release(&c);
@@ -330,7 +450,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modified_during_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_still, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swapped_parent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_traps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_consistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_wal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_header, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
