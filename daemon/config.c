@@ -13,7 +13,8 @@ void vconf_usage(FILE *f)
 {
 	fputs("usage: vigild run   --bundle FILE --state DIR --watch DIR [--watch DIR]...\n"
 	      "                    [--server HOST:PORT] [--tracker auto|bpf|fanotify|scan]\n"
-	      "                    [--debounce-ms N] [--erase-root DIR]... [--freeze-cgroup PATH]...\n"
+	      "                    [--debounce-ms N] [--erase-root DIR]... [--erase-luks BLOCKDEV]...\n"
+	      "                    [--freeze-cgroup PATH]...\n"
 	      "                    [--config FILE]\n"
 	      "       vigild once  (same flags as run)  reconcile everything with the server, then exit\n"
 	      "       vigild check                      what this kernel offers\n"
@@ -94,6 +95,8 @@ static int apply(struct vconf *c, const char *key, const char *v, char *err, siz
 		return add_list(c->watch, &c->nwatch, v, true, err, errlen);
 	if (!strcmp(key, "erase-root"))
 		return add_list(c->erase, &c->nerase, v, true, err, errlen);
+	if (!strcmp(key, "erase-luks"))
+		return add_list(c->luks, &c->nluks, v, false, err, errlen);
 	if (!strcmp(key, "freeze-cgroup"))
 		return add_list(c->freeze, &c->nfreeze, v, false, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", key);
@@ -159,7 +162,7 @@ int vconf_load_file(struct vconf *c, const char *path, char *err, size_t errlen)
 
 static const char *const flag_keys[] = {
 	"bundle", "state", "server", "tracker", "debounce-ms", "watch",
-	"erase-root", "freeze-cgroup", NULL,
+	"erase-root", "erase-luks", "freeze-cgroup", NULL,
 };
 
 static int parse_args(struct vconf *c, enum vconf_mode mode, int argc, char **argv,
@@ -260,6 +263,8 @@ void vconf_free(struct vconf *c)
 		free(c->watch[i]);
 	for (size_t i = 0; i < c->nerase; i++)
 		free(c->erase[i]);
+	for (size_t i = 0; i < c->nluks; i++)
+		free(c->luks[i]);
 	for (size_t i = 0; i < c->nfreeze; i++)
 		free(c->freeze[i]);
 	memset(c, 0, sizeof(*c));

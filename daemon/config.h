@@ -3,7 +3,7 @@
  * The file holds the same settings as the flags, one per line, "key value"
  * (or "key = value"), '#' starts a comment:
  *   bundle FILE | state DIR | watch DIR | server HOST:PORT | tracker NAME |
- *   debounce-ms N | erase-root DIR | freeze-cgroup PATH
+ *   debounce-ms N | erase-root DIR | erase-luks BLOCKDEV | freeze-cgroup PATH
  * Settings are applied in order: a later scalar wins, lists accumulate. */
 #ifndef VIGIL_DAEMON_CONFIG_H
 #define VIGIL_DAEMON_CONFIG_H
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define VCONF_LIST_MAX   64      /* watch roots, erase roots, cgroups */
+#define VCONF_LIST_MAX   64      /* watch roots, erase roots, LUKS volumes, cgroups */
 #define VCONF_DEBOUNCE_DEFAULT 50
 
 struct vconf {
@@ -22,9 +22,10 @@ struct vconf {
 	char *tracker;         /* auto|bpf|fanotify|scan */
 	int debounce_ms;
 	bool json;             /* status --json */
-	size_t nwatch, nerase, nfreeze;
+	size_t nwatch, nerase, nluks, nfreeze;
 	char *watch[VCONF_LIST_MAX];     /* canonical absolute paths */
 	char *erase[VCONF_LIST_MAX];
+	char *luks[VCONF_LIST_MAX];      /* --erase-luks: key slots erase destroys */
 	char *freeze[VCONF_LIST_MAX];
 };
 

@@ -57,7 +57,9 @@ static void test_table(void **state)
 static void test_values(void **state)
 {
 	static const char *const args[] = { "--bundle", "b", "--state", "/tmp", "--watch", "/tmp/",
-					    "--watch", "/tmp", "--server", "h:1", NULL };
+					    "--watch", "/tmp", "--server", "h:1", "--erase-luks",
+					    "/dev/mmcblk0p2", "--erase-luks=/dev/sda3",
+					    "--erase-luks", "/dev/sda3", NULL };
 	struct vconf c;
 
 	assert_int_equal(parse(VCONF_RUN, &c, args), 0);
@@ -68,6 +70,9 @@ static void test_values(void **state)
 	assert_string_equal(c.tracker, "auto");
 	assert_int_equal(c.debounce_ms, VCONF_DEBOUNCE_DEFAULT);
 	assert_string_equal(c.server, "h:1");
+	assert_int_equal(c.nluks, 2);               /* repeatable, deduplicated */
+	assert_string_equal(c.luks[0], "/dev/mmcblk0p2");
+	assert_string_equal(c.luks[1], "/dev/sda3");
 	vconf_free(&c);
 }
 
@@ -82,7 +87,8 @@ static void test_file(void **state)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	fputs("# comment\n\nbundle /b.bundle\nstate = /tmp\n  watch\t/tmp  # trailing\n"
-	      "tracker scan\ndebounce-ms 100\nfreeze-cgroup /sys/fs/cgroup/user\n", f);
+	      "tracker scan\ndebounce-ms 100\nfreeze-cgroup /sys/fs/cgroup/user\n"
+	      "erase-luks /dev/mmcblk2p3\n", f);
 	fclose(f);
 	snprintf(arg, sizeof(arg), "%s", path);
 	assert_int_equal(parse(VCONF_RUN, &c, args), 0);
@@ -92,10 +98,13 @@ static void test_file(void **state)
 	assert_string_equal(c.tracker, "scan");
 	assert_int_equal(c.debounce_ms, 7);         /* the later flag wins */
 	assert_int_equal(c.nfreeze, 1);
+	assert_int_equal(c.nluks, 1);
+	assert_string_equal(c.luks[0], "/dev/mmcblk2p3");
 	vconf_free(&c);
 
 	static const char *const bad[] = {
 		"nokey\n", "tracker\n", "tracker nope\n", "watch relative/dir\n", "unknown 1\n",
+		"erase-luks dev/sda1\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = fopen(path, "w");
