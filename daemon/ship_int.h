@@ -31,6 +31,10 @@ struct shipper {
 
 /* The watched root holding path, or NULL (then nothing is opened). */
 const char *ship_root_of(const struct shipper *sh, const char *path);
+/* lstat of path reached beneath its root (daemon/rootwalk.h): a parent
+ * directory swapped for a symlink is ENOENT, the path is gone from the
+ * root.  0, or -1 with errno, as lstat. */
+int ship_lstat(const struct shipper *sh, const char *path, struct stat *st);
 int64_t ship_now_ns(void);
 int64_t ship_next_capture(struct shipper *sh, int64_t t);
 void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);

@@ -5,14 +5,17 @@
  * shipped version when a signature is cached, a WHOLE otherwise, a META
  * when only metadata moved, or nothing at all. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "daemon/capture.h"
 #include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
+#include "daemon/rootwalk.h"
 #include "daemon/sigcache.h"
 #include "daemon/trkpath.h"
 #include "daemon/xattrs.h"
@@ -193,6 +196,34 @@ const char *ship_root_of(const struct shipper *sh, const char *path)
 	int i = trkpath_root_of(sh->o.roots, sh->o.nroots, path);
 
 	return i < 0 ? NULL : sh->o.roots[i];
+}
+
+int ship_lstat(const struct shipper *sh, const char *path, struct stat *st)
+{
+	const char *root = ship_root_of(sh, path), *leaf;
+	int dfd, rc;
+
+	if (!root) {
+		errno = ENOENT;   /* outside every watched root: nothing to ship */
+		return -1;
+	}
+	if (!strcmp(root, path))
+		return lstat(root, st);   /* canonical, from the config */
+	if ((dfd = rootwalk_parent(root, path, 0, &leaf)) < 0) {
+		/* a parent swapped for a symlink: the path is not there any more */
+		errno = dfd == -ELOOP ? ENOENT : -dfd;
+		return -1;
+	}
+	rc = fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW);
+	if (rc < 0) {
+		int e = errno;
+
+		close(dfd);
+		errno = e;
+		return -1;
+	}
+	close(dfd);
+	return 0;
 }
 
 int ship_capture(struct shipper *sh, const char *path, const struct capture_sink *sink,

@@ -248,7 +248,7 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	have = rc == 0;
-	if (lstat(q->path, &st) < 0 || !(type = scan_type(st.st_mode))) {
+	if (ship_lstat(sh, q->path, &st) < 0 || !(type = scan_type(st.st_mode))) {
 		if (errno != ENOENT && errno != ENOTDIR && errno != 0 && scan_type(st.st_mode))
 			return -errno;
 		if (!have)
