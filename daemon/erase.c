@@ -42,8 +42,9 @@ static void keep_set(struct ewalk *w)
 	struct stat st;
 
 	w->ctx.keep = (const uint64_t (*)[2])w->keep;
-	for (size_t i = 0; i < w->o->nkeep && w->ctx.nkeep < 64; i++) {
-		if (lstat(w->o->keep[i], &st) < 0)
+	/* the journal's own directory, whatever the caller listed */
+	for (size_t i = 0; i <= w->o->nkeep && w->ctx.nkeep < 64; i++) {
+		if (lstat(i < w->o->nkeep ? w->o->keep[i] : w->o->statedir, &st) < 0)
 			continue;
 		w->keep[w->ctx.nkeep][0] = st.st_dev;
 		w->keep[w->ctx.nkeep][1] = st.st_ino;
