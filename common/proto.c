@@ -236,6 +236,132 @@ void proto_get_hit(struct wire_reader *r, struct vg_hit *h)
 	wire_get_str(r, h->snippet, sizeof(h->snippet));
 }
 
+/* ----------------------------------------------------------------- requests */
+
+void proto_put_ls_req(struct buf *b, const struct vg_ls_req *q)
+{
+	wire_put_str(b, q->dev);
+	wire_put_str(b, q->path);
+	wire_put_i64(b, q->at);
+	wire_put_u8(b, q->recursive);
+}
+
+void proto_get_ls_req(struct wire_reader *r, struct vg_ls_req *q)
+{
+	wire_get_str(r, q->dev, sizeof(q->dev));
+	get_path(r, q->path);
+	q->at = wire_get_i64(r);
+	q->recursive = wire_get_u8(r);
+}
+
+void proto_put_log_req(struct buf *b, const struct vg_log_req *q)
+{
+	wire_put_str(b, q->dev);
+	wire_put_str(b, q->path);
+}
+
+void proto_get_log_req(struct wire_reader *r, struct vg_log_req *q)
+{
+	wire_get_str(r, q->dev, sizeof(q->dev));
+	get_path(r, q->path);
+}
+
+void proto_put_stat_req(struct buf *b, const struct vg_stat_req *q)
+{
+	wire_put_str(b, q->dev);
+	wire_put_str(b, q->path);
+	wire_put_u64(b, q->version);
+	wire_put_i64(b, q->at);
+}
+
+void proto_get_stat_req(struct wire_reader *r, struct vg_stat_req *q)
+{
+	wire_get_str(r, q->dev, sizeof(q->dev));
+	get_path(r, q->path);
+	q->version = wire_get_u64(r);
+	q->at = wire_get_i64(r);
+}
+
+void proto_put_read_req(struct buf *b, const struct vg_read_req *q)
+{
+	wire_put_str(b, q->dev);
+	wire_put_str(b, q->path);
+	wire_put_u64(b, q->version);
+	wire_put_u64(b, q->off);
+	wire_put_u64(b, q->len);
+}
+
+void proto_get_read_req(struct wire_reader *r, struct vg_read_req *q)
+{
+	wire_get_str(r, q->dev, sizeof(q->dev));
+	get_path(r, q->path);
+	q->version = wire_get_u64(r);
+	q->off = wire_get_u64(r);
+	q->len = wire_get_u64(r);
+}
+
+void proto_put_status_req(struct buf *b, const struct vg_status_req *q)
+{
+	wire_put_str(b, q->dev);
+}
+
+void proto_get_status_req(struct wire_reader *r, struct vg_status_req *q)
+{
+	wire_get_str(r, q->dev, sizeof(q->dev));
+}
+
+void proto_put_search_req(struct buf *b, const struct vg_search_req *q)
+{
+	uint32_t i, n = q->nwords > VG_SEARCH_WORDS_MAX ? VG_SEARCH_WORDS_MAX : q->nwords;
+
+	wire_put_str(b, q->dev);
+	wire_put_u8(b, q->all_versions);
+	wire_put_u32(b, n);
+	for (i = 0; i < n; i++)
+		wire_put_str(b, q->words[i]);
+}
+
+void proto_get_search_req(struct wire_reader *r, struct vg_search_req *q)
+{
+	uint32_t i;
+
+	wire_get_str(r, q->dev, sizeof(q->dev));
+	q->all_versions = wire_get_u8(r);
+	q->nwords = wire_get_u32(r);
+	if (q->nwords > VG_SEARCH_WORDS_MAX) {
+		r->err = -EBADMSG;
+		q->nwords = 0;
+	}
+	for (i = 0; i < q->nwords && !r->err; i++)
+		wire_get_str(r, q->words[i], sizeof(q->words[i]));
+	if (r->err)
+		q->nwords = 0;
+}
+
+void proto_put_latest_req(struct buf *b, const struct vg_latest_req *q)
+{
+	wire_put_str(b, q->path);
+}
+
+void proto_get_latest_req(struct wire_reader *r, struct vg_latest_req *q)
+{
+	get_path(r, q->path);
+}
+
+void proto_put_sig_req(struct buf *b, const struct vg_sig_req *q)
+{
+	wire_put_str(b, q->path);
+	wire_put_u64(b, q->version);
+}
+
+void proto_get_sig_req(struct wire_reader *r, struct vg_sig_req *q)
+{
+	get_path(r, q->path);
+	q->version = wire_get_u64(r);
+}
+
+/* -------------------------------------------------------------------- error */
+
 void proto_put_error(struct buf *b, int code, const char *text)
 {
 	wire_put_u32(b, (uint32_t)(code < 0 ? -code : code));

@@ -147,6 +147,61 @@ struct vg_status {
 	uint8_t has_xattrs;
 };
 
+/* Request bodies: one struct per request message, encoded by the client and
+ * decoded by the server with the same functions below.  The decoders check
+ * every bound and that paths are valid (path_valid), so a handler sees only
+ * well-formed fields; a device name is copied as sent (the server answers an
+ * invalid one with EINVAL, not as a malformed request).  MSG_CTL_DEVICES has
+ * an empty body, MSG_DEV_PUT is struct vg_put, MSG_DEV_REPORT struct vg_report. */
+#define VG_SEARCH_WORDS_MAX 32      /* words of one search on the wire */
+#define VG_SEARCH_WORD_MAX  1024    /* bytes of one word incl. NUL */
+
+struct vg_ls_req {                 /* MSG_CTL_LS */
+	char dev[VG_NAME_MAX];
+	char path[PATH_MAX];
+	int64_t at;                /* 0: latest */
+	uint8_t recursive;
+};
+
+struct vg_log_req {                /* MSG_CTL_LOG */
+	char dev[VG_NAME_MAX];
+	char path[PATH_MAX];
+};
+
+struct vg_stat_req {               /* MSG_CTL_STAT */
+	char dev[VG_NAME_MAX];
+	char path[PATH_MAX];
+	uint64_t version;          /* 0: the newest at `at` */
+	int64_t at;                /* 0: latest */
+};
+
+struct vg_read_req {               /* MSG_CTL_READ */
+	char dev[VG_NAME_MAX];
+	char path[PATH_MAX];
+	uint64_t version;          /* 0: latest */
+	uint64_t off, len;         /* len 0: to the end */
+};
+
+struct vg_status_req {             /* MSG_CTL_STATUS */
+	char dev[VG_NAME_MAX];
+};
+
+struct vg_search_req {             /* MSG_CTL_SEARCH; ~32 KiB: allocate on the heap */
+	char dev[VG_NAME_MAX];
+	uint8_t all_versions;
+	uint32_t nwords;           /* 0..VG_SEARCH_WORDS_MAX on the wire; the server wants >= 1 */
+	char words[VG_SEARCH_WORDS_MAX][VG_SEARCH_WORD_MAX];
+};
+
+struct vg_latest_req {             /* MSG_DEV_LATEST */
+	char path[PATH_MAX];
+};
+
+struct vg_sig_req {                /* MSG_DEV_SIG */
+	char path[PATH_MAX];
+	uint64_t version;          /* must be the server's latest of path */
+};
+
 struct vg_hit {
 	char path[PATH_MAX];
 	uint64_t version;
@@ -168,6 +223,23 @@ void proto_put_status(struct buf *b, const struct vg_status *s);
 void proto_get_status(struct wire_reader *r, struct vg_status *s);
 void proto_put_hit(struct buf *b, const struct vg_hit *h);
 void proto_get_hit(struct wire_reader *r, struct vg_hit *h);
+
+void proto_put_ls_req(struct buf *b, const struct vg_ls_req *q);
+void proto_get_ls_req(struct wire_reader *r, struct vg_ls_req *q);
+void proto_put_log_req(struct buf *b, const struct vg_log_req *q);
+void proto_get_log_req(struct wire_reader *r, struct vg_log_req *q);
+void proto_put_stat_req(struct buf *b, const struct vg_stat_req *q);
+void proto_get_stat_req(struct wire_reader *r, struct vg_stat_req *q);
+void proto_put_read_req(struct buf *b, const struct vg_read_req *q);
+void proto_get_read_req(struct wire_reader *r, struct vg_read_req *q);
+void proto_put_status_req(struct buf *b, const struct vg_status_req *q);
+void proto_get_status_req(struct wire_reader *r, struct vg_status_req *q);
+void proto_put_search_req(struct buf *b, const struct vg_search_req *q);
+void proto_get_search_req(struct wire_reader *r, struct vg_search_req *q);
+void proto_put_latest_req(struct buf *b, const struct vg_latest_req *q);
+void proto_get_latest_req(struct wire_reader *r, struct vg_latest_req *q);
+void proto_put_sig_req(struct buf *b, const struct vg_sig_req *q);
+void proto_get_sig_req(struct wire_reader *r, struct vg_sig_req *q);
 
 /* MSG_ERROR: build, and parse into (code, text). */
 void proto_put_error(struct buf *b, int code, const char *text);

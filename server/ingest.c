@@ -8,7 +8,6 @@
 
 #include "common/chunktree.h"
 #include "common/log.h"
-#include "common/names.h"
 #include "server/reply.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
@@ -413,12 +412,13 @@ out:
 static int do_latest(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	struct index_version *v = malloc(sizeof(*v));
-	char path[PATH_MAX];
+	struct vg_latest_req q;
+	const char *path = q.path;
 	struct buf b;
 	int r;
 
-	wire_get_str(wr, path, sizeof(path));
-	if (!v || wire_done(wr) < 0 || !path_valid(path)) {
+	proto_get_latest_req(wr, &q);
+	if (!v || wire_done(wr) < 0) {
 		free(v);
 		return v ? -EPROTO : -ENOMEM;
 	}
@@ -448,13 +448,12 @@ static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	struct index_version *v = malloc(sizeof(*v));
 	struct content_ref ref;
 	struct vreader *vr = NULL;
-	char path[PATH_MAX];
-	uint64_t version;
+	struct vg_sig_req q;
+	const char *path = q.path;
 	int r;
 
-	wire_get_str(wr, path, sizeof(path));
-	version = wire_get_u64(wr);
-	if (!v || wire_done(wr) < 0 || !path_valid(path)) {
+	proto_get_sig_req(wr, &q);
+	if (!v || wire_done(wr) < 0) {
 		free(v);
 		return v ? -EPROTO : -ENOMEM;
 	}
@@ -462,7 +461,7 @@ static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	r = index_latest(c->srv->idx, c->id.id, path, INDEX_AT_LATEST, true, v);
 	if (r == 0 && (v->e.deleted || v->e.type != VG_FILE))
 		r = -ENOENT;
-	if (r == 0 && v->e.version != version)
+	if (r == 0 && v->e.version != q.version)
 		r = -ESTALE;
 	if (r == 0) {
 		memcpy(ref.root, v->content_root, 32);
@@ -479,7 +478,7 @@ static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		reply_error(s, ENOENT, "%s: no live file version on the server", path);
 	else if (r == -ESTALE)
 		reply_error(s, ESTALE, "%s: version %llu is not the latest", path,
-				    (unsigned long long)version);
+			    (unsigned long long)q.version);
 	else if (r < 0 && r != -ECONNRESET && r != -ECONNABORTED)
 		reply_error(s, -r, "%s: %s", path, strerror(-r));
 	vreader_free(vr);

@@ -96,20 +96,18 @@ static int ls_send(struct conn *c, struct batch *bt, int64_t dev, const char *di
 
 static int do_ls(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct vg_ls_req q;
+	const char *name = q.dev, *path = q.path;
 	struct index_version *v = NULL;
 	struct ident dev;
 	struct batch bt;
 	int64_t at;
-	bool rec;
 	int r;
 
-	wire_get_str(wr, name, sizeof(name));
-	wire_get_str(wr, path, sizeof(path));
-	at = at_or_latest(wire_get_i64(wr));
-	rec = wire_get_u8(wr) != 0;
-	if (wire_done(wr) < 0 || !path_valid(path))
+	proto_get_ls_req(wr, &q);
+	if (wire_done(wr) < 0)
 		return -EPROTO;
+	at = at_or_latest(q.at);
 	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
 	batch_init(&bt, s);
@@ -130,7 +128,7 @@ static int do_ls(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 			goto out;
 		}
 	}
-	if ((r = ls_send(c, &bt, dev.id, path, at, rec)) == 0)
+	if ((r = ls_send(c, &bt, dev.id, path, at, q.recursive != 0)) == 0)
 		r = mux_send_end(s);
 out:
 	if (r == -ENOENT)
@@ -146,16 +144,16 @@ out:
 
 static int do_log(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct vg_log_req q;
+	const char *name = q.dev, *path = q.path;
 	struct ident dev;
 	struct batch bt;
 	uint64_t after = 0;
 	bool any = false;
 	int r;
 
-	wire_get_str(wr, name, sizeof(name));
-	wire_get_str(wr, path, sizeof(path));
-	if (wire_done(wr) < 0 || !path_valid(path))
+	proto_get_log_req(wr, &q);
+	if (wire_done(wr) < 0)
 		return -EPROTO;
 	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
@@ -210,19 +208,15 @@ static int pick_version(struct conn *c, int64_t dev, const char *path, uint64_t 
 
 static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct vg_stat_req q;
+	const char *name = q.dev, *path = q.path;
 	struct index_version *v;
 	struct ident dev;
-	uint64_t version;
-	int64_t at;
 	struct buf b;
 	int r;
 
-	wire_get_str(wr, name, sizeof(name));
-	wire_get_str(wr, path, sizeof(path));
-	version = wire_get_u64(wr);
-	at = wire_get_i64(wr);
-	if (wire_done(wr) < 0 || !path_valid(path))
+	proto_get_stat_req(wr, &q);
+	if (wire_done(wr) < 0)
 		return -EPROTO;
 	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
@@ -231,7 +225,7 @@ static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		return 0;
 	}
 	buf_init(&b, VG_MSG_MAX);
-	r = pick_version(c, dev.id, path, version, at, v);
+	r = pick_version(c, dev.id, path, q.version, q.at, v);
 	if (r == 0) {
 		proto_put_entry(&b, &v->e);
 		if ((r = wire_buf_error(&b)) == 0)
@@ -295,18 +289,14 @@ out:
 
 static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	char name[VG_NAME_MAX], path[PATH_MAX];
+	struct vg_read_req q;
+	const char *name = q.dev, *path = q.path;
 	struct index_version *v;
-	uint64_t version, off, len;
 	struct ident dev;
 	int r;
 
-	wire_get_str(wr, name, sizeof(name));
-	wire_get_str(wr, path, sizeof(path));
-	version = wire_get_u64(wr);
-	off = wire_get_u64(wr);
-	len = wire_get_u64(wr);
-	if (wire_done(wr) < 0 || !path_valid(path))
+	proto_get_read_req(wr, &q);
+	if (wire_done(wr) < 0)
 		return -EPROTO;
 	if (srv_find_device(c->srv, s, name, &dev) < 0)
 		return 0;
@@ -314,13 +304,13 @@ static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		reply_error(s, ENOMEM, "out of memory");
 		return 0;
 	}
-	r = pick_version(c, dev.id, path, version, 0, v);
+	r = pick_version(c, dev.id, path, q.version, 0, v);
 	if (r == 0 && v->e.deleted)
 		r = -ENOENT;
 	if (r == 0 && v->e.type != VG_FILE)
 		r = v->e.type == VG_DIR ? -EISDIR : -EINVAL;
 	if (r == 0)
-		r = send_content(c, s, &dev, v, off, len);
+		r = send_content(c, s, &dev, v, q.off, q.len);
 	if (r == -ENOENT)
 		reply_error(s, ENOENT, "%s:%s: no such version", name, path);
 	else if (r == -EISDIR)
@@ -463,14 +453,15 @@ static int status_commands(struct index *idx, int64_t dev, struct vg_status *st)
 
 static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	char name[VG_NAME_MAX];
+	struct vg_status_req q;
+	const char *name = q.dev;
 	struct index_devstate ds;
 	struct vg_status *st;
 	struct ident dev;
 	struct buf b;
 	int r;
 
-	wire_get_str(wr, name, sizeof(name));
+	proto_get_status_req(wr, &q);
 	if (wire_done(wr) < 0)
 		return -EPROTO;
 	if (srv_find_device(c->srv, s, name, &dev) < 0)

@@ -16,8 +16,6 @@
 #include "server/config.h"
 #include "common/log.h"
 
-#define SEARCH_WORD_MAX   1024
-
 struct hits_batch {
 	struct reply_batch rb;
 	struct index *idx;
@@ -70,40 +68,33 @@ run(struct srv *srv, struct mux_stream *s, const struct ident *dev,
 int
 search_handle(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	char name[VG_NAME_MAX], *words[TI_WORDS_MAX] = { 0 };
+	char *words[VG_SEARCH_WORDS_MAX];
+	struct vg_search_req *q;
 	struct ident dev;
-	uint32_t n, i;
-	uint8_t all;
+	uint32_t i;
 	int r = 0;
 
-	wire_get_str(wr, name, sizeof(name));
-	all = wire_get_u8(wr);
-	n = wire_get_u32(wr);
-	if (wire_ok(wr) < 0)
-		return -EPROTO;
-	if (n == 0 || n > TI_WORDS_MAX) {
-		reply_error(s, EINVAL, "search takes 1 to %d words", TI_WORDS_MAX);
+	if ((q = malloc(sizeof(*q))) == NULL) {
+		reply_error(s, ENOMEM, "out of memory");
 		return 0;
 	}
-	for (i = 0; i < n && r == 0; i++) {
-		if ((words[i] = malloc(SEARCH_WORD_MAX)) == NULL)
-			r = -ENOMEM;
-		else
-			wire_get_str(wr, words[i], SEARCH_WORD_MAX);
-	}
-	if (r == 0 && wire_done(wr) < 0)
+	proto_get_search_req(wr, q);
+	if (wire_done(wr) < 0) {
 		r = -EPROTO;
-	if (r == 0 && srv_find_device(c->srv, s, name, &dev) == 0) {
-		r = run(c->srv, s, &dev, words, n, all != 0);
+	} else if (q->nwords == 0 || q->nwords > TI_WORDS_MAX) {
+		reply_error(s, EINVAL, "search takes 1 to %d words", TI_WORDS_MAX);
+	} else if (srv_find_device(c->srv, s, q->dev, &dev) == 0) {
+		for (i = 0; i < q->nwords; i++)
+			words[i] = q->words[i];
+		r = run(c->srv, s, &dev, words, q->nwords, q->all_versions != 0);
 		if (r == -ENOENT)
-			reply_error(s, ENOENT, "no device named %s", name);
+			reply_error(s, ENOENT, "no device named %s", q->dev);
 		else if (r < 0 && r != -ECONNRESET)
 			reply_error(s, -r, "search: %s", strerror(-r));
 		r = 0;
 	}
-	for (i = 0; i < n; i++)
-		free(words[i]);
-	return r == -EPROTO ? r : 0;
+	free(q);
+	return r;
 }
 
 /* The indexer's devkey op: one row by id (it used to list every identity
