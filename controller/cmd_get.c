@@ -53,50 +53,23 @@ static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void
 		 char *err, size_t errlen)
 {
 	struct get *g = arg;
-	struct mux_stream *s;
-	struct buf req, msg;
-	uint16_t t;
-	bool started = false;
-	int r;
+	struct vg_read_req q = { .version = e->version, .off = 0, .len = e->size };
+	struct rpc r;
+	struct buf req;
+	int rc;
 
 	if (e->size == 0)
 		return 0;
+	snprintf(q.dev, sizeof(q.dev), "%s", g->dev);
+	snprintf(q.path, sizeof(q.path), "%s", e->path);
 	buf_init(&req, MUX_FRAME_MAX);
-	buf_init(&msg, MUX_FRAME_MAX);
-	wire_put_str(&req, g->dev);
-	wire_put_str(&req, e->path);
-	wire_put_u64(&req, e->version);
-	wire_put_u64(&req, 0);
-	wire_put_u64(&req, e->size);
-	s = mux_open(g->c->m, MSG_CTL_READ, req.data, req.len);
-	r = s ? mux_send_end(s) : -errno;
-	while (r >= 0) {
-		r = ctl_recv(s, &t, &msg);
-		if (r == MUX_END) {
-			r = started ? 0 : -EPROTO;
-			break;
-		}
-		if (r == MUX_MSG && t == MSG_ERROR) {
-			char text[VG_ERRMSG_MAX];
-
-			r = -proto_get_error(msg.data, msg.len, text, sizeof(text));
-			snprintf(err, errlen, "server: %s", text);
-		} else if (r == MUX_MSG && t == MSG_OK && !started) {
-			started = true;
-		} else if (r == MUX_DATA && started) {
-			r = sink(sink_arg, msg.data, msg.len);
-		} else if (r >= 0) {
-			snprintf(err, errlen, "server: unexpected reply");
-			r = -EPROTO;
-		} else {
-			snprintf(err, errlen, "%s", r == -EINTR ? "interrupted" :
-				 r == -ETIMEDOUT ? "server: no reply" : "server: connection lost");
-		}
-	}
-	mux_stream_close(s);
+	proto_put_read_req(&req, &q);
+	ctl_rpc(g->c, &r);
+	rc = rpc_stream(&r, MSG_CTL_READ, &req, sink, sink_arg);
+	if (rc < 0 && (r.remote || r.err[0]))
+		snprintf(err, errlen, "%s%s", rc == -EINTR && !r.remote ? "" : "server: ", r.err);
 	buf_free(&req);
-	buf_free(&msg);
-	return r;
+	return rc;
 }
 
 static int item_add(void *arg, struct wire_reader *r)
@@ -175,6 +148,7 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 		    const struct vg_entry *root, int64_t at)
 {
 	char what[PATH_MAX + VG_NAME_MAX + 8];
+	struct vg_ls_req q = { .at = at, .recursive = 1 };
 	struct items it = { 0 };
 	struct buf req;
 	size_t i;
@@ -186,11 +160,10 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 	if (!(it.scratch = malloc(sizeof(*it.scratch))))
 		return -ENOMEM;
 	ctl_target_str(g->dev, root->path, what, sizeof(what));
+	snprintf(q.dev, sizeof(q.dev), "%s", g->dev);
+	snprintf(q.path, sizeof(q.path), "%s", root->path);
 	buf_init(&req, MUX_FRAME_MAX);
-	wire_put_str(&req, g->dev);
-	wire_put_str(&req, root->path);
-	wire_put_i64(&req, at);
-	wire_put_u8(&req, 1);
+	proto_put_ls_req(&req, &q);
 	n = ctl_list(g->c, MSG_CTL_LS, &req, MSG_ENTRIES, what, item_add, &it);
 	buf_free(&req);
 	r = n < 0 ? (int)n : 0;

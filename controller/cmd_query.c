@@ -111,7 +111,6 @@ int cmd_devices(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct out o = { 0 };
-	struct buf req;
 	bool json = false;
 	long n;
 	int opt;
@@ -133,9 +132,7 @@ int cmd_devices(struct ctl *c, int argc, char **argv)
 		return CTL_FAIL;
 	if (!json)
 		printf("%-24s %-7s %-19s %10s %14s\n", "NAME", "STATE", "LAST SEEN", "FILES", "BYTES");
-	buf_init(&req, 16);
-	n = ctl_list(c, MSG_CTL_DEVICES, &req, MSG_DEVICES, NULL, device_one, &o);
-	buf_free(&req);
+	n = ctl_list(c, MSG_CTL_DEVICES, NULL, MSG_DEVICES, NULL, device_one, &o);
 	if (n < 0) {
 		json_decref(o.arr);
 		return CTL_FAIL;
@@ -213,9 +210,9 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "recursive", no_argument, NULL, 'r' },
 		{ "at", required_argument, NULL, 'a' }, CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	char dev[VG_NAME_MAX], path[PATH_MAX], what[PATH_MAX + VG_NAME_MAX + 8];
+	struct vg_ls_req q = { .at = INT64_MAX };
+	char what[PATH_MAX + VG_NAME_MAX + 8];
 	struct out o = { 0 };
-	int64_t at = INT64_MAX;
 	bool json = false;
 	struct buf req;
 	long n;
@@ -228,7 +225,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 		else if (opt == 'r' || opt == 'R')
 			o.recursive = true;
 		else if (opt == 'a') {
-			if (timefmt_parse(optarg, timefmt_now(), &at) < 0)
+			if (timefmt_parse(optarg, timefmt_now(), &q.at) < 0)
 				return ctl_usage(usage, "--at %s: not a TIME", optarg);
 		} else if (opt == CTL_OPT_HELP)
 			return ctl_help(usage);
@@ -237,20 +234,18 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage(usage, "expected one DEVICE[:PATH]");
-	if ((r = ctl_parse_target(usage, argv[optind], dev, path, false)) != 0)
+	if ((r = ctl_parse_target(usage, argv[optind], q.dev, q.path, false)) != 0)
 		return r;
 	if (ctl_connect(c) < 0 || out_open(&o, json) < 0)
 		return CTL_FAIL;
-	o.dir = path;
-	ctl_target_str(dev, path, what, sizeof(what));
+	o.dir = q.path;
+	q.recursive = o.recursive;
+	ctl_target_str(q.dev, q.path, what, sizeof(what));
 	buf_init(&req, MUX_FRAME_MAX);
-	wire_put_str(&req, dev);
-	wire_put_str(&req, path);
-	wire_put_i64(&req, at);
-	wire_put_u8(&req, o.recursive);
+	proto_put_ls_req(&req, &q);
 	n = ctl_list(c, MSG_CTL_LS, &req, MSG_ENTRIES, what, ls_one, &o);
 	buf_free(&req);
-	if (n == 0 && ls_empty(c, &o, dev, path, at) < 0)
+	if (n == 0 && ls_empty(c, &o, q.dev, q.path, q.at) < 0)
 		n = -ENOENT;
 	return out_close(&o, n, json);
 }
@@ -293,7 +288,8 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 		"  Every version of PATH, oldest first: version, capture time, size, sha256.\n";
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	char dev[VG_NAME_MAX], path[PATH_MAX], what[PATH_MAX + VG_NAME_MAX + 8];
+	char what[PATH_MAX + VG_NAME_MAX + 8];
+	struct vg_log_req q;
 	struct out o = { 0 };
 	bool json = false;
 	struct buf req;
@@ -311,14 +307,13 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage(usage, "expected one DEVICE:PATH");
-	if ((r = ctl_parse_target(usage, argv[optind], dev, path, true)) != 0)
+	if ((r = ctl_parse_target(usage, argv[optind], q.dev, q.path, true)) != 0)
 		return r;
 	if (ctl_connect(c) < 0 || out_open(&o, json) < 0)
 		return CTL_FAIL;
-	ctl_target_str(dev, path, what, sizeof(what));
+	ctl_target_str(q.dev, q.path, what, sizeof(what));
 	buf_init(&req, MUX_FRAME_MAX);
-	wire_put_str(&req, dev);
-	wire_put_str(&req, path);
+	proto_put_log_req(&req, &q);
 	n = ctl_list(c, MSG_CTL_LOG, &req, MSG_ENTRIES, what, log_one, &o);
 	buf_free(&req);
 	if (n == 0) {

@@ -13,7 +13,7 @@
 #include "controller/commands.h"
 #include "controller/jsonout.h"
 
-#define SEARCH_WORDS_MAX 32
+#define SEARCH_WORDS_MAX VG_SEARCH_WORDS_MAX
 #define SEARCH_WORD_MAX  256
 
 static const char *when(int64_t ns, char *buf, size_t cap)
@@ -78,6 +78,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct vg_status *s = NULL;
+	struct vg_status_req q;
 	struct wire_reader r;
 	struct buf req, msg;
 	bool json = false;
@@ -98,9 +99,10 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		return ctl_usage(usage, "%s: not a valid device name", argv[optind]);
 	if (ctl_connect(c) < 0)
 		return CTL_FAIL;
+	snprintf(q.dev, sizeof(q.dev), "%s", argv[optind]);
 	buf_init(&req, 256);
 	buf_init(&msg, MUX_FRAME_MAX);
-	wire_put_str(&req, argv[optind]);
+	proto_put_status_req(&req, &q);
 	if (ctl_call(c, MSG_CTL_STATUS, &req, MSG_STATUS, argv[optind], &msg) < 0)
 		goto out;
 	if (!(s = calloc(1, sizeof(*s))))
@@ -162,6 +164,7 @@ int cmd_search(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "all-versions", no_argument, NULL, 'A' },
 		CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct vg_search_req *q = NULL;
 	struct hits o = { 0 };
 	bool json = false, all = false;
 	struct buf req;
@@ -194,19 +197,23 @@ int cmd_search(struct ctl *c, int argc, char **argv)
 	}
 	if (ctl_connect(c) < 0)
 		return CTL_FAIL;
-	if ((json && !(o.arr = json_array())) || !(o.h = malloc(sizeof(*o.h)))) {
+	if ((json && !(o.arr = json_array())) || !(o.h = malloc(sizeof(*o.h))) ||
+	    !(q = calloc(1, sizeof(*q)))) {
 		json_decref(o.arr);
+		free(o.h);
 		return CTL_FAIL;
 	}
-	buf_init(&req, MUX_FRAME_MAX);
-	wire_put_str(&req, argv[optind]);
-	wire_put_u8(&req, all);
-	wire_put_u32(&req, (uint32_t)nwords);
+	snprintf(q->dev, sizeof(q->dev), "%s", argv[optind]);
+	q->all_versions = all;
+	q->nwords = (uint32_t)nwords;
 	for (i = 0; i < nwords; i++)
-		wire_put_str(&req, argv[optind + 1 + i]);
+		snprintf(q->words[i], sizeof(q->words[i]), "%s", argv[optind + 1 + i]);
+	buf_init(&req, MUX_FRAME_MAX);
+	proto_put_search_req(&req, q);
 	n = ctl_list(c, MSG_CTL_SEARCH, &req, MSG_HITS, argv[optind], hit_one, &o);
 	buf_free(&req);
 	free(o.h);
+	free(q);
 	if (n < 0) {
 		json_decref(o.arr);
 		return CTL_FAIL;

@@ -137,148 +137,53 @@ void ctl_close(struct ctl *c)
 	c->b = NULL;
 }
 
-struct mux_stream *ctl_request(struct ctl *c, uint16_t type, const struct buf *req)
+void ctl_rpc(struct ctl *c, struct rpc *r)
 {
-	struct mux_stream *s;
-	int r;
-
-	if (wire_buf_error(req)) {
-		log_warnx("request too large");
-		errno = EMSGSIZE;
-		return NULL;
-	}
-	s = mux_open(c->m, type, req->data, req->len);
-	if (!s) {
-		r = errno;
-		log_warnx("server: %s", strerror(r));
-		errno = r;
-		return NULL;
-	}
-	if ((r = mux_send_end(s)) < 0) {
-		log_errno(r, "server");
-		mux_stream_close(s);
-		errno = -r;
-		return NULL;
-	}
-	return s;
+	rpc_init(r, c->m, CTL_REPLY_MS);
+	r->cancel = &ctl_quit;
+	r->max_items = CTL_LIST_MAX;
 }
 
-int ctl_recv(struct mux_stream *s, uint16_t *type, struct buf *out)
+void ctl_rpc_log(const struct rpc *r, int rc, const char *prefix)
 {
-	int waited, r = -ETIMEDOUT;
+	char *esc;
 
-	for (waited = 0; waited < CTL_REPLY_MS && !ctl_quit; waited += 500) {
-		r = mux_recv(s, type, out, 500);
-		if (r != -ETIMEDOUT)
-			return r;
-	}
-	return ctl_quit ? -EINTR : r;
-}
-
-int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct buf *out)
-{
-	char text[VG_ERRMSG_MAX];
-	int r = ctl_recv(s, type, out);
-
-	if (r == -EINTR) {
+	if (rc == -EINTR && !r->remote) {
 		log_warnx("interrupted");
-		return r;
-	}
-	if (r == -ETIMEDOUT) {
-		log_warnx("server: no reply");
-		return r;
-	}
-	if (r < 0) {
-		log_warnx("server: connection lost");
-		return r;
-	}
-	if (r == MUX_MSG && *type == MSG_ERROR) {
-		int code = proto_get_error(out->data, out->len, text, sizeof(text));
-		char *esc = text_escape(text, true);
-
-		/* the server's texts usually name the target already */
-		if (prefix && strncmp(text, prefix, strlen(prefix)) != 0)
+	} else if (r->remote) {
+		esc = text_escape(r->err, true);
+		if (prefix && strncmp(r->err, prefix, strlen(prefix)) != 0)
 			log_warnx("%s: %s", prefix, esc ? esc : "error");
 		else
 			log_warnx("%s", esc ? esc : "error");
 		free(esc);
-		return -code;
+	} else if (r->err[0]) {
+		log_warnx("server: %s", r->err);
 	}
-	return r;
-}
-
-static int list_batch(const struct buf *msg, ctl_item_fn one, void *arg, long *count)
-{
-	struct wire_reader r;
-	uint32_t n, i;
-	int e;
-
-	wire_reader_init(&r, msg->data, msg->len);
-	n = wire_get_u32(&r);
-	for (i = 0; i < n && wire_ok(&r) == 0; i++) {
-		if (*count >= CTL_LIST_MAX)
-			return -E2BIG;
-		if ((e = one(arg, &r)) < 0)
-			return e;
-		(*count)++;
-	}
-	return wire_done(&r);
 }
 
 long ctl_list(struct ctl *c, uint16_t type, const struct buf *req, uint16_t item_type,
-	      const char *prefix, ctl_item_fn one, void *arg)
+	      const char *prefix, rpc_item_fn one, void *arg)
 {
-	struct mux_stream *s = ctl_request(c, type, req);
-	struct buf msg;
-	uint16_t t;
-	long count = 0;
-	int r;
+	struct rpc r;
+	long n;
 
-	if (!s)
-		return -errno;
-	buf_init(&msg, MUX_FRAME_MAX);
-	for (;;) {
-		r = ctl_reply(s, prefix, &t, &msg);
-		if (r < 0)
-			break;
-		if (r == MUX_END) {
-			r = 0;
-			break;
-		}
-		if (r != MUX_MSG || t != item_type) {
-			log_warnx("server: unexpected reply");
-			r = -EPROTO;
-			break;
-		}
-		if ((r = list_batch(&msg, one, arg, &count)) < 0) {
-			if (r == -EBADMSG)
-				log_warnx("server: malformed reply");
-			else if (r == -E2BIG)
-				log_warnx("server: more than %d items", CTL_LIST_MAX);
-			break;
-		}
-	}
-	buf_free(&msg);
-	mux_stream_close(s);
-	return r < 0 ? r : count;
+	ctl_rpc(c, &r);
+	if ((n = rpc_list(&r, type, req, item_type, one, arg)) < 0)
+		ctl_rpc_log(&r, (int)n, prefix);
+	return n;
 }
 
 int ctl_call(struct ctl *c, uint16_t type, const struct buf *req, uint16_t want_type,
 	     const char *prefix, struct buf *out)
 {
-	struct mux_stream *s = ctl_request(c, type, req);
-	uint16_t t;
-	int r;
+	struct rpc r;
+	int e;
 
-	if (!s)
-		return -errno;
-	r = ctl_reply(s, prefix, &t, out);
-	if (r >= 0 && (r != MUX_MSG || t != want_type)) {
-		log_warnx("server: unexpected reply");
-		r = -EPROTO;
-	}
-	mux_stream_close(s);
-	return r < 0 ? r : 0;
+	ctl_rpc(c, &r);
+	if ((e = rpc_call(&r, type, req, want_type, out)) < 0)
+		ctl_rpc_log(&r, e, prefix);
+	return e;
 }
 
 int ctl_parse_target(const char *usage, const char *arg, char dev[VG_NAME_MAX],
@@ -318,17 +223,17 @@ int ctl_stat(struct ctl *c, const char *dev, const char *path, uint64_t version,
 	     int64_t at, struct vg_entry *out)
 {
 	char prefix[PATH_MAX + VG_NAME_MAX + 8];
+	struct vg_stat_req q = { .version = version, .at = at };
 	struct wire_reader r;
 	struct buf req, msg;
 	int e;
 
 	ctl_target_str(dev, path, prefix, sizeof(prefix));
+	snprintf(q.dev, sizeof(q.dev), "%s", dev);
+	snprintf(q.path, sizeof(q.path), "%s", path);
 	buf_init(&req, MUX_FRAME_MAX);
 	buf_init(&msg, MUX_FRAME_MAX);
-	wire_put_str(&req, dev);
-	wire_put_str(&req, path);
-	wire_put_u64(&req, version);
-	wire_put_i64(&req, at);
+	proto_put_stat_req(&req, &q);
 	e = ctl_call(c, MSG_CTL_STAT, &req, MSG_ENTRY, prefix, &msg);
 	if (e == 0) {
 		wire_reader_init(&r, msg.data, msg.len);

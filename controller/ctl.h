@@ -17,6 +17,7 @@
 #include "common/bundle.h"
 #include "common/mux.h"
 #include "common/proto.h"
+#include "common/rpc.h"
 #include "common/wire.h"
 
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_WAIT = 3 };
@@ -63,25 +64,20 @@ int ctl_load_bundle(struct ctl *c);
 int ctl_connect(struct ctl *c);
 void ctl_close(struct ctl *c);
 
-/* Reply handling.  A request is a stream: first message, END, then replies.
- * ctl_request() opens it; ctl_reply() returns the next item (like mux_recv)
- * but turns MSG_ERROR into -code with the server's text printed as
- * "vigil: <prefix>: <text>" (prefix may be NULL). */
-struct mux_stream *ctl_request(struct ctl *c, uint16_t type, const struct buf *req);
-/* mux_recv for up to CTL_REPLY_MS, returning -EINTR early once ctl_quit is set. */
-int ctl_recv(struct mux_stream *s, uint16_t *type, struct buf *out);
-int ctl_reply(struct mux_stream *s, const char *prefix, uint16_t *type, struct buf *out);
+/* Requests go through common/rpc.h.  ctl_rpc() sets one up on the
+ * session's connection: CTL_REPLY_MS per reply item, cancelled by ctl_quit,
+ * at most CTL_LIST_MAX items in a listing.  ctl_rpc_log() prints why a call
+ * failed, once: the server's text as "vigil: <prefix>: <text>" (prefix may
+ * be NULL; the server's texts usually name the target already), anything
+ * else as "vigil: server: <what>" or "vigil: interrupted". */
+void ctl_rpc(struct ctl *c, struct rpc *r);
+void ctl_rpc_log(const struct rpc *r, int rc, const char *prefix);
 
-/* A list request: every MSG_<item_type> reply is {u32 n, item * n}; each
- * item is handed to one(arg, reader), which decodes it and returns 0 or
- * -errno (stops).  Ends at END.  Returns the number of items or -errno
- * (already printed). */
-typedef int (*ctl_item_fn)(void *arg, struct wire_reader *r);
+/* A listing (rpc_list) or a one-reply request (rpc_call) on the session,
+ * failures printed with ctl_rpc_log.  ctl_list returns the number of items,
+ * ctl_call 0 with the payload in out; or -errno. */
 long ctl_list(struct ctl *c, uint16_t type, const struct buf *req, uint16_t item_type,
-	      const char *prefix, ctl_item_fn one, void *arg);
-
-/* The whole stream for a one-reply request: expects one MSG of want_type.
- * Returns 0 with the payload in out, or -errno (printed). */
+	      const char *prefix, rpc_item_fn one, void *arg);
 int ctl_call(struct ctl *c, uint16_t type, const struct buf *req, uint16_t want_type,
 	     const char *prefix, struct buf *out);
 

@@ -7,28 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/rpc.h"
 #include "daemon/capture.h"
-
-/* Waits for the next message; returns its type or -errno. */
-static int recv_msg(struct mux_stream *s, struct buf *rb, int timeout_ms,
-		    char *err, size_t errlen)
-{
-	uint16_t type = 0;
-	int k = mux_recv(s, &type, rb, timeout_ms);
-
-	if (k < 0)
-		return k;
-	if (k != MUX_MSG) {
-		snprintf(err, errlen, "server ended the stream without an answer");
-		return -EPROTO;
-	}
-	if (type == MSG_ERROR) {
-		int code = proto_get_error(rb->data, rb->len, err, errlen);
-
-		return code > 0 ? -code : -EPROTO;
-	}
-	return type;
-}
 
 static int get_u64(const struct buf *rb, uint64_t *v)
 {
@@ -87,91 +67,76 @@ out:
 	return rc;
 }
 
+/* After PUT_READY (bodies with data): the body, then END. */
+static int put_data(struct rpc *r, struct mux_stream *s, const struct vg_put *put,
+		    struct put_body *body, struct buf *rb)
+{
+	uint64_t off = 0;
+	int rc;
+
+	if ((rc = rpc_expect(r, s, MSG_PUT_READY, rb)) < 0)
+		return rc;
+	if (get_u64(rb, &off) < 0 || off > body->size) {
+		snprintf(r->err, sizeof(r->err), "bad resume offset in a put's reply");
+		return -EPROTO;
+	}
+	if ((rc = send_data(s, put, body, off)) < 0)
+		return rc;   /* closing without END resets: the server drops it */
+	return mux_send_end(s);
+}
+
 int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
 	       int timeout_ms, uint64_t *version, char *err, size_t errlen)
 {
 	struct mux_stream *s;
+	struct rpc r;
 	struct buf b, rb;
-	uint64_t off = 0;
 	bool data = put->body == PUT_WHOLE || put->body == PUT_DELTA || put->body == PUT_RANGES;
-	int rc, t;
+	uint16_t t = 0;
+	int rc;
 
-	err[0] = '\0';
+	rpc_init(&r, m, timeout_ms);
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&rb, MUX_FRAME_MAX);
 	proto_put_put(&b, put);
-	if ((rc = wire_buf_error(&b)) < 0)
+	if ((rc = rpc_open(&r, MSG_DEV_PUT, &b, !data, &s)) < 0)
 		goto out;
-	if (!(s = mux_open(m, MSG_DEV_PUT, b.data, b.len))) {
-		rc = errno ? -errno : -ECONNRESET;
-		goto out;
-	}
-	if (!data) {
-		if ((rc = mux_send_end(s)) < 0)
-			goto close;
-	} else {
-		if ((t = recv_msg(s, &rb, timeout_ms, err, errlen)) < 0) {
-			rc = t;
-			goto close;
-		}
-		if (t != MSG_PUT_READY || get_u64(&rb, &off) < 0 || off > body->size) {
-			snprintf(err, errlen, "unexpected reply %#x to a put", t);
-			rc = -EPROTO;
-			goto close;
-		}
-		if ((rc = send_data(s, put, body, off)) < 0)
-			goto close;   /* closing without END resets: the server drops it */
-		if ((rc = mux_send_end(s)) < 0)
-			goto close;
-	}
-	for (;;) {
-		if ((t = recv_msg(s, &rb, timeout_ms, err, errlen)) < 0) {
-			rc = t;
-			break;
-		}
-		if (t == MSG_PUT_READY)
-			continue;
-		if (t != MSG_PUT_DONE || get_u64(&rb, version) < 0) {
-			snprintf(err, errlen, "unexpected reply %#x to a put", t);
-			rc = -EPROTO;
-		}
-		break;
+	if (data && (rc = put_data(&r, s, put, body, &rb)) < 0)
+		goto close;
+	/* PUT_DONE, after any repeated PUT_READY */
+	while ((rc = rpc_recv(&r, s, &t, &rb)) == MUX_MSG && t == MSG_PUT_READY)
+		;
+	if (rc >= 0 && (rc != MUX_MSG || t != MSG_PUT_DONE || get_u64(&rb, version) < 0)) {
+		snprintf(r.err, sizeof(r.err), "unexpected reply to a put");
+		rc = -EPROTO;
 	}
 close:
 	mux_stream_close(s);
 out:
+	snprintf(err, errlen, "%s", rc < 0 ? r.err : "");
 	buf_free(&b);
 	buf_free(&rb);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms)
 {
-	struct wire_reader r;
+	struct vg_latest_req q;
+	struct wire_reader rd;
+	struct rpc r;
 	struct buf b, rb;
-	uint16_t rt = 0;
 	int rc;
 
+	snprintf(q.path, sizeof(q.path), "%s", path);
+	rpc_init(&r, m, timeout_ms);
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&rb, MUX_FRAME_MAX);
-	wire_put_str(&b, path);
-	if ((rc = mux_call(m, MSG_DEV_LATEST, &b, &rt, &rb, timeout_ms)) < 0)
-		goto out;
-	if (rt == MSG_ERROR) {
-		char text[VG_ERRMSG_MAX];
-		int code = proto_get_error(rb.data, rb.len, text, sizeof(text));
-
-		rc = code > 0 ? -code : -EPROTO;
-		goto out;
+	proto_put_latest_req(&b, &q);
+	if ((rc = rpc_call(&r, MSG_DEV_LATEST, &b, MSG_ENTRY, &rb)) == 0) {
+		wire_reader_init(&rd, rb.data, rb.len);
+		proto_get_entry(&rd, out);
+		rc = wire_done(&rd);
 	}
-	if (rt != MSG_ENTRY) {
-		rc = -EPROTO;
-		goto out;
-	}
-	wire_reader_init(&r, rb.data, rb.len);
-	proto_get_entry(&r, out);
-	rc = wire_done(&r);
-out:
 	buf_free(&b);
 	buf_free(&rb);
 	return rc;
@@ -179,74 +144,55 @@ out:
 
 int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms)
 {
+	struct rpc r;
 	struct buf b, rb;
-	char text[VG_ERRMSG_MAX];
-	uint16_t rt = 0;
 	int rc;
 
+	rpc_init(&r, m, timeout_ms);
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&rb, MUX_FRAME_MAX);
 	proto_put_report(&b, rep);
-	rc = mux_call(m, MSG_DEV_REPORT, &b, &rt, &rb, timeout_ms);
-	if (rc == 0 && rt != MSG_OK)
-		rc = rt == MSG_ERROR ? -proto_get_error(rb.data, rb.len, text, sizeof(text)) : -EPROTO;
+	rc = rpc_call(&r, MSG_DEV_REPORT, &b, MSG_OK, &rb);
 	buf_free(&b);
 	buf_free(&rb);
 	return rc;
+}
+
+/* rpc_sink_fn of a signature: at most cap bytes to the caller's out(). */
+struct sig_sink {
+	uint64_t cap, *got;
+	int (*out)(void *arg, const void *p, size_t n);
+	void *arg;
+};
+
+static int sig_sink(void *arg, const void *p, size_t n)
+{
+	struct sig_sink *ss = arg;
+	int rc;
+
+	if (n > ss->cap - *ss->got)
+		return -EFBIG;
+	*ss->got += n;
+	rc = ss->out(ss->arg, p, n);
+	return rc > 0 ? -EIO : rc;
 }
 
 int putio_sig(struct mux *m, const char *path, uint64_t version, uint64_t cap,
 	      int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
 	      uint64_t *got)
 {
-	struct mux_stream *s;
-	struct buf b, rb;
-	char err[VG_ERRMSG_MAX];
-	uint16_t type = 0;
-	int rc, k;
+	struct sig_sink ss = { .cap = cap, .got = got, .out = out, .arg = arg };
+	struct vg_sig_req q = { .version = version };
+	struct rpc r;
+	struct buf b;
+	int rc;
 
 	*got = 0;
+	snprintf(q.path, sizeof(q.path), "%s", path);
+	rpc_init(&r, m, timeout_ms);
 	buf_init(&b, VG_MSG_MAX);
-	buf_init(&rb, MUX_FRAME_MAX);
-	wire_put_str(&b, path);
-	wire_put_u64(&b, version);
-	if ((rc = wire_buf_error(&b)) < 0)
-		goto out;
-	if (!(s = mux_open(m, MSG_DEV_SIG, b.data, b.len))) {
-		rc = errno ? -errno : -ECONNRESET;
-		goto out;
-	}
-	if ((rc = mux_send_end(s)) < 0 && rc != -ECONNRESET)
-		goto close;
-	if ((rc = recv_msg(s, &rb, timeout_ms, err, sizeof(err))) < 0)
-		goto close;
-	if (rc != MSG_OK) {
-		rc = -EPROTO;
-		goto close;
-	}
-	for (rc = 0;;) {
-		if ((k = mux_recv(s, &type, &rb, timeout_ms)) < 0) {
-			rc = k;
-			break;
-		}
-		if (k == MUX_END)
-			break;
-		if (k != MUX_DATA) {
-			rc = -EPROTO;
-			break;
-		}
-		if (rb.len > cap - *got) {
-			rc = -EFBIG;
-			break;
-		}
-		*got += rb.len;
-		if ((rc = out(arg, rb.data, rb.len)) != 0)
-			break;
-	}
-close:
-	mux_stream_close(s);
-out:
+	proto_put_sig_req(&b, &q);
+	rc = rpc_stream(&r, MSG_DEV_SIG, &b, sig_sink, &ss);
 	buf_free(&b);
-	buf_free(&rb);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "common/client.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/rpc.h"
 #include "common/wire.h"
 
 struct mlink {
@@ -163,61 +165,34 @@ static struct mlink *link_get(struct mconn *mc)
 	return l;
 }
 
-/* One request stream: first message then END.  *lp holds a reference. */
-static int open_req(struct mconn *mc, uint16_t type, const struct buf *req,
-		    struct mlink **lp, struct mux_stream **sp)
+/* A call on a referenced live link: *lp holds the reference, r is set up
+ * for it.  -EIO when the server is unreachable. */
+static int call_begin(struct mconn *mc, struct rpc *r, struct mlink **lp)
 {
-	struct mlink *l;
-	struct mux_stream *s;
-	int r;
-
-	if (wire_buf_error(req))
-		return -ENAMETOOLONG;
-	if (!(l = link_get(mc)))
+	if (!(*lp = link_get(mc)))
 		return -EIO;
-	if (!(s = mux_open(l->m, type, req->data, req->len))) {
-		r = errno == EAGAIN ? -EAGAIN : -ECONNRESET;
-		if (r == -ECONNRESET)
-			link_fail(mc, l);
-		link_unref(mc, l);
-		return r;
-	}
-	if (mux_send_end(s) < 0) {
-		mux_stream_close(s);
-		link_fail(mc, l);
-		link_unref(mc, l);
-		return -ECONNRESET;
-	}
-	*lp = l;
-	*sp = s;
+	rpc_init(r, (*lp)->m, MCONN_TIMEOUT_MS);
 	return 0;
 }
 
-/* The next reply item: a positive enum mux_item, -code for MSG_ERROR,
- * -ECONNRESET when the connection broke or went silent. */
-static int recv_item(struct mconn *mc, struct mlink *l, struct mux_stream *s,
-		     uint16_t *type, struct buf *out)
+/* After a call on l: the server's own error codes pass through; a
+ * connection that went silent or died is dropped, so the next request
+ * reconnects, and the call fails with -ECONNRESET ("try again"). */
+static int call_end(struct mconn *mc, struct mlink *l, const struct rpc *r, int rc)
 {
-	char text[VG_ERRMSG_MAX];
-	int r = mux_recv(s, type, out, MCONN_TIMEOUT_MS);
-
-	if (r == -ETIMEDOUT) {
+	if (rc < 0 && r->remote) {
+		log_debug("mount: server: %s", r->err);
+	} else if (rc == -ETIMEDOUT) {
 		log_warnx("mount: server silent for %d s; reconnecting", MCONN_TIMEOUT_MS / 1000);
 		link_fail(mc, l);
-		return -ECONNRESET;
+		rc = -ECONNRESET;
+	} else if (rc == -ECONNRESET && !mux_alive(l->m)) {
+		link_fail(mc, l);
+	} else if (rc == -EPROTO) {
+		rc = -EBADMSG;   /* a reply of the wrong type: as malformed */
 	}
-	if (r < 0) {
-		if (!mux_alive(l->m))
-			link_fail(mc, l);
-		return -ECONNRESET;
-	}
-	if (r == MUX_MSG && *type == MSG_ERROR) {
-		int code = proto_get_error(out->data, out->len, text, sizeof(text));
-
-		log_debug("mount: server: %s", text);
-		return code > 0 && code < 4096 ? -code : -EIO;
-	}
-	return r;
+	link_unref(mc, l);
+	return rc;
 }
 
 struct list_ctx {
@@ -226,55 +201,15 @@ struct list_ctx {
 	struct vg_entry *e;
 };
 
-static int list_batch(struct list_ctx *lc, const struct buf *msg)
+/* rpc_item_fn: one entry of a listing to the caller's callback. */
+static int list_one(void *arg, struct wire_reader *rd)
 {
-	struct wire_reader wr;
-	uint32_t n, i;
-	int r;
+	struct list_ctx *lc = arg;
 
-	wire_reader_init(&wr, msg->data, msg->len);
-	n = wire_get_u32(&wr);
-	for (i = 0; i < n && wire_ok(&wr) == 0; i++) {
-		proto_get_entry(&wr, lc->e);
-		if (wire_ok(&wr) < 0)
-			break;
-		if ((r = lc->fn(lc->arg, lc->e)) < 0)
-			return r;
-	}
-	return wire_done(&wr) < 0 ? -EBADMSG : 0;
-}
-
-/* One attempt at a listing request; -ECONNRESET means "try again". */
-static int list_once(struct mconn *mc, uint16_t type, const struct buf *req, struct list_ctx *lc)
-{
-	struct mux_stream *s;
-	struct mlink *l;
-	struct buf msg;
-	uint16_t t;
-	int r;
-
-	if ((r = open_req(mc, type, req, &l, &s)) < 0)
-		return r;
-	buf_init(&msg, MUX_FRAME_MAX);
-	for (;;) {
-		r = recv_item(mc, l, s, &t, &msg);
-		if (r < 0)
-			break;
-		if (r == MUX_END) {
-			r = 0;
-			break;
-		}
-		if (r != MUX_MSG || t != MSG_ENTRIES) {
-			r = -EBADMSG;
-			break;
-		}
-		if ((r = list_batch(lc, &msg)) < 0)
-			break;
-	}
-	buf_free(&msg);
-	mux_stream_close(s);
-	link_unref(mc, l);
-	return r;
+	proto_get_entry(rd, lc->e);
+	if (wire_ok(rd) < 0)
+		return -EBADMSG;
+	return lc->fn(lc->arg, lc->e);
 }
 
 /* A listing is not retried here: entries may have reached fn already.
@@ -283,26 +218,32 @@ static int list_req(struct mconn *mc, uint16_t type, const struct buf *req,
 		    mconn_entry_fn fn, void *arg)
 {
 	struct list_ctx lc = { .fn = fn, .arg = arg };
-	int r;
+	struct mlink *l;
+	struct rpc r;
+	long n;
+	int rc;
 
 	if (!(lc.e = malloc(sizeof(*lc.e))))
 		return -ENOMEM;
-	r = list_once(mc, type, req, &lc);
+	if ((rc = call_begin(mc, &r, &l)) == 0) {
+		n = rpc_list(&r, type, req, MSG_ENTRIES, list_one, &lc);
+		rc = call_end(mc, l, &r, n < 0 ? (int)n : 0);
+	}
 	free(lc.e);
-	return r == -ECONNRESET || r == -EAGAIN ? -EIO : r;
+	return rc == -ECONNRESET || rc == -EAGAIN ? -EIO : rc;
 }
 
 int mconn_ls(struct mconn *mc, const char *dev, const char *path, int64_t at,
 	     mconn_entry_fn fn, void *arg)
 {
+	struct vg_ls_req q = { .at = at, .recursive = 0 };
 	struct buf req;
 	int r;
 
+	snprintf(q.dev, sizeof(q.dev), "%s", dev);
+	snprintf(q.path, sizeof(q.path), "%s", path);
 	buf_init(&req, VG_MSG_MAX);
-	wire_put_str(&req, dev);
-	wire_put_str(&req, path);
-	wire_put_i64(&req, at);
-	wire_put_u8(&req, 0);
+	proto_put_ls_req(&req, &q);
 	r = list_req(mc, MSG_CTL_LS, &req, fn, arg);
 	buf_free(&req);
 	return r;
@@ -310,12 +251,14 @@ int mconn_ls(struct mconn *mc, const char *dev, const char *path, int64_t at,
 
 int mconn_log(struct mconn *mc, const char *dev, const char *path, mconn_entry_fn fn, void *arg)
 {
+	struct vg_log_req q;
 	struct buf req;
 	int r;
 
+	snprintf(q.dev, sizeof(q.dev), "%s", dev);
+	snprintf(q.path, sizeof(q.path), "%s", path);
 	buf_init(&req, VG_MSG_MAX);
-	wire_put_str(&req, dev);
-	wire_put_str(&req, path);
+	proto_put_log_req(&req, &q);
 	r = list_req(mc, MSG_CTL_LOG, &req, fn, arg);
 	buf_free(&req);
 	return r;
@@ -324,29 +267,26 @@ int mconn_log(struct mconn *mc, const char *dev, const char *path, mconn_entry_f
 int mconn_has_xattrs(struct mconn *mc, const char *dev)
 {
 	struct vg_status *st = NULL;
+	struct vg_status_req q;
 	struct wire_reader wr;
-	struct mux_stream *s;
 	struct mlink *l;
+	struct rpc rp;
 	struct buf req, msg;
-	uint16_t t;
 	int r;
 
+	snprintf(q.dev, sizeof(q.dev), "%s", dev);
 	buf_init(&req, VG_MSG_MAX);
 	buf_init(&msg, MUX_FRAME_MAX);
-	wire_put_str(&req, dev);
-	if ((r = open_req(mc, MSG_CTL_STATUS, &req, &l, &s)) == 0) {
-		r = recv_item(mc, l, s, &t, &msg);
-		if (r >= 0 && (r != MUX_MSG || t != MSG_STATUS)) {
-			r = -EBADMSG;
-		} else if (r >= 0 && !(st = calloc(1, sizeof(*st)))) {
+	proto_put_status_req(&req, &q);
+	if ((r = call_begin(mc, &rp, &l)) == 0) {
+		r = call_end(mc, l, &rp, rpc_call(&rp, MSG_CTL_STATUS, &req, MSG_STATUS, &msg));
+		if (r == 0 && !(st = calloc(1, sizeof(*st)))) {
 			r = -ENOMEM;
-		} else if (r >= 0) {
+		} else if (r == 0) {
 			wire_reader_init(&wr, msg.data, msg.len);
 			proto_get_status(&wr, st);
 			r = wire_done(&wr) < 0 ? -EBADMSG : st->has_xattrs != 0;
 		}
-		mux_stream_close(s);
-		link_unref(mc, l);
 	}
 	free(st);
 	buf_free(&req);
@@ -354,63 +294,60 @@ int mconn_has_xattrs(struct mconn *mc, const char *dev)
 	return r == -ECONNRESET || r == -EAGAIN ? -EIO : r;
 }
 
-/* One attempt at a read; -ECONNRESET means "try again". */
-static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len, uint8_t *dst,
-			 struct buf *msg)
-{
-	struct mux_stream *s;
-	struct mlink *l;
-	size_t got = 0;
-	uint16_t t;
-	int r;
+/* rpc_sink_fn of a read: into dst, never past len. */
+struct read_sink {
+	uint8_t *dst;
+	size_t len, got;
+};
 
-	if ((r = open_req(mc, MSG_CTL_READ, req, &l, &s)) < 0)
-		return r;
-	r = recv_item(mc, l, s, &t, msg);
-	if (r >= 0 && (r != MUX_MSG || t != MSG_OK))
-		r = -EBADMSG;
-	while (r >= 0) {
-		r = recv_item(mc, l, s, &t, msg);
-		if (r == MUX_END || r < 0)
-			break;
-		if (r != MUX_DATA || msg->len > len - got) {
-			r = -EBADMSG;
-			break;
-		}
-		if (msg->len > 0)
-			memcpy(dst + got, msg->data, msg->len);
-		got += msg->len;
-	}
-	mux_stream_close(s);
-	link_unref(mc, l);
-	if (r == -ECONNRESET && got > 0)
-		r = -EIO;   /* a stream reset after OK: the store failed, don't retry blindly */
-	return r < 0 ? r : (ssize_t)got;
+static int read_sink(void *arg, const void *p, size_t n)
+{
+	struct read_sink *rs = arg;
+
+	if (n > rs->len - rs->got)
+		return -EBADMSG;
+	if (n > 0)
+		memcpy(rs->dst + rs->got, p, n);
+	rs->got += n;
+	return 0;
+}
+
+/* One attempt at a read; -ECONNRESET means "try again". */
+static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len, uint8_t *dst)
+{
+	struct read_sink rs = { .dst = dst, .len = len };
+	struct mlink *l;
+	struct rpc r;
+	int rc;
+
+	if ((rc = call_begin(mc, &r, &l)) < 0)
+		return rc;
+	rc = call_end(mc, l, &r, rpc_stream(&r, MSG_CTL_READ, req, read_sink, &rs));
+	if (rc == -ECONNRESET && rs.got > 0)
+		rc = -EIO;   /* a stream reset after OK: the store failed, don't retry blindly */
+	return rc < 0 ? rc : (ssize_t)rs.got;
 }
 
 ssize_t mconn_read(struct mconn *mc, const char *dev, const char *path, uint64_t version,
 		   uint64_t off, size_t len, uint8_t *dst)
 {
-	struct buf req, msg;
+	struct vg_read_req q = { .version = version, .off = off, .len = len };
+	struct buf req;
 	ssize_t r;
 	int attempt;
 
 	if (len == 0)
 		return 0;
+	snprintf(q.dev, sizeof(q.dev), "%s", dev);
+	snprintf(q.path, sizeof(q.path), "%s", path);
 	buf_init(&req, VG_MSG_MAX);
-	buf_init(&msg, MUX_FRAME_MAX);
-	wire_put_str(&req, dev);
-	wire_put_str(&req, path);
-	wire_put_u64(&req, version);
-	wire_put_u64(&req, off);
-	wire_put_u64(&req, len);
+	proto_put_read_req(&req, &q);
 	/* a connection that died before anything arrived: once more on a new one */
 	for (attempt = 0; attempt < 2; attempt++) {
-		r = read_once(mc, &req, len, dst, &msg);
+		r = read_once(mc, &req, len, dst);
 		if (r != -ECONNRESET && r != -EAGAIN)
 			break;
 	}
 	buf_free(&req);
-	buf_free(&msg);
 	return r == -ECONNRESET || r == -EAGAIN ? -EIO : r;
 }
