@@ -1,5 +1,6 @@
 /* fuzz_proto.c — libFuzzer harness for common/wire.c + common/proto.c.
- * The first byte picks a decoder, the rest is the message.  A message that
+ * The first byte picks a decoder (replies, then the request bodies the
+ * server decodes), the rest is the message.  A message that
  * decodes cleanly must re-encode, and decoding that encoding must give the
  * same bytes again (encode(decode(x)) is a fixed point). */
 #include <errno.h>
@@ -9,7 +10,17 @@
 #include "common/proto.h"
 #include "tests/fuzz/fuzz_util.h"
 
-enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES, K_COUNT };
+/* New kinds go at the end: a seed's first byte keeps its meaning. */
+enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES,
+       K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_COUNT };
+
+/* The decoded value of any kind fits here. */
+union any {
+	struct vg_entry e; struct vg_put p; struct vg_device d; struct vg_report rep;
+	struct vg_status st; struct vg_hit h; struct vg_ls_req ls; struct vg_log_req lg;
+	struct vg_stat_req sr; struct vg_read_req rd; struct vg_status_req ss;
+	struct vg_search_req se; struct vg_latest_req la; struct vg_sig_req sg;
+};
 
 /* Decodes one value of kind k from r into v and appends its encoding to b. */
 static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
@@ -21,6 +32,15 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 	case K_REPORT: proto_get_report(r, v); if (!r->err) proto_put_report(b, v); break;
 	case K_STATUS: proto_get_status(r, v); if (!r->err) proto_put_status(b, v); break;
 	case K_HIT:    proto_get_hit(r, v);    if (!r->err) proto_put_hit(b, v);    break;
+	case K_LS:     proto_get_ls_req(r, v); if (!r->err) proto_put_ls_req(b, v); break;
+	case K_LOG:    proto_get_log_req(r, v); if (!r->err) proto_put_log_req(b, v); break;
+	case K_STAT:   proto_get_stat_req(r, v); if (!r->err) proto_put_stat_req(b, v); break;
+	case K_READ:   proto_get_read_req(r, v); if (!r->err) proto_put_read_req(b, v); break;
+	case K_STATUS_REQ:
+		proto_get_status_req(r, v); if (!r->err) proto_put_status_req(b, v); break;
+	case K_SEARCH: proto_get_search_req(r, v); if (!r->err) proto_put_search_req(b, v); break;
+	case K_LATEST: proto_get_latest_req(r, v); if (!r->err) proto_put_latest_req(b, v); break;
+	case K_SIG:    proto_get_sig_req(r, v); if (!r->err) proto_put_sig_req(b, v); break;
 	}
 }
 
@@ -45,14 +65,13 @@ static int run(int k, const uint8_t *p, size_t n, void *v, struct buf *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static void *v;   /* big enough for any decoded struct; reused */
+	static union any *v;   /* reused */
 	struct buf a, b;
 	int k;
 
 	if (size < 1)
 		return 0;
-	if (!v && !(v = malloc(sizeof(struct vg_status) > sizeof(struct vg_put) ?
-				 sizeof(struct vg_status) : sizeof(struct vg_put))))
+	if (!v && !(v = malloc(sizeof(*v))))
 		abort();
 	k = data[0] % K_COUNT;
 	data++;

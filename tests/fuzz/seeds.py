@@ -36,6 +36,15 @@ put('proto', 'status', b'\x04' + s('phone1') + b'\x01' + struct.pack('>qQq', 1, 
 put('proto', 'hit', b'\x05' + s('/notes.txt') + struct.pack('>Qq', 2, 3) + s('hello world'))
 put('proto', 'error', b'\x06' + struct.pack('>I', 116) + s('stale base'))
 put('proto', 'entries', b'\x07' + struct.pack('>I', 2) + entry('/x') + entry('/y', 2))
+# requests (kinds 8..15: ls log stat read status search latest sig)
+put('proto', 'req-ls', b'\x08' + s('phone1') + s('/sdcard') + struct.pack('>q', 0) + b'\x01')
+put('proto', 'req-log', b'\x09' + s('phone1') + s('/sdcard/a.txt'))
+put('proto', 'req-stat', b'\x0a' + s('phone1') + s('/') + struct.pack('>Qq', 3, 1700000000 * 10**9))
+put('proto', 'req-read', b'\x0b' + s('phone1') + s('/a') + struct.pack('>QQQ', 0, 65536, 1 << 20))
+put('proto', 'req-status', b'\x0c' + s('phone1'))
+put('proto', 'req-search', b'\x0d' + s('phone1') + b'\x00' + struct.pack('>I', 2) + s('13800138000') + s('张三'))
+put('proto', 'req-latest', b'\x0e' + s('/home/alice/notes.txt'))
+put('proto', 'req-sig', b'\x0f' + s('/data/v.bin') + struct.pack('>Q', 7))
 
 # names: plain strings
 for i, x in enumerate(['phone1', 'phone1:/sdcard/a', 'a-b.c_d:/', 'dev:/a/b/', 'Bad:/x',

@@ -121,7 +121,8 @@ static void test_wire_limits(void **state)
 
 /* --- proto: every message round-trips and every truncation fails --- */
 
-enum kind { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT };
+enum kind { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT,
+	    K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_LAST = K_SIG };
 
 static size_t size_of(enum kind k)
 {
@@ -132,6 +133,14 @@ static size_t size_of(enum kind k)
 	case K_REPORT: return sizeof(struct vg_report);
 	case K_STATUS: return sizeof(struct vg_status);
 	case K_HIT: return sizeof(struct vg_hit);
+	case K_LS: return sizeof(struct vg_ls_req);
+	case K_LOG: return sizeof(struct vg_log_req);
+	case K_STAT: return sizeof(struct vg_stat_req);
+	case K_READ: return sizeof(struct vg_read_req);
+	case K_STATUS_REQ: return sizeof(struct vg_status_req);
+	case K_SEARCH: return sizeof(struct vg_search_req);
+	case K_LATEST: return sizeof(struct vg_latest_req);
+	case K_SIG: return sizeof(struct vg_sig_req);
 	}
 	return 0;
 }
@@ -145,6 +154,14 @@ static void encode(enum kind k, struct buf *b, const void *v)
 	case K_REPORT: proto_put_report(b, v); break;
 	case K_STATUS: proto_put_status(b, v); break;
 	case K_HIT: proto_put_hit(b, v); break;
+	case K_LS: proto_put_ls_req(b, v); break;
+	case K_LOG: proto_put_log_req(b, v); break;
+	case K_STAT: proto_put_stat_req(b, v); break;
+	case K_READ: proto_put_read_req(b, v); break;
+	case K_STATUS_REQ: proto_put_status_req(b, v); break;
+	case K_SEARCH: proto_put_search_req(b, v); break;
+	case K_LATEST: proto_put_latest_req(b, v); break;
+	case K_SIG: proto_put_sig_req(b, v); break;
 	}
 }
 
@@ -160,6 +177,14 @@ static int decode(enum kind k, const uint8_t *p, size_t n, void *v)
 	case K_REPORT: proto_get_report(&r, v); break;
 	case K_STATUS: proto_get_status(&r, v); break;
 	case K_HIT: proto_get_hit(&r, v); break;
+	case K_LS: proto_get_ls_req(&r, v); break;
+	case K_LOG: proto_get_log_req(&r, v); break;
+	case K_STAT: proto_get_stat_req(&r, v); break;
+	case K_READ: proto_get_read_req(&r, v); break;
+	case K_STATUS_REQ: proto_get_status_req(&r, v); break;
+	case K_SEARCH: proto_get_search_req(&r, v); break;
+	case K_LATEST: proto_get_latest_req(&r, v); break;
+	case K_SIG: proto_get_sig_req(&r, v); break;
 	}
 	return wire_done(&r);
 }
@@ -476,13 +501,114 @@ static void test_proto_status(void **state)
 }
 
 /* Random bytes never crash a decoder. */
+/* Request bodies: each field survives the round trip (every prefix is
+ * refused), and the server-side decoders refuse bad paths and counts. */
+static void test_proto_requests(void **state)
+{
+	struct vg_ls_req ls = { .dev = "phone1", .path = "/sdcard/DCIM", .at = -3, .recursive = 1 }, ols;
+	struct vg_log_req lg = { .dev = "phone1", .path = "/a b/\xff" }, olg;
+	struct vg_stat_req st = { .dev = "x", .path = "/", .version = UINT64_MAX, .at = INT64_MIN }, ost;
+	struct vg_read_req rd = { .dev = "phone1", .path = "/f", .version = 9,
+				  .off = 1ULL << 40, .len = 65536 }, ord;
+	struct vg_status_req sr = { .dev = "Not-Valid but decodable" }, osr;
+	struct vg_latest_req la = { .path = "/home/alice/notes.txt" }, ola;
+	struct vg_sig_req sg = { .path = "/data/v.bin", .version = 77 }, osg;
+	struct vg_search_req *q = calloc(1, sizeof(*q)), *oq = malloc(sizeof(*oq));
+	struct buf b;
+	uint32_t i;
+
+	roundtrip(K_LS, &ls, &ols);
+	assert_true(!strcmp(ols.dev, "phone1") && !strcmp(ols.path, ls.path) &&
+		    ols.at == -3 && ols.recursive == 1);
+	roundtrip(K_LOG, &lg, &olg);
+	assert_true(!strcmp(olg.dev, lg.dev) && !strcmp(olg.path, lg.path));
+	roundtrip(K_STAT, &st, &ost);
+	assert_true(!strcmp(ost.path, "/") && ost.version == UINT64_MAX && ost.at == INT64_MIN);
+	roundtrip(K_READ, &rd, &ord);
+	assert_true(ord.version == 9 && ord.off == 1ULL << 40 && ord.len == 65536);
+	/* a device name is the server's to judge (EINVAL, not a malformed request) */
+	roundtrip(K_STATUS_REQ, &sr, &osr);
+	assert_string_equal(osr.dev, sr.dev);
+	roundtrip(K_LATEST, &la, &ola);
+	assert_string_equal(ola.path, la.path);
+	roundtrip(K_SIG, &sg, &osg);
+	assert_true(!strcmp(osg.path, sg.path) && osg.version == 77);
+
+	snprintf(q->dev, sizeof(q->dev), "phone1");
+	q->all_versions = 1;
+	for (q->nwords = 0; q->nwords <= VG_SEARCH_WORDS_MAX; q->nwords += 8) {
+		for (i = 0; i < q->nwords; i++)
+			snprintf(q->words[i], sizeof(q->words[i]), "w%u 中文 +86 138", i);
+		roundtrip(K_SEARCH, q, oq);
+		assert_int_equal(oq->nwords, q->nwords);
+		assert_int_equal(oq->all_versions, 1);
+		for (i = 0; i < q->nwords; i++)
+			assert_string_equal(oq->words[i], q->words[i]);
+	}
+	memset(q->words[0], 'a', VG_SEARCH_WORD_MAX - 1);   /* the longest word */
+	q->words[0][VG_SEARCH_WORD_MAX - 1] = '\0';
+	q->nwords = 1;
+	roundtrip(K_SEARCH, q, oq);
+	assert_int_equal(strlen(oq->words[0]), VG_SEARCH_WORD_MAX - 1);
+
+	buf_init(&b, 1 << 20);
+	/* more words than the wire allows, and a word one byte too long */
+	wire_put_str(&b, "phone1");
+	wire_put_u8(&b, 0);
+	wire_put_u32(&b, VG_SEARCH_WORDS_MAX + 1);
+	for (i = 0; i <= VG_SEARCH_WORDS_MAX; i++)
+		wire_put_str(&b, "w");
+	assert_int_equal(decode(K_SEARCH, b.data, b.len, oq), -EBADMSG);
+	assert_int_equal(oq->nwords, 0);
+	buf_reset(&b);
+	wire_put_str(&b, "phone1");
+	wire_put_u8(&b, 0);
+	wire_put_u32(&b, 1);
+	memset(q->words[0], 'b', VG_SEARCH_WORD_MAX - 1);
+	wire_put_blob(&b, q->words[0], VG_SEARCH_WORD_MAX);
+	assert_int_equal(decode(K_SEARCH, b.data, b.len, oq), -EBADMSG);
+	/* paths that are not absolute and clean are malformed requests */
+	snprintf(ls.path, sizeof(ls.path), "/a/../etc");
+	snprintf(rd.path, sizeof(rd.path), "relative");
+	snprintf(la.path, sizeof(la.path), "/a//b");
+	snprintf(sg.path, sizeof(sg.path), "%s", "");
+	buf_reset(&b);
+	proto_put_ls_req(&b, &ls);
+	assert_int_equal(decode(K_LS, b.data, b.len, &ols), -EBADMSG);
+	buf_reset(&b);
+	proto_put_read_req(&b, &rd);
+	assert_int_equal(decode(K_READ, b.data, b.len, &ord), -EBADMSG);
+	buf_reset(&b);
+	proto_put_latest_req(&b, &la);
+	assert_int_equal(decode(K_LATEST, b.data, b.len, &ola), -EBADMSG);
+	buf_reset(&b);
+	proto_put_sig_req(&b, &sg);
+	assert_int_equal(decode(K_SIG, b.data, b.len, &osg), -EBADMSG);
+	/* a device name longer than VG_NAME_MAX - 1 bytes */
+	buf_reset(&b);
+	wire_put_str(&b, "0123456789012345678901234567890123456789012345678901234567890123");
+	assert_int_equal(decode(K_STATUS_REQ, b.data, b.len, &osr), -EBADMSG);
+	/* trailing bytes */
+	buf_reset(&b);
+	proto_put_status_req(&b, &sr);
+	wire_put_u8(&b, 0);
+	assert_int_equal(decode(K_STATUS_REQ, b.data, b.len, &osr), -EBADMSG);
+	buf_free(&b);
+	free(q);
+	free(oq);
+}
+
 static void test_proto_garbage(void **state)
 {
 	unsigned seed = 7;
 	uint8_t junk[4096];
-	void *out = malloc(sizeof(struct vg_status) > sizeof(struct vg_put) ?
-			   sizeof(struct vg_status) : sizeof(struct vg_put));
+	size_t most = 0;
+	void *out;
 	int k, i;
+
+	for (k = K_ENTRY; k <= K_LAST; k++)
+		most = size_of((enum kind)k) > most ? size_of((enum kind)k) : most;
+	out = malloc(most);
 
 	for (i = 0; i < 3000; i++) {
 		size_t n = (size_t)(rand_r(&seed) % sizeof(junk)), j;
@@ -494,7 +620,7 @@ static void test_proto_garbage(void **state)
 			junk[2] = 0;
 			junk[3] = (uint8_t)(rand_r(&seed) % 16);
 		}
-		for (k = K_ENTRY; k <= K_HIT; k++)
+		for (k = K_ENTRY; k <= K_LAST; k++)
 			(void)decode((enum kind)k, junk, n, out);
 	}
 	free(out);
@@ -591,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_proto_put),
 		cmocka_unit_test(test_proto_small),
 		cmocka_unit_test(test_proto_status),
+		cmocka_unit_test(test_proto_requests),
 		cmocka_unit_test(test_proto_garbage),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_name_path_split),
