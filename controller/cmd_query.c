@@ -1,4 +1,5 @@
-/* cmd_query.c — read-only queries: devices, ls, log, status, search.
+/* cmd_query.c — read-only queries: devices, ls, log (status and search are
+ * in cmd_status.c).
  * Each prints a table for people, or one JSON document with --json. */
 #include <errno.h>
 #include <getopt.h>

@@ -17,6 +17,7 @@ struct command {
 int cmd_devices(struct ctl *c, int argc, char **argv);
 int cmd_ls(struct ctl *c, int argc, char **argv);
 int cmd_log(struct ctl *c, int argc, char **argv);
+/* cmd_status.c */
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_search(struct ctl *c, int argc, char **argv);
 /* cmd_get.c */

@@ -1,6 +1,7 @@
 /* conn.h — the mount's link to the server: one mux shared by every
- * FUSE thread, replaced by a new connection when it dies, and the three
- * requests the mount makes (LS, LOG, READ), each bounded by a timeout.
+ * FUSE thread, replaced by a new connection when it dies, and the
+ * requests the mount makes (LS, LOG, STATUS, READ, through common/rpc.h),
+ * each reply item bounded by a timeout.
  *
  * A request that finds the connection dead reconnects first (at most one
  * attempt per MCONN_RETRY_MS, so a server that is down costs one refused
