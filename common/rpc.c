@@ -49,7 +49,8 @@ int rpc_open(struct rpc *r, uint16_t type, const struct buf *req, bool end,
 	return 0;
 }
 
-/* mux_recv for up to r->timeout_ms, in slices when it can be cancelled. */
+/* mux_recv for up to r->timeout_ms (0: what is there already), in slices
+ * when it can be cancelled. */
 static int wait_item(struct rpc *r, struct mux_stream *s, uint16_t *type, struct buf *out)
 {
 	int64_t end = r->timeout_ms < 0 ? -1 : mono_ms() + r->timeout_ms;
@@ -60,12 +61,12 @@ static int wait_item(struct rpc *r, struct mux_stream *s, uint16_t *type, struct
 		if (r->cancel && *r->cancel)
 			return -EINTR;
 		left = end < 0 ? RPC_POLL_MS : end - mono_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
+		if (left < 0)
+			left = 0;
 		slice = !r->cancel ? (end < 0 ? -1 : (int)left)
 			: (int)(left < RPC_POLL_MS ? left : RPC_POLL_MS);
 		k = mux_recv(s, type, out, slice);
-		if (k != -ETIMEDOUT)
+		if (k != -ETIMEDOUT || (end >= 0 && mono_ms() >= end))
 			return k;
 	}
 }
