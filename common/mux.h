@@ -115,8 +115,11 @@ int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_
 /* Ends the stream: sends a reset if either side has not finished, frees s. */
 void mux_stream_close(struct mux_stream *s);
 
-/* Convenience RPC: open with (type, req), send END, wait for one MSG.
- * Returns 0 and fills *rtype/reply, or -errno.  The stream is closed. */
+/* Raw one-shot exchange: open with (type, req), send END, wait for one MSG
+ * of any type (a MSG_ERROR is returned as such, not mapped).  Programs use
+ * common/rpc.h, which checks the reply type and maps MSG_ERROR; tests use
+ * this to see raw replies.  Returns 0 and fills *rtype/reply, or
+ * -errno.  The stream is closed. */
 int mux_call(struct mux *m, uint16_t type, const struct buf *req,
 	     uint16_t *rtype, struct buf *reply, int timeout_ms);
 
