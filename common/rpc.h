@@ -1,7 +1,8 @@
-/* rpc.h — the client side of a request on a mux stream: open it with the
- * request message, read the reply in one of three shapes, one timeout per
- * reply item, optional cancellation, and the one place MSG_ERROR becomes an
- * errno.
+/* rpc.h — the side that asks, on a mux stream: open it with the request
+ * message, read the reply in one of three shapes, one timeout per reply
+ * item, optional cancellation, and the one place MSG_ERROR becomes an errno.
+ * Either end of a connection may ask: a device or controller of the server,
+ * or the server of a device on a stream it opens (MSG_SRV_COMMAND).
  *
  *   rpc_call    one reply message of an expected type    (STAT, STATUS, LATEST, REPORT)
  *   rpc_list    MSG_<item>{u32 n, item * n}..., END       (DEVICES, LS, LOG, SEARCH)
