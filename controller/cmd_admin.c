@@ -17,6 +17,7 @@
 #include "common/timefmt.h"
 #include "controller/cmdsend.h"
 #include "controller/commands.h"
+#include "controller/signkey.h"
 
 #define EXPIRE_DEFAULT_NS (7LL * 86400 * 1000000000)
 /* A command may wait days for an offline device; a year is past any
@@ -24,18 +25,66 @@
 #define EXPIRE_MAX_NS     (366LL * 86400 * 1000000000)
 #define WAIT_MAX_S (30LL * 86400)
 
+/* Creates the default key's directory (~/.config/vigil) when missing,
+ * private to its owner; an explicit --out must name an existing one. */
+static int make_parent(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	size_t i;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!(slash = strrchr(dir, '/')) || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (i = 1; dir[i]; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		dir[i] = '/';
+	}
+	return mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* The key pair into out and out.pub, never over an existing file. */
+static int keygen_write(const char *out, const char *pub)
+{
+	struct stat st;
+	EVP_PKEY *key;
+	int r;
+
+	if (lstat(out, &st) == 0 || lstat(pub, &st) == 0) {
+		log_warnx("%s or %s exists; not overwriting a key", out, pub);
+		return -EEXIST;
+	}
+	if (!(key = sign_keygen())) {
+		log_warnx("keygen: cannot make a key");
+		return -EIO;
+	}
+	if ((r = sign_key_save(out, key, true)) < 0)
+		log_errno(r, "%s", out);
+	else if ((r = sign_key_save(pub, key, false)) < 0)
+		log_errno(r, "%s", pub);
+	EVP_PKEY_free(key);
+	return r;
+}
+
 int cmd_keygen(struct ctl *c, int argc, char **argv)
 {
-	static const char *usage = "vigil keygen --out FILE\n"
+	static const char *usage = "vigil keygen [--out FILE]\n"
 		"  Makes an Ed25519 command-signing key pair: FILE holds the private half\n"
 		"  (mode 0600, keep it), FILE.pub the public half for\n"
-		"  `vigil-server enroll DIR --controller NAME --pubkey FILE.pub`.\n";
+		"  `vigil-server enroll DIR --controller NAME --pubkey FILE.pub`.\n"
+		"  FILE defaults to where signing looks for the key: --sign-key, then\n"
+		"  $VIGIL_SIGN_KEY, then the bundle's path with .bundle replaced by .key\n"
+		"  (~/.config/vigil/controller.key beside the default bundle).  A key\n"
+		"  elsewhere is given to the signed commands with --sign-key FILE or\n"
+		"  VIGIL_SIGN_KEY=FILE.\n";
 	static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
 					      CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
-	char pub[PATH_MAX];
-	struct stat st;
-	EVP_PKEY *key;
+	char bpath[PATH_MAX], kpath[PATH_MAX], pub[PATH_MAX + 8];
 	int opt, r;
 
 	opterr = 0;
@@ -49,30 +98,29 @@ int cmd_keygen(struct ctl *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return ctl_usage(usage, "unexpected argument %s", argv[optind]);
-	if (!out || !*out)
-		return ctl_usage(usage, "--out FILE is required");
+	if (out && !*out)
+		return ctl_usage(usage, "--out: empty file name");
+	if (!out) {
+		if ((r = ctl_bundle_path(c, bpath, sizeof(bpath))) < 0 ||
+		    signkey_keygen_path(c->sign_key_path, getenv("VIGIL_SIGN_KEY"), bpath,
+					kpath, sizeof(kpath)) < 0)
+			return ctl_usage(usage, "no default place for the key (no $HOME): give --out FILE");
+		out = kpath;
+		if ((r = make_parent(out)) < 0) {
+			log_errno(r, "%s: cannot create its directory", out);
+			return CTL_FAIL;
+		}
+	}
 	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", out) >= sizeof(pub))
 		return ctl_usage(usage, "--out: name too long");
-	if (lstat(out, &st) == 0 || lstat(pub, &st) == 0) {
-		log_warnx("%s or %s exists; not overwriting a key", out, pub);
+	if (keygen_write(out, pub) < 0)
 		return CTL_FAIL;
-	}
-	if (!(key = sign_keygen())) {
-		log_warnx("keygen: cannot make a key");
-		return CTL_FAIL;
-	}
-	if ((r = sign_key_save(out, key, true)) < 0) {
-		log_errno(r, "%s", out);
-		EVP_PKEY_free(key);
-		return CTL_FAIL;
-	}
-	if ((r = sign_key_save(pub, key, false)) < 0) {
-		log_errno(r, "%s", pub);
-		EVP_PKEY_free(key);
-		return CTL_FAIL;
-	}
-	EVP_PKEY_free(key);
 	printf("private key: %s\npublic key:  %s\n", out, pub);
+	/* say how signing will find it when it is not where signing looks */
+	if (ctl_bundle_path(c, bpath, sizeof(bpath)) < 0 ||
+	    signkey_keygen_path(c->sign_key_path, getenv("VIGIL_SIGN_KEY"), bpath, kpath,
+				sizeof(kpath)) < 0 || strcmp(kpath, out) != 0)
+		printf("sign with:   --sign-key %s (or VIGIL_SIGN_KEY=%s)\n", out, out);
 	return CTL_OK;
 }
 

@@ -14,6 +14,7 @@
 #include "common/sign.h"
 #include "controller/jsonout.h"
 #include "controller/seqfile.h"
+#include "controller/signkey.h"
 
 /* One MSG_CTL_CMDWAIT asks the server to hold the reply this long at most:
  * well under CTL_REPLY_MS, so a live server always answers in time. */
@@ -24,11 +25,15 @@
 
 int cmdsend_check_key(struct ctl *c)
 {
+	char err[PATH_MAX * 2 + 256];
+
+	if (c->sign_key)
+		return 0;
 	if (ctl_load_bundle(c) < 0)
 		return CTL_FAIL;
-	if (!c->b->sign_key || !sign_has_private(c->b->sign_key)) {
-		log_warnx("%s: no command-signing private key in this bundle (enrolled with "
-			  "--pubkey?); nothing was sent", c->bundle_file);
+	if (signkey_load(c->b, c->bundle_file, c->sign_key_path, getenv("VIGIL_SIGN_KEY"),
+			 &c->sign_key, err, sizeof(err)) < 0) {
+		log_warnx("%s; nothing was sent", err);
 		return CTL_FAIL;
 	}
 	return 0;
@@ -52,7 +57,7 @@ static int build_request(struct ctl *c, const struct vg_command *cmd, struct buf
 	buf_init(&body, CMD_BODY_MAX);
 	r = command_encode(cmd, &body);
 	if (!r)
-		r = command_sign(c->b->sign_key, body.data, body.len, sig);
+		r = command_sign(c->sign_key, body.data, body.len, sig);
 	if (!r)
 		command_put_envelope(req, 0, body.data, body.len, sig);
 	if (!r && wire_buf_error(req))

@@ -17,8 +17,10 @@
 #include "controller/ctl.h"
 #include "controller/seqfile.h"
 
-/* The signing key c's bundle must hold; loads the bundle.  0, or CTL_FAIL
- * with one line printed (no bundle, or one without the private half). */
+/* Loads the bundle and the signing key into c->sign_key (controller/signkey.h:
+ * --sign-key, $VIGIL_SIGN_KEY, the bundle's private half, the file next to
+ * the bundle), checked against the bundle's enrolled public key.  0, or
+ * CTL_FAIL with one line printed (no bundle, no key, a wrong key). */
 int cmdsend_check_key(struct ctl *c);
 
 /* For a command sent on another request (get --direct's MSG_CTL_FETCH):

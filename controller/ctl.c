@@ -23,6 +23,9 @@ int ctl_common_opt(struct ctl *c, int opt, const char *arg)
 	case CTL_OPT_SERVER:
 		c->server = arg;
 		return 1;
+	case CTL_OPT_SIGNKEY:
+		c->sign_key_path = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -55,12 +58,14 @@ int ctl_help(const char *usage)
 	return CTL_OK;
 }
 
-static int bundle_default(char *out, size_t cap)
+int ctl_bundle_path(const struct ctl *c, char *out, size_t cap)
 {
 	const char *env = getenv("VIGIL_BUNDLE"), *home = getenv("HOME");
 	int n;
 
-	if (env && *env)
+	if (c->bundle_path)
+		n = snprintf(out, cap, "%s", c->bundle_path);
+	else if (env && *env)
 		n = snprintf(out, cap, "%s", env);
 	else if (home && *home)
 		n = snprintf(out, cap, "%s/.config/vigil/controller.bundle", home);
@@ -85,11 +90,12 @@ int ctl_load_bundle(struct ctl *c)
 
 	if (c->b)
 		return 0;
-	if (c->bundle_path) {
-		snprintf(path, sizeof(c->bundle_file), "%s", c->bundle_path);
-	} else if (bundle_default(path, sizeof(c->bundle_file)) < 0) {
+	if ((r = ctl_bundle_path(c, path, sizeof(c->bundle_file))) == -ENAMETOOLONG) {
+		log_warnx("--bundle: name too long");
+		return r;
+	} else if (r < 0) {
 		log_warnx("no bundle: use --bundle FILE or set VIGIL_BUNDLE");
-		return -ENOENT;
+		return r;
 	}
 	if ((r = bundle_load(path, &c->b, err, sizeof(err))) < 0) {
 		if (err[0])
@@ -133,6 +139,8 @@ void ctl_close(struct ctl *c)
 {
 	mux_free(c->m);
 	c->m = NULL;
+	EVP_PKEY_free(c->sign_key);
+	c->sign_key = NULL;
 	bundle_free(c->b);
 	c->b = NULL;
 }

@@ -32,20 +32,24 @@ extern volatile sig_atomic_t ctl_quit;
 struct ctl {
 	const char *bundle_path;   /* NULL: $VIGIL_BUNDLE, then ~/.config/vigil/controller.bundle */
 	const char *server;        /* --server HOST:PORT, or NULL */
+	const char *sign_key_path; /* --sign-key FILE, or NULL (controller/signkey.h) */
 	struct bundle *b;
+	EVP_PKEY *sign_key;        /* once checked by cmdsend_check_key; freed by ctl_close */
 	struct mux *m;
 	char bundle_file[PATH_MAX];   /* the bundle's path, once loaded */
 };
 
 /* Long options every command accepts besides its own (--bundle, --server,
- * --help); ctl_common_opt() handles them: returns 1 when it took opt,
+ * --sign-key, --help); ctl_common_opt() handles them: returns 1 when it took opt,
  * 0 when opt is not one of them. */
 #define CTL_OPT_BUNDLE 0x1001
 #define CTL_OPT_SERVER 0x1002
+#define CTL_OPT_SIGNKEY 0x1003
 #define CTL_OPT_HELP   'h'
 #define CTL_COMMON_LONGOPTS \
 	{ "bundle", required_argument, NULL, CTL_OPT_BUNDLE }, \
 	{ "server", required_argument, NULL, CTL_OPT_SERVER }, \
+	{ "sign-key", required_argument, NULL, CTL_OPT_SIGNKEY }, \
 	{ "help", no_argument, NULL, CTL_OPT_HELP }
 int ctl_common_opt(struct ctl *c, int opt, const char *arg);
 
@@ -56,6 +60,9 @@ int ctl_bad_option(const char *usage, char **argv);
 /* --help: the usage text on stdout; returns CTL_OK. */
 int ctl_help(const char *usage);
 
+/* The bundle's path: --bundle, $VIGIL_BUNDLE, ~/.config/vigil/controller.bundle.
+ * 0, -ENOENT (none of them), -ENAMETOOLONG. */
+int ctl_bundle_path(const struct ctl *c, char *out, size_t cap);
 /* Loads the bundle (once; c->b, c->bundle_file) without connecting.  On
  * failure prints the reason and returns -errno. */
 int ctl_load_bundle(struct ctl *c);

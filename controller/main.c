@@ -29,11 +29,13 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: vigil [--bundle FILE] [--server HOST:PORT] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: vigil [--bundle FILE] [--server HOST:PORT] [--sign-key FILE] COMMAND [ARGS]\n\n"
 		"commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n--bundle defaults to $VIGIL_BUNDLE, then ~/.config/vigil/controller.bundle.\n"
+		"--sign-key (the signed commands' private key) defaults to $VIGIL_SIGN_KEY,\n"
+		"then the bundle's own, then the bundle's path with .bundle replaced by .key.\n"
 		"`vigil COMMAND --help` describes a command.\n");
 }
 

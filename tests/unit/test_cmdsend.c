@@ -4,7 +4,9 @@
  * the action, carries seq 1, 2, ... from `<bundle>.seq` and a 7-day expiry;
  * and --wait maps the states the server reports to the exit status: done 0;
  * failed, refused, expired 1; still pending when the time runs out 3 (the
- * server holding each wait as long as asked); a server error 1. */
+ * server holding each wait as long as asked); a server error 1; a bundle
+ * enrolled with --pubkey signs with the key file beside it, and a key that
+ * is not the enrolled one sends nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,6 +144,7 @@ static int setup(void **state)
 	x->c.b->role = ROLE_CONTROLLER;
 	snprintf(x->c.b->name, sizeof(x->c.b->name), "ctl1");
 	x->c.b->sign_key = sign_keygen();
+	x->c.b->sign_pub = sign_pub_dup(x->c.b->sign_key);   /* as bundle_load gives it */
 	x->srv = mux_new(tp.ss, tp.sfd, &srv_ops, NULL);
 	x->c.m = mux_new(tp.cs, tp.cfd, NULL, NULL);
 	fs.pub = sign_pub_dup(x->c.b->sign_key);
@@ -258,11 +261,41 @@ static void test_no_private_key(void **state)
 	static const char *const none[] = { "pending", NULL };
 	EVP_PKEY *k = x->c.b->sign_key;
 
-	x->c.b->sign_pub = sign_pub_dup(k);
 	x->c.b->sign_key = NULL;
 	assert_int_equal(run(x, CMD_FREEZE, 0, none), CTL_FAIL);
 	assert_int_equal(fs.ncmd, 0);
 	EVP_PKEY_free(k);
+}
+
+/* Enrolled with --pubkey: the bundle holds the public half only; the key
+ * `vigil keygen` wrote beside it signs (the server verifies with the
+ * enrolled half), and another key given by --sign-key sends nothing. */
+static void test_key_file(void **state)
+{
+	struct fx *x = *state;
+	static const char *const none[] = { "pending", NULL };
+	char kf[128], other[128], seq[128];
+	EVP_PKEY *k = x->c.b->sign_key, *o = sign_keygen();
+
+	snprintf(kf, sizeof(kf), "%s/ctl.key", x->dir);
+	snprintf(other, sizeof(other), "%s/other.key", x->dir);
+	snprintf(seq, sizeof(seq), "%s/ctl.bundle.seq", x->dir);
+	assert_int_equal(sign_key_save(kf, k, true), 0);
+	assert_int_equal(sign_key_save(other, o, true), 0);
+	x->c.b->sign_key = NULL;
+	x->c.sign_key_path = other;
+	assert_int_equal(run(x, CMD_FREEZE, 0, none), CTL_FAIL);
+	assert_int_equal(fs.ncmd, 0);
+	assert_int_equal(access(seq, F_OK), -1);   /* no number taken */
+	x->c.sign_key_path = NULL;
+	assert_int_equal(run(x, CMD_FREEZE, 0, none), CTL_OK);
+	assert_int_equal(fs.ncmd, 1);
+	assert_true(fs.sig_ok);
+	assert_int_equal(fs.got.seq, 1);
+	unlink(kf);
+	unlink(other);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(o);
 }
 
 static int group_setup(void **state) { return pki_setup(&pki); }
@@ -276,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wait_runs_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_private_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
