@@ -1,12 +1,32 @@
 /* clock.c — see clock.h. */
 #include "common/clock.h"
 
-int64_t mono_ms(void)
+static int64_t read_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+int64_t mono_ms(void)
+{
+	return read_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+int64_t mono_ns(void)
+{
+	return read_ns(CLOCK_MONOTONIC);
+}
+
+int64_t real_ns(void)
+{
+	return read_ns(CLOCK_REALTIME);
+}
+
+int64_t boot_ns(void)
+{
+	return read_ns(CLOCK_BOOTTIME);
 }
 
 struct timespec deadline_in_ms(long ms)

@@ -1,14 +1,24 @@
-/* clock.h — the two clocks vigil waits with: monotonic milliseconds for
- * timeouts and intervals, and absolute CLOCK_REALTIME deadlines for
- * pthread_cond_timedwait on condition variables with the default clock. */
+/* clock.h — every clock vigil reads: monotonic time for timeouts and
+ * intervals, wall-clock time for what is recorded (capture and event
+ * times), boot time for BPF timestamps, and absolute CLOCK_REALTIME
+ * deadlines for pthread_cond_timedwait on condition variables with the
+ * default clock.  No other file calls clock_gettime. */
 #ifndef VIGIL_CLOCK_H
 #define VIGIL_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>
 
+#define NS_PER_S 1000000000LL
+
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t mono_ms(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t mono_ns(void);
+/* CLOCK_REALTIME in nanoseconds since the epoch. */
+int64_t real_ns(void);
+/* CLOCK_BOOTTIME in nanoseconds (the clock of bpf_ktime_get_boot_ns). */
+int64_t boot_ns(void);
 /* Now plus ms milliseconds (ms >= 0), normalised. */
 struct timespec deadline_in_ms(long ms);
 

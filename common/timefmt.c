@@ -299,10 +299,3 @@ char *timefmt_format(int64_t ns, char *buf, size_t cap)
 	return buf;
 }
 
-int64_t timefmt_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}

@@ -32,7 +32,4 @@ int timefmt_duration(const char *s, int64_t *out_ns);
  * "" when ns is outside what gmtime can express. */
 char *timefmt_format(int64_t ns, char *buf, size_t cap);
 
-/* Current wall-clock time in ns. */
-int64_t timefmt_now(void);
-
 #endif

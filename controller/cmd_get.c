@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
@@ -229,7 +230,7 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		if (opt == 'a') {
-			if (timefmt_parse(optarg, timefmt_now(), &a->at) < 0)
+			if (timefmt_parse(optarg, real_ns(), &a->at) < 0)
 				return ctl_usage(usage_get, "--at %s: not a TIME", optarg);
 			have_at = true;
 		} else if (opt == 'V') {

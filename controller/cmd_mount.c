@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "controller/commands.h"
@@ -25,7 +26,7 @@ int cmd_mount(struct ctl *c, int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
 		if (opt == 'a') {
-			if (timefmt_parse(optarg, timefmt_now(), &at) < 0)
+			if (timefmt_parse(optarg, real_ns(), &at) < 0)
 				return ctl_usage(usage, "--at %s: not a TIME", optarg);
 		} else if (opt == 'f') {
 			fg = true;
@@ -42,7 +43,7 @@ int cmd_mount(struct ctl *c, int argc, char **argv)
 	if (!*argv[optind + 1])
 		return ctl_usage(usage, "empty MOUNTPOINT");
 	if (at == INT64_MAX)
-		at = timefmt_now();   /* "latest as of the moment of mounting" */
+		at = real_ns();   /* "latest as of the moment of mounting" */
 	if (ctl_connect(c) < 0)
 		return CTL_FAIL;
 	/* mountfs_main closes c->m before daemonizing and reconnects after */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -226,7 +227,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 		else if (opt == 'r' || opt == 'R')
 			o.recursive = true;
 		else if (opt == 'a') {
-			if (timefmt_parse(optarg, timefmt_now(), &q.at) < 0)
+			if (timefmt_parse(optarg, real_ns(), &q.at) < 0)
 				return ctl_usage(usage, "--at %s: not a TIME", optarg);
 		} else if (opt == CTL_OPT_HELP)
 			return ctl_help(usage);

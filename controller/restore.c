@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/xattrs.h"
@@ -27,21 +28,13 @@ struct wfile {
 	struct cverify *cv;    /* sha256, or tree root while the sha256 is pending */
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void restore_progress(struct restore *r, bool force)
 {
 	int64_t t;
 
 	if (!r->progress)
 		return;
-	t = now_ns();
+	t = mono_ns();
 	if (!force && t - r->last_progress_ns < 200000000)
 		return;
 	r->last_progress_ns = t;
@@ -133,7 +126,7 @@ static int tmp_name(char *out, size_t cap)
 	uint32_t x;
 
 	if (getrandom(&x, sizeof(x), 0) != sizeof(x))
-		x = (uint32_t)now_ns() ^ (uint32_t)getpid();
+		x = (uint32_t)mono_ns() ^ (uint32_t)getpid();
 	snprintf(out, cap, ".vigil-tmp-%08x", x);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "common/chunker.h"
 #include "common/chunktree.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/rootwalk.h"
 #include "daemon/scan.h"
@@ -115,14 +116,6 @@ bool capture_is_sqlite(int fd)
 	char b[16];
 
 	return pread(fd, b, 16, 0) == 16 && memcmp(b, hdr, 16) == 0;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return scan_ts(&t);
 }
 
 static int mktmp(const char *tmpdir, const char *tag, char out[PATH_MAX])
@@ -307,7 +300,7 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	if (fstat(fd, &before) < 0)
 		return -errno;
 	for (int i = 0; i < CAPTURE_TRIES; i++) {
-		c->capture_ns = now_ns();
+		c->capture_ns = real_ns();
 		if ((rc = read_pass(fd, h, sink, -1, buf, &c->size)) < 0)
 			return rc;
 		if (fstat(fd, &after) < 0)
@@ -322,7 +315,7 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	 * snapshot of a file that is being written all the time). */
 	if ((cfd = mktmp(tmpdir, "copy", c->tmp)) < 0)
 		return cfd;
-	c->capture_ns = now_ns();
+	c->capture_ns = real_ns();
 	rc = read_pass(fd, h, sink, cfd, buf, &c->size);
 	if (rc == 0 && fstat(fd, &c->st) < 0)
 		rc = -errno;

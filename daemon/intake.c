@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 
@@ -26,14 +27,6 @@ struct intake {
 	size_t n;                 /* items in ring */
 	bool overflow, stop;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return scan_ts(&t);
-}
 
 void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_t when_ns)
 {
@@ -72,7 +65,7 @@ int intake_scan_all(struct vigild *d)
 
 	scan_reload_mounts(&d->scan);
 	for (size_t i = 0; i < d->cf->nwatch; i++)
-		if ((r = scan_tree(&d->scan, d->cf->watch[i], now_ns(), &st)) < 0) {
+		if ((r = scan_tree(&d->scan, d->cf->watch[i], real_ns(), &st)) < 0) {
 			log_errno(r, "scan %s", d->cf->watch[i]);
 			rc = r;
 		}
@@ -102,7 +95,7 @@ static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, 
 static void drain(struct intake *in, size_t n, bool all)
 {
 	struct vigild *d = in->d;
-	int64_t now = now_ns(), due = now + (int64_t)d->cf->debounce_ms * 1000000LL;
+	int64_t now = real_ns(), due = now + (int64_t)d->cf->debounce_ms * 1000000LL;
 	struct shipped *row = malloc(sizeof(*row));
 	bool queued = false;
 
@@ -158,8 +151,7 @@ static void *intake_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&in->mu);
 		if (!in->n && !in->overflow && !in->stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			ts = deadline_in_ms(1000);
 			pthread_cond_timedwait(&in->cv, &in->mu, &ts);
 		}
 		t = in->ring;            /* swap: the loop keeps pushing meanwhile */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fnv.h"
+
 #define NBUCKETS 8192
 
 struct rent {
@@ -23,11 +25,7 @@ struct rangetab {
 
 static size_t hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return (size_t)(h % NBUCKETS);
+	return (size_t)(fnv1a64_str(FNV64_BASIS, s) % NBUCKETS);
 }
 
 struct rangetab *rangetab_new(void)

@@ -11,6 +11,7 @@
 
 #include "common/chunktree.h"
 #include "common/client.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/capture.h"
 #include "daemon/chunklist.h"
@@ -18,14 +19,6 @@
 #include "daemon/sigcache.h"
 #include "daemon/ship_int.h"
 #include "daemon/xattrs.h"
-
-int64_t ship_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return scan_ts(&t);
-}
 
 static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 		      const uint8_t *msg, size_t len, void *arg)
@@ -45,7 +38,7 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 		return -ENOMEM;
 	sh->o = *o;
 	sh->backoff = SHIP_BACKOFF_MIN;
-	sh->seed = (unsigned)getpid() ^ (unsigned)ship_now_ns();
+	sh->seed = (unsigned)getpid() ^ (unsigned)real_ns();
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
 	if (!(sh->cur = malloc(sizeof(*sh->cur))) || !(sh->old = malloc(sizeof(*sh->old))) ||
 	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs)))) {

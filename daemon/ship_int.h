@@ -35,7 +35,6 @@ const char *ship_root_of(const struct shipper *sh, const char *path);
  * directory swapped for a symlink is ENOENT, the path is gone from the
  * root.  0, or -1 with errno, as lstat. */
 int ship_lstat(const struct shipper *sh, const char *path, struct stat *st);
-int64_t ship_now_ns(void);
 int64_t ship_next_capture(struct shipper *sh, int64_t t);
 void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);
 void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct stat *st,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/chunktree.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/adopt.h"
 #include "daemon/capture.h"
@@ -141,7 +142,7 @@ int ship_adopt_empty(struct shipper *sh, const struct qitem *q, const struct sta
 	}
 	ctree_sha256("", 0, loc->sha256);
 	ctree_empty_root(loc->tree_root);
-	loc->capture_ns = ship_now_ns();
+	loc->capture_ns = real_ns();
 	if ((rc = local_xattrs(sh, loc)) < 0)
 		goto out;
 	switch (adopt_compare(srv, loc)) {

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "common/chunktree.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/capture.h"
 #include "daemon/chunklist.h"
@@ -69,7 +70,7 @@ static int ship_delete(struct shipper *sh, const struct qitem *q, const struct s
 	p->e.type = cur->type;
 	p->e.deleted = 1;
 	p->e.mode = cur->mode & 07777;
-	p->e.capture_ns = ship_next_capture(sh, ship_now_ns());
+	p->e.capture_ns = ship_next_capture(sh, real_ns());
 	p->body = PUT_DELETE;
 	p->base_version = cur->version;
 	if ((rc = ship_send_put(sh, NULL, &version)) < 0)
@@ -86,7 +87,7 @@ static int enqueue_child(void *arg, const struct shipped *s)
 {
 	struct shipper *sh = arg;
 
-	return statedb_enqueue(sh->o.db, s->path, ship_now_ns(), 0, "parent gone");
+	return statedb_enqueue(sh->o.db, s->path, real_ns(), 0, "parent gone");
 }
 
 /* old (shipped, now vanished) is at newpath: rename without content. */
@@ -102,7 +103,7 @@ static int ship_rename(struct shipper *sh, const struct shipped *old, const char
 	ship_entry_from_stat(&p->e, newpath, st);
 	memcpy(p->e.sha256, old->sha256, 32);
 	memcpy(p->e.tree_root, old->root, 32);
-	p->e.capture_ns = ship_next_capture(sh, ship_now_ns());
+	p->e.capture_ns = ship_next_capture(sh, real_ns());
 	p->body = PUT_RENAME;
 	p->base_version = old->version;
 	snprintf(p->from, sizeof(p->from), "%s", old->path);
@@ -205,7 +206,7 @@ static int ship_empty(struct shipper *sh, const struct qitem *q, const struct st
 	}
 	ctree_sha256("", 0, p->e.sha256);
 	ctree_empty_root(p->e.tree_root);
-	p->e.capture_ns = ship_next_capture(sh, ship_now_ns());
+	p->e.capture_ns = ship_next_capture(sh, real_ns());
 	p->body = PUT_WHOLE;
 	ship_token_for(&p->e, p->token);
 	if ((rc = ship_send_put(sh, NULL, &version)) < 0)
@@ -286,7 +287,7 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 	if (have && cur->type == VG_FILE && cur->version && !racy &&
 	    cur->size == (uint64_t)st.st_size && cur->mtime_ns == scan_ts(&st.st_mtim) &&
 	    cur->ino == st.st_ino && !scan_racy(cur))
-		return ship_meta(sh, q, &st, cur, ship_now_ns());
+		return ship_meta(sh, q, &st, cur, real_ns());
 	if (!have && (rc = ship_adopt_file(sh, q, &st)) != -ENOTSUP)
 		return rc;   /* the server may hold it already (lost state) */
 	return ship_content(sh, q, &st, have && cur->type == VG_FILE ? cur : NULL);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fdio.h"
 #include "common/log.h"
 #include "daemon/capture.h"
@@ -203,7 +204,7 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 	x->s = (struct cl_splice){ .old = x->old, .new_size = new_size, .reg = x->reg,
 				   .nreg = nreg, .eof_from = eof_from, .pread = file_pread,
 				   .bytes = body_bytes, .arg = &x->b };
-	x->capture_ns = ship_now_ns();
+	x->capture_ns = real_ns();
 	rc = chunklist_splice(&x->s, x->w);
 	ctr_add(sh->o.ctr, CTR_BYTES_READ, x->s.bytes_read);
 	if (rc < 0 || x->b.k != x->b.nrec || body_flush(&x->b) < 0) {

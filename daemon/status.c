@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/timefmt.h"
@@ -30,13 +31,12 @@ static json_t *time_or_null(int64_t ns)
 int status_write(const char *statedir, struct statedb *db, const struct status_snap *s)
 {
 	char path[PATH_MAX], *text;
-	struct timespec now;
+	int64_t now = real_ns();
 	uint64_t n = 0;
 	int64_t oldest = 0;
 	json_t *o, *c, *tc;
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &now);
 	statedb_queue_stats(db, &n, &oldest);
 	c = json_object();
 	for (int i = 0; i < CTR_COUNT; i++)
@@ -47,7 +47,7 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 				    json_integer((json_int_t)s->trk->counters[i].value));
 	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:{s:I, s:o}, s:o, s:o}",
 		      "pid", (json_int_t)getpid(),
-		      "updated", time_or_null((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec),
+		      "updated", time_or_null(now),
 		      "tracker", s->tracker ? s->tracker : "",
 		      "connected", s->connected,
 		      "last_error", s->last_error ? s->last_error : "",

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/tracker_bpf.h"
 #include "daemon/trkpath.h"
@@ -215,14 +216,6 @@ static const struct { long nr; uint8_t op; } sysops[] = {
 	{ SYS_mount_setattr, TRK_OP_MOUNT_SETATTR },
 #endif
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* libbpf's own chatter goes to debug; its warnings to warn. */
 static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
@@ -483,13 +476,11 @@ static void slots_tick(struct tracker *t)
 static void uring_tick(struct tracker *t)
 {
 	uint64_t last = __atomic_load_n(&t->skel->bss->trk_uring_ns, __ATOMIC_RELAXED);
-	struct timespec ts;
 	int64_t now;
 
 	if (last <= t->uring_seen)
 		return;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	now = boot_ns();
 	if (now - (int64_t)last < TB_URING_SETTLE_NS && now - t->uring_rescan_ns < TB_URING_GAP_NS)
 		return;
 	t->uring_seen = last;

@@ -61,7 +61,7 @@ int  tb_on_record(void *arg, void *data, size_t size);
 void tb_pickup(struct tracker *t, uint32_t slot, int64_t when_ns);
 void tb_verify_polled(struct tracker *t);
 uint64_t tb_mounts_sig(struct tracker *t);
-int64_t tb_boot_to_real(int64_t boot_ns);
+int64_t tb_boot_to_real(int64_t t_boot);
 void tb_rescan(struct tracker *t, const char *dir);
 
 #endif

@@ -19,20 +19,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/clock.h"
+#include "common/fnv.h"
 #include "common/log.h"
 #include "daemon/tracker_bpf.h"
 #include "daemon/trkpath.h"
 #include "tracker.skel.h"
 
-int64_t tb_boot_to_real(int64_t boot_ns)
+int64_t tb_boot_to_real(int64_t t_boot)
 {
-	struct timespec b, r;
+	int64_t b = boot_ns(), r = real_ns();
 
-	clock_gettime(CLOCK_BOOTTIME, &b);
-	clock_gettime(CLOCK_REALTIME, &r);
-	if (boot_ns == 0)
-		return r.tv_sec * 1000000000LL + r.tv_nsec;
-	return boot_ns + (r.tv_sec - b.tv_sec) * 1000000000LL + (r.tv_nsec - b.tv_nsec);
+	return t_boot == 0 ? r : t_boot + (r - b);
 }
 
 void tb_rescan(struct tracker *t, const char *dir)
@@ -108,10 +106,7 @@ void tb_pickup(struct tracker *t, uint32_t s, int64_t when_ns)
 		return;
 	t->n.pickups++;
 	if (si->state != TB_RELEASING) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		si->last_ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		si->last_ns = mono_ns();
 		if (si->state == TB_FREE) {      /* news before its record */
 			si->state = TB_LIVE;
 			si->dev = sl->dev;
@@ -342,7 +337,7 @@ uint64_t tb_mounts_sig(struct tracker *t)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096], mp[PATH_MAX];
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = FNV64_BASIS;
 
 	if (!f)
 		return 0;
@@ -350,8 +345,7 @@ uint64_t tb_mounts_sig(struct tracker *t)
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
 		    trkpath_root_of(t->paths, t->nroots, mp) < 0)
 			continue;
-		for (const char *p = line; *p; p++)
-			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+		h = fnv1a64_str(h, line);
 	}
 	fclose(f);
 	return h;

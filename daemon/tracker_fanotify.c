@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fnv.h"
 #include "common/log.h"
 #include "daemon/tracker.h"
 #include "daemon/trkpath.h"
@@ -137,10 +139,8 @@ static int mount_fd_for(struct tracker *t, const void *fsid)
 /* Once per path and kind of report in one process() round. */
 static bool first_time(struct tracker *t, const char *path, int what)
 {
-	uint64_t h = 14695981039346656037ULL ^ (uint64_t)what;
+	uint64_t h = fnv1a64_str(FNV64_BASIS ^ (uint64_t)what, path);
 
-	for (const char *p = path; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
 	for (size_t i = 0; i < t->nseen; i++)
 		if (t->seen[i] == h)
 			return false;
@@ -161,23 +161,16 @@ static void deliver(struct tracker *t, uint64_t mask, const char *path)
 			}
 		}
 	}
-	if (first_time(t, path, 0)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		t->sink.changed(t->sink.arg, path, ts.tv_sec * 1000000000LL + ts.tv_nsec);
-	}
+	if (first_time(t, path, 0))
+		t->sink.changed(t->sink.arg, path, real_ns());
 	if ((mask & FAN_MODIFY) && !(mask & FAN_ONDIR) && first_time(t, path, 1))
 		t->sink.ranges(t->sink.arg, path, NULL, 0, true);
 	/* FAN_CLOSE_WRITE comes at the last close of each writable struct file
 	 * (not of the inode: another writer may still hold it open). */
 	if ((mask & FAN_CLOSE_WRITE) && !(mask & FAN_ONDIR) && t->sink.closed &&
 	    first_time(t, path, 2)) {
-		struct timespec ts;
-
 		t->n.closes++;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		t->sink.closed(t->sink.arg, path, ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		t->sink.closed(t->sink.arg, path, real_ns());
 	}
 }
 

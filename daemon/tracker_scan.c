@@ -7,13 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "daemon/tracker.h"
 
 #define SCAN_TRACKER_SECS 10
 
 struct tracker {
 	struct tracker_sink sink;
-	struct timespec last;
+	int64_t last_ms;             /* mono_ms of the last tick */
 	uint64_t scans;
 };
 
@@ -25,7 +26,7 @@ static int scan_start(struct tracker **out, char *const roots[], size_t nroots,
 	if (!t)
 		return -ENOMEM;
 	t->sink = *sink;
-	clock_gettime(CLOCK_MONOTONIC, &t->last);
+	t->last_ms = mono_ms();
 	*out = t;
 	return 0;
 }
@@ -37,12 +38,11 @@ static int scan_fd(struct tracker *t)
 
 static int scan_process(struct tracker *t)
 {
-	struct timespec now;
+	int64_t now = mono_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec - t->last.tv_sec < SCAN_TRACKER_SECS)
+	if (now - t->last_ms < SCAN_TRACKER_SECS * 1000)
 		return 0;
-	t->last = now;
+	t->last_ms = now;
 	t->scans++;
 	t->sink.rescan(t->sink.arg, NULL);
 	return 0;

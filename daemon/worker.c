@@ -29,14 +29,6 @@ struct worker {
 	int connect_fails;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return scan_ts(&t);
-}
-
 /* Sleeps up to ms unless woken (new work) or told to quit. */
 static void nap(struct vigild *d, int ms)
 {
@@ -76,7 +68,7 @@ static int64_t retry_at(const struct qitem *q, int rc)
 	int64_t base = rc == -ENOSPC ? ENOSPC_WAIT_NS : 200000000LL;   /* 0.2 s */
 	int shift = q->attempts < 12 ? q->attempts : 12;
 
-	return now_ns() + (base << shift > 3600 * 1000000000LL ? 3600 * 1000000000LL : base << shift);
+	return real_ns() + (base << shift > 3600 * 1000000000LL ? 3600 * 1000000000LL : base << shift);
 }
 
 /* Worker 0 reports for all: after a batch (anyone shipped something and the
@@ -87,7 +79,7 @@ static void report(struct worker *w)
 		return;
 	__atomic_store_n(&w->d->report_dirty, false, __ATOMIC_RELAXED);
 	ship_report(w->sh, w->d->tops ? w->d->tops->name : "");
-	w->last_report = now_ns();
+	w->last_report = real_ns();
 }
 
 /* 0 when connected; -EAGAIN to try again; -ECONNREFUSED: give up (once). */
@@ -121,7 +113,7 @@ static int take(struct worker *w, size_t *inflight)
 	int rc;
 
 	pthread_mutex_lock(&d->mu);
-	rc = statedb_queue_next(d->db, d->once ? INT64_MAX : now_ns(),
+	rc = statedb_queue_next(d->db, d->once ? INT64_MAX : real_ns(),
 				d->once ? ONCE_TRIES : 1 << 30, d->claimed, d->nclaimed, &w->q);
 	if (rc == 0 && d->nclaimed < STATEDB_EXCL_MAX &&
 	    (d->claimed[d->nclaimed] = strdup(w->q.path)))
@@ -137,7 +129,7 @@ static int take(struct worker *w, size_t *inflight)
  * debounce of a fresh change), at most a second; a wake-up cuts it short. */
 static int idle_ms(struct vigild *d, size_t inflight)
 {
-	int64_t now = now_ns(), t;
+	int64_t now = real_ns(), t;
 	int ms = d->once || inflight ? 50 : 1000;
 
 	if (statedb_queue_next_due(d->db, now, &t) == 0 && (t - now) / 1000000 + 1 < ms)
@@ -153,7 +145,7 @@ static void after_ship(struct worker *w, int rc)
 		/* changed again while it was being shipped: not before MIN_GAP,
 		 * so a file written all the time ships about once a second */
 		if (!d->once)
-			statedb_queue_hold(d->db, w->q.path, now_ns() + MIN_GAP_NS);
+			statedb_queue_hold(d->db, w->q.path, real_ns() + MIN_GAP_NS);
 		return;
 	}
 	if (rc == -EAGAIN && d->once) {
@@ -192,7 +184,7 @@ static void *worker_main(void *arg)
 			if (d->once && inflight == 0 && rc == -ENOENT)
 				break;
 			if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
-					 now_ns() - w->last_report > REPORT_EVERY_NS))
+					 real_ns() - w->last_report > REPORT_EVERY_NS))
 				report(w);
 			nap(d, idle_ms(d, inflight));
 			continue;

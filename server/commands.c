@@ -673,7 +673,7 @@ int commands_wait(struct index *idx, uint64_t id, const char *from, long timeout
 	for (;;) {
 		if ((r = get_locked(idx, id, out)) < 0)
 			break;
-		e.now = index_now_ns();
+		e.now = real_ns();
 		if (state_rank(out->st.state) <= RANK_DELIVERED && out->expires_ns <= e.now) {
 			if ((r = in_txn(idx, expire_locked, &e)) < 0)
 				break;

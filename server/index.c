@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/index_int.h"
 
@@ -56,14 +57,6 @@ static const char *schema_sql =
 	"CREATE INDEX IF NOT EXISTS events_by_dev ON events(dev, id);"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1);";
 
-
-int64_t index_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Maps a SQLite result to -errno, logging the context once. */
 int idx_sql_fail(struct index *idx, int rc, const char *what)

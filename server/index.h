@@ -146,6 +146,4 @@ int index_events(struct index *idx, int64_t dev, size_t max,
 		 void (*cb)(void *arg, int64_t time_ns, const char *kind, const char *detail),
 		 void *arg);
 
-int64_t index_now_ns(void);   /* CLOCK_REALTIME in ns */
-
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/index_int.h"
 
@@ -507,7 +508,7 @@ static int commit_locked(struct index *idx, int64_t dev, struct index_version *v
 	}
 	if ((r = capture_locked(idx, dev, &v->e.capture_ns)) < 0)
 		return r;
-	v->e.recv_ns = index_now_ns();
+	v->e.recv_ns = real_ns();
 	v->implicit = false;
 	if (from) {
 		flen = strlen(from);

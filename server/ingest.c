@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/chunktree.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/reply.h"
 #include "server/store/content.h"
@@ -346,7 +347,7 @@ static void put_error(struct put_ctx *p, int r)
 		reply_error(s, EBADMSG, "%s: content does not verify (size, tree root or"
 				    " sha256 differ, or a malformed body)", path);
 		log_warnx("device %s: %s: upload did not verify; nothing stored", p->c->id.name, path);
-		(void)index_event_add(p->c->srv->idx, p->c->id.id, index_now_ns(), "verify-failed",
+		(void)index_event_add(p->c->srv->idx, p->c->id.id, real_ns(), "verify-failed",
 				      path);
 		break;
 	case -ENOSPC:
@@ -495,7 +496,7 @@ static int do_report(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	proto_get_report(wr, &rep);
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	r = index_dev_report(c->srv->idx, c->id.id, &rep, index_now_ns());
+	r = index_dev_report(c->srv->idx, c->id.id, &rep, real_ns());
 	if (r < 0)
 		reply_error(s, -r, "report not stored: %s", strerror(-r));
 	else

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "common/bundle.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sign.h"
@@ -210,7 +211,7 @@ static int enroll_write(const char *dir, struct index *idx, struct bundle *b,
 		return log_warnx("cannot hash the new certificate"), r;
 	if ((r = enroll_keys(idx, b, &id, pubkey_file)) < 0)
 		return r;
-	id.enrolled_ns = index_now_ns();
+	id.enrolled_ns = real_ns();
 	/* the index row reserves the name; the bundle follows */
 	if ((r = index_ident_add(idx, &id)) == -EEXIST)
 		return log_warnx("%s is already enrolled", b->name), r;
@@ -277,9 +278,9 @@ static int cmd_revoke(const char *dir, const char *name)
 		return log_errno(r, "%s/index.db", dir), 1;
 	r = index_ident_get(idx, name, &id);
 	if (r == 0)
-		r = index_ident_revoke(idx, name, index_now_ns());
+		r = index_ident_revoke(idx, name, real_ns());
 	if (r == 0 && id.role == ROLE_DEVICE)
-		(void)index_event_add(idx, id.id, index_now_ns(), "revoked", name);
+		(void)index_event_add(idx, id.id, real_ns(), "revoked", name);
 	index_close(idx);
 	if (r == -ENOENT)
 		return log_warnx("no identity named %s", name), 1;

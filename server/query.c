@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "server/commands.h"
@@ -439,7 +440,7 @@ static int status_commands(struct index *idx, int64_t dev, struct vg_status *st)
 	struct cmd_flags f;
 	int r;
 
-	if ((r = commands_expire(idx, dev, index_now_ns())) < 0 ||
+	if ((r = commands_expire(idx, dev, real_ns())) < 0 ||
 	    (r = commands_flags(idx, dev, &f)) < 0 ||
 	    (r = commands_list(idx, dev, VG_STATUS_LIST_MAX, add_command, st)) < 0 ||
 	    (r = index_events(idx, dev, VG_STATUS_LIST_MAX, add_event, st)) < 0)

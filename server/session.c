@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/query.h"
@@ -162,10 +163,10 @@ static void *conn_main(void *arg)
 		goto out;   /* srv_conn_free closes the socket */
 	log_info("%s: %s %s connected", c->addr, role_name(c->id.role), c->id.name);
 	if (c->id.role == ROLE_DEVICE)
-		(void)index_dev_seen(srv->idx, c->id.id, index_now_ns());
+		(void)index_dev_seen(srv->idx, c->id.id, real_ns());
 	srv_conn_wait(c);
 	if (c->id.role == ROLE_DEVICE)
-		(void)index_dev_seen(srv->idx, c->id.id, index_now_ns());
+		(void)index_dev_seen(srv->idx, c->id.id, real_ns());
 	log_info("%s: %s %s disconnected", c->addr, role_name(c->id.role), c->id.name);
 out:
 	srv_conn_free(c);

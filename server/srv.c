@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "server/reply.h"
@@ -185,10 +186,8 @@ void srv_conn_free(struct conn *c)
 
 void srv_conns_shutdown(struct srv *srv)
 {
-	struct timespec until;
+	struct timespec until = deadline_in_ms(SRV_SHUTDOWN_WAIT_S * 1000L);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SRV_SHUTDOWN_WAIT_S;
 	pthread_mutex_lock(&srv->lock);
 	srv->quit = true;
 	/* Connection threads wake on quit and free their mux; a handshake in

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "controller/mount/mount_int.h"
@@ -118,7 +119,7 @@ int mountfs_main(struct ctl *c, const char *device, const char *mountpoint,
 	struct mfs fs = { .dev = device, .at = at_ns, .uid = getuid(), .gid = getgid() };
 
 	if (at_ns == INT64_MAX)
-		fs.at = timefmt_now();
+		fs.at = real_ns();
 	if (check_device(c->m, &fs) < 0)
 		return 1;
 	/* a dozen threads allocating frames: few arenas keep RSS near what is live */

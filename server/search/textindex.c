@@ -8,6 +8,7 @@
 
 #include <openssl/sha.h>
 
+#include "common/fnv.h"
 #include "common/log.h"
 #include "server/search/phone.h"
 #include "server/search/textindex_int.h"
@@ -417,7 +418,7 @@ textindex_content_begin(struct textindex *ti, const uint8_t key[TI_KEY_LEN],
 		return -ENOMEM;
 	}
 	c->ti = ti;
-	c->linehash = 2166136261u;
+	c->linehash = FNV32_BASIS;
 	pthread_mutex_lock(&ti->wlock);
 	rc = content_lookup(ti, key, &id, &status);
 	if (rc == 0 && status >= 0)
@@ -523,9 +524,9 @@ textindex_content_text(void *arg, const char *t, size_t n)
 				if ((c->linehash & 7) == 0)
 					rc = content_cut(c, c->len);
 			}
-			c->linehash = 2166136261u;
+			c->linehash = FNV32_BASIS;
 		} else {
-			c->linehash = (c->linehash ^ (uint8_t)t[i]) * 16777619u;
+			c->linehash = fnv1a32_byte(c->linehash, (uint8_t)t[i]);
 		}
 		if (rc == 0 && c->len == PIECE_MAX)
 			rc = content_force_cut(c);

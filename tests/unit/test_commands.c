@@ -578,7 +578,7 @@ static void test_wait(void **state)
 	struct fx *f = *state;
 	uint64_t id = queue_ttl(f, f->dev, "freeze", 0);   /* see below for expiry */
 	struct later l = { f, 0, 150, "delivered" };
-	int64_t now = index_now_ns(), t;
+	int64_t now = real_ns(), t;
 	uint8_t body[8] = { 1 }, sig[SIGN_SIG_LEN] = { 2 };
 	struct cmd_new n = { .controller = "sec2", .action = "freeze", .seq = 1,
 			     .issued_ns = now, .expires_ns = now + 3600 * SEC, .body = body,
@@ -623,7 +623,7 @@ static void test_wait(void **state)
 static void test_wait_expiry(void **state)
 {
 	struct fx *f = *state;
-	int64_t now = index_now_ns(), t;
+	int64_t now = real_ns(), t;
 	uint8_t body[8] = { 1 }, sig[SIGN_SIG_LEN] = { 2 };
 	struct cmd_new n = { .controller = "sec2", .action = "erase", .seq = 9,
 			     .issued_ns = now, .expires_ns = now + 300 * 1000000, .body = body,

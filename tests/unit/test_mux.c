@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
+#include "common/fnv.h"
 #include "common/log.h"
 #include "common/mux.h"
 #include "tests/unit/pki_fixture.h"
@@ -35,33 +37,18 @@ struct srv_state {
 };
 static struct srv_state st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-static long ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	while (n--)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
-
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + (i >> 13)); }
 
 static void h_sink(struct mux_stream *s)
 {
 	struct buf b;
-	uint64_t total = 0, h = 0xcbf29ce484222325ULL;
+	uint64_t total = 0, h = FNV64_BASIS;
 	uint8_t reply[16];
 	int r;
 
 	buf_init(&b, MUX_FRAME_MAX);
 	while ((r = mux_recv(s, NULL, &b, 10000)) == MUX_DATA) {
-		h = fnv(h, b.data, b.len);
+		h = fnv1a64(h, b.data, b.len);
 		total += b.len;
 		if (st.sink_delay_us)
 			usleep(st.sink_delay_us);
@@ -216,11 +203,11 @@ static void conn_close(struct conn *c)
 
 static int wait_closes(int n, int ms)
 {
-	long end = ms_now() + ms;
+	long end = mono_ms() + ms;
 	int got;
 
 	pthread_mutex_lock(&st.lock);
-	while (st.closes < n && ms_now() < end) {
+	while (st.closes < n && mono_ms() < end) {
 		pthread_mutex_unlock(&st.lock);
 		usleep(5000);
 		pthread_mutex_lock(&st.lock);
@@ -442,7 +429,7 @@ static void *uploader(void *arg)
 	struct upload *u = arg;
 	struct mux_stream *s = mux_open(u->m, T_SINK, NULL, 0);
 	uint8_t chunk[200000];
-	uint64_t off = 0, i, h = 0xcbf29ce484222325ULL;
+	uint64_t off = 0, i, h = FNV64_BASIS;
 	struct buf rep;
 	int r = s ? 0 : -errno;
 
@@ -451,7 +438,7 @@ static void *uploader(void *arg)
 
 		for (i = 0; i < n; i++)
 			chunk[i] = pattern(off + i);
-		h = fnv(h, chunk, n);
+		h = fnv1a64(h, chunk, n);
 		r = mux_send_data(s, chunk, n);
 		off += n;
 		__atomic_store_n(&u->sent, off, __ATOMIC_SEQ_CST);
@@ -493,11 +480,11 @@ static void test_upload_and_rpcs(void **state)
 	for (i = 0; i < 20; i++) {
 		buf_reset(&req);
 		buf_printf(&req, "small %d", i);
-		t0 = ms_now();
+		t0 = mono_ms();
 		assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), 0);
 		assert_int_equal(rep.len, req.len);
-		if (ms_now() - t0 > worst)
-			worst = ms_now() - t0;
+		if (mono_ms() - t0 > worst)
+			worst = mono_ms() - t0;
 	}
 	/* Every RPC finished while the upload was still going. */
 	assert_false(__atomic_load_n(&u.done, __ATOMIC_SEQ_CST));
@@ -577,8 +564,8 @@ static void test_peer_reset(void **state)
 	assert_int_equal(mux_recv(s, &type, &b, 5000), MUX_MSG);   /* "ready" */
 	mux_stream_close(s);
 	pthread_mutex_lock(&st.lock);
-	end = ms_now() + 5000;
-	while (!st.hold_done && ms_now() < end) {
+	end = mono_ms() + 5000;
+	while (!st.hold_done && mono_ms() < end) {
 		pthread_mutex_unlock(&st.lock);
 		usleep(2000);
 		pthread_mutex_lock(&st.lock);
@@ -829,14 +816,14 @@ static void test_keepalive_dead(void **state)
 {
 	struct raw r;
 	char why[320];
-	long t0 = ms_now();
+	long t0 = mono_ms();
 	int closes = wait_closes(0, 0);
 
 	raw_open(&r);
 	mux_set_timeouts(r.srv, 50, 300);
 	raw_hello(&r, 1);
 	assert_int_equal(wait_closes(closes + 1, 3000), closes + 1);
-	assert_true(ms_now() - t0 >= 250);
+	assert_true(mono_ms() - t0 >= 250);
 	assert_false(mux_alive(r.srv));
 	mux_last_error(r.srv, why, sizeof(why));
 	assert_non_null(strstr(why, "no frame"));

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/proto.h"
 #include "daemon/scan.h"
 
@@ -63,14 +64,6 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return scan_ts(&t);
 }
 
 /* The queued paths, relative to the root, sorted, joined by spaces. */
@@ -149,13 +142,13 @@ static void test_new_and_clean(void **state)
 	char out[4096];
 
 	build_tree(f);
-	assert_int_equal(scan_tree(&f->sc, f->root, now_ns(), &st), 0);
+	assert_int_equal(scan_tree(&f->sc, f->root, real_ns(), &st), 0);
 	assert_string_equal(queued(f, out, sizeof(out)),
 			    ". /a.txt /db /empty /link /sub /sub/b.txt /x-wal");
 	assert_int_equal(st.queued, 8);
-	ship_all(f, now_ns() + 10LL * 1000000000LL);   /* well after every mtime */
+	ship_all(f, real_ns() + 10LL * 1000000000LL);   /* well after every mtime */
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(scan_tree(&f->sc, f->root, now_ns(), &st), 0);
+	assert_int_equal(scan_tree(&f->sc, f->root, real_ns(), &st), 0);
 	assert_string_equal(queued(f, out, sizeof(out)), "");
 	assert_int_equal(st.queued + st.deleted, 0);
 }
@@ -166,8 +159,8 @@ static void test_changes(void **state)
 	char out[4096], p[PATH_MAX], q[PATH_MAX];
 
 	build_tree(f);
-	scan_tree(&f->sc, f->root, now_ns(), NULL);
-	ship_all(f, now_ns() + 10LL * 1000000000LL);
+	scan_tree(&f->sc, f->root, real_ns(), NULL);
+	ship_all(f, real_ns() + 10LL * 1000000000LL);
 
 	path_of(f, p, "a.txt");     put_file(p, "alpha, longer now");       /* modified */
 	path_of(f, p, "sub/b.txt"); path_of(f, q, "sub/c.txt");
@@ -176,7 +169,7 @@ static void test_changes(void **state)
 	path_of(f, p, "link");      unlink(p);
 	assert_int_equal(symlink("sub", p), 0);                             /* retarget */
 	path_of(f, p, "x-wal");     unlink(p);                              /* deleted */
-	assert_int_equal(scan_tree(&f->sc, f->root, now_ns(), NULL), 0);
+	assert_int_equal(scan_tree(&f->sc, f->root, real_ns(), NULL), 0);
 	assert_string_equal(queued(f, out, sizeof(out)),
 			    ". /a.txt /empty /link /sub /sub/b.txt /sub/c.txt /x-wal");
 }
@@ -187,13 +180,13 @@ static void test_deleted_subtree(void **state)
 	char out[4096], cmd[PATH_MAX + 16];
 
 	build_tree(f);
-	scan_tree(&f->sc, f->root, now_ns(), NULL);
-	ship_all(f, now_ns() + 10LL * 1000000000LL);
+	scan_tree(&f->sc, f->root, real_ns(), NULL);
+	ship_all(f, real_ns() + 10LL * 1000000000LL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/sub", f->root);
 	assert_int_equal(system(cmd), 0);
 	/* a rescan of just the vanished directory still finds its files gone */
 	snprintf(cmd, sizeof(cmd), "%s/sub", f->root);
-	assert_int_equal(scan_tree(&f->sc, cmd, now_ns(), NULL), 0);
+	assert_int_equal(scan_tree(&f->sc, cmd, real_ns(), NULL), 0);
 	assert_string_equal(queued(f, out, sizeof(out)), "/sub /sub/b.txt");
 }
 
@@ -206,7 +199,7 @@ static void test_racy(void **state)
 	int64_t mt;
 
 	build_tree(f);
-	scan_tree(&f->sc, f->root, now_ns(), NULL);
+	scan_tree(&f->sc, f->root, real_ns(), NULL);
 	path_of(f, p, "a.txt");
 	assert_int_equal(lstat(p, &st), 0);
 	mt = scan_ts(&st.st_mtim);
@@ -219,7 +212,7 @@ static void test_racy(void **state)
 	assert_int_equal(q.not_before_ns, mt + SCAN_RACY_NS);
 	/* captured long after: clean */
 	ship_all(f, mt + SCAN_RACY_NS + 1000000000LL);   /* (the other files are a few ms newer) */
-	assert_int_equal(scan_tree(&f->sc, f->root, now_ns(), NULL), 0);
+	assert_int_equal(scan_tree(&f->sc, f->root, real_ns(), NULL), 0);
 	assert_string_equal(queued(f, out, sizeof(out)), "");
 }
 
