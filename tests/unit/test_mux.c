@@ -326,14 +326,14 @@ static void test_concurrent_streams(void **state)
 static void wait_limit(struct mux_limit *l, unsigned running, unsigned waiting)
 {
 	struct mux_limit_stats ls;
-	long end = ms_now() + 5000;
+	long end = mono_ms() + 5000;
 
 	do {
 		mux_limit_stats(l, &ls);
 		if (ls.running == running && ls.waiting == waiting)
 			return;
 		usleep(2000);
-	} while (ms_now() < end);
+	} while (mono_ms() < end);
 	fail_msg("limit: running %u waiting %u, want %u %u", ls.running, ls.waiting,
 		 running, waiting);
 }
