@@ -28,6 +28,7 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	memset(srv, 0, sizeof(*srv));
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
+	LIST_INIT(&srv->conns);
 	srv->cfg = cfg;
 	if ((r = index_open(cfg->dir, false, &srv->idx)) < 0) {
 		log_errno(r, "%s/index.db", cfg->dir);
@@ -89,21 +90,13 @@ void srv_close(struct srv *srv)
 
 static void conn_link(struct srv *srv, struct conn *c)
 {
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
+	LIST_INSERT_HEAD(&srv->conns, c, link);
 	srv->nconns++;
 }
 
 static void conn_unlink(struct srv *srv, struct conn *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	srv->nconns--;
 	pthread_cond_broadcast(&srv->cond);
 }
@@ -187,12 +180,13 @@ void srv_conn_free(struct conn *c)
 void srv_conns_shutdown(struct srv *srv)
 {
 	struct timespec until = deadline_in_ms(SRV_SHUTDOWN_WAIT_S * 1000L);
+	struct conn *c;
 
 	pthread_mutex_lock(&srv->lock);
 	srv->quit = true;
 	/* Connection threads wake on quit and free their mux; a handshake in
 	 * progress ends when its socket is shut down. */
-	for (struct conn *c = srv->conns; c; c = c->next)
+	LIST_FOREACH(c, &srv->conns, link)
 		if (c->fd >= 0)
 			shutdown(c->fd, SHUT_RDWR);
 	pthread_cond_broadcast(&srv->cond);
@@ -205,7 +199,9 @@ void srv_conns_shutdown(struct srv *srv)
 /* The newest live connection of device dev (lock held). */
 static struct conn *device_conn(struct srv *srv, int64_t dev)
 {
-	for (struct conn *c = srv->conns; c; c = c->next)
+	struct conn *c;
+
+	LIST_FOREACH(c, &srv->conns, link)
 		if (c->ready && !c->closed && c->id.role == ROLE_DEVICE && c->id.id == dev)
 			return c;
 	return NULL;

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <openssl/ssl.h>
 
@@ -60,7 +61,7 @@ struct srv {
 
 	pthread_mutex_t lock;       /* the registry: */
 	pthread_cond_t cond;        /* broadcast when a conn closes, goes, or drops a ref */
-	struct conn *conns;         /* newest first */
+	LIST_HEAD(, conn) conns;    /* newest first */
 	size_t nconns;
 	bool quit;
 };
@@ -68,7 +69,7 @@ struct srv {
 /* One connected (or handshaking) peer. */
 struct conn {
 	struct srv *srv;
-	struct conn *next, *prev;
+	LIST_ENTRY(conn) link;      /* in srv->conns */
 	int fd;                     /* until the mux owns it; -1 after */
 	struct mux *mux;
 	struct ident id;            /* the peer's enrolled identity */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 enum { SLOT_FREE = 0, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
 
@@ -21,11 +22,11 @@ struct mblock {
 	size_t len;
 	uint8_t *data;              /* into the pool */
 	struct mblock *hnext;       /* hash chain */
-	struct mblock *prev, *next; /* free list or lru */
+	TAILQ_ENTRY(mblock) link;   /* free list or lru */
 	bool on_list;
 };
 
-struct mlist { struct mblock *head, *tail; };
+TAILQ_HEAD(mlist, mblock);
 
 struct mcache {
 	pthread_mutex_t lock;
@@ -42,27 +43,13 @@ static void list_del(struct mlist *l, struct mblock *b)
 {
 	if (!b->on_list)
 		return;
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		l->head = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	else
-		l->tail = b->prev;
-	b->prev = b->next = NULL;
+	TAILQ_REMOVE(l, b, link);
 	b->on_list = false;
 }
 
 static void list_add_tail(struct mlist *l, struct mblock *b)
 {
-	b->next = NULL;
-	b->prev = l->tail;
-	if (l->tail)
-		l->tail->next = b;
-	else
-		l->head = b;
-	l->tail = b;
+	TAILQ_INSERT_TAIL(l, b, link);
 	b->on_list = true;
 }
 
@@ -108,6 +95,8 @@ struct mcache *mcache_new(size_t block_size, size_t max_bytes)
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->changed, NULL);
+	TAILQ_INIT(&c->free);
+	TAILQ_INIT(&c->lru);
 	for (i = 0; i < c->nslots; i++) {
 		c->slots[i].data = c->pool + i * block_size;
 		list_add_tail(&c->free, &c->slots[i]);
@@ -158,11 +147,11 @@ static void unhash(struct mcache *c, struct mblock *b)
  * nobody holds; NULL when every slot is loading or held.  Lock held. */
 static struct mblock *claim(struct mcache *c, const struct mcache_key *k)
 {
-	struct mblock *b = c->free.head;
+	struct mblock *b = TAILQ_FIRST(&c->free);
 
 	if (b) {
 		list_del(&c->free, b);
-	} else if ((b = c->lru.head)) {
+	} else if ((b = TAILQ_FIRST(&c->lru))) {
 		list_del(&c->lru, b);
 		unhash(c, b);
 		c->st.evictions++;

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "common/chunktree.h"
+#include "common/fnv.h"
 #include "common/timefmt.h"
 #include "common/wire.h"
 #include "common/xattrs.h"
@@ -32,7 +34,8 @@ struct listing {
 	struct buf arena;
 	size_t bytes;
 	unsigned refs;
-	struct listing *hnext, *prev, *next;   /* hash chain; LRU when refs == 0 */
+	struct listing *hnext;       /* hash chain */
+	TAILQ_ENTRY(listing) lru;    /* on d->lru when refs == 0 */
 	bool on_lru;
 };
 
@@ -43,7 +46,7 @@ struct mdirs {
 	int64_t at;
 	size_t max_bytes, bytes;
 	struct listing *buckets[MDIRS_BUCKETS];
-	struct listing *lru_head, *lru_tail;
+	TAILQ_HEAD(, listing) lru;      /* unheld listings, oldest first */
 	char *inflight[INFLIGHT_MAX];   /* keys being fetched (NULL: free) */
 	pthread_cond_t loaded;          /* an inflight fetch ended */
 	/* prefetch: keys queued for the workers */
@@ -57,11 +60,7 @@ struct mdirs {
 
 static size_t str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return (size_t)(h % MDIRS_BUCKETS);
+	return (size_t)(fnv1a64_str(FNV64_BASIS, s) % MDIRS_BUCKETS);
 }
 
 struct mdirs *mdirs_new(struct mconn *mc, const char *dev, int64_t at, size_t max_bytes)
@@ -73,6 +72,7 @@ struct mdirs *mdirs_new(struct mconn *mc, const char *dev, int64_t at, size_t ma
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->loaded, NULL);
 	pthread_cond_init(&d->work, NULL);
+	TAILQ_INIT(&d->lru);
 	d->mc = mc;
 	d->dev = dev;
 	d->at = at;
@@ -278,27 +278,13 @@ static void lru_del(struct mdirs *d, struct listing *l)
 {
 	if (!l->on_lru)
 		return;
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		d->lru_head = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-	else
-		d->lru_tail = l->prev;
-	l->prev = l->next = NULL;
+	TAILQ_REMOVE(&d->lru, l, lru);
 	l->on_lru = false;
 }
 
 static void lru_add(struct mdirs *d, struct listing *l)
 {
-	l->next = NULL;
-	l->prev = d->lru_tail;
-	if (d->lru_tail)
-		d->lru_tail->next = l;
-	else
-		d->lru_head = l;
-	d->lru_tail = l;
+	TAILQ_INSERT_TAIL(&d->lru, l, lru);
 	l->on_lru = true;
 }
 
@@ -328,7 +314,7 @@ static struct listing *trim(struct mdirs *d)
 {
 	struct listing *l, *chain = NULL;
 
-	while (d->bytes > d->max_bytes && (l = d->lru_head)) {
+	while (d->bytes > d->max_bytes && (l = TAILQ_FIRST(&d->lru))) {
 		lru_del(d, l);
 		unhash(d, l);
 		d->bytes -= l->bytes;
