@@ -39,14 +39,6 @@ int cmdsend_check_key(struct ctl *c)
 	return 0;
 }
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The request: the envelope {id 0, body, signature}. */
 static int build_request(struct ctl *c, const struct vg_command *cmd, struct buf *req)
 {
@@ -77,7 +69,7 @@ int cmdsend_prepare(struct ctl *c, struct vg_command *cmd, int64_t expire_ns,
 	sf->fd = -1;
 	cmd->format = CMD_FORMAT;
 	snprintf(cmd->controller, sizeof(cmd->controller), "%s", c->b->name);
-	cmd->issued_ns = realtime_ns();
+	cmd->issued_ns = real_ns();
 	cmd->expires_ns = cmd->issued_ns + expire_ns;
 	if ((size_t)snprintf(path, sizeof(path), "%s.seq", c->bundle_file) >= sizeof(path)) {
 		log_warnx("%s: name too long", c->bundle_file);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/rootwalk.h"
 
@@ -165,14 +166,6 @@ static int run_phases(struct ewalk *w, bool resumed)
 	return 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* Opens (or starts) the journal; a damaged one is started over. */
 static int open_journal(const struct erase_opts *o, struct ejournal *j, bool *fresh)
 {
@@ -204,7 +197,7 @@ int erase_run(const struct erase_opts *o, struct erase_report *r)
 	}
 	if (fresh) {
 		j.rec.r.phase = ERASE_ROOTS;
-		j.rec.r.started_ns = now_ns();
+		j.rec.r.started_ns = real_ns();
 	} else {
 		j.rec.r.resumed++;
 		w.resume = j.rec.pending;

@@ -11,6 +11,8 @@
 
 #include <zlib.h>
 
+#include "common/fdio.h"
+
 _Static_assert(sizeof(struct ej_rec) <= EJ_SLOT, "journal record fits its slot");
 
 static const char ej_magic[8] = "VGERASE1";
@@ -45,20 +47,17 @@ static int journal_path(const char *statedir, char *p, size_t cap)
 }
 
 /* A new journal: full size written and synced, directory entry synced. */
-static int make_file(const char *statedir, const char *p)
+static int make_file(const char *p)
 {
 	static const uint8_t zero[2 * EJ_SLOT];
-	int fd, dfd, rc = 0;
+	int fd, rc = 0;
 
 	if ((fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		return -errno;
 	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) || fsync(fd) < 0)
 		rc = errno ? -errno : -EIO;
-	if (rc == 0 && (dfd = open(statedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		if (fsync(dfd) < 0)
-			rc = -errno;
-		close(dfd);
-	}
+	if (rc == 0)
+		rc = fsync_parent(p);
 	if (rc < 0) {
 		close(fd);
 		unlink(p);
@@ -79,7 +78,7 @@ int ej_open(const char *statedir, bool create, struct ejournal *j, bool *fresh)
 		return rc;
 	j->fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (j->fd < 0 && errno == ENOENT && create) {
-		if ((j->fd = make_file(statedir, p)) < 0)
+		if ((j->fd = make_file(p)) < 0)
 			return j->fd;
 		*fresh = true;
 		memcpy(j->rec.magic, ej_magic, 8);

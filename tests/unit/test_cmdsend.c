@@ -183,19 +183,11 @@ static int run(struct fx *x, uint8_t action, long long wait_s, const char *const
 	return cmdsend_run(&x->c, &cmd, 7 * DAY_NS, wait_s);
 }
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void test_signed_and_numbered(void **state)
 {
 	struct fx *x = *state;
 	static const char *const none[] = { "pending", NULL };
-	int64_t now = realtime_ns();
+	int64_t now = real_ns();
 
 	assert_int_equal(run(x, CMD_FREEZE, 0, none), CTL_OK);
 	assert_int_equal(fs.ncmd, 1);
@@ -206,7 +198,7 @@ static void test_signed_and_numbered(void **state)
 	assert_string_equal(fs.got.device, "phone1");
 	assert_string_equal(fs.got.controller, "ctl1");
 	assert_int_equal(fs.got.seq, 1);
-	assert_true(fs.got.issued_ns >= now - 1000000000 && fs.got.issued_ns <= realtime_ns());
+	assert_true(fs.got.issued_ns >= now - 1000000000 && fs.got.issued_ns <= real_ns());
 	assert_true(fs.got.expires_ns == fs.got.issued_ns + 7 * DAY_NS);
 	assert_int_equal(run(x, CMD_TRUST_REVOKE, 0, none), CTL_OK);
 	assert_int_equal(fs.got.seq, 2);
