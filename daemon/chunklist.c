@@ -13,8 +13,8 @@
 #include "common/fdio.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
-#include "common/hex.h"
 #include "common/wire.h"
+#include "daemon/pathstate.h"
 
 static const char cl_magic[8] = { 'V', 'G', 'C', 'H', 'L', '0', '0', '1' };
 
@@ -33,40 +33,6 @@ static uint64_t get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-int chunklist_file(const char *statedir, const char *path, char out[PATH_MAX])
-{
-	uint8_t d[32];
-	char h[HEX_SIZE(32)];
-	int rc;
-
-	if ((rc = ctree_sha256(path, strlen(path), d)) < 0)
-		return rc;
-	if (snprintf(out, PATH_MAX, "%s/chunks/%s", statedir, hex_encode(d, 32, h)) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int chunklist_drop(const char *statedir, const char *path)
-{
-	char f[PATH_MAX];
-	int rc;
-
-	if ((rc = chunklist_file(statedir, path, f)) < 0)
-		return rc;
-	return unlink(f) == 0 || errno == ENOENT ? 0 : -errno;
-}
-
-int chunklist_move(const char *statedir, const char *from, const char *to)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	int rc;
-
-	if ((rc = chunklist_file(statedir, from, a)) < 0 ||
-	    (rc = chunklist_file(statedir, to, b)) < 0)
-		return rc;
-	return rename(a, b) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 /* ---- writer ---- */
@@ -93,7 +59,7 @@ int clwriter_new(const char *statedir, size_t bufsize, struct clwriter **out)
 	w->fd = -1;
 	w->cap = bufsize < CL_ENTRY ? CL_ENTRY : bufsize;
 	snprintf(w->state, sizeof(w->state), "%s", statedir);
-	if (snprintf(dir, sizeof(dir), "%s/chunks", statedir) >= (int)sizeof(dir) ||
+	if (snprintf(dir, sizeof(dir), "%s/" PS_DIR_CHUNKS, statedir) >= (int)sizeof(dir) ||
 	    snprintf(w->tmp, sizeof(w->tmp), "%s/.new-XXXXXX", dir) >= (int)sizeof(w->tmp)) {
 		rc = -ENAMETOOLONG;
 		goto fail;
@@ -178,7 +144,7 @@ int clwriter_commit(struct clwriter *w, const char *path, const uint8_t root[32]
 	put_be64(hdr + 48, w->count);
 	if (pwrite(w->fd, hdr, CL_HDR, 0) != CL_HDR)
 		return -EIO;
-	if ((rc = chunklist_file(w->state, path, file)) < 0)
+	if ((rc = pathstate_file(w->state, PS_DIR_CHUNKS, path, file)) < 0)
 		return rc;
 	if (rename(w->tmp, file) < 0)
 		return -errno;
@@ -243,7 +209,7 @@ int clreader_open(const char *statedir, const char *path, const uint8_t root[32]
 	int fd, rc;
 
 	*out = NULL;
-	if ((rc = chunklist_file(statedir, path, file)) < 0)
+	if ((rc = pathstate_file(statedir, PS_DIR_CHUNKS, path, file)) < 0)
 		return rc;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;

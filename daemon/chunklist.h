@@ -2,7 +2,8 @@
  * changed byte ranges (PUT_RANGES).
  *
  * STATE/chunks/<hex sha256(path)> holds, for each shipped regular file big
- * enough to be worth it, the list of its FastCDC chunks:
+ * enough to be worth it, the list of its FastCDC chunks (where it lives,
+ * and when it moves or goes, is pathstate.h's):
  *   header  "VGCHL001", root[32], u64 size, u64 count     (56 bytes)
  *   entries sha256[32], u32 len                           (36 bytes each)
  * integers big-endian.  The root is the chunk-tree root of the content the
@@ -31,12 +32,6 @@ struct cl_entry {
 	uint8_t sha[32];
 	uint32_t len;
 };
-
-/* Path of the list file of a device path. */
-int chunklist_file(const char *statedir, const char *path, char out[PATH_MAX]);
-int chunklist_drop(const char *statedir, const char *path);
-/* Moves the list of from to to (a rename shipped without content). */
-int chunklist_move(const char *statedir, const char *from, const char *to);
 
 /* ---- writing a list (streamed to a temp file, renamed into place) ---- */
 struct clwriter;

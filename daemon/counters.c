@@ -6,6 +6,8 @@
 const char *const ctr_names[CTR_COUNT] = {
 	"events", "drops", "rescans", "bytes_read", "unstable",
 	"shipped", "bytes_sent", "errors", "xattr_skipped", "adopted", "bytes_received",
+	"shipped_whole", "shipped_delta", "shipped_ranges", "shipped_meta", "shipped_delete",
+	"shipped_rename",
 };
 
 void ctr_report(const struct counters *c, struct vg_report *rep)

@@ -12,6 +12,10 @@ enum ctr {
 	CTR_SHIPPED, CTR_BYTES_SENT, CTR_ERRORS, CTR_XATTR_SKIPPED,
 	CTR_ADOPTED,     /* versions already on the server taken over, nothing sent */
 	CTR_BYTES_RECV,  /* signatures fetched from the server */
+	/* versions shipped, by kind of PUT (they add up to CTR_SHIPPED); a
+	 * directory or symlink goes WHOLE with empty content */
+	CTR_SHIPPED_WHOLE, CTR_SHIPPED_DELTA, CTR_SHIPPED_RANGES, CTR_SHIPPED_META,
+	CTR_SHIPPED_DELETE, CTR_SHIPPED_RENAME,
 	CTR_COUNT
 };
 

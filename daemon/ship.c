@@ -14,9 +14,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/capture.h"
-#include "daemon/chunklist.h"
 #include "daemon/putio.h"
-#include "daemon/sigcache.h"
 #include "daemon/ship_int.h"
 #include "daemon/xattrs.h"
 
@@ -37,6 +35,7 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 	if (!(sh = calloc(1, sizeof(*sh))))
 		return -ENOMEM;
 	sh->o = *o;
+	sh->ps = (struct pathstate){ .db = o->db, .statedir = o->statedir, .rt = o->rt };
 	sh->backoff = SHIP_BACKOFF_MIN;
 	sh->seed = (unsigned)getpid() ^ (unsigned)real_ns();
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
@@ -172,6 +171,18 @@ static int put_xattrs(struct shipper *sh)
 	return 0;
 }
 
+static enum ctr put_counter(uint8_t body)
+{
+	switch (body) {
+	case PUT_DELTA:  return CTR_SHIPPED_DELTA;
+	case PUT_RANGES: return CTR_SHIPPED_RANGES;
+	case PUT_META:   return CTR_SHIPPED_META;
+	case PUT_DELETE: return CTR_SHIPPED_DELETE;
+	case PUT_RENAME: return CTR_SHIPPED_RENAME;
+	default:         return CTR_SHIPPED_WHOLE;
+	}
+}
+
 /* Sends sh->put; logs and maps failures.  On 0, *version is set. */
 int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 {
@@ -191,6 +202,7 @@ int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 	ctr_add(sh->o.ctr, CTR_BYTES_SENT, body->bytes_sent);
 	if (rc == 0) {
 		ctr_add(sh->o.ctr, CTR_SHIPPED, 1);
+		ctr_add(sh->o.ctr, put_counter(sh->put->body), 1);
 		log_debug("%s: %s -> version %llu", sh->put->e.path,
 			  kind[sh->put->body <= PUT_RENAME ? sh->put->body : 0],
 			  (unsigned long long)*version);
@@ -223,23 +235,17 @@ static int fix_stale(struct shipper *sh, const char *path)
 	if (!e)
 		return -ENOMEM;
 	rc = putio_latest(sh->mux, path, e, 30000);
-	if (rc == -ENOENT || (rc == 0 && e->deleted)) {
-		statedb_del(sh->o.db, path);
-		sigcache_drop(sh->o.statedir, path);
-		chunklist_drop(sh->o.statedir, path);
-		rc = -EAGAIN;
-	} else if (rc == 0 && sh->put->body != PUT_DELETE) {
+	if (rc == -ENOENT || (rc == 0 && (e->deleted || sh->put->body != PUT_DELETE))) {
 		/* forget what we shipped: the next look compares with the
 		 * server's version and adopts it, or sends META or a delta
-		 * against its signature (shipadopt.c) */
-		statedb_del(sh->o.db, path);
-		sigcache_drop(sh->o.statedir, path);
-		chunklist_drop(sh->o.statedir, path);
+		 * against its signature (shipadopt.c); with none there, it
+		 * ships as new */
+		pathstate_forget(&sh->ps, path);
 		rc = -EAGAIN;
 	} else if (rc == 0 && statedb_get(sh->o.db, path, sh->cur) == 0) {
+		/* our DELETE was stale: take the server's version as the base */
 		if (memcmp(e->tree_root, sh->cur->root, 32) != 0 || e->type != sh->cur->type) {
-			sigcache_drop(sh->o.statedir, path);
-			chunklist_drop(sh->o.statedir, path);
+			pathstate_drop(&sh->ps, path, PS_CONTENT);
 			memcpy(sh->cur->sha256, e->sha256, 32);
 			memcpy(sh->cur->root, e->tree_root, 32);
 			sh->cur->type = e->type;
@@ -247,7 +253,7 @@ static int fix_stale(struct shipper *sh, const char *path)
 			sh->cur->mtime_ns = 0;   /* forces a fresh look */
 		}
 		sh->cur->version = e->version;
-		statedb_put(sh->o.db, sh->cur);
+		pathstate_commit(&sh->ps, sh->cur, NULL);
 		rc = -EAGAIN;
 	} else if (rc == 0) {
 		rc = -EAGAIN;
@@ -265,20 +271,18 @@ int ship_finish_put(struct shipper *sh, int rc, const char *path)
 	if (rc == -ENOENT && sh->put->body == PUT_RENAME) {
 		/* the source has no live version on the server: forget it,
 		 * the next look ships the new path whole */
-		statedb_del(sh->o.db, sh->put->from);
+		pathstate_forget(&sh->ps, sh->put->from);
 		return -EAGAIN;
 	}
 	if (rc == -EBADMSG && sh->put->body == PUT_DELTA) {
-		sigcache_drop(sh->o.statedir, path);   /* next try sends it whole */
+		pathstate_drop(&sh->ps, path, PS_SIG);   /* next try sends it whole */
 		return -EAGAIN;
 	}
 	if (rc == -EBADMSG && sh->put->body == PUT_RANGES) {
 		/* the server's rebuild did not reach our root: never trust this
 		 * list again; the next try reads the file (delta or whole) */
 		log_warnx("%s: ranges did not verify on the server; sending it by delta", path);
-		chunklist_drop(sh->o.statedir, path);
-		if (sh->o.rt)
-			rangetab_forget(sh->o.rt, path);
+		pathstate_drop(&sh->ps, path, PS_CHUNKS | PS_RANGES);
 		return -EAGAIN;
 	}
 	return rc;
@@ -288,12 +292,8 @@ int ship_finish_put(struct shipper *sh, int rc, const char *path)
 int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		uint64_t version)
 {
-	int rc;
-
 	ship_row_from(sh->old, &sh->put->e, st, version);
-	if ((rc = statedb_put(sh->o.db, sh->old)) < 0)
-		return rc;
-	return statedb_queue_done(sh->o.db, q->path, q->gen);
+	return pathstate_commit(&sh->ps, sh->old, q);
 }
 
 int ship_report(struct shipper *sh, const char *tracker)

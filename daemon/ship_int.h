@@ -4,6 +4,7 @@
 #define VIGIL_DAEMON_SHIP_INT_H
 
 #include "daemon/capture.h"
+#include "daemon/pathstate.h"
 #include "daemon/putio.h"
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
@@ -17,6 +18,7 @@
 
 struct shipper {
 	struct ship_opts o;
+	struct pathstate ps;         /* o.db, o.statedir, o.rt: a path's state */
 	char tmpdir[PATH_MAX];
 	struct mux *mux;
 	int backoff;                 /* ms, next wait */

@@ -94,11 +94,11 @@ static int record(struct shipper *sh, const struct qitem *q, const struct vg_ent
 	int rc;
 
 	ship_row_from(sh->old, loc, st, version);
-	if ((rc = statedb_put(sh->o.db, sh->old)) < 0)
+	if ((rc = pathstate_commit(&sh->ps, sh->old, q)) < 0)
 		return rc;
 	ctr_add(sh->o.ctr, CTR_ADOPTED, 1);
 	log_debug("%s: adopted the server's version %llu", loc->path, (unsigned long long)version);
-	return statedb_queue_done(sh->o.db, q->path, q->gen);
+	return 0;
 }
 
 /* PUT_META of loc on the server's version. */
@@ -229,9 +229,9 @@ static void keep_sink(struct shipper *sh, const char *path, const struct capture
 		      struct adopt_sink *a)
 {
 	if (!a->sw || sigwriter_commit(a->sw, path, cap->sha256) < 0)
-		sigcache_drop(sh->o.statedir, path);
+		pathstate_drop(&sh->ps, path, PS_SIG);
 	if (!a->cw || cap->sqlite || cap->unstable || clwriter_commit(a->cw, path, cap->root) < 0)
-		chunklist_drop(sh->o.statedir, path);
+		pathstate_drop(&sh->ps, path, PS_CHUNKS);
 }
 
 /* Regular file without a shipped record: -ENOTSUP when the server has no

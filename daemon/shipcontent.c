@@ -136,7 +136,7 @@ static void new_signature(struct shipper *sh, const struct qitem *q, const struc
 		ctr_add(sh->o.ctr, CTR_BYTES_READ, rd);
 		return;
 	}
-	sigcache_drop(sh->o.statedir, q->path);   /* none, or not of this version */
+	pathstate_drop(&sh->ps, q->path, PS_SIG);   /* none, or not of this version */
 }
 
 /* The capture path (see the top of the file). */
@@ -180,7 +180,7 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 	/* a list only of the live file: a database backup or an unstable copy
 	 * is not what later writes change */
 	if (!cs.cw || cap.sqlite || cap.unstable || clwriter_commit(cs.cw, q->path, cap.root) < 0)
-		chunklist_drop(sh->o.statedir, q->path);
+		pathstate_drop(&sh->ps, q->path, PS_CHUNKS);
 out:
 	capture_release(&cap);
 	sigwriter_free(cs.sw);

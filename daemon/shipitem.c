@@ -11,9 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/capture.h"
-#include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
-#include "daemon/sigcache.h"
 
 static bool has_suffix(const char *s, const char *suf)
 {
@@ -75,11 +73,7 @@ static int ship_delete(struct shipper *sh, const struct qitem *q, const struct s
 	p->base_version = cur->version;
 	if ((rc = ship_send_put(sh, NULL, &version)) < 0)
 		return ship_finish_put(sh, rc, cur->path);
-	statedb_del(sh->o.db, cur->path);
-	sigcache_drop(sh->o.statedir, cur->path);
-	chunklist_drop(sh->o.statedir, cur->path);
-	if (sh->o.rt)
-		rangetab_forget(sh->o.rt, cur->path);
+	pathstate_forget(&sh->ps, cur->path);
 	return statedb_queue_done(sh->o.db, q->path, q->gen);
 }
 
@@ -95,7 +89,7 @@ static int ship_rename(struct shipper *sh, const struct shipped *old, const char
 		       const struct stat *st, uint64_t newgen)
 {
 	struct vg_put *p = sh->put;
-	char from[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	char from[PATH_MAX];
 	uint64_t version = 0;
 	int rc;
 
@@ -111,20 +105,9 @@ static int ship_rename(struct shipper *sh, const struct shipped *old, const char
 	if ((rc = ship_send_put(sh, NULL, &version)) < 0)
 		return ship_finish_put(sh, rc, newpath);
 	log_debug("%s: renamed from %s", newpath, from);
-	/* the signature describes the same content at its new path */
-	if (sigcache_file(sh->o.statedir, from, a) == 0 &&
-	    sigcache_file(sh->o.statedir, newpath, b) == 0)
-		rename(a, b);
-	chunklist_move(sh->o.statedir, from, newpath);
-	if (sh->o.rt)
-		rangetab_forget(sh->o.rt, from);
 	ship_row_from(sh->old, &p->e, st, version);
 	sh->old->capture_ns = old->capture_ns;
-	if ((rc = statedb_put(sh->o.db, sh->old)) < 0)
-		return rc;
-	statedb_del(sh->o.db, from);
-	statedb_queue_remove(sh->o.db, from);
-	return statedb_queue_done(sh->o.db, newpath, newgen);
+	return pathstate_move(&sh->ps, from, sh->old, newgen);
 }
 
 static bool claim(struct shipper *sh, const char *path)

@@ -283,8 +283,8 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 	/* the list now describes the new version; the librsync signature
 	 * does not (it would need the whole file read) */
 	if (clwriter_commit(x->w, q->path, x->s.root) < 0)
-		chunklist_drop(sh->o.statedir, q->path);
-	sigcache_drop(sh->o.statedir, q->path);
+		pathstate_drop(&sh->ps, q->path, PS_CHUNKS);
+	pathstate_drop(&sh->ps, q->path, PS_SIG);
 out:
 	if (x->b.filefd >= 0)
 		close(x->b.filefd);

@@ -12,9 +12,9 @@
 
 #include "common/fdio.h"
 #include "common/chunktree.h"
-#include "common/hex.h"
 #include "common/log.h"
 #include "common/rsync_params.h"
+#include "daemon/pathstate.h"
 
 struct rsstream {
 	rs_job_t *job;
@@ -132,19 +132,6 @@ void sigcache_quiet_librsync(void)
 
 /* ---- the cache ---- */
 
-int sigcache_file(const char *statedir, const char *path, char out[PATH_MAX])
-{
-	uint8_t d[32];
-	char h[HEX_SIZE(32)];
-	int rc;
-
-	if ((rc = ctree_sha256(path, strlen(path), d)) < 0)
-		return rc;
-	if (snprintf(out, PATH_MAX, "%s/sigs/%s", statedir, hex_encode(d, 32, h)) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 static int loadsig_out(void *arg, const void *p, size_t n)
 {
 	(void)arg; (void)p; (void)n;
@@ -162,7 +149,7 @@ int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[3
 	int fd, rc;
 
 	*out = NULL;
-	if ((rc = sigcache_file(statedir, path, file)) < 0)
+	if ((rc = pathstate_file(statedir, PS_DIR_SIGS, path, file)) < 0)
 		return rc;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? -ENOENT : -errno;
@@ -197,16 +184,6 @@ out:
 	return rc;
 }
 
-int sigcache_drop(const char *statedir, const char *path)
-{
-	char file[PATH_MAX];
-	int rc;
-
-	if ((rc = sigcache_file(statedir, path, file)) < 0)
-		return rc;
-	return unlink(file) == 0 || errno == ENOENT ? 0 : -errno;
-}
-
 /* ---- writing signatures ---- */
 
 struct sigwriter {
@@ -231,7 +208,7 @@ int sigwriter_new(const char *statedir, struct sigwriter **out)
 		return -ENOMEM;
 	w->fd = -1;
 	snprintf(w->state, sizeof(w->state), "%s", statedir);
-	if (snprintf(w->dir, sizeof(w->dir), "%s/sigs", statedir) >= (int)sizeof(w->dir) ||
+	if (snprintf(w->dir, sizeof(w->dir), "%s/" PS_DIR_SIGS, statedir) >= (int)sizeof(w->dir) ||
 	    snprintf(w->tmp, sizeof(w->tmp), "%s/.new-XXXXXX", w->dir) >= (int)sizeof(w->tmp)) {
 		free(w);
 		return -ENAMETOOLONG;
@@ -279,7 +256,7 @@ int sigwriter_commit_raw(struct sigwriter *w, const char *path, const uint8_t sh
 
 	if (pwrite(w->fd, sha256, 32, 0) != 32)
 		return -errno;
-	if ((rc = sigcache_file(w->state, path, file)) < 0)
+	if ((rc = pathstate_file(w->state, PS_DIR_SIGS, path, file)) < 0)
 		return rc;
 	if (rename(w->tmp, file) < 0)
 		return -errno;

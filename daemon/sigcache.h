@@ -3,7 +3,8 @@
  *
  * STATE/sigs/<hex sha256(path)> holds, for each shipped regular file, a
  * 32-byte header (sha256 of the content it describes) and the librsync
- * signature of that content (parameters: common/rsync_params.h).  An edit
+ * signature of that content (parameters: common/rsync_params.h); where it
+ * lives, and when it moves or goes, is pathstate.h's.  An edit
  * then ships a delta computed locally against it; a header that does not
  * match the shipped sha256 counts as no signature. */
 #ifndef VIGIL_DAEMON_SIGCACHE_H
@@ -31,13 +32,10 @@ void rsstream_free(struct rsstream *s);
 /* Routes librsync's own messages to log_debug (they would go to stderr). */
 void sigcache_quiet_librsync(void);
 
-/* Path of the cache file for a device path. */
-int sigcache_file(const char *statedir, const char *path, char out[PATH_MAX]);
 /* Loads the signature of path if its header matches sha256; ready for
  * rs_delta_begin (hash table built).  0 | -ENOENT | -EBADMSG. */
 int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[32],
 		  rs_signature_t **out);
-int sigcache_drop(const char *statedir, const char *path);
 
 /* Writes a new signature while content streams by (rs_sig_begin). */
 struct sigwriter;

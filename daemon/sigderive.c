@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/rsync_params.h"
+#include "daemon/pathstate.h"
 
 #define B          VG_RS_BLOCK_LEN
 #define ENT        (4 + VG_RS_STRONG_LEN)
@@ -271,7 +272,7 @@ int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sh
 		goto out;
 	}
 	d->oldfd = -1;
-	if ((rc = sigcache_file(statedir, path, file)) < 0)
+	if ((rc = pathstate_file(statedir, PS_DIR_SIGS, path, file)) < 0)
 		goto out;
 	if ((d->oldfd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
 		rc = -errno;

@@ -84,8 +84,8 @@ note "bytes sent: $sent, signature bytes received: $recv"
 check_versions 1
 same_file phone1 "$F" "$F"
 [ "$sent" -lt $((2 * 1048576)) ] || fail "sent $sent bytes for a 4 KiB edit after losing the state"
-grep -q "big.bin: delta -> version 2" "$T/vigild.log" ||
-	{ tail -20 "$T/vigild.log"; fail "the edit did not go by delta"; }
+[ "$(counter shipped_delta)" = 1 ] && [ "$(counter shipped)" = 1 ] ||
+	{ tail -20 "$T/vigild.log"; fail "the edit did not go by delta (and alone)"; }
 [ "$recv" -gt 0 ] || fail "no signature fetched from the server"
 
 note "old state directory restored: stale base (ESTALE) -> delta again"
@@ -102,9 +102,9 @@ sent=$(counter bytes_sent)
 note "bytes sent after ESTALE: $sent"
 check_versions 3
 same_file phone1 "$F" "$F"
-grep -q "big.bin: fetched the signature of version 3" "$T/vigild.log" ||
+[ "$(counter bytes_received)" -gt 0 ] ||
 	{ tail -20 "$T/vigild.log"; fail "after ESTALE the server's signature was not fetched"; }
-grep -q "big.bin: delta -> version 4" "$T/vigild.log" ||
+[ "$(counter shipped_delta)" = 1 ] && [ "$(counter shipped)" = 1 ] ||
 	{ tail -20 "$T/vigild.log"; fail "after ESTALE the edit did not go by delta"; }
 [ "$sent" -lt $((2 * 1048576)) ] || fail "sent $sent bytes after ESTALE"
 
@@ -127,8 +127,8 @@ if [ "$(id -u)" = 0 ]; then
 	wait_for 60 "run: edit shipped" n4
 	check_versions 4
 	same_file phone1 "$F" "$F"
-	grep -q "big.bin: ranges -> version 5" "$T/vigild.log" ||
-		{ tail -20 "$T/vigild.log"; fail "run: the edit after adoption did not go by ranges"; }
+	ranges_one() { [ "$(counter shipped_ranges)" = 1 ]; }
+	wait_for 5 "run: the edit after adoption shipped by ranges" ranges_one
 	kill "$VPID"
 	wait "$VPID" 2>/dev/null || true
 fi

@@ -19,6 +19,7 @@
 
 #include "common/chunker.h"
 #include "common/chunktree.h"
+#include "daemon/pathstate.h"
 #include "daemon/chunklist.h"
 
 static char dir[64];
@@ -210,7 +211,7 @@ static void run_edit(const struct edit *e, size_t bufsize)
 	}
 	clreader_free(rd2);
 	clreader_free(rd3);
-	assert_int_equal(chunklist_file(dir, "/f", file), 0);
+	assert_int_equal(pathstate_file(dir, PS_DIR_CHUNKS, "/f", file), 0);
 	fd = open(file, O_RDONLY);
 	assert_true(fd >= 0);
 	close(fd);

@@ -18,6 +18,7 @@
 
 #include "common/chunktree.h"
 #include "daemon/sigcache.h"
+#include "daemon/pathstate.h"
 
 static const size_t sizes[] = { 0, 1, 2, 3, 7, 100, 10000, 200000 };
 
@@ -148,7 +149,14 @@ static void round_trip(const char *dir, const uint8_t *base, size_t bn,
 		assert_memory_equal(out.p, neu, nn);
 	free(delta.p);
 	free(out.p);
-	assert_int_equal(sigcache_drop(dir, "/data/file"), 0);
+	{
+		struct pathstate pst = { .statedir = dir };
+		char file[PATH_MAX];
+
+		assert_int_equal(pathstate_drop(&pst, "/data/file", PS_SIG), 0);
+		assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, "/data/file", file), 0);
+		assert_int_equal(access(file, F_OK), -1);
+	}
 }
 
 static void test_sweep_edits(void **state)
@@ -235,7 +243,7 @@ static void test_hostile_sig(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int fd;
 
-		assert_int_equal(sigcache_file(f->dir, "/h", file), 0);
+		assert_int_equal(pathstate_file(f->dir, PS_DIR_SIGS, "/h", file), 0);
 		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		assert_true(fd >= 0);
 		assert_int_equal(write(fd, sha, 32), 32);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "daemon/sigcache.h"
+#include "daemon/pathstate.h"
 
 static char dir[64], tmp[96];
 
@@ -68,7 +69,7 @@ static uint8_t *slurp(const char *path, size_t *n)
 	uint8_t *b;
 	int fd;
 
-	assert_int_equal(sigcache_file(dir, path, f), 0);
+	assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, path, f), 0);
 	fd = open(f, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
