@@ -213,13 +213,30 @@ void rangetab_forget(struct rangetab *t, const char *path)
 	pthread_mutex_unlock(&t->mu);
 }
 
+bool rangeset_dirty(const struct rangeset *rs)
+{
+	return rs->n > 0 || rs->unknown || rs->cut;
+}
+
+void rangetab_peek(struct rangetab *t, const char *path, struct rangeset *out)
+{
+	struct rent *e;
+
+	pthread_mutex_lock(&t->mu);
+	if ((e = *find(t, path)))
+		*out = e->rs;
+	else
+		rs_empty(out, false);
+	pthread_mutex_unlock(&t->mu);
+}
+
 bool rangetab_dirty(struct rangetab *t, const char *path)
 {
 	struct rent *e;
 	bool dirty;
 
 	pthread_mutex_lock(&t->mu);
-	dirty = (e = *find(t, path)) && (e->rs.n > 0 || e->rs.unknown || e->rs.cut);
+	dirty = (e = *find(t, path)) && rangeset_dirty(&e->rs);
 	pthread_mutex_unlock(&t->mu);
 	return dirty;
 }

@@ -49,9 +49,14 @@ void rangetab_unknown(struct rangetab *t, const char *dir);
 void rangetab_take(struct rangetab *t, const char *path, bool track, struct rangeset *out);
 void rangetab_putback(struct rangetab *t, const char *path, const struct rangeset *rs);
 void rangetab_forget(struct rangetab *t, const char *path);
+/* out gets path's set as take would, leaving the table as it is. */
+void rangetab_peek(struct rangetab *t, const char *path, struct rangeset *out);
 /* true when path has written ranges (or unknown ones, or a cut) not shipped yet:
  * its content changed even if its stat looks the same (same time tick). */
 bool rangetab_dirty(struct rangetab *t, const char *path);
+
+/* true when rs holds written ranges, unknown ones or a cut. */
+bool rangeset_dirty(const struct rangeset *rs);
 
 /* Merges r[0..n) into rs (sorted, coalescing touching ranges); past
  * RANGETAB_RANGES ranges the set becomes unknown. */

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "common/chunktree.h"
 #include "common/client.h"
 #include "common/clock.h"
@@ -146,6 +148,26 @@ void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct sta
 	memcpy(r->sha256, e->sha256, 32);
 	memcpy(r->root, e->tree_root, 32);
 	r->capture_ns = e->capture_ns;
+}
+
+void ship_token_for(const struct vg_entry *e, uint8_t token[16])
+{
+	uint8_t d[32];
+	unsigned n = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	memset(token, 0, 16);
+	if (!md)
+		return;
+	/* Same path and content => same token, so a retry after a lost
+	 * connection or a restart resumes the server's partial upload. */
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, e->path, strlen(e->path) + 1);
+	EVP_DigestUpdate(md, e->sha256, 32);
+	EVP_DigestUpdate(md, &e->size, sizeof(e->size));
+	if (EVP_DigestFinal_ex(md, d, &n) == 1)
+		memcpy(token, d, 16);
+	EVP_MD_CTX_free(md);
 }
 
 /* Every PUT that carries metadata carries the path's xattrs as they are

@@ -1,17 +1,12 @@
 /* ship.h — shipping queued paths to the server.
  *
- * One shipper per daemon, used by one thread (the worker, or `once`'s main
- * thread).  Per queued path it lstats, compares with the shipped table and
- * sends the smallest PUT that brings the server up to date:
- *   gone            -> PUT_DELETE (or PUT_RENAME when the same dev+ino
- *                      appeared at another queued path)
- *   dir / symlink   -> PUT_WHOLE with empty content (metadata, link target)
- *   new at a path, same dev+ino+size+mtime as a vanished shipped file
- *                   -> PUT_RENAME, no content sent
- *   same content    -> PUT_META (or nothing when nothing tracked changed)
- *   edited, every write since known by range, chunk list kept -> PUT_RANGES
- *   edited, signature cached and server version known -> PUT_DELTA
- *   else            -> PUT_WHOLE with a deterministic token (resumable)
+ * A shipper is one connection and the scratch space to ship one path at a
+ * time; vigild runs SHIP_WORKERS (4) of them, each in its own worker
+ * thread (worker.c), and `once` the same.  They never hold the same path
+ * (claim/release below).  Per queued path a shipper lstats, compares with
+ * the shipped table and sends the smallest PUT that brings the server up
+ * to date: the rules are shipplan.h's, the state they read and change is
+ * pathstate.h's, the layers inside are listed in ship_int.h.
  * A queue entry is removed only after MSG_PUT_DONE. */
 #ifndef VIGIL_DAEMON_SHIP_H
 #define VIGIL_DAEMON_SHIP_H

@@ -1,20 +1,23 @@
-/* ship_int.h — the shipper's inside, shared by ship.c (connection, PUT
- * sending, stale fix-ups) and shipitem.c (what to send for a path). */
+/* ship_int.h — the shipper's inside.  Layers, each using only those below:
+ *   shipitem.c     ship_item: gathers the facts, asks shipplan.h, dispatches
+ *   shipadopt.c    a path without a shipped row (adopt.h)
+ *   shipcontent.c  a regular file's content: RANGES, else one read
+ *   shipranges.c   PUT_RANGES
+ *   shipsink.c     reaching a path beneath its root, one read of a file and
+ *                  what it builds (delta, signature, chunk list)
+ *   ship.c         the connection, sending a PUT, recording it (pathstate.h)
+ */
 #ifndef VIGIL_DAEMON_SHIP_INT_H
 #define VIGIL_DAEMON_SHIP_INT_H
 
 #include "daemon/capture.h"
+#include "daemon/chunklist.h"
 #include "daemon/pathstate.h"
 #include "daemon/putio.h"
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
-
-/* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
- * headers), so no signature is kept for the next edit. */
-#define SIG_MIN_SIZE (16 * 1024)
-/* Below this reading the whole file costs less than keeping its chunk
- * list and ranges: no PUT_RANGES. */
-#define RANGES_MIN_SIZE (256 * 1024)
+#include "daemon/shipplan.h"
+#include "daemon/sigcache.h"
 
 struct shipper {
 	struct ship_opts o;
@@ -31,12 +34,7 @@ struct shipper {
 	struct rangeset *rs;         /* ranges taken for the path in hand */
 };
 
-/* The watched root holding path, or NULL (then nothing is opened). */
-const char *ship_root_of(const struct shipper *sh, const char *path);
-/* lstat of path reached beneath its root (daemon/rootwalk.h): a parent
- * directory swapped for a symlink is ENOENT, the path is gone from the
- * root.  0, or -1 with errno, as lstat. */
-int ship_lstat(const struct shipper *sh, const char *path, struct stat *st);
+/* ship.c */
 int64_t ship_next_capture(struct shipper *sh, int64_t t);
 void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);
 void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct stat *st,
@@ -51,25 +49,62 @@ int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st
 		uint64_t version);
 /* Deterministic WHOLE-upload token of (path, content). */
 void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
-/* capture_file() of a queued path into sink, counted in bytes_read and
- * unstable; a path that vanished or changed kind meanwhile is -EAGAIN
- * (look again), any other failure is logged (shipcontent.c). */
-int ship_capture(struct shipper *sh, const char *path, const struct capture_sink *sink,
-		 struct capture *cap);
-/* A regular file whose content may have changed (shipcontent.c). */
-int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
-		 const struct shipped *cur);
 
-/* A path without a shipped record that the server may already hold
- * (shipadopt.c): adopt its version, PUT_META on it, or (a file) a delta
- * against its signature.  0 or -errno as ship_item; -ENOTSUP: the server
- * has nothing to build on, ship it as new. */
-int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st);
-int ship_adopt_empty(struct shipper *sh, const struct qitem *q, const struct stat *st);
+/* shipsink.c: a path beneath its root; what one read builds besides the
+ * hash. */
+struct ship_sink {
+	struct sigwriter *sw;        /* new signature, for the next edit */
+	struct deltawriter *dw;      /* delta against the base's signature */
+	struct clwriter *cw;         /* chunk list, for PUT_RANGES next time */
+	rs_signature_t *sig;         /* the base's signature, loaded for dw */
+	int dfd;                     /* the finished delta (owned by dw), or -1 */
+	uint64_t dsize;
+};
+/* Prepares the sink for a read of the st-sized file at path: a delta
+ * against base's cached signature when delta is set, else a new signature
+ * (files >= SIG_MIN_SIZE); a chunk list with a range tracker (files >=
+ * RANGES_MIN_SIZE).  A piece that cannot be set up is left out. */
+void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
+		    const struct shipped *base, bool delta, struct ship_sink *s);
+void ship_sink_close(struct ship_sink *s);
+/* Finishes the delta: its fd (rewound, owned by s) and *size; -1: none. */
+int  ship_sink_delta(struct ship_sink *s, uint64_t *size);
+/* The watched root holding path, or NULL (then nothing is opened). */
+const char *ship_root_of(const struct shipper *sh, const char *path);
+/* lstat of path reached beneath its root (daemon/rootwalk.h): a parent
+ * directory swapped for a symlink is ENOENT, the path is gone from the
+ * root.  0, or -1 with errno, as lstat. */
+int ship_lstat(const struct shipper *sh, const char *path, struct stat *st);
+/* capture_file() of a queued path beneath its root into s, counted in
+ * bytes_read and unstable; a path that vanished or changed kind meanwhile
+ * is -EAGAIN (look again), any other failure is logged. */
+int  ship_capture(struct shipper *sh, const char *path, struct ship_sink *s,
+		  struct capture *cap);
+/* After cap's content was recorded for path (base: the version it
+ * replaced, NULL: none): the new signature and chunk list go in place, or
+ * the stale ones are dropped. */
+void ship_sink_keep(struct shipper *sh, const char *path, const struct capture *cap,
+		    const struct shipped *base, struct ship_sink *s);
 
-/* PUT_RANGES from the known written ranges (shipranges.c): 0 or -errno
- * as ship_item; -ENOTSUP: not possible here, take the capture path. */
+/* shipranges.c: PUT_RANGES from the known written ranges: 0 or -errno as
+ * ship_item; -ENOTSUP: not possible here, take the capture path. */
 int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		const struct shipped *cur, const struct rangeset *rs);
+
+/* shipcontent.c: a regular file whose content may have changed, against
+ * base (NULL: none); have_sig: base's signature is cached. */
+int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		 const struct shipped *base, bool have_sig);
+
+/* shipadopt.c: a path without a shipped record that the server may
+ * already hold: adopt its version, or PUT_META on it.  0 or -errno as
+ * ship_item; -ENOTSUP: the server has nothing to build on, ship it as
+ * new; SHIP_ADOPT_CONTENT (files): the server holds other content, base
+ * is its version (its signature fetched into the cache when it helps):
+ * ship the content against it. */
+#define SHIP_ADOPT_CONTENT 1
+int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		    struct shipped *base);
+int ship_adopt_empty(struct shipper *sh, const struct qitem *q, const struct stat *st);
 
 #endif

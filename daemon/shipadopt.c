@@ -6,8 +6,9 @@
  *                                built from the local read, as a ship would)
  *   same content only         -> PUT_META on the server's version
  *   a file, other content     -> fetch its signature (MSG_DEV_SIG) into the
- *                                signature cache, then the normal capture
- *                                path sends a PUT_DELTA against it
+ *                                signature cache and hand the server's
+ *                                version back: the caller's capture path
+ *                                sends a PUT_DELTA against it
  *   nothing live, other type  -> -ENOTSUP: the caller ships it as new. */
 #include <errno.h>
 #include <stdio.h>
@@ -19,42 +20,10 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/adopt.h"
-#include "daemon/capture.h"
-#include "daemon/chunklist.h"
 #include "daemon/ship_int.h"
-#include "daemon/sigcache.h"
 #include "daemon/xattrs.h"
 
 #define LATEST_MS        30000
-
-struct adopt_sink {
-	struct sigwriter *sw;
-	struct clwriter *cw;
-};
-
-static int as_reset(void *arg)
-{
-	struct adopt_sink *a = arg;
-	int rc;
-
-	if (a->sw && (rc = sigwriter_reset(a->sw)) < 0)
-		return rc;
-	return a->cw ? clwriter_reset(a->cw) : 0;
-}
-
-static int as_data(void *arg, const uint8_t *p, size_t n)
-{
-	struct adopt_sink *a = arg;
-
-	return a->sw ? sigwriter_feed(a->sw, p, n) : 0;
-}
-
-static int as_chunk(void *arg, const uint8_t sha[32], uint32_t len)
-{
-	struct adopt_sink *a = arg;
-
-	return a->cw ? clwriter_add(a->cw, sha, len) : 0;
-}
 
 /* The server's latest of path into srv: 0, -ENOTSUP (nothing there, or
  * the server would not say), or a connection error. */
@@ -193,21 +162,19 @@ static int fetch_sig(struct shipper *sh, const struct vg_entry *srv)
 	return rc;
 }
 
-/* Other content: a delta against srv's version through the capture path,
- * with a shipped row made of what the server told (no inode: never ranges). */
-static int ship_against(struct shipper *sh, const struct qitem *q, const struct stat *st,
-			const struct vg_entry *srv)
+/* Other content: base becomes the server's version, as a shipped row made
+ * of what the server told (no inode: never ranges), with its signature
+ * fetched when a delta can help.  SHIP_ADOPT_CONTENT, or a connection
+ * error. */
+static int adopt_base(struct shipper *sh, const struct qitem *q, const struct vg_entry *srv,
+		      struct shipped *base)
 {
-	struct shipped *base = calloc(1, sizeof(*base));
 	int rc;
 
-	if (!base)
-		return -ENOMEM;
 	if (srv->size >= SIG_MIN_SIZE && (rc = fetch_sig(sh, srv)) < 0 &&
-	    (rc == -ECONNRESET || rc == -ETIMEDOUT)) {
-		free(base);
+	    (rc == -ECONNRESET || rc == -ETIMEDOUT))
 		return rc;
-	}
+	memset(base, 0, sizeof(*base));
 	snprintf(base->path, sizeof(base->path), "%s", q->path);
 	base->type = VG_FILE;
 	base->size = srv->size;
@@ -218,30 +185,15 @@ static int ship_against(struct shipper *sh, const struct qitem *q, const struct 
 	base->version = srv->version;
 	memcpy(base->sha256, srv->sha256, 32);
 	memcpy(base->root, srv->tree_root, 32);
-	rc = ship_content(sh, q, st, base);
-	free(base);
-	return rc;
+	return SHIP_ADOPT_CONTENT;
 }
 
-/* Keeps the signature and chunk list built while reading for the version
- * now recorded. */
-static void keep_sink(struct shipper *sh, const char *path, const struct capture *cap,
-		      struct adopt_sink *a)
-{
-	if (!a->sw || sigwriter_commit(a->sw, path, cap->sha256) < 0)
-		pathstate_drop(&sh->ps, path, PS_SIG);
-	if (!a->cw || cap->sqlite || cap->unstable || clwriter_commit(a->cw, path, cap->root) < 0)
-		pathstate_drop(&sh->ps, path, PS_CHUNKS);
-}
-
-/* Regular file without a shipped record: -ENOTSUP when the server has no
- * live file there (ship it as new). */
-int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st)
+/* Regular file without a shipped record (see ship_int.h). */
+int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		    struct shipped *base)
 {
 	struct vg_entry *srv = malloc(sizeof(*srv)), *loc = malloc(sizeof(*loc));
-	struct adopt_sink a = { 0 };
-	struct capture_sink sink = { .arg = &a, .reset = as_reset, .data = as_data,
-				     .chunk = as_chunk };
+	struct ship_sink s = { .dfd = -1 };
 	struct capture cap = { .fd = -1 };
 	bool taken = false;
 	int rc;
@@ -262,12 +214,8 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 		rangetab_take(sh->o.rt, q->path, st->st_size >= RANGES_MIN_SIZE, sh->rs);
 		taken = true;
 	}
-	if (st->st_size < SIG_MIN_SIZE || sigwriter_new(sh->o.statedir, &a.sw) < 0)
-		a.sw = NULL;
-	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
-	    clwriter_new(sh->o.statedir, CL_BUF, &a.cw) < 0)
-		a.cw = NULL;
-	if ((rc = ship_capture(sh, q->path, &sink, &cap)) < 0)
+	ship_sink_open(sh, q->path, st, NULL, false, &s);
+	if ((rc = ship_capture(sh, q->path, &s, &cap)) < 0)
 		goto out;
 	ship_entry_from_stat(loc, q->path, &cap.st);
 	loc->size = cap.size;
@@ -279,25 +227,24 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 	switch (adopt_compare(srv, loc)) {
 	case ADOPT_SAME:
 		if ((rc = record(sh, q, loc, &cap.st, srv->version)) == 0)
-			keep_sink(sh, q->path, &cap, &a);
+			ship_sink_keep(sh, q->path, &cap, NULL, &s);
 		break;
 	case ADOPT_META:
 		if ((rc = send_meta(sh, q, loc, &cap.st, srv->version)) == 0)
-			keep_sink(sh, q->path, &cap, &a);
+			ship_sink_keep(sh, q->path, &cap, NULL, &s);
 		break;
 	default:
 		capture_release(&cap);
 		if (taken)
 			rangetab_putback(sh->o.rt, q->path, sh->rs);   /* ship_content takes it */
 		taken = false;
-		rc = ship_against(sh, q, st, srv);
+		rc = adopt_base(sh, q, srv, base);
 	}
 out:
 	if (taken && rc < 0)
 		rangetab_putback(sh->o.rt, q->path, sh->rs);
 	capture_release(&cap);
-	sigwriter_free(a.sw);
-	clwriter_free(a.cw);
+	ship_sink_close(&s);
 	free(srv);
 	free(loc);
 	return rc;

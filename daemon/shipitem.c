@@ -1,11 +1,10 @@
-/* shipitem.c — what to send for one queued path (see ship.h for the rules). */
+/* shipitem.c — one queued path: gather the facts, ask ship_plan (shipplan.h)
+ * and carry out its answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "common/chunktree.h"
 #include "common/clock.h"
@@ -35,26 +34,6 @@ static int companion(struct shipper *sh, const struct qitem *q)
 			statedb_enqueue(sh->o.db, base, q->first_seen_ns, 0, "companion");
 	}
 	return statedb_queue_done(sh->o.db, q->path, q->gen);
-}
-
-void ship_token_for(const struct vg_entry *e, uint8_t token[16])
-{
-	uint8_t d[32];
-	unsigned n = 0;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-
-	memset(token, 0, 16);
-	if (!md)
-		return;
-	/* Same path and content => same token, so a retry after a lost
-	 * connection or a restart resumes the server's partial upload. */
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, e->path, strlen(e->path) + 1);
-	EVP_DigestUpdate(md, e->sha256, 32);
-	EVP_DigestUpdate(md, &e->size, sizeof(e->size));
-	if (EVP_DigestFinal_ex(md, d, &n) == 1)
-		memcpy(token, d, 16);
-	EVP_MD_CTX_free(md);
 }
 
 static int ship_delete(struct shipper *sh, const struct qitem *q, const struct shipped *cur)
@@ -218,60 +197,113 @@ static int ship_meta(struct shipper *sh, const struct qitem *q, const struct sta
 	return ship_commit(sh, q, st, version);
 }
 
-int ship_item(struct shipper *sh, const struct qitem *q)
+/* The vanished shipped file *old is at q's path: rename without content. */
+static int ship_moved(struct shipper *sh, const struct qitem *q, const struct stat *st,
+		      const struct shipped *old)
+{
+	/* If another shipper holds the old path, it backs off (see
+	 * try_rename_from) or is deleting it, which the server and the ENOENT
+	 * fallback both survive: go ahead either way. */
+	bool held = claim(sh, old->path);
+	int rc = ship_rename(sh, old, q->path, st, q->gen);
+
+	if (held)
+		release(sh, old->path);
+	return rc;
+}
+
+/* No shipped row: the server may hold it already (lost state). */
+static int ship_new(struct shipper *sh, const struct qitem *q, const struct stat *st)
+{
+	struct shipped *base;
+	int rc;
+
+	if (!S_ISREG(st->st_mode)) {
+		if ((rc = ship_adopt_empty(sh, q, st)) != -ENOTSUP)
+			return rc;
+		return ship_empty(sh, q, st);
+	}
+	if (!(base = malloc(sizeof(*base))))
+		return -ENOMEM;
+	rc = ship_adopt_file(sh, q, st, base);
+	if (rc == -ENOTSUP)
+		rc = ship_content(sh, q, st, NULL, false);
+	else if (rc == SHIP_ADOPT_CONTENT)
+		rc = ship_content(sh, q, st, base,
+				  sigcache_has(sh->o.statedir, q->path, base->sha256));
+	free(base);
+	return rc;
+}
+
+/* The facts ship_plan decides on (shipplan.h).  st, moved: storage. */
+static int look(struct shipper *sh, const struct qitem *q, struct stat *st,
+		struct shipped *moved, struct ship_facts *f)
 {
 	struct shipped *cur = sh->cur;
-	struct stat st;
-	/* racy: same stat may hide a change; closed: a writer just closed it */
-	bool have, racy = strcmp(q->reason, "racy") == 0 || strcmp(q->reason, "closed") == 0;
-	int rc, type;
+	struct stat ost;
+	int rc;
 
-	if (scan_excluded(sh->o.scan, q->path))
-		return companion(sh, q);
-	rc = statedb_get(sh->o.db, q->path, cur);
-	if (rc < 0 && rc != -ENOENT)
+	memset(f, 0, sizeof(*f));
+	if ((f->excluded = scan_excluded(sh->o.scan, q->path)))
+		return 0;
+	if ((rc = statedb_get(sh->o.db, q->path, cur)) < 0 && rc != -ENOENT)
 		return rc;
-	have = rc == 0;
-	if (ship_lstat(sh, q->path, &st) < 0 || !(type = scan_type(st.st_mode))) {
-		if (errno != ENOENT && errno != ENOTDIR && errno != 0 && scan_type(st.st_mode))
+	f->row = rc == 0 ? cur : NULL;
+	if (ship_lstat(sh, q->path, st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
 			return -errno;
-		if (!have)
-			return statedb_queue_done(sh->o.db, q->path, q->gen);
-		return ship_gone(sh, q, cur);
+		return 0;   /* gone */
 	}
-	if (type != VG_FILE) {
-		if (have && cur->type == type && !scan_differs(&st, cur))
-			return statedb_queue_done(sh->o.db, q->path, q->gen);
-		if (!have && (rc = ship_adopt_empty(sh, q, &st)) != -ENOTSUP)
-			return rc;
-		return ship_empty(sh, q, &st);
+	f->st = st;
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	if (!f->row && statedb_find_ino(sh->o.db, st->st_dev, st->st_ino, q->path, moved) == 0) {
+		f->moved = moved;
+		f->moved_gone = lstat(moved->path, &ost) < 0 || ost.st_ino != moved->ino;
 	}
-	if (!have && statedb_find_ino(sh->o.db, st.st_dev, st.st_ino, q->path, sh->old) == 0) {
-		struct stat ost;
-		struct shipped old = *sh->old;   /* sh->old is reused below */
+	/* racy: same stat may hide a change; closed: a writer just closed it */
+	f->queued_racy = strcmp(q->reason, "racy") == 0 || strcmp(q->reason, "closed") == 0;
+	if (sh->o.rt) {
+		rangetab_peek(sh->o.rt, q->path, sh->rs);
+		f->rs = sh->rs;
+	}
+	f->have_sig = f->row && f->row->type == VG_FILE && f->row->version &&
+		      sigcache_has(sh->o.statedir, q->path, f->row->sha256);
+	return 0;
+}
 
-		if ((lstat(old.path, &ost) < 0 || ost.st_ino != old.ino) &&
-		    old.size == (uint64_t)st.st_size && old.mtime_ns == scan_ts(&st.st_mtim)) {
-			/* If another shipper holds the old path, it backs off (see
-			 * try_rename_from) or is deleting it, which the server and
-			 * the ENOENT fallback both survive: go ahead either way. */
-			bool held = claim(sh, old.path);
+int ship_item(struct shipper *sh, const struct qitem *q)
+{
+	struct ship_facts f;
+	struct shipped *moved = sh->old;   /* reused once the rename starts */
+	struct stat st;
+	enum ship_kind kind;
+	int rc;
 
-			rc = ship_rename(sh, &old, q->path, &st, q->gen);
-			if (held)
-				release(sh, old.path);
-			return rc;
-		}
-	}
-	if (sh->o.rt && rangetab_dirty(sh->o.rt, q->path))
-		racy = true;   /* written in the same time tick as the capture */
-	if (have && cur->type == VG_FILE && !scan_differs(&st, cur) && !racy)
+	if ((rc = look(sh, q, &st, moved, &f)) < 0)
+		return rc;
+	kind = ship_plan(&f);
+	log_debug("%s: plan %s", q->path, ship_kind_names[kind]);
+	switch (kind) {
+	case SHIP_COMPANION:
+		return companion(sh, q);
+	case SHIP_NONE:
 		return statedb_queue_done(sh->o.db, q->path, q->gen);
-	if (have && cur->type == VG_FILE && cur->version && !racy &&
-	    cur->size == (uint64_t)st.st_size && cur->mtime_ns == scan_ts(&st.st_mtim) &&
-	    cur->ino == st.st_ino && !scan_racy(cur))
-		return ship_meta(sh, q, &st, cur, real_ns());
-	if (!have && (rc = ship_adopt_file(sh, q, &st)) != -ENOTSUP)
-		return rc;   /* the server may hold it already (lost state) */
-	return ship_content(sh, q, &st, have && cur->type == VG_FILE ? cur : NULL);
+	case SHIP_GONE:
+		return ship_gone(sh, q, sh->cur);
+	case SHIP_RENAME: {
+		struct shipped old = *moved;   /* sh->old is reused by the rename */
+
+		return ship_moved(sh, q, &st, &old);
+	}
+	case SHIP_ADOPT:
+		return ship_new(sh, q, &st);
+	case SHIP_EMPTY:
+		return ship_empty(sh, q, &st);
+	case SHIP_META:
+		return ship_meta(sh, q, &st, sh->cur, real_ns());
+	default:
+		return ship_content(sh, q, &st, f.row && f.row->type == VG_FILE ? f.row : NULL,
+				    f.have_sig);
+	}
 }

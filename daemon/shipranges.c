@@ -239,6 +239,8 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 {
 	struct rship *x = calloc(1, sizeof(*x));
 	struct put_body body;
+	struct ship_read r;
+	enum ship_kind kind;
 	struct vg_put *p = sh->put;
 	uint64_t version = 0;
 	int rc = -ENOTSUP;
@@ -254,23 +256,23 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 		goto out;
 	if ((rc = rs_build(sh, q->path, cur, rs, x)) < 0)
 		goto out;
+	/* the read computed no sha256: size and root tell the same content;
+	 * a moved ctime alone never ships here (xattrs: false) */
+	r = (struct ship_read){ .st = &x->after, .size = (uint64_t)x->after.st_size,
+				.root = x->s.root, .built = SHIP_RANGES };
+	if ((kind = ship_plan_read(cur, &r)) == SHIP_NONE) {
+		rc = ship_commit(sh, q, &x->after, cur->version);
+		goto out;
+	}
 	memset(p, 0, sizeof(*p));
 	ship_entry_from_stat(&p->e, q->path, &x->after);
 	memcpy(p->e.tree_root, x->s.root, 32);
 	p->e.capture_ns = ship_next_capture(sh, x->capture_ns);
 	p->base_version = cur->version;
-	if (!memcmp(x->s.root, cur->root, 32) && p->e.size == cur->size) {
-		/* same content: metadata only, or nothing at all */
+	if (kind == SHIP_META)
 		memcpy(p->e.sha256, cur->sha256, 32);
-		p->body = PUT_META;
-		if ((p->e.mode & 07777) == (cur->mode & 07777) && p->e.uid == cur->uid &&
-		    p->e.gid == cur->gid && p->e.mtime_ns == cur->mtime_ns) {
-			rc = ship_commit(sh, q, &x->after, cur->version);
-			goto out;
-		}
-	} else {
-		p->body = PUT_RANGES;   /* sha256 unknown: zero, the server computes it */
-	}
+	/* RANGES: sha256 unknown, zero: the server computes it */
+	p->body = kind == SHIP_META ? PUT_META : PUT_RANGES;
 	body = (struct put_body){ .fd = p->body == PUT_RANGES ? x->b.fd : -1, .size = x->b.size };
 	if ((rc = ship_send_put(sh, &body, &version)) < 0) {
 		rc = ship_finish_put(sh, rc, q->path);

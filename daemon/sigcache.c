@@ -138,6 +138,21 @@ static int loadsig_out(void *arg, const void *p, size_t n)
 	return 0;
 }
 
+bool sigcache_has(const char *statedir, const char *path, const uint8_t sha256[32])
+{
+	char file[PATH_MAX];
+	uint8_t hdr[32];
+	bool has;
+	int fd;
+
+	if (pathstate_file(statedir, PS_DIR_SIGS, path, file) < 0 ||
+	    (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	has = read(fd, hdr, 32) == 32 && memcmp(hdr, sha256, 32) == 0;
+	close(fd);
+	return has;
+}
+
 int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[32],
 		  rs_signature_t **out)
 {

@@ -11,6 +11,7 @@
 #define VIGIL_DAEMON_SIGCACHE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,9 @@ void rsstream_free(struct rsstream *s);
 /* Routes librsync's own messages to log_debug (they would go to stderr). */
 void sigcache_quiet_librsync(void);
 
+/* Whether a signature of path with header sha256 is cached (its body is
+ * checked by sigcache_load). */
+bool sigcache_has(const char *statedir, const char *path, const uint8_t sha256[32]);
 /* Loads the signature of path if its header matches sha256; ready for
  * rs_delta_begin (hash table built).  0 | -ENOENT | -EBADMSG. */
 int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[32],

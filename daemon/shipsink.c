@@ -1,0 +1,177 @@
+/* shipsink.c — one read of a file to ship or adopt (beneath its watched
+ * root, daemon/rootwalk.h), and what that read
+ * builds on the way besides the content hash: a delta against the shipped
+ * version's signature, the new signature, the chunk list.  Used by the
+ * capture path (shipcontent.c) and adoption (shipadopt.c) alike; after the
+ * version is recorded, ship_sink_keep puts the new signature and list in
+ * place or drops the stale ones (pathstate.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/rootwalk.h"
+#include "daemon/ship_int.h"
+#include "daemon/trkpath.h"
+
+static int sink_reset(void *arg)
+{
+	struct ship_sink *c = arg;
+	int rc = 0;
+
+	if (c->sw && (rc = sigwriter_reset(c->sw)) < 0)
+		return rc;
+	if (c->dw && (rc = deltawriter_reset(c->dw)) < 0)
+		return rc;
+	if (c->cw)
+		rc = clwriter_reset(c->cw);
+	return rc;
+}
+
+static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+{
+	struct ship_sink *c = arg;
+
+	return c->cw ? clwriter_add(c->cw, sha, len) : 0;
+}
+
+static int sink_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct ship_sink *c = arg;
+	int rc = 0;
+
+	if (c->sw && (rc = sigwriter_feed(c->sw, p, n)) < 0)
+		return rc;
+	if (c->dw)
+		rc = deltawriter_feed(c->dw, p, n);
+	return rc;
+}
+
+void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
+		    const struct shipped *base, bool delta, struct ship_sink *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dfd = -1;
+	if (delta && base && sigcache_load(sh->o.statedir, path, base->sha256, &s->sig) == 0 &&
+	    deltawriter_new(sh->tmpdir, s->sig, sh->o.delta_outcap, &s->dw) < 0)
+		s->dw = NULL;
+	/* with a delta, the new signature is derived from it afterwards
+	 * (sigderive.c) instead of hashing every block again */
+	if (st->st_size < SIG_MIN_SIZE || s->dw || sigwriter_new(sh->o.statedir, &s->sw) < 0)
+		s->sw = NULL;
+	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
+	    clwriter_new(sh->o.statedir, CL_BUF, &s->cw) < 0)
+		s->cw = NULL;
+}
+
+void ship_sink_close(struct ship_sink *s)
+{
+	sigwriter_free(s->sw);
+	deltawriter_free(s->dw);
+	clwriter_free(s->cw);
+	if (s->sig)
+		rs_free_sumset(s->sig);
+	memset(s, 0, sizeof(*s));
+	s->dfd = -1;
+}
+
+int ship_sink_delta(struct ship_sink *s, uint64_t *size)
+{
+	int fd = -1;
+
+	if (s->dw && s->dfd < 0 && deltawriter_finish(s->dw, &fd, &s->dsize) == 0)
+		s->dfd = fd;
+	*size = s->dsize;
+	return s->dfd;
+}
+
+const char *ship_root_of(const struct shipper *sh, const char *path)
+{
+	int i = trkpath_root_of(sh->o.roots, sh->o.nroots, path);
+
+	return i < 0 ? NULL : sh->o.roots[i];
+}
+
+int ship_lstat(const struct shipper *sh, const char *path, struct stat *st)
+{
+	const char *root = ship_root_of(sh, path), *leaf;
+	int dfd, rc;
+
+	if (!root) {
+		errno = ENOENT;   /* outside every watched root: nothing to ship */
+		return -1;
+	}
+	if (!strcmp(root, path))
+		return lstat(root, st);   /* canonical, from the config */
+	if ((dfd = rootwalk_parent(root, path, 0, &leaf)) < 0) {
+		/* a parent swapped for a symlink: the path is not there any more */
+		errno = dfd == -ELOOP ? ENOENT : -dfd;
+		return -1;
+	}
+	rc = fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW);
+	if (rc < 0) {
+		int e = errno;
+
+		close(dfd);
+		errno = e;
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+int ship_capture(struct shipper *sh, const char *path, struct ship_sink *s, struct capture *cap)
+{
+	struct capture_sink sink = { .arg = s, .reset = sink_reset, .data = sink_data,
+				     .chunk = sink_chunk };
+	const char *root = ship_root_of(sh, path);
+	int rc;
+
+	if (!root) {
+		memset(cap, 0, sizeof(*cap));
+		cap->fd = -1;
+		rc = -EXDEV;
+	} else {
+		rc = capture_file(root, path, sh->tmpdir, &sink, cap);
+	}
+	if (rc < 0) {
+		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
+			return -EAGAIN;   /* it changed kind or vanished: look again */
+		log_errno(rc, "%s: reading", path);
+		return rc;
+	}
+	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap->size);
+	if (cap->unstable)
+		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
+	return 0;
+}
+
+/* The signature cache in step with the version just recorded. */
+static void keep_signature(struct shipper *sh, const char *path, const struct capture *cap,
+			   const struct shipped *base, struct ship_sink *s)
+{
+	uint64_t rd = 0;
+
+	if (s->sw && sigwriter_commit(s->sw, path, cap->sha256) == 0)
+		return;
+	if (base && !memcmp(base->sha256, cap->sha256, 32) && !s->sw)
+		return;   /* same content: the cached signature still describes it */
+	if (!s->sw && s->dfd >= 0 && cap->size >= SIG_MIN_SIZE &&
+	    sigcache_derive(sh->o.statedir, path, base->sha256, base->size, s->dfd, s->dsize,
+			    cap->fd, cap->size, cap->sha256, &rd) == 0) {
+		ctr_add(sh->o.ctr, CTR_BYTES_READ, rd);
+		return;
+	}
+	pathstate_drop(&sh->ps, path, PS_SIG);   /* none, or not of this version */
+}
+
+void ship_sink_keep(struct shipper *sh, const char *path, const struct capture *cap,
+		    const struct shipped *base, struct ship_sink *s)
+{
+	keep_signature(sh, path, cap, base, s);
+	/* a list only of the live file: a database backup or an unstable copy
+	 * is not what later writes change */
+	if (!s->cw || cap->sqlite || cap->unstable || clwriter_commit(s->cw, path, cap->root) < 0)
+		pathstate_drop(&sh->ps, path, PS_CHUNKS);
+}
