@@ -16,15 +16,18 @@
 #include "controller/jsonout.h"
 #include "controller/restore.h"
 
-static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] [--direct] -o DEST\n"
+static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] [--direct]\n"
+	"          [--keep-privileged] -o DEST\n"
 	"  Fetches a file, or a directory's whole tree, as it was at TIME (default:\n"
 	"  latest) or as version N.  DEST is created; when DEST is an existing\n"
 	"  directory the item goes inside it under its own name (like cp).  An\n"
 	"  existing file is never overwritten unless it already is that version.\n"
 	"  Content is verified by sha256 (by the chunk-tree root while the server\n"
 	"  is still computing a fresh version's sha256); mode, mtime (owner as\n"
-	"  root), extended attributes (user.*; trusted.* and security.* as root),\n"
-	"  symlinks and empty directories are restored.\n";
+	"  root), extended attributes (user.* and ACLs), symlinks and empty\n"
+	"  directories are restored.  Setuid/setgid bits and security.*/trusted.*\n"
+	"  attributes are left out unless --keep-privileged (the attributes need\n"
+	"  root).\n";
 
 struct get {
 	struct ctl *c;
@@ -213,7 +216,7 @@ struct get_args {
 	const char *dest;
 	int64_t at;
 	uint64_t version;
-	bool direct;
+	bool direct, keep_privileged;
 };
 
 static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
@@ -221,7 +224,7 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' }, { "version", required_argument, NULL, 'V' },
 		{ "direct", no_argument, NULL, 'd' }, { "output", required_argument, NULL, 'o' },
-		CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+		{ "keep-privileged", no_argument, NULL, 'P' }, CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	bool have_at = false;
 	char *end;
 	int opt;
@@ -242,6 +245,8 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 			a->direct = true;
 		} else if (opt == 'o') {
 			a->dest = optarg;
+		} else if (opt == 'P') {
+			a->keep_privileged = true;
 		} else if (opt == CTL_OPT_HELP) {
 			return ctl_help(usage_get) - 1;   /* -1: stop, exit 0 */
 		} else if (!ctl_common_opt(c, opt, optarg)) {
@@ -294,6 +299,7 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	}
 	if (!(rs = restore_new(&src, geteuid() == 0, isatty(STDERR_FILENO))))
 		goto out;
+	restore_keep_privileged(rs, a.keep_privileged);
 	if (e->type == VG_DIR)
 		r = get_tree(&g, rs, target, e, a.version ? e->capture_ns : a.at);
 	else if ((r = restore_one(rs, target, e)) == 0)

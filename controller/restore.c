@@ -91,6 +91,8 @@ void restore_free(struct restore *r)
 
 const struct restore_stats *restore_stats(const struct restore *r) { return &r->st; }
 
+void restore_keep_privileged(struct restore *r, bool keep) { r->keep_privileged = keep; }
+
 int restore_target(const char *dest, const char *name, char *out, size_t cap)
 {
 	struct stat st;
@@ -144,14 +146,20 @@ static struct timespec ts_of(int64_t ns)
 	return t;
 }
 
-/* user.* and ACLs may be set by the owner; trusted.* and security.* only
- * by root; other namespaces are not restored. */
-static bool xattr_settable(const char *name, bool root)
+static bool xattr_privileged(const char *name)
+{
+	return !strncmp(name, "trusted.", 8) || !strncmp(name, "security.", 9);
+}
+
+/* user.* and ACLs may be set by the owner; trusted.* and security.* grant
+ * privilege (security.capability is a file's capabilities) and are set only
+ * when asked for, and only by root; other namespaces are not restored. */
+static bool xattr_settable(const char *name, bool root, bool keep_privileged)
 {
 	if (!strncmp(name, "user.", 5) || !strcmp(name, "system.posix_acl_access") ||
 	    !strcmp(name, "system.posix_acl_default"))
 		return true;
-	return root && (!strncmp(name, "trusted.", 8) || !strncmp(name, "security.", 9));
+	return root && keep_privileged && xattr_privileged(name);
 }
 
 /* The version's xattrs onto fd; a failure is a warning, never an error. */
@@ -169,8 +177,10 @@ static void set_xattrs_fd(struct restore *r, int fd, const struct vg_entry *e, c
 	while ((k = xattr_next(e->xattrs, e->xattr_len, &pos, &n, &nl, &v, &vl)) > 0) {
 		memcpy(name, n, nl);
 		name[nl] = '\0';
-		if (!xattr_settable(name, root))
+		if (!xattr_settable(name, root, r->keep_privileged)) {
+			r->st.xattr_dropped += !r->keep_privileged && xattr_privileged(name);
 			continue;
+		}
 		if (fsetxattr(fd, name, v, vl, 0) < 0) {
 			snprintf(what, sizeof(what), "warning: cannot set extended attribute %s", name);
 			restore_say(r, rel, errno, what);
@@ -187,15 +197,20 @@ static void set_xattrs_fd(struct restore *r, int fd, const struct vg_entry *e, c
 
 /* Owner (root only), then xattrs (chown clears security.capability; user.*
  * needs write permission, so before the mode), mode (chown may clear
- * set-id bits), then times. */
+ * set-id bits; they are dropped unless kept), then times. */
 int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e, const char *rel)
 {
 	struct timespec tv[2] = { { .tv_nsec = UTIME_NOW }, ts_of(e->mtime_ns) };
+	mode_t mode = e->mode & 07777;
 
+	if (!r->keep_privileged && (mode & (S_ISUID | S_ISGID))) {
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		r->st.setid_dropped++;
+	}
 	if (r->chown_too && fchown(fd, e->uid, e->gid) < 0)
 		return -errno;
 	set_xattrs_fd(r, fd, e, rel);
-	if (fchmod(fd, e->mode & 07777) < 0)
+	if (fchmod(fd, mode) < 0)
 		return -errno;
 	/* a directory the server made up (an implicit ancestor) has no mtime */
 	if (e->type == VG_DIR && e->mtime_ns == 0)

@@ -7,9 +7,13 @@
  * size, fsynced, then renamed into place without replacing anything
  * (RENAME_NOREPLACE) — so there is never a partial file under the final
  * name.  Mode and mtime are restored, owner too when chown_too (root),
- * extended attributes (user.* and ACLs; trusted.* and security.* as root;
- * one that cannot be set is a warning) on files and directories;
- * symlinks come back as symlinks, empty directories as directories.
+ * extended attributes (user.* and ACLs; one that cannot be set is a
+ * warning) on files and directories; symlinks come back as symlinks, empty
+ * directories as directories.  What grants privilege is dropped unless
+ * restore_keep_privileged() asks for it (DESIGN.md, `get --keep-privileged`):
+ * the setuid and setgid bits (the sticky bit stays), and the security.*
+ * (file capabilities, SELinux labels) and trusted.* attributes, which are
+ * then set only as root.
  * Directory metadata is applied last, deepest first, so a read-only
  * directory can still be filled.
  *
@@ -47,6 +51,8 @@ struct restore_stats {
 	uint64_t failed;
 	uint64_t xattrs;        /* extended attributes set */
 	uint64_t xattr_failed;  /* could not be set (warned, not a failure) */
+	uint64_t setid_dropped; /* files and directories whose set-id bits were dropped */
+	uint64_t xattr_dropped; /* security.* and trusted.* attributes not restored */
 };
 
 struct restore;
@@ -54,6 +60,9 @@ struct restore;
 /* progress: a one-line counter on stderr (the caller checks isatty). */
 struct restore *restore_new(const struct restore_src *src, bool chown_too, bool progress);
 void restore_free(struct restore *r);     /* NULL-safe; closes everything */
+/* keep: restore set-id bits and security.* / trusted.* attributes too
+ * (default: dropped and counted in the stats). */
+void restore_keep_privileged(struct restore *r, bool keep);
 
 /* Where `get -o dest` puts an item called name: dest/name when dest is an
  * existing directory (following symlinks, like cp), else dest itself.

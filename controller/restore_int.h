@@ -20,6 +20,7 @@ struct dir_meta {
 struct restore {
 	struct restore_src src;
 	bool chown_too, progress;
+	bool keep_privileged;    /* set-id bits, security.* and trusted.* (restore.h) */
 	struct restore_stats st;
 	char *target;            /* tree root as given (for messages) */
 	int rootfd, parentfd;    /* tree root, and the directory holding it */

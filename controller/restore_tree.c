@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "controller/restore_int.h"
 
 static int remember_dir(struct restore *r, const char *rel, const struct vg_entry *e)
@@ -237,5 +238,10 @@ int restore_finish(struct restore *r)
 		restore_progress(r, true);
 		fputc('\n', stderr);
 	}
+	if (r->st.setid_dropped || r->st.xattr_dropped)
+		log_info("left out (--keep-privileged restores them): setuid/setgid bits on %llu "
+			 "files or directories, %llu security.*/trusted.* attributes",
+			 (unsigned long long)r->st.setid_dropped,
+			 (unsigned long long)r->st.xattr_dropped);
 	return r->st.failed ? -EIO : 0;
 }

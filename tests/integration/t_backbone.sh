@@ -1,7 +1,8 @@
 # t_backbone.sh — the whole path with real processes: files of many sizes,
 # edits, inserts, deletes, renames, symlinks, empty dirs, mode changes, shipped
 # by `vigild once` to a real server over TLS, read back byte for byte;
-# extended attributes on files and directories.
+# extended attributes on files and directories; setuid/setgid bits and
+# security.*/trusted.* attributes come back only with get --keep-privileged.
 . "$(dirname "$0")/lib.sh"
 
 server_start
@@ -99,4 +100,27 @@ vigil get "phone1:$D/xa/f.txt" --version "$n1" -o "$T/xa1.txt"
 [ "$(xval user.color "$T/xa1.txt")" = blue ] || fail "old version keeps its xattrs"
 vigil get "phone1:$D/xa" -o "$T/xa3"
 [ "$(xval user.color "$T/xa3")" = purple ] || fail "dir xattr change shipped"
+
+note "privilege comes back only with --keep-privileged: setuid/setgid, security.*, trusted.*"
+mkdir -p "$D/priv"
+echo "#!/bin/sh" >"$D/priv/tool"
+chmod 6755 "$D/priv/tool"
+chmod 3775 "$D/priv"
+setfattr -n security.vigil-test -v label "$D/priv/tool"
+setfattr -n trusted.vigil-test -v secret "$D/priv/tool"
+setfattr -n user.note -v kept "$D/priv/tool"
+vigild_once phone1 "$D"
+vigil get "phone1:$D/priv" -o "$T/priv1" 2>/dev/null
+[ "$(stat -c %a "$T/priv1/tool")" = 755 ] || fail "setuid/setgid kept without --keep-privileged"
+[ "$(stat -c %a "$T/priv1")" = 1775 ] || fail "dir: setgid kept or sticky lost by default"
+[ -z "$(xval security.vigil-test "$T/priv1/tool")" ] || fail "security.* restored by default"
+[ -z "$(xval trusted.vigil-test "$T/priv1/tool")" ] || fail "trusted.* restored by default"
+[ "$(xval user.note "$T/priv1/tool")" = kept ] || fail "user.* lost with the privileged ones"
+vigil get "phone1:$D/priv" --keep-privileged -o "$T/priv2"
+[ "$(stat -c %a "$T/priv2/tool")" = 6755 ] || fail "setuid/setgid lost under --keep-privileged"
+[ "$(stat -c %a "$T/priv2")" = 3775 ] || fail "dir: set-id bits lost under --keep-privileged"
+[ "$(xval security.vigil-test "$T/priv2/tool")" = label ] || fail "security.* lost under --keep-privileged"
+[ "$(xval trusted.vigil-test "$T/priv2/tool")" = secret ] || fail "trusted.* lost under --keep-privileged"
+vigil get "phone1:$D/priv/tool" -o "$T/priv3" 2>/dev/null
+[ "$(stat -c %a "$T/priv3")" = 755 ] || fail "single file: setuid kept without --keep-privileged"
 echo ok

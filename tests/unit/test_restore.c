@@ -462,6 +462,95 @@ static void test_xattrs(void **state)
 	free(root); free(d); free(fa);
 }
 
+/* What grants privilege (set-id bits; security.* and trusted.* attributes)
+ * comes back only with restore_keep_privileged(); the sticky bit, user.*
+ * and the rest of the mode always do.  Table: with and without the flag,
+ * a setuid+setgid file and a setgid+sticky directory, each carrying
+ * security.*, trusted.* and user.* attributes; as root, also into an
+ * existing identical file (only its metadata is restored). */
+static void test_privileged(void **state)
+{
+	static const struct {
+		bool keep, dir;
+		uint32_t mode, want;
+	} t[] = {
+		{ false, false, 06755, 0755 },
+		{ true, false, 06755, 06755 },
+		{ false, false, 04711, 0711 },
+		{ false, true, 03775, 01775 },
+		{ true, true, 03775, 03775 },
+		{ false, false, 0644, 0644 },
+	};
+	const uint8_t a[] = "setuid binary";
+	struct fake f = { .data = a, .len = sizeof(a) - 1, .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	bool root = geteuid() == 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct vg_entry *e = file_entry(a, sizeof(a) - 1, t[i].mode, 1000000000);
+		struct restore *r = restore_new(&src, false, false);
+		char name[32], *p;
+		struct stat st;
+
+		snprintf(name, sizeof(name), "priv%zu", i);
+		if (t[i].dir)
+			e->type = VG_DIR;
+		add_xattr(e, "security.vigil-test", "label");
+		add_xattr(e, "trusted.vigil-test", "secret");
+		add_xattr(e, "user.note", "kept");
+		restore_keep_privileged(r, t[i].keep);
+		if (t[i].dir) {
+			assert_int_equal(restore_tree_begin(r, path_of(name), e), 0);
+		} else {
+			assert_int_equal(restore_one(r, path_of(name), e), 0);
+		}
+		assert_int_equal(restore_finish(r), 0);
+		p = path_of(name);
+		assert_int_equal(stat(p, &st), 0);
+		if ((st.st_mode & 07777) != t[i].want)
+			fail_msg("case %zu: mode %o, want %o", i, st.st_mode & 07777, t[i].want);
+		assert_int_equal(restore_stats(r)->setid_dropped,
+				 !t[i].keep && (t[i].mode & 06000) ? 1 : 0);
+		assert_xattr(p, "user.note", "kept");
+		assert_xattr(p, "security.vigil-test", root && t[i].keep ? "label" : NULL);
+		assert_xattr(p, "trusted.vigil-test", root && t[i].keep ? "secret" : NULL);
+		assert_int_equal(restore_stats(r)->xattr_dropped, t[i].keep ? 0 : 2);
+		restore_free(r);
+		free(e);
+	}
+}
+
+/* The same version already there gets only its metadata: the stored mode
+ * without the set-id bits, or with them under keep. */
+static void test_privileged_existing(void **state)
+{
+	const uint8_t a[] = "same";
+	struct vg_entry *e = file_entry(a, 4, 04755, 1000000000);
+	struct fake f = { .data = a, .len = 4, .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct restore *r;
+	struct stat st;
+	FILE *fp = fopen(path_of("there"), "w");
+
+	fputs("same", fp);
+	fclose(fp);
+	chmod(path_of("there"), 0600);
+	r = restore_new(&src, false, false);
+	assert_int_equal(restore_one(r, path_of("there"), e), 0);
+	assert_int_equal(restore_stats(r)->unchanged, 1);
+	restore_free(r);
+	assert_int_equal(stat(path_of("there"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	r = restore_new(&src, false, false);
+	restore_keep_privileged(r, true);
+	assert_int_equal(restore_one(r, path_of("there"), e), 0);
+	restore_free(r);
+	assert_int_equal(stat(path_of("there"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 04755);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +562,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_privileged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_privileged_existing, setup, teardown),
 	};
 
 	umask(022);
