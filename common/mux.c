@@ -29,13 +29,13 @@ void mux_wake(struct mux *m)
 		log_debug("mux eventfd write: %s", strerror(errno));
 }
 
-void mux_frames_free(struct frame *f)
+void mux_frames_free(struct frameq *q)
 {
-	while (f) {
-		struct frame *n = f->next;
+	struct frame *f;
 
+	while ((f = STAILQ_FIRST(q))) {
+		STAILQ_REMOVE_HEAD(q, link);
 		free(f);
-		f = n;
 	}
 }
 
@@ -91,6 +91,8 @@ struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local)
 	s->id = id;
 	s->local = local;
 	s->credit = MUX_WINDOW;
+	STAILQ_INIT(&s->oq);
+	STAILQ_INIT(&s->iq);
 	cond_init_mono(&s->cond);
 	m->tab[m->ntab++] = s;
 	if (local)
@@ -116,7 +118,7 @@ void mux_stream_finish(struct mux_stream *s)
 
 bool mux_stream_reapable(const struct mux_stream *s)
 {
-	return s->user_closed && (s->m->dead || (s->finished && !s->oq && !s->reset_now));
+	return s->user_closed && (s->m->dead || (s->finished && STAILQ_EMPTY(&s->oq) && !s->reset_now));
 }
 
 void mux_stream_unlink_free(struct mux_stream *s)
@@ -134,8 +136,8 @@ void mux_stream_unlink_free(struct mux_stream *s)
 		}
 	}
 	mux_stream_finish(s);
-	mux_frames_free(s->oq);
-	mux_frames_free(s->iq);
+	mux_frames_free(&s->oq);
+	mux_frames_free(&s->iq);
 	pthread_cond_destroy(&s->cond);
 	free(s);
 }
@@ -334,13 +336,12 @@ void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms)
 	mux_wake(m);
 }
 
-static struct frame *frame_new(uint8_t kind, uint16_t type, const void *p, size_t len)
+struct frame *mux_frame_new(uint8_t kind, uint16_t type, const void *p, size_t len)
 {
 	struct frame *f = malloc(sizeof(*f) + len);
 
 	if (!f)
 		return NULL;
-	f->next = NULL;
 	f->kind = kind;
 	f->type = type;
 	f->len = (uint32_t)len;
@@ -351,11 +352,7 @@ static struct frame *frame_new(uint8_t kind, uint16_t type, const void *p, size_
 
 static void oq_push(struct mux_stream *s, struct frame *f)
 {
-	if (s->oq_tail)
-		s->oq_tail->next = f;
-	else
-		s->oq = f;
-	s->oq_tail = f;
+	STAILQ_INSERT_TAIL(&s->oq, f, link);
 }
 
 struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_t len)
@@ -368,7 +365,7 @@ struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_
 		errno = EMSGSIZE;
 		return NULL;
 	}
-	if (!(f = frame_new(FK_OPEN, type, msg, len)))
+	if (!(f = mux_frame_new(FK_OPEN, type, msg, len)))
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	/* Streams closed by the application but not yet flushed still count
@@ -441,7 +438,7 @@ int mux_send_msg(struct mux_stream *s, uint16_t type, const void *msg, size_t le
 
 	if (len > MUX_FRAME_MAX)
 		return -EMSGSIZE;
-	if (!(f = frame_new(FK_MSG, type, msg, len)))
+	if (!(f = mux_frame_new(FK_MSG, type, msg, len)))
 		return -ENOMEM;
 	return queue_frame(s, f);
 }
@@ -453,7 +450,7 @@ int mux_send_data(struct mux_stream *s, const void *p, size_t n)
 
 	while (n) {
 		size_t k = n < MUX_FRAME_MAX ? n : MUX_FRAME_MAX;
-		struct frame *f = frame_new(FK_DATA, 0, c, k);
+		struct frame *f = mux_frame_new(FK_DATA, 0, c, k);
 
 		if (!f)
 			return -ENOMEM;
@@ -467,7 +464,7 @@ int mux_send_data(struct mux_stream *s, const void *p, size_t n)
 
 int mux_send_end(struct mux_stream *s)
 {
-	struct frame *f = frame_new(FK_END, 0, NULL, 0);
+	struct frame *f = mux_frame_new(FK_END, 0, NULL, 0);
 
 	return f ? queue_frame(s, f) : -ENOMEM;
 }
@@ -482,9 +479,8 @@ static struct frame *take_item(struct mux_stream *s, long deadline, int *r)
 	for (;;) {
 		/* Items arrive in order: what the peer sent before its END,
 		 * its reset or the connection's end is still delivered. */
-		if ((f = s->iq)) {
-			if (!(s->iq = f->next))
-				s->iq_tail = NULL;
+		if ((f = STAILQ_FIRST(&s->iq))) {
+			STAILQ_REMOVE_HEAD(&s->iq, link);
 			return f;
 		}
 		if (s->peer_end) {
@@ -541,18 +537,16 @@ void mux_stream_close(struct mux_stream *s)
 	if (!s)
 		return;
 	m = s->m;
-	f = frame_new(FK_RESET, 0, NULL, 0);
+	f = mux_frame_new(FK_RESET, 0, NULL, 0);
 	pthread_mutex_lock(&m->lock);
 	s->user_closed = true;
-	mux_frames_free(s->iq);
-	s->iq = s->iq_tail = NULL;
+	mux_frames_free(&s->iq);
 	if (s->local)
 		m->held_local--;
 	if (!m->dead && !s->finished) {
 		if (!s->open_sent) {
 			/* The peer never heard of it. */
-			mux_frames_free(s->oq);
-			s->oq = s->oq_tail = NULL;
+			mux_frames_free(&s->oq);
 			mux_stream_finish(s);
 		} else if (!(s->end_queued && s->peer_end) && f) {
 			/* What was queued still goes out, in order (at most a
@@ -560,8 +554,7 @@ void mux_stream_close(struct mux_stream *s)
 			oq_push(s, f);
 			f = NULL;
 		} else if (!(s->end_queued && s->peer_end)) {
-			mux_frames_free(s->oq);
-			s->oq = s->oq_tail = NULL;
+			mux_frames_free(&s->oq);
 			s->reset_now = true;
 		}
 	}

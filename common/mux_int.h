@@ -8,6 +8,7 @@
 #define VIGIL_MUX_INT_H
 
 #include <pthread.h>
+#include <sys/queue.h>
 
 #include "common/mux.h"
 
@@ -26,12 +27,14 @@ enum frame_kind {
 #define MUX_TLS_WBUF (64 * 1024)   /* TLS records written per write(2) at most */
 
 struct frame {
-	struct frame *next;
+	STAILQ_ENTRY(frame) link;
 	uint8_t kind;
 	uint16_t type;
 	uint32_t len;
 	uint8_t data[];
 };
+
+STAILQ_HEAD(frameq, frame);
 
 struct mux_stream {
 	struct mux *m;
@@ -39,14 +42,14 @@ struct mux_stream {
 	bool local;             /* opened by this end */
 	pthread_cond_t cond;
 	/* sending */
-	struct frame *oq, *oq_tail;   /* OPEN/MSG/DATA/END/RESET in order */
+	struct frameq oq;             /* OPEN/MSG/DATA/END/RESET in order */
 	size_t credit;                /* window bytes we may still queue */
 	bool open_sent;
 	bool end_queued, end_sent;
 	bool reset_now;               /* abort: RESET goes out before anything else */
 	bool reset_sent;
 	/* receiving */
-	struct frame *iq, *iq_tail;   /* MSG/DATA from the peer */
+	struct frameq iq;             /* MSG/DATA from the peer */
 	size_t rx_outstanding;        /* window the peer has spent, not yet returned */
 	size_t credit_due;            /* consumed by the app, to return */
 	bool peer_end, peer_reset;
@@ -115,7 +118,9 @@ void mux_stream_finish(struct mux_stream *s);       /* lock held */
 void mux_stream_unlink_free(struct mux_stream *s);  /* lock held */
 bool mux_stream_reapable(const struct mux_stream *s);
 struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local);
-void mux_frames_free(struct frame *f);
+/* A frame of kind/type with a copy of p[0..len), or NULL. */
+struct frame *mux_frame_new(uint8_t kind, uint16_t type, const void *p, size_t len);
+void mux_frames_free(struct frameq *q);             /* frees all; q is left empty */
 struct mux_stream *mux_find(struct mux *m, uint32_t id);
 void *mux_io_main(void *arg);
 

@@ -79,8 +79,7 @@ static void fill_control(struct mux *m, long now)
 			wput(m, FK_RESET, 0, s->id, NULL, 0);
 			s->reset_now = false;
 			s->reset_sent = true;
-			mux_frames_free(s->oq);
-			s->oq = s->oq_tail = NULL;
+			mux_frames_free(&s->oq);
 			mux_stream_finish(s);
 		} else if (s->credit_due >= MUX_WINDOW / 4 && !s->finished && !s->peer_end) {
 			put32(v, (uint32_t)s->credit_due);
@@ -103,14 +102,13 @@ static void fill_streams(struct mux *m)
 		more = false;
 		for (k = 0; k < n; k++) {
 			struct mux_stream *s = m->tab[(start + k) % n];
-			struct frame *f = s->oq;
+			struct frame *f = STAILQ_FIRST(&s->oq);
 
 			if (!f)
 				continue;
 			if (!wroom(m, f->len))
 				return;
-			if (!(s->oq = f->next))
-				s->oq_tail = NULL;
+			STAILQ_REMOVE_HEAD(&s->oq, link);
 			wput(m, f->kind, f->type, s->id, f->data, f->len);
 			if (f->kind == FK_OPEN)
 				s->open_sent = true;
@@ -119,7 +117,7 @@ static void fill_streams(struct mux *m)
 			if (f->kind == FK_RESET && (s->reset_sent = true))
 				mux_stream_finish(s);
 			free(f);
-			more = more || s->oq;
+			more = more || !STAILQ_EMPTY(&s->oq);
 		}
 		m->rr = start + 1;
 	}
@@ -276,19 +274,9 @@ static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
 		return 0;       /* nobody reads it; the peer will see our RESET */
 	if (s->rx_outstanding + FRAME_COST(len) > MUX_WINDOW)
 		return proto_err(why, wl, "stream %u overran its credit", s->id);
-	if (!(f = malloc(sizeof(*f) + len)))
+	if (!(f = mux_frame_new(kind, type, p, len)))
 		return proto_err(why, wl, "out of memory");
-	f->next = NULL;
-	f->kind = kind;
-	f->type = type;
-	f->len = len;
-	if (len)
-		memcpy(f->data, p, len);
-	if (s->iq_tail)
-		s->iq_tail->next = f;
-	else
-		s->iq = f;
-	s->iq_tail = f;
+	STAILQ_INSERT_TAIL(&s->iq, f, link);
 	s->rx_outstanding += FRAME_COST(len);
 	pthread_cond_broadcast(&s->cond);
 	return 0;
@@ -322,8 +310,7 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 		break;
 	case FK_RESET:
 		s->peer_reset = true;
-		mux_frames_free(s->oq);
-		s->oq = s->oq_tail = NULL;
+		mux_frames_free(&s->oq);
 		mux_stream_finish(s);
 		break;
 	}
