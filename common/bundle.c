@@ -5,6 +5,7 @@
  * ("trust NAME" + PUBLIC KEY, "cert" + CERTIFICATE, "key" + PRIVATE KEY,
  * "ca" + CERTIFICATE, "sign-key" + PRIVATE KEY, "sign-pub" + PUBLIC KEY),
  * and a final "end" line, so that a truncated file never parses. */
+#include "common/buf.h"
 #include "common/fdio.h"
 #include "common/bundle.h"
 
@@ -254,57 +255,33 @@ static int parse(struct bparse *bp, struct bundle *b)
 /* Reads at most BUNDLE_MAX bytes of path into a NUL-terminated buffer. */
 static int slurp(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	char *d = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	struct buf b;
+	int r;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > BUNDLE_MAX) {
-		snprintf(err, errlen, "%s: %s", path,
-			 S_ISREG(st.st_mode) ? "bundle larger than 1 MiB" : "not a regular file");
-		r = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		goto out;
-	}
-	if (!(d = malloc(BUNDLE_MAX + 2))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (got <= BUNDLE_MAX && (n = read(fd, d + got, BUNDLE_MAX + 1 - got)) != 0) {
-		if (n < 0) {
-			r = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	if (got > BUNDLE_MAX) {
+	buf_init(&b, BUNDLE_MAX);
+	r = file_read_all(AT_FDCWD, path, 0, &b);
+	if (r == -EMSGSIZE) {
 		snprintf(err, errlen, "%s: bundle larger than 1 MiB", path);
 		r = -EFBIG;
-		goto out;
-	}
-	if (memchr(d, '\0', got)) {
+	} else if (r == -EINVAL) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+	} else if (r < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	} else if (b.len && memchr(b.data, '\0', b.len)) {
 		snprintf(err, errlen, "%s: not a text file", path);
 		r = -EINVAL;
-		goto out;
+	} else if (!buf_cstr(&b)) {
+		r = -ENOMEM;
 	}
-	d[got] = '\0';
-	*out = d;
-	*len = got;
-	d = NULL;
-out:
-	if (d) {
-		OPENSSL_cleanse(d, BUNDLE_MAX + 2);
-		free(d);
+	if (r < 0) {
+		if (b.data)
+			OPENSSL_cleanse(b.data, b.cap);
+		buf_free(&b);
+		return r;
 	}
-	if (fd >= 0)
-		close(fd);
-	return r;
+	*out = (char *)b.data;
+	*len = b.len;
+	return 0;
 }
 
 int bundle_load(const char *path, struct bundle **out, char *err, size_t errlen)

@@ -1,6 +1,6 @@
-/* fdio.c — whole-buffer writes, retried on EINTR and short counts, and the
- * atomic, durable replacement of a small file (temp + fsync + rename +
- * fsync of the directory). */
+/* fdio.c — whole-buffer writes, retried on EINTR and short counts, the
+ * bounded read of a small file, and its atomic, durable replacement (temp +
+ * fsync + rename + fsync of the directory). */
 #include "common/fdio.h"
 
 #include <errno.h>
@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/buf.h"
 
 int fd_write_all(int fd, const void *p, size_t n)
 {
@@ -29,6 +31,34 @@ int fd_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int file_read_all(int dirfd, const char *path, int oflags, struct buf *b)
+{
+	uint8_t chunk[8192];
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | oflags);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if ((size_t)st.st_size > b->max - b->len)
+		r = -EMSGSIZE;
+	else
+		r = buf_reserve(b, (size_t)st.st_size);   /* one allocation: no stale copies */
+	while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = n < 0 ? -errno : buf_append(b, chunk, (size_t)n);
+	}
+	close(fd);
+	explicit_bzero(chunk, sizeof(chunk));   /* it may have held a key */
+	return r;
 }
 
 int rename_noreplace(int dirfd, const char *from, const char *to)

@@ -1,6 +1,6 @@
 /* fdio.h — whole-buffer reads and writes on file descriptors, retried on
- * EINTR and short counts, and the one way vigil replaces a small file
- * (config, keys, bundles, status).  Shared so no part keeps its own copy. */
+ * EINTR and short counts, and the one way vigil reads or replaces a small
+ * file (config, keys, bundles, records, status).  Shared so no part keeps its own copy. */
 #ifndef VIGIL_FDIO_H
 #define VIGIL_FDIO_H
 
@@ -21,6 +21,15 @@ int fd_write_all(int fd, const void *p, size_t n);
  * path is untouched and the temp file removed.  Returns 0 or -errno. */
 int file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
 		      unsigned flags);
+
+struct buf;
+
+/* Reads the regular file path (relative to dirfd, or AT_FDCWD) whole and
+ * appends it to b, whose max bounds it.  Opened O_NONBLOCK so a FIFO
+ * planted there cannot block, plus oflags (e.g. O_NOFOLLOW).  Returns 0,
+ * -ENOENT, -EINVAL when it is not a regular file, -EMSGSIZE when it is
+ * larger than b allows, or -errno. */
+int file_read_all(int dirfd, const char *path, int oflags, struct buf *b);
 
 /* renameat2(RENAME_NOREPLACE) within one directory, or link+unlink where the
  * filesystem lacks it.  Returns 0 or -errno (-EEXIST if to exists). */

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "common/buf.h"
 #include "common/fdio.h"
 
 EVP_PKEY *sign_keygen(void)
@@ -129,35 +130,37 @@ int sign_key_save(const char *path, EVP_PKEY *key, bool private_half)
 
 int sign_key_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
-	char buf[16384];
-	ssize_t n;
-	int fd;
+	struct buf b;
+	int r;
 	BIO *mem;
 	EVP_PKEY *k;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
+	buf_init(&b, 16383);
+	if ((r = file_read_all(AT_FDCWD, path, 0, &b)) < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 r == -EMSGSIZE ? "file too large" : strerror(-r));
+		if (b.data)
+			OPENSSL_cleanse(b.data, b.cap);
+		buf_free(&b);
+		return r == -EMSGSIZE ? -EFBIG : r;
 	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0 || n == (ssize_t)sizeof(buf)) {
-		snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
-		return n < 0 ? -EIO : -EFBIG;
-	}
-	if (!(mem = BIO_new_mem_buf(buf, (int)n)))
+	if (!(mem = BIO_new_mem_buf(b.data ? (const void *)b.data : "", (int)b.len))) {
+		if (b.data)
+			OPENSSL_cleanse(b.data, b.cap);
+		buf_free(&b);
 		return -ENOMEM;
+	}
 	k = PEM_read_bio_PrivateKey(mem, NULL, NULL, NULL);
 	if (!k) {
 		BIO_free(mem);
-		mem = BIO_new_mem_buf(buf, (int)n);
+		mem = BIO_new_mem_buf(b.data ? (const void *)b.data : "", (int)b.len);
 		k = mem ? PEM_read_bio_PUBKEY(mem, NULL, NULL, NULL) : NULL;
 	}
 	BIO_free(mem);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.cap);
+	buf_free(&b);
 	ERR_clear_error();
 	if (!sign_is_ed25519(k)) {
 		EVP_PKEY_free(k);

@@ -94,42 +94,17 @@ static int decode(const uint8_t *p, size_t len, struct cmdseq *s)
  * directory is an error, not an empty record. */
 static int read_file(const char *state_dir, struct buf *b)
 {
-	uint8_t chunk[8192];
-	struct stat st;
-	ssize_t got;
-	int dfd, fd, r = 0;
+	int dfd, r;
 
 	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;
-	/* O_NONBLOCK: opening a FIFO planted there must not block vigild */
-	fd = openat(dfd, CMDSEQ_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	r = fd < 0 ? (errno == ENOENT ? 1 : -errno) : 0;
+	r = file_read_all(dfd, CMDSEQ_FILE, O_NOFOLLOW, b);
 	close(dfd);
-	if (fd < 0)
-		return r;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EBADMSG;   /* a FIFO or device is not our file */
-		goto out;
-	}
-	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (buf_append(b, chunk, (size_t)got) < 0) {
-			r = -EFBIG;
-			goto out;
-		}
-	}
-out:
-	close(fd);
-	return r;
+	if (r == -ENOENT)
+		return 1;
+	if (r == -EINVAL)
+		return -EBADMSG;   /* a FIFO or device is not our file */
+	return r == -EMSGSIZE ? -EFBIG : r;
 }
 
 int cmdseq_load(const char *state_dir, struct cmdseq **out)

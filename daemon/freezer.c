@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/fdio.h"
 #include "daemon/cgroup.h"
@@ -30,26 +31,22 @@ struct freezer {
 
 static int record_read(struct freezer *f, char *err, size_t errlen)
 {
-	char text[32] = "";
-	int fd = open(f->record, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	struct buf b;
+	int r;
 
 	f->frozen = false;
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0 || (n = read(fd, text, sizeof(text) - 1)) < 0) {
-		int r = -errno;
-
-		snprintf(err, errlen, "%s: %s", f->record, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	close(fd);
+	buf_init(&b, 32);
+	r = file_read_all(AT_FDCWD, f->record, 0, &b);
 	/* anything but "thawed" counts as frozen: a lost device errs on the
 	 * side of staying stopped */
-	f->frozen = strcmp(text, "thawed\n") != 0;
-	return 0;
+	if (r == 0 || r == -EMSGSIZE || r == -EINVAL)
+		f->frozen = r < 0 || b.len != 7 || memcmp(b.data, "thawed\n", 7) != 0;
+	buf_free(&b);
+	if (r == -ENOENT || f->frozen)
+		return 0;
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", f->record, strerror(-r));
+	return r;
 }
 
 static int record_write(struct freezer *f, bool frozen, char *err, size_t errlen)

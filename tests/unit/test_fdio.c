@@ -1,6 +1,6 @@
 /* test_fdio.c — file_write_atomic: contents, exact modes, replace/no-replace,
  * symlinks replaced not followed, failures leave the target and no temp file;
- * rename_noreplace and fsync_parent. */
+ * file_read_all's bounds and refusals; rename_noreplace and fsync_parent. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/buf.h"
 #include "common/fdio.h"
 
 static char dir[] = "/tmp/vigil-test-fdio-XXXXXX";
@@ -151,6 +153,57 @@ static void test_write_atomic_bad_paths(void **state)
 	assert_int_equal(file_write_atomic(longp, "x", 1, 0644, 0), -ENAMETOOLONG);
 }
 
+struct rd_case {
+	const char *what;
+	const char *text;      /* a regular file with this text, or NULL */
+	int kind;              /* 0 regular, 1 missing, 2 directory, 3 FIFO, 4 symlink to a file */
+	int oflags;
+	size_t max;
+	int want_rc;
+	const char *want;      /* b's contents afterwards (after "pre") */
+};
+
+static void test_read_all(void **state)
+{
+	static const struct rd_case cases[] = {
+		{ "text", "frozen\n", 0, 0, 32, 0, "pre" "frozen\n" },
+		{ "empty", "", 0, 0, 32, 0, "pre" },
+		{ "exactly the max", "12345", 0, 0, 8, 0, "pre" "12345" },
+		{ "one over", "123456", 0, 0, 8, -EMSGSIZE, "pre" },
+		{ "missing", NULL, 1, 0, 32, -ENOENT, "pre" },
+		{ "directory", NULL, 2, 0, 32, -EINVAL, "pre" },
+		{ "FIFO: refused, not blocked on", NULL, 3, 0, 32, -EINVAL, "pre" },
+		{ "symlink followed", "t", 4, 0, 32, 0, "pre" "t" },
+		{ "symlink with O_NOFOLLOW", "t", 4, O_NOFOLLOW, 32, -ELOOP, "pre" },
+	};
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct rd_case *c = &cases[i];
+		struct buf b;
+		int rc;
+
+		clean();
+		if (c->kind == 0)
+			put("f", c->text);
+		if (c->kind == 2)
+			assert_int_equal(mkdir(at("f"), 0755), 0);
+		if (c->kind == 3)
+			assert_int_equal(mkfifo(at("f"), 0600), 0);
+		if (c->kind == 4) {
+			put("target", c->text);
+			assert_int_equal(symlink("target", at("f")), 0);
+		}
+		buf_init(&b, c->max);
+		assert_int_equal(buf_append(&b, "pre", 3), 0);
+		rc = file_read_all(dfd, "f", c->oflags, &b);
+		if (rc != c->want_rc || b.len != strlen(c->want) || memcmp(b.data, c->want, b.len))
+			fail_msg("%s: rc %d (want %d), %zu bytes", c->what, rc, c->want_rc, b.len);
+		buf_free(&b);
+	}
+	close(dfd);
+}
+
 static void test_rename_noreplace(void **state)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -188,6 +241,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_write_atomic_bad_paths),
+		cmocka_unit_test(test_read_all),
 		cmocka_unit_test(test_rename_noreplace),
 		cmocka_unit_test(test_fsync_parent),
 	};
