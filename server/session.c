@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/query.h"
+#include "server/relay.h"
 #include "server/reply.h"
 
 #define MAX_LISTEN 4
@@ -50,7 +51,9 @@ static const struct {
 	const struct srv_handler *table;
 } tables[] = {
 	{ ROLE_DEVICE, 0x0100, ingest_handlers },
+	{ ROLE_DEVICE, 0x0100, relay_dev_handlers },
 	{ ROLE_CONTROLLER, 0x0200, query_handlers },
+	{ ROLE_CONTROLLER, 0x0200, relay_ctl_handlers },
 };
 
 /* Runs the handler of type for c's role, replying the errors no handler
@@ -310,6 +313,7 @@ int session_serve(struct srv *srv, const char *listen_at, int sigfd)
 	}
 	for (i = 0; i < nl; i++)
 		close(lfds[i]);
+	relay_stop(srv->relay);   /* before the connections: it may hold one */
 	srv_conns_shutdown(srv);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "server/relay.h"
 #include "server/reply.h"
 #include "server/search/search.h"
 #include "server/store/shafill.h"
@@ -54,6 +55,10 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_warn("handler limits");
 		return -ENOMEM;
 	}
+	if ((r = relay_start(srv, &srv->relay)) < 0) {
+		log_errno(r, "cannot start the command relay");
+		return r;
+	}
 	return 0;
 }
 
@@ -75,6 +80,7 @@ void srv_close(struct srv *srv)
 	log_pool("controllers", srv->ctl_handlers, SRV_CONTROLLER_HANDLERS);
 	pthread_mutex_lock(&srv->lock);
 	if (srv->nconns == 0) {   /* else threads still use them: the process exits anyway */
+		relay_free(srv->relay);
 		SSL_CTX_free(srv->ctx);
 		mux_limit_free(srv->dev_handlers);
 		mux_limit_free(srv->ctl_handlers);
@@ -226,6 +232,78 @@ struct conn *srv_device_conn(struct srv *srv, int64_t dev)
 		c->refs++;
 	pthread_mutex_unlock(&srv->lock);
 	return c;
+}
+
+struct conn *srv_device_link(struct srv *srv, int64_t dev)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&srv->lock);
+	for (c = srv->conns; c; c = c->next)
+		if (c->ready && !c->closed && c->cmdlink && c->id.role == ROLE_DEVICE &&
+		    c->id.id == dev)
+			break;
+	if (c)
+		c->refs++;
+	pthread_mutex_unlock(&srv->lock);
+	return c;
+}
+
+void srv_set_link(struct conn *c)
+{
+	struct srv *srv = c->srv;
+
+	pthread_mutex_lock(&srv->lock);
+	for (struct conn *o = srv->conns; o; o = o->next)
+		if (o->id.role == ROLE_DEVICE && o->id.id == c->id.id)
+			o->cmdlink = false;
+	c->cmdlink = true;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void srv_each_link(struct srv *srv, void (*fn)(struct relay *, int64_t), struct relay *arg)
+{
+	int64_t *devs = malloc(SRV_MAX_CONNS * sizeof(*devs));
+	size_t n = 0;
+
+	if (!devs)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	for (struct conn *c = srv->conns; c && n < SRV_MAX_CONNS; c = c->next)
+		if (c->ready && !c->closed && c->cmdlink)
+			devs[n++] = c->id.id;
+	pthread_mutex_unlock(&srv->lock);
+	for (size_t i = 0; i < n; i++)
+		fn(arg, devs[i]);
+	free(devs);
+}
+
+void srv_end_revoked(struct srv *srv)
+{
+	struct conn **held = malloc(SRV_MAX_CONNS * sizeof(*held));
+	struct ident id;
+	size_t n = 0;
+
+	if (!held)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	for (struct conn *c = srv->conns; c && n < SRV_MAX_CONNS; c = c->next)
+		if (c->ready && !c->closed) {
+			c->refs++;
+			held[n++] = c;
+		}
+	pthread_mutex_unlock(&srv->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct conn *c = held[i];
+
+		if (index_ident_by_id(srv->idx, c->id.id, &id) == 0 && id.revoked) {
+			log_info("%s: %s %s is revoked: disconnecting", c->addr,
+				 role_name(c->id.role), c->id.name);
+			mux_shutdown(c->mux);
+		}
+		srv_conn_put(c);
+	}
+	free(held);
 }
 
 void srv_conn_put(struct conn *c)

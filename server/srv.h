@@ -42,6 +42,7 @@
 #define SRV_RECV_MS   300000   /* a handler waiting this long for a request's body fails */
 
 struct conn;
+struct relay;
 
 struct srv {
 	const struct srv_config *cfg;
@@ -53,6 +54,7 @@ struct srv {
 	SSL_CTX *ctx;
 	struct mux_limit *dev_handlers;   /* handler slots for devices' streams */
 	struct mux_limit *ctl_handlers;   /* ... and for controllers' */
+	struct relay *relay;        /* signed commands and direct fetches (relay.h) */
 	/* Called by ingest after each version it committed (NULL: nothing);
 	 * the keyword indexer hooks in here.  Versions a directory rename or
 	 * delete adds for descendants are not reported. */
@@ -77,6 +79,8 @@ struct conn {
 	bool ready;                 /* identity checked, mux running */
 	bool closed;                /* the mux ended */
 	int refs;                   /* srv_device_conn references */
+	bool cmdlink;               /* devices: commands are pushed on this one */
+	uint64_t pushed_upto;       /* the relay thread's: last command pushed on it */
 	char addr[64];              /* peer address, for logs */
 };
 
@@ -126,6 +130,16 @@ bool srv_device_online(struct srv *srv, int64_t dev);
  * A holder must not block on anything but that mux. */
 struct conn *srv_device_conn(struct srv *srv, int64_t dev);
 void srv_conn_put(struct conn *c);
+/* The same for the device's command link (srv_set_link), NULL without one. */
+struct conn *srv_device_link(struct srv *srv, int64_t dev);
+/* Makes c its device's command link (the newest declared wins). */
+void srv_set_link(struct conn *c);
+/* Calls fn(arg, dev) for every device with a live command link (not under
+ * the registry's lock). */
+void srv_each_link(struct srv *srv, void (*fn)(struct relay *, int64_t), struct relay *arg);
+/* Ends the live connections of identities revoked since they connected
+ * (by `vigil-server revoke` in another process, or by an erase). */
+void srv_end_revoked(struct srv *srv);
 
 /* The device a request names: 0 and *dev, or -errno after replying the
  * error on s (invalid name, no such device, index failure). */
