@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -164,4 +165,20 @@ void vigild_release(void *arg, const char *path)
 			break;
 		}
 	pthread_mutex_unlock(&d->mu);
+}
+
+static int wipe_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if ((flag == FTW_DP ? rmdir(p) : unlink(p)) < 0)
+		log_warn("erase: cannot remove %s", p);
+	return 0;
+}
+
+void vigild_wipe(const struct vconf *cf)
+{
+	/* FTW_PHYS: a symlink in the state dir is removed, never followed */
+	if (nftw(cf->state, wipe_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		log_warn("erase: cannot remove %s", cf->state);
+	if (unlink(cf->bundle) < 0)
+		log_warn("erase: cannot remove %s", cf->bundle);
 }

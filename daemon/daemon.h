@@ -41,6 +41,8 @@ struct vigild {
 	bool quit;
 	bool once;                   /* workers stop when nothing is left */
 	bool connected;
+	bool erasing;                /* shippers take nothing more (cmdexec.c) */
+	bool wipe_state;             /* erased and reported: main removes STATE and the bundle */
 	int fatal;                   /* once: a failure that ends the run (-ENOSPC...) */
 	bool report_dirty;           /* shipped since the last report (atomic) */
 	size_t nclaimed;             /* paths in some shipper's hands */
@@ -58,6 +60,8 @@ int  vigild_open(struct vigild *d, struct vconf *cf);
 void vigild_close(struct vigild *d);
 void vigild_wake(struct vigild *d);     /* new work for the shipper */
 void vigild_status(struct vigild *d);   /* writes STATE/status.json */
+/* After an erase was reported: removes STATE and the bundle (last of all). */
+void vigild_wipe(const struct vconf *cf);
 
 int run_main(struct vigild *d);      /* loop.c: returns the exit code */
 int once_main(struct vigild *d);     /* once.c */

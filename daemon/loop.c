@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/cmdexec.h"
 #include "daemon/daemon.h"
 #include "daemon/intake.h"
 
@@ -173,10 +174,18 @@ int run_main(struct vigild *d)
 		.rescan = sink_rescan, .poll_file = sink_poll, .closed = sink_closed,
 	};
 	pthread_t workers[SHIP_WORKERS];
+	struct cmdexec *cx = NULL;
 	int sfd = -1, tfd = -1, ep = -1, trkfd, rc = 1;
 
 	if (make_fds(&sfd, &tfd, &ep) < 0) {
 		log_warn("event loop setup");
+		goto out;
+	}
+	/* before anything watches or ships: a recorded freeze, an erase cut short */
+	if (cmdexec_start(d, &cx) < 0)
+		goto out;
+	if (vigild_quit) {   /* erased and reported before the last stop */
+		rc = 0;
 		goto out;
 	}
 	if (intake_start(d, &d->in) < 0) {
@@ -202,6 +211,7 @@ int run_main(struct vigild *d)
 	workers_join(d, workers);
 	rc = 0;
 out:
+	cmdexec_stop(cx);
 	if (d->trk)
 		d->tops->stop(d->trk);
 	d->trk = NULL;

@@ -41,6 +41,7 @@ static int daemon_main(bool once, int argc, char **argv)
 	struct vigild d;
 	struct vconf cf;
 	char err[PATH_MAX + 128];
+	bool wipe;
 	int rc;
 
 	rc = vconf_parse(&cf, VCONF_RUN, argc, argv, err, sizeof(err));
@@ -60,7 +61,10 @@ static int daemon_main(bool once, int argc, char **argv)
 		return 1;
 	}
 	rc = once ? once_main(&d) : run_main(&d);
+	wipe = d.wipe_state;
 	vigild_close(&d);
+	if (wipe)
+		vigild_wipe(&cf);
 	vconf_free(&cf);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/erase.h"
 #include "daemon/intake.h"
 
 int once_main(struct vigild *d)
@@ -20,6 +21,11 @@ int once_main(struct vigild *d)
 	int64_t oldest;
 	int rc = 0;
 
+	if (erase_state(d->cf->state, NULL) != ERASE_NONE) {
+		/* shipping now would only send the erase's deletions */
+		log_warnx("an erase is under way on this device; `vigild run` finishes it");
+		return 1;
+	}
 	d->tops = &tracker_scan_ops;
 	d->once = true;
 	statedb_queue_reset_attempts(d->db);

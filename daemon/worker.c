@@ -113,6 +113,11 @@ static int take(struct worker *w, size_t *inflight)
 	int rc;
 
 	pthread_mutex_lock(&d->mu);
+	if (d->erasing) {   /* an erase's deletions are not a new state to keep */
+		*inflight = d->nclaimed;
+		pthread_mutex_unlock(&d->mu);
+		return -EAGAIN;
+	}
 	rc = statedb_queue_next(d->db, d->once ? INT64_MAX : real_ns(),
 				d->once ? ONCE_TRIES : 1 << 30, d->claimed, d->nclaimed, &w->q);
 	if (rc == 0 && d->nclaimed < STATEDB_EXCL_MAX &&

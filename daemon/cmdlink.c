@@ -1,0 +1,360 @@
+/* cmdlink.c — the connection signed commands arrive on (cmdlink.h). */
+#include "daemon/cmdlink.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/client.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+#define LINK_CONNECT_MS 10000
+#define LINK_BACKOFF_MIN 500
+#define LINK_BACKOFF_MAX 15000
+
+struct cmdlink {
+	const struct bundle *b;
+	const char *server;
+	pthread_t th;
+	bool started;
+	pthread_mutex_t mu;          /* guards everything below */
+	pthread_cond_t cv;
+	bool quit;
+	struct mux *mux;             /* NULL while disconnected */
+	bool linked;                 /* MSG_DEV_CMDLINK acknowledged on mux */
+	unsigned users;              /* streams opened by others on mux */
+	size_t head, n;              /* ring of received commands */
+	struct cmd_env *q;           /* [CMDLINK_QUEUE_MAX] */
+	size_t nrep;
+	struct vg_cmdstate rep[CMDLINK_REPORTS_MAX];
+	char last_err[256];
+};
+
+static void reply_to(struct mux_stream *s, int code, const char *text)
+{
+	struct buf b;
+
+	buf_init(&b, VG_MSG_MAX);
+	if (code)
+		proto_put_error(&b, code, text);
+	if (!wire_buf_error(&b))
+		(void)mux_send_msg(s, code ? MSG_ERROR : MSG_OK, b.data, b.len);
+	(void)mux_send_end(s);
+	buf_free(&b);
+}
+
+/* A stream the server opened: only MSG_SRV_COMMAND is expected. */
+static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
+		      const uint8_t *msg, size_t len, void *arg)
+{
+	struct cmdlink *l = arg;
+	struct wire_reader r;
+	const uint8_t *body;
+	struct cmd_env *e;
+	int code = 0;
+
+	wire_reader_init(&r, msg, len);
+	pthread_mutex_lock(&l->mu);
+	e = &l->q[(l->head + l->n) % CMDLINK_QUEUE_MAX];
+	if (type != MSG_SRV_COMMAND)
+		code = EPERM;
+	else if (l->n == CMDLINK_QUEUE_MAX)
+		code = EBUSY;    /* the server tries again later */
+	else if (command_get_envelope(&r, &e->id, &body, &e->len, e->sig) < 0 ||
+		 wire_done(&r) < 0)
+		code = EBADMSG;
+	if (code == 0) {
+		memcpy(e->body, body, e->len);
+		l->n++;
+		pthread_cond_broadcast(&l->cv);
+	}
+	pthread_mutex_unlock(&l->mu);
+	reply_to(s, code, code == EBUSY ? "busy" : code == EPERM ? "not a command" :
+		 "malformed command");
+	mux_stream_close(s);
+}
+
+static const struct mux_ops link_ops = { .on_stream = on_stream, .on_close = NULL };
+
+/* One report over m; 0 once acknowledged. */
+static int send_report(struct mux *m, const struct vg_cmdstate *st)
+{
+	struct buf b, reply;
+	uint16_t rtype = 0;
+	int r;
+
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&reply, MUX_FRAME_MAX);
+	command_put_state(&b, st);
+	r = wire_buf_error(&b);
+	if (r == 0)
+		r = mux_call(m, MSG_DEV_CMD_STATE, &b, &rtype, &reply, CMDLINK_REPLY_MS);
+	if (r == 0 && rtype != MSG_OK) {
+		char text[VG_ERRMSG_MAX];
+
+		/* the server refused it for good (unknown id): do not resend */
+		r = proto_get_error(reply.data, reply.len, text, sizeof(text));
+		log_warnx("command #%llu: the server refused its report: %s",
+			  (unsigned long long)st->id, text);
+		r = 0;
+	}
+	buf_free(&b);
+	buf_free(&reply);
+	return r;
+}
+
+/* Sends the kept reports in order (mu held; released around each call). */
+static void flush_reports(struct cmdlink *l, struct mux *m)
+{
+	while (l->nrep && l->linked && l->mux == m) {
+		struct vg_cmdstate st = l->rep[0];
+		int r;
+
+		pthread_mutex_unlock(&l->mu);
+		r = send_report(m, &st);
+		pthread_mutex_lock(&l->mu);
+		if (r < 0)
+			return;
+		if (l->nrep && l->rep[0].id == st.id && !strcmp(l->rep[0].state, st.state)) {
+			memmove(&l->rep[0], &l->rep[1], (l->nrep - 1) * sizeof(l->rep[0]));
+			l->nrep--;
+		}
+		pthread_cond_broadcast(&l->cv);
+	}
+}
+
+/* Connects and declares the link; 0 with l->mux set (mu not held). */
+static int link_up(struct cmdlink *l)
+{
+	struct buf none, reply;
+	struct mux *m = NULL;
+	char err[256];
+	uint16_t rtype = 0;
+	int r;
+
+	r = client_connect(l->b, l->server, LINK_CONNECT_MS, &link_ops, l, &m, err, sizeof(err));
+	if (r < 0) {
+		if (strcmp(err, l->last_err))
+			log_warnx("command link: cannot reach the server: %s (retrying)", err);
+		snprintf(l->last_err, sizeof(l->last_err), "%s", err);
+		return r;
+	}
+	buf_init(&none, 16);
+	buf_init(&reply, MUX_FRAME_MAX);
+	r = mux_call(m, MSG_DEV_CMDLINK, &none, &rtype, &reply, CMDLINK_REPLY_MS);
+	if (r == 0 && rtype != MSG_OK)
+		r = -EPROTO;
+	buf_free(&none);
+	buf_free(&reply);
+	if (r < 0) {
+		log_warnx("command link: the server did not accept it: %s", strerror(-r));
+		mux_free(m);
+		return r;
+	}
+	l->last_err[0] = '\0';
+	log_info("command link up");
+	pthread_mutex_lock(&l->mu);
+	l->mux = m;
+	l->linked = true;
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
+static void *link_main(void *arg)
+{
+	struct cmdlink *l = arg;
+	int backoff = LINK_BACKOFF_MIN;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->quit) {
+		struct timespec ts;
+
+		if (!l->mux) {
+			pthread_mutex_unlock(&l->mu);
+			if (link_up(l) < 0) {
+				pthread_mutex_lock(&l->mu);
+				ts = deadline_in_ms(backoff);
+				pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+				backoff = backoff * 2 > LINK_BACKOFF_MAX ? LINK_BACKOFF_MAX : backoff * 2;
+				continue;
+			}
+			backoff = LINK_BACKOFF_MIN;
+			pthread_mutex_lock(&l->mu);
+		}
+		flush_reports(l, l->mux);
+		if (l->mux && !mux_alive(l->mux)) {
+			struct mux *m = l->mux;
+
+			log_info("command link down");
+			l->linked = false;
+			while (l->users > 0)
+				pthread_cond_wait(&l->cv, &l->mu);
+			l->mux = NULL;
+			pthread_mutex_unlock(&l->mu);
+			mux_free(m);
+			pthread_mutex_lock(&l->mu);
+			continue;
+		}
+		ts = deadline_in_ms(250);
+		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **out)
+{
+	struct cmdlink *l = calloc(1, sizeof(*l));
+	int r;
+
+	*out = NULL;
+	if (!l || !(l->q = calloc(CMDLINK_QUEUE_MAX, sizeof(*l->q)))) {
+		free(l);
+		return -ENOMEM;
+	}
+	l->b = b;
+	l->server = server;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	if ((r = pthread_create(&l->th, NULL, link_main, l)) != 0) {
+		cmdlink_stop(l);
+		return -r;
+	}
+	l->started = true;
+	*out = l;
+	return 0;
+}
+
+void cmdlink_cancel(struct cmdlink *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->quit = true;
+	if (l->mux)
+		mux_shutdown(l->mux);
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void cmdlink_stop(struct cmdlink *l)
+{
+	if (!l)
+		return;
+	cmdlink_cancel(l);
+	if (l->started)
+		pthread_join(l->th, NULL);
+	mux_free(l->mux);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l->q);
+	free(l);
+}
+
+int cmdlink_next(struct cmdlink *l, struct cmd_env *out, int timeout_ms)
+{
+	struct timespec ts = deadline_in_ms(timeout_ms);
+	int r = 0;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->quit && l->n == 0 && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	if (l->quit)
+		r = -ECANCELED;
+	else if (l->n == 0)
+		r = -ETIMEDOUT;
+	else {
+		*out = l->q[l->head];
+		l->head = (l->head + 1) % CMDLINK_QUEUE_MAX;
+		l->n--;
+		r = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+/* Keeps st for resending: replaces an older report of the same command,
+ * else appends (the oldest is dropped when full: a newer state of some
+ * command matters more than an old one of another). */
+static void keep_report(struct cmdlink *l, const struct vg_cmdstate *st)
+{
+	size_t i;
+
+	for (i = 0; i < l->nrep && l->rep[i].id != st->id; i++)
+		;
+	if (i == l->nrep) {
+		if (l->nrep == CMDLINK_REPORTS_MAX) {
+			memmove(&l->rep[0], &l->rep[1], (l->nrep - 1) * sizeof(l->rep[0]));
+			l->nrep--;
+		}
+		i = l->nrep++;
+	}
+	l->rep[i] = *st;
+}
+
+int cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st)
+{
+	bool sent = true;
+
+	pthread_mutex_lock(&l->mu);
+	keep_report(l, st);
+	if (l->mux && l->linked)
+		flush_reports(l, l->mux);
+	pthread_cond_broadcast(&l->cv);
+	for (size_t i = 0; i < l->nrep; i++)
+		if (l->rep[i].id == st->id)
+			sent = false;
+	pthread_mutex_unlock(&l->mu);
+	return sent ? 0 : -EAGAIN;
+}
+
+int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms)
+{
+	struct timespec ts = deadline_in_ms(timeout_ms);
+	int r = 0;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->quit && l->nrep > 0 && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	r = l->nrep == 0 ? 0 : l->quit ? -ECANCELED : -ETIMEDOUT;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+struct mux_stream *cmdlink_open_stream(struct cmdlink *l, uint16_t type, const void *msg,
+				       size_t len)
+{
+	struct mux_stream *s = NULL;
+	struct mux *m;
+
+	pthread_mutex_lock(&l->mu);
+	m = l->linked ? l->mux : NULL;
+	if (m)
+		l->users++;
+	pthread_mutex_unlock(&l->mu);
+	if (!m) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	if (!(s = mux_open(m, type, msg, len))) {
+		int e = errno;
+
+		cmdlink_close_stream(l, NULL);
+		errno = e;
+	}
+	return s;
+}
+
+void cmdlink_close_stream(struct cmdlink *l, struct mux_stream *s)
+{
+	if (s)
+		mux_stream_close(s);
+	pthread_mutex_lock(&l->mu);
+	l->users--;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}

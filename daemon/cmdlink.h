@@ -1,0 +1,56 @@
+/* cmdlink.h — vigild's command link: one connection kept open to the
+ * server (a phone behind a carrier's NAT cannot be dialled), declared with
+ * MSG_DEV_CMDLINK, on which the server pushes signed commands
+ * (MSG_SRV_COMMAND).  Received envelopes wait in a bounded queue for the
+ * executor (cmdexec.h); reports go back on the same connection and are
+ * kept, newest per command, until the server has them.
+ *
+ * One thread connects, reconnects with backoff, and resends reports; the
+ * mux's stream threads queue pushed commands. */
+#ifndef VIGIL_DAEMON_CMDLINK_H
+#define VIGIL_DAEMON_CMDLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/bundle.h"
+#include "common/command.h"
+#include "common/mux.h"
+
+#define CMDLINK_QUEUE_MAX   16   /* commands received, not yet taken */
+#define CMDLINK_REPORTS_MAX 32   /* reports not yet acknowledged */
+#define CMDLINK_REPLY_MS    10000
+
+struct cmdlink;
+
+/* A command as the server relayed it (nothing checked yet). */
+struct cmd_env {
+	uint64_t id;
+	size_t len;
+	uint8_t body[CMD_BODY_MAX];
+	uint8_t sig[SIGN_SIG_LEN];
+};
+
+/* Starts the link thread (server: NULL for the bundle's).  0 or -errno. */
+int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **out);
+/* Makes every wait on l return -ECANCELED and drops the connection
+ * (the thread ends); cmdlink_stop then joins and frees.  NULL: no-op. */
+void cmdlink_cancel(struct cmdlink *l);
+void cmdlink_stop(struct cmdlink *l);
+
+/* The next received command: 0, -ETIMEDOUT, or -ECANCELED once stopping. */
+int cmdlink_next(struct cmdlink *l, struct cmd_env *out, int timeout_ms);
+/* Sends st now if connected (0 once the server acknowledged it), else
+ * keeps it for the next connection and returns -EAGAIN. */
+int cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st);
+/* Waits until every report so far has reached the server: 0, -ETIMEDOUT,
+ * or -ECANCELED. */
+int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms);
+
+/* Opens a stream on the link (direct fetch), holding the connection until
+ * cmdlink_close_stream.  NULL with errno (ENOTCONN when not connected). */
+struct mux_stream *cmdlink_open_stream(struct cmdlink *l, uint16_t type, const void *msg,
+				       size_t len);
+void cmdlink_close_stream(struct cmdlink *l, struct mux_stream *s);
+
+#endif
