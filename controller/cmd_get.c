@@ -12,9 +12,15 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
+#include "controller/cmdsend.h"
 #include "controller/commands.h"
+#include "controller/getdirect.h"
+#include "controller/seqfile.h"
 #include "controller/jsonout.h"
 #include "controller/restore.h"
+
+/* A direct fetch that has not reached the device by then never runs. */
+#define CMD_FETCH_EXPIRE_NS (10LL * 60 * 1000000000)
 
 static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] [--direct]\n"
 	"          [--keep-privileged] -o DEST\n"
@@ -27,7 +33,10 @@ static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] 
 	"  root), extended attributes (user.* and ACLs), symlinks and empty\n"
 	"  directories are restored.  Setuid/setgid bits and security.*/trusted.*\n"
 	"  attributes are left out unless --keep-privileged (the attributes need\n"
-	"  root).\n";
+	"  root).\n"
+	"  --direct: from the device itself, through the server's relay (a command\n"
+	"  signed with this controller's key; only paths under the device's watched\n"
+	"  roots, no symlink followed); verified against the device's sha256.\n";
 
 struct get {
 	struct ctl *c;
@@ -136,18 +145,6 @@ static void items_free(struct items *it)
 	free(it->scratch);
 }
 
-/* Path of p relative to root, or NULL when p is not strictly below root. */
-static const char *below(const char *root, const char *p)
-{
-	size_t n = strlen(root);
-
-	if (n == 1)
-		return p[0] == '/' && p[1] ? p + 1 : NULL;
-	if (strncmp(p, root, n) != 0 || p[n] != '/' || !p[n + 1])
-		return NULL;
-	return p + n + 1;
-}
-
 static int get_tree(struct get *g, struct restore *rs, const char *target,
 		    const struct vg_entry *root, int64_t at)
 {
@@ -174,7 +171,7 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 	for (i = 0; r == 0 && i < it.n; i++) {
 		struct item *x = &it.v[i];
 		struct vg_entry *e = it.scratch;
-		const char *rel = below(root->path, x->path);
+		const char *rel = restore_below(root->path, x->path);
 
 		if (!rel) {
 			log_warnx("server listed %s outside %s; skipped", x->path, what);
@@ -262,6 +259,62 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 	return ctl_parse_target(usage_get, argv[optind], a->dev, a->path, true);
 }
 
+/* Queues a signed fetch on MSG_CTL_FETCH; *out is the stream, open after
+ * MSG_CMD_QUEUED, on which the device's items follow.  0 or -errno (printed). */
+static int open_direct(struct ctl *c, struct vg_command *cmd, struct mux_stream **out)
+{
+	struct mux_stream *s = NULL;
+	struct seqfile sf;
+	struct buf req, msg;
+	struct rpc rp;
+	int r;
+
+	buf_init(&req, VG_MSG_MAX);
+	buf_init(&msg, VG_MSG_MAX);
+	if ((r = cmdsend_prepare(c, cmd, CMD_FETCH_EXPIRE_NS, &sf, &req)) < 0)
+		goto out;
+	ctl_rpc(c, &rp);
+	if ((r = rpc_open(&rp, MSG_CTL_FETCH, &req, true, &s)) == 0)
+		r = rpc_expect(&rp, s, MSG_CMD_QUEUED, &msg);
+	seqfile_unlock(&sf);   /* the server has it (or refused it) */
+	if (r < 0)
+		ctl_rpc_log(&rp, r, cmd->device);
+	if (r == 0)
+		*out = s;
+	else if (s)
+		mux_stream_close(s);
+out:
+	buf_free(&req);
+	buf_free(&msg);
+	return r;
+}
+
+/* --direct: a signed fetch command; the device answers through the relay. */
+static int get_direct(struct ctl *c, const struct get_args *a)
+{
+	struct vg_command *cmd;
+	struct mux_stream *s = NULL;
+	int r;
+
+	if (a->at != INT64_MAX || a->version)
+		return ctl_usage(usage_get, "--direct fetches what the device holds now: "
+				 "no --at or --version");
+	if ((r = cmdsend_check_key(c)) != 0 || ctl_connect(c) < 0)
+		return r ? r : CTL_FAIL;
+	if (!(cmd = calloc(1, sizeof(*cmd))))
+		return CTL_FAIL;
+	cmd->action = CMD_FETCH;
+	snprintf(cmd->device, sizeof(cmd->device), "%s", a->dev);
+	snprintf(cmd->path, sizeof(cmd->path), "%s", a->path);
+	r = open_direct(c, cmd, &s);
+	free(cmd);
+	if (r < 0)
+		return CTL_FAIL;
+	r = getdirect_receive(c, s, a->dev, a->dest, a->keep_privileged);
+	mux_stream_close(s);
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
 int cmd_get(struct ctl *c, int argc, char **argv)
 {
 	struct get_args a;
@@ -276,10 +329,8 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if ((r = get_parse(c, argc, argv, &a)) != 0)
 		return r < 0 ? CTL_OK : r;
-	if (a.direct) {
-		log_warnx("get --direct: not implemented yet");
-		return CTL_FAIL;
-	}
+	if (a.direct)
+		return get_direct(c, &a);
 	g.dev = a.dev;
 	ctl_target_str(a.dev, a.path, what, sizeof(what));
 	if (ctl_connect(c) < 0 || !(e = malloc(sizeof(*e))))

@@ -79,6 +79,10 @@ int restore_tree_begin(struct restore *r, const char *target, const struct vg_en
  * made of valid components (no "", ".", ".."). */
 int restore_tree_add(struct restore *r, const char *rel, const struct vg_entry *e);
 
+/* The path of p relative to root, or NULL when p is not strictly below
+ * root (both absolute; root "/" holds every other path). */
+const char *restore_below(const char *root, const char *p);
+
 /* Applies directory metadata deepest first, syncs directories, ends the
  * progress line.  Returns 0, or -EIO when any item failed. */
 int restore_finish(struct restore *r);

@@ -245,3 +245,14 @@ int restore_finish(struct restore *r)
 			 (unsigned long long)r->st.xattr_dropped);
 	return r->st.failed ? -EIO : 0;
 }
+
+const char *restore_below(const char *root, const char *p)
+{
+	size_t n = strlen(root);
+
+	if (n == 1)
+		return p[0] == '/' && p[1] ? p + 1 : NULL;
+	if (strncmp(p, root, n) != 0 || p[n] != '/' || !p[n + 1])
+		return NULL;
+	return p + n + 1;
+}
