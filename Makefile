@@ -114,6 +114,7 @@ bench: deps
 	bench/change_bench.sh
 	bench/mount_bench.sh 256 20000
 	bench/search_bench.sh
+	bench/command_bench.sh
 	bench/erase_bench.sh 10000 1024
 
 install: all
