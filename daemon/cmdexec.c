@@ -12,7 +12,6 @@
 #include "common/clock.h"
 #include "common/fdio.h"
 #include "common/log.h"
-#include "common/timefmt.h"
 #include "daemon/cmdcheck.h"
 #include "daemon/cmdlink.h"
 #include "daemon/cmdseq.h"
@@ -261,7 +260,7 @@ static void run_checked(struct cmdexec *x, struct vg_cmdstate *st)
 	int r;
 
 	/* durable before anything happens: a crash cannot reopen a replay */
-	cmdcheck_record(x->res, x->env->id, timefmt_now(), &rec);
+	cmdcheck_record(x->res, x->env->id, real_ns(), &rec);
 	if ((r = cmdseq_commit(x->seq, x->d->cf->state, &rec)) < 0) {
 		set_state(st, "failed", "cannot record the sequence number: %s", strerror(-r));
 		return;
@@ -278,7 +277,7 @@ static void run_checked(struct cmdexec *x, struct vg_cmdstate *st)
 	case CMD_ERASE:        act_erase(x, st); break;
 	default:               set_state(st, "failed", "unknown action"); break;
 	}
-	st->updated_ns = timefmt_now();
+	st->updated_ns = real_ns();
 	record_result(x, &rec, st);
 }
 
@@ -289,7 +288,7 @@ static void handle(struct cmdexec *x)
 	enum cmdcheck_verdict v;
 
 	v = cmdcheck_decide(x->env->body, x->env->len, x->env->sig, d->bundle, d->bundle->name,
-			    timefmt_now(), x->seq, x->res);
+			    real_ns(), x->seq, x->res);
 	if (v == CMDCHECK_REFUSE) {
 		log_warnx("command #%llu refused: %s", (unsigned long long)x->env->id,
 			  x->res->reason);

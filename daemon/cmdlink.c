@@ -11,6 +11,7 @@
 #include "common/client.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/rpc.h"
 
 #define LINK_CONNECT_MS 10000
 #define LINK_BACKOFF_MIN 500
@@ -80,31 +81,29 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 
 static const struct mux_ops link_ops = { .on_stream = on_stream, .on_close = NULL };
 
-/* One report over m; 0 once acknowledged. */
+/* One report over m; 0 once acknowledged (or refused for good). */
 static int send_report(struct mux *m, const struct vg_cmdstate *st)
 {
 	struct buf b, reply;
-	uint16_t rtype = 0;
-	int r;
+	struct rpc r;
+	int k;
 
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&reply, MUX_FRAME_MAX);
 	command_put_state(&b, st);
-	r = wire_buf_error(&b);
-	if (r == 0)
-		r = mux_call(m, MSG_DEV_CMD_STATE, &b, &rtype, &reply, CMDLINK_REPLY_MS);
-	if (r == 0 && rtype != MSG_OK) {
-		char text[VG_ERRMSG_MAX];
-
-		/* the server refused it for good (unknown id): do not resend */
-		r = proto_get_error(reply.data, reply.len, text, sizeof(text));
+	rpc_init(&r, m, CMDLINK_REPLY_MS);
+	k = wire_buf_error(&b);
+	if (k == 0)
+		k = rpc_call(&r, MSG_DEV_CMD_STATE, &b, MSG_OK, &reply);
+	if (k < 0 && r.remote) {
+		/* the server refused it (no such command of ours): do not resend */
 		log_warnx("command #%llu: the server refused its report: %s",
-			  (unsigned long long)st->id, text);
-		r = 0;
+			  (unsigned long long)st->id, r.err);
+		k = 0;
 	}
 	buf_free(&b);
 	buf_free(&reply);
-	return r;
+	return k;
 }
 
 /* Sends the kept reports in order (mu held; released around each call). */
@@ -132,8 +131,8 @@ static int link_up(struct cmdlink *l)
 {
 	struct buf none, reply;
 	struct mux *m = NULL;
+	struct rpc rp;
 	char err[256];
-	uint16_t rtype = 0;
 	int r;
 
 	r = client_connect(l->b, l->server, LINK_CONNECT_MS, &link_ops, l, &m, err, sizeof(err));
@@ -145,13 +144,13 @@ static int link_up(struct cmdlink *l)
 	}
 	buf_init(&none, 16);
 	buf_init(&reply, MUX_FRAME_MAX);
-	r = mux_call(m, MSG_DEV_CMDLINK, &none, &rtype, &reply, CMDLINK_REPLY_MS);
-	if (r == 0 && rtype != MSG_OK)
-		r = -EPROTO;
+	rpc_init(&rp, m, CMDLINK_REPLY_MS);
+	r = rpc_call(&rp, MSG_DEV_CMDLINK, &none, MSG_OK, &reply);
 	buf_free(&none);
 	buf_free(&reply);
 	if (r < 0) {
-		log_warnx("command link: the server did not accept it: %s", strerror(-r));
+		log_warnx("command link: the server did not accept it: %s",
+			  rp.err[0] ? rp.err : strerror(-r));
 		mux_free(m);
 		return r;
 	}

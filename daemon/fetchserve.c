@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/rpc.h"
 #include "daemon/rootwalk.h"
 
 #define FETCH_BUF (256 * 1024)
@@ -260,20 +261,17 @@ static int link_itself(const char *root, const char *path)
 static int finish(struct fetch *f)
 {
 	struct buf b;
-	uint16_t type = 0;
-	int r = mux_send_end(f->s);
+	struct rpc r;
+	int k = mux_send_end(f->s);
 
 	buf_init(&b, MUX_FRAME_MAX);
-	if (r == 0)
-		r = mux_recv(f->s, &type, &b, FETCH_REPLY_MS);
-	if (r == MUX_MSG && type == MSG_OK)
-		r = 0;
-	else if (r == MUX_MSG)
-		r = -proto_get_error(b.data, b.len, f->why, f->whylen);
-	else if (r >= 0)
-		r = -EPROTO;
+	rpc_init(&r, NULL, FETCH_REPLY_MS);   /* only waits on f->s */
+	if (k == 0)
+		k = rpc_expect(&r, f->s, MSG_OK, &b);
+	if (k < 0 && r.err[0])
+		snprintf(f->why, f->whylen, "server: %s", r.err);
 	buf_free(&b);
-	return r;
+	return k;
 }
 
 int fetchserve(struct cmdlink *l, uint64_t id, const char *path, char *const *roots,

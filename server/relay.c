@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/command.h"
 #include "common/log.h"
+#include "common/rpc.h"
 #include "server/cmdadmit.h"
 #include "server/commands.h"
 #include "server/reply.h"
@@ -56,32 +57,20 @@ static void cv_wait_ms(struct relay *rl, int ms)
 /* Pushes one command on the device's command link; 0 once acknowledged. */
 static int push(struct mux *m, const struct cmd_row *row)
 {
-	struct mux_stream *s;
 	struct buf b, reply;
-	uint16_t type = 0;
-	int r;
+	struct rpc r;
+	int k;
 
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&reply, MUX_FRAME_MAX);
 	command_put_envelope(&b, row->st.id, row->body, row->body_len, row->sig);
-	if ((r = wire_buf_error(&b)) < 0)
-		goto out;
-	if (!(s = mux_open(m, MSG_SRV_COMMAND, b.data, b.len))) {
-		r = -errno;
-		goto out;
-	}
-	r = mux_send_end(s);
-	if (r == 0)
-		r = mux_recv(s, &type, &reply, RELAY_PUSH_MS);
-	if (r == MUX_MSG)
-		r = type == MSG_OK ? 0 : -EREMOTEIO;
-	else if (r >= 0)
-		r = -EPROTO;
-	mux_stream_close(s);
-out:
+	rpc_init(&r, m, RELAY_PUSH_MS);
+	k = wire_buf_error(&b);
+	if (k == 0)
+		k = rpc_call(&r, MSG_SRV_COMMAND, &b, MSG_OK, &reply);
 	buf_free(&b);
 	buf_free(&reply);
-	return r;
+	return k;
 }
 
 /* Every deliverable command of dev, oldest first, while its link holds.
@@ -102,7 +91,7 @@ static void deliver(struct relay *rl, int64_t dev)
 		srv_conn_put(c);
 		return;
 	}
-	while (commands_next(srv->idx, dev, c->pushed_upto, index_now_ns(), row) == 1) {
+	while (commands_next(srv->idx, dev, c->pushed_upto, real_ns(), row) == 1) {
 		if ((r = push(c->mux, row)) < 0) {
 			log_info("device %s: command #%llu not delivered: %s (retrying)",
 				 c->id.name, (unsigned long long)row->st.id, strerror(-r));
@@ -111,7 +100,7 @@ static void deliver(struct relay *rl, int64_t dev)
 		c->pushed_upto = row->st.id;
 		st.id = row->st.id;
 		if (!strcmp(row->st.state, "pending"))
-			(void)commands_set_state(srv->idx, dev, &st, index_now_ns());
+			(void)commands_set_state(srv->idx, dev, &st, real_ns());
 	}
 	free(row);
 	srv_conn_put(c);
@@ -283,7 +272,7 @@ static int dev_cmd_state(struct conn *c, struct mux_stream *s, struct wire_reade
 		return -EPROTO;
 	if (!(row = malloc(sizeof(*row))))
 		return -ENOMEM;
-	r = commands_set_state(srv->idx, c->id.id, &st, index_now_ns());
+	r = commands_set_state(srv->idx, c->id.id, &st, real_ns());
 	if (r == -EALREADY)
 		r = 0;   /* a report overtaken by a later one, or repeated: nothing to do */
 	if (r < 0) {
@@ -299,8 +288,8 @@ static int dev_cmd_state(struct conn *c, struct mux_stream *s, struct wire_reade
 	    !strcmp(row->action, command_action_name(CMD_ERASE))) {
 		/* the final report: the device's identity ends here */
 		log_info("device %s: erased; revoking it", c->id.name);
-		(void)index_ident_revoke(srv->idx, c->id.name, index_now_ns());
-		(void)index_event_add(srv->idx, c->id.id, index_now_ns(), "revoked",
+		(void)index_ident_revoke(srv->idx, c->id.name, real_ns());
+		(void)index_event_add(srv->idx, c->id.id, real_ns(), "revoked",
 				      "erased: identity revoked");
 	}
 	free(row);
@@ -363,7 +352,7 @@ static int admit_check(struct srv *srv, const struct ident *ctl, const uint8_t *
 {
 	struct ident d;
 	struct cmd_admit a = { .ctl = ctl, .body = body, .len = len, .sig = sig,
-			       .now_ns = index_now_ns() };
+			       .now_ns = real_ns() };
 	int r;
 
 	if (command_decode(body, len, cmd) == 0) {
@@ -406,7 +395,7 @@ static int admit(struct conn *c, struct mux_stream *s, struct wire_reader *wr,
 		struct cmd_new n;
 
 		commands_new_from(&n, cmd, body, blen, sig);
-		r = commands_queue(srv->idx, *dev, &n, index_now_ns(), id);
+		r = commands_queue(srv->idx, *dev, &n, real_ns(), id);
 	}
 	free(cmd);
 	if (r < 0) {

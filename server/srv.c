@@ -239,7 +239,7 @@ struct conn *srv_device_link(struct srv *srv, int64_t dev)
 	struct conn *c;
 
 	pthread_mutex_lock(&srv->lock);
-	for (c = srv->conns; c; c = c->next)
+	LIST_FOREACH(c, &srv->conns, link)
 		if (c->ready && !c->closed && c->cmdlink && c->id.role == ROLE_DEVICE &&
 		    c->id.id == dev)
 			break;
@@ -254,7 +254,9 @@ void srv_set_link(struct conn *c)
 	struct srv *srv = c->srv;
 
 	pthread_mutex_lock(&srv->lock);
-	for (struct conn *o = srv->conns; o; o = o->next)
+	struct conn *o;
+
+	LIST_FOREACH(o, &srv->conns, link)
 		if (o->id.role == ROLE_DEVICE && o->id.id == c->id.id)
 			o->cmdlink = false;
 	c->cmdlink = true;
@@ -263,14 +265,15 @@ void srv_set_link(struct conn *c)
 
 void srv_each_link(struct srv *srv, void (*fn)(struct relay *, int64_t), struct relay *arg)
 {
+	struct conn *c;
 	int64_t *devs = malloc(SRV_MAX_CONNS * sizeof(*devs));
 	size_t n = 0;
 
 	if (!devs)
 		return;
 	pthread_mutex_lock(&srv->lock);
-	for (struct conn *c = srv->conns; c && n < SRV_MAX_CONNS; c = c->next)
-		if (c->ready && !c->closed && c->cmdlink)
+	LIST_FOREACH(c, &srv->conns, link)
+		if (n < SRV_MAX_CONNS && c->ready && !c->closed && c->cmdlink)
 			devs[n++] = c->id.id;
 	pthread_mutex_unlock(&srv->lock);
 	for (size_t i = 0; i < n; i++)
@@ -280,22 +283,21 @@ void srv_each_link(struct srv *srv, void (*fn)(struct relay *, int64_t), struct 
 
 void srv_end_revoked(struct srv *srv)
 {
-	struct conn **held = malloc(SRV_MAX_CONNS * sizeof(*held));
+	struct conn **held = malloc(SRV_MAX_CONNS * sizeof(*held)), *c;
 	struct ident id;
 	size_t n = 0;
 
 	if (!held)
 		return;
 	pthread_mutex_lock(&srv->lock);
-	for (struct conn *c = srv->conns; c && n < SRV_MAX_CONNS; c = c->next)
-		if (c->ready && !c->closed) {
+	LIST_FOREACH(c, &srv->conns, link)
+		if (n < SRV_MAX_CONNS && c->ready && !c->closed) {
 			c->refs++;
 			held[n++] = c;
 		}
 	pthread_mutex_unlock(&srv->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct conn *c = held[i];
-
+		c = held[i];
 		if (index_ident_by_id(srv->idx, c->id.id, &id) == 0 && id.revoked) {
 			log_info("%s: %s %s is revoked: disconnecting", c->addr,
 				 role_name(c->id.role), c->id.name);
