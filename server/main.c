@@ -41,8 +41,9 @@ static const char usage_text[] =
 	"        --advertise (default: the listen address) goes into bundles.\n"
 	"enroll  issue a device or controller identity and write its bundle to FILE;\n"
 	"        works while the server runs.  --pubkey: the controller's own Ed25519\n"
-	"        public key (PEM, from 'vigil keygen'); otherwise a key pair is made\n"
-	"        and its private half written only into the bundle.\n"
+	"        public key (PEM, FILE.pub from 'vigil keygen'; vigil signs with the\n"
+	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
+	"        is made and its private half written only into the bundle.\n"
 	"revoke  refuse NAME at its next connection.\n"
 	"run     serve until SIGTERM or SIGINT.\n";
 

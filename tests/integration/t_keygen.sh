@@ -4,7 +4,10 @@
 # default bundle), refuses to overwrite a key, and the signed commands find
 # that key by default, by --sign-key and by $VIGIL_SIGN_KEY; a key that is
 # not the enrolled one (another controller's, the public half) is refused
-# locally: exit 1, one line, no sequence number taken.
+# locally: exit 1, one line, no sequence number taken.  End to end, a
+# freeze signed by the keygen key reaches the device and fails there (no
+# --freeze-cgroup) instead of being refused, and get --direct fetches a file
+# (setuid bit only with --keep-privileged).
 . "$(dirname "$0")/lib.sh"
 
 server_start
@@ -85,5 +88,40 @@ expect 0 vigil --sign-key "$T/k2.key" keygen
 [ -f "$T/k2.key" ] && [ -f "$T/k2.key.pub" ] || fail "keygen ignored --sign-key"
 VIGIL_SIGN_KEY=$T/k3.key expect 0 vigil keygen
 [ -f "$T/k3.key" ] || fail "keygen ignored \$VIGIL_SIGN_KEY"
+
+note "end to end: the device obeys what the key keygen made signs"
+mv "$T/moved.key" "$CFG/controller.key"
+mkdir -p "$T/root"
+printf 'fetched from the device\n' >"$T/root/a.txt"
+printf '#!/bin/sh\n' >"$T/root/tool"
+chmod 4755 "$T/root/tool"
+"$BIN/vigild" run --bundle "$T/phone1.bundle" --state "$T/state" --watch "$T/root" \
+	--tracker scan >>"$T/vigild.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 30 "first backup" sh -c "'$BIN/vigil' ls phone1:'$T/root' | grep -q a.txt"
+# no --freeze-cgroup on this device: the freeze is checked, run and fails
+# there, where a forged one would be refused
+set +e
+vigil freeze phone1 --wait 30 >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || { cat "$T/out" "$T/err"; fail "freeze --wait: exit $rc, want 1"; }
+id=$(sed -n 's/^command \([0-9]*\): queued$/\1/p' "$T/out")
+[ -n "$id" ] || { cat "$T/out"; fail "freeze: no command id"; }
+state=$(vigil status phone1 --json | jq -r --argjson id "$id" '.commands[] | select(.id == $id) | .state')
+[ "$state" = failed ] || { cat "$T/err"; fail "freeze signed by the keygen key: $state, want failed"; }
+grep -q "no --freeze-cgroup" "$T/err" || { cat "$T/err"; fail "freeze failed for another reason"; }
+
+note "get --direct with that key; set-id bits only with --keep-privileged"
+vigil get --direct "phone1:$T/root/a.txt" -o "$T/got-a" || fail "get --direct"
+cmp "$T/got-a" "$T/root/a.txt" || fail "get --direct: content differs"
+vigil get --direct "phone1:$T/root/tool" -o "$T/got-tool" 2>/dev/null || fail "get --direct of a setuid file"
+[ "$(stat -c %a "$T/got-tool")" = 755 ] || fail "direct: setuid kept without --keep-privileged"
+vigil get --direct --keep-privileged "phone1:$T/root/tool" -o "$T/got-tool2" || fail "get --direct --keep-privileged"
+[ "$(stat -c %a "$T/got-tool2")" = 4755 ] || fail "direct: setuid lost under --keep-privileged"
+seq_before=$(cat "$SEQ")
+expect 1 vigil --sign-key "$T/other.key" get --direct "phone1:$T/root/a.txt" -o "$T/got-other"
+[ ! -e "$T/got-other" ] || fail "a refused key fetched something"
+[ "$(cat "$SEQ")" = "$seq_before" ] || fail "a refused key took a number"
 
 echo "t_keygen: ok"
