@@ -169,14 +169,23 @@ big_make() {
 	rm -f "$W/base.bin"
 }
 
-# sets KIND from vigild's debug log: "PATH: ranges -> version 2"
-kind_of() { # LOG PATH VERSION
-	KIND=$(grep -F "$2: " "$1" | sed -n "s/.*: \([a-z]*\) -> version $3\$/\1/p" | tail -1)
+# vigild's per-kind ship counters (shipped_ranges, _delta, _whole, _meta)
+kinds() { # STATE
+	echo "$(counter "$1" shipped_ranges) $(counter "$1" shipped_delta)" \
+		"$(counter "$1" shipped_whole) $(counter "$1" shipped_meta)"
+}
+# sets KIND to the kinds of PUT shipped between two kinds() snapshots
+kind_of() { # BEFORE AFTER
+	local names=(ranges delta whole meta) a=($1) b=($2) i
+	KIND=""
+	for i in 0 1 2 3; do
+		[ "${b[i]}" -gt "${a[i]}" ] && KIND="${KIND:+$KIND+}${names[i]}"
+	done
 	[ -n "$KIND" ] || KIND="?"
 }
 
 big_ranges() {
-	local st=$W/st-rng f=$W/a-rng/big.bin vp r0 b0 c0 s0 r1 b1 c1 s1 rb0 rb1 tw v recv sha t0 sd ts
+	local st=$W/st-rng f=$W/a-rng/big.bin vp r0 b0 c0 s0 r1 b1 c1 s1 rb0 rb1 tw v recv sha t0 sd ts k0
 	log "(a) ranges: vigild run --tracker bpf, first upload"
 	t0=$(now_ns)
 	VIGIL_DEBUG=1 "$BIN/vigild" run --bundle "$W/rng.bundle" --state "$st" --watch "$W/a-rng" \
@@ -189,7 +198,7 @@ big_ranges() {
 	wait_until 60 "queue empty" qzero
 	sleep 2.5   # status.json is written about once a second; let the chunk list settle
 	r0=$(io_field $vp rchar) rb0=$(io_field $vp read_bytes) b0=$(counter "$st" bytes_read)
-	c0=$(proc_ticks $vp) s0=$(proc_ticks "$SPID")
+	c0=$(proc_ticks $vp) s0=$(proc_ticks "$SPID") k0=$(kinds "$st")
 	log "(a) ranges: 4 KiB write"
 	edit4k "$f"
 	tw=$(now_ns)
@@ -205,7 +214,7 @@ big_ranges() {
 	r1=$(io_field $vp rchar) rb1=$(io_field $vp read_bytes) b1=$(counter "$st" bytes_read)
 	c1=$(proc_ticks $vp) s1=$(proc_ticks "$SPID")
 	put a_rng_sha "$(tsec $((sd - s0)))|$(secs "$tw" "$ts")"
-	kind_of "$W/rng.log" "$f" "$v"
+	kind_of "$k0" "$(kinds "$st")"
 	[ "$sha" = "$(sha256sum <"$f" | cut -d' ' -f1)" ] || KIND="$KIND NOT VERIFIED"
 	put a_rng "$KIND|$((b1 - b0))|$((r1 - r0))|$((rb1 - rb0))|$(tsec $((c1 - c0)))|$(tsec $((s1 - s0)))|$(secs "$tw" "$recv")"
 	stop_pid "$vp"
@@ -231,7 +240,7 @@ big_delta() {
 	sleep 0.5
 	s1=$(proc_ticks "$SPID")
 	read -r v recv sha _ <<<"$(latest "$f")"
-	kind_of "$W/dlt.io.log" "$f" "$v"
+	kind_of "0 0 0 0" "$(kinds "$st")"   # the counters of this `once` run
 	[ "$v" -ge 2 ] && [ "$sha" = "$(sha256sum <"$f" | cut -d' ' -f1)" ] || KIND="$KIND NOT VERIFIED"
 	br=$(counter "$st" bytes_read)
 	[ "$br" = 0 ] && br="-"
