@@ -7,20 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
-#include "common/chunker.h"
-#include "common/chunktree.h"
+#include "common/chash.h"
 
 #define IO_CHUNK (64 * 1024)
 
 struct cverify {
 	bool by_root;
 	uint8_t want[32];          /* sha256, or tree root */
-	uint64_t size, got;
-	EVP_MD_CTX *md;            /* by sha256 */
-	struct chunker *ck;        /* by tree root */
-	struct ctree_builder *tb;
+	uint64_t size;
+	struct chash *h;           /* only what is checked */
 };
 
 bool cverify_sha_pending(const struct vg_entry *e)
@@ -39,53 +34,27 @@ struct cverify *cverify_new(const struct vg_entry *e)
 	v->by_root = cverify_sha_pending(e);
 	v->size = e->size;
 	memcpy(v->want, v->by_root ? e->tree_root : e->sha256, 32);
-	if (v->by_root) {
-		v->ck = chunker_new();
-		v->tb = ctree_builder_new(NULL, NULL);
-		if (v->ck && v->tb)
-			return v;
-	} else {
-		v->md = EVP_MD_CTX_new();
-		if (v->md && EVP_DigestInit_ex(v->md, EVP_sha256(), NULL) == 1)
-			return v;
+	if (!(v->h = chash_new(v->by_root ? CHASH_TREE : CHASH_SHA256))) {
+		free(v);
+		return NULL;
 	}
-	cverify_free(v);
-	return NULL;
-}
-
-static int add_chunk(void *arg, const uint8_t *p, size_t n)
-{
-	struct cverify *v = arg;
-	uint8_t h[32];
-	int r;
-
-	if ((r = ctree_sha256(p, n, h)) < 0)
-		return r;
-	return ctree_add(v->tb, h, (uint32_t)n);
+	return v;
 }
 
 int cverify_feed(struct cverify *v, const void *p, size_t n)
 {
-	v->got += n;
-	if (v->by_root)
-		return chunker_feed(v->ck, p, n, add_chunk, v);
-	return EVP_DigestUpdate(v->md, p, n) == 1 ? 0 : -EIO;
+	return chash_feed(v->h, p, n);
 }
 
 int cverify_finish(struct cverify *v)
 {
-	uint8_t h[32];
+	uint8_t sha[32], root[32];
 	uint64_t size = 0;
 	int r;
 
-	if (v->by_root) {
-		if ((r = chunker_flush(v->ck, add_chunk, v)) < 0 ||
-		    (r = ctree_finish(v->tb, h, &size)) < 0)
-			return r;
-	} else if (EVP_DigestFinal_ex(v->md, h, NULL) != 1) {
-		return -EIO;
-	}
-	if (v->got != v->size || (v->by_root && size != v->size) || memcmp(h, v->want, 32))
+	if ((r = chash_finish(v->h, sha, root, &size)) < 0)
+		return r;
+	if (size != v->size || memcmp(v->by_root ? root : sha, v->want, 32))
 		return -EBADMSG;
 	return 0;
 }
@@ -94,9 +63,7 @@ void cverify_free(struct cverify *v)
 {
 	if (!v)
 		return;
-	EVP_MD_CTX_free(v->md);
-	chunker_free(v->ck);
-	ctree_builder_free(v->tb);
+	chash_free(v->h);
 	free(v);
 }
 

@@ -11,104 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
-#include "common/chunker.h"
-#include "common/chunktree.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/rootwalk.h"
 #include "daemon/scan.h"
-
-struct chash {
-	EVP_MD_CTX *md;
-	struct chunker *ck;
-	struct ctree_builder *tb;
-	int (*chunk_fn)(void *arg, const uint8_t sha[32], uint32_t len);
-	void *chunk_arg;
-};
-
-struct chash *chash_new(void)
-{
-	struct chash *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return NULL;
-	if (!(h->md = EVP_MD_CTX_new()) || !(h->ck = chunker_new())) {
-		chash_free(h);
-		return NULL;
-	}
-	chash_reset(h);
-	if (!h->tb) {
-		chash_free(h);
-		return NULL;
-	}
-	return h;
-}
-
-void chash_reset(struct chash *h)
-{
-	EVP_DigestInit_ex(h->md, EVP_sha256(), NULL);
-	chunker_reset(h->ck);
-	ctree_builder_free(h->tb);
-	h->tb = ctree_builder_new(NULL, NULL);
-}
-
-static int chash_chunk(void *arg, const uint8_t *p, size_t n)
-{
-	struct chash *h = arg;
-	uint8_t d[32];
-	int rc;
-
-	if ((rc = ctree_sha256(p, n, d)) < 0)
-		return rc;
-	if (h->chunk_fn && (rc = h->chunk_fn(h->chunk_arg, d, (uint32_t)n)) < 0)
-		return rc;
-	return ctree_add(h->tb, d, (uint32_t)n);
-}
-
-int chash_feed(struct chash *h, const void *p, size_t n)
-{
-	if (!h->tb)
-		return -ENOMEM;
-	if (n == 0)
-		return 0;
-	if (EVP_DigestUpdate(h->md, p, n) != 1)
-		return -EIO;
-	return chunker_feed(h->ck, p, n, chash_chunk, h);
-}
-
-int chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size)
-{
-	unsigned olen = 0;
-	int rc;
-
-	if (!h->tb)
-		return -ENOMEM;
-	if ((rc = chunker_flush(h->ck, chash_chunk, h)) != 0)
-		return rc;
-	if (EVP_DigestFinal_ex(h->md, sha256, &olen) != 1)
-		return -EIO;
-	return ctree_finish(h->tb, root, size);
-}
-
-void chash_set_chunk_fn(struct chash *h, int (*fn)(void *arg, const uint8_t sha[32], uint32_t len),
-			void *arg)
-{
-	h->chunk_fn = fn;
-	h->chunk_arg = arg;
-}
-
-void chash_free(struct chash *h)
-{
-	if (!h)
-		return;
-	EVP_MD_CTX_free(h->md);
-	chunker_free(h->ck);
-	ctree_builder_free(h->tb);
-	free(h);
-}
 
 bool capture_is_sqlite(int fd)
 {
@@ -348,7 +256,7 @@ int capture_file(const char *root, const char *path, const char *tmpdir,
 		rc = -errno;
 		goto out;
 	}
-	if (!(buf = malloc(CAPTURE_BUF)) || !(h = chash_new())) {
+	if (!(buf = malloc(CAPTURE_BUF)) || !(h = chash_new(CHASH_BOTH))) {
 		rc = -ENOMEM;
 		goto out;
 	}

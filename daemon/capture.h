@@ -19,20 +19,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "common/chash.h"   /* the content hash of each pass */
+
 #define CAPTURE_TRIES   3
 #define CAPTURE_BUF     (64 * 1024)
-
-/* sha256 + chunk tree root of a byte stream, fed in pieces. */
-struct chash;
-struct chash *chash_new(void);                       /* NULL on ENOMEM */
-void chash_reset(struct chash *h);
-int  chash_feed(struct chash *h, const void *p, size_t n);
-int  chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size);
-void chash_free(struct chash *h);
-/* Every chunk's (sha256, len) also goes to fn (NULL: nowhere); its error
- * aborts the feed. */
-void chash_set_chunk_fn(struct chash *h, int (*fn)(void *arg, const uint8_t sha[32], uint32_t len),
-			void *arg);
 
 /* Where the bytes of a capture pass go besides the hash.  reset: the file
  * moved, everything fed so far is void. */

@@ -25,7 +25,7 @@ static int send_data(struct mux_stream *s, const struct vg_put *put, struct put_
 		     uint64_t off)
 {
 	uint8_t *buf = malloc(CAPTURE_BUF), sha[32], root[32];
-	struct chash *h = body->verify ? chash_new() : NULL;
+	struct chash *h = body->verify ? chash_new(CHASH_BOTH) : NULL;
 	uint64_t pos = body->verify ? 0 : off, size = 0;
 	int rc = 0;
 
