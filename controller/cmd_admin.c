@@ -91,10 +91,8 @@ int cmd_keygen(struct ctl *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		if (opt == 'o')
 			out = optarg;
-		else if (opt == CTL_OPT_HELP)
-			return ctl_help(usage);
 		else if (!ctl_common_opt(c, opt, optarg))
-			return ctl_bad_option(usage, argv);
+			return ctl_opt_stop(usage, opt, argv);
 	}
 	if (optind != argc)
 		return ctl_usage(usage, "unexpected argument %s", argv[optind]);

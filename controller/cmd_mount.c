@@ -30,10 +30,8 @@ int cmd_mount(struct ctl *c, int argc, char **argv)
 				return ctl_usage(usage, "--at %s: not a TIME", optarg);
 		} else if (opt == 'f') {
 			fg = true;
-		} else if (opt == CTL_OPT_HELP) {
-			return ctl_help(usage);
 		} else if (!ctl_common_opt(c, opt, optarg)) {
-			return ctl_bad_option(usage, argv);
+			return ctl_opt_stop(usage, opt, argv);
 		}
 	}
 	if (argc - optind != 2)

@@ -121,10 +121,8 @@ int cmd_devices(struct ctl *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'j')
 			json = true;
-		else if (opt == CTL_OPT_HELP)
-			return ctl_help(usage);
 		else if (!ctl_common_opt(c, opt, optarg))
-			return ctl_bad_option(usage, argv);
+			return ctl_opt_stop(usage, opt, argv);
 	}
 	if (optind != argc)
 		return ctl_usage(usage, "unexpected argument %s", argv[optind]);
@@ -229,10 +227,8 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 		else if (opt == 'a') {
 			if (timefmt_parse(optarg, real_ns(), &q.at) < 0)
 				return ctl_usage(usage, "--at %s: not a TIME", optarg);
-		} else if (opt == CTL_OPT_HELP)
-			return ctl_help(usage);
-		else if (!ctl_common_opt(c, opt, optarg))
-			return ctl_bad_option(usage, argv);
+		} else if (!ctl_common_opt(c, opt, optarg))
+			return ctl_opt_stop(usage, opt, argv);
 	}
 	if (argc - optind != 1)
 		return ctl_usage(usage, "expected one DEVICE[:PATH]");
@@ -302,10 +298,8 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'j')
 			json = true;
-		else if (opt == CTL_OPT_HELP)
-			return ctl_help(usage);
 		else if (!ctl_common_opt(c, opt, optarg))
-			return ctl_bad_option(usage, argv);
+			return ctl_opt_stop(usage, opt, argv);
 	}
 	if (argc - optind != 1)
 		return ctl_usage(usage, "expected one DEVICE:PATH");

@@ -88,10 +88,8 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'j')
 			json = true;
-		else if (opt == CTL_OPT_HELP)
-			return ctl_help(usage);
 		else if (!ctl_common_opt(c, opt, optarg))
-			return ctl_bad_option(usage, argv);
+			return ctl_opt_stop(usage, opt, argv);
 	}
 	if (argc - optind != 1)
 		return ctl_usage(usage, "expected one DEVICE");
@@ -177,10 +175,8 @@ int cmd_search(struct ctl *c, int argc, char **argv)
 			json = true;
 		else if (opt == 'A')
 			all = true;
-		else if (opt == CTL_OPT_HELP)
-			return ctl_help(usage);
 		else if (!ctl_common_opt(c, opt, optarg))
-			return ctl_bad_option(usage, argv);
+			return ctl_opt_stop(usage, opt, argv);
 	}
 	nwords = argc - optind - 1;
 	if (nwords < 1)

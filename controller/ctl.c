@@ -58,6 +58,11 @@ int ctl_help(const char *usage)
 	return CTL_OK;
 }
 
+int ctl_opt_stop(const char *usage, int opt, char **argv)
+{
+	return opt == CTL_OPT_HELP ? ctl_help(usage) : ctl_bad_option(usage, argv);
+}
+
 int ctl_bundle_path(const struct ctl *c, char *out, size_t cap)
 {
 	const char *env = getenv("VIGIL_BUNDLE"), *home = getenv("HOME");

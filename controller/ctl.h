@@ -59,6 +59,10 @@ int ctl_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
 int ctl_bad_option(const char *usage, char **argv);
 /* --help: the usage text on stdout; returns CTL_OK. */
 int ctl_help(const char *usage);
+/* The end of an option loop, for an opt that is neither the command's own
+ * nor common: --help (ctl_help) or a bad option (ctl_bad_option).  Use as
+ *   else if (!ctl_common_opt(c, opt, optarg)) return ctl_opt_stop(usage, opt, argv); */
+int ctl_opt_stop(const char *usage, int opt, char **argv);
 
 /* The bundle's path: --bundle, $VIGIL_BUNDLE, ~/.config/vigil/controller.bundle.
  * 0, -ENOENT (none of them), -ENAMETOOLONG. */
