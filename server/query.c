@@ -207,6 +207,23 @@ static int pick_version(struct conn *c, int64_t dev, const char *path, uint64_t 
 	return r;
 }
 
+/* STAT's and READ's lookup: device `name` (an unknown one is answered
+ * here), then pick_version into *vp, which the caller frees.  1 when the
+ * request is answered already (unknown device, no memory; *vp not set),
+ * else pick_version's 0 or -errno. */
+static int find_version(struct conn *c, struct mux_stream *s, const char *name,
+			const char *path, uint64_t version, int64_t at, struct ident *dev,
+			struct index_version **vp)
+{
+	if (srv_find_device(c->srv, s, name, dev) < 0)
+		return 1;
+	if (!(*vp = malloc(sizeof(**vp)))) {
+		reply_error(s, ENOMEM, "out of memory");
+		return 1;
+	}
+	return pick_version(c, dev->id, path, version, at, *vp);
+}
+
 static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	struct vg_stat_req q;
@@ -219,14 +236,9 @@ static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	proto_get_stat_req(wr, &q);
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	if (srv_find_device(c->srv, s, name, &dev) < 0)
+	if ((r = find_version(c, s, name, path, q.version, q.at, &dev, &v)) > 0)
 		return 0;
-	if (!(v = malloc(sizeof(*v)))) {
-		reply_error(s, ENOMEM, "out of memory");
-		return 0;
-	}
 	buf_init(&b, VG_MSG_MAX);
-	r = pick_version(c, dev.id, path, q.version, q.at, v);
 	if (r == 0) {
 		proto_put_entry(&b, &v->e);
 		if ((r = wire_buf_error(&b)) == 0)
@@ -299,13 +311,8 @@ static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	proto_get_read_req(wr, &q);
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	if (srv_find_device(c->srv, s, name, &dev) < 0)
+	if ((r = find_version(c, s, name, path, q.version, 0, &dev, &v)) > 0)
 		return 0;
-	if (!(v = malloc(sizeof(*v)))) {
-		reply_error(s, ENOMEM, "out of memory");
-		return 0;
-	}
-	r = pick_version(c, dev.id, path, q.version, 0, v);
 	if (r == 0 && v->e.deleted)
 		r = -ENOENT;
 	if (r == 0 && v->e.type != VG_FILE)
