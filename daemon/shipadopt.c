@@ -87,18 +87,27 @@ static int send_meta(struct shipper *sh, const struct qitem *q, const struct vg_
 	return ship_commit(sh, q, st, version);
 }
 
+/* The start of an adoption: *srv (the server's latest version of q->path)
+ * and *loc (for the local entry) allocated, the caller frees both (set or
+ * NULL whatever the return).  0 or -errno. */
+static int adopt_begin(struct shipper *sh, const struct qitem *q, struct vg_entry **srv,
+		       struct vg_entry **loc)
+{
+	*srv = malloc(sizeof(**srv));
+	*loc = malloc(sizeof(**loc));
+	if (!*srv || !*loc)
+		return -ENOMEM;
+	return ask_latest(sh, q->path, *srv);
+}
+
 /* Directory or symlink without a shipped record. */
 int ship_adopt_empty(struct shipper *sh, const struct qitem *q, const struct stat *st)
 {
-	struct vg_entry *srv = malloc(sizeof(*srv)), *loc = malloc(sizeof(*loc));
+	struct vg_entry *srv = NULL, *loc = NULL;
 	ssize_t n;
 	int rc;
 
-	if (!srv || !loc) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = ask_latest(sh, q->path, srv)) < 0)
+	if ((rc = adopt_begin(sh, q, &srv, &loc)) < 0)
 		goto out;
 	ship_entry_from_stat(loc, q->path, st);
 	if (S_ISLNK(st->st_mode)) {
@@ -192,17 +201,13 @@ static int adopt_base(struct shipper *sh, const struct qitem *q, const struct vg
 int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		    struct shipped *base)
 {
-	struct vg_entry *srv = malloc(sizeof(*srv)), *loc = malloc(sizeof(*loc));
+	struct vg_entry *srv = NULL, *loc = NULL;
 	struct ship_sink s = { .dfd = -1 };
 	struct capture cap = { .fd = -1 };
 	bool taken = false;
 	int rc;
 
-	if (!srv || !loc) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = ask_latest(sh, q->path, srv)) < 0)
+	if ((rc = adopt_begin(sh, q, &srv, &loc)) < 0)
 		goto out;
 	if (srv->deleted || srv->type != VG_FILE || !srv->version) {
 		rc = -ENOTSUP;

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/fdio.h"
 #include "common/log.h"
+#include "common/stage.h"
 #include "daemon/capture.h"
 #include "daemon/chunklist.h"
 #include "daemon/rootwalk.h"
@@ -35,40 +36,27 @@ struct body {
 	size_t nrec, k;
 	uint64_t done;               /* bytes of rec[k] written */
 	uint64_t size;               /* body bytes */
-	uint8_t *buf;
-	size_t len;
+	struct stage st;             /* in front of fd, BODY_BUF bytes */
 	int filefd;                  /* the file, for the splice's reads */
 };
 
+static int body_sink(void *arg, const void *p, size_t n)
+{
+	return fd_write_all(((struct body *)arg)->fd, p, n);
+}
+
 static int body_put(struct body *b, const void *p, size_t n)
 {
-	const uint8_t *q = p;
-	int rc;
-
-	while (n > 0) {
-		size_t k = BODY_BUF - b->len < n ? BODY_BUF - b->len : n;
-
-		memcpy(b->buf + b->len, q, k);
-		b->len += k;
-		q += k;
-		n -= k;
-		b->size += k;
-		if (b->len == BODY_BUF) {
-			if ((rc = fd_write_all(b->fd, b->buf, b->len)) < 0)
-				return rc;
-			b->len = 0;
-		}
-	}
-	return 0;
+	b->size += n;
+	return stage_put(&b->st, p, n);
 }
 
 static int body_flush(struct body *b)
 {
-	int rc = b->len ? fd_write_all(b->fd, b->buf, b->len) : 0;
+	int rc = stage_flush(&b->st);
 
 	if (rc < 0)
 		return rc;
-	b->len = 0;
 	return lseek(b->fd, 0, SEEK_SET) < 0 ? -errno : 0;
 }
 
@@ -197,7 +185,9 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 	/* a near rewrite is cheaper as a delta than read through windows */
 	if ((uint64_t)carried > new_size / 2 + CL_BUF)
 		return -ENOTSUP;
-	if (!(x->b.buf = malloc(BODY_BUF)) || clwriter_new(sh->o.statedir, CL_BUF, &x->w) < 0)
+	x->b.st = (struct stage){ .buf = malloc(BODY_BUF), .cap = BODY_BUF, .sink = body_sink,
+				  .arg = &x->b };
+	if (!x->b.st.buf || clwriter_new(sh->o.statedir, CL_BUF, &x->w) < 0)
 		return -ENOTSUP;
 	if ((x->b.fd = open(sh->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
 		return -ENOTSUP;
@@ -295,7 +285,7 @@ out:
 	clreader_free(x->old);
 	clwriter_free(x->w);
 	free(x->b.rec);
-	free(x->b.buf);
+	free(x->b.st.buf);
 	free(x);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/rsync_params.h"
+#include "common/stage.h"
 #include "daemon/pathstate.h"
 
 #define B          VG_RS_BLOCK_LEN
@@ -83,7 +84,7 @@ struct der {
 	uint64_t new_size;
 	struct sigwriter *w;
 	uint8_t out[WIN];
-	size_t outlen;
+	struct stage st;              /* out, in front of w */
 	uint64_t k;                   /* next new block to emit */
 	uint64_t run0;                /* first block of a pending recompute run */
 	bool in_run;
@@ -92,25 +93,14 @@ struct der {
 	size_t hdr_left;
 };
 
+static int to_sigwriter(void *arg, const void *p, size_t n)
+{
+	return sigwriter_feed_raw(arg, p, n);
+}
+
 static int out_put(struct der *d, const void *p, size_t n)
 {
-	const uint8_t *q = p;
-	int rc;
-
-	while (n > 0) {
-		size_t k = WIN - d->outlen < n ? WIN - d->outlen : n;
-
-		memcpy(d->out + d->outlen, q, k);
-		d->outlen += k;
-		q += k;
-		n -= k;
-		if (d->outlen == WIN) {
-			if ((rc = sigwriter_feed_raw(d->w, d->out, d->outlen)) < 0)
-				return rc;
-			d->outlen = 0;
-		}
-	}
-	return 0;
+	return stage_put(&d->st, p, n);
 }
 
 static int old_entry(struct der *d, uint64_t j, const uint8_t **e)
@@ -291,6 +281,7 @@ int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sh
 	d->new_size = new_size;
 	if ((rc = sigwriter_new(statedir, &d->w)) < 0)
 		goto out;
+	d->st = (struct stage){ .buf = d->out, .cap = WIN, .sink = to_sigwriter, .arg = d->w };
 	if ((rc = out_put(d, hdr + CACHEHDR, SIGHDR)) < 0)
 		goto out;
 	*r = (struct rd){ .fd = deltafd, .end = dsize };
@@ -305,7 +296,7 @@ int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sh
 	}
 	if ((rc = flush_run(d)) < 0)
 		goto out;
-	if (d->outlen && (rc = sigwriter_feed_raw(d->w, d->out, d->outlen)) < 0)
+	if ((rc = stage_flush(&d->st)) < 0)
 		goto out;
 	rc = sigwriter_commit_raw(d->w, path, new_sha);
 out:
