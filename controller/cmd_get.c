@@ -55,6 +55,21 @@ struct item {
 	uint32_t xattr_len;
 };
 
+/* The fields an item keeps of a vg_entry besides path, link and xattrs, in
+ * either direction (item from entry when listed, entry from item when
+ * restored): one list, so a field added to the item is carried both ways. */
+#define ITEM_META_COPY(dst, src) do {					\
+		(dst)->type = (src)->type;				\
+		(dst)->mode = (src)->mode;				\
+		(dst)->uid = (src)->uid;				\
+		(dst)->gid = (src)->gid;				\
+		(dst)->size = (src)->size;				\
+		(dst)->version = (src)->version;			\
+		(dst)->mtime_ns = (src)->mtime_ns;			\
+		memcpy((dst)->sha256, (src)->sha256, 32);		\
+		memcpy((dst)->tree_root, (src)->tree_root, 32);		\
+	} while (0)
+
 struct items {
 	struct item *v;
 	size_t n, cap;
@@ -119,15 +134,7 @@ static int item_add(void *arg, struct wire_reader *r)
 		free(x->xattrs);
 		return -ENOMEM;
 	}
-	x->type = e->type;
-	x->mode = e->mode;
-	x->uid = e->uid;
-	x->gid = e->gid;
-	x->size = e->size;
-	x->version = e->version;
-	x->mtime_ns = e->mtime_ns;
-	memcpy(x->sha256, e->sha256, 32);
-	memcpy(x->tree_root, e->tree_root, 32);
+	ITEM_META_COPY(x, e);
 	it->n++;
 	return 0;
 }
@@ -181,15 +188,7 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 		snprintf(e->path, sizeof(e->path), "%s", x->path);
 		if (x->link)
 			snprintf(e->link, sizeof(e->link), "%s", x->link);
-		e->type = x->type;
-		e->mode = x->mode;
-		e->uid = x->uid;
-		e->gid = x->gid;
-		e->size = x->size;
-		e->version = x->version;
-		e->mtime_ns = x->mtime_ns;
-		memcpy(e->sha256, x->sha256, 32);
-		memcpy(e->tree_root, x->tree_root, 32);
+		ITEM_META_COPY(e, x);
 		if (x->xattr_len)
 			memcpy(e->xattrs, x->xattrs, x->xattr_len);
 		e->xattr_len = x->xattr_len;

@@ -233,35 +233,37 @@ static int list_req(struct mconn *mc, uint16_t type, const struct buf *req,
 	return rc == -ECONNRESET || rc == -EAGAIN ? -EIO : rc;
 }
 
-int mconn_ls(struct mconn *mc, const char *dev, const char *path, int64_t at,
-	     mconn_entry_fn fn, void *arg)
+/* LS (one level, as at `at`) or LOG of dev:path through list_req. */
+static int list_path(struct mconn *mc, uint16_t type, const char *dev, const char *path,
+		     int64_t at, mconn_entry_fn fn, void *arg)
 {
-	struct vg_ls_req q = { .at = at, .recursive = 0 };
+	struct vg_ls_req ls = { .at = at, .recursive = 0 };
+	struct vg_log_req lg;
+	bool is_ls = type == MSG_CTL_LS;
 	struct buf req;
 	int r;
 
-	snprintf(q.dev, sizeof(q.dev), "%s", dev);
-	snprintf(q.path, sizeof(q.path), "%s", path);
+	snprintf(is_ls ? ls.dev : lg.dev, VG_NAME_MAX, "%s", dev);
+	snprintf(is_ls ? ls.path : lg.path, PATH_MAX, "%s", path);
 	buf_init(&req, VG_MSG_MAX);
-	proto_put_ls_req(&req, &q);
-	r = list_req(mc, MSG_CTL_LS, &req, fn, arg);
+	if (is_ls)
+		proto_put_ls_req(&req, &ls);
+	else
+		proto_put_log_req(&req, &lg);
+	r = list_req(mc, type, &req, fn, arg);
 	buf_free(&req);
 	return r;
 }
 
+int mconn_ls(struct mconn *mc, const char *dev, const char *path, int64_t at,
+	     mconn_entry_fn fn, void *arg)
+{
+	return list_path(mc, MSG_CTL_LS, dev, path, at, fn, arg);
+}
+
 int mconn_log(struct mconn *mc, const char *dev, const char *path, mconn_entry_fn fn, void *arg)
 {
-	struct vg_log_req q;
-	struct buf req;
-	int r;
-
-	snprintf(q.dev, sizeof(q.dev), "%s", dev);
-	snprintf(q.path, sizeof(q.path), "%s", path);
-	buf_init(&req, VG_MSG_MAX);
-	proto_put_log_req(&req, &q);
-	r = list_req(mc, MSG_CTL_LOG, &req, fn, arg);
-	buf_free(&req);
-	return r;
+	return list_path(mc, MSG_CTL_LOG, dev, path, 0, fn, arg);
 }
 
 int mconn_has_xattrs(struct mconn *mc, const char *dev)
