@@ -176,6 +176,23 @@ static int parse_iso(const char *p, int64_t *out)
 	return combine(sec, frac, out);
 }
 
+/* Decimal digits at *pp into *v (from *v's value), *pp past them: how
+ * many, or -ERANGE on overflow. */
+static int digits(const char **pp, int64_t *v)
+{
+	const char *p = *pp;
+	int n = 0;
+
+	while (isdigit((unsigned char)*p)) {
+		if (__builtin_mul_overflow(*v, 10, v) || __builtin_add_overflow(*v, *p - '0', v))
+			return -ERANGE;
+		p++;
+		n++;
+	}
+	*pp = p;
+	return n;
+}
+
 static int parse_epoch(const char *p, int64_t *out)
 {
 	int64_t sec = 0, frac, ns;
@@ -186,13 +203,8 @@ static int parse_epoch(const char *p, int64_t *out)
 		neg = true;
 		p++;
 	}
-	while (isdigit((unsigned char)*p)) {
-		if (__builtin_mul_overflow(sec, 10, &sec) ||
-		    __builtin_add_overflow(sec, *p - '0', &sec))
-			return -ERANGE;
-		p++;
-		n++;
-	}
+	if ((n = digits(&p, &sec)) < 0)
+		return n;
 	if (n == 0 || fraction(&p, &frac) < 0 || *p != '\0')
 		return -EINVAL;
 	if ((r = combine(sec, frac, &ns)) < 0)
@@ -212,13 +224,8 @@ static int parse_span(const char *p, int64_t *out)
 		int64_t v = 0, unit, part;
 		int n = 0;
 
-		while (isdigit((unsigned char)*p)) {
-			if (__builtin_mul_overflow(v, 10, &v) ||
-			    __builtin_add_overflow(v, *p - '0', &v))
-				return -ERANGE;
-			p++;
-			n++;
-		}
+		if ((n = digits(&p, &v)) < 0)
+			return n;
 		switch (*p) {
 		case 's': unit = 1; break;
 		case 'm': unit = 60; break;

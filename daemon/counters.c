@@ -12,9 +12,14 @@ const char *const ctr_names[CTR_COUNT] = {
 
 void ctr_report(const struct counters *c, struct vg_report *rep)
 {
-	for (int i = 0; i < CTR_COUNT && rep->ncounters < VG_COUNTERS_MAX; i++) {
-		snprintf(rep->counters[rep->ncounters].name,
-			 sizeof(rep->counters[0].name), "%s", ctr_names[i]);
-		rep->counters[rep->ncounters++].value = ctr_get(c, (enum ctr)i);
-	}
+	for (int i = 0; i < CTR_COUNT; i++)
+		report_counter(rep, ctr_names[i], ctr_get(c, (enum ctr)i));
+}
+
+void report_counter(struct vg_report *rep, const char *name, uint64_t v)
+{
+	if (rep->ncounters >= VG_COUNTERS_MAX)
+		return;
+	snprintf(rep->counters[rep->ncounters].name, sizeof(rep->counters[0].name), "%s", name);
+	rep->counters[rep->ncounters++].value = v;
 }

@@ -37,5 +37,7 @@ extern const char *const ctr_names[CTR_COUNT];
 
 /* Appends the counters to a report (name, value). */
 void ctr_report(const struct counters *c, struct vg_report *rep);
+/* Appends one named counter (a tracker's own); dropped past VG_COUNTERS_MAX. */
+void report_counter(struct vg_report *rep, const char *name, uint64_t v);
 
 #endif

@@ -35,6 +35,17 @@ static int mkdir_p(const char *p)
 	return mkdir(p, 0700) == 0 || errno == EEXIST ? 0 : -errno;
 }
 
+/* STATE/sub made if missing, its path into p.  0 or -errno (logged). */
+static int state_dir(const struct vconf *cf, const char *sub, char p[PATH_MAX])
+{
+	int rc;
+
+	snprintf(p, PATH_MAX, "%s/%s", cf->state, sub);
+	if ((rc = mkdir_p(p)) < 0)
+		log_errno(rc, "%s", p);
+	return rc;
+}
+
 int vigild_open(struct vigild *d, struct vconf *cf)
 {
 	char p[PATH_MAX], err[256];
@@ -48,17 +59,11 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		log_errno(rc, "%s", cf->state);
 		return rc;
 	}
-	snprintf(p, sizeof(p), "%s/tmp", cf->state);
-	if ((rc = mkdir_p(p)) < 0) {
-		log_errno(rc, "%s", p);
+	if ((rc = state_dir(cf, "tmp", p)) < 0)
 		return rc;
-	}
 	empty_dir(p);
-	snprintf(p, sizeof(p), "%s/sigs", cf->state);
-	if ((rc = mkdir_p(p)) < 0) {
-		log_errno(rc, "%s", p);
+	if ((rc = state_dir(cf, "sigs", p)) < 0)
 		return rc;
-	}
 	if ((rc = bundle_load(cf->bundle, &d->bundle, err, sizeof(err))) < 0) {
 		if (strstr(err, cf->bundle))
 			log_warnx("%s", err);
@@ -76,11 +81,8 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		log_errno(rc, "%s", cf->state);
 		return rc;
 	}
-	snprintf(p, sizeof(p), "%s/chunks", cf->state);
-	if ((rc = mkdir_p(p)) < 0) {
-		log_errno(rc, "%s", p);
+	if ((rc = state_dir(cf, "chunks", p)) < 0)
 		return rc;
-	}
 	if (!(d->rt = rangetab_new()))
 		return -ENOMEM;
 	struct ship_opts o = {

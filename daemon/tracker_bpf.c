@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/counters.h"
 #include "daemon/tracker_bpf.h"
 #include "daemon/trkpath.h"
 #include "tracker.skel.h"
@@ -512,14 +513,6 @@ static int bpf_process(struct tracker *t)
 	return 0;
 }
 
-static void add_counter(struct vg_report *rep, const char *name, uint64_t v)
-{
-	if (rep->ncounters >= VG_COUNTERS_MAX)
-		return;
-	snprintf(rep->counters[rep->ncounters].name, sizeof(rep->counters[0].name), "%s", name);
-	rep->counters[rep->ncounters++].value = v;
-}
-
 static void bpf_counters(struct tracker *t, struct vg_report *rep)
 {
 	__u64 *st = t->skel->bss->trk_stats;
@@ -527,20 +520,20 @@ static void bpf_counters(struct tracker *t, struct vg_report *rep)
 
 	for (uint32_t s = 0; s < TRK_SLOTS; s++)
 		live += t->si[s].state != TB_FREE;
-	add_counter(rep, "events", t->n.events);
-	add_counter(rep, "drops", t->n.drops);
-	add_counter(rep, "rescans", t->n.rescans);
-	add_counter(rep, "pickups", t->n.pickups);
-	add_counter(rep, "path_ops", t->n.pathops);
-	add_counter(rep, "bad_records", t->n.bad);
-	add_counter(rep, "slots_live", live);
-	add_counter(rep, "kernel_walks", st[TRK_ST_WALKS]);
-	add_counter(rep, "walk_depth_hits", st[TRK_ST_DEPTH]);
-	add_counter(rep, "no_slot", st[TRK_ST_NOSLOT]);
-	add_counter(rep, "slot_races", st[TRK_ST_RACES]);
-	add_counter(rep, "last_closes", t->n.closes);
-	add_counter(rep, "io_uring_calls", st[TRK_ST_URING]);
-	add_counter(rep, "io_uring_rescans", t->n.uring_rescans);
+	report_counter(rep, "events", t->n.events);
+	report_counter(rep, "drops", t->n.drops);
+	report_counter(rep, "rescans", t->n.rescans);
+	report_counter(rep, "pickups", t->n.pickups);
+	report_counter(rep, "path_ops", t->n.pathops);
+	report_counter(rep, "bad_records", t->n.bad);
+	report_counter(rep, "slots_live", live);
+	report_counter(rep, "kernel_walks", st[TRK_ST_WALKS]);
+	report_counter(rep, "walk_depth_hits", st[TRK_ST_DEPTH]);
+	report_counter(rep, "no_slot", st[TRK_ST_NOSLOT]);
+	report_counter(rep, "slot_races", st[TRK_ST_RACES]);
+	report_counter(rep, "last_closes", t->n.closes);
+	report_counter(rep, "io_uring_calls", st[TRK_ST_URING]);
+	report_counter(rep, "io_uring_rescans", t->n.uring_rescans);
 }
 
 static void bpf_stop(struct tracker *t)

@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/fnv.h"
 #include "common/log.h"
+#include "daemon/counters.h"
 #include "daemon/tracker.h"
 #include "daemon/trkpath.h"
 
@@ -275,22 +276,14 @@ static int ft_process(struct tracker *t)
 	}
 }
 
-static void put(struct vg_report *rep, const char *name, uint64_t v)
-{
-	if (rep->ncounters >= VG_COUNTERS_MAX)
-		return;
-	snprintf(rep->counters[rep->ncounters].name, sizeof(rep->counters[0].name), "%s", name);
-	rep->counters[rep->ncounters++].value = v;
-}
-
 static void ft_counters(struct tracker *t, struct vg_report *rep)
 {
-	put(rep, "events", t->n.events);
-	put(rep, "drops", t->n.drops);
-	put(rep, "rescans", t->n.rescans);
-	put(rep, "unresolved", t->n.unresolved);
-	put(rep, "outside_roots", t->n.outside);
-	put(rep, "closes", t->n.closes);
+	report_counter(rep, "events", t->n.events);
+	report_counter(rep, "drops", t->n.drops);
+	report_counter(rep, "rescans", t->n.rescans);
+	report_counter(rep, "unresolved", t->n.unresolved);
+	report_counter(rep, "outside_roots", t->n.outside);
+	report_counter(rep, "closes", t->n.closes);
 }
 
 const struct tracker_ops tracker_fanotify_ops = {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "daemon/counters.h"
 #include "daemon/tracker.h"
 
 #define SCAN_TRACKER_SECS 10
@@ -50,11 +51,7 @@ static int scan_process(struct tracker *t)
 
 static void scan_counters(struct tracker *t, struct vg_report *rep)
 {
-	if (rep->ncounters < VG_COUNTERS_MAX) {
-		snprintf(rep->counters[rep->ncounters].name,
-			 sizeof(rep->counters[rep->ncounters].name), "scan_ticks");
-		rep->counters[rep->ncounters++].value = t->scans;
-	}
+	report_counter(rep, "scan_ticks", t->scans);
 }
 
 static void scan_stop(struct tracker *t)

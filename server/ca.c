@@ -159,17 +159,25 @@ out:
 	return r;
 }
 
-X509 *ca_load_cert(const char *dir, char *err, size_t errlen)
+/* dir/name opened for reading; NULL with the reason in err. */
+static FILE *ca_open(const char *dir, const char *name, char *err, size_t errlen)
 {
 	char path[4096];
 	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!(f = fopen(path, "re")))
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return f;
+}
+
+X509 *ca_load_cert(const char *dir, char *err, size_t errlen)
+{
+	FILE *f = ca_open(dir, "ca.pem", err, errlen);
 	X509 *c;
 
-	snprintf(path, sizeof(path), "%s/ca.pem", dir);
-	if (!(f = fopen(path, "re"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
 	c = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!c)
@@ -179,15 +187,11 @@ X509 *ca_load_cert(const char *dir, char *err, size_t errlen)
 
 static EVP_PKEY *load_key(const char *dir, char *err, size_t errlen)
 {
-	char path[4096];
-	FILE *f;
+	FILE *f = ca_open(dir, "ca.key", err, errlen);
 	EVP_PKEY *k;
 
-	snprintf(path, sizeof(path), "%s/ca.key", dir);
-	if (!(f = fopen(path, "re"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)

@@ -68,15 +68,6 @@ void vpatch_free(struct vpatch *vp)
 	free(vp);
 }
 
-static uint64_t be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | *p++;
-	return v;
-}
-
 /* A command byte: how many parameter bytes follow, or -EBADMSG. */
 static int op_params(uint8_t op)
 {
@@ -93,13 +84,13 @@ static int run_params(struct vpatch *vp)
 	size_t w1;
 
 	if (vp->op <= 0x44) {
-		vp->lit_left = be(vp->par, vp->want);
+		vp->lit_left = be_uint(vp->par, vp->want);
 		vp->state = vp->lit_left ? P_LITERAL : P_CMD;
 		return 0;
 	}
 	w1 = (size_t)1 << ((vp->op - 0x45) / 4);
-	pos = be(vp->par, w1);
-	len = be(vp->par + w1, vp->want - w1);
+	pos = be_uint(vp->par, w1);
+	len = be_uint(vp->par + w1, vp->want - w1);
 	vp->state = P_CMD;
 	return vbuild_copy(vp->vb, &vp->base, pos, len);   /* -EBADMSG outside base */
 }
@@ -119,7 +110,7 @@ static ssize_t step(struct vpatch *vp, const uint8_t *p, size_t n)
 		if (vp->npar < vp->want)
 			return (ssize_t)k;
 		if (vp->state == P_MAGIC) {
-			if (be(vp->par, 4) != RS_DELTA_MAGIC)
+			if (be_uint(vp->par, 4) != RS_DELTA_MAGIC)
 				return -EBADMSG;
 			vp->state = P_CMD;
 		} else if ((r = run_params(vp)) < 0) {

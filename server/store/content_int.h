@@ -18,4 +18,15 @@ const struct content_ref *vreader_ref(const struct vreader *vr);
 
 int  content_sha256_of(const void *p, size_t n, uint8_t out[32]);
 
+/* The n-byte (n <= 8) big-endian unsigned at p: the header fields of the
+ * delta (librsync) and ranges bodies. */
+static inline uint64_t be_uint(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
 #endif

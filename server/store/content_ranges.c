@@ -56,15 +56,6 @@ void vranges_free(struct vranges *vg)
 	free(vg);
 }
 
-static uint64_t be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | *p++;
-	return v;
-}
-
 /* Produces the result up to 'to': base bytes while there are any, then zeros. */
 static int gap(struct vranges *vg, uint64_t to)
 {
@@ -86,7 +77,7 @@ static int gap(struct vranges *vg, uint64_t to)
 
 static int record_start(struct vranges *vg)
 {
-	uint64_t off = be(vg->hdr, 8), len = be(vg->hdr + 8, 4);
+	uint64_t off = be_uint(vg->hdr, 8), len = be_uint(vg->hdr + 8, 4);
 
 	vg->nhdr = 0;
 	if (len > VRANGES_LEN_MAX || off < vg->pos || off > vg->new_size ||
