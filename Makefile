@@ -37,6 +37,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .SECONDEXPANSION:
+# objects are listed through $$(call obj_of,...): keep them between runs
+.SECONDARY:
 .PHONY: all deps test unit integration lint demo bench install clean
 all: $(BINS)
 

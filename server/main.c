@@ -44,7 +44,7 @@ static const char usage_text[] =
 	"        public key (PEM, FILE.pub from 'vigil keygen'; vigil signs with the\n"
 	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
 	"        is made and its private half written only into the bundle.\n"
-	"revoke  refuse NAME at its next connection.\n"
+	"revoke  refuse NAME from now on and end its live connections (within a second).\n"
 	"run     serve until SIGTERM or SIGINT.\n";
 
 static int usage(const char *fmt, const char *arg)
