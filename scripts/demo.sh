@@ -6,7 +6,16 @@ set -euo pipefail
 BIN=$(cd "$(dirname "$0")/.." && pwd)/build/bin
 W=$(mktemp -d /tmp/vigil-demo.XXXXXX)
 PIDS=""
-trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$W"' EXIT
+# the "apps" a lost phone's owner wants stopped: a cgroup v2 with a process in it
+CG=/sys/fs/cgroup/unified/vigil-demo$$
+cg_gone() {
+	[ -d "$CG" ] || return 0
+	echo 0 >"$CG/cgroup.freeze" 2>/dev/null || true
+	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	sleep 0.2
+	rmdir "$CG" 2>/dev/null || true
+}
+trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; cg_gone; rm -rf "$W"' EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
@@ -29,8 +38,14 @@ printf 'BEGIN:VCARD\nVERSION:3.0\nFN:Zhang San\nTEL:+8613800138000\nEND:VCARD\n'
 head -c 64M /dev/urandom >"$H/photos/archive.bin"
 ln -s notes/todo.txt "$H/todo-link"
 
+FREEZE=()
+if mkdir "$CG" 2>/dev/null; then
+	sh -c 'echo $$ >"$1/cgroup.procs"; exec sleep 100000' app "$CG" &
+	PIDS="$PIDS $!"
+	FREEZE=(--freeze-cgroup "$CG")
+fi
 "$BIN/vigild" run --bundle "$W/phone1.bundle" --state "$W/vigild-state" --watch "$H" \
-	2>"$W/vigild.log" &
+	"${FREEZE[@]}" 2>"$W/vigild.log" &
 PIDS="$PIDS $!"
 wait_synced() { # PATH SHA256
 	for _ in $(seq 1 300); do
@@ -68,6 +83,19 @@ step "search: a phone number in another format, a name"
 sleep 2
 run "$BIN/vigil" search phone1 "138 0013 8000"
 run "$BIN/vigil" search phone1 zhang milk
+
+step "lost device: fetch straight from the phone, freeze its apps, thaw (signed commands)"
+echo "Written a moment ago: locker code 4711" >"$H/notes/just-now.txt"
+run "$BIN/vigil" get --direct "phone1:$H/notes/just-now.txt" -o "$W/just-now.txt"
+run cat "$W/just-now.txt"
+if [ ${#FREEZE[@]} -gt 0 ]; then
+	run "$BIN/vigil" freeze phone1 --wait 30
+	echo "kernel: $(grep frozen "$CG/cgroup.events")"
+	run "$BIN/vigil" thaw phone1 --wait 30
+	echo "kernel: $(grep frozen "$CG/cgroup.events")"
+else
+	echo "(no cgroup v2 at /sys/fs/cgroup/unified here: freeze skipped)"
+fi
 
 step "status"
 run "$BIN/vigild" status --state "$W/vigild-state"
