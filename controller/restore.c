@@ -220,18 +220,6 @@ int restore_set_meta_fd(struct restore *r, int fd, const struct vg_entry *e, con
 	return 0;
 }
 
-static int set_meta_at(struct restore *r, int dirfd, const char *name, const struct vg_entry *e,
-		       const char *rel)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), err;
-
-	if (fd < 0)
-		return -errno;
-	err = restore_set_meta_fd(r, fd, e, rel);
-	close(fd);
-	return err;
-}
-
 /* Content into a temporary file, verified, renamed into place. */
 static int put_new_file(struct restore *r, int dirfd, const char *name,
 			const struct vg_entry *e, const char *rel)
@@ -292,11 +280,12 @@ fail:
 	return err;
 }
 
+/* An existing file that already holds the version is left exactly as it
+ * is, metadata included: only what the restore creates gets the stored one. */
 static int put_file(struct restore *r, int dirfd, const char *name,
 		    const struct vg_entry *e, const char *rel)
 {
 	struct stat st;
-	int err;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT) {
@@ -309,10 +298,6 @@ static int put_file(struct restore *r, int dirfd, const char *name,
 	    cverify_file(dirfd, name, e) != 0) {
 		restore_say(r, rel, 0, "exists and is not this version; not overwritten");
 		return -EEXIST;
-	}
-	if ((err = set_meta_at(r, dirfd, name, e, rel)) < 0) {
-		restore_say(r, rel, err, "cannot set metadata");
-		return err;
 	}
 	r->st.unchanged++;
 	return 0;
@@ -334,19 +319,19 @@ static int put_symlink(struct restore *r, int dirfd, const char *name,
 			return -EEXIST;
 		}
 		r->st.unchanged++;
-	} else {
-		tmp_name(tmp, sizeof(tmp));
-		if (symlinkat(e->link, dirfd, tmp) < 0) {
-			restore_say(r, rel, errno, "cannot create symlink");
-			return -errno;
-		}
-		if ((err = rename_noreplace(dirfd, tmp, name)) < 0) {
-			unlinkat(dirfd, tmp, 0);
-			restore_say(r, rel, err, "cannot rename symlink into place");
-			return err;
-		}
-		r->st.links++;
+		return 0;   /* not ours: its owner and times stay */
 	}
+	tmp_name(tmp, sizeof(tmp));
+	if (symlinkat(e->link, dirfd, tmp) < 0) {
+		restore_say(r, rel, errno, "cannot create symlink");
+		return -errno;
+	}
+	if ((err = rename_noreplace(dirfd, tmp, name)) < 0) {
+		unlinkat(dirfd, tmp, 0);
+		restore_say(r, rel, err, "cannot rename symlink into place");
+		return err;
+	}
+	r->st.links++;
 	if (r->chown_too)
 		fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
 	utimensat(dirfd, name, tv, AT_SYMLINK_NOFOLLOW);

@@ -1,21 +1,25 @@
 /* restore.h — writing fetched versions into the local filesystem for `get`.
  *
  * Rules (DESIGN.md): DEST is created like cp does it; an existing file is
- * never overwritten unless it already holds the same version (same sha256,
- * then only its metadata is restored); content goes to a temporary file in
- * the destination directory, is checked against the version's sha256 and
- * size, fsynced, then renamed into place without replacing anything
+ * never overwritten unless it already holds the same version (same sha256:
+ * then it is left exactly as it is, counted unchanged); content goes to
+ * a temporary file in the destination directory, is checked against the
+ * version's sha256 and size, fsynced, then renamed into place without
+ * replacing anything
  * (RENAME_NOREPLACE) — so there is never a partial file under the final
- * name.  Mode and mtime are restored, owner too when chown_too (root),
- * extended attributes (user.* and ACLs; one that cannot be set is a
- * warning) on files and directories; symlinks come back as symlinks, empty
- * directories as directories.  What grants privilege is dropped unless
+ * name.  Only what the restore creates gets the stored metadata: mode and
+ * mtime, owner too when chown_too (root), extended attributes (user.* and
+ * ACLs; one that cannot be set is a warning) on files and directories;
+ * symlinks come back as symlinks (owner and times), empty directories as
+ * directories.  An existing identical file or symlink, and an existing
+ * directory a tree merges into (DEST itself included), keep their own
+ * mode, mtime, owner and xattrs.  What grants privilege is dropped unless
  * restore_keep_privileged() asks for it (DESIGN.md, `get --keep-privileged`):
  * the setuid and setgid bits (the sticky bit stays), and the security.*
  * (file capabilities, SELinux labels) and trusted.* attributes, which are
  * then set only as root.
  * Directory metadata is applied last, deepest first, so a read-only
- * directory can still be filled.
+ * directory can still be filled (directories are made 0700 meanwhile).
  *
  * Paths inside a tree come from the server: they are walked one component
  * at a time with O_NOFOLLOW below the root, so a symlink in the tree (or a
@@ -73,10 +77,13 @@ int restore_target(const char *dest, const char *name, char *out, size_t cap);
 int restore_one(struct restore *r, const char *target, const struct vg_entry *e);
 
 /* A tree: target becomes a directory (created, or merged into when it is
- * one already); root (may be NULL) is its own metadata, applied at finish. */
+ * one already); root (may be NULL) is its stored metadata, applied at
+ * finish, and only when target was created here. */
 int restore_tree_begin(struct restore *r, const char *target, const struct vg_entry *root);
 /* An item below the root; rel is its path relative to the root ("a/b.txt"),
- * made of valid components (no "", ".", ".."). */
+ * made of valid components (no "", ".", ".."), parents listed before their
+ * children (a directory made implicitly as a parent and listed later is
+ * taken as existing). */
 int restore_tree_add(struct restore *r, const char *rel, const struct vg_entry *e);
 
 /* The path of p relative to root, or NULL when p is not strictly below

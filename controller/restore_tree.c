@@ -47,14 +47,19 @@ static int remember_dir(struct restore *r, const char *rel, const struct vg_entr
 }
 
 /* Opens directory name below dirfd, never through a symlink; creates it
- * (mode `mode`, before umask) when create and it is missing. */
-static int open_subdir(int dirfd, const char *name, bool create, mode_t mode)
+ * (mode `mode`, before umask) when create and it is missing, and then sets
+ * *made (may be NULL). */
+static int open_subdir(int dirfd, const char *name, bool create, mode_t mode, bool *made)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		if (mkdirat(dirfd, name, mode) == 0) {
+			if (made)
+				*made = true;
+		} else if (errno != EEXIST) {
 			return -errno;
+		}
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	return fd < 0 ? -errno : fd;
@@ -79,7 +84,7 @@ static int open_parent(struct restore *r, const char *rel, bool create, const ch
 		}
 		memcpy(comp, p, n);
 		comp[n] = '\0';
-		nfd = open_subdir(fd, comp, create, 0777);
+		nfd = open_subdir(fd, comp, create, 0777, NULL);
 		close(fd);
 		if (nfd < 0)
 			return nfd;
@@ -97,12 +102,14 @@ static int open_parent(struct restore *r, const char *rel, bool create, const ch
 int restore_tree_begin(struct restore *r, const char *target, const struct vg_entry *root)
 {
 	struct stat st;
+	bool made;
 	int err;
 
 	free(r->target);
 	if (!(r->target = strdup(target)))
 		return -ENOMEM;
-	if (mkdir(target, 0700) < 0 && errno != EEXIST) {
+	made = mkdir(target, 0700) == 0;
+	if (!made && errno != EEXIST) {
 		err = -errno;
 		restore_say(r, NULL, err, "cannot create directory");
 		return err;
@@ -118,7 +125,8 @@ int restore_tree_begin(struct restore *r, const char *target, const struct vg_en
 	}
 	r->parentfd = openat(r->rootfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r->st.dirs++;
-	if (root && (err = remember_dir(r, "", root)) < 0)
+	/* an existing directory merged into keeps its own metadata */
+	if (made && root && (err = remember_dir(r, "", root)) < 0)
 		return err;
 	return 0;
 }
@@ -126,7 +134,8 @@ int restore_tree_begin(struct restore *r, const char *target, const struct vg_en
 static int tree_dir(struct restore *r, int dirfd, const char *name, const char *rel,
 		    const struct vg_entry *e)
 {
-	int fd = open_subdir(dirfd, name, true, 0700), err;
+	bool made = false;
+	int fd = open_subdir(dirfd, name, true, 0700, &made), err;
 
 	if (fd < 0) {
 		restore_say(r, rel, fd == -ENOTDIR || fd == -ELOOP ? 0 : fd,
@@ -135,7 +144,9 @@ static int tree_dir(struct restore *r, int dirfd, const char *name, const char *
 		return fd;
 	}
 	close(fd);
-	if ((err = remember_dir(r, rel, e)) < 0) {
+	/* only a directory made here gets the stored metadata; listings come
+	 * parents first, so open_parent never made one that is listed later */
+	if (made && (err = remember_dir(r, rel, e)) < 0) {
 		restore_say(r, rel, err, "too many directories");
 		return err;
 	}
@@ -204,7 +215,7 @@ static int finish_dir(struct restore *r, const struct dir_meta *d)
 		fd = dup(r->rootfd);
 	} else {
 		pfd = open_parent(r, d->rel, false, &base);
-		fd = pfd < 0 ? pfd : open_subdir(pfd, base, false, 0);
+		fd = pfd < 0 ? pfd : open_subdir(pfd, base, false, 0, NULL);
 		if (pfd >= 0)
 			close(pfd);
 	}

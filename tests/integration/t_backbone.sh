@@ -72,6 +72,19 @@ echo other >"$T/exists"
 vigil get "phone1:$D/one" -o "$T/exists" 2>/dev/null && fail "overwrote an existing file"
 [ "$(cat "$T/exists")" = other ] || fail "existing file changed"
 
+note "only what get creates gets the stored metadata"
+printf x >"$T/same"
+chmod 0604 "$T/same"
+touch -d @1000000000 "$T/same"
+vigil get "phone1:$D/one" -o "$T/same" || fail "same version refused"
+[ "$(stat -c %a.%Y "$T/same")" = 604.1000000000 ] || fail "existing identical file: metadata changed"
+mkdir -m 0711 "$T/merge"
+mkdir -m 0751 "$T/merge/deep"
+vigil get "phone1:$D/deep" -o "$T/merge"   # into merge/deep, an existing directory
+[ "$(stat -c %a "$T/merge/deep")" = 751 ] || fail "merged directory: mode changed"
+[ "$(stat -c %a "$T/merge/deep/a")" = "$(stat -c %a "$D/deep/a")" ] || fail "created directory: mode"
+cmp "$T/merge/deep/moved.txt" "$D/deep/moved.txt" || fail "merged tree: content"
+
 note "xattrs: shipped, restored by get; an xattr-only change is a new version"
 command -v setfattr >/dev/null || fail "setfattr missing (scripts/install-deps.sh installs attr)"
 xval() { getfattr --only-values -n "$1" "$2" 2>/dev/null; }

@@ -226,7 +226,7 @@ static void test_existing_file(void **state)
 	assert_content(path_of("exists"), (const uint8_t *)"other versio", 12);
 	assert_int_equal(f.calls, 0);
 
-	/* the same version: success, not rewritten, metadata restored */
+	/* the same version: success, not rewritten, left exactly as it is */
 	fp = fopen(path_of("same"), "w");
 	fputs("the version", fp);
 	fclose(fp);
@@ -239,8 +239,9 @@ static void test_existing_file(void **state)
 	restore_free(r);
 	stat(path_of("same"), &st2);
 	assert_int_equal(st1.st_ino, st2.st_ino);
-	assert_int_equal(st2.st_mode & 07777, 0600);
-	assert_int_equal(st2.st_mtim.tv_sec, 1);
+	assert_int_equal(st2.st_mode & 07777, 0644);
+	assert_int_equal(st2.st_mtim.tv_sec, st1.st_mtim.tv_sec);
+	assert_int_equal(st2.st_mtim.tv_nsec, st1.st_mtim.tv_nsec);
 	assert_int_equal(f.calls, 0);
 
 	/* a symlink or directory in the way is kept */
@@ -261,6 +262,8 @@ static void test_symlink(void **state)
 	struct fake f = { .fail_after = -1 };
 	struct restore_src src = { fake_fetch, &f };
 	struct restore *r = restore_new(&src, false, false);
+	struct timespec tv[2] = { { .tv_sec = 42 }, { .tv_sec = 42 } };
+	struct stat st;
 	char buf[64];
 	ssize_t n;
 
@@ -272,8 +275,14 @@ static void test_symlink(void **state)
 	assert_int_equal(n, strlen(e->link));
 	buf[n] = 0;
 	assert_string_equal(buf, e->link);
-	/* the same symlink again: fine; another target: refused */
+	assert_int_equal(lstat(path_of("sl"), &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 5);
+	/* the same symlink again: fine, and its own times stay; another
+	 * target: refused */
+	assert_int_equal(utimensat(AT_FDCWD, path_of("sl"), tv, AT_SYMLINK_NOFOLLOW), 0);
 	assert_int_equal(restore_one(r, path_of("sl"), e), 0);
+	assert_int_equal(lstat(path_of("sl"), &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 42);
 	snprintf(e->link, sizeof(e->link), "elsewhere");
 	assert_int_equal(restore_one(r, path_of("sl"), e), -EEXIST);
 	assert_int_equal(restore_stats(r)->links, 1);
@@ -304,6 +313,7 @@ static void test_tree(void **state)
 	struct vg_entry *root = calloc(1, sizeof(*root)), *d = calloc(1, sizeof(*d));
 	struct vg_entry *fa = file_entry(a, 5, 0644, 2000000000), *fb = file_entry(b, 5, 0600, 3000000000LL);
 	struct restore *r = restore_new(&src, false, false);
+	struct timespec tv[2] = { { .tv_sec = 42 }, { .tv_sec = 42 } };
 	struct stat st;
 
 	root->type = d->type = VG_DIR;
@@ -336,18 +346,31 @@ static void test_tree(void **state)
 	assert_int_equal(st.st_mode & 07777, 0750);
 	assert_int_equal(st.st_mtim.tv_sec, 7);
 
-	/* the same tree again into the existing directory: all unchanged */
+	/* the same tree again into the existing directory: the file is
+	 * unchanged, the existing directories keep their own mode (and ro,
+	 * where nothing is added, its mtime); a new one gets the stored ones */
 	r = restore_new(&src, false, false);
 	d->mode = 0555;
-	assert_int_equal(restore_tree_begin(r, path_of("tree"), root), 0);
+	chmod(path_of("tree"), 0711);
 	chmod(path_of("tree/ro"), 0755);
+	assert_int_equal(utimensat(AT_FDCWD, path_of("tree/ro"), tv, 0), 0);
+	assert_int_equal(restore_tree_begin(r, path_of("tree"), root), 0);
 	assert_int_equal(restore_tree_add(r, "ro", d), 0);
 	f.data = a;
 	assert_int_equal(restore_tree_add(r, "ro/a.txt", fa), 0);
+	assert_int_equal(restore_tree_add(r, "new", d), 0);
 	assert_int_equal(restore_finish(r), 0);
 	assert_int_equal(restore_stats(r)->unchanged, 1);
 	assert_int_equal(restore_stats(r)->files, 0);
 	restore_free(r);
+	assert_int_equal(stat(path_of("tree"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0711);
+	assert_int_equal(stat(path_of("tree/ro"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_mtim.tv_sec, 42);
+	assert_int_equal(stat(path_of("tree/new"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0555);
+	assert_int_equal(st.st_mtim.tv_sec, 8);
 	free(root); free(d); free(fa); free(fb);
 }
 
@@ -462,24 +485,49 @@ static void test_xattrs(void **state)
 	free(root); free(d); free(fa);
 }
 
+/* An item already there before the restore: a file holding the same
+ * content (mode 0600, mtime 12345), or a directory (mode 0751). */
+static void make_existing(const char *p, bool dir, const uint8_t *a, size_t n)
+{
+	struct timespec tv[2] = { { .tv_sec = 12345 }, { .tv_sec = 12345 } };
+	FILE *fp;
+
+	if (dir) {
+		assert_int_equal(mkdir(p, 0751), 0);
+		assert_int_equal(chmod(p, 0751), 0);
+	} else {
+		assert_non_null(fp = fopen(p, "w"));
+		assert_int_equal(fwrite(a, 1, n, fp), n);
+		fclose(fp);
+		assert_int_equal(chmod(p, 0600), 0);
+	}
+	assert_int_equal(utimensat(AT_FDCWD, p, tv, 0), 0);
+}
+
 /* What grants privilege (set-id bits; security.* and trusted.* attributes)
  * comes back only with restore_keep_privileged(); the sticky bit, user.*
  * and the rest of the mode always do.  Table: with and without the flag,
  * a setuid+setgid file and a setgid+sticky directory, each carrying
- * security.*, trusted.* and user.* attributes; as root, also into an
- * existing identical file (only its metadata is restored). */
+ * security.*, trusted.* and user.* attributes.  Only what the restore
+ * creates gets the stored metadata: an existing identical file and an
+ * existing directory (merged into) keep their own mode, mtime and xattrs,
+ * with or without the flag. */
 static void test_privileged(void **state)
 {
 	static const struct {
-		bool keep, dir;
+		bool keep, dir, existing;
 		uint32_t mode, want;
 	} t[] = {
-		{ false, false, 06755, 0755 },
-		{ true, false, 06755, 06755 },
-		{ false, false, 04711, 0711 },
-		{ false, true, 03775, 01775 },
-		{ true, true, 03775, 03775 },
-		{ false, false, 0644, 0644 },
+		{ false, false, false, 06755, 0755 },
+		{ true, false, false, 06755, 06755 },
+		{ false, false, false, 04711, 0711 },
+		{ false, true, false, 03775, 01775 },
+		{ true, true, false, 03775, 03775 },
+		{ false, false, false, 0644, 0644 },
+		{ false, false, true, 04755, 0600 },
+		{ true, false, true, 04755, 0600 },
+		{ false, true, true, 03775, 0751 },
+		{ true, true, true, 03775, 0751 },
 	};
 	const uint8_t a[] = "setuid binary";
 	struct fake f = { .data = a, .len = sizeof(a) - 1, .fail_after = -1 };
@@ -490,10 +538,13 @@ static void test_privileged(void **state)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct vg_entry *e = file_entry(a, sizeof(a) - 1, t[i].mode, 1000000000);
 		struct restore *r = restore_new(&src, false, false);
+		bool made = !t[i].existing, priv = root && t[i].keep && made;
 		char name[32], *p;
 		struct stat st;
 
 		snprintf(name, sizeof(name), "priv%zu", i);
+		if (t[i].existing)
+			make_existing(path_of(name), t[i].dir, a, sizeof(a) - 1);
 		if (t[i].dir)
 			e->type = VG_DIR;
 		add_xattr(e, "security.vigil-test", "label");
@@ -510,45 +561,17 @@ static void test_privileged(void **state)
 		assert_int_equal(stat(p, &st), 0);
 		if ((st.st_mode & 07777) != t[i].want)
 			fail_msg("case %zu: mode %o, want %o", i, st.st_mode & 07777, t[i].want);
+		assert_int_equal(st.st_mtim.tv_sec, made ? 1 : 12345);
+		assert_int_equal(restore_stats(r)->unchanged, t[i].existing && !t[i].dir);
 		assert_int_equal(restore_stats(r)->setid_dropped,
-				 !t[i].keep && (t[i].mode & 06000) ? 1 : 0);
-		assert_xattr(p, "user.note", "kept");
-		assert_xattr(p, "security.vigil-test", root && t[i].keep ? "label" : NULL);
-		assert_xattr(p, "trusted.vigil-test", root && t[i].keep ? "secret" : NULL);
-		assert_int_equal(restore_stats(r)->xattr_dropped, t[i].keep ? 0 : 2);
+				 made && !t[i].keep && (t[i].mode & 06000) ? 1 : 0);
+		assert_xattr(p, "user.note", made ? "kept" : NULL);
+		assert_xattr(p, "security.vigil-test", priv ? "label" : NULL);
+		assert_xattr(p, "trusted.vigil-test", priv ? "secret" : NULL);
+		assert_int_equal(restore_stats(r)->xattr_dropped, made && !t[i].keep ? 2 : 0);
 		restore_free(r);
 		free(e);
 	}
-}
-
-/* The same version already there gets only its metadata: the stored mode
- * without the set-id bits, or with them under keep. */
-static void test_privileged_existing(void **state)
-{
-	const uint8_t a[] = "same";
-	struct vg_entry *e = file_entry(a, 4, 04755, 1000000000);
-	struct fake f = { .data = a, .len = 4, .fail_after = -1 };
-	struct restore_src src = { fake_fetch, &f };
-	struct restore *r;
-	struct stat st;
-	FILE *fp = fopen(path_of("there"), "w");
-
-	fputs("same", fp);
-	fclose(fp);
-	chmod(path_of("there"), 0600);
-	r = restore_new(&src, false, false);
-	assert_int_equal(restore_one(r, path_of("there"), e), 0);
-	assert_int_equal(restore_stats(r)->unchanged, 1);
-	restore_free(r);
-	assert_int_equal(stat(path_of("there"), &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0755);
-	r = restore_new(&src, false, false);
-	restore_keep_privileged(r, true);
-	assert_int_equal(restore_one(r, path_of("there"), e), 0);
-	restore_free(r);
-	assert_int_equal(stat(path_of("there"), &st), 0);
-	assert_int_equal(st.st_mode & 07777, 04755);
-	free(e);
 }
 
 int main(void)
@@ -563,7 +586,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privileged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_privileged_existing, setup, teardown),
 	};
 
 	umask(022);
