@@ -52,6 +52,16 @@ static void cv_wait_ms(struct relay *rl, int ms)
 	pthread_cond_timedwait(&rl->cv, &rl->mu, &ts);
 }
 
+/* An erased device's identity ends: refused from now on, its live
+ * connections ended by the next sweep. */
+static void revoke_device(struct srv *srv, const struct ident *dev)
+{
+	log_info("device %s: erased; revoking it", dev->name);
+	if (index_ident_revoke(srv->idx, dev->name, real_ns()) == 0)
+		(void)index_event_add(srv->idx, dev->id, real_ns(), "revoked",
+				      "erased: identity revoked");
+}
+
 /* ----------------------------------------------------------------- delivery */
 
 /* Pushes one command on the device's command link; 0 once acknowledged. */
@@ -151,6 +161,38 @@ out:
 	pthread_mutex_unlock(&rl->mu);
 }
 
+/* Devices whose erase is done but whose identity is not revoked: a crash
+ * came between recording the final report and revoking.  Found at start. */
+struct erased { size_t n; struct ident *v; };
+
+static int collect_device(void *arg, const struct ident *id)
+{
+	struct erased *e = arg;
+	struct ident *v;
+
+	if (id->revoked)
+		return 0;
+	if (!(v = realloc(e->v, (e->n + 1) * sizeof(*v))))
+		return -ENOMEM;
+	e->v = v;
+	e->v[e->n++] = *id;
+	return 0;
+}
+
+static void revoke_erased(struct srv *srv)
+{
+	struct erased e = { 0 };
+	struct cmd_flags fl;
+
+	if (index_ident_list(srv->idx, ROLE_DEVICE, collect_device, &e) < 0)
+		log_warnx("index: cannot list devices to check erased ones");
+	for (size_t i = 0; i < e.n; i++)
+		if (commands_flags(srv->idx, e.v[i].id, &fl) == 0 &&
+		    !strcmp(fl.erase_state, "done"))
+			revoke_device(srv, &e.v[i]);
+	free(e.v);
+}
+
 int relay_start(struct srv *srv, struct relay **out)
 {
 	struct relay *rl = calloc(1, sizeof(*rl));
@@ -160,6 +202,7 @@ int relay_start(struct srv *srv, struct relay **out)
 	if (!rl)
 		return -ENOMEM;
 	rl->srv = srv;
+	revoke_erased(srv);
 	pthread_mutex_init(&rl->mu, NULL);
 	pthread_cond_init(&rl->cv, NULL);
 	LIST_INIT(&rl->fetches);
@@ -285,13 +328,8 @@ static int dev_cmd_state(struct conn *c, struct mux_stream *s, struct wire_reade
 	if (!strcmp(st.state, "refused") || !strcmp(st.state, "failed"))
 		fetch_fail(srv->relay, st.id, st.reason);
 	if (r == 1 && !strcmp(st.state, "done") && commands_get(srv->idx, st.id, row) == 0 &&
-	    !strcmp(row->action, command_action_name(CMD_ERASE))) {
-		/* the final report: the device's identity ends here */
-		log_info("device %s: erased; revoking it", c->id.name);
-		(void)index_ident_revoke(srv->idx, c->id.name, real_ns());
-		(void)index_event_add(srv->idx, c->id.id, real_ns(), "revoked",
-				      "erased: identity revoked");
-	}
+	    !strcmp(row->action, command_action_name(CMD_ERASE)))
+		revoke_device(srv, &c->id);   /* the final report: the identity ends here */
 	free(row);
 	return 0;
 }

@@ -97,4 +97,12 @@ note "the device is revoked; vigild's state and bundle are gone"
 [ ! -e "$T/phone1.bundle" ] || fail "the bundle is still there"
 vigil status phone1 --json | jq -e '.events[] | select(.kind == "revoked")' >/dev/null ||
 	fail "no revoked event"
+
+note "a crash between the final report and the revoke: the server revokes at its next start"
+server_stop
+revoked() { sqlite3 "$T/srv/index.db" "SELECT revoked FROM identities WHERE name = 'phone1'"; }
+sqlite3 "$T/srv/index.db" "UPDATE identities SET revoked = 0 WHERE name = 'phone1'"
+[ "$(revoked)" = 0 ] || fail "could not undo the revoke for the test"
+server_start
+[ "$(revoked)" = 1 ] || fail "the server did not revoke the erased device at start"
 note "ok"
