@@ -202,15 +202,29 @@ void srv_conns_shutdown(struct srv *srv)
 	pthread_mutex_unlock(&srv->lock);
 }
 
-/* The newest live connection of device dev (lock held). */
-static struct conn *device_conn(struct srv *srv, int64_t dev)
+/* The newest live connection of device dev, or with link_only its command
+ * link (lock held). */
+static struct conn *device_conn(struct srv *srv, int64_t dev, bool link_only)
 {
 	struct conn *c;
 
 	LIST_FOREACH(c, &srv->conns, link)
-		if (c->ready && !c->closed && c->id.role == ROLE_DEVICE && c->id.id == dev)
+		if (c->ready && !c->closed && c->id.role == ROLE_DEVICE && c->id.id == dev &&
+		    (c->cmdlink || !link_only))
 			return c;
 	return NULL;
+}
+
+/* device_conn, referenced. */
+static struct conn *device_conn_get(struct srv *srv, int64_t dev, bool link_only)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&srv->lock);
+	if ((c = device_conn(srv, dev, link_only)))
+		c->refs++;
+	pthread_mutex_unlock(&srv->lock);
+	return c;
 }
 
 bool srv_device_online(struct srv *srv, int64_t dev)
@@ -218,35 +232,19 @@ bool srv_device_online(struct srv *srv, int64_t dev)
 	bool on;
 
 	pthread_mutex_lock(&srv->lock);
-	on = device_conn(srv, dev) != NULL;
+	on = device_conn(srv, dev, false) != NULL;
 	pthread_mutex_unlock(&srv->lock);
 	return on;
 }
 
 struct conn *srv_device_conn(struct srv *srv, int64_t dev)
 {
-	struct conn *c;
-
-	pthread_mutex_lock(&srv->lock);
-	if ((c = device_conn(srv, dev)))
-		c->refs++;
-	pthread_mutex_unlock(&srv->lock);
-	return c;
+	return device_conn_get(srv, dev, false);
 }
 
 struct conn *srv_device_link(struct srv *srv, int64_t dev)
 {
-	struct conn *c;
-
-	pthread_mutex_lock(&srv->lock);
-	LIST_FOREACH(c, &srv->conns, link)
-		if (c->ready && !c->closed && c->cmdlink && c->id.role == ROLE_DEVICE &&
-		    c->id.id == dev)
-			break;
-	if (c)
-		c->refs++;
-	pthread_mutex_unlock(&srv->lock);
-	return c;
+	return device_conn_get(srv, dev, true);
 }
 
 void srv_set_link(struct conn *c)
