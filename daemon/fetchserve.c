@@ -15,6 +15,7 @@
 
 #include "common/rpc.h"
 #include "daemon/rootwalk.h"
+#include "daemon/ship.h"
 
 #define FETCH_BUF (256 * 1024)
 
@@ -32,18 +33,6 @@ static int fail(struct fetch *f, int err, const char *path, const char *what)
 {
 	snprintf(f->why, f->whylen, "%s: %s", path, what ? what : strerror(-err));
 	return err;
-}
-
-static void entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st)
-{
-	memset(e, 0, sizeof(*e));
-	snprintf(e->path, sizeof(e->path), "%s", path);
-	e->type = S_ISDIR(st->st_mode) ? VG_DIR : S_ISLNK(st->st_mode) ? VG_SYMLINK : VG_FILE;
-	e->mode = st->st_mode & 07777;
-	e->uid = st->st_uid;
-	e->gid = st->st_gid;
-	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
 static int send_entry(struct fetch *f)
@@ -96,7 +85,7 @@ static int send_file(struct fetch *f, int fd, const char *path, const struct sta
 	uint64_t off = 0, size = (uint64_t)st->st_size;
 	int r;
 
-	entry_from_stat(f->e, path, st);
+	ship_entry_from_stat(f->e, path, st);
 	if ((r = hash_file(f, fd, size, f->e->sha256)) < 0)
 		return fail(f, r, path, r == -ESTALE ? "shrank while it was read" : NULL);
 	if ((r = send_entry(f)) < 0)
@@ -122,7 +111,7 @@ static int send_link(struct fetch *f, int dirfd, const char *name, const char *p
 {
 	ssize_t n;
 
-	entry_from_stat(f->e, path, st);
+	ship_entry_from_stat(f->e, path, st);
 	n = readlinkat(dirfd, name, f->e->link, sizeof(f->e->link) - 1);
 	if (n < 0)
 		return fail(f, -errno, path, NULL);
@@ -143,7 +132,7 @@ static int send_dir(struct fetch *f, int fd, const char *path, const struct stat
 	DIR *d;
 	int r;
 
-	entry_from_stat(f->e, path, st);
+	ship_entry_from_stat(f->e, path, st);
 	if ((r = send_entry(f)) < 0) {
 		close(fd);
 		return r;

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/bundle.h"
 #include "common/mux.h"
@@ -69,6 +70,10 @@ int  ship_item(struct shipper *sh, const struct qitem *q);
 
 /* MSG_DEV_REPORT with the queue's backlog and the counters. */
 int  ship_report(struct shipper *sh, const char *tracker);
+
+/* A new version's entry (type, mode, owner, size, mtime) from an lstat;
+ * also what a direct fetch sends (fetchserve.c). */
+void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);
 
 /* The last error text (for status and `once`). */
 const char *ship_last_error(struct shipper *sh);

@@ -36,7 +36,6 @@ struct shipper {
 
 /* ship.c */
 int64_t ship_next_capture(struct shipper *sh, int64_t t);
-void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st);
 void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct stat *st,
 		   uint64_t version);
 /* Sends sh->put (body may be NULL).  Logs and counts; 0 sets *version. */
