@@ -2,6 +2,7 @@
 #include "daemon/cmdexec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,7 +140,7 @@ static void erase_progress(void *arg, const struct erase_report *r)
 	ec->last_ms = mono_ms();
 	erase_summary(&st, r);
 	snprintf(st.state, sizeof(st.state), "running");
-	(void)cmdlink_report(ec->x->link, &st);
+	cmdlink_report(ec->x->link, &st);
 }
 
 static int erase_go(struct cmdexec *x, uint64_t id, bool resume, struct erase_report *rep)
@@ -224,24 +225,20 @@ static void erase_finish(struct cmdexec *x)
 /* The id of the erase recorded in STATE, 0 when none. */
 static uint64_t erase_recorded_id(struct vigild *d)
 {
-	char path[PATH_MAX], txt[32] = "";
-	FILE *f;
+	char path[PATH_MAX];
+	uint64_t id = 0;
+	struct buf b;
 
 	snprintf(path, sizeof(path), "%s/%s", d->cf->state, ERASE_CMD_FILE);
-	if (!(f = fopen(path, "re")))
-		return 0;
-	if (!fgets(txt, sizeof(txt), f))
-		txt[0] = '\0';
-	fclose(f);
-	return strtoull(txt, NULL, 10);
+	buf_init(&b, 32);
+	/* "ID\n", NUL-terminated for strtoull */
+	if (file_read_all(AT_FDCWD, path, O_NOFOLLOW, &b) == 0 && buf_append(&b, "", 1) == 0)
+		id = strtoull((const char *)b.data, NULL, 10);
+	buf_free(&b);
+	return id;
 }
 
 /* ------------------------------------------------------------------ checking */
-
-static void report(struct cmdexec *x, const struct vg_cmdstate *st)
-{
-	(void)cmdlink_report(x->link, st);   /* kept and resent while offline */
-}
 
 /* Commits a new result for the command in hand (rec holds its record). */
 static void record_result(struct cmdexec *x, struct cmdseq_rec *rec, const struct vg_cmdstate *st)
@@ -265,7 +262,7 @@ static void run_checked(struct cmdexec *x, struct vg_cmdstate *st)
 		set_state(st, "failed", "cannot record the sequence number: %s", strerror(-r));
 		return;
 	}
-	report(x, &rec.result);
+	cmdlink_report(x->link, &rec.result);
 	log_info("command #%llu: %s from %s", (unsigned long long)x->env->id,
 		 command_action_name(x->cmd->action), x->cmd->controller);
 	switch (x->cmd->action) {
@@ -299,7 +296,7 @@ static void handle(struct cmdexec *x)
 	} else {
 		run_checked(x, &st);
 	}
-	report(x, &st);
+	cmdlink_report(x->link, &st);   /* kept and resent while offline */
 	if (v != CMDCHECK_REFUSE && x->cmd->action == CMD_ERASE && !strcmp(st.state, "done"))
 		erase_finish(x);
 }
@@ -313,7 +310,7 @@ static void report_erase_done(struct cmdexec *x)
 	if (erase_state(x->d->cf->state, &rep) != ERASE_DONE || st.id == 0)
 		return;
 	erase_summary(&st, &rep);
-	report(x, &st);
+	cmdlink_report(x->link, &st);
 	erase_finish(x);
 }
 
