@@ -106,7 +106,8 @@ static int send_report(struct mux *m, const struct vg_cmdstate *st)
 	return k;
 }
 
-/* Sends the kept reports in order (mu held; released around each call). */
+/* Sends the kept reports in order (mu held; released around each call).
+ * Only the link thread sends, so reports leave one at a time, in order. */
 static void flush_reports(struct cmdlink *l, struct mux *m)
 {
 	while (l->nrep && l->linked && l->mux == m) {
@@ -295,20 +296,12 @@ static void keep_report(struct cmdlink *l, const struct vg_cmdstate *st)
 	l->rep[i] = *st;
 }
 
-int cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st)
+void cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st)
 {
-	bool sent = true;
-
 	pthread_mutex_lock(&l->mu);
 	keep_report(l, st);
-	if (l->mux && l->linked)
-		flush_reports(l, l->mux);
-	pthread_cond_broadcast(&l->cv);
-	for (size_t i = 0; i < l->nrep; i++)
-		if (l->rep[i].id == st->id)
-			sent = false;
+	pthread_cond_broadcast(&l->cv);   /* the link thread sends it */
 	pthread_mutex_unlock(&l->mu);
-	return sent ? 0 : -EAGAIN;
 }
 
 int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms)

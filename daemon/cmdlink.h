@@ -40,9 +40,10 @@ void cmdlink_stop(struct cmdlink *l);
 
 /* The next received command: 0, -ETIMEDOUT, or -ECANCELED once stopping. */
 int cmdlink_next(struct cmdlink *l, struct cmd_env *out, int timeout_ms);
-/* Sends st now if connected (0 once the server acknowledged it), else
- * keeps it for the next connection and returns -EAGAIN. */
-int cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st);
+/* Keeps st (replacing an older report of the same command) and wakes the
+ * link thread, which sends the kept reports in order whenever connected.
+ * Never waits on the network, so the erase's progress callback may call it. */
+void cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st);
 /* Waits until every report so far has reached the server: 0, -ETIMEDOUT,
  * or -ECANCELED. */
 int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms);
