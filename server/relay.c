@@ -30,8 +30,6 @@ struct fetch_wait {
 	char why[VG_ERRMSG_MAX];
 };
 
-struct kick { int64_t dev; };
-
 struct relay {
 	struct srv *srv;
 	pthread_t th;
@@ -40,7 +38,7 @@ struct relay {
 	pthread_cond_t cv;          /* kicks, quit, fetch progress */
 	bool quit;
 	size_t nkick;
-	struct kick kicks[RELAY_KICKS_MAX];
+	int64_t kicks[RELAY_KICKS_MAX]; /* devices to deliver to */
 	LIST_HEAD(, fetch_wait) fetches;
 };
 
@@ -119,7 +117,7 @@ static void deliver(struct relay *rl, int64_t dev)
 static void *relay_main(void *arg)
 {
 	struct relay *rl = arg;
-	struct kick kicks[64];
+	int64_t kicks[64];
 	int64_t next_sweep = mono_ms();
 
 	pthread_mutex_lock(&rl->mu);
@@ -134,7 +132,7 @@ static void *relay_main(void *arg)
 			kicks[n++] = rl->kicks[--rl->nkick];
 		pthread_mutex_unlock(&rl->mu);
 		for (size_t i = 0; i < n; i++)
-			deliver(rl, kicks[i].dev);
+			deliver(rl, kicks[i]);
 		if (mono_ms() >= next_sweep) {
 			srv_end_revoked(rl->srv);
 			srv_each_link(rl->srv, relay_kick, rl);
@@ -152,10 +150,10 @@ void relay_kick(struct relay *rl, int64_t dev)
 		return;
 	pthread_mutex_lock(&rl->mu);
 	for (size_t i = 0; i < rl->nkick; i++)
-		if (rl->kicks[i].dev == dev)
+		if (rl->kicks[i] == dev)
 			goto out;
 	if (rl->nkick < RELAY_KICKS_MAX)   /* else: the next sweep finds it */
-		rl->kicks[rl->nkick++].dev = dev;
+		rl->kicks[rl->nkick++] = dev;
 	pthread_cond_broadcast(&rl->cv);
 out:
 	pthread_mutex_unlock(&rl->mu);
