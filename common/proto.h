@@ -44,6 +44,7 @@ enum {
 	MSG_DEV_CMDLINK = 0x0105, /* {} -> OK: commands for this device come on this connection */
 	MSG_DEV_CMD_STATE = 0x0106, /* {cmdstate} -> OK: progress/result of a command */
 	MSG_DEV_FETCH  = 0x0107,  /* {u64 id}, then ENTRY, DATA..., per item, END -> OK | ERROR */
+	MSG_DEV_SIM    = 0x0108,  /* {sim} -> OK: the SIM as vigil-simfs read it (struct vg_sim) */
 };
 
 /* Server requests to a device (on its command link; docs/commands.md). */
@@ -119,6 +120,19 @@ struct vg_report {
 	char tracker[16];
 	uint32_t ncounters;
 	struct { char name[32]; uint64_t value; } counters[VG_COUNTERS_MAX];
+};
+
+/* The SIM in the device, as vigil-simfs reads it (fuse/), relayed by vigild
+ * (MSG_DEV_SIM).  The server compares it with the last one it stored and
+ * appends the events: sim-swap (another ICCID, unless allowed), sim-removed,
+ * sim-inserted (docs/simfs.md).  allowed: the ICCID is on simfs's allow-list
+ * (--allow-iccid), so a change to it is no alarm. */
+struct vg_sim {
+	int64_t time_ns;             /* when simfs read it */
+	uint8_t present;             /* 0: no SIM answers */
+	uint8_t allowed;
+	char iccid[32], imsi[32];    /* "" when unknown (or absent) */
+	char operator_name[64];
 };
 
 #define VG_STATUS_LIST_MAX 32
@@ -219,6 +233,8 @@ void proto_put_device(struct buf *b, const struct vg_device *d);
 void proto_get_device(struct wire_reader *r, struct vg_device *d);
 void proto_put_report(struct buf *b, const struct vg_report *rep);
 void proto_get_report(struct wire_reader *r, struct vg_report *rep);
+void proto_put_sim(struct buf *b, const struct vg_sim *s);
+void proto_get_sim(struct wire_reader *r, struct vg_sim *s);
 void proto_put_status(struct buf *b, const struct vg_status *s);
 void proto_get_status(struct wire_reader *r, struct vg_status *s);
 void proto_put_hit(struct buf *b, const struct vg_hit *h);
