@@ -8,13 +8,14 @@
  *   phonebook.vcf   vCard 3.0, one card per entry in index order, CRLF,
  *                   values escaped (\\ \, \; \n), lines folded at 75
  *                   octets never inside a UTF-8 sequence; FN (the name, or
- *                   the number when the name is empty), N, TEL (TYPE
- *                   by number type), X-SIM-INDEX
+ *                   the number when the name is empty), N, TEL;TYPE=CELL
+ *                   (type 145 numbers with their '+'), X-SIM-INDEX
  *   sms/<index>.txt one message: From:/To:, Date: (ISO 8601 with its zone),
  *                   Status:, Parts:, a blank line, the text
  *
- * Each renders into b (a common/buf.h buffer with a cap): 0, or -ENOMEM /
- * -EMSGSIZE. */
+ * Each appends to b (a common/buf.h buffer with a cap): 0, or -ENOMEM /
+ * -EMSGSIZE (b left as it was), -EINVAL for a NULL argument or a bad
+ * property name.  docs/simfs.md describes the formats. */
 #ifndef VIGIL_FUSE_SIMDOC_H
 #define VIGIL_FUSE_SIMDOC_H
 
