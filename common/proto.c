@@ -135,6 +135,38 @@ void proto_get_report(struct wire_reader *r, struct vg_report *rep)
 	}
 }
 
+void proto_put_sim(struct buf *b, const struct vg_sim *s)
+{
+	wire_put_i64(b, s->time_ns);
+	wire_put_u8(b, s->present);
+	wire_put_u8(b, s->allowed);
+	wire_put_str(b, s->iccid);
+	wire_put_str(b, s->imsi);
+	wire_put_str(b, s->operator_name);
+}
+
+/* Printable ASCII only: an ICCID or IMSI ends up in events and JSON. */
+static bool ident_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+void proto_get_sim(struct wire_reader *r, struct vg_sim *s)
+{
+	s->time_ns = wire_get_i64(r);
+	s->present = wire_get_u8(r);
+	s->allowed = wire_get_u8(r);
+	wire_get_str(r, s->iccid, sizeof(s->iccid));
+	wire_get_str(r, s->imsi, sizeof(s->imsi));
+	wire_get_str(r, s->operator_name, sizeof(s->operator_name));
+	if (!r->err && (s->present > 1 || s->allowed > 1 || !ident_ok(s->iccid) ||
+			!ident_ok(s->imsi)))
+		r->err = -EBADMSG;
+}
+
 void proto_put_status(struct buf *b, const struct vg_status *s)
 {
 	uint32_t i, nc = s->ncommands > VG_STATUS_LIST_MAX ? VG_STATUS_LIST_MAX : s->ncommands;

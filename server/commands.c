@@ -28,7 +28,7 @@
 	" issued_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL);"
 
 /* Schema 2's columns, added to a new table and an old one alike. */
-static const struct { const char *name, *decl; } added_cols[] = {
+static const struct idx_col added_cols[] = {
 	{ "seq",           "INTEGER NOT NULL DEFAULT 0" },
 	{ "sig",           "BLOB NOT NULL DEFAULT x''" },
 	{ "reason",        "TEXT NOT NULL DEFAULT ''" },
@@ -64,43 +64,14 @@ static const struct { const char *name, *decl; } added_cols[] = {
 	      " unlinked_only, fitrim, luks_slots, seq, issued_ns, expires_ns, queued_ns," \
 	      " delivered_ns, updated_ns"
 
-static int has_column(struct index *idx, const char *name, bool *have)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if ((r = idx_prep(idx, "SELECT 1 FROM pragma_table_info('commands') WHERE name = ?1",
-			  &st)) < 0)
-		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	*have = rc == SQLITE_ROW;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = idx_sql_fail(idx, rc, "commands columns");
-	sqlite3_finalize(st);
-	return r;
-}
-
 int idx_commands_schema(struct index *idx)
 {
-	char sql[256];
-	bool have;
-	size_t i;
 	int r;
 
-	if ((r = idx_exec(idx, COMMANDS_V1, "commands table")) < 0)
+	if ((r = idx_exec(idx, COMMANDS_V1, "commands table")) < 0 ||
+	    (r = idx_add_columns(idx, "commands", added_cols,
+				 sizeof(added_cols) / sizeof(added_cols[0]))) < 0)
 		return r;
-	for (i = 0; i < sizeof(added_cols) / sizeof(added_cols[0]); i++) {
-		if ((r = has_column(idx, added_cols[i].name, &have)) < 0)
-			return r;
-		if (have)
-			continue;
-		if (snprintf(sql, sizeof(sql), "ALTER TABLE commands ADD COLUMN %s %s",
-			     added_cols[i].name, added_cols[i].decl) >= (int)sizeof(sql))
-			return -ENAMETOOLONG;
-		if ((r = idx_exec(idx, sql, "add commands column")) < 0)
-			return r;
-	}
 	return idx_exec(idx, COMMANDS_INDEXES, "commands indexes");
 }
 
@@ -130,19 +101,11 @@ bool commands_state_final(const char *state)
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails); the
- * caller holds the lock.  fn > 0 means it changed something: wake waiters. */
+/* idx_txn, and fn > 0 means it changed something: wake waiters. */
 static int in_txn(struct index *idx, int (*fn)(struct index *, void *), void *arg)
 {
-	int r, c;
+	int r = idx_txn(idx, fn, arg);
 
-	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
-		return r;
-	r = fn(idx, arg);
-	if (r >= 0 && (c = idx_exec(idx, "COMMIT", "commit")) < 0)
-		r = c;
-	if (r < 0)
-		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
 	if (r > 0)
 		pthread_cond_broadcast(&idx->cmd_changed);
 	return r;
@@ -602,14 +565,16 @@ static int flags_locked(struct index *idx, int64_t dev, struct cmd_flags *f)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	/* one pass over the device's commands; three answers */
+	/* one pass over the device's commands (and its sim-swap events, through
+	 * the partial index events_sim_swap); three answers */
 	if ((r = idx_prep(idx, "SELECT"
 		" (SELECT action FROM commands WHERE dev = ?1 AND state = 'done' AND action IN"
 		"  ('freeze', 'thaw') ORDER BY updated_ns DESC, id DESC LIMIT 1),"
 		" (SELECT state || ' ' || files || ' ' || bytes FROM commands WHERE dev = ?1"
 		"  AND action = 'erase' AND state != 'expired'"
 		"  ORDER BY state = 'done' DESC, id DESC LIMIT 1),"
-		" EXISTS (SELECT 1 FROM commands WHERE dev = ?1 AND action IN ('freeze', 'erase'))",
+		" EXISTS (SELECT 1 FROM commands WHERE dev = ?1 AND action IN ('freeze', 'erase'))"
+		"  OR EXISTS (SELECT 1 FROM events WHERE dev = ?1 AND kind = 'sim-swap')",
 		&st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);

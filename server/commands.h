@@ -61,7 +61,8 @@ struct cmd_flags {
 	bool frozen;                    /* the newest done freeze/thaw is a freeze */
 	char erase_state[16];           /* none | pending | running | done | failed */
 	uint64_t erase_files, erase_bytes;
-	bool on_hold;                   /* a freeze or an erase was ever queued:
+	bool on_hold;                   /* a freeze or an erase was ever queued, or
+					 * a SIM swap seen (server/simstate.h):
 					 * retention must not prune this device */
 };
 

@@ -16,8 +16,9 @@
 #include "server/index_int.h"
 
 /* 2: the commands table's seq, sig, reason, figures and times
- * (server/commands.c) */
-#define INDEX_SCHEMA_VERSION 2
+ * (server/commands.c); 3: the devices table's sim_* columns
+ * (server/simstate.c) */
+#define INDEX_SCHEMA_VERSION 3
 #define VG_STR_(x) #x
 #define VG_STR(x) VG_STR_(x)
 #define INDEX_BUSY_MS 10000
@@ -100,6 +101,20 @@ int idx_exec(struct index *idx, const char *sql, const char *what)
 	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, what);
 }
 
+int idx_txn(struct index *idx, int (*fn)(struct index *, void *), void *arg)
+{
+	int r, c;
+
+	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
+		return r;
+	r = fn(idx, arg);
+	if (r >= 0 && (c = idx_exec(idx, "COMMIT", "commit")) < 0)
+		r = c;
+	if (r < 0)
+		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
 /* The schema version an index.db was written with (1 when unset). */
 static int schema_version(struct index *idx, int64_t *out)
 {
@@ -118,27 +133,51 @@ static int schema_version(struct index *idx, int64_t *out)
 	return r;
 }
 
+static int has_column(struct index *idx, const char *table, const char *name, bool *have)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = idx_prep(idx, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", &st)) < 0)
+		return r;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	*have = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = idx_sql_fail(idx, rc, "table columns");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int idx_add_columns(struct index *idx, const char *table, const struct idx_col *cols, size_t n)
+{
+	char sql[256];
+	bool have;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((r = has_column(idx, table, cols[i].name, &have)) < 0)
+			return r;
+		if (have)
+			continue;
+		if (snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table,
+			     cols[i].name, cols[i].decl) >= (int)sizeof(sql))
+			return -ENAMETOOLONG;
+		if ((r = idx_exec(idx, sql, "add column")) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* An index.db made before sha_pending existed gets the column (and its
  * partial index). */
 static int add_sha_pending(struct index *idx)
 {
-	sqlite3_stmt *st = NULL;
-	bool have = false;
-	int r, rc;
+	static const struct idx_col col = { "sha_pending", "INTEGER NOT NULL DEFAULT 0" };
+	int r = idx_add_columns(idx, "versions", &col, 1);
 
-	if ((r = idx_prep(idx, "SELECT 1 FROM pragma_table_info('versions')"
-		      " WHERE name = 'sha_pending'", &st)) < 0)
-		return r;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		have = true;
-	else if (rc != SQLITE_DONE)
-		r = idx_sql_fail(idx, rc, "migrate");
-	sqlite3_finalize(st);
-	if (r == 0 && !have)
-		r = idx_exec(idx, "ALTER TABLE versions ADD COLUMN sha_pending INTEGER NOT NULL"
-			     " DEFAULT 0;" VERSIONS_PENDING_INDEX, "add sha_pending");
-	return r;
+	return r < 0 ? r : idx_exec(idx, VERSIONS_PENDING_INDEX, "sha_pending index");
 }
 
 /* Brings any index.db, new or old, to INDEX_SCHEMA_VERSION by the same
@@ -160,7 +199,8 @@ static int migrate(struct index *idx)
 		r = -EPROTO;
 		goto out;
 	}
-	if ((r = add_sha_pending(idx)) < 0 || (r = idx_commands_schema(idx)) < 0)
+	if ((r = add_sha_pending(idx)) < 0 || (r = idx_commands_schema(idx)) < 0 ||
+	    (r = idx_sim_schema(idx)) < 0)
 		goto out;
 	if (have < INDEX_SCHEMA_VERSION)
 		r = idx_exec(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', "

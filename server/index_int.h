@@ -30,11 +30,21 @@ int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st);
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
 int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);
 int idx_exec(struct index *idx, const char *sql, const char *what);
+/* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails); the
+ * caller holds the lock.  Returns fn's result (or the commit's error). */
+int idx_txn(struct index *idx, int (*fn)(struct index *, void *), void *arg);
 /* Appends an event; the caller holds the lock (and its transaction). */
 int idx_event_add_locked(struct index *idx, int64_t dev, int64_t time_ns, const char *kind,
 			 const char *detail);
+/* A column added to a table after its first schema. */
+struct idx_col { const char *name, *decl; };
+/* ALTER TABLE table ADD COLUMN for each of cols the table lacks (an older
+ * index.db); inside the open's migration transaction. */
+int idx_add_columns(struct index *idx, const char *table, const struct idx_col *cols, size_t n);
 /* commands.c: creates the commands table or adds the columns an older
  * index.db lacks; runs inside the open's migration transaction. */
 int idx_commands_schema(struct index *idx);
+/* simstate.c: the devices table's sim_* columns (same rules). */
+int idx_sim_schema(struct index *idx);
 
 #endif

@@ -1,4 +1,5 @@
-/* ingest.c — device requests: put a version, latest, signature, report. */
+/* ingest.c — device requests: put a version, latest, signature, report,
+ * the SIM. */
 #include "server/ingest.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/reply.h"
+#include "server/simstate.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
 
@@ -504,10 +506,29 @@ static int do_report(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	return 0;
 }
 
+/* The SIM as vigil-simfs read it; the events it makes: simstate.h. */
+static int do_sim(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
+{
+	struct vg_sim sim;
+	int r;
+
+	memset(&sim, 0, sizeof(sim));
+	proto_get_sim(wr, &sim);
+	if (wire_done(wr) < 0)
+		return -EPROTO;
+	r = index_sim_report(c->srv->idx, c->id.id, &sim);
+	if (r < 0)
+		reply_error(s, -r, "sim report not stored: %s", strerror(-r));
+	else
+		(void)reply(s, MSG_OK, NULL);
+	return 0;
+}
+
 const struct srv_handler ingest_handlers[] = {
 	{ MSG_DEV_PUT, do_put },
 	{ MSG_DEV_LATEST, do_latest },
 	{ MSG_DEV_SIG, do_sig },
 	{ MSG_DEV_REPORT, do_report },
+	{ MSG_DEV_SIM, do_sim },
 	{ 0, NULL },
 };

@@ -1,4 +1,4 @@
-/* ingest.h — device requests: PUT (every body kind), LATEST, SIG, REPORT.
+/* ingest.h — device requests: PUT (every body kind), LATEST, SIG, REPORT, SIM.
  *
  * A device reads and writes only its own namespace and sees only latest
  * versions.  A version becomes visible only after its content is durable

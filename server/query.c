@@ -13,6 +13,7 @@
 #include "common/names.h"
 #include "server/commands.h"
 #include "server/reply.h"
+#include "server/simstate.h"
 #include "server/store/content.h"
 
 #define QUERY_DEVICES_MAX 100000
@@ -459,6 +460,20 @@ static int status_commands(struct index *idx, int64_t dev, struct vg_status *st)
 	return 0;
 }
 
+/* The last SIM seen (its identity stays while none is present). */
+static int status_sim(struct index *idx, int64_t dev, struct vg_status *st)
+{
+	struct sim_state ss;
+	int r;
+
+	if ((r = index_sim_get(idx, dev, &ss)) < 0)
+		return r;
+	memcpy(st->sim_iccid, ss.sim.iccid, sizeof(st->sim_iccid));
+	memcpy(st->sim_imsi, ss.sim.imsi, sizeof(st->sim_imsi));
+	st->sim_changed_ns = ss.changed_ns;
+	return 0;
+}
+
 static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	struct vg_status_req q;
@@ -487,7 +502,8 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
 	st->has_xattrs = ds.has_xattrs;
-	if ((r = status_commands(c->srv->idx, dev.id, st)) < 0 ||
+	if ((r = status_sim(c->srv->idx, dev.id, st)) < 0 ||
+	    (r = status_commands(c->srv->idx, dev.id, st)) < 0 ||
 	    (r = search_status(c->srv, dev.id, st)) < 0)
 		goto out;
 	proto_put_status(&b, st);
