@@ -204,9 +204,10 @@ static int settle(struct at_port *p, int64_t deadline, bool *gate)
 	if (p->owed == 0)
 		return at_read_urcs(p);
 	r = pump(p, deadline, AT_QUIET_MS, on_idle, &draining);
-	if (r == PUMP_QUIET) {
+	if (r == PUMP_QUIET) {           /* the answer is late or lost */
 		*gate = p->echoes;
 		p->owed = 0;
+		at_splitter_init(&p->sp);       /* a line cut off that long ago is dead */
 		r = 0;
 	}
 	return r;
