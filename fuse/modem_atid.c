@@ -115,20 +115,16 @@ static int
 read_ids(struct mat_ctx *c, struct sim_identity *id)
 {
 	struct pick pk = { id->iccid, sizeof(id->iccid), clean_iccid, false };
-	int rc;
 
-	rc = mat_cmd(c, "AT+QCCID", "+QCCID:", pick_line, &pk, NULL);
+	mat_cmd(c, "AT+QCCID", "+QCCID:", pick_line, &pk, NULL);
 	if (c->fatal == 0 && !pk.got)
-		rc = mat_cmd(c, "AT+CCID", NULL, pick_line, &pk, NULL);
-	if (c->fatal != 0)
-		return c->fatal;
+		mat_cmd(c, "AT+CCID", NULL, pick_line, &pk, NULL);
 	if (!pk.got)
 		id->iccid[0] = '\0';
 	pk = (struct pick){ id->imsi, sizeof(id->imsi), clean_imsi, false };
-	rc = mat_cmd(c, "AT+CIMI", NULL, pick_line, &pk, NULL);
+	mat_cmd(c, "AT+CIMI", NULL, pick_line, &pk, NULL);
 	if (!pk.got)
 		id->imsi[0] = '\0';
-	(void)rc;
 	return c->fatal;
 }
 
@@ -181,11 +177,8 @@ mat_identity(struct mat_ctx *c, struct sim_identity *id, char *err, size_t errle
 	if (mat_cmd(c, "AT+CSCS=\"IRA\"", NULL, NULL, NULL, NULL) == 0)
 		*c->ucs2 = false;
 	id->present = rc == 1;
-	if (id->present) {
-		rc = read_ids(c, id);
-		if (rc == 0)
-			rc = mat_cmd(c, "AT+CNUM", "+CNUM:", cnum_line, id, NULL);
-	}
+	if (id->present && read_ids(c, id) == 0)
+		mat_cmd(c, "AT+CNUM", "+CNUM:", cnum_line, id, NULL);
 	co.ucs2 = *c->ucs2;
 	if (c->fatal == 0)
 		mat_cmd(c, "AT+COPS?", "+COPS:", cops_line, &co, NULL);
