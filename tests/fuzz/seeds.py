@@ -151,3 +151,32 @@ put('command', 'state-done', b'\x02' + struct.pack('>Q', 9) + s('done') + s('era
     struct.pack('>QQQBIq', 3, 4096, 1, 1, 8, 1700000000 * 10**9))
 put('command', 'state-refused', b'\x02' + struct.pack('>Q', 1) + s('refused') + s('replay: seq 3 <= 7') +
     struct.pack('>QQQBIq', 0, 0, 0, 0, 0, 0))
+
+# pdu: byte 0 = flags (bits 0-2: join max - 1), then [len][PDU bytes] records;
+# PDUs from the fake modem's encoder (tests/integration/helpers/smspdu.py)
+import sys
+sys.path.insert(0, 'tests/integration/helpers')
+import smspdu as P
+def pdus(*hexes, flags=7):
+    out = bytes([flags])
+    for h in hexes:
+        b = bytes.fromhex(h)
+        out += bytes([len(b)]) + b
+    return out
+T = 1765000000
+put('pdu', 'classic', pdus('07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07'))
+put('pdu', 'gsm7-ext', pdus(P.encode_deliver('+8613800138000', 'Price 5€ [ok] {x} \\ ~ ^ | \f', T, tz_minutes=480)))
+put('pdu', 'ucs2-emoji', pdus(P.encode_deliver('+8613800138000', '你好，张三 😀!', T, ucs2=True)))
+put('pdu', 'alpha', pdus(P.encode_deliver('Vigil Bank', 'Code 1234', T, tz_minutes=-300)))
+put('pdu', 'submit', pdus(P.encode_submit('+15551234567', 'See you', vp=0xA7),
+                          P.encode_submit('10086', 'abs', vp=P.scts(T)),
+                          P.encode_submit('+1555', 'enh', vp=bytes(7), vp_enhanced=True)))
+long8 = ('Brackets [x] {y} and € signs near the part boundaries of a long text. ' * 6)[:420]
+put('pdu', 'concat8', pdus(*P.encode_long_deliver('+8613800138000', long8, T, ref=0xA5)[::-1], flags=2))
+put('pdu', 'concat16', pdus(*P.encode_long_deliver('+8613800138000', '张三的短信😀' * 20, T, ref=0x1F2E,
+                                                    ref16=True), flags=1))
+put('pdu', 'concat-missing', pdus(*P.encode_long_deliver('+86138', long8, T, ref=7)[::2]))
+put('pdu', 'udh-8bit', pdus('07911326040000F044' '0B911346610089F6' '0004' '52216050640400' '0D'
+                            '0B' '0504158A0000' '0003030201' 'FF'))
+put('pdu', 'as-text', b'\x00' + P.encode_deliver('+31641600986', 'text path', T).encode())
+put('pdu', 'ucs2-text', b'\x00' + b'5F204E09D83DDE00DE00D83D0000')
