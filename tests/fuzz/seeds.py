@@ -180,3 +180,45 @@ put('pdu', 'udh-8bit', pdus('07911326040000F044' '0B911346610089F6' '0004' '5221
                             '0B' '0504158A0000' '0003030201' 'FF'))
 put('pdu', 'as-text', b'\x00' + P.encode_deliver('+31641600986', 'text path', T).encode())
 put('pdu', 'ucs2-text', b'\x00' + b'5F204E09D83DDE00DE00D83D0000')
+
+# at: byte 0 picks where the stream is cut (0..255 over its length) and the
+# piece sizes after it; then what an EG25-G sends on its AT port.
+
+def at(name, cut, *lines, raw=b''):
+    body = b''.join((x.encode() if isinstance(x, str) else x) for x in lines)
+    put('at', name, bytes([cut]) + body + raw)
+
+def reply(*lines, final='OK'):
+    return ''.join(f'\r\n{x}' for x in lines) + ('\r\n' if lines else '') + f'\r\n{final}\r\n'
+
+def ucs2hex(name):
+    return name.encode('utf-16-be').hex().upper()
+
+TS = 1700000000
+at('identity', 0x80, 'ATE1\r', reply(), 'AT+QCCID\r', reply('+QCCID: 89860318740123456789'),
+   'AT+CIMI\r', reply('460001234567890'), 'AT+CNUM\r', reply('+CNUM: ,"+8613800138000",145'),
+   'AT+COPS?\r', reply('+COPS: 0,0,"CHINA MOBILE CMCC",7'), 'AT+CPIN?\r', reply('+CPIN: READY'))
+book = [(1, '13800138000', 129, '张三'), (2, '+8613912345678', 145, 'Zoë 😀'),
+        (3, '10086', 129, ''), (4, '+441632960000', 145, 'John "Q" Public, Jr.'),
+        (5, '*#06#', 129, '𠀋𡈽 family')]
+at('cpbr-ucs2', 0x37, 'AT+CSCS="UCS2"\r', reply(), 'AT+CPBS="SM"\r', reply(),
+   'AT+CPBR=1,250\r', reply(*[f'+CPBR: {i},"{n}",{t},"{ucs2hex(x)}"' for i, n, t, x in book]))
+at('cpbr-urcs', 0x05, 'AT+CPBR=1,3\r\r\n+CPBR: 1,"13800138000",129,"5F204E09"\r\n',
+   '+CMTI: "SM",7\r\n', '+CPBR: 2,"+8613912345678",145,"00410042"\r\nRING\r\n\r\nOK\r\n')
+parts = P.encode_long_deliver('+8613800138000', '长短信测试' * 30, TS, 0x42)
+pdus = [P.encode_deliver('+31641600986', 'How are you? {€}', TS),
+        P.encode_deliver('CMCC', '你好 😀', TS, ucs2=True)] + parts
+at('cmgl-pdu', 0xc0, 'AT+CMGF=0\r', reply(), 'AT+CMGL=4\r',
+   reply(*[x for i, p in enumerate(pdus) for x in (f'+CMGL: {i + 1},1,,{P.tpdu_length(p)}', p)]))
+at('urcs', 0x10, 'RDY\r\n+CFUN: 1\r\n+CPIN: NOT READY\r\n+QUSIM: 1\r\n+CPIN: READY\r\n',
+   '+QIND: SMS DONE\r\n+QIND: PB DONE\r\n+QSIMSTAT: 0,1\r\n+CREG: 1\r\n+CGREG: 0,1\r\n',
+   '+QIND: "csq",25,99\r\n+CMTI: "SM",3\r\n+CDSI: "SM",1\r\n^RSSI: 5\r\nRING\r\n+CLIP: "10086",129\r\n')
+at('errors', 0x99, 'AT+CIMI\r', reply(final='+CME ERROR: 10'), 'AT+CPIN?\r',
+   reply(final='+CME ERROR: SIM not inserted'), 'AT+CMGL=4\r', reply(final='+CMS ERROR: 321'),
+   'ATD10086;\r', reply(final='NO CARRIER'), 'AT+CPBS="XX"\r', reply(final='ERROR'),
+   'AT+CME\r', reply(final='+CME ERROR: 99999999999999999999'))
+at('line-ends', 0x40, 'a\rb\nc\r\nd\n\re\r\r\n\n\r\n\r\nOK\n\r> \x1a\r\n+CMGS: 5\r\n')
+at('garbage', 0xfe, raw=bytes(range(256)) + b'\x00OK\x00\r\n\x1b[2J\xff\xfe\r\nERR\x00OR\r\n')
+at('overlong', 0x7f, '+CPBR: 1,"1",129,"' + '0041' * 300 + '"\r\nOK\r\n', 'x' * 1024 + '\r\n',
+   'y' * 1025 + '\n', 'z' * 1030)
+at('truncated', 0x01, 'AT+CPBR=1,250\r\r\n+CPBR: 1,"13800138000",129,"5F2')
