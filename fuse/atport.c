@@ -6,9 +6,9 @@
  * clock), the write included: a modem that stops reading, stops answering
  * or floods us cannot hold at_cmd() past its timeout.  A command that timed
  * out still owes a final result code; the next at_cmd() first drains it
- * (until that final code, or AT_QUIET_MS without a byte).  When the modem
- * echoes and the drain ended on silence, lines before the new command's
- * echo are the old command's late answer and are dropped too. */
+ * (until that final code, AT_QUIET_MS without a byte, or AT_DRAIN_MS).
+ * When the modem echoes and the drain gave up, lines before the new
+ * command's echo are the old command's late answer and are dropped too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +25,10 @@
 /* A late answer normally follows within a few characters' time; 200 ms of
  * silence at any baud rate means nothing more is coming. */
 #define AT_QUIET_MS  200
+/* Unsolicited codes arriving more often than AT_QUIET_MS (a flapping
+ * +CREG) would keep the drain from ever seeing silence: it gives up after
+ * AT_DRAIN_MS and lets the echo gate sort the rest out. */
+#define AT_DRAIN_MS  1000
 #define AT_OWED_MAX  8          /* timed-out commands whose final codes we still expect */
 
 struct at_port {
@@ -189,6 +193,7 @@ static int write_all(struct at_port *p, const char *s, size_t n, size_t *done, i
 static int settle(struct at_port *p, int64_t deadline, bool *gate)
 {
 	bool draining = true;
+	int64_t until;
 	size_t done;
 	int r;
 
@@ -203,11 +208,13 @@ static int settle(struct at_port *p, int64_t deadline, bool *gate)
 	}
 	if (p->owed == 0)
 		return at_read_urcs(p);
-	r = pump(p, deadline, AT_QUIET_MS, on_idle, &draining);
-	if (r == PUMP_QUIET) {           /* the answer is late or lost */
-		*gate = p->echoes;
+	until = mono_ms() + AT_DRAIN_MS;
+	r = pump(p, until < deadline ? until : deadline, AT_QUIET_MS, on_idle, &draining);
+	if (r == PUMP_QUIET)            /* a line cut off that long ago is dead */
+		at_splitter_init(&p->sp);
+	if (r == PUMP_QUIET || (r == -ETIMEDOUT && until < deadline)) {
+		*gate = p->echoes;      /* the answer is late or lost */
 		p->owed = 0;
-		at_splitter_init(&p->sp);       /* a line cut off that long ago is dead */
 		r = 0;
 	}
 	return r;

@@ -22,6 +22,7 @@
 #define FM_GO     1     /* wait for fm_go() before writing */
 #define FM_HANGUP 2     /* close the master after writing */
 #define FM_FLOOD  4     /* then write garbage without line ends for 600 ms */
+#define FM_STORM  8     /* then "+CREG: 1" every 50 ms for 2.5 s, answering OK to commands */
 
 struct fm_step {
 	const char *expect;     /* command line awaited (without "\r"); NULL: none */
@@ -105,6 +106,34 @@ static void fm_flood(int fd)
 	}
 }
 
+static void fm_storm(struct fake_modem *fm)
+{
+	static const char urc[] = "+CREG: 1\r\n", ok[] = "\r\nOK\r\n";
+	int64_t end = mono_ms() + 2500;
+
+	while (mono_ms() < end) {
+		struct pollfd pfd = { .fd = fm->master, .events = POLLIN };
+		char *cr;
+		ssize_t r;
+
+		fm_write(fm->master, urc, sizeof(urc) - 1);
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		r = read(fm->master, fm->in + fm->inlen, sizeof(fm->in) - fm->inlen);
+		if (r <= 0)
+			return;
+		fm->inlen += (size_t)r;
+		while ((cr = memchr(fm->in, '\r', fm->inlen))) {
+			size_t n = (size_t)(cr - fm->in);
+
+			if (n > 0)
+				fm_write(fm->master, ok, sizeof(ok) - 1);
+			memmove(fm->in, cr + 1, fm->inlen - n - 1);
+			fm->inlen -= n + 1;
+		}
+	}
+}
+
 static void *fm_run(void *arg)
 {
 	struct fake_modem *fm = arg;
@@ -123,6 +152,8 @@ static void *fm_run(void *arg)
 			fm_write(fm->master, s->reply, s->len ? s->len : strlen(s->reply));
 		if (s->flags & FM_FLOOD)
 			fm_flood(fm->master);
+		if (s->flags & FM_STORM)
+			fm_storm(fm);
 		if (s->flags & FM_HANGUP) {
 			close(fm->master);
 			fm->master = -1;

@@ -1,8 +1,8 @@
 /* test_atport.c — the port half of the AT layer (fuse/atport.c) on a real
  * pty, with a scripted modem thread on the master side (fake_modem.h):
  * replies with echo and URCs in between, error codes, a modem that never
- * answers or answers late, garbage and floods, over-long lines and
- * replies, a blocked write, hang-up, and exclusive opening. */
+ * answers or answers late, a URC storm, garbage and floods, over-long
+ * lines and replies, a blocked write, hang-up, and exclusive opening. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,6 +280,25 @@ static void test_never_answers(void **state)
 	assert_int_equal(fm_join(&e->fm), 0);
 }
 
+/* Unsolicited codes every 50 ms never leave the drain a quiet moment: it
+ * gives up on the lost answer instead of starving every later command. */
+static void test_urc_storm(void **state)
+{
+	struct env *e = *state;
+	static const struct fm_step steps[] = { { "AT+COPS?", NULL, 0, FM_STORM } };
+	int64_t t0 = mono_ms();
+
+	assert_int_equal(fm_start(&e->fm, steps, NSTEPS(steps)), 0);
+	assert_int_equal(cmd(e, "AT+COPS?", "+COPS:", 300, NULL), -ETIMEDOUT);
+	assert_took(t0, 300, 600);
+	t0 = mono_ms();
+	assert_int_equal(cmd(e, "AT", NULL, 2000, NULL), 0);
+	assert_took(t0, 900, 1900);
+	assert_int_equal(e->lines.n, 0);
+	assert_true(e->urcs.n >= 15);
+	assert_int_equal(fm_join(&e->fm), 0);
+}
+
 static void test_garbage(void **state)
 {
 	struct env *e = *state;
@@ -444,6 +463,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_late_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_echo_gate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urc_storm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_stops, setup, teardown),
