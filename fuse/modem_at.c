@@ -5,9 +5,10 @@
  * (modem_atid.c), phonebook (modem_atpb.c) and SMS (modem_atsms.c) in that
  * order, within MODEM_CMD_TIMEOUT_MS per command.
  *
- * A SIM code that arrives during read() (inside an AT command) is kept and
- * returned by the next events() call, which the poller should make after
- * each read: the fd does not become readable for it again. */
+ * A SIM code that arrives during read() (inside an AT command) makes read()
+ * start once more; one during that second pass is kept and returned by the
+ * next events() call, which the poller may make after each read (the fd
+ * does not become readable for it again). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,7 @@ at_events_modem(struct modem *m)
 }
 
 static int
-at_read_modem(struct modem *m, struct sim_snapshot *out, char *err, size_t errlen)
+read_once(struct modem *m, struct sim_snapshot *out, char *err, size_t errlen)
 {
 	struct mat_ctx c = { .port = m->port, .ucs2 = &m->ucs2 };
 	int rc;
@@ -142,6 +143,25 @@ at_read_modem(struct modem *m, struct sim_snapshot *out, char *err, size_t errle
 		return -EPIPE;
 	}
 	return 0;
+}
+
+/* A SIM code during the read (a swap between AT+QCCID and the phonebook)
+ * may have mixed two SIMs in one snapshot: read once more.  Codes from
+ * before the read are answered by it; codes during the second one stay
+ * pending for events(). */
+static int
+at_read_modem(struct modem *m, struct sim_snapshot *out, char *err, size_t errlen)
+{
+	int rc;
+
+	m->pending = 0;
+	rc = read_once(m, out, err, errlen);
+	if (rc == 0 && (m->pending & MODEM_EV_REREAD)) {
+		m->pending = 0;
+		sim_snapshot_free(out);
+		rc = read_once(m, out, err, errlen);
+	}
+	return rc;
 }
 
 const struct modem_ops modem_at_ops = {

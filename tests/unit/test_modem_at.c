@@ -273,6 +273,14 @@ test_swap(void **state)
 	check_contact(&f->s, 2, "Bob", "07700900456", 129);
 	assert_int_equal(f->s.nsms, 1);
 
+	/* a swap in the middle of a read (before its 7th command, the switch to
+	 * UCS2 after the identity): one snapshot, of the new SIM only */
+	ctl(f, "after 7 swap");
+	assert_int_equal(read_snapshot(f), 0);
+	assert_string_equal(f->s.id.iccid, "89860012345678901234");
+	assert_int_equal(f->s.ncontacts, 6);
+	check_contact(&f->s, 1, "张三", "+8613800138001", 145);
+
 	ctl(f, "swap 8931440000000000017 204080000000001");
 	assert_int_equal(wait_events(f, 3000) & MODEM_EV_REREAD, MODEM_EV_REREAD);
 	assert_int_equal(read_snapshot(f), 0);

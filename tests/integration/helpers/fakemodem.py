@@ -27,6 +27,9 @@ Control lines:
                                  concatenated parts at INDEX, INDEX+1, ...
   sms-del INDEX
   urc TEXT            writes TEXT as an unsolicited line now
+  after N LINE        applies control LINE just before answering the Nth
+                      AT command from now (e.g. `after 7 swap`: a SIM swap
+                      in the middle of a read)
   interleave on|off   a URC between each command's echo and its reply, and
                       one after the first line of a multi-line reply
   numhex on|off       phonebook numbers as UCS2 hex in UCS2 charset (as
@@ -393,6 +396,7 @@ class Fake:
         self.master = self.slave = None
         self.inbuf, self.outq, self.ctlbuf = b"", b"", b""
         self.back_at = None             # vanished: when to come back
+        self.later = []                 # [commands to go, control words]
         self.made_fifo = False
         if not os.path.exists(control):
             os.mkfifo(control, 0o600)
@@ -454,6 +458,8 @@ class Fake:
                 self.quit(0)
             elif words[0] == "vanish":
                 self.vanish(float(words[1]))
+            elif words[0] == "after":
+                self.later.append([int(words[1]), words[2:]])
             else:
                 self.send(self.modem.control(words))
         except Exception as e:           # a bad control line is logged, never fatal
@@ -486,6 +492,7 @@ class Fake:
         if self.master is None:
             return
         self.log("<", line)
+        self.due()
         try:
             out = self.modem.answer(line)
         except Exception as e:           # never stop on what a user sends
@@ -493,6 +500,14 @@ class Fake:
             out = b"\r\nERROR\r\n"
         self.log(">", out)
         self.send(out)
+
+    def due(self):
+        """Applies the `after` lines whose count ran out with this command."""
+        for item in self.later:
+            item[0] -= 1
+        for _, words in [x for x in self.later if x[0] <= 0]:
+            self.control_line(" ".join(words))
+        self.later = [x for x in self.later if x[0] > 0]
 
     def flush(self):
         try:
