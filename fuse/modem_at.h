@@ -1,7 +1,8 @@
 /* modem_at.h — internals of the AT modem source (modem_at_ops), shared by
  * its files: modem_at.c (the ops and one read's order), modem_atid.c
- * (identity), modem_atpb.c (phonebook), modem_atsms.c (SMS) and
- * modem_atfield.c (reply fields, numbers, text).  Not for other users. */
+ * (identity), modem_atpb.c (phonebook), modem_atsms.c (SMS),
+ * modem_atline.c (one reply line of each command) and modem_atfield.c
+ * (reply fields, numbers, text).  Not for other users. */
 #ifndef VIGIL_FUSE_MODEM_AT_H
 #define VIGIL_FUSE_MODEM_AT_H
 
@@ -45,6 +46,18 @@ int mat_number(const struct mat_field *f, int type, char *out, size_t outlen);
 /* Text: UCS2 hex decoded when ucs2, else ASCII with other bytes as '?'.
  * Cut to outlen.  0 or -EINVAL (bad hex). */
 int mat_text(const struct mat_field *f, bool ucs2, char *out, size_t outlen);
+
+/* Reply lines (modem_atline.c): 0 or -EINVAL, outputs untouched or
+ * emptied on failure. */
+enum mat_cpin { MAT_CPIN_NONE, MAT_CPIN_READY, MAT_CPIN_LOCKED, MAT_CPIN_NOT_READY };
+enum mat_cpin mat_cpin(const char *line);
+int mat_iccid(const char *line, char *out, size_t outlen);
+int mat_imsi(const char *line, char *out, size_t outlen);
+int mat_cnum(const char *line, char *out, size_t outlen);
+int mat_cops(const char *line, bool ucs2, char *out, size_t outlen);   /* -ENOENT: none */
+int mat_cpbr_range(const char *line, unsigned *first, unsigned *last);
+int mat_cpbr_entry(const char *line, bool ucs2, struct sim_contact *e);
+int mat_cmgl_header(const char *line, unsigned *index, unsigned *stat);
 
 /* True for an unsolicited code that says the SIM or its content changed. */
 bool mat_sim_urc(const char *line);

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "fuse/modem.h"
 #include "fuse/modem_at.h"
@@ -15,7 +14,6 @@
  * name is 56 hex digits) are ~4 KB, 0.35 s at 115200 baud: well within
  * MODEM_CMD_TIMEOUT_MS, with room for the modem's own SIM access time. */
 #define PB_SLICE   25
-#define PB_IDX_MAX 65535u
 #define CME_NOT_FOUND 22        /* an empty slice, on some modems */
 
 struct pb {
@@ -25,53 +23,26 @@ struct pb {
 	bool ucs2;
 };
 
-/* +CPBR: (1-250),40,14 */
 static int
 range_line(void *arg, const char *line)
 {
 	unsigned *r = arg;
-	const char *p = line + strlen("+CPBR:");
-	char *end;
-	unsigned long a, b;
 
-	p += strspn(p, " ");
-	if (*p++ != '(')
-		return 0;
-	a = strtoul(p, &end, 10);
-	if (end == p || *end != '-')
-		return 0;
-	p = end + 1;
-	b = strtoul(p, &end, 10);
-	if (end == p || *end != ')' || a > b || b > PB_IDX_MAX)
-		return 0;
-	r[0] = (unsigned)a;
-	r[1] = (unsigned)b;
+	mat_cpbr_range(line, &r[0], &r[1]);
 	return 0;
 }
 
-/* +CPBR: index,"number",type[,"text"[,...]] */
 static int
 entry_line(void *arg, const char *line)
 {
 	struct pb *pb = arg;
-	struct mat_field f[4];
-	struct sim_contact *e;
-	unsigned idx, type;
-	int nf = mat_fields(line, "+CPBR:", f, 4);
+	struct sim_contact *e = &pb->c[pb->n];
 
-	if (pb->n >= pb->cap || nf < 3 || mat_uint(&f[0], PB_IDX_MAX, &idx) != 0 ||
-	    mat_uint(&f[2], 255, &type) != 0)
+	if (pb->n >= pb->cap || mat_cpbr_entry(line, pb->ucs2, e) != 0)
 		return 0;
-	if (idx < pb->lo || idx > pb->hi || (pb->n > 0 && idx <= pb->c[pb->n - 1].index))
+	if (e->index < pb->lo || e->index > pb->hi ||
+	    (pb->n > 0 && e->index <= pb->c[pb->n - 1].index))
 		return 0;       /* not asked for, or out of order: keep the list sorted */
-	e = &pb->c[pb->n];
-	memset(e, 0, sizeof(*e));
-	if (mat_number(&f[1], (int)type, e->number, sizeof(e->number)) != 0)
-		return 0;
-	if (nf >= 4 && mat_text(&f[3], pb->ucs2, e->name, sizeof(e->name)) != 0)
-		return 0;
-	e->index = idx;
-	e->type = (int)type;
 	pb->n++;
 	return 0;
 }

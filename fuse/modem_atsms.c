@@ -44,12 +44,9 @@ static int
 cmgl_line(void *arg, const char *line)
 {
 	struct list *l = arg;
-	struct mat_field f[2];
 
 	if (strncmp(line, "+CMGL:", 6) == 0) {
-		l->header = mat_fields(line, "+CMGL:", f, 2) == 2 &&
-			    mat_uint(&f[0], 65535, &l->index) == 0 &&
-			    mat_uint(&f[1], SMS_SENT, &l->stat) == 0;
+		l->header = mat_cmgl_header(line, &l->index, &l->stat) == 0;
 		return 0;
 	}
 	if (!l->header)

@@ -222,3 +222,16 @@ at('garbage', 0xfe, raw=bytes(range(256)) + b'\x00OK\x00\r\n\x1b[2J\xff\xfe\r\nE
 at('overlong', 0x7f, '+CPBR: 1,"1",129,"' + '0041' * 300 + '"\r\nOK\r\n', 'x' * 1024 + '\r\n',
    'y' * 1025 + '\n', 'z' * 1030)
 at('truncated', 0x01, 'AT+CPBR=1,250\r\r\n+CPBR: 1,"13800138000",129,"5F2')
+
+# modemat: byte 0 sizes the text buffer, then reply lines as an EG25-G sends them
+for i, x in enumerate([
+        '+CPIN: READY\n+CPIN: SIM PIN\n+CPIN: NOT READY\n+QSIMSTAT: 1,0\n+CMTI: "SM",3',
+        '+QCCID: 89860012345678901234\n+CCID: "8944110012345678901F"\n89860012345678901234\n460001234567890',
+        '+CNUM: "004F0077006E","+8613800138000",145\n+CNUM: "","13800138000",129',
+        '+COPS: 0,0,"CHINA MOBILE",7\n+COPS: 0,0,"004300480049004E0041",7\n+COPS: 0,2,"46000",7\n+COPS: 0',
+        '+CPBR: (1-250),40,14\n+CPBR: 1,"+8613800138001",145,"5F204E09"\n'
+        '+CPBR: 2,"8613800138002",145,"004D006900610020D83DDE00"\n+CPBR: 3,"10086",129,""',
+        '+CPBR: 4,"002B0038003600310033",145,"D83D"\n+CPBR: 5,"a,b",129,"0053002C"\n+CPBR: 6,"1\n+CPBR: x',
+        '+CMGL: 1,1,,51\n07911326040000F0040D91683119325476F800006260100010000023\n+CMGL: 2,"REC",,3',
+]):
+    put('modemat', f's{i}', bytes([7 * i + 3]) + x.encode())

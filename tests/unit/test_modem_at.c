@@ -497,6 +497,109 @@ test_text_and_urcs(void **state)
 	assert_false(mat_sim_urc(""));
 }
 
+static void
+test_id_lines(void **state)
+{
+	static const struct { const char *line; const char *iccid; } iccids[] = {
+		{ "+QCCID: 89860012345678901234", "89860012345678901234" },
+		{ "+QCCID: 8944110012345678901F", "8944110012345678901" },
+		{ "+CCID: \"8944110012345678901f\"", "8944110012345678901" },
+		{ "89860012345678901234", "89860012345678901234" },
+		{ "^ICCID: 89860012345678901234", "89860012345678901234" },
+		{ "+QCCID: 8986F0012345678901", NULL },          /* F inside */
+		{ "+QCCID: 123", NULL },
+		{ "+QCCID: 898600123456789012345678901", NULL },
+		{ "+QCCID: 89860012345678901234 x", NULL },
+		{ "+QCCID", NULL },
+		{ "", NULL },
+		{ "FFFFFFFFFFFF", NULL },
+	};
+	static const struct { const char *line; const char *imsi; } imsis[] = {
+		{ "460001234567890", "460001234567890" }, { "46000", "46000" },
+		{ "4600", NULL }, { "4600012345678901", NULL }, { "46000 123", NULL },
+		{ "+CIMI: 460001234567890", NULL },
+	};
+	char out[SIM_ICCID_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(iccids) / sizeof(iccids[0]); i++) {
+		int rc = mat_iccid(iccids[i].line, out, sizeof(out));
+
+		if ((rc == 0) != (iccids[i].iccid != NULL) ||
+		    (rc == 0 && strcmp(out, iccids[i].iccid) != 0))
+			fail_msg("\"%s\": rc %d", iccids[i].line, rc);
+	}
+	for (i = 0; i < sizeof(imsis) / sizeof(imsis[0]); i++) {
+		int rc = mat_imsi(imsis[i].line, out, sizeof(out));
+
+		if ((rc == 0) != (imsis[i].imsi != NULL) || (rc == 0 && strcmp(out, imsis[i].imsi) != 0))
+			fail_msg("\"%s\": rc %d", imsis[i].line, rc);
+	}
+	assert_int_equal(mat_cpin("+CPIN: READY"), MAT_CPIN_READY);
+	assert_int_equal(mat_cpin("+CPIN: SIM PIN"), MAT_CPIN_LOCKED);
+	assert_int_equal(mat_cpin("+CPIN: SIM PUK2"), MAT_CPIN_LOCKED);
+	assert_int_equal(mat_cpin("+CPIN: NOT READY"), MAT_CPIN_NOT_READY);
+	assert_int_equal(mat_cpin("+CPIN"), MAT_CPIN_NONE);
+	assert_int_equal(mat_cpin("+CPIN: ??"), MAT_CPIN_NONE);
+	assert_int_equal(mat_cnum("+CNUM: \"Own\",\"8613800138000\",145", out, sizeof(out)), 0);
+	assert_string_equal(out, "+8613800138000");
+	assert_int_equal(mat_cnum("+CNUM: ,\"13800138000\",129", out, sizeof(out)), 0);
+	assert_string_equal(out, "13800138000");
+	assert_int_equal(mat_cnum("+CNUM: \"Own\",\"\",145", out, sizeof(out)), -EINVAL);
+	assert_int_equal(mat_cnum("+CNUM: \"Own\",\"123\"", out, sizeof(out)), -EINVAL);
+	assert_int_equal(mat_cnum("+CNUM: \"Own\",\"123\",999", out, sizeof(out)), -EINVAL);
+}
+
+static void
+test_op_pb_sms_lines(void **state)
+{
+	struct sim_contact e;
+	unsigned a = 0, b = 0;
+	char op[SIM_OPERATOR_MAX];
+
+	assert_int_equal(mat_cops("+COPS: 0,0,\"CHINA MOBILE\",7", false, op, sizeof(op)), 0);
+	assert_string_equal(op, "CHINA MOBILE");
+	assert_int_equal(mat_cops("+COPS: 0,0,\"004300480049004E0041\",7", true, op, sizeof(op)), 0);
+	assert_string_equal(op, "CHINA");
+	assert_int_equal(mat_cops("+COPS: 0,2,\"46000\",7", true, op, sizeof(op)), 0);
+	assert_string_equal(op, "46000");
+	assert_int_equal(mat_cops("+COPS: 0", false, op, sizeof(op)), -ENOENT);
+	assert_int_equal(mat_cops("+COPS: 0,0,\"00430", true, op, sizeof(op)), -EINVAL);
+	assert_int_equal(mat_cops("+COPS: 0,9,\"x\"", false, op, sizeof(op)), -EINVAL);
+
+	assert_int_equal(mat_cpbr_range("+CPBR: (1-250),40,14", &a, &b), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 250);
+	assert_int_equal(mat_cpbr_range("+CPBR: (0-0),40,14", &a, &b), 0);
+	assert_int_equal(mat_cpbr_range("+CPBR: (5-1),40,14", &a, &b), -EINVAL);
+	assert_int_equal(mat_cpbr_range("+CPBR: (1-99999999999999999999)", &a, &b), -EINVAL);
+	assert_int_equal(mat_cpbr_range("+CPBR: (-1-5)", &a, &b), -EINVAL);
+	assert_int_equal(mat_cpbr_range("+CPBR: (1-", &a, &b), -EINVAL);
+	assert_int_equal(mat_cpbr_range("+CPBR: 1-250", &a, &b), -EINVAL);
+
+	assert_int_equal(mat_cpbr_entry("+CPBR: 1,\"8613800138001\",145,\"5F204E09\"", true, &e), 0);
+	assert_int_equal(e.index, 1);
+	assert_string_equal(e.number, "+8613800138001");
+	assert_string_equal(e.name, "张三");
+	assert_int_equal(mat_cpbr_entry("+CPBR: 2,\"10086\",129", true, &e), 0);
+	assert_string_equal(e.name, "");
+	assert_int_equal(mat_cpbr_entry("+CPBR: 3,\"10086\",129,\"D83D\"", true, &e), 0);
+	assert_string_equal(e.name, "\xef\xbf\xbd");            /* a lone surrogate: U+FFFD */
+	assert_int_equal(mat_cpbr_entry("+CPBR: 3,\"10086\",129,\"5F2\"", true, &e), -EINVAL);
+	assert_int_equal(e.index, 0);
+	assert_int_equal(mat_cpbr_entry("+CPBR: 3,\"10086\"", true, &e), -EINVAL);
+	assert_int_equal(mat_cpbr_entry("+CPBR: x,\"10086\",129", true, &e), -EINVAL);
+	assert_int_equal(mat_cpbr_entry("+CPBR: 3,\"10\"086\",129", true, &e), -EINVAL);
+	assert_int_equal(mat_cpbr_entry("+CPBR: 99999,\"1\",129", true, &e), -EINVAL);
+
+	assert_int_equal(mat_cmgl_header("+CMGL: 3,1,,160", &a, &b), 0);
+	assert_int_equal(a, 3);
+	assert_int_equal(b, 1);
+	assert_int_equal(mat_cmgl_header("+CMGL: 3,\"REC READ\",,160", &a, &b), -EINVAL);
+	assert_int_equal(mat_cmgl_header("+CMGL: 3,4,,160", &a, &b), -EINVAL);
+	assert_int_equal(mat_cmgl_header("+CMGL: 3", &a, &b), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -504,6 +607,8 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_text_and_urcs),
+		cmocka_unit_test(test_id_lines),
+		cmocka_unit_test(test_op_pb_sms_lines),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_insert_pin, setup, teardown),
