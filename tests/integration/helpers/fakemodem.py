@@ -366,7 +366,8 @@ class Modem:
         elif cmd == "pb-del":
             self.sim.pb.pop(int(args[0]), None)
         elif cmd == "sms-add":
-            self.sim.sms[int(args[0])] = (int(args[1]), args[2].upper())
+            bytes.fromhex(args[2])          # ValueError: not hex
+            self.sim.sms[int(args[0])] = (int(args[1]) & 3, args[2].upper())
         elif cmd == "sms-text":
             self.sim.add_text(int(args[0]), args[1], " ".join(args[2:]))
         elif cmd == "sms-del":
@@ -556,8 +557,8 @@ def main():
     while True:
         try:
             fake.step()
-        except OSError as e:
-            fake.log("loop-error", str(e))
+        except Exception as e:           # never stop on a bad moment of the pty
+            fake.log("loop-error", repr(e))
             time.sleep(0.05)
 
 
