@@ -27,7 +27,8 @@
 #define AT_QUIET_MS  200
 /* Unsolicited codes arriving more often than AT_QUIET_MS (a flapping
  * +CREG) would keep the drain from ever seeing silence: it gives up after
- * AT_DRAIN_MS and lets the echo gate sort the rest out. */
+ * AT_DRAIN_MS (or half the command's timeout) and lets the echo gate sort
+ * the rest out. */
 #define AT_DRAIN_MS  1000
 #define AT_OWED_MAX  8          /* timed-out commands whose final codes we still expect */
 
@@ -188,12 +189,11 @@ static int write_all(struct at_port *p, const char *s, size_t n, size_t *done, i
 }
 
 /* Before a command: URCs that came meanwhile go out; the answers owed by
- * timed-out commands are drained.  Sets *gate when an owed answer may still
- * be on its way. */
-static int settle(struct at_port *p, int64_t deadline, bool *gate)
+ * timed-out commands are drained until `until` at most.  Sets *gate when an
+ * owed answer may still be on its way. */
+static int settle(struct at_port *p, int64_t deadline, int64_t until, bool *gate)
 {
 	bool draining = true;
-	int64_t until;
 	size_t done;
 	int r;
 
@@ -208,11 +208,10 @@ static int settle(struct at_port *p, int64_t deadline, bool *gate)
 	}
 	if (p->owed == 0)
 		return at_read_urcs(p);
-	until = mono_ms() + AT_DRAIN_MS;
-	r = pump(p, until < deadline ? until : deadline, AT_QUIET_MS, on_idle, &draining);
+	r = pump(p, until, AT_QUIET_MS, on_idle, &draining);
 	if (r == PUMP_QUIET)            /* a line cut off that long ago is dead */
 		at_splitter_init(&p->sp);
-	if (r == PUMP_QUIET || (r == -ETIMEDOUT && until < deadline)) {
+	if (r == PUMP_QUIET || r == -ETIMEDOUT) {
 		*gate = p->echoes;      /* the answer is late or lost */
 		p->owed = 0;
 		r = 0;
@@ -300,7 +299,7 @@ int at_cmd(struct at_port *p, const char *cmd, const char *prefix, int timeout_m
 	   at_line_fn line, void *arg, int *err)
 {
 	struct at_run run = { .cmd = cmd, .prefix = prefix, .line = line, .arg = arg };
-	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t now = mono_ms(), ms = timeout_ms > 0 ? timeout_ms : 0;
 	int r;
 
 	if (err)
@@ -308,12 +307,13 @@ int at_cmd(struct at_port *p, const char *cmd, const char *prefix, int timeout_m
 	if (!p || !cmd || strlen(cmd) > AT_LINE_MAX || strpbrk(cmd, "\r\n") ||
 	    (prefix && !prefix[0]))
 		return -EINVAL;
-	r = settle(p, deadline, &run.gate);
+	/* the drain leaves at least half the time to the command itself */
+	r = settle(p, now + ms, now + (ms / 2 < AT_DRAIN_MS ? ms / 2 : AT_DRAIN_MS), &run.gate);
 	if (r == 0)
-		r = send_cmd(p, cmd, deadline);
+		r = send_cmd(p, cmd, now + ms);
 	if (r != 0)
 		return r;
-	r = pump(p, deadline, -1, on_reply, &run);
+	r = pump(p, now + ms, -1, on_reply, &run);
 	p->echoes = run.echo_seen;
 	if (r == -ETIMEDOUT && p->owed < AT_OWED_MAX)
 		p->owed++;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <sys/ioctl.h>
 #include <cmocka.h>
 
@@ -435,6 +436,152 @@ static void test_write_blocked(void **state)
 	assert_int_equal(fm_join(&e->fm), 0);
 }
 
+/* ------------------------------------------------ random hostile replies */
+
+#define ROUNDS 40
+
+struct round {
+	char cmd[32], *reply;
+	size_t len;
+	int want, err, pb;      /* rc, *err, +CPBR lines expected */
+};
+
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void put(struct round *r, const char *s, size_t n)
+{
+	memcpy(r->reply + r->len, s, n);
+	r->len += n;
+}
+
+/* One token of a reply body: a phonebook line, a URC, junk ended by CRLF,
+ * bare line ends, a prompt, or an over-long line. */
+static void token(struct round *r, uint32_t *x, bool *overlong)
+{
+	static const char *const urcs[] = { "RING\r\n", "\r\n+CMTI: \"SM\",3\r\n", "+CPIN: READY\n",
+					    "\r+QIND: PB DONE\r", "+CREG: 1\r\n" };
+	static const char *const ends[] = { "\r", "\n", "\r\n", "\n\r", "> " };
+	char junk[24];
+	size_t n;
+
+	switch (rnd(x) % 6) {
+	case 0:
+	case 1:
+		put(r, "\r\n+CPBR: 1,\"10086\",129,\"4E2D\"\r\n", 31);
+		r->pb++;
+		break;
+	case 2:
+		n = rnd(x) % 5;
+		put(r, urcs[n], strlen(urcs[n]));
+		break;
+	case 3:
+		n = rnd(x) % 20 + 1;
+		for (size_t i = 0; i < n; i++) {
+			junk[i] = (char)(rnd(x) & 0xff);
+			if (junk[i] == '\r' || junk[i] == '\n' || junk[i] == '+' || junk[i] == '>')
+				junk[i] = '\0';
+		}
+		put(r, junk, n);
+		put(r, "\r\n", 2);
+		break;
+	case 4:
+		n = rnd(x) % 5;
+		put(r, ends[n], strlen(ends[n]));
+		break;
+	default:
+		if (rnd(x) % 4 == 0) {
+			memset(r->reply + r->len, 'x', AT_LINE_MAX + 5);
+			r->len += AT_LINE_MAX + 5;
+			put(r, "\r\n", 2);
+			*overlong = true;
+		}
+	}
+}
+
+/* Builds round i and what at_cmd must return for it: a timeout without a
+ * final code, or when the previous command timed out after its echo (the
+ * port then waits for this command's echo, which may not come). */
+static void make_round(struct round *r, int i, uint32_t *x, bool *gate)
+{
+	static const struct { const char *s; int rc, err; } finals[] = {
+		{ "\r\nOK\r\n", 0, 0 }, { "\r\nERROR\r\n", -EIO, -1 },
+		{ "\r\n+CME ERROR: 10\r\n", -EIO, 10 }, { "\r\n+CMS ERROR: 5\r\n", -EIO, 5 },
+		{ "\r\nNO CARRIER\r\n", -EIO, -1 },
+	};
+	bool echo = rnd(x) % 2, overlong = false, final = rnd(x) % 5 != 0;
+	int f = (int)(rnd(x) % 5), ntok = (int)(rnd(x) % 8);
+
+	snprintf(r->cmd, sizeof(r->cmd), "AT+CPBR=%d,%d", i, i + 9);
+	r->reply = malloc(16 * (AT_LINE_MAX + 64));
+	assert_non_null(r->reply);
+	if (echo) {
+		put(r, r->cmd, strlen(r->cmd));
+		put(r, "\r", 1);
+	}
+	for (int t = 0; t < ntok; t++)
+		token(r, x, &overlong);
+	if (final)
+		put(r, finals[f].s, strlen(finals[f].s));
+	r->err = 0;
+	if (!final || (*gate && !echo)) {
+		r->want = -ETIMEDOUT;
+	} else {
+		r->want = overlong ? -EMSGSIZE : finals[f].rc;
+		r->err = overlong ? 0 : finals[f].err;
+	}
+	*gate = r->want == -ETIMEDOUT && echo;
+}
+
+static void dump(const struct round *r)
+{
+	for (size_t k = 0; k < r->len; k++) {
+		unsigned char c = (unsigned char)r->reply[k];
+
+		fprintf(stderr, isprint(c) ? "%c" : "\\x%02x", c);
+	}
+	fprintf(stderr, "\n");
+}
+
+/* Seed 2 (AT_SEED overrides it) gives timeouts, gated rounds, over-long
+ * lines, every final code and clean replies among its 40 rounds. */
+static void test_random_replies(void **state)
+{
+	struct env *e = *state;
+	struct round r[ROUNDS];
+	struct fm_step steps[ROUNDS];
+	uint32_t x = getenv("AT_SEED") ? (uint32_t)strtoul(getenv("AT_SEED"), NULL, 0) : 2;
+	bool gate = false;
+
+	for (int i = 0; i < ROUNDS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		make_round(&r[i], i, &x, &gate);
+		steps[i] = (struct fm_step){ r[i].cmd, r[i].reply, r[i].len, 0 };
+	}
+	assert_int_equal(fm_start(&e->fm, steps, ROUNDS), 0);
+	for (int i = 0; i < ROUNDS; i++) {
+		int64_t t0 = mono_ms();
+		int err = 99, rc = cmd(e, r[i].cmd, "+CPBR:", 150, &err);
+
+		if (rc != r[i].want || (rc == -EIO && err != r[i].err)) {
+			dump(&r[i]);
+			fail_msg("round %d: rc %d err %d, want %d err %d", i, rc, err, r[i].want,
+				 r[i].err);
+		}
+		if (rc != -ETIMEDOUT && rc != -EMSGSIZE && e->lines.n != (size_t)r[i].pb)
+			fail_msg("round %d: %zu lines, want %d", i, e->lines.n, r[i].pb);
+		assert_took(t0, 0, 150 + 200 + 1000);
+	}
+	assert_int_equal(fm_join(&e->fm), 0);
+	for (int i = 0; i < ROUNDS; i++)
+		free(r[i].reply);
+}
+
 static void test_hangup(void **state)
 {
 	struct env *e = *state;
@@ -469,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_callback_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_urcs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hangup, setup, teardown),
 	};
 
