@@ -235,3 +235,14 @@ for i, x in enumerate([
         '+CMGL: 1,1,,51\n07911326040000F0040D91683119325476F800006260100010000023\n+CMGL: 2,"REC",,3',
 ]):
     put('modemat', f's{i}', bytes([7 * i + 3]) + x.encode())
+# vcard: byte 0 = flags (bits 0-1 number type 129/145/128/161, bit 2 fields fill
+# their arrays without NUL, bits 3-7 buffer cap), then NUL-separated name, number, ...
+for i, (f, fields) in enumerate([
+        (1, ['张三', '+8613800138000', '😀 Joy', '13800138000', '', '10086']),
+        (0, ['Smith, John; \\x\nnext\r\nthird\rfourth', '5550100']),
+        (0xf9, ['a' * 71 + '张' + 'b' * 69 + '😀end', '8613800138000']),
+        (4, ['x' * 300, '1' * 60]),
+        (2, ['\x01ctl\x7f\u0085', '', '', '']),
+        (0x13, ['中国移动\n', '+85212345678', '\t', '+1'])]):
+    put('vcard', f's{i}', bytes([f]) + b'\x00'.join(x.encode() for x in fields))
+put('vcard', 'invalid-utf8', b'\x00' + b'a\xff\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80\xe5\xbc\x00\xf0\x9f\x98')
