@@ -246,3 +246,13 @@ for i, (f, fields) in enumerate([
         (0x13, ['中国移动\n', '+85212345678', '\t', '+1'])]):
     put('vcard', f's{i}', bytes([f]) + b'\x00'.join(x.encode() for x in fields))
 put('vcard', 'invalid-utf8', b'\x00' + b'a\xff\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80\xe5\xbc\x00\xf0\x9f\x98')
+
+# mmvalue: byte 0 = the destination's size, then a string (ModemManager's
+# timestamps, identities, numbers, texts cut at awkward places)
+for i, (cap, x) in enumerate([
+        (32, '2026-11-28T10:15:00+08:00'), (32, '2026-11-28T02:15:00.123456Z'),
+        (32, '2026-11-27T22:15:00-0400'), (32, '2026-11-28T10:15:00+08'),
+        (32, '2026-11-28T02:15:00+25:00'), (32, 'now'), (21, '89860012345678901234'),
+        (20, '89860012345678901234'), (16, '+8613800138000'), (16, '10086 CMCC'),
+        (8, 'ab你好'), (7, 'abcdef😀'), (64, 'line\nbreak\ttab\x7fdel'), (1, 'x'), (0, '')]):
+    put('mmvalue', f's{i}', bytes([cap]) + x.encode())
