@@ -245,22 +245,21 @@ static void assert_default_sim(const struct sim_snapshot *s)
 	assert_false(s->phonebook_ok);
 	assert_int_equal(s->ncontacts, 0);
 	assert_true(s->sms_ok);
-	/* the two on the SIM; the one in the modem's memory is left out;
-	 * the sent one has no time and comes first */
+	/* the two on the SIM (the AT fake's 1 and 2); the one in the modem's
+	 * memory is left out */
 	assert_int_equal(s->nsms, 2);
 	assert_int_equal(s->sms[0].index, 1);
-	assert_string_equal(s->sms[0].text, "短信备份测试");
-	assert_string_equal(s->sms[0].peer, "+8613700137000");
-	assert_int_equal(s->sms[0].status, SMS_SENT);
-	assert_int_equal(s->sms[0].time_s, 0);
+	assert_string_equal(s->sms[0].text, "Hello from vigil! Price: 5€ [ok]");
+	assert_string_equal(s->sms[0].peer, "+8613912345678");
+	assert_int_equal(s->sms[0].status, SMS_READ);
+	assert_int_equal(s->sms[0].time_s, 1780272060);
+	assert_int_equal(s->sms[0].tz_minutes, 0);
+	assert_int_equal(s->sms[0].parts, 1);
+	assert_int_equal(s->sms[0].parts_missing, 0);
 	assert_int_equal(s->sms[1].index, 2);
-	assert_string_equal(s->sms[1].text, "Hello from the SIM");
-	assert_string_equal(s->sms[1].peer, "+8613900139000");
-	assert_int_equal(s->sms[1].status, SMS_READ);
-	assert_int_equal(s->sms[1].time_s, utc(2026, 11, 28, 2, 15, 0));
-	assert_int_equal(s->sms[1].tz_minutes, 480);
-	assert_int_equal(s->sms[1].parts, 1);
-	assert_int_equal(s->sms[1].parts_missing, 0);
+	assert_string_equal(s->sms[1].text, "你好，明天见😀");
+	assert_string_equal(s->sms[1].peer, "+8613800138001");
+	assert_int_equal(s->sms[1].time_s, 1780272120);
 }
 
 static void t_snapshot(void **state)
@@ -334,6 +333,27 @@ static void t_sms_add(void **state)
 	assert_int_equal(s.sms[2].index, 3);
 	assert_int_equal(s.sms[2].tz_minutes, 480);
 	assert_true(s.sms[2].time_s >= now - 5 && s.sms[2].time_s <= now + 5);
+	sim_snapshot_free(&s);
+}
+
+/* A sent one: no timestamp, so it sorts first and renumbers the others. */
+static void t_sms_sent(void **state)
+{
+	struct fx *f = need(state);
+	struct sim_snapshot s;
+	char err[256];
+
+	control(f, "sms-sent +8613700137000 短信备份测试\n");
+	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.nsms, 3);
+	assert_int_equal(s.sms[0].index, 1);
+	assert_string_equal(s.sms[0].text, "短信备份测试");
+	assert_string_equal(s.sms[0].peer, "+8613700137000");
+	assert_int_equal(s.sms[0].status, SMS_SENT);
+	assert_int_equal(s.sms[0].time_s, 0);
+	assert_int_equal(s.sms[1].index, 2);
+	assert_int_equal(s.sms[1].time_s, 1780272060);
 	sim_snapshot_free(&s);
 }
 
@@ -499,6 +519,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_remove_insert, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sms_add, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_sms_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_unplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fake_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fake_hung, setup, teardown),

@@ -15,8 +15,9 @@ emits PropertiesChanged on a change, as ModemManager does.
 
 The default SIM is the AT fake's: ICCID 89860012345678901234, IMSI
 460001234567890, operator CHINA MOBILE, own number +8613800138000, two
-messages stored on the SIM (one received, one sent) and one received
-message in the modem's own memory (Storage 2, "me").
+received messages stored on the SIM (the AT fake's SMS 1 and 2; its
+3-part one is not here) and one in the modem's own memory (Storage 2,
+"me"), which simfs must leave out.
 
 The bus: `--address ADDR` joins a running bus (the unit test starts its own
 dbus-daemon so it can kill the two apart); `--bus-dir DIR` starts a private
@@ -30,6 +31,7 @@ Control lines, written to the FIFO given by --control (created if absent):
   remove            no SIM: Sim "/", State failed (SIM missing)
   insert [ICCID IMSI]  a SIM again (the default one without arguments)
   sms-add TEXT      a received message stored on the SIM (Messaging.Added)
+  sms-sent NUMBER TEXT  a sent message stored on the SIM (no timestamp)
   unplug / plug     the modem object goes away / comes back
   quit
 --ready-file F is written once the name is owned and the objects exported.
@@ -61,7 +63,7 @@ MODEM_PATH = MM_PATH + "/Modem/0"
 
 STATE_FAILED, STATE_REGISTERED = -1, 8
 FAILED_NONE, FAILED_SIM_MISSING = 0, 2
-SMS_STORED, SMS_RECEIVED, SMS_SENT = 1, 3, 5
+SMS_RECEIVED, SMS_SENT = 3, 5
 PDU_DELIVER, PDU_SUBMIT = 1, 2
 STORAGE_SM, STORAGE_ME = 1, 2
 
@@ -69,11 +71,13 @@ DEFAULT_ICCID = "89860012345678901234"
 DEFAULT_IMSI = "460001234567890"
 OPERATOR = "CHINA MOBILE"
 OWN_NUMBER = "+8613800138000"
-# (number, text, timestamp, state, pdu type, storage)
+# (number, text, timestamp, state, pdu type, storage); the first two are
+# the AT fake's (fakemodem.py) SMS 1 and 2, at the same times
 DEFAULT_SIM_SMS = [
-    ("+8613900139000", "Hello from the SIM", "2026-11-28T10:15:00+08:00",
+    ("+8613912345678", "Hello from vigil! Price: 5€ [ok]", "2026-06-01T00:01:00Z",
      SMS_RECEIVED, PDU_DELIVER, STORAGE_SM),
-    ("+8613700137000", "短信备份测试", "", SMS_SENT, PDU_SUBMIT, STORAGE_SM),
+    ("+8613800138001", "你好，明天见😀", "2026-06-01T00:02:00Z",
+     SMS_RECEIVED, PDU_DELIVER, STORAGE_SM),
 ]
 ME_SMS = [("+8613600136000", "Kept in the phone's memory",
            "2026-11-30T12:00:00Z", SMS_RECEIVED, PDU_DELIVER, STORAGE_ME)]
@@ -268,12 +272,14 @@ class Fake:
             self.sims[iccid] = Sim(iccid, imsi, [], [])
         return self.sims[iccid]
 
-    def sms_add(self, text):
+    def sms_add(self, text, sent_to=None):
         if self.sim is None:
             return
         stamp = datetime.datetime.now(datetime.timezone(
             datetime.timedelta(hours=8))).isoformat(timespec="seconds")
         rec = ("+8613900139000", text, stamp, SMS_RECEIVED, PDU_DELIVER, STORAGE_SM)
+        if sent_to:
+            rec = (sent_to, text, "", SMS_SENT, PDU_SUBMIT, STORAGE_SM)
         self.sim.sms.append(rec)
         obj = self.export_sms(rec)
         self.modem.Added(dbus.ObjectPath(obj.path), True)
@@ -316,6 +322,8 @@ class Fake:
             self.insert_sim(sim)
         elif verb == "sms-add" and rest:
             self.sms_add(rest)
+        elif verb == "sms-sent" and len(args) >= 2:
+            self.sms_add(rest.split(None, 1)[1], sent_to=args[0])
         elif verb == "unplug":
             self.unplug()
         elif verb == "plug":
