@@ -16,6 +16,10 @@ enum ctr {
 	 * directory or symlink goes WHOLE with empty content */
 	CTR_SHIPPED_WHOLE, CTR_SHIPPED_DELTA, CTR_SHIPPED_RANGES, CTR_SHIPPED_META,
 	CTR_SHIPPED_DELETE, CTR_SHIPPED_RENAME,
+	/* vigil-simfs (daemon/simlink.c): datagrams received on STATE/simfs.sock,
+	 * those dropped (not a valid message, or a path outside the watched
+	 * roots), SIM reports the server acknowledged */
+	CTR_SIMFS_RECEIVED, CTR_SIMFS_DROPPED, CTR_SIM_SENT,
 	CTR_COUNT
 };
 

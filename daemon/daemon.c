@@ -112,6 +112,18 @@ void vigild_close(struct vigild *d)
 	pthread_cond_destroy(&d->cv);
 }
 
+bool vigild_under_root(const struct vigild *d, const char *path)
+{
+	for (size_t i = 0; i < d->cf->nwatch; i++) {
+		size_t n = strlen(d->cf->watch[i]);
+
+		if (strncmp(path, d->cf->watch[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/' || n == 1))
+			return true;
+	}
+	return false;
+}
+
 void vigild_wake(struct vigild *d)
 {
 	pthread_mutex_lock(&d->mu);

@@ -20,6 +20,7 @@
 #include "daemon/tracker.h"
 
 struct intake;
+struct simpending;
 
 #define SHIP_WORKERS 4      /* PUTs in flight at once (one connection each) */
 
@@ -35,6 +36,7 @@ struct vigild {
 	struct tracker *trk;
 	struct intake *in;
 	struct rangetab *rt;         /* written ranges (tracker -> shippers) */
+	struct simpending *simq;     /* SIM reports to send (run: simlink.c opens it) */
 	void *workers;               /* worker.c's thread contexts */
 	pthread_mutex_t mu;          /* guards the fields below and wakes the shippers */
 	pthread_cond_t cv;
@@ -59,6 +61,7 @@ extern volatile sig_atomic_t vigild_quit;
 int  vigild_open(struct vigild *d, struct vconf *cf);
 void vigild_close(struct vigild *d);
 void vigild_wake(struct vigild *d);     /* new work for the shipper */
+bool vigild_under_root(const struct vigild *d, const char *path);   /* at or below a --watch */
 void vigild_status(struct vigild *d);   /* writes STATE/status.json */
 /* After an erase was reported: removes STATE and the bundle (last of all). */
 void vigild_wipe(const struct vconf *cf);

@@ -11,11 +11,13 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "daemon/simpending.h"
 
 struct item {
 	enum intake_kind kind;
 	int64_t when;
 	char *path;               /* owned; NULL: every root */
+	struct vg_sim *sim;       /* owned; IN_SIM only */
 };
 
 struct intake {
@@ -28,34 +30,38 @@ struct intake {
 	bool overflow, stop;
 };
 
-void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_t when_ns)
+/* Takes ownership of it->path and it->sim; a full ring drops the item,
+ * counts it and turns into a rescan of everything. */
+static void push_item(struct intake *in, struct item it, bool nomem)
 {
-	char *p = NULL;
-
-	if (path && !(p = strdup(path)))
-		k = IN_RESCAN;   /* no memory: fall back to a rescan of everything */
 	pthread_mutex_lock(&in->mu);
-	if (in->n >= INTAKE_RING_MAX || (path && !p)) {
+	if (in->n >= INTAKE_RING_MAX || nomem) {
 		in->overflow = true;
-		free(p);
+		free(it.path);
+		free(it.sim);
 		ctr_add(&in->d->ctr, CTR_DROPS, 1);
 	} else {
-		in->ring[in->n++] = (struct item){ .kind = k, .when = when_ns, .path = p };
+		in->ring[in->n++] = it;
 	}
 	pthread_cond_signal(&in->cv);
 	pthread_mutex_unlock(&in->mu);
 }
 
-static bool under_root(const struct vigild *d, const char *path)
+void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_t when_ns)
 {
-	for (size_t i = 0; i < d->cf->nwatch; i++) {
-		size_t n = strlen(d->cf->watch[i]);
+	char *p = path ? strdup(path) : NULL;
 
-		if (strncmp(path, d->cf->watch[i], n) == 0 &&
-		    (path[n] == '\0' || path[n] == '/' || n == 1))
-			return true;
-	}
-	return false;
+	/* no memory: fall back to a rescan of everything */
+	push_item(in, (struct item){ .kind = k, .when = when_ns, .path = p }, path && !p);
+}
+
+void intake_push_sim(struct intake *in, const struct vg_sim *sim)
+{
+	struct vg_sim *s = malloc(sizeof(*s));
+
+	if (s)
+		*s = *sim;
+	push_item(in, (struct item){ .kind = IN_SIM, .sim = s }, !s);
 }
 
 int intake_scan_all(struct vigild *d)
@@ -91,20 +97,54 @@ static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, 
 	return due;
 }
 
+/* The rescans of single directories asked for; STATE/mounts first, as a
+ * SIMW_MOUNT (or any rescan) may follow a simfs mount coming or going. */
+static bool rescan_dirs(struct vigild *d, const struct item *its, size_t n, int64_t now)
+{
+	bool reloaded = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = &its[i];
+
+		if (it->kind != IN_RESCAN || !it->path || !path_valid(it->path) ||
+		    !vigild_under_root(d, it->path))
+			continue;
+		if (!reloaded)
+			scan_reload_mounts(&d->scan);
+		reloaded = true;
+		scan_tree(&d->scan, it->path, now, NULL);
+		ctr_add(&d->ctr, CTR_RESCANS, 1);
+	}
+	return reloaded;
+}
+
+/* SIM reports into the durable list worker 0 sends from. */
+static bool keep_sims(struct vigild *d, const struct item *its, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		if (its[i].kind == IN_SIM && its[i].sim && d->simq) {
+			simpending_add(d->simq, its[i].sim);
+			any = true;
+		}
+	return any;
+}
+
 /* Takes the ring's items (swap), enqueues changes, runs rescans. */
 static void drain(struct intake *in, size_t n, bool all)
 {
 	struct vigild *d = in->d;
 	int64_t now = real_ns(), due = now + (int64_t)d->cf->debounce_ms * 1000000LL;
 	struct shipped *row = malloc(sizeof(*row));
-	bool queued = false;
+	bool queued = keep_sims(d, in->work, n);
 
 	statedb_begin(d->db);
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &in->work[i];
 
 		if ((it->kind == IN_CHANGED || it->kind == IN_CLOSED) && it->path &&
-		    path_valid(it->path) && under_root(d, it->path)) {
+		    path_valid(it->path) && vigild_under_root(d, it->path)) {
 			bool closed = it->kind == IN_CLOSED;
 			int64_t gap = closed ? INTAKE_CLOSE_GAP_NS : INTAKE_MIN_GAP_NS;
 			int64_t due0 = closed ? now : due;
@@ -119,22 +159,14 @@ static void drain(struct intake *in, size_t n, bool all)
 		}
 	}
 	statedb_commit(d->db);
-	if (all) {
+	if (all)
 		intake_scan_all(d);
+	if (all || rescan_dirs(d, in->work, n, now))
 		queued = true;
-	}
-	for (size_t i = 0; i < n && !all; i++) {
-		struct item *it = &in->work[i];
-
-		if (it->kind == IN_RESCAN && it->path && path_valid(it->path) &&
-		    under_root(d, it->path)) {
-			scan_tree(&d->scan, it->path, now, NULL);
-			ctr_add(&d->ctr, CTR_RESCANS, 1);
-			queued = true;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(in->work[i].path);
+		free(in->work[i].sim);
+	}
 	free(row);
 	if (queued)
 		vigild_wake(d);
@@ -209,8 +241,10 @@ void intake_stop(struct intake *in)
 	pthread_cond_signal(&in->cv);
 	pthread_mutex_unlock(&in->mu);
 	pthread_join(in->th, NULL);
-	for (size_t i = 0; i < in->n; i++)
+	for (size_t i = 0; i < in->n; i++) {
 		free(in->ring[i].path);
+		free(in->ring[i].sim);
+	}
 	free(in->ring);
 	free(in->work);
 	pthread_mutex_destroy(&in->mu);

@@ -1,4 +1,4 @@
-/* intake.h — tracker events into the durable queue.
+/* intake.h — tracker (and vigil-simfs) events into the durable queue.
  *
  * The loop thread pushes what trackers report into a bounded ring (never
  * blocking, never touching SQLite); the intake thread drains it into the
@@ -15,15 +15,19 @@
 #define INTAKE_RING_MAX 16384
 
 /* IN_CLOSED: the last writable close of a file: due at once (no debounce,
- * a short per-path gap only). */
-enum intake_kind { IN_CHANGED = 1, IN_RESCAN = 2, IN_CLOSED = 3 };
+ * a short per-path gap only).  IN_SIM: a SIM report from vigil-simfs, into
+ * d->simq (STATE/sim-pending) for worker 0 to send. */
+enum intake_kind { IN_CHANGED = 1, IN_RESCAN = 2, IN_CLOSED = 3, IN_SIM = 4 };
 
 int  intake_start(struct vigild *d, struct intake **out);
 /* From the loop thread; path NULL with IN_RESCAN: every root. */
 void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_t when_ns);
+/* From the loop thread: IN_SIM with a copy of sim. */
+void intake_push_sim(struct intake *in, const struct vg_sim *sim);
 void intake_stop(struct intake *in);    /* drains, joins, frees; NULL-safe */
 
-/* Reconciles every watched root now (intake thread or `once`). */
+/* Reconciles every watched root now (intake thread or `once`).  Like every
+ * rescan here, it first rereads STATE/mounts (vigil-simfs mounts). */
 int intake_scan_all(struct vigild *d);
 
 #endif

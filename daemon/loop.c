@@ -1,5 +1,6 @@
 /* loop.c — `vigild run`: one epoll loop that only dispatches (signalfd,
- * timerfd, the tracker's fd); the intake and shipper threads do the work.
+ * timerfd, the tracker's fd, vigil-simfs's socket); the intake and shipper
+ * threads do the work.
  * SIGTERM/SIGINT: the shipper finishes the file in hand, then exit 0. */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "daemon/cmdexec.h"
 #include "daemon/daemon.h"
 #include "daemon/intake.h"
+#include "daemon/simlink.h"
 
 #define TICK_MS       50        /* tracker pick-up; bounds event latency */
 #define POLL_TICKS    20        /* polled files: re-checked every second */
@@ -24,6 +26,7 @@
 
 struct loop {
 	struct vigild *d;
+	struct simlink *sl;       /* vigil-simfs's reports (simlink.h) */
 	size_t npoll;
 	char *poll[POLL_MAX];     /* files with a live writable shared mapping */
 };
@@ -161,6 +164,8 @@ static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
 					}
 			} else if (fd == trkfd) {
 				d->tops->process(d->trk);
+			} else if (fd == simlink_fd(l->sl)) {
+				simlink_process(l->sl);
 			}
 		}
 	}
@@ -188,7 +193,7 @@ int run_main(struct vigild *d)
 		rc = 0;
 		goto out;
 	}
-	if (intake_start(d, &d->in) < 0) {
+	if (simlink_open(d, &sink, &l.sl) < 0 || intake_start(d, &d->in) < 0) {
 		log_warnx("cannot start the intake thread");
 		goto out;
 	}
@@ -196,8 +201,9 @@ int run_main(struct vigild *d)
 	if (trackers_start(d, &sink) < 0)
 		goto out;
 	trkfd = d->tops->fd ? d->tops->fd(d->trk) : -1;
-	if (trkfd >= 0 && add_fd(ep, trkfd) < 0) {
-		log_warn("epoll add tracker fd");
+	if ((trkfd >= 0 && add_fd(ep, trkfd) < 0) ||
+	    (simlink_fd(l.sl) >= 0 && add_fd(ep, simlink_fd(l.sl)) < 0)) {
+		log_warn("epoll add");
 		goto out;
 	}
 	if (workers_start(d, workers) < 0)
@@ -217,6 +223,7 @@ out:
 	d->trk = NULL;
 	intake_stop(d->in);
 	d->in = NULL;
+	simlink_close(l.sl);
 	vigild_status(d);
 	for (size_t i = 0; i < l.npoll; i++)
 		free(l.poll[i]);

@@ -158,6 +158,22 @@ int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms)
 	return rc;
 }
 
+int putio_sim(struct mux *m, const struct vg_sim *sim, int timeout_ms)
+{
+	struct rpc r;
+	struct buf b, rb;
+	int rc;
+
+	rpc_init(&r, m, timeout_ms);
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&rb, MUX_FRAME_MAX);
+	proto_put_sim(&b, sim);
+	rc = rpc_call(&r, MSG_DEV_SIM, &b, MSG_OK, &rb);
+	buf_free(&b);
+	buf_free(&rb);
+	return rc;
+}
+
 /* rpc_sink_fn of a signature: at most cap bytes to the caller's out(). */
 struct sig_sink {
 	uint64_t cap, *got;

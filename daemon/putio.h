@@ -28,9 +28,11 @@ struct put_body {
 int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
 	       int timeout_ms, uint64_t *version, char *err, size_t errlen);
 
-/* Simple request/reply helpers for MSG_DEV_LATEST and MSG_DEV_REPORT. */
+/* Simple request/reply helpers for MSG_DEV_LATEST, MSG_DEV_REPORT and MSG_DEV_SIM. */
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms);
 int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms);
+/* MSG_DEV_SIM: 0 once the server stored it (MSG_OK). */
+int putio_sim(struct mux *m, const struct vg_sim *sim, int timeout_ms);
 
 /* MSG_DEV_SIG: the librsync signature of path's latest version (which must
  * be version), streamed to out() piece by piece; at most cap bytes (else

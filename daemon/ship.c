@@ -318,6 +318,17 @@ int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st
 	return pathstate_commit(&sh->ps, sh->old, q);
 }
 
+/* A request/reply on the shipper's connection ended with rc: a lost
+ * connection is dropped (the next call reconnects). */
+static int after_rpc(struct shipper *sh, int rc, const char *what)
+{
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT)
+		ship_disconnect(sh);
+	else if (rc < 0)
+		log_debug("%s: %s", what, strerror(-rc));
+	return rc;
+}
+
 int ship_report(struct shipper *sh, const char *tracker)
 {
 	struct vg_report *rep;
@@ -332,9 +343,12 @@ int ship_report(struct shipper *sh, const char *tracker)
 	ctr_report(sh->o.ctr, rep);
 	rc = putio_report(sh->mux, rep, 10000);
 	free(rep);
-	if (rc == -ECONNRESET || rc == -ETIMEDOUT)
-		ship_disconnect(sh);
-	else if (rc < 0)
-		log_debug("report: %s", strerror(-rc));
-	return rc;
+	return after_rpc(sh, rc, "report");
+}
+
+int ship_sim(struct shipper *sh, const struct vg_sim *sim)
+{
+	if (!ship_connected(sh))
+		return -ECONNRESET;
+	return after_rpc(sh, putio_sim(sh->mux, sim, 10000), "sim report");
 }

@@ -70,6 +70,8 @@ int  ship_item(struct shipper *sh, const struct qitem *q);
 
 /* MSG_DEV_REPORT with the queue's backlog and the counters. */
 int  ship_report(struct shipper *sh, const char *tracker);
+/* MSG_DEV_SIM: 0 once the server stored the report. */
+int  ship_sim(struct shipper *sh, const struct vg_sim *sim);
 
 /* A new version's entry (type, mode, owner, size, mtime) from an lstat;
  * also what a direct fetch sends (fetchserve.c). */

@@ -2,8 +2,8 @@
  * connection, take due queue entries (never one another shipper holds),
  * ship them, and back off on failure.  In `run` they live until told to
  * quit (finishing the file in hand) and worker 0 reports after each batch
- * and every REPORT_EVERY; in `once` they stop when nothing is left or on a
- * failure that ends the run. */
+ * and every REPORT_EVERY, and sends vigil-simfs's SIM reports; in `once`
+ * they stop when nothing is left or on a failure that ends the run. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/simpending.h"
 
 #define REPORT_EVERY_NS (60 * 1000000000LL)
 #define ENOSPC_WAIT_NS  (30 * 1000000000LL)
@@ -27,6 +28,8 @@ struct worker {
 	struct qitem q;
 	int64_t last_report;
 	int connect_fails;
+	int64_t sim_retry_ns;         /* worker 0: no SIM report before then */
+	int sim_fails;
 };
 
 /* Sleeps up to ms unless woken (new work) or told to quit. */
@@ -80,6 +83,39 @@ static void report(struct worker *w)
 	__atomic_store_n(&w->d->report_dirty, false, __ATOMIC_RELAXED);
 	ship_report(w->sh, w->d->tops ? w->d->tops->name : "");
 	w->last_report = real_ns();
+}
+
+/* Worker 0 sends the SIM reports vigil-simfs made (STATE/sim-pending),
+ * oldest first, each removed only once the server stored it.  The intake
+ * wakes the workers when it adds one.  A refusal is tried again later,
+ * backing off to SIM_RETRY_MAX_NS, so a server that cannot take them
+ * (an older one) is not asked every second. */
+#define SIM_RETRY_MAX_NS (60 * 1000000000LL)
+
+static void send_sims(struct worker *w)
+{
+	struct vigild *d = w->d;
+	struct vg_sim s;
+	uint64_t id;
+	int rc;
+
+	if (w->i != 0 || !d->simq || real_ns() < w->sim_retry_ns)
+		return;
+	while (!stopping(d) && simpending_first(d->simq, &s, &id) == 0) {
+		if ((rc = ship_sim(w->sh, &s)) < 0) {
+			int64_t wait = 1000000000LL << (w->sim_fails < 6 ? w->sim_fails : 6);
+
+			/* a lost connection: the reconnect paces the next try */
+			if (rc == -ECONNRESET || rc == -ETIMEDOUT)
+				return;
+			w->sim_fails++;
+			w->sim_retry_ns = real_ns() + (wait < SIM_RETRY_MAX_NS ? wait : SIM_RETRY_MAX_NS);
+			return;
+		}
+		w->sim_fails = 0;
+		simpending_remove(d->simq, id);
+		ctr_add(&d->ctr, CTR_SIM_SENT, 1);
+	}
 }
 
 /* 0 when connected; -EAGAIN to try again; -ECONNREFUSED: give up (once). */
@@ -184,6 +220,7 @@ static void *worker_main(void *arg)
 			break;
 		if (w->i == 0 && rc < 0)
 			continue;
+		send_sims(w);
 		rc = take(w, &inflight);
 		if (rc == -ENOENT || rc == -EAGAIN) {
 			if (d->once && inflight == 0 && rc == -ENOENT)
