@@ -150,7 +150,7 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread
 FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
                 server/store/store_batch.c common/chunker.c common/chunktree.c common/hex.c common/log.c
-FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c
+FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c common/simwire.c
 FUZZ_SRC_names     := common/names.c
 FUZZ_SRC_timefmt   := common/timefmt.c
 FUZZ_SRC_chunktree := common/chunktree.c

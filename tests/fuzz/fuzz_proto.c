@@ -1,4 +1,5 @@
-/* fuzz_proto.c — libFuzzer harness for common/wire.c + common/proto.c.
+/* fuzz_proto.c — libFuzzer harness for common/wire.c + common/proto.c
+ * (and common/simwire.c, vigil-simfs's datagrams to vigild).
  * The first byte picks a decoder (replies, then the request bodies the
  * server decodes), the rest is the message.  A message that
  * decodes cleanly must re-encode, and decoding that encoding must give the
@@ -8,11 +9,13 @@
 #include <string.h>
 
 #include "common/proto.h"
+#include "common/simwire.h"
 #include "tests/fuzz/fuzz_util.h"
 
 /* New kinds go at the end: a seed's first byte keeps its meaning. */
 enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES,
-       K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_COUNT };
+       K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_SIM, K_SIMW,
+       K_COUNT };
 
 /* The decoded value of any kind fits here. */
 union any {
@@ -20,6 +23,7 @@ union any {
 	struct vg_status st; struct vg_hit h; struct vg_ls_req ls; struct vg_log_req lg;
 	struct vg_stat_req sr; struct vg_read_req rd; struct vg_status_req ss;
 	struct vg_search_req se; struct vg_latest_req la; struct vg_sig_req sg;
+	struct vg_sim sim; struct simw_msg sw;
 };
 
 /* Decodes one value of kind k from r into v and appends its encoding to b. */
@@ -41,6 +45,7 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 	case K_SEARCH: proto_get_search_req(r, v); if (!r->err) proto_put_search_req(b, v); break;
 	case K_LATEST: proto_get_latest_req(r, v); if (!r->err) proto_put_latest_req(b, v); break;
 	case K_SIG:    proto_get_sig_req(r, v); if (!r->err) proto_put_sig_req(b, v); break;
+	case K_SIM:    proto_get_sim(r, v);    if (!r->err) proto_put_sim(b, v);    break;
 	}
 }
 
@@ -49,6 +54,12 @@ static int run(int k, const uint8_t *p, size_t n, void *v, struct buf *out)
 	struct wire_reader r;
 	uint32_t i, cnt;
 
+	if (k == K_SIMW) {      /* a whole datagram, not a wire_reader field */
+		if (simw_decode(p, n, v) < 0)
+			return -EBADMSG;
+		simw_encode(out, v);
+		return 0;
+	}
 	wire_reader_init(&r, p, n);
 	if (k == K_ENTRIES) {   /* a MSG_ENTRIES batch: u32 n, entry * n */
 		cnt = wire_get_u32(&r);

@@ -21,7 +21,7 @@ def entry(path='/sdcard/a.txt', typ=1, link='', xattr=b''):
             1700000000 * 10**9, 3, 1700000000 * 10**9, 1700000001 * 10**9) +
             bytes(range(32)) + bytes(range(32, 64)) + s(link) + s(xattr))
 
-# proto: byte 0 = kind (entry put device report status hit error entries)
+# proto: byte 0 = kind (entry put device report status hit error entries, requests ..., 0x10 sim, 0x11 simwire datagram)
 put('proto', 'entry', b'\x00' + entry())
 put('proto', 'entry-xattr', b'\x00' + entry('/a', 3, '/b', s('user.x') + s(b'\x00\x01')))
 put('proto', 'put-rename', b'\x01' + entry('/new') + b'\x06' + struct.pack('>Q', 4) + bytes(16) + s('/old'))
@@ -45,6 +45,18 @@ put('proto', 'req-status', b'\x0c' + s('phone1'))
 put('proto', 'req-search', b'\x0d' + s('phone1') + b'\x00' + struct.pack('>I', 2) + s('13800138000') + s('张三'))
 put('proto', 'req-latest', b'\x0e' + s('/home/alice/notes.txt'))
 put('proto', 'req-sig', b'\x0f' + s('/data/v.bin') + struct.pack('>Q', 7))
+def sim(present=1, allowed=0, iccid='89860012345678901234', imsi='460001234567890', op='中国移动'):
+    return struct.pack('>qBB', 1700000000 * 10**9, present, allowed) + s(iccid) + s(imsi) + s(op)
+put('proto', 'sim', b'\x10' + sim())
+put('proto', 'sim-absent', b'\x10' + sim(0, 0, '', '', ''))
+# simwire datagrams (common/simwire.h): u8 version, u8 kind, i64 time, str path, ...
+def simw(kind, path, tail=b''):
+    return b'\x11' + bytes([1, kind]) + struct.pack('>q', 1700000000 * 10**9) + s(path) + tail
+put('proto', 'simw-changed', simw(1, '/home/u/sim/phonebook.vcf'))
+put('proto', 'simw-ranges', simw(2, '/home/u/b.bin', struct.pack('>IQQQQ', 2, 0, 10, 4096, 1 << 62)))
+put('proto', 'simw-closed', simw(3, '/home/u/b.bin'))
+put('proto', 'simw-mount', simw(5, '/home/u/sim'))
+put('proto', 'simw-sim', simw(6, '', sim()))
 
 # names: plain strings
 for i, x in enumerate(['phone1', 'phone1:/sdcard/a', 'a-b.c_d:/', 'dev:/a/b/', 'Bad:/x',
