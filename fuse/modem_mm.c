@@ -20,7 +20,8 @@
 #define MM_PUMP_MAX 256         /* messages handled per events() call */
 
 /* Properties whose change can change the snapshot (a signal-quality or
- * access-technology update every few seconds must not cause a re-read). */
+ * access-technology update every few seconds must not cause a re-read;
+ * the match rules can only select interfaces, this selects properties). */
 static const struct {
 	const char *iface, *prop;
 } mm_watched[] = {
@@ -59,12 +60,20 @@ static int on_signal(sd_bus_message *msg, void *ud, sd_bus_error *e)
 	return 0;
 }
 
+#define MM_PROPS_RULE(iface) \
+	"type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'," \
+	"path_namespace='" MM_PATH "',arg0='" iface "'"
+
 static const struct {
 	const char *rule;
 	sd_bus_message_handler_t fn;
 } mm_matches[] = {
-	{ "type='signal',interface='org.freedesktop.DBus.Properties',"
-	  "member='PropertiesChanged',path_namespace='" MM_PATH "'", on_props_changed },
+	/* arg0 is the interface: the bus itself drops the others (a GPS fix
+	 * on Modem.Location every second never wakes simfs) */
+	{ MM_PROPS_RULE(MM_IF_MODEM), on_props_changed },
+	{ MM_PROPS_RULE(MM_IF_3GPP), on_props_changed },
+	{ MM_PROPS_RULE(MM_IF_SIM), on_props_changed },
+	{ MM_PROPS_RULE(MM_IF_SMS), on_props_changed },
 	/* modems appear and vanish (a SIM hot-swap re-probes the modem) */
 	{ "type='signal',interface='org.freedesktop.DBus.ObjectManager',path='" MM_PATH "'",
 	  on_signal },

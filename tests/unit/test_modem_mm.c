@@ -357,6 +357,22 @@ static void t_sms_sent(void **state)
 	sim_snapshot_free(&s);
 }
 
+/* Changes that cannot change the snapshot: a GPS fix does not even make
+ * the fd readable (the bus drops it), a signal-quality update is read and
+ * ignored.  A swap after them still comes through. */
+static void t_quiet(void **state)
+{
+	struct fx *f = need(state);
+	struct pollfd p = { .fd = modem_mm_ops.fd(f->m), .events = POLLIN };
+
+	control(f, "location\n");
+	assert_int_equal(poll(&p, 1, 500), 0);
+	control(f, "signal-quality 70\n");
+	assert_int_equal(wait_reread(f, 500), 0);
+	control(f, "swap 89860099999999999999 460009999999999\n");
+	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+}
+
 static void t_unplug(void **state)
 {
 	struct fx *f = need(state);
@@ -520,6 +536,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_remove_insert, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sms_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sms_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_unplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fake_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fake_hung, setup, teardown),

@@ -7,7 +7,7 @@ It owns org.freedesktop.ModemManager1 and exports what simfs reads:
                                           InterfacesAdded/Removed): the modem
   .../Modem/0   Modem (Sim, OwnNumbers, State, StateFailedReason),
                 Modem.Modem3gpp (OperatorName), Modem.Messaging (List,
-                Added, Deleted, Messages)
+                Added, Deleted, Messages), Modem.Location (Location)
   .../SIM/<n>   Sim (SimIdentifier, Imsi, OperatorName, Active)
   .../SMS/<n>   Sms (Number, Text, Timestamp, State, PduType, Storage)
 Every interface answers org.freedesktop.DBus.Properties Get/GetAll and
@@ -33,6 +33,8 @@ Control lines, written to the FIFO given by --control (created if absent):
   sms-add TEXT      a received message stored on the SIM (Messaging.Added)
   sms-sent NUMBER TEXT  a sent message stored on the SIM (no timestamp)
   unplug / plug     the modem object goes away / comes back
+  signal-quality N  Modem.SignalQuality changes (PropertiesChanged)
+  location          Modem.Location's Location changes (PropertiesChanged)
   quit
 --ready-file F is written once the name is owned and the objects exported.
 Runs with /usr/bin/python3 (python3-dbus, python3-gi)."""
@@ -57,6 +59,7 @@ IF_3GPP = MM + ".Modem.Modem3gpp"
 IF_MSG = MM + ".Modem.Messaging"
 IF_SIM = MM + ".Sim"
 IF_SMS = MM + ".Sms"
+IF_LOC = MM + ".Modem.Location"
 IF_OM = "org.freedesktop.DBus.ObjectManager"
 IF_PROPS = dbus.PROPERTIES_IFACE
 MODEM_PATH = MM_PATH + "/Modem/0"
@@ -146,6 +149,8 @@ class Modem(PropObject):
                       "Imei": dbus.String("867698041234567")},
             IF_MSG: {"Messages": dbus.Array([], signature="o"),
                      "DefaultStorage": dbus.UInt32(STORAGE_ME)},
+            IF_LOC: {"Enabled": dbus.UInt32(1),
+                     "Location": dbus.Dictionary({}, signature="uv")},
         })
 
     @dbus.service.method(IF_MSG, out_signature="ao")
@@ -324,6 +329,12 @@ class Fake:
             self.sms_add(rest)
         elif verb == "sms-sent" and len(args) >= 2:
             self.sms_add(rest.split(None, 1)[1], sent_to=args[0])
+        elif verb == "signal-quality" and len(args) == 1:
+            self.modem.update(IF_MODEM, SignalQuality=dbus.Struct(
+                (dbus.UInt32(int(args[0])), dbus.Boolean(True)), signature="ub"))
+        elif verb == "location":
+            self.modem.update(IF_LOC, Location=dbus.Dictionary(
+                {dbus.UInt32(1): dbus.String("460,00,1A2B,01234567,")}, signature="uv"))
         elif verb == "unplug":
             self.unplug()
         elif verb == "plug":
