@@ -516,7 +516,7 @@ static int do_sim(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	proto_get_sim(wr, &sim);
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	r = index_sim_report(c->srv->idx, c->id.id, &sim);
+	r = index_sim_report(c->srv->idx, c->id.id, &sim, real_ns());
 	if (r < 0)
 		reply_error(s, -r, "sim report not stored: %s", strerror(-r));
 	else

@@ -43,10 +43,11 @@ static bool same_state(const struct vg_sim *a, const struct vg_sim *b)
 
 /* The state after rep: a present SIM as reported (an unreadable ICCID
  * keeps the known one); no SIM keeps the last one's identity. */
-static void next_sim(const struct sim_state *cur, const struct vg_sim *rep, struct vg_sim *n)
+static void next_sim(const struct sim_state *cur, const struct vg_sim *rep, int64_t t,
+		     struct vg_sim *n)
 {
 	*n = cur->sim;
-	n->time_ns = rep->time_ns;
+	n->time_ns = t;
 	n->present = rep->present;
 	n->allowed = 0;
 	if (!rep->present)
@@ -57,9 +58,11 @@ static void next_sim(const struct sim_state *cur, const struct vg_sim *rep, stru
 	memcpy(n->operator_name, rep->operator_name, sizeof(n->operator_name));
 }
 
-void sim_decide(const struct sim_state *cur, const struct vg_sim *rep, struct sim_outcome *o)
+void sim_decide(const struct sim_state *cur, const struct vg_sim *rep, int64_t now_ns,
+		struct sim_outcome *o)
 {
 	const struct vg_sim *old = &cur->sim;
+	int64_t t = rep->time_ns < now_ns ? rep->time_ns : now_ns;
 	bool swapped;
 
 	memset(o, 0, sizeof(*o));
@@ -67,7 +70,7 @@ void sim_decide(const struct sim_state *cur, const struct vg_sim *rep, struct si
 	if (cur->known && rep->time_ns < old->time_ns)
 		return;                                 /* older than what is stored */
 	o->next.known = true;
-	next_sim(cur, rep, &o->next.sim);
+	next_sim(cur, rep, t, &o->next.sim);
 	if (!cur->known) {
 		o->store = true;
 		return;
@@ -75,7 +78,7 @@ void sim_decide(const struct sim_state *cur, const struct vg_sim *rep, struct si
 	o->store = !same_state(old, &o->next.sim);
 	swapped = rep->present && rep->iccid[0] && old->iccid[0] && strcmp(old->iccid, rep->iccid);
 	if (swapped)
-		o->next.changed_ns = rep->time_ns;
+		o->next.changed_ns = t;
 	if (old->present && !rep->present) {
 		o->event = "sim-removed";
 		snprintf(o->detail, sizeof(o->detail), "%s", old->iccid);
@@ -149,7 +152,7 @@ static int put_locked(struct index *idx, int64_t dev, const struct sim_state *s)
 }
 
 struct report_txn {
-	int64_t dev;
+	int64_t dev, now_ns;
 	const struct vg_sim *rep;
 };
 
@@ -162,17 +165,17 @@ static int report_locked(struct index *idx, void *arg)
 
 	if ((r = get_locked(idx, t->dev, &cur)) < 0)
 		return r;
-	sim_decide(&cur, t->rep, &o);
+	sim_decide(&cur, t->rep, t->now_ns, &o);
 	if (o.store && (r = put_locked(idx, t->dev, &o.next)) < 0)
 		return r;
 	if (o.event)
-		r = idx_event_add_locked(idx, t->dev, t->rep->time_ns, o.event, o.detail);
+		r = idx_event_add_locked(idx, t->dev, o.next.sim.time_ns, o.event, o.detail);
 	return r;
 }
 
-int index_sim_report(struct index *idx, int64_t dev, const struct vg_sim *rep)
+int index_sim_report(struct index *idx, int64_t dev, const struct vg_sim *rep, int64_t now_ns)
 {
-	struct report_txn t = { .dev = dev, .rep = rep };
+	struct report_txn t = { .dev = dev, .now_ns = now_ns, .rep = rep };
 	int r;
 
 	pthread_mutex_lock(&idx->lock);

@@ -6,6 +6,10 @@
  * its event are stored in one transaction:
  *   - the first report ever: stored, no event;
  *   - a report older than the stored one (time_ns less): ignored;
+ *     a time ahead of the server's clock counts as the server's now (a
+ *     phone that booted with its clock years ahead must not make every
+ *     later report look old), for the stored time, the event's time and
+ *     sim_changed_ns alike;
  *   - present -> absent: "sim-removed" (detail: the ICCID that went);
  *   - absent -> present, same ICCID: "sim-inserted" (detail: the ICCID);
  *   - another ICCID, present: "sim-swap" ("ICCID <old> -> <new>, IMSI
@@ -41,10 +45,11 @@ struct sim_outcome {
 	char detail[SIM_DETAIL_MAX];
 };
 
-void sim_decide(const struct sim_state *cur, const struct vg_sim *rep, struct sim_outcome *out);
+void sim_decide(const struct sim_state *cur, const struct vg_sim *rep, int64_t now_ns,
+		struct sim_outcome *out);
 
 /* Applies a report of device dev (one transaction).  0 or -errno. */
-int index_sim_report(struct index *idx, int64_t dev, const struct vg_sim *rep);
+int index_sim_report(struct index *idx, int64_t dev, const struct vg_sim *rep, int64_t now_ns);
 /* The stored state (known false when none).  0 or -errno. */
 int index_sim_get(struct index *idx, int64_t dev, struct sim_state *out);
 

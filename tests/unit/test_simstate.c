@@ -20,6 +20,8 @@
 #include "server/index.h"
 #include "server/simstate.h"
 
+#define NOW ((int64_t)1700000000 * 1000000000)   /* the server's clock */
+
 struct fx {
 	char dir[64];
 	struct index *idx;
@@ -144,7 +146,7 @@ static void test_transitions(void **state)
 		snprintf(r.iccid, sizeof(r.iccid), "%s", s->iccid);
 		snprintf(r.imsi, sizeof(r.imsi), "%s", s->imsi);
 		snprintf(r.operator_name, sizeof(r.operator_name), "中国移动");
-		assert_int_equal(index_sim_report(f->idx, f->dev, &r), 0);
+		assert_int_equal(index_sim_report(f->idx, f->dev, &r, NOW), 0);
 		e = events_of(f, f->dev);
 		if (s->event) {
 			n++;
@@ -176,13 +178,13 @@ static void test_hold_and_reopen(void **state)
 	struct sim_state st;
 	struct cmd_flags fl;
 
-	assert_int_equal(index_sim_report(f->idx, f->dev2, &r), 0);
+	assert_int_equal(index_sim_report(f->idx, f->dev2, &r, NOW), 0);
 	r.time_ns = 20;
 	r.present = 0;
-	assert_int_equal(index_sim_report(f->idx, f->dev2, &r), 0);
+	assert_int_equal(index_sim_report(f->idx, f->dev2, &r, NOW), 0);
 	r.time_ns = 30;
 	r.present = 1;
-	assert_int_equal(index_sim_report(f->idx, f->dev2, &r), 0);
+	assert_int_equal(index_sim_report(f->idx, f->dev2, &r, NOW), 0);
 	assert_int_equal(events_of(f, f->dev2).n, 2);
 	assert_int_equal(commands_flags(f->idx, f->dev2, &fl), 0);
 	assert_false(fl.on_hold);
@@ -192,6 +194,30 @@ static void test_hold_and_reopen(void **state)
 	assert_true(st.known);
 	assert_string_equal(st.sim.iccid, "111");
 	assert_int_equal(st.sim.time_ns, 30);
+}
+
+/* A phone whose clock was a year ahead: its report counts as made at the
+ * server's now, so reports after the clock is set right are not "older". */
+static void test_clock_ahead(void **state)
+{
+	struct fx *f = *state;
+	struct vg_sim r = { .time_ns = NOW + 365 * 86400 * 1000000000LL, .present = 1,
+			    .iccid = "111", .imsi = "222" };
+	struct sim_state st;
+	struct last_ev e;
+
+	assert_int_equal(index_sim_report(f->idx, f->dev, &r, NOW), 0);
+	assert_int_equal(index_sim_get(f->idx, f->dev, &st), 0);
+	assert_true(st.sim.time_ns == NOW);
+	r.time_ns = NOW + 5;
+	snprintf(r.iccid, sizeof(r.iccid), "333");
+	assert_int_equal(index_sim_report(f->idx, f->dev, &r, NOW + 10), 0);
+	e = events_of(f, f->dev);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.kind, "sim-swap");
+	assert_true(e.t == NOW + 5);
+	assert_int_equal(index_sim_get(f->idx, f->dev, &st), 0);
+	assert_true(st.changed_ns == NOW + 5);
 }
 
 /* A devices table from before the sim_* columns gets them on open. */
@@ -217,7 +243,7 @@ static void test_migrate(void **state)
 	assert_int_equal(index_open(f->dir, false, &f->idx), 0);
 	assert_int_equal(index_sim_get(f->idx, f->dev, &st), 0);
 	assert_false(st.known);
-	assert_int_equal(index_sim_report(f->idx, f->dev, &r), 0);
+	assert_int_equal(index_sim_report(f->idx, f->dev, &r, NOW), 0);
 	assert_int_equal(index_sim_get(f->idx, f->dev, &st), 0);
 	assert_string_equal(st.sim.imsi, "222");
 }
@@ -227,6 +253,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 	};
 
