@@ -373,6 +373,30 @@ static void t_quiet(void **state)
 	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
 }
 
+/* Values not to trust: the ICCID of the wrong type and the IMSI too long
+ * stay empty (not cut), the operator loses its line break, only the one
+ * well-formed own number is kept. */
+static void t_hostile(void **state)
+{
+	struct fx *f = need(state);
+	struct sim_snapshot s;
+	char err[256];
+
+	control(f, "hostile\n");
+	/* the fake is single-threaded: it answers the read only after all
+	 * three changes of that control line */
+	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
+	assert_true(s.id.present);
+	assert_string_equal(s.id.iccid, "");
+	assert_string_equal(s.id.imsi, "");
+	assert_string_equal(s.id.operator_name, "EVIL key=value");
+	assert_int_equal(s.id.nmsisdn, 1);
+	assert_string_equal(s.id.msisdn[0], "+8613800138000");
+	assert_true(s.sms_ok);
+	sim_snapshot_free(&s);
+}
+
 static void t_unplug(void **state)
 {
 	struct fx *f = need(state);
@@ -537,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_sms_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sms_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_quiet, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_unplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fake_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fake_hung, setup, teardown),

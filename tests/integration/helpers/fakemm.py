@@ -34,6 +34,8 @@ Control lines, written to the FIFO given by --control (created if absent):
   sms-sent NUMBER TEXT  a sent message stored on the SIM (no timestamp)
   unplug / plug     the modem object goes away / comes back
   signal-quality N  Modem.SignalQuality changes (PropertiesChanged)
+  hostile           wrong types, an over-long IMSI, a line break in the
+                    operator, malformed own numbers
   location          Modem.Location's Location changes (PropertiesChanged)
   quit
 --ready-file F is written once the name is owned and the objects exported.
@@ -144,7 +146,14 @@ class Modem(PropObject):
                        "State": dbus.Int32(STATE_FAILED),
                        "StateFailedReason": dbus.UInt32(FAILED_SIM_MISSING),
                        "Manufacturer": dbus.String("QUALCOMM INCORPORATED"),
-                       "Model": dbus.String("EG25GGB")},
+                       "Model": dbus.String("EG25GGB"),
+                       # types simfs must skip, as a real modem object has them
+                       "Ports": dbus.Array([dbus.Struct((dbus.String("ttyUSB2"),
+                                                         dbus.UInt32(3)))], signature="(su)"),
+                       "UnlockRetries": dbus.Dictionary({dbus.UInt32(2): dbus.UInt32(3)},
+                                                        signature="uu"),
+                       "SignalQuality": dbus.Struct((dbus.UInt32(60), dbus.Boolean(True)),
+                                                    signature="ub")},
             IF_3GPP: {"OperatorName": dbus.String(OPERATOR),
                       "Imei": dbus.String("867698041234567")},
             IF_MSG: {"Messages": dbus.Array([], signature="o"),
@@ -290,6 +299,16 @@ class Fake:
         self.modem.Added(dbus.ObjectPath(obj.path), True)
         self.modem.update(IF_MSG, Messages=dbus.Array(self.sms_paths(), signature="o"))
 
+    def hostile(self):
+        """Values simfs must not trust: a wrong type, an over-long IMSI, a
+        line break in a one-line field, malformed own numbers."""
+        self.modem.update(IF_3GPP, OperatorName=dbus.String(""))
+        self.sim_obj.update(IF_SIM, SimIdentifier=dbus.UInt32(42),
+                            Imsi=dbus.String("4" * 100),
+                            OperatorName=dbus.String("EVIL\nkey=value"))
+        self.modem.update(IF_MODEM, OwnNumbers=strv(
+            ["+86 138", "+8613800138000\n", "", "+8613800138000"]))
+
     def unplug(self):
         if self.modem is None:
             return
@@ -335,6 +354,8 @@ class Fake:
         elif verb == "location":
             self.modem.update(IF_LOC, Location=dbus.Dictionary(
                 {dbus.UInt32(1): dbus.String("460,00,1A2B,01234567,")}, signature="uv"))
+        elif verb == "hostile" and self.sim_obj is not None:
+            self.hostile()
         elif verb == "unplug":
             self.unplug()
         elif verb == "plug":
