@@ -179,6 +179,8 @@ static int fs_setup(struct simfs *fs, const struct opts *o)
 
 static void fs_teardown(struct simfs *fs)
 {
+	if (fs->modem_busy)
+		return;   /* the process exits; the modem thread may still read */
 	ptopens_free(fs);
 	simstore_free(fs->store);
 	reporter_free(fs->rep);
@@ -244,7 +246,7 @@ static int run_mounted(struct simfs *fs, struct fuse *f, const struct opts *o)
 		goto out;
 	}
 	rc = serve(f);
-	if (!poller_stop(p, 2000))
+	if ((fs->modem_busy = !poller_stop(p, 2000)))
 		log_warnx("the modem thread did not stop in time");
 out:
 	reporter_unregister(fs->rep);

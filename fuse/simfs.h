@@ -36,6 +36,8 @@ struct simfs {
 	struct simstore *store;
 	struct reporter *rep;          /* NULL without --state */
 	struct ptopens *opens;         /* ptfile.c: writable opens per file */
+	bool modem_busy;               /* the modem thread outlived its stop: keep
+					* what it uses (store, reporter) at exit */
 };
 
 /* What fuse_file_info.fh points at: the first field tells which. */
