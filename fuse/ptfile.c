@@ -114,6 +114,7 @@ static int fh_new(struct simfs *fs, int fd, struct fuse_file_info *fi)
 	h->dev = st.st_dev;
 	h->ino = st.st_ino;
 	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	h->append = (fi->flags & O_APPEND) != 0;
 	if (h->writable && (e = opens_add(fs->opens, st.st_dev, st.st_ino)) < 0)
 		goto fail;
 	fi->fh = (uintptr_t)h;
@@ -168,6 +169,7 @@ int pt_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
 int pt_write(const char *path, const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
+	const struct ptfh *h = (const struct ptfh *)(uintptr_t)fi->fh;
 	int fd = pt_fi_fd(fi);
 	struct stat st;
 	ssize_t n;
@@ -177,7 +179,7 @@ int pt_write(const char *path, const char *buf, size_t size, off_t off,
 	if ((n = pwrite(fd, buf, size, off)) < 0)
 		return -errno;
 	/* O_APPEND: Linux's pwrite appended, wherever off said */
-	if ((fcntl(fd, F_GETFL) & O_APPEND) && fstat(fd, &st) == 0)
+	if (h->append && fstat(fd, &st) == 0)
 		off = st.st_size - n;
 	if (n > 0)
 		reporter_ranges(simfs_get()->rep, path, (uint64_t)off, (uint64_t)n);

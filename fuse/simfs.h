@@ -48,6 +48,7 @@ struct ptfh {
 	int kind;                      /* SIMFS_FH_PT */
 	int fd;
 	bool writable;                 /* counted in fs->opens */
+	bool append;                   /* O_APPEND: writes land at the end */
 	dev_t dev;
 	ino_t ino;
 };
