@@ -219,6 +219,42 @@ static int serve(struct fuse *f)
 	return r < 0 ? 1 : 0;   /* > 0: the signal that ended it */
 }
 
+/* Into the background once the mount is up: the parent exits 0 when the
+ * child is set up.  Unlike fuse_daemonize, stderr stays where the caller
+ * sent it unless it is a terminal, so the modem's trouble lines reach a
+ * log file.  0 or -errno (in the caller, before any fork succeeded). */
+static int daemonize(void)
+{
+	int p[2], null;
+	char ok = 1;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -EAGAIN;
+	}
+	if (pid > 0) {   /* the parent: wait for the child's word, then leave */
+		close(p[1]);
+		_exit(read(p[0], &ok, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0 || (null = open("/dev/null", O_RDWR)) < 0)
+		_exit(1);
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	if (isatty(STDERR_FILENO))
+		dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
+	if (write(p[1], &ok, 1) != 1)
+		_exit(1);
+	close(p[1]);
+	return 0;
+}
+
 /* Mounted: registers, daemonizes, runs the modem thread and the FUSE loop. */
 static int run_mounted(struct simfs *fs, struct fuse *f, const struct opts *o)
 {
@@ -234,7 +270,7 @@ static int run_mounted(struct simfs *fs, struct fuse *f, const struct opts *o)
 		return 1;
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0 ||
-	    (!o->foreground && fuse_daemonize(0) != 0)) {
+	    (!o->foreground && daemonize() < 0)) {
 		log_warnx("cannot set up signals or daemonize");
 		rc = 1;
 		goto out;
