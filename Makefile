@@ -118,6 +118,7 @@ bench: deps
 	bench/search_bench.sh
 	bench/command_bench.sh
 	bench/erase_bench.sh 10000 1024
+	bench/sim_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
