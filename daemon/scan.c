@@ -251,12 +251,43 @@ static int walk_dir(struct walk *w, int dfd, dev_t rootdev, int depth)
 	return rc;
 }
 
+/* True when dir is a mountpoint now: its device differs from its parent's. */
+static bool mounted_now(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct stat a, b;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if (!(slash = strrchr(parent, '/')))
+		return false;
+	slash[slash == parent] = '\0';   /* "/x" -> "/" */
+	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+/* A path below a registered vigil-simfs mountpoint that is not mounted now
+ * (simfs stopped: the phone shutting down, an upgrade) is out of sight, not
+ * deleted: its versions stay the latest until simfs shows it again. */
+static bool under_absent_mount(const struct scan_ctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->nmounts; i++) {
+		size_t n = strlen(c->mounts[i]);
+
+		if (strncmp(path, c->mounts[i], n) == 0 && path[n] == '/' &&
+		    !mounted_now(c->mounts[i]))
+			return true;
+	}
+	return false;
+}
+
 static int check_gone(void *arg, const struct shipped *s)
 {
 	struct walk *w = arg;
 	struct stat st;
 
 	if (lstat(s->path, &st) == 0 && scan_type(st.st_mode))
+		return 0;
+	if (under_absent_mount(w->c, s->path))
 		return 0;
 	if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP && errno != 0)
 		return 0;   /* unreadable now (EACCES...): not evidence of deletion */

@@ -3,7 +3,9 @@
  *
  * A scan never crosses into another mount (st_dev differs from its root's)
  * except a vigil-simfs mount registered in STATE/mounts (one absolute
- * mountpoint per line, written by vigil-simfs --state).  vigild's own state
+ * mountpoint per line, written by vigil-simfs --state).  While such a
+ * mountpoint is not mounted, what was shipped below it is not taken for
+ * deleted (simfs keeps its line when it stops).  vigild's own state
  * directory, and the -wal/-journal/-shm companions of a file, are never
  * shipped.  Racily clean: a shipped entry whose mtime is within
  * SCAN_RACY_NS of the moment its content was read may have changed again in
