@@ -2,7 +2,7 @@
  * the mount (sim/ from the modem, the rest passed through to --backing),
  * registers it with vigild (--state), daemonizes once the mount is up,
  * serves with a pool of FUSE threads beside the modem thread, and on
- * SIGTERM/SIGINT unmounts and unregisters.
+ * SIGTERM/SIGINT unmount (the STATE/mounts line stays: fuse/reporter.h).
  * Exit status: 0, 1 (start-up failed), 2 (usage). */
 #include <errno.h>
 #include <fcntl.h>
@@ -285,7 +285,7 @@ static int run_mounted(struct simfs *fs, struct fuse *f, const struct opts *o)
 	if ((fs->modem_busy = !poller_stop(p, 2000)))
 		log_warnx("the modem thread did not stop in time");
 out:
-	reporter_unregister(fs->rep);
+	reporter_unmounted(fs->rep);
 	fuse_remove_signal_handlers(fuse_get_session(f));
 	return rc;
 }

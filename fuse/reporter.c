@@ -188,10 +188,8 @@ int reporter_register(struct reporter *r, char *err, size_t errlen)
 	return 0;
 }
 
-void reporter_unregister(struct reporter *r)
+void reporter_unmounted(struct reporter *r)
 {
-	if (!r)
-		return;
-	mountreg_update(r->statedir, r->mountpoint, false);
-	send_path(r, SIMW_MOUNT, "");
+	if (r)
+		send_path(r, SIMW_MOUNT, "");
 }

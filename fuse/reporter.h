@@ -23,10 +23,14 @@ int reporter_new(struct reporter **out, const char *statedir, const char *mountp
 		 char *err, size_t errlen);
 void reporter_free(struct reporter *r);               /* NULL-safe */
 
-/* Adds the mountpoint to STATE/mounts and tells vigild (SIMW_MOUNT);
- * reporter_unregister takes it out again.  0 or -errno (err says why). */
+/* Adds the mountpoint to STATE/mounts and tells vigild (SIMW_MOUNT).
+ * 0 or -errno (err says why).  At exit, reporter_unmounted tells vigild the
+ * mount went; the line stays, so vigild takes what it shipped below the
+ * mountpoint for out of sight, not deleted (daemon/scan.h), until simfs
+ * mounts there again.  To stop backing a mountpoint up for good, remove its
+ * line from STATE/mounts. */
 int reporter_register(struct reporter *r, char *err, size_t errlen);
-void reporter_unregister(struct reporter *r);
+void reporter_unmounted(struct reporter *r);
 
 void reporter_changed(struct reporter *r, const char *path);
 /* len may run to TRK_EOF (bpf/events.h): the rest of the file, a cut. */

@@ -288,9 +288,16 @@ wait_for 15 "identity over D-Bus" grep -qx "iccid=$ICCID_A" "$T/m3/sim/identity"
 [ ! -e "$T/m3/sim/phonebook.vcf" ] || fail "a phonebook.vcf without a phonebook source"
 stop_fg "$SPID" "$T/m3"
 
-note "SIGTERM: unmounted and unregistered"
+note "SIGTERM: unmounted; what was shipped below it is hidden, not deleted"
+got=$(counter simfs_received)
 kill -TERM "$MPID"
 timeout 10 tail --pid="$MPID" -f /dev/null || fail "vigil-simfs did not exit on SIGTERM"
 ! mountpoint -q "$M" || fail "still mounted"
-! grep -qxF "$M" "$S/mounts" || fail "still in STATE/mounts"
+grep -qxF "$M" "$S/mounts" || fail "the registration went with the mount"
+wait_for 10 "vigild told of the unmount" sh -c "[ \$(\"$BIN/vigild\" status --state '$S' --json | jq .counters.simfs_received) -gt $got ]"
+sleep 3   # the rescan it asks for, and any deletion it would ship
+for f in sim/identity sim/phonebook.vcf; do
+	vigil log "phone1:$M/$f" --json | jq -e '.[-1].deleted == false' >/dev/null ||
+		fail "$f recorded as deleted after simfs stopped"
+done
 echo ok
