@@ -116,7 +116,7 @@ static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *ke
 		return -ENOMEM;
 	}
 	len = BIO_get_mem_data(mem, &data);
-	r = file_write_atomic(path, data, (size_t)len, key ? 0600 : 0644, FILE_NOREPLACE);
+	r = file_write_atomic(path, data, (size_t)len, 0600, FILE_NOREPLACE);
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 	BIO_free(mem);

@@ -128,5 +128,5 @@ int config_save(const struct srv_config *cfg)
 		     cfg->listen, cfg->advertise, cfg->country);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -ENAMETOOLONG;
-	return file_write_atomic(path, text, (size_t)n, 0644, 0);
+	return file_write_atomic(path, text, (size_t)n, 0600, 0);
 }

@@ -25,6 +25,7 @@
 #include "server/index.h"
 #include "server/session.h"
 #include "server/srv.h"
+#include "server/srvdir.h"
 #include "server/store/store.h"
 
 #define EXIT_USAGE 2
@@ -123,6 +124,8 @@ static int cmd_init(const char *dir, const char *listen_at, const char *advertis
 		return log_errno(r, "%s", dir), 1;
 	if (holds_server(dir))
 		return log_warnx("%s already holds a server; refusing to overwrite it", dir), 1;
+	if (srvdir_secure_new(dir, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
 	if ((r = ca_init(dir, err, sizeof(err))) < 0)
 		return log_warnx("%s", err), 1;
 	snprintf(path, sizeof(path), "%s/store", dir);
@@ -318,7 +321,7 @@ static int cmd_run(const char *dir, const char *listen_at)
 
 	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
-	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
+	if (config_load(dir, &cfg, err, sizeof(err)) < 0 || srvdir_check(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
 	if ((sfd = signal_fd()) < 0)
 		return 1;
@@ -407,6 +410,7 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init("vigil-server", LOG_LVL_INFO);
+	umask(077);   /* every file 0600, every directory 0700 (server/srvdir.h) */
 	if (argc < 2)
 		return usage(NULL, NULL);
 	cmd = argv[1];
