@@ -1,5 +1,12 @@
 /* sigcache.c — signature cache of shipped versions and streaming librsync
- * jobs (rs_job_iter with bounded buffers; the jobs never do I/O). */
+ * jobs (rs_job_iter with bounded buffers; the jobs never do I/O).
+ *
+ * A signature is written as it streams out of librsync (it grows with the
+ * file: ~0.4% of it), so it cannot go through common/fdio's
+ * file_write_atomic, which takes the whole buffer.  It keeps that helper's
+ * safety: an O_EXCL random temp name (mkostemp) in STATE/sigs (0700),
+ * renamed over the final name; it is not fsynced, being a cache a lost
+ * entry of which only costs a whole upload instead of a delta. */
 #include "daemon/sigcache.h"
 
 #include <errno.h>
