@@ -574,6 +574,59 @@ static void test_privileged(void **state)
 	}
 }
 
+/* As root with owners restored (chown_too): a tree merged into an existing
+ * directory that holds an identical file — both owned by someone else,
+ * with modes and a user.* attribute of their own — leaves them exactly as
+ * they were (owner, mode, mtime, xattrs), while the file it creates beside
+ * them gets the stored owner and mode, its setuid bit dropped (issue 10,
+ * finding 1.3: a directory went from 0700 to 0777, a file to -rwsrwsrwx). */
+static void test_existing_owner(void **state)
+{
+	const uint8_t a[] = "same bytes";
+	struct fake f = { .data = a, .len = sizeof(a) - 1, .fail_after = -1 };
+	struct restore_src src = { fake_fetch, &f };
+	struct vg_entry *e = file_entry(a, sizeof(a) - 1, 06777, 1000000000), *d;
+	struct restore *r;
+	struct stat st;
+	char dir[512];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(dir, sizeof(dir), "%s", path_of("mine"));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	make_existing(path_of("mine/same"), false, a, sizeof(a) - 1);
+	assert_int_equal(lchown(dir, 4242, 4242), 0);
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(lchown(path_of("mine/same"), 4242, 4242), 0);
+	assert_int_equal(lsetxattr(path_of("mine/same"), "user.own", "mine", 4, 0), 0);
+	e->uid = e->gid = 1000;
+	add_xattr(e, "user.note", "theirs");
+	add_xattr(e, "security.capability", "x");
+	d = calloc(1, sizeof(*d));
+	*d = *e;
+	d->type = VG_DIR;
+	d->mode = 0777;
+	assert_non_null(r = restore_new(&src, true, false));
+	assert_int_equal(restore_tree_begin(r, dir, d), 0);
+	assert_int_equal(restore_tree_add(r, "same", e), 0);
+	assert_int_equal(restore_tree_add(r, "new", e), 0);
+	assert_int_equal(restore_finish(r), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(st.st_uid == 4242 && (st.st_mode & 07777) == 0700);
+	assert_int_equal(stat(path_of("mine/same"), &st), 0);
+	assert_true(st.st_uid == 4242 && (st.st_mode & 07777) == 0600 && st.st_mtim.tv_sec == 12345);
+	assert_xattr(path_of("mine/same"), "user.own", "mine");
+	assert_xattr(path_of("mine/same"), "user.note", NULL);
+	assert_int_equal(stat(path_of("mine/new"), &st), 0);
+	assert_true(st.st_uid == 1000 && st.st_gid == 1000 && (st.st_mode & 07777) == 0777);
+	assert_xattr(path_of("mine/new"), "user.note", "theirs");
+	assert_xattr(path_of("mine/new"), "security.capability", NULL);
+	assert_int_equal(restore_stats(r)->unchanged, 1);
+	restore_free(r);
+	free(e);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privileged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_existing_owner, setup, teardown),
 	};
 
 	umask(022);
