@@ -34,7 +34,9 @@ struct modem_ops {
 	 * that is absent gives 0 with out->id.present false.  A phonebook or
 	 * SMS list that could not be read leaves phonebook_ok / sms_ok false
 	 * (the caller keeps its previous files).  -errno when the modem does
-	 * not answer at all; err says why in one line. */
+	 * not answer at all; err says why in one line.  -EAGAIN: the SIM is
+	 * still starting (+CPIN: NOT READY): the modem is fine, read again
+	 * soon. */
 	int (*read)(struct modem *m, struct sim_snapshot *out, char *err, size_t errlen);
 	void (*close)(struct modem *m);                 /* NULL-safe */
 };

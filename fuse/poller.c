@@ -67,6 +67,12 @@ static void do_read(struct poller *p)
 	e = p->cfg.ops->read(p->m, &s, err, sizeof(err));
 	p->reread_at = 0;
 	p->next_read = mono_ms() + (int64_t)p->cfg.poll_s * 1000;
+	if (e == -EAGAIN) {   /* the SIM is still starting (just inserted): no trouble */
+		sim_snapshot_free(&s);
+		log_debug("modem %s: %s; reading again shortly", p->cfg.spec, err);
+		p->reread_at = mono_ms() + POLLER_NOTREADY_MS;
+		return;
+	}
 	if (e < 0) {
 		sim_snapshot_free(&s);
 		trouble(p, err[0] ? err : strerror(-e));

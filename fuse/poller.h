@@ -16,6 +16,7 @@
 #include "fuse/simstore.h"
 
 #define POLLER_QUIET_MS     200     /* a URC burst is over after this much quiet */
+#define POLLER_NOTREADY_MS  1000    /* a SIM still starting up is read again after this */
 #define POLLER_BACKOFF_MS   1000    /* first reopen delay ... */
 #define POLLER_BACKOFF_MAX  8000    /* ... doubling to this: a returning modem
 				     * is seen within ~10 s */
