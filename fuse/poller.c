@@ -33,8 +33,12 @@ struct poller {
 /* The modem failed: log it once, close it, reopen after the backoff. */
 static void trouble(struct poller *p, const char *why)
 {
+	size_t n = strlen(p->cfg.spec);
+	bool named = strncmp(why, p->cfg.spec, n) == 0 && why[n] == ':';   /* "/dev/x: ..." */
+
 	if (!p->trouble)
-		log_warnx("modem %s: %s; keeping the last SIM files, retrying", p->cfg.spec, why);
+		log_warnx("modem %s%s%s; keeping the last SIM files, retrying",
+			  named ? "" : p->cfg.spec, named ? "" : ": ", why);
 	p->trouble = true;
 	p->cfg.ops->close(p->m);
 	p->m = NULL;
