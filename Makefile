@@ -125,6 +125,7 @@ bench: deps
 	bench/command_bench.sh
 	bench/erase_bench.sh 10000 1024
 	bench/sim_bench.sh
+	bench/load_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
