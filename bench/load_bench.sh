@@ -42,13 +42,15 @@ SPID=$!
 for _ in $(seq 100); do ss -ltnH "sport = :$PORT" | grep -q . && break; sleep 0.1; done
 
 rc=0
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)   # other work on the machine shares its CPUs
 "$ROOT/build/bench/loadgen" --server "127.0.0.1:$PORT" --dir "$W" --ctl "$W/ctl.bundle" \
 	--vigil "$BIN/vigil" --devices "$DEVICES" --per-dev "$PER_DEV" --pushers "$PUSHERS" \
 	--duration "$DURATION" --size "$SIZE" --server-pid "$SPID" >"$W/report.txt" || rc=$?
 {
 	echo "== load on loopback, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs," \
 		"$((DEVICES * PER_DEV)) connections, $PUSHERS pushers, ${SIZE}-byte file, ${DURATION} s"
-	echo "enrolling $DEVICES devices: $enroll_ms ms; ulimit -n $(ulimit -n)"
+	echo "enrolling $DEVICES devices: $enroll_ms ms; ulimit -n $(ulimit -n);" \
+		"load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	cat "$W/report.txt"
 	[ "$rc" = 0 ] || echo "loadgen exit $rc: a connection failed or died, or a pusher made no progress"
 } | tee -a "$RESULTS"

@@ -53,6 +53,7 @@ struct lg_sampler {
 	struct lg_samples *lat;   /* `vigil ls` as a program, wall time */
 	struct lg_samples *lat_conn;   /* MSG_CTL_LS on an open controller connection */
 	struct mux *ctl;          /* NULL: no in-connection samples */
+	const struct lg_pusher *first;   /* dev0's pusher: sample once its file exists */
 	uint64_t runs, failures;
 	const volatile sig_atomic_t *stop;
 	pthread_t tid;
@@ -86,6 +87,8 @@ struct lg_run {
 	struct lg_pusher *pushers;
 	struct lg_sampler sampler;
 	struct lg_samples push_lat, ls_lat, ls_conn_lat;
+	struct lg_samples rest_ls, rest_ls_conn;   /* after the pushes, all connections idle */
+	struct lg_sampler rest;
 	long rss0_kb, rss_idle_kb, rss_end_kb;
 	int thr0, thr_idle, thr_end;
 	double connect_s, push_s;

@@ -16,6 +16,7 @@
 #include "common/rpc.h"
 
 #define LG_LS_MS 30000
+#define LG_FIRST_MS 10000   /* at most this long for dev0's first version */
 
 extern char **environ;
 
@@ -86,8 +87,13 @@ void *lg_sampler_main(void *arg)
 {
 	struct lg_sampler *s = arg;
 	struct vg_entry *scratch = malloc(sizeof(*scratch));
-	int64_t next = mono_ms();
+	int64_t next = mono_ms() + LG_FIRST_MS;
 
+	/* dev0:/load exists once its pusher's first version is in */
+	while (s->first && !__atomic_load_n(&s->first->pushes, __ATOMIC_RELAXED) &&
+	       !*s->stop && mono_ms() < next)
+		usleep(10000);
+	next = mono_ms();
 	while (scratch && !*s->stop) {
 		int64_t left = next - mono_ms();
 

@@ -108,7 +108,7 @@ static int push_one(struct push *w)
 	}
 	lg_samples_add(p->lat, (uint32_t)((mono_ns() - t0) / 1000));
 	p->version = v;
-	p->pushes++;
+	__atomic_add_fetch(&p->pushes, 1, __ATOMIC_RELAXED);
 	if (ranges)
 		p->ranges++;
 	else

@@ -132,6 +132,8 @@ void lg_report(struct lg_run *run)
 	print_server(run);
 	print_lat("vigil ls (program)", &run->ls_lat);
 	print_lat("ls on an open conn", &run->ls_conn_lat);
+	print_lat("vigil ls, no pushes", &run->rest_ls);
+	print_lat("open conn, no pushes", &run->rest_ls_conn);
 	p99 = lg_quantile(&run->ls_lat, 0.99);
 	printf("%-22s %llu runs, %llu failed; p99 %.1f ms: target < 200 ms %s\n", "ls sampler",
 	       (unsigned long long)run->sampler.runs, (unsigned long long)run->sampler.failures,

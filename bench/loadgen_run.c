@@ -15,6 +15,7 @@
 #define LG_CONNECTORS  8
 #define LG_SETTLE_MS   2000     /* after connecting, before reading RSS */
 #define LG_SAMPLES_MAX (4u << 20)
+#define LG_REST_MS     4000     /* ls sampled with no pushes, after them */
 
 static int load_bundles(struct lg_run *run)
 {
@@ -48,7 +49,9 @@ int lg_run_init(struct lg_run *run, const struct lg_opts *o, const volatile sig_
 	if (!run->bundles || !run->conns || !run->pushers ||
 	    lg_samples_init(&run->push_lat, LG_SAMPLES_MAX) < 0 ||
 	    lg_samples_init(&run->ls_lat, LG_SAMPLES_MAX) < 0 ||
-	    lg_samples_init(&run->ls_conn_lat, LG_SAMPLES_MAX) < 0)
+	    lg_samples_init(&run->ls_conn_lat, LG_SAMPLES_MAX) < 0 ||
+	    lg_samples_init(&run->rest_ls, LG_SAMPLES_MAX) < 0 ||
+	    lg_samples_init(&run->rest_ls_conn, LG_SAMPLES_MAX) < 0)
 		return -ENOMEM;
 	return load_bundles(run);
 }
@@ -91,7 +94,8 @@ static void start_workers(struct lg_run *run)
 			p->m = NULL;
 	}
 	*s = (struct lg_sampler){ .o = run->o, .lat = &run->ls_lat, .lat_conn = &run->ls_conn_lat,
-				  .ctl = run->ctl, .stop = &run->halt };
+				  .ctl = run->ctl, .stop = &run->halt,
+				  .first = run->o->pushers && run->pushers[0].m ? &run->pushers[0] : NULL };
 	if (pthread_create(&s->tid, NULL, lg_sampler_main, s) != 0)
 		s->o = NULL;
 }
@@ -117,6 +121,21 @@ static void push_phase(struct lg_run *run)
 		usleep(50000);
 	stop_workers(run);
 	run->push_s = (double)(mono_ms() - t0) / 1000.0;
+}
+
+/* The control: the same ls sampling with every connection idle. */
+static void rest_phase(struct lg_run *run)
+{
+	struct lg_sampler *s = &run->rest;
+
+	run->halt = 0;
+	*s = (struct lg_sampler){ .o = run->o, .lat = &run->rest_ls, .lat_conn = &run->rest_ls_conn,
+				  .ctl = run->ctl, .stop = &run->halt };
+	if (pthread_create(&s->tid, NULL, lg_sampler_main, s) != 0)
+		return;
+	usleep(LG_REST_MS * 1000);
+	run->halt = 1;
+	pthread_join(s->tid, NULL);
 }
 
 /* Whether the run held: every connection up and alive, every pusher moved. */
@@ -149,6 +168,8 @@ int lg_run(struct lg_run *run)
 			   err, sizeof(err)) < 0)
 		fprintf(stderr, "loadgen: controller: %s (only `vigil ls` is sampled)\n", err);
 	push_phase(run);
+	if (!*run->quit)
+		rest_phase(run);
 	for (i = 0; i < run->nconns; i++)
 		if (run->conns[i] && mux_alive(run->conns[i]))
 			run->alive_end++;
@@ -173,5 +194,7 @@ void lg_run_free(struct lg_run *run)
 	lg_samples_free(&run->push_lat);
 	lg_samples_free(&run->ls_lat);
 	lg_samples_free(&run->ls_conn_lat);
+	lg_samples_free(&run->rest_ls);
+	lg_samples_free(&run->rest_ls_conn);
 	pthread_mutex_destroy(&run->lock);
 }

@@ -213,10 +213,12 @@ out:
 	return r;
 }
 
-int index_open(const char *dir, bool create, struct index **out)
+/* reader: a second, read-only connection (index_open_reader). */
+static int open_handle(const char *dir, bool create, bool reader, struct index **out)
 {
 	struct index *idx = calloc(1, sizeof(*idx));
-	int rc, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	int rc, flags = (reader ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+			SQLITE_OPEN_FULLMUTEX;
 	int r = 0;
 
 	*out = NULL;
@@ -237,6 +239,8 @@ int index_open(const char *dir, bool create, struct index **out)
 		goto out;
 	}
 	sqlite3_busy_timeout(idx->db, INDEX_BUSY_MS);
+	if (reader)
+		goto out;   /* the writer set WAL and the schema */
 	/* WAL: readers never block the writer; synchronous=FULL: a committed
 	 * version survives a power cut, as the device deletes its queue entry
 	 * once it got PUT_DONE. */
@@ -253,6 +257,16 @@ out:
 	}
 	*out = idx;
 	return 0;
+}
+
+int index_open(const char *dir, bool create, struct index **out)
+{
+	return open_handle(dir, create, false, out);
+}
+
+int index_open_reader(const char *dir, struct index **out)
+{
+	return open_handle(dir, false, true, out);
 }
 
 void index_close(struct index *idx)

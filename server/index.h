@@ -31,6 +31,12 @@ struct index;
 /* Opens DIR/index.db.  create: make the file and schema (init); otherwise
  * the file must exist.  Returns 0 or -errno. */
 int index_open(const char *dir, bool create, struct index **out);
+/* A second connection to DIR/index.db (opened with index_open already),
+ * read-only, with a lock of its own: in WAL mode its reads see every
+ * committed version and never wait for the writer's commits (each one an
+ * fsync under the writer's lock), so a controller's ls stays quick while
+ * devices push (bench/load_bench.sh).  Only the read calls may be used on it. */
+int index_open_reader(const char *dir, struct index **out);
 void index_close(struct index *idx);   /* NULL-safe */
 
 /* --- identities --- */

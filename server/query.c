@@ -84,7 +84,7 @@ static int ls_send(struct conn *c, struct batch *bt, int64_t dev, const char *di
 	int r;
 
 	for (;;) {
-		r = index_ls(c->srv->idx, dev, dir, at, recursive, after, SIZE_MAX, batch_take, bt);
+		r = index_ls(srv_reader(c->srv), dev, dir, at, recursive, after, SIZE_MAX, batch_take, bt);
 		if (r < 0)
 			return r;
 		if (!bt->full)
@@ -118,7 +118,7 @@ static int do_ls(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		goto out;
 	}
 	if (strcmp(path, "/")) {
-		r = index_latest(c->srv->idx, dev.id, path, at, false, v);
+		r = index_latest(srv_reader(c->srv), dev.id, path, at, false, v);
 		if (r == 0 && v->e.deleted)
 			r = -ENOENT;
 		if (r < 0)
@@ -161,7 +161,7 @@ static int do_log(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		return 0;
 	batch_init(&bt, s);
 	for (;;) {
-		r = index_log(c->srv->idx, dev.id, path, after, SIZE_MAX, batch_take, &bt);
+		r = index_log(srv_reader(c->srv), dev.id, path, after, SIZE_MAX, batch_take, &bt);
 		if (r < 0)
 			break;
 		any = any || r > 0;
@@ -193,8 +193,8 @@ static int pick_version(struct conn *c, int64_t dev, const char *path, uint64_t 
 	int r;
 
 	if (version)
-		return index_version_get(c->srv->idx, dev, path, version, v);
-	r = index_latest(c->srv->idx, dev, path, at_or_latest(at), false, v);
+		return index_version_get(srv_reader(c->srv), dev, path, version, v);
+	r = index_latest(srv_reader(c->srv), dev, path, at_or_latest(at), false, v);
 	if (r == 0 && v->e.deleted)
 		r = -ENOENT;
 	if (r == -ENOENT && !strcmp(path, "/")) {
@@ -373,7 +373,7 @@ static int devices_send(struct conn *c, struct mux_stream *s, struct dev_list *l
 	reply_batch_init(&rb, s, MSG_DEVICES);
 	buf_init(&one, VG_MSG_MAX);
 	for (i = 0; r == 0 && i < l->n; i++) {
-		if ((r = index_dev_state(c->srv->idx, l->id[i], &st)) < 0)
+		if ((r = index_dev_state(srv_reader(c->srv), l->id[i], &st)) < 0)
 			break;
 		l->d[i].online = srv_device_online(c->srv, l->id[i]);
 		l->d[i].last_seen_ns = st.last_seen_ns;
@@ -399,7 +399,7 @@ static int do_devices(struct conn *c, struct mux_stream *s, struct wire_reader *
 	if (wire_done(wr) < 0)
 		return -EPROTO;
 	/* collect first: the index lock is held during the listing callback */
-	r = index_ident_list(c->srv->idx, ROLE_DEVICE, collect_device, &l);
+	r = index_ident_list(srv_reader(c->srv), ROLE_DEVICE, collect_device, &l);
 	if (r == 0)
 		r = devices_send(c, s, &l);
 	if (r < 0 && r != -ECONNRESET)
@@ -494,7 +494,7 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 		return 0;
 	}
 	buf_init(&b, VG_MSG_MAX);
-	if ((r = index_dev_state(c->srv->idx, dev.id, &ds)) < 0)
+	if ((r = index_dev_state(srv_reader(c->srv), dev.id, &ds)) < 0)
 		goto out;
 	snprintf(st->device, sizeof(st->device), "%s", dev.name);
 	st->online = srv_device_online(c->srv, dev.id);
@@ -502,8 +502,8 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
 	st->has_xattrs = ds.has_xattrs;
-	if ((r = status_sim(c->srv->idx, dev.id, st)) < 0 ||
-	    (r = status_commands(c->srv->idx, dev.id, st)) < 0 ||
+	if ((r = status_sim(srv_reader(c->srv), dev.id, st)) < 0 ||
+	    (r = status_commands(srv_reader(c->srv), dev.id, st)) < 0 ||
 	    (r = search_status(c->srv, dev.id, st)) < 0)
 		goto out;
 	proto_put_status(&b, st);

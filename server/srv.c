@@ -31,7 +31,8 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	pthread_cond_init(&srv->cond, NULL);
 	LIST_INIT(&srv->conns);
 	srv->cfg = cfg;
-	if ((r = index_open(cfg->dir, false, &srv->idx)) < 0) {
+	if ((r = index_open(cfg->dir, false, &srv->idx)) < 0 ||
+	    (r = index_open_reader(cfg->dir, &srv->ridx)) < 0) {
 		log_errno(r, "%s/index.db", cfg->dir);
 		return r;
 	}
@@ -87,6 +88,7 @@ void srv_close(struct srv *srv)
 		search_stop(srv);
 		shafill_free(srv->sf);
 		store_close(srv->store);
+		index_close(srv->ridx);
 		index_close(srv->idx);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -327,7 +329,7 @@ int srv_find_device(struct srv *srv, struct mux_stream *s, const char *name,
 		reply_error(s, EINVAL, "'%s' is not a valid device name", name);
 		return -EINVAL;
 	}
-	r = index_ident_get(srv->idx, name, dev);
+	r = index_ident_get(srv_reader(srv), name, dev);
 	if (r == 0 && dev->role != ROLE_DEVICE)
 		r = -ENOENT;
 	if (r == -ENOENT)

@@ -47,6 +47,7 @@ struct relay;
 struct srv {
 	const struct srv_config *cfg;
 	struct index *idx;
+	struct index *ridx;         /* read-only connection: controllers' queries */
 	struct store *store;
 	struct textindex *ti;       /* keyword index (search.db) */
 	struct indexer *ix;         /* background worker feeding it */
@@ -67,6 +68,13 @@ struct srv {
 	size_t nconns;
 	bool quit;
 };
+
+/* The index connection for reads that need not wait for devices' commits:
+ * controllers' queries (index_open_reader). */
+static inline struct index *srv_reader(struct srv *srv)
+{
+	return srv->ridx ? srv->ridx : srv->idx;
+}
 
 /* One connected (or handshaking) peer. */
 struct conn {

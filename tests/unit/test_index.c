@@ -15,6 +15,7 @@
 
 #include "common/tls.h"
 #include "server/index.h"
+#include "server/index_int.h"
 
 struct fx { char dir[64]; struct index *idx; int64_t dev; };
 
@@ -514,6 +515,36 @@ static void test_sha_pending_migration(void **state)
 	free(v);
 }
 
+/* The reader connection (index_open_reader): it sees every committed
+ * version, refuses to write, and answers while the writer holds its own
+ * lock (as it does across each commit's fsync) — were it to wait for that
+ * lock, this test would hang. */
+static void test_reader(void **state)
+{
+	struct fx *f = *state;
+	struct index *rd = NULL;
+	struct index_version *v = calloc(1, sizeof(*v));
+	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
+	uint64_t ver = 0;
+
+	assert_non_null(v);
+	assert_int_equal(index_open_reader(f->dir, &rd), 0);
+	assert_int_equal(index_latest(rd, f->dev, "/a", INDEX_AT_LATEST, false, v), -ENOENT);
+	assert_int_equal(put(f, "/a", VG_FILE, 5, 10, false, &ver), 0);
+	pthread_mutex_lock(&f->idx->lock);
+	assert_int_equal(index_latest(rd, f->dev, "/a", INDEX_AT_LATEST, false, v), 0);
+	assert_int_equal(v->e.version, ver);
+	assert_int_equal(v->e.size, 5);
+	pthread_mutex_unlock(&f->idx->lock);
+	snprintf(id.name, sizeof(id.name), "phone2");
+	assert_true(index_ident_add(rd, &id) < 0);
+	assert_int_equal(index_ident_get(f->idx, "phone2", &id), -ENOENT);
+	index_close(rd);
+	assert_int_equal(index_open_reader("/nonexistent-vigil-dir", &rd), -ENOENT);
+	assert_null(rd);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sha_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sha_pending_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
