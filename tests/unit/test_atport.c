@@ -204,11 +204,16 @@ static void test_errors(void **state)
 	assert_int_equal(fm_join(&e->fm), 0);
 }
 
+/* A call took at least lo ms (a deadline was honoured, not cut short) and
+ * did not hang: hi plus a slack for a loaded machine (CI shares its two
+ * CPUs), so scheduling delays never fail the test. */
+#define TOOK_SLACK_MS 2000
+
 static void assert_took(int64_t t0, int lo, int hi)
 {
 	int64_t ms = mono_ms() - t0;
 
-	if (ms < lo || ms > hi)
+	if (ms < lo || ms > hi + TOOK_SLACK_MS)
 		fail_msg("took %lld ms, want %d..%d", (long long)ms, lo, hi);
 }
 
@@ -549,7 +554,10 @@ static void dump(const struct round *r)
 }
 
 /* Seed 2 (AT_SEED overrides it) gives timeouts, gated rounds, over-long
- * lines, every final code and clean replies among its 40 rounds. */
+ * lines, every final code and clean replies among its 40 rounds.  The
+ * timeout is long enough that a loaded machine (CI runs beside other
+ * work) still delivers every reply that is meant to arrive in time. */
+#define ROUND_TIMEOUT_MS 1000
 static void test_random_replies(void **state)
 {
 	struct env *e = *state;
@@ -566,7 +574,7 @@ static void test_random_replies(void **state)
 	assert_int_equal(fm_start(&e->fm, steps, ROUNDS), 0);
 	for (int i = 0; i < ROUNDS; i++) {
 		int64_t t0 = mono_ms();
-		int err = 99, rc = cmd(e, r[i].cmd, "+CPBR:", 150, &err);
+		int err = 99, rc = cmd(e, r[i].cmd, "+CPBR:", ROUND_TIMEOUT_MS, &err);
 
 		if (rc != r[i].want || (rc == -EIO && err != r[i].err)) {
 			dump(&r[i]);
@@ -575,7 +583,7 @@ static void test_random_replies(void **state)
 		}
 		if (rc != -ETIMEDOUT && rc != -EMSGSIZE && e->lines.n != (size_t)r[i].pb)
 			fail_msg("round %d: %zu lines, want %d", i, e->lines.n, r[i].pb);
-		assert_took(t0, 0, 150 + 200 + 1000);
+		assert_took(t0, 0, ROUND_TIMEOUT_MS + 1000);
 	}
 	assert_int_equal(fm_join(&e->fm), 0);
 	for (int i = 0; i < ROUNDS; i++)

@@ -203,6 +203,11 @@ static void control(struct fx *f, const char *line)
 
 /* Polls modem_fd() as simfs's poller does: the events() mask with
  * MODEM_EV_REREAD, 0 if none came within ms, or events()'s -errno. */
+/* How long an event may take to come through dbus-daemon and the fake's
+ * Python main loop on a loaded machine (CI shares two CPUs): a bound on
+ * hanging, not a latency target. */
+#define EVENT_WAIT_MS 10000
+
 static int wait_reread(struct fx *f, int ms)
 {
 	struct pollfd p = { .fd = modem_mm_ops.fd(f->m), .events = POLLIN };
@@ -286,8 +291,8 @@ static void t_swap(void **state)
 	sim_snapshot_free(&s);
 	control(f, "swap 89860099999999999999 460009999999999\n");
 	t0 = now_ms();
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
+	assert_true(now_ms() - t0 < EVENT_WAIT_MS);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_true(s.id.present);
 	assert_string_equal(s.id.iccid, "89860099999999999999");
@@ -305,14 +310,14 @@ static void t_remove_insert(void **state)
 	char err[256];
 
 	control(f, "remove\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_false(s.id.present);
 	assert_string_equal(s.id.iccid, "");
 	assert_false(s.sms_ok);
 	sim_snapshot_free(&s);
 	control(f, "insert\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_default_sim(&s);
 	sim_snapshot_free(&s);
@@ -326,7 +331,7 @@ static void t_sms_add(void **state)
 	time_t now = time(NULL);
 
 	control(f, "sms-add 新短信 arrived\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.nsms, 3);
 	assert_string_equal(s.sms[2].text, "新短信 arrived");
@@ -344,7 +349,7 @@ static void t_sms_sent(void **state)
 	char err[256];
 
 	control(f, "sms-sent +8613700137000 短信备份测试\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.nsms, 3);
 	assert_int_equal(s.sms[0].index, 1);
@@ -370,7 +375,7 @@ static void t_quiet(void **state)
 	control(f, "signal-quality 70\n");
 	assert_int_equal(wait_reread(f, 500), 0);
 	control(f, "swap 89860099999999999999 460009999999999\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 }
 
 /* Values not to trust: the ICCID of the wrong type and the IMSI too long
@@ -385,7 +390,7 @@ static void t_hostile(void **state)
 	control(f, "hostile\n");
 	/* the fake is single-threaded: it answers the read only after all
 	 * three changes of that control line */
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_true(s.id.present);
 	assert_string_equal(s.id.iccid, "");
@@ -404,11 +409,11 @@ static void t_unplug(void **state)
 	char err[256];
 
 	control(f, "unplug\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), -ENODEV);
 	assert_true(err[0] != '\0');
 	control(f, "plug\n");
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), 0);
 	assert_default_sim(&s);
 	sim_snapshot_free(&s);
@@ -425,10 +430,10 @@ static void t_fake_killed(void **state)
 	waitpid(f->fake, NULL, 0);
 	f->fake = 0;
 	/* the name's owner left: NameOwnerChanged */
-	assert_true(wait_reread(f, 2000) & MODEM_EV_REREAD);
+	assert_true(wait_reread(f, EVENT_WAIT_MS) & MODEM_EV_REREAD);
 	t0 = now_ms();
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), -ENODEV);
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(now_ms() - t0 < MODEM_CMD_TIMEOUT_MS);   /* refused, not timed out */
 	assert_true(err[0] != '\0');
 	assert_int_equal(s.nsms, 0);
 	assert_null(s.sms);
@@ -459,7 +464,7 @@ static void t_bus_gone(void **state)
 	kill(f->bus, SIGKILL);
 	waitpid(f->bus, NULL, 0);
 	f->bus = 0;
-	assert_int_equal(wait_reread(f, 2000), -EPIPE);
+	assert_int_equal(wait_reread(f, EVENT_WAIT_MS), -EPIPE);
 	assert_int_equal(read_snap(f, &s, err, sizeof(err)), -EPIPE);
 	assert_true(err[0] != '\0');
 }
