@@ -184,6 +184,72 @@ int ctree_add(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint32_t 
 	return b->err;
 }
 
+/* Entries a page of identical entries holds when it closes. */
+static uint64_t run_page(const uint8_t hash[32])
+{
+	return is_boundary(hash) ? 2 : CTREE_PAGE_MAX;
+}
+
+static bool page_full(const struct ct_level *lv)
+{
+	return lv->cut_pending || lv->n == CTREE_PAGE_MAX;
+}
+
+/* count copies of one entry at a level.  Once the open page is full, the
+ * pages that follow are alike (P entries each): one is built and hashed,
+ * and its hash goes one level up as a run of its own.  The last page of
+ * the run stays open, as lazy closing leaves it after single adds. */
+static int level_run(struct ctree_builder *b, int level, const uint8_t hash[32], uint64_t len,
+		     uint64_t count)
+{
+	struct ct_level *lv = level_get(b, level);
+	uint64_t P = run_page(hash), k, i;
+	uint8_t ph[32];
+	int r;
+
+	if (!lv)
+		return -errno;
+	for (; count > 0 && !page_full(lv); count--)
+		if ((r = level_add(b, level, hash, len)) < 0)
+			return r;
+	k = count ? (count - 1) / P : 0;   /* whole pages closed before the run's last */
+	if (k > 0) {
+		if ((r = level_close(b, level)) < 0)
+			return r;
+		for (i = 0; i < P; i++)
+			if ((r = level_add(b, level, hash, len)) < 0)
+				return r;
+		if ((r = page_emit(b, level, ph)) < 0)
+			return r;
+		lv->closed += k;
+		lv->n = 0;
+		lv->bytes = 0;
+		lv->cut_pending = false;
+		if ((r = level_run(b, level + 1, ph, P * len, k)) < 0)
+			return r;
+		count -= k * P;
+	}
+	for (; count > 0; count--)
+		if ((r = level_add(b, level, hash, len)) < 0)
+			return r;
+	return 0;
+}
+
+int ctree_add_run(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint32_t len,
+		  uint64_t count)
+{
+	if (b->err)
+		return b->err;
+	if (len == 0 || len > CHUNK_MAX || count > (UINT64_MAX - b->total) / len)
+		return -EINVAL;
+	if (count == 0)
+		return 0;
+	b->err = level_run(b, 0, chunk_sha256, len, count);
+	if (!b->err)
+		b->total += count * len;
+	return b->err;
+}
+
 int ctree_finish(struct ctree_builder *b, uint8_t root[32], uint64_t *size)
 {
 	struct ct_level *lv;

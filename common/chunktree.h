@@ -38,6 +38,10 @@ struct ctree_builder;
 struct ctree_builder *ctree_builder_new(ctree_put_page_fn put_page, void *arg);
 /* Appends the next chunk: its sha256 and length (> 0).  0 or -errno / put_page's error. */
 int ctree_add(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint32_t len);
+/* Appends count copies of one chunk (a run of zeros): the same tree as
+ * count ctree_add calls, in time logarithmic in count. */
+int ctree_add_run(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint32_t len,
+		  uint64_t count);
 /* Closes every level; root = hash of the root page, *size = total bytes.
  * The builder may only be freed afterwards. */
 int ctree_finish(struct ctree_builder *b, uint8_t root[32], uint64_t *size);

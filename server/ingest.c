@@ -83,6 +83,15 @@ static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, si
 	}
 }
 
+/* The builders' cancel hook: the device's connection is gone, so nobody
+ * waits for the version any more. */
+static bool peer_gone(void *arg)
+{
+	const struct put_ctx *p = arg;
+
+	return !mux_alive(p->c->mux);
+}
+
 /* How much of a failed body is read and dropped: about what the body can be. */
 static uint64_t body_slack(const struct put_ctx *p)
 {
@@ -193,8 +202,9 @@ static int put_delta(struct put_ctx *p)
 	int r;
 
 	base_ref(p, &base);
-	if ((r = vpatch_new(p->c->srv->store, &p->c->key, &base, &vp)) < 0)
+	if ((r = vpatch_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vp)) < 0)
 		goto out;
+	vpatch_set_cancel(vp, peer_gone, p);
 	if ((r = reply_u64(p->s, MSG_PUT_READY, 0)) < 0)
 		goto out;
 	if ((r = recv_body(p, delta_feed, vp, body_slack(p))) < 0)
@@ -223,6 +233,7 @@ static int put_ranges(struct put_ctx *p)
 	base_ref(p, &base);
 	if ((r = vranges_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vg)) < 0)
 		goto out;
+	vranges_set_cancel(vg, peer_gone, p);
 	if ((r = reply_u64(p->s, MSG_PUT_READY, 0)) < 0)
 		goto out;
 	if ((r = recv_body(p, ranges_feed, vg, body_slack(p))) < 0)
@@ -359,6 +370,12 @@ static void put_error(struct put_ctx *p, int r)
 	case -EINVAL:
 		reply_error(s, EINVAL, "%s: invalid put (body kind, type, size or link)", path);
 		break;
+	case -EFBIG:
+		reply_error(s, EFBIG, "%s: the body builds more than the %llu bytes announced",
+			    path, (unsigned long long)p->put.e.size);
+		log_warnx("device %s: %s: upload larger than announced; nothing stored",
+			  p->c->id.name, path);
+		break;
 	case -ENOENT:
 		reply_error(s, ENOENT, "%s: rename source %s has no live version", path,
 				    p->put.from);
@@ -403,7 +420,7 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 			shafill_kick(c->srv->sf);
 	}
 out:
-	if (r < 0 && r != -EPROTO && r != -ECONNRESET && r != -ETIMEDOUT)
+	if (r < 0 && r != -EPROTO && r != -ECONNRESET && r != -ETIMEDOUT && r != -ECANCELED)
 		put_error(p, r);
 	buf_free(&p->in);
 	free(p);

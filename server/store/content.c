@@ -2,7 +2,8 @@
  * page-sized chunks for SQLite databases), each chunk stored under the
  * device's key and added to the chunk tree; copying from a base version
  * reuses its chunks where chunk boundaries line up.
- * Resumable uploads (checkpoint/resume) are in content_upload.c. */
+ * Resumable uploads (checkpoint/resume) are in content_upload.c, runs of
+ * zeros in content_zero.c. */
 #include "server/store/content_int.h"
 #include "server/store/content_vb.h"
 
@@ -15,8 +16,6 @@
 #include "common/chunker.h"
 #include "common/chunktree.h"
 
-#define COPY_BUF  (64 * 1024)
-
 int content_sha256_of(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int len = 32;
@@ -24,11 +23,25 @@ int content_sha256_of(const void *p, size_t n, uint8_t out[32])
 	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
 }
 
-static int latch(struct vbuild *vb, int r)
+int vb_latch(struct vbuild *vb, int r)
 {
 	if (r < 0 && vb->err == 0)
 		vb->err = r;
 	return r;
+}
+
+int vb_check_gone(struct vbuild *vb)
+{
+	if (vb->gone && vb->gone(vb->gone_arg))
+		return vb_latch(vb, -ECANCELED);
+	return 0;
+}
+
+void vbuild_set_limits(struct vbuild *vb, uint64_t max_size, content_cancel_fn gone, void *arg)
+{
+	vb->max_size = max_size < CONTENT_SIZE_MAX ? max_size : CONTENT_SIZE_MAX;
+	vb->gone = gone;
+	vb->gone_arg = arg;
 }
 
 static int put_page(void *arg, const uint8_t hash[32], const uint8_t *page, size_t len)
@@ -97,6 +110,7 @@ int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
 	vb->st = st;
 	vb->key = *key;
 	vb->ckpt_fd = -1;
+	vb->max_size = CONTENT_SIZE_MAX;
 	if ((r = store_batch_new(st, &vb->batch)) < 0)
 		goto fail;
 	r = -ENOMEM;
@@ -136,41 +150,23 @@ int vbuild_write(struct vbuild *vb, const void *p, size_t n)
 	if (vb->err)
 		return vb->err;
 	if (vb->finished)
-		return latch(vb, -EINVAL);
-	if (n > CONTENT_SIZE_MAX - vb->size)
-		return latch(vb, -EFBIG);
+		return vb_latch(vb, -EINVAL);
+	if (n > vb->max_size - vb->size)
+		return vb_latch(vb, -EFBIG);
 	if (n == 0)
 		return 0;
 	if (EVP_DigestUpdate(vb->sha, p, n) != 1)
-		return latch(vb, -EIO);
+		return vb_latch(vb, -EIO);
 	vb->size += n;
 	r = chunker_feed(vb->ch, p, n, on_chunk, vb);
-	return latch(vb, r);
+	return vb_latch(vb, r);
 }
 
-static int need_buf(struct vbuild *vb)
+int vb_need_buf(struct vbuild *vb)
 {
 	if (!vb->buf && !(vb->buf = malloc(COPY_BUF)))
 		return -ENOMEM;
 	return 0;
-}
-
-int vbuild_zero(struct vbuild *vb, uint64_t len)
-{
-	int r;
-
-	if (vb->err)
-		return vb->err;
-	if ((r = need_buf(vb)) < 0)
-		return latch(vb, r);
-	memset(vb->buf, 0, COPY_BUF);
-	while (len > 0 && r == 0) {
-		size_t k = len < COPY_BUF ? (size_t)len : COPY_BUF;
-
-		r = vbuild_write(vb, vb->buf, k);
-		len -= k;
-	}
-	return r;
 }
 
 static int base_reader(struct vbuild *vb, const struct content_ref *base)
@@ -258,16 +254,18 @@ int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off,
 	if (vb->err)
 		return vb->err;
 	if (off > base->size || len > base->size - off)
-		return latch(vb, -EBADMSG);
-	if (len > CONTENT_SIZE_MAX - vb->size)
-		return latch(vb, -EFBIG);
+		return vb_latch(vb, -EBADMSG);
+	if (len > vb->max_size - vb->size)
+		return vb_latch(vb, -EFBIG);
 	if (len == 0)
 		return 0;
-	if ((r = need_buf(vb)) < 0 || (r = base_reader(vb, base)) < 0)
-		return latch(vb, r);
+	if ((r = vb_need_buf(vb)) < 0 || (r = base_reader(vb, base)) < 0)
+		return vb_latch(vb, r);
 	while (len > 0) {
+		if ((r = vb_check_gone(vb)) < 0)
+			return r;
 		if ((r = vreader_chunk_at(vb->base, off, &c)) < 0)
-			return latch(vb, r);
+			return vb_latch(vb, r);
 		if (c.start == off && c.len <= len && c.len <= COPY_BUF && reusable(vb, &c)) {
 			r = reuse_chunk(vb, &c);
 			n = c.len;
@@ -278,7 +276,7 @@ int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off,
 			r = copy_bytes(vb, off, n);
 		}
 		if (r < 0)
-			return latch(vb, r);
+			return vb_latch(vb, r);
 		off += n;
 		len -= n;
 	}
@@ -294,7 +292,7 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 	if (vb->err)
 		return vb->err;
 	if (vb->finished)
-		return latch(vb, -EINVAL);
+		return vb_latch(vb, -EINVAL);
 	r = chunker_flush(vb->ch, on_chunk, vb);
 	if (r == 0)
 		r = ctree_finish(vb->tb, out->root, &size);
@@ -305,7 +303,7 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 	if (r == 0 && EVP_DigestFinal_ex(vb->sha, vb->sha_out, &len) != 1)
 		r = -EIO;
 	if (r < 0)
-		return latch(vb, r);
+		return vb_latch(vb, r);
 	out->size = size;
 	vb->finished = true;
 	return 0;

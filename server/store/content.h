@@ -15,7 +15,7 @@
  *
  * Files: content.c (vbuild), content_upload.c (checkpoint/resume),
  * content_read.c (vreader), content_delta.c (vpatch, content_signature),
- * content_ranges.c (vranges). */
+ * content_ranges.c (vranges), content_zero.c (runs of zeros). */
 #ifndef VIGIL_CONTENT_H
 #define VIGIL_CONTENT_H
 
@@ -41,8 +41,17 @@ int  vbuild_write(struct vbuild *vb, const void *p, size_t n);
  * stream is at a chunk boundary are reused without being re-stored.
  * -EBADMSG if the range lies outside base. */
 int  vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off, uint64_t len);
-/* Appends len zero bytes. */
+/* Appends len zero bytes.  A builder that keeps no sha256 and no entry log
+ * (ranges) adds whole chunks of zeros as one shared chunk, without hashing
+ * them: the cost does not grow with len (content_zero.c). */
 int  vbuild_zero(struct vbuild *vb, uint64_t len);
+/* Polled by a builder's long loops (copying, zero runs): true when the work
+ * is no longer wanted (the peer went away); the call then fails with
+ * -ECANCELED. */
+typedef bool (*content_cancel_fn)(void *arg);
+/* A build may not grow past max_size (capped at CONTENT_SIZE_MAX, the
+ * default): appending more fails with -EFBIG.  gone may be NULL. */
+void vbuild_set_limits(struct vbuild *vb, uint64_t max_size, content_cancel_fn gone, void *arg);
 /* Bytes appended so far. */
 uint64_t vbuild_size(const struct vbuild *vb);
 /* Ends the stream; everything is durable (fdatasync + index commit) when it
@@ -90,11 +99,14 @@ int  content_signature(struct vreader *vr, content_out_fn out, void *arg);
 /* Applies a librsync delta (RS_DELTA_MAGIC format), fed in pieces of any
  * size, to base (size 0 base allowed).  COPY commands reuse base chunks.
  * vpatch_feed/finish: -EBADMSG on a malformed delta (bad magic, unknown
- * command, COPY outside base, data after END, missing END, output larger
- * than CONTENT_SIZE_MAX). */
+ * command, COPY outside base, data after END, missing END); -EFBIG as soon
+ * as the output would pass max_size (the size the device announced, so a
+ * small delta cannot COPY the base over and over into a huge build);
+ * -ECANCELED once gone (may be NULL) returns true. */
 struct vpatch;
 int  vpatch_new(struct store *st, const struct devkey *key, const struct content_ref *base,
-		struct vpatch **out);
+		uint64_t max_size, struct vpatch **out);
+void vpatch_set_cancel(struct vpatch *vp, content_cancel_fn gone, void *arg);
 int  vpatch_feed(struct vpatch *vp, const void *p, size_t n);
 int  vpatch_finish(struct vpatch *vp, struct content_ref *out);
 int  vpatch_sha256(const struct vpatch *vp, uint8_t out[32]);   /* after finish */
@@ -114,6 +126,7 @@ int  vranges_new(struct store *st, const struct devkey *key, const struct conten
 		 uint64_t new_size, struct vranges **out);
 int  vranges_feed(struct vranges *vg, const void *p, size_t n);
 int  vranges_finish(struct vranges *vg, struct content_ref *out);
+void vranges_set_cancel(struct vranges *vg, content_cancel_fn gone, void *arg);
 void vranges_free(struct vranges *vg);   /* NULL-safe */
 
 #endif

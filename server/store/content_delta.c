@@ -40,7 +40,7 @@ struct vpatch {
 };
 
 int vpatch_new(struct store *st, const struct devkey *key, const struct content_ref *base,
-	       struct vpatch **out)
+	       uint64_t max_size, struct vpatch **out)
 {
 	struct vpatch *vp = calloc(1, sizeof(*vp));
 	int r;
@@ -53,11 +53,17 @@ int vpatch_new(struct store *st, const struct devkey *key, const struct content_
 		return r;
 	}
 	vp->vb->log_overflow = true;   /* never checkpointed: keep no entry log */
+	vbuild_set_limits(vp->vb, max_size, NULL, NULL);
 	vp->base = *base;
 	vp->state = P_MAGIC;
 	vp->want = 4;
 	*out = vp;
 	return 0;
+}
+
+void vpatch_set_cancel(struct vpatch *vp, content_cancel_fn gone, void *arg)
+{
+	vbuild_set_limits(vp->vb, vp->vb->max_size, gone, arg);
 }
 
 void vpatch_free(struct vpatch *vp)
@@ -135,7 +141,7 @@ static ssize_t step(struct vpatch *vp, const uint8_t *p, size_t n)
 	case P_LITERAL:
 		k = vp->lit_left < n ? (size_t)vp->lit_left : n;
 		if ((r = vbuild_write(vp->vb, p, k)) < 0)
-			return r == -EFBIG ? -EBADMSG : r;
+			return r;
 		vp->lit_left -= k;
 		if (vp->lit_left == 0)
 			vp->state = P_CMD;
@@ -155,7 +161,7 @@ int vpatch_feed(struct vpatch *vp, const void *p, size_t n)
 	while (n > 0) {
 		k = step(vp, b, n);
 		if (k < 0) {
-			vp->err = k == -EFBIG ? -EBADMSG : (int)k;
+			vp->err = (int)k;
 			return vp->err;
 		}
 		b += k;

@@ -42,10 +42,16 @@ int vranges_new(struct store *st, const struct devkey *key, const struct content
 	}
 	vg->vb->no_sha = true;        /* RANGES are verified by tree root alone */
 	vg->vb->log_overflow = true;  /* never checkpointed: keep no entry log */
+	vbuild_set_limits(vg->vb, new_size, NULL, NULL);
 	vg->base = *base;
 	vg->new_size = new_size;
 	*out = vg;
 	return 0;
+}
+
+void vranges_set_cancel(struct vranges *vg, content_cancel_fn gone, void *arg)
+{
+	vbuild_set_limits(vg->vb, vg->new_size, gone, arg);
 }
 
 void vranges_free(struct vranges *vg)

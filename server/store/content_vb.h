@@ -28,6 +28,13 @@ struct vbuild {
 	struct vreader *base;  /* last base copied from */
 	uint32_t base_mode;    /* its chunker mode (chunker_detect of its first bytes) */
 	uint8_t *buf;          /* COPY_BUF scratch */
+	uint64_t max_size;     /* appending past this fails with -EFBIG */
+	content_cancel_fn gone;   /* polled in long loops: true -> -ECANCELED */
+	void *gone_arg;
+	/* the chunk a run of zeros makes from a chunk boundary (content_zero.c) */
+	uint32_t zmode;        /* the chunker mode it was found for (0: none yet) */
+	uint32_t zlen;
+	uint8_t zsha[32];
 	/* checkpointing */
 	struct vb_entry *log;  /* entries since the last checkpoint */
 	size_t nlog, caplog;
@@ -37,7 +44,13 @@ struct vbuild {
 	uint64_t ckpt_len;     /* valid bytes in it */
 };
 
+#define COPY_BUF  (64 * 1024)
+
 int  vb_add_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len);
 void vb_ckpt_close(struct vbuild *vb);
+int  vb_latch(struct vbuild *vb, int r);
+int  vb_need_buf(struct vbuild *vb);
+/* -ECANCELED (latched) when the caller's cancel hook says so, else 0. */
+int  vb_check_gone(struct vbuild *vb);
 
 #endif

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	empty = data[0] & 1;
 	ok = model(data + 1, size - 1, fz_base, empty ? 0 : BASE_LEN, &want, &wn);
-	if (vpatch_new(fz_st, &fz_key, &fz_ref[empty ? 0 : 1], &vp) != 0)
+	if (vpatch_new(fz_st, &fz_key, &fz_ref[empty ? 0 : 1], CONTENT_SIZE_MAX, &vp) != 0)
 		abort();
 	for (i = 1, n = 0; i < size && r == 0; i += k, n++) {
 		k = fuzz_piece(data[0], n, size - i);

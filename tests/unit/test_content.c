@@ -279,7 +279,7 @@ static int patch(struct store *st, const struct content_ref *base, const uint8_t
 	size_t off = 0, k;
 	int r = 0;
 
-	assert_int_equal(vpatch_new(st, &key1, base, &vp), 0);
+	assert_int_equal(vpatch_new(st, &key1, base, CONTENT_SIZE_MAX, &vp), 0);
 	while (off < n && r == 0) {
 		k = piece && n - off > piece ? piece : n - off;
 		r = vpatch_feed(vp, d + off, k);
