@@ -404,7 +404,7 @@ test_hostile_modes(void **state)
 		ctl(f, line);
 		t0 = now_ms();
 		rc = read_snapshot(f);
-		if (now_ms() - t0 > 2 * MODEM_CMD_TIMEOUT_MS + 1000)
+		if (now_ms() - t0 > 2 * MODEM_CMD_TIMEOUT_MS + 4000)   /* + slack for a loaded CI */
 			fail_msg("mode %s: read took %lld ms", modes[i], (long long)(now_ms() - t0));
 		if (rc == 0 && f->s.phonebook_ok && f->s.sms_ok)
 			fail_msg("mode %s: a full read succeeded", modes[i]);
@@ -424,7 +424,7 @@ test_vanish(void **state)
 	open_modem(f);
 	assert_int_equal(read_snapshot(f), 0);
 	ctl(f, "vanish 1");
-	for (end = now_ms() + 3000; ev != -EPIPE && now_ms() < end;)
+	for (end = now_ms() + 10000; ev != -EPIPE && now_ms() < end;)
 		ev = wait_events(f, 500);
 	assert_int_equal(ev, -EPIPE);
 	modem_at_ops.close(f->m);
