@@ -230,6 +230,8 @@ static int open_handle(const char *dir, bool create, bool reader, struct index *
 	}
 	pthread_mutex_init(&idx->lock, NULL);
 	pthread_cond_init(&idx->cmd_changed, NULL);
+	pthread_mutex_init(&idx->gate, NULL);
+	pthread_cond_init(&idx->gate_turn, NULL);
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(idx->path, &idx->db, flags, NULL);
@@ -276,6 +278,8 @@ void index_close(struct index *idx)
 	if (idx->db)
 		sqlite3_close(idx->db);
 	pthread_cond_destroy(&idx->cmd_changed);
+	pthread_cond_destroy(&idx->gate_turn);
+	pthread_mutex_destroy(&idx->gate);
 	pthread_mutex_destroy(&idx->lock);
 	free(idx);
 }

@@ -17,6 +17,13 @@ struct index {
 	pthread_cond_t cmd_changed; /* broadcast under lock when a command
 				  * changes state (commands_wait) */
 	char path[4096];
+	/* index_commit's turnstile: commits take the lock in arrival order.
+	 * Each holds it across an fsync; with the mutex alone, a pushing
+	 * device could lose the race for it again and again (41 s for one
+	 * commit under 50 pushers, bench/load_bench.sh). */
+	pthread_mutex_t gate;
+	pthread_cond_t gate_turn;
+	uint64_t gate_next, gate_serving;
 };
 
 #define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \

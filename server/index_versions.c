@@ -540,11 +540,32 @@ static int commit_locked(struct index *idx, int64_t dev, struct index_version *v
 	return r;
 }
 
+/* Waits for this commit's turn (FIFO among commits), see index_int.h. */
+static void gate_enter(struct index *idx)
+{
+	uint64_t me;
+
+	pthread_mutex_lock(&idx->gate);
+	me = idx->gate_next++;
+	while (idx->gate_serving != me)
+		pthread_cond_wait(&idx->gate_turn, &idx->gate);
+	pthread_mutex_unlock(&idx->gate);
+}
+
+static void gate_leave(struct index *idx)
+{
+	pthread_mutex_lock(&idx->gate);
+	idx->gate_serving++;
+	pthread_cond_broadcast(&idx->gate_turn);
+	pthread_mutex_unlock(&idx->gate);
+}
+
 int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 		 bool check_base, uint64_t base, const char *from)
 {
 	int r;
 
+	gate_enter(idx);
 	pthread_mutex_lock(&idx->lock);
 	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
 		goto out;
@@ -555,6 +576,7 @@ int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&idx->lock);
+	gate_leave(idx);
 	return r;
 }
 
