@@ -17,6 +17,7 @@
 #include "server/relay.h"
 #include "server/reply.h"
 #include "server/search/search.h"
+#include "server/store/content.h"
 #include "server/store/shafill.h"
 
 /* ------------------------------------------------------------- context */
@@ -40,6 +41,10 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	    (r = store_open(path, &srv->store)) < 0) {
 		log_errno(r, "%s/store", cfg->dir);
 		return r;
+	}
+	if (!(srv->ugc = upload_gc_start(srv->store))) {
+		log_warn("cannot start the upload expiry thread");
+		return -ENOMEM;
 	}
 	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
 		log_errno(r, "cannot start the sha256 worker");
@@ -87,6 +92,7 @@ void srv_close(struct srv *srv)
 		mux_limit_free(srv->ctl_handlers);
 		search_stop(srv);
 		shafill_free(srv->sf);
+		upload_gc_stop(srv->ugc);
 		store_close(srv->store);
 		index_close(srv->ridx);
 		index_close(srv->idx);

@@ -51,6 +51,7 @@ struct srv {
 	struct store *store;
 	struct textindex *ti;       /* keyword index (search.db) */
 	struct indexer *ix;         /* background worker feeding it */
+	struct upload_gc *ugc;      /* expiry of abandoned uploads (store/content.h) */
 	struct shafill *sf;         /* background sha256 of PUT_RANGES versions */
 	SSL_CTX *ctx;
 	struct mux_limit *dev_handlers;   /* handler slots for devices' streams */

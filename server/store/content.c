@@ -300,6 +300,9 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 		r = -EIO;
 	if (r == 0)
 		r = store_batch_commit(vb->batch);
+	/* the upload's chunks are the version's now: never collected as abandoned */
+	if (r == 0 && vb->owner)
+		r = store_owner_release(vb->st, vb->owner);
 	if (r == 0 && EVP_DigestFinal_ex(vb->sha, vb->sha_out, &len) != 1)
 		r = -EIO;
 	if (r < 0)

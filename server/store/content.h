@@ -14,6 +14,7 @@
  * number of them may run at once on one store.
  *
  * Files: content.c (vbuild), content_upload.c (checkpoint/resume),
+ * content_expire.c (abandoned uploads),
  * content_read.c (vreader), content_delta.c (vpatch, content_signature),
  * content_ranges.c (vranges), content_zero.c (runs of zeros). */
 #ifndef VIGIL_CONTENT_H
@@ -74,6 +75,27 @@ int  vbuild_resume(struct store *st, const struct devkey *key, const uint8_t tok
 		   struct vbuild **out, uint64_t *offset);
 int  vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16]);
 void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t token[16]);
+
+/* Abandoned uploads (issue 10, finding 1.6).  An upload state untouched
+ * (no checkpoint) for UPLOAD_EXPIRE_S is abandoned: a device resumes within
+ * minutes of reconnecting, and one offline for a day sends the file again
+ * at the cost of one upload, while a device that never comes back would
+ * otherwise hold its partial uploads' chunks forever.  VIGIL_UPLOAD_EXPIRE_S
+ * in the environment shortens it (a test hook, not a setting).  Resuming an
+ * expired token starts over (vbuild_resume: -ENOENT).  vbuild_expire
+ * removes every expired state not in use, with its provisional chunks
+ * (store_owner_collect); vbuild_forget collects them too. */
+#define UPLOAD_EXPIRE_S (24 * 3600)
+struct upload_expired {
+	uint64_t uploads, records, bytes;   /* states removed; records given back */
+};
+int64_t upload_expire_s(void);
+int  vbuild_expire(struct store *st, int64_t now_ns, struct upload_expired *out);
+/* A thread running vbuild_expire at start and every quarter of the expiry
+ * (at most hourly), logging what it gave back.  NULL on failure. */
+struct upload_gc;
+struct upload_gc *upload_gc_start(struct store *st);
+void upload_gc_stop(struct upload_gc *gc);   /* NULL-safe; joins */
 
 /* ---- reading ---- */
 struct vreader;

@@ -9,7 +9,15 @@
  * and restarts the chunker at that boundary in the stream's mode, detected
  * from the first chunk's bytes (so the state file needs no mode field and
  * cannot disagree with the content); the client resends from the sum of
- * the lengths.  A torn last record is cut off. */
+ * the lengths.  A torn last record is cut off.
+ *
+ * The first record is a header naming the upload's owner id (store.h:
+ * its provisional chunks): magic "VGUPLD01", u64 owner, 16 zero bytes, len
+ * 0, CRC.  A file without one (written before it existed) has owner 0 and
+ * its chunks are left to the sweeper.  A builder holds an exclusive flock
+ * on its state file for as long as it lives, so content_expire.c never
+ * collects an upload in use; the file's mtime (each checkpoint appends) is
+ * when it was last touched. */
 #include "server/store/content_vb.h"
 #include "server/store/store_int.h"
 
@@ -18,10 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/chunker.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 
@@ -58,31 +69,105 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static const uint8_t hdr_magic[8] = { 'V', 'G', 'U', 'P', 'L', 'D', '0', '1' };
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+/* The owner a header record names, or 0 when e is not one. */
+static uint64_t hdr_owner(const uint8_t *e)
+{
+	if (memcmp(e, hdr_magic, 8) || get32(e + 32) != 0 || store_crc32(0, e, 36) != get32(e + 36))
+		return 0;
+	return (uint64_t)get32(e + 8) << 32 | get32(e + 12);
+}
+
+uint64_t upload_owner_fd(int fd)
+{
+	uint8_t e[ENT_LEN];
+
+	return pread(fd, e, ENT_LEN, 0) == ENT_LEN ? hdr_owner(e) : 0;
+}
+
+int upload_lock_open(int dirfd, const char *name, int oflags)
+{
+	struct stat sb;
+	int fd, tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		fd = openat(dirfd, name, oflags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			return errno == EWOULDBLOCK ? -EBUSY : -errno;
+		}
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			close(fd);
+			return -EINVAL;
+		}
+		if (sb.st_nlink > 0)
+			return fd;
+		close(fd);   /* collected while we waited for the lock */
+		if (!(oflags & O_CREAT))
+			return -ENOENT;
+	}
+	return -EAGAIN;
+}
+
+/* A new upload's state: whatever an older one of this token left is
+ * collected, then the header with a fresh owner, made durable. */
+static int ckpt_start(struct vbuild *vb, const char *dir)
+{
+	uint8_t e[ENT_LEN] = { 0 };
+	uint64_t owner = upload_owner_fd(vb->ckpt_fd);
+	int dfd, r = 0;
+
+	if (owner && (r = store_owner_collect(vb->st, owner, NULL, NULL)) < 0)
+		return r;
+	do {
+		if (getrandom(&owner, sizeof(owner), 0) != sizeof(owner))
+			return -errno;
+		owner &= INT64_MAX;   /* an SQLite integer */
+	} while (!owner);
+	memcpy(e, hdr_magic, 8);
+	put64(e + 8, owner);
+	put32(e + 36, store_crc32(0, e, 36));
+	if (ftruncate(vb->ckpt_fd, 0) < 0 || pwrite(vb->ckpt_fd, e, ENT_LEN, 0) != ENT_LEN ||
+	    fdatasync(vb->ckpt_fd) < 0)
+		return -errno;
+	/* the new name must survive a crash */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0)
+		r = -errno;
+	if (dfd >= 0)
+		close(dfd);
+	vb->owner = owner;
+	vb->ckpt_len = ENT_LEN;
+	store_batch_set_owner(vb->batch, owner);
+	return r;
+}
+
 static int ckpt_open(struct vbuild *vb, const uint8_t token[16], bool create)
 {
 	char dir[4096], file[4200];
-	int fd, dfd;
+	int fd, r;
 
 	upload_path(vb->st, &vb->key, token, dir, sizeof(dir), file, sizeof(file));
 	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	fd = open(file, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0600);
+	fd = upload_lock_open(AT_FDCWD, file, O_RDWR | (create ? O_CREAT : 0));
 	if (fd < 0)
-		return -errno;
-	if (create) {   /* the new name must survive a crash */
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || fsync(dfd) < 0) {
-			int r = -errno;
-			if (dfd >= 0)
-				close(dfd);
-			close(fd);
-			return r;
-		}
-		close(dfd);
-	}
+		return fd;
 	vb->ckpt_fd = fd;
 	memcpy(vb->ckpt_token, token, 16);
 	vb->ckpt_len = 0;
+	if (create && (r = ckpt_start(vb, dir)) < 0) {
+		vb_ckpt_close(vb);
+		return r;
+	}
 	return 0;
 }
 
@@ -130,12 +215,13 @@ int vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16])
 		return -EINVAL;          /* entries before this call are gone */
 	if (vb->log_overflow)       /* too long without a checkpoint, or one failed */
 		return -EOVERFLOW;
+	/* the state (and its owner) first, so the rows committed next carry it */
+	if (vb->ckpt_fd < 0 && (r = ckpt_open(vb, token, true)) < 0)
+		return r;
 	if ((r = store_batch_commit(vb->batch)) < 0) {
 		vb->err = r;             /* logged chunks may be lost: the build is void */
 		return r;
 	}
-	if (vb->ckpt_fd < 0 && (r = ckpt_open(vb, token, true)) < 0)
-		return r;
 	return ckpt_append(vb);
 }
 
@@ -170,6 +256,12 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 			const uint8_t *e = rec + i;
 			uint32_t len = get32(e + 32);
 
+			if (at == 0 && (vb->owner = hdr_owner(e)) != 0) {
+				/* before any lookup: its own pages are not "reused" */
+				store_batch_set_owner(vb->batch, vb->owner);
+				at += ENT_LEN;
+				continue;
+			}
 			if (store_crc32(0, e, 36) != get32(e + 36) || len == 0 || len > CHUNK_MAX)
 				goto torn;
 			/* the chunk must still be there; it also feeds the sha256 */
@@ -216,12 +308,17 @@ int vbuild_resume(struct store *st, const struct devkey *key, const uint8_t toke
 	*offset = 0;
 	if ((r = vbuild_new(st, key, &vb)) < 0)
 		return r;
-	if ((r = ckpt_open(vb, token, false)) < 0 || (r = resume_entries(vb, offset)) < 0) {
+	if ((r = ckpt_open(vb, token, false)) == 0 && upload_expired_fd(vb->ckpt_fd, real_ns()))
+		r = -ESTALE;   /* abandoned too long: collected, and the upload starts over */
+	if (r == 0)
+		r = resume_entries(vb, offset);
+	if (r < 0) {
 		vbuild_free(vb);
 		*offset = 0;
-		if (r == -EIO || r == -EBADMSG) {
+		if (r == -EIO || r == -EBADMSG || r == -ESTALE) {
 			/* a chunk it names is gone or damaged: start the upload over */
-			log_errno(r, "%s: upload state unusable, dropped", store_dir(st));
+			if (r != -ESTALE)
+				log_errno(r, "%s: upload state unusable, dropped", store_dir(st));
 			vbuild_forget(st, key, token);
 			r = -ENOENT;
 		}
@@ -235,7 +332,17 @@ void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t tok
 {
 	char dir[4096], file[4200];
 
+	uint64_t owner = 0;
+	int fd;
+
 	upload_path(st, key, token, dir, sizeof(dir), file, sizeof(file));
+	if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		owner = upload_owner_fd(fd);
+		close(fd);
+	}
+	/* released when the upload finished; otherwise its chunks go too */
+	if (owner && store_owner_collect(st, owner, NULL, NULL) < 0)
+		return;   /* the state stays: expiry tries again */
 	unlink(file);
 	rmdir(dir);    /* only succeeds when no other upload of this device remains */
 }

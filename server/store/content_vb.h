@@ -42,9 +42,20 @@ struct vbuild {
 	int ckpt_fd;           /* open upload state file, or -1 */
 	uint8_t ckpt_token[16];
 	uint64_t ckpt_len;     /* valid bytes in it */
+	uint64_t owner;        /* its provisional chunks' owner (store.h), 0: none */
 };
 
 #define COPY_BUF  (64 * 1024)
+
+/* content_upload.c / content_expire.c: upload state files. */
+/* The owner named by the state file's header, 0 when it has none. */
+uint64_t upload_owner_fd(int fd);
+/* Opens name (relative to dirfd) with oflags, O_NOFOLLOW and an exclusive
+ * flock taken without waiting: fd, -EBUSY when another holds it, -ENOENT
+ * (also when it was removed meanwhile), or -errno. */
+int  upload_lock_open(int dirfd, const char *name, int oflags);
+/* true when the state file open as fd was last touched an expiry ago. */
+bool upload_expired_fd(int fd, int64_t now_ns);
 
 int  vb_add_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len);
 void vb_ckpt_close(struct vbuild *vb);

@@ -34,7 +34,9 @@ static const char *schema =
 	"CREATE TABLE IF NOT EXISTS packs(pack INTEGER PRIMARY KEY, committed_end INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES('format', " STR(STORE_FORMAT) ");"
-	"INSERT OR IGNORE INTO meta VALUES('gen', 1);";
+	"INSERT OR IGNORE INTO meta VALUES('gen', 1);"
+	"INSERT OR IGNORE INTO meta VALUES('freed_records', 0);"
+	"INSERT OR IGNORE INTO meta VALUES('freed_bytes', 0);";
 
 uint32_t store_crc32(uint32_t crc, const void *p, size_t n)
 {
@@ -189,11 +191,13 @@ static int db_open(struct store *st)
 			  STORE_FORMAT);
 		return -EPROTO;
 	}
-	rc = sqlite3_prepare_v2(st->db, "SELECT pack, off, clen, rlen FROM chunks WHERE id=?",
+	if ((rc = store_owner_migrate(st)) < 0)
+		return rc;
+	rc = sqlite3_prepare_v2(st->db, "SELECT pack, off, clen, rlen, owner FROM chunks WHERE id=?",
 				-1, &st->q_get, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO chunks VALUES(?,?,?,?,?,?)",
-					-1, &st->q_ins, NULL);
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO chunks(id, pack, off, clen,"
+					" rlen, gen, owner) VALUES(?,?,?,?,?,?,?)", -1, &st->q_ins, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(st->db, "INSERT INTO packs VALUES(?1,?2) ON CONFLICT(pack)"
 					" DO UPDATE SET committed_end=max(committed_end,?2)",
@@ -376,6 +380,7 @@ void store_close(struct store *st)
 	sqlite3_finalize(st->q_get);
 	sqlite3_finalize(st->q_ins);
 	sqlite3_finalize(st->q_end);
+	sqlite3_finalize(st->q_claim);
 	if (st->db)
 		sqlite3_close(st->db);
 	if (st->packsfd >= 0)
@@ -386,8 +391,7 @@ void store_close(struct store *st)
 	free(st);
 }
 
-/* One q_get step with dbmu held: 1 found, 0 unknown, or -errno. */
-static int lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struct store_loc *l)
+int store_lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struct store_loc *l)
 {
 	int rc, r;
 
@@ -398,6 +402,7 @@ static int lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struc
 		l->off = (uint64_t)sqlite3_column_int64(st->q_get, 1);
 		l->clen = (uint32_t)sqlite3_column_int64(st->q_get, 2);
 		l->rlen = (uint32_t)sqlite3_column_int64(st->q_get, 3);
+		l->owner = (uint64_t)sqlite3_column_int64(st->q_get, 4);
 		r = 1;
 	} else {
 		r = rc == SQLITE_DONE ? 0 : store_db_err(st, rc);
@@ -413,7 +418,7 @@ static int lookup(struct store *st, const uint8_t id[STORE_ID_LEN], struct store
 	int r;
 
 	pthread_mutex_lock(&st->dbmu);
-	r = lookup_locked(st, id, l);
+	r = store_lookup_locked(st, id, l);
 	pthread_mutex_unlock(&st->dbmu);
 	return r;
 }
@@ -426,7 +431,7 @@ int store_locate(struct store *st, const uint8_t (*ids)[STORE_ID_LEN], size_t n,
 
 	pthread_mutex_lock(&st->dbmu);
 	for (i = 0; i < n && r >= 0; i++)
-		r = lookup_locked(st, ids[i], &out[i]);
+		r = store_lookup_locked(st, ids[i], &out[i]);
 	pthread_mutex_unlock(&st->dbmu);
 	return r < 0 ? r : 0;
 }
@@ -548,9 +553,15 @@ int store_stats(struct store *st, struct store_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&st->dbmu);
-	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM chunks", -1, &q, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
-		out->chunks = (uint64_t)sqlite3_column_int64(q, 0), rc = SQLITE_OK;
+	rc = sqlite3_prepare_v2(st->db, "SELECT (SELECT count(*) FROM chunks),"
+				" (SELECT v FROM meta WHERE k='freed_records'),"
+				" (SELECT v FROM meta WHERE k='freed_bytes')", -1, &q, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		out->chunks = (uint64_t)sqlite3_column_int64(q, 0);
+		out->freed_records = (uint64_t)sqlite3_column_int64(q, 1);
+		out->freed_bytes = (uint64_t)sqlite3_column_int64(q, 2);
+		rc = SQLITE_OK;
+	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->dbmu);
 	if (rc != SQLITE_OK)
@@ -564,6 +575,7 @@ int store_stats(struct store *st, struct store_stats *out)
 		if (fstatat(st->packsfd, name, &sb, 0) == 0) {
 			out->packs++;
 			out->pack_bytes += (uint64_t)sb.st_size;
+			out->pack_disk += (uint64_t)sb.st_blocks * 512;
 		}
 	}
 	pthread_mutex_unlock(&st->mu);

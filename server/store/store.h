@@ -56,6 +56,7 @@ int  store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size
 struct store_loc {
 	uint32_t pack, clen, rlen;
 	uint64_t off;
+	uint64_t owner;      /* 0, or the upload whose provisional chunk it is */
 	bool found;          /* false: the id is not indexed */
 };
 /* Locates n chunks in one pass over the index (a sequential reader asks
@@ -74,13 +75,33 @@ int  store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], cons
 int  store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN]);
 /* Durable once it returns 0; the batch is then empty and reusable. */
 int  store_batch_commit(struct store_batch *b);
-/* Frees; uncommitted records become unindexed garbage. NULL-safe. */
+/* Frees; uncommitted records are given back (cut from the pack tail, or a
+ * hole punched over them).  NULL-safe. */
 void store_batch_free(struct store_batch *b);
+
+/* ---- provisional chunks (abandoned uploads, issue 10 finding 1.6) ----
+ * A resumable upload's batch stamps the rows it commits with the upload's
+ * owner id (random, non-zero, kept in its state file).  Such a row is
+ * provisional: no version references it yet.  It becomes everyone's (owner
+ * 0) when another batch finds it already stored and reuses it, when another
+ * batch's insert of the same id is ignored, or when the upload finishes
+ * (store_owner_release).  So store_owner_collect can delete the rows still
+ * carrying an owner and punch their records without looking at any
+ * version: no version and no other live build can use them. */
+void store_batch_set_owner(struct store_batch *b, uint64_t owner);
+/* 0 or -errno. */
+int  store_owner_release(struct store *st, uint64_t owner);
+/* Deletes owner's provisional rows and gives their records' space back;
+ * adds to *nrec and *nbytes (may be NULL).  0 or -errno. */
+int  store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint64_t *nbytes);
 
 struct store_stats {
 	uint64_t chunks;        /* indexed chunks */
 	uint64_t pack_bytes;    /* bytes in pack files (records incl. garbage) */
+	uint64_t pack_disk;     /* bytes the pack files take on disk (holes excluded) */
 	uint64_t packs;
+	uint64_t freed_records; /* records given back since the store was made */
+	uint64_t freed_bytes;   /* their bytes */
 };
 int  store_stats(struct store *st, struct store_stats *out);
 

@@ -22,6 +22,7 @@ struct pend {
 	uint32_t pack;
 	uint64_t off;
 	uint32_t clen, rlen;
+	bool dup;                   /* its insert was ignored: the record is garbage */
 };
 
 struct store_batch {
@@ -31,6 +32,7 @@ struct store_batch {
 	size_t reccap;
 	struct pend *p;
 	size_t n;
+	uint64_t owner;             /* stamped on committed rows (store.h) */
 	uint32_t *hash;             /* open addressing over p[]: index+1, 0 empty */
 	size_t hcap;                /* power of two, >= 2 * BATCH_AUTO */
 	int slots[BATCH_PACKS];     /* pack slots holding our uncommitted records */
@@ -103,6 +105,40 @@ static void batch_cut_tail(struct store_batch *b)
 	pthread_mutex_unlock(&st->mu);
 }
 
+/* Gives back the records in p[] (all of them, or only the dups): a hole
+ * where the tail cut did not take them, adjacent records (p[] is in
+ * append order) as one range so their shared blocks go too.  No lock held. */
+static void batch_punch(struct store_batch *b, bool dups_only)
+{
+	uint64_t nrec = 0, nbytes = 0, start = 0, end = 0;
+	uint32_t pack = 0;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		struct pend *e = &b->p[i];
+		uint64_t len = REC_HDR + (uint64_t)e->clen;
+
+		if (dups_only && !e->dup)
+			continue;
+		nrec++;
+		nbytes += len;
+		if (pack == e->pack && end == e->off) {
+			end += len;
+			continue;
+		}
+		if (pack)
+			store_punch(b->st, pack, start, end - start);
+		pack = e->pack;
+		start = e->off;
+		end = e->off + len;
+	}
+	if (pack)
+		store_punch(b->st, pack, start, end - start);
+	store_freed_add(b->st, nrec, nbytes);
+}
+
+void store_batch_set_owner(struct store_batch *b, uint64_t owner) { b->owner = owner; }
+
 static void batch_release(struct store_batch *b)
 {
 	int i;
@@ -121,8 +157,10 @@ void store_batch_free(struct store_batch *b)
 {
 	if (!b)
 		return;
-	if (b->n)
+	if (b->n) {
 		batch_cut_tail(b);
+		batch_punch(b, false);
+	}
 	if (b->hash)
 		batch_release(b);
 	ZSTD_freeCCtx(b->cctx);
@@ -134,9 +172,20 @@ void store_batch_free(struct store_batch *b)
 
 int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 {
+	struct store *st = b->st;
+	struct store_loc l;
+	int r;
+
 	if (pending(b, id))
 		return 1;
-	return store_has(b->st, id);
+	pthread_mutex_lock(&st->dbmu);
+	r = store_lookup_locked(st, id, &l);
+	/* reused from now on: another upload's provisional chunk is no longer
+	 * its own to collect (store.h) */
+	if (r == 1 && l.owner && l.owner != b->owner)
+		r = store_claim_locked(st, id, b->owner) ?: 1;
+	pthread_mutex_unlock(&st->dbmu);
+	return r;
 }
 
 /* Builds the record for p[0..n) in b->rec; returns its length. */
@@ -298,8 +347,12 @@ static int batch_index(struct store_batch *b)
 		sqlite3_bind_int64(q, 4, e->clen);
 		sqlite3_bind_int64(q, 5, e->rlen);
 		sqlite3_bind_int64(q, 6, st->gen);
+		sqlite3_bind_int64(q, 7, (int64_t)b->owner);
 		rc = sqlite3_step(q);
 		sqlite3_reset(q);
+		e->dup = rc == SQLITE_DONE && sqlite3_changes(st->db) == 0;
+		if (e->dup)   /* stored by another batch first: ours is garbage, theirs used */
+			rc = store_claim_locked(st, e->id, b->owner) ? SQLITE_IOERR : SQLITE_DONE;
 		if (rc == SQLITE_DONE) {
 			q = st->q_end;
 			sqlite3_bind_int64(q, 1, e->pack);
@@ -330,10 +383,11 @@ int store_batch_commit(struct store_batch *b)
 		if (r == 0)
 			r = batch_index(b);
 	}
-	/* on failure the records stay unindexed garbage (cut when at the
-	 * tail): the batch starts over */
+	/* on failure the records are unindexed garbage, cut when at the tail,
+	 * else punched: the batch starts over */
 	if (r < 0)
 		batch_cut_tail(b);
+	batch_punch(b, r == 0);
 	batch_release(b);
 	return r;
 }

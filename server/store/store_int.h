@@ -46,6 +46,7 @@ struct store {
 	pthread_mutex_t dbmu;
 	sqlite3 *db;
 	sqlite3_stmt *q_get, *q_ins, *q_end;
+	sqlite3_stmt *q_claim;    /* a provisional row becomes everyone's (store_free.c) */
 	int64_t gen;              /* generation stamped on new rows (sweeper) */
 };
 
@@ -58,5 +59,20 @@ void store_slot_put_locked(struct store *st, int slot);
 int  store_db_err(struct store *st, int rc);
 /* With mu held: starts pack active+1 as the active pack. */
 int  store_roll_locked(struct store *st);
+
+/* One lookup of id with dbmu held: 1 found (l filled), 0 unknown, -errno. */
+int  store_lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struct store_loc *l);
+
+/* store_free.c.  With the database open and no lock held: adds the owner
+ * column (and its index) to a store made before it, prepares q_claim. */
+int  store_owner_migrate(struct store *st);
+/* With dbmu held: the row of id, if it is provisional and not owner's,
+ * becomes everyone's (owner 0).  0 or -errno. */
+int  store_claim_locked(struct store *st, const uint8_t id[STORE_ID_LEN], uint64_t owner);
+/* Gives the disk space of a record nobody indexes back (a hole punched in
+ * its pack; nothing when the filesystem cannot); no lock held. */
+void store_punch(struct store *st, uint32_t pack, uint64_t off, uint64_t len);
+/* Adds to the freed counters in meta; no lock held. */
+void store_freed_add(struct store *st, uint64_t nrec, uint64_t nbytes);
 
 #endif
