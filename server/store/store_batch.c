@@ -91,24 +91,31 @@ int store_batch_new(struct store *st, struct store_batch **out)
 
 /* A failed or abandoned batch: if its last records are still the active
  * pack's tail (nobody appended after them), cut them off so a full disk
- * gets its space back at once. */
-static void batch_cut_tail(struct store_batch *b)
+ * gets its space back at once.  Returns true when it cut: that run's
+ * offsets may hold another batch's records from now on. */
+static bool batch_cut_tail(struct store_batch *b)
 {
 	struct store *st = b->st;
+	bool cut = false;
 
 	if (!b->run_pack)
-		return;
+		return false;
 	pthread_mutex_lock(&st->mu);
 	if (b->run_pack == st->active && b->run_end == st->tail &&
-	    ftruncate(st->slot[st->active_slot].fd, (off_t)b->run_start) == 0)
+	    ftruncate(st->slot[st->active_slot].fd, (off_t)b->run_start) == 0) {
 		st->tail = b->run_start;
+		cut = true;
+	}
 	pthread_mutex_unlock(&st->mu);
+	return cut;
 }
 
 /* Gives back the records in p[] (all of them, or only the dups): a hole
  * where the tail cut did not take them, adjacent records (p[] is in
- * append order) as one range so their shared blocks go too.  No lock held. */
-static void batch_punch(struct store_batch *b, bool dups_only)
+ * append order) as one range so their shared blocks go too.  After a cut
+ * (cut: true) the run's records are gone and never punched: another batch
+ * may append there at once.  No lock held. */
+static void batch_punch(struct store_batch *b, bool dups_only, bool cut)
 {
 	uint64_t nrec = 0, nbytes = 0, start = 0, end = 0;
 	uint32_t pack = 0;
@@ -122,6 +129,8 @@ static void batch_punch(struct store_batch *b, bool dups_only)
 			continue;
 		nrec++;
 		nbytes += len;
+		if (cut && e->pack == b->run_pack && e->off >= b->run_start)
+			continue;   /* later records of a pack lie at higher offsets */
 		if (pack == e->pack && end == e->off) {
 			end += len;
 			continue;
@@ -157,10 +166,8 @@ void store_batch_free(struct store_batch *b)
 {
 	if (!b)
 		return;
-	if (b->n) {
-		batch_cut_tail(b);
-		batch_punch(b, false);
-	}
+	if (b->n)
+		batch_punch(b, false, batch_cut_tail(b));
 	if (b->hash)
 		batch_release(b);
 	ZSTD_freeCCtx(b->cctx);
@@ -385,9 +392,7 @@ int store_batch_commit(struct store_batch *b)
 	}
 	/* on failure the records are unindexed garbage, cut when at the tail,
 	 * else punched: the batch starts over */
-	if (r < 0)
-		batch_cut_tail(b);
-	batch_punch(b, r == 0);
+	batch_punch(b, r == 0, r < 0 && batch_cut_tail(b));
 	batch_release(b);
 	return r;
 }
