@@ -23,8 +23,10 @@ int store_owner_migrate(struct store *st)
 			       " DEFAULT 0", NULL, NULL, NULL)) != SQLITE_OK)
 		return store_db_err(st, rc);
 	sqlite3_finalize(q);
-	rc = sqlite3_exec(st->db, "CREATE INDEX IF NOT EXISTS chunks_owner ON chunks(owner)"
-			  " WHERE owner != 0", NULL, NULL, NULL);
+	/* in pack order, so a collection step deletes neighbouring records
+	 * and punches them as one range */
+	rc = sqlite3_exec(st->db, "CREATE INDEX IF NOT EXISTS chunks_owner ON chunks(owner, pack,"
+			  " off) WHERE owner != 0", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(st->db, "UPDATE chunks SET owner=0 WHERE id=?1 AND"
 					" owner!=0 AND owner!=?2", -1, &st->q_claim, NULL);
@@ -142,7 +144,8 @@ static int collect_step_locked(struct store *st, uint64_t owner, struct freed *f
 	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(st->db, "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks"
-					" WHERE owner=?1 LIMIT ?2) RETURNING pack, off, clen",
+					" WHERE owner=?1 ORDER BY pack, off LIMIT ?2)"
+					" RETURNING pack, off, clen",
 					-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, (int64_t)owner);
