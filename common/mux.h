@@ -57,6 +57,9 @@ struct mux_ops {
 	/* Handler threads shared with other connections (NULL: only the
 	 * per-connection bound).  Must outlive the mux. */
 	struct mux_limit *limit;
+	/* Streams the peer may hold open at once on this connection, at most
+	 * MUX_MAX_STREAMS (0: MUX_MAX_STREAMS); an OPEN beyond is refused. */
+	unsigned max_streams;
 };
 
 /* A bound on stream handlers running at once, shared by every connection

@@ -223,6 +223,14 @@ static int proto_err(char *why, size_t wl, const char *fmt, ...)
 	return -EPROTO;
 }
 
+/* How many streams the peer may hold open here. */
+static size_t remote_max(const struct mux *m)
+{
+	unsigned n = m->ops.max_streams;
+
+	return n && n < MUX_MAX_STREAMS ? n : MUX_MAX_STREAMS;
+}
+
 /* The peer opens a stream: start its handler, or refuse with a RESET. */
 static int on_open(struct mux *m, uint32_t id, uint16_t type, const uint8_t *p,
 		   uint32_t len, char *why, size_t wl)
@@ -234,7 +242,7 @@ static int on_open(struct mux *m, uint32_t id, uint16_t type, const uint8_t *p,
 		return proto_err(why, wl, "OPEN with bad stream id %u", id);
 	m->last_remote_id = id;
 	reap_handlers(m);
-	if (!m->ops.on_stream || m->open_remote >= MUX_MAX_STREAMS ||
+	if (!m->ops.on_stream || m->open_remote >= remote_max(m) ||
 	    m->nrunning >= MUX_THREADS_MAX || !(s = mux_stream_alloc(m, id, false)))
 		goto refuse;
 	s->open_sent = true;

@@ -320,6 +320,42 @@ static void test_concurrent_streams(void **state)
 	conn_close(&c);
 }
 
+/* A connection whose ops cap the peer's streams at 4: the fifth OPEN is
+ * refused with a RESET (the connection stays up), and a finished stream
+ * makes room again. */
+static void test_max_streams(void **state)
+{
+	struct mux_ops ops = srv_ops;
+	struct mux_stream *s[5];
+	struct tls_pair tp;
+	struct conn c;
+	struct buf b;
+	uint16_t type;
+	int i;
+
+	ops.max_streams = 4;
+	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
+	assert_non_null(c.srv = mux_new(tp.ss, tp.sfd, &ops, NULL));
+	assert_non_null(c.cli = mux_new(tp.cs, tp.cfd, NULL, NULL));
+	buf_init(&b, MUX_FRAME_MAX);
+	for (i = 0; i < 5; i++)
+		assert_non_null(s[i] = mux_open(c.cli, T_HOLD, &i, sizeof(i)));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(mux_recv(s[i], &type, &b, 5000), MUX_MSG);
+	assert_int_equal(mux_recv(s[4], &type, &b, 5000), -ECONNRESET);
+	mux_stream_close(s[4]);
+	assert_int_equal(mux_send_end(s[0]), 0);
+	assert_int_equal(mux_recv(s[0], &type, &b, 5000), -ECONNRESET);
+	mux_stream_close(s[0]);
+	assert_non_null(s[0] = mux_open(c.cli, T_ECHO, "z", 1));
+	assert_int_equal(mux_recv(s[0], &type, &b, 5000), MUX_MSG);
+	for (i = 0; i < 4; i++)
+		mux_stream_close(s[i]);
+	buf_free(&b);
+	assert_true(mux_alive(c.cli));
+	conn_close(&c);
+}
+
 /* --- a handler limit shared by connections --- */
 
 /* Waits (bounded) until the limit's counters are running/waiting. */
@@ -931,6 +967,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rpc_sizes),
 		cmocka_unit_test(test_concurrent_streams),
+		cmocka_unit_test(test_max_streams),
 		cmocka_unit_test(test_limit_bound),
 		cmocka_unit_test(test_limit_waiters),
 		cmocka_unit_test(test_upload_and_rpcs),
