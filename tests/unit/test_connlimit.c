@@ -1,0 +1,170 @@
+/* test_connlimit.c — the books behind the server's connection limits
+ * (server/connlimit.c): the handshake budget and its per-address share,
+ * authenticated connections per identity and in all, that every slot comes
+ * back when its connection leaves, the refusal counters, and the
+ * once-per-interval logging of refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/connlimit.h"
+
+static struct connlimit *fresh(void)
+{
+	struct connlimit *l = calloc(1, sizeof(*l));
+
+	assert_non_null(l);
+	return l;
+}
+
+static void addr(char *out, size_t cap, int i)
+{
+	snprintf(out, cap, "10.0.%d.%d", i / 250, i % 250 + 1);
+}
+
+static void test_addr_key(void **state)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "127.0.0.1:4000", "127.0.0.1" }, { "::1:7445", "::1" },
+		{ "fe80::1:2", "fe80::1" }, { "test", "test" }, { "", "" },
+		{ ":1", "" },
+		{ "0123456789012345678901234567890123456789012345678901234567:1",
+		  "01234567890123456789012345678901234567890123456" },
+	};
+	char key[CL_ADDR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		connlimit_addr_key(cases[i].in, key);
+		assert_string_equal(key, cases[i].want);
+	}
+}
+
+/* One address gets LIM_UNAUTH_PER_ADDR handshakes; others still get in. */
+static void test_per_addr(void **state)
+{
+	struct connlimit *l = fresh();
+	int i;
+
+	for (i = 0; i < LIM_UNAUTH_PER_ADDR; i++)
+		assert_int_equal(connlimit_enter(l, "10.9.9.9"), CL_OK);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(connlimit_enter(l, "10.9.9.9"), CL_ADDR);
+	assert_int_equal(connlimit_enter(l, "10.9.9.8"), CL_OK);
+	assert_int_equal(l->st.unauth, LIM_UNAUTH_PER_ADDR + 1);
+	assert_int_equal(l->st.refused[CL_ADDR], 100);
+	connlimit_leave(l, "10.9.9.9");
+	assert_int_equal(connlimit_enter(l, "10.9.9.9"), CL_OK);
+	free(l);
+}
+
+/* LIM_UNAUTH in all, whatever the addresses; leaving frees every slot. */
+static void test_budget(void **state)
+{
+	struct connlimit *l = fresh();
+	char a[32];
+	int i;
+
+	for (i = 0; i < LIM_UNAUTH; i++) {
+		addr(a, sizeof(a), i);
+		assert_int_equal(connlimit_enter(l, a), CL_OK);
+	}
+	addr(a, sizeof(a), LIM_UNAUTH);
+	assert_int_equal(connlimit_enter(l, a), CL_UNAUTH);
+	assert_int_equal(connlimit_enter(l, "10.0.0.1"), CL_UNAUTH);
+	assert_int_equal(l->st.refused[CL_UNAUTH], 2);
+	assert_int_equal(l->st.unauth_peak, LIM_UNAUTH);
+	for (i = 0; i < LIM_UNAUTH; i++) {
+		addr(a, sizeof(a), i);
+		connlimit_leave(l, a);
+	}
+	assert_int_equal(l->st.unauth, 0);
+	/* every address slot is free again: one address fills its share */
+	for (i = 0; i < LIM_UNAUTH_PER_ADDR; i++)
+		assert_int_equal(connlimit_enter(l, "10.7.7.7"), CL_OK);
+	for (i = 0; i < LIM_UNAUTH - LIM_UNAUTH_PER_ADDR; i++) {
+		addr(a, sizeof(a), 100 + i);
+		assert_int_equal(connlimit_enter(l, a), CL_OK);
+	}
+	free(l);
+}
+
+/* cap connections per identity; others unaffected; a gone one frees one. */
+static void test_ident(void **state)
+{
+	struct connlimit *l = fresh();
+	int i;
+
+	for (i = 0; i < LIM_IDENT_CONNS; i++)
+		assert_int_equal(connlimit_auth(l, 7, LIM_IDENT_CONNS), CL_OK);
+	assert_int_equal(connlimit_auth(l, 7, LIM_IDENT_CONNS), CL_IDENT);
+	assert_int_equal(connlimit_auth(l, 8, LIM_IDENT_CONNS), CL_OK);
+	assert_int_equal(connlimit_ident_count(l, 7), LIM_IDENT_CONNS);
+	assert_int_equal(connlimit_ident_count(l, 8), 1);
+	assert_int_equal(connlimit_ident_count(l, 9), 0);
+	connlimit_gone(l, 7);
+	assert_int_equal(connlimit_auth(l, 7, LIM_IDENT_CONNS), CL_OK);
+	assert_int_equal(l->st.authed, LIM_IDENT_CONNS + 1);
+	assert_int_equal(l->st.refused[CL_IDENT], 1);
+	free(l);
+}
+
+/* LIM_CONNS in all, across identities; then every identity is refused. */
+static void test_conns(void **state)
+{
+	struct connlimit *l = fresh();
+	int i;
+
+	for (i = 0; i < LIM_CONNS; i++)
+		assert_int_equal(connlimit_auth(l, 1000 + i / 2, LIM_IDENT_CONNS), CL_OK);
+	assert_int_equal(connlimit_auth(l, 1, LIM_IDENT_CONNS), CL_CONNS);
+	assert_int_equal(connlimit_auth(l, 1000, LIM_IDENT_CONNS), CL_CONNS);
+	for (i = 0; i < LIM_CONNS; i++)
+		connlimit_gone(l, 1000 + i / 2);
+	assert_int_equal(l->st.authed, 0);
+	assert_int_equal(connlimit_ident_count(l, 1000), 0);
+	assert_int_equal(connlimit_auth(l, 1, LIM_IDENT_CONNS), CL_OK);
+	free(l);
+}
+
+/* A refusal kind is logged once per LIM_LOG_EVERY_S, with the count since. */
+static void test_log_due(void **state)
+{
+	struct connlimit *l = fresh();
+	uint64_t since = 99;
+	int i;
+
+	for (i = 0; i < LIM_UNAUTH_PER_ADDR + 5; i++)
+		(void)connlimit_enter(l, "10.1.1.1");
+	assert_true(connlimit_log_due(l, CL_ADDR, 1000, &since));
+	assert_int_equal(since, 5);
+	(void)connlimit_enter(l, "10.1.1.1");
+	assert_false(connlimit_log_due(l, CL_ADDR, 1000 + LIM_LOG_EVERY_S - 1, &since));
+	assert_true(connlimit_log_due(l, CL_UNAUTH, 1001, &since));   /* its own clock */
+	assert_int_equal(since, 0);
+	(void)connlimit_enter(l, "10.1.1.1");
+	assert_true(connlimit_log_due(l, CL_ADDR, 1000 + LIM_LOG_EVERY_S, &since));
+	assert_int_equal(since, 2);
+	assert_false(connlimit_log_due(l, CL_OK, 5000, &since));
+	assert_false(connlimit_log_due(l, CL_NKINDS, 5000, &since));
+	free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_key),
+		cmocka_unit_test(test_per_addr),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_ident),
+		cmocka_unit_test(test_conns),
+		cmocka_unit_test(test_log_due),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
