@@ -153,13 +153,16 @@ static void *conn_main(void *arg)
 	SSL *ssl = NULL;
 	int r;
 
-	r = tls_server_handshake(srv->ctx, c->fd, SESSION_HANDSHAKE_MS, &ssl, &peer, err,
+	r = tls_server_handshake(srv->ctx, c->fd, LIM_HANDSHAKE_MS, &ssl, &peer, err,
 				 sizeof(err));
+	if (r == -ETIMEDOUT)
+		srv_handshake_timed_out(srv);
 	if (r < 0)
 		log_info("%s: handshake failed: %s", c->addr, err);
 	else if ((r = check_identity(c, &peer)) < 0)
 		SSL_free(ssl);
-	else if ((r = srv_conn_attach(c, ssl, &conn_ops)) < 0 && r != -ECANCELED) {
+	else if ((r = srv_conn_attach(c, ssl, &conn_ops)) < 0 && r != -ECANCELED &&
+		 r != -EUSERS) {
 		log_errno(r, "%s: cannot start a connection", c->addr);
 	}
 	if (r < 0)
@@ -260,8 +263,7 @@ static void accept_one(struct srv *srv, int lfd)
 	 * waits for the peer's delayed ACK (~40 ms per request). */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	peer_addr(&ss, addr, sizeof(addr));
-	if (!(c = srv_conn_new(srv, fd, addr))) {
-		log_warnx("too many connections; refusing one");
+	if (!(c = srv_conn_new(srv, fd, addr))) {   /* refusal logged */
 		close(fd);
 		return;
 	}

@@ -11,7 +11,6 @@
 
 #include "server/srv.h"
 
-#define SESSION_HANDSHAKE_MS 10000
 #define SESSION_DRAIN_MS     2000     /* after replying: wait this long for the peer's END */
 #define SESSION_DRAIN_ITEMS  64       /* ... or this many unread items, then reset */
 #define SESSION_LINGER_MS    200      /* before dropping a peer that broke the protocol */

@@ -80,8 +80,20 @@ static void log_pool(const char *role, struct mux_limit *l, unsigned max)
 		 role, ls.peak, max, (unsigned long long)ls.waited);
 }
 
+/* What the connection limits refused, for the operator. */
+static void log_limits(const struct connlimit_stats *st)
+{
+	log_info("connections: at most %u of %u in the handshake at once; %llu handshake(s) "
+		 "timed out; refused %llu (handshake budget), %llu (per address), "
+		 "%llu (server full), %llu (per identity)",
+		 st->unauth_peak, LIM_UNAUTH, (unsigned long long)st->handshake_timeouts,
+		 (unsigned long long)st->refused[CL_UNAUTH], (unsigned long long)st->refused[CL_ADDR],
+		 (unsigned long long)st->refused[CL_CONNS], (unsigned long long)st->refused[CL_IDENT]);
+}
+
 void srv_close(struct srv *srv)
 {
+	log_limits(&srv->lim.st);
 	log_pool("devices", srv->dev_handlers, SRV_DEVICE_HANDLERS);
 	log_pool("controllers", srv->ctl_handlers, SRV_CONTROLLER_HANDLERS);
 	pthread_mutex_lock(&srv->lock);
@@ -115,14 +127,34 @@ static void conn_unlink(struct srv *srv, struct conn *c)
 	pthread_cond_broadcast(&srv->cond);
 }
 
+/* Logs refusal k of a connection from addr, at most once per
+ * LIM_LOG_EVERY_S per kind (lock held: the books are in srv->lock). */
+static void log_refusal(struct srv *srv, enum cl_refusal k, const char *addr, const char *who)
+{
+	uint64_t since = 0;
+
+	if (!connlimit_log_due(&srv->lim, k, mono_ms() / 1000, &since))
+		return;
+	log_warnx("%s: refused %s: %s (limits.h); %llu refused for this since the last report",
+		  addr, who, connlimit_refusal_name(k), (unsigned long long)since);
+}
+
 struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
 {
+	char key[CL_ADDR_MAX];
+	enum cl_refusal k;
 	struct conn *c = NULL;
 
+	connlimit_addr_key(addr, key);
 	pthread_mutex_lock(&srv->lock);
-	if (srv->nconns < SRV_MAX_CONNS && (c = calloc(1, sizeof(*c)))) {
+	if ((k = connlimit_enter(&srv->lim, key)) != CL_OK) {
+		log_refusal(srv, k, addr, "a connection");
+	} else if (!(c = calloc(1, sizeof(*c)))) {
+		connlimit_leave(&srv->lim, key);
+	} else {
 		c->srv = srv;
 		c->fd = fd;
+		c->unauth = true;
 		snprintf(c->addr, sizeof(c->addr), "%s", addr);
 		conn_link(srv, c);
 	}
@@ -130,26 +162,73 @@ struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
 	return c;
 }
 
+/* c's handshake is over (lock held). */
+static void end_handshake(struct conn *c)
+{
+	char key[CL_ADDR_MAX];
+
+	if (!c->unauth)
+		return;
+	connlimit_addr_key(c->addr, key);
+	connlimit_leave(&c->srv->lim, key);
+	c->unauth = false;
+}
+
+/* c no longer counts as its identity's (lock held). */
+static void end_authed(struct conn *c)
+{
+	if (c->authed)
+		connlimit_gone(&c->srv->lim, c->id.id);
+	c->authed = false;
+}
+
+/* Admits c's identity (lock held): 0, or -EUSERS logged. */
+static int admit_ident(struct conn *c)
+{
+	enum cl_refusal k = connlimit_auth(&c->srv->lim, c->id.id, LIM_IDENT_CONNS);
+
+	if (k == CL_OK) {
+		c->authed = true;
+		return 0;
+	}
+	log_refusal(c->srv, k, c->addr, c->id.role == ROLE_DEVICE ? "a device" : "a controller");
+	return -EUSERS;
+}
+
 int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
 {
 	struct srv *srv = c->srv;
 	struct mux_ops o = *ops;
+	bool dev = c->id.role == ROLE_DEVICE;
 	int r = 0;
 
-	o.limit = c->id.role == ROLE_DEVICE ? srv->dev_handlers : srv->ctl_handlers;
+	o.limit = dev ? srv->dev_handlers : srv->ctl_handlers;
+	o.max_streams = dev ? LIM_DEVICE_STREAMS : LIM_CONTROLLER_STREAMS;
 	pthread_mutex_lock(&srv->lock);
-	if (srv->quit) {
+	end_handshake(c);
+	if (srv->quit)
+		r = -ECANCELED;
+	else
+		r = admit_ident(c);
+	if (r < 0) {
 		SSL_free(ssl);
 		close(c->fd);
-		r = -ECANCELED;
 	} else if (!(c->mux = mux_new(ssl, c->fd, &o, c))) {   /* takes ssl and fd */
 		r = -errno;
+		end_authed(c);
 	} else {
 		c->ready = true;
 	}
 	c->fd = -1;
 	pthread_mutex_unlock(&srv->lock);
 	return r;
+}
+
+void srv_handshake_timed_out(struct srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->lim.st.handshake_timeouts++;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 void srv_conn_closed(struct conn *c)
@@ -168,6 +247,7 @@ void srv_conn_wait(struct conn *c)
 	while (!c->closed && !srv->quit)
 		pthread_cond_wait(&srv->cond, &srv->lock);
 	c->ready = false;
+	end_authed(c);   /* its handlers may still run: the peer may reconnect */
 	pthread_mutex_unlock(&srv->lock);
 	/* Wakes the holders of references: their calls on the mux fail. */
 	mux_shutdown(c->mux);
@@ -186,6 +266,8 @@ void srv_conn_free(struct conn *c)
 	pthread_mutex_lock(&srv->lock);
 	if (c->fd >= 0)   /* under the lock: srv_conns_shutdown may be using it */
 		close(c->fd);
+	end_handshake(c);
+	end_authed(c);
 	conn_unlink(srv, c);
 	pthread_mutex_unlock(&srv->lock);
 	free(c);

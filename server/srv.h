@@ -26,10 +26,11 @@
 #include "common/tls.h"
 #include "common/wire.h"
 #include "server/config.h"
+#include "server/connlimit.h"
 #include "server/index.h"
 #include "server/store/store.h"
 
-#define SRV_MAX_CONNS 1024
+#define SRV_MAX_CONNS LIM_CONNS   /* authenticated; handshakes have their own (limits.h) */
 #define SRV_SHUTDOWN_WAIT_S 20   /* srv_conns_shutdown waits at most this long */
 /* Stream handler threads, bounded across the server per role so that
  * devices' uploads and controllers' requests never wait for each other
@@ -67,6 +68,7 @@ struct srv {
 	pthread_cond_t cond;        /* broadcast when a conn closes, goes, or drops a ref */
 	LIST_HEAD(, conn) conns;    /* newest first */
 	size_t nconns;
+	struct connlimit lim;       /* handshakes and identities (limits.h) */
 	bool quit;
 };
 
@@ -87,6 +89,8 @@ struct conn {
 	struct devkey key;          /* devices: content key (from id.devkey) */
 	bool ready;                 /* identity checked, mux running */
 	bool closed;                /* the mux ended */
+	bool unauth;                /* counted in lim as a handshake */
+	bool authed;                /* counted in lim as its identity's */
 	int refs;                   /* srv_device_conn references */
 	bool cmdlink;               /* devices: commands are pushed on this one */
 	uint64_t pushed_upto;       /* the relay thread's: last command pushed on it */
@@ -113,13 +117,16 @@ void srv_close(struct srv *srv);
 
 /* ------------------------------------------------------------ registry */
 
-/* A new connection on fd (addr for logs), linked; NULL when the server
- * holds SRV_MAX_CONNS already (fd is left to the caller). */
+/* A new connection on fd from addr ("HOST:PORT"), linked and counted as
+ * a handshake; NULL when the handshake budget (all, or addr's share of it)
+ * is spent: the refusal is counted and logged (rate-limited), fd is left to
+ * the caller. */
 struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr);
-/* The identity is checked: runs the mux on ssl and c->fd with ops (the
- * handler limit of c's role added).  -ECANCELED when the server is
- * shutting down, -errno when the mux cannot start; ssl and fd are taken
- * either way. */
+/* The identity is checked: ends c's handshake and runs the mux on ssl and
+ * c->fd with ops (the handler limit and stream cap of c's role added).
+ * -EUSERS when the identity or the server holds its limit of connections
+ * (logged, rate-limited), -ECANCELED when the server is shutting down,
+ * -errno when the mux cannot start; ssl and fd are taken either way. */
 int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops);
 /* The mux ended (its on_close). */
 void srv_conn_closed(struct conn *c);
@@ -128,6 +135,8 @@ void srv_conn_closed(struct conn *c);
 void srv_conn_wait(struct conn *c);
 /* Closes the socket if no mux took it, unlinks and frees c. */
 void srv_conn_free(struct conn *c);
+/* A handshake ran out of time (counted). */
+void srv_handshake_timed_out(struct srv *srv);
 /* Ends every connection and waits (bounded) until all are gone. */
 void srv_conns_shutdown(struct srv *srv);
 
