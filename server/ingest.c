@@ -14,6 +14,7 @@
 #include "server/simstate.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
+#include "server/upslots.h"
 
 /* One PUT in progress. */
 struct put_ctx {
@@ -336,7 +337,7 @@ static int put_prepare(struct put_ctx *p)
 	return 0;
 }
 
-static int put_body(struct put_ctx *p)
+static int put_content(struct put_ctx *p)
 {
 	switch (p->put.body) {
 	case PUT_WHOLE:  return p->v.e.type == VG_FILE ? put_whole(p) : put_empty(p);
@@ -345,6 +346,24 @@ static int put_body(struct put_ctx *p)
 	case PUT_META:   return put_meta(p);
 	default:         return 0;   /* DELETE, RENAME: nothing to build */
 	}
+}
+
+/* Builds the body; a heavy one first takes one of its device's slots. */
+static int put_body(struct put_ctx *p)
+{
+	struct upslots *u = p->c->srv->uploads;
+	int64_t dev = p->c->id.id;
+	bool heavy = p->v.e.type == VG_FILE && p->v.e.size >= SRV_HEAVY_BYTES &&
+		     (p->put.body == PUT_WHOLE || p->put.body == PUT_DELTA ||
+		      p->put.body == PUT_RANGES);
+	int r;
+
+	if (heavy && (r = upslots_take(u, dev, peer_gone, p)) < 0)
+		return r;
+	r = put_content(p);
+	if (heavy)
+		upslots_give(u, dev);
+	return r;
 }
 
 static void put_error(struct put_ctx *p, int r)

@@ -19,6 +19,7 @@
 #include "server/search/search.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
+#include "server/upslots.h"
 
 /* ------------------------------------------------------------- context */
 
@@ -57,7 +58,8 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		return -EINVAL;
 	}
 	if (!(srv->dev_handlers = mux_limit_new(SRV_DEVICE_HANDLERS, SRV_DEVICE_SHARE)) ||
-	    !(srv->ctl_handlers = mux_limit_new(SRV_CONTROLLER_HANDLERS, SRV_CONTROLLER_SHARE))) {
+	    !(srv->ctl_handlers = mux_limit_new(SRV_CONTROLLER_HANDLERS, SRV_CONTROLLER_SHARE)) ||
+	    !(srv->uploads = upslots_new(SRV_DEVICE_UPLOADS))) {
 		log_warn("handler limits");
 		return -ENOMEM;
 	}
@@ -102,6 +104,7 @@ void srv_close(struct srv *srv)
 		SSL_CTX_free(srv->ctx);
 		mux_limit_free(srv->dev_handlers);
 		mux_limit_free(srv->ctl_handlers);
+		upslots_free(srv->uploads);
 		search_stop(srv);
 		shafill_free(srv->sf);
 		upload_gc_stop(srv->ugc);

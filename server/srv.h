@@ -40,10 +40,17 @@
 #define SRV_DEVICE_SHARE        16
 #define SRV_CONTROLLER_HANDLERS 128
 #define SRV_CONTROLLER_SHARE    MUX_MAX_STREAMS
+/* Heavy uploads (a file body announced at SRV_HEAVY_BYTES or more) being
+ * built at once per device; more wait for a slot (upslots.h).  vigild runs
+ * SHIP_WORKERS (4) shippers: two big files at a time leave two for small
+ * edits, and a hostile device cannot keep more than two builds busy. */
+#define SRV_DEVICE_UPLOADS 2
+#define SRV_HEAVY_BYTES    (8u << 20)
 #define SRV_RECV_MS   300000   /* a handler waiting this long for a request's body fails */
 
 struct conn;
 struct relay;
+struct upslots;
 
 struct srv {
 	const struct srv_config *cfg;
@@ -57,6 +64,7 @@ struct srv {
 	SSL_CTX *ctx;
 	struct mux_limit *dev_handlers;   /* handler slots for devices' streams */
 	struct mux_limit *ctl_handlers;   /* ... and for controllers' */
+	struct upslots *uploads;    /* heavy uploads per device (upslots.h) */
 	struct relay *relay;        /* signed commands and direct fetches (relay.h) */
 	/* Called by ingest after each version it committed (NULL: nothing);
 	 * the keyword indexer hooks in here.  Versions a directory rename or
