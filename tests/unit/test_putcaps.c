@@ -330,8 +330,8 @@ static void test_heavy_slots(void **state)
 		snprintf(path, sizeof(path), "/heavy%d", i);
 		s[i] = put_open(dev_m, path, PUT_RANGES, big, root, NULL, 0);
 	}
-	assert_int_equal(reply(s[0], 60000), MSG_PUT_READY);
-	assert_int_equal(reply(s[1], 60000), MSG_PUT_READY);
+	assert_int_equal(reply(s[0], 120000), MSG_PUT_READY);
+	assert_int_equal(reply(s[1], 120000), MSG_PUT_READY);
 	/* the third waits for a slot, a small one does not */
 	assert_int_equal(reply(s[2], 2000), -ETIMEDOUT);
 	small = put_open(dev_m, "/small", PUT_RANGES, 1000, sroot, NULL, 0);
