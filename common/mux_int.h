@@ -11,12 +11,8 @@
 #include <sys/queue.h>
 
 #include "common/mux.h"
+#include "common/mux_frame.h"
 
-enum frame_kind {
-	FK_HELLO = 1, FK_OPEN, FK_MSG, FK_DATA, FK_END, FK_CREDIT, FK_RESET, FK_PING, FK_PONG,
-};
-#define FK_LAST FK_PONG
-#define MUX_HDR 12
 /* A MSG or DATA frame costs its payload plus the header against the
  * stream's window, so empty frames are not free either. */
 #define FRAME_COST(len) ((size_t)(len) + MUX_HDR)
@@ -105,7 +101,7 @@ struct mux {
 	/* I/O thread only */
 	bool hello_sent, hello_rx;
 	bool pong_pending;
-	uint8_t ping_data[8];
+	uint8_t ping_data[MUX_PING_MAX];
 	uint32_t ping_len;
 	long last_rx, last_ping;
 	uint8_t *rbuf, *wbuf;

@@ -18,11 +18,6 @@
 #include "common/log.h"
 #include "common/mux_int.h"
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
@@ -309,7 +304,7 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 	case FK_CREDIT:
 		if (len != 4)
 			return proto_err(why, wl, "CREDIT of %u bytes", len);
-		n = be32(p);
+		n = mux_be32(p);
 		if (s->finished || s->reset_now)
 			break;
 		if (n > MUX_WINDOW || s->credit + n > MUX_WINDOW)
@@ -326,49 +321,42 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 	return 0;
 }
 
-/* One complete frame from the peer (lock held).  0 or -EPROTO with why. */
-static int dispatch(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
-		    const uint8_t *p, uint32_t len, char *why, size_t wl)
+/* One complete frame from the peer (lock held).  0 or -EPROTO with why.
+ * The rules without stream state are mux_frame_check's. */
+static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p,
+		    char *why, size_t wl)
 {
 	struct mux_stream *s;
 	bool ours;
+	int r;
 
+	if ((r = mux_frame_check(m->hello_rx, h, p, why, wl)) < 0)
+		return r;
 	if (!m->hello_rx) {
-		if (kind != FK_HELLO || len < 4)
-			return proto_err(why, wl, "expected HELLO first");
-		if (be32(p) != MUX_VERSION)
-			return proto_err(why, wl, "peer speaks mux version %u, this end speaks %d",
-					 be32(p), MUX_VERSION);
 		m->hello_rx = true;
 		m->ready = true;
 		pthread_cond_broadcast(&m->cond);
 		return 0;
 	}
-	switch (kind) {
-	case FK_HELLO:
-		return proto_err(why, wl, "second HELLO");
+	switch (h->kind) {
 	case FK_PING:
-		if (id || len > sizeof(m->ping_data))
-			return proto_err(why, wl, "bad PING");
-		memcpy(m->ping_data, p, len);
-		m->ping_len = len;
+		memcpy(m->ping_data, p, h->len);
+		m->ping_len = h->len;
 		m->pong_pending = true;
 		return 0;
 	case FK_PONG:
 		return 0;
 	case FK_OPEN:
-		return on_open(m, id, type, p, len, why, wl);
+		return on_open(m, h->id, h->type, p, h->len, why, wl);
 	}
-	if (id == 0)
-		return proto_err(why, wl, "frame kind %u on stream 0", kind);
-	if ((s = mux_find(m, id)))
-		return on_stream_frame(s, kind, type, p, len, why, wl);
+	if ((s = mux_find(m, h->id)))
+		return on_stream_frame(s, h->kind, h->type, p, h->len, why, wl);
 	/* Not in the table: a stream that ended or was refused (frames may
 	 * cross our RESET in flight) is ignored; one never opened is an error. */
-	ours = (id & 1) == (m->server ? 0u : 1u);
-	if (kind == FK_RESET || id <= (ours ? m->last_local_id : m->last_remote_id))
+	ours = (h->id & 1) == (m->server ? 0u : 1u);
+	if (h->kind == FK_RESET || h->id <= (ours ? m->last_local_id : m->last_remote_id))
 		return 0;
-	return proto_err(why, wl, "frame for unknown stream %u", id);
+	return proto_err(why, wl, "frame for unknown stream %u", h->id);
 }
 
 enum io_end { IO_OK, IO_CLOSED, IO_PROTO };
@@ -419,39 +407,27 @@ static enum io_end do_write(struct mux *m, bool *progress, bool *want_out, char 
 	return IO_OK;
 }
 
-/* Reads up to a batch of frames and dispatches each. */
+/* Reads up to a batch of frames and dispatches each; the frame format
+ * itself is mux_frame.c's. */
 static enum io_end do_read(struct mux *m, bool *progress, bool *want_out, char *why, size_t wl)
 {
+	struct mux_hdr h;
 	int i, n, r;
 
 	for (i = 0; i < 64; i++) {
-		uint32_t len = m->rlen >= MUX_HDR ? be32(m->rbuf) : 0;
-		size_t need = m->rlen < MUX_HDR ? MUX_HDR - m->rlen : MUX_HDR + len - m->rlen;
-
 		errno = 0;
-		if ((n = SSL_read(m->ssl, m->rbuf + m->rlen, (int)need)) <= 0)
+		n = SSL_read(m->ssl, m->rbuf + m->rlen, (int)mux_frame_need(m->rbuf, m->rlen));
+		if (n <= 0)
 			return ssl_fail(m, n, want_out, why, wl);
 		*progress = true;
 		m->rlen += (size_t)n;
-		if (m->rlen < MUX_HDR)
-			continue;
-		len = be32(m->rbuf);
-		if (m->rlen == MUX_HDR) {
-			if (len > MUX_FRAME_MAX) {
-				snprintf(why, wl, "frame of %u bytes (limit %d)", len, MUX_FRAME_MAX);
-				return IO_PROTO;
-			}
-			if (m->rbuf[4] == 0 || m->rbuf[4] > FK_LAST) {
-				snprintf(why, wl, "unknown frame kind %u", m->rbuf[4]);
-				return IO_PROTO;
-			}
-		}
-		if (m->rlen < MUX_HDR + len)
+		if ((r = mux_frame_take(m->rbuf, m->rlen, &h, why, wl)) < 0)
+			return IO_PROTO;
+		if (r == 0)
 			continue;
 		pthread_mutex_lock(&m->lock);
 		m->last_rx = mono_ms();
-		r = dispatch(m, m->rbuf[4], (uint16_t)(m->rbuf[6] << 8 | m->rbuf[7]),
-			     be32(m->rbuf + 8), m->rbuf + MUX_HDR, len, why, wl);
+		r = dispatch(m, &h, m->rbuf + MUX_HDR, why, wl);
 		pthread_mutex_unlock(&m->lock);
 		m->rlen = 0;
 		if (r < 0)

@@ -268,3 +268,35 @@ for i, (cap, x) in enumerate([
         (20, '89860012345678901234'), (16, '+8613800138000'), (16, '10086 CMCC'),
         (8, 'ab你好'), (7, 'abcdef😀'), (64, 'line\nbreak\ttab\x7fdel'), (1, 'x'), (0, '')]):
     put('mmvalue', f's{i}', bytes([cap]) + x.encode())
+
+# mux: byte 0 = read step (fuzz_piece), byte 1 bit 7 = HELLO already taken,
+# then frames {u32 len, u8 kind, u8 flags, u16 type, u32 stream, payload}
+def fr(kind, sid=0, p=b'', typ=0):
+    return struct.pack('>IBBHI', len(p), kind, 0, typ, sid) + p
+HELLO = fr(1, 0, struct.pack('>I', 1))
+put('mux', 'session', b'\x03\x00' + HELLO + fr(8, 0, b'12345678') + fr(2, 1, b'open', 5) +
+    fr(3, 1, b'hi', 7) + fr(4, 1, bytes(100)) + fr(6, 1, struct.pack('>I', 4096)) + fr(5, 1) +
+    fr(7, 3) + fr(9, 0, b'pong'))
+put('mux', 'bytewise', b'\x00\x00' + HELLO + fr(2, 2, b'x') + fr(4, 2, b'data' * 20))
+put('mux', 'whole', b'\xff\x80' + fr(3, 5, b'm', 1) + fr(5, 5) + fr(7, 9))
+put('mux', 'bad-version', b'\x05\x00' + fr(1, 0, struct.pack('>I', 2)))
+put('mux', 'no-hello', b'\x05\x00' + fr(2, 1, b'x'))
+put('mux', 'second-hello', b'\x05\x00' + HELLO + HELLO)
+put('mux', 'big-ping', b'\x05\x80' + fr(8, 0, b'123456789'))
+put('mux', 'stream0', b'\x05\x80' + fr(3, 0, b'x'))
+put('mux', 'too-long', b'\x05\x80' + struct.pack('>IBBHI', 65537, 3, 0, 0, 1))
+put('mux', 'bad-kind', b'\x05\x80' + struct.pack('>IBBHI', 0, 10, 0, 0, 1) + fr(0))
+put('mux', 'partial', b'\x07\x80' + fr(4, 1, b'abc')[:9])
+
+# config: byte 0 bit 0 = the server's DIR/config, else vigild's --config FILE
+put('config', 'vigild', b'\x00' + b'# vigild\nbundle /etc/vigil/bundle.pem\nstate = /var/lib/vigil\n'
+    b'watch /tmp\nwatch /tmp # twice\nserver backup.example:7445\ntracker scan\ndebounce-ms 100\n'
+    b'erase-root /tmp\nerase-luks /dev/sda2\nfreeze-cgroup /sys/fs/cgroup/x\n')
+put('config', 'vigild-bad', b'\x00' + b'state /s\nbundle /b\nwatch /nonexistent/x\ndebounce-ms 9999999\n')
+put('config', 'vigild-long', b'\x00' + b'state ' + b'/a' * 3000 + b'\n')
+put('config', 'vigild-novalue', b'\x00' + b'tracker\n\twatch =\r\n')
+put('config', 'server', b'\x01' + b'# vigil-server configuration\nlisten 0.0.0.0:7445\n'
+    b'advertise backup.example:7445\ncountry 86\n')
+put('config', 'server-v6', b'\x01' + b'listen [::]:7445\r\ncountry 1 # us\n')
+put('config', 'server-bad', b'\x01' + b'listen host:port:x\ncountry 1000\nnope 1\n')
+put('config', 'server-bind', b'\x01' + b'listen 127.0.0.1\n\n   \ncountry\t44\n')
