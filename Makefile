@@ -149,7 +149,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= $(CLANG)
 FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle command hostport pdu at \
-                modemat vcard mmvalue mux config
+                modemat vcard mmvalue mux config restore
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
                 -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
@@ -178,6 +178,10 @@ FUZZ_SRC_modemat   := fuse/modem_atline.c fuse/modem_atfield.c fuse/ucs2.c
 FUZZ_SRC_vcard     := fuse/simdoc.c fuse/simdoc_vcard.c common/buf.c
 FUZZ_SRC_mmvalue   := fuse/modem_mm_msg.c common/timefmt.c
 FUZZ_SRC_mux       := common/mux_frame.c
+FUZZ_SRC_restore   := controller/restore.c controller/restore_tree.c controller/cverify.c \
+                      controller/jsonout.c common/proto.c common/wire.c common/buf.c common/names.c \
+                      common/simwire.c common/xattrs.c common/fdio.c common/clock.c common/log.c \
+                      common/chash.c common/chunker.c common/chunktree.c common/hex.c common/timefmt.c
 FUZZ_SRC_config    := daemon/config.c server/config.c common/names.c common/hostport.c common/fdio.c common/buf.c
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1

@@ -300,3 +300,28 @@ put('config', 'server', b'\x01' + b'# vigil-server configuration\nlisten 0.0.0.0
 put('config', 'server-v6', b'\x01' + b'listen [::]:7445\r\ncountry 1 # us\n')
 put('config', 'server-bad', b'\x01' + b'listen host:port:x\ncountry 1000\nnope 1\n')
 put('config', 'server-bind', b'\x01' + b'listen 127.0.0.1\n\n   \ncountry\t44\n')
+
+# restore: byte 0 flags (bit 0 --keep-privileged, bit 1 content matches the
+# sha256, bit 2 owners too, bit 3 DEST exists with a file in it), then a
+# listing of entries; the first is the root of the tree
+def rent(path, typ=1, mode=0o644, size=5, link='', xattr=b'', deleted=0):
+    return (s(path) + bytes([typ, deleted]) + struct.pack('>IIIQqQqq', mode, 1000, 1000, size,
+            1700000000 * 10**9, 3, 1700000000 * 10**9, 1700000001 * 10**9) +
+            bytes(32) + bytes(32) + s(link) + s(xattr))
+XA = s('user.note') + s(b'hi') + s('security.capability') + s(b'\x01\x00\x00\x02' + bytes(16)) + \
+    s('trusted.t') + s(b'x')
+ROOT = rent('/r', 2, 0o755, 0)
+put('restore', 'tree', b'\x06' + ROOT + rent('/r/a') + rent('/r/d', 2, 0o7777, 0, xattr=XA) +
+    rent('/r/d/f', 1, 0o6755, 100, xattr=XA) + rent('/r/d/e', 2, 0o2700, 0) + rent('/r/gone', deleted=1) +
+    rent('/r/empty', 1, 0o600, 0))
+put('restore', 'keep-privileged', b'\x07' + ROOT + rent('/r/s', 1, 0o4755, 10, xattr=XA) +
+    rent('/r/dd', 2, 0o3777, 0, xattr=XA))
+put('restore', 'symlinks', b'\x02' + ROOT + rent('/r/abs', 3, 0o777, 0, '/etc') +
+    rent('/r/abs/passwd', 1, 0o644, 7) + rent('/r/up', 3, 0o777, 0, '../out') +
+    rent('/r/up/canary', 1, 0o644, 3) + rent('/r/up/new', 1) + rent('/r/dot', 3, 0o777, 0, '.'))
+put('restore', 'existing', b'\x0a' + rent('/r', 2, 0o777, 0) + rent('/r/keep', 1, 0o4777, 5) +
+    rent('/r/keep/x') + rent('/r/new', 2, 0o777, 0) + rent('/r/new/f', 1, 0o644, 1))
+put('restore', 'outside', b'\x02' + ROOT + rent('/other/x') + rent('/r') + rent('/rx/y') +
+    rent('/r/a/b/c/d', 1, 0o644, 2) + rent('/r/a/b', 1) + rent('/r/a', 3, 0o777, 0, '/'))
+put('restore', 'dishonest', b'\x00' + ROOT + rent('/r/a', 1, 0o644, 9) + rent('/r/big', 1, 0o644, 1 << 40))
+put('restore', 'file-root', b'\x02' + rent('/r', 1, 0o644, 4) + rent('/r/x'))
