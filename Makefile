@@ -142,11 +142,13 @@ clean:
 # --- fuzzing (libFuzzer + ASan/UBSan; docs/fuzzing.md) ---
 # tests/fuzz/fuzz_<t>.c is linked with just the sources FUZZ_SRC_<t> names,
 # compiled with clang's fuzzer instrumentation into $(FUZZ_BUILD).
-# `make fuzz FUZZ_SECONDS=60` runs every harness that long (new inputs go to
+# `make fuzz FUZZ_S=60` runs every harness that long (FUZZ_SECONDS is the
+# older name, still honoured; new inputs go to
 # $(FUZZ_BUILD)/corpus/<t>, crashes to $(FUZZ_BUILD)/artifacts/<t>/);
 # `make fuzz-smoke` replays the committed seeds in tests/fuzz/corpus/<t>.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_S       ?= $(FUZZ_SECONDS)
 FUZZ_CC      ?= $(CLANG)
 FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle command hostport pdu at \
                 modemat vcard mmvalue mux config restore
@@ -200,8 +202,8 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
-		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-		$(FUZZ_BUILD)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
+		echo "== fuzz_$$t for $(FUZZ_S) s"; \
+		$(FUZZ_BUILD)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_S) \
 			$$([ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict) \
 			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
 			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
