@@ -3,7 +3,11 @@
  * fed in pieces of fuzzer-chosen sizes.  A small model applies the same
  * delta in memory; vpatch must accept exactly what the model accepts, and
  * a version it builds must read back as the model's bytes with the model's
- * sha256.  Input: byte 0 = piece step (bit 0: empty base), rest = delta. */
+ * sha256.  The announced size caps the output (vpatch_new's max_size): the
+ * model says where a delta passes it, and vpatch must fail there with
+ * -EFBIG, not sooner, not later, not with another error.
+ * Input: byte 0 = piece step (bit 0: empty base), bytes 1-3 = the announced
+ * size (big-endian; 0xffffff: CONTENT_SIZE_MAX), rest = delta. */
 #include <errno.h>
 #include <stdbool.h>
 
@@ -30,53 +34,70 @@ static uint64_t be(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* The delta format of content_delta.c, applied in memory.  true when valid;
- * *out (malloc'd, *n bytes) is the result. */
-static bool model(const uint8_t *d, size_t len, const uint8_t *base, size_t blen,
-		  uint8_t **out, size_t *n)
+/* A LITERAL at d[i..len) of a bytes: appended up to what is there.
+ * 0, or -EFBIG / -EBADMSG as vpatch fails on it. */
+static int literal(const uint8_t *d, size_t len, size_t i, uint64_t a, uint64_t max,
+		   uint8_t *out, size_t *n)
+{
+	size_t have = a < len - i ? (size_t)a : len - i;
+
+	if (have > max - *n)       /* written piece by piece before the end shows */
+		return -EFBIG;
+	if (a > len - i || *n + a > OUT_MAX)
+		return -EBADMSG;
+	memcpy(out + *n, d + i, a);
+	*n += a;
+	return 0;
+}
+
+/* The delta format of content_delta.c, applied in memory with output cap
+ * max: 0 when valid, else the error vpatch must give.  *out (malloc'd, *n
+ * bytes) is the result. */
+static int model(const uint8_t *d, size_t len, const uint8_t *base, size_t blen,
+		 uint64_t max, uint8_t **out, size_t *n)
 {
 	size_t i = 4, w1, w2;
 	uint64_t a, b;
+	int r;
 
-	*out = malloc(OUT_MAX);
-	*n = 0;
-	if (!*out)
+	if (!(*out = malloc(OUT_MAX)))
 		abort();
+	*n = 0;
 	if (len < 4 || be(d, 4) != RS_DELTA_MAGIC)
-		return false;
+		return -EBADMSG;
 	while (i < len) {
 		uint8_t op = d[i++];
 
 		if (op == 0)
-			return i == len;
+			return i == len ? 0 : -EBADMSG;
 		if (op <= 0x44) {
 			w1 = op <= 0x40 ? 0 : (size_t)1 << (op - 0x41);
 			if (len - i < w1)
-				return false;
+				return -EBADMSG;
 			a = op <= 0x40 ? op : be(d + i, w1);
 			i += w1;
-			if (a > len - i || *n + a > OUT_MAX)
-				return false;
-			memcpy(*out + *n, d + i, a);
-			*n += a;
+			if ((r = literal(d, len, i, a, max, *out, n)) < 0)
+				return r;
 			i += a;
 		} else if (op <= 0x54) {
 			w1 = (size_t)1 << ((op - 0x45) / 4);
 			w2 = (size_t)1 << ((op - 0x45) % 4);
 			if (len - i < w1 + w2)
-				return false;
+				return -EBADMSG;
 			a = be(d + i, w1);
 			b = be(d + i + w1, w2);
 			i += w1 + w2;
 			if (a > blen || b > blen - a || *n + b > OUT_MAX)
-				return false;
+				return -EBADMSG;
+			if (b > max - *n)
+				return -EFBIG;
 			memcpy(*out + *n, base + a, b);
 			*n += b;
 		} else {
-			return false;
+			return -EBADMSG;
 		}
 	}
-	return false;   /* no END */
+	return -EBADMSG;   /* no END */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -85,24 +106,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct content_ref out;
 	uint8_t *want, sha[32], wsha[32];
 	size_t i, k, n, wn;
-	bool empty, ok;
-	int r = 0;
+	uint64_t max;
+	bool empty;
+	int r = 0, want_r;
 
-	if (size < 1 || size > IN_MAX)
+	if (size < 4 || size > IN_MAX)
 		return 0;
 	empty = data[0] & 1;
-	ok = model(data + 1, size - 1, fz_base, empty ? 0 : BASE_LEN, &want, &wn);
-	if (vpatch_new(fz_st, &fz_key, &fz_ref[empty ? 0 : 1], CONTENT_SIZE_MAX, &vp) != 0)
+	max = be(data + 1, 3);
+	if (max == 0xffffff)
+		max = CONTENT_SIZE_MAX;
+	want_r = model(data + 4, size - 4, fz_base, empty ? 0 : BASE_LEN, max, &want, &wn);
+	if (vpatch_new(fz_st, &fz_key, &fz_ref[empty ? 0 : 1], max, &vp) != 0)
 		abort();
-	for (i = 1, n = 0; i < size && r == 0; i += k, n++) {
+	for (i = 4, n = 0; i < size && r == 0; i += k, n++) {
 		k = fuzz_piece(data[0], n, size - i);
 		r = vpatch_feed(vp, data + i, k);
 	}
 	if (r == 0)
 		r = vpatch_finish(vp, &out);
-	if (r != 0 && r != -EBADMSG)
-		abort();
-	if ((r == 0) != ok)
+	if (r != want_r)
 		abort();
 	if (r == 0) {
 		fz_check_content(&out, want, wn);

@@ -78,13 +78,21 @@ put('chunktree', 'leaf', leaf)
 put('chunktree', 'empty-leaf', bytes([1, 0, 0, 0, 0, 0]))
 put('chunktree', 'inner', bytes([1, 1]) + struct.pack('>I', 1) + bytes(32) + struct.pack('>Q', 1 << 40))
 
-# delta: byte 0 = piece step (bit 0: empty base), then "rs\x02\x36" + commands
+# delta: byte 0 = piece step (bit 0: empty base), bytes 1-3 = announced size
+# (0xffffff: no cap but CONTENT_SIZE_MAX), then "rs\x02\x36" + commands
 M = b'rs\x02\x36'
-put('delta', 'literal', b'\x02' + M + b'\x05hello\x00')
-put('delta', 'copy', b'\x10' + M + b'\x45\x00\x10' + b'\x4a\x00\x10\x03\xe8' + b'\x03abc\x00')
-put('delta', 'copy-wide', b'\xff' + M + b'\x54' + struct.pack('>QQ', 100, 19900) + b'\x41\x02hi\x00')
-put('delta', 'empty-base', b'\x01' + M + b'\x42\x00\x04abcd\x00')
-put('delta', 'bad-copy', b'\x00' + M + b'\x4d' + struct.pack('>IH', 19999, 2)[:0] + b'\x00\x00\x4e\x20\x00\x01\x00')
+NOCAP = b'\xff\xff\xff'
+put('delta', 'literal', b'\x02' + NOCAP + M + b'\x05hello\x00')
+put('delta', 'copy', b'\x10' + NOCAP + M + b'\x45\x00\x10' + b'\x4a\x00\x10\x03\xe8' + b'\x03abc\x00')
+put('delta', 'copy-wide', b'\xff' + NOCAP + M + b'\x54' + struct.pack('>QQ', 100, 19900) + b'\x41\x02hi\x00')
+put('delta', 'empty-base', b'\x01' + NOCAP + M + b'\x42\x00\x04abcd\x00')
+put('delta', 'bad-copy', b'\x00' + NOCAP + M + b'\x4d\x00\x00\x4e\x20\x00\x01\x00')
+# a small delta copying the whole base over and over, announced as 50000 bytes
+put('delta', 'cap-copies', b'\x20' + (50000).to_bytes(3, 'big') + M +
+    (b'\x4a\x00\x00\x4e\x20') * 40 + b'\x00')
+put('delta', 'cap-literal', b'\x03' + (4).to_bytes(3, 'big') + M + b'\x05hello\x00')
+put('delta', 'cap-exact', b'\x03' + (5).to_bytes(3, 'big') + M + b'\x05hello\x00')
+put('delta', 'cap-truncated', b'\x00' + (3).to_bytes(3, 'big') + M + b'\x41\x10hello')
 
 # ranges: byte 0 step (bit 0: empty base), u16 new size, records {u64 off, u32 len, bytes}
 def rec(off, data):
@@ -93,6 +101,12 @@ put('ranges', 'two', b'\x04' + struct.pack('>H', 20000) + rec(10, b'abc') + rec(
 put('ranges', 'grow', b'\x00' + struct.pack('>H', 30000) + rec(25000, b'tail'))
 put('ranges', 'cut', b'\xff' + struct.pack('>H', 500) + rec(0, b'') + rec(499, b'!'))
 put('ranges', 'empty-base', b'\x01' + struct.pack('>H', 100) + rec(50, b'fifty'))
+# a size field >= 0xf000 announces (field & 0xfff) << 28 bytes: 1 TiB with an empty body,
+# and a huge file with a few records (the work must follow the body, not the size)
+put('ranges', 'huge-empty', b'\x01' + struct.pack('>H', 0xf000 | 0xfff))
+put('ranges', 'huge-records', b'\x06' + struct.pack('>H', 0xf000 | 0x10) + rec(7, b'seven') +
+    rec(1 << 31, b'x' * 300) + rec((0x10 << 28) - 2, b'!!'))
+put('ranges', 'huge-base', b'\x00' + struct.pack('>H', 0xf000 | 1))
 
 # extract: byte 0 picks the name (index into fuzz_extract.c's table; bit 7 = tiny max_out)
 put('extract', 'vcard', b'\x00' + b'BEGIN:VCARD\r\nVERSION:2.1\r\nN:Zhang;San\r\nTEL;CELL:+86 138 0013 8000\r\n'
