@@ -56,6 +56,27 @@ enum cl_refusal connlimit_enter(struct connlimit *l, const char *key)
 	return CL_OK;
 }
 
+bool connlimit_victim(const struct connlimit *l, const char *key, char victim[CL_ADDR_MAX])
+{
+	unsigned mine = 0, most = 0;
+	int i, heavy = -1;
+
+	for (i = 0; i < LIM_UNAUTH; i++) {
+		if (!l->addr[i].n)
+			continue;
+		if (!strncmp(l->addr[i].key, key, CL_ADDR_MAX))
+			mine = l->addr[i].n;
+		else if (l->addr[i].n > most) {
+			most = l->addr[i].n;
+			heavy = i;
+		}
+	}
+	if (heavy < 0 || most <= mine + 1)
+		return false;
+	snprintf(victim, CL_ADDR_MAX, "%s", l->addr[heavy].key);
+	return true;
+}
+
 void connlimit_leave(struct connlimit *l, const char *key)
 {
 	int i = addr_slot(l, key, false);
@@ -138,6 +159,7 @@ const char *connlimit_refusal_name(enum cl_refusal k)
 		[CL_ADDR] = "too many handshakes from this address",
 		[CL_CONNS] = "too many connections",
 		[CL_IDENT] = "too many connections of this identity",
+		[CL_FAILED] = "handshake failed",
 	};
 
 	return k < CL_NKINDS ? names[k] : "?";

@@ -17,6 +17,7 @@ enum cl_refusal {
 	CL_ADDR,        /* LIM_UNAUTH_PER_ADDR of them from this address */
 	CL_CONNS,       /* LIM_CONNS authenticated connections */
 	CL_IDENT,       /* this identity holds its cap already */
+	CL_FAILED,      /* not a refusal: a handshake failed (for logging) */
 	CL_NKINDS
 };
 
@@ -27,6 +28,7 @@ struct connlimit_stats {
 	unsigned unauth_peak;
 	uint64_t refused[CL_NKINDS];        /* [CL_OK] unused */
 	uint64_t handshake_timeouts;
+	uint64_t evicted;                   /* handshakes dropped for a newcomer */
 };
 
 struct connlimit {
@@ -43,6 +45,12 @@ void connlimit_addr_key(const char *hostport, char out[CL_ADDR_MAX]);
 /* A TCP connection from address key wants to start its handshake:
  * CL_OK (counted) or the refusal (counted as such). */
 enum cl_refusal connlimit_enter(struct connlimit *l, const char *key);
+/* The budget is spent (connlimit_enter said CL_UNAUTH): whether a
+ * newcomer from key may take the slot of a handshake from another address
+ * holding more than key would hold with it (then *victim: that address,
+ * the one holding the most).  So a flood from a few addresses makes room
+ * for everyone else and stays within an equal share. */
+bool connlimit_victim(const struct connlimit *l, const char *key, char victim[CL_ADDR_MAX]);
 /* Its handshake is over, whatever the outcome. */
 void connlimit_leave(struct connlimit *l, const char *key);
 /* Identity id (cap: its connections at most) authenticated: CL_OK

@@ -155,10 +155,8 @@ static void *conn_main(void *arg)
 
 	r = tls_server_handshake(srv->ctx, c->fd, LIM_HANDSHAKE_MS, &ssl, &peer, err,
 				 sizeof(err));
-	if (r == -ETIMEDOUT)
-		srv_handshake_timed_out(srv);
 	if (r < 0)
-		log_info("%s: handshake failed: %s", c->addr, err);
+		srv_handshake_failed(c, r, err);
 	else if ((r = check_identity(c, &peer)) < 0)
 		SSL_free(ssl);
 	else if ((r = srv_conn_attach(c, ssl, &conn_ops)) < 0 && r != -ECANCELED &&

@@ -86,9 +86,10 @@ static void log_pool(const char *role, struct mux_limit *l, unsigned max)
 static void log_limits(const struct connlimit_stats *st)
 {
 	log_info("connections: at most %u of %u in the handshake at once; %llu handshake(s) "
-		 "timed out; refused %llu (handshake budget), %llu (per address), "
-		 "%llu (server full), %llu (per identity)",
+		 "timed out, %llu evicted for another address; refused %llu (handshake "
+		 "budget), %llu (per address), %llu (server full), %llu (per identity)",
 		 st->unauth_peak, LIM_UNAUTH, (unsigned long long)st->handshake_timeouts,
+		 (unsigned long long)st->evicted,
 		 (unsigned long long)st->refused[CL_UNAUTH], (unsigned long long)st->refused[CL_ADDR],
 		 (unsigned long long)st->refused[CL_CONNS], (unsigned long long)st->refused[CL_IDENT]);
 }
@@ -142,6 +143,44 @@ static void log_refusal(struct srv *srv, enum cl_refusal k, const char *addr, co
 		  addr, who, connlimit_refusal_name(k), (unsigned long long)since);
 }
 
+/* c's handshake is over (lock held). */
+static void end_handshake(struct conn *c)
+{
+	char key[CL_ADDR_MAX];
+
+	if (!c->unauth)
+		return;
+	connlimit_addr_key(c->addr, key);
+	connlimit_leave(&c->srv->lim, key);
+	c->unauth = false;
+}
+
+/* The handshake budget is spent: drops the oldest handshake of the
+ * address connlimit_victim names, so that a newcomer from key gets its
+ * slot (lock held).  Whether it did; the victim's thread sees its socket
+ * shut down, fails its handshake and frees it. */
+static bool evict_for(struct srv *srv, const char *key)
+{
+	char victim[CL_ADDR_MAX], k[CL_ADDR_MAX];
+	struct conn *c, *oldest = NULL;
+
+	if (!connlimit_victim(&srv->lim, key, victim))
+		return false;
+	LIST_FOREACH(c, &srv->conns, link) {   /* newest first */
+		if (!c->unauth || c->fd < 0)
+			continue;
+		connlimit_addr_key(c->addr, k);
+		if (!strcmp(k, victim))
+			oldest = c;
+	}
+	if (!oldest)
+		return false;
+	end_handshake(oldest);
+	shutdown(oldest->fd, SHUT_RDWR);
+	srv->lim.st.evicted++;
+	return true;
+}
+
 struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
 {
 	char key[CL_ADDR_MAX];
@@ -150,6 +189,8 @@ struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
 
 	connlimit_addr_key(addr, key);
 	pthread_mutex_lock(&srv->lock);
+	if (srv->lim.st.unauth >= LIM_UNAUTH)
+		(void)evict_for(srv, key);
 	if ((k = connlimit_enter(&srv->lim, key)) != CL_OK) {
 		log_refusal(srv, k, addr, "a connection");
 	} else if (!(c = calloc(1, sizeof(*c)))) {
@@ -163,18 +204,6 @@ struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr)
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return c;
-}
-
-/* c's handshake is over (lock held). */
-static void end_handshake(struct conn *c)
-{
-	char key[CL_ADDR_MAX];
-
-	if (!c->unauth)
-		return;
-	connlimit_addr_key(c->addr, key);
-	connlimit_leave(&c->srv->lim, key);
-	c->unauth = false;
 }
 
 /* c no longer counts as its identity's (lock held). */
@@ -227,10 +256,18 @@ int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
 	return r;
 }
 
-void srv_handshake_timed_out(struct srv *srv)
+void srv_handshake_failed(struct conn *c, int err, const char *why)
 {
+	struct srv *srv = c->srv;
+	uint64_t since = 0;
+
 	pthread_mutex_lock(&srv->lock);
-	srv->lim.st.handshake_timeouts++;
+	if (err == -ETIMEDOUT)
+		srv->lim.st.handshake_timeouts++;
+	srv->lim.st.refused[CL_FAILED]++;
+	if (connlimit_log_due(&srv->lim, CL_FAILED, mono_ms() / 1000, &since))
+		log_info("%s: handshake failed: %s (%llu more since the last report)", c->addr,
+			 why, (unsigned long long)since - 1);
 	pthread_mutex_unlock(&srv->lock);
 }
 

@@ -126,9 +126,10 @@ void srv_close(struct srv *srv);
 /* ------------------------------------------------------------ registry */
 
 /* A new connection on fd from addr ("HOST:PORT"), linked and counted as
- * a handshake; NULL when the handshake budget (all, or addr's share of it)
- * is spent: the refusal is counted and logged (rate-limited), fd is left to
- * the caller. */
+ * a handshake.  When the handshake budget is spent, the oldest handshake
+ * of an address holding more than addr makes room (connlimit_victim).
+ * NULL when addr's share or the budget is spent: the refusal is counted
+ * and logged (rate-limited), fd is left to the caller. */
 struct conn *srv_conn_new(struct srv *srv, int fd, const char *addr);
 /* The identity is checked: ends c's handshake and runs the mux on ssl and
  * c->fd with ops (the handler limit and stream cap of c's role added).
@@ -143,8 +144,9 @@ void srv_conn_closed(struct conn *c);
 void srv_conn_wait(struct conn *c);
 /* Closes the socket if no mux took it, unlinks and frees c. */
 void srv_conn_free(struct conn *c);
-/* A handshake ran out of time (counted). */
-void srv_handshake_timed_out(struct srv *srv);
+/* c's handshake failed with err (-ETIMEDOUT: ran out of time) for why:
+ * counted, and logged at most once per LIM_LOG_EVERY_S. */
+void srv_handshake_failed(struct conn *c, int err, const char *why);
 /* Ends every connection and waits (bounded) until all are gone. */
 void srv_conns_shutdown(struct srv *srv);
 

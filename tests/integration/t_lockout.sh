@@ -2,7 +2,8 @@
 # t_lockout.sh — finding 1.2 (lock-out): an attacker holding ~1,100 idle TCP
 # connections (never a TLS byte, each one the server drops reopened at
 # once) from another address does not lock enrolled peers out: a device
-# still ships (vigild once) and `vigil ls` still answers.  And one identity
+# still ships (vigild once) and `vigil ls` still answers; nor from 5
+# addresses, which fill the whole handshake budget.  And one identity
 # gets LIM_IDENT_CONNS connections at most: beyond it the server refuses,
 # the ones it holds keep answering, and a slot frees when one closes.
 # Figures: LOCKOUT_FIGURES=1 prints how long `vigil ls` took under attack.
@@ -41,6 +42,20 @@ t1=$(date +%s%N)
 grep -q 'a.txt' "$T/ls.out" || fail "vigil ls under attack does not list a.txt"
 same_file phone1 "$T/root/notes/a.txt" "$T/root/notes/a.txt"
 [ "${LOCKOUT_FIGURES:-0}" = 1 ] && echo "FIGURE vigil ls under attack: $(( (t1 - t0) / 1000000 )) ms"
+kill "$FLOOD"; wait "$FLOOD" 2>/dev/null || true
+
+note "1,100 from 5 addresses (the whole handshake budget): a quiet address still gets in"
+echo "second version" >"$T/root/notes/a.txt"
+/usr/bin/python3 "$ROOT/tests/integration/helpers/idleflood.py" 127.0.0.1 "$PORT" \
+	127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6 1100 "$T/flood5" 2>>"$T/flood.log" &
+FLOOD=$!
+PIDS="$PIDS $FLOOD"
+wait_for 20 "the flood to start" test -s "$T/flood5"
+sleep 2
+kill -0 "$FLOOD" || fail "the flood helper died"
+timeout 90 "$BIN/vigild" once --bundle "$T/phone1.bundle" --state "$T/state" \
+	--watch "$T/root" --tracker scan >>"$T/vigild.log" 2>&1 || fail "vigild once under a spread attack"
+same_file phone1 "$T/root/notes/a.txt" "$T/root/notes/a.txt"
 kill "$FLOOD"; wait "$FLOOD" 2>/dev/null || true
 
 note "one identity: $cap connections at most, the held ones keep answering"

@@ -94,6 +94,30 @@ static void test_budget(void **state)
 	free(l);
 }
 
+/* A full budget: a newcomer from a quiet address may take a slot of the
+ * address holding the most, never of one holding about as many as it. */
+static void test_victim(void **state)
+{
+	static const char *const flood[] = { "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5" };
+	struct connlimit *l = fresh();
+	char v[CL_ADDR_MAX];
+	int i;
+
+	assert_false(connlimit_victim(l, "10.0.0.1", v));   /* nobody to evict */
+	for (i = 0; i < LIM_UNAUTH; i++)   /* 4 x 16: the whole budget */
+		assert_int_equal(connlimit_enter(l, flood[i % 4]), CL_OK);
+	assert_int_equal(connlimit_enter(l, "10.0.0.1"), CL_UNAUTH);
+	assert_true(connlimit_victim(l, "10.0.0.1", v));
+	assert_string_equal(v, "10.0.0.2");   /* the first of the heaviest */
+	connlimit_leave(l, v);
+	assert_int_equal(connlimit_enter(l, "10.0.0.1"), CL_OK);
+	/* the flood cannot take the newcomer's slot, nor one of its own equals' */
+	assert_int_equal(connlimit_enter(l, "10.0.0.2"), CL_UNAUTH);
+	assert_false(connlimit_victim(l, "10.0.0.3", v));
+	assert_false(connlimit_victim(l, "10.0.0.2", v));   /* it would hold 16, as the others */
+	free(l);
+}
+
 /* cap connections per identity; others unaffected; a gone one frees one. */
 static void test_ident(void **state)
 {
@@ -161,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_addr_key),
 		cmocka_unit_test(test_per_addr),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_victim),
 		cmocka_unit_test(test_ident),
 		cmocka_unit_test(test_conns),
 		cmocka_unit_test(test_log_due),

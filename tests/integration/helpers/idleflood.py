@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """idleflood.py — test harness: an attacker that holds N idle TCP
-connections to HOST:PORT from source address SRC, never speaking TLS, and
+connections to HOST:PORT from the source addresses SRC (a comma-separated
+list, used in turn), never speaking TLS, and
 reopens each one the server closes, until killed.  It opens at most 32
 per 20 ms, so that the server's accept queue (128) never overflows: an
 overflowed connection looks established here but the server never sees it.  It writes the number it
@@ -31,13 +32,16 @@ def opener(host, port, src):
 
 
 def main():
-    host, port, src, n, status = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    host, port, n, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[4]), sys.argv[5]
+    srcs = sys.argv[3].split(",")
+    turn = 0
     sel = selectors.DefaultSelector()
     held = 0
     last = 0.0
     while True:
         for _ in range(min(32, n - held)):
-            s = opener(host, port, src)
+            s = opener(host, port, srcs[turn % len(srcs)])
+            turn += 1
             if s is None:
                 break
             sel.register(s, selectors.EVENT_READ)
