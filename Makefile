@@ -10,7 +10,7 @@ CLANG   ?= clang
 BPFTOOL ?= bpftool
 VMLINUX_H ?=
 
-PKGS    := openssl sqlite3 libzstd zlib fuse3 libbpf jansson liburing libcryptsetup libsystemd
+PKGS    := openssl sqlite3 libzstd zlib fuse3 libbpf jansson liburing libcryptsetup libsystemd libseccomp
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
@@ -90,6 +90,10 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) bench/loadgen.h $(LIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcmocka
+
+# the extractor child is a re-execution of the server binary
+$(BUILD)/tests/test_exproc: $(BUILD)/bin/vigil-server
+$(BUILD)/tests/test_exproc: CFLAGS += -DVIGIL_SERVER_BIN='"$(BUILD)/bin/vigil-server"'
 
 unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)

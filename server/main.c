@@ -20,6 +20,7 @@
 #include "common/sign.h"
 #include "common/tls.h"
 #include "server/ca.h"
+#include "server/search/exchild.h"
 #include "server/config.h"
 #include "server/store/content.h"
 #include "server/index.h"
@@ -414,6 +415,8 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage(NULL, NULL);
 	cmd = argv[1];
+	if (argc == 2 && !strcmp(cmd, "extractor"))   /* hidden: started by run (exproc.h) */
+		_exit(exchild_main());
 	if (wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return 0;

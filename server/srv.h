@@ -59,6 +59,7 @@ struct srv {
 	struct store *store;
 	struct textindex *ti;       /* keyword index (search.db) */
 	struct indexer *ix;         /* background worker feeding it */
+	struct exproc *ex;          /* ... and its sandboxed text extractor */
 	struct upload_gc *ugc;      /* expiry of abandoned uploads (store/content.h) */
 	struct shafill *sf;         /* background sha256 of PUT_RANGES versions */
 	SSL_CTX *ctx;

@@ -112,13 +112,17 @@ index_content(struct indexer *ix, const struct item *it)
 		source_close(ix, &src);
 		return rc == -EEXIST ? 0 : rc;
 	}
-	rc = extract(it->path, &src, NULL, textindex_content_text, c, &res);
+	if (ix->ops.extract != NULL)
+		rc = ix->ops.extract(ix->ops.xarg, it->path, &src, NULL, textindex_content_text, c,
+				     &res);
+	else
+		rc = extract(it->path, &src, NULL, textindex_content_text, c, &res);
 	source_close(ix, &src);
 	if (rc < 0) {
 		textindex_content_abort(c);
 		return rc == -EIO || rc == -EBADMSG || rc == -ENOENT ? content_unreadable(ix, it, rc) : rc;
 	}
-	status = res.kind == EX_BINARY ? TI_PATH_ONLY : res.malformed ? TI_MALFORMED : TI_TEXT;
+	status = res.malformed ? TI_MALFORMED : res.kind == EX_BINARY ? TI_PATH_ONLY : TI_TEXT;
 	if (res.malformed || res.truncated)
 		log_warnx("search index: device %lld %s version %llu (%s): %s%s",
 			  (long long)it->device_id, it->path, (unsigned long long)it->version,

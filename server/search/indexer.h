@@ -37,6 +37,12 @@ struct indexer_ops {
 	int (*open)(void *arg, int64_t device_id, const struct content_ref *ref,
 		    struct ex_source *src);
 	void (*close)(void *arg, struct ex_source *src);
+	/* Optional: extract some other way than extract() in this process
+	 * (the server: exproc_extract, in a sandboxed child), with xarg. */
+	int (*extract)(void *xarg, const char *path, const struct ex_source *src,
+		       const struct ex_limits *lim, ex_emit_fn emit, void *arg,
+		       struct ex_result *res);
+	void *xarg;
 };
 
 struct indexer;

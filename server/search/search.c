@@ -11,6 +11,7 @@
 #include "server/search/search.h"
 #include "server/reply.h"
 #include "server/srv.h"
+#include "server/search/exproc.h"
 #include "server/search/indexer.h"
 #include "server/store/content.h"
 #include "server/config.h"
@@ -164,9 +165,16 @@ static int recover(struct srv *srv)
 
 int search_start(struct srv *srv)
 {
-	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey };
+	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey,
+				    .extract = exproc_extract };
 	int r;
 
+	/* hostile files are parsed in a child: a re-execution of this binary */
+	if ((r = exproc_new("/proc/self/exe", &srv->ex)) < 0) {
+		log_errno(r, "search index: extractor");
+		return r;
+	}
+	iops.xarg = srv->ex;
 	if ((r = textindex_open(srv->cfg->dir, srv->cfg->country, &srv->ti)) < 0 ||
 	    (r = recover(srv)) < 0 ||
 	    (r = indexer_new(srv->ti, srv->store, &iops, &srv->ix)) < 0) {
@@ -184,6 +192,8 @@ void search_stop(struct srv *srv)
 	if (indexer_free(srv->ix) == 0 && srv->ti)   /* nothing lost: no recovery next time */
 		(void)textindex_mark_clean(srv->ti);
 	srv->ix = NULL;
+	exproc_free(srv->ex);
+	srv->ex = NULL;
 	textindex_close(srv->ti);
 	srv->ti = NULL;
 }
