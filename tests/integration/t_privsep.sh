@@ -1,0 +1,72 @@
+# t_privsep.sh — privilege separation on a real server: the extractor child
+# runs as an unprivileged uid with no capabilities, no_new_privs and a seccomp
+# filter, holding only its socket; files that crash or hang it, and a kill -9
+# of it, cost one file each while indexing goes on; `run` serves everything
+# with ca.key gone (only enroll needs it).
+. "$(dirname "$0")/lib.sh"
+
+server_start
+enroll_pair phone1
+server_stop
+note "run without ca.key"
+mv "$T/srv/ca.key" "$T/ca.key.away"
+VIGIL_TEST_EXTRACT_HOOK=1 VIGIL_TEST_EXTRACT_MS=3000 server_start
+
+D=$T/home
+mkdir -p "$D"
+echo "an alpaca and a marmoset" >"$D/good1.txt"
+printf 'VIGIL-TEST-CRASH wombat\n' >"$D/crash.txt"
+printf 'VIGIL-TEST-HANG numbat\n' >"$D/hang.txt"
+printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Oliver Smith\r\nEND:VCARD\r\n' >"$D/oliver.vcf"
+sqlite3 "$D/messages.db" "CREATE TABLE sms(body TEXT); INSERT INTO sms VALUES ('the password is Kumquat');"
+vigild_once phone1 "$D"
+
+search_has() { # PATH WORD : the search for WORD lists PATH
+	vigil search phone1 "$2" --json | jq -e --arg p "$1" '[.[] | select(.path == $p)] | length >= 1'
+}
+idle() { vigil status phone1 --json | jq -e '.index.pending == 0 and .index.versions >= 5'; }
+
+note "the files around a crash and a hang are indexed"
+wait_for 60 "indexing" idle
+search_has "$D/good1.txt" marmoset >/dev/null || fail "text file not found"
+search_has "$D/oliver.vcf" oliver >/dev/null || fail "vCard not found"
+search_has "$D/messages.db" kumquat >/dev/null || fail "database not found"
+note "the crash and the hang count as unparsed, found by path"
+vigil status phone1 --json | jq -e '.index.unparsed == 2' >/dev/null || fail "unparsed count"
+search_has "$D/crash.txt" wombat >/dev/null && fail "crash.txt's text indexed"
+kill -0 "$SERVER_PID" || fail "server died"
+
+child() { cat /proc/"$SERVER_PID"/task/*/children | tr ' ' '\n' | grep . ; }
+field() { awk -v k="$2:" '$1 == k { print $2, $3, $4, $5 }' "/proc/$1/status"; }
+note "the extractor child: unprivileged, no capabilities, no_new_privs, seccomp"
+C=$(child)
+[ "$(echo "$C" | wc -l)" = 1 ] || fail "one child expected: $C"
+for id in $(field "$C" Uid) $(field "$C" Gid); do [ "$id" != 0 ] || fail "child has root ids"; done
+[ "$(field "$C" NoNewPrivs | tr -d ' ')" = 1 ] || fail "NoNewPrivs"
+[ "$(field "$C" Seccomp | tr -d ' ')" = 2 ] || fail "Seccomp filter"
+[ "$(field "$C" CapEff | tr -d ' ')" = 0000000000000000 ] || fail "capabilities"
+[ "$(field "$C" CapPrm | tr -d ' ')" = 0000000000000000 ] || fail "capabilities"
+fds=$(ls /proc/"$C"/fd | sort -n | tr '\n' ' ')
+[ "$fds" = "0 1 2 3 " ] || fail "child descriptors: $fds"
+case $(readlink /proc/"$C"/fd/3) in socket:*) ;; *) fail "fd 3 is not the socket";; esac
+for f in 0 1 2; do [ "$(readlink /proc/"$C"/fd/$f)" = /dev/null ] || fail "fd $f"; done
+
+note "kill -9 of the child: the next file is indexed by a new one"
+kill -9 "$C"
+echo "an okapi among the ferns" >"$D/good2.txt"
+vigild_once phone1 "$D"
+wait_for 60 "indexing after the kill" search_has "$D/good2.txt" okapi
+[ "$(child)" != "$C" ] || fail "same child"
+vigil status phone1 --json | jq -e '.index.unparsed == 2' >/dev/null || fail "unparsed after the kill"
+
+note "every other operation without ca.key"
+vigil ls "phone1:$D" --json | jq -e 'length == 6' >/dev/null || fail "ls"
+same_file phone1 "$D/good1.txt" "$D/good1.txt"
+vigil log "phone1:$D/good1.txt" --json | jq -e 'length == 1' >/dev/null || fail "log"
+"$BIN/vigil-server" enroll "$T/srv" --device phone2 --out "$T/phone2.bundle" 2>/dev/null &&
+	fail "enroll without ca.key"
+"$BIN/vigil-server" revoke "$T/srv" phone1 >/dev/null || fail "revoke without ca.key"
+mv "$T/ca.key.away" "$T/srv/ca.key"
+"$BIN/vigil-server" enroll "$T/srv" --device phone3 --out "$T/phone3.bundle" >/dev/null ||
+	fail "enroll with ca.key back"
+echo ok
