@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "daemon/daemon.h"
 #include "daemon/simpending.h"
+#include "daemon/threadcaps.h"
 
 #define REPORT_EVERY_NS (60 * 1000000000LL)
 #define ENOSPC_WAIT_NS  (30 * 1000000000LL)
@@ -213,6 +214,9 @@ static void *worker_main(void *arg)
 	size_t inflight;
 	int rc = 0;
 
+	pthread_setname_np(pthread_self(), "vigild-ship");
+	if ((rc = threadcaps_shipper()) < 0 && w->i == 0)
+		log_errno(rc, "shippers keep their capabilities");
 	while (!stopping(d)) {
 		/* Worker 0 stays connected (it reports); the others connect
 		 * only once they hold work, so a small run costs one handshake. */

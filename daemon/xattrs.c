@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/xattr.h>
 
 #include "common/log.h"
 #include "common/xattrs.h"
+#include "daemon/threadcaps.h"
 
 #define LIST_MAX (64 * 1024)   /* Linux XATTR_LIST_MAX */
 
@@ -68,7 +70,7 @@ static int sorted_names(char *list, size_t n, char ***out, size_t *count)
 	return 0;
 }
 
-int xattrs_fill(struct vg_entry *e, const char *path, unsigned *skipped)
+static int fill(struct vg_entry *e, const char *path, unsigned *skipped)
 {
 	char *list = NULL, **names = NULL;
 	uint8_t *val = NULL;
@@ -114,9 +116,22 @@ out:
 	return rc;
 }
 
+int xattrs_fill(struct vg_entry *e, const char *path, unsigned *skipped)
+{
+	int raised = threadcaps_raise(CAP_SYS_ADMIN);   /* trusted.* attributes */
+	int rc = fill(e, path, skipped);
+
+	threadcaps_lower(raised);
+	return rc;
+}
+
 bool xattrs_present(const char *path)
 {
+	int raised = threadcaps_raise(CAP_SYS_ADMIN);   /* trusted.* names */
 	ssize_t n = llistxattr(path, NULL, 0);
+	int e = errno;
 
+	threadcaps_lower(raised);
+	errno = e;
 	return n > 0 || (n < 0 && errno != ENOTSUP && errno != ENOENT);
 }
