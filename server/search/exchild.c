@@ -120,6 +120,7 @@ int exchild_main(void)
 	struct child c = { .fd = EXW_FD };
 	struct exw_hdr h;
 	uint64_t held = 0;
+	pid_t parent = getppid();
 	int r, seed;
 
 	c.in = malloc(EXW_MSG_MAX);
@@ -130,7 +131,7 @@ int exchild_main(void)
 	if (sqlite3_initialize() != SQLITE_OK)
 		return 1;
 	sqlite3_randomness(sizeof(seed), &seed);
-	r = sandbox_enter(c.fd, &held);
+	r = sandbox_enter(c.fd, parent, &held);
 	if (send_msg(&c, EXW_HELLO, r < 0 ? r : 0, held, NULL, 0) < 0 || r < 0)
 		return 1;
 	while (recv_msg(&c, &h) == 0) {

@@ -4,7 +4,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -124,12 +126,32 @@ static int load_seccomp(int fd, uint64_t *held)
 	return r;
 }
 
-int sandbox_enter(int fd, uint64_t *held)
+/* Limits that need no system call later: no core file of a device's data,
+ * no file growth, a memory ceiling (not under ASan: its shadow map counts). */
+static int limits(pid_t parent)
+{
+	struct rlimit zero = { 0, 0 }, data = { SANDBOX_DATA_MAX, SANDBOX_DATA_MAX };
+
+	if (setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_FSIZE, &zero) < 0)
+		return -errno;
+#ifndef __SANITIZE_ADDRESS__
+	if (setrlimit(RLIMIT_DATA, &data) < 0)
+		return -errno;
+#else
+	(void)data;
+#endif
+	/* after the uid change, which clears it: die with the server */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return -errno;
+	return getppid() == parent ? 0 : -ESRCH;
+}
+
+int sandbox_enter(int fd, pid_t parent, uint64_t *held)
 {
 	int r;
 
 	*held = 0;
-	if ((r = drop_ids(held)) < 0)
+	if ((r = drop_ids(held)) < 0 || (r = limits(parent)) < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;

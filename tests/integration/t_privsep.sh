@@ -107,4 +107,20 @@ vigil log "phone1:$D/good1.txt" --json | jq -e 'length == 1' >/dev/null || fail 
 mv "$T/ca.key.away" "$T/srv/ca.key"
 "$BIN/vigil-server" enroll "$T/srv" --device phone3 --out "$T/phone3.bundle" >/dev/null ||
 	fail "enroll with ca.key back"
+
+note "kill -9 of the server while the child spins: the child dies too"
+server_stop
+VIGIL_TEST_EXTRACT_HOOK=1 VIGIL_TEST_EXTRACT_MS=120000 server_start
+mkdir -p "$T/home3"
+printf 'VIGIL-TEST-HANG again\n' >"$T/home3/hang.txt"
+vigild_once phone3 "$T/home3"
+spinning() {
+	c=$(child) && [ -n "$c" ] && [ "$(awk '{ print $3 }' "/proc/$c/stat")" = R ] &&
+		vigil status phone3 --json | jq -e '.index.pending >= 1'
+}
+wait_for 30 "the child in the hang" spinning
+C=$(child)
+kill -9 "$SERVER_PID"
+gone() { ! kill -0 "$C" 2>/dev/null; }
+wait_for 10 "the child gone with the server" gone
 echo ok
