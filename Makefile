@@ -39,7 +39,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDEXPANSION:
 # objects are listed through $$(call obj_of,...): keep them between runs
 .SECONDARY:
-.PHONY: all deps test unit integration lint demo bench install clean
+.PHONY: all deps test test-asan unit integration lint demo bench install clean
 all: $(BINS)
 
 deps:
@@ -109,8 +109,17 @@ lint:
 test: deps
 	$(MAKE) all $(UNIT_BINS)
 	@rc=0; $(MAKE) lint || rc=1; $(MAKE) unit || rc=1; $(MAKE) fuzz-smoke || rc=1; \
-	$(MAKE) integration || rc=1; \
+	$(MAKE) integration || rc=1; $(MAKE) test-asan || rc=1; \
 	if [ $$rc = 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi; exit $$rc
+
+# The unit tests and the short soak once more under ASan+UBSan, in a build
+# tree of their own: what only a sanitizer sees fails the run too.
+ASAN_BUILD ?= build-asan
+ASAN_INTEGRATION := $(wildcard tests/integration/t_soak.sh)
+test-asan:
+	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 all unit
+	@for t in $(ASAN_INTEGRATION); do echo "== $$t (ASan+UBSan)"; \
+		BIN=$(CURDIR)/$(ASAN_BUILD)/bin bash $$t || exit 1; done
 
 demo: deps
 	$(MAKE) all
@@ -139,7 +148,7 @@ install: all
 	install -m 0755 kconfig/check $(DESTDIR)$(PREFIX)/share/vigil/kconfig/
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
