@@ -443,12 +443,14 @@ static void add_command(void *arg, const struct cmd_row *c)
 
 /* Freeze and erase state, the newest commands (expired ones marked first,
  * so a command past its expiry never shows as pending) and the events. */
-static int status_commands(struct index *idx, int64_t dev, struct vg_status *st)
+static int status_commands(struct srv *srv, int64_t dev, struct vg_status *st)
 {
+	struct index *idx = srv_reader(srv);
 	struct cmd_flags f;
 	int r;
 
-	if ((r = commands_expire(idx, dev, real_ns())) < 0 ||
+	/* marking writes: the writer's connection; the rest reads */
+	if ((r = commands_expire(srv->idx, dev, real_ns())) < 0 ||
 	    (r = commands_flags(idx, dev, &f)) < 0 ||
 	    (r = commands_list(idx, dev, VG_STATUS_LIST_MAX, add_command, st)) < 0 ||
 	    (r = index_events(idx, dev, VG_STATUS_LIST_MAX, add_event, st)) < 0)
@@ -503,7 +505,7 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
 	st->has_xattrs = ds.has_xattrs;
 	if ((r = status_sim(srv_reader(c->srv), dev.id, st)) < 0 ||
-	    (r = status_commands(srv_reader(c->srv), dev.id, st)) < 0 ||
+	    (r = status_commands(c->srv, dev.id, st)) < 0 ||
 	    (r = search_status(c->srv, dev.id, st)) < 0)
 		goto out;
 	proto_put_status(&b, st);
