@@ -15,7 +15,12 @@
 int64_t mono_ms(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t mono_ns(void);
-/* CLOCK_REALTIME in nanoseconds since the epoch. */
+/* CLOCK_REALTIME in nanoseconds since the epoch.
+ * Test hook, for jumping a device's clock without changing the machine's
+ * (CLOCK_REALTIME is not namespaced): when the environment has
+ * VIGIL_TEST_HOOKS=1 and VIGIL_TEST_CLOCK_OFFSET_FILE=PATH, the signed
+ * number of seconds in PATH is added, the file being re-read at most once
+ * a second.  Without both variables it costs one pthread_once. */
 int64_t real_ns(void);
 /* CLOCK_BOOTTIME in nanoseconds (the clock of bpf_ktime_get_boot_ns). */
 int64_t boot_ns(void);

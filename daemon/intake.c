@@ -92,7 +92,9 @@ int intake_scan_all(struct vigild *d)
 static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, int64_t due,
 		       int64_t gap)
 {
-	if (statedb_get(d->db, path, row) == 0 && row->capture_ns + gap > due)
+	/* a capture later than now: the clock went back since; no hold */
+	if (statedb_get(d->db, path, row) == 0 && row->capture_ns + gap > due &&
+	    row->capture_ns <= due)
 		return row->capture_ns + gap;
 	return due;
 }

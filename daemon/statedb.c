@@ -417,12 +417,13 @@ int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 	/* Walk the queue in order and stop at the first due entry; sorting
 	 * every due entry instead would make draining a big queue quadratic. */
 	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " QCOLS " FROM queue INDEXED BY"
-			       " queue_order WHERE not_before_ns<=?1 AND attempts<?2");
+			       " queue_order WHERE (not_before_ns<=?1 OR not_before_ns>?3)"
+			       " AND attempts<?2");
 	if (nexcl) {
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND path NOT IN (");
 		for (size_t i = 0; i < nexcl; i++)
 			len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?%zu",
-						i ? "," : "", i + 3);
+						i ? "," : "", i + 4);
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len, ")");
 	}
 	snprintf(sql + len, sizeof(sql) - len, " ORDER BY first_seen_ns, path LIMIT 1");
@@ -431,8 +432,10 @@ int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, now_ns);
 		sqlite3_bind_int(st, 2, max_attempts);
+		sqlite3_bind_int64(st, 3, now_ns > INT64_MAX - STATEDB_HOLD_MAX_NS ?
+				   INT64_MAX : now_ns + STATEDB_HOLD_MAX_NS);
 		for (size_t i = 0; i < nexcl; i++)
-			bind_text(st, (int)i + 3, excl[i]);
+			bind_text(st, (int)i + 4, excl[i]);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			row_qitem(st, out);

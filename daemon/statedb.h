@@ -66,7 +66,11 @@ int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
 		    int64_t not_before_ns, const char *reason);
 /* The due entry (not_before <= now, fewer than max_attempts failures, not
  * one of the nexcl paths in excl: those in flight elsewhere) seen first.
- * 0 | -ENOENT. */
+ * An entry due more than STATEDB_HOLD_MAX_NS after now is due as well: no
+ * hold or backoff is that long (the longest, ENOSPC's, stops at 1 h), so
+ * the wall clock went back after it was queued (a device's clock jumping
+ * back by days must not hold its queue for days).  0 | -ENOENT. */
+#define STATEDB_HOLD_MAX_NS (2 * 3600 * 1000000000LL)
 #define STATEDB_EXCL_MAX 16
 int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 		       char *const excl[], size_t nexcl, struct qitem *out);

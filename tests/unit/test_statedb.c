@@ -183,6 +183,24 @@ static void test_queue(void **state)
 	assert_int_equal(oldest, 0);
 }
 
+/* The wall clock went back by days after entries were queued: an entry
+ * due further ahead than any hold is due now; an ordinary hold is kept. */
+static void test_queue_clock_back(void **state)
+{
+	struct fx *f = *state;
+	const int64_t now = 1000LL * 1000000000, day = 86400LL * 1000000000;
+	struct qitem q;
+
+	assert_int_equal(statedb_enqueue(f->db, "/held", 100, now + 30LL * 1000000000, "event"), 0);
+	assert_int_equal(statedb_queue_next(f->db, now, 100, NULL, 0, &q), -ENOENT);
+	assert_int_equal(statedb_enqueue(f->db, "/ahead", 200, now + 3 * day, "event"), 0);
+	assert_int_equal(statedb_queue_next(f->db, now, 100, NULL, 0, &q), 0);
+	assert_string_equal(q.path, "/ahead");
+	assert_int_equal(statedb_queue_next(f->db, now + STATEDB_HOLD_MAX_NS, 100, NULL, 0, &q), 0);
+	assert_string_equal(q.path, "/held");
+	assert_int_equal(statedb_queue_next(f->db, INT64_MAX, 100, NULL, 0, &q), 0);
+}
+
 /* Close without any shutdown step (as after kill -9), reopen: all there,
  * and new generations keep increasing. */
 static void test_persistence(void **state)
@@ -235,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shipped_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
 	};
