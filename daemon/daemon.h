@@ -47,6 +47,7 @@ struct vigild {
 	bool wipe_state;             /* erased and reported: main removes STATE and the bundle */
 	int fatal;                   /* once: a failure that ends the run (-ENOSPC...) */
 	bool report_dirty;           /* shipped since the last report (atomic) */
+	bool nospace;                /* a PUT met a full server since content last went through (atomic) */
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];
 	char last_error[512];

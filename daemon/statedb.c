@@ -529,6 +529,21 @@ int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before
 	return rc;
 }
 
+int statedb_queue_release(struct statedb *db, int64_t now_ns)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "UPDATE queue SET not_before_ns=?1 WHERE attempts>0 AND not_before_ns>?1",
+		       &st)) == 0) {
+		sqlite3_bind_int64(st, 1, now_ns);
+		rc = step_done(db, st, "queue_release");
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 int statedb_queue_hold(struct statedb *db, const char *path, int64_t t)
 {
 	sqlite3_stmt *st;

@@ -87,6 +87,9 @@ int statedb_queue_defer(struct statedb *db, const char *path, int64_t not_before
  * unless a last close queued it ("closed" stays until it ships; a later
  * "event" does not replace it). */
 int statedb_queue_hold(struct statedb *db, const char *path, int64_t t);
+/* Every entry postponed after a failure (attempts > 0) that is not due
+ * yet becomes due at now_ns (the server has space again). */
+int statedb_queue_release(struct statedb *db, int64_t now_ns);
 /* The earliest due time after after_ns of any entry: 0 | -ENOENT. */
 int statedb_queue_next_due(struct statedb *db, int64_t after_ns, int64_t *t);
 /* Forgets past failures (a new `once` run tries everything again). */

@@ -18,6 +18,10 @@
 
 #define REPORT_EVERY_NS (60 * 1000000000LL)
 #define ENOSPC_WAIT_NS  (30 * 1000000000LL)
+/* A full server: an entry's wait doubles from 30 s up to this (not the
+ * hour of other failures); the first content PUT that goes through again
+ * makes every deferred entry due at once (space_returned). */
+#define ENOSPC_WAIT_MAX_NS (5 * 60 * 1000000000LL)
 #define MIN_GAP_NS      (1000000000LL)
 #define ONCE_TRIES      3
 #define ONCE_CONNECT_TRIES 6
@@ -70,9 +74,33 @@ static bool stopping(struct vigild *d)
 static int64_t retry_at(const struct qitem *q, int rc)
 {
 	int64_t base = rc == -ENOSPC ? ENOSPC_WAIT_NS : 200000000LL;   /* 0.2 s */
+	int64_t max = rc == -ENOSPC ? ENOSPC_WAIT_MAX_NS : 3600 * 1000000000LL;
 	int shift = q->attempts < 12 ? q->attempts : 12;
 
-	return real_ns() + (base << shift > 3600 * 1000000000LL ? 3600 * 1000000000LL : base << shift);
+	return real_ns() + (base << shift > max ? max : base << shift);
+}
+
+/* Content PUTs (whole, delta, ranges) that went through, by every shipper. */
+static uint64_t content_puts(struct vigild *d)
+{
+	return ctr_get(&d->ctr, CTR_SHIPPED_WHOLE) + ctr_get(&d->ctr, CTR_SHIPPED_DELTA) +
+	       ctr_get(&d->ctr, CTR_SHIPPED_RANGES);
+}
+
+/* A full server remembered; once content is stored again, the entries it
+ * deferred are due now instead of after their backoff (a delete or a META
+ * going through proves no space, so only content counts). */
+static void space_returned(struct vigild *d, int rc, uint64_t before)
+{
+	if (rc == -ENOSPC) {
+		__atomic_store_n(&d->nospace, true, __ATOMIC_RELAXED);
+		return;
+	}
+	if (rc != 0 || content_puts(d) == before ||
+	    !__atomic_exchange_n(&d->nospace, false, __ATOMIC_RELAXED))
+		return;
+	if (statedb_queue_release(d->db, real_ns()) == 0)
+		vigild_wake(d);
 }
 
 /* Worker 0 reports for all: after a batch (anyone shipped something and the
@@ -212,6 +240,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct vigild *d = w->d;
 	size_t inflight;
+	uint64_t before;
 	int rc = 0;
 
 	pthread_setname_np(pthread_self(), "vigild-ship");
@@ -245,10 +274,12 @@ static void *worker_main(void *arg)
 				break;
 			continue;
 		}
+		before = content_puts(d);
 		rc = ship_item(w->sh, &w->q);
 		vigild_release(d, w->q.path);
 		__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 		after_ship(w, rc);
+		space_returned(d, rc, before);
 	}
 	if (!d->once && ship_connected(w->sh))
 		report(w);

@@ -201,6 +201,24 @@ static void test_queue_clock_back(void **state)
 	assert_int_equal(statedb_queue_next(f->db, INT64_MAX, 100, NULL, 0, &q), 0);
 }
 
+/* Space back on the server: entries deferred after failures are due now;
+ * one held without a failure (rate limit, debounce) keeps its time. */
+static void test_queue_release(void **state)
+{
+	struct fx *f = *state;
+	struct qitem q;
+
+	assert_int_equal(statedb_enqueue(f->db, "/failed", 100, 0, "event"), 0);
+	assert_int_equal(statedb_queue_defer(f->db, "/failed", 5000), 0);
+	assert_int_equal(statedb_enqueue(f->db, "/held", 200, 5000, "event"), 0);
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, NULL, 0, &q), -ENOENT);
+	assert_int_equal(statedb_queue_release(f->db, 1000), 0);
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, NULL, 0, &q), 0);
+	assert_string_equal(q.path, "/failed");
+	assert_int_equal(statedb_queue_remove(f->db, "/failed"), 0);
+	assert_int_equal(statedb_queue_next(f->db, 1000, 100, NULL, 0, &q), -ENOENT);
+}
+
 /* Close without any shutdown step (as after kill -9), reopen: all there,
  * and new generations keep increasing. */
 static void test_persistence(void **state)
@@ -254,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
 	};
