@@ -117,10 +117,18 @@ const char *ship_last_error(struct shipper *sh)
 
 int64_t ship_next_capture(struct shipper *sh, int64_t t)
 {
+	int64_t v;
+
+	/* one sequence for every shipper: two of them never send the same
+	 * time, also while the clock is behind the last capture (after a
+	 * jump back every version would otherwise get last + 1 from each) */
+	if (statedb_kv_raise(sh->o.db, "last_capture_ns", t, &v) == 0) {
+		sh->last_capture_ns = v;
+		return v;
+	}
 	if (t <= sh->last_capture_ns)
 		t = sh->last_capture_ns + 1;
 	sh->last_capture_ns = t;
-	statedb_kv_set(sh->o.db, "last_capture_ns", t);
 	return t;
 }
 

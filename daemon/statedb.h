@@ -99,5 +99,8 @@ int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns);
 /* Small key/value for counters and settings that survive restarts. */
 int statedb_kv_get(struct statedb *db, const char *key, int64_t *v);
 int statedb_kv_set(struct statedb *db, const char *key, int64_t v);
+/* key := max(key + 1, t) in one step (t when unset); *out = the new value.
+ * Every thread sharing db gets a distinct, increasing value. */
+int statedb_kv_raise(struct statedb *db, const char *key, int64_t t, int64_t *out);
 
 #endif

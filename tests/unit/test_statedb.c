@@ -201,6 +201,24 @@ static void test_queue_clock_back(void **state)
 	assert_int_equal(statedb_queue_next(f->db, INT64_MAX, 100, NULL, 0, &q), 0);
 }
 
+/* Capture times: one increasing sequence, whatever the clock says. */
+static void test_kv_raise(void **state)
+{
+	struct fx *f = *state;
+	int64_t v = 0;
+
+	assert_int_equal(statedb_kv_raise(f->db, "c", 1000, &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(statedb_kv_raise(f->db, "c", 1000, &v), 0);   /* same time */
+	assert_int_equal(v, 1001);
+	assert_int_equal(statedb_kv_raise(f->db, "c", 10, &v), 0);     /* clock went back */
+	assert_int_equal(v, 1002);
+	assert_int_equal(statedb_kv_raise(f->db, "c", 5000, &v), 0);
+	assert_int_equal(v, 5000);
+	assert_int_equal(statedb_kv_get(f->db, "c", &v), 0);
+	assert_int_equal(v, 5000);
+}
+
 /* Space back on the server: entries deferred after failures are due now;
  * one held without a failure (rate limit, debounce) keeps its time. */
 static void test_queue_release(void **state)
@@ -273,6 +291,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kv_raise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
 	};
