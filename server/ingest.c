@@ -323,8 +323,7 @@ static int put_prepare(struct put_ctx *p)
 	else if (!e->link[0] && !e->deleted)
 		return -EINVAL;
 	if (needs_base || q->body == PUT_DELETE) {
-		/* the reader: the commit checks the base again under the lock */
-		r = index_latest(srv_reader(p->c->srv), p->c->id.id, e->path, INDEX_AT_LATEST,
+		r = index_latest(p->c->srv->idx, p->c->id.id, e->path, INDEX_AT_LATEST,
 				 q->body != PUT_DELETE, &p->base);
 		if (r < 0 && r != -ENOENT)
 			return r;
