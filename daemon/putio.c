@@ -142,36 +142,37 @@ int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int time
 	return rc;
 }
 
-int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms)
+/* Sends one request body b (freed here) that the server answers with OK. */
+static int call_ok(struct mux *m, uint16_t type, struct buf *b, int timeout_ms)
 {
 	struct rpc r;
-	struct buf b, rb;
+	struct buf rb;
 	int rc;
 
 	rpc_init(&r, m, timeout_ms);
-	buf_init(&b, VG_MSG_MAX);
 	buf_init(&rb, MUX_FRAME_MAX);
-	proto_put_report(&b, rep);
-	rc = rpc_call(&r, MSG_DEV_REPORT, &b, MSG_OK, &rb);
-	buf_free(&b);
+	rc = rpc_call(&r, type, b, MSG_OK, &rb);
+	buf_free(b);
 	buf_free(&rb);
 	return rc;
 }
 
+int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms)
+{
+	struct buf b;
+
+	buf_init(&b, VG_MSG_MAX);
+	proto_put_report(&b, rep);
+	return call_ok(m, MSG_DEV_REPORT, &b, timeout_ms);
+}
+
 int putio_sim(struct mux *m, const struct vg_sim *sim, int timeout_ms)
 {
-	struct rpc r;
-	struct buf b, rb;
-	int rc;
+	struct buf b;
 
-	rpc_init(&r, m, timeout_ms);
 	buf_init(&b, VG_MSG_MAX);
-	buf_init(&rb, MUX_FRAME_MAX);
 	proto_put_sim(&b, sim);
-	rc = rpc_call(&r, MSG_DEV_SIM, &b, MSG_OK, &rb);
-	buf_free(&b);
-	buf_free(&rb);
-	return rc;
+	return call_ok(m, MSG_DEV_SIM, &b, timeout_ms);
 }
 
 /* rpc_sink_fn of a signature: at most cap bytes to the caller's out(). */
