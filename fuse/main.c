@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fuseloop.h"
 #include "common/log.h"
 #include "fuse/poller.h"
 #include "fuse/simfs.h"
@@ -206,17 +207,7 @@ static struct fuse *fs_new(struct simfs *fs)
 /* Serves until unmounted or signalled; 0 or 1. */
 static int serve(struct fuse *f)
 {
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	int r;
-
-	if (!lc)
-		return 1;
-	fuse_loop_cfg_set_max_threads(lc, SIMFS_THREADS);
-	fuse_loop_cfg_set_idle_threads(lc, SIMFS_THREADS / 2);
-	fuse_loop_cfg_set_clone_fd(lc, 0);
-	r = fuse_loop_mt(f, lc);
-	fuse_loop_cfg_destroy(lc);
-	return r < 0 ? 1 : 0;   /* > 0: the signal that ended it */
+	return fuseloop_run(f, SIMFS_THREADS) < 0 ? 1 : 0;   /* > 0: the signal that ended it */
 }
 
 /* Into the background once the mount is up: the parent exits 0 when the

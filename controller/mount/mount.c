@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fuseloop.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "controller/mount/mount_int.h"
@@ -63,17 +64,7 @@ static struct fuse *fs_new(struct mfs *fs)
 /* Runs the session until unmounted or signalled; 0 or 1. */
 static int serve(struct fuse *f)
 {
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	int r;
-
-	if (!lc)
-		return 1;
-	fuse_loop_cfg_set_max_threads(lc, MOUNT_THREADS);
-	fuse_loop_cfg_set_idle_threads(lc, MOUNT_THREADS / 2);
-	fuse_loop_cfg_set_clone_fd(lc, 0);
-	r = fuse_loop_mt(f, lc);
-	fuse_loop_cfg_destroy(lc);
-	return r == 0 ? 0 : 1;
+	return fuseloop_run(f, MOUNT_THREADS) == 0 ? 0 : 1;
 }
 
 /* Mounts and serves, connecting from b (to server, when given). */
