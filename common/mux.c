@@ -108,10 +108,12 @@ void mux_stream_finish(struct mux_stream *s)
 	if (s->finished)
 		return;
 	s->finished = true;
-	if (s->local)
+	if (s->local) {
 		s->m->open_local--;
-	else
+	} else {
 		s->m->open_remote--;
+		mux_budget_put(s->m->ops.budget);   /* taken in on_open */
+	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_cond_broadcast(&s->m->cond);
 }

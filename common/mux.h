@@ -43,6 +43,43 @@ struct mux;
 struct mux_stream;
 struct mux_limit;
 
+/* A bound on the streams the peers of several connections hold open
+ * together (the server keeps one per identity: each open stream may pin
+ * MUX_WINDOW of received frames, and many connections would otherwise
+ * multiply the per-connection bound).  An OPEN beyond it is refused with
+ * a reset, as one beyond max_streams is.  Set max, zero the rest; it is
+ * shared lock-free by the I/O threads of the connections naming it. */
+struct mux_budget {
+	unsigned max;
+	unsigned held;        /* streams open now (atomic) */
+	uint64_t refused;     /* OPENs refused for it (atomic) */
+};
+
+/* Takes one stream from b (NULL: no budget): true, or false (counted). */
+static inline bool mux_budget_take(struct mux_budget *b)
+{
+	unsigned h;
+
+	if (!b)
+		return true;
+	h = __atomic_load_n(&b->held, __ATOMIC_RELAXED);
+	do {
+		if (h >= b->max) {
+			__atomic_fetch_add(&b->refused, 1, __ATOMIC_RELAXED);
+			return false;
+		}
+	} while (!__atomic_compare_exchange_n(&b->held, &h, h + 1, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Gives back a stream mux_budget_take took. */
+static inline void mux_budget_put(struct mux_budget *b)
+{
+	if (b)
+		__atomic_fetch_sub(&b->held, 1, __ATOMIC_ACQ_REL);
+}
+
 struct mux_ops {
 	/* A stream the peer opened.  Called in a thread of its own that the
 	 * mux starts (at most MUX_MAX_STREAMS at once; beyond that the peer's
@@ -60,6 +97,9 @@ struct mux_ops {
 	/* Streams the peer may hold open at once on this connection, at most
 	 * MUX_MAX_STREAMS (0: MUX_MAX_STREAMS); an OPEN beyond is refused. */
 	unsigned max_streams;
+	/* Streams shared with other connections (NULL: none); an OPEN beyond
+	 * it is refused.  Must outlive the mux. */
+	struct mux_budget *budget;
 };
 
 /* A bound on stream handlers running at once, shared by every connection

@@ -238,8 +238,12 @@ static int on_open(struct mux *m, uint32_t id, uint16_t type, const uint8_t *p,
 	m->last_remote_id = id;
 	reap_handlers(m);
 	if (!m->ops.on_stream || m->open_remote >= remote_max(m) ||
-	    m->nrunning >= MUX_THREADS_MAX || !(s = mux_stream_alloc(m, id, false)))
+	    m->nrunning >= MUX_THREADS_MAX || !mux_budget_take(m->ops.budget))
 		goto refuse;
+	if (!(s = mux_stream_alloc(m, id, false))) {   /* else mux_stream_finish gives it back */
+		mux_budget_put(m->ops.budget);
+		goto refuse;
+	}
 	s->open_sent = true;
 	if (!(h = malloc(sizeof(*h) + len))) {
 		mux_stream_unlink_free(s);

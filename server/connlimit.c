@@ -93,9 +93,11 @@ static int ident_slot(struct connlimit *l, int64_t id, bool make)
 	int i, free_i = -1;
 
 	for (i = 0; i < LIM_CONNS; i++) {
-		if (l->ident[i].n && l->ident[i].id == id)
+		bool used = l->ident[i].n || l->ident[i].muxes;
+
+		if (used && l->ident[i].id == id)
 			return i;
-		if (!l->ident[i].n && free_i < 0)
+		if (!used && free_i < 0)
 			free_i = i;
 	}
 	if (make && free_i >= 0)
@@ -130,6 +132,42 @@ void connlimit_gone(struct connlimit *l, int64_t id)
 		l->ident[i].n--;
 	if (l->st.authed > 0)
 		l->st.authed--;
+}
+
+struct mux_budget *connlimit_budget_get(struct connlimit *l, int64_t id, unsigned max)
+{
+	int i = ident_slot(l, id, false);
+
+	if (i < 0)
+		return NULL;
+	if (l->ident[i].muxes++ == 0)
+		l->ident[i].budget.max = max;
+	return &l->ident[i].budget;
+}
+
+void connlimit_budget_put(struct connlimit *l, int64_t id)
+{
+	int i = ident_slot(l, id, false);
+	struct mux_budget *b;
+
+	if (i < 0 || l->ident[i].muxes == 0)
+		return;
+	if (--l->ident[i].muxes > 0)
+		return;
+	/* no mux of id left, so none of its streams: the slot starts afresh */
+	b = &l->ident[i].budget;
+	l->st.streams_refused += __atomic_exchange_n(&b->refused, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->held, 0, __ATOMIC_RELAXED);
+}
+
+uint64_t connlimit_streams_refused(const struct connlimit *l)
+{
+	uint64_t n = l->st.streams_refused;
+
+	for (int i = 0; i < LIM_CONNS; i++)
+		if (l->ident[i].muxes)
+			n += __atomic_load_n(&l->ident[i].budget.refused, __ATOMIC_RELAXED);
+	return n;
 }
 
 unsigned connlimit_ident_count(const struct connlimit *l, int64_t id)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/mux.h"
 #include "server/limits.h"
 
 enum cl_refusal {
@@ -29,11 +30,16 @@ struct connlimit_stats {
 	uint64_t refused[CL_NKINDS];        /* [CL_OK] unused */
 	uint64_t handshake_timeouts;
 	uint64_t evicted;                   /* handshakes dropped for a newcomer */
+	uint64_t streams_refused;           /* OPENs beyond an identity's budget, of
+					     * identities gone (connlimit_streams_refused
+					     * adds the ones still here) */
 };
 
 struct connlimit {
 	struct { char key[CL_ADDR_MAX]; unsigned n; } addr[LIM_UNAUTH];
-	struct { int64_t id; unsigned n; } ident[LIM_CONNS];
+	/* A slot is in use while its identity holds connections (n) or a mux
+	 * of it still lives (muxes: its streams may still hold the budget). */
+	struct { int64_t id; unsigned n, muxes; struct mux_budget budget; } ident[LIM_CONNS];
 	struct connlimit_stats st;
 	long logged_at[CL_NKINDS];          /* seconds, 0: never */
 	uint64_t logged_upto[CL_NKINDS];    /* refused[k] at that log */
@@ -58,6 +64,14 @@ void connlimit_leave(struct connlimit *l, const char *key);
 enum cl_refusal connlimit_auth(struct connlimit *l, int64_t id, unsigned cap);
 /* An authenticated connection of id ended. */
 void connlimit_gone(struct connlimit *l, int64_t id);
+/* The stream budget shared by the muxes of identity id (just admitted by
+ * connlimit_auth), max streams at most (LIM_*_IDENT_STREAMS); counts one
+ * more mux of id until connlimit_budget_put.  NULL when id holds no slot. */
+struct mux_budget *connlimit_budget_get(struct connlimit *l, int64_t id, unsigned max);
+/* A mux of id that connlimit_budget_get counted is freed. */
+void connlimit_budget_put(struct connlimit *l, int64_t id);
+/* OPENs refused for identities' budgets, in all. */
+uint64_t connlimit_streams_refused(const struct connlimit *l);
 /* Connections identity id holds now. */
 unsigned connlimit_ident_count(const struct connlimit *l, int64_t id);
 /* Whether a refusal of kind k may be logged at now_s (once per

@@ -32,6 +32,19 @@
  * A controller's `vigil mount` uses all 64. */
 #define LIM_DEVICE_STREAMS     16
 #define LIM_CONTROLLER_STREAMS MUX_MAX_STREAMS
+/* Receive window one identity may pin across all its connections together
+ * (finding 1.2): the streams above, times LIM_IDENT_CONNS connections,
+ * would let one device pin 128 MiB and one controller 512 MiB.  A stream
+ * the peer opens beyond its identity's budget is refused with a reset
+ * (vigild retries, as after any reset).  vigild holds one stream per
+ * shipping worker (4) plus a few for its command link, so 32 MiB (64
+ * streams) is 10 times what it uses; a controller's `vigil mount` takes
+ * 64 streams at once, so it gets room for a whole mount and as many again
+ * for the commands run beside it. */
+#define LIM_DEVICE_WINDOW      (32u << 20)
+#define LIM_CONTROLLER_WINDOW  (64u << 20)
+#define LIM_DEVICE_IDENT_STREAMS     (LIM_DEVICE_WINDOW / MUX_WINDOW)      /* 64 */
+#define LIM_CONTROLLER_IDENT_STREAMS (LIM_CONTROLLER_WINDOW / MUX_WINDOW)  /* 128 */
 /* A refusal of each kind is logged at most once per this many seconds
  * (with the peer's address and how many were refused meanwhile). */
 #define LIM_LOG_EVERY_S 10

@@ -83,20 +83,26 @@ static void log_pool(const char *role, struct mux_limit *l, unsigned max)
 }
 
 /* What the connection limits refused, for the operator. */
-static void log_limits(const struct connlimit_stats *st)
+static void log_limits(const struct connlimit *l)
 {
+	const struct connlimit_stats *st = &l->st;
+
 	log_info("connections: at most %u of %u in the handshake at once; %llu handshake(s) "
 		 "timed out, %llu evicted for another address; refused %llu (handshake "
-		 "budget), %llu (per address), %llu (server full), %llu (per identity)",
+		 "budget), %llu (per address), %llu (server full), %llu (per identity); "
+		 "%llu stream(s) refused (per-identity window budget)",
 		 st->unauth_peak, LIM_UNAUTH, (unsigned long long)st->handshake_timeouts,
 		 (unsigned long long)st->evicted,
 		 (unsigned long long)st->refused[CL_UNAUTH], (unsigned long long)st->refused[CL_ADDR],
-		 (unsigned long long)st->refused[CL_CONNS], (unsigned long long)st->refused[CL_IDENT]);
+		 (unsigned long long)st->refused[CL_CONNS], (unsigned long long)st->refused[CL_IDENT],
+		 (unsigned long long)connlimit_streams_refused(l));
 }
 
 void srv_close(struct srv *srv)
 {
-	log_limits(&srv->lim.st);
+	pthread_mutex_lock(&srv->lock);
+	log_limits(&srv->lim);
+	pthread_mutex_unlock(&srv->lock);
 	log_pool("devices", srv->dev_handlers, SRV_DEVICE_HANDLERS);
 	log_pool("controllers", srv->ctl_handlers, SRV_CONTROLLER_HANDLERS);
 	pthread_mutex_lock(&srv->lock);
@@ -242,13 +248,18 @@ int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
 		r = -ECANCELED;
 	else
 		r = admit_ident(c);
+	if (r == 0)
+		o.budget = connlimit_budget_get(&srv->lim, c->id.id, dev ?
+						LIM_DEVICE_IDENT_STREAMS : LIM_CONTROLLER_IDENT_STREAMS);
 	if (r < 0) {
 		SSL_free(ssl);
 		close(c->fd);
 	} else if (!(c->mux = mux_new(ssl, c->fd, &o, c))) {   /* takes ssl and fd */
 		r = -errno;
+		connlimit_budget_put(&srv->lim, c->id.id);
 		end_authed(c);
 	} else {
+		c->budgeted = o.budget != NULL;
 		c->ready = true;
 	}
 	c->fd = -1;
@@ -297,6 +308,11 @@ void srv_conn_wait(struct conn *c)
 	pthread_mutex_unlock(&srv->lock);
 	mux_free(c->mux);   /* waits for its stream handlers */
 	c->mux = NULL;
+	pthread_mutex_lock(&srv->lock);
+	if (c->budgeted)   /* none of its streams holds the budget now */
+		connlimit_budget_put(&srv->lim, c->id.id);
+	c->budgeted = false;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 void srv_conn_free(struct conn *c)

@@ -100,6 +100,7 @@ struct conn {
 	bool closed;                /* the mux ended */
 	bool unauth;                /* counted in lim as a handshake */
 	bool authed;                /* counted in lim as its identity's */
+	bool budgeted;              /* its mux counted in lim's stream budget */
 	int refs;                   /* srv_device_conn references */
 	bool cmdlink;               /* devices: commands are pushed on this one */
 	uint64_t pushed_upto;       /* the relay thread's: last command pushed on it */

@@ -1,7 +1,8 @@
 /* test_connlimit.c — the books behind the server's connection limits
  * (server/connlimit.c): the handshake budget and its per-address share,
  * authenticated connections per identity and in all, that every slot comes
- * back when its connection leaves, the refusal counters, and the
+ * back when its connection leaves, the stream budget all connections of an
+ * identity share, the refusal counters, and the
  * once-per-interval logging of refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -138,6 +139,55 @@ static void test_ident(void **state)
 	free(l);
 }
 
+/* Every connection of an identity shares one stream budget: with 16
+ * connections of 16 streams each a device could hold 256 streams (128 MiB
+ * of receive window); the budget stops it at LIM_DEVICE_IDENT_STREAMS in
+ * all, and another identity has its own.  The slot (and its budget) stays
+ * the identity's while a mux of it lives, after its connections ended. */
+static void test_stream_budget(void **state)
+{
+	struct mux_budget *b[LIM_IDENT_CONNS], *other;
+	struct connlimit *l = fresh();
+	unsigned i, j, took = 0;
+
+	for (i = 0; i < LIM_IDENT_CONNS; i++) {
+		assert_int_equal(connlimit_auth(l, 7, LIM_IDENT_CONNS), CL_OK);
+		assert_non_null(b[i] = connlimit_budget_get(l, 7, LIM_DEVICE_IDENT_STREAMS));
+		assert_ptr_equal(b[i], b[0]);
+	}
+	for (i = 0; i < LIM_IDENT_CONNS; i++)
+		for (j = 0; j < LIM_DEVICE_STREAMS; j++)
+			took += mux_budget_take(b[i]);
+	assert_int_equal(took, LIM_DEVICE_IDENT_STREAMS);
+	assert_true(LIM_DEVICE_IDENT_STREAMS * (uint64_t)MUX_WINDOW <= LIM_DEVICE_WINDOW);
+	assert_int_equal(connlimit_streams_refused(l),
+			 LIM_IDENT_CONNS * LIM_DEVICE_STREAMS - LIM_DEVICE_IDENT_STREAMS);
+	assert_int_equal(connlimit_auth(l, 8, LIM_IDENT_CONNS), CL_OK);
+	assert_non_null(other = connlimit_budget_get(l, 8, LIM_CONTROLLER_IDENT_STREAMS));
+	assert_ptr_not_equal(other, b[0]);
+	assert_true(mux_budget_take(other));
+	mux_budget_put(b[3]);                 /* a stream ends: room for one more */
+	assert_true(mux_budget_take(b[5]));
+	assert_false(mux_budget_take(b[5]));
+	for (i = 0; i < LIM_IDENT_CONNS; i++)
+		connlimit_gone(l, 7);
+	/* connections gone, muxes not yet freed: 7 keeps its slot and budget */
+	assert_int_equal(connlimit_auth(l, 9, LIM_IDENT_CONNS), CL_OK);
+	assert_ptr_not_equal(connlimit_budget_get(l, 9, 4), b[0]);
+	assert_int_equal(connlimit_auth(l, 7, LIM_IDENT_CONNS), CL_OK);
+	assert_ptr_equal(connlimit_budget_get(l, 7, LIM_DEVICE_IDENT_STREAMS), b[0]);
+	assert_false(mux_budget_take(b[0]));
+	for (i = 0; i < LIM_DEVICE_IDENT_STREAMS; i++)
+		mux_budget_put(b[0]);
+	for (i = 0; i <= LIM_IDENT_CONNS; i++)
+		connlimit_budget_put(l, 7);
+	connlimit_gone(l, 7);
+	assert_int_equal(connlimit_ident_count(l, 7), 0);
+	assert_int_equal(connlimit_streams_refused(l),
+			 LIM_IDENT_CONNS * LIM_DEVICE_STREAMS - LIM_DEVICE_IDENT_STREAMS + 2);
+	free(l);
+}
+
 /* LIM_CONNS in all, across identities; then every identity is refused. */
 static void test_conns(void **state)
 {
@@ -188,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_victim),
 		cmocka_unit_test(test_ident),
 		cmocka_unit_test(test_conns),
+		cmocka_unit_test(test_stream_budget),
 		cmocka_unit_test(test_log_due),
 	};
 

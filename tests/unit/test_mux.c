@@ -356,6 +356,74 @@ static void test_max_streams(void **state)
 	conn_close(&c);
 }
 
+/* Waits (bounded) until budget b holds n streams; what it holds then. */
+static unsigned wait_budget(struct mux_budget *b, unsigned n)
+{
+	long end = mono_ms() + 10000;
+
+	while (__atomic_load_n(&b->held, __ATOMIC_ACQUIRE) != n && mono_ms() < end)
+		usleep(2000);
+	return __atomic_load_n(&b->held, __ATOMIC_ACQUIRE);
+}
+
+/* Two connections sharing a budget of 6 streams (the server gives each
+ * identity one: many connections must not multiply the receive window
+ * one peer pins): 4 on the first, then only 2 of 4 on the second; the
+ * other two are refused with a RESET and both connections stay up; a
+ * stream ending anywhere makes room; freeing the muxes returns it all. */
+static void test_shared_budget(void **state)
+{
+	struct mux_budget budget = { .max = 6 };
+	struct mux_ops ops = srv_ops;
+	struct mux_stream *a[4], *b[4];
+	struct tls_pair tp;
+	struct conn c1, c2;
+	struct buf m;
+	uint16_t type;
+	int i;
+
+	ops.budget = &budget;
+	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
+	assert_non_null(c1.srv = mux_new(tp.ss, tp.sfd, &ops, NULL));
+	assert_non_null(c1.cli = mux_new(tp.cs, tp.cfd, NULL, NULL));
+	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
+	assert_non_null(c2.srv = mux_new(tp.ss, tp.sfd, &ops, NULL));
+	assert_non_null(c2.cli = mux_new(tp.cs, tp.cfd, NULL, NULL));
+	buf_init(&m, MUX_FRAME_MAX);
+	for (i = 0; i < 4; i++) {
+		assert_non_null(a[i] = mux_open(c1.cli, T_HOLD, &i, sizeof(i)));
+		assert_int_equal(mux_recv(a[i], &type, &m, 5000), MUX_MSG);
+	}
+	for (i = 0; i < 4; i++)
+		assert_non_null(b[i] = mux_open(c2.cli, T_HOLD, &i, sizeof(i)));
+	for (i = 0; i < 2; i++)
+		assert_int_equal(mux_recv(b[i], &type, &m, 5000), MUX_MSG);
+	for (i = 2; i < 4; i++) {
+		assert_int_equal(mux_recv(b[i], &type, &m, 5000), -ECONNRESET);
+		mux_stream_close(b[i]);
+	}
+	assert_int_equal(__atomic_load_n(&budget.refused, __ATOMIC_ACQUIRE), 2);
+	assert_int_equal(wait_budget(&budget, 6), 6);
+	assert_int_equal(mux_send_end(a[0]), 0);       /* h_hold returns */
+	assert_int_equal(mux_recv(a[0], &type, &m, 5000), -ECONNRESET);
+	mux_stream_close(a[0]);
+	assert_int_equal(wait_budget(&budget, 5), 5);
+	assert_non_null(b[2] = mux_open(c2.cli, T_ECHO, "z", 1));
+	assert_int_equal(mux_recv(b[2], &type, &m, 5000), MUX_MSG);
+	mux_stream_close(b[2]);
+	for (i = 1; i < 4; i++)
+		mux_stream_close(a[i]);
+	for (i = 0; i < 2; i++)
+		mux_stream_close(b[i]);
+	assert_true(mux_alive(c1.cli));
+	assert_true(mux_alive(c2.cli));
+	buf_free(&m);
+	conn_close(&c1);
+	conn_close(&c2);
+	assert_int_equal(__atomic_load_n(&budget.held, __ATOMIC_ACQUIRE), 0);
+	assert_int_equal(__atomic_load_n(&budget.refused, __ATOMIC_ACQUIRE), 2);
+}
+
 /* --- a handler limit shared by connections --- */
 
 /* Waits (bounded) until the limit's counters are running/waiting. */
@@ -968,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(test_rpc_sizes),
 		cmocka_unit_test(test_concurrent_streams),
 		cmocka_unit_test(test_max_streams),
+		cmocka_unit_test(test_shared_budget),
 		cmocka_unit_test(test_limit_bound),
 		cmocka_unit_test(test_limit_waiters),
 		cmocka_unit_test(test_upload_and_rpcs),
