@@ -37,7 +37,8 @@ struct vreader {
 	struct vpage cache[VR_PAGES];
 	uint64_t tick;
 	uint8_t *pagebuf;            /* CTREE_PAGE_BYTES_MAX */
-	uint8_t *chunk;              /* STORE_CHUNK_MAX */
+	uint8_t *chunk;              /* grown to the largest chunk loaded */
+	size_t chunkcap;
 	struct vchunk cur;           /* chunk in 'chunk', valid when have_chunk */
 	bool have_chunk;
 	uint8_t leaf[32];            /* leaf page of the last vreader_chunk_at, */
@@ -197,8 +198,7 @@ int vreader_open(struct store *st, const struct devkey *key, const struct conten
 	vr->key = *key;
 	vr->ref = *ref;
 	vr->pagebuf = malloc(CTREE_PAGE_BYTES_MAX);
-	vr->chunk = malloc(STORE_CHUNK_MAX);
-	if (!vr->pagebuf || !vr->chunk)
+	if (!vr->pagebuf)
 		goto fail;
 	if (ref->size > CONTENT_SIZE_MAX) {
 		r = -EBADMSG;
@@ -260,6 +260,25 @@ static int loc_fill(struct vreader *vr, bool sequential)
 	return 0;
 }
 
+/* Room in vr->chunk for a chunk of len bytes (at most STORE_CHUNK_MAX: a
+ * longer one fails to load anyway).  A reader of small files does not take
+ * a megabyte.  0 or -ENOMEM. */
+static int chunk_room(struct vreader *vr, uint64_t len)
+{
+	size_t need = len < STORE_CHUNK_MAX ? (size_t)len : STORE_CHUNK_MAX;
+	uint8_t *q;
+
+	if (need == 0)
+		need = 1;
+	if (need <= vr->chunkcap)
+		return 0;
+	if (!(q = realloc(vr->chunk, need)))
+		return -ENOMEM;
+	vr->chunk = q;
+	vr->chunkcap = need;
+	return 0;
+}
+
 /* Loads chunk c, which vreader_chunk_at just returned. */
 static int chunk_load(struct vreader *vr, const struct vchunk *c)
 {
@@ -274,7 +293,9 @@ static int chunk_load(struct vreader *vr, const struct vchunk *c)
 		if ((k = loc_find(vr, c->sha)) < 0)
 			return -EIO;
 	}
-	r = store_get_at(vr->st, vr->loc_id[k], &vr->loc[k], vr->chunk, STORE_CHUNK_MAX, &n);
+	if ((r = chunk_room(vr, c->len)) < 0)
+		return r;
+	r = store_get_at(vr->st, vr->loc_id[k], &vr->loc[k], vr->chunk, vr->chunkcap, &n);
 	if (r == -ENOENT || r == -EMSGSIZE)
 		r = -EIO;
 	if (r == 0 && n != c->len)

@@ -28,10 +28,10 @@ struct pend {
 struct store_batch {
 	struct store *st;
 	ZSTD_CCtx *cctx;
-	uint8_t *rec;               /* REC_HDR + compress bound of STORE_CHUNK_MAX */
+	uint8_t *rec;               /* grown to REC_HDR + compress bound of the largest chunk */
 	size_t reccap;
 	struct pend *p;
-	size_t n;
+	size_t n, pcap;             /* p[] grown by doubling up to BATCH_AUTO */
 	uint64_t owner;             /* stamped on committed rows (store.h) */
 	uint32_t *hash;             /* open addressing over p[]: index+1, 0 empty */
 	size_t hcap;                /* power of two, >= 2 * BATCH_AUTO */
@@ -75,13 +75,12 @@ int store_batch_new(struct store *st, struct store_batch **out)
 	if (!b)
 		return -ENOMEM;
 	b->st = st;
-	b->reccap = REC_HDR + ZSTD_compressBound(STORE_CHUNK_MAX);
+	/* rec and p grow with what the batch holds (batch_reserve): an upload
+	 * of a few small chunks does not take megabytes */
 	b->hcap = 2 * 8192;
 	b->cctx = ZSTD_createCCtx();
-	b->rec = malloc(b->reccap);
-	b->p = malloc(BATCH_AUTO * sizeof(*b->p));
 	b->hash = calloc(b->hcap, sizeof(*b->hash));
-	if (!b->cctx || !b->rec || !b->p || !b->hash) {
+	if (!b->cctx || !b->hash) {
 		store_batch_free(b);
 		return -ENOMEM;
 	}
@@ -195,7 +194,33 @@ int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 	return r;
 }
 
-/* Builds the record for p[0..n) in b->rec; returns its length. */
+/* Room in b->rec for a record of an n-byte chunk and in b->p for one more
+ * entry.  0 or -ENOMEM (the batch is unchanged). */
+static int batch_reserve(struct store_batch *b, size_t n)
+{
+	size_t need = REC_HDR + ZSTD_compressBound(n), pc;
+	void *q;
+
+	if (need > b->reccap) {
+		if (!(q = realloc(b->rec, need)))
+			return -ENOMEM;
+		b->rec = q;
+		b->reccap = need;
+	}
+	if (b->n < b->pcap)
+		return 0;
+	pc = b->pcap ? 2 * b->pcap : 64;
+	if (pc > BATCH_AUTO)
+		pc = BATCH_AUTO;
+	if (!(q = realloc(b->p, pc * sizeof(*b->p))))
+		return -ENOMEM;
+	b->p = q;
+	b->pcap = pc;
+	return 0;
+}
+
+/* Builds the record for p[0..n) in b->rec (batch_reserve made room);
+ * returns its length. */
 static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n)
 {
 	size_t c = ZSTD_compressCCtx(b->cctx, b->rec + REC_HDR, b->reccap - REC_HDR, p, n,
@@ -290,6 +315,8 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 	if (r != 0)
 		return r < 0 ? r : 0;
 	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
+		return r;
+	if ((r = batch_reserve(b, n)) < 0)
 		return r;
 	len = rec_build(b, id, p, n);
 	e = &b->p[b->n];
