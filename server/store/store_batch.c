@@ -34,7 +34,7 @@ struct store_batch {
 	size_t n, pcap;             /* p[] grown by doubling up to BATCH_AUTO */
 	uint64_t owner;             /* stamped on committed rows (store.h) */
 	uint32_t *hash;             /* open addressing over p[]: index+1, 0 empty */
-	size_t hcap;                /* power of two, >= 2 * BATCH_AUTO */
+	size_t hcap;                /* power of two, >= 2 * pcap */
 	int slots[BATCH_PACKS];     /* pack slots holding our uncommitted records */
 	int nslots;
 	/* our latest run of adjacent uncommitted records, to cut on failure */
@@ -77,7 +77,7 @@ int store_batch_new(struct store *st, struct store_batch **out)
 	b->st = st;
 	/* rec and p grow with what the batch holds (batch_reserve): an upload
 	 * of a few small chunks does not take megabytes */
-	b->hcap = 2 * 8192;
+	b->hcap = 128;
 	b->cctx = ZSTD_createCCtx();
 	b->hash = calloc(b->hcap, sizeof(*b->hash));
 	if (!b->cctx || !b->hash) {
@@ -194,12 +194,39 @@ int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 	return r;
 }
 
+/* Enters p[k] in the open-addressing table h of cap slots. */
+static void hash_put(uint32_t *h, size_t cap, const uint8_t *id, size_t k)
+{
+	size_t i;
+
+	for (i = hslot(id, cap); h[i]; i = (i + 1) & (cap - 1))
+		;
+	h[i] = (uint32_t)(k + 1);
+}
+
+/* The table rebuilt with cap slots.  0 or -ENOMEM (unchanged). */
+static int hash_grow(struct store_batch *b, size_t cap)
+{
+	uint32_t *h = calloc(cap, sizeof(*h));
+	size_t k;
+
+	if (!h)
+		return -ENOMEM;
+	for (k = 0; k < b->n; k++)
+		hash_put(h, cap, b->p[k].id, k);
+	free(b->hash);
+	b->hash = h;
+	b->hcap = cap;
+	return 0;
+}
+
 /* Room in b->rec for a record of an n-byte chunk and in b->p for one more
  * entry.  0 or -ENOMEM (the batch is unchanged). */
 static int batch_reserve(struct store_batch *b, size_t n)
 {
 	size_t need = REC_HDR + ZSTD_compressBound(n), pc;
 	void *q;
+	int r;
 
 	if (need > b->reccap) {
 		if (!(q = realloc(b->rec, need)))
@@ -212,6 +239,8 @@ static int batch_reserve(struct store_batch *b, size_t n)
 	pc = b->pcap ? 2 * b->pcap : 64;
 	if (pc > BATCH_AUTO)
 		pc = BATCH_AUTO;
+	if (2 * pc > b->hcap && (r = hash_grow(b, 2 * pc)) < 0)
+		return r;
 	if (!(q = realloc(b->p, pc * sizeof(*b->p))))
 		return -ENOMEM;
 	b->p = q;
@@ -306,7 +335,7 @@ out:
 int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
 {
 	struct pend *e;
-	size_t len, i;
+	size_t len;
 	int r;
 
 	if (n > STORE_CHUNK_MAX)
@@ -332,10 +361,8 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 	memcpy(e->id, id, STORE_ID_LEN);
 	e->clen = (uint32_t)(len - REC_HDR);
 	e->rlen = (uint32_t)n;
+	hash_put(b->hash, b->hcap, id, b->n);
 	b->n++;
-	for (i = hslot(id, b->hcap); b->hash[i]; i = (i + 1) & (b->hcap - 1))
-		;
-	b->hash[i] = (uint32_t)b->n;
 	return 0;
 }
 

@@ -341,6 +341,44 @@ static void test_enospc(void **state)
 	free(bb);
 }
 
+/* A batch's tables grow with it (store_batch.c batch_reserve): thousands
+ * of chunks, past the automatic commit, each stored once; a chunk put
+ * again, early or late, in the batch or after its commit, adds nothing. */
+static void test_batch_growth(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 5000 };
+	uint8_t p[64], id[32];
+	struct store_batch *b;
+	struct store_stats s;
+	uint64_t bytes;
+	int i;
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (i = 0; i < N; i++) {
+		fill(p, sizeof(p), (uint64_t)i + 7);
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_batch_put(b, id, p, (size_t)i % sizeof(p) + 1), 0);
+		fill(p, sizeof(p), (uint64_t)i / 2 + 7);     /* an earlier one */
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_batch_has(b, id), 1);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_stats(f->st, &s), 0);
+	assert_int_equal(s.chunks, N);
+	bytes = s.pack_bytes;
+	for (i = N - 1; i >= 0; i--) {
+		fill(p, sizeof(p), (uint64_t)i + 7);
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_batch_put(b, id, p, (size_t)i % sizeof(p) + 1), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_stats(f->st, &s), 0);
+	assert_int_equal(s.chunks, N);
+	assert_int_equal(s.pack_bytes, bytes);
+	store_batch_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_old_format_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_roll, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_enospc, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_batch_growth, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
