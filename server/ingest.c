@@ -188,6 +188,99 @@ out:
 	return r == -EFBIG ? -EBADMSG : r;
 }
 
+/* ------------------------------------------------- staged DELTA and RANGES */
+
+/* A DELTA or RANGES body with a token is staged as it arrives (content.h,
+ * bstage) so that a cut connection resumes: the next attempt replays the
+ * staged bytes into its new builder and the device sends only the rest.
+ * The builder works on the bytes as they come, as without a stage, so
+ * PUT_DONE does not wait for a second pass.  Without a token (a body too
+ * small to be worth it, docs/protocol.md) nothing is staged. */
+struct staged {
+	struct put_ctx *p;
+	struct bstage *sg;        /* NULL: not resumable */
+	int (*feed)(void *arg, const void *d, size_t n);
+	void *arg;
+	uint64_t since_sync;
+};
+
+#define REPLAY_BUF (64 * 1024)
+
+static int staged_feed(void *arg, const void *d, size_t n)
+{
+	struct staged *s = arg;
+	int r;
+
+	if (s->sg) {
+		/* staged before it is built: a cut never loses what the builder saw */
+		if ((r = bstage_append(s->sg, d, n)) < 0)
+			return r;
+		s->since_sync += n;
+		if (s->since_sync >= INGEST_CHECKPOINT_BYTES) {
+			if ((r = bstage_sync(s->sg)) < 0)
+				return r;
+			s->since_sync = 0;
+		}
+	}
+	return s->feed(s->arg, d, n);
+}
+
+/* The held bytes of an earlier attempt, into this attempt's builder. */
+static int staged_replay(struct staged *s, uint64_t held)
+{
+	uint8_t *b = malloc(REPLAY_BUF);
+	uint64_t off = 0;
+	ssize_t n;
+	int r = b ? 0 : -ENOMEM;
+
+	while (r == 0 && off < held) {
+		if ((n = bstage_pread(s->sg, b, REPLAY_BUF, off)) <= 0) {
+			r = n < 0 ? (int)n : -EIO;
+			break;
+		}
+		r = s->feed(s->arg, b, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(b);
+	return r;
+}
+
+/* PUT_READY {the bytes held}, then the body. */
+static int staged_recv(struct staged *s)
+{
+	struct put_ctx *p = s->p;
+	struct bstage_id id = { .kind = p->put.body, .base_version = p->put.base_version,
+				.size = p->v.e.size };
+	uint64_t held = 0;
+	int r;
+
+	memcpy(id.root, p->v.e.tree_root, 32);
+	if (token_set(p->put.token)) {
+		r = bstage_open(p->c->srv->store, &p->c->key, p->put.token, &id, body_slack(p),
+				&s->sg, &held);
+		if (r < 0)
+			return r;
+		if (held && (r = staged_replay(s, held)) < 0)
+			return r;
+	}
+	if ((r = reply_u64(p->s, MSG_PUT_READY, held)) < 0)
+		return r;
+	return recv_body(p, staged_feed, s, body_slack(p));
+}
+
+/* A stored or refused body is done with; a cut one is made durable for
+ * the device's next attempt; after any other failure (a full disk) what
+ * was made durable before stays. */
+static void staged_end(struct staged *s, int r)
+{
+	if (!s->sg)
+		return;
+	if (r == -ECONNRESET || r == -ETIMEDOUT || r == -ECANCELED)
+		(void)bstage_sync(s->sg);
+	bstage_close(s->sg, r == 0 || r == -EBADMSG || r == -EFBIG);
+	s->sg = NULL;
+}
+
 /* ------------------------------------------------------------------- DELTA */
 
 static int delta_feed(void *arg, const void *d, size_t n)
@@ -197,6 +290,7 @@ static int delta_feed(void *arg, const void *d, size_t n)
 
 static int put_delta(struct put_ctx *p)
 {
+	struct staged s = { .p = p, .feed = delta_feed };
 	struct content_ref base, ref;
 	struct vpatch *vp = NULL;
 	uint8_t sha[32];
@@ -206,14 +300,14 @@ static int put_delta(struct put_ctx *p)
 	if ((r = vpatch_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vp)) < 0)
 		goto out;
 	vpatch_set_cancel(vp, peer_gone, p);
-	if ((r = reply_u64(p->s, MSG_PUT_READY, 0)) < 0)
-		goto out;
-	if ((r = recv_body(p, delta_feed, vp, body_slack(p))) < 0)
+	s.arg = vp;
+	if ((r = staged_recv(&s)) < 0)
 		goto out;
 	if ((r = vpatch_finish(vp, &ref)) < 0 || (r = vpatch_sha256(vp, sha)) < 0)
 		goto out;
 	r = verify(p, &ref, sha);
 out:
+	staged_end(&s, r);
 	vpatch_free(vp);
 	return r;
 }
@@ -227,6 +321,7 @@ static int ranges_feed(void *arg, const void *d, size_t n)
 
 static int put_ranges(struct put_ctx *p)
 {
+	struct staged s = { .p = p, .feed = ranges_feed };
 	struct content_ref base, ref;
 	struct vranges *vg = NULL;
 	int r;
@@ -235,9 +330,8 @@ static int put_ranges(struct put_ctx *p)
 	if ((r = vranges_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vg)) < 0)
 		goto out;
 	vranges_set_cancel(vg, peer_gone, p);
-	if ((r = reply_u64(p->s, MSG_PUT_READY, 0)) < 0)
-		goto out;
-	if ((r = recv_body(p, ranges_feed, vg, body_slack(p))) < 0)
+	s.arg = vg;
+	if ((r = staged_recv(&s)) < 0)
 		goto out;
 	if ((r = vranges_finish(vg, &ref)) < 0)
 		goto out;
@@ -252,6 +346,7 @@ static int put_ranges(struct put_ctx *p)
 	memcpy(p->v.content_root, ref.root, 32);
 	p->v.sha_pending = true;
 out:
+	staged_end(&s, r);
 	vranges_free(vg);
 	return r;
 }

@@ -14,6 +14,7 @@
  * number of them may run at once on one store.
  *
  * Files: content.c (vbuild), content_upload.c (checkpoint/resume),
+ * content_stage.c (staged DELTA and RANGES bodies),
  * content_expire.c (abandoned uploads),
  * content_read.c (vreader), content_delta.c (vpatch, content_signature),
  * content_ranges.c (vranges), content_zero.c (runs of zeros). */
@@ -75,6 +76,33 @@ int  vbuild_resume(struct store *st, const struct devkey *key, const uint8_t tok
 		   struct vbuild **out, uint64_t *offset);
 int  vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16]);
 void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t token[16]);
+
+/* Resumable DELTA and RANGES uploads.  A patch builder's state in the
+ * middle of a delta or a range record cannot be checkpointed, so the body
+ * itself is staged as it arrives, in DIR/store/uploads/<dev>/<tokenhex>.body:
+ * a header naming the upload (struct bstage_id) and how many body bytes
+ * are durable, then the body bytes.  A resumed upload replays the staged
+ * bytes into a new builder and the device sends the rest.  The file holds
+ * at most cap bytes (past it the body goes on unstaged); it is locked while
+ * in use and expires like a WHOLE state (content_expire.c).
+ * bstage_open: the durable bytes held under token for this id in *held (0:
+ * a new stage; one staged for another id is started over), -EBUSY while
+ * another upload holds it.  bstage_append writes (not yet durable);
+ * bstage_sync makes everything appended durable and records it (call it
+ * every few MiB and when the connection is cut).  bstage_close(forget):
+ * the stage is removed (the version is stored, or the body was refused). */
+struct bstage_id {
+	uint8_t kind;             /* PUT_DELTA or PUT_RANGES */
+	uint64_t base_version, size;
+	uint8_t root[32];         /* the new version's tree root */
+};
+struct bstage;
+int  bstage_open(struct store *st, const struct devkey *key, const uint8_t token[16],
+		 const struct bstage_id *id, uint64_t cap, struct bstage **out, uint64_t *held);
+ssize_t bstage_pread(struct bstage *sg, void *buf, size_t n, uint64_t off);
+int  bstage_append(struct bstage *sg, const void *p, size_t n);
+int  bstage_sync(struct bstage *sg);
+void bstage_close(struct bstage *sg, bool forget);   /* NULL-safe */
 
 /* Abandoned uploads (issue 10, finding 1.6).  An upload state untouched
  * (no checkpoint) for UPLOAD_EXPIRE_S is abandoned: a device resumes within

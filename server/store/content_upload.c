@@ -38,9 +38,8 @@
 
 #define ENT_LEN 40
 
-/* dir = DIR/store/uploads/<hex of sha256(key)[0..8]>, file = <tokenhex> */
-static void upload_path(struct store *st, const struct devkey *key, const uint8_t token[16],
-			char *dir, size_t dcap, char *file, size_t fcap)
+void upload_path(struct store *st, const struct devkey *key, const uint8_t token[16],
+		 char *dir, size_t dcap, char *file, size_t fcap)
 {
 	uint8_t h[32];
 	char dh[HEX_SIZE(8)], th[HEX_SIZE(16)];

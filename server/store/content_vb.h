@@ -47,7 +47,10 @@ struct vbuild {
 
 #define COPY_BUF  (64 * 1024)
 
-/* content_upload.c / content_expire.c: upload state files. */
+/* content_upload.c / content_expire.c / content_stage.c: upload state files. */
+/* dir = DIR/store/uploads/<hex of sha256(key)[0..8]>, file = dir/<tokenhex> */
+void upload_path(struct store *st, const struct devkey *key, const uint8_t token[16],
+		 char *dir, size_t dcap, char *file, size_t fcap);
 /* The owner named by the state file's header, 0 when it has none. */
 uint64_t upload_owner_fd(int fd);
 /* Opens name (relative to dirfd) with oflags, O_NOFOLLOW and an exclusive
