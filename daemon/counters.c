@@ -7,7 +7,7 @@ const char *const ctr_names[CTR_COUNT] = {
 	"events", "drops", "rescans", "bytes_read", "unstable",
 	"shipped", "bytes_sent", "errors", "xattr_skipped", "adopted", "bytes_received",
 	"shipped_whole", "shipped_delta", "shipped_ranges", "shipped_meta", "shipped_delete",
-	"shipped_rename", "simfs_received", "simfs_dropped", "sim_sent",
+	"shipped_rename", "simfs_received", "simfs_dropped", "sim_sent", "bytes_resent",
 };
 
 void ctr_report(const struct counters *c, struct vg_report *rep)

@@ -20,6 +20,10 @@ enum ctr {
 	 * those dropped (not a valid message, or a path outside the watched
 	 * roots), SIM reports the server acknowledged */
 	CTR_SIMFS_RECEIVED, CTR_SIMFS_DROPPED, CTR_SIM_SENT,
+	/* body bytes an upload sent again that an earlier, cut attempt of it
+	 * had already sent: what resuming could not save (resent.h); they are
+	 * in CTR_BYTES_SENT too */
+	CTR_BYTES_RESENT,
 	CTR_COUNT
 };
 

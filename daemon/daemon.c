@@ -54,6 +54,7 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 	memset(d, 0, sizeof(*d));
 	d->cf = cf;
 	pthread_mutex_init(&d->mu, NULL);
+	resent_init(&d->resent);
 	pthread_cond_init(&d->cv, NULL);
 	if ((rc = mkdir_p(cf->state)) < 0) {
 		log_errno(rc, "%s", cf->state);
@@ -87,7 +88,7 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		return -ENOMEM;
 	struct ship_opts o = {
 		.bundle = d->bundle, .server = cf->server, .statedir = cf->state,
-		.db = d->db, .scan = &d->scan, .ctr = &d->ctr,
+		.db = d->db, .scan = &d->scan, .ctr = &d->ctr, .resent = &d->resent,
 		.claim = vigild_claim, .release = vigild_release, .claim_arg = d,
 		.rt = d->rt, .roots = cf->watch, .nroots = cf->nwatch,
 	};
@@ -110,6 +111,7 @@ void vigild_close(struct vigild *d)
 	bundle_free(d->bundle);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
+	resent_destroy(&d->resent);
 }
 
 bool vigild_under_root(const struct vigild *d, const char *path)

@@ -30,6 +30,7 @@ struct vigild {
 	struct statedb *db;
 	struct scan_ctx scan;
 	struct counters ctr;
+	struct resent resent;        /* uploads in flight, for CTR_BYTES_RESENT */
 	size_t nsh;
 	struct shipper *sh[SHIP_WORKERS];
 	const struct tracker_ops *tops;

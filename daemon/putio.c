@@ -80,6 +80,7 @@ static int put_data(struct rpc *r, struct mux_stream *s, const struct vg_put *pu
 		snprintf(r->err, sizeof(r->err), "bad resume offset in a put's reply");
 		return -EPROTO;
 	}
+	body->resume_off = off;
 	if ((rc = send_data(s, put, body, off)) < 0)
 		return rc;   /* closing without END resets: the server drops it */
 	return mux_send_end(s);

@@ -21,6 +21,9 @@ struct put_body {
 	bool verify;         /* re-hash the bytes read; reset the stream if they
 			      * no longer match put->e.sha256 (file changed) */
 	uint64_t bytes_read, bytes_sent;   /* out: for counters */
+	uint64_t resume_off;  /* out: where the server had the body resume */
+	bool has_id;          /* id names this body (ship.c ship_body_id) */
+	uint8_t id[16];
 };
 
 /* 0 and *version; -code for a MSG_ERROR (text in err), -EAGAIN when the

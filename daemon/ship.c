@@ -178,6 +178,57 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16])
 	EVP_MD_CTX_free(md);
 }
 
+/* Names the body of p for resuming and for bytes_resent.  WHOLE by its
+ * token (path and content).  DELTA and RANGES by a hash of what the body
+ * is for and of the body itself: the same token then always means the
+ * same bytes, whether or not a retry builds the delta the same way (one
+ * that does not starts a new upload).  They carry it as their token when
+ * the body is at least SHIP_RESUME_MIN, so the server stages it. */
+static void ship_body_id(struct vg_put *p, struct put_body *body)
+{
+	static const uint8_t zero[16];
+	uint8_t d[32], *buf = NULL;
+	EVP_MD_CTX *md = NULL;
+	uint64_t off = 0;
+	unsigned n = 0;
+	ssize_t k;
+
+	body->has_id = false;
+	if (p->body == PUT_WHOLE) {
+		memcpy(body->id, p->token, 16);
+		body->has_id = memcmp(p->token, zero, 16) != 0;
+		return;
+	}
+	if ((p->body != PUT_DELTA && p->body != PUT_RANGES) || body->fd < 0 ||
+	    !(md = EVP_MD_CTX_new()) || !(buf = malloc(CAPTURE_BUF)))
+		goto out;
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, p->e.path, strlen(p->e.path) + 1);
+	EVP_DigestUpdate(md, &p->body, sizeof(p->body));
+	EVP_DigestUpdate(md, &p->base_version, sizeof(p->base_version));
+	EVP_DigestUpdate(md, &p->e.size, sizeof(p->e.size));
+	EVP_DigestUpdate(md, p->e.tree_root, 32);
+	EVP_DigestUpdate(md, &body->size, sizeof(body->size));
+	while (off < body->size) {
+		k = pread(body->fd, buf, CAPTURE_BUF, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;   /* unnamed: sent, but neither resumed nor counted */
+		EVP_DigestUpdate(md, buf, (size_t)k);
+		off += (uint64_t)k;
+	}
+	if (EVP_DigestFinal_ex(md, d, &n) != 1)
+		goto out;
+	memcpy(body->id, d, 16);
+	body->has_id = true;
+	if (body->size >= SHIP_RESUME_MIN)
+		memcpy(p->token, d, 16);
+out:
+	free(buf);
+	EVP_MD_CTX_free(md);
+}
+
 /* Every PUT that carries metadata carries the path's xattrs as they are
  * now (a setxattr alone moves ctime, which queues a META).  -EAGAIN when
  * the path went away; other read errors ship the version without them. */
@@ -227,9 +278,14 @@ int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 		body = &none;
 	if ((rc = put_xattrs(sh)) < 0)
 		return rc;
+	ship_body_id(sh->put, body);
 	rc = putio_send(sh->mux, sh->put, body, SHIP_REPLY_MS, version, err, sizeof(err));
 	ctr_add(sh->o.ctr, CTR_BYTES_READ, body->bytes_read);
 	ctr_add(sh->o.ctr, CTR_BYTES_SENT, body->bytes_sent);
+	if (body->has_id && sh->o.resent)
+		ctr_add(sh->o.ctr, CTR_BYTES_RESENT,
+			resent_note(sh->o.resent, body->id, body->resume_off,
+				    body->resume_off + body->bytes_sent, rc == 0));
 	if (rc == 0) {
 		ctr_add(sh->o.ctr, CTR_SHIPPED, 1);
 		ctr_add(sh->o.ctr, put_counter(sh->put->body), 1);

@@ -18,6 +18,7 @@
 #include "common/bundle.h"
 #include "common/mux.h"
 #include "daemon/counters.h"
+#include "daemon/resent.h"
 #include "daemon/scan.h"
 #include "daemon/statedb.h"
 
@@ -25,6 +26,10 @@
 #define SHIP_REPLY_MS     600000   /* a big version may take the server a while */
 #define SHIP_BACKOFF_MIN  500      /* ms */
 #define SHIP_BACKOFF_MAX  15000
+/* DELTA and RANGES bodies from this size on are resumable (carry a token,
+ * docs/protocol.md): a smaller one fits in one mux frame and costs less
+ * to send again than the server's stage file costs. */
+#define SHIP_RESUME_MIN   (64 * 1024)
 
 struct shipper;
 
@@ -35,6 +40,7 @@ struct ship_opts {
 	struct statedb *db;
 	struct scan_ctx *scan;
 	struct counters *ctr;
+	struct resent *resent;       /* for bytes_resent, shared (NULL: not counted) */
 	size_t delta_outcap;         /* librsync output buffer (0: default) */
 	/* Several shippers may work at once: a rename touches a second path,
 	 * which must not be in another shipper's hands.  claim returns true
