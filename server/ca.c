@@ -123,9 +123,49 @@ static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *ke
 	return r;
 }
 
+/* DIR/ca, 0700; an existing one is fine. */
+static int make_key_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, CA_KEY_DIR);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int ca_key_migrate(const char *dir, char *err, size_t errlen)
+{
+	char from[4096], to[4096];
+	int r;
+
+	snprintf(from, sizeof(from), "%s/%s", dir, CA_KEY_OLD);
+	snprintf(to, sizeof(to), "%s/%s", dir, CA_KEY_FILE);
+	if (access(from, F_OK) < 0)
+		return 0;
+	if (access(to, F_OK) == 0) {
+		snprintf(err, errlen, "%s and %s both exist; keep the one that matches ca.pem "
+			 "in %s and remove the other", from, to, to);
+		return -EEXIST;
+	}
+	if ((r = make_key_dir(dir, err, errlen)) < 0)
+		return r;
+	if ((r = rename_noreplace(AT_FDCWD, from, to)) < 0) {
+		snprintf(err, errlen, "%s -> %s: %s", from, to, strerror(-r));
+		return r;
+	}
+	if ((r = fsync_parent(to)) < 0 || (r = fsync_parent(from)) < 0) {
+		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(-r));
+		return r;
+	}
+	return 1;
+}
+
 int ca_init(const char *dir, char *err, size_t errlen)
 {
-	static const char *const files[] = { "ca.pem", "ca.key", "server.pem", "server.key" };
+	static const char *const files[] = { "ca.pem", CA_KEY_FILE, "server.pem", "server.key" };
 	EVP_PKEY *cakey = NULL, *skey = NULL;
 	X509 *ca = NULL, *srv = NULL;
 	char path[4096];
@@ -145,7 +185,8 @@ int ca_init(const char *dir, char *err, size_t errlen)
 		ca_err(err, errlen, "cannot make CA");
 		goto out;
 	}
-	if ((r = write_pem(dir, "ca.key", NULL, cakey, err, errlen)) < 0 ||
+	if ((r = make_key_dir(dir, err, errlen)) < 0 ||
+	    (r = write_pem(dir, CA_KEY_FILE, NULL, cakey, err, errlen)) < 0 ||
 	    (r = write_pem(dir, "ca.pem", ca, NULL, err, errlen)) < 0 ||
 	    (r = write_pem(dir, "server.key", NULL, skey, err, errlen)) < 0 ||
 	    (r = write_pem(dir, "server.pem", srv, NULL, err, errlen)) < 0)
@@ -187,7 +228,7 @@ X509 *ca_load_cert(const char *dir, char *err, size_t errlen)
 
 static EVP_PKEY *load_key(const char *dir, char *err, size_t errlen)
 {
-	FILE *f = ca_open(dir, "ca.key", err, errlen);
+	FILE *f = ca_open(dir, CA_KEY_FILE, err, errlen);
 	EVP_PKEY *k;
 
 	if (!f)

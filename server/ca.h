@@ -1,6 +1,7 @@
 /* ca.h — the server's certificate authority: made once by `init`, used by
  * `enroll` to issue device and controller certificates.  Only these offline
- * commands read DIR/ca.key; the running server never loads it. */
+ * commands read the CA key, DIR/ca/ca.key; the running server never loads
+ * it and cannot: its Landlock ruleset (runlock.h) leaves DIR/ca out. */
 #ifndef VIGIL_CA_H
 #define VIGIL_CA_H
 
@@ -11,10 +12,18 @@
 
 #include "common/tls.h"
 
-/* Creates DIR/ca.pem, DIR/ca.key, DIR/server.pem, DIR/server.key (keys
- * 0600), Ed25519 keys, 10-year validity; server cert CN and SAN DNS
- * "vigil-server".  Refuses (-EEXIST) when any of them exists. */
+#define CA_KEY_DIR  "ca"          /* in DIR, 0700: the CA key alone */
+#define CA_KEY_FILE "ca/ca.key"
+#define CA_KEY_OLD  "ca.key"      /* where servers before it kept the key */
+
+/* Creates DIR/ca.pem, DIR/ca/ca.key, DIR/server.pem, DIR/server.key (keys
+ * 0600, DIR/ca 0700), Ed25519 keys, 10-year validity; server cert CN and
+ * SAN DNS "vigil-server".  Refuses (-EEXIST) when any of them exists. */
 int ca_init(const char *dir, char *err, size_t errlen);
+/* Moves the CA key of an older DIR (DIR/ca.key) to DIR/ca/ca.key, durably,
+ * without reading it.  1 moved, 0 nothing to move, or -errno with a
+ * one-line reason in err (-EEXIST: both exist). */
+int ca_key_migrate(const char *dir, char *err, size_t errlen);
 /* Issues a certificate for a device or controller: subject OU = role,
  * CN = name; a fresh Ed25519 key.  The caller frees *cert and *key. */
 int ca_issue(const char *dir, enum vg_role role, const char *name,

@@ -24,6 +24,7 @@
 #include "server/config.h"
 #include "server/store/content.h"
 #include "server/index.h"
+#include "server/runlock.h"
 #include "server/session.h"
 #include "server/srv.h"
 #include "server/srvdir.h"
@@ -73,7 +74,8 @@ static bool wants_help(int argc, char **argv)
 
 static bool holds_server(const char *dir)
 {
-	static const char *const files[] = { "config", "index.db", "ca.pem", "ca.key", "store" };
+	static const char *const files[] = { "config", "index.db", "ca.pem", CA_KEY_OLD, CA_KEY_DIR,
+					     "store" };
 	char path[PATH_MAX + 16];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -139,6 +141,21 @@ static int cmd_init(const char *dir, const char *listen_at, const char *advertis
 	if ((r = config_save(&cfg)) < 0)
 		return log_errno(r, "%s/config", dir), 1;
 	printf("initialised %s: listen %s, advertise %s\n", dir, cfg.listen, cfg.advertise);
+	return 0;
+}
+
+/* Moves an older DIR's CA key into DIR/ca (ca.h), saying so once: 0, or
+ * -errno logged. */
+static int key_migrate(const char *dir)
+{
+	char err[PATH_MAX * 2 + 64] = "";
+	int r = ca_key_migrate(dir, err, sizeof(err));
+
+	if (r < 0)
+		return log_warnx("%s", err), r;
+	if (r > 0)
+		log_info("moved the CA key %s/%s to %s/%s (where only enroll opens it)",
+			 dir, CA_KEY_OLD, dir, CA_KEY_FILE);
 	return 0;
 }
 
@@ -247,6 +264,8 @@ static int cmd_enroll(const char *dir, enum vg_role role, const char *name, cons
 		return log_warnx("%s exists; refusing to overwrite it", out), 1;
 	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
+	if (key_migrate(dir) < 0)
+		return 1;
 	if ((r = index_open(dir, false, &idx)) < 0)
 		return log_errno(r, "%s/index.db", dir), 1;
 	if (!(b = bundle_new())) {
@@ -312,6 +331,24 @@ static int signal_fd(void)
 	return fd;
 }
 
+/* Before any thread: the CA key where the ruleset leaves it out, then the
+ * ruleset (runlock.h).  0, or -errno logged. */
+static int run_lock(const struct srv_config *cfg)
+{
+	char err[PATH_MAX + 64] = "";
+	int r;
+
+	if ((r = key_migrate(cfg->dir)) < 0)
+		return r;
+	if ((r = runlock_prepare(cfg->dir, cfg->country, err, sizeof(err))) < 0 ||
+	    (r = runlock_apply(cfg->dir, err, sizeof(err))) < 0)
+		return log_warnx("%s", err), r;
+	if (r > 0)
+		log_warnx("no Landlock in this kernel: run is not kept from %s/%s",
+			  cfg->dir, CA_KEY_FILE);
+	return 0;
+}
+
 /* Builds the server context, serves it until a signal, takes it down. */
 static int cmd_run(const char *dir, const char *listen_at)
 {
@@ -324,6 +361,8 @@ static int cmd_run(const char *dir, const char *listen_at)
 		return usage("bad --listen address '%s'", listen_at);
 	if (config_load(dir, &cfg, err, sizeof(err)) < 0 || srvdir_check(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
+	if (run_lock(&cfg) < 0)
+		return 1;
 	if ((sfd = signal_fd()) < 0)
 		return 1;
 	if ((r = srv_open(&srv, &cfg)) == 0)

@@ -130,7 +130,7 @@ refused forged $(forge --action freeze --seq 1000 --controller admin --random-ke
 note "refused: unsigned"
 refused unsigned $(forge --action freeze --seq 1001 --bundle "$T/ctl.bundle" --zero-sig) 1001 freeze
 note "refused: signed with the server's own CA key (the server alone)"
-refused server-made $(forge --action freeze --seq 1002 --controller admin --key "$T/srv/ca.key") 1002 freeze
+refused server-made $(forge --action freeze --seq 1002 --controller admin --key "$T/srv/ca/ca.key") 1002 freeze
 note "refused: expired"
 refused expired $(forge --action freeze --seq 1003 --bundle "$T/ctl.bundle" --expires-in -60) 1003 freeze
 note "refused: addressed to another device"

@@ -9,7 +9,7 @@ server_start
 enroll_pair phone1
 server_stop
 note "run without ca.key"
-mv "$T/srv/ca.key" "$T/ca.key.away"
+mv "$T/srv/ca/ca.key" "$T/ca.key.away"
 VIGIL_TEST_EXTRACT_HOOK=1 VIGIL_TEST_EXTRACT_MS=3000 server_start
 
 D=$T/home
@@ -104,7 +104,7 @@ vigil log "phone1:$D/good1.txt" --json | jq -e 'length == 1' >/dev/null || fail 
 "$BIN/vigil-server" enroll "$T/srv" --device phone2 --out "$T/phone2.bundle" 2>/dev/null &&
 	fail "enroll without ca.key"
 "$BIN/vigil-server" revoke "$T/srv" phone1 >/dev/null || fail "revoke without ca.key"
-mv "$T/ca.key.away" "$T/srv/ca.key"
+mv "$T/ca.key.away" "$T/srv/ca/ca.key"
 "$BIN/vigil-server" enroll "$T/srv" --device phone3 --out "$T/phone3.bundle" >/dev/null ||
 	fail "enroll with ca.key back"
 

@@ -41,7 +41,7 @@ static inline int pki_setup(struct pki *p)
 
 static inline void pki_teardown(struct pki *p)
 {
-	static const char *const f[] = { "ca.pem", "ca.key", "server.pem", "server.key" };
+	static const char *const f[] = { "ca.pem", "ca/ca.key", "server.pem", "server.key" };
 	char path[128];
 	size_t i;
 
@@ -56,6 +56,8 @@ static inline void pki_teardown(struct pki *p)
 		snprintf(path, sizeof(path), "%s/%s", p->dir, f[i]);
 		unlink(path);
 	}
+	snprintf(path, sizeof(path), "%s/ca", p->dir);
+	rmdir(path);
 	rmdir(p->dir);
 }
 

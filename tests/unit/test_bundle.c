@@ -525,9 +525,12 @@ static void test_ca(void **state)
 		char p[128];
 		struct stat sb;
 
-		snprintf(p, sizeof(p), "%s/ca.key", pki.dir);
+		snprintf(p, sizeof(p), "%s/ca/ca.key", pki.dir);
 		assert_int_equal(stat(p, &sb), 0);
 		assert_int_equal(sb.st_mode & 0777, 0600);
+		snprintf(p, sizeof(p), "%s/ca", pki.dir);
+		assert_int_equal(stat(p, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0700);
 		snprintf(p, sizeof(p), "%s/server.key", pki.dir);
 		assert_int_equal(stat(p, &sb), 0);
 		assert_int_equal(sb.st_mode & 0777, 0600);
