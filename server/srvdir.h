@@ -1,7 +1,7 @@
 /* srvdir.h — the server directory's permissions (issue 10, finding 1.5).
  *
  * DIR holds index.db (every device's content key), search.db (the text of
- * every backed-up file), ca.key and the store: nobody but the server's own
+ * every backed-up file), ca/ca.key and the store: nobody but the server's own
  * user may reach into it.  vigil-server sets umask 077 before it creates
  * anything, so every file (SQLite's -wal and -shm included) is 0600 and
  * every directory 0700; these checks cover the directory itself, which may
