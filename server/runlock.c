@@ -183,16 +183,20 @@ static int grant_system(int rfd, const char *rdir, uint64_t handled, char *err, 
 	return 0;
 }
 
-/* Test hook (runlock.h): what opening the CA key gives under the ruleset. */
+/* Test hook (runlock.h): what opening the CA key gives under the ruleset,
+ * by its path and through /proc's magic link to the root. */
 static void probe(const char *dir, int out)
 {
-	static const char *const names[] = { CA_KEY_FILE, "index.db" };
+	static const char *const names[] = { CA_KEY_FILE, "index.db", "proc-root" };
 	char path[PATH_MAX + 32], line[PATH_MAX + 64];
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		int fd, e = 0, n;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (i == 2)
+			snprintf(path, sizeof(path), "/proc/self/root%s/%s", dir, CA_KEY_FILE);
+		else
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			e = errno;
 		else

@@ -29,9 +29,10 @@ int runlock_prepare(const char *dir, int country, char *err, size_t errlen);
  * -errno with a one-line reason in err.
  *
  * Test hook: with VIGIL_TEST_HOOKS=1 and VIGIL_TEST_OPEN_PROBE=FILE, once
- * the ruleset holds, tries to open DIR/ca/ca.key and DIR/index.db for
- * reading and writes "ca/ca.key E\nindex.db E\n" to FILE (E: 0 or the
- * errno), FILE being opened before the ruleset. */
+ * the ruleset holds, tries to open DIR/ca/ca.key, DIR/index.db and
+ * /proc/self/root/DIR/ca/ca.key for reading and writes "ca/ca.key E\n
+ * index.db E\nproc-root E\n" to FILE (E: 0 or the errno), FILE being
+ * opened before the ruleset. */
 int runlock_apply(const char *dir, char *err, size_t errlen);
 
 #endif

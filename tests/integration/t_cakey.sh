@@ -30,6 +30,7 @@ note "the running server cannot open ca/ca.key (EACCES); index.db it can"
 hooked_start
 probe_is ca/ca.key $EACCES || fail "run opened the CA key: $(cat "$T/probe")"
 probe_is index.db 0 || fail "run cannot open index.db: $(cat "$T/probe")"
+probe_is proc-root $EACCES || fail "run opened the CA key through /proc/self/root: $(cat "$T/probe")"
 [ "$(awk '$1 == "NoNewPrivs:" { print $2 }' /proc/"$SERVER_PID"/status)" = 1 ] ||
 	fail "run has no no_new_privs"
 
