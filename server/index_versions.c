@@ -431,7 +431,9 @@ static int ancestors_locked(struct index *idx, int64_t dev, const char *path, in
 	return r;
 }
 
-/* Clamps the capture time and records the new device maximum. */
+/* Clamps the capture time above the device's maximum and records it: two
+ * versions never share a time, or `--at` could not reach the older of two
+ * of one path (whatever the device sent: a clock behind, a restart). */
 static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 {
 	sqlite3_stmt *st = NULL;
@@ -449,7 +451,7 @@ static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 	sqlite3_finalize(st);
 	if (r < 0)
 		return r;
-	if (*capture < max)
+	if (*capture <= max)
 		*capture = max == INT64_MAX ? max : max + 1;
 	if ((r = idx_prep(idx, "INSERT INTO devices(dev, max_capture_ns) VALUES (?1, ?2)"
 		      " ON CONFLICT(dev) DO UPDATE SET max_capture_ns = ?2", &st)) < 0)
