@@ -202,6 +202,7 @@ struct staged {
 	int (*feed)(void *arg, const void *d, size_t n);
 	void *arg;
 	uint64_t since_sync;
+	bool cut;                 /* the builder stopped: the connection ended */
 };
 
 #define REPLAY_BUF (64 * 1024)
@@ -222,7 +223,16 @@ static int staged_feed(void *arg, const void *d, size_t n)
 			s->since_sync = 0;
 		}
 	}
-	return s->feed(s->arg, d, n);
+	if (s->cut)
+		return 0;
+	r = s->feed(s->arg, d, n);
+	if (r == -ECANCELED && s->sg) {
+		/* the connection ended (peer_gone): what it delivered before
+		 * (up to a window) is still staged, for the next attempt */
+		s->cut = true;
+		return 0;
+	}
+	return r;
 }
 
 /* The held bytes of an earlier attempt, into this attempt's builder. */
