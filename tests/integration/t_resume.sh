@@ -113,6 +113,9 @@ wait_stored "$FD" delta
 
 same_file phone1 "$FD" "$FD"
 same_file phone1 "$FR" "$FR"
+# stored versions leave no upload state behind (staged bodies included)
+left=$(find "$T/srv/store/uploads" -type f 2>/dev/null | wc -l)
+[ "$left" = 0 ] || fail "$left upload state file(s) left after the versions were stored"
 resent=$(( $(counter bytes_resent) - rall ))
 sent=$(( $(counter bytes_sent) - sall ))
 c=$(cuts)
