@@ -382,6 +382,21 @@ int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st
 	return pathstate_commit(&sh->ps, sh->old, q);
 }
 
+int ship_keep(struct shipper *sh, const struct qitem *q, const struct stat *st,
+	      const struct shipped *base, int64_t capture_ns)
+{
+	struct shipped *r = sh->old;
+
+	/* built from q and base, never from sh->put: nothing was sent, so
+	 * sh->put still holds the last PUT's entry, another path's */
+	if (r != base)
+		memcpy(r, base, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "%s", q->path);
+	scan_fill_stat(r, st);
+	r->capture_ns = capture_ns;
+	return pathstate_commit(&sh->ps, r, q);
+}
+
 /* A request/reply on the shipper's connection ended with rc: a lost
  * connection is dropped (the next call reconnects). */
 static int after_rpc(struct shipper *sh, int rc, const char *what)

@@ -43,9 +43,15 @@ int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version);
 /* Maps a failed PUT: ESTALE -> learn the server's latest, -EAGAIN. */
 int ship_finish_put(struct shipper *sh, int rc, const char *path);
 
-/* Records a shipped version of sh->put's path and clears its queue entry. */
+/* Records a shipped version of sh->put's path and clears its queue entry
+ * (only right after sh->put was built for q's path). */
 int ship_commit(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		uint64_t version);
+/* Nothing to send (a read found base's content and metadata): q's row
+ * becomes base with the fresh stat st and capture time; queue entry
+ * cleared. */
+int ship_keep(struct shipper *sh, const struct qitem *q, const struct stat *st,
+	      const struct shipped *base, int64_t capture_ns);
 /* Deterministic WHOLE-upload token of (path, content). */
 void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
 

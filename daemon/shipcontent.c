@@ -71,7 +71,7 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 		goto out;
 	if ((kind = plan_read(q->path, &cap, base, &s)) == SHIP_NONE) {
 		/* same content, same metadata: only remember the fresh capture */
-		rc = ship_commit(sh, q, &cap.st, base->version);
+		rc = ship_keep(sh, q, &cap.st, base, cap.capture_ns);
 		goto out;
 	}
 	build_put(sh, q, &cap, base, kind, &s, &body);

@@ -251,7 +251,7 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 	r = (struct ship_read){ .st = &x->after, .size = (uint64_t)x->after.st_size,
 				.root = x->s.root, .built = SHIP_RANGES };
 	if ((kind = ship_plan_read(cur, &r)) == SHIP_NONE) {
-		rc = ship_commit(sh, q, &x->after, cur->version);
+		rc = ship_keep(sh, q, &x->after, cur, x->capture_ns);
 		goto out;
 	}
 	memset(p, 0, sizeof(*p));
