@@ -86,7 +86,7 @@ struct index_version {
  *  - a deleted directory deletes its live descendants too;
  *  - from (RENAME, may be NULL): the source path's live subtree is copied
  *    under v->e.path and gets deleted versions; -ENOENT when the source has
- *    no live version.
+ *    no live version of v->e.type (a file's rename never moves a directory).
  * On success v->e.version/capture_ns/recv_ns hold what was stored. */
 int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 		 bool check_base, uint64_t base, const char *from);

@@ -464,7 +464,11 @@ static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 }
 
 /* RENAME: v takes from's content (type, size, hashes, link); the caller's
- * metadata (mode, owner, mtime, xattrs) stays. */
+ * metadata (mode, owner, mtime, xattrs) stays.  The source must be of the
+ * type the device renames: a device that names a directory as the source of
+ * a file's rename has lost track of it, and moving the directory's subtree
+ * would hide its files from the latest tree (-ENOENT: the device ships the
+ * new path instead). */
 static int rename_src_locked(struct index *idx, int64_t dev, const char *from,
 			     struct index_version *v, int *src_type)
 {
@@ -474,7 +478,7 @@ static int rename_src_locked(struct index *idx, int64_t dev, const char *from,
 	if (!src)
 		return -ENOMEM;
 	r = latest_locked(idx, dev, from, INDEX_AT_LATEST, false, src);
-	if (r == 0 && src->e.deleted)
+	if (r == 0 && (src->e.deleted || src->e.type != v->e.type))
 		r = -ENOENT;
 	if (r == 0) {
 		v->e.type = src->e.type;

@@ -276,6 +276,15 @@ static void test_rename_subtree(void **state)
 	snprintf(v->e.path, sizeof(v->e.path), "/q");
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/old"), -ENOENT);
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/"), -EINVAL);
+	/* a file's rename naming a directory as its source moves nothing */
+	memset(v, 0, sizeof(*v));
+	snprintf(v->e.path, sizeof(v->e.path), "/q.bin");
+	v->e.type = VG_FILE;
+	v->e.capture_ns = 300;
+	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/r/new"), -ENOENT);
+	ls(f, "/r", INDEX_AT_LATEST, true, &l);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(index_latest(f->idx, f->dev, "/q.bin", INDEX_AT_LATEST, false, v), -ENOENT);
 	/* the file content moved: same content root */
 	assert_int_equal(index_latest(f->idx, f->dev, "/r/new/x", INDEX_AT_LATEST, false, v), 0);
 	assert_int_equal(v->content_root[0], 12);
