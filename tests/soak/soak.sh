@@ -124,6 +124,7 @@ drain 300
 sleep 1.5   # the proxy's stats file is rewritten every second
 up0=$(jq .bytes_up "$T/proxy.json")
 sent0=$(counter bytes_sent)
+resent0=$(counter bytes_resent)
 echo faults >"$T/proxy.mode"
 mkdir -p "$D/big"
 head -c "${BIG_MB}M" /dev/urandom >"$D/big/net.bin"
@@ -134,10 +135,12 @@ big_s=$(since "$t0")
 sleep 1.5
 big_up=$(( $(jq .bytes_up "$T/proxy.json") - up0 ))
 big_sent=$(( $(counter bytes_sent) - sent0 ))
-note "big file: ${BIG_MB} MiB in $(printf %.1f "$big_s") s, $big_up bytes through the proxy, vigild sent $big_sent"
+big_resent=$(( $(counter bytes_resent) - resent0 ))
+note "big file: ${BIG_MB} MiB in $(printf %.1f "$big_s") s, $big_up bytes through the proxy, vigild sent $big_sent (re-sent $big_resent)"
 # the same edits, calm then under faults: what the cuts cost on top
 edits() { # SEED STATS: NET_S s of edits, then calm and drained
 	sent0=$(counter bytes_sent)
+	resent0=$(counter bytes_resent)
 	up0=$(jq .bytes_up "$T/proxy.json")
 	writer_start "$1" "$2"
 	sleep "$NET_S"
@@ -155,9 +158,10 @@ echo faults >"$T/proxy.mode"
 edits $((SEED + 2)) "$T/w2.json"
 sleep 1.5   # the proxy's stats file is rewritten every second
 sent=$(( $(counter bytes_sent) - sent0 ))
+resent=$(( $(counter bytes_resent) - resent0 ))
 up=$(( $(jq .bytes_up "$T/proxy.json") - up0 ))
 need=$(jq -r .bytes "$T/w2.json")
-note "net: $(cat "$T/proxy.json"); edits: $need bytes changed, vigild sent $sent, $up through the proxy"
+note "net: $(cat "$T/proxy.json"); edits: $need bytes changed, vigild sent $sent (re-sent $resent), $up through the proxy"
 verify_new
 vigild_stop
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
@@ -194,8 +198,9 @@ cat >"$T/figures.json" <<EOT
 {"seed": $SEED, "rounds": $ROUNDS, "kills_vigild": $kills_d, "kills_server": $kills_s,
  "files": $(find "$D" -type f | wc -l), "versions_verified": $VERIFIED,
  "net_seconds": $NET_S, "calm_bytes_changed": $calm_need, "calm_bytes_sent": $calm_sent,
- "net_bytes_changed": $need, "net_bytes_sent": $sent, "net_bytes_proxied": $up,
- "net_big_mb": $BIG_MB, "net_big_seconds": $big_s, "net_big_sent": $big_sent, "net_big_proxied": $big_up,
+ "net_bytes_changed": $need, "net_bytes_sent": $sent, "net_bytes_resent": $resent, "net_bytes_proxied": $up,
+ "net_big_mb": $BIG_MB, "net_big_seconds": $big_s, "net_big_sent": $big_sent, "net_big_resent": $big_resent,
+ "net_big_proxied": $big_up,
  "proxy": $(cat "$T/proxy.json"),
  "disk_full_drain_seconds": $drain_s}
 EOT
