@@ -1,8 +1,8 @@
 #!/bin/bash
 # t_resume.sh — DELTA and RANGES uploads resume after a cut connection
 # (issue 10, section 3).  vigild run --tracker bpf reaches the server
-# through helpers/cutproxy.py, which cuts every connection once it has
-# carried CUT_KB (1 MiB) toward the server.  Two 16 MiB files are shipped
+# through tests/soak/proxy.py in its "cuts" mode, which cuts every
+# connection once it has carried CUT_KB (1 MiB) toward the server.  Two 16 MiB files are shipped
 # calm; then one gets 6 in-place writes of 1 MiB (a RANGES body of
 # 6 MiB), the other is rewritten with a byte changed every 8 KiB (truncated
 # and written again: its ranges say nothing, it ships as a DELTA of ~4 MiB).
@@ -26,7 +26,7 @@ server_start
 enroll_pair phone1
 PPORT=$(free_port)
 echo calm >"$T/proxy.mode"
-/usr/bin/python3 "$ROOT/tests/integration/helpers/cutproxy.py" --listen "$PPORT" --to "$PORT" \
+/usr/bin/python3 "$ROOT/tests/soak/proxy.py" --listen "$PPORT" --to "$PORT" \
 	--cut $((CUT_KB * 1024)) --mode "$T/proxy.mode" --stats "$T/proxy.json" &
 PIDS="$PIDS $!"
 wait_for 10 "proxy listening" sh -c "ss -ltn 'sport = :$PPORT' | grep -q ':$PPORT'"

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """proxy.py — a TCP proxy between vigild and vigil-server that misbehaves
-while the file --mode holds "faults": it cuts connections at random (after
-a random time or a random number of bytes toward the server, by RST or
-FIN), stalls them (stops forwarding for seconds), and holds new connections
-a random while before connecting on (reconnects arrive out of step).  With
-"calm" (or no file) it forwards faithfully.  Counters go to --stats (JSON)
-every second and at exit."""
+as the file --mode says, read again for every decision:
+  "faults": cuts connections at random (after a random time or a random
+    number of bytes toward the server, by RST or FIN), stalls them (stops
+    forwarding for seconds), and holds new connections a random while
+    before connecting on (reconnects arrive out of step): the soak's;
+  "cuts": cuts every connection once it has carried exactly --cut bytes
+    toward the server, by RST and FIN in turn, nothing else: a run is the
+    same whatever the machine's load (t_resume.sh);
+  "calm" (or no file): forwards faithfully.
+Counters go to --stats (JSON) every second and at exit."""
 import argparse
 import json
 import os
@@ -21,15 +25,18 @@ import time
 lock = threading.Lock()
 stats = {"connections": 0, "cuts": 0, "stalls": 0, "held": 0,
          "bytes_up": 0, "bytes_down": 0, "bytes_up_cut": 0}
-stop = False
+
+
+def mode(args):
+    try:
+        with open(args.mode) as f:
+            return f.read().strip()
+    except OSError:
+        return "calm"
 
 
 def faulty(args):
-    try:
-        with open(args.mode) as f:
-            return f.read().strip() == "faults"
-    except OSError:
-        return False
+    return mode(args) == "faults"
 
 
 def add(k, n=1):
@@ -47,7 +54,7 @@ def cut(a, b, rst):
             pass
 
 
-def pump(args, client, rng):
+def pump(args, client, rng, nth):
     """One connection: forward both ways, with faults while asked."""
     if faulty(args) and rng.random() < 0.5:
         add("held")
@@ -63,7 +70,7 @@ def pump(args, client, rng):
     sent = 0
     peer = {client: up, up: client}
     try:
-        while not stop:
+        while True:
             r, _, _ = select.select([client, up], [], [], 0.2)
             f = faulty(args)
             if f and (time.monotonic() > t_end or sent > budget):
@@ -75,7 +82,16 @@ def pump(args, client, rng):
                 add("stalls")
                 time.sleep(rng.uniform(1.0, 8.0))
             for s in r:
-                data = s.recv(65536)
+                want = 65536
+                if s is client and mode(args) == "cuts":
+                    want = min(want, args.cut - sent)
+                    if want <= 0:
+                        add("cuts")
+                        add("bytes_up_cut", sent)
+                        cut(client, up, nth % 2 == 1)
+                        dump(args)
+                        return
+                data = s.recv(want)
                 if not data:
                     cut(client, up, False)
                     return
@@ -99,26 +115,27 @@ def dump(args):
 
 
 def main():
-    global stop
     ap = argparse.ArgumentParser()
     ap.add_argument("--listen", type=int, required=True)
     ap.add_argument("--to", type=int, required=True)
     ap.add_argument("--mode", required=True)
     ap.add_argument("--stats", required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cut", type=int, default=1 << 20)
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
     def on_term(_s, _f):
-        global stop
-        stop = True
+        dump(args)
+        os._exit(0)
     signal.signal(signal.SIGTERM, on_term)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", args.listen))
     ls.listen(64)
     ls.settimeout(1.0)
-    while not stop:
+    n = 0
+    while True:
         try:
             c, _ = ls.accept()
         except socket.timeout:
@@ -128,7 +145,8 @@ def main():
             break
         add("connections")
         dump(args)
-        threading.Thread(target=pump, args=(args, c, random.Random(rng.random())),
+        n += 1
+        threading.Thread(target=pump, args=(args, c, random.Random(rng.random()), n),
                          daemon=True).start()
     dump(args)
     return 0
