@@ -5,6 +5,8 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${BIN:-$ROOT/build/bin}
+# jqe (helpers/jqe): jq -e that fails on empty input, also inside sh -c
+export PATH="$ROOT/tests/integration/helpers:$PATH"
 T=$(mktemp -d /tmp/vigil-it.XXXXXX)
 PIDS=""
 MOUNTS=""

@@ -26,12 +26,12 @@ for f in zero one onechunk big notes/n1.txt deep/a/b/c.txt; do
 done
 
 note "devices and ls"
-vigil devices --json | jq -e '.[] | select(.name=="phone1")' >/dev/null || fail "devices lists phone1"
+vigil devices --json | jqe '.[] | select(.name=="phone1")' >/dev/null || fail "devices lists phone1"
 vigil ls "phone1:$D" --json >"$T/ls.json"
 jq -e '.[] | select(.path=="'"$D"'/empty" and .type=="dir" and .mode==448)' "$T/ls.json" >/dev/null || fail "empty dir with mode 0700"
 jq -e '.[] | select(.path=="'"$D"'/link" and .type=="symlink")' "$T/ls.json" >/dev/null || fail "symlink listed"
 jq -e '.[] | select(.path=="'"$D"'/big" and .size==104857600)' "$T/ls.json" >/dev/null || fail "big file size"
-vigil ls "phone1:$D" --recursive --json | jq -e '.[] | select(.path=="'"$D"'/deep/a/b/c.txt")' >/dev/null || fail "recursive ls"
+vigil ls "phone1:$D" --recursive --json | jqe '.[] | select(.path=="'"$D"'/deep/a/b/c.txt")' >/dev/null || fail "recursive ls"
 
 note "edits: middle of big file, insert near start, delete, rename, chmod, symlink change"
 printf 'EDITED-IN-THE-MIDDLE' | dd of="$D/big" bs=1 seek=52428800 conv=notrunc status=none
@@ -49,9 +49,9 @@ same_file phone1 "$D/deep/moved.txt" "$D/deep/moved.txt"
 vigil log "phone1:$D/big" --json >"$T/log.json"
 [ "$(jq length "$T/log.json")" = 2 ] || fail "big has two versions"
 [ "$(jq -r '.[1].sha256' "$T/log.json")" = "$(sha256sum "$D/big" | cut -d' ' -f1)" ] || fail "log sha256"
-vigil log "phone1:$D/zero" --json | jq -e '.[-1].deleted == true' >/dev/null || fail "delete recorded"
-vigil ls "phone1:$D" --json | jq -e '[.[] | select(.path=="'"$D"'/zero")] | length == 0' >/dev/null || fail "deleted file not listed"
-vigil ls "phone1:$D" --json | jq -e '.[] | select(.path=="'"$D"'/one" and .mode==384)' >/dev/null || fail "mode change"
+vigil log "phone1:$D/zero" --json | jqe '.[-1].deleted == true' >/dev/null || fail "delete recorded"
+vigil ls "phone1:$D" --json | jqe '[.[] | select(.path=="'"$D"'/zero")] | length == 0' >/dev/null || fail "deleted file not listed"
+vigil ls "phone1:$D" --json | jqe '.[] | select(.path=="'"$D"'/one" and .mode==384)' >/dev/null || fail "mode change"
 
 note "old version by --version and --at"
 vigil get "phone1:$D/big" --version 1 -o "$T/big.v1"

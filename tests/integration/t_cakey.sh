@@ -40,17 +40,17 @@ mkdir -p "$D/sub"
 echo "a pangolin by the river" >"$D/a.txt"
 head -c 3000000 /dev/urandom >"$D/sub/big.bin"
 vigild_once phone1 "$D"
-vigil ls "phone1:$D" --json | jq -e 'length == 2' >/dev/null || fail "ls"
+vigil ls "phone1:$D" --json | jqe 'length == 2' >/dev/null || fail "ls"
 same_file phone1 "$D/a.txt" "$D/a.txt"
 same_file phone1 "$D/sub/big.bin" "$D/sub/big.bin"
-vigil log "phone1:$D/a.txt" --json | jq -e 'length == 1' >/dev/null || fail "log"
-found() { vigil search phone1 pangolin --json | jq -e --arg p "$D/a.txt" '[.[] | select(.path == $p)] | length == 1'; }
+vigil log "phone1:$D/a.txt" --json | jqe 'length == 1' >/dev/null || fail "log"
+found() { vigil search phone1 pangolin --json | jqe --arg p "$D/a.txt" '[.[] | select(.path == $p)] | length == 1'; }
 wait_for 60 "search (the extractor child starts under run's ruleset)" found
 note "enroll, another process, reads the key while run serves"
 "$BIN/vigil-server" enroll "$T/srv" --device phone2 --out "$T/phone2.bundle" >/dev/null ||
 	fail "enroll while running"
 vigild_once phone2 "$D"
-vigil ls "phone2:$D" --json | jq -e 'length == 2' >/dev/null || fail "ls of the new device"
+vigil ls "phone2:$D" --json | jqe 'length == 2' >/dev/null || fail "ls of the new device"
 kill -0 "$SERVER_PID" || fail "server died"
 server_stop
 
@@ -63,7 +63,7 @@ hooked_start
 [ "$(sha256sum <"$T/srv/ca/ca.key")" = "$sum" ] || fail "the moved key differs"
 [ "$(stat -c %a "$T/srv/ca")" = 700 ] || fail "DIR/ca mode after the move"
 probe_is ca/ca.key $EACCES || fail "run opened the moved CA key: $(cat "$T/probe")"
-vigil ls "phone1:$D" --json | jq -e 'length == 2' >/dev/null || fail "ls after the move"
+vigil ls "phone1:$D" --json | jqe 'length == 2' >/dev/null || fail "ls after the move"
 "$BIN/vigil-server" enroll "$T/srv" --device phone3 --out "$T/phone3.bundle" >/dev/null ||
 	fail "enroll after the move"
 server_stop

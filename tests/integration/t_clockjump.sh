@@ -73,8 +73,8 @@ note "--at selects by capture time"
 [ "$(got_at "$D/f.txt" "$t2")" = two ] || fail "--at t2"
 [ "$(got_at "$D/f.txt" "$t3")" = three ] || fail "--at t3"
 [ "$(got_at "$D/f.txt" "@$(($(epoch "$t1") + 3 * DAY))")" = five ] || fail "--at after all"
-vigil ls "phone1:$D" --at "$t1" --json | jq -e 'map(.path | endswith("/g.txt")) | any | not' >/dev/null ||
+vigil ls "phone1:$D" --at "$t1" --json | jqe 'map(.path | endswith("/g.txt")) | any | not' >/dev/null ||
 	fail "ls --at t1 shows a file made later"
-vigil ls "phone1:$D" --json | jq -e 'map(.path | endswith("/g.txt")) | any' >/dev/null ||
+vigil ls "phone1:$D" --json | jqe 'map(.path | endswith("/g.txt")) | any' >/dev/null ||
 	fail "ls does not show g.txt"
 echo ok

@@ -8,7 +8,7 @@
 
 server_start
 enroll_pair phone1
-vigil status phone1 --json | jq -e '.frozen == false and .erase.state == "none" and
+vigil status phone1 --json | jqe '.frozen == false and .erase.state == "none" and
 	.erase.files == 0 and .commands == []' >/dev/null || fail "fresh device has command state"
 
 note "status shows the queue and derives frozen and erase from it"

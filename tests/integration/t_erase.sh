@@ -95,7 +95,7 @@ printf 'old passphrase' | cryptsetup open --test-passphrase "$T/luks.img" --key-
 note "the device is revoked; vigild's state and bundle are gone"
 [ ! -e "$T/state" ] || fail "the state dir is still there"
 [ ! -e "$T/phone1.bundle" ] || fail "the bundle is still there"
-vigil status phone1 --json | jq -e '.events[] | select(.kind == "revoked")' >/dev/null ||
+vigil status phone1 --json | jqe '.events[] | select(.kind == "revoked")' >/dev/null ||
 	fail "no revoked event"
 
 note "a crash between the final report and the revoke: the server revokes at its next start"

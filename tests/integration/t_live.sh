@@ -31,7 +31,7 @@ wait_for 30 "new file shipped" has_content "$D/sub/b.txt" new
 
 note "status reports the tracker"
 wait_for 5 "tracker counters in status" sh -c "'$BIN/vigild' status --state '$T/state-phone1' --json |
-	jq -e '(.tracker | length > 0) and (.tracker == \"scan\" or (.tracker_counters.events > 0))'"
+	jqe '(.tracker | length > 0) and (.tracker == \"scan\" or (.tracker_counters.events > 0))'"
 
 note "kill -9, change while down, restart"
 kill -9 "$VPID"
@@ -40,7 +40,7 @@ echo three >"$D/a.txt"
 rm "$D/sub/b.txt"
 vigild_run
 wait_for 30 "change made while down" has_content "$D/a.txt" three
-wait_for 30 "delete made while down" sh -c "'$BIN/vigil' log 'phone1:$D/sub/b.txt' --json | jq -e '.[-1].deleted'"
+wait_for 30 "delete made while down" sh -c "'$BIN/vigil' log 'phone1:$D/sub/b.txt' --json | jqe '.[-1].deleted'"
 
 note "server down for a while: nothing lost"
 server_stop

@@ -22,9 +22,9 @@ sqlite3 "$D/messages.db" "CREATE TABLE sms(body TEXT); INSERT INTO sms VALUES ('
 vigild_once phone1 "$D"
 
 search_has() { # PATH WORD : the search for WORD lists PATH
-	vigil search phone1 "$2" --json | jq -e --arg p "$1" '[.[] | select(.path == $p)] | length >= 1'
+	vigil search phone1 "$2" --json | jqe --arg p "$1" '[.[] | select(.path == $p)] | length >= 1'
 }
-idle() { vigil status phone1 --json | jq -e '.index.pending == 0 and .index.versions >= 5'; }
+idle() { vigil status phone1 --json | jqe '.index.pending == 0 and .index.versions >= 5'; }
 
 note "the files around a crash and a hang are indexed"
 wait_for 60 "indexing" idle
@@ -32,7 +32,7 @@ search_has "$D/good1.txt" marmoset >/dev/null || fail "text file not found"
 search_has "$D/oliver.vcf" oliver >/dev/null || fail "vCard not found"
 search_has "$D/messages.db" kumquat >/dev/null || fail "database not found"
 note "the crash and the hang count as unparsed, found by path"
-vigil status phone1 --json | jq -e '.index.unparsed == 2' >/dev/null || fail "unparsed count"
+vigil status phone1 --json | jqe '.index.unparsed == 2' >/dev/null || fail "unparsed count"
 search_has "$D/crash.txt" wombat >/dev/null && fail "crash.txt's text indexed"
 kill -0 "$SERVER_PID" || fail "server died"
 
@@ -57,7 +57,7 @@ echo "an okapi among the ferns" >"$D/good2.txt"
 vigild_once phone1 "$D"
 wait_for 60 "indexing after the kill" search_has "$D/good2.txt" okapi
 [ "$(child)" != "$C" ] || fail "same child"
-vigil status phone1 --json | jq -e '.index.unparsed == 2' >/dev/null || fail "unparsed after the kill"
+vigil status phone1 --json | jqe '.index.unparsed == 2' >/dev/null || fail "unparsed after the kill"
 
 note "vigild's shippers: CAP_DAC_READ_SEARCH effective, the rest dropped per thread"
 S=$T/state-run
@@ -98,9 +98,9 @@ vigil get "phone1:$O/nest/notes.txt" --keep-privileged -o "$T/notes.got" 2>/dev/
 	fail "trusted.* attribute not captured"
 
 note "every other operation without ca.key"
-vigil ls "phone1:$D" --json | jq -e 'length == 6' >/dev/null || fail "ls"
+vigil ls "phone1:$D" --json | jqe 'length == 6' >/dev/null || fail "ls"
 same_file phone1 "$D/good1.txt" "$D/good1.txt"
-vigil log "phone1:$D/good1.txt" --json | jq -e 'length == 1' >/dev/null || fail "log"
+vigil log "phone1:$D/good1.txt" --json | jqe 'length == 1' >/dev/null || fail "log"
 "$BIN/vigil-server" enroll "$T/srv" --device phone2 --out "$T/phone2.bundle" 2>/dev/null &&
 	fail "enroll without ca.key"
 "$BIN/vigil-server" revoke "$T/srv" phone1 >/dev/null || fail "revoke without ca.key"
@@ -116,7 +116,7 @@ printf 'VIGIL-TEST-HANG again\n' >"$T/home3/hang.txt"
 vigild_once phone3 "$T/home3"
 spinning() {
 	c=$(child) && [ -n "$c" ] && [ "$(awk '{ print $3 }' "/proc/$c/stat")" = R ] &&
-		vigil status phone3 --json | jq -e '.index.pending >= 1'
+		vigil status phone3 --json | jqe '.index.pending >= 1'
 }
 wait_for 30 "the child in the hang" spinning
 C=$(child)

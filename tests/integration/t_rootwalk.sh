@@ -63,8 +63,8 @@ echo "inside live" >"$D/live/g"
 rm -rf "$D/live"
 ln -s "$O/live" "$D/live"
 wait_for 30 "the swapped directory shipped as a symlink" sh -c \
-	"'$BIN/vigil' ls 'phone1:$D' --json | jq -e --arg p '$D/live' '.[] | select(.path == \$p and .type == \"symlink\")'"
-wait_for 30 "an empty backlog" sh -c "'$BIN/vigild' status --state '$T/state-phone1' --json | jq -e '.queue.files == 0'"
+	"'$BIN/vigil' ls 'phone1:$D' --json | jqe --arg p '$D/live' '.[] | select(.path == \$p and .type == \"symlink\")'"
+wait_for 30 "an empty backlog" sh -c "'$BIN/vigild' status --state '$T/state-phone1' --json | jqe '.queue.files == 0'"
 kill -0 "$VPID" || fail "vigild died"
 out2=$(sha256sum "$O/live/g" | cut -d' ' -f1)
 vigil log "phone1:$D/live/g" --json 2>/dev/null | jq -r '.[].sha256' | grep -qx "$out2" &&

@@ -30,7 +30,7 @@ vigild_once phone1 "$D"
 search_has() { # PATH WORD... : the search for WORDs lists PATH
 	p=$1
 	shift
-	vigil search phone1 "$@" --json | jq -e --arg p "$p" '[.[] | select(.path == $p)] | length >= 1'
+	vigil search phone1 "$@" --json | jqe --arg p "$p" '[.[] | select(.path == $p)] | length >= 1'
 }
 
 note "words, case-insensitively"
@@ -48,10 +48,10 @@ done
 note "a match deep inside a large SQLite database"
 wait_for 60 "database indexed" search_has "$D/db/messages.db" kumquat
 note "every WORD must match"
-vigil search phone1 kumquat zebrafish --json | jq -e 'length == 0' >/dev/null || fail "AND semantics"
+vigil search phone1 kumquat zebrafish --json | jqe 'length == 0' >/dev/null || fail "AND semantics"
 note "a deleted file: only with --all-versions"
-vigil search phone1 zebrafish --json | jq -e 'length == 0' >/dev/null || fail "deleted file in default search"
-vigil search phone1 zebrafish --all-versions --json | jq -e --arg p "$D/notes/gone.txt" \
+vigil search phone1 zebrafish --json | jqe 'length == 0' >/dev/null || fail "deleted file in default search"
+vigil search phone1 zebrafish --all-versions --json | jqe --arg p "$D/notes/gone.txt" \
 	'.[0].path == $p and (.[0].version | type) == "number" and (.[0].snippet | test("Zebrafish"; "i"))' >/dev/null ||
 	fail "deleted file with --all-versions"
 note "no results: empty list, exit 0"
@@ -59,7 +59,7 @@ out=$(vigil search phone1 nosuchwordanywhere --json)
 [ "$(echo "$out" | jq length)" = 0 ] || fail "empty result"
 note "hostile files did not hurt the server"
 kill -0 "$SERVER_PID" || fail "server died"
-vigil ls "phone1:$D/db" --json | jq -e 'length == 3' >/dev/null || fail "hostile files stored"
+vigil ls "phone1:$D/db" --json | jqe 'length == 3' >/dev/null || fail "hostile files stored"
 
 # WHAT: versions committed but still in the indexer's memory when the
 # server is killed are found again at the next start, not lost to search
@@ -68,7 +68,7 @@ server_stop
 VIGIL_TEST_INDEXER_HOLD=1 server_start
 echo "an okapi among the ferns" >"$D/notes/late.txt"
 vigild_once phone1 "$D"
-vigil log "phone1:$D/notes/late.txt" --json | jq -e 'length == 1' >/dev/null || fail "late.txt not stored"
+vigil log "phone1:$D/notes/late.txt" --json | jqe 'length == 1' >/dev/null || fail "late.txt not stored"
 { kill -9 "$SERVER_PID"; wait "$SERVER_PID"; } 2>/dev/null || true
 server_start
 wait_for 60 "indexing after the crash" search_has "$D/notes/late.txt" okapi

@@ -30,7 +30,7 @@ found() { # PATH WORD... : the search lists PATH
 }
 wait_for 60 "indexing" found "$D/zz.txt" zz9marker
 wait_for 30 "nothing pending" sh -c \
-	"'$BIN/vigil' status phone1 --json | jq -e '.index.pending == 0'"
+	"'$BIN/vigil' status phone1 --json | jqe '.index.pending == 0'"
 
 note "national form in the text, searched in international forms"
 for n in "+44 7700 900123" +447700900123 "0044 7700 900123" "+44 (0)7700 900123" "07700 900123" \
@@ -50,7 +50,7 @@ found "$D/foreign.txt" 13800138000 || fail "the digits as typed"
 
 note "status counts the files the indexer could not parse"
 st=$(vigil status phone1 --json)
-echo "$st" | jq -e '.index.files == 6 and .index.versions == 6 and .index.unparsed >= 1
+echo "$st" | jqe '.index.files == 6 and .index.versions == 6 and .index.unparsed >= 1
 	and .index.pending == 0' >/dev/null || fail "status index counters: $(echo "$st" | jq -c .index)"
 vigil status phone1 | grep -q '^index: .*6 files.* could not be parsed' || fail "status text has no index line"
 kill -0 "$SERVER_PID" || fail "server died"

@@ -167,7 +167,7 @@ wait_for 15 "the edit in phonebook.vcf" grep -q 13800138999 "$M/sim/phonebook.vc
 wait_for 30 "a new version" sh -c "[ \"\$('$BIN/vigil' log 'phone1:$M/sim/phonebook.vcf' --json | jq length)\" -gt $n0 ]"
 note "phonebook edit to a new version on the server: $((($(date +%s%N) - t0) / 1000000)) ms (--poll 5)"
 wait_for 30 "the new version's bytes" same_latest "$M/sim/phonebook.vcf"
-found() { vigil search phone1 "$1" --json | jq -e --arg p "$M/sim/phonebook.vcf" 'any(.[]; .path == $p)'; }
+found() { vigil search phone1 "$1" --json | jqe --arg p "$M/sim/phonebook.vcf" 'any(.[]; .path == $p)'; }
 wait_for 30 "search 13800138999" found 13800138999
 found "+86 138 0013 8999" >/dev/null || fail "'+86 138 0013 8999' does not find the SIM entry"
 found 王五 >/dev/null || fail "王五 not found"
@@ -175,7 +175,7 @@ found 王五 >/dev/null || fail "王五 not found"
 note "a SIM swap reaches vigil status within 5 s, with a sim-swap event"
 status() { vigil status phone1 --json; }
 swaps() { status | jq '[.events[] | select(.kind == "sim-swap")] | length'; }
-sim_is() { status | jq -e --arg i "$1" '.sim.iccid == $i'; }
+sim_is() { status | jqe --arg i "$1" '.sim.iccid == $i'; }
 wait_for 30 "the first SIM in status" sim_is "$ICCID_A"
 s0=$(swaps)
 t0=$(date +%s%N)
@@ -185,7 +185,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 note "swap in vigil status after $ms ms"
 [ "$ms" -le 5000 ] || fail "swap took $ms ms to reach vigil status"
 [ "$(swaps)" -gt "$s0" ] || fail "no sim-swap event"
-status | jq -e '.sim.imsi == "234150987654321"' >/dev/null || fail "status imsi"
+status | jqe '.sim.imsi == "234150987654321"' >/dev/null || fail "status imsi"
 grep -qx "iccid=$ICCID_B" "$M/sim/identity" || fail "identity after the swap"
 
 note "a swap to an allow-listed ICCID: status follows, no new sim-swap event"
@@ -223,7 +223,7 @@ done
 mkdir "$M/dir"
 mv "$M/notes.txt" "$M/dir/notes.txt"
 wait_for 30 "renamed file on the server" same_latest "$M/dir/notes.txt"
-wait_for 30 "old name deleted" sh -c "'$BIN/vigil' log 'phone1:$M/notes.txt' --json | jq -e '.[-1].deleted'"
+wait_for 30 "old name deleted" sh -c "'$BIN/vigil' log 'phone1:$M/notes.txt' --json | jqe '.[-1].deleted'"
 
 note "the modem gone for 30 s: every read served at once, an edit made meanwhile shows after"
 cp "$M/sim/identity" "$T/id.before"
@@ -299,7 +299,7 @@ grep -qxF "$M" "$S/mounts" || fail "the registration went with the mount"
 wait_for 10 "vigild told of the unmount" sh -c "[ \$(\"$BIN/vigild\" status --state '$S' --json | jq .counters.simfs_received) -gt $got ]"
 sleep 3   # the rescan it asks for, and any deletion it would ship
 for f in sim/identity sim/phonebook.vcf; do
-	vigil log "phone1:$M/$f" --json | jq -e '.[-1].deleted == false' >/dev/null ||
+	vigil log "phone1:$M/$f" --json | jqe '.[-1].deleted == false' >/dev/null ||
 		fail "$f recorded as deleted after simfs stopped"
 done
 echo ok

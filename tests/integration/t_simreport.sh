@@ -48,7 +48,7 @@ counter_ge() { [ "$(counter "$1")" -ge "$2" ]; }
 send() { "$H/simsend" "$SOCK" "$@" || fail "simsend $*"; }
 st() { vigil status phone1 --json; }
 sim_is() { # JQ-CONDITION on `vigil status --json`
-	st | jq -e "$1" >/dev/null
+	st | jqe "$1" >/dev/null
 }
 nevents() { st | jq "[.events[] | select(.kind == \"$1\")] | length"; }
 

@@ -93,7 +93,7 @@ vigild_start() {
 	VPID=$!
 	PIDS="$PIDS $VPID"
 	wait_for 20 "$TRACKER: vigild status" sh -c "'$BIN/vigild' status --state '$S' --json |
-		jq -e '.tracker == \"$TRACKER\"'"
+		jqe '.tracker == \"$TRACKER\"'"
 }
 
 vigild_stop() {

@@ -32,7 +32,7 @@ since() { echo "$(now) - $1" | bc; }
 rand_s() { echo "scale=2; $1 + ($2 - $1) * $RANDOM / 32767" | bc; }
 st() { "$BIN/vigild" status --state "$S" --json 2>/dev/null; }
 counter() { st | jq -r ".counters.$1 // 0"; }
-drained() { [ "$(st | jq -r '.queue.files')" = 0 ] && st | jq -e '.connected' >/dev/null; }
+drained() { [ "$(st | jq -r '.queue.files')" = 0 ] && st | jqe '.connected' >/dev/null; }
 # drain SECS: the queue empty, and still empty after the tracker, the
 # debounce and the racily-clean re-reads (mtime + 2 s) had their turn
 drain() {
@@ -46,7 +46,7 @@ vigild_start() { # [HOST:PORT]
 		${1:+--server "$1"} >>"$T/vigild.log" 2>&1 &
 	VPID=$!
 	PIDS="$PIDS $VPID"
-	wait_for 60 "vigild's own status" sh -c "'$BIN/vigild' status --state '$S' --json | jq -e '.pid == $VPID'"
+	wait_for 60 "vigild's own status" sh -c "'$BIN/vigild' status --state '$S' --json | jqe '.pid == $VPID'"
 }
 vigild_stop() { kill "$VPID" 2>/dev/null; wait "$VPID" 2>/dev/null || true; }
 writer_start() { # SEED STATS
@@ -175,7 +175,7 @@ if [ "$DISK" = 1 ]; then
 	dd if=/dev/zero of="$T/srv/ballast" bs=1M status=none 2>/dev/null || true
 	sync
 	wait_for $((FULL_S + 120)) "a clear out-of-space error in vigild status" \
-		sh -c "'$BIN/vigild' status --state '$S' --json | jq -e '.last_error | test(\"space\"; \"i\")'"
+		sh -c "'$BIN/vigild' status --state '$S' --json | jqe '.last_error | test(\"space\"; \"i\")'"
 	sleep "$FULL_S"
 	writer_stop
 	verify_new --all
