@@ -184,7 +184,8 @@ FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store
                 server/store/content_zero.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
                 server/store/store_batch.c server/store/store_free.c server/store/content_expire.c \
-                common/clock.c common/chunker.c common/chunktree.c common/hex.c common/log.c
+                common/clock.c common/chunker.c common/chunktree.c common/hex.c common/log.c \
+                common/fdio.c common/buf.c
 FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c common/simwire.c
 FUZZ_SRC_names     := common/names.c
 FUZZ_SRC_timefmt   := common/timefmt.c

@@ -33,6 +33,24 @@ int fd_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const uint8_t *c = p;
+
+	while (n) {
+		ssize_t w = pwrite(fd, c, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		c += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
 int file_read_all(int dirfd, const char *path, int oflags, struct buf *b)
 {
 	uint8_t chunk[8192];

@@ -5,10 +5,14 @@
 #define VIGIL_FDIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Writes all n bytes.  Returns 0 or -errno. */
 int fd_write_all(int fd, const void *p, size_t n);
+/* Writes all n bytes at offset off (pwrite).  Returns 0, -errno, or -EIO
+ * when the file takes no byte. */
+int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 
 /* file_write_atomic flags. */
 #define FILE_NOREPLACE 0x1   /* fail with -EEXIST if path already exists */

@@ -10,6 +10,7 @@
  * (an older one at worst, or a torn one, which starts the upload over).
  * The magic is not the WHOLE states' (content_upload.c), so expiry sees no
  * owner here and only removes the file. */
+#include "common/fdio.h"
 #include "server/store/content_vb.h"
 #include "server/store/store_int.h"
 
@@ -140,23 +141,15 @@ ssize_t bstage_pread(struct bstage *sg, void *buf, size_t n, uint64_t off)
 
 int bstage_append(struct bstage *sg, const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	ssize_t w;
+	int r;
 
 	if (sg->full || n > sg->cap - sg->len) {
 		sg->full = true;   /* a cut from here on restarts at what is held */
 		return 0;
 	}
-	while (n > 0) {
-		w = pwrite(sg->fd, b, n, (off_t)(HDR_LEN + sg->len));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		b += w;
-		n -= (size_t)w;
-		sg->len += (uint64_t)w;
-	}
+	if ((r = fd_pwrite_all(sg->fd, p, n, HDR_LEN + sg->len)) < 0)
+		return r;
+	sg->len += n;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  * fdatasync failure poisons that pack (every batch with records in it fails;
  * the kernel reports a writeback error only once) and the next append starts
  * a new pack. */
+#include "common/fdio.h"
 #include "server/store/store_int.h"
 
 #include <errno.h>
@@ -271,23 +272,6 @@ static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p,
 	return REC_HDR + c;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	ssize_t k;
-
-	while (n) {
-		k = pwrite(fd, p, n, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EIO;
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
-}
-
 /* Appends b->rec[0..len) to the active pack; pack and off say where. */
 static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_t *off)
 {
@@ -310,7 +294,7 @@ static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_
 		b->slots[b->nslots++] = st->active_slot;
 	}
 	fd = st->slot[st->active_slot].fd;
-	r = write_full(fd, b->rec, len, st->tail);
+	r = fd_pwrite_all(fd, b->rec, len, st->tail);
 	if (r < 0) {
 		/* nothing after us: cut the partial record away */
 		if (ftruncate(fd, (off_t)st->tail) < 0)
