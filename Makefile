@@ -149,6 +149,7 @@ bench: deps
 	bench/erase_bench.sh 10000 1024
 	bench/sim_bench.sh
 	bench/load_bench.sh
+	bench/throughput_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,0 +1,378 @@
+# bench/throughput_rows.sh — the rows of bench/throughput_bench.sh (sourced,
+# bash).  Each row_X runs in a subshell of run_row, appends its section to
+# $REPORT with say(), and leaves figures later rows use with put().
+
+# a line of a row's table
+rowline() { # TOOL WALL DEVCPU SRVCPU RSS NOTE
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "$@")"
+}
+rowhead() {
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' tool "wall s" "dev CPU" "srv CPU" "RSS dev/srv" note)"
+}
+rss2() { echo "$(mib "$1")/$(mib "$2")"; }
+
+# --- (a) first backup, many small files -------------------------------------
+
+small_make() {
+	log "making $NSMALL files x 4 KiB in $NDIRS dirs"
+	python3 - "$W/small" "$NSMALL" "$NDIRS" <<-'EOF' || die "small files"
+		import os, sys
+		root, n, nd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+		for d in range(nd):
+		    os.makedirs(f"{root}/d{d:03d}", exist_ok=True)
+		for i in range(n):
+		    with open(f"{root}/d{i % nd:03d}/f{i:06d}", "wb") as f:
+		        f.write(os.urandom(4096))
+	EOF
+	sync
+}
+
+row_a() {
+	local s0 s1 scpu n us vw vc rw rc rs rsd
+	[ -d "$W/small" ] || small_make
+	say "(a) first backup, $NSMALL files x 4 KiB in $NDIRS dirs (page cache warm); load $(loadavg)"
+	rowhead
+	srv_up "$W/srv-a"
+	once_cmd "$W/st-a" "$W/small"
+	perf_wrap vigild
+	perf_attach server "$SPID"
+	s0=$(proc_ticks "$SPID")
+	log "vigil"
+	timed a-vigil "${PF[@]}" "${ONCE[@]}"
+	sleep 0.5
+	s1=$(proc_ticks "$SPID")
+	perf_detach
+	[ "$T_RC" = 0 ] || die "vigild once rc=$T_RC: $(tail -1 "$W/a-vigil.out")"
+	n=$(counter "$W/st-a" shipped)
+	scpu=$(tsec $((s1 - s0)))
+	us=$(awk -v c="$scpu" -v n="$n" 'BEGIN { if (n > 0) printf "%.0f", c * 1e6 / n; else print "-" }')
+	rowline vigil "$T_WALL" "$T_CPU" "$scpu" "$(rss2 "$T_RSS" "$(hwm_kib "$SPID")")" \
+		"$n versions, $us us server CPU per version; $(verify "$W/small/d000/f000000")"
+	vw=$T_WALL vc=$T_CPU
+	stop_pid "$SPID"
+	sync
+	log "rsync"
+	rsyncd_up
+	s0=$(proc_ticks "$RPID")
+	timed a-rsync rsync -a "$W/small/" "$(RURL small/)"
+	sleep 0.5
+	s1=$(proc_ticks "$RPID")
+	rsd=$(tsec $((s1 - s0)))
+	diff -rq "$W/small" "$W/rdst/small" >/dev/null && rs="copy equal" || rs="COPY DIFFERS"
+	rowline "rsync -a (daemon)" "$T_WALL" "$T_CPU" "$rsd" "$(mib "$T_RSS")/-" "$rs; no fsync"
+	rw=$T_WALL rc=$T_CPU
+	stop_pid "$RPID"
+	rm -rf "$W/rdst/small"
+	sync
+	local xw=-
+	if [ "$HAVE_RESTIC" = 1 ]; then
+		log "restic"
+		restic_env "$W/restic-a"
+		restic init -q >/dev/null 2>&1 || die "restic init"
+		timed a-restic restic backup -q "$W/small"
+		xw=$T_WALL
+		rowline "restic backup (local)" "$T_WALL" "$T_CPU" "-" "$(mib "$T_RSS")/-" "rc=$T_RC"
+		rm -rf "$W/restic-a"
+	fi
+	say "  ratios: $(target "vigil/rsync wall" "$(ratio "$vw" "$rw")" 2x); vigil/restic wall $(ratio "$vw" "$xw");" \
+		"device CPU vigil/rsync client $(ratio "$vc" "$rc"); $(target "server CPU per version, us" "$us" 150)"
+}
+
+# --- (b) first backup, one big file -----------------------------------------
+
+BIGD=$W/big
+BIGF=$W/big/big.bin
+big_make() {
+	[ -f "$BIGF" ] && return 0
+	log "making a $BIG_MIB MiB file"
+	mkdir -p "$BIGD"
+	prng big $((BIG_MIB * 1048576)) >"$BIGF" || die "openssl"
+	sync
+}
+
+row_b() {
+	local s0 s1 vw vc rw rc dw br xw=- tgt
+	big_make
+	rm -rf "$W/srv-big" "$W/st-big" "$W/srv-big".* "$W/rdst/big.bin"
+	say "(b) first backup, one $BIG_MIB MiB random file (page cache warm); load $(loadavg)"
+	rowhead
+	srv_up "$W/srv-big"
+	once_cmd "$W/st-big" "$BIGD"
+	perf_wrap vigild
+	perf_attach server "$SPID"
+	s0=$(proc_ticks "$SPID")
+	log "vigil"
+	timed b-vigil "${PF[@]}" "${ONCE[@]}"
+	sleep 0.5
+	s1=$(proc_ticks "$SPID")
+	perf_detach
+	[ "$T_RC" = 0 ] || die "vigild once rc=$T_RC: $(tail -1 "$W/b-vigil.out")"
+	br=$(counter "$W/st-big" bytes_read)
+	rowline vigil "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$(rss2 "$T_RSS" "$(hwm_kib "$SPID")")" \
+		"bytes_read $br ($(ratio "$br" $((BIG_MIB * 1048576))) the size); $(verify "$BIGF")"
+	vw=$T_WALL vc=$T_CPU
+	stop_pid "$SPID"
+	touch "$W/st-big.ready"
+	sync
+	log "rsync"
+	rsyncd_up
+	s0=$(proc_ticks "$RPID")
+	timed b-rsync rsync -t --inplace "$BIGF" "$(RURL big.bin)"
+	sleep 0.5
+	s1=$(proc_ticks "$RPID")
+	cmp -s "$BIGF" "$W/rdst/big.bin" && rs="copy equal" || rs="COPY DIFFERS"
+	rowline "rsync (daemon)" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$(mib "$T_RSS")/-" "$rs; no fsync"
+	rw=$T_WALL rc=$T_CPU
+	stop_pid "$RPID"
+	sync
+	if [ "$HAVE_RESTIC" = 1 ]; then
+		log "restic"
+		restic_env "$W/restic-b"
+		restic init -q >/dev/null 2>&1 || die "restic init"
+		timed b-restic restic backup -q "$BIGD"
+		xw=$T_WALL
+		rowline "restic backup (local)" "$T_WALL" "$T_CPU" "-" "$(mib "$T_RSS")/-" "rc=$T_RC"
+		rm -rf "$W/restic-b"
+		sync
+	fi
+	log "dd"
+	timed b-dd dd if="$BIGF" of="$W/srv-big/dd.out" bs=1M conv=fsync
+	dw=$T_WALL
+	rowline "dd conv=fsync" "$T_WALL" "$T_CPU" "-" "-" "same filesystem as the store"
+	rm -f "$W/srv-big/dd.out"
+	tgt=$(awk -v r="$rw" -v d="$dw" 'BEGIN { a = 1.5 * r; b = 1.2 * d; printf "%.2f", (a > b) ? a : b }')
+	say "  ratios: vigil/rsync wall $(ratio "$vw" "$rw"), vigil/dd wall $(ratio "$vw" "$dw"), vigil/restic wall $(ratio "$vw" "$xw");" \
+		"$(target "vigil wall s" "$vw" "$tgt") [max(1.5x rsync, 1.2x dd)];" \
+		"$(target "device CPU vigil/rsync client" "$(ratio "$vc" "$rc")" 2.5x)"
+	say "  $(target "bytes_read/size" "$(ratio "$br" $((BIG_MIB * 1048576)))" 1x)"
+}
+
+# big_ready: the big file shipped by `vigild once` (row b, or here unmeasured)
+# and copied to the rsync daemon; the server is up on it (SPID)
+big_ready() {
+	big_make
+	if [ ! -f "$W/st-big.ready" ]; then
+		log "first upload of the big file (not measured)"
+		rm -rf "$W/srv-big" "$W/st-big" "$W/srv-big".*
+		srv_up "$W/srv-big"
+		once_cmd "$W/st-big" "$BIGD"
+		"${ONCE[@]}" >"$W/big-first.out" 2>&1 || die "first vigild once: $(tail -1 "$W/big-first.out")"
+		stop_pid "$SPID"
+		touch "$W/st-big.ready"
+	fi
+	srv_up "$W/srv-big"
+	if [ ! -f "$W/rdst/big.bin" ]; then
+		rsyncd_up
+		rsync -t --inplace "$BIGF" "$(RURL big.bin)" >"$W/rs-first.out" 2>&1 || die "first rsync"
+		stop_pid "$RPID"
+	fi
+	OFF=$((BIG_MIB * 1048576 / 2))
+	sleep 2.5   # past the racily-clean window of the last capture
+}
+
+# --- (c) 4 KiB edit of the big file, librsync fallback ----------------------
+
+row_c() {
+	local s0 s1 c0 c1 k0 k vw vc rw rc tc v0 v recv tseen sent
+	big_ready
+	say "(c) 4 KiB pwrite in the middle of the $BIG_MIB MiB file, librsync fallback; load $(loadavg)"
+	rowhead
+	log "vigild once"
+	pwrite4k "$BIGF" "$OFF" >/dev/null
+	once_cmd "$W/st-big" "$BIGD"
+	perf_wrap once-vigild
+	perf_attach once-server "$SPID"
+	s0=$(proc_ticks "$SPID")
+	timed c-once "${PF[@]}" "${ONCE[@]}"
+	sleep 0.5
+	s1=$(proc_ticks "$SPID")
+	perf_detach
+	[ "$T_RC" = 0 ] || die "vigild once rc=$T_RC: $(tail -1 "$W/c-once.out")"
+	k=$(kind_of "0 0 0 0" "$(kinds "$W/st-big")")
+	sent=$(counter "$W/st-big" bytes_sent)
+	rowline "vigild once" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$(rss2 "$T_RSS" "$(hwm_kib "$SPID")")" \
+		"to durable = exit; shipped $k, bytes_sent $sent; $(verify "$BIGF")"
+	vw=$T_WALL vc=$T_CPU
+	log "rsync"
+	rsyncd_up
+	s0=$(proc_ticks "$RPID")
+	timed c-rsync rsync -t -I --no-whole-file --inplace --stats "$BIGF" "$(RURL big.bin)"
+	sleep 0.5
+	s1=$(proc_ticks "$RPID")
+	cmp -s "$BIGF" "$W/rdst/big.bin" && rs="copy equal" || rs="COPY DIFFERS"
+	rw=$T_WALL rc=$T_CPU
+	put c_rs "$T_WALL|$T_CPU|$(tsec $((s1 - s0)))"
+	rowline "rsync --inplace" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$(mib "$T_RSS")/-" \
+		"$rs; sent $(sed -n 's/^Total bytes sent: *//p' "$W/c-rsync.out") B; no fsync"
+	stop_pid "$RPID"
+	say "  ratios (once): $(target "time to durable vigil/rsync" "$(ratio "$vw" "$rw")" 2x);" \
+		"$(target "device CPU vigil/rsync client" "$(ratio "$vc" "$rc")" 3x)"
+	log "vigild run --tracker fanotify"
+	vigild_run "$W/st-big" "$BIGD" fanotify
+	wait_until 120 "vigild (fanotify) idle" settled "$W/st-big" fanotify
+	sleep 3
+	k0=$(kinds "$W/st-big")
+	read -r v0 _ <<<"$(latest "$BIGF")"
+	perf_attach fan-vigild "$VPID"
+	perf_attach fan-server "$SPID"
+	c0=$(proc_ticks "$VPID") s0=$(proc_ticks "$SPID")
+	tc=$(pwrite4k "$BIGF" $((OFF + 65536)))
+	wait_until 300 "fanotify edit durable" has_version "$BIGF" $((v0 + 1))
+	tseen=$(now_ns)
+	read -r v recv _ <<<"$(latest "$BIGF")"
+	sleep 1.5   # status.json is written once a second
+	c1=$(proc_ticks "$VPID") s1=$(proc_ticks "$SPID")
+	perf_detach
+	k=$(kind_of "$k0" "$(kinds "$W/st-big")")
+	vw=$(secs "$tc" "$recv") vc=$(tsec $((c1 - c0)))
+	rowline "vigild run fanotify" "$vw" "$vc" "$(tsec $((s1 - s0)))" "$(rss2 "$(hwm_kib "$VPID")" "$(hwm_kib "$SPID")")" \
+		"close() to recv_ns; seen by poll at $(secs "$tc" "$tseen") s; shipped $k; $(verify "$BIGF")"
+	stop_pid "$VPID"
+	say "  ratios (fanotify): $(target "time to durable vigil/rsync" "$(ratio "$vw" "$rw")" 2x);" \
+		"$(target "device CPU vigil/rsync client" "$(ratio "$vc" "$rc")" 3x)"
+}
+
+# --- (d) 4 KiB edit of the big file, shipped as ranges (bpf) ----------------
+
+row_d() {
+	local s0 sd s1 c0 c1 k0 k tc v0 v recv tsha ver rs rss scpu i=0
+	big_ready
+	say "(d) 4 KiB pwrite in the middle of the $BIG_MIB MiB file, vigild run --tracker bpf (ranges); load $(loadavg)"
+	rowhead
+	vigild_run "$W/st-big" "$BIGD" bpf
+	wait_until 120 "vigild (bpf) idle" settled "$W/st-big" bpf
+	sleep 3
+	k0=$(kinds "$W/st-big")
+	read -r v0 _ <<<"$(latest "$BIGF")"
+	perf_attach vigild "$VPID"
+	perf_attach server "$SPID"
+	c0=$(proc_ticks "$VPID") s0=$(proc_ticks "$SPID")
+	tc=$(pwrite4k "$BIGF" $((OFF + 131072)))
+	wait_until 300 "ranges edit durable" has_version "$BIGF" $((v0 + 1))
+	sd=$(proc_ticks "$SPID")
+	read -r v recv _ <<<"$(latest "$BIGF")"
+	while ! sha_filled "$BIGF" && [ "$i" -lt $((SETTLE_MAX * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+	if sha_filled "$BIGF"; then tsha="sha256 filled $(secs "$tc" "$(now_ns)") s after close()"
+	else tsha="sha256 STILL PENDING after $SETTLE_MAX s"; fi
+	cpu_settle "$SPID"
+	s1=$(proc_ticks "$SPID") c1=$(proc_ticks "$VPID")
+	perf_detach
+	rss=$(rss2 "$(hwm_kib "$VPID")" "$(hwm_kib "$SPID")")
+	k=$(kind_of "$k0" "$(kinds "$W/st-big")")
+	ver=$(verify "$BIGF")
+	scpu=$(tsec $((s1 - s0)))
+	rowline "vigild run bpf" "$(secs "$tc" "$recv")" "$(tsec $((c1 - c0)))" "$scpu" "$rss" \
+		"close() to recv_ns; shipped $k; server CPU until durable $(tsec $((sd - s0))) s; $tsha; $ver"
+	stop_pid "$VPID"
+	IFS='|' read -r rw rc rs <<<"$(get c_rs)"
+	[ -n "${rw:-}" ] && rowline "rsync --inplace (row c)" "$rw" "$rc" "$rs" "-" "the same size of edit, daemon side CPU"
+	say "  $(target "server CPU incl. background, s" "$scpu" 0.05); server CPU vigil/rsync daemon $(ratio "$scpu" "${rs:--}")"
+}
+
+# --- (e) ranges, restart, another edit: delta or whole? ---------------------
+
+row_e() {
+	local d=$W/mid f=$W/mid/mid.bin size=$((MID_MIB * 1048576)) k0 k1 v0 sent
+	mkdir -p "$d"
+	[ -f "$f" ] || { prng mid "$size" >"$f" && sync; } || die "openssl"
+	rm -rf "$W/srv-e" "$W/srv-e".* "$W/st-e"
+	say "(e) ranges then restart: $MID_MIB MiB file, 4 KiB edit shipped as ranges (bpf), vigild stopped, another 4 KiB edit, vigild once; load $(loadavg)"
+	rowhead
+	srv_up "$W/srv-e"
+	log "first upload (vigild run --tracker bpf)"
+	vigild_run "$W/st-e" "$d" bpf
+	wait_until 600 "first upload" has_version "$f" 1
+	wait_until 120 "vigild (bpf) idle" settled "$W/st-e" bpf
+	sleep 3
+	k0=$(kinds "$W/st-e")
+	read -r v0 _ <<<"$(latest "$f")"
+	pwrite4k "$f" $((size / 2)) >/dev/null
+	wait_until 120 "ranges edit" has_version "$f" $((v0 + 1))
+	sleep 1.5
+	k1=$(kind_of "$k0" "$(kinds "$W/st-e")")
+	stop_pid "$VPID"
+	pwrite4k "$f" $((size / 4)) >/dev/null
+	once_cmd "$W/st-e" "$d"
+	perf_wrap vigild
+	timed e-once "${PF[@]}" "${ONCE[@]}"
+	perf_detach
+	[ "$T_RC" = 0 ] || die "vigild once rc=$T_RC: $(tail -1 "$W/e-once.out")"
+	sent=$(counter "$W/st-e" bytes_sent)
+	rowline "vigild once" "$T_WALL" "$T_CPU" "-" "$(mib "$T_RSS")/-" \
+		"first edit shipped $k1; this one: bytes_sent $sent, shipped_whole $(counter "$W/st-e" shipped_whole), shipped_delta $(counter "$W/st-e" shipped_delta), bytes_read $(counter "$W/st-e" bytes_read); $(verify "$f")"
+	say "  bytes_sent/size $(ratio "$sent" "$size") (target: a delta, shipped_whole 0)"
+}
+
+# --- (f) cold reads ---------------------------------------------------------
+
+# catcold NAME FILE: drop the page cache, then time a cat of FILE
+catcold() {
+	drop_caches
+	timed "$1" sh -c 'cat "$1" >/dev/null' _ "$2"
+}
+
+row_f() {
+	local d=$W/rd f=$W/rd/rd.bin size=$((MID_MIB * 1048576)) m=$W/mnt r=$W/rmnt s0 s1 mp gw mw i=0
+	mkdir -p "$d" "$m" "$r"
+	[ -f "$f" ] || { prng rd "$size" >"$f" && sync; } || die "openssl"
+	rm -rf "$W/srv-f" "$W/srv-f".* "$W/st-f"
+	say "(f) cold reads of a $MID_MIB MiB file (sync; drop_caches before each); load $(loadavg)"
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' tool "wall s" "cli CPU" "srv CPU" "MiB/s" note)"
+	srv_up "$W/srv-f"
+	once_cmd "$W/st-f" "$d"
+	"${ONCE[@]}" >"$W/f-first.out" 2>&1 || die "vigild once: $(tail -1 "$W/f-first.out")"
+	log "vigil get"
+	perf_wrap get
+	perf_attach get-server "$SPID"
+	drop_caches
+	s0=$(proc_ticks "$SPID")
+	timed f-get "${PF[@]}" "$BIN/vigil" --bundle "$CTLB" --server "127.0.0.1:$VPORT" get "dev:$f" -o "$W/got"
+	s1=$(proc_ticks "$SPID")
+	perf_detach
+	gw=$(mibs "$size" "$T_WALL")
+	cmp -s "$f" "$W/got" && rs="equal" || rs="DIFFERS rc=$T_RC"
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "vigil get" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$gw" "$rs")"
+	rm -f "$W/got"
+	log "vigil mount"
+	"$BIN/vigil" --bundle "$CTLB" --server "127.0.0.1:$VPORT" mount dev "$m" -f >>"$W/mount.log" 2>&1 &
+	mp=$!
+	spawn_note "$mp"
+	MOUNTS="$MOUNTS $m"
+	wait_until 20 "vigil mount" mountpoint -q "$m"
+	perf_attach mount "$mp"
+	perf_attach mount-server "$SPID"
+	s0=$(proc_ticks "$SPID") c0=$(proc_ticks "$mp")
+	catcold f-mount "$m$f"
+	s1=$(proc_ticks "$SPID") c1=$(proc_ticks "$mp")
+	perf_detach
+	mw=$(mibs "$size" "$T_WALL")
+	cmp -s "$f" "$m$f" && rs="equal" || rs="DIFFERS"
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "vigil mount + cat" "$T_WALL" "$(tsec $((c1 - c0)))" "$(tsec $((s1 - s0)))" "$mw" "$rs; cli CPU = the mount process; RSS $(mib "$(hwm_kib "$mp")") MiB")"
+	fusermount3 -u "$m" 2>/dev/null
+	stop_pid "$mp"
+	stop_pid "$SPID"
+	if [ "$HAVE_RESTIC" = 1 ]; then
+		restic_env "$W/restic-f"
+		{ restic init -q && restic backup -q "$d"; } >"$W/f-restic0.out" 2>&1 || die "restic backup"
+		log "restic restore"
+		drop_caches
+		timed f-rrestore restic restore latest --target "$W/rr"
+		cmp -s "$f" "$W/rr$f" && rs="equal" || rs="DIFFERS rc=$T_RC"
+		say "$(printf '  %-22s %8s %9s %9s %13s  %s' "restic restore" "$T_WALL" "$T_CPU" "-" "$(mibs "$size" "$T_WALL")" "$rs")"
+		rm -rf "$W/rr"
+		log "restic mount"
+		restic mount "$r" >>"$W/restic-mount.log" 2>&1 &
+		mp=$!
+		spawn_note "$mp"
+		MOUNTS="$MOUNTS $r"
+		while [ ! -e "$r/snapshots/latest$f" ] && [ "$i" -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+		c0=$(proc_ticks "$mp")
+		catcold f-rmount "$r/snapshots/latest$f"
+		c1=$(proc_ticks "$mp")
+		say "$(printf '  %-22s %8s %9s %9s %13s  %s' "restic mount + cat" "$T_WALL" "$(tsec $((c1 - c0)))" "-" "$(mibs "$size" "$T_WALL")" "rc=$T_RC")"
+		fusermount3 -u "$r" 2>/dev/null
+		stop_pid "$mp"
+		rm -rf "$W/restic-f"
+	fi
+	say "  $(target_ge "vigil get MiB/s" "$gw" 400); $(target_ge "vigil mount MiB/s" "$mw" 400)"
+}
