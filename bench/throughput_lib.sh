@@ -44,7 +44,7 @@ run_row() {
 
 row_cleanup() {
 	local m p
-	perf_detach
+	perf_reports
 	for m in $MOUNTS; do fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
 	for p in $MYPIDS; do stop_pid "$p"; done
 }
@@ -189,17 +189,18 @@ timed() {
 	[ "$T_RC" = 0 ] || log "$name: rc=$T_RC: $(tail -2 "$W/$name.out" | tr '\n' ' ')"
 }
 
-# cpu_settle PID: waits until PID's CPU ticks have not moved for 3 s (at
-# most SETTLE_MAX s in all, from now)
+# cpu_settle PID: waits until PID's CPU ticks have moved by at most one
+# (10 ms: timer noise) in 3 s, at most SETTLE_MAX s in all from now
 cpu_settle() {
-	local last now still=0 i=0
-	last=$(proc_ticks "$1")
-	while [ "$still" -lt 30 ] && [ "$i" -lt $((SETTLE_MAX * 10)) ]; do
+	local t=() i=0
+	t[0]=$(proc_ticks "$1")
+	while [ "$i" -lt $((SETTLE_MAX * 10)) ]; do
 		sleep 0.1
 		i=$((i + 1))
-		now=$(proc_ticks "$1")
-		if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0 last=$now; fi
+		t[i]=$(proc_ticks "$1")
+		[ "$i" -ge 30 ] && [ $((t[i] - t[i - 30])) -le 1 ] && return 0
 	done
+	return 1
 }
 
 # --- edits and data ---------------------------------------------------------
@@ -243,14 +244,22 @@ perf_detach() {
 	for p in $PERFPIDS; do wait "$p" 2>/dev/null; done
 	PERFPIDS=""
 }
-# perf_reports: a text top list for every profile of this row
+# perf_reports: for every profile of this row DIR/ROW-NAME.txt, the self
+# top list, then the top of the call-graph (children) view: in a VM
+# without a PMU most kernel samples land on the irq-enable of the syscall
+# exit (pvm_irq_enable), so the children view tells which syscalls they were
 perf_reports() {
 	local d
 	[ -n "$PERF" ] || return 0
 	perf_detach
 	for d in "$PERF/$ROW"-*.data; do
 		[ -s "$d" ] || continue
-		perf report -i "$d" --stdio --no-children --percent-limit 2 2>/dev/null |
-			grep -v '^$' | head -60 >"${d%.data}.txt"
+		{
+			perf report -i "$d" --stdio --no-children --percent-limit 2 2>/dev/null |
+				grep -v '^$' | head -60
+			echo "# --children, >= 3%"
+			perf report -i "$d" --stdio --children --percent-limit 3 2>/dev/null |
+				grep -E '^ +[0-9]' | head -50
+		} >"${d%.data}.txt"
 	done
 }

@@ -235,13 +235,15 @@ row_c() {
 # --- (d) 4 KiB edit of the big file, shipped as ranges (bpf) ----------------
 
 row_d() {
-	local s0 sd s1 c0 c1 k0 k tc v0 v recv tsha ver rs rss scpu i=0
+	local s0 sd s1 c0 c1 k0 k tc v0 v recv tsha ver rs rss scpu idle i=0
 	big_ready
 	say "(d) 4 KiB pwrite in the middle of the $BIG_MIB MiB file, vigild run --tracker bpf (ranges); load $(loadavg)"
 	rowhead
 	vigild_run "$W/st-big" "$BIGD" bpf
 	wait_until 120 "vigild (bpf) idle" settled "$W/st-big" bpf
+	s0=$(proc_ticks "$SPID")
 	sleep 3
+	idle=$(($(proc_ticks "$SPID") - s0))
 	k0=$(kinds "$W/st-big")
 	read -r v0 _ <<<"$(latest "$BIGF")"
 	perf_attach vigild "$VPID"
@@ -254,7 +256,7 @@ row_d() {
 	while ! sha_filled "$BIGF" && [ "$i" -lt $((SETTLE_MAX * 10)) ]; do sleep 0.1; i=$((i + 1)); done
 	if sha_filled "$BIGF"; then tsha="sha256 filled $(secs "$tc" "$(now_ns)") s after close()"
 	else tsha="sha256 STILL PENDING after $SETTLE_MAX s"; fi
-	cpu_settle "$SPID"
+	cpu_settle "$SPID" || tsha="$tsha; server CPU still moving after $SETTLE_MAX s"
 	s1=$(proc_ticks "$SPID") c1=$(proc_ticks "$VPID")
 	perf_detach
 	rss=$(rss2 "$(hwm_kib "$VPID")" "$(hwm_kib "$SPID")")
@@ -262,7 +264,7 @@ row_d() {
 	ver=$(verify "$BIGF")
 	scpu=$(tsec $((s1 - s0)))
 	rowline "vigild run bpf" "$(secs "$tc" "$recv")" "$(tsec $((c1 - c0)))" "$scpu" "$rss" \
-		"close() to recv_ns; shipped $k; server CPU until durable $(tsec $((sd - s0))) s; $tsha; $ver"
+		"close() to recv_ns; shipped $k; server CPU until durable $(tsec $((sd - s0))) s; $tsha; idle server before: $(tsec "$idle") s in 3 s; $ver"
 	stop_pid "$VPID"
 	IFS='|' read -r rw rc rs <<<"$(get c_rs)"
 	[ -n "${rw:-}" ] && rowline "rsync --inplace (row c)" "$rw" "$rc" "$rs" "-" "the same size of edit, daemon side CPU"
