@@ -123,12 +123,19 @@ struct index_pending {
 	uint8_t content_root[32];
 	uint64_t size;
 	uint8_t devkey[32];             /* the device's content key */
+	int64_t recv_ns;                /* when this row was committed */
+	bool current;                   /* its path's latest row is a live file of this content */
 };
-/* Rows with sha_pending set and row id > after, in id order, at most max.
+/* Rows with sha_pending = 1 and row id > after, in id order, at most max.
  * Returns the number filled, or -errno. */
 int index_sha_pending(struct index *idx, int64_t after, struct index_pending *out, size_t max);
-/* Stores sha for every pending row of dev holding content_root (a META or
- * RENAME copy of a pending version shares it).  Returns the rows updated. */
+/* Row id's content stopped being its path's latest before its sha256 was
+ * computed: sha_pending 1 -> 2 (not computed; out of the pending index).
+ * 0 or -errno. */
+int index_sha_superseded(struct index *idx, int64_t id);
+/* Stores sha for every row of dev holding content_root whose sha256 is
+ * pending or superseded (a META or RENAME copy of a pending version shares
+ * it).  Returns the rows updated. */
 int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32],
 		   const uint8_t sha[32]);
 

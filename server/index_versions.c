@@ -684,6 +684,8 @@ out:
 }
 
 
+/* "current": the path's latest row is a live file with this content (the
+ * version itself, or a META copy of it committed since). */
 int index_sha_pending(struct index *idx, int64_t after, struct index_pending *out, size_t max)
 {
 	sqlite3_stmt *st = NULL;
@@ -691,9 +693,12 @@ int index_sha_pending(struct index *idx, int64_t after, struct index_pending *ou
 	int r, rc = SQLITE_DONE;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = idx_prep(idx, "SELECT v.id, v.dev, v.content_root, v.size, i.devkey FROM versions v"
-		      " JOIN identities i ON i.id = v.dev WHERE v.sha_pending = 1 AND v.id > ?1"
-		      " ORDER BY v.id LIMIT ?2", &st)) < 0)
+	if ((r = idx_prep(idx, "SELECT v.id, v.dev, v.content_root, v.size, i.devkey, v.recv_ns,"
+		      " l.content_root = v.content_root AND l.deleted = 0 AND l.type = 1"
+		      " FROM versions v JOIN identities i ON i.id = v.dev"
+		      " JOIN versions l ON l.dev = v.dev AND l.path = v.path AND l.version ="
+		      " (SELECT max(m.version) FROM versions m WHERE m.dev = v.dev AND m.path = v.path)"
+		      " WHERE v.sha_pending = 1 AND v.id > ?1 ORDER BY v.id LIMIT ?2", &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int64(st, 2, (int64_t)max);
@@ -703,6 +708,8 @@ int index_sha_pending(struct index *idx, int64_t after, struct index_pending *ou
 		col_fixed(st, 2, out[n].content_root, 32);
 		out[n].size = (uint64_t)sqlite3_column_int64(st, 3);
 		col_fixed(st, 4, out[n].devkey, 32);
+		out[n].recv_ns = sqlite3_column_int64(st, 5);
+		out[n].current = sqlite3_column_int(st, 6) != 0;
 		n++;
 	}
 	if (n < max && rc != SQLITE_DONE)
@@ -713,6 +720,22 @@ out:
 	return r < 0 ? r : (int)n;
 }
 
+int index_sha_superseded(struct index *idx, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "UPDATE versions SET sha_pending = 2 WHERE id = ?1 AND sha_pending = 1",
+			  &st)) == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		r = idx_step_done(idx, st, "sha256 superseded");
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r;
+}
+
 int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32],
 		   const uint8_t sha[32])
 {
@@ -721,7 +744,7 @@ int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32
 
 	pthread_mutex_lock(&idx->lock);
 	if ((r = idx_prep(idx, "UPDATE versions SET sha256 = ?3, sha_pending = 0 WHERE"
-		      " sha_pending = 1 AND dev = ?1 AND content_root = ?2", &st)) < 0)
+		      " sha_pending != 0 AND dev = ?1 AND content_root = ?2", &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_blob(st, 2, content_root, 32, SQLITE_TRANSIENT);

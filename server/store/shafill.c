@@ -3,6 +3,7 @@
 #include "server/store/shafill.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +23,32 @@ struct shafill {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake, idle_cv;
-	bool kicked;       /* a pass is due */
-	bool idle;         /* the last pass found nothing left pending */
+	int64_t due_ms;    /* mono_ms of the next pass; INT64_MAX: none */
+	bool idle;         /* the last pass found nothing to hash or retry now */
 	bool quit;
-	int delay_ms;      /* VIGIL_TEST_SHAFILL_DELAY_MS: tests see rows pending */
+	int64_t quiet_ms;  /* SHAFILL_QUIET_S, or VIGIL_TEST_SHAFILL_QUIET_MS */
 };
 
-static bool stopping(struct shafill *sf)
+/* Sleeps until mono_ms reaches 'until' or the worker stops: -ECANCELED
+ * then. */
+static int pace(struct shafill *sf, int64_t until)
 {
+	struct timespec ts;
+	int64_t now;
 	bool q;
 
 	pthread_mutex_lock(&sf->lock);
+	while (!sf->quit && (now = mono_ms()) < until) {
+		ts = deadline_in_ms((long)(until - now));
+		pthread_cond_timedwait(&sf->wake, &sf->lock, &ts);
+	}
 	q = sf->quit;
 	pthread_mutex_unlock(&sf->lock);
-	return q;
+	return q ? -ECANCELED : 0;
 }
 
-/* sha256 of one stored content, read in READ_BUF pieces; -ECANCELED at stop. */
+/* sha256 of one stored content, read in READ_BUF pieces at most
+ * SHAFILL_RATE bytes a second; -ECANCELED at stop. */
 static int hash_content(struct shafill *sf, const struct index_pending *pd, uint8_t *buf,
 			uint8_t sha[32])
 {
@@ -46,6 +56,7 @@ static int hash_content(struct shafill *sf, const struct index_pending *pd, uint
 	struct vreader *vr = NULL;
 	struct devkey key;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int64_t t0 = mono_ms();
 	uint64_t off = 0;
 	ssize_t k;
 	int r;
@@ -57,10 +68,8 @@ static int hash_content(struct shafill *sf, const struct index_pending *pd, uint
 	if (r == 0 && (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1))
 		r = -ENOMEM;
 	while (r == 0 && off < pd->size) {
-		if (stopping(sf)) {
-			r = -ECANCELED;
+		if ((r = pace(sf, t0 + (int64_t)(off * 1000 / SHAFILL_RATE))) < 0)
 			break;
-		}
 		k = vreader_pread(vr, buf, READ_BUF, off);
 		if (k <= 0)
 			r = k < 0 ? (int)k : -EIO;
@@ -76,15 +85,38 @@ static int hash_content(struct shafill *sf, const struct index_pending *pd, uint
 	return r;
 }
 
-/* One pass over every pending row.  Returns the number left pending
- * (failures), or -errno when the index could not be read. */
-static int pass(struct shafill *sf, uint8_t *buf)
+/* One row of a pass: superseded -> marked; not due -> *next_ms lowered;
+ * due -> hashed and stored.  0, or -errno (the row stays pending). */
+static int one_row(struct shafill *sf, const struct index_pending *pd, uint8_t *buf,
+		   int64_t *next_ms)
+{
+	int64_t rest_ms = (real_ns() - pd->recv_ns) / 1000000;
+	uint8_t sha[32];
+	int r;
+
+	if (!pd->current)
+		return index_sha_superseded(sf->idx, pd->id);
+	if (rest_ms < sf->quiet_ms) {
+		if (mono_ms() + sf->quiet_ms - rest_ms < *next_ms)
+			*next_ms = mono_ms() + sf->quiet_ms - rest_ms;
+		return 0;
+	}
+	if ((r = hash_content(sf, pd, buf, sha)) < 0)
+		return r;
+	r = index_sha_done(sf->idx, pd->dev, pd->content_root, sha);
+	return r < 0 ? r : 0;
+}
+
+/* One pass over every pending row.  Returns the number left to retry, or
+ * -errno when the index could not be read; *next_ms: when the next row is
+ * due (INT64_MAX: none). */
+static int pass(struct shafill *sf, uint8_t *buf, int64_t *next_ms)
 {
 	struct index_pending pd[SHAFILL_PAGE];
 	int64_t after = 0;
-	uint8_t sha[32];
 	int n, r, left = 0;
 
+	*next_ms = INT64_MAX;
 	while ((n = index_sha_pending(sf->idx, after, pd, SHAFILL_PAGE)) > 0) {
 		for (int i = 0; i < n; i++) {
 			after = pd[i].id;
@@ -96,18 +128,14 @@ static int pass(struct shafill *sf, uint8_t *buf)
 				      !memcmp(pd[j].content_root, pd[i].content_root, 32);
 			if (dup)
 				continue;
-			if ((r = hash_content(sf, &pd[i], buf, sha)) == -ECANCELED)
+			if ((r = one_row(sf, &pd[i], buf, next_ms)) == -ECANCELED)
 				return left + 1;
-			if (r == 0)
-				r = index_sha_done(sf->idx, pd[i].dev, pd[i].content_root, sha);
 			if (r < 0) {
 				log_errno(r, "sha256 of a stored version (row %lld); retried later",
 					  (long long)pd[i].id);
 				left++;
 			}
 		}
-		if (stopping(sf))
-			return left + 1;
 	}
 	return n < 0 ? n : left;
 }
@@ -117,31 +145,28 @@ static void *worker(void *arg)
 	struct shafill *sf = arg;
 	uint8_t *buf = malloc(READ_BUF);
 	struct timespec until;
+	int64_t next, now;
 	int left;
 
 	pthread_mutex_lock(&sf->lock);
 	while (!sf->quit) {
-		if (!sf->kicked) {
-			until = deadline_in_ms(SHAFILL_RETRY_S * 1000L);
-			if (pthread_cond_timedwait(&sf->wake, &sf->lock, &until) == ETIMEDOUT && !sf->idle)
-				sf->kicked = true;
+		if ((now = mono_ms()) < sf->due_ms) {
+			/* INT64_MAX: nothing pending until a kick */
+			until = deadline_in_ms((long)(sf->due_ms - now < SHAFILL_RETRY_S * 1000L ?
+						      sf->due_ms - now : SHAFILL_RETRY_S * 1000L));
+			pthread_cond_timedwait(&sf->wake, &sf->lock, &until);
 			continue;
 		}
-		/* the test delay counts from the latest kick, so the newest
-		 * commit stays pending for the whole delay */
-		while (sf->delay_ms > 0 && !sf->quit) {
-			until = deadline_in_ms(sf->delay_ms);
-			if (pthread_cond_timedwait(&sf->wake, &sf->lock, &until) == ETIMEDOUT)
-				break;
-		}
-		if (sf->quit)
-			break;
-		sf->kicked = false;
+		sf->due_ms = INT64_MAX;
 		sf->idle = false;
 		pthread_mutex_unlock(&sf->lock);
-		left = buf ? pass(sf, buf) : -ENOMEM;
+		left = buf ? pass(sf, buf, &next) : -ENOMEM;
+		if (left != 0)
+			next = mono_ms() + SHAFILL_RETRY_S * 1000L;
 		pthread_mutex_lock(&sf->lock);
-		if (left == 0 && !sf->kicked) {
+		if (next < sf->due_ms)
+			sf->due_ms = next;
+		if (left == 0) {
 			sf->idle = true;
 			pthread_cond_broadcast(&sf->idle_cv);
 		}
@@ -156,7 +181,7 @@ static void *worker(void *arg)
 int shafill_new(struct index *idx, struct store *st, struct shafill **out)
 {
 	struct shafill *sf = calloc(1, sizeof(*sf));
-	const char *delay;
+	const char *quiet;
 	int rc;
 
 	*out = NULL;
@@ -164,11 +189,13 @@ int shafill_new(struct index *idx, struct store *st, struct shafill **out)
 		return -ENOMEM;
 	sf->idx = idx;
 	sf->st = st;
-	sf->kicked = true;   /* rows a previous run left pending */
-	if ((delay = getenv("VIGIL_TEST_SHAFILL_DELAY_MS"))) {
-		long ms = strtol(delay, NULL, 10);
+	sf->due_ms = 0;   /* a pass at once: rows a previous run left pending */
+	sf->quiet_ms = SHAFILL_QUIET_S * 1000L;
+	if ((quiet = getenv("VIGIL_TEST_SHAFILL_QUIET_MS"))) {
+		long ms = strtol(quiet, NULL, 10);
 
-		sf->delay_ms = ms > 0 && ms <= 3600000 ? (int)ms : 0;   /* at most an hour */
+		if (ms >= 0 && ms <= 3600000)   /* at most an hour */
+			sf->quiet_ms = ms;
 	}
 	pthread_mutex_init(&sf->lock, NULL);
 	pthread_cond_init(&sf->wake, NULL);
@@ -189,9 +216,13 @@ void shafill_kick(struct shafill *sf)
 	if (!sf)
 		return;
 	pthread_mutex_lock(&sf->lock);
-	sf->kicked = true;
+	/* the new row is due a quiet period from now; a pass then also sees
+	 * everything committed meanwhile */
+	if (mono_ms() + sf->quiet_ms < sf->due_ms) {
+		sf->due_ms = mono_ms() + sf->quiet_ms;
+		pthread_cond_signal(&sf->wake);
+	}
 	sf->idle = false;
-	pthread_cond_signal(&sf->wake);
 	pthread_mutex_unlock(&sf->lock);
 }
 

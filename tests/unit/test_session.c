@@ -363,7 +363,7 @@ static int setup(void **state)
 	assert_int_equal(run(SERVER_BIN " enroll %s --device phone2 --out %s/phone2.bundle >/dev/null",
 			     srvdir, tmp), 0);
 	/* a PUT_RANGES version stays sha256-pending for 1.5 s (test_ranges_sha) */
-	setenv("VIGIL_TEST_SHAFILL_DELAY_MS", "1500", 1);
+	setenv("VIGIL_TEST_SHAFILL_QUIET_MS", "1500", 1);
 	server_start();
 	return 0;
 }
@@ -493,6 +493,52 @@ static void test_ranges_sha(void **state)
 	wait_sha("/rg", 3, sha, e);
 	free(data);
 	free(got);
+	free(e);
+}
+
+/* Restarts the server (SIGTERM) with the sha256 worker's quiet period. */
+static void server_restart_quiet(const char *quiet_ms)
+{
+	int status;
+
+	kill(server_pid, SIGTERM);
+	waitpid(server_pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	mux_free(dev_m);
+	mux_free(ctl_m);
+	setenv("VIGIL_TEST_SHAFILL_QUIET_MS", quiet_ms, 1);
+	server_start();
+}
+
+/* The sha256 of a ranges version is computed only for content that rests:
+ * a burst of ranges edits costs one hash, of the last one; the versions it
+ * superseded keep sha256 zeros (not computed), the last gets the right
+ * sha256.  (The old worker read and hashed every version.) */
+static void test_ranges_sha_coalesce(void **state)
+{
+	const size_t n = 200000;
+	uint8_t *data = random_bytes(n, 78), zero[32] = { 0 }, sha[32];
+	struct vg_entry *e = calloc(8, sizeof(*e));
+
+	server_restart_quiet("3600000");   /* nothing is due while the burst arrives */
+	assert_int_equal(put_whole("/burst", data, n, 65536, NULL, 0, NULL, NULL), 1);
+	for (uint64_t v = 2; v <= 4; v++) {
+		memset(data + 1000 * v, (int)v, 500);
+		assert_int_equal(put_ranges("/burst", v - 1, data, n, 1000 * v, 500), (int64_t)v);
+	}
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/burst", 0, false, e, 8), 4);
+	for (int i = 1; i < 4; i++)
+		assert_memory_equal(e[i].sha256, zero, 32);   /* all pending */
+	server_restart_quiet("0");   /* the burst is over: the last one is due */
+	SHA256(data, n, sha);
+	wait_sha("/burst", 4, sha, e);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/burst", 0, false, e, 8), 4);
+	assert_memory_not_equal(e[0].sha256, zero, 32);   /* the WHOLE upload's */
+	assert_memory_equal(e[1].sha256, zero, 32);       /* superseded: never computed */
+	assert_memory_equal(e[2].sha256, zero, 32);
+	assert_memory_equal(e[3].sha256, sha, 32);
+	server_restart_quiet("1500");   /* as setup() had it */
+	free(data);
 	free(e);
 }
 
@@ -763,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_meta_delete_rename),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_ranges_sha),
+		cmocka_unit_test(test_ranges_sha_coalesce),
 		cmocka_unit_test(test_roles_and_garbage),
 		cmocka_unit_test(test_devices_and_revoke),
 	};
