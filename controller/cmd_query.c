@@ -250,34 +250,103 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 
 /* ---- log ---- */
 
+/* log keeps what it prints of each version until the end: whether a
+ * missing sha256 is pending depends on the versions after it. */
+struct logrow {
+	struct jsonout_logsha sha;
+	uint64_t version, size;
+	int64_t capture_ns;
+	uint8_t sha256[32];
+	uint8_t type;
+	bool deleted;
+	char *lesc;             /* text: the escaped symlink target */
+};
+
+struct logrows {
+	struct out *o;
+	struct logrow *r;
+	size_t n, cap;
+};
+
 static int log_one(void *arg, struct wire_reader *r)
 {
-	struct out *o = arg;
-	char when[TIMEFMT_MAX], sha[HEX_SIZE(32)] = "-", *lesc;
+	struct logrows *l = arg;
+	struct vg_entry *e = l->o->e;
+	struct logrow *row;
 
-	proto_get_entry(r, o->e);
+	proto_get_entry(r, e);
 	if (wire_ok(r) < 0)
 		return -EBADMSG;
-	if (o->arr)
-		return out_add(o, jsonout_log_entry(o->e));
-	if (!o->header) {
-		printf("%8s  %-30s %12s  %-64s  %s\n", "VERSION", "TIME", "SIZE", "SHA256", "TYPE");
-		o->header = true;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct logrow *nr = realloc(l->r, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		l->r = nr;
+		l->cap = cap;
 	}
-	timefmt_format(o->e->capture_ns, when, sizeof(when));
-	if (o->e->type == VG_FILE && !o->e->deleted && cverify_sha_pending(o->e))
-		snprintf(sha, sizeof(sha), "(being computed)");
-	else if (o->e->type == VG_FILE && !o->e->deleted)
-		hex_encode(o->e->sha256, 32, sha);
-	if (o->e->deleted) {
-		printf("%8" PRIu64 "  %-30s %12s  %-64s  deleted\n", o->e->version, when, "-", "-");
-		return 0;
+	row = &l->r[l->n];
+	memset(row, 0, sizeof(*row));
+	memcpy(row->sha.tree_root, e->tree_root, 32);
+	row->sha.live_file = e->type == VG_FILE && !e->deleted;
+	row->sha.missing = cverify_sha_pending(e);
+	row->version = e->version;
+	row->size = e->size;
+	row->capture_ns = e->capture_ns;
+	memcpy(row->sha256, e->sha256, 32);
+	row->type = e->type;
+	row->deleted = e->deleted;
+	if (!l->o->arr && e->type == VG_SYMLINK && !(row->lesc = text_escape(e->link, true)))
+		return -ENOMEM;
+	l->n++;
+	return l->o->arr ? out_add(l->o, jsonout_log_entry(e)) : 0;
+}
+
+static void log_text(const struct logrow *row, bool pending)
+{
+	char when[TIMEFMT_MAX], sha[HEX_SIZE(32)] = "-";
+
+	timefmt_format(row->capture_ns, when, sizeof(when));
+	if (row->sha.live_file && row->sha.missing)
+		snprintf(sha, sizeof(sha), pending ? "(pending)" : "(not computed)");
+	else if (row->sha.live_file)
+		hex_encode(row->sha256, 32, sha);
+	if (row->deleted) {
+		printf("%8" PRIu64 "  %-30s %12s  %-64s  deleted\n", row->version, when, "-", "-");
+		return;
 	}
-	lesc = o->e->type == VG_SYMLINK ? text_escape(o->e->link, true) : NULL;
-	printf("%8" PRIu64 "  %-30s %12" PRIu64 "  %-64s  %s%s%s\n", o->e->version, when,
-	       o->e->size, sha, jsonout_type(o->e->type), lesc ? " -> " : "", lesc ? lesc : "");
-	free(lesc);
-	return 0;
+	printf("%8" PRIu64 "  %-30s %12" PRIu64 "  %-64s  %s%s%s\n", row->version, when,
+	       row->size, sha, jsonout_type(row->type), row->lesc ? " -> " : "",
+	       row->lesc ? row->lesc : "");
+}
+
+/* Decides the pending flags, then prints the table (the JSON array is
+ * printed by out_close).  0 or -ENOMEM. */
+static int log_print(struct logrows *l)
+{
+	struct jsonout_logsha *s = malloc((l->n ? l->n : 1) * sizeof(*s));
+	bool *pend = malloc(l->n ? l->n : 1);
+	int r = s && pend ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < l->n; i++)
+		s[i] = l->r[i].sha;
+	if (r == 0)
+		jsonout_log_pending(s, l->n, pend);
+	for (size_t i = 0; r == 0 && i < l->n; i++) {
+		if (l->o->arr && pend[i])
+			r = json_object_set_new(json_array_get(l->o->arr, i), "sha256_pending",
+						json_true()) < 0 ? -ENOMEM : 0;
+		else if (!l->o->arr) {
+			if (i == 0)
+				printf("%8s  %-30s %12s  %-64s  %s\n", "VERSION", "TIME", "SIZE",
+				       "SHA256", "TYPE");
+			log_text(&l->r[i], pend[i]);
+		}
+	}
+	free(s);
+	free(pend);
+	return r;
 }
 
 int cmd_log(struct ctl *c, int argc, char **argv)
@@ -289,6 +358,7 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	char what[PATH_MAX + VG_NAME_MAX + 8];
 	struct vg_log_req q;
 	struct out o = { 0 };
+	struct logrows rows = { .o = &o };
 	bool json = false;
 	struct buf req;
 	long n;
@@ -310,11 +380,16 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	ctl_target_str(q.dev, q.path, what, sizeof(what));
 	buf_init(&req, MUX_FRAME_MAX);
 	proto_put_log_req(&req, &q);
-	n = ctl_list(c, MSG_CTL_LOG, &req, MSG_ENTRIES, what, log_one, &o);
+	n = ctl_list(c, MSG_CTL_LOG, &req, MSG_ENTRIES, what, log_one, &rows);
 	buf_free(&req);
 	if (n == 0) {
 		log_warnx("%s: no such path", what);
 		n = -ENOENT;
 	}
+	if (n > 0 && log_print(&rows) < 0)
+		n = -ENOMEM;
+	for (size_t i = 0; i < rows.n; i++)
+		free(rows.r[i].lesc);
+	free(rows.r);
 	return out_close(&o, n, json);
 }

@@ -169,9 +169,10 @@ json_t *jsonout_log_entry(const struct vg_entry *e)
 	set(o, "version", json_integer((json_int_t)e->version), &bad);
 	set(o, "time", jsonout_time(e->capture_ns), &bad);
 	set(o, "size", json_integer((json_int_t)e->size), &bad);
-	/* all zeros: the server is still computing it (docs/index.md) */
+	/* all zeros: the server has not computed it (docs/index.md) */
 	set(o, "sha256", e->type == VG_FILE && !e->deleted && !cverify_sha_pending(e) ?
 	    jsonout_hex(e->sha256, 32) : json_null(), &bad);
+	set(o, "sha256_pending", json_false(), &bad);
 	set(o, "deleted", json_boolean(e->deleted), &bad);
 	set(o, "type", json_string(jsonout_type(e->type)), &bad);
 	set(o, "mode", json_integer(e->mode), &bad);
@@ -180,6 +181,17 @@ json_t *jsonout_log_entry(const struct vg_entry *e)
 	if (e->type == VG_SYMLINK)
 		set(o, "link", jsonout_str(e->link), &bad);
 	return finish(o, bad);
+}
+
+void jsonout_log_pending(const struct jsonout_logsha *rows, size_t n, bool *pending)
+{
+	bool current = true;   /* rows[i]'s content is the latest's */
+
+	for (size_t i = n; i-- > 0;) {
+		current = current && rows[i].live_file &&
+			  (i + 1 == n || !memcmp(rows[i].tree_root, rows[i + 1].tree_root, 32));
+		pending[i] = current && rows[i].missing;
+	}
 }
 
 json_t *jsonout_device(const struct vg_device *d)

@@ -30,7 +30,21 @@ json_t *jsonout_hex(const uint8_t *p, size_t n);
 const char *jsonout_type(uint8_t type);      /* "file" | "dir" | "symlink" | "unknown" */
 
 json_t *jsonout_ls_entry(const struct vg_entry *e);   /* {path,type,size,mtime,mode,...} */
-json_t *jsonout_log_entry(const struct vg_entry *e);  /* {version,time,size,sha256,deleted,...} */
+/* {version,time,size,sha256,sha256_pending,deleted,...}; sha256_pending is
+ * false here: jsonout_log_pending decides it over the whole log. */
+json_t *jsonout_log_entry(const struct vg_entry *e);
+/* log: a live file version whose sha256 the server has not computed (all
+ * zeros) is pending when the content is still its path's latest — it and
+ * every later version are live files with its tree root — and the server
+ * computes it once that content rests (docs/index.md); otherwise it was
+ * superseded first and stays not computed.  rows[i] is version i of n,
+ * oldest first; sets pending[i]. */
+struct jsonout_logsha {
+	uint8_t tree_root[32];
+	bool live_file;
+	bool missing;   /* sha256 all zeros */
+};
+void jsonout_log_pending(const struct jsonout_logsha *rows, size_t n, bool *pending);
 json_t *jsonout_device(const struct vg_device *d);
 json_t *jsonout_status(const struct vg_status *s);
 json_t *jsonout_hit(const struct vg_hit *h);

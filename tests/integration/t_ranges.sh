@@ -10,9 +10,10 @@
 SIZE_MB=${SIZE_MB:-256}
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for bpf"; exit 0; }
 
-# the server's worker waits 8 s before hashing a ranges version, so the
-# version is seen while its sha256 is pending (null in log --json)
-VIGIL_TEST_SHAFILL_DELAY_MS=8000 server_start
+# the server hashes a ranges version once its content has rested 8 s
+# (10 min by default), so the version is seen while its sha256 is pending
+# (null in log --json, sha256_pending true)
+VIGIL_TEST_SHAFILL_QUIET_MS=8000 server_start
 enroll_pair phone1
 D=$T/data
 mkdir -p "$D"
@@ -68,13 +69,15 @@ b1=$(counter bytes_read)
 k1="$(counter shipped_ranges) $(counter shipped_delta) $(counter shipped_whole)"
 # PUT_DONE came before the server's sha256: the version is pending, and
 # get verifies it by its chunk-tree root
-[ "$(vigil log "phone1:$F" --json | jq -r ".[-1].sha256")" = null ] || {
+[ "$(vigil log "phone1:$F" --json | jq -c ".[-1] | [.sha256, .sha256_pending]")" = '[null,true]' ] || {
 	vigil log "phone1:$F" --json
 	tail -5 "$T/vigild.log"
 	fail "sha256 of the ranges version not pending right after PUT_DONE"; }
 same_file phone1 "$F" "$F"
 WANT=$(sha256sum "$F" | cut -d' ' -f1)
 wait_for 30 "sha256 of the ranges version computed" server_same
+[ "$(vigil log "phone1:$F" --json | jq -c ".[-1].sha256_pending")" = false ] ||
+	fail "sha256 computed but still shown pending"
 same_file phone1 "$F" "$F"
 # shipped_ranges, shipped_delta, shipped_whole: one more ranges, nothing else
 set -- $k0

@@ -156,6 +156,11 @@ static void test_entry_shapes(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "sha256")),
 			    "abababababababababababababababababababababababababababababababab");
 	assert_true(json_is_false(json_object_get(j, "deleted")));
+	assert_true(json_is_false(json_object_get(j, "sha256_pending")));
+	json_decref(j);
+	memset(e->sha256, 0, 32);   /* not computed by the server */
+	j = dump_load(jsonout_log_entry(e));
+	assert_true(json_is_null(json_object_get(j, "sha256")));
 	json_decref(j);
 
 	e->type = VG_SYMLINK;
@@ -165,6 +170,39 @@ static void test_entry_shapes(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "link")), "../x");
 	json_decref(j);
 	free(e);
+}
+
+/* Which versions without a sha256 are pending: those whose content is
+ * still the latest (every later version a live file of the same tree
+ * root); the others were superseded first and stay not computed. */
+static void test_log_pending(void **state)
+{
+	struct jsonout_logsha r[6];
+	bool p[6];
+
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 6; i++) {
+		r[i].live_file = true;
+		r[i].tree_root[0] = (uint8_t)i;
+	}
+	r[0].missing = false;              /* WHOLE: hashed */
+	r[1].missing = r[2].missing = true; /* ranges, superseded by 2 / 3 */
+	r[3].missing = true;               /* ranges, then META copies 4 and 5 */
+	r[4] = r[3];
+	r[5] = r[3];
+	jsonout_log_pending(r, 6, p);
+	assert_false(p[0]);
+	assert_false(p[1]);
+	assert_false(p[2]);
+	assert_true(p[3] && p[4] && p[5]);
+	r[5].live_file = false;            /* deleted last: nothing pending */
+	jsonout_log_pending(r, 6, p);
+	for (int i = 0; i < 6; i++)
+		assert_false(p[i]);
+	jsonout_log_pending(r, 0, p);      /* empty log: no access */
+	r[1].live_file = true;
+	jsonout_log_pending(r + 1, 1, p);  /* a single pending version */
+	assert_true(p[0]);
 }
 
 static void test_status_shape(void **state)
@@ -268,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_escape_table),
 		cmocka_unit_test(test_escape_random),
 		cmocka_unit_test(test_entry_shapes),
+		cmocka_unit_test(test_log_pending),
 		cmocka_unit_test(test_status_shape),
 		cmocka_unit_test(test_device_hit),
 	};
