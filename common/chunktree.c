@@ -250,6 +250,37 @@ int ctree_add_run(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint3
 	return b->err;
 }
 
+/* A replay of the subtree's entries would first close each full page of
+ * the levels it spans (a page closes when the next entry for it comes);
+ * closing them now gives the same pages.  Then, if every level up to the
+ * subtree's is empty, the replay would build exactly the subtree's pages
+ * and enter its top page one level up: that entry is added directly.  The
+ * replay would leave the subtree's last pages open (closed by the next
+ * entry or at the end); here those levels stay empty with pages closed,
+ * which ctree_finish skips. */
+int ctree_add_subtree(struct ctree_builder *b, int level, const uint8_t hash[32], uint64_t bytes)
+{
+	struct ct_level *lv;
+	int l;
+
+	if (b->err)
+		return b->err;
+	if (level < 0 || level + 1 >= CTREE_LEVELS_MAX || bytes == 0 || b->total + bytes < b->total)
+		return -EINVAL;
+	for (l = 0; l <= level; l++) {
+		if (!(lv = b->lv[l]))
+			return -EAGAIN;
+		if (page_full(lv) && (b->err = level_close(b, l)) < 0)
+			return b->err;
+		if (lv->n != 0)
+			return -EAGAIN;
+	}
+	if ((b->err = level_add(b, level + 1, hash, bytes)) < 0)
+		return b->err;
+	b->total += bytes;
+	return 0;
+}
+
 int ctree_finish(struct ctree_builder *b, uint8_t root[32], uint64_t *size)
 {
 	struct ct_level *lv;
@@ -270,7 +301,10 @@ int ctree_finish(struct ctree_builder *b, uint8_t root[32], uint64_t *size)
 			b->err = -EALREADY;   /* the builder is done */
 			return 0;
 		}
-		/* lazy closing leaves the open page non-empty once one closed */
+		/* lazy closing leaves the open page non-empty once one closed,
+		 * unless a subtree was added above it (ctree_add_subtree) */
+		if (lv->n == 0)
+			continue;
 		if ((r = level_close(b, level)) < 0)
 			goto out;
 	}

@@ -42,6 +42,17 @@ int ctree_add(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint32_t 
  * count ctree_add calls, in time logarithmic in count. */
 int ctree_add_run(struct ctree_builder *b, const uint8_t chunk_sha256[32], uint32_t len,
 		  uint64_t count);
+/* Appends a whole subtree of another tree built by these rules: its top
+ * page (at 'level', 0 for a leaf page), of that hash and 'bytes' of
+ * content.  The caller guarantees that the page was closed by the rule
+ * (not by the end of its tree: content followed it there) and that each
+ * chunk below it would be cut the same here.  It goes in as one entry one
+ * level up, with the same result as adding every chunk below it, provided
+ * this builder is at a page boundary at every level up to 'level' (closing
+ * pages that are full to get there, which changes nothing); else nothing
+ * is added and -EAGAIN tells the caller to add smaller pieces.  0, -EAGAIN,
+ * -EINVAL or -errno / put_page's error. */
+int ctree_add_subtree(struct ctree_builder *b, int level, const uint8_t hash[32], uint64_t bytes);
 /* Closes every level; root = hash of the root page, *size = total bytes.
  * The builder may only be freed afterwards. */
 int ctree_finish(struct ctree_builder *b, uint8_t root[32], uint64_t *size);

@@ -245,8 +245,44 @@ static int reuse_chunk(struct vbuild *vb, const struct vchunk *c)
 	return 0;
 }
 
+/* Appends the largest base subtree that starts at off and fits in len as
+ * one tree entry, reading nothing below it (ctree_add_subtree).  Only when
+ * the caller wants no sha256 and keeps no entry log (PUT_RANGES: both
+ * would need every chunk), at a chunk boundary of the new stream, and when
+ * the chunker would cut every chunk below the same way: the base's mode is
+ * the stream's (FastCDC, or the same fixed size) and the subtree stops
+ * short of the base's final chunk.  So a copy of n bytes costs the pages
+ * along two paths of the base tree, not n / 10 KiB chunk entries.
+ * Returns the bytes appended, 0 when no subtree fits (add chunks), or
+ * -errno. */
+static int64_t reuse_subtree(struct vbuild *vb, uint64_t off, uint64_t len)
+{
+	struct vsubtree t[VSUBTREE_MAX];
+	uint32_t m = chunker_mode(vb->ch);
+	int n, i, r;
+
+	if (!vb->no_sha || !vb->log_overflow || vb->size != vb->emitted ||
+	    m == CHUNK_MODE_UNSET || m != vb->base_mode)
+		return 0;
+	if ((n = vreader_subtrees_at(vb->base, off, len, t)) <= 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		r = ctree_add_subtree(vb->tb, t[i].level, t[i].hash, t[i].bytes);
+		if (r == -EAGAIN)
+			continue;
+		if (r < 0)
+			return r;
+		vb->emitted += t[i].bytes;
+		vb->size += t[i].bytes;
+		vb->reused += t[i].bytes;
+		return (int64_t)t[i].bytes;
+	}
+	return 0;
+}
+
 int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off, uint64_t len)
 {
+	int64_t k;
 	struct vchunk c;
 	uint64_t n;
 	int r;
@@ -264,6 +300,13 @@ int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off,
 	while (len > 0) {
 		if ((r = vb_check_gone(vb)) < 0)
 			return r;
+		if ((k = reuse_subtree(vb, off, len)) < 0)
+			return vb_latch(vb, (int)k);
+		if (k > 0) {
+			off += (uint64_t)k;
+			len -= (uint64_t)k;
+			continue;
+		}
 		if ((r = vreader_chunk_at(vb->base, off, &c)) < 0)
 			return vb_latch(vb, r);
 		if (c.start == off && c.len <= len && c.len <= COPY_BUF && reusable(vb, &c)) {

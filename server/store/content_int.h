@@ -3,6 +3,7 @@
 #define VIGIL_CONTENT_INT_H
 
 #include "server/store/content.h"
+#include "common/chunktree.h"
 
 /* Where one chunk of a version lies. */
 struct vchunk {
@@ -15,6 +16,19 @@ struct vchunk {
 /* The chunk holding byte off (off < size).  0 or -errno. */
 int  vreader_chunk_at(struct vreader *vr, uint64_t off, struct vchunk *c);
 const struct content_ref *vreader_ref(const struct vreader *vr);
+
+/* A page of a version's tree and the content below it. */
+struct vsubtree {
+	int level;          /* the page's level (0: a leaf page) */
+	uint8_t hash[32];
+	uint64_t start, bytes;
+};
+#define VSUBTREE_MAX CTREE_LEVELS_MAX
+/* The pages whose content starts at off and ends within [off, off+len),
+ * short of the content's last byte (so each was closed by the tree's rule,
+ * not by the end, and each chunk below it was cut by content), highest
+ * first; fills at most VSUBTREE_MAX.  Returns how many, or -errno. */
+int  vreader_subtrees_at(struct vreader *vr, uint64_t off, uint64_t len, struct vsubtree *out);
 
 int  content_sha256_of(const void *p, size_t n, uint8_t out[32]);
 

@@ -184,6 +184,43 @@ int vreader_chunk_at(struct vreader *vr, uint64_t off, struct vchunk *c)
 	return -EBADMSG;
 }
 
+int vreader_subtrees_at(struct vreader *vr, uint64_t off, uint64_t len, struct vsubtree *out)
+{
+	uint8_t hash[32];
+	uint64_t base = 0, want = vr->ref.size;
+	int level = -1, n = 0, r = 0;
+
+	if (off >= vr->ref.size)
+		return -EINVAL;
+	memcpy(hash, vr->ref.root, 32);
+	for (int depth = 0; depth <= CTREE_LEVELS_MAX; depth++) {
+		struct vpage *p = page_get(vr, hash, &r);
+		size_t i;
+
+		if (!p)
+			return r;
+		if (p->pg.n == 0 || p->start[p->pg.n] != want || (level >= 0 && p->pg.level != level - 1))
+			return -EBADMSG;
+		level = p->pg.level;
+		if (level == 0)
+			return n;
+		i = page_find(p, off - base);
+		base += p->start[i];
+		want = p->pg.e[i].len;
+		memcpy(hash, p->pg.e[i].hash, 32);
+		if (base == off && want <= len && off + want < vr->ref.size && n < VSUBTREE_MAX) {
+			out[n].level = level - 1;
+			memcpy(out[n].hash, hash, 32);
+			out[n].start = base;
+			out[n].bytes = want;
+			n++;
+		}
+		if (level == 1)
+			return n;   /* the leaf page below is not needed: never read it */
+	}
+	return -EBADMSG;
+}
+
 int vreader_open(struct store *st, const struct devkey *key, const struct content_ref *ref,
 		 struct vreader **out)
 {

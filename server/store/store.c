@@ -456,6 +456,7 @@ static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
 
 	pthread_mutex_lock(&st->mu);
 	slot = store_slot_get_locked(st, l->pack);
+	st->records_read++;
 	pthread_mutex_unlock(&st->mu);
 	if (slot < 0)
 		return slot == -ENOENT ? -EIO : slot;
@@ -567,6 +568,7 @@ int store_stats(struct store *st, struct store_stats *out)
 	if (rc != SQLITE_OK)
 		return store_db_err(st, rc);
 	pthread_mutex_lock(&st->mu);
+	out->records_read = st->records_read;
 	for (p = 1; p <= st->active; p++) {
 		char name[32];
 		struct stat sb;

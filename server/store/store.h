@@ -102,6 +102,7 @@ struct store_stats {
 	uint64_t packs;
 	uint64_t freed_records; /* records given back since the store was made */
 	uint64_t freed_bytes;   /* their bytes */
+	uint64_t records_read;  /* chunk and page records read since store_open */
 };
 int  store_stats(struct store *st, struct store_stats *out);
 

@@ -39,6 +39,7 @@ struct store {
 	int active_slot;
 	uint64_t tail;            /* its size */
 	bool need_roll;           /* active pack had an error: start a new one */
+	uint64_t records_read;    /* records read by store_get/_at since open */
 	struct pack_slot slot[STORE_FDS];
 	ZSTD_DCtx *dctx[STORE_DCTX];
 	int ndctx;

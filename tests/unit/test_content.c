@@ -370,6 +370,14 @@ static void test_delta_apply(void **state)
 	}
 }
 
+static uint64_t records_read(struct store *st)
+{
+	struct store_stats s;
+
+	assert_int_equal(store_stats(st, &s), 0);
+	return s.records_read;
+}
+
 static uint64_t pack_bytes(struct store *st)
 {
 	struct store_stats s;
@@ -593,7 +601,7 @@ static void test_ranges_reuse(void **state)
 	uint8_t *base = malloc(n), *want = malloc(n);
 	struct content_ref bref, dev, out;
 	struct obuf body = { 0 };
-	uint64_t before, grew;
+	uint64_t before, grew, reads;
 
 	fill(base, n, 77);
 	build(f->st, base, n, 1 << 20, &bref);
@@ -602,12 +610,78 @@ static void test_ranges_reuse(void **state)
 	rec_put(&body, 10000000, 100, want + 10000000);
 	device_root(want, n, &dev);
 	before = pack_bytes(f->st);
+	reads = records_read(f->st);
 	assert_int_equal(ranges(f->st, &bref, n, body.p, body.n, 0, &out), 0);
 	assert_memory_equal(out.root, dev.root, 32);
 	grew = pack_bytes(f->st) - before;
-	printf("store growth, 32 MiB base, one 100-byte range: %llu bytes\n", (unsigned long long)grew);
+	reads = records_read(f->st) - reads;
+	printf("store growth, 32 MiB base, one 100-byte range: %llu bytes, %llu records read\n",
+	       (unsigned long long)grew, (unsigned long long)reads);
 	assert_true(grew < 64 * 1024);
+	/* the untouched parts go in as whole subtrees: the pages along the
+	 * edit's path and a few chunks around it are read, not the ~100 leaf
+	 * pages of the base (reading them all would cost in proportion to
+	 * the file) */
+	assert_true(reads <= 24);
 	free(body.p); free(base); free(want);
+}
+
+/* Subtree reuse gives the root a device computes over the whole bytes:
+ * a chain of random edits (overwrites, growth, cuts, several records),
+ * each built on the version before, in FastCDC and in a SQLite file's
+ * fixed mode. */
+static void test_ranges_chain(void **state)
+{
+	struct fx *f = *state;
+	size_t cap = 20u << 20, n = 12u << 20;
+	uint8_t *cur = malloc(cap), *bytes = malloc(1 << 20);
+	struct content_ref bref, dev, out;
+	uint64_t x = 12345;
+
+	for (int mode = 0; mode < 2; mode++) {
+		n = 12u << 20;
+		fill(cur, cap, 90 + (uint64_t)mode);
+		if (mode == 1) {   /* an SQLite header, 4096-byte pages: fixed chunks */
+			memcpy(cur, "SQLite format 3", 16);
+			cur[16] = 0x10;
+			cur[17] = 0;
+		}
+		build(f->st, cur, n, 0, &bref);
+		for (int it = 0; it < 12; it++) {
+			struct obuf body = { 0 };
+			uint64_t size = n, off = 4096;
+			int nrec;
+
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			if (it % 4 == 1)
+				size = n + (x >> 40) % 300000;              /* grows */
+			else if (it % 4 == 3)
+				size = n - (x >> 40) % 300000;              /* shrinks */
+			memset(cur + (n < size ? n : size), 0, size > n ? size - n : 0);
+			nrec = 1 + (int)((x >> 20) % 3);
+			for (int i = 0; i < nrec && off < size; i++) {
+				uint64_t o = off + (x >> (8 * i)) % ((size - off) / (uint64_t)(nrec - i) + 1);
+				uint32_t l = (uint32_t)(1 + (x >> (3 * i)) % 9000);
+
+				if (o + l > size)
+					l = (uint32_t)(size - o);
+				fill(bytes, l, x + (uint64_t)i);
+				rec_put(&body, o, l, bytes);
+				memcpy(cur + o, bytes, l);
+				off = o + l;
+			}
+			n = size;
+			device_root(cur, n, &dev);
+			assert_int_equal(ranges(f->st, &bref, n, body.p, body.n, 0, &out), 0);
+			assert_int_equal(out.size, n);
+			assert_memory_equal(out.root, dev.root, 32);
+			bref = out;
+			free(body.p);
+		}
+		check_read(f->st, &bref, cur, n);
+	}
+	free(cur);
+	free(bytes);
 }
 
 /* ---- resume ---- */
@@ -954,6 +1028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delta_hostile, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_apply, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_hostile, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ranges_chain, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_reuse, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_resume, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_delta_ranges, fx_setup, fx_teardown),
