@@ -35,6 +35,13 @@ struct indexer {
 	bool hold;         /* VIGIL_TEST_INDEXER_HOLD: index nothing */
 	bool busy;         /* the worker holds an item */
 	bool quit;
+	/* big contents resting before they are indexed (worker only; nrest is
+	 * mirrored into resting under lock for indexer_backlog) */
+	struct item rest[INDEXER_REST_MAX];
+	int64_t rest_due[INDEXER_REST_MAX];   /* mono_ms */
+	size_t nrest, resting;
+	uint64_t big;      /* INDEXER_BIG, or VIGIL_TEST_INDEXER_BIG */
+	int64_t quiet_ms;  /* INDEXER_QUIET_S, or VIGIL_TEST_INDEXER_QUIET_MS */
 };
 
 static ssize_t
@@ -146,6 +153,91 @@ process(struct indexer *ix, const struct item *it)
 			  (long long)it->device_id, it->path, (unsigned long long)it->version);
 }
 
+/* A big version changed again before it rested: indexed by path only,
+ * its text never read. */
+static void
+supersede(struct indexer *ix, const struct item *it)
+{
+	struct ti_content *c;
+	int rc = textindex_has_content(ix->ti, it->ref.root);
+
+	if (rc == 0 && (rc = textindex_content_begin(ix->ti, it->ref.root, &c)) == 0)
+		rc = textindex_content_end(c, TI_PATH_ONLY, "unindexed",
+					   "changed again before it rested");
+	if (rc == -EEXIST || rc > 0)
+		rc = 0;
+	if (rc == 0)
+		rc = textindex_add_version(ix->ti, it->device_id, it->path, it->version, it->time_ns,
+					   it->ref.root);
+	if (rc < 0)
+		log_errno(rc, "search index: device %lld %s version %llu not indexed",
+			  (long long)it->device_id, it->path, (unsigned long long)it->version);
+}
+
+static void
+rest_remove(struct indexer *ix, size_t i)
+{
+	free(ix->rest[i].path);
+	ix->nrest--;
+	ix->rest[i] = ix->rest[ix->nrest];
+	ix->rest_due[i] = ix->rest_due[ix->nrest];
+}
+
+/* The resting item due first, or -1 when none rests. */
+static ssize_t
+rest_first(const struct indexer *ix)
+{
+	ssize_t f = -1;
+
+	for (size_t i = 0; i < ix->nrest; i++)
+		if (f < 0 || ix->rest_due[i] < ix->rest_due[f])
+			f = (ssize_t)i;
+	return f;
+}
+
+/* Every new version of a path supersedes its resting one.  A big content
+ * not indexed yet then rests itself (true: the item is taken) and is
+ * indexed once no newer version came for quiet_ms (rest_step), so a file
+ * edited again and again costs one extraction, not one per version.
+ * When INDEXER_REST_MAX items rest, the one due first is indexed now. */
+static bool
+park(struct indexer *ix, struct item *it)
+{
+	ssize_t f;
+
+	for (size_t i = 0; i < ix->nrest; i++)
+		if (ix->rest[i].device_id == it->device_id && !strcmp(ix->rest[i].path, it->path)) {
+			supersede(ix, &ix->rest[i]);
+			rest_remove(ix, i);
+			break;
+		}
+	if (it->deleted || it->ref.size <= ix->big || textindex_has_content(ix->ti, it->ref.root) != 0)
+		return false;
+	if (ix->nrest == INDEXER_REST_MAX && (f = rest_first(ix)) >= 0) {
+		process(ix, &ix->rest[f]);
+		rest_remove(ix, (size_t)f);
+	}
+	ix->rest[ix->nrest] = *it;
+	ix->rest_due[ix->nrest++] = mono_ms() + ix->quiet_ms;
+	return true;
+}
+
+/* Indexes the resting item due first if it is due.  Returns the ms until
+ * the next one is due (0: one was indexed), -1 when none rests. */
+static int64_t
+rest_step(struct indexer *ix)
+{
+	ssize_t f = rest_first(ix);
+
+	if (f < 0)
+		return -1;
+	if (ix->rest_due[f] > mono_ms())
+		return ix->rest_due[f] - mono_ms();
+	process(ix, &ix->rest[f]);
+	rest_remove(ix, (size_t)f);
+	return 0;
+}
+
 static void
 item_to_pending(const struct item *it, struct ti_pending *p)
 {
@@ -179,6 +271,32 @@ drain_one_pending(struct indexer *ix, struct ti_pending *p)
 	return textindex_pending_done(ix->ti, p->id) == 0;
 }
 
+/* With the lock held and nothing queued: indexes a resting item that is
+ * due, else tells waiters the indexer is idle (resting items do not
+ * count) and sleeps until woken or the next one is due. */
+static void
+idle_or_rest(struct indexer *ix)
+{
+	struct timespec until;
+	int64_t ms;
+
+	ix->busy = true;
+	pthread_mutex_unlock(&ix->lock);
+	ms = rest_step(ix);
+	pthread_mutex_lock(&ix->lock);
+	ix->resting = ix->nrest;
+	if (ms == 0)
+		return;
+	ix->busy = false;
+	pthread_cond_broadcast(&ix->idle_cv);
+	if (ms < 0) {
+		pthread_cond_wait(&ix->wake, &ix->lock);
+	} else {
+		until = deadline_in_ms((long)ms);
+		pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
+	}
+}
+
 /* Queue items are indexed in batches (textindex_batch_begin): one commit
  * per INDEXER_BATCH items or INDEXER_BATCH_MS (waiting for more items
  * until then), and always before the worker idles or turns to the pending
@@ -209,14 +327,17 @@ worker(void *arg)
 				batch_start = mono_ms();
 				nbatch = 0;
 			}
-			process(ix, &it);
-			free(it.path);
+			if (!park(ix, &it)) {
+				process(ix, &it);
+				free(it.path);
+			}
 			if (batch && (++nbatch >= INDEXER_BATCH ||
 				      mono_ms() - batch_start >= INDEXER_BATCH_MS)) {
 				(void)textindex_batch_end(ix->ti);
 				batch = false;
 			}
 			pthread_mutex_lock(&ix->lock);
+			ix->resting = ix->nrest;
 		} else if (batch && mono_ms() - batch_start < INDEXER_BATCH_MS) {
 			/* the queue ran dry: give the batch until its time is up */
 			struct timespec until = deadline_in_ms(INDEXER_BATCH_MS - (mono_ms() - batch_start));
@@ -235,9 +356,7 @@ worker(void *arg)
 			if (!more)
 				ix->pending = false;
 		} else {
-			ix->busy = false;
-			pthread_cond_broadcast(&ix->idle_cv);
-			pthread_cond_wait(&ix->wake, &ix->lock);
+			idle_or_rest(ix);
 		}
 	}
 	pthread_mutex_unlock(&ix->lock);
@@ -256,6 +375,7 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 	    struct indexer **out)
 {
 	struct indexer *ix;
+	const char *env;
 	int rc;
 
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
@@ -266,6 +386,12 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 		ix->ops = *ops;
 	ix->pending = true;   /* whatever a previous run left */
 	ix->hold = getenv("VIGIL_TEST_INDEXER_HOLD") != NULL;
+	ix->big = INDEXER_BIG;
+	ix->quiet_ms = INDEXER_QUIET_S * 1000L;
+	if ((env = getenv("VIGIL_TEST_INDEXER_BIG")) != NULL)
+		ix->big = strtoull(env, NULL, 10);
+	if ((env = getenv("VIGIL_TEST_INDEXER_QUIET_MS")) != NULL && strtol(env, NULL, 10) >= 0)
+		ix->quiet_ms = strtol(env, NULL, 10);
 	pthread_mutex_init(&ix->lock, NULL);
 	pthread_cond_init(&ix->wake, NULL);
 	pthread_cond_init(&ix->idle_cv, NULL);
@@ -296,6 +422,19 @@ indexer_free(struct indexer *ix)
 	pthread_mutex_unlock(&ix->lock);
 	pthread_join(ix->thread, NULL);
 	p = malloc(sizeof(*p));
+	/* resting items first (older than what is queued): the next start
+	 * indexes them from the pending table */
+	for (; ix->nrest > 0; ix->nrest--) {
+		it = &ix->rest[ix->nrest - 1];
+		if (p != NULL)
+			item_to_pending(it, p);
+		if (p == NULL || textindex_pending_add(ix->ti, p) < 0) {
+			log_warnx("search index: %s version %llu lost from the queue", it->path,
+				  (unsigned long long)it->version);
+			lost++;
+		}
+		free(it->path);
+	}
 	for (; ix->len > 0; ix->len--, ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX) {
 		it = &ix->q[ix->head];
 		if (p != NULL)
@@ -360,7 +499,7 @@ indexer_backlog(struct indexer *ix)
 	uint64_t n;
 
 	pthread_mutex_lock(&ix->lock);
-	n = ix->len + (ix->busy ? 1 : 0);
+	n = ix->len + (ix->busy ? 1 : 0) + ix->resting;
 	pthread_mutex_unlock(&ix->lock);
 	return n;
 }

@@ -26,6 +26,14 @@
 #define INDEXER_QUEUE_MAX 1024
 #define INDEXER_BATCH     256     /* queue items per index transaction at most */
 #define INDEXER_BATCH_MS  200     /* ... and milliseconds */
+/* A content over INDEXER_BIG is indexed only once its path had no newer
+ * version for INDEXER_QUIET_S; a version superseded before that is indexed
+ * by path only ("unindexed"), its text never read.  A 4 KiB edit of a big
+ * text file or database would otherwise cost a full extraction.  At most
+ * INDEXER_REST_MAX contents rest; more: the one due first is indexed. */
+#define INDEXER_BIG       (16ull << 20)
+#define INDEXER_QUIET_S   600
+#define INDEXER_REST_MAX  64
 
 struct indexer_ops {
 	void *arg;
@@ -54,8 +62,11 @@ int  indexer_new(struct textindex *ti, struct store *st, const struct indexer_op
 /* Stops the worker after the item in hand; queued items are saved to the
  * pending table so the next start indexes them.  Returns how many could
  * not be saved (logged; 0 normally).  NULL-safe.
+ * Resting items (INDEXER_BIG) are saved too, before the queued ones.
  * For tests, VIGIL_TEST_INDEXER_HOLD (read at start) keeps the worker from
- * indexing anything, so a crash can find items only in the queue. */
+ * indexing anything, so a crash can find items only in the queue;
+ * VIGIL_TEST_INDEXER_BIG and VIGIL_TEST_INDEXER_QUIET_MS replace
+ * INDEXER_BIG and the quiet period. */
 int  indexer_free(struct indexer *ix);
 
 /* A version was committed: ref is its content, NULL for a deleted version.

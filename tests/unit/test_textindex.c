@@ -383,6 +383,68 @@ test_indexer(void **state)
 	close_ti(ti);
 }
 
+/* A big content (here: over 10 bytes) is indexed once its path rests:
+ * versions superseded before are indexed by path only, their text never
+ * read; the one that rests is indexed in full (here at the next start,
+ * from the pending table the stopped indexer saved it to, and then with
+ * a quiet period of 0). */
+static void
+test_indexer_rest(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct indexer_ops ops = { 0 };
+	struct corpus *c = calloc(1, sizeof(*c));
+	static const char *texts[] = { "alpha version one", "bravo version two",
+				       "charlie version three", "delta small" };
+	struct content_ref ref;
+	struct indexer *ix;
+	struct ti_stats s;
+	struct hits r;
+
+	for (int i = 0; i < 4; i++) {
+		c->text[i] = strdup(texts[i]);
+		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
+	}
+	for (int i = 4; i < NTEXT + 2; i++)
+		c->text[i] = strdup("");
+	ops.arg = c;
+	ops.open = mem_open;
+	setenv("VIGIL_TEST_INDEXER_BIG", "12", 1);
+	setenv("VIGIL_TEST_INDEXER_QUIET_MS", "3600000", 1);
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	for (int i = 0; i < 3; i++) {   /* three versions of one big file */
+		memcpy(ref.root, c->root[i], 32);
+		ref.size = strlen(c->text[i]);
+		assert_int_equal(indexer_enqueue(ix, 1, "/big.txt", (uint64_t)i + 1, 100 + i, &ref), 0);
+	}
+	memcpy(ref.root, c->root[3], 32);   /* a small file: indexed at once */
+	ref.size = strlen(c->text[3]);
+	assert_int_equal(indexer_enqueue(ix, 1, "/small.txt", 1, 200, &ref), 0);
+	assert_int_equal(indexer_wait_idle(ix, 10000), 0);
+	assert_int_equal(search(ti, 1, true, &r, 1, "delta"), 1);
+	assert_int_equal(search(ti, 1, true, &r, 1, "alpha"), 0);     /* superseded */
+	assert_int_equal(search(ti, 1, true, &r, 1, "bravo"), 0);
+	assert_int_equal(search(ti, 1, true, &r, 1, "charlie"), 0);   /* still resting */
+	assert_int_equal(search(ti, 1, true, &r, 1, "big"), 2);       /* by path */
+	indexer_free(ix);
+	setenv("VIGIL_TEST_INDEXER_QUIET_MS", "0", 1);
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	assert_int_equal(indexer_wait_idle(ix, 10000), 0);
+	assert_int_equal(search(ti, 1, false, &r, 1, "charlie"), 1);
+	assert_string_equal(r.h[0].path, "/big.txt");
+	assert_int_equal(search(ti, 1, true, &r, 1, "alpha"), 0);
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.versions, 4);
+	assert_int_equal(s.pending, 0);
+	indexer_free(ix);
+	unsetenv("VIGIL_TEST_INDEXER_BIG");
+	unsetenv("VIGIL_TEST_INDEXER_QUIET_MS");
+	for (int i = 0; i < NTEXT + 2; i++)
+		free(c->text[i]);
+	free(c);
+	close_ti(ti);
+}
+
 /* Through a real store: vbuild writes a version, the indexer reads it
  * back with a vreader. */
 static int
@@ -448,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_indexer),
+		cmocka_unit_test(test_indexer_rest),
 		cmocka_unit_test(test_indexer_store),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_bench_10000),
