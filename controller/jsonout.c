@@ -185,7 +185,7 @@ json_t *jsonout_log_entry(const struct vg_entry *e)
 
 void jsonout_log_pending(const struct jsonout_logsha *rows, size_t n, bool *pending)
 {
-	bool current = true;   /* rows[i]'s content is the latest's */
+	bool current = true;   /* rows[i]'s content is the latest's, and was since */
 
 	for (size_t i = n; i-- > 0;) {
 		current = current && rows[i].live_file &&

@@ -34,11 +34,12 @@ json_t *jsonout_ls_entry(const struct vg_entry *e);   /* {path,type,size,mtime,m
  * false here: jsonout_log_pending decides it over the whole log. */
 json_t *jsonout_log_entry(const struct vg_entry *e);
 /* log: a live file version whose sha256 the server has not computed (all
- * zeros) is pending when the content is still its path's latest — it and
- * every later version are live files with its tree root — and the server
- * computes it once that content rests (docs/index.md); otherwise it was
- * superseded first and stays not computed.  rows[i] is version i of n,
- * oldest first; sets pending[i]. */
+ * zeros) is pending when its content is still its path's latest — it and
+ * every later version are live files with its tree root, the server's
+ * rule — and the server computes it once that content rests
+ * (docs/index.md); otherwise it was superseded first and stays not
+ * computed, even if the same content comes back later.  rows[i] is
+ * version i of n, oldest first; sets pending[i]. */
 struct jsonout_logsha {
 	uint8_t tree_root[32];
 	bool live_file;

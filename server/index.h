@@ -124,7 +124,9 @@ struct index_pending {
 	uint64_t size;
 	uint8_t devkey[32];             /* the device's content key */
 	int64_t recv_ns;                /* when this row was committed */
-	bool current;                   /* its path's latest row is a live file of this content */
+	bool current;                   /* every later row of its path is a live file of this content */
+	bool latest_has_sha;            /* current, and the latest row has its sha256: */
+	uint8_t latest_sha[32];         /* ... this one (the same bytes) */
 };
 /* Rows with sha_pending = 1 and row id > after, in id order, at most max.
  * Returns the number filled, or -errno. */

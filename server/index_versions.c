@@ -684,8 +684,9 @@ out:
 }
 
 
-/* "current": the path's latest row is a live file with this content (the
- * version itself, or a META copy of it committed since). */
+/* "current": every later row of the path is a live file with this content
+ * (META copies of it): its content is the path's latest, and has been
+ * since it was committed. */
 int index_sha_pending(struct index *idx, int64_t after, struct index_pending *out, size_t max)
 {
 	sqlite3_stmt *st = NULL;
@@ -694,7 +695,10 @@ int index_sha_pending(struct index *idx, int64_t after, struct index_pending *ou
 
 	pthread_mutex_lock(&idx->lock);
 	if ((r = idx_prep(idx, "SELECT v.id, v.dev, v.content_root, v.size, i.devkey, v.recv_ns,"
-		      " l.content_root = v.content_root AND l.deleted = 0 AND l.type = 1"
+		      " NOT EXISTS (SELECT 1 FROM versions m WHERE m.dev = v.dev AND m.path = v.path"
+		      "  AND m.version > v.version AND (m.content_root != v.content_root"
+		      "  OR m.deleted != 0 OR m.type != 1)),"
+		      " l.sha_pending, l.sha256"
 		      " FROM versions v JOIN identities i ON i.id = v.dev"
 		      " JOIN versions l ON l.dev = v.dev AND l.path = v.path AND l.version ="
 		      " (SELECT max(m.version) FROM versions m WHERE m.dev = v.dev AND m.path = v.path)"
@@ -710,6 +714,10 @@ int index_sha_pending(struct index *idx, int64_t after, struct index_pending *ou
 		col_fixed(st, 4, out[n].devkey, 32);
 		out[n].recv_ns = sqlite3_column_int64(st, 5);
 		out[n].current = sqlite3_column_int(st, 6) != 0;
+		out[n].latest_has_sha = out[n].current && sqlite3_column_int(st, 7) == 0 &&
+					sqlite3_column_bytes(st, 8) == 32;
+		if (out[n].latest_has_sha)
+			col_fixed(st, 8, out[n].latest_sha, 32);
 		n++;
 	}
 	if (n < max && rc != SQLITE_DONE)

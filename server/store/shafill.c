@@ -96,6 +96,10 @@ static int one_row(struct shafill *sf, const struct index_pending *pd, uint8_t *
 
 	if (!pd->current)
 		return index_sha_superseded(sf->idx, pd->id);
+	if (pd->latest_has_sha) {   /* the same content came whole since: no read */
+		r = index_sha_done(sf->idx, pd->dev, pd->content_root, pd->latest_sha);
+		return r < 0 ? r : 0;
+	}
 	if (rest_ms < sf->quiet_ms) {
 		if (mono_ms() + sf->quiet_ms - rest_ms < *next_ms)
 			*next_ms = mono_ms() + sf->quiet_ms - rest_ms;
@@ -120,11 +124,11 @@ static int pass(struct shafill *sf, uint8_t *buf, int64_t *next_ms)
 	while ((n = index_sha_pending(sf->idx, after, pd, SHAFILL_PAGE)) > 0) {
 		for (int i = 0; i < n; i++) {
 			after = pd[i].id;
-			/* copies of one content in this page: the first update did them all */
+			/* current copies of one content in this page: the first did them all */
 			bool dup = false;
 
-			for (int j = 0; j < i && !dup; j++)
-				dup = pd[j].dev == pd[i].dev &&
+			for (int j = 0; j < i && !dup && pd[i].current; j++)
+				dup = pd[j].current && pd[j].dev == pd[i].dev &&
 				      !memcmp(pd[j].content_root, pd[i].content_root, 32);
 			if (dup)
 				continue;
@@ -161,7 +165,7 @@ static void *worker(void *arg)
 		sf->idle = false;
 		pthread_mutex_unlock(&sf->lock);
 		left = buf ? pass(sf, buf, &next) : -ENOMEM;
-		if (left != 0)
+		if (left != 0 && mono_ms() + SHAFILL_RETRY_S * 1000L < next)
 			next = mono_ms() + SHAFILL_RETRY_S * 1000L;
 		pthread_mutex_lock(&sf->lock);
 		if (next < sf->due_ms)

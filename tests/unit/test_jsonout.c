@@ -203,6 +203,11 @@ static void test_log_pending(void **state)
 	r[1].live_file = true;
 	jsonout_log_pending(r + 1, 1, p);  /* a single pending version */
 	assert_true(p[0]);
+	r[5].live_file = true;             /* the content came back at the end */
+	memcpy(r[5].tree_root, r[1].tree_root, 32);
+	r[5].missing = false;
+	jsonout_log_pending(r, 6, p);      /* superseded by 2 first: stays not computed */
+	assert_false(p[0] || p[1] || p[2] || p[3] || p[4] || p[5]);
 }
 
 static void test_status_shape(void **state)
