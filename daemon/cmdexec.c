@@ -390,6 +390,11 @@ int cmdexec_start(struct vigild *d, struct cmdexec **out)
 	return 0;
 }
 
+struct cmdlink *cmdexec_link(struct cmdexec *x)
+{
+	return x ? x->link : NULL;
+}
+
 void cmdexec_stop(struct cmdexec *x)
 {
 	if (!x)

@@ -22,5 +22,7 @@ struct cmdexec;
 int cmdexec_start(struct vigild *d, struct cmdexec **out);
 /* Stops both threads (the command in hand finishes first); NULL: no-op. */
 void cmdexec_stop(struct cmdexec *x);
+/* The command link (the device report goes on it too: intake.c). */
+struct cmdlink *cmdexec_link(struct cmdexec *x);
 
 #endif

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "daemon/putio.h"
 
 #define LINK_CONNECT_MS 10000
 #define LINK_BACKOFF_MIN 500
@@ -32,6 +33,8 @@ struct cmdlink {
 	struct cmd_env *q;           /* [CMDLINK_QUEUE_MAX] */
 	size_t nrep;
 	struct vg_cmdstate rep[CMDLINK_REPORTS_MAX];
+	struct vg_report *devrep;    /* the newest device report, not sent yet */
+	bool devrep_pending, devrep_sending;
 	char last_err[256];
 };
 
@@ -127,6 +130,34 @@ static void flush_reports(struct cmdlink *l, struct mux *m)
 	}
 }
 
+/* Sends the kept device report (mu held; released around the call).  A
+ * newer one made meanwhile replaces it; one that did not go through is
+ * kept for the next connection unless a newer one came. */
+static void flush_dev_report(struct cmdlink *l, struct mux *m)
+{
+	struct vg_report *tx;
+	int r;
+
+	if (!l->devrep_pending || !l->linked || l->mux != m)
+		return;
+	if (!(tx = malloc(sizeof(*tx))))
+		return;
+	*tx = *l->devrep;
+	l->devrep_pending = false;
+	l->devrep_sending = true;
+	pthread_mutex_unlock(&l->mu);
+	r = putio_report(m, tx, CMDLINK_REPLY_MS);
+	pthread_mutex_lock(&l->mu);
+	l->devrep_sending = false;
+	/* refused by a live server: dropped (the next one has newer figures) */
+	if (r < 0 && !mux_alive(m) && !l->devrep_pending) {
+		*l->devrep = *tx;
+		l->devrep_pending = true;
+	}
+	free(tx);
+	pthread_cond_broadcast(&l->cv);
+}
+
 /* Connects and declares the link; 0 with l->mux set (mu not held). */
 static int link_up(struct cmdlink *l)
 {
@@ -186,6 +217,7 @@ static void *link_main(void *arg)
 			pthread_mutex_lock(&l->mu);
 		}
 		flush_reports(l, l->mux);
+		flush_dev_report(l, l->mux);
 		if (l->mux && !mux_alive(l->mux)) {
 			struct mux *m = l->mux;
 
@@ -212,7 +244,10 @@ int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **o
 	int r;
 
 	*out = NULL;
-	if (!l || !(l->q = calloc(CMDLINK_QUEUE_MAX, sizeof(*l->q)))) {
+	if (!l || !(l->q = calloc(CMDLINK_QUEUE_MAX, sizeof(*l->q))) ||
+	    !(l->devrep = calloc(1, sizeof(*l->devrep)))) {
+		if (l)
+			free(l->q);
 		free(l);
 		return -ENOMEM;
 	}
@@ -252,6 +287,7 @@ void cmdlink_stop(struct cmdlink *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
 	free(l->q);
+	free(l->devrep);
 	free(l);
 }
 
@@ -313,6 +349,28 @@ int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms)
 	while (!l->quit && l->nrep > 0 && r != ETIMEDOUT)
 		r = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 	r = l->nrep == 0 ? 0 : l->quit ? -ECANCELED : -ETIMEDOUT;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+void cmdlink_dev_report(struct cmdlink *l, const struct vg_report *rep)
+{
+	pthread_mutex_lock(&l->mu);
+	*l->devrep = *rep;
+	l->devrep_pending = true;
+	pthread_cond_broadcast(&l->cv);   /* the link thread sends it */
+	pthread_mutex_unlock(&l->mu);
+}
+
+int cmdlink_wait_dev_reported(struct cmdlink *l, int timeout_ms)
+{
+	struct timespec ts = deadline_in_ms(timeout_ms);
+	int r = 0;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->quit && (l->devrep_pending || l->devrep_sending) && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	r = !l->devrep_pending && !l->devrep_sending ? 0 : l->quit ? -ECANCELED : -ETIMEDOUT;
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }

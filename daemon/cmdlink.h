@@ -3,7 +3,9 @@
  * MSG_DEV_CMDLINK, on which the server pushes signed commands
  * (MSG_SRV_COMMAND).  Received envelopes wait in a bounded queue for the
  * executor (cmdexec.h); reports go back on the same connection and are
- * kept, newest per command, until the server has them.
+ * kept, newest per command, until the server has them.  The device's own
+ * report (MSG_DEV_REPORT: backlog, counters) goes on it too: only the
+ * newest is kept, so reports made faster than the link sends coalesce.
  *
  * One thread connects, reconnects with backoff, and resends reports; the
  * mux's stream threads queue pushed commands. */
@@ -47,6 +49,13 @@ void cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st);
 /* Waits until every report so far has reached the server: 0, -ETIMEDOUT,
  * or -ECANCELED. */
 int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms);
+
+/* Keeps a copy of rep as the device report to send (replacing one not
+ * sent yet) and wakes the link thread.  Never waits on the network. */
+void cmdlink_dev_report(struct cmdlink *l, const struct vg_report *rep);
+/* Waits until the kept device report has reached the server: 0,
+ * -ETIMEDOUT, or -ECANCELED. */
+int cmdlink_wait_dev_reported(struct cmdlink *l, int timeout_ms);
 
 /* Opens a stream on the link (direct fetch), holding the connection until
  * cmdlink_close_stream.  NULL with errno (ENOTCONN when not connected). */

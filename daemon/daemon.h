@@ -19,6 +19,7 @@
 #include "daemon/statedb.h"
 #include "daemon/tracker.h"
 
+struct cmdlink;
 struct intake;
 struct simpending;
 
@@ -36,6 +37,8 @@ struct vigild {
 	const struct tracker_ops *tops;
 	struct tracker *trk;
 	struct intake *in;
+	struct cmdlink *link;        /* run: the command link, which carries the
+				      * device report (intake.c); NULL otherwise (mu) */
 	struct rangetab *rt;         /* written ranges (tracker -> shippers) */
 	struct simpending *simq;     /* SIM reports to send (run: simlink.c opens it) */
 	void *workers;               /* worker.c's thread contexts */

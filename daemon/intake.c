@@ -11,7 +11,21 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "daemon/cmdlink.h"
 #include "daemon/simpending.h"
+
+/* The backlog the server shows (`vigil status`) follows the queue: the
+ * device report goes on the command link once the queue's count or oldest
+ * entry moved or something shipped, at most every REPORT_GAP_NS (a busy
+ * queue makes two reports a second, not one per file; the link keeps only
+ * the newest), and every REPORT_EVERY_NS anyway.  While anything is queued
+ * the intake looks every REPORT_TICK_MS, so the server's figure is at most
+ * about REPORT_GAP_NS + REPORT_TICK_MS + one round trip behind. */
+#define REPORT_GAP_NS   (500000000LL)
+#define REPORT_EVERY_NS (60 * 1000000000LL)
+#define REPORT_TICK_MS  100
+#define IDLE_TICK_MS    1000
+#define STATUS_EVERY_NS (1000000000LL)   /* STATE/status.json */
 
 struct item {
 	enum intake_kind kind;
@@ -28,6 +42,11 @@ struct intake {
 	struct item *ring, *work;
 	size_t n;                 /* items in ring */
 	bool overflow, stop;
+	/* intake thread only: the last report and what it said */
+	int64_t last_report, last_status;
+	uint64_t rep_changes, rep_files;
+	int64_t rep_oldest;
+	bool reported;
 };
 
 /* Takes ownership of it->path and it->sim; a full ring drops the item,
@@ -174,6 +193,67 @@ static void drain(struct intake *in, size_t n, bool all)
 		vigild_wake(d);
 }
 
+/* Hands a report with these figures to the command link (run only; false
+ * without one). */
+static bool send_report(struct vigild *d, uint64_t files, int64_t oldest)
+{
+	struct vg_report *rep = calloc(1, sizeof(*rep));
+	bool sent = false;
+
+	if (!rep)
+		return false;
+	rep->backlog_files = files;
+	rep->backlog_oldest_ns = oldest;
+	snprintf(rep->tracker, sizeof(rep->tracker), "%s", d->tops ? d->tops->name : "");
+	ctr_report(&d->ctr, rep);
+	pthread_mutex_lock(&d->mu);
+	if (d->link) {
+		cmdlink_dev_report(d->link, rep);
+		sent = true;
+	}
+	pthread_mutex_unlock(&d->mu);
+	free(rep);
+	return sent;
+}
+
+/* Reports when something moved and REPORT_GAP_NS passed (force: now). */
+static void report_tick(struct intake *in, int64_t now, bool force)
+{
+	struct vigild *d = in->d;
+	uint64_t changes, files;
+	int64_t oldest;
+	bool dirty, old;
+
+	if (!force && in->reported && now - in->last_report < REPORT_GAP_NS)
+		return;
+	changes = statedb_changes(d->db);
+	dirty = __atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED);
+	old = now - in->last_report >= REPORT_EVERY_NS;
+	if (!force && in->reported && !dirty && !old && changes == in->rep_changes)
+		return;
+	if (statedb_queue_stats(d->db, &files, &oldest) < 0)
+		return;
+	in->rep_changes = changes;
+	if (!force && in->reported && !dirty && !old && files == in->rep_files &&
+	    oldest == in->rep_oldest)
+		return;
+	__atomic_store_n(&d->report_dirty, false, __ATOMIC_RELAXED);
+	if (!send_report(d, files, oldest))
+		return;
+	in->reported = true;
+	in->rep_files = files;
+	in->rep_oldest = oldest;
+	in->last_report = now;
+}
+
+/* How long the intake may sleep: short while the backlog may move. */
+static int tick_ms(struct intake *in)
+{
+	if (in->rep_files > 0 || __atomic_load_n(&in->d->report_dirty, __ATOMIC_RELAXED))
+		return REPORT_TICK_MS;
+	return IDLE_TICK_MS;
+}
+
 static void *intake_main(void *arg)
 {
 	struct intake *in = arg;
@@ -181,11 +261,12 @@ static void *intake_main(void *arg)
 	struct item *t;
 	size_t n;
 	bool all, stop;
+	int64_t now;
 
 	for (;;) {
 		pthread_mutex_lock(&in->mu);
 		if (!in->n && !in->overflow && !in->stop) {
-			ts = deadline_in_ms(1000);
+			ts = deadline_in_ms(tick_ms(in));
 			pthread_cond_timedwait(&in->cv, &in->mu, &ts);
 		}
 		t = in->ring;            /* swap: the loop keeps pushing meanwhile */
@@ -199,7 +280,12 @@ static void *intake_main(void *arg)
 		pthread_mutex_unlock(&in->mu);
 		if (n || all)
 			drain(in, n, all);
-		vigild_status(in->d);
+		now = mono_ns();   /* intervals: immune to wall-clock jumps */
+		report_tick(in, now, stop);
+		if (stop || !in->last_status || now - in->last_status >= STATUS_EVERY_NS) {
+			vigild_status(in->d);
+			in->last_status = now;
+		}
 		if (stop)
 			break;
 	}

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "daemon/cmdexec.h"
+#include "daemon/cmdlink.h"
 #include "daemon/daemon.h"
 #include "daemon/intake.h"
 #include "daemon/simlink.h"
@@ -205,6 +206,9 @@ int run_main(struct vigild *d)
 	/* before anything watches or ships: a recorded freeze, an erase cut short */
 	if (cmdexec_start(d, &cx) < 0)
 		goto out;
+	pthread_mutex_lock(&d->mu);
+	d->link = cmdexec_link(cx);   /* the intake reports on it */
+	pthread_mutex_unlock(&d->mu);
 	if (vigild_quit) {   /* erased and reported before the last stop */
 		rc = 0;
 		goto out;
@@ -237,12 +241,17 @@ int run_main(struct vigild *d)
 	workers_join(d, workers);
 	rc = 0;
 out:
-	cmdexec_stop(cx);
 	if (d->trk)
 		d->tops->stop(d->trk);
 	d->trk = NULL;
-	intake_stop(d->in);
+	intake_stop(d->in);   /* its last report: the backlog as we leave it */
 	d->in = NULL;
+	pthread_mutex_lock(&d->mu);
+	d->link = NULL;
+	pthread_mutex_unlock(&d->mu);
+	if (cx && rc == 0)
+		(void)cmdlink_wait_dev_reported(cmdexec_link(cx), 2000);
+	cmdexec_stop(cx);
 	simlink_close(l.sl);
 	vigild_status(d);
 	for (size_t i = 0; i < l.npoll; i++)

@@ -593,6 +593,16 @@ int statedb_queue_reset_attempts(struct statedb *db)
 	return rc;
 }
 
+uint64_t statedb_changes(struct statedb *db)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&db->lock);
+	n = (uint64_t)sqlite3_total_changes64(db->db);
+	pthread_mutex_unlock(&db->lock);
+	return n;
+}
+
 int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns)
 {
 	sqlite3_stmt *st;

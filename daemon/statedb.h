@@ -95,6 +95,9 @@ int statedb_queue_next_due(struct statedb *db, int64_t after_ns, int64_t *t);
 /* Forgets past failures (a new `once` run tries everything again). */
 int statedb_queue_reset_attempts(struct statedb *db);
 int statedb_queue_stats(struct statedb *db, uint64_t *n, int64_t *oldest_ns);
+/* Rows written so far through this handle (any table): a cheap "did
+ * anything move" before asking queue_stats. */
+uint64_t statedb_changes(struct statedb *db);
 
 /* Small key/value for counters and settings that survive restarts. */
 int statedb_kv_get(struct statedb *db, const char *key, int64_t *v);

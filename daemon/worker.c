@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -104,10 +105,17 @@ static void space_returned(struct vigild *d, int rc, uint64_t before)
 }
 
 /* Worker 0 reports for all: after a batch (anyone shipped something and the
- * queue has nothing due) and every REPORT_EVERY_NS. */
+ * queue has nothing due) and every REPORT_EVERY_NS; not in `run`, where
+ * the intake reports on the command link as the backlog moves (two
+ * senders could land an older report after a newer one). */
 static void report(struct worker *w)
 {
-	if (w->i != 0)
+	bool by_link;
+
+	pthread_mutex_lock(&w->d->mu);
+	by_link = w->d->link != NULL;
+	pthread_mutex_unlock(&w->d->mu);
+	if (w->i != 0 || by_link)
 		return;
 	__atomic_store_n(&w->d->report_dirty, false, __ATOMIC_RELAXED);
 	ship_report(w->sh, w->d->tops ? w->d->tops->name : "");
@@ -170,6 +178,16 @@ static int ensure_conn(struct worker *w)
 	return -EAGAIN;
 }
 
+/* Test hook (VIGIL_TEST_HOOKS=1): while the file VIGIL_TEST_SHIP_HOLD
+ * names exists, shippers take nothing, so a backlog stays put
+ * (tests/integration/t_backlog.sh). */
+static bool test_ship_held(void)
+{
+	const char *on = getenv("VIGIL_TEST_HOOKS"), *p = getenv("VIGIL_TEST_SHIP_HOLD");
+
+	return on && !strcmp(on, "1") && p && access(p, F_OK) == 0;
+}
+
 /* The next due entry no other shipper holds, now held by this one.
  * 0, or -ENOENT with *inflight = entries other shippers hold. */
 static int take(struct worker *w, size_t *inflight)
@@ -178,7 +196,8 @@ static int take(struct worker *w, size_t *inflight)
 	int rc;
 
 	pthread_mutex_lock(&d->mu);
-	if (d->erasing) {   /* an erase's deletions are not a new state to keep */
+	/* an erase's deletions are not a new state to keep */
+	if (d->erasing || test_ship_held()) {
 		*inflight = d->nclaimed;
 		pthread_mutex_unlock(&d->mu);
 		return -EAGAIN;
