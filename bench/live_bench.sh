@@ -1,0 +1,252 @@
+#!/bin/bash
+# bench/live_bench.sh — a live device: `vigild run --tracker bpf` and a
+# vigil-server on loopback while files are written.  Rows:
+#  1. a file that never stays still: random 4 KiB pwrites into a 64 MiB
+#     watched file at RATES MiB/s (0: flat out with 7 writer threads) for
+#     SECS seconds; versions made meanwhile (the server's capture times),
+#     the longest and the median gap between them (the gaps at the start and
+#     the end of the writing count), and how many were "unstable" copies;
+#  2. the writer's slowdown: N random 4 KiB pwrites into a 64 MiB watched
+#     file, with vigild + server vs without (vigild stopped), REPS times
+#     interleaved; median wall, the ratio, the writer's CPU and vigild's and
+#     the server's CPU seconds meanwhile;
+#  3. the backlog as a controller sees it: 8 × 64 MiB files and 300 small
+#     ones written at once; `vigild status` (the device's queue) and
+#     `vigil status` (the server's last report) sampled every 0.2 s: the
+#     longest time the server's number lagged the device's;
+#  4. vigild's peak RSS (VmHWM) over rows 1-3, and in a first backup of
+#     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`.
+# The load average is printed with each row: the machine is shared.
+# Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL ROWS="1 2 3 4";
+# needs root, make all, sqlite3, python3, jq).  Appends to bench/results-live.txt.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/build/bin}
+RATES=${RATES:-8 32 100 0}
+SECS=${SECS:-20}
+N=${N:-200000}
+REPS=${REPS:-3}
+SMALL=${SMALL:-20000}
+ROWS=${ROWS:-1 2 3 4}
+RESULTS=${RESULTS:-$ROOT/bench/results-live.txt}
+. "$ROOT/bench/lib.sh"
+W=$(mktemp -d /tmp/vigil-live.XXXXXX)
+SPID="" VPID=""
+# lib.sh's stop_pid ends with a kill that fails once the process is gone
+stop() { stop_pid "$1" || true; }
+cleanup() {
+	stop "$VPID"
+	stop "$SPID"
+	[ "${KEEP:-0}" = 1 ] && echo "kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$ROOT/build/bench" "$W/data"
+cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$ROOT/build/bench/live_writer" \
+	"$ROOT/bench/live_writer.c" -lpthread
+WR=$ROOT/build/bench/live_writer
+out() { echo "$*" | tee -a "$RESULTS"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+cpu_s() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
+peak_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+PEAK=0
+note_peak() { local k; k=$(peak_kb "$VPID"); [ "$k" -gt "$PEAK" ] && PEAK=$k; return 0; }
+
+PORT=$(( (RANDOM % 20000) + 30000 ))
+"$BIN/vigil-server" init "$W/srv" --listen "127.0.0.1:$PORT" >/dev/null
+"$BIN/vigil-server" run "$W/srv" >"$W/server.log" 2>&1 &
+SPID=$!
+wait_port "$PORT" 10 || { echo "server did not start"; exit 1; }
+for d in live once run; do
+	"$BIN/vigil-server" enroll "$W/srv" --device "$d" --out "$W/$d.bundle" >/dev/null
+done
+"$BIN/vigil-server" enroll "$W/srv" --controller ctl --out "$W/ctl.bundle" >/dev/null
+export VIGIL_BUNDLE=$W/ctl.bundle
+
+idx() { sqlite3 -readonly "file:$W/srv/index.db?mode=ro" "$1" 2>/dev/null || echo 0; }
+dev_queue() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r '.queue.files // 0'; }
+dev_ctr() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r ".counters.$1 // 0"; }
+vigild_start() {
+	"$BIN/vigild" run --bundle "$W/live.bundle" --state "$W/state" --watch "$W/data" \
+		--tracker bpf >>"$W/vigild.log" 2>&1 &
+	VPID=$!
+	for _ in $(seq 300); do
+		[ "$("$BIN/vigild" status --state "$W/state" --json 2>/dev/null |
+			jq -r '.running and .connected')" = true ] && break
+		sleep 0.1
+	done
+}
+vigild_stop() { stop "$VPID"; VPID=""; }
+# until the device's queue is empty (bounded)
+drain() { for _ in $(seq $((${1:-60} * 5))); do [ "$(dev_queue)" = 0 ] && return 0; sleep 0.2; done; }
+# until a version of $1 with size $2 is on the server
+shipped() {
+	for _ in $(seq 600); do
+		[ "$(idx "SELECT count(*) FROM versions WHERE CAST(path AS TEXT)='$1' AND size=$2")" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+head -c $((64 << 20)) /dev/urandom >"$W/base.bin"
+vigild_start
+out "# live_bench $(date -u +%FT%TZ) $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) BIN=$BIN"
+
+row_continuous() {
+	local rate=$1 th=1 f t0 t1 u0 u1 c0 c1 s0 s1 res
+	[ "$rate" = 0 ] && th=7
+	f=$W/data/cont-$rate.bin
+	cp "$W/base.bin" "$f"
+	shipped "$f" $((64 << 20)) || { out "continuous $rate: first version never arrived"; return; }
+	drain 60
+	sleep 1.5
+	u0=$(dev_ctr unstable); c0=$(proc_ticks "$VPID"); s0=$(proc_ticks "$SPID")
+	res=$("$WR" rate "$f" "$rate" "$SECS" "$th")
+	c1=$(proc_ticks "$VPID"); s1=$(proc_ticks "$SPID")
+	sleep 3
+	drain 60
+	u1=$(dev_ctr unstable)
+	note_peak
+	set -- $res
+	t0=$4 t1=$6
+	idx "SELECT capture_ns FROM versions WHERE CAST(path AS TEXT)='$f' AND capture_ns>$t0
+	     ORDER BY capture_ns" >"$W/caps"
+	python3 - "$t0" "$t1" "$W/caps" "$rate" "$th" "$2" "$((u1 - u0))" \
+		"$(cpu_s $((c1 - c0)))" "$(cpu_s $((s1 - s0)))" "$(load)" <<'EOF' | tee -a "$RESULTS"
+import sys
+t0, t1 = int(sys.argv[1]), int(sys.argv[2])
+caps = [int(x) for x in open(sys.argv[3]).read().split()]
+during = [c for c in caps if c <= t1]
+pts = [t0] + during + ([t1] if not during or during[-1] < t1 else [])
+gaps = sorted((b - a) / 1e9 for a, b in zip(pts, pts[1:]))
+inner = sorted((b - a) / 1e9 for a, b in zip(during, during[1:]))
+med = inner[len(inner) // 2] if inner else float('nan')
+rate = "flat out" if sys.argv[4] == "0" else sys.argv[4] + " MiB/s"
+mib = int(sys.argv[6]) / 1048576 / ((t1 - t0) / 1e9)
+print(f"continuous {rate} ({sys.argv[5]} writer(s), {mib:.0f} MiB/s written): "
+      f"{len(during)} versions in {(t1 - t0) / 1e9:.1f} s, max gap {max(gaps):.2f} s, "
+      f"median {med:.2f} s, unstable {sys.argv[7]}; vigild {sys.argv[8]} s CPU, "
+      f"server {sys.argv[9]} s CPU; load {sys.argv[10]}")
+EOF
+	rm -f "$f"
+	drain 30
+}
+
+row_e2e() {
+	local f=$W/data/e2e.bin i r c0 c1 s0 s1 wd="" wn="" cd="" cn="" vd="" sd=""
+	cp "$W/base.bin" "$f"
+	shipped "$f" $((64 << 20)) || true
+	drain 60
+	for i in $(seq "$REPS"); do
+		vigild_stop
+		r=$("$WR" count "$f" "$N")
+		wn="$wn $(echo "$r" | awk '{ print $2 }')"; cn="$cn $(echo "$r" | awk '{ print $4 }')"
+		vigild_start
+		drain 60
+		sleep 1
+		c0=$(proc_ticks "$VPID"); s0=$(proc_ticks "$SPID")
+		r=$("$WR" count "$f" "$N")
+		c1=$(proc_ticks "$VPID"); s1=$(proc_ticks "$SPID")
+		wd="$wd $(echo "$r" | awk '{ print $2 }')"; cd="$cd $(echo "$r" | awk '{ print $4 }')"
+		vd="$vd $(cpu_s $((c1 - c0)))"; sd="$sd $(cpu_s $((s1 - s0)))"
+		note_peak
+		drain 60
+	done
+	python3 - "$N" "$wn" "$wd" "$cn" "$cd" "$vd" "$sd" "$(load)" <<'EOF' | tee -a "$RESULTS"
+import sys
+med = lambda s: sorted(float(x) for x in s.split())[len(s.split()) // 2]
+n, wn, wd, cn, cd, vd, sd, ld = sys.argv[1:]
+print(f"writer {n} x 4 KiB pwrite: without vigild {med(wn):.2f} s (runs{wn}), "
+      f"with vigild+server {med(wd):.2f} s (runs{wd}): ratio {med(wd) / med(wn):.3f}; "
+      f"writer CPU {med(cn):.2f} / {med(cd):.2f} s; meanwhile vigild CPU {med(vd):.2f} s "
+      f"(runs{vd}), server {med(sd):.2f} s; load {ld}")
+EOF
+	rm -f "$f"
+	drain 30
+}
+
+row_backlog() {
+	local i
+	( while :; do
+		echo "$(date +%s.%N) $(dev_queue) $("$BIN/vigil" status live --json 2>/dev/null |
+			jq -r '.backlog.files // -1')"
+		sleep 0.2
+	done ) >"$W/samples" &
+	local sampler=$!
+	sleep 1
+	local cps=""
+	for i in $(seq 8); do cp "$W/base.bin" "$W/data/big$i.bin" & cps="$cps $!"; done
+	mkdir -p "$W/data/small"
+	for i in $(seq 300); do head -c 4096 /dev/urandom >"$W/data/small/s$i"; done
+	for i in $cps; do wait "$i" || true; done
+	drain 120
+	sleep 2
+	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+	note_peak
+	python3 - "$W/samples" "$(load)" <<'EOF' | tee -a "$RESULTS"
+import sys
+s = []
+for line in open(sys.argv[1]):
+    p = line.split()
+    if len(p) == 3 and p[1].isdigit() and p[2].lstrip('-').isdigit():
+        s.append((float(p[0]), int(p[1]), int(p[2])))
+lag, worst, peak = 0.0, 0.0, max((x[1] for x in s), default=0)
+for i, (t, dev, srv) in enumerate(s):
+    # when did the device last hold the number the server shows now?
+    j = i
+    while j >= 0 and s[j][1] != srv:
+        j -= 1
+    lag = t - s[j][0] if j >= 0 else t - s[0][0]
+    worst = max(worst, lag)
+off = sum(1 for x in s if x[1] != x[2])
+print(f"backlog: device queue peaked at {peak} files; server's number lagged the device's "
+      f"by at most {worst:.1f} s; {off} of {len(s)} samples (0.2 s apart) differed; load {sys.argv[2]}")
+EOF
+	rm -rf "$W/data/small" "$W/data"/big*.bin
+	drain 30
+}
+
+row_small() {
+	local rss c0 c1 t0 k=0
+	mkdir -p "$W/small"
+	python3 - "$W/small" "$SMALL" <<'EOF'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    sub = f"{d}/d{i // 500:03d}"
+    if i % 500 == 0:
+        os.makedirs(sub, exist_ok=True)
+    with open(f"{sub}/f{i:05d}", "wb") as f:
+        f.write(os.urandom(4096))
+EOF
+	/usr/bin/time -f '%e %U %S %M' -o "$W/once.time" "$BIN/vigild" once --bundle "$W/once.bundle" \
+		--state "$W/state-once" --watch "$W/small" --tracker scan >>"$W/once.log" 2>&1 || true
+	read -r t0 c0 c1 rss <"$W/once.time"
+	out "first backup $SMALL x 4 KiB, vigild once: ${t0} s wall, $(awk -v a="$c0" -v b="$c1" 'BEGIN { print a + b }') s CPU, peak RSS $((rss / 1024)) MiB; load $(load)"
+	t0=$(date +%s.%N)
+	"$BIN/vigild" run --bundle "$W/run.bundle" --state "$W/state-run" --watch "$W/small" \
+		--tracker bpf >>"$W/run.log" 2>&1 &
+	local rpid=$!
+	for _ in $(seq 3000); do
+		k=$("$BIN/vigild" status --state "$W/state-run" --json 2>/dev/null |
+			jq -r 'if .counters.shipped >= '"$SMALL"' and .queue.files == 0 then 1 else 0 end')
+		[ "$k" = 1 ] && break
+		sleep 0.2
+	done
+	rss=$(peak_kb "$rpid")
+	c1=$(proc_ticks "$rpid")
+	out "first backup $SMALL x 4 KiB, vigild run: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s wall, $(cpu_s "$c1") s CPU, peak RSS $((rss / 1024)) MiB; load $(load)"
+	stop "$rpid"
+	rm -rf "$W/small"
+}
+
+for r in $ROWS; do
+	case $r in
+	1) for rate in $RATES; do row_continuous "$rate"; done ;;
+	2) row_e2e ;;
+	3) row_backlog ;;
+	4) note_peak; out "vigild peak RSS over rows 1-3: $((PEAK / 1024)) MiB ($PEAK kB)"; row_small ;;
+	esac
+done
