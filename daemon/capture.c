@@ -207,7 +207,9 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 
 	if (fstat(fd, &before) < 0)
 		return -errno;
-	for (int i = 0; i < CAPTURE_TRIES; i++) {
+	/* a writer at it now: a read that waits for stillness would only be
+	 * thrown away (each as long as the copy), so copy at once */
+	for (int i = 0; i < (sink && sink->moving ? 0 : CAPTURE_TRIES); i++) {
 		c->capture_ns = real_ns();
 		if ((rc = read_pass(fd, h, sink, -1, buf, &c->size)) < 0)
 			return rc;
@@ -221,6 +223,8 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	}
 	/* Never still: ship a copy made in one pass (a bounded-interval
 	 * snapshot of a file that is being written all the time). */
+	if (fstat(fd, &before) < 0)
+		return -errno;
 	if ((cfd = mktmp(tmpdir, "copy", c->tmp)) < 0)
 		return cfd;
 	c->capture_ns = real_ns();
@@ -233,7 +237,8 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 		c->tmp[0] = '\0';
 		return rc;
 	}
-	c->unstable = true;
+	/* held still during the copy after all: one state, not "unstable" */
+	c->unstable = !same_state(&before, &c->st) || c->size != (uint64_t)c->st.st_size;
 	close(c->fd);
 	c->fd = cfd;
 	return 0;

@@ -2,8 +2,11 @@
  *
  * A regular file is read with fstat before and after; if its size, mtime or
  * ctime moved meanwhile the read starts over.  A file that never stays still
- * (CAPTURE_TRIES reads all torn) is copied once into STATE/tmp and shipped
- * from that copy, counted as "unstable".  A SQLite database (16-byte header
+ * (CAPTURE_TRIES reads all torn, or none tried when the sink says a writer
+ * is at it) is copied once into STATE/tmp and shipped from that copy,
+ * counted as "unstable" unless it held still during that copy.  An
+ * unstable copy is no single state of the file: each byte is what the file
+ * held at some instant of the copy's pass (capture_ns to the pass's end).  A SQLite database (16-byte header
  * "SQLite format 3\0") is captured with sqlite3_backup into STATE/tmp, which
  * is one committed state whatever other connections are doing.
  *
@@ -32,6 +35,9 @@ struct capture_sink {
 	int (*data)(void *arg, const uint8_t *p, size_t n);
 	/* may be NULL: each chunk of the content, in order (after reset) */
 	int (*chunk)(void *arg, const uint8_t sha[32], uint32_t len);
+	/* a writer is at the file right now (the tracker saw it): the reads
+	 * that wait for it to hold still are skipped, it is copied at once */
+	bool moving;
 };
 
 struct capture {

@@ -100,8 +100,9 @@ int intake_scan_all(struct vigild *d)
 	return rc;
 }
 
-/* A file written all the time is shipped at most every INTAKE_MIN_GAP_NS:
- * an event within that time of its last capture is due at capture + gap.
+/* A file written all the time is shipped at most every INTAKE_MIN_GAP_NS
+ * (RANGETAB_BUSY_GAP_NS while a writer is at it, rangetab.h): an event
+ * within that time of its last capture is due at capture + gap.
  * A last close is due at once, but closes of one file ship at most every
  * INTAKE_CLOSE_GAP_NS (a loop of open-write-close makes versions at that
  * rate, not at the rate of the loop). */
@@ -167,7 +168,9 @@ static void drain(struct intake *in, size_t n, bool all)
 		if ((it->kind == IN_CHANGED || it->kind == IN_CLOSED) && it->path &&
 		    path_valid(it->path) && vigild_under_root(d, it->path)) {
 			bool closed = it->kind == IN_CLOSED;
-			int64_t gap = closed ? INTAKE_CLOSE_GAP_NS : INTAKE_MIN_GAP_NS;
+			int64_t gap = closed ? INTAKE_CLOSE_GAP_NS :
+				      rangetab_busy(d->rt, it->path, mono_ns()) ?
+				      RANGETAB_BUSY_GAP_NS : INTAKE_MIN_GAP_NS;
 			int64_t due0 = closed ? now : due;
 
 			ctr_add(&d->ctr, CTR_EVENTS, 1);

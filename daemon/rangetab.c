@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/fnv.h"
 
 #define NBUCKETS 8192
@@ -17,10 +18,18 @@ struct rent {
 	char path[];
 };
 
+/* A file being written: its current run of writes (rangetab.h). */
+struct busy {
+	char *path;               /* owned; NULL: free */
+	int64_t first, last;      /* monotonic: the run's first and last write */
+	unsigned writes;          /* writes (pick-ups) in the run, saturating */
+};
+
 struct rangetab {
 	pthread_mutex_t mu;
 	size_t count;
 	struct rent *b[NBUCKETS];
+	struct busy busy[RANGETAB_BUSY];
 };
 
 static size_t hash(const char *s)
@@ -46,6 +55,8 @@ void rangetab_free(struct rangetab *t)
 			nx = e->next;
 			free(e);
 		}
+	for (size_t i = 0; i < RANGETAB_BUSY; i++)
+		free(t->busy[i].path);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
@@ -105,11 +116,79 @@ void rangeset_merge(struct rangeset *rs, const struct trk_range *r, size_t n)
 	}
 }
 
+/* path's slot in the busy table (mu held); NULL when not there. */
+static struct busy *busy_find(struct rangetab *t, const char *path)
+{
+	for (size_t i = 0; i < RANGETAB_BUSY; i++)
+		if (t->busy[i].path && !strcmp(t->busy[i].path, path))
+			return &t->busy[i];
+	return NULL;
+}
+
+/* A write to path seen at now (mu held): the run goes on, or a new one
+ * starts in path's slot, a free one or the one quiet the longest. */
+static void busy_note(struct rangetab *t, const char *path, int64_t now)
+{
+	struct busy *b = busy_find(t, path);
+	char *p;
+
+	if (b && now - b->last < RANGETAB_RUN_GAP_NS) {
+		b->last = now;
+		b->writes += b->writes < 1000;
+		return;
+	}
+	if (!b) {
+		b = &t->busy[0];
+		for (size_t i = 1; i < RANGETAB_BUSY && b->path; i++)
+			if (!t->busy[i].path || t->busy[i].last < b->last)
+				b = &t->busy[i];
+		if (!(p = strdup(path)))
+			return;
+		free(b->path);
+		b->path = p;
+	}
+	b->first = b->last = now;
+	b->writes = 1;
+}
+
+void rangetab_note_write(struct rangetab *t, const char *path, int64_t now)
+{
+	pthread_mutex_lock(&t->mu);
+	busy_note(t, path, now);
+	pthread_mutex_unlock(&t->mu);
+}
+
+bool rangetab_busy(struct rangetab *t, const char *path, int64_t now)
+{
+	struct busy *b;
+	bool busy;
+
+	pthread_mutex_lock(&t->mu);
+	b = busy_find(t, path);
+	busy = b && b->writes > 1 && now - b->last < RANGETAB_RUN_GAP_NS;
+	pthread_mutex_unlock(&t->mu);
+	return busy;
+}
+
+int64_t rangetab_hold(struct rangetab *t, const char *path, int64_t now)
+{
+	struct busy *b;
+	int64_t until = 0;
+
+	pthread_mutex_lock(&t->mu);
+	b = busy_find(t, path);
+	if (b && now - b->last < RANGETAB_RUN_GAP_NS)
+		until = b->first + (b->writes > 1 ? RANGETAB_BUSY_WAIT_NS : RANGETAB_PROBE_NS);
+	pthread_mutex_unlock(&t->mu);
+	return until > now ? until : 0;
+}
+
 void rangetab_add(struct rangetab *t, const char *path, const struct trk_range *r, size_t n,
 		  bool unknown, uint64_t size)
 {
 	struct rent *e;
 
+	rangetab_note_write(t, path, mono_ns());
 	pthread_mutex_lock(&t->mu);
 	if ((e = *find(t, path))) {
 		if (unknown) {

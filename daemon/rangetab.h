@@ -55,6 +55,31 @@ void rangetab_peek(struct rangetab *t, const char *path, struct rangeset *out);
  * its content changed even if its stat looks the same (same time tick). */
 bool rangetab_dirty(struct rangetab *t, const char *path);
 
+/* Files a writer is at: the loop notes every write the tracker reports
+ * (rangetab_add, any file, tracked or not) in a small table of the
+ * RANGETAB_BUSY most recent.  Writes less than RANGETAB_RUN_GAP_NS apart
+ * form one run; a run is "busy" from its second write until the writes
+ * stop (the loop picks up every 50 ms, so a steady writer is seen every
+ * tick).  Times are monotonic (common/clock.h mono_ns). */
+#define RANGETAB_BUSY       32
+#define RANGETAB_RUN_GAP_NS (200 * 1000000LL)
+/* A new run's first ship waits this long after its start (one write alone
+ * waits RANGETAB_PROBE_NS, to see whether a run begins), and while it
+ * lasts captures are this far apart: a file written all the time ships a
+ * version every RANGETAB_BUSY_GAP_NS plus the capture's own time. */
+#define RANGETAB_PROBE_NS    (120 * 1000000LL)
+#define RANGETAB_BUSY_WAIT_NS (2000 * 1000000LL)
+#define RANGETAB_BUSY_GAP_NS  (2000 * 1000000LL)
+
+/* A write to path at now (rangetab_add notes one at mono_ns()). */
+void rangetab_note_write(struct rangetab *t, const char *path, int64_t now);
+/* true when path is in a busy run at now. */
+bool rangetab_busy(struct rangetab *t, const char *path, int64_t now);
+/* 0 when path may be captured at now; else the (monotonic) time before
+ * which it should not be: a run younger than RANGETAB_BUSY_WAIT_NS, or a
+ * first write younger than RANGETAB_PROBE_NS. */
+int64_t rangetab_hold(struct rangetab *t, const char *path, int64_t now);
+
 /* true when rs holds written ranges, unknown ones or a cut. */
 bool rangeset_dirty(const struct rangeset *rs);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/rootwalk.h"
 #include "daemon/ship_int.h"
@@ -124,7 +125,8 @@ int ship_lstat(const struct shipper *sh, const char *path, struct stat *st)
 int ship_capture(struct shipper *sh, const char *path, struct ship_sink *s, struct capture *cap)
 {
 	struct capture_sink sink = { .arg = s, .reset = sink_reset, .data = sink_data,
-				     .chunk = sink_chunk };
+				     .chunk = sink_chunk,
+				     .moving = sh->o.rt && rangetab_busy(sh->o.rt, path, mono_ns()) };
 	const char *root = ship_root_of(sh, path);
 	int rc;
 

@@ -188,6 +188,19 @@ static bool test_ship_held(void)
 	return on && !strcmp(on, "1") && p && access(p, F_OK) == 0;
 }
 
+/* A file a writer is at is not captured yet (rangetab.h: a new run of
+ * writes waits, a first write waits to see whether a run begins): its
+ * entry is held until then.  A last close is never held. */
+static bool busy_hold(struct vigild *d, const struct qitem *q)
+{
+	int64_t now = mono_ns(), until;
+
+	if (!strcmp(q->reason, "closed") || !(until = rangetab_hold(d->rt, q->path, now)))
+		return false;
+	statedb_queue_hold(d->db, q->path, real_ns() + (until - now));
+	return true;
+}
+
 /* The next due entry no other shipper holds, now held by this one.
  * 0, or -ENOENT with *inflight = entries other shippers hold. */
 static int take(struct worker *w, size_t *inflight)
@@ -202,8 +215,13 @@ static int take(struct worker *w, size_t *inflight)
 		pthread_mutex_unlock(&d->mu);
 		return -EAGAIN;
 	}
-	rc = statedb_queue_next(d->db, d->once ? INT64_MAX : real_ns(),
-				d->once ? ONCE_TRIES : 1 << 30, d->claimed, d->nclaimed, &w->q);
+	for (int i = 0; i < 4; i++) {
+		rc = statedb_queue_next(d->db, d->once ? INT64_MAX : real_ns(),
+					d->once ? ONCE_TRIES : 1 << 30, d->claimed, d->nclaimed, &w->q);
+		if (rc < 0 || d->once || !busy_hold(d, &w->q))
+			break;
+		rc = -EAGAIN;
+	}
 	if (rc == 0 && d->nclaimed < STATEDB_EXCL_MAX &&
 	    (d->claimed[d->nclaimed] = strdup(w->q.path)))
 		d->nclaimed++;
@@ -231,10 +249,13 @@ static void after_ship(struct worker *w, int rc)
 	struct vigild *d = w->d;
 
 	if (rc == 0) {
-		/* changed again while it was being shipped: not before MIN_GAP,
-		 * so a file written all the time ships about once a second */
+		/* changed again while it was being shipped: not before MIN_GAP
+		 * (RANGETAB_BUSY_GAP_NS while a writer is at it), so a file
+		 * written all the time ships about every 2 s */
 		if (!d->once)
-			statedb_queue_hold(d->db, w->q.path, real_ns() + MIN_GAP_NS);
+			statedb_queue_hold(d->db, w->q.path, real_ns() +
+					   (rangetab_busy(d->rt, w->q.path, mono_ns()) ?
+					    RANGETAB_BUSY_GAP_NS : MIN_GAP_NS));
 		return;
 	}
 	if (rc == -EAGAIN && d->once) {

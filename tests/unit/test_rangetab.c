@@ -1,12 +1,14 @@
 /* test_rangetab.c — the per-file range table vigild keeps between the
  * tracker and the shippers: merging, cuts (ranges to TRK_EOF), overflow,
- * put-back after a failed ship, files without an entry. */
+ * put-back after a failed ship, files without an entry; the busy table
+ * (runs of writes: when a file a writer is at may be captured). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/rangetab.h"
@@ -143,6 +145,76 @@ static void test_untracked(void **state)
 	(void)state;
 }
 
+#define MS 1000000LL
+
+/* Runs of writes: a lone write waits the probe, a run waits from its
+ * start, a pause of RANGETAB_RUN_GAP_NS ends it; every time is given. */
+static void test_busy_runs(void **state)
+{
+	static const struct {
+		int64_t writes[6];     /* ms, 0-terminated after the first */
+		int64_t now;           /* ms */
+		bool busy;
+		int64_t hold;          /* ms; 0: may be captured now */
+	} cases[] = {
+		{ { 1000 }, 1000, false, 1000 + RANGETAB_PROBE_NS / MS },       /* lone write, young */
+		{ { 1000 }, 1000 + RANGETAB_PROBE_NS / MS, false, 0 },          /* probe over */
+		{ { 1000 }, 1500, false, 0 },                                   /* long quiet */
+		{ { 1000, 1050 }, 1060, true, 1000 + RANGETAB_BUSY_WAIT_NS / MS },
+		{ { 1000, 1050, 1100, 1150 }, 1200, true, 1000 + RANGETAB_BUSY_WAIT_NS / MS },
+		{ { 1000, 1050 }, 1050 + RANGETAB_RUN_GAP_NS / MS, false, 0 },  /* it stopped */
+		{ { 1000, 1150, 1300, 1450, 1600 }, 1700, true, 1000 + RANGETAB_BUSY_WAIT_NS / MS },
+		{ { 1000, 1050, 1500 }, 1510, false, 1500 + RANGETAB_PROBE_NS / MS }, /* new run */
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct rangetab *t = rangetab_new();
+		int64_t base = 1000000 * MS;   /* any monotonic origin */
+
+		rangetab_note_write(t, "/other", base);
+		for (size_t i = 0; i < 6 && (i == 0 || cases[c].writes[i]); i++)
+			rangetab_note_write(t, P, base + cases[c].writes[i] * MS);
+		assert_int_equal(rangetab_busy(t, P, base + cases[c].now * MS), cases[c].busy);
+		assert_int_equal(rangetab_hold(t, P, base + cases[c].now * MS),
+				 cases[c].hold ? base + cases[c].hold * MS : 0);
+		assert_false(rangetab_busy(t, "/never", base + cases[c].now * MS));
+		rangetab_free(t);
+	}
+	/* a run older than the wait: busy, but no longer held (the gap
+	 * between captures rules it from then on) */
+	struct rangetab *t = rangetab_new();
+	int64_t ms = 0;
+
+	for (; ms <= RANGETAB_BUSY_WAIT_NS / MS + 500; ms += 100)
+		rangetab_note_write(t, P, ms * MS);
+	assert_true(rangetab_busy(t, P, ms * MS));
+	assert_int_equal(rangetab_hold(t, P, ms * MS), 0);
+	rangetab_free(t);
+	(void)state;
+}
+
+/* The table keeps the RANGETAB_BUSY files written last: an older one
+ * makes room, a busy one is still known. */
+static void test_busy_bounded(void **state)
+{
+	struct rangetab *t = rangetab_new();
+	char p[32];
+
+	rangetab_note_write(t, P, 0);
+	rangetab_note_write(t, P, 10 * MS);
+	for (int i = 0; i < RANGETAB_BUSY - 1; i++) {
+		snprintf(p, sizeof(p), "/f%d", i);
+		rangetab_note_write(t, p, 5 * MS + i);
+	}
+	rangetab_note_write(t, "/last", 20 * MS);   /* evicts /f0, the quiet one */
+	assert_true(rangetab_busy(t, P, 30 * MS));
+	rangetab_note_write(t, "/f0", 40 * MS);
+	rangetab_note_write(t, "/f0", 50 * MS);
+	assert_true(rangetab_busy(t, "/f0", 60 * MS));
+	rangetab_free(t);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +223,8 @@ int main(void)
 		cmocka_unit_test(test_putback),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_untracked),
+		cmocka_unit_test(test_busy_runs),
+		cmocka_unit_test(test_busy_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
