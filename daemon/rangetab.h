@@ -62,7 +62,7 @@ bool rangetab_dirty(struct rangetab *t, const char *path);
  * stop (the loop picks up every 50 ms, so a steady writer is seen every
  * tick).  Times are monotonic (common/clock.h mono_ns). */
 #define RANGETAB_BUSY       32
-#define RANGETAB_RUN_GAP_NS (200 * 1000000LL)
+#define RANGETAB_RUN_GAP_NS (500 * 1000000LL)
 /* A new run's first ship waits this long after its start (one write alone
  * waits RANGETAB_PROBE_NS, to see whether a run begins), and while it
  * lasts captures are this far apart: a file written all the time ships a

@@ -159,12 +159,13 @@ static void test_busy_runs(void **state)
 	} cases[] = {
 		{ { 1000 }, 1000, false, 1000 + RANGETAB_PROBE_NS / MS },       /* lone write, young */
 		{ { 1000 }, 1000 + RANGETAB_PROBE_NS / MS, false, 0 },          /* probe over */
-		{ { 1000 }, 1500, false, 0 },                                   /* long quiet */
+		{ { 1000 }, 1000 + RANGETAB_RUN_GAP_NS / MS, false, 0 },       /* long quiet */
 		{ { 1000, 1050 }, 1060, true, 1000 + RANGETAB_BUSY_WAIT_NS / MS },
 		{ { 1000, 1050, 1100, 1150 }, 1200, true, 1000 + RANGETAB_BUSY_WAIT_NS / MS },
 		{ { 1000, 1050 }, 1050 + RANGETAB_RUN_GAP_NS / MS, false, 0 },  /* it stopped */
 		{ { 1000, 1150, 1300, 1450, 1600 }, 1700, true, 1000 + RANGETAB_BUSY_WAIT_NS / MS },
-		{ { 1000, 1050, 1500 }, 1510, false, 1500 + RANGETAB_PROBE_NS / MS }, /* new run */
+		{ { 1000, 1050, 1060 + RANGETAB_RUN_GAP_NS / MS }, 1070 + RANGETAB_RUN_GAP_NS / MS,
+		  false, 1060 + (RANGETAB_RUN_GAP_NS + RANGETAB_PROBE_NS) / MS },   /* a new run */
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
