@@ -17,7 +17,8 @@
 #  4. vigild's peak RSS (VmHWM) over rows 1-3, and in a first backup of
 #     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`.
 # The load average is printed with each row: the machine is shared.
-# Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL ROWS="1 2 3 4";
+# Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL ROWS="1 2 3 4"
+# PERF=DIR: perf record -g of vigild during each row-1 writer, into DIR;
 # needs root, make all, sqlite3, python3, jq).  Appends to bench/results-live.txt.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,8 +104,15 @@ row_continuous() {
 	drain 60
 	sleep 1.5
 	u0=$(dev_ctr unstable); c0=$(proc_ticks "$VPID"); s0=$(proc_ticks "$SPID")
+	local perfpid=""
+	if [ -n "${PERF:-}" ]; then   # PERF=DIR: a profile of vigild while it is written
+		perf record -q -g -o "$PERF/vigild-$rate.data" -p "$VPID" -- sleep "$SECS" \
+			>/dev/null 2>&1 &
+		perfpid=$!
+	fi
 	res=$("$WR" rate "$f" "$rate" "$SECS" "$th")
 	c1=$(proc_ticks "$VPID"); s1=$(proc_ticks "$SPID")
+	[ -z "$perfpid" ] || wait "$perfpid" || true
 	sleep 3
 	drain 60
 	u1=$(dev_ctr unstable)
@@ -170,9 +178,10 @@ EOF
 row_backlog() {
 	local i
 	( while :; do
-		echo "$(date +%s.%N) $(dev_queue) $("$BIN/vigil" status live --json 2>/dev/null |
-			jq -r '.backlog.files // -1')"
-		sleep 0.2
+		# each with its own time: a `vigil status` takes a while on a loaded machine
+		echo "$(date +%s.%N) $(dev_queue) $(date +%s.%N) $("$BIN/vigil" status live --json \
+			2>/dev/null | jq -r '.backlog.files // -1')"
+		sleep 0.1
 	done ) >"$W/samples" &
 	local sampler=$!
 	sleep 1
@@ -185,25 +194,32 @@ row_backlog() {
 	sleep 2
 	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
 	note_peak
-	python3 - "$W/samples" "$(load)" <<'EOF' | tee -a "$RESULTS"
+	python3 - "$W/samples" "$(load)" <<'EOF2' | tee -a "$RESULTS"
 import sys
-s = []
+dev, srv = [], []
 for line in open(sys.argv[1]):
     p = line.split()
-    if len(p) == 3 and p[1].isdigit() and p[2].lstrip('-').isdigit():
-        s.append((float(p[0]), int(p[1]), int(p[2])))
-lag, worst, peak = 0.0, 0.0, max((x[1] for x in s), default=0)
-for i, (t, dev, srv) in enumerate(s):
-    # when did the device last hold the number the server shows now?
-    j = i
-    while j >= 0 and s[j][1] != srv:
-        j -= 1
-    lag = t - s[j][0] if j >= 0 else t - s[0][0]
-    worst = max(worst, lag)
-off = sum(1 for x in s if x[1] != x[2])
-print(f"backlog: device queue peaked at {peak} files; server's number lagged the device's "
-      f"by at most {worst:.1f} s; {off} of {len(s)} samples (0.2 s apart) differed; load {sys.argv[2]}")
-EOF
+    if len(p) == 4 and p[1].isdigit() and p[3].lstrip('-').isdigit() and p[3] != '-1':
+        dev.append((float(p[0]), int(p[1])))
+        srv.append((float(p[2]), int(p[3])))
+# the server's figure at ts is v: since when had the device's queue (linear
+# between its samples) been at v?  lag = ts - the last such time before ts
+def lag(ts, v):
+    pts = [d for d in dev if d[0] <= ts]
+    if pts and pts[-1][1] == v:
+        return 0.0
+    for (t0, a), (t1, b) in reversed(list(zip(pts, pts[1:]))):
+        if min(a, b) <= v <= max(a, b):
+            t = t1 if a == b else t0 + (t1 - t0) * (v - a) / (b - a)
+            return max(0.0, ts - t)
+    return None
+lags = [lag(ts, v) for ts, v in srv]
+known = [x for x in lags if x is not None]
+peak = max((d[1] for d in dev), default=0)
+print(f"backlog: device queue peaked at {peak} files; the server's figure was the device's of "
+      f"at most {max(known, default=0):.1f} s before (median {sorted(known)[len(known) // 2] if known else 0:.1f} s), "
+      f"{len(lags) - len(known)} of {len(lags)} samples never matched; load {sys.argv[2]}")
+EOF2
 	rm -rf "$W/data/small" "$W/data"/big*.bin
 	drain 30
 }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,10 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 
 	memset(d, 0, sizeof(*d));
 	d->cf = cf;
+	/* glibc gives each thread that mallocs its own arena, which keeps what
+	 * was freed in it; vigild's threads allocate little on their hot paths,
+	 * and two arenas keep its RSS near what it uses (docs/performance.md) */
+	mallopt(M_ARENA_MAX, 2);
 	pthread_mutex_init(&d->mu, NULL);
 	resent_init(&d->resent);
 	pthread_cond_init(&d->cv, NULL);

@@ -3,6 +3,7 @@
  * threads do the work.
  * SIGTERM/SIGINT: the shipper finishes the file in hand, then exit 0. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,7 @@ int run_main(struct vigild *d)
 	test_tracker_delay();
 	if (trackers_start(d, &sink) < 0)
 		goto out;
+	malloc_trim(0);   /* libbpf's parse of the kernel's BTF (several MiB) is freed by now */
 	/* reconcile at start, but only once the tracker records changes: a file
 	 * made after the scan passed its directory and before the tracker was
 	 * attached was never queued (the soak lost one, docs/reliability.md) */

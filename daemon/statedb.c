@@ -65,8 +65,10 @@ int statedb_open(const char *statedir, struct statedb **out)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(db->db, 5000);
-	rc = sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-			  NULL, NULL, NULL);
+	/* cache_size: 1 MiB instead of SQLite's 2 MB default (vigild stays
+	 * within 16 MiB of RSS; the OS page cache holds the rest of the db) */
+	rc = sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			  " PRAGMA cache_size=-1024;", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db->db, schema, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
