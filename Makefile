@@ -142,6 +142,7 @@ bench: deps
 	bench/run.sh
 	bench/tracker_cost.sh 200000
 	bench/latency.sh
+	bench/live_bench.sh
 	bench/change_bench.sh
 	bench/mount_bench.sh 256 20000
 	bench/search_bench.sh
