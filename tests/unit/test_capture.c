@@ -179,6 +179,37 @@ static void test_never_still(void **state)
 	free(copy);
 }
 
+/* A writer at it (sink->moving): no read waits for stillness, one copy
+ * pass; "unstable" only when the file moved during that pass. */
+static void test_moving(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[50000], sha[32], root[32];
+	struct scribble s = { .path = f->file, .passes = 1000 };
+	struct capture_sink sink = { .arg = &s, .reset = scr_reset, .data = scr_data,
+				     .moving = true };
+	struct capture c;
+
+	memset(buf, 'z', sizeof(buf));
+	write_bytes(f->file, buf, sizeof(buf));
+	assert_int_equal(capture_file(f->dir, f->file, f->dir, &sink, &c), 0);
+	assert_int_equal(s.resets, 1);   /* one pass: the copy */
+	assert_true(c.unstable);
+	assert_true(c.tmp[0] != '\0');
+	capture_release(&c);
+
+	/* still after all: a copy, one state, not counted unstable */
+	s = (struct scribble){ .path = f->file, .passes = 0 };
+	write_bytes(f->file, buf, sizeof(buf));
+	assert_int_equal(capture_file(f->dir, f->file, f->dir, &sink, &c), 0);
+	assert_int_equal(s.resets, 1);
+	assert_false(c.unstable);
+	assert_true(c.tmp[0] != '\0');
+	hash_of(buf, sizeof(buf), sha, root);
+	assert_memory_equal(c.sha256, sha, 32);
+	capture_release(&c);
+}
+
 static void test_not_regular(void **state)
 {
 	struct fx *f = *state;
@@ -424,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modified_during_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_still, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swapped_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_traps, setup, teardown),
