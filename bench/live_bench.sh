@@ -215,7 +215,10 @@ for line in open(sys.argv[1]):
 # between its samples) been at v?  lag = ts - the last such time before ts
 def lag(ts, v):
     pts = [d for d in dev if d[0] <= ts]
-    if pts and pts[-1][1] == v:
+    nxt = [d for d in dev if d[0] > ts][:1]
+    # between the device's samples around ts: current (each `vigil status`
+    # is answered after the device sample before it)
+    if pts and (pts[-1][1] == v or (nxt and min(pts[-1][1], nxt[0][1]) <= v <= max(pts[-1][1], nxt[0][1]))):
         return 0.0
     for (t0, a), (t1, b) in reversed(list(zip(pts, pts[1:]))):
         if min(a, b) <= v <= max(a, b):
