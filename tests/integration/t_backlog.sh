@@ -1,8 +1,8 @@
 # t_backlog.sh — `vigil status` shows the device's backlog while it is
 # busy, not only when vigild idles or once a minute: with shipping held
 # (test hook VIGIL_TEST_SHIP_HOLD) 8 new files stay queued, and the
-# server's backlog follows the device's queue (8, then 0 once shipped)
-# within a few seconds; before, it stayed at 0 until the 60 s report.
+# server's backlog follows the device's queue (what it holds, then 0 once
+# shipped) within seconds; before, it stayed at 0 until the 60 s report.
 . "$(dirname "$0")/lib.sh"
 
 server_start
@@ -16,7 +16,6 @@ VIGIL_TEST_HOOKS=1 VIGIL_TEST_SHIP_HOLD=$HOLD "$BIN/vigild" run --bundle "$T/pho
 	--state "$T/state" --watch "$D" --tracker "${TRACKER:-auto}" >>"$T/vigild.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 30 "first backup" sh -c "'$BIN/vigil' get 'phone1:$D/a.txt' -o '$T/probe' && [ \"\$(cat '$T/probe')\" = one ]"
-dev_files() { "$BIN/vigild" status --state "$T/state" --json | jq -r '.queue.files'; }
 srv_files() { vigil status phone1 --json | jq -r '.backlog.files'; }
 wait_for 30 "device queue empty" sh -c "[ \"\$('$BIN/vigild' status --state '$T/state' --json | jq -r .queue.files)\" = 0 ]"
 wait_for 30 "server backlog 0" sh -c "[ \"\$('$BIN/vigil' status phone1 --json | jq -r .backlog.files)\" = 0 ]"
@@ -24,13 +23,15 @@ wait_for 30 "server backlog 0" sh -c "[ \"\$('$BIN/vigil' status phone1 --json |
 note "shipping held: 8 files queued, the server's backlog shows 8"
 touch "$HOLD"
 for i in 1 2 3 4 5 6 7 8; do echo "file $i" >"$D/f$i.txt"; done
-wait_for 30 "8 queued on the device" sh -c "[ \"\$('$BIN/vigild' status --state '$T/state' --json | jq -r .queue.files)\" = 8 ]"
-# the device idles with 8 queued and nothing shipped: only a report made
-# because the queue moved can bring the 8 (the periodic one is 60 s away)
-wait_for 10 "server backlog 8" sh -c "[ \"\$('$BIN/vigil' status phone1 --json | jq -r .backlog.files)\" = 8 ]"
+wait_for 30 "8 queued on the device" sh -c "[ \"\$('$BIN/vigild' status --state '$T/state' --json | jq -r .queue.files)\" -ge 8 ]"
+# the device idles with them queued and nothing shipped: only a report made
+# because the queue moved can bring them (the periodic one is 60 s away).
+# Held, the queue only grows (the directory's own change may follow late):
+# the server must show what the device holds at that moment.
+wait_for 10 "server backlog = device queue" sh -c "d=\$('$BIN/vigild' status --state '$T/state' --json | jq -r .queue.files);
+	[ \"\$d\" -ge 8 ] && [ \"\$('$BIN/vigil' status phone1 --json | jq -r .backlog.files)\" = \"\$d\" ]"
 [ "$(vigil status phone1 --json | jq -r '.backlog.oldest != null')" = true ] ||
-	fail "backlog 8 without an oldest time"
-[ "$(dev_files)" = 8 ] || fail "device queue moved while held: $(dev_files)"
+	fail "backlog without an oldest time"
 vigil ls "phone1:$D" --json | jqe 'map(select(.path | test("/f[0-9].txt$"))) | length == 0' >/dev/null ||
 	fail "a held file reached the server"
 
