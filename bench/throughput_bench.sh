@@ -74,29 +74,48 @@ else
 	VPORT=$((20000 + RANDOM % 20000)) RPORT=$((40000 + RANDOM % 20000))
 fi
 
-W=$(mktemp -d /tmp/vigil-tput.XXXXXX) || exit 1
-W=$(realpath "$W")
+WROOT=$(mktemp -d /tmp/vigil-tput.XXXXXX) || exit 1
+WROOT=$(realpath "$WROOT")
+W=$WROOT
 cleanup() {
-	if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+	if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $WROOT" >&2; else rm -rf "$WROOT"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-REPORT=$W/report
-RES=$W/res   # key=value lines rows leave for later rows
+REPORT=$WROOT/report
+RES=$WROOT/res   # key=value lines rows leave for later rows (per pass)
 : >"$REPORT"
 : >"$RES"
-put() { echo "$1=$2" >>"$RES"; }
-get() { sed -n "s/^$1=//p" "$RES" | tail -1; }
-log() { echo "throughput_bench: $(date +%T) ${ROW:+($ROW) }$*" >&2; }
+put() { echo "${PASS}_$1=$2" >>"$RES"; }
+get() { sed -n "s/^${PASS}_$1=//p" "$RES" | tail -1; }
+log() { echo "throughput_bench: $(date +%T) ${ROW:+($ROW${PASS:+ $PASS}) }$*" >&2; }
 say() { echo "$*" >>"$REPORT"; }
 
-# a private copy of the programs: a rebuild elsewhere cannot swap them
-mkdir -p "$W/bin"
-cp "$SRCBIN/vigil" "$SRCBIN/vigil-server" "$SRCBIN/vigild" "$W/bin/" ||
-	{ echo "throughput_bench: $SRCBIN lacks vigil, vigil-server or vigild" >&2; exit 1; }
-BIN=$W/bin
-TREE=$(git -C "$SRCBIN" rev-parse --short HEAD 2>/dev/null || echo "?")
-git -C "$SRCBIN" diff --quiet HEAD -- 2>/dev/null || TREE="$TREE+dirty"
+# tree_of BINDIR: the commit of the tree BINDIR was built in (+dirty)
+tree_of() {
+	local t
+	t=$(git -C "$1" rev-parse --short HEAD 2>/dev/null || echo "?")
+	git -C "$1" diff --quiet HEAD -- 2>/dev/null || t="$t+dirty"
+	echo "$t"
+}
+# a private copy of the programs: a rebuild elsewhere cannot swap them.
+# BENCH_BEFORE_BIN: every row runs first with that build ("before"), then
+# with VIGIL_BIN ("after"), peers again in each pass, each in its own dirs
+copy_bin() { # SRC PASS
+	mkdir -p "$WROOT/bin-$2"
+	cp "$1/vigil" "$1/vigil-server" "$1/vigild" "$WROOT/bin-$2/" ||
+		{ echo "throughput_bench: $1 lacks vigil, vigil-server or vigild" >&2; exit 1; }
+	eval "TREE_$2=\$(tree_of "$1")"
+}
+PASSES=after
+copy_bin "$SRCBIN" after
+if [ -n "${BENCH_BEFORE_BIN:-}" ]; then
+	BEFORE=$(cd "$BENCH_BEFORE_BIN" && pwd) || { echo "throughput_bench: no $BENCH_BEFORE_BIN" >&2; exit 1; }
+	copy_bin "$BEFORE" before
+	PASSES="before after"
+fi
+BIN=$WROOT/bin-after
+PASS=""
 
 . "$ROOT/bench/throughput_lib.sh"
 . "$ROOT/bench/throughput_rows.sh"
@@ -111,7 +130,8 @@ for r in $ROWS; do
 	run_row "$r"
 done
 {
-	echo "== throughput_bench ${BENCH_LABEL:-} $(date -u +%FT%TZ)  vigil $TREE ($SRCBIN)"
+	echo "== throughput_bench ${BENCH_LABEL:-} $(date -u +%FT%TZ)  vigil $TREE_after ($SRCBIN)"
+	[ -n "${BEFORE:-}" ] && echo "   before: vigil $TREE_before ($BEFORE); each row: before, then after"
 	echo "   $(uname -r), $(nproc) CPUs; load average at start $LOAD0, at end $(loadavg);" \
 		"$(($(date +%s) - T0)) s; rows: $ROWS${PERF:+; UNDER PERF (timings distorted)}"
 	cat "$REPORT"

@@ -13,9 +13,10 @@ rss2() { echo "$(mib "$1")/$(mib "$2")"; }
 
 # --- (a) first backup, many small files -------------------------------------
 
+SMALL=$WROOT/small   # read only: one copy for both passes
 small_make() {
 	log "making $NSMALL files x 4 KiB in $NDIRS dirs"
-	python3 - "$W/small" "$NSMALL" "$NDIRS" <<-'EOF' || die "small files"
+	python3 - "$SMALL" "$NSMALL" "$NDIRS" <<-'EOF' || die "small files"
 		import os, sys
 		root, n, nd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 		for d in range(nd):
@@ -29,11 +30,11 @@ small_make() {
 
 row_a() {
 	local s0 s1 scpu n us vw vc rw rc rs rsd
-	[ -d "$W/small" ] || small_make
+	[ -d "$SMALL" ] || small_make
 	say "(a) first backup, $NSMALL files x 4 KiB in $NDIRS dirs (page cache warm); load $(loadavg)"
 	rowhead
 	srv_up "$W/srv-a"
-	once_cmd "$W/st-a" "$W/small"
+	once_cmd "$W/st-a" "$SMALL"
 	perf_wrap vigild
 	perf_attach server "$SPID"
 	s0=$(proc_ticks "$SPID")
@@ -47,18 +48,18 @@ row_a() {
 	scpu=$(tsec $((s1 - s0)))
 	us=$(awk -v c="$scpu" -v n="$n" 'BEGIN { if (n > 0) printf "%.0f", c * 1e6 / n; else print "-" }')
 	rowline vigil "$T_WALL" "$T_CPU" "$scpu" "$(rss2 "$T_RSS" "$(hwm_kib "$SPID")")" \
-		"$n versions, $us us server CPU per version; $(verify "$W/small/d000/f000000")"
+		"$n versions, $us us server CPU per version; $(verify "$SMALL/d000/f000000")"
 	vw=$T_WALL vc=$T_CPU
 	stop_pid "$SPID"
 	sync
 	log "rsync"
 	rsyncd_up
 	s0=$(proc_ticks "$RPID")
-	timed a-rsync rsync -a "$W/small/" "$(RURL small/)"
+	timed a-rsync rsync -a "$SMALL/" "$(RURL small/)"
 	sleep 0.5
 	s1=$(proc_ticks "$RPID")
 	rsd=$(tsec $((s1 - s0)))
-	diff -rq "$W/small" "$W/rdst/small" >/dev/null && rs="copy equal" || rs="COPY DIFFERS"
+	diff -rq "$SMALL" "$W/rdst/small" >/dev/null && rs="copy equal" || rs="COPY DIFFERS"
 	rowline "rsync -a (daemon)" "$T_WALL" "$T_CPU" "$rsd" "$(mib "$T_RSS")/-" "$rs; no fsync"
 	rw=$T_WALL rc=$T_CPU
 	stop_pid "$RPID"
@@ -69,7 +70,7 @@ row_a() {
 		log "restic"
 		restic_env "$W/restic-a"
 		restic init -q >/dev/null 2>&1 || die "restic init"
-		timed a-restic restic backup -q "$W/small"
+		timed a-restic restic backup -q "$SMALL"
 		xw=$T_WALL
 		rowline "restic backup (local)" "$T_WALL" "$T_CPU" "-" "$(mib "$T_RSS")/-" "rc=$T_RC"
 		rm -rf "$W/restic-a"
@@ -80,9 +81,9 @@ row_a() {
 
 # --- (b) first backup, one big file -----------------------------------------
 
-BIGD=$W/big
-BIGF=$W/big/big.bin
+# big_make: sets BIGD, BIGF (this pass's) and makes the file once
 big_make() {
+	BIGD=$W/big BIGF=$W/big/big.bin
 	[ -f "$BIGF" ] && return 0
 	log "making a $BIG_MIB MiB file"
 	mkdir -p "$BIGD"
@@ -235,7 +236,7 @@ row_c() {
 # --- (d) 4 KiB edit of the big file, shipped as ranges (bpf) ----------------
 
 row_d() {
-	local s0 sd s1 c0 c1 k0 k tc v0 v recv tsha ver rs rss scpu idle i=0
+	local s0 sd s1 c0 c1 k0 k tc v0 v recv tsha ver rs rss scpu idle
 	big_ready
 	say "(d) 4 KiB pwrite in the middle of the $BIG_MIB MiB file, vigild run --tracker bpf (ranges); load $(loadavg)"
 	rowhead
@@ -253,17 +254,12 @@ row_d() {
 	wait_until 300 "ranges edit durable" has_version "$BIGF" $((v0 + 1))
 	sd=$(proc_ticks "$SPID")
 	read -r v recv _ <<<"$(latest "$BIGF")"
-	# a ranges version's sha256 is computed once its content rests 10 min
-	# (docs/index.md): then only the CPU settle below counts
-	while ! sha_filled "$BIGF" && ! sha_pending "$BIGF" && [ "$i" -lt $((SETTLE_MAX * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if sha_filled "$BIGF"; then tsha="sha256 filled $(secs "$tc" "$(now_ns)") s after close()"
-	elif sha_pending "$BIGF"; then tsha="sha256 pending until the content rests 10 min"
-	else tsha="sha256 STILL PENDING after $SETTLE_MAX s"; fi
-	cpu_settle "$SPID" || tsha="$tsha; server CPU still moving after $SETTLE_MAX s"
+	# background work: until the server's CPU is still for 3 s (the old
+	# server's sha256 pass starts at the commit and runs without a break)
+	cpu_settle "$SPID" && tsha="server still $(secs "$tc" "$(now_ns)") s after close()" ||
+		tsha="server CPU still moving after $SETTLE_MAX s"
 	s1=$(proc_ticks "$SPID") c1=$(proc_ticks "$VPID")
+	sha_filled "$BIGF" && tsha="$tsha, sha256 filled" || tsha="$tsha, sha256 still pending (deferred)"
 	perf_detach
 	rss=$(rss2 "$(hwm_kib "$VPID")" "$(hwm_kib "$SPID")")
 	k=$(kind_of "$k0" "$(kinds "$W/st-big")")
