@@ -147,7 +147,7 @@ verify() {
 
 # vigild_run STATE WATCHDIR TRACKER: sets VPID
 vigild_run() {
-	"$BIN/vigild" run --bundle "$DEVB" --state "$1" --watch "$2" \
+	${BENCH_DEBUG:+env VIGIL_DEBUG=1} "$BIN/vigild" run --bundle "$DEVB" --state "$1" --watch "$2" \
 		--server "127.0.0.1:$VPORT" --tracker "$3" >>"$1.log" 2>&1 &
 	VPID=$!
 	spawn_note "$VPID"
@@ -204,16 +204,16 @@ timed() {
 	[ "$T_RC" = 0 ] || log "$name: rc=$T_RC: $(tail -2 "$W/$name.out" | tr '\n' ' ')"
 }
 
-# cpu_settle PID: waits until PID's CPU ticks have moved by at most one
-# (10 ms: timer noise) in 3 s, at most SETTLE_MAX s in all from now
+# cpu_settle PID [TICKS]: waits until PID's CPU ticks have moved by at
+# most TICKS (1: 10 ms, timer noise) in 3 s, at most SETTLE_MAX s in all
 cpu_settle() {
-	local t=() i=0
+	local t=() i=0 tol=${2:-1}
 	t[0]=$(proc_ticks "$1")
 	while [ "$i" -lt $((SETTLE_MAX * 10)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 		t[i]=$(proc_ticks "$1")
-		[ "$i" -ge 30 ] && [ $((t[i] - t[i - 30])) -le 1 ] && return 0
+		[ "$i" -ge 30 ] && [ $((t[i] - t[i - 30])) -le "$tol" ] && return 0
 	done
 	return 1
 }
