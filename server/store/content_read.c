@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #define VR_PAGES  48
 #define VR_LOCS   64   /* chunk locations looked up ahead of a sequential reader */
 #define VR_LOCS_RANDOM 4  /* ... and of a jump */
+#define VR_SPAN   (256 * 1024)  /* records read back to back in one pread at most */
 
 struct vpage {
 	uint8_t hash[32];
@@ -48,6 +50,12 @@ struct vreader {
 	struct store_loc loc[VR_LOCS];
 	size_t nlocs;
 	uint64_t next_start;         /* where a sequential reader's next chunk starts */
+	/* records read ahead in one pread: [span_off, span_off + span_len) of span_pack */
+	uint8_t *span;               /* VR_SPAN, allocated by the first span read */
+	uint32_t span_pack;
+	uint64_t span_off;
+	size_t span_len;
+	EVP_MD_CTX *md;              /* sha256 of each chunk, reused */
 };
 
 const struct content_ref *vreader_ref(const struct vreader *vr) { return &vr->ref; }
@@ -70,6 +78,8 @@ void vreader_free(struct vreader *vr)
 		vpage_clear(&vr->cache[i]);
 	free(vr->pagebuf);
 	free(vr->chunk);
+	free(vr->span);
+	EVP_MD_CTX_free(vr->md);
 	free(vr);
 }
 
@@ -280,6 +290,7 @@ static int loc_fill(struct vreader *vr, bool sequential)
 	int r = 0;
 
 	vr->nlocs = 0;
+	vr->span_len = 0;   /* loc[] is replaced: the span is only used through it */
 	if (!(p = page_get(vr, vr->leaf, &r)))
 		return r;
 	if (p->pg.level != 0 || vr->leaf_i >= p->pg.n)
@@ -316,6 +327,91 @@ static int chunk_room(struct vreader *vr, uint64_t len)
 	return 0;
 }
 
+/* Reads the record of located chunk k together with the located records
+ * that follow it back to back in the same pack (a file's chunks as one
+ * upload stored them), in one pread of at most VR_SPAN.  Returns 1 when
+ * the record is in vr->span now, 0 when it stands alone (read it by
+ * itself), or -errno. */
+static int span_fill(struct vreader *vr, size_t k)
+{
+	const struct store_loc *l = &vr->loc[k];
+	uint64_t end = l->off + store_rec_bytes(l);
+	size_t j;
+	int r;
+
+	for (j = k + 1; j < vr->nlocs; j++) {
+		const struct store_loc *n = &vr->loc[j];
+
+		if (!n->found || n->pack != l->pack || n->off != end ||
+		    end + store_rec_bytes(n) - l->off > VR_SPAN)
+			break;
+		end += store_rec_bytes(n);
+	}
+	if (j == k + 1)
+		return 0;
+	if (!vr->span && !(vr->span = malloc(VR_SPAN)))
+		return -ENOMEM;
+	vr->span_len = 0;
+	if ((r = store_read_span(vr->st, l->pack, l->off, (size_t)(end - l->off), vr->span)) < 0)
+		return r;
+	vr->span_pack = l->pack;
+	vr->span_off = l->off;
+	vr->span_len = (size_t)(end - l->off);
+	return 1;
+}
+
+/* Whether the record of located chunk k lies in vr->span. */
+static bool in_span(const struct vreader *vr, size_t k)
+{
+	const struct store_loc *l = &vr->loc[k];
+
+	return l->found && vr->span_len && l->pack == vr->span_pack && l->off >= vr->span_off &&
+	       l->off + store_rec_bytes(l) <= vr->span_off + vr->span_len;
+}
+
+static EVP_MD *md_sha256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* SHA-256 fetched once: EVP_sha256() makes every EVP_DigestInit_ex look
+ * the implementation up again, once per chunk. */
+static const EVP_MD *content_md_sha256(void)
+{
+	pthread_once(&md_once, md_fetch);
+	return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
+/* The sha256 of a chunk, with a context reused across chunks. */
+static int chunk_sha(struct vreader *vr, const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	if (!vr->md && !(vr->md = EVP_MD_CTX_new()))
+		return -ENOMEM;
+	if (EVP_DigestInit_ex(vr->md, content_md_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(vr->md, p, n) != 1 || EVP_DigestFinal_ex(vr->md, out, &len) != 1)
+		return -EIO;
+	return 0;
+}
+
+/* Fetches located chunk k into vr->chunk: from the span, else alone. */
+static int chunk_fetch(struct vreader *vr, size_t k, size_t *n)
+{
+	const struct store_loc *l = &vr->loc[k];
+	int r;
+
+	if (!in_span(vr, k) && l->found && (r = span_fill(vr, k)) < 0)
+		return r;
+	if (in_span(vr, k))
+		return store_decode_at(vr->st, vr->loc_id[k], l, vr->span + (l->off - vr->span_off),
+				       vr->chunk, vr->chunkcap, n);
+	return store_get_at(vr->st, vr->loc_id[k], l, vr->chunk, vr->chunkcap, n);
+}
+
 /* Loads chunk c, which vreader_chunk_at just returned. */
 static int chunk_load(struct vreader *vr, const struct vchunk *c)
 {
@@ -332,12 +428,12 @@ static int chunk_load(struct vreader *vr, const struct vchunk *c)
 	}
 	if ((r = chunk_room(vr, c->len)) < 0)
 		return r;
-	r = store_get_at(vr->st, vr->loc_id[k], &vr->loc[k], vr->chunk, vr->chunkcap, &n);
+	r = chunk_fetch(vr, (size_t)k, &n);
 	if (r == -ENOENT || r == -EMSGSIZE)
 		r = -EIO;
 	if (r == 0 && n != c->len)
 		r = -EIO;
-	if (r == 0 && (r = content_sha256_of(vr->chunk, n, h)) == 0 && memcmp(h, c->sha, 32))
+	if (r == 0 && (r = chunk_sha(vr, vr->chunk, n, h)) == 0 && memcmp(h, c->sha, 32))
 		r = -EIO;
 	if (r < 0)
 		return r;

@@ -448,21 +448,21 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
+int store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t want, void *buf)
 {
-	size_t want = REC_HDR + (size_t)l->clen, got = 0;
+	uint8_t *rec = buf;
+	size_t got = 0;
 	ssize_t k;
 	int slot, fd, r = 0;
 
 	pthread_mutex_lock(&st->mu);
-	slot = store_slot_get_locked(st, l->pack);
-	st->records_read++;
+	slot = store_slot_get_locked(st, pack);
 	pthread_mutex_unlock(&st->mu);
 	if (slot < 0)
 		return slot == -ENOENT ? -EIO : slot;
 	fd = st->slot[slot].fd;
 	while (got < want) {
-		k = pread(fd, rec + got, want - got, (off_t)(l->off + got));
+		k = pread(fd, rec + got, want - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -475,6 +475,20 @@ static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
 	store_slot_put_locked(st, slot);
 	pthread_mutex_unlock(&st->mu);
 	return r;
+}
+
+/* Counts one more record read (store_stats). */
+static void count_read(struct store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	st->records_read++;
+	pthread_mutex_unlock(&st->mu);
+}
+
+static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
+{
+	count_read(st);
+	return store_read_span(st, l->pack, l->off, REC_HDR + (size_t)l->clen, rec);
 }
 
 static int rec_decode(struct store *st, const uint8_t *rec, const struct store_loc *l,
@@ -510,6 +524,18 @@ static int rec_decode(struct store *st, const uint8_t *rec, const struct store_l
 	return 0;
 }
 
+/* The checks store_get_at and store_decode_at share before reading. */
+static int loc_check(const struct store_loc *l, size_t cap)
+{
+	if (!l->found)
+		return -ENOENT;
+	if (l->rlen > STORE_CHUNK_MAX || l->clen > STORE_CHUNK_MAX + 1024)
+		return -EIO;
+	if (l->rlen > cap)
+		return -EMSGSIZE;
+	return 0;
+}
+
 int store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
 		 void *buf, size_t cap, size_t *n)
 {
@@ -517,12 +543,8 @@ int store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct 
 	int r;
 
 	*n = 0;
-	if (!l->found)
-		return -ENOENT;
-	if (l->rlen > STORE_CHUNK_MAX || l->clen > STORE_CHUNK_MAX + 1024)
-		return -EIO;
-	if (l->rlen > cap)
-		return -EMSGSIZE;
+	if ((r = loc_check(l, cap)) < 0)
+		return r;
 	rec = malloc(REC_HDR + (size_t)l->clen);
 	if (!rec)
 		return -ENOMEM;
@@ -531,6 +553,25 @@ int store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct 
 		r = rec_decode(st, rec, l, id, buf);
 	free(rec);
 	if (r == 0)
+		*n = l->rlen;
+	return r;
+}
+
+size_t store_rec_bytes(const struct store_loc *l)
+{
+	return REC_HDR + (size_t)l->clen;
+}
+
+int store_decode_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		    const void *rec, void *buf, size_t cap, size_t *n)
+{
+	int r;
+
+	*n = 0;
+	if ((r = loc_check(l, cap)) < 0)
+		return r;
+	count_read(st);
+	if ((r = rec_decode(st, rec, l, id, buf)) == 0)
 		*n = l->rlen;
 	return r;
 }

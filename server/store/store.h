@@ -66,6 +66,15 @@ int  store_locate(struct store *st, const uint8_t (*ids)[STORE_ID_LEN], size_t n
 /* store_get of a chunk store_locate found; the same checks and errors. */
 int  store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
 		  void *buf, size_t cap, size_t *n);
+/* For a reader of many records that lie back to back (a file's chunks as
+ * one upload wrote them): one pread of [off, off+n) of a pack into buf,
+ * then store_decode_at of each record in it.  store_rec_bytes is the size
+ * of l's record on disk (it starts at l->off).  Same checks and errors as
+ * store_get_at; 0 or -errno. */
+int  store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t n, void *buf);
+size_t store_rec_bytes(const struct store_loc *l);
+int  store_decode_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		     const void *rec, void *buf, size_t cap, size_t *n);
 
 int  store_batch_new(struct store *st, struct store_batch **out);
 /* Stores a chunk unless already committed or already in this batch.
