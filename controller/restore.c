@@ -20,11 +20,14 @@
 #include "controller/jsonout.h"
 #include "controller/restore_int.h"
 
+#define RESTORE_FLUSH_BYTES (8u << 20)
+
 /* A file being written: sink state. */
 struct wfile {
 	struct restore *r;
 	int fd;
 	uint64_t want, got;
+	uint64_t flushed;      /* writeback started up to here */
 	struct cverify *cv;    /* sha256, or tree root while the sha256 is pending */
 };
 
@@ -118,6 +121,13 @@ static int wfile_sink(void *arg, const void *p, size_t n)
 	if ((e = cverify_feed(w->cv, p, n)) < 0)
 		return e;
 	w->got += n;
+	/* start writeback as we go, so the fsync before the rename waits for
+	 * the last few MiB, not for the whole file */
+	if (w->got - w->flushed >= RESTORE_FLUSH_BYTES) {
+		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->got - w->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->got;
+	}
 	w->r->st.bytes += n;
 	restore_progress(w->r, false);
 	return 0;
