@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "controller/getdirect.h"
 #include "controller/seqfile.h"
 #include "controller/jsonout.h"
+#include "controller/pget.h"
 #include "controller/restore.h"
 
 /* A direct fetch that has not reached the device by then never runs. */
@@ -76,28 +78,62 @@ struct items {
 	struct vg_entry *scratch;
 };
 
-/* restore_src.fetch: MSG_CTL_READ of the whole version; DATA goes to sink. */
-static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void *sink_arg,
-		 char *err, size_t errlen)
+/* One MSG_CTL_READ of [off, off+len) of version e; DATA goes to sink.
+ * cancel: stop waiting once set. */
+static int read_range(struct get *g, const struct vg_entry *e, uint64_t off, uint64_t len,
+		      restore_sink_fn sink, void *sink_arg, const volatile sig_atomic_t *cancel,
+		      char *err, size_t errlen)
 {
-	struct get *g = arg;
-	struct vg_read_req q = { .version = e->version, .off = 0, .len = e->size };
+	struct vg_read_req q = { .version = e->version, .off = off, .len = len };
 	struct rpc r;
 	struct buf req;
 	int rc;
 
-	if (e->size == 0)
-		return 0;
 	snprintf(q.dev, sizeof(q.dev), "%s", g->dev);
 	snprintf(q.path, sizeof(q.path), "%s", e->path);
 	buf_init(&req, MUX_FRAME_MAX);
 	proto_put_read_req(&req, &q);
 	ctl_rpc(g->c, &r);
+	r.cancel = cancel;
 	rc = rpc_stream(&r, MSG_CTL_READ, &req, sink, sink_arg);
-	if (rc < 0 && (r.remote || r.err[0]))
+	if (rc == -ECONNRESET && mux_alive(g->c->m)) {
+		/* the server reset this stream only: it failed to read its copy */
+		rc = -EIO;
+		snprintf(err, errlen, "server: the read was cut off (the server logs why)");
+	} else if (rc < 0 && (r.remote || r.err[0])) {
 		snprintf(err, errlen, "%s%s", rc == -EINTR && !r.remote ? "" : "server: ", r.err);
+	}
 	buf_free(&req);
 	return rc;
+}
+
+struct range_ctx {
+	struct get *g;
+	const struct vg_entry *e;
+};
+
+/* pget_range_fn: a range of the version on a stream of its own. */
+static int fetch_range(void *arg, uint64_t off, uint64_t len, restore_sink_fn sink,
+		       void *sink_arg, const volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct range_ctx *rc = arg;
+
+	return read_range(rc->g, rc->e, off, len, sink, sink_arg, stop, err, errlen);
+}
+
+/* restore_src.fetch: the whole version into sink, in order; a large one in
+ * ranges over several streams at once (pget.h). */
+static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void *sink_arg,
+		 char *err, size_t errlen)
+{
+	struct get *g = arg;
+	struct range_ctx rc = { g, e };
+
+	if (e->size == 0)
+		return 0;
+	if (e->size < PGET_MIN)
+		return read_range(g, e, 0, e->size, sink, sink_arg, &ctl_quit, err, errlen);
+	return pget_run(e->size, fetch_range, &rc, sink, sink_arg, &ctl_quit, err, errlen);
 }
 
 static int item_add(void *arg, struct wire_reader *r)
@@ -330,6 +366,12 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 		return r < 0 ? CTL_OK : r;
 	if (a.direct)
 		return get_direct(c, &a);
+	/* Frames of up to 64 KiB are allocated by the I/O thread and freed by
+	 * the reader: without this, glibc gives each freed heap top back
+	 * (madvise) and the next frame faults its pages in again, a quarter
+	 * of the CPU of a large get (docs/performance.md, "Reads"). */
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	g.dev = a.dev;
 	ctl_target_str(a.dev, a.path, what, sizeof(what));
 	if (ctl_connect(c) < 0 || !(e = malloc(sizeof(*e))))

@@ -115,6 +115,10 @@ int mountfs_main(struct ctl *c, const char *device, const char *mountpoint,
 		return 1;
 	/* a dozen threads allocating frames: few arenas keep RSS near what is live */
 	mallopt(M_ARENA_MAX, 2);
+	/* ... and keep freed frames instead of trimming the heap top after
+	 * each one (madvise, then page faults on the next: cmd_get.c) */
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mux_free(c->m);   /* its I/O thread would not survive daemonizing */
 	c->m = NULL;
 	return run(&fs, c->b, c->server, mountpoint, foreground);
