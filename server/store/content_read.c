@@ -407,8 +407,8 @@ static int chunk_fetch(struct vreader *vr, size_t k, size_t *n)
 	if (!in_span(vr, k) && l->found && (r = span_fill(vr, k)) < 0)
 		return r;
 	if (in_span(vr, k))
-		return store_decode_at(vr->st, vr->loc_id[k], l, vr->span + (l->off - vr->span_off),
-				       vr->chunk, vr->chunkcap, n);
+		return store_decode_hashed(vr->st, vr->loc_id[k], l, vr->span + (l->off - vr->span_off),
+				   vr->chunk, vr->chunkcap, n);
 	return store_get_at(vr->st, vr->loc_id[k], l, vr->chunk, vr->chunkcap, n);
 }
 
