@@ -2,6 +2,7 @@
  * Exit status: 0 success, 1 failure (one line on stderr), 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -363,6 +364,13 @@ static int cmd_run(const char *dir, const char *listen_at)
 		return log_warnx("%s", err), 1;
 	if (run_lock(&cfg) < 0)
 		return 1;
+	/* Each request runs in a thread of its own, and a read takes a 256 KiB
+	 * span buffer and 64 KiB frames: without this, glibc mmaps the span and
+	 * trims each thread's heap top as it is freed, and every request faults
+	 * its pages in again (docs/performance.md, "Reads").  What is kept is
+	 * bounded by the busiest moment's allocations. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	if ((sfd = signal_fd()) < 0)
 		return 1;
 	if ((r = srv_open(&srv, &cfg)) == 0)
