@@ -20,7 +20,10 @@
 #define MUX_THREADS_MAX (2 * MUX_MAX_STREAMS)
 #define MUX_REFUSED_MAX 256                  /* refused OPENs awaiting their RESET */
 #define MUX_WBUF (4 * (MUX_HDR + MUX_FRAME_MAX))
-#define MUX_TLS_WBUF (64 * 1024)   /* TLS records written per write(2) at most */
+/* TLS records written per write(2) at most: one whole 64 KiB frame as TLS
+ * records (5 records, 65,658 bytes), so a frame is one write, not a full
+ * 64 KiB buffer and then a tail of a hundred bytes in a second one */
+#define MUX_TLS_WBUF (68 * 1024)
 
 struct frame {
 	STAILQ_ENTRY(frame) link;
