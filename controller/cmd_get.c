@@ -121,6 +121,20 @@ static int fetch_range(void *arg, uint64_t off, uint64_t len, restore_sink_fn si
 	return read_range(rc->g, rc->e, off, len, sink, sink_arg, stop, err, errlen);
 }
 
+/* Streams a large get uses: VIGIL_GET_STREAMS (1 .. PGET_WORKERS_MAX) when
+ * set, else PGET_WORKERS. */
+static int get_streams(void)
+{
+	const char *v = getenv("VIGIL_GET_STREAMS");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return PGET_WORKERS;
+	n = strtol(v, &end, 10);
+	return *end || n < 1 ? 1 : n > PGET_WORKERS_MAX ? PGET_WORKERS_MAX : (int)n;
+}
+
 /* restore_src.fetch: the whole version into sink, in order; a large one in
  * ranges over several streams at once (pget.h). */
 static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void *sink_arg,
@@ -128,12 +142,13 @@ static int fetch(void *arg, const struct vg_entry *e, restore_sink_fn sink, void
 {
 	struct get *g = arg;
 	struct range_ctx rc = { g, e };
+	int streams = get_streams();
 
 	if (e->size == 0)
 		return 0;
-	if (e->size < PGET_MIN)
+	if (e->size < PGET_MIN || streams == 1)
 		return read_range(g, e, 0, e->size, sink, sink_arg, &ctl_quit, err, errlen);
-	return pget_run(e->size, fetch_range, &rc, sink, sink_arg, &ctl_quit, err, errlen);
+	return pget_run(e->size, streams, fetch_range, &rc, sink, sink_arg, &ctl_quit, err, errlen);
 }
 
 static int item_add(void *arg, struct wire_reader *r)

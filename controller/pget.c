@@ -2,7 +2,10 @@
  *
  * Range i lives in slot i % PGET_SLOTS and may be claimed only once range
  * i - PGET_SLOTS was drained, so a slot is never shared.  Workers fill
- * slots; the calling thread drains them in order into the sink.  The first
+ * slots; the calling thread drains them in order into the sink.  The range
+ * at the head (the next to drain) is drained while it arrives, every
+ * PGET_STEP bytes, so its bytes reach the sink while they are still in the
+ * CPU's cache; the ranges behind it wait whole in their slots.  The first
  * failure stops everything: workers claim nothing more and the caller
  * returns as soon as the failure is seen. */
 #include "controller/pget.h"
@@ -17,10 +20,17 @@
 
 enum { SLOT_IDLE = 0, SLOT_FILLING, SLOT_READY };
 
+#define PGET_STEP (256u << 10)   /* the head range is drained in pieces of this */
+
+struct pget;
+
 struct pslot {
+	struct pget *p;
 	uint8_t *buf;
 	uint64_t range;     /* which range it holds */
-	size_t want, got;
+	size_t want;
+	size_t got;         /* filled so far: written by the worker (atomic) */
+	size_t taken;       /* handed to the sink so far (drain only) */
 	int state;
 };
 
@@ -70,15 +80,23 @@ static void fail_locked(struct pget *p, int err, const char *why)
 	pthread_cond_broadcast(&p->cond);
 }
 
-/* restore_sink_fn of a range: into its slot, never past its length. */
+/* restore_sink_fn of a range: into its slot, never past its length.  The
+ * drain is told when the head range has another PGET_STEP. */
 static int slot_sink(void *arg, const void *data, size_t n)
 {
 	struct pslot *s = arg;
+	size_t got = __atomic_load_n(&s->got, __ATOMIC_RELAXED);
 
-	if (n > s->want - s->got)
+	if (n > s->want - got)
 		return -EFBIG;
-	memcpy(s->buf + s->got, data, n);
-	s->got += n;
+	memcpy(s->buf + got, data, n);
+	__atomic_store_n(&s->got, got + n, __ATOMIC_RELEASE);
+	if ((got + n) / PGET_STEP != got / PGET_STEP &&
+	    __atomic_load_n(&s->p->drained, __ATOMIC_RELAXED) == s->range) {
+		pthread_mutex_lock(&s->p->lock);
+		pthread_cond_broadcast(&s->p->cond);
+		pthread_mutex_unlock(&s->p->lock);
+	}
 	return 0;
 }
 
@@ -95,6 +113,7 @@ static struct pslot *claim(struct pget *p)
 	s->range = p->next++;
 	s->want = s->range + 1 == p->nranges ? (size_t)(p->size - s->range * PGET_RANGE) : PGET_RANGE;
 	s->got = 0;
+	s->taken = 0;
 	s->state = SLOT_FILLING;
 	return s;
 }
@@ -112,7 +131,7 @@ static void *worker(void *arg)
 		why[0] = '\0';
 		r = p->fetch(p->fetch_arg, s->range * PGET_RANGE, s->want, slot_sink, s, &p->stop,
 			     why, sizeof(why));
-		if (r == 0 && s->got != s->want)
+		if (r == 0 && __atomic_load_n(&s->got, __ATOMIC_ACQUIRE) != s->want)
 			r = -EBADMSG;
 		pthread_mutex_lock(&p->lock);
 		if (r == -EFBIG)
@@ -129,6 +148,20 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Bytes of the head slot s ready to drain now (lock held): what has come
+ * once the range is whole, else only PGET_STEP or more. */
+static size_t ready_bytes(const struct pget *p, const struct pslot *s)
+{
+	size_t got;
+
+	if (s->range != p->drained || s->state == SLOT_IDLE)
+		return 0;
+	got = __atomic_load_n(&s->got, __ATOMIC_ACQUIRE);
+	if (s->state == SLOT_READY)
+		return got - s->taken;
+	return got - s->taken >= PGET_STEP ? (got - s->taken) / PGET_STEP * PGET_STEP : 0;
+}
+
 /* Hands the ranges to sink in order (the calling thread). */
 static int drain(struct pget *p, restore_sink_fn sink, void *sink_arg)
 {
@@ -137,21 +170,28 @@ static int drain(struct pget *p, restore_sink_fn sink, void *sink_arg)
 	pthread_mutex_lock(&p->lock);
 	while (p->drained < p->nranges && r == 0) {
 		struct pslot *s = &p->slot[p->drained % PGET_SLOTS];
+		size_t n;
 
-		while (!stopped(p) && !(s->state == SLOT_READY && s->range == p->drained))
+		while (!stopped(p) && (n = ready_bytes(p, s)) == 0 &&
+		       !(s->state == SLOT_READY && s->range == p->drained))
 			wait_a_while(p);
 		if (stopped(p)) {
 			r = p->err ? p->err : -EINTR;
 			break;
 		}
+		n = ready_bytes(p, s);
 		pthread_mutex_unlock(&p->lock);
-		r = sink(sink_arg, s->buf, s->got);
+		if (n > 0)
+			r = sink(sink_arg, s->buf + s->taken, n);
 		pthread_mutex_lock(&p->lock);
-		s->state = SLOT_IDLE;
-		p->drained++;
+		s->taken += n;
 		if (r < 0)
 			fail_locked(p, r, "");   /* the caller words the sink's own failures */
-		pthread_cond_broadcast(&p->cond);
+		else if (s->state == SLOT_READY && s->taken == s->want) {
+			s->state = SLOT_IDLE;
+			__atomic_store_n(&p->drained, p->drained + 1, __ATOMIC_RELAXED);
+			pthread_cond_broadcast(&p->cond);
+		}
 	}
 	if (r == 0 && stopped(p))
 		r = p->err ? p->err : -EINTR;
@@ -161,11 +201,12 @@ static int drain(struct pget *p, restore_sink_fn sink, void *sink_arg)
 	return r;
 }
 
-int pget_run(uint64_t size, pget_range_fn fetch, void *fetch_arg, restore_sink_fn sink,
-	     void *sink_arg, const volatile sig_atomic_t *cancel, char *err, size_t errlen)
+int pget_run(uint64_t size, int workers, pget_range_fn fetch, void *fetch_arg,
+	     restore_sink_fn sink, void *sink_arg, const volatile sig_atomic_t *cancel,
+	     char *err, size_t errlen)
 {
 	struct pget p = { .size = size, .fetch = fetch, .fetch_arg = fetch_arg, .cancel = cancel };
-	pthread_t tid[PGET_WORKERS];
+	pthread_t tid[PGET_WORKERS_MAX];
 	int i, n = 0, r;
 
 	p.nranges = (size + PGET_RANGE - 1) / PGET_RANGE;
@@ -175,7 +216,11 @@ int pget_run(uint64_t size, pget_range_fn fetch, void *fetch_arg, restore_sink_f
 	for (i = 0; i < PGET_SLOTS && (uint64_t)i < p.nranges && r == 0; i++)
 		if (!(p.slot[i].buf = malloc(PGET_RANGE)))
 			r = -ENOMEM;
-	for (i = 0; i < PGET_WORKERS && r == 0 && (uint64_t)i < p.nranges; i++) {
+	for (i = 0; i < PGET_SLOTS; i++)
+		p.slot[i].p = &p;
+	if (workers < 1 || workers > PGET_WORKERS_MAX)
+		workers = workers < 1 ? 1 : PGET_WORKERS_MAX;
+	for (i = 0; i < workers && r == 0 && (uint64_t)i < p.nranges; i++) {
 		if (pthread_create(&tid[n], NULL, worker, &p) != 0)
 			break;
 		n++;
