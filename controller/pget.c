@@ -75,7 +75,7 @@ static void fail_locked(struct pget *p, int err, const char *why)
 	if (p->err)
 		return;
 	p->err = err;
-	p->stop = 1;
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);   /* read unlocked by the fetches */
 	snprintf(p->why, sizeof(p->why), "%s", why);
 	pthread_cond_broadcast(&p->cond);
 }

@@ -74,9 +74,9 @@ static int fetch(void *arg, uint64_t off, uint64_t len, restore_sink_fn out, voi
 	if (s->fault_range == range && s->fault == F_LONG)
 		end++;
 	if (s->fault != F_NONE && s->fault_range != range && s->fault == F_HANG) {
-		for (i = 0; i < 500 && !*stop; i++)   /* up to 5 s */
+		for (i = 0; i < 500 && !__atomic_load_n(stop, __ATOMIC_RELAXED); i++)   /* up to 5 s */
 			usleep(10000);
-		if (*stop) {
+		if (__atomic_load_n(stop, __ATOMIC_RELAXED)) {
 			s->saw_stop = 1;
 			return -EINTR;
 		}
