@@ -146,7 +146,7 @@ static int sig_raw(void *arg, const void *p, size_t n)
 }
 
 /* Streams the server's signature of srv into the cache under srv's
- * sha256, where the capture path finds it for a delta. */
+ * chunk-tree root, where the capture path finds it for a delta. */
 static int fetch_sig(struct shipper *sh, const struct vg_entry *srv)
 {
 	struct sigwriter *w = NULL;
@@ -159,7 +159,7 @@ static int fetch_sig(struct shipper *sh, const struct vg_entry *srv)
 		       sig_raw, w, SHIP_REPLY_MS, &got);
 	ctr_add(sh->o.ctr, CTR_BYTES_RECV, got);
 	if (rc == 0)
-		rc = sigwriter_commit_raw(w, srv->path, srv->sha256);
+		rc = sigwriter_commit_raw(w, srv->path, srv->tree_root);
 	sigwriter_free(w);
 	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
 		ship_disconnect(sh);

@@ -230,9 +230,21 @@ static int ship_new(struct shipper *sh, const struct qitem *q, const struct stat
 		rc = ship_content(sh, q, st, NULL, false);
 	else if (rc == SHIP_ADOPT_CONTENT)
 		rc = ship_content(sh, q, st, base,
-				  sigcache_has(sh->o.statedir, q->path, base->sha256));
+				  sigcache_has(sh->o.statedir, q->path, base->root));
 	free(base);
 	return rc;
+}
+
+/* The signature of row's version is cached (keyed by its chunk-tree root;
+ * one an older state directory keyed by the sha256 is rekeyed). */
+static bool has_sig(struct shipper *sh, const char *path, const struct shipped *row)
+{
+	static const uint8_t zero[32];
+
+	if (sigcache_has(sh->o.statedir, path, row->root))
+		return true;
+	return memcmp(row->sha256, zero, 32) &&
+	       sigcache_rekey(sh->o.statedir, path, row->sha256, row->root) == 0;
 }
 
 /* The facts ship_plan decides on (shipplan.h).  st, moved: storage. */
@@ -268,7 +280,7 @@ static int look(struct shipper *sh, const struct qitem *q, struct stat *st,
 		f->rs = sh->rs;
 	}
 	f->have_sig = f->row && f->row->type == VG_FILE && f->row->version &&
-		      sigcache_has(sh->o.statedir, q->path, f->row->sha256);
+		      has_sig(sh, q->path, f->row);
 	return 0;
 }
 

@@ -158,16 +158,38 @@ struct rship {
 	struct clwriter *w;
 	struct clreader *old;
 	struct cl_region reg[RANGETAB_RANGES];
+	size_t nreg;
+	uint64_t eof_from;
+	struct sigpatch *sp;         /* the signature's changed records, or NULL */
 	struct stat before, after;
 	int64_t capture_ns;
 };
+
+/* The cached signature's records the ranges change, summed from the file
+ * as it is now (before the caller's check that it did not move).  None
+ * when there is no signature of cur to patch: the next unitemised edit
+ * then goes WHOLE. */
+static void sig_patch(struct shipper *sh, const char *path, const struct shipped *cur,
+		      struct rship *x)
+{
+	struct sigpatch_range r[RANGETAB_RANGES];
+	uint64_t new_size = (uint64_t)x->before.st_size;
+
+	if (new_size < SIG_MIN_SIZE || !sigcache_has(sh->o.statedir, path, cur->root))
+		return;
+	for (size_t i = 0; i < x->nreg; i++)
+		r[i] = (struct sigpatch_range){ x->reg[i].off, x->reg[i].end };
+	if (sigpatch_build(sh->tmpdir, x->b.filefd, cur->size, new_size, r, x->nreg,
+			   x->eof_from, &x->sp) < 0)
+		x->sp = NULL;
+	ctr_add(sh->o.ctr, CTR_BYTES_READ, sigpatch_bytes_read(x->sp));
+}
 
 /* Reads the windows, builds the body and the new list.  0 or -ENOTSUP. */
 static int rs_build(struct shipper *sh, const char *path, const struct shipped *cur,
 		    const struct rangeset *rs, struct rship *x)
 {
 	uint64_t new_size = (uint64_t)x->before.st_size, eof_from = UINT64_MAX, t;
-	size_t nreg;
 	int64_t carried;
 	int rc;
 
@@ -179,7 +201,8 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 		t = new_size;
 	if (t < cur->size || new_size != cur->size)
 		eof_from = t;
-	carried = plan_regions(rs, new_size, eof_from, x->reg, &nreg, &x->b.rec, &x->b.nrec);
+	x->eof_from = eof_from;
+	carried = plan_regions(rs, new_size, eof_from, x->reg, &x->nreg, &x->b.rec, &x->b.nrec);
 	if (carried < 0)
 		return -ENOTSUP;
 	/* a near rewrite is cheaper as a delta than read through windows */
@@ -192,7 +215,7 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 	if ((x->b.fd = open(sh->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
 		return -ENOTSUP;
 	x->s = (struct cl_splice){ .old = x->old, .new_size = new_size, .reg = x->reg,
-				   .nreg = nreg, .eof_from = eof_from, .pread = file_pread,
+				   .nreg = x->nreg, .eof_from = eof_from, .pread = file_pread,
 				   .bytes = body_bytes, .arg = &x->b };
 	x->capture_ns = real_ns();
 	rc = chunklist_splice(&x->s, x->w);
@@ -202,10 +225,11 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 			  rc < 0 ? strerror(-rc) : "body incomplete");
 		return -ENOTSUP;
 	}
+	sig_patch(sh, path, cur, x);
 	if (fstat(x->b.filefd, &x->after) < 0 || !same_state(&x->before, &x->after))
 		return -ENOTSUP;   /* written meanwhile: the capture path copes */
 	log_debug("%s: ranges: %zu region(s), read %llu bytes, %llu new chunks, body %llu",
-		  path, nreg, (unsigned long long)x->s.bytes_read,
+		  path, x->nreg, (unsigned long long)x->s.bytes_read,
 		  (unsigned long long)x->s.chunks_new, (unsigned long long)x->b.size);
 	return 0;
 }
@@ -272,11 +296,14 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 		learn_sha(sh, q->path, version);
 	if ((rc = ship_commit(sh, q, &x->after, version)) < 0)
 		goto out;
-	/* the list now describes the new version; the librsync signature
-	 * does not (it would need the whole file read) */
+	/* the list now describes the new version, and so does the signature
+	 * once patched (a META leaves the content, hence both, as they were) */
 	if (clwriter_commit(x->w, q->path, x->s.root) < 0)
 		pathstate_drop(&sh->ps, q->path, PS_CHUNKS);
-	pathstate_drop(&sh->ps, q->path, PS_SIG);
+	if (p->body == PUT_RANGES &&
+	    (!x->sp || sigpatch_apply(x->sp, sh->o.statedir, q->path, cur->root, cur->size,
+				      x->s.root) < 0))
+		pathstate_drop(&sh->ps, q->path, PS_SIG);
 out:
 	if (x->b.filefd >= 0)
 		close(x->b.filefd);
@@ -284,6 +311,7 @@ out:
 		close(x->b.fd);
 	clreader_free(x->old);
 	clwriter_free(x->w);
+	sigpatch_free(x->sp);
 	free(x->b.rec);
 	free(x->b.st.buf);
 	free(x);

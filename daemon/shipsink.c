@@ -54,7 +54,7 @@ void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
 {
 	memset(s, 0, sizeof(*s));
 	s->dfd = -1;
-	if (delta && base && sigcache_load(sh->o.statedir, path, base->sha256, &s->sig) == 0 &&
+	if (delta && base && sigcache_load(sh->o.statedir, path, base->root, &s->sig) == 0 &&
 	    deltawriter_new(sh->tmpdir, s->sig, sh->o.delta_outcap, &s->dw) < 0)
 		s->dw = NULL;
 	/* with a delta, the new signature is derived from it afterwards
@@ -155,13 +155,13 @@ static void keep_signature(struct shipper *sh, const char *path, const struct ca
 {
 	uint64_t rd = 0;
 
-	if (s->sw && sigwriter_commit(s->sw, path, cap->sha256) == 0)
+	if (s->sw && sigwriter_commit(s->sw, path, cap->root) == 0)
 		return;
-	if (base && !memcmp(base->sha256, cap->sha256, 32) && !s->sw)
+	if (base && !memcmp(base->root, cap->root, 32) && !s->sw)
 		return;   /* same content: the cached signature still describes it */
 	if (!s->sw && s->dfd >= 0 && cap->size >= SIG_MIN_SIZE &&
-	    sigcache_derive(sh->o.statedir, path, base->sha256, base->size, s->dfd, s->dsize,
-			    cap->fd, cap->size, cap->sha256, &rd) == 0) {
+	    sigcache_derive(sh->o.statedir, path, base->root, base->size, s->dfd, s->dsize,
+			    cap->fd, cap->size, cap->root, &rd) == 0) {
 		ctr_add(sh->o.ctr, CTR_BYTES_READ, rd);
 		return;
 	}

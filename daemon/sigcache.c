@@ -145,7 +145,7 @@ static int loadsig_out(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-bool sigcache_has(const char *statedir, const char *path, const uint8_t sha256[32])
+bool sigcache_has(const char *statedir, const char *path, const uint8_t key[32])
 {
 	char file[PATH_MAX];
 	uint8_t hdr[32];
@@ -155,12 +155,12 @@ bool sigcache_has(const char *statedir, const char *path, const uint8_t sha256[3
 	if (pathstate_file(statedir, PS_DIR_SIGS, path, file) < 0 ||
 	    (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return false;
-	has = read(fd, hdr, 32) == 32 && memcmp(hdr, sha256, 32) == 0;
+	has = read(fd, hdr, 32) == 32 && memcmp(hdr, key, 32) == 0;
 	close(fd);
 	return has;
 }
 
-int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[32],
+int sigcache_load(const char *statedir, const char *path, const uint8_t key[32],
 		  rs_signature_t **out)
 {
 	char file[PATH_MAX];
@@ -175,7 +175,7 @@ int sigcache_load(const char *statedir, const char *path, const uint8_t sha256[3
 		return rc;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? -ENOENT : -errno;
-	if (read(fd, hdr, 32) != 32 || memcmp(hdr, sha256, 32) != 0) {
+	if (read(fd, hdr, 32) != 32 || memcmp(hdr, key, 32) != 0) {
 		rc = -ENOENT;
 		goto out;
 	}
@@ -202,6 +202,24 @@ out:
 	rsstream_free(s);
 	if (sig)
 		rs_free_sumset(sig);
+	close(fd);
+	return rc;
+}
+
+int sigcache_rekey(const char *statedir, const char *path, const uint8_t old[32],
+		   const uint8_t key[32])
+{
+	char file[PATH_MAX];
+	uint8_t hdr[32];
+	int fd, rc;
+
+	if ((rc = pathstate_file(statedir, PS_DIR_SIGS, path, file)) < 0)
+		return rc;
+	if ((fd = open(file, O_RDWR | O_CLOEXEC)) < 0)
+		return -ENOENT;
+	rc = -ENOENT;
+	if (pread(fd, hdr, 32, 0) == 32 && memcmp(hdr, old, 32) == 0)
+		rc = pwrite(fd, key, 32, 0) == 32 ? 0 : -EIO;
 	close(fd);
 	return rc;
 }
@@ -271,12 +289,12 @@ int sigwriter_feed_raw(struct sigwriter *w, const void *p, size_t n)
 	return fd_write(&w->fd, p, n);
 }
 
-int sigwriter_commit_raw(struct sigwriter *w, const char *path, const uint8_t sha256[32])
+int sigwriter_commit_raw(struct sigwriter *w, const char *path, const uint8_t key[32])
 {
 	char file[PATH_MAX];
 	int rc;
 
-	if (pwrite(w->fd, sha256, 32, 0) != 32)
+	if (pwrite(w->fd, key, 32, 0) != 32)
 		return -errno;
 	if ((rc = pathstate_file(w->state, PS_DIR_SIGS, path, file)) < 0)
 		return rc;
@@ -286,7 +304,7 @@ int sigwriter_commit_raw(struct sigwriter *w, const char *path, const uint8_t sh
 	return 0;
 }
 
-int sigwriter_commit(struct sigwriter *w, const char *path, const uint8_t sha256[32])
+int sigwriter_commit(struct sigwriter *w, const char *path, const uint8_t key[32])
 {
 	int rc;
 
@@ -294,7 +312,7 @@ int sigwriter_commit(struct sigwriter *w, const char *path, const uint8_t sha256
 		return -ENOMEM;
 	if ((rc = rsstream_finish(w->s)) < 0)
 		return rc;
-	return sigwriter_commit_raw(w, path, sha256);
+	return sigwriter_commit_raw(w, path, key);
 }
 
 void sigwriter_free(struct sigwriter *w)

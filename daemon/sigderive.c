@@ -246,9 +246,9 @@ static int walk_delta(struct der *d, struct rd *r)
 	return pos == d->new_size ? 0 : -EBADMSG;
 }
 
-int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sha[32],
+int sigcache_derive(const char *statedir, const char *path, const uint8_t old_key[32],
 		    uint64_t old_size, int deltafd, uint64_t dsize, int newfd, uint64_t new_size,
-		    const uint8_t new_sha[32], uint64_t *bytes_read)
+		    const uint8_t new_key[32], uint64_t *bytes_read)
 {
 	struct der *d = calloc(1, sizeof(*d));
 	struct rd *r = calloc(1, sizeof(*r));
@@ -270,7 +270,7 @@ int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sh
 	}
 	rc = -EBADMSG;
 	if (pread(d->oldfd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, old_sha, 32) != 0 || fstat(d->oldfd, &st) < 0 ||
+	    memcmp(hdr, old_key, 32) != 0 || fstat(d->oldfd, &st) < 0 ||
 	    hdr[CACHEHDR + 6] != (B >> 8) || hdr[CACHEHDR + 11] != VG_RS_STRONG_LEN)
 		goto out;
 	d->old_size = old_size;
@@ -298,7 +298,7 @@ int sigcache_derive(const char *statedir, const char *path, const uint8_t old_sh
 		goto out;
 	if ((rc = stage_flush(&d->st)) < 0)
 		goto out;
-	rc = sigwriter_commit_raw(d->w, path, new_sha);
+	rc = sigwriter_commit_raw(d->w, path, new_key);
 out:
 	if (d) {
 		if (bytes_read)
