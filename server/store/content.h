@@ -160,6 +160,9 @@ void vpatch_set_cancel(struct vpatch *vp, content_cancel_fn gone, void *arg);
 int  vpatch_feed(struct vpatch *vp, const void *p, size_t n);
 int  vpatch_finish(struct vpatch *vp, struct content_ref *out);
 int  vpatch_sha256(const struct vpatch *vp, uint8_t out[32]);   /* after finish */
+/* Before the first feed: no sha256 (the caller has one it trusts), so the
+ * base's reused chunks are not read back; vpatch_sha256 then fails. */
+void vpatch_skip_sha(struct vpatch *vp);
 void vpatch_free(struct vpatch *vp);   /* NULL-safe */
 
 /* ---- ranges (PUT_RANGES) ----

@@ -179,6 +179,11 @@ int vpatch_finish(struct vpatch *vp, struct content_ref *out)
 	return vp->err = vbuild_finish(vp->vb, out);
 }
 
+void vpatch_skip_sha(struct vpatch *vp)
+{
+	vp->vb->no_sha = true;
+}
+
 int vpatch_sha256(const struct vpatch *vp, uint8_t out[32])
 {
 	return vbuild_sha256(vp->vb, out);

@@ -4,7 +4,9 @@
 # signature is patched for the blocks they touched); vigild stops, the file
 # is edited again (4 KiB, which no tracker saw), and `vigild once` ships it
 # as one DELTA (counter shipped_delta), no WHOLE, sending under 1 MiB
-# (bytes_sent); the server's version equals the file.
+# (bytes_sent); the server's version equals the file, and the server read
+# under 8 MiB building it (its /proc rchar: the base's chunks a COPY reuses
+# are not read back for a sha256).
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for bpf"; exit 0; }
@@ -50,13 +52,18 @@ kill "$VPID"
 wait "$VPID" 2>/dev/null || true
 dd if=/dev/urandom of="$F" bs=4096 seek=5000 count=1 conv=notrunc status=none
 : >"$T/vigild.log"
+srchar() { awk '/^rchar/ {print $2}' "/proc/$SERVER_PID/io"; }
+s0=$(srchar)
 vigild_once phone1 "$D"
+s1=$(srchar)
 sent=$(counter bytes_sent)
 note "once: $(kinds) (ranges delta whole), bytes_sent $sent"
 same_file phone1 "$F" "$F"
 [ "$(counter shipped_delta)" = 1 ] || { tail -20 "$T/vigild.log"; fail "the edit did not go by delta"; }
 [ "$(counter shipped_whole)" = 0 ] || fail "the edit went whole"
 [ "$sent" -lt 1048576 ] || fail "sent $sent bytes for a 4 KiB edit of 32 MiB"
+note "server read $((s1 - s0)) bytes for it"
+[ $((s1 - s0)) -lt $((8 << 20)) ] || fail "the server read $((s1 - s0)) bytes to build a 4 KiB delta"
 [ "$(counter errors)" = 0 ] || { tail -20 "$T/vigild.log"; fail "a PUT failed"; }
 
 note "and the signature derived from that delta serves the next one"
