@@ -11,6 +11,7 @@
 #define VIGIL_DAEMON_SHIP_INT_H
 
 #include "daemon/capture.h"
+#include "daemon/chunkdelta.h"
 #include "daemon/chunklist.h"
 #include "daemon/pathstate.h"
 #include "daemon/putio.h"
@@ -60,6 +61,7 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
 struct ship_sink {
 	struct sigwriter *sw;        /* new signature, for the next edit */
 	struct deltawriter *dw;      /* delta against the base's signature */
+	struct chunkdelta *cd;       /* or one guided by the base's chunk list */
 	struct clwriter *cw;         /* chunk list, for PUT_RANGES next time */
 	rs_signature_t *sig;         /* the base's signature, loaded for dw */
 	int dfd;                     /* the finished delta (owned by dw), or -1 */

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/chunkdelta.h"
 #include "daemon/rootwalk.h"
 #include "daemon/ship_int.h"
 #include "daemon/trkpath.h"
@@ -25,6 +26,8 @@ static int sink_reset(void *arg)
 		return rc;
 	if (c->dw && (rc = deltawriter_reset(c->dw)) < 0)
 		return rc;
+	if (c->cd && (rc = chunkdelta_reset(c->cd)) < 0)
+		return rc;
 	if (c->cw)
 		rc = clwriter_reset(c->cw);
 	return rc;
@@ -33,8 +36,11 @@ static int sink_reset(void *arg)
 static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len)
 {
 	struct ship_sink *c = arg;
+	int rc;
 
-	return c->cw ? clwriter_add(c->cw, sha, len) : 0;
+	if (c->cw && (rc = clwriter_add(c->cw, sha, len)) < 0)
+		return rc;
+	return c->cd ? chunkdelta_chunk(c->cd, sha, len) : 0;
 }
 
 static int sink_data(void *arg, const uint8_t *p, size_t n)
@@ -46,6 +52,8 @@ static int sink_data(void *arg, const uint8_t *p, size_t n)
 		return rc;
 	if (c->dw)
 		rc = deltawriter_feed(c->dw, p, n);
+	if (c->cd)
+		rc = chunkdelta_data(c->cd, p, n);
 	return rc;
 }
 
@@ -54,15 +62,23 @@ void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
 {
 	memset(s, 0, sizeof(*s));
 	s->dfd = -1;
-	if (delta && base && sigcache_load(sh->o.statedir, path, base->root, &s->sig) == 0 &&
+	/* a delta: librsync only where base's chunk list does not prove the
+	 * bytes unchanged (chunkdelta.h); without a list, over everything */
+	if (delta && base && base->size >= RANGES_MIN_SIZE &&
+	    chunkdelta_new(sh->o.statedir, sh->tmpdir, path, base->root, base->size, &s->cd) < 0)
+		s->cd = NULL;
+	if (delta && base && !s->cd &&
+	    sigcache_load(sh->o.statedir, path, base->root, &s->sig) == 0 &&
 	    deltawriter_new(sh->tmpdir, s->sig, sh->o.delta_outcap, &s->dw) < 0)
 		s->dw = NULL;
 	/* with a delta, the new signature is derived from it afterwards
 	 * (sigderive.c) instead of hashing every block again */
-	if (st->st_size < SIG_MIN_SIZE || s->dw || sigwriter_new(sh->o.statedir, &s->sw) < 0)
+	if (st->st_size < SIG_MIN_SIZE || s->dw || s->cd ||
+	    sigwriter_new(sh->o.statedir, &s->sw) < 0)
 		s->sw = NULL;
-	if (!sh->o.rt || st->st_size < RANGES_MIN_SIZE ||
-	    clwriter_new(sh->o.statedir, CL_BUF, &s->cw) < 0)
+	/* the list of what is shipped, for RANGES (with a range tracker) and
+	 * for the next delta (chunkdelta.h) */
+	if (st->st_size < RANGES_MIN_SIZE || clwriter_new(sh->o.statedir, CL_BUF, &s->cw) < 0)
 		s->cw = NULL;
 }
 
@@ -70,6 +86,7 @@ void ship_sink_close(struct ship_sink *s)
 {
 	sigwriter_free(s->sw);
 	deltawriter_free(s->dw);
+	chunkdelta_free(s->cd);
 	clwriter_free(s->cw);
 	if (s->sig)
 		rs_free_sumset(s->sig);
@@ -81,7 +98,11 @@ int ship_sink_delta(struct ship_sink *s, uint64_t *size)
 {
 	int fd = -1;
 
-	if (s->dw && s->dfd < 0 && deltawriter_finish(s->dw, &fd, &s->dsize) == 0)
+	if (s->dfd >= 0)
+		;
+	else if (s->cd && chunkdelta_finish(s->cd, &fd, &s->dsize) == 0)
+		s->dfd = fd;
+	else if (s->dw && deltawriter_finish(s->dw, &fd, &s->dsize) == 0)
 		s->dfd = fd;
 	*size = s->dsize;
 	return s->dfd;

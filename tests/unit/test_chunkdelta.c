@@ -1,0 +1,340 @@
+/* test_chunkdelta.c — a delta guided by the old chunk list rebuilds the new
+ * content exactly (applied with librsync's own patcher): an edit inside a
+ * chunk, on a chunk boundary, at the start and the end, an insertion and a
+ * deletion shifting the rest, a deletion longer than the lookahead, an
+ * append, a truncation, an unchanged file, everything new; fed in pieces
+ * of 1, 7, 4096, 65536 and 200000 bytes, with chunks told before their
+ * bytes (the capture's order) and after.  A small edit sends only its
+ * chunks through librsync; the signature derived from the delta equals
+ * librsync's over the new content; no list of the version: -ENOENT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/chash.h"
+#include "daemon/chunkdelta.h"
+#include "daemon/chunklist.h"
+#include "daemon/pathstate.h"
+#include "daemon/sigcache.h"
+
+static char dir[64], tmp[96];
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vigil-cd-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	sigcache_quiet_librsync();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static uint64_t rng = 0x853c49e6748fea9bULL;
+
+static uint8_t rnd8(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint8_t)rng;
+}
+
+/* ---- the old version's state: signature and chunk list under its root ---- */
+
+static int add_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+{
+	return clwriter_add(arg, sha, len);
+}
+
+static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root[32])
+{
+	struct chash *h = chash_new(CHASH_TREE);
+	struct sigwriter *w;
+	struct clwriter *cw;
+	uint8_t sha[32];
+	uint64_t size;
+
+	assert_int_equal(clwriter_new(dir, 4096, &cw), 0);
+	chash_set_chunk_fn(h, add_chunk, cw);
+	assert_int_equal(chash_feed(h, p, n), 0);
+	assert_int_equal(chash_finish(h, sha, root, &size), 0);
+	assert_int_equal(clwriter_commit(cw, path, root), 0);
+	clwriter_free(cw);
+	chash_free(h);
+	assert_int_equal(sigwriter_new(dir, &w), 0);
+	assert_int_equal(sigwriter_feed(w, p, n), 0);
+	assert_int_equal(sigwriter_commit(w, path, root), 0);
+	sigwriter_free(w);
+}
+
+/* ---- feeding the new content as a capture does ---- */
+
+struct feed {
+	struct chunkdelta *d;
+	bool chunks_late;              /* tell chunks after their bytes */
+	uint8_t sha[64][32];
+	uint32_t len[64];
+	size_t n;
+};
+
+static int on_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+{
+	struct feed *f = arg;
+
+	if (!f->chunks_late)
+		return chunkdelta_chunk(f->d, sha, len);
+	assert_true(f->n < 64);
+	memcpy(f->sha[f->n], sha, 32);
+	f->len[f->n++] = len;
+	return 0;
+}
+
+static void flush_late(struct feed *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		assert_int_equal(chunkdelta_chunk(f->d, f->sha[i], f->len[i]), 0);
+	f->n = 0;
+}
+
+static void feed_all(struct feed *f, const uint8_t *p, size_t n, size_t piece)
+{
+	struct chash *h = chash_new(CHASH_TREE);
+	uint8_t sha[32], root[32];
+	uint64_t size;
+
+	chash_set_chunk_fn(h, on_chunk, f);
+	for (size_t off = 0; off < n; off += piece) {
+		size_t k = n - off < piece ? n - off : piece;
+
+		assert_int_equal(chash_feed(h, p + off, k), 0);   /* capture: hash, then sink */
+		assert_int_equal(chunkdelta_data(f->d, p + off, k), 0);
+		flush_late(f);
+	}
+	assert_int_equal(chash_finish(h, sha, root, &size), 0);
+	flush_late(f);
+	chash_free(h);
+}
+
+/* ---- applying a delta with librsync's patcher ---- */
+
+struct base {
+	const uint8_t *p;
+	size_t n;
+};
+
+static rs_result copy_cb(void *arg, rs_long_t pos, size_t *len, void **buf)
+{
+	struct base *b = arg;
+
+	if (pos < 0 || (size_t)pos > b->n)
+		return RS_INPUT_ENDED;
+	if (*len > b->n - (size_t)pos)
+		*len = b->n - (size_t)pos;
+	memcpy(*buf, b->p + pos, *len);
+	return RS_DONE;
+}
+
+struct outbuf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const void *p, size_t n)
+{
+	struct outbuf *o = arg;
+
+	if (n > o->cap - o->n)
+		return -EFBIG;
+	memcpy(o->p + o->n, p, n);
+	o->n += n;
+	return 0;
+}
+
+static void check_patch(int fd, uint64_t dsize, const uint8_t *old, size_t on,
+			const uint8_t *neu, size_t nn)
+{
+	struct base b = { old, on };
+	struct outbuf o = { malloc(nn + 1), 0, nn + 1 };
+	struct rsstream *s = rsstream_new(rs_patch_begin(copy_cb, &b), 0, collect, &o);
+	uint8_t *d = malloc(dsize + 1);
+
+	assert_int_equal(pread(fd, d, dsize, 0), (ssize_t)dsize);
+	assert_int_equal(rsstream_feed(s, d, dsize), 0);
+	assert_int_equal(rsstream_finish(s), 0);
+	assert_int_equal(o.n, nn);
+	assert_memory_equal(o.p, neu, nn);
+	rsstream_free(s);
+	free(o.p);
+	free(d);
+}
+
+struct dcase {
+	const char *name;
+	size_t size;
+	int kind;          /* 0 overwrite, 1 insert, 2 delete, 3 append, 4 truncate, 5 all new */
+	size_t off, len;
+	uint64_t max_rsync;    /* 0: unchecked */
+};
+
+static const struct dcase cases[] = {
+	{ "unchanged", 1 << 20, 0, 0, 0, 1 },
+	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536 },
+	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536 },
+	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536 },
+	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536 },
+	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536 },
+	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0 },
+	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536 },
+	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536 },
+	{ "all new", 600000, 5, 0, 0, 0 },
+};
+
+static size_t make_new(const struct dcase *c, const uint8_t *old, uint8_t *neu)
+{
+	size_t n = c->size;
+
+	memcpy(neu, old, c->size);
+	switch (c->kind) {
+	case 0: for (size_t i = 0; i < c->len; i++) neu[c->off + i] ^= 0xa5; break;
+	case 1:
+		memmove(neu + c->off + c->len, old + c->off, c->size - c->off);
+		for (size_t i = 0; i < c->len; i++) neu[c->off + i] = rnd8();
+		n += c->len;
+		break;
+	case 2:
+		memmove(neu + c->off, old + c->off + c->len, c->size - c->off - c->len);
+		n -= c->len;
+		break;
+	case 3: for (size_t i = 0; i < c->len; i++) neu[c->size + i] = rnd8();
+		n += c->len; break;
+	case 4: n = c->off; break;
+	case 5: for (size_t i = 0; i < n; i++) neu[i] = rnd8(); break;
+	}
+	return n;
+}
+
+static void run_one(const struct dcase *c, const uint8_t *old, const uint8_t *neu, size_t nn,
+		    const uint8_t root[32], size_t piece, bool late)
+{
+	struct feed f = { .chunks_late = late };
+	uint64_t dsize = 0, rd = 0;
+	uint8_t newkey[32] = { 9 };
+	char nf[128];
+	int fd, nfd;
+
+	assert_int_equal(chunkdelta_new(dir, tmp, "/f", root, c->size, &f.d), 0);
+	feed_all(&f, neu, nn, piece);
+	assert_int_equal(chunkdelta_finish(f.d, &fd, &dsize), 0);
+	check_patch(fd, dsize, old, c->size, neu, nn);
+	if (c->max_rsync)
+		assert_true(chunkdelta_rsync_bytes(f.d) <= c->max_rsync);
+	if (piece == 65536 && !late) {
+		/* the signature derived from this delta is librsync's own */
+		uint8_t *want, *got;
+		size_t a, b;
+
+		snprintf(nf, sizeof(nf), "%s/new", dir);
+		nfd = open(nf, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		assert_int_equal(write(nfd, neu, nn), (ssize_t)nn);
+		put_state("/want", neu, nn, newkey);
+		assert_int_equal(sigcache_derive(dir, "/f", root, c->size, fd, dsize, nfd, nn,
+						 newkey, &rd), 0);
+		want = NULL;
+		{
+			char p1[PATH_MAX], p2[PATH_MAX];
+			struct stat s1, s2;
+			int f1, f2;
+
+			assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, "/want", p1), 0);
+			assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, "/f", p2), 0);
+			f1 = open(p1, O_RDONLY);
+			f2 = open(p2, O_RDONLY);
+			assert_int_equal(fstat(f1, &s1), 0);
+			assert_int_equal(fstat(f2, &s2), 0);
+			a = (size_t)s1.st_size;
+			b = (size_t)s2.st_size;
+			assert_int_equal(a, b);
+			want = malloc(a);
+			got = malloc(b);
+			assert_int_equal(read(f1, want, a), (ssize_t)a);
+			assert_int_equal(read(f2, got, b), (ssize_t)b);
+			/* the 32-byte keys differ (root vs newkey of /want): compare the rest */
+			assert_memory_equal(want + 32, got + 32, a - 32);
+			close(f1);
+			close(f2);
+			free(want);
+			free(got);
+		}
+		close(nfd);
+	}
+	chunkdelta_free(f.d);
+}
+
+static void test_table(void **state)
+{
+	static const size_t pieces[] = { 1, 7, 4096, 65536, 200000 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct dcase *c = &cases[i];
+		size_t cap = c->size + c->len + 1, nn;
+		uint8_t *old = malloc(cap), *neu = malloc(cap), root[32];
+
+		print_message("%s\n", c->name);
+		for (size_t k = 0; k < c->size; k++)
+			old[k] = rnd8();
+		nn = make_new(c, old, neu);
+		for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
+			if (pieces[p] < 4096 && c->size > (1 << 20))
+				continue;   /* byte by byte through 5 MiB: slow, nothing new */
+			/* chunks told late: at most CD_HOLD bytes wait */
+			for (int late = 0; late < (pieces[p] <= 65536 ? 2 : 1); late++) {
+				put_state("/f", old, c->size, root);
+				run_one(c, old, neu, nn, root, pieces[p], late);
+			}
+		}
+		free(old);
+		free(neu);
+	}
+}
+
+static void test_no_list(void **state)
+{
+	uint8_t p[300000], root[32], other[32] = { 1 };
+	struct chunkdelta *d = (struct chunkdelta *)&d;
+
+	memset(p, 5, sizeof(p));
+	put_state("/g", p, sizeof(p), root);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/g", other, sizeof(p), &d), -ENOENT);
+	assert_null(d);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/g", root, sizeof(p) + 1, &d), -ENOENT);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/none", root, sizeof(p), &d), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_no_list),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
