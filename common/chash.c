@@ -1,7 +1,15 @@
-/* chash.c — sha256 and chunk-tree root of a stream in one pass. */
+/* chash.c — sha256 and chunk-tree root of a stream in one pass.
+ *
+ * With both asked for, a feed of CHASH_PAR_MIN bytes or more gives the
+ * whole-stream sha256 to a helper thread (started at the first such feed)
+ * while the caller chunks the same bytes and hashes the chunks: the two
+ * sha256 passes are most of what a big capture costs, and the machines
+ * vigild runs on have two CPUs or more.  The feed returns once both are
+ * done with the bytes, so the caller may reuse its buffer as before. */
 #include "common/chash.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +19,24 @@
 #include "common/chunker.h"
 #include "common/chunktree.h"
 
+#define CHASH_PAR_MIN (32 * 1024)
+
+/* The helper thread and the one job it may hold. */
+struct shajob {
+	pthread_t t;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	EVP_MD_CTX *md;
+	const void *p;
+	size_t n;
+	bool pending, quit;
+	int rc;
+};
+
 struct chash {
 	unsigned what;
+	struct shajob *job;          /* NULL: sha256 in the caller's thread */
+	bool no_job;                 /* starting the helper failed: do not retry */
 	uint64_t fed;
 	EVP_MD_CTX *md;              /* CHASH_SHA256 */
 	struct chunker *ck;          /* CHASH_TREE */
@@ -60,6 +84,88 @@ static bool ready(const struct chash *h)
 	return (!(h->what & CHASH_SHA256) || h->md_ok) && (!(h->what & CHASH_TREE) || h->tb);
 }
 
+static void *sha_main(void *arg)
+{
+	struct shajob *j = arg;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (!j->pending && !j->quit)
+			pthread_cond_wait(&j->go, &j->mu);
+		if (j->quit)
+			break;
+		pthread_mutex_unlock(&j->mu);
+		int rc = EVP_DigestUpdate(j->md, j->p, j->n) == 1 ? 0 : -EIO;
+
+		pthread_mutex_lock(&j->mu);
+		j->rc = rc;
+		j->pending = false;
+		pthread_cond_signal(&j->done);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static void job_stop(struct shajob *j)
+{
+	pthread_mutex_lock(&j->mu);
+	j->quit = true;
+	pthread_cond_signal(&j->go);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->t, NULL);
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->go);
+	pthread_cond_destroy(&j->done);
+	free(j);
+}
+
+/* The helper, started once; NULL (hash in this thread) if it cannot be. */
+static struct shajob *job_get(struct chash *h)
+{
+	struct shajob *j;
+
+	if (h->job || h->no_job)
+		return h->job;
+	h->no_job = true;
+	if (!(j = calloc(1, sizeof(*j))))
+		return NULL;
+	j->md = h->md;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->go, NULL);
+	pthread_cond_init(&j->done, NULL);
+	if (pthread_create(&j->t, NULL, sha_main, j) != 0) {
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->go);
+		pthread_cond_destroy(&j->done);
+		free(j);
+		return NULL;
+	}
+	h->no_job = false;
+	return h->job = j;
+}
+
+static void job_post(struct shajob *j, const void *p, size_t n)
+{
+	pthread_mutex_lock(&j->mu);
+	j->p = p;
+	j->n = n;
+	j->pending = true;
+	pthread_cond_signal(&j->go);
+	pthread_mutex_unlock(&j->mu);
+}
+
+static int job_wait(struct shajob *j)
+{
+	int rc;
+
+	pthread_mutex_lock(&j->mu);
+	while (j->pending)
+		pthread_cond_wait(&j->done, &j->mu);
+	rc = j->rc;
+	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
 static int chash_chunk(void *arg, const uint8_t *p, size_t n)
 {
 	struct chash *h = arg;
@@ -75,16 +181,24 @@ static int chash_chunk(void *arg, const uint8_t *p, size_t n)
 
 int chash_feed(struct chash *h, const void *p, size_t n)
 {
+	struct shajob *j = NULL;
+	int rc = 0, src;
+
 	if (!ready(h))
 		return -ENOMEM;
 	if (n == 0)
 		return 0;
 	h->fed += n;
-	if ((h->what & CHASH_SHA256) && EVP_DigestUpdate(h->md, p, n) != 1)
+	if (h->what == CHASH_BOTH && n >= CHASH_PAR_MIN && (j = job_get(h)))
+		job_post(j, p, n);
+	else if ((h->what & CHASH_SHA256) && EVP_DigestUpdate(h->md, p, n) != 1)
 		return -EIO;
 	if (h->what & CHASH_TREE)
-		return chunker_feed(h->ck, p, n, chash_chunk, h);
-	return 0;
+		rc = chunker_feed(h->ck, p, n, chash_chunk, h);
+	/* the helper is done with p before p goes back to the caller */
+	if (j && (src = job_wait(j)) < 0 && rc == 0)
+		rc = src;
+	return rc;
 }
 
 int chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size)
@@ -117,6 +231,8 @@ void chash_free(struct chash *h)
 {
 	if (!h)
 		return;
+	if (h->job)
+		job_stop(h->job);
 	EVP_MD_CTX_free(h->md);
 	chunker_free(h->ck);
 	ctree_builder_free(h->tb);
