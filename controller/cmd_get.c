@@ -122,7 +122,10 @@ static int fetch_range(void *arg, uint64_t off, uint64_t len, restore_sink_fn si
 }
 
 /* Streams a large get uses: VIGIL_GET_STREAMS (1 .. PGET_WORKERS_MAX) when
- * set, else PGET_WORKERS. */
+ * set, else PGET_WORKERS with 4 CPUs or more, else 1.  On 2 CPUs one
+ * stream already keeps both busy (server handler and I/O thread, client
+ * I/O thread and writer), and a second cost 15-25% more CPU for no gain
+ * (docs/performance.md, "Reads"). */
 static int get_streams(void)
 {
 	const char *v = getenv("VIGIL_GET_STREAMS");
@@ -130,7 +133,7 @@ static int get_streams(void)
 	long n;
 
 	if (!v || !*v)
-		return PGET_WORKERS;
+		return sysconf(_SC_NPROCESSORS_ONLN) >= 4 ? PGET_WORKERS : 1;
 	n = strtol(v, &end, 10);
 	return *end || n < 1 ? 1 : n > PGET_WORKERS_MAX ? PGET_WORKERS_MAX : (int)n;
 }

@@ -24,7 +24,7 @@
 
 #define PGET_RANGE   (2u << 20)   /* bytes per request */
 #define PGET_SLOTS   4            /* ranges buffered at most */
-#define PGET_WORKERS 2            /* streams in flight by default */
+#define PGET_WORKERS 2            /* streams in flight by default (4 CPUs or more) */
 #define PGET_WORKERS_MAX 4
 #define PGET_MIN     (8u << 20)   /* smaller reads: one stream (restore.c's fetch) */
 
