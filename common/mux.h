@@ -26,7 +26,8 @@
 
 #include "common/buf.h"
 
-#define MUX_VERSION       1
+/* 2: MSG_PUT_TRAILER (a WHOLE body sent in the pass that hashes it) */
+#define MUX_VERSION       2
 #define MUX_FRAME_MAX     65536          /* payload bytes per frame */
 #define MUX_WINDOW        (512 * 1024)   /* per-stream receive window, bytes */
 #define MUX_MAX_STREAMS   64             /* streams open at once per connection */

@@ -85,6 +85,22 @@ void proto_get_put(struct wire_reader *r, struct vg_put *p)
 		r->err = -EBADMSG;
 }
 
+void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t)
+{
+	wire_put_u8(b, t->abandon);
+	wire_put_bytes(b, t->sha256, 32);
+	wire_put_bytes(b, t->tree_root, 32);
+}
+
+void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t)
+{
+	t->abandon = wire_get_u8(r);
+	wire_get_bytes(r, t->sha256, 32);
+	wire_get_bytes(r, t->tree_root, 32);
+	if (!r->err && t->abandon > 1)
+		r->err = -EBADMSG;
+}
+
 void proto_put_device(struct buf *b, const struct vg_device *d)
 {
 	wire_put_str(b, d->name);

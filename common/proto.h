@@ -45,6 +45,9 @@ enum {
 	MSG_DEV_CMD_STATE = 0x0106, /* {cmdstate} -> OK: progress/result of a command */
 	MSG_DEV_FETCH  = 0x0107,  /* {u64 id}, then ENTRY, DATA..., per item, END -> OK | ERROR */
 	MSG_DEV_SIM    = 0x0108,  /* {sim} -> OK: the SIM as vigil-simfs read it (struct vg_sim) */
+	/* inside a MSG_DEV_PUT stream, after a WHOLE body announced with zero
+	 * sha256 and tree_root: {put_trailer}, then END */
+	MSG_PUT_TRAILER = 0x0109,
 };
 
 /* Server requests to a device (on its command link; docs/commands.md). */
@@ -102,6 +105,16 @@ struct vg_put {
 	uint64_t base_version;    /* DELTA, RANGES, META: must be the server's latest of e.path */
 	uint8_t token[16];        /* WHOLE: identifies an upload to resume */
 	char from[PATH_MAX];      /* RENAME source */
+};
+
+/* The hashes of a WHOLE body read and sent in one pass (the device knows
+ * them only at the end): the PUT announced zero sha256 and tree_root, the
+ * body is e.size bytes, this follows it.  abandon: the file changed under
+ * the read; the server drops the upload (its resume state too). */
+struct vg_put_trailer {
+	uint8_t abandon;          /* 0 or 1 */
+	uint8_t sha256[32];
+	uint8_t tree_root[32];
 };
 
 struct vg_device {
@@ -229,6 +242,8 @@ void proto_put_entry(struct buf *b, const struct vg_entry *e);
 void proto_get_entry(struct wire_reader *r, struct vg_entry *e);
 void proto_put_put(struct buf *b, const struct vg_put *p);
 void proto_get_put(struct wire_reader *r, struct vg_put *p);
+void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t);
+void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t);
 void proto_put_device(struct buf *b, const struct vg_device *d);
 void proto_get_device(struct wire_reader *r, struct vg_device *d);
 void proto_put_report(struct buf *b, const struct vg_report *rep);

@@ -244,6 +244,47 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	return 0;
 }
 
+/* Opens path beneath root into c->fd (a SQLite database: its backup, and
+ * c->tmp, c->sqlite set); *src gets the source's stat. */
+static int capture_open(const char *root, const char *path, const char *tmpdir,
+			struct capture *c, struct stat *src)
+{
+	char bk[PATH_MAX];
+	int bfd, rc;
+
+	memset(c, 0, sizeof(*c));
+	/* never through a symlink, never outside root, never blocking on a FIFO */
+	if ((c->fd = rootwalk_open(root, path, O_RDONLY, RW_REG)) < 0)
+		return c->fd;
+	if (fstat(c->fd, src) < 0)
+		return -errno;
+	if (!capture_is_sqlite(c->fd))
+		return 0;
+	/* Not a database SQLite can open (damaged, or only looks like one):
+	 * its bytes are still the user's data, read them plainly. */
+	if ((rc = capture_sqlite_backup(root, path, tmpdir, bk)) < 0)
+		return rc == -ENOSPC ? rc : 0;
+	if ((bfd = open(bk, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		unlink(bk);
+		return rc;
+	}
+	close(c->fd);
+	c->fd = bfd;
+	memcpy(c->tmp, bk, sizeof(bk));
+	c->sqlite = true;
+	return 0;
+}
+
+static struct chash *capture_hash(const struct capture_sink *sink)
+{
+	struct chash *h = chash_new(CHASH_BOTH);
+
+	if (h && sink && sink->chunk)
+		chash_set_chunk_fn(h, sink->chunk, sink->arg);
+	return h;
+}
+
 int capture_file(const char *root, const char *path, const char *tmpdir,
 		 const struct capture_sink *sink, struct capture *c)
 {
@@ -253,45 +294,92 @@ int capture_file(const char *root, const char *path, const char *tmpdir,
 	uint64_t size;
 	int rc;
 
-	memset(c, 0, sizeof(*c));
-	/* never through a symlink, never outside root, never blocking on a FIFO */
-	if ((c->fd = rootwalk_open(root, path, O_RDONLY, RW_REG)) < 0)
-		return c->fd;
-	if (fstat(c->fd, &src) < 0) {
-		rc = -errno;
+	if ((rc = capture_open(root, path, tmpdir, c, &src)) < 0)
 		goto out;
-	}
-	if (!(buf = malloc(CAPTURE_BUF)) || !(h = chash_new(CHASH_BOTH))) {
+	if (!(buf = malloc(CAPTURE_BUF)) || !(h = capture_hash(sink))) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (sink && sink->chunk)
-		chash_set_chunk_fn(h, sink->chunk, sink->arg);
-	if (capture_is_sqlite(c->fd)) {
-		char bk[PATH_MAX];
-		int bfd;
-
-		/* Not a database SQLite can open (damaged, or only looks like
-		 * one): its bytes are still the user's data, read them plainly. */
-		if ((rc = capture_sqlite_backup(root, path, tmpdir, bk)) < 0 && rc != -ENOSPC)
-			goto plain;
-		if (rc < 0)
-			goto out;
-		if ((bfd = open(bk, O_RDONLY | O_CLOEXEC)) < 0) {
-			rc = -errno;
-			unlink(bk);
-			goto out;
-		}
-		close(c->fd);
-		c->fd = bfd;
-		memcpy(c->tmp, bk, sizeof(bk));
-		c->sqlite = true;
-	}
-plain:
 	rc = capture_fd(c->fd, tmpdir, sink, c, h, buf);
 	if (rc == 0 && c->sqlite)
 		c->st = src;   /* the stat tuple to remember is the database file's own */
 	if (rc == 0)
+		rc = chash_finish(h, c->sha256, c->root, &size);
+out:
+	free(buf);
+	chash_free(h);
+	if (rc < 0)
+		capture_release(c);
+	return rc;
+}
+
+/* The one pass of capture_stream over c->fd: exactly c->size bytes, the
+ * file's stat checked against *before as it goes. */
+static int stream_pass(struct capture *c, const struct stat *before, struct chash *h,
+		       const struct capture_sink *sink, uint8_t *buf)
+{
+	uint64_t off = 0, check = CAPTURE_CHECK;
+	struct stat now;
+	ssize_t n;
+	int rc;
+
+	while (off < c->size) {
+		size_t want = c->size - off < CAPTURE_BUF ? (size_t)(c->size - off) : CAPTURE_BUF;
+
+		n = pread(c->fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EBUSY;   /* shrank under the read */
+		if ((rc = chash_feed(h, buf, (size_t)n)) < 0 ||
+		    (sink && (rc = sink->data(sink->arg, buf, (size_t)n)) < 0))
+			return rc;
+		off += (uint64_t)n;
+		if (off >= check || off == c->size) {
+			if (fstat(c->fd, &now) < 0)
+				return -errno;
+			if (!same_state(before, &now))
+				return -EBUSY;
+			check = off + CAPTURE_CHECK;
+		}
+	}
+	return 0;
+}
+
+int capture_stream(const char *root, const char *path, const char *tmpdir,
+		   const struct capture_sink *sink, struct capture *c)
+{
+	struct stat src, before;
+	uint8_t *buf = NULL;
+	struct chash *h = NULL;
+	uint64_t size;
+	int rc;
+
+	if (sink && sink->moving) {   /* a writer is at it: it would not hold still */
+		memset(c, 0, sizeof(*c));
+		c->fd = -1;
+		return -EBUSY;
+	}
+	if ((rc = capture_open(root, path, tmpdir, c, &src)) < 0)
+		goto out;
+	if (!(buf = malloc(CAPTURE_BUF)) || !(h = capture_hash(sink))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (fstat(c->fd, &before) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	c->st = c->sqlite ? src : before;
+	c->size = (uint64_t)before.st_size;
+	c->capture_ns = real_ns();
+	if (sink && sink->reset && (rc = sink->reset(sink->arg)) < 0)
+		goto out;
+	if (sink && sink->begin && (rc = sink->begin(sink->arg, c)) < 0)
+		goto out;
+	if ((rc = stream_pass(c, &before, h, sink, buf)) == 0)
 		rc = chash_finish(h, c->sha256, c->root, &size);
 out:
 	free(buf);

@@ -27,6 +27,8 @@
 #define CAPTURE_TRIES   3
 #define CAPTURE_BUF     (64 * 1024)
 
+struct capture;
+
 /* Where the bytes of a capture pass go besides the hash.  reset: the file
  * moved, everything fed so far is void. */
 struct capture_sink {
@@ -38,6 +40,9 @@ struct capture_sink {
 	/* a writer is at the file right now (the tracker saw it): the reads
 	 * that wait for it to hold still are skipped, it is copied at once */
 	bool moving;
+	/* capture_stream only (may be NULL): called once, before the first
+	 * byte, with what will be read (c->st, c->size, c->capture_ns set) */
+	int (*begin)(void *arg, const struct capture *c);
 };
 
 struct capture {
@@ -60,6 +65,18 @@ struct capture {
 int  capture_file(const char *root, const char *path, const char *tmpdir,
 		  const struct capture_sink *sink, struct capture *out);
 void capture_release(struct capture *c);
+
+/* Every this many bytes a streamed pass checks that the file holds still. */
+#define CAPTURE_CHECK   (8u << 20)
+/* capture_file in one pass only, for bytes sent while they are read: once
+ * the source (or its SQLite backup) is open, sink->begin learns its stat
+ * and size; exactly that many bytes are read, hashed and given to the
+ * sink.  The file must hold still (checked every CAPTURE_CHECK bytes and
+ * at the end): -EBUSY as soon as it moved (nothing retried, no copy), or
+ * at once when sink->moving says a writer is at it.
+ * Other results as capture_file. */
+int  capture_stream(const char *root, const char *path, const char *tmpdir,
+		    const struct capture_sink *sink, struct capture *out);
 
 /* true when the first 16 bytes are the SQLite header. */
 bool capture_is_sqlite(int fd);

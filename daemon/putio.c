@@ -120,6 +120,118 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+struct put_stream {
+	struct rpc r;
+	struct mux_stream *s;
+	struct put_body *body;
+	uint64_t pos;            /* body bytes given so far */
+	bool ended;              /* the trailer and END went out */
+};
+
+int putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *body,
+		      int timeout_ms, struct put_stream **out, char *err, size_t errlen)
+{
+	struct put_stream *ps = calloc(1, sizeof(*ps));
+	struct buf b, rb;
+	uint64_t off = 0;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	err[0] = '\0';
+	if (!ps)
+		return rc;
+	rpc_init(&ps->r, m, timeout_ms);
+	ps->body = body;
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&rb, MUX_FRAME_MAX);
+	proto_put_put(&b, put);
+	if ((rc = rpc_open(&ps->r, MSG_DEV_PUT, &b, false, &ps->s)) < 0)
+		goto out;
+	if ((rc = rpc_expect(&ps->r, ps->s, MSG_PUT_READY, &rb)) == 0 &&
+	    (get_u64(&rb, &off) < 0 || off > put->e.size)) {
+		snprintf(ps->r.err, sizeof(ps->r.err), "bad resume offset in a put's reply");
+		rc = -EPROTO;
+	}
+	body->resume_off = off;
+out:
+	buf_free(&b);
+	buf_free(&rb);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", ps->r.err);
+		putio_stream_free(ps);
+		return rc;
+	}
+	*out = ps;
+	return 0;
+}
+
+int putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n)
+{
+	uint64_t off = ps->body->resume_off;
+	size_t skip = ps->pos >= off ? 0 : off - ps->pos < n ? (size_t)(off - ps->pos) : n;
+	int rc = 0;
+
+	ps->body->bytes_read += n;
+	ps->pos += n;
+	if (skip < n && (rc = mux_send_data(ps->s, p + skip, n - skip)) == 0)
+		ps->body->bytes_sent += n - skip;
+	return rc;
+}
+
+/* The trailer, then END. */
+static int send_trailer(struct put_stream *ps, const struct vg_put_trailer *t)
+{
+	struct buf b;
+	int rc;
+
+	ps->ended = true;
+	buf_init(&b, VG_MSG_MAX);
+	proto_put_put_trailer(&b, t);
+	rc = wire_buf_error(&b);
+	if (rc == 0)
+		rc = mux_send_msg(ps->s, MSG_PUT_TRAILER, b.data, b.len);
+	if (rc == 0)
+		rc = mux_send_end(ps->s);
+	buf_free(&b);
+	return rc;
+}
+
+int putio_stream_finish(struct put_stream *ps, const uint8_t sha256[32],
+			const uint8_t root[32], uint64_t *version, char *err, size_t errlen)
+{
+	struct vg_put_trailer t = { .abandon = 0 };
+	struct buf rb;
+	uint16_t type = 0;
+	int rc;
+
+	memcpy(t.sha256, sha256, 32);
+	memcpy(t.tree_root, root, 32);
+	buf_init(&rb, MUX_FRAME_MAX);
+	if ((rc = send_trailer(ps, &t)) == 0)
+		rc = rpc_recv(&ps->r, ps->s, &type, &rb);
+	if (rc >= 0 && (rc != MUX_MSG || type != MSG_PUT_DONE || get_u64(&rb, version) < 0)) {
+		snprintf(ps->r.err, sizeof(ps->r.err), "unexpected reply to a put");
+		rc = -EPROTO;
+	}
+	snprintf(err, errlen, "%s", rc < 0 ? ps->r.err : "");
+	buf_free(&rb);
+	return rc < 0 ? rc : 0;
+}
+
+void putio_stream_free(struct put_stream *ps)
+{
+	struct vg_put_trailer t = { .abandon = 1 };
+
+	if (!ps)
+		return;
+	/* the server drops what it holds of it: nothing waits for a resume */
+	if (ps->s && !ps->ended)
+		(void)send_trailer(ps, &t);
+	if (ps->s)
+		mux_stream_close(ps->s);
+	free(ps);
+}
+
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms)
 {
 	struct vg_latest_req q;

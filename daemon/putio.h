@@ -31,6 +31,24 @@ struct put_body {
 int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
 	       int timeout_ms, uint64_t *version, char *err, size_t errlen);
 
+/* A WHOLE PUT whose body is sent as it is read (daemon/capture.h
+ * capture_stream): announced with zero sha256 and tree_root, which follow
+ * the body in a MSG_PUT_TRAILER (docs/protocol.md).
+ *   putio_stream_open   sends the PUT, waits for PUT_READY{resume_offset}
+ *   putio_stream_data   the next bytes of the body, from offset 0 (bytes
+ *                       before the resume offset are only counted as read)
+ *   putio_stream_finish the trailer, END, then PUT_DONE{version}
+ *   putio_stream_free   an unfinished stream abandons the upload (a
+ *                       trailer saying so, so the server drops its state)
+ * Results as putio_send; body->bytes_read/bytes_sent/resume_off as there. */
+struct put_stream;
+int  putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *body,
+		       int timeout_ms, struct put_stream **out, char *err, size_t errlen);
+int  putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n);
+int  putio_stream_finish(struct put_stream *ps, const uint8_t sha256[32],
+			 const uint8_t root[32], uint64_t *version, char *err, size_t errlen);
+void putio_stream_free(struct put_stream *ps);
+
 /* Simple request/reply helpers for MSG_DEV_LATEST, MSG_DEV_REPORT and MSG_DEV_SIM. */
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms);
 int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms);

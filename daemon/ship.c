@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
 #include <openssl/evp.h>
 
 #include "common/chunktree.h"
@@ -264,22 +266,25 @@ static enum ctr put_counter(uint8_t body)
 	}
 }
 
-/* Sends sh->put; logs and maps failures.  On 0, *version is set. */
-int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
+/* Before sh->put goes out: connected, its xattrs, its body named. */
+static int put_prepare(struct shipper *sh, struct put_body *body)
 {
-	static const char *const kind[] = { "?", "whole", "delta", "ranges", "meta", "delete", "rename" };
-	struct put_body none = { .fd = -1 };
-	char err[VG_ERRMSG_MAX];
 	int rc;
 
 	if (!ship_connected(sh))
 		return -ECONNRESET;
-	if (!body)
-		body = &none;
 	if ((rc = put_xattrs(sh)) < 0)
 		return rc;
 	ship_body_id(sh->put, body);
-	rc = putio_send(sh->mux, sh->put, body, SHIP_REPLY_MS, version, err, sizeof(err));
+	return 0;
+}
+
+/* After sh->put went (rc: how): counters, the error logged and mapped. */
+static int put_done(struct shipper *sh, struct put_body *body, int rc, const char *err,
+		    const uint64_t *version)
+{
+	static const char *const kind[] = { "?", "whole", "delta", "ranges", "meta", "delete", "rename" };
+
 	ctr_add(sh->o.ctr, CTR_BYTES_READ, body->bytes_read);
 	ctr_add(sh->o.ctr, CTR_BYTES_SENT, body->bytes_sent);
 	if (body->has_id && sh->o.resent)
@@ -309,6 +314,85 @@ int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
 	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
 		ship_disconnect(sh);
 	return rc;
+}
+
+/* Sends sh->put; logs and maps failures.  On 0, *version is set. */
+int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version)
+{
+	struct put_body none = { .fd = -1 };
+	char err[VG_ERRMSG_MAX] = "";
+	int rc;
+
+	if (!body)
+		body = &none;
+	if ((rc = put_prepare(sh, body)) < 0)
+		return rc;
+	rc = putio_send(sh->mux, sh->put, body, SHIP_REPLY_MS, version, err, sizeof(err));
+	return put_done(sh, body, rc, err, version);
+}
+
+int ship_stream_open(struct shipper *sh, struct put_body *body, struct put_stream **ps)
+{
+	char err[VG_ERRMSG_MAX] = "";
+	int rc;
+
+	*ps = NULL;
+	if ((rc = put_prepare(sh, body)) < 0)
+		return rc;
+	rc = putio_stream_open(sh->mux, sh->put, body, SHIP_REPLY_MS, ps, err, sizeof(err));
+	return rc < 0 ? put_done(sh, body, rc, err, NULL) : 0;
+}
+
+int ship_stream_end(struct shipper *sh, struct put_body *body, struct put_stream *ps, int rc,
+		    uint64_t *version)
+{
+	char err[VG_ERRMSG_MAX] = "";
+
+	if (rc == -EBUSY) {      /* the file moved under the read: not a send failure */
+		putio_stream_free(ps);   /* abandons it */
+		put_done(sh, body, -EAGAIN, err, NULL);
+		return rc;
+	}
+	if (rc == 0)
+		rc = putio_stream_finish(ps, sh->put->e.sha256, sh->put->e.tree_root, version,
+					 err, sizeof(err));
+	putio_stream_free(ps);   /* abandons an unfinished one */
+	return put_done(sh, body, rc, err, version);
+}
+
+static void stream_token_nonce(struct shipper *sh, int64_t *nonce)
+{
+	if (statedb_kv_get(sh->o.db, "upload_nonce", nonce) == 0 && *nonce)
+		return;
+	if (getrandom(nonce, sizeof(*nonce), 0) != sizeof(*nonce) || !*nonce)
+		*nonce = (int64_t)real_ns() ^ getpid();
+	(void)statedb_kv_set(sh->o.db, "upload_nonce", *nonce);
+}
+
+void ship_stream_token(struct shipper *sh, const struct vg_entry *e, const struct stat *st,
+		       uint8_t token[16])
+{
+	int64_t f[6] = { (int64_t)st->st_dev, (int64_t)st->st_ino, (int64_t)e->size,
+			 scan_ts(&st->st_mtim), scan_ts(&st->st_ctim), 0 };
+	uint8_t d[32];
+	unsigned n = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	memset(token, 0, 16);
+	if (!md)
+		return;
+	stream_token_nonce(sh, &f[5]);
+	/* The same file state (nothing moves ctime back) gets the same token,
+	 * so a retry after a cut or a restart resumes the server's partial
+	 * upload; the state directory's nonce keeps another state directory
+	 * (a wiped one, another device) from naming it. */
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, "vigil-stream-1", 15);
+	EVP_DigestUpdate(md, e->path, strlen(e->path) + 1);
+	EVP_DigestUpdate(md, f, sizeof(f));
+	if (EVP_DigestFinal_ex(md, d, &n) == 1)
+		memcpy(token, d, 16);
+	EVP_MD_CTX_free(md);
 }
 
 /* The server's latest of path differs from what we think: learn it.  A

@@ -41,6 +41,20 @@ void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct sta
 		   uint64_t version);
 /* Sends sh->put (body may be NULL).  Logs and counts; 0 sets *version. */
 int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version);
+/* sh->put as a WHOLE sent while it is read (putio.h put_stream): opens
+ * it (0 and *ps, or -errno logged and counted as ship_send_put), and
+ * ends it: rc 0 sends the trailer (sh->put's sha256 and root, filled in
+ * by then) and waits for the version; any other rc (the read's) abandons
+ * the upload and is returned (-EBUSY, the file moved under the read, is
+ * not counted as an error). */
+int ship_stream_open(struct shipper *sh, struct put_body *body, struct put_stream **ps);
+int ship_stream_end(struct shipper *sh, struct put_body *body, struct put_stream *ps, int rc,
+		    uint64_t *version);
+/* Upload token of a WHOLE sent as it is read: sha256 of the path, the
+ * file's dev, ino, size, mtime and ctime and the state directory's nonce
+ * (STATE/state.db kv upload_nonce), first 16 bytes. */
+void ship_stream_token(struct shipper *sh, const struct vg_entry *e, const struct stat *st,
+		       uint8_t token[16]);
 /* Maps a failed PUT: ESTALE -> learn the server's latest, -EAGAIN. */
 int ship_finish_put(struct shipper *sh, int rc, const char *path);
 
@@ -66,6 +80,11 @@ struct ship_sink {
 	rs_signature_t *sig;         /* the base's signature, loaded for dw */
 	int dfd;                     /* the finished delta (owned by dw), or -1 */
 	uint64_t dsize;
+	/* ship_capture_stream: the bytes, after the pieces above, go on to
+	 * out(); begin() first learns what will be read */
+	int (*begin)(void *arg, const struct capture *c);
+	int (*out)(void *arg, const uint8_t *p, size_t n);
+	void *out_arg;
 };
 /* Prepares the sink for a read of the st-sized file at path: a delta
  * against base's cached signature when delta is set, else a new signature
@@ -87,6 +106,11 @@ int ship_lstat(const struct shipper *sh, const char *path, struct stat *st);
  * is -EAGAIN (look again), any other failure is logged. */
 int  ship_capture(struct shipper *sh, const char *path, struct ship_sink *s,
 		  struct capture *cap);
+/* The same in one pass whose bytes also go to s->out (capture_stream):
+ * -EBUSY when the file moved under the read; the caller logs failures
+ * (it knows whether reading or sending failed). */
+int  ship_capture_stream(struct shipper *sh, const char *path, struct ship_sink *s,
+			 struct capture *cap);
 /* After cap's content was recorded for path (base: the version it
  * replaced, NULL: none): the new signature and chunk list go in place, or
  * the stale ones are dropped. */

@@ -4,7 +4,10 @@
  * new signature and delta in the same pass), then send what the read
  * leaves (shipplan.h ship_plan_read): a DELTA against the shipped version
  * when a signature is cached and the delta is smaller, a WHOLE otherwise,
- * a META when only metadata moved, or nothing at all. */
+ * a META when only metadata moved, or nothing at all.  A WHOLE known
+ * before the read (a new file, or one whose size moved, with no cached
+ * signature) is sent in that same read, its hashes after the body
+ * (ship_streamed); a file that moves under it takes the path above. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +58,93 @@ static enum ship_kind plan_read(const char *path, const struct capture *cap,
 	return ship_plan_read(base, &r);
 }
 
+/* A WHOLE sent in the pass that reads and hashes it (one read, not two):
+ * the PUT goes out once the file is open, its hashes follow the body. */
+struct streamed {
+	struct shipper *sh;
+	const struct qitem *q;
+	const struct shipped *base;
+	struct put_body body;
+	struct put_stream *ps;
+	int send_rc;             /* a failure of the sending side */
+};
+
+static int streamed_begin(void *arg, const struct capture *cap)
+{
+	struct streamed *c = arg;
+	struct shipper *sh = c->sh;
+	struct vg_put *p = sh->put;
+	int rc;
+
+	/* same size as the base (a database's backup may be): the content may
+	 * be the same, which only a read before sending tells */
+	if (c->base && c->base->version && c->base->size == cap->size)
+		return -ENOTSUP;
+	memset(p, 0, sizeof(*p));
+	ship_entry_from_stat(&p->e, c->q->path, &cap->st);
+	p->e.size = cap->size;   /* sha256 and tree_root: zero, in the trailer */
+	p->e.capture_ns = ship_next_capture(sh, cap->capture_ns);
+	p->body = PUT_WHOLE;
+	ship_stream_token(sh, &p->e, &cap->st, p->token);
+	c->body = (struct put_body){ .fd = -1, .size = cap->size };
+	if ((rc = ship_stream_open(sh, &c->body, &c->ps)) < 0)
+		c->send_rc = rc;
+	return rc;
+}
+
+static int streamed_out(void *arg, const uint8_t *p, size_t n)
+{
+	struct streamed *c = arg;
+	int rc = putio_stream_data(c->ps, p, n);
+
+	if (rc < 0)
+		c->send_rc = rc;
+	return rc;
+}
+
+/* 0 or -errno as ship_item; -ENOTSUP (not sure the content changed, or
+ * the file moved under the read): take the capture path. */
+static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct stat *st,
+			 const struct shipped *base)
+{
+	struct streamed c = { .sh = sh, .q = q, .base = base };
+	struct ship_sink s = { .dfd = -1 };
+	struct capture cap = { .fd = -1 };
+	uint64_t version = 0;
+	bool torn;
+	int rc;
+
+	if (base && base->version && base->size == (uint64_t)st->st_size)
+		return -ENOTSUP;
+	ship_sink_open(sh, q->path, st, base, false, &s);
+	s.begin = streamed_begin;
+	s.out = streamed_out;
+	s.out_arg = &c;
+	rc = ship_capture_stream(sh, q->path, &s, &cap);
+	torn = rc == -EBUSY && !c.send_rc;
+	if (rc < 0 && !c.ps && !c.send_rc && !torn && rc != -EAGAIN && rc != -ENOTSUP)
+		log_errno(rc, "%s: reading", q->path);
+	if (c.ps) {
+		memcpy(sh->put->e.sha256, cap.sha256, 32);
+		memcpy(sh->put->e.tree_root, cap.root, 32);
+		rc = ship_stream_end(sh, &c.body, c.ps, torn ? -EBUSY : rc, &version);
+	}
+	if (torn)
+		rc = -ENOTSUP;   /* it moved: the capture path reads it until it holds still */
+	if (rc < 0) {
+		if (c.send_rc || c.ps)
+			rc = ship_finish_put(sh, rc, q->path);
+		goto out;
+	}
+	if ((rc = ship_commit(sh, q, &cap.st, version)) < 0)
+		goto out;
+	ship_sink_keep(sh, q->path, &cap, base, &s);
+out:
+	capture_release(&cap);
+	ship_sink_close(&s);
+	return rc;
+}
+
 /* The capture path (see the top of the file). */
 static int ship_captured(struct shipper *sh, const struct qitem *q, const struct stat *st,
 			 const struct shipped *base, bool delta)
@@ -103,7 +193,9 @@ int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *s
 	kind = ship_plan_content(base, st, sh->o.rt ? rs : NULL, have_sig);
 	if (kind == SHIP_RANGES && (rc = ship_ranges(sh, q, st, base, rs)) == -ENOTSUP)
 		kind = ship_plan_content(base, st, NULL, have_sig);
-	if (kind != SHIP_RANGES)
+	if (kind == SHIP_WHOLE)
+		rc = ship_streamed(sh, q, st, base);
+	if (kind != SHIP_RANGES && (kind != SHIP_WHOLE || rc == -ENOTSUP))
 		rc = ship_captured(sh, q, st, base, kind == SHIP_DELTA);
 	if (rc < 0 && sh->o.rt)
 		rangetab_putback(sh->o.rt, q->path, rs);

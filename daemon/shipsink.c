@@ -50,11 +50,20 @@ static int sink_data(void *arg, const uint8_t *p, size_t n)
 
 	if (c->sw && (rc = sigwriter_feed(c->sw, p, n)) < 0)
 		return rc;
-	if (c->dw)
-		rc = deltawriter_feed(c->dw, p, n);
-	if (c->cd)
-		rc = chunkdelta_data(c->cd, p, n);
+	if (c->dw && (rc = deltawriter_feed(c->dw, p, n)) < 0)
+		return rc;
+	if (c->cd && (rc = chunkdelta_data(c->cd, p, n)) < 0)
+		return rc;
+	if (c->out)
+		rc = c->out(c->out_arg, p, n);
 	return rc;
+}
+
+static int sink_begin(void *arg, const struct capture *cap)
+{
+	struct ship_sink *c = arg;
+
+	return c->begin ? c->begin(c->out_arg, cap) : 0;
 }
 
 void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
@@ -143,10 +152,12 @@ int ship_lstat(const struct shipper *sh, const char *path, struct stat *st)
 	return 0;
 }
 
-int ship_capture(struct shipper *sh, const char *path, struct ship_sink *s, struct capture *cap)
+/* capture_file (or, stream: capture_stream) of path beneath its root into s. */
+static int capture_into(struct shipper *sh, const char *path, struct ship_sink *s,
+			struct capture *cap, bool stream)
 {
 	struct capture_sink sink = { .arg = s, .reset = sink_reset, .data = sink_data,
-				     .chunk = sink_chunk,
+				     .chunk = sink_chunk, .begin = sink_begin,
 				     .moving = sh->o.rt && rangetab_busy(sh->o.rt, path, mono_ns()) };
 	const char *root = ship_root_of(sh, path);
 	int rc;
@@ -155,19 +166,37 @@ int ship_capture(struct shipper *sh, const char *path, struct ship_sink *s, stru
 		memset(cap, 0, sizeof(*cap));
 		cap->fd = -1;
 		rc = -EXDEV;
+	} else if (stream) {
+		rc = capture_stream(root, path, sh->tmpdir, &sink, cap);
 	} else {
 		rc = capture_file(root, path, sh->tmpdir, &sink, cap);
 	}
 	if (rc < 0) {
 		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)
 			return -EAGAIN;   /* it changed kind or vanished: look again */
-		log_errno(rc, "%s: reading", path);
+		if (!stream)   /* a stream's caller knows whether it failed to send */
+			log_errno(rc, "%s: reading", path);
 		return rc;
 	}
-	ctr_add(sh->o.ctr, CTR_BYTES_READ, cap->size);
 	if (cap->unstable)
 		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
 	return 0;
+}
+
+int ship_capture(struct shipper *sh, const char *path, struct ship_sink *s, struct capture *cap)
+{
+	int rc = capture_into(sh, path, s, cap, false);
+
+	if (rc == 0)
+		ctr_add(sh->o.ctr, CTR_BYTES_READ, cap->size);
+	return rc;
+}
+
+int ship_capture_stream(struct shipper *sh, const char *path, struct ship_sink *s,
+			struct capture *cap)
+{
+	/* bytes_read: counted as they are sent (putio.h put_body) */
+	return capture_into(sh, path, s, cap, true);
 }
 
 /* The signature cache in step with the version just recorded. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/chunktree.h"
 #include "common/clock.h"
@@ -49,14 +50,33 @@ static void base_ref(const struct put_ctx *p, struct content_ref *ref)
 	}
 }
 
+/* One MSG_PUT_TRAILER in a body's place (tr: where it goes; NULL: none
+ * is allowed): 0, or -EPROTO for any other message, a second trailer or
+ * one that does not decode. */
+static int recv_trailer(struct put_ctx *p, uint16_t type, struct vg_put_trailer *tr,
+			bool *got)
+{
+	struct wire_reader r;
+
+	if (!tr || *got || type != MSG_PUT_TRAILER)
+		return -EPROTO;
+	wire_reader_init(&r, p->in.data, p->in.len);
+	proto_get_put_trailer(&r, tr);
+	if (wire_done(&r) < 0)
+		return -EPROTO;
+	*got = true;
+	return 0;
+}
+
 /* Feeds every DATA item until END to feed(arg, p, n).  Returns 0 at END,
- * -EPROTO for a message where data belongs, -ECONNRESET/-ETIMEDOUT when
- * the peer went away, or feed's error.  After a feed error (a full disk, a
- * bad delta) the rest of the body is read and dropped, up to `discard`
- * bytes, so that the device, still sending, gets to read the error reply
- * instead of seeing its stream reset. */
+ * -EPROTO for a message where data belongs (but for one trailer, into
+ * *tr, when tr is set; DATA after it is -EPROTO too), -ECONNRESET/
+ * -ETIMEDOUT when the peer went away, or feed's error.  After a feed error
+ * (a full disk, a bad delta) the rest of the body is read and dropped, up
+ * to `discard` bytes, so that the device, still sending, gets to read the
+ * error reply instead of seeing its stream reset. */
 static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, size_t n),
-		     void *arg, uint64_t discard)
+		     void *arg, uint64_t discard, struct vg_put_trailer *tr, bool *got_tr)
 {
 	uint64_t dropped = 0;
 	uint16_t type;
@@ -66,10 +86,15 @@ static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, si
 		r = mux_recv(p->s, &type, &p->in, SRV_RECV_MS);
 		if (r == MUX_END)
 			return err;
-		if (r == MUX_MSG)
-			return -EPROTO;
+		if (r == MUX_MSG) {
+			if ((r = recv_trailer(p, type, tr, got_tr)) < 0)
+				return r;
+			continue;
+		}
 		if (r < 0)
 			return err ? err : r;
+		if (got_tr && *got_tr)
+			return -EPROTO;   /* the trailer ends the body */
 		if (err) {
 			dropped += p->in.len;
 			if (dropped > discard)
@@ -141,16 +166,53 @@ static int verify(struct put_ctx *p, const struct content_ref *ref, const uint8_
 	return 0;
 }
 
+/* A WHOLE body announced with zero sha256 and tree_root carries them in a
+ * trailer after the data (the device read and sent it in one pass):
+ * they go into the entry before it is verified.  0; -EAGAIN when the
+ * device abandoned it (the file changed under its read); -EBADMSG when
+ * the trailer is missing. */
+static int whole_trailer(struct put_ctx *p, bool got, const struct vg_put_trailer *tr)
+{
+	if (!got)
+		return -EBADMSG;
+	if (tr->abandon)
+		return -EAGAIN;
+	memcpy(p->v.e.sha256, tr->sha256, 32);
+	memcpy(p->v.e.tree_root, tr->tree_root, 32);
+	return 0;
+}
+
+/* An attempt cut a moment ago may still hold the upload's state (its
+ * handler checkpoints what arrived before it lets go): wait for it, while
+ * the device is there, rather than fail the retry with EBUSY. */
+#define RESUME_WAIT_MS    50
+#define RESUME_WAIT_TRIES 100
+
+static int whole_resume(struct put_ctx *p, struct vbuild **vb, uint64_t *off)
+{
+	int r;
+
+	for (int i = 0;; i++) {
+		r = vbuild_resume(p->c->srv->store, &p->c->key, p->put.token, vb, off);
+		if (r != -EBUSY || i >= RESUME_WAIT_TRIES || peer_gone(p))
+			return r;
+		usleep(RESUME_WAIT_MS * 1000);
+	}
+}
+
 static int put_whole(struct put_ctx *p)
 {
 	struct whole w = { .p = p, .resumable = token_set(p->put.token) };
+	bool trailer = !memcmp(p->v.e.tree_root, zero32, 32) && !memcmp(p->v.e.sha256, zero32, 32);
+	bool got = false;
+	struct vg_put_trailer tr;
 	struct content_ref ref;
 	uint8_t sha[32];
 	uint64_t off = 0;
 	int r = -ENOENT;
 
 	if (w.resumable) {
-		r = vbuild_resume(p->c->srv->store, &p->c->key, p->put.token, &w.vb, &off);
+		r = whole_resume(p, &w.vb, &off);
 		if (r == 0 && off > p->v.e.size) {   /* not this content: start over */
 			vbuild_free(w.vb);
 			w.vb = NULL;
@@ -167,12 +229,14 @@ static int put_whole(struct put_ctx *p)
 	w.written = off;
 	if ((r = reply_u64(p->s, MSG_PUT_READY, off)) < 0)
 		goto out;
-	r = recv_body(p, whole_feed, &w, body_slack(p));
+	r = recv_body(p, whole_feed, &w, body_slack(p), trailer ? &tr : NULL, &got);
 	if (r < 0) {
 		if (w.resumable && (r == -ECONNRESET || r == -ETIMEDOUT))
 			(void)vbuild_checkpoint(w.vb, p->put.token);   /* keep what arrived */
 		goto out;
 	}
+	if (trailer && (r = whole_trailer(p, got, &tr)) < 0)
+		goto out;
 	if (w.written != p->v.e.size) {
 		r = -EBADMSG;
 		goto out;
@@ -181,8 +245,9 @@ static int put_whole(struct put_ctx *p)
 		goto out;
 	r = verify(p, &ref, sha);
 out:
-	/* a verified or a rejected upload is done with; a broken one may resume */
-	if (w.resumable && (r == 0 || r == -EBADMSG || r == -EFBIG))
+	/* a verified, rejected or abandoned upload is done with; a broken
+	 * one may resume */
+	if (w.resumable && (r == 0 || r == -EBADMSG || r == -EFBIG || r == -EAGAIN))
 		vbuild_forget(p->c->srv->store, &p->c->key, p->put.token);
 	vbuild_free(w.vb);
 	return r == -EFBIG ? -EBADMSG : r;
@@ -275,7 +340,7 @@ static int staged_recv(struct staged *s)
 	}
 	if ((r = reply_u64(p->s, MSG_PUT_READY, held)) < 0)
 		return r;
-	return recv_body(p, staged_feed, s, body_slack(p));
+	return recv_body(p, staged_feed, s, body_slack(p), NULL, NULL);
 }
 
 /* A stored or refused body is done with; a cut one is made durable for
@@ -381,7 +446,7 @@ static int put_empty(struct put_ctx *p)
 {
 	int r = reply_u64(p->s, MSG_PUT_READY, 0);
 
-	return r < 0 ? r : recv_body(p, no_data, NULL, 0);
+	return r < 0 ? r : recv_body(p, no_data, NULL, 0, NULL, NULL);
 }
 
 /* META: the base version's content with new metadata. */
@@ -511,6 +576,9 @@ static void put_error(struct put_ctx *p, int r)
 	case -ENOENT:
 		reply_error(s, ENOENT, "%s: rename source %s has no live version", path,
 				    p->put.from);
+		break;
+	case -EAGAIN:   /* the device knows: it abandoned the upload */
+		reply_error(s, EAGAIN, "%s: upload abandoned by the device", path);
 		break;
 	default:
 		reply_error(s, -r, "%s: %s", path, strerror(-r));

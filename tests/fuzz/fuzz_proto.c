@@ -15,7 +15,7 @@
 /* New kinds go at the end: a seed's first byte keeps its meaning. */
 enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES,
        K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_SIM, K_SIMW,
-       K_COUNT };
+       K_PUT_TRAILER, K_COUNT };
 
 /* The decoded value of any kind fits here. */
 union any {
@@ -23,7 +23,7 @@ union any {
 	struct vg_status st; struct vg_hit h; struct vg_ls_req ls; struct vg_log_req lg;
 	struct vg_stat_req sr; struct vg_read_req rd; struct vg_status_req ss;
 	struct vg_search_req se; struct vg_latest_req la; struct vg_sig_req sg;
-	struct vg_sim sim; struct simw_msg sw;
+	struct vg_sim sim; struct simw_msg sw; struct vg_put_trailer tr;
 };
 
 /* Decodes one value of kind k from r into v and appends its encoding to b. */
@@ -46,6 +46,8 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 	case K_LATEST: proto_get_latest_req(r, v); if (!r->err) proto_put_latest_req(b, v); break;
 	case K_SIG:    proto_get_sig_req(r, v); if (!r->err) proto_put_sig_req(b, v); break;
 	case K_SIM:    proto_get_sim(r, v);    if (!r->err) proto_put_sim(b, v);    break;
+	case K_PUT_TRAILER:
+		proto_get_put_trailer(r, v); if (!r->err) proto_put_put_trailer(b, v); break;
 	}
 }
 

@@ -21,7 +21,7 @@ def entry(path='/sdcard/a.txt', typ=1, link='', xattr=b''):
             1700000000 * 10**9, 3, 1700000000 * 10**9, 1700000001 * 10**9) +
             bytes(range(32)) + bytes(range(32, 64)) + s(link) + s(xattr))
 
-# proto: byte 0 = kind (entry put device report status hit error entries, requests ..., 0x10 sim, 0x11 simwire datagram)
+# proto: byte 0 = kind (entry put device report status hit error entries, requests ..., 0x10 sim, 0x11 simwire datagram, 0x12 put trailer)
 put('proto', 'entry', b'\x00' + entry())
 put('proto', 'entry-xattr', b'\x00' + entry('/a', 3, '/b', s('user.x') + s(b'\x00\x01')))
 put('proto', 'put-rename', b'\x01' + entry('/new') + b'\x06' + struct.pack('>Q', 4) + bytes(16) + s('/old'))
@@ -48,6 +48,8 @@ put('proto', 'req-sig', b'\x0f' + s('/data/v.bin') + struct.pack('>Q', 7))
 def sim(present=1, allowed=0, iccid='89860012345678901234', imsi='460001234567890', op='中国移动'):
     return struct.pack('>qBB', 1700000000 * 10**9, present, allowed) + s(iccid) + s(imsi) + s(op)
 put('proto', 'sim', b'\x10' + sim())
+put('proto', 'put-trailer', b'\x12' + b'\x00' + bytes(range(32)) + bytes(range(32, 64)))
+put('proto', 'put-trailer-abandon', b'\x12' + b'\x01' + bytes(64))
 put('proto', 'sim-absent', b'\x10' + sim(0, 0, '', '', ''))
 # simwire datagrams (common/simwire.h): u8 version, u8 kind, i64 time, str path, ...
 def simw(kind, path, tail=b''):
@@ -287,13 +289,13 @@ for i, (cap, x) in enumerate([
 # then frames {u32 len, u8 kind, u8 flags, u16 type, u32 stream, payload}
 def fr(kind, sid=0, p=b'', typ=0):
     return struct.pack('>IBBHI', len(p), kind, 0, typ, sid) + p
-HELLO = fr(1, 0, struct.pack('>I', 1))
+HELLO = fr(1, 0, struct.pack('>I', 2))
 put('mux', 'session', b'\x03\x00' + HELLO + fr(8, 0, b'12345678') + fr(2, 1, b'open', 5) +
     fr(3, 1, b'hi', 7) + fr(4, 1, bytes(100)) + fr(6, 1, struct.pack('>I', 4096)) + fr(5, 1) +
     fr(7, 3) + fr(9, 0, b'pong'))
 put('mux', 'bytewise', b'\x00\x00' + HELLO + fr(2, 2, b'x') + fr(4, 2, b'data' * 20))
 put('mux', 'whole', b'\xff\x80' + fr(3, 5, b'm', 1) + fr(5, 5) + fr(7, 9))
-put('mux', 'bad-version', b'\x05\x00' + fr(1, 0, struct.pack('>I', 2)))
+put('mux', 'bad-version', b'\x05\x00' + fr(1, 0, struct.pack('>I', 1)))
 put('mux', 'no-hello', b'\x05\x00' + fr(2, 1, b'x'))
 put('mux', 'second-hello', b'\x05\x00' + HELLO + HELLO)
 put('mux', 'big-ping', b'\x05\x80' + fr(8, 0, b'123456789'))

@@ -1,7 +1,8 @@
 /* test_capture.c — consistent reads: a file modified during the read is
  * read again and the result matches its final bytes; a file that never
  * holds still is shipped from a copy (unstable); a SQLite database is
- * captured as one committed state while another connection writes.  The
+ * captured as one committed state while another connection writes;
+ * capture_stream reads once and gives up (-EBUSY) on a file that moves.  The
  * content hash itself is tested in test_chash.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -208,6 +209,80 @@ static void test_moving(void **state)
 	hash_of(buf, sizeof(buf), sha, root);
 	assert_memory_equal(c.sha256, sha, 32);
 	capture_release(&c);
+}
+
+/* capture_stream: begin() once, before any byte, with the size to read. */
+struct streamsink {
+	struct scribble scr;
+	int begins;
+	uint64_t size_at_begin, fed_at_begin;
+};
+
+static int ss_begin(void *arg, const struct capture *c)
+{
+	struct streamsink *s = arg;
+
+	s->begins++;
+	s->size_at_begin = c->size;
+	s->fed_at_begin = s->scr.fed;
+	return 0;
+}
+
+static int ss_reset(void *arg) { return scr_reset(&((struct streamsink *)arg)->scr); }
+static int ss_data(void *arg, const uint8_t *p, size_t n)
+{
+	return scr_data(&((struct streamsink *)arg)->scr, p, n);
+}
+
+/* One pass, the sink sees every byte once, and the hash is the file's. */
+static void test_stream_stable(void **state)
+{
+	struct fx *f = *state;
+	static const size_t sizes[] = { 0, 1, 7, 10000, 200000 };
+	uint8_t *buf = malloc(200000), sha[32], root[32];
+	struct streamsink s = { .scr = { .path = f->file, .passes = 0 } };
+	struct capture_sink sink = { .arg = &s, .reset = ss_reset, .data = ss_data,
+				     .begin = ss_begin };
+	struct capture c;
+
+	for (size_t i = 0; i < 200000; i++)
+		buf[i] = (uint8_t)(i * 13 + i / 777);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		write_bytes(f->file, buf, sizes[i]);
+		s.begins = s.scr.resets = 0;
+		assert_int_equal(capture_stream(f->dir, f->file, f->dir, &sink, &c), 0);
+		assert_int_equal(s.begins, 1);
+		assert_int_equal(s.scr.resets, 1);
+		assert_int_equal(s.fed_at_begin, 0);
+		assert_int_equal(s.size_at_begin, sizes[i]);
+		assert_int_equal(s.scr.fed, sizes[i]);
+		hash_of(buf, sizes[i], sha, root);
+		assert_int_equal(c.size, sizes[i]);
+		assert_memory_equal(c.sha256, sha, 32);
+		assert_memory_equal(c.root, root, 32);
+		assert_false(c.unstable);
+		capture_release(&c);
+	}
+	free(buf);
+}
+
+/* A file written during the streamed pass: -EBUSY, never read again. */
+static void test_stream_moved(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[100000];
+	struct streamsink s = { .scr = { .path = f->file, .passes = 1 } };
+	struct capture_sink sink = { .arg = &s, .reset = ss_reset, .data = ss_data,
+				     .begin = ss_begin };
+	struct capture c;
+
+	memset(buf, 'z', sizeof(buf));
+	write_bytes(f->file, buf, sizeof(buf));
+	assert_int_equal(capture_stream(f->dir, f->file, f->dir, &sink, &c), -EBUSY);
+	assert_int_equal(s.begins, 1);
+	assert_int_equal(s.scr.resets, 1);
+	assert_true(s.scr.fed <= sizeof(buf));
+	assert_int_equal(c.fd, -1);   /* released */
 }
 
 static void test_not_regular(void **state)
@@ -456,6 +531,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modified_during_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_still, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moving, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swapped_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_traps, setup, teardown),

@@ -850,24 +850,24 @@ static void expect_closed(struct raw *r, int closes_before)
 
 typedef void (*hostile_fn)(struct raw *r);
 
-static void h_bad_version(struct raw *r) { raw_hello(r, 2); }
+static void h_bad_version(struct raw *r) { raw_hello(r, MUX_VERSION + 1); }
 static void h_no_hello(struct raw *r) { raw_frame(r, 1, 3, 0, 1, "x", 1); }
-static void h_oversize(struct raw *r) { raw_hello(r, 1); raw_frame(r, MUX_FRAME_MAX + 1, 3, 0, 1, NULL, 0); }
-static void h_bad_kind(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 42, 0, 1, NULL, 0); }
-static void h_kind_zero(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 0, 0, 1, NULL, 0); }
-static void h_unknown_stream(struct raw *r) { raw_hello(r, 1); raw_frame(r, 1, 3, 0, 99, "x", 1); }
-static void h_stream_zero(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 5, 0, 0, NULL, 0); }
-static void h_even_open(struct raw *r) { raw_hello(r, 1); raw_frame(r, 0, 2, T_NOREAD, 2, NULL, 0); }
+static void h_oversize(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, MUX_FRAME_MAX + 1, 3, 0, 1, NULL, 0); }
+static void h_bad_kind(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 0, 42, 0, 1, NULL, 0); }
+static void h_kind_zero(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 0, 0, 0, 1, NULL, 0); }
+static void h_unknown_stream(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 1, 3, 0, 99, "x", 1); }
+static void h_stream_zero(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 0, 5, 0, 0, NULL, 0); }
+static void h_even_open(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 0, 2, T_NOREAD, 2, NULL, 0); }
 static void h_reused_id(struct raw *r)
 {
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 0, 2, T_NOREAD, 5, NULL, 0);
 	raw_frame(r, 0, 2, T_NOREAD, 3, NULL, 0);
 }
-static void h_two_hellos(struct raw *r) { raw_hello(r, 1); raw_hello(r, 1); }
+static void h_two_hellos(struct raw *r) { raw_hello(r, MUX_VERSION); raw_hello(r, MUX_VERSION); }
 static void h_short_credit(struct raw *r)
 {
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
 	raw_frame(r, 3, 6, 0, 1, "abc", 3);
 }
@@ -875,20 +875,20 @@ static void h_credit_overrun(struct raw *r)
 {
 	uint8_t n[4] = { 0, 0, 0, 1 };
 
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
 	raw_frame(r, 4, 6, 0, 1, n, 4);   /* nothing was spent: any credit overruns */
 }
 static void h_double_end(struct raw *r)
 {
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
 	raw_frame(r, 0, 5, 0, 1, NULL, 0);
 	raw_frame(r, 0, 5, 0, 1, NULL, 0);
 }
 static void h_data_after_end(struct raw *r)
 {
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
 	raw_frame(r, 0, 5, 0, 1, NULL, 0);
 	raw_frame(r, 1, 4, 0, 1, "x", 1);
@@ -898,7 +898,7 @@ static void h_window_overrun(struct raw *r)
 	static uint8_t f[12 + MUX_FRAME_MAX];
 	int i;
 
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 0, 2, T_NOREAD, 1, NULL, 0);
 	hdr(f, MUX_FRAME_MAX, 4, 0, 1);
 	for (i = 0; i < MUX_WINDOW / MUX_FRAME_MAX + 1; i++)
@@ -907,12 +907,12 @@ static void h_window_overrun(struct raw *r)
 }
 static void h_truncated(struct raw *r)
 {
-	raw_hello(r, 1);
+	raw_hello(r, MUX_VERSION);
 	raw_frame(r, 100, 3, 0, 1, "abc", 3);
 	SSL_shutdown(r->ssl);
 	shutdown(r->fd, SHUT_WR);
 }
-static void h_big_ping(struct raw *r) { raw_hello(r, 1); raw_frame(r, 9, 8, 0, 0, "123456789", 9); }
+static void h_big_ping(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 9, 8, 0, 0, "123456789", 9); }
 
 /* A peer that completes the handshake and then says nothing is dropped
  * after the dead interval, with the reason kept. */
@@ -925,7 +925,7 @@ static void test_keepalive_dead(void **state)
 
 	raw_open(&r);
 	mux_set_timeouts(r.srv, 50, 300);
-	raw_hello(&r, 1);
+	raw_hello(&r, MUX_VERSION);
 	assert_int_equal(wait_closes(closes + 1, 3000), closes + 1);
 	assert_true(mono_ms() - t0 >= 250);
 	assert_false(mux_alive(r.srv));
@@ -965,7 +965,7 @@ static void test_hostile_tolerated(void **state)
 	int i, pongs = 0;
 
 	raw_open(&r);
-	raw_hello(&r, 1);
+	raw_hello(&r, MUX_VERSION);
 	raw_frame(&r, 0, 7, 0, 77, NULL, 0);
 	for (i = 0; i <= MUX_MAX_STREAMS; i++)
 		raw_frame(&r, 0, 2, T_NOREAD, 2 * i + 1, NULL, 0);
@@ -997,7 +997,7 @@ static void test_hostile_random(void **state)
 		uint8_t junk[256];
 
 		raw_open(&r);
-		raw_hello(&r, 1);
+		raw_hello(&r, MUX_VERSION);
 		for (i = 0; i < 40; i++) {
 			size_t n = (size_t)(rand_r(&seed) % sizeof(junk)), k;
 
