@@ -38,6 +38,8 @@ struct store_batch {
 	size_t hcap;                /* power of two, >= 2 * pcap */
 	int slots[BATCH_PACKS];     /* pack slots holding our uncommitted records */
 	int nslots;
+	/* chunks in a row that did not shrink (rec_build) */
+	uint32_t raw_run;
 	/* our latest run of adjacent uncommitted records, to cut on failure */
 	uint32_t run_pack;          /* 0: none */
 	uint64_t run_start, run_end;
@@ -249,18 +251,30 @@ static int batch_reserve(struct store_batch *b, size_t n)
 	return 0;
 }
 
+/* Incompressible content (media, archives, encrypted files: most of a
+ * phone's large files) costs zstd as much CPU as any other and saves
+ * nothing: after BATCH_RAW_RUN chunks in a row that did not shrink, only
+ * every BATCH_RAW_PROBE-th is tried (a chunk that shrinks ends the run).
+ * Stored records are the same either way: raw when zstd would not help. */
+#define BATCH_RAW_RUN    8
+#define BATCH_RAW_PROBE  16
+
 /* Builds the record for p[0..n) in b->rec (batch_reserve made room);
  * returns its length. */
 static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n)
 {
-	size_t c = ZSTD_compressCCtx(b->cctx, b->rec + REC_HDR, b->reccap - REC_HDR, p, n,
-				     STORE_ZLEVEL);
+	bool try = b->raw_run < BATCH_RAW_RUN || b->raw_run % BATCH_RAW_PROBE == 0;
+	size_t c = try ? ZSTD_compressCCtx(b->cctx, b->rec + REC_HDR, b->reccap - REC_HDR, p, n,
+					   STORE_ZLEVEL) : n;
 	uint8_t flags = REC_F_ZSTD;
 
 	if (ZSTD_isError(c) || c >= n) {
 		memcpy(b->rec + REC_HDR, p, n);
 		c = n;
 		flags = 0;
+		b->raw_run++;
+	} else {
+		b->raw_run = 0;
 	}
 	put32(b->rec, REC_MAGIC);
 	b->rec[4] = flags;

@@ -142,6 +142,51 @@ static void test_put_get(void **state)
 }
 
 /* Records never committed (crash, failure) are cut from the pack tail at open. */
+/* After a run of incompressible chunks (zstd is then tried only on every
+ * 16th) compressible ones are still stored compressed, within a probe's
+ * distance, and every chunk reads back as it was. */
+static void test_raw_run_then_text(void **state)
+{
+	struct fx *f = *state;
+	struct store_batch *b;
+	struct store_stats s0, s1;
+	uint8_t p[8192], q[8192], id[32];
+	size_t n, i;
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (i = 0; i < 64; i++) {   /* random: stored raw */
+		fill(p, sizeof(p), 1000 + i);
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_batch_put(b, id, p, sizeof(p)), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_stats(f->st, &s0), 0);
+	assert_true(s0.pack_bytes >= 64 * sizeof(p));
+	for (i = 0; i < 64; i++) {   /* text: shrinks to a few hundred bytes */
+		memset(p, 'a' + (int)(i % 26), sizeof(p));
+		snprintf((char *)p, 32, "chunk %zu", i);
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_batch_put(b, id, p, sizeof(p)), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_stats(f->st, &s1), 0);
+	/* at most one probe interval (16) of them raw, the rest compressed */
+	assert_true(s1.pack_bytes - s0.pack_bytes < 17 * (sizeof(p) + 64) + 47 * 512);
+	for (i = 0; i < 64; i++) {
+		fill(p, sizeof(p), 1000 + i);
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), 0);
+		assert_int_equal(n, sizeof(p));
+		assert_memory_equal(p, q, n);
+		memset(p, 'a' + (int)(i % 26), sizeof(p));
+		snprintf((char *)p, 32, "chunk %zu", i);
+		id_of(p, sizeof(p), id);
+		assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), 0);
+		assert_memory_equal(p, q, sizeof(p));
+	}
+	store_batch_free(b);
+}
+
 static void test_tail_repair(void **state)
 {
 	struct fx *f = *state;
@@ -383,6 +428,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_run_then_text, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tail_repair, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_record, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_format_refused, fx_setup, fx_teardown),
