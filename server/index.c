@@ -232,6 +232,7 @@ static int open_handle(const char *dir, bool create, bool reader, struct index *
 	pthread_cond_init(&idx->cmd_changed, NULL);
 	pthread_mutex_init(&idx->gate, NULL);
 	pthread_cond_init(&idx->gate_turn, NULL);
+	idx->cq_tail = &idx->cq_head;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(idx->path, &idx->db, flags, NULL);

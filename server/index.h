@@ -87,7 +87,11 @@ struct index_version {
  *  - from (RENAME, may be NULL): the source path's live subtree is copied
  *    under v->e.path and gets deleted versions; -ENOENT when the source has
  *    no live version of v->e.type (a file's rename never moves a directory).
- * On success v->e.version/capture_ns/recv_ns hold what was stored. */
+ * On success v->e.version/capture_ns/recv_ns hold what was stored, and it
+ * is durable.  Concurrent commits are grouped: one transaction (one fsync)
+ * for every version waiting when the previous group ends, each version
+ * under its own savepoint; meta counts groups (commit_groups) and the
+ * versions they stored (commit_versions). */
 int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 		 bool check_base, uint64_t base, const char *from);
 

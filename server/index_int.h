@@ -11,19 +11,34 @@
 
 #define INDEX_PAGE 256       /* descendants handled per step of a subtree change */
 
+/* One version waiting for a group commit (below). */
+struct commit_wait {
+	int64_t dev;
+	struct index_version *v;
+	bool check_base;
+	uint64_t base;
+	const char *from;
+	int r;
+	bool done;
+	struct commit_wait *next;
+};
+
 struct index {
 	sqlite3 *db;
 	pthread_mutex_t lock;    /* every public call holds it */
 	pthread_cond_t cmd_changed; /* broadcast under lock when a command
 				  * changes state (commands_wait) */
 	char path[4096];
-	/* index_commit's turnstile: commits take the lock in arrival order.
-	 * Each holds it across an fsync; with the mutex alone, a pushing
-	 * device could lose the race for it again and again (41 s for one
-	 * commit under 50 pushers, bench/load_bench.sh). */
+	/* index_commit's group commit: commits wait in arrival order in
+	 * cq_head; the first to find no leader commits every waiting one in
+	 * one transaction (one fsync), newcomers gather for the next group.
+	 * Commits are served in arrival order: with the mutex alone, a
+	 * pushing device could lose the race for it again and again (41 s
+	 * for one commit under 50 pushers, bench/load_bench.sh). */
 	pthread_mutex_t gate;
 	pthread_cond_t gate_turn;
-	uint64_t gate_next, gate_serving;
+	struct commit_wait *cq_head, **cq_tail;
+	bool cq_leading;
 };
 
 #define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \

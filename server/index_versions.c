@@ -546,44 +546,84 @@ static int commit_locked(struct index *idx, int64_t dev, struct index_version *v
 	return r;
 }
 
-/* Waits for this commit's turn (FIFO among commits), see index_int.h. */
-static void gate_enter(struct index *idx)
+/* The counters of group commits in meta, inside the group's transaction. */
+static int group_count_locked(struct index *idx, int64_t versions)
 {
-	uint64_t me;
-
-	pthread_mutex_lock(&idx->gate);
-	me = idx->gate_next++;
-	while (idx->gate_serving != me)
-		pthread_cond_wait(&idx->gate_turn, &idx->gate);
-	pthread_mutex_unlock(&idx->gate);
-}
-
-static void gate_leave(struct index *idx)
-{
-	pthread_mutex_lock(&idx->gate);
-	idx->gate_serving++;
-	pthread_cond_broadcast(&idx->gate_turn);
-	pthread_mutex_unlock(&idx->gate);
-}
-
-int index_commit(struct index *idx, int64_t dev, struct index_version *v,
-		 bool check_base, uint64_t base, const char *from)
-{
+	sqlite3_stmt *st = NULL;
 	int r;
 
-	gate_enter(idx);
+	if ((r = idx_prep(idx, "INSERT INTO meta(key, value) VALUES ('commit_groups', 1),"
+		      " ('commit_versions', ?1) ON CONFLICT(key) DO UPDATE SET"
+		      " value = value + excluded.value", &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, versions);
+	r = idx_step_done(idx, st, "commit counters");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Commits every version of list in one transaction, each under a savepoint
+ * of its own (one refused version leaves the others); if the transaction
+ * fails, every version of it fails. */
+static void group_run(struct index *idx, struct commit_wait *list)
+{
+	struct commit_wait *w;
+	int64_t n = 0;
+	int r;
+
 	pthread_mutex_lock(&idx->lock);
 	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
 		goto out;
-	r = commit_locked(idx, dev, v, check_base, base, from);
-	if (r == 0)
+	for (w = list; w; w = w->next) {
+		if ((w->r = idx_exec(idx, "SAVEPOINT v", "savepoint")) < 0)
+			continue;
+		w->r = commit_locked(idx, w->dev, w->v, w->check_base, w->base, w->from);
+		if (w->r < 0)
+			sqlite3_exec(idx->db, "ROLLBACK TO v", NULL, NULL, NULL);
+		sqlite3_exec(idx->db, "RELEASE v", NULL, NULL, NULL);
+		n += w->r == 0;
+	}
+	if ((r = group_count_locked(idx, n)) == 0)
 		r = idx_exec(idx, "COMMIT", "commit");
 	if (r < 0)
 		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&idx->lock);
-	gate_leave(idx);
-	return r;
+	for (w = list; w && r < 0; w = w->next)
+		if (w->r == 0)
+			w->r = r;
+}
+
+int index_commit(struct index *idx, int64_t dev, struct index_version *v,
+		 bool check_base, uint64_t base, const char *from)
+{
+	struct commit_wait me = { .dev = dev, .v = v, .check_base = check_base,
+				  .base = base, .from = from }, *list, *w, *next;
+
+	pthread_mutex_lock(&idx->gate);
+	*idx->cq_tail = &me;
+	idx->cq_tail = &me.next;
+	while (!me.done) {
+		if (idx->cq_leading) {
+			pthread_cond_wait(&idx->gate_turn, &idx->gate);
+			continue;
+		}
+		idx->cq_leading = true;
+		list = idx->cq_head;
+		idx->cq_head = NULL;
+		idx->cq_tail = &idx->cq_head;
+		pthread_mutex_unlock(&idx->gate);
+		group_run(idx, list);
+		pthread_mutex_lock(&idx->gate);
+		for (w = list; w; w = next) {
+			next = w->next;
+			w->done = true;
+		}
+		idx->cq_leading = false;
+		pthread_cond_broadcast(&idx->gate_turn);
+	}
+	pthread_mutex_unlock(&idx->gate);
+	return me.r;
 }
 
 int index_latest(struct index *idx, int64_t dev, const char *path, int64_t at,

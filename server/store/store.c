@@ -332,6 +332,9 @@ int store_open(const char *dir, struct store **out)
 	st->active_slot = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->dbmu, NULL);
+	pthread_mutex_init(&st->gcmu, NULL);
+	pthread_cond_init(&st->gccv, NULL);
+	st->gc_tail = &st->gc_head;
 	st->dir = strdup(dir);
 	if (!st->dir) {
 		r = -ENOMEM;
@@ -387,6 +390,8 @@ void store_close(struct store *st)
 		close(st->packsfd);
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->dbmu);
+	pthread_mutex_destroy(&st->gcmu);
+	pthread_cond_destroy(&st->gccv);
 	free(st->dir);
 	free(st);
 }

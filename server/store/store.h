@@ -9,6 +9,8 @@
  * Writers go through a batch: store_batch_put() appends a record (nothing is
  * indexed yet), store_batch_commit() makes the batch durable — fdatasync of
  * every pack it touched, then one SQLite transaction adding its index rows.
+ * Batches committed at the same time by concurrent uploads are made durable
+ * together (group commit: one fdatasync per pack, one transaction).
  * A crash or a failure before the commit leaves only unindexed records,
  * which store_open() truncates from pack tails or a later sweep reclaims.
  * ENOSPC from any write returns -ENOSPC, truncates the failed record away
@@ -118,5 +120,7 @@ struct store_stats {
 	uint64_t records_read;  /* chunk and page records read since store_open */
 };
 int  store_stats(struct store *st, struct store_stats *out);
+/* Group commits made since open, and the batches they made durable. */
+void store_group_stats(struct store *st, uint64_t *groups, uint64_t *batches);
 
 #endif

@@ -364,39 +364,43 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 	return 0;
 }
 
-static int batch_sync(struct store_batch *b)
+/* fdatasync of every pack the group's batches wrote to, each pack once;
+ * a batch whose pack failed gets the error. */
+static void group_sync(struct store *st, struct gc_wait *list)
 {
-	struct store *st = b->st;
-	int i, r = 0, fd, err;
+	int res[STORE_FDS] = { 0 }, s, err, fd;
+	bool done[STORE_FDS] = { false };
 
-	for (i = 0; i < b->nslots && r == 0; i++) {
-		pthread_mutex_lock(&st->mu);
-		fd = st->slot[b->slots[i]].fd;
-		err = st->slot[b->slots[i]].err;
-		pthread_mutex_unlock(&st->mu);
-		if (err)
-			return err;
-		if (fdatasync(fd) == 0)
-			continue;
-		r = -errno;
-		pthread_mutex_lock(&st->mu);
-		st->slot[b->slots[i]].err = r;
-		if (b->slots[i] == st->active_slot)
-			st->need_roll = true;
-		pthread_mutex_unlock(&st->mu);
-	}
-	return r;
+	for (struct gc_wait *w = list; w; w = w->next)
+		for (int i = 0; i < w->b->nslots && w->r == 0; i++) {
+			s = w->b->slots[i];
+			if (!done[s]) {
+				pthread_mutex_lock(&st->mu);
+				fd = st->slot[s].fd;
+				err = st->slot[s].err;
+				pthread_mutex_unlock(&st->mu);
+				if (!err && fdatasync(fd) < 0) {
+					err = -errno;
+					pthread_mutex_lock(&st->mu);
+					st->slot[s].err = err;
+					if (s == st->active_slot)
+						st->need_roll = true;
+					pthread_mutex_unlock(&st->mu);
+				}
+				res[s] = err;
+				done[s] = true;
+			}
+			w->r = res[s];
+		}
 }
 
-static int batch_index(struct store_batch *b)
+/* The rows of one batch, inside the group's transaction (dbmu held). */
+static int batch_rows(struct store_batch *b)
 {
 	struct store *st = b->st;
-	int rc;
-	size_t i;
+	int rc = SQLITE_OK;
 
-	pthread_mutex_lock(&st->dbmu);
-	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	for (i = 0; i < b->n && rc == SQLITE_OK; i++) {
+	for (size_t i = 0; i < b->n && rc == SQLITE_OK; i++) {
 		struct pend *e = &b->p[i];
 		sqlite3_stmt *q = st->q_ins;
 
@@ -421,27 +425,84 @@ static int batch_index(struct store_batch *b)
 		}
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
+	return rc;
+}
+
+/* One transaction indexes the records of every synced batch of the group;
+ * if it fails, every one of them fails. */
+static void group_index(struct store *st, struct gc_wait *list)
+{
+	struct gc_wait *w;
+	int rc, r = 0;
+
+	pthread_mutex_lock(&st->dbmu);
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (w = list; w && rc == SQLITE_OK; w = w->next)
+		if (w->r == 0)
+			rc = batch_rows(w->b);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		int r = store_db_err(st, rc);
+		r = store_db_err(st, rc);
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		pthread_mutex_unlock(&st->dbmu);
-		return r;
 	}
 	pthread_mutex_unlock(&st->dbmu);
-	return 0;
+	for (w = list; w && r < 0; w = w->next)
+		if (w->r == 0)
+			w->r = r;
+}
+
+/* Group commit: b joins the waiting batches; the first to find no leader
+ * commits all that wait (sync, then index) while newcomers gather for the
+ * next group.  Returns b's result once its group is durable. */
+static int group_commit(struct store_batch *b)
+{
+	struct store *st = b->st;
+	struct gc_wait me = { .b = b }, *list, *w, *next;
+
+	pthread_mutex_lock(&st->gcmu);
+	*st->gc_tail = &me;
+	st->gc_tail = &me.next;
+	while (!me.done) {
+		if (st->gc_leading) {
+			pthread_cond_wait(&st->gccv, &st->gcmu);
+			continue;
+		}
+		st->gc_leading = true;
+		list = st->gc_head;
+		st->gc_head = NULL;
+		st->gc_tail = &st->gc_head;
+		pthread_mutex_unlock(&st->gcmu);
+		group_sync(st, list);
+		group_index(st, list);
+		pthread_mutex_lock(&st->gcmu);
+		st->gc_groups++;
+		for (w = list; w; w = next) {
+			next = w->next;
+			st->gc_batches++;
+			w->done = true;
+		}
+		st->gc_leading = false;
+		pthread_cond_broadcast(&st->gccv);
+	}
+	pthread_mutex_unlock(&st->gcmu);
+	return me.r;
+}
+
+void store_group_stats(struct store *st, uint64_t *groups, uint64_t *batches)
+{
+	pthread_mutex_lock(&st->gcmu);
+	*groups = st->gc_groups;
+	*batches = st->gc_batches;
+	pthread_mutex_unlock(&st->gcmu);
 }
 
 int store_batch_commit(struct store_batch *b)
 {
 	int r = 0;
 
-	if (b->n > 0) {
-		r = batch_sync(b);
-		if (r == 0)
-			r = batch_index(b);
-	}
+	if (b->n > 0)
+		r = group_commit(b);
 	/* on failure the records are unindexed garbage, cut when at the tail,
 	 * else punched: the batch starts over */
 	batch_punch(b, r == 0, r < 0 && batch_cut_tail(b));

@@ -31,6 +31,14 @@ struct pack_slot {
 	int err;           /* an fdatasync failed: -errno for every later commit */
 };
 
+/* One batch waiting for a group commit (below). */
+struct gc_wait {
+	struct store_batch *b;
+	int r;
+	bool done;
+	struct gc_wait *next;
+};
+
 struct store {
 	char *dir;
 	int packsfd;
@@ -49,6 +57,15 @@ struct store {
 	sqlite3_stmt *q_get, *q_ins, *q_end;
 	sqlite3_stmt *q_claim;    /* a provisional row becomes everyone's (store_free.c) */
 	int64_t gen;              /* generation stamped on new rows (sweeper) */
+
+	/* group commit (store_batch.c): batches committed by concurrent
+	 * uploads wait in gc_head; one of them, the leader, makes them all
+	 * durable with one fdatasync per pack and one transaction */
+	pthread_mutex_t gcmu;
+	pthread_cond_t gccv;
+	struct gc_wait *gc_head, **gc_tail;
+	bool gc_leading;
+	uint64_t gc_groups, gc_batches;   /* counters, under gcmu */
 };
 
 /* zlib's CRC-32 (a few GB/s) continued from crc (0 to start). */
