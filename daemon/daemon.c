@@ -97,8 +97,12 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		.claim = vigild_claim, .release = vigild_release, .claim_arg = d,
 		.rt = d->rt, .roots = cf->watch, .nroots = cf->nwatch,
 	};
+	for (size_t i = 0; i < SHIP_CONNS; i++)
+		if ((rc = shipconn_new(&d->conn[i])) < 0)
+			return rc;
 	for (d->nsh = 0; d->nsh < SHIP_WORKERS; d->nsh++)
-		if ((rc = shipper_new(&o, &d->sh[d->nsh])) < 0) {
+		if ((o.conn = d->conn[d->nsh % SHIP_CONNS]),
+		    (rc = shipper_new(&o, &d->sh[d->nsh])) < 0) {
 			log_errno(rc, "shipper");
 			return rc;
 		}
@@ -109,6 +113,8 @@ void vigild_close(struct vigild *d)
 {
 	for (size_t i = 0; i < d->nsh; i++)
 		shipper_free(d->sh[i]);
+	for (size_t i = 0; i < SHIP_CONNS; i++)
+		shipconn_free(d->conn[i]);
 	for (size_t i = 0; i < d->nclaimed; i++)
 		free(d->claimed[i]);
 	statedb_close(d->db);

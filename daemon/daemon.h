@@ -23,7 +23,13 @@ struct cmdlink;
 struct intake;
 struct simpending;
 
-#define SHIP_WORKERS 4      /* PUTs in flight at once (one connection each) */
+/* PUTs in flight at once: SHIP_WORKERS shippers share SHIP_CONNS
+ * connections (shipper i uses connection i % SHIP_CONNS), so a device
+ * holds at most SHIP_WORKERS / SHIP_CONNS (4) request streams per
+ * connection of the 16 the server allows; many small files keep the
+ * server's group commit fed (docs/performance.md). */
+#define SHIP_WORKERS 16
+#define SHIP_CONNS   4
 
 struct vigild {
 	struct vconf *cf;
@@ -34,6 +40,7 @@ struct vigild {
 	struct resent resent;        /* uploads in flight, for CTR_BYTES_RESENT */
 	size_t nsh;
 	struct shipper *sh[SHIP_WORKERS];
+	struct shipconn *conn[SHIP_CONNS];
 	const struct tracker_ops *tops;
 	struct tracker *trk;
 	struct intake *in;

@@ -3,6 +3,7 @@
 #include "daemon/ship.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,50 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 
 static const struct mux_ops dev_ops = { .on_stream = on_stream, .on_close = NULL };
 
+/* One TLS connection and the shippers holding it: it is freed by the last
+ * one to let go, so a shipper that drops a broken connection never frees
+ * it under another one's stream. */
+struct muxref {
+	struct mux *m;
+	int refs;
+};
+
+/* A connection several shippers share: each of their requests is a stream
+ * of it (the server allows a device 16 at once per connection). */
+struct shipconn {
+	pthread_mutex_t mu;
+	struct muxref *cur;          /* the connection new requests use, or NULL */
+};
+
+int shipconn_new(struct shipconn **out)
+{
+	if (!(*out = calloc(1, sizeof(**out))))
+		return -ENOMEM;
+	pthread_mutex_init(&(*out)->mu, NULL);
+	return 0;
+}
+
+/* Drops one reference (with c->mu held); the mux to free, or NULL. */
+static struct mux *muxref_put(struct muxref *r)
+{
+	struct mux *m = NULL;
+
+	if (r && --r->refs == 0) {
+		m = r->m;
+		free(r);
+	}
+	return m;
+}
+
+void shipconn_free(struct shipconn *c)
+{
+	if (!c)
+		return;
+	mux_free(muxref_put(c->cur));
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
 int shipper_new(const struct ship_opts *o, struct shipper **out)
 {
 	struct shipper *sh;
@@ -43,7 +88,10 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 	sh->backoff = SHIP_BACKOFF_MIN;
 	sh->seed = (unsigned)getpid() ^ (unsigned)real_ns();
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
-	if (!(sh->cur = malloc(sizeof(*sh->cur))) || !(sh->old = malloc(sizeof(*sh->old))) ||
+	if (!o->conn && shipconn_new(&sh->o.conn) == 0)
+		sh->own_conn = true;
+	if (!sh->o.conn || !(sh->cur = malloc(sizeof(*sh->cur))) ||
+	    !(sh->old = malloc(sizeof(*sh->old))) ||
 	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs)))) {
 		shipper_free(sh);
 		return -ENOMEM;
@@ -57,7 +105,10 @@ void shipper_free(struct shipper *sh)
 {
 	if (!sh)
 		return;
-	mux_free(sh->mux);
+	if (sh->o.conn)
+		ship_disconnect(sh);
+	if (sh->own_conn)
+		shipconn_free(sh->o.conn);
 	free(sh->cur);
 	free(sh->old);
 	free(sh->put);
@@ -70,31 +121,81 @@ bool ship_connected(struct shipper *sh)
 	return sh->mux && mux_alive(sh->mux);
 }
 
+/* This shipper lets go of its connection; the next request connects
+ * again.  If it is the shared one, new requests of the others use a new
+ * connection too; streams they have open on it run on until they end. */
 void ship_disconnect(struct shipper *sh)
 {
-	mux_free(sh->mux);
+	struct shipconn *c = sh->o.conn;
+	struct mux *m1 = NULL, *m2;
+
+	if (!sh->mr)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->cur == sh->mr) {
+		m1 = muxref_put(c->cur);
+		c->cur = NULL;
+	}
+	m2 = muxref_put(sh->mr);
+	pthread_mutex_unlock(&c->mu);
+	sh->mr = NULL;
 	sh->mux = NULL;
+	mux_free(m1);
+	mux_free(m2);
+}
+
+/* With c->mu held: the shared connection, made if there is none alive. */
+static int conn_get_locked(struct shipper *sh, char *err, size_t errlen)
+{
+	struct shipconn *c = sh->o.conn;
+	struct muxref *r;
+	int rc;
+
+	if (c->cur && mux_alive(c->cur->m))
+		return 0;
+	if (c->cur) {
+		struct mux *m = muxref_put(c->cur);
+
+		c->cur = NULL;
+		mux_free(m);   /* no holder left: its threads are done with it */
+	}
+	if (!(r = calloc(1, sizeof(*r))))
+		return -ENOMEM;
+	rc = client_connect(sh->o.bundle, sh->o.server, SHIP_CONNECT_MS, &dev_ops, sh,
+			    &r->m, err, errlen);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	r->refs = 1;
+	c->cur = r;
+	log_info("connected to %s", sh->o.server ? sh->o.server : sh->o.bundle->server);
+	return 0;
 }
 
 int ship_connect(struct shipper *sh)
 {
-	char err[256];
+	struct shipconn *c = sh->o.conn;
+	char err[256] = "";
 	int rc;
 
 	if (ship_connected(sh))
 		return 0;
 	ship_disconnect(sh);
-	rc = client_connect(sh->o.bundle, sh->o.server, SHIP_CONNECT_MS, &dev_ops, sh,
-			    &sh->mux, err, sizeof(err));
+	pthread_mutex_lock(&c->mu);
+	if ((rc = conn_get_locked(sh, err, sizeof(err))) == 0) {
+		sh->mr = c->cur;
+		sh->mr->refs++;
+		sh->mux = sh->mr->m;
+	}
+	pthread_mutex_unlock(&c->mu);
 	if (rc < 0) {
-		sh->mux = NULL;
 		if (strcmp(err, sh->conn_err) != 0)
 			log_warnx("cannot reach the server: %s (retrying)", err);
 		snprintf(sh->conn_err, sizeof(sh->conn_err), "%s", err);
 		snprintf(sh->last_err, sizeof(sh->last_err), "cannot reach the server: %s", err);
 		return rc;
 	}
-	log_info("connected to %s", sh->o.server ? sh->o.server : sh->o.bundle->server);
 	sh->conn_err[0] = '\0';
 	return 0;
 }

@@ -55,7 +55,15 @@ struct ship_opts {
 	 * root that holds it (daemon/rootwalk.h), never by its full path. */
 	char *const *roots;
 	size_t nroots;
+	/* The connection, shared with other shippers (each request one
+	 * stream of it); NULL: one of its own. */
+	struct shipconn *conn;
 };
+
+struct shipconn;
+int  shipconn_new(struct shipconn **out);
+/* Only once no shipper uses it any more. */
+void shipconn_free(struct shipconn *c);
 
 int  shipper_new(const struct ship_opts *o, struct shipper **out);
 void shipper_free(struct shipper *sh);

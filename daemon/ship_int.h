@@ -24,7 +24,9 @@ struct shipper {
 	struct ship_opts o;
 	struct pathstate ps;         /* o.db, o.statedir, o.rt: a path's state */
 	char tmpdir[PATH_MAX];
-	struct mux *mux;
+	struct mux *mux;             /* mr's, while this shipper holds it */
+	struct muxref *mr;           /* its hold on o.conn's connection */
+	bool own_conn;               /* o.conn made for this shipper alone */
 	int backoff;                 /* ms, next wait */
 	unsigned seed;
 	int64_t last_capture_ns;     /* capture times are kept increasing */

@@ -407,7 +407,7 @@ static void row_qitem(sqlite3_stmt *st, struct qitem *q)
 int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 		       char *const excl[], size_t nexcl, struct qitem *out)
 {
-	char sql[512];
+	char sql[1024];
 	size_t len;
 	sqlite3_stmt *st;
 	int rc;

@@ -71,7 +71,7 @@ int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
  * the wall clock went back after it was queued (a device's clock jumping
  * back by days must not hold its queue for days).  0 | -ENOENT. */
 #define STATEDB_HOLD_MAX_NS (2 * 3600 * 1000000000LL)
-#define STATEDB_EXCL_MAX 16
+#define STATEDB_EXCL_MAX 40   /* 16 shippers, 2 paths each for a rename */
 int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 		       char *const excl[], size_t nexcl, struct qitem *out);
 /* Up to max queued paths other than 'not' (for rename pairing). */

@@ -1,0 +1,65 @@
+# t_groupcommit.sh — many small files through the server's group commit:
+# kill -9 of vigil-server while 16 shippers push, restart, and every
+# version the device had acknowledged (its shipped table) is on the server
+# with its bytes; then the rest ships, everything is listed, and the
+# server's counters show versions committed in fewer groups than versions.
+. "$(dirname "$0")/lib.sh"
+
+server_start
+enroll_pair phone1
+D=$T/data
+N=400
+python3 - "$D" "$N" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for d in range(6):
+    os.makedirs(f"{root}/d{d}", exist_ok=True)
+for i in range(n):
+    with open(f"{root}/d{i % 6}/f{i:04}", "wb") as f:
+        f.write(os.urandom(4096))
+PY
+
+meta() { sqlite3 "$T/srv/index.db" "SELECT coalesce((SELECT value FROM meta WHERE key='$1'), 0)" 2>/dev/null || echo 0; }
+
+note "kill -9 vigil-server while the files go up"
+"$BIN/vigild" once --bundle "$T/phone1.bundle" --state "$T/state-phone1" --watch "$D" >>"$T/vigild.log" 2>&1 &
+VPID=$!
+i=0
+while [ "$(meta commit_versions)" -lt 120 ]; do
+	i=$((i + 1)); [ "$i" -gt 1200 ] && fail "versions never reached 120"
+	kill -0 $VPID 2>/dev/null || fail "vigild ended before the kill"
+	sleep 0.05
+done
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+wait $VPID 2>/dev/null || true
+
+note "every acknowledged version survived"
+sqlite3 -separator ' ' "$T/state-phone1/state.db" \
+	"SELECT CAST(path AS TEXT), version FROM shipped WHERE type = 1 ORDER BY path" >"$T/acked"
+acked=$(wc -l <"$T/acked")
+[ "$acked" -ge 100 ] || fail "only $acked files acknowledged before the kill"
+[ "$acked" -lt "$N" ] || fail "all $N acknowledged before the kill: nothing was cut"
+server_start
+vigil ls "phone1:$D" --recursive --json >"$T/ls.json" || fail "ls after restart"
+jq -r '.[] | select(.type == "file") | "\(.path) \(.version)"' "$T/ls.json" | sort >"$T/onsrv"
+missing=$(sort "$T/acked" | comm -23 - "$T/onsrv" | wc -l)
+[ "$missing" -eq 0 ] || { sort "$T/acked" | comm -23 - "$T/onsrv" | head -5; fail "$missing acknowledged version(s) lost"; }
+p=$(head -1 "$T/acked" | cut -d' ' -f1)
+same_file phone1 "$p" "$p"
+
+note "the rest ships; all listed; groups < versions"
+g0=$(meta commit_groups)
+v0=$(meta commit_versions)
+vigild_once phone1 "$D"
+vigil ls "phone1:$D" --recursive --json | jqe "[.[] | select(.type == \"file\")] | length == $N" >/dev/null ||
+	fail "not every file is listed"
+p=$(tail -1 "$T/acked" | cut -d' ' -f1)
+same_file phone1 "$p" "$p"
+same_file phone1 "$D/d5/f0599" "$D/d5/f0599"
+g=$(($(meta commit_groups) - g0))
+v=$(($(meta commit_versions) - v0))
+note "second run: $v versions in $g groups"
+[ "$v" -ge $((N - acked)) ] || fail "$v versions committed for $((N - acked)) files"
+[ "$g" -lt "$v" ] || fail "no two versions shared a commit ($g groups, $v versions)"
+echo ok
