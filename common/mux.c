@@ -156,6 +156,8 @@ void mux_mark_dead(struct mux *m, const char *why)
 	for (i = 0; i < m->ntab; i++)
 		pthread_cond_broadcast(&m->tab[i]->cond);
 	pthread_cond_broadcast(&m->cond);
+	for (struct hidle *p = m->idle; p; p = p->next)
+		pthread_cond_signal(&p->cv);
 }
 
 static void default_label(struct mux *m)
@@ -274,7 +276,8 @@ void mux_free(struct mux *m)
 	/* Handlers see a dead connection and return. */
 	while ((h = m->handlers)) {
 		m->handlers = h->next;
-		pthread_join(h->tid, NULL);
+		if (!h->nojoin)   /* else its thread is another handler's, joined there */
+			pthread_join(h->tid, NULL);
 		free(h);
 	}
 	/* Then those still waiting for a slot, or granted one too late. */

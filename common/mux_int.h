@@ -18,6 +18,8 @@
 #define FRAME_COST(len) ((size_t)(len) + MUX_HDR)
 #define MUX_TAB_MAX   (4 * MUX_MAX_STREAMS)  /* streams in the table, lingering included */
 #define MUX_THREADS_MAX (2 * MUX_MAX_STREAMS)
+#define MUX_IDLE_MS     2000   /* a handler thread waits this long for the next stream */
+#define MUX_IDLE_MAX    16     /* parked handler threads per connection */
 #define MUX_REFUSED_MAX 256                  /* refused OPENs awaiting their RESET */
 #define MUX_WBUF (4 * (MUX_HDR + MUX_FRAME_MAX))
 /* TLS records written per write(2) at most: one whole 64 KiB frame as TLS
@@ -61,6 +63,7 @@ struct handler {
 	struct handler *next;          /* mux's started handlers, or a limit's queue */
 	pthread_t tid;
 	bool done;
+	bool nojoin;                   /* done, its thread went on to another handler */
 	struct mux *m;
 	struct mux_stream *s;
 	uint16_t type;
@@ -96,6 +99,11 @@ struct mux {
 	size_t nrefused;
 	struct handler *handlers;
 	size_t nrunning;
+	/* Handler threads done with their stream, waiting (MUX_IDLE_MS) for
+	 * the next one instead of exiting: many short requests cost no thread
+	 * creation each (mux_io.c). */
+	struct hidle *idle;
+	size_t nidle;
 	/* Handlers a limit granted a slot, for the I/O thread to start:
 	 * pushed atomically by whichever thread freed the slot. */
 	struct handler *granted;
@@ -109,6 +117,15 @@ struct mux {
 	long last_rx, last_ping;
 	uint8_t *rbuf, *wbuf;
 	size_t rlen, wlen, woff;
+};
+
+/* A parked handler thread (on its own stack): start_handler hands it the
+ * next handler, mux_mark_dead wakes it to exit. */
+struct hidle {
+	struct hidle *next;
+	pthread_cond_t cv;
+	struct handler *last;          /* the handler it ran: its thread's record */
+	struct handler *next_h;        /* set by start_handler */
 };
 
 void mux_wake(struct mux *m);                       /* poke the I/O thread */

@@ -137,31 +137,90 @@ static void block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 }
 
+/* With m->lock held, after h's stream: waits up to MUX_IDLE_MS for
+ * start_handler to hand this thread the next handler (returned), or NULL:
+ * the connection died or nothing came; h is then marked done for the
+ * reaper to join this thread. */
+static struct handler *park(struct mux *m, struct handler *h)
+{
+	struct hidle me = { .last = h };
+	struct timespec ts;
+	struct hidle **pp;
+
+	if (m->dead || m->nidle >= MUX_IDLE_MAX) {
+		h->done = true;
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += MUX_IDLE_MS / 1000;
+	ts.tv_nsec += (long)(MUX_IDLE_MS % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&me.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	me.next = m->idle;
+	m->idle = &me;
+	m->nidle++;
+	while (!me.next_h && !m->dead)
+		if (pthread_cond_timedwait(&me.cv, &m->lock, &ts) == ETIMEDOUT)
+			break;
+	if (!me.next_h) {   /* still listed: take it off */
+		for (pp = &m->idle; *pp != &me; pp = &(*pp)->next)
+			;
+		*pp = me.next;
+		m->nidle--;
+		h->done = true;
+	}
+	pthread_cond_destroy(&me.cv);
+	return me.next_h;
+}
+
 static void *handler_main(void *arg)
 {
 	struct handler *h = arg;
 	struct mux *m = h->m;
 
 	block_signals();
-	m->ops.on_stream(m, h->s, h->type, h->msg, h->len, m->arg);
-	pthread_mutex_lock(&m->lock);
-	h->done = true;
-	m->nrunning--;
-	pthread_mutex_unlock(&m->lock);
-	/* mux_free joins this thread before it frees m */
-	if (m->ops.limit)
-		mux_limit_leave(m->ops.limit, m);
+	while (h) {
+		m->ops.on_stream(m, h->s, h->type, h->msg, h->len, m->arg);
+		pthread_mutex_lock(&m->lock);
+		m->nrunning--;
+		pthread_mutex_unlock(&m->lock);
+		/* mux_free joins this thread before it frees m */
+		if (m->ops.limit)
+			mux_limit_leave(m->ops.limit, m);
+		pthread_mutex_lock(&m->lock);
+		h = park(m, h);
+		pthread_mutex_unlock(&m->lock);
+	}
 	return NULL;
 }
 
-/* Starts h's thread (lock held): 0, or -errno (h is then the caller's). */
+/* Starts h (lock held) on a parked thread, else on a new one: 0, or
+ * -errno (h is then the caller's). */
 static int start_handler(struct mux *m, struct handler *h)
 {
+	struct hidle *i = m->idle;
 	int e;
 
 	h->done = false;
-	if ((e = pthread_create(&h->tid, NULL, handler_main, h)) != 0)
+	h->nojoin = false;
+	if (i) {
+		m->idle = i->next;
+		m->nidle--;
+		h->tid = i->last->tid;
+		i->last->done = true;     /* reaped without a join: the thread goes on */
+		i->last->nojoin = true;
+		i->next_h = h;
+		pthread_cond_signal(&i->cv);
+	} else if ((e = pthread_create(&h->tid, NULL, handler_main, h)) != 0) {
 		return -e;
+	}
 	h->next = m->handlers;
 	m->handlers = h;
 	m->nrunning++;
@@ -199,7 +258,8 @@ static void reap_handlers(struct mux *m)
 	while ((h = *pp)) {
 		if (h->done) {
 			*pp = h->next;
-			pthread_join(h->tid, NULL);   /* it has returned or is returning */
+			if (!h->nojoin)   /* it has returned or is returning */
+				pthread_join(h->tid, NULL);
 			free(h);
 		} else {
 			pp = &h->next;
