@@ -268,8 +268,12 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16])
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 	memset(token, 0, 16);
-	if (!md)
+	if (!md || e->size < SHIP_RESUME_MIN) {
+		/* a small body is sent again whole: cheaper than the server
+		 * keeping (and removing) an upload state for every file */
+		EVP_MD_CTX_free(md);
 		return;
+	}
 	/* Same path and content => same token, so a retry after a lost
 	 * connection or a restart resumes the server's partial upload. */
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
