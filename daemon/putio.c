@@ -67,20 +67,41 @@ out:
 	return rc;
 }
 
-/* After PUT_READY (bodies with data): the body, then END. */
+static bool zero_token(const uint8_t t[16])
+{
+	static const uint8_t zero[16];
+
+	return memcmp(t, zero, 16) == 0;
+}
+
+/* A body the server cannot have any of (zero token: not resumable) and
+ * that fits in one frame goes right behind the PUT, without waiting for
+ * PUT_READY: its resume offset can only be 0 (docs/protocol.md). */
+static bool send_early(const struct vg_put *put, const struct put_body *body)
+{
+	return zero_token(put->token) && body->size < PUTIO_EARLY_MAX;
+}
+
+/* The body (bodies with data), then END: after PUT_READY, or before it
+ * when send_early, then PUT_READY must say 0. */
 static int put_data(struct rpc *r, struct mux_stream *s, const struct vg_put *put,
 		    struct put_body *body, struct buf *rb)
 {
+	bool early = send_early(put, body);
 	uint64_t off = 0;
 	int rc;
 
+	if (early && ((rc = send_data(s, put, body, 0)) < 0 || (rc = mux_send_end(s)) < 0))
+		return rc;   /* closing without END resets: the server drops it */
 	if ((rc = rpc_expect(r, s, MSG_PUT_READY, rb)) < 0)
 		return rc;
-	if (get_u64(rb, &off) < 0 || off > body->size) {
+	if (get_u64(rb, &off) < 0 || off > body->size || (early && off != 0)) {
 		snprintf(r->err, sizeof(r->err), "bad resume offset in a put's reply");
 		return -EPROTO;
 	}
 	body->resume_off = off;
+	if (early)
+		return 0;
 	if ((rc = send_data(s, put, body, off)) < 0)
 		return rc;   /* closing without END resets: the server drops it */
 	return mux_send_end(s);

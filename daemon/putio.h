@@ -4,7 +4,10 @@
  *   server: MSG_PUT_READY{u64 resume_offset}      (or MSG_ERROR)
  *   device: DATA from resume_offset ... END        (bodies with data)
  *   server: MSG_PUT_DONE{u64 version}              (or MSG_ERROR)
- * Bodies without data (META, DELETE, RENAME) send END at once. */
+ * Bodies without data (META, DELETE, RENAME) send END at once.  A body
+ * with a zero token under PUTIO_EARLY_MAX goes with END right behind the
+ * PUT, before PUT_READY (which must then say 0): no round trip per small
+ * file. */
 #ifndef VIGIL_DAEMON_PUTIO_H
 #define VIGIL_DAEMON_PUTIO_H
 
@@ -14,6 +17,8 @@
 
 #include "common/mux.h"
 #include "common/proto.h"
+
+#define PUTIO_EARLY_MAX (64 * 1024)   /* = SHIP_RESUME_MIN: one frame */
 
 struct put_body {
 	int fd;              /* source of DATA (-1: none) */
