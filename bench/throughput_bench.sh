@@ -77,7 +77,14 @@ fi
 WROOT=$(mktemp -d /tmp/vigil-tput.XXXXXX) || exit 1
 WROOT=$(realpath "$WROOT")
 W=$WROOT
+DONE=0
 cleanup() {
+	# an interrupted run still leaves the rows it finished in $OUT
+	[ "$DONE" = 1 ] || [ ! -s "$REPORT" ] || {
+		echo "== throughput_bench ${BENCH_LABEL:-} INTERRUPTED $(date -u +%FT%TZ)  vigil ${TREE_after:-?}${BEFORE:+, before ${TREE_before:-?}}"
+		cat "$REPORT"
+		echo
+	} >>"$OUT"
 	if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $WROOT" >&2; else rm -rf "$WROOT"; fi
 }
 trap cleanup EXIT
@@ -137,3 +144,4 @@ done
 	cat "$REPORT"
 	echo
 } | tee -a "$OUT"
+DONE=1
