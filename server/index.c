@@ -81,6 +81,42 @@ int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st)
 	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, "prepare");
 }
 
+int idx_prepc(struct index *idx, const char *sql, sqlite3_stmt **st)
+{
+	struct idx_stmt *c = NULL;
+	int r;
+
+	for (size_t i = 0; i < idx->nstc; i++)
+		if (!strcmp(idx->stc[i].sql, sql)) {
+			c = &idx->stc[i];
+			break;
+		}
+	if (c && !c->busy) {
+		c->busy = true;
+		*st = c->st;
+		return 0;
+	}
+	if ((r = idx_prep(idx, sql, st)) < 0)
+		return r;
+	if (!c && idx->nstc < IDX_STMT_CACHE && (idx->stc[idx->nstc].sql = strdup(sql))) {
+		idx->stc[idx->nstc].st = *st;
+		idx->stc[idx->nstc++].busy = true;
+	}
+	return 0;
+}
+
+void idx_done(struct index *idx, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < idx->nstc; i++)
+		if (idx->stc[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			idx->stc[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s)
 {
 	sqlite3_bind_blob(st, i, s, (int)strlen(s), SQLITE_TRANSIENT);
@@ -276,6 +312,10 @@ void index_close(struct index *idx)
 {
 	if (!idx)
 		return;
+	for (size_t i = 0; i < idx->nstc; i++) {
+		sqlite3_finalize(idx->stc[i].st);
+		free(idx->stc[i].sql);
+	}
 	if (idx->db)
 		sqlite3_close(idx->db);
 	pthread_cond_destroy(&idx->cmd_changed);

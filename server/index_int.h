@@ -23,6 +23,8 @@ struct commit_wait {
 	struct commit_wait *next;
 };
 
+#define IDX_STMT_CACHE 32
+
 struct index {
 	sqlite3 *db;
 	pthread_mutex_t lock;    /* every public call holds it */
@@ -39,6 +41,10 @@ struct index {
 	pthread_cond_t gate_turn;
 	struct commit_wait *cq_head, **cq_tail;
 	bool cq_leading;
+	/* idx_prepc's statements (under lock): the commit path's SQL is not
+	 * parsed again for every version */
+	struct idx_stmt { char *sql; sqlite3_stmt *st; bool busy; } stc[IDX_STMT_CACHE];
+	size_t nstc;
 };
 
 #define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \
@@ -48,6 +54,10 @@ struct index {
 /* Maps a SQLite result to -errno (-ENOSPC, -EBUSY, -EIO), logging once. */
 int idx_sql_fail(struct index *idx, int rc, const char *what);
 int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st);
+/* The same, kept prepared for the next call with this sql (lock held);
+ * give it back with idx_done (never sqlite3_finalize). */
+int idx_prepc(struct index *idx, const char *sql, sqlite3_stmt **st);
+void idx_done(struct index *idx, sqlite3_stmt *st);
 /* Binds a C string as a BLOB (paths are bytes, not text). */
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
 int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);

@@ -90,7 +90,7 @@ static int prev_locked(struct index *idx, int64_t dev, const char *path, bool sk
 	int r, rc;
 
 	memset(p, 0, sizeof(*p));
-	r = idx_prep(idx, skip_implicit ?
+	r = idx_prepc(idx, skip_implicit ?
 		 "SELECT version, type, deleted, size FROM versions WHERE dev = ?1 AND path = ?2"
 		 " AND implicit = 0 ORDER BY version DESC LIMIT 1" :
 		 "SELECT version, type, deleted, size FROM versions WHERE dev = ?1 AND path = ?2"
@@ -109,7 +109,7 @@ static int prev_locked(struct index *idx, int64_t dev, const char *path, bool sk
 	} else if (rc != SQLITE_DONE) {
 		r = idx_sql_fail(idx, rc, "latest version");
 	}
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r;
 }
 
@@ -119,7 +119,7 @@ static int latest_locked(struct index *idx, int64_t dev, const char *path, int64
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = idx_prep(idx, skip_implicit ?
+	r = idx_prepc(idx, skip_implicit ?
 		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND capture_ns <= ?3"
 		 " AND implicit = 0 ORDER BY version DESC LIMIT 1" :
 		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND capture_ns <= ?3"
@@ -134,7 +134,7 @@ static int latest_locked(struct index *idx, int64_t dev, const char *path, int64
 		read_version(st, out);
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : idx_sql_fail(idx, rc, "select version");
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r;
 }
 
@@ -146,14 +146,14 @@ static int counters_locked(struct index *idx, int64_t dev, int64_t dfiles, int64
 
 	if (!dfiles && !dbytes)
 		return 0;
-	if ((r = idx_prep(idx, "UPDATE devices SET files = max(files + ?2, 0),"
+	if ((r = idx_prepc(idx, "UPDATE devices SET files = max(files + ?2, 0),"
 		      " bytes = max(bytes + ?3, 0) WHERE dev = ?1", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_int64(st, 2, dfiles);
 	sqlite3_bind_int64(st, 3, dbytes);
 	r = idx_step_done(idx, st, "update counters");
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r;
 }
 
@@ -167,7 +167,7 @@ static int pending_from_prev(struct index *idx, int64_t dev, struct index_versio
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = idx_prep(idx, "SELECT sha256 FROM versions WHERE dev = ?1 AND path = ?2"
+	if ((r = idx_prepc(idx, "SELECT sha256 FROM versions WHERE dev = ?1 AND path = ?2"
 		      " AND content_root = ?3 AND sha_pending = 0 AND deleted = 0 AND type = 1"
 		      " ORDER BY version DESC LIMIT 1", &st)) < 0)
 		return r;
@@ -181,7 +181,7 @@ static int pending_from_prev(struct index *idx, int64_t dev, struct index_versio
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		r = idx_sql_fail(idx, rc, "pending sha256");
 	}
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r;
 }
 
@@ -207,7 +207,7 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 		return r;
 	v->e.version = p.version + 1;
 	split_path(e->path, parent, &name);
-	if ((r = idx_prep(idx, "INSERT INTO versions(dev, path, parent, name, version, capture_ns,"
+	if ((r = idx_prepc(idx, "INSERT INTO versions(dev, path, parent, name, version, capture_ns,"
 		      " recv_ns, type, deleted, implicit, size, mode, uid, gid, mtime_ns, sha256,"
 		      " tree_root, content_root, link, xattrs, sha_pending) VALUES (?1, ?2, ?3, ?4,"
 		      " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
@@ -236,7 +236,7 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 			  SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 21, v->sha_pending ? 1 : 0);
 	r = idx_step_done(idx, st, "insert version");
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	if (r < 0)
 		return r;
 	if (p.found && live_file(p.type, p.deleted)) {
@@ -271,7 +271,7 @@ static int ls_locked(struct index *idx, int64_t dev, const char *dir, int64_t at
 		snprintf(hi, sizeof(hi), "%s0", base);
 		if (after && strcmp(after, lo) > 0)
 			snprintf(lo, sizeof(lo), "%s", after);
-		r = idx_prep(idx, "SELECT " VCOLS ", max(version) FROM versions WHERE dev = ?1"
+		r = idx_prepc(idx, "SELECT " VCOLS ", max(version) FROM versions WHERE dev = ?1"
 			 " AND path > ?2 AND path < ?3 AND capture_ns <= ?4 GROUP BY path"
 			 " ORDER BY path", &st);
 	} else {
@@ -279,7 +279,7 @@ static int ls_locked(struct index *idx, int64_t dev, const char *dir, int64_t at
 
 		snprintf(lo, sizeof(lo), "%s", slash ? slash + 1 : "");
 		snprintf(hi, sizeof(hi), "%s", dir);
-		r = idx_prep(idx, "SELECT " VCOLS ", max(version) FROM versions WHERE dev = ?1"
+		r = idx_prepc(idx, "SELECT " VCOLS ", max(version) FROM versions WHERE dev = ?1"
 			 " AND name > ?2 AND parent = ?3 AND capture_ns <= ?4 GROUP BY name"
 			 " ORDER BY name", &st);
 	}
@@ -306,7 +306,7 @@ static int ls_locked(struct index *idx, int64_t dev, const char *dir, int64_t at
 		r = idx_sql_fail(idx, rc, "list");
 out:
 	free(v);
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r < 0 ? r : (int)taken;
 }
 
@@ -440,7 +440,7 @@ static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 	int64_t max = 0;
 	int r, rc;
 
-	if ((r = idx_prep(idx, "SELECT max_capture_ns FROM devices WHERE dev = ?1", &st)) < 0)
+	if ((r = idx_prepc(idx, "SELECT max_capture_ns FROM devices WHERE dev = ?1", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	rc = sqlite3_step(st);
@@ -448,18 +448,18 @@ static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 		max = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
 		r = idx_sql_fail(idx, rc, "device capture");
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	if (r < 0)
 		return r;
 	if (*capture <= max)
 		*capture = max == INT64_MAX ? max : max + 1;
-	if ((r = idx_prep(idx, "INSERT INTO devices(dev, max_capture_ns) VALUES (?1, ?2)"
+	if ((r = idx_prepc(idx, "INSERT INTO devices(dev, max_capture_ns) VALUES (?1, ?2)"
 		      " ON CONFLICT(dev) DO UPDATE SET max_capture_ns = ?2", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_int64(st, 2, *capture);
 	r = idx_step_done(idx, st, "device capture");
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r;
 }
 
@@ -552,13 +552,13 @@ static int group_count_locked(struct index *idx, int64_t versions)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = idx_prep(idx, "INSERT INTO meta(key, value) VALUES ('commit_groups', 1),"
+	if ((r = idx_prepc(idx, "INSERT INTO meta(key, value) VALUES ('commit_groups', 1),"
 		      " ('commit_versions', ?1) ON CONFLICT(key) DO UPDATE SET"
 		      " value = value + excluded.value", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, versions);
 	r = idx_step_done(idx, st, "commit counters");
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	return r;
 }
 
