@@ -1,9 +1,12 @@
 /* store_batch.c — appending chunks to the active pack and committing them
  * to the index in batches (fdatasync first, then one transaction).
  *
- * A record is written whole under the store lock at the pack tail; if the
- * write fails (ENOSPC...) the pack is truncated back to where the record
- * began, so the tail never holds a torn record while the server runs.  An
+ * Records are built into the batch's write buffer and written, whole and
+ * several at once (up to BATCH_WBUF bytes: one pwrite, not one per ~10 KiB
+ * chunk), under the store lock at the pack tail when the buffer is full
+ * and before every commit; if the write fails (ENOSPC...) the pack is
+ * truncated back to where it began, so the tail never holds a torn record
+ * while the server runs.  An
  * fdatasync failure poisons that pack (every batch with records in it fails;
  * the kernel reports a writeback error only once) and the next append starts
  * a new pack. */
@@ -17,10 +20,11 @@
 
 #define BATCH_AUTO    4096        /* commit by itself beyond this many rows */
 #define BATCH_PACKS   8
+#define BATCH_WBUF    (256u << 10) /* records written at once (a larger one alone) */
 
 struct pend {
 	uint8_t id[STORE_ID_LEN];
-	uint32_t pack;
+	uint32_t pack;              /* 0: still in the write buffer, at off there */
 	uint64_t off;
 	uint32_t clen, rlen;
 	bool dup;                   /* its insert was ignored: the record is garbage */
@@ -29,8 +33,9 @@ struct pend {
 struct store_batch {
 	struct store *st;
 	ZSTD_CCtx *cctx;
-	uint8_t *rec;               /* grown to REC_HDR + compress bound of the largest chunk */
-	size_t reccap;
+	uint8_t *rec;               /* write buffer: records not written yet (p[wfirst..n)) */
+	size_t reccap, wlen;        /* grown up to BATCH_WBUF, or one record's bound */
+	size_t wfirst;
 	struct pend *p;
 	size_t n, pcap;             /* p[] grown by doubling up to BATCH_AUTO */
 	uint64_t owner;             /* stamped on committed rows (store.h) */
@@ -127,8 +132,8 @@ static void batch_punch(struct store_batch *b, bool dups_only, bool cut)
 		struct pend *e = &b->p[i];
 		uint64_t len = REC_HDR + (uint64_t)e->clen;
 
-		if (dups_only && !e->dup)
-			continue;
+		if ((dups_only && !e->dup) || !e->pack)
+			continue;   /* (never written: nothing to give back) */
 		nrec++;
 		nbytes += len;
 		if (cut && e->pack == b->run_pack && e->off >= b->run_start)
@@ -161,6 +166,8 @@ static void batch_release(struct store_batch *b)
 	pthread_mutex_unlock(&b->st->mu);
 	b->nslots = 0;
 	b->n = 0;
+	b->wfirst = 0;
+	b->wlen = 0;
 	memset(b->hash, 0, b->hcap * sizeof(*b->hash));
 }
 
@@ -223,19 +230,25 @@ static int hash_grow(struct store_batch *b, size_t cap)
 	return 0;
 }
 
-/* Room in b->rec for a record of an n-byte chunk and in b->p for one more
- * entry.  0 or -ENOMEM (the batch is unchanged). */
+/* Room in the write buffer after its wlen bytes for a record of an n-byte
+ * chunk and in b->p for one more entry.  0 or -ENOMEM (the batch is
+ * unchanged). */
 static int batch_reserve(struct store_batch *b, size_t n)
 {
-	size_t need = REC_HDR + ZSTD_compressBound(n), pc;
+	size_t need = b->wlen + REC_HDR + ZSTD_compressBound(n), pc;
 	void *q;
 	int r;
 
 	if (need > b->reccap) {
-		if (!(q = realloc(b->rec, need)))
+		/* doubling up to BATCH_WBUF (a batch of a few small chunks
+		 * stays small), or exactly what one large record needs */
+		pc = b->reccap ? 2 * b->reccap : 64 * 1024;
+		pc = pc > BATCH_WBUF ? BATCH_WBUF : pc;
+		pc = pc < need ? need : pc;
+		if (!(q = realloc(b->rec, pc)))
 			return -ENOMEM;
 		b->rec = q;
-		b->reccap = need;
+		b->reccap = pc;
 	}
 	if (b->n < b->pcap)
 		return 0;
@@ -259,34 +272,36 @@ static int batch_reserve(struct store_batch *b, size_t n)
 #define BATCH_RAW_RUN    8
 #define BATCH_RAW_PROBE  16
 
-/* Builds the record for p[0..n) in b->rec (batch_reserve made room);
- * returns its length. */
+/* Builds the record for p[0..n) at the end of the write buffer
+ * (batch_reserve made room); returns its length. */
 static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n)
 {
 	bool try = b->raw_run < BATCH_RAW_RUN || b->raw_run % BATCH_RAW_PROBE == 0;
-	size_t c = try ? ZSTD_compressCCtx(b->cctx, b->rec + REC_HDR, b->reccap - REC_HDR, p, n,
-					   STORE_ZLEVEL) : n;
+	uint8_t *rec = b->rec + b->wlen;
+	size_t c = try ? ZSTD_compressCCtx(b->cctx, rec + REC_HDR, b->reccap - b->wlen - REC_HDR,
+					   p, n, STORE_ZLEVEL) : n;
 	uint8_t flags = REC_F_ZSTD;
 
 	if (ZSTD_isError(c) || c >= n) {
-		memcpy(b->rec + REC_HDR, p, n);
+		memcpy(rec + REC_HDR, p, n);
 		c = n;
 		flags = 0;
 		b->raw_run++;
 	} else {
 		b->raw_run = 0;
 	}
-	put32(b->rec, REC_MAGIC);
-	b->rec[4] = flags;
-	b->rec[5] = b->rec[6] = b->rec[7] = 0;
-	memcpy(b->rec + 8, id, STORE_ID_LEN);
-	put32(b->rec + 40, (uint32_t)n);
-	put32(b->rec + 44, (uint32_t)c);
-	put32(b->rec + 48, store_crc32(store_crc32(0, b->rec, 48), b->rec + REC_HDR, c));
+	put32(rec, REC_MAGIC);
+	rec[4] = flags;
+	rec[5] = rec[6] = rec[7] = 0;
+	memcpy(rec + 8, id, STORE_ID_LEN);
+	put32(rec + 40, (uint32_t)n);
+	put32(rec + 44, (uint32_t)c);
+	put32(rec + 48, store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, c));
 	return REC_HDR + c;
 }
 
-/* Appends b->rec[0..len) to the active pack; pack and off say where. */
+/* Appends b->rec[0..len) (whole records) to the active pack; pack and off
+ * say where. */
 static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_t *off)
 {
 	struct store *st = b->st;
@@ -330,6 +345,59 @@ out:
 	return r;
 }
 
+static int group_commit(struct store_batch *b);
+
+/* Commits the written records p[0..wfirst) and keeps the buffered ones
+ * (now p[0..]) for after: the batch holds records in BATCH_PACKS packs and
+ * the active pack is another. */
+static int batch_commit_written(struct store_batch *b)
+{
+	size_t keep = b->n - b->wfirst, wlen = b->wlen, k;
+	struct pend *tail = NULL;
+	int r;
+
+	if (keep && !(tail = malloc(keep * sizeof(*tail))))
+		return -ENOMEM;
+	if (keep)
+		memcpy(tail, b->p + b->wfirst, keep * sizeof(*tail));
+	b->n = b->wfirst;
+	r = b->n ? group_commit(b) : 0;
+	batch_punch(b, r == 0, r < 0 && batch_cut_tail(b));
+	batch_release(b);   /* (resets wlen: the buffer itself is kept) */
+	for (k = 0; k < keep; k++) {
+		b->p[k] = tail[k];
+		hash_put(b->hash, b->hcap, tail[k].id, k);
+	}
+	b->n = keep;
+	b->wlen = wlen;
+	free(tail);
+	return r;
+}
+
+/* Writes the buffered records at the pack tail, in one pwrite. */
+static int batch_flush(struct store_batch *b)
+{
+	uint32_t pack = 0;
+	uint64_t off = 0;
+	size_t i;
+	int r;
+
+	if (b->wlen == 0)
+		return 0;
+	r = rec_append(b, b->wlen, &pack, &off);
+	if (r == -EAGAIN && (r = batch_commit_written(b)) == 0)
+		r = rec_append(b, b->wlen, &pack, &off);
+	if (r < 0)
+		return r;
+	for (i = b->wfirst; i < b->n; i++) {
+		b->p[i].pack = pack;
+		b->p[i].off += off;
+	}
+	b->wfirst = b->n;
+	b->wlen = 0;
+	return 0;
+}
+
 int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
 {
 	struct pend *e;
@@ -343,22 +411,20 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 		return r < 0 ? r : 0;
 	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
 		return r;
+	if (b->wlen && b->wlen + REC_HDR + ZSTD_compressBound(n) > BATCH_WBUF &&
+	    (r = batch_flush(b)) < 0)
+		return r;
 	if ((r = batch_reserve(b, n)) < 0)
 		return r;
 	len = rec_build(b, id, p, n);
 	e = &b->p[b->n];
-	r = rec_append(b, len, &e->pack, &e->off);
-	if (r == -EAGAIN) {
-		if ((r = store_batch_commit(b)) < 0)
-			return r;
-		e = &b->p[0];
-		r = rec_append(b, len, &e->pack, &e->off);
-	}
-	if (r < 0)
-		return r;
 	memcpy(e->id, id, STORE_ID_LEN);
+	e->pack = 0;
+	e->off = b->wlen;
 	e->clen = (uint32_t)(len - REC_HDR);
 	e->rlen = (uint32_t)n;
+	e->dup = false;
+	b->wlen += len;
 	hash_put(b->hash, b->hcap, id, b->n);
 	b->n++;
 	return 0;
@@ -499,9 +565,9 @@ void store_group_stats(struct store *st, uint64_t *groups, uint64_t *batches)
 
 int store_batch_commit(struct store_batch *b)
 {
-	int r = 0;
+	int r = batch_flush(b);
 
-	if (b->n > 0)
+	if (r == 0 && b->n > 0)
 		r = group_commit(b);
 	/* on failure the records are unindexed garbage, cut when at the tail,
 	 * else punched: the batch starts over */

@@ -187,6 +187,46 @@ static void test_raw_run_then_text(void **state)
 	store_batch_free(b);
 }
 
+/* One batch writing into more packs than it may hold at once
+ * (BATCH_PACKS, 8): it commits what it wrote and goes on with the records
+ * still in its write buffer; every chunk reads back, also after a
+ * reopen. */
+static void test_batch_many_packs(void **state)
+{
+	struct fx *f = *state;
+	enum { CH = 1 << 20 };
+	uint8_t *p = malloc(CH), *q = malloc(CH), id[32];
+	int i, total = (int)(9 * STORE_PACK_ROLL / CH) + 8;
+	struct store_batch *b;
+	struct store_stats s;
+	size_t n;
+
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (i = 0; i < total; i++) {
+		fill(p, CH, (uint64_t)i + 7000);   /* incompressible */
+		id_of(p, CH, id);
+		assert_int_equal(store_batch_put(b, id, p, CH), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	assert_int_equal(store_stats(f->st, &s), 0);
+	assert_true(s.packs >= 9);
+	assert_int_equal(s.chunks, (uint64_t)total);
+	store_close(f->st);
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	for (i = 0; i < total; i += 23) {
+		fill(p, CH, (uint64_t)i + 7000);
+		id_of(p, CH, id);
+		assert_int_equal(store_get(f->st, id, q, CH, &n), 0);
+		assert_int_equal(n, CH);
+		assert_memory_equal(p, q, CH);
+	}
+	free(p);
+	free(q);
+}
+
 static void test_tail_repair(void **state)
 {
 	struct fx *f = *state;
@@ -429,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_raw_run_then_text, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_batch_many_packs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tail_repair, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_record, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_format_refused, fx_setup, fx_teardown),

@@ -227,7 +227,9 @@ static void test_dropped_batch_punched(void **state)
 	s0 = stats();
 	vbuild_free(dropped);
 	s1 = stats();
-	assert_true(s1.pack_disk + (n - (64u << 10)) < s0.pack_disk);
+	/* (up to 256 KiB of it, store_batch.c's BATCH_WBUF, may never have
+	 * left the build's write buffer: nothing to punch for those) */
+	assert_true(s1.pack_disk + (n - (64u << 10) - (256u << 10)) < s0.pack_disk);
 	assert_true(s1.freed_records > s0.freed_records);
 	assert_int_equal(s1.chunks, s0.chunks);
 	read_back(&ref, q, n / 2);
