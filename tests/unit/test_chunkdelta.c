@@ -24,38 +24,18 @@
 #include "common/chash.h"
 #include "daemon/chunkdelta.h"
 #include "daemon/chunklist.h"
-#include "daemon/pathstate.h"
-#include "daemon/sigcache.h"
 
-static char dir[64], tmp[96];
+#define SIGFIX_SEED 0x853c49e6748fea9bULL
+#include "sig_fixture.h"
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vigil-cd-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
-	assert_int_equal(mkdir(tmp, 0700), 0);
-	sigcache_quiet_librsync();
-	return 0;
+	return sigfix_setup("cd");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static uint64_t rng = 0x853c49e6748fea9bULL;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)rng;
+	return sigfix_teardown();
 }
 
 /* ---- the old version's state: signature and chunk list under its root ---- */

@@ -20,66 +20,18 @@
 
 #include <cmocka.h>
 
-#include "daemon/pathstate.h"
-#include "daemon/sigcache.h"
 
-static char dir[64], tmp[96];
+#define SIGFIX_SEED 0x2545f4914f6cdd1dULL
+#include "sig_fixture.h"
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vigil-sp-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
-	assert_int_equal(mkdir(tmp, 0700), 0);
-	sigcache_quiet_librsync();
-	return 0;
+	return sigfix_setup("sp");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static uint64_t rng = 0x2545f4914f6cdd1dULL;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)rng;
-}
-
-static void put_sig(const char *path, const uint8_t *p, size_t n, const uint8_t key[32])
-{
-	struct sigwriter *w;
-
-	assert_int_equal(sigwriter_new(dir, &w), 0);
-	assert_int_equal(sigwriter_feed(w, p, n), 0);
-	assert_int_equal(sigwriter_commit(w, path, key), 0);
-	sigwriter_free(w);
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-	char f[PATH_MAX];
-	struct stat st;
-	uint8_t *b;
-	int fd;
-
-	assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, path, f), 0);
-	fd = open(f, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	b = malloc((size_t)st.st_size + 1);
-	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*n = (size_t)st.st_size;
-	return b;
+	return sigfix_teardown();
 }
 
 #define EOFNONE UINT64_MAX
