@@ -189,6 +189,35 @@ static void test_tracker_delay(void)
 	nanosleep(&ts, NULL);
 }
 
+/* The link the intake sends the device's reports on (NULL: none). */
+static void set_report_link(struct vigild *d, struct cmdlink *link)
+{
+	pthread_mutex_lock(&d->mu);
+	d->link = link;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Everything run_main started, stopped in order: the tracker, the intake
+ * (its last report: the backlog as we leave it, which a clean stop waits
+ * up to 2 s for the server to have), the command link, vigil-simfs's
+ * socket; then the last status.json. */
+static void stop_all(struct vigild *d, struct loop *l, struct cmdexec *cx, bool clean)
+{
+	if (d->trk)
+		d->tops->stop(d->trk);
+	d->trk = NULL;
+	intake_stop(d->in);
+	d->in = NULL;
+	set_report_link(d, NULL);
+	if (cx && clean)
+		(void)cmdlink_wait_dev_reported(cmdexec_link(cx), 2000);
+	cmdexec_stop(cx);
+	simlink_close(l->sl);
+	vigild_status(d);
+	for (size_t i = 0; i < l->npoll; i++)
+		free(l->poll[i]);
+}
+
 int run_main(struct vigild *d)
 {
 	struct loop l = { .d = d };
@@ -207,9 +236,7 @@ int run_main(struct vigild *d)
 	/* before anything watches or ships: a recorded freeze, an erase cut short */
 	if (cmdexec_start(d, &cx) < 0)
 		goto out;
-	pthread_mutex_lock(&d->mu);
-	d->link = cmdexec_link(cx);   /* the intake reports on it */
-	pthread_mutex_unlock(&d->mu);
+	set_report_link(d, cmdexec_link(cx));   /* the intake reports on it */
 	if (vigild_quit) {   /* erased and reported before the last stop */
 		rc = 0;
 		goto out;
@@ -243,21 +270,7 @@ int run_main(struct vigild *d)
 	workers_join(d, workers);
 	rc = 0;
 out:
-	if (d->trk)
-		d->tops->stop(d->trk);
-	d->trk = NULL;
-	intake_stop(d->in);   /* its last report: the backlog as we leave it */
-	d->in = NULL;
-	pthread_mutex_lock(&d->mu);
-	d->link = NULL;
-	pthread_mutex_unlock(&d->mu);
-	if (cx && rc == 0)
-		(void)cmdlink_wait_dev_reported(cmdexec_link(cx), 2000);
-	cmdexec_stop(cx);
-	simlink_close(l.sl);
-	vigild_status(d);
-	for (size_t i = 0; i < l.npoll; i++)
-		free(l.poll[i]);
+	stop_all(d, &l, cx, rc == 0);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
