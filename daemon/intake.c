@@ -25,7 +25,11 @@
 #define REPORT_EVERY_NS (60 * 1000000000LL)
 #define REPORT_TICK_MS  100
 #define IDLE_TICK_MS    1000
-#define STATUS_EVERY_NS (1000000000LL)   /* STATE/status.json */
+/* STATE/status.json: every second, and at most STATUS_GAP_NS after the
+ * intake took in changes (its counters, a rescan), so `vigild status`
+ * trails the daemon by a fraction of a second, not by a write per batch. */
+#define STATUS_EVERY_NS (1000000000LL)
+#define STATUS_GAP_NS   (200000000LL)
 
 struct item {
 	enum intake_kind kind;
@@ -44,6 +48,7 @@ struct intake {
 	bool overflow, stop;
 	/* intake thread only: the last report and what it said */
 	int64_t last_report, last_status;
+	bool status_dirty;        /* changes taken in since the last status.json */
 	uint64_t rep_changes, rep_files;
 	int64_t rep_oldest;
 	bool reported;
@@ -252,7 +257,8 @@ static void report_tick(struct intake *in, int64_t now, bool force)
 /* How long the intake may sleep: short while the backlog may move. */
 static int tick_ms(struct intake *in)
 {
-	if (in->rep_files > 0 || __atomic_load_n(&in->d->report_dirty, __ATOMIC_RELAXED))
+	if (in->rep_files > 0 || in->status_dirty ||
+	    __atomic_load_n(&in->d->report_dirty, __ATOMIC_RELAXED))
 		return REPORT_TICK_MS;
 	return IDLE_TICK_MS;
 }
@@ -281,13 +287,17 @@ static void *intake_main(void *arg)
 		in->overflow = false;
 		stop = in->stop;
 		pthread_mutex_unlock(&in->mu);
-		if (n || all)
+		if (n || all) {
 			drain(in, n, all);
+			in->status_dirty = true;
+		}
 		now = mono_ns();   /* intervals: immune to wall-clock jumps */
 		report_tick(in, now, stop);
-		if (stop || !in->last_status || now - in->last_status >= STATUS_EVERY_NS) {
+		if (stop || !in->last_status || now - in->last_status >= STATUS_EVERY_NS ||
+		    (in->status_dirty && now - in->last_status >= STATUS_GAP_NS)) {
 			vigild_status(in->d);
 			in->last_status = now;
+			in->status_dirty = false;
 		}
 		if (stop)
 			break;
