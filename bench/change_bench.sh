@@ -119,18 +119,7 @@ server_start() {
 
 rsyncd_start() {
 	mkdir -p "$W/rdst"
-	cat >"$W/rsyncd.conf" <<-EOF
-		use chroot = no
-		address = 127.0.0.1
-		port = $RPORT
-		pid file = $W/rsyncd.pid
-		log file = $W/rsyncd.log
-		[dst]
-		path = $W/rdst
-		read only = no
-		uid = 0
-		gid = 0
-	EOF
+	rsyncd_conf "$W/rsyncd.conf" "$RPORT" "$W/rdst"
 	rsync --daemon --no-detach --config="$W/rsyncd.conf" &
 	RPID=$!
 	PIDS="$PIDS $RPID"

@@ -87,3 +87,36 @@ ratio() {
 		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) { print "-"; exit }
 		printf "%.3gx", a / b }'
 }
+
+# --- shared by the standalone benches ----------------------------------------
+
+# mibs BYTES SECONDS: MiB/s, "-" for a non-positive time
+mibs() { awk -v b="$1" -v t="$2" 'BEGIN { if (t <= 0) print "-"; else printf "%.0f", b / 1048576 / t }'; }
+# the page cache dropped (root): the next read comes from disk
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# wait_mounted DIR: until DIR is a mount point (10 s), or exit
+wait_mounted() {
+	local i=0
+	until mountpoint -q "$1"; do
+		i=$((i + 1)); [ "$i" -gt 100 ] && { echo "mount did not come up" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+# rsyncd_conf CONF PORT DIR: an rsync daemon config on 127.0.0.1:PORT with
+# one writable module "dst" at DIR, its pid and log files beside CONF
+rsyncd_conf() {
+	local d
+	d=$(dirname "$1")
+	cat >"$1" <<-EOF2
+		use chroot = no
+		address = 127.0.0.1
+		port = $2
+		pid file = $d/rsyncd.pid
+		log file = $d/rsyncd.log
+		[dst]
+		path = $3
+		read only = no
+		uid = $(id -u)
+		gid = $(id -g)
+	EOF2
+}

@@ -16,6 +16,7 @@ NFILES=${2:-20000}
 W=$(mktemp -d /tmp/vigil-mbench.XXXXXX)
 PIDS=""
 MOUNTS=""
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
 	set +e
@@ -28,19 +29,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 now() { date +%s.%N; }
-mibs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", b / 1048576 / t }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # timed CMD...: prints seconds
 timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
 peak_rss_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-wait_mounted() {
-	local i=0
-	until mountpoint -q "$1"; do
-		i=$((i + 1)); [ "$i" -gt 100 ] && { echo "mount did not come up" >&2; exit 1; }
-		sleep 0.1
-	done
-}
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 
 # a private copy of the programs: a rebuild during the run must not pull them away
 mkdir -p "$W/bin"

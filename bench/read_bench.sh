@@ -32,16 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-mibs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", b / 1048576 / t }'; }
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
-wait_mounted() {
-	local i=0
-	until mountpoint -q "$1"; do
-		i=$((i + 1)); [ "$i" -gt 100 ] && { echo "mount did not come up" >&2; exit 1; }
-		sleep 0.1
-	done
-}
 
 mkdir -p "$W/bin"
 cp "$BIN/vigil" "$BIN/vigil-server" "$BIN/vigild" "$W/bin/"

@@ -7,10 +7,8 @@ now_ns() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 tsec() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k !~ /^[0-9]+$/) print "-"; else printf "%.1f", k / 1024 }'; }
-mibs() { awk -v b="$1" -v t="$2" 'BEGIN { if (t <= 0) print "-"; else printf "%.0f", b / 1048576 / t }'; }
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 # target LABEL VALUE LIMIT: "LABEL VALUE (target <= LIMIT: met|NOT met)"
 target() {
 	awk -v l="$1" -v v="$2" -v t="$3" 'BEGIN {
@@ -167,18 +165,7 @@ once_cmd() { # STATE WATCHDIR: sets ONCE
 
 rsyncd_up() {
 	mkdir -p "$W/rdst"
-	cat >"$W/rsyncd.conf" <<-EOF
-		use chroot = no
-		address = 127.0.0.1
-		port = $RPORT
-		pid file = $W/rsyncd.pid
-		log file = $W/rsyncd.log
-		[dst]
-		path = $W/rdst
-		read only = no
-		uid = 0
-		gid = 0
-	EOF
+	rsyncd_conf "$W/rsyncd.conf" "$RPORT" "$W/rdst"
 	rm -f "$W/rsyncd.pid"
 	rsync --daemon --no-detach --config="$W/rsyncd.conf" &
 	RPID=$!

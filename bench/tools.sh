@@ -10,18 +10,7 @@ bench_rsync() {
 	command -v rsync >/dev/null || { record "$1" rsync - - - - - "not installed"; return; }
 	[ "${2:-}" = tmp ] && name=rsync-tmp
 	mkdir -p "$dst"
-	cat >"$W/rsyncd.conf" <<-EOF
-		use chroot = no
-		address = 127.0.0.1
-		port = $RPORT
-		pid file = $W/rsyncd.pid
-		log file = $W/rsyncd.log
-		[dst]
-		path = $dst
-		read only = no
-		uid = $(id -u)
-		gid = $(id -g)
-	EOF
+	rsyncd_conf "$W/rsyncd.conf" "$RPORT" "$dst"
 	rsync --daemon --no-detach --config="$W/rsyncd.conf" &
 	rpid=$!
 	SERVER_PID=$rpid
