@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
 #include <zlib.h>
 
@@ -62,6 +63,49 @@ void store_chunk_id(const struct devkey *key, const uint8_t sha[32], uint8_t id[
 	unsigned int len = STORE_ID_LEN;
 
 	HMAC(EVP_sha256(), key->k, sizeof(key->k), sha, 32, id, &len);
+}
+
+struct store_idmac {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+void store_idmac_free(struct store_idmac *m)
+{
+	if (!m)
+		return;
+	EVP_MAC_CTX_free(m->ctx);
+	EVP_MAC_free(m->mac);
+	free(m);
+}
+
+struct store_idmac *store_idmac_new(const struct devkey *key)
+{
+	struct store_idmac *m = calloc(1, sizeof(*m));
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (!m)
+		return NULL;
+	if (!(m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(m->ctx = EVP_MAC_CTX_new(m->mac)) ||
+	    EVP_MAC_init(m->ctx, key->k, sizeof(key->k), p) != 1) {
+		store_idmac_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int store_idmac(struct store_idmac *m, const uint8_t sha[32], uint8_t id[STORE_ID_LEN])
+{
+	size_t n = 0;
+
+	/* a NULL key starts over with the key set at new */
+	if (EVP_MAC_init(m->ctx, NULL, 0, NULL) != 1 || EVP_MAC_update(m->ctx, sha, 32) != 1 ||
+	    EVP_MAC_final(m->ctx, id, &n, STORE_ID_LEN) != 1 || n != STORE_ID_LEN)
+		return -EIO;
+	return 0;
 }
 
 const char *store_dir(const struct store *st) { return st->dir; }

@@ -46,6 +46,13 @@ const char *store_dir(const struct store *st);
 
 /* id = HMAC-SHA256(key, sha256 of the plain bytes) */
 void store_chunk_id(const struct devkey *key, const uint8_t sha[32], uint8_t id[STORE_ID_LEN]);
+/* The same with the key set up once (a build's every chunk and page:
+ * OpenSSL's one-shot HMAC fetches SHA-256 and derives the key's pads on
+ * each call).  One thread at a time.  new: NULL on failure. */
+struct store_idmac;
+struct store_idmac *store_idmac_new(const struct devkey *key);
+int  store_idmac(struct store_idmac *m, const uint8_t sha[32], uint8_t id[STORE_ID_LEN]);
+void store_idmac_free(struct store_idmac *m);   /* NULL-safe */
 
 /* 1 when the id is indexed (committed), 0 when not, or -errno. */
 int  store_has(struct store *st, const uint8_t id[STORE_ID_LEN]);

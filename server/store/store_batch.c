@@ -14,11 +14,12 @@
 #include "server/store/store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define BATCH_AUTO    4096        /* commit by itself beyond this many rows */
+#define BATCH_AUTO    8192        /* commit by itself beyond this many rows (~64 MiB) */
 #define BATCH_PACKS   8
 #define BATCH_WBUF    (256u << 10) /* records written at once (a larger one alone) */
 
@@ -301,8 +302,8 @@ static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p,
 }
 
 /* Appends b->rec[0..len) (whole records) to the active pack; pack and off
- * say where. */
-static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_t *off)
+ * say where, fd is the pack's (valid while the batch holds its slot). */
+static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_t *off, int *fd_out)
 {
 	struct store *st = b->st;
 	int r = 0, i, fd;
@@ -332,6 +333,7 @@ static int rec_append(struct store_batch *b, size_t len, uint32_t *pack, uint64_
 	}
 	*pack = st->active;
 	*off = st->tail;
+	*fd_out = fd;
 	if (b->run_pack == st->active && b->run_end == st->tail) {
 		b->run_end += len;
 	} else {
@@ -374,21 +376,27 @@ static int batch_commit_written(struct store_batch *b)
 	return r;
 }
 
-/* Writes the buffered records at the pack tail, in one pwrite. */
-static int batch_flush(struct store_batch *b)
+/* Writes the buffered records at the pack tail, in one pwrite.  A full
+ * buffer (a big upload: more follows) also starts the kernel's writeback
+ * of what it wrote, so the next commit's fdatasync waits for little more
+ * than the last buffers instead of all the batch wrote (the disk works
+ * while the stream goes on). */
+static int batch_flush(struct store_batch *b, bool full)
 {
 	uint32_t pack = 0;
 	uint64_t off = 0;
-	size_t i;
-	int r;
+	size_t i, len = b->wlen;
+	int r, fd = -1;
 
 	if (b->wlen == 0)
 		return 0;
-	r = rec_append(b, b->wlen, &pack, &off);
+	r = rec_append(b, b->wlen, &pack, &off, &fd);
 	if (r == -EAGAIN && (r = batch_commit_written(b)) == 0)
-		r = rec_append(b, b->wlen, &pack, &off);
+		r = rec_append(b, b->wlen, &pack, &off, &fd);
 	if (r < 0)
 		return r;
+	if (full)
+		(void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 	for (i = b->wfirst; i < b->n; i++) {
 		b->p[i].pack = pack;
 		b->p[i].off += off;
@@ -412,7 +420,7 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
 		return r;
 	if (b->wlen && b->wlen + REC_HDR + ZSTD_compressBound(n) > BATCH_WBUF &&
-	    (r = batch_flush(b)) < 0)
+	    (r = batch_flush(b, true)) < 0)
 		return r;
 	if ((r = batch_reserve(b, n)) < 0)
 		return r;
@@ -460,6 +468,42 @@ static void group_sync(struct store *st, struct gc_wait *list)
 		}
 }
 
+/* The new committed_end of each pack the batch wrote to (its records are
+ * in append order, so each pack's last one ends furthest): one statement
+ * per pack, not per row. */
+static int batch_ends(struct store_batch *b)
+{
+	struct store *st = b->st;
+	uint32_t pk[BATCH_PACKS];
+	uint64_t end[BATCH_PACKS];
+	size_t i;
+	int n = 0, k, rc = SQLITE_DONE;
+
+	for (i = 0; i < b->n; i++) {
+		struct pend *e = &b->p[i];
+
+		for (k = 0; k < n && pk[k] != e->pack; k++)
+			;
+		if (k == n) {
+			if (n == BATCH_PACKS)
+				return SQLITE_INTERNAL;   /* a batch writes to at most that many */
+			pk[n++] = e->pack;
+			end[k] = 0;
+		}
+		if (e->off + REC_HDR + e->clen > end[k])
+			end[k] = e->off + REC_HDR + e->clen;
+	}
+	for (k = 0; k < n && rc == SQLITE_DONE; k++) {
+		sqlite3_stmt *q = st->q_end;
+
+		sqlite3_bind_int64(q, 1, pk[k]);
+		sqlite3_bind_int64(q, 2, (int64_t)end[k]);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* The rows of one batch, inside the group's transaction (dbmu held). */
 static int batch_rows(struct store_batch *b)
 {
@@ -482,16 +526,9 @@ static int batch_rows(struct store_batch *b)
 		e->dup = rc == SQLITE_DONE && sqlite3_changes(st->db) == 0;
 		if (e->dup)   /* stored by another batch first: ours is garbage, theirs used */
 			rc = store_claim_locked(st, e->id, b->owner) ? SQLITE_IOERR : SQLITE_DONE;
-		if (rc == SQLITE_DONE) {
-			q = st->q_end;
-			sqlite3_bind_int64(q, 1, e->pack);
-			sqlite3_bind_int64(q, 2, (int64_t)(e->off + REC_HDR + e->clen));
-			rc = sqlite3_step(q);
-			sqlite3_reset(q);
-		}
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
-	return rc;
+	return rc == SQLITE_OK ? batch_ends(b) : rc;
 }
 
 /* One transaction indexes the records of every synced batch of the group;
@@ -565,7 +602,7 @@ void store_group_stats(struct store *st, uint64_t *groups, uint64_t *batches)
 
 int store_batch_commit(struct store_batch *b)
 {
-	int r = batch_flush(b);
+	int r = batch_flush(b, false);
 
 	if (r == 0 && b->n > 0)
 		r = group_commit(b);
