@@ -183,7 +183,7 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror 
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
 FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
 FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
-                server/store/content_zero.c \
+                server/store/content_zero.c server/store/content_pipe.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
                 server/store/store_batch.c server/store/store_free.c server/store/content_expire.c \
                 common/clock.c common/chunker.c common/chunktree.c common/hex.c common/log.c \

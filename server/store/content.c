@@ -48,8 +48,10 @@ static int put_page(void *arg, const uint8_t hash[32], const uint8_t *page, size
 {
 	struct vbuild *vb = arg;
 	uint8_t id[STORE_ID_LEN];
+	int r;
 
-	store_chunk_id(&vb->key, hash, id);
+	if ((r = store_idmac(vb->mac, hash, id)) < 0)
+		return r;
 	return store_batch_put(vb->batch, id, page, len);
 }
 
@@ -85,19 +87,46 @@ int vb_add_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len)
 	return 0;
 }
 
+/* A chunk's sha256, with the build's own context (no look-up of SHA-256
+ * per chunk). */
+static int chunk_sha(struct vbuild *vb, const uint8_t *data, size_t len, uint8_t sha[32])
+{
+	unsigned int n = 32;
+
+	if (EVP_DigestInit_ex2(vb->csha, vb->md, NULL) != 1 ||
+	    EVP_DigestUpdate(vb->csha, data, len) != 1 || EVP_DigestFinal_ex(vb->csha, sha, &n) != 1)
+		return -EIO;
+	return 0;
+}
+
 static int on_chunk(void *arg, const uint8_t *data, size_t len)
 {
 	struct vbuild *vb = arg;
 	uint8_t sha[32], id[STORE_ID_LEN];
 	int r;
 
-	if ((r = content_sha256_of(data, len, sha)) < 0)
+	if ((r = chunk_sha(vb, data, len, sha)) < 0 || (r = store_idmac(vb->mac, sha, id)) < 0)
 		return r;
-	store_chunk_id(&vb->key, sha, id);
 	if ((r = store_batch_put(vb->batch, id, data, len)) < 0)
 		return r;
 	return vb_add_entry(vb, sha, (uint32_t)len);
 }
+
+/* The writer's half of a pipelined build: the chunk is hashed here, stored
+ * by the worker (content_pipe.c). */
+static int on_chunk_piped(void *arg, const uint8_t *data, size_t len)
+{
+	struct vbuild *vb = arg;
+	uint8_t sha[32];
+	int r;
+
+	if ((r = chunk_sha(vb, data, len, sha)) < 0)
+		return r;
+	return vb_pipe_chunk(vb, sha, data, len);
+}
+
+void vbuild_set_pipe(struct vbuild *vb, uint64_t start_at) { vb->pipe_at = start_at; }
+bool vbuild_pipelined(const struct vbuild *vb) { return vb->piped; }
 
 int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
 {
@@ -111,13 +140,18 @@ int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
 	vb->key = *key;
 	vb->ckpt_fd = -1;
 	vb->max_size = CONTENT_SIZE_MAX;
+	vb->pipe_at = PIPE_START;
 	if ((r = store_batch_new(st, &vb->batch)) < 0)
 		goto fail;
 	r = -ENOMEM;
 	vb->ch = chunker_new();
 	vb->tb = ctree_builder_new(put_page, vb);
 	vb->sha = EVP_MD_CTX_new();
-	if (!vb->ch || !vb->tb || !vb->sha || EVP_DigestInit_ex(vb->sha, EVP_sha256(), NULL) != 1)
+	vb->csha = EVP_MD_CTX_new();
+	vb->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	vb->mac = store_idmac_new(key);
+	if (!vb->ch || !vb->tb || !vb->sha || !vb->csha || !vb->md || !vb->mac ||
+	    EVP_DigestInit_ex(vb->sha, vb->md, NULL) != 1)
 		goto fail;
 	*out = vb;
 	return 0;
@@ -130,11 +164,15 @@ void vbuild_free(struct vbuild *vb)
 {
 	if (!vb)
 		return;
+	vb_pipe_stop(vb);   /* first: the worker uses the batch and the tree */
 	vreader_free(vb->base);
 	store_batch_free(vb->batch);
 	chunker_free(vb->ch);
 	ctree_builder_free(vb->tb);
 	EVP_MD_CTX_free(vb->sha);
+	EVP_MD_CTX_free(vb->csha);
+	EVP_MD_free(vb->md);
+	store_idmac_free(vb->mac);
 	vb_ckpt_close(vb);
 	free(vb->log);
 	free(vb->buf);
@@ -143,7 +181,10 @@ void vbuild_free(struct vbuild *vb)
 
 uint64_t vbuild_size(const struct vbuild *vb) { return vb->size; }
 
-int vbuild_write(struct vbuild *vb, const void *p, size_t n)
+/* piped: the caller's own bytes, which may go through the pipeline; a
+ * copy or a run of zeros (which synced it first, and read what the
+ * worker keeps between their writes) writes serially. */
+int vb_write(struct vbuild *vb, const void *p, size_t n, bool piped)
 {
 	int r;
 
@@ -158,8 +199,15 @@ int vbuild_write(struct vbuild *vb, const void *p, size_t n)
 	if (EVP_DigestUpdate(vb->sha, p, n) != 1)
 		return vb_latch(vb, -EIO);
 	vb->size += n;
-	r = chunker_feed(vb->ch, p, n, on_chunk, vb);
+	if (piped && !vb->pipe && vb->size >= vb->pipe_at && vb_pipe_start(vb) == 0)
+		vb->piped = true;          /* (without it, serially) */
+	r = chunker_feed(vb->ch, p, n, piped && vb->pipe ? on_chunk_piped : on_chunk, vb);
 	return vb_latch(vb, r);
+}
+
+int vbuild_write(struct vbuild *vb, const void *p, size_t n)
+{
+	return vb_write(vb, p, n, true);
 }
 
 int vb_need_buf(struct vbuild *vb)
@@ -198,7 +246,7 @@ static int copy_bytes(struct vbuild *vb, uint64_t off, uint64_t n)
 		k = vreader_pread(vb->base, vb->buf, n < COPY_BUF ? (size_t)n : COPY_BUF, off);
 		if (k <= 0)
 			return k < 0 ? (int)k : -EIO;
-		if ((r = vbuild_write(vb, vb->buf, (size_t)k)) < 0)
+		if ((r = vb_write(vb, vb->buf, (size_t)k, false)) < 0)
 			return r;
 		off += (uint64_t)k;
 		n -= (uint64_t)k;
@@ -295,6 +343,8 @@ int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off,
 		return vb_latch(vb, -EFBIG);
 	if (len == 0)
 		return 0;
+	if ((r = vb_pipe_sync(vb)) < 0)
+		return r;
 	if ((r = vb_need_buf(vb)) < 0 || (r = base_reader(vb, base)) < 0)
 		return vb_latch(vb, r);
 	while (len > 0) {
@@ -336,6 +386,8 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 		return vb->err;
 	if (vb->finished)
 		return vb_latch(vb, -EINVAL);
+	if ((r = vb_pipe_sync(vb)) < 0)
+		return r;
 	r = chunker_flush(vb->ch, on_chunk, vb);
 	if (r == 0)
 		r = ctree_finish(vb->tb, out->root, &size);

@@ -54,6 +54,13 @@ typedef bool (*content_cancel_fn)(void *arg);
 /* A build may not grow past max_size (capped at CONTENT_SIZE_MAX, the
  * default): appending more fails with -EFBIG.  gone may be NULL. */
 void vbuild_set_limits(struct vbuild *vb, uint64_t max_size, content_cancel_fn gone, void *arg);
+/* A build written more than start_at bytes (default 1 MiB) stores its
+ * chunks on a thread of its own while the caller's thread hashes and
+ * chunks the next bytes (content_pipe.c; 4 MiB of queue per build); the
+ * result is the same either way.  UINT64_MAX: never (tests). */
+void vbuild_set_pipe(struct vbuild *vb, uint64_t start_at);
+/* true once the build's chunks went through its pipeline. */
+bool vbuild_pipelined(const struct vbuild *vb);
 /* Bytes appended so far. */
 uint64_t vbuild_size(const struct vbuild *vb);
 /* Ends the stream; everything is durable (fdatasync + index commit) when it
@@ -75,6 +82,12 @@ void vbuild_free(struct vbuild *vb);   /* NULL-safe; an unfinished build is drop
 int  vbuild_resume(struct store *st, const struct devkey *key, const uint8_t token[16],
 		   struct vbuild **out, uint64_t *offset);
 int  vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16]);
+/* A checkpoint at this point of the stream, made while the stream goes on
+ * when the build is pipelined (below): 0 says only that it was queued; it
+ * is durable once a later vbuild_checkpoint or vbuild_finish returned 0
+ * (its error, if any, is latched and returned by a later call).  Without
+ * a pipeline it is vbuild_checkpoint. */
+int  vbuild_checkpoint_bg(struct vbuild *vb, const uint8_t token[16]);
 void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t token[16]);
 
 /* Resumable DELTA and RANGES uploads.  A patch builder's state in the

@@ -202,14 +202,11 @@ fail:
 	return i ? -(int)i : -EIO;
 }
 
-int vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16])
+int vb_checkpoint_now(struct vbuild *vb, const uint8_t token[16], bool *fatal)
 {
 	int r;
 
-	if (vb->err)
-		return vb->err;
-	if (vb->finished)
-		return -EINVAL;
+	*fatal = false;
 	if (vb->ckpt_fd >= 0 && memcmp(vb->ckpt_token, token, 16))
 		return -EINVAL;          /* entries before this call are gone */
 	if (vb->log_overflow)       /* too long without a checkpoint, or one failed */
@@ -218,10 +215,36 @@ int vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16])
 	if (vb->ckpt_fd < 0 && (r = ckpt_open(vb, token, true)) < 0)
 		return r;
 	if ((r = store_batch_commit(vb->batch)) < 0) {
-		vb->err = r;             /* logged chunks may be lost: the build is void */
+		*fatal = true;           /* logged chunks may be lost: the build is void */
 		return r;
 	}
 	return ckpt_append(vb);
+}
+
+int vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16])
+{
+	bool fatal;
+	int r;
+
+	if (vb->err)
+		return vb->err;
+	if (vb->finished)
+		return -EINVAL;
+	if ((r = vb_pipe_sync(vb)) < 0)
+		return r;
+	r = vb_checkpoint_now(vb, token, &fatal);
+	return fatal ? vb_latch(vb, r) : r;
+}
+
+int vbuild_checkpoint_bg(struct vbuild *vb, const uint8_t token[16])
+{
+	if (vb->err)
+		return vb->err;
+	if (vb->finished)
+		return -EINVAL;
+	if (!vb->pipe)
+		return vbuild_checkpoint(vb, token);
+	return vb_latch(vb, vb_pipe_ckpt(vb, token));
 }
 
 /* The chunker mode of the upload, from its first chunk; in a fixed mode

@@ -43,7 +43,17 @@ struct vbuild {
 	uint8_t ckpt_token[16];
 	uint64_t ckpt_len;     /* valid bytes in it */
 	uint64_t owner;        /* its provisional chunks' owner (store.h), 0: none */
+	/* the two-thread path of a big stream (content_pipe.c) */
+	struct vpipe *pipe;    /* NULL: serial */
+	uint64_t pipe_at;      /* start it once this many bytes were written */
+	bool piped;            /* it was started */
+	EVP_MD *md;            /* SHA-256, fetched once */
+	EVP_MD_CTX *csha;      /* each chunk's sha256 (the writer's thread) */
+	struct store_idmac *mac;   /* chunk and page ids (whoever stores them) */
 };
+
+/* A stream past PIPE_START bytes goes on two threads (content_pipe.c). */
+#define PIPE_START  (1u << 20)
 
 #define COPY_BUF  (64 * 1024)
 
@@ -61,6 +71,25 @@ int  upload_lock_open(int dirfd, const char *name, int oflags);
 bool upload_expired_fd(int fd, int64_t now_ns);
 
 int  vb_add_entry(struct vbuild *vb, const uint8_t sha[32], uint32_t len);
+/* vbuild_write; piped false: serially even when the build has a pipeline
+ * (the caller synced it: copies and runs of zeros). */
+int  vb_write(struct vbuild *vb, const void *p, size_t n, bool piped);
+/* The checkpoint itself (vbuild_checkpoint without its checks of the
+ * build's state): *fatal when the build is void after the error. */
+int  vb_checkpoint_now(struct vbuild *vb, const uint8_t token[16], bool *fatal);
+
+/* content_pipe.c.  vb_pipe_start: the worker runs (vb->pipe set) or
+ * -errno (the build stays serial).  vb_pipe_chunk / vb_pipe_ckpt queue a
+ * chunk (its bytes are copied) or a checkpoint for the worker, waiting for
+ * room: 0 or the worker's error.  vb_pipe_sync waits until the worker has
+ * done everything queued and returns its error (latched); then, until
+ * the next vb_pipe_chunk, the build may be used as a serial one.
+ * vb_pipe_stop drops what is still queued and ends the worker. */
+int  vb_pipe_start(struct vbuild *vb);
+int  vb_pipe_chunk(struct vbuild *vb, const uint8_t sha[32], const uint8_t *data, size_t len);
+int  vb_pipe_ckpt(struct vbuild *vb, const uint8_t token[16]);
+int  vb_pipe_sync(struct vbuild *vb);
+void vb_pipe_stop(struct vbuild *vb);
 void vb_ckpt_close(struct vbuild *vb);
 int  vb_latch(struct vbuild *vb, int r);
 int  vb_need_buf(struct vbuild *vb);

@@ -32,7 +32,7 @@ static int zero_bytes(struct vbuild *vb, uint64_t len)
 	while (len > 0) {
 		size_t k = len < COPY_BUF ? (size_t)len : COPY_BUF;
 
-		if ((r = vb_check_gone(vb)) < 0 || (r = vbuild_write(vb, vb->buf, k)) < 0)
+		if ((r = vb_check_gone(vb)) < 0 || (r = vb_write(vb, vb->buf, k, false)) < 0)
 			return r;
 		len -= k;
 	}
@@ -107,6 +107,8 @@ int vbuild_zero(struct vbuild *vb, uint64_t len)
 		return vb->err;
 	if (len > vb->max_size - vb->size)
 		return vb_latch(vb, -EFBIG);
+	if ((r = vb_pipe_sync(vb)) < 0)   /* reads what the worker keeps */
+		return r;
 	if (!vb->no_sha || !vb->log_overflow)
 		return zero_bytes(vb, len);
 	/* A chunk open before the run ends within CHUNK_MAX bytes; after
