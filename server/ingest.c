@@ -130,8 +130,24 @@ struct whole {
 	struct put_ctx *p;
 	struct vbuild *vb;
 	uint64_t written, since_checkpoint;
+	int64_t checkpoint_ns;    /* mono_ns of the last one */
 	bool resumable;
 };
+
+/* Time for a checkpoint after `since` bytes (INGEST_CHECKPOINT_*)? */
+static bool checkpoint_due(uint64_t since, int64_t *last_ns)
+{
+	int64_t now;
+
+	if (since >= INGEST_CHECKPOINT_BYTES)
+		return true;
+	if (since < INGEST_CHECKPOINT_MIN)
+		return false;
+	now = mono_ns();
+	if (!*last_ns)
+		*last_ns = now;
+	return now - *last_ns >= INGEST_CHECKPOINT_NS;
+}
 
 static int whole_feed(void *arg, const void *d, size_t n)
 {
@@ -144,10 +160,12 @@ static int whole_feed(void *arg, const void *d, size_t n)
 		return r;
 	w->written += n;
 	w->since_checkpoint += n;
-	if (w->resumable && w->since_checkpoint >= INGEST_CHECKPOINT_BYTES) {
-		if ((r = vbuild_checkpoint(w->vb, w->p->put.token)) < 0)
+	if (w->resumable && checkpoint_due(w->since_checkpoint, &w->checkpoint_ns)) {
+		/* made while the next bytes are chunked (content.h) */
+		if ((r = vbuild_checkpoint_bg(w->vb, w->p->put.token)) < 0)
 			return r;
 		w->since_checkpoint = 0;
+		w->checkpoint_ns = mono_ns();
 	}
 	return 0;
 }
@@ -267,6 +285,7 @@ struct staged {
 	int (*feed)(void *arg, const void *d, size_t n);
 	void *arg;
 	uint64_t since_sync;
+	int64_t sync_ns;          /* mono_ns of the last bstage_sync */
 	bool cut;                 /* the builder stopped: the connection ended */
 };
 
@@ -282,10 +301,11 @@ static int staged_feed(void *arg, const void *d, size_t n)
 		if ((r = bstage_append(s->sg, d, n)) < 0)
 			return r;
 		s->since_sync += n;
-		if (s->since_sync >= INGEST_CHECKPOINT_BYTES) {
+		if (checkpoint_due(s->since_sync, &s->sync_ns)) {
 			if ((r = bstage_sync(s->sg)) < 0)
 				return r;
 			s->since_sync = 0;
+			s->sync_ns = mono_ns();
 		}
 	}
 	if (s->cut)
