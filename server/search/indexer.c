@@ -407,11 +407,29 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 	return 0;
 }
 
+/* An item still queued at shutdown, into the pending table (p: scratch,
+ * NULL when it could not be had) for the next start; frees its path.
+ * 1 when it is lost, else 0. */
+static int
+park_item(struct indexer *ix, struct ti_pending *p, struct item *it)
+{
+	int lost = 0;
+
+	if (p != NULL)
+		item_to_pending(it, p);
+	if (p == NULL || textindex_pending_add(ix->ti, p) < 0) {
+		log_warnx("search index: %s version %llu lost from the queue", it->path,
+			  (unsigned long long)it->version);
+		lost = 1;
+	}
+	free(it->path);
+	return lost;
+}
+
 int
 indexer_free(struct indexer *ix)
 {
 	struct ti_pending *p;
-	struct item *it;
 	int lost = 0;
 
 	if (ix == NULL)
@@ -424,28 +442,10 @@ indexer_free(struct indexer *ix)
 	p = malloc(sizeof(*p));
 	/* resting items first (older than what is queued): the next start
 	 * indexes them from the pending table */
-	for (; ix->nrest > 0; ix->nrest--) {
-		it = &ix->rest[ix->nrest - 1];
-		if (p != NULL)
-			item_to_pending(it, p);
-		if (p == NULL || textindex_pending_add(ix->ti, p) < 0) {
-			log_warnx("search index: %s version %llu lost from the queue", it->path,
-				  (unsigned long long)it->version);
-			lost++;
-		}
-		free(it->path);
-	}
-	for (; ix->len > 0; ix->len--, ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX) {
-		it = &ix->q[ix->head];
-		if (p != NULL)
-			item_to_pending(it, p);
-		if (p == NULL || textindex_pending_add(ix->ti, p) < 0) {
-			log_warnx("search index: %s version %llu lost from the queue", it->path,
-				  (unsigned long long)it->version);
-			lost++;
-		}
-		free(it->path);
-	}
+	for (; ix->nrest > 0; ix->nrest--)
+		lost += park_item(ix, p, &ix->rest[ix->nrest - 1]);
+	for (; ix->len > 0; ix->len--, ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX)
+		lost += park_item(ix, p, &ix->q[ix->head]);
 	free(p);
 	pthread_mutex_destroy(&ix->lock);
 	pthread_cond_destroy(&ix->wake);
