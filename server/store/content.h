@@ -56,7 +56,7 @@ typedef bool (*content_cancel_fn)(void *arg);
 void vbuild_set_limits(struct vbuild *vb, uint64_t max_size, content_cancel_fn gone, void *arg);
 /* A build written more than start_at bytes (default 1 MiB) stores its
  * chunks on a thread of its own while the caller's thread hashes and
- * chunks the next bytes (content_pipe.c; 4 MiB of queue per build); the
+ * chunks the next bytes (content_pipe.c; 2 MiB of queue per build); the
  * result is the same either way.  UINT64_MAX: never (tests). */
 void vbuild_set_pipe(struct vbuild *vb, uint64_t start_at);
 /* true once the build's chunks went through its pipeline. */

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPE_RING  (4u << 20)   /* chunk bytes queued: a few hundred chunks */
+#define PIPE_RING  (2u << 20)   /* chunk bytes queued: a few hundred chunks */
 #define PIPE_ENTS  1024u
 /* Wake-ups are batched (a futex wake and a context switch per ~10 KiB
  * chunk cost more than the hand-over saves): a sleeping worker is woken

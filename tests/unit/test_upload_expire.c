@@ -221,7 +221,7 @@ static void test_dropped_batch_punched(void **state)
 	fill(q, n / 2, 6);
 	assert_int_equal(vbuild_new(st, &key1, &dropped), 0);
 	/* serially: every chunk is appended when write returns (a pipelined
-	 * build's queue may hold up to 4 MiB that a drop never writes at all:
+	 * build's queue may hold up to 2 MiB that a drop never writes at all:
 	 * test_content_pipe's test_abort) */
 	vbuild_set_pipe(dropped, UINT64_MAX);
 	assert_int_equal(vbuild_write(dropped, p, n), 0);   /* appended, never committed */
