@@ -10,7 +10,7 @@ CLANG   ?= clang
 BPFTOOL ?= bpftool
 VMLINUX_H ?=
 
-PKGS    := openssl sqlite3 libzstd zlib fuse3 libbpf jansson liburing libcryptsetup libsystemd libseccomp
+PKGS    := openssl sqlite3 libzstd zlib fuse3 libbpf jansson liburing libcryptsetup libsystemd libseccomp libxxhash
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \

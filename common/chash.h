@@ -24,9 +24,33 @@ int  chash_feed(struct chash *h, const void *p, size_t n);   /* 0 or -errno */
  * fed.  0 or -errno.  Feed no more afterwards; reset or free. */
 int  chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t *size);
 void chash_free(struct chash *h);   /* NULL-safe */
-/* With CHASH_TREE: every chunk's (sha256, len) also goes to fn (NULL:
- * nowhere); its error aborts the feed. */
-void chash_set_chunk_fn(struct chash *h, int (*fn)(void *arg, const uint8_t sha[32], uint32_t len),
-			void *arg);
+/* With CHASH_TREE: every chunk's (sha256, len, fingerprint) also goes to
+ * fn (NULL: nowhere); fp is NULL without a fingerprint secret.  Its error
+ * aborts the feed. */
+typedef int (*chash_chunk_fn)(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp);
+void chash_set_chunk_fn(struct chash *h, chash_chunk_fn fn, void *arg);
+
+/* Chunk fingerprints: XXH3-128 keyed with a secret of CHASH_FP_SECRET
+ * bytes (made by chash_fp_secret from random bytes and kept by the
+ * caller, so that nobody without it can craft two chunks with the same
+ * fingerprint).  Much cheaper than sha256: a chunk whose (length,
+ * fingerprint) is a chunk the caller already knows (a shipped version's
+ * chunk list) takes that chunk's sha256 instead of hashing it again. */
+#define CHASH_FP_LEN    16
+#define CHASH_FP_SECRET 192
+/* The secret from seed[0..n) (n >= 16 random bytes).  0 or -EINVAL. */
+int  chash_fp_secret(uint8_t secret[CHASH_FP_SECRET], const void *seed, size_t n);
+void chash_fingerprint(const uint8_t secret[CHASH_FP_SECRET], const void *p, size_t n,
+		       uint8_t fp[CHASH_FP_LEN]);
+/* With CHASH_TREE: fingerprint every chunk with secret (kept by the caller
+ * while h lives); known (may be NULL) is asked first with each chunk's
+ * (fingerprint, len) and returns 1 with the chunk's sha256 in sha when it
+ * knows it (then it is not computed), else 0. */
+typedef int (*chash_known_fn)(void *arg, const uint8_t fp[CHASH_FP_LEN], uint32_t len,
+			      uint8_t sha[32]);
+void chash_set_fp(struct chash *h, const uint8_t *secret, chash_known_fn known, void *arg);
+/* Chunks whose sha256 was computed, and chunks fingerprinted, since
+ * chash_new (resets do not clear them). */
+void chash_counts(const struct chash *h, uint64_t *sha_chunks, uint64_t *fp_chunks);
 
 #endif

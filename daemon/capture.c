@@ -278,11 +278,30 @@ static int capture_open(const char *root, const char *path, const char *tmpdir,
 
 static struct chash *capture_hash(const struct capture_sink *sink)
 {
-	struct chash *h = chash_new(CHASH_BOTH);
+	struct chash *h = chash_new(sink && sink->no_sha256 ? CHASH_TREE : CHASH_BOTH);
 
 	if (h && sink && sink->chunk)
 		chash_set_chunk_fn(h, sink->chunk, sink->arg);
+	if (h && sink && sink->fp_secret)
+		chash_set_fp(h, sink->fp_secret, sink->known, sink->arg);
 	return h;
+}
+
+/* The end of capture_file and capture_stream: rc 0 finishes the hash into
+ * c; everything is freed, and c released unless it succeeded. */
+static int capture_end(struct capture *c, struct chash *h, uint8_t *buf, int rc)
+{
+	uint64_t size;
+
+	if (rc == 0)
+		rc = chash_finish(h, c->sha256, c->root, &size);
+	if (rc == 0)
+		chash_counts(h, &c->chunks_sha, &c->chunks_fp);
+	free(buf);
+	chash_free(h);
+	if (rc < 0)
+		capture_release(c);
+	return rc;
 }
 
 int capture_file(const char *root, const char *path, const char *tmpdir,
@@ -291,7 +310,6 @@ int capture_file(const char *root, const char *path, const char *tmpdir,
 	struct stat src;
 	uint8_t *buf = NULL;
 	struct chash *h = NULL;
-	uint64_t size;
 	int rc;
 
 	if ((rc = capture_open(root, path, tmpdir, c, &src)) < 0)
@@ -303,14 +321,8 @@ int capture_file(const char *root, const char *path, const char *tmpdir,
 	rc = capture_fd(c->fd, tmpdir, sink, c, h, buf);
 	if (rc == 0 && c->sqlite)
 		c->st = src;   /* the stat tuple to remember is the database file's own */
-	if (rc == 0)
-		rc = chash_finish(h, c->sha256, c->root, &size);
 out:
-	free(buf);
-	chash_free(h);
-	if (rc < 0)
-		capture_release(c);
-	return rc;
+	return capture_end(c, h, buf, rc);
 }
 
 /* The one pass of capture_stream over c->fd: exactly c->size bytes, the
@@ -354,7 +366,6 @@ int capture_stream(const char *root, const char *path, const char *tmpdir,
 	struct stat src, before;
 	uint8_t *buf = NULL;
 	struct chash *h = NULL;
-	uint64_t size;
 	int rc;
 
 	if (sink && sink->moving) {   /* a writer is at it: it would not hold still */
@@ -379,14 +390,9 @@ int capture_stream(const char *root, const char *path, const char *tmpdir,
 		goto out;
 	if (sink && sink->begin && (rc = sink->begin(sink->arg, c)) < 0)
 		goto out;
-	if ((rc = stream_pass(c, &before, h, sink, buf)) == 0)
-		rc = chash_finish(h, c->sha256, c->root, &size);
+	rc = stream_pass(c, &before, h, sink, buf);
 out:
-	free(buf);
-	chash_free(h);
-	if (rc < 0)
-		capture_release(c);
-	return rc;
+	return capture_end(c, h, buf, rc);
 }
 
 void capture_release(struct capture *c)

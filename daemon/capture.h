@@ -10,9 +10,10 @@
  * "SQLite format 3\0") is captured with sqlite3_backup into STATE/tmp, which
  * is one committed state whatever other connections are doing.
  *
- * While reading, every byte goes to the content hash (sha256 of the whole,
- * FastCDC chunks -> chunk tree root) and to the caller's sink (signature,
- * delta), in one pass. */
+ * While reading, every byte goes to the content hash (sha256 of the whole
+ * unless the sink says no, FastCDC chunks -> chunk tree root, a chunk's
+ * sha256 taken from the sink when it knows the chunk by its fingerprint)
+ * and to the caller's sink (signature, delta), in one pass. */
 #ifndef VIGIL_DAEMON_CAPTURE_H
 #define VIGIL_DAEMON_CAPTURE_H
 
@@ -35,8 +36,16 @@ struct capture_sink {
 	void *arg;
 	int (*reset)(void *arg);
 	int (*data)(void *arg, const uint8_t *p, size_t n);
-	/* may be NULL: each chunk of the content, in order (after reset) */
-	int (*chunk)(void *arg, const uint8_t sha[32], uint32_t len);
+	/* may be NULL: each chunk of the content, in order (after reset);
+	 * fp: its fingerprint (NULL without fp_secret) */
+	chash_chunk_fn chunk;
+	/* chunk fingerprints (common/chash.h; NULL: none) and, may be NULL,
+	 * who knows a chunk's sha256 by its fingerprint and length (then it
+	 * is not computed) */
+	const uint8_t *fp_secret;
+	chash_known_fn known;
+	/* no sha256 of the whole (c->sha256 all zeros): the tree root alone */
+	bool no_sha256;
 	/* a writer is at the file right now (the tracker saw it): the reads
 	 * that wait for it to hold still are skipped, it is copied at once */
 	bool moving;
@@ -48,7 +57,8 @@ struct capture_sink {
 struct capture {
 	struct stat st;          /* of the source file; its st_size may differ from
 				  * size for a database or an unstable copy */
-	uint8_t sha256[32], root[32];
+	uint8_t sha256[32], root[32];   /* sha256: zeros with sink->no_sha256 */
+	uint64_t chunks_sha, chunks_fp; /* chunks sha256-hashed, fingerprinted */
 	uint64_t size;           /* bytes captured */
 	int64_t capture_ns;      /* when the read started */
 	bool unstable;           /* shipped from a copy after torn reads */

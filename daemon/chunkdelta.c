@@ -96,15 +96,45 @@ static int win_fill(struct chunkdelta *d)
 	return 0;
 }
 
-/* The old offset of a chunk (sha, len) at or after the cursor, which then
- * moves past it: 1; 0: not found (changed). */
-static int old_find(struct chunkdelta *d, const uint8_t sha[32], uint32_t len, uint64_t *off)
+/* The window index of the first old chunk at or after the cursor with
+ * (fp, len) (fp NULL: sha, len), or -1. */
+static ssize_t old_match(const struct chunkdelta *d, const uint8_t *sha, const uint8_t *fp,
+			 uint32_t len, size_t *skipped)
 {
 	for (size_t i = 0; i < d->wn; i++) {
 		size_t j = (d->wh + i) % L;
 
-		if (d->win[j].len != len || memcmp(d->win[j].sha, sha, 32) != 0)
+		if (d->win[j].len != len ||
+		    (fp ? memcmp(d->win[j].fp, fp, 16) : memcmp(d->win[j].sha, sha, 32)) != 0)
 			continue;
+		*skipped = i;
+		return (ssize_t)j;
+	}
+	return -1;
+}
+
+int chunkdelta_known(struct chunkdelta *d, const uint8_t fp[16], uint32_t len, uint8_t sha[32])
+{
+	size_t i;
+	ssize_t j;
+
+	if (d->err || (j = old_match(d, NULL, fp, len, &i)) < 0)
+		return 0;
+	memcpy(sha, d->win[j].sha, 32);
+	return 1;
+}
+
+/* The old offset of a chunk (sha, len, fp) at or after the cursor, which
+ * then moves past it: 1; 0: not found (changed). */
+static int old_find(struct chunkdelta *d, const uint8_t sha[32], const uint8_t *fp, uint32_t len,
+		    uint64_t *off)
+{
+	size_t i;
+	ssize_t k = old_match(d, sha, fp, len, &i);
+
+	if (k >= 0) {
+		size_t j = (size_t)k;
+
 		*off = d->win_off[j];
 		d->wh = (j + 1) % L;
 		d->wn -= i + 1;
@@ -260,7 +290,8 @@ static int drain(struct chunkdelta *d)
 	return 0;
 }
 
-int chunkdelta_chunk(struct chunkdelta *d, const uint8_t sha[32], uint32_t len)
+int chunkdelta_chunk(struct chunkdelta *d, const uint8_t sha[32], uint32_t len,
+		     const uint8_t *fp)
 {
 	uint64_t off = CHANGED;
 	struct span *t;
@@ -270,7 +301,7 @@ int chunkdelta_chunk(struct chunkdelta *d, const uint8_t sha[32], uint32_t len)
 		return d->err;
 	if (!len)
 		return 0;
-	if ((rc = old_find(d, sha, len, &off)) < 0)
+	if ((rc = old_find(d, sha, fp, len, &off)) < 0)
 		return latch(d, rc);
 	t = d->sn ? &d->sp[(d->sh + d->sn - 1) % SPANS] : NULL;
 	if (t && ((off == CHANGED && t->old_off == CHANGED) ||

@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,8 +22,9 @@
 #include "common/chunktree.h"
 #include "common/wire.h"
 #include "daemon/pathstate.h"
+#include "daemon/statedb.h"
 
-static const char cl_magic[8] = { 'V', 'G', 'C', 'H', 'L', '0', '0', '1' };
+static const char cl_magic[8] = { 'V', 'G', 'C', 'H', 'L', '0', '0', '2' };
 
 #define CL_BUF_MIN 4096
 
@@ -38,6 +41,37 @@ static uint64_t get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/* ---- the fingerprint secret ---- */
+
+static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int fp_seed(struct statedb *db, int64_t seed[4])
+{
+	static const char *const key[4] = { "fp_seed0", "fp_seed1", "fp_seed2", "fp_seed3" };
+	int rc = 0, have = 0;
+
+	for (int i = 0; i < 4; i++)
+		have += statedb_kv_get(db, key[i], &seed[i]) == 0;
+	if (have == 4)
+		return 0;
+	if (getrandom(seed, 4 * sizeof(seed[0]), 0) != (ssize_t)(4 * sizeof(seed[0])))
+		return -EIO;
+	for (int i = 0; i < 4 && rc == 0; i++)
+		rc = statedb_kv_set(db, key[i], seed[i]);
+	return rc;
+}
+
+int chunklist_fp_secret(struct statedb *db, uint8_t secret[CHASH_FP_SECRET])
+{
+	int64_t seed[4];
+	int rc;
+
+	pthread_mutex_lock(&fp_lock);
+	rc = fp_seed(db, seed);
+	pthread_mutex_unlock(&fp_lock);
+	return rc < 0 ? rc : chash_fp_secret(secret, seed, sizeof(seed));
 }
 
 /* ---- writer ---- */
@@ -112,7 +146,8 @@ static int cw_flush(struct clwriter *w)
 	return 0;
 }
 
-int clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len)
+int clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len,
+		 const uint8_t fp[CHASH_FP_LEN])
 {
 	uint8_t *p;
 	int rc;
@@ -123,10 +158,11 @@ int clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len)
 		return rc;
 	p = w->buf + w->len;
 	memcpy(p, sha, 32);
-	p[32] = (uint8_t)(len >> 24);
-	p[33] = (uint8_t)(len >> 16);
-	p[34] = (uint8_t)(len >> 8);
-	p[35] = (uint8_t)len;
+	memcpy(p + 32, fp, CHASH_FP_LEN);
+	p[48] = (uint8_t)(len >> 24);
+	p[49] = (uint8_t)(len >> 16);
+	p[50] = (uint8_t)(len >> 8);
+	p[51] = (uint8_t)len;
 	w->len += CL_ENTRY;
 	w->count++;
 	w->size += len;
@@ -266,7 +302,8 @@ int clreader_next(struct clreader *r, struct cl_entry *e)
 	}
 	p = r->buf + r->pos;
 	memcpy(e->sha, p, 32);
-	e->len = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
+	memcpy(e->fp, p + 32, CHASH_FP_LEN);
+	e->len = (uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51];
 	r->pos += CL_ENTRY;
 	r->seen++;
 	if (e->len == 0 || e->len > CHUNK_MAX || r->sum + e->len > r->size)
@@ -304,11 +341,11 @@ struct sp {
 	uint64_t dirty_end;          /* end of every region reached */
 };
 
-static int sp_out(struct sp *p, const uint8_t sha[32], uint32_t len)
+static int sp_out(struct sp *p, const uint8_t sha[32], uint32_t len, const uint8_t fp[CHASH_FP_LEN])
 {
 	int rc;
 
-	if (p->w && (rc = clwriter_add(p->w, sha, len)) < 0)
+	if (p->w && (rc = clwriter_add(p->w, sha, len, fp)) < 0)
 		return rc;
 	if ((rc = ctree_add(p->tb, sha, len)) < 0)
 		return rc;
@@ -331,11 +368,13 @@ static int sp_emit(void *arg, const uint8_t *data, size_t len)
 {
 	struct sp *p = arg;
 	struct cl_splice *s = p->s;
-	uint8_t sha[32];
+	uint8_t sha[32], fp[CHASH_FP_LEN] = { 0 };
 	bool match = false;
 	int rc;
 
-	if ((rc = ctree_sha256(data, len, sha)) < 0 || (rc = sp_out(p, sha, (uint32_t)len)) < 0)
+	if (s->fp_secret)
+		chash_fingerprint(s->fp_secret, data, len, fp);
+	if ((rc = ctree_sha256(data, len, sha)) < 0 || (rc = sp_out(p, sha, (uint32_t)len, fp)) < 0)
 		return rc;
 	s->chunks_new++;
 	while (p->ri < p->nreg && p->reg[p->ri].off < p->b) {
@@ -417,7 +456,7 @@ static int sp_body(struct sp *p, struct chunker *ck, uint8_t *buf, size_t cap)
 		 * chunk ended at a flush, not a cut: it is always re-chunked */
 		while (p->have_cur && p->cur_off + p->cur.len <= start &&
 		       p->cur_off + p->cur.len < p->old_size) {
-			if ((rc = sp_out(p, p->cur.sha, p->cur.len)) < 0 || (rc = sp_advance(p)) < 0)
+			if ((rc = sp_out(p, p->cur.sha, p->cur.len, p->cur.fp)) < 0 || (rc = sp_advance(p)) < 0)
 				return rc;
 		}
 		if ((rc = sp_run(p, ck, buf, cap)) < 0)
@@ -426,7 +465,7 @@ static int sp_body(struct sp *p, struct chunker *ck, uint8_t *buf, size_t cap)
 			return 0;
 	}
 	while (p->have_cur) {
-		if ((rc = sp_out(p, p->cur.sha, p->cur.len)) < 0 || (rc = sp_advance(p)) < 0)
+		if ((rc = sp_out(p, p->cur.sha, p->cur.len, p->cur.fp)) < 0 || (rc = sp_advance(p)) < 0)
 			return rc;
 	}
 	return 0;

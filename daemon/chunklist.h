@@ -4,9 +4,13 @@
  * STATE/chunks/<hex sha256(path)> holds, for each shipped regular file big
  * enough to be worth it, the list of its FastCDC chunks (where it lives,
  * and when it moves or goes, is pathstate.h's):
- *   header  "VGCHL001", root[32], u64 size, u64 count     (56 bytes)
- *   entries sha256[32], u32 len                           (36 bytes each)
- * integers big-endian.  The root is the chunk-tree root of the content the
+ *   header  "VGCHL002", root[32], u64 size, u64 count     (56 bytes)
+ *   entries sha256[32], fp[16], u32 len                   (52 bytes each)
+ * integers big-endian; fp is the chunk's keyed fingerprint (common/chash.h,
+ * XXH3-128 with the state's secret, chunklist_fp_secret), which lets the
+ * next capture take an unchanged chunk's sha256 from the list instead of
+ * computing it.  A list of another format (VGCHL001: no fingerprints) is
+ * not read (-EBADMSG), as if there were none.  The root is the chunk-tree root of the content the
  * list describes; a list whose root is not the shipped version's is ignored.
  * Lists are streamed (read and written in buffered pieces), never loaded.
  *
@@ -25,19 +29,29 @@
 #include <sys/types.h>
 
 #define CL_HDR      56
-#define CL_ENTRY    36
+#define CL_ENTRY    52
 #define CL_BUF      (32 * 1024)   /* default read size of lists and file windows */
+
+#include "common/chash.h"
 
 struct cl_entry {
 	uint8_t sha[32];
+	uint8_t fp[CHASH_FP_LEN];
 	uint32_t len;
 };
+
+/* The fingerprint secret of the state db (kv fp_seed0..3: 32 random bytes
+ * made at the first call, under a process-wide lock so that every shipper
+ * gets the same).  0 or -errno. */
+struct statedb;
+int chunklist_fp_secret(struct statedb *db, uint8_t secret[CHASH_FP_SECRET]);
 
 /* ---- writing a list (streamed to a temp file, renamed into place) ---- */
 struct clwriter;
 int  clwriter_new(const char *statedir, size_t bufsize, struct clwriter **out);
 int  clwriter_reset(struct clwriter *w);          /* start over (torn read) */
-int  clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len);
+int  clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len,
+		  const uint8_t fp[CHASH_FP_LEN]);
 /* Writes the header and renames into place for path. */
 int  clwriter_commit(struct clwriter *w, const char *path, const uint8_t root[32]);
 void clwriter_free(struct clwriter *w);           /* NULL-safe; drops an uncommitted list */
@@ -81,6 +95,7 @@ struct cl_splice {
 	cl_bytes_fn bytes;           /* may be NULL */
 	void *arg;                   /* for pread and bytes */
 	size_t bufsize;              /* read size (0: CL_BUF) */
+	const uint8_t *fp_secret;    /* fingerprints the re-chunked chunks */
 	/* out */
 	uint8_t root[32];
 	uint64_t bytes_read;         /* of the new content */

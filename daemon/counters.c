@@ -8,6 +8,7 @@ const char *const ctr_names[CTR_COUNT] = {
 	"shipped", "bytes_sent", "errors", "xattr_skipped", "adopted", "bytes_received",
 	"shipped_whole", "shipped_delta", "shipped_ranges", "shipped_meta", "shipped_delete",
 	"shipped_rename", "simfs_received", "simfs_dropped", "sim_sent", "bytes_resent",
+	"chunk_sha256", "chunks_fingerprinted",
 };
 
 void ctr_report(const struct counters *c, struct vg_report *rep)

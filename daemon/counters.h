@@ -24,6 +24,10 @@ enum ctr {
 	 * had already sent: what resuming could not save (resent.h); they are
 	 * in CTR_BYTES_SENT too */
 	CTR_BYTES_RESENT,
+	/* chunks of the files read whose sha256 vigild computed, and those it
+	 * fingerprinted (a chunk the shipped version's chunk list knows by
+	 * its fingerprint takes its sha256 from the list: common/chash.h) */
+	CTR_CHUNK_SHA256, CTR_CHUNKS_FINGERPRINTED,
 	CTR_COUNT
 };
 

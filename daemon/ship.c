@@ -97,6 +97,8 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 		return -ENOMEM;
 	}
 	statedb_kv_get(o->db, "last_capture_ns", &sh->last_capture_ns);
+	/* without it, no chunk lists (shipsink.c): they need fingerprints */
+	sh->fp_ok = chunklist_fp_secret(o->db, sh->fp_secret) == 0;
 	*out = sh;
 	return 0;
 }

@@ -35,6 +35,9 @@ struct shipper {
 	struct shipped *cur, *old;   /* scratch rows (large) */
 	struct vg_put *put;          /* the PUT being built */
 	struct rangeset *rs;         /* ranges taken for the path in hand */
+	/* chunk fingerprints' secret (chunklist.h), when fp_ok */
+	uint8_t fp_secret[CHASH_FP_SECRET];
+	bool fp_ok;
 };
 
 /* ship.c */
@@ -82,6 +85,10 @@ struct ship_sink {
 	rs_signature_t *sig;         /* the base's signature, loaded for dw */
 	int dfd;                     /* the finished delta (owned by dw), or -1 */
 	uint64_t dsize;
+	const uint8_t *fp_secret;    /* chunks fingerprinted (the shipper's), or NULL */
+	/* the read computes no sha256 of the whole (a DELTA or a streamed
+	 * WHOLE: the server's check is the tree root; it computes the sha256) */
+	bool no_sha256;
 	/* ship_capture_stream: the bytes, after the pieces above, go on to
 	 * out(); begin() first learns what will be read */
 	int (*begin)(void *arg, const struct capture *c);

@@ -193,7 +193,7 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 	int64_t carried;
 	int rc;
 
-	if (clreader_open(sh->o.statedir, path, cur->root, CL_BUF, &x->old) < 0 ||
+	if (!sh->fp_ok || clreader_open(sh->o.statedir, path, cur->root, CL_BUF, &x->old) < 0 ||
 	    clreader_size(x->old) != cur->size)
 		return -ENOTSUP;
 	t = rs->min_size < cur->size ? rs->min_size : cur->size;
@@ -216,7 +216,7 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 		return -ENOTSUP;
 	x->s = (struct cl_splice){ .old = x->old, .new_size = new_size, .reg = x->reg,
 				   .nreg = x->nreg, .eof_from = eof_from, .pread = file_pread,
-				   .bytes = body_bytes, .arg = &x->b };
+				   .bytes = body_bytes, .arg = &x->b, .fp_secret = sh->fp_secret };
 	x->capture_ns = real_ns();
 	rc = chunklist_splice(&x->s, x->w);
 	ctr_add(sh->o.ctr, CTR_BYTES_READ, x->s.bytes_read);

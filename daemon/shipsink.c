@@ -33,14 +33,22 @@ static int sink_reset(void *arg)
 	return rc;
 }
 
-static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
 {
 	struct ship_sink *c = arg;
 	int rc;
 
-	if (c->cw && (rc = clwriter_add(c->cw, sha, len)) < 0)
+	if (c->cw && fp && (rc = clwriter_add(c->cw, sha, len, fp)) < 0)
 		return rc;
-	return c->cd ? chunkdelta_chunk(c->cd, sha, len) : 0;
+	return c->cd ? chunkdelta_chunk(c->cd, sha, len, fp) : 0;
+}
+
+/* A chunk the base's list proves unchanged: its sha256 from the list. */
+static int sink_known(void *arg, const uint8_t fp[CHASH_FP_LEN], uint32_t len, uint8_t sha[32])
+{
+	struct ship_sink *c = arg;
+
+	return c->cd ? chunkdelta_known(c->cd, fp, len, sha) : 0;
 }
 
 static int sink_data(void *arg, const uint8_t *p, size_t n)
@@ -71,6 +79,7 @@ void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
 {
 	memset(s, 0, sizeof(*s));
 	s->dfd = -1;
+	s->fp_secret = sh->fp_ok ? sh->fp_secret : NULL;
 	/* a delta: librsync only where base's chunk list does not prove the
 	 * bytes unchanged (chunkdelta.h); without a list, over everything */
 	if (delta && base && base->size >= RANGES_MIN_SIZE &&
@@ -87,7 +96,8 @@ void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
 		s->sw = NULL;
 	/* the list of what is shipped, for RANGES (with a range tracker) and
 	 * for the next delta (chunkdelta.h) */
-	if (st->st_size < RANGES_MIN_SIZE || clwriter_new(sh->o.statedir, CL_BUF, &s->cw) < 0)
+	if (st->st_size < RANGES_MIN_SIZE || !s->fp_secret ||
+	    clwriter_new(sh->o.statedir, CL_BUF, &s->cw) < 0)
 		s->cw = NULL;
 }
 
@@ -158,6 +168,8 @@ static int capture_into(struct shipper *sh, const char *path, struct ship_sink *
 {
 	struct capture_sink sink = { .arg = s, .reset = sink_reset, .data = sink_data,
 				     .chunk = sink_chunk, .begin = sink_begin,
+				     .fp_secret = s->fp_secret, .known = sink_known,
+				     .no_sha256 = s->no_sha256,
 				     .moving = sh->o.rt && rangetab_busy(sh->o.rt, path, mono_ns()) };
 	const char *root = ship_root_of(sh, path);
 	int rc;
@@ -180,6 +192,8 @@ static int capture_into(struct shipper *sh, const char *path, struct ship_sink *
 	}
 	if (cap->unstable)
 		ctr_add(sh->o.ctr, CTR_UNSTABLE, 1);
+	ctr_add(sh->o.ctr, CTR_CHUNK_SHA256, cap->chunks_sha);
+	ctr_add(sh->o.ctr, CTR_CHUNKS_FINGERPRINTED, cap->chunks_fp);
 	return 0;
 }
 

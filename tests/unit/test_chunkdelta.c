@@ -28,8 +28,12 @@
 #define SIGFIX_SEED 0x853c49e6748fea9bULL
 #include "sig_fixture.h"
 
+/* the fingerprints' secret (a device's is random, in its state db) */
+static uint8_t fp_secret[CHASH_FP_SECRET];
+
 static int setup(void **state)
 {
+	assert_int_equal(chash_fp_secret(fp_secret, "test_chunkdelta seed", 20), 0);
 	return sigfix_setup("cd");
 }
 
@@ -40,9 +44,10 @@ static int teardown(void **state)
 
 /* ---- the old version's state: signature and chunk list under its root ---- */
 
-static int add_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+static int add_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
 {
-	return clwriter_add(arg, sha, len);
+	assert_non_null(fp);
+	return clwriter_add(arg, sha, len, fp);
 }
 
 static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root[32])
@@ -55,6 +60,7 @@ static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root
 
 	assert_int_equal(clwriter_new(dir, 4096, &cw), 0);
 	chash_set_chunk_fn(h, add_chunk, cw);
+	chash_set_fp(h, fp_secret, NULL, NULL);
 	assert_int_equal(chash_feed(h, p, n), 0);
 	assert_int_equal(chash_finish(h, sha, root, &size), 0);
 	assert_int_equal(clwriter_commit(cw, path, root), 0);
@@ -71,37 +77,63 @@ static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root
 struct feed {
 	struct chunkdelta *d;
 	bool chunks_late;              /* tell chunks after their bytes */
-	uint8_t sha[64][32];
+	uint8_t sha[64][32], fp[64][CHASH_FP_LEN];
 	uint32_t len[64];
 	size_t n;
+	uint64_t sha_chunks, fp_chunks;  /* out: chunks sha256-hashed, fingerprinted */
 };
 
-static int on_chunk(void *arg, const uint8_t sha[32], uint32_t len)
+static int on_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
 {
 	struct feed *f = arg;
 
+	assert_non_null(fp);
 	if (!f->chunks_late)
-		return chunkdelta_chunk(f->d, sha, len);
+		return chunkdelta_chunk(f->d, sha, len, fp);
 	assert_true(f->n < 64);
 	memcpy(f->sha[f->n], sha, 32);
+	memcpy(f->fp[f->n], fp, CHASH_FP_LEN);
 	f->len[f->n++] = len;
 	return 0;
+}
+
+/* the capture's known hook: a chunk the old list proves unchanged */
+static int on_known(void *arg, const uint8_t fp[CHASH_FP_LEN], uint32_t len, uint8_t sha[32])
+{
+	struct feed *f = arg;
+
+	return chunkdelta_known(f->d, fp, len, sha);
 }
 
 static void flush_late(struct feed *f)
 {
 	for (size_t i = 0; i < f->n; i++)
-		assert_int_equal(chunkdelta_chunk(f->d, f->sha[i], f->len[i]), 0);
+		assert_int_equal(chunkdelta_chunk(f->d, f->sha[i], f->len[i], f->fp[i]), 0);
 	f->n = 0;
 }
 
+/* The tree root of p[0..n) hashed in full, every chunk's sha256 computed. */
+static void plain_root(const uint8_t *p, size_t n, uint8_t root[32])
+{
+	struct chash *h = chash_new(CHASH_TREE);
+	uint8_t sha[32];
+	uint64_t size;
+
+	assert_int_equal(chash_feed(h, p, n), 0);
+	assert_int_equal(chash_finish(h, sha, root, &size), 0);
+	chash_free(h);
+}
+
+/* Feeds p as a capture does (fingerprints, sha256 of unchanged chunks
+ * from the old list); the root must be the one of a full hash. */
 static void feed_all(struct feed *f, const uint8_t *p, size_t n, size_t piece)
 {
 	struct chash *h = chash_new(CHASH_TREE);
-	uint8_t sha[32], root[32];
+	uint8_t sha[32], root[32], want[32];
 	uint64_t size;
 
 	chash_set_chunk_fn(h, on_chunk, f);
+	chash_set_fp(h, fp_secret, on_known, f);
 	for (size_t off = 0; off < n; off += piece) {
 		size_t k = n - off < piece ? n - off : piece;
 
@@ -111,7 +143,10 @@ static void feed_all(struct feed *f, const uint8_t *p, size_t n, size_t piece)
 	}
 	assert_int_equal(chash_finish(h, sha, root, &size), 0);
 	flush_late(f);
+	chash_counts(h, &f->sha_chunks, &f->fp_chunks);
 	chash_free(h);
+	plain_root(p, n, want);
+	assert_memory_equal(root, want, 32);
 }
 
 /* ---- applying a delta with librsync's patcher ---- */
@@ -173,19 +208,20 @@ struct dcase {
 	int kind;          /* 0 overwrite, 1 insert, 2 delete, 3 append, 4 truncate, 5 all new */
 	size_t off, len;
 	uint64_t max_rsync;    /* 0: unchecked */
+	int max_sha;           /* chunks whose sha256 is computed (-1: unchecked) */
 };
 
 static const struct dcase cases[] = {
-	{ "unchanged", 1 << 20, 0, 0, 0, 1 },
-	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536 },
-	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536 },
-	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536 },
-	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536 },
-	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536 },
-	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0 },
-	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536 },
-	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536 },
-	{ "all new", 600000, 5, 0, 0, 0 },
+	{ "unchanged", 1 << 20, 0, 0, 0, 1, 0 },
+	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536, 3 },
+	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536, 2 },
+	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536, 2 },
+	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536, 3 },
+	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536, 3 },
+	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0, -1 },
+	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536, -1 },
+	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536, 2 },
+	{ "all new", 600000, 5, 0, 0, 0, -1 },
 };
 
 static size_t make_new(const struct dcase *c, const uint8_t *old, uint8_t *neu)
@@ -227,6 +263,12 @@ static void run_one(const struct dcase *c, const uint8_t *old, const uint8_t *ne
 	check_patch(fd, dsize, old, c->size, neu, nn);
 	if (c->max_rsync)
 		assert_true(chunkdelta_rsync_bytes(f.d) <= c->max_rsync);
+	/* every chunk fingerprinted; sha256 only for the changed ones */
+	assert_true(f.fp_chunks >= nn / 65536);
+	if (c->max_sha >= 0)
+		assert_true(f.sha_chunks <= (uint64_t)c->max_sha);
+	if (c->kind == 5)
+		assert_int_equal(f.sha_chunks, f.fp_chunks);
 	if (piece == 65536 && !late) {
 		/* the signature derived from this delta is librsync's own */
 		uint8_t *want, *got;
@@ -296,6 +338,56 @@ static void test_table(void **state)
 	}
 }
 
+/* Random edits (overwrites, insertions, deletions, one after another on
+ * the same file): the root taken with the old list's sha256s is the root
+ * of a full hash (feed_all checks), the delta rebuilds the content, and
+ * sha256 is computed for a few chunks per edit only. */
+static void test_random_edits(void **state)
+{
+	size_t cap = (3 << 20) + 12 * 20000 + 1, n = 3 << 20;
+	uint8_t *old = malloc(cap), *neu = malloc(cap), root[32];
+
+	for (size_t k = 0; k < n; k++)
+		old[k] = rnd8();
+	for (int round = 0; round < 12; round++) {
+		struct feed f = { 0 };
+		size_t off = ((size_t)rnd8() << 16 | (size_t)rnd8() << 8 | rnd8()) % n;
+		size_t len = 1 + (((size_t)rnd8() << 8 | rnd8()) % 20000), nn = n;
+		int kind = rnd8() % 3;
+		uint64_t dsize;
+		int fd;
+
+		if (off + len > n)
+			len = n - off;
+		memcpy(neu, old, n);
+		if (kind == 0) {
+			for (size_t i = 0; i < len; i++)
+				neu[off + i] = rnd8();
+		} else if (kind == 1) {
+			memmove(neu + off + len, old + off, n - off);
+			for (size_t i = 0; i < len; i++)
+				neu[off + i] = rnd8();
+			nn += len;
+		} else {
+			memmove(neu + off, old + off + len, n - off - len);
+			nn -= len;
+		}
+		put_state("/r", old, n, root);
+		assert_int_equal(chunkdelta_new(dir, tmp, "/r", root, n, &f.d), 0);
+		feed_all(&f, neu, nn, 65536);
+		assert_int_equal(chunkdelta_finish(f.d, &fd, &dsize), 0);
+		check_patch(fd, dsize, old, n, neu, nn);
+		print_message("edit %d at %zu len %zu: sha256 of %llu of %llu chunks\n", kind, off,
+			      len, (unsigned long long)f.sha_chunks, (unsigned long long)f.fp_chunks);
+		assert_true(f.sha_chunks <= 4 + len / 2048);
+		chunkdelta_free(f.d);
+		memcpy(old, neu, nn);
+		n = nn;
+	}
+	free(old);
+	free(neu);
+}
+
 static void test_no_list(void **state)
 {
 	uint8_t p[300000], root[32], other[32] = { 1 };
@@ -313,6 +405,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_random_edits),
 		cmocka_unit_test(test_no_list),
 	};
 

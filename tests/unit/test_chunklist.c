@@ -24,8 +24,12 @@
 
 static char dir[64];
 
+/* the fingerprints' secret (a device's is random, kept in its state db) */
+static uint8_t fp_secret[CHASH_FP_SECRET];
+
 static int setup(void **state)
 {
+	assert_int_equal(chash_fp_secret(fp_secret, "test_chunklist seed", 19), 0);
 	snprintf(dir, sizeof(dir), "/tmp/vigil-cl-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	return 0;
@@ -58,11 +62,12 @@ struct full {
 static int full_emit(void *arg, const uint8_t *d, size_t n)
 {
 	struct full *f = arg;
-	uint8_t sha[32];
+	uint8_t sha[32], fp[CHASH_FP_LEN];
 
 	assert_int_equal(ctree_sha256(d, n, sha), 0);
+	chash_fingerprint(fp_secret, d, n, fp);
 	if (f->w)
-		assert_int_equal(clwriter_add(f->w, sha, (uint32_t)n), 0);
+		assert_int_equal(clwriter_add(f->w, sha, (uint32_t)n, fp), 0);
 	return ctree_add(f->tb, sha, (uint32_t)n);
 }
 
@@ -177,7 +182,8 @@ static void run_edit(const struct edit *e, size_t bufsize)
 	m = (struct mem){ .p = neu, .n = e->new_size };
 	s = (struct cl_splice){ .old = rd, .new_size = e->new_size, .reg = reg, .nreg = e->nr,
 				.eof_from = e->eof_from ? e->eof_from - 1 : UINT64_MAX,
-				.pread = mem_pread, .bytes = mem_bytes, .arg = &m, .bufsize = bufsize };
+				.pread = mem_pread, .bytes = mem_bytes, .arg = &m, .bufsize = bufsize,
+				.fp_secret = fp_secret };
 	assert_int_equal(clwriter_new(dir, 7, &w2), 0);
 	assert_int_equal(chunklist_splice(&s, w2), 0);
 	assert_memory_equal(s.root, want, 32);
@@ -208,6 +214,7 @@ static void run_edit(const struct edit *e, size_t bufsize)
 		assert_int_equal(x, 1);
 		assert_int_equal(a.len, b.len);
 		assert_memory_equal(a.sha, b.sha, 32);
+		assert_memory_equal(a.fp, b.fp, CHASH_FP_LEN);
 	}
 	clreader_free(rd2);
 	clreader_free(rd3);
@@ -254,17 +261,18 @@ static void test_bad_lists(void **state)
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_int_equal(write(fd, "VGCHL00", 7), 7);
 	assert_int_equal(clreader_fdopen(fd, 100, &rd), -EBADMSG);
+	/* the format before fingerprints: not read (as if there were none) */
 	memset(buf, 0, sizeof(buf));
-	memcpy(buf, "VGCHL002", 8);
+	memcpy(buf, "VGCHL001", 8);
 	assert_int_equal(pwrite(fd, buf, CL_HDR, 0), CL_HDR);
 	assert_int_equal(clreader_fdopen(fd, 100, &rd), -EBADMSG);
 	/* count says 2, one entry present */
-	memcpy(buf, "VGCHL001", 8);
+	memcpy(buf, "VGCHL002", 8);
 	buf[40 + 7] = 10;   /* size 10 */
 	buf[48 + 7] = 2;    /* count 2 */
-	buf[CL_HDR + 35] = 10;
+	buf[CL_HDR + 51] = 10;
 	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	assert_int_equal(clreader_fdopen(fd, 36, &rd), 0);
+	assert_int_equal(clreader_fdopen(fd, CL_ENTRY, &rd), 0);
 	assert_int_equal(clreader_next(rd, &en), 1);
 	assert_int_equal(clreader_next(rd, &en), -EBADMSG);
 	clreader_free(rd);
@@ -273,14 +281,14 @@ static void test_bad_lists(void **state)
 	buf[48 + 7] = 1;
 	buf[40 + 7] = 11;
 	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	assert_int_equal(clreader_fdopen(fd, 36, &rd), 0);
+	assert_int_equal(clreader_fdopen(fd, CL_ENTRY, &rd), 0);
 	assert_int_equal(clreader_next(rd, &en), 1);
 	assert_int_equal(clreader_next(rd, &en), -EBADMSG);
 	clreader_free(rd);
 	fd = open(path, O_RDWR);
-	buf[CL_HDR + 35] = 0;
+	buf[CL_HDR + 51] = 0;
 	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	assert_int_equal(clreader_fdopen(fd, 36, &rd), 0);
+	assert_int_equal(clreader_fdopen(fd, CL_ENTRY, &rd), 0);
 	assert_int_equal(clreader_next(rd, &en), -EBADMSG);
 	clreader_free(rd);
 	/* wrong root: ignored */
