@@ -20,12 +20,14 @@ static int get_u64(const struct buf *rb, uint64_t *v)
 }
 
 /* Streams body->fd to s, sending bytes from off on; re-hashes everything
- * when body->verify. */
+ * when body->verify (the tree root, and the sha256 when the put has one). */
 static int send_data(struct mux_stream *s, const struct vg_put *put, struct put_body *body,
 		     uint64_t off)
 {
+	static const uint8_t zero[32];
+	bool by_sha = memcmp(put->e.sha256, zero, 32) != 0;
 	uint8_t *buf = malloc(CAPTURE_BUF), sha[32], root[32];
-	struct chash *h = body->verify ? chash_new(CHASH_BOTH) : NULL;
+	struct chash *h = body->verify ? chash_new(by_sha ? CHASH_BOTH : CHASH_TREE) : NULL;
 	uint64_t pos = body->verify ? 0 : off, size = 0;
 	int rc = 0;
 
@@ -58,7 +60,8 @@ static int send_data(struct mux_stream *s, const struct vg_put *put, struct put_
 	if (h) {
 		if ((rc = chash_finish(h, sha, root, &size)) < 0)
 			goto out;
-		if (memcmp(sha, put->e.sha256, 32) != 0)
+		if ((by_sha && memcmp(sha, put->e.sha256, 32) != 0) ||
+		    (!by_sha && memcmp(root, put->e.tree_root, 32) != 0))
 			rc = -EAGAIN;
 	}
 out:

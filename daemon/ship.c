@@ -280,7 +280,8 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16])
 	 * connection or a restart resumes the server's partial upload. */
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	EVP_DigestUpdate(md, e->path, strlen(e->path) + 1);
-	EVP_DigestUpdate(md, e->sha256, 32);
+	EVP_DigestUpdate(md, e->sha256, 32);   /* zeros when the read computed none: */
+	EVP_DigestUpdate(md, e->tree_root, 32);   /* the root names the content */
 	EVP_DigestUpdate(md, &e->size, sizeof(e->size));
 	if (EVP_DigestFinal_ex(md, d, &n) == 1)
 		memcpy(token, d, 16);

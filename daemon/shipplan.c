@@ -61,16 +61,14 @@ enum ship_kind ship_plan_content(const struct shipped *base, const struct stat *
 	return have_sig ? SHIP_DELTA : SHIP_WHOLE;
 }
 
-/* Whether the read is base's content.  A version shipped by ranges may
- * have no sha256 yet (the server computes it after PUT_DONE): then, as
- * when the read computed none, size and chunk-tree root decide. */
+/* Whether the read is base's content: size and chunk-tree root decide (a
+ * sha256 tree over the content's chunks, as strong as the content's
+ * sha256, which reads do not compute any more except for adoption, and
+ * which a version shipped by ranges or delta does not have on the device:
+ * the server computes it). */
 static bool same_content(const struct shipped *base, const struct ship_read *r)
 {
-	static const uint8_t zero[32];
-
-	if (!r->sha256 || !memcmp(base->sha256, zero, 32))
-		return base->size == r->size && !memcmp(base->root, r->root, 32);
-	return !memcmp(base->sha256, r->sha256, 32);
+	return base->size == r->size && !memcmp(base->root, r->root, 32);
 }
 
 /* A setxattr moves only ctime: when ctime moved and the file has xattrs,

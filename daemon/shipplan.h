@@ -81,8 +81,7 @@ enum ship_kind ship_plan_content(const struct shipped *base, const struct stat *
 struct ship_read {
 	const struct stat *st;        /* of what was read */
 	uint64_t size;
-	const uint8_t *sha256;        /* NULL: not computed (ranges): size and root decide */
-	const uint8_t *root;          /* chunk-tree root */
+	const uint8_t *root;          /* chunk-tree root: with size, decides "same content" */
 	bool xattrs;                  /* the file has xattrs: a moved ctime may be new ones */
 	enum ship_kind built;         /* SHIP_RANGES, SHIP_DELTA or SHIP_WHOLE */
 	uint64_t delta_size;          /* SHIP_DELTA: the delta's bytes */

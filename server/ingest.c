@@ -397,18 +397,20 @@ static int put_delta(struct put_ctx *p)
 	if ((r = vpatch_new(p->c->srv->store, &p->c->key, &base, p->v.e.size, &vp)) < 0)
 		goto out;
 	vpatch_set_cancel(vp, peer_gone, p);
-	/* The tree root verifies the content end to end; the sha256 is the
-	 * device's, from the read that gave the root, so the base's reused
-	 * chunks are not read back for it (docs/index.md, "Requests") */
-	if (dev_sha)
-		vpatch_skip_sha(vp);
+	/* The tree root verifies the content end to end, so the base's reused
+	 * chunks are not read back for a sha256 (docs/index.md, "Requests"):
+	 * it is the device's, from the read that gave the root, or, when the
+	 * device computed none (zeros), pending as for RANGES: the worker
+	 * computes it once the content rests (shafill.h) */
+	vpatch_skip_sha(vp);
 	s.arg = vp;
 	if ((r = staged_recv(&s)) < 0)
 		goto out;
-	if ((r = vpatch_finish(vp, &ref)) < 0 ||
-	    (r = dev_sha ? 0 : vpatch_sha256(vp, sha)) < 0)
+	if ((r = vpatch_finish(vp, &ref)) < 0)
 		goto out;
-	r = verify(p, &ref, dev_sha ? p->v.e.sha256 : sha);
+	memset(sha, 0, 32);
+	if ((r = verify(p, &ref, dev_sha ? p->v.e.sha256 : sha)) == 0 && !dev_sha)
+		p->v.sha_pending = true;
 out:
 	staged_end(&s, r);
 	vpatch_free(vp);
