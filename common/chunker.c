@@ -43,6 +43,7 @@ static const uint8_t sqlite_magic[16] = "SQLite format 3";   /* with its NUL */
 
 struct chunker {
 	uint64_t gear[256];
+	uint64_t gear2[256];     /* gear[i] << 1: two bytes per step (roll2) */
 	uint32_t mode;           /* CHUNK_MODE_*, or the fixed chunk size */
 	uint64_t fp;
 	size_t pos;              /* bytes of the current chunk seen so far */
@@ -66,8 +67,10 @@ struct chunker *chunker_new(void)
 
 	if (!c)
 		return NULL;
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		c->gear[i] = chunker_gear(i);
+		c->gear2[i] = c->gear[i] << 1;
+	}
 	chunker_reset(c);
 	return c;
 }
@@ -149,11 +152,44 @@ static size_t fixed_scan(struct chunker *c, size_t n, bool *cut)
 	return k;
 }
 
+/* Rolls fp over p[i..lim) until a byte leaves (fp & mask) == 0: the index
+ * after that byte, *cut set; else lim.  The definition is one byte at a
+ * time, fp = (fp << 1) + gear[b]; two steps are (fp << 2) + ((gear[a] << 1)
+ * + gear[b]), so the chain each byte waits on is half as long (the
+ * per-byte value for the first byte's test is computed beside it): the
+ * same fp at every byte, hence the same cut points, about twice as fast. */
+static size_t roll2(const struct chunker *c, const uint8_t *p, size_t i, size_t lim,
+		    uint64_t mask, uint64_t *fpp, bool *cut)
+{
+	const uint64_t *gear = c->gear, *gear2 = c->gear2;
+	uint64_t fp = *fpp, a;
+
+	for (; i + 2 <= lim; i += 2) {
+		a = (fp << 1) + gear[p[i]];
+		fp = (fp << 2) + (gear2[p[i]] + gear[p[i + 1]]);
+		if (!(a & mask)) {
+			*fpp = a;
+			*cut = true;
+			return i + 1;
+		}
+		if (!(fp & mask)) {
+			*fpp = fp;
+			*cut = true;
+			return i + 2;
+		}
+	}
+	if (i < lim) {
+		fp = (fp << 1) + gear[p[i++]];
+		*cut = !(fp & mask);
+	}
+	*fpp = fp;
+	return i;
+}
+
 /* Scans p[0..n) as the continuation of the current chunk.  Returns how many
  * bytes belong to it; *cut tells whether the chunk ended after the last. */
 static size_t cdc_scan(struct chunker *c, const uint8_t *p, size_t n, bool *cut)
 {
-	const uint64_t *gear = c->gear;
 	uint64_t fp = c->fp;
 	size_t base = c->pos;   /* chunk bytes before p[0] */
 	size_t i = 0, lim_s, lim_m;
@@ -167,25 +203,12 @@ static size_t cdc_scan(struct chunker *c, const uint8_t *p, size_t n, bool *cut)
 	if (lim_s > n)
 		lim_s = n;
 	lim_m = CHUNK_MAX - base < n ? CHUNK_MAX - base : n;
-	for (; i < lim_s; i++) {
-		fp = (fp << 1) + gear[p[i]];
-		if (!(fp & MASK_S)) {
-			i++;
-			*cut = true;
-			goto out;
-		}
-	}
-	for (; i < lim_m; i++) {
-		fp = (fp << 1) + gear[p[i]];
-		if (!(fp & MASK_L)) {
-			i++;
-			*cut = true;
-			goto out;
-		}
-	}
-	if (base + i == CHUNK_MAX)
+	if (i < lim_s)
+		i = roll2(c, p, i, lim_s, MASK_S, &fp, cut);
+	if (!*cut && i < lim_m)
+		i = roll2(c, p, i, lim_m, MASK_L, &fp, cut);
+	if (!*cut && base + i == CHUNK_MAX)
 		*cut = true;
-out:
 	c->fp = fp;
 	c->pos = base + i;
 	return i;

@@ -2,6 +2,7 @@
  * edit locality, error propagation; SQLite streams cut into pages, mode
  * detection, resuming mid-stream with chunker_set_mode. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +110,70 @@ static void check_bounds(const struct rec *r)
 		if (i + 1 < r->n)
 			assert_true(r->len[i] >= CHUNK_MIN);
 	}
+}
+
+/* The chunker's definition, one byte at a time (chunker.h, store format):
+ * the cut points of a stream, for checking the optimised scan. */
+static size_t ref_cuts(const uint8_t *p, size_t n, size_t *len, size_t max)
+{
+	uint64_t fp = 0, gear[256];
+	size_t k = 0, pos = 0;
+
+	for (unsigned g = 0; g < 256; g++)
+		gear[g] = chunker_gear(g);
+	for (size_t i = 0; i < n; i++) {
+		bool cut;
+
+		pos++;
+		if (pos > CHUNK_MIN) {
+			fp = (fp << 1) + gear[p[i]];
+			cut = !(fp & (pos <= CHUNK_AVG ? 0x0001d90603530000ULL : 0x0000d90203530000ULL));
+		} else {
+			cut = false;
+		}
+		if (cut || pos == CHUNK_MAX) {
+			assert_true(k < max);
+			len[k++] = pos;
+			pos = 0;
+			fp = 0;
+		}
+	}
+	if (pos) {
+		assert_true(k < max);
+		len[k++] = pos;
+	}
+	return k;
+}
+
+/* The scan cuts where the byte-by-byte definition does: random bytes,
+ * zeros (every chunk CHUNK_MAX), low-entropy text, and cuts forced at
+ * every offset parity, fed whole and in odd pieces. */
+static void test_matches_definition(void **state)
+{
+	const size_t n = 8 << 20;
+	uint8_t *buf = malloc(n);
+	size_t *want = malloc(MAXCH * sizeof(*want)), k;
+	struct rec *r = malloc(sizeof(*r));
+
+	for (int kind = 0; kind < 3; kind++) {
+		if (kind == 0)
+			fill_random(buf, n, 7 + (uint64_t)kind);
+		else if (kind == 1)
+			memset(buf, 0, n);
+		else
+			for (size_t s = 0; s < n; s++)
+				buf[s] = "lorem ipsum dolor sit amet 42\n"[(s * 3 + s / 4099) % 30];
+		k = ref_cuts(buf, n, want, MAXCH);
+		chunk_with_step(buf, n, n, r);
+		assert_int_equal(r->n, k);
+		assert_memory_equal(r->len, want, k * sizeof(*want));
+		chunk_with_step(buf, n, 4097, r);
+		assert_int_equal(r->n, k);
+		assert_memory_equal(r->len, want, k * sizeof(*want));
+	}
+	free(want);
+	free(r);
+	free(buf);
 }
 
 /* Boundaries are the same whatever the feed() piece sizes. */
@@ -482,6 +547,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pinned_format),
+		cmocka_unit_test(test_matches_definition),
 		cmocka_unit_test(test_split_invariance),
 		cmocka_unit_test(test_sizes_random),
 		cmocka_unit_test(test_tiny_inputs),
