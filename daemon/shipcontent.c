@@ -45,6 +45,19 @@ static void build_put(struct shipper *sh, const struct qitem *q, const struct ca
 	}
 }
 
+/* The end of a read and send (streamed or captured): after a version was
+ * sent (version set, rc 0), it is recorded and what the read built is
+ * kept; the read and its sink are released in any case. */
+static int ship_end(struct shipper *sh, const struct qitem *q, const struct shipped *base,
+		    struct capture *cap, struct ship_sink *s, const uint64_t *version, int rc)
+{
+	if (rc == 0 && version && (rc = ship_commit(sh, q, &cap->st, *version)) == 0)
+		ship_sink_keep(sh, q->path, cap, base, s);
+	capture_release(cap);
+	ship_sink_close(s);
+	return rc;
+}
+
 /* What the read leaves to send (shipplan.h). */
 static enum ship_kind plan_read(const char *path, const struct capture *cap,
 				const struct shipped *base, struct ship_sink *s)
@@ -131,18 +144,9 @@ static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct
 	}
 	if (torn)
 		rc = -ENOTSUP;   /* it moved: the capture path reads it until it holds still */
-	if (rc < 0) {
-		if (c.send_rc || c.ps)
-			rc = ship_finish_put(sh, rc, q->path);
-		goto out;
-	}
-	if ((rc = ship_commit(sh, q, &cap.st, version)) < 0)
-		goto out;
-	ship_sink_keep(sh, q->path, &cap, base, &s);
-out:
-	capture_release(&cap);
-	ship_sink_close(&s);
-	return rc;
+	if (rc < 0 && (c.send_rc || c.ps))
+		rc = ship_finish_put(sh, rc, q->path);
+	return ship_end(sh, q, base, &cap, &s, &version, rc);
 }
 
 /* The capture path (see the top of the file). */
@@ -161,24 +165,16 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 	 * rests, docs/index.md): the tree root checks it end to end */
 	s.no_sha256 = delta;
 	if ((rc = ship_capture(sh, q->path, &s, &cap)) < 0)
-		goto out;
+		return ship_end(sh, q, base, &cap, &s, NULL, rc);
 	if ((kind = plan_read(q->path, &cap, base, &s)) == SHIP_NONE) {
 		/* same content, same metadata: only remember the fresh capture */
 		rc = ship_keep(sh, q, &cap.st, base, cap.capture_ns);
-		goto out;
+		return ship_end(sh, q, base, &cap, &s, NULL, rc);
 	}
 	build_put(sh, q, &cap, base, kind, &s, &body);
-	if ((rc = ship_send_put(sh, &body, &version)) < 0) {
+	if ((rc = ship_send_put(sh, &body, &version)) < 0)
 		rc = ship_finish_put(sh, rc, q->path);
-		goto out;
-	}
-	if ((rc = ship_commit(sh, q, &cap.st, version)) < 0)
-		goto out;
-	ship_sink_keep(sh, q->path, &cap, base, &s);
-out:
-	capture_release(&cap);
-	ship_sink_close(&s);
-	return rc;
+	return ship_end(sh, q, base, &cap, &s, &version, rc);
 }
 
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
