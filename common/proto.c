@@ -85,6 +85,56 @@ void proto_get_put(struct wire_reader *r, struct vg_put *p)
 		r->err = -EBADMSG;
 }
 
+void proto_put_batch_item(struct buf *b, const struct vg_batch_item *it)
+{
+	proto_put_put(b, &it->put);
+	wire_put_u8(b, it->flags);
+}
+
+void proto_get_batch_item(struct wire_reader *r, struct vg_batch_item *it)
+{
+	static const uint8_t zero[16];
+	const struct vg_put *p = &it->put;
+
+	proto_get_put(r, &it->put);
+	it->flags = wire_get_u8(r);
+	if (r->err)
+		return;
+	if (p->body != PUT_WHOLE || p->e.type != VG_FILE || p->e.deleted ||
+	    p->e.size > PUTBATCH_BODY_MAX || memcmp(p->token, zero, 16) ||
+	    (it->flags & ~PUTBATCH_NEW_PATH))
+		r->err = -EBADMSG;
+}
+
+void proto_put_batch_done(struct buf *b, const struct vg_batch_result *res, uint32_t n)
+{
+	wire_put_u32(b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		wire_put_u64(b, res[i].version);
+		wire_put_u32(b, res[i].err);
+		wire_put_u8(b, res[i].adopted);
+	}
+}
+
+void proto_get_batch_done(struct wire_reader *r, struct vg_batch_result *res, uint32_t max,
+			  uint32_t *n)
+{
+	*n = wire_get_u32(r);
+	if (r->err)
+		return;
+	if (*n > max || *n > PUTBATCH_ITEMS_MAX) {
+		r->err = -EBADMSG;
+		return;
+	}
+	for (uint32_t i = 0; i < *n && !r->err; i++) {
+		res[i].version = wire_get_u64(r);
+		res[i].err = wire_get_u32(r);
+		res[i].adopted = wire_get_u8(r);
+		if (!r->err && (res[i].adopted > 1 || (res[i].err && res[i].version)))
+			r->err = -EBADMSG;
+	}
+}
+
 void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t)
 {
 	wire_put_u8(b, t->abandon);

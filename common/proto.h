@@ -33,6 +33,7 @@ enum {
 	MSG_HITS       = 0x0009,  /* {u32 n, hit * n} (search) */
 	MSG_CMD_QUEUED = 0x000A,  /* {u64 id}: the command is durably queued */
 	MSG_CMD_STATE  = 0x000B,  /* {cmdstate} (common/command.h) */
+	MSG_PUTBATCH_DONE = 0x000C, /* {u32 n, {u64 version, u32 err, u8 adopted} * n} */
 };
 
 /* Device requests: only the device's own namespace, only latest versions. */
@@ -48,6 +49,11 @@ enum {
 	/* inside a MSG_DEV_PUT stream, after a WHOLE body announced with zero
 	 * sha256 and tree_root: {put_trailer}, then END */
 	MSG_PUT_TRAILER = 0x0109,
+	/* many small new files on one stream (docs/protocol.md "Batched puts"):
+	 * {} then per item PUTBATCH_ITEM{batch_item} and exactly e.size bytes
+	 * of DATA, then END -> PUTBATCH_DONE once every stored item is durable */
+	MSG_DEV_PUTBATCH = 0x010A,
+	MSG_PUTBATCH_ITEM = 0x010B,
 };
 
 /* Server requests to a device (on its command link; docs/commands.md). */
@@ -115,6 +121,26 @@ struct vg_put_trailer {
 	uint8_t abandon;          /* 0 or 1 */
 	uint8_t sha256[32];
 	uint8_t tree_root[32];
+};
+
+/* Batched puts (MSG_DEV_PUTBATCH): small WHOLE files with their hashes
+ * up front.  At most PUTBATCH_ITEMS_MAX items per stream, each body at
+ * most PUTBATCH_BODY_MAX bytes. */
+#define PUTBATCH_ITEMS_MAX 256
+#define PUTBATCH_BODY_MAX  (64 * 1024)
+#define PUTBATCH_NEW_PATH  0x01   /* the device has never shipped this path:
+				   * the server adopts a latest version with
+				   * the same content and metadata */
+struct vg_batch_item {
+	struct vg_put put;        /* body PUT_WHOLE, a regular file, zero token */
+	uint8_t flags;            /* PUTBATCH_NEW_PATH */
+};
+/* One item's answer, in item order: version (stored or adopted), or err
+ * (a positive errno) with version 0. */
+struct vg_batch_result {
+	uint64_t version;
+	uint32_t err;
+	uint8_t adopted;          /* 1: the server already held it; nothing stored */
 };
 
 struct vg_device {
@@ -244,6 +270,15 @@ void proto_put_put(struct buf *b, const struct vg_put *p);
 void proto_get_put(struct wire_reader *r, struct vg_put *p);
 void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t);
 void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t);
+/* A batch item: decodes only WHOLE regular files with a zero token, a
+ * size up to PUTBATCH_BODY_MAX and known flags (else -EBADMSG). */
+void proto_put_batch_item(struct buf *b, const struct vg_batch_item *it);
+void proto_get_batch_item(struct wire_reader *r, struct vg_batch_item *it);
+/* MSG_PUTBATCH_DONE: n results (n <= PUTBATCH_ITEMS_MAX); get fills up to
+ * max and sets *n (more than max on the wire is -EBADMSG). */
+void proto_put_batch_done(struct buf *b, const struct vg_batch_result *res, uint32_t n);
+void proto_get_batch_done(struct wire_reader *r, struct vg_batch_result *res, uint32_t max,
+			  uint32_t *n);
 void proto_put_device(struct buf *b, const struct vg_device *d);
 void proto_get_device(struct wire_reader *r, struct vg_device *d);
 void proto_put_report(struct buf *b, const struct vg_report *rep);

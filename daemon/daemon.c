@@ -117,6 +117,7 @@ void vigild_close(struct vigild *d)
 		shipconn_free(d->conn[i]);
 	for (size_t i = 0; i < d->nclaimed; i++)
 		free(d->claimed[i]);
+	pathset_free(&d->held);
 	statedb_close(d->db);
 	rangetab_free(d->rt);
 	bundle_free(d->bundle);
@@ -169,7 +170,7 @@ bool vigild_claim(void *arg, const char *path)
 	char *p;
 
 	pthread_mutex_lock(&d->mu);
-	ok = d->nclaimed < STATEDB_EXCL_MAX;
+	ok = d->nclaimed < STATEDB_EXCL_MAX && !pathset_has(&d->held, path);
 	for (size_t i = 0; ok && i < d->nclaimed; i++)
 		ok = strcmp(d->claimed[i], path) != 0;
 	if (ok && (p = strdup(path)))

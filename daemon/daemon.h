@@ -16,6 +16,7 @@
 #include "daemon/scan.h"
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
+#include "daemon/pathset.h"
 #include "daemon/statedb.h"
 #include "daemon/tracker.h"
 
@@ -61,6 +62,7 @@ struct vigild {
 	bool nospace;                /* a PUT met a full server since content last went through (atomic) */
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];
+	struct pathset held;         /* paths in some shipper's open batch */
 	char last_error[512];
 	struct vg_report trk_ctr;    /* the tracker's own counters, copied by the loop */
 };

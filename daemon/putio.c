@@ -256,6 +256,101 @@ void putio_stream_free(struct put_stream *ps)
 	free(ps);
 }
 
+struct put_batch {
+	struct rpc r;
+	struct mux_stream *s;
+	struct buf b;            /* one item's message */
+	uint32_t n;              /* items sent */
+	int err;                 /* a send failed: finish reads why */
+};
+
+int putio_batch_open(struct mux *m, int timeout_ms, struct put_batch **out)
+{
+	struct put_batch *pb = calloc(1, sizeof(*pb));
+	struct buf req;
+	int rc;
+
+	*out = NULL;
+	if (!pb)
+		return -ENOMEM;
+	rpc_init(&pb->r, m, timeout_ms);
+	buf_init(&pb->b, VG_MSG_MAX);
+	buf_init(&req, 16);
+	rc = rpc_open(&pb->r, MSG_DEV_PUTBATCH, &req, false, &pb->s);
+	buf_free(&req);
+	if (rc < 0) {
+		putio_batch_free(pb);
+		return rc;
+	}
+	*out = pb;
+	return 0;
+}
+
+int putio_batch_add(struct put_batch *pb, const struct vg_batch_item *it, const uint8_t *body)
+{
+	uint64_t off = 0, size = it->put.e.size;
+	int rc;
+
+	if (pb->err)
+		return pb->err;
+	if (pb->n >= PUTBATCH_ITEMS_MAX || size > PUTBATCH_BODY_MAX)
+		return -E2BIG;
+	buf_reset(&pb->b);
+	proto_put_batch_item(&pb->b, it);
+	if ((rc = wire_buf_error(&pb->b)) == 0)
+		rc = mux_send_msg(pb->s, MSG_PUTBATCH_ITEM, pb->b.data, pb->b.len);
+	while (rc == 0 && off < size) {
+		size_t k = size - off < MUX_FRAME_MAX / 2 ? (size_t)(size - off) : MUX_FRAME_MAX / 2;
+
+		rc = mux_send_data(pb->s, body + off, k);
+		off += k;
+	}
+	if (rc < 0)
+		return pb->err = rc;
+	pb->n++;
+	return 0;
+}
+
+int putio_batch_finish(struct put_batch *pb, struct vg_batch_result *res, uint32_t n,
+		       char *err, size_t errlen)
+{
+	struct wire_reader rd;
+	struct buf rb;
+	uint32_t got = 0;
+	uint16_t t = 0;
+	int rc = pb->err ? 0 : mux_send_end(pb->s);
+
+	buf_init(&rb, MUX_FRAME_MAX);
+	/* after a failed send the server may still have said why (ENOSYS) */
+	if (rc == 0 && (rc = rpc_recv(&pb->r, pb->s, &t, &rb)) >= 0) {
+		if (rc != MUX_MSG || t != MSG_PUTBATCH_DONE) {
+			snprintf(pb->r.err, sizeof(pb->r.err), "unexpected reply to a batch");
+			rc = -EPROTO;
+		} else {
+			wire_reader_init(&rd, rb.data, rb.len);
+			proto_get_batch_done(&rd, res, n, &got);
+			rc = wire_done(&rd) < 0 || got != n || n != pb->n ? -EPROTO : 0;
+			if (rc < 0)
+				snprintf(pb->r.err, sizeof(pb->r.err), "bad reply to a batch");
+		}
+	}
+	if (rc < 0 && pb->err && rc != -ENOSYS)
+		rc = pb->err;
+	snprintf(err, errlen, "%s", rc < 0 ? pb->r.err : "");
+	buf_free(&rb);
+	return rc < 0 ? rc : 0;
+}
+
+void putio_batch_free(struct put_batch *pb)
+{
+	if (!pb)
+		return;
+	if (pb->s)
+		mux_stream_close(pb->s);
+	buf_free(&pb->b);
+	free(pb);
+}
+
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms)
 {
 	struct vg_latest_req q;

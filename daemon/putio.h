@@ -54,6 +54,23 @@ int  putio_stream_finish(struct put_stream *ps, const uint8_t sha256[32],
 			 const uint8_t root[32], uint64_t *version, char *err, size_t errlen);
 void putio_stream_free(struct put_stream *ps);
 
+/* A batched put (MSG_DEV_PUTBATCH, docs/protocol.md): many small WHOLE
+ * files on one stream, one answer.
+ *   putio_batch_open    opens the stream
+ *   putio_batch_add     sends one item and its e.size bytes of body
+ *   putio_batch_finish  END, then the per-item results (n = the items
+ *                       added): 0, or -errno for the whole batch (then no
+ *                       item is answered: none may be taken as stored)
+ *   putio_batch_free    an unfinished batch is reset: the server stores
+ *                       none of it
+ * -ENOSYS from finish (or add): the server does not know batches. */
+struct put_batch;
+int  putio_batch_open(struct mux *m, int timeout_ms, struct put_batch **out);
+int  putio_batch_add(struct put_batch *pb, const struct vg_batch_item *it, const uint8_t *body);
+int  putio_batch_finish(struct put_batch *pb, struct vg_batch_result *res, uint32_t n,
+			char *err, size_t errlen);
+void putio_batch_free(struct put_batch *pb);
+
 /* Simple request/reply helpers for MSG_DEV_LATEST, MSG_DEV_REPORT and MSG_DEV_SIM. */
 int putio_latest(struct mux *m, const char *path, struct vg_entry *out, int timeout_ms);
 int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms);

@@ -92,7 +92,8 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 		sh->own_conn = true;
 	if (!sh->o.conn || !(sh->cur = malloc(sizeof(*sh->cur))) ||
 	    !(sh->old = malloc(sizeof(*sh->old))) ||
-	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs)))) {
+	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs))) ||
+	    ship_batch_new(&sh->batch) < 0) {
 		shipper_free(sh);
 		return -ENOMEM;
 	}
@@ -107,6 +108,8 @@ void shipper_free(struct shipper *sh)
 {
 	if (!sh)
 		return;
+	ship_batch_free(sh->batch);   /* its stream, before the connection goes */
+	sh->batch = NULL;
 	if (sh->o.conn)
 		ship_disconnect(sh);
 	if (sh->own_conn)

@@ -82,6 +82,26 @@ void ship_backoff_reset(struct shipper *sh);
  * other -errno: failed (logged). */
 int  ship_item(struct shipper *sh, const struct qitem *q);
 
+/* Batched puts of small new files (shipbatch.c, docs/protocol.md).  A
+ * regular file below SHIP_BATCH_FILE_MAX without a shipped row is read and
+ * sent on the shipper's open batch at once; ship_batch_flush ends the
+ * batch and calls done() for every item with its result (as ship_item's).
+ * Below 16 KiB (shipplan.h SIG_MIN_SIZE) a file keeps no signature, so an
+ * item needs nothing but its row. */
+#define SHIP_BATCH_FILE_MAX (16 * 1024)
+#define SHIP_BATCH_ITEMS    128
+#define SHIP_BATCH_BYTES    (1u << 20)
+/* 1: q is in the batch (held until the flush); 0: not one for a batch
+ * (ship_item it), or the batch is full; -errno: q failed (as ship_item). */
+int  ship_batch_add(struct shipper *sh, const struct qitem *q);
+bool ship_batch_full(const struct shipper *sh);
+size_t ship_batch_count(const struct shipper *sh);
+/* Sends END, waits for the answer, records the stored versions (one
+ * state-db transaction) and calls done(arg, q, rc) for each item (q: its
+ * path, gen and attempts).  Returns the batch's own failure or 0. */
+int  ship_batch_flush(struct shipper *sh,
+		      void (*done)(void *arg, const struct qitem *q, int rc), void *arg);
+
 /* MSG_DEV_REPORT with the queue's backlog and the counters. */
 int  ship_report(struct shipper *sh, const char *tracker);
 /* MSG_DEV_SIM: 0 once the server stored the report. */

@@ -38,7 +38,18 @@ struct shipper {
 	/* chunk fingerprints' secret (chunklist.h), when fp_ok */
 	uint8_t fp_secret[CHASH_FP_SECRET];
 	bool fp_ok;
+	struct shipbatch *batch;     /* small new files gathered (shipbatch.c) */
+	bool nobatch;                /* the server answered a batch ENOSYS */
 };
+
+/* shipitem.c: the facts ship_plan decides on for q (st, moved: storage). */
+int ship_look(struct shipper *sh, const struct qitem *q, struct stat *st,
+	      struct shipped *moved, struct ship_facts *f);
+
+/* shipbatch.c */
+struct shipbatch;
+int  ship_batch_new(struct shipbatch **out);
+void ship_batch_free(struct shipbatch *b);   /* NULL-safe; an open batch is reset */
 
 /* ship.c */
 int64_t ship_next_capture(struct shipper *sh, int64_t t);

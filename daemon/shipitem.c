@@ -248,7 +248,7 @@ static bool has_sig(struct shipper *sh, const char *path, const struct shipped *
 }
 
 /* The facts ship_plan decides on (shipplan.h).  st, moved: storage. */
-static int look(struct shipper *sh, const struct qitem *q, struct stat *st,
+int ship_look(struct shipper *sh, const struct qitem *q, struct stat *st,
 		struct shipped *moved, struct ship_facts *f)
 {
 	struct shipped *cur = sh->cur;
@@ -292,7 +292,7 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 	enum ship_kind kind;
 	int rc;
 
-	if ((rc = look(sh, q, &st, moved, &f)) < 0)
+	if ((rc = ship_look(sh, q, &st, moved, &f)) < 0)
 		return rc;
 	kind = ship_plan(&f);
 	log_debug("%s: plan %s", q->path, ship_kind_names[kind]);

@@ -501,6 +501,38 @@ int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 	return rc;
 }
 
+int statedb_queue_scan(struct statedb *db, int64_t now_ns, int max_attempts,
+		       bool (*skip)(void *arg, const char *path), void *arg,
+		       struct qitem *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&db->lock);
+	rc = prep(db, "SELECT " QCOLS " FROM queue INDEXED BY queue_order WHERE"
+		  " (not_before_ns<=?1 OR not_before_ns>?3) AND attempts<?2"
+		  " ORDER BY first_seen_ns, path", &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, now_ns);
+		sqlite3_bind_int(st, 2, max_attempts);
+		sqlite3_bind_int64(st, 3, now_ns > INT64_MAX - STATEDB_HOLD_MAX_NS ?
+				   INT64_MAX : now_ns + STATEDB_HOLD_MAX_NS);
+		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			/* the path first: held rows are stepped over cheaply */
+			col_text(st, 0, out[*n].path, sizeof(out[*n].path));
+			if (skip && skip(arg, out[*n].path))
+				continue;
+			row_qitem(st, &out[*n]);
+			(*n)++;
+		}
+		rc = *n == max || rc == SQLITE_DONE ? (*n ? 0 : -ENOENT) : sqerr(db, rc, "queue_scan");
+		unprep(db, st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 int statedb_queue_get(struct statedb *db, const char *path, struct qitem *out)
 {
 	sqlite3_stmt *st;
@@ -715,6 +747,32 @@ int statedb_kv_raise(struct statedb *db, const char *key, int64_t t, int64_t *ou
 			rc = rc == SQLITE_DONE ? 0 : sqerr(db, rc, "kv_raise");
 		} else {
 			rc = sqerr(db, rc, "kv_raise");
+		}
+		unprep(db, st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int statedb_kv_raise_by(struct statedb *db, const char *key, int64_t t, int64_t n,
+			int64_t *first)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	if ((rc = prep(db, "INSERT INTO kv(k,v) VALUES(?1,?2+?3-1) ON CONFLICT(k) DO UPDATE"
+		       " SET v=max(v+?3,excluded.v) RETURNING v", &st)) == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, t);
+		sqlite3_bind_int64(st, 3, n);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*first = sqlite3_column_int64(st, 0) - n + 1;
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_DONE ? 0 : sqerr(db, rc, "kv_raise_by");
+		} else {
+			rc = sqerr(db, rc, "kv_raise_by");
 		}
 		unprep(db, st);
 	}

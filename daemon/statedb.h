@@ -74,6 +74,11 @@ int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
 #define STATEDB_EXCL_MAX 40   /* 16 shippers, 2 paths each for a rename */
 int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 		       char *const excl[], size_t nexcl, struct qitem *out);
+/* Up to max due entries (as statedb_queue_next) in queue order, those
+ * skip() says true for left out: *n of them into out.  0, -ENOENT (none). */
+int statedb_queue_scan(struct statedb *db, int64_t now_ns, int max_attempts,
+		       bool (*skip)(void *arg, const char *path), void *arg,
+		       struct qitem *out, size_t max, size_t *n);
 /* Up to max queued paths other than 'not' (for rename pairing). */
 int statedb_queue_list(struct statedb *db, const char *not, struct qitem *out, size_t max,
 		       size_t *n);
@@ -105,5 +110,9 @@ int statedb_kv_set(struct statedb *db, const char *key, int64_t v);
 /* key := max(key + 1, t) in one step (t when unset); *out = the new value.
  * Every thread sharing db gets a distinct, increasing value. */
 int statedb_kv_raise(struct statedb *db, const char *key, int64_t t, int64_t *out);
+/* n values at once: key := max(key + n, t + n - 1); *first = the first of
+ * the n consecutive values now reserved (the last is the new key). */
+int statedb_kv_raise_by(struct statedb *db, const char *key, int64_t t, int64_t n,
+			int64_t *first);
 
 #endif

@@ -201,6 +201,17 @@ static bool busy_hold(struct vigild *d, const struct qitem *q)
 	return true;
 }
 
+/* An entry another shipper holds (claimed, or in its batch); d->mu held. */
+static bool skip_taken(void *arg, const char *path)
+{
+	struct vigild *d = arg;
+
+	for (size_t i = 0; i < d->nclaimed; i++)
+		if (!strcmp(d->claimed[i], path))
+			return true;
+	return pathset_has(&d->held, path);
+}
+
 /* The next due entry no other shipper holds, now held by this one.
  * 0, or -ENOENT with *inflight = entries other shippers hold. */
 static int take(struct worker *w, size_t *inflight)
@@ -216,8 +227,10 @@ static int take(struct worker *w, size_t *inflight)
 		return -EAGAIN;
 	}
 	for (int i = 0; i < 4; i++) {
-		rc = statedb_queue_next(d->db, d->once ? INT64_MAX : real_ns(),
-					d->once ? ONCE_TRIES : 1 << 30, d->claimed, d->nclaimed, &w->q);
+		size_t n = 0;
+
+		rc = statedb_queue_scan(d->db, d->once ? INT64_MAX : real_ns(),
+					d->once ? ONCE_TRIES : 1 << 30, skip_taken, d, &w->q, 1, &n);
 		if (rc < 0 || d->once || !busy_hold(d, &w->q))
 			break;
 		rc = -EAGAIN;
@@ -244,7 +257,7 @@ static int idle_ms(struct vigild *d, size_t inflight)
 	return ms;
 }
 
-static void after_ship(struct worker *w, int rc)
+static void after_ship(struct worker *w, const struct qitem *q, int rc)
 {
 	struct vigild *d = w->d;
 
@@ -253,8 +266,8 @@ static void after_ship(struct worker *w, int rc)
 		 * (RANGETAB_BUSY_GAP_NS while a writer is at it), so a file
 		 * written all the time ships about every 2 s */
 		if (!d->once)
-			statedb_queue_hold(d->db, w->q.path, real_ns() +
-					   (rangetab_busy(d->rt, w->q.path, mono_ns()) ?
+			statedb_queue_hold(d->db, q->path, real_ns() +
+					   (rangetab_busy(d->rt, q->path, mono_ns()) ?
 					    RANGETAB_BUSY_GAP_NS : MIN_GAP_NS));
 		return;
 	}
@@ -267,12 +280,98 @@ static void after_ship(struct worker *w, int rc)
 			  d->once && rc == -ENOSPC ? rc : 0);
 	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO) {
 		if (d->once)
-			statedb_queue_defer(d->db, w->q.path, 0);
+			statedb_queue_defer(d->db, q->path, 0);
 		else
 			nap(d, ship_backoff_ms(w->sh));
 		return;
 	}
-	statedb_queue_defer(d->db, w->q.path, d->once ? 0 : retry_at(&w->q, rc));
+	statedb_queue_defer(d->db, q->path, d->once ? 0 : retry_at(q, rc));
+}
+
+/* Up to max more due entries for this worker's batch, each now held
+ * (d->held) so no other shipper takes it: the number taken. */
+#define GATHER_STEP 16
+
+static size_t take_more(struct worker *w, struct qitem *qs, size_t max)
+{
+	struct vigild *d = w->d;
+	size_t n = 0, k = 0;
+
+	int64_t now = mono_ns();
+
+	pthread_mutex_lock(&d->mu);
+	if (!d->erasing && !test_ship_held() &&
+	    statedb_queue_scan(d->db, d->once ? INT64_MAX : real_ns(), d->once ? ONCE_TRIES : 1 << 30,
+			       skip_taken, d, qs, max, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			/* one a writer is at waits for take()'s hold (busy_hold) */
+			if ((d->once || strcmp(qs[i].reason, "closed") == 0 ||
+			     !rangetab_hold(d->rt, qs[i].path, now)) &&
+			    pathset_add(&d->held, qs[i].path) == 0)
+				qs[k++] = qs[i];
+	pthread_mutex_unlock(&d->mu);
+	return k;
+}
+
+static void unhold(struct vigild *d, const char *path)
+{
+	pthread_mutex_lock(&d->mu);
+	pathset_del(&d->held, path);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void batch_done(void *arg, const struct qitem *q, int rc)
+{
+	struct worker *w = arg;
+
+	unhold(w->d, q->path);
+	after_ship(w, q, rc);
+}
+
+/* w->q, taken and claimed, starts a batch when it is a small new file
+ * (ship.h ship_batch_add): more due entries join it until it is full or
+ * none is left, then one answer for all.  false: not one for a batch. */
+static bool ship_batched(struct worker *w)
+{
+	struct vigild *d = w->d;
+	struct qitem *qs;
+	uint64_t before = content_puts(d);
+	size_t n;
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	rc = pathset_add(&d->held, w->q.path);
+	pthread_mutex_unlock(&d->mu);
+	if (rc < 0 || (rc = ship_batch_add(w->sh, &w->q)) == 0) {
+		if (rc == 0)
+			unhold(d, w->q.path);
+		return false;
+	}
+	vigild_release(d, w->q.path);   /* held by the batch from now on */
+	if (rc < 0) {
+		unhold(d, w->q.path);
+		after_ship(w, &w->q, rc);
+		return true;
+	}
+	/* a round that adds nothing ends it: what is left is not for a batch */
+	for (size_t added = 1; added && (qs = malloc(GATHER_STEP * sizeof(*qs))); free(qs)) {
+		added = 0;
+		if (ship_batch_full(w->sh) || stopping(d) || !(n = take_more(w, qs, GATHER_STEP)))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if ((rc = ship_batch_add(w->sh, &qs[i])) == 1) {
+				added++;
+				continue;
+			}
+			unhold(d, qs[i].path);   /* not for a batch: taken later */
+			if (rc < 0)
+				after_ship(w, &qs[i], rc);
+		}
+	}
+	rc = ship_batch_flush(w->sh, batch_done, w);
+	__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
+	space_returned(d, rc, before);
+	return true;
 }
 
 static void *worker_main(void *arg)
@@ -315,10 +414,12 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		before = content_puts(d);
+		if (ship_batched(w))
+			continue;
 		rc = ship_item(w->sh, &w->q);
 		vigild_release(d, w->q.path);
 		__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
-		after_ship(w, rc);
+		after_ship(w, &w->q, rc);
 		space_returned(d, rc, before);
 	}
 	if (!d->once && ship_connected(w->sh))

@@ -95,6 +95,16 @@ struct index_version {
 int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 		 bool check_base, uint64_t base, const char *from);
 
+/* index_commit for n new versions of dev (a batched put) queued at once,
+ * so they commit in one group (or a few, never interleaved with a wait):
+ * rs[i] is each one's result.  adopt[i]: a path the device never shipped;
+ * when its live latest version has the same content (size, tree root,
+ * sha256) and metadata (mode, owner, mtime, xattrs) nothing is stored,
+ * adopted[i] is set and vs[i] takes that version's number and times.
+ * Adopted versions are not counted in commit_versions.  0 or -ENOMEM. */
+int index_commit_batch(struct index *idx, int64_t dev, struct index_version *const *vs,
+		       const bool *adopt, size_t n, int *rs, bool *adopted);
+
 /* The newest version of path with capture_ns <= at (INDEX_AT_LATEST: the
  * latest), deleted or not; skip_implicit ignores server-made directories
  * (the device's view).  -ENOENT when none. */

@@ -18,6 +18,8 @@ struct commit_wait {
 	bool check_base;
 	uint64_t base;
 	const char *from;
+	bool adopt;              /* a batch's "new path": adopt an equal latest */
+	bool adopted;            /* out: it was adopted, nothing stored */
 	int r;
 	bool done;
 	struct commit_wait *next;

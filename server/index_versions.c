@@ -494,10 +494,51 @@ static int rename_src_locked(struct index *idx, int64_t dev, const char *from,
 	return r;
 }
 
-static int commit_locked(struct index *idx, int64_t dev, struct index_version *v,
-			 bool check_base, uint64_t base, const char *from)
+/* Whether the live latest version cur holds v's content and metadata
+ * (daemon/adopt.c's ADOPT_SAME, decided here for a batch's new paths):
+ * size, tree root and sha256 (a pending sha256: the root decides), mode,
+ * owner, mtime and xattrs. */
+static bool same_version(const struct index_version *cur, const struct index_version *v)
 {
-	struct index_version *tmp = NULL;
+	static const uint8_t zero[32];
+	const struct vg_entry *a = &cur->e, *b = &v->e;
+
+	return !a->deleted && a->type == b->type && a->size == b->size &&
+	       !memcmp(a->tree_root, b->tree_root, 32) &&
+	       (!memcmp(a->sha256, zero, 32) || !memcmp(a->sha256, b->sha256, 32)) &&
+	       (a->mode & 07777) == (b->mode & 07777) && a->uid == b->uid && a->gid == b->gid &&
+	       a->mtime_ns == b->mtime_ns && a->xattr_len == b->xattr_len &&
+	       !memcmp(a->xattrs, b->xattrs, a->xattr_len);
+}
+
+/* A batch's new path whose live latest is v already: *adopted, and v
+ * takes that version's number and times (nothing is stored). */
+static int adopt_locked(struct index *idx, int64_t dev, struct index_version *v,
+			const struct prev *real, bool *adopted)
+{
+	struct index_version *cur;
+	int r;
+
+	*adopted = false;
+	if (!real->found || real->deleted || real->type != v->e.type)
+		return 0;
+	if (!(cur = malloc(sizeof(*cur))))
+		return -ENOMEM;
+	r = latest_locked(idx, dev, v->e.path, INDEX_AT_LATEST, true, cur);
+	if (r == 0 && same_version(cur, v)) {
+		*adopted = true;
+		v->e.version = cur->e.version;
+		v->e.capture_ns = cur->e.capture_ns;
+		v->e.recv_ns = cur->e.recv_ns;
+	}
+	free(cur);
+	return r == -ENOENT ? 0 : r;
+}
+
+static int commit_locked(struct index *idx, int64_t dev, struct commit_wait *w)
+{
+	struct index_version *tmp = NULL, *v = w->v;
+	const char *from = w->from;
 	struct prev real, any;
 	int src_type = 0, r;
 	size_t flen;
@@ -505,8 +546,10 @@ static int commit_locked(struct index *idx, int64_t dev, struct index_version *v
 	if ((r = prev_locked(idx, dev, v->e.path, true, &real)) < 0 ||
 	    (r = prev_locked(idx, dev, v->e.path, false, &any)) < 0)
 		return r;
-	if (check_base && real.version != base)
+	if (w->check_base && real.version != w->base)
 		return -ESTALE;
+	if (w->adopt && ((r = adopt_locked(idx, dev, v, &real, &w->adopted)) < 0 || w->adopted))
+		return r;
 	if (v->e.deleted && (!any.found || any.deleted)) {
 		/* deleting what is not there stores nothing */
 		v->e.version = any.version;
@@ -577,11 +620,11 @@ static void group_run(struct index *idx, struct commit_wait *list)
 	for (w = list; w; w = w->next) {
 		if ((w->r = idx_exec(idx, "SAVEPOINT v", "savepoint")) < 0)
 			continue;
-		w->r = commit_locked(idx, w->dev, w->v, w->check_base, w->base, w->from);
+		w->r = commit_locked(idx, w->dev, w);
 		if (w->r < 0)
 			sqlite3_exec(idx->db, "ROLLBACK TO v", NULL, NULL, NULL);
 		sqlite3_exec(idx->db, "RELEASE v", NULL, NULL, NULL);
-		n += w->r == 0;
+		n += w->r == 0 && !w->adopted;
 	}
 	if ((r = group_count_locked(idx, n)) == 0)
 		r = idx_exec(idx, "COMMIT", "commit");
@@ -594,16 +637,17 @@ out:
 			w->r = r;
 }
 
-int index_commit(struct index *idx, int64_t dev, struct index_version *v,
-		 bool check_base, uint64_t base, const char *from)
+/* Queues the linked waits first..last and returns once groups committed
+ * them all: groups take the queue whole and in order, so last done means
+ * every one before it is done (the caller may lead a group itself). */
+static void commit_queue(struct index *idx, struct commit_wait *first, struct commit_wait *last)
 {
-	struct commit_wait me = { .dev = dev, .v = v, .check_base = check_base,
-				  .base = base, .from = from }, *list, *w, *next;
+	struct commit_wait *list, *w, *next;
 
 	pthread_mutex_lock(&idx->gate);
-	*idx->cq_tail = &me;
-	idx->cq_tail = &me.next;
-	while (!me.done) {
+	*idx->cq_tail = first;
+	idx->cq_tail = &last->next;
+	while (!last->done) {
 		if (idx->cq_leading) {
 			pthread_cond_wait(&idx->gate_turn, &idx->gate);
 			continue;
@@ -623,7 +667,38 @@ int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 		pthread_cond_broadcast(&idx->gate_turn);
 	}
 	pthread_mutex_unlock(&idx->gate);
+}
+
+int index_commit(struct index *idx, int64_t dev, struct index_version *v,
+		 bool check_base, uint64_t base, const char *from)
+{
+	struct commit_wait me = { .dev = dev, .v = v, .check_base = check_base,
+				  .base = base, .from = from };
+
+	commit_queue(idx, &me, &me);
 	return me.r;
+}
+
+int index_commit_batch(struct index *idx, int64_t dev, struct index_version *const *vs,
+		       const bool *adopt, size_t n, int *rs, bool *adopted)
+{
+	struct commit_wait *ws;
+
+	if (n == 0)
+		return 0;
+	if (!(ws = calloc(n, sizeof(*ws))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ws[i] = (struct commit_wait){ .dev = dev, .v = vs[i], .adopt = adopt[i] };
+		ws[i].next = i + 1 < n ? &ws[i + 1] : NULL;
+	}
+	commit_queue(idx, &ws[0], &ws[n - 1]);
+	for (size_t i = 0; i < n; i++) {
+		rs[i] = ws[i].r;
+		adopted[i] = ws[i].adopted;
+	}
+	free(ws);
+	return 0;
 }
 
 int index_latest(struct index *idx, int64_t dev, const char *path, int64_t at,

@@ -765,6 +765,7 @@ static int do_sim(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 
 const struct srv_handler ingest_handlers[] = {
 	{ MSG_DEV_PUT, do_put },
+	{ MSG_DEV_PUTBATCH, ingest_putbatch },
 	{ MSG_DEV_LATEST, do_latest },
 	{ MSG_DEV_SIG, do_sig },
 	{ MSG_DEV_REPORT, do_report },

@@ -21,6 +21,9 @@
 #define INGEST_CHECKPOINT_MIN   (1u << 20)
 #define INGEST_CHECKPOINT_NS    (5 * 1000000000ll)
 
+/* MSG_DEV_PUTBATCH (ingest_batch.c). */
+int ingest_putbatch(struct conn *c, struct mux_stream *s, struct wire_reader *wr);
+
 /* The handlers of MSG_DEV_* requests (srv.h), ended by {0, NULL}. */
 extern const struct srv_handler ingest_handlers[];
 

@@ -59,7 +59,8 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	}
 	if (!(srv->dev_handlers = mux_limit_new(SRV_DEVICE_HANDLERS, SRV_DEVICE_SHARE)) ||
 	    !(srv->ctl_handlers = mux_limit_new(SRV_CONTROLLER_HANDLERS, SRV_CONTROLLER_SHARE)) ||
-	    !(srv->uploads = upslots_new(SRV_DEVICE_UPLOADS))) {
+	    !(srv->uploads = upslots_new(SRV_DEVICE_UPLOADS)) ||
+	    !(srv->batches = upslots_new(SRV_DEVICE_BATCHES))) {
 		log_warn("handler limits");
 		return -ENOMEM;
 	}
@@ -112,6 +113,7 @@ void srv_close(struct srv *srv)
 		mux_limit_free(srv->dev_handlers);
 		mux_limit_free(srv->ctl_handlers);
 		upslots_free(srv->uploads);
+		upslots_free(srv->batches);
 		search_stop(srv);
 		shafill_free(srv->sf);
 		upload_gc_stop(srv->ugc);

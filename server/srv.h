@@ -45,6 +45,10 @@
  * SHIP_WORKERS (4) shippers: two big files at a time leave two for small
  * edits, and a hostile device cannot keep more than two builds busy. */
 #define SRV_DEVICE_UPLOADS 2
+/* Batched puts (ingest_batch.c) being received at once per device: each
+ * holds up to PUTBATCH_ITEMS_MAX versions in memory until its commit, so
+ * this bounds what one device costs; 4 keep both CPUs busy. */
+#define SRV_DEVICE_BATCHES 4
 #define SRV_HEAVY_BYTES    (8u << 20)
 #define SRV_RECV_MS   300000   /* a handler waiting this long for a request's body fails */
 
@@ -66,6 +70,7 @@ struct srv {
 	struct mux_limit *dev_handlers;   /* handler slots for devices' streams */
 	struct mux_limit *ctl_handlers;   /* ... and for controllers' */
 	struct upslots *uploads;    /* heavy uploads per device (upslots.h) */
+	struct upslots *batches;    /* batched puts per device (SRV_DEVICE_BATCHES) */
 	struct relay *relay;        /* signed commands and direct fetches (relay.h) */
 	/* Called by ingest after each version it committed (NULL: nothing);
 	 * the keyword indexer hooks in here.  Versions a directory rename or

@@ -160,13 +160,39 @@ fail:
 	return r;
 }
 
+int vbuild_new_shared(struct store *st, const struct devkey *key, struct store_batch *b,
+		      struct vbuild **out)
+{
+	struct vbuild *vb = calloc(1, sizeof(*vb));
+
+	*out = NULL;
+	if (!vb)
+		return -ENOMEM;
+	vb->st = st;
+	vb->key = *key;
+	vb->ckpt_fd = -1;
+	vb->max_size = CONTENT_SIZE_MAX;
+	vb->batch = b;
+	vb->shared = true;
+	vb->ch = chunker_new();
+	vb->tb = ctree_builder_new(put_page, vb);
+	vb->sha = EVP_MD_CTX_new();
+	if (!vb->ch || !vb->tb || !vb->sha || EVP_DigestInit_ex(vb->sha, EVP_sha256(), NULL) != 1) {
+		vbuild_free(vb);
+		return -ENOMEM;
+	}
+	*out = vb;
+	return 0;
+}
+
 void vbuild_free(struct vbuild *vb)
 {
 	if (!vb)
 		return;
 	vb_pipe_stop(vb);   /* first: the worker uses the batch and the tree */
 	vreader_free(vb->base);
-	store_batch_free(vb->batch);
+	if (!vb->shared)
+		store_batch_free(vb->batch);
 	chunker_free(vb->ch);
 	ctree_builder_free(vb->tb);
 	EVP_MD_CTX_free(vb->sha);
@@ -393,7 +419,7 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 		r = ctree_finish(vb->tb, out->root, &size);
 	if (r == 0 && size != vb->size)
 		r = -EIO;
-	if (r == 0)
+	if (r == 0 && !vb->shared)
 		r = store_batch_commit(vb->batch);
 	/* the upload's chunks are the version's now: never collected as abandoned */
 	if (r == 0 && vb->owner)

@@ -38,6 +38,12 @@ struct content_ref {
 /* ---- building a version ---- */
 struct vbuild;
 int  vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out);
+/* A builder whose chunks go into b, the caller's batch (many small
+ * versions, one store commit: ingest.c's batched puts): vbuild_finish
+ * does not commit; the content is durable once the caller's
+ * store_batch_commit(b) returned 0.  Not resumable (no checkpoint). */
+int  vbuild_new_shared(struct store *st, const struct devkey *key, struct store_batch *b,
+		       struct vbuild **out);
 int  vbuild_write(struct vbuild *vb, const void *p, size_t n);
 /* Appends base[off, off+len).  Whole base chunks that start where the new
  * stream is at a chunk boundary are reused without being re-stored.

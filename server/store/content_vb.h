@@ -15,6 +15,7 @@ struct vbuild {
 	struct store *st;
 	struct devkey key;
 	struct store_batch *batch;
+	bool shared;           /* batch is the caller's (vbuild_new_shared) */
 	struct chunker *ch;
 	struct ctree_builder *tb;
 	EVP_MD_CTX *sha;

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 #include <openssl/sha.h>
+#include <sqlite3.h>
 
 #include "common/bundle.h"
 #include "common/chunker.h"
@@ -30,6 +31,7 @@
 #include "common/client.h"
 #include "common/mux.h"
 #include "common/proto.h"
+#include "daemon/putio.h"
 
 #define SERVER_BIN "build/bin/vigil-server"
 
@@ -316,6 +318,141 @@ static uint8_t *random_bytes(size_t n, unsigned seed)
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)rand();
 	return p;
+}
+
+
+/* ------------------------------------------------------- batched puts */
+
+/* index.db's meta counter key (read-only, beside the running server). */
+static int64_t meta_get(const char *key)
+{
+	char path[256];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	snprintf(path, sizeof(path), "%s/index.db", srvdir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
+					    &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* One batch of n items (bodies[i] of sizes[i]); results into res. */
+static int send_batch(struct vg_batch_item *its, uint8_t *const *bodies, uint32_t n,
+		      struct vg_batch_result *res)
+{
+	struct put_batch *pb = NULL;
+	char err[256];
+	int rc;
+
+	assert_int_equal(putio_batch_open(dev_m, 10000, &pb), 0);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(putio_batch_add(pb, &its[i], bodies[i]), 0);
+	rc = putio_batch_finish(pb, res, n, err, sizeof(err));
+	putio_batch_free(pb);
+	return rc;
+}
+
+static void batch_item(struct vg_batch_item *it, const char *path, const uint8_t *d, size_t n)
+{
+	struct content c;
+
+	content_of(d, n, &c);
+	memset(it, 0, sizeof(*it));
+	fill_put(&it->put, path, VG_FILE, PUT_WHOLE);
+	it->put.e.size = n;
+	memcpy(it->put.e.sha256, c.sha, 32);
+	memcpy(it->put.e.tree_root, c.root, 32);
+	it->flags = PUTBATCH_NEW_PATH;
+}
+
+/* A batch of new files: one version each with its bytes, in one index
+ * group; an item that does not verify fails alone; a new path whose
+ * content and metadata the server holds is adopted (no new version), one
+ * with other metadata gets one. */
+static void test_putbatch(void **state)
+{
+	static const size_t sizes[] = { 1, 4096, 0, 65536, 777 };
+	enum { N = 5 };
+	struct vg_batch_item *its = calloc(N, sizeof(*its));
+	struct vg_batch_result res[N];
+	uint8_t *bodies[N], *back = malloc(65536);
+	char path[64];
+	int64_t g0 = meta_get("commit_groups"), v0 = meta_get("commit_versions");
+
+	for (int i = 0; i < N; i++) {
+		bodies[i] = random_bytes(sizes[i], 100 + (unsigned)i);
+		snprintf(path, sizeof(path), "/batch/f%d", i);
+		batch_item(&its[i], path, bodies[i], sizes[i]);
+	}
+	its[2].put.e.sha256[0] ^= 1;   /* does not verify */
+	assert_int_equal(send_batch(its, bodies, N, res), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/batch/f%d", i);
+		if (i == 2) {
+			assert_int_equal(res[i].err, EBADMSG);
+			assert_int_equal(res[i].version, 0);
+			assert_int_equal(read_content(path, 0, 0, 0, back, 65536), -ENOENT);
+			continue;
+		}
+		assert_int_equal(res[i].err, 0);
+		assert_int_equal(res[i].version, 1);
+		assert_int_equal(res[i].adopted, 0);
+		assert_int_equal(read_content(path, 0, 0, 0, back, 65536), (ssize_t)sizes[i]);
+		if (sizes[i])
+			assert_memory_equal(back, bodies[i], sizes[i]);
+	}
+	assert_int_equal(meta_get("commit_groups") - g0, 1);   /* one transaction */
+	assert_int_equal(meta_get("commit_versions") - v0, N - 1);
+
+	/* again, as a device that lost its state: f1 as it is (adopted), f3
+	 * with another mtime (a new version), f2 right this time (new) */
+	its[2].put.e.sha256[0] ^= 1;
+	its[3].put.e.mtime_ns = 43;
+	g0 = meta_get("commit_groups");
+	v0 = meta_get("commit_versions");
+	assert_int_equal(send_batch(&its[1], &bodies[1], 3, res), 0);
+	assert_int_equal(res[0].err, 0);
+	assert_int_equal(res[0].adopted, 1);
+	assert_int_equal(res[0].version, 1);
+	assert_int_equal(res[1].err, 0);
+	assert_int_equal(res[1].adopted, 0);
+	assert_int_equal(res[1].version, 1);   /* f2's first */
+	assert_int_equal(res[2].err, 0);
+	assert_int_equal(res[2].adopted, 0);
+	assert_int_equal(res[2].version, 2);
+	assert_int_equal(meta_get("commit_groups") - g0, 1);
+	assert_int_equal(meta_get("commit_versions") - v0, 2);   /* the adopted one: none */
+	assert_int_equal(read_content("/batch/f2", 0, 0, 0, back, 65536), (ssize_t)sizes[2]);
+	for (int i = 0; i < N; i++)
+		free(bodies[i]);
+	free(back);
+	free(its);
+}
+
+/* A batch cut before its END stores nothing (the device ships its
+ * unanswered items again). */
+static void test_putbatch_cut(void **state)
+{
+	struct vg_batch_item it;
+	struct vg_entry e;
+	struct put_batch *pb = NULL;
+	uint8_t *d = random_bytes(3000, 7);
+
+	batch_item(&it, "/batch/cut", d, 3000);
+	assert_int_equal(putio_batch_open(dev_m, 10000, &pb), 0);
+	assert_int_equal(putio_batch_add(pb, &it, d), 0);
+	putio_batch_free(pb);   /* no END: reset */
+	usleep(200000);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/batch/cut", 0, false, &e, 1), -ENOENT);
+	free(d);
 }
 
 /* -------------------------------------------------------------- setup */
@@ -810,6 +947,8 @@ int main(void)
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_ranges_sha),
 		cmocka_unit_test(test_ranges_sha_coalesce),
+		cmocka_unit_test(test_putbatch),
+		cmocka_unit_test(test_putbatch_cut),
 		cmocka_unit_test(test_roles_and_garbage),
 		cmocka_unit_test(test_devices_and_revoke),
 	};
