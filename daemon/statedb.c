@@ -10,23 +10,13 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
-
-/* Prepared statements kept for reuse: parsing the SQL again for every
- * call was a fifth of vigild's CPU on many small files. */
-#define STMT_CACHE 64
-
-struct stmt_slot {
-	char *sql;
-	sqlite3_stmt *st;
-	bool busy;               /* handed out (a second user prepares its own) */
-};
+#include "common/stmtcache.h"
 
 struct statedb {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	uint64_t gen;            /* next queue generation */
-	struct stmt_slot cache[STMT_CACHE];   /* under lock */
-	size_t ncache;
+	struct stmtcache cache;  /* under lock */
 };
 
 static const char schema[] =
@@ -102,54 +92,24 @@ void statedb_close(struct statedb *db)
 {
 	if (!db)
 		return;
-	for (size_t i = 0; i < db->ncache; i++) {
-		sqlite3_finalize(db->cache[i].st);
-		free(db->cache[i].sql);
-	}
+	stmtcache_free(&db->cache);
 	sqlite3_close(db->db);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
 
-/* A statement for sql (lock held): the cached one when free, else a new
- * one, kept in the cache while it has room.  unprep() gives it back. */
+/* A statement for sql (lock held), from the cache (common/stmtcache.h);
+ * unprep() gives it back. */
 static int prep(struct statedb *db, const char *sql, sqlite3_stmt **st)
 {
-	struct stmt_slot *c = NULL;
-	int rc;
+	int rc = stmtcache_get(&db->cache, db->db, sql, st);
 
-	for (size_t i = 0; i < db->ncache; i++)
-		if (!strcmp(db->cache[i].sql, sql)) {
-			c = &db->cache[i];
-			break;
-		}
-	if (c && !c->busy) {
-		c->busy = true;
-		*st = c->st;
-		return 0;
-	}
-	rc = sqlite3_prepare_v2(db->db, sql, -1, st, NULL);
-	if (rc != SQLITE_OK)
-		return sqerr(db, rc, sql);
-	if (!c && db->ncache < STMT_CACHE && (db->cache[db->ncache].sql = strdup(sql))) {
-		db->cache[db->ncache].st = *st;
-		db->cache[db->ncache++].busy = true;
-	}
-	return 0;
+	return rc == SQLITE_OK ? 0 : sqerr(db, rc, sql);
 }
 
-/* Done with st (lock held): a cached statement is reset for the next
- * user, any other finalized. */
 static void unprep(struct statedb *db, sqlite3_stmt *st)
 {
-	for (size_t i = 0; i < db->ncache; i++)
-		if (db->cache[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			db->cache[i].busy = false;
-			return;
-		}
-	sqlite3_finalize(st);
+	stmtcache_put(&db->cache, st);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)

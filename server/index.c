@@ -83,38 +83,14 @@ int idx_prep(struct index *idx, const char *sql, sqlite3_stmt **st)
 
 int idx_prepc(struct index *idx, const char *sql, sqlite3_stmt **st)
 {
-	struct idx_stmt *c = NULL;
-	int r;
+	int rc = stmtcache_get(&idx->stc, idx->db, sql, st);
 
-	for (size_t i = 0; i < idx->nstc; i++)
-		if (!strcmp(idx->stc[i].sql, sql)) {
-			c = &idx->stc[i];
-			break;
-		}
-	if (c && !c->busy) {
-		c->busy = true;
-		*st = c->st;
-		return 0;
-	}
-	if ((r = idx_prep(idx, sql, st)) < 0)
-		return r;
-	if (!c && idx->nstc < IDX_STMT_CACHE && (idx->stc[idx->nstc].sql = strdup(sql))) {
-		idx->stc[idx->nstc].st = *st;
-		idx->stc[idx->nstc++].busy = true;
-	}
-	return 0;
+	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, "prepare");
 }
 
 void idx_done(struct index *idx, sqlite3_stmt *st)
 {
-	for (size_t i = 0; i < idx->nstc; i++)
-		if (idx->stc[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			idx->stc[i].busy = false;
-			return;
-		}
-	sqlite3_finalize(st);
+	stmtcache_put(&idx->stc, st);
 }
 
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s)
@@ -312,10 +288,7 @@ void index_close(struct index *idx)
 {
 	if (!idx)
 		return;
-	for (size_t i = 0; i < idx->nstc; i++) {
-		sqlite3_finalize(idx->stc[i].st);
-		free(idx->stc[i].sql);
-	}
+	stmtcache_free(&idx->stc);
 	if (idx->db)
 		sqlite3_close(idx->db);
 	pthread_cond_destroy(&idx->cmd_changed);

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "common/stmtcache.h"
 #include "server/index.h"
 
 #define INDEX_PAGE 256       /* descendants handled per step of a subtree change */
@@ -24,8 +25,6 @@ struct commit_wait {
 	bool done;
 	struct commit_wait *next;
 };
-
-#define IDX_STMT_CACHE 32
 
 struct index {
 	sqlite3 *db;
@@ -45,8 +44,7 @@ struct index {
 	bool cq_leading;
 	/* idx_prepc's statements (under lock): the commit path's SQL is not
 	 * parsed again for every version */
-	struct idx_stmt { char *sql; sqlite3_stmt *st; bool busy; } stc[IDX_STMT_CACHE];
-	size_t nstc;
+	struct stmtcache stc;
 };
 
 #define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \
