@@ -15,7 +15,7 @@
 /* New kinds go at the end: a seed's first byte keeps its meaning. */
 enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES,
        K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_SIM, K_SIMW,
-       K_PUT_TRAILER, K_COUNT };
+       K_PUT_TRAILER, K_BATCH_ITEM, K_BATCH_DONE, K_COUNT };
 
 /* The decoded value of any kind fits here. */
 union any {
@@ -24,6 +24,8 @@ union any {
 	struct vg_stat_req sr; struct vg_read_req rd; struct vg_status_req ss;
 	struct vg_search_req se; struct vg_latest_req la; struct vg_sig_req sg;
 	struct vg_sim sim; struct simw_msg sw; struct vg_put_trailer tr;
+	struct vg_batch_item bi;
+	struct { struct vg_batch_result r[PUTBATCH_ITEMS_MAX]; uint32_t n; } bd;
 };
 
 /* Decodes one value of kind k from r into v and appends its encoding to b. */
@@ -48,6 +50,16 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 	case K_SIM:    proto_get_sim(r, v);    if (!r->err) proto_put_sim(b, v);    break;
 	case K_PUT_TRAILER:
 		proto_get_put_trailer(r, v); if (!r->err) proto_put_put_trailer(b, v); break;
+	case K_BATCH_ITEM:
+		proto_get_batch_item(r, v); if (!r->err) proto_put_batch_item(b, v); break;
+	case K_BATCH_DONE: {
+		union any *a = v;
+
+		proto_get_batch_done(r, a->bd.r, PUTBATCH_ITEMS_MAX, &a->bd.n);
+		if (!r->err)
+			proto_put_batch_done(b, a->bd.r, a->bd.n);
+		break;
+	}
 	}
 }
 
