@@ -85,10 +85,10 @@ void proto_get_put(struct wire_reader *r, struct vg_put *p)
 		r->err = -EBADMSG;
 }
 
-void proto_put_batch_item(struct buf *b, const struct vg_batch_item *it)
+void proto_put_batch_item(struct buf *b, const struct vg_put *put, uint8_t flags)
 {
-	proto_put_put(b, &it->put);
-	wire_put_u8(b, it->flags);
+	proto_put_put(b, put);
+	wire_put_u8(b, flags);
 }
 
 void proto_get_batch_item(struct wire_reader *r, struct vg_batch_item *it)

@@ -272,7 +272,7 @@ void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t);
 void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t);
 /* A batch item: decodes only WHOLE regular files with a zero token, a
  * size up to PUTBATCH_BODY_MAX and known flags (else -EBADMSG). */
-void proto_put_batch_item(struct buf *b, const struct vg_batch_item *it);
+void proto_put_batch_item(struct buf *b, const struct vg_put *put, uint8_t flags);
 void proto_get_batch_item(struct wire_reader *r, struct vg_batch_item *it);
 /* MSG_PUTBATCH_DONE: n results (n <= PUTBATCH_ITEMS_MAX); get fills up to
  * max and sets *n (more than max on the wire is -EBADMSG). */

@@ -286,9 +286,10 @@ int putio_batch_open(struct mux *m, int timeout_ms, struct put_batch **out)
 	return 0;
 }
 
-int putio_batch_add(struct put_batch *pb, const struct vg_batch_item *it, const uint8_t *body)
+int putio_batch_add(struct put_batch *pb, const struct vg_put *put, uint8_t flags,
+		    const uint8_t *body)
 {
-	uint64_t off = 0, size = it->put.e.size;
+	uint64_t off = 0, size = put->e.size;
 	int rc;
 
 	if (pb->err)
@@ -296,7 +297,7 @@ int putio_batch_add(struct put_batch *pb, const struct vg_batch_item *it, const 
 	if (pb->n >= PUTBATCH_ITEMS_MAX || size > PUTBATCH_BODY_MAX)
 		return -E2BIG;
 	buf_reset(&pb->b);
-	proto_put_batch_item(&pb->b, it);
+	proto_put_batch_item(&pb->b, put, flags);
 	if ((rc = wire_buf_error(&pb->b)) == 0)
 		rc = mux_send_msg(pb->s, MSG_PUTBATCH_ITEM, pb->b.data, pb->b.len);
 	while (rc == 0 && off < size) {

@@ -66,7 +66,8 @@ void putio_stream_free(struct put_stream *ps);
  * -ENOSYS from finish (or add): the server does not know batches. */
 struct put_batch;
 int  putio_batch_open(struct mux *m, int timeout_ms, struct put_batch **out);
-int  putio_batch_add(struct put_batch *pb, const struct vg_batch_item *it, const uint8_t *body);
+int  putio_batch_add(struct put_batch *pb, const struct vg_put *put, uint8_t flags,
+		     const uint8_t *body);
 int  putio_batch_finish(struct put_batch *pb, struct vg_batch_result *res, uint32_t n,
 			char *err, size_t errlen);
 void putio_batch_free(struct put_batch *pb);

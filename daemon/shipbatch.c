@@ -10,6 +10,7 @@
  * and clears their queue entries.  Anything else (bigger, moving, a row, a
  * server without batches) takes ship_item's path. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@ struct shipbatch {
 	uint64_t bytes;
 	int64_t next_capture, capture_end;   /* capture times reserved */
 	uint8_t body[SHIP_BATCH_FILE_MAX];
-	struct vg_batch_item wi;     /* the item being sent */
 	struct stat wst;             /* ... the stat of what was read */
 };
 
@@ -114,7 +114,7 @@ static int64_t batch_capture(struct shipper *sh, struct shipbatch *b)
 static int batch_read(struct shipper *sh, struct shipbatch *b, const struct qitem *q,
 		      const struct stat *st)
 {
-	struct vg_entry *e = &b->wi.put.e;
+	struct vg_entry *e = &sh->put->e;
 	struct ship_sink s = { .dfd = -1 };
 	struct capture cap = { .fd = -1 };
 	struct grab g = { .b = b };
@@ -129,14 +129,14 @@ static int batch_read(struct shipper *sh, struct shipbatch *b, const struct qite
 	if (rc == 0 && g.got != cap.size)
 		rc = -ENOTSUP;
 	if (rc == 0) {
-		memset(&b->wi, 0, sizeof(b->wi));
+		memset(sh->put, 0, offsetof(struct vg_put, from));
+		sh->put->from[0] = '\0';
 		ship_entry_from_stat(e, q->path, &cap.st);
 		b->wst = cap.st;
 		e->size = cap.size;
 		memcpy(e->sha256, cap.sha256, 32);
 		memcpy(e->tree_root, cap.root, 32);
-		b->wi.put.body = PUT_WHOLE;
-		b->wi.flags = PUTBATCH_NEW_PATH;
+		sh->put->body = PUT_WHOLE;
 		rc = xattrs_fill(e, q->path, &skipped);
 		if (skipped)
 			ctr_add(sh->o.ctr, CTR_XATTR_SKIPPED, skipped);
@@ -152,12 +152,12 @@ static int batch_read(struct shipper *sh, struct shipbatch *b, const struct qite
 	return rc;
 }
 
-/* Sends the item read into b->wi/b->body and keeps what its answer needs
+/* Sends the item read into sh->put/b->body and keeps what its answer needs
  * (path: its copy, owned by the batch from now on). */
 static void batch_send(struct shipper *sh, struct shipbatch *b, const struct qitem *q,
 		       char *path)
 {
-	struct vg_entry *e = &b->wi.put.e;
+	struct vg_entry *e = &sh->put->e;
 	struct bitem *it = &b->it[b->n++];
 	int rc = b->send_rc;
 
@@ -165,7 +165,7 @@ static void batch_send(struct shipper *sh, struct shipbatch *b, const struct qit
 	if (!rc && !b->pb && (rc = ship_connected(sh) ? 0 : -ECONNRESET) == 0)
 		rc = putio_batch_open(sh->mux, BATCH_REPLY_MS, &b->pb);
 	if (!rc)
-		rc = putio_batch_add(b->pb, &b->wi, b->body);
+		rc = putio_batch_add(b->pb, sh->put, PUTBATCH_NEW_PATH, b->body);
 	b->send_rc = rc;
 	*it = (struct bitem){ .path = path, .gen = q->gen, .attempts = q->attempts,
 			      .size = e->size, .st = b->wst, .capture_ns = e->capture_ns };

@@ -354,10 +354,10 @@ static bool ship_batched(struct worker *w)
 		return true;
 	}
 	/* a round that adds nothing ends it: what is left is not for a batch */
-	for (size_t added = 1; added && (qs = malloc(GATHER_STEP * sizeof(*qs))); free(qs)) {
+	qs = malloc(GATHER_STEP * sizeof(*qs));
+	for (size_t added = 1; qs && added && !ship_batch_full(w->sh) && !stopping(d) &&
+	     (n = take_more(w, qs, GATHER_STEP)) > 0;) {
 		added = 0;
-		if (ship_batch_full(w->sh) || stopping(d) || !(n = take_more(w, qs, GATHER_STEP)))
-			continue;
 		for (size_t i = 0; i < n; i++) {
 			if ((rc = ship_batch_add(w->sh, &qs[i])) == 1) {
 				added++;
@@ -368,6 +368,7 @@ static bool ship_batched(struct worker *w)
 				after_ship(w, &qs[i], rc);
 		}
 	}
+	free(qs);
 	rc = ship_batch_flush(w->sh, batch_done, w);
 	__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 	space_returned(d, rc, before);

@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/reply.h"
 #include "server/store/content.h"
 #include "server/upslots.h"
+
+#define VS_BYTES (PUTBATCH_ITEMS_MAX * sizeof(struct index_version))
 
 struct batch {
 	struct conn *c;
@@ -25,6 +29,10 @@ struct batch {
 	struct buf in;
 	struct vg_batch_item it;                 /* the item being read */
 	uint32_t n;
+	/* the items' versions: one mapping of PUTBATCH_ITEMS_MAX, given back
+	 * whole at the end (as heap chunks they stayed in every handler
+	 * thread's malloc arena: 68 MiB of RSS after 4,000 files) */
+	struct index_version *vs;
 	struct index_version *v[PUTBATCH_ITEMS_MAX];
 	int r[PUTBATCH_ITEMS_MAX];
 	bool adopt[PUTBATCH_ITEMS_MAX], adopted[PUTBATCH_ITEMS_MAX];
@@ -119,8 +127,7 @@ static int recv_item(struct batch *b)
 		return -EPROTO;
 	if ((r = recv_bytes(b, b->it.put.e.size)) < 0)
 		return r;
-	if (!(v = malloc(sizeof(*v))))
-		return -ENOMEM;
+	v = &b->vs[i];
 	v->implicit = false;
 	v->sha_pending = false;
 	b->v[i] = v;
@@ -226,7 +233,11 @@ int ingest_putbatch(struct conn *c, struct mux_stream *s, struct wire_reader *wr
 
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	if (!(b = calloc(1, sizeof(*b))) || !(b->body = malloc(PUTBATCH_BODY_MAX))) {
+	if (!(b = calloc(1, sizeof(*b))) || !(b->body = malloc(PUTBATCH_BODY_MAX)) ||
+	    (b->vs = mmap(NULL, VS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0)) == MAP_FAILED) {
+		if (b)
+			free(b->body);
 		free(b);
 		return -ENOMEM;
 	}
@@ -247,8 +258,7 @@ int ingest_putbatch(struct conn *c, struct mux_stream *s, struct wire_reader *wr
 	upslots_give(c->srv->batches, c->id.id);
 out:
 	store_batch_free(b->sb);   /* uncommitted (a cut stream): dropped */
-	for (uint32_t i = 0; i < b->n; i++)
-		free(b->v[i]);
+	munmap(b->vs, VS_BYTES);
 	buf_free(&b->in);
 	free(b->body);
 	free(b);

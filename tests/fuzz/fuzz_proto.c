@@ -51,7 +51,10 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 	case K_PUT_TRAILER:
 		proto_get_put_trailer(r, v); if (!r->err) proto_put_put_trailer(b, v); break;
 	case K_BATCH_ITEM:
-		proto_get_batch_item(r, v); if (!r->err) proto_put_batch_item(b, v); break;
+		proto_get_batch_item(r, v);
+		if (!r->err)
+			proto_put_batch_item(b, &((union any *)v)->bi.put, ((union any *)v)->bi.flags);
+		break;
 	case K_BATCH_DONE: {
 		union any *a = v;
 

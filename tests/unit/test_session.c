@@ -354,7 +354,7 @@ static int send_batch(struct vg_batch_item *its, uint8_t *const *bodies, uint32_
 
 	assert_int_equal(putio_batch_open(dev_m, 10000, &pb), 0);
 	for (uint32_t i = 0; i < n; i++)
-		assert_int_equal(putio_batch_add(pb, &its[i], bodies[i]), 0);
+		assert_int_equal(putio_batch_add(pb, &its[i].put, its[i].flags, bodies[i]), 0);
 	rc = putio_batch_finish(pb, res, n, err, sizeof(err));
 	putio_batch_free(pb);
 	return rc;
@@ -448,7 +448,7 @@ static void test_putbatch_cut(void **state)
 
 	batch_item(&it, "/batch/cut", d, 3000);
 	assert_int_equal(putio_batch_open(dev_m, 10000, &pb), 0);
-	assert_int_equal(putio_batch_add(pb, &it, d), 0);
+	assert_int_equal(putio_batch_add(pb, &it.put, it.flags, d), 0);
 	putio_batch_free(pb);   /* no END: reset */
 	usleep(200000);
 	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/batch/cut", 0, false, &e, 1), -ENOENT);
