@@ -63,6 +63,7 @@ struct vigild {
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];
 	struct pathset held;         /* paths in some shipper's open batch */
+	struct qcursor gather_at;    /* where batches' gathering stopped ("": start) */
 	char last_error[512];
 	struct vg_report trk_ctr;    /* the tracker's own counters, copied by the loop */
 };

@@ -462,15 +462,19 @@ int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 }
 
 int statedb_queue_scan(struct statedb *db, int64_t now_ns, int max_attempts,
-		       bool (*skip)(void *arg, const char *path), void *arg,
-		       struct qitem *out, size_t max, size_t *n)
+		       const struct qcursor *after, bool (*skip)(void *arg, const char *path),
+		       void *arg, struct qitem *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	*n = 0;
 	pthread_mutex_lock(&db->lock);
-	rc = prep(db, "SELECT " QCOLS " FROM queue INDEXED BY queue_order WHERE"
+	rc = prep(db, after ?
+		  "SELECT " QCOLS " FROM queue INDEXED BY queue_order WHERE"
+		  " (not_before_ns<=?1 OR not_before_ns>?3) AND attempts<?2"
+		  " AND (first_seen_ns, path) > (?4, ?5) ORDER BY first_seen_ns, path" :
+		  "SELECT " QCOLS " FROM queue INDEXED BY queue_order WHERE"
 		  " (not_before_ns<=?1 OR not_before_ns>?3) AND attempts<?2"
 		  " ORDER BY first_seen_ns, path", &st);
 	if (rc == 0) {
@@ -478,6 +482,10 @@ int statedb_queue_scan(struct statedb *db, int64_t now_ns, int max_attempts,
 		sqlite3_bind_int(st, 2, max_attempts);
 		sqlite3_bind_int64(st, 3, now_ns > INT64_MAX - STATEDB_HOLD_MAX_NS ?
 				   INT64_MAX : now_ns + STATEDB_HOLD_MAX_NS);
+		if (after) {
+			sqlite3_bind_int64(st, 4, after->seen_ns);
+			bind_text(st, 5, after->path);
+		}
 		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			/* the path first: held rows are stepped over cheaply */
 			col_text(st, 0, out[*n].path, sizeof(out[*n].path));

@@ -74,11 +74,17 @@ int statedb_enqueue(struct statedb *db, const char *path, int64_t seen_ns,
 #define STATEDB_EXCL_MAX 40   /* 16 shippers, 2 paths each for a rename */
 int statedb_queue_next(struct statedb *db, int64_t now_ns, int max_attempts,
 		       char *const excl[], size_t nexcl, struct qitem *out);
-/* Up to max due entries (as statedb_queue_next) in queue order, those
- * skip() says true for left out: *n of them into out.  0, -ENOENT (none). */
+/* A place in queue order (first_seen_ns, path). */
+struct qcursor {
+	int64_t seen_ns;
+	char path[PATH_MAX];
+};
+/* Up to max due entries (as statedb_queue_next) in queue order after
+ * `after` (NULL: from the start), those skip() says true for left out:
+ * *n of them into out.  0, -ENOENT (none). */
 int statedb_queue_scan(struct statedb *db, int64_t now_ns, int max_attempts,
-		       bool (*skip)(void *arg, const char *path), void *arg,
-		       struct qitem *out, size_t max, size_t *n);
+		       const struct qcursor *after, bool (*skip)(void *arg, const char *path),
+		       void *arg, struct qitem *out, size_t max, size_t *n);
 /* Up to max queued paths other than 'not' (for rename pairing). */
 int statedb_queue_list(struct statedb *db, const char *not, struct qitem *out, size_t max,
 		       size_t *n);

@@ -230,7 +230,8 @@ static int take(struct worker *w, size_t *inflight)
 		size_t n = 0;
 
 		rc = statedb_queue_scan(d->db, d->once ? INT64_MAX : real_ns(),
-					d->once ? ONCE_TRIES : 1 << 30, skip_taken, d, &w->q, 1, &n);
+					d->once ? ONCE_TRIES : 1 << 30, NULL, skip_taken, d, &w->q, 1,
+					&n);
 		if (rc < 0 || d->once || !busy_hold(d, &w->q))
 			break;
 		rc = -EAGAIN;
@@ -297,12 +298,25 @@ static size_t take_more(struct worker *w, struct qitem *qs, size_t max)
 	struct vigild *d = w->d;
 	size_t n = 0, k = 0;
 
-	int64_t now = mono_ns();
+	int64_t now = mono_ns(), t = d->once ? INT64_MAX : real_ns();
+	int tries = d->once ? ONCE_TRIES : 1 << 30, rc = -ENOENT;
 
 	pthread_mutex_lock(&d->mu);
+	/* from where the last gathering stopped: the entries before it are
+	 * mostly held by batches in flight, stepping over them again and
+	 * again was a fifth of vigild's CPU; once nothing is after it, from
+	 * the start again */
 	if (!d->erasing && !test_ship_held() &&
-	    statedb_queue_scan(d->db, d->once ? INT64_MAX : real_ns(), d->once ? ONCE_TRIES : 1 << 30,
-			       skip_taken, d, qs, max, &n) == 0)
+	    (rc = statedb_queue_scan(d->db, t, tries, d->gather_at.path[0] ? &d->gather_at : NULL,
+				     skip_taken, d, qs, max, &n)) == -ENOENT && d->gather_at.path[0]) {
+		d->gather_at.path[0] = '\0';
+		rc = statedb_queue_scan(d->db, t, tries, NULL, skip_taken, d, qs, max, &n);
+	}
+	if (rc == 0 && n) {
+		d->gather_at.seen_ns = qs[n - 1].first_seen_ns;
+		snprintf(d->gather_at.path, sizeof(d->gather_at.path), "%s", qs[n - 1].path);
+	}
+	if (rc == 0)
 		for (size_t i = 0; i < n; i++)
 			/* one a writer is at waits for take()'s hold (busy_hold) */
 			if ((d->once || strcmp(qs[i].reason, "closed") == 0 ||

@@ -201,6 +201,53 @@ static void test_queue_clock_back(void **state)
 	assert_int_equal(statedb_queue_next(f->db, INT64_MAX, 100, NULL, 0, &q), 0);
 }
 
+static bool skip_b(void *arg, const char *path)
+{
+	return !strcmp(path, "/b");
+}
+
+/* A batch's gathering: due entries in queue order, the held ones (skip)
+ * left out, from a cursor on; a batch's capture times reserved at once. */
+static void test_queue_scan(void **state)
+{
+	struct fx *f = *state;
+	struct qitem q[4];
+	struct qcursor at = { .seen_ns = 200 };
+	size_t n = 9;
+	int64_t first = 0, v = 0;
+
+	assert_int_equal(statedb_queue_scan(f->db, 1000, 100, NULL, NULL, NULL, q, 4, &n), -ENOENT);
+	assert_int_equal(n, 0);
+	assert_int_equal(statedb_enqueue(f->db, "/c", 300, 0, "scan"), 0);
+	assert_int_equal(statedb_enqueue(f->db, "/a", 100, 0, "scan"), 0);
+	assert_int_equal(statedb_enqueue(f->db, "/b", 200, 0, "scan"), 0);
+	assert_int_equal(statedb_enqueue(f->db, "/late", 50, 5000, "scan"), 0);   /* not due */
+	assert_int_equal(statedb_queue_scan(f->db, 1000, 100, NULL, skip_b, NULL, q, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(q[0].path, "/a");
+	assert_string_equal(q[1].path, "/c");
+	assert_int_equal(statedb_queue_scan(f->db, 1000, 100, NULL, NULL, NULL, q, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(q[0].path, "/a");
+	snprintf(at.path, sizeof(at.path), "/b");
+	assert_int_equal(statedb_queue_scan(f->db, 1000, 100, &at, NULL, NULL, q, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(q[0].path, "/c");
+	at.seen_ns = 300;
+	snprintf(at.path, sizeof(at.path), "/c");
+	assert_int_equal(statedb_queue_scan(f->db, 1000, 100, &at, NULL, NULL, q, 4, &n), -ENOENT);
+
+	assert_int_equal(statedb_kv_raise(f->db, "c", 1000, &v), 0);
+	assert_int_equal(statedb_kv_raise_by(f->db, "c", 10, 128, &first), 0);   /* clock behind */
+	assert_int_equal(first, 1001);
+	assert_int_equal(statedb_kv_raise(f->db, "c", 10, &v), 0);
+	assert_int_equal(v, 1001 + 128);
+	assert_int_equal(statedb_kv_raise_by(f->db, "c", 5000, 4, &first), 0);   /* clock ahead */
+	assert_int_equal(first, 5000);
+	assert_int_equal(statedb_kv_raise(f->db, "c", 10, &v), 0);
+	assert_int_equal(v, 5004);
+}
+
 /* Capture times: one increasing sequence, whatever the clock says. */
 static void test_kv_raise(void **state)
 {
@@ -289,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shipped_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv_raise, setup, teardown),
