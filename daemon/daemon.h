@@ -64,6 +64,7 @@ struct vigild {
 	char *claimed[STATEDB_EXCL_MAX];
 	struct pathset held;         /* paths in some shipper's open batch */
 	struct qcursor gather_at;    /* where batches' gathering stopped ("": start) */
+	int nbatches;                /* shippers with a batch open (<= SHIP_BATCHES) */
 	char last_error[512];
 	struct vg_report trk_ctr;    /* the tracker's own counters, copied by the loop */
 };

@@ -91,6 +91,12 @@ int  ship_item(struct shipper *sh, const struct qitem *q);
 #define SHIP_BATCH_FILE_MAX (16 * 1024)
 #define SHIP_BATCH_ITEMS    128
 #define SHIP_BATCH_BYTES    (1u << 20)
+/* Batches one vigild has open at once (the server receives 4 of a device
+ * at a time, SRV_DEVICE_BATCHES; more would only wait there, their bytes
+ * buffered in its streams' windows). */
+#define SHIP_BATCHES        4
+/* 1: q would go into a batch; 0: not one for a batch; -errno. */
+int  ship_batch_fits(struct shipper *sh, const struct qitem *q);
 /* 1: q is in the batch (held until the flush); 0: not one for a batch
  * (ship_item it), or the batch is full; -errno: q failed (as ship_item). */
 int  ship_batch_add(struct shipper *sh, const struct qitem *q);

@@ -177,21 +177,35 @@ static void batch_send(struct shipper *sh, struct shipbatch *b, const struct qit
 		ctr_add(sh->o.ctr, CTR_BYTES_SENT, e->size);
 }
 
-int ship_batch_add(struct shipper *sh, const struct qitem *q)
+/* Whether q is one for a batch: 1 (st set), 0, or -errno. */
+static int batch_fits(struct shipper *sh, const struct qitem *q, struct stat *st)
 {
-	struct shipped *moved = sh->old;
 	struct ship_facts f;
-	struct stat st;
-	char *path;
 	int rc;
 
 	if (sh->nobatch || ship_batch_full(sh))
 		return 0;
-	if ((rc = ship_look(sh, q, &st, moved, &f)) < 0)
+	if ((rc = ship_look(sh, q, st, sh->old, &f)) < 0)
 		return rc;
-	if (ship_plan(&f) != SHIP_ADOPT || !S_ISREG(st.st_mode) ||
-	    st.st_size >= SHIP_BATCH_FILE_MAX)
-		return 0;
+	return ship_plan(&f) == SHIP_ADOPT && S_ISREG(st->st_mode) &&
+	       st->st_size < SHIP_BATCH_FILE_MAX;
+}
+
+int ship_batch_fits(struct shipper *sh, const struct qitem *q)
+{
+	struct stat st;
+
+	return batch_fits(sh, q, &st);
+}
+
+int ship_batch_add(struct shipper *sh, const struct qitem *q)
+{
+	struct stat st;
+	char *path;
+	int rc;
+
+	if ((rc = batch_fits(sh, q, &st)) <= 0)
+		return rc;
 	if (!(path = strdup(q->path)))
 		return -ENOMEM;
 	if (sh->o.rt)   /* as ship_content: writes from now on form the next set */

@@ -334,6 +334,15 @@ static void unhold(struct vigild *d, const char *path)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/* A batch ended: the shippers waiting for one may start theirs. */
+static void batch_end(struct vigild *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->nbatches--;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
 static void batch_done(void *arg, const struct qitem *q, int rc)
 {
 	struct worker *w = arg;
@@ -353,17 +362,30 @@ static bool ship_batched(struct worker *w)
 	size_t n;
 	int rc;
 
+	if (ship_batch_fits(w->sh, &w->q) != 1)
+		return false;
 	pthread_mutex_lock(&d->mu);
+	if (d->nbatches >= SHIP_BATCHES) {
+		/* wait for a batch to end (it wakes the shippers); the entry
+		 * stays queued, no attempt counted */
+		pthread_mutex_unlock(&d->mu);
+		vigild_release(d, w->q.path);
+		nap(d, 200);
+		return true;
+	}
+	d->nbatches++;
 	rc = pathset_add(&d->held, w->q.path);
 	pthread_mutex_unlock(&d->mu);
 	if (rc < 0 || (rc = ship_batch_add(w->sh, &w->q)) == 0) {
 		if (rc == 0)
 			unhold(d, w->q.path);
+		batch_end(d);
 		return false;
 	}
 	vigild_release(d, w->q.path);   /* held by the batch from now on */
 	if (rc < 0) {
 		unhold(d, w->q.path);
+		batch_end(d);
 		after_ship(w, &w->q, rc);
 		return true;
 	}
@@ -384,6 +406,7 @@ static bool ship_batched(struct worker *w)
 	}
 	free(qs);
 	rc = ship_batch_flush(w->sh, batch_done, w);
+	batch_end(d);
 	__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 	space_returned(d, rc, before);
 	return true;
