@@ -163,24 +163,15 @@ fail:
 int vbuild_new_shared(struct store *st, const struct devkey *key, struct store_batch *b,
 		      struct vbuild **out)
 {
-	struct vbuild *vb = calloc(1, sizeof(*vb));
+	struct vbuild *vb;
+	int r;
 
-	*out = NULL;
-	if (!vb)
-		return -ENOMEM;
-	vb->st = st;
-	vb->key = *key;
-	vb->ckpt_fd = -1;
-	vb->max_size = CONTENT_SIZE_MAX;
+	if ((r = vbuild_new(st, key, &vb)) < 0)
+		return r;
+	store_batch_free(vb->batch);
 	vb->batch = b;
 	vb->shared = true;
-	vb->ch = chunker_new();
-	vb->tb = ctree_builder_new(put_page, vb);
-	vb->sha = EVP_MD_CTX_new();
-	if (!vb->ch || !vb->tb || !vb->sha || EVP_DigestInit_ex(vb->sha, EVP_sha256(), NULL) != 1) {
-		vbuild_free(vb);
-		return -ENOMEM;
-	}
+	vb->pipe_at = UINT64_MAX;   /* never piped: the worker owns and commits its batch */
 	*out = vb;
 	return 0;
 }
