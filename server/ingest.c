@@ -126,6 +126,10 @@ static uint64_t body_slack(const struct put_ctx *p)
 
 /* ------------------------------------------------------------------- WHOLE */
 
+/* a build's pipeline (a thread and its queue) only for heavy uploads,
+ * whose number per device upslots bounds */
+_Static_assert(CONTENT_PIPE_START >= SRV_HEAVY_BYTES, "pipelined builds must be heavy");
+
 struct whole {
 	struct put_ctx *p;
 	struct vbuild *vb;

@@ -60,11 +60,15 @@ typedef bool (*content_cancel_fn)(void *arg);
 /* A build may not grow past max_size (capped at CONTENT_SIZE_MAX, the
  * default): appending more fails with -EFBIG.  gone may be NULL. */
 void vbuild_set_limits(struct vbuild *vb, uint64_t max_size, content_cancel_fn gone, void *arg);
-/* A build written more than start_at bytes (default 1 MiB) stores its
+/* A build written more than start_at bytes (default CONTENT_PIPE_START) stores its
  * chunks on a thread of its own while the caller's thread hashes and
  * chunks the next bytes (content_pipe.c; 2 MiB of queue per build); the
  * result is the same either way.  UINT64_MAX: never (tests). */
 void vbuild_set_pipe(struct vbuild *vb, uint64_t start_at);
+/* 8 MiB: only a body announced at least that big (a heavy upload, at most
+ * two per device: server/srv.h) ever gets a worker and its queue, so a
+ * device's many small uploads cost no thread each. */
+#define CONTENT_PIPE_START (8u << 20)
 /* true once the build's chunks went through its pipeline. */
 bool vbuild_pipelined(const struct vbuild *vb);
 /* Bytes appended so far. */

@@ -1,7 +1,7 @@
 /* content_pipe.c — a big build on two threads (issue 11, "First upload of
  * a large file").
  *
- * Once a vbuild has been written PIPE_START bytes, its chunks are stored by
+ * Once a vbuild has been written PIPE_START bytes (8 MiB: content.h), its chunks are stored by
  * a worker thread of its own: the writer's thread keeps the whole-content
  * sha256, FastCDC and each chunk's sha256, then copies the chunk into a
  * bounded ring (PIPE_RING bytes, PIPE_ENTS chunks) and goes on; the worker

@@ -53,8 +53,9 @@ struct vbuild {
 	struct store_idmac *mac;   /* chunk and page ids (whoever stores them) */
 };
 
-/* A stream past PIPE_START bytes goes on two threads (content_pipe.c). */
-#define PIPE_START  (1u << 20)
+/* A stream past CONTENT_PIPE_START bytes goes on two threads
+ * (content_pipe.c). */
+#define PIPE_START  CONTENT_PIPE_START
 
 #define COPY_BUF  (64 * 1024)
 
