@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,29 @@ void mux_wake(struct mux *m)
 		log_debug("mux eventfd write: %s", strerror(errno));
 }
 
+bool mux_kick(struct mux *m)
+{
+	bool wake = m->sleepy;
+
+	m->kicks++;
+	m->sleepy = false;
+	return wake;
+}
+
+void mux_frame_free(struct frame *f)
+{
+	if (f)
+		free(f->own);
+	free(f);
+}
+
 void mux_frames_free(struct frameq *q)
 {
 	struct frame *f;
 
 	while ((f = STAILQ_FIRST(q))) {
 		STAILQ_REMOVE_HEAD(q, link);
-		free(f);
+		mux_frame_free(f);
 	}
 }
 
@@ -286,6 +303,8 @@ void mux_free(struct mux *m)
 	while (m->ntab)
 		mux_stream_unlink_free(m->tab[m->ntab - 1]);
 	free(m->tab);
+	mux_frame_free(m->wframe);
+	free(m->rpay);
 	free(m->rbuf);
 	free(m->wbuf);
 	if (m->efd >= 0)
@@ -337,22 +356,49 @@ void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms)
 	pthread_mutex_lock(&m->lock);
 	m->ping_ms = ping_ms;
 	m->dead_ms = dead_ms;
+	m->kicks++;
 	pthread_mutex_unlock(&m->lock);
 	mux_wake(m);
 }
 
 struct frame *mux_frame_new(uint8_t kind, uint16_t type, const void *p, size_t len)
 {
-	struct frame *f = malloc(sizeof(*f) + len);
+	struct frame *f = malloc(sizeof(*f) + MUX_HDR + len);
 
 	if (!f)
 		return NULL;
 	f->kind = kind;
 	f->type = type;
 	f->len = (uint32_t)len;
+	f->data = f->buf + MUX_HDR;
+	f->own = NULL;
 	if (len)
 		memcpy(f->data, p, len);
 	return f;
+}
+
+static struct frame *frame_of_buf(void *p)
+{
+	return (struct frame *)((uint8_t *)p - MUX_HDR - offsetof(struct frame, buf));
+}
+
+void *mux_buf_new(void)
+{
+	struct frame *f = malloc(sizeof(*f) + MUX_HDR + MUX_FRAME_MAX);
+
+	if (!f)
+		return NULL;
+	f->kind = FK_DATA;
+	f->type = 0;
+	f->data = f->buf + MUX_HDR;
+	f->own = NULL;
+	return f->data;
+}
+
+void mux_buf_free(void *p)
+{
+	if (p)
+		free(frame_of_buf(p));
 }
 
 static void oq_push(struct mux_stream *s, struct frame *f)
@@ -364,6 +410,7 @@ struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_
 {
 	struct mux_stream *s = NULL;
 	struct frame *f;
+	bool wake;
 	int e = 0;
 
 	if (len > MUX_FRAME_MAX) {
@@ -392,13 +439,15 @@ struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_
 		oq_push(s, f);
 		f = NULL;
 	}
+	wake = s && mux_kick(m);
 	pthread_mutex_unlock(&m->lock);
 	free(f);
 	if (!s) {
 		errno = e;
 		return NULL;
 	}
-	mux_wake(m);
+	if (wake)
+		mux_wake(m);
 	return s;
 }
 
@@ -407,6 +456,7 @@ static int queue_frame(struct mux_stream *s, struct frame *f)
 {
 	struct mux *m = s->m;
 	size_t cost = f->kind == FK_END ? 0 : FRAME_COST(f->len);
+	bool wake = false;
 	int r = 0;
 
 	pthread_mutex_lock(&m->lock);
@@ -429,10 +479,11 @@ static int queue_frame(struct mux_stream *s, struct frame *f)
 			s->end_queued = true;
 		oq_push(s, f);
 		f = NULL;
+		wake = mux_kick(m);
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(f);
-	if (r == 0)
+	if (wake)
 		mux_wake(m);
 	return r;
 }
@@ -465,6 +516,18 @@ int mux_send_data(struct mux_stream *s, const void *p, size_t n)
 		n -= k;
 	}
 	return 0;
+}
+
+int mux_send_buf(struct mux_stream *s, void *p, size_t n)
+{
+	struct frame *f = frame_of_buf(p);
+
+	if (n > MUX_FRAME_MAX) {
+		free(f);
+		return -EMSGSIZE;
+	}
+	f->len = (uint32_t)n;
+	return queue_frame(s, f);
 }
 
 int mux_send_end(struct mux_stream *s)
@@ -503,6 +566,21 @@ static struct frame *take_item(struct mux_stream *s, long deadline, int *r)
 	}
 }
 
+/* f's payload into the (reset) out: its block handed over when it has
+ * one, else copied. */
+static int take_payload(struct buf *out, struct frame *f)
+{
+	if (!f->own)
+		return buf_append(out, f->data, f->len);
+	if (f->len > out->max)
+		return -EMSGSIZE;
+	free(out->data);
+	out->data = f->own;
+	out->cap = out->len = f->len;
+	f->own = NULL;
+	return 0;
+}
+
 int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_ms)
 {
 	struct mux *m = s->m;
@@ -517,7 +595,7 @@ int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_
 		/* Return credit in batches; safe because a blocked sender has
 		 * more than 3/4 of the window outstanding here. */
 		s->credit_due += FRAME_COST(f->len);
-		wake = s->credit_due >= MUX_WINDOW / 4;
+		wake = s->credit_due >= MUX_WINDOW / 4 && mux_kick(m);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (wake)
@@ -527,10 +605,10 @@ int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_
 	buf_reset(out);
 	if (type)
 		*type = f->type;
-	r = buf_append(out, f->data, f->len);
+	r = take_payload(out, f);
 	if (r == 0)
 		r = f->kind == FK_MSG ? MUX_MSG : MUX_DATA;
-	free(f);
+	mux_frame_free(f);
 	return r;
 }
 
@@ -538,6 +616,7 @@ void mux_stream_close(struct mux_stream *s)
 {
 	struct mux *m;
 	struct frame *f;
+	bool wake;
 
 	if (!s)
 		return;
@@ -565,9 +644,11 @@ void mux_stream_close(struct mux_stream *s)
 	}
 	if (mux_stream_reapable(s))
 		mux_stream_unlink_free(s);
+	wake = mux_kick(m);
 	pthread_mutex_unlock(&m->lock);
 	free(f);
-	mux_wake(m);
+	if (wake)
+		mux_wake(m);
 }
 
 int mux_call(struct mux *m, uint16_t type, const struct buf *req,

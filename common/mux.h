@@ -151,8 +151,17 @@ struct mux_stream *mux_open(struct mux *m, uint16_t type, const void *msg, size_
 int mux_send_msg(struct mux_stream *s, uint16_t type, const void *msg, size_t len);
 int mux_send_data(struct mux_stream *s, const void *p, size_t n);   /* any n; split into frames */
 int mux_send_end(struct mux_stream *s);
+/* Sending without a copy: mux_buf_new gives a buffer of MUX_FRAME_MAX
+ * bytes (NULL with errno), mux_send_buf queues n bytes of it as one DATA
+ * frame, as mux_send_data would, and takes the buffer in every case (the
+ * I/O thread frees it once written).  mux_buf_free drops an unsent one. */
+void *mux_buf_new(void);
+int mux_send_buf(struct mux_stream *s, void *p, size_t n);
+void mux_buf_free(void *p);
 /* The next item from the peer.  out is reset and filled (it must allow at
- * least MUX_FRAME_MAX bytes).  timeout_ms < 0 waits forever.  Returns a
+ * least MUX_FRAME_MAX bytes); a large item's block is handed over into out
+ * (out->data is then a new block: pointers into the previous item's bytes
+ * do not survive the call).  timeout_ms < 0 waits forever.  Returns a
  * positive enum mux_item, -ETIMEDOUT, or -ECONNRESET (connection died or the
  * peer reset the stream).  After MUX_END, further calls return MUX_END. */
 int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_ms);

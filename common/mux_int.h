@@ -27,13 +27,22 @@
  * 64 KiB buffer and then a tail of a hundred bytes in a second one */
 #define MUX_TLS_WBUF (68 * 1024)
 
+/* A queued frame.  Outgoing: one block, the wire header's room (filled by
+ * the I/O thread) right before the payload, so a large frame goes to
+ * SSL_write from where it lies (buf).  Incoming: the payload is a block of
+ * its own (own), which mux_recv hands to its caller instead of copying. */
 struct frame {
 	STAILQ_ENTRY(frame) link;
 	uint8_t kind;
 	uint16_t type;
 	uint32_t len;
-	uint8_t data[];
+	uint8_t *data;                 /* payload: buf + MUX_HDR, or own */
+	uint8_t *own;                  /* incoming payload block (malloc), or NULL */
+	uint8_t buf[];                 /* outgoing: header room, then the payload */
 };
+/* An outgoing frame of len bytes or more is written straight from its
+ * block; smaller ones are copied into the write buffer, several to a write. */
+#define MUX_DIRECT_MIN (16 * 1024)
 
 STAILQ_HEAD(frameq, frame);
 
@@ -117,6 +126,16 @@ struct mux {
 	long last_rx, last_ping;
 	uint8_t *rbuf, *wbuf;
 	size_t rlen, wlen, woff;
+	struct frame *wframe;          /* written after wbuf, from its own block */
+	size_t wfoff;
+	uint8_t *rpay;                 /* the payload being read of a MSG/DATA frame */
+	struct mux_hdr rhdr;           /* its header */
+	size_t rpgot;
+	/* Wake-ups: producers count kicks; the I/O thread sets sleepy (lock
+	 * held) just before it waits in poll, and only then does a producer
+	 * write the eventfd (mux_kick). */
+	uint64_t kicks, kicks_seen;
+	bool sleepy;
 };
 
 /* A parked handler thread (on its own stack): start_handler hands it the
@@ -129,13 +148,17 @@ struct hidle {
 };
 
 void mux_wake(struct mux *m);                       /* poke the I/O thread */
+/* Something changed for the I/O thread (lock held): true when the caller
+ * must mux_wake() after unlocking, i.e. the thread is (about to be) asleep. */
+bool mux_kick(struct mux *m);
 void mux_mark_dead(struct mux *m, const char *why); /* lock held */
 void mux_stream_finish(struct mux_stream *s);       /* lock held */
 void mux_stream_unlink_free(struct mux_stream *s);  /* lock held */
 bool mux_stream_reapable(const struct mux_stream *s);
 struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local);
-/* A frame of kind/type with a copy of p[0..len), or NULL. */
+/* An outgoing frame of kind/type with a copy of p[0..len), or NULL. */
 struct frame *mux_frame_new(uint8_t kind, uint16_t type, const void *p, size_t len);
+void mux_frame_free(struct frame *f);
 void mux_frames_free(struct frameq *q);             /* frees all; q is left empty */
 struct mux_stream *mux_find(struct mux *m, uint32_t id);
 void *mux_io_main(void *arg);

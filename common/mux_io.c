@@ -28,18 +28,23 @@ static bool wroom(struct mux *m, size_t len)
 	return m->wlen + MUX_HDR + len <= MUX_WBUF;
 }
 
-/* Appends one frame to the write buffer (room checked by the caller). */
-static void wput(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
-		 const void *p, uint32_t len)
+static void put_hdr(uint8_t *h, uint8_t kind, uint16_t type, uint32_t id, uint32_t len)
 {
-	uint8_t *h = m->wbuf + m->wlen;
-
 	put32(h, len);
 	h[4] = kind;
 	h[5] = 0;                      /* flags: none defined in version 1 */
 	h[6] = type >> 8;
 	h[7] = type & 0xff;
 	put32(h + 8, id);
+}
+
+/* Appends one frame to the write buffer (room checked by the caller). */
+static void wput(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
+		 const void *p, uint32_t len)
+{
+	uint8_t *h = m->wbuf + m->wlen;
+
+	put_hdr(h, kind, type, id, len);
 	if (len)
 		memcpy(h + MUX_HDR, p, len);
 	m->wlen += MUX_HDR + len;
@@ -85,8 +90,20 @@ static void fill_control(struct mux *m, long now)
 	}
 }
 
+/* The bookkeeping of s's frame f leaving the queue (lock held). */
+static void frame_out(struct mux_stream *s, const struct frame *f)
+{
+	if (f->kind == FK_OPEN)
+		s->open_sent = true;
+	if (f->kind == FK_END && (s->end_sent = true) && s->peer_end)
+		mux_stream_finish(s);
+	if (f->kind == FK_RESET && (s->reset_sent = true))
+		mux_stream_finish(s);
+}
+
 /* One frame from each stream with queued output, in turn, until the
- * buffer is full or nothing is queued (lock held). */
+ * buffer is full, a large frame is to be written from its own block
+ * (m->wframe, after the buffer), or nothing is queued (lock held). */
 static void fill_streams(struct mux *m)
 {
 	bool more = true;
@@ -101,17 +118,19 @@ static void fill_streams(struct mux *m)
 
 			if (!f)
 				continue;
-			if (!wroom(m, f->len))
+			if (f->len < MUX_DIRECT_MIN && !wroom(m, f->len))
 				return;
 			STAILQ_REMOVE_HEAD(&s->oq, link);
+			frame_out(s, f);
+			if (f->len >= MUX_DIRECT_MIN) {
+				put_hdr(f->buf, f->kind, f->type, s->id, f->len);
+				m->wframe = f;
+				m->wfoff = 0;
+				m->rr = start + k + 1;
+				return;
+			}
 			wput(m, f->kind, f->type, s->id, f->data, f->len);
-			if (f->kind == FK_OPEN)
-				s->open_sent = true;
-			if (f->kind == FK_END && (s->end_sent = true) && s->peer_end)
-				mux_stream_finish(s);
-			if (f->kind == FK_RESET && (s->reset_sent = true))
-				mux_stream_finish(s);
-			free(f);
+			mux_frame_free(f);
 			more = more || !STAILQ_EMPTY(&s->oq);
 		}
 		m->rr = start + 1;
@@ -330,8 +349,10 @@ refuse:
 	return 0;
 }
 
+/* A MSG or DATA frame for s: queued for mux_recv.  *own, the payload's
+ * block when it has one, is taken (set to NULL) when queued. */
 static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
-		      const uint8_t *p, uint32_t len, char *why, size_t wl)
+		      const uint8_t *p, uint32_t len, uint8_t **own, char *why, size_t wl)
 {
 	struct frame *f;
 
@@ -341,8 +362,17 @@ static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
 		return 0;       /* nobody reads it; the peer will see our RESET */
 	if (s->rx_outstanding + FRAME_COST(len) > MUX_WINDOW)
 		return proto_err(why, wl, "stream %u overran its credit", s->id);
-	if (!(f = mux_frame_new(kind, type, p, len)))
+	if (*own) {
+		if (!(f = malloc(sizeof(*f))))
+			return proto_err(why, wl, "out of memory");
+		f->kind = kind;
+		f->type = type;
+		f->len = len;
+		f->data = f->own = *own;
+		*own = NULL;
+	} else if (!(f = mux_frame_new(kind, type, p, len))) {
 		return proto_err(why, wl, "out of memory");
+	}
 	STAILQ_INSERT_TAIL(&s->iq, f, link);
 	s->rx_outstanding += FRAME_COST(len);
 	pthread_cond_broadcast(&s->cond);
@@ -350,14 +380,14 @@ static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
 }
 
 static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
-			   const uint8_t *p, uint32_t len, char *why, size_t wl)
+			   const uint8_t *p, uint32_t len, uint8_t **own, char *why, size_t wl)
 {
 	uint32_t n;
 
 	switch (kind) {
 	case FK_MSG:
 	case FK_DATA:
-		return on_payload(s, kind, type, p, len, why, wl);
+		return on_payload(s, kind, type, p, len, own, why, wl);
 	case FK_END:
 		if (s->peer_end || s->peer_reset)
 			return proto_err(why, wl, "second END on stream %u", s->id);
@@ -386,8 +416,9 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 }
 
 /* One complete frame from the peer (lock held).  0 or -EPROTO with why.
- * The rules without stream state are mux_frame_check's. */
-static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p,
+ * The rules without stream state are mux_frame_check's.  *own: p's block
+ * when the payload was read into one of its own (NULL when taken). */
+static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p, uint8_t **own,
 		    char *why, size_t wl)
 {
 	struct mux_stream *s;
@@ -414,7 +445,7 @@ static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p,
 		return on_open(m, h->id, h->type, p, h->len, why, wl);
 	}
 	if ((s = mux_find(m, h->id)))
-		return on_stream_frame(s, h->kind, h->type, p, h->len, why, wl);
+		return on_stream_frame(s, h->kind, h->type, p, h->len, own, why, wl);
 	/* Not in the table: a stream that ended or was refused (frames may
 	 * cross our RESET in flight) is ignored; one never opened is an error. */
 	ours = (h->id & 1) == (m->server ? 0u : 1u);
@@ -449,15 +480,35 @@ static enum io_end ssl_fail(struct mux *m, int r, bool *want_out, char *why, siz
 	}
 }
 
-static enum io_end do_write(struct mux *m, bool *progress, bool *want_out, char *why, size_t wl)
+/* SSL_write of p[*off..len): IO_OK with *off == len, or as ssl_fail. */
+static enum io_end write_all(struct mux *m, const uint8_t *p, size_t len, size_t *off,
+			     bool *progress, bool *want_out, char *why, size_t wl)
 {
-	while (m->woff < m->wlen) {
-		int n = SSL_write(m->ssl, m->wbuf + m->woff, (int)(m->wlen - m->woff));
+	while (*off < len) {
+		int n = SSL_write(m->ssl, p + *off, (int)(len - *off));
 
 		if (n <= 0)
 			return ssl_fail(m, n, want_out, why, wl);
-		m->woff += (size_t)n;
+		*off += (size_t)n;
 		*progress = true;
+	}
+	return IO_OK;
+}
+
+static enum io_end do_write(struct mux *m, bool *progress, bool *want_out, char *why, size_t wl)
+{
+	enum io_end e;
+
+	if ((e = write_all(m, m->wbuf, m->wlen, &m->woff, progress, want_out, why, wl)) != IO_OK ||
+	    m->woff < m->wlen)
+		return e;
+	if (m->wframe) {
+		e = write_all(m, m->wframe->buf, MUX_HDR + (size_t)m->wframe->len, &m->wfoff,
+			      progress, want_out, why, wl);
+		if (e != IO_OK || m->wfoff < MUX_HDR + (size_t)m->wframe->len)
+			return e;
+		mux_frame_free(m->wframe);
+		m->wframe = NULL;
 	}
 	/* the write BIO buffers records (mux.c buffer_writes): push them out */
 	errno = 0;
@@ -471,30 +522,79 @@ static enum io_end do_write(struct mux *m, bool *progress, bool *want_out, char 
 	return IO_OK;
 }
 
+/* Dispatches a whole frame (payload p, in its own block *own or not). */
+static int deliver(struct mux *m, const struct mux_hdr *h, const uint8_t *p, uint8_t **own,
+		   char *why, size_t wl)
+{
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	m->last_rx = mono_ms();
+	r = dispatch(m, h, p, own, why, wl);
+	pthread_mutex_unlock(&m->lock);
+	free(*own);   /* not queued: nobody reads it */
+	*own = NULL;
+	m->rlen = 0;
+	return r;
+}
+
+/* Reads the next piece of a frame: the header and small or control
+ * payloads into rbuf, the payload of a large MSG/DATA frame into a block
+ * of its own (m->rpay), handed to the stream without a copy.  1: a whole
+ * frame is in *h, 0: more is needed, <0: as ssl_fail / -EPROTO. */
+static int read_piece(struct mux *m, struct mux_hdr *h, bool *want_out, char *why, size_t wl,
+		      enum io_end *e)
+{
+	int n, r;
+
+	errno = 0;
+	if (m->rpay) {
+		n = SSL_read(m->ssl, m->rpay + m->rpgot, (int)(m->rhdr.len - m->rpgot));
+		if (n <= 0)
+			return (*e = ssl_fail(m, n, want_out, why, wl)) == IO_OK ? -EAGAIN : -EIO;
+		m->rpgot += (size_t)n;
+		*h = m->rhdr;
+		return m->rpgot == m->rhdr.len;
+	}
+	n = SSL_read(m->ssl, m->rbuf + m->rlen, (int)mux_frame_need(m->rbuf, m->rlen));
+	if (n <= 0)
+		return (*e = ssl_fail(m, n, want_out, why, wl)) == IO_OK ? -EAGAIN : -EIO;
+	m->rlen += (size_t)n;
+	if ((r = mux_frame_take(m->rbuf, m->rlen, h, why, wl)) < 0) {
+		*e = IO_PROTO;
+		return -EIO;
+	}
+	if (r == 0 && m->rlen == MUX_HDR && h->len >= MUX_DIRECT_MIN &&
+	    (h->kind == FK_MSG || h->kind == FK_DATA)) {
+		if (!(m->rpay = malloc(h->len))) {
+			snprintf(why, wl, "out of memory");
+			*e = IO_PROTO;
+			return -EIO;
+		}
+		m->rhdr = *h;
+		m->rpgot = 0;
+	}
+	return r;
+}
+
 /* Reads up to a batch of frames and dispatches each; the frame format
  * itself is mux_frame.c's. */
 static enum io_end do_read(struct mux *m, bool *progress, bool *want_out, char *why, size_t wl)
 {
+	enum io_end e = IO_OK;
 	struct mux_hdr h;
-	int i, n, r;
+	uint8_t *own;
+	int i, r;
 
 	for (i = 0; i < 64; i++) {
-		errno = 0;
-		n = SSL_read(m->ssl, m->rbuf + m->rlen, (int)mux_frame_need(m->rbuf, m->rlen));
-		if (n <= 0)
-			return ssl_fail(m, n, want_out, why, wl);
+		if ((r = read_piece(m, &h, want_out, why, wl, &e)) < 0)
+			return e;
 		*progress = true;
-		m->rlen += (size_t)n;
-		if ((r = mux_frame_take(m->rbuf, m->rlen, &h, why, wl)) < 0)
-			return IO_PROTO;
 		if (r == 0)
 			continue;
-		pthread_mutex_lock(&m->lock);
-		m->last_rx = mono_ms();
-		r = dispatch(m, &h, m->rbuf + MUX_HDR, why, wl);
-		pthread_mutex_unlock(&m->lock);
-		m->rlen = 0;
-		if (r < 0)
+		own = m->rpay;
+		m->rpay = NULL;
+		if (deliver(m, &h, own ? own : m->rbuf + MUX_HDR, &own, why, wl) < 0)
 			return IO_PROTO;
 	}
 	return IO_OK;
@@ -511,6 +611,19 @@ static int poll_timeout(struct mux *m, long now)
 		t = last + m->ping_ms;
 	t -= now;
 	return t < 1 ? 1 : t > 60000 ? 60000 : (int)t;
+}
+
+/* Before waiting in poll: false when a producer kicked since this round
+ * filled (look again), else the next kick writes the eventfd. */
+static bool may_sleep(struct mux *m)
+{
+	bool ok;
+
+	pthread_mutex_lock(&m->lock);
+	ok = m->kicks == m->kicks_seen && !m->dead;
+	m->sleepy = ok;
+	pthread_mutex_unlock(&m->lock);
+	return ok;
 }
 
 /* One round: fill, write, read; waits in poll when nothing moved. */
@@ -532,7 +645,9 @@ static enum io_end io_round(struct mux *m, char *why, size_t wl)
 		pthread_mutex_unlock(&m->lock);
 		return IO_CLOSED;
 	}
-	if (m->woff == m->wlen) {
+	m->sleepy = false;
+	m->kicks_seen = m->kicks;
+	if (m->woff == m->wlen && !m->wframe) {
 		m->wlen = m->woff = 0;
 		fill_control(m, now);
 		fill_streams(m);
@@ -546,7 +661,7 @@ static enum io_end io_round(struct mux *m, char *why, size_t wl)
 	if ((e = do_write(m, &progress, &want_out, why, wl)) != IO_OK ||
 	    (e = do_read(m, &progress, &want_out, why, wl)) != IO_OK)
 		return e;
-	if (progress)
+	if (progress || !may_sleep(m))
 		return IO_OK;
 	pfd[0] = (struct pollfd){ .fd = m->fd, .events = POLLIN | (want_out ? POLLOUT : 0) };
 	pfd[1] = (struct pollfd){ .fd = m->efd, .events = POLLIN };

@@ -254,7 +254,8 @@ static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	return 0;
 }
 
-/* Streams [off, off+len) of a version's content as DATA frames. */
+/* Streams [off, off+len) of a version's content as DATA frames, each read
+ * into the frame's own buffer (mux_buf_new) and sent without a copy. */
 static int send_content(struct conn *c, struct mux_stream *s, const struct ident *dev,
 			const struct index_version *v, uint64_t off, uint64_t len)
 {
@@ -273,15 +274,15 @@ static int send_content(struct conn *c, struct mux_stream *s, const struct ident
 	end = len == 0 || len > v->e.size - off ? v->e.size : off + len;
 	if (off < end && (r = vreader_open(c->srv->store, &key, &ref, &vr)) < 0)
 		return r;
-	if (!(chunk = malloc(MUX_FRAME_MAX))) {
-		r = -ENOMEM;
-		goto out;
-	}
 	if ((r = reply(s, MSG_OK, NULL)) < 0)
 		goto out;
 	while (off < end) {
 		size_t want = end - off < MUX_FRAME_MAX ? (size_t)(end - off) : MUX_FRAME_MAX;
 
+		if (!(chunk = mux_buf_new())) {
+			r = -ECONNABORTED;
+			goto out;
+		}
 		n = vreader_pread(vr, chunk, want, off);
 		if (n <= 0) {
 			r = n < 0 ? (int)n : -EIO;   /* short content: the store is damaged */
@@ -290,13 +291,15 @@ static int send_content(struct conn *c, struct mux_stream *s, const struct ident
 			r = -ECONNABORTED;   /* OK was sent: end with a reset, not END */
 			goto out;
 		}
-		if ((r = mux_send_data(s, chunk, (size_t)n)) < 0)
+		r = mux_send_buf(s, chunk, (size_t)n);
+		chunk = NULL;
+		if (r < 0)
 			goto out;
 		off += (uint64_t)n;
 	}
 	r = mux_send_end(s);
 out:
-	free(chunk);
+	mux_buf_free(chunk);
 	vreader_free(vr);
 	return r;
 }
