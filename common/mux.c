@@ -107,7 +107,7 @@ struct mux_stream *mux_stream_alloc(struct mux *m, uint32_t id, bool local)
 	s->m = m;
 	s->id = id;
 	s->local = local;
-	s->credit = MUX_WINDOW;
+	s->credit = m->tx_window;
 	STAILQ_INIT(&s->oq);
 	STAILQ_INIT(&s->iq);
 	cond_init_mono(&s->cond);
@@ -234,6 +234,9 @@ struct mux *mux_new(SSL *ssl, int fd, const struct mux_ops *ops, void *arg)
 	if (ops)
 		m->ops = *ops;
 	m->arg = arg;
+	m->rx_window = m->ops.rx_window < MUX_WINDOW ? MUX_WINDOW :
+		m->ops.rx_window > MUX_WINDOW_MAX ? MUX_WINDOW_MAX : m->ops.rx_window;
+	m->tx_window = MUX_WINDOW;
 	m->ping_ms = MUX_PING_MS;
 	m->dead_ms = MUX_DEAD_MS;
 	m->next_local_id = m->server ? 2 : 1;
@@ -595,7 +598,7 @@ int mux_recv(struct mux_stream *s, uint16_t *type, struct buf *out, int timeout_
 		/* Return credit in batches; safe because a blocked sender has
 		 * more than 3/4 of the window outstanding here. */
 		s->credit_due += FRAME_COST(f->len);
-		wake = s->credit_due >= MUX_WINDOW / 4 && mux_kick(m);
+		wake = s->credit_due >= m->rx_window / 4 && mux_kick(m);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (wake)

@@ -26,10 +26,16 @@
 
 #include "common/buf.h"
 
-/* 2: MSG_PUT_TRAILER (a WHOLE body sent in the pass that hashes it) */
-#define MUX_VERSION       2
+/* 2: MSG_PUT_TRAILER (a WHOLE body sent in the pass that hashes it)
+ * 3: HELLO carries the receive window this end grants each stream */
+#define MUX_VERSION       3
 #define MUX_FRAME_MAX     65536          /* payload bytes per frame */
-#define MUX_WINDOW        (512 * 1024)   /* per-stream receive window, bytes */
+#define MUX_WINDOW        (512 * 1024)   /* per-stream receive window, bytes (default, least) */
+#define MUX_WINDOW_MAX    (16 << 20)     /* the most a HELLO may grant */
+/* What a bulk reader (vigil get, vigil mount) grants: deep enough that the
+ * four threads of a transfer (reader, sender, receiver, consumer) keep two
+ * CPUs busy through scheduling delays of a few ms. */
+#define MUX_WINDOW_BULK   (4 << 20)
 #define MUX_MAX_STREAMS   64             /* streams open at once per connection */
 #define MUX_PING_MS       10000          /* keepalive interval when idle */
 #define MUX_DEAD_MS       30000          /* no frame at all for this long: dead */
@@ -101,6 +107,10 @@ struct mux_ops {
 	/* Streams shared with other connections (NULL: none); an OPEN beyond
 	 * it is refused.  Must outlive the mux. */
 	struct mux_budget *budget;
+	/* The receive window this end grants each stream, announced in its
+	 * HELLO: MUX_WINDOW (0) .. MUX_WINDOW_MAX.  What the peer may have
+	 * queued unread here, per stream. */
+	size_t rx_window;
 };
 
 /* A bound on stream handlers running at once, shared by every connection

@@ -55,6 +55,8 @@ int mux_frame_check(bool hello_rx, const struct mux_hdr *h, const uint8_t *p,
 				 mux_be32(p), MUX_VERSION);
 			return -EPROTO;
 		}
+		if (h->len < 8 || mux_be32(p + 4) < MUX_WINDOW || mux_be32(p + 4) > MUX_WINDOW_MAX)
+			return bad(why, wl, "HELLO without a valid window");
 		return 0;
 	}
 	switch (h->kind) {

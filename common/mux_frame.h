@@ -32,7 +32,7 @@ size_t mux_frame_need(const uint8_t *buf, size_t rlen);
  * the header is bad (checked as soon as the header is whole). */
 int mux_frame_take(const uint8_t *buf, size_t rlen, struct mux_hdr *h, char *why, size_t wl);
 /* The rules for a whole frame that need no stream state: HELLO first with
- * our version, and only once; PING on stream 0 with <= MUX_PING_MAX bytes;
+ * our version and a window of MUX_WINDOW .. MUX_WINDOW_MAX, and only once; PING on stream 0 with <= MUX_PING_MAX bytes;
  * stream frames not on stream 0.  hello_rx: the peer's HELLO was taken.
  * 0 or -EPROTO with why. */
 int mux_frame_check(bool hello_rx, const struct mux_hdr *h, const uint8_t *p,

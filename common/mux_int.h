@@ -92,6 +92,8 @@ struct mux {
 	void *arg;
 	char label[128];
 	int ping_ms, dead_ms;
+	size_t rx_window;              /* granted per stream, in our HELLO */
+	size_t tx_window;              /* the peer's (MUX_WINDOW until its HELLO) */
 
 	int dead;                      /* atomic for mux_alive; set under lock */
 	bool ready;                    /* peer's HELLO received */

@@ -53,12 +53,13 @@ static void wput(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
 /* Connection-level frames, resets and credit returns (lock held). */
 static void fill_control(struct mux *m, long now)
 {
-	uint8_t v[4];
+	uint8_t v[8];
 	size_t i;
 
 	if (!m->hello_sent) {
 		put32(v, MUX_VERSION);
-		wput(m, FK_HELLO, 0, 0, v, 4);
+		put32(v + 4, (uint32_t)m->rx_window);
+		wput(m, FK_HELLO, 0, 0, v, 8);
 		m->hello_sent = true;
 	}
 	if (m->pong_pending) {
@@ -81,7 +82,7 @@ static void fill_control(struct mux *m, long now)
 			s->reset_sent = true;
 			mux_frames_free(&s->oq);
 			mux_stream_finish(s);
-		} else if (s->credit_due >= MUX_WINDOW / 4 && !s->finished && !s->peer_end) {
+		} else if (s->credit_due >= m->rx_window / 4 && !s->finished && !s->peer_end) {
 			put32(v, (uint32_t)s->credit_due);
 			wput(m, FK_CREDIT, 0, s->id, v, 4);
 			s->rx_outstanding -= s->credit_due;
@@ -101,6 +102,44 @@ static void frame_out(struct mux_stream *s, const struct frame *f)
 		mux_stream_finish(s);
 }
 
+/* Takes f, the head of s's queue, into the output: copied into the write
+ * buffer, or as m->wframe when it is large.  false: no room, not taken. */
+static bool take_frame(struct mux *m, struct mux_stream *s, struct frame *f)
+{
+	if (f->len < MUX_DIRECT_MIN && !wroom(m, f->len))
+		return false;
+	STAILQ_REMOVE_HEAD(&s->oq, link);
+	frame_out(s, f);
+	if (f->len >= MUX_DIRECT_MIN) {
+		put_hdr(f->buf, f->kind, f->type, s->id, f->len);
+		m->wframe = f;
+		m->wfoff = 0;
+	} else {
+		wput(m, f->kind, f->type, s->id, f->data, f->len);
+		mux_frame_free(f);
+	}
+	return true;
+}
+
+/* OPENs go out in stream id order (the table's, ids only grow), which the
+ * peer requires; true when all queued ones are out and there is room for
+ * more (lock held). */
+static bool fill_opens(struct mux *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntab; i++) {
+		struct mux_stream *s = m->tab[i];
+		struct frame *f = STAILQ_FIRST(&s->oq);
+
+		if (!f || f->kind != FK_OPEN)
+			continue;
+		if (m->wframe || !take_frame(m, s, f))
+			return false;
+	}
+	return !m->wframe;
+}
+
 /* One frame from each stream with queued output, in turn, until the
  * buffer is full, a large frame is to be written from its own block
  * (m->wframe, after the buffer), or nothing is queued (lock held). */
@@ -108,6 +147,8 @@ static void fill_streams(struct mux *m)
 {
 	bool more = true;
 
+	if (!fill_opens(m))
+		return;
 	while (more && m->ntab) {
 		size_t n = m->ntab, start = m->rr % n, k;
 
@@ -118,19 +159,12 @@ static void fill_streams(struct mux *m)
 
 			if (!f)
 				continue;
-			if (f->len < MUX_DIRECT_MIN && !wroom(m, f->len))
+			if (!take_frame(m, s, f))
 				return;
-			STAILQ_REMOVE_HEAD(&s->oq, link);
-			frame_out(s, f);
-			if (f->len >= MUX_DIRECT_MIN) {
-				put_hdr(f->buf, f->kind, f->type, s->id, f->len);
-				m->wframe = f;
-				m->wfoff = 0;
+			if (m->wframe) {
 				m->rr = start + k + 1;
 				return;
 			}
-			wput(m, f->kind, f->type, s->id, f->data, f->len);
-			mux_frame_free(f);
 			more = more || !STAILQ_EMPTY(&s->oq);
 		}
 		m->rr = start + 1;
@@ -360,7 +394,7 @@ static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
 		return proto_err(why, wl, "frame after END on stream %u", s->id);
 	if (s->reset_now || s->reset_sent || s->user_closed)
 		return 0;       /* nobody reads it; the peer will see our RESET */
-	if (s->rx_outstanding + FRAME_COST(len) > MUX_WINDOW)
+	if (s->rx_outstanding + FRAME_COST(len) > s->m->rx_window)
 		return proto_err(why, wl, "stream %u overran its credit", s->id);
 	if (*own) {
 		if (!(f = malloc(sizeof(*f))))
@@ -401,7 +435,7 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 		n = mux_be32(p);
 		if (s->finished || s->reset_now)
 			break;
-		if (n > MUX_WINDOW || s->credit + n > MUX_WINDOW)
+		if (n > s->m->tx_window || s->credit + n > s->m->tx_window)
 			return proto_err(why, wl, "credit overrun on stream %u", s->id);
 		s->credit += n;
 		break;
@@ -413,6 +447,17 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 	}
 	pthread_cond_broadcast(&s->cond);
 	return 0;
+}
+
+/* The peer's HELLO granted w bytes per stream (checked by
+ * mux_frame_check): streams opened before it learn the difference. */
+static void peer_window(struct mux *m, uint32_t w)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntab; i++)
+		m->tab[i]->credit += w - m->tx_window;
+	m->tx_window = w;
 }
 
 /* One complete frame from the peer (lock held).  0 or -EPROTO with why.
@@ -430,6 +475,7 @@ static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p, ui
 	if (!m->hello_rx) {
 		m->hello_rx = true;
 		m->ready = true;
+		peer_window(m, mux_be32(p + 4));
 		pthread_cond_broadcast(&m->cond);
 		return 0;
 	}

@@ -86,7 +86,8 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	mux_stream_close(s);
 }
 
-static const struct mux_ops ctl_mux_ops = { .on_stream = on_stream, .on_close = NULL };
+static const struct mux_ops ctl_mux_ops = { .on_stream = on_stream, .on_close = NULL,
+					    .rx_window = MUX_WINDOW_BULK };
 
 int ctl_load_bundle(struct ctl *c)
 {

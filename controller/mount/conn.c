@@ -43,7 +43,8 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	mux_stream_close(s);
 }
 
-static const struct mux_ops mconn_ops = { .on_stream = on_stream, .on_close = NULL };
+static const struct mux_ops mconn_ops = { .on_stream = on_stream, .on_close = NULL,
+					 .rx_window = MUX_WINDOW_BULK };
 
 static struct mlink *link_new(struct mux *m, bool borrowed)
 {

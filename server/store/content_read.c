@@ -154,11 +154,53 @@ static size_t page_find(const struct vpage *p, uint64_t rel)
 	return lo;
 }
 
+/* Where a descent of the tree stands: the page named hash covers
+ * [base, base + want) of the content, one level below `level` (-1: the
+ * root, whose level is its own). */
+struct descent {
+	uint8_t hash[32];
+	uint64_t base, want;
+	int level;
+};
+
+static void descent_init(const struct vreader *vr, struct descent *d)
+{
+	memcpy(d->hash, vr->ref.root, 32);
+	d->base = 0;
+	d->want = vr->ref.size;
+	d->level = -1;
+}
+
+/* The page d names, checked against its parent: it must hold exactly the
+ * bytes its parent says, one level down.  NULL with *err on failure;
+ * d->level becomes the page's. */
+static struct vpage *descend_page(struct vreader *vr, struct descent *d, int *err)
+{
+	struct vpage *p = page_get(vr, d->hash, err);
+
+	if (!p)
+		return NULL;
+	if (p->pg.n == 0 || p->start[p->pg.n] != d->want ||
+	    (d->level >= 0 && p->pg.level != d->level - 1)) {
+		*err = -EBADMSG;
+		return NULL;
+	}
+	d->level = p->pg.level;
+	return p;
+}
+
+/* d moves down into entry i of p (the page it named). */
+static void descend_into(struct descent *d, const struct vpage *p, size_t i)
+{
+	d->base += p->start[i];
+	d->want = p->pg.e[i].len;
+	memcpy(d->hash, p->pg.e[i].hash, 32);
+}
+
 int vreader_chunk_at(struct vreader *vr, uint64_t off, struct vchunk *c)
 {
-	uint8_t hash[32];
-	uint64_t base = 0, want = vr->ref.size;
-	int level = -1, depth, r = 0;
+	struct descent d;
+	int depth, r = 0;
 
 	if (off >= vr->ref.size)
 		return -EINVAL;
@@ -166,66 +208,53 @@ int vreader_chunk_at(struct vreader *vr, uint64_t off, struct vchunk *c)
 		*c = vr->cur;
 		return 0;
 	}
-	memcpy(hash, vr->ref.root, 32);
+	descent_init(vr, &d);
 	for (depth = 0; depth <= CTREE_LEVELS_MAX; depth++) {
-		struct vpage *p = page_get(vr, hash, &r);
+		struct vpage *p = descend_page(vr, &d, &r);
 		size_t i;
 
 		if (!p)
 			return r;
-		/* the page must hold exactly the bytes its parent says, one level down */
-		if (p->pg.n == 0 || p->start[p->pg.n] != want || (level >= 0 && p->pg.level != level - 1))
-			return -EBADMSG;
-		level = p->pg.level;
-		i = page_find(p, off - base);
-		if (level == 0) {
-			memcpy(vr->leaf, hash, 32);
+		i = page_find(p, off - d.base);
+		if (d.level == 0) {
+			memcpy(vr->leaf, d.hash, 32);
 			vr->leaf_i = i;
-			c->start = base + p->start[i];
+			c->start = d.base + p->start[i];
 			c->len = (uint32_t)p->pg.e[i].len;
 			memcpy(c->sha, p->pg.e[i].hash, 32);
 			c->last = c->start + c->len == vr->ref.size;
 			return 0;
 		}
-		base += p->start[i];
-		want = p->pg.e[i].len;
-		memcpy(hash, p->pg.e[i].hash, 32);
+		descend_into(&d, p, i);
 	}
 	return -EBADMSG;
 }
 
 int vreader_subtrees_at(struct vreader *vr, uint64_t off, uint64_t len, struct vsubtree *out)
 {
-	uint8_t hash[32];
-	uint64_t base = 0, want = vr->ref.size;
-	int level = -1, n = 0, r = 0;
+	struct descent d;
+	int n = 0, r = 0;
 
 	if (off >= vr->ref.size)
 		return -EINVAL;
-	memcpy(hash, vr->ref.root, 32);
+	descent_init(vr, &d);
 	for (int depth = 0; depth <= CTREE_LEVELS_MAX; depth++) {
-		struct vpage *p = page_get(vr, hash, &r);
-		size_t i;
+		struct vpage *p = descend_page(vr, &d, &r);
 
 		if (!p)
 			return r;
-		if (p->pg.n == 0 || p->start[p->pg.n] != want || (level >= 0 && p->pg.level != level - 1))
-			return -EBADMSG;
-		level = p->pg.level;
-		if (level == 0)
+		if (d.level == 0)
 			return n;
-		i = page_find(p, off - base);
-		base += p->start[i];
-		want = p->pg.e[i].len;
-		memcpy(hash, p->pg.e[i].hash, 32);
-		if (base == off && want <= len && off + want < vr->ref.size && n < VSUBTREE_MAX) {
-			out[n].level = level - 1;
-			memcpy(out[n].hash, hash, 32);
-			out[n].start = base;
-			out[n].bytes = want;
+		descend_into(&d, p, page_find(p, off - d.base));
+		if (d.base == off && d.want <= len && off + d.want < vr->ref.size &&
+		    n < VSUBTREE_MAX) {
+			out[n].level = d.level - 1;
+			memcpy(out[n].hash, d.hash, 32);
+			out[n].start = d.base;
+			out[n].bytes = d.want;
 			n++;
 		}
-		if (level == 1)
+		if (d.level == 1)
 			return n;   /* the leaf page below is not needed: never read it */
 	}
 	return -EBADMSG;

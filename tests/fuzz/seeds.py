@@ -292,13 +292,15 @@ for i, (cap, x) in enumerate([
 # then frames {u32 len, u8 kind, u8 flags, u16 type, u32 stream, payload}
 def fr(kind, sid=0, p=b'', typ=0):
     return struct.pack('>IBBHI', len(p), kind, 0, typ, sid) + p
-HELLO = fr(1, 0, struct.pack('>I', 2))
+HELLO = fr(1, 0, struct.pack('>II', 3, 512 * 1024))
 put('mux', 'session', b'\x03\x00' + HELLO + fr(8, 0, b'12345678') + fr(2, 1, b'open', 5) +
     fr(3, 1, b'hi', 7) + fr(4, 1, bytes(100)) + fr(6, 1, struct.pack('>I', 4096)) + fr(5, 1) +
     fr(7, 3) + fr(9, 0, b'pong'))
 put('mux', 'bytewise', b'\x00\x00' + HELLO + fr(2, 2, b'x') + fr(4, 2, b'data' * 20))
 put('mux', 'whole', b'\xff\x80' + fr(3, 5, b'm', 1) + fr(5, 5) + fr(7, 9))
-put('mux', 'bad-version', b'\x05\x00' + fr(1, 0, struct.pack('>I', 1)))
+put('mux', 'bad-version', b'\x05\x00' + fr(1, 0, struct.pack('>I', 2)))
+put('mux', 'no-window', b'\x05\x00' + fr(1, 0, struct.pack('>I', 3)))
+put('mux', 'big-window', b'\x05\x00' + fr(1, 0, struct.pack('>II', 3, 1 << 30)))
 put('mux', 'no-hello', b'\x05\x00' + fr(2, 1, b'x'))
 put('mux', 'second-hello', b'\x05\x00' + HELLO + HELLO)
 put('mux', 'big-ping', b'\x05\x80' + fr(8, 0, b'123456789'))

@@ -1,8 +1,9 @@
 /* test_mux.c — the mux over real TLS 1.3 (certificates from ca_init and
  * ca_issue, a socketpair underneath): RPC, concurrent streams, a big upload
  * that does not hold up small RPCs, flow control, resets, keepalive, a
- * handler limit shared by several connections, and a hostile peer writing
- * malformed frames. */
+ * handler limit shared by several connections, items of every size
+ * (copied or handed over) over many interleaved streams, a receive window
+ * granted in HELLO, and a hostile peer writing malformed frames. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,7 +21,21 @@
 #include "common/mux.h"
 #include "tests/unit/pki_fixture.h"
 
-enum { T_ECHO = 1, T_SINK, T_SOURCE, T_HOLD, T_NOREAD, T_DROP, T_COUNT };
+enum { T_ECHO = 1, T_SINK, T_SOURCE, T_HOLD, T_NOREAD, T_DROP, T_COUNT, T_SIZES };
+
+/* Item sizes T_SIZES sends, around the sizes the mux treats differently:
+ * copied into the write buffer below 16 KiB, written from their own block
+ * and handed over to mux_recv's caller from 16 KiB, one whole frame. */
+static const size_t item_sizes[] = {
+	1, 100, 16383, 16384, 16385, 65535, MUX_FRAME_MAX, 7, MUX_FRAME_MAX, 40000, 2,
+	MUX_FRAME_MAX, MUX_FRAME_MAX, 16384, 3, 65000,
+};
+#define NSIZES (sizeof(item_sizes) / sizeof(item_sizes[0]))
+/* Byte i of item k of stream seed: no two streams or items alike. */
+static uint8_t item_byte(uint32_t seed, size_t k, size_t i)
+{
+	return (uint8_t)(seed * 131 + k * 29 + i * 7 + (i >> 9));
+}
 
 static struct pki pki;
 
@@ -82,6 +97,40 @@ static void h_source(struct mux_stream *s, const uint8_t *msg, size_t len)
 	if (r == 0)
 		r = mux_send_end(s);
 	st.source_result = r;
+}
+
+/* T_SIZES {u32 seed, u32 rounds}: rounds times every item of item_sizes[], as
+ * DATA, alternately copied (mux_send_data) and from a buffer handed to the
+ * mux (mux_send_buf); then END. */
+static void h_sizes(struct mux_stream *s, const uint8_t *msg, size_t len)
+{
+	uint32_t seed = 0, rounds = 1, k, n = 0;
+	uint8_t *p;
+	size_t i;
+	int r = 0;
+
+	if (len == 8) {
+		memcpy(&seed, msg, 4);
+		memcpy(&rounds, msg + 4, 4);
+	}
+	for (k = 0; k < rounds * NSIZES && r == 0; k++, n++) {
+		size_t sz = item_sizes[k % NSIZES];
+
+		if (!(p = k % 2 ? mux_buf_new() : malloc(sz))) {
+			r = -ENOMEM;
+			break;
+		}
+		for (i = 0; i < sz; i++)
+			p[i] = item_byte(seed, k, i);
+		if (k % 2) {
+			r = mux_send_buf(s, p, sz);
+		} else {
+			r = mux_send_data(s, p, sz);
+			free(p);
+		}
+	}
+	if (r == 0)
+		mux_send_end(s);
 }
 
 static void h_hold(struct mux_stream *s)
@@ -157,6 +206,9 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	case T_COUNT:
 		h_count(s, msg, len, arg);
 		break;
+	case T_SIZES:
+		h_sizes(s, msg, len);
+		break;
 	}
 	mux_stream_close(s);
 }
@@ -193,6 +245,19 @@ static void conn_open_with(struct conn *c, struct mux_limit *limit, void *arg)
 static void conn_open(struct conn *c)
 {
 	conn_open_with(c, NULL, NULL);
+}
+
+/* A connection whose client end grants rx_window per stream. */
+static void conn_open_window(struct conn *c, size_t rx_window)
+{
+	struct mux_ops cops = { .rx_window = rx_window };
+	struct tls_pair tp;
+
+	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
+	c->srv = mux_new(tp.ss, tp.sfd, &srv_ops, NULL);
+	c->cli = mux_new(tp.cs, tp.cfd, &cops, NULL);
+	assert_non_null(c->srv);
+	assert_non_null(c->cli);
 }
 
 static void conn_close(struct conn *c)
@@ -647,6 +712,143 @@ static void test_flow_control(void **state)
 	conn_close(&c);
 }
 
+/* Reads a T_SIZES stream: every item has its size and bytes, in order,
+ * received alternately into two buffers: the item handed over into one
+ * stays intact while the next arrives in the other.  0 or -1. */
+static int read_sizes(struct mux *m, uint32_t seed, uint32_t rounds)
+{
+	uint32_t req[2] = { seed, rounds };
+	struct mux_stream *s = mux_open(m, T_SIZES, req, sizeof(req));
+	struct buf b[2];
+	uint8_t first = 0;
+	uint16_t type;
+	size_t k, i;
+	int r = 0, bad = 0;
+
+	buf_init(&b[0], MUX_FRAME_MAX);
+	buf_init(&b[1], MUX_FRAME_MAX);
+	for (k = 0; s && !bad && (r = mux_recv(s, &type, &b[k % 2], 10000)) == MUX_DATA; k++) {
+		struct buf *cur = &b[k % 2], *prev = &b[(k + 1) % 2];
+
+		if (k >= rounds * NSIZES || cur->len != item_sizes[k % NSIZES]) {
+			bad = 1;
+			break;
+		}
+		for (i = 0; i < cur->len && !bad; i++)
+			bad = cur->data[i] != item_byte(seed, k, i);
+		/* the previous item, in the other buffer, is still what it was */
+		if (k > 0 && (prev->len != item_sizes[(k - 1) % NSIZES] || prev->data[0] != first))
+			bad = 1;
+		first = cur->data[0];
+	}
+	if (!s || r != MUX_END || k != rounds * NSIZES)
+		bad = 1;
+	if (bad) {
+		char why[300];
+		mux_last_error(m, why, sizeof(why));
+		fprintf(stderr, "read_sizes seed %u: item %zu of %u: r %d len %zu: %s\n", seed, k,
+			rounds * (unsigned)NSIZES, r, b[k % 2].len, why);
+	}
+	mux_stream_close(s);
+	buf_free(&b[0]);
+	buf_free(&b[1]);
+	return bad ? -1 : 0;
+}
+
+/* --- items of every size keep their bytes, handed over or copied --- */
+
+static void test_item_sizes(void **state)
+{
+	struct conn c;
+
+	conn_open(&c);
+	assert_int_equal(read_sizes(c.cli, 1, 3), 0);
+	conn_close(&c);
+}
+
+/* --- many streams interleaved both ways keep their bytes --- */
+
+struct sizes_reader { struct mux *m; uint32_t seed; int result; };
+
+static void *sizes_reader_main(void *arg)
+{
+	struct sizes_reader *sr = arg;
+
+	sr->result = read_sizes(sr->m, sr->seed, 8);
+	return NULL;
+}
+
+static void test_interleaved_streams(void **state)
+{
+	struct conn c;
+	struct sizes_reader sr[6];
+	struct upload u[3];
+	pthread_t t[6], tu[3];
+	int i;
+
+	conn_open_window(&c, MUX_WINDOW_BULK);
+	for (i = 0; i < 3; i++) {
+		u[i] = (struct upload){ .m = c.cli, .size = (4ULL << 20) + 1000 * (uint64_t)i };
+		pthread_create(&tu[i], NULL, uploader, &u[i]);
+	}
+	for (i = 0; i < 6; i++) {
+		sr[i] = (struct sizes_reader){ .m = c.cli, .seed = 100 + (uint32_t)i };
+		pthread_create(&t[i], NULL, sizes_reader_main, &sr[i]);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(sr[i].result, 0);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(tu[i], NULL);
+		assert_int_equal(u[i].result, 0);
+	}
+	conn_close(&c);
+}
+
+/* --- a receive window granted in HELLO: the sender may queue that much --- */
+
+static void test_granted_window(void **state)
+{
+	struct conn c;
+	uint64_t want = 16ULL << 20, got = 0, queued;
+	struct mux_stream *s;
+	struct buf b;
+	uint16_t type;
+	bool ok = true;
+	long end;
+	int r;
+
+	conn_open_window(&c, MUX_WINDOW_BULK);
+	st.source_queued = 0;
+	assert_int_equal(mux_wait_ready(c.cli, 5000), 0);
+	assert_non_null(s = mux_open(c.cli, T_SOURCE, &want, sizeof(want)));
+	assert_int_equal(mux_send_end(s), 0);
+	/* the server queues beyond the default window, up to the granted one */
+	end = mono_ms() + 5000;
+	while (__atomic_load_n(&st.source_queued, __ATOMIC_SEQ_CST) <= MUX_WINDOW &&
+	       mono_ms() < end)
+		usleep(1000);
+	usleep(200000);
+	queued = __atomic_load_n(&st.source_queued, __ATOMIC_SEQ_CST);
+	assert_true(queued > MUX_WINDOW);
+	assert_true(queued <= MUX_WINDOW_BULK + 10000);
+	buf_init(&b, MUX_FRAME_MAX);
+	while ((r = mux_recv(s, &type, &b, 10000)) == MUX_DATA) {
+		size_t i;
+
+		for (i = 0; i < b.len && ok; i++)
+			ok = b.data[i] == pattern(got + i);
+		got += b.len;
+	}
+	assert_int_equal(r, MUX_END);
+	assert_true(ok);
+	assert_int_equal(got, want);
+	mux_stream_close(s);
+	buf_free(&b);
+	conn_close(&c);
+}
+
 /* --- resets in both directions --- */
 
 static void test_peer_reset(void **state)
@@ -803,11 +1005,17 @@ static void raw_frame(struct raw *r, uint32_t len, uint8_t kind, uint16_t type, 
 	raw_write(r, f, 12 + plen);
 }
 
+static void raw_hello_window(struct raw *r, uint32_t version, uint32_t w, uint32_t len)
+{
+	uint8_t v[8] = { version >> 24, version >> 16, version >> 8, version,
+			 w >> 24, w >> 16, w >> 8, w };
+
+	raw_frame(r, len, 1, 0, 0, v, len);
+}
+
 static void raw_hello(struct raw *r, uint32_t version)
 {
-	uint8_t v[4] = { version >> 24, version >> 16, version >> 8, version };
-
-	raw_frame(r, 4, 1, 0, 0, v, 4);
+	raw_hello_window(r, version, MUX_WINDOW, 8);
 }
 
 /* Reads one frame header (payload skipped); -1 on EOF/timeout. */
@@ -912,6 +1120,9 @@ static void h_truncated(struct raw *r)
 	SSL_shutdown(r->ssl);
 	shutdown(r->fd, SHUT_WR);
 }
+static void h_no_window(struct raw *r) { raw_hello_window(r, MUX_VERSION, 0, 4); }
+static void h_small_window(struct raw *r) { raw_hello_window(r, MUX_VERSION, MUX_WINDOW - 1, 8); }
+static void h_huge_window(struct raw *r) { raw_hello_window(r, MUX_VERSION, MUX_WINDOW_MAX + 1, 8); }
 static void h_big_ping(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 9, 8, 0, 0, "123456789", 9); }
 
 /* A peer that completes the handshake and then says nothing is dropped
@@ -940,7 +1151,8 @@ static void test_hostile_frames(void **state)
 		h_bad_version, h_no_hello, h_oversize, h_bad_kind, h_kind_zero,
 		h_unknown_stream, h_stream_zero, h_even_open, h_reused_id, h_two_hellos,
 		h_short_credit, h_credit_overrun, h_double_end, h_data_after_end,
-		h_window_overrun, h_truncated, h_big_ping,
+		h_window_overrun, h_truncated, h_big_ping, h_no_window, h_small_window,
+		h_huge_window,
 	};
 	size_t i;
 
@@ -1041,6 +1253,9 @@ int main(void)
 		cmocka_unit_test(test_limit_waiters),
 		cmocka_unit_test(test_upload_and_rpcs),
 		cmocka_unit_test(test_flow_control),
+		cmocka_unit_test(test_item_sizes),
+		cmocka_unit_test(test_interleaved_streams),
+		cmocka_unit_test(test_granted_window),
 		cmocka_unit_test(test_peer_reset),
 		cmocka_unit_test(test_shutdown_wakes),
 		cmocka_unit_test(test_keepalive),
