@@ -297,28 +297,46 @@ int mconn_has_xattrs(struct mconn *mc, const char *dev)
 	return r == -ECONNRESET || r == -EAGAIN ? -EIO : r;
 }
 
-/* rpc_sink_fn of a read: into dst, never past len. */
+/* rpc_sink_fn of a read: into the iov's buffers in turn, never past len
+ * (their total). */
 struct read_sink {
-	uint8_t *dst;
+	const struct iovec *iov;
+	size_t i, ioff;              /* where the next byte goes */
 	size_t len, got;
+	void (*full)(void *arg, int i);
+	void *arg;
 };
 
 static int read_sink(void *arg, const void *p, size_t n)
 {
 	struct read_sink *rs = arg;
+	const uint8_t *c = p;
 
 	if (n > rs->len - rs->got)
 		return -EBADMSG;
-	if (n > 0)
-		memcpy(rs->dst + rs->got, p, n);
 	rs->got += n;
+	while (n > 0) {
+		const struct iovec *v = &rs->iov[rs->i];
+		size_t k = v->iov_len - rs->ioff < n ? v->iov_len - rs->ioff : n;
+
+		memcpy((uint8_t *)v->iov_base + rs->ioff, c, k);
+		c += k;
+		n -= k;
+		if ((rs->ioff += k) == v->iov_len) {
+			if (rs->full)
+				rs->full(rs->arg, (int)rs->i);
+			rs->i++;
+			rs->ioff = 0;
+		}
+	}
 	return 0;
 }
 
 /* One attempt at a read; -ECONNRESET means "try again". */
-static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len, uint8_t *dst)
+static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len,
+			 const struct iovec *iov, void (*full)(void *arg, int i), void *arg)
 {
-	struct read_sink rs = { .dst = dst, .len = len };
+	struct read_sink rs = { .iov = iov, .len = len, .full = full, .arg = arg };
 	struct mlink *l;
 	struct rpc r;
 	int rc;
@@ -334,20 +352,33 @@ static ssize_t read_once(struct mconn *mc, const struct buf *req, size_t len, ui
 ssize_t mconn_read(struct mconn *mc, const char *dev, const char *path, uint64_t version,
 		   uint64_t off, size_t len, uint8_t *dst)
 {
-	struct vg_read_req q = { .version = version, .off = off, .len = len };
+	struct iovec v = { .iov_base = dst, .iov_len = len };
+
+	return mconn_readv(mc, dev, path, version, off, &v, 1, NULL, NULL);
+}
+
+ssize_t mconn_readv(struct mconn *mc, const char *dev, const char *path, uint64_t version,
+		    uint64_t off, const struct iovec *iov, int iovcnt,
+		    void (*full)(void *arg, int i), void *arg)
+{
+	struct vg_read_req q = { .version = version, .off = off };
 	struct buf req;
+	size_t len = 0;
 	ssize_t r;
 	int attempt;
 
+	for (attempt = 0; attempt < iovcnt; attempt++)
+		len += iov[attempt].iov_len;
 	if (len == 0)
 		return 0;
+	q.len = len;
 	snprintf(q.dev, sizeof(q.dev), "%s", dev);
 	snprintf(q.path, sizeof(q.path), "%s", path);
 	buf_init(&req, VG_MSG_MAX);
 	proto_put_read_req(&req, &q);
 	/* a connection that died before anything arrived: once more on a new one */
 	for (attempt = 0; attempt < 2; attempt++) {
-		r = read_once(mc, &req, len, dst);
+		r = read_once(mc, &req, len, iov, full, arg);
 		if (r != -ECONNRESET && r != -EAGAIN)
 			break;
 	}

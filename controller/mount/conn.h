@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "common/bundle.h"
 #include "common/mux.h"
@@ -47,5 +48,12 @@ int mconn_has_xattrs(struct mconn *mc, const char *dev);
  * number of bytes (less than len only at the end of the content) or -errno. */
 ssize_t mconn_read(struct mconn *mc, const char *dev, const char *path, uint64_t version,
 		   uint64_t off, size_t len, uint8_t *dst);
+/* The same, one request for [off, off + the iov's total) into the iov's
+ * buffers in turn (several cache blocks); full(arg, i) (may be NULL) is
+ * called as soon as iov[i] is filled, so its block can be used while the
+ * rest arrives. */
+ssize_t mconn_readv(struct mconn *mc, const char *dev, const char *path, uint64_t version,
+		    uint64_t off, const struct iovec *iov, int iovcnt,
+		    void (*full)(void *arg, int i), void *arg);
 
 #endif

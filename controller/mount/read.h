@@ -1,7 +1,8 @@
 /* read.h — reading file content through the mount: open handles,
  * block reads through the content cache (cache.h) and sequential
  * readahead by a small pool of worker threads, so several MSG_CTL_READ
- * requests are in flight while an application reads a file front to back. */
+ * requests, each of up to MREAD_RUN blocks, are in flight while an
+ * application reads a file front to back. */
 #ifndef VIGIL_MOUNT_READ_H
 #define VIGIL_MOUNT_READ_H
 
@@ -13,9 +14,10 @@
 #include "controller/mount/conn.h"
 
 #define MREAD_BLOCK      (1024 * 1024)   /* bytes per cached block and per request */
-#define MREAD_CACHE      (10u << 20)    /* content cache, bytes (20 blocks) */
+#define MREAD_CACHE      (24u << 20)    /* content cache, bytes (24 blocks) */
 #define MREAD_WORKERS    4              /* readahead threads */
-#define MREAD_RA_MAX     4              /* blocks read ahead at most */
+#define MREAD_RA_MAX     8              /* blocks read ahead at most */
+#define MREAD_RUN        4              /* consecutive blocks one readahead request fetches */
 #define MREAD_QUEUE_MAX  32             /* readahead jobs waiting at most */
 
 struct mread;
