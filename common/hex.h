@@ -1,5 +1,5 @@
-/* hex.h — lowercase hex text of bytes (file names under STATE/sigs and
- * STATE/chunks, upload names, digests printed or put in JSON).  One copy
+/* hex.h — lowercase hex text of bytes (file names under STATE/chunks,
+ * upload names, digests printed or put in JSON).  One copy
  * so every name and digest is spelled the same way. */
 #ifndef VIGIL_HEX_H
 #define VIGIL_HEX_H

@@ -458,6 +458,20 @@ void proto_get_sig_req(struct wire_reader *r, struct vg_sig_req *q)
 	q->version = wire_get_u64(r);
 }
 
+void proto_put_rsig_req(struct buf *b, const struct vg_sig_req *q)
+{
+	proto_put_sig_req(b, q);
+	wire_put_u64(b, q->off);
+	wire_put_u64(b, q->len);
+}
+
+void proto_get_rsig_req(struct wire_reader *r, struct vg_sig_req *q)
+{
+	proto_get_sig_req(r, q);
+	q->off = wire_get_u64(r);
+	q->len = wire_get_u64(r);
+}
+
 /* -------------------------------------------------------------------- error */
 
 void proto_put_error(struct buf *b, int code, const char *text)

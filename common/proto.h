@@ -54,6 +54,13 @@ enum {
 	 * of DATA, then END -> PUTBATCH_DONE once every stored item is durable */
 	MSG_DEV_PUTBATCH = 0x010A,
 	MSG_PUTBATCH_ITEM = 0x010B,
+	/* the librsync signature of the old bytes [off, off+len) of version
+	 * (the latest) of path; len <= VG_RSIG_MAX, else ERROR(EINVAL):
+	 * {str path, u64 version, u64 off, u64 len} -> OK, DATA (librsync sig)..., END */
+	MSG_DEV_RSIG   = 0x0110,
+	/* the chunk list of version (the latest) of path: {str path, u64
+	 * version} -> OK, DATA (entries sha256[32], u32 len)..., END */
+	MSG_DEV_CHUNKS = 0x0111,
 };
 
 /* Server requests to a device (on its command link; docs/commands.md). */
@@ -250,10 +257,12 @@ struct vg_latest_req {             /* MSG_DEV_LATEST */
 	char path[PATH_MAX];
 };
 
-struct vg_sig_req {                /* MSG_DEV_SIG */
+struct vg_sig_req {                /* MSG_DEV_SIG, MSG_DEV_RSIG, MSG_DEV_CHUNKS */
 	char path[PATH_MAX];
 	uint64_t version;          /* must be the server's latest of path */
+	uint64_t off, len;         /* MSG_DEV_RSIG only: the old bytes summed */
 };
+#define VG_RSIG_MAX (64ull << 20)   /* MSG_DEV_RSIG: most bytes of one region */
 
 struct vg_hit {
 	char path[PATH_MAX];
@@ -306,6 +315,8 @@ void proto_put_latest_req(struct buf *b, const struct vg_latest_req *q);
 void proto_get_latest_req(struct wire_reader *r, struct vg_latest_req *q);
 void proto_put_sig_req(struct buf *b, const struct vg_sig_req *q);
 void proto_get_sig_req(struct wire_reader *r, struct vg_sig_req *q);
+void proto_put_rsig_req(struct buf *b, const struct vg_sig_req *q);   /* MSG_DEV_RSIG */
+void proto_get_rsig_req(struct wire_reader *r, struct vg_sig_req *q);
 
 /* MSG_ERROR: build, and parse into (code, text). */
 void proto_put_error(struct buf *b, int code, const char *text);

@@ -1,7 +1,7 @@
 /* stage.h — a block buffer in front of a sink: bytes put in small pieces
  * reach the sink in blocks of the buffer's size (the last one shorter, at
  * stage_flush).  The PUT_RANGES body writer (daemon/shipranges.c) and the
- * signature deriver (daemon/sigderive.c) write through one. */
+ * delta (daemon/chunkdelta.c) write through one. */
 #ifndef VIGIL_COMMON_STAGE_H
 #define VIGIL_COMMON_STAGE_H
 

@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include "common/rsync_params.h"
 
 bool adopt_same_content(const struct vg_entry *srv, const struct vg_entry *loc)
 {
@@ -40,11 +39,4 @@ enum adopt_verdict adopt_compare(const struct vg_entry *srv, const struct vg_ent
 	if (!adopt_same_content(srv, loc))
 		return srv->type == VG_FILE ? ADOPT_CONTENT : ADOPT_NONE;
 	return adopt_same_meta(srv, loc) ? ADOPT_SAME : ADOPT_META;
-}
-
-uint64_t adopt_sig_cap(uint64_t size)
-{
-	uint64_t blocks = size / VG_RS_BLOCK_LEN + 1;
-
-	return 12 + blocks * (4 + VG_RS_STRONG_LEN) + 4096;
 }

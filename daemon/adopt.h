@@ -28,8 +28,4 @@ bool adopt_same_content(const struct vg_entry *srv, const struct vg_entry *loc);
 bool adopt_same_meta(const struct vg_entry *srv, const struct vg_entry *loc);
 enum adopt_verdict adopt_compare(const struct vg_entry *srv, const struct vg_entry *loc);
 
-/* The most bytes a librsync signature of a size-byte file may take
- * (header, weak + strong sum per block, slack): a cap for MSG_DEV_SIG. */
-uint64_t adopt_sig_cap(uint64_t size);
-
 #endif

@@ -2,13 +2,16 @@
  * shipped version's chunk list proves unchanged (see chunkdelta.h).
  *
  * Chunks are decided as the capture's chunker reports them (a span: a run
- * of bytes that is either old bytes at a known old offset, or changed);
- * bytes are consumed against the decided spans in order, and bytes not
- * yet decided (the chunk the chunker has not cut yet) wait in a bounded
- * hold buffer.  Output, in librsync's delta format (content_delta.c):
- * the magic, then COPY commands of our own for matched spans (adjacent
- * ones merged) and, for each changed run, the commands of a librsync
- * delta job fed only that run (its magic and END dropped), then END. */
+ * of bytes that is either old bytes at a known old offset, or changed,
+ * with the old offset after the last match before it); bytes are consumed
+ * against the decided spans in order, and bytes not yet decided (the
+ * chunk the chunker has not cut yet) wait in a bounded hold buffer.
+ * Output, in librsync's delta format (content_delta.c): the magic, then
+ * COPY commands of our own for matched spans (adjacent ones merged) and,
+ * for each segment of a changed run, the commands of a librsync delta
+ * job fed only that segment against the signature of the old region
+ * around it (its magic and END dropped, its COPY offsets moved by the
+ * region's offset), then END. */
 #include "daemon/chunkdelta.h"
 
 #include <errno.h>
@@ -24,8 +27,9 @@
 
 #include "common/fdio.h"
 #include "common/stage.h"
+#include "common/chunker.h"
 #include "daemon/chunklist.h"
-#include "daemon/sigcache.h"
+#include "daemon/rsstream.h"
 
 #define SPANS    128               /* decided, unconsumed spans (one read's chunks) */
 #define HOLD     CD_HOLD           /* undecided bytes: < one chunk plus one read */
@@ -36,7 +40,11 @@
 struct span {
 	uint64_t left;                 /* bytes not consumed yet */
 	uint64_t old_off;              /* old offset of the next byte, or CHANGED */
+	uint64_t old_at;               /* CHANGED: the old offset its next byte replaces */
 };
+
+/* The job's command stream, parsed to move its COPY offsets. */
+enum { J_MAGIC, J_CMD, J_PARAM, J_LITERAL, J_END };
 
 struct chunkdelta {
 	char statedir[PATH_MAX], path[PATH_MAX];
@@ -56,12 +64,19 @@ struct chunkdelta {
 	uint64_t size;
 	struct stage st;
 	uint64_t copy_off, copy_len;   /* a COPY not written yet (to merge) */
-	rs_signature_t *sig;           /* loaded at the first changed run */
-	struct rsstream *job;          /* the changed run's librsync job */
-	size_t job_skip;               /* magic bytes of its output to drop */
-	bool job_held;
-	uint8_t job_last;              /* its last byte so far (END at the end) */
-	uint64_t rsync_bytes;
+	cd_sig_fn get_sig;
+	void *sig_arg;
+	rs_signature_t *sig;           /* of the job's old region */
+	struct rsstream *job;          /* a changed run's segment's librsync job */
+	uint64_t job_left;             /* bytes the segment takes still (at most) */
+	uint64_t seg_prev;             /* the run's previous segment's length; 0: none */
+	uint64_t old_at;               /* old offset of the next chunk told, as it seems */
+	uint64_t reg_off, reg_end;     /* the old region sig describes */
+	int js;                        /* J_*: where the job's output is */
+	uint8_t jop, jpar[16];         /* the command being parsed */
+	size_t jpar_n, jpar_want;
+	uint64_t jlit_left;
+	uint64_t rsync_bytes, sig_regions, sig_region_bytes;
 	int err;
 };
 
@@ -96,6 +111,15 @@ static int win_fill(struct chunkdelta *d)
 	return 0;
 }
 
+/* An entry of a list fetched from the server has no fingerprint (zeros):
+ * it matches by sha256 only. */
+static bool fp_none(const uint8_t fp[16])
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(fp, zero, 16);
+}
+
 /* The window index of the first old chunk at or after the cursor with
  * (fp, len) (fp NULL: sha, len), or -1. */
 static ssize_t old_match(const struct chunkdelta *d, const uint8_t *sha, const uint8_t *fp,
@@ -105,7 +129,8 @@ static ssize_t old_match(const struct chunkdelta *d, const uint8_t *sha, const u
 		size_t j = (d->wh + i) % L;
 
 		if (d->win[j].len != len ||
-		    (fp ? memcmp(d->win[j].fp, fp, 16) : memcmp(d->win[j].sha, sha, 32)) != 0)
+		    (fp && !fp_none(d->win[j].fp) ? memcmp(d->win[j].fp, fp, 16) :
+		     !sha || memcmp(d->win[j].sha, sha, 32)) != 0)
 			continue;
 		*skipped = i;
 		return (ssize_t)j;
@@ -193,39 +218,137 @@ static int emit_copy(struct chunkdelta *d, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* A job's output: its magic dropped, its last byte held back (the END,
- * once the job is done). */
+static uint64_t be_n(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* A command's parameters are in: a COPY goes out moved into old offsets
+ * (merged with its neighbours), a LITERAL's header as it came. */
+static int job_cmd(struct chunkdelta *d)
+{
+	uint8_t op = d->jop;
+	int rc;
+
+	if (op >= 0x45) {
+		size_t w1 = (size_t)1 << ((op - 0x45) / 4);
+		uint64_t off = be_n(d->jpar, w1), len = be_n(d->jpar + w1, d->jpar_n - w1);
+
+		d->js = J_CMD;
+		return emit_copy(d, d->reg_off + off, len);
+	}
+	d->jlit_left = op <= 0x40 ? op : be_n(d->jpar, d->jpar_n);
+	d->js = d->jlit_left ? J_LITERAL : J_CMD;
+	if ((rc = flush_copy(d)) < 0 || (rc = out_put(d, &op, 1)) < 0)
+		return rc;
+	return d->jpar_n ? out_put(d, d->jpar, d->jpar_n) : 0;
+}
+
+/* The next command byte of a job's output. */
+static int job_op(struct chunkdelta *d, uint8_t op)
+{
+	d->jop = op;
+	d->jpar_n = 0;
+	if (op == 0) {
+		d->js = J_END;
+		return 0;
+	}
+	if (op > 0x54)
+		return -EBADMSG;
+	d->jpar_want = op <= 0x40 ? 0 : op <= 0x44 ? (size_t)1 << (op - 0x41) :
+		       ((size_t)1 << ((op - 0x45) / 4)) + ((size_t)1 << ((op - 0x45) % 4));
+	d->js = J_PARAM;
+	return d->jpar_want ? 0 : job_cmd(d);
+}
+
+/* A job's output: its magic dropped, its commands parsed (job_cmd), its
+ * END kept back. */
 static int job_out(void *arg, const void *p, size_t n)
 {
 	struct chunkdelta *d = arg;
-	const uint8_t *q = p;
-	size_t k = n < d->job_skip ? n : d->job_skip;
-	int rc;
+	const uint8_t *q = p, *e = q + n;
+	int rc = 0;
 
-	d->job_skip -= k;
-	q += k;
-	n -= k;
-	if (!n)
-		return 0;
-	if (d->job_held && (rc = out_put(d, &d->job_last, 1)) < 0)
-		return rc;
-	if (n > 1 && (rc = out_put(d, q, n - 1)) < 0)
-		return rc;
-	d->job_last = q[n - 1];
-	d->job_held = true;
-	return 0;
+	while (q < e && rc == 0) {
+		size_t k;
+
+		switch (d->js) {
+		case J_MAGIC:
+			k = (size_t)(e - q) < 4 - d->jpar_n ? (size_t)(e - q) : 4 - d->jpar_n;
+			d->jpar_n += k;
+			q += k;
+			if (d->jpar_n == 4)
+				d->js = J_CMD;
+			break;
+		case J_CMD:
+			rc = job_op(d, *q++);
+			break;
+		case J_PARAM:
+			d->jpar[d->jpar_n++] = *q++;
+			if (d->jpar_n == d->jpar_want)
+				rc = job_cmd(d);
+			break;
+		case J_LITERAL:
+			k = (uint64_t)(e - q) < d->jlit_left ? (size_t)(e - q) : (size_t)d->jlit_left;
+			rc = out_put(d, q, k);
+			q += k;
+			if (!(d->jlit_left -= k))
+				d->js = J_CMD;
+			break;
+		default:
+			return -EBADMSG;   /* output after END */
+		}
+	}
+	return rc;
 }
 
-static int job_start(struct chunkdelta *d)
+/* The signature of an old region holding [lo, hi): the one loaded when
+ * it does, else one of at least CD_REGION_MIN bytes from lo (edits close
+ * together then share one request). */
+static int region(struct chunkdelta *d, uint64_t lo, uint64_t hi)
 {
 	int rc;
 
-	if (!d->sig && (rc = sigcache_load(d->statedir, d->path, d->key, &d->sig)) < 0)
+	if (d->sig && lo >= d->reg_off && hi <= d->reg_end)
+		return 0;
+	if (hi - lo < CD_REGION_MIN)
+		hi = lo + CD_REGION_MIN;
+	if (hi > d->old_size)
+		hi = d->old_size;
+	if (d->sig)
+		rs_free_sumset(d->sig);
+	d->sig = NULL;
+	if ((rc = d->get_sig(d->sig_arg, lo, hi - lo, &d->sig)) < 0)
 		return rc;
-	if ((rc = flush_copy(d)) < 0)
+	d->sig_regions++;
+	d->sig_region_bytes += hi - lo;
+	d->reg_off = lo;
+	d->reg_end = hi;
+	return 0;
+}
+
+/* A job for the next len bytes of a changed run whose first byte replaces
+ * old offset at: against the signature of an old region around [at, at +
+ * len), a chunk wider each side so moved data nearby is found. */
+static int job_start(struct chunkdelta *d, uint64_t at, uint64_t len)
+{
+	uint64_t lo = at > CHUNK_MAX ? at - CHUNK_MAX : 0;
+	uint64_t hi = at + len + CHUNK_MAX;
+	int rc;
+
+	if (lo > d->old_size)
+		lo = d->old_size;
+	if (hi > d->old_size)
+		hi = d->old_size;
+	if ((rc = region(d, lo, hi)) < 0)
 		return rc;
-	d->job_skip = 4;
-	d->job_held = false;
+	d->job_left = len;
+	d->js = J_MAGIC;
+	d->jpar_n = 0;
 	d->job = rsstream_new(rs_delta_begin(d->sig), 0, job_out, d);
 	return d->job ? 0 : -ENOMEM;
 }
@@ -239,9 +362,48 @@ static int job_end(struct chunkdelta *d)
 	rc = rsstream_finish(d->job);
 	rsstream_free(d->job);
 	d->job = NULL;
-	if (rc == 0 && (!d->job_held || d->job_last != 0))
+	if (rc == 0 && d->js != J_END)
 		rc = -EBADMSG;   /* a librsync delta ends with END */
 	return rc;
+}
+
+/* Feeds k bytes of the changed span s, a segment at a time: the first as
+ * long as the chunks told so far, each next one (the run went on) at
+ * least twice the last, at most CD_SEGMENT; a match ends the segment
+ * early (consume).  So a small edit asks for the signature of about its
+ * own chunks, and a long run for a few regions, not one per read. */
+static int changed(struct chunkdelta *d, struct span *s, const uint8_t *p, size_t k)
+{
+	uint64_t fed = 0;
+	int rc;
+
+	while (k) {
+		size_t n;
+
+		if (!d->job) {
+			uint64_t rest = s->left - fed;
+			uint64_t len = rest > 2 * d->seg_prev ? rest : 2 * d->seg_prev;
+
+			if (len > CD_SEGMENT)
+				len = CD_SEGMENT;
+			d->seg_prev = len;
+
+			if ((rc = job_start(d, s->old_at, len)) < 0)
+				return rc;
+			s->old_at += len;
+		}
+		n = k < d->job_left ? k : (size_t)d->job_left;
+		if ((rc = rsstream_feed(d->job, p, n)) < 0)
+			return rc;
+		d->rsync_bytes += n;
+		d->job_left -= n;
+		fed += n;
+		p += n;
+		k -= n;
+		if (!d->job_left && (rc = job_end(d)) < 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* ---- spans ---- */
@@ -257,13 +419,12 @@ static ssize_t consume(struct chunkdelta *d, const uint8_t *p, size_t n)
 		size_t k = n - used < s->left ? n - used : (size_t)s->left;
 
 		if (s->old_off == CHANGED) {
-			if ((!d->job && (rc = job_start(d)) < 0) ||
-			    (rc = rsstream_feed(d->job, p + used, k)) < 0)
+			if ((rc = changed(d, s, p + used, k)) < 0)
 				return rc;
-			d->rsync_bytes += k;
 		} else {
 			if ((rc = job_end(d)) < 0 || (rc = emit_copy(d, s->old_off, k)) < 0)
 				return rc;
+			d->seg_prev = 0;
 			s->old_off += k;
 		}
 		s->left -= k;
@@ -293,7 +454,7 @@ static int drain(struct chunkdelta *d)
 int chunkdelta_chunk(struct chunkdelta *d, const uint8_t sha[32], uint32_t len,
 		     const uint8_t *fp)
 {
-	uint64_t off = CHANGED;
+	uint64_t off = CHANGED, at = d->old_at;
 	struct span *t;
 	int rc;
 
@@ -303,6 +464,10 @@ int chunkdelta_chunk(struct chunkdelta *d, const uint8_t sha[32], uint32_t len,
 		return 0;
 	if ((rc = old_find(d, sha, fp, len, &off)) < 0)
 		return latch(d, rc);
+	/* the old offset of the next byte: after a match, the matched
+	 * chunk's end; after a changed chunk, as far on as it is long (a
+	 * run's later chunks and spans continue where it left off) */
+	d->old_at = off == CHANGED ? at + len : off + len;
 	t = d->sn ? &d->sp[(d->sh + d->sn - 1) % SPANS] : NULL;
 	if (t && ((off == CHANGED && t->old_off == CHANGED) ||
 		  (off != CHANGED && t->old_off != CHANGED && t->old_off + t->left == off))) {
@@ -310,7 +475,7 @@ int chunkdelta_chunk(struct chunkdelta *d, const uint8_t sha[32], uint32_t len,
 	} else if (d->sn == SPANS) {
 		return latch(d, -EOVERFLOW);
 	} else {
-		d->sp[(d->sh + d->sn++) % SPANS] = (struct span){ len, off };
+		d->sp[(d->sh + d->sn++) % SPANS] = (struct span){ len, off, at };
 	}
 	return latch(d, drain(d));
 }
@@ -343,8 +508,12 @@ int chunkdelta_reset(struct chunkdelta *d)
 	d->old = NULL;
 	rsstream_free(d->job);
 	d->job = NULL;
+	if (d->sig)
+		rs_free_sumset(d->sig);
+	d->sig = NULL;
 	d->wh = d->wn = d->sh = d->sn = d->hold_len = 0;
 	d->old_next = d->size = d->copy_len = d->rsync_bytes = 0;
+	d->sig_regions = d->sig_region_bytes = d->seg_prev = d->old_at = 0;
 	d->old_eof = false;
 	d->st.len = 0;
 	d->err = 0;
@@ -360,7 +529,8 @@ int chunkdelta_reset(struct chunkdelta *d)
 }
 
 int chunkdelta_new(const char *statedir, const char *tmpdir, const char *path,
-		   const uint8_t key[32], uint64_t old_size, struct chunkdelta **out)
+		   const uint8_t key[32], uint64_t old_size, cd_sig_fn get_sig, void *sig_arg,
+		   struct chunkdelta **out)
 {
 	struct chunkdelta *d = calloc(1, sizeof(*d));
 	int rc = -ENOMEM;
@@ -376,6 +546,8 @@ int chunkdelta_new(const char *statedir, const char *tmpdir, const char *path,
 	}
 	memcpy(d->key, key, 32);
 	d->old_size = old_size;
+	d->get_sig = get_sig;
+	d->sig_arg = sig_arg;
 	d->st = (struct stage){ .buf = malloc(OUTBUF), .cap = OUTBUF, .sink = out_sink,
 				.arg = &d->fd };
 	if (!d->st.buf || !(d->hold = malloc(HOLD)))
@@ -415,6 +587,12 @@ int chunkdelta_finish(struct chunkdelta *d, int *fd, uint64_t *size)
 uint64_t chunkdelta_rsync_bytes(const struct chunkdelta *d)
 {
 	return d ? d->rsync_bytes : 0;
+}
+
+uint64_t chunkdelta_sig_regions(const struct chunkdelta *d, uint64_t *bytes)
+{
+	*bytes = d ? d->sig_region_bytes : 0;
+	return d ? d->sig_regions : 0;
 }
 
 void chunkdelta_free(struct chunkdelta *d)

@@ -2,7 +2,7 @@
  * re-chunking splice of PUT_RANGES (see chunklist.h).
  *
  * A chunk list is streamed as the file is chunked (36 bytes per ~10 KiB
- * chunk), so like a signature (sigcache.c) it does not go through
+ * chunk), it does not go through
  * file_write_atomic but keeps its safety: an O_EXCL random temp name in
  * STATE/chunks (0700), renamed over the final name, unsynced (a cache). */
 #include "daemon/chunklist.h"

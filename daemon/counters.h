@@ -11,7 +11,7 @@ enum ctr {
 	CTR_EVENTS, CTR_DROPS, CTR_RESCANS, CTR_BYTES_READ, CTR_UNSTABLE,
 	CTR_SHIPPED, CTR_BYTES_SENT, CTR_ERRORS, CTR_XATTR_SKIPPED,
 	CTR_ADOPTED,     /* versions already on the server taken over, nothing sent */
-	CTR_BYTES_RECV,  /* signatures fetched from the server */
+	CTR_BYTES_RECV,  /* signatures and chunk lists fetched from the server */
 	/* versions shipped, by kind of PUT (they add up to CTR_SHIPPED); a
 	 * directory or symlink goes WHOLE with empty content */
 	CTR_SHIPPED_WHOLE, CTR_SHIPPED_DELTA, CTR_SHIPPED_RANGES, CTR_SHIPPED_META,
@@ -28,6 +28,9 @@ enum ctr {
 	 * fingerprinted (a chunk the shipped version's chunk list knows by
 	 * its fingerprint takes its sha256 from the list: common/chash.h) */
 	CTR_CHUNK_SHA256, CTR_CHUNKS_FINGERPRINTED,
+	/* librsync signatures of old regions fetched for deltas
+	 * (chunkdelta.h); in CTR_BYTES_RECV too */
+	CTR_SIG_BYTES_RECV,
 	CTR_COUNT
 };
 

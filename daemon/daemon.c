@@ -68,8 +68,10 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 	if ((rc = state_dir(cf, "tmp", p)) < 0)
 		return rc;
 	empty_dir(p);
-	if ((rc = state_dir(cf, "sigs", p)) < 0)
-		return rc;
+	/* signatures are no longer kept (an older vigild's cache goes) */
+	snprintf(p, sizeof(p), "%s/sigs", cf->state);
+	empty_dir(p);
+	rmdir(p);
 	if ((rc = bundle_load(cf->bundle, &d->bundle, err, sizeof(err))) < 0) {
 		if (strstr(err, cf->bundle))
 			log_warnx("%s", err);

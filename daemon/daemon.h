@@ -72,7 +72,8 @@ struct vigild {
 /* Set by signal handlers (once) or the loop (run). */
 extern volatile sig_atomic_t vigild_quit;
 
-/* Creates STATE (0700), STATE/tmp (emptied), STATE/sigs; loads the bundle;
+/* Creates STATE (0700), STATE/tmp (emptied); removes an older vigild's
+ * STATE/sigs; loads the bundle;
  * opens the state db; sets up the scanner and shipper.  Logs; -errno. */
 int  vigild_open(struct vigild *d, struct vconf *cf);
 void vigild_close(struct vigild *d);

@@ -9,7 +9,7 @@
 #include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
-#include "daemon/sigcache.h"
+#include "daemon/rsstream.h"
 #include "daemon/status.h"
 
 static void on_signal(int sig)
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	log_init("vigild", LOG_LVL_INFO);
-	sigcache_quiet_librsync();
+	rsstream_quiet_librsync();
 	if (!cmd) {
 		log_warnx("a command is needed: run, once, check or status (see vigild --help)");
 		return 2;

@@ -45,8 +45,6 @@ int pathstate_drop(const struct pathstate *ps, const char *path, unsigned parts)
 {
 	int rc = 0;
 
-	if (parts & PS_SIG)
-		unlink_file(ps->statedir, PS_DIR_SIGS, path);
 	if (parts & PS_CHUNKS)
 		unlink_file(ps->statedir, PS_DIR_CHUNKS, path);
 	if ((parts & PS_RANGES) && ps->rt)
@@ -77,7 +75,6 @@ int pathstate_move(const struct pathstate *ps, const char *from, const struct sh
 	int rc;
 
 	/* the files describe the same content at its new path */
-	move_file(ps->statedir, PS_DIR_SIGS, from, row->path);
 	move_file(ps->statedir, PS_DIR_CHUNKS, from, row->path);
 	if (ps->rt)
 		rangetab_forget(ps->rt, from);

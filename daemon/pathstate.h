@@ -1,22 +1,24 @@
 /* pathstate.h — the one owner of what vigild keeps about a path it ships.
  *
- * A shipped path has four pieces of state that describe one version and
+ * A shipped path has three pieces of state that describe one version and
  * must change together:
  *   row     its row in the shipped table (statedb.h), and its queue entry;
- *   sig     STATE/sigs/<h>: the librsync signature of that version (sigcache.h);
  *   chunks  STATE/chunks/<h>: the chunk list of that version (chunklist.h);
  *   ranges  the byte ranges written since (rangetab.h, in memory);
  * where <h> is the hex sha256 of the path (pathstate_file).  The shipper
  * changes them only through the operations below: forget (the path is
  * gone, or the server's latest is not what we thought), move (a rename
  * shipped without content), commit (a version the server acknowledged)
- * and drop (one piece no longer describes the version: a signature or a
- * chunk list the server refused).  sigcache.c and chunklist.c own the
- * formats of their files; where the files live is decided here.
+ * and drop (one piece no longer describes the version: a delta or a
+ * chunk list the server refused).  chunklist.c owns the format of its
+ * files; where the files live is decided here.  (No signature is kept:
+ * a delta asks the server for those of the regions it needs,
+ * chunkdelta.h; an older state directory's STATE/sigs is removed at
+ * start.)
  *
  * Errors of the file and range parts are not reported: a piece that could
- * not be dropped is still checked against the row's sha256 or root before
- * use (a stale signature or list counts as none). */
+ * not be dropped is still checked against the row's root before use (a
+ * stale list counts as none). */
 #ifndef VIGIL_DAEMON_PATHSTATE_H
 #define VIGIL_DAEMON_PATHSTATE_H
 
@@ -26,17 +28,15 @@
 #include "daemon/rangetab.h"
 #include "daemon/statedb.h"
 
-#define PS_DIR_SIGS    "sigs"
 #define PS_DIR_CHUNKS  "chunks"
 
 enum ps_part {
 	PS_ROW    = 1 << 0,
-	PS_SIG    = 1 << 1,
 	PS_CHUNKS = 1 << 2,
 	PS_RANGES = 1 << 3,
 };
 /* what describes the row's content: goes when the content is not the row's */
-#define PS_CONTENT (PS_SIG | PS_CHUNKS | PS_RANGES)
+#define PS_CONTENT (PS_CHUNKS | PS_RANGES)
 #define PS_ALL (PS_ROW | PS_CONTENT)
 
 struct pathstate {
@@ -59,7 +59,7 @@ int pathstate_forget(const struct pathstate *ps, const char *path);
 int pathstate_commit(const struct pathstate *ps, const struct shipped *row,
 		     const struct qitem *q);
 
-/* A rename shipped without content: from's signature and chunk list now
+/* A rename shipped without content: from's chunk list now
  * describe row (at row->path), from's ranges and row are forgotten, from's
  * queue entry goes, and row->path's is cleared unless queued again since
  * newgen. */

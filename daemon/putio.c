@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/chunker.h"
 #include "common/rpc.h"
+#include "common/rsync_params.h"
 #include "daemon/capture.h"
 
 static int get_u64(const struct buf *rb, uint64_t *v)
@@ -427,22 +429,48 @@ static int sig_sink(void *arg, const void *p, size_t n)
 	return rc > 0 ? -EIO : rc;
 }
 
-int putio_sig(struct mux *m, const char *path, uint64_t version, uint64_t cap,
-	      int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
-	      uint64_t *got)
+/* A streamed request q of type (MSG_DEV_RSIG or MSG_DEV_CHUNKS). */
+static int stream_req(struct mux *m, uint16_t type, const struct vg_sig_req *q, uint64_t cap,
+		      int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+		      uint64_t *got)
 {
 	struct sig_sink ss = { .cap = cap, .got = got, .out = out, .arg = arg };
-	struct vg_sig_req q = { .version = version };
 	struct rpc r;
 	struct buf b;
 	int rc;
 
 	*got = 0;
-	snprintf(q.path, sizeof(q.path), "%s", path);
 	rpc_init(&r, m, timeout_ms);
 	buf_init(&b, VG_MSG_MAX);
-	proto_put_sig_req(&b, &q);
-	rc = rpc_stream(&r, MSG_DEV_SIG, &b, sig_sink, &ss);
+	if (type == MSG_DEV_RSIG)
+		proto_put_rsig_req(&b, q);
+	else
+		proto_put_sig_req(&b, q);
+	rc = rpc_stream(&r, type, &b, sig_sink, &ss);
 	buf_free(&b);
 	return rc;
+}
+
+int putio_rsig(struct mux *m, const char *path, uint64_t version, uint64_t off, uint64_t len,
+	       int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+	       uint64_t *got)
+{
+	struct vg_sig_req q = { .version = version, .off = off, .len = len };
+	/* header, then per 2 KiB block a 4-byte weak and the strong sum */
+	uint64_t cap = 12 + (len / VG_RS_BLOCK_LEN + 1) * (4 + VG_RS_STRONG_LEN);
+
+	snprintf(q.path, sizeof(q.path), "%s", path);
+	return stream_req(m, MSG_DEV_RSIG, &q, cap, out, arg, timeout_ms, got);
+}
+
+int putio_chunks(struct mux *m, const char *path, uint64_t version, uint64_t size,
+		 int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+		 uint64_t *got)
+{
+	struct vg_sig_req q = { .version = version };
+	/* every chunk is at least CHUNK_MIN bytes, the last one aside */
+	uint64_t cap = (size / CHUNK_MIN + 1) * 36;
+
+	snprintf(q.path, sizeof(q.path), "%s", path);
+	return stream_req(m, MSG_DEV_CHUNKS, &q, cap, out, arg, timeout_ms, got);
 }

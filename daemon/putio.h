@@ -78,12 +78,18 @@ int putio_report(struct mux *m, const struct vg_report *rep, int timeout_ms);
 /* MSG_DEV_SIM: 0 once the server stored it (MSG_OK). */
 int putio_sim(struct mux *m, const struct vg_sim *sim, int timeout_ms);
 
-/* MSG_DEV_SIG: the librsync signature of path's latest version (which must
- * be version), streamed to out() piece by piece; at most cap bytes (else
- * -EFBIG).  0 and *got, -ESTALE/-ENOENT from the server, out's error,
- * -ECONNRESET/-ETIMEDOUT/-EPROTO. */
-int putio_sig(struct mux *m, const char *path, uint64_t version, uint64_t cap,
-	      int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
-	      uint64_t *got);
+/* MSG_DEV_RSIG: the librsync signature (common/rsync_params.h) of the
+ * bytes [off, off+len) of path's latest version (which must be version;
+ * len <= VG_RSIG_MAX), streamed to out() piece by piece.  MSG_DEV_CHUNKS:
+ * that version's chunk list (entries sha256[32], u32 len big-endian), of
+ * a content of size bytes.  Both: 0 and *got (bytes received; more than
+ * such a reply can hold is -EFBIG), -ESTALE/-ENOENT/-EINVAL from the
+ * server, out's error, -ECONNRESET/-ETIMEDOUT/-EPROTO. */
+int putio_rsig(struct mux *m, const char *path, uint64_t version, uint64_t off, uint64_t len,
+	       int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+	       uint64_t *got);
+int putio_chunks(struct mux *m, const char *path, uint64_t version, uint64_t size,
+		 int (*out)(void *arg, const void *p, size_t n), void *arg, int timeout_ms,
+		 uint64_t *got);
 
 #endif

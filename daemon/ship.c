@@ -519,7 +519,7 @@ static int fix_stale(struct shipper *sh, const char *path)
 	if (rc == -ENOENT || (rc == 0 && (e->deleted || sh->put->body != PUT_DELETE))) {
 		/* forget what we shipped: the next look compares with the
 		 * server's version and adopts it, or sends META or a delta
-		 * against its signature (shipadopt.c); with none there, it
+		 * against it (shipadopt.c); with none there, it
 		 * ships as new */
 		pathstate_forget(&sh->ps, path);
 		rc = -EAGAIN;
@@ -556,7 +556,10 @@ int ship_finish_put(struct shipper *sh, int rc, const char *path)
 		return -EAGAIN;
 	}
 	if (rc == -EBADMSG && sh->put->body == PUT_DELTA) {
-		pathstate_drop(&sh->ps, path, PS_SIG);   /* next try sends it whole */
+		/* the next try sends it whole (not a delta against the
+		 * server's list, which might fail the same way) */
+		pathstate_drop(&sh->ps, path, PS_CHUNKS);
+		snprintf(sh->no_delta, sizeof(sh->no_delta), "%s", path);
 		return -EAGAIN;
 	}
 	if (rc == -EBADMSG && sh->put->body == PUT_RANGES) {

@@ -18,7 +18,7 @@
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
 #include "daemon/shipplan.h"
-#include "daemon/sigcache.h"
+#include "daemon/rsstream.h"
 
 struct shipper {
 	struct ship_opts o;
@@ -40,6 +40,7 @@ struct shipper {
 	bool fp_ok;
 	struct shipbatch *batch;     /* small new files gathered (shipbatch.c) */
 	bool nobatch;                /* the server answered a batch ENOSYS */
+	char no_delta[PATH_MAX];     /* its DELTA was refused (EBADMSG): next try WHOLE */
 };
 
 /* shipitem.c: the facts ship_plan decides on for q (st, moved: storage). */
@@ -89,12 +90,13 @@ void ship_token_for(const struct vg_entry *e, uint8_t token[16]);
 /* shipsink.c: a path beneath its root; what one read builds besides the
  * hash. */
 struct ship_sink {
-	struct sigwriter *sw;        /* new signature, for the next edit */
-	struct deltawriter *dw;      /* delta against the base's signature */
-	struct chunkdelta *cd;       /* or one guided by the base's chunk list */
-	struct clwriter *cw;         /* chunk list, for PUT_RANGES next time */
-	rs_signature_t *sig;         /* the base's signature, loaded for dw */
-	int dfd;                     /* the finished delta (owned by dw), or -1 */
+	struct shipper *sh;
+	const char *path;
+	uint64_t base_version;       /* the delta's base, whose regions are asked for */
+	struct chunkdelta *cd;       /* delta guided by the base's chunk list */
+	struct clwriter *cw;         /* chunk list, for PUT_RANGES and the next delta */
+	int dfd;                     /* the finished delta (owned by cd), or -1 */
+	bool stale;                  /* the server's latest is not the base */
 	uint64_t dsize;
 	const uint8_t *fp_secret;    /* chunks fingerprinted (the shipper's), or NULL */
 	/* the read computes no sha256 of the whole (a DELTA or a streamed
@@ -106,10 +108,10 @@ struct ship_sink {
 	int (*out)(void *arg, const uint8_t *p, size_t n);
 	void *out_arg;
 };
-/* Prepares the sink for a read of the st-sized file at path: a delta
- * against base's cached signature when delta is set, else a new signature
- * (files >= SIG_MIN_SIZE); a chunk list with a range tracker (files >=
- * RANGES_MIN_SIZE).  A piece that cannot be set up is left out. */
+/* Prepares the sink for a read of the st-sized file at path (path must
+ * outlive s): a delta against base when delta is set and base's chunk
+ * list is kept (chunkdelta.h); a chunk list (files >= SIG_MIN_SIZE).  A
+ * piece that cannot be set up is left out. */
 void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
 		    const struct shipped *base, bool delta, struct ship_sink *s);
 void ship_sink_close(struct ship_sink *s);
@@ -132,8 +134,8 @@ int  ship_capture(struct shipper *sh, const char *path, struct ship_sink *s,
 int  ship_capture_stream(struct shipper *sh, const char *path, struct ship_sink *s,
 			 struct capture *cap);
 /* After cap's content was recorded for path (base: the version it
- * replaced, NULL: none): the new signature and chunk list go in place, or
- * the stale ones are dropped. */
+ * replaced, NULL: none): the new chunk list goes in place, or the stale
+ * one is dropped. */
 void ship_sink_keep(struct shipper *sh, const char *path, const struct capture *cap,
 		    const struct shipped *base, struct ship_sink *s);
 
@@ -143,16 +145,15 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 		const struct shipped *cur, const struct rangeset *rs);
 
 /* shipcontent.c: a regular file whose content may have changed, against
- * base (NULL: none); have_sig: base's signature is cached. */
+ * base (NULL: none); delta_base: a delta against base may be tried. */
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
-		 const struct shipped *base, bool have_sig);
+		 const struct shipped *base, bool delta_base);
 
 /* shipadopt.c: a path without a shipped record that the server may
  * already hold: adopt its version, or PUT_META on it.  0 or -errno as
  * ship_item; -ENOTSUP: the server has nothing to build on, ship it as
  * new; SHIP_ADOPT_CONTENT (files): the server holds other content, base
- * is its version (its signature fetched into the cache when it helps):
- * ship the content against it. */
+ * is its version: ship the content against it. */
 #define SHIP_ADOPT_CONTENT 1
 int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat *st,
 		    struct shipped *base);

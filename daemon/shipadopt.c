@@ -2,13 +2,14 @@
  * directory, or forgotten after ESTALE) may already be on the server.
  * Before sending anything, ask MSG_DEV_LATEST and compare (adopt.h):
  *   same content and metadata -> record the server's version, send nothing
- *                                (a file's signature and chunk list are
- *                                built from the local read, as a ship would)
+ *                                (a file's chunk list is built from the
+ *                                local read, as a ship would)
  *   same content only         -> PUT_META on the server's version
- *   a file, other content     -> fetch its signature (MSG_DEV_SIG) into the
- *                                signature cache and hand the server's
- *                                version back: the caller's capture path
- *                                sends a PUT_DELTA against it
+ *   a file, other content     -> hand the server's version back: the
+ *                                caller's capture path sends a PUT_DELTA
+ *                                against it (its chunk list and the
+ *                                signatures of the changed regions asked
+ *                                of the server, shipsink.c)
  *   nothing live, other type  -> -ENOTSUP: the caller ships it as new. */
 #include <errno.h>
 #include <stdio.h>
@@ -140,49 +141,10 @@ out:
 	return rc;
 }
 
-static int sig_raw(void *arg, const void *p, size_t n)
-{
-	return sigwriter_feed_raw(arg, p, n);
-}
-
-/* Streams the server's signature of srv into the cache under srv's
- * chunk-tree root, where the capture path finds it for a delta. */
-static int fetch_sig(struct shipper *sh, const struct vg_entry *srv)
-{
-	struct sigwriter *w = NULL;
-	uint64_t got = 0;
-	int rc;
-
-	if ((rc = sigwriter_new(sh->o.statedir, &w)) < 0)
-		return rc;
-	rc = putio_sig(sh->mux, srv->path, srv->version, adopt_sig_cap(srv->size),
-		       sig_raw, w, SHIP_REPLY_MS, &got);
-	ctr_add(sh->o.ctr, CTR_BYTES_RECV, got);
-	if (rc == 0)
-		rc = sigwriter_commit_raw(w, srv->path, srv->tree_root);
-	sigwriter_free(w);
-	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
-		ship_disconnect(sh);
-	else if (rc < 0)
-		log_errno(rc, "%s: fetching the server's signature (sending it whole)", srv->path);
-	else
-		log_debug("%s: fetched the signature of version %llu (%llu bytes)", srv->path,
-			  (unsigned long long)srv->version, (unsigned long long)got);
-	return rc;
-}
-
 /* Other content: base becomes the server's version, as a shipped row made
- * of what the server told (no inode: never ranges), with its signature
- * fetched when a delta can help.  SHIP_ADOPT_CONTENT, or a connection
- * error. */
-static int adopt_base(struct shipper *sh, const struct qitem *q, const struct vg_entry *srv,
-		      struct shipped *base)
+ * of what the server told (no inode: never ranges).  SHIP_ADOPT_CONTENT. */
+static int adopt_base(const struct qitem *q, const struct vg_entry *srv, struct shipped *base)
 {
-	int rc;
-
-	if (srv->size >= SIG_MIN_SIZE && (rc = fetch_sig(sh, srv)) < 0 &&
-	    (rc == -ECONNRESET || rc == -ETIMEDOUT))
-		return rc;
 	memset(base, 0, sizeof(*base));
 	snprintf(base->path, sizeof(base->path), "%s", q->path);
 	base->type = VG_FILE;
@@ -243,7 +205,7 @@ int ship_adopt_file(struct shipper *sh, const struct qitem *q, const struct stat
 		if (taken)
 			rangetab_putback(sh->o.rt, q->path, sh->rs);   /* ship_content takes it */
 		taken = false;
-		rc = adopt_base(sh, q, srv, base);
+		rc = adopt_base(q, srv, base);
 	}
 out:
 	if (taken && rc < 0)

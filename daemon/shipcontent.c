@@ -166,6 +166,11 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 	s.no_sha256 = delta;
 	if ((rc = ship_capture(sh, q->path, &s, &cap)) < 0)
 		return ship_end(sh, q, base, &cap, &s, NULL, rc);
+	if (s.stale) {
+		/* the base is not the server's latest: as a PUT_DELTA refused */
+		sh->put->body = PUT_DELTA;
+		return ship_end(sh, q, base, &cap, &s, NULL, ship_finish_put(sh, -ESTALE, q->path));
+	}
 	if ((kind = plan_read(q->path, &cap, base, &s)) == SHIP_NONE) {
 		/* same content, same metadata: only remember the fresh capture */
 		rc = ship_keep(sh, q, &cap.st, base, cap.capture_ns);
@@ -178,7 +183,7 @@ static int ship_captured(struct shipper *sh, const struct qitem *q, const struct
 }
 
 int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *st,
-		 const struct shipped *base, bool have_sig)
+		 const struct shipped *base, bool delta_base)
 {
 	struct rangeset *rs = sh->rs;
 	enum ship_kind kind;
@@ -187,11 +192,15 @@ int ship_content(struct shipper *sh, const struct qitem *q, const struct stat *s
 	/* the set taken now (it may have grown since ship_plan looked) is
 	 * what ranges can ship; writes from now on form the next one */
 	rs->complete = false;
+	if (!strcmp(sh->no_delta, q->path)) {
+		delta_base = false;
+		sh->no_delta[0] = '\0';
+	}
 	if (sh->o.rt)
 		rangetab_take(sh->o.rt, q->path, st->st_size >= RANGES_MIN_SIZE, rs);
-	kind = ship_plan_content(base, st, sh->o.rt ? rs : NULL, have_sig);
+	kind = ship_plan_content(base, st, sh->o.rt ? rs : NULL, delta_base);
 	if (kind == SHIP_RANGES && (rc = ship_ranges(sh, q, st, base, rs)) == -ENOTSUP)
-		kind = ship_plan_content(base, st, NULL, have_sig);
+		kind = ship_plan_content(base, st, NULL, delta_base);
 	if (kind == SHIP_WHOLE)
 		rc = ship_streamed(sh, q, st, base);
 	if (kind != SHIP_RANGES && (kind != SHIP_WHOLE || rc == -ENOTSUP))

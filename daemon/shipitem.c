@@ -230,21 +230,9 @@ static int ship_new(struct shipper *sh, const struct qitem *q, const struct stat
 		rc = ship_content(sh, q, st, NULL, false);
 	else if (rc == SHIP_ADOPT_CONTENT)
 		rc = ship_content(sh, q, st, base,
-				  sigcache_has(sh->o.statedir, q->path, base->root));
+				  base->size >= SIG_MIN_SIZE);
 	free(base);
 	return rc;
-}
-
-/* The signature of row's version is cached (keyed by its chunk-tree root;
- * one an older state directory keyed by the sha256 is rekeyed). */
-static bool has_sig(struct shipper *sh, const char *path, const struct shipped *row)
-{
-	static const uint8_t zero[32];
-
-	if (sigcache_has(sh->o.statedir, path, row->root))
-		return true;
-	return memcmp(row->sha256, zero, 32) &&
-	       sigcache_rekey(sh->o.statedir, path, row->sha256, row->root) == 0;
 }
 
 /* The facts ship_plan decides on (shipplan.h).  st, moved: storage. */
@@ -279,8 +267,8 @@ int ship_look(struct shipper *sh, const struct qitem *q, struct stat *st,
 		rangetab_peek(sh->o.rt, q->path, sh->rs);
 		f->rs = sh->rs;
 	}
-	f->have_sig = f->row && f->row->type == VG_FILE && f->row->version &&
-		      has_sig(sh, q->path, f->row);
+	f->delta_base = f->row && f->row->type == VG_FILE && f->row->version &&
+			f->row->size >= SIG_MIN_SIZE;
 	return 0;
 }
 
@@ -316,6 +304,6 @@ int ship_item(struct shipper *sh, const struct qitem *q)
 		return ship_meta(sh, q, &st, sh->cur, real_ns());
 	default:
 		return ship_content(sh, q, &st, f.row && f.row->type == VG_FILE ? f.row : NULL,
-				    f.have_sig);
+				    f.delta_base);
 	}
 }

@@ -47,18 +47,18 @@ enum ship_kind ship_plan(const struct ship_facts *f)
 	}
 	if (!row)
 		return SHIP_ADOPT;
-	return ship_plan_content(row->type == VG_FILE ? row : NULL, st, f->rs, f->have_sig);
+	return ship_plan_content(row->type == VG_FILE ? row : NULL, st, f->rs, f->delta_base);
 }
 
 enum ship_kind ship_plan_content(const struct shipped *base, const struct stat *st,
-				 const struct rangeset *rs, bool have_sig)
+				 const struct rangeset *rs, bool delta_base)
 {
 	if (!base || !base->version)
 		return SHIP_WHOLE;
 	if (rs && rs->complete && !rs->unknown && base->ino == st->st_ino &&
 	    base->dev == st->st_dev && base->size >= RANGES_MIN_SIZE)
 		return SHIP_RANGES;
-	return have_sig ? SHIP_DELTA : SHIP_WHOLE;
+	return delta_base ? SHIP_DELTA : SHIP_WHOLE;
 }
 
 /* Whether the read is base's content: size and chunk-tree root decide (a

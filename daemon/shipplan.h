@@ -19,7 +19,7 @@
  *   same size, mtime, inode; a version, not racy -> META
  *   no shipped row  -> ADOPT: ask the server (shipadopt.c, adopt.h)
  *   edited, every write since known by range, chunk list kept -> RANGES
- *   edited, signature cached and server version known -> DELTA
+ *   edited, server version known, >= SIG_MIN_SIZE -> DELTA
  *   else            -> WHOLE with a deterministic token (resumable)
  * A RANGES or DELTA that cannot be built falls back to the next one down;
  * after the read, content equal to the shipped version sends META or
@@ -35,7 +35,7 @@
 #include "daemon/statedb.h"
 
 /* Below this a delta cannot beat sending the bytes (2 KiB blocks plus
- * headers), so no signature is kept for the next edit. */
+ * headers), so no chunk list is kept for the next edit. */
 #define SIG_MIN_SIZE (16 * 1024)
 /* Below this reading the whole file costs less than keeping its chunk
  * list and ranges: no PUT_RANGES. */
@@ -50,7 +50,7 @@ enum ship_kind {
 	SHIP_EMPTY,       /* directory or symlink: PUT_WHOLE, empty content */
 	SHIP_META,        /* same content, other metadata: PUT_META */
 	SHIP_RANGES,      /* PUT_RANGES from the written ranges */
-	SHIP_DELTA,       /* read it, PUT_DELTA against the cached signature */
+	SHIP_DELTA,       /* read it, PUT_DELTA against the shipped version */
 	SHIP_WHOLE,       /* read it, PUT_WHOLE */
 };
 
@@ -66,7 +66,9 @@ struct ship_facts {
 	bool moved_gone;
 	bool queued_racy;             /* queued "racy" or "closed": read the content */
 	const struct rangeset *rs;    /* written ranges (a look, not taken); NULL: no tracker */
-	bool have_sig;                /* a signature of row's content is cached */
+	/* row's content can be a delta's base: a version of at least
+	 * SIG_MIN_SIZE bytes (its chunk list kept, or asked of the server) */
+	bool delta_base;
 };
 
 enum ship_kind ship_plan(const struct ship_facts *f);
@@ -75,7 +77,7 @@ enum ship_kind ship_plan(const struct ship_facts *f);
  * shipped version, or the server's when adopting; NULL: none): RANGES,
  * DELTA or WHOLE.  rs: the ranges taken (NULL: none). */
 enum ship_kind ship_plan_content(const struct shipped *base, const struct stat *st,
-				 const struct rangeset *rs, bool have_sig);
+				 const struct rangeset *rs, bool delta_base);
 
 /* What a read of the file found, and what it built. */
 struct ship_read {

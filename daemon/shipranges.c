@@ -20,7 +20,6 @@
 #include "daemon/chunklist.h"
 #include "daemon/rootwalk.h"
 #include "daemon/ship_int.h"
-#include "daemon/sigcache.h"
 
 #define REC_MAX       (1u << 20)       /* server: VRANGES_LEN_MAX */
 #define BODY_BUF      (64 * 1024)
@@ -160,30 +159,9 @@ struct rship {
 	struct cl_region reg[RANGETAB_RANGES];
 	size_t nreg;
 	uint64_t eof_from;
-	struct sigpatch *sp;         /* the signature's changed records, or NULL */
 	struct stat before, after;
 	int64_t capture_ns;
 };
-
-/* The cached signature's records the ranges change, summed from the file
- * as it is now (before the caller's check that it did not move).  None
- * when there is no signature of cur to patch: the next unitemised edit
- * then goes WHOLE. */
-static void sig_patch(struct shipper *sh, const char *path, const struct shipped *cur,
-		      struct rship *x)
-{
-	struct sigpatch_range r[RANGETAB_RANGES];
-	uint64_t new_size = (uint64_t)x->before.st_size;
-
-	if (new_size < SIG_MIN_SIZE || !sigcache_has(sh->o.statedir, path, cur->root))
-		return;
-	for (size_t i = 0; i < x->nreg; i++)
-		r[i] = (struct sigpatch_range){ x->reg[i].off, x->reg[i].end };
-	if (sigpatch_build(sh->tmpdir, x->b.filefd, cur->size, new_size, r, x->nreg,
-			   x->eof_from, &x->sp) < 0)
-		x->sp = NULL;
-	ctr_add(sh->o.ctr, CTR_BYTES_READ, sigpatch_bytes_read(x->sp));
-}
 
 /* Reads the windows, builds the body and the new list.  0 or -ENOTSUP. */
 static int rs_build(struct shipper *sh, const char *path, const struct shipped *cur,
@@ -225,7 +203,6 @@ static int rs_build(struct shipper *sh, const char *path, const struct shipped *
 			  rc < 0 ? strerror(-rc) : "body incomplete");
 		return -ENOTSUP;
 	}
-	sig_patch(sh, path, cur, x);
 	if (fstat(x->b.filefd, &x->after) < 0 || !same_state(&x->before, &x->after))
 		return -ENOTSUP;   /* written meanwhile: the capture path copes */
 	log_debug("%s: ranges: %zu region(s), read %llu bytes, %llu new chunks, body %llu",
@@ -296,14 +273,10 @@ int ship_ranges(struct shipper *sh, const struct qitem *q, const struct stat *st
 		learn_sha(sh, q->path, version);
 	if ((rc = ship_commit(sh, q, &x->after, version)) < 0)
 		goto out;
-	/* the list now describes the new version, and so does the signature
-	 * once patched (a META leaves the content, hence both, as they were) */
+	/* the list now describes the new version (a META leaves the
+	 * content, hence the list, as it was) */
 	if (clwriter_commit(x->w, q->path, x->s.root) < 0)
 		pathstate_drop(&sh->ps, q->path, PS_CHUNKS);
-	if (p->body == PUT_RANGES &&
-	    (!x->sp || sigpatch_apply(x->sp, sh->o.statedir, q->path, cur->root, cur->size,
-				      x->s.root) < 0))
-		pathstate_drop(&sh->ps, q->path, PS_SIG);
 out:
 	if (x->b.filefd >= 0)
 		close(x->b.filefd);
@@ -311,7 +284,6 @@ out:
 		close(x->b.fd);
 	clreader_free(x->old);
 	clwriter_free(x->w);
-	sigpatch_free(x->sp);
 	free(x->b.rec);
 	free(x->b.st.buf);
 	free(x);

@@ -1,10 +1,12 @@
 /* shipsink.c — one read of a file to ship or adopt (beneath its watched
  * root, daemon/rootwalk.h), and what that read
  * builds on the way besides the content hash: a delta against the shipped
- * version's signature, the new signature, the chunk list.  Used by the
- * capture path (shipcontent.c) and adoption (shipadopt.c) alike; after the
- * version is recorded, ship_sink_keep puts the new signature and list in
- * place or drops the stale ones (pathstate.h). */
+ * version (chunkdelta.h: librsync only where its chunk list does not
+ * prove the bytes unchanged, against signatures of those regions asked
+ * of the server), and the new chunk list.  Used by the capture path
+ * (shipcontent.c) and adoption (shipadopt.c) alike; after the version is
+ * recorded, ship_sink_keep puts the new list in place or drops the stale
+ * one (pathstate.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,20 +19,27 @@
 #include "daemon/ship_int.h"
 #include "daemon/trkpath.h"
 
+/* A delta that cannot be built (the server would not give a region's
+ * signature) is dropped; the read goes on, and the content goes WHOLE. */
+static void cd_failed(struct ship_sink *c, int rc)
+{
+	c->stale |= rc == -ESTALE;
+	if (rc == -ESTALE)
+		log_debug("%s: the delta's base is not the server's latest", c->path);
+	else
+		log_errno(rc, "%s: no delta (sending it whole)", c->path);
+	chunkdelta_free(c->cd);
+	c->cd = NULL;
+}
+
 static int sink_reset(void *arg)
 {
 	struct ship_sink *c = arg;
-	int rc = 0;
+	int rc;
 
-	if (c->sw && (rc = sigwriter_reset(c->sw)) < 0)
-		return rc;
-	if (c->dw && (rc = deltawriter_reset(c->dw)) < 0)
-		return rc;
 	if (c->cd && (rc = chunkdelta_reset(c->cd)) < 0)
-		return rc;
-	if (c->cw)
-		rc = clwriter_reset(c->cw);
-	return rc;
+		cd_failed(c, rc);
+	return c->cw ? clwriter_reset(c->cw) : 0;
 }
 
 static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
@@ -40,7 +49,9 @@ static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint
 
 	if (c->cw && fp && (rc = clwriter_add(c->cw, sha, len, fp)) < 0)
 		return rc;
-	return c->cd ? chunkdelta_chunk(c->cd, sha, len, fp) : 0;
+	if (c->cd && (rc = chunkdelta_chunk(c->cd, sha, len, fp)) < 0)
+		cd_failed(c, rc);
+	return 0;
 }
 
 /* A chunk the base's list proves unchanged: its sha256 from the list. */
@@ -56,15 +67,11 @@ static int sink_data(void *arg, const uint8_t *p, size_t n)
 	struct ship_sink *c = arg;
 	int rc = 0;
 
-	if (c->sw && (rc = sigwriter_feed(c->sw, p, n)) < 0)
-		return rc;
-	if (c->dw && (rc = deltawriter_feed(c->dw, p, n)) < 0)
-		return rc;
 	if (c->cd && (rc = chunkdelta_data(c->cd, p, n)) < 0)
-		return rc;
+		cd_failed(c, rc);
 	if (c->out)
-		rc = c->out(c->out_arg, p, n);
-	return rc;
+		return c->out(c->out_arg, p, n);
+	return 0;
 }
 
 static int sink_begin(void *arg, const struct capture *cap)
@@ -74,41 +81,130 @@ static int sink_begin(void *arg, const struct capture *cap)
 	return c->begin ? c->begin(c->out_arg, cap) : 0;
 }
 
+/* chunkdelta's cd_sig_fn: the region's signature from the server
+ * (MSG_DEV_RSIG on the base version), counted in bytes_received and
+ * sig_bytes_received. */
+static int sink_sig(void *arg, uint64_t off, uint64_t len, rs_signature_t **out)
+{
+	struct ship_sink *c = arg;
+	struct shipper *sh = c->sh;
+	struct sigload *l;
+	uint64_t got = 0;
+	int rc;
+
+	if ((rc = sigload_new(&l)) < 0)
+		return rc;
+	if (!len)
+		rc = sigload_empty(l);
+	else if (!ship_connected(sh))
+		rc = -ECONNRESET;
+	else
+		rc = putio_rsig(sh->mux, c->path, c->base_version, off, len, sigload_feed, l,
+				SHIP_REPLY_MS, &got);
+	ctr_add(sh->o.ctr, CTR_BYTES_RECV, got);
+	ctr_add(sh->o.ctr, CTR_SIG_BYTES_RECV, got);
+	if (rc == 0)
+		rc = sigload_finish(l, out);
+	sigload_free(l);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
+		ship_disconnect(sh);
+	return rc;
+}
+
+/* MSG_DEV_CHUNKS into a chunk list being written. */
+struct list_rx {
+	struct clwriter *w;
+	uint8_t e[36];
+	size_t n;
+};
+
+static int list_feed(void *arg, const void *p, size_t n)
+{
+	static const uint8_t nofp[CHASH_FP_LEN];
+	struct list_rx *x = arg;
+	const uint8_t *q = p;
+	int rc;
+
+	while (n) {
+		size_t k = n < 36 - x->n ? n : 36 - x->n;
+
+		memcpy(x->e + x->n, q, k);
+		x->n += k;
+		q += k;
+		n -= k;
+		if (x->n < 36)
+			break;
+		x->n = 0;
+		/* no fingerprint (the server has none): matched by sha256 */
+		if ((rc = clwriter_add(x->w, x->e, (uint32_t)x->e[32] << 24 |
+				       (uint32_t)x->e[33] << 16 | (uint32_t)x->e[34] << 8 |
+				       x->e[35], nofp)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* base's chunk list from the server, kept as path's (a version adopted,
+ * or shipped by a vigild that kept no list for it).  0 or -errno. */
+static int fetch_list(struct shipper *sh, const char *path, const struct shipped *base)
+{
+	struct list_rx x = { 0 };
+	uint64_t got = 0;
+	int rc;
+
+	if (!ship_connected(sh))
+		return -ECONNRESET;
+	if ((rc = clwriter_new(sh->o.statedir, CL_BUF, &x.w)) < 0)
+		return rc;
+	rc = putio_chunks(sh->mux, path, base->version, base->size, list_feed, &x, SHIP_REPLY_MS,
+			  &got);
+	ctr_add(sh->o.ctr, CTR_BYTES_RECV, got);
+	if (rc == 0 && x.n)
+		rc = -EBADMSG;
+	if (rc == 0)
+		rc = clwriter_commit(x.w, path, base->root);
+	clwriter_free(x.w);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO)
+		ship_disconnect(sh);
+	else if (rc < 0)
+		log_debug("%s: no chunk list of version %llu from the server: %s", path,
+			  (unsigned long long)base->version, strerror(-rc));
+	return rc;
+}
+
 void ship_sink_open(struct shipper *sh, const char *path, const struct stat *st,
 		    const struct shipped *base, bool delta, struct ship_sink *s)
 {
+	int rc;
+
 	memset(s, 0, sizeof(*s));
 	s->dfd = -1;
 	s->fp_secret = sh->fp_ok ? sh->fp_secret : NULL;
-	/* a delta: librsync only where base's chunk list does not prove the
-	 * bytes unchanged (chunkdelta.h); without a list, over everything */
-	if (delta && base && base->size >= RANGES_MIN_SIZE &&
-	    chunkdelta_new(sh->o.statedir, sh->tmpdir, path, base->root, base->size, &s->cd) < 0)
-		s->cd = NULL;
-	if (delta && base && !s->cd &&
-	    sigcache_load(sh->o.statedir, path, base->root, &s->sig) == 0 &&
-	    deltawriter_new(sh->tmpdir, s->sig, sh->o.delta_outcap, &s->dw) < 0)
-		s->dw = NULL;
-	/* with a delta, the new signature is derived from it afterwards
-	 * (sigderive.c) instead of hashing every block again */
-	if (st->st_size < SIG_MIN_SIZE || s->dw || s->cd ||
-	    sigwriter_new(sh->o.statedir, &s->sw) < 0)
-		s->sw = NULL;
+	s->sh = sh;
+	s->path = path;
+	/* a delta: librsync only where base's chunk list (kept, else asked
+	 * of the server) does not prove the bytes unchanged (chunkdelta.h) */
+	if (delta && base && base->version) {
+		s->base_version = base->version;
+		rc = chunkdelta_new(sh->o.statedir, sh->tmpdir, path, base->root, base->size,
+				    sink_sig, s, &s->cd);
+		if (rc == -ENOENT && fetch_list(sh, path, base) == 0)
+			rc = chunkdelta_new(sh->o.statedir, sh->tmpdir, path, base->root,
+					    base->size, sink_sig, s, &s->cd);
+		if (rc < 0)
+			s->cd = NULL;
+	}
 	/* the list of what is shipped, for RANGES (with a range tracker) and
 	 * for the next delta (chunkdelta.h) */
-	if (st->st_size < RANGES_MIN_SIZE || !s->fp_secret ||
+	if (st->st_size < SIG_MIN_SIZE || !s->fp_secret ||
 	    clwriter_new(sh->o.statedir, CL_BUF, &s->cw) < 0)
 		s->cw = NULL;
 }
 
 void ship_sink_close(struct ship_sink *s)
 {
-	sigwriter_free(s->sw);
-	deltawriter_free(s->dw);
 	chunkdelta_free(s->cd);
 	clwriter_free(s->cw);
-	if (s->sig)
-		rs_free_sumset(s->sig);
 	memset(s, 0, sizeof(*s));
 	s->dfd = -1;
 }
@@ -120,8 +216,6 @@ int ship_sink_delta(struct ship_sink *s, uint64_t *size)
 	if (s->dfd >= 0)
 		;
 	else if (s->cd && chunkdelta_finish(s->cd, &fd, &s->dsize) == 0)
-		s->dfd = fd;
-	else if (s->dw && deltawriter_finish(s->dw, &fd, &s->dsize) == 0)
 		s->dfd = fd;
 	*size = s->dsize;
 	return s->dfd;
@@ -213,29 +307,9 @@ int ship_capture_stream(struct shipper *sh, const char *path, struct ship_sink *
 	return capture_into(sh, path, s, cap, true);
 }
 
-/* The signature cache in step with the version just recorded. */
-static void keep_signature(struct shipper *sh, const char *path, const struct capture *cap,
-			   const struct shipped *base, struct ship_sink *s)
-{
-	uint64_t rd = 0;
-
-	if (s->sw && sigwriter_commit(s->sw, path, cap->root) == 0)
-		return;
-	if (base && !memcmp(base->root, cap->root, 32) && !s->sw)
-		return;   /* same content: the cached signature still describes it */
-	if (!s->sw && s->dfd >= 0 && cap->size >= SIG_MIN_SIZE &&
-	    sigcache_derive(sh->o.statedir, path, base->root, base->size, s->dfd, s->dsize,
-			    cap->fd, cap->size, cap->root, &rd) == 0) {
-		ctr_add(sh->o.ctr, CTR_BYTES_READ, rd);
-		return;
-	}
-	pathstate_drop(&sh->ps, path, PS_SIG);   /* none, or not of this version */
-}
-
 void ship_sink_keep(struct shipper *sh, const char *path, const struct capture *cap,
 		    const struct shipped *base, struct ship_sink *s)
 {
-	keep_signature(sh, path, cap, base, s);
 	/* a list only of the live file: a database backup or an unstable copy
 	 * is not what later writes change */
 	if (!s->cw || cap->sqlite || cap->unstable || clwriter_commit(s->cw, path, cap->root) < 0)

@@ -1,5 +1,5 @@
-/* ingest.c — device requests: put a version, latest, signature, report,
- * the SIM. */
+/* ingest.c — device requests: put a version, latest, report, the SIM
+ * (signatures and chunk lists: devsig.c). */
 #include "server/ingest.h"
 
 #include <errno.h>
@@ -684,54 +684,6 @@ static int do_latest(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	return 0;
 }
 
-static int sig_out(void *arg, const void *p, size_t n)
-{
-	return mux_send_data(arg, p, n);
-}
-
-static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
-{
-	struct index_version *v = malloc(sizeof(*v));
-	struct content_ref ref;
-	struct vreader *vr = NULL;
-	struct vg_sig_req q;
-	const char *path = q.path;
-	int r;
-
-	proto_get_sig_req(wr, &q);
-	if (!v || wire_done(wr) < 0) {
-		free(v);
-		return v ? -EPROTO : -ENOMEM;
-	}
-	/* a device may read only what its own latest version needs */
-	r = index_latest(c->srv->idx, c->id.id, path, INDEX_AT_LATEST, true, v);
-	if (r == 0 && (v->e.deleted || v->e.type != VG_FILE))
-		r = -ENOENT;
-	if (r == 0 && v->e.version != q.version)
-		r = -ESTALE;
-	if (r == 0) {
-		memcpy(ref.root, v->content_root, 32);
-		ref.size = v->e.size;
-		r = vreader_open(c->srv->store, &c->key, &ref, &vr);
-	}
-	if (r == 0 && (r = reply(s, MSG_OK, NULL)) == 0) {
-		if ((r = content_signature(vr, sig_out, s)) < 0 && r != -ECONNRESET)
-			log_errno(r, "device %s: signature of %s", c->id.name, path);
-		if (r < 0)
-			r = -ECONNABORTED;   /* after OK, a failure shows as a reset stream */
-	}
-	if (r == -ENOENT)
-		reply_error(s, ENOENT, "%s: no live file version on the server", path);
-	else if (r == -ESTALE)
-		reply_error(s, ESTALE, "%s: version %llu is not the latest", path,
-			    (unsigned long long)q.version);
-	else if (r < 0 && r != -ECONNRESET && r != -ECONNABORTED)
-		reply_error(s, -r, "%s: %s", path, strerror(-r));
-	vreader_free(vr);
-	free(v);
-	return r == -ECONNABORTED ? r : 0;
-}
-
 static int do_report(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	struct vg_report rep;
@@ -771,7 +723,6 @@ const struct srv_handler ingest_handlers[] = {
 	{ MSG_DEV_PUT, do_put },
 	{ MSG_DEV_PUTBATCH, ingest_putbatch },
 	{ MSG_DEV_LATEST, do_latest },
-	{ MSG_DEV_SIG, do_sig },
 	{ MSG_DEV_REPORT, do_report },
 	{ MSG_DEV_SIM, do_sim },
 	{ 0, NULL },

@@ -1,4 +1,5 @@
-/* ingest.h — device requests: PUT (every body kind), LATEST, SIG, REPORT, SIM.
+/* ingest.h — device requests: PUT (every body kind), LATEST, REPORT, SIM
+ * (SIG, RSIG, CHUNKS: devsig.h).
  *
  * A device reads and writes only its own namespace and sees only latest
  * versions.  A version becomes visible only after its content is durable

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "server/devsig.h"
 #include "server/ingest.h"
 #include "server/query.h"
 #include "server/relay.h"
@@ -52,6 +53,7 @@ static const struct {
 } tables[] = {
 	{ ROLE_DEVICE, 0x0100, ingest_handlers },
 	{ ROLE_DEVICE, 0x0100, relay_dev_handlers },
+	{ ROLE_DEVICE, 0x0100, devsig_handlers },
 	{ ROLE_CONTROLLER, 0x0200, query_handlers },
 	{ ROLE_CONTROLLER, 0x0200, relay_ctl_handlers },
 };

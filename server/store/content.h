@@ -168,6 +168,16 @@ typedef int (*content_out_fn)(void *arg, const void *p, size_t n);
  * common/rsync_params.h) to out, in pieces of at most 64 KiB.  0, -errno,
  * or out's non-zero return. */
 int  content_signature(struct vreader *vr, content_out_fn out, void *arg);
+/* The same over the bytes [off, off+len) only (clipped to the content):
+ * reads only the chunks that cover them. */
+int  content_signature_range(struct vreader *vr, uint64_t off, uint64_t len,
+			     content_out_fn out, void *arg);
+/* Streams the content's chunk list to out: for each chunk in order, its
+ * sha256[32] and u32 length (big-endian), in pieces of at most 64 KiB,
+ * from the tree's leaf pages (no chunk is read).  0, -errno, or out's
+ * non-zero return. */
+#define CONTENT_CHUNK_ENTRY 36
+int  content_chunk_list(struct vreader *vr, content_out_fn out, void *arg);
 
 /* Applies a librsync delta (RS_DELTA_MAGIC format), fed in pieces of any
  * size, to base (size 0 base allowed).  COPY commands reuse base chunks.

@@ -189,12 +189,11 @@ int vpatch_sha256(const struct vpatch *vp, uint8_t out[32])
 	return vbuild_sha256(vp->vb, out);
 }
 
-/* Runs the signature job over vr's content into out. */
-static int sig_run(rs_job_t *job, struct vreader *vr, uint8_t *in, uint8_t *ob,
-		   content_out_fn out, void *arg)
+/* Runs the signature job over vr's bytes [off, end) into out. */
+static int sig_run(rs_job_t *job, struct vreader *vr, uint64_t off, uint64_t end, uint8_t *in,
+		   uint8_t *ob, content_out_fn out, void *arg)
 {
 	rs_buffers_t b;
-	uint64_t off = 0;
 	rs_result res;
 	ssize_t k;
 	int r;
@@ -202,7 +201,9 @@ static int sig_run(rs_job_t *job, struct vreader *vr, uint8_t *in, uint8_t *ob,
 	memset(&b, 0, sizeof(b));
 	for (;;) {
 		if (b.avail_in == 0 && !b.eof_in) {
-			k = vreader_pread(vr, in, SIG_BUF, off);
+			size_t want = end - off < SIG_BUF ? (size_t)(end - off) : SIG_BUF;
+
+			k = want ? vreader_pread(vr, in, want, off) : 0;
 			if (k < 0)
 				return (int)k;
 			b.next_in = (char *)in;
@@ -222,22 +223,31 @@ static int sig_run(rs_job_t *job, struct vreader *vr, uint8_t *in, uint8_t *ob,
 	}
 }
 
-int content_signature(struct vreader *vr, content_out_fn out, void *arg)
+int content_signature_range(struct vreader *vr, uint64_t off, uint64_t len,
+			    content_out_fn out, void *arg)
 {
 	uint8_t *in = malloc(SIG_BUF), *ob = malloc(SIG_BUF);
+	uint64_t size = vreader_size(vr), end;
 	rs_job_t *job = NULL;
 	int r = -ENOMEM;
 
+	off = off < size ? off : size;
+	end = len < size - off ? off + len : size;
 	if (!in || !ob)
 		goto out;
 	job = rs_sig_begin(VG_RS_BLOCK_LEN, VG_RS_STRONG_LEN, VG_RS_SIG_MAGIC);
 	if (!job)
 		goto out;
-	r = sig_run(job, vr, in, ob, out, arg);
+	r = sig_run(job, vr, off, end, in, ob, out, arg);
 out:
 	if (job)
 		rs_job_free(job);
 	free(in);
 	free(ob);
 	return r;
+}
+
+int content_signature(struct vreader *vr, content_out_fn out, void *arg)
+{
+	return content_signature_range(vr, 0, UINT64_MAX, out, arg);
 }

@@ -15,7 +15,7 @@
 /* New kinds go at the end: a seed's first byte keeps its meaning. */
 enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES,
        K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_SIM, K_SIMW,
-       K_PUT_TRAILER, K_BATCH_ITEM, K_BATCH_DONE, K_COUNT };
+       K_PUT_TRAILER, K_BATCH_ITEM, K_BATCH_DONE, K_RSIG, K_COUNT };
 
 /* The decoded value of any kind fits here. */
 union any {
@@ -63,6 +63,7 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 			proto_put_batch_done(b, a->bd.r, a->bd.n);
 		break;
 	}
+	case K_RSIG:   proto_get_rsig_req(r, v); if (!r->err) proto_put_rsig_req(b, v); break;
 	}
 }
 

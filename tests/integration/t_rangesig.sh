@@ -1,10 +1,11 @@
 # t_rangesig.sh — after a RANGES ship, an edit the tracker did not itemise
 # still goes by DELTA: vigild run --tracker bpf ships a 32 MiB file whole,
-# then a 4 KiB pwrite and a 5000-byte append by ranges (the cached librsync
-# signature is patched for the blocks they touched); vigild stops, the file
-# is edited again (4 KiB, which no tracker saw), and `vigild once` ships it
-# as one DELTA (counter shipped_delta), no WHOLE, sending under 1 MiB
-# (bytes_sent); the server's version equals the file, and the server read
+# then a 4 KiB pwrite and a 5000-byte append by ranges (the chunk list is
+# spliced; no signature is kept); vigild stops, the file is edited again
+# (4 KiB, which no tracker saw), and `vigild once` ships it as one DELTA
+# (counter shipped_delta), no WHOLE, sending under 1 MiB (bytes_sent) and
+# fetching the signature of the edited region only (sig_bytes_received
+# under 64 KiB); the server's version equals the file, and the server read
 # under 8 MiB building it (its /proc rchar: the base's chunks a COPY reuses
 # are not read back for a sha256).
 . "$(dirname "$0")/lib.sh"
@@ -62,11 +63,13 @@ same_file phone1 "$F" "$F"
 [ "$(counter shipped_delta)" = 1 ] || { tail -20 "$T/vigild.log"; fail "the edit did not go by delta"; }
 [ "$(counter shipped_whole)" = 0 ] || fail "the edit went whole"
 [ "$sent" -lt 1048576 ] || fail "sent $sent bytes for a 4 KiB edit of 32 MiB"
+sig=$(counter sig_bytes_received)
+[ "$sig" -gt 0 ] && [ "$sig" -lt 65536 ] || fail "fetched $sig bytes of signatures"
 note "server read $((s1 - s0)) bytes for it"
 [ $((s1 - s0)) -lt $((8 << 20)) ] || fail "the server read $((s1 - s0)) bytes to build a 4 KiB delta"
 [ "$(counter errors)" = 0 ] || { tail -20 "$T/vigild.log"; fail "a PUT failed"; }
 
-note "and the signature derived from that delta serves the next one"
+note "and the chunk list kept from that delta serves the next one"
 dd if=/dev/urandom of="$F" bs=4096 seek=100 count=1 conv=notrunc status=none
 vigild_once phone1 "$D"
 same_file phone1 "$F" "$F"

@@ -14,7 +14,6 @@
 
 #include <cmocka.h>
 
-#include "common/rsync_params.h"
 #include "daemon/adopt.h"
 
 enum change {
@@ -137,28 +136,11 @@ static void test_hostile_equal_lengths(void **state)
 	free(loc);
 }
 
-static void test_sig_cap(void **state)
-{
-	static const uint64_t sizes[] = { 0, 1, 2047, 2048, 2049, 32 << 20, 1ULL << 40 };
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		uint64_t blocks = (sizes[i] + VG_RS_BLOCK_LEN - 1) / VG_RS_BLOCK_LEN;
-		uint64_t exact = 12 + blocks * (4 + VG_RS_STRONG_LEN);
-
-		assert_true(adopt_sig_cap(sizes[i]) >= exact);
-		assert_true(adopt_sig_cap(sizes[i]) <= exact + 8192);
-	}
-	/* 32 MiB: the 196620 bytes measured in t_adopt fit */
-	assert_true(adopt_sig_cap(32 << 20) >= 196620);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compare_table),
 		cmocka_unit_test(test_hostile_equal_lengths),
-		cmocka_unit_test(test_sig_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,10 @@
  * append, a truncation, an unchanged file, everything new; fed in pieces
  * of 1, 7, 4096, 65536 and 200000 bytes, with chunks told before their
  * bytes (the capture's order) and after.  A small edit sends only its
- * chunks through librsync; the signature derived from the delta equals
- * librsync's over the new content; no list of the version: -ENOENT. */
+ * chunks through librsync and asks for the signatures of only a few
+ * chunks' worth of old bytes, every region within the old content; a
+ * failing signature source fails the delta; no list of the version:
+ * -ENOENT. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -25,24 +27,79 @@
 #include "daemon/chunkdelta.h"
 #include "daemon/chunklist.h"
 
-#define SIGFIX_SEED 0x853c49e6748fea9bULL
-#include "sig_fixture.h"
+#include "common/chunker.h"
+#include "common/rsync_params.h"
+#include "daemon/rsstream.h"
+
+static char dir[64], tmp[96];
 
 /* the fingerprints' secret (a device's is random, in its state db) */
 static uint8_t fp_secret[CHASH_FP_SECRET];
 
+/* A state directory /tmp/vigil-cd-XXXXXX with its tmp/ (dir, tmp). */
 static int setup(void **state)
 {
 	assert_int_equal(chash_fp_secret(fp_secret, "test_chunkdelta seed", 20), 0);
-	return sigfix_setup("cd");
+	snprintf(dir, sizeof(dir), "/tmp/vigil-cd-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	rsstream_quiet_librsync();
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	return sigfix_teardown();
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
 }
 
-/* ---- the old version's state: signature and chunk list under its root ---- */
+static uint64_t rng = 0x853c49e6748fea9bULL;
+
+/* xorshift64: the same bytes on every run */
+static uint8_t rnd8(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint8_t)rng;
+}
+
+/* ---- the old version: its chunk list under its root, and the
+ * signatures of its regions (as the server gives them) ---- */
+
+struct oldsrc {
+	const uint8_t *p;
+	size_t n;
+	uint64_t regions, bytes;
+	int fail;                      /* returned instead of a signature */
+};
+
+static int sig_of(void *arg, uint64_t off, uint64_t len, rs_signature_t **out)
+{
+	struct oldsrc *o = arg;
+	struct sigload *l;
+	struct rsstream *s;
+
+	if (o->fail)
+		return o->fail;
+	assert_true(off <= o->n && len <= o->n - off);
+	o->regions++;
+	o->bytes += len;
+	assert_int_equal(sigload_new(&l), 0);
+	s = rsstream_new(rs_sig_begin(VG_RS_BLOCK_LEN, VG_RS_STRONG_LEN, VG_RS_SIG_MAGIC), 0,
+			 sigload_feed, l);
+	assert_non_null(s);
+	assert_int_equal(rsstream_feed(s, o->p + off, len), 0);
+	assert_int_equal(rsstream_finish(s), 0);
+	rsstream_free(s);
+	assert_int_equal(sigload_finish(l, out), 0);
+	sigload_free(l);
+	return 0;
+}
 
 static int add_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
 {
@@ -53,7 +110,6 @@ static int add_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8
 static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root[32])
 {
 	struct chash *h = chash_new(CHASH_TREE);
-	struct sigwriter *w;
 	struct clwriter *cw;
 	uint8_t sha[32];
 	uint64_t size;
@@ -66,10 +122,6 @@ static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root
 	assert_int_equal(clwriter_commit(cw, path, root), 0);
 	clwriter_free(cw);
 	chash_free(h);
-	assert_int_equal(sigwriter_new(dir, &w), 0);
-	assert_int_equal(sigwriter_feed(w, p, n), 0);
-	assert_int_equal(sigwriter_commit(w, path, root), 0);
-	sigwriter_free(w);
 }
 
 /* ---- feeding the new content as a capture does ---- */
@@ -205,23 +257,28 @@ static void check_patch(int fd, uint64_t dsize, const uint8_t *old, size_t on,
 struct dcase {
 	const char *name;
 	size_t size;
-	int kind;          /* 0 overwrite, 1 insert, 2 delete, 3 append, 4 truncate, 5 all new */
+	int kind;          /* 0 overwrite, 1 insert, 2 delete, 3 append, 4 truncate, 5 all new,
+			    * 6 a byte changed every len bytes from off */
 	size_t off, len;
-	uint64_t max_rsync;    /* 0: unchecked */
+	uint64_t max_rsync;    /* 0: unchecked; also bounds the old bytes summed */
 	int max_sha;           /* chunks whose sha256 is computed (-1: unchecked) */
+	uint64_t max_delta;    /* 0: unchecked */
 };
 
 static const struct dcase cases[] = {
-	{ "unchanged", 1 << 20, 0, 0, 0, 1, 0 },
-	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536, 3 },
-	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536, 2 },
-	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536, 2 },
-	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536, 3 },
-	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536, 3 },
-	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0, -1 },
-	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536, -1 },
-	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536, 2 },
-	{ "all new", 600000, 5, 0, 0, 0, -1 },
+	{ "unchanged", 1 << 20, 0, 0, 0, 1, 0, 0 },
+	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536, 3, 0 },
+	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536, 2, 0 },
+	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536, 2, 0 },
+	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536, 3, 0 },
+	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536, 3, 0 },
+	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0, -1, 0 },
+	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536, -1, 0 },
+	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536, 2, 0 },
+	{ "all new", 600000, 5, 0, 0, 0, -1, 0 },
+	/* nearly every chunk changed, in many short runs: 3 of 4 blocks
+	 * still match, and runs close together share a region */
+	{ "a byte every 8 KiB", 4 << 20, 6, 4096, 8192, 0, -1, (4 << 20) * 4 / 10 },
 };
 
 static size_t make_new(const struct dcase *c, const uint8_t *old, uint8_t *neu)
@@ -244,6 +301,7 @@ static size_t make_new(const struct dcase *c, const uint8_t *old, uint8_t *neu)
 		n += c->len; break;
 	case 4: n = c->off; break;
 	case 5: for (size_t i = 0; i < n; i++) neu[i] = rnd8(); break;
+	case 6: for (size_t i = c->off; i < n; i += c->len) neu[i] ^= 0x5a; break;
 	}
 	return n;
 }
@@ -251,63 +309,34 @@ static size_t make_new(const struct dcase *c, const uint8_t *old, uint8_t *neu)
 static void run_one(const struct dcase *c, const uint8_t *old, const uint8_t *neu, size_t nn,
 		    const uint8_t root[32], size_t piece, bool late)
 {
+	struct oldsrc o = { old, c->size, 0, 0, 0 };
 	struct feed f = { .chunks_late = late };
-	uint64_t dsize = 0, rd = 0;
-	uint8_t newkey[32] = { 9 };
-	char nf[128];
-	int fd, nfd;
+	uint64_t dsize = 0, rb = 0;
+	int fd;
 
-	assert_int_equal(chunkdelta_new(dir, tmp, "/f", root, c->size, &f.d), 0);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/f", root, c->size, sig_of, &o, &f.d), 0);
 	feed_all(&f, neu, nn, piece);
 	assert_int_equal(chunkdelta_finish(f.d, &fd, &dsize), 0);
 	check_patch(fd, dsize, old, c->size, neu, nn);
-	if (c->max_rsync)
+	if (c->max_delta)
+		assert_true(dsize <= c->max_delta);
+	if (c->kind == 6)   /* short runs close together share their regions */
+		assert_true(o.regions <= c->size / CD_REGION_MIN + 2);
+	assert_int_equal(chunkdelta_sig_regions(f.d, &rb), o.regions);
+	assert_int_equal(rb, o.bytes);
+	if (c->max_rsync) {
 		assert_true(chunkdelta_rsync_bytes(f.d) <= c->max_rsync);
+		/* the regions: the changed bytes (at least CD_REGION_MIN) and a
+		 * chunk each side, at most */
+		assert_true(o.bytes <= (c->max_rsync > CD_REGION_MIN ? c->max_rsync : CD_REGION_MIN) +
+				       2 * CHUNK_MAX * o.regions);
+	}
 	/* every chunk fingerprinted; sha256 only for the changed ones */
 	assert_true(f.fp_chunks >= nn / 65536);
 	if (c->max_sha >= 0)
 		assert_true(f.sha_chunks <= (uint64_t)c->max_sha);
 	if (c->kind == 5)
 		assert_int_equal(f.sha_chunks, f.fp_chunks);
-	if (piece == 65536 && !late) {
-		/* the signature derived from this delta is librsync's own */
-		uint8_t *want, *got;
-		size_t a, b;
-
-		snprintf(nf, sizeof(nf), "%s/new", dir);
-		nfd = open(nf, O_RDWR | O_CREAT | O_TRUNC, 0600);
-		assert_int_equal(write(nfd, neu, nn), (ssize_t)nn);
-		put_state("/want", neu, nn, newkey);
-		assert_int_equal(sigcache_derive(dir, "/f", root, c->size, fd, dsize, nfd, nn,
-						 newkey, &rd), 0);
-		want = NULL;
-		{
-			char p1[PATH_MAX], p2[PATH_MAX];
-			struct stat s1, s2;
-			int f1, f2;
-
-			assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, "/want", p1), 0);
-			assert_int_equal(pathstate_file(dir, PS_DIR_SIGS, "/f", p2), 0);
-			f1 = open(p1, O_RDONLY);
-			f2 = open(p2, O_RDONLY);
-			assert_int_equal(fstat(f1, &s1), 0);
-			assert_int_equal(fstat(f2, &s2), 0);
-			a = (size_t)s1.st_size;
-			b = (size_t)s2.st_size;
-			assert_int_equal(a, b);
-			want = malloc(a);
-			got = malloc(b);
-			assert_int_equal(read(f1, want, a), (ssize_t)a);
-			assert_int_equal(read(f2, got, b), (ssize_t)b);
-			/* the 32-byte keys differ (root vs newkey of /want): compare the rest */
-			assert_memory_equal(want + 32, got + 32, a - 32);
-			close(f1);
-			close(f2);
-			free(want);
-			free(got);
-		}
-		close(nfd);
-	}
 	chunkdelta_free(f.d);
 }
 
@@ -372,8 +401,10 @@ static void test_random_edits(void **state)
 			memmove(neu + off, old + off + len, n - off - len);
 			nn -= len;
 		}
+		struct oldsrc o = { old, n, 0, 0, 0 };
+
 		put_state("/r", old, n, root);
-		assert_int_equal(chunkdelta_new(dir, tmp, "/r", root, n, &f.d), 0);
+		assert_int_equal(chunkdelta_new(dir, tmp, "/r", root, n, sig_of, &o, &f.d), 0);
 		feed_all(&f, neu, nn, 65536);
 		assert_int_equal(chunkdelta_finish(f.d, &fd, &dsize), 0);
 		check_patch(fd, dsize, old, n, neu, nn);
@@ -390,15 +421,59 @@ static void test_random_edits(void **state)
 
 static void test_no_list(void **state)
 {
-	uint8_t p[300000], root[32], other[32] = { 1 };
+	static uint8_t p[300000];
+	uint8_t root[32], other[32] = { 1 };
+	struct oldsrc o = { p, sizeof(p), 0, 0, 0 };
 	struct chunkdelta *d = (struct chunkdelta *)&d;
 
 	memset(p, 5, sizeof(p));
 	put_state("/g", p, sizeof(p), root);
-	assert_int_equal(chunkdelta_new(dir, tmp, "/g", other, sizeof(p), &d), -ENOENT);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/g", other, sizeof(p), sig_of, &o, &d), -ENOENT);
 	assert_null(d);
-	assert_int_equal(chunkdelta_new(dir, tmp, "/g", root, sizeof(p) + 1, &d), -ENOENT);
-	assert_int_equal(chunkdelta_new(dir, tmp, "/none", root, sizeof(p), &d), -ENOENT);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/g", root, sizeof(p) + 1, sig_of, &o, &d),
+			 -ENOENT);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/none", root, sizeof(p), sig_of, &o, &d),
+			 -ENOENT);
+}
+
+static int chunk_any(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
+{
+	(void)chunkdelta_chunk(arg, sha, len, fp);   /* an error latches: seen at finish */
+	return 0;
+}
+
+/* The signature source fails (the server would not say): the delta fails
+ * with its error, and after a reset with a source that works it is right. */
+static void test_sig_fails(void **state)
+{
+	static uint8_t old[400000], neu[400000];
+	struct oldsrc o = { old, sizeof(old), 0, 0, -EIO };
+	struct feed f = { .chunks_late = false };
+	struct chash *h = chash_new(CHASH_TREE);
+	uint8_t root[32], sha[32], r2[32];
+	uint64_t dsize = 0, size;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(old); i++)
+		old[i] = neu[i] = rnd8();
+	for (size_t i = 200000; i < 204096; i++)
+		neu[i] ^= 0x5a;
+	put_state("/s", old, sizeof(old), root);
+	assert_int_equal(chunkdelta_new(dir, tmp, "/s", root, sizeof(old), sig_of, &o, &f.d), 0);
+	chash_set_chunk_fn(h, chunk_any, f.d);
+	chash_set_fp(h, fp_secret, NULL, NULL);
+	assert_int_equal(chash_feed(h, neu, sizeof(neu)), 0);
+	assert_int_equal(chash_finish(h, sha, r2, &size), 0);
+	chash_free(h);
+	assert_int_equal(chunkdelta_data(f.d, neu, sizeof(neu)), -EIO);
+	assert_int_equal(chunkdelta_finish(f.d, &fd, &dsize), -EIO);
+	o.fail = 0;
+	assert_int_equal(chunkdelta_reset(f.d), 0);
+	feed_all(&f, neu, sizeof(neu), 65536);
+	assert_int_equal(chunkdelta_finish(f.d, &fd, &dsize), 0);
+	check_patch(fd, dsize, old, sizeof(old), neu, sizeof(neu));
+	assert_int_equal(o.regions, 1);   /* one region holds the whole small file */
+	chunkdelta_free(f.d);
 }
 
 int main(void)
@@ -407,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_random_edits),
 		cmocka_unit_test(test_no_list),
+		cmocka_unit_test(test_sig_fails),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

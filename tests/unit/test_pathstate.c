@@ -36,8 +36,6 @@ static int setup(void **state)
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-pst-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(d, sizeof(d), "%s/" PS_DIR_SIGS, f->dir);
-	assert_int_equal(mkdir(d, 0700), 0);
 	snprintf(d, sizeof(d), "%s/" PS_DIR_CHUNKS, f->dir);
 	assert_int_equal(mkdir(d, 0700), 0);
 	assert_int_equal(statedb_open(f->dir, &f->db), 0);
@@ -100,7 +98,6 @@ static void full(struct fx *f, const char *path)
 	s.type = 1;
 	s.version = 7;
 	assert_int_equal(statedb_put(f->db, &s), 0);
-	put_file(f, PS_DIR_SIGS, path, "sig");
 	put_file(f, PS_DIR_CHUNKS, path, "chunks");
 	rangetab_take(f->rt, path, true, &rs);   /* starts a complete set */
 	rangetab_add(f->rt, path, &r, 1, false, 100);
@@ -135,16 +132,14 @@ static void test_file_names(void **state)
 	char a[PATH_MAX], b[PATH_MAX], longp[PATH_MAX];
 
 	/* sha256("/a") */
-	assert_int_equal(pathstate_file("/s", PS_DIR_SIGS, "/a", a), 0);
-	assert_string_equal(a, "/s/sigs/"
+	assert_int_equal(pathstate_file("/s", PS_DIR_CHUNKS, "/a", a), 0);
+	assert_string_equal(a, "/s/chunks/"
 			    "6a50dc8584134c7de537c0052ff6d236bf874355e050c90523e0c5ff2a543a28");
-	assert_int_equal(pathstate_file("/s", PS_DIR_CHUNKS, "/a", b), 0);
-	assert_string_equal(a + strlen("/s/sigs/"), b + strlen("/s/chunks/"));
-	assert_int_equal(pathstate_file("/s", PS_DIR_SIGS, "/b", b), 0);
+	assert_int_equal(pathstate_file("/s", PS_DIR_CHUNKS, "/b", b), 0);
 	assert_string_not_equal(a, b);
 	memset(longp, 'x', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	assert_int_equal(pathstate_file(longp, PS_DIR_SIGS, "/a", a), -ENAMETOOLONG);
+	assert_int_equal(pathstate_file(longp, PS_DIR_CHUNKS, "/a", a), -ENAMETOOLONG);
 	(void)f;
 }
 
@@ -156,13 +151,11 @@ static void test_forget(void **state)
 	full(f, "/d/b");
 	assert_int_equal(pathstate_forget(&f->ps, "/d/a"), 0);
 	assert_false(has_row(f, "/d/a"));
-	assert_string_equal(file_body(f, PS_DIR_SIGS, "/d/a"), "");
 	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/d/a"), "");
 	assert_false(has_ranges(f, "/d/a"));
 	assert_true(queued(f, "/d/a"));   /* the change itself is still to look at */
 	/* the other path keeps everything */
 	assert_true(has_row(f, "/d/b"));
-	assert_string_equal(file_body(f, PS_DIR_SIGS, "/d/b"), "sig");
 	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/d/b"), "chunks");
 	assert_true(has_ranges(f, "/d/b"));
 	/* forgetting what is not there is fine */
@@ -175,9 +168,8 @@ static void test_drop_parts(void **state)
 	struct fx *f = *state;
 
 	full(f, "/p");
-	assert_int_equal(pathstate_drop(&f->ps, "/p", PS_SIG), 0);
-	assert_string_equal(file_body(f, PS_DIR_SIGS, "/p"), "");
-	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/p"), "chunks");
+	assert_int_equal(pathstate_drop(&f->ps, "/p", PS_CHUNKS), 0);
+	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/p"), "");
 	assert_true(has_ranges(f, "/p"));
 	assert_true(has_row(f, "/p"));
 	assert_int_equal(pathstate_drop(&f->ps, "/p", PS_CHUNKS | PS_RANGES), 0);
@@ -188,7 +180,6 @@ static void test_drop_parts(void **state)
 	full(f, "/q");
 	f->ps.rt = NULL;
 	assert_int_equal(pathstate_drop(&f->ps, "/q", PS_CONTENT), 0);
-	assert_string_equal(file_body(f, PS_DIR_SIGS, "/q"), "");
 	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/q"), "");
 	assert_true(has_row(f, "/q"));
 }
@@ -209,9 +200,7 @@ static void test_move(void **state)
 	assert_false(has_row(f, "/old"));
 	assert_int_equal(statedb_get(f->db, "/new", &got), 0);
 	assert_int_equal(got.version, 8);
-	assert_string_equal(file_body(f, PS_DIR_SIGS, "/new"), "sig");
 	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/new"), "chunks");
-	assert_string_equal(file_body(f, PS_DIR_SIGS, "/old"), "");
 	assert_string_equal(file_body(f, PS_DIR_CHUNKS, "/old"), "");
 	assert_false(has_ranges(f, "/old"));
 	assert_false(queued(f, "/old"));

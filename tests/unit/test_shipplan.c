@@ -33,7 +33,7 @@ struct row {
 	const char *what;
 	enum change change;
 	bool tracker;           /* a range table exists (vigild run) */
-	bool have_sig;
+	bool delta_base;
 	enum ship_kind want;
 };
 
@@ -160,7 +160,7 @@ static void test_plan_table(void **state)
 		base(&st, &r, &mv, &rs);
 		f.st = &st;
 		f.row = &r;
-		f.have_sig = t->have_sig;
+		f.delta_base = t->delta_base;
 		apply_row(t->change, &f, &st, &r, &rs);
 		if (!f.row)
 			f.moved = &mv;   /* the caller looks for one only without a row */
