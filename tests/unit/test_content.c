@@ -22,6 +22,7 @@
 #include "common/chunktree.h"
 #include "common/rsync_params.h"
 #include "server/store/content.h"
+#include "tests/unit/root_fixture.h"
 #include "server/store/store_int.h"
 
 static const struct devkey key1 = { { 1, 2, 3 } };
@@ -64,27 +65,6 @@ static void fill(uint8_t *p, size_t n, uint64_t seed)
 		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 		p[i] = (uint8_t)(x >> 24);
 	}
-}
-
-/* The root a device computes for p[0..n): chunker + tree, nothing stored. */
-static int dev_emit(void *arg, const uint8_t *d, size_t len)
-{
-	uint8_t h[32];
-
-	assert_int_equal(ctree_sha256(d, len, h), 0);
-	return ctree_add(arg, h, (uint32_t)len);
-}
-
-static void device_root(const uint8_t *p, size_t n, struct content_ref *ref)
-{
-	struct chunker *c = chunker_new();
-	struct ctree_builder *b = ctree_builder_new(NULL, NULL);
-
-	assert_int_equal(chunker_feed(c, p, n, dev_emit, b), 0);
-	assert_int_equal(chunker_flush(c, dev_emit, b), 0);
-	assert_int_equal(ctree_finish(b, ref->root, &ref->size), 0);
-	ctree_builder_free(b);
-	chunker_free(c);
 }
 
 static void build(struct store *st, const uint8_t *p, size_t n, size_t piece,

@@ -20,6 +20,7 @@
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "server/store/content.h"
+#include "tests/unit/root_fixture.h"
 
 static const struct devkey key1 = { { 7, 1, 3 } };
 static const uint8_t token[16] = { 0x5e, 1, 2, 3 };
@@ -69,26 +70,6 @@ static void fill(uint8_t *p, size_t n, uint64_t seed)
 	}
 	memcpy(p + n / 2, p, n / 8);
 	memset(p + n / 4, 0, 300000);
-}
-
-static int dev_emit(void *arg, const uint8_t *d, size_t len)
-{
-	uint8_t h[32];
-
-	assert_int_equal(ctree_sha256(d, len, h), 0);
-	return ctree_add(arg, h, (uint32_t)len);
-}
-
-static void device_root(const uint8_t *p, size_t n, struct content_ref *ref)
-{
-	struct chunker *c = chunker_new();
-	struct ctree_builder *b = ctree_builder_new(NULL, NULL);
-
-	assert_int_equal(chunker_feed(c, p, n, dev_emit, b), 0);
-	assert_int_equal(chunker_flush(c, dev_emit, b), 0);
-	assert_int_equal(ctree_finish(b, ref->root, &ref->size), 0);
-	ctree_builder_free(b);
-	chunker_free(c);
 }
 
 /* Writes p[from, to) in uneven pieces (as mux frames come), a background

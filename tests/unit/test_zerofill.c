@@ -23,6 +23,7 @@
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "server/store/content.h"
+#include "tests/unit/root_fixture.h"
 
 static const struct devkey key1 = { { 9, 8, 7 } };
 
@@ -63,29 +64,6 @@ static void fill(uint8_t *p, size_t n, uint64_t seed)
 		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 		p[i] = (uint8_t)(x >> 24);
 	}
-}
-
-static int dev_emit(void *arg, const uint8_t *d, size_t len)
-{
-	uint8_t h[32];
-
-	assert_int_equal(ctree_sha256(d, len, h), 0);
-	return ctree_add(arg, h, (uint32_t)len);
-}
-
-/* The root a device computes for p[0..n). */
-static void device_root(const uint8_t *p, size_t n, uint8_t root[32])
-{
-	struct chunker *c = chunker_new();
-	struct ctree_builder *b = ctree_builder_new(NULL, NULL);
-	uint64_t size;
-
-	assert_int_equal(chunker_feed(c, p, n, dev_emit, b), 0);
-	assert_int_equal(chunker_flush(c, dev_emit, b), 0);
-	assert_int_equal(ctree_finish(b, root, &size), 0);
-	assert_int_equal(size, n);
-	ctree_builder_free(b);
-	chunker_free(c);
 }
 
 /* ---- ctree_add_run == ctree_add repeated ---- */
@@ -173,8 +151,8 @@ struct zcase {
 static void check_case(struct store *st, const struct zcase *c)
 {
 	uint8_t *want = calloc(1, (c->size > c->base ? c->size : c->base) + 1), *body = malloc(1 << 20), *bytes = malloc(70000);
-	uint8_t *rd = malloc(1 << 16), root[32];
-	struct content_ref bref, out;
+	uint8_t *rd = malloc(1 << 16);
+	struct content_ref bref, out, dev;
 	struct vranges *vg;
 	struct vreader *vr;
 	size_t bn = 0;
@@ -194,13 +172,13 @@ static void check_case(struct store *st, const struct zcase *c)
 		rec_put(body, &bn, c->off[i], c->len[i], bytes);
 		memcpy(want + c->off[i], bytes, c->len[i]);
 	}
-	device_root(want, c->size, root);
+	device_root(want, c->size, &dev);
 	assert_int_equal(vranges_new(st, &key1, &bref, c->size, &vg), 0);
 	assert_int_equal(vranges_feed(vg, body, bn), 0);
 	assert_int_equal(vranges_finish(vg, &out), 0);
 	vranges_free(vg);
 	assert_int_equal(out.size, c->size);
-	assert_memory_equal(out.root, root, 32);
+	assert_memory_equal(out.root, dev.root, 32);
 	assert_int_equal(vreader_open(st, &key1, &out, &vr), 0);
 	for (uint64_t off = 0; off < c->size; off += c->size / 7 + 1) {
 		ssize_t k = vreader_pread(vr, rd, 1 << 16, off);
