@@ -36,6 +36,13 @@
 #define OUTBUF   (64 * 1024)
 #define CHANGED  UINT64_MAX        /* span.old_off of a changed run */
 #define L        CD_LOOKAHEAD
+#define PROBE_FIRST 4              /* misses in a row before the first probe */
+/* Entries all probes of one delta may read, per entry of the list: a file
+ * rewritten entirely probes log2(count / 4) times, each to the list's end
+ * (16: every probe of a list of up to 256 Ki entries, ~2.5 GiB; past that
+ * the last ones are skipped); and chunks matching every few (each match
+ * restarts the streak) cannot make the probes quadratic. */
+#define PROBE_BUDGET 16
 
 struct span {
 	uint64_t left;                 /* bytes not consumed yet */
@@ -55,7 +62,12 @@ struct chunkdelta {
 	uint64_t win_off[L];
 	size_t wh, wn;
 	uint64_t old_next;             /* old offset after the window */
+	uint64_t old_idx;              /* old entry after the window */
 	bool old_eof;
+	struct clreader *probe;        /* the same list, read past the window */
+	uint64_t miss, next_probe;     /* chunks missed in a row; the next probe's streak */
+	uint64_t probes, probe_entries;
+	bool no_probe;                 /* the list went (replaced): no more probes */
 	struct span sp[SPANS];
 	size_t sh, sn;
 	uint8_t *hold;
@@ -106,6 +118,7 @@ static int win_fill(struct chunkdelta *d)
 		d->win[i] = e;
 		d->win_off[i] = d->old_next;
 		d->old_next += e.len;
+		d->old_idx++;
 		d->wn++;
 	}
 	return 0;
@@ -120,17 +133,26 @@ static bool fp_none(const uint8_t fp[16])
 	return !memcmp(fp, zero, 16);
 }
 
-/* The window index of the first old chunk at or after the cursor with
- * (fp, len) (fp NULL: sha, len), or -1. */
+/* Whether old entry e is the chunk (fp, len) (fp NULL, or e has none:
+ * sha, len; sha NULL: only by fingerprint). */
+static bool entry_is(const struct cl_entry *e, const uint8_t *sha, const uint8_t *fp, uint32_t len)
+{
+	if (e->len != len)
+		return false;
+	if (fp && !fp_none(e->fp))
+		return !memcmp(e->fp, fp, 16);
+	return sha && !memcmp(e->sha, sha, 32);
+}
+
+/* The window index of the first old chunk at or after the cursor that is
+ * (sha, fp, len), or -1. */
 static ssize_t old_match(const struct chunkdelta *d, const uint8_t *sha, const uint8_t *fp,
 			 uint32_t len, size_t *skipped)
 {
 	for (size_t i = 0; i < d->wn; i++) {
 		size_t j = (d->wh + i) % L;
 
-		if (d->win[j].len != len ||
-		    (fp && !fp_none(d->win[j].fp) ? memcmp(d->win[j].fp, fp, 16) :
-		     !sha || memcmp(d->win[j].sha, sha, 32)) != 0)
+		if (!entry_is(&d->win[j], sha, fp, len))
 			continue;
 		*skipped = i;
 		return (ssize_t)j;
@@ -149,13 +171,58 @@ int chunkdelta_known(struct chunkdelta *d, const uint8_t fp[16], uint32_t len, u
 	return 1;
 }
 
+/* Resynchronises the cursor past a deletion longer than the window: the
+ * old list after the window is read (a second reader, streamed) for the
+ * chunk (sha, fp, len); found, that reader becomes the cursor's, just
+ * past it (the entries skipped count as deleted), *off its old offset: 1.
+ * 0: not there. */
+static int probe(struct chunkdelta *d, const uint8_t sha[32], const uint8_t *fp, uint32_t len,
+		 uint64_t *off)
+{
+	uint64_t at = d->old_next, idx = d->old_idx;
+	struct cl_entry e;
+	int rc;
+
+	if (!d->probe) {
+		rc = clreader_open(d->statedir, d->path, d->key, CL_BUF, &d->probe);
+		if (rc == -ENOENT || rc == -EBADMSG)
+			d->no_probe = true;   /* replaced since: the delta goes on without */
+		if (rc < 0)
+			return d->no_probe ? 0 : rc;
+	}
+	if ((rc = clreader_seek(d->probe, idx, at)) < 0)
+		return rc;
+	d->probes++;
+	while ((rc = clreader_next(d->probe, &e)) == 1) {
+		d->probe_entries++;
+		if (entry_is(&e, sha, fp, len)) {
+			struct clreader *t = d->old;
+
+			d->old = d->probe;
+			d->probe = t;         /* kept to be moved by the next probe */
+			d->wh = d->wn = 0;
+			d->old_idx = idx + 1;
+			d->old_next = at + e.len;
+			*off = at;
+			return win_fill(d) < 0 ? -EBADMSG : 1;
+		}
+		at += e.len;
+		idx++;
+	}
+	return rc;   /* 0: the list ended without it */
+}
+
 /* The old offset of a chunk (sha, len, fp) at or after the cursor, which
- * then moves past it: 1; 0: not found (changed). */
+ * then moves past it: 1; 0: not found (changed).  Misses in a row while
+ * the list goes on past the window probe it (probe()) at streaks of
+ * PROBE_FIRST, twice that, four times, ...: a deletion longer than the
+ * window costs one probe, a file rewritten entirely O(log n). */
 static int old_find(struct chunkdelta *d, const uint8_t sha[32], const uint8_t *fp, uint32_t len,
 		    uint64_t *off)
 {
 	size_t i;
 	ssize_t k = old_match(d, sha, fp, len, &i);
+	int rc;
 
 	if (k >= 0) {
 		size_t j = (size_t)k;
@@ -163,9 +230,19 @@ static int old_find(struct chunkdelta *d, const uint8_t sha[32], const uint8_t *
 		*off = d->win_off[j];
 		d->wh = (j + 1) % L;
 		d->wn -= i + 1;
+		d->miss = 0;
+		d->next_probe = PROBE_FIRST;
 		return win_fill(d) < 0 ? -EBADMSG : 1;
 	}
-	return 0;
+	if (d->old_eof || d->no_probe || ++d->miss < d->next_probe ||
+	    d->probe_entries >= PROBE_BUDGET * clreader_count(d->old))
+		return 0;
+	d->next_probe *= 2;
+	if ((rc = probe(d, sha, fp, len, off)) != 1)
+		return rc;
+	d->miss = 0;
+	d->next_probe = PROBE_FIRST;
+	return 1;
 }
 
 /* ---- output ---- */
@@ -506,6 +583,8 @@ int chunkdelta_reset(struct chunkdelta *d)
 
 	clreader_free(d->old);
 	d->old = NULL;
+	clreader_free(d->probe);
+	d->probe = NULL;
 	rsstream_free(d->job);
 	d->job = NULL;
 	if (d->sig)
@@ -514,7 +593,9 @@ int chunkdelta_reset(struct chunkdelta *d)
 	d->wh = d->wn = d->sh = d->sn = d->hold_len = 0;
 	d->old_next = d->size = d->copy_len = d->rsync_bytes = 0;
 	d->sig_regions = d->sig_region_bytes = d->seg_prev = d->old_at = 0;
-	d->old_eof = false;
+	d->old_idx = d->miss = d->probes = d->probe_entries = 0;
+	d->next_probe = PROBE_FIRST;
+	d->old_eof = d->no_probe = false;
 	d->st.len = 0;
 	d->err = 0;
 	if ((rc = clreader_open(d->statedir, d->path, d->key, CL_BUF, &d->old)) < 0)
@@ -595,11 +676,18 @@ uint64_t chunkdelta_sig_regions(const struct chunkdelta *d, uint64_t *bytes)
 	return d ? d->sig_regions : 0;
 }
 
+uint64_t chunkdelta_probes(const struct chunkdelta *d, uint64_t *entries)
+{
+	*entries = d ? d->probe_entries : 0;
+	return d ? d->probes : 0;
+}
+
 void chunkdelta_free(struct chunkdelta *d)
 {
 	if (!d)
 		return;
 	clreader_free(d->old);
+	clreader_free(d->probe);
 	rsstream_free(d->job);
 	if (d->sig)
 		rs_free_sumset(d->sig);

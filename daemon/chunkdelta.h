@@ -8,7 +8,11 @@
  * of the old list (or one within CD_LOOKAHEAD entries after it: an
  * insertion or deletion shifted the rest) is old bytes at a known old
  * offset: it becomes a COPY without librsync seeing it, and its sha256 is
- * the old entry's (chunkdelta_known), not computed again.  The other
+ * the old entry's (chunkdelta_known), not computed again.  A deletion
+ * longer than the window: after 4 chunks missed in a row (then 8, 16, ...:
+ * a file rewritten entirely costs O(log n) probes) the list past the
+ * window is streamed for the missing chunk, and found, the cursor jumps to
+ * it (the entries skipped were deleted).  The other
  * chunks, in maximal runs, cut into segments of at most CD_SEGMENT bytes,
  * each go through their own librsync delta job against the signature of
  * the old region the segment replaces: from the old offset after the last
@@ -74,6 +78,8 @@ int chunkdelta_finish(struct chunkdelta *d, int *fd, uint64_t *size);
 uint64_t chunkdelta_rsync_bytes(const struct chunkdelta *d);
 /* Regions whose signature was asked for, and *bytes: their old bytes. */
 uint64_t chunkdelta_sig_regions(const struct chunkdelta *d, uint64_t *bytes);
+/* Probes of the old list past the window, and *entries: entries they read. */
+uint64_t chunkdelta_probes(const struct chunkdelta *d, uint64_t *entries);
 void chunkdelta_free(struct chunkdelta *d);       /* NULL-safe */
 
 #endif

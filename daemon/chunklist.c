@@ -312,6 +312,18 @@ int clreader_next(struct clreader *r, struct cl_entry *e)
 	return 1;
 }
 
+int clreader_seek(struct clreader *r, uint64_t index, uint64_t off)
+{
+	if (index > r->count || off > r->size || index > (UINT64_MAX - CL_HDR) / CL_ENTRY)
+		return -EINVAL;
+	if (lseek(r->fd, (off_t)(CL_HDR + index * CL_ENTRY), SEEK_SET) < 0)
+		return -errno;
+	r->len = r->pos = 0;
+	r->seen = index;
+	r->sum = off;
+	return 0;
+}
+
 void clreader_free(struct clreader *r)
 {
 	if (!r)

@@ -68,6 +68,10 @@ uint64_t clreader_count(const struct clreader *r);
 /* The next entry: 1, 0 at the end, -EBADMSG (truncated, len 0, sizes do
  * not add up) or -errno. */
 int  clreader_next(struct clreader *r, struct cl_entry *e);
+/* Moves to entry index (0 .. count), whose offset in the content is off
+ * (the lengths before it, as read by another reader of the same list):
+ * the next clreader_next reads it.  0, -EINVAL or -errno. */
+int  clreader_seek(struct clreader *r, uint64_t index, uint64_t off);
 void clreader_free(struct clreader *r);           /* NULL-safe; closes its fd */
 
 /* ---- splicing ---- */

@@ -8,7 +8,10 @@
  * chunks through librsync and asks for the signatures of only a few
  * chunks' worth of old bytes, every region within the old content; a
  * failing signature source fails the delta; no list of the version:
- * -ENOENT. */
+ * -ENOENT.  A deletion of 4 or 20 MiB in the middle of a big file (far
+ * past the lookahead, and past a librsync segment) still sends the rest
+ * as COPY: the cursor resynchronises by probing ahead, and a file
+ * rewritten entirely costs only a few probes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -101,10 +104,15 @@ static int sig_of(void *arg, uint64_t off, uint64_t len, rs_signature_t **out)
 	return 0;
 }
 
+/* put_state writes a list as fetched from the server: no fingerprints */
+static bool list_without_fp;
+
 static int add_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint8_t *fp)
 {
+	static const uint8_t none[CHASH_FP_LEN];
+
 	assert_non_null(fp);
-	return clwriter_add(arg, sha, len, fp);
+	return clwriter_add(arg, sha, len, list_without_fp ? none : fp);
 }
 
 static void put_state(const char *path, const uint8_t *p, size_t n, uint8_t root[32])
@@ -263,22 +271,23 @@ struct dcase {
 	uint64_t max_rsync;    /* 0: unchecked; also bounds the old bytes summed */
 	int max_sha;           /* chunks whose sha256 is computed (-1: unchecked) */
 	uint64_t max_delta;    /* 0: unchecked */
+	uint64_t max_probes;   /* probes of the old list past the window (0: unchecked) */
 };
 
 static const struct dcase cases[] = {
-	{ "unchanged", 1 << 20, 0, 0, 0, 1, 0, 0 },
-	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536, 3, 0 },
-	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536, 2, 0 },
-	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536, 2, 0 },
-	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536, 3, 0 },
-	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536, 3, 0 },
-	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0, -1, 0 },
-	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536, -1, 0 },
-	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536, 2, 0 },
-	{ "all new", 600000, 5, 0, 0, 0, -1, 0 },
+	{ "unchanged", 1 << 20, 0, 0, 0, 1, 0, 0, 0 },
+	{ "4k in the middle", 1 << 20, 0, 500000, 4096, 4 * 65536, 3, 0, 0 },
+	{ "first byte", 1 << 20, 0, 0, 1, 2 * 65536, 2, 0, 0 },
+	{ "last byte", (1 << 20) + 7, 0, 1 << 20, 1, 2 * 65536, 2, 0, 0 },
+	{ "insert 3000", 1 << 20, 1, 300000, 3000, 4 * 65536, 3, 0, 0 },
+	{ "delete 5000", 1 << 20, 2, 700000, 5000, 4 * 65536, 3, 0, 0 },
+	{ "delete 3 MiB (past the lookahead)", 5 << 20, 2, 100000, 3 << 20, 0, -1, 0, 0 },
+	{ "append 100000", 1 << 20, 3, 0, 100000, 100000 + 2 * 65536, -1, 0, 0 },
+	{ "truncate", 1 << 20, 4, 654321, 0, 2 * 65536, 2, 0, 0 },
+	{ "all new", 600000, 5, 0, 0, 0, -1, 0, 0 },
 	/* nearly every chunk changed, in many short runs: 3 of 4 blocks
 	 * still match, and runs close together share a region */
-	{ "a byte every 8 KiB", 4 << 20, 6, 4096, 8192, 0, -1, (4 << 20) * 4 / 10 },
+	{ "a byte every 8 KiB", 4 << 20, 6, 4096, 8192, 0, -1, (4 << 20) * 4 / 10, 0 },
 };
 
 static size_t make_new(const struct dcase *c, const uint8_t *old, uint8_t *neu)
@@ -320,6 +329,14 @@ static void run_one(const struct dcase *c, const uint8_t *old, const uint8_t *ne
 	check_patch(fd, dsize, old, c->size, neu, nn);
 	if (c->max_delta)
 		assert_true(dsize <= c->max_delta);
+	if (c->max_probes) {
+		uint64_t pe, probes = chunkdelta_probes(f.d, &pe);
+
+		print_message("  delta %llu bytes, %llu probes over %llu entries\n",
+			      (unsigned long long)dsize, (unsigned long long)probes,
+			      (unsigned long long)pe);
+		assert_true(probes <= c->max_probes);
+	}
 	if (c->kind == 6)   /* short runs close together share their regions */
 		assert_true(o.regions <= c->size / CD_REGION_MIN + 2);
 	assert_int_equal(chunkdelta_sig_regions(f.d, &rb), o.regions);
@@ -361,6 +378,43 @@ static void test_table(void **state)
 				put_state("/f", old, c->size, root);
 				run_one(c, old, neu, nn, root, pieces[p], late);
 			}
+		}
+		free(old);
+		free(neu);
+	}
+}
+
+/* Deletions far longer than the lookahead (and than a segment, whose
+ * region would trail the data by the deletion's length): the chunks after
+ * them are found by probing ahead, the rest of the file goes as COPY (the
+ * delta a few KiB, not megabytes of literals), with a handful of probes.
+ * A file rewritten entirely (~3,000 chunks) probes at miss streaks 4, 8,
+ * 16, ...: about a dozen times, not once per chunk. */
+static void test_long_deletions(void **state)
+{
+	static const struct dcase lcases[] = {
+		{ "24 MiB, 4 MiB deleted at 10 MiB", 24 << 20, 2, 10 << 20, 4 << 20, 0, -1, 1 << 20, 4 },
+		{ "40 MiB, 20 MiB deleted at 8 MiB", 40 << 20, 2, 8 << 20, 20 << 20, 0, -1, 1 << 20,
+		  4 },
+		{ "24 MiB rewritten entirely", 24 << 20, 5, 0, 0, 0, -1, 0, 14 },
+	};
+
+	for (size_t i = 0; i < sizeof(lcases) / sizeof(lcases[0]); i++) {
+		const struct dcase *c = &lcases[i];
+		uint8_t *old = malloc(c->size + 1), *neu = malloc(c->size + 1), root[32];
+		size_t nn;
+
+		print_message("%s\n", c->name);
+		for (size_t k = 0; k < c->size; k++)
+			old[k] = rnd8();
+		nn = make_new(c, old, neu);
+		/* chunks told early, late, and a list from the server
+		 * (matched by sha256) */
+		for (int v = 0; v < 3; v++) {
+			list_without_fp = v == 2;
+			put_state("/f", old, c->size, root);
+			list_without_fp = false;
+			run_one(c, old, neu, nn, root, 65536, v == 1);
 		}
 		free(old);
 		free(neu);
@@ -481,6 +535,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_random_edits),
+		cmocka_unit_test(test_long_deletions),
 		cmocka_unit_test(test_no_list),
 		cmocka_unit_test(test_sig_fails),
 	};
