@@ -4,32 +4,32 @@
  * those places only (never the whole file's).
  *
  * The capture pass fingerprints every FastCDC chunk (common/chash.h).  A
- * new chunk whose length and keyed fingerprint are those of the next one
- * of the old list (or one within CD_LOOKAHEAD entries after it: an
- * insertion or deletion shifted the rest) is old bytes at a known old
- * offset: it becomes a COPY without librsync seeing it, and its sha256 is
- * the old entry's (chunkdelta_known), not computed again.  A deletion
- * longer than the window: after 4 chunks missed in a row (then 8, 16, ...:
- * a file rewritten entirely costs O(log n) probes) the list past the
- * window is streamed for the missing chunk, and found, the cursor jumps to
- * it (the entries skipped were deleted).  The other
+ * new chunk whose length and keyed fingerprint are those of the next one of
+ * the old list (or one within CD_LOOKAHEAD entries after it: an insertion
+ * or deletion shifted the rest) is old bytes at a known old offset: it
+ * becomes a COPY without librsync seeing it, and its sha256 is the old
+ * entry's (chunkdelta_known), not computed again.  Past a deletion longer
+ * than that window, 4 chunks missed in a row (then 8, 16, ...: a file
+ * rewritten entirely costs O(log n) probes) stream the list beyond the
+ * window for the missing chunk (a second reader, memory bounded); found,
+ * the cursor jumps to it (the entries skipped were deleted).  The other
  * chunks, in maximal runs, cut into segments of at most CD_SEGMENT bytes,
- * each go through their own librsync delta job against the signature of
- * the old region the segment replaces: from the old offset after the last
+ * each go through their own librsync delta job against the signature of the
+ * old region the segment replaces: from the old offset after the last
  * matched chunk, as long as the segment, widened by CHUNK_MAX each side so
  * data moved nearby is still found, and at least CD_REGION_MIN long, so
  * that runs close together share one region (one round trip to the
  * server).  The caller's get_sig supplies that signature (vigild asks the
  * server: MSG_DEV_RSIG, docs/protocol.md), so memory is bounded by a
- * region, not the file, and nothing about a file is kept for its next
- * delta but its chunk list.  The job's COPY offsets, relative to its
- * region, are moved to old offsets.  The output is one delta in
- * librsync's format (magic, commands, END), adjacent COPYs merged, so the
- * server's patcher reads it as any other.  A chunk match is a (length,
- * fingerprint) match (sha256 when the capture has no fingerprints, or
- * the old entry has none: a list fetched from the server); the
- * fingerprint is keyed with the device's secret, so a collision cannot be
- * crafted, and the server checks the rebuilt content's tree root. */
+ * region, not the file, and nothing about a file is kept for its next delta
+ * but its chunk list.  The job's COPY offsets, relative to its region, are
+ * moved to old offsets.  The output is one delta in librsync's format
+ * (magic, commands, END), adjacent COPYs merged, so the server's patcher
+ * reads it as any other.  A chunk match is a (length, fingerprint) match
+ * (sha256 when the capture has no fingerprints, or the old entry has none:
+ * a list fetched from the server); the fingerprint is keyed with the
+ * device's secret, so a collision cannot be crafted, and the server checks
+ * the rebuilt content's tree root. */
 #ifndef VIGIL_DAEMON_CHUNKDELTA_H
 #define VIGIL_DAEMON_CHUNKDELTA_H
 
