@@ -67,7 +67,7 @@ struct chunkdelta {
 	struct clreader *probe;        /* the same list, read past the window */
 	uint64_t miss, next_probe;     /* chunks missed in a row; the next probe's streak */
 	uint64_t probes, probe_entries;
-	bool no_probe;                 /* the list went (replaced): no more probes */
+	bool no_probe;                 /* the list could not be opened again */
 	struct span sp[SPANS];
 	size_t sh, sn;
 	uint8_t *hold;
@@ -183,12 +183,11 @@ static int probe(struct chunkdelta *d, const uint8_t sha[32], const uint8_t *fp,
 	struct cl_entry e;
 	int rc;
 
-	if (!d->probe) {
-		rc = clreader_open(d->statedir, d->path, d->key, CL_BUF, &d->probe);
-		if (rc == -ENOENT || rc == -EBADMSG)
-			d->no_probe = true;   /* replaced since: the delta goes on without */
-		if (rc < 0)
-			return d->no_probe ? 0 : rc;
+	/* a probe only saves bytes: a list replaced since (or no fd left)
+	 * leaves the delta as it would have been without */
+	if (!d->probe && clreader_open(d->statedir, d->path, d->key, CL_BUF, &d->probe) < 0) {
+		d->no_probe = true;
+		return 0;
 	}
 	if ((rc = clreader_seek(d->probe, idx, at)) < 0)
 		return rc;
