@@ -698,30 +698,6 @@ int statedb_kv_get(struct statedb *db, const char *key, int64_t *v)
 	return rc;
 }
 
-int statedb_kv_raise(struct statedb *db, const char *key, int64_t t, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	pthread_mutex_lock(&db->lock);
-	if ((rc = prep(db, "INSERT INTO kv(k,v) VALUES(?1,?2) ON CONFLICT(k) DO UPDATE"
-		       " SET v=max(v+1,excluded.v) RETURNING v", &st)) == 0) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, t);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*out = sqlite3_column_int64(st, 0);
-			rc = sqlite3_step(st);
-			rc = rc == SQLITE_DONE ? 0 : sqerr(db, rc, "kv_raise");
-		} else {
-			rc = sqerr(db, rc, "kv_raise");
-		}
-		unprep(db, st);
-	}
-	pthread_mutex_unlock(&db->lock);
-	return rc;
-}
-
 int statedb_kv_raise_by(struct statedb *db, const char *key, int64_t t, int64_t n,
 			int64_t *first)
 {
@@ -746,6 +722,11 @@ int statedb_kv_raise_by(struct statedb *db, const char *key, int64_t t, int64_t 
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
+}
+
+int statedb_kv_raise(struct statedb *db, const char *key, int64_t t, int64_t *out)
+{
+	return statedb_kv_raise_by(db, key, t, 1, out);
 }
 
 int statedb_kv_set(struct statedb *db, const char *key, int64_t v)
