@@ -420,9 +420,11 @@ static void *worker_main(void *arg)
 	uint64_t before;
 	int rc = 0;
 
-	pthread_setname_np(pthread_self(), "vigild-ship");
+	/* named only once its capabilities are down: a thread called
+	 * vigild-ship never holds more than a shipper may */
 	if ((rc = threadcaps_shipper()) < 0 && w->i == 0)
 		log_errno(rc, "shippers keep their capabilities");
+	pthread_setname_np(pthread_self(), "vigild-ship");
 	while (!stopping(d)) {
 		/* Worker 0 stays connected (it reports); the others connect
 		 * only once they hold work, so a small run costs one handshake. */
