@@ -39,7 +39,8 @@ enum {
 /* Device requests: only the device's own namespace, only latest versions. */
 enum {
 	MSG_DEV_LATEST = 0x0101,  /* {str path} -> ENTRY | ERROR(ENOENT) */
-	MSG_DEV_SIG    = 0x0102,  /* {str path, u64 version} -> OK, DATA (librsync sig)..., END */
+	/* 0x0102 reserved: MSG_DEV_SIG, the whole version's signature, asked
+	 * by no vigild since mux version 3 */
 	MSG_DEV_PUT    = 0x0103,  /* {put} -> PUT_READY, <- DATA... END, -> PUT_DONE | ERROR */
 	MSG_DEV_REPORT = 0x0104,  /* {report} -> OK */
 	MSG_DEV_CMDLINK = 0x0105, /* {} -> OK: commands for this device come on this connection */
@@ -257,7 +258,7 @@ struct vg_latest_req {             /* MSG_DEV_LATEST */
 	char path[PATH_MAX];
 };
 
-struct vg_sig_req {                /* MSG_DEV_SIG, MSG_DEV_RSIG, MSG_DEV_CHUNKS */
+struct vg_sig_req {                /* MSG_DEV_RSIG, MSG_DEV_CHUNKS */
 	char path[PATH_MAX];
 	uint64_t version;          /* must be the server's latest of path */
 	uint64_t off, len;         /* MSG_DEV_RSIG only: the old bytes summed */

@@ -324,7 +324,7 @@ int putio_batch_finish(struct put_batch *pb, struct vg_batch_result *res, uint32
 	int rc = pb->err ? 0 : mux_send_end(pb->s);
 
 	buf_init(&rb, MUX_FRAME_MAX);
-	/* after a failed send the server may still have said why (ENOSYS) */
+	/* after a failed send the server may still have answered: read it */
 	if (rc == 0 && (rc = rpc_recv(&pb->r, pb->s, &t, &rb)) >= 0) {
 		if (rc != MUX_MSG || t != MSG_PUTBATCH_DONE) {
 			snprintf(pb->r.err, sizeof(pb->r.err), "unexpected reply to a batch");
@@ -337,7 +337,7 @@ int putio_batch_finish(struct put_batch *pb, struct vg_batch_result *res, uint32
 				snprintf(pb->r.err, sizeof(pb->r.err), "bad reply to a batch");
 		}
 	}
-	if (rc < 0 && pb->err && rc != -ENOSYS)
+	if (rc < 0 && pb->err)
 		rc = pb->err;
 	snprintf(err, errlen, "%s", rc < 0 ? pb->r.err : "");
 	buf_free(&rb);

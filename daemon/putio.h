@@ -62,8 +62,7 @@ void putio_stream_free(struct put_stream *ps);
  *                       added): 0, or -errno for the whole batch (then no
  *                       item is answered: none may be taken as stored)
  *   putio_batch_free    an unfinished batch is reset: the server stores
- *                       none of it
- * -ENOSYS from finish (or add): the server does not know batches. */
+ *                       none of it */
 struct put_batch;
 int  putio_batch_open(struct mux *m, int timeout_ms, struct put_batch **out);
 int  putio_batch_add(struct put_batch *pb, const struct vg_put *put, uint8_t flags,

@@ -39,7 +39,6 @@ struct shipper {
 	uint8_t fp_secret[CHASH_FP_SECRET];
 	bool fp_ok;
 	struct shipbatch *batch;     /* small new files gathered (shipbatch.c) */
-	bool nobatch;                /* the server answered a batch ENOSYS */
 	char no_delta[PATH_MAX];     /* its DELTA was refused (EBADMSG): next try WHOLE */
 };
 

@@ -184,7 +184,7 @@ static int batch_fits(struct shipper *sh, const struct qitem *q, struct stat *st
 	struct ship_facts f;
 	int rc;
 
-	if (sh->nobatch || ship_batch_full(sh))
+	if (ship_batch_full(sh))
 		return 0;
 	if ((rc = ship_look(sh, q, st, sh->old, &f)) < 0)
 		return rc;
@@ -291,11 +291,7 @@ int ship_batch_flush(struct shipper *sh, void (*done)(void *arg, const struct qi
 		rc = putio_batch_finish(b->pb, res, (uint32_t)b->n, err, sizeof(err));
 	else if (!rc)
 		rc = -ECONNRESET;
-	if (rc == -ENOSYS) {
-		log_info("the server takes no batched puts: one put per file");
-		sh->nobatch = true;
-		rc = -EAGAIN;
-	} else if (rc < 0 && rc != -ECONNRESET && rc != -ETIMEDOUT) {
+	if (rc < 0 && rc != -ECONNRESET && rc != -ETIMEDOUT) {
 		snprintf(sh->last_err, sizeof(sh->last_err), "batched put: %s%s%s",
 			 strerror(-rc), err[0] ? ": " : "", err);
 		log_warnx("%s", sh->last_err);

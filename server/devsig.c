@@ -1,9 +1,8 @@
 /* devsig.c — what a device asks of a version it computes a delta
  * against (daemon/chunkdelta.h): the librsync signature of a region of
  * its old bytes (MSG_DEV_RSIG, at most VG_RSIG_MAX bytes: only the chunks
- * covering it are read, and the signature streams out as it is summed),
- * its chunk list (MSG_DEV_CHUNKS, from the tree's pages), and, for older
- * devices, the signature of the whole version (MSG_DEV_SIG).  A device
+ * covering it are read, and the signature streams out as it is summed)
+ * and its chunk list (MSG_DEV_CHUNKS, from the tree's pages).  A device
  * reads only its own latest version of a path. */
 #include "server/devsig.h"
 
@@ -16,7 +15,7 @@
 #include "server/reply.h"
 #include "server/store/content.h"
 
-enum what { W_SIG, W_RSIG, W_CHUNKS };
+enum what { W_RSIG, W_CHUNKS };
 
 static int data_out(void *arg, const void *p, size_t n)
 {
@@ -76,7 +75,7 @@ static int serve(struct conn *c, struct mux_stream *s, struct wire_reader *wr, e
 		proto_get_sig_req(wr, &q);
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	if (w != W_RSIG)
+	if (w == W_CHUNKS)
 		q.len = UINT64_MAX;
 	r = w == W_RSIG && (!q.len || q.len > VG_RSIG_MAX) ? -EINVAL : open_latest(c, &q, &vr);
 	if (r == 0 && (r = reply(s, MSG_OK, NULL)) == 0) {
@@ -96,11 +95,6 @@ static int serve(struct conn *c, struct mux_stream *s, struct wire_reader *wr, e
 	return r == -ECONNABORTED ? r : 0;
 }
 
-static int do_sig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
-{
-	return serve(c, s, wr, W_SIG);
-}
-
 static int do_rsig(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
 	return serve(c, s, wr, W_RSIG);
@@ -112,7 +106,6 @@ static int do_chunks(struct conn *c, struct mux_stream *s, struct wire_reader *w
 }
 
 const struct srv_handler devsig_handlers[] = {
-	{ MSG_DEV_SIG, do_sig },
 	{ MSG_DEV_RSIG, do_rsig },
 	{ MSG_DEV_CHUNKS, do_chunks },
 	{ 0, NULL },

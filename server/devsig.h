@@ -1,6 +1,6 @@
 /* devsig.h — device requests about the version a delta is computed
- * against: MSG_DEV_SIG (whole signature, for older devices), MSG_DEV_RSIG
- * (the signature of a region), MSG_DEV_CHUNKS (the chunk list).
+ * against: MSG_DEV_RSIG (the signature of a region), MSG_DEV_CHUNKS (the
+ * chunk list).
  * docs/protocol.md. */
 #ifndef VIGIL_SERVER_DEVSIG_H
 #define VIGIL_SERVER_DEVSIG_H

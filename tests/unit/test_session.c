@@ -864,6 +864,12 @@ static void test_roles_and_garbage(void **state)
 	assert_int_equal(call(dev_m, MSG_DEV_LATEST, &req, &t, &out), 0);
 	assert_int_equal(t, MSG_ENTRY);
 	buf_free(&out);
+	/* 0x0102 (the whole signature of older devices) is reserved: unknown */
+	wire_put_u64(&req, 1);
+	assert_int_equal(call(dev_m, 0x0102, &req, &t, &out), 0);
+	assert_int_equal(t, MSG_ERROR);
+	assert_int_equal(proto_get_error(out.data, out.len, text, sizeof(text)), ENOSYS);
+	buf_free(&out);
 	buf_free(&req);
 
 	/* a malformed put gets EBADMSG and the connection is dropped */
