@@ -87,9 +87,19 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) bench/loadgen.h $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADGEN_SRCS) $(LIBS) $(LDLIBS)
 
 # --- tests ---
+# A test binary depends on the headers it includes too (tests/unit/*.h
+# fixtures among them): a changed fixture rebuilds its tests.
 $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcmocka
+-include $(wildcard $(BUILD)/tests/*.d)
+
+# Tests that run the real server binary rebuild it first: `make unit` (or
+# one test) against a stale build/bin/vigil-server answered a batched put
+# ENOSYS once.
+SERVER_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
+	$(shell grep -l 'build/bin/vigil-server\|ship_fixture\.h\|srv_fixture\.h' $(UNIT_SRCS) /dev/null))
+$(SERVER_TESTS): $(BUILD)/bin/vigil-server
 
 # the extractor child is a re-execution of the server binary
 $(BUILD)/tests/test_exproc: $(BUILD)/bin/vigil-server
