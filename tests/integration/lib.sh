@@ -77,6 +77,23 @@ wait_for() {
 
 vigil() { "$BIN/vigil" "$@"; }
 
+# vigild_settled STATEDIR: waits for a STATEDIR/status.json that the running
+# vigild wrote after this call with nothing queued.  Its counters then count
+# every PUT of a version the test saw stored before the call: a shipper
+# counts a PUT before it clears the queue entry, and a snapshot reads the
+# queue before the counters.  (status.json is rewritten about once a
+# second; a fixed sleep after a store read stale counters under load.)
+vigild_settled() {
+	wait_for 60 "vigild settled (status.json after now, queue empty)" \
+		status_settled "$1" "$(date +%s%N)"
+}
+status_settled() {
+	local snap
+	snap=$(jq -r '"\(.updated) \(.queue.files)"' "$1/status.json") || return 1
+	set -- "${snap% *}" "${snap#* }" "$2"
+	[ "$1" != null ] && [ "$2" = 0 ] && [ "$(date -d "$1" +%s%N)" -gt "$3" ]
+}
+
 # vigild_once DEVICE ROOT [flags]: reconcile ROOT once and ship it all.
 vigild_once() {
 	dev=$1 root=$2

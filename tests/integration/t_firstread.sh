@@ -54,7 +54,7 @@ c0=$(jq .cuts "$T/proxy.json")
 head -c 16M /dev/urandom >"$T/out/b.bin"
 mv "$T/out/b.bin" "$D/b.bin"   # appears whole: the scan finds a still file
 wait_for 90 "b.bin stored through the cuts" stored "$D/b.bin"
-sleep 1.5   # status.json is rewritten about once a second
+vigild_settled "$T/state-phone1"
 same_file phone1 "$D/b.bin" "$D/b.bin"
 c=$(( $(jq .cuts "$T/proxy.json") - c0 ))
 sent=$(counter bytes_sent)

@@ -31,7 +31,7 @@ counter() { "$BIN/vigild" status --state "$T/state-phone1" --json | jq ".counter
 rchar() { awk '/^rchar/ {print $2}' "/proc/$VPID/io"; }
 
 wait_for 120 "initial upload" has_versions 1
-sleep 1.5   # status.json is written about once a second
+vigild_settled "$T/state-phone1"
 tracker=$("$BIN/vigild" status --state "$T/state-phone1" --json | jq -r .tracker)
 [ "$tracker" = bpf ] || fail "tracker is $tracker, not bpf"
 note "initial version shipped ($SIZE_MB MiB)"
@@ -63,7 +63,7 @@ b0=$(counter bytes_read)
 k0="$(counter shipped_ranges) $(counter shipped_delta) $(counter shipped_whole)"
 dd if=/dev/urandom of="$F" bs=4096 seek=$((SIZE_MB * 128)) count=1 conv=notrunc status=none
 wait_for 60 "edit shipped" has_versions 2
-sleep 1.5
+vigild_settled "$T/state-phone1"
 r1=$(rchar)
 b1=$(counter bytes_read)
 k1="$(counter shipped_ranges) $(counter shipped_delta) $(counter shipped_whole)"
@@ -131,7 +131,7 @@ EOF
 WANT=$(sha256sum "$F" | cut -d' ' -f1)
 wait_for 60 "mmap write shipped" server_same
 same_file phone1 "$F" "$F"
-sleep 1.5
+vigild_settled "$T/state-phone1"
 # a ranges upload the server could not verify would count as an error
 [ "$(counter errors)" = 0 ] || { tail -20 "$T/vigild.log"; fail "$(counter errors) PUT(s) failed"; }
 echo ok

@@ -33,17 +33,17 @@ server_same() { same_root && [ "$(versions)" -ge "$WANTV" ]; }
 same_root() { rm -f "$T/got"; vigil get "phone1:$F" -o "$T/got" 2>/dev/null && cmp -s "$T/got" "$F"; }
 
 wait_for 60 "initial upload" has_versions 1
-sleep 1.5   # status.json is written about once a second
+vigild_settled "$S"
 [ "$("$BIN/vigild" status --state "$S" --json | jq -r .tracker)" = bpf ] || fail "tracker not bpf"
 k0=$(kinds)
 
 note "4 KiB pwrite, then a 5000-byte append: by ranges"
 dd if=/dev/urandom of="$F" bs=4096 seek=3000 count=1 conv=notrunc status=none
 WANTV=2 wait_for 30 "pwrite shipped" server_same
-sleep 1.5
+vigild_settled "$S"
 head -c 5000 /dev/urandom >>"$F"
 WANTV=3 wait_for 30 "append shipped" server_same
-sleep 1.5
+vigild_settled "$S"
 k1=$(kinds)
 set -- $k0
 [ "$k1" = "$(($1 + 2)) $2 $3" ] || { tail -20 "$T/vigild.log"; fail "edits not by ranges alone: $k0 -> $k1"; }

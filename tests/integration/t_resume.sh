@@ -62,10 +62,9 @@ figures() {
 wait_stored() {
 	local until=$((SECONDS + WAIT_S))
 	while [ "$SECONDS" -lt "$until" ]; do
-		stored "$1" && { sleep 1.5; note "$2 stored: $(figures)"; return 0; }
+		stored "$1" && { vigild_settled "$T/state-phone1"; note "$2 stored: $(figures)"; return 0; }
 		sleep 0.5
 	done
-	sleep 1.5
 	fail "$2 not stored in $WAIT_S s: $(figures)"
 }
 
@@ -76,7 +75,7 @@ wait_for 120 "first versions" both_stored
 # neither)
 dd if=/dev/urandom of="$FR" bs=4096 seek=100 count=1 conv=notrunc status=none
 wait_for 60 "the first edit stored" stored "$FR"
-sleep 1.5   # status.json is rewritten about once a second
+vigild_settled "$T/state-phone1"
 [ "$(counter errors)" = 0 ] || fail "errors before the edits"
 echo cuts >"$T/proxy.mode"
 rall=$(counter bytes_resent)

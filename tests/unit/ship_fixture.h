@@ -22,8 +22,7 @@
 #include "daemon/scan.h"
 #include "daemon/ship.h"
 #include "daemon/statedb.h"
-
-#define SERVER_BIN "build/bin/vigil-server"
+#include "tests/unit/srv_fixture.h"
 
 static char tmp[64], srvdir[128], statedir[128], root[128], hostport[64];
 static pid_t server_pid;
@@ -33,17 +32,6 @@ static struct scan_ctx scan;
 static struct counters ctr;
 static struct shipper *sh;
 static struct mux *probe;   /* a device connection of our own, to ask the server */
-
-static inline int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static inline void at(char *out, const char *rel)
 {
@@ -88,7 +76,7 @@ static inline int latest(const char *rel, struct vg_entry *e)
  * server binary. */
 static inline int shipfix_setup(const char *name)
 {
-	int port = 20000 + (int)((getpid() * 13) % 20000);
+	int port;
 	char path[256], err[256] = "";
 	static const struct mux_ops ops = { 0 };
 	static char *roots[1];
@@ -100,17 +88,13 @@ static inline int shipfix_setup(const char *name)
 	snprintf(srvdir, sizeof(srvdir), "%s/srv", tmp);
 	snprintf(statedir, sizeof(statedir), "%s/state", tmp);
 	snprintf(root, sizeof(root), "%s/data", tmp);
+	port = srvfix_free_port();
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", port);
 	assert_int_equal(run(SERVER_BIN " init %s --listen %s >/dev/null", srvdir, hostport), 0);
 	assert_int_equal(run(SERVER_BIN " enroll %s --device phone1 --out %s/phone1.bundle >/dev/null",
 			     srvdir, tmp), 0);
-	if ((server_pid = fork()) == 0) {
-		snprintf(path, sizeof(path), "%s/server.log", tmp);
-		if (!freopen(path, "a", stderr))
-			_exit(126);
-		execl(SERVER_BIN, SERVER_BIN, "run", srvdir, (char *)NULL);
-		_exit(127);
-	}
+	snprintf(path, sizeof(path), "%s/server.log", tmp);
+	server_pid = srvfix_start(srvdir, port, path);
 	assert_int_equal(run("mkdir -p %s/tmp %s", statedir, root), 0);
 	snprintf(path, sizeof(path), "%s/phone1.bundle", tmp);
 	assert_int_equal(bundle_load(path, &bundle, err, sizeof(err)), 0);
@@ -120,9 +104,7 @@ static inline int shipfix_setup(const char *name)
 	struct ship_opts o = { .bundle = bundle, .server = hostport, .statedir = statedir,
 			       .db = db, .scan = &scan, .ctr = &ctr, .roots = roots, .nroots = 1 };
 	assert_int_equal(shipper_new(&o, &sh), 0);
-	/* the server takes a moment to listen: up to 20 s */
-	for (int i = 0; i < 400 && ship_connect(sh) < 0; i++)
-		usleep(50000);
+	assert_int_equal(ship_connect(sh), 0);
 	assert_true(ship_connected(sh));
 	assert_int_equal(client_connect(bundle, hostport, 30000, &ops, NULL, &probe, err,
 					sizeof(err)), 0);
@@ -131,16 +113,11 @@ static inline int shipfix_setup(const char *name)
 
 static inline int shipfix_teardown(void)
 {
-	int status = -1;
-
 	mux_free(probe);
 	shipper_free(sh);
 	statedb_close(db);
 	bundle_free(bundle);
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, &status, 0);
-	}
+	srvfix_stop(server_pid);
 	if (getenv("KEEP"))
 		fprintf(stderr, "kept %s\n", tmp);
 	else

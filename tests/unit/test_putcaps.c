@@ -33,25 +33,14 @@
 #include "common/proto.h"
 #include "server/srv.h"
 #include "server/store/content.h"
+#include "tests/unit/srv_fixture.h"
 
-#define SERVER_BIN "build/bin/vigil-server"
 #define BASE_LEN   (1u << 20)
 
 static char tmp[64], srvdir[128], hostport[64];
 static pid_t server_pid;
 static struct mux *dev_m;
 static uint8_t *base_data;
-
-static int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static struct mux *connect_dev(void)
 {
@@ -152,8 +141,9 @@ static uint8_t *copies(size_t n, size_t *len)
 
 static int setup(void **state)
 {
-	int port = 20000 + (int)((getpid() * 7) % 20000), rc = -1;
+	int port, rc = -1;
 	uint8_t root[32], sha[32];
+	char log[200];
 	struct mux_stream *s;
 
 	if (access(SERVER_BIN, X_OK) != 0)
@@ -161,24 +151,14 @@ static int setup(void **state)
 	snprintf(tmp, sizeof(tmp), "/tmp/test_putcaps.XXXXXX");
 	assert_non_null(mkdtemp(tmp));
 	snprintf(srvdir, sizeof(srvdir), "%s/srv", tmp);
+	port = srvfix_free_port();
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", port);
 	assert_int_equal(run(SERVER_BIN " init %s --listen %s >/dev/null", srvdir, hostport), 0);
 	assert_int_equal(run(SERVER_BIN " enroll %s --device phone1 --out %s/phone1.bundle >/dev/null",
 			     srvdir, tmp), 0);
-	if ((server_pid = fork()) == 0) {
-		char log[200];
-
-		snprintf(log, sizeof(log), "%s/server.log", tmp);
-		if (!freopen(log, "a", stderr))
-			_exit(126);
-		execl(SERVER_BIN, SERVER_BIN, "run", srvdir, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && !dev_m; i++) {
-		usleep(50000);
-		dev_m = connect_dev();
-	}
-	assert_non_null(dev_m);
+	snprintf(log, sizeof(log), "%s/server.log", tmp);
+	server_pid = srvfix_start(srvdir, port, log);
+	assert_non_null(dev_m = connect_dev());
 	/* /base: 1 MiB of random bytes, version 1 */
 	base_data = malloc(BASE_LEN);
 	for (size_t i = 0; i < BASE_LEN; i++)
@@ -197,14 +177,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	int status = -1;
+	int status;
 
 	mux_free(dev_m);
 	free(base_data);
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, &status, 0);
-	}
+	status = srvfix_stop(server_pid);
 	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n", status);
 		run("cat %s/server.log >&2", tmp);
