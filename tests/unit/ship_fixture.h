@@ -117,12 +117,7 @@ static inline int shipfix_teardown(void)
 	shipper_free(sh);
 	statedb_close(db);
 	bundle_free(bundle);
-	srvfix_stop(server_pid);
-	if (getenv("KEEP"))
-		fprintf(stderr, "kept %s\n", tmp);
-	else
-		run("rm -rf %s", tmp);
-	return 0;
+	return srvfix_finish(server_pid, tmp);
 }
 
 #endif

@@ -123,4 +123,23 @@ static inline int srvfix_stop(pid_t pid)
 	return status;
 }
 
+/* Stops the server (SIGTERM) in tmp: it must exit 0, else its log
+ * (tmp/server.log) goes to stderr and tmp is kept; tmp is removed unless
+ * $KEEP is set.  0 or -1. */
+static inline int srvfix_finish(pid_t pid, const char *tmp)
+{
+	int status = srvfix_stop(pid);
+
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n", status);
+		run("cat %s/server.log >&2", tmp);
+		return -1;
+	}
+	if (getenv("KEEP"))
+		fprintf(stderr, "kept %s\n", tmp);
+	else
+		run("rm -rf %s", tmp);
+	return 0;
+}
+
 #endif

@@ -19,12 +19,13 @@
 
 #include "common/clock.h"
 #include "server/store/content.h"
+#include "tests/unit/store_fixture.h"
 
 static const struct devkey key1 = { { 9, 9, 9 } };
 static const uint8_t token[16] = { 0x31, 0x41, 0x59 };
 static const struct bstage_id id1 = { .kind = 2, .base_version = 4, .size = 1 << 20,
 				      .root = { 1, 2, 3 } };
-static char dir[64];
+static char dir[STOREFX_DIR];
 static struct store *st;
 
 /* The stage's file (there is one), into path. */
@@ -188,20 +189,13 @@ static void test_expiry(void **state)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vg-bstage-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
 	unsetenv("VIGIL_UPLOAD_EXPIRE_S");
-	return store_open(dir, &st);
+	return storefx_open(dir, "bstage", &st);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return storefx_remove(dir, st);
 }
 
 int main(void)

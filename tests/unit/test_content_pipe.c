@@ -21,12 +21,13 @@
 #include "common/chunktree.h"
 #include "server/store/content.h"
 #include "tests/unit/root_fixture.h"
+#include "tests/unit/store_fixture.h"
 
 static const struct devkey key1 = { { 7, 1, 3 } };
 static const uint8_t token[16] = { 0x5e, 1, 2, 3 };
 
 struct fx {
-	char dir[2][64];
+	char dir[2][STOREFX_DIR];
 	struct store *st[2];
 };
 
@@ -34,11 +35,8 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	for (int i = 0; i < 2; i++) {
-		snprintf(f->dir[i], sizeof(f->dir[i]), "/tmp/vg-cpipe-XXXXXX");
-		assert_non_null(mkdtemp(f->dir[i]));
-		assert_int_equal(store_open(f->dir[i], &f->st[i]), 0);
-	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(storefx_open(f->dir[i], "cpipe", &f->st[i]), 0);
 	*state = f;
 	return 0;
 }
@@ -46,28 +44,19 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[160];
+	int rc = 0;
 
-	for (int i = 0; i < 2; i++) {
-		store_close(f->st[i]);
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir[i]);
-		if (system(cmd) != 0)
-			return -1;
-	}
+	for (int i = 0; i < 2; i++)
+		rc |= storefx_remove(f->dir[i], f->st[i]);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* Random bytes with repeats (chunks the batch and the index already
  * hold) and a run of zeros. */
-static void fill(uint8_t *p, size_t n, uint64_t seed)
+static void fill_mixed(uint8_t *p, size_t n, uint64_t seed)
 {
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-		p[i] = (uint8_t)(x >> 24);
-	}
+	fill(p, n, seed);
 	memcpy(p + n / 2, p, n / 8);
 	memset(p + n / 4, 0, 300000);
 }
@@ -150,7 +139,7 @@ static void test_same_as_serial(void **state)
 	struct content_ref dev, out[2];
 	char *rows[2];
 
-	fill(p, n, 42);
+	fill_mixed(p, n, 42);
 	device_root(p, n, &dev);
 	ctree_sha256(p, n, want);
 	for (int i = 0; i < 2; i++) {
@@ -199,7 +188,7 @@ static void test_resume_middle(void **state)
 	struct vbuild *vb;
 	uint64_t off;
 
-	fill(p, n, 43);
+	fill_mixed(p, n, 43);
 	device_root(p, n, &dev);
 	assert_int_equal(vbuild_new(f->st[0], &key1, &vb), 0);
 	vbuild_set_pipe(vb, 0);
@@ -235,7 +224,7 @@ static void test_abort(void **state)
 	struct store_stats a, b;
 	struct vbuild *vb;
 
-	fill(p, n, 44);
+	fill_mixed(p, n, 44);
 	assert_int_equal(store_stats(f->st[0], &a), 0);
 	assert_int_equal(vbuild_new(f->st[0], &key1, &vb), 0);
 	vbuild_set_pipe(vb, 0);
@@ -259,7 +248,7 @@ static void test_worker_error(void **state)
 	struct content_ref out;
 	struct vbuild *vb;
 
-	fill(p, n, 45);
+	fill_mixed(p, n, 45);
 	assert_int_equal(vbuild_new(f->st[0], &key1, &vb), 0);
 	vbuild_set_pipe(vb, 0);
 	write_range(vb, p, 0, n / 2, 1u << 20);

@@ -48,11 +48,28 @@ struct srv_state {
 	uint64_t source_queued;   /* T_SOURCE: bytes queued so far */
 	int source_result;
 	int closes;               /* on_close calls */
-	unsigned sink_delay_us;   /* T_SINK: pause per DATA item */
 };
 static struct srv_state st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + (i >> 13)); }
+
+/* T_SOURCE's DATA from s into b until it ends: *got counts the bytes, *ok
+ * stays true while each is pattern(its offset); a slow reader pauses
+ * 20 ms per MiB.  Returns what ended it (MUX_END, or a mux_recv error). */
+static int recv_pattern(struct mux_stream *s, struct buf *b, uint64_t *got, bool *ok, bool slow)
+{
+	uint16_t type;
+	int r;
+
+	while ((r = mux_recv(s, &type, b, 10000)) == MUX_DATA) {
+		for (size_t i = 0; i < b->len && *ok; i++)
+			*ok = b->data[i] == pattern(*got + i);
+		*got += b->len;
+		if (slow && (*got & 0xfffff) < b->len)
+			usleep(20000);
+	}
+	return r;
+}
 
 static void h_sink(struct mux_stream *s)
 {
@@ -65,8 +82,6 @@ static void h_sink(struct mux_stream *s)
 	while ((r = mux_recv(s, NULL, &b, 10000)) == MUX_DATA) {
 		h = fnv1a64(h, b.data, b.len);
 		total += b.len;
-		if (st.sink_delay_us)
-			usleep(st.sink_delay_us);
 	}
 	if (r == MUX_END) {
 		memcpy(reply, &total, 8);
@@ -589,9 +604,11 @@ static void test_limit_waiters(void **state)
 	mux_limit_free(l);
 }
 
-/* --- a 64 MiB upload does not hold up small RPCs --- */
+/* --- an upload does not hold up small RPCs --- */
 
-struct upload { struct mux *m; uint64_t size, hash; int result; bool done; uint64_t sent; };
+/* size bytes, or (size 0) until stop is set; then END, and the sink's
+ * answer must count what was sent */
+struct upload { struct mux *m; uint64_t size, hash; int result; bool done, stop; uint64_t sent; };
 
 static void *uploader(void *arg)
 {
@@ -602,8 +619,8 @@ static void *uploader(void *arg)
 	struct buf rep;
 	int r = s ? 0 : -errno;
 
-	while (r == 0 && off < u->size) {
-		size_t n = u->size - off < sizeof(chunk) ? u->size - off : sizeof(chunk);
+	while (r == 0 && (u->size ? off < u->size : !__atomic_load_n(&u->stop, __ATOMIC_SEQ_CST))) {
+		size_t n = u->size && u->size - off < sizeof(chunk) ? u->size - off : sizeof(chunk);
 
 		for (i = 0; i < n; i++)
 			chunk[i] = pattern(off + i);
@@ -613,6 +630,7 @@ static void *uploader(void *arg)
 		__atomic_store_n(&u->sent, off, __ATOMIC_SEQ_CST);
 	}
 	buf_init(&rep, MUX_FRAME_MAX);
+	u->size = off;
 	if (r == 0 && (r = mux_send_end(s)) == 0) {
 		r = mux_recv(s, NULL, &rep, 30000);
 		if (r == MUX_MSG && rep.len == 16 && !memcmp(rep.data, &u->size, 8) &&
@@ -628,39 +646,39 @@ static void *uploader(void *arg)
 	return NULL;
 }
 
+/* An upload that goes on until the RPCs are done: each RPC is answered
+ * while the upload's frames keep coming (one stuck behind it would run
+ * into its 5 s timeout).  No latency is asserted: on a loaded machine it
+ * is anything. */
 static void test_upload_and_rpcs(void **state)
 {
 	struct conn c;
-	struct upload u = { .size = 64ULL << 20 };
+	struct upload u = { .size = 0 };
 	pthread_t t;
 	struct buf req, rep;
 	uint16_t rtype;
-	long t0, worst = 0;
 	int i;
 
-	st.sink_delay_us = 1000;   /* the server consumes slowly: 1024 frames, >= 1 s */
 	conn_open(&c);
 	u.m = c.cli;
 	pthread_create(&t, NULL, uploader, &u);
-	while (__atomic_load_n(&u.sent, __ATOMIC_SEQ_CST) < (2u << 20))
+	while (__atomic_load_n(&u.sent, __ATOMIC_SEQ_CST) < (2u << 20) &&
+	       !__atomic_load_n(&u.done, __ATOMIC_SEQ_CST))
 		usleep(1000);
 	buf_init(&req, 64);
 	buf_init(&rep, MUX_FRAME_MAX);
 	for (i = 0; i < 20; i++) {
 		buf_reset(&req);
 		buf_printf(&req, "small %d", i);
-		t0 = mono_ms();
 		assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), 0);
 		assert_int_equal(rep.len, req.len);
-		if (mono_ms() - t0 > worst)
-			worst = mono_ms() - t0;
 	}
-	/* Every RPC finished while the upload was still going. */
+	/* every RPC was answered while the upload was still going */
 	assert_false(__atomic_load_n(&u.done, __ATOMIC_SEQ_CST));
-	assert_true(worst < 1000);
+	__atomic_store_n(&u.stop, true, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
 	assert_int_equal(u.result, 0);
-	st.sink_delay_us = 0;
+	assert_true(u.size >= (2u << 20));
 	buf_free(&req);
 	buf_free(&rep);
 	conn_close(&c);
@@ -674,14 +692,19 @@ static void test_flow_control(void **state)
 	uint64_t want = 8ULL << 20, got = 0, queued;
 	struct mux_stream *s;
 	struct buf b, req, rep;
-	uint16_t type, rtype;
+	uint16_t rtype;
 	bool ok = true;
-	int r;
+	long end;
 
 	conn_open(&c);
 	st.source_queued = 0;
 	assert_non_null(s = mux_open(c.cli, T_SOURCE, &want, sizeof(want)));
 	assert_int_equal(mux_send_end(s), 0);
+	/* the server queues (a state, up to 30 s), then has 300 ms more to
+	 * queue beyond one window if it wrongly could */
+	end = mono_ms() + 30000;
+	while (!__atomic_load_n(&st.source_queued, __ATOMIC_SEQ_CST) && mono_ms() < end)
+		usleep(1000);
 	usleep(300000);
 	queued = __atomic_load_n(&st.source_queued, __ATOMIC_SEQ_CST);
 	/* The server could queue only one window (plus one partial chunk). */
@@ -693,16 +716,7 @@ static void test_flow_control(void **state)
 	buf_printf(&req, "ping");
 	assert_int_equal(mux_call(c.cli, T_ECHO, &req, &rtype, &rep, 5000), 0);
 	buf_init(&b, MUX_FRAME_MAX);
-	while ((r = mux_recv(s, &type, &b, 10000)) == MUX_DATA) {
-		size_t i;
-
-		for (i = 0; i < b.len && ok; i++)
-			ok = b.data[i] == pattern(got + i);
-		got += b.len;
-		if ((got & 0xfffff) < b.len)
-			usleep(20000);   /* slow reader, now and then */
-	}
-	assert_int_equal(r, MUX_END);
+	assert_int_equal(recv_pattern(s, &b, &got, &ok, true), MUX_END);
 	assert_true(ok);
 	assert_int_equal(got, want);
 	mux_stream_close(s);
@@ -814,18 +828,17 @@ static void test_granted_window(void **state)
 	uint64_t want = 16ULL << 20, got = 0, queued;
 	struct mux_stream *s;
 	struct buf b;
-	uint16_t type;
 	bool ok = true;
 	long end;
-	int r;
 
 	conn_open_window(&c, MUX_WINDOW_BULK);
 	st.source_queued = 0;
 	assert_int_equal(mux_wait_ready(c.cli, 5000), 0);
 	assert_non_null(s = mux_open(c.cli, T_SOURCE, &want, sizeof(want)));
 	assert_int_equal(mux_send_end(s), 0);
-	/* the server queues beyond the default window, up to the granted one */
-	end = mono_ms() + 5000;
+	/* the server queues beyond the default window (a state, up to 30 s),
+	 * up to the granted one */
+	end = mono_ms() + 30000;
 	while (__atomic_load_n(&st.source_queued, __ATOMIC_SEQ_CST) <= MUX_WINDOW &&
 	       mono_ms() < end)
 		usleep(1000);
@@ -834,14 +847,7 @@ static void test_granted_window(void **state)
 	assert_true(queued > MUX_WINDOW);
 	assert_true(queued <= MUX_WINDOW_BULK + 10000);
 	buf_init(&b, MUX_FRAME_MAX);
-	while ((r = mux_recv(s, &type, &b, 10000)) == MUX_DATA) {
-		size_t i;
-
-		for (i = 0; i < b.len && ok; i++)
-			ok = b.data[i] == pattern(got + i);
-		got += b.len;
-	}
-	assert_int_equal(r, MUX_END);
+	assert_int_equal(recv_pattern(s, &b, &got, &ok, false), MUX_END);
 	assert_true(ok);
 	assert_int_equal(got, want);
 	mux_stream_close(s);

@@ -177,21 +177,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	int status;
-
 	mux_free(dev_m);
 	free(base_data);
-	status = srvfix_stop(server_pid);
-	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		fprintf(stderr, "server did not exit 0 on SIGTERM (status %d)\n", status);
-		run("cat %s/server.log >&2", tmp);
-		return -1;
-	}
-	if (getenv("KEEP"))
-		fprintf(stderr, "kept %s\n", tmp);
-	else
-		run("rm -rf %s", tmp);
-	return 0;
+	return srvfix_finish(server_pid, tmp);
 }
 
 /* Threads and CPU ticks (utime + stime) of the server. */

@@ -18,11 +18,12 @@
 
 #include "server/store/content.h"
 #include "server/store/store.h"
+#include "tests/unit/store_fixture.h"
 
 static const struct devkey key = { { 7, 7, 7 } };
 
 struct fx {
-	char dir[64];
+	char dir[STOREFX_DIR];
 	struct store *st;
 	bool mounted;
 };
@@ -31,9 +32,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vg-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_open(f->dir, "store", &f->st), 0);
 	*state = f;
 	return 0;
 }
@@ -41,27 +40,14 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	int rc;
 
 	store_close(f->st);
 	if (f->mounted)
 		umount(f->dir);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = storefx_remove(f->dir, NULL);
 	free(f);
-	return 0;
-}
-
-static void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-		p[i] = (uint8_t)(x >> 24);
-	}
+	return rc;
 }
 
 static int sha256_test(const void *p, size_t n, uint8_t out[32])

@@ -26,21 +26,12 @@
 #include "common/chunktree.h"
 #include "common/clock.h"
 #include "server/store/content.h"
+#include "tests/unit/store_fixture.h"
 
 static const struct devkey key1 = { { 7, 7, 7 } };
 static const uint8_t token[16] = { 0x10, 0x20 };
-static char dir[64];
+static char dir[STOREFX_DIR];
 static struct store *st;
-
-static void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-		p[i] = (uint8_t)(x >> 24);
-	}
-}
 
 static struct store_stats stats(void)
 {
@@ -252,20 +243,13 @@ static void test_dropped_batch_punched(void **state)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vg-upexp-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
 	unsetenv("VIGIL_UPLOAD_EXPIRE_S");
-	return store_open(dir, &st);
+	return storefx_open(dir, "upexp", &st);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return storefx_remove(dir, st);
 }
 
 int main(void)

@@ -24,11 +24,12 @@
 #include "common/chunktree.h"
 #include "server/store/content.h"
 #include "tests/unit/root_fixture.h"
+#include "tests/unit/store_fixture.h"
 
 static const struct devkey key1 = { { 9, 8, 7 } };
 
 struct fx {
-	char dir[64];
+	char dir[STOREFX_DIR];
 	struct store *st;
 };
 
@@ -36,9 +37,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vg-zerofill-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_open(f->dir, "zerofill", &f->st), 0);
 	*state = f;
 	return 0;
 }
@@ -46,24 +45,10 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	int rc = storefx_remove(f->dir, f->st);
 
-	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
-}
-
-static void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-		p[i] = (uint8_t)(x >> 24);
-	}
+	return rc;
 }
 
 /* ---- ctree_add_run == ctree_add repeated ---- */

@@ -1,0 +1,49 @@
+/* store_fixture.h — test helper shared by the server store's tests
+ * (test_content, test_content_pipe, test_store, test_upload_expire,
+ * test_zerofill, test_bstage): a store in a temp dir of its own, made and
+ * opened, then closed and removed; and the pseudo-random bytes they fill
+ * content with.  Include after cmocka.h. */
+#ifndef VIGIL_TEST_STORE_FIXTURE_H
+#define VIGIL_TEST_STORE_FIXTURE_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "server/store/store.h"
+
+#define STOREFX_DIR 64   /* bytes of a dir buffer */
+
+/* Makes /tmp/vg-NAME-XXXXXX (into dir, STOREFX_DIR bytes) and opens a
+ * store there: 0 or -errno. */
+static inline int storefx_open(char *dir, const char *name, struct store **st)
+{
+	snprintf(dir, STOREFX_DIR, "/tmp/vg-%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		return -errno;
+	return store_open(dir, st);
+}
+
+/* Closes st (NULL: none open) and removes dir with all in it: 0 or -1. */
+static inline int storefx_remove(const char *dir, struct store *st)
+{
+	char cmd[STOREFX_DIR + 16];
+
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* n bytes of xorshift64 from seed: the same bytes for the same seed. */
+static inline void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		p[i] = (uint8_t)(x >> 24);
+	}
+}
+
+#endif
