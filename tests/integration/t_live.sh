@@ -30,7 +30,7 @@ echo new >"$D/sub/b.txt"
 wait_for 30 "new file shipped" has_content "$D/sub/b.txt" new
 
 note "status reports the tracker"
-wait_for 5 "tracker counters in status" sh -c "'$BIN/vigild' status --state '$T/state-phone1' --json |
+wait_for 30 "tracker counters in status" sh -c "'$BIN/vigild' status --state '$T/state-phone1' --json |
 	jqe '(.tracker | length > 0) and (.tracker == \"scan\" or (.tracker_counters.events > 0))'"
 
 note "kill -9, change while down, restart"
