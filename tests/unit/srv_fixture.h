@@ -57,6 +57,7 @@ static inline int srvfix_listening(int port)
  * could be another test's server: the test then spoke to a stranger. */
 static inline int srvfix_free_port(void)
 {
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 	int low = 32768;
 	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
@@ -65,9 +66,8 @@ static inline int srvfix_free_port(void)
 			low = 32768;
 		fclose(f);
 	}
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	for (int i = 0; i < 1000; i++) {
-		int port = 20000 + rand() % (low - 20000), fd, ok;
+		int port = 20000 + rand_r(&seed) % (low - 20000), fd, ok;
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
