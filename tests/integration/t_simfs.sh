@@ -209,14 +209,14 @@ wait_for 60 "big.bin on the server" same_latest "$M/big.bin"
 # the next one goes by delta, so up to three edits, one pwrite each.
 ranged=0
 for k in 1 2 3; do
-	sleep 1.5   # status.json is rewritten about once a second
+	vigild_settled "$S"
 	r0=$(counter shipped_ranges)
 	"$PY" -c 'import os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY)
 assert os.pwrite(fd, (sys.argv[2].encode() * 300)[:4095], 1000000) == 4095
 os.close(fd)' "$M/big.bin" "EDITED-ROUND-$k"
 	wait_for 60 "in-place edit $k on the server" same_latest "$M/big.bin"
-	sleep 1.5
+	vigild_settled "$S"
 	[ "$(counter shipped_ranges)" -gt "$r0" ] && { ranged=1; break; }
 done
 [ "$ranged" = 1 ] || fail "no in-place edit through the mount shipped as ranges"
