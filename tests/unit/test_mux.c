@@ -946,9 +946,13 @@ static void test_keepalive(void **state)
 	struct conn c;
 
 	conn_open(&c);
-	mux_set_timeouts(c.cli, 30, 200);
-	mux_set_timeouts(c.srv, 30, 200);
-	usleep(700000);   /* idle, but pings keep both alive */
+	/* idle for 2.5 dead intervals, but pings keep both alive; the dead
+	 * interval is 20 pings long, so a side descheduled for a few hundred
+	 * ms on a loaded 2-CPU machine is not taken for dead (200 ms was
+	 * within what a loaded machine's scheduler can take) */
+	mux_set_timeouts(c.cli, 50, 1000);
+	mux_set_timeouts(c.srv, 50, 1000);
+	usleep(2500000);
 	assert_true(mux_alive(c.cli));
 	assert_true(mux_alive(c.srv));
 	conn_close(&c);
