@@ -244,20 +244,29 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	return 0;
 }
 
-/* Opens path beneath root into c->fd (a SQLite database: its backup, and
- * c->tmp, c->sqlite set); *src gets the source's stat. */
-static int capture_open(const char *root, const char *path, const char *tmpdir,
+/* Opens path beneath root (through rootfd, the root's fd for this walk,
+ * when >= 0; else the root is opened here) into c->fd (a SQLite
+ * database: its backup, and c->tmp, c->sqlite set); *src gets the
+ * source's stat. */
+static int capture_open(const char *root, int rootfd, const char *path, const char *tmpdir,
 			struct capture *c, struct stat *src)
 {
 	char bk[PATH_MAX];
-	int bfd, rc;
+	const char *rel;
+	int bfd, rc, rfd = rootfd;
 
 	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if ((rc = rootwalk_rel(root, path, &rel)) < 0)
+		return rc;
+	if (rfd < 0 && (rfd = rootwalk_open_root(root)) < 0)
+		return rfd;
 	/* never through a symlink, never outside root, never blocking on a FIFO */
-	if ((c->fd = rootwalk_open(root, path, O_RDONLY, RW_REG)) < 0)
+	c->fd = rootwalk_openat_st(rfd, rel, O_RDONLY, RW_REG, src);
+	if (rfd != rootfd)
+		close(rfd);
+	if (c->fd < 0)
 		return c->fd;
-	if (fstat(c->fd, src) < 0)
-		return -errno;
 	if (!capture_is_sqlite(c->fd))
 		return 0;
 	/* Not a database SQLite can open (damaged, or only looks like one):
@@ -307,12 +316,18 @@ static int capture_end(struct capture *c, struct chash *h, uint8_t *buf, int rc)
 int capture_file(const char *root, const char *path, const char *tmpdir,
 		 const struct capture_sink *sink, struct capture *c)
 {
+	return capture_file_at(root, -1, path, tmpdir, sink, c);
+}
+
+int capture_file_at(const char *root, int rootfd, const char *path, const char *tmpdir,
+		    const struct capture_sink *sink, struct capture *c)
+{
 	struct stat src;
 	uint8_t *buf = NULL;
 	struct chash *h = NULL;
 	int rc;
 
-	if ((rc = capture_open(root, path, tmpdir, c, &src)) < 0)
+	if ((rc = capture_open(root, rootfd, path, tmpdir, c, &src)) < 0)
 		goto out;
 	if (!(buf = malloc(CAPTURE_BUF)) || !(h = capture_hash(sink))) {
 		rc = -ENOMEM;
@@ -363,6 +378,12 @@ static int stream_pass(struct capture *c, const struct stat *before, struct chas
 int capture_stream(const char *root, const char *path, const char *tmpdir,
 		   const struct capture_sink *sink, struct capture *c)
 {
+	return capture_stream_at(root, -1, path, tmpdir, sink, c);
+}
+
+int capture_stream_at(const char *root, int rootfd, const char *path, const char *tmpdir,
+		      const struct capture_sink *sink, struct capture *c)
+{
 	struct stat src, before;
 	uint8_t *buf = NULL;
 	struct chash *h = NULL;
@@ -373,13 +394,16 @@ int capture_stream(const char *root, const char *path, const char *tmpdir,
 		c->fd = -1;
 		return -EBUSY;
 	}
-	if ((rc = capture_open(root, path, tmpdir, c, &src)) < 0)
+	if ((rc = capture_open(root, rootfd, path, tmpdir, c, &src)) < 0)
 		goto out;
 	if (!(buf = malloc(CAPTURE_BUF)) || !(h = capture_hash(sink))) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (fstat(c->fd, &before) < 0) {
+	/* the source's stat came with its open; a backup's is its own */
+	if (!c->sqlite)
+		before = src;
+	else if (fstat(c->fd, &before) < 0) {
 		rc = -errno;
 		goto out;
 	}

@@ -75,6 +75,10 @@ struct capture {
 int  capture_file(const char *root, const char *path, const char *tmpdir,
 		  const struct capture_sink *sink, struct capture *out);
 void capture_release(struct capture *c);
+/* capture_file with the root's fd for this walk (rootwalk.h
+ * rootwalk_roots; -1: root is opened for this call). */
+int  capture_file_at(const char *root, int rootfd, const char *path, const char *tmpdir,
+		     const struct capture_sink *sink, struct capture *out);
 
 /* Every this many bytes a streamed pass checks that the file holds still. */
 #define CAPTURE_CHECK   (8u << 20)
@@ -87,6 +91,10 @@ void capture_release(struct capture *c);
  * Other results as capture_file. */
 int  capture_stream(const char *root, const char *path, const char *tmpdir,
 		    const struct capture_sink *sink, struct capture *out);
+
+/* capture_stream with the root's fd for this walk (as capture_file_at). */
+int  capture_stream_at(const char *root, int rootfd, const char *path, const char *tmpdir,
+		       const struct capture_sink *sink, struct capture *out);
 
 /* true when the first 16 bytes are the SQLite header. */
 bool capture_is_sqlite(int fd);

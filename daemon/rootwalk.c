@@ -165,22 +165,23 @@ static int via_components(int rootfd, const char *rel, int oflags, unsigned flag
 	return step(rootfd, dfd, *p ? p : ".", oflags, flags);
 }
 
-/* Type checks on the result, and O_NONBLOCK off again unless asked for. */
-static int finish(int fd, int oflags, bool want_nonblock, unsigned flags)
+/* Type checks on the result (its stat into *st), and O_NONBLOCK off again
+ * unless asked for: F_SETFL takes the status flags asked for without
+ * O_NONBLOCK (it ignores the access mode and the open-time flags), so no
+ * F_GETFL is needed. */
+static int finish(int fd, int oflags, bool want_nonblock, unsigned flags, struct stat *st)
 {
-	struct stat st;
 	int rc = 0;
 
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, st) < 0)
 		rc = -errno;
-	else if (S_ISLNK(st.st_mode))
+	else if (S_ISLNK(st->st_mode))
 		rc = -ELOOP;
-	else if ((flags & RW_REG) && !S_ISREG(st.st_mode))
+	else if ((flags & RW_REG) && !S_ISREG(st->st_mode))
 		rc = -EINVAL;
-	else if ((flags & RW_DIR) && !S_ISDIR(st.st_mode))
+	else if ((flags & RW_DIR) && !S_ISDIR(st->st_mode))
 		rc = -ENOTDIR;
-	else if (!(oflags & O_PATH) && !want_nonblock &&
-		 fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+	else if (!(oflags & O_PATH) && !want_nonblock && fcntl(fd, F_SETFL, oflags & ~O_NONBLOCK) < 0)
 		rc = -errno;
 	if (rc < 0) {
 		close(fd);
@@ -189,7 +190,7 @@ static int finish(int fd, int oflags, bool want_nonblock, unsigned flags)
 	return fd;
 }
 
-int rootwalk_openat(int rootfd, const char *rel, int oflags, unsigned flags)
+int rootwalk_openat_st(int rootfd, const char *rel, int oflags, unsigned flags, struct stat *st)
 {
 	bool want_nonblock = oflags & O_NONBLOCK;
 	int fd = -ENOSYS;
@@ -212,7 +213,41 @@ int rootwalk_openat(int rootfd, const char *rel, int oflags, unsigned flags)
 		fd = via_components(rootfd, rel, oflags, flags);
 	if (fd < 0)
 		return fd;
-	return finish(fd, oflags, want_nonblock, flags);
+	return finish(fd, oflags, want_nonblock, flags, st);
+}
+
+int rootwalk_openat(int rootfd, const char *rel, int oflags, unsigned flags)
+{
+	struct stat st;
+
+	return rootwalk_openat_st(rootfd, rel, oflags, flags, &st);
+}
+
+int rootwalk_lstatat(int rootfd, const char *rel, unsigned flags, struct stat *st)
+{
+	int fd = -ENOSYS, rc = 0;
+
+	if (rel[0] == '/')
+		return -EINVAL;
+	if (has_dotdot(rel))
+		return -EXDEV;
+	if (!*rel)
+		return fstat(rootfd, st) < 0 ? -errno : 0;
+	/* O_PATH | O_NOFOLLOW: a final symlink is opened itself (openat2
+	 * allows that even with RESOLVE_NO_SYMLINKS), one on the way is -ELOOP */
+	if (!atomic_load(&force_fallback) && !atomic_load(&no_openat2)) {
+		fd = via_openat2(rootfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, flags);
+		if (fd == -ENOSYS)
+			atomic_store(&no_openat2, true);
+	}
+	if (fd == -ENOSYS)
+		fd = via_components(rootfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, flags);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 int rootwalk_open_root(const char *root)
@@ -265,4 +300,36 @@ int rootwalk_parent(const char *root, const char *path, unsigned flags, const ch
 	fd = rootwalk_openat(rfd, dir, O_PATH | O_DIRECTORY, flags | RW_DIR);
 	close(rfd);
 	return fd;
+}
+
+void rootwalk_roots_init(struct rootwalk_roots *r, char *const *roots, size_t n)
+{
+	r->roots = roots;
+	r->n = n < ROOTWALK_ROOTS_MAX ? n : ROOTWALK_ROOTS_MAX;
+	r->opens = 0;
+	for (size_t i = 0; i < ROOTWALK_ROOTS_MAX; i++)
+		r->fd[i] = -1;
+}
+
+int rootwalk_roots_fd(struct rootwalk_roots *r, size_t i)
+{
+	int fd;
+
+	if (i >= r->n)
+		return -EINVAL;
+	if (r->fd[i] >= 0)
+		return r->fd[i];
+	if ((fd = rootwalk_open_root(r->roots[i])) < 0)
+		return fd;
+	r->opens++;
+	return r->fd[i] = fd;
+}
+
+void rootwalk_roots_end(struct rootwalk_roots *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->fd[i] >= 0) {
+			close(r->fd[i]);
+			r->fd[i] = -1;
+		}
 }

@@ -18,6 +18,8 @@
 #define VIGIL_DAEMON_ROOTWALK_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
 
 #define RW_NO_XDEV  0x01u    /* never cross into another mount */
 #define RW_REG      0x02u    /* the result must be a regular file (-EINVAL) */
@@ -36,6 +38,34 @@ int rootwalk_open_root(const char *root);
  * rootfd with oflags (O_CLOEXEC | O_NOFOLLOW | O_NOCTTY are added).
  * fd or -errno. */
 int rootwalk_openat(int rootfd, const char *rel, int oflags, unsigned flags);
+
+/* rootwalk_openat that also gives the result's stat (taken for the type
+ * checks anyway: the caller needs no fstat of its own). */
+int rootwalk_openat_st(int rootfd, const char *rel, int oflags, unsigned flags, struct stat *st);
+
+/* lstat of rel beneath rootfd, reached as rootwalk_openat does (a symlink
+ * on the way is -ELOOP, the final component is not followed: a symlink
+ * there is its own stat); "" is the root itself.  0 or -errno. */
+int rootwalk_lstatat(int rootfd, const char *rel, unsigned flags, struct stat *st);
+
+/* The watched roots' fds held for one walk (a shipper's batch of files,
+ * or one item): each root is opened (rootwalk_open_root) the first time
+ * the walk needs it, rootwalk_roots_end closes them all, so a root that
+ * was renamed or replaced between walks is opened afresh by the next
+ * one.  At most n (<= ROOTWALK_ROOTS_MAX) fds are open at any time. */
+#define ROOTWALK_ROOTS_MAX 64
+struct rootwalk_roots {
+	char *const *roots;          /* canonical absolute paths (config) */
+	size_t n;
+	int fd[ROOTWALK_ROOTS_MAX];  /* -1: not open in this walk */
+	unsigned long opens;         /* roots opened since init (tests) */
+};
+/* roots[0..n) (n is cut to ROOTWALK_ROOTS_MAX); nothing opened yet. */
+void rootwalk_roots_init(struct rootwalk_roots *r, char *const *roots, size_t n);
+/* The fd on roots[i] for this walk: fd or -errno. */
+int  rootwalk_roots_fd(struct rootwalk_roots *r, size_t i);
+/* The walk is over: every fd closed. */
+void rootwalk_roots_end(struct rootwalk_roots *r);
 
 /* rootwalk_open_root + rootwalk_rel + rootwalk_openat in one call. */
 int rootwalk_open(const char *root, const char *path, int oflags, unsigned flags);

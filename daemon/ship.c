@@ -86,6 +86,7 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 	sh->o = *o;
 	sh->ps = (struct pathstate){ .db = o->db, .statedir = o->statedir, .rt = o->rt };
 	sh->backoff = SHIP_BACKOFF_MIN;
+	rootwalk_roots_init(&sh->roots, o->roots, o->nroots);
 	sh->seed = (unsigned)getpid() ^ (unsigned)real_ns();
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
 	if (!o->conn && shipconn_new(&sh->o.conn) == 0)
@@ -114,6 +115,7 @@ void shipper_free(struct shipper *sh)
 		ship_disconnect(sh);
 	if (sh->own_conn)
 		shipconn_free(sh->o.conn);
+	rootwalk_roots_end(&sh->roots);
 	free(sh->cur);
 	free(sh->old);
 	free(sh->put);

@@ -81,6 +81,10 @@ void ship_backoff_reset(struct shipper *sh);
  * full; -EAGAIN: try again later (file busy, stale base fixed up);
  * other -errno: failed (logged). */
 int  ship_item(struct shipper *sh, const struct qitem *q);
+/* A walk (one item, or a batch with its gathering) is over: the watched
+ * roots' fds it held are closed (rootwalk.h rootwalk_roots); the next
+ * walk opens them afresh. */
+void ship_walk_end(struct shipper *sh);
 
 /* Batched puts of small new files (shipbatch.c, docs/protocol.md).  A
  * regular file below SHIP_BATCH_FILE_MAX without a shipped row is read and

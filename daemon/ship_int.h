@@ -19,6 +19,7 @@
 #include "daemon/ship.h"
 #include "daemon/shipplan.h"
 #include "daemon/rsstream.h"
+#include "daemon/rootwalk.h"
 
 struct shipper {
 	struct ship_opts o;
@@ -39,6 +40,7 @@ struct shipper {
 	uint8_t fp_secret[CHASH_FP_SECRET];
 	bool fp_ok;
 	struct shipbatch *batch;     /* small new files gathered (shipbatch.c) */
+	struct rootwalk_roots roots; /* the watched roots' fds for this walk (shipsink.c) */
 	char no_delta[PATH_MAX];     /* its DELTA was refused (EBADMSG): next try WHOLE */
 };
 
@@ -121,7 +123,7 @@ const char *ship_root_of(const struct shipper *sh, const char *path);
 /* lstat of path reached beneath its root (daemon/rootwalk.h): a parent
  * directory swapped for a symlink is ENOENT, the path is gone from the
  * root.  0, or -1 with errno, as lstat. */
-int ship_lstat(const struct shipper *sh, const char *path, struct stat *st);
+int ship_lstat(struct shipper *sh, const char *path, struct stat *st);
 /* capture_file() of a queued path beneath its root into s, counted in
  * bytes_read and unstable; a path that vanished or changed kind meanwhile
  * is -EAGAIN (look again), any other failure is logged. */

@@ -138,7 +138,9 @@ static int batch_read(struct shipper *sh, struct shipbatch *b, const struct qite
 		memcpy(e->sha256, cap.sha256, 32);
 		memcpy(e->tree_root, cap.root, 32);
 		sh->put->body = PUT_WHOLE;
-		rc = xattrs_fill(e, q->path, &skipped);
+		/* through the open file (no lookup of the path again); a
+		 * database's fd is its backup, whose xattrs are not the file's */
+		rc = xattrs_fill_fd(e, cap.sqlite || cap.tmp[0] ? -1 : cap.fd, q->path, &skipped);
 		if (skipped)
 			ctr_add(sh->o.ctr, CTR_XATTR_SKIPPED, skipped);
 		if (rc == -ENOENT || rc == -ENOTDIR)

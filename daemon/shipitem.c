@@ -241,23 +241,27 @@ int ship_look(struct shipper *sh, const struct qitem *q, struct stat *st,
 {
 	struct shipped *cur = sh->cur;
 	struct stat ost;
+	bool here, reg;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	if ((f->excluded = scan_excluded(sh->o.scan, q->path)))
 		return 0;
-	if ((rc = statedb_get(sh->o.db, q->path, cur)) < 0 && rc != -ENOENT)
+	if (!(here = ship_lstat(sh, q->path, st) == 0) && errno != ENOENT && errno != ENOTDIR)
+		return -errno;
+	/* the row, and for a regular file without one a row of the same
+	 * dev+ino elsewhere (a rename), in one look at the state db */
+	reg = here && S_ISREG(st->st_mode);
+	if ((rc = statedb_look(sh->o.db, q->path, reg, reg ? st->st_dev : 0,
+			       reg ? st->st_ino : 0, cur, moved)) < 0)
 		return rc;
-	f->row = rc == 0 ? cur : NULL;
-	if (ship_lstat(sh, q->path, st) < 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			return -errno;
+	f->row = (rc & STATEDB_LOOK_ROW) ? cur : NULL;
+	if (!here)
 		return 0;   /* gone */
-	}
 	f->st = st;
-	if (!S_ISREG(st->st_mode))
+	if (!reg)
 		return 0;
-	if (!f->row && statedb_find_ino(sh->o.db, st->st_dev, st->st_ino, q->path, moved) == 0) {
+	if (!f->row && (rc & STATEDB_LOOK_MOVED)) {
 		f->moved = moved;
 		f->moved_gone = lstat(moved->path, &ost) < 0 || ost.st_ino != moved->ino;
 	}

@@ -228,10 +228,25 @@ const char *ship_root_of(const struct shipper *sh, const char *path)
 	return i < 0 ? NULL : sh->o.roots[i];
 }
 
-int ship_lstat(const struct shipper *sh, const char *path, struct stat *st)
+/* The root holding path and its fd for this walk (sh->roots): fd, or
+ * -EXDEV outside every root, or the open's -errno. */
+static int root_fd(struct shipper *sh, const char *path, const char **root)
 {
-	const char *root = ship_root_of(sh, path), *leaf;
-	int dfd, rc;
+	int i = trkpath_root_of(sh->o.roots, sh->o.nroots, path);
+
+	*root = i < 0 ? NULL : sh->o.roots[i];
+	return i < 0 ? -EXDEV : rootwalk_roots_fd(&sh->roots, (size_t)i);
+}
+
+void ship_walk_end(struct shipper *sh)
+{
+	rootwalk_roots_end(&sh->roots);
+}
+
+int ship_lstat(struct shipper *sh, const char *path, struct stat *st)
+{
+	const char *root, *rel;
+	int rfd = root_fd(sh, path, &root), rc;
 
 	if (!root) {
 		errno = ENOENT;   /* outside every watched root: nothing to ship */
@@ -239,20 +254,13 @@ int ship_lstat(const struct shipper *sh, const char *path, struct stat *st)
 	}
 	if (!strcmp(root, path))
 		return lstat(root, st);   /* canonical, from the config */
-	if ((dfd = rootwalk_parent(root, path, 0, &leaf)) < 0) {
+	if (rfd < 0 || (rc = rootwalk_rel(root, path, &rel)) < 0 ||
+	    (rc = rootwalk_lstatat(rfd, rel, 0, st)) < 0) {
 		/* a parent swapped for a symlink: the path is not there any more */
-		errno = dfd == -ELOOP ? ENOENT : -dfd;
+		rc = rfd < 0 ? rfd : rc;
+		errno = rc == -ELOOP ? ENOENT : -rc;
 		return -1;
 	}
-	rc = fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW);
-	if (rc < 0) {
-		int e = errno;
-
-		close(dfd);
-		errno = e;
-		return -1;
-	}
-	close(dfd);
 	return 0;
 }
 
@@ -265,17 +273,17 @@ static int capture_into(struct shipper *sh, const char *path, struct ship_sink *
 				     .fp_secret = s->fp_secret, .known = sink_known,
 				     .no_sha256 = s->no_sha256,
 				     .moving = sh->o.rt && rangetab_busy(sh->o.rt, path, mono_ns()) };
-	const char *root = ship_root_of(sh, path);
-	int rc;
+	const char *root;
+	int rfd = root_fd(sh, path, &root), rc;
 
-	if (!root) {
+	if (!root || rfd < 0) {
 		memset(cap, 0, sizeof(*cap));
 		cap->fd = -1;
-		rc = -EXDEV;
+		rc = root ? rfd : -EXDEV;
 	} else if (stream) {
-		rc = capture_stream(root, path, sh->tmpdir, &sink, cap);
+		rc = capture_stream_at(root, rfd, path, sh->tmpdir, &sink, cap);
 	} else {
-		rc = capture_file(root, path, sh->tmpdir, &sink, cap);
+		rc = capture_file_at(root, rfd, path, sh->tmpdir, &sink, cap);
 	}
 	if (rc < 0) {
 		if (rc == -ENOENT || rc == -ELOOP || rc == -EINVAL || rc == -ENOTDIR)

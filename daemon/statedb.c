@@ -225,6 +225,41 @@ int statedb_find_ino(struct statedb *db, uint64_t dev, uint64_t ino, const char 
 		       " AND ino=?3 AND type=1 LIMIT 1", not, dev, ino ? ino : 1, out);
 }
 
+int statedb_look(struct statedb *db, const char *path, bool want_moved, uint64_t dev,
+		 uint64_t ino, struct shipped *row, struct shipped *moved)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	pthread_mutex_lock(&db->lock);
+	/* one statement, one read transaction: the row, then (last column 0)
+	 * a regular file's row with dev+ino at another path */
+	if ((rc = prep(db, "SELECT " SHIPPED_COLS ",1 FROM shipped WHERE path=?1 UNION ALL"
+		       " SELECT * FROM (SELECT " SHIPPED_COLS ",0 FROM shipped WHERE ?4 AND"
+		       " path<>?1 AND dev=?2 AND ino=?3 AND type=1 LIMIT 1)", &st)) < 0)
+		goto out;
+	bind_text(st, 1, path);
+	sqlite3_bind_int64(st, 2, (int64_t)dev);
+	sqlite3_bind_int64(st, 3, (int64_t)(ino ? ino : 1));
+	sqlite3_bind_int(st, 4, want_moved);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool mine = sqlite3_column_int(st, 15) != 0;
+
+		if (mine && !(found & STATEDB_LOOK_ROW)) {
+			row_shipped(st, row);
+			found |= STATEDB_LOOK_ROW;
+		} else if (!mine && !(found & STATEDB_LOOK_MOVED)) {
+			row_shipped(st, moved);
+			found |= STATEDB_LOOK_MOVED;
+		}
+	}
+	rc = rc == SQLITE_DONE ? found : sqerr(db, rc, "look");
+	unprep(db, st);
+out:
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 static int step_done(struct statedb *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);

@@ -54,6 +54,13 @@ int statedb_del(struct statedb *db, const char *path);
 /* A shipped regular file with this (dev, ino) at another path than 'not'. */
 int statedb_find_ino(struct statedb *db, uint64_t dev, uint64_t ino, const char *not,
 		     struct shipped *out);                                  /* 0 | -ENOENT */
+/* statedb_get and, when want_moved, statedb_find_ino(dev, ino, path) in
+ * one statement (one read transaction): path's row into *row, the other
+ * path's into *moved.  A mask of what was found, or -errno. */
+#define STATEDB_LOOK_ROW   1
+#define STATEDB_LOOK_MOVED 2
+int statedb_look(struct statedb *db, const char *path, bool want_moved, uint64_t dev,
+		 uint64_t ino, struct shipped *row, struct shipped *moved);
 /* Calls fn for every shipped path equal to dir or below it; stops on fn's
  * non-zero return and returns it. */
 int statedb_each_under(struct statedb *db, const char *dir,

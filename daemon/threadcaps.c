@@ -9,11 +9,14 @@
 
 #include "daemon/threadcaps.h"
 
-static __thread bool dropped;   /* this thread runs with the shipper's sets */
-
 struct caps {
 	uint64_t eff, prm, inh;
 };
+
+static __thread bool dropped;   /* this thread runs with the shipper's sets */
+/* ... and these are its sets (only the functions below change them, so
+ * raise and lower need no capget: one capset each, per file shipped) */
+static __thread struct caps mine;
 
 static int get(struct caps *c)
 {
@@ -56,29 +59,34 @@ int threadcaps_shipper(void)
 	c.inh = 0;
 	if ((r = set(&c)) < 0)
 		return r;
+	mine = c;
 	dropped = true;
 	return 0;
 }
 
 int threadcaps_raise(int cap)
 {
-	struct caps c;
+	struct caps c = mine;
 	uint64_t bit = (uint64_t)1 << cap;
 
-	if (!dropped || get(&c) < 0 || (c.eff & bit) || !(c.prm & bit))
+	if (!dropped || (c.eff & bit) || !(c.prm & bit))
 		return -1;
 	c.eff |= bit;
-	return set(&c) == 0 ? cap : -1;
+	if (set(&c) < 0)
+		return -1;
+	mine = c;
+	return cap;
 }
 
 void threadcaps_lower(int raised)
 {
-	struct caps c;
+	struct caps c = mine;
 
-	if (raised < 0 || get(&c) < 0)
+	if (raised < 0)
 		return;
 	c.eff &= ~((uint64_t)1 << raised);
-	(void)set(&c);
+	if (set(&c) == 0)
+		mine = c;
 }
 
 uint64_t threadcaps_effective(void)

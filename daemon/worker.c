@@ -454,9 +454,13 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		before = content_puts(d);
-		if (ship_batched(w))
+		/* one walk: the roots' fds it opened are closed after it */
+		if (ship_batched(w)) {
+			ship_walk_end(w->sh);
 			continue;
+		}
 		rc = ship_item(w->sh, &w->q);
+		ship_walk_end(w->sh);
 		vigild_release(d, w->q.path);
 		__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 		after_ship(w, &w->q, rc);

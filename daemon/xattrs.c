@@ -13,14 +13,30 @@
 
 #define LIST_MAX (64 * 1024)   /* Linux XATTR_LIST_MAX */
 
-/* The name list of path (NUL-separated) in a new buffer; *n its bytes. */
-static int list_names(const char *path, char **out, size_t *n)
+/* Where the attributes are read: an open fd (>= 0), else path itself. */
+struct xsrc {
+	int fd;
+	const char *path;
+};
+
+static ssize_t src_list(const struct xsrc *x, char *b, size_t n)
+{
+	return x->fd >= 0 ? flistxattr(x->fd, b, n) : llistxattr(x->path, b, n);
+}
+
+static ssize_t src_get(const struct xsrc *x, const char *name, void *v, size_t n)
+{
+	return x->fd >= 0 ? fgetxattr(x->fd, name, v, n) : lgetxattr(x->path, name, v, n);
+}
+
+/* The name list of x (NUL-separated) in a new buffer; *n its bytes. */
+static int list_names(const struct xsrc *x, char **out, size_t *n)
 {
 	char *b = NULL;
 	ssize_t want, got;
 
 	for (int tries = 0; tries < 4; tries++) {
-		if ((want = llistxattr(path, NULL, 0)) < 0)
+		if ((want = src_list(x, NULL, 0)) < 0)
 			return errno == ENOTSUP ? 0 : -errno;
 		if (want == 0)
 			return 0;
@@ -29,7 +45,7 @@ static int list_names(const char *path, char **out, size_t *n)
 		free(b);
 		if (!(b = malloc((size_t)want)))
 			return -ENOMEM;
-		got = llistxattr(path, b, (size_t)want);
+		got = src_list(x, b, (size_t)want);
 		if (got >= 0) {
 			*out = b;
 			*n = (size_t)got;
@@ -70,8 +86,9 @@ static int sorted_names(char *list, size_t n, char ***out, size_t *count)
 	return 0;
 }
 
-static int fill(struct vg_entry *e, const char *path, unsigned *skipped)
+static int fill(struct vg_entry *e, const struct xsrc *x, unsigned *skipped)
 {
+	const char *path = x->path;
 	char *list = NULL, **names = NULL;
 	uint8_t *val = NULL;
 	size_t n = 0, count = 0;
@@ -81,7 +98,7 @@ static int fill(struct vg_entry *e, const char *path, unsigned *skipped)
 	e->xattr_len = 0;
 	if (skipped)
 		*skipped = 0;
-	if ((rc = list_names(path, &list, &n)) < 0 || n == 0)
+	if ((rc = list_names(x, &list, &n)) < 0 || n == 0)
 		goto out;
 	if ((rc = sorted_names(list, n, &names, &count)) < 0 || !(val = malloc(VG_XATTR_MAX))) {
 		rc = rc < 0 ? rc : -ENOMEM;
@@ -89,7 +106,7 @@ static int fill(struct vg_entry *e, const char *path, unsigned *skipped)
 	}
 	for (size_t i = 0; i < count; i++) {
 		size_t nl = strlen(names[i]);
-		ssize_t vl = lgetxattr(path, names[i], val, VG_XATTR_MAX);
+		ssize_t vl = src_get(x, names[i], val, VG_XATTR_MAX);
 
 		if (vl < 0 && (errno == ENODATA || errno == ENOTSUP))
 			continue;   /* removed meanwhile */
@@ -118,8 +135,14 @@ out:
 
 int xattrs_fill(struct vg_entry *e, const char *path, unsigned *skipped)
 {
+	return xattrs_fill_fd(e, -1, path, skipped);
+}
+
+int xattrs_fill_fd(struct vg_entry *e, int fd, const char *path, unsigned *skipped)
+{
+	struct xsrc x = { .fd = fd, .path = path };
 	int raised = threadcaps_raise(CAP_SYS_ADMIN);   /* trusted.* attributes */
-	int rc = fill(e, path, skipped);
+	int rc = fill(e, &x, skipped);
 
 	threadcaps_lower(raised);
 	return rc;

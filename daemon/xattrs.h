@@ -15,6 +15,9 @@
  * has no xattrs), or -errno (-ENOENT: path gone); e->xattr_len is 0 on
  * error.  skipped may be NULL. */
 int xattrs_fill(struct vg_entry *e, const char *path, unsigned *skipped);
+/* The same from fd, a file open on what path names (fd < 0: path);
+ * path only names it in warnings then. */
+int xattrs_fill_fd(struct vg_entry *e, int fd, const char *path, unsigned *skipped);
 
 /* true when path has at least one xattr (or they cannot be listed). */
 bool xattrs_present(const char *path);

@@ -304,6 +304,121 @@ static void test_mounts(void **state)
 	both(mounts, f);
 }
 
+static void lstats(struct fx *f)
+{
+	char p[PATH_MAX], d[PATH_MAX], o[PATH_MAX], away[PATH_MAX];
+	struct stat st, want;
+	int rfd = rootwalk_open_root(f->root);
+
+	assert_true(rfd >= 0);
+	pathf(p, f->root, "d/f");
+	assert_int_equal(lstat(p, &want), 0);
+	assert_int_equal(rootwalk_lstatat(rfd, "d/f", 0, &st), 0);
+	assert_int_equal(st.st_ino, want.st_ino);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(rootwalk_lstatat(rfd, "d", 0, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(rootwalk_lstatat(rfd, "", 0, &st), 0);
+	assert_int_equal(lstat(f->root, &want), 0);
+	assert_int_equal(st.st_ino, want.st_ino);
+	assert_int_equal(rootwalk_lstatat(rfd, "fifo", 0, &st), 0);   /* never opened */
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(rootwalk_lstatat(rfd, "d/nope", 0, &st), -ENOENT);
+	assert_int_equal(rootwalk_lstatat(rfd, "d/../d/f", 0, &st), -EXDEV);
+	/* a final symlink is its own stat, as lstat's */
+	pathf(p, f->root, "d/link");
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	assert_int_equal(rootwalk_lstatat(rfd, "d/link", 0, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(unlink(p), 0);
+	/* a parent swapped for a symlink to the outside: -ELOOP, never its target */
+	pathf(d, f->root, "d");
+	pathf(away, f->root, "d.away");
+	pathf(o, f->out, "d");
+	assert_int_equal(rename(d, away), 0);
+	assert_int_equal(symlink(o, d), 0);
+	assert_int_equal(rootwalk_lstatat(rfd, "d/f", 0, &st), -ELOOP);
+	assert_int_equal(unlink(d), 0);
+	assert_int_equal(rename(away, d), 0);
+	/* openat_st: the stat of what it opened */
+	int fd = rootwalk_openat_st(rfd, "d/f", O_RDONLY, RW_REG, &st);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &want), 0);
+	assert_int_equal(st.st_ino, want.st_ino);
+	assert_int_equal(st.st_size, 6);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	read_is(fd, "inside");
+	close(rfd);
+}
+
+static void test_lstatat(void **state) { both(lstats, *state); }
+
+static int open_fds(void)
+{
+	char p[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+static void read_at(struct rootwalk_roots *r, size_t i, const char *rel, const char *want)
+{
+	int rfd = rootwalk_roots_fd(r, i);
+
+	assert_true(rfd >= 0);
+	read_is(rootwalk_openat(rfd, rel, O_RDONLY, RW_REG), want);
+}
+
+/* The roots held for one walk: each opened once however many files the
+ * walk reads, at most n fds open, all closed at the end; a root or a
+ * directory renamed between walks is seen by the next walk. */
+static void test_roots_walk(void **state)
+{
+	struct fx *f = *state;
+	char old[PATH_MAX], d[PATH_MAX], e[PATH_MAX], p[PATH_MAX];
+	char *roots[2] = { f->root, f->out };
+	struct rootwalk_roots r;
+	int base = open_fds();
+
+	rootwalk_roots_init(&r, roots, 2);
+	for (int k = 0; k < 50; k++)
+		read_at(&r, 0, "d/f", "inside");
+	read_at(&r, 1, "d/f", "outside");
+	assert_int_equal(r.opens, 2);
+	assert_int_equal(open_fds(), base + 2);
+	assert_int_equal(rootwalk_roots_fd(&r, 2), -EINVAL);
+	rootwalk_roots_end(&r);
+	assert_int_equal(open_fds(), base);
+	/* between walks: ROOT/d renamed to ROOT/e, a new ROOT/d with other content */
+	pathf(d, f->root, "d");
+	pathf(e, f->root, "e");
+	assert_int_equal(rename(d, e), 0);
+	assert_int_equal(mkdir(d, 0755), 0);
+	pathf(p, f->root, "d/f");
+	put(p, "new d", 0644);
+	read_at(&r, 0, "d/f", "new d");
+	read_at(&r, 0, "e/f", "inside");
+	rootwalk_roots_end(&r);
+	/* the root itself renamed away and made again: the next walk opens the new one */
+	snprintf(old, sizeof(old), "%s.old", f->root);
+	assert_int_equal(rename(f->root, old), 0);
+	assert_int_equal(mkdir(f->root, 0755), 0);
+	assert_int_equal(rootwalk_openat(rootwalk_roots_fd(&r, 0), "d/f", O_RDONLY, RW_REG), -ENOENT);
+	rootwalk_roots_end(&r);
+	/* removed: the walk cannot open it, and holds nothing */
+	assert_int_equal(rmdir(f->root), 0);
+	assert_int_equal(rootwalk_roots_fd(&r, 0), -ENOENT);
+	assert_int_equal(open_fds(), base);
+	rootwalk_roots_end(&r);
+	assert_int_equal(rename(old, f->root), 0);
+	assert_int_equal(r.opens, 4);
+	assert_int_equal(open_fds(), base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +430,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lstatat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roots_walk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,43 @@ static void test_shipped_round_trip(void **state)
 	free(b);
 }
 
+/* statedb_look: the row and a moved file's row in one statement, as
+ * statedb_get and statedb_find_ino give them. */
+static void test_look(void **state)
+{
+	struct fx *f = *state;
+	struct shipped *a = malloc(sizeof(*a)), *row = malloc(sizeof(*row));
+	struct shipped *mv = malloc(sizeof(*mv)), *want = malloc(sizeof(*want));
+
+	mkrow(a, "/a", 100);
+	assert_int_equal(statedb_put(f->db, a), 0);
+	mkrow(a, "/b", 200);
+	a->type = 2;   /* a directory with a file's ino: never a rename source */
+	assert_int_equal(statedb_put(f->db, a), 0);
+	/* a path with a row: the row alone (its own ino is not "elsewhere") */
+	assert_int_equal(statedb_look(f->db, "/a", true, 0xfd01, 100, row, mv), STATEDB_LOOK_ROW);
+	assert_int_equal(statedb_get(f->db, "/a", want), 0);
+	assert_memory_equal(row, want, sizeof(*row));
+	/* a new path with /a's dev+ino: /a as the moved one */
+	assert_int_equal(statedb_look(f->db, "/n", true, 0xfd01, 100, row, mv), STATEDB_LOOK_MOVED);
+	assert_memory_equal(mv, want, sizeof(*mv));
+	/* not asked for, or another ino, or only a directory with it: nothing */
+	assert_int_equal(statedb_look(f->db, "/n", false, 0xfd01, 100, row, mv), 0);
+	assert_int_equal(statedb_look(f->db, "/n", true, 0xfd01, 101, row, mv), 0);
+	assert_int_equal(statedb_look(f->db, "/n", true, 0xfd01, 200, row, mv), 0);
+	/* a row and another path's with the same dev+ino (a hard link): both */
+	mkrow(a, "/h", 100);
+	assert_int_equal(statedb_put(f->db, a), 0);
+	assert_int_equal(statedb_look(f->db, "/h", true, 0xfd01, 100, row, mv),
+			 STATEDB_LOOK_ROW | STATEDB_LOOK_MOVED);
+	assert_string_equal(row->path, "/h");
+	assert_string_equal(mv->path, "/a");
+	free(a);
+	free(row);
+	free(mv);
+	free(want);
+}
+
 static int count_cb(void *arg, const struct shipped *s)
 {
 	(*(int *)arg)++;
@@ -335,6 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_shipped_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_look, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
