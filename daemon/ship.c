@@ -93,8 +93,7 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 		sh->own_conn = true;
 	if (!sh->o.conn || !(sh->cur = malloc(sizeof(*sh->cur))) ||
 	    !(sh->old = malloc(sizeof(*sh->old))) ||
-	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs))) ||
-	    ship_batch_new(&sh->batch) < 0) {
+	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs)))) {
 		shipper_free(sh);
 		return -ENOMEM;
 	}

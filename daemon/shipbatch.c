@@ -58,11 +58,14 @@ void ship_batch_free(struct shipbatch *b)
 	free(b);
 }
 
+/* A shipper's batch (48 KiB: the items and a file's bytes) exists only
+ * while it is open, so at most SHIP_BATCHES of them take memory, not one
+ * per shipper (docs/performance.md, "vigild's memory"). */
 bool ship_batch_full(const struct shipper *sh)
 {
 	const struct shipbatch *b = sh->batch;
 
-	return !b || b->n >= SHIP_BATCH_ITEMS || b->bytes >= SHIP_BATCH_BYTES || b->send_rc;
+	return b && (b->n >= SHIP_BATCH_ITEMS || b->bytes >= SHIP_BATCH_BYTES || b->send_rc);
 }
 
 size_t ship_batch_count(const struct shipper *sh)
@@ -209,12 +212,18 @@ int ship_batch_add(struct shipper *sh, const struct qitem *q)
 
 	if ((rc = batch_fits(sh, q, &st)) <= 0)
 		return rc;
+	if (!sh->batch && ship_batch_new(&sh->batch) < 0)
+		return -ENOMEM;
 	if (!(path = strdup(q->path)))
 		return -ENOMEM;
 	if (sh->o.rt)   /* as ship_content: writes from now on form the next set */
 		rangetab_take(sh->o.rt, q->path, false, sh->rs);
 	if ((rc = batch_read(sh, sh->batch, q, &st)) != 0) {
 		free(path);
+		if (sh->batch->n == 0) {   /* none open after all */
+			ship_batch_free(sh->batch);
+			sh->batch = NULL;
+		}
 		return rc == 1 ? 0 : rc;
 	}
 	batch_send(sh, sh->batch, q, path);
@@ -282,11 +291,17 @@ int ship_batch_flush(struct shipper *sh, void (*done)(void *arg, const struct qi
 		     void *arg)
 {
 	struct shipbatch *b = sh->batch;
-	struct vg_batch_result *res = calloc(SHIP_BATCH_ITEMS, sizeof(*res));
-	int *rcs = calloc(SHIP_BATCH_ITEMS, sizeof(*rcs)), rc = b->send_rc;
+	struct vg_batch_result *res;
+	int *rcs, rc;
 	char err[VG_ERRMSG_MAX] = "";
-	struct qitem *q = malloc(sizeof(*q));
+	struct qitem *q;
 
+	if (!b)
+		return 0;   /* nothing was added */
+	res = calloc(SHIP_BATCH_ITEMS, sizeof(*res));
+	rcs = calloc(SHIP_BATCH_ITEMS, sizeof(*rcs));
+	q = malloc(sizeof(*q));
+	rc = b->send_rc;
 	if (!res || !rcs || !q)
 		rc = -ENOMEM;
 	if (!rc && b->pb)
@@ -314,9 +329,9 @@ int ship_batch_flush(struct shipper *sh, void (*done)(void *arg, const struct qi
 		}
 		free(b->it[i].path);
 	}
-	b->n = 0;
-	b->bytes = 0;
-	b->send_rc = 0;
+	b->n = 0;   /* their paths are freed */
+	ship_batch_free(b);   /* closed: its memory goes until the next one */
+	sh->batch = NULL;
 	free(res);
 	free(rcs);
 	free(q);

@@ -5,6 +5,7 @@
  * and every REPORT_EVERY, and sends vigil-simfs's SIM reports; in `once`
  * they stop when nothing is left or on a failure that ends the run. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ struct worker {
 	int connect_fails;
 	int64_t sim_retry_ns;         /* worker 0: no SIM report before then */
 	int sim_fails;
+	/* its last entry was one for a batch while SHIP_BATCHES were open:
+	 * it waits for one to end before it looks at the queue again */
+	bool want_batch;
+	bool slot;                    /* holds one of d->nbatches for its next batch */
 };
 
 /* Sleeps up to ms unless woken (new work) or told to quit. */
@@ -343,6 +348,36 @@ static void batch_end(struct vigild *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/* Gives back a slot reserved by wait_slot and not used. */
+static void slot_drop(struct worker *w)
+{
+	if (w->slot) {
+		w->slot = false;
+		batch_end(w->d);
+	}
+}
+
+/* A worker whose entry had to wait for a batch slot waits here (at most
+ * 200 ms) for a batch to end and reserves the slot it frees, before it
+ * scans the queue again: one waiter per freed slot looks, not all of
+ * them (each look steps over every entry the open batches hold). */
+static void wait_slot(struct worker *w)
+{
+	struct vigild *d = w->d;
+	struct timespec ts = deadline_in_ms(200);
+
+	w->want_batch = false;
+	pthread_mutex_lock(&d->mu);
+	while (d->nbatches >= SHIP_BATCHES && !d->quit &&
+	       pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
+		;
+	if (d->nbatches < SHIP_BATCHES) {
+		d->nbatches++;
+		w->slot = true;
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
 static void batch_done(void *arg, const struct qitem *q, int rc)
 {
 	struct worker *w = arg;
@@ -362,18 +397,22 @@ static bool ship_batched(struct worker *w)
 	size_t n;
 	int rc;
 
-	if (ship_batch_fits(w->sh, &w->q) != 1)
+	if (ship_batch_fits(w->sh, &w->q) != 1) {
+		slot_drop(w);
 		return false;
+	}
 	pthread_mutex_lock(&d->mu);
-	if (d->nbatches >= SHIP_BATCHES) {
-		/* wait for a batch to end (it wakes the shippers); the entry
-		 * stays queued, no attempt counted */
+	if (!w->slot && d->nbatches >= SHIP_BATCHES) {
+		/* wait for a batch to end (wait_slot, before the next look);
+		 * the entry stays queued, no attempt counted */
 		pthread_mutex_unlock(&d->mu);
 		vigild_release(d, w->q.path);
-		nap(d, 200);
+		w->want_batch = true;
 		return true;
 	}
-	d->nbatches++;
+	if (!w->slot)
+		d->nbatches++;
+	w->slot = false;   /* the slot is this batch's now */
 	rc = pathset_add(&d->held, w->q.path);
 	pthread_mutex_unlock(&d->mu);
 	if (rc < 0 || (rc = ship_batch_add(w->sh, &w->q)) == 0) {
@@ -406,6 +445,7 @@ static bool ship_batched(struct worker *w)
 	}
 	free(qs);
 	rc = ship_batch_flush(w->sh, batch_done, w);
+	malloc_trim(0);
 	batch_end(d);
 	__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 	space_returned(d, rc, before);
@@ -433,7 +473,11 @@ static void *worker_main(void *arg)
 		if (w->i == 0 && rc < 0)
 			continue;
 		send_sims(w);
+		if (w->want_batch)
+			wait_slot(w);
 		rc = take(w, &inflight);
+		if (rc < 0)
+			slot_drop(w);
 		if (rc == -ENOENT || rc == -EAGAIN) {
 			if (d->once && inflight == 0 && rc == -ENOENT)
 				break;
@@ -448,6 +492,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if ((rc = ensure_conn(w)) < 0) {
+			slot_drop(w);
 			vigild_release(d, w->q.path);
 			if (rc == -ECONNREFUSED)
 				break;
