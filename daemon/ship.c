@@ -3,6 +3,7 @@
 #include "daemon/ship.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,7 +245,9 @@ int64_t ship_next_capture(struct shipper *sh, int64_t t)
 /* The entry of a new version from a stat. */
 void ship_entry_from_stat(struct vg_entry *e, const char *path, const struct stat *st)
 {
-	memset(e, 0, sizeof(*e));
+	/* not the 16 KiB of xattr bytes: only e->xattr_len of them are ever
+	 * read, and untouched they take no memory in shippers that send none */
+	memset(e, 0, offsetof(struct vg_entry, xattrs));
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	e->type = (uint8_t)scan_type(st->st_mode);
 	e->mode = st->st_mode & 07777;

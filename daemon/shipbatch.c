@@ -133,9 +133,10 @@ static int batch_read(struct shipper *sh, struct shipbatch *b, const struct qite
 	if (rc == 0 && g.got != cap.size)
 		rc = -ENOTSUP;
 	if (rc == 0) {
-		memset(sh->put, 0, offsetof(struct vg_put, from));
-		sh->put->from[0] = '\0';
 		ship_entry_from_stat(e, q->path, &cap.st);
+		sh->put->base_version = 0;
+		memset(sh->put->token, 0, sizeof(sh->put->token));
+		sh->put->from[0] = '\0';
 		b->wst = cap.st;
 		e->size = cap.size;
 		memcpy(e->sha256, cap.sha256, 32);
