@@ -244,12 +244,29 @@ static int capture_fd(int fd, const char *tmpdir, const struct capture_sink *sin
 	return 0;
 }
 
+/* Whether fd is a SQLite database: with peek (CAPTURE_BUF bytes), from
+ * the file's first bytes read into it (*npeek of them: the pass goes on
+ * from there, one read less per small file), else from 16 bytes. */
+static bool is_sqlite_peek(int fd, const struct stat *st, uint8_t *peek, size_t *npeek)
+{
+	static const char hdr[16] = "SQLite format 3";   /* with its NUL */
+	size_t want = (uint64_t)st->st_size < CAPTURE_BUF ? (size_t)st->st_size : CAPTURE_BUF;
+	ssize_t n;
+
+	if (!peek)
+		return capture_is_sqlite(fd);
+	while ((n = pread(fd, peek, want, 0)) < 0 && errno == EINTR)
+		;
+	*npeek = n > 0 ? (size_t)n : 0;
+	return n >= 16 && memcmp(peek, hdr, 16) == 0;
+}
+
 /* Opens path beneath root (through rootfd, the root's fd for this walk,
  * when >= 0; else the root is opened here) into c->fd (a SQLite
  * database: its backup, and c->tmp, c->sqlite set); *src gets the
- * source's stat. */
+ * source's stat.  peek: as is_sqlite_peek (*npeek 0 for a backup). */
 static int capture_open(const char *root, int rootfd, const char *path, const char *tmpdir,
-			struct capture *c, struct stat *src)
+			struct capture *c, struct stat *src, uint8_t *peek, size_t *npeek)
 {
 	char bk[PATH_MAX];
 	const char *rel;
@@ -267,8 +284,10 @@ static int capture_open(const char *root, int rootfd, const char *path, const ch
 		close(rfd);
 	if (c->fd < 0)
 		return c->fd;
-	if (!capture_is_sqlite(c->fd))
+	if (!is_sqlite_peek(c->fd, src, peek, npeek))
 		return 0;
+	if (npeek)
+		*npeek = 0;   /* the source's bytes: the backup is read instead */
 	/* Not a database SQLite can open (damaged, or only looks like one):
 	 * its bytes are still the user's data, read them plainly. */
 	if ((rc = capture_sqlite_backup(root, path, tmpdir, bk)) < 0)
@@ -327,7 +346,7 @@ int capture_file_at(const char *root, int rootfd, const char *path, const char *
 	struct chash *h = NULL;
 	int rc;
 
-	if ((rc = capture_open(root, rootfd, path, tmpdir, c, &src)) < 0)
+	if ((rc = capture_open(root, rootfd, path, tmpdir, c, &src, NULL, NULL)) < 0)
 		goto out;
 	if (!(buf = malloc(CAPTURE_BUF)) || !(h = capture_hash(sink))) {
 		rc = -ENOMEM;
@@ -343,7 +362,7 @@ out:
 /* The one pass of capture_stream over c->fd: exactly c->size bytes, the
  * file's stat checked against *before as it goes. */
 static int stream_pass(struct capture *c, const struct stat *before, struct chash *h,
-		       const struct capture_sink *sink, uint8_t *buf)
+		       const struct capture_sink *sink, uint8_t *buf, size_t pre)
 {
 	uint64_t off = 0, check = CAPTURE_CHECK;
 	struct stat now;
@@ -353,7 +372,9 @@ static int stream_pass(struct capture *c, const struct stat *before, struct chas
 	while (off < c->size) {
 		size_t want = c->size - off < CAPTURE_BUF ? (size_t)(c->size - off) : CAPTURE_BUF;
 
-		n = pread(c->fd, buf, want, (off_t)off);
+		/* the first bytes may be in buf already (capture_open's peek) */
+		n = pre ? (ssize_t)(pre < want ? pre : want) : pread(c->fd, buf, want, (off_t)off);
+		pre = 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -387,6 +408,8 @@ int capture_stream_at(const char *root, int rootfd, const char *path, const char
 	struct stat src, before;
 	uint8_t *buf = NULL;
 	struct chash *h = NULL;
+	int64_t t0 = real_ns();   /* the read starts with the open's peek */
+	size_t pre = 0;
 	int rc;
 
 	if (sink && sink->moving) {   /* a writer is at it: it would not hold still */
@@ -394,12 +417,14 @@ int capture_stream_at(const char *root, int rootfd, const char *path, const char
 		c->fd = -1;
 		return -EBUSY;
 	}
-	if ((rc = capture_open(root, rootfd, path, tmpdir, c, &src)) < 0)
-		goto out;
 	if (!(buf = malloc(CAPTURE_BUF)) || !(h = capture_hash(sink))) {
+		memset(c, 0, sizeof(*c));
+		c->fd = -1;
 		rc = -ENOMEM;
 		goto out;
 	}
+	if ((rc = capture_open(root, rootfd, path, tmpdir, c, &src, buf, &pre)) < 0)
+		goto out;
 	/* the source's stat came with its open; a backup's is its own */
 	if (!c->sqlite)
 		before = src;
@@ -409,12 +434,12 @@ int capture_stream_at(const char *root, int rootfd, const char *path, const char
 	}
 	c->st = c->sqlite ? src : before;
 	c->size = (uint64_t)before.st_size;
-	c->capture_ns = real_ns();
+	c->capture_ns = c->sqlite ? real_ns() : t0;
 	if (sink && sink->reset && (rc = sink->reset(sink->arg)) < 0)
 		goto out;
 	if (sink && sink->begin && (rc = sink->begin(sink->arg, c)) < 0)
 		goto out;
-	rc = stream_pass(c, &before, h, sink, buf);
+	rc = stream_pass(c, &before, h, sink, buf, pre);
 out:
 	return capture_end(c, h, buf, rc);
 }

@@ -23,6 +23,7 @@
 
 #include "common/chunktree.h"
 #include "daemon/capture.h"
+#include "daemon/rootwalk.h"
 
 struct fx { char dir[64]; char file[96]; };
 
@@ -238,7 +239,8 @@ static int ss_data(void *arg, const uint8_t *p, size_t n)
 static void test_stream_stable(void **state)
 {
 	struct fx *f = *state;
-	static const size_t sizes[] = { 0, 1, 7, 10000, 200000 };
+	/* around CAPTURE_BUF too: the first buffer is read with the open */
+	static const size_t sizes[] = { 0, 1, 7, 10000, 65535, 65536, 65537, 131073, 200000 };
 	uint8_t *buf = malloc(200000), sha[32], root[32];
 	struct streamsink s = { .scr = { .path = f->file, .passes = 0 } };
 	struct capture_sink sink = { .arg = &s, .reset = ss_reset, .data = ss_data,
@@ -262,6 +264,18 @@ static void test_stream_stable(void **state)
 		assert_memory_equal(c.root, root, 32);
 		assert_false(c.unstable);
 		capture_release(&c);
+		/* the same through a root fd held for a walk */
+		int rfd = rootwalk_open_root(f->dir);
+
+		assert_true(rfd >= 0);
+		assert_int_equal(capture_stream_at(f->dir, rfd, f->file, f->dir, &sink, &c), 0);
+		assert_int_equal(s.scr.fed, sizes[i]);
+		assert_int_equal(c.size, sizes[i]);
+		assert_memory_equal(c.sha256, sha, 32);
+		assert_memory_equal(c.root, root, 32);
+		capture_release(&c);
+		assert_true(fcntl(rfd, F_GETFD) >= 0);   /* the walk's fd stays the walk's */
+		close(rfd);
 	}
 	free(buf);
 }
