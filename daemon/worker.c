@@ -232,11 +232,17 @@ static int take(struct worker *w, size_t *inflight)
 		return -EAGAIN;
 	}
 	for (int i = 0; i < 4; i++) {
+		/* a worker holding a batch slot starts where the batches'
+		 * gathering stopped (the entries before it are mostly in open
+		 * batches, as take_more says), then from the start */
+		const struct qcursor *from = w->slot && d->gather_at.path[0] ? &d->gather_at : NULL;
+		int64_t now = d->once ? INT64_MAX : real_ns();
+		int tries = d->once ? ONCE_TRIES : 1 << 30;
 		size_t n = 0;
 
-		rc = statedb_queue_scan(d->db, d->once ? INT64_MAX : real_ns(),
-					d->once ? ONCE_TRIES : 1 << 30, NULL, skip_taken, d, &w->q, 1,
-					&n);
+		rc = statedb_queue_scan(d->db, now, tries, from, skip_taken, d, &w->q, 1, &n);
+		if (rc == -ENOENT && from)
+			rc = statedb_queue_scan(d->db, now, tries, NULL, skip_taken, d, &w->q, 1, &n);
 		if (rc < 0 || d->once || !busy_hold(d, &w->q))
 			break;
 		rc = -EAGAIN;
