@@ -44,6 +44,11 @@ struct statedb;
 int  statedb_open(const char *statedir, struct statedb **out);
 void statedb_close(struct statedb *db);   /* NULL-safe */
 
+/* Bytes the page cache of the state db holds now (bounded by its
+ * cache_size: STATEDB_CACHE_KIB), or -1. */
+#define STATEDB_CACHE_KIB 512
+int64_t statedb_cache_used(struct statedb *db);
+
 /* Group many writes into one transaction (scans). */
 int statedb_begin(struct statedb *db);
 int statedb_commit(struct statedb *db);

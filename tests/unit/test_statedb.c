@@ -132,6 +132,34 @@ static void test_look(void **state)
 	free(want);
 }
 
+/* The page cache stays within STATEDB_CACHE_KIB however big the db
+ * grows (20,000 rows: several MB on disk), a bound on vigild's RSS. */
+static void test_cache_bound(void **state)
+{
+	struct fx *f = *state;
+	struct shipped *a = malloc(sizeof(*a));
+	char p[64];
+	int64_t used;
+
+	assert_int_equal(statedb_begin(f->db), 0);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(p, sizeof(p), "/root/d%03d/f%06d", i % 20, i);
+		mkrow(a, p, 1000 + (uint64_t)i);
+		assert_int_equal(statedb_put(f->db, a), 0);
+		assert_int_equal(statedb_enqueue(f->db, p, i, 0, "scan"), 0);
+	}
+	assert_int_equal(statedb_commit(f->db), 0);
+	for (int i = 0; i < 20000; i += 7) {   /* lookups all over it */
+		snprintf(p, sizeof(p), "/root/d%03d/f%06d", i % 20, i);
+		assert_int_equal(statedb_get(f->db, p, a), 0);
+	}
+	used = statedb_cache_used(f->db);
+	assert_true(used > 0);
+	/* the pages, plus SQLite's per-page headers (about 10 %) */
+	assert_true(used <= STATEDB_CACHE_KIB * 1024 * 12 / 10);
+	free(a);
+}
+
 static int count_cb(void *arg, const struct shipped *s)
 {
 	(*(int *)arg)++;
@@ -373,6 +401,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shipped_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_look, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
