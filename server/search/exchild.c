@@ -1,5 +1,6 @@
 /* exchild.c — the extractor child's loop (exchild.h): sandbox, HELLO, then
- * one extract() per JOB over a source that reads through the parent. */
+ * one extract() per JOB over a source that reads through the parent, or
+ * one per item of a BATCH over the bytes it carries. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,14 +88,30 @@ static void test_hook(const struct ex_source *src)
 			__asm__ volatile("");
 }
 
+/* One file: test hook, extract(), DONE with index as b. */
+static int extract_one(struct child *c, const char *path, const struct ex_source *src,
+		       const struct ex_limits *lim, uint64_t index)
+{
+	struct exw_done d;
+	struct ex_result res;
+	int rc;
+
+	test_hook(src);
+	rc = extract(path[0] ? path : NULL, src, lim, emit_text, c, &res);
+	memset(&d, 0, sizeof(d));
+	d.kind = res.kind;
+	d.malformed = res.malformed;
+	d.truncated = res.truncated;
+	memcpy(d.reason, res.reason, sizeof(d.reason));
+	d.out_bytes = res.out_bytes;
+	return send_msg(c, EXW_DONE, rc, index, &d, sizeof(d));
+}
+
 static int run_job(struct child *c, const struct exw_hdr *h)
 {
 	struct exw_job job;
-	struct exw_done d;
 	struct ex_limits lim;
-	struct ex_result res;
 	struct ex_source src = { .arg = c, .size = (uint64_t)h->a, .pread = rpc_pread };
-	int rc;
 
 	if (h->len != sizeof(job) || h->a < 0)
 		return -EPROTO;
@@ -104,15 +121,56 @@ static int run_job(struct child *c, const struct exw_hdr *h)
 	lim.sqlite_max_size = job.sqlite_max_size;
 	lim.sqlite_budget_ms = job.sqlite_budget_ms;
 	lim.sqlite_cache_kib = job.sqlite_cache_kib;
-	test_hook(&src);
-	rc = extract(job.path[0] ? job.path : NULL, &src, &lim, emit_text, c, &res);
-	memset(&d, 0, sizeof(d));
-	d.kind = res.kind;
-	d.malformed = res.malformed;
-	d.truncated = res.truncated;
-	memcpy(d.reason, res.reason, sizeof(d.reason));
-	d.out_bytes = res.out_bytes;
-	return send_msg(c, EXW_DONE, rc, 0, &d, sizeof(d));
+	return extract_one(c, job.path, &src, &lim, 0);
+}
+
+struct mem { const uint8_t *p; size_t n; };
+
+static ssize_t mem_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	const struct mem *m = arg;
+
+	if (off >= m->n)
+		return 0;
+	if (n > m->n - off)
+		n = m->n - off;
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+/* Every item of a BATCH, in order, from the bytes it carries. */
+static int run_batch(struct child *c, const struct exw_hdr *h)
+{
+	const uint8_t *p = c->in + sizeof(*h), *bytes;
+	struct exw_batch b;
+	struct exw_item it;
+	struct ex_limits lim;
+	struct mem m;
+	struct ex_source src = { .arg = &m, .pread = mem_pread };
+	char path[EXW_PATH_MAX];
+	const char *pp;
+	size_t off = sizeof(b);
+	int r;
+
+	if (h->len < sizeof(b) || h->a < 1 || h->a > EXW_BATCH_ITEMS)
+		return -EPROTO;
+	memcpy(&b, p, sizeof(b));
+	lim.max_out = b.max_out;
+	lim.sqlite_max_size = b.sqlite_max_size;
+	lim.sqlite_budget_ms = b.sqlite_budget_ms;
+	lim.sqlite_cache_kib = b.sqlite_cache_kib;
+	for (int64_t i = 0; i < h->a; i++) {
+		if (exw_batch_item(p, h->len, &off, &it, &pp, &bytes) < 0)
+			return -EPROTO;
+		memcpy(path, pp, it.path_len);
+		path[it.path_len] = '\0';
+		m.p = bytes;
+		m.n = it.size;
+		src.size = it.size;
+		if ((r = extract_one(c, path, &src, &lim, (uint64_t)i)) < 0)
+			return r;
+	}
+	return off == h->len ? 0 : -EPROTO;
 }
 
 int exchild_main(void)
@@ -135,7 +193,13 @@ int exchild_main(void)
 	if (send_msg(&c, EXW_HELLO, r < 0 ? r : 0, held, NULL, 0) < 0 || r < 0)
 		return 1;
 	while (recv_msg(&c, &h) == 0) {
-		if (h.type != EXW_JOB || run_job(&c, &h) < 0)
+		if (h.type == EXW_JOB)
+			r = run_job(&c, &h);
+		else if (h.type == EXW_BATCH)
+			r = run_batch(&c, &h);
+		else
+			r = -EPROTO;
+		if (r < 0)
 			return 1;
 	}
 	return 0;

@@ -34,6 +34,7 @@ struct exproc;
 struct exproc_stats {
 	uint64_t started;     /* children started */
 	uint64_t failed;      /* files whose child crashed, hung or misbehaved */
+	uint64_t batches;     /* BATCH messages sent (exproc_extract_batch) */
 	pid_t pid;            /* the current child, 0 when none */
 };
 
@@ -51,5 +52,13 @@ void exproc_stats(struct exproc *ep, struct exproc_stats *out);
 int  exproc_extract(void *ep, const char *path, const struct ex_source *src,
 		    const struct ex_limits *lim, ex_emit_fn emit, void *arg,
 		    struct ex_result *res);
+
+/* Several small files (each size <= EXW_ITEM_MAX, exwire.h) through the
+ * child, as many as fit in one BATCH per round trip.  Each item's result
+ * is as exproc_extract's: a crash or hang costs that item alone (killed
+ * at its own time limit; the items after it go to a new child).  Returns
+ * 0, or -ENOMEM; the items' own values are in items[i].rc. */
+int  exproc_extract_batch(void *ep, struct ex_item *items, size_t n,
+			  const struct ex_limits *lim);
 
 #endif

@@ -1,7 +1,7 @@
-/* exproc_job.c — one file through the extractor child (exproc.h): the
- * JOB, the child's READs served from the source, its TEXT checked and
- * passed on, its DONE checked; a failure of the child ends in a malformed
- * result, never in an error. */
+/* exproc_job.c — files through the extractor child (exproc.h): a JOB and
+ * the child's READs served from the source, or a BATCH of small files
+ * carried whole; the child's TEXT checked and passed on, its DONE checked;
+ * a failure of the child ends in a malformed result, never in an error. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +21,8 @@ struct job {
 	uint64_t out;        /* text bytes passed on */
 	int err;             /* the source's or emit's error: the job is cancelled */
 	int rc;              /* extract()'s value in the child */
+	uint64_t index;      /* the item a DONE must name (0 for a JOB) */
+	bool batch;          /* a BATCH: the child has every byte, no READ */
 	uint8_t data[EXW_DATA_MAX];
 };
 
@@ -48,7 +50,7 @@ static int serve_read(struct job *j, const struct exw_hdr *h)
 {
 	ssize_t n;
 
-	if (h->len != 0 || h->a < 0 || h->b > EXW_DATA_MAX)
+	if (j->batch || h->len != 0 || h->a < 0 || h->b > EXW_DATA_MAX)
 		return -EPROTO;
 	if (j->err != 0)
 		n = -ECANCELED;
@@ -76,7 +78,7 @@ static int take_done(struct job *j, const struct exw_hdr *h, struct ex_result *r
 {
 	struct exw_done d;
 
-	if (h->len != sizeof(d) || h->a > 0 || h->a < -4095)
+	if (h->len != sizeof(d) || h->a > 0 || h->a < -4095 || h->b != j->index)
 		return -EPROTO;
 	memcpy(&d, j->ep->buf + sizeof(*h), sizeof(d));
 	if (d.kind > EX_SQLITE)
@@ -180,4 +182,131 @@ int exproc_extract(void *arg, const char *path, const struct ex_source *src,
 	}
 	free(j);
 	return r;
+}
+
+/* items[0..n) into one BATCH in j->data, as many as fit (stopping before
+ * one too big to travel whole): their count; *len the payload's bytes. */
+static size_t batch_fill(struct job *j, const struct ex_item *items, size_t n, size_t *len)
+{
+	struct exw_batch b = { .max_out = j->lim.max_out, .sqlite_max_size = j->lim.sqlite_max_size,
+			       .sqlite_cache_kib = j->lim.sqlite_cache_kib,
+			       .sqlite_budget_ms = j->lim.sqlite_budget_ms };
+	struct exw_item it;
+	size_t off = sizeof(b), k, pl;
+	const char *path;
+
+	memcpy(j->data, &b, sizeof(b));
+	for (k = 0; k < n && k < EXW_BATCH_ITEMS && items[k].size <= EXW_ITEM_MAX; k++) {
+		path = items[k].path ? items[k].path : "";
+		/* the path helps only by its extension: keep the end of a long one */
+		if ((pl = strlen(path)) >= EXW_PATH_MAX) {
+			path += pl - (EXW_PATH_MAX - 1);
+			pl = EXW_PATH_MAX - 1;
+		}
+		if (EXW_DATA_MAX - off < sizeof(it) + pl + items[k].size)
+			break;
+		it.size = (uint32_t)items[k].size;
+		it.path_len = (uint32_t)pl;
+		memcpy(j->data + off, &it, sizeof(it));
+		memcpy(j->data + off + sizeof(it), path, pl);
+		memcpy(j->data + off + sizeof(it) + pl, items[k].bytes, items[k].size);
+		off += sizeof(it) + pl + items[k].size;
+	}
+	*len = off;
+	return k;
+}
+
+/* One BATCH of items[0..n) (items[0] fits): *done is set to the items
+ * answered; 0, or the child's failure on items[*done]. */
+static int batch_round(struct job *j, struct ex_item *items, size_t n, size_t *done)
+{
+	size_t len, m = batch_fill(j, items, n, &len);
+	int r;
+
+	*done = 0;
+	j->batch = true;
+	j->err = 0;
+	j->deadline = file_deadline(j->ep, items[0].size);
+	if ((r = exproc_send(j->ep, j->deadline, EXW_BATCH, (int64_t)m, j->data, len)) < 0)
+		return r;
+	j->ep->st.batches++;
+	for (size_t i = 0; i < m; i++) {
+		/* each item has its own time limit, from when it is the child's */
+		j->deadline = file_deadline(j->ep, items[i].size);
+		j->index = i;
+		j->emit = items[i].emit;
+		j->arg = items[i].arg;
+		j->out = 0;
+		j->err = 0;
+		j->rc = 0;
+		if ((r = converse(j, &items[i].res)) < 0)
+			return r;
+		items[i].rc = j->err != 0 ? j->err : j->rc;
+		j->ep->fails = 0;
+		(*done)++;
+	}
+	return 0;
+}
+
+/* An item too big for a BATCH: alone, its bytes served to READs. */
+static void one_whole(struct exproc *ep, struct ex_item *it, const struct ex_limits *lim);
+
+int exproc_extract_batch(void *arg, struct ex_item *items, size_t n, const struct ex_limits *lim)
+{
+	struct exproc *ep = arg;
+	struct job *j;
+	size_t i = 0, k;
+	int r;
+
+	for (k = 0; k < n; k++) {
+		memset(&items[k].res, 0, sizeof(items[k].res));
+		items[k].res.kind = EX_TEXT;   /* a failure is counted as unparsed */
+		items[k].rc = 0;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -ENOMEM;
+	j->ep = ep;
+	if (lim != NULL)
+		j->lim = *lim;
+	else
+		ex_limits_default(&j->lim);
+	while (i < n) {
+		if (items[i].size > EXW_ITEM_MAX) {
+			one_whole(ep, &items[i++], &j->lim);
+		} else if ((r = exproc_child_ready(ep)) < 0) {
+			snprintf(items[i].res.reason, sizeof(items[i].res.reason),
+				 "extractor unavailable: %s", strerror(-r));
+			items[i++].res.malformed = true;
+		} else if ((r = batch_round(j, items + i, n - i, &k)) < 0) {
+			i += k;
+			failed(ep, r, &items[i].res);
+			items[i++].rc = j->err;
+		} else {
+			i += k;
+		}
+	}
+	free(j);
+	return 0;
+}
+
+struct mem { const uint8_t *p; size_t n; };
+
+static ssize_t mem_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	const struct mem *m = arg;
+
+	if (off >= m->n)
+		return 0;
+	if (n > m->n - off)
+		n = m->n - off;
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+static void one_whole(struct exproc *ep, struct ex_item *it, const struct ex_limits *lim)
+{
+	struct mem m = { it->bytes, it->size };
+	struct ex_source src = { .arg = &m, .size = it->size, .pread = mem_pread };
+
+	it->rc = exproc_extract(ep, it->path, &src, lim, it->emit, it->arg, &it->res);
 }

@@ -59,6 +59,18 @@ struct ex_result {
 	uint64_t out_bytes;   /* text emitted */
 };
 
+/* One small file of a batch extraction (exproc_extract_batch, the
+ * indexer's extract_batch): its whole content in memory. */
+struct ex_item {
+	const char *path;
+	const void *bytes;
+	size_t size;
+	ex_emit_fn emit;
+	void *arg;
+	struct ex_result res;   /* out */
+	int rc;                 /* out: as extract()'s value */
+};
+
 /* max_out 1 GiB, sqlite_max_size 4 GiB, 30 s, 4 MiB cache */
 void ex_limits_default(struct ex_limits *lim);
 const char *ex_kind_name(enum ex_kind kind);

@@ -207,6 +207,113 @@ static void test_crash_hang_kill(void **state)
 	exproc_free(ep);
 }
 
+/* A batch: every item's text and verdict as in-process extract() gives
+ * them, in one BATCH while they fit; a crash and a hang in the middle
+ * cost those two items alone (each killed, the rest to a new child), and
+ * an item too big to travel whole goes alone. */
+static void test_batch(void **state)
+{
+	static const char *const texts[] = {
+		"an alpaca and a marmoset", "VIGIL-TEST-CRASH wombat", "BEGIN:VCARD\r\nFN:Oliver Smith\r\nEND:VCARD\r\n",
+		"VIGIL-TEST-HANG numbat", "<p>fish &amp; chips</p>", "", "\x00\x01binary\x00",
+	};
+	static const char *const names[] = { "a.txt", "crash.txt", "o.vcf", "hang.txt", "f.html",
+					     "empty.txt", "b.bin", "m.db" };
+	enum { N = 8, BAD1 = 1, BAD2 = 3 };
+	struct ex_item items[N];
+	struct buf in[N], out[N];
+	struct ex_result want[N];
+	struct exproc *ep;
+	struct exproc_stats st;
+	size_t dbn;
+	void *db = make_db(&dbn);
+
+	setenv("VIGIL_TEST_EXTRACT_HOOK", "1", 1);
+	setenv("VIGIL_TEST_EXTRACT_MS", "1500", 1);
+	assert_int_equal(exproc_new(VIGIL_SERVER_BIN, &ep), 0);
+	unsetenv("VIGIL_TEST_EXTRACT_HOOK");
+	unsetenv("VIGIL_TEST_EXTRACT_MS");
+	for (int i = 0; i < N; i++) {
+		struct mem m;
+		struct ex_source src;
+
+		memset(&items[i], 0, sizeof(items[i]));
+		items[i].path = names[i];
+		items[i].bytes = i < N - 1 ? texts[i] : db;
+		items[i].size = i == N - 2 ? 10 : i < N - 1 ? strlen(texts[i]) : dbn;
+		items[i].emit = collect;
+		items[i].arg = &out[i];
+		buf_init(&in[i], 64u << 20);
+		buf_init(&out[i], 64u << 20);
+		m = (struct mem){ items[i].bytes, items[i].size };
+		src = (struct ex_source){ &m, items[i].size, mem_pread };
+		assert_int_equal(extract(names[i], &src, NULL, collect, &in[i], &want[i]), 0);
+	}
+	assert_int_equal(exproc_extract_batch(ep, items, N, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(items[i].rc, 0);
+		if (i == BAD1 || i == BAD2) {
+			assert_true(items[i].res.malformed);
+			assert_true(strstr(items[i].res.reason, "extractor") != NULL);
+			assert_int_equal(out[i].len, 0);
+		} else {
+			if (items[i].res.malformed != want[i].malformed)
+				fail_msg("%s: %s", names[i], items[i].res.reason);
+			assert_int_equal(items[i].res.kind, want[i].kind);
+			assert_string_equal(items[i].res.reason, want[i].reason);
+			assert_int_equal(in[i].len, out[i].len);
+			assert_memory_equal(in[i].data, out[i].data, in[i].len);
+		}
+		buf_free(&in[i]);
+		buf_free(&out[i]);
+	}
+	exproc_stats(ep, &st);
+	assert_int_equal(st.failed, 2);
+	assert_int_equal(st.started, 3);
+	/* items 0-1, then 2-3 after the crash, then 4-6 after the hang; the
+	 * database goes alone */
+	assert_int_equal(st.batches, 3);
+	exproc_free(ep);
+	free(db);
+}
+
+/* Many small files: one BATCH per EXW_DATA_MAX of them, not a round trip
+ * per file. */
+static void test_batch_many(void **state)
+{
+	enum { N = 40 };
+	static char text[N][4096];
+	struct ex_item items[N];
+	struct buf out[N];
+	struct exproc *ep;
+	struct exproc_stats st;
+	char names[N][32];
+
+	assert_int_equal(exproc_new(VIGIL_SERVER_BIN, &ep), 0);
+	for (int i = 0; i < N; i++) {
+		memset(text[i], 'a' + i % 26, sizeof(text[i]));
+		text[i][sizeof(text[i]) - 1] = '\n';
+		snprintf(names[i], sizeof(names[i]), "/d/f%d.txt", i);
+		buf_init(&out[i], 1u << 20);
+		items[i] = (struct ex_item){ .path = names[i], .bytes = text[i], .size = sizeof(text[i]),
+					     .emit = collect, .arg = &out[i] };
+	}
+	assert_int_equal(exproc_extract_batch(ep, items, N, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(items[i].rc, 0);
+		assert_false(items[i].res.malformed);
+		assert_int_equal(out[i].len, sizeof(text[i]));
+		assert_memory_equal(out[i].data, text[i], sizeof(text[i]));
+		buf_free(&out[i]);
+	}
+	exproc_stats(ep, &st);
+	assert_int_equal(st.started, 1);
+	assert_int_equal(st.failed, 0);
+	/* 15 items of 4 KiB (and their headers) fit in 64 KiB */
+	assert_int_equal(st.batches, (N + 14) / 15);
+	exproc_free(ep);
+}
+
 /* The extract fuzzer's corpus (its first byte picks the name and the
  * output cap, as in tests/fuzz): nothing the sandbox forbids is needed. */
 static void test_corpus(void **state)
@@ -249,6 +356,8 @@ int main(void)
 		cmocka_unit_test(test_sandboxed),
 		cmocka_unit_test(test_crash_hang_kill),
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
