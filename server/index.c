@@ -113,6 +113,20 @@ int idx_exec(struct index *idx, const char *sql, const char *what)
 	return rc == SQLITE_OK ? 0 : idx_sql_fail(idx, rc, what);
 }
 
+/* idx_exec for a statement run often (a savepoint per version of a
+ * group): prepared once, from the statement cache. */
+int idx_run(struct index *idx, const char *sql, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = idx_prepc(idx, sql, &st)) < 0)
+		return r;
+	r = idx_step_done(idx, st, what);
+	idx_done(idx, st);
+	return r;
+}
+
 int idx_txn(struct index *idx, int (*fn)(struct index *, void *), void *arg)
 {
 	int r, c;
@@ -289,6 +303,7 @@ void index_close(struct index *idx)
 	if (!idx)
 		return;
 	stmtcache_free(&idx->stc);
+	free(idx->scratch);
 	if (idx->db)
 		sqlite3_close(idx->db);
 	pthread_cond_destroy(&idx->cmd_changed);

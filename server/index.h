@@ -97,12 +97,22 @@ int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 
 /* index_commit for n new versions of dev (a batched put) queued at once,
  * so they commit in one group (or a few, never interleaved with a wait):
- * rs[i] is each one's result.  adopt[i]: a path the device never shipped;
- * when its live latest version has the same content (size, tree root,
- * sha256) and metadata (mode, owner, mtime, xattrs) nothing is stored,
- * adopted[i] is set and vs[i] takes that version's number and times.
- * Adopted versions are not counted in commit_versions.  0 or -ENOMEM. */
-int index_commit_batch(struct index *idx, int64_t dev, struct index_version *const *vs,
+ * rs[i] is each one's result.  The versions are not held whole: ops->fill
+ * writes item i into a scratch version the index keeps (256 whole
+ * versions were 6 MiB of fresh pages per batch), and ops->done hears it
+ * back after its commit inside the group (version, capture and receive
+ * times set; rs[i] says whether it stands).  adopt[i]: a path the device
+ * never shipped; when its live latest version has the same content (size,
+ * tree root, sha256) and metadata (mode, owner, mtime, xattrs) nothing is
+ * stored, adopted[i] is set and the version handed to done carries that
+ * version's number and times.  Adopted versions are not counted in
+ * commit_versions.  0 or -ENOMEM. */
+struct index_batch_ops {
+	void (*fill)(void *arg, size_t i, struct index_version *v);
+	void (*done)(void *arg, size_t i, const struct index_version *v);
+	void *arg;
+};
+int index_commit_batch(struct index *idx, int64_t dev, const struct index_batch_ops *ops,
 		       const bool *adopt, size_t n, int *rs, bool *adopted);
 
 /* The newest version of path with capture_ns <= at (INDEX_AT_LATEST: the

@@ -21,6 +21,8 @@ struct commit_wait {
 	const char *from;
 	bool adopt;              /* a batch's "new path": adopt an equal latest */
 	bool adopted;            /* out: it was adopted, nothing stored */
+	const struct index_batch_ops *ops;   /* a batch's item i: v is filled then */
+	size_t i;
 	int r;
 	bool done;
 	struct commit_wait *next;
@@ -42,6 +44,7 @@ struct index {
 	pthread_cond_t gate_turn;
 	struct commit_wait *cq_head, **cq_tail;
 	bool cq_leading;
+	struct index_version *scratch;   /* a batch item's version (under lock) */
 	/* idx_prepc's statements (under lock): the commit path's SQL is not
 	 * parsed again for every version */
 	struct stmtcache stc;
@@ -62,6 +65,7 @@ void idx_done(struct index *idx, sqlite3_stmt *st);
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
 int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);
 int idx_exec(struct index *idx, const char *sql, const char *what);
+int idx_run(struct index *idx, const char *sql, const char *what);   /* prepared once */
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails); the
  * caller holds the lock.  Returns fn's result (or the commit's error). */
 int idx_txn(struct index *idx, int (*fn)(struct index *, void *), void *arg);

@@ -81,7 +81,7 @@ static void read_version(sqlite3_stmt *st, struct index_version *v)
 }
 
 /* Light view of a path's latest row. */
-struct prev { uint64_t version; int type; bool deleted; uint64_t size; bool found; };
+struct prev { uint64_t version; int type; bool deleted, implicit; uint64_t size; bool found; };
 
 static int prev_locked(struct index *idx, int64_t dev, const char *path, bool skip_implicit,
 		       struct prev *p)
@@ -91,10 +91,10 @@ static int prev_locked(struct index *idx, int64_t dev, const char *path, bool sk
 
 	memset(p, 0, sizeof(*p));
 	r = idx_prepc(idx, skip_implicit ?
-		 "SELECT version, type, deleted, size FROM versions WHERE dev = ?1 AND path = ?2"
-		 " AND implicit = 0 ORDER BY version DESC LIMIT 1" :
-		 "SELECT version, type, deleted, size FROM versions WHERE dev = ?1 AND path = ?2"
-		 " ORDER BY version DESC LIMIT 1", &st);
+		 "SELECT version, type, deleted, size, implicit FROM versions WHERE dev = ?1"
+		 " AND path = ?2 AND implicit = 0 ORDER BY version DESC LIMIT 1" :
+		 "SELECT version, type, deleted, size, implicit FROM versions WHERE dev = ?1"
+		 " AND path = ?2 ORDER BY version DESC LIMIT 1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
@@ -106,6 +106,7 @@ static int prev_locked(struct index *idx, int64_t dev, const char *path, bool sk
 		p->type = sqlite3_column_int(st, 1);
 		p->deleted = sqlite3_column_int(st, 2) != 0;
 		p->size = (uint64_t)sqlite3_column_int64(st, 3);
+		p->implicit = sqlite3_column_int(st, 4) != 0;
 	} else if (rc != SQLITE_DONE) {
 		r = idx_sql_fail(idx, rc, "latest version");
 	}
@@ -185,8 +186,10 @@ static int pending_from_prev(struct index *idx, int64_t dev, struct index_versio
 	return r;
 }
 
-/* Inserts v as the next version of its path; sets v->e.version. */
-static int insert_locked(struct index *idx, int64_t dev, struct index_version *v)
+/* Inserts v as the next version of its path; sets v->e.version.  known:
+ * the path's latest row as the caller just read it, NULL to read it. */
+static int insert_locked(struct index *idx, int64_t dev, struct index_version *v,
+			 const struct prev *known)
 {
 	const struct vg_entry *e = &v->e;
 	char parent[PATH_MAX];
@@ -203,7 +206,9 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 		if ((r = pending_from_prev(idx, dev, v)) < 0)
 			return r;
 	}
-	if ((r = prev_locked(idx, dev, e->path, false, &p)) < 0)
+	if (known != NULL)
+		p = *known;
+	else if ((r = prev_locked(idx, dev, e->path, false, &p)) < 0)
 		return r;
 	v->e.version = p.version + 1;
 	split_path(e->path, parent, &name);
@@ -350,7 +355,7 @@ static int subtree_one(struct index *idx, int64_t dev, const char *path, const c
 		if (n < 0 || (size_t)n >= sizeof(v->e.path))
 			return -ENAMETOOLONG;
 		v->implicit = false;
-		if ((r = insert_locked(idx, dev, v)) < 0)
+		if ((r = insert_locked(idx, dev, v, NULL)) < 0)
 			return r;
 		snprintf(v->e.path, sizeof(v->e.path), "%s", src);
 	}
@@ -363,7 +368,7 @@ static int subtree_one(struct index *idx, int64_t dev, const char *path, const c
 	memset(v->content_root, 0, 32);
 	v->implicit = false;
 	v->sha_pending = false;
-	return insert_locked(idx, dev, v);
+	return insert_locked(idx, dev, v, NULL);
 }
 
 /* Deletes (and with to, first copies) every live path below from. */
@@ -422,7 +427,7 @@ static int ancestors_locked(struct index *idx, int64_t dev, const char *path, in
 		v->e.capture_ns = capture;
 		v->e.recv_ns = now;
 		v->implicit = true;
-		if ((r = insert_locked(idx, dev, v)) < 0)
+		if ((r = insert_locked(idx, dev, v, NULL)) < 0)
 			break;
 		snprintf(up, sizeof(up), "%s", dir);
 		split_path(up, dir, &name);
@@ -543,8 +548,12 @@ static int commit_locked(struct index *idx, int64_t dev, struct commit_wait *w)
 	int src_type = 0, r;
 	size_t flen;
 
-	if ((r = prev_locked(idx, dev, v->e.path, true, &real)) < 0 ||
-	    (r = prev_locked(idx, dev, v->e.path, false, &any)) < 0)
+	/* the latest row, and the latest the device made: the same row
+	 * unless the latest is implicit (a new path: neither) */
+	if ((r = prev_locked(idx, dev, v->e.path, false, &any)) < 0)
+		return r;
+	real = any;
+	if (any.found && any.implicit && (r = prev_locked(idx, dev, v->e.path, true, &real)) < 0)
 		return r;
 	if (w->check_base && real.version != w->base)
 		return -ESTALE;
@@ -567,7 +576,7 @@ static int commit_locked(struct index *idx, int64_t dev, struct commit_wait *w)
 		if ((r = rename_src_locked(idx, dev, from, v, &src_type)) < 0)
 			return r;
 	}
-	if ((r = insert_locked(idx, dev, v)) < 0)
+	if ((r = insert_locked(idx, dev, v, &any)) < 0)
 		return r;
 	if (!v->e.deleted && (r = ancestors_locked(idx, dev, v->e.path, v->e.capture_ns,
 						   v->e.recv_ns)) < 0)
@@ -605,6 +614,15 @@ static int group_count_locked(struct index *idx, int64_t versions)
 	return r;
 }
 
+/* The version a batch's items are filled into, one after the other:
+ * kept for the index's life, so its pages stay warm. */
+static struct index_version *batch_scratch(struct index *idx)
+{
+	if (idx->scratch == NULL)
+		idx->scratch = malloc(sizeof(*idx->scratch));
+	return idx->scratch;
+}
+
 /* Commits every version of list in one transaction, each under a savepoint
  * of its own (one refused version leaves the others); if the transaction
  * fails, every version of it fails. */
@@ -618,13 +636,24 @@ static void group_run(struct index *idx, struct commit_wait *list)
 	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
 		goto out;
 	for (w = list; w; w = w->next) {
-		if ((w->r = idx_exec(idx, "SAVEPOINT v", "savepoint")) < 0)
+		if (w->ops != NULL && (w->v = batch_scratch(idx)) == NULL) {
+			w->r = -ENOMEM;
 			continue;
-		w->r = commit_locked(idx, w->dev, w);
-		if (w->r < 0)
-			sqlite3_exec(idx->db, "ROLLBACK TO v", NULL, NULL, NULL);
-		sqlite3_exec(idx->db, "RELEASE v", NULL, NULL, NULL);
+		}
+		if (w->ops != NULL)
+			w->ops->fill(w->ops->arg, w->i, w->v);
+		if ((w->r = idx_run(idx, "SAVEPOINT v", "savepoint")) == 0) {
+			w->r = commit_locked(idx, w->dev, w);
+			if (w->r < 0)
+				(void)idx_run(idx, "ROLLBACK TO v", "rollback to savepoint");
+			(void)idx_run(idx, "RELEASE v", "release savepoint");
+		}
 		n += w->r == 0 && !w->adopted;
+		if (w->ops != NULL) {
+			if (w->r == 0)
+				w->ops->done(w->ops->arg, w->i, w->v);
+			w->v = NULL;
+		}
 	}
 	if ((r = group_count_locked(idx, n)) == 0)
 		r = idx_exec(idx, "COMMIT", "commit");
@@ -679,7 +708,7 @@ int index_commit(struct index *idx, int64_t dev, struct index_version *v,
 	return me.r;
 }
 
-int index_commit_batch(struct index *idx, int64_t dev, struct index_version *const *vs,
+int index_commit_batch(struct index *idx, int64_t dev, const struct index_batch_ops *ops,
 		       const bool *adopt, size_t n, int *rs, bool *adopted)
 {
 	struct commit_wait *ws;
@@ -689,7 +718,7 @@ int index_commit_batch(struct index *idx, int64_t dev, struct index_version *con
 	if (!(ws = calloc(n, sizeof(*ws))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		ws[i] = (struct commit_wait){ .dev = dev, .v = vs[i], .adopt = adopt[i] };
+		ws[i] = (struct commit_wait){ .dev = dev, .ops = ops, .i = i, .adopt = adopt[i] };
 		ws[i].next = i + 1 < n ? &ws[i + 1] : NULL;
 	}
 	commit_queue(idx, &ws[0], &ws[n - 1]);

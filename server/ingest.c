@@ -640,7 +640,7 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 		log_debug("device %s: %s version %llu", c->id.name, p->v.e.path,
 			  (unsigned long long)p->v.e.version);
 		if (c->srv->on_commit && p->v.e.version)
-			c->srv->on_commit(c->srv->on_commit_arg, c->id.id, &p->v);
+			c->srv->on_commit(c->srv->on_commit_arg, c->id.id, &p->v, NULL);
 		(void)reply_u64(s, MSG_PUT_DONE, p->v.e.version);
 		if (p->v.sha_pending)
 			shafill_kick(c->srv->sf);

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/mman.h>
-
 #include "common/log.h"
 #include "server/ingest.h"
 #include "server/reply.h"
@@ -22,7 +20,19 @@
 
 static const uint8_t zero32[32];
 
-#define VS_BYTES (PUTBATCH_ITEMS_MAX * sizeof(struct index_version))
+/* One built item, compact: what its version needs besides the bytes
+ * (a whole struct index_version is 25 KiB, mostly the unused link and
+ * xattr space: 256 of them were 6 MiB of fresh pages per batch). */
+struct bitem {
+	char *path;
+	uint8_t *xattrs;           /* xattr_len bytes, NULL when none */
+	uint32_t xattr_len, mode, uid, gid;
+	uint8_t type;
+	uint64_t size, version;
+	int64_t mtime_ns, capture_ns, recv_ns;
+	uint8_t sha256[32], tree_root[32], content_root[32];
+	uint8_t *held;             /* the bytes, for on_commit (NULL: not held) */
+};
 
 struct batch {
 	struct conn *c;
@@ -31,15 +41,74 @@ struct batch {
 	struct buf in;
 	struct vg_batch_item it;                 /* the item being read */
 	uint32_t n;
-	/* the items' versions: one mapping of PUTBATCH_ITEMS_MAX, given back
-	 * whole at the end (as heap chunks they stayed in every handler
-	 * thread's malloc arena: 68 MiB of RSS after 4,000 files) */
-	struct index_version *vs;
-	struct index_version *v[PUTBATCH_ITEMS_MAX];
+	struct bitem items[PUTBATCH_ITEMS_MAX];
 	int r[PUTBATCH_ITEMS_MAX];
 	bool adopt[PUTBATCH_ITEMS_MAX], adopted[PUTBATCH_ITEMS_MAX];
+	uint32_t map[PUTBATCH_ITEMS_MAX];        /* the index group's k-th item */
 	uint8_t *body;                           /* PUTBATCH_BODY_MAX */
+	size_t nheld;                            /* bytes held, <= SRV_BATCH_HOLD */
 };
+
+/* Keeps the item's bytes (just verified) for on_commit when they fit:
+ * small heap blocks, reused batch after batch. */
+static void hold_bytes(struct batch *b, struct bitem *bi)
+{
+	if (bi->size == 0 || bi->size > SRV_COMMIT_BYTES_MAX || SRV_BATCH_HOLD - b->nheld < bi->size ||
+	    (bi->held = malloc(bi->size)) == NULL)
+		return;
+	memcpy(bi->held, b->body, bi->size);
+	b->nheld += bi->size;
+}
+
+/* The item as a version (index_batch_ops.fill, and on_commit's). */
+static void item_version(const struct bitem *bi, struct index_version *v)
+{
+	struct vg_entry *e = &v->e;
+
+	snprintf(e->path, sizeof(e->path), "%s", bi->path);
+	e->type = bi->type;
+	e->deleted = 0;
+	e->mode = bi->mode;
+	e->uid = bi->uid;
+	e->gid = bi->gid;
+	e->size = bi->size;
+	e->mtime_ns = bi->mtime_ns;
+	e->version = bi->version;
+	e->capture_ns = bi->capture_ns;
+	e->recv_ns = bi->recv_ns;
+	memcpy(e->sha256, bi->sha256, 32);
+	memcpy(e->tree_root, bi->tree_root, 32);
+	e->link[0] = '\0';
+	e->xattr_len = bi->xattr_len;
+	if (bi->xattr_len > 0)
+		memcpy(e->xattrs, bi->xattrs, bi->xattr_len);
+	memcpy(v->content_root, bi->content_root, 32);
+	v->implicit = false;
+	v->sha_pending = false;
+}
+
+static void group_fill(void *arg, size_t k, struct index_version *v)
+{
+	struct batch *b = arg;
+
+	item_version(&b->items[b->map[k]], v);
+}
+
+static void group_done(void *arg, size_t k, const struct index_version *v)
+{
+	struct bitem *bi = &((struct batch *)arg)->items[((struct batch *)arg)->map[k]];
+
+	bi->version = v->e.version;
+	bi->capture_ns = v->e.capture_ns;
+	bi->recv_ns = v->e.recv_ns;
+}
+
+static void item_free(struct bitem *bi)
+{
+	free(bi->path);
+	free(bi->xattrs);
+	free(bi->held);
+}
 
 /* Reads the item's e.size bytes of DATA into b->body: 0, or -EPROTO (a
  * message or END where data belongs, more data than announced), or the
@@ -62,54 +131,44 @@ static int recv_bytes(struct batch *b, uint64_t size)
 	return 0;
 }
 
-/* The fields of a new file version, copied without touching the unused
- * bulk of the entry (link, the xattr space): a batch holds up to
- * PUTBATCH_ITEMS_MAX of them. */
-static void entry_copy(struct vg_entry *e, const struct vg_entry *q)
-{
-	snprintf(e->path, sizeof(e->path), "%s", q->path);
-	e->type = q->type;
-	e->deleted = 0;
-	e->mode = q->mode;
-	e->uid = q->uid;
-	e->gid = q->gid;
-	e->size = q->size;
-	e->mtime_ns = q->mtime_ns;
-	e->version = 0;
-	e->capture_ns = q->capture_ns;
-	e->recv_ns = 0;
-	memcpy(e->sha256, q->sha256, 32);
-	memcpy(e->tree_root, q->tree_root, 32);
-	e->link[0] = '\0';
-	e->xattr_len = q->xattr_len;
-	memcpy(e->xattrs, q->xattrs, q->xattr_len);
-}
-
 /* The new version of the item in b->it from the bytes in b->body, built
  * into the shared store batch and verified against the announced tree root
- * and sha256.  0, or the item's own failure. */
-static int build_item(struct batch *b, struct index_version *v)
+ * and sha256, into bi.  0, or the item's own failure. */
+static int build_item(struct batch *b, struct bitem *bi)
 {
-	struct vg_entry *e = &v->e;
+	const struct vg_entry *q = &b->it.put.e;
 	struct content_ref ref;
 	struct vbuild *vb = NULL;
 	uint8_t sha[32];
 	int r;
 
-	entry_copy(e, &b->it.put.e);
-	if (!strcmp(e->path, "/"))
+	if (!strcmp(q->path, "/"))
 		return -EINVAL;
+	if (!(bi->path = strdup(q->path)) ||
+	    (q->xattr_len > 0 && !(bi->xattrs = malloc(q->xattr_len))))
+		return -ENOMEM;
+	bi->xattr_len = q->xattr_len;
+	if (q->xattr_len > 0)
+		memcpy(bi->xattrs, q->xattrs, q->xattr_len);
+	bi->type = q->type;
+	bi->mode = q->mode;
+	bi->uid = q->uid;
+	bi->gid = q->gid;
+	bi->size = q->size;
+	bi->mtime_ns = q->mtime_ns;
+	bi->capture_ns = q->capture_ns;
+	memcpy(bi->tree_root, q->tree_root, 32);
 	if ((r = vbuild_new_shared(b->c->srv->store, &b->c->key, b->sb, &vb)) < 0)
 		return r;
-	if ((r = vbuild_write(vb, b->body, e->size)) == 0 &&
+	if ((r = vbuild_write(vb, b->body, q->size)) == 0 &&
 	    (r = vbuild_finish(vb, &ref)) == 0 && (r = vbuild_sha256(vb, sha)) == 0) {
 		/* the root is the end-to-end check; a sha256 of zeros is the
 		 * server's to compute (the device hashed only the tree) */
-		if (ref.size != e->size || memcmp(ref.root, e->tree_root, 32) ||
-		    (memcmp(e->sha256, zero32, 32) && memcmp(sha, e->sha256, 32)))
+		if (ref.size != q->size || memcmp(ref.root, q->tree_root, 32) ||
+		    (memcmp(q->sha256, zero32, 32) && memcmp(sha, q->sha256, 32)))
 			r = -EBADMSG;
-		memcpy(e->sha256, sha, 32);
-		memcpy(v->content_root, ref.root, 32);
+		memcpy(bi->sha256, sha, 32);
+		memcpy(bi->content_root, ref.root, 32);
 	}
 	vbuild_free(vb);
 	return r;
@@ -120,7 +179,7 @@ static int build_item(struct batch *b, struct index_version *v)
 static int recv_item(struct batch *b)
 {
 	struct wire_reader wr;
-	struct index_version *v;
+	struct bitem *bi;
 	uint32_t i = b->n;
 	int r;
 
@@ -132,16 +191,14 @@ static int recv_item(struct batch *b)
 		return -EPROTO;
 	if ((r = recv_bytes(b, b->it.put.e.size)) < 0)
 		return r;
-	v = &b->vs[i];
-	v->implicit = false;
-	v->sha_pending = false;
-	b->v[i] = v;
+	bi = &b->items[i];
 	b->n++;
 	b->adopt[i] = b->it.flags & PUTBATCH_NEW_PATH;
-	b->r[i] = build_item(b, v);
+	if ((b->r[i] = build_item(b, bi)) == 0)
+		hold_bytes(b, bi);
 	if (b->r[i] == -EBADMSG)
 		log_warnx("device %s: %s: batched upload did not verify; nothing stored",
-			  b->c->id.name, v->e.path);
+			  b->c->id.name, b->it.put.e.path);
 	return 0;
 }
 
@@ -168,9 +225,9 @@ static int recv_items(struct batch *b)
  * index group.  Items refused by either keep their errno. */
 static void commit_items(struct batch *b)
 {
-	struct index_version *vs[PUTBATCH_ITEMS_MAX];
+	const struct index_batch_ops ops = { group_fill, group_done, b };
 	bool adopt[PUTBATCH_ITEMS_MAX], adopted[PUTBATCH_ITEMS_MAX];
-	uint32_t map[PUTBATCH_ITEMS_MAX], k = 0;
+	uint32_t k = 0;
 	int rs[PUTBATCH_ITEMS_MAX], r = store_batch_commit(b->sb);
 
 	for (uint32_t i = 0; i < b->n; i++) {
@@ -178,17 +235,34 @@ static void commit_items(struct batch *b)
 			b->r[i] = r;
 		if (b->r[i] < 0)
 			continue;
-		map[k] = i;
-		adopt[k] = b->adopt[i];
-		vs[k++] = b->v[i];
+		b->map[k] = i;
+		adopt[k++] = b->adopt[i];
 	}
-	if ((r = index_commit_batch(b->c->srv->idx, b->c->id.id, vs, adopt, k, rs, adopted)) < 0)
+	if ((r = index_commit_batch(b->c->srv->idx, b->c->id.id, &ops, adopt, k, rs, adopted)) < 0)
 		for (uint32_t j = 0; j < k; j++)
 			rs[j] = r;
 	for (uint32_t j = 0; j < k; j++) {
-		b->r[map[j]] = rs[j];
-		b->adopted[map[j]] = adopted[j];
+		b->r[b->map[j]] = rs[j];
+		b->adopted[b->map[j]] = adopted[j];
 	}
+}
+
+/* Committed versions to the keyword indexer (on_commit), each through
+ * one scratch version. */
+static void tell_commits(struct batch *b)
+{
+	struct srv *srv = b->c->srv;
+	struct index_version *v;
+
+	if (!srv->on_commit || !(v = malloc(sizeof(*v))))
+		return;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (b->r[i] < 0 || b->adopted[i] || !b->items[i].version)
+			continue;
+		item_version(&b->items[i], v);
+		srv->on_commit(srv->on_commit_arg, b->c->id.id, v, &b->items[i].held);
+	}
+	free(v);
 }
 
 /* The answer: per item its version or errno; committed versions go to
@@ -196,7 +270,6 @@ static void commit_items(struct batch *b)
 static int answer(struct batch *b)
 {
 	struct vg_batch_result *res = calloc(PUTBATCH_ITEMS_MAX, sizeof(*res));
-	struct srv *srv = b->c->srv;
 	struct buf out;
 	int r;
 
@@ -207,14 +280,13 @@ static int answer(struct batch *b)
 			res[i].err = (uint32_t)-b->r[i];
 			if (b->r[i] != -EBADMSG && b->r[i] != -EINVAL)
 				log_errno(b->r[i], "device %s: batched put %s", b->c->id.name,
-					  b->v[i]->e.path);
+					  b->items[i].path ? b->items[i].path : "?");
 			continue;
 		}
-		res[i].version = b->v[i]->e.version;
+		res[i].version = b->items[i].version;
 		res[i].adopted = b->adopted[i];
-		if (srv->on_commit && !b->adopted[i] && b->v[i]->e.version)
-			srv->on_commit(srv->on_commit_arg, b->c->id.id, b->v[i]);
 	}
+	tell_commits(b);
 	buf_init(&out, VG_MSG_MAX);
 	proto_put_batch_done(&out, res, b->n);
 	if ((r = wire_buf_error(&out)) == 0)
@@ -238,11 +310,7 @@ int ingest_putbatch(struct conn *c, struct mux_stream *s, struct wire_reader *wr
 
 	if (wire_done(wr) < 0)
 		return -EPROTO;
-	if (!(b = calloc(1, sizeof(*b))) || !(b->body = malloc(PUTBATCH_BODY_MAX)) ||
-	    (b->vs = mmap(NULL, VS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			  -1, 0)) == MAP_FAILED) {
-		if (b)
-			free(b->body);
+	if (!(b = calloc(1, sizeof(*b))) || !(b->body = malloc(PUTBATCH_BODY_MAX))) {
 		free(b);
 		return -ENOMEM;
 	}
@@ -263,9 +331,10 @@ int ingest_putbatch(struct conn *c, struct mux_stream *s, struct wire_reader *wr
 	upslots_give(c->srv->batches, c->id.id);
 out:
 	store_batch_free(b->sb);   /* uncommitted (a cut stream): dropped */
-	munmap(b->vs, VS_BYTES);
 	buf_free(&b->in);
 	free(b->body);
+	for (uint32_t i = 0; i < b->n; i++)
+		item_free(&b->items[i]);
 	free(b);
 	return r == -EPROTO || r == -ENOMEM ? r : 0;
 }

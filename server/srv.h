@@ -49,6 +49,11 @@
  * holds up to PUTBATCH_ITEMS_MAX versions in memory until its commit, so
  * this bounds what one device costs; 4 keep both CPUs busy. */
 #define SRV_DEVICE_BATCHES 4
+/* A batch keeps the bytes of its files up to SRV_COMMIT_BYTES_MAX, at most
+ * SRV_BATCH_HOLD of them, for on_commit (the keyword indexer then need not
+ * read them back from the store). */
+#define SRV_COMMIT_BYTES_MAX 16384
+#define SRV_BATCH_HOLD       (1u << 20)
 #define SRV_HEAVY_BYTES    (8u << 20)
 #define SRV_RECV_MS   300000   /* a handler waiting this long for a request's body fails */
 
@@ -74,8 +79,12 @@ struct srv {
 	struct relay *relay;        /* signed commands and direct fetches (relay.h) */
 	/* Called by ingest after each version it committed (NULL: nothing);
 	 * the keyword indexer hooks in here.  Versions a directory rename or
-	 * delete adds for descendants are not reported. */
-	void (*on_commit)(void *arg, int64_t dev, const struct index_version *v);
+	 * delete adds for descendants are not reported.  bytes NULL, or *bytes
+	 * the whole content (v->e.size bytes, malloc'd) when ingest still
+	 * holds it (a batch's files up to SRV_COMMIT_BYTES_MAX): the hook may
+	 * take it, setting *bytes to NULL. */
+	void (*on_commit)(void *arg, int64_t dev, const struct index_version *v,
+			  uint8_t **bytes);
 	void *on_commit_arg;
 
 	pthread_mutex_t lock;       /* the registry: */

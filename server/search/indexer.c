@@ -8,7 +8,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "server/search/exwire.h"
 #include "server/search/indexer.h"
+
+_Static_assert(INDEXER_SMALL <= EXW_ITEM_MAX, "a small file travels whole in a BATCH");
 
 struct item {
 	int64_t device_id;
@@ -17,6 +20,7 @@ struct item {
 	int64_t time_ns;
 	bool deleted;
 	struct content_ref ref;
+	uint8_t *bytes;    /* the whole content (ref.size bytes), held; NULL: read the store */
 };
 
 struct indexer {
@@ -34,6 +38,8 @@ struct indexer {
 	bool pending;      /* the pending table may hold items */
 	bool hold;         /* VIGIL_TEST_INDEXER_HOLD: index nothing */
 	bool busy;         /* the worker holds an item */
+	size_t inhand;     /* queue items the worker holds */
+	size_t held;       /* bytes of items' contents held (INDEXER_HELD_MAX) */
 	bool quit;
 	/* big contents resting before they are indexed (worker only; nrest is
 	 * mirrored into resting under lock for indexer_backlog) */
@@ -48,6 +54,35 @@ static ssize_t
 vr_pread(void *arg, void *buf, size_t n, uint64_t off)
 {
 	return vreader_pread(arg, buf, n, off);
+}
+
+struct memsrc { const uint8_t *p; size_t n; };
+
+static ssize_t
+mem_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	const struct memsrc *m = arg;
+
+	if (off >= m->n)
+		return 0;
+	if (n > m->n - off)
+		n = m->n - off;
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+/* Gives back an item's path and held bytes. */
+static void
+item_free(struct indexer *ix, struct item *it)
+{
+	free(it->path);
+	if (it->bytes != NULL) {
+		free(it->bytes);
+		it->bytes = NULL;
+		pthread_mutex_lock(&ix->lock);
+		ix->held -= it->ref.size;
+		pthread_mutex_unlock(&ix->lock);
+	}
 }
 
 static int
@@ -104,13 +139,32 @@ content_unreadable(struct indexer *ix, const struct item *it, int err)
 	return textindex_content_end(c, TI_MALFORMED, "unreadable", why);
 }
 
+/* Ends content c after its extraction returned rc with res. */
+static int
+content_finish(struct indexer *ix, const struct item *it, struct ti_content *c, int rc,
+	       const struct ex_result *res)
+{
+	enum ti_status status;
+
+	if (rc < 0) {
+		textindex_content_abort(c);
+		return rc == -EIO || rc == -EBADMSG || rc == -ENOENT ? content_unreadable(ix, it, rc) : rc;
+	}
+	status = res->malformed ? TI_MALFORMED : res->kind == EX_BINARY ? TI_PATH_ONLY : TI_TEXT;
+	if (res->malformed || res->truncated)
+		log_warnx("search index: device %lld %s version %llu (%s): %s%s",
+			  (long long)it->device_id, it->path, (unsigned long long)it->version,
+			  ex_kind_name(res->kind), res->reason, res->malformed ? "" : " (text cut)");
+	return textindex_content_end(c, status, ex_kind_name(res->kind),
+				     res->reason[0] ? res->reason : NULL);
+}
+
 static int
 index_content(struct indexer *ix, const struct item *it)
 {
 	struct ex_source src;
 	struct ex_result res;
 	struct ti_content *c;
-	enum ti_status status;
 	int rc;
 
 	if ((rc = source_open(ix, it, &src)) < 0)
@@ -125,17 +179,7 @@ index_content(struct indexer *ix, const struct item *it)
 	else
 		rc = extract(it->path, &src, NULL, textindex_content_text, c, &res);
 	source_close(ix, &src);
-	if (rc < 0) {
-		textindex_content_abort(c);
-		return rc == -EIO || rc == -EBADMSG || rc == -ENOENT ? content_unreadable(ix, it, rc) : rc;
-	}
-	status = res.malformed ? TI_MALFORMED : res.kind == EX_BINARY ? TI_PATH_ONLY : TI_TEXT;
-	if (res.malformed || res.truncated)
-		log_warnx("search index: device %lld %s version %llu (%s): %s%s",
-			  (long long)it->device_id, it->path, (unsigned long long)it->version,
-			  ex_kind_name(res.kind), res.reason, res.malformed ? "" : " (text cut)");
-	return textindex_content_end(c, status, ex_kind_name(res.kind),
-				     res.reason[0] ? res.reason : NULL);
+	return content_finish(ix, it, c, rc, &res);
 }
 
 static void
@@ -217,6 +261,13 @@ park(struct indexer *ix, struct item *it)
 		process(ix, &ix->rest[f]);
 		rest_remove(ix, (size_t)f);
 	}
+	if (it->bytes != NULL) {   /* a big content rests: it will be read back */
+		free(it->bytes);
+		it->bytes = NULL;
+		pthread_mutex_lock(&ix->lock);
+		ix->held -= it->ref.size;
+		pthread_mutex_unlock(&ix->lock);
+	}
 	ix->rest[ix->nrest] = *it;
 	ix->rest_due[ix->nrest++] = mono_ms() + ix->quiet_ms;
 	return true;
@@ -236,6 +287,128 @@ rest_step(struct indexer *ix)
 	process(ix, &ix->rest[f]);
 	rest_remove(ix, (size_t)f);
 	return 0;
+}
+
+/* ---- small files in groups ---- */
+
+struct group {
+	struct ex_item ex[INDEXER_GROUP];
+	struct ti_content *c[INDEXER_GROUP];
+	uint8_t *read[INDEXER_GROUP];  /* bytes read back from the store */
+	size_t map[INDEXER_GROUP];     /* ex[k] is its[map[k]] */
+	size_t k;
+};
+
+/* A small content not held: read whole from the store into *out. */
+static int
+read_small(struct indexer *ix, const struct item *it, uint8_t **out)
+{
+	struct ex_source src;
+	uint8_t *p = malloc(it->ref.size ? it->ref.size : 1);
+	ssize_t n = -ENOMEM;
+	int rc;
+
+	if (p == NULL)
+		return -ENOMEM;
+	if ((rc = source_open(ix, it, &src)) < 0) {
+		free(p);
+		return rc;
+	}
+	n = it->ref.size ? src.pread(src.arg, p, it->ref.size, 0) : 0;
+	source_close(ix, &src);
+	if (n < 0 || (uint64_t)n != it->ref.size) {
+		free(p);
+		return n < 0 ? (int)n : -EIO;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Whether its[i] goes into the group's extraction: a small file whose
+ * content is new (not indexed, not earlier in the group) and readable;
+ * then its content is begun and ex[k] set up. */
+static bool
+group_add(struct indexer *ix, struct group *g, const struct item *its, size_t i)
+{
+	const struct item *it = &its[i];
+	struct ex_item *x = &g->ex[g->k];
+	const uint8_t *bytes = it->bytes;
+
+	if (it->deleted || it->ref.size > INDEXER_SMALL ||
+	    textindex_has_content(ix->ti, it->ref.root) != 0)
+		return false;
+	for (size_t j = 0; j < g->k; j++)
+		if (!memcmp(its[g->map[j]].ref.root, it->ref.root, TI_KEY_LEN))
+			return false;
+	g->read[g->k] = NULL;
+	if (bytes == NULL && read_small(ix, it, &g->read[g->k]) < 0)
+		return false;   /* process() says why */
+	if (textindex_content_begin(ix->ti, it->ref.root, &g->c[g->k]) < 0) {
+		free(g->read[g->k]);
+		return false;
+	}
+	*x = (struct ex_item){ .path = it->path, .bytes = bytes ? bytes : g->read[g->k],
+			       .size = it->ref.size, .emit = textindex_content_text,
+			       .arg = g->c[g->k] };
+	g->map[g->k++] = i;
+	return true;
+}
+
+static void
+group_extract(struct indexer *ix, struct group *g)
+{
+	struct ex_item *x;
+	struct ex_source src;
+	struct memsrc m;
+	int rc;
+
+	if (ix->ops.extract_batch != NULL) {
+		if ((rc = ix->ops.extract_batch(ix->ops.xarg, g->ex, g->k, NULL)) < 0)
+			for (size_t j = 0; j < g->k; j++)
+				g->ex[j].rc = rc;
+		return;
+	}
+	for (size_t j = 0; j < g->k; j++) {
+		x = &g->ex[j];
+		m = (struct memsrc){ x->bytes, x->size };
+		src = (struct ex_source){ .arg = &m, .size = x->size, .pread = mem_pread };
+		if (ix->ops.extract != NULL)
+			x->rc = ix->ops.extract(ix->ops.xarg, x->path, &src, NULL, x->emit, x->arg,
+						&x->res);
+		else
+			x->rc = extract(x->path, &src, NULL, x->emit, x->arg, &x->res);
+	}
+}
+
+/* Items taken from the queue together: the small new contents among them
+ * extracted in one go (in a text-index batch only, where several
+ * contents may be open at once), then each item as process() does it (a
+ * content indexed here costs it one row). */
+static void
+process_group(struct indexer *ix, struct item *its, size_t n, bool batch)
+{
+	struct group *g = calloc(1, sizeof(*g));
+	int rc;
+
+	/* a resting item takes the path's ownership: NULL here */
+	for (size_t i = 0; i < n; i++)
+		if (park(ix, &its[i]))
+			its[i].path = NULL;
+	for (size_t i = 0; i < n && batch && g != NULL; i++)
+		if (its[i].path != NULL)
+			(void)group_add(ix, g, its, i);
+	if (g != NULL && g->k > 0)
+		group_extract(ix, g);
+	for (size_t j = 0; g != NULL && j < g->k; j++) {
+		rc = content_finish(ix, &its[g->map[j]], g->c[j], g->ex[j].rc, &g->ex[j].res);
+		if (rc < 0)
+			log_errno(rc, "search index: %s", its[g->map[j]].path);
+		free(g->read[j]);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (its[i].path != NULL)
+			process(ix, &its[i]);
+	free(g);
 }
 
 static void
@@ -267,6 +440,7 @@ drain_one_pending(struct indexer *ix, struct ti_pending *p)
 	it.deleted = p->deleted;
 	memcpy(it.ref.root, p->key, sizeof(it.ref.root));
 	it.ref.size = p->size;
+	it.bytes = NULL;
 	process(ix, &it);
 	return textindex_pending_done(ix->ti, p->id) == 0;
 }
@@ -307,36 +481,42 @@ worker(void *arg)
 {
 	struct indexer *ix = arg;
 	struct ti_pending *p = malloc(sizeof(*p));
-	struct item it;
+	struct item its[INDEXER_GROUP];
 	bool batch = false;
 	long batch_start = 0;
 	int nbatch = 0;
+	size_t n;
 
 	pthread_mutex_lock(&ix->lock);
 	while (!ix->quit) {
 		if (ix->hold) {
 			pthread_cond_wait(&ix->wake, &ix->lock);
 		} else if (ix->len > 0) {
-			it = ix->q[ix->head];
-			ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX;
-			ix->len--;
+			for (n = 0; n < INDEXER_GROUP && ix->len > 0; n++) {
+				its[n] = ix->q[ix->head];
+				ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX;
+				ix->len--;
+			}
 			ix->busy = true;
+			ix->inhand = n;
 			pthread_mutex_unlock(&ix->lock);
 			if (!batch && textindex_batch_begin(ix->ti) == 0) {
 				batch = true;
 				batch_start = mono_ms();
 				nbatch = 0;
 			}
-			if (!park(ix, &it)) {
-				process(ix, &it);
-				free(it.path);
-			}
-			if (batch && (++nbatch >= INDEXER_BATCH ||
+			process_group(ix, its, n, batch);
+			for (size_t i = 0; i < n; i++)
+				if (its[i].path != NULL)
+					item_free(ix, &its[i]);
+			nbatch += (int)n;
+			if (batch && (nbatch >= INDEXER_BATCH ||
 				      mono_ms() - batch_start >= INDEXER_BATCH_MS)) {
 				(void)textindex_batch_end(ix->ti);
 				batch = false;
 			}
 			pthread_mutex_lock(&ix->lock);
+			ix->inhand = 0;
 			ix->resting = ix->nrest;
 		} else if (batch && mono_ms() - batch_start < INDEXER_BATCH_MS) {
 			/* the queue ran dry: give the batch until its time is up */
@@ -423,6 +603,7 @@ park_item(struct indexer *ix, struct ti_pending *p, struct item *it)
 		lost = 1;
 	}
 	free(it->path);
+	free(it->bytes);
 	return lost;
 }
 
@@ -459,7 +640,15 @@ int
 indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_t version,
 		int64_t time_ns, const struct content_ref *ref)
 {
-	struct item it = { device_id, NULL, version, time_ns, ref == NULL, { { 0 }, 0 } };
+	return indexer_enqueue_bytes(ix, device_id, path, version, time_ns, ref, NULL);
+}
+
+int
+indexer_enqueue_bytes(struct indexer *ix, int64_t device_id, const char *path,
+		      uint64_t version, int64_t time_ns, const struct content_ref *ref,
+		      uint8_t **bytes)
+{
+	struct item it = { device_id, NULL, version, time_ns, ref == NULL, { { 0 }, 0 }, NULL };
 	struct ti_pending *p;
 	int rc;
 
@@ -467,6 +656,13 @@ indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_
 		it.ref = *ref;
 	pthread_mutex_lock(&ix->lock);
 	if (ix->len < INDEXER_QUEUE_MAX && (it.path = strdup(path)) != NULL) {
+		/* within the budget the bytes come along; else read back later */
+		if (ref != NULL && bytes != NULL && *bytes != NULL && ref->size > 0 &&
+		    ref->size <= INDEXER_SMALL && ix->held + ref->size <= INDEXER_HELD_MAX) {
+			it.bytes = *bytes;
+			*bytes = NULL;
+			ix->held += ref->size;
+		}
 		ix->q[(ix->head + ix->len) % INDEXER_QUEUE_MAX] = it;
 		ix->len++;
 		pthread_cond_signal(&ix->wake);
@@ -499,7 +695,7 @@ indexer_backlog(struct indexer *ix)
 	uint64_t n;
 
 	pthread_mutex_lock(&ix->lock);
-	n = ix->len + (ix->busy ? 1 : 0) + ix->resting;
+	n = ix->len + (ix->inhand > 0 ? ix->inhand : ix->busy ? 1 : 0) + ix->resting;
 	pthread_mutex_unlock(&ix->lock);
 	return n;
 }

@@ -11,7 +11,13 @@
  * a version whose root is already indexed costs one row.  Memory stays
  * bounded whatever the file sizes.  Files that cannot be parsed are
  * indexed by path, logged once (per content) and counted
- * (textindex_stats). */
+ * (textindex_stats).
+ *
+ * Small files (INDEXER_SMALL) are taken INDEXER_GROUP at a time and
+ * extracted together (ops->extract_batch: one round trip to the
+ * extractor child for many); their bytes come with the commit when the
+ * ingest had them (indexer_enqueue_bytes, at most INDEXER_HELD_MAX held),
+ * else they are read back from the store. */
 #ifndef VIGIL_INDEXER_H
 #define VIGIL_INDEXER_H
 
@@ -26,6 +32,9 @@
 #define INDEXER_QUEUE_MAX 1024
 #define INDEXER_BATCH     256     /* queue items per index transaction at most */
 #define INDEXER_BATCH_MS  200     /* ... and milliseconds */
+#define INDEXER_GROUP     32      /* queue items taken at once */
+#define INDEXER_SMALL     16384   /* extracted in groups (<= exwire.h's EXW_ITEM_MAX) */
+#define INDEXER_HELD_MAX  (4u << 20)  /* bytes of small contents held in the queue */
 /* A content over INDEXER_BIG is indexed only once its path had no newer
  * version for INDEXER_QUIET_S; a version superseded before that is indexed
  * by path only ("unindexed"), its text never read.  A 4 KiB edit of a big
@@ -50,6 +59,11 @@ struct indexer_ops {
 	int (*extract)(void *xarg, const char *path, const struct ex_source *src,
 		       const struct ex_limits *lim, ex_emit_fn emit, void *arg,
 		       struct ex_result *res);
+	/* Optional: several small files at once (the server:
+	 * exproc_extract_batch), with xarg; without it, extract or
+	 * extract() per file. */
+	int (*extract_batch)(void *xarg, struct ex_item *items, size_t n,
+			     const struct ex_limits *lim);
 	void *xarg;
 };
 
@@ -74,6 +88,14 @@ int  indexer_free(struct indexer *ix);
  * queued nor saved (logged). */
 int  indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_t version,
 		     int64_t time_ns, const struct content_ref *ref);
+/* The same with the content's bytes: bytes NULL, or *bytes the whole
+ * content (ref->size bytes, malloc'd), taken (*bytes set to NULL) when
+ * the content is small and the budget allows, so the worker need not read
+ * it back from the store.  They must be what ref names (the ingest
+ * verified them against its root). */
+int  indexer_enqueue_bytes(struct indexer *ix, int64_t device_id, const char *path,
+			   uint64_t version, int64_t time_ns, const struct content_ref *ref,
+			   uint8_t **bytes);
 
 /* Versions accepted but not yet indexed: the in-memory queue plus the
  * one in hand (the pending table is counted by textindex_stats). */

@@ -115,7 +115,8 @@ search_devkey(void *idx, int64_t device_id, struct devkey *out)
 }
 
 /* ingest's on_commit: queue files (and deletions) for the indexer. */
-static void search_on_commit(void *arg, int64_t dev, const struct index_version *v)
+static void search_on_commit(void *arg, int64_t dev, const struct index_version *v,
+			     uint8_t **bytes)
 {
 	struct srv *srv = arg;
 	struct content_ref ref = { .size = v->e.size };
@@ -123,8 +124,8 @@ static void search_on_commit(void *arg, int64_t dev, const struct index_version 
 	if (!v->e.deleted && v->e.type != VG_FILE)
 		return;
 	memcpy(ref.root, v->content_root, sizeof(ref.root));
-	indexer_enqueue(srv->ix, dev, v->e.path, v->e.version, v->e.capture_ns,
-			v->e.deleted ? NULL : &ref);
+	indexer_enqueue_bytes(srv->ix, dev, v->e.path, v->e.version, v->e.capture_ns,
+			      v->e.deleted ? NULL : &ref, bytes);
 }
 
 int search_status(struct srv *srv, int64_t device_id, struct vg_status *st)
@@ -166,7 +167,7 @@ static int recover(struct srv *srv)
 int search_start(struct srv *srv)
 {
 	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey,
-				    .extract = exproc_extract };
+				    .extract = exproc_extract, .extract_batch = exproc_extract_batch };
 	int r;
 
 	/* hostile files are parsed in a child: a re-execution of this binary */
