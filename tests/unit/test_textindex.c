@@ -383,6 +383,106 @@ test_indexer(void **state)
 	close_ti(ti);
 }
 
+/* Small files in groups: the ones whose bytes came with the commit are
+ * never read back (ops.open), every new small content goes through
+ * extract_batch exactly once (a copy of one under another path, and a
+ * deleted version, not at all), and every file is found. */
+struct grp { struct corpus *c; int opens, batched, calls; };
+
+static int
+grp_open(void *arg, int64_t dev, const struct content_ref *ref, struct ex_source *src)
+{
+	struct grp *g = arg;
+
+	g->opens++;
+	return mem_open(g->c, dev, ref, src);
+}
+
+struct span { const uint8_t *p; size_t n; };
+
+static ssize_t
+span_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	const struct span *m = arg;
+
+	if (off >= m->n)
+		return 0;
+	if (n > m->n - off)
+		n = m->n - off;
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+static int
+grp_extract(void *arg, struct ex_item *items, size_t n, const struct ex_limits *lim)
+{
+	struct grp *g = arg;
+	struct span m;
+
+	g->calls++;
+	for (size_t i = 0; i < n; i++) {
+		struct ex_source src = { &m, items[i].size, span_pread };
+
+		m.p = items[i].bytes;
+		m.n = items[i].size;
+		items[i].rc = extract(items[i].path, &src, lim, items[i].emit, items[i].arg,
+				      &items[i].res);
+		g->batched++;
+	}
+	return 0;
+}
+
+static void
+test_indexer_group(void **state)
+{
+	enum { N = 100 };
+	struct textindex *ti = open_ti(86);
+	struct corpus *c = calloc(1, sizeof(*c));
+	struct grp g = { .c = c };
+	struct indexer_ops ops = { .arg = &g, .open = grp_open, .xarg = &g,
+				   .extract_batch = grp_extract };
+	struct content_ref ref;
+	struct indexer *ix;
+	struct hits r;
+	char path[64], word[32];
+	uint8_t *bytes;
+
+	for (int i = 0; i < NTEXT + 2; i++) {
+		assert_true(asprintf(&c->text[i], "group note %d about thing%d", i, i) > 0);
+		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
+	}
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/g/%d.txt", i);
+		memcpy(ref.root, c->root[i], 32);
+		ref.size = strlen(c->text[i]);
+		bytes = NULL;
+		if (i % 2 == 0) {   /* the even ones come with their bytes */
+			assert_non_null(bytes = malloc(ref.size));
+			memcpy(bytes, c->text[i], ref.size);
+		}
+		assert_int_equal(indexer_enqueue_bytes(ix, 1, path, 1, 1000, &ref, &bytes), 0);
+		assert_null(bytes);   /* taken */
+	}
+	memcpy(ref.root, c->root[3], 32);   /* a copy of /g/3.txt */
+	ref.size = strlen(c->text[3]);
+	assert_int_equal(indexer_enqueue(ix, 1, "/g/copy.txt", 1, 1000, &ref), 0);
+	assert_int_equal(indexer_enqueue(ix, 1, "/g/5.txt", 2, 2000, NULL), 0);   /* deleted */
+	assert_int_equal(indexer_wait_idle(ix, 60000), 0);
+	assert_int_equal(g.opens, N / 2);
+	assert_int_equal(g.batched, N);
+	for (int i = 0; i < N; i++) {
+		snprintf(word, sizeof(word), "thing%d", i);
+		if (search(ti, 1, false, &r, 1, word) != (i == 5 ? 0 : i == 3 ? 2 : 1))
+			fail_msg("%s: %d hits", word, r.n);
+	}
+	indexer_free(ix);
+	for (int i = 0; i < NTEXT + 2; i++)
+		free(c->text[i]);
+	free(c);
+	close_ti(ti);
+}
+
 /* A big content (here: over 10 bytes) is indexed once its path rests:
  * versions superseded before are indexed by path only, their text never
  * read; the one that rests is indexed in full (here at the next start,
@@ -511,6 +611,7 @@ main(void)
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_indexer),
 		cmocka_unit_test(test_indexer_rest),
+		cmocka_unit_test(test_indexer_group),
 		cmocka_unit_test(test_indexer_store),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_bench_10000),
