@@ -215,7 +215,7 @@ static void test_batch(void **state)
 {
 	static const char *const texts[] = {
 		"an alpaca and a marmoset", "VIGIL-TEST-CRASH wombat", "BEGIN:VCARD\r\nFN:Oliver Smith\r\nEND:VCARD\r\n",
-		"VIGIL-TEST-HANG numbat", "<p>fish &amp; chips</p>", "", "\x00\x01binary\x00",
+		"VIGIL-TEST-HANG numbat", "<p>fish &amp; chips</p>", "", "\x00\x01" "binary\x00",
 	};
 	static const char *const names[] = { "a.txt", "crash.txt", "o.vcf", "hang.txt", "f.html",
 					     "empty.txt", "b.bin", "m.db" };
@@ -240,7 +240,7 @@ static void test_batch(void **state)
 		memset(&items[i], 0, sizeof(items[i]));
 		items[i].path = names[i];
 		items[i].bytes = i < N - 1 ? texts[i] : db;
-		items[i].size = i == N - 2 ? 10 : i < N - 1 ? strlen(texts[i]) : dbn;
+		items[i].size = i == N - 2 ? 9 : i < N - 1 ? strlen(texts[i]) : dbn;
 		items[i].emit = collect;
 		items[i].arg = &out[i];
 		buf_init(&in[i], 64u << 20);
