@@ -260,7 +260,7 @@ static void tell_commits(struct batch *b)
 		if (b->r[i] < 0 || b->adopted[i] || !b->items[i].version)
 			continue;
 		item_version(&b->items[i], v);
-		srv->on_commit(srv->on_commit_arg, b->c->id.id, v, &b->items[i].held);
+		srv->on_commit(srv->on_commit_arg, b->c->id.id, v, b->items[i].held);
 	}
 	free(v);
 }

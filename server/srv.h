@@ -79,12 +79,11 @@ struct srv {
 	struct relay *relay;        /* signed commands and direct fetches (relay.h) */
 	/* Called by ingest after each version it committed (NULL: nothing);
 	 * the keyword indexer hooks in here.  Versions a directory rename or
-	 * delete adds for descendants are not reported.  bytes NULL, or *bytes
-	 * the whole content (v->e.size bytes, malloc'd) when ingest still
-	 * holds it (a batch's files up to SRV_COMMIT_BYTES_MAX): the hook may
-	 * take it, setting *bytes to NULL. */
+	 * delete adds for descendants are not reported.  bytes: the whole
+	 * content (v->e.size bytes) when ingest still holds it (a batch's
+	 * files up to SRV_COMMIT_BYTES_MAX), else NULL. */
 	void (*on_commit)(void *arg, int64_t dev, const struct index_version *v,
-			  uint8_t **bytes);
+			  const void *bytes);
 	void *on_commit_arg;
 
 	pthread_mutex_t lock;       /* the registry: */

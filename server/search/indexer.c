@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/mman.h>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/search/exwire.h"
@@ -20,7 +22,7 @@ struct item {
 	int64_t time_ns;
 	bool deleted;
 	struct content_ref ref;
-	uint8_t *bytes;    /* the whole content (ref.size bytes), held; NULL: read the store */
+	uint8_t *bytes;    /* the whole content (ref.size bytes) in a slot; NULL: read the store */
 };
 
 struct indexer {
@@ -39,7 +41,13 @@ struct indexer {
 	bool hold;         /* VIGIL_TEST_INDEXER_HOLD: index nothing */
 	bool busy;         /* the worker holds an item */
 	size_t inhand;     /* queue items the worker holds */
-	size_t held;       /* bytes of items' contents held (INDEXER_HELD_MAX) */
+	/* small contents handed over with their commit: slots of
+	 * INDEXER_SMALL bytes in one mapping, taken and given back under
+	 * lock (malloc'd in the handlers' threads and freed in this one,
+	 * they left 16 MiB of holes in the handlers' malloc arenas) */
+	uint8_t *slab;
+	uint16_t freeslot[INDEXER_SLOTS];
+	size_t nfree;
 	bool quit;
 	/* big contents resting before they are indexed (worker only; nrest is
 	 * mirrored into resting under lock for indexer_backlog) */
@@ -71,16 +79,24 @@ mem_pread(void *arg, void *buf, size_t n, uint64_t off)
 	return (ssize_t)n;
 }
 
-/* Gives back an item's path and held bytes. */
+/* Gives an item's slot back (lock held). */
+static void
+slot_give_locked(struct indexer *ix, struct item *it)
+{
+	if (it->bytes == NULL)
+		return;
+	ix->freeslot[ix->nfree++] = (uint16_t)((it->bytes - ix->slab) / INDEXER_SMALL);
+	it->bytes = NULL;
+}
+
+/* Gives back an item's path and slot. */
 static void
 item_free(struct indexer *ix, struct item *it)
 {
 	free(it->path);
 	if (it->bytes != NULL) {
-		free(it->bytes);
-		it->bytes = NULL;
 		pthread_mutex_lock(&ix->lock);
-		ix->held -= it->ref.size;
+		slot_give_locked(ix, it);
 		pthread_mutex_unlock(&ix->lock);
 	}
 }
@@ -262,10 +278,8 @@ park(struct indexer *ix, struct item *it)
 		rest_remove(ix, (size_t)f);
 	}
 	if (it->bytes != NULL) {   /* a big content rests: it will be read back */
-		free(it->bytes);
-		it->bytes = NULL;
 		pthread_mutex_lock(&ix->lock);
-		ix->held -= it->ref.size;
+		slot_give_locked(ix, it);
 		pthread_mutex_unlock(&ix->lock);
 	}
 	ix->rest[ix->nrest] = *it;
@@ -560,6 +574,15 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return -ENOMEM;
+	/* pages are touched only as slots are used: the lowest first */
+	ix->slab = mmap(NULL, (size_t)INDEXER_SLOTS * INDEXER_SMALL, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ix->slab == MAP_FAILED) {
+		free(ix);
+		return -ENOMEM;
+	}
+	for (ix->nfree = 0; ix->nfree < INDEXER_SLOTS; ix->nfree++)
+		ix->freeslot[ix->nfree] = (uint16_t)(INDEXER_SLOTS - 1 - ix->nfree);
 	ix->ti = ti;
 	ix->st = st;
 	if (ops != NULL)
@@ -580,6 +603,7 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 		pthread_mutex_destroy(&ix->lock);
 		pthread_cond_destroy(&ix->wake);
 		pthread_cond_destroy(&ix->idle_cv);
+		munmap(ix->slab, (size_t)INDEXER_SLOTS * INDEXER_SMALL);
 		free(ix);
 		return -rc;
 	}
@@ -603,7 +627,7 @@ park_item(struct indexer *ix, struct ti_pending *p, struct item *it)
 		lost = 1;
 	}
 	free(it->path);
-	free(it->bytes);
+	it->bytes = NULL;   /* the slab goes with the indexer */
 	return lost;
 }
 
@@ -632,6 +656,7 @@ indexer_free(struct indexer *ix)
 	pthread_cond_destroy(&ix->wake);
 	pthread_cond_destroy(&ix->idle_cv);
 	memset(&ix->key, 0, sizeof(ix->key));
+	munmap(ix->slab, (size_t)INDEXER_SLOTS * INDEXER_SMALL);
 	free(ix);
 	return lost;
 }
@@ -646,7 +671,7 @@ indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_
 int
 indexer_enqueue_bytes(struct indexer *ix, int64_t device_id, const char *path,
 		      uint64_t version, int64_t time_ns, const struct content_ref *ref,
-		      uint8_t **bytes)
+		      const void *bytes)
 {
 	struct item it = { device_id, NULL, version, time_ns, ref == NULL, { { 0 }, 0 }, NULL };
 	struct ti_pending *p;
@@ -656,12 +681,11 @@ indexer_enqueue_bytes(struct indexer *ix, int64_t device_id, const char *path,
 		it.ref = *ref;
 	pthread_mutex_lock(&ix->lock);
 	if (ix->len < INDEXER_QUEUE_MAX && (it.path = strdup(path)) != NULL) {
-		/* within the budget the bytes come along; else read back later */
-		if (ref != NULL && bytes != NULL && *bytes != NULL && ref->size > 0 &&
-		    ref->size <= INDEXER_SMALL && ix->held + ref->size <= INDEXER_HELD_MAX) {
-			it.bytes = *bytes;
-			*bytes = NULL;
-			ix->held += ref->size;
+		/* with a free slot the bytes come along; else read back later */
+		if (ref != NULL && bytes != NULL && ref->size > 0 && ref->size <= INDEXER_SMALL &&
+		    ix->nfree > 0) {
+			it.bytes = ix->slab + (size_t)ix->freeslot[--ix->nfree] * INDEXER_SMALL;
+			memcpy(it.bytes, bytes, ref->size);
 		}
 		ix->q[(ix->head + ix->len) % INDEXER_QUEUE_MAX] = it;
 		ix->len++;

@@ -16,7 +16,7 @@
  * Small files (INDEXER_SMALL) are taken INDEXER_GROUP at a time and
  * extracted together (ops->extract_batch: one round trip to the
  * extractor child for many); their bytes come with the commit when the
- * ingest had them (indexer_enqueue_bytes, at most INDEXER_HELD_MAX held),
+ * ingest had them (indexer_enqueue_bytes, at most INDEXER_SLOTS held),
  * else they are read back from the store. */
 #ifndef VIGIL_INDEXER_H
 #define VIGIL_INDEXER_H
@@ -34,7 +34,7 @@
 #define INDEXER_BATCH_MS  200     /* ... and milliseconds */
 #define INDEXER_GROUP     32      /* queue items taken at once */
 #define INDEXER_SMALL     16384   /* extracted in groups (<= exwire.h's EXW_ITEM_MAX) */
-#define INDEXER_HELD_MAX  (4u << 20)  /* bytes of small contents held in the queue */
+#define INDEXER_SLOTS     256     /* small contents held in the queue (4 MiB) */
 /* A content over INDEXER_BIG is indexed only once its path had no newer
  * version for INDEXER_QUIET_S; a version superseded before that is indexed
  * by path only ("unindexed"), its text never read.  A 4 KiB edit of a big
@@ -88,14 +88,13 @@ int  indexer_free(struct indexer *ix);
  * queued nor saved (logged). */
 int  indexer_enqueue(struct indexer *ix, int64_t device_id, const char *path, uint64_t version,
 		     int64_t time_ns, const struct content_ref *ref);
-/* The same with the content's bytes: bytes NULL, or *bytes the whole
- * content (ref->size bytes, malloc'd), taken (*bytes set to NULL) when
- * the content is small and the budget allows, so the worker need not read
- * it back from the store.  They must be what ref names (the ingest
- * verified them against its root). */
+/* The same with the content's bytes (ref->size of them, NULL: none),
+ * copied when the content is small and a slot is free, so the worker need
+ * not read them back from the store.  They must be what ref names (the
+ * ingest verified them against its root). */
 int  indexer_enqueue_bytes(struct indexer *ix, int64_t device_id, const char *path,
 			   uint64_t version, int64_t time_ns, const struct content_ref *ref,
-			   uint8_t **bytes);
+			   const void *bytes);
 
 /* Versions accepted but not yet indexed: the in-memory queue plus the
  * one in hand (the pending table is counted by textindex_stats). */

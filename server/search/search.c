@@ -116,7 +116,7 @@ search_devkey(void *idx, int64_t device_id, struct devkey *out)
 
 /* ingest's on_commit: queue files (and deletions) for the indexer. */
 static void search_on_commit(void *arg, int64_t dev, const struct index_version *v,
-			     uint8_t **bytes)
+			     const void *bytes)
 {
 	struct srv *srv = arg;
 	struct content_ref ref = { .size = v->e.size };
