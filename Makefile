@@ -186,7 +186,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_S       ?= $(FUZZ_SECONDS)
 FUZZ_CC      ?= $(CLANG)
 FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle command hostport pdu at \
-                modemat vcard mmvalue mux config restore
+                modemat vcard mmvalue mux config restore exwire
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
                 -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
@@ -206,6 +206,7 @@ FUZZ_SRC_delta     := $(FUZZ_CONTENT)
 FUZZ_SRC_ranges    := $(FUZZ_CONTENT)
 FUZZ_SRC_extract   := server/search/extract.c server/search/extract_sqlite.c server/search/tokenize.c common/clock.c common/log.c
 FUZZ_SRC_phone     := server/search/phone.c server/search/tokenize.c
+FUZZ_SRC_exwire    := server/search/exwire.c
 FUZZ_SRC_jsonout   := controller/jsonout.c common/hex.c controller/cverify.c common/chash.c common/chunker.c common/chunktree.c common/timefmt.c
 FUZZ_SRC_bundle    := common/bundle.c common/fdio.c common/buf.c common/tls.c common/sign.c common/names.c common/clock.c common/log.c
 FUZZ_SRC_command   := common/command.c common/wire.c common/buf.c common/names.c common/sign.c common/fdio.c

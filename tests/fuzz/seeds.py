@@ -347,3 +347,15 @@ put('restore', 'outside', b'\x02' + ROOT + rent('/other/x') + rent('/r') + rent(
     rent('/r/a/b/c/d', 1, 0o644, 2) + rent('/r/a/b', 1) + rent('/r/a', 3, 0o777, 0, '/'))
 put('restore', 'dishonest', b'\x00' + ROOT + rent('/r/a', 1, 0o644, 9) + rent('/r/big', 1, 0o644, 1 << 40))
 put('restore', 'file-root', b'\x02' + rent('/r', 1, 0o644, 4) + rent('/r/x'))
+
+# exwire: byte 0 = items, then BATCH items {u32 size, u32 path_len, path, bytes}
+def xi(path, data):
+    path = path.encode(); data = data if isinstance(data, bytes) else data.encode()
+    return struct.pack('<II', len(data), len(path)) + path + data
+put('exwire', 'three', b'\x03' + xi('/sdcard/a.txt', 'an alpaca') + xi('/x/b.vcf', 'BEGIN:VCARD\r\n') +
+    xi('', b''))
+put('exwire', 'full', b'\x02' + xi('/d/f.bin', bytes(16384)) + xi('/' + 'p' * 1022, b'x'))
+put('exwire', 'too-big', b'\x01' + struct.pack('<II', 16385, 1) + b'/' + bytes(16385))
+put('exwire', 'long-path', b'\x01' + struct.pack('<II', 1, 1024) + b'/' * 1024 + b'x')
+put('exwire', 'short', b'\x02' + xi('/a', 'abc') + struct.pack('<II', 10, 2) + b'/b' + b'12345')
+put('exwire', 'cut-header', b'\x01' + b'\x05\x00\x00')
