@@ -397,7 +397,7 @@ group_extract(struct indexer *ix, struct group *g)
 /* Items taken from the queue together: the small new contents among them
  * extracted in one go (in a text-index batch only, where several
  * contents may be open at once), then each item as process() does it (a
- * content indexed here costs it one row). */
+ * content indexed here costs it one row); every item is freed. */
 static void
 process_group(struct indexer *ix, struct item *its, size_t n, bool batch)
 {
@@ -420,9 +420,28 @@ process_group(struct indexer *ix, struct item *its, size_t n, bool batch)
 		free(g->read[j]);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (its[i].path != NULL)
+		if (its[i].path != NULL) {
 			process(ix, &its[i]);
+			item_free(ix, &its[i]);
+		}
 	free(g);
+}
+
+/* Up to INDEXER_GROUP queue items into its, the worker's now (lock
+ * held): how many. */
+static size_t
+take_group_locked(struct indexer *ix, struct item *its)
+{
+	size_t n;
+
+	for (n = 0; n < INDEXER_GROUP && ix->len > 0; n++) {
+		its[n] = ix->q[ix->head];
+		ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX;
+		ix->len--;
+	}
+	ix->busy = true;
+	ix->inhand = n;
+	return n;
 }
 
 static void
@@ -506,13 +525,7 @@ worker(void *arg)
 		if (ix->hold) {
 			pthread_cond_wait(&ix->wake, &ix->lock);
 		} else if (ix->len > 0) {
-			for (n = 0; n < INDEXER_GROUP && ix->len > 0; n++) {
-				its[n] = ix->q[ix->head];
-				ix->head = (ix->head + 1) % INDEXER_QUEUE_MAX;
-				ix->len--;
-			}
-			ix->busy = true;
-			ix->inhand = n;
+			n = take_group_locked(ix, its);
 			pthread_mutex_unlock(&ix->lock);
 			if (!batch && textindex_batch_begin(ix->ti) == 0) {
 				batch = true;
@@ -520,9 +533,6 @@ worker(void *arg)
 				nbatch = 0;
 			}
 			process_group(ix, its, n, batch);
-			for (size_t i = 0; i < n; i++)
-				if (its[i].path != NULL)
-					item_free(ix, &its[i]);
 			nbatch += (int)n;
 			if (batch && (nbatch >= INDEXER_BATCH ||
 				      mono_ms() - batch_start >= INDEXER_BATCH_MS)) {
