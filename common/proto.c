@@ -387,6 +387,7 @@ void proto_put_read_req(struct buf *b, const struct vg_read_req *q)
 	wire_put_u64(b, q->version);
 	wire_put_u64(b, q->off);
 	wire_put_u64(b, q->len);
+	wire_put_u32(b, q->flags);
 }
 
 void proto_get_read_req(struct wire_reader *r, struct vg_read_req *q)
@@ -396,6 +397,7 @@ void proto_get_read_req(struct wire_reader *r, struct vg_read_req *q)
 	q->version = wire_get_u64(r);
 	q->off = wire_get_u64(r);
 	q->len = wire_get_u64(r);
+	q->flags = wire_get_u32(r);
 }
 
 void proto_put_status_req(struct buf *b, const struct vg_status_req *q)

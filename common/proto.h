@@ -241,7 +241,12 @@ struct vg_read_req {               /* MSG_CTL_READ */
 	char path[PATH_MAX];
 	uint64_t version;          /* 0: latest */
 	uint64_t off, len;         /* len 0: to the end */
+	uint32_t flags;            /* VG_READ_* */
 };
+/* The reader checks all it reads against the version's sha256 or tree
+ * root (`vigil get`): the server checks each chunk's record by its CRC-32
+ * instead of hashing the chunk (docs/protocol.md). */
+#define VG_READ_VERIFIED 0x1u
 
 struct vg_status_req {             /* MSG_CTL_STATUS */
 	char dev[VG_NAME_MAX];

@@ -84,7 +84,10 @@ static int read_range(struct get *g, const struct vg_entry *e, uint64_t off, uin
 		      restore_sink_fn sink, void *sink_arg, const volatile sig_atomic_t *cancel,
 		      char *err, size_t errlen)
 {
-	struct vg_read_req q = { .version = e->version, .off = off, .len = len };
+	/* every byte is checked against the version's sha256 or tree root
+	 * (restore.c): the server need not hash each chunk as well */
+	struct vg_read_req q = { .version = e->version, .off = off, .len = len,
+				 .flags = VG_READ_VERIFIED };
 	struct rpc r;
 	struct buf req;
 	int rc;

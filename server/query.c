@@ -255,9 +255,10 @@ static int do_stat(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 }
 
 /* Streams [off, off+len) of a version's content as DATA frames, each read
- * into the frame's own buffer (mux_buf_new) and sent without a copy. */
+ * into the frame's own buffer (mux_buf_new) and sent without a copy.
+ * flags: the request's VG_READ_*. */
 static int send_content(struct conn *c, struct mux_stream *s, const struct ident *dev,
-			const struct index_version *v, uint64_t off, uint64_t len)
+			const struct index_version *v, uint64_t off, uint64_t len, uint32_t flags)
 {
 	struct content_ref ref = { .size = v->e.size };
 	struct devkey key;
@@ -274,6 +275,8 @@ static int send_content(struct conn *c, struct mux_stream *s, const struct ident
 	end = len == 0 || len > v->e.size - off ? v->e.size : off + len;
 	if (off < end && (r = vreader_open(c->srv->store, &key, &ref, &vr)) < 0)
 		return r;
+	if (vr)
+		vreader_set_verified(vr, (flags & VG_READ_VERIFIED) != 0);
 	if ((r = reply(s, MSG_OK, NULL)) < 0)
 		goto out;
 	while (off < end) {
@@ -322,7 +325,7 @@ static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	if (r == 0 && v->e.type != VG_FILE)
 		r = v->e.type == VG_DIR ? -EISDIR : -EINVAL;
 	if (r == 0)
-		r = send_content(c, s, &dev, v, q.off, q.len);
+		r = send_content(c, s, &dev, v, q.off, q.len, q.flags);
 	if (r == -ENOENT)
 		reply_error(s, ENOENT, "%s:%s: no such version", name, path);
 	else if (r == -EISDIR)

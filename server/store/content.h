@@ -159,6 +159,19 @@ int  vreader_open(struct store *st, const struct devkey *key, const struct conte
 ssize_t vreader_pread(struct vreader *vr, void *buf, size_t n, uint64_t off);
 uint64_t vreader_size(const struct vreader *vr);
 void vreader_free(struct vreader *vr);   /* NULL-safe */
+/* A verified reader's caller checks every byte it reads against the
+ * version's sha256 or tree root (`vigil get` does, controller/cverify.c):
+ * each chunk's record is then checked by its CRC-32, which a damaged
+ * record fails (-EIO), instead of hashing the chunk with sha256 (a record
+ * forged with a matching CRC-32 is left to the caller's check).  Pages
+ * are always checked against their sha256.  Off by default. */
+void vreader_set_verified(struct vreader *vr, bool on);
+/* What a reader did so far: chunks loaded, of which hashed with sha256,
+ * and decoded straight into the caller's buffer. */
+struct vreader_counts {
+	uint64_t chunks, chunks_hashed, chunks_direct;
+};
+void vreader_get_counts(const struct vreader *vr, struct vreader_counts *out);
 /* sha256 of the whole content (reads it all). */
 int  content_sha256(struct vreader *vr, uint8_t out[32]);
 

@@ -640,6 +640,20 @@ int store_decode_hashed(struct store *st, const uint8_t id[STORE_ID_LEN],
 	return r;
 }
 
+int store_decode_crc(struct store *st, const uint8_t id[STORE_ID_LEN],
+		     const struct store_loc *l, const void *rec, void *buf, size_t cap, size_t *n)
+{
+	int r;
+
+	*n = 0;
+	if ((r = loc_check(l, cap)) < 0)
+		return r;
+	count_read(st);
+	if ((r = rec_decode(st, rec, l, id, buf, true)) == 0)
+		*n = l->rlen;
+	return r;
+}
+
 int store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size_t cap, size_t *n)
 {
 	struct store_loc l;

@@ -88,6 +88,13 @@ size_t store_rec_bytes(const struct store_loc *l);
 int  store_decode_hashed(struct store *st, const uint8_t id[STORE_ID_LEN],
 			 const struct store_loc *l, const void *rec, void *buf, size_t cap,
 			 size_t *n);
+/* store_decode_hashed with the record's CRC-32 checked, as store_get_at
+ * does: for a reader whose caller verifies the whole content end to end
+ * (`vigil get`), so it does not hash each chunk (content.h,
+ * vreader_set_verified). */
+int  store_decode_crc(struct store *st, const uint8_t id[STORE_ID_LEN],
+		      const struct store_loc *l, const void *rec, void *buf, size_t cap,
+		      size_t *n);
 
 int  store_batch_new(struct store *st, struct store_batch **out);
 /* Stores a chunk unless already committed or already in this batch.

@@ -215,6 +215,94 @@ static void test_damaged_in_span(void **state)
 	free(b);
 }
 
+/* The pack's record covering file offset `at` (records are scanned from
+ * the pack's start): its payload byte at its middle is changed; with
+ * recrc the record's CRC-32 is made to match again (a forged record). */
+static void damage_record(const char *dir, off_t at, bool recrc)
+{
+	char path[128];
+	uint8_t h[REC_HDR], *pay;
+	off_t off = 0;
+	uint32_t clen, crc;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", dir);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	for (;;) {
+		assert_int_equal(pread(fd, h, REC_HDR, off), REC_HDR);
+		clen = (uint32_t)h[44] << 24 | (uint32_t)h[45] << 16 | (uint32_t)h[46] << 8 | h[47];
+		if (off + REC_HDR + (off_t)clen > at)
+			break;
+		off += REC_HDR + (off_t)clen;
+	}
+	assert_true(clen > 2 && !(h[4] & 1));   /* a raw record (random content) */
+	assert_non_null(pay = malloc(clen));
+	assert_int_equal(pread(fd, pay, clen, off + REC_HDR), (ssize_t)clen);
+	pay[clen / 2] ^= 0x40;
+	assert_int_equal(pwrite(fd, pay, clen, off + REC_HDR), (ssize_t)clen);
+	if (recrc) {
+		crc = store_crc32(store_crc32(0, h, 48), pay, clen);
+		h[48] = (uint8_t)(crc >> 24); h[49] = (uint8_t)(crc >> 16);
+		h[50] = (uint8_t)(crc >> 8); h[51] = (uint8_t)crc;
+		assert_int_equal(pwrite(fd, h, REC_HDR, off), REC_HDR);
+	}
+	free(pay);
+	close(fd);
+}
+
+/* Reads all n bytes of ref with a verified (or plain) reader: the
+ * result of vreader_pread, the counts in *ct. */
+static ssize_t read_all(struct store *st, const struct content_ref *ref, bool verified,
+			uint8_t *b, size_t n, struct vreader_counts *ct)
+{
+	struct vreader *vr;
+	ssize_t got;
+
+	assert_int_equal(vreader_open(st, &key1, ref, &vr), 0);
+	vreader_set_verified(vr, verified);
+	got = vreader_pread(vr, b, n, 0);
+	vreader_get_counts(vr, ct);
+	vreader_free(vr);
+	return got;
+}
+
+/* A verified reader (`vigil get`'s, which checks the whole content
+ * itself) reads the same bytes without hashing a chunk; most chunks are
+ * decoded straight into the caller's buffer.  A damaged record fails its
+ * CRC-32 (EIO) in both modes.  A record forged with a matching CRC-32 is
+ * caught by the plain reader's sha256 (EIO) and passed by the verified one,
+ * whose caller's whole-content check is what catches it (t_getpar.sh). */
+static void test_verified_reader(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 4u << 20;
+	uint8_t *p = malloc(n), *b = malloc(n);
+	struct vreader_counts ct;
+	struct content_ref ref;
+
+	fill(p, n, 78);
+	build(f->st, p, n, 0, &ref);
+	assert_int_equal(read_all(f->st, &ref, false, b, n, &ct), (ssize_t)n);
+	assert_memory_equal(b, p, n);
+	assert_true(ct.chunks > 100 && ct.chunks_hashed == ct.chunks);
+	assert_true(ct.chunks_direct > ct.chunks / 2);
+	memset(b, 0, n);
+	assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), (ssize_t)n);
+	assert_memory_equal(b, p, n);
+	assert_true(ct.chunks > 100 && ct.chunks_hashed == 0);
+	check_read(f->st, &ref, p, n);   /* random offsets and lengths */
+
+	damage_record(f->dir, (off_t)n / 2, true);   /* forged */
+	assert_int_equal(read_all(f->st, &ref, false, b, n, &ct), -EIO);
+	assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), (ssize_t)n);
+	assert_memory_not_equal(b, p, n);
+	damage_record(f->dir, (off_t)n / 4, false);   /* damaged: its CRC-32 fails */
+	assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), -EIO);
+	assert_int_equal(read_all(f->st, &ref, false, b, n, &ct), -EIO);
+	free(p);
+	free(b);
+}
+
 /* ---- librsync helpers (the device side, in memory) ---- */
 struct obuf { uint8_t *p; size_t n, cap; };
 
@@ -1024,6 +1112,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_chunk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_root, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_in_span, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_verified_reader, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_signature_matches_librsync, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_apply, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_hostile, fx_setup, fx_teardown),

@@ -509,7 +509,7 @@ static void test_proto_requests(void **state)
 	struct vg_log_req lg = { .dev = "phone1", .path = "/a b/\xff" }, olg;
 	struct vg_stat_req st = { .dev = "x", .path = "/", .version = UINT64_MAX, .at = INT64_MIN }, ost;
 	struct vg_read_req rd = { .dev = "phone1", .path = "/f", .version = 9,
-				  .off = 1ULL << 40, .len = 65536 }, ord;
+				  .off = 1ULL << 40, .len = 65536, .flags = VG_READ_VERIFIED }, ord;
 	struct vg_status_req sr = { .dev = "Not-Valid but decodable" }, osr;
 	struct vg_latest_req la = { .path = "/home/alice/notes.txt" }, ola;
 	struct vg_sig_req sg = { .path = "/data/v.bin", .version = 77 }, osg;
@@ -525,7 +525,8 @@ static void test_proto_requests(void **state)
 	roundtrip(K_STAT, &st, &ost);
 	assert_true(!strcmp(ost.path, "/") && ost.version == UINT64_MAX && ost.at == INT64_MIN);
 	roundtrip(K_READ, &rd, &ord);
-	assert_true(ord.version == 9 && ord.off == 1ULL << 40 && ord.len == 65536);
+	assert_true(ord.version == 9 && ord.off == 1ULL << 40 && ord.len == 65536 &&
+		    ord.flags == VG_READ_VERIFIED);
 	/* a device name is the server's to judge (EINVAL, not a malformed request) */
 	roundtrip(K_STATUS_REQ, &sr, &osr);
 	assert_string_equal(osr.dev, sr.dev);
