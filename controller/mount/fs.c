@@ -487,7 +487,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;   /* always plus: one trip per dir */
-	conn->max_readahead = 1u << 20;
+	conn->max_readahead = MOUNT_READAHEAD_KB << 10;
+	mount_raise_readahead(fs_get());
 	return fs_get();
 }
 

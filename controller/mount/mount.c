@@ -5,6 +5,7 @@
 #include "controller/mount/mount.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,70 @@ static int check_device(struct mux *m, struct mfs *fs)
 	else if (e < 0)
 		log_warnx("mount: %s: %s", dev, strerror(-e));
 	return e;
+}
+
+/* The mountinfo field at p (octal escapes of space, tab, newline and
+ * backslash undone) into out; the rest of the line in *end. */
+static void mountinfo_field(const char *p, char *out, size_t cap, const char **end)
+{
+	size_t n = 0;
+
+	while (*p && *p != ' ' && *p != '\n') {
+		char c = *p++;
+
+		if (c == '\\' && p[0] >= '0' && p[0] <= '3' && p[1] >= '0' && p[1] <= '7' &&
+		    p[2] >= '0' && p[2] <= '7') {
+			c = (char)((p[0] - '0') << 6 | (p[1] - '0') << 3 | (p[2] - '0'));
+			p += 3;
+		}
+		if (n + 1 < cap)
+			out[n++] = c;
+	}
+	out[n] = '\0';
+	*end = p;
+}
+
+/* The "major:minor" of the newest fuse.vigil mount at mnt, from
+ * /proc/self/mountinfo (a stat of the mount point would wait for the INIT
+ * being answered).  0, or -ENOENT. */
+static int mount_devno(const char *mnt, char *devno, size_t cap)
+{
+	char line[PATH_MAX * 2 + 256], dev[32], point[PATH_MAX];
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+	const char *p;
+	int r = -ENOENT;
+
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE ... */
+		if (!(p = strchr(line, ' ')) || !(p = strchr(p + 1, ' ')))
+			continue;
+		mountinfo_field(p + 1, dev, sizeof(dev), &p);
+		if (!*p || !(p = strchr(p + 1, ' ')))
+			continue;
+		mountinfo_field(p + 1, point, sizeof(point), &p);
+		if (strcmp(point, mnt) || !(p = strstr(p, " - fuse.vigil ")))
+			continue;
+		snprintf(devno, cap, "%s", dev);
+		r = 0;
+	}
+	fclose(fp);
+	return r;
+}
+
+void mount_raise_readahead(const struct mfs *fs)
+{
+	char devno[32], path[96];
+	FILE *fp;
+
+	if (!fs->mnt || geteuid() != 0 || mount_devno(fs->mnt, devno, sizeof(devno)) < 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devno);
+	if ((fp = fopen(path, "we"))) {
+		fprintf(fp, "%u\n", MOUNT_READAHEAD_KB);
+		fclose(fp);
+	}
 }
 
 /* fuse_new with the mount's options; NULL after printing why. */
@@ -108,6 +173,7 @@ int mountfs_main(struct ctl *c, const char *device, const char *mountpoint,
 		 int64_t at_ns, bool foreground)
 {
 	struct mfs fs = { .dev = device, .at = at_ns, .uid = getuid(), .gid = getgid() };
+	int r;
 
 	if (at_ns == INT64_MAX)
 		fs.at = real_ns();
@@ -121,5 +187,8 @@ int mountfs_main(struct ctl *c, const char *device, const char *mountpoint,
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mux_free(c->m);   /* its I/O thread would not survive daemonizing */
 	c->m = NULL;
-	return run(&fs, c->b, c->server, mountpoint, foreground);
+	fs.mnt = realpath(mountpoint, NULL);   /* for its readahead (may stay NULL) */
+	r = run(&fs, c->b, c->server, mountpoint, foreground);
+	free(fs.mnt);
+	return r;
 }
