@@ -273,6 +273,7 @@ static ssize_t read_content(const char *path, uint64_t version, uint64_t off, ui
 	wire_put_u64(&b, version);
 	wire_put_u64(&b, off);
 	wire_put_u64(&b, len);
+	wire_put_u32(&b, 0);   /* flags: a plain reader, every chunk checked by sha256 */
 	s = mux_open(ctl_m, MSG_CTL_READ, b.data, b.len);
 	assert_non_null(s);
 	assert_int_equal(mux_send_end(s), 0);
