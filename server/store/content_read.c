@@ -61,6 +61,7 @@ struct vreader {
 	uint64_t span_off;
 	size_t span_len;
 	EVP_MD_CTX *md;              /* sha256 of each chunk, reused */
+	struct store_idmac *mac;     /* chunk and page ids: one HMAC context, reused */
 	bool verified;               /* records by CRC-32, not chunks by sha256 */
 	struct vreader_counts counts;
 };
@@ -89,6 +90,7 @@ void vreader_free(struct vreader *vr)
 	free(vr->chunk);
 	free(vr->span);
 	EVP_MD_CTX_free(vr->md);
+	store_idmac_free(vr->mac);
 	free(vr);
 }
 
@@ -129,8 +131,9 @@ static struct vpage *page_get(struct vreader *vr, const uint8_t hash[32], int *e
 			victim = p;
 	}
 	vpage_clear(victim);
-	store_chunk_id(&vr->key, hash, id);
-	r = store_get(vr->st, id, vr->pagebuf, CTREE_PAGE_BYTES_MAX, &n);
+	r = store_idmac(vr->mac, hash, id);
+	if (r == 0)
+		r = store_get(vr->st, id, vr->pagebuf, CTREE_PAGE_BYTES_MAX, &n);
 	if (r == -EMSGSIZE)
 		r = -EBADMSG;
 	if (r == 0 && ((r = content_sha256_of(vr->pagebuf, n, h)) == 0) && memcmp(h, hash, 32))
@@ -283,7 +286,10 @@ int vreader_open(struct store *st, const struct devkey *key, const struct conten
 	vr->key = *key;
 	vr->ref = *ref;
 	vr->pagebuf = malloc(CTREE_PAGE_BYTES_MAX);
-	if (!vr->pagebuf)
+	/* HMAC() would look HMAC and SHA-256 up again for every chunk's id:
+	 * four times the cost of one context reused (docs/performance.md) */
+	vr->mac = store_idmac_new(key);
+	if (!vr->pagebuf || !vr->mac)
 		goto fail;
 	if (ref->size > CONTENT_SIZE_MAX) {
 		r = -EBADMSG;
@@ -338,7 +344,8 @@ static int loc_fill(struct vreader *vr, bool sequential)
 		n = sequential ? VR_LOCS : VR_LOCS_RANDOM;
 	for (i = 0; i < n; i++) {
 		memcpy(vr->loc_sha[i], p->pg.e[vr->leaf_i + i].hash, 32);
-		store_chunk_id(&vr->key, vr->loc_sha[i], vr->loc_id[i]);
+		if ((r = store_idmac(vr->mac, vr->loc_sha[i], vr->loc_id[i])) < 0)
+			return r;
 	}
 	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])vr->loc_id, n, vr->loc)) < 0)
 		return r;
