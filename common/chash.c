@@ -11,7 +11,11 @@
  * (keyed XXH3-128, ~20x cheaper than sha256 here) and its sha256 taken
  * from the caller when the caller knows a chunk of that length and
  * fingerprint: a capture against a shipped version's chunk list hashes
- * only the chunks that changed; the tree root is the same either way. */
+ * only the chunks that changed; the tree root is the same either way.
+ *
+ * CHASH_DIGEST | CHASH_CHUNKS is a first upload's read (docs/daemon.md):
+ * XXH3-128 of the whole, chunk boundaries and fingerprints, and no sha256
+ * at all; the server computes the chunk sha256s and the tree root. */
 #include "common/chash.h"
 
 #include <errno.h>
@@ -43,6 +47,8 @@ struct shajob {
 
 struct chash {
 	unsigned what;
+	XXH3_state_t *xx;            /* CHASH_DIGEST */
+	uint8_t digest[CHASH_DIGEST_LEN];
 	struct shajob *job;          /* NULL: sha256 in the caller's thread */
 	bool no_job;                 /* starting the helper failed: do not retry */
 	uint64_t fed;
@@ -64,9 +70,10 @@ struct chash *chash_new(unsigned what)
 
 	if (!h)
 		return NULL;
-	h->what = what & CHASH_BOTH;
+	h->what = what & (CHASH_BOTH | CHASH_DIGEST | CHASH_CHUNKS);
 	if (((h->what & CHASH_SHA256) && !(h->md = EVP_MD_CTX_new())) ||
-	    ((h->what & CHASH_TREE) && !(h->ck = chunker_new()))) {
+	    ((h->what & CHASH_DIGEST) && !(h->xx = XXH3_createState())) ||
+	    ((h->what & (CHASH_TREE | CHASH_CHUNKS)) && !(h->ck = chunker_new()))) {
 		chash_free(h);
 		return NULL;
 	}
@@ -83,8 +90,11 @@ void chash_reset(struct chash *h)
 	h->fed = 0;
 	if (h->what & CHASH_SHA256)
 		h->md_ok = EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1;
-	if (h->what & CHASH_TREE) {
+	if (h->what & CHASH_DIGEST)
+		(void)XXH3_128bits_reset(h->xx);   /* fails only on a NULL state */
+	if (h->what & (CHASH_TREE | CHASH_CHUNKS))
 		chunker_reset(h->ck);
+	if (h->what & CHASH_TREE) {
 		ctree_builder_free(h->tb);
 		h->tb = ctree_builder_new(NULL, NULL);
 	}
@@ -188,10 +198,14 @@ static int chash_chunk(void *arg, const uint8_t *p, size_t n)
 	if (h->fp_secret) {
 		chash_fingerprint(h->fp_secret, p, n, fp);
 		h->n_fp++;
+		if (!(h->what & CHASH_TREE))   /* CHASH_CHUNKS: no sha256 asked for */
+			return h->chunk_fn ? h->chunk_fn(h->chunk_arg, NULL, (uint32_t)n, fp) : 0;
 		if (h->known && (rc = h->known(h->known_arg, fp, (uint32_t)n, d)) < 0)
 			return rc;
 		have = h->known && rc == 1;
 	}
+	if (!(h->what & CHASH_TREE))   /* CHASH_CHUNKS without a secret: lengths only */
+		return h->chunk_fn ? h->chunk_fn(h->chunk_arg, NULL, (uint32_t)n, NULL) : 0;
 	if (!have) {
 		if ((rc = ctree_sha256(p, n, d)) < 0)
 			return rc;
@@ -217,7 +231,9 @@ int chash_feed(struct chash *h, const void *p, size_t n)
 		job_post(j, p, n);
 	else if ((h->what & CHASH_SHA256) && EVP_DigestUpdate(h->md, p, n) != 1)
 		return -EIO;
-	if (h->what & CHASH_TREE)
+	if ((h->what & CHASH_DIGEST) && XXH3_128bits_update(h->xx, p, n) != XXH_OK)
+		return -EIO;
+	if (h->what & (CHASH_TREE | CHASH_CHUNKS))
 		rc = chunker_feed(h->ck, p, n, chash_chunk, h);
 	/* the helper is done with p before p goes back to the caller */
 	if (j && (src = job_wait(j)) < 0 && rc == 0)
@@ -237,11 +253,31 @@ int chash_finish(struct chash *h, uint8_t sha256[32], uint8_t root[32], uint64_t
 	*size = h->fed;
 	if ((h->what & CHASH_SHA256) && EVP_DigestFinal_ex(h->md, sha256, &olen) != 1)
 		return -EIO;
+	if (h->what & CHASH_DIGEST) {
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h->xx));
+		memcpy(h->digest, c.digest, CHASH_DIGEST_LEN);
+	}
+	if ((h->what & (CHASH_TREE | CHASH_CHUNKS)) &&
+	    (rc = chunker_flush(h->ck, chash_chunk, h)) != 0)
+		return rc;
 	if (!(h->what & CHASH_TREE))
 		return 0;
-	if ((rc = chunker_flush(h->ck, chash_chunk, h)) != 0)
-		return rc;
 	return ctree_finish(h->tb, root, size);
+}
+
+void chash_digest(const struct chash *h, uint8_t d[CHASH_DIGEST_LEN])
+{
+	memcpy(d, h->digest, CHASH_DIGEST_LEN);
+}
+
+void chash_digest_of(const void *p, size_t n, uint8_t d[CHASH_DIGEST_LEN])
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, XXH3_128bits(p, n));
+	memcpy(d, c.digest, CHASH_DIGEST_LEN);
 }
 
 void chash_set_chunk_fn(struct chash *h, chash_chunk_fn fn, void *arg)
@@ -286,6 +322,7 @@ void chash_free(struct chash *h)
 	if (h->job)
 		job_stop(h->job);
 	EVP_MD_CTX_free(h->md);
+	XXH3_freeState(h->xx);
 	chunker_free(h->ck);
 	ctree_builder_free(h->tb);
 	free(h);

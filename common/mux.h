@@ -28,7 +28,7 @@
 
 /* 2: MSG_PUT_TRAILER (a WHOLE body sent in the pass that hashes it)
  * 3: HELLO carries the receive window this end grants each stream */
-#define MUX_VERSION       3
+#define MUX_VERSION       4
 #define MUX_FRAME_MAX     65536          /* payload bytes per frame */
 #define MUX_WINDOW        (512 * 1024)   /* per-stream receive window, bytes (default, least) */
 #define MUX_WINDOW_MAX    (16 << 20)     /* the most a HELLO may grant */

@@ -138,17 +138,33 @@ void proto_get_batch_done(struct wire_reader *r, struct vg_batch_result *res, ui
 void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t)
 {
 	wire_put_u8(b, t->abandon);
-	wire_put_bytes(b, t->sha256, 32);
-	wire_put_bytes(b, t->tree_root, 32);
+	wire_put_u8(b, t->flags);
+	wire_put_bytes(b, t->digest, VG_DIGEST_LEN);
 }
 
 void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t)
 {
 	t->abandon = wire_get_u8(r);
-	wire_get_bytes(r, t->sha256, 32);
-	wire_get_bytes(r, t->tree_root, 32);
-	if (!r->err && t->abandon > 1)
+	t->flags = wire_get_u8(r);
+	wire_get_bytes(r, t->digest, VG_DIGEST_LEN);
+	if (!r->err && (t->abandon > 1 || (t->flags & ~VG_TRAILER_LIST)))
 		r->err = -EBADMSG;
+}
+
+void proto_put_put_stored(struct buf *b, const struct vg_put_stored *t)
+{
+	wire_put_u64(b, t->version);
+	wire_put_bytes(b, t->tree_root, 32);
+	wire_put_bytes(b, t->sha256, 32);
+	wire_put_u64(b, t->n_chunks);
+}
+
+void proto_get_put_stored(struct wire_reader *r, struct vg_put_stored *t)
+{
+	t->version = wire_get_u64(r);
+	wire_get_bytes(r, t->tree_root, 32);
+	wire_get_bytes(r, t->sha256, 32);
+	t->n_chunks = wire_get_u64(r);
 }
 
 void proto_put_device(struct buf *b, const struct vg_device *d)

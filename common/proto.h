@@ -34,6 +34,9 @@ enum {
 	MSG_CMD_QUEUED = 0x000A,  /* {u64 id}: the command is durably queued */
 	MSG_CMD_STATE  = 0x000B,  /* {cmdstate} (common/command.h) */
 	MSG_PUTBATCH_DONE = 0x000C, /* {u32 n, {u64 version, u32 err, u8 adopted} * n} */
+	/* a WHOLE sent as it is read is stored: {put_stored}, then (n_chunks
+	 * > 0) DATA (entries sha256[32], u32 len)..., END */
+	MSG_PUT_STORED = 0x000D,
 };
 
 /* Device requests: only the device's own namespace, only latest versions. */
@@ -48,7 +51,8 @@ enum {
 	MSG_DEV_FETCH  = 0x0107,  /* {u64 id}, then ENTRY, DATA..., per item, END -> OK | ERROR */
 	MSG_DEV_SIM    = 0x0108,  /* {sim} -> OK: the SIM as vigil-simfs read it (struct vg_sim) */
 	/* inside a MSG_DEV_PUT stream, after a WHOLE body announced with zero
-	 * sha256 and tree_root: {put_trailer}, then END */
+	 * sha256 and tree_root: {put_trailer}, then END; answered by
+	 * PUT_STORED instead of PUT_DONE */
 	MSG_PUT_TRAILER = 0x0109,
 	/* many small new files on one stream (docs/protocol.md "Batched puts"):
 	 * {} then per item PUTBATCH_ITEM{batch_item} and exactly e.size bytes
@@ -121,14 +125,29 @@ struct vg_put {
 	char from[PATH_MAX];      /* RENAME source */
 };
 
-/* The hashes of a WHOLE body read and sent in one pass (the device knows
- * them only at the end): the PUT announced zero sha256 and tree_root, the
- * body is e.size bytes, this follows it.  abandon: the file changed under
- * the read; the server drops the upload (its resume state too). */
+/* The end of a WHOLE body read and sent in one pass (the device knows
+ * its digest only at the end): the PUT announced zero sha256 and
+ * tree_root, the body is e.size bytes, this follows it.  abandon: the file
+ * changed under the read; the server drops the upload (its resume state
+ * too).  digest: XXH3-128 of the body (common/chash.h CHASH_DIGEST), which
+ * the server checks against the bytes it built; flags: VG_TRAILER_LIST
+ * asks for the version's chunk list after PUT_STORED. */
+#define VG_DIGEST_LEN    16
+#define VG_TRAILER_LIST  0x01
 struct vg_put_trailer {
 	uint8_t abandon;          /* 0 or 1 */
-	uint8_t sha256[32];
+	uint8_t flags;            /* VG_TRAILER_LIST, nothing else */
+	uint8_t digest[VG_DIGEST_LEN];
+};
+
+/* MSG_PUT_STORED: the version of a WHOLE sent as it is read, the tree root
+ * and sha256 the server computed of it, and how many chunk entries follow
+ * as DATA (0: none asked, or the server could not give them). */
+struct vg_put_stored {
+	uint64_t version;
 	uint8_t tree_root[32];
+	uint8_t sha256[32];
+	uint64_t n_chunks;
 };
 
 /* Batched puts (MSG_DEV_PUTBATCH): small WHOLE files with their hashes
@@ -285,6 +304,8 @@ void proto_put_put(struct buf *b, const struct vg_put *p);
 void proto_get_put(struct wire_reader *r, struct vg_put *p);
 void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t);
 void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t);
+void proto_put_put_stored(struct buf *b, const struct vg_put_stored *t);
+void proto_get_put_stored(struct wire_reader *r, struct vg_put_stored *t);
 /* A batch item: decodes only WHOLE regular files with a zero token, a
  * size up to PUTBATCH_BODY_MAX and known flags (else -EBADMSG). */
 void proto_put_batch_item(struct buf *b, const struct vg_put *put, uint8_t flags);

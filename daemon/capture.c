@@ -306,7 +306,12 @@ static int capture_open(const char *root, int rootfd, const char *path, const ch
 
 static struct chash *capture_hash(const struct capture_sink *sink)
 {
-	struct chash *h = chash_new(sink && sink->no_sha256 ? CHASH_TREE : CHASH_BOTH);
+	unsigned what = sink && sink->no_sha256 ? CHASH_TREE : CHASH_BOTH;
+	struct chash *h;
+
+	if (sink && sink->digest)
+		what = CHASH_DIGEST | (sink->fp_secret && sink->chunk ? CHASH_CHUNKS : 0);
+	h = chash_new(what);
 
 	if (h && sink && sink->chunk)
 		chash_set_chunk_fn(h, sink->chunk, sink->arg);
@@ -323,8 +328,10 @@ static int capture_end(struct capture *c, struct chash *h, uint8_t *buf, int rc)
 
 	if (rc == 0)
 		rc = chash_finish(h, c->sha256, c->root, &size);
-	if (rc == 0)
+	if (rc == 0) {
 		chash_counts(h, &c->chunks_sha, &c->chunks_fp);
+		chash_digest(h, c->digest);
+	}
 	free(buf);
 	chash_free(h);
 	if (rc < 0)

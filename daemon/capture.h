@@ -12,8 +12,10 @@
  *
  * While reading, every byte goes to the content hash (sha256 of the whole
  * unless the sink says no, FastCDC chunks -> chunk tree root, a chunk's
- * sha256 taken from the sink when it knows the chunk by its fingerprint)
- * and to the caller's sink (signature, delta), in one pass. */
+ * sha256 taken from the sink when it knows the chunk by its fingerprint;
+ * or, for a first upload sent as it is read, only an XXH3-128 digest of
+ * the whole and the chunks' fingerprints) and to the caller's sink
+ * (delta, chunk list, the upload), in one pass. */
 #ifndef VIGIL_DAEMON_CAPTURE_H
 #define VIGIL_DAEMON_CAPTURE_H
 
@@ -46,6 +48,10 @@ struct capture_sink {
 	chash_known_fn known;
 	/* no sha256 of the whole (c->sha256 all zeros): the tree root alone */
 	bool no_sha256;
+	/* no sha256 at all: c->digest (XXH3-128 of the whole) and, with
+	 * fp_secret and chunk, each chunk's length and fingerprint (sha NULL);
+	 * c->root all zeros (a first upload: the server computes the tree) */
+	bool digest;
 	/* a writer is at the file right now (the tracker saw it): the reads
 	 * that wait for it to hold still are skipped, it is copied at once */
 	bool moving;
@@ -58,6 +64,7 @@ struct capture {
 	struct stat st;          /* of the source file; its st_size may differ from
 				  * size for a database or an unstable copy */
 	uint8_t sha256[32], root[32];   /* sha256: zeros with sink->no_sha256 */
+	uint8_t digest[CHASH_DIGEST_LEN];   /* sink->digest: XXH3-128 of the whole */
 	uint64_t chunks_sha, chunks_fp; /* chunks sha256-hashed, fingerprinted */
 	uint64_t size;           /* bytes captured */
 	int64_t capture_ns;      /* when the read started */

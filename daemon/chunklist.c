@@ -84,6 +84,12 @@ struct clwriter {
 	size_t cap, len;
 	uint64_t count, size;
 	int err;
+	/* clwriter_fill: entries filled, the part of one received so far,
+	 * the block of the file in buf (first entry, entries), the tree */
+	uint64_t fill_idx, blk_first;
+	size_t blk_n, npart;
+	uint8_t part[CL_FILL_ENTRY];
+	struct ctree_builder *tb;
 };
 
 int clwriter_new(const char *statedir, size_t bufsize, struct clwriter **out)
@@ -127,6 +133,10 @@ fail:
 
 int clwriter_reset(struct clwriter *w)
 {
+	ctree_builder_free(w->tb);
+	w->tb = NULL;
+	w->fill_idx = w->blk_first = 0;
+	w->blk_n = w->npart = 0;
 	w->len = 0;
 	w->count = 0;
 	w->size = 0;
@@ -157,7 +167,10 @@ int clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len,
 	if (w->cap - w->len < CL_ENTRY && (rc = cw_flush(w)) < 0)
 		return rc;
 	p = w->buf + w->len;
-	memcpy(p, sha, 32);
+	if (sha)
+		memcpy(p, sha, 32);
+	else
+		memset(p, 0, 32);   /* filled in later (clwriter_fill) */
 	memcpy(p + 32, fp, CHASH_FP_LEN);
 	p[48] = (uint8_t)(len >> 24);
 	p[49] = (uint8_t)(len >> 16);
@@ -201,8 +214,99 @@ void clwriter_free(struct clwriter *w)
 		close(w->fd);
 	if (w->tmp[0])
 		unlink(w->tmp);
+	ctree_builder_free(w->tb);
 	free(w->buf);
 	free(w);
+}
+
+/* ---- filling in the sha256s ---- */
+
+/* Writes the block of entries in buf back (fill). */
+static int fill_flush(struct clwriter *w)
+{
+	size_t n = w->blk_n * CL_ENTRY;
+
+	if (w->blk_n && pwrite(w->fd, w->buf, n, (off_t)(CL_HDR + w->blk_first * CL_ENTRY)) !=
+	    (ssize_t)n)
+		return w->err = errno ? -errno : -EIO;
+	w->blk_n = 0;
+	return 0;
+}
+
+/* The next entry e (sha256[32], u32 len) of the list being filled. */
+static int fill_one(struct clwriter *w, const uint8_t *e)
+{
+	uint32_t len = (uint32_t)e[32] << 24 | (uint32_t)e[33] << 16 | (uint32_t)e[34] << 8 | e[35];
+	uint8_t *p;
+	int rc;
+
+	if (w->fill_idx >= w->count)
+		return w->err = -EBADMSG;   /* more chunks than the read made */
+	if (w->fill_idx >= w->blk_first + w->blk_n) {
+		size_t k = w->cap / CL_ENTRY;
+		ssize_t got;
+
+		if ((rc = fill_flush(w)) < 0)
+			return rc;
+		if (k > w->count - w->fill_idx)
+			k = (size_t)(w->count - w->fill_idx);
+		got = pread(w->fd, w->buf, k * CL_ENTRY, (off_t)(CL_HDR + w->fill_idx * CL_ENTRY));
+		if (got != (ssize_t)(k * CL_ENTRY))
+			return w->err = got < 0 ? -errno : -EIO;
+		w->blk_first = w->fill_idx;
+		w->blk_n = k;
+	}
+	p = w->buf + (w->fill_idx - w->blk_first) * CL_ENTRY;
+	if (len != ((uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51]))
+		return w->err = -EBADMSG;   /* not the chunks the read made */
+	memcpy(p, e, 32);
+	w->fill_idx++;
+	return (rc = ctree_add(w->tb, e, len)) < 0 ? (w->err = rc) : 0;
+}
+
+int clwriter_fill(struct clwriter *w, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if (!w->tb) {   /* the first piece: what was added goes to the file first */
+		if ((rc = cw_flush(w)) < 0)
+			return rc;
+		if (!(w->tb = ctree_builder_new(NULL, NULL)))
+			return w->err = -ENOMEM;
+	}
+	while (n) {
+		size_t k = n < CL_FILL_ENTRY - w->npart ? n : CL_FILL_ENTRY - w->npart;
+
+		memcpy(w->part + w->npart, q, k);
+		w->npart += k;
+		q += k;
+		n -= k;
+		if (w->npart < CL_FILL_ENTRY)
+			break;
+		w->npart = 0;
+		if ((rc = fill_one(w, w->part)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int clwriter_fill_end(struct clwriter *w, uint8_t root[32])
+{
+	uint64_t size = 0;
+	int rc;
+
+	if (w->err)
+		return w->err;
+	if (!w->tb || w->npart || w->fill_idx != w->count)
+		return w->err = -EBADMSG;
+	if ((rc = fill_flush(w)) < 0)
+		return rc;
+	if ((rc = ctree_finish(w->tb, root, &size)) < 0)
+		return w->err = rc;
+	return size == w->size ? 0 : (w->err = -EBADMSG);
 }
 
 /* ---- reader ---- */

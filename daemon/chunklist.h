@@ -50,8 +50,19 @@ int chunklist_fp_secret(struct statedb *db, uint8_t secret[CHASH_FP_SECRET]);
 struct clwriter;
 int  clwriter_new(const char *statedir, size_t bufsize, struct clwriter **out);
 int  clwriter_reset(struct clwriter *w);          /* start over (torn read) */
+/* sha NULL: not known yet (a first upload's read computes none), zeros
+ * until clwriter_fill fills it in. */
 int  clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len,
 		  const uint8_t fp[CHASH_FP_LEN]);
+/* The sha256s of a list added without them, from the server's chunk list
+ * of the version (MSG_PUT_STORED: entries sha256[32], u32 len big-endian,
+ * in order, split anywhere), each entry's length checked against the one
+ * added.  clwriter_fill_end checks that every entry was filled and gives
+ * the tree root of the list, which the caller compares with the version's
+ * before it commits.  0 or -errno (-EBADMSG: not the same chunks). */
+#define CL_FILL_ENTRY 36
+int  clwriter_fill(struct clwriter *w, const void *p, size_t n);
+int  clwriter_fill_end(struct clwriter *w, uint8_t root[32]);
 /* Writes the header and renames into place for path. */
 int  clwriter_commit(struct clwriter *w, const char *path, const uint8_t root[32]);
 void clwriter_free(struct clwriter *w);           /* NULL-safe; drops an uncommitted list */

@@ -31,6 +31,9 @@ enum ctr {
 	/* librsync signatures of old regions fetched for deltas
 	 * (chunkdelta.h); in CTR_BYTES_RECV too */
 	CTR_SIG_BYTES_RECV,
+	/* chunk sha256s a first upload's chunk list got from the server
+	 * (MSG_PUT_STORED) instead of computing them (docs/daemon.md) */
+	CTR_CHUNK_SHA_RECEIVED,
 	CTR_COUNT
 };
 

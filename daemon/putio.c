@@ -222,23 +222,57 @@ static int send_trailer(struct put_stream *ps, const struct vg_put_trailer *t)
 	return rc;
 }
 
-int putio_stream_finish(struct put_stream *ps, const uint8_t sha256[32],
-			const uint8_t root[32], uint64_t *version, char *err, size_t errlen)
+/* After PUT_STORED: its n_chunks entries as DATA, then END, to list().
+ * 0 once exactly that many came; -EBADMSG for more or fewer. */
+static int recv_list(struct put_stream *ps, const struct vg_put_stored *st, struct buf *rb,
+		     int (*list)(void *arg, const void *p, size_t n), void *arg)
 {
-	struct vg_put_trailer t = { .abandon = 0 };
+	uint64_t want = st->n_chunks * PUTIO_LIST_ENTRY, got = 0;
+	uint16_t type = 0;
+	int rc = 0;
+
+	if (st->n_chunks > PUTIO_LIST_MAX(ps->body->size))
+		return -EBADMSG;
+	while ((rc = rpc_recv(&ps->r, ps->s, &type, rb)) == MUX_DATA) {
+		if (rb->len > want - got)
+			return -EBADMSG;
+		got += rb->len;
+		ps->body->bytes_received += rb->len;
+		if ((rc = list(arg, rb->data, rb->len)) < 0)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	return rc == MUX_END && got == want ? 0 : -EBADMSG;
+}
+
+int putio_stream_finish(struct put_stream *ps, const struct putio_trailer *t,
+			struct vg_put_stored *st, int *list_rc, char *err, size_t errlen)
+{
+	struct vg_put_trailer tr = { .abandon = 0, .flags = t->list ? VG_TRAILER_LIST : 0 };
+	struct wire_reader rd;
 	struct buf rb;
 	uint16_t type = 0;
 	int rc;
 
-	memcpy(t.sha256, sha256, 32);
-	memcpy(t.tree_root, root, 32);
+	memcpy(tr.digest, t->digest, VG_DIGEST_LEN);
+	memset(st, 0, sizeof(*st));
+	*list_rc = -ENOENT;
 	buf_init(&rb, MUX_FRAME_MAX);
-	if ((rc = send_trailer(ps, &t)) == 0)
+	if ((rc = send_trailer(ps, &tr)) == 0)
 		rc = rpc_recv(&ps->r, ps->s, &type, &rb);
-	if (rc >= 0 && (rc != MUX_MSG || type != MSG_PUT_DONE || get_u64(&rb, version) < 0)) {
-		snprintf(ps->r.err, sizeof(ps->r.err), "unexpected reply to a put");
-		rc = -EPROTO;
+	if (rc >= 0) {
+		wire_reader_init(&rd, rb.data, rb.len);
+		if (rc == MUX_MSG && type == MSG_PUT_STORED)
+			proto_get_put_stored(&rd, st);
+		if (rc != MUX_MSG || type != MSG_PUT_STORED || wire_done(&rd) < 0) {
+			snprintf(ps->r.err, sizeof(ps->r.err), "unexpected reply to a put");
+			rc = -EPROTO;
+		}
 	}
+	/* the version is stored: a list that breaks off only goes missing */
+	if (rc >= 0 && t->list && st->n_chunks)
+		*list_rc = recv_list(ps, st, &rb, t->list, t->arg);
 	snprintf(err, errlen, "%s", rc < 0 ? ps->r.err : "");
 	buf_free(&rb);
 	return rc < 0 ? rc : 0;

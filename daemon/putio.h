@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/chunker.h"
 #include "common/mux.h"
 #include "common/proto.h"
 
@@ -26,6 +27,7 @@ struct put_body {
 	bool verify;         /* re-hash the bytes read; reset the stream if they
 			      * no longer match put->e.sha256 (file changed) */
 	uint64_t bytes_read, bytes_sent;   /* out: for counters */
+	uint64_t bytes_received;           /* out: a streamed WHOLE's chunk list */
 	uint64_t resume_off;  /* out: where the server had the body resume */
 	bool has_id;          /* id names this body (ship.c ship_body_id) */
 	uint8_t id[16];
@@ -37,21 +39,35 @@ int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
 	       int timeout_ms, uint64_t *version, char *err, size_t errlen);
 
 /* A WHOLE PUT whose body is sent as it is read (daemon/capture.h
- * capture_stream): announced with zero sha256 and tree_root, which follow
- * the body in a MSG_PUT_TRAILER (docs/protocol.md).
+ * capture_stream): announced with zero sha256 and tree_root; the body is
+ * followed by a MSG_PUT_TRAILER with its XXH3-128 digest, answered by
+ * MSG_PUT_STORED (the server's tree root and sha256) and, when asked, the
+ * version's chunk list (docs/protocol.md).
  *   putio_stream_open   sends the PUT, waits for PUT_READY{resume_offset}
  *   putio_stream_data   the next bytes of the body, from offset 0 (bytes
  *                       before the resume offset are only counted as read)
- *   putio_stream_finish the trailer, END, then PUT_DONE{version}
+ *   putio_stream_finish the trailer, END, then PUT_STORED into *st, then
+ *                       (t->list set) the chunk entries to t->list:
+ *                       *list_rc 0 once all of them came, else why not
+ *                       (the version is stored all the same)
  *   putio_stream_free   an unfinished stream abandons the upload (a
  *                       trailer saying so, so the server drops its state)
- * Results as putio_send; body->bytes_read/bytes_sent/resume_off as there. */
+ * Results as putio_send; body->bytes_read/bytes_sent/resume_off as there,
+ * and bytes_received for the list. */
+#define PUTIO_LIST_ENTRY 36   /* sha256[32], u32 len */
+/* the most chunk entries a content of size bytes can have */
+#define PUTIO_LIST_MAX(size) ((size) / CHUNK_MIN + 1)
+struct putio_trailer {
+	uint8_t digest[VG_DIGEST_LEN];
+	int (*list)(void *arg, const void *p, size_t n);   /* NULL: no list */
+	void *arg;
+};
 struct put_stream;
 int  putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *body,
 		       int timeout_ms, struct put_stream **out, char *err, size_t errlen);
 int  putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n);
-int  putio_stream_finish(struct put_stream *ps, const uint8_t sha256[32],
-			 const uint8_t root[32], uint64_t *version, char *err, size_t errlen);
+int  putio_stream_finish(struct put_stream *ps, const struct putio_trailer *t,
+			 struct vg_put_stored *st, int *list_rc, char *err, size_t errlen);
 void putio_stream_free(struct put_stream *ps);
 
 /* A batched put (MSG_DEV_PUTBATCH, docs/protocol.md): many small WHOLE

@@ -459,20 +459,22 @@ int ship_stream_open(struct shipper *sh, struct put_body *body, struct put_strea
 }
 
 int ship_stream_end(struct shipper *sh, struct put_body *body, struct put_stream *ps, int rc,
-		    uint64_t *version)
+		    const struct putio_trailer *t, struct vg_put_stored *st, int *list_rc)
 {
 	char err[VG_ERRMSG_MAX] = "";
 
+	memset(st, 0, sizeof(*st));
+	*list_rc = -ENOENT;
 	if (rc == -EBUSY) {      /* the file moved under the read: not a send failure */
 		putio_stream_free(ps);   /* abandons it */
 		put_done(sh, body, -EAGAIN, err, NULL);
 		return rc;
 	}
 	if (rc == 0)
-		rc = putio_stream_finish(ps, sh->put->e.sha256, sh->put->e.tree_root, version,
-					 err, sizeof(err));
+		rc = putio_stream_finish(ps, t, st, list_rc, err, sizeof(err));
+	ctr_add(sh->o.ctr, CTR_BYTES_RECV, body->bytes_received);
 	putio_stream_free(ps);   /* abandons an unfinished one */
-	return put_done(sh, body, rc, err, version);
+	return put_done(sh, body, rc, err, &st->version);
 }
 
 static void stream_token_nonce(struct shipper *sh, int64_t *nonce)

@@ -61,13 +61,13 @@ void ship_row_from(struct shipped *r, const struct vg_entry *e, const struct sta
 int ship_send_put(struct shipper *sh, struct put_body *body, uint64_t *version);
 /* sh->put as a WHOLE sent while it is read (putio.h put_stream): opens
  * it (0 and *ps, or -errno logged and counted as ship_send_put), and
- * ends it: rc 0 sends the trailer (sh->put's sha256 and root, filled in
- * by then) and waits for the version; any other rc (the read's) abandons
+ * ends it: rc 0 sends the trailer t and waits for PUT_STORED (into *st)
+ * and the chunk list t asks for (*list_rc, putio.h); any other rc (the read's) abandons
  * the upload and is returned (-EBUSY, the file moved under the read, is
  * not counted as an error). */
 int ship_stream_open(struct shipper *sh, struct put_body *body, struct put_stream **ps);
 int ship_stream_end(struct shipper *sh, struct put_body *body, struct put_stream *ps, int rc,
-		    uint64_t *version);
+		    const struct putio_trailer *t, struct vg_put_stored *st, int *list_rc);
 /* Upload token of a WHOLE sent as it is read: sha256 of the path, the
  * file's dev, ino, size, mtime and ctime and the state directory's nonce
  * (STATE/state.db kv upload_nonce), first 16 bytes. */
@@ -103,6 +103,9 @@ struct ship_sink {
 	/* the read computes no sha256 of the whole (a DELTA or a streamed
 	 * WHOLE: the server's check is the tree root; it computes the sha256) */
 	bool no_sha256;
+	/* no sha256 at all (a WHOLE sent as it is read): the digest, and the
+	 * chunk list without sha256s until the server's fills them in */
+	bool digest;
 	/* ship_capture_stream: the bytes, after the pieces above, go on to
 	 * out(); begin() first learns what will be read */
 	int (*begin)(void *arg, const struct capture *c);

@@ -6,8 +6,10 @@
  * when a signature is cached and the delta is smaller, a WHOLE otherwise,
  * a META when only metadata moved, or nothing at all.  A WHOLE known
  * before the read (a new file, or one whose size moved, with no cached
- * signature) is sent in that same read, its hashes after the body
- * (ship_streamed); a file that moves under it takes the path above. */
+ * signature) is sent in that same read, its digest after the body
+ * (ship_streamed: no sha256 at all, the server's chunk list fills the
+ * device's in after PUT_STORED); a file that moves under it takes the
+ * path above. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,38 @@ static int streamed_out(void *arg, const uint8_t *p, size_t n)
 	return rc;
 }
 
+/* The server's chunk list of the version just stored into the chunk list
+ * the read wrote without sha256s (putio.h list()). */
+static int streamed_list(void *arg, const void *p, size_t n)
+{
+	struct ship_sink *s = arg;
+
+	return clwriter_fill(s->cw, p, n);
+}
+
+/* After PUT_STORED: the version's root is the server's (the device
+ * computed none); the chunk list is kept only when the server's entries
+ * filled every sha256 in and their tree is that root (then the next
+ * edit's capture and RANGES take unchanged chunks' sha256s from it). */
+static void streamed_stored(struct shipper *sh, struct capture *cap, struct ship_sink *s,
+			    const struct vg_put_stored *st, int list_rc)
+{
+	uint8_t root[32];
+
+	memcpy(sh->put->e.tree_root, st->tree_root, 32);
+	memcpy(cap->root, st->tree_root, 32);
+	if (!s->cw)
+		return;
+	if (list_rc == 0 && clwriter_fill_end(s->cw, root) == 0 && !memcmp(root, st->tree_root, 32)) {
+		ctr_add(sh->o.ctr, CTR_CHUNK_SHA_RECEIVED, st->n_chunks);
+		return;
+	}
+	log_debug("%s: no chunk list from the server (%s): the next edit asks for it",
+		  sh->put->e.path, list_rc < 0 ? strerror(-list_rc) : "it does not match");
+	clwriter_free(s->cw);   /* ship_sink_keep drops the old one */
+	s->cw = NULL;
+}
+
 /* 0 or -errno as ship_item; -ENOTSUP (not sure the content changed, or
  * the file moved under the read): take the capture path. */
 static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct stat *st,
@@ -122,14 +156,15 @@ static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct
 	struct streamed c = { .sh = sh, .q = q, .base = base };
 	struct ship_sink s = { .dfd = -1 };
 	struct capture cap = { .fd = -1 };
-	uint64_t version = 0;
+	struct putio_trailer t = { .arg = &s };
+	struct vg_put_stored stored = { 0 };
+	int rc, list_rc = -ENOENT;
 	bool torn;
-	int rc;
 
 	if (base && base->version && base->size == (uint64_t)st->st_size)
 		return -ENOTSUP;
 	ship_sink_open(sh, q->path, st, base, false, &s);
-	s.no_sha256 = true;   /* the server computes it from the stream */
+	s.digest = true;   /* no sha256: the server hashes the stream it checks */
 	s.begin = streamed_begin;
 	s.out = streamed_out;
 	s.out_arg = &c;
@@ -138,15 +173,17 @@ static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct
 	if (rc < 0 && !c.ps && !c.send_rc && !torn && rc != -EAGAIN && rc != -ENOTSUP)
 		log_errno(rc, "%s: reading", q->path);
 	if (c.ps) {
-		memcpy(sh->put->e.sha256, cap.sha256, 32);
-		memcpy(sh->put->e.tree_root, cap.root, 32);
-		rc = ship_stream_end(sh, &c.body, c.ps, torn ? -EBUSY : rc, &version);
+		memcpy(t.digest, cap.digest, sizeof(t.digest));
+		t.list = s.cw && !cap.sqlite ? streamed_list : NULL;
+		rc = ship_stream_end(sh, &c.body, c.ps, torn ? -EBUSY : rc, &t, &stored, &list_rc);
+		if (rc == 0)
+			streamed_stored(sh, &cap, &s, &stored, list_rc);
 	}
 	if (torn)
 		rc = -ENOTSUP;   /* it moved: the capture path reads it until it holds still */
 	if (rc < 0 && (c.send_rc || c.ps))
 		rc = ship_finish_put(sh, rc, q->path);
-	return ship_end(sh, q, base, &cap, &s, &version, rc);
+	return ship_end(sh, q, base, &cap, &s, &stored.version, rc);
 }
 
 /* The capture path (see the top of the file). */

@@ -49,7 +49,7 @@ static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint
 
 	if (c->cw && fp && (rc = clwriter_add(c->cw, sha, len, fp)) < 0)
 		return rc;
-	if (c->cd && (rc = chunkdelta_chunk(c->cd, sha, len, fp)) < 0)
+	if (c->cd && sha && (rc = chunkdelta_chunk(c->cd, sha, len, fp)) < 0)
 		cd_failed(c, rc);
 	return 0;
 }
@@ -271,7 +271,7 @@ static int capture_into(struct shipper *sh, const char *path, struct ship_sink *
 	struct capture_sink sink = { .arg = s, .reset = sink_reset, .data = sink_data,
 				     .chunk = sink_chunk, .begin = sink_begin,
 				     .fp_secret = s->fp_secret, .known = sink_known,
-				     .no_sha256 = s->no_sha256,
+				     .no_sha256 = s->no_sha256, .digest = s->digest,
 				     .moving = sh->o.rt && rangetab_busy(sh->o.rt, path, mono_ns()) };
 	const char *root;
 	int rfd = root_fd(sh, path, &root), rc;

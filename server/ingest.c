@@ -26,6 +26,10 @@ struct put_ctx {
 	struct index_version base;      /* base version (DELTA, RANGES, META) */
 	bool have_base;
 	struct buf in;                  /* one received item */
+	/* a WHOLE sent as it is read (a trailer): answered by PUT_STORED */
+	bool streamed;
+	struct vg_put_trailer tr;
+	struct vbuild *stored;          /* its finished build, for the chunk list */
 };
 
 static const uint8_t zero32[32];
@@ -188,20 +192,32 @@ static int verify(struct put_ctx *p, const struct content_ref *ref, const uint8_
 	return 0;
 }
 
-/* A WHOLE body announced with zero sha256 and tree_root carries them in a
- * trailer after the data (the device read and sent it in one pass):
- * they go into the entry before it is verified.  0; -EAGAIN when the
- * device abandoned it (the file changed under its read); -EBADMSG when
- * the trailer is missing. */
-static int whole_trailer(struct put_ctx *p, bool got, const struct vg_put_trailer *tr)
+/* A WHOLE body announced with zero sha256 and tree_root is followed by a
+ * trailer (the device read and sent it in one pass): the XXH3-128 of the
+ * bytes it read.  0; -EAGAIN when the device abandoned it (the file
+ * changed under its read); -EBADMSG when the trailer is missing. */
+static int whole_trailer(const struct put_ctx *p, bool got)
 {
 	if (!got)
 		return -EBADMSG;
-	if (tr->abandon)
-		return -EAGAIN;
-	memcpy(p->v.e.sha256, tr->sha256, 32);
-	memcpy(p->v.e.tree_root, tr->tree_root, 32);
-	return 0;
+	return p->tr.abandon ? -EAGAIN : 0;
+}
+
+/* A streamed WHOLE is checked end to end by its digest: what the server
+ * built is, byte for byte, what the device read (docs/protocol.md).  The
+ * tree root and sha256 are the server's own, of those same bytes. */
+static int verify_digest(struct put_ctx *p, struct vbuild *vb, const struct content_ref *ref,
+			 const uint8_t sha[32])
+{
+	uint8_t d[VG_DIGEST_LEN];
+	int r;
+
+	if ((r = vbuild_digest(vb, d)) < 0)
+		return r;
+	if (ref->size != p->v.e.size || memcmp(d, p->tr.digest, VG_DIGEST_LEN))
+		return -EBADMSG;
+	memcpy(p->v.e.tree_root, ref->root, 32);
+	return verify(p, ref, sha);
 }
 
 /* An attempt cut a moment ago may still hold the upload's state (its
@@ -227,7 +243,6 @@ static int put_whole(struct put_ctx *p)
 	struct whole w = { .p = p, .resumable = token_set(p->put.token) };
 	bool trailer = !memcmp(p->v.e.tree_root, zero32, 32) && !memcmp(p->v.e.sha256, zero32, 32);
 	bool got = false;
-	struct vg_put_trailer tr;
 	struct content_ref ref;
 	uint8_t sha[32];
 	uint64_t off = 0;
@@ -251,13 +266,13 @@ static int put_whole(struct put_ctx *p)
 	w.written = off;
 	if ((r = reply_u64(p->s, MSG_PUT_READY, off)) < 0)
 		goto out;
-	r = recv_body(p, whole_feed, &w, body_slack(p), trailer ? &tr : NULL, &got);
+	r = recv_body(p, whole_feed, &w, body_slack(p), trailer ? &p->tr : NULL, &got);
 	if (r < 0) {
 		if (w.resumable && (r == -ECONNRESET || r == -ETIMEDOUT))
 			(void)vbuild_checkpoint(w.vb, p->put.token);   /* keep what arrived */
 		goto out;
 	}
-	if (trailer && (r = whole_trailer(p, got, &tr)) < 0)
+	if (trailer && (r = whole_trailer(p, got)) < 0)
 		goto out;
 	if (w.written != p->v.e.size) {
 		r = -EBADMSG;
@@ -265,7 +280,12 @@ static int put_whole(struct put_ctx *p)
 	}
 	if ((r = vbuild_finish(w.vb, &ref)) < 0 || (r = vbuild_sha256(w.vb, sha)) < 0)
 		goto out;
-	r = verify(p, &ref, sha);
+	p->streamed = trailer;
+	r = trailer ? verify_digest(p, w.vb, &ref, sha) : verify(p, &ref, sha);
+	if (r == 0 && trailer && (p->tr.flags & VG_TRAILER_LIST)) {
+		p->stored = w.vb;   /* its chunk list goes after PUT_STORED */
+		return 0;
+	}
 out:
 	/* a verified, rejected or abandoned upload is done with; a broken
 	 * one may resume */
@@ -273,6 +293,50 @@ out:
 		vbuild_forget(p->c->srv->store, &p->c->key, p->put.token);
 	vbuild_free(w.vb);
 	return r == -EFBIG ? -EBADMSG : r;
+}
+
+/* The end of a streamed WHOLE whose version is committed: PUT_STORED
+ * {version, root, sha256, n}, then the n chunk entries the device asked
+ * for (VG_TRAILER_LIST; what its next edit needs, docs/protocol.md), read
+ * from the upload's state, not from the tree.  0, or -ECONNABORTED when
+ * the list broke off after PUT_STORED promised it (the stream is reset:
+ * the device keeps the version and drops the list). */
+static int stream_out(void *arg, const void *d, size_t n)
+{
+	return mux_send_data(arg, d, n);
+}
+
+static int put_stored(struct put_ctx *p)
+{
+	struct vg_put_stored st = { .version = p->v.e.version };
+	struct buf b;
+	int r;
+
+	memcpy(st.tree_root, p->v.e.tree_root, 32);
+	memcpy(st.sha256, p->v.e.sha256, 32);
+	if (p->stored && vbuild_chunk_count(p->stored, &st.n_chunks) < 0)
+		st.n_chunks = 0;
+	buf_init(&b, VG_MSG_MAX);
+	proto_put_put_stored(&b, &st);
+	r = reply(p->s, MSG_PUT_STORED, &b);
+	buf_free(&b);
+	if (r == 0 && st.n_chunks && (r = vbuild_chunk_list(p->stored, stream_out, p->s)) < 0) {
+		if (r != -ECONNRESET)
+			log_errno(r, "device %s: %s: chunk list", p->c->id.name, p->v.e.path);
+		r = -ECONNABORTED;
+	}
+	return r;
+}
+
+/* Drops the streamed WHOLE's build kept for its list. */
+static void stored_free(struct put_ctx *p)
+{
+	if (!p->stored)
+		return;
+	if (token_set(p->put.token))
+		vbuild_forget(p->c->srv->store, &p->c->key, p->put.token);
+	vbuild_free(p->stored);
+	p->stored = NULL;
 }
 
 /* ------------------------------------------------- staged DELTA and RANGES */
@@ -641,16 +705,21 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 			  (unsigned long long)p->v.e.version);
 		if (c->srv->on_commit && p->v.e.version)
 			c->srv->on_commit(c->srv->on_commit_arg, c->id.id, &p->v, NULL);
-		(void)reply_u64(s, MSG_PUT_DONE, p->v.e.version);
+		if (p->streamed)
+			r = put_stored(p);
+		else
+			(void)reply_u64(s, MSG_PUT_DONE, p->v.e.version);
 		if (p->v.sha_pending)
 			shafill_kick(c->srv->sf);
 	}
 out:
-	if (r < 0 && r != -EPROTO && r != -ECONNRESET && r != -ETIMEDOUT && r != -ECANCELED)
+	if (r < 0 && r != -EPROTO && r != -ECONNRESET && r != -ETIMEDOUT && r != -ECANCELED &&
+	    r != -ECONNABORTED)
 		put_error(p, r);
+	stored_free(p);
 	buf_free(&p->in);
 	free(p);
-	return r == -EPROTO ? r : 0;
+	return r == -EPROTO || r == -ECONNABORTED ? r : 0;
 }
 
 /* ------------------------------------------------------- LATEST, SIG, REPORT */

@@ -150,8 +150,9 @@ int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
 	vb->csha = EVP_MD_CTX_new();
 	vb->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	vb->mac = store_idmac_new(key);
-	if (!vb->ch || !vb->tb || !vb->sha || !vb->csha || !vb->md || !vb->mac ||
-	    EVP_DigestInit_ex(vb->sha, vb->md, NULL) != 1)
+	vb->xx = XXH3_createState();
+	if (!vb->ch || !vb->tb || !vb->sha || !vb->csha || !vb->md || !vb->mac || !vb->xx ||
+	    EVP_DigestInit_ex(vb->sha, vb->md, NULL) != 1 || XXH3_128bits_reset(vb->xx) != XXH_OK)
 		goto fail;
 	*out = vb;
 	return 0;
@@ -189,6 +190,7 @@ void vbuild_free(struct vbuild *vb)
 	EVP_MD_CTX_free(vb->sha);
 	EVP_MD_CTX_free(vb->csha);
 	EVP_MD_free(vb->md);
+	XXH3_freeState(vb->xx);
 	store_idmac_free(vb->mac);
 	vb_ckpt_close(vb);
 	free(vb->log);
@@ -213,7 +215,7 @@ int vb_write(struct vbuild *vb, const void *p, size_t n, bool piped)
 		return vb_latch(vb, -EFBIG);
 	if (n == 0)
 		return 0;
-	if (EVP_DigestUpdate(vb->sha, p, n) != 1)
+	if (EVP_DigestUpdate(vb->sha, p, n) != 1 || XXH3_128bits_update(vb->xx, p, n) != XXH_OK)
 		return vb_latch(vb, -EIO);
 	vb->size += n;
 	if (piped && !vb->pipe && vb->size >= vb->pipe_at && vb_pipe_start(vb) == 0)
@@ -419,8 +421,23 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 		r = -EIO;
 	if (r < 0)
 		return vb_latch(vb, r);
+	{
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(vb->xx));
+		memcpy(vb->xx_out, c.digest, sizeof(vb->xx_out));
+	}
 	out->size = size;
 	vb->finished = true;
+	return 0;
+}
+
+int vbuild_digest(const struct vbuild *vb, uint8_t out[16])
+{
+	/* reused base chunks are not fed to it: only a build of bytes alone */
+	if (!vb->finished || vb->err || vb->reused)
+		return -EINVAL;
+	memcpy(out, vb->xx_out, 16);
 	return 0;
 }
 

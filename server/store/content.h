@@ -79,6 +79,21 @@ int  vbuild_finish(struct vbuild *vb, struct content_ref *out);
 /* sha256 of the whole content built; valid after vbuild_finish returned 0.
  * (Chunks reused by vbuild_copy are read back to hash them.) */
 int  vbuild_sha256(const struct vbuild *vb, uint8_t out[32]);
+/* XXH3-128 (canonical, 16 bytes) of the whole content built, from the
+ * bytes written (a resumed build's earlier chunks are read back for it);
+ * valid after vbuild_finish returned 0, for a build that reused no base
+ * chunk (-EINVAL otherwise).  What a WHOLE sent as it is read is checked
+ * by (docs/protocol.md, "A WHOLE sent as it is read"). */
+int  vbuild_digest(const struct vbuild *vb, uint8_t out[16]);
+/* After vbuild_finish returned 0: the build's chunk list, in order, as
+ * CONTENT_CHUNK_ENTRY-byte entries (sha256[32], u32 len big-endian) to
+ * out() in pieces of whole entries (at most 64 KiB), read from the
+ * upload's state file (what its checkpoints wrote) and the entries since;
+ * no chunk and no tree page is read.  vbuild_chunk_count first says how
+ * many (-EOVERFLOW: the build did not keep them all).  0 or -errno. */
+int  vbuild_chunk_count(const struct vbuild *vb, uint64_t *n);
+int  vbuild_chunk_list(const struct vbuild *vb, int (*out)(void *arg, const void *p, size_t n),
+		       void *arg);
 void vbuild_free(struct vbuild *vb);   /* NULL-safe; an unfinished build is dropped */
 
 /* Resumable WHOLE uploads.  State lives in

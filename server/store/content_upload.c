@@ -286,14 +286,16 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 			}
 			if (store_crc32(0, e, 36) != get32(e + 36) || len == 0 || len > CHUNK_MAX)
 				goto torn;
-			/* the chunk must still be there; it also feeds the sha256 */
+			/* the chunk must still be there; it also feeds the sha256
+			 * and the digest */
 			store_chunk_id(&vb->key, e, id);
 			r = store_get(vb->st, id, chunk, STORE_CHUNK_MAX, &n);
 			if (r == -ENOENT || (r == 0 && n != len))
 				r = -EIO;
 			if (r == 0)
 				r = resume_mode(chunk, n, &mode);
-			if (r == 0 && EVP_DigestUpdate(vb->sha, chunk, n) != 1)
+			if (r == 0 && (EVP_DigestUpdate(vb->sha, chunk, n) != 1 ||
+				       XXH3_128bits_update(vb->xx, chunk, n) != XXH_OK))
 				r = -EIO;
 			if (r == 0 && (r = vb_add_entry(vb, e, len)) == 0) {
 				vb->size += len;
@@ -367,4 +369,75 @@ void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t tok
 		return;   /* the state stays: expiry tries again */
 	unlink(file);
 	rmdir(dir);    /* only succeeds when no other upload of this device remains */
+}
+
+/* ---- the finished build's chunk list (vbuild_chunk_list) ---- */
+
+/* The first entry of the state file after its header (0: it has none). */
+static uint64_t list_start(const struct vbuild *vb)
+{
+	return vb->ckpt_len >= ENT_LEN && upload_owner_fd(vb->ckpt_fd) ? ENT_LEN : 0;
+}
+
+int vbuild_chunk_count(const struct vbuild *vb, uint64_t *n)
+{
+	uint64_t in_file = 0;
+
+	*n = 0;
+	if (!vb->finished || vb->err)
+		return -EINVAL;
+	if (vb->log_overflow)
+		return -EOVERFLOW;
+	if (vb->ckpt_fd >= 0)
+		in_file = (vb->ckpt_len - list_start(vb)) / ENT_LEN;
+	*n = in_file + vb->nlog;
+	return 0;
+}
+
+#define LIST_ENTS 1820   /* 36-byte entries: under 64 KiB per piece */
+
+/* The state file's entries (CRC-checked), then the log's. */
+int vbuild_chunk_list(const struct vbuild *vb, int (*out)(void *arg, const void *p, size_t n),
+		      void *arg)
+{
+	uint8_t *o = malloc(LIST_ENTS * CONTENT_CHUNK_ENTRY), rec[ENT_LEN * 256];
+	uint64_t at = vb->ckpt_fd >= 0 ? list_start(vb) : 0, cnt;
+	size_t k = 0;
+	int r = vbuild_chunk_count(vb, &cnt);
+
+	if (!o)
+		return -ENOMEM;
+	while (r == 0 && vb->ckpt_fd >= 0 && at < vb->ckpt_len) {
+		size_t want = vb->ckpt_len - at < sizeof(rec) ? (size_t)(vb->ckpt_len - at) : sizeof(rec);
+		ssize_t got = pread(vb->ckpt_fd, rec, want, (off_t)at);
+
+		if (got <= 0 || got % ENT_LEN) {
+			r = got < 0 ? -errno : -EIO;
+			break;
+		}
+		for (size_t i = 0; r == 0 && i < (size_t)got; i += ENT_LEN) {
+			if (store_crc32(0, rec + i, 36) != get32(rec + i + 36)) {
+				r = -EIO;
+				break;
+			}
+			memcpy(o + k++ * CONTENT_CHUNK_ENTRY, rec + i, CONTENT_CHUNK_ENTRY);
+			if (k == LIST_ENTS) {
+				r = out(arg, o, k * CONTENT_CHUNK_ENTRY);
+				k = 0;
+			}
+		}
+		at += (uint64_t)got;
+	}
+	for (size_t i = 0; r == 0 && i < vb->nlog; i++) {
+		memcpy(o + k * CONTENT_CHUNK_ENTRY, vb->log[i].sha, 32);
+		put32(o + k++ * CONTENT_CHUNK_ENTRY + 32, vb->log[i].len);
+		if (k == LIST_ENTS) {
+			r = out(arg, o, k * CONTENT_CHUNK_ENTRY);
+			k = 0;
+		}
+	}
+	if (r == 0 && k)
+		r = out(arg, o, k * CONTENT_CHUNK_ENTRY);
+	free(o);
+	return r;
 }

@@ -4,6 +4,7 @@
 #define VIGIL_CONTENT_VB_H
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "server/store/content_int.h"
 
@@ -26,6 +27,8 @@ struct vbuild {
 	bool finished;
 	bool no_sha;           /* caller needs no sha256: reused chunks are not read */
 	uint8_t sha_out[32];
+	XXH3_state_t *xx;      /* XXH3-128 of the bytes written (vbuild_digest) */
+	uint8_t xx_out[16];
 	struct vreader *base;  /* last base copied from */
 	uint32_t base_mode;    /* its chunker mode (chunker_detect of its first bytes) */
 	uint8_t *buf;          /* COPY_BUF scratch */

@@ -1,7 +1,8 @@
 /* test_session.c — vigil-server end to end: init, enroll and run the real
  * binary (build/bin/vigil-server), then talk to it as a device and as a
  * controller through client_connect + mux: WHOLE puts (resumed too, at
- * every send size of the sweep), META/DELETE/RENAME, LS/LOG/STAT/READ,
+ * every send size of the sweep; sent as read, checked by the trailer's
+ * digest), META/DELETE/RENAME, LS/LOG/STAT/READ,
  * verification failures, stale bases, role checks, revocation, garbage on
  * the port, and a clean exit 0 on SIGTERM. */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "common/bundle.h"
+#include "common/chash.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "common/client.h"
@@ -733,6 +735,102 @@ static void test_verify_failure_stores_nothing(void **state)
 	free(d);
 }
 
+/* A WHOLE sent as it is read: zero hashes in the PUT, the body, then the
+ * trailer (digest, flags) and END; the reply into *st and, when it lists
+ * chunks, their tree root into list_root.  The version, or -code. */
+static int64_t put_streamed(const char *path, const uint8_t *data, size_t n,
+			    const uint8_t digest[VG_DIGEST_LEN], uint8_t flags,
+			    struct vg_put_stored *st, uint8_t list_root[32])
+{
+	struct vg_put *p = calloc(1, sizeof(*p));
+	struct vg_put_trailer tr = { .flags = flags };
+	struct ctree_builder *tb = ctree_builder_new(NULL, NULL);
+	struct buf b, in;
+	struct wire_reader r;
+	struct mux_stream *s;
+	uint64_t got = 0, size = 0;
+	char text[256];
+	uint16_t t;
+	int64_t v;
+	int rc;
+
+	fill_put(p, path, VG_FILE, PUT_WHOLE);
+	p->e.size = n;
+	memcpy(tr.digest, digest, VG_DIGEST_LEN);
+	buf_init(&b, VG_MSG_MAX);
+	buf_init(&in, MUX_FRAME_MAX);
+	proto_put_put(&b, p);
+	assert_non_null(s = mux_open(dev_m, MSG_DEV_PUT, b.data, b.len));
+	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
+	assert_int_equal(t, MSG_PUT_READY);
+	assert_int_equal(mux_send_data(s, data, n), 0);
+	buf_reset(&b);
+	proto_put_put_trailer(&b, &tr);
+	assert_int_equal(mux_send_msg(s, MSG_PUT_TRAILER, b.data, b.len), 0);
+	assert_int_equal(mux_send_end(s), 0);
+	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
+	if (t == MSG_ERROR) {
+		v = -proto_get_error(in.data, in.len, text, sizeof(text));
+		goto out;
+	}
+	assert_int_equal(t, MSG_PUT_STORED);
+	wire_reader_init(&r, in.data, in.len);
+	proto_get_put_stored(&r, st);
+	assert_int_equal(wire_done(&r), 0);
+	while ((rc = mux_recv(s, &t, &in, 10000)) == MUX_DATA) {
+		for (size_t i = 0; i + 36 <= in.len; i += 36)
+			assert_int_equal(ctree_add(tb, in.data + i, (uint32_t)in.data[i + 32] << 24 |
+						   (uint32_t)in.data[i + 33] << 16 |
+						   (uint32_t)in.data[i + 34] << 8 | in.data[i + 35]), 0);
+		assert_int_equal(in.len % 36, 0);
+		got += in.len / 36;
+	}
+	assert_int_equal(rc, MUX_END);
+	assert_int_equal(got, st->n_chunks);
+	assert_int_equal(ctree_finish(tb, list_root, &size), 0);
+	v = (int64_t)st->version;
+out:
+	ctree_builder_free(tb);
+	mux_stream_close(s);
+	buf_free(&b);
+	buf_free(&in);
+	free(p);
+	return v;
+}
+
+/* A WHOLE sent as it is read is checked by its digest alone (the device
+ * computes no sha256): a wrong one stores nothing; the right one stores
+ * the version with the server's root and sha256, and its chunk list when
+ * asked (what fills the device's in), whose tree is that root. */
+static void test_streamed_digest(void **state)
+{
+	size_t n = 300000;
+	uint8_t *d = random_bytes(n, 14), dg[VG_DIGEST_LEN], bad[VG_DIGEST_LEN], lr[32];
+	struct vg_put_stored st;
+	struct content c;
+	struct vg_entry e;
+
+	content_of(d, n, &c);
+	chash_digest_of(d, n, dg);
+	memcpy(bad, dg, sizeof(bad));
+	bad[7] ^= 1;
+	assert_int_equal(put_streamed("/data/stream.bin", d, n, bad, VG_TRAILER_LIST, &st, lr),
+			 -EBADMSG);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/stream.bin", 0, false, &e, 1), -ENOENT);
+	assert_int_equal(put_streamed("/data/stream.bin", d, n, dg, VG_TRAILER_LIST, &st, lr), 1);
+	assert_memory_equal(st.tree_root, c.root, 32);
+	assert_memory_equal(st.sha256, c.sha, 32);
+	assert_true(st.n_chunks >= n / CHUNK_MAX);
+	assert_memory_equal(lr, c.root, 32);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/stream.bin", 0, false, &e, 1), 1);
+	assert_memory_equal(e.tree_root, c.root, 32);
+	assert_memory_equal(e.sha256, c.sha, 32);
+	/* no list asked: none sent */
+	assert_int_equal(put_streamed("/data/stream.bin", d, n, dg, 0, &st, lr), 2);
+	assert_int_equal(st.n_chunks, 0);
+	free(d);
+}
+
 static void test_meta_delete_rename(void **state)
 {
 	struct vg_put *p = calloc(1, sizeof(*p));
@@ -921,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_whole_sweep),
 		cmocka_unit_test(test_versions_read_stat),
 		cmocka_unit_test(test_verify_failure_stores_nothing),
+		cmocka_unit_test(test_streamed_digest),
 		cmocka_unit_test(test_meta_delete_rename),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_ranges_sha),

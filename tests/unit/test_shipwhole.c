@@ -2,14 +2,18 @@
  * vigil-server: the first upload of a file reads it once (issue 11: it
  * used to be read twice, once to hash it and again to send it, and
  * bytes_read was twice its size).  The WHOLE goes out in the pass that
- * hashes it, its chunk-tree root after the body (MSG_PUT_TRAILER, with a
- * zero sha256: the device computes none, the server does from the
- * stream); the server stores the version only when the root matches what
- * it built.  Checked: bytes_read and bytes_sent are the file's size
- * exactly, the server's version has the file's sha256 and root, the
- * shipped row its root.  An append to it then goes as a delta, read once,
- * sending and fetching (the signature of the old bytes next to the end,
- * MSG_DEV_RSIG) a few KiB, never a signature of the whole file. */
+ * hashes it, its XXH3-128 digest after the body (MSG_PUT_TRAILER: the
+ * device computes no sha256 at all, not even of a chunk; issue 11 round
+ * 3); the server stores the version only when the digest matches what it
+ * built, and answers with its tree root and the chunk list, whose sha256s
+ * fill in the device's.  Checked: bytes_read and bytes_sent are the
+ * file's size exactly, chunk_sha256 does not move while
+ * chunk_sha256_received counts the list, the server's version has the
+ * file's sha256 and root, the shipped row its root.  An append to it then
+ * goes as a delta, read once, hashing one or two chunks (the others' sha256
+ * from the list the server filled in), sending and fetching (the signature
+ * of the old bytes next to the end, MSG_DEV_RSIG) a few KiB, never a
+ * signature of the whole file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +28,9 @@
 #include <cmocka.h>
 
 #include "common/chash.h"
+#include "common/chunker.h"
+
+#include "daemon/shipplan.h"
 
 #include "ship_fixture.h"
 
@@ -73,6 +80,7 @@ static void ship_once(const char *rel, size_t n, const uint8_t sha[32], const ui
 {
 	uint64_t rd = ctr_get(&ctr, CTR_BYTES_READ), sent = ctr_get(&ctr, CTR_BYTES_SENT);
 	uint64_t whole = ctr_get(&ctr, CTR_SHIPPED_WHOLE);
+	uint64_t csha = ctr_get(&ctr, CTR_CHUNK_SHA256), got = ctr_get(&ctr, CTR_CHUNK_SHA_RECEIVED);
 	static const uint8_t zero[32];
 	struct vg_entry *e = malloc(sizeof(*e));
 	struct shipped *row = malloc(sizeof(*row));
@@ -85,6 +93,11 @@ static void ship_once(const char *rel, size_t n, const uint8_t sha[32], const ui
 	assert_int_equal(ctr_get(&ctr, CTR_BYTES_SENT) - sent, n);
 	assert_int_equal(ctr_get(&ctr, CTR_SHIPPED_WHOLE) - whole, 1);
 	assert_int_equal(ctr_get(&ctr, CTR_ERRORS), 0);
+	/* no chunk sha256 on the device; a list kept (>= SIG_MIN_SIZE) got
+	 * every one of them from the server */
+	assert_int_equal(ctr_get(&ctr, CTR_CHUNK_SHA256) - csha, 0);
+	if (n >= SIG_MIN_SIZE)
+		assert_true(ctr_get(&ctr, CTR_CHUNK_SHA_RECEIVED) - got >= n / CHUNK_MAX);
 	assert_int_equal(latest(rel, e), 0);
 	assert_int_equal(e->version, version);
 	assert_int_equal(e->size, n);
@@ -116,7 +129,7 @@ static void test_first_upload_reads_once(void **state)
 /* An append goes as a delta: one read, a few KiB each way. */
 static void test_append_delta(void **state)
 {
-	uint64_t rd, sent, recv, delta;
+	uint64_t rd, sent, recv, delta, csha;
 	struct vg_entry *e = malloc(sizeof(*e));
 	uint8_t sha[32], tr[32];
 	size_t n = (3u << 20) + 4321;
@@ -128,9 +141,14 @@ static void test_append_delta(void **state)
 	sent = ctr_get(&ctr, CTR_BYTES_SENT);
 	recv = ctr_get(&ctr, CTR_SIG_BYTES_RECV);
 	delta = ctr_get(&ctr, CTR_SHIPPED_DELTA);
+	csha = ctr_get(&ctr, CTR_CHUNK_SHA256);
 	random_file("log.bin", n, 3u << 20, sha, tr);
 	ship("log.bin");
 	assert_int_equal(ctr_get(&ctr, CTR_SHIPPED_DELTA) - delta, 1);
+	/* the unchanged chunks' sha256s came from the list the first upload
+	 * got from the server: only the new tail is hashed (the last old
+	 * chunk, cut by the end, and the appended bytes) */
+	assert_true(ctr_get(&ctr, CTR_CHUNK_SHA256) - csha <= 3);
 	/* the file once, and the delta back from its temp file as it is sent */
 	assert_int_equal(ctr_get(&ctr, CTR_BYTES_READ) - rd,
 			 n + ctr_get(&ctr, CTR_BYTES_SENT) - sent);
