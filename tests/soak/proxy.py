@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-lock = threading.Lock()
+lock = threading.RLock()   # re-entrant: on_term dumps from the main thread
 stats = {"connections": 0, "cuts": 0, "stalls": 0, "held": 0,
          "bytes_up": 0, "bytes_down": 0, "bytes_up_cut": 0}
 
@@ -107,11 +107,12 @@ def pump(args, client, rng, nth):
 
 
 def dump(args):
+    # under the lock: the main thread and a pump's cut both dump, and two
+    # writers of one .tmp made the second os.replace fail (the proxy died)
     with lock:
-        s = dict(stats)
-    with open(args.stats + ".tmp", "w") as f:
-        json.dump(s, f)
-    os.replace(args.stats + ".tmp", args.stats)
+        with open(args.stats + ".tmp", "w") as f:
+            json.dump(dict(stats), f)
+        os.replace(args.stats + ".tmp", args.stats)
 
 
 def main():
