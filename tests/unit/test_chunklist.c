@@ -322,6 +322,91 @@ static void test_bad_regions(void **state)
 	clreader_free(rd);
 }
 
+/* A list written without sha256s (a first upload's read) filled in from
+ * the server's entries (sha256[32], u32 len), in pieces split anywhere:
+ * the same list as one written with them, and its tree is the root; a
+ * length that differs, an entry too many or too few is refused. */
+struct nosha { struct clwriter *w; uint8_t *ents; size_t n; };
+
+static int nosha_emit(void *arg, const uint8_t *d, size_t len)
+{
+	struct nosha *x = arg;
+	uint8_t fp[CHASH_FP_LEN], *e = x->ents + x->n++ * CL_FILL_ENTRY;
+
+	chash_fingerprint(fp_secret, d, len, fp);
+	assert_int_equal(clwriter_add(x->w, NULL, (uint32_t)len, fp), 0);
+	assert_int_equal(ctree_sha256(d, len, e), 0);
+	e[32] = (uint8_t)(len >> 24); e[33] = (uint8_t)(len >> 16);
+	e[34] = (uint8_t)(len >> 8); e[35] = (uint8_t)len;
+	return 0;
+}
+
+/* Writes p's list without sha256s (buffer bufsize) into *w, its server
+ * entries into x.ents; returns how many. */
+static size_t nosha_list(const uint8_t *p, size_t n, size_t bufsize, struct nosha *x)
+{
+	struct chunker *c = chunker_new();
+
+	assert_int_equal(clwriter_new(dir, bufsize, &x->w), 0);
+	x->n = 0;
+	assert_int_equal(chunker_feed(c, p, n, nosha_emit, x), 0);
+	assert_int_equal(chunker_flush(c, nosha_emit, x), 0);
+	chunker_free(c);
+	return x->n;
+}
+
+static void test_fill(void **state)
+{
+	size_t n = 300000, k, piece[] = { 1, 7, 36, 100, 5000, 1u << 20 };
+	uint8_t *p = malloc(n), root[32], got[32];
+	struct nosha x = { .ents = malloc((n / CHUNK_MIN + 1) * CL_FILL_ENTRY) };
+	struct clreader *a, *b;
+	struct cl_entry ea, eb;
+	struct clwriter *w;
+	int ra;
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = rnd8();
+	assert_int_equal(clwriter_new(dir, 1000, &w), 0);
+	full_chunk(p, n, root, w);   /* "/f": the list written with sha256s */
+	clwriter_free(w);
+	for (size_t t = 0; t < sizeof(piece) / sizeof(piece[0]); t++) {
+		k = nosha_list(p, n, 100 + t * 997, &x) * CL_FILL_ENTRY;
+		for (size_t off = 0; off < k; off += piece[t])
+			assert_int_equal(clwriter_fill(x.w, x.ents + off,
+						       k - off < piece[t] ? k - off : piece[t]), 0);
+		assert_int_equal(clwriter_fill_end(x.w, got), 0);
+		assert_memory_equal(got, root, 32);
+		assert_int_equal(clwriter_commit(x.w, "/g", got), 0);
+		clwriter_free(x.w);
+		assert_int_equal(clreader_open(dir, "/f", root, 1000, &a), 0);
+		assert_int_equal(clreader_open(dir, "/g", root, 333, &b), 0);
+		while ((ra = clreader_next(a, &ea)) == 1) {
+			assert_int_equal(clreader_next(b, &eb), 1);
+			assert_memory_equal(&ea, &eb, sizeof(ea));
+		}
+		assert_int_equal(ra, 0);
+		assert_int_equal(clreader_next(b, &eb), 0);
+		clreader_free(a);
+		clreader_free(b);
+	}
+	/* another length, one entry too many, one too few */
+	k = nosha_list(p, n, 1000, &x);
+	x.ents[5 * CL_FILL_ENTRY + 35] ^= 1;
+	assert_int_equal(clwriter_fill(x.w, x.ents, k * CL_FILL_ENTRY), -EBADMSG);
+	clwriter_free(x.w);
+	k = nosha_list(p, n, 1000, &x);
+	assert_int_equal(clwriter_fill(x.w, x.ents, k * CL_FILL_ENTRY), 0);
+	assert_int_equal(clwriter_fill(x.w, x.ents, CL_FILL_ENTRY), -EBADMSG);
+	clwriter_free(x.w);
+	k = nosha_list(p, n, 1000, &x);
+	assert_int_equal(clwriter_fill(x.w, x.ents, (k - 1) * CL_FILL_ENTRY), 0);
+	assert_int_equal(clwriter_fill_end(x.w, got), -EBADMSG);
+	clwriter_free(x.w);
+	free(x.ents);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_small_edit_reads_little),
 		cmocka_unit_test(test_bad_lists),
 		cmocka_unit_test(test_bad_regions),
+		cmocka_unit_test(test_fill),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
