@@ -400,6 +400,7 @@ int store_open(const char *dir, struct store **out)
 	st->gen = 1;
 	if ((r = packs_repair(st)) < 0)
 		goto fail;
+	store_filter_start(st);
 	close(dfd);
 	*out = st;
 	return 0;
@@ -419,6 +420,7 @@ void store_close(struct store *st)
 	for (i = 0; i < STORE_FDS; i++)
 		if (st->slot[i].pack)
 			close(st->slot[i].fd);
+	store_filter_stop(st);   /* its thread uses the database */
 	for (i = 0; i < st->ndctx; i++)
 		ZSTD_freeDCtx(st->dctx[i]);
 	sqlite3_finalize(st->q_get);
@@ -441,6 +443,10 @@ int store_lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struct
 {
 	int rc, r;
 
+	if (!store_filter_maybe_locked(st, id)) {
+		l->found = false;
+		return 0;
+	}
 	sqlite3_bind_blob(st->q_get, 1, id, STORE_ID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st->q_get);
 	if (rc == SQLITE_ROW) {

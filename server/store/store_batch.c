@@ -549,6 +549,8 @@ static int batch_rows(struct store_batch *b)
 		sqlite3_bind_int64(q, 7, (int64_t)b->owner);
 		rc = sqlite3_step(q);
 		sqlite3_reset(q);
+		if (rc == SQLITE_DONE)
+			store_filter_add_locked(st, e->id);
 		e->dup = rc == SQLITE_DONE && sqlite3_changes(st->db) == 0;
 		if (e->dup)   /* stored by another batch first: ours is garbage, theirs used */
 			rc = store_claim_locked(st, e->id, b->owner) ? SQLITE_IOERR : SQLITE_DONE;

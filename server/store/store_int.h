@@ -57,6 +57,12 @@ struct store {
 	sqlite3_stmt *q_get, *q_ins, *q_end;
 	sqlite3_stmt *q_claim;    /* a provisional row becomes everyone's (store_free.c) */
 	int64_t gen;              /* generation stamped on new rows (sweeper) */
+	/* ids certainly not indexed (store_filter.c), under dbmu */
+	struct idfilter *flt;     /* answering; NULL: none (yet) */
+	struct idfilter *flt_next;   /* being built by flt_th, fed by commits too */
+	pthread_t flt_th;
+	bool flt_running, flt_joinable, flt_stop, flt_giveup;
+	uint64_t flt_skipped;     /* lookups it answered */
 
 	/* group commit (store_batch.c): batches committed by concurrent
 	 * uploads wait in gc_head; one of them, the leader, makes them all
@@ -92,5 +98,22 @@ int  store_claim_locked(struct store *st, const uint8_t id[STORE_ID_LEN], uint64
 void store_punch(struct store *st, uint32_t pack, uint64_t off, uint64_t len);
 /* Adds to the freed counters in meta; no lock held. */
 void store_freed_add(struct store *st, uint64_t nrec, uint64_t nbytes);
+
+/* store_filter.c.  With dbmu held: false when id is certainly not
+ * indexed (no lookup needed), true when it may be. */
+bool store_filter_maybe_locked(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* With dbmu held: id was indexed (a commit's row). */
+void store_filter_add_locked(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* At open, no lock held: starts building the filter from the index;
+ * lookups go to SQLite until it is ready. */
+void store_filter_start(struct store *st);
+/* At close: ends the builder, frees the filter. */
+void store_filter_stop(struct store *st);
+struct store_filter_stats {
+	bool ready;               /* lookups are answered by it */
+	uint64_t bytes, ids;      /* its size, ids in it */
+	uint64_t skipped;         /* lookups it answered "not indexed" since open */
+};
+void store_filter_stats(struct store *st, struct store_filter_stats *out);
 
 #endif
