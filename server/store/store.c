@@ -427,6 +427,8 @@ void store_close(struct store *st)
 	sqlite3_finalize(st->q_ins);
 	sqlite3_finalize(st->q_end);
 	sqlite3_finalize(st->q_claim);
+	sqlite3_finalize(st->q_provq);
+	sqlite3_finalize(st->q_prov);
 	if (st->db)
 		sqlite3_close(st->db);
 	if (st->packsfd >= 0)

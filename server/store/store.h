@@ -65,7 +65,8 @@ int  store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size
 struct store_loc {
 	uint32_t pack, clen, rlen;
 	uint64_t off;
-	uint64_t owner;      /* 0, or the upload whose provisional chunk it is */
+	uint64_t owner;      /* 0, or the upload that stored it (provisional while
+			      * prov lists it: store_free.c) */
 	bool found;          /* false: the id is not indexed */
 };
 /* Locates n chunks in one pass over the index (a sequential reader asks
@@ -115,8 +116,10 @@ void store_batch_free(struct store_batch *b);
  * 0) when another batch finds it already stored and reuses it, when another
  * batch's insert of the same id is ignored, or when the upload finishes
  * (store_owner_release).  So store_owner_collect can delete the rows still
- * carrying an owner and punch their records without looking at any
- * version: no version and no other live build can use them. */
+ * provisional and punch their records without looking at any version: no
+ * version and no other live build can use them.  The provisional rows are
+ * listed in a table of their own, in the upload's append order, so a
+ * release deletes one range of it (store_free.c). */
 void store_batch_set_owner(struct store_batch *b, uint64_t owner);
 /* 0 or -errno. */
 int  store_owner_release(struct store *st, uint64_t owner);

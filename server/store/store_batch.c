@@ -200,7 +200,7 @@ int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 	/* reused from now on: another upload's provisional chunk is no longer
 	 * its own to collect (store.h) */
 	if (r == 1 && l.owner && l.owner != b->owner)
-		r = store_claim_locked(st, id, b->owner) ?: 1;
+		r = store_claim_locked(st, &l, b->owner) ?: 1;
 	pthread_mutex_unlock(&st->dbmu);
 	return r;
 }
@@ -514,6 +514,31 @@ static int batch_ends(struct store_batch *b)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Our insert of id was ignored: the row another batch committed is used
+ * by us now, so it is no longer provisional (store.h).  0 or -errno. */
+static int claim_dup(struct store *st, const uint8_t *id, uint64_t owner)
+{
+	struct store_loc l;
+	int r = store_lookup_locked(st, id, &l);
+
+	return r < 0 ? r : store_claim_locked(st, &l, owner);
+}
+
+/* A resumable upload's new rows are listed as provisional, in append
+ * order (prov's key is (owner, pack, off): each batch adds at the end of
+ * its owner's range). */
+static int batch_prov(struct store_batch *b)
+{
+	int rc = SQLITE_DONE;
+	size_t i;
+
+	for (i = 0; b->owner && i < b->n && rc == SQLITE_DONE; i++)
+		if (!b->p[i].dup)
+			rc = store_prov_add_locked(b->st, b->owner, b->p[i].pack, b->p[i].off,
+						   b->p[i].id);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static int pend_cmp(const void *a, const void *b, void *arg)
 {
 	const struct pend *p = arg;
@@ -553,10 +578,12 @@ static int batch_rows(struct store_batch *b)
 			store_filter_add_locked(st, e->id);
 		e->dup = rc == SQLITE_DONE && sqlite3_changes(st->db) == 0;
 		if (e->dup)   /* stored by another batch first: ours is garbage, theirs used */
-			rc = store_claim_locked(st, e->id, b->owner) ? SQLITE_IOERR : SQLITE_DONE;
+			rc = claim_dup(st, e->id, b->owner) ? SQLITE_IOERR : SQLITE_DONE;
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
 	free(ord);
+	if (rc == SQLITE_OK)
+		rc = batch_prov(b);
 	return rc == SQLITE_OK ? batch_ends(b) : rc;
 }
 

@@ -56,6 +56,8 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *q_get, *q_ins, *q_end;
 	sqlite3_stmt *q_claim;    /* a provisional row becomes everyone's (store_free.c) */
+	sqlite3_stmt *q_provq;    /* is it still provisional? */
+	sqlite3_stmt *q_prov;     /* lists a provisional row */
 	int64_t gen;              /* generation stamped on new rows (sweeper) */
 	/* ids certainly not indexed (store_filter.c), under dbmu */
 	struct idfilter *flt;     /* answering; NULL: none (yet) */
@@ -88,11 +90,18 @@ int  store_roll_locked(struct store *st);
 int  store_lookup_locked(struct store *st, const uint8_t id[STORE_ID_LEN], struct store_loc *l);
 
 /* store_free.c.  With the database open and no lock held: adds the owner
- * column (and its index) to a store made before it, prepares q_claim. */
+ * column and the prov table to a store made before them (the provisional
+ * rows of a store with the older chunks_owner index are listed in prov),
+ * prepares q_claim, q_provq and q_prov. */
 int  store_owner_migrate(struct store *st);
-/* With dbmu held: the row of id, if it is provisional and not owner's,
- * becomes everyone's (owner 0).  0 or -errno. */
-int  store_claim_locked(struct store *st, const uint8_t id[STORE_ID_LEN], uint64_t owner);
+/* With dbmu held: the row l found (its owner included), if it is still
+ * provisional and not owner's, becomes everyone's (its prov row is
+ * deleted).  0 or -errno. */
+int  store_claim_locked(struct store *st, const struct store_loc *l, uint64_t owner);
+/* With dbmu held, inside the commit's transaction: owner's new row of id
+ * at pack/off is provisional.  An SQLite result code. */
+int  store_prov_add_locked(struct store *st, uint64_t owner, uint32_t pack, uint64_t off,
+			  const uint8_t id[STORE_ID_LEN]);
 /* Gives the disk space of a record nobody indexes back (a hole punched in
  * its pack; nothing when the filesystem cannot); no lock held. */
 void store_punch(struct store *st, uint32_t pack, uint64_t off, uint64_t len);

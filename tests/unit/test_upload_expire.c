@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "common/clock.h"
@@ -198,6 +200,117 @@ static void test_used_chunks_kept(void **state)
 	free(q);
 }
 
+/* Runs sql on the closed store's chunks.db (the store is reopened after);
+ * returns the integer the last statement's first row gives, or -1. */
+static int64_t db_closed(const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	const char *tail = sql;
+	int64_t v = -1;
+
+	store_close(st);
+	st = NULL;
+	snprintf(path, sizeof(path), "%s/chunks.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	while (*tail) {
+		assert_int_equal(sqlite3_prepare_v2(db, tail, -1, &q, &tail), SQLITE_OK);
+		if (!q)
+			break;
+		v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
+	assert_int_equal(store_open(dir, &st), 0);
+	return v;
+}
+
+/* A finished upload leaves no provisional row (its prov range is gone in
+ * one statement; its chunks rows keep the owner, which says nothing once
+ * prov does not list them); an abandoned upload that reused those chunks
+ * is collected without them, and the version reads back. */
+static void test_release_drops_range(void **state)
+{
+	size_t n = 3u << 20;
+	uint8_t *p = malloc(n);
+	struct content_ref ref;
+	struct upload_expired x;
+	struct vbuild *vb;
+
+	fill(p, n, 7);
+	assert_int_equal(vbuild_new(st, &key1, &vb), 0);
+	upload(vb, p, n / 2, true);
+	assert_true(db_closed("SELECT count(*) FROM prov") > 100);
+	vbuild_free(vb);
+	assert_int_equal(vbuild_resume(st, &key1, token, &vb, &(uint64_t){ 0 }), 0);
+	vbuild_free(vb);
+	assert_int_equal(vbuild_new(st, &key1, &vb), 0);
+	upload(vb, p, n, true);                   /* the same token over again */
+	assert_int_equal(vbuild_finish(vb, &ref), 0);
+	vbuild_free(vb);
+	vbuild_forget(st, &key1, token);
+	assert_int_equal(db_closed("SELECT count(*) FROM prov"), 0);
+	assert_true(db_closed("SELECT count(*) FROM chunks WHERE owner != 0") > 100);
+	assert_int_equal(vbuild_new(st, &key1, &vb), 0);
+	upload(vb, p, n - 5000, true);            /* reuses them, then abandoned */
+	vbuild_free(vb);
+	age_uploads(UPLOAD_EXPIRE_S + 1);
+	expire(&x);
+	assert_int_equal(x.uploads, 1);
+	assert_true(x.records < 10);              /* its own last chunk and tree pages */
+	read_back(&ref, p, n);
+	free(p);
+}
+
+/* A store from before the prov table (provisional rows marked by their
+ * owner column, found through the chunks_owner index) opens: its
+ * provisional rows are listed in prov and the index dropped, an abandoned
+ * upload in it is still collected, and a finished version reads back. */
+static void test_old_store_migrates(void **state)
+{
+	size_t n = 3u << 20;
+	uint8_t *p = malloc(n), *q = malloc(n);
+	struct store_stats s0 = stats(), s1, s2;
+	struct content_ref ref;
+	struct upload_expired x;
+	struct vbuild *vb;
+	int64_t prov;
+
+	fill(p, n, 8);
+	fill(q, n, 9);
+	assert_int_equal(vbuild_new(st, &key1, &vb), 0);
+	upload(vb, q, n, true);
+	assert_int_equal(vbuild_finish(vb, &ref), 0);
+	vbuild_free(vb);
+	vbuild_forget(st, &key1, token);
+	s1 = stats();
+	assert_int_equal(vbuild_new(st, &key1, &vb), 0);
+	upload(vb, p, n, true);
+	vbuild_free(vb);                          /* abandoned */
+	/* the older layout: owner set on provisional rows only, their index */
+	prov = db_closed("SELECT count(*) FROM prov");
+	assert_true(prov > 100);
+	assert_int_equal(db_closed("UPDATE chunks SET owner = 0 WHERE id NOT IN (SELECT id FROM prov);"
+				   "DROP TABLE prov;"
+				   "CREATE INDEX chunks_owner ON chunks(owner, pack, off) WHERE owner != 0;"
+				   "SELECT count(*) FROM sqlite_master WHERE name = 'prov'"), 0);
+	/* db_closed reopened it: migrated */
+	assert_int_equal(db_closed("SELECT count(*) FROM sqlite_master WHERE name = 'chunks_owner'"), 0);
+	assert_int_equal(db_closed("SELECT count(*) FROM prov"), prov);
+	read_back(&ref, q, n);
+	age_uploads(UPLOAD_EXPIRE_S + 1);
+	expire(&x);
+	assert_int_equal(x.uploads, 1);
+	assert_int_equal(x.records, (uint64_t)prov);
+	s2 = stats();
+	assert_int_equal(s2.chunks, s1.chunks);
+	assert_true(s2.chunks > s0.chunks);
+	read_back(&ref, q, n);
+	free(p);
+	free(q);
+}
+
 /* A build dropped while another appended after it: its records cannot be
  * cut from the pack tail, so they are punched. */
 static void test_dropped_batch_punched(void **state)
@@ -259,6 +372,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_used_chunks_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_batch_punched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_drops_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_store_migrates, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
