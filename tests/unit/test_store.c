@@ -18,6 +18,7 @@
 
 #include "server/store/content.h"
 #include "server/store/store.h"
+#include "server/store/store_int.h"
 #include "tests/unit/store_fixture.h"
 
 static const struct devkey key = { { 7, 7, 7 } };
