@@ -124,20 +124,6 @@ static int run_job(struct child *c, const struct exw_hdr *h)
 	return extract_one(c, job.path, &src, &lim, 0);
 }
 
-struct mem { const uint8_t *p; size_t n; };
-
-static ssize_t mem_pread(void *arg, void *buf, size_t n, uint64_t off)
-{
-	const struct mem *m = arg;
-
-	if (off >= m->n)
-		return 0;
-	if (n > m->n - off)
-		n = m->n - off;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
 /* Every item of a BATCH, in order, from the bytes it carries. */
 static int run_batch(struct child *c, const struct exw_hdr *h)
 {
@@ -145,8 +131,8 @@ static int run_batch(struct child *c, const struct exw_hdr *h)
 	struct exw_batch b;
 	struct exw_item it;
 	struct ex_limits lim;
-	struct mem m;
-	struct ex_source src = { .arg = &m, .pread = mem_pread };
+	struct ex_mem m;
+	struct ex_source src;
 	char path[EXW_PATH_MAX];
 	const char *pp;
 	size_t off = sizeof(b);
@@ -164,9 +150,7 @@ static int run_batch(struct child *c, const struct exw_hdr *h)
 			return -EPROTO;
 		memcpy(path, pp, it.path_len);
 		path[it.path_len] = '\0';
-		m.p = bytes;
-		m.n = it.size;
-		src.size = it.size;
+		src = ex_source_mem(&m, bytes, it.size);
 		if ((r = extract_one(c, path, &src, &lim, (uint64_t)i)) < 0)
 			return r;
 	}

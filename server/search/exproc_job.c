@@ -289,24 +289,10 @@ int exproc_extract_batch(void *arg, struct ex_item *items, size_t n, const struc
 	return 0;
 }
 
-struct mem { const uint8_t *p; size_t n; };
-
-static ssize_t mem_pread(void *arg, void *buf, size_t n, uint64_t off)
-{
-	const struct mem *m = arg;
-
-	if (off >= m->n)
-		return 0;
-	if (n > m->n - off)
-		n = m->n - off;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
 static void one_whole(struct exproc *ep, struct ex_item *it, const struct ex_limits *lim)
 {
-	struct mem m = { it->bytes, it->size };
-	struct ex_source src = { .arg = &m, .size = it->size, .pread = mem_pread };
+	struct ex_mem m;
+	struct ex_source src = ex_source_mem(&m, it->bytes, it->size);
 
 	it->rc = exproc_extract(ep, it->path, &src, lim, it->emit, it->arg, &it->res);
 }

@@ -29,6 +29,27 @@ ex_kind_name(enum ex_kind kind)
 	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
+static ssize_t
+mem_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+	const struct ex_mem *m = arg;
+
+	if (off >= m->n)
+		return 0;
+	if (n > m->n - off)
+		n = m->n - off;
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+struct ex_source
+ex_source_mem(struct ex_mem *m, const void *p, size_t n)
+{
+	m->p = p;
+	m->n = n;
+	return (struct ex_source){ .arg = m, .size = n, .pread = mem_pread };
+}
+
 /* ---- input ---- */
 
 static int

@@ -39,6 +39,14 @@ struct ex_source {
 	ssize_t (*pread)(void *arg, void *buf, size_t n, uint64_t off);
 };
 
+/* A source over n bytes at p, which outlive it (the extractor child's
+ * batch items, the indexer's handed-over small contents). */
+struct ex_mem {
+	const uint8_t *p;
+	size_t n;
+};
+struct ex_source ex_source_mem(struct ex_mem *m, const void *p, size_t n);
+
 /* text: valid UTF-8, 0 < len <= EX_PIECE_MAX.  Non-zero stops extraction. */
 typedef int (*ex_emit_fn)(void *arg, const char *text, size_t len);
 

@@ -64,21 +64,6 @@ vr_pread(void *arg, void *buf, size_t n, uint64_t off)
 	return vreader_pread(arg, buf, n, off);
 }
 
-struct memsrc { const uint8_t *p; size_t n; };
-
-static ssize_t
-mem_pread(void *arg, void *buf, size_t n, uint64_t off)
-{
-	const struct memsrc *m = arg;
-
-	if (off >= m->n)
-		return 0;
-	if (n > m->n - off)
-		n = m->n - off;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
 /* Gives an item's slot back (lock held). */
 static void
 slot_give_locked(struct indexer *ix, struct item *it)
@@ -373,7 +358,7 @@ group_extract(struct indexer *ix, struct group *g)
 {
 	struct ex_item *x;
 	struct ex_source src;
-	struct memsrc m;
+	struct ex_mem m;
 	int rc;
 
 	if (ix->ops.extract_batch != NULL) {
@@ -384,8 +369,7 @@ group_extract(struct indexer *ix, struct group *g)
 	}
 	for (size_t j = 0; j < g->k; j++) {
 		x = &g->ex[j];
-		m = (struct memsrc){ x->bytes, x->size };
-		src = (struct ex_source){ .arg = &m, .size = x->size, .pread = mem_pread };
+		src = ex_source_mem(&m, x->bytes, x->size);
 		if (ix->ops.extract != NULL)
 			x->rc = ix->ops.extract(ix->ops.xarg, x->path, &src, NULL, x->emit, x->arg,
 						&x->res);

@@ -22,20 +22,6 @@
 #define VIGIL_SERVER_BIN "build/bin/vigil-server"
 #endif
 
-struct mem { const uint8_t *p; size_t n; };
-
-static ssize_t mem_pread(void *arg, void *buf, size_t n, uint64_t off)
-{
-	struct mem *m = arg;
-
-	if (off >= m->n)
-		return 0;
-	if (n > m->n - off)
-		n = m->n - off;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
 static int collect(void *arg, const char *t, size_t n)
 {
 	return buf_append(arg, t, n);
@@ -47,8 +33,8 @@ static int both(struct exproc *ep, const char *path, const void *p, size_t n,
 		const struct ex_limits *lim, struct buf *in, struct buf *out,
 		struct ex_result *r0, struct ex_result *res)
 {
-	struct mem m = { p, n };
-	struct ex_source src = { &m, n, mem_pread };
+	struct ex_mem m;
+	struct ex_source src = ex_source_mem(&m, p, n);
 
 	buf_init(in, 64u << 20);
 	buf_init(out, 64u << 20);
@@ -234,7 +220,7 @@ static void test_batch(void **state)
 	unsetenv("VIGIL_TEST_EXTRACT_HOOK");
 	unsetenv("VIGIL_TEST_EXTRACT_MS");
 	for (int i = 0; i < N; i++) {
-		struct mem m;
+		struct ex_mem m;
 		struct ex_source src;
 
 		memset(&items[i], 0, sizeof(items[i]));
@@ -245,8 +231,7 @@ static void test_batch(void **state)
 		items[i].arg = &out[i];
 		buf_init(&in[i], 64u << 20);
 		buf_init(&out[i], 64u << 20);
-		m = (struct mem){ items[i].bytes, items[i].size };
-		src = (struct ex_source){ &m, items[i].size, mem_pread };
+		src = ex_source_mem(&m, items[i].bytes, items[i].size);
 		assert_int_equal(extract(names[i], &src, NULL, collect, &in[i], &want[i]), 0);
 	}
 	assert_int_equal(exproc_extract_batch(ep, items, N, NULL), 0);

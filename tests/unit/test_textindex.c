@@ -398,33 +398,16 @@ grp_open(void *arg, int64_t dev, const struct content_ref *ref, struct ex_source
 	return mem_open(g->c, dev, ref, src);
 }
 
-struct span { const uint8_t *p; size_t n; };
-
-static ssize_t
-span_pread(void *arg, void *buf, size_t n, uint64_t off)
-{
-	const struct span *m = arg;
-
-	if (off >= m->n)
-		return 0;
-	if (n > m->n - off)
-		n = m->n - off;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
 static int
 grp_extract(void *arg, struct ex_item *items, size_t n, const struct ex_limits *lim)
 {
 	struct grp *g = arg;
-	struct span m;
+	struct ex_mem m;
 
 	g->calls++;
 	for (size_t i = 0; i < n; i++) {
-		struct ex_source src = { &m, items[i].size, span_pread };
+		struct ex_source src = ex_source_mem(&m, items[i].bytes, items[i].size);
 
-		m.p = items[i].bytes;
-		m.n = items[i].size;
 		items[i].rc = extract(items[i].path, &src, lim, items[i].emit, items[i].arg,
 				      &items[i].res);
 		g->batched++;
