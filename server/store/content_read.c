@@ -459,9 +459,7 @@ static int chunk_fetch(struct vreader *vr, size_t k, uint8_t *dst, size_t cap, s
 	if (!in_span(vr, k))
 		return store_get_at(vr->st, vr->loc_id[k], l, dst, cap, n);
 	rec = vr->span + (l->off - vr->span_off);
-	if (vr->verified)
-		return store_decode_crc(vr->st, vr->loc_id[k], l, rec, dst, cap, n);
-	return store_decode_hashed(vr->st, vr->loc_id[k], l, rec, dst, cap, n);
+	return store_decode(vr->st, vr->loc_id[k], l, rec, vr->verified, dst, cap, n);
 }
 
 /* Loads chunk c, which vreader_chunk_at just returned, into dst (c->len

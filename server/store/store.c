@@ -588,7 +588,7 @@ static int rec_decode(struct store *st, const uint8_t *rec, const struct store_l
 	return 0;
 }
 
-/* The checks store_get_at and store_decode_at share before reading. */
+/* The checks store_get_at and store_decode share before reading. */
 static int loc_check(const struct store_loc *l, size_t cap)
 {
 	if (!l->found)
@@ -626,8 +626,8 @@ size_t store_rec_bytes(const struct store_loc *l)
 	return REC_HDR + (size_t)l->clen;
 }
 
-int store_decode_hashed(struct store *st, const uint8_t id[STORE_ID_LEN],
-			const struct store_loc *l, const void *rec, void *buf, size_t cap, size_t *n)
+int store_decode(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		 const void *rec, bool check_crc, void *buf, size_t cap, size_t *n)
 {
 	int r;
 
@@ -635,21 +635,7 @@ int store_decode_hashed(struct store *st, const uint8_t id[STORE_ID_LEN],
 	if ((r = loc_check(l, cap)) < 0)
 		return r;
 	count_read(st);
-	if ((r = rec_decode(st, rec, l, id, buf, false)) == 0)
-		*n = l->rlen;
-	return r;
-}
-
-int store_decode_crc(struct store *st, const uint8_t id[STORE_ID_LEN],
-		     const struct store_loc *l, const void *rec, void *buf, size_t cap, size_t *n)
-{
-	int r;
-
-	*n = 0;
-	if ((r = loc_check(l, cap)) < 0)
-		return r;
-	count_read(st);
-	if ((r = rec_decode(st, rec, l, id, buf, true)) == 0)
+	if ((r = rec_decode(st, rec, l, id, buf, check_crc)) == 0)
 		*n = l->rlen;
 	return r;
 }

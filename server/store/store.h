@@ -78,24 +78,19 @@ int  store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct
 		  void *buf, size_t cap, size_t *n);
 /* For a reader of many records that lie back to back (a file's chunks as
  * one upload wrote them): one pread of [off, off+n) of a pack into buf,
- * then store_decode_hashed of each record in it.  store_rec_bytes is the
- * size of l's record on disk (it starts at l->off).  store_decode_hashed
- * is for a caller that checks every chunk it decodes against the sha256
- * naming it (the vreader): that check covers the payload, so the record's
- * CRC-32 is not computed again; the header is checked against the index as
- * by store_get_at.  0 or -errno, as store_get_at. */
+ * then store_decode of each record in it.  store_rec_bytes is the size of
+ * l's record on disk (it starts at l->off).  The header is checked against
+ * the index as by store_get_at.  check_crc false is for a caller that
+ * checks every chunk it decodes against the sha256 naming it (the
+ * vreader): that check covers the payload, so the record's CRC-32 is not
+ * computed again; true checks the CRC-32 as store_get_at does, for a
+ * reader whose caller verifies the whole content end to end (`vigil get`)
+ * and so does not hash each chunk (content.h, vreader_set_verified).
+ * 0 or -errno, as store_get_at. */
 int  store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t n, void *buf);
 size_t store_rec_bytes(const struct store_loc *l);
-int  store_decode_hashed(struct store *st, const uint8_t id[STORE_ID_LEN],
-			 const struct store_loc *l, const void *rec, void *buf, size_t cap,
-			 size_t *n);
-/* store_decode_hashed with the record's CRC-32 checked, as store_get_at
- * does: for a reader whose caller verifies the whole content end to end
- * (`vigil get`), so it does not hash each chunk (content.h,
- * vreader_set_verified). */
-int  store_decode_crc(struct store *st, const uint8_t id[STORE_ID_LEN],
-		      const struct store_loc *l, const void *rec, void *buf, size_t cap,
-		      size_t *n);
+int  store_decode(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		  const void *rec, bool check_crc, void *buf, size_t cap, size_t *n);
 
 int  store_batch_new(struct store *st, struct store_batch **out);
 /* Stores a chunk unless already committed or already in this batch.
