@@ -115,6 +115,17 @@ int store_db_err(struct store *st, int rc)
 	return -EIO;
 }
 
+int store_txn_end(struct store *st, int rc)
+{
+	int r;
+
+	if (rc == SQLITE_OK && (rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
+		return 0;
+	r = store_db_err(st, rc);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
 static int pack_open(struct store *st, uint32_t pack, bool create)
 {
 	char name[32];

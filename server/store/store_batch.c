@@ -592,19 +592,14 @@ static int batch_rows(struct store_batch *b)
 static void group_index(struct store *st, struct gc_wait *list)
 {
 	struct gc_wait *w;
-	int rc, r = 0;
+	int rc, r;
 
 	pthread_mutex_lock(&st->dbmu);
 	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	for (w = list; w && rc == SQLITE_OK; w = w->next)
 		if (w->r == 0)
 			rc = batch_rows(w->b);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_db_err(st, rc);
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	}
+	r = store_txn_end(st, rc);
 	pthread_mutex_unlock(&st->dbmu);
 	for (w = list; w && r < 0; w = w->next)
 		if (w->r == 0)

@@ -49,15 +49,7 @@ static int prov_migrate(struct store *st)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(st->db, "INSERT OR IGNORE INTO prov SELECT owner, pack, off, id FROM"
 				  " chunks WHERE owner != 0; DROP INDEX chunks_owner;", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		int r = store_db_err(st, rc);
-
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		return r;
-	}
-	return 0;
+	return store_txn_end(st, rc);
 }
 
 int store_owner_migrate(struct store *st)
@@ -277,7 +269,7 @@ static int collect_step_locked(struct store *st, uint64_t owner, struct freed *f
 {
 	uint64_t bytes = 0;
 	size_t i;
-	int rc;
+	int rc, r;
 
 	*n = *taken = 0;
 	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -289,16 +281,9 @@ static int collect_step_locked(struct store *st, uint64_t owner, struct freed *f
 		bytes += f[i].len;
 	if (rc == SQLITE_OK && *n)
 		rc = freed_add_locked(st, *n, bytes) == 0 ? SQLITE_OK : SQLITE_IOERR;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		int r = store_db_err(st, rc);
-
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if ((r = store_txn_end(st, rc)) < 0)
 		*n = *taken = 0;
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 int store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint64_t *nbytes)

@@ -83,6 +83,10 @@ int  store_slot_get_locked(struct store *st, uint32_t pack);
 void store_slot_put_locked(struct store *st, int slot);
 /* Without locks held: SQLite error -> -errno (ENOSPC for a full disk). */
 int  store_db_err(struct store *st, int rc);
+/* Ends the transaction the caller began: COMMIT when rc (its last SQLite
+ * result) is SQLITE_OK, else, or when the COMMIT fails, ROLLBACK.  0 or
+ * store_db_err's -errno. */
+int  store_txn_end(struct store *st, int rc);
 /* With mu held: starts pack active+1 as the active pack. */
 int  store_roll_locked(struct store *st);
 
