@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/chash.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
 
@@ -146,13 +147,11 @@ int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
 	r = -ENOMEM;
 	vb->ch = chunker_new();
 	vb->tb = ctree_builder_new(put_page, vb);
-	vb->sha = EVP_MD_CTX_new();
+	vb->whole = chash_new(CHASH_SHA256 | CHASH_DIGEST);
 	vb->csha = EVP_MD_CTX_new();
 	vb->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	vb->mac = store_idmac_new(key);
-	vb->xx = XXH3_createState();
-	if (!vb->ch || !vb->tb || !vb->sha || !vb->csha || !vb->md || !vb->mac || !vb->xx ||
-	    EVP_DigestInit_ex(vb->sha, vb->md, NULL) != 1 || XXH3_128bits_reset(vb->xx) != XXH_OK)
+	if (!vb->ch || !vb->tb || !vb->whole || !vb->csha || !vb->md || !vb->mac)
 		goto fail;
 	*out = vb;
 	return 0;
@@ -187,10 +186,9 @@ void vbuild_free(struct vbuild *vb)
 		store_batch_free(vb->batch);
 	chunker_free(vb->ch);
 	ctree_builder_free(vb->tb);
-	EVP_MD_CTX_free(vb->sha);
+	chash_free(vb->whole);
 	EVP_MD_CTX_free(vb->csha);
 	EVP_MD_free(vb->md);
-	XXH3_freeState(vb->xx);
 	store_idmac_free(vb->mac);
 	vb_ckpt_close(vb);
 	free(vb->log);
@@ -215,8 +213,8 @@ int vb_write(struct vbuild *vb, const void *p, size_t n, bool piped)
 		return vb_latch(vb, -EFBIG);
 	if (n == 0)
 		return 0;
-	if (EVP_DigestUpdate(vb->sha, p, n) != 1 || XXH3_128bits_update(vb->xx, p, n) != XXH_OK)
-		return vb_latch(vb, -EIO);
+	if ((r = chash_feed(vb->whole, p, n)) < 0)
+		return vb_latch(vb, r);
 	vb->size += n;
 	if (piped && !vb->pipe && vb->size >= vb->pipe_at && vb_pipe_start(vb) == 0)
 		vb->piped = true;          /* (without it, serially) */
@@ -302,8 +300,8 @@ static int reuse_chunk(struct vbuild *vb, const struct vchunk *c)
 		k = vreader_pread(vb->base, vb->buf, c->len, c->start);
 		if (k != (ssize_t)c->len)
 			return k < 0 ? (int)k : -EIO;
-		if (EVP_DigestUpdate(vb->sha, vb->buf, c->len) != 1)
-			return -EIO;
+		if ((r = chash_feed(vb->whole, vb->buf, c->len)) < 0)
+			return r;
 	}
 	if ((r = vb_add_entry(vb, c->sha, c->len)) < 0)
 		return r;
@@ -397,8 +395,8 @@ int vbuild_copy(struct vbuild *vb, const struct content_ref *base, uint64_t off,
 
 int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 {
-	unsigned int len = 32;
-	uint64_t size = 0;
+	uint8_t unused_root[32];   /* the tree's root comes from vb->tb */
+	uint64_t size = 0, fed;
 	int r;
 
 	if (vb->err)
@@ -417,16 +415,10 @@ int vbuild_finish(struct vbuild *vb, struct content_ref *out)
 	/* the upload's chunks are the version's now: never collected as abandoned */
 	if (r == 0 && vb->owner)
 		r = store_owner_release(vb->st, vb->owner);
-	if (r == 0 && EVP_DigestFinal_ex(vb->sha, vb->sha_out, &len) != 1)
-		r = -EIO;
+	if (r == 0)
+		r = chash_finish(vb->whole, vb->sha_out, unused_root, &fed);
 	if (r < 0)
 		return vb_latch(vb, r);
-	{
-		XXH128_canonical_t c;
-
-		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(vb->xx));
-		memcpy(vb->xx_out, c.digest, sizeof(vb->xx_out));
-	}
 	out->size = size;
 	vb->finished = true;
 	return 0;
@@ -437,7 +429,7 @@ int vbuild_digest(const struct vbuild *vb, uint8_t out[16])
 	/* reused base chunks are not fed to it: only a build of bytes alone */
 	if (!vb->finished || vb->err || vb->reused)
 		return -EINVAL;
-	memcpy(out, vb->xx_out, 16);
+	chash_digest(vb->whole, out);
 	return 0;
 }
 

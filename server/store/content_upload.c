@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/chash.h"
 #include "common/chunker.h"
 #include "common/clock.h"
 #include "common/hex.h"
@@ -294,9 +295,8 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 				r = -EIO;
 			if (r == 0)
 				r = resume_mode(chunk, n, &mode);
-			if (r == 0 && (EVP_DigestUpdate(vb->sha, chunk, n) != 1 ||
-				       XXH3_128bits_update(vb->xx, chunk, n) != XXH_OK))
-				r = -EIO;
+			if (r == 0)
+				r = chash_feed(vb->whole, chunk, n);
 			if (r == 0 && (r = vb_add_entry(vb, e, len)) == 0) {
 				vb->size += len;
 				vb->nlog = 0;   /* already in the file */

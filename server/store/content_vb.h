@@ -4,9 +4,10 @@
 #define VIGIL_CONTENT_VB_H
 
 #include <openssl/evp.h>
-#include <xxhash.h>
 
 #include "server/store/content_int.h"
+
+struct chash;
 
 #define VB_LOG_MAX  (1u << 16)   /* chunk entries kept between checkpoints */
 
@@ -19,7 +20,7 @@ struct vbuild {
 	bool shared;           /* batch is the caller's (vbuild_new_shared) */
 	struct chunker *ch;
 	struct ctree_builder *tb;
-	EVP_MD_CTX *sha;
+	struct chash *whole;   /* sha256 and XXH3-128 digest of the bytes appended */
 	uint64_t size;         /* bytes appended */
 	uint64_t emitted;      /* of them, in complete chunks (size == emitted: at a boundary) */
 	uint64_t reused;       /* bytes appended as reused base chunks */
@@ -27,8 +28,6 @@ struct vbuild {
 	bool finished;
 	bool no_sha;           /* caller needs no sha256: reused chunks are not read */
 	uint8_t sha_out[32];
-	XXH3_state_t *xx;      /* XXH3-128 of the bytes written (vbuild_digest) */
-	uint8_t xx_out[16];
 	struct vreader *base;  /* last base copied from */
 	uint32_t base_mode;    /* its chunker mode (chunker_detect of its first bytes) */
 	uint8_t *buf;          /* COPY_BUF scratch */
