@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/byteorder.h"
 #include "common/chunker.h"
 
 struct ct_level {
@@ -33,27 +34,6 @@ struct ctree_builder {
 	struct ct_level *lv[CTREE_LEVELS_MAX];
 };
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
 static size_t entry_size(int level)
 {
 	return level == 0 ? CTREE_LEAF_ENTRY : CTREE_INNER_ENTRY;
@@ -61,7 +41,7 @@ static size_t entry_size(int level)
 
 static bool is_boundary(const uint8_t hash[32])
 {
-	return get_be32(hash) % CTREE_FANOUT == 0;
+	return be32_get(hash) % CTREE_FANOUT == 0;
 }
 
 int ctree_sha256(const void *p, size_t n, uint8_t out[32])
@@ -122,7 +102,7 @@ static int page_emit(struct ctree_builder *b, int level, uint8_t hash[32])
 
 	lv->page[0] = CTREE_VERSION;
 	lv->page[1] = (uint8_t)level;
-	put_be32(lv->page + 2, (uint32_t)lv->n);
+	be32_put(lv->page + 2, (uint32_t)lv->n);
 	if ((r = ctree_sha256(lv->page, len, hash)) < 0)
 		return r;
 	if (b->put_page && (r = b->put_page(b->arg, hash, lv->page, len)) != 0)
@@ -162,9 +142,9 @@ static int level_add(struct ctree_builder *b, int level, const uint8_t hash[32],
 	e = lv->page + CTREE_HDR + lv->n * entry_size(level);
 	memcpy(e, hash, 32);
 	if (level == 0)
-		put_be32(e + 32, (uint32_t)len);
+		be32_put(e + 32, (uint32_t)len);
 	else
-		put_be64(e + 32, len);
+		be64_put(e + 32, len);
 	lv->n++;
 	lv->bytes += len;
 	/* at least two entries per page: each level shrinks, so the tree ends */
@@ -324,7 +304,7 @@ int ctree_page_decode(const uint8_t *p, size_t len, struct ctree_page *out)
 	if (!p || len < CTREE_HDR || p[0] != CTREE_VERSION || p[1] >= CTREE_LEVELS_MAX)
 		return -EBADMSG;
 	level = p[1];
-	n = get_be32(p + 2);
+	n = be32_get(p + 2);
 	esz = entry_size(level);
 	if (n > CTREE_PAGE_MAX || len != CTREE_HDR + n * esz || (n == 0 && level != 0))
 		return -EBADMSG;
@@ -333,7 +313,7 @@ int ctree_page_decode(const uint8_t *p, size_t len, struct ctree_page *out)
 		return -ENOMEM;
 	for (i = 0, e = p + CTREE_HDR; i < n; i++, e += esz) {
 		memcpy(out->e[i].hash, e, 32);
-		out->e[i].len = level == 0 ? get_be32(e + 32) : get_be64(e + 32);
+		out->e[i].len = level == 0 ? be32_get(e + 32) : be64_get(e + 32);
 		if (out->e[i].len == 0 || (level == 0 && out->e[i].len > CHUNK_MAX)) {
 			ctree_page_release(out);
 			return -EBADMSG;

@@ -5,28 +5,24 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "common/byteorder.h"
 #include "common/mux.h"
-
-uint32_t mux_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 size_t mux_frame_need(const uint8_t *buf, size_t rlen)
 {
 	if (rlen < MUX_HDR)
 		return MUX_HDR - rlen;
-	return MUX_HDR + (size_t)mux_be32(buf) - rlen;
+	return MUX_HDR + (size_t)be32_get(buf) - rlen;
 }
 
 int mux_frame_take(const uint8_t *buf, size_t rlen, struct mux_hdr *h, char *why, size_t wl)
 {
 	if (rlen < MUX_HDR)
 		return 0;
-	h->len = mux_be32(buf);
+	h->len = be32_get(buf);
 	h->kind = buf[4];
 	h->type = (uint16_t)(buf[6] << 8 | buf[7]);
-	h->id = mux_be32(buf + 8);
+	h->id = be32_get(buf + 8);
 	if (h->len > MUX_FRAME_MAX) {
 		snprintf(why, wl, "frame of %u bytes (limit %d)", h->len, MUX_FRAME_MAX);
 		return -EPROTO;
@@ -50,12 +46,12 @@ int mux_frame_check(bool hello_rx, const struct mux_hdr *h, const uint8_t *p,
 	if (!hello_rx) {
 		if (h->kind != FK_HELLO || h->len < 4)
 			return bad(why, wl, "expected HELLO first");
-		if (mux_be32(p) != MUX_VERSION) {
+		if (be32_get(p) != MUX_VERSION) {
 			snprintf(why, wl, "peer speaks mux version %u, this end speaks %d",
-				 mux_be32(p), MUX_VERSION);
+				 be32_get(p), MUX_VERSION);
 			return -EPROTO;
 		}
-		if (h->len < 8 || mux_be32(p + 4) < MUX_WINDOW || mux_be32(p + 4) > MUX_WINDOW_MAX)
+		if (h->len < 8 || be32_get(p + 4) < MUX_WINDOW || be32_get(p + 4) > MUX_WINDOW_MAX)
 			return bad(why, wl, "HELLO without a valid window");
 		return 0;
 	}

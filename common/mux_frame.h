@@ -37,6 +37,5 @@ int mux_frame_take(const uint8_t *buf, size_t rlen, struct mux_hdr *h, char *why
  * 0 or -EPROTO with why. */
 int mux_frame_check(bool hello_rx, const struct mux_hdr *h, const uint8_t *p,
 		    char *why, size_t wl);
-uint32_t mux_be32(const uint8_t *p);
 
 #endif

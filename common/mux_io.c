@@ -14,14 +14,10 @@
 
 #include <openssl/err.h>
 
+#include "common/byteorder.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mux_int.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
 
 static bool wroom(struct mux *m, size_t len)
 {
@@ -30,12 +26,12 @@ static bool wroom(struct mux *m, size_t len)
 
 static void put_hdr(uint8_t *h, uint8_t kind, uint16_t type, uint32_t id, uint32_t len)
 {
-	put32(h, len);
+	be32_put(h, len);
 	h[4] = kind;
 	h[5] = 0;                      /* flags: none defined in version 1 */
 	h[6] = type >> 8;
 	h[7] = type & 0xff;
-	put32(h + 8, id);
+	be32_put(h + 8, id);
 }
 
 /* Appends one frame to the write buffer (room checked by the caller). */
@@ -57,8 +53,8 @@ static void fill_control(struct mux *m, long now)
 	size_t i;
 
 	if (!m->hello_sent) {
-		put32(v, MUX_VERSION);
-		put32(v + 4, (uint32_t)m->rx_window);
+		be32_put(v, MUX_VERSION);
+		be32_put(v + 4, (uint32_t)m->rx_window);
 		wput(m, FK_HELLO, 0, 0, v, 8);
 		m->hello_sent = true;
 	}
@@ -67,7 +63,7 @@ static void fill_control(struct mux *m, long now)
 		m->pong_pending = false;
 	}
 	if (now - m->last_rx >= m->ping_ms && now - m->last_ping >= m->ping_ms) {
-		put32(v, (uint32_t)now);
+		be32_put(v, (uint32_t)now);
 		wput(m, FK_PING, 0, 0, v, 4);
 		m->last_ping = now;
 	}
@@ -83,7 +79,7 @@ static void fill_control(struct mux *m, long now)
 			mux_frames_free(&s->oq);
 			mux_stream_finish(s);
 		} else if (s->credit_due >= m->rx_window / 4 && !s->finished && !s->peer_end) {
-			put32(v, (uint32_t)s->credit_due);
+			be32_put(v, (uint32_t)s->credit_due);
 			wput(m, FK_CREDIT, 0, s->id, v, 4);
 			s->rx_outstanding -= s->credit_due;
 			s->credit_due = 0;
@@ -432,7 +428,7 @@ static int on_stream_frame(struct mux_stream *s, uint8_t kind, uint16_t type,
 	case FK_CREDIT:
 		if (len != 4)
 			return proto_err(why, wl, "CREDIT of %u bytes", len);
-		n = mux_be32(p);
+		n = be32_get(p);
 		if (s->finished || s->reset_now)
 			break;
 		if (n > s->m->tx_window || s->credit + n > s->m->tx_window)
@@ -475,7 +471,7 @@ static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p, ui
 	if (!m->hello_rx) {
 		m->hello_rx = true;
 		m->ready = true;
-		peer_window(m, mux_be32(p + 4));
+		peer_window(m, be32_get(p + 4));
 		pthread_cond_broadcast(&m->cond);
 		return 0;
 	}

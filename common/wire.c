@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/byteorder.h"
+
 /* A writer whose buffer hit its cap marks it by setting len past max;
  * wire_buf_error() reports it and the message is never sent. */
 static void put(struct buf *b, const void *p, size_t n)
@@ -71,7 +73,7 @@ uint16_t wire_get_u16(struct wire_reader *r)
 uint32_t wire_get_u32(struct wire_reader *r)
 {
 	const uint8_t *p = take(r, 4);
-	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : 0;
+	return p ? be32_get(p) : 0;
 }
 uint64_t wire_get_u64(struct wire_reader *r)
 {

@@ -4,18 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#include "common/byteorder.h"
 
 static int name_ok(const char *name, size_t nlen)
 {
@@ -36,10 +25,10 @@ int xattr_append(uint8_t *out, size_t cap, uint32_t *len, const char *name, size
 		return -EINVAL;
 	if (used > cap || vlen > cap || xattr_size(nlen, vlen) > cap - used)
 		return -E2BIG;
-	put_u32(out + used, (uint32_t)nlen);
+	be32_put(out + used, (uint32_t)nlen);
 	memcpy(out + used + 4, name, nlen);
 	used += 4 + nlen;
-	put_u32(out + used, (uint32_t)vlen);
+	be32_put(out + used, (uint32_t)vlen);
 	if (vlen)
 		memcpy(out + used + 4, value, vlen);
 	*len = (uint32_t)(used + 4 + vlen);
@@ -53,7 +42,7 @@ int xattr_next(const uint8_t *p, size_t len, size_t *pos, const char **name, siz
 
 	if (at >= len)
 		return 0;
-	if (len - at < 4 || (n = get_u32(p + at)) > len - at - 4)
+	if (len - at < 4 || (n = be32_get(p + at)) > len - at - 4)
 		return -EBADMSG;
 	at += 4;
 	if (!name_ok((const char *)p + at, n))
@@ -61,7 +50,7 @@ int xattr_next(const uint8_t *p, size_t len, size_t *pos, const char **name, siz
 	*name = (const char *)p + at;
 	*nlen = n;
 	at += n;
-	if (len - at < 4 || (v = get_u32(p + at)) > len - at - 4)
+	if (len - at < 4 || (v = be32_get(p + at)) > len - at - 4)
 		return -EBADMSG;
 	at += 4;
 	*value = p + at;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/fdio.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
@@ -27,21 +28,6 @@
 static const char cl_magic[8] = { 'V', 'G', 'C', 'H', 'L', '0', '0', '2' };
 
 #define CL_BUF_MIN 4096
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* ---- the fingerprint secret ---- */
 
@@ -172,10 +158,7 @@ int clwriter_add(struct clwriter *w, const uint8_t sha[32], uint32_t len,
 	else
 		memset(p, 0, 32);   /* filled in later (clwriter_fill) */
 	memcpy(p + 32, fp, CHASH_FP_LEN);
-	p[48] = (uint8_t)(len >> 24);
-	p[49] = (uint8_t)(len >> 16);
-	p[50] = (uint8_t)(len >> 8);
-	p[51] = (uint8_t)len;
+	be32_put(p + 48, len);
 	w->len += CL_ENTRY;
 	w->count++;
 	w->size += len;
@@ -194,8 +177,8 @@ int clwriter_commit(struct clwriter *w, const char *path, const uint8_t root[32]
 		return rc;
 	memcpy(hdr, cl_magic, 8);
 	memcpy(hdr + 8, root, 32);
-	put_be64(hdr + 40, w->size);
-	put_be64(hdr + 48, w->count);
+	be64_put(hdr + 40, w->size);
+	be64_put(hdr + 48, w->count);
 	if (pwrite(w->fd, hdr, CL_HDR, 0) != CL_HDR)
 		return -EIO;
 	if ((rc = pathstate_file(w->state, PS_DIR_CHUNKS, path, file)) < 0)
@@ -236,7 +219,7 @@ static int fill_flush(struct clwriter *w)
 /* The next entry e (sha256[32], u32 len) of the list being filled. */
 static int fill_one(struct clwriter *w, const uint8_t *e)
 {
-	uint32_t len = (uint32_t)e[32] << 24 | (uint32_t)e[33] << 16 | (uint32_t)e[34] << 8 | e[35];
+	uint32_t len = be32_get(e + 32);
 	uint8_t *p;
 	int rc;
 
@@ -257,7 +240,7 @@ static int fill_one(struct clwriter *w, const uint8_t *e)
 		w->blk_n = k;
 	}
 	p = w->buf + (w->fill_idx - w->blk_first) * CL_ENTRY;
-	if (len != ((uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51]))
+	if (len != be32_get(p + 48))
 		return w->err = -EBADMSG;   /* not the chunks the read made */
 	memcpy(p, e, 32);
 	w->fill_idx++;
@@ -341,8 +324,8 @@ int clreader_fdopen(int fd, size_t bufsize, struct clreader **out)
 		return -EBADMSG;
 	}
 	memcpy(r->root, hdr + 8, 32);
-	r->size = get_be64(hdr + 40);
-	r->count = get_be64(hdr + 48);
+	r->size = be64_get(hdr + 40);
+	r->count = be64_get(hdr + 48);
 	*out = r;
 	return 0;
 }
@@ -407,7 +390,7 @@ int clreader_next(struct clreader *r, struct cl_entry *e)
 	p = r->buf + r->pos;
 	memcpy(e->sha, p, 32);
 	memcpy(e->fp, p + 32, CHASH_FP_LEN);
-	e->len = (uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51];
+	e->len = be32_get(p + 48);
 	r->pos += CL_ENTRY;
 	r->seen++;
 	if (e->len == 0 || e->len > CHUNK_MAX || r->sum + e->len > r->size)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/chunkdelta.h"
@@ -136,9 +137,7 @@ static int list_feed(void *arg, const void *p, size_t n)
 			break;
 		x->n = 0;
 		/* no fingerprint (the server has none): matched by sha256 */
-		if ((rc = clwriter_add(x->w, x->e, (uint32_t)x->e[32] << 24 |
-				       (uint32_t)x->e[33] << 16 | (uint32_t)x->e[34] << 8 |
-				       x->e[35], nofp)) < 0)
+		if ((rc = clwriter_add(x->w, x->e, be32_get(x->e + 32), nofp)) < 0)
 			return rc;
 	}
 	return 0;

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/chash.h"
 #include "common/chunker.h"
 #include "common/clock.h"
@@ -59,30 +60,14 @@ void vb_ckpt_close(struct vbuild *vb)
 	vb->ckpt_fd = -1;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static const uint8_t hdr_magic[8] = { 'V', 'G', 'U', 'P', 'L', 'D', '0', '1' };
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
 
 /* The owner a header record names, or 0 when e is not one. */
 static uint64_t hdr_owner(const uint8_t *e)
 {
-	if (memcmp(e, hdr_magic, 8) || get32(e + 32) != 0 || store_crc32(0, e, 36) != get32(e + 36))
+	if (memcmp(e, hdr_magic, 8) || be32_get(e + 32) != 0 || store_crc32(0, e, 36) != be32_get(e + 36))
 		return 0;
-	return (uint64_t)get32(e + 8) << 32 | get32(e + 12);
+	return (uint64_t)be32_get(e + 8) << 32 | be32_get(e + 12);
 }
 
 uint64_t upload_owner_fd(int fd)
@@ -134,8 +119,8 @@ static int ckpt_start(struct vbuild *vb, const char *dir)
 		owner &= INT64_MAX;   /* an SQLite integer */
 	} while (!owner);
 	memcpy(e, hdr_magic, 8);
-	put64(e + 8, owner);
-	put32(e + 36, store_crc32(0, e, 36));
+	be64_put(e + 8, owner);
+	be32_put(e + 36, store_crc32(0, e, 36));
 	if (ftruncate(vb->ckpt_fd, 0) < 0 || pwrite(vb->ckpt_fd, e, ENT_LEN, 0) != ENT_LEN ||
 	    fdatasync(vb->ckpt_fd) < 0)
 		return -errno;
@@ -183,8 +168,8 @@ static int ckpt_append(struct vbuild *vb)
 			uint8_t *e = rec + k * ENT_LEN;
 
 			memcpy(e, vb->log[i].sha, 32);
-			put32(e + 32, vb->log[i].len);
-			put32(e + 36, store_crc32(0, e, 36));
+			be32_put(e + 32, vb->log[i].len);
+			be32_put(e + 36, store_crc32(0, e, 36));
 		}
 		w = pwrite(vb->ckpt_fd, rec, k * ENT_LEN, (off_t)at);
 		if (w != (ssize_t)(k * ENT_LEN))
@@ -277,7 +262,7 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 	while (r == 0 && (k = pread(vb->ckpt_fd, rec, sizeof(rec), (off_t)at)) > 0) {
 		for (i = 0; i + ENT_LEN <= (size_t)k && r == 0; i += ENT_LEN) {
 			const uint8_t *e = rec + i;
-			uint32_t len = get32(e + 32);
+			uint32_t len = be32_get(e + 32);
 
 			if (at == 0 && (vb->owner = hdr_owner(e)) != 0) {
 				/* before any lookup: its own pages are not "reused" */
@@ -285,7 +270,7 @@ static int resume_entries(struct vbuild *vb, uint64_t *offset)
 				at += ENT_LEN;
 				continue;
 			}
-			if (store_crc32(0, e, 36) != get32(e + 36) || len == 0 || len > CHUNK_MAX)
+			if (store_crc32(0, e, 36) != be32_get(e + 36) || len == 0 || len > CHUNK_MAX)
 				goto torn;
 			/* the chunk must still be there; it also feeds the sha256
 			 * and the digest */
@@ -416,7 +401,7 @@ int vbuild_chunk_list(const struct vbuild *vb, int (*out)(void *arg, const void 
 			break;
 		}
 		for (size_t i = 0; r == 0 && i < (size_t)got; i += ENT_LEN) {
-			if (store_crc32(0, rec + i, 36) != get32(rec + i + 36)) {
+			if (store_crc32(0, rec + i, 36) != be32_get(rec + i + 36)) {
 				r = -EIO;
 				break;
 			}
@@ -430,7 +415,7 @@ int vbuild_chunk_list(const struct vbuild *vb, int (*out)(void *arg, const void 
 	}
 	for (size_t i = 0; r == 0 && i < vb->nlog; i++) {
 		memcpy(o + k * CONTENT_CHUNK_ENTRY, vb->log[i].sha, 32);
-		put32(o + k++ * CONTENT_CHUNK_ENTRY + 32, vb->log[i].len);
+		be32_put(o + k++ * CONTENT_CHUNK_ENTRY + 32, vb->log[i].len);
 		if (k == LIST_ENTS) {
 			r = out(arg, o, k * CONTENT_CHUNK_ENTRY);
 			k = 0;

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 #include <zlib.h>
 
+#include "common/byteorder.h"
 #include "common/log.h"
 
 /* The server is this database's only user: exclusive locking spares every
@@ -515,11 +516,6 @@ int store_has(struct store *st, const uint8_t id[STORE_ID_LEN])
 	return lookup(st, id, &l);
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t want, void *buf)
 {
 	uint8_t *rec = buf;
@@ -572,9 +568,9 @@ static int rec_decode(struct store *st, const uint8_t *rec, const struct store_l
 	ZSTD_DCtx *dc = NULL;
 	size_t k;
 
-	if (be32(rec) != REC_MAGIC || memcmp(rec + 8, id, STORE_ID_LEN) ||
-	    be32(rec + 40) != l->rlen || be32(rec + 44) != l->clen ||
-	    (crc && store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32(rec + 48)))
+	if (be32_get(rec) != REC_MAGIC || memcmp(rec + 8, id, STORE_ID_LEN) ||
+	    be32_get(rec + 40) != l->rlen || be32_get(rec + 44) != l->clen ||
+	    (crc && store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32_get(rec + 48)))
 		return -EIO;
 	if (!(rec[4] & REC_F_ZSTD)) {
 		if (l->clen != l->rlen)

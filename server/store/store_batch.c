@@ -10,6 +10,7 @@
  * fdatasync failure poisons that pack (every batch with records in it fails;
  * the kernel reports a writeback error only once) and the next append starts
  * a new pack. */
+#include "common/byteorder.h"
 #include "common/fdio.h"
 #include "server/store/store_int.h"
 
@@ -50,11 +51,6 @@ struct store_batch {
 	uint32_t run_pack;          /* 0: none */
 	uint64_t run_start, run_end;
 };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
 
 static size_t hslot(const uint8_t *id, size_t cap)
 {
@@ -301,13 +297,13 @@ static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p,
 	} else {
 		b->raw_run = 0;
 	}
-	put32(rec, REC_MAGIC);
+	be32_put(rec, REC_MAGIC);
 	rec[4] = flags;
 	rec[5] = rec[6] = rec[7] = 0;
 	memcpy(rec + 8, id, STORE_ID_LEN);
-	put32(rec + 40, (uint32_t)n);
-	put32(rec + 44, (uint32_t)c);
-	put32(rec + 48, store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, c));
+	be32_put(rec + 40, (uint32_t)n);
+	be32_put(rec + 44, (uint32_t)c);
+	be32_put(rec + 48, store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, c));
 	return REC_HDR + c;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/byteorder.h"
 #include "common/mux.h"
 #include "common/mux_frame.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -38,7 +39,7 @@ static void check_frame(const struct mux_hdr *h, bool hello_rx, const uint8_t *r
 		abort();
 	if (memcmp(enc, raw, MUX_HDR))
 		abort();
-	if (!hello_rx && (h->kind != FK_HELLO || mux_be32(raw + MUX_HDR) != MUX_VERSION))
+	if (!hello_rx && (h->kind != FK_HELLO || be32_get(raw + MUX_HDR) != MUX_VERSION))
 		abort();
 	if (hello_rx && h->kind == FK_HELLO)
 		abort();
