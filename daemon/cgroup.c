@@ -21,31 +21,13 @@
 
 #include "common/clock.h"
 #include "common/fdio.h"
+#include "common/mountinfo.h"
 
 /* One cgroup line of /proc/self/mountinfo. */
 struct cg_mount {
-	dev_t dev;
+	struct mountinfo mi;
 	bool v2, freezer;        /* cgroup2; a v1 mount carrying the freezer controller */
-	char root[PATH_MAX];     /* the hierarchy path mounted there */
-	char point[PATH_MAX];    /* the mount point */
 };
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
 
 /* True when the comma-separated list has the token. */
 static bool has_token(const char *list, const char *tok)
@@ -58,25 +40,15 @@ static bool has_token(const char *list, const char *tok)
 	return false;
 }
 
-/* Parses one mountinfo line; true for a cgroup or cgroup2 mount. */
-static bool parse_mount(char *line, struct cg_mount *m)
+/* Fills c from mi; true for a cgroup or cgroup2 mount. */
+static bool cg_mount_of(const struct mountinfo *mi, struct cg_mount *c)
 {
-	char fstype[32], super[512];
-	unsigned maj, min;
-	char *dash = strstr(line, " - ");
-
-	if (!dash || sscanf(line, "%*u %*u %u:%u %4095s %4095s", &maj, &min, m->root,
-			    m->point) != 4)
+	c->v2 = !strcmp(mi->fstype, "cgroup2");
+	c->freezer = !strcmp(mi->fstype, "cgroup") && has_token(mi->super, "freezer");
+	if (!c->v2 && strcmp(mi->fstype, "cgroup"))
 		return false;
-	if (sscanf(dash + 3, "%31s %*s %511s", fstype, super) != 2)
-		return false;
-	m->v2 = !strcmp(fstype, "cgroup2");
-	m->freezer = !strcmp(fstype, "cgroup") && has_token(super, "freezer");
-	if (!m->v2 && strcmp(fstype, "cgroup"))
-		return false;
-	m->dev = makedev(maj, min);
-	unescape(m->root);
-	unescape(m->point);
+	c->mi = *mi;
+	c->mi.super = NULL;      /* it points into a line that is gone */
 	return true;
 }
 
@@ -90,43 +62,59 @@ static bool path_under(const char *p, const char *dir)
 	return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
 }
 
-/* The mount of dev whose point is the longest prefix of canon. */
+struct find_ctx {
+	dev_t dev;
+	const char *canon;
+	struct cg_mount *best;
+	size_t bestlen;
+};
+
+static int find_one(const struct mountinfo *mi, const char *line, void *arg)
+{
+	struct find_ctx *c = arg;
+	struct cg_mount m;
+
+	if (mi->dev == c->dev && path_under(c->canon, mi->point) &&
+	    strlen(mi->point) >= c->bestlen && cg_mount_of(mi, &m)) {
+		c->bestlen = strlen(mi->point);
+		*c->best = m;
+	}
+	return 0;
+}
+
+/* The cgroup mount of dev whose point is the longest prefix of canon. */
 static int find_mount(dev_t dev, const char *canon, struct cg_mount *best)
 {
-	char line[3 * PATH_MAX];
-	struct cg_mount m;
-	size_t bestlen = 0;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct find_ctx c = { .dev = dev, .canon = canon, .best = best };
+	int r = mountinfo_each(find_one, &c);
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (parse_mount(line, &m) && m.dev == dev && path_under(canon, m.point) &&
-		    strlen(m.point) >= bestlen) {
-			bestlen = strlen(m.point);
-			*best = m;
-		}
-	fclose(f);
-	return bestlen ? 0 : -ENOENT;
+	return r < 0 ? r : c.bestlen ? 0 : -ENOENT;
+}
+
+struct mounts_ctx {
+	char *v2, *v1_freezer;
+};
+
+static int mounts_one(const struct mountinfo *mi, const char *line, void *arg)
+{
+	struct mounts_ctx *c = arg;
+	struct cg_mount m;
+
+	if (!cg_mount_of(mi, &m))
+		return 0;
+	if (m.v2 && !c->v2[0])
+		snprintf(c->v2, PATH_MAX, "%s", mi->point);
+	if (m.freezer && !c->v1_freezer[0])
+		snprintf(c->v1_freezer, PATH_MAX, "%s", mi->point);
+	return 0;
 }
 
 void cgroup_mounts(char v2[PATH_MAX], char v1_freezer[PATH_MAX])
 {
-	char line[3 * PATH_MAX];
-	struct cg_mount m;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct mounts_ctx c = { v2, v1_freezer };
 
 	v2[0] = v1_freezer[0] = '\0';
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!parse_mount(line, &m))
-			continue;
-		if (m.v2 && !v2[0])
-			snprintf(v2, PATH_MAX, "%s", m.point);
-		if (m.freezer && !v1_freezer[0])
-			snprintf(v1_freezer, PATH_MAX, "%s", m.point);
-	}
-	if (f)
-		fclose(f);
+	mountinfo_each(mounts_one, &c);
 }
 
 static bool has_file(const char *dir, const char *name)
@@ -140,16 +128,16 @@ static bool has_file(const char *dir, const char *name)
 /* d->rel from the mount: its root joined with the part of path below the point. */
 static int set_rel(struct cgroup_dir *d, const struct cg_mount *m)
 {
-	const char *tail = d->path + strlen(m->point);
+	const char *tail = d->path + strlen(m->mi.point);
 	int n;
 
 	if (*tail == '/')
 		tail++;
 	if (!*tail)
-		n = snprintf(d->rel, sizeof(d->rel), "%s", m->root);
+		n = snprintf(d->rel, sizeof(d->rel), "%s", m->mi.root);
 	else
-		n = snprintf(d->rel, sizeof(d->rel), "%s%s%s", m->root,
-			     strcmp(m->root, "/") ? "/" : "", tail);
+		n = snprintf(d->rel, sizeof(d->rel), "%s%s%s", m->mi.root,
+			     strcmp(m->mi.root, "/") ? "/" : "", tail);
 	return n < 0 || (size_t)n >= sizeof(d->rel) ? -ENAMETOOLONG : 0;
 }
 

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/fnv.h"
 #include "common/log.h"
+#include "common/mountinfo.h"
 #include "daemon/tracker_bpf.h"
 #include "daemon/trkpath.h"
 #include "tracker.skel.h"
@@ -332,23 +333,27 @@ int tb_on_record(void *arg, void *data, size_t size)
 	return 0;
 }
 
-/* FNV-1a over the mountinfo lines whose mount point is in or above a root. */
+struct mounts_sig {
+	struct tracker *t;
+	uint64_t h;
+};
+
+static int mounts_sig_one(const struct mountinfo *mi, const char *line, void *arg)
+{
+	struct mounts_sig *c = arg;
+
+	if (trkpath_root_of(c->t->paths, c->t->nroots, mi->point) >= 0)
+		c->h = fnv1a64_str(c->h, line);
+	return 0;
+}
+
+/* FNV-1a over the mountinfo lines whose mount point is in or above a root;
+ * 0 when mountinfo cannot be read. */
 uint64_t tb_mounts_sig(struct tracker *t)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mp[PATH_MAX];
-	uint64_t h = FNV64_BASIS;
+	struct mounts_sig c = { t, FNV64_BASIS };
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
-		    trkpath_root_of(t->paths, t->nroots, mp) < 0)
-			continue;
-		h = fnv1a64_str(h, line);
-	}
-	fclose(f);
-	return h;
+	return mountinfo_each(mounts_sig_one, &c) < 0 ? 0 : c.h;
 }
 
 /* Is (dev, ino) still mapped shared and writable by some process? */

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/fuseloop.h"
 #include "common/log.h"
+#include "common/mountinfo.h"
 #include "common/timefmt.h"
 #include "controller/mount/mount_int.h"
 
@@ -46,64 +48,43 @@ static int check_device(struct mux *m, struct mfs *fs)
 	return e;
 }
 
-/* The mountinfo field at p (octal escapes of space, tab, newline and
- * backslash undone) into out; the rest of the line in *end. */
-static void mountinfo_field(const char *p, char *out, size_t cap, const char **end)
+struct devno_ctx {
+	const char *mnt;
+	dev_t dev;
+};
+
+static int devno_one(const struct mountinfo *mi, const char *line, void *arg)
 {
-	size_t n = 0;
+	struct devno_ctx *c = arg;
 
-	while (*p && *p != ' ' && *p != '\n') {
-		char c = *p++;
-
-		if (c == '\\' && p[0] >= '0' && p[0] <= '3' && p[1] >= '0' && p[1] <= '7' &&
-		    p[2] >= '0' && p[2] <= '7') {
-			c = (char)((p[0] - '0') << 6 | (p[1] - '0') << 3 | (p[2] - '0'));
-			p += 3;
-		}
-		if (n + 1 < cap)
-			out[n++] = c;
-	}
-	out[n] = '\0';
-	*end = p;
+	if (!strcmp(mi->point, c->mnt) && !strcmp(mi->fstype, "fuse.vigil"))
+		c->dev = mi->dev;
+	return 0;
 }
 
-/* The "major:minor" of the newest fuse.vigil mount at mnt, from
+/* The device number of the newest fuse.vigil mount at mnt, from
  * /proc/self/mountinfo (a stat of the mount point would wait for the INIT
  * being answered).  0, or -ENOENT. */
-static int mount_devno(const char *mnt, char *devno, size_t cap)
+static int mount_devno(const char *mnt, dev_t *dev)
 {
-	char line[PATH_MAX * 2 + 256], dev[32], point[PATH_MAX];
-	FILE *fp = fopen("/proc/self/mountinfo", "re");
-	const char *p;
-	int r = -ENOENT;
+	struct devno_ctx c = { .mnt = mnt };
+	int r = mountinfo_each(devno_one, &c);
 
-	if (!fp)
-		return -errno;
-	while (fgets(line, sizeof(line), fp)) {
-		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE ... */
-		if (!(p = strchr(line, ' ')) || !(p = strchr(p + 1, ' ')))
-			continue;
-		mountinfo_field(p + 1, dev, sizeof(dev), &p);
-		if (!*p || !(p = strchr(p + 1, ' ')))
-			continue;
-		mountinfo_field(p + 1, point, sizeof(point), &p);
-		if (strcmp(point, mnt) || !(p = strstr(p, " - fuse.vigil ")))
-			continue;
-		snprintf(devno, cap, "%s", dev);
-		r = 0;
-	}
-	fclose(fp);
-	return r;
+	if (r < 0)
+		return r;
+	*dev = c.dev;
+	return c.dev ? 0 : -ENOENT;
 }
 
 void mount_raise_readahead(const struct mfs *fs)
 {
-	char devno[32], path[96];
+	char path[96];
+	dev_t dev;
 	FILE *fp;
 
-	if (!fs->mnt || geteuid() != 0 || mount_devno(fs->mnt, devno, sizeof(devno)) < 0)
+	if (!fs->mnt || geteuid() != 0 || mount_devno(fs->mnt, &dev) < 0)
 		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devno);
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(dev), minor(dev));
 	if ((fp = fopen(path, "we"))) {
 		fprintf(fp, "%u\n", MOUNT_READAHEAD_KB);
 		fclose(fp);
