@@ -149,6 +149,8 @@ enum trk_stat {
 	TRK_ST_RACES,        /* slot ownership races (record sent as unknown) */
 	TRK_ST_CLOSES,       /* last writable closes seen (close or exit) */
 	TRK_ST_URING,        /* io_uring_setup/enter calls by other processes */
+	TRK_ST_URING_FILE,   /* io_uring writes to watched files, marked by their file */
+	TRK_ST_URING_BLIND,  /* io_uring requests whose files are unknown: a rescan */
 	TRK_ST_MAX
 };
 

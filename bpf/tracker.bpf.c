@@ -45,8 +45,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define W_RANGE   1
 #define W_UNKNOWN 2
 #define W_META    4
+#define W_PATH    8    /* io_uring: on a path, files unknown */
 
 const volatile __u32 trk_self_tgid = 0;
+const volatile bool trk_uring_tps = false;   /* trk_uring_done/submit are loaded */
 const volatile __u8 trk_sysop[TRK_NR_MAX] = {};
 
 __u64 trk_gen = 0;                 /* bumped on rename/link/mount */
@@ -702,16 +704,107 @@ static __always_inline int on_mprotect(__u64 *a, long ret)
 }
 
 /* io_uring's reads, writes and renames do not pass the syscall
- * tracepoints: user space rescans the roots after activity (rate limited,
- * docs/tracker.md).  Here only the time is kept, and who set up a ring. */
+ * tracepoints.  Where the kernel's io_uring tracepoints carry the request
+ * (5.19 and later), its completions name the file of every write
+ * (trk_uring_done) and only requests that work on paths, or post no
+ * completion, ask user space for a rescan (trk_uring_blind).  Older
+ * kernels: every io_uring call asks for one (rate limited, docs/tracker.md),
+ * and who set up a ring is kept for its exit. */
+static __always_inline bool uring_precise(void)
+{
+	return trk_uring_tps &&
+	       bpf_core_field_exists(struct trace_event_raw_io_uring_complete, req) &&
+	       bpf_core_field_exists(struct io_kiocb, opcode) &&
+	       bpf_core_field_exists(struct io_kiocb, file);
+}
+
+static __always_inline void uring_blind(void)
+{
+	stat_inc(TRK_ST_URING_BLIND);
+	trk_uring_ns = bpf_ktime_get_boot_ns();
+}
+
 static __always_inline int on_uring(__u16 op)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, one = 1;
 
 	stat_inc(TRK_ST_URING);
-	trk_uring_ns = bpf_ktime_get_boot_ns();
+	if (uring_precise())
+		return 0;
+	uring_blind();
 	if (op == TRK_OP_URING_SETUP)
 		bpf_map_update_elem(&trk_uring_users, &tgid, &one, BPF_ANY);
+	return 0;
+}
+
+#define URING_OP(name) bpf_core_enum_value(enum io_uring_op, name)
+
+/* What an io_uring opcode does to files: W_* for one on its request's
+ * file, W_PATH for one on a path (or an fd it installs), 0 for none. */
+static __always_inline __u32 uring_effect(__u8 op)
+{
+	if (op == URING_OP(IORING_OP_WRITEV) || op == URING_OP(IORING_OP_WRITE_FIXED) ||
+	    op == URING_OP(IORING_OP_WRITE) || op == URING_OP(IORING_OP_FALLOCATE) ||
+	    op == URING_OP(IORING_OP_SPLICE))
+		return W_UNKNOWN;
+	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
+	    op == URING_OP(IORING_OP_WRITEV_FIXED))
+		return W_UNKNOWN;
+	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FTRUNCATE) &&
+	    op == URING_OP(IORING_OP_FTRUNCATE))
+		return W_UNKNOWN | W_META;
+	if (op == URING_OP(IORING_OP_FSETXATTR))
+		return W_META;
+	if (op == URING_OP(IORING_OP_OPENAT) || op == URING_OP(IORING_OP_OPENAT2) ||
+	    op == URING_OP(IORING_OP_RENAMEAT) || op == URING_OP(IORING_OP_UNLINKAT) ||
+	    op == URING_OP(IORING_OP_MKDIRAT) || op == URING_OP(IORING_OP_SYMLINKAT) ||
+	    op == URING_OP(IORING_OP_LINKAT) || op == URING_OP(IORING_OP_SETXATTR))
+		return W_PATH;
+	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FIXED_FD_INSTALL) &&
+	    op == URING_OP(IORING_OP_FIXED_FD_INSTALL))
+		return W_PATH;
+	return 0;
+}
+
+/* A completed io_uring request: a write to a watched file is marked like
+ * write(2) with its range unknown; a path operation asks for a rescan. */
+SEC("tracepoint/io_uring/io_uring_complete")
+int trk_uring_done(struct trace_event_raw_io_uring_complete *ctx)
+{
+	struct mark_arg m = { .op = TRK_OP_URING_ENTER };
+	struct io_kiocb *req;
+	struct trk_fileval *fv;
+	struct trk_key k;
+	struct file *f;
+
+	if (!uring_precise() || BPF_CORE_READ(ctx, res) < 0)
+		return 0;
+	req = BPF_CORE_READ(ctx, req);
+	m.what = uring_effect(BPF_CORE_READ(req, opcode));
+	if (m.what & W_PATH) {
+		uring_blind();
+		return 0;
+	}
+	if (!m.what || !(f = BPF_CORE_READ(req, file)) ||
+	    (file_key(f, &k) & S_IFMT_) != S_IFREG_)
+		return 0;
+	fv = verdict(f, &k, false);
+	if (!fv || fv->verdict != TRK_V_WATCHED)
+		return 0;
+	stat_inc(TRK_ST_URING_FILE);
+	m.start = 0;
+	m.end = TRK_EOF;
+	return trk_mark(&k, fv, (__u64)f, &m);
+}
+
+/* A request that posts no completion on success (IOSQE_CQE_SKIP_SUCCESS)
+ * and may change a file: its completion will not be seen. */
+SEC("tracepoint/io_uring/io_uring_submit_req")
+int trk_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+{
+	if (uring_precise() && (BPF_CORE_READ(ctx, flags) & REQ_F_CQE_SKIP) &&
+	    uring_effect(BPF_CORE_READ(ctx, opcode)))
+		uring_blind();
 	return 0;
 }
 
@@ -961,7 +1054,7 @@ int trk_proc_exit(void *ctx)
 		return 0;
 	if (bpf_map_lookup_elem(&trk_uring_users, &tgid)) {
 		bpf_map_delete_elem(&trk_uring_users, &tgid);
-		trk_uring_ns = bpf_ktime_get_boot_ns();
+		uring_blind();
 	}
 	if (!bpf_map_lookup_elem(&trk_mappers, &tgid))
 		return 0;

@@ -335,6 +335,11 @@ static int load(struct tracker *t, bool tracefs, char *err, size_t errlen)
 					  tracefs && tracepoint_exists("syscalls", "sys_enter_close"));
 		bpf_program__set_autoload(s->progs.trk_proc_exit,
 					  tracefs && tracepoint_exists("sched", "sched_process_exit"));
+		s->rodata->trk_uring_tps = tracefs &&
+			tracepoint_exists("io_uring", "io_uring_complete") &&
+			tracepoint_exists("io_uring", "io_uring_submit_req");
+		bpf_program__set_autoload(s->progs.trk_uring_done, s->rodata->trk_uring_tps);
+		bpf_program__set_autoload(s->progs.trk_uring_submit, s->rodata->trk_uring_tps);
 		rc = tracker_bpf__load(s);
 		if (rc == 0) {
 			t->skel = s;
@@ -533,6 +538,8 @@ static void bpf_counters(struct tracker *t, struct vg_report *rep)
 	report_counter(rep, "slot_races", st[TRK_ST_RACES]);
 	report_counter(rep, "last_closes", t->n.closes);
 	report_counter(rep, "io_uring_calls", st[TRK_ST_URING]);
+	report_counter(rep, "io_uring_file_writes", st[TRK_ST_URING_FILE]);
+	report_counter(rep, "io_uring_blind", st[TRK_ST_URING_BLIND]);
 	report_counter(rep, "io_uring_rescans", t->n.uring_rescans);
 }
 
