@@ -254,14 +254,14 @@ static bool tracepoint_exists(const char *cat, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-/* Adds path (and, as ancestors, each of its parents) to the table and map. */
+/* Adds path (and, as ancestors, each of its parents) to the table and to
+ * the roots the loader writes into the kernel's map. */
 static int add_path(struct tracker *t, const char *path, uint32_t kind, char *err, size_t errlen)
 {
-	struct trk_rootval v = { .kind = kind };
-	struct trk_rootval old;
+	struct tb_loadreq *rq = t->rq;
 	struct trk_key k;
 	struct stat st;
-	int fd = bpf_map__fd(t->skel->maps.trk_roots);
+	size_t i;
 
 	if (stat(path, &st) < 0) {
 		snprintf(err, errlen, "stat %s: %s", path, strerror(errno));
@@ -269,20 +269,22 @@ static int add_path(struct tracker *t, const char *path, uint32_t kind, char *er
 	}
 	k.dev = trkpath_kdev(st.st_dev);
 	k.ino = st.st_ino;
-	if (bpf_map_lookup_elem(fd, &k, &old) == 0 && (old.kind == TRK_ROOT || kind == TRK_ANCESTOR))
+	for (i = 0; i < rq->nroots; i++)
+		if (rq->roots[i].k.dev == k.dev && rq->roots[i].k.ino == k.ino)
+			break;
+	if (i < rq->nroots && (rq->roots[i].v.kind == TRK_ROOT || kind == TRK_ANCESTOR))
 		return 0;
 	if (t->npaths == TRK_PATHS_MAX) {
 		snprintf(err, errlen, "too many watched roots and ancestors");
 		return -E2BIG;
 	}
-	v.idx = t->npaths;
 	if (!(t->paths[t->npaths] = strdup(path)))
 		return -ENOMEM;
+	if (i == rq->nroots)
+		rq->nroots++;
+	rq->roots[i].k = k;
+	rq->roots[i].v = (struct trk_rootval){ .kind = kind, .idx = t->npaths };
 	t->npaths++;
-	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) < 0) {
-		snprintf(err, errlen, "roots map: %s", strerror(errno));
-		return -errno;
-	}
 	return 0;
 }
 
@@ -312,64 +314,39 @@ static int set_roots(struct tracker *t, char *const roots[], size_t nroots, char
 	return 0;
 }
 
-/* open -> rodata -> load, with the BTF-typed tracepoint first and the
- * classic raw tracepoint when that does not load. */
-static int load(struct tracker *t, bool tracefs, char *err, size_t errlen)
+/* What the loader needs, all known before it forks. */
+static int prepare(struct tracker *t, char *const roots[], size_t nroots, char *err, size_t errlen)
 {
-	int rc = -ENOENT;
+	bool tracefs = tracefs_ready();
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct tracker_bpf *s = tracker_bpf__open();
-
-		if (!s) {
-			snprintf(err, errlen, "open bpf object: %s", strerror(errno));
-			return -errno;
-		}
-		s->rodata->trk_self_tgid = getpid();
-		for (size_t i = 0; i < sizeof(sysops) / sizeof(sysops[0]); i++)
-			if (sysops[i].nr >= 0 && sysops[i].nr < TRK_NR_MAX)
-				s->rodata->trk_sysop[sysops[i].nr] = sysops[i].op;
-		bpf_program__set_autoload(attempt == 0 ? s->progs.trk_exit_raw : s->progs.trk_exit_btf,
-					  false);
-		bpf_program__set_autoload(s->progs.trk_close,
-					  tracefs && tracepoint_exists("syscalls", "sys_enter_close"));
-		bpf_program__set_autoload(s->progs.trk_proc_exit,
-					  tracefs && tracepoint_exists("sched", "sched_process_exit"));
-		s->rodata->trk_uring_tps = tracefs &&
-			tracepoint_exists("io_uring", "io_uring_complete") &&
-			tracepoint_exists("io_uring", "io_uring_submit_req");
-		bpf_program__set_autoload(s->progs.trk_uring_done, s->rodata->trk_uring_tps);
-		bpf_program__set_autoload(s->progs.trk_uring_submit, s->rodata->trk_uring_tps);
-		rc = tracker_bpf__load(s);
-		if (rc == 0) {
-			t->skel = s;
-			log_debug("bpf tracker loaded (%s sys_exit)", attempt == 0 ? "tp_btf" : "raw_tp");
-			return 0;
-		}
-		tracker_bpf__destroy(s);
+	if (!(t->rq = calloc(1, sizeof(*t->rq)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
-	snprintf(err, errlen, "load bpf programs: %s", strerror(-rc));
-	return rc;
+	t->rq->self_tgid = getpid();
+	for (size_t i = 0; i < sizeof(sysops) / sizeof(sysops[0]); i++)
+		if (sysops[i].nr >= 0 && sysops[i].nr < TRK_NR_MAX)
+			t->rq->sysop[sysops[i].nr] = sysops[i].op;
+	t->rq->close_tp = tracefs && tracepoint_exists("syscalls", "sys_enter_close");
+	t->rq->exit_tp = tracefs && tracepoint_exists("sched", "sched_process_exit");
+	t->rq->uring_tps = tracefs && tracepoint_exists("io_uring", "io_uring_complete") &&
+			   tracepoint_exists("io_uring", "io_uring_submit_req");
+	if (!tracefs)
+		log_warnx("bpf tracker: no tracefs, close() and process exit are not seen");
+	return set_roots(t, roots, nroots, err, errlen);
 }
 
 static int setup_slots(struct tracker *t, char *err, size_t errlen)
 {
-	int fd = bpf_map__fd(t->skel->maps.trk_slots);
-	int qfd = bpf_map__fd(t->skel->maps.trk_free);
 	long pg = sysconf(_SC_PAGESIZE);
 
 	t->slots_len = (sizeof(struct trk_slot) * TRK_SLOTS + pg - 1) / pg * pg;
-	t->slots = mmap(NULL, t->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	t->slots = mmap(NULL, t->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			t->ld.fd[TB_FD_SLOTS], 0);
 	if (t->slots == MAP_FAILED) {
 		t->slots = NULL;
 		snprintf(err, errlen, "mmap slots: %s", strerror(errno));
 		return -errno;
-	}
-	for (uint32_t i = 0; i < TRK_SLOTS; i++) {
-		if (bpf_map_update_elem(qfd, NULL, &i, 0) < 0) {
-			snprintf(err, errlen, "free-slot queue: %s", strerror(errno));
-			return -errno;
-		}
 	}
 	return 0;
 }
@@ -380,7 +357,6 @@ static int bpf_start(struct tracker **out, char *const roots[], size_t nroots,
 		     const struct tracker_sink *sink, char *err, size_t errlen)
 {
 	struct tracker *t;
-	bool tracefs;
 	int rc;
 
 	*out = NULL;
@@ -394,23 +370,21 @@ static int bpf_start(struct tracker **out, char *const roots[], size_t nroots,
 	}
 	t->sink = *sink;
 	libbpf_set_print(libbpf_log);
-	tracefs = tracefs_ready();
-	if ((rc = load(t, tracefs, err, errlen)) < 0 ||
-	    (rc = set_roots(t, roots, nroots, err, errlen)) < 0 ||
-	    (rc = setup_slots(t, err, errlen)) < 0)
+	if ((rc = prepare(t, roots, nroots, err, errlen)) < 0 ||
+	    (rc = tb_load_child(t->rq, &t->ld, err, errlen)) < 0)
 		goto fail;
-	if ((rc = tracker_bpf__attach(t->skel)) < 0) {
-		snprintf(err, errlen, "attach bpf programs: %s", strerror(-rc));
+	t->loaded = true;
+	free(t->rq);
+	t->rq = NULL;
+	log_debug("bpf tracker loaded (%s sys_exit)", t->ld.raw_tp ? "raw_tp" : "tp_btf");
+	if ((rc = setup_slots(t, err, errlen)) < 0 || (rc = tb_map_bss(t, err, errlen)) < 0)
 		goto fail;
-	}
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.trk_rb), tb_on_record, t, NULL);
+	t->rb = ring_buffer__new(t->ld.fd[TB_FD_RB], tb_on_record, t, NULL);
 	if (!t->rb) {
 		rc = -errno;
 		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	if (!tracefs)
-		log_warnx("bpf tracker: no tracefs, close() and process exit are not seen");
 	t->mounts_sig = tb_mounts_sig(t);
 	*out = t;
 	return 0;
@@ -430,7 +404,7 @@ static void slot_release_begin(struct tracker *t, uint32_t s)
 {
 	struct trk_key k = { t->si[s].dev, t->si[s].ino };
 
-	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.trk_files), &k);
+	bpf_map_delete_elem(t->ld.fd[TB_FD_FILES], &k);
 	__atomic_store_n(&t->slots[s].dev, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->slots[s].ino, 0, __ATOMIC_SEQ_CST);
 	t->si[s].state = TB_RELEASING;
@@ -455,7 +429,7 @@ static void slot_release_end(struct tracker *t, uint32_t s)
 	memset(sl, 0, sizeof(*sl));
 	free(t->si[s].path);
 	memset(&t->si[s], 0, sizeof(t->si[s]));
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.trk_free), NULL, &idx, 0) < 0)
+	if (bpf_map_update_elem(t->ld.fd[TB_FD_FREE], NULL, &idx, 0) < 0)
 		log_warn("bpf tracker: free slot %u", s);
 }
 
@@ -481,7 +455,7 @@ static void slots_tick(struct tracker *t)
  * every TB_URING_GAP_NS while it goes on. */
 static void uring_tick(struct tracker *t)
 {
-	uint64_t last = __atomic_load_n(&t->skel->bss->trk_uring_ns, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_load_n(&t->bss->trk_uring_ns, __ATOMIC_RELAXED);
 	int64_t now;
 
 	if (last <= t->uring_seen)
@@ -503,7 +477,7 @@ static int bpf_process(struct tracker *t)
 	rc = ring_buffer__consume(t->rb);
 	if (rc < 0 && rc != -EINTR)
 		log_errno(rc, "bpf tracker: ring buffer");
-	drops = __atomic_load_n(&t->skel->bss->trk_stats[TRK_ST_DROPS], __ATOMIC_RELAXED);
+	drops = __atomic_load_n(&t->bss->trk_stats[TRK_ST_DROPS], __ATOMIC_RELAXED);
 	if (drops != t->seen_drops) {
 		t->n.drops += drops - t->seen_drops;
 		t->seen_drops = drops;
@@ -520,7 +494,7 @@ static int bpf_process(struct tracker *t)
 
 static void bpf_counters(struct tracker *t, struct vg_report *rep)
 {
-	__u64 *st = t->skel->bss->trk_stats;
+	__u64 *st = t->bss->trk_stats;
 	uint64_t live = 0;
 
 	for (uint32_t s = 0; s < TRK_SLOTS; s++)
@@ -550,7 +524,13 @@ static void bpf_stop(struct tracker *t)
 	ring_buffer__free(t->rb);
 	if (t->slots)
 		munmap(t->slots, t->slots_len);
-	tracker_bpf__destroy(t->skel);
+	if (t->bss)
+		munmap(t->bss, t->bss_len);
+	for (size_t i = 0; t->loaded && i < TB_FD_MAX; i++)
+		close(t->ld.fd[i]);
+	for (size_t i = 0; t->loaded && i < t->ld.nlinks; i++)
+		close(t->ld.links[i]);
+	free(t->rq);
 	for (size_t i = 0; i < t->npaths; i++)
 		free(t->paths[i]);
 	for (size_t i = 0; i < TRK_SLOTS; i++)

@@ -31,10 +31,34 @@ struct tb_polled {
 	char *path;                /* owned */
 };
 
-struct tracker_bpf;            /* the skeleton */
+/* What the forked loader (tracker_bpf_load.c) is asked to do ... */
+struct tb_loadreq {
+	uint32_t self_tgid;        /* vigild's own writes are not tracked */
+	uint8_t sysop[TRK_NR_MAX];
+	bool close_tp, exit_tp;    /* the classic tracepoints exist */
+	bool uring_tps;            /* io_uring_complete and io_uring_submit_req exist */
+	size_t nroots;
+	struct { struct trk_key k; struct trk_rootval v; } roots[TRK_PATHS_MAX];
+};
+
+/* ... and what it hands back: map fds in this order, then the links. */
+enum tb_fd { TB_FD_ROOTS, TB_FD_FILES, TB_FD_SLOTS, TB_FD_FREE, TB_FD_RB, TB_FD_BSS, TB_FD_MAX };
+#define TB_LINKS_MAX 8
+struct tb_loaded {
+	int fd[TB_FD_MAX];
+	int links[TB_LINKS_MAX];   /* held: they keep the programs attached */
+	size_t nlinks;
+	bool raw_tp;
+};
+
+struct tracker_bpf__bss;       /* the skeleton's .bss layout */
 
 struct tracker {
-	struct tracker_bpf *skel;
+	struct tb_loaded ld;
+	bool loaded;
+	struct tracker_bpf__bss *bss;  /* mmap of the .bss map */
+	size_t bss_len;
+	struct tb_loadreq *rq;     /* while starting */
 	struct ring_buffer *rb;
 	struct trk_slot *slots;    /* mmap of trk_slots */
 	size_t slots_len;
@@ -63,5 +87,9 @@ void tb_verify_polled(struct tracker *t);
 uint64_t tb_mounts_sig(struct tracker *t);
 int64_t tb_boot_to_real(int64_t t_boot);
 void tb_rescan(struct tracker *t, const char *dir);
+
+/* tracker_bpf_load.c */
+int tb_load_child(const struct tb_loadreq *rq, struct tb_loaded *out, char *err, size_t errlen);
+int tb_map_bss(struct tracker *t, char *err, size_t errlen);
 
 #endif

@@ -170,7 +170,7 @@ static void on_dirty(struct tracker *t, const struct trk_event *h, struct tail *
 		 * the next change reports again */
 		struct trk_key k = { h->dev, h->ino };
 
-		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.trk_files), &k);
+		bpf_map_delete_elem(t->ld.fd[TB_FD_FILES], &k);
 		if (ok) {
 			t->sink.changed(t->sink.arg, path, tb_boot_to_real(h->time_ns));
 			t->sink.ranges(t->sink.arg, path, NULL, 0, true);

@@ -1,0 +1,250 @@
+/* tracker_bpf_load.c — loads and attaches bpf/tracker.bpf.c in a forked,
+ * short-lived child, so that libbpf's copies of the kernel's BTF (about
+ * 11 MB for an instant: /sys/kernel/btf/vmlinux read, then parsed into a
+ * second buffer) never count against vigild's resident memory.  The child
+ * opens the object, sets its rodata, loads it (tp_btf sys_exit first, the
+ * raw tracepoint when that does not load), fills the roots map and the
+ * free-slot queue, attaches, and passes the fds of the maps user space uses
+ * and of every link back over a socketpair (SCM_RIGHTS); then it exits
+ * without destroying anything (destroying a perf-event link would disable
+ * it for the parent too).  The links keep the programs attached while the
+ * parent holds their fds.  docs/tracker.md, docs/performance.md. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "daemon/tracker_bpf.h"
+#include "tracker.skel.h"
+
+#define TB_LOAD_TIMEOUT_MS (120 * 1000)   /* the verifier on a busy phone */
+
+struct tb_loadmsg {
+	int32_t rc;
+	uint8_t raw_tp;                   /* sys_exit is the raw tracepoint */
+	char err[240];
+};
+
+/* In the child only: no daemon logging (another thread may have held its
+ * lock at fork); verifier logs on request, straight to fd 2. */
+static int child_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	(void)lvl;
+	if (getenv("VIGIL_BPF_DEBUG"))
+		return vdprintf(2, fmt, ap);
+	return 0;
+}
+
+/* open -> rodata -> load, with the BTF-typed tracepoint first. */
+static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, struct tb_loadmsg *m)
+{
+	int rc = -ENOENT;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct tracker_bpf *s = tracker_bpf__open();
+
+		if (!s) {
+			snprintf(m->err, sizeof(m->err), "open bpf object: %s", strerror(errno));
+			return -errno;
+		}
+		s->rodata->trk_self_tgid = rq->self_tgid;
+		memcpy((void *)s->rodata->trk_sysop, rq->sysop, sizeof(rq->sysop));
+		bpf_program__set_autoload(attempt == 0 ? s->progs.trk_exit_raw : s->progs.trk_exit_btf,
+					  false);
+		bpf_program__set_autoload(s->progs.trk_close, rq->close_tp);
+		bpf_program__set_autoload(s->progs.trk_proc_exit, rq->exit_tp);
+		s->rodata->trk_uring_tps = rq->uring_tps;
+		bpf_program__set_autoload(s->progs.trk_uring_done, rq->uring_tps);
+		bpf_program__set_autoload(s->progs.trk_uring_submit, rq->uring_tps);
+		if ((rc = tracker_bpf__load(s)) == 0) {
+			m->raw_tp = attempt == 1;
+			*out = s;
+			return 0;
+		}
+		tracker_bpf__destroy(s);
+	}
+	snprintf(m->err, sizeof(m->err), "load bpf programs: %s", strerror(-rc));
+	return rc;
+}
+
+/* Roots and ancestors, then every slot into the free queue: both before
+ * the programs attach, so their first event already sees them. */
+static int child_fill(struct tracker_bpf *s, const struct tb_loadreq *rq, struct tb_loadmsg *m)
+{
+	int rfd = bpf_map__fd(s->maps.trk_roots);
+	int qfd = bpf_map__fd(s->maps.trk_free);
+
+	for (size_t i = 0; i < rq->nroots; i++) {
+		if (bpf_map_update_elem(rfd, &rq->roots[i].k, &rq->roots[i].v, BPF_ANY) < 0) {
+			snprintf(m->err, sizeof(m->err), "roots map: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	for (uint32_t i = 0; i < TRK_SLOTS; i++) {
+		if (bpf_map_update_elem(qfd, NULL, &i, 0) < 0) {
+			snprintf(m->err, sizeof(m->err), "free-slot queue: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Sends m and, when it succeeded, the fds in enum tb_fd order then links. */
+static int child_send(int sock, struct tracker_bpf *s, struct tb_loadmsg *m)
+{
+	int fds[TB_FD_MAX + TB_LINKS_MAX];
+	union { char b[CMSG_SPACE(sizeof(fds))]; struct cmsghdr a; } cbuf;
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t n = 0;
+
+	if (s && m->rc == 0) {
+		fds[TB_FD_ROOTS] = bpf_map__fd(s->maps.trk_roots);
+		fds[TB_FD_FILES] = bpf_map__fd(s->maps.trk_files);
+		fds[TB_FD_SLOTS] = bpf_map__fd(s->maps.trk_slots);
+		fds[TB_FD_FREE] = bpf_map__fd(s->maps.trk_free);
+		fds[TB_FD_RB] = bpf_map__fd(s->maps.trk_rb);
+		fds[TB_FD_BSS] = bpf_map__fd(s->maps.bss);
+		n = TB_FD_MAX;
+		for (int i = 0; i < s->skeleton->prog_cnt && n < TB_FD_MAX + TB_LINKS_MAX; i++) {
+			struct bpf_link *l = *s->skeleton->progs[i].link;
+
+			if (l)
+				fds[n++] = bpf_link__fd(l);
+		}
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), fds, n * sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadreq *rq)
+{
+	struct tracker_bpf *s = NULL;
+	struct tb_loadmsg m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	libbpf_set_print(child_log);
+	if ((rc = child_load(&s, rq, &m)) == 0 && (rc = child_fill(s, rq, &m)) == 0 &&
+	    (rc = tracker_bpf__attach(s)) < 0)
+		snprintf(m.err, sizeof(m.err), "attach bpf programs: %s", strerror(-rc));
+	m.rc = rc;
+	_exit(child_send(sock, s, &m) < 0 ? 2 : 0);
+}
+
+/* Takes the fds out of a received message; -EPROTO when they are not all there. */
+static int take_fds(struct msghdr *mh, struct tb_loaded *out)
+{
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+	size_t n;
+
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	memcpy(out->fd, CMSG_DATA(c), (n < TB_FD_MAX ? n : TB_FD_MAX) * sizeof(int));
+	if (n < TB_FD_MAX || (mh->msg_flags & MSG_CTRUNC)) {
+		for (size_t i = 0; i < n && i < TB_FD_MAX; i++)
+			close(out->fd[i]);
+		return -EPROTO;
+	}
+	out->nlinks = n - TB_FD_MAX;
+	memcpy(out->links, (int *)CMSG_DATA(c) + TB_FD_MAX, out->nlinks * sizeof(int));
+	return 0;
+}
+
+static int parent_recv(int sock, struct tb_loaded *out, char *err, size_t errlen)
+{
+	int fds[TB_FD_MAX + TB_LINKS_MAX];
+	union { char b[CMSG_SPACE(sizeof(fds))]; struct cmsghdr a; } cbuf;
+	struct tb_loadmsg m;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf) };
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	ssize_t r;
+	int rc;
+
+	if ((rc = poll(&p, 1, TB_LOAD_TIMEOUT_MS)) <= 0) {
+		snprintf(err, errlen, "bpf loader: %s", rc == 0 ? "timed out" : strerror(errno));
+		return rc == 0 ? -ETIMEDOUT : -errno;
+	}
+	r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (r != (ssize_t)sizeof(m)) {
+		snprintf(err, errlen, "bpf loader exited without an answer");
+		return r < 0 ? -errno : -EPROTO;
+	}
+	m.err[sizeof(m.err) - 1] = '\0';
+	if (m.rc < 0) {
+		snprintf(err, errlen, "%s", m.err);
+		return m.rc;
+	}
+	if ((rc = take_fds(&mh, out)) < 0) {
+		snprintf(err, errlen, "bpf loader: fds missing");
+		return rc;
+	}
+	out->raw_tp = m.raw_tp;
+	return 0;
+}
+
+/* Forks the loader, waits for its fds and reaps it. */
+int tb_load_child(const struct tb_loadreq *rq, struct tb_loaded *out, char *err, size_t errlen)
+{
+	int sv[2], rc, st;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	if ((pid = fork()) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "fork bpf loader: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(sv[1], rq);
+	}
+	close(sv[1]);
+	rc = parent_recv(sv[0], out, err, errlen);
+	close(sv[0]);
+	if (rc == -ETIMEDOUT)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return rc;
+}
+
+/* The .bss map (stats, io_uring time) mapped the way libbpf maps it. */
+int tb_map_bss(struct tracker *t, char *err, size_t errlen)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	t->bss_len = (sizeof(struct tracker_bpf__bss) + pg - 1) / pg * pg;
+	t->bss = mmap(NULL, t->bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, t->ld.fd[TB_FD_BSS], 0);
+	if (t->bss == MAP_FAILED) {
+		t->bss = NULL;
+		snprintf(err, errlen, "mmap bss: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
