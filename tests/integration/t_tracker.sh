@@ -171,6 +171,22 @@ xattr_seen() {
 	wait_for 30 "$TRACKER: setxattr reported" sh -c "[ \$('$BIN/vigild' status --state '$S' --json | jq .counters.events) -gt $e ]"
 }
 
+# bpf_memory: the tracker was loaded by a short-lived child, so libbpf's
+# copies of the kernel's BTF (11 MB for an instant) never counted against
+# vigild: its peak RSS once the tracker is up stays under 18 MiB (with the
+# BTF in-process it was 23; issue 11's target, 16 MiB, is measured by
+# bench/vigild_rss.sh); the loader child is gone; libcryptsetup is not
+# mapped until an erase needs it.
+bpf_memory() {
+	local hwm kids
+	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$VPID/status")
+	note "bpf: vigild VmHWM at start $hwm KiB"
+	[ "$hwm" -le 18432 ] || fail "bpf: vigild's peak RSS at start is $hwm KiB (BTF in-process?)"
+	kids=$(cat /proc/$VPID/task/*/children 2>/dev/null | tr -d ' \n')
+	[ -z "$kids" ] || fail "bpf: vigild still has a child ($kids): the loader did not exit"
+	! grep -q libcryptsetup "/proc/$VPID/maps" || fail "bpf: vigild maps libcryptsetup at start"
+}
+
 suite() {
 	TRACKER=$1
 	D=$T/w-$TRACKER/data
@@ -180,6 +196,7 @@ suite() {
 	[ "$TRACKER" = scan ] && wait=30
 	seed
 	vigild_start
+	[ "$TRACKER" = bpf ] && bpf_memory
 	converge "$wait" "start-up reconcile"
 	r0=$(counter rescans)
 	note "$TRACKER: file operations"
