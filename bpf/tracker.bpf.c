@@ -55,9 +55,13 @@ __u64 trk_gen = 0;                 /* bumped on rename/link/mount */
 __u64 trk_uring_ns = 0;            /* CLOCK_BOOTTIME of the last io_uring activity */
 __u64 trk_stats[TRK_ST_MAX] = {};  /* read by user space through .bss */
 
+/* 256 KiB: libbpf maps the data area twice and the kernel maps every page
+ * at mmap, so this costs vigild 512 KiB; a record is one per file per
+ * pick-up or per namespace operation, and an overflow is answered by a
+ * rescan (docs/tracker.md, "The ring buffer"). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 18);
 } trk_rb SEC(".maps");
 
 struct {
