@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	tracker_bpf_loader(argc, argv);   /* vigild run again to load the bpf tracker */
 	log_init("vigild", LOG_LVL_INFO);
 	rsstream_quiet_librsync();
 	if (!cmd) {

@@ -52,4 +52,9 @@ struct tracker_ops {
 
 extern const struct tracker_ops tracker_bpf_ops, tracker_fanotify_ops, tracker_scan_ops;
 
+/* The bpf tracker's loader is this binary run again (tracker_bpf_load.c):
+ * every main() that may start the bpf tracker calls this first.  When argv
+ * is the loader's, it loads, answers and exits; otherwise it returns 0. */
+int tracker_bpf_loader(int argc, char **argv);
+
 #endif

@@ -1,17 +1,24 @@
-/* tracker_bpf_load.c — loads and attaches bpf/tracker.bpf.c in a forked,
+/* tracker_bpf_load.c — loads and attaches bpf/tracker.bpf.c in a
  * short-lived child, so that libbpf's copies of the kernel's BTF (about
  * 11 MB for an instant: /sys/kernel/btf/vmlinux read, then parsed into a
  * second buffer) never count against vigild's resident memory.  The child
- * opens the object, sets its rodata, loads it (tp_btf sys_exit first, the
- * raw tracepoint when that does not load), fills the roots map and the
+ * is vigild itself, run again (posix_spawn of /proc/self/exe, "__bpf-loader"):
+ * vigild has threads by then, and between a fork and an exec only
+ * async-signal-safe calls are allowed, which libbpf is not; posix_spawn
+ * does only those.  The child reads the request (struct tb_loadreq) from
+ * fd 3, opens the object, sets its rodata, loads it (tp_btf sys_exit first,
+ * the raw tracepoint when that does not load), fills the roots map and the
  * free-slot queue, attaches, and passes the fds of the maps user space uses
- * and of every link back over a socketpair (SCM_RIGHTS); then it exits
+ * and of every link back over that socketpair (SCM_RIGHTS); then it exits
  * without destroying anything (destroying a perf-event link would disable
  * it for the parent too).  The links keep the programs attached while the
- * parent holds their fds.  docs/tracker.md, docs/performance.md. */
+ * parent holds their fds.  A child that fails, dies or hangs (killed after
+ * TB_LOAD_TIMEOUT_MS) is one error for start(): --tracker auto then goes on
+ * to fanotify.  docs/tracker.md, docs/performance.md. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -29,6 +37,10 @@
 #include "tracker.skel.h"
 
 #define TB_LOAD_TIMEOUT_MS (120 * 1000)   /* the verifier on a busy phone */
+#define TB_LOADER_ARG "__bpf-loader"      /* argv[1] of the child */
+#define TB_LOADER_FD 3                    /* its end of the socketpair */
+
+extern char **environ;
 
 struct tb_loadmsg {
 	int32_t rc;
@@ -36,8 +48,8 @@ struct tb_loadmsg {
 	char err[240];
 };
 
-/* In the child only: no daemon logging (another thread may have held its
- * lock at fork); verifier logs on request, straight to fd 2. */
+/* In the child only: it logs nothing of its own (its error goes back in
+ * the answer); verifier logs on request, straight to fd 2. */
 static int child_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	(void)lvl;
@@ -149,6 +161,29 @@ static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadr
 	_exit(child_send(sock, s, &m) < 0 ? 2 : 0);
 }
 
+/* Test hook (VIGIL_TEST_HOOKS=1, t_tracker.sh): VIGIL_TEST_BPF_LOADER=kill
+ * makes the child die by SIGKILL before it answers, as a crash would. */
+static void test_loader_hook(void)
+{
+	const char *on = getenv("VIGIL_TEST_HOOKS"), *what = getenv("VIGIL_TEST_BPF_LOADER");
+
+	if (on && !strcmp(on, "1") && what && !strcmp(what, "kill"))
+		raise(SIGKILL);
+}
+
+int tracker_bpf_loader(int argc, char **argv)
+{
+	struct tb_loadreq *rq;
+
+	if (argc != 2 || strcmp(argv[1], TB_LOADER_ARG) != 0)
+		return 0;
+	test_loader_hook();
+	if (!(rq = malloc(sizeof(*rq))) ||
+	    recv(TB_LOADER_FD, rq, sizeof(*rq), 0) != (ssize_t)sizeof(*rq))
+		_exit(2);
+	child_main(TB_LOADER_FD, rq);
+}
+
 /* Takes the fds out of a received message; -EPROTO when they are not all there. */
 static int take_fds(struct msghdr *mh, struct tb_loaded *out)
 {
@@ -187,8 +222,8 @@ static int parent_recv(int sock, struct tb_loaded *out, char *err, size_t errlen
 	}
 	r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	if (r != (ssize_t)sizeof(m)) {
-		snprintf(err, errlen, "bpf loader exited without an answer");
-		return r < 0 ? -errno : -EPROTO;
+		snprintf(err, errlen, "bpf loader: no answer");
+		return r < 0 ? -errno : -ECONNRESET;   /* it ended: the caller says how */
 	}
 	m.err[sizeof(m.err) - 1] = '\0';
 	if (m.rc < 0) {
@@ -203,34 +238,79 @@ static int parent_recv(int sock, struct tb_loaded *out, char *err, size_t errlen
 	return 0;
 }
 
-/* Forks the loader, waits for its fds and reaps it. */
+/* Runs vigild again as the loader, its end of the socketpair on fd 3 (dup2
+ * clears close-on-exec there), with no signal blocked. */
+static int spawn_loader(int sock, pid_t *pid, char *err, size_t errlen)
+{
+	char *argv[] = { "vigild", TB_LOADER_ARG, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
+	int rc;
+
+	sigemptyset(&none);
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		goto out;
+	if ((rc = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto out;
+	}
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, sock, TB_LOADER_FD)) == 0 &&
+	    (rc = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
+	    (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK)) == 0)
+		rc = posix_spawn(pid, "/proc/self/exe", &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+out:
+	if (rc != 0)
+		snprintf(err, errlen, "start bpf loader: %s", strerror(rc));
+	return -rc;
+}
+
+/* A child that did not answer: how it ended, as the one error line. */
+static void describe_end(int st, char *err, size_t errlen)
+{
+	if (WIFSIGNALED(st))
+		snprintf(err, errlen, "bpf loader died (signal %d) without an answer", WTERMSIG(st));
+	else if (WIFEXITED(st))
+		snprintf(err, errlen, "bpf loader exited (status %d) without an answer",
+			 WEXITSTATUS(st));
+}
+
+/* Starts the loader, sends it rq, waits for its fds and reaps it. */
 int tb_load_child(const struct tb_loadreq *rq, struct tb_loaded *out, char *err, size_t errlen)
 {
-	int sv[2], rc, st;
+	int sv[2], rc, st = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -errno;
 	}
-	if ((pid = fork()) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "fork bpf loader: %s", strerror(errno));
-		close(sv[0]);
+	if (sv[1] == TB_LOADER_FD) {   /* dup2 onto itself would keep close-on-exec */
+		int fd = fcntl(sv[1], F_DUPFD_CLOEXEC, TB_LOADER_FD + 1);
+
 		close(sv[1]);
+		sv[1] = fd;
+	}
+	rc = sv[1] < 0 ? -EMFILE : spawn_loader(sv[1], &pid, err, errlen);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
 		return rc;
 	}
-	if (pid == 0) {
-		close(sv[0]);
-		child_main(sv[1], rq);
-	}
-	close(sv[1]);
-	rc = parent_recv(sv[0], out, err, errlen);
+	if (send(sv[0], rq, sizeof(*rq), MSG_NOSIGNAL) != (ssize_t)sizeof(*rq))
+		rc = -ECONNRESET;     /* it died first: said below */
+	else
+		rc = parent_recv(sv[0], out, err, errlen);
 	close(sv[0]);
 	if (rc == -ETIMEDOUT)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (rc == -ECONNRESET)
+		describe_end(st, err, errlen);
 	return rc;
 }
 

@@ -187,6 +187,33 @@ bpf_memory() {
 	! grep -q libcryptsetup "/proc/$VPID/maps" || fail "bpf: vigild maps libcryptsetup at start"
 }
 
+# loader_dies: the bpf tracker's loader (vigild run again,
+# tracker_bpf_load.c) dies before it answers (test hook: SIGKILL, as a crash
+# would): `--tracker bpf` does not start (exit status 1), `--tracker auto`
+# goes on to fanotify and ships; no child is left behind either way.
+loader_dies() {
+	local rc=0 kids
+	D=$T/w-dies/data S=$T/state-dies TRACKER=fanotify
+	mkdir -p "$D"
+	echo one >"$D/a"
+	VIGIL_TEST_HOOKS=1 VIGIL_TEST_BPF_LOADER=kill timeout 60 "$BIN/vigild" run \
+		--bundle "$T/phone1.bundle" --state "$S" --watch "$D" --tracker bpf \
+		>>"$T/vigild.log" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "loader dies: vigild run --tracker bpf exited $rc (want 1)"
+	VIGIL_TEST_HOOKS=1 VIGIL_TEST_BPF_LOADER=kill "$BIN/vigild" run --bundle "$T/phone1.bundle" \
+		--state "$S" --watch "$D" --tracker auto >>"$T/vigild.log" 2>&1 &
+	VPID=$!
+	PIDS="$PIDS $VPID"
+	wait_for 20 "loader dies: auto falls back to fanotify" sh -c "'$BIN/vigild' status \
+		--state '$S' --json | jqe '.tracker == \"fanotify\"'"
+	kids=$(cat /proc/$VPID/task/*/children 2>/dev/null | tr -d ' \n')
+	[ -z "$kids" ] || fail "loader dies: vigild still has a child ($kids)"
+	converge 15 "loader dies: start-up reconcile"
+	echo two >"$D/b"
+	converge 15 "loader dies: a write after the fallback"
+	vigild_stop
+}
+
 suite() {
 	TRACKER=$1
 	D=$T/w-$TRACKER/data
@@ -256,4 +283,6 @@ suite() {
 for tr in ${TRACKERS:-bpf fanotify scan}; do
 	suite "$tr"
 done
+note "the bpf loader dies: fallback"
+loader_dies
 echo ok

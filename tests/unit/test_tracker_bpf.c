@@ -520,8 +520,9 @@ static void test_io_uring_by_file(void **state)
 	assert_true(count(e, 's', "") >= 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	tracker_bpf_loader(argc, argv);   /* this binary is the tracker's loader too */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pwrite_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outside_is_silent, setup, teardown),
