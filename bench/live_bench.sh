@@ -69,6 +69,12 @@ export VIGIL_BUNDLE=$W/ctl.bundle
 idx() { sqlite3 -readonly "file:$W/srv/index.db?mode=ro" "$1" 2>/dev/null || echo 0; }
 dev_queue() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r '.queue.files // 0'; }
 dev_ctr() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r ".counters.$1 // 0"; }
+# the bpf tracker's losses: ring records dropped (each answered by a rescan)
+# and rescans, summed over vigild's restarts (its counters start at 0)
+DROPS=0 RESCANS=0
+note_trk() {
+	DROPS=$((DROPS + $(dev_ctr drops))); RESCANS=$((RESCANS + $(dev_ctr rescans)))
+}
 # vigild's start (libbpf parsing the kernel's BTF) has a peak of its own:
 # noted in START_PEAK, then VmHWM is reset so PEAK is the working peak
 START_PEAK=0 STARTS=0
@@ -88,7 +94,7 @@ vigild_start() {
 	[ "$k" -gt "$START_PEAK" ] && START_PEAK=$k
 	echo 5 >"/proc/$VPID/clear_refs" 2>/dev/null || true
 }
-vigild_stop() { stop "$VPID"; VPID=""; }
+vigild_stop() { [ -z "$VPID" ] || note_trk; stop "$VPID"; VPID=""; }
 # until the device's queue is empty (bounded)
 drain() { for _ in $(seq $((${1:-60} * 5))); do [ "$(dev_queue)" = 0 ] && return 0; sleep 0.2; done; }
 # until a version of $1 with size $2 is on the server
@@ -286,3 +292,5 @@ for r in $ROWS; do
 	   row_small ;;
 	esac
 done
+note_trk
+out "bpf tracker over the rows: ring records dropped $DROPS, rescans $RESCANS (a drop is answered by a rescan)"
