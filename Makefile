@@ -16,6 +16,10 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
            -I. -I$(BUILD)/bpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
+# vigild opens libcryptsetup at the first erase (dlopen, daemon/eraseluks.c):
+# its soname, read from the libcryptsetup.so this build compiles against
+CRYPTSETUP_SONAME := $(shell readelf -d $(shell pkg-config --variable=libdir libcryptsetup \
+                     2>/dev/null)/libcryptsetup.so 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -48,6 +52,9 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# (none found: eraseluks.c stops the build with an #error saying so)
+$(BUILD)/obj/daemon/eraseluks.o: CFLAGS += $(if $(CRYPTSETUP_SONAME),-DCRYPTSETUP_SONAME='"$(CRYPTSETUP_SONAME)"')
 
 # Only the daemon includes BPF skeletons (explicit, so a failure is loud).
 $(call obj_of,daemon) $(BUILD)/obj/daemon/main.o: $(BPF_SKELS)

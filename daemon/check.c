@@ -1,8 +1,10 @@
 /* check.c — `vigild check`: what this kernel offers vigil, and why not.
  * Reports BTF, tracefs (mounting it when absent), the capabilities the
  * trackers need, FUSE, the cgroup freezer, and the kernel options of
- * kconfig/vigil.config, then actually starts the bpf and fanotify trackers
- * on a temporary directory.  Exit 0 when the bpf tracker works. */
+ * kconfig/vigil.config, whether libcryptsetup opens (vigild opens it only
+ * at an erase: better known now than when a lost device is erased), then
+ * actually starts the bpf and fanotify trackers on a temporary directory.
+ * Exit 0 when the bpf tracker works. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +19,7 @@
 
 #include "common/log.h"
 #include "daemon/check.h"
+#include "daemon/erase.h"
 #include "daemon/freezer.h"
 #include "daemon/tracker.h"
 
@@ -128,6 +131,18 @@ static void nop_ranges(void *a, const char *p, const struct trk_range *r, size_t
 static void nop_rescan(void *a, const char *d) { }
 static void nop_poll(void *a, const char *p, bool on) { }
 
+/* --erase-luks needs libcryptsetup, opened only when an erase comes. */
+static void check_cryptsetup(void)
+{
+	const char *what;
+	int rc = erase_luks_ready(&what);
+
+	line("libcryptsetup", rc == 0, "%s%s", rc == 0 ? "opens: " : "",
+	     rc == 0 ? what : what[0] ? what : strerror(-rc));
+	if (rc < 0)
+		printf("%-20s     an erase cannot destroy LUKS key slots (--erase-luks)\n", "");
+}
+
 /* Really starts a tracker on a temporary root. */
 static bool try_tracker(const struct tracker_ops *ops)
 {
@@ -161,7 +176,8 @@ int check_main(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: vigild check\n"
 		       "Reports what this kernel offers vigil (BPF+BTF, tracefs, capabilities,\n"
-		       "FUSE, cgroup freezer, kernel options) and tries the trackers.\n"
+		       "FUSE, cgroup freezer, kernel options), whether libcryptsetup opens\n"
+		       "(erase --erase-luks), and tries the trackers.\n"
 		       "Exit 0 when the bpf tracker works.\n");
 		return 0;
 	}
@@ -177,6 +193,7 @@ int check_main(int argc, char **argv)
 	check_fuse();
 	check_freezer();
 	check_kconfig();
+	check_cryptsetup();
 	bpf_ok = try_tracker(&tracker_bpf_ops);
 	try_tracker(&tracker_fanotify_ops);
 	printf("preferred tracker: %s\n", bpf_ok ? "bpf" : "not available (vigild falls back)");

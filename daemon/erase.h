@@ -97,4 +97,9 @@ int erase_mark_reported(const char *statedir);
  * journal record, to simulate a kill -9 in the middle of an erase. */
 void erase_test_exit_after(uint64_t n, bool before_unlink);
 
+/* Opens libcryptsetup (dlopen, once per process; an erase does it at its
+ * first --erase-luks volume): 0, or -errno; *what is the library opened or
+ * why it could not be.  `vigild check` asks up front. */
+int erase_luks_ready(const char **what);
+
 #endif

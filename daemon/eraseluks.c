@@ -11,6 +11,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <libcryptsetup.h>
 
@@ -23,8 +26,9 @@ static void quiet_log(int level, const char *msg, void *usrptr)
 		log_debug("libcryptsetup: %s", msg);
 }
 
+/* The Makefile reads the soname from the libcryptsetup.so it builds against. */
 #ifndef CRYPTSETUP_SONAME
-#define CRYPTSETUP_SONAME "libcryptsetup.so.12"
+#error "CRYPTSETUP_SONAME: the soname of libcryptsetup (set by the Makefile)"
 #endif
 
 #define CS_FN(f) __typeof__(f) *f
@@ -39,28 +43,46 @@ static struct {
 	CS_FN(crypt_keyslot_destroy);
 } cs;
 static int cs_rc = -ENOSYS;
+static char cs_err[256];
 static pthread_once_t cs_once = PTHREAD_ONCE_INIT;
 
 #define CS_SYM(h, f) ((cs.f = (__typeof__(cs.f))dlsym(h, #f)) != NULL)
 
+/* Test hook (VIGIL_TEST_HOOKS=1): VIGIL_TEST_CRYPTSETUP names another
+ * library to open, one that is missing for instance. */
+static const char *cs_soname(void)
+{
+	const char *on = getenv("VIGIL_TEST_HOOKS"), *so = getenv("VIGIL_TEST_CRYPTSETUP");
+
+	return on && !strcmp(on, "1") && so ? so : CRYPTSETUP_SONAME;
+}
+
 static void cs_open(void)
 {
-	void *h = dlopen(CRYPTSETUP_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(cs_soname(), RTLD_NOW | RTLD_LOCAL);
 
 	if (!h) {
-		log_warnx("erase: %s", dlerror());
+		snprintf(cs_err, sizeof(cs_err), "%s", dlerror());
 		cs_rc = -ENOENT;
 		return;
 	}
 	if (!CS_SYM(h, crypt_set_log_callback) || !CS_SYM(h, crypt_init) || !CS_SYM(h, crypt_load) ||
 	    !CS_SYM(h, crypt_free) || !CS_SYM(h, crypt_get_type) || !CS_SYM(h, crypt_keyslot_max) ||
 	    !CS_SYM(h, crypt_keyslot_status) || !CS_SYM(h, crypt_keyslot_destroy)) {
-		log_warnx("erase: %s: %s", CRYPTSETUP_SONAME, dlerror());
+		snprintf(cs_err, sizeof(cs_err), "%s: %s", cs_soname(), dlerror());
 		cs_rc = -ENOSYS;
 		return;              /* kept open: nothing else uses it */
 	}
 	cs.crypt_set_log_callback(NULL, quiet_log, NULL);
+	snprintf(cs_err, sizeof(cs_err), "%s", cs_soname());
 	cs_rc = 0;
+}
+
+int erase_luks_ready(const char **what)
+{
+	pthread_once(&cs_once, cs_open);
+	*what = cs_err;
+	return cs_rc;
 }
 
 static bool slot_in_use(crypt_keyslot_info st)
@@ -83,11 +105,12 @@ void erase_luks_volume(struct ewalk *w, const char *dev)
 {
 	struct ej_rec *rec = &w->j->rec;
 	struct crypt_device *cd = NULL;
+	const char *why;
 	int rc, max, bad = 0;
 
-	pthread_once(&cs_once, cs_open);
-	if (cs_rc < 0) {
-		failed(&rec->r, dev, cs_rc);
+	if ((rc = erase_luks_ready(&why)) < 0) {
+		log_warnx("erase: %s", why);
+		failed(&rec->r, dev, rc);
 		return;
 	}
 	if ((rc = cs.crypt_init(&cd, dev)) < 0 || (rc = cs.crypt_load(cd, CRYPT_LUKS, NULL)) < 0) {

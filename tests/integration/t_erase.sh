@@ -6,7 +6,8 @@
 # started again, finishes, and reports once; every outside byte is
 # unchanged; the LUKS volume named with --erase-luks has no key slot left
 # and refuses its old passphrase; the server revokes the device and vigild
-# removes its own state and bundle last.
+# removes its own state and bundle last.  First, `vigild check` reports
+# whether libcryptsetup opens.
 . "$(dirname "$0")/lib.sh"
 
 R=$T/root
@@ -14,6 +15,15 @@ O=$T/outside
 BIND_MNT=$R/bound
 umount_bind() { mountpoint -q "$BIND_MNT" 2>/dev/null && umount -l "$BIND_MNT"; return 0; }
 trap 'umount_bind; cleanup' EXIT INT TERM
+
+# vigild opens libcryptsetup only when an erase comes (dlopen): `vigild
+# check` says up front whether it opens, and says so when it does not
+note "vigild check: libcryptsetup"
+"$BIN/vigild" check >"$T/check.out" 2>&1 || true
+grep -Eq '^libcryptsetup +ok ' "$T/check.out" || fail "vigild check: libcryptsetup does not open"
+VIGIL_TEST_HOOKS=1 VIGIL_TEST_CRYPTSETUP=libvigil-none.so.0 "$BIN/vigild" check >"$T/check.out" 2>&1 || true
+grep -Eq '^libcryptsetup +no ' "$T/check.out" ||
+	fail "vigild check: a missing libcryptsetup is not reported"
 
 server_start
 enroll_pair phone1
