@@ -314,7 +314,7 @@ static int set_roots(struct tracker *t, char *const roots[], size_t nroots, char
 	return 0;
 }
 
-/* What the loader needs, all known before it forks. */
+/* What the loader needs, all known before it starts. */
 static int prepare(struct tracker *t, char *const roots[], size_t nroots, char *err, size_t errlen)
 {
 	bool tracefs = tracefs_ready();

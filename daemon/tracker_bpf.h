@@ -31,7 +31,7 @@ struct tb_polled {
 	char *path;                /* owned */
 };
 
-/* What the forked loader (tracker_bpf_load.c) is asked to do ... */
+/* What the loader (vigild run again, tracker_bpf_load.c) is asked to do ... */
 struct tb_loadreq {
 	uint32_t self_tgid;        /* vigild's own writes are not tracked */
 	uint8_t sysop[TRK_NR_MAX];
