@@ -194,6 +194,8 @@ void vigild_release(void *arg, const char *path)
 			d->claimed[i] = d->claimed[--d->nclaimed];
 			break;
 		}
+	if (d->once && d->nclaimed == 0)   /* the idle shippers' long nap ends */
+		pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 
