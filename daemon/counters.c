@@ -9,7 +9,7 @@ const char *const ctr_names[CTR_COUNT] = {
 	"shipped_whole", "shipped_delta", "shipped_ranges", "shipped_meta", "shipped_delete",
 	"shipped_rename", "simfs_received", "simfs_dropped", "sim_sent", "bytes_resent",
 	"chunk_sha256", "chunks_fingerprinted",
-	"sig_bytes_received", "chunk_sha256_received",
+	"sig_bytes_received", "chunk_sha256_received", "queue_scans",
 };
 
 void ctr_report(const struct counters *c, struct vg_report *rep)

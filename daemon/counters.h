@@ -34,6 +34,10 @@ enum ctr {
 	/* chunk sha256s a first upload's chunk list got from the server
 	 * (MSG_PUT_STORED) instead of computing them (docs/daemon.md) */
 	CTR_CHUNK_SHA_RECEIVED,
+	/* looks of the shippers into the queue for work (daemon/worker.c
+	 * take): an idle shipper naps between them, so this shows how often
+	 * idle shippers wake (docs/daemon.md) */
+	CTR_QUEUE_SCANS,
 	CTR_COUNT
 };
 

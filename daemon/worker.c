@@ -245,6 +245,7 @@ static int take(struct worker *w, size_t *inflight)
 		int tries = d->once ? ONCE_TRIES : 1 << 30;
 		size_t n = 0;
 
+		ctr_add(&d->ctr, CTR_QUEUE_SCANS, 1);
 		rc = statedb_queue_scan(d->db, now, tries, from, skip_taken, d, &w->q, 1, &n);
 		if (rc == -ENOENT && from)
 			rc = statedb_queue_scan(d->db, now, tries, NULL, skip_taken, d, &w->q, 1, &n);
