@@ -102,6 +102,7 @@ int tls_cert_identity(X509 *cert, enum vg_role *role, char name[VG_NAME_MAX],
 }
 
 #define TLS_READ_BUFFER (64 * 1024)   /* four full records */
+#define TLS_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
 static SSL_CTX *ctx_base(bool server, char *err, size_t errlen)
 {
@@ -113,6 +114,14 @@ static SSL_CTX *ctx_base(bool server, char *err, size_t errlen)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	/* AES-128-GCM first (OpenSSL's default puts AES-256-GCM first): TLS
+	 * 1.3's mandatory suite, ~5-7 % cheaper per byte on both ends of an
+	 * upload (docs/protocol.md); the client's order decides. */
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1) {
+		set_err(err, errlen, "SSL_CTX_set_ciphersuites");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	/* No resumption: every connection proves its certificate afresh, and
 	 * no post-handshake tickets arrive on the mux's first read. */
 	SSL_CTX_set_num_tickets(ctx, 0);

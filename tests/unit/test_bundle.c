@@ -328,6 +328,7 @@ struct srv {
 	int r;
 	struct peer peer;
 	char err[256];
+	char cipher[64];         /* the TLS 1.3 suite the handshake agreed on */
 	struct mux *m;
 };
 
@@ -352,6 +353,9 @@ static void *srv_main(void *arg)
 		return NULL;
 	}
 	sv->r = tls_server_handshake(sv->ctx, fd, 3000, &ssl, &sv->peer, sv->err, sizeof(sv->err));
+	if (sv->r == 0)
+		snprintf(sv->cipher, sizeof(sv->cipher), "%s",
+			 SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
 	if (sv->r == 0)
 		sv->m = mux_new(ssl, fd, &echo_ops, NULL);
 	else
@@ -423,6 +427,8 @@ static void test_handshake_identities(void **state)
 	assert_int_equal(sv.r, 0);
 	assert_int_equal(sv.peer.role, ROLE_DEVICE);
 	assert_string_equal(sv.peer.name, "phone1");
+	/* both ends prefer AES-128-GCM (common/tls.c): the cheapest suite */
+	assert_string_equal(sv.cipher, "TLS_AES_128_GCM_SHA256");
 	b->role = ROLE_CONTROLLER;   /* a device cannot claim controller */
 	snprintf(b->name, sizeof(b->name), "ctl1");
 	assert_int_equal(try_connect(b, pki.sctx, &sv, err, sizeof(err)), 0);
