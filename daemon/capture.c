@@ -366,6 +366,44 @@ out:
 	return capture_end(c, h, buf, rc);
 }
 
+/* One piece of stream_pass read into a buffer of the sink's own
+ * (sink->buf_new), hashed and handed to sink->data_buf: the bytes read
+ * (0: the file shrank, nothing handed), or -errno. */
+static ssize_t pass_piece(struct capture *c, struct chash *h, const struct capture_sink *sink,
+			  size_t want, uint64_t off)
+{
+	uint8_t *p = sink->buf_new(sink->arg);
+	ssize_t n;
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	do
+		n = pread(c->fd, p, want, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		rc = n < 0 ? -errno : 0;
+		sink->buf_free(sink->arg, p);
+		return rc;
+	}
+	if ((rc = chash_feed(h, p, (size_t)n)) < 0) {
+		sink->buf_free(sink->arg, p);
+		return rc;
+	}
+	rc = sink->data_buf(sink->arg, p, (size_t)n);   /* takes p */
+	return rc < 0 ? rc : n;
+}
+
+/* buf[0..n) hashed and given to the sink. */
+static int pass_buf(struct chash *h, const struct capture_sink *sink, const uint8_t *buf, size_t n)
+{
+	int rc = chash_feed(h, buf, n);
+
+	if (rc == 0 && sink)
+		rc = sink->data(sink->arg, buf, n);
+	return rc;
+}
+
 /* The one pass of capture_stream over c->fd: exactly c->size bytes, the
  * file's stat checked against *before as it goes. */
 static int stream_pass(struct capture *c, const struct stat *before, struct chash *h,
@@ -379,18 +417,23 @@ static int stream_pass(struct capture *c, const struct stat *before, struct chas
 	while (off < c->size) {
 		size_t want = c->size - off < CAPTURE_BUF ? (size_t)(c->size - off) : CAPTURE_BUF;
 
-		/* the first bytes may be in buf already (capture_open's peek) */
-		n = pre ? (ssize_t)(pre < want ? pre : want) : pread(c->fd, buf, want, (off_t)off);
-		pre = 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
+		if (pre) {   /* the first bytes are in buf already (capture_open's peek) */
+			n = (ssize_t)(pre < want ? pre : want);
+			pre = 0;
+			rc = pass_buf(h, sink, buf, (size_t)n);
+		} else if (sink && sink->buf_new) {   /* into a frame: no copy on the way out */
+			n = pass_piece(c, h, sink, want, off);
+			rc = n < 0 ? (int)n : 0;
+		} else {
+			n = pread(c->fd, buf, want, (off_t)off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			rc = n < 0 ? -errno : n ? pass_buf(h, sink, buf, (size_t)n) : 0;
+		}
+		if (rc < 0)
+			return rc;
 		if (n == 0)
 			return -EBUSY;   /* shrank under the read */
-		if ((rc = chash_feed(h, buf, (size_t)n)) < 0 ||
-		    (sink && (rc = sink->data(sink->arg, buf, (size_t)n)) < 0))
-			return rc;
 		off += (uint64_t)n;
 		if (off >= check || off == c->size) {
 			if (fstat(c->fd, &now) < 0)

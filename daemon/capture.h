@@ -58,6 +58,13 @@ struct capture_sink {
 	/* capture_stream only (may be NULL): called once, before the first
 	 * byte, with what will be read (c->st, c->size, c->capture_ns set) */
 	int (*begin)(void *arg, const struct capture *c);
+	/* capture_stream only (all three or none): the pass reads each piece
+	 * into a buffer of CAPTURE_BUF bytes from buf_new and, once hashed,
+	 * hands it to data_buf instead of data, which takes it in every case
+	 * (a mux frame sent without a copy); buf_free drops one not handed */
+	void *(*buf_new)(void *arg);
+	void (*buf_free)(void *arg, void *p);
+	int (*data_buf)(void *arg, void *p, size_t n);
 };
 
 struct capture {

@@ -204,6 +204,23 @@ int putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n)
 	return rc;
 }
 
+int putio_stream_data_buf(struct put_stream *ps, void *p, size_t n)
+{
+	uint64_t off = ps->body->resume_off;
+	int rc;
+
+	if (ps->pos < off) {   /* resumed: only the tail past the offset goes (copied) */
+		rc = putio_stream_data(ps, p, n);
+		mux_buf_free(p);
+		return rc;
+	}
+	ps->body->bytes_read += n;
+	ps->pos += n;
+	if ((rc = mux_send_buf(ps->s, p, n)) == 0)
+		ps->body->bytes_sent += n;
+	return rc;
+}
+
 /* The trailer, then END. */
 static int send_trailer(struct put_stream *ps, const struct vg_put_trailer *t)
 {

@@ -66,6 +66,9 @@ struct put_stream;
 int  putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *body,
 		       int timeout_ms, struct put_stream **out, char *err, size_t errlen);
 int  putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n);
+/* putio_stream_data of a buffer from mux_buf_new (n <= MUX_FRAME_MAX),
+ * which it takes in every case: sent as one frame without a copy. */
+int  putio_stream_data_buf(struct put_stream *ps, void *p, size_t n);
 int  putio_stream_finish(struct put_stream *ps, const struct putio_trailer *t,
 			 struct vg_put_stored *st, int *list_rc, char *err, size_t errlen);
 void putio_stream_free(struct put_stream *ps);

@@ -110,6 +110,9 @@ struct ship_sink {
 	 * out(); begin() first learns what will be read */
 	int (*begin)(void *arg, const struct capture *c);
 	int (*out)(void *arg, const uint8_t *p, size_t n);
+	/* may be NULL: out() for a buffer of MUX_FRAME_MAX bytes from
+	 * mux_buf_new, which it takes in every case (sent without a copy) */
+	int (*out_buf)(void *arg, void *p, size_t n);
 	void *out_arg;
 };
 /* Prepares the sink for a read of the st-sized file at path (path must

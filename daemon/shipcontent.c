@@ -116,6 +116,17 @@ static int streamed_out(void *arg, const uint8_t *p, size_t n)
 	return rc;
 }
 
+/* streamed_out for a mux buffer, which putio sends as it is */
+static int streamed_out_buf(void *arg, void *p, size_t n)
+{
+	struct streamed *c = arg;
+	int rc = putio_stream_data_buf(c->ps, p, n);
+
+	if (rc < 0)
+		c->send_rc = rc;
+	return rc;
+}
+
 /* The server's chunk list of the version just stored into the chunk list
  * the read wrote without sha256s (putio.h list()). */
 static int streamed_list(void *arg, const void *p, size_t n)
@@ -167,6 +178,7 @@ static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct
 	s.digest = true;   /* no sha256: the server hashes the stream it checks */
 	s.begin = streamed_begin;
 	s.out = streamed_out;
+	s.out_buf = streamed_out_buf;
 	s.out_arg = &c;
 	rc = ship_capture_stream(sh, q->path, &s, &cap);
 	torn = rc == -EBUSY && !c.send_rc;

@@ -75,6 +75,30 @@ static int sink_data(void *arg, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* The read's own buffers are mux frames (capture.h buf_new), sent as they
+ * are: one copy of every byte less on a streamed WHOLE. */
+_Static_assert(CAPTURE_BUF <= MUX_FRAME_MAX, "a read's piece must fit one mux frame");
+
+static void *sink_buf_new(void *arg)
+{
+	return mux_buf_new();
+}
+
+static void sink_buf_free(void *arg, void *p)
+{
+	mux_buf_free(p);
+}
+
+static int sink_data_buf(void *arg, void *p, size_t n)
+{
+	struct ship_sink *c = arg;
+	int rc = 0;
+
+	if (c->cd && (rc = chunkdelta_data(c->cd, p, n)) < 0)
+		cd_failed(c, rc);
+	return c->out_buf(c->out_arg, p, n);
+}
+
 static int sink_begin(void *arg, const struct capture *cap)
 {
 	struct ship_sink *c = arg;
@@ -272,6 +296,11 @@ static int capture_into(struct shipper *sh, const char *path, struct ship_sink *
 				     .fp_secret = s->fp_secret, .known = sink_known,
 				     .no_sha256 = s->no_sha256, .digest = s->digest,
 				     .moving = sh->o.rt && rangetab_busy(sh->o.rt, path, mono_ns()) };
+	if (stream && s->out_buf) {
+		sink.buf_new = sink_buf_new;
+		sink.buf_free = sink_buf_free;
+		sink.data_buf = sink_data_buf;
+	}
 	const char *root;
 	int rfd = root_fd(sh, path, &root), rc;
 
