@@ -36,6 +36,18 @@
  * four threads of a transfer (reader, sender, receiver, consumer) keep two
  * CPUs busy through scheduling delays of a few ms. */
 #define MUX_WINDOW_BULK   (4 << 20)
+/* What the server grants a device's streams (server/srv.c): credit comes
+ * back every quarter of it, so an upload's reader thread waits and is
+ * woken once per 256 KiB instead of per 128 KiB (the server's memory
+ * bound per identity: server/limits.h). */
+#define MUX_WINDOW_DEVICE (1 << 20)
+/* DATA a stream queues for the I/O thread at most, whatever credit the
+ * peer gave: a window larger than this (MUX_WINDOW_DEVICE) costs the
+ * sender no memory, it only returns credit, and so wakes the sender,
+ * less often.  A sender held back by it is woken once the queue is down
+ * to MUX_OQ_LOW, not at every frame. */
+#define MUX_OQ_MAX        (512 * 1024)
+#define MUX_OQ_LOW        (MUX_OQ_MAX / 2)
 #define MUX_MAX_STREAMS   64             /* streams open at once per connection */
 #define MUX_PING_MS       10000          /* keepalive interval when idle */
 #define MUX_DEAD_MS       30000          /* no frame at all for this long: dead */

@@ -38,8 +38,14 @@ struct frame {
 	uint32_t len;
 	uint8_t *data;                 /* payload: buf + MUX_HDR, or own */
 	uint8_t *own;                  /* incoming payload block (malloc), or NULL */
+	bool pooled;                   /* a block of MUX_FRAME_MAX payload (mux.c's pool) */
 	uint8_t buf[];                 /* outgoing: header room, then the payload */
 };
+/* Outgoing frames of MUX_POOL_MIN payload bytes or more take a block of
+ * MUX_FRAME_MAX from a pool shared by every connection of the process,
+ * which keeps up to MUX_POOL_MAX freed blocks (mux.c). */
+#define MUX_POOL_MIN (32 * 1024)
+#define MUX_POOL_MAX 16
 /* An outgoing frame of len bytes or more is written straight from its
  * block; smaller ones are copied into the write buffer, several to a write. */
 #define MUX_DIRECT_MIN (16 * 1024)
@@ -54,6 +60,8 @@ struct mux_stream {
 	/* sending */
 	struct frameq oq;             /* OPEN/MSG/DATA/END/RESET in order */
 	size_t credit;                /* window bytes we may still queue */
+	size_t oq_bytes;              /* DATA payload in oq (at most ~MUX_OQ_MAX) */
+	bool oq_full;                 /* a sender waits for oq to drain to MUX_OQ_LOW */
 	bool open_sent;
 	bool end_queued, end_sent;
 	bool reset_now;               /* abort: RESET goes out before anything else */

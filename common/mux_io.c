@@ -105,6 +105,12 @@ static bool take_frame(struct mux *m, struct mux_stream *s, struct frame *f)
 	if (f->len < MUX_DIRECT_MIN && !wroom(m, f->len))
 		return false;
 	STAILQ_REMOVE_HEAD(&s->oq, link);
+	if (f->kind == FK_DATA)
+		s->oq_bytes -= f->len;
+	if (s->oq_full && s->oq_bytes <= MUX_OQ_LOW) {
+		s->oq_full = false;
+		pthread_cond_broadcast(&s->cond);
+	}
 	frame_out(s, f);
 	if (f->len >= MUX_DIRECT_MIN) {
 		put_hdr(f->buf, f->kind, f->type, s->id, f->len);
@@ -399,6 +405,7 @@ static int on_payload(struct mux_stream *s, uint8_t kind, uint16_t type,
 		f->type = type;
 		f->len = len;
 		f->data = f->own = *own;
+		f->pooled = false;
 		*own = NULL;
 	} else if (!(f = mux_frame_new(kind, type, p, len))) {
 		return proto_err(why, wl, "out of memory");

@@ -25,8 +25,9 @@
  * a few commands and a mount at once. */
 #define LIM_IDENT_CONNS 16
 /* Streams a peer may hold open on one connection (the mux answers an OPEN
- * beyond it with RESET).  Each pins up to MUX_WINDOW (512 KiB) of receive
- * buffer, so one device identity pins at most 16 x 16 x 512 KiB = 128 MiB
+ * beyond it with RESET).  Each pins up to its window of receive buffer
+ * (MUX_WINDOW_DEVICE, 1 MiB, for a device; MUX_WINDOW, 512 KiB, for a
+ * controller), so one device identity would pin 16 x 16 x 1 MiB = 256 MiB
  * and one controller 16 x 64 x 512 KiB = 512 MiB.  A device needs no more
  * streams than its handler share (SRV_DEVICE_SHARE): more would only wait.
  * A controller's `vigil mount` uses all 64. */
@@ -34,16 +35,16 @@
 #define LIM_CONTROLLER_STREAMS MUX_MAX_STREAMS
 /* Receive window one identity may pin across all its connections together
  * (finding 1.2): the streams above, times LIM_IDENT_CONNS connections,
- * would let one device pin 128 MiB and one controller 512 MiB.  A stream
+ * would let one device pin 256 MiB and one controller 512 MiB.  A stream
  * the peer opens beyond its identity's budget is refused with a reset
  * (vigild retries, as after any reset).  vigild holds one stream per
- * shipping worker (4) plus a few for its command link, so 32 MiB (64
- * streams) is 10 times what it uses; a controller's `vigil mount` takes
- * 64 streams at once, so it gets room for a whole mount and as many again
- * for the commands run beside it. */
+ * shipping worker (SHIP_WORKERS, 16) plus a few for its command link, so
+ * 32 MiB (32 streams of 1 MiB) is about twice what it uses; a
+ * controller's `vigil mount` takes 64 streams at once, so it gets room
+ * for a whole mount and as many again for the commands run beside it. */
 #define LIM_DEVICE_WINDOW      (32u << 20)
 #define LIM_CONTROLLER_WINDOW  (64u << 20)
-#define LIM_DEVICE_IDENT_STREAMS     (LIM_DEVICE_WINDOW / MUX_WINDOW)      /* 64 */
+#define LIM_DEVICE_IDENT_STREAMS     (LIM_DEVICE_WINDOW / MUX_WINDOW_DEVICE)  /* 32 */
 #define LIM_CONTROLLER_IDENT_STREAMS (LIM_CONTROLLER_WINDOW / MUX_WINDOW)  /* 128 */
 /* A refusal of each kind is logged at most once per this many seconds
  * (with the peer's address and how many were refused meanwhile). */

@@ -140,8 +140,8 @@ static void test_ident(void **state)
 }
 
 /* Every connection of an identity shares one stream budget: with 16
- * connections of 16 streams each a device could hold 256 streams (128 MiB
- * of receive window); the budget stops it at LIM_DEVICE_IDENT_STREAMS in
+ * connections of 16 streams each a device could hold 256 streams (256 MiB
+ * of receive window at MUX_WINDOW_DEVICE); the budget stops it at LIM_DEVICE_IDENT_STREAMS in
  * all, and another identity has its own.  The slot (and its budget) stays
  * the identity's while a mux of it lives, after its connections ended. */
 static void test_stream_budget(void **state)
@@ -159,7 +159,8 @@ static void test_stream_budget(void **state)
 		for (j = 0; j < LIM_DEVICE_STREAMS; j++)
 			took += mux_budget_take(b[i]);
 	assert_int_equal(took, LIM_DEVICE_IDENT_STREAMS);
-	assert_true(LIM_DEVICE_IDENT_STREAMS * (uint64_t)MUX_WINDOW <= LIM_DEVICE_WINDOW);
+	/* what the streams can pin at the window a device is granted */
+	assert_true(LIM_DEVICE_IDENT_STREAMS * (uint64_t)MUX_WINDOW_DEVICE <= LIM_DEVICE_WINDOW);
 	assert_int_equal(connlimit_streams_refused(l),
 			 LIM_IDENT_CONNS * LIM_DEVICE_STREAMS - LIM_DEVICE_IDENT_STREAMS);
 	assert_int_equal(connlimit_auth(l, 8, LIM_IDENT_CONNS), CL_OK);

@@ -1155,6 +1155,69 @@ static void test_keepalive_dead(void **state)
 	raw_close(&r);
 }
 
+/* --- a large grant, a peer that reads nothing: the sender's queue stays
+ * bounded (MUX_OQ_MAX), not the window --- */
+
+struct stall { struct mux_stream *s; uint64_t sent; };
+
+static void *stall_sender(void *arg)
+{
+	struct stall *t = arg;
+	static uint8_t chunk[MUX_FRAME_MAX];
+
+	while (mux_send_data(t->s, chunk, sizeof(chunk)) == 0)
+		__atomic_add_fetch(&t->sent, sizeof(chunk), __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The most the kernel buffers for one side of a loopback TCP connection
+ * (tcp_wmem's maximum), 0 if unknown. */
+static uint64_t wmem_max(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+	unsigned long a = 0, b = 0, c = 0;
+
+	if (f && fscanf(f, "%lu %lu %lu", &a, &b, &c) != 3)
+		c = 0;
+	if (f)
+		fclose(f);
+	return c;
+}
+
+static void test_send_queue_bound(void **state)
+{
+	struct raw r;
+	struct stall t = { 0 };
+	pthread_t th;
+	int rcv = 64 * 1024;
+	uint64_t last = 0, now, bound = wmem_max() + 2 * (uint64_t)rcv + MUX_OQ_MAX + 4 * MUX_FRAME_MAX;
+	long quiet_since = mono_ms(), end = mono_ms() + 30000;
+
+	if (!wmem_max() || bound >= MUX_WINDOW_MAX / 2)
+		skip();
+	raw_open(&r);
+	setsockopt(r.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	raw_hello_window(&r, MUX_VERSION, MUX_WINDOW_MAX, 8);
+	assert_int_equal(mux_wait_ready(r.srv, 5000), 0);
+	assert_non_null(t.s = mux_open(r.srv, T_ECHO, "x", 1));
+	pthread_create(&th, NULL, stall_sender, &t);
+	/* the sender stops once everything below it is full (a state) */
+	while (mono_ms() < end && mono_ms() - quiet_since < 1000) {
+		usleep(50000);
+		now = __atomic_load_n(&t.sent, __ATOMIC_SEQ_CST);
+		if (now != last)
+			quiet_since = mono_ms();
+		last = now;
+	}
+	/* without the bound it queues the whole 16 MiB grant */
+	assert_true(last > 0);
+	assert_true(last <= bound);
+	mux_shutdown(r.srv);
+	pthread_join(th, NULL);
+	mux_stream_close(t.s);
+	raw_close(&r);
+}
+
 static void test_hostile_frames(void **state)
 {
 	static const hostile_fn cases[] = {
@@ -1266,6 +1329,7 @@ int main(void)
 		cmocka_unit_test(test_item_sizes),
 		cmocka_unit_test(test_interleaved_streams),
 		cmocka_unit_test(test_granted_window),
+		cmocka_unit_test(test_send_queue_bound),
 		cmocka_unit_test(test_peer_reset),
 		cmocka_unit_test(test_shutdown_wakes),
 		cmocka_unit_test(test_keepalive),
