@@ -180,6 +180,9 @@ int mux_send_end(struct mux_stream *s);
 void *mux_buf_new(void);
 int mux_send_buf(struct mux_stream *s, void *p, size_t n);
 void mux_buf_free(void *p);
+/* 64 KiB frame blocks kept for reuse now: at most 16, and none once no
+ * stream that sent such frames is open (tests). */
+size_t mux_pool_held(void);
 /* The next item from the peer.  out is reset and filled (it must allow at
  * least MUX_FRAME_MAX bytes); a large item's block is handed over into out
  * (out->data is then a new block: pointers into the previous item's bytes

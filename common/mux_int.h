@@ -62,6 +62,7 @@ struct mux_stream {
 	size_t credit;                /* window bytes we may still queue */
 	size_t oq_bytes;              /* DATA payload in oq (at most ~MUX_OQ_MAX) */
 	bool oq_full;                 /* a sender waits for oq to drain to MUX_OQ_LOW */
+	bool pool_user;               /* queued a pooled frame (mux.c pool_join) */
 	bool open_sent;
 	bool end_queued, end_sent;
 	bool reset_now;               /* abort: RESET goes out before anything else */

@@ -1155,6 +1155,42 @@ static void test_keepalive_dead(void **state)
 	raw_close(&r);
 }
 
+/* --- 64 KiB frame blocks are reused while a bulk sender's stream is open,
+ * and none is kept once it closed --- */
+
+static void test_frame_pool(void **state)
+{
+	struct conn c;
+	struct mux_stream *s;
+	struct buf rep;
+	long end;
+	int i;
+
+	conn_open(&c);
+	assert_int_equal(mux_pool_held(), 0);
+	assert_non_null(s = mux_open(c.cli, T_SINK, NULL, 0));
+	for (i = 0; i < 32; i++) {
+		uint8_t *p = mux_buf_new();
+
+		assert_non_null(p);
+		memset(p, i, MUX_FRAME_MAX);
+		assert_int_equal(mux_send_buf(s, p, MUX_FRAME_MAX), 0);
+	}
+	/* the blocks written come back to the pool (a state) */
+	end = mono_ms() + 10000;
+	while (mux_pool_held() == 0 && mono_ms() < end)
+		usleep(1000);
+	assert_true(mux_pool_held() > 0);
+	assert_true(mux_pool_held() <= 16);
+	assert_int_equal(mux_send_end(s), 0);
+	buf_init(&rep, MUX_FRAME_MAX);
+	assert_int_equal(mux_recv(s, NULL, &rep, 30000), MUX_MSG);
+	mux_stream_close(s);
+	assert_int_equal(mux_pool_held(), 0);
+	buf_free(&rep);
+	conn_close(&c);
+}
+
 /* --- a large grant, a peer that reads nothing: the sender's queue stays
  * bounded (MUX_OQ_MAX), not the window --- */
 
@@ -1330,6 +1366,7 @@ int main(void)
 		cmocka_unit_test(test_interleaved_streams),
 		cmocka_unit_test(test_granted_window),
 		cmocka_unit_test(test_send_queue_bound),
+		cmocka_unit_test(test_frame_pool),
 		cmocka_unit_test(test_peer_reset),
 		cmocka_unit_test(test_shutdown_wakes),
 		cmocka_unit_test(test_keepalive),
