@@ -272,20 +272,6 @@ static void test_sms(void **state)
 
 /* ---- read back by server/search/extract ---- */
 
-struct mem { const uint8_t *p; size_t n; };
-
-static ssize_t mem_pread(void *arg, void *buf, size_t n, uint64_t off)
-{
-	struct mem *m = arg;
-
-	if (off >= m->n)
-		return 0;
-	if (n > m->n - off)
-		n = m->n - off;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
 static int collect(void *arg, const char *t, size_t n)
 {
 	return buf_append(arg, t, n);
@@ -301,15 +287,14 @@ static void test_extract_reads_back(void **state)
 	};
 	struct ex_result res;
 	struct buf b, out;
-	struct mem m;
-	struct ex_source src = { &m, 0, mem_pread };
+	struct ex_mem m;
+	struct ex_source src;
 	const char *text;
 
 	buf_init(&b, 1 << 20);
 	buf_init(&out, 1 << 20);
 	assert_int_equal(simdoc_phonebook(&b, c, 4), 0);
-	m = (struct mem){ b.data, b.len };
-	src.size = b.len;
+	src = ex_source_mem(&m, b.data, b.len);
 	assert_int_equal(extract("/sim/phonebook.vcf", &src, NULL, collect, &out, &res), 0);
 	assert_int_equal(res.kind, EX_VCARD);
 	assert_false(res.malformed);
