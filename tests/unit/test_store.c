@@ -257,6 +257,35 @@ static void test_raw_run_then_text(void **state)
 	store_batch_free(b);
 }
 
+/* Puts chunks seed .. seed+total-1 of ch incompressible bytes each
+ * (fill) through b. */
+static void put_filled(struct store_batch *b, uint8_t *p, size_t ch, int total, uint64_t seed)
+{
+	uint8_t id[32];
+
+	for (int i = 0; i < total; i++) {
+		fill(p, ch, seed + (uint64_t)i);
+		id_of(p, ch, id);
+		assert_int_equal(store_batch_put(b, id, p, ch), 0);
+	}
+}
+
+/* Every step-th of those chunks reads back the same (p, q: ch bytes). */
+static void filled_read_back(struct store *st, uint8_t *p, uint8_t *q, size_t ch, int total,
+			     int step, uint64_t seed)
+{
+	uint8_t id[32];
+	size_t n;
+
+	for (int i = 0; i < total; i += step) {
+		fill(p, ch, seed + (uint64_t)i);
+		id_of(p, ch, id);
+		assert_int_equal(store_get(st, id, q, ch, &n), 0);
+		assert_int_equal(n, ch);
+		assert_memory_equal(p, q, ch);
+	}
+}
+
 /* One batch writing into more packs than it may hold at once
  * (BATCH_PACKS, 8): it commits what it wrote and goes on with the records
  * still in its write buffer; every chunk reads back, also after a
@@ -265,20 +294,15 @@ static void test_batch_many_packs(void **state)
 {
 	struct fx *f = *state;
 	enum { CH = 1 << 20 };
-	uint8_t *p = malloc(CH), *q = malloc(CH), id[32];
-	int i, total = (int)(9 * STORE_PACK_ROLL / CH) + 8;
+	uint8_t *p = malloc(CH), *q = malloc(CH);
+	int total = (int)(9 * STORE_PACK_ROLL / CH) + 8;
 	struct store_batch *b;
 	struct store_stats s;
-	size_t n;
 
 	assert_non_null(p);
 	assert_non_null(q);
 	assert_int_equal(store_batch_new(f->st, &b), 0);
-	for (i = 0; i < total; i++) {
-		fill(p, CH, (uint64_t)i + 7000);   /* incompressible */
-		id_of(p, CH, id);
-		assert_int_equal(store_batch_put(b, id, p, CH), 0);
-	}
+	put_filled(b, p, CH, total, 7000);
 	assert_int_equal(store_batch_commit(b), 0);
 	store_batch_free(b);
 	assert_int_equal(store_stats(f->st, &s), 0);
@@ -286,13 +310,7 @@ static void test_batch_many_packs(void **state)
 	assert_int_equal(s.chunks, (uint64_t)total);
 	store_close(f->st);
 	assert_int_equal(store_open(f->dir, &f->st), 0);
-	for (i = 0; i < total; i += 23) {
-		fill(p, CH, (uint64_t)i + 7000);
-		id_of(p, CH, id);
-		assert_int_equal(store_get(f->st, id, q, CH, &n), 0);
-		assert_int_equal(n, CH);
-		assert_memory_equal(p, q, CH);
-	}
+	filled_read_back(f->st, p, q, CH, total, 23, 7000);
 	free(p);
 	free(q);
 }
@@ -329,11 +347,10 @@ static void test_drop_behind(void **state)
 {
 	struct fx *f = *state;
 	enum { CH = 64 << 10, TOTAL = 512, HEAD = 16 << 20 };
-	uint8_t *p = malloc(CH), *q = malloc(CH), id[32];
+	uint8_t *p = malloc(CH), *q = malloc(CH);
 	struct store_batch *b;
 	unsigned pack = 0;
 	struct statfs fs;
-	size_t n;
 
 	/* tmpfs pages are the file itself: nothing can be dropped */
 	assert_int_equal(statfs(f->dir, &fs), 0);
@@ -345,11 +362,7 @@ static void test_drop_behind(void **state)
 	assert_non_null(p);
 	assert_non_null(q);
 	assert_int_equal(store_batch_new(f->st, &b), 0);
-	for (int i = 0; i < TOTAL; i++) {
-		fill(p, CH, (uint64_t)i + 9100);   /* incompressible */
-		id_of(p, CH, id);
-		assert_int_equal(store_batch_put(b, id, p, CH), 0);
-	}
+	put_filled(b, p, CH, TOTAL, 9100);
 	while (pack < 16 && pack_size(f->dir, pack) < HEAD)
 		pack++;
 	assert_true(pack < 16);
@@ -357,13 +370,7 @@ static void test_drop_behind(void **state)
 	assert_true(resident_pages(f->dir, pack, HEAD) < (HEAD / 4096) / 4);
 	assert_int_equal(store_batch_commit(b), 0);
 	store_batch_free(b);
-	for (int i = 0; i < TOTAL; i += 37) {
-		fill(p, CH, (uint64_t)i + 9100);
-		id_of(p, CH, id);
-		assert_int_equal(store_get(f->st, id, q, CH, &n), 0);
-		assert_int_equal(n, CH);
-		assert_memory_equal(p, q, CH);
-	}
+	filled_read_back(f->st, p, q, CH, TOTAL, 37, 9100);
 	free(p);
 	free(q);
 }
