@@ -83,6 +83,9 @@ vigil() { "$BIN/vigil" "$@"; }
 # counts a PUT before it clears the queue entry, and a snapshot reads the
 # queue before the counters.  (status.json is rewritten about once a
 # second; a fixed sleep after a store read stale counters under load.)
+# vigild_counter STATE NAME: vigild's counter NAME, as `vigild status --json` gives it
+vigild_counter() { "$BIN/vigild" status --state "$1" --json | jq ".counters.$2"; }
+
 vigild_settled() {
 	wait_for 60 "vigild settled (status.json after now, queue empty)" \
 		status_settled "$1" "$(date +%s%N)"

@@ -26,7 +26,7 @@ PATHS="$D $F $D/a.txt $D/b.txt $D/sub $D/sub/c.txt $D/link"
 TREE=$(du -sb "$D" | cut -f1)
 
 export VIGIL_DEBUG=1
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 versions() { vigil log "phone1:$1" --json | jq length; }
 # snapshot: the number of versions of every path now; check_versions N:
 # the same numbers, the big file N more.  (A directory may show an implicit

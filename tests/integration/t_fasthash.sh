@@ -22,7 +22,7 @@ mkdir -p "$D"
 F=$D/big.bin
 head -c 16M /dev/urandom >"$F"
 
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 latest() { vigil log "phone1:$F" --json | jq -c ".[-1] | $1"; }
 filled() { [ "$(latest .sha256)" = "\"$(sha256sum "$F" | cut -d' ' -f1)\"" ]; }
 

@@ -29,7 +29,7 @@ wait_for 10 "proxy listening" sh -c "ss -ltn 'sport = :$PPORT' | grep -q ':$PPOR
 
 D=$T/data
 mkdir -p "$D" "$T/out"
-counter() { "$BIN/vigild" status --state "$T/state-phone1" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$T/state-phone1" "$1"; }
 server_sha() { vigil log "phone1:$1" --json 2>/dev/null | jq -r '.[-1].sha256'; }
 stored() { [ "$(server_sha "$1")" = "$(sha256sum "$1" | cut -d' ' -f1)" ]; }
 

@@ -15,7 +15,7 @@ mkdir -p "$D"
 F=$D/big.bin
 head -c 192M /dev/urandom >"$F"
 
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 
 t0=$(date +%s%N)
 vigild_once phone1 "$D"

@@ -24,7 +24,7 @@ with open(f"{root}/big", "wb") as f:      # above the batch limit: one PUT
     f.write(os.urandom(40000))
 PY
 meta() { sqlite3 "$T/srv/index.db" "SELECT coalesce((SELECT value FROM meta WHERE key='$1'), 0)"; }
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 
 note "first backup of $N small files"
 vigild_once phone1 "$D"

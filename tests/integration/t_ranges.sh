@@ -29,7 +29,7 @@ PIDS="$PIDS $VPID"
 
 versions() { vigil log "phone1:$F" --json 2>/dev/null | jq length; }
 has_versions() { [ "$(versions)" -ge "$1" ]; }
-counter() { "$BIN/vigild" status --state "$T/state-phone1" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$T/state-phone1" "$1"; }
 rchar() { awk '/^rchar/ {print $2}' "/proc/$VPID/io"; }
 
 wait_for 120 "initial upload" has_versions 1

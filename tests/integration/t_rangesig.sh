@@ -27,7 +27,7 @@ PIDS="$PIDS $VPID"
 
 versions() { vigil log "phone1:$F" --json 2>/dev/null | jq length; }
 has_versions() { [ "$(versions)" -ge "$1" ]; }
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 kinds() { echo "$(counter shipped_ranges) $(counter shipped_delta) $(counter shipped_whole)"; }
 server_same() { same_root && [ "$(versions)" -ge "$WANTV" ]; }
 same_root() { rm -f "$T/got"; vigil get "phone1:$F" -o "$T/got" 2>/dev/null && cmp -s "$T/got" "$F"; }

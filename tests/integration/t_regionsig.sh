@@ -21,7 +21,7 @@ SIZE=$((64 << 20))
 head -c $SIZE /dev/urandom >"$F"
 echo "an old vigild's cached signature" >"$S/sigs/0123"
 
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 # check_delta WHAT [MAXSENT]: one DELTA, no WHOLE, little sent and fetched
 check_delta() {
 	sent=$(counter bytes_sent)

@@ -42,7 +42,7 @@ VIGIL_DEBUG=1 "$BIN/vigild" run --bundle "$T/phone1.bundle" --state "$T/state-ph
 VPID=$!
 PIDS="$PIDS $VPID"
 
-counter() { "$BIN/vigild" status --state "$T/state-phone1" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$T/state-phone1" "$1"; }
 # files written while the tracker watches: their ranges are known from
 # their first version on (a file vigild met by its first scan is not)
 wait_for 60 "the bpf tracker" sh -c "[ \"\$('$BIN/vigild' status --state '$T/state-phone1' --json | jq -r .tracker)\" = bpf ]"

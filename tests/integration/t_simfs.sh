@@ -196,7 +196,7 @@ sleep 1
 [ "$(swaps)" = "$s1" ] || fail "an allow-listed ICCID made a sim-swap event"
 
 note "writes through --backing reach the server; an in-place edit goes as ranges"
-counter() { "$BIN/vigild" status --state "$S" --json | jq ".counters.$1"; }
+counter() { vigild_counter "$S" "$1"; }
 echo "written through the mount" >"$M/notes.txt"
 cmp -s "$M/notes.txt" "$B/notes.txt" || fail "notes.txt not in the backing dir"
 wait_for 30 "notes.txt on the server" same_latest "$M/notes.txt"
