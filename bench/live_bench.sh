@@ -7,9 +7,12 @@
 #     the longest and the median gap between them (the gaps at the start and
 #     the end of the writing count), and how many were "unstable" copies;
 #  2. the writer's slowdown: N random 4 KiB pwrites into a 64 MiB watched
-#     file, with vigild + server vs without (vigild stopped), REPS times
-#     interleaved; median wall, the ratio, the writer's CPU and vigild's and
-#     the server's CPU seconds meanwhile;
+#     file, with vigild + server vs without (vigild stopped), REPS pairs
+#     interleaved, the file fsynced before each run; median wall and spread
+#     of each side, the ratio of the medians and the median of the pairs'
+#     ratios, the writer's CPU and vigild's and the server's CPU seconds
+#     meanwhile, the versions captured while it wrote and made by its
+#     writes, and every pair on its own line with the load;
 #  3. the backlog as a controller sees it: 8 × 64 MiB files and 300 small
 #     ones written at once; `vigild status` (the device's queue) and
 #     `vigil status` (the server's last report) sampled every 0.2 s: the
@@ -18,7 +21,9 @@
 #     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`.
 # The load average is printed with each row: the machine is shared.
 # Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL ROWS="1 2 3 4"
-# PERF=DIR: perf record -g of vigild during each row-1 writer, into DIR;
+# PERF=DIR: perf record -g of vigild during each row-1 writer, and for row 2
+# one more run (not counted) with perf record of vigild and the server and
+# perf stat (context switches, CPU clock per thread), into DIR;
 # needs root, make all, sqlite3, python3, jq).  Appends to bench/results-live.txt.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +31,7 @@ BIN=${BIN:-$ROOT/build/bin}
 RATES=${RATES:-8 32 100 0}
 SECS=${SECS:-20}
 N=${N:-200000}
-REPS=${REPS:-3}
+REPS=${REPS:-7}
 SMALL=${SMALL:-20000}
 ROWS=${ROWS:-1 2 3 4}
 RESULTS=${RESULTS:-$ROOT/bench/results-live.txt}
@@ -157,35 +162,89 @@ EOF
 	drain 30
 }
 
+# One timed writer run of row 2 on $1 (the file is fsynced first, so every
+# run starts with no dirty pages of its own): "wall cpu t0_ns t1_ns".
+e2e_run() {
+	local r t0 t1
+	sync "$1"
+	t0=$(date +%s%N)
+	r=$("$WR" count "$1" "$N")
+	t1=$(date +%s%N)
+	echo "$(echo "$r" | awk '{ print $2, $4 }') $t0 $t1"
+}
+# versions of $1 on the server with a capture time in [$2, $3] (ns)
+versions_in() {
+	idx "SELECT count(*) FROM versions WHERE CAST(path AS TEXT)='$1' AND capture_ns>=$2 AND capture_ns<=$3"
+}
+versions_of() { idx "SELECT count(*) FROM versions WHERE CAST(path AS TEXT)='$1'"; }
+
+# PERF=DIR: one more run with vigild, not counted, under perf record (vigild
+# and the server, call graphs) and perf stat (context switches, CPU clock),
+# both stopped as the writer ends: what vigild and the server do meanwhile.
+e2e_profile() {
+	local f=$1 p1 p2 p3
+	drain 60
+	sleep 1
+	perf record -q --call-graph dwarf,16384 -F 999 -o "$PERF/e2e-vigild.data" -p "$VPID" \
+		>/dev/null 2>&1 & p1=$!
+	perf record -q --call-graph dwarf,16384 -F 999 -o "$PERF/e2e-server.data" -p "$SPID" \
+		>/dev/null 2>&1 & p2=$!
+	perf stat -e context-switches,cpu-clock -p "$VPID,$SPID" --per-thread \
+		-o "$PERF/e2e-stat.txt" >/dev/null 2>&1 & p3=$!
+	sleep 1
+	e2e_run "$f" >"$PERF/e2e-run.txt"
+	kill -INT "$p1" "$p2" "$p3" 2>/dev/null || true
+	wait "$p1" "$p2" "$p3" 2>/dev/null || true
+	out "row 2 profiled run (not counted): $(cat "$PERF/e2e-run.txt"); perf data in $PERF"
+}
+
 row_e2e() {
-	local f=$W/data/e2e.bin i r c0 c1 s0 s1 wd="" wn="" cd="" cn="" vd="" sd=""
+	local f=$W/data/e2e.bin i r c0 c1 s0 s1 v0 v1 rows=""
 	cp "$W/base.bin" "$f"
 	shipped "$f" $((64 << 20)) || true
 	drain 60
+	# interleaved: without, then with, REPS times; each pair's ratio too
 	for i in $(seq "$REPS"); do
 		vigild_stop
-		r=$("$WR" count "$f" "$N")
-		wn="$wn $(echo "$r" | awk '{ print $2 }')"; cn="$cn $(echo "$r" | awk '{ print $4 }')"
+		r=$(e2e_run "$f")
 		vigild_start
 		drain 60
 		sleep 1
+		set -- $r
+		rows="$rows$1 $2"
+		v0=$(versions_of "$f")
 		c0=$(proc_ticks "$VPID"); s0=$(proc_ticks "$SPID")
-		r=$("$WR" count "$f" "$N")
+		r=$(e2e_run "$f")
 		c1=$(proc_ticks "$VPID"); s1=$(proc_ticks "$SPID")
-		wd="$wd $(echo "$r" | awk '{ print $2 }')"; cd="$cd $(echo "$r" | awk '{ print $4 }')"
-		vd="$vd $(cpu_s $((c1 - c0)))"; sd="$sd $(cpu_s $((s1 - s0)))"
 		note_peak
+		set -- $r
 		drain 60
+		v1=$(versions_of "$f")
+		# versions captured while it wrote; versions its writes made in all
+		rows="$rows $1 $2 $(cpu_s $((c1 - c0))) $(cpu_s $((s1 - s0))) $(versions_in "$f" "$3" "$4") $((v1 - v0)) $(load | cut -d' ' -f1)
+"
 	done
-	python3 - "$N" "$wn" "$wd" "$cn" "$cd" "$vd" "$sd" "$(load)" <<'EOF' | tee -a "$RESULTS"
+	[ -z "${PERF:-}" ] || e2e_profile "$f"
+	printf '%s' "$rows" | python3 -c '
 import sys
-med = lambda s: sorted(float(x) for x in s.split())[len(s.split()) // 2]
-n, wn, wd, cn, cd, vd, sd, ld = sys.argv[1:]
-print(f"writer {n} x 4 KiB pwrite: without vigild {med(wn):.2f} s (runs{wn}), "
-      f"with vigild+server {med(wd):.2f} s (runs{wd}): ratio {med(wd) / med(wn):.3f}; "
-      f"writer CPU {med(cn):.2f} / {med(cd):.2f} s; meanwhile vigild CPU {med(vd):.2f} s "
-      f"(runs{vd}), server {med(sd):.2f} s; load {ld}")
-EOF
+n = sys.argv[1]
+rows = [[float(x) for x in l.split()] for l in sys.stdin if l.strip()]
+def col(i): return [r[i] for r in rows]
+def med(v): v = sorted(v); k = len(v); return (v[k // 2] + v[(k - 1) // 2]) / 2
+def spr(v): return f"{min(v):.2f}-{max(v):.2f}"
+wn, cn, wd, cd, vd, sd = col(0), col(1), col(2), col(3), col(4), col(5)
+pairs = [d / w for w, d in zip(wn, wd)]
+print(f"writer {n} x 4 KiB pwrite, {len(rows)} interleaved pairs: without vigild {med(wn):.3f} s "
+      f"(spread {spr(wn)}), with vigild+server {med(wd):.3f} s (spread {spr(wd)}): ratio of medians "
+      f"{med(wd) / med(wn):.3f}, median pair ratio {med(pairs):.3f} (pairs {spr(pairs)}); writer CPU "
+      f"{med(cn):.2f} / {med(cd):.2f} s ({med(cd) / med(cn):.3f}); meanwhile vigild CPU {med(vd):.2f} s "
+      f"(spread {spr(vd)}), server {med(sd):.2f} s (spread {spr(sd)}); versions captured while "
+      f"writing {med(col(6)):.0f} (spread {min(col(6)):.0f}-{max(col(6)):.0f}), made by each run "
+      f"{med(col(7)):.0f}; load {spr(col(8))}")
+for i, r in enumerate(rows):
+    print(f"  pair {i + 1}: without {r[0]:.3f} s (CPU {r[1]:.2f}), with {r[2]:.3f} s (CPU {r[3]:.2f}; "
+          f"vigild {r[4]:.2f}, server {r[5]:.2f}; versions {r[6]:.0f} while, {r[7]:.0f} made); load {r[8]:.2f}")
+' "$N" | tee -a "$RESULTS"
 	rm -f "$f"
 	drain 30
 }

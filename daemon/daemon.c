@@ -142,8 +142,19 @@ bool vigild_under_root(const struct vigild *d, const char *path)
 
 void vigild_wake(struct vigild *d)
 {
+	vigild_wake_at(d, INT64_MIN);
+}
+
+void vigild_wake_at(struct vigild *d, int64_t due_ns)
+{
+	bool later = due_ns == INT64_MIN;
+
 	pthread_mutex_lock(&d->mu);
-	pthread_cond_broadcast(&d->cv);
+	__atomic_add_fetch(&d->wake_gen, 1, __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < SHIP_WORKERS && !later; i++)
+		later = d->nap_until[i] > due_ns;
+	if (later)
+		pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -194,8 +205,12 @@ void vigild_release(void *arg, const char *path)
 			d->claimed[i] = d->claimed[--d->nclaimed];
 			break;
 		}
-	if (d->once && d->nclaimed == 0)   /* the idle shippers' long nap ends */
+	/* the idle shippers' long nap ends: once, when nothing is claimed;
+	 * and when a look stepped over a due entry someone held */
+	if ((d->once && d->nclaimed == 0) || d->stepped_over) {
+		d->stepped_over = false;
 		pthread_cond_broadcast(&d->cv);
+	}
 	pthread_mutex_unlock(&d->mu);
 }
 

@@ -65,6 +65,14 @@ struct vigild {
 	struct pathset held;         /* paths in some shipper's open batch */
 	struct qcursor gather_at;    /* where batches' gathering stopped ("": start) */
 	int nbatches;                /* shippers with a batch open (<= SHIP_BATCHES) */
+	/* idle shippers (worker.c nap_idle): each one's wake-up time (real
+	 * ns, 0: not napping idle); wake_gen moves with every vigild_wake*,
+	 * so a shipper that looked before it does not nap on what it saw;
+	 * stepped_over: a look skipped a due entry another shipper holds,
+	 * so its release wakes them */
+	int64_t nap_until[SHIP_WORKERS];
+	uint64_t wake_gen;
+	bool stepped_over;
 	char last_error[512];
 	struct vg_report trk_ctr;    /* the tracker's own counters, copied by the loop */
 };
@@ -78,6 +86,10 @@ extern volatile sig_atomic_t vigild_quit;
 int  vigild_open(struct vigild *d, struct vconf *cf);
 void vigild_close(struct vigild *d);
 void vigild_wake(struct vigild *d);     /* new work for the shipper */
+/* New work due at due_ns (real): wakes the idle shippers only when one
+ * would otherwise sleep past it (the intake, once every tick while a file
+ * is written, wakes nobody when its entry is due no sooner than before). */
+void vigild_wake_at(struct vigild *d, int64_t due_ns);
 bool vigild_under_root(const struct vigild *d, const char *path);   /* at or below a --watch */
 void vigild_status(struct vigild *d);   /* writes STATE/status.json */
 /* After an erase was reported: removes STATE and the bundle (last of all). */

@@ -124,6 +124,24 @@ static int64_t due_for(struct vigild *d, struct shipped *row, const char *path, 
 	return due;
 }
 
+/* A file a writer is at is due no sooner than its hold (rangetab.h): the
+ * shippers would hold it there (worker.c busy_hold), and an entry moved
+ * back to due at every pick-up woke them all every tick. */
+static int64_t due_held(struct vigild *d, const char *path, int64_t due, int64_t now)
+{
+	int64_t mnow = mono_ns(), until = rangetab_hold(d->rt, path, mnow);
+
+	return until && now + (until - mnow) > due ? now + (until - mnow) : due;
+}
+
+/* true when path's entry is new or due sooner than before: the shippers
+ * have not seen it yet (an entry they saw, they took, stepped over or
+ * nap towards). */
+static bool due_sooner(struct vigild *d, struct qitem *q, const char *path, int64_t due)
+{
+	return !q || statedb_queue_get(d->db, path, q) < 0 || due < q->not_before_ns;
+}
+
 /* The rescans of single directories asked for; STATE/mounts first, as a
  * SIMW_MOUNT (or any rescan) may follow a simfs mount coming or going. */
 static bool rescan_dirs(struct vigild *d, const struct item *its, size_t n, int64_t now)
@@ -165,6 +183,8 @@ static void drain(struct intake *in, size_t n, bool all)
 	int64_t now = real_ns(), due = now + (int64_t)d->cf->debounce_ms * 1000000LL;
 	struct shipped *row = malloc(sizeof(*row));
 	bool queued = keep_sims(d, in->work, n);
+	int64_t first_due = INT64_MAX;   /* of the changes: whom to wake */
+	struct qitem *q = malloc(sizeof(*q));
 
 	statedb_begin(d->db);
 	for (size_t i = 0; i < n; i++) {
@@ -178,11 +198,14 @@ static void drain(struct intake *in, size_t n, bool all)
 				      RANGETAB_BUSY_GAP_NS : INTAKE_MIN_GAP_NS;
 			int64_t due0 = closed ? now : due;
 
+			due0 = row ? due_for(d, row, it->path, due0, gap) : due0;
+			if (!closed)
+				due0 = due_held(d, it->path, due0, now);
 			ctr_add(&d->ctr, CTR_EVENTS, 1);
-			statedb_enqueue(d->db, it->path, it->when ? it->when : now,
-					row ? due_for(d, row, it->path, due0, gap) : due0,
+			if (due0 < first_due && due_sooner(d, q, it->path, due0))
+				first_due = due0;
+			statedb_enqueue(d->db, it->path, it->when ? it->when : now, due0,
 					closed ? "closed" : "event");
-			queued = true;
 		} else if (it->kind == IN_RESCAN && !it->path) {
 			all = true;
 		}
@@ -197,8 +220,11 @@ static void drain(struct intake *in, size_t n, bool all)
 		free(in->work[i].sim);
 	}
 	free(row);
+	free(q);
 	if (queued)
 		vigild_wake(d);
+	else if (first_due != INT64_MAX)
+		vigild_wake_at(d, first_due);
 }
 
 /* Hands a report with these figures to the command link (run only; false

@@ -59,6 +59,23 @@ static void nap(struct vigild *d, int ms)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/* An idle shipper's nap (nothing it may take now): up to ms, unless woken
+ * (vigild_wake_at: work due before then; a release of what it stepped
+ * over) or anything woke the shippers since it looked (gen). */
+static void nap_idle(struct worker *w, int ms, uint64_t gen)
+{
+	struct vigild *d = w->d;
+	struct timespec ts = deadline_in_ms(ms);
+
+	pthread_mutex_lock(&d->mu);
+	if (!d->quit && __atomic_load_n(&d->wake_gen, __ATOMIC_SEQ_CST) == gen) {
+		d->nap_until[w->i] = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		d->nap_until[w->i] = 0;
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
 static void set_state(struct vigild *d, int connected, const char *err, int fatal)
 {
 	pthread_mutex_lock(&d->mu);
@@ -216,10 +233,13 @@ static bool skip_taken(void *arg, const char *path)
 {
 	struct vigild *d = arg;
 
-	for (size_t i = 0; i < d->nclaimed; i++)
-		if (!strcmp(d->claimed[i], path))
-			return true;
-	return pathset_has(&d->held, path);
+	bool taken = pathset_has(&d->held, path);
+
+	for (size_t i = 0; !taken && i < d->nclaimed; i++)
+		taken = !strcmp(d->claimed[i], path);
+	if (taken)
+		d->stepped_over = true;   /* its release wakes the idle shippers */
+	return taken;
 }
 
 /* The next due entry no other shipper holds, now held by this one.
@@ -264,11 +284,13 @@ static int take(struct worker *w, size_t *inflight)
 }
 
 /* How long to sleep with nothing due: until the next entry is due (the
- * debounce of a fresh change), at most a second; a wake-up cuts it short. */
-static int idle_ms(struct vigild *d, size_t inflight)
+ * debounce of a fresh change), at most a second; a wake-up cuts it short.
+ * `run` naps that long also while others ship: a due entry it stepped over
+ * (skip_taken) wakes it when released; `once` looks every 50 ms. */
+static int idle_ms(struct vigild *d)
 {
 	int64_t now = real_ns(), t;
-	int ms = d->once || inflight ? 50 : 1000;
+	int ms = d->once ? 50 : 1000;
 
 	if (statedb_queue_next_due(d->db, now, &t) == 0 && (t - now) / 1000000 + 1 < ms)
 		ms = (int)((t - now) / 1000000 + 1);
@@ -348,6 +370,10 @@ static void unhold(struct vigild *d, const char *path)
 {
 	pthread_mutex_lock(&d->mu);
 	pathset_del(&d->held, path);
+	if (d->stepped_over) {   /* a look skipped it: look again */
+		d->stepped_over = false;
+		pthread_cond_broadcast(&d->cv);
+	}
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -469,6 +495,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct vigild *d = w->d;
 	size_t inflight;
+	uint64_t gen;
 	uint64_t before;
 	int rc = 0;
 
@@ -487,6 +514,7 @@ static void *worker_main(void *arg)
 		send_sims(w);
 		if (w->want_batch)
 			wait_slot(w);
+		gen = __atomic_load_n(&d->wake_gen, __ATOMIC_SEQ_CST);
 		rc = take(w, &inflight);
 		if (rc < 0)
 			slot_drop(w);
@@ -496,8 +524,10 @@ static void *worker_main(void *arg)
 			if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
 					 real_ns() - w->last_report > REPORT_EVERY_NS))
 				report(w);
-			nap(d, d->once && inflight && rc == -ENOENT ? ONCE_IDLE_MS
-								    : idle_ms(d, inflight));
+			if (d->once && inflight && rc == -ENOENT)
+				nap(d, ONCE_IDLE_MS);
+			else
+				nap_idle(w, idle_ms(d), gen);
 			continue;
 		}
 		if (rc < 0) {
