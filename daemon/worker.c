@@ -490,6 +490,24 @@ static bool ship_batched(struct worker *w)
 	return true;
 }
 
+/* Nothing to take (rc -ENOENT or -EAGAIN): report, then nap; false when
+ * `once` is done (nothing due, nothing in flight). */
+static bool idle_turn(struct worker *w, int rc, size_t inflight, uint64_t gen)
+{
+	struct vigild *d = w->d;
+
+	if (d->once && inflight == 0 && rc == -ENOENT)
+		return false;
+	if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
+			 real_ns() - w->last_report > REPORT_EVERY_NS))
+		report(w);
+	if (d->once && inflight && rc == -ENOENT)
+		nap(d, ONCE_IDLE_MS);
+	else
+		nap_idle(w, idle_ms(d), gen);
+	return true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -519,15 +537,8 @@ static void *worker_main(void *arg)
 		if (rc < 0)
 			slot_drop(w);
 		if (rc == -ENOENT || rc == -EAGAIN) {
-			if (d->once && inflight == 0 && rc == -ENOENT)
+			if (!idle_turn(w, rc, inflight, gen))
 				break;
-			if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
-					 real_ns() - w->last_report > REPORT_EVERY_NS))
-				report(w);
-			if (d->once && inflight && rc == -ENOENT)
-				nap(d, ONCE_IDLE_MS);
-			else
-				nap_idle(w, idle_ms(d), gen);
 			continue;
 		}
 		if (rc < 0) {
