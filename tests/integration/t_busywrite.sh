@@ -22,16 +22,7 @@ wait_for 30 "queue empty" sh -c "[ \"\$('$BIN/vigild' status --state '$T/state' 
 u0=$(dev .counters.unstable)
 
 note "1.5 s of random pwrites, then close"
-python3 - "$D/busy.bin" <<'EOF'
-import os, random, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-end = time.monotonic() + 1.5
-while time.monotonic() < end:
-    for _ in range(16):
-        os.pwrite(fd, os.urandom(4096), random.randrange(1024) * 4096)
-    time.sleep(0.005)
-os.close(fd)
-EOF
+/usr/bin/python3 "$ROOT/tests/integration/helpers/randwrite.py" "$D/busy.bin" 1.5
 wait_for 30 "the final bytes on the server" sh -c "rm -f '$T/got'; '$BIN/vigil' get 'phone1:$D/busy.bin' -o '$T/got' && cmp -s '$T/got' '$D/busy.bin'"
 wait_for 30 "queue empty again" sh -c "[ \"\$('$BIN/vigild' status --state '$T/state' --json | jq -r .queue.files)\" = 0 ]"
 [ "$(versions)" = 2 ] || fail "$(versions) versions, expected 2 (before the run and at its close)"

@@ -30,16 +30,7 @@ s0=$(vigild_counter "$S" queue_scans)
 SECS=8
 note "$SECS s of random pwrites, then close"
 t0=$(date +%s%N)
-python3 - "$F" "$SECS" <<'EOF'
-import os, random, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-end = time.monotonic() + float(sys.argv[2])
-while time.monotonic() < end:
-    for _ in range(16):
-        os.pwrite(fd, os.urandom(4096), random.randrange(1024) * 4096)
-    time.sleep(0.005)
-os.close(fd)
-EOF
+/usr/bin/python3 "$ROOT/tests/integration/helpers/randwrite.py" "$F" "$SECS"
 t1=$(date +%s%N)
 wait_for 30 "the final bytes on the server" sh -c "rm -f '$T/got'; '$BIN/vigil' get 'phone1:$F' -o '$T/got' && cmp -s '$T/got' '$F'"
 vigild_settled "$S"
