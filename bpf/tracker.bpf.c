@@ -295,8 +295,14 @@ static __always_inline struct trk_fileval *verdict(struct file *f, struct trk_ke
 
 static __always_inline void bank_add(struct trk_bank *bk, __u64 start, __u64 end)
 {
-	__u64 n = bk->n, idx;
+	__u64 n, idx;
 
+	/* already unknown (a random writer, past TRK_RANGES ranges in one
+	 * pick-up): its ranges are thrown away, so neither the search nor
+	 * the shared counter's atomic add on every further write */
+	if (bk->unknown)
+		return;
+	n = bk->n;
 	if (n > TRK_RANGES)
 		n = TRK_RANGES;
 	for (int i = 0; i < TRK_RANGES; i++) {
