@@ -206,6 +206,7 @@ row_e2e() {
 	# interleaved: without, then with, REPS times; each pair's ratio too
 	for i in $(seq "$REPS"); do
 		vigild_stop
+		sleep 1   # as long as the run with vigild waits after its drain
 		r=$(e2e_run "$f")
 		vigild_start
 		drain 60
