@@ -37,10 +37,11 @@ vigild_settled "$S"
 s1=$(vigild_counter "$S" queue_scans)
 ms=$(((t1 - t0) / 1000000))
 # 16 shippers (SHIP_WORKERS), each at most one look per second of the
-# writing, plus two around each version (it comes due; its release) and a
-# few at the start and the end
+# writing, plus two or three around each version (it comes due, is held
+# again, is released) and a few at the start and the end: 257-353 seen,
+# 3,369 before (10.6 s, 5 versions)
 nv=$(versions)
-bound=$((16 * (ms / 1000 + 2 * nv + 4)))
+bound=$((16 * (ms / 1000 + 3 * nv + 6)))
 note "$ms ms of writing: queue_scans $((s1 - s0)) (bound $bound), $nv versions"
 [ "$((s1 - s0))" -gt 0 ] || fail "queue_scans not counted"
 [ "$((s1 - s0))" -le "$bound" ] || fail "the shippers scanned the queue $((s1 - s0)) times in $ms ms"
