@@ -197,6 +197,7 @@ void proto_put_report(struct buf *b, const struct vg_report *rep)
 		wire_put_str(b, rep->counters[i].name);
 		wire_put_u64(b, rep->counters[i].value);
 	}
+	wire_put_i64(b, rep->at_ns);
 }
 
 void proto_get_report(struct wire_reader *r, struct vg_report *rep)
@@ -215,6 +216,7 @@ void proto_get_report(struct wire_reader *r, struct vg_report *rep)
 		wire_get_str(r, rep->counters[i].name, sizeof(rep->counters[i].name));
 		rep->counters[i].value = wire_get_u64(r);
 	}
+	rep->at_ns = wire_get_i64(r);
 }
 
 void proto_put_sim(struct buf *b, const struct vg_sim *s)
@@ -287,6 +289,8 @@ void proto_put_status(struct buf *b, const struct vg_status *s)
 	wire_put_u64(b, s->index_path_only);
 	wire_put_u64(b, s->index_pending);
 	wire_put_u8(b, s->has_xattrs);
+	wire_put_i64(b, s->backlog_at_ns);
+	wire_put_i64(b, s->report_ns);
 }
 
 void proto_get_status(struct wire_reader *r, struct vg_status *s)
@@ -330,6 +334,8 @@ void proto_get_status(struct wire_reader *r, struct vg_status *s)
 	s->index_path_only = wire_get_u64(r);
 	s->index_pending = wire_get_u64(r);
 	s->has_xattrs = wire_get_u8(r);
+	s->backlog_at_ns = wire_get_i64(r);
+	s->report_ns = wire_get_i64(r);
 	if (r->err)
 		s->ncommands = s->nevents = 0;
 }

@@ -186,6 +186,7 @@ struct vg_report {
 	char tracker[16];
 	uint32_t ncounters;
 	struct { char name[32]; uint64_t value; } counters[VG_COUNTERS_MAX];
+	int64_t at_ns;               /* the device's wall clock when the figures were read (last) */
 };
 
 /* The SIM in the device, as vigil-simfs reads it (fuse/), relayed by vigild
@@ -223,8 +224,11 @@ struct vg_status {
 	 * parsed (indexed by path only, counted), binary versions (path only
 	 * by design), and versions of all devices waiting to be indexed */
 	uint64_t index_files, index_versions, index_unparsed, index_path_only, index_pending;
-	/* some version of the device carries extended attributes (last) */
+	/* some version of the device carries extended attributes */
 	uint8_t has_xattrs;
+	/* the backlog's report: the device's instant of its figures (its
+	 * clock) and when the server received it (the server's); 0: none */
+	int64_t backlog_at_ns, report_ns;
 };
 
 /* Request bodies: one struct per request message, encoded by the client and

@@ -40,8 +40,10 @@ static void status_print(const struct vg_status *s)
 	put_safe("device:    ", s->device);
 	printf("\nonline:    %s (last seen %s)\n", s->online ? "yes" : "no",
 	       when(s->last_seen_ns, t1, sizeof(t1)));
-	printf("backlog:   %" PRIu64 " files, oldest %s\n", s->backlog_files,
+	printf("backlog:   %" PRIu64 " files, oldest %s", s->backlog_files,
 	       when(s->backlog_oldest_ns, t1, sizeof(t1)));
+	printf(" (as of %s, device's clock; received %s)\n", when(s->backlog_at_ns, t1, sizeof(t1)),
+	       when(s->report_ns, t2, sizeof(t2)));
 	printf("frozen:    %s\n", s->frozen ? "yes" : "no");
 	put_safe("erase:     ", s->erase_state[0] ? s->erase_state : "none");
 	printf(" (%" PRIu64 " files, %" PRIu64 " bytes erased)\n", s->erase_files, s->erase_bytes);

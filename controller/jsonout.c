@@ -267,6 +267,8 @@ json_t *jsonout_status(const struct vg_status *s)
 	if (sub) {
 		set(sub, "files", json_integer((json_int_t)s->backlog_files), &bad);
 		set(sub, "oldest", jsonout_time(s->backlog_oldest_ns), &bad);
+		set(sub, "at", jsonout_time(s->backlog_at_ns), &bad);
+		set(sub, "received", jsonout_time(s->report_ns), &bad);
 	}
 	set(o, "frozen", json_boolean(s->frozen), &bad);
 	sub = json_object();

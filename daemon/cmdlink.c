@@ -35,6 +35,9 @@ struct cmdlink {
 	struct vg_cmdstate rep[CMDLINK_REPORTS_MAX];
 	struct vg_report *devrep;    /* the newest device report, not sent yet */
 	bool devrep_pending, devrep_sending;
+	cmdlink_reporter reporter;   /* makes the device report (devreport.h) */
+	void *reporter_arg;
+	bool dev_poked, dev_force;   /* ask the reporter (force: a report now) */
 	char last_err[256];
 };
 
@@ -158,6 +161,31 @@ static void flush_dev_report(struct cmdlink *l, struct mux *m)
 	pthread_cond_broadcast(&l->cv);
 }
 
+/* Asks the reporter for a device report while linked (mu held; released
+ * around the call, so it may take the state db's lock): made when it is
+ * sent, it says what the queue holds now.  Returns how soon to ask again
+ * at the latest (ms). */
+static int make_dev_report(struct cmdlink *l)
+{
+	struct vg_report *rep;
+	bool force = l->dev_force, made;
+	int wait = 250;
+
+	l->dev_poked = false;   /* a new link forces one (link_up) */
+	if (!l->reporter || !l->linked || !(rep = malloc(sizeof(*rep))))
+		return wait;
+	l->dev_force = false;
+	pthread_mutex_unlock(&l->mu);
+	made = l->reporter(l->reporter_arg, force, rep, &wait);
+	pthread_mutex_lock(&l->mu);
+	if (made) {
+		*l->devrep = *rep;
+		l->devrep_pending = true;
+	}
+	free(rep);
+	return wait;
+}
+
 /* Connects and declares the link; 0 with l->mux set (mu not held). */
 static int link_up(struct cmdlink *l)
 {
@@ -191,6 +219,7 @@ static int link_up(struct cmdlink *l)
 	pthread_mutex_lock(&l->mu);
 	l->mux = m;
 	l->linked = true;
+	l->dev_force = l->reporter != NULL;   /* the server hears where we stand */
 	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
@@ -198,7 +227,7 @@ static int link_up(struct cmdlink *l)
 static void *link_main(void *arg)
 {
 	struct cmdlink *l = arg;
-	int backoff = LINK_BACKOFF_MIN;
+	int backoff = LINK_BACKOFF_MIN, wait;
 
 	pthread_mutex_lock(&l->mu);
 	while (!l->quit) {
@@ -217,6 +246,7 @@ static void *link_main(void *arg)
 			pthread_mutex_lock(&l->mu);
 		}
 		flush_reports(l, l->mux);
+		wait = make_dev_report(l);
 		flush_dev_report(l, l->mux);
 		if (l->mux && !mux_alive(l->mux)) {
 			struct mux *m = l->mux;
@@ -231,8 +261,10 @@ static void *link_main(void *arg)
 			pthread_mutex_lock(&l->mu);
 			continue;
 		}
-		ts = deadline_in_ms(250);
-		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+		if (!l->dev_poked && !l->quit) {
+			ts = deadline_in_ms(wait < 250 ? wait : 250);
+			pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+		}
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -353,12 +385,24 @@ int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms)
 	return r;
 }
 
-void cmdlink_dev_report(struct cmdlink *l, const struct vg_report *rep)
+void cmdlink_set_reporter(struct cmdlink *l, cmdlink_reporter fn, void *arg)
 {
 	pthread_mutex_lock(&l->mu);
-	*l->devrep = *rep;
-	l->devrep_pending = true;
-	pthread_cond_broadcast(&l->cv);   /* the link thread sends it */
+	l->reporter = fn;
+	l->reporter_arg = arg;
+	l->dev_poked = true;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void cmdlink_dev_poke(struct cmdlink *l, bool force)
+{
+	pthread_mutex_lock(&l->mu);
+	if (!l->dev_poked || (force && !l->dev_force)) {
+		l->dev_poked = true;
+		l->dev_force |= force;
+		pthread_cond_broadcast(&l->cv);   /* the link thread reports */
+	}
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -368,9 +412,11 @@ int cmdlink_wait_dev_reported(struct cmdlink *l, int timeout_ms)
 	int r = 0;
 
 	pthread_mutex_lock(&l->mu);
-	while (!l->quit && (l->devrep_pending || l->devrep_sending) && r != ETIMEDOUT)
+	while (!l->quit && (l->dev_force || l->devrep_pending || l->devrep_sending) &&
+	       r != ETIMEDOUT)
 		r = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
-	r = !l->devrep_pending && !l->devrep_sending ? 0 : l->quit ? -ECANCELED : -ETIMEDOUT;
+	r = !l->dev_force && !l->devrep_pending && !l->devrep_sending ? 0 :
+	    l->quit ? -ECANCELED : -ETIMEDOUT;
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }

@@ -12,6 +12,7 @@
 #ifndef VIGIL_DAEMON_CMDLINK_H
 #define VIGIL_DAEMON_CMDLINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,11 +51,16 @@ void cmdlink_report(struct cmdlink *l, const struct vg_cmdstate *st);
  * or -ECANCELED. */
 int cmdlink_wait_reported(struct cmdlink *l, int timeout_ms);
 
-/* Keeps a copy of rep as the device report to send (replacing one not
- * sent yet) and wakes the link thread.  Never waits on the network. */
-void cmdlink_dev_report(struct cmdlink *l, const struct vg_report *rep);
-/* Waits until the kept device report has reached the server: 0,
- * -ETIMEDOUT, or -ECANCELED. */
+/* The device report's maker (devreport.h), called by the link thread
+ * while linked, without the link's lock: true with *rep filled when one is
+ * due (force: one now); *wait_ms: when to ask again at the latest. */
+typedef bool (*cmdlink_reporter)(void *arg, bool force, struct vg_report *rep, int *wait_ms);
+void cmdlink_set_reporter(struct cmdlink *l, cmdlink_reporter fn, void *arg);
+/* The figures may have moved (force: report now, whatever moved): wakes
+ * the link thread, which asks the reporter.  Never waits on the network. */
+void cmdlink_dev_poke(struct cmdlink *l, bool force);
+/* Waits until a forced report has been made and the kept device report
+ * has reached the server: 0, -ETIMEDOUT, or -ECANCELED. */
 int cmdlink_wait_dev_reported(struct cmdlink *l, int timeout_ms);
 
 /* Opens a stream on the link (direct fetch), holding the connection until

@@ -13,6 +13,7 @@
 #include "common/bundle.h"
 #include "daemon/config.h"
 #include "daemon/counters.h"
+#include "daemon/devreport.h"
 #include "daemon/scan.h"
 #include "daemon/rangetab.h"
 #include "daemon/ship.h"
@@ -59,6 +60,7 @@ struct vigild {
 	bool wipe_state;             /* erased and reported: main removes STATE and the bundle */
 	int fatal;                   /* once: a failure that ends the run (-ENOSPC...) */
 	bool report_dirty;           /* shipped since the last report (atomic) */
+	struct devreport report;     /* the command link's reporter (devreport.h) */
 	bool nospace;                /* a PUT met a full server since content last went through (atomic) */
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];

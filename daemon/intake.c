@@ -3,27 +3,24 @@
 #include "daemon/intake.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
-#include "daemon/cmdlink.h"
+#include "daemon/devreport.h"
 #include "daemon/simpending.h"
 
-/* The backlog the server shows (`vigil status`) follows the queue: the
- * device report goes on the command link once the queue's count or oldest
- * entry moved or something shipped, at most every REPORT_GAP_NS (a busy
- * queue makes two reports a second, not one per file; the link keeps only
- * the newest), and every REPORT_EVERY_NS anyway.  While anything is queued
- * the intake looks every REPORT_TICK_MS, so the server's figure is at most
- * about REPORT_GAP_NS + REPORT_TICK_MS + one round trip behind. */
-#define REPORT_GAP_NS   (500000000LL)
-#define REPORT_EVERY_NS (60 * 1000000000LL)
-#define REPORT_TICK_MS  100
+/* The backlog the server shows (`vigil status`) is the command link's
+ * device report (devreport.h): the intake pokes it once it queued
+ * something.  While nothing changes the intake wakes only for
+ * status.json, IDLE_TICK_MS apart. */
 #define IDLE_TICK_MS    1000
 /* STATE/status.json: every second, and at most STATUS_GAP_NS after the
  * intake took in changes (its counters, a rescan), so `vigild status`
@@ -46,12 +43,9 @@ struct intake {
 	struct item *ring, *work;
 	size_t n;                 /* items in ring */
 	bool overflow, stop;
-	/* intake thread only: the last report and what it said */
-	int64_t last_report, last_status;
+	/* intake thread only */
+	int64_t last_status;
 	bool status_dirty;        /* changes taken in since the last status.json */
-	uint64_t rep_changes, rep_files;
-	int64_t rep_oldest;
-	bool reported;
 };
 
 /* Takes ownership of it->path and it->sim; a full ring drops the item,
@@ -227,66 +221,31 @@ static void drain(struct intake *in, size_t n, bool all)
 		vigild_wake_at(d, first_due);
 }
 
-/* Hands a report with these figures to the command link (run only; false
- * without one). */
-static bool send_report(struct vigild *d, uint64_t files, int64_t oldest)
-{
-	struct vg_report *rep = calloc(1, sizeof(*rep));
-	bool sent = false;
-
-	if (!rep)
-		return false;
-	rep->backlog_files = files;
-	rep->backlog_oldest_ns = oldest;
-	snprintf(rep->tracker, sizeof(rep->tracker), "%s", d->tops ? d->tops->name : "");
-	ctr_report(&d->ctr, rep);
-	pthread_mutex_lock(&d->mu);
-	if (d->link) {
-		cmdlink_dev_report(d->link, rep);
-		sent = true;
-	}
-	pthread_mutex_unlock(&d->mu);
-	free(rep);
-	return sent;
-}
-
-/* Reports when something moved and REPORT_GAP_NS passed (force: now). */
-static void report_tick(struct intake *in, int64_t now, bool force)
-{
-	struct vigild *d = in->d;
-	uint64_t changes, files;
-	int64_t oldest;
-	bool dirty, old;
-
-	if (!force && in->reported && now - in->last_report < REPORT_GAP_NS)
-		return;
-	changes = statedb_changes(d->db);
-	dirty = __atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED);
-	old = now - in->last_report >= REPORT_EVERY_NS;
-	if (!force && in->reported && !dirty && !old && changes == in->rep_changes)
-		return;
-	if (statedb_queue_stats(d->db, &files, &oldest) < 0)
-		return;
-	in->rep_changes = changes;
-	if (!force && in->reported && !dirty && !old && files == in->rep_files &&
-	    oldest == in->rep_oldest)
-		return;
-	__atomic_store_n(&d->report_dirty, false, __ATOMIC_RELAXED);
-	if (!send_report(d, files, oldest))
-		return;
-	in->reported = true;
-	in->rep_files = files;
-	in->rep_oldest = oldest;
-	in->last_report = now;
-}
-
-/* How long the intake may sleep: short while the backlog may move. */
+/* How long the intake may sleep: status.json is due STATUS_GAP_NS after
+ * changes were taken in, and every STATUS_EVERY_NS anyway. */
 static int tick_ms(struct intake *in)
 {
-	if (in->rep_files > 0 || in->status_dirty ||
-	    __atomic_load_n(&in->d->report_dirty, __ATOMIC_RELAXED))
-		return REPORT_TICK_MS;
-	return IDLE_TICK_MS;
+	return in->status_dirty ? (int)(STATUS_GAP_NS / 1000000) : IDLE_TICK_MS;
+}
+
+/* Test hook (VIGIL_TEST_HOOKS=1): while the file VIGIL_TEST_INTAKE_HOLD
+ * names exists, the intake takes nothing in, as in a long rescan; it
+ * marks that with the file <name>.held (tests/integration/t_backlog.sh). */
+static void test_intake_hold(void)
+{
+	const char *on = getenv("VIGIL_TEST_HOOKS"), *p = getenv("VIGIL_TEST_INTAKE_HOLD");
+	struct timespec ts = { .tv_nsec = 50000000 };
+	char mark[PATH_MAX];
+	int fd;
+
+	if (!on || strcmp(on, "1") || !p || access(p, F_OK) < 0)
+		return;
+	snprintf(mark, sizeof(mark), "%s.held", p);
+	if ((fd = open(mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)) >= 0)
+		close(fd);
+	while (access(p, F_OK) == 0)
+		nanosleep(&ts, NULL);
+	unlink(mark);
 }
 
 static void *intake_main(void *arg)
@@ -304,6 +263,9 @@ static void *intake_main(void *arg)
 			ts = deadline_in_ms(tick_ms(in));
 			pthread_cond_timedwait(&in->cv, &in->mu, &ts);
 		}
+		pthread_mutex_unlock(&in->mu);
+		test_intake_hold();
+		pthread_mutex_lock(&in->mu);
 		t = in->ring;            /* swap: the loop keeps pushing meanwhile */
 		in->ring = in->work;
 		in->work = t;
@@ -316,9 +278,9 @@ static void *intake_main(void *arg)
 		if (n || all) {
 			drain(in, n, all);
 			in->status_dirty = true;
+			devreport_poke(in->d);
 		}
 		now = mono_ns();   /* intervals: immune to wall-clock jumps */
-		report_tick(in, now, stop);
 		if (stop || !in->last_status || now - in->last_status >= STATUS_EVERY_NS ||
 		    (in->status_dirty && now - in->last_status >= STATUS_GAP_NS)) {
 			vigild_status(in->d);

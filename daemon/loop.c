@@ -189,16 +189,19 @@ static void test_tracker_delay(void)
 	nanosleep(&ts, NULL);
 }
 
-/* The link the intake sends the device's reports on (NULL: none). */
+/* The link the device's reports go on (NULL: none), which makes them
+ * (devreport.h). */
 static void set_report_link(struct vigild *d, struct cmdlink *link)
 {
+	if (link)
+		cmdlink_set_reporter(link, devreport_make, d);
 	pthread_mutex_lock(&d->mu);
 	d->link = link;
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* Everything run_main started, stopped in order: the tracker, the intake
- * (its last report: the backlog as we leave it, which a clean stop waits
+/* Everything run_main started, stopped in order: the tracker, the intake,
+ * the last report (the backlog as we leave it, which a clean stop waits
  * up to 2 s for the server to have), the command link, vigil-simfs's
  * socket; then the last status.json. */
 static void stop_all(struct vigild *d, struct loop *l, struct cmdexec *cx, bool clean)
@@ -208,6 +211,8 @@ static void stop_all(struct vigild *d, struct loop *l, struct cmdexec *cx, bool 
 	d->trk = NULL;
 	intake_stop(d->in);
 	d->in = NULL;
+	if (cx)
+		cmdlink_dev_poke(cmdexec_link(cx), true);
 	set_report_link(d, NULL);
 	if (cx && clean)
 		(void)cmdlink_wait_dev_reported(cmdexec_link(cx), 2000);
@@ -236,7 +241,7 @@ int run_main(struct vigild *d)
 	/* before anything watches or ships: a recorded freeze, an erase cut short */
 	if (cmdexec_start(d, &cx) < 0)
 		goto out;
-	set_report_link(d, cmdexec_link(cx));   /* the intake reports on it */
+	set_report_link(d, cmdexec_link(cx));
 	if (vigild_quit) {   /* erased and reported before the last stop */
 		rc = 0;
 		goto out;

@@ -622,6 +622,7 @@ int ship_report(struct shipper *sh, const char *tracker)
 	if (!(rep = calloc(1, sizeof(*rep))))
 		return -ENOMEM;
 	statedb_queue_stats(sh->o.db, &rep->backlog_files, &rep->backlog_oldest_ns);
+	rep->at_ns = real_ns();
 	snprintf(rep->tracker, sizeof(rep->tracker), "%s", tracker ? tracker : "");
 	ctr_report(sh->o.ctr, rep);
 	rc = putio_report(sh->mux, rep, 10000);

@@ -133,7 +133,7 @@ static void space_returned(struct vigild *d, int rc, uint64_t before)
 
 /* Worker 0 reports for all: after a batch (anyone shipped something and the
  * queue has nothing due) and every REPORT_EVERY_NS; not in `run`, where
- * the intake reports on the command link as the backlog moves (two
+ * the command link reports as the backlog moves (devreport.h; two
  * senders could land an older report after a newer one). */
 static void report(struct worker *w)
 {
@@ -486,6 +486,7 @@ static bool ship_batched(struct worker *w)
 	malloc_trim(0);
 	batch_end(d);
 	__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
+	devreport_poke(d);
 	space_returned(d, rc, before);
 	return true;
 }
@@ -563,6 +564,7 @@ static void *worker_main(void *arg)
 		vigild_release(d, w->q.path);
 		__atomic_store_n(&d->report_dirty, true, __ATOMIC_RELAXED);
 		after_ship(w, &w->q, rc);
+		devreport_poke(d);   /* shipped: off the queue, or deferred */
 		space_returned(d, rc, before);
 	}
 	if (!d->once && ship_connected(w->sh))

@@ -518,10 +518,31 @@ int index_dev_report(struct index *idx, int64_t dev, const struct vg_report *rep
 	return r;
 }
 
+/* A stored report; one an older build stored (before MUX_VERSION 5) ends
+ * before its instant, read as at_ns 0.  Undecodable: all zero. */
+static void read_report(const void *p, size_t n, struct vg_report *rep)
+{
+	struct wire_reader wr;
+	uint8_t *old;
+
+	wire_reader_init(&wr, p, n);
+	proto_get_report(&wr, rep);
+	if (wire_done(&wr) == 0)
+		return;
+	memset(rep, 0, sizeof(*rep));
+	if (!(old = calloc(1, n + 8)))
+		return;
+	memcpy(old, p, n);
+	wire_reader_init(&wr, old, n + 8);
+	proto_get_report(&wr, rep);
+	if (wire_done(&wr) < 0)
+		memset(rep, 0, sizeof(*rep));
+	free(old);
+}
+
 int index_dev_state(struct index *idx, int64_t dev, struct index_devstate *out)
 {
 	sqlite3_stmt *st = NULL;
-	struct wire_reader wr;
 	int r, rc;
 
 	memset(out, 0, sizeof(*out));
@@ -541,12 +562,9 @@ int index_dev_state(struct index *idx, int64_t dev, struct index_devstate *out)
 	out->files = (uint64_t)sqlite3_column_int64(st, 1);
 	out->bytes = (uint64_t)sqlite3_column_int64(st, 2);
 	out->report_ns = sqlite3_column_int64(st, 4);
-	if (sqlite3_column_bytes(st, 3) > 0) {
-		wire_reader_init(&wr, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
-		proto_get_report(&wr, &out->report);
-		if (wire_done(&wr) < 0)
-			memset(&out->report, 0, sizeof(out->report));
-	}
+	if (sqlite3_column_bytes(st, 3) > 0)
+		read_report(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+			    &out->report);
 	sqlite3_finalize(st);
 	st = NULL;
 	/* the partial index versions_with_xattrs answers this without a scan */

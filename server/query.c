@@ -509,6 +509,8 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->last_seen_ns = ds.last_seen_ns;
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
+	st->backlog_at_ns = ds.report.at_ns;
+	st->report_ns = ds.report_ns;
 	st->has_xattrs = ds.has_xattrs;
 	if ((r = status_sim(srv_reader(c->srv), dev.id, st)) < 0 ||
 	    (r = status_commands(c->srv, dev.id, st)) < 0 ||

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "common/tls.h"
 #include "server/index.h"
@@ -366,10 +367,37 @@ static void test_hostile_paths(void **state)
 	free(v);
 }
 
+/* A report an older build stored (no instant at its end) still reads. */
+static void old_report(struct fx *f)
+{
+	static const uint8_t blob[] = { 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0,
+					0, 0, 0, 3, 'b', 'p', 'f', 0, 0, 0, 0 };
+	struct index_devstate ds;
+	char path[128];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/index.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE devices SET report = ?1 WHERE dev = ?2",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, blob, sizeof(blob), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, f->dev);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);
+	assert_int_equal(ds.report.backlog_files, 7);
+	assert_string_equal(ds.report.tracker, "bpf");
+	assert_int_equal(ds.report.at_ns, 0);
+}
+
 static void test_report_and_events(void **state)
 {
 	struct fx *f = *state;
-	struct vg_report rep = { .backlog_files = 12, .backlog_oldest_ns = 99, .ncounters = 1 };
+	struct vg_report rep = { .backlog_files = 12, .backlog_oldest_ns = 99, .ncounters = 1,
+				 .at_ns = 1200 };
 	struct index_devstate ds;
 
 	snprintf(rep.tracker, sizeof(rep.tracker), "bpf");
@@ -381,6 +409,9 @@ static void test_report_and_events(void **state)
 	assert_int_equal(ds.report.backlog_oldest_ns, 99);
 	assert_string_equal(ds.report.tracker, "bpf");
 	assert_int_equal(ds.report.counters[0].value, 4);
+	assert_int_equal(ds.report.at_ns, 1200);
+	assert_int_equal(ds.report_ns, 1234);
+	old_report(f);
 	assert_int_equal(ds.last_seen_ns, 1234);
 	assert_int_equal(index_dev_seen(f->idx, f->dev, 1000), 0);   /* never goes back */
 	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);

@@ -406,11 +406,13 @@ static void test_proto_small(void **state)
 		snprintf(rep->counters[i].name, sizeof(rep->counters[i].name), "c%u", i);
 		rep->counters[i].value = i * 1000ULL;
 	}
+	rep->at_ns = 1765100000123456789LL;
 	roundtrip(K_REPORT, rep, orep);
 	assert_int_equal(orep->ncounters, VG_COUNTERS_MAX);
 	assert_string_equal(orep->counters[31].name, "c31");
 	assert_true(orep->counters[31].value == 31000);
 	assert_string_equal(orep->tracker, "fanotify");
+	assert_true(orep->at_ns == 1765100000123456789LL);
 	/* A count over the limit is refused, not trusted. */
 	buf_init(&b, 1 << 16);
 	wire_put_u64(&b, 0);
@@ -463,7 +465,10 @@ static void test_proto_status(void **state)
 	s->index_files = 10000;
 	s->index_unparsed = 3;
 	s->index_pending = UINT64_MAX;
+	s->backlog_at_ns = 5;
+	s->report_ns = 6;
 	roundtrip(K_STATUS, s, o);
+	assert_true(o->backlog_at_ns == 5 && o->report_ns == 6);
 	assert_int_equal(o->index_files, 10000);
 	assert_int_equal(o->index_unparsed, 3);
 	assert_true(o->index_pending == UINT64_MAX);
