@@ -14,9 +14,10 @@
 #     meanwhile, the versions captured while it wrote and made by its
 #     writes, and every pair on its own line with the load;
 #  3. the backlog as a controller sees it: 8 × 64 MiB files and 300 small
-#     ones written at once; `vigild status` (the device's queue) and
-#     `vigil status` (the server's last report) sampled every 0.2 s: the
-#     longest time the server's number lagged the device's;
+#     ones written at once; the device's queue read from its state.db every
+#     20 ms, and `vigil status` (the server's last report, with the device's
+#     instant of it) asked in a loop: how long the device had already left
+#     the figure the server gave (0 while it still held it);
 #  4. vigild's peak RSS (VmHWM) over rows 1-3, and in a first backup of
 #     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`.
 # The load average is printed with each row: the machine is shared.
@@ -250,12 +251,35 @@ for i, r in enumerate(rows):
 	drain 30
 }
 
+# the device's queue as it changes: state.db read every 20 ms (cheap, no
+# process per sample), each change with its time
+dev_sampler() {
+	exec /usr/bin/python3 - "$W/state/state.db" "$1" <<'EOF2'
+import sqlite3, sys, time
+out, db, last = open(sys.argv[2], "w", buffering=1), None, None
+while True:
+    try:
+        db = db or sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
+        t0 = time.time()
+        n = db.execute("SELECT count(*) FROM queue").fetchone()[0]
+        t = (t0 + time.time()) / 2
+        if n != last:
+            out.write(f"{t:.4f} {n}\n")
+            last = n
+    except sqlite3.Error:
+        db = None
+    time.sleep(0.02)
+EOF2
+}
+
 row_backlog() {
 	local i
+	dev_sampler "$W/devq" &
+	local devs=$!
 	( while :; do
-		# each with its own time: a `vigil status` takes a while on a loaded machine
-		echo "$(date +%s.%N) $(dev_queue) $(date +%s.%N) $("$BIN/vigil" status live --json \
-			2>/dev/null | jq -r '.backlog.files // -1')"
+		# the call's start, the server's figure and its instant, the call's end
+		echo "$(date +%s.%N) $("$BIN/vigil" status live --json 2>/dev/null |
+			jq -r '"\(.backlog.files // -1) \(.backlog.at // "-")"') $(date +%s.%N)"
 		sleep 0.1
 	done ) >"$W/samples" &
 	local sampler=$!
@@ -267,36 +291,53 @@ row_backlog() {
 	for i in $cps; do wait "$i" || true; done
 	drain 120
 	sleep 2
-	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+	kill "$sampler" "$devs" 2>/dev/null; wait "$sampler" "$devs" 2>/dev/null || true
 	note_peak
-	python3 - "$W/samples" "$(load)" <<'EOF2' | tee -a "$RESULTS"
-import sys
-dev, srv = [], []
-for line in open(sys.argv[1]):
-    p = line.split()
-    if len(p) == 4 and p[1].isdigit() and p[3].lstrip('-').isdigit() and p[3] != '-1':
-        dev.append((float(p[0]), int(p[1])))
-        srv.append((float(p[2]), int(p[3])))
-# the server's figure at ts is v: since when had the device's queue (linear
-# between its samples) been at v?  lag = ts - the last such time before ts
-def lag(ts, v):
-    pts = [d for d in dev if d[0] <= ts]
-    nxt = [d for d in dev if d[0] > ts][:1]
-    # between the device's samples around ts: current (each `vigil status`
-    # is answered after the device sample before it)
-    if pts and (pts[-1][1] == v or (nxt and min(pts[-1][1], nxt[0][1]) <= v <= max(pts[-1][1], nxt[0][1]))):
+	python3 - "$W/devq" "$W/samples" "$(load)" <<'EOF2' | tee -a "$RESULTS"
+import bisect, calendar, sys, time
+dev = [(float(t), int(n)) for t, n in (l.split() for l in open(sys.argv[1]))]
+dt = [d[0] for d in dev]
+def iso(s):   # 2026-12-07T12:00:00.123456789Z (vigil's times) -> seconds
+    if s == "-":
+        return None
+    base, _, frac = s.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+def at_dev(t):
+    i = bisect.bisect_right(dt, t) - 1
+    return dev[i][1] if i >= 0 else 0
+# The server's figure v (as of the device's instant `at`), asked at a: its lag
+# is how long the device had already left v by a: 0 while the device is at v,
+# else a minus the last time it was (at itself, or a later stretch at v the
+# 20 ms series saw).  A build without `at` (before MUX 5): the series alone.
+def lag(a, v, at):
+    if at_dev(a) == v:
         return 0.0
-    for (t0, a), (t1, b) in reversed(list(zip(pts, pts[1:]))):
-        if min(a, b) <= v <= max(a, b):
-            t = t1 if a == b else t0 + (t1 - t0) * (v - a) / (b - a)
-            return max(0.0, ts - t)
-    return None
-lags = [lag(ts, v) for ts, v in srv]
-known = [x for x in lags if x is not None]
+    last = at
+    i = bisect.bisect_right(dt, a) - 1
+    for j in range(i, -1, -1):
+        if dev[j][1] == v:
+            end = dev[j + 1][0]
+            last = end if last is None or end > last else last
+            break
+    return None if last is None else max(0.0, a - last)
+rows = []
+for l in open(sys.argv[2]):
+    p = l.split()
+    if len(p) == 4 and p[1].lstrip("-").isdigit() and p[1] != "-1":
+        rows.append((float(p[0]), int(p[1]), iso(p[2]), float(p[3])))
+med = lambda xs: xs[len(xs) // 2] if xs else 0
+def summary(lags):
+    known = sorted(x for x in lags if x is not None)
+    return (f"at most {known[-1] if known else 0:.2f} s (median {med(known):.2f} s, "
+            f"{sum(x > 1 for x in known)} over 1 s, {len(lags) - len(known)} never matched)")
+calls = sorted(b - a for a, _, _, b in rows)
 peak = max((d[1] for d in dev), default=0)
-print(f"backlog: device queue peaked at {peak} files; the server's figure was the device's of "
-      f"at most {max(known, default=0):.1f} s before (median {sorted(known)[len(known) // 2] if known else 0:.1f} s), "
-      f"{len(lags) - len(known)} of {len(lags)} samples never matched; load {sys.argv[2]}")
+exact = all(at is not None for _, _, at, _ in rows)
+print(f"backlog: device queue peaked at {peak} files ({len(dev)} changes, read every 20 ms); "
+      f"in {len(rows)} `vigil status` samples (each call {med(calls):.2f} s median, "
+      f"{calls[-1] if calls else 0:.2f} s at most) the server's figure lagged the device by "
+      + (f"{summary([lag(a, v, at) for a, v, at, _ in rows])} by the report's instant, " if exact else "")
+      + f"{summary([lag(a, v, None) for a, v, _, _ in rows])} by the 20 ms series alone; load {sys.argv[3]}")
 EOF2
 	rm -rf "$W/data/small" "$W/data"/big*.bin
 	drain 30

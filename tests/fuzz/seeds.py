@@ -28,11 +28,12 @@ put('proto', 'put-rename', b'\x01' + entry('/new') + b'\x06' + struct.pack('>Q',
 put('proto', 'put-whole', b'\x01' + entry() + b'\x01' + struct.pack('>Q', 0) + bytes(range(16)) + s(''))
 put('proto', 'device', b'\x02' + s('phone1') + b'\x01' + struct.pack('>qQQ', 5, 6, 7))
 put('proto', 'report', b'\x03' + struct.pack('>Qq', 3, 4) + s('bpf') + struct.pack('>I', 2) +
-    s('events') + struct.pack('>Q', 9) + s('drops') + struct.pack('>Q', 0))
+    s('events') + struct.pack('>Q', 9) + s('drops') + struct.pack('>Q', 0) + struct.pack('>q', 8))
 put('proto', 'status', b'\x04' + s('phone1') + b'\x01' + struct.pack('>qQq', 1, 2, 3) + b'\x00' +
     s('none') + struct.pack('>QQ', 0, 0) + s('8986') + s('4600') + struct.pack('>q', 0) +
     struct.pack('>I', 1) + struct.pack('>Q', 1) + s('erase') + s('ctl') + s('done') +
-    struct.pack('>qq', 1, 2) + struct.pack('>I', 1) + struct.pack('>q', 5) + s('sim') + s('changed'))
+    struct.pack('>qq', 1, 2) + struct.pack('>I', 1) + struct.pack('>q', 5) + s('sim') + s('changed') +
+    struct.pack('>QQQQQ', 1, 2, 0, 0, 0) + b'\x00' + struct.pack('>qq', 7, 8))
 put('proto', 'hit', b'\x05' + s('/notes.txt') + struct.pack('>Qq', 2, 3) + s('hello world'))
 put('proto', 'error', b'\x06' + struct.pack('>I', 116) + s('stale base'))
 put('proto', 'entries', b'\x07' + struct.pack('>I', 2) + entry('/x') + entry('/y', 2))
