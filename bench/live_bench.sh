@@ -279,7 +279,7 @@ row_backlog() {
 	( while :; do
 		# the call's start, the server's figure and its instant, the call's end
 		echo "$(date +%s.%N) $("$BIN/vigil" status live --json 2>/dev/null |
-			jq -r '"\(.backlog.files // -1) \(.backlog.at // "-")"') $(date +%s.%N)"
+			jq -r '"\(.backlog.files // -1) \(.backlog.at // "-") \(.backlog.received // "-")"') $(date +%s.%N)"
 		sleep 0.1
 	done ) >"$W/samples" &
 	local sampler=$!
@@ -305,39 +305,54 @@ def iso(s):   # 2026-12-07T12:00:00.123456789Z (vigil's times) -> seconds
 def at_dev(t):
     i = bisect.bisect_right(dt, t) - 1
     return dev[i][1] if i >= 0 else 0
-# The server's figure v (as of the device's instant `at`), asked at a: its lag
-# is how long the device had already left v by a: 0 while the device is at v,
-# else a minus the last time it was (at itself, or a later stretch at v the
-# 20 ms series saw).  A build without `at` (before MUX 5): the series alone.
-def lag(a, v, at):
+# The lag of the server's figure v, asked at a: how long the device had
+# already left v by then (0 while it is at v).  With the report's instant
+# `at` (MUX 5): the device held v at `at`; it left v at the first change of
+# the 20 ms series after that (at `at` itself if the series shows another
+# value just after), and the answer was made at the earliest at
+# max(a, received) (and at the latest at the call's end, which adds the
+# call's own time, mostly its TLS handshake).  Without it (older builds): the last stretch of the
+# series at v before a; a value held for less than 20 ms is missed, and the
+# search then finds an older stretch (an overstatement).
+def lag_exact(a, v, at, rcv, t=None):
+    t = max(a, rcv) if t is None else t
+    if at_dev(t) == v:
+        return 0.0
+    c, i = at, bisect.bisect_right(dt, at + 0.025)
+    if at_dev(at + 0.025) == v:
+        c = next((dev[j][0] for j in range(i, len(dev)) if dev[j][1] != v), t)
+    return max(0.0, t - c)
+def lag_series(a, v):
     if at_dev(a) == v:
         return 0.0
-    last = at
     i = bisect.bisect_right(dt, a) - 1
-    for j in range(i, -1, -1):
+    for j in range(i - 1, -1, -1):
         if dev[j][1] == v:
-            end = dev[j + 1][0]
-            last = end if last is None or end > last else last
-            break
-    return None if last is None else max(0.0, a - last)
+            return max(0.0, a - dev[j + 1][0])
+    return None
 rows = []
 for l in open(sys.argv[2]):
     p = l.split()
-    if len(p) == 4 and p[1].lstrip("-").isdigit() and p[1] != "-1":
-        rows.append((float(p[0]), int(p[1]), iso(p[2]), float(p[3])))
+    if len(p) == 5 and p[1].lstrip("-").isdigit() and p[1] != "-1":
+        rows.append((float(p[0]), int(p[1]), iso(p[2]), iso(p[3]), float(p[4])))
 med = lambda xs: xs[len(xs) // 2] if xs else 0
 def summary(lags):
     known = sorted(x for x in lags if x is not None)
     return (f"at most {known[-1] if known else 0:.2f} s (median {med(known):.2f} s, "
             f"{sum(x > 1 for x in known)} over 1 s, {len(lags) - len(known)} never matched)")
-calls = sorted(b - a for a, _, _, b in rows)
+calls = sorted(r[4] - r[0] for r in rows)
 peak = max((d[1] for d in dev), default=0)
-exact = all(at is not None for _, _, at, _ in rows)
+exact = all(r[2] is not None and r[3] is not None for r in rows)
+transit = sorted({(r[2], r[3]) for r in rows if exact}, key=lambda x: x[1] - x[0])
+transit = [b - a for a, b in transit]
 print(f"backlog: device queue peaked at {peak} files ({len(dev)} changes, read every 20 ms); "
       f"in {len(rows)} `vigil status` samples (each call {med(calls):.2f} s median, "
       f"{calls[-1] if calls else 0:.2f} s at most) the server's figure lagged the device by "
-      + (f"{summary([lag(a, v, at) for a, v, at, _ in rows])} by the report's instant, " if exact else "")
-      + f"{summary([lag(a, v, None) for a, v, _, _ in rows])} by the 20 ms series alone; load {sys.argv[3]}")
+      + (f"{summary([lag_exact(*r[:4]) for r in rows])} by the report's instant, "
+         f"{summary([lag_exact(*r) for r in rows])} if judged at the call's end (a report "
+         f"reached the server {med(transit):.2f} s after it, {transit[-1] if transit else 0:.2f} s "
+         f"at most), " if exact else "")
+      + f"{summary([lag_series(*r[:2]) for r in rows])} by the 20 ms series alone; load {sys.argv[3]}")
 EOF2
 	rm -rf "$W/data/small" "$W/data"/big*.bin
 	drain 30
