@@ -18,6 +18,7 @@
 
 #include <librsync.h>
 
+#include "common/chash.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
 #include "common/rsync_params.h"
@@ -127,6 +128,38 @@ static void test_roundtrip_sizes(void **state)
 		check_read(f->st, &ref, p, n);
 		free(p);
 	}
+}
+
+/* A build without its whole-content sha256 (a big first upload, left to
+ * the background worker): the same root and bytes, the digest of the
+ * bytes, no sha256; not once bytes were appended. */
+static void test_digest_only(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 12u << 20;
+	uint8_t *p = malloc(n), sha[32], d[CHASH_DIGEST_LEN], want[CHASH_DIGEST_LEN];
+	struct content_ref ref, dev;
+	struct vbuild *vb;
+
+	assert_non_null(p);
+	fill(p, n, 4242);
+	device_root(p, n, &dev);
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
+	assert_int_equal(vbuild_digest_only(vb), 0);
+	for (size_t off = 0; off < n; off += 65536)
+		assert_int_equal(vbuild_write(vb, p + off, n - off < 65536 ? n - off : 65536), 0);
+	assert_int_equal(vbuild_digest_only(vb), -EINVAL);
+	assert_int_equal(vbuild_finish(vb, &ref), 0);
+	assert_true(vbuild_pipelined(vb));
+	assert_int_equal(vbuild_sha256(vb, sha), -EINVAL);
+	assert_int_equal(vbuild_digest(vb, d), 0);
+	chash_digest_of(p, n, want);
+	assert_memory_equal(d, want, CHASH_DIGEST_LEN);
+	assert_int_equal(ref.size, n);
+	assert_memory_equal(ref.root, dev.root, 32);
+	vbuild_free(vb);
+	check_read(f->st, &ref, p, n);
+	free(p);
 }
 
 /* Exactly one chunk: a chunk the chunker cuts by content, alone. */
@@ -1110,6 +1143,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip_sizes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_one_chunk, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_digest_only, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_root, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_in_span, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_verified_reader, fx_setup, fx_teardown),
