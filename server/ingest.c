@@ -238,30 +238,50 @@ static int whole_resume(struct put_ctx *p, struct vbuild **vb, uint64_t *off)
 	}
 }
 
-static int put_whole(struct put_ctx *p)
+/* The build a WHOLE goes into: the resumed one of its token, or a new
+ * one.  A WHOLE of WHOLE_SHA_LATER bytes or more sent as it is read
+ * (trailer) is checked by its digest; its sha256 (a second pass over every
+ * byte on the handler's thread, the critical one of a big first upload)
+ * is left pending for the worker, as for RANGES (docs/index.md, "Pending
+ * sha256").  A smaller one keeps it: hashing now costs less than a read
+ * later.  A resumed build read its earlier chunks back into both hashes
+ * already: it keeps its sha256. */
+#define WHOLE_SHA_LATER CONTENT_PIPE_START   /* 8 MiB: the store's pipelined builds */
+
+static int whole_open(struct put_ctx *p, struct whole *w, bool trailer, uint64_t *off)
 {
-	struct whole w = { .p = p, .resumable = token_set(p->put.token) };
-	bool trailer = !memcmp(p->v.e.tree_root, zero32, 32) && !memcmp(p->v.e.sha256, zero32, 32);
-	bool got = false;
-	struct content_ref ref;
-	uint8_t sha[32];
-	uint64_t off = 0;
 	int r = -ENOENT;
 
-	if (w.resumable) {
-		r = whole_resume(p, &w.vb, &off);
-		if (r == 0 && off > p->v.e.size) {   /* not this content: start over */
-			vbuild_free(w.vb);
-			w.vb = NULL;
+	*off = 0;
+	if (w->resumable) {
+		r = whole_resume(p, &w->vb, off);
+		if (r == 0 && *off > p->v.e.size) {   /* not this content: start over */
+			vbuild_free(w->vb);
+			w->vb = NULL;
 			vbuild_forget(p->c->srv->store, &p->c->key, p->put.token);
 			r = -ENOENT;
 		}
 	}
 	if (r == -ENOENT) {
-		off = 0;
-		r = vbuild_new(p->c->srv->store, &p->c->key, &w.vb);
+		*off = 0;
+		r = vbuild_new(p->c->srv->store, &p->c->key, &w->vb);
 	}
-	if (r < 0)
+	if (r == 0 && trailer && *off == 0 && p->v.e.size >= WHOLE_SHA_LATER)
+		r = vbuild_digest_only(w->vb);
+	return r;
+}
+
+static int put_whole(struct put_ctx *p)
+{
+	struct whole w = { .p = p, .resumable = token_set(p->put.token) };
+	bool trailer = !memcmp(p->v.e.tree_root, zero32, 32) && !memcmp(p->v.e.sha256, zero32, 32);
+	bool got = false, pending;
+	struct content_ref ref;
+	uint8_t sha[32] = { 0 };
+	uint64_t off = 0;
+	int r;
+
+	if ((r = whole_open(p, &w, trailer, &off)) < 0)
 		goto out;
 	w.written = off;
 	if ((r = reply_u64(p->s, MSG_PUT_READY, off)) < 0)
@@ -278,10 +298,16 @@ static int put_whole(struct put_ctx *p)
 		r = -EBADMSG;
 		goto out;
 	}
-	if ((r = vbuild_finish(w.vb, &ref)) < 0 || (r = vbuild_sha256(w.vb, sha)) < 0)
+	if ((r = vbuild_finish(w.vb, &ref)) < 0)
+		goto out;
+	/* digest only: zeros, pending (only ever with a trailer) */
+	pending = trailer && vbuild_sha256(w.vb, sha) == -EINVAL;
+	if (!trailer && (r = vbuild_sha256(w.vb, sha)) < 0)
 		goto out;
 	p->streamed = trailer;
 	r = trailer ? verify_digest(p, w.vb, &ref, sha) : verify(p, &ref, sha);
+	if (r == 0 && pending)
+		p->v.sha_pending = true;
 	if (r == 0 && trailer && (p->tr.flags & VG_TRAILER_LIST)) {
 		p->stored = w.vb;   /* its chunk list goes after PUT_STORED */
 		return 0;

@@ -433,6 +433,20 @@ int vbuild_digest(const struct vbuild *vb, uint8_t out[16])
 	return 0;
 }
 
+int vbuild_digest_only(struct vbuild *vb)
+{
+	struct chash *h;
+
+	if (vb->size || vb->err || vb->finished)
+		return -EINVAL;
+	if (!(h = chash_new(CHASH_DIGEST)))
+		return -ENOMEM;
+	chash_free(vb->whole);
+	vb->whole = h;
+	vb->no_sha = true;
+	return 0;
+}
+
 int vbuild_sha256(const struct vbuild *vb, uint8_t out[32])
 {
 	if (!vb->finished || vb->err || vb->no_sha)

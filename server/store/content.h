@@ -85,6 +85,11 @@ int  vbuild_sha256(const struct vbuild *vb, uint8_t out[32]);
  * chunk (-EINVAL otherwise).  What a WHOLE sent as it is read is checked
  * by (docs/protocol.md, "A WHOLE sent as it is read"). */
 int  vbuild_digest(const struct vbuild *vb, uint8_t out[16]);
+/* Before the first byte: the build keeps the digest but no whole-content
+ * sha256 (vbuild_sha256 then fails with -EINVAL): a WHOLE sent as it is
+ * read, whose sha256 the background worker fills in (shafill.h).  0;
+ * -EINVAL once bytes were appended; -ENOMEM. */
+int  vbuild_digest_only(struct vbuild *vb);
 /* After vbuild_finish returned 0: the build's chunk list, in order, as
  * CONTENT_CHUNK_ENTRY-byte entries (sha256[32], u32 len big-endian) to
  * out() in pieces of whole entries (at most 64 KiB), read from the
