@@ -28,8 +28,9 @@
 
 /* 2: MSG_PUT_TRAILER (a WHOLE body sent in the pass that hashes it)
  * 3: HELLO carries the receive window this end grants each stream
- * 5: a device report carries its instant, MSG_STATUS it and the report's arrival */
-#define MUX_VERSION       5
+ * 5: a device report carries its instant, MSG_STATUS it and the report's arrival
+ * 6: an entry carries the content's XXH3-128 digest (common/proto.h) */
+#define MUX_VERSION       6
 #define MUX_FRAME_MAX     65536          /* payload bytes per frame */
 #define MUX_WINDOW        (512 * 1024)   /* per-stream receive window, bytes (default, least) */
 #define MUX_WINDOW_MAX    (16 << 20)     /* the most a HELLO may grant */

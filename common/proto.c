@@ -31,6 +31,7 @@ void proto_put_entry(struct buf *b, const struct vg_entry *e)
 	wire_put_bytes(b, e->tree_root, 32);
 	wire_put_str(b, e->link);
 	wire_put_blob(b, e->xattrs, e->xattr_len);
+	wire_put_bytes(b, e->digest, sizeof(e->digest));
 }
 
 void proto_get_entry(struct wire_reader *r, struct vg_entry *e)
@@ -56,6 +57,7 @@ void proto_get_entry(struct wire_reader *r, struct vg_entry *e)
 	e->xattr_len = (uint32_t)n;
 	if (x)
 		memcpy(e->xattrs, x, n);
+	wire_get_bytes(r, e->digest, sizeof(e->digest));
 	if (!r->err && (e->type < VG_FILE || e->type > VG_SYMLINK))
 		r->err = -EBADMSG;
 }
@@ -72,6 +74,7 @@ void proto_put_put(struct buf *b, const struct vg_put *p)
 void proto_get_put(struct wire_reader *r, struct vg_put *p)
 {
 	proto_get_entry(r, &p->e);
+	memset(p->e.digest, 0, sizeof(p->e.digest));   /* the server's to set */
 	p->body = wire_get_u8(r);
 	p->base_version = wire_get_u64(r);
 	wire_get_bytes(r, p->token, sizeof(p->token));

@@ -103,6 +103,12 @@ struct vg_entry {
 	int64_t recv_ns;           /* when the server stored it */
 	uint8_t sha256[32];        /* of the whole content (files) */
 	uint8_t tree_root[32];     /* root of the chunk tree (files) */
+	/* XXH3-128 of the whole content (CHASH_DIGEST) as the server verified
+	 * it on a WHOLE sent as it is read, kept while its sha256 is pending
+	 * so that `vigil get` can check the bytes end to end at a fraction of
+	 * the tree's cost (controller/cverify.c); zeros otherwise.  Ignored in
+	 * a PUT (the trailer carries the device's). */
+	uint8_t digest[16];
 	char link[PATH_MAX];       /* symlink target */
 	uint32_t xattr_len;        /* encoded: {str name, blob value}* */
 	uint8_t xattrs[VG_XATTR_MAX];

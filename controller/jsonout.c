@@ -173,6 +173,9 @@ json_t *jsonout_log_entry(const struct vg_entry *e)
 	set(o, "sha256", e->type == VG_FILE && !e->deleted && !cverify_sha_pending(e) ?
 	    jsonout_hex(e->sha256, 32) : json_null(), &bad);
 	set(o, "sha256_pending", json_false(), &bad);
+	/* what `get` checks the content by meanwhile (controller/cverify.c) */
+	if (cverify_by(e) == CVERIFY_DIGEST)
+		set(o, "xxh3_128", jsonout_hex(e->digest, sizeof(e->digest)), &bad);
 	set(o, "deleted", json_boolean(e->deleted), &bad);
 	set(o, "type", json_string(jsonout_type(e->type)), &bad);
 	set(o, "mode", json_integer(e->mode), &bad);

@@ -22,6 +22,14 @@
 
 #define RESTORE_FLUSH_BYTES (8u << 20)
 
+/* What a fetched file that fails its check did not match. */
+static const char *const mismatch_what[] = {
+	[CVERIFY_SHA256] = "content does not match the version's sha256; nothing written",
+	[CVERIFY_DIGEST] = "content does not match the digest the server verified on upload"
+			   " (sha256 pending); nothing written",
+	[CVERIFY_ROOT] = "content does not match the version's chunk-tree root; nothing written",
+};
+
 /* A file being written: sink state. */
 struct wfile {
 	struct restore *r;
@@ -262,8 +270,7 @@ static int put_new_file(struct restore *r, int dirfd, const char *name,
 	if (w.got != e->size || cverify_finish(w.cv) != 0) {
 		err = -EBADMSG;
 		restore_say(r, rel, 0, w.got != e->size ? "short content from the server; nothing written" :
-		    cverify_sha_pending(e) ? "content does not match the version's chunk-tree root;"
-		    " nothing written" : "content does not match the version's sha256; nothing written");
+		    mismatch_what[cverify_by(e)]);
 		goto fail;
 	}
 	if ((err = restore_set_meta_fd(r, w.fd, e, rel)) < 0 || (fsync(w.fd) < 0 && (err = -errno))) {

@@ -43,7 +43,7 @@ static const char *schema_sql =
 	" size INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
 	" gid INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 BLOB NOT NULL,"
 	" tree_root BLOB NOT NULL, content_root BLOB NOT NULL, link BLOB NOT NULL,"
-	" xattrs BLOB NOT NULL, sha_pending INTEGER NOT NULL DEFAULT 0);"
+	" xattrs BLOB NOT NULL, sha_pending INTEGER NOT NULL DEFAULT 0, digest BLOB);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS versions_by_path ON versions(dev, path, version);"
 	"CREATE INDEX IF NOT EXISTS versions_by_dir ON versions(dev, parent, name, version);"
 	"CREATE INDEX IF NOT EXISTS versions_with_xattrs ON versions(dev) WHERE length(xattrs) > 0;"
@@ -197,11 +197,17 @@ int idx_add_columns(struct index *idx, const char *table, const struct idx_col *
 }
 
 /* An index.db made before sha_pending existed gets the column (and its
- * partial index). */
+ * partial index), one made before digest (the XXH3-128 of a pending
+ * version's content, NULL for the rows before it: `get` then checks their
+ * tree root) gets that.  Added columns only: an older server still opens
+ * the file (and ignores digest). */
 static int add_sha_pending(struct index *idx)
 {
-	static const struct idx_col col = { "sha_pending", "INTEGER NOT NULL DEFAULT 0" };
-	int r = idx_add_columns(idx, "versions", &col, 1);
+	static const struct idx_col cols[] = {
+		{ "sha_pending", "INTEGER NOT NULL DEFAULT 0" },
+		{ "digest", "BLOB" },
+	};
+	int r = idx_add_columns(idx, "versions", cols, sizeof(cols) / sizeof(cols[0]));
 
 	return r < 0 ? r : idx_exec(idx, VERSIONS_PENDING_INDEX, "sha_pending index");
 }

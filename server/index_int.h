@@ -52,7 +52,7 @@ struct index {
 
 #define VCOLS "path, type, deleted, mode, uid, gid, size, mtime_ns, version, capture_ns," \
 	      " recv_ns, sha256, tree_root, link, xattrs, content_root, implicit," \
-	      " sha_pending"
+	      " sha_pending, digest"
 
 /* Maps a SQLite result to -errno (-ENOSPC, -EBUSY, -EIO), logging once. */
 int idx_sql_fail(struct index *idx, int rc, const char *what);

@@ -40,6 +40,8 @@ static void col_str(sqlite3_stmt *st, int c, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+static const uint8_t zero_digest[sizeof(((struct vg_entry *)0)->digest)];
+
 static void col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n)
 {
 	const void *p = sqlite3_column_blob(st, c);
@@ -78,6 +80,7 @@ static void read_version(sqlite3_stmt *st, struct index_version *v)
 	col_fixed(st, 15, v->content_root, 32);
 	v->implicit = sqlite3_column_int(st, 16) != 0;
 	v->sha_pending = sqlite3_column_int(st, 17) != 0;
+	col_fixed(st, 18, e->digest, sizeof(e->digest));
 }
 
 /* Light view of a path's latest row. */
@@ -214,9 +217,9 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 	split_path(e->path, parent, &name);
 	if ((r = idx_prepc(idx, "INSERT INTO versions(dev, path, parent, name, version, capture_ns,"
 		      " recv_ns, type, deleted, implicit, size, mode, uid, gid, mtime_ns, sha256,"
-		      " tree_root, content_root, link, xattrs, sha_pending) VALUES (?1, ?2, ?3, ?4,"
-		      " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-		      " ?21)", &st)) < 0)
+		      " tree_root, content_root, link, xattrs, sha_pending, digest) VALUES (?1, ?2,"
+		      " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+		      " ?20, ?21, ?22)", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	idx_bind_path(st, 2, e->path);
@@ -240,6 +243,8 @@ static int insert_locked(struct index *idx, int64_t dev, struct index_version *v
 	sqlite3_bind_blob(st, 20, e->xattrs, (int)(e->xattr_len <= VG_XATTR_MAX ? e->xattr_len : 0),
 			  SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 21, v->sha_pending ? 1 : 0);
+	if (v->sha_pending && memcmp(e->digest, zero_digest, sizeof(e->digest)))
+		sqlite3_bind_blob(st, 22, e->digest, (int)sizeof(e->digest), SQLITE_TRANSIENT);
 	r = idx_step_done(idx, st, "insert version");
 	idx_done(idx, st);
 	if (r < 0)
@@ -368,6 +373,7 @@ static int subtree_one(struct index *idx, int64_t dev, const char *path, const c
 	memset(v->content_root, 0, 32);
 	v->implicit = false;
 	v->sha_pending = false;
+	memset(v->e.digest, 0, sizeof(v->e.digest));
 	return insert_locked(idx, dev, v, NULL);
 }
 
@@ -492,6 +498,7 @@ static int rename_src_locked(struct index *idx, int64_t dev, const char *from,
 		memcpy(v->e.tree_root, src->e.tree_root, 32);
 		memcpy(v->content_root, src->content_root, 32);
 		v->sha_pending = src->sha_pending;
+		memcpy(v->e.digest, src->e.digest, sizeof(v->e.digest));
 		memcpy(v->e.link, src->e.link, sizeof(v->e.link));
 		*src_type = src->e.type;
 	}

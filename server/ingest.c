@@ -306,8 +306,10 @@ static int put_whole(struct put_ctx *p)
 		goto out;
 	p->streamed = trailer;
 	r = trailer ? verify_digest(p, w.vb, &ref, sha) : verify(p, &ref, sha);
-	if (r == 0 && pending)
+	if (r == 0 && pending) {   /* get checks the digest until the sha256 is in */
 		p->v.sha_pending = true;
+		memcpy(p->v.e.digest, p->tr.digest, sizeof(p->v.e.digest));
+	}
 	if (r == 0 && trailer && (p->tr.flags & VG_TRAILER_LIST)) {
 		p->stored = w.vb;   /* its chunk list goes after PUT_STORED */
 		return 0;
@@ -580,6 +582,7 @@ static int put_meta(struct put_ctx *p)
 	e->size = p->base.e.size;
 	memcpy(e->sha256, p->base.e.sha256, 32);
 	p->v.sha_pending = p->base.sha_pending;   /* the index completes it with the base's */
+	memcpy(e->digest, p->base.e.digest, sizeof(e->digest));
 	memcpy(e->tree_root, p->base.e.tree_root, 32);
 	memcpy(p->v.content_root, p->base.content_root, 32);
 	return 0;

@@ -19,7 +19,7 @@ def s(x):  # wire string / blob
 def entry(path='/sdcard/a.txt', typ=1, link='', xattr=b''):
     return (s(path) + bytes([typ, 0]) + struct.pack('>IIIQqQqq', 0o644, 1000, 1000, 5,
             1700000000 * 10**9, 3, 1700000000 * 10**9, 1700000001 * 10**9) +
-            bytes(range(32)) + bytes(range(32, 64)) + s(link) + s(xattr))
+            bytes(range(32)) + bytes(range(32, 64)) + s(link) + s(xattr) + bytes(16))
 
 # proto: byte 0 = kind (entry put device report status hit error entries, requests ..., 0x10 sim, 0x11 simwire datagram, 0x12 put trailer, 0x13 batch item, 0x14 batch answer, 0x15 region signature request, 0x16 put stored)
 put('proto', 'entry', b'\x00' + entry())

@@ -454,6 +454,7 @@ static void test_sha_pending(void **state)
 	v->e.capture_ns = 100;
 	memset(v->e.sha256, 9, 32);            /* ignored: a pending row stores zeros */
 	memset(v->content_root, 0x51, 32);
+	memset(v->e.digest, 0xd1, sizeof(v->e.digest));   /* a first upload's */
 	v->sha_pending = true;
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, NULL), 0);
 	/* META copy (base 1) and a late META of the same content */
@@ -463,15 +464,18 @@ static void test_sha_pending(void **state)
 	assert_int_equal(index_latest(f->idx, f->dev, "/a", INDEX_AT_LATEST, true, v), 0);
 	assert_true(v->sha_pending);
 	assert_memory_equal(v->e.sha256, zero, 32);
-	/* a directory or a deleted row is never pending */
+	assert_memory_equal(v->e.digest, (uint8_t[16]){ [0 ... 15] = 0xd1 }, 16);
+	/* a directory or a deleted row is never pending, nor keeps a digest */
 	memset(v, 0, sizeof(*v));
 	snprintf(v->e.path, sizeof(v->e.path), "/d");
 	v->e.type = VG_DIR;
 	v->e.capture_ns = 250;
 	v->sha_pending = true;
+	memset(v->e.digest, 0xd2, sizeof(v->e.digest));
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, NULL), 0);
 	assert_int_equal(index_latest(f->idx, f->dev, "/d", INDEX_AT_LATEST, true, v), 0);
 	assert_false(v->sha_pending);
+	assert_memory_equal(v->e.digest, zero, 16);
 	/* RENAME /a -> /b: the copy is pending too, /a's deleted row is not */
 	memset(v, 0, sizeof(*v));
 	snprintf(v->e.path, sizeof(v->e.path), "/b");
@@ -479,9 +483,12 @@ static void test_sha_pending(void **state)
 	v->e.capture_ns = 300;
 	assert_int_equal(index_commit(f->idx, f->dev, v, false, 0, "/a"), 0);
 	assert_true(v->sha_pending);
+	assert_int_equal(index_latest(f->idx, f->dev, "/b", INDEX_AT_LATEST, true, v), 0);
+	assert_memory_equal(v->e.digest, (uint8_t[16]){ [0 ... 15] = 0xd1 }, 16);
 	assert_int_equal(index_latest(f->idx, f->dev, "/a", INDEX_AT_LATEST, true, v), 0);
 	assert_true(v->e.deleted);
 	assert_false(v->sha_pending);
+	assert_memory_equal(v->e.digest, zero, 16);
 	n = index_sha_pending(f->idx, 0, pd, 8);
 	assert_int_equal(n, 3);                /* /a 1, /a 2, /b 1 */
 	for (int i = 0; i < n; i++) {
@@ -522,7 +529,7 @@ static void test_sha_pending(void **state)
 	free(v);
 }
 
-/* An index.db made before sha_pending existed gets the column at open,
+/* An index.db made before sha_pending and digest existed gets the columns at open,
  * keeps its rows (not pending), and is not migrated twice. */
 static void test_sha_pending_migration(void **state)
 {
@@ -535,7 +542,8 @@ static void test_sha_pending_migration(void **state)
 	assert_int_equal(put(f, "/old", VG_FILE, 5, 10, false, NULL), 0);
 	index_close(f->idx);
 	snprintf(cmd, sizeof(cmd), "sqlite3 %s/index.db 'DROP INDEX versions_sha_pending;"
-		 " ALTER TABLE versions DROP COLUMN sha_pending;'", f->dir);
+		 " ALTER TABLE versions DROP COLUMN sha_pending;"
+		 " ALTER TABLE versions DROP COLUMN digest;'", f->dir);
 	if (system(cmd) != 0) {
 		free(v);
 		assert_int_equal(index_open(f->dir, false, &f->idx), 0);
@@ -553,8 +561,11 @@ static void test_sha_pending_migration(void **state)
 	v->sha_pending = true;
 	v->e.capture_ns = 20;
 	memset(v->content_root, 0x77, 32);
+	memset(v->e.digest, 0xd3, sizeof(v->e.digest));
 	assert_int_equal(index_commit(f->idx, f->dev, v, true, 1, NULL), 0);
 	assert_int_equal(index_sha_pending(f->idx, 0, pd, 2), 1);
+	assert_int_equal(index_latest(f->idx, f->dev, "/old", INDEX_AT_LATEST, true, v), 0);
+	assert_memory_equal(v->e.digest, (uint8_t[16]){ [0 ... 15] = 0xd3 }, 16);
 	free(v);
 }
 
