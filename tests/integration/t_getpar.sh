@@ -37,24 +37,7 @@ note "a tree of large and small files"
 # by their CRC-32 only (it verifies the whole file itself): its sha256
 # check must refuse the file and leave nothing; a mount's read, which the
 # server checks chunk by chunk, fails with EIO.
-python3 - "$T/srv/store/packs/00000001.pack" $((5 * 1048576)) <<'PY'
-import os, struct, sys, zlib
-fd = os.open(sys.argv[1], os.O_RDWR)
-at, off = int(sys.argv[2]), 0
-while True:
-    h = os.pread(fd, 52, off)
-    clen = struct.unpack(">I", h[44:48])[0]
-    if off + 52 + clen > at:
-        break
-    off += 52 + clen
-assert h[:4] == b"VGC2" and h[4] & 1 == 0, "not a raw record"
-pay = bytearray(os.pread(fd, clen, off + 52))
-pay[clen // 2] ^= 0x40
-crc = zlib.crc32(bytes(pay), zlib.crc32(h[:48]))
-os.pwrite(fd, bytes(pay), off + 52)
-os.pwrite(fd, struct.pack(">I", crc), off + 48)
-os.close(fd)
-PY
+/usr/bin/python3 "$ROOT/tests/integration/helpers/forgerec.py" "$T/srv/store/packs/00000001.pack" $((5 * 1048576))
 mkdir "$T/forged"
 if vigil get "phone1:$D/big" -o "$T/forged/big" 2>"$T/err"; then
 	fail "get of forged content succeeded"
