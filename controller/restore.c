@@ -25,8 +25,7 @@
 /* What a fetched file that fails its check did not match. */
 static const char *const mismatch_what[] = {
 	[CVERIFY_SHA256] = "content does not match the version's sha256; nothing written",
-	[CVERIFY_DIGEST] = "content does not match the digest the server verified on upload"
-			   " (sha256 pending); nothing written",
+	[CVERIFY_DIGEST] = "content does not match its upload's digest (sha256 pending); nothing written",
 	[CVERIFY_ROOT] = "content does not match the version's chunk-tree root; nothing written",
 };
 
