@@ -202,7 +202,7 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread
 FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
                 server/store/content_zero.c server/store/content_pipe.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
-                server/store/crc32.c \
+                server/store/crc32.c server/store/store_seal.c server/store/storekey.c \
                 server/store/store_batch.c server/store/store_free.c server/store/content_expire.c \
                 server/store/store_filter.c \
                 common/clock.c common/chash.c common/chunker.c common/chunktree.c common/hex.c common/log.c \

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "common/bundle.h"
@@ -29,27 +30,34 @@
 #include "server/session.h"
 #include "server/srv.h"
 #include "server/srvdir.h"
+#include "server/srvkey.h"
 #include "server/store/store.h"
 
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
 	"usage: vigil-server init   DIR [--listen HOST:PORT] [--advertise HOST:PORT]\n"
+	"                           [--encrypt [--key-file FILE | --passphrase-file FILE|-]]\n"
 	"       vigil-server enroll DIR --controller NAME --out FILE [--pubkey FILE]\n"
 	"       vigil-server enroll DIR --device NAME --out FILE\n"
 	"       vigil-server revoke DIR NAME\n"
-	"       vigil-server run    DIR [--listen HOST:PORT]\n"
+	"       vigil-server run    DIR [--listen HOST:PORT] [--key-file FILE | --passphrase-file FILE|-]\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
 	"        --advertise (default: the listen address) goes into bundles.\n"
+	"        --encrypt: chunks are kept encrypted (AES-256-GCM) under a data key\n"
+	"        wrapped by a key file (made when FILE does not exist) or a passphrase\n"
+	"        (first line of FILE; '-' is stdin).  Without the options the\n"
+	"        environment's VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE, VIGIL_PASSPHRASE.\n"
 	"enroll  issue a device or controller identity and write its bundle to FILE;\n"
 	"        works while the server runs.  --pubkey: the controller's own Ed25519\n"
 	"        public key (PEM, FILE.pub from 'vigil keygen'; vigil signs with the\n"
 	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
 	"        is made and its private half written only into the bundle.\n"
 	"revoke  refuse NAME from now on and end its live connections (within a second).\n"
-	"run     serve until SIGTERM or SIGINT.\n";
+	"run     serve until SIGTERM or SIGINT.  An encrypted store needs its key file\n"
+	"        or passphrase, given as to init.\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -104,11 +112,30 @@ static int make_dir(const char *dir)
 	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int cmd_init(const char *dir, const char *listen_at, const char *advertise)
+/* The store of a new server, encrypted when enc says so.  0 or 1 (logged). */
+static int init_store(const char *dir, const struct srvkey_opts *enc)
 {
-	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE], path[PATH_MAX + 16];
-	struct srv_config cfg;
+	char err[PATH_MAX + 128] = "", path[PATH_MAX + 16];
+	struct store_key key;
 	struct store *st = NULL;
+	int r;
+
+	if (enc && srvkey_create(dir, enc, &key, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	snprintf(path, sizeof(path), "%s/store", dir);
+	r = store_open_key(path, enc ? &key : NULL, &st);
+	OPENSSL_cleanse(&key, sizeof(key));
+	if (r < 0)
+		return log_errno(r, "%s", path), 1;
+	store_close(st);
+	return 0;
+}
+
+static int cmd_init(const char *dir, const char *listen_at, const char *advertise,
+		    const struct srvkey_opts *enc)
+{
+	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
+	struct srv_config cfg;
 	struct index *idx = NULL;
 	int r;
 
@@ -130,12 +157,10 @@ static int cmd_init(const char *dir, const char *listen_at, const char *advertis
 		return log_warnx("%s already holds a server; refusing to overwrite it", dir), 1;
 	if (srvdir_secure_new(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
+	if (init_store(dir, enc))   /* first: a missing secret leaves nothing behind */
+		return 1;
 	if ((r = ca_init(dir, err, sizeof(err))) < 0)
 		return log_warnx("%s", err), 1;
-	snprintf(path, sizeof(path), "%s/store", dir);
-	if ((r = store_open(path, &st)) < 0)
-		return log_errno(r, "%s", path), 1;
-	store_close(st);
 	if ((r = index_open(dir, true, &idx)) < 0)
 		return log_errno(r, "%s/index.db", dir), 1;
 	index_close(idx);
@@ -351,17 +376,23 @@ static int run_lock(const struct srv_config *cfg)
 }
 
 /* Builds the server context, serves it until a signal, takes it down. */
-static int cmd_run(const char *dir, const char *listen_at)
+static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_opts *ko)
 {
-	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
+	char err[PATH_MAX + 128] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 	struct srv_config cfg;
+	struct store_key key;
 	struct srv srv;
+	bool enc = false;
 	int sfd, r;
 
 	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
 	if (config_load(dir, &cfg, err, sizeof(err)) < 0 || srvdir_check(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
+	/* the key file may lie outside DIR: read before the ruleset */
+	if (srvkey_load(dir, ko, &key, &enc, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	cfg.store_key = enc ? &key : NULL;
 	if (run_lock(&cfg) < 0)
 		return 1;
 	/* Each request runs in a thread of its own, and a read takes a 256 KiB
@@ -377,15 +408,19 @@ static int cmd_run(const char *dir, const char *listen_at)
 		r = session_serve(&srv, listen_at ? listen_at : cfg.listen, sfd);
 	srv_close(&srv);
 	close(sfd);
+	OPENSSL_cleanse(&key, sizeof(key));
 	return r < 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------- options */
 
-enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY };
+enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY,
+       OPT_ENCRYPT, OPT_KEY_FILE, OPT_PASS_FILE };
 
 struct opts {
 	const char *listen, *advertise, *controller, *device, *out, *pubkey;
+	bool encrypt;
+	struct srvkey_opts key;
 	const char *pos[3];
 	int npos;
 };
@@ -399,6 +434,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "encrypt", no_argument, NULL, OPT_ENCRYPT },
+		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+		{ "passphrase-file", required_argument, NULL, OPT_PASS_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -414,6 +452,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_DEVICE:     o->device = optarg; break;
 		case OPT_OUT:        o->out = optarg; break;
 		case OPT_PUBKEY:     o->pubkey = optarg; break;
+		case OPT_ENCRYPT:    o->encrypt = true; break;
+		case OPT_KEY_FILE:   o->key.key_file = optarg; break;
+		case OPT_PASS_FILE:  o->key.pass_file = optarg; break;
 		default:
 			return usage("bad option '%s'", argv[optind - 1]);
 		}
@@ -438,6 +479,12 @@ static int check_opts(const char *cmd, const struct opts *o)
 		return usage("--listen is not an option of %s", cmd);
 	if (o->advertise && !init)
 		return usage("--advertise is not an option of %s", cmd);
+	if (o->encrypt && !init)
+		return usage("--encrypt is not an option of %s", cmd);
+	if ((o->key.key_file || o->key.pass_file) && !(init && o->encrypt) && !run)
+		return usage("--key-file and --passphrase-file go with init --encrypt or run%s", "");
+	if (o->key.key_file && o->key.pass_file)
+		return usage("give one of --key-file, --passphrase-file%s", "");
 	if ((o->controller || o->device || o->out || o->pubkey) && !enroll)
 		return usage("%s takes no enroll options", cmd);
 	if (enroll) {
@@ -474,11 +521,11 @@ int main(int argc, char **argv)
 	if ((r = parse(argc - 1, argv + 1, &o)) != 0 || (r = check_opts(cmd, &o)) != 0)
 		return r;
 	if (!strcmp(cmd, "init"))
-		return cmd_init(o.pos[0], o.listen, o.advertise);
+		return cmd_init(o.pos[0], o.listen, o.advertise, o.encrypt ? &o.key : NULL);
 	if (!strcmp(cmd, "enroll"))
 		return cmd_enroll(o.pos[0], o.controller ? ROLE_CONTROLLER : ROLE_DEVICE,
 				  o.controller ? o.controller : o.device, o.out, o.pubkey);
 	if (!strcmp(cmd, "revoke"))
 		return cmd_revoke(o.pos[0], o.pos[1]);
-	return cmd_run(o.pos[0], o.listen);
+	return cmd_run(o.pos[0], o.listen, &o.key);
 }

@@ -39,7 +39,7 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		return r;
 	}
 	if ((r = config_path(cfg, "store", path, sizeof(path))) < 0 ||
-	    (r = store_open(path, &srv->store)) < 0) {
+	    (r = store_open_key(path, cfg->store_key, &srv->store)) < 0) {
 		log_errno(r, "%s/store", cfg->dir);
 		return r;
 	}

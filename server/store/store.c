@@ -3,6 +3,7 @@
  * Format and crash rules: docs/store-format.md, "Pack store". */
 #include "server/store/store_int.h"
 #include "server/store/crc32.h"
+#include "server/store/storekey.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -224,7 +225,20 @@ static int meta_format(struct store *st)
 	return fmt;
 }
 
-static int db_open(struct store *st)
+/* Says once why an encrypted (or plain) store does not open: the caller
+ * (srv_open, init) adds only the path and errno text. */
+static int seal_err(const char *path, int r)
+{
+	if (r == -ENOKEY)
+		log_warnx("%s: the store is encrypted and no key was given", path);
+	else if (r == -EKEYREJECTED)
+		log_warnx("%s: the data key is not this store's", path);
+	else if (r == -EINVAL)
+		log_warnx("%s: the store holds unencrypted chunks; it cannot be encrypted", path);
+	return r;
+}
+
+static int db_open(struct store *st, const struct store_key *key)
 {
 	char path[4096];
 	char *err = NULL;
@@ -246,6 +260,8 @@ static int db_open(struct store *st)
 	}
 	if ((rc = store_owner_migrate(st)) < 0)
 		return rc;
+	if ((rc = store_seal_open(st, key)) < 0)
+		return seal_err(path, rc);
 	rc = sqlite3_prepare_v2(st->db, "SELECT pack, off, clen, rlen, owner FROM chunks WHERE id=?",
 				-1, &st->q_get, NULL);
 	if (rc == SQLITE_OK)
@@ -374,6 +390,13 @@ static int mkdir_at(int dfd, const char *name)
 
 int store_open(const char *dir, struct store **out)
 {
+	return store_open_key(dir, NULL, out);
+}
+
+bool store_encrypted(const struct store *st) { return st->enc; }
+
+int store_open_key(const char *dir, const struct store_key *key, struct store **out)
+{
 	struct store *st;
 	int r, dfd = -1;
 
@@ -386,6 +409,7 @@ int store_open(const char *dir, struct store **out)
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->dbmu, NULL);
 	pthread_mutex_init(&st->gcmu, NULL);
+	pthread_mutex_init(&st->nmu, NULL);
 	pthread_cond_init(&st->gccv, NULL);
 	st->gc_tail = &st->gc_head;
 	st->dir = strdup(dir);
@@ -407,7 +431,7 @@ int store_open(const char *dir, struct store **out)
 		r = -errno;
 		goto fail;
 	}
-	if ((r = db_open(st)) < 0)
+	if ((r = db_open(st, key)) < 0)
 		goto fail;
 	st->gen = 1;
 	if ((r = packs_repair(st)) < 0)
@@ -435,6 +459,7 @@ void store_close(struct store *st)
 	store_filter_stop(st);   /* its thread uses the database */
 	for (i = 0; i < st->ndctx; i++)
 		ZSTD_freeDCtx(st->dctx[i]);
+	store_seal_close(st);
 	sqlite3_finalize(st->q_get);
 	sqlite3_finalize(st->q_ins);
 	sqlite3_finalize(st->q_end);
@@ -448,6 +473,7 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->dbmu);
 	pthread_mutex_destroy(&st->gcmu);
+	pthread_mutex_destroy(&st->nmu);
 	pthread_cond_destroy(&st->gccv);
 	free(st->dir);
 	free(st);
@@ -559,23 +585,19 @@ static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
 	return store_read_span(st, l->pack, l->off, REC_HDR + (size_t)l->clen, rec);
 }
 
-/* crc: check the record's CRC-32 (not needed by a caller that checks the
- * plain bytes against the sha256 naming them, which covers the payload;
- * the header's fields are compared with the index's here either way). */
-static int rec_decode(struct store *st, const uint8_t *rec, const struct store_loc *l,
-		      const uint8_t id[STORE_ID_LEN], void *buf, bool crc)
+/* Decompresses (or copies) the payload p of the record's clen bytes into
+ * buf, rlen bytes. */
+static int rec_plain(struct store *st, uint8_t flags, const uint8_t *p, size_t clen,
+		     size_t rlen, void *buf)
 {
 	ZSTD_DCtx *dc = NULL;
 	size_t k;
 
-	if (be32_get(rec) != REC_MAGIC || memcmp(rec + 8, id, STORE_ID_LEN) ||
-	    be32_get(rec + 40) != l->rlen || be32_get(rec + 44) != l->clen ||
-	    (crc && store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32_get(rec + 48)))
-		return -EIO;
-	if (!(rec[4] & REC_F_ZSTD)) {
-		if (l->clen != l->rlen)
+	if (!(flags & REC_F_ZSTD)) {
+		if (clen != rlen)
 			return -EIO;
-		memcpy(buf, rec + REC_HDR, l->rlen);
+		if (buf != p)
+			memcpy(buf, p, rlen);
 		return 0;
 	}
 	pthread_mutex_lock(&st->mu);
@@ -584,15 +606,52 @@ static int rec_decode(struct store *st, const uint8_t *rec, const struct store_l
 	pthread_mutex_unlock(&st->mu);
 	if (!dc && !(dc = ZSTD_createDCtx()))
 		return -ENOMEM;
-	k = ZSTD_decompressDCtx(dc, buf, l->rlen, rec + REC_HDR, l->clen);
+	k = ZSTD_decompressDCtx(dc, buf, rlen, p, clen);
 	pthread_mutex_lock(&st->mu);
 	if (st->ndctx < STORE_DCTX)
 		st->dctx[st->ndctx++] = dc, dc = NULL;
 	pthread_mutex_unlock(&st->mu);
 	ZSTD_freeDCtx(dc);
-	if (ZSTD_isError(k) || k != l->rlen)
+	return ZSTD_isError(k) || k != rlen ? -EIO : 0;
+}
+
+/* An encrypted store's record: the GCM tag authenticates the header's
+ * fields and the payload (stronger than the CRC-32, which is not checked
+ * then); a raw chunk is opened straight into buf. */
+static int rec_open_sealed(struct store *st, const uint8_t *rec, const struct store_loc *l,
+			   void *buf)
+{
+	size_t n = l->clen - REC_SEAL;
+	uint8_t *tmp;
+	int r;
+
+	if (!(rec[4] & REC_F_ZSTD))
+		return n != l->rlen ? -EIO : store_unseal(st, rec, l->clen, buf);
+	if (!(tmp = malloc(n ? n : 1)))
+		return -ENOMEM;
+	r = store_unseal(st, rec, l->clen, tmp);
+	if (r == 0)
+		r = rec_plain(st, rec[4], tmp, n, l->rlen, buf);
+	free(tmp);
+	return r;
+}
+
+/* crc: check the record's CRC-32 (not needed by a caller that checks the
+ * plain bytes against the sha256 naming them, which covers the payload;
+ * the header's fields are compared with the index's here either way).
+ * A record of the other kind than the store's (plain in an encrypted
+ * store, or the reverse) is damage. */
+static int rec_decode(struct store *st, const uint8_t *rec, const struct store_loc *l,
+		      const uint8_t id[STORE_ID_LEN], void *buf, bool crc)
+{
+	if (be32_get(rec) != (st->enc ? REC_MAGIC_ENC : REC_MAGIC) || memcmp(rec + 8, id, STORE_ID_LEN) ||
+	    be32_get(rec + 40) != l->rlen || be32_get(rec + 44) != l->clen)
 		return -EIO;
-	return 0;
+	if (st->enc)
+		return l->clen < REC_SEAL ? -EIO : rec_open_sealed(st, rec, l, buf);
+	if (crc && store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32_get(rec + 48))
+		return -EIO;
+	return rec_plain(st, rec[4], rec + REC_HDR, l->clen, l->rlen, buf);
 }
 
 /* The checks store_get_at and store_decode share before reading. */

@@ -39,6 +39,15 @@ struct store_batch;
 /* Opens (creating when missing) the store directory dir, normally DIR/store:
  * dir/packs/, dir/chunks.db, dir/uploads/.  0 or -errno. */
 int  store_open(const char *dir, struct store **out);
+/* The same for an encrypted store (key: its data key, storekey.h), or a
+ * new store that is to be encrypted; key NULL is store_open.  Also
+ * -ENOKEY (encrypted, no key), -EKEYREJECTED (another store's key),
+ * -EINVAL (a key for a store that holds plain chunks), each logged once.
+ * Records are then sealed with AES-256-GCM (docs/store-format.md,
+ * "Encryption at rest"); nothing else of the API changes. */
+struct store_key;
+int  store_open_key(const char *dir, const struct store_key *key, struct store **out);
+bool store_encrypted(const struct store *st);
 void store_close(struct store *st);              /* NULL-safe; no batch may be live */
 
 /* The directory the store was opened on (for uploads/ state). */

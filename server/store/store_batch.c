@@ -37,6 +37,7 @@ struct pend {
 struct store_batch {
 	struct store *st;
 	ZSTD_CCtx *cctx;
+	EVP_CIPHER_CTX *ecx;        /* an encrypted store's (store_seal.c), else NULL */
 	uint8_t *rec;               /* write buffer: records not written yet (p[wfirst..n)) */
 	size_t reccap, wlen;        /* grown up to BATCH_WBUF, or one record's bound */
 	size_t wfirst;
@@ -90,7 +91,9 @@ int store_batch_new(struct store *st, struct store_batch **out)
 	b->hcap = 128;
 	b->cctx = ZSTD_createCCtx();
 	b->hash = calloc(b->hcap, sizeof(*b->hash));
-	if (!b->cctx || !b->hash) {
+	if (st->enc)
+		b->ecx = store_seal_ctx(st);
+	if (!b->cctx || !b->hash || (st->enc && !b->ecx)) {
 		store_batch_free(b);
 		return -ENOMEM;
 	}
@@ -182,6 +185,7 @@ void store_batch_free(struct store_batch *b)
 	if (b->hash)
 		batch_release(b);
 	ZSTD_freeCCtx(b->cctx);
+	EVP_CIPHER_CTX_free(b->ecx);
 	free(b->rec);
 	free(b->p);
 	free(b->hash);
@@ -237,7 +241,7 @@ static int hash_grow(struct store_batch *b, size_t cap)
  * unchanged). */
 static int batch_reserve(struct store_batch *b, size_t n)
 {
-	size_t need = b->wlen + REC_HDR + ZSTD_compressBound(n), pc;
+	size_t need = b->wlen + REC_HDR + REC_SEAL + ZSTD_compressBound(n), pc;
 	void *q;
 	int r;
 
@@ -285,31 +289,43 @@ static bool rec_try_zstd(uint32_t run)
 }
 
 /* Builds the record for p[0..n) at the end of the write buffer
- * (batch_reserve made room); returns its length. */
-static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n)
+ * (batch_reserve made room); *len: its length.  An encrypted store's
+ * payload is sealed (the compressed bytes in place, a raw chunk straight
+ * from p).  0 or -errno. */
+static int rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n,
+		     size_t *len)
 {
 	bool try = rec_try_zstd(b->raw_run);
-	uint8_t *rec = b->rec + b->wlen;
-	size_t c = try ? ZSTD_compressCCtx(b->cctx, rec + REC_HDR, b->reccap - b->wlen - REC_HDR,
+	uint8_t *rec = b->rec + b->wlen, *pl = rec + REC_HDR + (b->ecx ? REC_NONCE : 0);
+	size_t c = try ? ZSTD_compressCCtx(b->cctx, pl, b->reccap - b->wlen - REC_HDR - REC_SEAL,
 					   p, n, STORE_ZLEVEL) : n;
+	const void *src = pl;
 	uint8_t flags = REC_F_ZSTD;
+	int r;
 
 	if (ZSTD_isError(c) || c >= n) {
-		memcpy(rec + REC_HDR, p, n);
+		if (!b->ecx)
+			memcpy(pl, p, n);
+		src = p;
 		c = n;
 		flags = 0;
 		b->raw_run++;
 	} else {
 		b->raw_run = 0;
 	}
-	be32_put(rec, REC_MAGIC);
+	if (b->ecx)
+		c += REC_SEAL;
+	be32_put(rec, b->ecx ? REC_MAGIC_ENC : REC_MAGIC);
 	rec[4] = flags;
 	rec[5] = rec[6] = rec[7] = 0;
 	memcpy(rec + 8, id, STORE_ID_LEN);
 	be32_put(rec + 40, (uint32_t)n);
 	be32_put(rec + 44, (uint32_t)c);
+	if (b->ecx && (r = store_seal(b->st, b->ecx, rec, src, c - REC_SEAL)) < 0)
+		return r;
 	be32_put(rec + 48, store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, c));
-	return REC_HDR + c;
+	*len = REC_HDR + c;
+	return 0;
 }
 
 /* Appends b->rec[0..len) (whole records) to the active pack; pack and off
@@ -462,12 +478,13 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 		return r < 0 ? r : 0;
 	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
 		return r;
-	if (b->wlen && b->wlen + REC_HDR + ZSTD_compressBound(n) > BATCH_WBUF &&
+	if (b->wlen && b->wlen + REC_HDR + REC_SEAL + ZSTD_compressBound(n) > BATCH_WBUF &&
 	    (r = batch_flush(b, true)) < 0)
 		return r;
 	if ((r = batch_reserve(b, n)) < 0)
 		return r;
-	len = rec_build(b, id, p, n);
+	if ((r = rec_build(b, id, p, n, &len)) < 0)
+		return r;
 	e = &b->p[b->n];
 	memcpy(e->id, id, STORE_ID_LEN);
 	e->pack = 0;

@@ -10,6 +10,8 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
+#include <openssl/evp.h>
+
 #include "server/store/store.h"
 
 /* Pack record: magic "VGC2", u8 flags, 3 zero bytes, id[32], u32 plain
@@ -17,6 +19,13 @@
  * of header bytes 0..47 and the payload;
  * then the payload.  Integers big-endian. */
 #define REC_MAGIC     0x56474332u   /* "VGC2" */
+/* An encrypted store's record (store_seal.c): the same header with magic
+ * "VGE2", and as payload nonce[12] || AES-256-GCM ciphertext || tag[16];
+ * the stored length counts all three. */
+#define REC_MAGIC_ENC 0x56474532u   /* "VGE2" */
+#define REC_NONCE     12
+#define REC_TAG       16
+#define REC_SEAL      (REC_NONCE + REC_TAG)
 #define STORE_FORMAT  2             /* meta 'format': VGC2 records, CRC-32 */
 #define REC_HDR       52
 #define REC_F_ZSTD    0x01
@@ -74,6 +83,15 @@ struct store {
 	struct gc_wait *gc_head, **gc_tail;
 	bool gc_leading;
 	uint64_t gc_groups, gc_batches;   /* counters, under gcmu */
+
+	/* encryption at rest (store_seal.c); enc false: plain VGC2 records */
+	bool enc;
+	uint8_t pkey[32];         /* the records' AES-256-GCM key */
+	uint8_t nsalt[4];         /* random per open: first 4 bytes of every nonce */
+	pthread_mutex_t nmu;      /* the nonce counter (taken before dbmu) */
+	uint64_t nonce_next, nonce_lim;   /* next counter; reserved in meta below lim */
+	EVP_CIPHER_CTX *dcx[STORE_DCTX];  /* pooled decryption contexts, under mu */
+	int ndcx;
 };
 
 /* zlib's CRC-32 (a few GB/s) continued from crc (0 to start). */
@@ -128,5 +146,23 @@ struct store_filter_stats {
 	uint64_t skipped;         /* lookups it answered "not indexed" since open */
 };
 void store_filter_stats(struct store *st, struct store_filter_stats *out);
+
+/* store_seal.c.  At open, with the database open and no lock held: reads
+ * or (a new store) records whether the store is encrypted and, with a
+ * key, checks that it is this store's.  0; -ENOKEY: encrypted and no key;
+ * -EKEYREJECTED: another key; -EINVAL: a key for a plain store that holds
+ * chunks already; -errno. */
+struct store_key;
+int  store_seal_open(struct store *st, const struct store_key *key);
+void store_seal_close(struct store *st);
+/* An encryption context for one batch (NULL on failure). */
+EVP_CIPHER_CTX *store_seal_ctx(struct store *st);
+/* Seals the n bytes at in into the record rec (header bytes 0..47 filled,
+ * the additional data) : rec+REC_HDR gets the nonce, then n bytes of
+ * ciphertext (in may be that very place) and the tag.  0 or -errno. */
+int  store_seal(struct store *st, EVP_CIPHER_CTX *c, uint8_t *rec, const void *in, size_t n);
+/* Opens the sealed payload of rec (clen stored bytes) into out (clen -
+ * REC_SEAL bytes).  0, or -EIO when the tag does not match. */
+int  store_unseal(struct store *st, const uint8_t *rec, size_t clen, void *out);
 
 #endif

@@ -204,7 +204,7 @@ static void test_filter_no_false_negative(void **state)
 		/* and again from the index alone */
 		store_batch_free(b);
 		store_close(f->st);
-		assert_int_equal(store_open(f->dir, &f->st), 0);
+		assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 		filter_ready(f->st, 128u << 10);
 		assert_int_equal(store_batch_new(f->st, &b), 0);
 	}
@@ -309,7 +309,7 @@ static void test_batch_many_packs(void **state)
 	assert_true(s.packs >= 9);
 	assert_int_equal(s.chunks, (uint64_t)total);
 	store_close(f->st);
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	filled_read_back(f->st, p, q, CH, total, 23, 7000);
 	free(p);
 	free(q);
@@ -420,7 +420,7 @@ static void test_tail_repair(void **state)
 		assert_true(write(fd, "VGC2torn", 8) == 8);
 		close(fd);
 	}
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	assert_int_equal(pack_size(f->dir, 1), committed);
 	fill(p, sizeof(p), 1);
 	assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), 0);
@@ -462,7 +462,7 @@ static void test_old_format_refused(void **state)
 	snprintf(cmd, sizeof(cmd), "sqlite3 %s/chunks.db \"UPDATE meta SET v=1 WHERE k='format'\"",
 		 f->dir);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(store_open(f->dir, &f->st), -EPROTO);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), -EPROTO);
 	assert_null(f->st);
 }
 
@@ -487,7 +487,7 @@ static void test_pack_roll(void **state)
 	assert_int_equal(s.packs, 2);
 	assert_true(pack_size(f->dir, 1) <= (off_t)STORE_PACK_ROLL);
 	store_close(f->st);
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	for (i = 0; i < total; i += 37) {
 		fill(p, 65536, (uint64_t)i + 100);
 		id_of(p, 65536, id);
@@ -540,7 +540,7 @@ static void test_enospc(void **state)
 		skip();
 	}
 	f->mounted = true;
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	fill(a, n, 1);
 	fill(bb, big, 2);
 	assert_int_equal(build(f->st, a, n, &ra), 0);
@@ -563,7 +563,7 @@ static void test_enospc(void **state)
 	}
 	check(f->st, &ra, a, n);                  /* what was stored is intact */
 	store_close(f->st);                       /* and stays so across a restart */
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	check(f->st, &ra, a, n);
 	assert_int_equal(build(f->st, bb, big, &rb), -ENOSPC);
 	unlink(filler);                           /* space comes back */

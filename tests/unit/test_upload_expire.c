@@ -222,7 +222,7 @@ static int64_t db_closed(const char *sql)
 		sqlite3_finalize(q);
 	}
 	sqlite3_close(db);
-	assert_int_equal(store_open(dir, &st), 0);
+	assert_int_equal(storefx_reopen(dir, &st), 0);
 	return v;
 }
 
