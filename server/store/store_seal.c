@@ -78,11 +78,14 @@ static int seal_first(struct store *st, const struct store_key *key)
 	sqlite3_stmt *q;
 	int r, rc;
 
-	if ((rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM chunks", -1, &q, NULL)) != SQLITE_OK)
+	/* (an older store opened without a key: no scan of its rows) */
+	if (key && (rc = sqlite3_prepare_v2(st->db, "SELECT EXISTS(SELECT 1 FROM chunks)", -1, &q,
+					    NULL)) != SQLITE_OK)
 		return store_db_err(st, rc);
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if (key && sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	if (key)
+		sqlite3_finalize(q);
 	if (key && n > 0)
 		return -EINVAL;
 	if ((r = meta_set(st, "cipher", key ? 1 : 0)) < 0)
