@@ -168,6 +168,7 @@ bench: deps
 	bench/sim_bench.sh
 	bench/load_bench.sh
 	bench/throughput_bench.sh
+	bench/crypt_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
