@@ -55,7 +55,7 @@ LBYTES=$(( SIZE_MIB * 1048576 ))
 # "MODE ingest_wall ingest_srvcpu get_wall get_srvcpu mount_wall mount_srvcpu"
 one_round() {
 	local mode=$1 S=$W/srv-$1 port t0 t1 c0 c1 iw ic gw gc mw mc extra=""
-	rm -rf "$S" "$W/state" "$W/got"
+	rm -rf "$S" "$W/state" "$W/got" "$W/ctl-$mode.bundle" "$W/dev-$mode.bundle"
 	port=$(( (RANDOM % 20000) + 30000 ))
 	[ "$mode" = enc ] && extra="--encrypt --key-file $W/store.key"
 	# shellcheck disable=SC2086
@@ -104,7 +104,7 @@ echo "== encryption at rest: ${SIZE_MIB} MiB random + $((SIZE_MIB / 4)) MiB text
 : >"$W/rounds"
 for r in $(seq "$ROUNDS"); do
 	for mode in plain enc; do
-		line=$(one_round "$mode")
+		line=$(one_round "$mode") || { echo "round $r ($mode) failed" >&2; exit 1; }
 		echo "   round $r: $line"
 		echo "$line" >>"$W/rounds"
 	done

@@ -63,11 +63,12 @@ static int meta_set(struct store *st, const char *k, int64_t v)
 static int64_t key_check(const struct store_key *key)
 {
 	uint8_t h[32];
-	int64_t v;
+	uint64_t v = 0;
 
 	store_key_derive(key, "vigil keycheck v1", h);
-	memcpy(&v, h, sizeof(v));
-	return v;
+	for (int i = 0; i < 8; i++)   /* big-endian: the same on every machine */
+		v = v << 8 | h[i];
+	return (int64_t)v;
 }
 
 /* A new store: records whether it is encrypted (a store holding chunks
