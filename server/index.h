@@ -165,6 +165,24 @@ int index_sha_superseded(struct index *idx, int64_t id);
 int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32],
 		   const uint8_t sha[32]);
 
+/* --- check (index_check.c) --- */
+/* One live file version, for `vigil-server check`. */
+struct index_content {
+	int64_t id;                     /* versions row id: the paging cursor */
+	int64_t dev;
+	char devname[VG_NAME_MAX];
+	uint8_t devkey[32];
+	char path[PATH_MAX];
+	uint64_t version, size;
+	int64_t capture_ns;
+	uint8_t sha256[32], content_root[32];
+	bool sha_known;                 /* sha256 computed (not pending) */
+};
+/* Live file versions of every device with row id > after, in id order, at
+ * most max.  Returns the number filled, or -errno. */
+int index_content_versions(struct index *idx, int64_t after, struct index_content *out,
+			   size_t max);
+
 /* --- device state --- */
 struct index_devstate {
 	int64_t last_seen_ns;

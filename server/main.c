@@ -21,6 +21,7 @@
 #include "common/names.h"
 #include "common/sign.h"
 #include "common/tls.h"
+#include "server/admin.h"
 #include "server/ca.h"
 #include "server/search/exchild.h"
 #include "server/config.h"
@@ -42,6 +43,7 @@ static const char usage_text[] =
 	"       vigil-server enroll DIR --device NAME --out FILE\n"
 	"       vigil-server revoke DIR NAME\n"
 	"       vigil-server run    DIR [--listen HOST:PORT] [--key-file FILE | --passphrase-file FILE|-]\n"
+	"       vigil-server check  DIR [--read-data [--sample PERCENT] [--seed N]] [--json]\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
@@ -57,7 +59,15 @@ static const char usage_text[] =
 	"        is made and its private half written only into the bundle.\n"
 	"revoke  refuse NAME from now on and end its live connections (within a second).\n"
 	"run     serve until SIGTERM or SIGINT.  An encrypted store needs its key file\n"
-	"        or passphrase, given as to init.\n";
+	"        or passphrase, given as to init.\n"
+	"check   verify the chunk index against the packs and every live file\n"
+	"        version's tree against the index; --read-data also reads each\n"
+	"        version (or a --sample PERCENT of them, --seed N to repeat one)\n"
+	"        and checks it against its sha256.  One line per damaged version;\n"
+	"        exit 1 on any damage.  Runs inside the server serving DIR (through\n"
+	"        DIR/admin.sock) while it serves, or on DIR itself when none does\n"
+	"        (an encrypted store's key from VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE\n"
+	"        or VIGIL_PASSPHRASE then).\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -383,7 +393,7 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 	struct store_key key;
 	struct srv srv;
 	bool enc = false;
-	int sfd, r;
+	int sfd, afd, r;
 
 	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
@@ -393,8 +403,14 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 	if (srvkey_load(dir, ko, &key, &enc, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
 	cfg.store_key = enc ? &key : NULL;
-	if (run_lock(&cfg) < 0)
+	/* DIR/admin.sock: made before the ruleset, which forbids it (admin.h) */
+	if ((afd = admin_bind(dir)) == -EADDRINUSE)
+		return log_warnx("%s is served by another vigil-server", dir), 1;
+	if (run_lock(&cfg) < 0) {
+		if (afd >= 0)
+			close(afd);
 		return 1;
+	}
 	/* Each request runs in a thread of its own, and a read takes a 256 KiB
 	 * span buffer and 64 KiB frames: without this, glibc mmaps the span and
 	 * trims each thread's heap top as it is freed, and every request faults
@@ -402,10 +418,21 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 	 * bounded by the busiest moment's allocations. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
-	if ((sfd = signal_fd()) < 0)
+	if ((sfd = signal_fd()) < 0) {
+		if (afd >= 0)
+			close(afd);
 		return 1;
-	if ((r = srv_open(&srv, &cfg)) == 0)
+	}
+	if ((r = srv_open(&srv, &cfg)) == 0) {
+		struct admin_env env = { .dir = cfg.dir, .st = srv.store, .idx = srv.idx,
+					 .ridx = srv_reader(&srv), .live = true };
+		struct admin *adm = afd >= 0 ? admin_start(afd, &env) : NULL;
+
 		r = session_serve(&srv, listen_at ? listen_at : cfg.listen, sfd);
+		admin_stop(adm);
+	} else if (afd >= 0) {
+		close(afd);
+	}
 	srv_close(&srv);
 	close(sfd);
 	OPENSSL_cleanse(&key, sizeof(key));
@@ -515,6 +542,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	if (admin_handles(cmd))   /* in the server serving DIR, or here */
+		return admin_client(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "run"))
 		return usage("unknown command '%s'", cmd);

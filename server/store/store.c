@@ -310,7 +310,23 @@ static int truncate_at(struct store *st, const char *name, int64_t end)
 	return r;
 }
 
-/* Makes pack the active one again when it has room, else rolls. */
+/* The highest pack number the index knows, 0 for none, or -errno. */
+static int packs_max_indexed(struct store *st)
+{
+	sqlite3_stmt *q;
+	int rc, n = 0;
+
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT coalesce(max(pack), 0) FROM packs", -1, &q,
+				     NULL)) != SQLITE_OK)
+		return store_db_err(st, rc);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		n = (int)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? n : store_db_err(st, rc);
+}
+
+/* Makes pack the active one again when it has room, else rolls (also when
+ * it is missing). */
 static int packs_activate(struct store *st, uint32_t maxp)
 {
 	struct stat sb;
@@ -320,6 +336,11 @@ static int packs_activate(struct store *st, uint32_t maxp)
 	if (maxp == 0)
 		return store_roll_locked(st);
 	slot = store_slot_get_locked(st, maxp);
+	if (slot == -ENOENT) {   /* indexed, but gone: `check` names what it held */
+		log_warnx("%s/packs/%08u.pack: missing; new records go to the next pack",
+			  st->dir, maxp);
+		return store_roll_locked(st);
+	}
 	if (slot < 0)
 		return slot;
 	if (fstat(st->slot[slot].fd, &sb) < 0) {
@@ -376,7 +397,9 @@ static int packs_repair(struct store *st)
 		}
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && (r = packs_max_indexed(st)) > 0 && (uint32_t)r > maxp)
+		maxp = (uint32_t)r;   /* the last pack was lost: never reuse its number */
+	if (r >= 0)
 		r = packs_activate(st, maxp);
 	return r;
 }

@@ -131,6 +131,22 @@ int  store_owner_release(struct store *st, uint64_t owner);
  * adds to *nrec and *nbytes (may be NULL).  0 or -errno. */
 int  store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint64_t *nbytes);
 
+/* ---- checking (store_check.c; `vigil-server check`) ----
+ * Every index row in id order: its pack must exist, its record must lie
+ * within the pack's committed end and size, and the record's header must
+ * parse and agree with the row.  bad() hears each damaged row (a fault on a
+ * row that changed meanwhile, by a sweep, is not one); its non-zero return
+ * stops the pass and is returned.  Only the header is read: payloads are
+ * verified by reading versions (server/check.c).  The database lock is
+ * held for one page of rows at a time.  0 or -errno. */
+struct store_check_stats {
+	uint64_t rows, bytes, bad;   /* rows seen, their record bytes, damaged */
+};
+typedef int (*store_check_bad_fn)(void *arg, const uint8_t id[STORE_ID_LEN],
+				  const struct store_loc *l, const char *why);
+int  store_check_rows(struct store *st, store_check_bad_fn bad, void *arg,
+		      struct store_check_stats *out);
+
 struct store_stats {
 	uint64_t chunks;        /* indexed chunks */
 	uint64_t pack_bytes;    /* bytes in pack files (records incl. garbage) */

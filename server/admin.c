@@ -1,0 +1,425 @@
+/* admin.c — the admin path: subcommands run inside the server that holds
+ * DIR's store, or here when no server does (admin.h). */
+#include "server/admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/check.h"
+#include "server/index.h"
+#include "server/store/store.h"
+
+static const struct { const char *name; admin_fn *fn; } handlers[] = {
+	{ "check", check_main },
+};
+
+static admin_fn *handler_of(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (!strcmp(handlers[i].name, cmd))
+			return handlers[i].fn;
+	return NULL;
+}
+
+bool admin_handles(const char *cmd) { return handler_of(cmd) != NULL; }
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -EPIPE;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t k = recv(fd, b, n, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -ECONNRESET;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int send_frame(int fd, char kind, uint32_t len, const void *p)
+{
+	uint8_t h[5] = { (uint8_t)kind };
+
+	put32(h + 1, len);
+	if (send_all(fd, h, 5) < 0)
+		return -EPIPE;
+	return len ? send_all(fd, p, len) : 0;
+}
+
+/* ------------------------------------------------------------- server */
+
+struct frame_file { int fd; char kind; };
+
+static ssize_t frame_write(void *c, const char *p, size_t n)
+{
+	struct frame_file *f = c;
+
+	if (n > (1u << 20))
+		n = 1u << 20;
+	return send_frame(f->fd, f->kind, (uint32_t)n, p) < 0 ? -1 : (ssize_t)n;
+}
+
+static int frame_close(void *c) { (void)c; return 0; }
+
+struct admin {
+	int fd, stopfd[2];
+	struct admin_env env;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int running;
+};
+
+struct job { struct admin *a; int fd; };
+
+/* Reads the request: argc and the arguments (NULL-terminated argv). */
+static int read_request(int fd, char ***argvp, int *argcp)
+{
+	uint8_t h[4];
+	uint32_t argc, len;
+	char **argv;
+	int r;
+
+	if ((r = recv_all(fd, h, 4)) < 0)
+		return r;
+	if ((argc = get32(h)) < 2 || argc > ADMIN_ARGS_MAX)
+		return -EPROTO;
+	if (!(argv = calloc(argc + 1, sizeof(*argv))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < argc; i++) {
+		if ((r = recv_all(fd, h, 4)) < 0 || (len = get32(h)) >= ADMIN_ARG_MAX ||
+		    !(argv[i] = calloc(1, len + 1)) || (r = recv_all(fd, argv[i], len)) < 0 ||
+		    memchr(argv[i], 0, len)) {
+			for (uint32_t j = 0; j <= i; j++)
+				free(argv[j]);
+			free(argv);
+			return r < 0 ? r : -EPROTO;
+		}
+	}
+	*argvp = argv;
+	*argcp = (int)argc;
+	return 0;
+}
+
+static void serve_one(struct admin *a, int fd)
+{
+	struct frame_file fo = { fd, 'o' }, fe = { fd, 'e' };
+	cookie_io_functions_t io = { .write = frame_write, .close = frame_close };
+	struct timeval tv = { .tv_sec = 10 };
+	FILE *out = NULL, *err = NULL;
+	char **argv = NULL;
+	int argc = 0, status = 1;
+	admin_fn *fn;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (read_request(fd, &argv, &argc) < 0)
+		return;
+	out = fopencookie(&fo, "w", io);
+	err = fopencookie(&fe, "w", io);
+	if (out && err && (fn = handler_of(argv[0]))) {
+		setvbuf(err, NULL, _IOLBF, 0);
+		status = fn(&a->env, argc, argv, out, err);
+	}
+	if (out)
+		fclose(out);
+	if (err)
+		fclose(err);
+	send_frame(fd, 'x', (uint32_t)status, NULL);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct admin *a = j->a;
+
+	serve_one(a, j->fd);
+	close(j->fd);
+	free(j);
+	pthread_mutex_lock(&a->mu);
+	a->running--;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* Starts a job for fd from a peer of our uid (else fd is closed). */
+static void accept_one(struct admin *a, int fd)
+{
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	struct job *j;
+	pthread_t th;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.uid != geteuid() ||
+	    !(j = malloc(sizeof(*j)))) {
+		close(fd);
+		return;
+	}
+	*j = (struct job){ a, fd };
+	pthread_mutex_lock(&a->mu);
+	while (a->running >= ADMIN_RUNNING && !a->env.quit)
+		pthread_cond_wait(&a->cv, &a->mu);
+	a->running++;
+	pthread_mutex_unlock(&a->mu);
+	if (pthread_create(&th, NULL, job_main, j) != 0) {
+		close(fd);
+		free(j);
+		pthread_mutex_lock(&a->mu);
+		a->running--;
+		pthread_mutex_unlock(&a->mu);
+		return;
+	}
+	pthread_detach(th);
+}
+
+static void *admin_main(void *arg)
+{
+	struct admin *a = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { a->fd, POLLIN, 0 }, { a->stopfd[0], POLLIN, 0 } };
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		if ((fd = accept4(a->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			accept_one(a, fd);
+	}
+	return NULL;
+}
+
+static int sock_addr(const char *dir, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, ADMIN_SOCK) >=
+	    sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int sock_connect(const char *dir)
+{
+	struct sockaddr_un sa;
+	int fd, r;
+
+	if ((r = sock_addr(dir, &sa)) < 0)
+		return r;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int admin_bind(const char *dir)
+{
+	struct sockaddr_un sa;
+	int fd, r;
+
+	if ((r = sock_addr(dir, &sa)) < 0)
+		return log_errno(r, "%s/%s", dir, ADMIN_SOCK), r;
+	if ((fd = sock_connect(dir)) >= 0) {   /* a live server answers there */
+		close(fd);
+		return -EADDRINUSE;
+	}
+	unlink(sa.sun_path);   /* stale, from a server that is gone */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return log_warn("admin socket"), -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0600) < 0 ||
+	    listen(fd, 8) < 0) {
+		r = -errno;
+		log_errno(r, "%s", sa.sun_path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+struct admin *admin_start(int fd, const struct admin_env *env)
+{
+	struct admin *a = calloc(1, sizeof(*a));
+
+	if (!a || pipe2(a->stopfd, O_CLOEXEC) < 0) {
+		log_warnx("admin path: cannot start");
+		free(a);
+		close(fd);
+		return NULL;
+	}
+	a->fd = fd;
+	a->env = *env;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	if (pthread_create(&a->th, NULL, admin_main, a) != 0) {
+		log_warnx("admin path: cannot start");
+		close(a->stopfd[0]), close(a->stopfd[1]), close(fd);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void admin_stop(struct admin *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->env.quit = 1;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	if (write(a->stopfd[1], "x", 1) < 0)
+		log_warn("admin path: stop");
+	pthread_join(a->th, NULL);
+	pthread_mutex_lock(&a->mu);
+	while (a->running > 0)   /* handlers poll env.quit (check does) */
+		pthread_cond_wait(&a->cv, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	close(a->fd);
+	close(a->stopfd[0]);
+	close(a->stopfd[1]);
+	free(a);
+}
+
+/* ------------------------------------------------------------- client */
+
+static int send_request(int fd, int argc, char **argv)
+{
+	uint8_t h[4];
+
+	put32(h, (uint32_t)argc);
+	if (send_all(fd, h, 4) < 0)
+		return -EPIPE;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (n >= ADMIN_ARG_MAX)
+			return -E2BIG;
+		put32(h, (uint32_t)n);
+		if (send_all(fd, h, 4) < 0 || send_all(fd, argv[i], n) < 0)
+			return -EPIPE;
+	}
+	return 0;
+}
+
+/* Copies the server's frames to stdout/stderr; the status, or -errno. */
+static int relay_reply(int fd)
+{
+	static char buf[65536];
+	uint8_t h[5];
+	int r;
+
+	for (;;) {
+		uint32_t len;
+
+		if ((r = recv_all(fd, h, 5)) < 0)
+			return r;
+		len = get32(h + 1);
+		if (h[0] == 'x')
+			return (int)(len & 0xff);
+		if ((h[0] != 'o' && h[0] != 'e') || len > (1u << 20))
+			return -EPROTO;
+		while (len) {
+			size_t k = len < sizeof(buf) ? len : sizeof(buf);
+
+			if ((r = recv_all(fd, buf, k)) < 0)
+				return r;
+			fwrite(buf, 1, k, h[0] == 'o' ? stdout : stderr);
+			len -= (uint32_t)k;
+		}
+	}
+}
+
+/* No server answers: open DIR here and run the handler. */
+static int run_local(int argc, char **argv)
+{
+	struct admin_env env = { .dir = argv[1] };
+	char path[PATH_MAX];
+	int r, status;
+
+	snprintf(path, sizeof(path), "%s/store", argv[1]);
+	if (access(path, F_OK) < 0)
+		return log_warnx("%s holds no server (no store)", argv[1]), 1;
+	if ((r = store_open(path, &env.st)) < 0)
+		return log_errno(r, "%s", path), 1;
+	if ((r = index_open(argv[1], false, &env.idx)) < 0) {
+		store_close(env.st);
+		return log_errno(r, "%s/index.db", argv[1]), 1;
+	}
+	env.ridx = env.idx;
+	status = handler_of(argv[0])(&env, argc, argv, stdout, stderr);
+	index_close(env.idx);
+	store_close(env.st);
+	return status;
+}
+
+int admin_client(int argc, char **argv)
+{
+	int fd, r;
+
+	if (argc < 2 || argc > ADMIN_ARGS_MAX)
+		return log_warnx("%s needs DIR", argv[0]), 2;
+	fd = sock_connect(argv[1]);
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		return run_local(argc, argv);
+	if (fd < 0)
+		return log_errno(fd, "%s/%s", argv[1], ADMIN_SOCK), 1;
+	r = send_request(fd, argc, argv);
+	if (r == 0)
+		r = relay_reply(fd);
+	close(fd);
+	fflush(stdout);
+	if (r < 0)
+		return log_errno(r, "the server at %s", argv[1]), 1;
+	return r;
+}
