@@ -192,7 +192,10 @@ static void report_version(struct check *c, const struct index_content *v, const
 	if (c->dev_events++ < CHECK_EVENTS) {
 		snprintf(detail, sizeof(detail), "%s version %llu: %s", p ? p : "?",
 			 (unsigned long long)v->version, what);
-		(void)index_event_add(c->env->idx, v->dev, real_ns(), "damage", detail);
+		/* the trail is append-only: a damage already told is not told
+		 * again by every later check */
+		if (index_event_seen(c->env->idx, v->dev, "damage", detail) == 0)
+			(void)index_event_add(c->env->idx, v->dev, real_ns(), "damage", detail);
 	}
 	free(p);
 }

@@ -182,6 +182,8 @@ struct index_content {
  * most max.  Returns the number filled, or -errno. */
 int index_content_versions(struct index *idx, int64_t after, struct index_content *out,
 			   size_t max);
+/* Whether dev already has an event of this kind and detail: 1, 0, -errno. */
+int index_event_seen(struct index *idx, int64_t dev, const char *kind, const char *detail);
 
 /* --- device state --- */
 struct index_devstate {

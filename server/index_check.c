@@ -62,3 +62,22 @@ out:
 	pthread_mutex_unlock(&idx->lock);
 	return r < 0 ? r : (int)n;
 }
+
+int index_event_seen(struct index *idx, int64_t dev, const char *kind, const char *detail)
+{
+	sqlite3_stmt *q = NULL;
+	int r, rc;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "SELECT 1 FROM events WHERE dev = ?1 AND kind = ?2 AND detail = ?3"
+			  " LIMIT 1", &q)) == 0) {
+		sqlite3_bind_int64(q, 1, dev);
+		sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, detail, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : idx_sql_fail(idx, rc, "events");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&idx->lock);
+	return r;
+}

@@ -2,7 +2,7 @@
 # t_check.sh — `vigil-server check` (issue 12): a clean store checks clean,
 # live through the admin socket and on a stopped server's DIR; --sample 10
 # reads about a tenth of the versions; a flipped record header (live: also a
-# "damage" event in `vigil status`), a flipped tree page, a flipped chunk
+# "damage" event in `vigil status`, once), a flipped tree page, a flipped chunk
 # payload (--read-data), a truncated pack and a deleted pack each give exit 1
 # naming exactly the versions they hurt; check runs while a backup does.
 . "$(dirname "$0")/lib.sh"
@@ -57,9 +57,11 @@ set -- $(rec chunk "$endA" "$endB")
 flip $(($1 + 12))
 rc=0; chk || rc=$?
 damaged_only "$D/b/b.bin"
+rc=0; chk || rc=$?
+damaged_only "$D/b/b.bin"
 vigil status phone1 --json >"$T/st.json"
-jq -e --arg p "$D/b/b.bin" '[.events[] | select(.kind == "damage" and (.detail | contains($p)))] | length >= 1' \
-	"$T/st.json" >/dev/null || fail "no damage event: $(jq -c .events "$T/st.json")"
+jq -e --arg p "$D/b/b.bin" '[.events[] | select(.kind == "damage" and (.detail | contains($p)))] | length == 1' \
+	"$T/st.json" >/dev/null || fail "not one damage event after two checks: $(jq -c .events "$T/st.json")"
 flip $(($1 + 12))
 rc=0; chk || rc=$?; [ "$rc" = 0 ] || fail "restored header: exit $rc"
 

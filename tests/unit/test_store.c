@@ -1,5 +1,6 @@
 /* test_store.c — the pack store: put/get, dedup, crash repair of pack
- * tails, damaged records, pack rolling, and a full disk (a small tmpfs). */
+ * tails, damaged records, pack rolling, a full disk (a small tmpfs), and
+ * check's pass over the index (store_check_rows). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -612,6 +613,115 @@ static void test_batch_growth(void **state)
 	store_batch_free(b);
 }
 
+/* ---- store_check_rows (vigil-server check) ---- */
+struct badlist { int n; uint64_t off[8]; char why[8][64]; };
+
+static int on_bad(void *arg, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		  const char *why)
+{
+	struct badlist *bl = arg;
+
+	(void)id;
+	if (bl->n < 8) {
+		bl->off[bl->n] = l->off;
+		snprintf(bl->why[bl->n], sizeof(bl->why[0]), "%s", why);
+	}
+	bl->n++;
+	return 0;
+}
+
+static void flip_at(const char *dir, off_t off)
+{
+	char path[128];
+	uint8_t c;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", dir);
+	fd = open(path, O_RDWR);
+	assert_true(pread(fd, &c, 1, off) == 1);
+	c ^= 0x5a;
+	assert_true(pwrite(fd, &c, 1, off) == 1);
+	close(fd);
+}
+
+/* Three records: clean, then a header flipped (the second), then the pack
+ * cut inside the third: each fault is heard once, with its row's place;
+ * a payload flip is not a header fault. */
+static void test_check_rows(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[3][6000], id[3][32];
+	struct store_check_stats cs;
+	struct store_batch *b;
+	struct badlist bl = { 0 };
+	char path[128];
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (int i = 0; i < 3; i++) {
+		fill(p[i], sizeof(p[i]), (uint64_t)i + 40);
+		id_of(p[i], sizeof(p[i]), id[i]);
+		assert_int_equal(store_batch_put(b, id[i], p[i], sizeof(p[i])), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &cs), 0);
+	assert_int_equal(bl.n, 0);
+	assert_int_equal(cs.rows, 3);
+	assert_int_equal(cs.bad, 0);
+	flip_at(f->dir, REC_HDR + 100);                      /* record 0's payload */
+	flip_at(f->dir, (REC_HDR + 6000) + 20);              /* record 1's id */
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
+	assert_int_equal(truncate(path, 2 * (REC_HDR + 6000) + 100), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &cs), 0);
+	assert_int_equal(bl.n, 2);
+	assert_int_equal(cs.bad, 2);
+	for (int i = 0; i < 2; i++) {
+		if (bl.off[i] == REC_HDR + 6000)
+			assert_string_equal(bl.why[i], "bad record header");
+		else if (bl.off[i] == 2 * (REC_HDR + 6000))
+			assert_string_equal(bl.why[i], "record beyond the pack's end (truncated)");
+		else
+			fail_msg("fault at %llu", (unsigned long long)bl.off[i]);
+	}
+}
+
+/* The last pack deleted: the store still opens, new records go to a pack
+ * numbered above it, and the lost rows are "pack missing". */
+static void test_last_pack_lost(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[5000], q[5000], id[32], id2[32];
+	struct store_check_stats cs;
+	struct store_batch *b;
+	struct badlist bl = { 0 };
+	char path[128];
+	size_t n;
+
+	fill(p, sizeof(p), 77);
+	id_of(p, sizeof(p), id);
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_put(b, id, p, sizeof(p)), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	store_close(f->st);
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &cs), 0);
+	assert_int_equal(bl.n, 1);
+	assert_string_equal(bl.why[0], "pack missing");
+	fill(p, sizeof(p), 78);
+	id_of(p, sizeof(p), id2);
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_put(b, id2, p, sizeof(p)), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	assert_int_equal(pack_size(f->dir, 1), -1);           /* number 1 not reused */
+	assert_true(pack_size(f->dir, 2) > 0);
+	assert_int_equal(store_get(f->st, id2, q, sizeof(q), &n), 0);
+	assert_memory_equal(p, q, sizeof(p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +736,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enospc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_growth, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_filter_no_false_negative, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_check_rows, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_last_pack_lost, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
