@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/log.h"
 #include "server/check.h"
 #include "server/index.h"
@@ -67,21 +68,11 @@ static int recv_all(int fd, void *p, size_t n)
 	return 0;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int send_frame(int fd, char kind, uint32_t len, const void *p)
 {
 	uint8_t h[5] = { (uint8_t)kind };
 
-	put32(h + 1, len);
+	be32_put(h + 1, len);
 	if (send_all(fd, h, 5) < 0)
 		return -EPIPE;
 	return len ? send_all(fd, p, len) : 0;
@@ -123,12 +114,12 @@ static int read_request(int fd, char ***argvp, int *argcp)
 
 	if ((r = recv_all(fd, h, 4)) < 0)
 		return r;
-	if ((argc = get32(h)) < 2 || argc > ADMIN_ARGS_MAX)
+	if ((argc = be32_get(h)) < 2 || argc > ADMIN_ARGS_MAX)
 		return -EPROTO;
 	if (!(argv = calloc(argc + 1, sizeof(*argv))))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < argc; i++) {
-		if ((r = recv_all(fd, h, 4)) < 0 || (len = get32(h)) >= ADMIN_ARG_MAX ||
+		if ((r = recv_all(fd, h, 4)) < 0 || (len = be32_get(h)) >= ADMIN_ARG_MAX ||
 		    !(argv[i] = calloc(1, len + 1)) || (r = recv_all(fd, argv[i], len)) < 0 ||
 		    memchr(argv[i], 0, len)) {
 			for (uint32_t j = 0; j <= i; j++)
@@ -337,7 +328,7 @@ static int send_request(int fd, int argc, char **argv)
 {
 	uint8_t h[4];
 
-	put32(h, (uint32_t)argc);
+	be32_put(h, (uint32_t)argc);
 	if (send_all(fd, h, 4) < 0)
 		return -EPIPE;
 	for (int i = 0; i < argc; i++) {
@@ -345,7 +336,7 @@ static int send_request(int fd, int argc, char **argv)
 
 		if (n >= ADMIN_ARG_MAX)
 			return -E2BIG;
-		put32(h, (uint32_t)n);
+		be32_put(h, (uint32_t)n);
 		if (send_all(fd, h, 4) < 0 || send_all(fd, argv[i], n) < 0)
 			return -EPIPE;
 	}
@@ -364,7 +355,7 @@ static int relay_reply(int fd)
 
 		if ((r = recv_all(fd, h, 5)) < 0)
 			return r;
-		len = get32(h + 1);
+		len = be32_get(h + 1);
 		if (h[0] == 'x')
 			return (int)(len & 0xff);
 		if ((h[0] != 'o' && h[0] != 'e') || len > (1u << 20))

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/byteorder.h"
+
 #define CHECK_PAGE 1024
 
 struct crow {
@@ -20,11 +22,6 @@ struct crow {
 	struct store_loc l;
 	uint64_t end;        /* the pack's committed end when the row was read */
 };
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Up to CHECK_PAGE rows with id > after (from the first when NULL), under
  * dbmu.  Returns the count or -errno. */
@@ -93,9 +90,9 @@ static const char *row_fault(struct store *st, const struct crow *c, uint32_t *s
 		return "record beyond the pack's end (truncated)";
 	if (store_read_span(st, c->l.pack, c->l.off, REC_HDR, h) < 0)
 		return "record unreadable";
-	if (be32(h) != REC_MAGIC || (h[4] & ~REC_F_ZSTD) || h[5] || h[6] || h[7] ||
-	    memcmp(h + 8, c->id, STORE_ID_LEN) || be32(h + 40) != c->l.rlen ||
-	    be32(h + 44) != c->l.clen || (!(h[4] & REC_F_ZSTD) && c->l.clen != c->l.rlen))
+	if (be32_get(h) != REC_MAGIC || (h[4] & ~REC_F_ZSTD) || h[5] || h[6] || h[7] ||
+	    memcmp(h + 8, c->id, STORE_ID_LEN) || be32_get(h + 40) != c->l.rlen ||
+	    be32_get(h + 44) != c->l.clen || (!(h[4] & REC_F_ZSTD) && c->l.clen != c->l.rlen))
 		return "bad record header";
 	return NULL;
 }
