@@ -287,6 +287,8 @@ void proto_put_status(struct buf *b, const struct vg_status *s)
 	wire_put_u64(b, s->index_path_only);
 	wire_put_u64(b, s->index_pending);
 	wire_put_u8(b, s->has_xattrs);
+	wire_put_u64(b, s->quota_bytes);
+	wire_put_u64(b, s->quota_used);
 }
 
 void proto_get_status(struct wire_reader *r, struct vg_status *s)
@@ -330,6 +332,8 @@ void proto_get_status(struct wire_reader *r, struct vg_status *s)
 	s->index_path_only = wire_get_u64(r);
 	s->index_pending = wire_get_u64(r);
 	s->has_xattrs = wire_get_u8(r);
+	s->quota_bytes = wire_get_u64(r);
+	s->quota_used = wire_get_u64(r);
 	if (r->err)
 		s->ncommands = s->nevents = 0;
 }

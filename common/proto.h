@@ -223,8 +223,11 @@ struct vg_status {
 	 * parsed (indexed by path only, counted), binary versions (path only
 	 * by design), and versions of all devices waiting to be indexed */
 	uint64_t index_files, index_versions, index_unparsed, index_path_only, index_pending;
-	/* some version of the device carries extended attributes (last) */
+	/* some version of the device carries extended attributes */
 	uint8_t has_xattrs;
+	/* its quota (0: none) and what it holds against it: the bytes of its
+	 * latest live regular files (docs/index.md, "quotas") (last) */
+	uint64_t quota_bytes, quota_used;
 };
 
 /* Request bodies: one struct per request message, encoded by the client and

@@ -283,6 +283,9 @@ json_t *jsonout_status(const struct vg_status *s)
 		set(sub, "imsi", s->sim_imsi[0] ? jsonout_str(s->sim_imsi) : json_null(), &bad);
 		set(sub, "changed_at", jsonout_time(s->sim_changed_ns), &bad);
 	}
+	set(o, "quota", s->quota_bytes ? json_pack("{s:I, s:I, s:b}",
+		"bytes", (json_int_t)s->quota_bytes, "used", (json_int_t)s->quota_used,
+		"full", s->quota_used >= s->quota_bytes) : json_null(), &bad);
 	set(o, "commands", status_commands(s), &bad);
 	set(o, "events", status_events(s), &bad);
 	sub = json_object();

@@ -226,7 +226,7 @@ static int migrate(struct index *idx)
 		goto out;
 	}
 	if ((r = add_sha_pending(idx)) < 0 || (r = idx_commands_schema(idx)) < 0 ||
-	    (r = idx_sim_schema(idx)) < 0)
+	    (r = idx_sim_schema(idx)) < 0 || (r = idx_quota_schema(idx)) < 0)
 		goto out;
 	if (have < INDEX_SCHEMA_VERSION)
 		r = idx_exec(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', "

@@ -185,6 +185,18 @@ int index_content_versions(struct index *idx, int64_t after, struct index_conten
 /* Whether dev already has an event of this kind and detail: 1, 0, -errno. */
 int index_event_seen(struct index *idx, int64_t dev, const char *kind, const char *detail);
 
+/* --- device quotas (index_quota.c; docs/index.md "quotas") ---
+ * A quota caps the logical bytes of a device's latest live regular files
+ * (devices.bytes, what `vigil devices` shows). */
+/* bytes 0: none.  Records a "quota" event.  0 or -errno. */
+int index_quota_set(struct index *idx, int64_t dev, uint64_t bytes, int64_t now_ns);
+/* 1 and *limit, *used when dev has a quota; 0 when it has none; -errno. */
+int index_quota_get(struct index *idx, int64_t dev, uint64_t *limit, uint64_t *used);
+/* Every quota, by device name; cb's non-zero return stops and is returned. */
+int index_quota_list(struct index *idx,
+		     int (*cb)(void *arg, const char *name, uint64_t limit, uint64_t used),
+		     void *arg);
+
 /* --- device state --- */
 struct index_devstate {
 	int64_t last_seen_ns;

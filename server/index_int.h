@@ -82,5 +82,7 @@ int idx_add_columns(struct index *idx, const char *table, const struct idx_col *
 int idx_commands_schema(struct index *idx);
 /* simstate.c: the devices table's sim_* columns (same rules). */
 int idx_sim_schema(struct index *idx);
+/* index_quota.c: the quotas table (same rules). */
+int idx_quota_schema(struct index *idx);
 
 #endif

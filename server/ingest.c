@@ -11,6 +11,7 @@
 #include "common/chunktree.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "server/quota.h"
 #include "server/reply.h"
 #include "server/simstate.h"
 #include "server/store/content.h"
@@ -30,6 +31,7 @@ struct put_ctx {
 	bool streamed;
 	struct vg_put_trailer tr;
 	struct vbuild *stored;          /* its finished build, for the chunk list */
+	char quota_msg[160];            /* why EDQUOT (quota_refused) */
 };
 
 static const uint8_t zero32[32];
@@ -604,6 +606,26 @@ static int put_prepare(struct put_ctx *p)
 	return 0;
 }
 
+/* A content PUT of a device with a quota: EDQUOT before any byte is
+ * built when the device's files would grow past it (quota.h). */
+static int put_quota(struct put_ctx *p)
+{
+	struct srv *srv = p->c->srv;
+	struct quota_guard q;
+	int r;
+
+	if (p->v.e.type != VG_FILE || p->v.e.deleted ||
+	    (p->put.body != PUT_WHOLE && p->put.body != PUT_DELTA && p->put.body != PUT_RANGES))
+		return 0;
+	if ((r = quota_load(srv, p->c->id.id, &q)) < 0 || !q.set)
+		return r;
+	r = quota_admit(srv, p->c->id.id, &q, p->v.e.path, p->v.e.size,
+			p->have_base ? &p->base : NULL);
+	if (r == -EDQUOT)
+		quota_refused(srv, p->c->id.id, &q, p->quota_msg, sizeof(p->quota_msg));
+	return r;
+}
+
 static int put_content(struct put_ctx *p)
 {
 	switch (p->put.body) {
@@ -654,6 +676,9 @@ static void put_error(struct put_ctx *p, int r)
 		reply_error(s, ENOSPC, "no space left on the server's store; retry later");
 		log_warnx("device %s: %s: store full", p->c->id.name, path);
 		break;
+	case -EDQUOT:
+		reply_error(s, EDQUOT, "%s: device %s is %s", path, p->c->id.name, p->quota_msg);
+		break;
 	case -EINVAL:
 		reply_error(s, EINVAL, "%s: invalid put (body kind, type, size or link)", path);
 		break;
@@ -696,7 +721,7 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	}
 	check_base = p->put.body == PUT_DELTA || p->put.body == PUT_RANGES ||
 		     p->put.body == PUT_META;
-	if ((r = put_prepare(p)) < 0 || (r = put_body(p)) < 0)
+	if ((r = put_prepare(p)) < 0 || (r = put_quota(p)) < 0 || (r = put_body(p)) < 0)
 		goto out;
 	r = index_commit(c->srv->idx, c->id.id, &p->v, check_base, p->put.base_version,
 			 p->put.body == PUT_RENAME ? p->put.from : NULL);

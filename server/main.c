@@ -27,6 +27,7 @@
 #include "server/config.h"
 #include "server/store/content.h"
 #include "server/index.h"
+#include "server/quota.h"
 #include "server/runlock.h"
 #include "server/session.h"
 #include "server/srv.h"
@@ -44,6 +45,8 @@ static const char usage_text[] =
 	"       vigil-server revoke DIR NAME\n"
 	"       vigil-server run    DIR [--listen HOST:PORT] [--key-file FILE | --passphrase-file FILE|-]\n"
 	"       vigil-server check  DIR [--read-data [--sample PERCENT] [--seed N]] [--json]\n"
+	"       vigil-server quota  DIR DEVICE BYTES|none\n"
+	"       vigil-server quota  DIR [DEVICE]\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
@@ -67,7 +70,12 @@ static const char usage_text[] =
 	"        exit 1 on any damage.  Runs inside the server serving DIR (through\n"
 	"        DIR/admin.sock) while it serves, or on DIR itself when none does\n"
 	"        (an encrypted store's key from VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE\n"
-	"        or VIGIL_PASSPHRASE then).\n";
+	"        or VIGIL_PASSPHRASE then).\n"
+	"quota   cap what DEVICE holds (the bytes of its latest live regular\n"
+	"        files, as 'vigil devices' shows; BYTES may end in K, M, G or T);\n"
+	"        a PUT that would make it hold more is refused (EDQUOT), deletes\n"
+	"        and metadata still go through; none removes the quota.  Without\n"
+	"        BYTES: show the quotas.  Works while the server runs.\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -542,6 +550,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "quota"))
+		return quota_main(argc - 1, argv + 1);
 	if (admin_handles(cmd))   /* in the server serving DIR, or here */
 		return admin_client(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&

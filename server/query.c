@@ -510,6 +510,9 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_files = ds.report.backlog_files;
 	st->backlog_oldest_ns = ds.report.backlog_oldest_ns;
 	st->has_xattrs = ds.has_xattrs;
+	if ((r = index_quota_get(srv_reader(c->srv), dev.id, &st->quota_bytes,
+				 &st->quota_used)) < 0)
+		goto out;
 	if ((r = status_sim(srv_reader(c->srv), dev.id, st)) < 0 ||
 	    (r = status_commands(c->srv, dev.id, st)) < 0 ||
 	    (r = search_status(c->srv, dev.id, st)) < 0)
