@@ -227,55 +227,74 @@ static void *admin_main(void *arg)
 	return NULL;
 }
 
-static int sock_addr(const char *dir, struct sockaddr_un *sa)
+/* DIR/admin.sock as a socket address; a DIR too long for sun_path is
+ * reached through /proc/self/fd/N of *dfd, an O_PATH fd of DIR the caller
+ * closes after bind or connect (-1: none needed). */
+static int sock_addr(const char *dir, struct sockaddr_un *sa, int *dfd)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, ADMIN_SOCK) >=
+	*dfd = -1;
+	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, ADMIN_SOCK) <
 	    sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
+		return 0;
+	if ((*dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dfd, ADMIN_SOCK);
 	return 0;
+}
+
+static void close_dfd(int dfd)
+{
+	if (dfd >= 0)
+		close(dfd);
 }
 
 static int sock_connect(const char *dir)
 {
 	struct sockaddr_un sa;
-	int fd, r;
+	int fd, r, dfd;
 
-	if ((r = sock_addr(dir, &sa)) < 0)
+	if ((r = sock_addr(dir, &sa, &dfd)) < 0)
 		return r;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		close_dfd(dfd);
 		return -errno;
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		close(fd);
-		return r;
+		fd = r;
 	}
+	close_dfd(dfd);
 	return fd;
 }
 
 int admin_bind(const char *dir)
 {
 	struct sockaddr_un sa;
-	int fd, r;
+	int fd, r, dfd;
 
-	if ((r = sock_addr(dir, &sa)) < 0)
-		return log_errno(r, "%s/%s", dir, ADMIN_SOCK), r;
 	if ((fd = sock_connect(dir)) >= 0) {   /* a live server answers there */
 		close(fd);
 		return -EADDRINUSE;
 	}
+	if ((r = sock_addr(dir, &sa, &dfd)) < 0)
+		return log_errno(r, "%s/%s", dir, ADMIN_SOCK), r;
 	unlink(sa.sun_path);   /* stale, from a server that is gone */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return log_warn("admin socket"), -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0600) < 0 ||
-	    listen(fd, 8) < 0) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		r = -errno;
-		log_errno(r, "%s", sa.sun_path);
+		log_warn("admin socket");
+	} else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		   chmod(sa.sun_path, 0600) < 0 || listen(fd, 8) < 0) {
+		r = -errno;
+		log_errno(r, "%s/%s", dir, ADMIN_SOCK);
 		close(fd);
-		return r;
+	} else {
+		r = fd;
 	}
-	return fd;
+	close_dfd(dfd);
+	return r;
 }
 
 struct admin *admin_start(int fd, const struct admin_env *env)
