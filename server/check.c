@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "common/clock.h"
@@ -46,6 +47,8 @@ struct check {
 	int dev_events;
 	json_t *jdamaged;
 	FILE *out;
+	struct seen *seen;       /* contents checked, open addressing */
+	size_t nseen, capseen;
 };
 
 static int badrow_cmp(const void *a, const void *b)
@@ -214,6 +217,103 @@ static bool still_there(struct check *c, const struct index_content *v)
 	return there;
 }
 
+/* ---- contents already checked (many versions share one: META, renames).
+ * A content is known by 16 bytes of sha256(dev, root, sha256, size); the
+ * table stops growing at SEEN_MAX slots (32 MiB), after which the rest is
+ * simply checked again. */
+#define SEEN_MAX (1u << 20)
+struct seen {
+	uint8_t key[16];
+	bool used, read;
+	char *fault;             /* NULL: sound */
+};
+
+static void seen_key(const struct index_content *v, uint8_t key[16])
+{
+	uint8_t in[8 + 32 + 32 + 8], h[32];
+	unsigned int n = sizeof(h);
+
+	memcpy(in, &v->dev, 8);
+	memcpy(in + 8, v->content_root, 32);
+	memcpy(in + 40, v->sha256, 32);
+	memcpy(in + 72, &v->size, 8);
+	EVP_Digest(in, sizeof(in), h, &n, EVP_sha256(), NULL);
+	memcpy(key, h, 16);
+}
+
+static size_t seen_pos(const uint8_t key[16], size_t cap)
+{
+	size_t h;
+
+	memcpy(&h, key, sizeof(h));
+	return h & (cap - 1);
+}
+
+static bool seen_grow(struct check *c)
+{
+	size_t cap = c->capseen ? c->capseen * 2 : 1024;
+	struct seen *t;
+
+	if (cap > SEEN_MAX || !(t = calloc(cap, sizeof(*t))))
+		return false;
+	for (size_t i = 0; i < c->capseen; i++) {
+		size_t j = seen_pos(c->seen[i].key, cap);
+
+		if (!c->seen[i].used)
+			continue;
+		while (t[j].used)
+			j = (j + 1) & (cap - 1);
+		t[j] = c->seen[i];
+	}
+	free(c->seen);
+	c->seen = t;
+	c->capseen = cap;
+	return true;
+}
+
+/* The slot of key (found, or free for it), NULL when the table is full. */
+static struct seen *seen_slot(struct check *c, const uint8_t key[16])
+{
+	if (c->nseen * 2 >= c->capseen && !seen_grow(c) && c->nseen * 4 >= c->capseen * 3)
+		return NULL;
+	for (size_t j = seen_pos(key, c->capseen);; j = (j + 1) & (c->capseen - 1))
+		if (!c->seen[j].used || !memcmp(c->seen[j].key, key, 16))
+			return &c->seen[j];
+}
+
+/* version_fault once per content (again when it must now be read). */
+static const char *content_fault(struct check *c, const struct index_content *v, bool read,
+				 char *what, size_t cap)
+{
+	uint8_t key[16];
+	struct seen *e;
+	const char *f;
+
+	seen_key(v, key);
+	e = seen_slot(c, key);
+	if (e && e->used && (e->read || !read || e->fault))
+		return e->fault;
+	f = version_fault(c, v, read, what, cap);
+	if (!e)
+		return f;
+	if (!e->used) {
+		memcpy(e->key, key, 16);
+		e->used = true;
+		c->nseen++;
+	}
+	e->read = read;
+	free(e->fault);
+	e->fault = f ? strdup(f) : NULL;
+	return f;
+}
+
+static void seen_free(struct check *c)
+{
+	for (size_t i = 0; i < c->capseen; i++)
+		free(c->seen[i].fault);
+	free(c->seen);
+}
+
 static int check_versions(struct check *c)
 {
 	struct index_content *vs = malloc(CHECK_VPAGE * sizeof(*vs));
@@ -228,7 +328,7 @@ static int check_versions(struct check *c)
 			const char *f;
 
 			c->versions++;
-			f = version_fault(c, &vs[i], c->read_data && sampled(c, vs[i].id), what,
+			f = content_fault(c, &vs[i], c->read_data && sampled(c, vs[i].id), what,
 					  sizeof(what));
 			if (f && still_there(c, &vs[i]))
 				report_version(c, &vs[i], f);
@@ -361,5 +461,6 @@ int check_main(const struct admin_env *env, int argc, char **argv, FILE *out, FI
 	json_decref(c.jdamaged);
 	r = r < 0 ? 1 : (c.damaged || c.nbad) ? 1 : 0;
 	free(c.bad);
+	seen_free(&c);
 	return r;
 }

@@ -52,6 +52,13 @@ jq -e '.read.seed == 7 and .read.sample == 10' "$T/chk.out" >/dev/null || fail "
 rc=0; chk --read-data --sample 10 --json || rc=$?
 [ "$rc" = 0 ] && jq -e '.read.seed | type == "number"' "$T/chk.out" >/dev/null || fail "seed not reported"
 
+note "a metadata change: one more version, its content checked and read once"
+chmod 600 "$D/many/f1"
+vigild_once phone1 "$D"
+rc=0; chk --read-data --json || rc=$?
+[ "$rc" = 0 ] && jq -e '.versions == 104 and .read.versions == 103' "$T/chk.out" >/dev/null ||
+	fail "shared content: $(cat "$T/chk.out")"
+
 note "a record header flipped while the server runs: b.bin, and a damage event"
 set -- $(rec chunk "$endA" "$endB")
 flip $(($1 + 12))
@@ -113,5 +120,5 @@ done
 wait "$VPID" || fail "vigild once failed while check ran"
 same_file phone1 "$D/c/big.bin" "$D/c/big.bin"
 rc=0; chk --read-data --json || rc=$?
-[ "$rc" = 0 ] && jq -e '.versions == 304' "$T/chk.out" >/dev/null || fail "after the backup: $(cat "$T/chk.out")"
+[ "$rc" = 0 ] && jq -e '.versions == 305' "$T/chk.out" >/dev/null || fail "after the backup: $(cat "$T/chk.out")"
 echo "t_check: ok ($runs checks during the backup)"
