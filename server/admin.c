@@ -14,10 +14,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/byteorder.h"
 #include "common/log.h"
 #include "server/check.h"
 #include "server/index.h"
+#include "server/srvkey.h"
 #include "server/store/store.h"
 
 static const struct { const char *name; admin_fn *fn; } handlers[] = {
@@ -390,17 +393,25 @@ static int relay_reply(int fd)
 	}
 }
 
-/* No server answers: open DIR here and run the handler. */
+/* No server answers: open DIR here (an encrypted store with the secret
+ * the environment names: srvkey.h) and run the handler. */
 static int run_local(int argc, char **argv)
 {
 	struct admin_env env = { .dir = argv[1] };
-	char path[PATH_MAX];
+	const struct srvkey_opts ko = { 0 };
+	char path[PATH_MAX], err[PATH_MAX + 128] = "";
+	struct store_key key;
+	bool enc = false;
 	int r, status;
 
 	snprintf(path, sizeof(path), "%s/store", argv[1]);
 	if (access(path, F_OK) < 0)
 		return log_warnx("%s holds no server (no store)", argv[1]), 1;
-	if ((r = store_open(path, &env.st)) < 0)
+	if (srvkey_load(argv[1], &ko, &key, &enc, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	r = store_open_key(path, enc ? &key : NULL, &env.st);
+	OPENSSL_cleanse(&key, sizeof(key));
+	if (r < 0)
 		return log_errno(r, "%s", path), 1;
 	if ((r = index_open(argv[1], false, &env.idx)) < 0) {
 		store_close(env.st);

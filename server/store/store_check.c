@@ -90,9 +90,12 @@ static const char *row_fault(struct store *st, const struct crow *c, uint32_t *s
 		return "record beyond the pack's end (truncated)";
 	if (store_read_span(st, c->l.pack, c->l.off, REC_HDR, h) < 0)
 		return "record unreadable";
-	if (be32_get(h) != REC_MAGIC || (h[4] & ~REC_F_ZSTD) || h[5] || h[6] || h[7] ||
-	    memcmp(h + 8, c->id, STORE_ID_LEN) || be32_get(h + 40) != c->l.rlen ||
-	    be32_get(h + 44) != c->l.clen || (!(h[4] & REC_F_ZSTD) && c->l.clen != c->l.rlen))
+	/* an encrypted store's records: VGE2, the seal counted in clen */
+	if (be32_get(h) != (st->enc ? REC_MAGIC_ENC : REC_MAGIC) || (h[4] & ~REC_F_ZSTD) ||
+	    h[5] || h[6] || h[7] || memcmp(h + 8, c->id, STORE_ID_LEN) ||
+	    be32_get(h + 40) != c->l.rlen || be32_get(h + 44) != c->l.clen ||
+	    (st->enc && c->l.clen < REC_SEAL) ||
+	    (!(h[4] & REC_F_ZSTD) && c->l.clen != c->l.rlen + (st->enc ? REC_SEAL : 0)))
 		return "bad record header";
 	return NULL;
 }

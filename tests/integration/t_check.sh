@@ -74,12 +74,14 @@ rc=0; chk || rc=$?; [ "$rc" = 0 ] || fail "restored header: exit $rc"
 
 server_stop
 cp "$PACK" "$T/pack.orig"
-note "stopped server: a tree page of a.bin flipped"
-set -- $(rec page 0 "$endA")
-flip $(($2 + 10))
-rc=0; chk || rc=$?
-damaged_only "$D/a/a.bin"
-flip $(($2 + 10))
+if [ "${VIGIL_TEST_ENCRYPT:-0}" != 1 ]; then   # sealed pages cannot be told from chunks
+	note "stopped server: a tree page of a.bin flipped"
+	set -- $(rec page 0 "$endA")
+	flip $(($2 + 10))
+	rc=0; chk || rc=$?
+	damaged_only "$D/a/a.bin"
+	flip $(($2 + 10))
+fi
 
 note "a chunk payload of c.bin flipped: found by --read-data"
 set -- $(rec chunk "$endM" "$endC")
