@@ -3,7 +3,9 @@
 # (docs/store-format.md, "Pack records") whose start lies in [FROM, TO):
 # one line "OFFSET KIND PAYLOAD_OFFSET PAYLOAD_LEN", KIND "page" for a
 # chunk-tree page (version 1, level, count, entries of 36 or 40 bytes) and
-# "chunk" otherwise.  Used by t_check.sh to damage chosen records.
+# "chunk" otherwise.  An encrypted store's sealed record (VGE2) is "page"
+# whenever its plain length could be a page's, so a "chunk" is surely one.
+# Used by t_check.sh to damage chosen records.
 import struct
 import sys
 
@@ -14,12 +16,15 @@ data = open(path, 'rb').read()
 off = 0
 while off + 52 <= len(data):
     magic, flags = struct.unpack_from('>IB', data, off)
-    if magic != 0x56474332:
+    if magic not in (0x56474332, 0x56474532):
         break
     rlen, clen = struct.unpack_from('>II', data, off + 40)
     p = data[off + 52:off + 52 + clen]
     kind = 'chunk'
-    if not flags & 1 and len(p) >= 6 and p[0] == 1 and p[1] < 32:
+    if magic == 0x56474532:
+        if rlen >= 6 and ((rlen - 6) % 36 == 0 or (rlen - 6) % 40 == 0):
+            kind = 'page'
+    elif not flags & 1 and len(p) >= 6 and p[0] == 1 and p[1] < 32:
         n = struct.unpack_from('>I', p, 2)[0]
         if len(p) == 6 + n * (36 if p[1] == 0 else 40):
             kind = 'page'
