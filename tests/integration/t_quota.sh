@@ -32,6 +32,7 @@ same_file phone1 "$D/b.bin" "$D/b.bin"
 status_json
 jq -e '.quota == {"bytes": 307200, "used": 204800, "full": false}' "$T/st.json" >/dev/null ||
 	fail "status quota: $(jq -c .quota "$T/st.json")"
+vigil status phone1 | grep -q '^quota: *204800 of 307200 bytes held$' || fail "status text: no quota line"
 
 note "over: a 200K file is refused, nothing stored changes"
 head -c 200K /dev/urandom >"$D/c.bin"
