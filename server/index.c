@@ -17,8 +17,8 @@
 
 /* 2: the commands table's seq, sig, reason, figures and times
  * (server/commands.c); 3: the devices table's sim_* columns
- * (server/simstate.c) */
-#define INDEX_SCHEMA_VERSION 3
+ * (server/simstate.c); 4: retention (server/retain_db.c) */
+#define INDEX_SCHEMA_VERSION 4
 #define VG_STR_(x) #x
 #define VG_STR(x) VG_STR_(x)
 #define INDEX_BUSY_MS 10000
@@ -226,7 +226,8 @@ static int migrate(struct index *idx)
 		goto out;
 	}
 	if ((r = add_sha_pending(idx)) < 0 || (r = idx_commands_schema(idx)) < 0 ||
-	    (r = idx_sim_schema(idx)) < 0 || (r = idx_quota_schema(idx)) < 0)
+	    (r = idx_sim_schema(idx)) < 0 || (r = idx_quota_schema(idx)) < 0 ||
+	    (r = idx_retain_schema(idx)) < 0)
 		goto out;
 	if (have < INDEX_SCHEMA_VERSION)
 		r = idx_exec(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', "

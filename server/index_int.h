@@ -84,5 +84,15 @@ int idx_commands_schema(struct index *idx);
 int idx_sim_schema(struct index *idx);
 /* index_quota.c: the quotas table (same rules). */
 int idx_quota_schema(struct index *idx);
+/* retain_db.c: the retain_policy and retain_dev tables and the index
+ * versions_by_capture (same rules). */
+int idx_retain_schema(struct index *idx);
+struct retain_devinfo;
+struct retain_policy;
+/* retain_db.c, for the lock holder: what holds dev (retain.h's
+ * retain_info), the policy in force, the policies' generation. */
+int idx_retain_hold_locked(struct index *idx, int64_t dev, struct retain_devinfo *out);
+int idx_retain_get_locked(struct index *idx, int64_t dev, struct retain_policy *p, bool *own);
+int idx_retain_gen_locked(struct index *idx, int64_t *out);
 
 #endif
