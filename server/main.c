@@ -1,4 +1,4 @@
-/* main.c — vigil-server: init, enroll, revoke, run.
+/* main.c — vigil-server: init, enroll, revoke, run (retain: retain_cli.c).
  * Exit status: 0 success, 1 failure (one line on stderr), 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +28,7 @@
 #include "server/store/content.h"
 #include "server/index.h"
 #include "server/quota.h"
+#include "server/retain_cli.h"
 #include "server/runlock.h"
 #include "server/session.h"
 #include "server/srv.h"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 	"       vigil-server check  DIR [--read-data [--sample PERCENT] [--seed N]] [--json]\n"
 	"       vigil-server quota  DIR DEVICE BYTES|none\n"
 	"       vigil-server quota  DIR [DEVICE]\n"
+	"       vigil-server retain DIR [DEVICE|--all] [--keep-within DURATION] [--keep-hourly N]\n"
+	"                           [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--json]\n"
+	"       vigil-server retain DIR --show [--json] | DIR DEVICE --release-hold [--json]\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
@@ -75,7 +79,16 @@ static const char usage_text[] =
 	"        files, as 'vigil devices' shows; BYTES may end in K, M, G or T);\n"
 	"        a PUT that would make it hold more is refused (EDQUOT), deletes\n"
 	"        and metadata still go through; none removes the quota.  Without\n"
-	"        BYTES: show the quotas.  Works while the server runs.\n";
+	"        BYTES: show the quotas.  Works while the server runs.\n"
+	"retain  store the retention policy of DEVICE, or the default of every device\n"
+	"        without its own (--all, or no DEVICE), and apply it at once; the server\n"
+	"        applies it continuously too.  No --keep-* option: keep everything.  Like\n"
+	"        restic's forget: per path, the newest version in each of the last N\n"
+	"        hours/days/ISO weeks/months (local time) that have versions, and every\n"
+	"        version within DURATION (30m, 12h, 14d, 2w) of the device's newest; the\n"
+	"        latest version of every path is always kept.  A device with a freeze or\n"
+	"        erase command or a SIM swap is on hold: nothing of it is dropped until\n"
+	"        --release-hold (recorded as an event).  --show: policies and holds.\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -554,6 +567,8 @@ int main(int argc, char **argv)
 		return quota_main(argc - 1, argv + 1);
 	if (admin_handles(cmd))   /* in the server serving DIR, or here */
 		return admin_client(argc - 1, argv + 1);
+	if (!strcmp(cmd, "retain"))   /* its own options: server/retain_cli.c */
+		return retain_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "run"))
 		return usage("unknown command '%s'", cmd);

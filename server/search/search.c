@@ -38,6 +38,12 @@ hit_take(void *arg, const struct vg_hit *h)
 			return 0;
 		if (r < 0)
 			return r;
+	} else {   /* retention may have dropped it since it was indexed */
+		r = index_version_get(hb->idx, hb->dev, h->path, h->version, hb->v);
+		if (r == -ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
 	}
 	buf_reset(&hb->one);
 	proto_put_hit(&hb->one, h);
