@@ -16,6 +16,7 @@
 #include "server/simstate.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
+#include "server/retainer.h"
 #include "server/upslots.h"
 
 /* One PUT in progress. */
@@ -736,6 +737,7 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 			(void)reply_u64(s, MSG_PUT_DONE, p->v.e.version);
 		if (p->v.sha_pending)
 			shafill_kick(c->srv->sf);
+		retainer_kick(c->srv->rt, c->id.id);
 	}
 out:
 	if (r < 0 && r != -EPROTO && r != -ECONNRESET && r != -ETIMEDOUT && r != -ECANCELED &&

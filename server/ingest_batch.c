@@ -17,6 +17,7 @@
 #include "server/quota.h"
 #include "server/reply.h"
 #include "server/store/content.h"
+#include "server/retainer.h"
 #include "server/upslots.h"
 
 static const uint8_t zero32[32];
@@ -250,6 +251,8 @@ static void commit_items(struct batch *b)
 	if ((r = index_commit_batch(b->c->srv->idx, b->c->id.id, &ops, adopt, k, rs, adopted)) < 0)
 		for (uint32_t j = 0; j < k; j++)
 			rs[j] = r;
+	if (r >= 0)
+		retainer_kick(b->c->srv->rt, b->c->id.id);
 	for (uint32_t j = 0; j < k; j++) {
 		b->r[b->map[j]] = rs[j];
 		b->adopted[b->map[j]] = adopted[j];

@@ -19,6 +19,7 @@
 #include "server/search/search.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
+#include "server/retainer.h"
 #include "server/upslots.h"
 
 /* ------------------------------------------------------------- context */
@@ -49,6 +50,10 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	}
 	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
 		log_errno(r, "cannot start the sha256 worker");
+		return r;
+	}
+	if ((r = retainer_new(srv->idx, &srv->rt)) < 0) {
+		log_errno(r, "cannot start the retention worker");
 		return r;
 	}
 	if ((r = search_start(srv)) < 0)
@@ -116,6 +121,7 @@ void srv_close(struct srv *srv)
 		upslots_free(srv->batches);
 		search_stop(srv);
 		shafill_free(srv->sf);
+		retainer_free(srv->rt);
 		upload_gc_stop(srv->ugc);
 		store_close(srv->store);
 		index_close(srv->ridx);
