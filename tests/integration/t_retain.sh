@@ -90,9 +90,18 @@ check held
 note "--release-hold: recorded, then the policy applies"
 snap beforerel
 retexpect.py expect "$T/beforerel.json" 3 1 >"$T/released.want"
+# a version the release will drop: read before, a clean ENOENT after
+gone=$(jq -n --slurpfile h "$T/held.want" --slurpfile r "$T/released.want" --arg p "$D/a.txt" \
+	'($h[0][$p] - $r[0][$p])[0]')
+[ "$gone" != null ] || fail "the tighter policy drops no version of a.txt"
+vigil get "phone1:$D/a.txt" --version "$gone" -o "$T/pre" || fail "get --version $gone before"
 "$BIN/vigil-server" retain "$T/srv" phone1 --release-hold --json >"$T/rel.json"
 jqe '.released and .applied.dropped > 0' <"$T/rel.json" >/dev/null || { cat "$T/rel.json"; fail "release"; }
 check released
+rc=0
+vigil get "phone1:$D/a.txt" --version "$gone" -o "$T/post" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "get of a dropped version: exit $rc, not 1"
+[ ! -e "$T/post" ] || fail "a dropped version's get left a file"
 vigil status phone1 --json | jqe '[.events[] | select(.kind == "hold-released")] | length == 1' \
 	>/dev/null || fail "no hold-released event in status"
 
