@@ -242,6 +242,37 @@ static void test_wrong_key(void **state)
 	assert_int_equal(storefx_remove(plain, st), 0);
 }
 
+/* A store from before encryption (no meta 'cipher' row) opens as a plain
+ * store, without a key, and keeps its chunks; a key cannot turn it into an
+ * encrypted one. */
+static void test_old_store(void **state)
+{
+	char dir[] = "/tmp/vg-sealold-XXXXXX", cmd[128];
+	struct store *st = NULL;
+	sqlite3 *db;
+	uint8_t p[300], q[300], id[32];
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_open(dir, &st), 0);
+	fill(p, sizeof(p), 8);
+	put(st, p, sizeof(p), id);
+	store_close(st);
+	st = NULL;
+	snprintf(cmd, sizeof(cmd), "%s/chunks.db", dir);
+	assert_int_equal(sqlite3_open(cmd, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE k='cipher'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open_key(dir, &k1, &st), -EINVAL);
+	assert_int_equal(store_open(dir, &st), 0);
+	assert_false(store_encrypted(st));
+	assert_int_equal(store_get(st, id, q, sizeof(q), &n), 0);
+	assert_memory_equal(p, q, sizeof(p));
+	assert_int_equal(storefx_remove(dir, st), 0);
+}
+
 /* The nonces (bytes 4..11 of the nonce: the counter) of every record in
  * pack 1, and the count. */
 static size_t nonces(const char *dir, uint8_t (*out)[REC_NONCE], size_t max)
@@ -383,6 +414,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nonce_unique, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_after_cut, fx_setup, fx_teardown),
 		cmocka_unit_test(test_datakey),
+		cmocka_unit_test(test_old_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
