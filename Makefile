@@ -205,7 +205,7 @@ FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
                 server/store/crc32.c server/store/store_seal.c server/store/storekey.c \
                 server/store/store_batch.c server/store/store_free.c server/store/content_expire.c \
-                server/store/store_filter.c \
+                server/store/store_filter.c server/store/store_sweep.c server/store/idset.c \
                 common/clock.c common/chash.c common/chunker.c common/chunktree.c common/hex.c common/log.c \
                 common/fdio.c common/buf.c
 FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c common/simwire.c

@@ -140,6 +140,20 @@ int index_has_children(struct index *idx, int64_t dev, const char *dir);
 int index_log(struct index *idx, int64_t dev, const char *path, uint64_t after,
 	      size_t max, index_entry_cb cb, void *arg);
 
+/* --- the sweeper's roots (server/sweep.c) --- */
+struct index_root {
+	int64_t id;                     /* versions row id: the paging cursor */
+	int64_t dev;
+	uint8_t content_root[32];
+	uint64_t size;
+};
+/* Live file rows (type file, not deleted) with row id > after, in id
+ * order, at most max.  Returns the number filled, or -errno. */
+int index_roots(struct index *idx, int64_t after, struct index_root *out, size_t max);
+/* The number of version rows and the highest row id: their difference
+ * grows when versions are dropped (a sweep may then free something). */
+int index_version_span(struct index *idx, int64_t *rows, int64_t *max_id);
+
 /* --- sha256 computed after the commit (PUT_RANGES) --- */
 struct index_pending {
 	int64_t id;                     /* versions row id: the paging cursor */

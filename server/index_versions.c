@@ -908,3 +908,49 @@ out:
 	pthread_mutex_unlock(&idx->lock);
 	return r;
 }
+
+int index_roots(struct index *idx, int64_t after, struct index_root *out, size_t max)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int r, rc = SQLITE_DONE;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "SELECT id, dev, content_root, size FROM versions WHERE id > ?1"
+			  " AND type = 1 AND deleted = 0 ORDER BY id LIMIT ?2", &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out[n].id = sqlite3_column_int64(st, 0);
+		out[n].dev = sqlite3_column_int64(st, 1);
+		col_fixed(st, 2, out[n].content_root, 32);
+		out[n].size = (uint64_t)sqlite3_column_int64(st, 3);
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE)
+		r = idx_sql_fail(idx, rc, "roots");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r < 0 ? r : (int)n;
+}
+
+int index_version_span(struct index *idx, int64_t *rows, int64_t *max_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "SELECT count(*), coalesce(max(id), 0) FROM versions", &st)) == 0) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			*rows = sqlite3_column_int64(st, 0);
+			*max_id = sqlite3_column_int64(st, 1);
+		} else {
+			r = idx_sql_fail(idx, rc, "version count");
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r;
+}

@@ -33,6 +33,8 @@ struct put_ctx {
 	struct vg_put_trailer tr;
 	struct vbuild *stored;          /* its finished build, for the chunk list */
 	char quota_msg[160];            /* why EDQUOT (quota_refused) */
+	struct store_guard guard;       /* held while guarded (a sweep waits for it) */
+	bool guarded;
 };
 
 static const uint8_t zero32[32];
@@ -722,6 +724,10 @@ static int do_put(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 	}
 	check_base = p->put.body == PUT_DELTA || p->put.body == PUT_RANGES ||
 		     p->put.body == PUT_META;
+	/* from before it builds until its version is in the index: a sweep
+	 * waits for older puts (docs/store-format.md, "Guards") */
+	store_guard_enter(c->srv->store, &p->guard);
+	p->guarded = true;
 	if ((r = put_prepare(p)) < 0 || (r = put_quota(p)) < 0 || (r = put_body(p)) < 0)
 		goto out;
 	r = index_commit(c->srv->idx, c->id.id, &p->v, check_base, p->put.base_version,
@@ -744,6 +750,8 @@ out:
 	    r != -ECONNABORTED)
 		put_error(p, r);
 	stored_free(p);
+	if (p->guarded)
+		store_guard_exit(c->srv->store, &p->guard);
 	buf_free(&p->in);
 	free(p);
 	return r == -EPROTO || r == -ECONNABORTED ? r : 0;

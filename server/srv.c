@@ -1,6 +1,7 @@
 /* srv.c — the server context: opening and closing what it holds, and the
  * registry of connections (their life from accept to free, and lookups). */
 #include "server/srv.h"
+#include "server/sweep.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -46,6 +47,10 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 	}
 	if (!(srv->ugc = upload_gc_start(srv->store))) {
 		log_warn("cannot start the upload expiry thread");
+		return -ENOMEM;
+	}
+	if (!(srv->sweeper = sweeper_start(srv->store, srv_reader(srv)))) {
+		log_warn("cannot start the sweep thread");
 		return -ENOMEM;
 	}
 	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
@@ -123,6 +128,7 @@ void srv_close(struct srv *srv)
 		shafill_free(srv->sf);
 		retainer_free(srv->rt);
 		upload_gc_stop(srv->ugc);
+		sweeper_stop(srv->sweeper);
 		store_close(srv->store);
 		index_close(srv->ridx);
 		index_close(srv->idx);

@@ -163,6 +163,19 @@ struct upload_gc;
 struct upload_gc *upload_gc_start(struct store *st);
 void upload_gc_stop(struct upload_gc *gc);   /* NULL-safe; joins */
 
+/* ---- sweeping (content_sweep.c; docs/store-format.md, "Sweeping
+ * unreferenced chunks") ----
+ * Marks, for the running sweep (store_sweep_begin), the tree of root (its
+ * pages and chunks, ids by mac: the device's key) and adds the pages it
+ * read to *pages.  -ENOENT / -EIO / -EBADMSG when a page is missing or
+ * damaged: what lies below it is not marked. */
+int  content_mark_tree(struct store *st, struct store_idmac *mac, const uint8_t root[32],
+		       uint64_t size, uint64_t *pages);
+/* Marks the chunks named by every WHOLE upload state of the devices whose
+ * keys are given; adds the states read to *states.  0 or -errno. */
+int  content_mark_uploads(struct store *st, const struct devkey *keys, size_t nkeys,
+			  uint64_t *states);
+
 /* ---- reading ---- */
 struct vreader;
 /* -ENOENT if the root page is not in the store. */

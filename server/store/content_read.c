@@ -64,6 +64,7 @@ struct vreader {
 	struct store_idmac *mac;     /* chunk and page ids: one HMAC context, reused */
 	bool verified;               /* records by CRC-32, not chunks by sha256 */
 	struct vreader_counts counts;
+	struct store_pin pin;        /* the root, for a running sweep (store.h) */
 };
 
 const struct content_ref *vreader_ref(const struct vreader *vr) { return &vr->ref; }
@@ -84,6 +85,7 @@ void vreader_free(struct vreader *vr)
 
 	if (!vr)
 		return;
+	store_unpin(vr->st, &vr->pin);
 	for (i = 0; i < VR_PAGES; i++)
 		vpage_clear(&vr->cache[i]);
 	free(vr->pagebuf);
@@ -272,6 +274,17 @@ int vreader_subtrees_at(struct vreader *vr, uint64_t off, uint64_t len, struct v
 	return -EBADMSG;
 }
 
+/* The root is pinned while the reader lives: a sweep keeps its tree, or,
+ * when the version was dropped and is being swept, -ENOENT now rather
+ * than a chunk missing later (docs/store-format.md, "Readers"). */
+static int root_pin(struct vreader *vr)
+{
+	uint8_t id[STORE_ID_LEN];
+	int r = store_idmac(vr->mac, vr->ref.root, id);
+
+	return r < 0 ? r : store_pin(vr->st, &vr->pin, &vr->key, vr->ref.root, id, vr->ref.size);
+}
+
 int vreader_open(struct store *st, const struct devkey *key, const struct content_ref *ref,
 		 struct vreader **out)
 {
@@ -295,6 +308,8 @@ int vreader_open(struct store *st, const struct devkey *key, const struct conten
 		r = -EBADMSG;
 		goto fail;
 	}
+	if (ref->size > 0 && (r = root_pin(vr)) < 0)
+		goto fail;
 	if (ref->size > 0 && (r = vreader_chunk_at(vr, 0, &c)) < 0)
 		goto fail;
 	if (ref->size == 0) {

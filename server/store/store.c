@@ -434,6 +434,9 @@ int store_open_key(const char *dir, const struct store_key *key, struct store **
 	pthread_mutex_init(&st->gcmu, NULL);
 	pthread_mutex_init(&st->nmu, NULL);
 	pthread_cond_init(&st->gccv, NULL);
+	pthread_mutex_init(&st->swmu, NULL);
+	pthread_mutex_init(&st->gmu, NULL);
+	pthread_cond_init(&st->gcv, NULL);
 	st->gc_tail = &st->gc_head;
 	st->dir = strdup(dir);
 	if (!st->dir) {
@@ -456,8 +459,7 @@ int store_open_key(const char *dir, const struct store_key *key, struct store **
 	}
 	if ((r = db_open(st, key)) < 0)
 		goto fail;
-	st->gen = 1;
-	if ((r = packs_repair(st)) < 0)
+	if ((r = store_sweep_open(st)) < 0 || (r = packs_repair(st)) < 0)
 		goto fail;
 	store_filter_start(st);
 	close(dfd);
@@ -498,6 +500,7 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->gcmu);
 	pthread_mutex_destroy(&st->nmu);
 	pthread_cond_destroy(&st->gccv);
+	store_sweep_close(st);
 	free(st->dir);
 	free(st);
 }

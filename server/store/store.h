@@ -147,6 +147,70 @@ typedef int (*store_check_bad_fn)(void *arg, const uint8_t id[STORE_ID_LEN],
 int  store_check_rows(struct store *st, store_check_bad_fn bad, void *arg,
 		      struct store_check_stats *out);
 
+/* ---- sweeping (store_sweep.c; docs/store-format.md, "Sweeping
+ * unreferenced chunks": the steps and why nothing live is deleted) ----
+ *
+ * A guard: held by whatever may make the store's rows part of a version
+ * (an ingest request from before it builds until after its index commit;
+ * every batch while it lives).  A sweep waits, before it marks, for the
+ * guards that entered before it began.  The caller owns the struct. */
+struct store_guard {
+	uint64_t seq;
+	struct store_guard *prev, *next;
+};
+void store_guard_enter(struct store *st, struct store_guard *g);
+void store_guard_exit(struct store *st, struct store_guard *g);   /* once per enter */
+
+/* A pin: a root being read (a vreader), marked by a running sweep.  id is
+ * the root page's store id.  -ENOENT when a sweep is deleting and did not
+ * mark it (the version was dropped: its tree may be partly gone). */
+struct store_pin {
+	struct devkey key;
+	uint8_t root[32], id[STORE_ID_LEN];
+	uint64_t size;
+	bool on;
+	struct store_pin *prev, *next;
+};
+int  store_pin(struct store *st, struct store_pin *p, const struct devkey *key,
+	       const uint8_t root[32], const uint8_t id[STORE_ID_LEN], uint64_t size);
+void store_unpin(struct store *st, struct store_pin *p);   /* NULL-safe, idempotent */
+
+/* One root to mark (a copy of a pin). */
+struct store_root {
+	struct devkey key;
+	uint8_t root[32];
+	uint64_t size;
+};
+struct store_sweep_stats {
+	int64_t gen;
+	uint64_t marked;           /* ids in the mark set */
+	uint64_t touched;          /* ids reused by ingest while it ran */
+	uint64_t rows;             /* index rows looked at */
+	uint64_t deleted, deleted_bytes;   /* rows deleted, their records' bytes */
+	uint64_t kept_touched;     /* unmarked rows kept because ingest reused them */
+	uint64_t packs;            /* packs looked at */
+	uint64_t live_bytes;       /* bytes of indexed records after the sweep */
+};
+/* Step 1: a new generation, the touched set.  -EBUSY when a sweep runs. */
+int  store_sweep_begin(struct store *st);
+/* Step 2: waits until every guard older than the sweep has exited;
+ * -ETIMEDOUT after timeout_ms (the sweep must then end undone). */
+int  store_sweep_wait(struct store *st, int timeout_ms);
+/* Step 3: 1 when id is newly marked, 0 when it was, -ENOMEM. */
+int  store_sweep_mark(struct store *st, const uint8_t id[STORE_ID_LEN]);
+bool store_sweep_marked(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* The pins to mark: every pin held at store_sweep_begin or made since,
+ * not returned before, as a malloc'd array (*n may be 0; free it).  With
+ * finish, when there are none left, the sweep moves on to deleting
+ * (*deleting true), atomically with that check.  0 or -errno. */
+int  store_sweep_pins(struct store *st, struct store_root **out, size_t *n, bool finish,
+		      bool *deleting);
+/* Step 4: deletes the rows that are neither marked nor touched and older
+ * than the sweep; punches their records.  0 or -errno (what was deleted
+ * stays deleted: it was garbage). */
+int  store_sweep_delete(struct store *st, struct store_sweep_stats *out);
+/* Step 6; also when a step failed.  NULL-safe for stats. */
+void store_sweep_end(struct store *st, struct store_sweep_stats *out);
 struct store_stats {
 	uint64_t chunks;        /* indexed chunks */
 	uint64_t pack_bytes;    /* bytes in pack files (records incl. garbage) */

@@ -56,6 +56,7 @@ struct store_batch {
 	/* drop-behind of a big upload's written bytes (batch_drop_behind) */
 	uint32_t drop_pack;         /* 0: none yet */
 	uint64_t drop_from;         /* of drop_pack: bytes before it are dropped */
+	struct store_guard guard;   /* a sweep waits for batches older than itself */
 };
 
 static size_t hslot(const uint8_t *id, size_t cap)
@@ -86,6 +87,7 @@ int store_batch_new(struct store *st, struct store_batch **out)
 	if (!b)
 		return -ENOMEM;
 	b->st = st;
+	store_guard_enter(st, &b->guard);
 	/* rec and p grow with what the batch holds (batch_reserve): an upload
 	 * of a few small chunks does not take megabytes */
 	b->hcap = 128;
@@ -186,6 +188,7 @@ void store_batch_free(struct store_batch *b)
 		batch_release(b);
 	ZSTD_freeCCtx(b->cctx);
 	EVP_CIPHER_CTX_free(b->ecx);
+	store_guard_exit(b->st, &b->guard);
 	free(b->rec);
 	free(b->p);
 	free(b->hash);
@@ -202,6 +205,8 @@ int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 		return 1;
 	pthread_mutex_lock(&st->dbmu);
 	r = store_lookup_locked(st, id, &l);
+	if (r == 1)   /* a dedup hit: a running sweep must keep it */
+		store_sweep_touch_locked(st, id);
 	/* reused from now on: another upload's provisional chunk is no longer
 	 * its own to collect (store.h) */
 	if (r == 1 && l.owner && l.owner != b->owner)
@@ -571,6 +576,8 @@ static int claim_dup(struct store *st, const uint8_t *id, uint64_t owner)
 	struct store_loc l;
 	int r = store_lookup_locked(st, id, &l);
 
+	if (r == 1)
+		store_sweep_touch_locked(st, id);
 	return r < 0 ? r : store_claim_locked(st, &l, owner);
 }
 

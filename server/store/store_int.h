@@ -92,6 +92,15 @@ struct store {
 	uint64_t nonce_next, nonce_lim;   /* next counter; reserved in meta below lim */
 	EVP_CIPHER_CTX *dcx[STORE_DCTX];  /* pooled decryption contexts, under mu */
 	int ndcx;
+
+	/* sweeping (store_sweep.c) */
+	pthread_mutex_t swmu;     /* held by the one running sweep */
+	struct store_sweep *sw;   /* the running sweep, NULL: none; under dbmu */
+	struct store_pin *pins;   /* open readers' roots, under dbmu */
+	pthread_mutex_t gmu;      /* guards: */
+	pthread_cond_t gcv;       /* broadcast when one exits */
+	uint64_t gseq;
+	struct store_guard *ghead, *gtail;   /* oldest first */
 };
 
 /* zlib's CRC-32 (a few GB/s) continued from crc (0 to start). */
@@ -129,6 +138,19 @@ int  store_prov_add_locked(struct store *st, uint64_t owner, uint32_t pack, uint
 void store_punch(struct store *st, uint32_t pack, uint64_t off, uint64_t len);
 /* Adds to the freed counters in meta; no lock held. */
 void store_freed_add(struct store *st, uint64_t nrec, uint64_t nbytes);
+/* The same with dbmu held, inside or outside a transaction.  0 or -errno. */
+int  store_freed_add_locked(struct store *st, uint64_t nrec, uint64_t nbytes);
+/* Records nobody indexes: f[0..n) sorted (in place) and punched, merged
+ * where they touch so the blocks they share go too.  No lock held. */
+struct store_extent { uint32_t pack; uint64_t off, len; };
+void store_punch_extents(struct store *st, struct store_extent *f, size_t n);
+
+/* store_sweep.c.  With dbmu held: a batch reuses id's committed row (a
+ * dedup hit or its duplicate insert ignored): a running sweep keeps it. */
+void store_sweep_touch_locked(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* At open: the meta gen and the sweep_punch table; close frees. */
+int  store_sweep_open(struct store *st);
+void store_sweep_close(struct store *st);
 
 /* store_filter.c.  With dbmu held: false when id is certainly not
  * indexed (no lookup needed), true when it may be. */
