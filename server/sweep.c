@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/tls.h"
@@ -239,6 +241,20 @@ static int result_read(const char *storedir, struct sweep_result *r)
 	}
 	fclose(f);
 	return 0;
+}
+
+bool sweep_server_running(const char *storedir)
+{
+	char path[PATH_MAX];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/chunks.db", storedir);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)   /* the server holds it in exclusive mode (store.c) */
+		rc = sqlite3_exec(db, "SELECT 1 FROM meta LIMIT 1", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
 int sweep_request(const char *storedir, int timeout_s, struct sweep_result *out)

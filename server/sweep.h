@@ -13,6 +13,7 @@
 #ifndef VIGIL_SERVER_SWEEP_H
 #define VIGIL_SERVER_SWEEP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "server/index.h"
@@ -45,6 +46,8 @@ struct sweeper;
 struct sweeper *sweeper_start(struct store *st, struct index *idx);
 void sweeper_stop(struct sweeper *sw);   /* NULL-safe; waits for a sweep in progress */
 
+/* Whether a server runs on the store (it holds chunks.db locked). */
+bool sweep_server_running(const char *storedir);
 /* `vigil-server sweep DIR`: asks the server running on DIR and waits for
  * its answer (at most timeout_s).  0, -ETIMEDOUT, or -errno. */
 int  sweep_request(const char *storedir, int timeout_s, struct sweep_result *out);

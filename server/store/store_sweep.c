@@ -11,6 +11,7 @@
 #include "server/store/idset.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,28 @@ struct store_sweep {
 	size_t nlate, caplate;
 	struct store_sweep_stats stats;
 };
+
+/* Test hook (tests/integration/t_sweep_crash.sh): with VIGIL_TEST_HOOKS=1
+ * and VIGIL_SWEEP_CRASH_AT=N, the process kills itself with SIGKILL at the
+ * Nth crash point a sweep passes: after each step's durable change and
+ * inside each deletion transaction.  Read once; configuration, not state. */
+static long crash_at = -1;
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void crash_init(void)
+{
+	const char *v = getenv("VIGIL_SWEEP_CRASH_AT");
+
+	if (v && getenv("VIGIL_TEST_HOOKS"))
+		crash_at = strtol(v, NULL, 10);
+}
+
+static void crash_point(void)
+{
+	pthread_once(&crash_once, crash_init);
+	if (crash_at > 0 && __atomic_sub_fetch(&crash_at, 1, __ATOMIC_SEQ_CST) == 0)
+		raise(SIGKILL);
+}
 
 static const char *sweep_schema =
 	"CREATE TABLE IF NOT EXISTS sweep_punch(pack INTEGER NOT NULL, off INTEGER NOT NULL,"
@@ -206,6 +229,7 @@ int store_sweep_begin(struct store *st)
 		return r;
 	}
 	sw->stats.gen = sw->gen;
+	crash_point();
 	/* guards that entered before now may have reused rows untouched */
 	pthread_mutex_lock(&st->gmu);
 	sw->gseq0 = ++st->gseq;
@@ -233,7 +257,11 @@ int store_sweep_mark(struct store *st, const uint8_t id[STORE_ID_LEN])
 {
 	/* only the sweeper writes the set, and only before it deletes;
 	 * store_pin reads it from then on */
-	return idset_add(&st->sw->marked, id);
+	int r = idset_add(&st->sw->marked, id);
+
+	if (r > 0 && st->sw->marked.n % 64 == 0)
+		crash_point();
+	return r;
 }
 
 bool store_sweep_marked(struct store *st, const uint8_t id[STORE_ID_LEN])
@@ -379,6 +407,7 @@ static int delete_locked(struct store *st, struct row *rw, size_t n, size_t *kep
 			sw->stats.kept_touched++;
 			continue;
 		}
+		crash_point();   /* (a rollback) */
 		if ((c = row_delete(st->db, q, &rw[i], sw->gen)) < 0) {
 			rc = SQLITE_IOERR;
 		} else if (c > 0) {
@@ -428,7 +457,9 @@ static int journal_flush(struct store *st)
 		r = store_db_err(st, rc);
 	if (r == 0 && n) {
 		/* no row names these records: punching twice is harmless */
+		crash_point();
 		store_punch_extents(st, f, n);
+		crash_point();
 		pthread_mutex_lock(&st->dbmu);
 		rc = sqlite3_exec(st->db, "DELETE FROM sweep_punch", NULL, NULL, NULL);
 		pthread_mutex_unlock(&st->dbmu);
