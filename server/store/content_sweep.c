@@ -18,15 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/chunktree.h"
 #include "common/hex.h"
 
 #define ENT_LEN 40   /* an upload state's record (content_upload.c) */
-
-static uint32_t be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Walks the page named hash (at expected level, -1: the root) and marks
  * it after everything below it.  buf: CTREE_PAGE_BYTES_MAX bytes. */
