@@ -1,0 +1,155 @@
+#!/bin/bash
+# bench/sweep_bench.sh — the sweeper's cost and what it gives back
+# (issue 12, "Sweeping, while ingest runs"; docs/store-format.md).
+#
+# Part 1, ingest during a sweep: loadgen (bench/loadgen*.c) pushes small
+# edits (PUSHERS pushers, DURATION s) against a server whose store holds a
+# history (PREFILL s of the same load, then half of the old versions
+# dropped by SQL, standing in for retention); once with the server sweeping
+# only when asked, once sweeping back to back (VIGIL_SWEEP_CONTINUOUS, a
+# test hook).  Prints both runs' close()-to-durable p50/p99, the sweeps
+# made, and the server's CPU seconds.
+#
+# Part 2, against restic and borg on the same history: DAYS days of edits
+# (EDIT_PCT % of a DATA_MB MB tree rewritten each day, a new file added),
+# backed up by vigild, `restic backup` and `borg create`; then everything
+# but the last KEEP days is dropped: vigil by SQL + `vigil-server sweep`,
+# restic by `forget --keep-last KEEP --prune`, borg by `prune --keep-last
+# KEEP` + `compact`.  Prints time, space before and after, and whether a
+# backup could run meanwhile (for vigil: a day's backup during the sweep,
+# timed; restic and borg: a backup started during the prune, whose lock
+# refuses it).
+#
+# Appends to bench/results-sweep.txt (RESULTS= to write elsewhere).  PARTS="1 2"
+# by default.  Needs make all, restic and borgbackup (scripts/install-deps.sh).
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/build/bin}
+PARTS=${PARTS:-1 2}
+PUSHERS=${PUSHERS:-8} DURATION=${DURATION:-30} PREFILL=${PREFILL:-30}
+DAYS=${DAYS:-20} DATA_MB=${DATA_MB:-64} EDIT_PCT=${EDIT_PCT:-5} KEEP=${KEEP:-7}
+RESULTS=${RESULTS:-$ROOT/bench/results-sweep.txt}
+W=$(mktemp -d /tmp/vigil-sweep.XXXXXX)
+SPID=""
+cleanup() {
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+	[ "${KEEP_DIR:-0}" = 1 ] && echo "kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+PORT=$(( (RANDOM % 20000) + 30000 ))
+srv_up() {   # srv_up DIR [env...]: a server on PORT
+	local d=$1
+	shift
+	env "$@" "$BIN/vigil-server" run "$d" >>"$W/server.log" 2>&1 &
+	SPID=$!
+	for _ in $(seq 100); do ss -ltnH "sport = :$PORT" | grep -q . && break; sleep 0.1; done
+}
+srv_down() { kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=""; }
+cpu_s() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+sql() { sqlite3 -cmd ".timeout 20000" "$1/index.db" "$2"; }
+kb() { du -sk "$1" | cut -f1; }
+
+part1() {
+	local s=$W/p1 d rep
+	make -s -C "$ROOT" build/bench/loadgen >/dev/null
+	"$BIN/vigil-server" init "$s" --listen "127.0.0.1:$PORT" >/dev/null
+	"$BIN/vigil-server" enroll "$s" --controller bench --out "$W/ctl.bundle" >/dev/null
+	for d in $(seq 0 $((PUSHERS - 1))); do
+		"$BIN/vigil-server" enroll "$s" --device "dev$d" --out "$W/dev$d.bundle" >/dev/null
+	done
+	lg() {
+		"$ROOT/build/bench/loadgen" --server "127.0.0.1:$PORT" --dir "$W" --ctl "$W/ctl.bundle" \
+			--vigil "$BIN/vigil" --devices "$PUSHERS" --per-dev 1 --pushers "$PUSHERS" \
+			--duration "$1" --size 65536 --server-pid "$SPID"
+	}
+	srv_up "$s"
+	lg "$PREFILL" >"$W/prefill.txt"
+	srv_down
+	sql "$s" "DELETE FROM versions WHERE id % 2 = 0 AND version < (SELECT max(v.version)
+		FROM versions v WHERE v.dev = versions.dev AND v.path = versions.path)"
+	"$BIN/vigil-server" sweep "$s" >"$W/first-sweep.txt"
+	for mode in quiet sweeping; do
+		if [ "$mode" = quiet ]; then srv_up "$s"; else
+			srv_up "$s" VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CONTINUOUS=1; fi
+		seq0=$(awk '$1 == "seq" { print $2 }' "$s/store/sweep.last" 2>/dev/null || echo 0)
+		lg "$DURATION" >"$W/$mode.txt" || true
+		cpu=$(cpu_s "$SPID")
+		seq1=$(awk '$1 == "seq" { print $2 }' "$s/store/sweep.last" 2>/dev/null || echo 0)
+		srv_down
+		rep=$(grep -E 'pushes/s|durable' "$W/$mode.txt" | tr -s ' ' | paste -sd ';')
+		echo "ingest, $mode: $rep; $(( ${seq1:-0} - ${seq0:-0} )) sweeps; server CPU ${cpu} s"
+	done
+	echo "versions: $(sql "$s" "SELECT count(*) FROM versions"); first sweep: $(cat "$W/first-sweep.txt")"
+}
+
+# one day of edits of the tree $1: EDIT_PCT % of its files rewritten, one added
+day_edit() {
+	local n=$(ls "$1" | wc -l) k=$(( $(ls "$1" | wc -l) * EDIT_PCT / 100 + 1 ))
+	for f in $(ls "$1" | shuf -n "$k"); do head -c 262144 /dev/urandom >"$1/$f"; done
+	head -c 262144 /dev/urandom >"$1/new$n"
+}
+
+part2() {
+	local s=$W/p2 data=$W/data t0 t1 r
+	mkdir -p "$data"
+	for i in $(seq 1 $((DATA_MB * 4))); do head -c 262144 /dev/urandom >"$data/f$i"; done
+	"$BIN/vigil-server" init "$s" --listen "127.0.0.1:$PORT" >/dev/null
+	"$BIN/vigil-server" enroll "$s" --device phone --out "$W/phone.bundle" >/dev/null
+	export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+	restic init -q -r "$W/restic" >/dev/null
+	borg init -e none "$W/borg" >/dev/null 2>&1
+	srv_up "$s"
+	for day in $(seq 1 "$DAYS"); do
+		[ "$day" = 1 ] || day_edit "$data"
+		"$BIN/vigild" once --bundle "$W/phone.bundle" --state "$W/vstate" --watch "$data" \
+			>>"$W/vigild.log" 2>&1
+		restic -q -r "$W/restic" backup "$data" >/dev/null
+		borg create "$W/borg::day$day" "$data" >/dev/null 2>&1
+	done
+	echo "history: $DAYS days of a ${DATA_MB} MB tree, ${EDIT_PCT} % rewritten a day; keep the last $KEEP"
+	# vigil: versions older than each path's last KEEP dropped, then a sweep
+	# while the next day's backup runs
+	r=$(kb "$s/store/packs")
+	sql "$s" "DELETE FROM versions WHERE version <= (SELECT max(v.version) FROM versions v
+		WHERE v.dev = versions.dev AND v.path = versions.path) - $KEEP"
+	day_edit "$data"
+	t0=$(date +%s%N)
+	"$BIN/vigild" once --bundle "$W/phone.bundle" --state "$W/vstate" --watch "$data" \
+		>>"$W/vigild.log" 2>&1 &
+	vp=$!
+	"$BIN/vigil-server" sweep "$s" --json >"$W/vsweep.json"
+	t1=$(date +%s%N)
+	wait "$vp" && vok=yes || vok=no
+	t2=$(date +%s%N)
+	echo "vigil sweep:   $(( (t1 - t0) / 1000000 )) ms; packs $r KB -> $(kb "$s/store/packs") KB;" \
+		"a backup during it: $vok ($(( (t2 - t0) / 1000000 )) ms); $(cat "$W/vsweep.json")"
+	srv_down
+	r=$(kb "$W/restic")
+	t0=$(date +%s%N)
+	restic -q -r "$W/restic" forget --keep-last "$KEEP" --prune >"$W/restic-prune.log" 2>&1 &
+	pp=$!
+	sleep 0.5
+	restic -q -r "$W/restic" backup "$data" >"$W/restic-during.log" 2>&1 && rok=yes || rok=no
+	wait "$pp"
+	t1=$(date +%s%N)
+	echo "restic forget --prune: $(( (t1 - t0) / 1000000 )) ms; repo $r KB -> $(kb "$W/restic") KB;" \
+		"a backup during it: $rok ($(head -c 120 "$W/restic-during.log" | tr '\n' ' '))"
+	r=$(kb "$W/borg")
+	t0=$(date +%s%N)
+	{ borg prune --keep-last "$KEEP" "$W/borg" && borg compact "$W/borg"; } >"$W/borg-prune.log" 2>&1 &
+	pp=$!
+	sleep 0.5
+	borg create "$W/borg::during" "$data" >"$W/borg-during.log" 2>&1 && bok=yes || bok=no
+	wait "$pp"
+	t1=$(date +%s%N)
+	echo "borg prune+compact: $(( (t1 - t0) / 1000000 )) ms; repo $r KB -> $(kb "$W/borg") KB;" \
+		"a backup during it: $bok ($(head -c 120 "$W/borg-during.log" | tr '\n' ' '))"
+}
+
+{
+	echo "== sweep bench, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load average" \
+		"$(cut -d' ' -f1-3 /proc/loadavg), $(git -C "$ROOT" rev-parse --short HEAD)"
+	for p in $PARTS; do "part$p"; done
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee -a "$RESULTS"
