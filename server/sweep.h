@@ -2,7 +2,7 @@
  * index (every live file version, every upload state, every pinned
  * reader), the server's sweep thread, and `vigil-server sweep`.  The
  * steps and why nothing live is deleted: docs/store-format.md, "Sweeping
- * unreferenced chunks"; when it runs: docs/commands.md.
+ * unreferenced chunks" (also when it runs).
  *
  * The thread sweeps when versions were dropped since the last sweep (the
  * index's row count against its highest row id), at most once per
