@@ -136,6 +136,27 @@ static void late_add(struct store_sweep *sw, const struct devkey *key, const uin
 	sw->late[sw->nlate++].size = size;
 }
 
+/* With dbmu held, while the sweep deletes: whether the tree of the root
+ * page id is kept whole.  Marked: its whole tree is.  Touched, or stored
+ * in this sweep's generation: a build that began after step 1 stored or
+ * reused it, after everything below it, so its tree is what a version
+ * committed after the marking references (case (a)-(c) of the argument). */
+static bool root_kept_locked(struct store *st, struct store_sweep *sw, const uint8_t *id)
+{
+	sqlite3_stmt *q = NULL;
+	bool kept = false;
+
+	if (idset_has(&sw->marked, id) || idset_has(&sw->touched, id))
+		return true;
+	if (sqlite3_prepare_v2(st->db, "SELECT gen FROM chunks WHERE id=?", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_blob(q, 1, id, STORE_ID_LEN, SQLITE_STATIC);
+		kept = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) >= sw->gen;
+	}
+	sqlite3_finalize(q);
+	return kept;
+}
+
 int store_pin(struct store *st, struct store_pin *p, const struct devkey *key,
 	      const uint8_t root[32], const uint8_t id[STORE_ID_LEN], uint64_t size)
 {
@@ -146,7 +167,7 @@ int store_pin(struct store *st, struct store_pin *p, const struct devkey *key,
 	memcpy(p->id, id, STORE_ID_LEN);
 	p->size = size;
 	pthread_mutex_lock(&st->dbmu);
-	if ((sw = st->sw) && sw->deleting && !idset_has(&sw->marked, id)) {
+	if ((sw = st->sw) && sw->deleting && !root_kept_locked(st, sw, id)) {
 		pthread_mutex_unlock(&st->dbmu);
 		p->on = false;
 		return -ENOENT;   /* dropped, and being swept */
