@@ -17,8 +17,10 @@
 # restic by `forget --keep-last KEEP --prune`, borg by `prune --keep-last
 # KEEP` + `compact`.  Prints time, space before and after, and whether a
 # backup could run meanwhile (for vigil: a day's backup during the sweep,
-# timed; restic and borg: a backup started during the prune, whose lock
-# refuses it).
+# timed against the same backup alone; restic and borg: a backup started
+# half a second into the prune, which their repository lock refuses or
+# delays).  Space is measured after the sweep or prune alone, except for
+# borg, whose create may slip in between prune and compact.
 #
 # Appends to bench/results-sweep.txt (RESULTS= to write elsewhere).  PARTS="1 2"
 # by default.  Needs make all, restic and borgbackup (scripts/install-deps.sh).
@@ -77,7 +79,7 @@ part1() {
 		cpu=$(cpu_s "$SPID")
 		seq1=$(awk '$1 == "seq" { print $2 }' "$s/store/sweep.last" 2>/dev/null || echo 0)
 		srv_down
-		rep=$(grep -E 'pushes/s|durable' "$W/$mode.txt" | tr -s ' ' | paste -sd ';')
+		rep=$(grep -E '^pushes|^close\(\) to PUT_DONE' "$W/$mode.txt" | tr -s ' ' | paste -sd ';')
 		echo "ingest, $mode: $rep; $(( ${seq1:-0} - ${seq0:-0} )) sweeps; server CPU ${cpu} s"
 	done
 	echo "versions: $(sql "$s" "SELECT count(*) FROM versions"); first sweep: $(cat "$W/first-sweep.txt")"
@@ -102,28 +104,43 @@ part2() {
 	srv_up "$s"
 	for day in $(seq 1 "$DAYS"); do
 		[ "$day" = 1 ] || day_edit "$data"
+		# what restic's and borg's --keep-last KEEP keep: the snapshots of
+		# the last KEEP days; vigil drops the versions superseded before
+		[ "$day" = $((DAYS - KEEP + 2)) ] && cut_ns=$(date +%s%N)
 		"$BIN/vigild" once --bundle "$W/phone.bundle" --state "$W/vstate" --watch "$data" \
 			>>"$W/vigild.log" 2>&1
 		restic -q -r "$W/restic" backup "$data" >/dev/null
 		borg create "$W/borg::day$day" "$data" >/dev/null 2>&1
 	done
 	echo "history: $DAYS days of a ${DATA_MB} MB tree, ${EDIT_PCT} % rewritten a day; keep the last $KEEP"
-	# vigil: versions older than each path's last KEEP dropped, then a sweep
-	# while the next day's backup runs
+	sql "$s" "DELETE FROM versions WHERE EXISTS (SELECT 1 FROM versions n WHERE n.dev = versions.dev
+		AND n.path = versions.path AND n.version > versions.version AND n.recv_ns < $cut_ns)"
 	r=$(kb "$s/store/packs")
-	sql "$s" "DELETE FROM versions WHERE version <= (SELECT max(v.version) FROM versions v
-		WHERE v.dev = versions.dev AND v.path = versions.path) - $KEEP"
+	t0=$(date +%s%N)
+	"$BIN/vigil-server" sweep "$s" --json >"$W/vsweep.json"
+	t1=$(date +%s%N)
+	echo "vigil sweep: $(( (t1 - t0) / 1000000 )) ms; packs $r KB -> $(kb "$s/store/packs") KB;" \
+		"$(cat "$W/vsweep.json")"
+	# backups during a sweep: one more day dropped, its sweep run while the
+	# next day's backup goes on (and the same backup alone, for scale)
 	day_edit "$data"
 	t0=$(date +%s%N)
 	"$BIN/vigild" once --bundle "$W/phone.bundle" --state "$W/vstate" --watch "$data" \
+		>>"$W/vigild.log" 2>&1
+	t1=$(date +%s%N)
+	sql "$s" "DELETE FROM versions WHERE EXISTS (SELECT 1 FROM versions n WHERE n.dev = versions.dev
+		AND n.path = versions.path AND n.version > versions.version AND n.recv_ns < $t0)"
+	day_edit "$data"
+	t2=$(date +%s%N)
+	"$BIN/vigild" once --bundle "$W/phone.bundle" --state "$W/vstate" --watch "$data" \
 		>>"$W/vigild.log" 2>&1 &
 	vp=$!
-	"$BIN/vigil-server" sweep "$s" --json >"$W/vsweep.json"
-	t1=$(date +%s%N)
+	"$BIN/vigil-server" sweep "$s" --json >"$W/vsweep2.json"
+	t3=$(date +%s%N)
 	wait "$vp" && vok=yes || vok=no
-	t2=$(date +%s%N)
-	echo "vigil sweep:   $(( (t1 - t0) / 1000000 )) ms; packs $r KB -> $(kb "$s/store/packs") KB;" \
-		"a backup during it: $vok ($(( (t2 - t0) / 1000000 )) ms); $(cat "$W/vsweep.json")"
+	t4=$(date +%s%N)
+	echo "vigil backup during a sweep: $vok, $(( (t4 - t2) / 1000000 )) ms (alone:" \
+		"$(( (t1 - t0) / 1000000 )) ms; the sweep took $(( (t3 - t2) / 1000000 )) ms)"
 	srv_down
 	r=$(kb "$W/restic")
 	t0=$(date +%s%N)
