@@ -52,9 +52,13 @@ BYTES=$(( SIZE_MIB * 1048576 + SIZE_MIB / 4 * 1048576 ))
 LBYTES=$(( SIZE_MIB * 1048576 ))
 
 # one_round MODE (plain|enc): a fresh server; prints
-# "MODE ingest_wall ingest_srvcpu get_wall get_srvcpu mount_wall mount_srvcpu"
+# "MODE ingest_wall ingest_srvcpu get_wall get_srvcpu mount_wall mount_srvcpu".
+# It runs in a $(...) subshell, whose PIDS the main shell's cleanup never
+# sees: its own EXIT trap ends what it started, whatever way it leaves.
 one_round() {
 	local mode=$1 S=$W/srv-$1 port t0 t1 c0 c1 iw ic gw gc mw mc extra=""
+	SPID="" MPID=""
+	trap 'fusermount3 -uz "$W/mnt" 2>/dev/null; kill $SPID $MPID 2>/dev/null' EXIT
 	rm -rf "$S" "$W/state" "$W/got" "$W/ctl-$mode.bundle" "$W/dev-$mode.bundle"
 	port=$(( (RANDOM % 20000) + 30000 ))
 	[ "$mode" = enc ] && extra="--encrypt --key-file $W/store.key"
