@@ -451,7 +451,8 @@ int check_main(const struct admin_env *env, int argc, char **argv, FILE *out, FI
 		return fprintf(err, "vigil-server: out of memory\n"), 1;
 	r = store_check_rows(env->st, on_bad_row, &c, &c.rows);
 	if (r == 0) {
-		qsort(c.bad, c.nbad, sizeof(*c.bad), badrow_cmp);
+		if (c.nbad)   /* qsort of NULL is undefined, even for 0 */
+			qsort(c.bad, c.nbad, sizeof(*c.bad), badrow_cmp);
 		r = check_versions(&c);
 	}
 	if (r == 0)
