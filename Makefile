@@ -120,8 +120,9 @@ integration: all
 
 # The functions STYLE.md bans (strcpy strcat sprintf strtok atoi gets),
 # named file:line wherever a C source calls one.
-lint:
+lint: $(LIBS)
 	@scripts/lint.sh
+	@scripts/dupsyms.sh $(LIBS)
 
 test: deps
 	$(MAKE) all $(UNIT_BINS)

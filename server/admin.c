@@ -24,7 +24,7 @@
 #include "server/store/store.h"
 
 static const struct { const char *name; admin_fn *fn; } handlers[] = {
-	{ "check", check_main },
+	{ "check", srvcheck_main },
 };
 
 static admin_fn *handler_of(const char *cmd)

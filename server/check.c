@@ -440,7 +440,7 @@ static int parse(struct check *c, int argc, char **argv, FILE *err)
 	return 0;
 }
 
-int check_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err)
+int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err)
 {
 	struct check c = { .env = env, .sample = 100, .out = out, .last_dev = -1 };
 	int r;

@@ -11,6 +11,6 @@
 
 #include "server/admin.h"
 
-int check_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err);
+int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err);
 
 #endif
