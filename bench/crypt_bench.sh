@@ -23,24 +23,11 @@ PIDS=""
 MOUNTS=""
 . "$ROOT/bench/lib.sh"
 
-cleanup() {
-	set +e
-	for m in $MOUNTS; do fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 cpu_s() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
 
-# a private copy of the programs: a rebuild during the run must not pull them away
-mkdir -p "$W/bin"
-cp "$BIN/vigil" "$BIN/vigil-server" "$BIN/vigild" "$W/bin/"
-BIN=$W/bin
+bench_own_bin
 head -c 32 /dev/urandom >"$W/store.key"
 
 D=$W/data
