@@ -64,6 +64,17 @@ void idx_done(struct index *idx, sqlite3_stmt *st);
 /* Binds a C string as a BLOB (paths are bytes, not text). */
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
 int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);
+/* A column's bytes as a C string (empty when NULL or cap bytes or more), or
+ * exactly n bytes (zeros when NULL or of another length). */
+void idx_col_str(sqlite3_stmt *st, int c, char *out, size_t cap);
+void idx_col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n);
+/* The paged listings by row id (index_roots, index_sha_pending, check's
+ * index_content_versions): runs sql with ?1 = after and ?2 = max under the
+ * lock, row() filling item i of out from each row.  Returns how many rows,
+ * or -errno (what names the query in the log). */
+typedef void idx_row_fn(sqlite3_stmt *st, void *out, size_t i);
+int idx_page_by_id(struct index *idx, const char *sql, int64_t after, size_t max,
+		   idx_row_fn *row, void *out, const char *what);
 int idx_exec(struct index *idx, const char *sql, const char *what);
 int idx_run(struct index *idx, const char *sql, const char *what);   /* prepared once */
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails); the
