@@ -18,6 +18,7 @@
 #include "server/index_int.h"
 #include "server/quota.h"
 #include "server/srv.h"
+#include "tests/unit/index_fixture.h"
 
 struct fx { char dir[64]; struct index *idx; int64_t dev; };
 
@@ -32,15 +33,9 @@ static int count_quota(void *arg, const char *name, uint64_t limit, uint64_t use
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_index.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
-	snprintf(id.name, sizeof(id.name), "phone1");
-	memset(id.devkey, 7, 32);
-	assert_int_equal(index_ident_add(f->idx, &id), 0);
-	f->dev = id.id;
+	idxfx_open(f->dir, "test_index", &f->idx);
+	f->dev = idxfx_device(f->idx, "phone1", 7);
 	*state = f;
 	return 0;
 }
@@ -48,11 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	index_close(f->idx);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	idxfx_remove(f->dir, f->idx);
 	free(f);
 	return 0;
 }

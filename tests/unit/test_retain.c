@@ -23,6 +23,7 @@
 #include "server/commands.h"
 #include "server/index.h"
 #include "server/retain.h"
+#include "tests/unit/index_fixture.h"
 
 #define NS 1000000000LL
 #define DAY (86400 * NS)
@@ -76,15 +77,10 @@ static void history(struct fx *f)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
 
 	setenv("TZ", "UTC", 1);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_retain.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
-	snprintf(id.name, sizeof(id.name), "phone1");
-	assert_int_equal(index_ident_add(f->idx, &id), 0);
-	f->dev = id.id;
+	idxfx_open(f->dir, "test_retain", &f->idx);
+	f->dev = idxfx_device(f->idx, "phone1", 0);
 	history(f);
 	*state = f;
 	return 0;
@@ -93,11 +89,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	index_close(f->idx);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	idxfx_remove(f->dir, f->idx);
 	free(f);
 	return 0;
 }
