@@ -449,7 +449,7 @@ int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out,
 		return r;
 	if (c.json && !(c.jdamaged = json_array()))
 		return fprintf(err, "vigil-server: out of memory\n"), 1;
-	r = store_check_rows(env->st, on_bad_row, &c, &c.rows);
+	r = store_check_rows(env->st, on_bad_row, &c, &env->quit, &c.rows);
 	if (r == 0) {
 		if (c.nbad)   /* qsort of NULL is undefined, even for 0 */
 			qsort(c.bad, c.nbad, sizeof(*c.bad), badrow_cmp);

@@ -138,14 +138,16 @@ int  store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint6
  * row that changed meanwhile, by a sweep, is not one); its non-zero return
  * stops the pass and is returned.  Only the header is read: payloads are
  * verified by reading versions (server/check.c).  The database lock is
- * held for one page of rows at a time.  0 or -errno. */
+ * held for one page of rows at a time.  quit (NULL: none) is polled before
+ * each row: once non-zero the pass stops there with -ECANCELED (a server
+ * that stops does not wait for the rest).  0 or -errno. */
 struct store_check_stats {
 	uint64_t rows, bytes, bad;   /* rows seen, their record bytes, damaged */
 };
 typedef int (*store_check_bad_fn)(void *arg, const uint8_t id[STORE_ID_LEN],
 				  const struct store_loc *l, const char *why);
 int  store_check_rows(struct store *st, store_check_bad_fn bad, void *arg,
-		      struct store_check_stats *out);
+		      const volatile int *quit, struct store_check_stats *out);
 
 /* ---- sweeping (store_sweep.c; docs/store-format.md, "Sweeping
  * unreferenced chunks": the steps and why nothing live is deleted) ----

@@ -115,7 +115,7 @@ static bool row_unchanged(struct store *st, const struct crow *c)
 }
 
 int store_check_rows(struct store *st, store_check_bad_fn bad, void *arg,
-		     struct store_check_stats *out)
+		     const volatile int *quit, struct store_check_stats *out)
 {
 	struct crow *rows = malloc(CHECK_PAGE * sizeof(*rows));
 	uint8_t after[STORE_ID_LEN];
@@ -129,8 +129,13 @@ int store_check_rows(struct store *st, store_check_bad_fn bad, void *arg,
 		return -ENOMEM;
 	while ((n = rows_page(st, have_after ? after : NULL, rows)) > 0) {
 		for (int i = 0; i < n && r == 0; i++) {
-			const char *why = row_fault(st, &rows[i], &spack, &size);
+			const char *why;
 
+			if (quit && *quit) {
+				r = -ECANCELED;
+				break;
+			}
+			why = row_fault(st, &rows[i], &spack, &size);
 			out->rows++;
 			out->bytes += REC_HDR + (uint64_t)rows[i].l.clen;
 			if (!why || !row_unchanged(st, &rows[i]))

@@ -614,7 +614,7 @@ static void test_batch_growth(void **state)
 }
 
 /* ---- store_check_rows (vigil-server check) ---- */
-struct badlist { int n; uint64_t off[8]; char why[8][64]; };
+struct badlist { int n; uint64_t off[8]; char why[8][64]; volatile int quit; };
 
 static int on_bad(void *arg, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
 		  const char *why)
@@ -666,7 +666,7 @@ static void test_check_rows(void **state)
 	}
 	assert_int_equal(store_batch_commit(b), 0);
 	store_batch_free(b);
-	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &cs), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
 	assert_int_equal(bl.n, 0);
 	assert_int_equal(cs.rows, 3);
 	assert_int_equal(cs.bad, 0);
@@ -674,7 +674,7 @@ static void test_check_rows(void **state)
 	flip_at(f->dir, (off_t)rec + 20);                    /* record 1's id */
 	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
 	assert_int_equal(truncate(path, (off_t)(2 * rec + 100)), 0);
-	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &cs), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
 	assert_int_equal(bl.n, 2);
 	assert_int_equal(cs.bad, 2);
 	for (int i = 0; i < 2; i++) {
@@ -685,6 +685,48 @@ static void test_check_rows(void **state)
 		else
 			fail_msg("fault at %llu", (unsigned long long)bl.off[i]);
 	}
+}
+
+/* A pass told to stop (a server stopping under a running check) ends at
+ * the next row, not at the end of its page of 1,024: three damaged rows,
+ * the first fault sets quit, one row seen, one fault heard. */
+static int bad_then_quit(void *arg, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+			 const char *why)
+{
+	struct badlist *bl = arg;
+
+	on_bad(arg, id, l, why);
+	bl->quit = 1;
+	return 0;
+}
+
+static void test_check_rows_cancel(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[3][3000], id[3][32];
+	struct store_check_stats cs;
+	struct store_batch *b;
+	struct badlist bl = { 0 };
+	const uint64_t rec = REC_HDR + 3000 + (store_encrypted(f->st) ? REC_SEAL : 0);
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	for (int i = 0; i < 3; i++) {
+		fill(p[i], sizeof(p[i]), (uint64_t)i + 60);
+		id_of(p[i], sizeof(p[i]), id[i]);
+		assert_int_equal(store_batch_put(b, id[i], p[i], sizeof(p[i])), 0);
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	for (int i = 0; i < 3; i++)
+		flip_at(f->dir, (off_t)(i * rec) + 20);        /* each record's id */
+	assert_int_equal(store_check_rows(f->st, bad_then_quit, &bl, &bl.quit, &cs),
+			 -ECANCELED);
+	assert_int_equal(bl.n, 1);
+	assert_int_equal(cs.rows, 1);
+	bl = (struct badlist){ 0 };                          /* not stopped: all three */
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &bl.quit, &cs), 0);
+	assert_int_equal(bl.n, 3);
+	assert_int_equal(cs.rows, 3);
 }
 
 /* The last pack deleted: the store still opens, new records go to a pack
@@ -709,7 +751,7 @@ static void test_last_pack_lost(void **state)
 	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
-	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &cs), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
 	assert_int_equal(bl.n, 1);
 	assert_string_equal(bl.why[0], "pack missing");
 	fill(p, sizeof(p), 78);
@@ -739,6 +781,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_growth, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_filter_no_false_negative, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_check_rows, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_check_rows_cancel, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_last_pack_lost, fx_setup, fx_teardown),
 	};
 
