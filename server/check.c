@@ -2,8 +2,10 @@
  * packs (store_check_rows), then every live file version: its tree pages
  * through a vreader (each page checked against its sha256), each chunk it
  * names indexed and not among the damaged rows; with --read-data the
- * version is read whole by the vreader, which checks every chunk against
- * its sha256, and the result against the version's sha256. */
+ * chunks are read by the vreader, which checks each against its sha256.
+ * A page whose subtree was found sound before in the run is not walked
+ * again (docs/store-format.md, "Checking the store": shared pages once);
+ * a version read whole is compared with its sha256 too. */
 #include "server/check.h"
 
 #include <errno.h>
@@ -25,6 +27,13 @@
 #define CHECK_VPAGE     64     /* versions read from the index at once */
 #define CHECK_LOCS      64     /* chunks located at once */
 #define CHECK_EVENTS    20     /* damage events recorded per device and run */
+#define CHECK_OPEN      64     /* pages begun at once (a path from a leaf up, and more) */
+
+/* A set of 16-byte keys, open addressing (below). */
+struct seenset {
+	struct seen *t;
+	size_t n, cap;
+};
 
 struct badrow {
 	uint8_t id[STORE_ID_LEN];
@@ -47,8 +56,9 @@ struct check {
 	int dev_events;
 	json_t *jdamaged;
 	FILE *out;
-	struct seen *seen;       /* contents checked, open addressing */
-	size_t nseen, capseen;
+	struct seenset contents; /* contents checked (many versions share one) */
+	struct seenset pages;    /* tree pages whose whole subtree was checked */
+	uint64_t shared_bytes;   /* read: bytes under pages read before */
 };
 
 static int badrow_cmp(const void *a, const void *b)
@@ -123,54 +133,249 @@ static const char *chunks_fault(struct check *c, struct store_idmac *mac, uint8_
 	return NULL;
 }
 
+/* ---- sets of 16-byte keys: contents checked (many versions share one:
+ * META, renames), and tree pages whose whole subtree was checked (versions
+ * of one file share most of their pages).  A set stops growing at SEEN_MAX
+ * slots (32 MiB), after which the rest is simply checked again. */
+#define SEEN_MAX (1u << 20)
+struct seen {
+	uint8_t key[16];
+	bool used, read;
+	char *fault;             /* contents: NULL when sound */
+};
+
+static size_t seen_pos(const uint8_t key[16], size_t cap)
+{
+	size_t h;
+
+	memcpy(&h, key, sizeof(h));
+	return h & (cap - 1);
+}
+
+static bool seen_grow(struct seenset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	struct seen *t;
+
+	if (cap > SEEN_MAX || !(t = calloc(cap, sizeof(*t))))
+		return false;
+	for (size_t i = 0; i < s->cap; i++) {
+		size_t j = seen_pos(s->t[i].key, cap);
+
+		if (!s->t[i].used)
+			continue;
+		while (t[j].used)
+			j = (j + 1) & (cap - 1);
+		t[j] = s->t[i];
+	}
+	free(s->t);
+	s->t = t;
+	s->cap = cap;
+	return true;
+}
+
+/* The slot of key (found, or free for it), NULL when the set is full. */
+static struct seen *seen_slot(struct seenset *s, const uint8_t key[16])
+{
+	if (s->n * 2 >= s->cap && !seen_grow(s) && (!s->cap || s->n * 4 >= s->cap * 3))
+		return NULL;
+	for (size_t j = seen_pos(key, s->cap);; j = (j + 1) & (s->cap - 1))
+		if (!s->t[j].used || !memcmp(s->t[j].key, key, 16))
+			return &s->t[j];
+}
+
+/* Records key (read: its bytes were read too); the slot or NULL. */
+static struct seen *seen_put(struct seenset *s, const uint8_t key[16], bool read)
+{
+	struct seen *e = seen_slot(s, key);
+
+	if (e && !e->used) {
+		memcpy(e->key, key, 16);
+		e->used = true;
+		s->n++;
+	}
+	if (e)
+		e->read = read || e->read;
+	return e;
+}
+
+static void seen_free(struct seenset *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->t[i].fault);
+	free(s->t);
+}
+
+/* ---- one version's tree, chunks and (reading) bytes ----
+ * At each chunk boundary the pages that start there (vreader_subtrees_at,
+ * highest first) are looked up in c->pages by their chunk id (keyed by the
+ * device, like the pages themselves): one checked before — with its bytes
+ * read, when reading — is skipped whole; the others are walked and enter
+ * the set once every chunk below them was found sound.  Pages that reach
+ * the content's end are never skipped (vreader_subtrees_at leaves them
+ * out), nor is a version's root. */
+struct walk {
+	struct check *c;
+	struct vreader *vr;
+	struct store_idmac *mac;
+	bool read, skipped;      /* skipped: some subtree was checked before */
+	uint8_t sha[CHECK_LOCS][32];
+	size_t n;                /* chunks waiting for their lookup */
+	struct vsubtree open[CHECK_OPEN];   /* pages begun, not yet sound */
+	size_t nopen;
+	EVP_MD_CTX *md;          /* the whole content's sha256 (nothing skipped) */
+	uint8_t *buf;
+};
+
+static void page_key(struct walk *w, const uint8_t hash[32], uint8_t key[16])
+{
+	uint8_t id[STORE_ID_LEN];
+
+	if (store_idmac(w->mac, hash, id) < 0)
+		memset(id, 0, sizeof(id));   /* never skipped: the all-zero key is not entered */
+	memcpy(key, id, 16);
+}
+
+/* The bytes of the highest page starting at off that was checked before
+ * (0: none); the others are noted as begun.  -errno on a tree fault. */
+static int64_t walk_boundary(struct walk *w, uint64_t off)
+{
+	struct vsubtree sub[VSUBTREE_MAX];
+	uint8_t key[16], zero[16] = { 0 };
+	struct seen *e;
+	int k = vreader_subtrees_at(w->vr, off, vreader_size(w->vr) - off, sub);
+
+	if (k < 0)
+		return k;
+	for (int i = 0; i < k; i++) {
+		page_key(w, sub[i].hash, key);
+		e = memcmp(key, zero, 16) ? seen_slot(&w->c->pages, key) : NULL;
+		if (e && e->used && (e->read || !w->read))
+			return (int64_t)sub[i].bytes;
+		if (w->nopen < CHECK_OPEN)
+			w->open[w->nopen++] = sub[i];
+	}
+	return 0;
+}
+
+/* Looks the waiting chunks up; then every begun page that ends by off is
+ * sound and enters the set.  NULL or what is wrong. */
+static const char *walk_flush(struct walk *w, uint64_t off, char *what, size_t cap)
+{
+	const char *f = w->n ? chunks_fault(w->c, w->mac, w->sha, w->n, what, cap) : NULL;
+	size_t j = 0;
+	uint8_t key[16];
+
+	w->n = 0;
+	if (f)
+		return f;
+	for (size_t i = 0; i < w->nopen; i++) {
+		if (w->open[i].start + w->open[i].bytes <= off) {
+			page_key(w, w->open[i].hash, key);
+			(void)seen_put(&w->c->pages, key, w->read);
+		} else {
+			w->open[j++] = w->open[i];
+		}
+	}
+	w->nopen = j;
+	return NULL;
+}
+
+/* Whether a begun page ends by off (its chunks are all waiting or found). */
+static bool walk_ended(const struct walk *w, uint64_t off)
+{
+	for (size_t i = 0; i < w->nopen; i++)
+		if (w->open[i].start + w->open[i].bytes <= off)
+			return true;
+	return false;
+}
+
+/* Reads chunk ch whole (the vreader checks it against its sha256). */
+static int walk_read(struct walk *w, const struct vchunk *ch)
+{
+	ssize_t k = vreader_pread(w->vr, w->buf, ch->len, ch->start);
+
+	if (k != (ssize_t)ch->len)
+		return k < 0 ? (int)k : -EIO;
+	w->c->read_bytes += ch->len;
+	if (!w->skipped && EVP_DigestUpdate(w->md, w->buf, ch->len) != 1)
+		return -EIO;
+	return 0;
+}
+
+/* Walks the content from its first byte: NULL when sound. */
+static const char *walk_content(struct walk *w, char *what, size_t cap)
+{
+	uint64_t size = vreader_size(w->vr), off = 0;
+	const char *f = NULL;
+	struct vchunk ch;
+	int64_t skip;
+	int r = 0;
+
+	while (!f && off < size && !w->c->env->quit) {
+		if ((skip = walk_boundary(w, off)) > 0) {
+			w->skipped = true;
+			w->c->shared_bytes += w->read ? (uint64_t)skip : 0;
+			off += (uint64_t)skip;
+			continue;
+		}
+		if (skip < 0 || (r = vreader_chunk_at(w->vr, off, &ch)) < 0 || !ch.len ||
+		    ch.start != off) {
+			r = skip < 0 ? (int)skip : r;
+			snprintf(what, cap, "tree page damaged at byte %llu: %s",
+				 (unsigned long long)off, strerror(r < 0 ? -r : EBADMSG));
+			return what;
+		}
+		memcpy(w->sha[w->n++], ch.sha, 32);
+		if (w->read && (r = walk_read(w, &ch)) < 0)
+			return snprintf(what, cap, "reading it: %s", strerror(-r)), what;
+		off += ch.len;
+		if (w->n == CHECK_LOCS || off >= size || walk_ended(w, off))
+			f = walk_flush(w, off, what, cap);
+	}
+	return f;
+}
+
 /* The version's tree and chunks (and, reading, its bytes): NULL when
  * sound, else what is wrong (in what[] or static). */
 static const char *version_fault(struct check *c, const struct index_content *v, bool read,
 				 char *what, size_t cap)
 {
 	struct content_ref ref = { .size = v->size };
+	struct walk *w = calloc(1, sizeof(*w));
 	struct devkey key;
-	struct vreader *vr = NULL;
-	struct store_idmac *mac;
-	uint8_t sha[CHECK_LOCS][32], h[32];
-	const char *f = NULL;
-	uint64_t off = 0;
-	size_t n = 0;
+	uint8_t h[32];
+	unsigned int hl = 32;
+	const char *f = "out of memory";
 	int r;
 
 	memcpy(ref.root, v->content_root, 32);
 	memcpy(key.k, v->devkey, 32);
-	if (!(mac = store_idmac_new(&key)))
-		return "out of memory";
-	if ((r = vreader_open(c->env->st, &key, &ref, &vr)) < 0) {
-		store_idmac_free(mac);
-		return r == -ENOENT ? "the tree's root page is missing" :
-		       (snprintf(what, cap, "tree root page: %s", strerror(-r)), what);
+	if (!w || !(w->mac = store_idmac_new(&key)) || !(w->md = EVP_MD_CTX_new()) ||
+	    !(w->buf = malloc(STORE_CHUNK_MAX)) || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
+		goto out;
+	w->c = c;
+	w->read = read;
+	if ((r = vreader_open(c->env->st, &key, &ref, &w->vr)) < 0) {
+		f = r == -ENOENT ? "the tree's root page is missing" :
+		    (snprintf(what, cap, "tree root page: %s", strerror(-r)), what);
+		goto out;
 	}
-	while (!f && off < v->size) {
-		struct vchunk ch;
-
-		if ((r = vreader_chunk_at(vr, off, &ch)) < 0 || !ch.len || ch.start != off) {
-			snprintf(what, cap, "tree page damaged at byte %llu: %s",
-				 (unsigned long long)off, strerror(r < 0 ? -r : EBADMSG));
-			f = what;
-			break;
-		}
-		memcpy(sha[n++], ch.sha, 32);
-		off += ch.len;
-		if (n == CHECK_LOCS || off >= v->size)
-			f = chunks_fault(c, mac, sha, n, what, cap), n = 0;
-	}
-	if (!f && read) {
+	if (read)
 		c->read_versions++;
-		c->read_bytes += v->size;
-		if ((r = content_sha256(vr, h)) < 0)
-			f = (snprintf(what, cap, "reading it: %s", strerror(-r)), what);
-		else if (v->sha_known && memcmp(h, v->sha256, 32))
-			f = "its content does not match its sha256";
+	f = walk_content(w, what, cap);
+	/* with nothing skipped the bytes were all read: the sha256 too */
+	if (!f && read && !w->skipped && v->sha_known && !c->env->quit &&
+	    (EVP_DigestFinal_ex(w->md, h, &hl) != 1 || memcmp(h, v->sha256, 32)))
+		f = "its content does not match its sha256";
+out:
+	if (w) {
+		vreader_free(w->vr);
+		store_idmac_free(w->mac);
+		EVP_MD_CTX_free(w->md);
+		free(w->buf);
 	}
-	vreader_free(vr);
-	store_idmac_free(mac);
+	free(w);
 	return f;
 }
 
@@ -217,18 +422,8 @@ static bool still_there(struct check *c, const struct index_content *v)
 	return there;
 }
 
-/* ---- contents already checked (many versions share one: META, renames).
- * A content is known by 16 bytes of sha256(dev, root, sha256, size); the
- * table stops growing at SEEN_MAX slots (32 MiB), after which the rest is
- * simply checked again. */
-#define SEEN_MAX (1u << 20)
-struct seen {
-	uint8_t key[16];
-	bool used, read;
-	char *fault;             /* NULL: sound */
-};
-
-static void seen_key(const struct index_content *v, uint8_t key[16])
+/* A content is known by 16 bytes of sha256(dev, root, sha256, size). */
+static void content_key(const struct index_content *v, uint8_t key[16])
 {
 	uint8_t in[8 + 32 + 32 + 8], h[32];
 	unsigned int n = sizeof(h);
@@ -241,46 +436,6 @@ static void seen_key(const struct index_content *v, uint8_t key[16])
 	memcpy(key, h, 16);
 }
 
-static size_t seen_pos(const uint8_t key[16], size_t cap)
-{
-	size_t h;
-
-	memcpy(&h, key, sizeof(h));
-	return h & (cap - 1);
-}
-
-static bool seen_grow(struct check *c)
-{
-	size_t cap = c->capseen ? c->capseen * 2 : 1024;
-	struct seen *t;
-
-	if (cap > SEEN_MAX || !(t = calloc(cap, sizeof(*t))))
-		return false;
-	for (size_t i = 0; i < c->capseen; i++) {
-		size_t j = seen_pos(c->seen[i].key, cap);
-
-		if (!c->seen[i].used)
-			continue;
-		while (t[j].used)
-			j = (j + 1) & (cap - 1);
-		t[j] = c->seen[i];
-	}
-	free(c->seen);
-	c->seen = t;
-	c->capseen = cap;
-	return true;
-}
-
-/* The slot of key (found, or free for it), NULL when the table is full. */
-static struct seen *seen_slot(struct check *c, const uint8_t key[16])
-{
-	if (c->nseen * 2 >= c->capseen && !seen_grow(c) && c->nseen * 4 >= c->capseen * 3)
-		return NULL;
-	for (size_t j = seen_pos(key, c->capseen);; j = (j + 1) & (c->capseen - 1))
-		if (!c->seen[j].used || !memcmp(c->seen[j].key, key, 16))
-			return &c->seen[j];
-}
-
 /* version_fault once per content (again when it must now be read). */
 static const char *content_fault(struct check *c, const struct index_content *v, bool read,
 				 char *what, size_t cap)
@@ -289,29 +444,17 @@ static const char *content_fault(struct check *c, const struct index_content *v,
 	struct seen *e;
 	const char *f;
 
-	seen_key(v, key);
-	e = seen_slot(c, key);
+	content_key(v, key);
+	e = seen_slot(&c->contents, key);
 	if (e && e->used && (e->read || !read || e->fault))
 		return e->fault;
 	f = version_fault(c, v, read, what, cap);
-	if (!e)
+	if (!(e = seen_put(&c->contents, key, read)))
 		return f;
-	if (!e->used) {
-		memcpy(e->key, key, 16);
-		e->used = true;
-		c->nseen++;
-	}
 	e->read = read;
 	free(e->fault);
 	e->fault = f ? strdup(f) : NULL;
 	return f;
-}
-
-static void seen_free(struct check *c)
-{
-	for (size_t i = 0; i < c->capseen; i++)
-		free(c->seen[i].fault);
-	free(c->seen);
 }
 
 static int check_versions(struct check *c)
@@ -373,9 +516,11 @@ static void summary(struct check *c)
 			(unsigned long long)c->rows.rows, (unsigned long long)c->rows.bytes,
 			(unsigned long long)c->versions);
 		if (c->read_data)
-			fprintf(c->out, "; read %llu versions (%llu bytes, sample %g%%, seed %llu)",
+			fprintf(c->out, "; read %llu versions (%llu bytes, %llu more shared with"
+				" versions read before, sample %g%%, seed %llu)",
 				(unsigned long long)c->read_versions,
-				(unsigned long long)c->read_bytes, c->sample,
+				(unsigned long long)c->read_bytes,
+				(unsigned long long)c->shared_bytes, c->sample,
 				(unsigned long long)c->seed);
 		fprintf(c->out, ": %llu damaged versions, %zu damaged records unused\n",
 			(unsigned long long)c->damaged, unused);
@@ -389,8 +534,9 @@ static void summary(struct check *c)
 		      "damaged", c->jdamaged, "damaged_records", jrows);
 	c->jdamaged = NULL;
 	if (j && c->read_data)
-		json_object_set_new(j, "read", json_pack("{s:I, s:I, s:f, s:I}", "versions",
+		json_object_set_new(j, "read", json_pack("{s:I, s:I, s:I, s:f, s:I}", "versions",
 			(json_int_t)c->read_versions, "bytes", (json_int_t)c->read_bytes,
+			"shared_bytes", (json_int_t)c->shared_bytes,
 			"sample", c->sample, "seed", (json_int_t)(c->seed & INT64_MAX)));
 	if (j)
 		json_dumpf(j, c->out, JSON_COMPACT);
@@ -462,6 +608,7 @@ int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out,
 	json_decref(c.jdamaged);
 	r = r < 0 ? 1 : (c.damaged || c.nbad) ? 1 : 0;
 	free(c.bad);
-	seen_free(&c);
+	seen_free(&c.contents);
+	seen_free(&c.pages);
 	return r;
 }
