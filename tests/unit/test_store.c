@@ -650,7 +650,7 @@ static void flip_at(const char *dir, off_t off)
 static void test_check_rows(void **state)
 {
 	struct fx *f = *state;
-	uint8_t p[3][6000], id[3][32];
+	uint8_t p[6000];
 	struct store_check_stats cs;
 	struct store_batch *b;
 	struct badlist bl = { 0 };
@@ -659,11 +659,7 @@ static void test_check_rows(void **state)
 	const uint64_t rec = REC_HDR + 6000 + (store_encrypted(f->st) ? REC_SEAL : 0);
 
 	assert_int_equal(store_batch_new(f->st, &b), 0);
-	for (int i = 0; i < 3; i++) {
-		fill(p[i], sizeof(p[i]), (uint64_t)i + 40);
-		id_of(p[i], sizeof(p[i]), id[i]);
-		assert_int_equal(store_batch_put(b, id[i], p[i], sizeof(p[i])), 0);
-	}
+	put_filled(b, p, sizeof(p), 3, 40);
 	assert_int_equal(store_batch_commit(b), 0);
 	store_batch_free(b);
 	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
@@ -703,18 +699,14 @@ static int bad_then_quit(void *arg, const uint8_t id[STORE_ID_LEN], const struct
 static void test_check_rows_cancel(void **state)
 {
 	struct fx *f = *state;
-	uint8_t p[3][3000], id[3][32];
+	uint8_t p[3000];
 	struct store_check_stats cs;
 	struct store_batch *b;
 	struct badlist bl = { 0 };
 	const uint64_t rec = REC_HDR + 3000 + (store_encrypted(f->st) ? REC_SEAL : 0);
 
 	assert_int_equal(store_batch_new(f->st, &b), 0);
-	for (int i = 0; i < 3; i++) {
-		fill(p[i], sizeof(p[i]), (uint64_t)i + 60);
-		id_of(p[i], sizeof(p[i]), id[i]);
-		assert_int_equal(store_batch_put(b, id[i], p[i], sizeof(p[i])), 0);
-	}
+	put_filled(b, p, sizeof(p), 3, 60);
 	assert_int_equal(store_batch_commit(b), 0);
 	store_batch_free(b);
 	for (int i = 0; i < 3; i++)
