@@ -43,7 +43,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDEXPANSION:
 # objects are listed through $$(call obj_of,...): keep them between runs
 .SECONDARY:
-.PHONY: all deps test test-asan unit integration lint demo soak bench install clean
+.PHONY: all deps test test-asan test-encrypt unit unit-encrypt integration integration-encrypt \
+	lint demo soak bench install clean
 all: $(BINS)
 
 deps:
@@ -127,8 +128,32 @@ lint: $(LIBS)
 test: deps
 	$(MAKE) all $(UNIT_BINS)
 	@rc=0; $(MAKE) lint || rc=1; $(MAKE) unit || rc=1; $(MAKE) fuzz-smoke || rc=1; \
-	$(MAKE) integration || rc=1; $(MAKE) test-asan || rc=1; \
+	$(MAKE) integration || rc=1; $(MAKE) unit-encrypt || rc=1; \
+	$(MAKE) integration-encrypt || rc=1; $(MAKE) test-asan || rc=1; \
 	if [ $$rc = 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi; exit $$rc
+
+# Encrypted stores (docs/hacking.md, "run the tests on encrypted stores"): with
+# VIGIL_TEST_ENCRYPT=1 the unit tests that make stores through
+# tests/unit/store_fixture.h make them encrypted, and tests/integration/lib.sh
+# inits every server with --encrypt.  `make test` runs those unit tests and
+# the integration scripts that work the store's records hardest
+# (ENCRYPT_INTEGRATION: check, full disk, batches, resumed uploads, sweep,
+# upload expiry; ~3 min on the loaded 2-CPU machine) once more encrypted,
+# besides t_encrypt.sh in the plain run; `make test-encrypt` runs the whole
+# integration suite encrypted (as long as the plain one).
+ENCRYPT_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
+	$(shell grep -l 'store_fixture\.h' $(UNIT_SRCS) /dev/null))
+ENCRYPT_INTEGRATION ?= t_check.sh t_enospc.sh t_putbatch.sh t_resume.sh t_sweep.sh \
+	t_upload_expire.sh
+unit-encrypt: $(ENCRYPT_UNIT_BINS)
+	VIGIL_TEST_ENCRYPT=1 tests/run-unit.sh $(ENCRYPT_UNIT_BINS)
+integration-encrypt: all
+	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh $(ENCRYPT_INTEGRATION)
+test-encrypt: deps
+	$(MAKE) all $(ENCRYPT_UNIT_BINS)
+	@rc=0; $(MAKE) unit-encrypt || rc=1; \
+	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh || rc=1; \
+	if [ $$rc = 0 ]; then echo "make test-encrypt: all passed"; else echo "make test-encrypt: FAILED"; fi; exit $$rc
 
 # The unit tests and the short soak once more under ASan+UBSan, in a build
 # tree of their own: what only a sanitizer sees fails the run too.
