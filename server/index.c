@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/index_int.h"
+#include "server/store/dbcrypt.h"
 
 /* 2: the commands table's seq, sig, reason, figures and times
  * (server/commands.c); 3: the devices table's sim_* columns
@@ -262,7 +263,12 @@ static int open_handle(const char *dir, bool create, bool reader, struct index *
 	idx->cq_tail = &idx->cq_head;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(idx->path, &idx->db, flags, NULL);
+	/* an encrypted store's index.db: through dbcrypt.h's VFS */
+	rc = dbcrypt_open(idx->path, flags, &idx->db);
+	if (rc == SQLITE_AUTH) {
+		r = -ENOKEY;
+		goto out;
+	}
 	if (rc != SQLITE_OK) {
 		r = rc == SQLITE_CANTOPEN ? -ENOENT : -EIO;
 		log_warnx("%s: %s", idx->path, idx->db ? sqlite3_errmsg(idx->db) : "cannot open");

@@ -33,6 +33,7 @@
 #include "server/session.h"
 #include "server/srv.h"
 #include "server/srvdir.h"
+#include "server/rekey_cli.h"
 #include "server/srvkey.h"
 #include "server/sweep.h"
 #include "server/store/store.h"
@@ -47,12 +48,15 @@ static const char usage_text[] =
 	"       vigil-server revoke DIR NAME\n"
 	"       vigil-server run    DIR [--listen HOST:PORT] [--key-file FILE | --passphrase-file FILE|-]\n"
 	"       vigil-server check  DIR [--read-data [--sample PERCENT] [--seed N]] [--json]\n"
+	"                           [--key-file FILE | --passphrase-file FILE|-]\n"
 	"       vigil-server quota  DIR DEVICE BYTES|none\n"
 	"       vigil-server quota  DIR [DEVICE]\n"
 	"       vigil-server retain DIR [DEVICE|--all] [--keep-within DURATION] [--keep-hourly N]\n"
 	"                           [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--json]\n"
 	"       vigil-server retain DIR --show [--json] | DIR DEVICE --release-hold [--json]\n"
 	"       vigil-server sweep  DIR [--json] [--key-file FILE | --passphrase-file FILE|-]\n"
+	"       vigil-server rekey  DIR [--key-file FILE | --passphrase-file FILE|-]\n"
+	"                           --new-key-file FILE | --new-passphrase-file FILE|-\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
@@ -75,8 +79,7 @@ static const char usage_text[] =
 	"        and checks it against its sha256.  One line per damaged version;\n"
 	"        exit 1 on any damage.  Runs inside the server serving DIR (through\n"
 	"        DIR/admin.sock) while it serves, or on DIR itself when none does\n"
-	"        (an encrypted store's key from VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE\n"
-	"        or VIGIL_PASSPHRASE then).\n"
+	"        (an encrypted store's key then as below).\n"
 	"quota   cap what DEVICE holds (the bytes of its latest live regular\n"
 	"        files, as 'vigil devices' shows; BYTES may end in K, M, G or T);\n"
 	"        a PUT that would make it hold more is refused (EDQUOT), deletes\n"
@@ -93,7 +96,18 @@ static const char usage_text[] =
 	"        --release-hold (recorded as an event).  --show: policies and holds.\n\n"
 	"sweep   delete the chunks no version and no upload uses any more, now; asks\n"
 	"        the server running on DIR (which also sweeps by itself) or, when none\n"
-	"        runs, sweeps itself (an encrypted store: its key as for run).\n";
+	"        runs, sweeps itself (an encrypted store: its key as for run).\n"
+	"rekey   wrap an encrypted store's data key under a new key file (made when\n"
+	"        FILE does not exist) or passphrase, replacing DIR/store/datakey\n"
+	"        atomically: the old secret no longer opens the store.  The data key\n"
+	"        itself stays (docs/store-format.md, \"Changing the secret\").\n"
+	"\n"
+	"An encrypted store: every subcommand that opens DIR itself (init, run, enroll,\n"
+	"revoke, check and sweep when no server answers, quota, retain, rekey) takes\n"
+	"--key-file FILE or --passphrase-file FILE|- ('-': a line of stdin, read with\n"
+	"echo off from a terminal), else VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE or\n"
+	"VIGIL_PASSPHRASE from the environment.  Packs, index.db and search.db are\n"
+	"encrypted (what stays readable: docs/store-format.md, \"What the disk shows\").\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -608,6 +622,18 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	/* the subcommands that open a stopped encrypted DIR themselves: its
+	 * secret from --key-file/--passphrase-file (or the environment) */
+	if (!strcmp(cmd, "quota") || admin_handles(cmd) || !strcmp(cmd, "retain") ||
+	    !strcmp(cmd, "enroll") || !strcmp(cmd, "revoke") || !strcmp(cmd, "rekey")) {
+		if ((r = srvkey_cli_take(&argc, argv)) != 0)
+			return r;
+		if (!admin_handles(cmd) && strcmp(cmd, "rekey") && argc > 2 && argv[2][0] != '-' &&
+		    srvkey_cli_load(argv[2]) != 0)
+			return 1;
+	}
+	if (!strcmp(cmd, "rekey"))
+		return rekey_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "quota"))
 		return quota_main(argc - 1, argv + 1);
 	if (admin_handles(cmd))   /* in the server serving DIR, or here */

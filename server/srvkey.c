@@ -8,10 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "server/store/dbcrypt.h"
+
+/* --key-file / --passphrase-file taken off a subcommand's arguments by
+ * srvkey_cli_take (used when a call gives neither) */
+static struct srvkey_opts cli;
+static const char *tty_prompt = "passphrase: ";
 
 /* One line (without its newline) from fd, at most SRVKEY_PASS_MAX bytes. */
 static int line_read(int fd, char *out, size_t *n)
@@ -33,12 +40,34 @@ static int line_read(int fd, char *out, size_t *n)
 	return len ? 0 : -ENODATA;
 }
 
+/* A line of the terminal on stdin: a prompt on stderr, echo off while
+ * it is typed (restored on every way out). */
+static int tty_read(char *out, size_t *n)
+{
+	struct termios old, quiet;
+	int r;
+
+	if (tcgetattr(STDIN_FILENO, &old) < 0)
+		return line_read(STDIN_FILENO, out, n);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	fputs(tty_prompt, stderr);
+	fflush(stderr);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
+		return -errno;
+	r = line_read(STDIN_FILENO, out, n);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	return r;
+}
+
 static int pass_file_read(const char *path, char *out, size_t *n)
 {
 	int fd, r;
 
 	if (!strcmp(path, "-"))
-		return line_read(STDIN_FILENO, out, n);
+		return isatty(STDIN_FILENO) ? tty_read(out, n) : line_read(STDIN_FILENO, out, n);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return -errno;
 	r = line_read(fd, out, n);
@@ -56,6 +85,10 @@ static int secret_get(const struct srvkey_opts *o, bool create, struct store_sec
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	if (!kf && !pf) {
+		kf = cli.key_file;
+		pf = cli.pass_file;
+	}
 	if (!kf && !pf) {
 		kf = getenv("VIGIL_KEY_FILE");
 		pf = kf ? NULL : getenv("VIGIL_PASSPHRASE_FILE");
@@ -112,6 +145,8 @@ int srvkey_load(const char *dir, const struct srvkey_opts *o, struct store_key *
 	if ((r = secret_get(o, false, &s, pass, err, errlen)) < 0)
 		return r;
 	r = store_key_load(path, &s, key);
+	if (r == 0)
+		dbcrypt_key_set(key);
 	if (r == -EKEYREJECTED)
 		snprintf(err, errlen, "%s/%s: wrong %s", path, STOREKEY_FILE,
 			 s.has_key ? "key file" : "passphrase");
@@ -137,9 +172,98 @@ int srvkey_create(const char *dir, const struct srvkey_opts *o, struct store_key
 		r = -errno;
 	if (r == 0)
 		r = store_key_create(path, &s, key);
+	if (r == 0)
+		dbcrypt_key_set(key);
 	if (r < 0)
 		snprintf(err, errlen, "%s/%s: %s", path, STOREKEY_FILE, strerror(-r));
 	store_secret_clear(&s);
 	OPENSSL_cleanse(pass, sizeof(pass));
 	return r;
+}
+
+int srvkey_rekey(const char *dir, const struct srvkey_opts *nw, char *err, size_t errlen)
+{
+	char path[4096], pass[SRVKEY_PASS_MAX];
+	const struct srvkey_opts none = { 0 };
+	struct store_secret s;
+	struct store_key key;
+	bool enc = false;
+	int r;
+
+	if ((r = srvkey_load(dir, &none, &key, &enc, err, errlen)) < 0)
+		return r;
+	store_path(dir, path, sizeof(path));
+	if (!enc)
+		return snprintf(err, errlen, "%s: not an encrypted store", path), -EINVAL;
+	tty_prompt = "new passphrase: ";
+	if ((r = secret_get(nw, true, &s, pass, err, errlen)) == 0) {
+		r = store_key_rewrap(path, &s, &key);
+		if (r < 0)
+			snprintf(err, errlen, "%s/%s: %s", path, STOREKEY_FILE, strerror(-r));
+	}
+	store_secret_clear(&s);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	OPENSSL_cleanse(&key, sizeof(key));
+	return r;
+}
+
+/* The value of option name at argv[*i] ("--name V" or "--name=V"), the
+ * pair removed from argv; NULL when argv[*i] is not it, or, with *bad
+ * set, when its value is missing. */
+static const char *opt_take(int *argc, char **argv, int i, const char *name, bool *bad)
+{
+	size_t l = strlen(name);
+	const char *v;
+	int k = 1;
+
+	if (strncmp(argv[i], name, l) || (argv[i][l] && argv[i][l] != '='))
+		return NULL;
+	if (argv[i][l] == '=') {
+		v = argv[i] + l + 1;
+	} else if (i + 1 < *argc) {
+		v = argv[i + 1];
+		k = 2;
+	} else {
+		*bad = true;
+		return NULL;
+	}
+	memmove(argv + i, argv + i + k, (size_t)(*argc - i - k + 1) * sizeof(*argv));
+	*argc -= k;
+	return v;
+}
+
+int srvkey_cli_take(int *argc, char **argv)
+{
+	bool bad = false;
+	const char *v;
+
+	for (int i = 1; i < *argc && !bad;) {
+		if ((v = opt_take(argc, argv, i, "--key-file", &bad)))
+			cli.key_file = v;
+		else if ((v = opt_take(argc, argv, i, "--passphrase-file", &bad)))
+			cli.pass_file = v;
+		else if (!bad)
+			i++;
+	}
+	if (bad || (cli.key_file && cli.pass_file)) {
+		fprintf(stderr, "%s: %s\n", "vigil-server", bad ? "--key-file and --passphrase-file"
+			" need a FILE" : "give one of --key-file, --passphrase-file");
+		return 2;
+	}
+	return 0;
+}
+
+int srvkey_cli_load(const char *dir)
+{
+	const struct srvkey_opts none = { 0 };
+	char err[4096 + 128] = "";
+	struct store_key key;
+	bool enc = false;
+	int r;
+
+	r = srvkey_load(dir, &none, &key, &enc, err, sizeof(err));
+	OPENSSL_cleanse(&key, sizeof(key));
+	if (r < 0)
+		fprintf(stderr, "%s: %s\n", "vigil-server", err);
+	return r < 0 ? 1 : 0;
 }

@@ -137,7 +137,11 @@ static int wrap(bool enc, const uint8_t kek[32], const uint8_t *hdr, const uint8
 	return ok ? 0 : enc ? -EIO : -EKEYREJECTED;
 }
 
-int store_key_create(const char *store_dir, const struct store_secret *s, struct store_key *out)
+/* key wrapped under s (a fresh salt and nonce) into store_dir/datakey,
+ * atomically and durably (file_write_atomic: the old file or the new,
+ * never neither); flags: FILE_NOREPLACE for a new store. */
+static int key_write(const char *store_dir, const struct store_secret *s,
+		     const struct store_key *key, unsigned flags)
 {
 	uint8_t f[KF_LEN] = { 0 }, kek[32];
 	char path[4096];
@@ -152,14 +156,31 @@ int store_key_create(const char *store_dir, const struct store_secret *s, struct
 		put_be(f + 24, STOREKEY_SCRYPT_R, 4);
 		put_be(f + 28, STOREKEY_SCRYPT_P, 4);
 	}
-	if (RAND_bytes(f + 32, 16 + 12) != 1 || RAND_bytes(out->k, sizeof(out->k)) != 1)
+	if (RAND_bytes(f + 32, 16 + 12) != 1)
 		return -EIO;
-	if ((r = kek_derive(s, f, kek)) == 0 && (r = wrap(true, kek, f, f + 48, out->k, f + 60, f + 92)) == 0)
-		r = file_write_atomic(path, f, sizeof(f), 0600, FILE_NOREPLACE);
+	if ((r = kek_derive(s, f, kek)) == 0 && (r = wrap(true, kek, f, f + 48, key->k, f + 60, f + 92)) == 0)
+		r = file_write_atomic(path, f, sizeof(f), 0600, flags);
 	OPENSSL_cleanse(kek, sizeof(kek));
-	if (r < 0)
+	OPENSSL_cleanse(f, sizeof(f));
+	return r;
+}
+
+int store_key_create(const char *store_dir, const struct store_secret *s, struct store_key *out)
+{
+	int r;
+
+	if (RAND_bytes(out->k, sizeof(out->k)) != 1)
+		return -EIO;
+	if ((r = key_write(store_dir, s, out, FILE_NOREPLACE)) < 0)
 		OPENSSL_cleanse(out->k, sizeof(out->k));
 	return r;
+}
+
+int store_key_rewrap(const char *store_dir, const struct store_secret *s, const struct store_key *key)
+{
+	if (!store_key_present(store_dir))
+		return -ENOENT;
+	return key_write(store_dir, s, key, 0);
 }
 
 int store_key_load(const char *store_dir, const struct store_secret *s, struct store_key *out)

@@ -41,6 +41,11 @@ int  store_key_create(const char *store_dir, const struct store_secret *s, struc
  * -EKEYREJECTED when s is not the secret it was wrapped with; -EINVAL
  * for a damaged or unknown file; -errno. */
 int  store_key_load(const char *store_dir, const struct store_secret *s, struct store_key *out);
+/* Wraps the data key key under another secret s, replacing
+ * store_dir/datakey atomically and durably (a crash leaves the old wrap
+ * or the new one, never neither); the data key itself stays.  0, -ENOENT
+ * (no datakey), -errno. */
+int  store_key_rewrap(const char *store_dir, const struct store_secret *s, const struct store_key *key);
 /* Reads a key file: 32 raw bytes, or 64 hex digits and an optional
  * newline.  0, -ENOENT, -EINVAL (another content), -errno. */
 int  store_key_file_read(const char *path, uint8_t key[32]);

@@ -3,7 +3,10 @@
 # start without the secret or with a wrong one; backup, get, mount and
 # search work; the packs hold VGE2 records and none of the plain bytes;
 # a changed byte in a pack makes get and a mounted read fail, never return
-# other bytes.
+# other bytes.  No file under DIR (index.db, search.db and their -wal and
+# -shm while the server runs, the packs) holds a path or a searchable word
+# of the data; check with a wrong passphrase fails with one line; rekey
+# moves the store to a key file and the passphrase no longer opens it.
 . "$(dirname "$0")/lib.sh"
 
 [ -e /dev/fuse ] && command -v fusermount3 >/dev/null && FUSE=1 || FUSE=0
@@ -60,8 +63,22 @@ if [ "$FUSE" = 1 ]; then
 	fusermount3 -u "$M" || fail "unmount"
 fi
 
+# no path, name or word of the data in any file under DIR (running: the
+# databases' -wal and -shm files are there too)
+no_plain() {
+	for w in "$D/notes/meeting.txt" meeting.txt kumquat quarterly 13800138000 vigil-plaintext-marker; do
+		! grep -r -a -F -q -e "$w" "$T/srv" || fail "$1: '$w' in $(grep -r -a -F -l -e "$w" "$T/srv" | head -3)"
+	done
+}
+note "no plain text under DIR while it serves"
+ls "$T/srv/index.db-wal" "$T/srv/search.db-wal" >/dev/null || fail "no WAL files"
+no_plain "running"
+
 note "the packs: VGE2 records, no plain bytes"
 server_stop
+no_plain "stopped"
+[ "$(head -c 15 "$T/srv/index.db")" = vigil-sealed-db ] || fail "index.db not sealed"
+[ "$(head -c 15 "$T/srv/search.db")" = vigil-sealed-db ] || fail "search.db not sealed"
 [ "$(head -c 4 "$T/srv/store/packs/00000001.pack")" = VGE2 ] || fail "record magic"
 python3 - "$T/srv/store/packs" "$D" <<'PY' || fail "plain bytes in the packs"
 import os, sys
@@ -70,6 +87,32 @@ big = open(os.path.join(sys.argv[2], "big"), "rb").read()
 for needle in (b"vigil-plaintext-marker", b"kumquat", big[5000000:5000032], big[-64:-32]):
     assert needle not in packs, needle[:16]
 PY
+
+note "check on the stopped DIR: a wrong passphrase is one line, the right one opens it"
+rc=0; "$BIN/vigil-server" check "$T/srv" --passphrase-file "$T/wrong" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && [ ! -s "$T/out" ] || fail "wrong passphrase: exit $rc, $(cat "$T/err")"
+env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" check "$T/srv" --passphrase-file "$T/pass" >/dev/null ||
+	fail "check with the passphrase"
+env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" quota "$T/srv" </dev/null >/dev/null 2>&1 &&
+	fail "quota without the secret"
+
+note "rekey to a key file: the passphrase no longer opens the store"
+cp "$T/srv/store/datakey" "$T/datakey.old"
+env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" rekey "$T/srv" --passphrase-file "$T/pass" \
+	--new-key-file "$T/new.key" >/dev/null 2>&1 || fail "rekey"
+[ -s "$T/new.key" ] || fail "rekey made no key file"
+cmp -s "$T/datakey.old" "$T/srv/store/datakey" && fail "datakey unchanged"
+cp "$T/srv/store/datakey" "$T/datakey.new"
+rc=0; env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" check "$T/srv" --passphrase-file "$T/pass" \
+	>/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "the old passphrase still opens the store (exit $rc)"
+env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" rekey "$T/srv" --key-file "$T/other.key" \
+	--new-passphrase-file "$T/wrong" >/dev/null 2>&1 && fail "rekey with a wrong key"
+cmp -s "$T/datakey.new" "$T/srv/store/datakey" || fail "a failed rekey changed datakey"
+unset VIGIL_PASSPHRASE_FILE
+export VIGIL_KEY_FILE="$T/new.key"
+"$BIN/vigil-server" check "$T/srv" >/dev/null || fail "check with the new key file"
+"$BIN/vigil-server" retain "$T/srv" --show >/dev/null || fail "retain --show with the new key file"
 
 note "a changed byte in a pack: get and a mounted read fail"
 python3 - "$T/srv/store/packs/00000001.pack" <<'PY'
