@@ -95,6 +95,16 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) bench/loadgen.h $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADGEN_SRCS) $(LIBS) $(LDLIBS)
 
 # --- tests ---
+# The sqlite3 shell on an encrypted test store (VIGIL_TEST_ENCRYPT=1,
+# tests/integration/lib.sh): dbcrypt's VFS as an LD_PRELOAD object, built
+# without the sanitizers (the shell is not).
+SEALED_PRELOAD := $(BUILD)/tests/sealed_preload.so
+SEALED_SRCS := tests/integration/sealed_preload.c server/store/dbcrypt.c server/store/storekey.c \
+               common/fdio.c common/buf.c common/hex.c
+$(SEALED_PRELOAD): $(SEALED_SRCS) server/store/dbcrypt.h server/store/storekey.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+		-I. -fPIC -shared -o $@ $(SEALED_SRCS) -lcrypto -lsqlite3 -ldl
 # A test binary depends on the headers it includes too (tests/unit/*.h
 # fixtures among them): a changed fixture rebuilds its tests.
 $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
@@ -116,7 +126,7 @@ $(BUILD)/tests/test_exproc: CFLAGS += -DVIGIL_SERVER_BIN='"$(BUILD)/bin/vigil-se
 unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
-integration: all
+integration: all $(SEALED_PRELOAD)
 	tests/integration/run-all.sh
 
 # The functions STYLE.md bans (strcpy strcat sprintf strtok atoi gets),
@@ -126,7 +136,7 @@ lint: $(LIBS)
 	@scripts/dupsyms.sh $(LIBS)
 
 test: deps
-	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; $(MAKE) lint || rc=1; $(MAKE) unit || rc=1; $(MAKE) fuzz-smoke || rc=1; \
 	$(MAKE) integration || rc=1; $(MAKE) unit-encrypt || rc=1; \
 	$(MAKE) integration-encrypt || rc=1; $(MAKE) test-asan || rc=1; \
@@ -147,10 +157,10 @@ ENCRYPT_INTEGRATION ?= t_check.sh t_enospc.sh t_putbatch.sh t_resume.sh t_sweep.
 	t_upload_expire.sh
 unit-encrypt: $(ENCRYPT_UNIT_BINS)
 	VIGIL_TEST_ENCRYPT=1 tests/run-unit.sh $(ENCRYPT_UNIT_BINS)
-integration-encrypt: all
+integration-encrypt: all $(SEALED_PRELOAD)
 	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh $(ENCRYPT_INTEGRATION)
 test-encrypt: deps
-	$(MAKE) all $(ENCRYPT_UNIT_BINS)
+	$(MAKE) all $(ENCRYPT_UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; $(MAKE) unit-encrypt || rc=1; \
 	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh || rc=1; \
 	if [ $$rc = 0 ]; then echo "make test-encrypt: all passed"; else echo "make test-encrypt: FAILED"; fi; exit $$rc

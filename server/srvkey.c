@@ -52,10 +52,10 @@ static int tty_read(char *out, size_t *n)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	fputs(tty_prompt, stderr);
-	fflush(stderr);
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
 		return -errno;
+	fputs(tty_prompt, stderr);   /* after: what is typed from now is not shown */
+	fflush(stderr);
 	r = line_read(STDIN_FILENO, out, n);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 	fputc('\n', stderr);

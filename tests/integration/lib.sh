@@ -24,6 +24,18 @@ if [ "${VIGIL_TEST_ENCRYPT:-0}" = 1 ]; then
 	chmod 755 "$T/encbin/vigil-server"
 	BIN=$T/encbin
 	export VIGIL_KEY_FILE="$T/store.key"
+	# index.db and search.db are encrypted too: the sqlite3 shell opens
+	# them through dbcrypt's VFS (tests/integration/sealed_preload.c)
+	mkdir "$T/encpath"
+	cat >"$T/encpath/sqlite3" <<EOF
+#!/bin/sh
+for a; do case "\$a" in *index.db|*search.db|*index.db\?*|*search.db\?*) d="\${a#file:}"; d="\${d%%\?*}"
+	export VIGIL_SEALED_DIR="\${d%/*}";; esac; done
+[ -z "\${VIGIL_SEALED_DIR:-}" ] || export LD_PRELOAD="$ROOT/build/tests/sealed_preload.so"
+exec /usr/bin/sqlite3 "\$@"
+EOF
+	chmod 755 "$T/encpath/sqlite3"
+	export PATH="$T/encpath:$PATH"
 fi
 
 cleanup() {

@@ -95,6 +95,29 @@ env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" check "$T/srv" --passphrase-fil
 	fail "check with the passphrase"
 env -u VIGIL_PASSPHRASE_FILE "$BIN/vigil-server" quota "$T/srv" </dev/null >/dev/null 2>&1 &&
 	fail "quota without the secret"
+note "a passphrase typed on a terminal is not echoed"
+python3 - "$BIN/vigil-server" "$T/srv" <<'PY' || fail "passphrase from a terminal"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.pop("VIGIL_PASSPHRASE_FILE", None)
+    os.execv(sys.argv[1], [sys.argv[1], "quota", sys.argv[2], "--passphrase-file", "-"])
+out = b""
+while b"passphrase: " not in out:
+    out += os.read(fd, 1024)
+os.write(fd, b"correct horse battery staple\n")
+while True:
+    try:
+        d = os.read(fd, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+assert b"battery" not in out, out
+assert os.waitstatus_to_exitcode(st) == 0, (st, out)
+PY
 
 note "rekey to a key file: the passphrase no longer opens the store"
 cp "$T/srv/store/datakey" "$T/datakey.old"

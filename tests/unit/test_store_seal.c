@@ -4,7 +4,7 @@
  * passed off as another chunk; a wrong or missing key is refused at open;
  * nonces never repeat, across reopening and across a cut pack tail; the
  * wrapped data key rejects a wrong key file or passphrase and a changed
- * KDF parameter. */
+ * KDF parameter; a rewrapped one opens with the new secret only. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -377,6 +377,14 @@ static void test_datakey(void **state)
 	assert_int_equal(store_key_create(path, &w, &a), 0);
 	assert_int_equal(store_key_load(path, &w, &b), 0);
 	assert_memory_equal(a.k, b.k, 32);
+	/* rekey: the same data key under a key file; the passphrase no longer
+	 * unwraps it; a missing datakey is not made */
+	assert_int_equal(store_key_rewrap(path, &s, &a), 0);
+	assert_int_equal(store_key_load(path, &w, &b), -EKEYREJECTED);
+	assert_int_equal(store_key_load(path, &s, &b), 0);
+	assert_memory_equal(a.k, b.k, 32);
+	snprintf(kf, sizeof(kf), "%s/none", dir);
+	assert_int_equal(store_key_rewrap(kf, &s, &a), -ENOENT);
 	/* the KDF's parameters are authenticated: a lowered N is refused
 	 * before any scrypt at the changed cost could be trusted */
 	snprintf(kf, sizeof(kf), "%s/datakey", dir);
