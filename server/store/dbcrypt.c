@@ -54,9 +54,11 @@ struct dbc_file {
 	EVP_CIPHER_CTX *ex, *dx;
 	const char *name;      /* a database file's (registered while open) */
 	struct dbc_file *next;
-	uint8_t raw[PG] __attribute__((aligned(16)));
+	uint8_t raw[PG];
 	sqlite3_file *real;    /* the default VFS's file, right after this */
 };
+/* SQLite allocates files 8-byte aligned; the default VFS's file follows */
+_Static_assert(sizeof(struct dbc_file) % 8 == 0, "struct dbc_file keeps its successor aligned");
 
 #define REAL(f) (((struct dbc_file *)(f))->real)
 
