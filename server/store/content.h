@@ -119,7 +119,8 @@ void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t tok
  * middle of a delta or a range record cannot be checkpointed, so the body
  * itself is staged as it arrives, in DIR/store/uploads/<dev>/<tokenhex>.body:
  * a header naming the upload (struct bstage_id) and how many body bytes
- * are durable, then the body bytes.  A resumed upload replays the staged
+ * are durable, then the body bytes (sealed records in an encrypted
+ * store).  A resumed upload replays the staged
  * bytes into a new builder and the device sends the rest.  The file holds
  * at most cap bytes (past it the body goes on unstaged); it is locked while
  * in use and expires like a WHOLE state (content_expire.c).
