@@ -74,10 +74,10 @@ part1() {
 	for mode in quiet sweeping; do
 		if [ "$mode" = quiet ]; then srv_up "$s"; else
 			srv_up "$s" VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CONTINUOUS=1; fi
-		seq0=$(awk '$1 == "seq" { print $2 }' "$s/store/sweep.last" 2>/dev/null || echo 0)
+		seq0=$("$BIN/vigil-server" retain "$s" --show --json 2>/dev/null | jq '.sweep.seq // 0' || echo 0)
 		lg "$DURATION" >"$W/$mode.txt" || true
 		cpu=$(cpu_s "$SPID")
-		seq1=$(awk '$1 == "seq" { print $2 }' "$s/store/sweep.last" 2>/dev/null || echo 0)
+		seq1=$("$BIN/vigil-server" retain "$s" --show --json 2>/dev/null | jq '.sweep.seq // 0' || echo 0)
 		srv_down
 		rep=$(grep -E '^pushes|^close\(\) to PUT_DONE' "$W/$mode.txt" | tr -s ' ' | paste -sd ';')
 		echo "ingest, $mode: $rep; $(( ${seq1:-0} - ${seq0:-0} )) sweeps; server CPU ${cpu} s"

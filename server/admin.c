@@ -1,5 +1,6 @@
 /* admin.c — the admin path: subcommands run inside the server that holds
- * DIR's store, or here when no server does (admin.h). */
+ * DIR's store, or here when no server does (admin.h): check (check.c),
+ * sweep (sweep_cli.c). */
 #include "server/admin.h"
 
 #include <errno.h>
@@ -22,9 +23,11 @@
 #include "server/index.h"
 #include "server/srvkey.h"
 #include "server/store/store.h"
+#include "server/sweep.h"
 
 static const struct { const char *name; admin_fn *fn; } handlers[] = {
 	{ "check", srvcheck_main },
+	{ "sweep", sweep_main },
 };
 
 static admin_fn *handler_of(const char *cmd)
@@ -395,10 +398,9 @@ static int relay_reply(int fd)
 
 /* No server answers: open DIR here (an encrypted store with the secret
  * the environment names: srvkey.h) and run the handler. */
-static int run_local(int argc, char **argv)
+static int run_local(int argc, char **argv, const struct srvkey_opts *ko)
 {
 	struct admin_env env = { .dir = argv[1] };
-	const struct srvkey_opts ko = { 0 };
 	char path[PATH_MAX], err[PATH_MAX + 128] = "";
 	struct store_key key;
 	bool enc = false;
@@ -407,7 +409,7 @@ static int run_local(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/store", argv[1]);
 	if (access(path, F_OK) < 0)
 		return log_warnx("%s holds no server (no store)", argv[1]), 1;
-	if (srvkey_load(argv[1], &ko, &key, &enc, err, sizeof(err)) < 0)
+	if (srvkey_load(argv[1], ko, &key, &enc, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
 	r = store_open_key(path, enc ? &key : NULL, &env.st);
 	OPENSSL_cleanse(&key, sizeof(key));
@@ -424,15 +426,46 @@ static int run_local(int argc, char **argv)
 	return status;
 }
 
+/* Takes --key-file FILE and --passphrase-file FILE out of argv (after DIR)
+ * into ko: 0, or 2 (usage, logged). */
+static int take_key_opts(int *argc, char **argv, struct srvkey_opts *ko)
+{
+	int i = 2, n = 2;
+
+	while (i < *argc) {
+		const char **to = !strcmp(argv[i], "--key-file") ? &ko->key_file :
+				  !strcmp(argv[i], "--passphrase-file") ? &ko->pass_file : NULL;
+
+		if (!to) {
+			argv[n++] = argv[i++];
+			continue;
+		}
+		if (i + 1 >= *argc)
+			return log_warnx("%s needs FILE", argv[i]), 2;
+		*to = argv[i + 1];
+		i += 2;
+	}
+	*argc = n;
+	argv[n] = NULL;
+	if (ko->key_file && ko->pass_file)
+		return log_warnx("give one of --key-file, --passphrase-file"), 2;
+	return 0;
+}
+
 int admin_client(int argc, char **argv)
 {
+	struct srvkey_opts ko = { 0 };
 	int fd, r;
 
 	if (argc < 2 || argc > ADMIN_ARGS_MAX)
 		return log_warnx("%s needs DIR", argv[0]), 2;
+	if (argv[1][0] == '-')
+		return log_warnx("%s needs DIR first, then its options", argv[0]), 2;
+	if ((r = take_key_opts(&argc, argv, &ko)) != 0)
+		return r;
 	fd = sock_connect(argv[1]);
 	if (fd == -ENOENT || fd == -ECONNREFUSED)
-		return run_local(argc, argv);
+		return run_local(argc, argv, &ko);
 	if (fd < 0)
 		return log_errno(fd, "%s/%s", argv[1], ADMIN_SOCK), 1;
 	r = send_request(fd, argc, argv);

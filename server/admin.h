@@ -25,6 +25,7 @@
 
 struct store;
 struct index;
+struct sweeper;
 
 /* What a handler works on: the store and index of DIR, in the server's
  * process (live) or opened by the CLI. */
@@ -33,6 +34,7 @@ struct admin_env {
 	struct store *st;
 	struct index *idx;       /* writes (events) */
 	struct index *ridx;      /* long reads */
+	struct sweeper *sw;      /* the server's sweep thread (NULL: not live) */
 	bool live;               /* inside a running server */
 	volatile int quit;       /* the server is stopping: a handler ends soon */
 };
@@ -42,7 +44,10 @@ struct admin_env {
 typedef int admin_fn(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err);
 
 /* Runs argv (argv[0] a subcommand admin handles, argv[1] DIR) in the server
- * serving DIR, or here when none does.  Returns the exit status. */
+ * serving DIR, or here when none does.  `--key-file FILE` and
+ * `--passphrase-file FILE|-` are taken out of argv first: they open an
+ * encrypted DIR here (srvkey.h; the environment's otherwise), a running
+ * server has its key.  Returns the exit status. */
 int admin_client(int argc, char **argv);
 /* Whether cmd is an admin subcommand. */
 bool admin_handles(const char *cmd);

@@ -35,7 +35,6 @@
 #include "server/srvdir.h"
 #include "server/rekey_cli.h"
 #include "server/srvkey.h"
-#include "server/sweep.h"
 #include "server/store/store.h"
 
 #define EXIT_USAGE 2
@@ -95,9 +94,11 @@ static const char usage_text[] =
 	"        latest version of every path is always kept.  A device with a freeze or\n"
 	"        erase command or a SIM swap is on hold: nothing of it is dropped until\n"
 	"        --release-hold (recorded as an event).  --show: policies and holds.\n\n"
-	"sweep   delete the chunks no version and no upload uses any more, now; asks\n"
-	"        the server running on DIR (which also sweeps by itself) or, when none\n"
-	"        runs, sweeps itself (an encrypted store: its key as for run).\n"
+	"sweep   delete the chunks no version and no upload uses any more, now: runs\n"
+	"        in the server serving DIR (through DIR/admin.sock), or on DIR itself\n"
+	"        when none does.  The server also sweeps by itself after retention\n"
+	"        dropped versions, at most hourly.  Prints what was freed (--json: one\n"
+	"        document); 'retain --show' shows the last sweep.\n"
 	"rekey   wrap an encrypted store's data key under a new key file (made when\n"
 	"        FILE does not exist) or passphrase, replacing DIR/store/datakey\n"
 	"        atomically: the old secret no longer opens the store.  The data key\n"
@@ -391,41 +392,6 @@ static int cmd_revoke(const char *dir, const char *name)
 	return 0;
 }
 
-/* A sweep now: by the running server when there is one (it holds the
- * store locked), else here (docs/store-format.md, "When it runs"). */
-static int cmd_sweep(const char *dir, bool json, const struct srvkey_opts *ko)
-{
-	char path[PATH_MAX], err[256] = "";
-	struct sweep_result res;
-	struct store_key key;
-	struct store *st = NULL;
-	struct index *idx = NULL;
-	bool enc = false;
-	int r;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/store", dir) >= sizeof(path))
-		return log_warnx("%s: path too long", dir), 1;
-	if (access(path, F_OK) < 0)
-		return log_warn("%s", path), 1;
-	if (sweep_server_running(path)) {   /* ask it */
-		r = sweep_request(path, SWEEP_WAIT_MS / 1000 + 3600, &res);
-		if (r == 0)
-			r = res.err;
-	} else if (srvkey_load(dir, ko, &key, &enc, err, sizeof(err)) < 0) {
-		return log_warnx("%s", err), 1;
-	} else if ((r = store_open_key(path, enc ? &key : NULL, &st)) == 0) {
-		if ((r = index_open(dir, false, &idx)) == 0)
-			r = sweep_run(st, idx, SWEEP_WAIT_MS, &res);
-		index_close(idx);
-		store_close(st);
-	}
-	OPENSSL_cleanse(&key, sizeof(key));
-	if (r < 0)
-		return log_errno(r, "sweep %s", dir), 1;
-	sweep_print(&res, json);
-	return 0;
-}
-
 /* SIGTERM and SIGINT as a signalfd, blocked before any thread starts so
  * that every thread inherits the mask and only the signalfd sees them. */
 static int signal_fd(void)
@@ -501,7 +467,7 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 	}
 	if ((r = srv_open(&srv, &cfg)) == 0) {
 		struct admin_env env = { .dir = cfg.dir, .st = srv.store, .idx = srv.idx,
-					 .ridx = srv_reader(&srv), .live = true };
+					 .ridx = srv_reader(&srv), .sw = srv.sweeper, .live = true };
 		struct admin *adm = afd >= 0 ? admin_start(afd, &env) : NULL;
 
 		r = session_serve(&srv, listen_at ? listen_at : cfg.listen, sfd);
@@ -518,11 +484,11 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 /* ------------------------------------------------------------------- options */
 
 enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY,
-       OPT_ENCRYPT, OPT_KEY_FILE, OPT_PASS_FILE, OPT_JSON };
+       OPT_ENCRYPT, OPT_KEY_FILE, OPT_PASS_FILE };
 
 struct opts {
 	const char *listen, *advertise, *controller, *device, *out, *pubkey;
-	bool encrypt, json;
+	bool encrypt;
 	struct srvkey_opts key;
 	const char *pos[3];
 	int npos;
@@ -539,7 +505,6 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
 		{ "encrypt", no_argument, NULL, OPT_ENCRYPT },
 		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
-		{ "json", no_argument, NULL, OPT_JSON },
 		{ "passphrase-file", required_argument, NULL, OPT_PASS_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -558,7 +523,6 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_PUBKEY:     o->pubkey = optarg; break;
 		case OPT_ENCRYPT:    o->encrypt = true; break;
 		case OPT_KEY_FILE:   o->key.key_file = optarg; break;
-		case OPT_JSON:       o->json = true; break;
 		case OPT_PASS_FILE:  o->key.pass_file = optarg; break;
 		default:
 			return usage("bad option '%s'", argv[optind - 1]);
@@ -586,11 +550,9 @@ static int check_opts(const char *cmd, const struct opts *o)
 		return usage("--advertise is not an option of %s", cmd);
 	if (o->encrypt && !init)
 		return usage("--encrypt is not an option of %s", cmd);
-	if ((o->key.key_file || o->key.pass_file) && !(init && o->encrypt) && !run &&
-	    strcmp(cmd, "sweep"))
-		return usage("--key-file and --passphrase-file go with init --encrypt, run or sweep%s", "");
-	if (o->json && strcmp(cmd, "sweep"))
-		return usage("--json is not an option of %s", cmd);
+	if ((o->key.key_file || o->key.pass_file) && !(init && o->encrypt) && !run)
+		return usage("--key-file and --passphrase-file go with init --encrypt, run, "
+			     "check or sweep%s", "");
 	if (o->key.key_file && o->key.pass_file)
 		return usage("give one of --key-file, --passphrase-file%s", "");
 	if ((o->controller || o->device || o->out || o->pubkey) && !enroll)
@@ -642,7 +604,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "retain"))   /* its own options: server/retain_cli.c */
 		return retain_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&
-	    strcmp(cmd, "run") && strcmp(cmd, "sweep"))
+	    strcmp(cmd, "run"))
 		return usage("unknown command '%s'", cmd);
 	if ((r = parse(argc - 1, argv + 1, &o)) != 0 || (r = check_opts(cmd, &o)) != 0)
 		return r;
@@ -653,7 +615,5 @@ int main(int argc, char **argv)
 				  o.controller ? o.controller : o.device, o.out, o.pubkey);
 	if (!strcmp(cmd, "revoke"))
 		return cmd_revoke(o.pos[0], o.pos[1]);
-	if (!strcmp(cmd, "sweep"))
-		return cmd_sweep(o.pos[0], o.json, &o.key);
 	return cmd_run(o.pos[0], o.listen, &o.key);
 }

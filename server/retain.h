@@ -58,9 +58,12 @@ struct retain_result {
 	uint64_t instants, paths, versions, dropped;
 };
 /* One pass over dev's versions at time now.  on_drop (may be NULL) hears
- * each dropped version after its transaction committed. */
+ * each dropped version after its transaction committed.  cancel (may be
+ * NULL): once *cancel is nonzero the pass ends before its next page or
+ * delete transaction with -ECANCELED (what was dropped stays dropped,
+ * out->dropped counts it; the pass is not recorded as done). */
 int retain_apply(struct index *idx, int64_t dev, int64_t now_ns,
 		 void (*on_drop)(void *arg, const char *path, uint64_t version), void *arg,
-		 struct retain_result *out);
+		 const volatile int *cancel, struct retain_result *out);
 
 #endif

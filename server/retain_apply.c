@@ -49,8 +49,16 @@ struct pass {
 	size_t ndel;
 	void (*on_drop)(void *arg, const char *path, uint64_t version);
 	void *arg;
+	const volatile int *cancel;
 	struct retain_result *res;
 };
+
+/* The caller wants the pass to end (a stopping server): looked at before
+ * each page and each delete transaction. */
+static int cancelled(const struct pass *ps)
+{
+	return ps->cancel && *ps->cancel ? -ECANCELED : 0;
+}
 
 /* Min and max instant of dev not after now: 0, or -ENOENT when none. */
 static int bounds_locked(struct pass *ps, int64_t *oldest, int64_t *latest)
@@ -83,6 +91,8 @@ static int instants_page(struct pass *ps, int64_t before, struct i64v *out)
 	int r, rc;
 
 	out->n = 0;
+	if ((r = cancelled(ps)) < 0)
+		return r;
 	pthread_mutex_lock(&ps->idx->lock);
 	if ((r = idx_prepc(ps->idx, "SELECT DISTINCT capture_ns FROM versions WHERE dev = ?1"
 			   " AND capture_ns < ?2 ORDER BY capture_ns DESC LIMIT ?3", &st)) < 0)
@@ -184,6 +194,8 @@ static int flush(struct pass *ps)
 
 	if (!ps->ndel)
 		return 0;
+	if ((r = cancelled(ps)) < 0)
+		return r;
 	pthread_mutex_lock(&ps->idx->lock);
 	r = idx_txn(ps->idx, delete_locked, &o);
 	pthread_mutex_unlock(&ps->idx->lock);
@@ -237,6 +249,8 @@ static int rows_page(struct pass *ps, const char *path, int64_t ver, struct row 
 	int r, rc;
 
 	*n = 0;
+	if ((r = cancelled(ps)) < 0)
+		return r;
 	pthread_mutex_lock(&ps->idx->lock);
 	if ((r = idx_prepc(ps->idx, "SELECT id, path, version, capture_ns FROM versions"
 			   " WHERE dev = ?1 AND (path, version) > (?2, ?3)"
@@ -361,10 +375,10 @@ static int pass_end(struct pass *ps)
 
 int retain_apply(struct index *idx, int64_t dev, int64_t now_ns,
 		 void (*on_drop)(void *arg, const char *path, uint64_t version), void *arg,
-		 struct retain_result *out)
+		 const volatile int *cancel, struct retain_result *out)
 {
 	struct pass ps = { .idx = idx, .dev = dev, .now = now_ns, .on_drop = on_drop, .arg = arg,
-			   .res = out };
+			   .cancel = cancel, .res = out };
 	struct retain_policy p;
 	int64_t oldest = 0, latest = 0;
 	int r;

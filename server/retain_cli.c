@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/index.h"
 #include "server/retain.h"
+#include "server/sweep.h"
 
 #define EXIT_USAGE 2
 
@@ -240,7 +241,7 @@ static int apply_one(struct index *idx, const struct ident *d, json_t *arr)
 {
 	struct retain_result res;
 	struct retain_devinfo h;
-	int r = retain_apply(idx, d->id, real_ns(), NULL, NULL, &res);
+	int r = retain_apply(idx, d->id, real_ns(), NULL, NULL, NULL, &res);
 
 	if (r < 0)
 		return log_errno(r, "apply retention to %s", d->name), r;
@@ -365,8 +366,36 @@ static void show_dev_text(const struct ident *d, const struct retain_policy *p, 
 	       h->pass_ns ? timefmt_format(h->pass_ns, t, sizeof(t)) : "never");
 }
 
+/* The last sweep (sweep_db.c): null / "never" when none was recorded. */
+static json_t *sweep_json(const struct sweep_result *w, bool any)
+{
+	if (!any)
+		return json_null();
+	return json_pack("{s:o, s:I, s:i, s:I, s:I, s:I, s:f}", "at", time_json(w->at_ns),
+			 "seq", (json_int_t)w->seq, "err", w->err,
+			 "deleted", (json_int_t)w->s.deleted,
+			 "deleted_bytes", (json_int_t)w->s.deleted_bytes,
+			 "search_rows", (json_int_t)w->search_rows, "seconds", w->seconds);
+}
+
+static void sweep_text(const struct sweep_result *w, bool any)
+{
+	char t[TIMEFMT_MAX];
+
+	if (!any) {
+		printf("last sweep: never\n");
+		return;
+	}
+	printf("last sweep: %s, %" PRIu64 " chunks (%" PRIu64 " bytes) freed, %" PRIu64
+	       " search rows of dropped versions deleted%s%s\n", timefmt_format(w->at_ns, t, sizeof(t)),
+	       w->s.deleted, w->s.deleted_bytes, w->search_rows, w->err ? "; failed: " : "",
+	       w->err ? strerror(-w->err) : "");
+}
+
 static int do_show(struct index *idx, const struct ropts *o)
 {
+	struct sweep_result w;
+	bool swept;
 	struct retain_policy p;
 	struct retain_devinfo h;
 	struct devlist l;
@@ -380,14 +409,20 @@ static int do_show(struct index *idx, const struct ropts *o)
 	if ((r = retain_get(idx, 0, &p, &own)) < 0)
 		goto fail;
 	policy_text(&p, text, sizeof(text));
+	if ((r = sweep_last(idx, &w)) < 0 && r != -ENOENT)
+		goto fail;
+	swept = r == 0;
+	r = 0;
 	if (o->json) {
-		doc = json_pack("{s:o, s:[]}", "default", policy_json(&p), "devices");
+		doc = json_pack("{s:o, s:o, s:[]}", "default", policy_json(&p), "sweep",
+				sweep_json(&w, swept), "devices");
 		if (!doc || !(arr = json_object_get(doc, "devices"))) {
 			r = -ENOMEM;
 			goto fail;
 		}
 	} else {
 		printf("default: %s\n", text);
+		sweep_text(&w, swept);
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		if ((r = retain_get(idx, l.d[i].id, &p, &own)) < 0 ||

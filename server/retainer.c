@@ -11,9 +11,12 @@
 #include "common/log.h"
 #include "common/tls.h"
 #include "server/retain.h"
+#include "server/sweep.h"
 
 struct retainer {
 	struct index *idx;
+	struct sweeper *sw;                /* kicked after a pass that dropped versions */
+	volatile int stop;                 /* retainer_free: a running pass ends */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -46,10 +49,12 @@ static int take_dev(void *arg, const struct ident *id)
 	return 0;
 }
 
-/* One pass over the devices in d (logs its own failures). */
+/* One pass over the devices in d (logs its own failures); a sweep is
+ * kicked when it dropped versions (sweep.h: at most one per interval). */
 static void pass(struct retainer *rt, const struct devs *d)
 {
 	struct retain_result res;
+	uint64_t dropped = 0;
 	int r;
 
 	for (size_t i = 0; i < d->n; i++) {
@@ -59,13 +64,19 @@ static void pass(struct retainer *rt, const struct devs *d)
 			return;
 		}
 		pthread_mutex_unlock(&rt->lock);
-		if ((r = retain_apply(rt->idx, d->v[i], real_ns(), NULL, NULL, &res)) < 0)
+		r = retain_apply(rt->idx, d->v[i], real_ns(), NULL, NULL, &rt->stop, &res);
+		dropped += res.dropped;
+		if (r == -ECANCELED)
+			break;
+		if (r < 0)
 			log_errno(r, "retention pass of device %lld", (long long)d->v[i]);
 		else if (res.dropped)
 			log_info("retention: device %lld: %llu of %llu versions dropped",
 				 (long long)d->v[i], (unsigned long long)res.dropped,
 				 (unsigned long long)res.versions);
 	}
+	if (dropped)
+		sweeper_kick(rt->sw);
 }
 
 /* Takes the due devices (under the lock): the dirty list, or all. */
@@ -153,7 +164,7 @@ uint64_t retainer_passes(struct retainer *rt)
 	return n;
 }
 
-int retainer_new(struct index *idx, struct retainer **out)
+int retainer_new(struct index *idx, struct sweeper *sw, struct retainer **out)
 {
 	struct retainer *rt = calloc(1, sizeof(*rt));
 	const char *quiet = getenv("VIGIL_TEST_RETAIN_QUIET_MS");
@@ -163,6 +174,7 @@ int retainer_new(struct index *idx, struct retainer **out)
 	if (!rt)
 		return -ENOMEM;
 	rt->idx = idx;
+	rt->sw = sw;
 	rt->all = true;     /* every device once at start */
 	rt->due_ms = 0;
 	rt->quiet_ms = RETAIN_QUIET_S * 1000L;
@@ -190,6 +202,7 @@ void retainer_free(struct retainer *rt)
 		return;
 	pthread_mutex_lock(&rt->lock);
 	rt->quit = true;
+	rt->stop = 1;   /* a pass under way ends at its next page */
 	pthread_cond_signal(&rt->wake);
 	pthread_mutex_unlock(&rt->lock);
 	pthread_join(rt->thread, NULL);

@@ -26,10 +26,16 @@
 
 struct retainer;
 
-int  retainer_new(struct index *idx, struct retainer **out);
+struct sweeper;
+/* sw (may be NULL) is kicked after a pass that dropped versions, so the
+ * space they held comes back without anyone running `vigil-server sweep`
+ * (sweep.h: at most one automatic sweep per SWEEP_INTERVAL_S). */
+int  retainer_new(struct index *idx, struct sweeper *sw, struct retainer **out);
 void retainer_kick(struct retainer *rt, int64_t dev);   /* NULL-safe */
 /* Passes done since start (tests wait for one). */
 uint64_t retainer_passes(struct retainer *rt);
-void retainer_free(struct retainer *rt);                /* stops; NULL-safe */
+/* Stops: a pass under way ends before its next page or delete
+ * transaction (retain_apply's cancel).  NULL-safe. */
+void retainer_free(struct retainer *rt);
 
 #endif

@@ -49,7 +49,7 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_warn("cannot start the upload expiry thread");
 		return -ENOMEM;
 	}
-	if (!(srv->sweeper = sweeper_start(srv->store, srv_reader(srv)))) {
+	if (!(srv->sweeper = sweeper_start(srv->store, srv_reader(srv), srv->idx))) {
 		log_warn("cannot start the sweep thread");
 		return -ENOMEM;
 	}
@@ -57,7 +57,7 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_errno(r, "cannot start the sha256 worker");
 		return r;
 	}
-	if ((r = retainer_new(srv->idx, &srv->rt)) < 0) {
+	if ((r = retainer_new(srv->idx, srv->sweeper, &srv->rt)) < 0) {
 		log_errno(r, "cannot start the retention worker");
 		return r;
 	}
@@ -124,11 +124,11 @@ void srv_close(struct srv *srv)
 		mux_limit_free(srv->ctl_handlers);
 		upslots_free(srv->uploads);
 		upslots_free(srv->batches);
+		retainer_free(srv->rt);         /* kicks the sweeper */
+		sweeper_stop(srv->sweeper);     /* prunes search.db after a sweep */
 		search_stop(srv);
 		shafill_free(srv->sf);
-		retainer_free(srv->rt);
 		upload_gc_stop(srv->ugc);
-		sweeper_stop(srv->sweeper);
 		store_close(srv->store);
 		index_close(srv->ridx);
 		index_close(srv->idx);

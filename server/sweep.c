@@ -1,19 +1,13 @@
-/* sweep.c — one sweep from the index's roots, the server's sweep thread,
- * and the request file `vigil-server sweep` uses (sweep.h). */
+/* sweep.c — one sweep from the index's roots, and the server's sweep
+ * thread: when it sweeps, kicks and requests (sweep.h). */
 #include "server/sweep.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -177,118 +171,19 @@ int sweep_run(struct store *st, struct index *idx, int wait_ms, struct sweep_res
 	return out->err = r;
 }
 
-/* ------------------------------------------------------ result file */
-
-static int result_write(const char *storedir, const struct sweep_result *r)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/sweep.last", storedir);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/sweep.last.tmp", storedir) >= sizeof(tmp) ||
-	    !(f = fopen(tmp, "we")))
-		return -errno;
-	fprintf(f, "seq %" PRIu64 "\nerr %d\ndeleted %" PRIu64 "\ndeleted_bytes %" PRIu64
-		"\nmarked %" PRIu64 "\ntouched %" PRIu64 "\nkept_touched %" PRIu64
-		"\nrows %" PRIu64 "\nlive_bytes %" PRIu64 "\nroots %" PRIu64 "\npages %" PRIu64
-		"\nstates %" PRIu64 "\npins %" PRIu64 "\nunreadable %" PRIu64 "\ngen %" PRId64
-		"\nseconds %.3f\n", r->seq, r->err, r->s.deleted, r->s.deleted_bytes, r->s.marked,
-		r->s.touched, r->s.kept_touched, r->s.rows, r->s.live_bytes, r->roots, r->pages,
-		r->states, r->pins, r->unreadable, r->s.gen, r->seconds);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	return rename(tmp, path) < 0 ? -errno : 0;
-}
-
-/* sweep.last into r; -ENOENT when there is none. */
-static int result_read(const char *storedir, struct sweep_result *r)
-{
-	char path[PATH_MAX], key[32];
-	unsigned long long v;
-	double d;
-	FILE *f;
-
-	memset(r, 0, sizeof(*r));
-	snprintf(path, sizeof(path), "%s/sweep.last", storedir);
-	if (!(f = fopen(path, "re")))
-		return -errno;
-	while (fscanf(f, "%31s", key) == 1) {
-		if (!strcmp(key, "seconds") || !strcmp(key, "err") || !strcmp(key, "gen")) {
-			if (fscanf(f, "%lf", &d) != 1)
-				break;
-			if (!strcmp(key, "seconds"))
-				r->seconds = d;
-			else if (!strcmp(key, "err"))
-				r->err = (int)d;
-			else
-				r->s.gen = (int64_t)d;
-			continue;
-		}
-		if (fscanf(f, "%llu", &v) != 1)
-			break;
-		uint64_t *fld = !strcmp(key, "seq") ? &r->seq : !strcmp(key, "deleted") ? &r->s.deleted :
-			!strcmp(key, "deleted_bytes") ? &r->s.deleted_bytes :
-			!strcmp(key, "marked") ? &r->s.marked : !strcmp(key, "touched") ? &r->s.touched :
-			!strcmp(key, "kept_touched") ? &r->s.kept_touched : !strcmp(key, "rows") ? &r->s.rows :
-			!strcmp(key, "live_bytes") ? &r->s.live_bytes : !strcmp(key, "roots") ? &r->roots :
-			!strcmp(key, "pages") ? &r->pages : !strcmp(key, "states") ? &r->states :
-			!strcmp(key, "pins") ? &r->pins : !strcmp(key, "unreadable") ? &r->unreadable : NULL;
-		if (fld)
-			*fld = v;
-	}
-	fclose(f);
-	return 0;
-}
-
-bool sweep_server_running(const char *storedir)
-{
-	char path[PATH_MAX];
-	sqlite3 *db = NULL;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/chunks.db", storedir);
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc == SQLITE_OK)   /* the server holds it in exclusive mode (store.c) */
-		rc = sqlite3_exec(db, "SELECT 1 FROM meta LIMIT 1", NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
-}
-
-int sweep_request(const char *storedir, int timeout_s, struct sweep_result *out)
-{
-	char path[PATH_MAX];
-	int64_t until = mono_ns() + (int64_t)timeout_s * 1000000000;
-	uint64_t seq0;
-	int fd;
-
-	seq0 = result_read(storedir, out) == 0 ? out->seq : 0;
-	snprintf(path, sizeof(path), "%s/sweep.request", storedir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return -errno;
-	close(fd);
-	while (mono_ns() < until) {
-		if (result_read(storedir, out) == 0 && out->seq > seq0)
-			return 0;
-		usleep(100 * 1000);
-	}
-	return -ETIMEDOUT;
-}
-
-void sweep_print(const struct sweep_result *r, int json)
+void sweep_print(FILE *f, const struct sweep_result *r, int json)
 {
 	if (json) {
-		printf("{\"deleted\":%" PRIu64 ",\"deleted_bytes\":%" PRIu64 ",\"marked\":%" PRIu64
+		fprintf(f, "{\"deleted\":%" PRIu64 ",\"deleted_bytes\":%" PRIu64 ",\"marked\":%" PRIu64
 		       ",\"touched\":%" PRIu64 ",\"kept_touched\":%" PRIu64 ",\"live_bytes\":%" PRIu64
 		       ",\"roots\":%" PRIu64 ",\"states\":%" PRIu64 ",\"pins\":%" PRIu64
-		       ",\"gen\":%" PRId64 ",\"seconds\":%.3f}\n", r->s.deleted, r->s.deleted_bytes,
-		       r->s.marked, r->s.touched, r->s.kept_touched, r->s.live_bytes, r->roots,
-		       r->states, r->pins, r->s.gen, r->seconds);
+		       ",\"gen\":%" PRId64 ",\"seconds\":%.3f,\"seq\":%" PRIu64
+		   ",\"search_rows\":%" PRIu64 "}\n", r->s.deleted, r->s.deleted_bytes,
+		   r->s.marked, r->s.touched, r->s.kept_touched, r->s.live_bytes, r->roots,
+		   r->states, r->pins, r->s.gen, r->seconds, r->seq, r->search_rows);
 		return;
 	}
-	printf("swept: %" PRIu64 " chunks deleted (%" PRIu64 " bytes), %" PRIu64 " marked from %"
+	fprintf(f, "swept: %" PRIu64 " chunks deleted (%" PRIu64 " bytes), %" PRIu64 " marked from %"
 	       PRIu64 " versions and %" PRIu64 " upload states, %" PRIu64
 	       " kept for uploads running meanwhile; %.1f s\n", r->s.deleted, r->s.deleted_bytes,
 	       r->s.marked, r->roots, r->states, r->s.kept_touched, r->seconds);
@@ -298,16 +193,24 @@ void sweep_print(const struct sweep_result *r, int json)
 
 struct sweeper {
 	struct store *st;
-	struct index *idx;
+	struct index *idx, *widx;
+	sweep_after_fn *after;
+	void *after_arg;
+	volatile int stopping;   /* for after's long loops */
 	pthread_t th;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;       /* the thread: a kick, a request, quit */
+	pthread_cond_t done;     /* requesters: a sweep ended */
 	bool quit;
 	bool continuous;
+	bool kicked;             /* since the last automatic sweep began */
+	uint64_t want;           /* requests: sweep number they wait for */
+	uint64_t started, ended; /* sweeps of this thread */
+	struct sweep_result last;
 	int64_t dropped;         /* index rows missing at the last sweep */
 	int64_t next_ns;         /* no automatic sweep before */
 	int64_t check_ns;        /* next look at the index */
-	uint64_t seq;
+	int64_t interval_ns;
 };
 
 static int64_t env_s(const char *name, int64_t dflt)
@@ -322,83 +225,167 @@ static int64_t env_s(const char *name, int64_t dflt)
 	return *end || s < 0 ? dflt : s;
 }
 
-/* Versions dropped since the last sweep (and the interval passed), or a
- * request: whether to sweep now. */
-static bool sweep_due(struct sweeper *sw, const char *req)
+bool sweep_due(const struct sweep_due_in *in)
 {
-	int64_t rows, max_id, now = mono_ns();
-
-	if (unlink(req) == 0 || sw->continuous)
+	if (in->requested || in->continuous)
 		return true;
-	if (now < sw->check_ns)
+	return in->interval_over && (in->kicked || in->gap);
+}
+
+/* Whether versions went missing since the last sweep (looked at every
+ * SWEEP_CHECK_S, and only when the interval would allow a sweep). */
+static bool index_gap(struct sweeper *sw, int64_t now)
+{
+	int64_t rows, max_id;
+
+	if (now < sw->check_ns || now < sw->next_ns)
 		return false;
 	sw->check_ns = now + env_s("VIGIL_SWEEP_CHECK_S", SWEEP_CHECK_S) * 1000000000;
-	if (now < sw->next_ns || index_version_span(sw->idx, &rows, &max_id) < 0)
+	if (index_version_span(sw->idx, &rows, &max_id) < 0)
 		return false;
 	return max_id - rows > sw->dropped;
 }
 
-static void sweep_once(struct sweeper *sw)
+static void sweep_once(struct sweeper *sw, struct sweep_result *res)
 {
-	struct sweep_result res;
 	int64_t rows = 0, max_id = 0;
 	int r;
 
 	(void)index_version_span(sw->idx, &rows, &max_id);
-	r = sweep_run(sw->st, sw->idx, SWEEP_WAIT_MS, &res);
-	res.seq = ++sw->seq;
+	r = sweep_run(sw->st, sw->idx, SWEEP_WAIT_MS, res);
 	if (r == 0)
 		sw->dropped = max_id - rows;
-	sw->next_ns = mono_ns() + env_s("VIGIL_SWEEP_INTERVAL_S", SWEEP_INTERVAL_S) * 1000000000;
+	if (r == 0 && sw->after)
+		sw->after(sw->after_arg, res, &sw->stopping);
 	if (r < 0)
 		log_errno(r, "%s: sweep", store_dir(sw->st));
-	else if (res.s.deleted)
+	else if (res->s.deleted)
 		log_info("%s: sweep deleted %" PRIu64 " chunks (%" PRIu64 " bytes) in %.1f s",
-			 store_dir(sw->st), res.s.deleted, res.s.deleted_bytes, res.seconds);
-	if ((r = result_write(store_dir(sw->st), &res)) < 0)
-		log_errno(r, "%s/sweep.last", store_dir(sw->st));
+			 store_dir(sw->st), res->s.deleted, res->s.deleted_bytes, res->seconds);
+	if ((r = sweep_record(sw->widx, res)) < 0)
+		log_errno(r, "%s: recording the sweep", store_dir(sw->st));
+}
+
+/* Decides under mu; true (kick and request taken) to sweep now, else
+ * how long to wait in *wait_ms. */
+static bool decide_locked(struct sweeper *sw, long *wait_ms)
+{
+	int64_t now = mono_ns();
+	struct sweep_due_in in = {
+		.requested = sw->want > sw->started, .continuous = sw->continuous,
+		.kicked = sw->kicked, .interval_over = now >= sw->next_ns,
+	};
+
+	if (!sweep_due(&in)) {
+		pthread_mutex_unlock(&sw->mu);   /* reads the index */
+		in.gap = index_gap(sw, now);
+		pthread_mutex_lock(&sw->mu);
+	}
+	if (!sweep_due(&in) || sw->quit) {
+		/* a kick waits for the interval; the index is looked at
+		 * when both its period and the interval are over */
+		int64_t at = sw->kicked || sw->check_ns < sw->next_ns ? sw->next_ns : sw->check_ns;
+
+		*wait_ms = at <= now ? 1 : (at - now) / 1000000 + 1;
+		if (*wait_ms > 60000)
+			*wait_ms = 60000;
+		return false;
+	}
+	if (in.interval_over)
+		sw->kicked = false;   /* served by this sweep; a later kick is kept */
+	return true;
 }
 
 static void *sweeper_main(void *arg)
 {
 	struct sweeper *sw = arg;
-	char req[PATH_MAX];
+	struct sweep_result res;
+	long wait_ms;
 
-	snprintf(req, sizeof(req), "%s/sweep.request", store_dir(sw->st));
 	pthread_mutex_lock(&sw->mu);
 	while (!sw->quit) {
-		pthread_mutex_unlock(&sw->mu);
-		if (sweep_due(sw, req))
-			sweep_once(sw);
-		pthread_mutex_lock(&sw->mu);
-		if (!sw->quit && !sw->continuous) {
-			struct timespec until = deadline_in_ms(200);
+		if (!decide_locked(sw, &wait_ms)) {
+			struct timespec until = deadline_in_ms(wait_ms);
 
-			pthread_cond_timedwait(&sw->cv, &sw->mu, &until);
+			if (!sw->quit)
+				pthread_cond_timedwait(&sw->cv, &sw->mu, &until);
+			continue;
 		}
+		sw->started++;
+		pthread_mutex_unlock(&sw->mu);
+		sweep_once(sw, &res);
+		pthread_mutex_lock(&sw->mu);
+		sw->last = res;
+		sw->ended = sw->started;
+		sw->next_ns = mono_ns() + sw->interval_ns;
+		pthread_cond_broadcast(&sw->done);
 	}
+	pthread_cond_broadcast(&sw->done);
 	pthread_mutex_unlock(&sw->mu);
 	return NULL;
 }
 
-struct sweeper *sweeper_start(struct store *st, struct index *idx)
+void sweeper_kick(struct sweeper *sw)
+{
+	if (!sw)
+		return;
+	pthread_mutex_lock(&sw->mu);
+	sw->kicked = true;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+}
+
+int sweeper_request(struct sweeper *sw, const volatile int *quit, struct sweep_result *out)
+{
+	uint64_t mine;
+	int r = 0;
+
+	pthread_mutex_lock(&sw->mu);
+	mine = sw->started + 1;   /* the next one to begin: after this call */
+	if (sw->want < mine)
+		sw->want = mine;
+	pthread_cond_signal(&sw->cv);
+	while (sw->ended < mine && !sw->quit && !(quit && *quit)) {
+		struct timespec until = deadline_in_ms(200);   /* to see *quit */
+
+		pthread_cond_timedwait(&sw->done, &sw->mu, &until);
+	}
+	if (sw->ended < mine)
+		r = -ECANCELED;
+	else
+		*out = sw->last;   /* a later sweep's, if more ended: as new */
+	pthread_mutex_unlock(&sw->mu);
+	return r ? r : out->err;
+}
+
+void sweeper_set_after(struct sweeper *sw, sweep_after_fn *after, void *arg)
+{
+	pthread_mutex_lock(&sw->mu);
+	sw->after = after;
+	sw->after_arg = arg;
+	pthread_mutex_unlock(&sw->mu);
+}
+
+struct sweeper *sweeper_start(struct store *st, struct index *idx, struct index *widx)
 {
 	struct sweeper *sw = calloc(1, sizeof(*sw));
-	struct sweep_result last;
 
 	if (!sw)
 		return NULL;
 	sw->st = st;
 	sw->idx = idx;
+	sw->widx = widx;
 	sw->continuous = env_s("VIGIL_SWEEP_CONTINUOUS", 0) > 0;
-	sw->next_ns = mono_ns() + env_s("VIGIL_SWEEP_INTERVAL_S", SWEEP_INTERVAL_S) * 1000000000;
-	if (result_read(store_dir(st), &last) == 0)
-		sw->seq = last.seq;
+	sw->interval_ns = env_s("VIGIL_SWEEP_INTERVAL_S", SWEEP_INTERVAL_S) * 1000000000;
+	sw->next_ns = mono_ns() + sw->interval_ns;
+	sw->check_ns = mono_ns();
 	pthread_mutex_init(&sw->mu, NULL);
 	pthread_cond_init(&sw->cv, NULL);
+	pthread_cond_init(&sw->done, NULL);
 	if (pthread_create(&sw->th, NULL, sweeper_main, sw) != 0) {
 		pthread_mutex_destroy(&sw->mu);
 		pthread_cond_destroy(&sw->cv);
+		pthread_cond_destroy(&sw->done);
 		free(sw);
 		return NULL;
 	}
@@ -411,10 +398,12 @@ void sweeper_stop(struct sweeper *sw)
 		return;
 	pthread_mutex_lock(&sw->mu);
 	sw->quit = true;
+	sw->stopping = 1;
 	pthread_cond_signal(&sw->cv);
 	pthread_mutex_unlock(&sw->mu);
 	pthread_join(sw->th, NULL);
 	pthread_mutex_destroy(&sw->mu);
 	pthread_cond_destroy(&sw->cv);
+	pthread_cond_destroy(&sw->done);
 	free(sw);
 }

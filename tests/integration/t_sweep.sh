@@ -1,6 +1,6 @@
 #!/bin/bash
-# t_sweep.sh — `vigil-server sweep` against a running server and without
-# one (docs/store-format.md, "Sweeping unreferenced chunks"): versions
+# t_sweep.sh — `vigil-server sweep` against a running server (through
+# its admin socket) and without one (docs/store-format.md, "Sweeping unreferenced chunks"): versions
 # dropped from the index (here by SQL, standing in for retention) give
 # their chunks back, every live version still reads back byte-exact, the
 # packs shrink, and a second sweep finds nothing left.
@@ -31,6 +31,7 @@ note "drop version 1 of gone.bin and edit.bin, sweep the running server"
 sql "DELETE FROM versions WHERE version = 1 AND path IN (CAST('$D/gone.bin' AS BLOB), CAST('$D/edit.bin' AS BLOB))"
 [ "$(sql "SELECT count(*) FROM versions WHERE path = CAST('$D/gone.bin' AS BLOB)")" = 1 ] || fail "drop"
 "$BIN/vigil-server" sweep "$T/srv" --json >"$T/s1.json" || fail "sweep failed"
+[ ! -e "$T/srv/store/sweep.request" ] || fail "asked through a request file, not the admin socket"
 jqe '.deleted > 250 and .deleted_bytes > 3000000' <"$T/s1.json" >/dev/null || fail "sweep: $(cat "$T/s1.json")"
 kill -0 "$SERVER_PID" || fail "server died"
 after=$(packs_kb)
@@ -57,8 +58,18 @@ jqe '.deleted == 0' <"$T/s2.json" >/dev/null || fail "second sweep: $(cat "$T/s2
 server_stop
 "$BIN/vigil-server" sweep "$T/srv" --json >"$T/s3.json" || fail "offline sweep failed"
 jqe '.deleted == 0 and .roots >= 4' <"$T/s3.json" >/dev/null || fail "offline sweep: $(cat "$T/s3.json")"
-"$BIN/vigil-server" sweep "$T/srv" --bogus 2>/dev/null && fail "bad option accepted"
-[ $? = 2 ] || fail "bad option: exit $?"
+rc=0
+"$BIN/vigil-server" sweep "$T/srv" --bogus 2>"$T/bogus.err" || rc=$?
+[ "$rc" = 2 ] || fail "bad option: exit $rc, not 2: $(cat "$T/bogus.err")"
+if [ "${VIGIL_TEST_ENCRYPT:-0}" = 1 ]; then   # the key as an option, not the environment's
+	env -u VIGIL_KEY_FILE "$BIN/vigil-server" sweep "$T/srv" 2>/dev/null &&
+		fail "an encrypted store swept without its key"
+	env -u VIGIL_KEY_FILE "$BIN/vigil-server" sweep "$T/srv" --key-file "$T/store.key" --json \
+		>"$T/s4.json" || fail "offline sweep with --key-file"
+	jqe '.deleted == 0' <"$T/s4.json" >/dev/null || fail "offline sweep: $(cat "$T/s4.json")"
+fi
+"$BIN/vigil-server" retain "$T/srv" --show --json | jqe '.sweep.seq >= 4 and .sweep.err == 0' \
+	>/dev/null || fail "retain --show does not show the last sweep"
 server_start
 same_file phone1 "$D/keep.bin" "$D/keep.bin"
 echo "t_sweep: ok (packs $before KB -> $after KB, $(jq .deleted "$T/s1.json") chunks deleted)"

@@ -97,7 +97,7 @@ wait $P1 $P2 $P3 $P4 || true
 fusermount3 -u "$T/m" 2>/dev/null || umount -l "$T/m" 2>/dev/null || true
 [ -e "$T/bad" ] && fail "$(cat "$T/bad")"
 kill -0 "$SERVER_PID" || fail "server died"
-sweeps=$(cat "$T/srv/store/sweep.last" | awk '$1 == "seq" { print $2 }')
+sweeps=$("$BIN/vigil-server" retain "$T/srv" --show --json | jq '.sweep.seq // 0')
 [ "${sweeps:-0}" -ge 3 ] || fail "only ${sweeps:-0} sweeps ran"
 
 note "every version in the index reads back; a last sweep keeps them"

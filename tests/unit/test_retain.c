@@ -2,7 +2,8 @@
  * index.db: a policy drops exactly the versions no kept instant sees,
  * readers no longer find them, a hold (freeze, erase, SIM swap) keeps
  * everything until released, the release is recorded, a device's own
- * policy overrides the default, a policy change stops a running pass, and
+ * policy overrides the default, a policy change or a cancel flag stops a
+ * running pass, and
  * an index from schema 3 gets the tables at open. */
 #include <errno.h>
 #include <setjmp.h>
@@ -132,7 +133,7 @@ static struct retain_result apply(struct fx *f)
 {
 	struct retain_result res;
 
-	assert_int_equal(retain_apply(f->idx, f->dev, NOW, count_drop, f, &res), 0);
+	assert_int_equal(retain_apply(f->idx, f->dev, NOW, count_drop, f, NULL, &res), 0);
 	return res;
 }
 
@@ -288,9 +289,48 @@ static void test_change_stops(void **state)
 	struct retain_result res;
 
 	assert_int_equal(retain_set(f->idx, 0, &daily3, NOW), 0);
-	assert_int_equal(retain_apply(f->idx, f->dev, NOW, change_policy, f, &res), 0);
+	assert_int_equal(retain_apply(f->idx, f->dev, NOW, change_policy, f, NULL, &res), 0);
 	assert_true(res.stopped);
 	assert_int_equal(res.dropped, RETAIN_DELETE_TXN);
+}
+
+/* A stopping server's flag ends a pass before its next delete
+ * transaction: what was dropped stays dropped, the rest is left for the
+ * next pass, which finishes the job; the cut pass is not recorded. */
+struct cancel_fx { struct fx *f; volatile int cancel; };
+
+static void cancel_after_first(void *arg, const char *path, uint64_t version)
+{
+	struct cancel_fx *c = arg;
+
+	(void)path;
+	(void)version;
+	c->f->drops++;
+	c->cancel = 1;
+}
+
+static void test_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct cancel_fx c = { .f = f };
+	struct retain_result res;
+	struct retain_devinfo h;
+	volatile int already = 1;
+
+	assert_int_equal(retain_set(f->idx, 0, &daily3, NOW), 0);
+	assert_int_equal(retain_apply(f->idx, f->dev, NOW, NULL, NULL, &already, &res), -ECANCELED);
+	assert_int_equal(res.dropped, 0);
+	assert_int_equal(retain_apply(f->idx, f->dev, NOW, cancel_after_first, &c, &c.cancel, &res),
+			 -ECANCELED);
+	assert_int_equal(res.dropped, RETAIN_DELETE_TXN);
+	assert_int_equal(f->drops, RETAIN_DELETE_TXN);
+	assert_int_equal(retain_info(f->idx, f->dev, &h), 0);
+	assert_int_equal(h.pass_ns, 0);
+	assert_int_equal(h.dropped, RETAIN_DELETE_TXN);
+	f->drops = 0;
+	assert_int_equal(apply(f).dropped, 7 + 1 + (MANY - 1) - RETAIN_DELETE_TXN);
+	assert_int_equal(retain_info(f->idx, f->dev, &h), 0);
+	assert_int_equal(h.pass_ns, NOW);
 }
 
 /* An index.db of schema 3 gets the retention tables at open. */
@@ -327,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_erase_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 	};
 
