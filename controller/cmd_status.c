@@ -58,6 +58,13 @@ static void status_print(const struct vg_status *s)
 		       " (full: new content refused)" : "");
 	else
 		printf("quota:     none\n");
+	printf("retention: last pass %s, %" PRIu64 " versions dropped so far\n",
+	       when(s->retain_pass_ns, t1, sizeof(t1)), s->retain_dropped);
+	if (s->sweep_at_ns)
+		printf("sweep:     last %s, %" PRIu64 " chunks (%" PRIu64 " bytes) freed\n",
+		       when(s->sweep_at_ns, t1, sizeof(t1)), s->sweep_deleted, s->sweep_deleted_bytes);
+	else
+		printf("sweep:     never\n");
 	printf("commands:  %s\n", s->ncommands ? "" : "none");
 	for (i = 0; i < s->ncommands && i < VG_STATUS_LIST_MAX; i++) {
 		printf("  %6" PRIu64 " ", s->commands[i].id);

@@ -7,7 +7,7 @@
 # rows of the dropped versions.  Then: the packs' disk usage fell, every
 # kept version is byte-exact, a dropped one is gone, `vigil search
 # --all-versions` no longer finds its text, search.db has fewer rows, and
-# `retain --show` shows the sweep.
+# `retain --show` and `vigil status` show the pass and the sweep.
 . "$(dirname "$0")/lib.sh"
 
 export TZ=UTC PATH="$BIN:$PATH"
@@ -57,6 +57,10 @@ after=$(packs_kb)
 # holes give back whole blocks only (t_sweep.sh): at least 60 % of the bytes
 del_kb=$(( $(jq .deleted_bytes <"$T/sweep.json") / 1024 ))
 [ $((before - after)) -ge $((del_kb * 6 / 10)) ] || fail "packs $before KB -> $after KB for $del_kb KB deleted"
+
+vigil status phone1 --json | jqe '.retention.dropped >= 2 and .retention.last_pass != null and
+	.sweep.at != null and .sweep.deleted_bytes > 3000000' >/dev/null ||
+	fail "vigil status: $(vigil status phone1 --json | jq -c '{retention, sweep}')"
 
 note "search.db: the dropped versions' rows are gone, their text is not found"
 wait_for 60 "small.txt indexed" found wombat "$D/small.txt"
