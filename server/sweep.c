@@ -153,7 +153,20 @@ static int mark_all(struct store *st, struct index *idx, struct sweep_result *ou
 	return r;
 }
 
-int sweep_run(struct store *st, struct index *idx, int wait_ms, struct sweep_result *out)
+int sweep_max_unused_parse(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || errno || (*end && strcmp(end, "%")) || v < 0 || v > 100)
+		return -EINVAL;
+	return (int)v;
+}
+
+int sweep_run(struct store *st, struct index *idx, int wait_ms, int max_unused,
+	      struct sweep_result *out)
 {
 	int64_t t0 = mono_ns();
 	int r;
@@ -166,6 +179,8 @@ int sweep_run(struct store *st, struct index *idx, int wait_ms, struct sweep_res
 		r = mark_all(st, idx, out);
 	if (r == 0)
 		r = store_sweep_delete(st, NULL);
+	if (r == 0)
+		r = store_sweep_compact(st, max_unused < 0 ? SWEEP_MAX_UNUSED_DEFAULT : max_unused);
 	store_sweep_end(st, &out->s);
 	out->seconds = (double)(mono_ns() - t0) / 1e9;
 	return out->err = r;
@@ -178,15 +193,23 @@ void sweep_print(FILE *f, const struct sweep_result *r, int json)
 		       ",\"touched\":%" PRIu64 ",\"kept_touched\":%" PRIu64 ",\"live_bytes\":%" PRIu64
 		       ",\"roots\":%" PRIu64 ",\"states\":%" PRIu64 ",\"pins\":%" PRIu64
 		       ",\"gen\":%" PRId64 ",\"seconds\":%.3f,\"seq\":%" PRIu64
-		   ",\"search_rows\":%" PRIu64 "}\n", r->s.deleted, r->s.deleted_bytes,
+		   ",\"search_rows\":%" PRIu64 ",", r->s.deleted, r->s.deleted_bytes,
 		   r->s.marked, r->s.touched, r->s.kept_touched, r->s.live_bytes, r->roots,
 		   r->states, r->pins, r->s.gen, r->seconds, r->seq, r->search_rows);
+		fprintf(f, "\"compacted_packs\":%" PRIu64 ",\"removed_packs\":%" PRIu64 ",\"moved\":%"
+			PRIu64 ",\"moved_bytes\":%" PRIu64 ",\"reclaimed_bytes\":%" PRIu64
+			",\"unreadable_rows\":%" PRIu64 "}\n", r->s.packs_rewritten, r->s.packs_removed,
+			r->s.moved, r->s.moved_bytes, r->s.reclaimed_bytes, r->s.unreadable);
 		return;
 	}
 	fprintf(f, "swept: %" PRIu64 " chunks deleted (%" PRIu64 " bytes), %" PRIu64 " marked from %"
 	       PRIu64 " versions and %" PRIu64 " upload states, %" PRIu64
 	       " kept for uploads running meanwhile; %.1f s\n", r->s.deleted, r->s.deleted_bytes,
 	       r->s.marked, r->roots, r->states, r->s.kept_touched, r->seconds);
+	fprintf(f, "compacted: %" PRIu64 " packs rewritten (%" PRIu64 " chunks, %" PRIu64
+		" bytes moved), %" PRIu64 " packs removed, %" PRIu64 " bytes of disk given back\n",
+		r->s.packs_rewritten, r->s.moved, r->s.moved_bytes, r->s.packs_removed,
+		r->s.reclaimed_bytes);
 }
 
 /* ------------------------------------------------------------- thread */
@@ -205,6 +228,7 @@ struct sweeper {
 	bool continuous;
 	bool kicked;             /* since the last automatic sweep began */
 	uint64_t want;           /* requests: sweep number they wait for */
+	int want_mu;             /* their lowest --max-unused, -1: none */
 	uint64_t started, ended; /* sweeps of this thread */
 	struct sweep_result last;
 	int64_t dropped;         /* index rows missing at the last sweep */
@@ -246,13 +270,13 @@ static bool index_gap(struct sweeper *sw, int64_t now)
 	return max_id - rows > sw->dropped;
 }
 
-static void sweep_once(struct sweeper *sw, struct sweep_result *res)
+static void sweep_once(struct sweeper *sw, int max_unused, struct sweep_result *res)
 {
 	int64_t rows = 0, max_id = 0;
 	int r;
 
 	(void)index_version_span(sw->idx, &rows, &max_id);
-	r = sweep_run(sw->st, sw->idx, SWEEP_WAIT_MS, res);
+	r = sweep_run(sw->st, sw->idx, SWEEP_WAIT_MS, max_unused, res);
 	if (r == 0)
 		sw->dropped = max_id - rows;
 	if (r == 0 && sw->after)
@@ -301,6 +325,7 @@ static void *sweeper_main(void *arg)
 	struct sweeper *sw = arg;
 	struct sweep_result res;
 	long wait_ms;
+	int mu;
 
 	pthread_mutex_lock(&sw->mu);
 	while (!sw->quit) {
@@ -312,8 +337,11 @@ static void *sweeper_main(void *arg)
 			continue;
 		}
 		sw->started++;
+		mu = sw->want >= sw->started ? sw->want_mu : -1;
+		if (sw->want <= sw->started)
+			sw->want_mu = -1;   /* every request waiting is served by this one */
 		pthread_mutex_unlock(&sw->mu);
-		sweep_once(sw, &res);
+		sweep_once(sw, mu, &res);
 		pthread_mutex_lock(&sw->mu);
 		sw->last = res;
 		sw->ended = sw->started;
@@ -335,7 +363,8 @@ void sweeper_kick(struct sweeper *sw)
 	pthread_mutex_unlock(&sw->mu);
 }
 
-int sweeper_request(struct sweeper *sw, const volatile int *quit, struct sweep_result *out)
+int sweeper_request(struct sweeper *sw, const volatile int *quit, int max_unused,
+		    struct sweep_result *out)
 {
 	uint64_t mine;
 	int r = 0;
@@ -344,6 +373,8 @@ int sweeper_request(struct sweeper *sw, const volatile int *quit, struct sweep_r
 	mine = sw->started + 1;   /* the next one to begin: after this call */
 	if (sw->want < mine)
 		sw->want = mine;
+	if (max_unused >= 0 && (sw->want_mu < 0 || max_unused < sw->want_mu))
+		sw->want_mu = max_unused;
 	pthread_cond_signal(&sw->cv);
 	while (sw->ended < mine && !sw->quit && !(quit && *quit)) {
 		struct timespec until = deadline_in_ms(200);   /* to see *quit */
@@ -375,6 +406,7 @@ struct sweeper *sweeper_start(struct store *st, struct index *idx, struct index 
 	sw->st = st;
 	sw->idx = idx;
 	sw->widx = widx;
+	sw->want_mu = -1;
 	sw->continuous = env_s("VIGIL_SWEEP_CONTINUOUS", 0) > 0;
 	sw->interval_ns = env_s("VIGIL_SWEEP_INTERVAL_S", SWEEP_INTERVAL_S) * 1000000000;
 	sw->next_ns = mono_ns() + sw->interval_ns;

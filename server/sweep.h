@@ -41,11 +41,20 @@ struct sweep_result {
 	int err;                 /* 0, or the -errno that stopped it */
 };
 
-/* One whole sweep.  idx: an index connection for reading versions and
- * devices.  0 or -errno (also in out->err): -EBUSY another sweep runs,
+/* Compaction's threshold (docs/store-format.md, "Compaction"): packs are
+ * rewritten while more than this percentage of their disk space is unused
+ * (restic's --max-unused).  `--max-unused PERCENT` of `vigil-server sweep`. */
+#define SWEEP_MAX_UNUSED_DEFAULT STORE_MAX_UNUSED_DEFAULT
+/* PERCENT (0..100, an optional '%' after it) -> the value, or -EINVAL. */
+int  sweep_max_unused_parse(const char *s);
+
+/* One whole sweep, compaction included.  idx: an index connection for
+ * reading versions and devices.  max_unused: compaction's threshold, -1
+ * the default.  0 or -errno (also in out->err): -EBUSY another sweep runs,
  * -ETIMEDOUT older uploads did not end within wait_ms, -EIO a live
  * version's tree is unreadable (nothing deleted). */
-int  sweep_run(struct store *st, struct index *idx, int wait_ms, struct sweep_result *out);
+int  sweep_run(struct store *st, struct index *idx, int wait_ms, int max_unused,
+	       struct sweep_result *out);
 
 /* The last sweep's figures in index.db's meta table (keys sweep_*):
  * record stores r with seq = the previous seq + 1 (into r->seq, r->at_ns);
@@ -77,10 +86,12 @@ typedef void sweep_after_fn(void *arg, struct sweep_result *r, const volatile in
 void sweeper_set_after(struct sweeper *sw, sweep_after_fn *after, void *arg);
 /* Retention dropped versions: sweep once the interval allows (NULL-safe). */
 void sweeper_kick(struct sweeper *sw);
-/* One sweep now, begun after this call; waits for it and copies its
- * figures.  0, -ECANCELED when *quit became nonzero (or the thread
- * stops) first, or the sweep's own -errno (also in out->err). */
-int  sweeper_request(struct sweeper *sw, const volatile int *quit, struct sweep_result *out);
+/* One sweep now, begun after this call, compacting with max_unused (-1:
+ * the default; requests made together get the lowest asked); waits for it
+ * and copies its figures.  0, -ECANCELED when *quit became nonzero (or
+ * the thread stops) first, or the sweep's own -errno (also in out->err). */
+int  sweeper_request(struct sweeper *sw, const volatile int *quit, int max_unused,
+		     struct sweep_result *out);
 void sweeper_stop(struct sweeper *sw);   /* NULL-safe; waits for a sweep in progress */
 
 /* One line for people, or one JSON document. */
@@ -90,6 +101,7 @@ void sweep_print(FILE *f, const struct sweep_result *r, int json);
  * its options parsed by sweep_parse (2 and a line on err: usage). */
 struct sweep_opts {
 	bool json;
+	int max_unused;          /* --max-unused PERCENT; -1: the default */
 };
 int  sweep_parse(int argc, char **argv, struct sweep_opts *o, FILE *err);
 struct admin_env;

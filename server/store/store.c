@@ -145,7 +145,7 @@ int store_slot_get_locked(struct store *st, uint32_t pack)
 	int i, freei = -1, fd;
 
 	for (i = 0; i < STORE_FDS; i++) {
-		if (st->slot[i].pack == pack) {
+		if (st->slot[i].pack == pack && !st->slot[i].gone) {
 			st->slot[i].refs++;
 			return i;
 		}
@@ -171,8 +171,39 @@ int store_slot_get_locked(struct store *st, uint32_t pack)
 
 void store_slot_put_locked(struct store *st, int slot)
 {
-	if (slot >= 0 && st->slot[slot].refs > 0)
-		st->slot[slot].refs--;
+	struct pack_slot *s = slot >= 0 ? &st->slot[slot] : NULL;
+
+	if (s && s->refs > 0 && --s->refs == 0 && s->gone) {
+		close(s->fd);   /* the last reader of a removed pack: its space goes */
+		*s = (struct pack_slot){ 0 };
+	}
+}
+
+int store_pack_remove(struct store *st, uint32_t pack)
+{
+	char name[32];
+	int i, r = 0;
+
+	snprintf(name, sizeof(name), "%08u.pack", pack);
+	pthread_mutex_lock(&st->mu);
+	if (pack == st->active)
+		r = -EBUSY;
+	else if (unlinkat(st->packsfd, name, 0) < 0)
+		r = -errno;
+	for (i = 0; i < STORE_FDS && r != -EBUSY; i++) {
+		struct pack_slot *s = &st->slot[i];
+
+		if (s->pack != pack || s->gone)
+			continue;
+		if (s->refs == 0) {
+			close(s->fd);
+			*s = (struct pack_slot){ 0 };
+		} else {
+			s->gone = true;
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+	return r;
 }
 
 int store_roll_locked(struct store *st)
@@ -732,15 +763,26 @@ int store_decode(struct store *st, const uint8_t id[STORE_ID_LEN], const struct 
 	return r;
 }
 
+/* Whether a and b name different places (or one names none). */
+static bool loc_moved(const struct store_loc *a, const struct store_loc *b)
+{
+	return a->found != b->found || a->pack != b->pack || a->off != b->off;
+}
+
 int store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size_t cap, size_t *n)
 {
-	struct store_loc l;
+	struct store_loc l, again;
 	int r;
 
 	*n = 0;
 	if ((r = lookup(st, id, &l)) < 0)
 		return r;
-	return store_get_at(st, id, &l, buf, cap, n);
+	r = store_get_at(st, id, &l, buf, cap, n);
+	/* compaction moved the record and removed its pack meanwhile: once
+	 * more where the index says now (the same place: real damage) */
+	if (r == -EIO && lookup(st, id, &again) >= 0 && loc_moved(&l, &again))
+		r = store_get_at(st, id, &again, buf, cap, n);
+	return r;
 }
 
 int store_stats(struct store *st, struct store_stats *out)

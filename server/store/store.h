@@ -192,6 +192,12 @@ struct store_sweep_stats {
 	uint64_t kept_touched;     /* unmarked rows kept because ingest reused them */
 	uint64_t packs;            /* packs looked at */
 	uint64_t live_bytes;       /* bytes of indexed records after the sweep */
+	/* compaction (store_sweep_compact) */
+	uint64_t packs_rewritten;  /* partly live packs whose rows were moved */
+	uint64_t packs_removed;    /* pack files unlinked (rewritten ones, and dead ones) */
+	uint64_t moved, moved_bytes;   /* rows moved, their new records' bytes */
+	uint64_t reclaimed_bytes;  /* disk space of the removed packs, less moved_bytes */
+	uint64_t unreadable;       /* rows whose record could not be read: their pack stays */
 };
 /* Step 1: a new generation, the touched set.  -EBUSY when a sweep runs. */
 int  store_sweep_begin(struct store *st);
@@ -211,6 +217,19 @@ int  store_sweep_pins(struct store *st, struct store_root **out, size_t *n, bool
  * than the sweep; punches their records.  0 or -errno (what was deleted
  * stays deleted: it was garbage). */
 int  store_sweep_delete(struct store *st, struct store_sweep_stats *out);
+/* Step 5, compaction (store_compact.c), after a whole step 4: the packs
+ * below A0 (the active pack when the sweep began, rolled then) that hold
+ * no live row are removed, and while the unused bytes of those packs (disk
+ * usage less live record bytes) are more than max_unused percent of their
+ * disk usage (restic's --max-unused; 100: no limit), the packs with the
+ * largest unused share are rewritten: each row
+ * still there is moved to the active pack through a batch of moves
+ * (store_batch_move), then the pack's file is unlinked and its packs row
+ * deleted.  Readers that located a record in a removed pack locate it
+ * again (store_get, the vreader).  max_unused < 0: no compaction.  Adds
+ * to the sweep's stats.  0 or -errno. */
+#define STORE_MAX_UNUSED_DEFAULT 5
+int  store_sweep_compact(struct store *st, int max_unused);
 /* Step 6; also when a step failed.  NULL-safe for stats. */
 void store_sweep_end(struct store *st, struct store_sweep_stats *out);
 struct store_stats {

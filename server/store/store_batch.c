@@ -32,6 +32,8 @@ struct pend {
 	uint64_t off;
 	uint32_t clen, rlen;
 	bool dup;                   /* its insert was ignored: the record is garbage */
+	uint32_t mv_pack;           /* a move (store_batch_move): the row's old place; 0: none */
+	uint64_t mv_off;
 };
 
 struct store_batch {
@@ -57,6 +59,7 @@ struct store_batch {
 	uint32_t drop_pack;         /* 0: none yet */
 	uint64_t drop_from;         /* of drop_pack: bytes before it are dropped */
 	struct store_guard guard;   /* a sweep waits for batches older than itself */
+	uint64_t moved, move_gone;  /* moves committed: rows moved, rows found gone */
 };
 
 static size_t hslot(const uint8_t *id, size_t cap)
@@ -470,17 +473,15 @@ static int batch_flush(struct store_batch *b, bool full)
 	return 0;
 }
 
-int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
+/* Builds id's record into the write buffer and enters it in p[]; the
+ * entry is returned through *out.  0 or -errno. */
+static int batch_add(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n,
+		     struct pend **out)
 {
 	struct pend *e;
 	size_t len;
 	int r;
 
-	if (n > STORE_CHUNK_MAX)
-		return -EMSGSIZE;
-	r = store_batch_has(b, id);
-	if (r != 0)
-		return r < 0 ? r : 0;
 	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
 		return r;
 	if (b->wlen && b->wlen + REC_HDR + REC_SEAL + ZSTD_compressBound(n) > BATCH_WBUF &&
@@ -497,10 +498,51 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 	e->clen = (uint32_t)(len - REC_HDR);
 	e->rlen = (uint32_t)n;
 	e->dup = false;
+	e->mv_pack = 0;
+	e->mv_off = 0;
 	b->wlen += len;
 	hash_put(b->hash, b->hcap, id, b->n);
 	b->n++;
+	*out = e;
 	return 0;
+}
+
+int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
+{
+	struct pend *e;
+	int r;
+
+	if (n > STORE_CHUNK_MAX)
+		return -EMSGSIZE;
+	r = store_batch_has(b, id);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return batch_add(b, id, p, n, &e);
+}
+
+int store_batch_move(struct store_batch *b, const uint8_t id[STORE_ID_LEN],
+		     const struct store_loc *old, const void *p, size_t n)
+{
+	struct pend *e;
+	int r;
+
+	if (n > STORE_CHUNK_MAX)
+		return -EMSGSIZE;
+	if (!old->found || !old->pack || (b->n && !b->p[0].mv_pack))
+		return -EINVAL;   /* (moves and new chunks never share a batch) */
+	if (pending(b, id))
+		return 0;   /* (a row is moved once) */
+	if ((r = batch_add(b, id, p, n, &e)) < 0)
+		return r;
+	e->mv_pack = old->pack;
+	e->mv_off = old->off;
+	return 0;
+}
+
+void store_batch_move_counts(const struct store_batch *b, uint64_t *moved, uint64_t *gone)
+{
+	*moved = b->moved;
+	*gone = b->move_gone;
 }
 
 /* fdatasync of every pack the group's batches wrote to, each pack once;
@@ -596,6 +638,63 @@ static int batch_prov(struct store_batch *b)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* A move's row: updated to e's new place if it still names the old one
+ * (and its prov row with it); else e's record is garbage (dup).  The
+ * statements q[0..2) are prepared by the caller.  An SQLite result. */
+static int row_move(struct store_batch *b, sqlite3_stmt *const q[2], struct pend *e)
+{
+	int64_t owner = -1;
+	int rc;
+
+	sqlite3_bind_int64(q[0], 1, e->pack);
+	sqlite3_bind_int64(q[0], 2, (int64_t)e->off);
+	sqlite3_bind_int64(q[0], 3, e->clen);
+	sqlite3_bind_int64(q[0], 4, e->rlen);
+	sqlite3_bind_blob(q[0], 5, e->id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q[0], 6, e->mv_pack);
+	sqlite3_bind_int64(q[0], 7, (int64_t)e->mv_off);
+	if ((rc = sqlite3_step(q[0])) == SQLITE_ROW) {
+		owner = sqlite3_column_int64(q[0], 0);
+		rc = sqlite3_step(q[0]);
+	}
+	sqlite3_reset(q[0]);
+	e->dup = rc == SQLITE_DONE && owner < 0;
+	b->moved += rc == SQLITE_DONE && owner >= 0;
+	b->move_gone += e->dup;
+	if (rc != SQLITE_DONE || owner <= 0)
+		return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	sqlite3_bind_int64(q[1], 1, e->pack);
+	sqlite3_bind_int64(q[1], 2, (int64_t)e->off);
+	sqlite3_bind_int64(q[1], 3, owner);
+	sqlite3_bind_int64(q[1], 4, e->mv_pack);
+	sqlite3_bind_int64(q[1], 5, (int64_t)e->mv_off);
+	rc = sqlite3_step(q[1]);
+	sqlite3_reset(q[1]);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The rows of a batch of moves (compaction), inside the group's
+ * transaction, then the committed ends of the packs they went to. */
+static int batch_moves(struct store_batch *b)
+{
+	static const char *const sql[2] = {
+		"UPDATE chunks SET pack=?, off=?, clen=?, rlen=? WHERE id=? AND pack=? AND off=?"
+		" RETURNING owner",
+		"UPDATE prov SET pack=?, off=? WHERE owner=? AND pack=? AND off=?",
+	};
+	sqlite3_stmt *q[2] = { NULL, NULL };
+	size_t i;
+	int rc = SQLITE_OK, j;
+
+	for (j = 0; j < 2 && rc == SQLITE_OK; j++)
+		rc = sqlite3_prepare_v2(b->st->db, sql[j], -1, &q[j], NULL);
+	for (i = 0; i < b->n && rc == SQLITE_OK; i++)
+		rc = b->p[i].mv_pack ? row_move(b, q, &b->p[i]) : SQLITE_INTERNAL;
+	for (j = 0; j < 2; j++)
+		sqlite3_finalize(q[j]);
+	return rc == SQLITE_OK ? batch_ends(b) : rc;
+}
+
 static int pend_cmp(const void *a, const void *b, void *arg)
 {
 	const struct pend *p = arg;
@@ -614,6 +713,10 @@ static int batch_rows(struct store_batch *b)
 	int rc = SQLITE_OK;
 	size_t i;
 
+	if (b->n && b->p[0].mv_pack) {   /* a batch of moves holds nothing else */
+		free(ord);
+		return batch_moves(b);
+	}
 	for (i = 0; ord && i < b->n; i++)
 		ord[i] = (uint32_t)i;
 	if (ord)

@@ -38,6 +38,7 @@ struct pack_slot {
 	int fd;
 	int refs;          /* batches with pending records + readers + active */
 	int err;           /* an fdatasync failed: -errno for every later commit */
+	bool gone;         /* its file was unlinked (compaction): closed at refs 0, never handed out */
 };
 
 /* One batch waiting for a group commit (below). */
@@ -145,6 +146,29 @@ int  store_freed_add_locked(struct store *st, uint64_t nrec, uint64_t nbytes);
 struct store_extent { uint32_t pack; uint64_t off, len; };
 void store_punch_extents(struct store *st, struct store_extent *f, size_t n);
 
+/* store_compact.c's side of a batch (store_batch.c): stores the plain
+ * bytes p[0..n) of id again (sealed anew in an encrypted store) as a
+ * *move* of the row that names old: the commit then updates that row (and
+ * its prov row) only if it still names old's place; a row gone or moved
+ * meanwhile is left as it is and the new record is punched as garbage.
+ * 0 or -errno, as store_batch_put. */
+int  store_batch_move(struct store_batch *b, const uint8_t id[STORE_ID_LEN],
+		      const struct store_loc *old, const void *p, size_t n);
+/* Rows the batch's commits moved, and moves that found their row gone. */
+void store_batch_move_counts(const struct store_batch *b, uint64_t *moved, uint64_t *gone);
+/* store.c.  Unlinks pack's file; a slot holding its fd is closed now, or
+ * by its last reader (a reader that located a record there before gets
+ * -EIO and locates it again).  0 or -errno (-ENOENT: already gone). */
+int  store_pack_remove(struct store *st, uint32_t pack);
+
+/* store_sweep.c.  The running sweep's A0 (packs below it get no new
+ * records) and the live record bytes its deletion step counted in each
+ * pack below A0 (live[0..a0), NULL before that step).  NULL sw: none. */
+const uint64_t *store_sweep_live(struct store *st, uint32_t *a0);
+/* The running sweep's counters (compaction adds to them); NULL: none. */
+struct store_sweep_stats *store_sweep_statsp(struct store *st);
+/* A crash point of the sweep (VIGIL_SWEEP_CRASH_AT, a test hook). */
+void store_sweep_crash_point(void);
 /* store_sweep.c.  With dbmu held: a batch reuses id's committed row (a
  * dedup hit or its duplicate insert ignored): a running sweep keeps it. */
 void store_sweep_touch_locked(struct store *st, const uint8_t id[STORE_ID_LEN]);

@@ -27,29 +27,73 @@ struct store_sweep {
 	bool broken;               /* the touched or late set lost an entry: no deleting */
 	struct store_root *late;   /* pins to mark */
 	size_t nlate, caplate;
+	uint32_t a0;               /* the active pack after begin: older ones get no new rows */
+	uint64_t *live;            /* [0..a0): live record bytes per pack (step 4's scan) */
+	bool scanned;              /* step 4 went through every row: live is whole */
 	struct store_sweep_stats stats;
 };
 
 /* Test hook (tests/integration/t_sweep_crash.sh): with VIGIL_TEST_HOOKS=1
  * and VIGIL_SWEEP_CRASH_AT=N, the process kills itself with SIGKILL at the
- * Nth crash point a sweep passes: after each step's durable change and
- * inside each deletion transaction.  Read once; configuration, not state. */
+ * Nth crash point a sweep passes: after each step's durable change, inside
+ * each deletion transaction, and in compaction (store_compact.c: records
+ * written but not indexed, moves committed but the pack not unlinked,
+ * unlinked but its packs row not deleted).  VIGIL_SWEEP_CRASH_IN=compact
+ * counts compaction's points only.  Read once; configuration, not state. */
 static long crash_at = -1;
+static bool crash_compact_only;
 static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
 
 static void crash_init(void)
 {
-	const char *v = getenv("VIGIL_SWEEP_CRASH_AT");
+	const char *v = getenv("VIGIL_SWEEP_CRASH_AT"), *in = getenv("VIGIL_SWEEP_CRASH_IN");
 
-	if (v && getenv("VIGIL_TEST_HOOKS"))
+	if (v && getenv("VIGIL_TEST_HOOKS")) {
 		crash_at = strtol(v, NULL, 10);
+		crash_compact_only = in && !strcmp(in, "compact");
+	}
 }
 
-static void crash_point(void)
+static void crash_point_in(bool compact)
 {
 	pthread_once(&crash_once, crash_init);
+	if (crash_compact_only && !compact)
+		return;
 	if (crash_at > 0 && __atomic_sub_fetch(&crash_at, 1, __ATOMIC_SEQ_CST) == 0)
 		raise(SIGKILL);
+}
+
+static void crash_point(void) { crash_point_in(false); }
+
+void store_sweep_crash_point(void) { crash_point_in(true); }
+
+struct store_sweep_stats *store_sweep_statsp(struct store *st)
+{
+	return st->sw ? &st->sw->stats : NULL;
+}
+
+const uint64_t *store_sweep_live(struct store *st, uint32_t *a0)
+{
+	bool ok = st->sw && st->sw->scanned;
+
+	*a0 = ok ? st->sw->a0 : 0;
+	return ok ? st->sw->live : NULL;
+}
+
+/* Starts a new active pack unless the active one is empty, so that every
+ * pack below the new one, A0, may be compacted by this sweep: no batch
+ * appends below A0 from now on.  A roll that fails leaves A0 the active
+ * pack (only it is then left out).  No lock held. */
+static uint32_t roll_for_sweep(struct store *st)
+{
+	uint32_t a0;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->tail > 0 && !st->need_roll)
+		(void)store_roll_locked(st);
+	a0 = st->active;
+	pthread_mutex_unlock(&st->mu);
+	return a0;
 }
 
 static const char *sweep_schema =
@@ -250,8 +294,10 @@ int store_sweep_begin(struct store *st)
 		return r;
 	}
 	sw->stats.gen = sw->gen;
+	sw->a0 = roll_for_sweep(st);
 	crash_point();
-	/* guards that entered before now may have reused rows untouched */
+	/* guards that entered before now may have reused rows untouched,
+	 * or appended below A0 */
 	pthread_mutex_lock(&st->gmu);
 	sw->gseq0 = ++st->gseq;
 	pthread_mutex_unlock(&st->gmu);
@@ -323,6 +369,7 @@ void store_sweep_end(struct store *st, struct store_sweep_stats *out)
 	idset_clear(&sw->touched);
 	idset_clear(&sw->marked);
 	free(sw->late);
+	free(sw->live);
 	free(sw);
 	pthread_mutex_unlock(&st->swmu);
 }
@@ -506,6 +553,9 @@ static int delete_page(struct store *st, struct row *rw, uint8_t *after, bool *m
 	if (n)
 		memcpy(after, rw[n - 1].id, STORE_ID_LEN);
 	sw->stats.rows += n;
+	for (i = 0; i < n; i++)
+		if (rw[i].pack < sw->a0)
+			sw->live[rw[i].pack] += rw[i].len;
 	for (i = 0; i < n; i++) {
 		if (rw[i].gen < sw->gen && !idset_has(&sw->marked, rw[i].id))
 			rw[k++] = rw[i];
@@ -517,8 +567,11 @@ static int delete_page(struct store *st, struct row *rw, uint8_t *after, bool *m
 	pthread_mutex_lock(&st->dbmu);
 	r = delete_locked(st, rw, k, &n);
 	pthread_mutex_unlock(&st->dbmu);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		sw->stats.deleted_bytes += rw[i].len;
+		if (rw[i].pack < sw->a0)
+			sw->live[rw[i].pack] -= rw[i].len;
+	}
 	sw->stats.deleted += n;
 	return r < 0 ? r : journal_flush(st);
 }
@@ -534,11 +587,14 @@ int store_sweep_delete(struct store *st, struct store_sweep_stats *out)
 		return st->sw->broken ? -ENOMEM : -EINVAL;
 	if ((r = journal_flush(st)) < 0)
 		return r;
-	if (!(rw = malloc(SWEEP_STEP * sizeof(*rw))))
+	free(st->sw->live);
+	st->sw->live = calloc(st->sw->a0 ? st->sw->a0 : 1, sizeof(*st->sw->live));
+	if (!st->sw->live || !(rw = malloc(SWEEP_STEP * sizeof(*rw))))
 		return -ENOMEM;
 	while (r == 0 && more)
 		r = delete_page(st, rw, after, &more);
 	free(rw);
+	st->sw->scanned = r == 0;
 	if (out)
 		*out = st->sw->stats;
 	return r;

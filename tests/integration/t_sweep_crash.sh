@@ -4,9 +4,11 @@
 # transactions, between a commit and its punch, while marking) loses no
 # live version, and the next sweep finishes the job: 20 rounds, each
 # dropping two more old versions (by SQL, standing in for retention), half
-# of them by `vigil-server sweep` without a server, half by a server
-# sweeping continuously; then every version still in the index reads back
-# byte-exact and a last sweep finds nothing left to delete.
+# of them by `vigil-server sweep --max-unused 0` without a server (every
+# other one of those killed at a compaction point: VIGIL_SWEEP_CRASH_IN=
+# compact), half by a server sweeping continuously; then every version
+# still in the index reads back byte-exact, no two rows name one record,
+# `check --read-data` is clean and a last sweep finds nothing left.
 . "$(dirname "$0")/lib.sh"
 
 NF=24
@@ -34,20 +36,25 @@ sql() { sqlite3 -cmd ".timeout 10000" "$T/srv/index.db" "$@"; }
 vcount() { sql "SELECT count(*) FROM versions WHERE path = CAST('$D/f$1' AS BLOB) AND version = $2"; }
 [ "$(vcount 1 1)" = 1 ] && [ "$(vcount $NF 3)" = 1 ] || fail "versions not as expected"
 
-crashed=0
+crashed=0 in_compact=0
 for round in $(seq 1 20); do
 	for k in 1 2; do   # two more old versions dropped (never a latest one)
 		i=$((RANDOM % NF + 1)) n=$((RANDOM % 2 + 1))
 		sql "DELETE FROM versions WHERE path = CAST('$D/f$i' AS BLOB) AND version = $n"
 	done
 	N=$((RANDOM % (round % 2 ? 15 : 60) + 1))   # offline: ~15 points a sweep
+	IN=any
+	if [ $((round % 4)) = 3 ]; then   # compaction: 2-3 points a pack
+		N=$((RANDOM % 3 + 1)) IN=compact
+	fi
 	if [ $((round % 2)) = 1 ]; then
 		set +e
-		{ VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CRASH_AT=$N "$BIN/vigil-server" sweep "$T/srv"; } \
-			>>"$T/sweeps.log" 2>&1
+		{ VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CRASH_AT=$N VIGIL_SWEEP_CRASH_IN=$IN \
+			"$BIN/vigil-server" sweep "$T/srv" --max-unused 0; } >>"$T/sweeps.log" 2>&1
 		rc=$?
 		set -e
 		[ "$rc" = 0 ] || [ "$rc" = 137 ] || fail "round $round: sweep exit $rc"
+		[ "$rc" = 137 ] && [ "$IN" = compact ] && in_compact=$((in_compact + 1))
 	else
 		{ VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CONTINUOUS=1 VIGIL_SWEEP_CRASH_AT=$N \
 			"$BIN/vigil-server" run "$T/srv" & } >>"$T/server.log" 2>&1
@@ -65,10 +72,16 @@ for round in $(seq 1 20); do
 	[ "$rc" = 137 ] && crashed=$((crashed + 1))
 done
 [ "$crashed" -ge 10 ] || fail "only $crashed of 20 rounds crashed mid-sweep"
+[ "$in_compact" -ge 2 ] || fail "only $in_compact of 5 rounds crashed mid-compaction"
 
 note "the next sweep finishes the job"
 "$BIN/vigil-server" sweep "$T/srv" --json >"$T/fin.json" || fail "final sweep failed"
 [ "$(sqlite3 "$T/srv/store/chunks.db" "SELECT count(*) FROM sweep_punch")" = 0 ] || fail "punch journal left"
+[ -z "$(sqlite3 "$T/srv/store/chunks.db" "SELECT pack, off FROM chunks GROUP BY pack, off HAVING count(*) > 1")" ] ||
+	fail "two rows name one record"
+[ -z "$(sqlite3 "$T/srv/store/chunks.db" "SELECT pack FROM packs EXCEPT SELECT DISTINCT pack FROM chunks")" ] ||
+	fail "a packs row without chunks left after the final sweep"
+"$BIN/vigil-server" check "$T/srv" --read-data >"$T/check.out" 2>&1 || fail "check: $(cat "$T/check.out")"
 server_start
 live=0
 for i in $(seq 1 $NF); do
@@ -82,5 +95,5 @@ for i in $(seq 1 $NF); do
 done
 "$BIN/vigil-server" sweep "$T/srv" --json >"$T/last.json" || fail "last sweep failed"
 jqe '.deleted == 0' <"$T/last.json" >/dev/null || fail "left for the last sweep: $(cat "$T/last.json")"
-echo "t_sweep_crash: ok ($crashed of 20 rounds crashed, $live live versions byte-exact," \
+echo "t_sweep_crash: ok ($crashed of 20 rounds crashed, $in_compact in compaction, $live live versions byte-exact," \
 	"final sweep deleted $(jq .deleted <"$T/fin.json"))"

@@ -3,10 +3,12 @@
 # (VIGIL_SWEEP_CONTINUOUS, a test hook) while, in parallel, a device
 # uploads edits that reuse old chunks (files put back to an earlier
 # content, partial edits), old versions are dropped (by SQL, standing in
-# for retention) and versions are read through `vigil get` and a mount:
-# every read gives the version's exact bytes or an error, never other
+# for retention) and versions are read through `vigil get` and a mount,
+# and sweeps asked with --max-unused 0 compact (packs rewritten under the
+# readers, who locate their chunks again): every read gives the version's
+# exact bytes or an error for a version dropped meanwhile, never other
 # bytes; afterwards every version still in the index reads back
-# byte-exact and a last sweep leaves them so.  STRESS_S seconds of load
+# byte-exact, a last sweep leaves them so and `check --read-data` is clean.  STRESS_S seconds of load
 # (default 25; bench/sweep_stress.sh runs it for minutes).
 . "$(dirname "$0")/lib.sh"
 
@@ -84,21 +86,33 @@ mounter() {   # the versions in .history at mount time, read over and over
 		done
 	done
 }
+compactor() {   # sweeps that rewrite every pack with garbage in it
+	while [ ! -e "$T/stop" ]; do
+		"$BIN/vigil-server" sweep "$T/srv" --max-unused 0 --json >>"$T/compact.json" || return 1
+		sleep 1
+	done
+}
 MOUNTS="$T/m"
 # (a helper that fails says so in $T/bad: fail would end only its subshell)
 { uploader || echo "uploader failed" >"$T/bad"; } & P1=$!
 { dropper || echo "dropper failed" >"$T/bad"; } & P2=$!
 { getter || echo "getter failed" >"$T/bad"; } & P3=$!
 { mounter || echo "mounter failed" >"$T/bad"; } & P4=$!
-PIDS="$PIDS $P1 $P2 $P3 $P4"
+{ compactor || echo "compactor failed" >"$T/bad"; } & P5=$!
+PIDS="$PIDS $P1 $P2 $P3 $P4 $P5"
 sleep "$STRESS_S"
 touch "$T/stop"
-wait $P1 $P2 $P3 $P4 || true
+wait $P1 $P2 $P3 $P4 $P5 || true
 fusermount3 -u "$T/m" 2>/dev/null || umount -l "$T/m" 2>/dev/null || true
 [ -e "$T/bad" ] && fail "$(cat "$T/bad")"
 kill -0 "$SERVER_PID" || fail "server died"
 sweeps=$("$BIN/vigil-server" retain "$T/srv" --show --json | jq '.sweep.seq // 0')
 [ "${sweeps:-0}" -ge 3 ] || fail "only ${sweeps:-0} sweeps ran"
+# pack numbers are never reused: the ones missing below the highest were
+# compacted away (by the back-to-back sweeps or the compactor's)
+top=$(ls "$T/srv/store/packs" | sort | tail -1) top=$((10#${top%.pack}))
+removed=$((top - $(ls "$T/srv/store/packs" | wc -l)))
+[ "$removed" -gt 0 ] || fail "no pack was compacted away ($top packs made)"
 
 note "every version in the index reads back; a last sweep keeps them"
 "$BIN/vigil-server" sweep "$T/srv" >/dev/null || fail "last sweep"
@@ -113,8 +127,10 @@ for i in $(seq 1 $NF); do
 		live=$((live + 1))
 	done
 done
+"$BIN/vigil-server" check "$T/srv" --read-data >"$T/check.out" 2>&1 || fail "check: $(cat "$T/check.out")"
 gets=$(grep -c ok "$T/gets" || true) gerr=$(grep -c err "$T/gets" || true)
 mr=$(grep -c ok "$T/mreads" || true) merr=$(grep -c err "$T/mreads" || true)
 [ "$gets" -gt 0 ] && [ "$mr" -gt 0 ] || fail "no reads went through ($gets gets, $mr mount reads)"
-echo "t_sweep_stress: ok ($sweeps sweeps in ${STRESS_S}s; $gets gets right, $gerr refused;" \
+echo "t_sweep_stress: ok ($sweeps sweeps in ${STRESS_S}s, $removed of $top packs compacted away;" \
+	"$gets gets right, $gerr refused;" \
 	"$mr mount reads right, $merr refused; $live live versions byte-exact)"

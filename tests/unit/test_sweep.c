@@ -16,6 +16,7 @@
 #include "common/chunktree.h"
 #include "server/store/content.h"
 #include "server/store/idset.h"
+#include "server/store/store_int.h"   /* store_batch_move */
 #include "tests/unit/store_fixture.h"
 
 static const struct devkey key1 = { { 7, 7, 7 } };
@@ -85,8 +86,10 @@ static int fx_teardown(void **state)
 	return rc;
 }
 
-/* One sweep with roots[0..n) as the live versions. */
-static struct store_sweep_stats sweep(struct store *st, const struct content_ref *roots, size_t n)
+/* One sweep with roots[0..n) as the live versions, compacting with
+ * max_unused (-1: no compaction). */
+static struct store_sweep_stats sweep_mu(struct store *st, const struct content_ref *roots, size_t n,
+					 int max_unused)
 {
 	struct store_sweep_stats s;
 	struct store_idmac *mac = store_idmac_new(&key1);
@@ -106,9 +109,15 @@ static struct store_sweep_stats sweep(struct store *st, const struct content_ref
 		free(p);
 	} while (!del);
 	assert_int_equal(store_sweep_delete(st, NULL), 0);
+	assert_int_equal(store_sweep_compact(st, max_unused), 0);
 	store_sweep_end(st, &s);
 	store_idmac_free(mac);
 	return s;
+}
+
+static struct store_sweep_stats sweep(struct store *st, const struct content_ref *roots, size_t n)
+{
+	return sweep_mu(st, roots, n, -1);
 }
 
 static uint64_t nchunks(struct store *st)
@@ -296,6 +305,160 @@ static void test_upload_state_kept(void **state)
 	free(c);
 }
 
+/* Whether pack number p's file exists in the fixture's store. */
+static bool pack_exists(const struct fx *f, unsigned p)
+{
+	char path[STOREFX_DIR + 32];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/packs/%08u.pack", f->dir, p);
+	return stat(path, &sb) == 0;
+}
+
+#define NSMALL 96   /* small contents of SMALL bytes, one chunk each */
+#define SMALL  3000
+
+/* 2*NSMALL small contents after a and b in pack 1, their records side by
+ * side: r[1..] (every other one is kept: r[0] = a, r[1+2i] the kept ones,
+ * 1+NSMALL roots in all).  Dropping b and the others leaves pack 1 about
+ * half garbage that holes cannot give back (records share blocks). */
+static void smalls(struct fx *f, struct content_ref *r)
+{
+	uint8_t p[SMALL];
+	struct content_ref drop;
+	int i;
+
+	r[0] = f->ra;
+	for (i = 0; i < NSMALL; i++) {
+		fill(p, SMALL, 100 + 2 * (uint64_t)i);
+		build(f->st, p, SMALL, &r[1 + i]);
+		fill(p, SMALL, 101 + 2 * (uint64_t)i);
+		build(f->st, p, SMALL, &drop);
+	}
+}
+
+/* b and half the small contents dropped: pack 1 is a third garbage that
+ * holes cannot give back.  Past the threshold the pack is rewritten (the
+ * live rows moved to a new pack, the file gone); a second sweep finds
+ * nothing more to do. */
+static void test_compact_rewrites(void **state)
+{
+	struct fx *f = *state;
+	struct content_ref r[1 + NSMALL];
+	uint64_t before;
+	struct store_sweep_stats s;
+
+	smalls(f, r);
+	before = nchunks(f->st);
+	s = sweep_mu(f->st, r, 1 + NSMALL, 5);
+
+	assert_true(s.deleted > 10);
+	assert_int_equal(s.packs_rewritten, 1);
+	assert_int_equal(s.packs_removed, 1);
+	assert_int_equal(s.moved, before - s.deleted);   /* every live row moved */
+	assert_int_equal(s.unreadable, 0);
+	assert_false(pack_exists(f, 1));
+	assert_true(pack_exists(f, 2));
+	assert_int_equal(nchunks(f->st), before - s.deleted);
+	assert_int_equal(read_back(f->st, &f->ra, f->a, SZ), 0);
+	s = sweep_mu(f->st, r, 1 + NSMALL, 5);
+	assert_int_equal(s.deleted + s.packs_rewritten + s.packs_removed, 0);
+	assert_int_equal(read_back(f->st, &f->ra, f->a, SZ), 0);
+}
+
+/* Below the threshold nothing moves: a pack wholly live under
+ * --max-unused 0, one about half garbage under 90; a pack with nothing
+ * live is removed whatever the threshold. */
+static void test_compact_threshold(void **state)
+{
+	struct fx *f = *state;
+	struct content_ref r[1 + NSMALL], rc;
+	struct store_sweep_stats s;
+	uint8_t *c = malloc(SZ);
+
+	s = sweep_mu(f->st, (struct content_ref[]){ f->ra, f->rb }, 2, 0);
+	assert_int_equal(s.deleted + s.packs_rewritten + s.packs_removed, 0);
+	assert_true(pack_exists(f, 1));
+	smalls(f, r);   /* into pack 2: the sweep rolled */
+	s = sweep_mu(f->st, r, 1 + NSMALL, 90);
+	assert_true(s.deleted > NSMALL);
+	assert_int_equal(s.packs_rewritten + s.packs_removed, 0);
+	assert_true(pack_exists(f, 1) && pack_exists(f, 2));
+	fill(c, SZ, 5);
+	build(f->st, c, SZ, &rc);   /* pack 3, then dropped */
+	s = sweep_mu(f->st, r, 1 + NSMALL, 100);
+	assert_true(s.deleted > 10);
+	assert_int_equal(s.packs_rewritten, 0);
+	assert_int_equal(s.packs_removed, 1);
+	assert_true(pack_exists(f, 1) && pack_exists(f, 2));
+	assert_false(pack_exists(f, 3));
+	assert_int_equal(read_back(f->st, &f->ra, f->a, SZ), 0);
+	free(c);
+}
+
+/* A move whose row no longer names the old place (moved or stored anew
+ * meanwhile) leaves the row alone; one that does moves it. */
+static void test_move_not_clobbered(void **state)
+{
+	struct fx *f = *state;
+	struct store_idmac *mac = store_idmac_new(&key1);
+	struct store_loc l, stale, now;
+	struct store_batch *b;
+	uint8_t id[STORE_ID_LEN], *buf = malloc(STORE_CHUNK_MAX);
+	uint64_t moved, gone;
+	size_t n;
+
+	assert_int_equal(store_idmac(mac, f->ra.root, id), 0);   /* a's root page */
+	assert_int_equal(store_locate(f->st, (const uint8_t (*)[STORE_ID_LEN])id, 1, &l), 0);
+	assert_true(l.found);
+	assert_int_equal(store_get_at(f->st, id, &l, buf, STORE_CHUNK_MAX, &n), 0);
+	stale = l;
+	stale.off += 1;   /* where the row does not point */
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_move(b, id, &stale, buf, n), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_move_counts(b, &moved, &gone);
+	assert_int_equal(moved, 0);
+	assert_int_equal(gone, 1);
+	assert_int_equal(store_locate(f->st, (const uint8_t (*)[STORE_ID_LEN])id, 1, &now), 0);
+	assert_true(now.found && now.pack == l.pack && now.off == l.off);
+	assert_int_equal(store_batch_move(b, id, &l, buf, n), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_move_counts(b, &moved, &gone);
+	assert_int_equal(moved, 1);
+	store_batch_free(b);
+	assert_int_equal(store_locate(f->st, (const uint8_t (*)[STORE_ID_LEN])id, 1, &now), 0);
+	assert_true(now.found && (now.pack != l.pack || now.off != l.off));
+	assert_int_equal(read_back(f->st, &f->ra, f->a, SZ), 0);
+	store_idmac_free(mac);
+	free(buf);
+}
+
+/* A reader that located a's chunks in pack 1 before compaction removed
+ * it locates them again and reads the right bytes. */
+static void test_reader_relocates(void **state)
+{
+	struct fx *f = *state;
+	struct store_sweep_stats s;
+	struct vreader_counts vc;
+	struct vreader *vr;
+	struct content_ref r[1 + NSMALL];
+	uint8_t *buf = malloc(SZ);
+
+	smalls(f, r);
+	assert_int_equal(vreader_open(f->st, &key1, &f->ra, &vr), 0);
+	assert_int_equal(vreader_pread(vr, buf, 1, 0), 1);   /* the leaf's chunks located */
+	s = sweep_mu(f->st, r, 1 + NSMALL, 5);
+	assert_int_equal(s.packs_removed, 1);
+	assert_false(pack_exists(f, 1));
+	assert_int_equal(vreader_pread(vr, buf, SZ, 0), SZ);
+	assert_memory_equal(buf, f->a, SZ);
+	vreader_get_counts(vr, &vc);
+	assert_true(vc.relocated > 0);
+	vreader_free(vr);
+	free(buf);
+}
+
 /* The id set: adds, finds, grows, keeps the all-zero prefix apart. */
 static void test_idset(void **state)
 {
@@ -333,6 +496,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_while_deleting, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_waits_for_older_guard, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_upload_state_kept, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_rewrites, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_threshold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_move_not_clobbered, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reader_relocates, fx_setup, fx_teardown),
 		cmocka_unit_test(test_idset),
 	};
 

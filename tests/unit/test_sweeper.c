@@ -115,12 +115,12 @@ static void test_request_not_kick(void **state)
 	sweeper_set_after(f->sw, after, f);
 	sweeper_kick(f->sw);
 	assert_int_equal(recorded(f), 0);
-	assert_int_equal(sweeper_request(f->sw, NULL, &r), 0);
+	assert_int_equal(sweeper_request(f->sw, NULL, -1, &r), 0);
 	assert_int_equal(r.seq, 1);
 	assert_int_equal(r.search_rows, 7);
 	assert_int_equal(r.err, 0);
 	assert_int_equal(recorded(f), 1);
-	assert_int_equal(sweeper_request(f->sw, NULL, &r), 0);
+	assert_int_equal(sweeper_request(f->sw, NULL, -1, &r), 0);
 	assert_int_equal(r.seq, 2);
 }
 
@@ -147,7 +147,7 @@ static void test_request_cancel(void **state)
 	volatile int quit = 1;
 
 	fx_start(f, "3600");
-	assert_int_equal(sweeper_request(f->sw, &quit, &r), -ECANCELED);
+	assert_int_equal(sweeper_request(f->sw, &quit, -1, &r), -ECANCELED);
 }
 
 int main(void)
