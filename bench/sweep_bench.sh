@@ -7,15 +7,19 @@
 # history (PREFILL s of the same load, then half of the old versions
 # dropped by SQL, standing in for retention); once with the server sweeping
 # only when asked, once sweeping back to back (VIGIL_SWEEP_CONTINUOUS, a
-# test hook).  Prints both runs' close()-to-durable p50/p99, the sweeps
-# made, and the server's CPU seconds.
+# test hook), and once compacting: every second half of the older versions
+# is dropped and `vigil-server sweep --max-unused 0` asked for (every pack
+# with garbage rewritten).  Prints each run's close()-to-durable p50/p99,
+# the sweeps made (and packs compacted away), and the server's CPU seconds.
 #
 # Part 2, against restic and borg on the same history: DAYS days of edits
 # (EDIT_PCT % of a DATA_MB MB tree rewritten each day, a new file added),
 # backed up by vigild, `restic backup` and `borg create`; then everything
 # but the last KEEP days is dropped: vigil by SQL + `vigil-server sweep`,
 # restic by `forget --keep-last KEEP --prune`, borg by `prune --keep-last
-# KEEP` + `compact`.  Prints time, space before and after, and whether a
+# KEEP` + `compact`.  Prints time (wall, and CPU seconds user+sys: the
+# server's for vigil, the process's for restic and borg), space before and
+# after (du: blocks on disk), and whether a
 # backup could run meanwhile (for vigil: a day's backup during the sweep,
 # timed against the same backup alone; restic and borg: a backup started
 # half a second into the prune, which their repository lock refuses or
@@ -52,6 +56,32 @@ cpu_s() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 sql() { sqlite3 -cmd ".timeout 20000" "$1/index.db" "$2"; }
 kb() { du -sk "$1" | cut -f1; }
 
+# pack files removed so far (numbers are never reused)
+packs_gone() {
+	local top
+	top=$(ls "$1/store/packs" | sort | tail -1)
+	top=$((10#${top%.pack}))
+	echo $((top - $(ls "$1/store/packs" | wc -l)))
+}
+# while $W/stop is absent: half the older versions dropped, then a sweep
+# that compacts every pack with garbage, asked of the running server
+compactor() {
+	while [ ! -e "$W/stop" ]; do
+		sql "$1" "DELETE FROM versions WHERE id % 2 = 0 AND version < (SELECT max(v.version)
+			FROM versions v WHERE v.dev = versions.dev AND v.path = versions.path)"
+		"$BIN/vigil-server" sweep "$1" --max-unused 0 >>"$W/compactor.txt" 2>&1 || true
+		sleep 1
+	done
+}
+# CPU seconds (user+sys) and wall ms of a command: "cpu wall" on fd 3
+timed() {
+	local t0 t1
+	t0=$(date +%s%N)
+	/usr/bin/time -f "%U %S" -o "$W/time.out" "$@"
+	t1=$(date +%s%N)
+	echo "$(awk '{ printf "%.2f", $1 + $2 }' "$W/time.out") $(( (t1 - t0) / 1000000 ))" >&3
+}
+
 part1() {
 	local s=$W/p1 d rep
 	make -s -C "$ROOT" build/bench/loadgen >/dev/null
@@ -71,16 +101,20 @@ part1() {
 	sql "$s" "DELETE FROM versions WHERE id % 2 = 0 AND version < (SELECT max(v.version)
 		FROM versions v WHERE v.dev = versions.dev AND v.path = versions.path)"
 	"$BIN/vigil-server" sweep "$s" >"$W/first-sweep.txt"
-	for mode in quiet sweeping; do
-		if [ "$mode" = quiet ]; then srv_up "$s"; else
-			srv_up "$s" VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CONTINUOUS=1; fi
+	for mode in quiet sweeping compacting; do
+		if [ "$mode" = sweeping ]; then
+			srv_up "$s" VIGIL_TEST_HOOKS=1 VIGIL_SWEEP_CONTINUOUS=1; else srv_up "$s"; fi
 		seq0=$("$BIN/vigil-server" retain "$s" --show --json 2>/dev/null | jq '.sweep.seq // 0' || echo 0)
+		p0=$(packs_gone "$s")
+		[ "$mode" = compacting ] && { compactor "$s" & CPID=$!; }
 		lg "$DURATION" >"$W/$mode.txt" || true
 		cpu=$(cpu_s "$SPID")
+		[ "$mode" = compacting ] && { touch "$W/stop"; wait "$CPID" || true; rm -f "$W/stop"; }
 		seq1=$("$BIN/vigil-server" retain "$s" --show --json 2>/dev/null | jq '.sweep.seq // 0' || echo 0)
 		srv_down
 		rep=$(grep -E '^pushes|^close\(\) to PUT_DONE' "$W/$mode.txt" | tr -s ' ' | paste -sd ';')
-		echo "ingest, $mode: $rep; $(( ${seq1:-0} - ${seq0:-0} )) sweeps; server CPU ${cpu} s"
+		echo "ingest, $mode: $rep; $(( ${seq1:-0} - ${seq0:-0} )) sweeps," \
+			"$(( $(packs_gone "$s") - p0 )) packs compacted away; server CPU ${cpu} s"
 	done
 	echo "versions: $(sql "$s" "SELECT count(*) FROM versions"); first sweep: $(cat "$W/first-sweep.txt")"
 }
@@ -116,11 +150,13 @@ part2() {
 	sql "$s" "DELETE FROM versions WHERE EXISTS (SELECT 1 FROM versions n WHERE n.dev = versions.dev
 		AND n.path = versions.path AND n.version > versions.version AND n.recv_ns < $cut_ns)"
 	r=$(kb "$s/store/packs")
+	c0=$(cpu_s "$SPID")
 	t0=$(date +%s%N)
 	"$BIN/vigil-server" sweep "$s" --json >"$W/vsweep.json"
 	t1=$(date +%s%N)
-	echo "vigil sweep: $(( (t1 - t0) / 1000000 )) ms; packs $r KB -> $(kb "$s/store/packs") KB;" \
-		"$(cat "$W/vsweep.json")"
+	echo "vigil sweep (compaction at the default --max-unused): $(( (t1 - t0) / 1000000 )) ms," \
+		"server CPU $(awk -v a="$c0" -v b="$(cpu_s "$SPID")" 'BEGIN { printf "%.2f", b - a }') s;" \
+		"packs $r KB -> $(kb "$s/store/packs") KB; $(cat "$W/vsweep.json")"
 	# backups during a sweep: one more day dropped, its sweep run while the
 	# next day's backup goes on (and the same backup alone, for scale)
 	day_edit "$data"
@@ -143,25 +179,26 @@ part2() {
 		"$(( (t1 - t0) / 1000000 )) ms; the sweep took $(( (t3 - t2) / 1000000 )) ms)"
 	srv_down
 	r=$(kb "$W/restic")
-	t0=$(date +%s%N)
-	restic -q -r "$W/restic" forget --keep-last "$KEEP" --prune >"$W/restic-prune.log" 2>&1 &
+	timed restic -q -r "$W/restic" forget --keep-last "$KEEP" --prune >"$W/restic-prune.log" 2>&1 \
+		3>"$W/restic-time" &
 	pp=$!
 	sleep 0.5
 	restic -q -r "$W/restic" backup "$data" >"$W/restic-during.log" 2>&1 && rok=yes || rok=no
 	wait "$pp"
-	t1=$(date +%s%N)
-	echo "restic forget --prune: $(( (t1 - t0) / 1000000 )) ms; repo $r KB -> $(kb "$W/restic") KB;" \
+	read -r c t <"$W/restic-time"
+	echo "restic forget --prune: $t ms, CPU $c s; repo $r KB -> $(kb "$W/restic") KB;" \
 		"a backup during it: $rok ($(head -c 120 "$W/restic-during.log" | tr '\n' ' '))"
 	r=$(kb "$W/borg")
-	t0=$(date +%s%N)
-	{ borg prune --keep-last "$KEEP" "$W/borg" && borg compact "$W/borg"; } >"$W/borg-prune.log" 2>&1 &
+	{ timed borg prune --keep-last "$KEEP" "$W/borg" 3>"$W/borg-time1" &&
+	  timed borg compact "$W/borg" 3>"$W/borg-time2"; } >"$W/borg-prune.log" 2>&1 &
 	pp=$!
 	sleep 0.5
 	borg create "$W/borg::during" "$data" >"$W/borg-during.log" 2>&1 && bok=yes || bok=no
 	wait "$pp"
-	t1=$(date +%s%N)
-	echo "borg prune+compact: $(( (t1 - t0) / 1000000 )) ms; repo $r KB -> $(kb "$W/borg") KB;" \
-		"a backup during it: $bok ($(head -c 120 "$W/borg-during.log" | tr '\n' ' '))"
+	read -r c t <"$W/borg-time1"
+	read -r c2 t2 <"$W/borg-time2"
+	echo "borg prune+compact: $((t + t2)) ms, CPU $(awk -v a="$c" -v b="$c2" 'BEGIN { printf "%.2f", a + b }') s;" \
+		"repo $r KB -> $(kb "$W/borg") KB; a backup during it: $bok ($(head -c 120 "$W/borg-during.log" | tr '\n' ' '))"
 }
 
 {
