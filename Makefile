@@ -43,7 +43,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDEXPANSION:
 # objects are listed through $$(call obj_of,...): keep them between runs
 .SECONDARY:
-.PHONY: all deps test test-asan unit integration lint demo soak bench install clean
+.PHONY: all deps test test-asan test-encrypt unit unit-encrypt integration integration-encrypt \
+	lint demo soak bench install clean
 all: $(BINS)
 
 deps:
@@ -94,6 +95,16 @@ $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) bench/loadgen.h $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADGEN_SRCS) $(LIBS) $(LDLIBS)
 
 # --- tests ---
+# The sqlite3 shell on an encrypted test store (VIGIL_TEST_ENCRYPT=1,
+# tests/integration/lib.sh): dbcrypt's VFS as an LD_PRELOAD object, built
+# without the sanitizers (the shell is not).
+SEALED_PRELOAD := $(BUILD)/tests/sealed_preload.so
+SEALED_SRCS := tests/integration/sealed_preload.c server/store/dbcrypt.c server/store/storekey.c \
+               common/fdio.c common/buf.c common/hex.c
+$(SEALED_PRELOAD): $(SEALED_SRCS) server/store/dbcrypt.h server/store/storekey.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+		-I. -fPIC -shared -o $@ $(SEALED_SRCS) -lcrypto -lsqlite3 -ldl
 # A test binary depends on the headers it includes too (tests/unit/*.h
 # fixtures among them): a changed fixture rebuilds its tests.
 $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
@@ -115,19 +126,44 @@ $(BUILD)/tests/test_exproc: CFLAGS += -DVIGIL_SERVER_BIN='"$(BUILD)/bin/vigil-se
 unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
-integration: all
+integration: all $(SEALED_PRELOAD)
 	tests/integration/run-all.sh
 
 # The functions STYLE.md bans (strcpy strcat sprintf strtok atoi gets),
 # named file:line wherever a C source calls one.
-lint:
+lint: $(LIBS)
 	@scripts/lint.sh
+	@scripts/dupsyms.sh $(LIBS)
 
 test: deps
-	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; $(MAKE) lint || rc=1; $(MAKE) unit || rc=1; $(MAKE) fuzz-smoke || rc=1; \
-	$(MAKE) integration || rc=1; $(MAKE) test-asan || rc=1; \
+	$(MAKE) integration || rc=1; $(MAKE) unit-encrypt || rc=1; \
+	$(MAKE) integration-encrypt || rc=1; $(MAKE) test-asan || rc=1; \
 	if [ $$rc = 0 ]; then echo "make test: all passed"; else echo "make test: FAILED"; fi; exit $$rc
+
+# Encrypted stores (docs/hacking.md, "run the tests on encrypted stores"): with
+# VIGIL_TEST_ENCRYPT=1 the unit tests that make stores through
+# tests/unit/store_fixture.h make them encrypted, and tests/integration/lib.sh
+# inits every server with --encrypt.  `make test` runs those unit tests and
+# the integration scripts that work the store's records hardest
+# (ENCRYPT_INTEGRATION: check, full disk, batches, resumed uploads, sweep,
+# upload expiry; ~3 min on the loaded 2-CPU machine) once more encrypted,
+# besides t_encrypt.sh in the plain run; `make test-encrypt` runs the whole
+# integration suite encrypted (as long as the plain one).
+ENCRYPT_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
+	$(shell grep -l 'store_fixture\.h' $(UNIT_SRCS) /dev/null))
+ENCRYPT_INTEGRATION ?= t_check.sh t_enospc.sh t_putbatch.sh t_resume.sh t_sweep.sh \
+	t_upload_expire.sh
+unit-encrypt: $(ENCRYPT_UNIT_BINS)
+	VIGIL_TEST_ENCRYPT=1 tests/run-unit.sh $(ENCRYPT_UNIT_BINS)
+integration-encrypt: all $(SEALED_PRELOAD)
+	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh $(ENCRYPT_INTEGRATION)
+test-encrypt: deps
+	$(MAKE) all $(ENCRYPT_UNIT_BINS) $(SEALED_PRELOAD)
+	@rc=0; $(MAKE) unit-encrypt || rc=1; \
+	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh || rc=1; \
+	if [ $$rc = 0 ]; then echo "make test-encrypt: all passed"; else echo "make test-encrypt: FAILED"; fi; exit $$rc
 
 # The unit tests and the short soak once more under ASan+UBSan, in a build
 # tree of their own: what only a sanitizer sees fails the run too.
@@ -168,6 +204,7 @@ bench: deps
 	bench/sim_bench.sh
 	bench/load_bench.sh
 	bench/throughput_bench.sh
+	bench/crypt_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -202,9 +239,9 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread
 FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
                 server/store/content_zero.c server/store/content_pipe.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
-                server/store/crc32.c \
+                server/store/crc32.c server/store/store_seal.c server/store/storekey.c \
                 server/store/store_batch.c server/store/store_free.c server/store/content_expire.c \
-                server/store/store_filter.c \
+                server/store/store_filter.c server/store/store_sweep.c server/store/idset.c \
                 common/clock.c common/chash.c common/chunker.c common/chunktree.c common/hex.c common/log.c \
                 common/fdio.c common/buf.c
 FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c common/simwire.c

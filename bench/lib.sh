@@ -90,6 +90,29 @@ ratio() {
 
 # --- shared by the standalone benches ----------------------------------------
 
+# A standalone bench (crypt_bench.sh, mount_bench.sh) keeps everything in
+# its temp dir $W and lists what it starts in $PIDS and $MOUNTS:
+# `trap bench_cleanup EXIT INT TERM` unmounts, ends (TERM, then KILL) and
+# removes all of it, whatever way the bench leaves.
+bench_cleanup() {
+	set +e
+	for m in $MOUNTS; do fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$W"
+}
+# bench_own_bin: BIN becomes a private copy of the programs in $W/bin (a
+# rebuild during the run must not pull them away)
+bench_own_bin() {
+	mkdir -p "$W/bin"
+	cp "$BIN/vigil" "$BIN/vigil-server" "$BIN/vigild" "$W/bin/"
+	BIN=$W/bin
+}
+# now: the wall clock in seconds; secs T0 T1: the seconds between (2 decimals)
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
 # mibs BYTES SECONDS: MiB/s, "-" for a non-positive time
 mibs() { awk -v b="$1" -v t="$2" 'BEGIN { if (t <= 0) print "-"; else printf "%.0f", b / 1048576 / t }'; }
 # the page cache dropped (root): the next read comes from disk

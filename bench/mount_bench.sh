@@ -18,26 +18,13 @@ PIDS=""
 MOUNTS=""
 . "$ROOT/bench/lib.sh"
 
-cleanup() {
-	set +e
-	for m in $MOUNTS; do fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # timed CMD...: prints seconds
 timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
 peak_rss_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-# a private copy of the programs: a rebuild during the run must not pull them away
-mkdir -p "$W/bin"
-cp "$BIN/vigil" "$BIN/vigil-server" "$BIN/vigild" "$W/bin/"
-BIN=$W/bin
+bench_own_bin
 
 PORT=$(( (RANDOM % 20000) + 30000 ))
 "$BIN/vigil-server" init "$W/srv" --listen "127.0.0.1:$PORT" >/dev/null

@@ -294,6 +294,13 @@ void proto_put_status(struct buf *b, const struct vg_status *s)
 	wire_put_u8(b, s->has_xattrs);
 	wire_put_i64(b, s->backlog_at_ns);
 	wire_put_i64(b, s->report_ns);
+	wire_put_u64(b, s->quota_bytes);
+	wire_put_u64(b, s->quota_used);
+	wire_put_i64(b, s->retain_pass_ns);
+	wire_put_u64(b, s->retain_dropped);
+	wire_put_i64(b, s->sweep_at_ns);
+	wire_put_u64(b, s->sweep_deleted);
+	wire_put_u64(b, s->sweep_deleted_bytes);
 }
 
 void proto_get_status(struct wire_reader *r, struct vg_status *s)
@@ -339,6 +346,13 @@ void proto_get_status(struct wire_reader *r, struct vg_status *s)
 	s->has_xattrs = wire_get_u8(r);
 	s->backlog_at_ns = wire_get_i64(r);
 	s->report_ns = wire_get_i64(r);
+	s->quota_bytes = wire_get_u64(r);
+	s->quota_used = wire_get_u64(r);
+	s->retain_pass_ns = wire_get_i64(r);
+	s->retain_dropped = wire_get_u64(r);
+	s->sweep_at_ns = wire_get_i64(r);
+	s->sweep_deleted = wire_get_u64(r);
+	s->sweep_deleted_bytes = wire_get_u64(r);
 	if (r->err)
 		s->ncommands = s->nevents = 0;
 }

@@ -235,6 +235,16 @@ struct vg_status {
 	/* the backlog's report: the device's instant of its figures (its
 	 * clock) and when the server received it (the server's); 0: none */
 	int64_t backlog_at_ns, report_ns;
+	/* its quota (0: none) and what it holds against it: the bytes of its
+	 * latest live regular files (docs/index.md, "quotas") (last) */
+	uint64_t quota_bytes, quota_used;
+	/* retention of the device: its last pass (0: none yet) and the
+	 * versions passes dropped so far; the store's last sweep (0: none
+	 * yet) and what it freed (docs/store-format.md, "When it runs") */
+	int64_t retain_pass_ns;
+	uint64_t retain_dropped;
+	int64_t sweep_at_ns;
+	uint64_t sweep_deleted, sweep_deleted_bytes;
 };
 
 /* Request bodies: one struct per request message, encoded by the client and

@@ -54,6 +54,19 @@ static void status_print(const struct vg_status *s)
 	       " could not be parsed, %" PRIu64 " binary (path only), %" PRIu64 " pending\n",
 	       s->index_files, s->index_versions, s->index_unparsed, s->index_path_only,
 	       s->index_pending);
+	if (s->quota_bytes)
+		printf("quota:     %" PRIu64 " of %" PRIu64 " bytes held%s\n", s->quota_used,
+		       s->quota_bytes, s->quota_used >= s->quota_bytes ?
+		       " (full: new content refused)" : "");
+	else
+		printf("quota:     none\n");
+	printf("retention: last pass %s, %" PRIu64 " versions dropped so far\n",
+	       when(s->retain_pass_ns, t1, sizeof(t1)), s->retain_dropped);
+	if (s->sweep_at_ns)
+		printf("sweep:     last %s, %" PRIu64 " chunks (%" PRIu64 " bytes) freed\n",
+		       when(s->sweep_at_ns, t1, sizeof(t1)), s->sweep_deleted, s->sweep_deleted_bytes);
+	else
+		printf("sweep:     never\n");
 	printf("commands:  %s\n", s->ncommands ? "" : "none");
 	for (i = 0; i < s->ncommands && i < VG_STATUS_LIST_MAX; i++) {
 		printf("  %6" PRIu64 " ", s->commands[i].id);

@@ -288,6 +288,14 @@ json_t *jsonout_status(const struct vg_status *s)
 		set(sub, "imsi", s->sim_imsi[0] ? jsonout_str(s->sim_imsi) : json_null(), &bad);
 		set(sub, "changed_at", jsonout_time(s->sim_changed_ns), &bad);
 	}
+	set(o, "quota", s->quota_bytes ? json_pack("{s:I, s:I, s:b}",
+		"bytes", (json_int_t)s->quota_bytes, "used", (json_int_t)s->quota_used,
+		"full", s->quota_used >= s->quota_bytes) : json_null(), &bad);
+	set(o, "retention", json_pack("{s:o, s:I}", "last_pass", jsonout_time(s->retain_pass_ns),
+		"dropped", (json_int_t)s->retain_dropped), &bad);
+	set(o, "sweep", json_pack("{s:o, s:I, s:I}", "at", jsonout_time(s->sweep_at_ns),
+		"deleted", (json_int_t)s->sweep_deleted,
+		"deleted_bytes", (json_int_t)s->sweep_deleted_bytes), &bad);
 	set(o, "commands", status_commands(s), &bad);
 	set(o, "events", status_events(s), &bad);
 	sub = json_object();

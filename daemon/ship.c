@@ -418,10 +418,13 @@ static int put_done(struct shipper *sh, struct put_body *body, int rc, const cha
 		snprintf(sh->last_err, sizeof(sh->last_err), "connection lost");
 	else if (rc == -ENOSPC)
 		snprintf(sh->last_err, sizeof(sh->last_err), "server out of space: %s", err);
+	else if (rc == -EDQUOT)
+		snprintf(sh->last_err, sizeof(sh->last_err), "%s", err[0] ? err :
+			 "over this device's quota on the server");
 	else if (rc != -EAGAIN && rc != -ESTALE)
 		snprintf(sh->last_err, sizeof(sh->last_err), "%s: %s%s%s", sh->put->e.path,
 			 strerror(-rc), err[0] ? ": " : "", err);
-	if (rc == -ENOSPC || (rc != -EAGAIN && rc != -ESTALE && rc != -ECONNRESET &&
+	if (rc == -ENOSPC || rc == -EDQUOT || (rc != -EAGAIN && rc != -ESTALE && rc != -ECONNRESET &&
 			      rc != -ETIMEDOUT)) {
 		ctr_add(sh->o.ctr, CTR_ERRORS, 1);
 		log_warnx("%s", sh->last_err);

@@ -101,8 +101,9 @@ static bool stopping(struct vigild *d)
 /* After a failure: when to look at this entry again. */
 static int64_t retry_at(const struct qitem *q, int rc)
 {
-	int64_t base = rc == -ENOSPC ? ENOSPC_WAIT_NS : 200000000LL;   /* 0.2 s */
-	int64_t max = rc == -ENOSPC ? ENOSPC_WAIT_MAX_NS : 3600 * 1000000000LL;
+	bool full = rc == -ENOSPC || rc == -EDQUOT;   /* the store, or our quota */
+	int64_t base = full ? ENOSPC_WAIT_NS : 200000000LL;   /* 0.2 s */
+	int64_t max = full ? ENOSPC_WAIT_MAX_NS : 3600 * 1000000000LL;
 	int shift = q->attempts < 12 ? q->attempts : 12;
 
 	return real_ns() + (base << shift > max ? max : base << shift);
@@ -120,7 +121,7 @@ static uint64_t content_puts(struct vigild *d)
  * going through proves no space, so only content counts). */
 static void space_returned(struct vigild *d, int rc, uint64_t before)
 {
-	if (rc == -ENOSPC) {
+	if (rc == -ENOSPC || rc == -EDQUOT) {
 		__atomic_store_n(&d->nospace, true, __ATOMIC_RELAXED);
 		return;
 	}
@@ -317,7 +318,7 @@ static void after_ship(struct worker *w, const struct qitem *q, int rc)
 	}
 	if (rc != -EAGAIN)
 		set_state(d, ship_connected(w->sh), ship_last_error(w->sh),
-			  d->once && rc == -ENOSPC ? rc : 0);
+			  d->once && (rc == -ENOSPC || rc == -EDQUOT) ? rc : 0);
 	if (rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EPROTO) {
 		if (d->once)
 			statedb_queue_defer(d->db, q->path, 0);

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "server/index_int.h"
+#include "server/retain.h"
 
 #define EXPIRE_BATCH 64      /* commands expired per step (ids collected first) */
 #define DETAIL_MAX   512     /* an event's detail; status shows the first 255 bytes */
@@ -562,20 +563,17 @@ static void erase_state(const char *state, struct cmd_flags *f)
 
 static int flags_locked(struct index *idx, int64_t dev, struct cmd_flags *f)
 {
+	struct retain_devinfo h;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	/* one pass over the device's commands (and its sim-swap events, through
-	 * the partial index events_sim_swap); three answers */
+	/* one pass over the device's commands; two answers */
 	if ((r = idx_prep(idx, "SELECT"
 		" (SELECT action FROM commands WHERE dev = ?1 AND state = 'done' AND action IN"
 		"  ('freeze', 'thaw') ORDER BY updated_ns DESC, id DESC LIMIT 1),"
 		" (SELECT state || ' ' || files || ' ' || bytes FROM commands WHERE dev = ?1"
 		"  AND action = 'erase' AND state != 'expired'"
-		"  ORDER BY state = 'done' DESC, id DESC LIMIT 1),"
-		" EXISTS (SELECT 1 FROM commands WHERE dev = ?1 AND action IN ('freeze', 'erase'))"
-		"  OR EXISTS (SELECT 1 FROM events WHERE dev = ?1 AND kind = 'sim-swap')",
-		&st)) < 0)
+		"  ORDER BY state = 'done' DESC, id DESC LIMIT 1)", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -595,7 +593,9 @@ static int flags_locked(struct index *idx, int64_t dev, struct cmd_flags *f)
 			f->erase_bytes = bytes;
 		}
 	}
-	f->on_hold = sqlite3_column_int(st, 2) != 0;
+	/* on hold: retain_db.c decides (a release ends a hold) */
+	if ((r = idx_retain_hold_locked(idx, dev, &h)) == 0)
+		f->on_hold = h.on_hold;
 out:
 	sqlite3_finalize(st);
 	return r;

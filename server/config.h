@@ -11,12 +11,16 @@
 
 #include "common/hostport.h"
 
+struct store_key;
+
 
 struct srv_config {
 	char dir[PATH_MAX];                /* the server directory */
 	char listen[HOSTPORT_MAX];         /* HOST:PORT to bind (HOSTPORT_BIND) */
 	char advertise[HOSTPORT_MAX];      /* HOST:PORT written into bundles */
 	int country;                       /* default country calling code */
+	const struct store_key *store_key; /* an encrypted store's data key (set by
+					    * run, not in the file), else NULL */
 };
 
 /* Defaults for init: listen 0.0.0.0:7445, advertise = listen (a wildcard

@@ -14,11 +14,12 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/index_int.h"
+#include "server/store/dbcrypt.h"
 
 /* 2: the commands table's seq, sig, reason, figures and times
  * (server/commands.c); 3: the devices table's sim_* columns
- * (server/simstate.c) */
-#define INDEX_SCHEMA_VERSION 3
+ * (server/simstate.c); 4: retention (server/retain_db.c) */
+#define INDEX_SCHEMA_VERSION 4
 #define VG_STR_(x) #x
 #define VG_STR(x) VG_STR_(x)
 #define INDEX_BUSY_MS 10000
@@ -232,7 +233,8 @@ static int migrate(struct index *idx)
 		goto out;
 	}
 	if ((r = add_sha_pending(idx)) < 0 || (r = idx_commands_schema(idx)) < 0 ||
-	    (r = idx_sim_schema(idx)) < 0)
+	    (r = idx_sim_schema(idx)) < 0 || (r = idx_quota_schema(idx)) < 0 ||
+	    (r = idx_retain_schema(idx)) < 0)
 		goto out;
 	if (have < INDEX_SCHEMA_VERSION)
 		r = idx_exec(idx, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', "
@@ -267,7 +269,12 @@ static int open_handle(const char *dir, bool create, bool reader, struct index *
 	idx->cq_tail = &idx->cq_head;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(idx->path, &idx->db, flags, NULL);
+	/* an encrypted store's index.db: through dbcrypt.h's VFS */
+	rc = dbcrypt_open(idx->path, flags, &idx->db);
+	if (rc == SQLITE_AUTH) {
+		r = -ENOKEY;
+		goto out;
+	}
 	if (rc != SQLITE_OK) {
 		r = rc == SQLITE_CANTOPEN ? -ENOENT : -EIO;
 		log_warnx("%s: %s", idx->path, idx->db ? sqlite3_errmsg(idx->db) : "cannot open");

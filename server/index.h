@@ -140,6 +140,20 @@ int index_has_children(struct index *idx, int64_t dev, const char *dir);
 int index_log(struct index *idx, int64_t dev, const char *path, uint64_t after,
 	      size_t max, index_entry_cb cb, void *arg);
 
+/* --- the sweeper's roots (server/sweep.c) --- */
+struct index_root {
+	int64_t id;                     /* versions row id: the paging cursor */
+	int64_t dev;
+	uint8_t content_root[32];
+	uint64_t size;
+};
+/* Live file rows (type file, not deleted) with row id > after, in id
+ * order, at most max.  Returns the number filled, or -errno. */
+int index_roots(struct index *idx, int64_t after, struct index_root *out, size_t max);
+/* The number of version rows and the highest row id: their difference
+ * grows when versions are dropped (a sweep may then free something). */
+int index_version_span(struct index *idx, int64_t *rows, int64_t *max_id);
+
 /* --- sha256 computed after the commit (PUT_RANGES) --- */
 struct index_pending {
 	int64_t id;                     /* versions row id: the paging cursor */
@@ -164,6 +178,38 @@ int index_sha_superseded(struct index *idx, int64_t id);
  * it).  Returns the rows updated. */
 int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32],
 		   const uint8_t sha[32]);
+
+/* --- check (index_check.c) --- */
+/* One live file version, for `vigil-server check`. */
+struct index_content {
+	int64_t id;                     /* versions row id: the paging cursor */
+	int64_t dev;
+	char devname[VG_NAME_MAX];
+	uint8_t devkey[32];
+	char path[PATH_MAX];
+	uint64_t version, size;
+	int64_t capture_ns;
+	uint8_t sha256[32], content_root[32];
+	bool sha_known;                 /* sha256 computed (not pending) */
+};
+/* Live file versions of every device with row id > after, in id order, at
+ * most max.  Returns the number filled, or -errno. */
+int index_content_versions(struct index *idx, int64_t after, struct index_content *out,
+			   size_t max);
+/* Whether dev already has an event of this kind and detail: 1, 0, -errno. */
+int index_event_seen(struct index *idx, int64_t dev, const char *kind, const char *detail);
+
+/* --- device quotas (index_quota.c; docs/index.md "quotas") ---
+ * A quota caps the logical bytes of a device's latest live regular files
+ * (devices.bytes, what `vigil devices` shows). */
+/* bytes 0: none.  Records a "quota" event.  0 or -errno. */
+int index_quota_set(struct index *idx, int64_t dev, uint64_t bytes, int64_t now_ns);
+/* 1 and *limit, *used when dev has a quota; 0 when it has none; -errno. */
+int index_quota_get(struct index *idx, int64_t dev, uint64_t *limit, uint64_t *used);
+/* Every quota, by device name; cb's non-zero return stops and is returned. */
+int index_quota_list(struct index *idx,
+		     int (*cb)(void *arg, const char *name, uint64_t limit, uint64_t used),
+		     void *arg);
 
 /* --- device state --- */
 struct index_devstate {

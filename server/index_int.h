@@ -64,6 +64,17 @@ void idx_done(struct index *idx, sqlite3_stmt *st);
 /* Binds a C string as a BLOB (paths are bytes, not text). */
 void idx_bind_path(sqlite3_stmt *st, int i, const char *s);
 int idx_step_done(struct index *idx, sqlite3_stmt *st, const char *what);
+/* A column's bytes as a C string (empty when NULL or cap bytes or more), or
+ * exactly n bytes (zeros when NULL or of another length). */
+void idx_col_str(sqlite3_stmt *st, int c, char *out, size_t cap);
+void idx_col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n);
+/* The paged listings by row id (index_roots, index_sha_pending, check's
+ * index_content_versions): runs sql with ?1 = after and ?2 = max under the
+ * lock, row() filling item i of out from each row.  Returns how many rows,
+ * or -errno (what names the query in the log). */
+typedef void idx_row_fn(sqlite3_stmt *st, void *out, size_t i);
+int idx_page_by_id(struct index *idx, const char *sql, int64_t after, size_t max,
+		   idx_row_fn *row, void *out, const char *what);
 int idx_exec(struct index *idx, const char *sql, const char *what);
 int idx_run(struct index *idx, const char *sql, const char *what);   /* prepared once */
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails); the
@@ -82,5 +93,17 @@ int idx_add_columns(struct index *idx, const char *table, const struct idx_col *
 int idx_commands_schema(struct index *idx);
 /* simstate.c: the devices table's sim_* columns (same rules). */
 int idx_sim_schema(struct index *idx);
+/* index_quota.c: the quotas table (same rules). */
+int idx_quota_schema(struct index *idx);
+/* retain_db.c: the retain_policy and retain_dev tables and the index
+ * versions_by_capture (same rules). */
+int idx_retain_schema(struct index *idx);
+struct retain_devinfo;
+struct retain_policy;
+/* retain_db.c, for the lock holder: what holds dev (retain.h's
+ * retain_info), the policy in force, the policies' generation. */
+int idx_retain_hold_locked(struct index *idx, int64_t dev, struct retain_devinfo *out);
+int idx_retain_get_locked(struct index *idx, int64_t dev, struct retain_policy *p, bool *own);
+int idx_retain_gen_locked(struct index *idx, int64_t *out);
 
 #endif

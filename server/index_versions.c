@@ -28,7 +28,7 @@ static void split_path(const char *path, char *parent, const char **name)
 	*name = slash ? slash + 1 : path;
 }
 
-static void col_str(sqlite3_stmt *st, int c, char *out, size_t cap)
+void idx_col_str(sqlite3_stmt *st, int c, char *out, size_t cap)
 {
 	const void *p = sqlite3_column_blob(st, c);
 	size_t n = (size_t)sqlite3_column_bytes(st, c);
@@ -42,7 +42,7 @@ static void col_str(sqlite3_stmt *st, int c, char *out, size_t cap)
 
 static const uint8_t zero_digest[sizeof(((struct vg_entry *)0)->digest)];
 
-static void col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n)
+void idx_col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n)
 {
 	const void *p = sqlite3_column_blob(st, c);
 
@@ -52,13 +52,34 @@ static void col_fixed(sqlite3_stmt *st, int c, uint8_t *out, size_t n)
 		memset(out, 0, n);
 }
 
+int idx_page_by_id(struct index *idx, const char *sql, int64_t after, size_t max,
+		   idx_row_fn *row, void *out, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int r, rc = SQLITE_DONE;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, sql, &st)) == 0) {
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int64(st, 2, (int64_t)max);
+		while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			row(st, out, n++);
+		if (n < max && rc != SQLITE_DONE)
+			r = idx_sql_fail(idx, rc, what);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r < 0 ? r : (int)n;
+}
+
 static void read_version(sqlite3_stmt *st, struct index_version *v)
 {
 	struct vg_entry *e = &v->e;
 	const void *x;
 	int n;
 
-	col_str(st, 0, e->path, sizeof(e->path));
+	idx_col_str(st, 0, e->path, sizeof(e->path));
 	e->type = (uint8_t)sqlite3_column_int(st, 1);
 	e->deleted = (uint8_t)sqlite3_column_int(st, 2);
 	e->mode = (uint32_t)sqlite3_column_int64(st, 3);
@@ -69,18 +90,18 @@ static void read_version(sqlite3_stmt *st, struct index_version *v)
 	e->version = (uint64_t)sqlite3_column_int64(st, 8);
 	e->capture_ns = sqlite3_column_int64(st, 9);
 	e->recv_ns = sqlite3_column_int64(st, 10);
-	col_fixed(st, 11, e->sha256, 32);
-	col_fixed(st, 12, e->tree_root, 32);
-	col_str(st, 13, e->link, sizeof(e->link));
+	idx_col_fixed(st, 11, e->sha256, 32);
+	idx_col_fixed(st, 12, e->tree_root, 32);
+	idx_col_str(st, 13, e->link, sizeof(e->link));
 	x = sqlite3_column_blob(st, 14);
 	n = sqlite3_column_bytes(st, 14);
 	e->xattr_len = x && n > 0 && n <= VG_XATTR_MAX ? (uint32_t)n : 0;
 	if (e->xattr_len)
 		memcpy(e->xattrs, x, e->xattr_len);
-	col_fixed(st, 15, v->content_root, 32);
+	idx_col_fixed(st, 15, v->content_root, 32);
 	v->implicit = sqlite3_column_int(st, 16) != 0;
 	v->sha_pending = sqlite3_column_int(st, 17) != 0;
-	col_fixed(st, 18, e->digest, sizeof(e->digest));
+	idx_col_fixed(st, 18, e->digest, sizeof(e->digest));
 }
 
 /* Light view of a path's latest row. */
@@ -838,14 +859,26 @@ out:
 /* "current": every later row of the path is a live file with this content
  * (META copies of it): its content is the path's latest, and has been
  * since it was committed. */
+static void pending_row(sqlite3_stmt *st, void *out, size_t i)
+{
+	struct index_pending *p = (struct index_pending *)out + i;
+
+	p->id = sqlite3_column_int64(st, 0);
+	p->dev = sqlite3_column_int64(st, 1);
+	idx_col_fixed(st, 2, p->content_root, 32);
+	p->size = (uint64_t)sqlite3_column_int64(st, 3);
+	idx_col_fixed(st, 4, p->devkey, 32);
+	p->recv_ns = sqlite3_column_int64(st, 5);
+	p->current = sqlite3_column_int(st, 6) != 0;
+	p->latest_has_sha = p->current && sqlite3_column_int(st, 7) == 0 &&
+			    sqlite3_column_bytes(st, 8) == 32;
+	if (p->latest_has_sha)
+		idx_col_fixed(st, 8, p->latest_sha, 32);
+}
+
 int index_sha_pending(struct index *idx, int64_t after, struct index_pending *out, size_t max)
 {
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-	int r, rc = SQLITE_DONE;
-
-	pthread_mutex_lock(&idx->lock);
-	if ((r = idx_prep(idx, "SELECT v.id, v.dev, v.content_root, v.size, i.devkey, v.recv_ns,"
+	return idx_page_by_id(idx, "SELECT v.id, v.dev, v.content_root, v.size, i.devkey, v.recv_ns,"
 		      " NOT EXISTS (SELECT 1 FROM versions m WHERE m.dev = v.dev AND m.path = v.path"
 		      "  AND m.version > v.version AND (m.content_root != v.content_root"
 		      "  OR m.deleted != 0 OR m.type != 1)),"
@@ -853,30 +886,8 @@ int index_sha_pending(struct index *idx, int64_t after, struct index_pending *ou
 		      " FROM versions v JOIN identities i ON i.id = v.dev"
 		      " JOIN versions l ON l.dev = v.dev AND l.path = v.path AND l.version ="
 		      " (SELECT max(m.version) FROM versions m WHERE m.dev = v.dev AND m.path = v.path)"
-		      " WHERE v.sha_pending = 1 AND v.id > ?1 ORDER BY v.id LIMIT ?2", &st)) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, (int64_t)max);
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		out[n].id = sqlite3_column_int64(st, 0);
-		out[n].dev = sqlite3_column_int64(st, 1);
-		col_fixed(st, 2, out[n].content_root, 32);
-		out[n].size = (uint64_t)sqlite3_column_int64(st, 3);
-		col_fixed(st, 4, out[n].devkey, 32);
-		out[n].recv_ns = sqlite3_column_int64(st, 5);
-		out[n].current = sqlite3_column_int(st, 6) != 0;
-		out[n].latest_has_sha = out[n].current && sqlite3_column_int(st, 7) == 0 &&
-					sqlite3_column_bytes(st, 8) == 32;
-		if (out[n].latest_has_sha)
-			col_fixed(st, 8, out[n].latest_sha, 32);
-		n++;
-	}
-	if (n < max && rc != SQLITE_DONE)
-		r = idx_sql_fail(idx, rc, "pending sha256");
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&idx->lock);
-	return r < 0 ? r : (int)n;
+		      " WHERE v.sha_pending = 1 AND v.id > ?1 ORDER BY v.id LIMIT ?2",
+		      after, max, pending_row, out, "pending sha256");
 }
 
 int index_sha_superseded(struct index *idx, int64_t id)
@@ -911,6 +922,42 @@ int index_sha_done(struct index *idx, int64_t dev, const uint8_t content_root[32
 	if ((r = idx_step_done(idx, st, "sha256 done")) == 0)
 		r = sqlite3_changes(idx->db);
 out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&idx->lock);
+	return r;
+}
+
+static void root_row(sqlite3_stmt *st, void *out, size_t i)
+{
+	struct index_root *o = (struct index_root *)out + i;
+
+	o->id = sqlite3_column_int64(st, 0);
+	o->dev = sqlite3_column_int64(st, 1);
+	idx_col_fixed(st, 2, o->content_root, 32);
+	o->size = (uint64_t)sqlite3_column_int64(st, 3);
+}
+
+int index_roots(struct index *idx, int64_t after, struct index_root *out, size_t max)
+{
+	return idx_page_by_id(idx, "SELECT id, dev, content_root, size FROM versions WHERE id > ?1"
+			      " AND type = 1 AND deleted = 0 ORDER BY id LIMIT ?2",
+			      after, max, root_row, out, "roots");
+}
+
+int index_version_span(struct index *idx, int64_t *rows, int64_t *max_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	pthread_mutex_lock(&idx->lock);
+	if ((r = idx_prep(idx, "SELECT count(*), coalesce(max(id), 0) FROM versions", &st)) == 0) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			*rows = sqlite3_column_int64(st, 0);
+			*max_id = sqlite3_column_int64(st, 1);
+		} else {
+			r = idx_sql_fail(idx, rc, "version count");
+		}
+	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&idx->lock);
 	return r;

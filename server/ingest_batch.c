@@ -14,8 +14,10 @@
 
 #include "common/log.h"
 #include "server/ingest.h"
+#include "server/quota.h"
 #include "server/reply.h"
 #include "server/store/content.h"
+#include "server/retainer.h"
 #include "server/upslots.h"
 
 static const uint8_t zero32[32];
@@ -47,6 +49,8 @@ struct batch {
 	uint32_t map[PUTBATCH_ITEMS_MAX];        /* the index group's k-th item */
 	uint8_t *body;                           /* PUTBATCH_BODY_MAX */
 	size_t nheld;                            /* bytes held, <= SRV_BATCH_HOLD */
+	struct quota_guard quota;                /* the device's, loaded at the start */
+	uint32_t refused;                        /* items refused by it */
 };
 
 /* Keeps the item's bytes (just verified) for on_commit when they fit:
@@ -194,7 +198,13 @@ static int recv_item(struct batch *b)
 	bi = &b->items[i];
 	b->n++;
 	b->adopt[i] = b->it.flags & PUTBATCH_NEW_PATH;
-	if ((b->r[i] = build_item(b, bi)) == 0)
+	b->r[i] = quota_admit(b->c->srv, b->c->id.id, &b->quota, b->it.put.e.path,
+			      b->it.put.e.size, NULL);
+	if (b->r[i] == -EDQUOT) {
+		b->refused++;
+		return (bi->path = strdup(b->it.put.e.path)) ? 0 : -ENOMEM;
+	}
+	if (b->r[i] == 0 && (b->r[i] = build_item(b, bi)) == 0)
 		hold_bytes(b, bi);
 	if (b->r[i] == -EBADMSG)
 		log_warnx("device %s: %s: batched upload did not verify; nothing stored",
@@ -241,6 +251,8 @@ static void commit_items(struct batch *b)
 	if ((r = index_commit_batch(b->c->srv->idx, b->c->id.id, &ops, adopt, k, rs, adopted)) < 0)
 		for (uint32_t j = 0; j < k; j++)
 			rs[j] = r;
+	if (r >= 0)
+		retainer_kick(b->c->srv->rt, b->c->id.id);
 	for (uint32_t j = 0; j < k; j++) {
 		b->r[b->map[j]] = rs[j];
 		b->adopted[b->map[j]] = adopted[j];
@@ -278,7 +290,7 @@ static int answer(struct batch *b)
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (b->r[i] < 0) {
 			res[i].err = (uint32_t)-b->r[i];
-			if (b->r[i] != -EBADMSG && b->r[i] != -EINVAL)
+			if (b->r[i] != -EBADMSG && b->r[i] != -EINVAL && b->r[i] != -EDQUOT)
 				log_errno(b->r[i], "device %s: batched put %s", b->c->id.name,
 					  b->items[i].path ? b->items[i].path : "?");
 			continue;
@@ -324,7 +336,20 @@ int ingest_putbatch(struct conn *c, struct mux_stream *s, struct wire_reader *wr
 	}
 	if ((r = upslots_take(c->srv->batches, c->id.id, peer_gone, c)) < 0)
 		goto out;
+	if ((r = quota_load(c->srv, c->id.id, &b->quota)) < 0) {
+		upslots_give(c->srv->batches, c->id.id);
+		reply_error(s, -r, "index: %s", strerror(-r));
+		r = 0;
+		goto out;
+	}
 	if ((r = recv_items(b)) == 0) {
+		if (b->refused) {
+			char msg[160];
+
+			quota_refused(c->srv, c->id.id, &b->quota, msg, sizeof(msg));
+			log_warnx("device %s: %u batched file(s) refused: %s", c->id.name,
+				  b->refused, msg);
+		}
 		commit_items(b);
 		r = answer(b);
 	}   /* else nothing answered: the device sends them again */

@@ -1,4 +1,4 @@
-/* main.c — vigil-server: init, enroll, revoke, run.
+/* main.c — vigil-server: init, enroll, revoke, run (retain: retain_cli.c).
  * Exit status: 0 success, 1 failure (one line on stderr), 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "common/bundle.h"
@@ -20,36 +21,100 @@
 #include "common/names.h"
 #include "common/sign.h"
 #include "common/tls.h"
+#include "server/admin.h"
 #include "server/ca.h"
 #include "server/search/exchild.h"
 #include "server/config.h"
 #include "server/store/content.h"
 #include "server/index.h"
+#include "server/quota.h"
+#include "server/retain_cli.h"
 #include "server/runlock.h"
 #include "server/session.h"
 #include "server/srv.h"
 #include "server/srvdir.h"
+#include "server/rekey_cli.h"
+#include "server/srvkey.h"
 #include "server/store/store.h"
 
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
 	"usage: vigil-server init   DIR [--listen HOST:PORT] [--advertise HOST:PORT]\n"
+	"                           [--encrypt [--key-file FILE | --passphrase-file FILE|-]]\n"
 	"       vigil-server enroll DIR --controller NAME --out FILE [--pubkey FILE]\n"
 	"       vigil-server enroll DIR --device NAME --out FILE\n"
 	"       vigil-server revoke DIR NAME\n"
-	"       vigil-server run    DIR [--listen HOST:PORT]\n"
+	"       vigil-server run    DIR [--listen HOST:PORT] [--key-file FILE | --passphrase-file FILE|-]\n"
+	"       vigil-server check  DIR [--read-data [--sample PERCENT] [--seed N]] [--json]\n"
+	"                           [--key-file FILE | --passphrase-file FILE|-]\n"
+	"       vigil-server quota  DIR DEVICE BYTES|none\n"
+	"       vigil-server quota  DIR [DEVICE]\n"
+	"       vigil-server retain DIR [DEVICE|--all] [--keep-within DURATION] [--keep-hourly N]\n"
+	"                           [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--json]\n"
+	"       vigil-server retain DIR --show [--json] | DIR DEVICE --release-hold [--json]\n"
+	"       vigil-server sweep  DIR [--json] [--max-unused PERCENT]\n"
+	"                           [--key-file FILE | --passphrase-file FILE|-]\n"
+	"       vigil-server rekey  DIR [--key-file FILE | --passphrase-file FILE|-]\n"
+	"                           --new-key-file FILE | --new-passphrase-file FILE|-\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
 	"        --advertise (default: the listen address) goes into bundles.\n"
+	"        --encrypt: chunks, index.db and search.db are kept encrypted\n"
+	"        (AES-256-GCM) under a data key\n"
+	"        wrapped by a key file (made when FILE does not exist) or a passphrase\n"
+	"        (first line of FILE; '-' is stdin).  Without the options the\n"
+	"        environment's VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE, VIGIL_PASSPHRASE.\n"
 	"enroll  issue a device or controller identity and write its bundle to FILE;\n"
 	"        works while the server runs.  --pubkey: the controller's own Ed25519\n"
 	"        public key (PEM, FILE.pub from 'vigil keygen'; vigil signs with the\n"
 	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
 	"        is made and its private half written only into the bundle.\n"
 	"revoke  refuse NAME from now on and end its live connections (within a second).\n"
-	"run     serve until SIGTERM or SIGINT.\n";
+	"run     serve until SIGTERM or SIGINT.  An encrypted store needs its key file\n"
+	"        or passphrase, given as to init.\n"
+	"check   verify the chunk index against the packs and every live file\n"
+	"        version's tree against the index; --read-data also reads each\n"
+	"        version (or a --sample PERCENT of them, --seed N to repeat one)\n"
+	"        and checks it against its sha256.  One line per damaged version;\n"
+	"        exit 1 on any damage.  Runs inside the server serving DIR (through\n"
+	"        DIR/admin.sock) while it serves, or on DIR itself when none does\n"
+	"        (an encrypted store's key then as below).\n"
+	"quota   cap what DEVICE holds (the bytes of its latest live regular\n"
+	"        files, as 'vigil devices' shows; BYTES may end in K, M, G or T);\n"
+	"        a PUT that would make it hold more is refused (EDQUOT), deletes\n"
+	"        and metadata still go through; none removes the quota.  Without\n"
+	"        BYTES: show the quotas.  Works while the server runs.\n"
+	"retain  store the retention policy of DEVICE, or the default of every device\n"
+	"        without its own (--all, or no DEVICE), and apply it at once; the server\n"
+	"        applies it continuously too.  No --keep-* option: keep everything.  Like\n"
+	"        restic's forget: per path, the newest version in each of the last N\n"
+	"        hours/days/ISO weeks/months (local time) that have versions, and every\n"
+	"        version within DURATION (30m, 12h, 14d, 2w) of the device's newest; the\n"
+	"        latest version of every path is always kept.  A device with a freeze or\n"
+	"        erase command or a SIM swap is on hold: nothing of it is dropped until\n"
+	"        --release-hold (recorded as an event).  --show: policies and holds.\n\n"
+	"sweep   delete the chunks no version and no upload uses any more, now: runs\n"
+	"        in the server serving DIR (through DIR/admin.sock), or on DIR itself\n"
+	"        when none does.  The server also sweeps by itself after retention\n"
+	"        dropped versions, at most hourly.  Prints what was freed (--json: one\n"
+	"        document); 'retain --show' shows the last sweep.  Then it compacts:\n"
+	"        packs with nothing live are removed, and while more than --max-unused\n"
+	"        PERCENT (default 5, as restic's) of the packs' disk space is unused,\n"
+	"        the emptiest packs are rewritten (live chunks copied to a new pack,\n"
+	"        the old file deleted); 100 rewrites nothing partly live.\n"
+	"rekey   wrap an encrypted store's data key under a new key file (made when\n"
+	"        FILE does not exist) or passphrase, replacing DIR/store/datakey\n"
+	"        atomically: the old secret no longer opens the store.  The data key\n"
+	"        itself stays (docs/store-format.md, \"Changing the secret\").\n"
+	"\n"
+	"An encrypted store: every subcommand that opens DIR itself (init, run, enroll,\n"
+	"revoke, check and sweep when no server answers, quota, retain, rekey) takes\n"
+	"--key-file FILE or --passphrase-file FILE|- ('-': a line of stdin, read with\n"
+	"echo off from a terminal), else VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE or\n"
+	"VIGIL_PASSPHRASE from the environment.  Packs, index.db and search.db are\n"
+	"encrypted (what stays readable: docs/store-format.md, \"What the disk shows\").\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -104,11 +169,30 @@ static int make_dir(const char *dir)
 	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int cmd_init(const char *dir, const char *listen_at, const char *advertise)
+/* The store of a new server, encrypted when enc says so.  0 or 1 (logged). */
+static int init_store(const char *dir, const struct srvkey_opts *enc)
 {
-	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE], path[PATH_MAX + 16];
-	struct srv_config cfg;
+	char err[PATH_MAX + 128] = "", path[PATH_MAX + 16];
+	struct store_key key;
 	struct store *st = NULL;
+	int r;
+
+	if (enc && srvkey_create(dir, enc, &key, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	snprintf(path, sizeof(path), "%s/store", dir);
+	r = store_open_key(path, enc ? &key : NULL, &st);
+	OPENSSL_cleanse(&key, sizeof(key));
+	if (r < 0)
+		return log_errno(r, "%s", path), 1;
+	store_close(st);
+	return 0;
+}
+
+static int cmd_init(const char *dir, const char *listen_at, const char *advertise,
+		    const struct srvkey_opts *enc)
+{
+	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
+	struct srv_config cfg;
 	struct index *idx = NULL;
 	int r;
 
@@ -130,12 +214,10 @@ static int cmd_init(const char *dir, const char *listen_at, const char *advertis
 		return log_warnx("%s already holds a server; refusing to overwrite it", dir), 1;
 	if (srvdir_secure_new(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
+	if (init_store(dir, enc))   /* first: a missing secret leaves nothing behind */
+		return 1;
 	if ((r = ca_init(dir, err, sizeof(err))) < 0)
 		return log_warnx("%s", err), 1;
-	snprintf(path, sizeof(path), "%s/store", dir);
-	if ((r = store_open(path, &st)) < 0)
-		return log_errno(r, "%s", path), 1;
-	store_close(st);
 	if ((r = index_open(dir, true, &idx)) < 0)
 		return log_errno(r, "%s/index.db", dir), 1;
 	index_close(idx);
@@ -351,19 +433,31 @@ static int run_lock(const struct srv_config *cfg)
 }
 
 /* Builds the server context, serves it until a signal, takes it down. */
-static int cmd_run(const char *dir, const char *listen_at)
+static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_opts *ko)
 {
-	char err[256] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
+	char err[PATH_MAX + 128] = "", host[HOSTPORT_MAX], port[HOSTPORT_PORT_SIZE];
 	struct srv_config cfg;
+	struct store_key key;
 	struct srv srv;
-	int sfd, r;
+	bool enc = false;
+	int sfd, afd, r;
 
 	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
 	if (config_load(dir, &cfg, err, sizeof(err)) < 0 || srvdir_check(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
-	if (run_lock(&cfg) < 0)
+	/* the key file may lie outside DIR: read before the ruleset */
+	if (srvkey_load(dir, ko, &key, &enc, err, sizeof(err)) < 0)
+		return log_warnx("%s", err), 1;
+	cfg.store_key = enc ? &key : NULL;
+	/* DIR/admin.sock: made before the ruleset, which forbids it (admin.h) */
+	if ((afd = admin_bind(dir)) == -EADDRINUSE)
+		return log_warnx("%s is served by another vigil-server", dir), 1;
+	if (run_lock(&cfg) < 0) {
+		if (afd >= 0)
+			close(afd);
 		return 1;
+	}
 	/* Each request runs in a thread of its own, and a read takes a 256 KiB
 	 * span buffer and 64 KiB frames: without this, glibc mmaps the span and
 	 * trims each thread's heap top as it is freed, and every request faults
@@ -371,21 +465,36 @@ static int cmd_run(const char *dir, const char *listen_at)
 	 * bounded by the busiest moment's allocations. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
-	if ((sfd = signal_fd()) < 0)
+	if ((sfd = signal_fd()) < 0) {
+		if (afd >= 0)
+			close(afd);
 		return 1;
-	if ((r = srv_open(&srv, &cfg)) == 0)
+	}
+	if ((r = srv_open(&srv, &cfg)) == 0) {
+		struct admin_env env = { .dir = cfg.dir, .st = srv.store, .idx = srv.idx,
+					 .ridx = srv_reader(&srv), .sw = srv.sweeper, .live = true };
+		struct admin *adm = afd >= 0 ? admin_start(afd, &env) : NULL;
+
 		r = session_serve(&srv, listen_at ? listen_at : cfg.listen, sfd);
+		admin_stop(adm);
+	} else if (afd >= 0) {
+		close(afd);
+	}
 	srv_close(&srv);
 	close(sfd);
+	OPENSSL_cleanse(&key, sizeof(key));
 	return r < 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------- options */
 
-enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY };
+enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY,
+       OPT_ENCRYPT, OPT_KEY_FILE, OPT_PASS_FILE };
 
 struct opts {
 	const char *listen, *advertise, *controller, *device, *out, *pubkey;
+	bool encrypt;
+	struct srvkey_opts key;
 	const char *pos[3];
 	int npos;
 };
@@ -399,6 +508,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "encrypt", no_argument, NULL, OPT_ENCRYPT },
+		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+		{ "passphrase-file", required_argument, NULL, OPT_PASS_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -414,6 +526,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_DEVICE:     o->device = optarg; break;
 		case OPT_OUT:        o->out = optarg; break;
 		case OPT_PUBKEY:     o->pubkey = optarg; break;
+		case OPT_ENCRYPT:    o->encrypt = true; break;
+		case OPT_KEY_FILE:   o->key.key_file = optarg; break;
+		case OPT_PASS_FILE:  o->key.pass_file = optarg; break;
 		default:
 			return usage("bad option '%s'", argv[optind - 1]);
 		}
@@ -438,6 +553,13 @@ static int check_opts(const char *cmd, const struct opts *o)
 		return usage("--listen is not an option of %s", cmd);
 	if (o->advertise && !init)
 		return usage("--advertise is not an option of %s", cmd);
+	if (o->encrypt && !init)
+		return usage("--encrypt is not an option of %s", cmd);
+	if ((o->key.key_file || o->key.pass_file) && !(init && o->encrypt) && !run)
+		return usage("--key-file and --passphrase-file go with init --encrypt, run, "
+			     "check or sweep%s", "");
+	if (o->key.key_file && o->key.pass_file)
+		return usage("give one of --key-file, --passphrase-file%s", "");
 	if ((o->controller || o->device || o->out || o->pubkey) && !enroll)
 		return usage("%s takes no enroll options", cmd);
 	if (enroll) {
@@ -468,17 +590,35 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	/* the subcommands that open a stopped encrypted DIR themselves: its
+	 * secret from --key-file/--passphrase-file (or the environment) */
+	if (!strcmp(cmd, "quota") || admin_handles(cmd) || !strcmp(cmd, "retain") ||
+	    !strcmp(cmd, "enroll") || !strcmp(cmd, "revoke") || !strcmp(cmd, "rekey")) {
+		if ((r = srvkey_cli_take(&argc, argv)) != 0)
+			return r;
+		if (!admin_handles(cmd) && strcmp(cmd, "rekey") && argc > 2 && argv[2][0] != '-' &&
+		    srvkey_cli_load(argv[2]) != 0)
+			return 1;
+	}
+	if (!strcmp(cmd, "rekey"))
+		return rekey_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "quota"))
+		return quota_main(argc - 1, argv + 1);
+	if (admin_handles(cmd))   /* in the server serving DIR, or here */
+		return admin_client(argc - 1, argv + 1);
+	if (!strcmp(cmd, "retain"))   /* its own options: server/retain_cli.c */
+		return retain_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "run"))
 		return usage("unknown command '%s'", cmd);
 	if ((r = parse(argc - 1, argv + 1, &o)) != 0 || (r = check_opts(cmd, &o)) != 0)
 		return r;
 	if (!strcmp(cmd, "init"))
-		return cmd_init(o.pos[0], o.listen, o.advertise);
+		return cmd_init(o.pos[0], o.listen, o.advertise, o.encrypt ? &o.key : NULL);
 	if (!strcmp(cmd, "enroll"))
 		return cmd_enroll(o.pos[0], o.controller ? ROLE_CONTROLLER : ROLE_DEVICE,
 				  o.controller ? o.controller : o.device, o.out, o.pubkey);
 	if (!strcmp(cmd, "revoke"))
 		return cmd_revoke(o.pos[0], o.pos[1]);
-	return cmd_run(o.pos[0], o.listen);
+	return cmd_run(o.pos[0], o.listen, &o.key);
 }

@@ -13,8 +13,10 @@
 #include "common/names.h"
 #include "server/commands.h"
 #include "server/reply.h"
+#include "server/retain.h"
 #include "server/simstate.h"
 #include "server/store/content.h"
+#include "server/sweep.h"
 
 #define QUERY_DEVICES_MAX 100000
 
@@ -468,6 +470,25 @@ static int status_commands(struct srv *srv, int64_t dev, struct vg_status *st)
 	return 0;
 }
 
+/* The device's last retention pass and the store's last sweep. */
+static int status_lifecycle(struct index *idx, int64_t dev, struct vg_status *st)
+{
+	struct retain_devinfo h;
+	struct sweep_result w;
+	int r;
+
+	if ((r = retain_info(idx, dev, &h)) < 0)
+		return r;
+	st->retain_pass_ns = h.pass_ns;
+	st->retain_dropped = h.dropped;
+	if ((r = sweep_last(idx, &w)) == -ENOENT)
+		return 0;
+	st->sweep_at_ns = w.at_ns;
+	st->sweep_deleted = w.s.deleted;
+	st->sweep_deleted_bytes = w.s.deleted_bytes;
+	return r;
+}
+
 /* The last SIM seen (its identity stays while none is present). */
 static int status_sim(struct index *idx, int64_t dev, struct vg_status *st)
 {
@@ -512,6 +533,10 @@ static int do_status(struct conn *c, struct mux_stream *s, struct wire_reader *w
 	st->backlog_at_ns = ds.report.at_ns;
 	st->report_ns = ds.report_ns;
 	st->has_xattrs = ds.has_xattrs;
+	if ((r = index_quota_get(srv_reader(c->srv), dev.id, &st->quota_bytes,
+				 &st->quota_used)) < 0 ||
+	    (r = status_lifecycle(srv_reader(c->srv), dev.id, st)) < 0)
+		goto out;
 	if ((r = status_sim(srv_reader(c->srv), dev.id, st)) < 0 ||
 	    (r = status_commands(c->srv, dev.id, st)) < 0 ||
 	    (r = search_status(c->srv, dev.id, st)) < 0)

@@ -1,6 +1,7 @@
 /* srv.c — the server context: opening and closing what it holds, and the
  * registry of connections (their life from accept to free, and lookups). */
 #include "server/srv.h"
+#include "server/sweep.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "server/search/search.h"
 #include "server/store/content.h"
 #include "server/store/shafill.h"
+#include "server/retainer.h"
 #include "server/upslots.h"
 
 /* ------------------------------------------------------------- context */
@@ -39,7 +41,7 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		return r;
 	}
 	if ((r = config_path(cfg, "store", path, sizeof(path))) < 0 ||
-	    (r = store_open(path, &srv->store)) < 0) {
+	    (r = store_open_key(path, cfg->store_key, &srv->store)) < 0) {
 		log_errno(r, "%s/store", cfg->dir);
 		return r;
 	}
@@ -47,8 +49,16 @@ int srv_open(struct srv *srv, const struct srv_config *cfg)
 		log_warn("cannot start the upload expiry thread");
 		return -ENOMEM;
 	}
+	if (!(srv->sweeper = sweeper_start(srv->store, srv_reader(srv), srv->idx))) {
+		log_warn("cannot start the sweep thread");
+		return -ENOMEM;
+	}
 	if ((r = shafill_new(srv->idx, srv->store, &srv->sf)) < 0) {
 		log_errno(r, "cannot start the sha256 worker");
+		return r;
+	}
+	if ((r = retainer_new(srv->idx, srv->sweeper, &srv->rt)) < 0) {
+		log_errno(r, "cannot start the retention worker");
 		return r;
 	}
 	if ((r = search_start(srv)) < 0)
@@ -114,6 +124,8 @@ void srv_close(struct srv *srv)
 		mux_limit_free(srv->ctl_handlers);
 		upslots_free(srv->uploads);
 		upslots_free(srv->batches);
+		retainer_free(srv->rt);         /* kicks the sweeper */
+		sweeper_stop(srv->sweeper);     /* prunes search.db after a sweep */
 		search_stop(srv);
 		shafill_free(srv->sf);
 		upload_gc_stop(srv->ugc);

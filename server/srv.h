@@ -70,7 +70,9 @@ struct srv {
 	struct indexer *ix;         /* background worker feeding it */
 	struct exproc *ex;          /* ... and its sandboxed text extractor */
 	struct upload_gc *ugc;      /* expiry of abandoned uploads (store/content.h) */
+	struct sweeper *sweeper;    /* the store's sweeps (sweep.h) */
 	struct shafill *sf;         /* background sha256 of PUT_RANGES versions */
+	struct retainer *rt;        /* background retention passes (retainer.h) */
 	SSL_CTX *ctx;
 	struct mux_limit *dev_handlers;   /* handler slots for devices' streams */
 	struct mux_limit *ctl_handlers;   /* ... and for controllers' */

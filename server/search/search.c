@@ -9,6 +9,7 @@
 #include "common/proto.h"
 #include "common/tls.h"
 #include "server/search/search.h"
+#include "server/sweep.h"
 #include "server/reply.h"
 #include "server/srv.h"
 #include "server/search/exproc.h"
@@ -35,6 +36,12 @@ hit_take(void *arg, const struct vg_hit *h)
 	if (!hb->all) {   /* only a path's current, live version */
 		r = index_latest(hb->idx, hb->dev, h->path, INDEX_AT_LATEST, true, hb->v);
 		if (r == -ENOENT || (r == 0 && (hb->v->e.deleted || hb->v->e.version != h->version)))
+			return 0;
+		if (r < 0)
+			return r;
+	} else {   /* retention may have dropped it since it was indexed */
+		r = index_version_get(hb->idx, hb->dev, h->path, h->version, hb->v);
+		if (r == -ENOENT)
 			return 0;
 		if (r < 0)
 			return r;
@@ -164,6 +171,33 @@ static int recover(struct srv *srv)
 	return 0;
 }
 
+/* Whether the index still holds a version search.db has a row of. */
+static int version_exists(void *arg, int64_t dev, const char *path, uint64_t version)
+{
+	struct srv *srv = arg;
+	struct index_version *v = malloc(sizeof(*v));
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	r = index_version_get(srv_reader(srv), dev, path, version, v);
+	free(v);
+	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+/* After each sweep: the rows of versions retention dropped go (they were
+ * only filtered out of hits until then). */
+static void after_sweep(void *arg, struct sweep_result *res, const volatile int *cancel)
+{
+	struct srv *srv = arg;
+	int64_t n = textindex_prune(srv->ti, version_exists, srv, cancel);
+
+	if (n < 0)
+		log_errno((int)n, "%s/search.db: deleting dropped versions", srv->cfg->dir);
+	else
+		res->search_rows = (uint64_t)n;
+}
+
 int search_start(struct srv *srv)
 {
 	struct indexer_ops iops = { .arg = srv->idx, .devkey = search_devkey,
@@ -184,6 +218,7 @@ int search_start(struct srv *srv)
 	}
 	srv->on_commit = search_on_commit;
 	srv->on_commit_arg = srv;
+	sweeper_set_after(srv->sweeper, after_sweep, srv);   /* stopped before search_stop */
 	return 0;
 }
 

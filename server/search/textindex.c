@@ -13,6 +13,7 @@
 #include "server/search/phone.h"
 #include "server/search/textindex_int.h"
 #include "server/search/tokenize.h"
+#include "server/store/dbcrypt.h"
 
 #define PIECE_MIN   8192
 #define PIECE_MAX   32768
@@ -106,11 +107,14 @@ conn_open(const char *path, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_warnx("search index: %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return -EIO;
+	/* an encrypted store's search.db: through dbcrypt.h's VFS */
+	int rc = dbcrypt_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			      SQLITE_OPEN_NOMUTEX, &db);
+
+	if (rc != SQLITE_OK) {
+		log_warnx("search index: %s: %s", path, rc == SQLITE_AUTH ? "encrypted, and no key" :
+			  sqlite3_errstr(rc));
+		return rc == SQLITE_AUTH ? -ENOKEY : -EIO;
 	}
 	sqlite3_busy_timeout(db, 10000);
 	if (tokenize_register(db) < 0 ||

@@ -95,6 +95,18 @@ int  textindex_pending_add(struct textindex *ti, const struct ti_pending *p);
 int  textindex_pending_next(struct textindex *ti, struct ti_pending *out);
 int  textindex_pending_done(struct textindex *ti, int64_t id);
 
+/* ---- versions that are gone ---- */
+#define TI_PRUNE_PAGE 256   /* rows looked up, then deleted in one transaction */
+/* 1 when the server's index still holds (device, path, version), 0 when
+ * not (retention dropped it), -errno to stop. */
+typedef int textindex_exists_fn(void *arg, int64_t device_id, const char *path, uint64_t version);
+/* Deletes the version rows exists() says are gone, TI_PRUNE_PAGE at a time
+ * (stops between pages when *cancel becomes nonzero).  Contents and pieces
+ * stay (a content may be found again by a later version).  Returns the
+ * number of rows deleted, or -errno. */
+int64_t textindex_prune(struct textindex *ti, textindex_exists_fn *exists, void *arg,
+			const volatile int *cancel);
+
 /* ---- querying ---- */
 /* Every word must match a version (case-insensitive; CJK inside runs;
  * a word that looks like a phone number also matches its normalised

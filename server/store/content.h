@@ -124,7 +124,8 @@ void vbuild_forget(struct store *st, const struct devkey *key, const uint8_t tok
  * middle of a delta or a range record cannot be checkpointed, so the body
  * itself is staged as it arrives, in DIR/store/uploads/<dev>/<tokenhex>.body:
  * a header naming the upload (struct bstage_id) and how many body bytes
- * are durable, then the body bytes.  A resumed upload replays the staged
+ * are durable, then the body bytes (sealed records in an encrypted
+ * store).  A resumed upload replays the staged
  * bytes into a new builder and the device sends the rest.  The file holds
  * at most cap bytes (past it the body goes on unstaged); it is locked while
  * in use and expires like a WHOLE state (content_expire.c).
@@ -168,6 +169,19 @@ struct upload_gc;
 struct upload_gc *upload_gc_start(struct store *st);
 void upload_gc_stop(struct upload_gc *gc);   /* NULL-safe; joins */
 
+/* ---- sweeping (content_sweep.c; docs/store-format.md, "Sweeping
+ * unreferenced chunks") ----
+ * Marks, for the running sweep (store_sweep_begin), the tree of root (its
+ * pages and chunks, ids by mac: the device's key) and adds the pages it
+ * read to *pages.  -ENOENT / -EIO / -EBADMSG when a page is missing or
+ * damaged: what lies below it is not marked. */
+int  content_mark_tree(struct store *st, struct store_idmac *mac, const uint8_t root[32],
+		       uint64_t size, uint64_t *pages);
+/* Marks the chunks named by every WHOLE upload state of the devices whose
+ * keys are given; adds the states read to *states.  0 or -errno. */
+int  content_mark_uploads(struct store *st, const struct devkey *keys, size_t nkeys,
+			  uint64_t *states);
+
 /* ---- reading ---- */
 struct vreader;
 /* -ENOENT if the root page is not in the store. */
@@ -190,6 +204,7 @@ void vreader_set_verified(struct vreader *vr, bool on);
  * and decoded straight into the caller's buffer. */
 struct vreader_counts {
 	uint64_t chunks, chunks_hashed, chunks_direct;
+	uint64_t relocated;   /* chunks read again from where the index says now (compaction) */
 };
 void vreader_get_counts(const struct vreader *vr, struct vreader_counts *out);
 /* sha256 of the whole content (reads it all). */

@@ -64,6 +64,7 @@ struct vreader {
 	struct store_idmac *mac;     /* chunk and page ids: one HMAC context, reused */
 	bool verified;               /* records by CRC-32, not chunks by sha256 */
 	struct vreader_counts counts;
+	struct store_pin pin;        /* the root, for a running sweep (store.h) */
 };
 
 const struct content_ref *vreader_ref(const struct vreader *vr) { return &vr->ref; }
@@ -84,6 +85,7 @@ void vreader_free(struct vreader *vr)
 
 	if (!vr)
 		return;
+	store_unpin(vr->st, &vr->pin);
 	for (i = 0; i < VR_PAGES; i++)
 		vpage_clear(&vr->cache[i]);
 	free(vr->pagebuf);
@@ -272,6 +274,17 @@ int vreader_subtrees_at(struct vreader *vr, uint64_t off, uint64_t len, struct v
 	return -EBADMSG;
 }
 
+/* The root is pinned while the reader lives: a sweep keeps its tree, or,
+ * when the version was dropped and is being swept, -ENOENT now rather
+ * than a chunk missing later (docs/store-format.md, "Readers"). */
+static int root_pin(struct vreader *vr)
+{
+	uint8_t id[STORE_ID_LEN];
+	int r = store_idmac(vr->mac, vr->ref.root, id);
+
+	return r < 0 ? r : store_pin(vr->st, &vr->pin, &vr->key, vr->ref.root, id, vr->ref.size);
+}
+
 int vreader_open(struct store *st, const struct devkey *key, const struct content_ref *ref,
 		 struct vreader **out)
 {
@@ -295,6 +308,8 @@ int vreader_open(struct store *st, const struct devkey *key, const struct conten
 		r = -EBADMSG;
 		goto fail;
 	}
+	if (ref->size > 0 && (r = root_pin(vr)) < 0)
+		goto fail;
 	if (ref->size > 0 && (r = vreader_chunk_at(vr, 0, &c)) < 0)
 		goto fail;
 	if (ref->size == 0) {
@@ -465,20 +480,15 @@ static int chunk_fetch(struct vreader *vr, size_t k, uint8_t *dst, size_t cap, s
 /* Loads chunk c, which vreader_chunk_at just returned, into dst (c->len
  * bytes; vr->chunk or the caller's buffer) and checks it: against its
  * sha256, or for a verified reader by its record's CRC-32. */
-static int chunk_load_to(struct vreader *vr, const struct vchunk *c, uint8_t *dst)
+/* Fetches located chunk k into dst and checks it.  0 or -errno. */
+static int chunk_check(struct vreader *vr, const struct vchunk *c, size_t k, uint8_t *dst)
 {
 	uint8_t h[32];
 	bool crc;
 	size_t n;
-	int k, r;
+	int r;
 
-	if ((k = loc_find(vr, c->sha)) < 0) {
-		if ((r = loc_fill(vr, c->start == vr->next_start)) < 0)
-			return r;
-		if ((k = loc_find(vr, c->sha)) < 0)
-			return -EIO;
-	}
-	r = chunk_fetch(vr, (size_t)k, dst, c->len, &n, &crc);
+	r = chunk_fetch(vr, k, dst, c->len, &n, &crc);
 	if (r == -ENOENT || r == -EMSGSIZE)
 		r = -EIO;
 	if (r == 0 && n != c->len)
@@ -487,6 +497,40 @@ static int chunk_load_to(struct vreader *vr, const struct vchunk *c, uint8_t *ds
 		vr->counts.chunks_hashed++;
 		if ((r = chunk_sha(vr, dst, n, h)) == 0 && memcmp(h, c->sha, 32))
 			r = -EIO;
+	}
+	return r;
+}
+
+/* After chunk k failed to load: its place looked up again (compaction may
+ * have moved the record and removed its pack since it was located, docs/
+ * store-format.md "Compaction").  The new index of c's entry, or -1 when
+ * the place is the same (the failure stands) or cannot be had. */
+static int chunk_relocate(struct vreader *vr, const struct vchunk *c, int k)
+{
+	struct store_loc was = vr->loc[k];
+
+	if (loc_fill(vr, false) < 0 || (k = loc_find(vr, c->sha)) < 0)
+		return -1;
+	if (vr->loc[k].found == was.found && vr->loc[k].pack == was.pack &&
+	    vr->loc[k].off == was.off)
+		return -1;
+	return k;
+}
+
+static int chunk_load_to(struct vreader *vr, const struct vchunk *c, uint8_t *dst)
+{
+	int k, k2, r;
+
+	if ((k = loc_find(vr, c->sha)) < 0) {
+		if ((r = loc_fill(vr, c->start == vr->next_start)) < 0)
+			return r;
+		if ((k = loc_find(vr, c->sha)) < 0)
+			return -EIO;
+	}
+	r = chunk_check(vr, c, (size_t)k, dst);
+	if (r == -EIO && (k2 = chunk_relocate(vr, c, k)) >= 0) {
+		vr->counts.relocated++;
+		r = chunk_check(vr, c, (size_t)k2, dst);
 	}
 	if (r < 0)
 		return r;

@@ -9,7 +9,17 @@
  * written, so a crash at any point leaves a header that tells the truth
  * (an older one at worst, or a torn one, which starts the upload over).
  * The magic is not the WHOLE states' (content_upload.c), so expiry sees no
- * owner here and only removes the file. */
+ * owner here and only removes the file.
+ *
+ * An encrypted store's stage (magic "VGBODYS1", the same header but for
+ * rid = HMAC-SHA256(the records' key, root) in root's place) holds the
+ * body as sealed records after the header, each at most SEG plain bytes,
+ * appended and never rewritten: a record header of REC_HDR bytes (magic
+ * "VGSB", 4 zero bytes, rid[32], u64 plain offset; u32 plain
+ * length) then store_seal's nonce, ciphertext and tag (the packs' code and
+ * key; the first 48 header bytes are authenticated).  held still counts
+ * plain bytes; reopening walks and opens every record up to held (a
+ * damaged or missing one starts the upload over). */
 #include "common/fdio.h"
 #include "server/store/content_vb.h"
 #include "server/store/store_int.h"
@@ -22,11 +32,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
 #include "common/clock.h"
 
 #define HDR_LEN 80
+#define SEG     (64u << 10)   /* plain bytes per sealed record at most */
 
 static const uint8_t stage_magic[8] = { 'V', 'G', 'B', 'O', 'D', 'Y', '0', '1' };
+static const uint8_t sealed_magic[8] = { 'V', 'G', 'B', 'O', 'D', 'Y', 'S', '1' };
+
+/* a sealed record: its plain offset and length, its place in the file */
+struct srec { uint64_t poff, foff; uint32_t len; };
 
 struct bstage {
 	int fd;
@@ -36,6 +54,16 @@ struct bstage {
 	uint64_t held;       /* of them, durable and in the header */
 	bool full;           /* passed cap: the rest is not staged */
 	bool dir_synced;
+	/* an encrypted store's: records, the file's end, a sealing context,
+	 * a record buffer and the last record opened (cached: -1 none) */
+	struct store *st;
+	struct srec *recs;
+	size_t nrec, caprec;
+	uint64_t fend;
+	EVP_CIPHER_CTX *cx;
+	uint8_t *rbuf, *plain;
+	ssize_t cached;
+	uint8_t rid[32];     /* HMAC(records' key, root): the root in no header */
 	char dir[4096], file[4224];
 };
 
@@ -48,11 +76,11 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 static void hdr_encode(const struct bstage *sg, uint64_t held, uint8_t h[HDR_LEN])
 {
 	memset(h, 0, HDR_LEN);
-	memcpy(h, stage_magic, 8);
+	memcpy(h, sg->st ? sealed_magic : stage_magic, 8);
 	h[8] = sg->id.kind;
 	put_be(h + 16, sg->id.base_version, 8);
 	put_be(h + 24, sg->id.size, 8);
-	memcpy(h + 32, sg->id.root, 32);
+	memcpy(h + 32, sg->st ? sg->rid : sg->id.root, 32);
 	put_be(h + 64, held, 8);
 	put_be(h + 72, store_crc32(0, h, 72), 4);
 }
@@ -69,7 +97,7 @@ static uint64_t hdr_held(const struct bstage *sg)
 	held = be_uint(h + 64, 8);
 	hdr_encode(sg, held, want);
 	if (memcmp(h, want, HDR_LEN) || held > sg->cap ||
-	    (uint64_t)sb.st_size < HDR_LEN + held)
+	    (uint64_t)sb.st_size < HDR_LEN + (sg->st ? 0 : held))
 		return 0;   /* torn, another upload's, or shorter than it says */
 	return held;
 }
@@ -80,6 +108,150 @@ static int hdr_write(struct bstage *sg, uint64_t held)
 
 	hdr_encode(sg, held, h);
 	return pwrite(sg->fd, h, HDR_LEN, 0) == HDR_LEN ? 0 : (errno ? -errno : -EIO);
+}
+
+/* ---- an encrypted store's records ---- */
+
+static void srec_hdr(const struct bstage *sg, uint64_t poff, uint32_t len, uint8_t *h)
+{
+	memset(h, 0, REC_HDR);
+	memcpy(h, "VGSB", 4);
+	memcpy(h + 8, sg->rid, 32);
+	put_be(h + 40, poff, 8);
+	put_be(h + 48, len, 4);
+}
+
+static int srec_push(struct bstage *sg, uint64_t poff, uint64_t foff, uint32_t len)
+{
+	if (sg->nrec == sg->caprec) {
+		size_t c = sg->caprec ? 2 * sg->caprec : 64;
+		struct srec *n = realloc(sg->recs, c * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		sg->recs = n;
+		sg->caprec = c;
+	}
+	sg->recs[sg->nrec++] = (struct srec){ poff, foff, len };
+	return 0;
+}
+
+/* Record i into sg->plain (its tag checked).  0 or -EIO. */
+static int srec_open(struct bstage *sg, size_t i)
+{
+	const struct srec *r = &sg->recs[i];
+	size_t n = REC_HDR + REC_SEAL + r->len;
+	uint8_t want[REC_HDR];
+
+	if ((ssize_t)i == sg->cached)
+		return 0;
+	sg->cached = -1;
+	srec_hdr(sg, r->poff, r->len, want);
+	if (pread(sg->fd, sg->rbuf, n, (off_t)r->foff) != (ssize_t)n || memcmp(sg->rbuf, want, REC_HDR) ||
+	    store_unseal(sg->st, sg->rbuf, REC_SEAL + r->len, sg->plain) < 0)
+		return -EIO;
+	sg->cached = (ssize_t)i;
+	return 0;
+}
+
+/* Reopening: the records up to held, each opened.  held, or 0 (start
+ * over) when one is missing, damaged or another upload's. */
+static uint64_t srec_scan(struct bstage *sg, uint64_t held)
+{
+	uint8_t h[REC_HDR];
+	uint64_t poff = 0, foff = HDR_LEN;
+
+	while (poff < held) {
+		uint32_t len;
+
+		if (pread(sg->fd, h, REC_HDR, (off_t)foff) != REC_HDR)
+			break;
+		len = (uint32_t)be_uint(h + 48, 4);
+		if (len == 0 || len > SEG || len > held - poff || srec_push(sg, poff, foff, len) < 0 ||
+		    srec_open(sg, sg->nrec - 1) < 0)
+			break;
+		poff += len;
+		foff += REC_HDR + REC_SEAL + len;
+	}
+	if (poff != held) {
+		sg->nrec = 0;
+		sg->cached = -1;
+		poff = 0;
+		foff = HDR_LEN;
+	}
+	sg->fend = foff;
+	return poff;
+}
+
+static int srec_append(struct bstage *sg, const uint8_t *p, size_t n)
+{
+	int r;
+
+	while (n > 0) {
+		uint32_t k = n < SEG ? (uint32_t)n : SEG;
+
+		srec_hdr(sg, sg->len, k, sg->rbuf);
+		if ((r = store_seal(sg->st, sg->cx, sg->rbuf, p, k)) < 0 ||
+		    (r = fd_pwrite_all(sg->fd, sg->rbuf, REC_HDR + REC_SEAL + k, sg->fend)) < 0 ||
+		    (r = srec_push(sg, sg->len, sg->fend, k)) < 0)
+			return r;
+		sg->fend += REC_HDR + REC_SEAL + k;
+		sg->len += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static ssize_t srec_pread(struct bstage *sg, uint8_t *buf, size_t n, uint64_t off)
+{
+	size_t lo = 0, hi = sg->nrec, i;
+	uint64_t at;
+
+	while (hi - lo > 1) {   /* the last record starting at or before off */
+		size_t mid = (lo + hi) / 2;
+
+		if (sg->recs[mid].poff <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	i = lo;
+	if (srec_open(sg, i) < 0)
+		return -EIO;
+	at = off - sg->recs[i].poff;
+	if (n > sg->recs[i].len - at)
+		n = (size_t)(sg->recs[i].len - at);
+	memcpy(buf, sg->plain + at, n);
+	return (ssize_t)n;
+}
+
+static int sealed_init(struct bstage *sg, struct store *st)
+{
+	if (!st->enc)
+		return 0;
+	unsigned int n = sizeof(sg->rid);
+
+	sg->st = st;
+	sg->cached = -1;
+	HMAC(EVP_sha256(), st->pkey, sizeof(st->pkey), sg->id.root, 32, sg->rid, &n);
+	sg->cx = store_seal_ctx(st);
+	sg->rbuf = malloc(REC_HDR + REC_SEAL + SEG);
+	sg->plain = malloc(SEG);
+	return sg->cx && sg->rbuf && sg->plain ? 0 : -ENOMEM;
+}
+
+static void stage_free(struct bstage *sg)
+{
+	if (sg->fd >= 0)
+		close(sg->fd);
+	EVP_CIPHER_CTX_free(sg->cx);
+	if (sg->plain)
+		OPENSSL_cleanse(sg->plain, SEG);
+	free(sg->plain);
+	free(sg->rbuf);
+	free(sg->recs);
+	free(sg);
 }
 
 int bstage_open(struct store *st, const struct devkey *key, const uint8_t token[16],
@@ -96,6 +268,8 @@ int bstage_open(struct store *st, const struct devkey *key, const uint8_t token[
 	sg->fd = -1;
 	sg->id = *id;
 	sg->cap = cap;
+	if ((r = sealed_init(sg, st)) < 0)
+		goto fail;
 	upload_path(st, key, token, sg->dir, sizeof(sg->dir), file, sizeof(file));
 	snprintf(sg->file, sizeof(sg->file), "%s.body", file);
 	if (mkdir(sg->dir, 0700) < 0 && errno != EEXIST) {
@@ -109,7 +283,9 @@ int bstage_open(struct store *st, const struct devkey *key, const uint8_t token[
 	/* an abandoned stage starts over, as an expired WHOLE state does */
 	if (!upload_expired_fd(sg->fd, real_ns()))
 		sg->held = sg->len = hdr_held(sg);
-	if (ftruncate(sg->fd, (off_t)(HDR_LEN + sg->held)) < 0) {
+	if (sg->st)
+		sg->held = sg->len = srec_scan(sg, sg->held);
+	if (ftruncate(sg->fd, (off_t)(sg->st ? sg->fend : HDR_LEN + sg->held)) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -119,9 +295,7 @@ int bstage_open(struct store *st, const struct devkey *key, const uint8_t token[
 	*out = sg;
 	return 0;
 fail:
-	if (sg->fd >= 0)
-		close(sg->fd);
-	free(sg);
+	stage_free(sg);
 	return r;
 }
 
@@ -133,6 +307,8 @@ ssize_t bstage_pread(struct bstage *sg, void *buf, size_t n, uint64_t off)
 		return 0;
 	if (n > sg->len - off)
 		n = (size_t)(sg->len - off);
+	if (sg->st)
+		return srec_pread(sg, buf, n, off);
 	do
 		r = pread(sg->fd, buf, n, (off_t)(HDR_LEN + off));
 	while (r < 0 && errno == EINTR);
@@ -147,6 +323,8 @@ int bstage_append(struct bstage *sg, const void *p, size_t n)
 		sg->full = true;   /* a cut from here on restarts at what is held */
 		return 0;
 	}
+	if (sg->st)
+		return srec_append(sg, p, n);
 	if ((r = fd_pwrite_all(sg->fd, p, n, HDR_LEN + sg->len)) < 0)
 		return r;
 	sg->len += n;
@@ -181,6 +359,5 @@ void bstage_close(struct bstage *sg, bool forget)
 		unlink(sg->file);   /* still under our lock: nobody resumes it meanwhile */
 		rmdir(sg->dir);     /* only when no other upload of this device remains */
 	}
-	close(sg->fd);
-	free(sg);
+	stage_free(sg);
 }

@@ -3,6 +3,7 @@
  * Format and crash rules: docs/store-format.md, "Pack store". */
 #include "server/store/store_int.h"
 #include "server/store/crc32.h"
+#include "server/store/storekey.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -144,7 +145,7 @@ int store_slot_get_locked(struct store *st, uint32_t pack)
 	int i, freei = -1, fd;
 
 	for (i = 0; i < STORE_FDS; i++) {
-		if (st->slot[i].pack == pack) {
+		if (st->slot[i].pack == pack && !st->slot[i].gone) {
 			st->slot[i].refs++;
 			return i;
 		}
@@ -170,8 +171,39 @@ int store_slot_get_locked(struct store *st, uint32_t pack)
 
 void store_slot_put_locked(struct store *st, int slot)
 {
-	if (slot >= 0 && st->slot[slot].refs > 0)
-		st->slot[slot].refs--;
+	struct pack_slot *s = slot >= 0 ? &st->slot[slot] : NULL;
+
+	if (s && s->refs > 0 && --s->refs == 0 && s->gone) {
+		close(s->fd);   /* the last reader of a removed pack: its space goes */
+		*s = (struct pack_slot){ 0 };
+	}
+}
+
+int store_pack_remove(struct store *st, uint32_t pack)
+{
+	char name[32];
+	int i, r = 0;
+
+	snprintf(name, sizeof(name), "%08u.pack", pack);
+	pthread_mutex_lock(&st->mu);
+	if (pack == st->active)
+		r = -EBUSY;
+	else if (unlinkat(st->packsfd, name, 0) < 0)
+		r = -errno;
+	for (i = 0; i < STORE_FDS && r != -EBUSY; i++) {
+		struct pack_slot *s = &st->slot[i];
+
+		if (s->pack != pack || s->gone)
+			continue;
+		if (s->refs == 0) {
+			close(s->fd);
+			*s = (struct pack_slot){ 0 };
+		} else {
+			s->gone = true;
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+	return r;
 }
 
 int store_roll_locked(struct store *st)
@@ -224,7 +256,20 @@ static int meta_format(struct store *st)
 	return fmt;
 }
 
-static int db_open(struct store *st)
+/* Says once why an encrypted (or plain) store does not open: the caller
+ * (srv_open, init) adds only the path and errno text. */
+static int seal_err(const char *path, int r)
+{
+	if (r == -ENOKEY)
+		log_warnx("%s: the store is encrypted and no key was given", path);
+	else if (r == -EKEYREJECTED)
+		log_warnx("%s: the data key is not this store's", path);
+	else if (r == -EINVAL)
+		log_warnx("%s: the store holds unencrypted chunks; it cannot be encrypted", path);
+	return r;
+}
+
+static int db_open(struct store *st, const struct store_key *key)
 {
 	char path[4096];
 	char *err = NULL;
@@ -246,6 +291,8 @@ static int db_open(struct store *st)
 	}
 	if ((rc = store_owner_migrate(st)) < 0)
 		return rc;
+	if ((rc = store_seal_open(st, key)) < 0)
+		return seal_err(path, rc);
 	rc = sqlite3_prepare_v2(st->db, "SELECT pack, off, clen, rlen, owner FROM chunks WHERE id=?",
 				-1, &st->q_get, NULL);
 	if (rc == SQLITE_OK)
@@ -294,7 +341,23 @@ static int truncate_at(struct store *st, const char *name, int64_t end)
 	return r;
 }
 
-/* Makes pack the active one again when it has room, else rolls. */
+/* The highest pack number the index knows, 0 for none, or -errno. */
+static int packs_max_indexed(struct store *st)
+{
+	sqlite3_stmt *q;
+	int rc, n = 0;
+
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT coalesce(max(pack), 0) FROM packs", -1, &q,
+				     NULL)) != SQLITE_OK)
+		return store_db_err(st, rc);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		n = (int)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? n : store_db_err(st, rc);
+}
+
+/* Makes pack the active one again when it has room, else rolls (also when
+ * it is missing). */
 static int packs_activate(struct store *st, uint32_t maxp)
 {
 	struct stat sb;
@@ -304,6 +367,11 @@ static int packs_activate(struct store *st, uint32_t maxp)
 	if (maxp == 0)
 		return store_roll_locked(st);
 	slot = store_slot_get_locked(st, maxp);
+	if (slot == -ENOENT) {   /* indexed, but gone: `check` names what it held */
+		log_warnx("%s/packs/%08u.pack: missing; new records go to the next pack",
+			  st->dir, maxp);
+		return store_roll_locked(st);
+	}
 	if (slot < 0)
 		return slot;
 	if (fstat(st->slot[slot].fd, &sb) < 0) {
@@ -360,7 +428,9 @@ static int packs_repair(struct store *st)
 		}
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && (r = packs_max_indexed(st)) > 0 && (uint32_t)r > maxp)
+		maxp = (uint32_t)r;   /* the last pack was lost: never reuse its number */
+	if (r >= 0)
 		r = packs_activate(st, maxp);
 	return r;
 }
@@ -374,6 +444,13 @@ static int mkdir_at(int dfd, const char *name)
 
 int store_open(const char *dir, struct store **out)
 {
+	return store_open_key(dir, NULL, out);
+}
+
+bool store_encrypted(const struct store *st) { return st->enc; }
+
+int store_open_key(const char *dir, const struct store_key *key, struct store **out)
+{
 	struct store *st;
 	int r, dfd = -1;
 
@@ -386,7 +463,11 @@ int store_open(const char *dir, struct store **out)
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->dbmu, NULL);
 	pthread_mutex_init(&st->gcmu, NULL);
+	pthread_mutex_init(&st->nmu, NULL);
 	pthread_cond_init(&st->gccv, NULL);
+	pthread_mutex_init(&st->swmu, NULL);
+	pthread_mutex_init(&st->gmu, NULL);
+	pthread_cond_init(&st->gcv, NULL);
 	st->gc_tail = &st->gc_head;
 	st->dir = strdup(dir);
 	if (!st->dir) {
@@ -407,10 +488,9 @@ int store_open(const char *dir, struct store **out)
 		r = -errno;
 		goto fail;
 	}
-	if ((r = db_open(st)) < 0)
+	if ((r = db_open(st, key)) < 0)
 		goto fail;
-	st->gen = 1;
-	if ((r = packs_repair(st)) < 0)
+	if ((r = store_sweep_open(st)) < 0 || (r = packs_repair(st)) < 0)
 		goto fail;
 	store_filter_start(st);
 	close(dfd);
@@ -435,6 +515,7 @@ void store_close(struct store *st)
 	store_filter_stop(st);   /* its thread uses the database */
 	for (i = 0; i < st->ndctx; i++)
 		ZSTD_freeDCtx(st->dctx[i]);
+	store_seal_close(st);
 	sqlite3_finalize(st->q_get);
 	sqlite3_finalize(st->q_ins);
 	sqlite3_finalize(st->q_end);
@@ -448,7 +529,9 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->dbmu);
 	pthread_mutex_destroy(&st->gcmu);
+	pthread_mutex_destroy(&st->nmu);
 	pthread_cond_destroy(&st->gccv);
+	store_sweep_close(st);
 	free(st->dir);
 	free(st);
 }
@@ -559,23 +642,19 @@ static int rec_read(struct store *st, const struct store_loc *l, uint8_t *rec)
 	return store_read_span(st, l->pack, l->off, REC_HDR + (size_t)l->clen, rec);
 }
 
-/* crc: check the record's CRC-32 (not needed by a caller that checks the
- * plain bytes against the sha256 naming them, which covers the payload;
- * the header's fields are compared with the index's here either way). */
-static int rec_decode(struct store *st, const uint8_t *rec, const struct store_loc *l,
-		      const uint8_t id[STORE_ID_LEN], void *buf, bool crc)
+/* Decompresses (or copies) the payload p of the record's clen bytes into
+ * buf, rlen bytes. */
+static int rec_plain(struct store *st, uint8_t flags, const uint8_t *p, size_t clen,
+		     size_t rlen, void *buf)
 {
 	ZSTD_DCtx *dc = NULL;
 	size_t k;
 
-	if (be32_get(rec) != REC_MAGIC || memcmp(rec + 8, id, STORE_ID_LEN) ||
-	    be32_get(rec + 40) != l->rlen || be32_get(rec + 44) != l->clen ||
-	    (crc && store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32_get(rec + 48)))
-		return -EIO;
-	if (!(rec[4] & REC_F_ZSTD)) {
-		if (l->clen != l->rlen)
+	if (!(flags & REC_F_ZSTD)) {
+		if (clen != rlen)
 			return -EIO;
-		memcpy(buf, rec + REC_HDR, l->rlen);
+		if (buf != p)
+			memcpy(buf, p, rlen);
 		return 0;
 	}
 	pthread_mutex_lock(&st->mu);
@@ -584,15 +663,52 @@ static int rec_decode(struct store *st, const uint8_t *rec, const struct store_l
 	pthread_mutex_unlock(&st->mu);
 	if (!dc && !(dc = ZSTD_createDCtx()))
 		return -ENOMEM;
-	k = ZSTD_decompressDCtx(dc, buf, l->rlen, rec + REC_HDR, l->clen);
+	k = ZSTD_decompressDCtx(dc, buf, rlen, p, clen);
 	pthread_mutex_lock(&st->mu);
 	if (st->ndctx < STORE_DCTX)
 		st->dctx[st->ndctx++] = dc, dc = NULL;
 	pthread_mutex_unlock(&st->mu);
 	ZSTD_freeDCtx(dc);
-	if (ZSTD_isError(k) || k != l->rlen)
+	return ZSTD_isError(k) || k != rlen ? -EIO : 0;
+}
+
+/* An encrypted store's record: the GCM tag authenticates the header's
+ * fields and the payload (stronger than the CRC-32, which is not checked
+ * then); a raw chunk is opened straight into buf. */
+static int rec_open_sealed(struct store *st, const uint8_t *rec, const struct store_loc *l,
+			   void *buf)
+{
+	size_t n = l->clen - REC_SEAL;
+	uint8_t *tmp;
+	int r;
+
+	if (!(rec[4] & REC_F_ZSTD))
+		return n != l->rlen ? -EIO : store_unseal(st, rec, l->clen, buf);
+	if (!(tmp = malloc(n ? n : 1)))
+		return -ENOMEM;
+	r = store_unseal(st, rec, l->clen, tmp);
+	if (r == 0)
+		r = rec_plain(st, rec[4], tmp, n, l->rlen, buf);
+	free(tmp);
+	return r;
+}
+
+/* crc: check the record's CRC-32 (not needed by a caller that checks the
+ * plain bytes against the sha256 naming them, which covers the payload;
+ * the header's fields are compared with the index's here either way).
+ * A record of the other kind than the store's (plain in an encrypted
+ * store, or the reverse) is damage. */
+static int rec_decode(struct store *st, const uint8_t *rec, const struct store_loc *l,
+		      const uint8_t id[STORE_ID_LEN], void *buf, bool crc)
+{
+	if (be32_get(rec) != (st->enc ? REC_MAGIC_ENC : REC_MAGIC) || memcmp(rec + 8, id, STORE_ID_LEN) ||
+	    be32_get(rec + 40) != l->rlen || be32_get(rec + 44) != l->clen)
 		return -EIO;
-	return 0;
+	if (st->enc)
+		return l->clen < REC_SEAL ? -EIO : rec_open_sealed(st, rec, l, buf);
+	if (crc && store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, l->clen) != be32_get(rec + 48))
+		return -EIO;
+	return rec_plain(st, rec[4], rec + REC_HDR, l->clen, l->rlen, buf);
 }
 
 /* The checks store_get_at and store_decode share before reading. */
@@ -647,15 +763,26 @@ int store_decode(struct store *st, const uint8_t id[STORE_ID_LEN], const struct 
 	return r;
 }
 
+/* Whether a and b name different places (or one names none). */
+static bool loc_moved(const struct store_loc *a, const struct store_loc *b)
+{
+	return a->found != b->found || a->pack != b->pack || a->off != b->off;
+}
+
 int store_get(struct store *st, const uint8_t id[STORE_ID_LEN], void *buf, size_t cap, size_t *n)
 {
-	struct store_loc l;
+	struct store_loc l, again;
 	int r;
 
 	*n = 0;
 	if ((r = lookup(st, id, &l)) < 0)
 		return r;
-	return store_get_at(st, id, &l, buf, cap, n);
+	r = store_get_at(st, id, &l, buf, cap, n);
+	/* compaction moved the record and removed its pack meanwhile: once
+	 * more where the index says now (the same place: real damage) */
+	if (r == -EIO && lookup(st, id, &again) >= 0 && loc_moved(&l, &again))
+		r = store_get_at(st, id, &again, buf, cap, n);
+	return r;
 }
 
 int store_stats(struct store *st, struct store_stats *out)

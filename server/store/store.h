@@ -39,6 +39,15 @@ struct store_batch;
 /* Opens (creating when missing) the store directory dir, normally DIR/store:
  * dir/packs/, dir/chunks.db, dir/uploads/.  0 or -errno. */
 int  store_open(const char *dir, struct store **out);
+/* The same for an encrypted store (key: its data key, storekey.h), or a
+ * new store that is to be encrypted; key NULL is store_open.  Also
+ * -ENOKEY (encrypted, no key), -EKEYREJECTED (another store's key),
+ * -EINVAL (a key for a store that holds plain chunks), each logged once.
+ * Records are then sealed with AES-256-GCM (docs/store-format.md,
+ * "Encryption at rest"); nothing else of the API changes. */
+struct store_key;
+int  store_open_key(const char *dir, const struct store_key *key, struct store **out);
+bool store_encrypted(const struct store *st);
 void store_close(struct store *st);              /* NULL-safe; no batch may be live */
 
 /* The directory the store was opened on (for uploads/ state). */
@@ -122,6 +131,107 @@ int  store_owner_release(struct store *st, uint64_t owner);
  * adds to *nrec and *nbytes (may be NULL).  0 or -errno. */
 int  store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint64_t *nbytes);
 
+/* ---- checking (store_check.c; `vigil-server check`) ----
+ * Every index row in id order: its pack must exist, its record must lie
+ * within the pack's committed end and size, and the record's header must
+ * parse and agree with the row.  bad() hears each damaged row (a fault on a
+ * row that changed meanwhile, by a sweep, is not one); its non-zero return
+ * stops the pass and is returned.  Only the header is read: payloads are
+ * verified by reading versions (server/check.c).  The database lock is
+ * held for one page of rows at a time.  quit (NULL: none) is polled before
+ * each row: once non-zero the pass stops there with -ECANCELED (a server
+ * that stops does not wait for the rest).  0 or -errno. */
+struct store_check_stats {
+	uint64_t rows, bytes, bad;   /* rows seen, their record bytes, damaged */
+};
+typedef int (*store_check_bad_fn)(void *arg, const uint8_t id[STORE_ID_LEN],
+				  const struct store_loc *l, const char *why);
+int  store_check_rows(struct store *st, store_check_bad_fn bad, void *arg,
+		      const volatile int *quit, struct store_check_stats *out);
+
+/* ---- sweeping (store_sweep.c; docs/store-format.md, "Sweeping
+ * unreferenced chunks": the steps and why nothing live is deleted) ----
+ *
+ * A guard: held by whatever may make the store's rows part of a version
+ * (an ingest request from before it builds until after its index commit;
+ * every batch while it lives).  A sweep waits, before it marks, for the
+ * guards that entered before it began.  The caller owns the struct. */
+struct store_guard {
+	uint64_t seq;
+	struct store_guard *prev, *next;
+};
+void store_guard_enter(struct store *st, struct store_guard *g);
+void store_guard_exit(struct store *st, struct store_guard *g);   /* once per enter */
+
+/* A pin: a root being read (a vreader), marked by a running sweep.  id is
+ * the root page's store id.  -ENOENT when a sweep is deleting and did not
+ * mark it (the version was dropped: its tree may be partly gone). */
+struct store_pin {
+	struct devkey key;
+	uint8_t root[32], id[STORE_ID_LEN];
+	uint64_t size;
+	bool on;
+	struct store_pin *prev, *next;
+};
+int  store_pin(struct store *st, struct store_pin *p, const struct devkey *key,
+	       const uint8_t root[32], const uint8_t id[STORE_ID_LEN], uint64_t size);
+void store_unpin(struct store *st, struct store_pin *p);   /* NULL-safe, idempotent */
+
+/* One root to mark (a copy of a pin). */
+struct store_root {
+	struct devkey key;
+	uint8_t root[32];
+	uint64_t size;
+};
+struct store_sweep_stats {
+	int64_t gen;
+	uint64_t marked;           /* ids in the mark set */
+	uint64_t touched;          /* ids reused by ingest while it ran */
+	uint64_t rows;             /* index rows looked at */
+	uint64_t deleted, deleted_bytes;   /* rows deleted, their records' bytes */
+	uint64_t kept_touched;     /* unmarked rows kept because ingest reused them */
+	uint64_t packs;            /* packs looked at */
+	uint64_t live_bytes;       /* bytes of indexed records after the sweep */
+	/* compaction (store_sweep_compact) */
+	uint64_t packs_rewritten;  /* partly live packs whose rows were moved */
+	uint64_t packs_removed;    /* pack files unlinked (rewritten ones, and dead ones) */
+	uint64_t moved, moved_bytes;   /* rows moved, their new records' bytes */
+	uint64_t reclaimed_bytes;  /* disk space of the removed packs, less moved_bytes */
+	uint64_t unreadable;       /* rows whose record could not be read: their pack stays */
+};
+/* Step 1: a new generation, the touched set.  -EBUSY when a sweep runs. */
+int  store_sweep_begin(struct store *st);
+/* Step 2: waits until every guard older than the sweep has exited;
+ * -ETIMEDOUT after timeout_ms (the sweep must then end undone). */
+int  store_sweep_wait(struct store *st, int timeout_ms);
+/* Step 3: 1 when id is newly marked, 0 when it was, -ENOMEM. */
+int  store_sweep_mark(struct store *st, const uint8_t id[STORE_ID_LEN]);
+bool store_sweep_marked(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* The pins to mark: every pin held at store_sweep_begin or made since,
+ * not returned before, as a malloc'd array (*n may be 0; free it).  With
+ * finish, when there are none left, the sweep moves on to deleting
+ * (*deleting true), atomically with that check.  0 or -errno. */
+int  store_sweep_pins(struct store *st, struct store_root **out, size_t *n, bool finish,
+		      bool *deleting);
+/* Step 4: deletes the rows that are neither marked nor touched and older
+ * than the sweep; punches their records.  0 or -errno (what was deleted
+ * stays deleted: it was garbage). */
+int  store_sweep_delete(struct store *st, struct store_sweep_stats *out);
+/* Step 5, compaction (store_compact.c), after a whole step 4: the packs
+ * below A0 (the active pack when the sweep began, rolled then) that hold
+ * no live row are removed, and while the unused bytes of those packs (disk
+ * usage less live record bytes) are more than max_unused percent of their
+ * disk usage (restic's --max-unused; 100: no limit), the packs with the
+ * largest unused share are rewritten: each row
+ * still there is moved to the active pack through a batch of moves
+ * (store_batch_move), then the pack's file is unlinked and its packs row
+ * deleted.  Readers that located a record in a removed pack locate it
+ * again (store_get, the vreader).  max_unused < 0: no compaction.  Adds
+ * to the sweep's stats.  0 or -errno. */
+#define STORE_MAX_UNUSED_DEFAULT 5
+int  store_sweep_compact(struct store *st, int max_unused);
+/* Step 6; also when a step failed.  NULL-safe for stats. */
+void store_sweep_end(struct store *st, struct store_sweep_stats *out);
 struct store_stats {
 	uint64_t chunks;        /* indexed chunks */
 	uint64_t pack_bytes;    /* bytes in pack files (records incl. garbage) */

@@ -32,11 +32,14 @@ struct pend {
 	uint64_t off;
 	uint32_t clen, rlen;
 	bool dup;                   /* its insert was ignored: the record is garbage */
+	uint32_t mv_pack;           /* a move (store_batch_move): the row's old place; 0: none */
+	uint64_t mv_off;
 };
 
 struct store_batch {
 	struct store *st;
 	ZSTD_CCtx *cctx;
+	EVP_CIPHER_CTX *ecx;        /* an encrypted store's (store_seal.c), else NULL */
 	uint8_t *rec;               /* write buffer: records not written yet (p[wfirst..n)) */
 	size_t reccap, wlen;        /* grown up to BATCH_WBUF, or one record's bound */
 	size_t wfirst;
@@ -55,6 +58,8 @@ struct store_batch {
 	/* drop-behind of a big upload's written bytes (batch_drop_behind) */
 	uint32_t drop_pack;         /* 0: none yet */
 	uint64_t drop_from;         /* of drop_pack: bytes before it are dropped */
+	struct store_guard guard;   /* a sweep waits for batches older than itself */
+	uint64_t moved, move_gone;  /* moves committed: rows moved, rows found gone */
 };
 
 static size_t hslot(const uint8_t *id, size_t cap)
@@ -85,12 +90,15 @@ int store_batch_new(struct store *st, struct store_batch **out)
 	if (!b)
 		return -ENOMEM;
 	b->st = st;
+	store_guard_enter(st, &b->guard);
 	/* rec and p grow with what the batch holds (batch_reserve): an upload
 	 * of a few small chunks does not take megabytes */
 	b->hcap = 128;
 	b->cctx = ZSTD_createCCtx();
 	b->hash = calloc(b->hcap, sizeof(*b->hash));
-	if (!b->cctx || !b->hash) {
+	if (st->enc)
+		b->ecx = store_seal_ctx(st);
+	if (!b->cctx || !b->hash || (st->enc && !b->ecx)) {
 		store_batch_free(b);
 		return -ENOMEM;
 	}
@@ -182,6 +190,8 @@ void store_batch_free(struct store_batch *b)
 	if (b->hash)
 		batch_release(b);
 	ZSTD_freeCCtx(b->cctx);
+	EVP_CIPHER_CTX_free(b->ecx);
+	store_guard_exit(b->st, &b->guard);
 	free(b->rec);
 	free(b->p);
 	free(b->hash);
@@ -198,6 +208,8 @@ int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 		return 1;
 	pthread_mutex_lock(&st->dbmu);
 	r = store_lookup_locked(st, id, &l);
+	if (r == 1)   /* a dedup hit: a running sweep must keep it */
+		store_sweep_touch_locked(st, id);
 	/* reused from now on: another upload's provisional chunk is no longer
 	 * its own to collect (store.h) */
 	if (r == 1 && l.owner && l.owner != b->owner)
@@ -237,7 +249,7 @@ static int hash_grow(struct store_batch *b, size_t cap)
  * unchanged). */
 static int batch_reserve(struct store_batch *b, size_t n)
 {
-	size_t need = b->wlen + REC_HDR + ZSTD_compressBound(n), pc;
+	size_t need = b->wlen + REC_HDR + REC_SEAL + ZSTD_compressBound(n), pc;
 	void *q;
 	int r;
 
@@ -285,31 +297,43 @@ static bool rec_try_zstd(uint32_t run)
 }
 
 /* Builds the record for p[0..n) at the end of the write buffer
- * (batch_reserve made room); returns its length. */
-static size_t rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n)
+ * (batch_reserve made room); *len: its length.  An encrypted store's
+ * payload is sealed (the compressed bytes in place, a raw chunk straight
+ * from p).  0 or -errno. */
+static int rec_build(struct store_batch *b, const uint8_t *id, const void *p, size_t n,
+		     size_t *len)
 {
 	bool try = rec_try_zstd(b->raw_run);
-	uint8_t *rec = b->rec + b->wlen;
-	size_t c = try ? ZSTD_compressCCtx(b->cctx, rec + REC_HDR, b->reccap - b->wlen - REC_HDR,
+	uint8_t *rec = b->rec + b->wlen, *pl = rec + REC_HDR + (b->ecx ? REC_NONCE : 0);
+	size_t c = try ? ZSTD_compressCCtx(b->cctx, pl, b->reccap - b->wlen - REC_HDR - REC_SEAL,
 					   p, n, STORE_ZLEVEL) : n;
+	const void *src = pl;
 	uint8_t flags = REC_F_ZSTD;
+	int r;
 
 	if (ZSTD_isError(c) || c >= n) {
-		memcpy(rec + REC_HDR, p, n);
+		if (!b->ecx)
+			memcpy(pl, p, n);
+		src = p;
 		c = n;
 		flags = 0;
 		b->raw_run++;
 	} else {
 		b->raw_run = 0;
 	}
-	be32_put(rec, REC_MAGIC);
+	if (b->ecx)
+		c += REC_SEAL;
+	be32_put(rec, b->ecx ? REC_MAGIC_ENC : REC_MAGIC);
 	rec[4] = flags;
 	rec[5] = rec[6] = rec[7] = 0;
 	memcpy(rec + 8, id, STORE_ID_LEN);
 	be32_put(rec + 40, (uint32_t)n);
 	be32_put(rec + 44, (uint32_t)c);
+	if (b->ecx && (r = store_seal(b->st, b->ecx, rec, src, c - REC_SEAL)) < 0)
+		return r;
 	be32_put(rec + 48, store_crc32(store_crc32(0, rec, 48), rec + REC_HDR, c));
-	return REC_HDR + c;
+	*len = REC_HDR + c;
+	return 0;
 }
 
 /* Appends b->rec[0..len) (whole records) to the active pack; pack and off
@@ -449,25 +473,24 @@ static int batch_flush(struct store_batch *b, bool full)
 	return 0;
 }
 
-int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
+/* Builds id's record into the write buffer and enters it in p[]; the
+ * entry is returned through *out.  0 or -errno. */
+static int batch_add(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n,
+		     struct pend **out)
 {
 	struct pend *e;
 	size_t len;
 	int r;
 
-	if (n > STORE_CHUNK_MAX)
-		return -EMSGSIZE;
-	r = store_batch_has(b, id);
-	if (r != 0)
-		return r < 0 ? r : 0;
 	if (b->n == BATCH_AUTO && (r = store_batch_commit(b)) < 0)
 		return r;
-	if (b->wlen && b->wlen + REC_HDR + ZSTD_compressBound(n) > BATCH_WBUF &&
+	if (b->wlen && b->wlen + REC_HDR + REC_SEAL + ZSTD_compressBound(n) > BATCH_WBUF &&
 	    (r = batch_flush(b, true)) < 0)
 		return r;
 	if ((r = batch_reserve(b, n)) < 0)
 		return r;
-	len = rec_build(b, id, p, n);
+	if ((r = rec_build(b, id, p, n, &len)) < 0)
+		return r;
 	e = &b->p[b->n];
 	memcpy(e->id, id, STORE_ID_LEN);
 	e->pack = 0;
@@ -475,10 +498,51 @@ int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const
 	e->clen = (uint32_t)(len - REC_HDR);
 	e->rlen = (uint32_t)n;
 	e->dup = false;
+	e->mv_pack = 0;
+	e->mv_off = 0;
 	b->wlen += len;
 	hash_put(b->hash, b->hcap, id, b->n);
 	b->n++;
+	*out = e;
 	return 0;
+}
+
+int store_batch_put(struct store_batch *b, const uint8_t id[STORE_ID_LEN], const void *p, size_t n)
+{
+	struct pend *e;
+	int r;
+
+	if (n > STORE_CHUNK_MAX)
+		return -EMSGSIZE;
+	r = store_batch_has(b, id);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return batch_add(b, id, p, n, &e);
+}
+
+int store_batch_move(struct store_batch *b, const uint8_t id[STORE_ID_LEN],
+		     const struct store_loc *old, const void *p, size_t n)
+{
+	struct pend *e;
+	int r;
+
+	if (n > STORE_CHUNK_MAX)
+		return -EMSGSIZE;
+	if (!old->found || !old->pack || (b->n && !b->p[0].mv_pack))
+		return -EINVAL;   /* (moves and new chunks never share a batch) */
+	if (pending(b, id))
+		return 0;   /* (a row is moved once) */
+	if ((r = batch_add(b, id, p, n, &e)) < 0)
+		return r;
+	e->mv_pack = old->pack;
+	e->mv_off = old->off;
+	return 0;
+}
+
+void store_batch_move_counts(const struct store_batch *b, uint64_t *moved, uint64_t *gone)
+{
+	*moved = b->moved;
+	*gone = b->move_gone;
 }
 
 /* fdatasync of every pack the group's batches wrote to, each pack once;
@@ -554,6 +618,8 @@ static int claim_dup(struct store *st, const uint8_t *id, uint64_t owner)
 	struct store_loc l;
 	int r = store_lookup_locked(st, id, &l);
 
+	if (r == 1)
+		store_sweep_touch_locked(st, id);
 	return r < 0 ? r : store_claim_locked(st, &l, owner);
 }
 
@@ -570,6 +636,63 @@ static int batch_prov(struct store_batch *b)
 			rc = store_prov_add_locked(b->st, b->owner, b->p[i].pack, b->p[i].off,
 						   b->p[i].id);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* A move's row: updated to e's new place if it still names the old one
+ * (and its prov row with it); else e's record is garbage (dup).  The
+ * statements q[0..2) are prepared by the caller.  An SQLite result. */
+static int row_move(struct store_batch *b, sqlite3_stmt *const q[2], struct pend *e)
+{
+	int64_t owner = -1;
+	int rc;
+
+	sqlite3_bind_int64(q[0], 1, e->pack);
+	sqlite3_bind_int64(q[0], 2, (int64_t)e->off);
+	sqlite3_bind_int64(q[0], 3, e->clen);
+	sqlite3_bind_int64(q[0], 4, e->rlen);
+	sqlite3_bind_blob(q[0], 5, e->id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q[0], 6, e->mv_pack);
+	sqlite3_bind_int64(q[0], 7, (int64_t)e->mv_off);
+	if ((rc = sqlite3_step(q[0])) == SQLITE_ROW) {
+		owner = sqlite3_column_int64(q[0], 0);
+		rc = sqlite3_step(q[0]);
+	}
+	sqlite3_reset(q[0]);
+	e->dup = rc == SQLITE_DONE && owner < 0;
+	b->moved += rc == SQLITE_DONE && owner >= 0;
+	b->move_gone += e->dup;
+	if (rc != SQLITE_DONE || owner <= 0)
+		return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	sqlite3_bind_int64(q[1], 1, e->pack);
+	sqlite3_bind_int64(q[1], 2, (int64_t)e->off);
+	sqlite3_bind_int64(q[1], 3, owner);
+	sqlite3_bind_int64(q[1], 4, e->mv_pack);
+	sqlite3_bind_int64(q[1], 5, (int64_t)e->mv_off);
+	rc = sqlite3_step(q[1]);
+	sqlite3_reset(q[1]);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The rows of a batch of moves (compaction), inside the group's
+ * transaction, then the committed ends of the packs they went to. */
+static int batch_moves(struct store_batch *b)
+{
+	static const char *const sql[2] = {
+		"UPDATE chunks SET pack=?, off=?, clen=?, rlen=? WHERE id=? AND pack=? AND off=?"
+		" RETURNING owner",
+		"UPDATE prov SET pack=?, off=? WHERE owner=? AND pack=? AND off=?",
+	};
+	sqlite3_stmt *q[2] = { NULL, NULL };
+	size_t i;
+	int rc = SQLITE_OK, j;
+
+	for (j = 0; j < 2 && rc == SQLITE_OK; j++)
+		rc = sqlite3_prepare_v2(b->st->db, sql[j], -1, &q[j], NULL);
+	for (i = 0; i < b->n && rc == SQLITE_OK; i++)
+		rc = b->p[i].mv_pack ? row_move(b, q, &b->p[i]) : SQLITE_INTERNAL;
+	for (j = 0; j < 2; j++)
+		sqlite3_finalize(q[j]);
+	return rc == SQLITE_OK ? batch_ends(b) : rc;
 }
 
 static int pend_cmp(const void *a, const void *b, void *arg)
@@ -590,6 +713,10 @@ static int batch_rows(struct store_batch *b)
 	int rc = SQLITE_OK;
 	size_t i;
 
+	if (b->n && b->p[0].mv_pack) {   /* a batch of moves holds nothing else */
+		free(ord);
+		return batch_moves(b);
+	}
 	for (i = 0; ord && i < b->n; i++)
 		ord[i] = (uint32_t)i;
 	if (ord)

@@ -11,7 +11,6 @@
 
 #define COLLECT_STEP 1024   /* rows deleted per transaction */
 
-struct freed { uint32_t pack; uint64_t off, len; };
 
 /* The provisional rows of an upload are listed in prov(owner, pack, off,
  * id), in the order the upload wrote its records, besides the owner column
@@ -138,15 +137,14 @@ void store_punch(struct store *st, uint32_t pack, uint64_t off, uint64_t len)
 
 static int freed_cmp(const void *a, const void *b)
 {
-	const struct freed *x = a, *y = b;
+	const struct store_extent *x = a, *y = b;
 
 	if (x->pack != y->pack)
 		return x->pack < y->pack ? -1 : 1;
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Punches f[0..n), sorted and merged where records touch. */
-static void punch_merged(struct store *st, struct freed *f, size_t n)
+void store_punch_extents(struct store *st, struct store_extent *f, size_t n)
 {
 	size_t i, j;
 
@@ -160,8 +158,7 @@ static void punch_merged(struct store *st, struct freed *f, size_t n)
 	}
 }
 
-/* With dbmu held, inside or outside a transaction. */
-static int freed_add_locked(struct store *st, uint64_t nrec, uint64_t nbytes)
+int store_freed_add_locked(struct store *st, uint64_t nrec, uint64_t nbytes)
 {
 	sqlite3_stmt *q;
 	int rc;
@@ -183,7 +180,7 @@ void store_freed_add(struct store *st, uint64_t nrec, uint64_t nbytes)
 	if (!nrec)
 		return;
 	pthread_mutex_lock(&st->dbmu);
-	(void)freed_add_locked(st, nrec, nbytes);   /* a counter: best effort */
+	(void)store_freed_add_locked(st, nrec, nbytes);   /* a counter: best effort */
 	pthread_mutex_unlock(&st->dbmu);
 }
 
@@ -206,7 +203,7 @@ int store_owner_release(struct store *st, uint64_t owner)
 
 /* Reads up to COLLECT_STEP of owner's prov rows (in pack order) into f
  * and ids, deleting them; *n = how many.  Inside a transaction. */
-static int prov_take_locked(struct store *st, uint64_t owner, struct freed *f, uint8_t *ids,
+static int prov_take_locked(struct store *st, uint64_t owner, struct store_extent *f, uint8_t *ids,
 			    size_t *n)
 {
 	sqlite3_stmt *q = NULL;
@@ -235,7 +232,7 @@ static int prov_take_locked(struct store *st, uint64_t owner, struct freed *f, u
 /* Deletes the chunks rows naming the records in f[0..k) (the id at that
  * very place: a row is deleted only with the record it names), keeps in f
  * the ones deleted, with their record's length; *n = how many. */
-static int chunks_drop_locked(struct store *st, struct freed *f, const uint8_t *ids, size_t k,
+static int chunks_drop_locked(struct store *st, struct store_extent *f, const uint8_t *ids, size_t k,
 			      size_t *n)
 {
 	sqlite3_stmt *q = NULL;
@@ -264,7 +261,7 @@ static int chunks_drop_locked(struct store *st, struct freed *f, const uint8_t *
 /* One transaction: deletes up to COLLECT_STEP of owner's provisional rows;
  * f[0..*n) = the records no row names any more, *taken = the prov rows
  * it went through.  With dbmu held. */
-static int collect_step_locked(struct store *st, uint64_t owner, struct freed *f, uint8_t *ids,
+static int collect_step_locked(struct store *st, uint64_t owner, struct store_extent *f, uint8_t *ids,
 			       size_t *n, size_t *taken)
 {
 	uint64_t bytes = 0;
@@ -280,7 +277,7 @@ static int collect_step_locked(struct store *st, uint64_t owner, struct freed *f
 	for (i = 0; i < *n; i++)
 		bytes += f[i].len;
 	if (rc == SQLITE_OK && *n)
-		rc = freed_add_locked(st, *n, bytes) == 0 ? SQLITE_OK : SQLITE_IOERR;
+		rc = store_freed_add_locked(st, *n, bytes) == 0 ? SQLITE_OK : SQLITE_IOERR;
 	if ((r = store_txn_end(st, rc)) < 0)
 		*n = *taken = 0;
 	return r;
@@ -288,7 +285,7 @@ static int collect_step_locked(struct store *st, uint64_t owner, struct freed *f
 
 int store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint64_t *nbytes)
 {
-	struct freed *f;
+	struct store_extent *f;
 	uint8_t *ids;
 	size_t n, i, taken;
 	int r;
@@ -308,7 +305,7 @@ int store_owner_collect(struct store *st, uint64_t owner, uint64_t *nrec, uint64
 		pthread_mutex_unlock(&st->dbmu);
 		for (i = 0; i < n && nbytes; i++)
 			*nbytes += f[i].len;
-		punch_merged(st, f, n);   /* after the commit: no row names them now */
+		store_punch_extents(st, f, n);   /* after the commit: no row names them now */
 		if (nrec)
 			*nrec += n;
 	} while (r == 0 && taken == COLLECT_STEP);

@@ -11,6 +11,33 @@ T=$(mktemp -d /tmp/vigil-it.XXXXXX)
 PIDS=""
 MOUNTS=""
 
+# VIGIL_TEST_ENCRYPT=1: every server a test makes keeps an encrypted store
+# (`init --encrypt`, key file $T/store.key through VIGIL_KEY_FILE, which
+# run reads too): BIN becomes a directory whose vigil-server adds
+# --encrypt to init and runs the real one (exec: same pid); the other
+# programs are links to the real ones.
+if [ "${VIGIL_TEST_ENCRYPT:-0}" = 1 ]; then
+	mkdir "$T/encbin"
+	for f in "$BIN"/*; do [ "${f##*/}" = vigil-server ] || ln -s "$f" "$T/encbin/"; done
+	printf '#!/bin/sh\n[ "$1" = init ] && exec "%s/vigil-server" "$@" --encrypt\nexec "%s/vigil-server" "$@"\n' \
+		"$BIN" "$BIN" >"$T/encbin/vigil-server"
+	chmod 755 "$T/encbin/vigil-server"
+	BIN=$T/encbin
+	export VIGIL_KEY_FILE="$T/store.key"
+	# index.db and search.db are encrypted too: the sqlite3 shell opens
+	# them through dbcrypt's VFS (tests/integration/sealed_preload.c)
+	mkdir "$T/encpath"
+	cat >"$T/encpath/sqlite3" <<EOF
+#!/bin/sh
+for a; do case "\$a" in *index.db|*search.db|*index.db\?*|*search.db\?*) d="\${a#file:}"; d="\${d%%\?*}"
+	export VIGIL_SEALED_DIR="\${d%/*}";; esac; done
+[ -z "\${VIGIL_SEALED_DIR:-}" ] || export LD_PRELOAD="$ROOT/build/tests/sealed_preload.so"
+exec /usr/bin/sqlite3 "\$@"
+EOF
+	chmod 755 "$T/encpath/sqlite3"
+	export PATH="$T/encpath:$PATH"
+fi
+
 cleanup() {
 	set +e
 	for m in $MOUNTS; do fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done

@@ -10,10 +10,29 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "server/store/store.h"
+#include "server/store/storekey.h"
 
 #define STOREFX_DIR 64   /* bytes of a dir buffer */
+
+/* VIGIL_TEST_ENCRYPT=1 in the environment: the stores these tests make
+ * are encrypted (docs/store-format.md, "Encryption at rest"), under this
+ * fixed data key; otherwise plain (NULL). */
+static inline const struct store_key *storefx_key(void)
+{
+	static const struct store_key k = { { 0x76, 0x69, 0x67, 0x69, 0x6c } };
+	const char *e = getenv("VIGIL_TEST_ENCRYPT");
+
+	return e && !strcmp(e, "1") ? &k : NULL;
+}
+
+/* Opens the store in dir again (after a close), with storefx_key(). */
+static inline int storefx_reopen(const char *dir, struct store **st)
+{
+	return store_open_key(dir, storefx_key(), st);
+}
 
 /* Makes /tmp/vg-NAME-XXXXXX (into dir, STOREFX_DIR bytes) and opens a
  * store there: 0 or -errno. */
@@ -22,7 +41,7 @@ static inline int storefx_open(char *dir, const char *name, struct store **st)
 	snprintf(dir, STOREFX_DIR, "/tmp/vg-%s-XXXXXX", name);
 	if (!mkdtemp(dir))
 		return -errno;
-	return store_open(dir, st);
+	return storefx_reopen(dir, st);
 }
 
 /* Closes st (NULL: none open) and removes dir with all in it: 0 or -1. */

@@ -1,7 +1,8 @@
 /* test_bstage.c — the staged body of a resumable DELTA or RANGES upload
  * (server/store/content_stage.c): what a later attempt is told it holds,
  * for the same PUT, another PUT, a torn header, bytes never synced, the
- * cap, a stage in use, forgetting and expiry. */
+ * cap, a stage in use, forgetting and expiry; an encrypted store's stage
+ * holds sealed records only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -187,6 +188,68 @@ static void test_expiry(void **state)
 	assert_int_equal(stages(), 0);
 }
 
+/* An encrypted store's stage: sealed records, no plain byte and no root
+ * in the file; reads across records; a changed byte starts over. */
+static void test_sealed(void **state)
+{
+	static uint8_t a[200000], b[200000];
+	struct bstage *sg;
+	char path[256];
+	uint64_t held;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fill(a, sizeof(a), 7);
+	assert_int_equal(bstage_open(st, &key1, token, &id1, 1 << 20, &sg, &held), 0);
+	assert_int_equal(bstage_append(sg, a, 150000), 0);
+	assert_int_equal(bstage_append(sg, a + 150000, 50000), 0);
+	assert_int_equal(bstage_sync(sg), 0);
+	assert_int_equal(bstage_append(sg, a, 999), 0);   /* never synced */
+	bstage_close(sg, false);
+	stage_file(path, sizeof(path));
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	n = read(fd, b, sizeof(b));
+	close(fd);
+	assert_true(n > 80);
+	assert_memory_equal(b, "VGBODYS1", 8);
+	for (size_t off = 0; off + 32 <= sizeof(a); off += 4099)
+		assert_null(memmem(b, (size_t)n, a + off, 32));
+	assert_null(memmem(b, (size_t)n, id1.root, 32));
+
+	assert_int_equal(bstage_open(st, &key1, token, &id1, 1 << 20, &sg, &held), 0);
+	assert_int_equal(held, 200000);
+	while ((n = bstage_pread(sg, b + got, 7777, got)) > 0)
+		got += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(got, 200000);
+	assert_memory_equal(a, b, 200000);
+	assert_int_equal(bstage_pread(sg, b, 100, 65530), 6);   /* to a record's end */
+	assert_memory_equal(b, a + 65530, 6);
+	bstage_close(sg, false);
+
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, b, 1, 100000), 1);
+	b[0] ^= 1;
+	assert_int_equal(pwrite(fd, b, 1, 100000), 1);
+	close(fd);
+	assert_int_equal(reopen(&id1, 1 << 20), 0);
+}
+
+static int setup_sealed(void **state)
+{
+	const char *e = getenv("VIGIL_TEST_ENCRYPT");
+
+	setenv("VIGIL_TEST_ENCRYPT", "1", 1);
+	unsetenv("VIGIL_UPLOAD_EXPIRE_S");
+	assert_int_equal(storefx_open(dir, "bstage", &st), 0);
+	if (e)
+		setenv("VIGIL_TEST_ENCRYPT", e, 1);
+	else
+		unsetenv("VIGIL_TEST_ENCRYPT");
+	return 0;
+}
+
 static int setup(void **state)
 {
 	unsetenv("VIGIL_UPLOAD_EXPIRE_S");
@@ -205,6 +268,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_put_and_torn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed, setup_sealed, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

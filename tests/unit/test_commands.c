@@ -23,6 +23,7 @@
 #include "server/cmdadmit.h"
 #include "server/commands.h"
 #include "server/index.h"
+#include "tests/unit/index_fixture.h"
 
 #define T0 ((int64_t)1700000000 * 1000000000)   /* a fixed "now", in the past */
 #define SEC ((int64_t)1000000000)
@@ -35,25 +36,13 @@ struct fx {
 	struct cmd_row row;
 };
 
-static int64_t add_device(struct index *idx, const char *name)
-{
-	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
-
-	snprintf(id.name, sizeof(id.name), "%s", name);
-	memset(id.devkey, 7, 32);
-	assert_int_equal(index_ident_add(idx, &id), 0);
-	return id.id;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_commands.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
-	f->dev = add_device(f->idx, "phone1");
-	f->dev2 = add_device(f->idx, "phone2");
+	idxfx_open(f->dir, "test_commands", &f->idx);
+	f->dev = idxfx_device(f->idx, "phone1", 7);
+	f->dev2 = idxfx_device(f->idx, "phone2", 7);
 	*state = f;
 	return 0;
 }
@@ -61,11 +50,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	index_close(f->idx);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	idxfx_remove(f->dir, f->idx);
 	free(f);
 	return 0;
 }
@@ -550,7 +536,7 @@ static void test_migrate(void **state)
 		assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'",
 						    -1, &st, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(st, 0), 3);
+		assert_int_equal(sqlite3_column_int(st, 0), 4);   /* INDEX_SCHEMA_VERSION */
 		sqlite3_finalize(st);
 	}
 	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = 99 WHERE key = 'schema'",

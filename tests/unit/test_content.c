@@ -327,8 +327,12 @@ static void test_verified_reader(void **state)
 
 	damage_record(f->dir, (off_t)n / 2, true);   /* forged */
 	assert_int_equal(read_all(f->st, &ref, false, b, n, &ct), -EIO);
-	assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), (ssize_t)n);
-	assert_memory_not_equal(b, p, n);
+	if (storefx_key()) {   /* encrypted: the GCM tag catches the forgery */
+		assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), -EIO);
+	} else {
+		assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), (ssize_t)n);
+		assert_memory_not_equal(b, p, n);
+	}
 	damage_record(f->dir, (off_t)n / 4, false);   /* damaged: its CRC-32 fails */
 	assert_int_equal(read_all(f->st, &ref, true, b, n, &ct), -EIO);
 	assert_int_equal(read_all(f->st, &ref, false, b, n, &ct), -EIO);
@@ -857,7 +861,7 @@ static void test_resume(void **state)
 	assert_int_equal(vbuild_write(vb, p + 3000000, 500000), 0);
 	vbuild_free(vb);                            /* connection lost */
 	store_close(f->st);                         /* server restarted */
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), 0);
 	assert_true(off > 3000000 - CHUNK_MAX && off <= 3000000);
@@ -1128,7 +1132,7 @@ static void test_concurrent(void **state)
 	}
 	/* still all there after a restart */
 	store_close(f->st);
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	{
 		uint8_t *p = malloc(j[1].n);
 

@@ -162,7 +162,7 @@ static void test_same_as_serial(void **state)
 		check_read(f->st[i], &out[i], p, n);
 		store_close(f->st[i]);   /* the index as a restart finds it */
 		rows[i] = index_rows(f->dir[i]);
-		assert_int_equal(store_open(f->dir[i], &f->st[i]), 0);
+		assert_int_equal(storefx_reopen(f->dir[i], &f->st[i]), 0);
 	}
 	assert_true(sn[0] > 40 * 1000);   /* ~2,500 chunk entries of 40 bytes */
 	assert_int_equal(sn[0], sn[1]);
@@ -198,7 +198,7 @@ static void test_resume_middle(void **state)
 	assert_true(vbuild_pipelined(vb));
 	vbuild_free(vb);                     /* connection lost */
 	store_close(f->st[0]);               /* server restarted */
-	assert_int_equal(store_open(f->dir[0], &f->st[0]), 0);
+	assert_int_equal(storefx_reopen(f->dir[0], &f->st[0]), 0);
 
 	assert_int_equal(vbuild_resume(f->st[0], &key1, token, &vb, &off), 0);
 	assert_true(off > sync_at - CHUNK_MAX && off <= sync_at + (5u << 20));

@@ -17,21 +17,26 @@
 #include "common/tls.h"
 #include "server/index.h"
 #include "server/index_int.h"
+#include "server/quota.h"
+#include "server/srv.h"
+#include "tests/unit/index_fixture.h"
 
 struct fx { char dir[64]; struct index *idx; int64_t dev; };
+
+static int count_quota(void *arg, const char *name, uint64_t limit, uint64_t used)
+{
+	(void)limit, (void)used;
+	assert_string_equal(name, "phone1");
+	++*(int *)arg;
+	return 0;
+}
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_index.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
-	snprintf(id.name, sizeof(id.name), "phone1");
-	memset(id.devkey, 7, 32);
-	assert_int_equal(index_ident_add(f->idx, &id), 0);
-	f->dev = id.id;
+	idxfx_open(f->dir, "test_index", &f->idx);
+	f->dev = idxfx_device(f->idx, "phone1", 7);
 	*state = f;
 	return 0;
 }
@@ -39,11 +44,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	index_close(f->idx);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	idxfx_remove(f->dir, f->idx);
 	free(f);
 	return 0;
 }
@@ -599,6 +601,54 @@ static void test_reader(void **state)
 	free(v);
 }
 
+/* Quotas (index_quota.c, server/quota.c): set, read with what the device
+ * holds, list, remove (each an event); the ingest rule: growth past the
+ * quota refused, shrinking and same-size always admitted, a batch's
+ * admitted growth counted. */
+static void test_quota(void **state)
+{
+	struct fx *f = *state;
+	struct srv srv = { .idx = f->idx };
+	struct index_version *latest = calloc(1, sizeof(*latest));
+	struct quota_guard q;
+	uint64_t limit, used, v;
+	int n = 0;
+
+	assert_int_equal(index_quota_get(f->idx, f->dev, &limit, &used), 0);
+	assert_int_equal(put(f, "/a", VG_FILE, 600, 10, false, &v), 0);
+	assert_int_equal(index_quota_set(f->idx, f->dev, 1000, 20), 0);
+	assert_int_equal(index_quota_get(f->idx, f->dev, &limit, &used), 1);
+	assert_true(limit == 1000 && used == 600);
+	assert_int_equal(index_quota_list(f->idx, count_quota, &n), 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(quota_load(&srv, f->dev, &q), 0);
+	assert_true(q.set);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/b", 300, NULL), 0);   /* 900 */
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/c", 200, NULL), -EDQUOT); /* 1100 */
+	/* /a grows by 100 only: 1000 fits; looked up in the index (latest NULL) */
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/a", 700, NULL), 0);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/a", 701, NULL), -EDQUOT);
+	/* a file shrinking, or the same size, always fits */
+	latest->e.type = VG_FILE;
+	latest->e.size = 600;
+	assert_int_equal(index_quota_set(f->idx, f->dev, 100, 30), 0);   /* over it */
+	assert_int_equal(quota_load(&srv, f->dev, &q), 0);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/a", 600, latest), 0);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/a", 10, latest), 0);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/a", 601, latest), -EDQUOT);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/new", 0, NULL), 0);
+
+	assert_int_equal(index_quota_set(f->idx, f->dev, 0, 40), 0);
+	assert_int_equal(index_quota_get(f->idx, f->dev, &limit, &used), 0);
+	assert_int_equal(quota_load(&srv, f->dev, &q), 0);
+	assert_false(q.set);
+	assert_int_equal(quota_admit(&srv, f->dev, &q, "/huge", 1ull << 40, NULL), 0);
+	assert_int_equal(index_event_seen(f->idx, f->dev, "quota", "quota removed"), 1);
+	assert_int_equal(index_event_seen(f->idx, f->dev, "quota", "quota set to 1000 bytes"), 1);
+	free(latest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +665,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sha_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sha_pending_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

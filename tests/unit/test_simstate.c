@@ -19,6 +19,7 @@
 #include "server/commands.h"
 #include "server/index.h"
 #include "server/simstate.h"
+#include "tests/unit/index_fixture.h"
 
 #define NOW ((int64_t)1700000000 * 1000000000)   /* the server's clock */
 
@@ -28,24 +29,13 @@ struct fx {
 	int64_t dev, dev2;
 };
 
-static int64_t add_device(struct index *idx, const char *name)
-{
-	struct ident id = { .role = ROLE_DEVICE, .enrolled_ns = 1 };
-
-	snprintf(id.name, sizeof(id.name), "%s", name);
-	assert_int_equal(index_ident_add(idx, &id), 0);
-	return id.id;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_simstate.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(index_open(f->dir, true, &f->idx), 0);
-	f->dev = add_device(f->idx, "phone1");
-	f->dev2 = add_device(f->idx, "phone2");
+	idxfx_open(f->dir, "test_simstate", &f->idx);
+	f->dev = idxfx_device(f->idx, "phone1", 0);
+	f->dev2 = idxfx_device(f->idx, "phone2", 0);
 	*state = f;
 	return 0;
 }
@@ -53,11 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	index_close(f->idx);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	idxfx_remove(f->dir, f->idx);
 	free(f);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* test_store.c — the pack store: put/get, dedup, crash repair of pack
- * tails, damaged records, pack rolling, and a full disk (a small tmpfs). */
+ * tails, damaged records, pack rolling, a full disk (a small tmpfs), and
+ * check's pass over the index (store_check_rows). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -204,7 +205,7 @@ static void test_filter_no_false_negative(void **state)
 		/* and again from the index alone */
 		store_batch_free(b);
 		store_close(f->st);
-		assert_int_equal(store_open(f->dir, &f->st), 0);
+		assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 		filter_ready(f->st, 128u << 10);
 		assert_int_equal(store_batch_new(f->st, &b), 0);
 	}
@@ -309,7 +310,7 @@ static void test_batch_many_packs(void **state)
 	assert_true(s.packs >= 9);
 	assert_int_equal(s.chunks, (uint64_t)total);
 	store_close(f->st);
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	filled_read_back(f->st, p, q, CH, total, 23, 7000);
 	free(p);
 	free(q);
@@ -420,7 +421,7 @@ static void test_tail_repair(void **state)
 		assert_true(write(fd, "VGC2torn", 8) == 8);
 		close(fd);
 	}
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	assert_int_equal(pack_size(f->dir, 1), committed);
 	fill(p, sizeof(p), 1);
 	assert_int_equal(store_get(f->st, id, q, sizeof(q), &n), 0);
@@ -462,7 +463,7 @@ static void test_old_format_refused(void **state)
 	snprintf(cmd, sizeof(cmd), "sqlite3 %s/chunks.db \"UPDATE meta SET v=1 WHERE k='format'\"",
 		 f->dir);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(store_open(f->dir, &f->st), -EPROTO);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), -EPROTO);
 	assert_null(f->st);
 }
 
@@ -487,7 +488,7 @@ static void test_pack_roll(void **state)
 	assert_int_equal(s.packs, 2);
 	assert_true(pack_size(f->dir, 1) <= (off_t)STORE_PACK_ROLL);
 	store_close(f->st);
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	for (i = 0; i < total; i += 37) {
 		fill(p, 65536, (uint64_t)i + 100);
 		id_of(p, 65536, id);
@@ -540,7 +541,7 @@ static void test_enospc(void **state)
 		skip();
 	}
 	f->mounted = true;
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	fill(a, n, 1);
 	fill(bb, big, 2);
 	assert_int_equal(build(f->st, a, n, &ra), 0);
@@ -563,7 +564,7 @@ static void test_enospc(void **state)
 	}
 	check(f->st, &ra, a, n);                  /* what was stored is intact */
 	store_close(f->st);                       /* and stays so across a restart */
-	assert_int_equal(store_open(f->dir, &f->st), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
 	check(f->st, &ra, a, n);
 	assert_int_equal(build(f->st, bb, big, &rb), -ENOSPC);
 	unlink(filler);                           /* space comes back */
@@ -612,6 +613,151 @@ static void test_batch_growth(void **state)
 	store_batch_free(b);
 }
 
+/* ---- store_check_rows (vigil-server check) ---- */
+struct badlist { int n; uint64_t off[8]; char why[8][64]; volatile int quit; };
+
+static int on_bad(void *arg, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+		  const char *why)
+{
+	struct badlist *bl = arg;
+
+	(void)id;
+	if (bl->n < 8) {
+		bl->off[bl->n] = l->off;
+		snprintf(bl->why[bl->n], sizeof(bl->why[0]), "%s", why);
+	}
+	bl->n++;
+	return 0;
+}
+
+static void flip_at(const char *dir, off_t off)
+{
+	char path[128];
+	uint8_t c;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", dir);
+	fd = open(path, O_RDWR);
+	assert_true(pread(fd, &c, 1, off) == 1);
+	c ^= 0x5a;
+	assert_true(pwrite(fd, &c, 1, off) == 1);
+	close(fd);
+}
+
+/* Three records: clean, then a header flipped (the second), then the pack
+ * cut inside the third: each fault is heard once, with its row's place;
+ * a payload flip is not a header fault. */
+static void test_check_rows(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[6000];
+	struct store_check_stats cs;
+	struct store_batch *b;
+	struct badlist bl = { 0 };
+	char path[128];
+	/* each record: header, 6000 raw bytes (random), the seal when encrypted */
+	const uint64_t rec = REC_HDR + 6000 + (store_encrypted(f->st) ? REC_SEAL : 0);
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	put_filled(b, p, sizeof(p), 3, 40);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
+	assert_int_equal(bl.n, 0);
+	assert_int_equal(cs.rows, 3);
+	assert_int_equal(cs.bad, 0);
+	flip_at(f->dir, REC_HDR + 100);                      /* record 0's payload */
+	flip_at(f->dir, (off_t)rec + 20);                    /* record 1's id */
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
+	assert_int_equal(truncate(path, (off_t)(2 * rec + 100)), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
+	assert_int_equal(bl.n, 2);
+	assert_int_equal(cs.bad, 2);
+	for (int i = 0; i < 2; i++) {
+		if (bl.off[i] == rec)
+			assert_string_equal(bl.why[i], "bad record header");
+		else if (bl.off[i] == 2 * rec)
+			assert_string_equal(bl.why[i], "record beyond the pack's end (truncated)");
+		else
+			fail_msg("fault at %llu", (unsigned long long)bl.off[i]);
+	}
+}
+
+/* A pass told to stop (a server stopping under a running check) ends at
+ * the next row, not at the end of its page of 1,024: three damaged rows,
+ * the first fault sets quit, one row seen, one fault heard. */
+static int bad_then_quit(void *arg, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
+			 const char *why)
+{
+	struct badlist *bl = arg;
+
+	on_bad(arg, id, l, why);
+	bl->quit = 1;
+	return 0;
+}
+
+static void test_check_rows_cancel(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[3000];
+	struct store_check_stats cs;
+	struct store_batch *b;
+	struct badlist bl = { 0 };
+	const uint64_t rec = REC_HDR + 3000 + (store_encrypted(f->st) ? REC_SEAL : 0);
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	put_filled(b, p, sizeof(p), 3, 60);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	for (int i = 0; i < 3; i++)
+		flip_at(f->dir, (off_t)(i * rec) + 20);        /* each record's id */
+	assert_int_equal(store_check_rows(f->st, bad_then_quit, &bl, &bl.quit, &cs),
+			 -ECANCELED);
+	assert_int_equal(bl.n, 1);
+	assert_int_equal(cs.rows, 1);
+	bl = (struct badlist){ 0 };                          /* not stopped: all three */
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, &bl.quit, &cs), 0);
+	assert_int_equal(bl.n, 3);
+	assert_int_equal(cs.rows, 3);
+}
+
+/* The last pack deleted: the store still opens, new records go to a pack
+ * numbered above it, and the lost rows are "pack missing". */
+static void test_last_pack_lost(void **state)
+{
+	struct fx *f = *state;
+	uint8_t p[5000], q[5000], id[32], id2[32];
+	struct store_check_stats cs;
+	struct store_batch *b;
+	struct badlist bl = { 0 };
+	char path[128];
+	size_t n;
+
+	fill(p, sizeof(p), 77);
+	id_of(p, sizeof(p), id);
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_put(b, id, p, sizeof(p)), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	store_close(f->st);
+	snprintf(path, sizeof(path), "%s/packs/00000001.pack", f->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(storefx_reopen(f->dir, &f->st), 0);
+	assert_int_equal(store_check_rows(f->st, on_bad, &bl, NULL, &cs), 0);
+	assert_int_equal(bl.n, 1);
+	assert_string_equal(bl.why[0], "pack missing");
+	fill(p, sizeof(p), 78);
+	id_of(p, sizeof(p), id2);
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_put(b, id2, p, sizeof(p)), 0);
+	assert_int_equal(store_batch_commit(b), 0);
+	store_batch_free(b);
+	assert_int_equal(pack_size(f->dir, 1), -1);           /* number 1 not reused */
+	assert_true(pack_size(f->dir, 2) > 0);
+	assert_int_equal(store_get(f->st, id2, q, sizeof(q), &n), 0);
+	assert_memory_equal(p, q, sizeof(p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +772,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enospc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_growth, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_filter_no_false_negative, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_check_rows, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_check_rows_cancel, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_last_pack_lost, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -472,8 +472,11 @@ static void test_proto_status(void **state)
 	s->index_pending = UINT64_MAX;
 	s->backlog_at_ns = 5;
 	s->report_ns = 6;
+	s->quota_bytes = 5ull << 30;
+	s->quota_used = 123;
 	roundtrip(K_STATUS, s, o);
 	assert_true(o->backlog_at_ns == 5 && o->report_ns == 6);
+	assert_true(o->quota_bytes == 5ull << 30 && o->quota_used == 123);
 	assert_int_equal(o->index_files, 10000);
 	assert_int_equal(o->index_unparsed, 3);
 	assert_true(o->index_pending == UINT64_MAX);

@@ -2,7 +2,8 @@
 """forgerec.py — test harness: forges the chunk record of a pack that holds
 byte AT (counted from the pack's start): one payload byte changed and the
 record's CRC-32 made to match (docs/store-format.md, the record layout), so
-that only a check of the content by its hash can tell.  Raw records only.
+that only a check of the content by its hash can tell (or, on an encrypted
+store, the record's GCM tag).  Raw records only.
 
     forgerec.py PACK AT
 """
@@ -16,7 +17,8 @@ while True:
     if off + 52 + clen > at:
         break
     off += 52 + clen
-assert h[:4] == b"VGC2" and h[4] & 1 == 0, "not a raw record"
+# (an encrypted store's VGE2 record: the GCM tag refuses it instead)
+assert h[:4] in (b"VGC2", b"VGE2") and h[4] & 1 == 0, "not a raw record"
 pay = bytearray(os.pread(fd, clen, off + 52))
 pay[clen // 2] ^= 0x40
 crc = zlib.crc32(bytes(pay), zlib.crc32(h[:48]))
