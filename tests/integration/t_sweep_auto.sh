@@ -30,6 +30,8 @@ last_sweep() { "$BIN/vigil-server" retain "$T/srv" --show --json | jq -c .sweep;
 hits() { vigil search phone1 "$1" --all-versions --json | jq --arg p "$2" '[.[] | select(.path == $p)] | length'; }
 found() { [ "$(hits "$1" "$2")" = 1 ]; }
 swept() { last_sweep | jqe '.seq >= 1 and .deleted_bytes > 3000000'; }
+# the indexer has taken every version it was given (search.db's rows are its)
+indexed() { vigil status phone1 --json | jqe '.index.pending == 0'; }
 
 note "two edits three days ago (both inside one day of each other: nothing dropped)"
 head -c 3M /dev/urandom >"$D/big.bin"
@@ -43,6 +45,7 @@ cp "$D/notes.txt" "$T/notes.v2"
 wait_for 60 "the old text indexed" found zebrafinch "$D/notes.txt"
 wait_for 60 "the new text indexed" found quokka "$D/notes.txt"
 [ "$(last_sweep)" = null ] || fail "a sweep ran with nothing dropped: $(last_sweep)"
+wait_for 60 "the indexer idle" indexed
 rows0=$(sdb "SELECT count(*) FROM versions")
 before=$(packs_kb)
 
@@ -64,6 +67,7 @@ vigil status phone1 --json | jqe '.retention.dropped >= 2 and .retention.last_pa
 
 note "search.db: the dropped versions' rows are gone, their text is not found"
 wait_for 60 "small.txt indexed" found wombat "$D/small.txt"
+wait_for 60 "the indexer idle" indexed
 [ "$(sdb "SELECT count(*) FROM versions WHERE version = 1 AND path IN ('$D/big.bin', '$D/notes.txt')")" = 0 ] ||
 	fail "search.db still has the dropped versions"
 rows1=$(sdb "SELECT count(*) FROM versions")
