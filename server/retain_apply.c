@@ -18,9 +18,7 @@
 
 #define PAGE 1024
 
-struct i64v { int64_t *v; size_t n, cap; };
-
-static int push(struct i64v *a, int64_t x)
+int i64v_push(struct i64v *a, int64_t x)
 {
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 64;
@@ -101,7 +99,7 @@ static int instants_page(struct pass *ps, int64_t before, struct i64v *out)
 	sqlite3_bind_int64(st, 2, before);
 	sqlite3_bind_int(st, 3, PAGE);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = push(out, sqlite3_column_int64(st, 0))) < 0)
+		if ((r = i64v_push(out, sqlite3_column_int64(st, 0))) < 0)
 			break;
 	if (r == 0 && rc != SQLITE_DONE)
 		r = idx_sql_fail(ps->idx, rc, "retention instants");
@@ -128,7 +126,7 @@ static int plan_instants(struct pass *ps, const struct retain_policy *p, int64_t
 			t = page.v[i];
 			ps->res->instants++;
 			if (retain_walk_next(&w, t, t == oldest))
-				r = push(&ps->kept, t);
+				r = i64v_push(&ps->kept, t);
 			if (retain_walk_done(&w, t))
 				break;
 		}
@@ -295,9 +293,9 @@ static int take_row(struct pass *ps, struct row *w)
 		ps->path = w->path;
 		w->path = NULL;
 	}
-	if ((r = push(&ps->ids, w->id)) < 0 || (r = push(&ps->caps, w->cap)) < 0)
+	if ((r = i64v_push(&ps->ids, w->id)) < 0 || (r = i64v_push(&ps->caps, w->cap)) < 0)
 		return r;
-	return push(&ps->vers, w->ver);
+	return i64v_push(&ps->vers, w->ver);
 }
 
 static int walk_rows(struct pass *ps)

@@ -30,28 +30,14 @@ struct retainer {
 	uint64_t passes;
 };
 
-struct devs { int64_t *v; size_t n, cap; };
-
 static int take_dev(void *arg, const struct ident *id)
 {
-	struct devs *d = arg;
-
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		int64_t *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
-	d->v[d->n++] = id->id;
-	return 0;
+	return i64v_push(arg, id->id);
 }
 
 /* One pass over the devices in d (logs its own failures); a sweep is
  * kicked when it dropped versions (sweep.h: at most one per interval). */
-static void pass(struct retainer *rt, const struct devs *d)
+static void pass(struct retainer *rt, const struct i64v *d)
 {
 	struct retain_result res;
 	uint64_t dropped = 0;
@@ -80,7 +66,7 @@ static void pass(struct retainer *rt, const struct devs *d)
 }
 
 /* Takes the due devices (under the lock): the dirty list, or all. */
-static int take_due(struct retainer *rt, struct devs *d)
+static int take_due(struct retainer *rt, struct i64v *d)
 {
 	bool all = rt->all;
 	int r = 0;
@@ -103,7 +89,7 @@ static int take_due(struct retainer *rt, struct devs *d)
 static void *worker(void *arg)
 {
 	struct retainer *rt = arg;
-	struct devs d = { 0 };
+	struct i64v d = { 0 };
 	struct timespec until;
 	int64_t now, at;
 
