@@ -86,6 +86,23 @@ static int fx_teardown(void **state)
 	return rc;
 }
 
+/* Step 3's end: the pins made while marking are marked too, until the
+ * store lets the sweep delete. */
+static void mark_pins_until_delete(struct store *st, struct store_idmac *mac)
+{
+	struct store_root *p;
+	uint64_t pages = 0;
+	size_t np, i;
+	bool del = false;
+
+	do {
+		assert_int_equal(store_sweep_pins(st, &p, &np, true, &del), 0);
+		for (i = 0; i < np; i++)
+			assert_int_equal(content_mark_tree(st, mac, p[i].root, p[i].size, &pages), 0);
+		free(p);
+	} while (!del);
+}
+
 /* One sweep with roots[0..n) as the live versions, compacting with
  * max_unused (-1: no compaction). */
 static struct store_sweep_stats sweep_mu(struct store *st, const struct content_ref *roots, size_t n,
@@ -93,21 +110,14 @@ static struct store_sweep_stats sweep_mu(struct store *st, const struct content_
 {
 	struct store_sweep_stats s;
 	struct store_idmac *mac = store_idmac_new(&key1);
-	struct store_root *p;
 	uint64_t pages = 0;
-	size_t np, i;
-	bool del = false;
+	size_t i;
 
 	assert_int_equal(store_sweep_begin(st), 0);
 	assert_int_equal(store_sweep_wait(st, 1000), 0);
 	for (i = 0; i < n; i++)
 		assert_int_equal(content_mark_tree(st, mac, roots[i].root, roots[i].size, &pages), 0);
-	do {
-		assert_int_equal(store_sweep_pins(st, &p, &np, true, &del), 0);
-		for (i = 0; i < np; i++)
-			assert_int_equal(content_mark_tree(st, mac, p[i].root, p[i].size, &pages), 0);
-		free(p);
-	} while (!del);
+	mark_pins_until_delete(st, mac);
 	assert_int_equal(store_sweep_delete(st, NULL), 0);
 	assert_int_equal(store_sweep_compact(st, max_unused), 0);
 	store_sweep_end(st, &s);
@@ -156,20 +166,14 @@ static void test_touched_kept(void **state)
 	struct store_idmac *mac = store_idmac_new(&key1);
 	struct content_ref rc;
 	struct store_sweep_stats s;
-	struct store_root *p;
 	uint64_t pages = 0;
-	size_t np;
-	bool del = false;
 
 	assert_int_equal(store_sweep_begin(f->st), 0);
 	assert_int_equal(store_sweep_wait(f->st, 1000), 0);
 	assert_int_equal(content_mark_tree(f->st, mac, f->ra.root, f->ra.size, &pages), 0);
 	build(f->st, f->b, SZ, &rc);   /* the same content as b: every chunk a dedup hit */
 	assert_memory_equal(rc.root, f->rb.root, 32);
-	do {
-		assert_int_equal(store_sweep_pins(f->st, &p, &np, true, &del), 0);
-		free(p);
-	} while (!del);
+	mark_pins_until_delete(f->st, mac);
 	assert_int_equal(store_sweep_delete(f->st, NULL), 0);
 	store_sweep_end(f->st, &s);
 	assert_true(s.kept_touched > 10);
@@ -211,19 +215,13 @@ static void test_pin_while_deleting(void **state)
 	struct store_idmac *mac = store_idmac_new(&key1);
 	struct content_ref rc, rd;
 	uint8_t *c = malloc(SZ);
-	struct store_root *p;
 	struct vreader *vr;
 	uint64_t pages = 0;
-	size_t np;
-	bool del = false;
 
 	assert_int_equal(store_sweep_begin(f->st), 0);
 	assert_int_equal(store_sweep_wait(f->st, 1000), 0);
 	assert_int_equal(content_mark_tree(f->st, mac, f->ra.root, f->ra.size, &pages), 0);
-	do {
-		assert_int_equal(store_sweep_pins(f->st, &p, &np, true, &del), 0);
-		free(p);
-	} while (!del);
+	mark_pins_until_delete(f->st, mac);
 	assert_int_equal(vreader_open(f->st, &key1, &f->rb, &vr), -ENOENT);
 	assert_int_equal(read_back(f->st, &f->ra, f->a, SZ), 0);
 	/* a version stored while the sweep runs (new rows) and one that
@@ -269,12 +267,9 @@ static void test_upload_state_kept(void **state)
 	struct vbuild *vb;
 	struct content_ref rc;
 	struct store_sweep_stats s;
-	struct store_root *p;
 	struct store_idmac *mac = store_idmac_new(&key1);
 	uint8_t *c = malloc(SZ);
 	uint64_t off = 0, states = 0, pages = 0;
-	size_t np;
-	bool del = false;
 
 	fill(c, SZ, 3);
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
@@ -287,10 +282,7 @@ static void test_upload_state_kept(void **state)
 	assert_int_equal(content_mark_uploads(f->st, &key1, 1, &states), 0);
 	assert_int_equal(states, 1);
 	assert_int_equal(content_mark_tree(f->st, mac, f->ra.root, f->ra.size, &pages), 0);
-	do {
-		assert_int_equal(store_sweep_pins(f->st, &p, &np, true, &del), 0);
-		free(p);
-	} while (!del);
+	mark_pins_until_delete(f->st, mac);
 	assert_int_equal(store_sweep_delete(f->st, NULL), 0);
 	store_sweep_end(f->st, &s);
 	assert_true(s.deleted > 0);   /* b's own chunks, and the state's pages */
