@@ -18,8 +18,9 @@
 
 /* 2: the commands table's seq, sig, reason, figures and times
  * (server/commands.c); 3: the devices table's sim_* columns
- * (server/simstate.c); 4: retention (server/retain_db.c) */
-#define INDEX_SCHEMA_VERSION 4
+ * (server/simstate.c); 4: retention (server/retain_db.c); 5: versions.digest
+ * (an older server would write pending versions without it) */
+#define INDEX_SCHEMA_VERSION 5
 #define VG_STR_(x) #x
 #define VG_STR(x) VG_STR_(x)
 #define INDEX_BUSY_MS 10000
@@ -198,10 +199,10 @@ int idx_add_columns(struct index *idx, const char *table, const struct idx_col *
 }
 
 /* An index.db made before sha_pending existed gets the column (and its
- * partial index), one made before digest (the XXH3-128 of a pending
- * version's content, NULL for the rows before it: `get` then checks their
- * tree root) gets that.  Added columns only: an older server still opens
- * the file (and ignores digest). */
+ * partial index), one made before digest (schema 5: the XXH3-128 of a
+ * pending version's content, NULL for the rows before it: `get` then
+ * checks their tree root) gets that.  An older server refuses a schema 5
+ * file: it would store versions without their digest. */
 static int add_sha_pending(struct index *idx)
 {
 	static const struct idx_col cols[] = {

@@ -536,7 +536,7 @@ static void test_migrate(void **state)
 		assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'",
 						    -1, &st, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(st, 0), 4);   /* INDEX_SCHEMA_VERSION */
+		assert_int_equal(sqlite3_column_int(st, 0), 5);   /* INDEX_SCHEMA_VERSION */
 		sqlite3_finalize(st);
 	}
 	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = 99 WHERE key = 'schema'",
