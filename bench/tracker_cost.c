@@ -6,6 +6,8 @@
  * bpf-outside (file elsewhere), fanotify, inotify (inotifywait -m -r).
  * Every mode runs ROUNDS times, interleaved; prints min and median ns per
  * pwrite and per getppid (thread CPU time), and the ratios to "none".
+ * The bpf tracker loads its programs in a child that is this binary run
+ * again (daemon/tracker_bpf_load.c), hence tracker_bpf_loader() first.
  * Usage: tracker_cost [N [ROUNDS]]  (see bench/tracker_cost.sh). */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +186,7 @@ int main(int argc, char **argv)
 	int ok[NMODES] = { 0 };
 	double base[2][2] = { { 0 } };
 
+	tracker_bpf_loader(argc, argv);   /* this binary is the bpf tracker's loader too */
 	log_init("tracker_cost", LOG_LVL_WARN);
 	if (n <= 0 || rounds <= 0 || rounds > ROUNDS_MAX || !mkdtemp(top))
 		fatal("usage: tracker_cost [N [ROUNDS<=50]]");
