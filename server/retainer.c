@@ -93,6 +93,7 @@ static void *worker(void *arg)
 	struct timespec until;
 	int64_t now, at;
 
+	pthread_setname_np(pthread_self(), "retainer");   /* top -H */
 	pthread_mutex_lock(&rt->lock);
 	while (!rt->quit) {
 		now = mono_ms();

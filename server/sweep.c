@@ -327,6 +327,7 @@ static void *sweeper_main(void *arg)
 	long wait_ms;
 	int mu;
 
+	pthread_setname_np(pthread_self(), "sweeper");   /* top -H */
 	pthread_mutex_lock(&sw->mu);
 	while (!sw->quit) {
 		if (!decide_locked(sw, &wait_ms)) {

@@ -125,6 +125,7 @@ static void *gc_main(void *arg)
 	int r;
 
 	every = every < 1 ? 1 : every > GC_INTERVAL_MAX_S ? GC_INTERVAL_MAX_S : every;
+	pthread_setname_np(pthread_self(), "upload-expiry");   /* top -H */
 	pthread_mutex_lock(&gc->mu);
 	while (!gc->quit) {
 		pthread_mutex_unlock(&gc->mu);

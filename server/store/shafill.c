@@ -152,6 +152,7 @@ static void *worker(void *arg)
 	int64_t next, now;
 	int left;
 
+	pthread_setname_np(pthread_self(), "shafill");   /* top -H */
 	pthread_mutex_lock(&sf->lock);
 	while (!sf->quit) {
 		if ((now = mono_ms()) < sf->due_ms) {

@@ -19,6 +19,12 @@ head -c 3M /dev/urandom >"$D/gone.bin"                    # all new: v1 is all g
 head -c 4096 /dev/urandom | dd of="$D/edit.bin" bs=4096 seek=100 conv=notrunc 2>/dev/null
 vigild_once phone1 "$D"
 
+note "the housekeeping threads are named (top -H shows which one works)"
+names=$(cat /proc/"$SERVER_PID"/task/*/comm | sort -u | tr '\n' ' ')
+for want in sweeper retainer shafill upload-expiry; do
+	case " $names" in *" $want "*) ;; *) fail "no thread $want among: $names" ;; esac
+done
+
 packs_kb() { du -sk "$T/srv/store/packs" | cut -f1; }
 sql() { sqlite3 -cmd ".timeout 10000" "$T/srv/index.db" "$@"; }
 before=$(packs_kb)
