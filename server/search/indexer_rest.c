@@ -16,16 +16,19 @@ static void
 supersede(struct indexer *ix, const struct item *it)
 {
 	struct ti_content *c;
-	int rc = textindex_has_content(ix->ti, it->ref.root);
+	int rc, tries = 0;
 
-	if (rc == 0 && (rc = textindex_content_begin(ix->ti, it->ref.root, &c)) == 0)
-		rc = textindex_content_end(c, TI_PATH_ONLY, "unindexed",
-					   "changed again before it rested");
-	if (rc == -EEXIST || rc > 0)
-		rc = 0;
-	if (rc == 0)
-		rc = textindex_add_version(ix->ti, it->device_id, it->path, it->version, it->time_ns,
-					   it->ref.root);
+	do {   /* a prune may collect the content between the two: once more */
+		rc = textindex_has_content(ix->ti, it->ref.root);
+		if (rc == 0 && (rc = textindex_content_begin(ix->ti, it->ref.root, &c)) == 0)
+			rc = textindex_content_end(c, TI_PATH_ONLY, "unindexed",
+						   "changed again before it rested");
+		if (rc == -EEXIST || rc > 0)
+			rc = 0;
+		if (rc == 0)
+			rc = textindex_add_version(ix->ti, it->device_id, it->path, it->version,
+						   it->time_ns, it->ref.root);
+	} while (rc == -ENOENT && ++tries < 2);
 	if (rc < 0)
 		log_errno(rc, "search index: device %lld %s version %llu not indexed",
 			  (long long)it->device_id, it->path, (unsigned long long)it->version);

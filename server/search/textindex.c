@@ -34,6 +34,7 @@ static const char schema[] =
 	" deleted INTEGER NOT NULL, content INTEGER, path_piece INTEGER NOT NULL,"
 	" UNIQUE(device, path, version));"
 	"CREATE INDEX IF NOT EXISTS versions_content ON versions(content);"
+	"CREATE INDEX IF NOT EXISTS versions_path_piece ON versions(path_piece);"
 	"CREATE TABLE IF NOT EXISTS pending(id INTEGER PRIMARY KEY, device INTEGER NOT NULL,"
 	" path TEXT NOT NULL, version INTEGER NOT NULL, time_ns INTEGER NOT NULL,"
 	" deleted INTEGER NOT NULL, root BLOB, size INTEGER);";

@@ -101,9 +101,9 @@ int  textindex_pending_done(struct textindex *ti, int64_t id);
  * not (retention dropped it), -errno to stop. */
 typedef int textindex_exists_fn(void *arg, int64_t device_id, const char *path, uint64_t version);
 /* Deletes the version rows exists() says are gone, TI_PRUNE_PAGE at a time
- * (stops between pages when *cancel becomes nonzero).  Contents and pieces
- * stay (a content may be found again by a later version).  Returns the
- * number of rows deleted, or -errno. */
+ * (stops between pages when *cancel becomes nonzero), and the contents and
+ * pieces (text) that only they referred to.  Returns the number of version
+ * rows deleted, or -errno. */
 int64_t textindex_prune(struct textindex *ti, textindex_exists_fn *exists, void *arg,
 			const volatile int *cancel);
 

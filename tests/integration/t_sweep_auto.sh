@@ -6,7 +6,8 @@
 # only the kick can start it), which sweeps and then deletes the search.db
 # rows of the dropped versions.  Then: the packs' disk usage fell, every
 # kept version is byte-exact, a dropped one is gone, `vigil search
-# --all-versions` no longer finds its text, search.db has fewer rows, and
+# --all-versions` no longer finds its text, search.db has fewer rows and
+# holds less text (contents and pieces no version refers to go), and
 # `retain --show` and `vigil status` show the pass and the sweep.
 . "$(dirname "$0")/lib.sh"
 
@@ -47,6 +48,7 @@ wait_for 60 "the new text indexed" found quokka "$D/notes.txt"
 [ "$(last_sweep)" = null ] || fail "a sweep ran with nothing dropped: $(last_sweep)"
 wait_for 60 "the indexer idle" indexed
 rows0=$(sdb "SELECT count(*) FROM versions")
+texts0=$(sdb "SELECT (SELECT count(*) FROM contents) || ' ' || (SELECT count(*) FROM pieces)")
 before=$(packs_kb)
 
 note "an edit now: the background pass drops version 1 of both, the sweep follows"
@@ -73,6 +75,12 @@ wait_for 60 "the indexer idle" indexed
 rows1=$(sdb "SELECT count(*) FROM versions")
 [ "$rows1" -lt "$rows0" ] || fail "search.db versions: $rows0 -> $rows1 rows (one added, two dropped)"
 [ "$(hits zebrafinch "$D/notes.txt")" = 0 ] || fail "a dropped version's text is still found"
+# their text went with them: the two contents of the version 1s and
+# notes.txt v1's one piece of text; small.txt added a content and two
+# pieces (its text, its path)
+texts1=$(sdb "SELECT (SELECT count(*) FROM contents) || ' ' || (SELECT count(*) FROM pieces)")
+set -- $texts0
+[ "$texts1" = "$(($1 - 1)) $(($2 + 1))" ] || fail "search.db contents, pieces: $texts0 -> $texts1"
 [ "$(hits quokka "$D/notes.txt")" = 1 ] || fail "the kept version's text is not found"
 
 note "every kept version is byte-exact; the dropped ones are gone"
@@ -86,4 +94,4 @@ note "a sweep asked through the admin socket finds nothing left"
 jqe '.deleted == 0 and .seq >= 2' <"$T/s2.json" >/dev/null || fail "sweep: $(cat "$T/s2.json")"
 [ ! -e "$T/srv/store/sweep.request" ] || fail "the old request file is back"
 kill -0 "$SERVER_PID" || fail "server died"
-echo "t_sweep_auto: ok (packs $before KB -> $after KB, $(jq -c '{deleted, deleted_bytes, search_rows}' <"$T/sweep.json"), search rows $rows0 -> $rows1)"
+echo "t_sweep_auto: ok (packs $before KB -> $after KB, $(jq -c '{deleted, deleted_bytes, search_rows}' <"$T/sweep.json"), search rows $rows0 -> $rows1, contents+pieces $texts0 -> $texts1)"

@@ -218,6 +218,69 @@ test_versions(void **state)
 	close_ti(ti);
 }
 
+/* Retention dropped some versions: textindex_prune deletes their rows and
+ * the contents and pieces (text) only they referred to; what a kept
+ * version refers to stays, and a dropped content indexed again comes back. */
+struct gone { const char *path; uint64_t version; };
+
+static int
+still_there(void *arg, int64_t dev, const char *path, uint64_t version)
+{
+	for (const struct gone *g = arg; g->path != NULL; g++)
+		if (!strcmp(g->path, path) && g->version == version)
+			return 0;
+	return 1;
+}
+
+static void
+test_prune(void **state)
+{
+	static const struct gone gone[] = {
+		{ "/c.vcf", 1 }, { "/c.vcf", 2 }, { "/gone.txt", 1 }, { "/gone.txt", 2 },
+		{ NULL, 0 },
+	};
+	const char *wang = "Wang Wu 13800138000";
+	struct textindex *ti = open_ti(86);
+	struct ti_stats before, after;
+	uint8_t key[32];
+	struct hits r;
+
+	put(ti, 1, "/c.vcf", 1, wang);
+	put(ti, 1, "/c.vcf", 2, "Wang Wu 13800138000\nLi Si");
+	put(ti, 1, "/c.vcf", 3, "Li Si");
+	put(ti, 1, "/gone.txt", 1, "secret plan");
+	put(ti, 1, "/gone.txt", 2, NULL);
+	put(ti, 1, "/same.txt", 1, "Li Si");
+	put(ti, 2, "/other.txt", 1, "an okapi");
+	assert_int_equal(textindex_stats(ti, -1, &before), 0);
+	assert_int_equal(before.contents, 5);
+
+	assert_int_equal(textindex_prune(ti, still_there, (void *)gone, NULL), 4);
+	assert_int_equal(textindex_stats(ti, -1, &after), 0);
+	assert_int_equal(after.versions, 3);
+	assert_int_equal(after.contents, 2);    /* "Li Si" (two versions), the okapi */
+	/* three contents of one piece each and the path /gone.txt went */
+	assert_int_equal(after.pieces, before.pieces - 4);
+	assert_int_equal(search(ti, 1, true, &r, 1, "wang"), 0);
+	assert_int_equal(search(ti, 1, true, &r, 1, "secret"), 0);
+	assert_int_equal(search(ti, 1, false, &r, 2, "li", "si"), 2);
+	assert_int_equal(search(ti, 2, false, &r, 1, "okapi"), 1);
+	assert_int_equal(textindex_prune(ti, still_there, (void *)gone, NULL), 0);
+
+	/* a content collected between the indexer's has_content and its
+	 * add_version: ENOENT, which ix_process answers by indexing it again */
+	SHA256((const uint8_t *)"Li Si", 5, key);
+	assert_int_equal(textindex_has_content(ti, key), 1);
+	SHA256((const uint8_t *)wang, strlen(wang), key);
+	assert_int_equal(textindex_has_content(ti, key), 0);
+	assert_int_equal(textindex_add_version(ti, 1, "/c.vcf", 4, 4000, key), -ENOENT);
+	put(ti, 1, "/c.vcf", 4, wang);          /* the same text again */
+	assert_int_equal(search(ti, 1, false, &r, 1, "wang"), 1);
+	assert_int_equal(r.h[0].version, 4);
+	close_ti(ti);
+	(void)state;
+}
+
 /* Words far apart in a large text (in different pieces), snippets around
  * a match deep inside, and a new version costing only its changed pieces. */
 static void
@@ -591,6 +654,7 @@ main(void)
 		cmocka_unit_test(test_cjk),
 		cmocka_unit_test(test_phones),
 		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_indexer),
 		cmocka_unit_test(test_indexer_rest),
