@@ -1,12 +1,14 @@
 /* admin.c — the admin path: subcommands run inside the server that holds
  * DIR's store, or here when no server does (admin.h): check (check.c),
- * sweep (sweep_cli.c). */
+ * sweep (sweep_cli.c), quota (quota_cli.c), retain (retain_cli.c), revoke
+ * (revoke_cli.c). */
 #include "server/admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,9 @@
 #include "common/log.h"
 #include "server/check.h"
 #include "server/index.h"
+#include "server/quota.h"
+#include "server/retain_cli.h"
+#include "server/revoke_cli.h"
 #include "server/srvkey.h"
 #include "server/store/store.h"
 #include "server/sweep.h"
@@ -28,6 +33,9 @@
 static const struct { const char *name; admin_fn *fn; } handlers[] = {
 	{ "check", srvcheck_main },
 	{ "sweep", sweep_main },
+	{ "quota", quota_main },
+	{ "retain", retain_main },
+	{ "revoke", revoke_main },
 };
 
 static admin_fn *handler_of(const char *cmd)
@@ -39,6 +47,19 @@ static admin_fn *handler_of(const char *cmd)
 }
 
 bool admin_handles(const char *cmd) { return handler_of(cmd) != NULL; }
+
+void admin_say(FILE *err, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vigil-server: ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		fprintf(err, ": %s", strerror(-r));
+	fputc('\n', err);
+}
 
 static int send_all(int fd, const void *p, size_t n)
 {

@@ -1,7 +1,7 @@
 /* admin.h — subcommands of vigil-server that work on a running server's
- * store (check; later sweep, quota show): the store's index is held in
- * SQLite's exclusive mode by `run`, so such a command runs inside the
- * server.  `run` listens on DIR/admin.sock (a Unix socket, 0600, in the
+ * store and index (check, sweep, quota, retain, revoke): they run inside
+ * the server, which holds the store's key (an encrypted store's index.db
+ * opens only with it) and its retention and sweep threads.  `run` listens on DIR/admin.sock (a Unix socket, 0600, in the
  * 0700 DIR; peers must have the server's uid); the CLI sends its argv, the
  * server runs the subcommand's handler on a thread of its own and streams
  * back what it prints on stdout and stderr and its exit status.  When no
@@ -40,8 +40,15 @@ struct admin_env {
 };
 
 /* A handler: argv[0] is the subcommand, argv[1] DIR.  Prints on out and
- * err, returns the exit status (0, 1 failure, 2 usage). */
+ * err, returns the exit status (0, 1 failure, 2 usage).  In the server,
+ * argv comes from the socket: 2..ADMIN_ARGS_MAX strings without NUL, each
+ * shorter than ADMIN_ARG_MAX, checked by nothing else; argv[1] is only a
+ * name for messages (the peer's spelling of DIR), env->dir is the DIR. */
 typedef int admin_fn(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err);
+
+/* A handler's failure line on err: "vigil-server: " fmt, then ": " and
+ * strerror(-r) when r < 0. */
+void admin_say(FILE *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Runs argv (argv[0] a subcommand admin handles, argv[1] DIR) in the server
  * serving DIR, or here when none does.  `--key-file FILE` and

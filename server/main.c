@@ -1,4 +1,5 @@
-/* main.c — vigil-server: init, enroll, revoke, run (retain: retain_cli.c).
+/* main.c — vigil-server: init, enroll, run; the admin subcommands (check,
+ * sweep, quota, retain, revoke) go through admin.c.
  * Exit status: 0 success, 1 failure (one line on stderr), 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
@@ -27,8 +28,6 @@
 #include "server/config.h"
 #include "server/store/content.h"
 #include "server/index.h"
-#include "server/quota.h"
-#include "server/retain_cli.h"
 #include "server/runlock.h"
 #include "server/session.h"
 #include "server/srv.h"
@@ -72,6 +71,7 @@ static const char usage_text[] =
 	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
 	"        is made and its private half written only into the bundle.\n"
 	"revoke  refuse NAME from now on and end its live connections (within a second).\n"
+	"        Runs inside the server serving DIR, or on DIR itself (see below).\n"
 	"run     serve until SIGTERM or SIGINT.  An encrypted store needs its key file\n"
 	"        or passphrase, given as to init.\n"
 	"check   verify the chunk index against the packs and every live file\n"
@@ -85,7 +85,8 @@ static const char usage_text[] =
 	"        files, as 'vigil devices' shows; BYTES may end in K, M, G or T);\n"
 	"        a PUT that would make it hold more is refused (EDQUOT), deletes\n"
 	"        and metadata still go through; none removes the quota.  Without\n"
-	"        BYTES: show the quotas.  Works while the server runs.\n"
+	"        BYTES: show the quotas.  Runs inside the server serving DIR, or on\n"
+	"        DIR itself (see below).\n"
 	"retain  store the retention policy of DEVICE, or the default of every device\n"
 	"        without its own (--all, or no DEVICE), and apply it at once; the server\n"
 	"        applies it continuously too.  No --keep-* option: keep everything.  Like\n"
@@ -94,7 +95,10 @@ static const char usage_text[] =
 	"        version within DURATION (30m, 12h, 14d, 2w) of the device's newest; the\n"
 	"        latest version of every path is always kept.  A device with a freeze or\n"
 	"        erase command or a SIM swap is on hold: nothing of it is dropped until\n"
-	"        --release-hold (recorded as an event).  --show: policies and holds.\n\n"
+	"        --release-hold (recorded as an event), which applies the policy at once.\n"
+	"        --show: policies and holds.  Runs inside the server serving DIR (where\n"
+	"        a pass that dropped versions starts the server's sweep), or on DIR\n"
+	"        itself (see below).\n"
 	"sweep   delete the chunks no version and no upload uses any more, now: runs\n"
 	"        in the server serving DIR (through DIR/admin.sock), or on DIR itself\n"
 	"        when none does.  The server also sweeps by itself after retention\n"
@@ -109,8 +113,11 @@ static const char usage_text[] =
 	"        atomically: the old secret no longer opens the store.  The data key\n"
 	"        itself stays (docs/store-format.md, \"Changing the secret\").\n"
 	"\n"
+	"check, sweep, quota, retain and revoke run inside the server serving DIR,\n"
+	"through DIR/admin.sock, which has its key; when no server answers they open\n"
+	"DIR themselves.\n"
 	"An encrypted store: every subcommand that opens DIR itself (init, run, enroll,\n"
-	"revoke, check and sweep when no server answers, quota, retain, rekey) takes\n"
+	"rekey; check, sweep, quota, retain, revoke when no server answers) takes\n"
 	"--key-file FILE or --passphrase-file FILE|- ('-': a line of stdin, read with\n"
 	"echo off from a terminal), else VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE or\n"
 	"VIGIL_PASSPHRASE from the environment.  Packs, index.db and search.db are\n"
@@ -367,35 +374,7 @@ static int cmd_enroll(const char *dir, enum vg_role role, const char *name, cons
 	return 0;
 }
 
-/* -------------------------------------------------------------- revoke, run */
-
-static int cmd_revoke(const char *dir, const char *name)
-{
-	char err[256] = "";
-	struct srv_config cfg;
-	struct index *idx = NULL;
-	struct ident id;
-	int r;
-
-	if (!name_valid(name))
-		return log_warnx("'%s' is not a valid name", name), 1;
-	if (config_load(dir, &cfg, err, sizeof(err)) < 0)
-		return log_warnx("%s", err), 1;
-	if ((r = index_open(dir, false, &idx)) < 0)
-		return log_errno(r, "%s/index.db", dir), 1;
-	r = index_ident_get(idx, name, &id);
-	if (r == 0)
-		r = index_ident_revoke(idx, name, real_ns());
-	if (r == 0 && id.role == ROLE_DEVICE)
-		(void)index_event_add(idx, id.id, real_ns(), "revoked", name);
-	index_close(idx);
-	if (r == -ENOENT)
-		return log_warnx("no identity named %s", name), 1;
-	if (r < 0)
-		return log_errno(r, "revoke %s", name), 1;
-	printf("revoked %s\n", name);
-	return 0;
-}
+/* ----------------------------------------------------------------------- run */
 
 /* SIGTERM and SIGINT as a signalfd, blocked before any thread starts so
  * that every thread inherits the mask and only the signalfd sees them. */
@@ -544,11 +523,10 @@ static int parse(int argc, char **argv, struct opts *o)
 /* Which options each subcommand takes; anything else is a usage error. */
 static int check_opts(const char *cmd, const struct opts *o)
 {
-	bool init = !strcmp(cmd, "init"), enroll = !strcmp(cmd, "enroll"),
-	     run = !strcmp(cmd, "run"), revoke = !strcmp(cmd, "revoke");
+	bool init = !strcmp(cmd, "init"), enroll = !strcmp(cmd, "enroll"), run = !strcmp(cmd, "run");
 
-	if (o->npos != (revoke ? 2 : 1))
-		return usage(revoke ? "%s needs DIR and NAME" : "%s needs exactly one DIR", cmd);
+	if (o->npos != 1)
+		return usage("%s needs exactly one DIR", cmd);
 	if (o->listen && !init && !run)
 		return usage("--listen is not an option of %s", cmd);
 	if (o->advertise && !init)
@@ -591,25 +569,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* the subcommands that open a stopped encrypted DIR themselves: its
-	 * secret from --key-file/--passphrase-file (or the environment) */
-	if (!strcmp(cmd, "quota") || admin_handles(cmd) || !strcmp(cmd, "retain") ||
-	    !strcmp(cmd, "enroll") || !strcmp(cmd, "revoke") || !strcmp(cmd, "rekey")) {
+	 * secret from --key-file/--passphrase-file (or the environment); the
+	 * admin ones need it only when no server serves DIR (admin.h) */
+	if (admin_handles(cmd) || !strcmp(cmd, "enroll") || !strcmp(cmd, "rekey")) {
 		if ((r = srvkey_cli_take(&argc, argv)) != 0)
 			return r;
-		if (!admin_handles(cmd) && strcmp(cmd, "rekey") && argc > 2 && argv[2][0] != '-' &&
+		if (!strcmp(cmd, "enroll") && argc > 2 && argv[2][0] != '-' &&
 		    srvkey_cli_load(argv[2]) != 0)
 			return 1;
 	}
 	if (!strcmp(cmd, "rekey"))
 		return rekey_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "quota"))
-		return quota_main(argc - 1, argv + 1);
 	if (admin_handles(cmd))   /* in the server serving DIR, or here */
 		return admin_client(argc - 1, argv + 1);
-	if (!strcmp(cmd, "retain"))   /* its own options: server/retain_cli.c */
-		return retain_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "revoke") &&
-	    strcmp(cmd, "run"))
+	if (strcmp(cmd, "init") && strcmp(cmd, "enroll") && strcmp(cmd, "run"))
 		return usage("unknown command '%s'", cmd);
 	if ((r = parse(argc - 1, argv + 1, &o)) != 0 || (r = check_opts(cmd, &o)) != 0)
 		return r;
@@ -618,7 +591,5 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "enroll"))
 		return cmd_enroll(o.pos[0], o.controller ? ROLE_CONTROLLER : ROLE_DEVICE,
 				  o.controller ? o.controller : o.device, o.out, o.pubkey);
-	if (!strcmp(cmd, "revoke"))
-		return cmd_revoke(o.pos[0], o.pos[1]);
 	return cmd_run(o.pos[0], o.listen, &o.key);
 }

@@ -5,13 +5,14 @@
  * size, a delete, META, RENAME) always goes through, so nothing stored is
  * touched and a device over its quota can still get back under it.  The
  * quota is read from the index for each PUT (each batch), so a change by
- * `vigil-server quota` in another process counts from the next one. */
+ * `vigil-server quota` counts from the next one. */
 #ifndef VIGIL_SERVER_QUOTA_H
 #define VIGIL_SERVER_QUOTA_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct srv;
 struct index_version;
@@ -34,8 +35,9 @@ int quota_admit(struct srv *srv, int64_t dev, struct quota_guard *q, const char 
  * while its figures are unchanged) and the text for the device. */
 void quota_refused(struct srv *srv, int64_t dev, struct quota_guard *q, char *msg, size_t cap);
 
-/* `vigil-server quota DIR [DEVICE [BYTES|none]]` (quota_cli.c), argv[0]
- * "quota": the exit status. */
-int quota_main(int argc, char **argv);
+/* `vigil-server quota DIR [DEVICE [BYTES|none]]` (quota_cli.c): an admin
+ * handler (admin.h), in the server serving DIR or on a stopped DIR. */
+struct admin_env;
+int quota_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err);
 
 #endif

@@ -1,12 +1,14 @@
 /* retain_cli.c — `vigil-server retain`: set a retention policy (a device's
  * or the default) and apply it at once, show the policies and holds, or
- * release a device's hold.  Works on index.db alone, so it runs while
- * `run` serves (WAL); the server applies the policies too, in the
- * background (retainer.h).  Exit: 0, 1 failure, 2 usage. */
+ * release a device's hold.  An admin handler (admin.h): inside the server
+ * serving DIR (its index and key), where a pass that dropped versions
+ * kicks the server's sweeper as the background retainer's passes do
+ * (retainer.h; at most one automatic sweep per SWEEP_INTERVAL_S), or on a
+ * stopped DIR, whose next `run` sweeps what was dropped (sweep.h, a gap).
+ * Exit: 0, 1 failure, 2 usage. */
 #include "server/retain_cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,28 +17,30 @@
 #include <jansson.h>
 
 #include "common/clock.h"
-#include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "common/tls.h"
-#include "server/config.h"
+#include "server/admin.h"
 #include "server/index.h"
 #include "server/retain.h"
 #include "server/sweep.h"
 
 #define EXIT_USAGE 2
 
+/* One run of the command: its options, and where it works and prints. */
 struct ropts {
 	const char *dir, *device;
 	bool all, show, release, json, any_keep;
 	struct retain_policy p;
+	const struct admin_env *env;
+	FILE *out, *err;
 };
 
-static int usage(const char *fmt, const char *arg)
+static int usage(FILE *err, const char *fmt, const char *arg)
 {
-	fprintf(stderr, "%s: ", log_progname());
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see %s --help)\n", log_progname());
+	fputs("vigil-server: ", err);
+	fprintf(err, fmt, arg);
+	fputs(" (see vigil-server --help)\n", err);
 	return EXIT_USAGE;
 }
 
@@ -55,7 +59,7 @@ static int parse_count(const char *s, uint32_t *out)
 
 enum { O_ALL = 1, O_SHOW, O_RELEASE, O_JSON, O_WITHIN, O_HOURLY, O_DAILY, O_WEEKLY, O_MONTHLY };
 
-static int parse_opt(int c, struct ropts *o)
+static int parse_opt(int c, const char *val, struct ropts *o)
 {
 	switch (c) {
 	case O_ALL:     o->all = true; return 0;
@@ -64,63 +68,79 @@ static int parse_opt(int c, struct ropts *o)
 	case O_JSON:    o->json = true; return 0;
 	case O_WITHIN:
 		o->any_keep = true;
-		return timefmt_duration(optarg, &o->p.within_ns) < 0 ?
-			usage("bad --keep-within DURATION '%s' (like 12h, 14d, 2w)", optarg) : 0;
-	case O_HOURLY: case O_DAILY: case O_WEEKLY: case O_MONTHLY:
+		return timefmt_duration(val, &o->p.within_ns) < 0 ?
+			usage(o->err, "bad --keep-within DURATION '%s' (like 12h, 14d, 2w)", val) : 0;
+	default:   /* O_HOURLY .. O_MONTHLY */
 		o->any_keep = true;
-		return parse_count(optarg, &o->p.count[c - O_HOURLY]) < 0 ?
-			usage("bad count '%s' (0 to 100000)", optarg) : 0;
-	default:
-		return usage("bad option '%s'", optarg ? optarg : "?");
+		return parse_count(val, &o->p.count[c - O_HOURLY]) < 0 ?
+			usage(o->err, "bad count '%s' (0 to 100000)", val) : 0;
 	}
+}
+
+/* The option argv[*i] names ("--opt", "--opt=VALUE" or "--opt VALUE"):
+ * its code and value (taken from argv, *i moved past it), or 0.  No
+ * getopt: handlers run on threads of the server (admin.h). */
+static int option_of(int argc, char **argv, int *i, const char **val)
+{
+	static const struct { const char *name; int code; bool arg; } opts[] = {
+		{ "all", O_ALL, false },
+		{ "show", O_SHOW, false },
+		{ "release-hold", O_RELEASE, false },
+		{ "json", O_JSON, false },
+		{ "keep-within", O_WITHIN, true },
+		{ "keep-hourly", O_HOURLY, true },
+		{ "keep-daily", O_DAILY, true },
+		{ "keep-weekly", O_WEEKLY, true },
+		{ "keep-monthly", O_MONTHLY, true },
+	};
+	const char *a = argv[*i] + 2, *eq = strchr(a, '=');
+	size_t n = eq ? (size_t)(eq - a) : strlen(a);
+
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		if (strlen(opts[k].name) != n || strncmp(opts[k].name, a, n))
+			continue;
+		if (!opts[k].arg && eq)
+			return 0;
+		if (opts[k].arg && !eq && *i + 1 >= argc)
+			return 0;
+		*val = !opts[k].arg ? NULL : eq ? eq + 1 : argv[++*i];
+		return opts[k].code;
+	}
+	return 0;
 }
 
 static int parse(int argc, char **argv, struct ropts *o)
 {
-	static const struct option lo[] = {
-		{ "all", no_argument, NULL, O_ALL },
-		{ "show", no_argument, NULL, O_SHOW },
-		{ "release-hold", no_argument, NULL, O_RELEASE },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "keep-within", required_argument, NULL, O_WITHIN },
-		{ "keep-hourly", required_argument, NULL, O_HOURLY },
-		{ "keep-daily", required_argument, NULL, O_DAILY },
-		{ "keep-weekly", required_argument, NULL, O_WEEKLY },
-		{ "keep-monthly", required_argument, NULL, O_MONTHLY },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *pos[3];
+	const char *pos[2], *val;
 	int c, r, npos = 0;
 
-	memset(o, 0, sizeof(*o));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == '?' || c == ':')
-			return usage("bad option '%s'", argv[optind - 1]);
-		if ((r = parse_opt(c, o)) != 0)
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-' || !argv[i][1]) {
+			if (npos == 2)
+				return usage(o->err, "unexpected argument '%s'", argv[i]);
+			pos[npos++] = argv[i];
+			continue;
+		}
+		if (argv[i][1] != '-' || !(c = option_of(argc, argv, &i, &val)))
+			return usage(o->err, "bad option '%s'", argv[i]);
+		if ((r = parse_opt(c, val, o)) != 0)
 			return r;
 	}
-	for (; optind < argc; optind++) {
-		if (npos == 2)
-			return usage("unexpected argument '%s'", argv[optind]);
-		pos[npos++] = argv[optind];
-	}
 	if (npos < 1)
-		return usage("%s needs DIR", "retain");
+		return usage(o->err, "%s needs DIR", "retain");
 	o->dir = pos[0];
 	o->device = npos == 2 ? pos[1] : NULL;
 	if (o->device && o->all)
-		return usage("give a DEVICE or --all, not both%s", "");
+		return usage(o->err, "give a DEVICE or --all, not both%s", "");
 	if ((o->show || o->release) && o->any_keep)
-		return usage("--keep-* options set a policy; not with %s",
+		return usage(o->err, "--keep-* options set a policy; not with %s",
 			     o->show ? "--show" : "--release-hold");
 	if (o->show && o->release)
-		return usage("--show or --release-hold, not both%s", "");
+		return usage(o->err, "--show or --release-hold, not both%s", "");
 	if (o->release && !o->device)
-		return usage("--release-hold needs a DEVICE%s", "");
+		return usage(o->err, "--release-hold needs a DEVICE%s", "");
 	if (o->show && o->all)
-		return usage("--show shows every device; no --all%s", "");
+		return usage(o->err, "--show shows every device; no --all%s", "");
 	return 0;
 }
 
@@ -183,13 +203,13 @@ static json_t *time_json(int64_t ns)
 	return ns ? json_string(timefmt_format(ns, t, sizeof(t))) : json_null();
 }
 
-static int print_json(json_t *doc)
+static int print_json(const struct ropts *o, json_t *doc)
 {
-	int r = doc && json_dumpf(doc, stdout, JSON_COMPACT) == 0 ? 0 : -EIO;
+	int r = doc && json_dumpf(doc, o->out, JSON_COMPACT) == 0 ? 0 : -EIO;
 
 	json_decref(doc);
 	if (r == 0)
-		fputc('\n', stdout);
+		fputc('\n', o->out);
 	return r;
 }
 
@@ -214,39 +234,47 @@ static int take_dev(void *arg, const struct ident *id)
 	return 0;
 }
 
-/* Every device, or the one named (exit status 1 logged when unknown). */
-static int devices(struct index *idx, const char *name, struct devlist *l)
+/* Every device, or the one named (said on err when unknown). */
+static int devices(const struct ropts *o, struct devlist *l)
 {
+	struct index *idx = o->env->idx;
+	const char *name = o->device;
 	struct ident id;
 	int r;
 
 	memset(l, 0, sizeof(*l));
 	if (!name) {
 		r = index_ident_list(idx, ROLE_DEVICE, take_dev, l);
-		return r < 0 ? (log_errno(r, "devices"), r) : 0;
+		return r < 0 ? (admin_say(o->err, r, "devices"), r) : 0;
 	}
 	if (!name_valid(name))
-		return log_warnx("'%s' is not a valid name", name), -EINVAL;
+		return admin_say(o->err, 0, "'%s' is not a valid name", name), -EINVAL;
 	if ((r = index_ident_get(idx, name, &id)) == -ENOENT || (r == 0 && id.role != ROLE_DEVICE))
-		return log_warnx("no device named %s", name), -ENOENT;
+		return admin_say(o->err, 0, "no device named %s", name), -ENOENT;
 	if (r < 0)
-		return log_errno(r, "%s", name), r;
+		return admin_say(o->err, r, "%s", name), r;
 	return take_dev(l, &id);
 }
 
 /* --------------------------------------------------------------- apply */
 
-/* One device's pass; a line (or a JSON object into arr). */
-static int apply_one(struct index *idx, const struct ident *d, json_t *arr)
+/* One device's pass (stopped when the server stops); a line (or a JSON
+ * object into arr); what it dropped is added to *dropped. */
+static int apply_one(const struct ropts *o, const struct ident *d, json_t *arr,
+		     uint64_t *dropped)
 {
+	struct index *idx = o->env->idx;
 	struct retain_result res;
 	struct retain_devinfo h;
-	int r = retain_apply(idx, d->id, real_ns(), NULL, NULL, NULL, &res);
+	int r = retain_apply(idx, d->id, real_ns(), NULL, NULL, &o->env->quit, &res);
 
+	*dropped += res.dropped;
+	if (r == -ECANCELED)
+		return admin_say(o->err, 0, "retention of %s: the server is stopping", d->name), r;
 	if (r < 0)
-		return log_errno(r, "apply retention to %s", d->name), r;
+		return admin_say(o->err, r, "apply retention to %s", d->name), r;
 	if (res.held && (r = retain_info(idx, d->id, &h)) < 0)
-		return log_errno(r, "%s", d->name), r;
+		return admin_say(o->err, r, "%s", d->name), r;
 	if (arr)
 		return json_array_append_new(arr, json_pack("{s:s, s:b, s:o, s:b, s:b, s:I, s:I}",
 			"device", d->name, "on_hold", res.held,
@@ -255,28 +283,37 @@ static int apply_one(struct index *idx, const struct ident *d, json_t *arr)
 			"versions", (json_int_t)res.versions, "dropped", (json_int_t)res.dropped)) ?
 			-ENOMEM : 0;
 	if (res.held)
-		printf("%s: on hold (%s): nothing dropped\n", d->name, h.reason);
+		fprintf(o->out, "%s: on hold (%s): nothing dropped\n", d->name, h.reason);
 	else if (res.empty)
-		printf("%s: keeps everything\n", d->name);
+		fprintf(o->out, "%s: keeps everything\n", d->name);
 	else
-		printf("%s: %" PRIu64 " versions looked at, %" PRIu64 " dropped%s\n", d->name,
-		       res.versions, res.dropped,
-		       res.stopped ? " (stopped: the policy or hold changed meanwhile)" : "");
+		fprintf(o->out, "%s: %" PRIu64 " versions looked at, %" PRIu64 " dropped%s\n",
+			d->name, res.versions, res.dropped,
+			res.stopped ? " (stopped: the policy or hold changed meanwhile)" : "");
 	return 0;
 }
 
-static int do_set(struct index *idx, const struct ropts *o)
+/* After passes that dropped versions in a running server: its sweeper
+ * gives their space back (as after the retainer's own passes). */
+static void dropped_some(const struct ropts *o, uint64_t dropped)
+{
+	if (dropped && o->env->live)
+		sweeper_kick(o->env->sw);
+}
+
+static int do_set(const struct ropts *o)
 {
 	struct devlist l;
 	json_t *doc = NULL, *arr = NULL;
+	uint64_t dropped = 0;
 	char text[256];
 	int r;
 
-	if ((r = devices(idx, o->device, &l)) < 0)
+	if ((r = devices(o, &l)) < 0)
 		return r;
-	r = retain_set(idx, o->device ? l.d[0].id : 0, &o->p, real_ns());
+	r = retain_set(o->env->idx, o->device ? l.d[0].id : 0, &o->p, real_ns());
 	if (r < 0) {
-		log_errno(r, "store the policy");
+		admin_say(o->err, r, "store the policy");
 		goto out;
 	}
 	policy_text(&o->p, text, sizeof(text));
@@ -289,12 +326,13 @@ static int do_set(struct index *idx, const struct ropts *o)
 			goto out;
 		}
 	} else {
-		printf("%s: %s\n", o->device ? o->device : "all devices (default)", text);
+		fprintf(o->out, "%s: %s\n", o->device ? o->device : "all devices (default)", text);
 	}
 	for (size_t i = 0; i < l.n && r == 0; i++)
-		r = apply_one(idx, &l.d[i], arr);
+		r = apply_one(o, &l.d[i], arr, &dropped);
+	dropped_some(o, dropped);
 	if (r == 0 && doc) {
-		r = print_json(doc);
+		r = print_json(o, doc);
 		doc = NULL;
 	}
 out:
@@ -303,36 +341,40 @@ out:
 	return r;
 }
 
-static int do_release(struct index *idx, const struct ropts *o)
+static int do_release(const struct ropts *o)
 {
 	struct retain_devinfo h;
 	struct devlist l;
 	json_t *arr = NULL;
+	uint64_t dropped = 0;
 	int r, released;
 
-	if ((r = devices(idx, o->device, &l)) < 0)
+	if ((r = devices(o, &l)) < 0)
 		return r;
-	if ((r = retain_info(idx, l.d[0].id, &h)) == 0)
-		r = retain_release(idx, l.d[0].id, "vigil-server retain --release-hold", real_ns());
+	if ((r = retain_info(o->env->idx, l.d[0].id, &h)) == 0)
+		r = retain_release(o->env->idx, l.d[0].id, "vigil-server retain --release-hold",
+				   real_ns());
 	if (r < 0) {
-		log_errno(r, "release %s", o->device);
+		admin_say(o->err, r, "release %s", o->device);
 		goto out;
 	}
 	released = r;
 	if (!o->json && released)
-		printf("%s: hold released (was: %s)\n", o->device, h.reason);
+		fprintf(o->out, "%s: hold released (was: %s)\n", o->device, h.reason);
 	else if (!o->json)
-		printf("%s: not on hold\n", o->device);
+		fprintf(o->out, "%s: not on hold\n", o->device);
 	/* the policy applies from now on: at once */
 	if (o->json && !(arr = json_array())) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = apply_one(idx, &l.d[0], arr)) == 0 && arr)
-		r = print_json(json_pack("{s:s, s:b, s:o, s:O}", "device", o->device,
-					 "released", released == 1,
-					 "was", released ? json_string(h.reason) : json_null(),
-					 "applied", json_array_get(arr, 0)));
+	r = apply_one(o, &l.d[0], arr, &dropped);
+	dropped_some(o, dropped);
+	if (r == 0 && arr)
+		r = print_json(o, json_pack("{s:s, s:b, s:o, s:O}", "device", o->device,
+					    "released", released == 1,
+					    "was", released ? json_string(h.reason) : json_null(),
+					    "applied", json_array_get(arr, 0)));
 out:
 	json_decref(arr);
 	free(l.d);
@@ -351,19 +393,19 @@ static json_t *show_dev_json(const struct ident *d, const struct retain_policy *
 			 "dropped", (json_int_t)h->dropped);
 }
 
-static void show_dev_text(const struct ident *d, const struct retain_policy *p, bool own,
-			  const struct retain_devinfo *h)
+static void show_dev_text(FILE *out, const struct ident *d, const struct retain_policy *p,
+			  bool own, const struct retain_devinfo *h)
 {
 	char text[256], t[TIMEFMT_MAX];
 
 	policy_text(p, text, sizeof(text));
-	printf("%s: %s%s; ", d->name, text, own ? "" : " (default)");
+	fprintf(out, "%s: %s%s; ", d->name, text, own ? "" : " (default)");
 	if (h->on_hold)
-		printf("on hold: %s; ", h->reason);
+		fprintf(out, "on hold: %s; ", h->reason);
 	else if (h->released_ns)
-		printf("hold released %s; ", timefmt_format(h->released_ns, t, sizeof(t)));
-	printf("%" PRIu64 " versions dropped; last pass %s\n", h->dropped,
-	       h->pass_ns ? timefmt_format(h->pass_ns, t, sizeof(t)) : "never");
+		fprintf(out, "hold released %s; ", timefmt_format(h->released_ns, t, sizeof(t)));
+	fprintf(out, "%" PRIu64 " versions dropped; last pass %s\n", h->dropped,
+		h->pass_ns ? timefmt_format(h->pass_ns, t, sizeof(t)) : "never");
 }
 
 /* The last sweep (sweep_db.c): null / "never" when none was recorded. */
@@ -378,22 +420,23 @@ static json_t *sweep_json(const struct sweep_result *w, bool any)
 			 "search_rows", (json_int_t)w->search_rows, "seconds", w->seconds);
 }
 
-static void sweep_text(const struct sweep_result *w, bool any)
+static void sweep_text(FILE *out, const struct sweep_result *w, bool any)
 {
 	char t[TIMEFMT_MAX];
 
 	if (!any) {
-		printf("last sweep: never\n");
+		fprintf(out, "last sweep: never\n");
 		return;
 	}
-	printf("last sweep: %s, %" PRIu64 " chunks (%" PRIu64 " bytes) freed, %" PRIu64
-	       " search rows of dropped versions deleted%s%s\n", timefmt_format(w->at_ns, t, sizeof(t)),
-	       w->s.deleted, w->s.deleted_bytes, w->search_rows, w->err ? "; failed: " : "",
-	       w->err ? strerror(-w->err) : "");
+	fprintf(out, "last sweep: %s, %" PRIu64 " chunks (%" PRIu64 " bytes) freed, %" PRIu64
+		" search rows of dropped versions deleted%s%s\n",
+		timefmt_format(w->at_ns, t, sizeof(t)), w->s.deleted, w->s.deleted_bytes,
+		w->search_rows, w->err ? "; failed: " : "", w->err ? strerror(-w->err) : "");
 }
 
-static int do_show(struct index *idx, const struct ropts *o)
+static int do_show(const struct ropts *o)
 {
+	struct index *idx = o->env->ridx;
 	struct sweep_result w;
 	bool swept;
 	struct retain_policy p;
@@ -404,7 +447,7 @@ static int do_show(struct index *idx, const struct ropts *o)
 	bool own;
 	int r;
 
-	if ((r = devices(idx, o->device, &l)) < 0)
+	if ((r = devices(o, &l)) < 0)
 		return r;
 	if ((r = retain_get(idx, 0, &p, &own)) < 0)
 		goto fail;
@@ -421,50 +464,42 @@ static int do_show(struct index *idx, const struct ropts *o)
 			goto fail;
 		}
 	} else {
-		printf("default: %s\n", text);
-		sweep_text(&w, swept);
+		fprintf(o->out, "default: %s\n", text);
+		sweep_text(o->out, &w, swept);
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		if ((r = retain_get(idx, l.d[i].id, &p, &own)) < 0 ||
 		    (r = retain_info(idx, l.d[i].id, &h)) < 0)
 			goto fail;
 		if (!arr)
-			show_dev_text(&l.d[i], &p, own, &h);
+			show_dev_text(o->out, &l.d[i], &p, own, &h);
 		else if (json_array_append_new(arr, show_dev_json(&l.d[i], &p, own, &h)))
 			r = -ENOMEM;
 	}
 	if (r == 0 && doc) {
-		r = print_json(doc);
+		r = print_json(o, doc);
 		doc = NULL;
 	}
 fail:
 	if (r < 0)
-		log_errno(r, "retention");
+		admin_say(o->err, r, "retention");
 	json_decref(doc);
 	free(l.d);
 	return r;
 }
 
-int retain_main(int argc, char **argv)
+int retain_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err)
 {
-	char err[256] = "";
-	struct srv_config cfg;
-	struct index *idx = NULL;
-	struct ropts o;
+	struct ropts o = { .env = env, .out = out, .err = err };
 	int r;
 
 	if ((r = parse(argc, argv, &o)) != 0)
 		return r;
-	if (config_load(o.dir, &cfg, err, sizeof(err)) < 0)
-		return log_warnx("%s", err), 1;
-	if ((r = index_open(o.dir, false, &idx)) < 0)
-		return log_errno(r, "%s/index.db", o.dir), 1;
 	if (o.show)
-		r = do_show(idx, &o);
+		r = do_show(&o);
 	else if (o.release)
-		r = do_release(idx, &o);
+		r = do_release(&o);
 	else
-		r = do_set(idx, &o);
-	index_close(idx);
+		r = do_set(&o);
 	return r < 0 ? 1 : 0;
 }

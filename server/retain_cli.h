@@ -2,7 +2,11 @@
 #ifndef VIGIL_SERVER_RETAIN_CLI_H
 #define VIGIL_SERVER_RETAIN_CLI_H
 
-/* argv[0] is "retain"; returns the exit status (0, 1, 2). */
-int retain_main(int argc, char **argv);
+#include <stdio.h>
+
+/* An admin handler (admin.h): in the server serving DIR, or on a stopped
+ * DIR; returns the exit status (0, 1, 2). */
+struct admin_env;
+int retain_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err);
 
 #endif
