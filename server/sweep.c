@@ -166,7 +166,7 @@ int sweep_max_unused_parse(const char *s)
 }
 
 int sweep_run(struct store *st, struct index *idx, int wait_ms, int max_unused,
-	      struct sweep_result *out)
+	      const volatile int *cancel, struct sweep_result *out)
 {
 	int64_t t0 = mono_ns();
 	int r;
@@ -180,7 +180,8 @@ int sweep_run(struct store *st, struct index *idx, int wait_ms, int max_unused,
 	if (r == 0)
 		r = store_sweep_delete(st, NULL);
 	if (r == 0)
-		r = store_sweep_compact(st, max_unused < 0 ? SWEEP_MAX_UNUSED_DEFAULT : max_unused);
+		r = store_sweep_compact(st, max_unused < 0 ? SWEEP_MAX_UNUSED_DEFAULT : max_unused,
+					cancel);
 	store_sweep_end(st, &out->s);
 	out->seconds = (double)(mono_ns() - t0) / 1e9;
 	return out->err = r;
@@ -276,12 +277,15 @@ static void sweep_once(struct sweeper *sw, int max_unused, struct sweep_result *
 	int r;
 
 	(void)index_version_span(sw->idx, &rows, &max_id);
-	r = sweep_run(sw->st, sw->idx, SWEEP_WAIT_MS, max_unused, res);
+	r = sweep_run(sw->st, sw->idx, SWEEP_WAIT_MS, max_unused, &sw->stopping, res);
 	if (r == 0)
 		sw->dropped = max_id - rows;
 	if (r == 0 && sw->after)
 		sw->after(sw->after_arg, res, &sw->stopping);
-	if (r < 0)
+	if (r == -ECANCELED)
+		log_info("%s: sweep: compaction stopped, the server is stopping (the next"
+			 " sweep goes on)", store_dir(sw->st));
+	else if (r < 0)
 		log_errno(r, "%s: sweep", store_dir(sw->st));
 	else if (res->s.deleted)
 		log_info("%s: sweep deleted %" PRIu64 " chunks (%" PRIu64 " bytes) in %.1f s",

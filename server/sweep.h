@@ -50,11 +50,13 @@ int  sweep_max_unused_parse(const char *s);
 
 /* One whole sweep, compaction included.  idx: an index connection for
  * reading versions and devices.  max_unused: compaction's threshold, -1
- * the default.  0 or -errno (also in out->err): -EBUSY another sweep runs,
- * -ETIMEDOUT older uploads did not end within wait_ms, -EIO a live
- * version's tree is unreadable (nothing deleted). */
+ * the default.  cancel (NULL: none): once nonzero, compaction ends
+ * between two records (store_sweep_compact), so a stopping server does
+ * not wait for it.  0 or -errno (also in out->err): -EBUSY another sweep
+ * runs, -ETIMEDOUT older uploads did not end within wait_ms, -EIO a live
+ * version's tree is unreadable (nothing deleted), -ECANCELED. */
 int  sweep_run(struct store *st, struct index *idx, int wait_ms, int max_unused,
-	       struct sweep_result *out);
+	       const volatile int *cancel, struct sweep_result *out);
 
 /* The last sweep's figures in index.db's meta table (keys sweep_*):
  * record stores r with seq = the previous seq + 1 (into r->seq, r->at_ns);

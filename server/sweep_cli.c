@@ -45,7 +45,7 @@ int sweep_main(const struct admin_env *env, int argc, char **argv, FILE *out, FI
 	if (env->live) {
 		r = env->sw ? sweeper_request(env->sw, &env->quit, o.max_unused, &res) : -ENOTSUP;
 	} else {
-		r = sweep_run(env->st, env->ridx, SWEEP_WAIT_MS, o.max_unused, &res);
+		r = sweep_run(env->st, env->ridx, SWEEP_WAIT_MS, o.max_unused, &env->quit, &res);
 		if (sweep_record(env->idx, &res) < 0)
 			fprintf(err, "vigil-server: sweep %s: its figures were not recorded\n", argv[1]);
 	}

@@ -227,9 +227,12 @@ int  store_sweep_delete(struct store *st, struct store_sweep_stats *out);
  * (store_batch_move), then the pack's file is unlinked and its packs row
  * deleted.  Readers that located a record in a removed pack locate it
  * again (store_get, the vreader).  max_unused < 0: no compaction.  Adds
- * to the sweep's stats.  0 or -errno. */
+ * to the sweep's stats.  cancel (NULL: none) is polled before each page
+ * of the row scan, each pack and each record: once it is nonzero the
+ * moves made so far are committed and -ECANCELED returned (the pack being
+ * rewritten stays, whole; the next sweep goes on).  0 or -errno. */
 #define STORE_MAX_UNUSED_DEFAULT 5
-int  store_sweep_compact(struct store *st, int max_unused);
+int  store_sweep_compact(struct store *st, int max_unused, const volatile int *cancel);
 /* Step 6; also when a step failed.  NULL-safe for stats. */
 void store_sweep_end(struct store *st, struct store_sweep_stats *out);
 struct store_stats {

@@ -3,7 +3,9 @@
  * threshold (like restic's --max-unused) are rewritten — each row still
  * at its place is moved to the active pack through a batch of moves
  * (store_batch_move: the row is updated only if it still names the old
- * place), then the pack file is unlinked and its packs row deleted.
+ * place), then the pack file is unlinked and its packs row deleted.  A
+ * cancel flag (a stopping server) ends it between two records: the moves
+ * made are committed, the pack being rewritten stays.
  * Design and argument: docs/store-format.md, "Compaction". */
 #include "server/store/store_int.h"
 
@@ -187,8 +189,10 @@ static int rows_page(struct store *st, const uint8_t *want, uint32_t a0, uint8_t
 /* Every row in a pack of want[], sorted by pack and offset.  No row is
  * added below A0 any more, and only compaction moves rows: a row of those
  * packs that exists after this scan was seen by it. */
+static bool cancelled(const volatile int *cancel) { return cancel && *cancel; }
+
 static int rows_collect(struct store *st, const uint8_t *want, uint32_t a0, struct crow **rw,
-			size_t *n)
+			size_t *n, const volatile int *cancel)
 {
 	uint8_t after[STORE_ID_LEN] = { 0 };
 	size_t cap = 0;
@@ -198,7 +202,8 @@ static int rows_collect(struct store *st, const uint8_t *want, uint32_t a0, stru
 	*rw = NULL;
 	*n = 0;
 	while (r == 0 && more) {
-		r = rows_page(st, want, a0, after, first, rw, n, &cap, &more);
+		r = cancelled(cancel) ? -ECANCELED :
+		    rows_page(st, want, a0, after, first, rw, n, &cap, &more);
 		first = false;
 	}
 	if (r == 0 && *n)
@@ -219,9 +224,11 @@ static bool row_still_there(struct store *st, const struct crow *r)
 
 /* Moves the rows rw[0..n) of one pack to the active pack, one batch of
  * moves committed (durable) before returning.  *whole: every row was
- * moved or is gone, so the pack holds nothing indexed any more. */
+ * moved or is gone, so the pack holds nothing indexed any more.  Once
+ * *cancel is set, the rows not read yet stay (-ECANCELED after the
+ * commit of those moved). */
 static int pack_move(struct store *st, const struct crow *rw, size_t n, uint8_t *buf,
-		     struct store_sweep_stats *s, bool *whole)
+		     struct store_sweep_stats *s, bool *whole, const volatile int *cancel)
 {
 	struct store_batch *b;
 	uint64_t moved, gone;
@@ -231,7 +238,7 @@ static int pack_move(struct store *st, const struct crow *rw, size_t n, uint8_t 
 	*whole = true;
 	if ((r = store_batch_new(st, &b)) < 0)
 		return r;
-	for (i = 0; i < n && r == 0; i++) {
+	for (i = 0; i < n && r == 0 && !cancelled(cancel); i++) {
 		struct store_loc l = { .pack = rw[i].pack, .off = rw[i].off, .clen = rw[i].clen,
 				       .rlen = rw[i].rlen, .found = true };
 
@@ -255,6 +262,8 @@ static int pack_move(struct store *st, const struct crow *rw, size_t n, uint8_t 
 	store_batch_move_counts(b, &moved, &gone);
 	s->moved += moved;
 	store_batch_free(b);
+	if (r == 0 && i < n)
+		r = -ECANCELED;
 	if (r < 0)
 		*whole = false;
 	return r;
@@ -284,7 +293,7 @@ static int pack_drop(struct store *st, uint32_t pack)
 
 /* Rewrites (when they hold live rows) and removes the packs c[0..k). */
 static int packs_compact(struct store *st, const struct cpack *c, size_t k, uint32_t a0,
-			 struct store_sweep_stats *s)
+			 struct store_sweep_stats *s, const volatile int *cancel)
 {
 	uint8_t *want = calloc(a0, 1), *buf = NULL;
 	uint64_t disk = 0, moved0 = s->moved_bytes, moved;
@@ -300,15 +309,17 @@ static int packs_compact(struct store *st, const struct cpack *c, size_t k, uint
 	if (r == 0 && any && !(buf = malloc(STORE_CHUNK_MAX)))
 		r = -ENOMEM;
 	if (r == 0 && any)   /* some hold live rows: find them */
-		r = rows_collect(st, want, a0, &rw, &n);
+		r = rows_collect(st, want, a0, &rw, &n, cancel);
 	for (i = 0; i < k && r == 0; i++) {
 		size_t m = j;
 		bool whole = true;
 
 		while (m < n && rw[m].pack == c[i].pack)
 			m++;
-		if (m > j)
-			r = pack_move(st, rw + j, m - j, buf, s, &whole);
+		if (cancelled(cancel))
+			r = -ECANCELED;
+		else if (m > j)
+			r = pack_move(st, rw + j, m - j, buf, s, &whole, cancel);
 		s->packs_rewritten += m > j && whole;
 		if (r == 0 && whole && (r = pack_drop(st, c[i].pack)) == 0) {
 			s->packs_removed++;
@@ -324,7 +335,7 @@ static int packs_compact(struct store *st, const struct cpack *c, size_t k, uint
 	return r;
 }
 
-int store_sweep_compact(struct store *st, int max_unused)
+int store_sweep_compact(struct store *st, int max_unused, const volatile int *cancel)
 {
 	struct store_sweep_stats *s = store_sweep_statsp(st);
 	const uint64_t *live;
@@ -340,7 +351,7 @@ int store_sweep_compact(struct store *st, int max_unused)
 	if ((r = packs_list(st, live, a0, &c, &n)) == 0 && n) {
 		k = packs_choose(c, n, max_unused > 100 ? 100 : max_unused);
 		qsort(c, k, sizeof(*c), pack_cmp);   /* the row scan's order */
-		r = packs_compact(st, c, k, a0, s);
+		r = packs_compact(st, c, k, a0, s, cancel);
 	}
 	free(c);
 	return r;

@@ -1,7 +1,7 @@
 /* test_sweep.c — the store's sweep (store_sweep.c, content_sweep.c): what
  * is deleted, what is kept (marked, touched by ingest meanwhile, pinned by
- * a reader, named by an upload state), pins refused while deleting, and
- * the wait for older guards.  docs/store-format.md, "Sweeping
+ * a reader, named by an upload state), pins refused while deleting, the
+ * wait for older guards, and compaction (store_compact.c), cancelled too.  docs/store-format.md, "Sweeping
  * unreferenced chunks". */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +9,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/chunktree.h"
 #include "server/store/content.h"
@@ -104,14 +106,17 @@ static void mark_pins_until_delete(struct store *st, struct store_idmac *mac)
 }
 
 /* One sweep with roots[0..n) as the live versions, compacting with
- * max_unused (-1: no compaction). */
-static struct store_sweep_stats sweep_mu(struct store *st, const struct content_ref *roots, size_t n,
-					 int max_unused)
+ * max_unused (-1: no compaction) until *cancel (NULL: none) is set;
+ * compaction's result into *rc (NULL: it must be 0). */
+static struct store_sweep_stats sweep_cancel(struct store *st, const struct content_ref *roots,
+					     size_t n, int max_unused, const volatile int *cancel,
+					     int *rc)
 {
 	struct store_sweep_stats s;
 	struct store_idmac *mac = store_idmac_new(&key1);
 	uint64_t pages = 0;
 	size_t i;
+	int r;
 
 	assert_int_equal(store_sweep_begin(st), 0);
 	assert_int_equal(store_sweep_wait(st, 1000), 0);
@@ -119,10 +124,20 @@ static struct store_sweep_stats sweep_mu(struct store *st, const struct content_
 		assert_int_equal(content_mark_tree(st, mac, roots[i].root, roots[i].size, &pages), 0);
 	mark_pins_until_delete(st, mac);
 	assert_int_equal(store_sweep_delete(st, NULL), 0);
-	assert_int_equal(store_sweep_compact(st, max_unused), 0);
+	r = store_sweep_compact(st, max_unused, cancel);
+	if (rc)
+		*rc = r;
+	else
+		assert_int_equal(r, 0);
 	store_sweep_end(st, &s);
 	store_idmac_free(mac);
 	return s;
+}
+
+static struct store_sweep_stats sweep_mu(struct store *st, const struct content_ref *roots, size_t n,
+					 int max_unused)
+{
+	return sweep_cancel(st, roots, n, max_unused, NULL, NULL);
 }
 
 static struct store_sweep_stats sweep(struct store *st, const struct content_ref *roots, size_t n)
@@ -388,6 +403,85 @@ static void test_compact_threshold(void **state)
 	free(c);
 }
 
+/* Every live content of smalls() reads back. */
+static void smalls_read_back(struct fx *f, const struct content_ref *r)
+{
+	uint8_t p[SMALL];
+
+	assert_int_equal(read_back(f->st, &r[0], f->a, SZ), 0);
+	for (int i = 0; i < NSMALL; i++) {
+		fill(p, SMALL, 100 + 2 * (uint64_t)i);
+		assert_int_equal(read_back(f->st, &r[1 + i], p, SMALL), 0);
+	}
+}
+
+/* A stopping server's cancel, set before compaction: it ends at once with
+ * -ECANCELED, after step 4's deletions, having moved and removed nothing;
+ * the next sweep compacts. */
+static void test_compact_cancelled(void **state)
+{
+	struct fx *f = *state;
+	struct content_ref r[1 + NSMALL];
+	struct store_sweep_stats s;
+	volatile int cancel = 1;
+	int rc = 0;
+
+	smalls(f, r);
+	s = sweep_cancel(f->st, r, 1 + NSMALL, 5, &cancel, &rc);
+	assert_int_equal(rc, -ECANCELED);
+	assert_true(s.deleted > 10);
+	assert_int_equal(s.moved + s.packs_rewritten + s.packs_removed, 0);
+	assert_true(pack_exists(f, 1));
+	smalls_read_back(f, r);
+	s = sweep_mu(f->st, r, 1 + NSMALL, 5);
+	assert_int_equal(s.packs_rewritten, 1);
+	assert_int_equal(s.packs_removed, 1);
+	assert_false(pack_exists(f, 1));
+	smalls_read_back(f, r);
+}
+
+struct canceller { volatile int flag; useconds_t after; };
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+
+	usleep(c->after);
+	c->flag = 1;
+	return NULL;
+}
+
+/* A cancel that comes while compaction runs, wherever it lands (between
+ * pages, packs or records, or after the end): 0 or -ECANCELED, every live
+ * content reads back, a cancelled pack stays whole (some of its rows
+ * moved, the rest in place), and the next sweep finishes the job. */
+static void test_compact_cancel_anytime(void **state)
+{
+	struct fx *f = *state;
+	struct content_ref r[1 + NSMALL];
+	struct store_sweep_stats s;
+	struct canceller c = { .after = 0 };
+	pthread_t th;
+	int rc = 0;
+
+	smalls(f, r);
+	for (c.after = 0; c.after <= 50000; c.after += 250) {   /* until one finishes */
+		c.flag = 0;
+		assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
+		s = sweep_cancel(f->st, r, 1 + NSMALL, 5, &c.flag, &rc);
+		pthread_join(th, NULL);
+		assert_true(rc == 0 || rc == -ECANCELED);
+		assert_int_equal(s.unreadable, 0);
+		assert_true(rc == 0 || s.packs_removed == 0);   /* the one pack, whole or gone */
+		smalls_read_back(f, r);
+		if (rc == 0)
+			break;
+	}
+	s = sweep_mu(f->st, r, 1 + NSMALL, 5);
+	assert_false(pack_exists(f, 1));
+	smalls_read_back(f, r);
+}
+
 /* A move whose row no longer names the old place (moved or stored anew
  * meanwhile) leaves the row alone; one that does moves it. */
 static void test_move_not_clobbered(void **state)
@@ -490,6 +584,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upload_state_kept, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_compact_rewrites, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_compact_threshold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_cancelled, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_cancel_anytime, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_move_not_clobbered, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reader_relocates, fx_setup, fx_teardown),
 		cmocka_unit_test(test_idset),
