@@ -148,13 +148,14 @@ test: deps
 # inits every server with --encrypt.  `make test` runs those unit tests and
 # the integration scripts that work the store's records hardest
 # (ENCRYPT_INTEGRATION: check, full disk, batches, resumed uploads, sweep,
-# upload expiry; ~3 min on the loaded 2-CPU machine) once more encrypted,
+# upload expiry, the admin subcommands with no key while the server runs;
+# ~3 min on the loaded 2-CPU machine) once more encrypted,
 # besides t_encrypt.sh in the plain run; `make test-encrypt` runs the whole
 # integration suite encrypted (as long as the plain one).
 ENCRYPT_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 	$(shell grep -l 'store_fixture\.h' $(UNIT_SRCS) /dev/null))
 ENCRYPT_INTEGRATION ?= t_check.sh t_enospc.sh t_putbatch.sh t_resume.sh t_sweep.sh \
-	t_upload_expire.sh
+	t_upload_expire.sh t_storeadmin.sh
 unit-encrypt: $(ENCRYPT_UNIT_BINS)
 	VIGIL_TEST_ENCRYPT=1 tests/run-unit.sh $(ENCRYPT_UNIT_BINS)
 integration-encrypt: all $(SEALED_PRELOAD)
