@@ -52,6 +52,9 @@ const volatile bool trk_uring_tps = false;   /* trk_uring_done/submit are loaded
 const volatile __u8 trk_sysop[TRK_NR_MAX] = {};
 
 __u64 trk_gen = 0;                 /* bumped on rename/link/mount */
+/* bumped on rename/link/symlink/mount: a path string may now resolve to
+ * another directory (user space's cache of real paths, daemon/dircache.h) */
+__u64 trk_names_gen = 0;
 __u64 trk_uring_ns = 0;            /* CLOCK_BOOTTIME of the last io_uring activity */
 __u64 trk_stats[TRK_ST_MAX] = {};  /* read by user space through .bss */
 
@@ -836,6 +839,7 @@ static __always_inline int on_mount(__u16 op, long ret)
 	struct trk_scratch *s;
 
 	__sync_fetch_and_add(&trk_gen, 1);
+	__sync_fetch_and_add(&trk_names_gen, 1);
 	s = scratch_get(TRK_EV_MOUNT, op, -1, NULL, ret);
 	if (s)
 		scratch_send(s, 0);
@@ -911,8 +915,12 @@ static __always_inline int dispatch(__u16 op, __u64 *a, long ret)
 	if (!path_args(op, a, &p))
 		return 0;
 	if (op == TRK_OP_RENAME || op == TRK_OP_RENAMEAT || op == TRK_OP_RENAMEAT2 ||
-	    op == TRK_OP_LINK || op == TRK_OP_LINKAT)
+	    op == TRK_OP_LINK || op == TRK_OP_LINKAT) {
 		__sync_fetch_and_add(&trk_gen, 1);   /* cached verdicts may be stale */
+		__sync_fetch_and_add(&trk_names_gen, 1);
+	} else if (op == TRK_OP_SYMLINK || op == TRK_OP_SYMLINKAT) {
+		__sync_fetch_and_add(&trk_names_gen, 1);
+	}
 	return trk_on_path(&p);
 }
 

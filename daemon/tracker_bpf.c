@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/counters.h"
+#include "daemon/dircache.h"
 #include "daemon/tracker_bpf.h"
 #include "daemon/trkpath.h"
 #include "tracker.skel.h"
@@ -369,6 +370,11 @@ static int bpf_start(struct tracker **out, char *const roots[], size_t nroots,
 		return -ENOMEM;
 	}
 	t->sink = *sink;
+	if (!(t->dirs = dircache_new())) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
 	libbpf_set_print(libbpf_log);
 	if ((rc = prepare(t, roots, nroots, err, errlen)) < 0 ||
 	    (rc = tb_load_child(t->rq, &t->ld, err, errlen)) < 0)
@@ -495,7 +501,7 @@ static int bpf_process(struct tracker *t)
 static void bpf_counters(struct tracker *t, struct vg_report *rep)
 {
 	__u64 *st = t->bss->trk_stats;
-	uint64_t live = 0;
+	uint64_t live = 0, hits, misses;
 
 	for (uint32_t s = 0; s < TRK_SLOTS; s++)
 		live += t->si[s].state != TB_FREE;
@@ -504,6 +510,9 @@ static void bpf_counters(struct tracker *t, struct vg_report *rep)
 	report_counter(rep, "rescans", t->n.rescans);
 	report_counter(rep, "pickups", t->n.pickups);
 	report_counter(rep, "path_ops", t->n.pathops);
+	dircache_stats(t->dirs, &hits, &misses);
+	report_counter(rep, "dir_cache_hits", hits);
+	report_counter(rep, "dir_resolves", misses);
 	report_counter(rep, "bad_records", t->n.bad);
 	report_counter(rep, "slots_live", live);
 	report_counter(rep, "kernel_walks", st[TRK_ST_WALKS]);
@@ -531,6 +540,7 @@ static void bpf_stop(struct tracker *t)
 	for (size_t i = 0; t->loaded && i < t->ld.nlinks; i++)
 		close(t->ld.links[i]);
 	free(t->rq);
+	dircache_free(t->dirs);
 	for (size_t i = 0; i < t->npaths; i++)
 		free(t->paths[i]);
 	for (size_t i = 0; i < TRK_SLOTS; i++)

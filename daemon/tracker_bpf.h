@@ -67,6 +67,7 @@ struct tracker {
 	size_t npaths;             /* then their ancestors */
 	char *paths[TRK_PATHS_MAX];
 	struct tb_slotinfo si[TRK_SLOTS];
+	struct dircache *dirs;     /* real paths of path operations' directories */
 	size_t npolled;
 	struct tb_polled polled[TB_POLLED_MAX];
 	bool verify_maps;          /* an unmap hint arrived */

@@ -23,6 +23,7 @@
 #include "common/fnv.h"
 #include "common/log.h"
 #include "common/mountinfo.h"
+#include "daemon/dircache.h"
 #include "daemon/tracker_bpf.h"
 #include "daemon/trkpath.h"
 #include "tracker.skel.h"
@@ -243,9 +244,12 @@ static bool op_path(struct tracker *t, const struct trk_event *h, struct tail *t
 		return false;
 	if (trkpath_root_of(t->paths, t->nroots, out) >= 0)
 		return true;
-	/* a symlink on the way: resolve the parent and look again */
+	/* a symlink on the way: resolve the parent and look again (the same
+	 * few directories come back all the time: cached until a rename,
+	 * link, symlink or mount anywhere moves the kernel's counter) */
 	trkpath_dirname(dir, sizeof(dir), out);
-	if (!realpath(dir, real))
+	if (dircache_real(t->dirs, __atomic_load_n(&t->bss->trk_names_gen, __ATOMIC_SEQ_CST),
+			  dir, real, sizeof(real)) < 0)
 		return false;
 	if (snprintf(dir, sizeof(dir), "%s/%s", strcmp(real, "/") ? real : "",
 		     strrchr(out, '/') + 1) >= (int)sizeof(dir))
