@@ -17,6 +17,11 @@
 #define LINK_CONNECT_MS 10000
 #define LINK_BACKOFF_MIN 500
 #define LINK_BACKOFF_MAX 15000
+/* The link thread's longest sleep with nothing to do: a request (a report,
+ * a poke, a stream given back, quit) and the connection's end (on_close)
+ * wake it, and the reporter says when it wants to be asked; this is only
+ * the backstop, not a poll. */
+#define LINK_IDLE_MS 60000
 
 struct cmdlink {
 	const struct bundle *b;
@@ -85,7 +90,19 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	mux_stream_close(s);
 }
 
-static const struct mux_ops link_ops = { .on_stream = on_stream, .on_close = NULL };
+/* The connection ended (the mux's I/O thread): the link thread goes on to
+ * reconnect now instead of at its next look. */
+static void on_link_close(struct mux *m, void *arg)
+{
+	struct cmdlink *l = arg;
+
+	(void)m;
+	pthread_mutex_lock(&l->mu);
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static const struct mux_ops link_ops = { .on_stream = on_stream, .on_close = on_link_close };
 
 /* One report over m; 0 once acknowledged (or refused for good). */
 static int send_report(struct mux *m, const struct vg_cmdstate *st)
@@ -169,7 +186,7 @@ static int make_dev_report(struct cmdlink *l)
 {
 	struct vg_report *rep;
 	bool force = l->dev_force, made;
-	int wait = 250;
+	int wait = LINK_IDLE_MS;
 
 	l->dev_poked = false;   /* a new link forces one (link_up) */
 	if (!l->reporter || !l->linked || !(rep = malloc(sizeof(*rep))))
@@ -261,8 +278,10 @@ static void *link_main(void *arg)
 			pthread_mutex_lock(&l->mu);
 			continue;
 		}
+		if (l->nrep > 0 && wait > LINK_BACKOFF_MIN)
+			wait = LINK_BACKOFF_MIN;       /* a report did not go: again soon */
 		if (!l->dev_poked && !l->quit) {
-			ts = deadline_in_ms(wait < 250 ? wait : 250);
+			ts = deadline_in_ms(wait < LINK_IDLE_MS ? wait : LINK_IDLE_MS);
 			pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 		}
 	}

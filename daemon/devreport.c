@@ -16,6 +16,17 @@ static int ms_until(int64_t now, int64_t at)
 	return at <= now ? 0 : (int)((at - now + 999999) / 1000000);
 }
 
+/* When to be asked again at the latest: at the periodic report, and while
+ * the queue held something at the last report, every DEVREPORT_LOOK_MS (a
+ * change no one poked about is still reported within a second while the
+ * device is busy; an idle device's link thread sleeps). */
+static int next_look(const struct devreport *r, int64_t now)
+{
+	int ms = ms_until(now, r->last_ns + EVERY_NS);
+
+	return r->files > 0 && ms > DEVREPORT_LOOK_MS ? DEVREPORT_LOOK_MS : ms;
+}
+
 bool devreport_make(void *arg, bool force, struct vg_report *rep, int *wait_ms)
 {
 	struct vigild *d = arg;
@@ -24,7 +35,7 @@ bool devreport_make(void *arg, bool force, struct vg_report *rep, int *wait_ms)
 	uint64_t changes, files;
 	bool dirty, old;
 
-	*wait_ms = ms_until(now, r->last_ns + EVERY_NS);
+	*wait_ms = next_look(r, now);
 	if (!force && r->sent && now - r->last_ns < GAP_NS) {
 		*wait_ms = ms_until(now, r->last_ns + GAP_NS);
 		return false;
@@ -51,7 +62,7 @@ bool devreport_make(void *arg, bool force, struct vg_report *rep, int *wait_ms)
 	r->files = files;
 	r->oldest = oldest;
 	r->last_ns = now;
-	*wait_ms = ms_until(now, now + EVERY_NS);
+	*wait_ms = next_look(r, now);
 	return true;
 }
 

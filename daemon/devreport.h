@@ -3,9 +3,10 @@
  * that `vigild run` sends on its command link.
  *
  * The link thread makes it (cmdlink_set_reporter): whenever the queue's
- * figures moved (anyone poked the link, or its own 250 ms tick saw the
- * state db change), at most every DEVREPORT_GAP_MS, and every
- * DEVREPORT_EVERY_S anyway.  Made where it is sent, a report is never
+ * figures moved (anyone poked the link, or, while the last report had
+ * files queued, its look every DEVREPORT_LOOK_MS saw the state db change),
+ * at most every DEVREPORT_GAP_MS, and every DEVREPORT_EVERY_S anyway; an
+ * idle device's link thread sleeps until poked.  Made where it is sent, a report is never
  * held up by the intake (a rescan, a full ring) or the shippers, and it
  * carries the figures of the moment it leaves, not of when it was queued. */
 #ifndef VIGIL_DAEMON_DEVREPORT_H
@@ -18,6 +19,7 @@
 
 #define DEVREPORT_GAP_MS  200
 #define DEVREPORT_EVERY_S 60
+#define DEVREPORT_LOOK_MS 1000   /* the backlog row's bound: within 1 s */
 
 /* The reporter's memory (in struct vigild; the link thread only). */
 struct devreport {
