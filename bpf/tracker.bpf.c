@@ -131,20 +131,22 @@ static __always_inline void stat_inc(int i)
 		__sync_fetch_and_add(&trk_stats[i], 1);
 }
 
+/* fd's struct file in t's table.  t is a BTF pointer (bpf_get_current_task_btf),
+ * so the walk to the table is plain loads the verifier turns into
+ * exception-guarded ones (no helper call: this runs on every write); only
+ * the array slot, a pointer to a pointer, needs a probe read. */
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
-	struct files_struct *files = BPF_CORE_READ(t, files);
+	struct files_struct *files = t->files;
 	struct fdtable *fdt;
 	struct file **fda, *f = NULL;
-	unsigned int max;
 
 	if (!files || fd < 0)
 		return NULL;
-	fdt = BPF_CORE_READ(files, fdt);
-	max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
+	fdt = files->fdt;
+	if (!fdt || (unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	fda = BPF_CORE_READ(fdt, fd);
+	fda = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
 	return f;
 }
