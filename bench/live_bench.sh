@@ -19,9 +19,14 @@
 #     instant of it) asked in a loop: how long the device had already left
 #     the figure the server gave (0 while it still held it);
 #  4. vigild's peak RSS (VmHWM) over rows 1-3, and in a first backup of
-#     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`.
+#     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`;
+#  5. vigild while nothing it watches changes: its context switches and CPU
+#     over 10 s idle, then during PATHOPS (20,000) mkdir+rmdir pairs by
+#     absolute path outside the watched root (the path records of the rest
+#     of the machine, which vigild resolves to find they are not its
+#     business), 500 pairs every 0.1 s (below the ring's capacity).
 # The load average is printed with each row: the machine is shared.
-# Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL ROWS="1 2 3 4"
+# Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL PATHOPS ROWS="1 2 3 4 5"
 # PERF=DIR: perf record -g of vigild during each row-1 writer, and for row 2
 # one more run (not counted) with perf record of vigild and the server and
 # perf stat (context switches, CPU clock per thread), into DIR;
@@ -34,7 +39,8 @@ SECS=${SECS:-20}
 N=${N:-200000}
 REPS=${REPS:-7}
 SMALL=${SMALL:-20000}
-ROWS=${ROWS:-1 2 3 4}
+PATHOPS=${PATHOPS:-20000}
+ROWS=${ROWS:-1 2 3 4 5}
 RESULTS=${RESULTS:-$ROOT/bench/results-live.txt}
 . "$ROOT/bench/lib.sh"
 W=$(mktemp -d /tmp/vigil-live.XXXXXX)
@@ -75,6 +81,7 @@ export VIGIL_BUNDLE=$W/ctl.bundle
 idx() { sqlite3 -readonly "file:$W/srv/index.db?mode=ro" "$1" 2>/dev/null || echo 0; }
 dev_queue() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r '.queue.files // 0'; }
 dev_ctr() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r ".counters.$1 // 0"; }
+dev_trk() { "$BIN/vigild" status --state "$W/state" --json 2>/dev/null | jq -r ".tracker_counters.$1 // 0"; }
 # the bpf tracker's losses: ring records dropped (each answered by a rescan)
 # and rescans, summed over vigild's restarts (its counters start at 0)
 DROPS=0 RESCANS=0
@@ -398,6 +405,36 @@ EOF
 	rm -rf "$W/small"
 }
 
+# context switches of every thread of $1 so far
+ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
+row_quiet() {
+	local d=$W/outside/a/b/c c0 c1 w0 w1 p0 p1 h0 h1 r0 r1
+	drain 60
+	sleep 2
+	w0=$(ctxsw "$VPID"); c0=$(proc_ticks "$VPID")
+	sleep 10
+	w1=$(ctxsw "$VPID"); c1=$(proc_ticks "$VPID")
+	out "vigild idle 10 s: $((w1 - w0)) context switches, $(cpu_s $((c1 - c0))) s CPU; load $(load)"
+	mkdir -p "$d"
+	p0=$(dev_trk path_ops); h0=$(dev_trk dir_cache_hits); r0=$(dev_trk dir_resolves)
+	w0=$(ctxsw "$VPID"); c0=$(proc_ticks "$VPID")
+	python3 - "$d" "$PATHOPS" <<'PY'
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    p = f"{d}/x{i % 100}"
+    os.mkdir(p)
+    os.rmdir(p)
+    if i % 500 == 499:
+        time.sleep(0.1)
+PY
+	sleep 1.5    # the last records' tick, then status.json
+	w1=$(ctxsw "$VPID"); c1=$(proc_ticks "$VPID")
+	p1=$(dev_trk path_ops); h1=$(dev_trk dir_cache_hits); r1=$(dev_trk dir_resolves)
+	out "$PATHOPS mkdir+rmdir outside the root: vigild $(cpu_s $((c1 - c0))) s CPU, $((w1 - w0)) context switches; path records $((p1 - p0)), directory cache hits $((h1 - h0)), realpath calls $((r1 - r0)) (0 0: a build without the cache); drops $(dev_ctr drops); load $(load)"
+	rm -rf "$W/outside"
+}
+
 for r in $ROWS; do
 	case $r in
 	1) for rate in $RATES; do row_continuous "$rate"; done ;;
@@ -406,6 +443,7 @@ for r in $ROWS; do
 	4) note_peak
 	   out "vigild peak RSS over rows 1-3: $((PEAK / 1024)) MiB ($PEAK kB) working, $((START_PEAK / 1024)) MiB at start; now $(awk '/^VmRSS|^RssAnon|^RssFile/ { printf "%s %d MiB ", $1, $2 / 1024 }' "/proc/$VPID/status")"
 	   row_small ;;
+	5) row_quiet ;;
 	esac
 done
 note_trk

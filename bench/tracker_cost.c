@@ -8,10 +8,12 @@
  * pwrite and per getppid (thread CPU time), and the ratios to "none".
  * The bpf tracker loads its programs in a child that is this binary run
  * again (daemon/tracker_bpf_load.c), hence tracker_bpf_loader() first.
+ * MODES="bpf empty" (environment) runs only those modes, and none.
  * Usage: tracker_cost [N [ROUNDS]]  (see bench/tracker_cost.sh). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +175,21 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* MODES="bpf ..." (environment) runs only those and "none" (the base of
+ * the ratios); default: every mode. */
+static bool mode_wanted(const char *mode)
+{
+	const char *want = getenv("MODES"), *p;
+	size_t n = strlen(mode);
+
+	if (!want || !*want || strcmp(mode, "none") == 0)
+		return true;
+	for (p = want; (p = strstr(p, mode)); p += n)
+		if ((p == want || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return true;
+	return false;
+}
+
 #define NMODES 6
 #define ROUNDS_MAX 50
 
@@ -201,7 +218,8 @@ int main(int argc, char **argv)
 		for (int m = 0; m < NMODES; m++) {
 			double r[2];
 
-			if (run(modes[m], root, strcmp(modes[m], "bpf-outside") ? in : out, n, r) < 0)
+			if (!mode_wanted(modes[m]) ||
+			    run(modes[m], root, strcmp(modes[m], "bpf-outside") ? in : out, n, r) < 0)
 				continue;
 			res[m][0][ok[m]] = r[0];
 			res[m][1][ok[m]++] = r[1];

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tracker_cost.sh — builds and runs bench/tracker_cost.c (write-path cost of
-# the trackers).  Usage: bench/tracker_cost.sh [N [ROUNDS]]   (needs root, make all)
+# the trackers).  Usage: bench/tracker_cost.sh [N [ROUNDS]]   (needs root, make all;
+# MODES="bpf empty ..." runs only those modes and none)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
