@@ -22,6 +22,7 @@
 #include "common/byteorder.h"
 #include "common/log.h"
 #include "server/check.h"
+#include "server/enroll_cli.h"
 #include "server/index.h"
 #include "server/quota.h"
 #include "server/retain_cli.h"
@@ -30,23 +31,38 @@
 #include "server/store/store.h"
 #include "server/sweep.h"
 
-static const struct { const char *name; admin_fn *fn; } handlers[] = {
-	{ "check", srvcheck_main },
-	{ "sweep", sweep_main },
-	{ "quota", quota_main },
-	{ "retain", retain_main },
-	{ "revoke", revoke_main },
+/* internal: a step of another command (enroll_cli.c), not a subcommand */
+static const struct { const char *name; admin_fn *fn; bool internal; } handlers[] = {
+	{ "check", srvcheck_main, false },
+	{ "sweep", sweep_main, false },
+	{ "quota", quota_main, false },
+	{ "retain", retain_main, false },
+	{ "revoke", revoke_main, false },
+	{ ENROLL_RECORD, enroll_record_main, true },
+	{ ENROLL_END, enroll_end_main, true },
 };
 
-static admin_fn *handler_of(const char *cmd)
+static int handler_at(const char *cmd)
 {
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (!strcmp(handlers[i].name, cmd))
-			return handlers[i].fn;
-	return NULL;
+			return (int)i;
+	return -1;
 }
 
-bool admin_handles(const char *cmd) { return handler_of(cmd) != NULL; }
+static admin_fn *handler_of(const char *cmd)
+{
+	int i = handler_at(cmd);
+
+	return i < 0 ? NULL : handlers[i].fn;
+}
+
+bool admin_handles(const char *cmd)
+{
+	int i = handler_at(cmd);
+
+	return i >= 0 && !handlers[i].internal;
+}
 
 void admin_say(FILE *err, int r, const char *fmt, ...)
 {
@@ -389,8 +405,8 @@ static int send_request(int fd, int argc, char **argv)
 	return 0;
 }
 
-/* Copies the server's frames to stdout/stderr; the status, or -errno. */
-static int relay_reply(int fd)
+/* Copies the server's frames to out/err; the status, or -errno. */
+static int relay_reply(int fd, FILE *out, FILE *err)
 {
 	static char buf[65536];
 	uint8_t h[5];
@@ -411,7 +427,7 @@ static int relay_reply(int fd)
 
 			if ((r = recv_all(fd, buf, k)) < 0)
 				return r;
-			fwrite(buf, 1, k, h[0] == 'o' ? stdout : stderr);
+			fwrite(buf, 1, k, h[0] == 'o' ? out : err);
 			len -= (uint32_t)k;
 		}
 	}
@@ -473,10 +489,29 @@ static int take_key_opts(int *argc, char **argv, struct srvkey_opts *ko)
 	return 0;
 }
 
+int admin_call(int argc, char **argv, FILE *out, FILE *err)
+{
+	int fd, r;
+
+	fd = sock_connect(argv[1]);
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		return -ENOTCONN;
+	if (fd < 0)
+		return log_errno(fd, "%s/%s", argv[1], ADMIN_SOCK), fd;
+	r = send_request(fd, argc, argv);
+	if (r == 0)
+		r = relay_reply(fd, out, err);
+	close(fd);
+	fflush(out);
+	if (r < 0)
+		log_errno(r, "the server at %s", argv[1]);
+	return r == -ENOTCONN ? -ECONNRESET : r;
+}
+
 int admin_client(int argc, char **argv)
 {
 	struct srvkey_opts ko = { 0 };
-	int fd, r;
+	int r;
 
 	if (argc < 2 || argc > ADMIN_ARGS_MAX)
 		return log_warnx("%s needs DIR", argv[0]), 2;
@@ -484,17 +519,8 @@ int admin_client(int argc, char **argv)
 		return log_warnx("%s needs DIR first, then its options", argv[0]), 2;
 	if ((r = take_key_opts(&argc, argv, &ko)) != 0)
 		return r;
-	fd = sock_connect(argv[1]);
-	if (fd == -ENOENT || fd == -ECONNREFUSED)
+	r = admin_call(argc, argv, stdout, stderr);
+	if (r == -ENOTCONN)
 		return run_local(argc, argv, &ko);
-	if (fd < 0)
-		return log_errno(fd, "%s/%s", argv[1], ADMIN_SOCK), 1;
-	r = send_request(fd, argc, argv);
-	if (r == 0)
-		r = relay_reply(fd);
-	close(fd);
-	fflush(stdout);
-	if (r < 0)
-		return log_errno(r, "the server at %s", argv[1]), 1;
-	return r;
+	return r < 0 ? 1 : r;
 }

@@ -1,12 +1,14 @@
 /* admin.h — subcommands of vigil-server that work on a running server's
- * store and index (check, sweep, quota, retain, revoke): they run inside
- * the server, which holds the store's key (an encrypted store's index.db
- * opens only with it) and its retention and sweep threads.  `run` listens on DIR/admin.sock (a Unix socket, 0600, in the
- * 0700 DIR; peers must have the server's uid); the CLI sends its argv, the
- * server runs the subcommand's handler on a thread of its own and streams
- * back what it prints on stdout and stderr and its exit status.  When no
- * server answers (no socket, or a stale one), the CLI opens DIR itself and
- * runs the same handler in its own process.  docs/server.md, "Admin path".
+ * store and index (check, sweep, quota, retain, revoke, and enroll's
+ * steps in the index): they run inside the server, which holds the
+ * store's key (an encrypted store's index.db opens only with it) and its
+ * retention and sweep threads.  `run` listens on DIR/admin.sock (a Unix
+ * socket, 0600, in the 0700 DIR; peers must have the server's uid); the
+ * CLI sends its argv, the server runs the subcommand's handler on a thread
+ * of its own and streams back what it prints on stdout and stderr and its
+ * exit status.  When no server answers (no socket, or a stale one), the
+ * CLI opens DIR itself and runs the same handler in its own process.
+ * docs/store-format.md, "Where it runs".
  *
  * Wire (integers big-endian): request u32 argc, then argc times {u32 len,
  * bytes}; argc <= ADMIN_ARGS_MAX, each argument < ADMIN_ARG_MAX.  Reply:
@@ -56,6 +58,11 @@ void admin_say(FILE *err, int r, const char *fmt, ...) __attribute__((format(pri
  * encrypted DIR here (srvkey.h; the environment's otherwise), a running
  * server has its key.  Returns the exit status. */
 int admin_client(int argc, char **argv);
+/* Runs argv (argv[1] DIR) in the server serving DIR, its output copied to
+ * out and err: the exit status, -ENOTCONN when no server answers there,
+ * or another -errno (logged).  For commands with a step of their own in
+ * the server (enroll). */
+int admin_call(int argc, char **argv, FILE *out, FILE *err);
 /* Whether cmd is an admin subcommand. */
 bool admin_handles(const char *cmd);
 

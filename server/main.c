@@ -14,18 +14,15 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
-#include "common/bundle.h"
-#include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
-#include "common/sign.h"
 #include "common/tls.h"
 #include "server/admin.h"
 #include "server/ca.h"
 #include "server/search/exchild.h"
 #include "server/config.h"
+#include "server/enroll_cli.h"
 #include "server/store/content.h"
 #include "server/index.h"
 #include "server/runlock.h"
@@ -66,7 +63,8 @@ static const char usage_text[] =
 	"        (first line of FILE; '-' is stdin).  Without the options the\n"
 	"        environment's VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE, VIGIL_PASSPHRASE.\n"
 	"enroll  issue a device or controller identity and write its bundle to FILE;\n"
-	"        works while the server runs.  --pubkey: the controller's own Ed25519\n"
+	"        works while the server runs (the identity is recorded through\n"
+	"        DIR/admin.sock, see below).  --pubkey: the controller's own Ed25519\n"
 	"        public key (PEM, FILE.pub from 'vigil keygen'; vigil signs with the\n"
 	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
 	"        is made and its private half written only into the bundle.\n"
@@ -113,11 +111,11 @@ static const char usage_text[] =
 	"        atomically: the old secret no longer opens the store.  The data key\n"
 	"        itself stays (docs/store-format.md, \"Changing the secret\").\n"
 	"\n"
-	"check, sweep, quota, retain and revoke run inside the server serving DIR,\n"
-	"through DIR/admin.sock, which has its key; when no server answers they open\n"
-	"DIR themselves.\n"
-	"An encrypted store: every subcommand that opens DIR itself (init, run, enroll,\n"
-	"rekey; check, sweep, quota, retain, revoke when no server answers) takes\n"
+	"check, sweep, quota, retain, revoke and enroll's record run inside the server\n"
+	"serving DIR, through DIR/admin.sock, which has its key; when no server\n"
+	"answers they open DIR themselves.\n"
+	"An encrypted store: every subcommand that opens DIR itself (init, run, rekey;\n"
+	"check, sweep, quota, retain, revoke, enroll when no server answers) takes\n"
 	"--key-file FILE or --passphrase-file FILE|- ('-': a line of stdin, read with\n"
 	"echo off from a terminal), else VIGIL_KEY_FILE, VIGIL_PASSPHRASE_FILE or\n"
 	"VIGIL_PASSPHRASE from the environment.  Packs, index.db and search.db are\n"
@@ -251,102 +249,11 @@ static int key_migrate(const char *dir)
 
 /* -------------------------------------------------------------------- enroll */
 
-struct trust_arg { struct bundle *b; int err; };
-
-static int add_trust(void *arg, const struct ident *id)
-{
-	struct trust_arg *t = arg;
-	EVP_PKEY *pub;
-
-	if (id->revoked || id->sign_pub_len != SIGN_PUB_LEN)
-		return 0;
-	if (!(pub = sign_pub_from_raw(id->sign_pub)))
-		return t->err = -EINVAL;
-	t->err = bundle_add_trust(t->b, id->name, pub);
-	EVP_PKEY_free(pub);
-	return t->err;
-}
-
-/* Fills the role-specific parts: a device's content key and trusted
- * controllers, a controller's signing key. */
-static int enroll_keys(struct index *idx, struct bundle *b, struct ident *id,
-		       const char *pubkey_file)
-{
-	char err[256] = "";
-	EVP_PKEY *k = NULL;
-	int r;
-
-	if (b->role == ROLE_DEVICE) {
-		struct trust_arg t = { .b = b };
-
-		if (RAND_bytes(id->devkey, sizeof(id->devkey)) != 1)
-			return log_warnx("no randomness for the device key"), -EIO;
-		if ((r = index_ident_list(idx, ROLE_CONTROLLER, add_trust, &t)) < 0)
-			return log_errno(r, "trusted controllers"), r;
-		return 0;
-	}
-	if (pubkey_file) {
-		if ((r = sign_key_load(pubkey_file, &k, err, sizeof(err))) < 0)
-			return log_warnx("%s", err), r;
-	} else if (!(k = sign_keygen())) {
-		return log_warnx("cannot make a signing key"), -EIO;
-	}
-	b->sign_pub = sign_pub_dup(k);
-	if (!pubkey_file)
-		b->sign_key = k;   /* the private half goes only into the bundle */
-	else
-		EVP_PKEY_free(k);
-	if (!b->sign_pub || sign_pub_raw(b->sign_pub, id->sign_pub) < 0)
-		return log_warnx("bad signing key"), -EINVAL;
-	id->sign_pub_len = SIGN_PUB_LEN;
-	return 0;
-}
-
-static int enroll_write(const char *dir, struct index *idx, struct bundle *b,
-			const char *out, const char *pubkey_file)
-{
-	struct ident id = { .role = b->role };
-	char err[256] = "";
-	int r;
-
-	snprintf(id.name, sizeof(id.name), "%s", b->name);
-	if (index_ident_get(idx, b->name, &id) == 0)
-		return log_warnx("%s is already enrolled (as a %s)", b->name, role_name(id.role)), -EEXIST;
-	memset(&id, 0, sizeof(id));
-	id.role = b->role;
-	snprintf(id.name, sizeof(id.name), "%s", b->name);
-	if ((r = ca_issue(dir, b->role, b->name, &b->cert, &b->key, err, sizeof(err))) < 0)
-		return log_warnx("%s", err), r;
-	if (!(b->ca = ca_load_cert(dir, err, sizeof(err))))
-		return log_warnx("%s", err), -EINVAL;
-	if ((r = tls_cert_sha256(b->cert, id.cert_sha256)) < 0)
-		return log_warnx("cannot hash the new certificate"), r;
-	if ((r = enroll_keys(idx, b, &id, pubkey_file)) < 0)
-		return r;
-	id.enrolled_ns = real_ns();
-	/* the index row reserves the name; the bundle follows */
-	if ((r = index_ident_add(idx, &id)) == -EEXIST)
-		return log_warnx("%s is already enrolled", b->name), r;
-	if (r < 0)
-		return log_errno(r, "cannot record %s in the index", b->name), r;
-	if ((r = bundle_save(out, b)) < 0) {
-		log_errno(r, "%s", out);
-		(void)index_ident_remove(idx, b->name);
-		return r;
-	}
-	if (b->role == ROLE_DEVICE)
-		(void)index_event_add(idx, id.id, id.enrolled_ns, "enrolled", b->name);
-	return 0;
-}
-
 static int cmd_enroll(const char *dir, enum vg_role role, const char *name, const char *out,
 		      const char *pubkey_file)
 {
 	char err[256] = "";
 	struct srv_config cfg;
-	struct index *idx = NULL;
-	struct bundle *b = NULL;
-	int r;
 
 	if (!name_valid(name))
 		return log_warnx("'%s' is not a valid name ([a-z0-9][a-z0-9._-]{0,62})", name), 1;
@@ -356,22 +263,7 @@ static int cmd_enroll(const char *dir, enum vg_role role, const char *name, cons
 		return log_warnx("%s", err), 1;
 	if (key_migrate(dir) < 0)
 		return 1;
-	if ((r = index_open(dir, false, &idx)) < 0)
-		return log_errno(r, "%s/index.db", dir), 1;
-	if (!(b = bundle_new())) {
-		index_close(idx);
-		return log_warnx("out of memory"), 1;
-	}
-	b->role = role;
-	snprintf(b->name, sizeof(b->name), "%s", name);
-	snprintf(b->server, sizeof(b->server), "%s", cfg.advertise);
-	r = enroll_write(dir, idx, b, out, pubkey_file);
-	bundle_free(b);
-	index_close(idx);
-	if (r < 0)
-		return 1;
-	printf("enrolled %s %s: %s\n", role_name(role), name, out);
-	return 0;
+	return enroll_run(dir, cfg.advertise, role, name, out, pubkey_file);
 }
 
 /* ----------------------------------------------------------------------- run */
@@ -569,14 +461,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* the subcommands that open a stopped encrypted DIR themselves: its
-	 * secret from --key-file/--passphrase-file (or the environment); the
-	 * admin ones need it only when no server serves DIR (admin.h) */
+	 * secret from --key-file/--passphrase-file (or the environment); all
+	 * but rekey need it only when no server serves DIR (admin.h) */
 	if (admin_handles(cmd) || !strcmp(cmd, "enroll") || !strcmp(cmd, "rekey")) {
 		if ((r = srvkey_cli_take(&argc, argv)) != 0)
 			return r;
-		if (!strcmp(cmd, "enroll") && argc > 2 && argv[2][0] != '-' &&
-		    srvkey_cli_load(argv[2]) != 0)
-			return 1;
 	}
 	if (!strcmp(cmd, "rekey"))
 		return rekey_main(argc - 1, argv + 1);

@@ -203,12 +203,6 @@ int store_key_load(const char *store_dir, const struct store_secret *s, struct s
 	return r == -EMSGSIZE ? -EINVAL : r;
 }
 
-static int unhex(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 int store_key_file_read(const char *path, uint8_t key[32])
 {
 	struct buf b;
@@ -225,15 +219,7 @@ int store_key_file_read(const char *path, uint8_t key[32])
 	}
 	if (n == 65 && b.data[64] == '\n')
 		n = 64;
-	r = n == 64 ? 0 : -EINVAL;
-	for (size_t i = 0; r == 0 && i < 32; i++) {
-		int hi = unhex(b.data[2 * i]), lo = unhex(b.data[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			r = -EINVAL;
-		else
-			key[i] = (uint8_t)(hi << 4 | lo);
-	}
+	r = hex_decode((const char *)b.data, n, key, 32);
 out:
 	if (b.data)
 		OPENSSL_cleanse(b.data, b.len);

@@ -1,8 +1,8 @@
 #!/bin/bash
-# t_storeadmin.sh — quota, retain (a policy, --show, --release-hold) and
-# revoke on a running server go through its admin socket (issue 12): with
-# VIGIL_TEST_ENCRYPT=1 they are given no key at all (the server holds it),
-# and what they do is what a user sees:
+# t_storeadmin.sh — quota, retain (a policy, --show, --release-hold),
+# revoke and enroll's record on a running server go through its admin
+# socket (issue 12): with VIGIL_TEST_ENCRYPT=1 they are given no key at
+# all (the server holds it), and what they do is what a user sees:
 #  - a quota shows in `vigil status` and refuses a PUT that would pass it;
 #    removed, the file ships;
 #  - a held device's policy drops nothing; --release-hold applies it at
@@ -10,6 +10,9 @@
 #    and the server sweeps their chunks within seconds (the automatic
 #    sweep's look at the index is an hour away here: only the command's
 #    kick of the sweeper can start it);
+#  - a controller and a device enrolled so work, the device trusting the
+#    controller's key; a name taken is refused, and a bundle that cannot
+#    be written leaves the name free;
 #  - a revoked device is refused;
 #  - on the stopped server they open DIR themselves: an encrypted one
 #    without its key is refused with one line, with it they work.
@@ -83,8 +86,24 @@ jqe '.sweep.deleted >= 2 and .sweep.deleted_bytes >= 131072' <"$T/st.json" >/dev
 	fail "the sweep freed too little: $(jq -c .sweep "$T/st.json")"
 adm retain --show | grep -q "^last sweep: .*, [1-9][0-9]* chunks" || fail "--show: $(adm retain --show)"
 
+note "enroll through the running server"
+adm enroll --controller ops --out "$T/ops.bundle" | grep -qx "enrolled controller ops: $T/ops.bundle" ||
+	fail "enroll ops"
+adm enroll --device phone2 --out "$T/nodir/phone2.bundle" 2>/dev/null && fail "a bundle in no directory"
+adm enroll --device phone2 --out "$T/phone2.bundle" >/dev/null || fail "enroll phone2 after a failed one"
+adm enroll --device phone2 --out "$T/again.bundle" 2>"$T/dup.err" && fail "phone2 enrolled twice"
+grep -q "phone2 is already enrolled (as a device)" "$T/dup.err" || fail "dup: $(cat "$T/dup.err")"
+[ ! -e "$T/again.bundle" ] || fail "a bundle for a taken name"
+pem_after() { awk -v m="$2" '$0 == m { on = 1; next } on { print } on && /^-----END/ { exit }' "$1"; }
+[ -n "$(pem_after "$T/ops.bundle" sign-pub)" ] &&
+	[ "$(pem_after "$T/phone2.bundle" "trust ops")" = "$(pem_after "$T/ops.bundle" sign-pub)" ] &&
+	[ "$(pem_after "$T/phone2.bundle" "trust admin")" = "$(pem_after "$T/ctl.bundle" sign-pub)" ] ||
+	fail "phone2 does not trust the controllers' keys"
+vigild_once phone2 "$D"
+vigil --bundle "$T/ops.bundle" devices --json | jqe '[.[] | select(.name == "phone2")] | length == 1' \
+	>/dev/null || fail "ops cannot list phone2"
+
 note "revoke through the running server"
-"$BIN/vigil-server" enroll "$T/srv" --device phone2 --out "$T/phone2.bundle" >/dev/null
 adm revoke phone2 | grep -qx "revoked phone2" || fail "revoke"
 if timeout 60 "$BIN/vigild" once --bundle "$T/phone2.bundle" --state "$T/state-phone2" \
 	--watch "$D" >"$T/revoked.log" 2>&1; then
