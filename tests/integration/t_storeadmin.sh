@@ -122,6 +122,69 @@ rc=0; adm retain phone1 --keep-daily 2>/dev/null || rc=$?
 adm quota phone1 "$(head -c 5000 /dev/zero | tr '\0' x)" 2>/dev/null && fail "a 5000-byte argument"
 vigil status phone1 >/dev/null || fail "the server stopped serving"
 
+note "hostile requests on the socket itself: dropped, or one usage error; the server serves on"
+python3 - "$T/srv/admin.sock" <<'PY' || fail "the admin socket's answers to bad requests"
+import socket, struct, sys
+
+def ask(parts=None, raw=None):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    if raw is None:
+        raw = struct.pack(">I", len(parts)) + b"".join(struct.pack(">I", len(p)) + p for p in parts)
+    got = b""
+    try:   # a dropped request may reset the connection before it is all sent
+        s.sendall(raw)
+        s.shutdown(socket.SHUT_WR)
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    s.close()
+    frames, i = [], 0
+    while i + 5 <= len(got):
+        k, n = got[i:i + 1], struct.unpack(">I", got[i + 1:i + 5])[0]
+        frames.append((k, n) if k == b"x" else (k, got[i + 5:i + 5 + n]))
+        i += 5 if k == b"x" else 5 + n
+    return frames
+
+def status(frames):
+    return frames[-1][1] if frames and frames[-1][0] == b"x" else None
+
+dropped = {
+    "argc 0": ask(raw=struct.pack(">I", 0)),
+    "argc 1": ask([b"quota"]),
+    "argc 1000": ask(raw=struct.pack(">I", 1000)),
+    "an argument of 5000 bytes": ask(raw=struct.pack(">II", 2, 5000) + b"q" * 5000),
+    "a NUL inside": ask([b"quota", b"d\0x"]),
+    "cut short": ask(raw=struct.pack(">III", 2, 5, 8) + b"quota" + b"d"),
+}
+for what, frames in dropped.items():
+    if frames:
+        sys.exit("%s: answered %r" % (what, frames))
+usage = {
+    "enroll-record, 3 arguments": [b"enroll-record", b"d", b"device"],
+    "enroll-record, bad hex": [b"enroll-record", b"d", b"device", b"x1", b"zz" * 32, b"00" * 32, b"1"],
+    "enroll-end, bad name": [b"enroll-end", b"d", b"BAD NAME", b"ok"],
+    "enroll-end, bad verb": [b"enroll-end", b"d", b"phone1", b"maybe"],
+    "quota, 5 arguments": [b"quota", b"d", b"phone1", b"1M", b"x"],
+    "retain, a bad count": [b"retain", b"d", b"--keep-daily=x"],
+    "retain, 3 positionals": [b"retain", b"d", b"phone1", b"phone2"],
+    "revoke, no name": [b"revoke", b"d"],
+}
+for what, parts in usage.items():
+    f = ask(parts)
+    errs = [p for k, p in f if k == b"e"]
+    if status(f) != 2 or b"".join(errs).count(b"\n") != 1:
+        sys.exit("%s: %r" % (what, f))
+if status(ask([b"nosuch", b"d"])) != 1:
+    sys.exit("an unknown subcommand")
+PY
+vigil status phone1 >/dev/null || fail "the server stopped serving after the hostile requests"
+[ "$(adm quota phone1 2>/dev/null)" = "phone1: no quota" ] || fail "quota after the hostile requests"
+
 note "stopped: the commands open DIR themselves"
 server_stop
 if [ "$enc" = 1 ]; then
