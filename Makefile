@@ -206,6 +206,8 @@ bench: deps
 	bench/load_bench.sh
 	bench/throughput_bench.sh
 	bench/crypt_bench.sh
+	bench/sweep_bench.sh
+	bench/check_bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
