@@ -23,10 +23,11 @@ mkdir -p "$D" "$V" "$T/m"
 sql() { sqlite3 -cmd ".timeout 20000" "$T/srv/index.db" "$@"; }
 
 # $V/fI.N: the bytes of version N of fI, saved once the version is stored
+# (whole, by a rename: the readers compare with it meanwhile)
 record() {
 	for i in $(seq 1 $NF); do
 		n=$(sql "SELECT max(version) FROM versions WHERE path = CAST('$D/f$i' AS BLOB)")
-		[ -e "$V/f$i.$n" ] || cp "$D/f$i" "$V/f$i.$n"
+		[ -e "$V/f$i.$n" ] || { cp "$D/f$i" "$T/rec.tmp" && mv "$T/rec.tmp" "$V/f$i.$n"; }
 	done
 }
 for i in $(seq 1 $NF); do head -c $(( (RANDOM % 200 + 60) * 1024 )) /dev/urandom >"$D/f$i"; done
@@ -62,7 +63,9 @@ getter() {   # random versions by get: the right bytes or an error
 		f=$(ls "$V" | shuf -n 1)
 		rm -f "$T/g.out"
 		if vigil get "phone1:$D/${f%.*}" --version "${f##*.}" -o "$T/g.out" 2>/dev/null; then
-			cmp -s "$T/g.out" "$V/$f" || { echo "get $f: wrong bytes" >"$T/bad"; return; }
+			cmp -s "$T/g.out" "$V/$f" || { cp "$T/g.out" "$T/bad.out"
+				echo "get $f: wrong bytes ($(stat -c %s "$T/g.out") read," \
+					"$(stat -c %s "$V/$f") recorded; $(cmp "$T/g.out" "$V/$f" 2>&1 | head -1))" >"$T/bad"; return; }
 			echo ok >>"$T/gets"
 		else   # only a version dropped meanwhile may fail (rows never come back)
 			alive "${f%.*}" "${f##*.}" && { echo "get $f failed, still in the index" >"$T/bad"; return; }
@@ -76,8 +79,14 @@ mounter() {   # the versions in .history at mount time, read over and over
 		for p in "$T/m/.history$D"/f*/*; do
 			[ -e "$T/stop" ] && break
 			n=${p##*/}; n=${n%%_*}; f=${p%/*}; f=${f##*/}
+			# listed by the mount but not yet recorded by the uploader
+			# (it records after `vigild once` returns): nothing to compare
+			[ -e "$V/$f.$n" ] || continue
 			if cat "$p" >"$T/m.out" 2>/dev/null; then
-				cmp -s "$T/m.out" "$V/$f.$n" || { echo "mount $f.$n: wrong bytes" >"$T/bad"; return; }
+				cmp -s "$T/m.out" "$V/$f.$n" || { cp "$T/m.out" "$T/bad.out"
+					echo "mount $f.$n: wrong bytes ($(stat -c %s "$T/m.out") read," \
+						"$(stat -c %s "$V/$f.$n" 2>&1) recorded; $p;" \
+						"$(cmp "$T/m.out" "$V/$f.$n" 2>&1 | head -1))" >"$T/bad"; return; }
 				echo ok >>"$T/mreads"
 			else
 				alive "$f" "$n" && { echo "mount read $f.$n failed, still in the index" >"$T/bad"; return; }
