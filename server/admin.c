@@ -200,8 +200,10 @@ static void serve_one(struct admin *a, int fd)
 	if (err)
 		fclose(err);
 	send_frame(fd, 'x', (uint32_t)status, NULL);
-	for (int i = 0; i < argc; i++)
+	for (int i = 0; i < argc; i++) {   /* enroll-record carries a device's content key */
+		OPENSSL_cleanse(argv[i], strlen(argv[i]));
 		free(argv[i]);
+	}
 	free(argv);
 }
 
