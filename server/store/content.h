@@ -103,7 +103,7 @@ void vbuild_free(struct vbuild *vb);   /* NULL-safe; an unfinished build is drop
 
 /* Resumable WHOLE uploads.  State lives in
  * DIR/store/uploads/<hex of sha256(devkey)[0..8]>/<tokenhex>: the chunk list
- * written so far.  vbuild_resume returns a builder positioned at *offset
+ * written so far (sealed records in an encrypted store).  vbuild_resume returns a builder positioned at *offset
  * (the bytes covered by complete, durable chunks; the client resends from
  * there), or -ENOENT when the token is unknown (then use vbuild_new).
  * vbuild_checkpoint makes everything up to the last complete chunk durable

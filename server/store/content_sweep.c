@@ -18,11 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/byteorder.h"
 #include "common/chunktree.h"
 #include "common/hex.h"
-
-#define ENT_LEN 40   /* an upload state's record (content_upload.c) */
 
 /* Walks the page named hash (at expected level, -1: the root) and marks
  * it after everything below it.  buf: CTREE_PAGE_BYTES_MAX bytes. */
@@ -88,34 +85,35 @@ int content_mark_tree(struct store *st, struct store_idmac *mac, const uint8_t r
 	return r;
 }
 
+struct mark_arg { struct store *st; struct store_idmac *mac; };
+
+static int mark_ents(void *arg, const uint8_t *ents, size_t n)
+{
+	struct mark_arg *m = arg;
+	uint8_t id[STORE_ID_LEN];
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		if ((r = store_idmac(m->mac, ents + i * CONTENT_CHUNK_ENTRY, id)) == 0 &&
+		    store_sweep_mark(m->st, id) < 0)
+			r = -ENOMEM;
+	return r;
+}
+
 /* The entries of one upload state file (not a .body stage: those own no
  * chunks), up to a torn record.  A builder may be appending: what it
  * appends later names chunks it committed or reused during the sweep. */
 static int mark_state(struct store *st, struct store_idmac *mac, int dirfd, const char *name)
 {
-	uint8_t rec[ENT_LEN * 256], id[STORE_ID_LEN];
-	uint64_t at = 0;
-	ssize_t k;
-	size_t i;
-	int fd, r = 0;
+	struct mark_arg m = { st, mac };
+	uint64_t good, n;
+	int fd, r;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -errno;   /* gone: its version is committed */
-	while (r == 0 && (k = pread(fd, rec, sizeof(rec), (off_t)at)) >= ENT_LEN) {
-		for (i = 0; i + ENT_LEN <= (size_t)k && r == 0; i += ENT_LEN, at += ENT_LEN) {
-			const uint8_t *e = rec + i;
-
-			if (at == 0 && !memcmp(e, "VGUPLD01", 8))
-				continue;   /* the header */
-			if (store_crc32(0, e, 36) != be32_get(e + 36))
-				goto out;   /* torn: nothing after it counts */
-			if ((r = store_idmac(mac, e, id)) == 0 && store_sweep_mark(st, id) < 0)
-				r = -ENOMEM;
-		}
-	}
-out:
+	r = upload_entries(st, fd, UINT64_MAX, mark_ents, &m, &good, &n);
 	close(fd);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 int content_mark_uploads(struct store *st, const struct devkey *keys, size_t nkeys,

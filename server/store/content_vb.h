@@ -45,6 +45,7 @@ struct vbuild {
 	int ckpt_fd;           /* open upload state file, or -1 */
 	uint8_t ckpt_token[16];
 	uint64_t ckpt_len;     /* valid bytes in it */
+	uint64_t ckpt_ents;    /* entries in them */
 	uint64_t owner;        /* its provisional chunks' owner (store.h), 0: none */
 	/* the two-thread path of a big stream (content_pipe.c) */
 	struct vpipe *pipe;    /* NULL: serial */
@@ -62,11 +63,23 @@ struct vbuild {
 #define COPY_BUF  (64 * 1024)
 
 /* content_upload.c / content_expire.c / content_stage.c: upload state files. */
-/* dir = DIR/store/uploads/<hex of sha256(key)[0..8]>, file = dir/<tokenhex> */
+/* dir = DIR/store/uploads/<hex of sha256(key)[0..8]>, file = dir/<tokenhex>
+ * (an encrypted store: the hex of HMAC-SHA256(the records' key, token),
+ * first 16 bytes, instead of the token's) */
 void upload_path(struct store *st, const struct devkey *key, const uint8_t token[16],
 		 char *dir, size_t dcap, char *file, size_t fcap);
 /* The owner named by the state file's header, 0 when it has none. */
 uint64_t upload_owner_fd(int fd);
+/* The entries of the WHOLE state file open as fd, in order, plain or
+ * sealed (content_upload.c), up to its first torn or damaged record or
+ * end bytes (UINT64_MAX: the whole file): each(arg, ents, n) with n
+ * entries of CONTENT_CHUNK_ENTRY bytes {sha256[32], u32 len} (len checked:
+ * 1..CHUNK_MAX; at most 1,820 a call).  *good: the offset after the last
+ * record read, *count: the entries.  0 at end or the file's end, 1 at a
+ * torn record, each's error, or -errno. */
+typedef int (*upload_each_fn)(void *arg, const uint8_t *ents, size_t n);
+int  upload_entries(struct store *st, int fd, uint64_t end, upload_each_fn each, void *arg,
+		    uint64_t *good, uint64_t *count);
 /* Opens name (relative to dirfd) with oflags, O_NOFOLLOW and an exclusive
  * flock taken without waiting: fd, -EBUSY when another holds it, -ENOENT
  * (also when it was removed meanwhile), or -errno. */

@@ -132,6 +132,24 @@ vigild_once() {
 		--watch "$root" "$@" >>"$T/vigild.log" 2>&1 || { tail -20 "$T/vigild.log"; fail "vigild once failed"; }
 }
 
+# vigild_cut DEVICE ROOT KB: vigild once on ROOT, killed (-9) once the
+# server's packs grew KB past what they held: an upload left half-done.
+vigild_cut() {
+	local base i=0 pid
+	base=$(du -sk "$T/srv/store/packs" | cut -f1)
+	"$BIN/vigild" once --bundle "$T/$1.bundle" --state "$T/state-$1" --watch "$2" \
+		>>"$T/vigild.log" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	while [ "$(du -sk "$T/srv/store/packs" | cut -f1)" -lt $((base + $3)) ]; do
+		i=$((i + 1)); [ "$i" -gt 1200 ] && fail "the upload never reached $3 KB"
+		kill -0 "$pid" 2>/dev/null || fail "vigild finished before it could be killed"
+		sleep 0.05
+	done
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
 # same_file DEVICE PATH LOCALFILE: vigil get the latest and compare bytes.
 same_file() {
 	rm -f "$T/got"

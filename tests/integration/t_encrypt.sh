@@ -5,7 +5,9 @@
 # a changed byte in a pack makes get and a mounted read fail, never return
 # other bytes.  No file under DIR (index.db, search.db and their -wal and
 # -shm while the server runs, the packs) holds a path or a searchable word
-# of the data; check with a wrong passphrase fails with one line; rekey
+# of the data; a WHOLE upload cut half-way leaves a sealed state in
+# uploads/ that holds none of its chunks' sha256s (raw or hex), and
+# resumes; check with a wrong passphrase fails with one line; rekey
 # moves the store to a key file and the passphrase no longer opens it.
 . "$(dirname "$0")/lib.sh"
 
@@ -62,6 +64,34 @@ if [ "$FUSE" = 1 ]; then
 	diff -r "$D" "$M$D" || fail "mounted tree differs"
 	fusermount3 -u "$M" || fail "unmount"
 fi
+
+note "a WHOLE upload cut half-way: its state in uploads/ names no chunk"
+head -c 48M /dev/urandom >"$D/half.bin"
+pack1=$(stat -c %s "$T/srv/store/packs/00000001.pack")   # the first backup's records
+vigild_cut phone1 "$D" 16000
+# the server checkpoints an upload when its connection goes: entries
+has_entries() { find "$T/srv/store/uploads" -type f ! -name '*.body' -size +200c | grep -q .; }
+wait_for 20 "the cut upload's state" has_entries
+cp -r "$T/srv/store/uploads" "$T/uploads.half"   # what the disk holds meanwhile
+vigild_once phone1 "$D"
+same_file phone1 "$D/half.bin" "$D/half.bin"
+# the chunks' sha256s from the device's chunk list (docs/daemon.md: 56-byte
+# header, u64 count at 48; 52-byte entries, sha256 first)
+python3 - "$T/uploads.half" "$T/state-phone1/chunks/$(printf %s "$D/half.bin" | sha256sum | cut -d' ' -f1)" \
+	<<'PY' || fail "a chunk's sha256 in the cut upload's state"
+import os, sys
+up = b"".join(open(os.path.join(d, f), "rb").read()
+              for d, _, fs in os.walk(sys.argv[1]) for f in fs if not f.endswith(".body"))
+assert up.startswith(b"VGUPLDS1"), up[:8]
+cl = open(sys.argv[2], "rb").read()
+n = int.from_bytes(cl[48:56], "big")
+assert n > 1000 and len(cl) == 56 + 52 * n, (n, len(cl))
+for i in range(n):
+    sha = cl[56 + 52 * i:56 + 52 * i + 32]
+    for needle in (sha, sha.hex().encode(), sha.hex().upper().encode()):
+        assert needle not in up, (i, needle[:8])
+print("%d bytes of upload state, none of %d chunk sha256s" % (len(up), n))
+PY
 
 # no path, name or word of the data in any file under DIR (running: the
 # databases' -wal and -shm files are there too)
@@ -138,11 +168,11 @@ export VIGIL_KEY_FILE="$T/new.key"
 "$BIN/vigil-server" retain "$T/srv" --show >/dev/null || fail "retain --show with the new key file"
 
 note "a changed byte in a pack: get and a mounted read fail"
-python3 - "$T/srv/store/packs/00000001.pack" <<'PY'
+python3 - "$T/srv/store/packs/00000001.pack" "$pack1" <<'PY'
 import os, sys
 p = sys.argv[1]
 with open(p, "r+b") as f:
-    off = os.path.getsize(p) // 2
+    off = int(sys.argv[2]) // 2   # in big's records
     f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x40]))
 PY
 server_start

@@ -19,17 +19,7 @@ states() { find "$T/srv/store/uploads" -type f | wc -l; }
 base=$(packs_kb)
 
 note "kill -9 vigild mid-upload"
-"$BIN/vigild" once --bundle "$T/phone1.bundle" --state "$T/state-phone1" --watch "$D" >>"$T/vigild.log" 2>&1 &
-VPID=$!
-PIDS="$PIDS $VPID"
-i=0
-while [ "$(packs_kb)" -lt $((base + 30000)) ]; do
-	i=$((i + 1)); [ "$i" -gt 1200 ] && fail "the upload never reached 30 MB"
-	kill -0 "$VPID" 2>/dev/null || fail "vigild finished before it could be killed"
-	sleep 0.05
-done
-kill -9 "$VPID"
-wait "$VPID" 2>/dev/null || true
+vigild_cut phone1 "$D" 30000
 wait_for 20 "the upload state" sh -c "[ \$(find '$T/srv/store/uploads' -type f | wc -l) -ge 1 ]"
 held=$(packs_kb)
 [ "$held" -ge $((base + 24000)) ] || fail "only $((held - base)) KB held by the abandoned upload"

@@ -1,17 +1,20 @@
 /* store_fixture.h — test helper shared by the server store's tests
  * (test_content, test_content_pipe, test_store, test_upload_expire,
  * test_zerofill, test_bstage): a store in a temp dir of its own, made and
- * opened, then closed and removed; and the pseudo-random bytes they fill
- * content with.  Include after cmocka.h. */
+ * opened, then closed and removed; the pseudo-random bytes they fill
+ * content with; a WHOLE upload's state file and its entries.  Include
+ * after cmocka.h. */
 #ifndef VIGIL_TEST_STORE_FIXTURE_H
 #define VIGIL_TEST_STORE_FIXTURE_H
 
 #include <errno.h>
+#include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/store/content.h"
 #include "server/store/store.h"
 #include "server/store/storekey.h"
 
@@ -63,6 +66,33 @@ static inline void fill(uint8_t *p, size_t n, uint64_t seed)
 		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 		p[i] = (uint8_t)(x >> 24);
 	}
+}
+
+/* The path of the one WHOLE upload state file of the store in dir. */
+static inline void storefx_state_path(const char *dir, char *path, size_t cap)
+{
+	char pat[STOREFX_DIR + 16];
+	glob_t g;
+
+	snprintf(pat, sizeof(pat), "%s/uploads/*/*", dir);
+	assert_int_equal(glob(pat, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	snprintf(path, cap, "%s", g.gl_pathv[0]);
+	globfree(&g);
+}
+
+/* Chunk entries (CONTENT_CHUNK_ENTRY bytes each) gathered into buf, as
+ * upload_entries hands them on. */
+struct storefx_ents { uint8_t *buf; size_t n, cap; };
+
+static inline int storefx_collect(void *arg, const uint8_t *e, size_t n)
+{
+	struct storefx_ents *c = arg;
+
+	assert_true(c->n + n * CONTENT_CHUNK_ENTRY <= c->cap);
+	memcpy(c->buf + c->n, e, n * CONTENT_CHUNK_ENTRY);
+	c->n += n * CONTENT_CHUNK_ENTRY;
+	return 0;
 }
 
 #endif

@@ -21,10 +21,12 @@
 #include "common/chash.h"
 #include "common/chunker.h"
 #include "common/chunktree.h"
+#include "common/hex.h"
 #include "common/rsync_params.h"
 #include "server/store/content.h"
 #include "tests/unit/root_fixture.h"
 #include "tests/unit/store_fixture.h"
+#include "server/store/content_vb.h"
 #include "server/store/store_int.h"
 
 static const struct devkey key1 = { { 1, 2, 3 } };
@@ -41,6 +43,23 @@ static int fx_setup(void **state)
 	assert_int_equal(storefx_open(f->dir, "content", &f->st), 0);
 	*state = f;
 	return 0;
+}
+
+/* A store encrypted whatever VIGIL_TEST_ENCRYPT says. */
+static int fx_setup_sealed(void **state)
+{
+	const char *e = getenv("VIGIL_TEST_ENCRYPT");
+	char *was = e ? strdup(e) : NULL;
+	int r;
+
+	setenv("VIGIL_TEST_ENCRYPT", "1", 1);
+	r = fx_setup(state);
+	if (was)
+		setenv("VIGIL_TEST_ENCRYPT", was, 1);
+	else
+		unsetenv("VIGIL_TEST_ENCRYPT");
+	free(was);
+	return r;
 }
 
 static int fx_teardown(void **state)
@@ -810,29 +829,21 @@ static void test_ranges_chain(void **state)
 }
 
 /* ---- resume ---- */
-static void store_crc32_be(uint8_t e[40])
+
+/* Appends an entry naming (sha, len) to the upload state of token the way
+ * a checkpoint writes it (sealed in an encrypted store), after a build of
+ * p[0, n) checkpointed there. */
+static void state_with_entry(struct store *st, const uint8_t token[16], const uint8_t *p, size_t n,
+			     const uint8_t sha[32], uint32_t len)
 {
-	uint32_t c = store_crc32(0, e, 36);
+	struct vbuild *vb;
 
-	e[36] = (uint8_t)(c >> 24); e[37] = (uint8_t)(c >> 16); e[38] = (uint8_t)(c >> 8); e[39] = (uint8_t)c;
-}
-
-/* appends to the one upload state file under dir/<dev>/ */
-static void append_upload(const char *dir, const void *p, size_t n)
-{
-	char cmd[512], name[400];
-	FILE *fp;
-	int fd;
-
-	snprintf(cmd, sizeof(cmd), "ls -d %s/*/*", dir);
-	fp = popen(cmd, "r");
-	assert_non_null(fgets(name, sizeof(name), fp));
-	pclose(fp);
-	name[strcspn(name, "\n")] = 0;
-	fd = open(name, O_WRONLY | O_APPEND);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, n), (ssize_t)n);
-	close(fd);
+	assert_int_equal(vbuild_new(st, &key1, &vb), 0);
+	assert_int_equal(vbuild_write(vb, p, n), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	assert_int_equal(vb_add_entry(vb, sha, len), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	vbuild_free(vb);
 }
 
 static void test_resume(void **state)
@@ -886,23 +897,114 @@ static void test_resume(void **state)
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
 
 	/* state naming a chunk the store does not have: dropped, start over */
-	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
-	assert_int_equal(vbuild_write(vb, p, 300000), 0);
-	assert_int_equal(vbuild_checkpoint(vb, token), 0);
-	vbuild_free(vb);
-	{
-		uint8_t e[40];
-
-		memset(e, 0x5a, 32);
-		e[32] = 0; e[33] = 0; e[34] = 0x10; e[35] = 0;
-		store_crc32_be(e);
-		snprintf(path, sizeof(path), "%s/uploads", f->dir);
-		append_upload(path, e, sizeof(e));
-	}
+	memset(sha, 0x5a, 32);
+	state_with_entry(f->st, token, p, 300000, sha, 0x1000);
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
 	snprintf(path, sizeof(path), "test -z \"$(ls %s/uploads)\"", f->dir);
 	assert_int_equal(system(path), 0);     /* the unusable state is gone */
 	free(p);
+}
+
+/* vbuild_chunk_list's output of a finished build */
+static int list_out(void *arg, const void *p, size_t n)
+{
+	return storefx_collect(arg, p, n / CONTENT_CHUNK_ENTRY);
+}
+
+/* The one upload state file of the store in dir, whole: its length. */
+static size_t state_file(const char *dir, char *name, size_t ncap, uint8_t *buf, size_t cap)
+{
+	ssize_t got;
+	int fd;
+
+	storefx_state_path(dir, name, ncap);
+	assert_true((fd = open(name, O_RDONLY)) >= 0);
+	got = read(fd, buf, cap);
+	close(fd);
+	assert_true(got > 0 && (size_t)got < cap);
+	return (size_t)got;
+}
+
+/* An upload state as the store writes it: in an encrypted store the
+ * owner's header stays readable for expiry, the file is not named by the
+ * token, and no chunk sha256 is in the file, raw or in hex (a plain
+ * store's holds them all); the entries read
+ * back, the upload resumes there; a changed last byte cuts the state at
+ * its record; the chunk list sent after finishing is the content's. */
+static void test_state_format(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t token[16] = { 0x5e, 0xa1 };
+	size_t n = 6u << 20, fs, fs2, i, found = 0;
+	uint8_t *p = malloc(n), *file = malloc(1 << 20), *e;
+	struct storefx_ents got = { malloc(1 << 20), 0, 1 << 20 }, want = { malloc(1 << 20), 0, 1 << 20 };
+	struct content_ref dev, out;
+	struct vbuild *vb;
+	uint64_t off, off2, good, cnt, sum = 0;
+	char name[400], hx[HEX_SIZE(32)];
+	int fd;
+
+	fill(p, n, 77);
+	device_root(p, n, &dev);
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
+	assert_int_equal(vbuild_write(vb, p, 2000000), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	assert_int_equal(vbuild_write(vb, p + 2000000, 2000000), 0);
+	assert_int_equal(vbuild_checkpoint(vb, token), 0);
+	vbuild_free(vb);
+
+	fs = state_file(f->dir, name, sizeof(name), file, 1 << 20);
+	assert_memory_equal(file, f->st->enc ? "VGUPLDS1" : "VGUPLD01", 8);
+	/* the token (a hash of the path and content) names only a plain state */
+	hex_encode(token, 16, hx);
+	assert_int_equal(!strcmp(strrchr(name, '/') + 1, hx), !f->st->enc);
+	assert_true((fd = open(name, O_RDONLY)) >= 0);
+	assert_true(upload_owner_fd(fd) != 0);
+	assert_int_equal(upload_entries(f->st, fd, UINT64_MAX, storefx_collect, &got, &good, &cnt), 0);
+	close(fd);
+	assert_int_equal(good, fs);
+	assert_true(cnt > 20);
+	for (i = 0; i < cnt; i++) {
+		e = got.buf + i * CONTENT_CHUNK_ENTRY;
+		sum += (uint32_t)e[32] << 24 | (uint32_t)e[33] << 16 | (uint32_t)e[34] << 8 | e[35];
+		hex_encode(e, 32, hx);
+		found += memmem(file, fs, e, 32) != NULL;
+		found += memmem(file, fs, hx, 64) != NULL;
+	}
+	assert_int_equal(found, f->st->enc ? 0 : cnt);
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), 0);
+	assert_int_equal(off, sum);
+	vbuild_free(vb);
+
+	/* a changed last byte: the state is cut at that record */
+	assert_true((fd = open(name, O_RDWR)) >= 0);
+	file[fs - 1] ^= 1;
+	assert_int_equal(pwrite(fd, file + fs - 1, 1, (off_t)(fs - 1)), 1);
+	close(fd);
+	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off2), 0);
+	assert_true(off2 > 0 && off2 < off);
+	fs2 = state_file(f->dir, name, sizeof(name), file, 1 << 20);
+	assert_true(fs2 < fs);
+	assert_int_equal(vbuild_write(vb, p + off2, n - off2), 0);
+	assert_int_equal(vbuild_finish(vb, &out), 0);
+	assert_memory_equal(out.root, dev.root, 32);
+	got.n = 0;
+	assert_int_equal(vbuild_chunk_count(vb, &cnt), 0);
+	assert_int_equal(vbuild_chunk_list(vb, list_out, &got), 0);
+	assert_int_equal(got.n, cnt * CONTENT_CHUNK_ENTRY);
+	vbuild_free(vb);
+	vbuild_forget(f->st, &key1, token);
+	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);   /* never checkpointed */
+	assert_int_equal(vbuild_write(vb, p, n), 0);
+	assert_int_equal(vbuild_finish(vb, &out), 0);
+	assert_int_equal(vbuild_chunk_list(vb, list_out, &want), 0);
+	vbuild_free(vb);
+	assert_int_equal(want.n, got.n);
+	assert_memory_equal(want.buf, got.buf, got.n);
+	free(p);
+	free(file);
+	free(got.buf);
+	free(want.buf);
 }
 
 /* ---- SQLite databases: fixed page-sized chunks ---- */
@@ -1046,11 +1148,10 @@ static void test_resume_sqlite(void **state)
 	struct fx *f = *state;
 	static const uint8_t token[16] = { 0x5e, 9 };
 	size_t n = (3u << 20) + 100;
-	uint8_t *p = malloc(n), q[10000], e[40];
+	uint8_t *p = malloc(n), q[10000], sha[32];
 	struct content_ref dev, out;
 	struct vbuild *vb;
 	uint64_t off;
-	char path[256];
 
 	fake_db(p, n, PG, 3);
 	device_root(p, n, &dev);
@@ -1069,17 +1170,10 @@ static void test_resume_sqlite(void **state)
 
 	/* a state whose chunks do not fit the database's pages (written by an
 	 * older chunker, say): dropped, the upload starts over */
-	assert_int_equal(vbuild_new(f->st, &key1, &vb), 0);
-	assert_int_equal(vbuild_write(vb, p, 300000), 0);
-	assert_int_equal(vbuild_checkpoint(vb, token), 0);
-	vbuild_free(vb);
 	fill(q, sizeof(q), 4);
 	build(f->st, q, sizeof(q), 0, &out);          /* one stored chunk of 10000 bytes */
-	ctree_sha256(q, sizeof(q), e);
-	e[32] = 0; e[33] = 0; e[34] = 10000 >> 8; e[35] = 10000 & 255;
-	store_crc32_be(e);
-	snprintf(path, sizeof(path), "%s/uploads", f->dir);
-	append_upload(path, e, sizeof(e));
+	ctree_sha256(q, sizeof(q), sha);
+	state_with_entry(f->st, token, p, 300000, sha, sizeof(q));
 	assert_int_equal(vbuild_resume(f->st, &key1, token, &vb, &off), -ENOENT);
 	free(p);
 }
@@ -1159,6 +1253,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_chain, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_reuse, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_resume, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_state_format, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_state_format, fx_setup_sealed, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_delta_ranges, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_sqlite, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, fx_setup, fx_teardown),
