@@ -29,11 +29,6 @@
 
 #define RETAIN_DELETE_TXN 256     /* rows deleted per transaction */
 
-/* A growable list of ids or instants (the pass's rows, the retainer's
- * devices); free(v) when done. */
-struct i64v { int64_t *v; size_t n, cap; };
-int i64v_push(struct i64v *a, int64_t x);
-
 /* dev 0: the default.  An empty policy stored for a device keeps all of
  * that device (it does not inherit the default). */
 int retain_set(struct index *idx, int64_t dev, const struct retain_policy *p, int64_t now_ns);

@@ -14,32 +14,18 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
+#include "common/vec.h"
 #include "server/index_int.h"
 
 #define PAGE 1024
-
-int i64v_push(struct i64v *a, int64_t x)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		int64_t *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = x;
-	return 0;
-}
 
 /* One row of a path being gathered, and the rows waiting to be deleted. */
 struct pass {
 	struct index *idx;
 	int64_t dev, gen, now;
 	struct retain_plan plan;
-	struct i64v kept;
-	struct i64v ids, caps, vers;           /* the current path's rows */
+	struct vec kept;                       /* int64_t instants, newest first */
+	struct vec ids, caps, vers;            /* int64_t: the current path's rows */
 	char *path;                            /* the current path */
 	int64_t del_id[RETAIN_DELETE_TXN];
 	uint64_t del_ver[RETAIN_DELETE_TXN];
@@ -83,7 +69,7 @@ static int bounds_locked(struct pass *ps, int64_t *oldest, int64_t *latest)
 }
 
 /* Up to PAGE instants of dev below `before`, newest first, into out. */
-static int instants_page(struct pass *ps, int64_t before, struct i64v *out)
+static int instants_page(struct pass *ps, int64_t before, struct vec *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -99,7 +85,7 @@ static int instants_page(struct pass *ps, int64_t before, struct i64v *out)
 	sqlite3_bind_int64(st, 2, before);
 	sqlite3_bind_int(st, 3, PAGE);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = i64v_push(out, sqlite3_column_int64(st, 0))) < 0)
+		if ((r = vec_push(out, &(int64_t){ sqlite3_column_int64(st, 0) })) < 0)
 			break;
 	if (r == 0 && rc != SQLITE_DONE)
 		r = idx_sql_fail(ps->idx, rc, "retention instants");
@@ -114,7 +100,7 @@ static int plan_instants(struct pass *ps, const struct retain_policy *p, int64_t
 			 int64_t latest)
 {
 	struct retain_walk w;
-	struct i64v page = { 0 };
+	struct vec page = VEC_INIT(int64_t);
 	int64_t before = latest + 1, t = latest;
 	int r = 0;
 
@@ -123,17 +109,17 @@ static int plan_instants(struct pass *ps, const struct retain_policy *p, int64_t
 		if ((r = instants_page(ps, before, &page)) < 0)
 			break;
 		for (size_t i = 0; i < page.n && r == 0; i++) {
-			t = page.v[i];
+			t = ((const int64_t *)page.p)[i];
 			ps->res->instants++;
 			if (retain_walk_next(&w, t, t == oldest))
-				r = i64v_push(&ps->kept, t);
+				r = vec_push(&ps->kept, &t);
 			if (retain_walk_done(&w, t))
 				break;
 		}
 		before = t;
 	} while (r == 0 && page.n == PAGE && !retain_walk_done(&w, t));
-	free(page.v);
-	ps->plan = (struct retain_plan){ .kept = ps->kept.v, .nkept = ps->kept.n, .latest = latest,
+	vec_free(&page);
+	ps->plan = (struct retain_plan){ .kept = ps->kept.p, .nkept = ps->kept.n, .latest = latest,
 					 .window = p->within_ns > 0, .cutoff = w.cutoff,
 					 .first_in_window = w.first_in_window };
 	return r;
@@ -211,6 +197,7 @@ static int flush(struct pass *ps)
 /* Decides the gathered path's rows; queues the dropped ones. */
 static int decide_path(struct pass *ps)
 {
+	const int64_t *ids = ps->ids.p, *vers = ps->vers.p;
 	bool *keep;
 	int r = 0;
 
@@ -220,7 +207,7 @@ static int decide_path(struct pass *ps)
 		return -ENOMEM;
 	ps->res->paths++;
 	ps->res->versions += ps->ids.n;
-	retain_path(&ps->plan, ps->caps.v, ps->caps.n, keep);
+	retain_path(&ps->plan, ps->caps.p, ps->caps.n, keep);
 	for (size_t i = 0; i < ps->ids.n && r == 0 && !ps->res->stopped; i++) {
 		if (keep[i])
 			continue;
@@ -228,8 +215,8 @@ static int decide_path(struct pass *ps)
 			r = -ENOMEM;
 			break;
 		}
-		ps->del_id[ps->ndel] = ps->ids.v[i];
-		ps->del_ver[ps->ndel++] = (uint64_t)ps->vers.v[i];
+		ps->del_id[ps->ndel] = ids[i];
+		ps->del_ver[ps->ndel++] = (uint64_t)vers[i];
 		if (ps->ndel == RETAIN_DELETE_TXN)
 			r = flush(ps);
 	}
@@ -293,9 +280,9 @@ static int take_row(struct pass *ps, struct row *w)
 		ps->path = w->path;
 		w->path = NULL;
 	}
-	if ((r = i64v_push(&ps->ids, w->id)) < 0 || (r = i64v_push(&ps->caps, w->cap)) < 0)
+	if ((r = vec_push(&ps->ids, &w->id)) < 0 || (r = vec_push(&ps->caps, &w->cap)) < 0)
 		return r;
-	return i64v_push(&ps->vers, w->ver);
+	return vec_push(&ps->vers, &w->ver);
 }
 
 static int walk_rows(struct pass *ps)
@@ -376,7 +363,9 @@ int retain_apply(struct index *idx, int64_t dev, int64_t now_ns,
 		 const volatile int *cancel, struct retain_result *out)
 {
 	struct pass ps = { .idx = idx, .dev = dev, .now = now_ns, .on_drop = on_drop, .arg = arg,
-			   .cancel = cancel, .res = out };
+			   .cancel = cancel, .res = out, .kept = VEC_INIT(int64_t),
+			   .ids = VEC_INIT(int64_t), .caps = VEC_INIT(int64_t),
+			   .vers = VEC_INIT(int64_t) };
 	struct retain_policy p;
 	int64_t oldest = 0, latest = 0;
 	int r;
@@ -395,10 +384,10 @@ int retain_apply(struct index *idx, int64_t dev, int64_t now_ns,
 		r = walk_rows(&ps);
 	if (r == 0 && !out->stopped)
 		r = pass_end(&ps);
-	free(ps.kept.v);
-	free(ps.ids.v);
-	free(ps.caps.v);
-	free(ps.vers.v);
+	vec_free(&ps.kept);
+	vec_free(&ps.ids);
+	vec_free(&ps.caps);
+	vec_free(&ps.vers);
 	free(ps.path);
 	return r;
 }

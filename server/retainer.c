@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/tls.h"
+#include "common/vec.h"
 #include "server/retain.h"
 #include "server/sweep.h"
 
@@ -32,13 +33,14 @@ struct retainer {
 
 static int take_dev(void *arg, const struct ident *id)
 {
-	return i64v_push(arg, id->id);
+	return vec_push(arg, &id->id);
 }
 
 /* One pass over the devices in d (logs its own failures); a sweep is
  * kicked when it dropped versions (sweep.h: at most one per interval). */
-static void pass(struct retainer *rt, const struct i64v *d)
+static void pass(struct retainer *rt, const struct vec *d)
 {
+	const int64_t *dev = d->p;
 	struct retain_result res;
 	uint64_t dropped = 0;
 	int r;
@@ -50,15 +52,15 @@ static void pass(struct retainer *rt, const struct i64v *d)
 			return;
 		}
 		pthread_mutex_unlock(&rt->lock);
-		r = retain_apply(rt->idx, d->v[i], real_ns(), NULL, NULL, &rt->stop, &res);
+		r = retain_apply(rt->idx, dev[i], real_ns(), NULL, NULL, &rt->stop, &res);
 		dropped += res.dropped;
 		if (r == -ECANCELED)
 			break;
 		if (r < 0)
-			log_errno(r, "retention pass of device %lld", (long long)d->v[i]);
+			log_errno(r, "retention pass of device %lld", (long long)dev[i]);
 		else if (res.dropped)
 			log_info("retention: device %lld: %llu of %llu versions dropped",
-				 (long long)d->v[i], (unsigned long long)res.dropped,
+				 (long long)dev[i], (unsigned long long)res.dropped,
 				 (unsigned long long)res.versions);
 	}
 	if (dropped)
@@ -66,7 +68,7 @@ static void pass(struct retainer *rt, const struct i64v *d)
 }
 
 /* Takes the due devices (under the lock): the dirty list, or all. */
-static int take_due(struct retainer *rt, struct i64v *d)
+static int take_due(struct retainer *rt, struct vec *d)
 {
 	bool all = rt->all;
 	int r = 0;
@@ -89,7 +91,7 @@ static int take_due(struct retainer *rt, struct i64v *d)
 static void *worker(void *arg)
 {
 	struct retainer *rt = arg;
-	struct i64v d = { 0 };
+	struct vec d = VEC_INIT(int64_t);
 	struct timespec until;
 	int64_t now, at;
 
@@ -112,7 +114,7 @@ static void *worker(void *arg)
 		rt->next_pass_ms = mono_ms() + rt->quiet_ms;
 	}
 	pthread_mutex_unlock(&rt->lock);
-	free(d.v);
+	vec_free(&d);
 	return NULL;
 }
 
