@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/timefmt.h"
+#include "common/vec.h"
 #include "controller/jsonout.h"
 #include "server/index.h"
 #include "server/store/content.h"
@@ -48,8 +49,7 @@ struct check {
 	bool read_data, json;
 	double sample;           /* percent of versions read (100: all) */
 	uint64_t seed;
-	struct badrow *bad;
-	size_t nbad, capbad;
+	struct vec bad;          /* struct badrow, sorted by id once the rows are checked */
 	struct store_check_stats rows;
 	uint64_t versions, read_versions, read_bytes, damaged;
 	int64_t last_dev;        /* for the per-device event cap */
@@ -70,17 +70,12 @@ static int on_bad_row(void *arg, const uint8_t id[STORE_ID_LEN], const struct st
 		      const char *why)
 {
 	struct check *c = arg;
+	struct badrow *b = vec_add(&c->bad);
 
-	if (c->nbad == c->capbad) {
-		size_t cap = c->capbad ? c->capbad * 2 : 64;
-		struct badrow *n = realloc(c->bad, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		c->bad = n, c->capbad = cap;
-	}
-	c->bad[c->nbad] = (struct badrow){ .pack = l->pack, .off = l->off, .why = why };
-	memcpy(c->bad[c->nbad++].id, id, STORE_ID_LEN);
+	if (!b)
+		return -ENOMEM;
+	*b = (struct badrow){ .pack = l->pack, .off = l->off, .why = why };
+	memcpy(b->id, id, STORE_ID_LEN);
 	return 0;
 }
 
@@ -89,7 +84,7 @@ static struct badrow *bad_find(struct check *c, const uint8_t id[STORE_ID_LEN])
 	struct badrow k;
 
 	memcpy(k.id, id, STORE_ID_LEN);
-	return c->nbad ? bsearch(&k, c->bad, c->nbad, sizeof(k), badrow_cmp) : NULL;
+	return c->bad.n ? bsearch(&k, c->bad.p, c->bad.n, sizeof(k), badrow_cmp) : NULL;
 }
 
 /* splitmix64: whether version row id is in the sample. */
@@ -489,8 +484,8 @@ static int check_versions(struct check *c)
 /* Damaged rows no version names: still damage in the index. */
 static void report_rows(struct check *c, json_t *jrows)
 {
-	for (size_t i = 0; i < c->nbad; i++) {
-		const struct badrow *b = &c->bad[i];
+	for (size_t i = 0; i < c->bad.n; i++) {
+		const struct badrow *b = (const struct badrow *)c->bad.p + i;
 
 		if (b->used)
 			continue;
@@ -505,11 +500,12 @@ static void report_rows(struct check *c, json_t *jrows)
 
 static void summary(struct check *c)
 {
+	const struct badrow *bad = c->bad.p;
 	size_t unused = 0;
 	json_t *j, *jrows;
 
-	for (size_t i = 0; i < c->nbad; i++)
-		unused += !c->bad[i].used;
+	for (size_t i = 0; i < c->bad.n; i++)
+		unused += !bad[i].used;
 	if (!c->json) {
 		report_rows(c, NULL);
 		fprintf(c->out, "checked %llu records (%llu bytes) and %llu versions",
@@ -588,7 +584,8 @@ static int parse(struct check *c, int argc, char **argv, FILE *err)
 
 int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out, FILE *err)
 {
-	struct check c = { .env = env, .sample = 100, .out = out, .last_dev = -1 };
+	struct check c = { .env = env, .sample = 100, .out = out, .last_dev = -1,
+			   .bad = VEC_INIT(struct badrow) };
 	int r;
 
 	if ((r = parse(&c, argc, argv, err)) != 0)
@@ -597,8 +594,8 @@ int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out,
 		return fprintf(err, "vigil-server: out of memory\n"), 1;
 	r = store_check_rows(env->st, on_bad_row, &c, &env->quit, &c.rows);
 	if (r == 0) {
-		if (c.nbad)   /* qsort of NULL is undefined, even for 0 */
-			qsort(c.bad, c.nbad, sizeof(*c.bad), badrow_cmp);
+		if (c.bad.n)   /* qsort of NULL is undefined, even for 0 */
+			qsort(c.bad.p, c.bad.n, c.bad.size, badrow_cmp);
 		r = check_versions(&c);
 	}
 	if (r == 0)
@@ -606,8 +603,8 @@ int srvcheck_main(const struct admin_env *env, int argc, char **argv, FILE *out,
 	else
 		fprintf(err, "vigil-server: check: %s\n", strerror(-r));
 	json_decref(c.jdamaged);
-	r = r < 0 ? 1 : (c.damaged || c.nbad) ? 1 : 0;
-	free(c.bad);
+	r = r < 0 ? 1 : (c.damaged || c.bad.n) ? 1 : 0;
+	vec_free(&c.bad);
 	seen_free(&c.contents);
 	seen_free(&c.pages);
 	return r;
