@@ -20,6 +20,7 @@
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "common/tls.h"
+#include "common/vec.h"
 #include "server/admin.h"
 #include "server/index.h"
 #include "server/retain.h"
@@ -215,37 +216,27 @@ static int print_json(const struct ropts *o, json_t *doc)
 
 /* ------------------------------------------------------------- devices */
 
-struct devlist { struct ident *d; size_t n, cap; int err; };
-
 static int take_dev(void *arg, const struct ident *id)
 {
-	struct devlist *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct ident *d = realloc(l->d, cap * sizeof(*d));
-
-		if (!d)
-			return l->err = -ENOMEM;
-		l->d = d;
-		l->cap = cap;
-	}
-	l->d[l->n++] = *id;
-	return 0;
+	return vec_push(arg, id);
 }
 
-/* Every device, or the one named (said on err when unknown). */
-static int devices(const struct ropts *o, struct devlist *l)
+/* Every device, or the one named (said on err when unknown), into l
+ * (struct ident; vec_free it once this returned 0). */
+static int devices(const struct ropts *o, struct vec *l)
 {
 	struct index *idx = o->env->idx;
 	const char *name = o->device;
 	struct ident id;
 	int r;
 
-	memset(l, 0, sizeof(*l));
+	vec_init(l, sizeof(struct ident));
 	if (!name) {
-		r = index_ident_list(idx, ROLE_DEVICE, take_dev, l);
-		return r < 0 ? (admin_say(o->err, r, "devices"), r) : 0;
+		if ((r = index_ident_list(idx, ROLE_DEVICE, take_dev, l)) < 0) {
+			vec_free(l);
+			admin_say(o->err, r, "devices");
+		}
+		return r < 0 ? r : 0;
 	}
 	if (!name_valid(name))
 		return admin_say(o->err, 0, "'%s' is not a valid name", name), -EINVAL;
@@ -303,7 +294,8 @@ static void dropped_some(const struct ropts *o, uint64_t dropped)
 
 static int do_set(const struct ropts *o)
 {
-	struct devlist l;
+	const struct ident *dev;
+	struct vec l;
 	json_t *doc = NULL, *arr = NULL;
 	uint64_t dropped = 0;
 	char text[256];
@@ -311,7 +303,8 @@ static int do_set(const struct ropts *o)
 
 	if ((r = devices(o, &l)) < 0)
 		return r;
-	r = retain_set(o->env->idx, o->device ? l.d[0].id : 0, &o->p, real_ns());
+	dev = l.p;
+	r = retain_set(o->env->idx, o->device ? dev[0].id : 0, &o->p, real_ns());
 	if (r < 0) {
 		admin_say(o->err, r, "store the policy");
 		goto out;
@@ -329,7 +322,7 @@ static int do_set(const struct ropts *o)
 		fprintf(o->out, "%s: %s\n", o->device ? o->device : "all devices (default)", text);
 	}
 	for (size_t i = 0; i < l.n && r == 0; i++)
-		r = apply_one(o, &l.d[i], arr, &dropped);
+		r = apply_one(o, &dev[i], arr, &dropped);
 	dropped_some(o, dropped);
 	if (r == 0 && doc) {
 		r = print_json(o, doc);
@@ -337,22 +330,24 @@ static int do_set(const struct ropts *o)
 	}
 out:
 	json_decref(doc);
-	free(l.d);
+	vec_free(&l);
 	return r;
 }
 
 static int do_release(const struct ropts *o)
 {
 	struct retain_devinfo h;
-	struct devlist l;
+	const struct ident *dev;
+	struct vec l;
 	json_t *arr = NULL;
 	uint64_t dropped = 0;
 	int r, released;
 
 	if ((r = devices(o, &l)) < 0)
 		return r;
-	if ((r = retain_info(o->env->idx, l.d[0].id, &h)) == 0)
-		r = retain_release(o->env->idx, l.d[0].id, "vigil-server retain --release-hold",
+	dev = l.p;
+	if ((r = retain_info(o->env->idx, dev[0].id, &h)) == 0)
+		r = retain_release(o->env->idx, dev[0].id, "vigil-server retain --release-hold",
 				   real_ns());
 	if (r < 0) {
 		admin_say(o->err, r, "release %s", o->device);
@@ -368,7 +363,7 @@ static int do_release(const struct ropts *o)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = apply_one(o, &l.d[0], arr, &dropped);
+	r = apply_one(o, &dev[0], arr, &dropped);
 	dropped_some(o, dropped);
 	if (r == 0 && arr)
 		r = print_json(o, json_pack("{s:s, s:b, s:o, s:O}", "device", o->device,
@@ -377,7 +372,7 @@ static int do_release(const struct ropts *o)
 					    "applied", json_array_get(arr, 0)));
 out:
 	json_decref(arr);
-	free(l.d);
+	vec_free(&l);
 	return r;
 }
 
@@ -441,7 +436,8 @@ static int do_show(const struct ropts *o)
 	bool swept;
 	struct retain_policy p;
 	struct retain_devinfo h;
-	struct devlist l;
+	const struct ident *dev;
+	struct vec l;
 	json_t *doc = NULL, *arr = NULL;
 	char text[256];
 	bool own;
@@ -449,6 +445,7 @@ static int do_show(const struct ropts *o)
 
 	if ((r = devices(o, &l)) < 0)
 		return r;
+	dev = l.p;
 	if ((r = retain_get(idx, 0, &p, &own)) < 0)
 		goto fail;
 	policy_text(&p, text, sizeof(text));
@@ -468,12 +465,12 @@ static int do_show(const struct ropts *o)
 		sweep_text(o->out, &w, swept);
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		if ((r = retain_get(idx, l.d[i].id, &p, &own)) < 0 ||
-		    (r = retain_info(idx, l.d[i].id, &h)) < 0)
+		if ((r = retain_get(idx, dev[i].id, &p, &own)) < 0 ||
+		    (r = retain_info(idx, dev[i].id, &h)) < 0)
 			goto fail;
 		if (!arr)
-			show_dev_text(o->out, &l.d[i], &p, own, &h);
-		else if (json_array_append_new(arr, show_dev_json(&l.d[i], &p, own, &h)))
+			show_dev_text(o->out, &dev[i], &p, own, &h);
+		else if (json_array_append_new(arr, show_dev_json(&dev[i], &p, own, &h)))
 			r = -ENOMEM;
 	}
 	if (r == 0 && doc) {
@@ -484,7 +481,7 @@ fail:
 	if (r < 0)
 		admin_say(o->err, r, "retention");
 	json_decref(doc);
-	free(l.d);
+	vec_free(&l);
 	return r;
 }
 
