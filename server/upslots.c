@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/vec.h"
+
 #define POLL_MS 200   /* how often a waiter asks whether its peer is gone */
 
 struct slot { int64_t dev; unsigned held; };
@@ -16,8 +18,7 @@ struct upslots {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;     /* broadcast when a slot frees */
 	unsigned per_dev;
-	struct slot *s;
-	size_t n, cap;
+	struct vec s;            /* struct slot */
 };
 
 struct upslots *upslots_new(unsigned per_dev)
@@ -33,6 +34,7 @@ struct upslots *upslots_new(unsigned per_dev)
 	pthread_cond_init(&u->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	u->per_dev = per_dev ? per_dev : 1;
+	vec_init(&u->s, sizeof(struct slot));
 	return u;
 }
 
@@ -42,30 +44,23 @@ void upslots_free(struct upslots *u)
 		return;
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->cond);
-	free(u->s);
+	vec_free(&u->s);
 	free(u);
 }
 
 /* dev's entry, created when add; NULL when absent (or out of memory). */
 static struct slot *find(struct upslots *u, int64_t dev, bool add)
 {
-	struct slot *ns;
+	struct slot *s = u->s.p, *ns;
 
-	for (size_t i = 0; i < u->n; i++)
-		if (u->s[i].dev == dev)
-			return &u->s[i];
+	for (size_t i = 0; i < u->s.n; i++)
+		if (s[i].dev == dev)
+			return &s[i];
 	if (!add)
 		return NULL;
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 16;
-
-		if (!(ns = realloc(u->s, cap * sizeof(*ns))))
-			return NULL;
-		u->s = ns;
-		u->cap = cap;
-	}
-	u->s[u->n] = (struct slot){ dev, 0 };
-	return &u->s[u->n++];
+	if ((ns = vec_add(&u->s)))
+		ns->dev = dev;
+	return ns;
 }
 
 static void wait_poll(struct upslots *u)
@@ -110,7 +105,7 @@ void upslots_give(struct upslots *u, int64_t dev)
 
 	pthread_mutex_lock(&u->lock);
 	if ((s = find(u, dev, false)) && s->held > 0 && --s->held == 0)
-		*s = u->s[--u->n];   /* drop the entry: move the last one here */
+		*s = ((struct slot *)u->s.p)[--u->s.n];   /* drop the entry: move the last one here */
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
 }
