@@ -16,6 +16,7 @@
 #define TB_GRACE_NS     (100 * 1000000LL)    /* released slot reused after this */
 #define TB_URING_SETTLE_NS (200 * 1000000LL) /* io_uring quiet this long: rescan */
 #define TB_URING_GAP_NS (1000000000LL)       /* while busy: one rescan per second */
+#define TB_SWEEP_NS     (1000000000LL)       /* every slot looked at, not just busy ones */
 
 enum tb_slot_state { TB_FREE = 0, TB_LIVE, TB_RELEASING };
 
@@ -67,6 +68,8 @@ struct tracker {
 	size_t npaths;             /* then their ancestors */
 	char *paths[TRK_PATHS_MAX];
 	struct tb_slotinfo si[TRK_SLOTS];
+	uint64_t busy[TRK_SLOTS / 64];   /* bit s: si[s].state != TB_FREE */
+	int64_t swept_ns;          /* CLOCK_MONOTONIC of the last look at every slot */
 	struct dircache *dirs;     /* real paths of path operations' directories */
 	size_t npolled;
 	struct tb_polled polled[TB_POLLED_MAX];
@@ -80,6 +83,13 @@ struct tracker {
 		uint64_t uring_rescans;
 	} n;
 };
+
+/* Slot s leaves TB_FREE: each tick looks at it from now on. */
+static inline void tb_slot_live(struct tracker *t, uint32_t s)
+{
+	t->si[s].state = TB_LIVE;
+	t->busy[s / 64] |= 1ULL << (s % 64);
+}
 
 /* tracker_bpf_ev.c */
 int  tb_on_record(void *arg, void *data, size_t size);

@@ -110,7 +110,7 @@ void tb_pickup(struct tracker *t, uint32_t s, int64_t when_ns)
 	if (si->state != TB_RELEASING) {
 		si->last_ns = mono_ns();
 		if (si->state == TB_FREE) {      /* news before its record */
-			si->state = TB_LIVE;
+			tb_slot_live(t, s);
 			si->dev = sl->dev;
 			si->ino = sl->ino;
 		}
@@ -186,7 +186,7 @@ static void on_dirty(struct tracker *t, const struct trk_event *h, struct tail *
 		si->path = strdup(path);
 	}
 	if (si->state == TB_FREE)
-		si->state = TB_LIVE;
+		tb_slot_live(t, (uint32_t)h->slot);
 	si->dev = h->dev;
 	si->ino = h->ino;
 	tb_pickup(t, h->slot, tb_boot_to_real(h->time_ns));
