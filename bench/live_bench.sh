@@ -20,14 +20,16 @@
 #     the figure the server gave (0 while it still held it);
 #  4. vigild's peak RSS (VmHWM) over rows 1-3, and in a first backup of
 #     SMALL (20,000) files × 4 KiB, `vigild once` and `vigild run`;
-#  5. vigild while nothing it watches changes: its context switches and CPU
+#  5. vigild while nothing it watches changes: its context switches (by
+#     thread name) and CPU
 #     over 10 s idle, then during PATHOPS (20,000) mkdir+rmdir pairs by
 #     absolute path outside the watched root (the path records of the rest
 #     of the machine, which vigild resolves to find they are not its
 #     business), 500 pairs every 0.1 s (below the ring's capacity).
 # The load average is printed with each row: the machine is shared.
 # Usage: bench/live_bench.sh  (env: BIN RATES SECS N REPS SMALL PATHOPS ROWS="1 2 3 4 5"
-# PERF=DIR: perf record -g of vigild during each row-1 writer, and for row 2
+# PERF=DIR: perf record -g of vigild during each row-1 writer and row 5's
+# path operations, and for row 2
 # one more run (not counted) with perf record of vigild and the server and
 # perf stat (context switches, CPU clock per thread), into DIR;
 # needs root, make all, sqlite3, python3, jq).  Appends to bench/results-live.txt.
@@ -411,13 +413,34 @@ row_quiet() {
 	local d=$W/outside/a/b/c c0 c1 w0 w1 p0 p1 h0 h1 r0 r1
 	drain 60
 	sleep 2
-	w0=$(ctxsw "$VPID"); c0=$(proc_ticks "$VPID")
-	sleep 10
-	w1=$(ctxsw "$VPID"); c1=$(proc_ticks "$VPID")
-	out "vigild idle 10 s: $((w1 - w0)) context switches, $(cpu_s $((c1 - c0))) s CPU; load $(load)"
+	c0=$(proc_ticks "$VPID")
+	w0=$(python3 - "$VPID" <<'PY'
+import glob, sys, time
+def snap():
+    n = {}
+    for t in glob.glob(f"/proc/{sys.argv[1]}/task/*"):
+        try:
+            comm = open(t + "/comm").read().strip()
+            cs = sum(int(l.split()[1]) for l in open(t + "/status") if "ctxt_switches" in l)
+        except OSError:
+            continue
+        n[comm] = n.get(comm, 0) + cs
+    return n
+a = snap(); time.sleep(10); b = snap()
+d = {c: b[c] - a.get(c, 0) for c in b}
+print(sum(d.values()), "(" + ", ".join(f"{c} {d[c]}" for c in sorted(d)) + ")")
+PY
+)
+	c1=$(proc_ticks "$VPID")
+	out "vigild idle 10 s: $w0 context switches, $(cpu_s $((c1 - c0))) s CPU; load $(load)"
 	mkdir -p "$d"
 	p0=$(dev_trk path_ops); h0=$(dev_trk dir_cache_hits); r0=$(dev_trk dir_resolves)
 	w0=$(ctxsw "$VPID"); c0=$(proc_ticks "$VPID")
+	local perfpid=""
+	if [ -n "${PERF:-}" ]; then   # PERF=DIR: vigild while it reads the path records
+		perf record -q -g -o "$PERF/pathops-vigild.data" -p "$VPID" >/dev/null 2>&1 &
+		perfpid=$!
+	fi
 	python3 - "$d" "$PATHOPS" <<'PY'
 import os, sys, time
 d, n = sys.argv[1], int(sys.argv[2])
@@ -430,6 +453,7 @@ for i in range(n):
 PY
 	sleep 1.5    # the last records' tick, then status.json
 	w1=$(ctxsw "$VPID"); c1=$(proc_ticks "$VPID")
+	[ -z "$perfpid" ] || { kill -INT "$perfpid"; wait "$perfpid" || true; }
 	p1=$(dev_trk path_ops); h1=$(dev_trk dir_cache_hits); r1=$(dev_trk dir_resolves)
 	out "$PATHOPS mkdir+rmdir outside the root: vigild $(cpu_s $((c1 - c0))) s CPU, $((w1 - w0)) context switches; path records $((p1 - p0)), directory cache hits $((h1 - h0)), realpath calls $((r1 - r0)) (0 0: a build without the cache); drops $(dev_ctr drops); load $(load)"
 	rm -rf "$W/outside"

@@ -246,6 +246,7 @@ static void *link_main(void *arg)
 	struct cmdlink *l = arg;
 	int backoff = LINK_BACKOFF_MIN, wait;
 
+	pthread_setname_np(pthread_self(), "vigild-link");   /* top -H, bench row 5 */
 	pthread_mutex_lock(&l->mu);
 	while (!l->quit) {
 		struct timespec ts;
