@@ -226,21 +226,28 @@ static int verify_digest(struct put_ctx *p, struct vbuild *vb, const struct cont
 }
 
 /* An attempt cut a moment ago may still hold the upload's state (its
- * handler checkpoints what arrived before it lets go): wait for it, while
- * the device is there, rather than fail the retry with EBUSY. */
+ * handler makes what arrived durable before it lets go: a WHOLE's
+ * checkpoint, a staged body's sync): wait for it, while the device is
+ * there, rather than fail the retry with EBUSY.  true: try again. */
 #define RESUME_WAIT_MS    50
 #define RESUME_WAIT_TRIES 100
 
+static bool resume_busy(struct put_ctx *p, int r, int *tries)
+{
+	if (r != -EBUSY || ++*tries > RESUME_WAIT_TRIES || peer_gone(p))
+		return false;
+	usleep(RESUME_WAIT_MS * 1000);
+	return true;
+}
+
 static int whole_resume(struct put_ctx *p, struct vbuild **vb, uint64_t *off)
 {
-	int r;
+	int r, tries = 0;
 
-	for (int i = 0;; i++) {
+	do
 		r = vbuild_resume(p->c->srv->store, &p->c->key, p->put.token, vb, off);
-		if (r != -EBUSY || i >= RESUME_WAIT_TRIES || peer_gone(p))
-			return r;
-		usleep(RESUME_WAIT_MS * 1000);
-	}
+	while (resume_busy(p, r, &tries));
+	return r;
 }
 
 /* The build a WHOLE goes into: the resumed one of its token, or a new
@@ -452,8 +459,12 @@ static int staged_recv(struct staged *s)
 
 	memcpy(id.root, p->v.e.tree_root, 32);
 	if (token_set(p->put.token)) {
-		r = bstage_open(p->c->srv->store, &p->c->key, p->put.token, &id, body_slack(p),
-				&s->sg, &held);
+		int tries = 0;
+
+		do
+			r = bstage_open(p->c->srv->store, &p->c->key, p->put.token, &id,
+					body_slack(p), &s->sg, &held);
+		while (resume_busy(p, r, &tries));
 		if (r < 0)
 			return r;
 		if (held && (r = staged_replay(s, held)) < 0)

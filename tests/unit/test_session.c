@@ -7,6 +7,8 @@
  * the port, and a clean exit 0 on SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -497,15 +500,21 @@ static int teardown(void **state)
 
 /* -------------------------------------------------------------- tests */
 
-/* PUT_RANGES of base with new bytes at off: returns the version or -code. */
-static int64_t put_ranges(const char *path, uint64_t base, const uint8_t *data, size_t n,
-			  uint64_t off, size_t len)
+/* PUT_RANGES of base with new bytes at off (one record), under token
+ * (NULL: none), sent from where the server says it holds (*resumed_at);
+ * with cut > 0 the stream is abandoned after cut body bytes.  Returns the
+ * version, -code, or -EINPROGRESS when cut. */
+static int64_t put_ranges_cut(const char *path, uint64_t base, const uint8_t *data, size_t n,
+			      uint64_t off, size_t len, const uint8_t *token, size_t cut,
+			      uint64_t *resumed_at)
 {
 	struct vg_put *p = calloc(1, sizeof(*p));
-	uint8_t hdr[12];
+	uint8_t *body = malloc(12 + len);
 	struct content c;
 	struct buf b, in;
+	struct wire_reader r;
 	struct mux_stream *s;
+	uint64_t at;
 	uint16_t t;
 	int64_t v;
 
@@ -514,26 +523,55 @@ static int64_t put_ranges(const char *path, uint64_t base, const uint8_t *data, 
 	p->e.size = n;
 	memcpy(p->e.tree_root, c.root, 32);   /* sha256 unknown to the device: zeros */
 	p->base_version = base;
+	if (token)
+		memcpy(p->token, token, 16);
+	for (int i = 0; i < 8; i++)
+		body[i] = (uint8_t)(off >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		body[8 + i] = (uint8_t)(len >> (24 - 8 * i));
+	memcpy(body + 12, data + off, len);
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&in, MUX_FRAME_MAX);
 	proto_put_put(&b, p);
 	s = mux_open(dev_m, MSG_DEV_PUT, b.data, b.len);
 	assert_non_null(s);
 	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
+	if (t == MSG_ERROR) {
+		char text[256];
+
+		v = -proto_get_error(in.data, in.len, text, sizeof(text));
+		goto out;
+	}
 	assert_int_equal(t, MSG_PUT_READY);
-	for (int i = 0; i < 8; i++)
-		hdr[i] = (uint8_t)(off >> (56 - 8 * i));
-	for (int i = 0; i < 4; i++)
-		hdr[8 + i] = (uint8_t)(len >> (24 - 8 * i));
-	assert_int_equal(mux_send_data(s, hdr, sizeof(hdr)), 0);
-	assert_int_equal(mux_send_data(s, data + off, len), 0);
+	wire_reader_init(&r, in.data, in.len);
+	at = wire_get_u64(&r);
+	assert_true(at <= 12 + len);
+	if (resumed_at)
+		*resumed_at = at;
+	if (cut) {
+		assert_int_equal(mux_send_data(s, body + at, cut - at), 0);
+		v = -EINPROGRESS;
+		goto out;   /* closing without END resets the stream */
+	}
+	for (size_t k; at < 12 + len; at += k) {
+		k = 12 + len - at < 65536 ? 12 + len - at : 65536;
+		assert_int_equal(mux_send_data(s, body + at, k), 0);
+	}
 	assert_int_equal(mux_send_end(s), 0);
 	v = put_reply(s, &in);
+out:
 	mux_stream_close(s);
 	buf_free(&b);
 	buf_free(&in);
+	free(body);
 	free(p);
 	return v;
+}
+
+static int64_t put_ranges(const char *path, uint64_t base, const uint8_t *data, size_t n,
+			  uint64_t off, size_t len)
+{
+	return put_ranges_cut(path, base, data, n, off, len, NULL, 0, NULL);
 }
 
 /* The latest entry of path (LOG); fills e. */
@@ -571,6 +609,50 @@ static void server_restart_quiet(const char *quiet_ms)
 	mux_free(ctl_m);
 	setenv("VIGIL_TEST_SHAFILL_QUIET_MS", quiet_ms, 1);
 	server_start();
+}
+
+static void *unlock_later(void *arg)
+{
+	usleep(500000);
+	close(*(int *)arg);   /* drops the flock */
+	return NULL;
+}
+
+/* A RANGES upload cut half-way resumes from its staged body, also when the
+ * retry arrives while the stage is still held (here by the test, as by
+ * the cut attempt's handler while it syncs): the server waits for it, as
+ * for a WHOLE, instead of failing the retry with EBUSY. */
+static void test_ranges_resume_busy(void **state)
+{
+	const size_t n = 3u << 20, len = 1u << 20;   /* VRANGES_LEN_MAX */
+	uint8_t *data = random_bytes(n, 78), *fresh = random_bytes(len, 79), *got = malloc(n);
+	uint8_t token[16];
+	uint64_t at = 0;
+	char pat[200];
+	pthread_t th;
+	glob_t g;
+	int fd;
+
+	memset(token, 0x6b, sizeof(token));
+	assert_int_equal(put_whole("/rgr", data, n, 65536, NULL, 0, NULL, NULL), 1);
+	memcpy(data + 100000, fresh, len);
+	assert_int_equal(put_ranges_cut("/rgr", 1, data, n, 100000, len, token, 600000, NULL),
+			 -EINPROGRESS);
+	snprintf(pat, sizeof(pat), "%s/store/uploads/*/*.body", srvdir);
+	assert_int_equal(glob(pat, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	assert_true((fd = open(g.gl_pathv[0], O_RDONLY)) >= 0);
+	globfree(&g);
+	assert_int_equal(flock(fd, LOCK_EX), 0);   /* after the cut attempt synced it */
+	assert_int_equal(pthread_create(&th, NULL, unlock_later, &fd), 0);
+	assert_int_equal(put_ranges_cut("/rgr", 1, data, n, 100000, len, token, 0, &at), 2);
+	pthread_join(th, NULL);
+	assert_true(at > 0 && at <= 600000);
+	assert_int_equal(read_content("/rgr", 2, 0, 0, got, n), (ssize_t)n);
+	assert_memory_equal(got, data, n);
+	free(data);
+	free(fresh);
+	free(got);
 }
 
 /* PUT_RANGES commits on the tree root: right after PUT_DONE the version
@@ -1023,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(test_meta_delete_rename),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_ranges_sha),
+		cmocka_unit_test(test_ranges_resume_busy),
 		cmocka_unit_test(test_ranges_sha_coalesce),
 		cmocka_unit_test(test_putbatch),
 		cmocka_unit_test(test_putbatch_cut),
