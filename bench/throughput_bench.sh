@@ -35,7 +35,9 @@
 # BENCH_PERF=DIR: also `perf record -g` the measured steps (device command
 # and server) into DIR/<row>-<what>.data and write DIR/<row>-<what>.txt
 # (perf report --stdio --no-children --percent-limit 2); timings of such a
-# run are distorted by perf.  BENCH_KEEP=1 keeps the temp dir.
+# run are distorted by perf; BENCH_PERF_ARGS (-g) replaces perf record's
+# options, e.g. "--call-graph dwarf,16384 -F 499" for stacks through
+# libraries built without frame pointers.  BENCH_KEEP=1 keeps the temp dir.
 # Needs root (bpf, fanotify, drop_caches, FUSE), rsync, jq, sqlite3,
 # openssl, python3; restic optional.
 set -u
@@ -62,6 +64,7 @@ OUT=${BENCH_OUT:-$ROOT/bench/results-throughput.txt}
 SRCBIN=$(cd "${VIGIL_BIN:-$ROOT/build/bin}" 2>/dev/null && pwd) ||
 	{ echo "throughput_bench: no ${VIGIL_BIN:-build/bin}" >&2; exit 1; }
 PERF=${BENCH_PERF:-}
+PERF_ARGS=${BENCH_PERF_ARGS:--g}
 [ "$(id -u)" = 0 ] || { echo "throughput_bench: needs root" >&2; exit 1; }
 for t in rsync jq sqlite3 openssl python3; do
 	command -v $t >/dev/null || { echo "throughput_bench: needs $t" >&2; exit 1; }

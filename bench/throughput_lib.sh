@@ -230,13 +230,13 @@ pwrite4k() {
 # perf_wrap NAME: sets PF to a command prefix recording NAME (empty without PERF)
 perf_wrap() {
 	PF=()
-	[ -n "$PERF" ] && PF=(perf record -g -q -o "$PERF/$ROW-${PASS:+$PASS-}$1.data" --)
+	[ -n "$PERF" ] && PF=(perf record $PERF_ARGS -q -o "$PERF/$ROW-${PASS:+$PASS-}$1.data" --)
 	return 0
 }
 # perf_attach NAME PID: record PID (all its threads) until perf_detach
 perf_attach() {
 	[ -n "$PERF" ] || return 0
-	perf record -g -q -o "$PERF/$ROW-${PASS:+$PASS-}$1.data" -p "$2" >>"$W/perf.log" 2>&1 &
+	perf record $PERF_ARGS -q -o "$PERF/$ROW-${PASS:+$PASS-}$1.data" -p "$2" >>"$W/perf.log" 2>&1 &
 	PERFPIDS="$PERFPIDS $!"
 	sleep 0.5   # perf attached
 }
