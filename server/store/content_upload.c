@@ -331,7 +331,7 @@ static ssize_t recs_put(struct vbuild *vb, EVP_CIPHER_CTX *cx, const uint8_t *en
 	return (ssize_t)(k * ENT_LEN);
 }
 
-static int ckpt_append(struct vbuild *vb)
+int vb_ckpt_append(struct vbuild *vb, const struct vb_entry *log, size_t n, bool *broken)
 {
 	uint8_t *buf = malloc(UBUF), *ents = malloc(SEAL_ENTS * ENT);
 	EVP_CIPHER_CTX *cx = vb->st->enc ? store_seal_ctx(vb->st) : NULL;
@@ -340,11 +340,12 @@ static int ckpt_append(struct vbuild *vb)
 	ssize_t w = 0;
 	int r = 0;
 
+	*broken = false;
 	if (!buf || !ents || (vb->st->enc && !cx))
 		r = -ENOMEM;
-	for (; r == 0 && i < vb->nlog; i += k) {
-		k = vb->nlog - i < SEAL_ENTS ? vb->nlog - i : SEAL_ENTS;
-		ents_put(ents, vb->log + i, k);
+	for (; r == 0 && i < n; i += k) {
+		k = n - i < SEAL_ENTS ? n - i : SEAL_ENTS;
+		ents_put(ents, log + i, k);
 		if ((w = recs_put(vb, cx, ents, k, vb->ckpt_ents + i, buf)) < 0 ||
 		    (r = fd_pwrite_all(vb->ckpt_fd, buf, (size_t)w, at)) < 0)
 			r = w < 0 ? (int)w : r;
@@ -360,32 +361,41 @@ static int ckpt_append(struct vbuild *vb)
 	EVP_CIPHER_CTX_free(cx);
 	if (r < 0) {
 		if (ftruncate(vb->ckpt_fd, (off_t)vb->ckpt_len) < 0)
-			vb->log_overflow = true;   /* file state unknown: no more checkpoints */
+			*broken = true;   /* file state unknown: no more checkpoints */
 		return r;
 	}
 	vb->ckpt_len = at;
-	vb->ckpt_ents += vb->nlog;
-	vb->nlog = 0;
+	vb->ckpt_ents += n;
 	return 0;
 }
 
-int vb_checkpoint_now(struct vbuild *vb, const uint8_t token[16], bool *fatal)
+int vb_ckpt_begin(struct vbuild *vb, const uint8_t token[16])
 {
-	int r;
-
-	*fatal = false;
 	if (vb->ckpt_fd >= 0 && memcmp(vb->ckpt_token, token, 16))
 		return -EINVAL;          /* entries before this call are gone */
 	if (vb->log_overflow)       /* too long without a checkpoint, or one failed */
 		return -EOVERFLOW;
 	/* the state (and its owner) first, so the rows committed next carry it */
-	if (vb->ckpt_fd < 0 && (r = ckpt_open(vb, token, true)) < 0)
+	return vb->ckpt_fd < 0 ? ckpt_open(vb, token, true) : 0;
+}
+
+int vb_checkpoint_now(struct vbuild *vb, const uint8_t token[16], bool *fatal)
+{
+	bool broken;
+	int r;
+
+	*fatal = false;
+	if ((r = vb_ckpt_begin(vb, token)) < 0)
 		return r;
 	if ((r = store_batch_commit(vb->batch)) < 0) {
 		*fatal = true;           /* logged chunks may be lost: the build is void */
 		return r;
 	}
-	return ckpt_append(vb);
+	r = vb_ckpt_append(vb, vb->log, vb->nlog, &broken);
+	vb->log_overflow |= broken;
+	if (r == 0)
+		vb->nlog = 0;
+	return r;
 }
 
 int vbuild_checkpoint(struct vbuild *vb, const uint8_t token[16])

@@ -94,6 +94,12 @@ int  vb_write(struct vbuild *vb, const void *p, size_t n, bool piped);
 /* The checkpoint itself (vbuild_checkpoint without its checks of the
  * build's state): *fatal when the build is void after the error. */
 int  vb_checkpoint_now(struct vbuild *vb, const uint8_t token[16], bool *fatal);
+/* Its two halves: the checks and, for the first, the state file (and the
+ * owner stamped on vb->batch), 0 or -errno; after the batch's commit, the
+ * n entries of log appended to the state file and made durable, 0 or
+ * -errno (*broken: the file's length is unknown, no more checkpoints). */
+int  vb_ckpt_begin(struct vbuild *vb, const uint8_t token[16]);
+int  vb_ckpt_append(struct vbuild *vb, const struct vb_entry *log, size_t n, bool *broken);
 
 /* content_pipe.c.  vb_pipe_start: the worker runs (vb->pipe set) or
  * -errno (the build stays serial).  vb_pipe_chunk / vb_pipe_ckpt queue a

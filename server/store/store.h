@@ -112,6 +112,15 @@ int  store_batch_commit(struct store_batch *b);
 /* Frees; uncommitted records are given back (cut from the pack tail, or a
  * hole punched over them).  NULL-safe. */
 void store_batch_free(struct store_batch *b);
+/* Writes b's buffered records and moves all of b's uncommitted records
+ * into to (an empty batch of the same store), with b's owner: another
+ * thread may then store_batch_commit(to) while b takes more chunks.  b
+ * keeps its write buffer and its drop-behind (a big upload's checkpoints,
+ * content_pipe.c).  A chunk stored again into b before to's commit is
+ * looked up as not stored: its second record is garbage, given back when
+ * b commits (the dup path of a concurrent batch).  0 or -errno (on a
+ * failed write both batches still hold their records). */
+int  store_batch_handoff(struct store_batch *b, struct store_batch *to);
 
 /* ---- provisional chunks (abandoned uploads, issue 10 finding 1.6) ----
  * A resumable upload's batch stamps the rows it commits with the upload's

@@ -811,6 +811,36 @@ void store_group_stats(struct store *st, uint64_t *groups, uint64_t *batches)
 	pthread_mutex_unlock(&st->gcmu);
 }
 
+#define SWAP(t, x, y) do { t tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
+
+int store_batch_handoff(struct store_batch *b, struct store_batch *to)
+{
+	int r;
+
+	if (to->st != b->st || to->n || to->nslots || to->wlen)
+		return -EINVAL;
+	if ((r = batch_flush(b, false)) < 0)
+		return r;
+	/* to's empty arrays (and its hash of the same size or smaller,
+	 * zeroed by its last release) become b's */
+	SWAP(struct pend *, b->p, to->p);
+	SWAP(size_t, b->pcap, to->pcap);
+	SWAP(uint32_t *, b->hash, to->hash);
+	SWAP(size_t, b->hcap, to->hcap);
+	SWAP(size_t, b->n, to->n);
+	memcpy(to->slots, b->slots, sizeof(b->slots));
+	to->nslots = b->nslots;
+	b->nslots = 0;
+	to->run_pack = b->run_pack;
+	to->run_start = b->run_start;
+	to->run_end = b->run_end;
+	b->run_pack = 0;
+	to->wfirst = to->n;
+	b->wfirst = 0;
+	to->owner = b->owner;
+	return 0;
+}
+
 int store_batch_commit(struct store_batch *b)
 {
 	int r = batch_flush(b, false);

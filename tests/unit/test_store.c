@@ -1,6 +1,7 @@
 /* test_store.c — the pack store: put/get, dedup, crash repair of pack
- * tails, damaged records, pack rolling, a full disk (a small tmpfs), and
- * check's pass over the index (store_check_rows). */
+ * tails, damaged records, pack rolling, a full disk (a small tmpfs),
+ * check's pass over the index (store_check_rows), and a batch's records
+ * handed over to another batch for its commit (store_batch_handoff). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -758,6 +759,75 @@ static void test_last_pack_lost(void **state)
 	assert_memory_equal(p, q, sizeof(p));
 }
 
+static int64_t prov_rows(struct store *st, uint64_t owner)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM prov WHERE owner=?", -1,
+					    &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, (int64_t)owner);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* A big upload's checkpoint (content_pipe.c): the records handed over are
+ * committed by the other batch, with the owner, while the first goes on;
+ * a chunk stored again meanwhile is not found (not indexed yet), so its
+ * second record is written, found a duplicate at the commit and given
+ * back; every chunk reads back. */
+static void test_batch_handoff(void **state)
+{
+	struct fx *f = *state;
+	enum { N1 = 40, N2 = 10, LEN = 10000 };
+	uint8_t p[LEN], q[LEN], id[N1 + N2][32];
+	struct store_batch *b, *to;
+	struct store_stats s0, s1;
+	size_t i, n;
+
+	assert_int_equal(store_batch_new(f->st, &b), 0);
+	assert_int_equal(store_batch_new(f->st, &to), 0);
+	store_batch_set_owner(b, 77);
+	assert_int_equal(store_stats(f->st, &s0), 0);
+	for (i = 0; i < N1 + N2; i++) {
+		fill(p, LEN, 300 + i);
+		id_of(p, LEN, id[i]);
+	}
+	for (i = 0; i < N1; i++) {
+		fill(p, LEN, 300 + i);
+		assert_int_equal(store_batch_put(b, id[i], p, LEN), 0);
+	}
+	assert_int_equal(store_batch_handoff(b, to), 0);
+	assert_int_equal(store_batch_has(to, id[0]), 1);
+	assert_int_equal(store_batch_has(b, id[0]), 0);   /* neither b's nor indexed */
+	for (i = 0; i <= N2; i++) {   /* id[0] again, then N2 new ones */
+		size_t k = i ? N1 + i - 1 : 0;
+
+		fill(p, LEN, 300 + k);
+		assert_int_equal(store_batch_put(b, id[k], p, LEN), 0);
+	}
+	assert_int_equal(store_batch_handoff(b, to), -EINVAL);   /* to is not empty */
+	assert_int_equal(store_batch_commit(to), 0);
+	assert_int_equal(store_stats(f->st, &s1), 0);
+	assert_int_equal(s1.chunks, s0.chunks + N1);
+	assert_int_equal(prov_rows(f->st, 77), N1);
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_stats(f->st, &s1), 0);
+	assert_int_equal(s1.chunks, s0.chunks + N1 + N2);
+	assert_int_equal(s1.freed_records, s0.freed_records + 1);   /* id[0]'s second record */
+	assert_int_equal(prov_rows(f->st, 77), N1 + N2);
+	for (i = 0; i < N1 + N2; i++) {
+		fill(p, LEN, 300 + i);
+		assert_int_equal(store_get(f->st, id[i], q, sizeof(q), &n), 0);
+		assert_int_equal(n, LEN);
+		assert_memory_equal(p, q, LEN);
+	}
+	store_batch_free(to);
+	store_batch_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -775,6 +845,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_rows, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_check_rows_cancel, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_last_pack_lost, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_batch_handoff, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
