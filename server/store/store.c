@@ -462,6 +462,7 @@ int store_open_key(const char *dir, const struct store_key *key, struct store **
 	st->active_slot = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->dbmu, NULL);
+	pthread_mutex_init(&st->fltmu, NULL);
 	pthread_mutex_init(&st->gcmu, NULL);
 	pthread_mutex_init(&st->nmu, NULL);
 	pthread_cond_init(&st->gccv, NULL);
@@ -528,6 +529,7 @@ void store_close(struct store *st)
 		close(st->packsfd);
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->dbmu);
+	pthread_mutex_destroy(&st->fltmu);
 	pthread_mutex_destroy(&st->gcmu);
 	pthread_mutex_destroy(&st->nmu);
 	pthread_cond_destroy(&st->gccv);

@@ -206,6 +206,8 @@ int store_batch_has(struct store_batch *b, const uint8_t id[STORE_ID_LEN])
 
 	if (pending(b, id))
 		return 1;
+	if (store_filter_absent(st, id))
+		return 0;   /* (most new chunks: without waiting for dbmu) */
 	pthread_mutex_lock(&st->dbmu);
 	r = store_lookup_locked(st, id, &l);
 	if (r == 1)   /* a dedup hit: a running sweep must keep it */

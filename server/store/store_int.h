@@ -69,12 +69,15 @@ struct store {
 	sqlite3_stmt *q_provq;    /* is it still provisional? */
 	sqlite3_stmt *q_prov;     /* lists a provisional row */
 	int64_t gen;              /* generation stamped on new rows (sweeper) */
-	/* ids certainly not indexed (store_filter.c), under dbmu */
+	/* ids certainly not indexed (store_filter.c), under dbmu; flt (the
+	 * pointer and its bits) changes with fltmu held too, so that a
+	 * batch's lookup may test it under fltmu alone (store_filter_absent) */
+	pthread_mutex_t fltmu;
 	struct idfilter *flt;     /* answering; NULL: none (yet) */
 	struct idfilter *flt_next;   /* being built by flt_th, fed by commits too */
 	pthread_t flt_th;
 	bool flt_running, flt_joinable, flt_stop, flt_giveup;
-	uint64_t flt_skipped;     /* lookups it answered */
+	uint64_t flt_skipped;     /* lookups it answered (__atomic) */
 
 	/* group commit (store_batch.c): batches committed by concurrent
 	 * uploads wait in gc_head; one of them, the leader, makes them all
@@ -179,6 +182,12 @@ void store_sweep_close(struct store *st);
 /* store_filter.c.  With dbmu held: false when id is certainly not
  * indexed (no lookup needed), true when it may be. */
 bool store_filter_maybe_locked(struct store *st, const uint8_t id[STORE_ID_LEN]);
+/* true when id is certainly not indexed, without dbmu: a batch's lookup
+ * does not wait for another batch's commit (which holds dbmu through its
+ * transaction and fsyncs).  An id a commit in progress adds may be
+ * answered absent: its second record is then a duplicate at our commit,
+ * as when two builders store a chunk at once. */
+bool store_filter_absent(struct store *st, const uint8_t id[STORE_ID_LEN]);
 /* With dbmu held: id was indexed (a commit's row). */
 void store_filter_add_locked(struct store *st, const uint8_t id[STORE_ID_LEN]);
 /* At open, no lock held: starts building the filter from the index;
