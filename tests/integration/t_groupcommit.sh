@@ -42,7 +42,13 @@ sqlite3 -separator ' ' "$T/state-phone1/state.db" \
 acked=$(wc -l <"$T/acked")
 [ "$acked" -lt "$N" ] || fail "all $N acknowledged before the kill: nothing was cut"
 server_start
-vigil ls "phone1:$D" --recursive --json >"$T/ls.json" || fail "ls after restart"
+# with nothing acknowledged the kill may have come before the first
+# commit: then not even $D is on the server (nothing to check here; the
+# second run below lists everything)
+if ! vigil ls "phone1:$D" --recursive --json >"$T/ls.json"; then
+	[ "$acked" -eq 0 ] || fail "ls after restart"
+	echo '[]' >"$T/ls.json"
+fi
 jq -r '.[] | select(.type == "file") | "\(.path) \(.version)"' "$T/ls.json" | sort >"$T/onsrv"
 missing=$(sort "$T/acked" | comm -23 - "$T/onsrv" | wc -l)
 [ "$missing" -eq 0 ] || { sort "$T/acked" | comm -23 - "$T/onsrv" | head -5; fail "$missing acknowledged version(s) lost"; }
