@@ -114,8 +114,9 @@ static void *committer(void *arg)
 		if (!vp->cbusy)
 			break;
 		pthread_mutex_unlock(&vp->mu);
-		/* a failed commit voids the build (the worker's error), as a
-		 * failed vb_checkpoint_now does */
+		/* a failed commit or append voids the build (the worker's
+		 * error; so broken needs no keeping), as a failed
+		 * vb_checkpoint_now does in the background */
 		r = store_batch_commit(vp->cb);
 		if (r == 0)
 			r = vb_ckpt_append(vp->vb, vp->clog, vp->cn, &broken);
