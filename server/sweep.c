@@ -12,59 +12,51 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/tls.h"
+#include "common/vec.h"
 #include "server/store/content.h"
 
 #define ROOTS_PAGE 1024
 
-/* The devices' keys, and an id context per device made when first needed. */
+/* The devices' keys (one array: content_mark_uploads takes it whole) and,
+ * beside each, its device and an id context made when first needed. */
+struct devmac { int64_t dev; struct store_idmac *mac; };
 struct devkeys {
-	int64_t *dev;
-	struct devkey *key;
-	struct store_idmac **mac;
-	size_t n, cap;
+	struct vec key;   /* struct devkey */
+	struct vec dev;   /* struct devmac: dev[i] goes with key[i] */
 };
 
 static int devkeys_add(void *arg, const struct ident *id)
 {
 	struct devkeys *k = arg;
+	struct devkey *key;
 
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 64;
-		void *a = realloc(k->dev, cap * sizeof(*k->dev)), *b, *c;
-
-		if (a)
-			k->dev = a;
-		b = a ? realloc(k->key, cap * sizeof(*k->key)) : NULL;
-		if (b)
-			k->key = b;
-		c = b ? realloc(k->mac, cap * sizeof(*k->mac)) : NULL;
-		if (!c)
-			return -ENOMEM;
-		k->mac = c;
-		k->cap = cap;
-	}
-	k->dev[k->n] = id->id;
-	memcpy(k->key[k->n].k, id->devkey, 32);
-	k->mac[k->n++] = NULL;
-	return 0;
+	/* both or neither, so the two arrays stay in step */
+	if (vec_reserve(&k->key, 1) < 0 || vec_reserve(&k->dev, 1) < 0)
+		return -ENOMEM;
+	key = vec_add(&k->key);
+	memcpy(key->k, id->devkey, 32);
+	return vec_push(&k->dev, &(struct devmac){ .dev = id->id });
 }
 
 static void devkeys_free(struct devkeys *k)
 {
-	for (size_t i = 0; i < k->n; i++)
-		store_idmac_free(k->mac[i]);
-	free(k->dev);
-	free(k->key);
-	free(k->mac);
+	struct devmac *d = k->dev.p;
+
+	for (size_t i = 0; i < k->dev.n; i++)
+		store_idmac_free(d[i].mac);
+	vec_free(&k->key);
+	vec_free(&k->dev);
 }
 
 static struct store_idmac *devkeys_mac(struct devkeys *k, int64_t dev)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (k->dev[i] == dev) {
-			if (!k->mac[i])
-				k->mac[i] = store_idmac_new(&k->key[i]);
-			return k->mac[i];
+	struct devmac *d = k->dev.p;
+
+	for (size_t i = 0; i < k->dev.n; i++)
+		if (d[i].dev == dev) {
+			if (!d[i].mac)
+				d[i].mac = store_idmac_new((struct devkey *)k->key.p + i);
+			return d[i].mac;
 		}
 	return NULL;
 }
@@ -135,14 +127,14 @@ static int mark_versions(struct store *st, struct index *idx, struct devkeys *k,
 
 static int mark_all(struct store *st, struct index *idx, struct sweep_result *out)
 {
-	struct devkeys k = { 0 };
+	struct devkeys k = { VEC_INIT(struct devkey), VEC_INIT(struct devmac) };
 	int r;
 
 	r = index_ident_list(idx, ROLE_DEVICE, devkeys_add, &k);
 	/* states first: one gone by then was removed after its version was
 	 * committed, so the versions read next hold it */
 	if (r == 0)
-		r = content_mark_uploads(st, k.key, k.n, &out->states);
+		r = content_mark_uploads(st, k.key.p, k.key.n, &out->states);
 	if (r == 0)
 		r = mark_pins(st, out, false);
 	if (r == 0)
