@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "common/vec.h"
 #include "server/commands.h"
 #include "server/reply.h"
 #include "server/retain.h"
@@ -343,35 +344,26 @@ static int do_read(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 
 /* ------------------------------------------------------------------ devices */
 
-struct dev_list { struct vg_device *d; int64_t *id; size_t n, cap; };
+/* One device of the reply, and its id in the index. */
+struct qdev { struct vg_device d; int64_t id; };
 
 static int collect_device(void *arg, const struct ident *id)
 {
-	struct dev_list *l = arg;
+	struct vec *l = arg;
+	struct qdev *q;
 
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		struct vg_device *d;
-		int64_t *ids;
-
-		if (ncap > QUERY_DEVICES_MAX)
-			return -E2BIG;
-		if (!(d = realloc(l->d, ncap * sizeof(*d))))
-			return -ENOMEM;
-		l->d = d;
-		if (!(ids = realloc(l->id, ncap * sizeof(*ids))))
-			return -ENOMEM;
-		l->id = ids;
-		l->cap = ncap;
-	}
-	memset(&l->d[l->n], 0, sizeof(l->d[l->n]));
-	snprintf(l->d[l->n].name, sizeof(l->d[l->n].name), "%s", id->name);
-	l->id[l->n++] = id->id;
+	if (l->n == QUERY_DEVICES_MAX)
+		return -E2BIG;
+	if (!(q = vec_add(l)))
+		return -ENOMEM;
+	snprintf(q->d.name, sizeof(q->d.name), "%s", id->name);
+	q->id = id->id;
 	return 0;
 }
 
-static int devices_send(struct conn *c, struct mux_stream *s, struct dev_list *l)
+static int devices_send(struct conn *c, struct mux_stream *s, const struct vec *l)
 {
+	struct qdev *q = l->p;
 	struct index_devstate st;
 	struct reply_batch rb;
 	struct buf one;
@@ -381,14 +373,14 @@ static int devices_send(struct conn *c, struct mux_stream *s, struct dev_list *l
 	reply_batch_init(&rb, s, MSG_DEVICES);
 	buf_init(&one, VG_MSG_MAX);
 	for (i = 0; r == 0 && i < l->n; i++) {
-		if ((r = index_dev_state(srv_reader(c->srv), l->id[i], &st)) < 0)
+		if ((r = index_dev_state(srv_reader(c->srv), q[i].id, &st)) < 0)
 			break;
-		l->d[i].online = srv_device_online(c->srv, l->id[i]);
-		l->d[i].last_seen_ns = st.last_seen_ns;
-		l->d[i].files = st.files;
-		l->d[i].bytes = st.bytes;
+		q[i].d.online = srv_device_online(c->srv, q[i].id);
+		q[i].d.last_seen_ns = st.last_seen_ns;
+		q[i].d.files = st.files;
+		q[i].d.bytes = st.bytes;
 		buf_reset(&one);
-		proto_put_device(&one, &l->d[i]);
+		proto_put_device(&one, &q[i].d);
 		if ((r = wire_buf_error(&one)) == 0)
 			r = reply_batch_put(&rb, &one);
 	}
@@ -401,7 +393,7 @@ static int devices_send(struct conn *c, struct mux_stream *s, struct dev_list *l
 
 static int do_devices(struct conn *c, struct mux_stream *s, struct wire_reader *wr)
 {
-	struct dev_list l = { 0 };
+	struct vec l = VEC_INIT(struct qdev);
 	int r;
 
 	if (wire_done(wr) < 0)
@@ -412,8 +404,7 @@ static int do_devices(struct conn *c, struct mux_stream *s, struct wire_reader *
 		r = devices_send(c, s, &l);
 	if (r < 0 && r != -ECONNRESET)
 		reply_error(s, -r, "devices: %s", strerror(-r));
-	free(l.d);
-	free(l.id);
+	vec_free(&l);
 	return 0;
 }
 
