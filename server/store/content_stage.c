@@ -36,6 +36,7 @@
 #include <openssl/hmac.h>
 
 #include "common/clock.h"
+#include "common/vec.h"
 
 #define HDR_LEN 80
 #define SEG     (64u << 10)   /* plain bytes per sealed record at most */
@@ -57,8 +58,7 @@ struct bstage {
 	/* an encrypted store's: records, the file's end, a sealing context,
 	 * a record buffer and the last record opened (cached: -1 none) */
 	struct store *st;
-	struct srec *recs;
-	size_t nrec, caprec;
+	struct vec recs;     /* struct srec, by poff */
 	uint64_t fend;
 	EVP_CIPHER_CTX *cx;
 	uint8_t *rbuf, *plain;
@@ -123,23 +123,13 @@ static void srec_hdr(const struct bstage *sg, uint64_t poff, uint32_t len, uint8
 
 static int srec_push(struct bstage *sg, uint64_t poff, uint64_t foff, uint32_t len)
 {
-	if (sg->nrec == sg->caprec) {
-		size_t c = sg->caprec ? 2 * sg->caprec : 64;
-		struct srec *n = realloc(sg->recs, c * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		sg->recs = n;
-		sg->caprec = c;
-	}
-	sg->recs[sg->nrec++] = (struct srec){ poff, foff, len };
-	return 0;
+	return vec_push(&sg->recs, &(struct srec){ poff, foff, len });
 }
 
 /* Record i into sg->plain (its tag checked).  0 or -EIO. */
 static int srec_open(struct bstage *sg, size_t i)
 {
-	const struct srec *r = &sg->recs[i];
+	const struct srec *r = (const struct srec *)sg->recs.p + i;
 	size_t n = REC_HDR + REC_SEAL + r->len;
 	uint8_t want[REC_HDR];
 
@@ -168,13 +158,13 @@ static uint64_t srec_scan(struct bstage *sg, uint64_t held)
 			break;
 		len = (uint32_t)be_uint(h + 48, 4);
 		if (len == 0 || len > SEG || len > held - poff || srec_push(sg, poff, foff, len) < 0 ||
-		    srec_open(sg, sg->nrec - 1) < 0)
+		    srec_open(sg, sg->recs.n - 1) < 0)
 			break;
 		poff += len;
 		foff += REC_HDR + REC_SEAL + len;
 	}
 	if (poff != held) {
-		sg->nrec = 0;
+		sg->recs.n = 0;
 		sg->cached = -1;
 		poff = 0;
 		foff = HDR_LEN;
@@ -205,13 +195,14 @@ static int srec_append(struct bstage *sg, const uint8_t *p, size_t n)
 
 static ssize_t srec_pread(struct bstage *sg, uint8_t *buf, size_t n, uint64_t off)
 {
-	size_t lo = 0, hi = sg->nrec, i;
+	const struct srec *rec = sg->recs.p;
+	size_t lo = 0, hi = sg->recs.n, i;
 	uint64_t at;
 
 	while (hi - lo > 1) {   /* the last record starting at or before off */
 		size_t mid = (lo + hi) / 2;
 
-		if (sg->recs[mid].poff <= off)
+		if (rec[mid].poff <= off)
 			lo = mid;
 		else
 			hi = mid;
@@ -219,9 +210,9 @@ static ssize_t srec_pread(struct bstage *sg, uint8_t *buf, size_t n, uint64_t of
 	i = lo;
 	if (srec_open(sg, i) < 0)
 		return -EIO;
-	at = off - sg->recs[i].poff;
-	if (n > sg->recs[i].len - at)
-		n = (size_t)(sg->recs[i].len - at);
+	at = off - rec[i].poff;
+	if (n > rec[i].len - at)
+		n = (size_t)(rec[i].len - at);
 	memcpy(buf, sg->plain + at, n);
 	return (ssize_t)n;
 }
@@ -234,6 +225,7 @@ static int sealed_init(struct bstage *sg, struct store *st)
 
 	sg->st = st;
 	sg->cached = -1;
+	vec_init(&sg->recs, sizeof(struct srec));
 	HMAC(EVP_sha256(), st->pkey, sizeof(st->pkey), sg->id.root, 32, sg->rid, &n);
 	sg->cx = store_seal_ctx(st);
 	sg->rbuf = malloc(REC_HDR + REC_SEAL + SEG);
@@ -250,7 +242,7 @@ static void stage_free(struct bstage *sg)
 		OPENSSL_cleanse(sg->plain, SEG);
 	free(sg->plain);
 	free(sg->rbuf);
-	free(sg->recs);
+	vec_free(&sg->recs);
 	free(sg);
 }
 
