@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/vec.h"
 
 #define SWEEP_STEP 512   /* rows looked at, and deleted, per transaction */
 
@@ -25,8 +26,7 @@ struct store_sweep {
 	struct idset touched, marked;
 	bool deleting;             /* step 4: pins need their root marked */
 	bool broken;               /* the touched or late set lost an entry: no deleting */
-	struct store_root *late;   /* pins to mark */
-	size_t nlate, caplate;
+	struct vec late;           /* struct store_root: pins to mark */
 	uint32_t a0;               /* the active pack after begin: older ones get no new rows */
 	uint64_t *live;            /* [0..a0): live record bytes per pack (step 4's scan) */
 	bool scanned;              /* step 4 went through every row: live is whole */
@@ -164,20 +164,15 @@ void store_guard_exit(struct store *st, struct store_guard *g)
 static void late_add(struct store_sweep *sw, const struct devkey *key, const uint8_t root[32],
 		     uint64_t size)
 {
-	if (sw->nlate == sw->caplate) {
-		size_t cap = sw->caplate ? 2 * sw->caplate : 16;
-		struct store_root *l = realloc(sw->late, cap * sizeof(*l));
+	struct store_root *l = vec_add(&sw->late);
 
-		if (!l) {
-			sw->broken = true;
-			return;
-		}
-		sw->late = l;
-		sw->caplate = cap;
+	if (!l) {
+		sw->broken = true;
+		return;
 	}
-	sw->late[sw->nlate].key = *key;
-	memcpy(sw->late[sw->nlate].root, root, 32);
-	sw->late[sw->nlate++].size = size;
+	l->key = *key;
+	memcpy(l->root, root, 32);
+	l->size = size;
 }
 
 /* With dbmu held, while the sweep deletes: whether the tree of the root
@@ -278,6 +273,7 @@ int store_sweep_begin(struct store *st)
 		pthread_mutex_unlock(&st->swmu);
 		return -ENOMEM;
 	}
+	vec_init(&sw->late, sizeof(struct store_root));
 	pthread_mutex_lock(&st->dbmu);
 	sw->gen = st->gen + 1;
 	if ((r = gen_store_locked(st, sw->gen)) == 0) {
@@ -288,7 +284,7 @@ int store_sweep_begin(struct store *st)
 	}
 	pthread_mutex_unlock(&st->dbmu);
 	if (r < 0) {
-		free(sw->late);
+		vec_free(&sw->late);
 		free(sw);
 		pthread_mutex_unlock(&st->swmu);
 		return r;
@@ -342,10 +338,9 @@ int store_sweep_pins(struct store *st, struct store_root **out, size_t *n, bool 
 	struct store_sweep *sw = st->sw;
 
 	pthread_mutex_lock(&st->dbmu);
-	*out = sw->late;
-	*n = sw->nlate;
-	sw->late = NULL;
-	sw->nlate = sw->caplate = 0;
+	*out = sw->late.p;   /* the caller's now */
+	*n = sw->late.n;
+	vec_init(&sw->late, sizeof(struct store_root));
 	if (*n == 0 && finish && !sw->broken)
 		sw->deleting = true;
 	*deleting = sw->deleting;
@@ -368,7 +363,7 @@ void store_sweep_end(struct store *st, struct store_sweep_stats *out)
 		*out = sw->stats;
 	idset_clear(&sw->touched);
 	idset_clear(&sw->marked);
-	free(sw->late);
+	vec_free(&sw->late);
 	free(sw->live);
 	free(sw);
 	pthread_mutex_unlock(&st->swmu);
@@ -496,9 +491,9 @@ static int delete_locked(struct store *st, struct row *rw, size_t n, size_t *kep
  * deleted, or what a crashed sweep deleted before it could punch. */
 static int journal_flush(struct store *st)
 {
-	struct store_extent *f = NULL;
+	struct vec f = VEC_INIT(struct store_extent);
+	struct store_extent *e;
 	sqlite3_stmt *q = NULL;
-	size_t n = 0, cap = 0;
 	int rc, r = 0;
 
 	pthread_mutex_lock(&st->dbmu);
@@ -506,34 +501,29 @@ static int journal_flush(struct store *st)
 	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
 		if ((rc = sqlite3_step(q)) != SQLITE_ROW)
 			break;
-		if (n == cap) {
-			struct store_extent *g = realloc(f, (cap = cap ? 2 * cap : 256) * sizeof(*f));
-
-			if (!g) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			f = g;
+		if (!(e = vec_add(&f))) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		f[n].pack = (uint32_t)sqlite3_column_int64(q, 0);
-		f[n].off = (uint64_t)sqlite3_column_int64(q, 1);
-		f[n++].len = (uint64_t)sqlite3_column_int64(q, 2);
+		e->pack = (uint32_t)sqlite3_column_int64(q, 0);
+		e->off = (uint64_t)sqlite3_column_int64(q, 1);
+		e->len = (uint64_t)sqlite3_column_int64(q, 2);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->dbmu);
 	if (rc != SQLITE_DONE)
 		r = store_db_err(st, rc);
-	if (r == 0 && n) {
+	if (r == 0 && f.n) {
 		/* no row names these records: punching twice is harmless */
 		crash_point();
-		store_punch_extents(st, f, n);
+		store_punch_extents(st, f.p, f.n);
 		crash_point();
 		pthread_mutex_lock(&st->dbmu);
 		rc = sqlite3_exec(st->db, "DELETE FROM sweep_punch", NULL, NULL, NULL);
 		pthread_mutex_unlock(&st->dbmu);
 		r = rc == SQLITE_OK ? 0 : store_db_err(st, rc);
 	}
-	free(f);
+	vec_free(&f);
 	return r;
 }
 
