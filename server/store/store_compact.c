@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/vec.h"
+
 #define ROWS_STEP 512   /* chunks rows read per page (dbmu held for one) */
 
 struct cpack {
@@ -43,11 +45,10 @@ static int packs_list(struct store *st, const uint64_t *live, uint32_t a0, struc
 		      size_t *n)
 {
 	sqlite3_stmt *q = NULL;
-	struct cpack *c = NULL;
-	size_t cap = 0;
+	struct vec c = VEC_INIT(struct cpack);
+	struct cpack *e;
 	int rc;
 
-	*n = 0;
 	pthread_mutex_lock(&st->dbmu);
 	rc = sqlite3_prepare_v2(st->db, "SELECT pack FROM packs WHERE pack < ? ORDER BY pack", -1,
 				&q, NULL);
@@ -63,23 +64,18 @@ static int packs_list(struct store *st, const uint64_t *live, uint32_t a0, struc
 		gone = fstatat(st->packsfd, name, &sb, 0) < 0;
 		if (p == 0 || p >= a0 || (gone && (errno != ENOENT || live[p])))
 			continue;
-		if (*n == cap) {
-			struct cpack *g = realloc(c, (cap = cap ? 2 * cap : 64) * sizeof(*c));
-
-			if (!g) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			c = g;
+		if (!(e = vec_add(&c))) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		c[*n] = (struct cpack){ .pack = p, .live = live[p], .gone = gone,
-					.disk = gone ? 0 : (uint64_t)sb.st_blocks * 512 };
-		(*n)++;
+		*e = (struct cpack){ .pack = p, .live = live[p], .gone = gone,
+				     .disk = gone ? 0 : (uint64_t)sb.st_blocks * 512 };
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->dbmu);
-	*out = c;
+	*out = c.p;
+	*n = c.n;
 	return rc == SQLITE_DONE ? 0 : store_db_err(st, rc);
 }
 
@@ -140,11 +136,12 @@ static int crow_cmp(const void *a, const void *b)
 }
 
 /* One page of rows after *after whose pack is in want[] (indexed by pack,
- * below a0) appended to *rw.  *more: a full page was read. */
+ * below a0) appended to rw (struct crow).  *more: a full page was read. */
 static int rows_page(struct store *st, const uint8_t *want, uint32_t a0, uint8_t *after,
-		     bool first, struct crow **rw, size_t *n, size_t *cap, bool *more)
+		     bool first, struct vec *rw, bool *more)
 {
 	sqlite3_stmt *q = NULL;
+	struct crow *w;
 	size_t seen = 0;
 	int rc;
 
@@ -165,20 +162,15 @@ static int rows_page(struct store *st, const uint8_t *want, uint32_t a0, uint8_t
 		seen++;
 		if (p >= a0 || !want[p])
 			continue;
-		if (*n == *cap) {
-			struct crow *g = realloc(*rw, (*cap = *cap ? 2 * *cap : 256) * sizeof(**rw));
-
-			if (!g) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*rw = g;
+		if (!(w = vec_add(rw))) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		memcpy((*rw)[*n].id, after, STORE_ID_LEN);
-		(*rw)[*n].pack = p;
-		(*rw)[*n].off = (uint64_t)sqlite3_column_int64(q, 2);
-		(*rw)[*n].clen = (uint32_t)sqlite3_column_int64(q, 3);
-		(*rw)[(*n)++].rlen = (uint32_t)sqlite3_column_int64(q, 4);
+		memcpy(w->id, after, STORE_ID_LEN);
+		w->pack = p;
+		w->off = (uint64_t)sqlite3_column_int64(q, 2);
+		w->clen = (uint32_t)sqlite3_column_int64(q, 3);
+		w->rlen = (uint32_t)sqlite3_column_int64(q, 4);
 	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->dbmu);
@@ -195,19 +187,19 @@ static int rows_collect(struct store *st, const uint8_t *want, uint32_t a0, stru
 			size_t *n, const volatile int *cancel)
 {
 	uint8_t after[STORE_ID_LEN] = { 0 };
-	size_t cap = 0;
+	struct vec v = VEC_INIT(struct crow);
 	bool more = true, first = true;
 	int r = 0;
 
-	*rw = NULL;
-	*n = 0;
 	while (r == 0 && more) {
 		r = cancelled(cancel) ? -ECANCELED :
-		    rows_page(st, want, a0, after, first, rw, n, &cap, &more);
+		    rows_page(st, want, a0, after, first, &v, &more);
 		first = false;
 	}
-	if (r == 0 && *n)
-		qsort(*rw, *n, sizeof(**rw), crow_cmp);
+	if (r == 0 && v.n)
+		qsort(v.p, v.n, v.size, crow_cmp);
+	*rw = v.p;   /* the caller's, even on failure */
+	*n = v.n;
 	return r;
 }
 
