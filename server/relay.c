@@ -13,6 +13,7 @@
 #include "common/command.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "common/vec.h"
 #include "server/cmdadmit.h"
 #include "server/commands.h"
 #include "server/reply.h"
@@ -159,36 +160,27 @@ out:
 	pthread_mutex_unlock(&rl->mu);
 }
 
-/* Devices whose erase is done but whose identity is not revoked: a crash
- * came between recording the final report and revoking.  Found at start. */
-struct erased { size_t n; struct ident *v; };
-
 static int collect_device(void *arg, const struct ident *id)
 {
-	struct erased *e = arg;
-	struct ident *v;
-
-	if (id->revoked)
-		return 0;
-	if (!(v = realloc(e->v, (e->n + 1) * sizeof(*v))))
-		return -ENOMEM;
-	e->v = v;
-	e->v[e->n++] = *id;
-	return 0;
+	return id->revoked ? 0 : vec_push(arg, id);
 }
 
+/* Devices whose erase is done but whose identity is not revoked: a crash
+ * came between recording the final report and revoking.  Found at start. */
 static void revoke_erased(struct srv *srv)
 {
-	struct erased e = { 0 };
+	struct vec e = VEC_INIT(struct ident);
+	struct ident *dev;
 	struct cmd_flags fl;
 
 	if (index_ident_list(srv->idx, ROLE_DEVICE, collect_device, &e) < 0)
 		log_warnx("index: cannot list devices to check erased ones");
+	dev = e.p;
 	for (size_t i = 0; i < e.n; i++)
-		if (commands_flags(srv->idx, e.v[i].id, &fl) == 0 &&
+		if (commands_flags(srv->idx, dev[i].id, &fl) == 0 &&
 		    !strcmp(fl.erase_state, "done"))
-			revoke_device(srv, &e.v[i]);
-	free(e.v);
+			revoke_device(srv, &dev[i]);
+	vec_free(&e);
 }
 
 int relay_start(struct srv *srv, struct relay **out)
