@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
+#include "common/vec.h"
 #include "controller/commands.h"
 #include "controller/cverify.h"
 #include "controller/jsonout.h"
@@ -264,8 +265,7 @@ struct logrow {
 
 struct logrows {
 	struct out *o;
-	struct logrow *r;
-	size_t n, cap;
+	struct vec r;           /* struct logrow: row i is the JSON array's entry i */
 };
 
 static int log_one(void *arg, struct wire_reader *r)
@@ -277,17 +277,8 @@ static int log_one(void *arg, struct wire_reader *r)
 	proto_get_entry(r, e);
 	if (wire_ok(r) < 0)
 		return -EBADMSG;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct logrow *nr = realloc(l->r, cap * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		l->r = nr;
-		l->cap = cap;
-	}
-	row = &l->r[l->n];
-	memset(row, 0, sizeof(*row));
+	if (!(row = vec_add(&l->r)))
+		return -ENOMEM;
 	memcpy(row->sha.tree_root, e->tree_root, 32);
 	row->sha.live_file = e->type == VG_FILE && !e->deleted;
 	row->sha.missing = cverify_sha_pending(e);
@@ -299,7 +290,6 @@ static int log_one(void *arg, struct wire_reader *r)
 	row->deleted = e->deleted;
 	if (!l->o->arr && e->type == VG_SYMLINK && !(row->lesc = text_escape(e->link, true)))
 		return -ENOMEM;
-	l->n++;
 	return l->o->arr ? out_add(l->o, jsonout_log_entry(e)) : 0;
 }
 
@@ -325,15 +315,17 @@ static void log_text(const struct logrow *row, bool pending)
  * printed by out_close).  0 or -ENOMEM. */
 static int log_print(struct logrows *l)
 {
-	struct jsonout_logsha *s = malloc((l->n ? l->n : 1) * sizeof(*s));
-	bool *pend = malloc(l->n ? l->n : 1);
+	const struct logrow *row = l->r.p;
+	size_t n = l->r.n;
+	struct jsonout_logsha *s = malloc((n ? n : 1) * sizeof(*s));
+	bool *pend = malloc(n ? n : 1);
 	int r = s && pend ? 0 : -ENOMEM;
 
-	for (size_t i = 0; r == 0 && i < l->n; i++)
-		s[i] = l->r[i].sha;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		s[i] = row[i].sha;
 	if (r == 0)
-		jsonout_log_pending(s, l->n, pend);
-	for (size_t i = 0; r == 0 && i < l->n; i++) {
+		jsonout_log_pending(s, n, pend);
+	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (l->o->arr && pend[i])
 			r = json_object_set_new(json_array_get(l->o->arr, i), "sha256_pending",
 						json_true()) < 0 ? -ENOMEM : 0;
@@ -341,7 +333,7 @@ static int log_print(struct logrows *l)
 			if (i == 0)
 				printf("%8s  %-30s %12s  %-64s  %s\n", "VERSION", "TIME", "SIZE",
 				       "SHA256", "TYPE");
-			log_text(&l->r[i], pend[i]);
+			log_text(&row[i], pend[i]);
 		}
 	}
 	free(s);
@@ -358,7 +350,7 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	char what[PATH_MAX + VG_NAME_MAX + 8];
 	struct vg_log_req q;
 	struct out o = { 0 };
-	struct logrows rows = { .o = &o };
+	struct logrows rows = { .o = &o, .r = VEC_INIT(struct logrow) };
 	bool json = false;
 	struct buf req;
 	long n;
@@ -388,8 +380,8 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	}
 	if (n > 0 && log_print(&rows) < 0)
 		n = -ENOMEM;
-	for (size_t i = 0; i < rows.n; i++)
-		free(rows.r[i].lesc);
-	free(rows.r);
+	for (size_t i = 0; i < rows.r.n; i++)
+		free(((struct logrow *)rows.r.p)[i].lesc);
+	vec_free(&rows.r);
 	return out_close(&o, n, json);
 }
