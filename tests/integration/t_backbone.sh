@@ -53,6 +53,11 @@ vigil log "phone1:$D/big" --json >"$T/log.json"
 # until then; at once here: VIGIL_TEST_SHAFILL_QUIET_MS=0)
 big_sha() { [ "$(vigil log "phone1:$D/big" --json | jq -r '.[1].sha256')" = "$(sha256sum "$D/big" | cut -d' ' -f1)" ]; }
 wait_for 30 "log sha256 of the edit" big_sha
+# the table: a header, then versions 1 and 2, the second with its sha256
+vigil log "phone1:$D/big" >"$T/log.txt"
+[ "$(awk 'NR > 1 { print $1 }' "$T/log.txt" | paste -sd' ')" = "1 2" ] || fail "log table: $(cat "$T/log.txt")"
+awk 'NR == 3' "$T/log.txt" | grep -q " $(sha256sum "$D/big" | cut -d' ' -f1) " ||
+	fail "log table: the edit's sha256: $(cat "$T/log.txt")"
 vigil log "phone1:$D/zero" --json | jqe '.[-1].deleted == true' >/dev/null || fail "delete recorded"
 vigil ls "phone1:$D" --json | jqe '[.[] | select(.path=="'"$D"'/zero")] | length == 0' >/dev/null || fail "deleted file not listed"
 vigil ls "phone1:$D" --json | jqe '.[] | select(.path=="'"$D"'/one" and .mode==384)' >/dev/null || fail "mode change"
