@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
+#include "common/vec.h"
 #include "controller/cmdsend.h"
 #include "controller/commands.h"
 #include "controller/getdirect.h"
@@ -73,8 +74,7 @@ struct item {
 	} while (0)
 
 struct items {
-	struct item *v;
-	size_t n, cap;
+	struct vec v;               /* struct item */
 	struct vg_entry *scratch;
 };
 
@@ -168,16 +168,8 @@ static int item_add(void *arg, struct wire_reader *r)
 		return -EBADMSG;
 	if (e->deleted)
 		return 0;
-	if (it->n == it->cap) {
-		size_t ncap = it->cap ? it->cap * 2 : 256;
-
-		if (!(x = realloc(it->v, ncap * sizeof(*x))))
-			return -ENOMEM;
-		it->v = x;
-		it->cap = ncap;
-	}
-	x = &it->v[it->n];
-	memset(x, 0, sizeof(*x));
+	if (!(x = vec_add(&it->v)))
+		return -ENOMEM;
 	x->path = strdup(e->path);
 	x->link = e->type == VG_SYMLINK ? strdup(e->link) : NULL;
 	if (e->xattr_len > 0 && e->xattr_len <= VG_XATTR_MAX &&
@@ -185,27 +177,22 @@ static int item_add(void *arg, struct wire_reader *r)
 		memcpy(x->xattrs, e->xattrs, e->xattr_len);
 		x->xattr_len = e->xattr_len;
 	}
-	if (!x->path || (e->type == VG_SYMLINK && !x->link) || (e->xattr_len && !x->xattrs)) {
-		free(x->path);
-		free(x->link);
-		free(x->xattrs);
-		return -ENOMEM;
-	}
+	if (!x->path || (e->type == VG_SYMLINK && !x->link) || (e->xattr_len && !x->xattrs))
+		return -ENOMEM;   /* the listing fails; items_free frees what x holds */
 	ITEM_META_COPY(x, e);
-	it->n++;
 	return 0;
 }
 
 static void items_free(struct items *it)
 {
-	size_t i;
+	struct item *x = it->v.p;
 
-	for (i = 0; i < it->n; i++) {
-		free(it->v[i].path);
-		free(it->v[i].link);
-		free(it->v[i].xattrs);
+	for (size_t i = 0; i < it->v.n; i++) {
+		free(x[i].path);
+		free(x[i].link);
+		free(x[i].xattrs);
 	}
-	free(it->v);
+	vec_free(&it->v);
 	free(it->scratch);
 }
 
@@ -214,7 +201,7 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 {
 	char what[PATH_MAX + VG_NAME_MAX + 8];
 	struct vg_ls_req q = { .at = at, .recursive = 1 };
-	struct items it = { 0 };
+	struct items it = { .v = VEC_INIT(struct item) };
 	struct buf req;
 	size_t i;
 	long n;
@@ -232,8 +219,8 @@ static int get_tree(struct get *g, struct restore *rs, const char *target,
 	n = ctl_list(g->c, MSG_CTL_LS, &req, MSG_ENTRIES, what, item_add, &it);
 	buf_free(&req);
 	r = n < 0 ? (int)n : 0;
-	for (i = 0; r == 0 && i < it.n; i++) {
-		struct item *x = &it.v[i];
+	for (i = 0; r == 0 && i < it.v.n; i++) {
+		struct item *x = (struct item *)it.v.p + i;
 		struct vg_entry *e = it.scratch;
 		const char *rel = restore_below(root->path, x->path);
 
