@@ -938,15 +938,22 @@ static __always_inline int sys_exit_common(__u64 nr, __u64 *a, long ret)
 	return dispatch(op, a, ret);
 }
 
+/* The syscall's number and arguments in this architecture's pt_regs; GET
+ * is REG_LOAD (a BTF pointer: plain loads) or REG_READ (probe reads, one
+ * register at a time: a copy of the whole struct, 168 bytes on x86, took
+ * the raw_tp program past the verifier's 512-byte stack bound). */
+#define REG_LOAD(dst, src) ((dst) = (src))
+#define REG_READ(dst, src) bpf_core_read(&(dst), sizeof(dst), &(src))
 #if defined(__TARGET_ARCH_x86)
 #define REGS_NR(r)    ((r)->orig_ax)
-#define REGS_ARGS(r, a) do { a[0] = (r)->di; a[1] = (r)->si; a[2] = (r)->dx; \
-		a[3] = (r)->r10; a[4] = (r)->r8; a[5] = (r)->r9; } while (0)
+#define REGS_ARGS(r, a, GET) do { GET(a[0], (r)->di); GET(a[1], (r)->si); \
+		GET(a[2], (r)->dx); GET(a[3], (r)->r10); GET(a[4], (r)->r8); \
+		GET(a[5], (r)->r9); } while (0)
 #elif defined(__TARGET_ARCH_arm64)
 #define REGS_NR(r)    ((r)->syscallno)
-#define REGS_ARGS(r, a) do { a[0] = (r)->orig_x0; a[1] = (r)->regs[1]; \
-		a[2] = (r)->regs[2]; a[3] = (r)->regs[3]; a[4] = (r)->regs[4]; \
-		a[5] = (r)->regs[5]; } while (0)
+#define REGS_ARGS(r, a, GET) do { GET(a[0], (r)->orig_x0); GET(a[1], (r)->regs[1]); \
+		GET(a[2], (r)->regs[2]); GET(a[3], (r)->regs[3]); \
+		GET(a[4], (r)->regs[4]); GET(a[5], (r)->regs[5]); } while (0)
 #else
 #error "tracker.bpf.c: add this architecture's syscall registers"
 #endif
@@ -959,7 +966,7 @@ int BPF_PROG(trk_exit_btf, struct pt_regs *regs, long ret)
 
 	if (nr >= TRK_NR_MAX || !trk_sysop[nr] || ret < 0)
 		return 0;
-	REGS_ARGS(regs, a);
+	REGS_ARGS(regs, a, REG_LOAD);
 	return sys_exit_common(nr, a, ret);
 }
 
@@ -968,15 +975,13 @@ int BPF_PROG(trk_exit_btf, struct pt_regs *regs, long ret)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(trk_exit_raw, struct pt_regs *regs, long ret)
 {
-	struct pt_regs r;
 	__u64 nr, a[6];
 
 	if (bpf_core_read(&nr, sizeof(nr), &REGS_NR(regs)))
 		return 0;
 	if (nr >= TRK_NR_MAX || !trk_sysop[nr] || ret < 0)
 		return 0;
-	bpf_probe_read_kernel(&r, sizeof(r), regs);
-	REGS_ARGS(&r, a);
+	REGS_ARGS(regs, a, REG_READ);
 	return sys_exit_common(nr, a, ret);
 }
 

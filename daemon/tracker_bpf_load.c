@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,14 @@ static int child_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* open -> rodata -> load, with the BTF-typed tracepoint first. */
-static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, struct tb_loadmsg *m)
+/* open -> rodata -> load, with the BTF-typed tracepoint first (raw_only:
+ * the raw tracepoint alone, a test hook's way to check the fallback). */
+static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, struct tb_loadmsg *m,
+		      bool raw_only)
 {
 	int rc = -ENOENT;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = raw_only; attempt < 2; attempt++) {
 		struct tracker_bpf *s = tracker_bpf__open();
 
 		if (!s) {
@@ -146,7 +149,8 @@ static int child_send(int sock, struct tracker_bpf *s, struct tb_loadmsg *m)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadreq *rq)
+static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadreq *rq,
+						  bool raw_only)
 {
 	struct tracker_bpf *s = NULL;
 	struct tb_loadmsg m;
@@ -154,34 +158,40 @@ static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadr
 
 	memset(&m, 0, sizeof(m));
 	libbpf_set_print(child_log);
-	if ((rc = child_load(&s, rq, &m)) == 0 && (rc = child_fill(s, rq, &m)) == 0 &&
+	if ((rc = child_load(&s, rq, &m, raw_only)) == 0 && (rc = child_fill(s, rq, &m)) == 0 &&
 	    (rc = tracker_bpf__attach(s)) < 0)
 		snprintf(m.err, sizeof(m.err), "attach bpf programs: %s", strerror(-rc));
 	m.rc = rc;
 	_exit(child_send(sock, s, &m) < 0 ? 2 : 0);
 }
 
-/* Test hook (VIGIL_TEST_HOOKS=1, t_tracker.sh): VIGIL_TEST_BPF_LOADER=kill
- * makes the child die by SIGKILL before it answers, as a crash would. */
-static void test_loader_hook(void)
+/* Test hooks (VIGIL_TEST_HOOKS=1): VIGIL_TEST_BPF_LOADER=kill makes the
+ * child die by SIGKILL before it answers, as a crash would (t_tracker.sh);
+ * =raw loads the raw_tp/sys_exit program alone, the fallback for kernels
+ * without tp_btf (test_tracker_bpf).  Returns whether raw was asked for. */
+static bool test_loader_hook(void)
 {
 	const char *on = getenv("VIGIL_TEST_HOOKS"), *what = getenv("VIGIL_TEST_BPF_LOADER");
 
-	if (on && !strcmp(on, "1") && what && !strcmp(what, "kill"))
+	if (!on || strcmp(on, "1") || !what)
+		return false;
+	if (!strcmp(what, "kill"))
 		raise(SIGKILL);
+	return !strcmp(what, "raw");
 }
 
 int tracker_bpf_loader(int argc, char **argv)
 {
 	struct tb_loadreq *rq;
+	bool raw_only;
 
 	if (argc != 2 || strcmp(argv[1], TB_LOADER_ARG) != 0)
 		return 0;
-	test_loader_hook();
+	raw_only = test_loader_hook();
 	if (!(rq = malloc(sizeof(*rq))) ||
 	    recv(TB_LOADER_FD, rq, sizeof(*rq), 0) != (ssize_t)sizeof(*rq))
 		_exit(2);
-	child_main(TB_LOADER_FD, rq);
+	child_main(TB_LOADER_FD, rq, raw_only);
 }
 
 /* Takes the fds out of a received message; -EPROTO when they are not all there. */

@@ -3,7 +3,9 @@
  * ranges, writes elsewhere nothing; a directory renamed into the root is
  * tracked; legacy syscalls (rename, unlink, mkdir, ... by number) are seen;
  * a writable shared mapping turns polling on and off; a flood that overflows
- * the ring buffer asks for a rescan.  Needs root and BTF; skips otherwise. */
+ * the ring buffer asks for a rescan.  All of it twice: the tp_btf program,
+ * then the raw_tp fallback alone (a test hook of the loader), which must
+ * load wherever the first did.  Needs root and BTF; skips otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -535,7 +537,22 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_io_uring_by_file, setup, teardown),
 	};
 
+	struct tracker_sink none = { 0 };
+	char *roots[1] = { "/tmp" }, err[256];
+	struct tracker *t;
+	int rc;
+
 	log_init("test_tracker_bpf", LOG_LVL_INFO);
 	trk_ops = &tracker_bpf_ops;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Once more with the raw_tp/sys_exit program alone (the loader's
+	 * fallback for kernels without tp_btf): where the tracker starts at
+	 * all, it must start this way too, and behave the same. */
+	if (trk_ops->start(&t, roots, 1, &none, err, sizeof(err)) < 0)
+		return rc;
+	trk_ops->stop(t);
+	setenv("VIGIL_TEST_HOOKS", "1", 1);
+	setenv("VIGIL_TEST_BPF_LOADER", "raw", 1);
+	trk_must_start = true;
+	return cmocka_run_group_tests_name("raw_tp", tests, NULL, NULL) || rc;
 }
