@@ -205,6 +205,7 @@ void vreader_set_verified(struct vreader *vr, bool on);
 struct vreader_counts {
 	uint64_t chunks, chunks_hashed, chunks_direct;
 	uint64_t relocated;   /* chunks read again from where the index says now (compaction) */
+	uint64_t lookups;     /* chunk ids looked up in the store's index */
 };
 void vreader_get_counts(const struct vreader *vr, struct vreader_counts *out);
 /* sha256 of the whole content (reads it all). */

@@ -4,8 +4,10 @@
  * (binary search over each page's running byte totals), then fetches that
  * chunk.  Decoded pages live in a small LRU cache and the last chunk is
  * kept, so sequential reads touch the store once per chunk; where the next
- * chunks lie is looked up in one store_locate for up to VR_LOCS entries of
- * the leaf (a few after a jump).  Every page and chunk is checked against
+ * chunks lie is found for up to VR_LOCS entries of the leaf at once: after
+ * a jump a few, by the index in one store_locate; for a sequential reader
+ * the first by the index and the records that follow it in its pack,
+ * read in the same pread, by their headers (loc_predict).  Every page and chunk is checked against
  * the hash that names it before use; a verified reader
  * (vreader_set_verified: its caller checks the whole content against the
  * version's sha256 or tree root) checks each chunk's record by its CRC-32
@@ -340,8 +342,61 @@ static int loc_find(const struct vreader *vr, const uint8_t sha[32])
 	return -1;
 }
 
-/* Locates the chunks of the last leaf from its entry onwards in one store
- * round: many at a time for a sequential reader, a few after a jump. */
+/* A sequential reader's next chunks without the index: one upload stored
+ * a file's chunks as records back to back, so the span read from the
+ * record of entry leaf_i (located, loc[0]) is walked header by header
+ * while each names the leaf's next entry, with its length.  What is
+ * decoded from such a place is checked as any record (CRC-32 or sha256),
+ * and a chunk that fails there is located by the index (chunk_relocate):
+ * the index stays the authority, the span only saves its lookups
+ * (docs/store-format.md, "Readers").  Sets nlocs.  0 or -errno. */
+static int loc_predict(struct vreader *vr, const struct vpage *p, size_t n)
+{
+	const struct store_loc *l0 = &vr->loc[0];
+	uint64_t at, want = 0;
+	ssize_t got;
+	size_t i;
+	int r;
+
+	vr->nlocs = 1;
+	if (n < 2)
+		return 0;
+	/* no further than the n records could reach: a small file's read
+	 * stays small */
+	for (i = 0; i < n && want < VR_SPAN; i++)
+		want += store_rec_max(p->start[vr->leaf_i + i + 1] - p->start[vr->leaf_i + i]);
+	if (!vr->span && !(vr->span = malloc(VR_SPAN)))
+		return -ENOMEM;
+	/* a pack gone meanwhile: loc[0] is read alone, and located again */
+	if ((got = store_read_upto(vr->st, l0->pack, l0->off, want < VR_SPAN ? want : VR_SPAN,
+				   vr->span)) <= 0)
+		return 0;
+	vr->span_pack = l0->pack;
+	vr->span_off = l0->off;
+	vr->span_len = (size_t)got;
+	at = store_rec_bytes(l0);
+	for (i = 1; i < n && at < (uint64_t)got; i++) {
+		size_t e = vr->leaf_i + i;
+		struct store_loc *l = &vr->loc[i];
+
+		memcpy(vr->loc_sha[i], p->pg.e[e].hash, 32);
+		if ((r = store_idmac(vr->mac, vr->loc_sha[i], vr->loc_id[i])) < 0)
+			return r;
+		if (!store_rec_named(vr->st, vr->span + at, (size_t)got - at, vr->loc_id[i],
+				     (uint32_t)(p->start[e + 1] - p->start[e]), l))
+			break;
+		l->pack = l0->pack;
+		l->off = l0->off + at;
+		at += store_rec_bytes(l);
+	}
+	vr->nlocs = i;
+	return 0;
+}
+
+/* Locates the chunks of the last leaf from its entry onwards: for a
+ * sequential reader the first by the index and the ones after it that
+ * follow it in its pack (loc_predict), after a jump a few, by the index
+ * in one store round. */
 static int loc_fill(struct vreader *vr, bool sequential)
 {
 	struct vpage *p;
@@ -357,14 +412,17 @@ static int loc_fill(struct vreader *vr, bool sequential)
 	n = p->pg.n - vr->leaf_i;
 	if (n > (sequential ? VR_LOCS : VR_LOCS_RANDOM))
 		n = sequential ? VR_LOCS : VR_LOCS_RANDOM;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < (sequential ? 1 : n); i++) {
 		memcpy(vr->loc_sha[i], p->pg.e[vr->leaf_i + i].hash, 32);
 		if ((r = store_idmac(vr->mac, vr->loc_sha[i], vr->loc_id[i])) < 0)
 			return r;
 	}
-	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])vr->loc_id, n, vr->loc)) < 0)
+	if ((r = store_locate(vr->st, (const uint8_t (*)[STORE_ID_LEN])vr->loc_id, i, vr->loc)) < 0)
 		return r;
-	vr->nlocs = n;
+	vr->counts.lookups += i;
+	vr->nlocs = i;
+	if (sequential && vr->loc[0].found)
+		return loc_predict(vr, p, n);
 	return 0;
 }
 

@@ -601,12 +601,12 @@ int store_has(struct store *st, const uint8_t id[STORE_ID_LEN])
 	return lookup(st, id, &l);
 }
 
-int store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t want, void *buf)
+ssize_t store_read_upto(struct store *st, uint32_t pack, uint64_t off, size_t max, void *buf)
 {
 	uint8_t *rec = buf;
 	size_t got = 0;
 	ssize_t k;
-	int slot, fd, r = 0;
+	int slot, fd, err = 0;
 
 	pthread_mutex_lock(&st->mu);
 	slot = store_slot_get_locked(st, pack);
@@ -614,20 +614,27 @@ int store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t want, 
 	if (slot < 0)
 		return slot == -ENOENT ? -EIO : slot;
 	fd = st->slot[slot].fd;
-	while (got < want) {
-		k = pread(fd, rec + got, want - got, (off_t)(off + got));
+	while (got < max) {
+		k = pread(fd, rec + got, max - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0) {
-			r = k < 0 ? -errno : -EIO;
-			break;
-		}
+		if (k < 0)
+			err = -errno;
+		if (k <= 0)
+			break;   /* an error, or the pack's end */
 		got += (size_t)k;
 	}
 	pthread_mutex_lock(&st->mu);
 	store_slot_put_locked(st, slot);
 	pthread_mutex_unlock(&st->mu);
-	return r;
+	return err ? err : (ssize_t)got;
+}
+
+int store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t want, void *buf)
+{
+	ssize_t got = store_read_upto(st, pack, off, want, buf);
+
+	return got < 0 ? (int)got : (size_t)got == want ? 0 : -EIO;
 }
 
 /* Counts one more record read (store_stats). */
@@ -749,6 +756,27 @@ int store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct 
 size_t store_rec_bytes(const struct store_loc *l)
 {
 	return REC_HDR + (size_t)l->clen;
+}
+
+size_t store_rec_max(uint64_t rlen)
+{
+	return REC_HDR + REC_SEAL + (size_t)rlen;   /* stored raw when zstd does not shrink it */
+}
+
+bool store_rec_named(struct store *st, const void *rec, size_t avail,
+		     const uint8_t id[STORE_ID_LEN], uint32_t rlen, struct store_loc *l)
+{
+	const uint8_t *h = rec;
+
+	if (avail < REC_HDR || be32_get(h) != (st->enc ? REC_MAGIC_ENC : REC_MAGIC) ||
+	    memcmp(h + 8, id, STORE_ID_LEN) || be32_get(h + 40) != rlen ||
+	    be32_get(h + 44) > avail - REC_HDR)
+		return false;
+	l->rlen = rlen;
+	l->clen = be32_get(h + 44);
+	l->owner = 0;
+	l->found = true;
+	return true;
 }
 
 int store_decode(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,

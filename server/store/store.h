@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define STORE_ID_LEN     32
 #define STORE_CHUNK_MAX  (1u << 20)          /* largest plain chunk or page accepted */
@@ -97,7 +98,20 @@ int  store_get_at(struct store *st, const uint8_t id[STORE_ID_LEN], const struct
  * and so does not hash each chunk (content.h, vreader_set_verified).
  * 0 or -errno, as store_get_at. */
 int  store_read_span(struct store *st, uint32_t pack, uint64_t off, size_t n, void *buf);
+/* The same, up to max bytes: fewer at the pack's end.  The count or -errno
+ * (-EIO: the pack is gone). */
+ssize_t store_read_upto(struct store *st, uint32_t pack, uint64_t off, size_t max, void *buf);
 size_t store_rec_bytes(const struct store_loc *l);
+/* The most bytes on disk a record of rlen plain bytes takes. */
+size_t store_rec_max(uint64_t rlen);
+/* Whether the avail bytes at rec begin a whole record of this store that
+ * names id and holds rlen plain bytes; then *l gets its lengths (found,
+ * owner 0; the caller sets pack and off).  A sequential reader finds the
+ * next chunks of a file this way, after the records it located (content_
+ * read.c); what it decodes is checked as ever, and the index is asked when
+ * that fails. */
+bool store_rec_named(struct store *st, const void *rec, size_t avail,
+		     const uint8_t id[STORE_ID_LEN], uint32_t rlen, struct store_loc *l);
 int  store_decode(struct store *st, const uint8_t id[STORE_ID_LEN], const struct store_loc *l,
 		  const void *rec, bool check_crc, void *buf, size_t cap, size_t *n);
 

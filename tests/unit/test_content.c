@@ -359,6 +359,38 @@ static void test_verified_reader(void **state)
 	free(b);
 }
 
+/* A sequential reader finds the chunks one upload stored back to back by
+ * their records' headers, after the first one the index located: a few
+ * lookups for hundreds of chunks.  Where a content's records do not
+ * follow each other (chunks shared with another content, stored with it)
+ * it asks the index again, and reads the same bytes either way. */
+static void test_sequential_lookups(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 4u << 20;
+	uint8_t *p = malloc(n), *q = malloc(n), *b = malloc(n);
+	struct vreader_counts ct, cq;
+	struct content_ref rp, rq;
+
+	fill(p, n, 79);
+	build(f->st, p, n, 0, &rp);
+	fill(q, n, 80);
+	memcpy(q + n / 4, p + n / 4, n / 2);   /* q's middle half is p's */
+	build(f->st, q, n, 0, &rq);
+	assert_int_equal(read_all(f->st, &rp, false, b, n, &ct), (ssize_t)n);
+	assert_memory_equal(b, p, n);
+	assert_true(ct.chunks > 100 && ct.lookups > 0 && ct.lookups * 8 < ct.chunks);
+	assert_int_equal(read_all(f->st, &rq, true, b, n, &cq), (ssize_t)n);
+	assert_memory_equal(b, q, n);
+	assert_int_equal(read_all(f->st, &rq, false, b, n, &cq), (ssize_t)n);
+	assert_memory_equal(b, q, n);
+	assert_true(cq.lookups > ct.lookups && cq.lookups * 8 < cq.chunks);
+	check_read(f->st, &rq, q, n);   /* random offsets and lengths */
+	free(p);
+	free(q);
+	free(b);
+}
+
 /* ---- librsync helpers (the device side, in memory) ---- */
 struct obuf { uint8_t *p; size_t n, cap; };
 
@@ -1245,6 +1277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_root, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_in_span, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_verified_reader, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sequential_lookups, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_signature_matches_librsync, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_apply, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delta_hostile, fx_setup, fx_teardown),

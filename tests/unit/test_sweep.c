@@ -17,6 +17,7 @@
 
 #include "common/chunktree.h"
 #include "server/store/content.h"
+#include "server/store/content_int.h"   /* vreader_chunk_at */
 #include "server/store/idset.h"
 #include "server/store/store_int.h"   /* store_batch_move */
 #include "tests/unit/store_fixture.h"
@@ -520,28 +521,66 @@ static void test_move_not_clobbered(void **state)
 	free(buf);
 }
 
-/* A reader that located a's chunks in pack 1 before compaction removed
- * it locates them again and reads the right bytes. */
+/* The start of b's first chunk after the part it shares with a (b's
+ * first third is a's), and of the shared chunk before it. */
+static void seam(struct fx *f, uint64_t *last_shared, uint64_t *first_own)
+{
+	struct vreader *va, *vb;
+	struct vchunk ca, cb;
+	uint64_t off = 0;
+
+	assert_int_equal(vreader_open(f->st, &key1, &f->ra, &va), 0);
+	assert_int_equal(vreader_open(f->st, &key1, &f->rb, &vb), 0);
+	*last_shared = 0;
+	for (;;) {
+		assert_int_equal(vreader_chunk_at(va, off, &ca), 0);
+		assert_int_equal(vreader_chunk_at(vb, off, &cb), 0);
+		if (ca.len != cb.len || memcmp(ca.sha, cb.sha, 32))
+			break;
+		*last_shared = off;
+		off += cb.len;
+	}
+	*first_own = off;
+	vreader_free(va);
+	vreader_free(vb);
+}
+
+/* Readers open while compaction removes the pack their records were in
+ * get the bytes: a sequential reader of a (the records it read ahead,
+ * then the rest where the index says now), and a reader of b that located
+ * chunks it had not read yet (a jump to b's last chunk shared with a:
+ * the chunks after it lie elsewhere, so they were located by the index,
+ * not read with it), which locates them again. */
 static void test_reader_relocates(void **state)
 {
 	struct fx *f = *state;
 	struct store_sweep_stats s;
 	struct vreader_counts vc;
-	struct vreader *vr;
+	struct vreader *va, *vb;
 	struct content_ref r[1 + NSMALL];
+	uint64_t shared, own;
 	uint8_t *buf = malloc(SZ);
 
 	smalls(f, r);
-	assert_int_equal(vreader_open(f->st, &key1, &f->ra, &vr), 0);
-	assert_int_equal(vreader_pread(vr, buf, 1, 0), 1);   /* the leaf's chunks located */
+	seam(f, &shared, &own);
+	assert_true(shared > 0 && own > shared && own < SZ);
+	assert_int_equal(vreader_open(f->st, &key1, &f->ra, &va), 0);
+	assert_int_equal(vreader_open(f->st, &key1, &f->rb, &vb), 0);
+	assert_int_equal(vreader_pread(va, buf, 1, 0), 1);   /* the first chunks read ahead */
+	assert_int_equal(vreader_pread(vb, buf, 1, shared), 1);   /* b's next ones located */
 	s = sweep_mu(f->st, r, 1 + NSMALL, 5);
 	assert_int_equal(s.packs_removed, 1);
 	assert_false(pack_exists(f, 1));
-	assert_int_equal(vreader_pread(vr, buf, SZ, 0), SZ);
+	assert_int_equal(vreader_pread(va, buf, SZ, 0), SZ);
 	assert_memory_equal(buf, f->a, SZ);
-	vreader_get_counts(vr, &vc);
+	assert_int_equal(vreader_pread(vb, buf, SZ - own, own), SZ - own);
+	assert_memory_equal(buf, f->b + own, SZ - own);
+	vreader_get_counts(vb, &vc);
 	assert_true(vc.relocated > 0);
-	vreader_free(vr);
+	assert_int_equal(vreader_pread(vb, buf, SZ, 0), SZ);
+	assert_memory_equal(buf, f->b, SZ);
+	vreader_free(va);
+	vreader_free(vb);
 	free(buf);
 }
 
