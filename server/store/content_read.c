@@ -342,6 +342,33 @@ static int loc_find(const struct vreader *vr, const uint8_t sha[32])
 	return -1;
 }
 
+/* The most bytes on disk the record of the leaf entry leaf_i + i takes. */
+static size_t entry_max(const struct vreader *vr, const struct vpage *p, size_t i)
+{
+	size_t e = vr->leaf_i + i;
+
+	return store_rec_max(p->start[e + 1] - p->start[e]);
+}
+
+/* Whether the record at span offset at (got bytes read) is the leaf's
+ * entry leaf_i + i: then loc[i] holds its place.  1, 0 or -errno. */
+static int rec_next(struct vreader *vr, const struct vpage *p, size_t i, uint64_t at, size_t got)
+{
+	size_t e = vr->leaf_i + i;
+	struct store_loc *l = &vr->loc[i];
+	int r;
+
+	memcpy(vr->loc_sha[i], p->pg.e[e].hash, 32);
+	if ((r = store_idmac(vr->mac, vr->loc_sha[i], vr->loc_id[i])) < 0)
+		return r;
+	if (at >= got || !store_rec_named(vr->st, vr->span + at, got - at, vr->loc_id[i],
+					  (uint32_t)(p->start[e + 1] - p->start[e]), l))
+		return 0;
+	l->pack = vr->loc[0].pack;
+	l->off = vr->loc[0].off + at;
+	return 1;
+}
+
 /* A sequential reader's next chunks without the index: one upload stored
  * a file's chunks as records back to back, so the span read from the
  * record of entry leaf_i (located, loc[0]) is walked header by header
@@ -353,9 +380,9 @@ static int loc_find(const struct vreader *vr, const uint8_t sha[32])
 static int loc_predict(struct vreader *vr, const struct vpage *p, size_t n)
 {
 	const struct store_loc *l0 = &vr->loc[0];
-	uint64_t at, want = 0;
-	ssize_t got;
-	size_t i;
+	size_t i, want = 0, first;
+	ssize_t got, more;
+	uint64_t at;
 	int r;
 
 	vr->nlocs = 1;
@@ -364,30 +391,34 @@ static int loc_predict(struct vreader *vr, const struct vpage *p, size_t n)
 	/* no further than the n records could reach: a small file's read
 	 * stays small */
 	for (i = 0; i < n && want < VR_SPAN; i++)
-		want += store_rec_max(p->start[vr->leaf_i + i + 1] - p->start[vr->leaf_i + i]);
+		want += entry_max(vr, p, i);
+	want = want < VR_SPAN ? want : VR_SPAN;
+	/* first the two records, and the rest only when the second follows
+	 * the first: content whose chunks lie apart costs a short read per
+	 * chunk, not VR_SPAN */
+	first = entry_max(vr, p, 0) + entry_max(vr, p, 1);
+	first = first < want ? first : want;
 	if (!vr->span && !(vr->span = malloc(VR_SPAN)))
 		return -ENOMEM;
 	/* a pack gone meanwhile: loc[0] is read alone, and located again */
-	if ((got = store_read_upto(vr->st, l0->pack, l0->off, want < VR_SPAN ? want : VR_SPAN,
-				   vr->span)) <= 0)
+	if ((got = store_read_upto(vr->st, l0->pack, l0->off, first, vr->span)) <= 0)
 		return 0;
 	vr->span_pack = l0->pack;
 	vr->span_off = l0->off;
 	vr->span_len = (size_t)got;
 	at = store_rec_bytes(l0);
-	for (i = 1; i < n && at < (uint64_t)got; i++) {
-		size_t e = vr->leaf_i + i;
-		struct store_loc *l = &vr->loc[i];
-
-		memcpy(vr->loc_sha[i], p->pg.e[e].hash, 32);
-		if ((r = store_idmac(vr->mac, vr->loc_sha[i], vr->loc_id[i])) < 0)
-			return r;
-		if (!store_rec_named(vr->st, vr->span + at, (size_t)got - at, vr->loc_id[i],
-				     (uint32_t)(p->start[e + 1] - p->start[e]), l))
+	if ((r = rec_next(vr, p, 1, at, (size_t)got)) <= 0)
+		return r;
+	if ((size_t)got == first && first < want &&
+	    (more = store_read_upto(vr->st, l0->pack, l0->off + first, want - first,
+				    vr->span + first)) > 0)
+		vr->span_len = (size_t)(got += more);
+	for (i = 1;;) {
+		at += store_rec_bytes(&vr->loc[i]);
+		if (++i >= n || (r = rec_next(vr, p, i, at, (size_t)got)) == 0)
 			break;
-		l->pack = l0->pack;
-		l->off = l0->off + at;
-		at += store_rec_bytes(l);
+		if (r < 0)
+			return r;
 	}
 	vr->nlocs = i;
 	return 0;
