@@ -246,7 +246,7 @@ FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store
                 server/store/store_batch.c server/store/store_free.c server/store/content_expire.c \
                 server/store/store_filter.c server/store/store_sweep.c server/store/idset.c \
                 common/clock.c common/chash.c common/chunker.c common/chunktree.c common/hex.c common/log.c \
-                common/fdio.c common/buf.c
+                common/fdio.c common/buf.c common/vec.c
 FUZZ_SRC_proto     := common/proto.c common/wire.c common/buf.c common/names.c common/simwire.c
 FUZZ_SRC_names     := common/names.c
 FUZZ_SRC_timefmt   := common/timefmt.c
