@@ -68,13 +68,15 @@ static inline void fill(uint8_t *p, size_t n, uint64_t seed)
 	}
 }
 
-/* The path of the one WHOLE upload state file of the store in dir. */
-static inline void storefx_state_path(const char *dir, char *path, size_t cap)
+/* The path of the one file of an upload directory under dir/uploads whose
+ * name matches the glob name: "*" a WHOLE upload's state, "*.body" a
+ * staged body. */
+static inline void storefx_upload_file(const char *dir, const char *name, char *path, size_t cap)
 {
-	char pat[STOREFX_DIR + 16];
+	char pat[STOREFX_DIR + 32];
 	glob_t g;
 
-	snprintf(pat, sizeof(pat), "%s/uploads/*/*", dir);
+	snprintf(pat, sizeof(pat), "%s/uploads/*/%s", dir, name);
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
 	assert_int_equal(g.gl_pathc, 1);
 	snprintf(path, cap, "%s", g.gl_pathv[0]);

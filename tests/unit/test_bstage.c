@@ -29,19 +29,6 @@ static const struct bstage_id id1 = { .kind = 2, .base_version = 4, .size = 1 <<
 static char dir[STOREFX_DIR];
 static struct store *st;
 
-/* The stage's file (there is one), into path. */
-static void stage_file(char *path, size_t cap)
-{
-	char pat[128];
-	glob_t g;
-
-	snprintf(pat, sizeof(pat), "%s/uploads/*/*.body", dir);
-	assert_int_equal(glob(pat, 0, NULL, &g), 0);
-	assert_int_equal(g.gl_pathc, 1);
-	snprintf(path, cap, "%s", g.gl_pathv[0]);
-	globfree(&g);
-}
-
 static size_t stages(void)
 {
 	char pat[128];
@@ -124,7 +111,7 @@ static void test_other_put_and_torn(void **state)
 		assert_int_equal(bstage_append(sg, a, sizeof(a)), 0);
 		assert_int_equal(bstage_sync(sg), 0);
 		bstage_close(sg, false);
-		stage_file(path, sizeof(path));
+		storefx_upload_file(dir, "*.body", path, sizeof(path));
 		assert_true((fd = open(path, O_RDWR)) >= 0);
 		assert_int_equal(pwrite(fd, "\xff", 1, (off_t)field[i]), 1);
 		close(fd);
@@ -135,7 +122,7 @@ static void test_other_put_and_torn(void **state)
 	assert_int_equal(bstage_append(sg, a, sizeof(a)), 0);
 	assert_int_equal(bstage_sync(sg), 0);
 	bstage_close(sg, false);
-	stage_file(path, sizeof(path));
+	storefx_upload_file(dir, "*.body", path, sizeof(path));
 	assert_int_equal(truncate(path, 80 + 1000), 0);
 	assert_int_equal(reopen(&id1, 1 << 20), 0);
 }
@@ -171,7 +158,7 @@ static void test_expiry(void **state)
 	assert_int_equal(bstage_append(sg, a, sizeof(a)), 0);
 	assert_int_equal(bstage_sync(sg), 0);
 	bstage_close(sg, false);
-	stage_file(path, sizeof(path));
+	storefx_upload_file(dir, "*.body", path, sizeof(path));
 	tv[1].tv_sec = (time_t)(real_ns() / 1000000000 - UPLOAD_EXPIRE_S - 60);
 	assert_int_equal(utimensat(AT_FDCWD, path, tv, 0), 0);
 	assert_int_equal(reopen(&id1, 1 << 20), 0);   /* too old: starts over */
@@ -207,7 +194,7 @@ static void test_sealed(void **state)
 	assert_int_equal(bstage_sync(sg), 0);
 	assert_int_equal(bstage_append(sg, a, 999), 0);   /* never synced */
 	bstage_close(sg, false);
-	stage_file(path, sizeof(path));
+	storefx_upload_file(dir, "*.body", path, sizeof(path));
 	assert_true((fd = open(path, O_RDONLY)) >= 0);
 	n = read(fd, b, sizeof(b));
 	close(fd);

@@ -949,7 +949,7 @@ static size_t state_file(const char *dir, char *name, size_t ncap, uint8_t *buf,
 	ssize_t got;
 	int fd;
 
-	storefx_state_path(dir, name, ncap);
+	storefx_upload_file(dir, "*", name, ncap);
 	assert_true((fd = open(name, O_RDONLY)) >= 0);
 	got = read(fd, buf, cap);
 	close(fd);

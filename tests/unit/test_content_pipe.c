@@ -115,7 +115,7 @@ static size_t state_entries(struct store *st, const char *dir, uint8_t *buf, siz
 	uint64_t good, n;
 	int fd;
 
-	storefx_state_path(dir, name, sizeof(name));
+	storefx_upload_file(dir, "*", name, sizeof(name));
 	assert_true((fd = open(name, O_RDONLY)) >= 0);
 	assert_int_equal(upload_entries(st, fd, UINT64_MAX, storefx_collect, &c, &good, &n), 0);
 	close(fd);
