@@ -89,11 +89,11 @@ int64_t boot_ns(void)
 	return read_ns(CLOCK_BOOTTIME);
 }
 
-struct timespec deadline_in_ms(long ms)
+static struct timespec deadline_on(clockid_t clk, long ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clk, &ts);
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
@@ -101,4 +101,14 @@ struct timespec deadline_in_ms(long ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
+}
+
+struct timespec deadline_in_ms(long ms)
+{
+	return deadline_on(CLOCK_REALTIME, ms);
+}
+
+struct timespec mono_deadline_in_ms(long ms)
+{
+	return deadline_on(CLOCK_MONOTONIC, ms);
 }

@@ -24,7 +24,10 @@ int64_t mono_ns(void);
 int64_t real_ns(void);
 /* CLOCK_BOOTTIME in nanoseconds (the clock of bpf_ktime_get_boot_ns). */
 int64_t boot_ns(void);
-/* Now plus ms milliseconds (ms >= 0), normalised. */
+/* Now plus ms milliseconds (ms >= 0), normalised: CLOCK_REALTIME, for
+ * condition variables with the default clock... */
 struct timespec deadline_in_ms(long ms);
+/* ...and CLOCK_MONOTONIC, for those set up with pthread_condattr_setclock. */
+struct timespec mono_deadline_in_ms(long ms);
 
 #endif

@@ -206,13 +206,7 @@ static struct handler *park(struct mux *m, struct handler *h)
 		h->done = true;
 		return NULL;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += MUX_IDLE_MS / 1000;
-	ts.tv_nsec += (long)(MUX_IDLE_MS % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = mono_deadline_in_ms(MUX_IDLE_MS);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+
 enum { SLOT_IDLE = 0, SLOT_FILLING, SLOT_READY };
 
 #define PGET_STEP (256u << 10)   /* the head range is drained in pieces of this */
@@ -58,14 +60,8 @@ static bool stopped(const struct pget *p)
  * which cannot signal the condition (lock held). */
 static void wait_a_while(struct pget *p)
 {
-	struct timespec ts;
+	struct timespec ts = deadline_in_ms(200);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 200 * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/vec.h"
 
 #define POLL_MS 200   /* how often a waiter asks whether its peer is gone */
@@ -65,12 +66,8 @@ static struct slot *find(struct upslots *u, int64_t dev, bool add)
 
 static void wait_poll(struct upslots *u)
 {
-	struct timespec ts;
+	struct timespec ts = mono_deadline_in_ms(POLL_MS);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += POLL_MS * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
 	pthread_cond_timedwait(&u->cond, &u->lock, &ts);
 }
 
