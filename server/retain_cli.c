@@ -418,15 +418,20 @@ static json_t *sweep_json(const struct sweep_result *w, bool any)
 static void sweep_text(FILE *out, const struct sweep_result *w, bool any)
 {
 	char t[TIMEFMT_MAX];
+	const char *how = "", *why = "";
 
 	if (!any) {
 		fprintf(out, "last sweep: never\n");
 		return;
 	}
+	if (w->err == -ECANCELED)   /* the server stopped it; the next one goes on */
+		how = "; stopped early by the server's stop, the next sweep goes on";
+	else if (w->err)
+		how = "; failed: ", why = strerror(-w->err);
 	fprintf(out, "last sweep: %s, %" PRIu64 " chunks (%" PRIu64 " bytes) freed, %" PRIu64
 		" search rows of dropped versions deleted%s%s\n",
 		timefmt_format(w->at_ns, t, sizeof(t)), w->s.deleted, w->s.deleted_bytes,
-		w->search_rows, w->err ? "; failed: " : "", w->err ? strerror(-w->err) : "");
+		w->search_rows, how, why);
 }
 
 static int do_show(const struct ropts *o)
