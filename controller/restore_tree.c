@@ -19,8 +19,11 @@ static int remember_dir(struct restore *r, const char *rel, const struct vg_entr
 	if (r->ndirs == r->capdirs) {
 		size_t ncap = r->capdirs ? r->capdirs * 2 : 64;
 
-		if (ncap > RESTORE_DIRS_MAX ||
-		    !(d = realloc(r->dirs, ncap * sizeof(*d))))
+		if (r->capdirs >= RESTORE_DIRS_MAX)
+			return -ENOMEM;
+		if (ncap > RESTORE_DIRS_MAX)   /* the last step up stops at the limit */
+			ncap = RESTORE_DIRS_MAX;
+		if (!(d = realloc(r->dirs, ncap * sizeof(*d))))
 			return -ENOMEM;
 		r->dirs = d;
 		r->capdirs = ncap;
