@@ -26,6 +26,11 @@ if [ "${VIGIL_TEST_ENCRYPT:-0}" = 1 ]; then
 	export VIGIL_KEY_FILE="$T/store.key"
 	# index.db and search.db are encrypted too: the sqlite3 shell opens
 	# them through dbcrypt's VFS (tests/integration/sealed_preload.c)
+	[ -f "$ROOT/build/tests/sealed_preload.so" ] || {
+		echo "lib.sh: VIGIL_TEST_ENCRYPT=1 needs build/tests/sealed_preload.so:" \
+			"make build/tests/sealed_preload.so (make integration-encrypt builds it)" >&2
+		exit 1
+	}
 	mkdir "$T/encpath"
 	cat >"$T/encpath/sqlite3" <<EOF
 #!/bin/sh
