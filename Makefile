@@ -4,6 +4,7 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MANDIR  ?= $(PREFIX)/share/man
 BUILD   ?= build
 CC      ?= cc
 CLANG   ?= clang
@@ -35,6 +36,10 @@ ifneq ($(wildcard fuse/main.c),)
 BINS     += $(BUILD)/bin/vigil-simfs
 endif
 
+MAN1     := $(wildcard man/*.1)
+MAN5     := $(wildcard man/*.5)
+MAN8     := $(wildcard man/*.8)
+
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -44,7 +49,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # objects are listed through $$(call obj_of,...): keep them between runs
 .SECONDARY:
 .PHONY: all deps test test-asan test-encrypt unit unit-encrypt integration integration-encrypt \
-	lint demo soak bench install clean
+	lint man-lint demo soak bench install clean
 all: $(BINS)
 
 deps:
@@ -135,9 +140,15 @@ lint: $(LIBS)
 	@scripts/lint.sh
 	@scripts/dupsyms.sh $(LIBS)
 
+# The man pages (man/): mandoc -Tlint -Wstyle clean, and the long flags
+# each page names are the ones its program's --help prints
+# (tests/man/t_lint.sh and t_flags.sh say how).  A few seconds.
+man-lint: all
+	@rc=0; tests/man/t_lint.sh || rc=1; tests/man/t_flags.sh || rc=1; exit $$rc
+
 # The stages of `make test`, in order; each is run even when one before
 # failed, and says how long it took (CI's budget: docs/hacking.md).
-TEST_STAGES := lint unit fuzz-smoke integration unit-encrypt integration-encrypt test-asan
+TEST_STAGES := lint man-lint unit fuzz-smoke integration unit-encrypt integration-encrypt test-asan
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; failed=""; for s in $(TEST_STAGES); do t0=$$(date +%s); \
@@ -218,6 +229,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/vigil/kconfig
 	install -m 0644 kconfig/vigil.config $(DESTDIR)$(PREFIX)/share/vigil/kconfig/
 	install -m 0755 kconfig/check $(DESTDIR)$(PREFIX)/share/vigil/kconfig/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

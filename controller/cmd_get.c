@@ -26,7 +26,7 @@
 #define CMD_FETCH_EXPIRE_NS (10LL * 60 * 1000000000)
 
 static const char *usage_get = "vigil get DEVICE:PATH [--at TIME | --version N] [--direct]\n"
-	"          [--keep-privileged] -o DEST\n"
+	"          [--keep-privileged] -o|--output DEST\n"
 	"  Fetches a file, or a directory's whole tree, as it was at TIME (default:\n"
 	"  latest) or as version N.  DEST is created; when DEST is an existing\n"
 	"  directory the item goes inside it under its own name (like cp).  An\n"

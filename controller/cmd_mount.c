@@ -12,10 +12,11 @@
 
 int cmd_mount(struct ctl *c, int argc, char **argv)
 {
-	static const char *usage = "vigil mount DEVICE MOUNTPOINT [--at TIME] [-f]\n"
+	static const char *usage = "vigil mount DEVICE MOUNTPOINT [--at TIME] [-f|--foreground]\n"
 		"  Mounts the device's / as it was at TIME (default: latest as of now),\n"
 		"  read-only; content is fetched only when read.  MOUNTPOINT/.history/<path>/\n"
-		"  holds every version as <version>_<time>.  -f: stay in the foreground.\n";
+		"  holds every version as <version>_<time>.  -f, --foreground: stay in the\n"
+		"  foreground.\n";
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' }, { "foreground", no_argument, NULL, 'f' },
 		CTL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };

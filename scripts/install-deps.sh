@@ -7,7 +7,8 @@ libfuse3-dev fuse3 librsync-dev libssl-dev openssl libcmocka-dev libsqlite3-dev 
 libzstd-dev libxxhash-dev libjansson-dev liburing-dev rsync rdiff restic borgbackup inotify-tools e2fsprogs
 util-linux procps psmisc jq netcat-openbsd python3 attr
 cryptsetup-bin libcryptsetup-dev
-libsystemd-dev libseccomp-dev dbus-daemon python3-dbus python3-gi"
+libsystemd-dev libseccomp-dev dbus-daemon python3-dbus python3-gi
+mandoc"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||

@@ -66,7 +66,7 @@ static const char usage_text[] =
 	"        works while the server runs (the identity is recorded through\n"
 	"        DIR/admin.sock, see below).  --pubkey: the controller's own Ed25519\n"
 	"        public key (PEM, FILE.pub from 'vigil keygen'; vigil signs with the\n"
-	"        private half beside the bundle, or --sign-key); otherwise a key pair\n"
+	"        private half, kept beside the bundle or named to it); otherwise a key pair\n"
 	"        is made and its private half written only into the bundle.\n"
 	"revoke  refuse NAME from now on and end its live connections (within a second).\n"
 	"        Runs inside the server serving DIR, or on DIR itself (see below).\n"
