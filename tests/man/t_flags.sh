@@ -128,7 +128,8 @@ for prog in vigild vigil-server; do
 done
 
 if [ "$fails" != 0 ]; then
-	echo "t_flags: $fails difference(s) between --help and man/" >&2
+	echo "t_flags: $fails difference(s) between --help and man/: a flag goes into" \
+		"its program's usage text and its man page together (docs/hacking.md)" >&2
 	exit 1
 fi
 echo "t_flags: --help and man/ agree"
