@@ -142,6 +142,10 @@ struct mux {
 	uint8_t *rpay;                 /* the payload being read of a MSG/DATA frame */
 	struct mux_hdr rhdr;           /* its header */
 	size_t rpgot;
+	/* The stream whose reader is woken once this batch of reads ends
+	 * (mux_io.c on_payload): one wake-up per batch, not per frame. */
+	uint32_t wake_id;
+	bool wake_due;
 	/* Wake-ups: producers count kicks; the I/O thread sets sleepy (lock
 	 * held) just before it waits in poll, and only then does a producer
 	 * write the eventfd (mux_kick). */
