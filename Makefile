@@ -251,7 +251,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_S       ?= $(FUZZ_SECONDS)
 FUZZ_CC      ?= $(CLANG)
 FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout bundle command hostport pdu at \
-                modemat vcard mmvalue mux config restore exwire
+                modemat vcard mmvalue mux conffile restore exwire
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
                 -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
@@ -288,7 +288,8 @@ FUZZ_SRC_restore   := controller/restore.c controller/restore_tree.c controller/
                       controller/jsonout.c common/proto.c common/wire.c common/buf.c common/names.c \
                       common/simwire.c common/xattrs.c common/fdio.c common/clock.c common/log.c \
                       common/chash.c common/chunker.c common/chunktree.c common/hex.c common/timefmt.c
-FUZZ_SRC_config    := daemon/config.c server/config.c common/names.c common/hostport.c common/fdio.c common/buf.c
+FUZZ_SRC_conffile  := common/conffile.c daemon/config.c server/config.c common/names.c common/hostport.c \
+                      common/fdio.c common/buf.c
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
 .PHONY: fuzz fuzz-build fuzz-smoke

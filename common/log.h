@@ -1,5 +1,8 @@
 /* log.h — the one logging API of every vigil program.
- * Messages go to stderr prefixed by the program name ("vigil-server: ...").
+ * Messages go to stderr prefixed by the program name ("vigil-server: ...");
+ * when stderr is the journal ($JOURNAL_STREAM names it), by the syslog level
+ * instead ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug).  --verbose
+ * (or $VIGIL_DEBUG) is log_set_level(LOG_LVL_DEBUG).
  * Log once, at the boundary where the context (file, peer, device) is known. */
 #ifndef VIGIL_LOG_H
 #define VIGIL_LOG_H

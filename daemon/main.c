@@ -50,10 +50,12 @@ static int daemon_main(bool once, int argc, char **argv)
 		return 0;
 	}
 	if (rc < 0) {
-		log_warnx("%s (see vigild --help)", err);
+		log_warnx("%s%s", err, rc == -EINVAL && !cf.file_error ? " (see vigild --help)" : "");
 		vconf_free(&cf);
-		return 2;
+		return rc == -EINVAL ? 2 : 1;
 	}
+	if (cf.verbose)
+		log_set_level(LOG_LVL_DEBUG);
 	signals(once);
 	if (vigild_open(&d, &cf) < 0) {
 		vigild_close(&d);
@@ -85,11 +87,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))
-		return daemon_main(false, argc - 2, argv + 2);
+		return daemon_main(false, argc - 1, argv + 1);
 	if (!strcmp(cmd, "once"))
-		return daemon_main(true, argc - 2, argv + 2);
+		return daemon_main(true, argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))
-		return status_main(argc - 2, argv + 2);
+		return status_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return check_main(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (see vigild --help)", cmd);

@@ -131,9 +131,12 @@ int status_main(int argc, char **argv)
 		return 0;
 	}
 	if (rc < 0) {
-		log_warnx("status: %s (see vigild --help)", err);
+		if (cf.file_error)   /* "FILE:LINE: ..." as run says it */
+			log_warnx("%s", err);
+		else
+			log_warnx("status: %s%s", err, rc == -EINVAL ? " (see vigild --help)" : "");
 		vconf_free(&cf);
-		return 2;
+		return rc == -EINVAL ? 2 : 1;
 	}
 	snprintf(path, sizeof(path), "%s/state.db", cf.state);
 	if (access(path, R_OK) < 0 || statedb_open(cf.state, &db) < 0) {

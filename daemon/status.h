@@ -23,7 +23,7 @@ struct status_snap {
 
 /* Writes STATE/status.json (tmp + rename).  0 or -errno. */
 int status_write(const char *statedir, struct statedb *db, const struct status_snap *s);
-/* `vigild status` (argv after the subcommand).  Returns the exit code. */
+/* `vigild status` (argv[0] is "status").  Returns the exit code. */
 int status_main(int argc, char **argv);
 
 #endif

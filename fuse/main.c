@@ -38,13 +38,15 @@ struct opts {
 static void usage(FILE *f)
 {
 	fputs("usage: " PROG " --modem TTY|mm [--backing DIR] [--state DIR] [--poll SECONDS]\n"
-	      "                   [--baud N] [--allow-iccid ICCID[,ICCID...]]... MOUNTPOINT [-f]\n"
+	      "                   [--baud N] [--allow-iccid ICCID[,ICCID...]]... [--verbose]\n"
+	      "                   MOUNTPOINT [-f]\n"
 	      "  --modem TTY|mm      the modem's AT port (e.g. /dev/ttyUSB2) or ModemManager\n"
 	      "  --backing DIR       every path but sim/ passes through to DIR\n"
 	      "  --state DIR         vigild's state directory: register the mount, report changes\n"
 	      "  --poll SECONDS      read the SIM this often (default 30)\n"
 	      "  --baud N            the AT port's speed (default: as it is)\n"
 	      "  --allow-iccid LIST  ICCIDs whose appearance is no SIM-swap alarm\n"
+	      "  --verbose           debug messages too (libfuse's among them)\n"
 	      "  -f                  stay in the foreground\n", f);
 }
 
@@ -95,6 +97,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "modem", required_argument, NULL, 'm' }, { "backing", required_argument, NULL, 'b' },
 		{ "state", required_argument, NULL, 's' }, { "poll", required_argument, NULL, 'p' },
 		{ "baud", required_argument, NULL, 'B' }, { "allow-iccid", required_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -111,6 +114,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'B': o->baud = number("--baud", optarg, 0, BAUD_MAX); break;
 		case 'a': allow_add(o, optarg); break;
 		case 'f': o->foreground = true; break;
+		case 'v': log_set_level(LOG_LVL_DEBUG); break;
 		case 'h': usage(stdout); exit(0);
 		case ':': bad("%s needs a value", argv[optind - 1]);
 		default: bad("unknown option '%s'", argv[optind - 1]);

@@ -1,14 +1,19 @@
-/* config.h — the server directory DIR and its text config file DIR/config.
+/* config.h — vigil-server's settings: the server directory's own file
+ * DIR/config (written by init, read by every subcommand) and the flags
+ * that --config FILE may give.  Both files are in the grammar of
+ * common/conffile.h ("key = value").
  *
- * DIR/config holds one setting per line ("listen HOST:PORT",
- * "advertise HOST:PORT", "country 86"); '#' starts a comment.  It is
- * written by `vigil-server init` and read by every other subcommand. */
+ * DIR/config: listen, advertise, country.  A DIR/config from before that
+ * grammar ("key value" lines) is read too (config_load sets legacy) and
+ * `run` rewrites it (docs/store-format.md, "DIR/config"). */
 #ifndef VIGIL_SERVER_CONFIG_H
 #define VIGIL_SERVER_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "common/conffile.h"
 #include "common/hostport.h"
 
 struct store_key;
@@ -19,6 +24,7 @@ struct srv_config {
 	char listen[HOSTPORT_MAX];         /* HOST:PORT to bind (HOSTPORT_BIND) */
 	char advertise[HOSTPORT_MAX];      /* HOST:PORT written into bundles */
 	int country;                       /* default country calling code */
+	bool legacy;                       /* DIR/config was in the old grammar */
 	const struct store_key *store_key; /* an encrypted store's data key (set by
 					    * run, not in the file), else NULL */
 };
@@ -34,5 +40,23 @@ int config_load(const char *dir, struct srv_config *cfg, char *err, size_t errle
 int config_save(const struct srv_config *cfg);
 /* Joins DIR and a file name into out; -ENAMETOOLONG when it does not fit. */
 int config_path(const struct srv_config *cfg, const char *file, char *out, size_t cap);
+
+/* The flags of vigil-server that are settings: the keys of --config FILE.
+ * A subcommand uses those it takes (listen: init, run; advertise: init;
+ * key-file, passphrase-file: every subcommand that opens an encrypted
+ * store; verbose: all) and ignores the others. */
+enum { SRV_OPT_LISTEN = 256, SRV_OPT_ADVERTISE, SRV_OPT_KEY_FILE, SRV_OPT_PASS_FILE,
+       SRV_OPT_VERBOSE };
+extern const struct conf_key srv_flag_keys[];
+
+struct srv_flags {
+	char listen[HOSTPORT_MAX], advertise[HOSTPORT_MAX];   /* "" when not given */
+	char key_file[PATH_MAX], pass_file[PATH_MAX];
+	bool verbose;
+};
+
+/* Reads --config FILE into f (zeroed first).  0; -EINVAL with "FILE:LINE:
+ * why" in err (exit 2); another -errno when it cannot be read (exit 1). */
+int srv_flags_load(const char *path, struct srv_flags *f, char *err, size_t errlen);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/conffile.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/tls.h"
@@ -53,6 +54,7 @@ static const char usage_text[] =
 	"                           [--key-file FILE | --passphrase-file FILE|-]\n"
 	"       vigil-server rekey  DIR [--key-file FILE | --passphrase-file FILE|-]\n"
 	"                           --new-key-file FILE | --new-passphrase-file FILE|-\n"
+	"       every subcommand also takes [--config FILE] [--verbose]\n"
 	"\n"
 	"init    create the server state in DIR (CA, server certificate, store, index);\n"
 	"        refuses a DIR that already holds one.  Default listen 0.0.0.0:7445;\n"
@@ -106,6 +108,10 @@ static const char usage_text[] =
 	"        PERCENT (default 5, as restic's) of the packs' disk space is unused,\n"
 	"        the emptiest packs are rewritten (live chunks copied to a new pack,\n"
 	"        the old file deleted); 100 rewrites nothing partly live.\n"
+	"--config FILE  'key = value' lines, a key for each of listen, advertise,\n"
+	"        key-file, passphrase-file, verbose (listen = 0.0.0.0:7445); each\n"
+	"        subcommand uses those it takes, a flag on the command line wins.\n"
+	"--verbose      debug messages too.\n"
 	"rekey   wrap an encrypted store's data key under a new key file (made when\n"
 	"        FILE does not exist) or passphrase, replacing DIR/store/datakey\n"
 	"        atomically: the old secret no longer opens the store.  The data key\n"
@@ -315,8 +321,15 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 
 	if (listen_at && hostport_split(listen_at, HOSTPORT_BIND, host, sizeof(host), port, sizeof(port)) < 0)
 		return usage("bad --listen address '%s'", listen_at);
-	if (config_load(dir, &cfg, err, sizeof(err)) < 0 || srvdir_check(dir, err, sizeof(err)) < 0)
+	if ((r = config_load(dir, &cfg, err, sizeof(err))) < 0)
+		return log_warnx("%s", err), r == -EINVAL ? EXIT_USAGE : 1;
+	if (srvdir_check(dir, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
+	if (cfg.legacy) {   /* an old "key value" file: rewritten once, atomically */
+		if ((r = config_save(&cfg)) < 0)
+			return log_errno(r, "%s/config", dir), 1;
+		log_info("rewrote %s/config in the 'key = value' grammar", dir);
+	}
 	/* the key file may lie outside DIR: read before the ruleset */
 	if (srvkey_load(dir, ko, &key, &enc, err, sizeof(err)) < 0)
 		return log_warnx("%s", err), 1;
@@ -359,8 +372,8 @@ static int cmd_run(const char *dir, const char *listen_at, const struct srvkey_o
 
 /* ------------------------------------------------------------------- options */
 
-enum { OPT_LISTEN = 1, OPT_ADVERTISE, OPT_CONTROLLER, OPT_DEVICE, OPT_OUT, OPT_PUBKEY,
-       OPT_ENCRYPT, OPT_KEY_FILE, OPT_PASS_FILE };
+/* the options that are no settings (srv_flag_keys has the others) */
+enum { OPT_CONTROLLER = 1, OPT_DEVICE, OPT_OUT, OPT_PUBKEY, OPT_ENCRYPT };
 
 struct opts {
 	const char *listen, *advertise, *controller, *device, *out, *pubkey;
@@ -372,34 +385,34 @@ struct opts {
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "advertise", required_argument, NULL, OPT_ADVERTISE },
+	static const struct option extra[] = {
 		{ "controller", required_argument, NULL, OPT_CONTROLLER },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
 		{ "encrypt", no_argument, NULL, OPT_ENCRYPT },
-		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
-		{ "passphrase-file", required_argument, NULL, OPT_PASS_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option lo[CONF_KEYS_MAX + 8];
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	if (conf_options(srv_flag_keys, extra, lo, sizeof(lo) / sizeof(lo[0])) < 0)
+		return usage("too many options%s", "");
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case OPT_LISTEN:     o->listen = optarg; break;
-		case OPT_ADVERTISE:  o->advertise = optarg; break;
+		case SRV_OPT_LISTEN: o->listen = optarg; break;
+		case SRV_OPT_ADVERTISE: o->advertise = optarg; break;
 		case OPT_CONTROLLER: o->controller = optarg; break;
 		case OPT_DEVICE:     o->device = optarg; break;
 		case OPT_OUT:        o->out = optarg; break;
 		case OPT_PUBKEY:     o->pubkey = optarg; break;
 		case OPT_ENCRYPT:    o->encrypt = true; break;
-		case OPT_KEY_FILE:   o->key.key_file = optarg; break;
-		case OPT_PASS_FILE:  o->key.pass_file = optarg; break;
+		case SRV_OPT_KEY_FILE: o->key.key_file = optarg; break;
+		case SRV_OPT_PASS_FILE: o->key.pass_file = optarg; break;
+		case SRV_OPT_VERBOSE: break;   /* taken by take_common */
 		default:
 			return usage("bad option '%s'", argv[optind - 1]);
 		}
@@ -443,8 +456,46 @@ static int check_opts(const char *cmd, const struct opts *o)
 	return 0;
 }
 
+/* --config FILE and --verbose, which every subcommand takes: out of argv
+ * (before admin_client passes argv on), the file read into *f, its key
+ * options into *ko.  0, or the exit code of a usage error (2) or of a file
+ * that cannot be read (1). */
+static int take_common(int *argc, char **argv, struct srv_flags *f, struct srvkey_opts *ko)
+{
+	char err[PATH_MAX + 256];
+	const char *path = NULL, *v;
+	bool bad = false, verbose = false;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	for (int i = 2; i < *argc && !bad;) {
+		if ((v = conf_argv_take(argc, argv, i, "--config", &bad))) {
+			path = v;
+		} else if (!strcmp(argv[i], "--verbose")) {
+			memmove(argv + i, argv + i + 1, (size_t)(*argc - i) * sizeof(*argv));
+			--*argc;
+			verbose = true;
+		} else if (!bad) {
+			i++;
+		}
+	}
+	if (bad)
+		return usage("--config needs a FILE%s", "");
+	if (path && (r = srv_flags_load(path, f, err, sizeof(err))) < 0)
+		return log_warnx("%s", err), r == -EINVAL ? EXIT_USAGE : 1;
+	if (f->key_file[0] && f->pass_file[0])
+		return usage("%s: give one of key-file, passphrase-file", path);
+	ko->key_file = f->key_file[0] ? f->key_file : NULL;
+	ko->pass_file = f->pass_file[0] ? f->pass_file : NULL;
+	if (verbose || f->verbose)
+		log_set_level(LOG_LVL_DEBUG);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	static struct srv_flags file;   /* --config FILE (its strings outlive main's calls) */
+	struct srvkey_opts fko;
 	const char *cmd;
 	struct opts o;
 	int r;
@@ -460,11 +511,13 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	if ((r = take_common(&argc, argv, &file, &fko)) != 0)
+		return r;
 	/* the subcommands that open a stopped encrypted DIR themselves: its
 	 * secret from --key-file/--passphrase-file (or the environment); all
 	 * but rekey need it only when no server serves DIR (admin.h) */
 	if (admin_handles(cmd) || !strcmp(cmd, "enroll") || !strcmp(cmd, "rekey")) {
-		if ((r = srvkey_cli_take(&argc, argv)) != 0)
+		if ((r = srvkey_cli_take(&argc, argv, &fko)) != 0)
 			return r;
 	}
 	if (!strcmp(cmd, "rekey"))
@@ -475,6 +528,13 @@ int main(int argc, char **argv)
 		return usage("unknown command '%s'", cmd);
 	if ((r = parse(argc - 1, argv + 1, &o)) != 0 || (r = check_opts(cmd, &o)) != 0)
 		return r;
+	/* the command line wins over --config FILE */
+	if (!o.listen && file.listen[0])
+		o.listen = file.listen;
+	if (!o.advertise && file.advertise[0])
+		o.advertise = file.advertise;
+	if (!o.key.key_file && !o.key.pass_file)
+		o.key = fko;
 	if (!strcmp(cmd, "init"))
 		return cmd_init(o.pos[0], o.listen, o.advertise, o.encrypt ? &o.key : NULL);
 	if (!strcmp(cmd, "enroll"))

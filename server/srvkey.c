@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/conffile.h"
 #include "server/store/dbcrypt.h"
 
 /* --key-file / --passphrase-file taken off a subcommand's arguments by
@@ -207,40 +208,15 @@ int srvkey_rekey(const char *dir, const struct srvkey_opts *nw, char *err, size_
 	return r;
 }
 
-/* The value of option name at argv[*i] ("--name V" or "--name=V"), the
- * pair removed from argv; NULL when argv[*i] is not it, or, with *bad
- * set, when its value is missing. */
-static const char *opt_take(int *argc, char **argv, int i, const char *name, bool *bad)
-{
-	size_t l = strlen(name);
-	const char *v;
-	int k = 1;
-
-	if (strncmp(argv[i], name, l) || (argv[i][l] && argv[i][l] != '='))
-		return NULL;
-	if (argv[i][l] == '=') {
-		v = argv[i] + l + 1;
-	} else if (i + 1 < *argc) {
-		v = argv[i + 1];
-		k = 2;
-	} else {
-		*bad = true;
-		return NULL;
-	}
-	memmove(argv + i, argv + i + k, (size_t)(*argc - i - k + 1) * sizeof(*argv));
-	*argc -= k;
-	return v;
-}
-
-int srvkey_cli_take(int *argc, char **argv)
+int srvkey_cli_take(int *argc, char **argv, const struct srvkey_opts *dflt)
 {
 	bool bad = false;
 	const char *v;
 
 	for (int i = 1; i < *argc && !bad;) {
-		if ((v = opt_take(argc, argv, i, "--key-file", &bad)))
+		if ((v = conf_argv_take(argc, argv, i, "--key-file", &bad)))
 			cli.key_file = v;
-		else if ((v = opt_take(argc, argv, i, "--passphrase-file", &bad)))
+		else if ((v = conf_argv_take(argc, argv, i, "--passphrase-file", &bad)))
 			cli.pass_file = v;
 		else if (!bad)
 			i++;
@@ -250,6 +226,8 @@ int srvkey_cli_take(int *argc, char **argv)
 			" need a FILE" : "give one of --key-file, --passphrase-file");
 		return 2;
 	}
+	if (!cli.key_file && !cli.pass_file)
+		cli = *dflt;
 	return 0;
 }
 

@@ -40,8 +40,9 @@ int srvkey_rekey(const char *dir, const struct srvkey_opts *nw, char *err, size_
 /* Takes --key-file FILE and --passphrase-file FILE (or --opt=FILE) off a
  * subcommand's argv (argv[0] is the subcommand) for the calls above that
  * name neither: for the subcommands with parsers of their own (check,
- * quota, retain).  0, or 2 (a usage error, said on stderr). */
-int srvkey_cli_take(int *argc, char **argv);
+ * quota, retain); when argv names neither, dflt's (--config FILE's).
+ * 0, or 2 (a usage error, said on stderr). */
+int srvkey_cli_take(int *argc, char **argv, const struct srvkey_opts *dflt);
 /* For a subcommand that opens DIR's databases itself: the data key of an
  * encrypted store, unwrapped (so index.db and search.db open: dbcrypt.h).
  * 0, or 1 with one line on stderr. */

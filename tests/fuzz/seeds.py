@@ -313,18 +313,26 @@ put('mux', 'too-long', b'\x05\x80' + struct.pack('>IBBHI', 65537, 3, 0, 0, 1))
 put('mux', 'bad-kind', b'\x05\x80' + struct.pack('>IBBHI', 0, 10, 0, 0, 1) + fr(0))
 put('mux', 'partial', b'\x07\x80' + fr(4, 1, b'abc')[:9])
 
-# config: byte 0 bit 0 = the server's DIR/config, else vigild's --config FILE
-put('config', 'vigild', b'\x00' + b'# vigild\nbundle /etc/vigil/bundle.pem\nstate = /var/lib/vigil\n'
-    b'watch /tmp\nwatch /tmp # twice\nserver backup.example:7445\ntracker scan\ndebounce-ms 100\n'
-    b'erase-root /tmp\nerase-luks /dev/sda2\nfreeze-cgroup /sys/fs/cgroup/x\n')
-put('config', 'vigild-bad', b'\x00' + b'state /s\nbundle /b\nwatch /nonexistent/x\ndebounce-ms 9999999\n')
-put('config', 'vigild-long', b'\x00' + b'state ' + b'/a' * 3000 + b'\n')
-put('config', 'vigild-novalue', b'\x00' + b'tracker\n\twatch =\r\n')
-put('config', 'server', b'\x01' + b'# vigil-server configuration\nlisten 0.0.0.0:7445\n'
+# conffile: byte 0 mod 3 = 0 vigild's --config FILE, 1 the server's
+# DIR/config (the old "key value" grammar too), 2 a table of every type
+put('conffile', 'vigild', b'\x00' + b'# vigild\nbundle = /etc/vigil/bundle.pem\nstate = /var/lib/vigil\n'
+    b'watch = /tmp\nwatch = /tmp\nserver = backup.example:7445\ntracker = scan\ndebounce-ms = 100\n'
+    b'erase-root = /tmp\nerase-luks = /dev/sda2\nfreeze-cgroup = /sys/fs/cgroup/x\nverbose = yes\n')
+put('conffile', 'vigild-bad', b'\x00' + b'state = /s\nbundle = /b\nwatch = /nonexistent/x\ndebounce-ms = 9999999\n')
+put('conffile', 'vigild-long', b'\x00' + b'state = ' + b'/a' * 3000 + b'\n')
+put('conffile', 'vigild-novalue', b'\x00' + b'tracker =\n\twatch =\r\n')
+put('conffile', 'vigild-old', b'\x00' + b'state /s\nbundle /b\nwatch /tmp\n')
+put('conffile', 'vigild-twice', b'\x00' + b'state = /s\nbundle = /b\nwatch = /tmp\nstate = /t\n')
+put('conffile', 'server', b'\x01' + b'# vigil-server\nlisten = 0.0.0.0:7445\n'
+    b'advertise = backup.example:7445\ncountry = 86\n')
+put('conffile', 'server-old', b'\x01' + b'# vigil-server configuration\nlisten 0.0.0.0:7445\n'
     b'advertise backup.example:7445\ncountry 86\n')
-put('config', 'server-v6', b'\x01' + b'listen [::]:7445\r\ncountry 1 # us\n')
-put('config', 'server-bad', b'\x01' + b'listen host:port:x\ncountry 1000\nnope 1\n')
-put('config', 'server-bind', b'\x01' + b'listen 127.0.0.1\n\n   \ncountry\t44\n')
+put('conffile', 'server-v6', b'\x01' + b'listen [::]:7445\r\ncountry 1 # us\n')
+put('conffile', 'server-bad', b'\x01' + b'listen host:port:x\ncountry 1000\nnope 1\n')
+put('conffile', 'server-bind', b'\x01' + b'listen = 127.0.0.1\n\n   \ncountry\t=44\n')
+put('conffile', 'table', b'\x02' + b's = x y\nn = -10\nb = off\nl = 1\nl = 2\r\n# c\n')
+put('conffile', 'table-nul', b'\x02' + b's = a\x00b\n')
+put('conffile', 'table-long', b'\x02' + b's = ' + b'v' * 4092 + b'\r\nl = ' + b'w' * 4093 + b'\n')
 
 # restore: byte 0 flags (bit 0 --keep-privileged, bit 1 content matches the
 # sha256, bit 2 owners too, bit 3 DEST exists with a file in it), then a

@@ -1,13 +1,13 @@
 # t_search_country.sh — phone numbers under another default country: a
-# server whose DIR/config says `country 44` reads national numbers as
+# server whose DIR/config says `country = 44` reads national numbers as
 # British, so `07700 900123` in a note and `+44 7700 900123` find each
 # other, and `vigil status` counts what the indexer could not parse.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
 "$BIN/vigil-server" init "$T/srv" --listen "127.0.0.1:$PORT" >/dev/null
-sed -i 's/^country .*/country 44/' "$T/srv/config"
-grep -qx 'country 44' "$T/srv/config" || fail "config has no country line to edit"
+sed -i 's/^country = .*/country = 44/' "$T/srv/config"
+grep -qx 'country = 44' "$T/srv/config" || fail "config has no country line to edit"
 server_start
 enroll_pair phone1
 D=$T/home
