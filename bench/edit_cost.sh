@@ -1,5 +1,6 @@
 #!/bin/bash
-# bench/edit_cost.sh — what a small edit of a big file costs the server.
+# bench/edit_cost.sh — what a small edit of a big file costs the server
+# and the device.
 #
 # A BIG file (BENCH_BIG_MIB, default 1024) shipped by `vigild run --tracker
 # bpf`, then BENCH_EDITS (default 1) 4 KiB pwrites in its middle, each one
@@ -7,7 +8,9 @@
 # (utime+stime of vigil-server from /proc/PID/stat, 10 ms ticks) for the
 # first upload, for each edit until it is durable, and for a window of
 # BENCH_WINDOW_S (default 30) seconds after the last edit (background work:
-# the sha256 pass, search indexing); and the server's peak RSS (VmHWM, reset
+# the sha256 pass, search indexing); vigild's CPU the same way (issue 3:
+# about 0.06 s per edit; its window shows what an idle vigild costs after
+# an edit: the slots' release, then nothing); and the server's peak RSS (VmHWM, reset
 # through /proc/PID/clear_refs before each phase) during the upload and
 # during the edits.  BENCH_PERF=1 records `perf record -g` of the server
 # across the edits and the window into $W/perf.data (BENCH_KEEP=1 keeps it;
@@ -15,6 +18,7 @@
 # frame pointers).
 # VIGIL_TEST_SHAFILL_QUIET_MS, when set, is passed to the server (shortens
 # the sha256 pass's quiet period, to measure the pass itself).
+# VIGIL_BIN: where vigild and vigil-server come from (default build/bin).
 # Needs root (bpf), sqlite3, jq, openssl.  Only 127.0.0.1; every wait bounded.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,22 +40,14 @@ log() { echo "edit_cost: $(date +%T) $*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
 mkdir -p "$W/bin" "$W/data"
-cp "$ROOT/build/bin/vigil-server" "$ROOT/build/bin/vigild" "$W/bin/" || die "no build/bin"
+VB=${VIGIL_BIN:-$ROOT/build/bin}
+cp "$VB/vigil-server" "$VB/vigild" "$W/bin/" || die "no $VB"
 BIN=$W/bin SRV=$W/srv VPORT=$((20000 + RANDOM % 20000))
 F=$W/data/big.bin
 BIG=$((BIG_MIB * 1048576))
 q() { sqlite3 -readonly -cmd ".timeout 3000" "file:$SRV/index.db?mode=ro" "$1" 2>/dev/null; }
 nver() { q "SELECT count(*) FROM versions WHERE CAST(path AS TEXT) = '$F'"; }
 has() { [ "$(nver)" -ge "$1" ]; }
-wait_until() { # SECONDS WHAT CMD...
-	local n=$(($1 * 10)) what=$2 i=0
-	shift 2
-	while ! "$@"; do
-		i=$((i + 1))
-		[ "$i" -ge "$n" ] && die "timed out: $what"
-		sleep 0.1
-	done
-}
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$SPID/status"; }
 reset_hwm() { echo 5 >"/proc/$SPID/clear_refs"; }
 cpu() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
@@ -86,17 +82,22 @@ if [ "${BENCH_PERF:-}" = 1 ]; then
 fi
 reset_hwm
 e0=$(proc_ticks "$SPID")
+v0=$(proc_ticks "$VP")
 for i in $(seq "$EDITS"); do
 	a=$(proc_ticks "$SPID")
+	va=$(proc_ticks "$VP")
 	head -c 4096 /dev/urandom | dd of="$F" bs=4096 seek=$((BIG / 8192)) conv=notrunc status=none
 	wait_until 120 "edit $i" has $((i + 1))
 	b=$(proc_ticks "$SPID")
-	log "edit $i: server CPU to durable $(cpu $((b - a))) s"
+	vb=$(proc_ticks "$VP")
+	log "edit $i: server CPU to durable $(cpu $((b - a))) s, vigild CPU $(cpu $((vb - va))) s"
 	sleep 1
 done
 e1=$(proc_ticks "$SPID")
+v1=$(proc_ticks "$VP")
 sleep "$WINDOW"
 e2=$(proc_ticks "$SPID")
+v2=$(proc_ticks "$VP")
 ed_hwm=$(hwm_kib)
 [ -n "$PERFPID" ] && { kill -INT "$PERFPID"; wait "$PERFPID"; }
 sha=$(q "SELECT lower(hex(sha256)), sha_pending FROM versions WHERE CAST(path AS TEXT) = '$F'
@@ -111,3 +112,5 @@ echo "== edit_cost $(date -u +%FT%TZ) ${BIG_MIB} MiB, $EDITS edit(s), load $(cut
 echo "first upload: server CPU $(cpu $((s1 - s0))) s, peak RSS $up_hwm KiB"
 echo "edits: server CPU $(cpu $((e1 - e0))) s ($(cpu $(((e1 - e0) / EDITS))) s per edit) to durable;" \
 	"+$(cpu $((e2 - e1))) s in the ${WINDOW} s after; peak RSS $ed_hwm KiB; $state"
+echo "edits: vigild CPU $(cpu $((v1 - v0))) s ($(cpu $(((v1 - v0) / EDITS))) s per edit, 1 s pause after each" \
+	"included) +$(cpu $((v2 - v1))) s in the ${WINDOW} s after"

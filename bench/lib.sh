@@ -60,6 +60,18 @@ wait_port() {
 	return 1
 }
 
+# wait_until SECONDS WHAT CMD...: until CMD succeeds, polled every 0.1 s;
+# past SECONDS the script's own die() ends it with "timed out: WHAT"
+wait_until() {
+	local n=$(($1 * 10)) what=$2 i=0
+	shift 2
+	while ! "$@"; do
+		i=$((i + 1))
+		[ "$i" -ge "$n" ] && die "timed out: $what"
+		sleep 0.1
+	done
+}
+
 # stop_pid PID: SIGTERM, then SIGKILL after 10 s (only our own children)
 stop_pid() {
 	local i=0
