@@ -65,7 +65,13 @@ enum trk_kind {
 	TRK_EV_MMAP = 4,    /* writable shared mapping of a watched file */
 	TRK_EV_UNMAP = 5,   /* a mapping process unmapped or exited: re-verify */
 	TRK_EV_MOUNT = 6,   /* mount table changed */
+	TRK_EV_URING = 7,   /* io_uring activity the kernel could not itemise
+			     * (trk_uring_ns moved): wakes a sleeping reader */
 };
+/* A TRK_EV_URING record is sent only when trk_uring_ns was older than
+ * this: the reader keeps ticking until the last activity is this old
+ * (tracker_bpf.c), so none goes unseen. */
+#define TRK_URING_WAKE_NS (50ULL * 1000000)
 
 /* trk_event.flags */
 #define TRK_F_UNKNOWN   0x0001   /* ranges unknown for this file */

@@ -234,11 +234,14 @@ static __always_inline struct trk_scratch *scratch_get(__u16 kind, __u16 op, __s
 	return s;
 }
 
-/* Records wake the reader only when latency matters (a last close); the
- * others wait for its 100 ms tick. */
+/* The reader sleeps on the ring while nothing happens (docs/daemon.md,
+ * "Idle and battery"): a record wakes it when it is the first one the
+ * reader has not consumed (the kernel's adaptive notification: flags 0),
+ * so a burst costs one wake-up, and the reader then drains the ring on its
+ * TRK_TICK_MS ticks, not woken again.  A last close forces the wake-up. */
 static __always_inline void scratch_send(struct trk_scratch *s, __u32 pos)
 {
-	__u64 wake = s->h.kind == TRK_EV_CLOSE ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 wake = s->h.kind == TRK_EV_CLOSE ? BPF_RB_FORCE_WAKEUP : 0;
 
 	if (pos > TRK_TAIL_MAX)
 		pos = TRK_TAIL_MAX;
@@ -735,8 +738,17 @@ static __always_inline bool uring_precise(void)
 
 static __always_inline void uring_blind(void)
 {
+	__u64 now = bpf_ktime_get_boot_ns(), last = trk_uring_ns;
+	struct trk_scratch *s;
+
 	stat_inc(TRK_ST_URING_BLIND);
-	trk_uring_ns = bpf_ktime_get_boot_ns();
+	trk_uring_ns = now;
+	/* the first of a run wakes a reader asleep on the ring */
+	if (now - last > TRK_URING_WAKE_NS) {
+		s = scratch_get(TRK_EV_URING, 0, -1, NULL, 0);
+		if (s)
+			scratch_send(s, 0);
+	}
 }
 
 static __always_inline int on_uring(__u16 op)

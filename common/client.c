@@ -26,6 +26,7 @@ static int try_connect(const struct addrinfo *ai, long deadline)
 	struct pollfd pfd;
 	socklen_t sl = sizeof(int);
 	int r, soerr = 0, one = 1;
+	unsigned user_timeout = CLIENT_USER_TIMEOUT_MS;
 
 	if (fd < 0)
 		return -errno;
@@ -57,6 +58,11 @@ static int try_connect(const struct addrinfo *ai, long deadline)
 	}
 ok:
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* data the peer has not acknowledged for this long: the connection is
+	 * dead (a phone that moved to another network); the kernel ends it at
+	 * once instead of the keepalive minutes later (mux.h,
+	 * MUX_DEVICE_PING_MS), and no timer of ours runs while idle */
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	return fd;
 fail:
 	close(fd);

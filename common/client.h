@@ -8,6 +8,10 @@
 #include "common/bundle.h"
 #include "common/mux.h"
 
+/* TCP_USER_TIMEOUT of every client socket: sent data unacknowledged this
+ * long ends the connection (client.c). */
+#define CLIENT_USER_TIMEOUT_MS 30000
+
 /* Connects to hostport (NULL: b->server; "HOST:PORT" or "[V6]:PORT"),
  * verifies the server by b->ca and the fixed name "vigil-server", and
  * starts a mux with ops/arg.  timeout_ms bounds connect + handshake.

@@ -53,6 +53,23 @@
 #define MUX_MAX_STREAMS   64             /* streams open at once per connection */
 #define MUX_PING_MS       10000          /* keepalive interval when idle */
 #define MUX_DEAD_MS       30000          /* no frame at all for this long: dead */
+/* A device's connections (vigild's, and the server's end of them) idle
+ * for hours, and every frame wakes the phone (its radio, its CPU, a vigild
+ * thread): the server pings a device connection after MUX_DEVICE_PING_MS
+ * without a frame and drops it when no answer came within a minute; the
+ * device pings only when the server has been silent a minute past that,
+ * and gives the connection up a minute later still.  So an idle device
+ * costs one wake-up per connection every 5 minutes (it holds two: the
+ * command link and one shipping connection), and a dead peer is noticed
+ * within 6-7 minutes; a request on a dead connection fails sooner, by its
+ * own timeout.  5 minutes stays under the idle timeouts of most NATs and
+ * carrier firewalls for established TCP; an older peer's 10 s pings are
+ * still answered (docs/protocol.md, "Keepalive"; docs/daemon.md, "Idle and
+ * battery"). */
+#define MUX_DEVICE_PING_MS      (5 * 60 * 1000)
+#define MUX_DEVICE_DEAD_MS      (MUX_DEVICE_PING_MS + 60 * 1000)
+#define MUX_DEVICE_SELF_PING_MS (MUX_DEVICE_PING_MS + 60 * 1000)
+#define MUX_DEVICE_SELF_DEAD_MS (MUX_DEVICE_PING_MS + 120 * 1000)
 
 enum mux_item {
 	MUX_MSG  = 1,   /* *type set, payload in out */
@@ -163,7 +180,8 @@ void mux_set_label(struct mux *m, const char *label);
 int mux_wait_ready(struct mux *m, int timeout_ms);
 /* Why the connection ended ("" while it is alive). */
 void mux_last_error(struct mux *m, char *out, size_t cap);
-/* Keepalive timing (default MUX_PING_MS / MUX_DEAD_MS); for tests. */
+/* Keepalive timing (default MUX_PING_MS / MUX_DEAD_MS; a device's
+ * connections: MUX_DEVICE_*, both ends; tests: shorter). */
 void mux_set_timeouts(struct mux *m, int ping_ms, int dead_ms);
 
 /* Opens a stream with a first message (<= MUX_FRAME_MAX bytes).

@@ -3,6 +3,7 @@
  * and writes frames round-robin across streams, control frames first.
  * The frame format is documented in docs/protocol.md. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -674,7 +675,7 @@ static int poll_timeout(struct mux *m, long now)
 	if (last + m->ping_ms > now && last + m->ping_ms < t)
 		t = last + m->ping_ms;
 	t -= now;
-	return t < 1 ? 1 : t > 60000 ? 60000 : (int)t;
+	return t < 1 ? 1 : t > INT_MAX ? INT_MAX : (int)t;
 }
 
 /* Before waiting in poll: false when a producer kicked since this round
@@ -750,6 +751,7 @@ void *mux_io_main(void *arg)
 	enum io_end e;
 
 	block_signals();
+	pthread_setname_np(pthread_self(), "mux-io");   /* which thread wakes (top -H, bench/idle_bench.sh) */
 	while ((e = io_round(m, why, sizeof(why))) == IO_OK)
 		;
 	pthread_mutex_lock(&m->lock);

@@ -319,8 +319,10 @@ static void *exec_main(void *arg)
 	struct cmdexec *x = arg;
 	int r;
 
+	pthread_setname_np(pthread_self(), "vigild-exec");
 	report_erase_done(x);
-	while ((r = cmdlink_next(x->link, x->env, 1000)) != -ECANCELED)
+	/* no timeout: a command or the stop (cmdlink_cancel) wakes it */
+	while ((r = cmdlink_next(x->link, x->env, -1)) != -ECANCELED)
 		if (r == 0)
 			handle(x);
 	return NULL;

@@ -17,11 +17,11 @@
 #define LINK_CONNECT_MS 10000
 #define LINK_BACKOFF_MIN 500
 #define LINK_BACKOFF_MAX 15000
-/* The link thread's longest sleep with nothing to do: a request (a report,
- * a poke, a stream given back, quit) and the connection's end (on_close)
- * wake it, and the reporter says when it wants to be asked; this is only
- * the backstop, not a poll. */
-#define LINK_IDLE_MS 60000
+/* The link thread has no timer of its own: a request (a report, a poke, a
+ * stream given back, quit) and the connection's end (on_close) wake it,
+ * and the reporter says when it wants to be asked (devreport.h: only while
+ * files are queued).  The connection's keepalive is the mux's
+ * (MUX_DEVICE_PING_MS). */
 
 struct cmdlink {
 	const struct bundle *b;
@@ -181,12 +181,12 @@ static void flush_dev_report(struct cmdlink *l, struct mux *m)
 /* Asks the reporter for a device report while linked (mu held; released
  * around the call, so it may take the state db's lock): made when it is
  * sent, it says what the queue holds now.  Returns how soon to ask again
- * at the latest (ms). */
+ * at the latest (ms), -1: only when poked. */
 static int make_dev_report(struct cmdlink *l)
 {
 	struct vg_report *rep;
 	bool force = l->dev_force, made;
-	int wait = LINK_IDLE_MS;
+	int wait = -1;
 
 	l->dev_poked = false;   /* a new link forces one (link_up) */
 	if (!l->reporter || !l->linked || !(rep = malloc(sizeof(*rep))))
@@ -219,6 +219,7 @@ static int link_up(struct cmdlink *l)
 		snprintf(l->last_err, sizeof(l->last_err), "%s", err);
 		return r;
 	}
+	mux_set_timeouts(m, MUX_DEVICE_SELF_PING_MS, MUX_DEVICE_SELF_DEAD_MS);   /* mux.h */
 	buf_init(&none, 16);
 	buf_init(&reply, MUX_FRAME_MAX);
 	rpc_init(&rp, m, CMDLINK_REPLY_MS);
@@ -279,10 +280,12 @@ static void *link_main(void *arg)
 			pthread_mutex_lock(&l->mu);
 			continue;
 		}
-		if (l->nrep > 0 && wait > LINK_BACKOFF_MIN)
+		if (l->nrep > 0 && (wait < 0 || wait > LINK_BACKOFF_MIN))
 			wait = LINK_BACKOFF_MIN;       /* a report did not go: again soon */
-		if (!l->dev_poked && !l->quit) {
-			ts = deadline_in_ms(wait < LINK_IDLE_MS ? wait : LINK_IDLE_MS);
+		if (!l->dev_poked && !l->quit && wait < 0) {
+			pthread_cond_wait(&l->cv, &l->mu);
+		} else if (!l->dev_poked && !l->quit) {
+			ts = deadline_in_ms(wait);
 			pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 		}
 	}
@@ -345,12 +348,13 @@ void cmdlink_stop(struct cmdlink *l)
 
 int cmdlink_next(struct cmdlink *l, struct cmd_env *out, int timeout_ms)
 {
-	struct timespec ts = deadline_in_ms(timeout_ms);
+	struct timespec ts = deadline_in_ms(timeout_ms < 0 ? 0 : timeout_ms);
 	int r = 0;
 
 	pthread_mutex_lock(&l->mu);
 	while (!l->quit && l->n == 0 && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+		r = timeout_ms < 0 ? pthread_cond_wait(&l->cv, &l->mu) :
+				     pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 	if (l->quit)
 		r = -ECANCELED;
 	else if (l->n == 0)

@@ -41,7 +41,8 @@ int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **o
 void cmdlink_cancel(struct cmdlink *l);
 void cmdlink_stop(struct cmdlink *l);
 
-/* The next received command: 0, -ETIMEDOUT, or -ECANCELED once stopping. */
+/* The next received command: 0, -ETIMEDOUT, or -ECANCELED once stopping
+ * (timeout_ms < 0: no timeout). */
 int cmdlink_next(struct cmdlink *l, struct cmd_env *out, int timeout_ms);
 /* Keeps st (replacing an older report of the same command) and wakes the
  * link thread, which sends the kept reports in order whenever connected.

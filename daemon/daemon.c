@@ -173,6 +173,7 @@ void vigild_status(struct vigild *d)
 	s.tracker = d->tops ? d->tops->name : "";
 	s.last_error = err;
 	s.ctr = &d->ctr;
+	s.refresh = !d->once;
 	status_write(d->cf->state, d->db, &s);
 }
 

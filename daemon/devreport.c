@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "daemon/cmdlink.h"
 #include "daemon/daemon.h"
+#include "daemon/intake.h"
 
 #define GAP_NS   ((int64_t)DEVREPORT_GAP_MS * 1000000LL)
 #define EVERY_NS ((int64_t)DEVREPORT_EVERY_S * 1000000000LL)
@@ -16,14 +17,18 @@ static int ms_until(int64_t now, int64_t at)
 	return at <= now ? 0 : (int)((at - now + 999999) / 1000000);
 }
 
-/* When to be asked again at the latest: at the periodic report, and while
- * the queue held something at the last report, every DEVREPORT_LOOK_MS (a
- * change no one poked about is still reported within a second while the
- * device is busy; an idle device's link thread sleeps). */
+/* When to be asked again at the latest: while the queue held something at
+ * the last report, every DEVREPORT_LOOK_MS (a change no one poked about is
+ * still reported within a second while the device is busy) and every
+ * DEVREPORT_EVERY_S anyway.  An empty queue: -1, not until poked (what
+ * the server holds stays true while nothing moves, and a report's only
+ * use is to say what moved); an idle device's link thread sleeps. */
 static int next_look(const struct devreport *r, int64_t now)
 {
 	int ms = ms_until(now, r->last_ns + EVERY_NS);
 
+	if (r->sent && r->files == 0)
+		return -1;
 	return r->files > 0 && ms > DEVREPORT_LOOK_MS ? DEVREPORT_LOOK_MS : ms;
 }
 
@@ -72,4 +77,5 @@ void devreport_poke(struct vigild *d)
 	if (d->link)
 		cmdlink_dev_poke(d->link, false);
 	pthread_mutex_unlock(&d->mu);
+	intake_status_poke(d->in);   /* and STATE/status.json (intake.h) */
 }

@@ -5,8 +5,8 @@
  * The link thread makes it (cmdlink_set_reporter): whenever the queue's
  * figures moved (anyone poked the link, or, while the last report had
  * files queued, its look every DEVREPORT_LOOK_MS saw the state db change),
- * at most every DEVREPORT_GAP_MS, and every DEVREPORT_EVERY_S anyway; an
- * idle device's link thread sleeps until poked.  Made where it is sent, a report is never
+ * at most every DEVREPORT_GAP_MS, and every DEVREPORT_EVERY_S while files
+ * are queued; an idle device's link thread sleeps until poked.  Made where it is sent, a report is never
  * held up by the intake (a rescan, a full ring) or the shippers, and it
  * carries the figures of the moment it leaves, not of when it was queued. */
 #ifndef VIGIL_DAEMON_DEVREPORT_H
@@ -33,7 +33,7 @@ struct vigild;
 
 /* The cmdlink reporter (arg: struct vigild *): true with *rep filled when
  * a report is due (force: now, whatever moved); *wait_ms: how soon to ask
- * again at the latest. */
+ * again at the latest, -1: only when poked. */
 bool devreport_make(void *arg, bool force, struct vg_report *rep, int *wait_ms);
 
 /* The queue moved (a ship finished, the intake queued): pokes the command

@@ -19,13 +19,12 @@
 
 /* The backlog the server shows (`vigil status`) is the command link's
  * device report (devreport.h): the intake pokes it once it queued
- * something.  While nothing changes the intake wakes only for
- * status.json, IDLE_TICK_MS apart. */
-#define IDLE_TICK_MS    1000
-/* STATE/status.json: every second, and at most STATUS_GAP_NS after the
- * intake took in changes (its counters, a rescan), so `vigild status`
- * trails the daemon by a fraction of a second, not by a write per batch. */
-#define STATUS_EVERY_NS (1000000000LL)
+ * something.  While nothing changes the intake sleeps until pushed or
+ * poked: no timer.
+ * STATE/status.json: STATUS_GAP_NS after something moved (the intake took
+ * in changes, a shipper shipped, the connection came or went), so it
+ * trails the daemon by a fraction of a second, not by a write per batch;
+ * and at once when `vigild status` asks (intake_status_now). */
 #define STATUS_GAP_NS   (200000000LL)
 
 struct item {
@@ -43,9 +42,9 @@ struct intake {
 	struct item *ring, *work;
 	size_t n;                 /* items in ring */
 	bool overflow, stop;
-	/* intake thread only */
-	int64_t last_status;
-	bool status_dirty;        /* changes taken in since the last status.json */
+	bool status_dirty;        /* something moved since the last status.json */
+	bool status_now;          /* `vigild status` asked: write it now */
+	int64_t last_status;      /* intake thread only: mono_ns of the last write */
 };
 
 /* Takes ownership of it->path and it->sim; a full ring drops the item,
@@ -221,11 +220,46 @@ static void drain(struct intake *in, size_t n, bool all)
 		vigild_wake_at(d, first_due);
 }
 
-/* How long the intake may sleep: status.json is due STATUS_GAP_NS after
- * changes were taken in, and every STATUS_EVERY_NS anyway. */
-static int tick_ms(struct intake *in)
+static void status_mark(struct intake *in, bool now)
 {
-	return in->status_dirty ? (int)(STATUS_GAP_NS / 1000000) : IDLE_TICK_MS;
+	if (!in)
+		return;
+	pthread_mutex_lock(&in->mu);
+	if (!in->status_dirty || (now && !in->status_now))
+		pthread_cond_signal(&in->cv);
+	in->status_dirty = true;
+	in->status_now |= now;
+	pthread_mutex_unlock(&in->mu);
+}
+
+void intake_status_poke(struct intake *in)
+{
+	status_mark(in, false);
+}
+
+void intake_status_now(struct intake *in)
+{
+	status_mark(in, true);
+}
+
+/* Nothing to take in (in->mu held): sleeps until pushed, poked or stopped,
+ * or, with status.json due, until STATUS_GAP_NS after the last write. */
+static void intake_wait(struct intake *in)
+{
+	struct timespec ts;
+	int64_t left;
+
+	if (in->n || in->overflow || in->stop || in->status_now)
+		return;
+	if (!in->status_dirty) {
+		pthread_cond_wait(&in->cv, &in->mu);
+		return;
+	}
+	left = in->last_status + STATUS_GAP_NS - mono_ns();
+	if (left <= 0)
+		return;
+	ts = deadline_in_ms((int)(left / 1000000) + 1);
+	pthread_cond_timedwait(&in->cv, &in->mu, &ts);
 }
 
 /* Test hook (VIGIL_TEST_HOOKS=1): while the file VIGIL_TEST_INTAKE_HOLD
@@ -251,18 +285,15 @@ static void test_intake_hold(void)
 static void *intake_main(void *arg)
 {
 	struct intake *in = arg;
-	struct timespec ts;
 	struct item *t;
 	size_t n;
-	bool all, stop;
+	bool all, stop, write_now, dirty;
 	int64_t now;
 
+	pthread_setname_np(pthread_self(), "vigild-intake");
 	for (;;) {
 		pthread_mutex_lock(&in->mu);
-		if (!in->n && !in->overflow && !in->stop) {
-			ts = deadline_in_ms(tick_ms(in));
-			pthread_cond_timedwait(&in->cv, &in->mu, &ts);
-		}
+		intake_wait(in);
 		pthread_mutex_unlock(&in->mu);
 		test_intake_hold();
 		pthread_mutex_lock(&in->mu);
@@ -277,15 +308,19 @@ static void *intake_main(void *arg)
 		pthread_mutex_unlock(&in->mu);
 		if (n || all) {
 			drain(in, n, all);
-			in->status_dirty = true;
-			devreport_poke(in->d);
+			devreport_poke(in->d);   /* status.json too */
 		}
 		now = mono_ns();   /* intervals: immune to wall-clock jumps */
-		if (stop || !in->last_status || now - in->last_status >= STATUS_EVERY_NS ||
-		    (in->status_dirty && now - in->last_status >= STATUS_GAP_NS)) {
+		pthread_mutex_lock(&in->mu);
+		dirty = in->status_dirty;
+		write_now = stop || in->status_now || !in->last_status ||
+			    (dirty && now - in->last_status >= STATUS_GAP_NS);
+		if (write_now)
+			in->status_dirty = in->status_now = false;
+		pthread_mutex_unlock(&in->mu);
+		if (write_now) {
 			vigild_status(in->d);
 			in->last_status = now;
-			in->status_dirty = false;
 		}
 		if (stop)
 			break;
@@ -302,6 +337,7 @@ int intake_start(struct vigild *d, struct intake **out)
 	if (!in)
 		return -ENOMEM;
 	in->d = d;
+	in->status_dirty = true;   /* the first status.json: at once */
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->cv, NULL);
 	in->ring = calloc(INTAKE_RING_MAX, sizeof(struct item));

@@ -25,6 +25,12 @@ void intake_push(struct intake *in, enum intake_kind k, const char *path, int64_
 /* From the loop thread: IN_SIM with a copy of sim. */
 void intake_push_sim(struct intake *in, const struct vg_sim *sim);
 void intake_stop(struct intake *in);    /* drains, joins, frees; NULL-safe */
+/* STATE/status.json is written by the intake thread when something moved
+ * (intake_status_poke from any thread: at most every 200 ms), and at once
+ * when `vigild status` asks (intake_status_now, from the loop's SIGUSR1);
+ * never on a timer of its own.  Both NULL-safe. */
+void intake_status_poke(struct intake *in);
+void intake_status_now(struct intake *in);
 
 /* Reconciles every watched root now (intake thread or `once`).  Like every
  * rescan here, it first rereads STATE/mounts (vigil-simfs mounts). */

@@ -1,7 +1,12 @@
 /* loop.c — `vigild run`: one epoll loop that only dispatches (signalfd,
  * timerfd, the tracker's fd, vigil-simfs's socket); the intake and shipper
  * threads do the work.
- * SIGTERM/SIGINT: the shipper finishes the file in hand, then exit 0. */
+ * SIGTERM/SIGINT: the shipper finishes the file in hand, then exit 0.
+ * SIGUSR1 (`vigild status`): a fresh STATE/status.json.
+ * The timer is armed only while there is work: a tracker's burst or its
+ * slots (tracker_ops.next_ms), files with a writable shared mapping.  With
+ * nothing changing the loop sleeps on its fds alone (docs/daemon.md,
+ * "Idle and battery"). */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -15,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/cmdexec.h"
 #include "daemon/cmdlink.h"
@@ -22,13 +28,17 @@
 #include "daemon/intake.h"
 #include "daemon/simlink.h"
 
-#define TICK_MS       50        /* tracker pick-up; bounds event latency */
-#define POLL_TICKS    20        /* polled files: re-checked every second */
+#define POLL_MS       1000      /* polled files: re-checked every second */
 #define POLL_MAX      256
+#define COUNTERS_MS   1000      /* the tracker's counters copied at most this often while busy */
 
 struct loop {
 	struct vigild *d;
 	struct simlink *sl;       /* vigil-simfs's reports (simlink.h) */
+	int ep, sfd, tfd, trkfd;
+	bool trk_on;              /* trkfd is in the epoll set */
+	int64_t poll_at;          /* mono_ms of the next look at the polled files */
+	int64_t counters_at;      /* mono_ms of the last copy of the tracker's counters */
 	size_t npoll;
 	char *poll[POLL_MAX];     /* files with a live writable shared mapping */
 };
@@ -84,6 +94,8 @@ static void sink_poll(void *arg, const char *path, bool on)
 	if (on && i == l->npoll && l->npoll < POLL_MAX) {
 		char *p = strdup(path);
 
+		if (p && !l->npoll)
+			l->poll_at = mono_ms() + POLL_MS;
 		if (p)
 			l->poll[l->npoll++] = p;
 	} else if (!on && i < l->npoll) {
@@ -100,45 +112,117 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int make_fds(int *sfd, int *tfd, int *ep)
+static int make_fds(struct loop *l)
 {
-	struct itimerspec it = { .it_interval = { 0, TICK_MS * 1000000L },
-				 .it_value = { 0, TICK_MS * 1000000L } };
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	*sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	*ep = epoll_create1(EPOLL_CLOEXEC);
-	if (*sfd < 0 || *tfd < 0 || *ep < 0 || timerfd_settime(*tfd, 0, &it, NULL) < 0 ||
-	    add_fd(*ep, *sfd) < 0 || add_fd(*ep, *tfd) < 0)
+	sigaddset(&set, SIGUSR1);
+	l->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (l->sfd < 0 || l->tfd < 0 || l->ep < 0 || add_fd(l->ep, l->sfd) < 0 ||
+	    add_fd(l->ep, l->tfd) < 0)
 		return -errno;
 	return 0;
 }
 
 /* The tracker's counters belong to the loop thread; status.json is
  * written by the intake thread from this copy. */
-static void copy_tracker_counters(struct vigild *d)
+static void copy_tracker_counters(struct loop *l)
 {
+	struct vigild *d = l->d;
+
 	pthread_mutex_lock(&d->mu);
 	d->trk_ctr.ncounters = 0;
 	if (d->tops->counters)
 		d->tops->counters(d->trk, &d->trk_ctr);
 	pthread_mutex_unlock(&d->mu);
+	l->counters_at = mono_ms();
 }
 
-static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
+/* Files with a writable shared mapping change without a syscall: each is
+ * queued again every POLL_MS while it stays mapped. */
+static void poll_files(struct loop *l, int64_t now)
+{
+	if (!l->npoll || now < l->poll_at)
+		return;
+	for (size_t k = 0; k < l->npoll; k++) {
+		rangetab_add(l->d->rt, l->poll[k], NULL, 0, true, UINT64_MAX);
+		intake_push(l->d->in, IN_CHANGED, l->poll[k], 0);
+	}
+	l->poll_at = now + POLL_MS;
+}
+
+/* After every turn: when the loop must look again without an fd waking it.
+ * While the tracker ticks (a burst: records come faster than TRK_TICK_MS)
+ * its fd leaves the epoll set, so the burst costs one wake-up per tick and
+ * not one per record; it comes back as soon as the tracker waits longer.
+ * Nothing in hand: the timer is disarmed and only an fd wakes the loop. */
+static void schedule(struct loop *l)
+{
+	struct vigild *d = l->d;
+	int64_t now = mono_ms();
+	int wait = d->tops->next_ms ? d->tops->next_ms(d->trk) : TRK_TICK_MS;
+	struct itimerspec it = { { 0, 0 }, { 0, 0 } };
+	bool trk_on;
+
+	if (l->npoll) {
+		int p = l->poll_at > now ? (int)(l->poll_at - now) : 1;
+
+		if (wait == TRK_WAIT_FD || p < wait)
+			wait = p;
+	}
+	/* the last figures of a burst: status.json shows them once idle */
+	if ((wait == TRK_WAIT_FD || wait > COUNTERS_MS || now - l->counters_at >= COUNTERS_MS) &&
+	    d->tops->counters)
+		copy_tracker_counters(l);
+	trk_on = wait == TRK_WAIT_FD || wait > TRK_TICK_MS;
+	if (l->trkfd >= 0 && trk_on != l->trk_on) {
+		struct epoll_event ev = { .events = trk_on ? EPOLLIN : 0, .data.fd = l->trkfd };
+
+		if (epoll_ctl(l->ep, EPOLL_CTL_MOD, l->trkfd, &ev) == 0)
+			l->trk_on = trk_on;
+		else
+			log_warn("epoll: tracker fd");
+	}
+	if (wait != TRK_WAIT_FD) {
+		wait = wait < 1 ? 1 : wait;
+		it.it_value.tv_sec = wait / 1000;
+		it.it_value.tv_nsec = (long)(wait % 1000) * 1000000L;
+	}
+	if (timerfd_settime(l->tfd, 0, &it, NULL) < 0)
+		log_warn("timerfd");
+}
+
+static void on_signal(struct loop *l)
+{
+	struct signalfd_siginfo si;
+
+	while (read(l->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {   /* `vigild status`: fresh figures */
+			if (l->d->tops->counters)
+				copy_tracker_counters(l);
+			intake_status_now(l->d->in);
+			continue;
+		}
+		log_info("signal %u: finishing the current file, then exiting", si.ssi_signo);
+		vigild_quit = 1;
+	}
+}
+
+static void dispatch(struct loop *l)
 {
 	struct vigild *d = l->d;
 	struct epoll_event ev[8];
-	struct signalfd_siginfo si;
-	unsigned ticks = 0;
 	uint64_t x;
 
+	schedule(l);
 	while (!vigild_quit) {
-		int n = epoll_wait(ep, ev, 8, -1);
+		int n = epoll_wait(l->ep, ev, 8, -1);
+		bool turn = false;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -149,27 +233,20 @@ static void dispatch(struct loop *l, int ep, int sfd, int tfd, int trkfd)
 		for (int i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
 
-			if (fd == sfd && read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				log_info("signal %u: finishing the current file, then exiting",
-					 si.ssi_signo);
-				vigild_quit = 1;
-			} else if (fd == tfd && read(tfd, &x, sizeof(x)) == sizeof(x)) {
-				if (d->tops->process)
-					d->tops->process(d->trk);
-				if (ticks % POLL_TICKS == 0)
-					copy_tracker_counters(d);
-				if (++ticks % POLL_TICKS == 0)
-					for (size_t k = 0; k < l->npoll; k++) {
-						rangetab_add(d->rt, l->poll[k], NULL, 0, true,
-							     UINT64_MAX);
-						intake_push(d->in, IN_CHANGED, l->poll[k], 0);
-					}
-			} else if (fd == trkfd) {
-				d->tops->process(d->trk);
-			} else if (fd == simlink_fd(l->sl)) {
+			if (fd == l->sfd)
+				on_signal(l);
+			else if (fd == l->tfd && read(l->tfd, &x, sizeof(x)) == sizeof(x))
+				turn = true;
+			else if (fd == l->trkfd)
+				turn = true;
+			else if (fd == simlink_fd(l->sl))
 				simlink_process(l->sl);
-			}
 		}
+		if (!turn)
+			continue;
+		d->tops->process(d->trk);
+		poll_files(l, mono_ms());
+		schedule(l);
 	}
 }
 
@@ -225,16 +302,16 @@ static void stop_all(struct vigild *d, struct loop *l, struct cmdexec *cx, bool 
 
 int run_main(struct vigild *d)
 {
-	struct loop l = { .d = d };
+	struct loop l = { .d = d, .ep = -1, .sfd = -1, .tfd = -1, .trkfd = -1 };
 	struct tracker_sink sink = {
 		.arg = &l, .changed = sink_changed, .ranges = sink_ranges,
 		.rescan = sink_rescan, .poll_file = sink_poll, .closed = sink_closed,
 	};
 	pthread_t workers[SHIP_WORKERS];
 	struct cmdexec *cx = NULL;
-	int sfd = -1, tfd = -1, ep = -1, trkfd, rc = 1;
+	int rc = 1;
 
-	if (make_fds(&sfd, &tfd, &ep) < 0) {
+	if (make_fds(&l) < 0) {
 		log_warn("event loop setup");
 		goto out;
 	}
@@ -258,16 +335,17 @@ int run_main(struct vigild *d)
 	 * made after the scan passed its directory and before the tracker was
 	 * attached was never queued (the soak lost one, docs/reliability.md) */
 	intake_push(d->in, IN_RESCAN, NULL, 0);
-	trkfd = d->tops->fd ? d->tops->fd(d->trk) : -1;
-	if ((trkfd >= 0 && add_fd(ep, trkfd) < 0) ||
-	    (simlink_fd(l.sl) >= 0 && add_fd(ep, simlink_fd(l.sl)) < 0)) {
+	l.trkfd = d->tops->fd ? d->tops->fd(d->trk) : -1;
+	l.trk_on = l.trkfd >= 0;
+	if ((l.trkfd >= 0 && add_fd(l.ep, l.trkfd) < 0) ||
+	    (simlink_fd(l.sl) >= 0 && add_fd(l.ep, simlink_fd(l.sl)) < 0)) {
 		log_warn("epoll add");
 		goto out;
 	}
 	if (workers_start(d, workers) < 0)
 		goto out;
 	log_info("watching %zu root(s) with the %s tracker", d->cf->nwatch, d->tops->name);
-	dispatch(&l, ep, sfd, tfd, trkfd);
+	dispatch(&l);
 	pthread_mutex_lock(&d->mu);
 	d->quit = true;
 	pthread_cond_broadcast(&d->cv);
@@ -276,11 +354,11 @@ int run_main(struct vigild *d)
 	rc = 0;
 out:
 	stop_all(d, &l, cx, rc == 0);
-	if (sfd >= 0)
-		close(sfd);
-	if (tfd >= 0)
-		close(tfd);
-	if (ep >= 0)
-		close(ep);
+	if (l.sfd >= 0)
+		close(l.sfd);
+	if (l.tfd >= 0)
+		close(l.tfd);
+	if (l.ep >= 0)
+		close(l.ep);
 	return rc;
 }

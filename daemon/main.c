@@ -17,8 +17,9 @@ static void on_signal(int sig)
 	vigild_quit = 1;
 }
 
-/* run/once: SIGTERM/SIGINT are blocked in every thread; `run` reads them
- * from a signalfd, `once` unblocks them for its flag handler. */
+/* run/once: SIGTERM/SIGINT (and SIGUSR1, `vigild status` asking for a
+ * fresh status.json) are blocked in every thread; `run` reads them from a
+ * signalfd, `once` unblocks them for its flag handler (SIGUSR1: ignored). */
 static void signals(bool once)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -28,9 +29,11 @@ static void signals(bool once)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	if (once) {
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
+		signal(SIGUSR1, SIG_IGN);
 	} else {
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 	}

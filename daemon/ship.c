@@ -174,6 +174,7 @@ static int conn_get_locked(struct shipper *sh, char *err, size_t errlen)
 		free(r);
 		return rc;
 	}
+	mux_set_timeouts(r->m, MUX_DEVICE_SELF_PING_MS, MUX_DEVICE_SELF_DEAD_MS);   /* mux.h */
 	r->refs = 1;
 	c->cur = r;
 	log_info("connected to %s", sh->o.server ? sh->o.server : sh->o.bundle->server);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,12 +46,13 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 	for (uint32_t i = 0; s->trk && i < s->trk->ncounters; i++)
 		json_object_set_new(tc, s->trk->counters[i].name,
 				    json_integer((json_int_t)s->trk->counters[i].value));
-	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:{s:I, s:o}, s:o, s:o}",
+	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:b, s:{s:I, s:o}, s:o, s:o}",
 		      "pid", (json_int_t)getpid(),
 		      "updated", time_or_null(now),
 		      "tracker", s->tracker ? s->tracker : "",
 		      "connected", s->connected,
 		      "last_error", s->last_error ? s->last_error : "",
+		      "refresh", s->refresh,
 		      "queue", "files", (json_int_t)n, "oldest", time_or_null(oldest),
 		      "counters", c, "tracker_counters", tc);
 	if (!o)
@@ -60,7 +62,7 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 	json_decref(o);
 	if (!text)
 		return -ENOMEM;
-	/* A view rewritten every second: atomic, not durable. */
+	/* A view rewritten as the daemon moves: atomic, not durable. */
 	rc = file_write_atomic(path, text, strlen(text), 0644, FILE_NOSYNC);
 	free(text);
 	return rc;
@@ -90,6 +92,48 @@ static void print_text(json_t *o)
 	printf("updated:    %s\n", json_string_value(json_object_get(o, "updated")) ?: "-");
 }
 
+/* The pid in status.json may have been reused since: only a vigild is
+ * signalled. */
+static bool is_vigild(int64_t pid)
+{
+	char p[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%lld/comm", (long long)pid);
+	if (!(f = fopen(p, "re")))
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strcmp(comm, "vigild\n") == 0;
+}
+
+/* A running `vigild run` writes status.json only when something moved: it
+ * is asked (SIGUSR1) for one that is fresh, and waited for up to
+ * STATUS_REFRESH_MS (each write is a new file: its inode changes).  A
+ * daemon that does not answer in time (stopped, too busy) leaves the last
+ * one, which is shown as it is. */
+static void ask_refresh(const char *path)
+{
+	struct stat a, b;
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+	int64_t pid = json_integer_value(json_object_get(o, "pid"));
+	bool ask = json_is_true(json_object_get(o, "refresh"));
+	struct timespec ts = { .tv_nsec = 10 * 1000000L };
+
+	json_decref(o);
+	if (!ask || pid <= 0 || !is_vigild(pid) || stat(path, &a) < 0 ||
+	    kill((pid_t)pid, SIGUSR1) < 0)
+		return;
+	for (int i = 0; i < STATUS_REFRESH_MS / 10; i++) {
+		nanosleep(&ts, NULL);
+		if (stat(path, &b) == 0 && (b.st_ino != a.st_ino || b.st_mtim.tv_nsec != a.st_mtim.tv_nsec ||
+					    b.st_mtim.tv_sec != a.st_mtim.tv_sec))
+			return;
+	}
+}
+
 /* The daemon's last snapshot, corrected by what the database says now. */
 static json_t *load_status(const char *statedir, struct statedb *db)
 {
@@ -101,6 +145,7 @@ static json_t *load_status(const char *statedir, struct statedb *db)
 	bool running;
 
 	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	ask_refresh(path);
 	if (!(o = json_load_file(path, 0, &je)) || !json_is_object(o)) {
 		json_decref(o);
 		o = json_pack("{s:I, s:s, s:b, s:s, s:o, s:{}}", "pid", (json_int_t)0, "tracker", "",

@@ -1,9 +1,12 @@
 /* status.h — the daemon's local status: written by the running daemon to
- * STATE/status.json (atomically, about once a second), read by
- * `vigild status --state DIR [--json]` without any server.
+ * STATE/status.json (atomically, a fraction of a second after something
+ * moved, never on an idle timer), read by `vigild status --state DIR
+ * [--json]` without any server.  `vigild status` first asks a running
+ * `vigild run` (SIGUSR1, when status.json says "refresh") for a fresh one
+ * and waits for it up to STATUS_REFRESH_MS.
  *
  * JSON: {"pid", "running", "updated", "tracker", "connected", "last_error",
- *        "queue": {"files", "oldest"}, "counters": {name: value, ...}}
+ *        "refresh", "queue": {"files", "oldest"}, "counters": {name: value, ...}}
  * (times RFC 3339 UTC, "oldest" null when nothing is queued). */
 #ifndef VIGIL_DAEMON_STATUS_H
 #define VIGIL_DAEMON_STATUS_H
@@ -19,7 +22,10 @@ struct status_snap {
 	const char *last_error;
 	const struct counters *ctr;
 	const struct vg_report *trk;   /* the tracker's counters (may be NULL) */
+	bool refresh;                  /* `run`: SIGUSR1 asks for a fresh status.json */
 };
+
+#define STATUS_REFRESH_MS 2000
 
 /* Writes STATE/status.json (tmp + rename).  0 or -errno. */
 int status_write(const char *statedir, struct statedb *db, const struct status_snap *s);

@@ -38,6 +38,12 @@ struct tracker_sink {
 	void (*closed)(void *arg, const char *path, int64_t when_ns);
 };
 
+/* The loop's pick-up period while a tracker has work in hand: it bounds
+ * the latency of an event in a burst (a burst costs one wake-up per tick,
+ * not one per event). */
+#define TRK_TICK_MS  50
+#define TRK_WAIT_FD  (-1)
+
 struct tracker;
 struct tracker_ops {
 	const char *name;   /* "bpf", "fanotify", "scan" */
@@ -45,7 +51,13 @@ struct tracker_ops {
 	int  (*start)(struct tracker **out, char *const roots[], size_t nroots,
 		      const struct tracker_sink *sink, char *err, size_t errlen);
 	int  (*fd)(struct tracker *);        /* pollable fd for the daemon's epoll, or -1 */
-	int  (*process)(struct tracker *);   /* fd readable or periodic timer tick (every 50-100 ms) */
+	int  (*process)(struct tracker *);   /* fd readable, or the time next_ms asked for */
+	/* After process(): in how many ms it wants process() again without
+	 * its fd becoming readable (work in hand: records of a burst, slots
+	 * to release, a rescan to settle), or TRK_WAIT_FD when nothing is
+	 * pending: the loop then sleeps on the fd alone (docs/daemon.md,
+	 * "Idle and battery").  NULL: every TRK_TICK_MS. */
+	int  (*next_ms)(struct tracker *);
 	void (*counters)(struct tracker *, struct vg_report *rep); /* append named counters: events, drops, rescans, ... */
 	void (*stop)(struct tracker *);
 };

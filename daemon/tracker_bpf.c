@@ -504,6 +504,7 @@ static int bpf_process(struct tracker *t)
 	rc = ring_buffer__consume(t->rb);
 	if (rc < 0 && rc != -EINTR)
 		log_errno(rc, "bpf tracker: ring buffer");
+	t->burst = rc > 0;   /* more may follow at once: tick (bpf_next_ms) */
 	drops = __atomic_load_n(&t->bss->trk_stats[TRK_ST_DROPS], __ATOMIC_RELAXED);
 	if (drops != t->seen_drops) {
 		t->n.drops += drops - t->seen_drops;
@@ -518,6 +519,39 @@ static int bpf_process(struct tracker *t)
 		tb_verify_polled(t);
 	}
 	return 0;
+}
+
+/* Work in hand after bpf_process: a burst (records this turn), io_uring
+ * activity not yet answered or younger than TRK_URING_WAKE_NS (its next
+ * call may have sent no record), a pick-up due, a writer inside a slot
+ * being released: the next tick.  Live or releasing slots: their next
+ * deadline.  Nothing: the ring's fd alone wakes the loop. */
+static int bpf_next_ms(struct tracker *t)
+{
+	uint64_t uring = __atomic_load_n(&t->bss->trk_uring_ns, __ATOMIC_RELAXED);
+	int64_t now = mono_ns(), next = INT64_MAX;
+
+	if (t->burst || t->verify_maps || uring > t->uring_seen ||
+	    (uring && boot_ns() - (int64_t)uring < (int64_t)TRK_URING_WAKE_NS))
+		return TRK_TICK_MS;
+	for (uint32_t w = 0; w < TRK_SLOTS / 64; w++) {
+		uint64_t bits = t->busy[w];
+
+		while (bits) {
+			uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			const struct tb_slotinfo *si = &t->si[s];
+			int64_t due = si->last_ns +
+				      (si->state == TB_RELEASING ? TB_GRACE_NS : TB_IDLE_NS);
+
+			bits &= bits - 1;
+			if (__atomic_load_n(&t->slots[s].pending, __ATOMIC_SEQ_CST) ||
+			    due <= now)
+				return TRK_TICK_MS;
+			if (due < next)
+				next = due;
+		}
+	}
+	return next == INT64_MAX ? TRK_WAIT_FD : (int)((next - now) / 1000000) + 1;
 }
 
 static void bpf_counters(struct tracker *t, struct vg_report *rep)
@@ -577,6 +611,7 @@ const struct tracker_ops tracker_bpf_ops = {
 	.start = bpf_start,
 	.fd = bpf_fd,
 	.process = bpf_process,
+	.next_ms = bpf_next_ms,
 	.counters = bpf_counters,
 	.stop = bpf_stop,
 };

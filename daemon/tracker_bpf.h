@@ -74,6 +74,7 @@ struct tracker {
 	size_t npolled;
 	struct tb_polled polled[TB_POLLED_MAX];
 	bool verify_maps;          /* an unmap hint arrived */
+	bool burst;                /* the last process() consumed records */
 	uint64_t mounts_sig;
 	uint64_t seen_drops;
 	uint64_t uring_seen;       /* trk_uring_ns covered by the last rescan */

@@ -304,6 +304,8 @@ int tb_on_record(void *arg, void *data, size_t size)
 		t->n.bad++;
 		return 0;
 	}
+	if (h->kind == TRK_EV_URING)   /* a wake-up only: bpf_process answers it */
+		return 0;
 	t->n.events++;
 	tl.p = (const char *)data + sizeof(*h);
 	tl.len = h->size - sizeof(*h);

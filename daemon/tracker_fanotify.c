@@ -41,6 +41,7 @@ struct tracker {
 	pid_t self;
 	size_t nseen;
 	uint64_t seen[FT_SEEN_MAX];        /* FNV hashes of (path, what) this round */
+	bool burst;                        /* the last process() read events */
 	struct { uint64_t events, drops, rescans, unresolved, outside, closes; } n;
 };
 
@@ -252,6 +253,7 @@ static int ft_process(struct tracker *t)
 	ssize_t n;
 
 	t->nseen = 0;
+	t->burst = false;
 	for (;;) {
 		struct fanotify_event_metadata m;
 		size_t off = 0;
@@ -261,6 +263,7 @@ static int ft_process(struct tracker *t)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		if (n == 0)
 			return 0;
+		t->burst = true;
 		/* Events with name records are not 8-byte multiples: copy each
 		 * header out rather than casting into the buffer. */
 		while ((size_t)n - off >= sizeof(m)) {
@@ -274,6 +277,13 @@ static int ft_process(struct tracker *t)
 			off += m.event_len;
 		}
 	}
+}
+
+/* Events this turn: more may follow, read them on the next tick (one
+ * wake-up per tick during a burst, not one per event); else the fd. */
+static int ft_next_ms(struct tracker *t)
+{
+	return t->burst ? TRK_TICK_MS : TRK_WAIT_FD;
 }
 
 static void ft_counters(struct tracker *t, struct vg_report *rep)
@@ -291,6 +301,7 @@ const struct tracker_ops tracker_fanotify_ops = {
 	.start = ft_start,
 	.fd = ft_fd,
 	.process = ft_process,
+	.next_ms = ft_next_ms,
 	.counters = ft_counters,
 	.stop = ft_stop,
 };

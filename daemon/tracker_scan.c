@@ -1,6 +1,8 @@
 /* tracker_scan.c — the tracker of last resort: no kernel help, a reconcile
  * scan of every root every SCAN_TRACKER_SECS.  The scan itself runs in the
- * intake thread; this only asks for it on the loop's timer. */
+ * intake thread; this only asks for it on the loop's timer.  That period is
+ * the scan tracker's price: an idle device still wakes (and walks its
+ * roots) every SCAN_TRACKER_SECS (docs/daemon.md, "Idle and battery"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,13 @@ static int scan_process(struct tracker *t)
 	return 0;
 }
 
+static int scan_next_ms(struct tracker *t)
+{
+	int64_t left = t->last_ms + SCAN_TRACKER_SECS * 1000 - mono_ms();
+
+	return left < 1 ? 1 : (int)left;
+}
+
 static void scan_counters(struct tracker *t, struct vg_report *rep)
 {
 	report_counter(rep, "scan_ticks", t->scans);
@@ -64,6 +73,7 @@ const struct tracker_ops tracker_scan_ops = {
 	.start = scan_start,
 	.fd = scan_fd,
 	.process = scan_process,
+	.next_ms = scan_next_ms,
 	.counters = scan_counters,
 	.stop = scan_stop,
 };

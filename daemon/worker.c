@@ -5,6 +5,7 @@
  * and every REPORT_EVERY, and sends vigil-simfs's SIM reports; in `once`
  * they stop when nothing is left or on a failure that ends the run. */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/intake.h"
 #include "daemon/simpending.h"
 #include "daemon/threadcaps.h"
 
@@ -42,6 +44,7 @@ struct worker {
 	int connect_fails;
 	int64_t sim_retry_ns;         /* worker 0: no SIM report before then */
 	int sim_fails;
+	bool sim_left;                /* worker 0: a SIM report is still to send */
 	/* its last entry was one for a batch while SHIP_BATCHES were open:
 	 * it waits for one to end before it looks at the queue again */
 	bool want_batch;
@@ -59,18 +62,22 @@ static void nap(struct vigild *d, int ms)
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* An idle shipper's nap (nothing it may take now): up to ms, unless woken
- * (vigild_wake_at: work due before then; a release of what it stepped
- * over) or anything woke the shippers since it looked (gen). */
+/* An idle shipper's nap (nothing it may take now): up to ms (-1: no
+ * limit), unless woken (vigild_wake_at: work due before then; a release
+ * of what it stepped over) or anything woke the shippers since it looked
+ * (gen). */
 static void nap_idle(struct worker *w, int ms, uint64_t gen)
 {
 	struct vigild *d = w->d;
-	struct timespec ts = deadline_in_ms(ms);
+	struct timespec ts = deadline_in_ms(ms < 0 ? 0 : ms);
 
 	pthread_mutex_lock(&d->mu);
 	if (!d->quit && __atomic_load_n(&d->wake_gen, __ATOMIC_SEQ_CST) == gen) {
-		d->nap_until[w->i] = ts.tv_sec * 1000000000LL + ts.tv_nsec;
-		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		d->nap_until[w->i] = ms < 0 ? INT64_MAX : ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		if (ms < 0)
+			pthread_cond_wait(&d->cv, &d->mu);
+		else
+			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 		d->nap_until[w->i] = 0;
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -86,6 +93,7 @@ static void set_state(struct vigild *d, int connected, const char *err, int fata
 	if (fatal && !d->fatal)
 		d->fatal = fatal;
 	pthread_mutex_unlock(&d->mu);
+	intake_status_poke(d->in);   /* status.json shows it */
 }
 
 static bool stopping(struct vigild *d)
@@ -166,7 +174,9 @@ static void send_sims(struct worker *w)
 
 	if (w->i != 0 || !d->simq || real_ns() < w->sim_retry_ns)
 		return;
+	w->sim_left = false;
 	while (!stopping(d) && simpending_first(d->simq, &s, &id) == 0) {
+		w->sim_left = true;   /* until it is sent: the idle nap is bounded */
 		if ((rc = ship_sim(w->sh, &s)) < 0) {
 			int64_t wait = 1000000000LL << (w->sim_fails < 6 ? w->sim_fails : 6);
 
@@ -178,6 +188,7 @@ static void send_sims(struct worker *w)
 			return;
 		}
 		w->sim_fails = 0;
+		w->sim_left = false;
 		simpending_remove(d->simq, id);
 		ctr_add(&d->ctr, CTR_SIM_SENT, 1);
 	}
@@ -284,17 +295,23 @@ static int take(struct worker *w, size_t *inflight)
 	return rc;
 }
 
-/* How long to sleep with nothing due: until the next entry is due (the
- * debounce of a fresh change), at most a second; a wake-up cuts it short.
- * `run` naps that long also while others ship: a due entry it stepped over
- * (skip_taken) wakes it when released; `once` looks every 50 ms. */
-static int idle_ms(struct vigild *d)
+/* How long to sleep with nothing due (rc -ENOENT): until the next entry is
+ * due (the debounce of a fresh change, a retry's backoff); with none, in
+ * `run`, until woken (-1): new work (vigild_wake), the release of a due
+ * entry it stepped over (skip_taken), quit.  Nothing it may take now
+ * (-EAGAIN: an erase, a test hold, every claim in use): at most a second.
+ * `once` looks every 50 ms. */
+static int idle_ms(struct vigild *d, int rc)
 {
 	int64_t now = real_ns(), t;
-	int ms = d->once ? 50 : 1000;
+	int ms = d->once ? 50 : rc == -ENOENT ? -1 : 1000;
 
-	if (statedb_queue_next_due(d->db, now, &t) == 0 && (t - now) / 1000000 + 1 < ms)
-		ms = (int)((t - now) / 1000000 + 1);
+	if (statedb_queue_next_due(d->db, now, &t) == 0) {
+		int64_t due = (t - now) / 1000000 + 1;
+
+		if (ms < 0 || due < ms)
+			ms = due > INT_MAX ? INT_MAX : (int)due;
+	}
 	return ms;
 }
 
@@ -497,16 +514,30 @@ static bool ship_batched(struct worker *w)
 static bool idle_turn(struct worker *w, int rc, size_t inflight, uint64_t gen)
 {
 	struct vigild *d = w->d;
+	int ms;
 
 	if (d->once && inflight == 0 && rc == -ENOENT)
 		return false;
 	if (!d->once && (__atomic_load_n(&d->report_dirty, __ATOMIC_RELAXED) ||
 			 real_ns() - w->last_report > REPORT_EVERY_NS))
 		report(w);
-	if (d->once && inflight && rc == -ENOENT)
+	if (d->once && inflight && rc == -ENOENT) {
 		nap(d, ONCE_IDLE_MS);
-	else
-		nap_idle(w, idle_ms(d), gen);
+		return true;
+	}
+	ms = idle_ms(d, rc);
+	if (w->sim_left) {   /* worker 0: the next try of a SIM report */
+		int64_t left = (w->sim_retry_ns - real_ns()) / 1000000 + 1;
+		int cap = left < 1000 ? 1000 : left > INT_MAX ? INT_MAX : (int)left;
+
+		ms = ms < 0 || ms > cap ? cap : ms;
+	}
+	/* nothing left at all: the shared connections other than worker
+	 * 0's close (their keepalives would wake the device); the next
+	 * work connects again (docs/daemon.md, "Idle and battery") */
+	if (ms < 0 && !inflight && w->i % SHIP_CONNS != 0)
+		ship_disconnect(w->sh);
+	nap_idle(w, ms, gen);
 	return true;
 }
 

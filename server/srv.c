@@ -275,6 +275,8 @@ int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
 		connlimit_budget_put(&srv->lim, c->id.id);
 		end_authed(c);
 	} else {
+		if (dev)   /* the device's battery: pinged every few minutes (mux.h) */
+			mux_set_timeouts(c->mux, MUX_DEVICE_PING_MS, MUX_DEVICE_DEAD_MS);
 		c->budgeted = o.budget != NULL;
 		c->ready = true;
 	}

@@ -113,8 +113,9 @@ vigil() { "$BIN/vigil" "$@"; }
 # vigild wrote after this call with nothing queued.  Its counters then count
 # every PUT of a version the test saw stored before the call: a shipper
 # counts a PUT before it clears the queue entry, and a snapshot reads the
-# queue before the counters.  (status.json is rewritten about once a
-# second; a fixed sleep after a store read stale counters under load.)
+# queue before the counters.  (status.json is rewritten when something
+# moved and when `vigild status` asks for it, which status_settled does;
+# a fixed sleep after a store read stale counters under load.)
 # vigild_counter STATE NAME: vigild's counter NAME, as `vigild status --json` gives it
 vigild_counter() { "$BIN/vigild" status --state "$1" --json | jq ".counters.$2"; }
 
@@ -124,7 +125,8 @@ vigild_settled() {
 }
 status_settled() {
 	local snap
-	snap=$(jq -r '"\(.updated) \(.queue.files)"' "$1/status.json") || return 1
+	snap=$("$BIN/vigild" status --state "$1" --json | jq -r '"\(.updated) \(.queue.files)"') ||
+		return 1
 	set -- "${snap% *}" "${snap#* }" "$2"
 	[ "$1" != null ] && [ "$2" = 0 ] && [ "$(date -d "$1" +%s%N)" -gt "$3" ]
 }
