@@ -18,6 +18,7 @@
 # and written now, so a flag added to one side only fails here.
 # BIN (default build/bin) and MAN (default man) may point elsewhere.
 set -u
+export LC_ALL=C   # one collation for sort and comm
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${BIN:-$ROOT/build/bin}
 MAN=${MAN:-$ROOT/man}
