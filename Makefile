@@ -144,7 +144,7 @@ lint: $(LIBS)
 # each page names are the ones its program's --help prints
 # (tests/man/t_lint.sh and t_flags.sh say how).  A few seconds.
 man-lint: all
-	@rc=0; tests/man/t_lint.sh || rc=1; tests/man/t_flags.sh || rc=1; exit $$rc
+	@rc=0; tests/man/t_lint.sh || rc=1; BIN=$(abspath $(BUILD))/bin tests/man/t_flags.sh || rc=1; exit $$rc
 
 # The stages of `make test`, in order; each is run even when one before
 # failed, and says how long it took (CI's budget: docs/hacking.md).
