@@ -216,6 +216,10 @@ static int flag_apply(void *arg, const struct conf_key *k, const char *v, long n
 	case SRV_OPT_VERBOSE:   f->verbose = num; return 0;
 	case SRV_OPT_KEY_FILE:
 	case SRV_OPT_PASS_FILE:
+		if ((k->id == SRV_OPT_KEY_FILE ? f->pass_file : f->key_file)[0]) {
+			snprintf(why, whylen, "give one of key-file, passphrase-file");
+			return -EINVAL;
+		}
 		if (strlen(v) >= PATH_MAX) {
 			snprintf(why, whylen, "'%s' is longer than a path", k->name);
 			return -EINVAL;

@@ -483,8 +483,6 @@ static int take_common(int *argc, char **argv, struct srv_flags *f, struct srvke
 		return usage("--config needs a FILE%s", "");
 	if (path && (r = srv_flags_load(path, f, err, sizeof(err))) < 0)
 		return log_warnx("%s", err), r == -EINVAL ? EXIT_USAGE : 1;
-	if (f->key_file[0] && f->pass_file[0])
-		return usage("%s: give one of key-file, passphrase-file", path);
 	ko->key_file = f->key_file[0] ? f->key_file : NULL;
 	ko->pass_file = f->pass_file[0] ? f->pass_file : NULL;
 	if (verbose || f->verbose)

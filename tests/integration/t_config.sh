@@ -84,6 +84,8 @@ printf 'state = /s\nnosuchkey = 1\n' >"$T/bad4.conf"
 bad 2 vigild "$T/bad4.conf" ":2: unknown key 'nosuchkey'" status
 printf 'verbose = yes\nlisten = 127.0.0.1:99999\n' >"$T/bad5.conf"
 bad 2 vigil-server "$T/bad5.conf" ":2: listen: '127.0.0.1:99999' is not a HOST:PORT" run "$T/srv"
+printf 'key-file = /k\n# both\npassphrase-file = /p\n' >"$T/bad8.conf"
+bad 2 vigil-server "$T/bad8.conf" ":3: give one of key-file, passphrase-file" sweep "$T/srv"
 printf 'key-file = \n' >"$T/bad6.conf"
 bad 2 vigil-server "$T/bad6.conf" ":1: 'key-file' has an empty value" check "$T/srv"
 head -c 5000 /dev/zero | tr '\0' x | sed 's/^/advertise = /' >"$T/bad7.conf"
