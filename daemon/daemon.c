@@ -47,6 +47,14 @@ static int state_dir(const struct vconf *cf, const char *sub, char p[PATH_MAX])
 	return rc;
 }
 
+/* A shipping connection ended (its mux's I/O thread; no lock of ours is
+ * held where a mux is freed): the idle shippers look again, and shipper
+ * 0 connects again. */
+static void conn_closed(void *arg)
+{
+	vigild_wake(arg);
+}
+
 int vigild_open(struct vigild *d, struct vconf *cf)
 {
 	char p[PATH_MAX], err[256];
@@ -97,6 +105,7 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 		.bundle = d->bundle, .server = cf->server, .statedir = cf->state,
 		.db = d->db, .scan = &d->scan, .ctr = &d->ctr, .resent = &d->resent,
 		.claim = vigild_claim, .release = vigild_release, .claim_arg = d,
+		.conn_closed = conn_closed, .conn_closed_arg = d,
 		.rt = d->rt, .roots = cf->watch, .nroots = cf->nwatch,
 	};
 	for (size_t i = 0; i < SHIP_CONNS; i++)

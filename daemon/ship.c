@@ -31,7 +31,9 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	mux_stream_close(s);
 }
 
-static const struct mux_ops dev_ops = { .on_stream = on_stream, .on_close = NULL };
+static void on_conn_close(struct mux *m, void *arg);
+
+static const struct mux_ops dev_ops = { .on_stream = on_stream, .on_close = on_conn_close };
 
 /* One TLS connection and the shippers holding it: it is freed by the last
  * one to let go, so a shipper that drops a broken connection never frees
@@ -46,7 +48,20 @@ struct muxref {
 struct shipconn {
 	pthread_mutex_t mu;
 	struct muxref *cur;          /* the connection new requests use, or NULL */
+	void (*closed)(void *arg);   /* ship_opts.conn_closed: set once, before any connect */
+	void *closed_arg;
 };
+
+/* The mux's argument is the shipconn, which outlives every mux it makes
+ * (shipconn_free frees the last one), not a shipper. */
+static void on_conn_close(struct mux *m, void *arg)
+{
+	struct shipconn *c = arg;
+
+	(void)m;
+	if (c->closed)
+		c->closed(c->closed_arg);
+}
 
 int shipconn_new(struct shipconn **out)
 {
@@ -92,6 +107,10 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
 	if (!o->conn && shipconn_new(&sh->o.conn) == 0)
 		sh->own_conn = true;
+	if (sh->o.conn) {
+		sh->o.conn->closed = o->conn_closed;
+		sh->o.conn->closed_arg = o->conn_closed_arg;
+	}
 	if (!sh->o.conn || !(sh->cur = malloc(sizeof(*sh->cur))) ||
 	    !(sh->old = malloc(sizeof(*sh->old))) ||
 	    !(sh->put = malloc(sizeof(*sh->put))) || !(sh->rs = malloc(sizeof(*sh->rs)))) {
@@ -168,7 +187,7 @@ static int conn_get_locked(struct shipper *sh, char *err, size_t errlen)
 	}
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
-	rc = client_connect(sh->o.bundle, sh->o.server, SHIP_CONNECT_MS, &dev_ops, sh,
+	rc = client_connect(sh->o.bundle, sh->o.server, SHIP_CONNECT_MS, &dev_ops, c,
 			    &r->m, err, errlen);
 	if (rc < 0) {
 		free(r);

@@ -58,6 +58,11 @@ struct ship_opts {
 	/* The connection, shared with other shippers (each request one
 	 * stream of it); NULL: one of its own. */
 	struct shipconn *conn;
+	/* A connection ended (called from its mux's I/O thread): NULL, or a
+	 * wake-up for idle shippers, whose nap has no timeout (shipper 0
+	 * connects again, and status.json says whether it could). */
+	void (*conn_closed)(void *arg);
+	void *conn_closed_arg;
 };
 
 struct shipconn;

@@ -5,7 +5,9 @@
 # timing is asserted: a kernel timer cannot make the count flaky, only a
 # timer of vigild's own (a 50 ms tick, a 1 s nap, a 10 s ping) can, and
 # one of those alone passes the bound within seconds.  Then an edit made
-# after the idle period still reaches the server: waking on data works.
+# after the idle period still reaches the server: waking on data works;
+# and (fanotify) a server restart is seen without a timer: vigild shows
+# itself disconnected, then connected again, with nothing to ship.
 #
 # The tree lies on a tmpfs of its own: the fanotify tracker marks a whole
 # filesystem, so this machine's other writers cannot reach it, and its
@@ -68,6 +70,15 @@ for TRK in fanotify bpf; do
 	echo "edited after idle" >>"$D/f1"
 	wait_for 20 "$TRK: the edit on the server" sh -c "[ \"\$('$BIN/vigil' log 'phone1:$D/f1' --json | jq length)\" -gt $v0 ]"
 	same_file phone1 "$D/f1" "$D/f1"
+	if [ "$TRK" = fanotify ]; then
+		# no shipper naps on a timer: the connection's end wakes them,
+		# and shipper 0 connects again by itself, with nothing to ship
+		note "$TRK: the server restarts while vigild idles"
+		server_stop
+		wait_for 30 "$TRK: status says not connected" sh -c "[ \"\$('$BIN/vigild' status --state '$S' --json | jq -r .connected)\" = false ]"
+		server_start
+		wait_for 60 "$TRK: connected again" sh -c "[ \"\$('$BIN/vigild' status --state '$S' --json | jq -r .connected)\" = true ]"
+	fi
 	kill "$VP"
 	wait "$VP" 2>/dev/null || true
 done
