@@ -348,8 +348,11 @@ static int put_symlink(struct restore *r, int dirfd, const char *name,
 		return err;
 	}
 	r->st.links++;
-	if (r->chown_too)
-		fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+	/* the link is in place: a refused owner is a warning, as a refused
+	 * extended attribute is (the return value was ignored before
+	 * _FORTIFY_SOURCE's warn_unused_result caught it) */
+	if (r->chown_too && fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		restore_say(r, rel, errno, "warning: cannot set the symlink's owner");
 	utimensat(dirfd, name, tv, AT_SYMLINK_NOFOLLOW);
 	return 0;
 }

@@ -16,6 +16,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 const char *pt_rel(const char *path)
 {
 	return path[0] == '/' && path[1] ? path + 1 : ".";
@@ -25,8 +27,11 @@ void pt_own(struct simfs *fs, const char *rel)
 {
 	struct fuse_context *c = fuse_get_context();
 
-	if (geteuid() == 0 && (c->uid != 0 || c->gid != 0))
-		(void)fchownat(fs->backing, rel, c->uid, c->gid, AT_SYMLINK_NOFOLLOW);
+	/* best effort: the file stays root's when this fails ((void) does not
+	 * silence glibc's warn_unused_result under _FORTIFY_SOURCE) */
+	if (geteuid() == 0 && (c->uid != 0 || c->gid != 0) &&
+	    fchownat(fs->backing, rel, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		log_debug("%s: chown: %s", rel, strerror(errno));
 }
 
 /* r < 0: -errno; otherwise reports path changed and returns 0. */

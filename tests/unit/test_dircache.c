@@ -27,9 +27,11 @@ struct fx {
 static int setup(void **state)
 {
 	static struct fx f;
-	char tmpl[] = "/tmp/test_dircache.XXXXXX";
+	char tmpl[] = "/tmp/test_dircache.XXXXXX", real[PATH_MAX];
 
-	if (!mkdtemp(tmpl) || !realpath(tmpl, f.top))
+	/* realpath writes up to PATH_MAX bytes (_FORTIFY_SOURCE checks it) */
+	if (!mkdtemp(tmpl) || !realpath(tmpl, real) ||
+	    snprintf(f.top, sizeof(f.top), "%s", real) >= (int)sizeof(f.top))
 		return -1;
 	snprintf(f.a, sizeof(f.a), "%s/a", f.top);
 	snprintf(f.b, sizeof(f.b), "%s/b", f.top);
