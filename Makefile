@@ -4,26 +4,36 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
-MANDIR  ?= $(PREFIX)/share/man
+# `vigil` is a user's command (section 1); the daemons are the administrator's
+# (section 8): vigil-server, vigild and vigil-simfs go to sbin
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR  ?= $(DATADIR)/man
 BUILD   ?= build
 CC      ?= cc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
 VMLINUX_H ?=
+PKG_CONFIG ?= pkg-config
 
 PKGS    := openssl sqlite3 libzstd zlib fuse3 libbpf jansson liburing libcryptsetup libsystemd libseccomp libxxhash
+# CFLAGS, CPPFLAGS and LDFLAGS given on the command line or in the
+# environment (debian/rules passes dpkg-buildflags's hardening flags) come
+# first and the project's own are added after them (`override`: a command
+# line's CFLAGS would otherwise replace them), so -Werror always stays.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
-           -I. -I$(BUILD)/bpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
+           -I. -I$(BUILD)/bpf $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+override LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
 # vigild opens libcryptsetup at the first erase (dlopen, daemon/eraseluks.c):
 # its soname, read from the libcryptsetup.so this build compiles against
-CRYPTSETUP_SONAME := $(shell readelf -d $(shell pkg-config --variable=libdir libcryptsetup \
+CRYPTSETUP_SONAME := $(shell readelf -d $(shell $(PKG_CONFIG) --variable=libdir libcryptsetup \
                      2>/dev/null)/libcryptsetup.so 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 ifeq ($(SANITIZE),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 PARTS    := common server daemon controller fuse
@@ -49,7 +59,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # objects are listed through $$(call obj_of,...): keep them between runs
 .SECONDARY:
 .PHONY: all deps test test-asan test-encrypt unit unit-encrypt integration integration-encrypt \
-	lint man-lint demo soak bench install clean
+	lint man-lint demo soak bench install clean deb test-deb
 all: $(BINS)
 
 deps:
@@ -57,10 +67,10 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # (none found: eraseluks.c stops the build with an #error saying so)
-$(BUILD)/obj/daemon/eraseluks.o: CFLAGS += $(if $(CRYPTSETUP_SONAME),-DCRYPTSETUP_SONAME='"$(CRYPTSETUP_SONAME)"')
+$(BUILD)/obj/daemon/eraseluks.o: override CFLAGS += $(if $(CRYPTSETUP_SONAME),-DCRYPTSETUP_SONAME='"$(CRYPTSETUP_SONAME)"')
 
 # Only the daemon includes BPF skeletons (explicit, so a failure is loud).
 $(call obj_of,daemon) $(BUILD)/obj/daemon/main.o: $(BPF_SKELS)
@@ -97,7 +107,7 @@ $(BPF_SKELS): $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 LOADGEN_SRCS := $(wildcard bench/loadgen*.c)
 $(BUILD)/bench/loadgen: $(LOADGEN_SRCS) bench/loadgen.h $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADGEN_SRCS) $(LIBS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADGEN_SRCS) $(LIBS) $(LDLIBS)
 
 # --- tests ---
 # The sqlite3 shell on an encrypted test store (VIGIL_TEST_ENCRYPT=1,
@@ -114,7 +124,7 @@ $(SEALED_PRELOAD): $(SEALED_SRCS) server/store/dbcrypt.h server/store/storekey.h
 # fixtures among them): a changed fixture rebuilds its tests.
 $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcmocka
 -include $(wildcard $(BUILD)/tests/*.d)
 
 # Tests that run the real server binary rebuild it first: `make unit` (or
@@ -126,7 +136,7 @@ $(SERVER_TESTS): $(BUILD)/bin/vigil-server
 
 # the extractor child is a re-execution of the server binary
 $(BUILD)/tests/test_exproc: $(BUILD)/bin/vigil-server
-$(BUILD)/tests/test_exproc: CFLAGS += -DVIGIL_SERVER_BIN='"$(BUILD)/bin/vigil-server"'
+$(BUILD)/tests/test_exproc: override CFLAGS += -DVIGIL_SERVER_BIN='"$(BUILD)/bin/vigil-server"'
 
 unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
@@ -148,7 +158,7 @@ man-lint: all
 
 # The stages of `make test`, in order; each is run even when one before
 # failed, and says how long it took (CI's budget: docs/hacking.md).
-TEST_STAGES := lint man-lint unit fuzz-smoke integration unit-encrypt integration-encrypt test-asan
+TEST_STAGES := lint man-lint unit fuzz-smoke integration unit-encrypt integration-encrypt test-asan test-deb
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; failed=""; for s in $(TEST_STAGES); do t0=$$(date +%s); \
@@ -224,11 +234,12 @@ bench: deps
 	bench/check_bench.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)$(PREFIX)/share/vigil/kconfig
-	install -m 0644 kconfig/vigil.config $(DESTDIR)$(PREFIX)/share/vigil/kconfig/
-	install -m 0755 kconfig/check $(DESTDIR)$(PREFIX)/share/vigil/kconfig/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/bin/vigil $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(filter-out $(BUILD)/bin/vigil,$(BINS)) $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(DATADIR)/vigil/kconfig
+	install -m 0644 kconfig/vigil.config $(DESTDIR)$(DATADIR)/vigil/kconfig/
+	install -m 0755 kconfig/check $(DESTDIR)$(DATADIR)/vigil/kconfig/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
@@ -236,6 +247,15 @@ install: all
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Debian packages vigil-server, vigild and vigil (docs/packaging.md): built
+# from a copy of the tree, into $(BUILD)/deb/.  `make test-deb` builds them,
+# runs lintian, installs them, runs a backup with the installed programs and
+# purges them again (tests/pkg/t_deb.sh; root, Debian).
+deb:
+	scripts/deb.sh $(BUILD)/deb
+test-deb: deps
+	DEB_DIR=$(BUILD)/deb tests/pkg/t_deb.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -255,8 +275,8 @@ FUZZ_TARGETS := proto names timefmt chunktree delta ranges extract phone jsonout
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
                 -Wno-unused-parameter -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. \
-                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
-FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
+                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
+FUZZ_LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lrsync -lpthread -lm
 FUZZ_CONTENT := server/store/content.c server/store/content_delta.c server/store/content_ranges.c \
                 server/store/content_zero.c server/store/content_pipe.c \
                 server/store/content_read.c server/store/content_upload.c server/store/store.c \
