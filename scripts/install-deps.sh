@@ -8,7 +8,7 @@ libzstd-dev libxxhash-dev libjansson-dev liburing-dev rsync rdiff restic borgbac
 util-linux procps psmisc jq netcat-openbsd python3 attr
 cryptsetup-bin libcryptsetup-dev
 libsystemd-dev libseccomp-dev dbus-daemon python3-dbus python3-gi
-mandoc"
+mandoc debhelper lintian"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
