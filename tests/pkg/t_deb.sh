@@ -133,7 +133,7 @@ phase install
 
 # --- the units, offline (PID 1 is not systemd here) ---------------------------
 note "units checked offline: PID 1 is $(ps -o comm= -p 1), not systemd here"
-verify_out=$(cd / && systemd-analyze verify --man=no /lib/systemd/system/vigil-server.service \
+verify_out=$(cd / && systemd-analyze verify --man=yes /lib/systemd/system/vigil-server.service \
 	/lib/systemd/system/vigild.service /lib/systemd/system/vigil-simfs@.service 2>&1) ||
 	fail "systemd-analyze verify: $verify_out"
 [ -z "$verify_out" ] || fail "systemd-analyze verify: $verify_out"
