@@ -404,8 +404,8 @@ static int ident_lookup(struct index *idx, const char *name, int64_t id, struct 
 	int r, rc;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = idx_prep(idx, name ? "SELECT " ICOLS " FROM identities WHERE name = ?1" :
-			  "SELECT " ICOLS " FROM identities WHERE id = ?1", &st)) < 0)
+	if ((r = idx_prepc(idx, name ? "SELECT " ICOLS " FROM identities WHERE name = ?1" :
+			   "SELECT " ICOLS " FROM identities WHERE id = ?1", &st)) < 0)
 		goto out;
 	if (name)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -417,7 +417,7 @@ static int ident_lookup(struct index *idx, const char *name, int64_t id, struct 
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : idx_sql_fail(idx, rc, "get identity");
 out:
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	pthread_mutex_unlock(&idx->lock);
 	return r;
 }

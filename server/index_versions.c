@@ -776,8 +776,8 @@ int index_version_get(struct index *idx, int64_t dev, const char *path, uint64_t
 	int r, rc;
 
 	pthread_mutex_lock(&idx->lock);
-	if ((r = idx_prep(idx, "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2"
-		      " AND version = ?3", &st)) < 0)
+	if ((r = idx_prepc(idx, "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2"
+		       " AND version = ?3", &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, dev);
 	idx_bind_path(st, 2, path);
@@ -788,7 +788,7 @@ int index_version_get(struct index *idx, int64_t dev, const char *path, uint64_t
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : idx_sql_fail(idx, rc, "select version");
 out:
-	sqlite3_finalize(st);
+	idx_done(idx, st);
 	pthread_mutex_unlock(&idx->lock);
 	return r;
 }
