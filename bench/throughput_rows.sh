@@ -343,7 +343,7 @@ catcold() {
 }
 
 row_f() {
-	local d=$W/rd f=$W/rd/rd.bin size=$((MID_MIB * 1048576)) m=$W/mnt r=$W/rmnt s0 s1 mp gw mw i=0
+	local d=$W/rd f=$W/rd/rd.bin size=$((MID_MIB * 1048576)) m=$W/mnt r=$W/rmnt s0 s1 mp gw mw dw i=0
 	mkdir -p "$d" "$m" "$r"
 	[ -f "$f" ] || { prng rd "$size" >"$f" && sync; } || die "openssl"
 	rm -rf "$W/srv-f" "$W/srv-f".* "$W/st-f"
@@ -364,6 +364,23 @@ row_f() {
 	cmp -s "$f" "$W/got" && rs="equal" || rs="DIFFERS rc=$T_RC"
 	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "vigil get" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$gw" "$rs")"
 	rm -f "$W/got"
+	# the disk's floor under a get, which reads the packs cold and writes
+	# the same bytes durably on one disk: dd conv=fsync of the file (read
+	# from the page cache), alone and with the packs read cold beside it
+	log "dd"
+	timed f-dd dd if="$f" of="$W/dd.out" bs=1M conv=fsync
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "dd conv=fsync" "$T_WALL" "$T_CPU" - "$(mibs "$size" "$T_WALL")" "the get's durable write alone")"
+	rm -f "$W/dd.out"
+	drop_caches
+	cat "$f" >/dev/null
+	s0=$(date +%s%N)
+	cat "$W/srv-f"/store/packs/*.pack >/dev/null &
+	dd if="$f" of="$W/dd.out" bs=1M conv=fsync 2>/dev/null
+	wait $!
+	s1=$(date +%s%N)
+	dw=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "dd + packs read" "$dw" - - "$(mibs "$size" "$dw")" "dd conv=fsync while the store's packs are read cold: the disk's floor for a get")"
+	rm -f "$W/dd.out"
 	log "vigil mount"
 	"$BIN/vigil" --bundle "$CTLB" --server "127.0.0.1:$VPORT" mount dev "$m" -f >>"$W/mount.log" 2>&1 &
 	mp=$!
