@@ -20,6 +20,10 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_errno appends strerror(-err) for a function that returned -errno. */
 void log_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_warning: a degraded mode the program goes on in (a fallback, a
+ * protection the kernel lacks): "<4>" on the journal, where log_warn and
+ * log_warnx are errors ("<3>"). */
+void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fatal/fatalx: only at start-up, before any state needs saving.  Exit 1. */

@@ -26,7 +26,7 @@ int trackers_start(struct vigild *d, const struct tracker_sink *sink)
 			d->tops = all[i];
 			return 0;
 		}
-		log_info("tracker %s unavailable: %s", names[i], err[0] ? err : strerror(-rc));
+		log_warning("tracker %s unavailable: %s", names[i], err[0] ? err : strerror(-rc));
 	}
 	log_warnx("no tracker could start (--tracker %s)", want);
 	return rc < 0 ? rc : -ENOENT;

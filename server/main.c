@@ -304,7 +304,7 @@ static int run_lock(const struct srv_config *cfg)
 	    (r = runlock_apply(cfg->dir, err, sizeof(err))) < 0)
 		return log_warnx("%s", err), r;
 	if (r > 0)
-		log_warnx("no Landlock in this kernel: run is not kept from %s/%s",
+		log_warning("no Landlock in this kernel: run is not kept from %s/%s",
 			  cfg->dir, CA_KEY_FILE);
 	return 0;
 }
