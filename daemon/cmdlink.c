@@ -29,7 +29,8 @@ struct cmdlink {
 	pthread_t th;
 	bool started;
 	pthread_mutex_t mu;          /* guards everything below */
-	pthread_cond_t cv;
+	pthread_cond_t cv;           /* the link thread's and the waiters' for reports */
+	pthread_cond_t cmd_cv;       /* cmdlink_next's: a command came, or quit */
 	bool quit;
 	struct mux *mux;             /* NULL while disconnected */
 	bool linked;                 /* MSG_DEV_CMDLINK acknowledged on mux */
@@ -82,7 +83,7 @@ static void on_stream(struct mux *m, struct mux_stream *s, uint16_t type,
 	if (code == 0) {
 		memcpy(e->body, body, e->len);
 		l->n++;
-		pthread_cond_broadcast(&l->cv);
+		pthread_cond_broadcast(&l->cmd_cv);
 	}
 	pthread_mutex_unlock(&l->mu);
 	reply_to(s, code, code == EBUSY ? "busy" : code == EPERM ? "not a command" :
@@ -310,6 +311,7 @@ int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **o
 	l->server = server;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
+	pthread_cond_init(&l->cmd_cv, NULL);
 	if ((r = pthread_create(&l->th, NULL, link_main, l)) != 0) {
 		cmdlink_stop(l);
 		return -r;
@@ -328,6 +330,7 @@ void cmdlink_cancel(struct cmdlink *l)
 	if (l->mux)
 		mux_shutdown(l->mux);
 	pthread_cond_broadcast(&l->cv);
+	pthread_cond_broadcast(&l->cmd_cv);
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -341,6 +344,7 @@ void cmdlink_stop(struct cmdlink *l)
 	mux_free(l->mux);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
+	pthread_cond_destroy(&l->cmd_cv);
 	free(l->q);
 	free(l->devrep);
 	free(l);
@@ -353,8 +357,8 @@ int cmdlink_next(struct cmdlink *l, struct cmd_env *out, int timeout_ms)
 
 	pthread_mutex_lock(&l->mu);
 	while (!l->quit && l->n == 0 && r != ETIMEDOUT)
-		r = timeout_ms < 0 ? pthread_cond_wait(&l->cv, &l->mu) :
-				     pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+		r = timeout_ms < 0 ? pthread_cond_wait(&l->cmd_cv, &l->mu) :
+				     pthread_cond_timedwait(&l->cmd_cv, &l->mu, &ts);
 	if (l->quit)
 		r = -ECANCELED;
 	else if (l->n == 0)

@@ -6,7 +6,8 @@
 # another shipped: ~16 looks a tick, thousands in 8 s (queue_scans).  Now
 # the entry stays held while the writer is at it, the intake wakes the
 # shippers only when an entry comes due before they would look anyway, and
-# an idle shipper naps until the next due entry (at most 1 s) or a release
+# an idle shipper naps until the next due entry (with none, until woken:
+# issue 13; at most 1 s before) or a release
 # of what it had to step over (daemon/worker.c).
 . "$(dirname "$0")/lib.sh"
 
