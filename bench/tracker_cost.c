@@ -23,8 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "common/log.h"
 #include "daemon/tracker.h"
+#include "daemon/tracker_bpf.h"
 #include "bench_empty.skel.h"
 
 #define FILE_SIZE (64 << 20)
@@ -47,16 +50,39 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* In the child: results written to fd as two doubles. */
-static void workload(const char *path, long n, int out)
+/* The sys_exit program's own time so far (kernel.bpf_stats_enabled, or
+ * bpf_enable_stats below): run_time_ns and run_cnt of every process's
+ * syscalls, not only the workload's. */
+static void prog_stats(int prog_fd, uint64_t st[2])
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	st[0] = st[1] = 0;
+	if (prog_fd >= 0 && bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0) {
+		st[0] = info.run_time_ns;
+		st[1] = info.run_cnt;
+	}
+}
+
+/* In the child: results written to fd as four doubles: ns per pwrite and
+ * per getppid (thread CPU time), and with PROG_NS the program's ns per
+ * pwrite and per other syscall.  The program runs on every syscall of the
+ * machine: in the getppid loop every run is one it returns from at once
+ * (getppid is no op of its), which prices the other runs of the pwrite
+ * loop; what is left over is the pwrites'. */
+static void workload(const char *path, long n, int prog_fd, int out)
 {
 	static char buf[4096];
-	double r[2], t0;
+	double r[4] = { 0 }, t0;
+	uint64_t s0[2], s1[2], s2[2];
 	int fd = open(path, O_RDWR);
 
 	if (fd < 0)
 		_exit(2);
 	srand(1);
+	prog_stats(prog_fd, s0);
 	t0 = now();
 	for (long i = 0; i < n; i++) {
 		off_t off = (off_t)(rand() % (FILE_SIZE / 4096)) * 4096;
@@ -65,10 +91,16 @@ static void workload(const char *path, long n, int out)
 			_exit(3);
 	}
 	r[0] = (now() - t0) / n * 1e9;
+	prog_stats(prog_fd, s1);
 	t0 = now();
 	for (long i = 0; i < n; i++)
 		syscall(SYS_getppid);
 	r[1] = (now() - t0) / n * 1e9;
+	prog_stats(prog_fd, s2);
+	if (s2[1] > s1[1] && s1[1] >= s0[1] + n) {
+		r[3] = (double)(s2[0] - s1[0]) / (double)(s2[1] - s1[1]);
+		r[2] = ((double)(s1[0] - s0[0]) - (double)(s1[1] - s0[1] - n) * r[3]) / n;
+	}
 	close(fd);
 	if (write(out, r, sizeof(r)) != sizeof(r))
 		_exit(4);
@@ -131,27 +163,41 @@ static void watch_stop(struct watcher *w)
 	}
 }
 
-static int run(const char *mode, const char *root, const char *file, long n, double r[2])
+/* A new fd of the sys_exit program this mode attached; -1 when none. */
+static int exit_prog(struct watcher *w)
+{
+	if (w->empty)
+		return dup(bpf_program__fd(w->empty->progs.bench_empty_exit));
+	if (w->t && w->ops == &tracker_bpf_ops)
+		return tracker_bpf_exit_prog(w->t);
+	return -1;
+}
+
+static int run(const char *mode, const char *root, const char *file, long n, double r[4])
 {
 	struct watcher w;
-	int p[2], st;
+	int p[2], st, prog_fd = -1;
 	pid_t pid;
 
 	if (watch_start(&w, mode, root) < 0)
 		return -1;
+	if (getenv("PROG_NS"))
+		prog_fd = exit_prog(&w);
 	nevents = 0;
 	if (pipe(p) < 0 || (pid = fork()) < 0)
 		return -1;
 	if (pid == 0)
-		workload(file, n, p[1]);
+		workload(file, n, prog_fd, p[1]);
 	close(p[1]);
+	if (prog_fd >= 0)
+		close(prog_fd);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
 		usleep(50000);
 		if (w.t)
 			w.ops->process(w.t);
 	}
 	watch_stop(&w);
-	if (read(p[0], r, 2 * sizeof(double)) != 2 * sizeof(double)) {
+	if (read(p[0], r, 4 * sizeof(double)) != 4 * sizeof(double)) {
 		printf("%-12s workload failed\n", mode);
 		return -1;
 	}
@@ -199,7 +245,8 @@ int main(int argc, char **argv)
 	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;   /* checked below */
 	char top[] = "/tmp/vigil-bench-XXXXXX", root[64], in[96], out[96];
 	const char *modes[NMODES] = { "none", "empty", "bpf", "bpf-outside", "fanotify", "inotify" };
-	static double res[NMODES][2][ROUNDS_MAX];
+	static double res[NMODES][4][ROUNDS_MAX];
+	bool prog_ns = getenv("PROG_NS") != NULL;
 	int ok[NMODES] = { 0 };
 	double base[2][2] = { { 0 } };
 
@@ -214,36 +261,47 @@ int main(int argc, char **argv)
 		fatal("mkdir %s", root);
 	make_file(in);
 	make_file(out);
+	/* PROG_NS: the programs' run time counted while this runs (as
+	 * kernel.bpf_stats_enabled=1 does), read per round by the workload */
+	if (prog_ns && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0)
+		fatal("PROG_NS: bpf_enable_stats");
 	for (int k = 0; k < rounds; k++)
 		for (int m = 0; m < NMODES; m++) {
-			double r[2];
+			double r[4];
 
 			if (!mode_wanted(modes[m]) ||
 			    run(modes[m], root, strcmp(modes[m], "bpf-outside") ? in : out, n, r) < 0)
 				continue;
-			res[m][0][ok[m]] = r[0];
-			res[m][1][ok[m]++] = r[1];
+			for (int j = 0; j < 4; j++)
+				res[m][j][ok[m]] = r[j];
+			ok[m]++;
 		}
 	printf("%d rounds of %ld; ns per call, min / median; ratio of medians to none\n", rounds, n);
-	printf("%-12s %17s %7s   %17s %7s %9s\n", "mode", "pwrite4k", "ratio", "getppid", "ratio",
+	printf("%-12s %17s %7s   %17s %7s %9s", "mode", "pwrite4k", "ratio", "getppid", "ratio",
 	       "+ns/empty");
+	if (prog_ns)
+		printf("   %-22s", "program ns/run: pwrite, other (median)");
+	printf("\n");
 	for (int m = 0; m < NMODES; m++) {
-		double med[2], mn[2];
+		double med[4], mn[4];
 
 		if (!ok[m])
 			continue;
-		for (int j = 0; j < 2; j++) {
+		for (int j = 0; j < 4; j++) {
 			qsort(res[m][j], ok[m], sizeof(double), cmp_double);
 			mn[j] = res[m][j][0];
 			med[j] = res[m][j][ok[m] / 2];
 		}
 		if (m == 0)
-			memcpy(base[0], med, sizeof(med));
+			memcpy(base[0], med, sizeof(base[0]));
 		if (m == 1)
-			memcpy(base[1], med, sizeof(med));
-		printf("%-12s %8.1f / %6.1f %6.2fx   %7.1f / %7.1f %6.2fx %+8.1f\n", modes[m], mn[0],
+			memcpy(base[1], med, sizeof(base[1]));
+		printf("%-12s %8.1f / %6.1f %6.2fx   %7.1f / %7.1f %6.2fx %+8.1f", modes[m], mn[0],
 		       med[0], med[0] / base[0][0], mn[1], med[1], med[1] / base[0][1],
 		       base[1][1] ? med[1] - base[1][1] : 0.0);
+		if (prog_ns && m > 0)
+			printf("   %7.1f, %5.1f", med[2], med[3]);
+		printf("\n");
 	}
 	unlink(in);
 	unlink(out);

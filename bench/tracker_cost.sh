@@ -1,7 +1,8 @@
 #!/bin/sh
 # tracker_cost.sh — builds and runs bench/tracker_cost.c (write-path cost of
 # the trackers).  Usage: bench/tracker_cost.sh [N [ROUNDS]]   (needs root, make all;
-# MODES="bpf empty ..." runs only those modes and none)
+# MODES="bpf empty ..." runs only those modes and none; PROG_NS=1 adds the
+# sys_exit program's own ns per run, from the kernel's run_time_ns)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

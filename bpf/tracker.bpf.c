@@ -131,10 +131,34 @@ static __always_inline void stat_inc(int i)
 		__sync_fetch_and_add(&trk_stats[i], 1);
 }
 
+/* Kernel objects' fields on the write path.  Kernels 6.2 and later have
+ * bpf_rdonly_cast: a kernel address seen as a BTF-typed object, whose
+ * fields are plain loads the JIT guards as it does any BTF pointer's (a
+ * fault reads 0), no helper call.  The loader sets trk_kcast when this
+ * kernel's BTF has the kfunc; elsewhere (the handsets' 5.x and 6.1, the
+ * raw_tp fallback) the fields are read with bpf_probe_read_kernel, and
+ * the kfunc, a weak symbol, is left unresolved in a branch the verifier
+ * knows is dead and drops.  docs/tracker.md, docs/performance.md. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+const volatile bool trk_kcast = false;
+
+#define KCAST(p, type) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
+/* The kernel word (a pointer, as a number: global functions take only
+ * numbers) at addr, when trk_kcast: a plain load of the unsigned long
+ * files_struct.open_fds_init[0] of the files_struct placed to end there. */
+static __always_inline __u64 kword(const void *addr)
+{
+	const char *base = (const char *)addr -
+			   bpf_core_field_offset(struct files_struct, open_fds_init);
+
+	return KCAST(base, struct files_struct)->open_fds_init[0];
+}
+
 /* fd's struct file in t's table.  t is a BTF pointer (bpf_get_current_task_btf),
  * so the walk to the table is plain loads the verifier turns into
- * exception-guarded ones (no helper call: this runs on every write); only
- * the array slot, a pointer to a pointer, needs a probe read. */
+ * exception-guarded ones; the array slot, a pointer to a pointer, is a
+ * kword() or a probe read. */
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
 	struct files_struct *files = t->files;
@@ -147,17 +171,34 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 	if (!fdt || (unsigned long)fd >= fdt->max_fds)
 		return NULL;
 	fda = fdt->fd;
+	if (trk_kcast)
+		return (struct file *)kword(&fda[fd]);
 	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
 	return f;
 }
 
 static __always_inline __u32 file_key(struct file *f, struct trk_key *k)
 {
-	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	struct inode *ino;
 
+	if (trk_kcast) {
+		ino = KCAST(f, struct file)->f_inode;
+		k->ino = ino->i_ino;
+		k->dev = ino->i_sb->s_dev;
+		return ino->i_mode;
+	}
+	ino = BPF_CORE_READ(f, f_inode);
 	k->ino = BPF_CORE_READ(ino, i_ino);
 	k->dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	return BPF_CORE_READ(ino, i_mode);
+}
+
+/* f's dentry, as a number for trk_walk. */
+static __always_inline __u64 file_dentry(struct file *f)
+{
+	if (trk_kcast)
+		return kword(&f->f_path.dentry);
+	return (__u64)BPF_CORE_READ(f, f_path.dentry);
 }
 
 /* Walks up from dentry d to a watched root (returns its table index), to
@@ -268,8 +309,7 @@ __noinline int trk_emit_file(struct trk_key *k, __u64 file, struct emit_arg *e)
 	if (!s)
 		return 0;
 	s->flags = e->flags;
-	s->h.base[0] = trk_walk((__u64)BPF_CORE_READ(f, f_path.dentry), s, TRK_NAMES_MAX,
-				WALK_NAMES);
+	s->h.base[0] = trk_walk(file_dentry(f), s, TRK_NAMES_MAX, WALK_NAMES);
 	if (s->h.base[0] == -2)
 		s->flags |= TRK_F_DEPTH;
 	s->h.flags = s->flags;
@@ -289,7 +329,7 @@ static __always_inline struct trk_fileval *verdict(struct file *f, struct trk_ke
 
 	if (fv && !fresh && fv->gen == gen)
 		return fv;
-	base = trk_walk((__u64)BPF_CORE_READ(f, f_path.dentry), NULL, 0, 0);
+	base = trk_walk(file_dentry(f), NULL, 0, 0);
 	nv.gen = gen;
 	nv.verdict = base == -1 ? TRK_V_NOT : TRK_V_WATCHED;
 	if (fv) {
@@ -452,9 +492,17 @@ static __always_inline __u64 user_u64(__u64 uptr)
 static __always_inline __u32 data_range(__u16 op, __u64 *a, long ret, struct file *f,
 					__u64 *start, __u64 *end)
 {
-	__u64 pos = BPF_CORE_READ(f, f_pos);
-	__u32 fl = BPF_CORE_READ(f, f_flags);
 	struct file_clone_range fcr = {};
+	__u64 pos;
+	__u32 fl;
+
+	if (trk_kcast) {
+		pos = KCAST(f, struct file)->f_pos;
+		fl = KCAST(f, struct file)->f_flags;
+	} else {
+		pos = BPF_CORE_READ(f, f_pos);
+		fl = BPF_CORE_READ(f, f_flags);
+	}
 
 	*start = pos - ret;
 	*end = pos;
@@ -567,7 +615,7 @@ static __always_inline struct dentry *base_dentry(long dfd)
 	if ((int)dfd == AT_FDCWD_)
 		return BPF_CORE_READ(t, fs, pwd.dentry);
 	f = fd_file(t, (int)dfd);
-	return f ? BPF_CORE_READ(f, f_path.dentry) : NULL;
+	return f ? (struct dentry *)file_dentry(f) : NULL;
 }
 
 /* One path argument into the record: the string, then the base's names

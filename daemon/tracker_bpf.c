@@ -382,7 +382,8 @@ static int bpf_start(struct tracker **out, char *const roots[], size_t nroots,
 	t->loaded = true;
 	free(t->rq);
 	t->rq = NULL;
-	log_debug("bpf tracker loaded (%s sys_exit)", t->ld.raw_tp ? "raw_tp" : "tp_btf");
+	log_debug("bpf tracker loaded (%s sys_exit, kernel fields by %s)",
+		  t->ld.raw_tp ? "raw_tp" : "tp_btf", t->ld.kcast ? "plain loads" : "probe reads");
 	if ((rc = setup_slots(t, err, errlen)) < 0 || (rc = tb_map_bss(t, err, errlen)) < 0)
 		goto fail;
 	t->rb = ring_buffer__new(t->ld.fd[TB_FD_RB], tb_on_record, t, NULL);

@@ -50,6 +50,7 @@ struct tb_loaded {
 	int links[TB_LINKS_MAX];   /* held: they keep the programs attached */
 	size_t nlinks;
 	bool raw_tp;
+	bool kcast;                /* the program reads kernel fields by plain loads */
 };
 
 struct tracker_bpf__bss;       /* the skeleton's .bss layout */
@@ -103,5 +104,6 @@ void tb_rescan(struct tracker *t, const char *dir);
 /* tracker_bpf_load.c */
 int tb_load_child(const struct tb_loadreq *rq, struct tb_loaded *out, char *err, size_t errlen);
 int tb_map_bss(struct tracker *t, char *err, size_t errlen);
+int tracker_bpf_exit_prog(struct tracker *t);
 
 #endif

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common/log.h"
@@ -46,6 +47,7 @@ extern char **environ;
 struct tb_loadmsg {
 	int32_t rc;
 	uint8_t raw_tp;                   /* sys_exit is the raw tracepoint */
+	uint8_t kcast;                    /* kernel fields by plain loads (trk_kcast) */
 	char err[240];
 };
 
@@ -59,14 +61,37 @@ static int child_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* open -> rodata -> load, with the BTF-typed tracepoint first (raw_only:
- * the raw tracepoint alone, a test hook's way to check the fallback). */
-static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, struct tb_loadmsg *m,
-		      bool raw_only)
+/* What a test asks of the loader (test_loader_hook). */
+enum tb_test_load {
+	TB_TEST_NONE,
+	TB_TEST_RAW,      /* the raw tracepoint alone, with probe reads */
+	TB_TEST_PROBE,    /* tp_btf with probe reads (kernels before 6.2) */
+};
+
+/* Whether this kernel's BTF has the kfunc bpf_rdonly_cast (6.2 and later):
+ * then the program reads kernel fields with plain loads (trk_kcast).  The
+ * program cannot ask itself: libbpf before 1.2 gives a kfunc's address as
+ * 0 even where it resolves it.  A second parse of the kernel's BTF, in
+ * this short-lived child: ~75 ms here. */
+static bool kernel_has_rdonly_cast(void)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool has = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return has;
+}
+
+/* open -> rodata -> load, with the BTF-typed tracepoint first; the raw
+ * tracepoint (kernels without tp_btf, so without bpf_rdonly_cast either)
+ * reads kernel fields with bpf_probe_read_kernel, as test hooks may ask. */
+static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, struct tb_loadmsg *m,
+		      enum tb_test_load test)
+{
+	bool kcast = test == TB_TEST_NONE && kernel_has_rdonly_cast();
 	int rc = -ENOENT;
 
-	for (int attempt = raw_only; attempt < 2; attempt++) {
+	for (int attempt = test == TB_TEST_RAW; attempt < 2; attempt++) {
 		struct tracker_bpf *s = tracker_bpf__open();
 
 		if (!s) {
@@ -80,10 +105,12 @@ static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, str
 		bpf_program__set_autoload(s->progs.trk_close, rq->close_tp);
 		bpf_program__set_autoload(s->progs.trk_proc_exit, rq->exit_tp);
 		s->rodata->trk_uring_tps = rq->uring_tps;
+		s->rodata->trk_kcast = kcast && attempt == 0;
 		bpf_program__set_autoload(s->progs.trk_uring_done, rq->uring_tps);
 		bpf_program__set_autoload(s->progs.trk_uring_submit, rq->uring_tps);
 		if ((rc = tracker_bpf__load(s)) == 0) {
 			m->raw_tp = attempt == 1;
+			m->kcast = s->rodata->trk_kcast;
 			*out = s;
 			return 0;
 		}
@@ -150,7 +177,7 @@ static int child_send(int sock, struct tracker_bpf *s, struct tb_loadmsg *m)
 }
 
 static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadreq *rq,
-						  bool raw_only)
+						  enum tb_test_load test)
 {
 	struct tracker_bpf *s = NULL;
 	struct tb_loadmsg m;
@@ -158,7 +185,7 @@ static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadr
 
 	memset(&m, 0, sizeof(m));
 	libbpf_set_print(child_log);
-	if ((rc = child_load(&s, rq, &m, raw_only)) == 0 && (rc = child_fill(s, rq, &m)) == 0 &&
+	if ((rc = child_load(&s, rq, &m, test)) == 0 && (rc = child_fill(s, rq, &m)) == 0 &&
 	    (rc = tracker_bpf__attach(s)) < 0)
 		snprintf(m.err, sizeof(m.err), "attach bpf programs: %s", strerror(-rc));
 	m.rc = rc;
@@ -168,30 +195,33 @@ static void __attribute__((noreturn)) child_main(int sock, const struct tb_loadr
 /* Test hooks (VIGIL_TEST_HOOKS=1): VIGIL_TEST_BPF_LOADER=kill makes the
  * child die by SIGKILL before it answers, as a crash would (t_tracker.sh);
  * =raw loads the raw_tp/sys_exit program alone, the fallback for kernels
- * without tp_btf (test_tracker_bpf).  Returns whether raw was asked for. */
-static bool test_loader_hook(void)
+ * without tp_btf; =probe the tp_btf program reading kernel fields with
+ * probe reads, as on kernels before 6.2 (test_tracker_bpf). */
+static enum tb_test_load test_loader_hook(void)
 {
 	const char *on = getenv("VIGIL_TEST_HOOKS"), *what = getenv("VIGIL_TEST_BPF_LOADER");
 
 	if (!on || strcmp(on, "1") || !what)
-		return false;
+		return TB_TEST_NONE;
 	if (!strcmp(what, "kill"))
 		raise(SIGKILL);
-	return !strcmp(what, "raw");
+	if (!strcmp(what, "raw"))
+		return TB_TEST_RAW;
+	return !strcmp(what, "probe") ? TB_TEST_PROBE : TB_TEST_NONE;
 }
 
 int tracker_bpf_loader(int argc, char **argv)
 {
 	struct tb_loadreq *rq;
-	bool raw_only;
+	enum tb_test_load test;
 
 	if (argc != 2 || strcmp(argv[1], TB_LOADER_ARG) != 0)
 		return 0;
-	raw_only = test_loader_hook();
+	test = test_loader_hook();
 	if (!(rq = malloc(sizeof(*rq))) ||
 	    recv(TB_LOADER_FD, rq, sizeof(*rq), 0) != (ssize_t)sizeof(*rq))
 		_exit(2);
-	child_main(TB_LOADER_FD, rq, raw_only);
+	child_main(TB_LOADER_FD, rq, test);
 }
 
 /* Takes the fds out of a received message; -EPROTO when they are not all there. */
@@ -245,6 +275,7 @@ static int parent_recv(int sock, struct tb_loaded *out, char *err, size_t errlen
 		return rc;
 	}
 	out->raw_tp = m.raw_tp;
+	out->kcast = m.kcast;
 	return 0;
 }
 
@@ -337,4 +368,28 @@ int tb_map_bss(struct tracker *t, char *err, size_t errlen)
 		return -errno;
 	}
 	return 0;
+}
+
+/* A new fd of the sys_exit program the tracker attached (found through its
+ * links), for a bench that reads its run time and a test that reads its
+ * rodata; -1 when there is none.  The caller closes it. */
+int tracker_bpf_exit_prog(struct tracker *t)
+{
+	for (size_t i = 0; i < t->ld.nlinks; i++) {
+		struct bpf_link_info li;
+		struct bpf_prog_info pi;
+		__u32 len = sizeof(li);
+		int fd;
+
+		memset(&li, 0, sizeof(li));
+		if (bpf_obj_get_info_by_fd(t->ld.links[i], &li, &len) < 0 ||
+		    (fd = bpf_prog_get_fd_by_id(li.prog_id)) < 0)
+			continue;
+		memset(&pi, 0, sizeof(pi));
+		len = sizeof(pi);
+		if (bpf_obj_get_info_by_fd(fd, &pi, &len) == 0 && !strncmp(pi.name, "trk_exit_", 9))
+			return fd;
+		close(fd);
+	}
+	return -1;
 }

@@ -3,9 +3,12 @@
  * ranges, writes elsewhere nothing; a directory renamed into the root is
  * tracked; legacy syscalls (rename, unlink, mkdir, ... by number) are seen;
  * a writable shared mapping turns polling on and off; a flood that overflows
- * the ring buffer asks for a rescan.  All of it twice: the tp_btf program,
- * then the raw_tp fallback alone (a test hook of the loader), which must
- * load wherever the first did.  Needs root and BTF; skips otherwise. */
+ * the ring buffer asks for a rescan.  All of it three times: the tp_btf
+ * program as the loader picks it (kernel fields by plain loads through
+ * bpf_rdonly_cast where the kernel has it), then through test hooks of the
+ * loader the same program with probe reads (kernels before 6.2), and the
+ * raw_tp fallback alone; each must load wherever the first did.  Needs
+ * root and BTF; skips otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,9 +29,13 @@
 
 #include <cmocka.h>
 #include <liburing.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "common/log.h"
 #include "daemon/tracker.h"
+#include "daemon/tracker_bpf.h"
+#include "tracker.skel.h"
 
 #include "tests/unit/trk_harness.h"
 
@@ -522,6 +529,49 @@ static void test_io_uring_by_file(void **state)
 	assert_true(count(e, 's', "") >= 1);
 }
 
+/* How the loaded program reads kernel fields, from its own frozen rodata
+ * (trk_kcast): by plain loads exactly where this kernel's BTF has the kfunc
+ * bpf_rdonly_cast and no test hook asked for probe reads. */
+static void test_field_reads(void **state)
+{
+	struct env *e = *state;
+	const char *hook = getenv("VIGIL_TEST_BPF_LOADER");
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool want = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+	struct bpf_prog_info pi = { 0 };
+	__u32 ids[16], len = sizeof(pi);
+	int found = 0, pfd;
+
+	btf__free(vmlinux);
+	SKIP_IF_NO_TRACKER(e);
+	if (hook && (!strcmp(hook, "raw") || !strcmp(hook, "probe")))
+		want = false;
+	pfd = tracker_bpf_exit_prog(e->t);
+	assert_true(pfd >= 0);
+	pi.nr_map_ids = 16;
+	pi.map_ids = (uintptr_t)ids;
+	assert_int_equal(bpf_obj_get_info_by_fd(pfd, &pi, &len), 0);
+	for (__u32 i = 0; i < pi.nr_map_ids && i < 16; i++) {
+		struct bpf_map_info mi = { 0 };
+		struct tracker_bpf__rodata *ro;
+		__u32 mlen = sizeof(mi), zero = 0;
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		assert_true(mfd >= 0);
+		assert_int_equal(bpf_obj_get_info_by_fd(mfd, &mi, &mlen), 0);
+		if (strstr(mi.name, ".rodata") && mi.value_size >= sizeof(*ro)) {
+			assert_non_null(ro = calloc(1, mi.value_size));
+			assert_int_equal(bpf_map_lookup_elem(mfd, &zero, ro), 0);
+			assert_int_equal(ro->trk_kcast, want);
+			free(ro);
+			found++;
+		}
+		close(mfd);
+	}
+	close(pfd);
+	assert_int_equal(found, 1);
+}
+
 int main(int argc, char **argv)
 {
 	tracker_bpf_loader(argc, argv);   /* this binary is the tracker's loader too */
@@ -535,6 +585,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_last_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_polls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_uring_by_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_field_reads, setup, teardown),
 	};
 
 	struct tracker_sink none = { 0 };
@@ -552,7 +603,10 @@ int main(int argc, char **argv)
 		return rc;
 	trk_ops->stop(t);
 	setenv("VIGIL_TEST_HOOKS", "1", 1);
-	setenv("VIGIL_TEST_BPF_LOADER", "raw", 1);
 	trk_must_start = true;
+	/* kernel fields by bpf_probe_read_kernel, as before 6.2 */
+	setenv("VIGIL_TEST_BPF_LOADER", "probe", 1);
+	rc = cmocka_run_group_tests_name("probe_reads", tests, NULL, NULL) || rc;
+	setenv("VIGIL_TEST_BPF_LOADER", "raw", 1);
 	return cmocka_run_group_tests_name("raw_tp", tests, NULL, NULL) || rc;
 }
