@@ -9,6 +9,11 @@
  * The bpf tracker loads its programs in a child that is this binary run
  * again (daemon/tracker_bpf_load.c), hence tracker_bpf_loader() first.
  * MODES="bpf empty" (environment) runs only those modes, and none.
+ * PROG_NS=1 turns the kernel's run-time statistics on (bpf_enable_stats)
+ * and adds the sys_exit program's own ns per pwrite and per other syscall
+ * (they make every program's run dearer by two clock reads: ~45 ns here,
+ * the empty program's figure; read the ratios of a run without it).
+ * The pwrites and getppids run in alternating blocks (workload()).
  * Usage: tracker_cost [N [ROUNDS]]  (see bench/tracker_cost.sh). */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,37 +74,50 @@ static void prog_stats(int prog_fd, uint64_t st[2])
 /* In the child: results written to fd as four doubles: ns per pwrite and
  * per getppid (thread CPU time), and with PROG_NS the program's ns per
  * pwrite and per other syscall.  The program runs on every syscall of the
- * machine: in the getppid loop every run is one it returns from at once
- * (getppid is no op of its), which prices the other runs of the pwrite
- * loop; what is left over is the pwrites'. */
+ * machine: in the getppid blocks every run is one it returns from at once
+ * or another process's (getppid is no op of its), which prices the other
+ * runs of the pwrite blocks; what is left over is the pwrites'.  The two
+ * kinds alternate in BLOCKS blocks, so both see the same other load. */
+#define BLOCKS 10
+
 static void workload(const char *path, long n, int prog_fd, int out)
 {
 	static char buf[4096];
-	double r[4] = { 0 }, t0;
-	uint64_t s0[2], s1[2], s2[2];
+	double r[4] = { 0 }, t[2] = { 0 }, t0;
+	uint64_t st[2], pw[2] = { 0 }, gp[2] = { 0 }, last[2];
+	long per = n / BLOCKS, done = 0;
 	int fd = open(path, O_RDWR);
 
-	if (fd < 0)
+	if (fd < 0 || per <= 0)
 		_exit(2);
 	srand(1);
-	prog_stats(prog_fd, s0);
-	t0 = now();
-	for (long i = 0; i < n; i++) {
-		off_t off = (off_t)(rand() % (FILE_SIZE / 4096)) * 4096;
+	prog_stats(prog_fd, last);
+	for (int b = 0; b < BLOCKS; b++) {
+		t0 = now();
+		for (long i = 0; i < per; i++) {
+			off_t off = (off_t)(rand() % (FILE_SIZE / 4096)) * 4096;
 
-		if (pwrite(fd, buf, sizeof(buf), off) != sizeof(buf))
-			_exit(3);
+			if (pwrite(fd, buf, sizeof(buf), off) != sizeof(buf))
+				_exit(3);
+		}
+		t[0] += now() - t0;
+		prog_stats(prog_fd, st);
+		pw[0] += st[0] - last[0];
+		pw[1] += st[1] - last[1];
+		t0 = now();
+		for (long i = 0; i < per; i++)
+			syscall(SYS_getppid);
+		t[1] += now() - t0;
+		prog_stats(prog_fd, last);
+		gp[0] += last[0] - st[0];
+		gp[1] += last[1] - st[1];
+		done += per;
 	}
-	r[0] = (now() - t0) / n * 1e9;
-	prog_stats(prog_fd, s1);
-	t0 = now();
-	for (long i = 0; i < n; i++)
-		syscall(SYS_getppid);
-	r[1] = (now() - t0) / n * 1e9;
-	prog_stats(prog_fd, s2);
-	if (s2[1] > s1[1] && s1[1] >= s0[1] + n) {
-		r[3] = (double)(s2[0] - s1[0]) / (double)(s2[1] - s1[1]);
-		r[2] = ((double)(s1[0] - s0[0]) - (double)(s1[1] - s0[1] - n) * r[3]) / n;
+	r[0] = t[0] / done * 1e9;
+	r[1] = t[1] / done * 1e9;
+	if (gp[1] > 0 && pw[1] >= (uint64_t)done) {
+		r[3] = (double)gp[0] / (double)gp[1];
+		r[2] = ((double)pw[0] - (double)(pw[1] - done) * r[3]) / done;
 	}
 	close(fd);
 	if (write(out, r, sizeof(r)) != sizeof(r))

@@ -52,6 +52,9 @@ const volatile bool trk_uring_tps = false;   /* trk_uring_done/submit are loaded
 const volatile __u8 trk_sysop[TRK_NR_MAX] = {};
 
 __u64 trk_gen = 0;                 /* bumped on rename/link/mount */
+/* bumped whenever a verdict is written into trk_files (a miss, a fresh
+ * walk for a new inode, a new generation): the per-CPU trk_last goes stale */
+__u64 trk_verdicts_gen = 0;
 /* bumped on rename/link/symlink/mount: a path string may now resolve to
  * another directory (user space's cache of real paths, daemon/dircache.h) */
 __u64 trk_names_gen = 0;
@@ -124,6 +127,25 @@ struct {
 	__type(key, __u32);
 	__type(value, struct trk_scratch);
 } trk_scratch_map SEC(".maps");
+
+/* The last file a write on this CPU went to, and what trk_files said of
+ * it: the next write to the same file (a database, a log, a copy: the
+ * common case) needs no hash lookup.  It holds while trk_gen and
+ * trk_verdicts_gen are where they were when it was filled; a slot it names
+ * is checked by its owner as any writer's is (slot_merge). */
+struct trk_last {
+	__u64 dev, ino;
+	__u64 gen, vgen;
+	__u64 verdict;
+	__s64 slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct trk_last);
+} trk_last_map SEC(".maps");
 
 static __always_inline void stat_inc(int i)
 {
@@ -335,10 +357,12 @@ static __always_inline struct trk_fileval *verdict(struct file *f, struct trk_ke
 	if (fv) {
 		fv->verdict = nv.verdict;
 		fv->gen = gen;
-		return fv;
+	} else {
+		bpf_map_update_elem(&trk_files, k, &nv, BPF_NOEXIST);
+		fv = bpf_map_lookup_elem(&trk_files, k);
 	}
-	bpf_map_update_elem(&trk_files, k, &nv, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&trk_files, k);
+	__sync_fetch_and_add(&trk_verdicts_gen, 1);
+	return fv;
 }
 
 static __always_inline void bank_add(struct trk_bank *bk, __u64 start, __u64 end)
@@ -442,13 +466,41 @@ struct mark_arg {
 	__u64 start, end;
 };
 
+/* Merges into slot: 0 when the slot is not (or no longer) this file's,
+ * MARK_TELL when this is the first change since the last pick-up (the
+ * caller sends the record: a call less deep, for the verifier's stack
+ * bound), else MARK_DONE. */
+#define MARK_DONE 1
+#define MARK_TELL 2
+
+__noinline int trk_mark_slot(struct trk_key *k, __s64 slot, struct mark_arg *m)
+{
+	struct trk_slot *sl;
+	__u32 s = slot & (TRK_SLOTS - 1);
+
+	if (!k || !m || slot < 0)
+		return 0;
+	sl = bpf_map_lookup_elem(&trk_slots, &s);
+	if (!sl || !slot_merge(sl, k, m->what, m->start, m->end))
+		return 0;
+	if (__sync_val_compare_and_swap(&sl->pending, 0, 1) == 0)
+		return MARK_TELL;
+	return MARK_DONE;
+}
+
+/* The record of a file's first change since the last pick-up. */
+static __always_inline void tell_dirty(struct trk_key *k, __s64 slot, __u64 f, __u16 op)
+{
+	struct emit_arg e = { .kind = TRK_EV_DIRTY, .op = op, .slot = slot };
+
+	trk_emit_file(k, f, &e);
+}
+
 __noinline int trk_mark(struct trk_key *k, struct trk_fileval *fv, __u64 f,
 		       struct mark_arg *m)
 {
 	struct emit_arg e = { .kind = TRK_EV_DIRTY, .slot = -1, .flags = TRK_F_UNKNOWN };
-	struct trk_slot *sl;
 	__s64 slot;
-	__u32 s;
 
 	if (!k || !fv || !m)
 		return 0;
@@ -462,19 +514,14 @@ __noinline int trk_mark(struct trk_key *k, struct trk_fileval *fv, __u64 f,
 			trk_emit_file(k, f, &e);
 		return 0;
 	}
-	s = slot & (TRK_SLOTS - 1);
-	sl = bpf_map_lookup_elem(&trk_slots, &s);
-	if (!sl)
-		return 0;
-	if (!slot_merge(sl, k, m->what, m->start, m->end)) {
+	switch (trk_mark_slot(k, slot, m)) {
+	case MARK_TELL:
+		tell_dirty(k, slot, f, m->op);
+		break;
+	case 0:
 		stat_inc(TRK_ST_RACES);
 		trk_emit_file(k, f, &e);
-		return 0;
-	}
-	if (__sync_val_compare_and_swap(&sl->pending, 0, 1) == 0) {
-		e.slot = slot;
-		e.flags = 0;
-		trk_emit_file(k, f, &e);
+		break;
 	}
 	return 0;
 }
@@ -560,11 +607,14 @@ static __always_inline __u32 data_range(__u16 op, __u64 *a, long ret, struct fil
 static __always_inline int on_fd(__u16 op, long fd, __u64 *a, long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 gen = trk_gen, vgen = trk_verdicts_gen;
 	struct trk_fileval *fv;
+	struct trk_last *last;
 	struct trk_key k;
 	struct file *f;
 	struct mark_arg m = { .what = W_META, .op = op };
-	__u32 mode;
+	__u32 mode, zero = 0;
+	bool ranged = false;
 
 	f = fd_file(t, fd);
 	if (!f)
@@ -578,12 +628,41 @@ static __always_inline int on_fd(__u16 op, long fd, __u64 *a, long ret)
 	} else if (mode != S_IFREG_ && mode != S_IFDIR_) {
 		return 0;
 	}
-	fv = verdict(f, &k, false);
-	if (!fv || fv->verdict != TRK_V_WATCHED)
+	last = bpf_map_lookup_elem(&trk_last_map, &zero);
+	if (!last)
 		return 0;
-	if (op <= TRK_OP_IO_SUBMIT)
+	if (last->dev == k.dev && last->ino == k.ino && last->gen == gen && last->vgen == vgen) {
+		if (last->verdict != TRK_V_WATCHED)
+			return 0;
+		if (op <= TRK_OP_IO_SUBMIT) {
+			m.what = data_range(op, a, ret, f, &m.start, &m.end);
+			ranged = true;
+		}
+		switch (trk_mark_slot(&k, last->slot, &m)) {
+		case MARK_TELL:
+			tell_dirty(&k, last->slot, (__u64)f, op);
+			return 0;
+		case MARK_DONE:
+			return 0;
+		}
+		/* no slot, or not this file's any more: the whole way */
+	}
+	fv = verdict(f, &k, false);
+	if (!fv)
+		return 0;
+	last->dev = k.dev;
+	last->ino = k.ino;
+	last->gen = gen;
+	last->vgen = vgen;
+	last->verdict = fv->verdict;
+	last->slot = -1;
+	if (fv->verdict != TRK_V_WATCHED)
+		return 0;
+	if (op <= TRK_OP_IO_SUBMIT && !ranged)
 		m.what = data_range(op, a, ret, f, &m.start, &m.end);
-	return trk_mark(&k, fv, (__u64)f, &m);
+	trk_mark(&k, fv, (__u64)f, &m);
+	last->slot = fv->slot;
+	return 0;
 }
 
 /* io_submit: the fds of the first few write iocbs are marked, ranges unknown

@@ -529,6 +529,48 @@ static void test_io_uring_by_file(void **state)
 	assert_true(count(e, 's', "") >= 1);
 }
 
+/* A file's slot is released after 2 s without news while the writer's CPU
+ * still remembers it (trk_last_map): the next write fails over to a new
+ * slot and is reported, with its range. */
+static void test_write_after_release(void **state)
+{
+	struct env *e = *state;
+	char p[PATH_MAX], buf[4096] = { 0 };
+	struct trk_range r[32];
+	struct kid k;
+	bool unknown;
+	int fd;
+
+	SKIP_IF_NO_TRACKER(e);
+	snprintf(p, sizeof(p), "%s/idle", e->root);
+	kid_start(&k);
+	if (k.pid == 0) {
+		fd = open(p, O_RDWR | O_CREAT, 0644);
+		CHECK(fd >= 0);
+		CHECK(pwrite(fd, buf, 4096, 0) == 4096);
+		step(&k);
+		CHECK(pwrite(fd, buf, 100, 8192) == 100);
+		step(&k);
+		_exit(0);
+	}
+	await_step(e, &k);
+	assert_non_null(find(e, 'c', p));
+	for (int i = 0; i < 60; i++) {     /* 3 s: idle release, then its grace */
+		usleep(50000);
+		assert_int_equal(trk_ops->process(e->t), 0);
+	}
+	e->nrec = 0;
+	go(&k);
+	await_step(e, &k);
+	assert_non_null(find(e, 'c', p));
+	assert_int_equal(all_ranges(e, p, r, &unknown), 1);
+	assert_false(unknown);
+	assert_int_equal(r[0].off, 8192);
+	assert_int_equal(r[0].len, 100);
+	go(&k);
+	kid_done(e, &k);
+}
+
 /* How the loaded program reads kernel fields, from its own frozen rodata
  * (trk_kcast): by plain loads exactly where this kernel's BTF has the kfunc
  * bpf_rdonly_cast and no test hook asked for probe reads. */
@@ -585,6 +627,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_last_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mprotect_polls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_uring_by_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_after_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_field_reads, setup, teardown),
 	};
 
