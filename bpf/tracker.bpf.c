@@ -893,6 +893,18 @@ static __always_inline int on_uring(__u16 op)
 
 #define URING_OP(name) bpf_core_enum_value(enum io_uring_op, name)
 
+/* Opcodes newer than some kernels' vmlinux.h (Debian 12's 6.1, which make
+ * cross builds against, has none of them): a flavor of the enum, so the
+ * object compiles against any header and CO-RE asks the running kernel
+ * (the values here are placeholders; the relocation gives the kernel's). */
+enum io_uring_op___new {
+	IORING_OP_FIXED_FD_INSTALL___new = 1,
+	IORING_OP_FTRUNCATE___new = 2,
+	IORING_OP_WRITEV_FIXED___new = 3,
+};
+#define URING_OP_NEW(name) (bpf_core_enum_value_exists(enum io_uring_op___new, name##___new) && \
+		op == bpf_core_enum_value(enum io_uring_op___new, name##___new))
+
 /* What an io_uring opcode does to files: W_* for one on its request's
  * file, W_PATH for one on a path (or an fd it installs), 0 for none. */
 static __always_inline __u32 uring_effect(__u8 op)
@@ -901,11 +913,9 @@ static __always_inline __u32 uring_effect(__u8 op)
 	    op == URING_OP(IORING_OP_WRITE) || op == URING_OP(IORING_OP_FALLOCATE) ||
 	    op == URING_OP(IORING_OP_SPLICE))
 		return W_UNKNOWN;
-	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
-	    op == URING_OP(IORING_OP_WRITEV_FIXED))
+	if (URING_OP_NEW(IORING_OP_WRITEV_FIXED))
 		return W_UNKNOWN;
-	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FTRUNCATE) &&
-	    op == URING_OP(IORING_OP_FTRUNCATE))
+	if (URING_OP_NEW(IORING_OP_FTRUNCATE))
 		return W_UNKNOWN | W_META;
 	if (op == URING_OP(IORING_OP_FSETXATTR))
 		return W_META;
@@ -914,8 +924,7 @@ static __always_inline __u32 uring_effect(__u8 op)
 	    op == URING_OP(IORING_OP_MKDIRAT) || op == URING_OP(IORING_OP_SYMLINKAT) ||
 	    op == URING_OP(IORING_OP_LINKAT) || op == URING_OP(IORING_OP_SETXATTR))
 		return W_PATH;
-	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FIXED_FD_INSTALL) &&
-	    op == URING_OP(IORING_OP_FIXED_FD_INSTALL))
+	if (URING_OP_NEW(IORING_OP_FIXED_FD_INSTALL))
 		return W_PATH;
 	return 0;
 }
@@ -951,10 +960,19 @@ int trk_uring_done(struct trace_event_raw_io_uring_complete *ctx)
 	return trk_mark(&k, fv, (__u64)f, &m);
 }
 
+/* The tracepoint's record where it is io_uring_submit_req (older kernels,
+ * Debian 12's 6.1 among them, have io_uring_submit_sqe with 32-bit flags;
+ * daemon/tracker_bpf.c loads this program only where the tracepoint
+ * exists): a flavor, as their vmlinux.h lacks the struct. */
+struct trace_event_raw_io_uring_submit_req___new {
+	__u8 opcode;
+	__u64 flags;
+} __attribute__((preserve_access_index));
+
 /* A request that posts no completion on success (IOSQE_CQE_SKIP_SUCCESS)
  * and may change a file: its completion will not be seen. */
 SEC("tracepoint/io_uring/io_uring_submit_req")
-int trk_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+int trk_uring_submit(struct trace_event_raw_io_uring_submit_req___new *ctx)
 {
 	if (uring_precise() && (BPF_CORE_READ(ctx, flags) & REQ_F_CQE_SKIP) &&
 	    uring_effect(BPF_CORE_READ(ctx, opcode)))
@@ -1132,14 +1150,20 @@ int BPF_PROG(trk_exit_raw, struct pt_regs *regs, long ret)
 struct file___old {
 	atomic_long_t f_count;
 } __attribute__((preserve_access_index));
+/* file_ref_t (6.13), which older kernels' vmlinux.h lacks */
+struct file___new {
+	struct {
+		atomic_long_t refcnt;
+	} f_ref;
+} __attribute__((preserve_access_index));
 
 static __always_inline bool last_writer(struct file *f)
 {
 	long refs;
 	int writers = BPF_CORE_READ(f, f_inode, i_writecount.counter);
 
-	if (bpf_core_field_exists(f->f_ref))
-		refs = BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;   /* file_ref_t: 0 = one */
+	if (bpf_core_field_exists(((struct file___new *)f)->f_ref))
+		refs = BPF_CORE_READ((struct file___new *)f, f_ref.refcnt.counter) + 1;   /* file_ref_t: 0 = one */
 	else
 		refs = BPF_CORE_READ((struct file___old *)f, f_count.counter);
 	return refs <= 1 && writers <= 1;
