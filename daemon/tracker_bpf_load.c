@@ -116,7 +116,8 @@ static int child_load(struct tracker_bpf **out, const struct tb_loadreq *rq, str
 		}
 		tracker_bpf__destroy(s);
 	}
-	snprintf(m->err, sizeof(m->err), "load bpf programs: %s", strerror(-rc));
+	snprintf(m->err, sizeof(m->err), "load bpf programs: %s%s", strerror(-rc),
+		 rc == -ENOSYS ? " (no CONFIG_BPF_SYSCALL, or an emulator without bpf(2): qemu-user)" : "");
 	return rc;
 }
 

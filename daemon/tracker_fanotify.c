@@ -112,7 +112,7 @@ static int ft_start(struct tracker **out, char *const roots[], size_t nroots,
 		rc = -errno;
 		snprintf(err, errlen, "fanotify_init: %s%s", strerror(errno),
 			 errno == EINVAL ? " (kernel older than 5.9?)" :
-			 errno == ENOSYS ? " (no CONFIG_FANOTIFY)" : "");
+			 errno == ENOSYS ? " (no CONFIG_FANOTIFY, or an emulator without it: qemu-user)" : "");
 		goto fail;
 	}
 	for (size_t i = 0; i < nroots; i++)

@@ -26,6 +26,10 @@ int trackers_start(struct vigild *d, const struct tracker_sink *sink)
 			d->tops = all[i];
 			return 0;
 		}
+		if (!any) {	/* the one asked for: one line says why, vigild exits 1 */
+			log_warnx("--tracker %s cannot start: %s", want, err[0] ? err : strerror(-rc));
+			return rc;
+		}
 		log_warning("tracker %s unavailable: %s", names[i], err[0] ? err : strerror(-rc));
 	}
 	log_warnx("no tracker could start (--tracker %s)", want);
