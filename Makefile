@@ -80,7 +80,7 @@ $(BUILD)/obj/empty.o:
 
 $(BUILD)/lib/lib%.a: $$(call obj_of,%) | $(BUILD)/obj/empty.o
 	@mkdir -p $(dir $@)
-	rm -f $@; ar rcs $@ $(or $^,$(BUILD)/obj/empty.o)
+	rm -f $@; $(AR) rcs $@ $(or $^,$(BUILD)/obj/empty.o)
 
 $(BUILD)/bin/vigil-server: $(BUILD)/obj/server/main.o $(LIBS)
 $(BUILD)/bin/vigild: $(BUILD)/obj/daemon/main.o $(LIBS)
@@ -90,10 +90,13 @@ $(BINS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
-# --- BPF: vmlinux.h from the running kernel's BTF unless VMLINUX_H names one ---
+# --- BPF: vmlinux.h from the running kernel's BTF unless VMLINUX_H names one,
+# or VMLINUX_PKG an architecture whose pinned kernel package's BTF gives it
+# (scripts/vmlinux-pkg.sh: make cross) ---
 $(BUILD)/bpf/vmlinux.h:
 	@mkdir -p $(dir $@)
 	if [ -n "$(VMLINUX_H)" ]; then cp "$(VMLINUX_H)" $@; \
+	elif [ -n "$(VMLINUX_PKG)" ]; then scripts/vmlinux-pkg.sh $(VMLINUX_PKG) $(BUILD)/kernel $@; \
 	else $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@; fi
 
 ARCH_BPF ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -133,6 +136,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 SERVER_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 	$(shell grep -l 'build/bin/vigil-server\|ship_fixture\.h\|srv_fixture\.h' $(UNIT_SRCS) /dev/null))
 $(SERVER_TESTS): $(BUILD)/bin/vigil-server
+$(SERVER_TESTS): CFLAGS += -DSERVER_BIN='"$(BUILD)/bin/vigil-server"'
 
 # the extractor child is a re-execution of the server binary
 $(BUILD)/tests/test_exproc: $(BUILD)/bin/vigil-server
@@ -245,8 +249,38 @@ install: all
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
+# --- arm64, the handset's architecture (docs/hacking.md, "Cross builds") ---
+# `make cross` builds every program and unit test with Debian's cross
+# toolchain and the :arm64 -dev packages (dpkg multiarch; scripts/
+# install-deps.sh cross adds them) into build-arm64/, apart from build/.
+# The BPF object compiles against the BTF of a pinned Debian arm64 kernel
+# package (scripts/vmlinux-pkg.sh; the package is cached in
+# build-arm64/kernel).  `make test-arm64` runs those unit tests under
+# qemu-user (scripts/qemu-binfmt.sh registers it) and an arm64 vigild and
+# vigil against the native server (tests/arm64/t_flow.sh).
+ARCH        ?= arm64
+CROSS_arm64 := aarch64-linux-gnu
+CROSS       := $(CROSS_$(ARCH))
+CROSS_BUILD := build-$(ARCH)
+CROSS_UNIT_BINS := $(patsubst $(BUILD)/%,$(CROSS_BUILD)/%,$(UNIT_BINS))
+.PHONY: cross test-arm64
+cross:
+	@[ -n "$(CROSS)" ] || { echo "make cross: unknown ARCH '$(ARCH)' (arm64)" >&2; exit 2; }
+	@scripts/install-deps.sh cross
+	PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS)/pkgconfig:/usr/share/pkgconfig \
+	$(MAKE) BUILD=$(CROSS_BUILD) CC=$(CROSS)-gcc AR=$(CROSS)-ar ARCH_BPF=$(ARCH) \
+		VMLINUX_PKG=$(ARCH) all $(CROSS_UNIT_BINS)
+
+test-arm64: cross
+	$(MAKE) all
+	@scripts/qemu-binfmt.sh $(ARCH)
+	@rc=0; tests/arm64/run-unit.sh $(CROSS_UNIT_BINS) || rc=1; \
+	for tr in fanotify scan; do ARM_BIN=$(CURDIR)/$(CROSS_BUILD)/bin TRACKER=$$tr \
+		bash tests/arm64/t_flow.sh || rc=1; done; \
+	if [ $$rc = 0 ]; then echo "make test-arm64: all passed"; else echo "make test-arm64: FAILED"; fi; exit $$rc
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CROSS_BUILD)
 
 # Debian packages vigil-server, vigild and vigil (docs/packaging.md): built
 # from a copy of the tree, into $(BUILD)/deb/.  `make test-deb` builds them,

@@ -19,7 +19,11 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+/* the Makefile names the server of the test's own build tree (build-arm64/
+ * for make test-arm64) */
+#ifndef SERVER_BIN
 #define SERVER_BIN "build/bin/vigil-server"
+#endif
 
 /* system() of a printf-formatted command line: its wait status. */
 static inline int run(const char *fmt, ...)
