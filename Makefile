@@ -14,6 +14,10 @@ BUILD   ?= build
 CC      ?= cc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+# the BPF object loses its DWARF (as libbpf-tools do; BTF and BTF.ext, which
+# libbpf and the verifier use, stay): the skeleton embeds the object, and
+# vigild was about 730 KiB larger with it
+LLVM_STRIP ?= llvm-strip
 VMLINUX_H ?=
 PKG_CONFIG ?= pkg-config
 
@@ -101,7 +105,8 @@ $(BUILD)/bpf/vmlinux.h:
 
 ARCH_BPF ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 $(BPF_SKELS:.skel.h=.bpf.o): $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/bpf/vmlinux.h
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH_BPF) -I$(BUILD)/bpf -I. -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH_BPF) -I$(BUILD)/bpf -I. -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp && mv $@.tmp $@
 
 $(BPF_SKELS): $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
