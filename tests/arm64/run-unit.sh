@@ -8,6 +8,7 @@
 skips="
 test_tracker_bpf:bpf(2) is not emulated (ENOSYS): the tracker's BPF programs cannot load
 test_tracker_fanotify:fanotify_init is not emulated (ENOSYS)
+test_exproc:seccomp(2) is not emulated: libseccomp's seccomp_init(SCMP_ACT_KILL_PROCESS) fails and the extractor's sandbox reports ENOMEM
 "
 run="" skipped=0
 for t in "$@"; do

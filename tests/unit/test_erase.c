@@ -273,6 +273,18 @@ static void lay_traps(struct fx *f, char *keep0, char *keep1)
 	put_n(f->root, ".state/statedb", 100, 0600);
 }
 
+/* Whether statx tells a mount from the directory it sits in, as erase's
+ * walk relies on: a kernel before 5.8 gives no mount id, and qemu-user 7.2
+ * (make test-arm64) sets STATX_MNT_ID in the mask but leaves the id 0. */
+static bool mount_ids_known(const char *dir, const char *mnt)
+{
+	struct statx a, b;
+
+	return statx(AT_FDCWD, dir, 0, STATX_MNT_ID, &a) == 0 &&
+	       statx(AT_FDCWD, mnt, 0, STATX_MNT_ID, &b) == 0 &&
+	       (a.stx_mask & b.stx_mask & STATX_MNT_ID) && a.stx_mnt_id != b.stx_mnt_id;
+}
+
 static void test_traps(void **state)
 {
 	struct fx *f = *state;
@@ -283,6 +295,10 @@ static void test_traps(void **state)
 	const uint64_t known = 0 + 1 + 4097 + 1024 * 1024 + 3 + 5000 + 300;
 
 	lay_traps(f, keep0, keep1);
+	if (!mount_ids_known(f->root, f->mnt)) {
+		print_message("skip: statx gives the bind mount no mount id of its own here\n");
+		skip();
+	}
 	/* the journal inside a kept state dir, as vigild has it */
 	snprintf(f->state, sizeof(f->state), "%s", keep0);
 	o.statedir = f->state;
