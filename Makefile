@@ -141,7 +141,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 SERVER_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 	$(shell grep -l 'build/bin/vigil-server\|ship_fixture\.h\|srv_fixture\.h' $(UNIT_SRCS) /dev/null))
 $(SERVER_TESTS): $(BUILD)/bin/vigil-server
-$(SERVER_TESTS): CFLAGS += -DSERVER_BIN='"$(BUILD)/bin/vigil-server"'
+$(SERVER_TESTS): override CFLAGS += -DSERVER_BIN='"$(BUILD)/bin/vigil-server"'
 
 # the extractor child is a re-execution of the server binary
 $(BUILD)/tests/test_exproc: $(BUILD)/bin/vigil-server
