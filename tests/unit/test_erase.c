@@ -31,6 +31,7 @@
 
 #include "daemon/erase.h"
 #include "daemon/erase_int.h"
+#include "tests/unit/mount_ids.h"
 
 struct fx {
 	char base[64];
@@ -271,18 +272,6 @@ static void lay_traps(struct fx *f, char *keep0, char *keep1)
 	pathf(keep1, f->root, "bundle");
 	put_n(f->root, "bundle", 100, 0600);
 	put_n(f->root, ".state/statedb", 100, 0600);
-}
-
-/* Whether statx tells a mount from the directory it sits in, as erase's
- * walk relies on: a kernel before 5.8 gives no mount id, and qemu-user 7.2
- * (make test-arm64) sets STATX_MNT_ID in the mask but leaves the id 0. */
-static bool mount_ids_known(const char *dir, const char *mnt)
-{
-	struct statx a, b;
-
-	return statx(AT_FDCWD, dir, 0, STATX_MNT_ID, &a) == 0 &&
-	       statx(AT_FDCWD, mnt, 0, STATX_MNT_ID, &b) == 0 &&
-	       (a.stx_mask & b.stx_mask & STATX_MNT_ID) && a.stx_mnt_id != b.stx_mnt_id;
 }
 
 static void test_traps(void **state)

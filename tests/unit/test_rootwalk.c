@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "daemon/rootwalk.h"
+#include "tests/unit/mount_ids.h"
 
 struct fx {
 	char root[64], out[64];
@@ -301,6 +302,10 @@ static void test_mounts(void **state)
 	f->tmpfs_on = mount("tmpfs", f->tmpfs, "tmpfs", 0, "size=1m") == 0;
 	if (!f->bound || !f->tmpfs_on)
 		fail_msg("mount: %s", strerror(errno));
+	if (!mount_ids_known(f->root, f->mnt)) {
+		print_message("skip: statx gives the bind mount no mount id of its own here\n");
+		skip();
+	}
 	both(mounts, f);
 }
 
