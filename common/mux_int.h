@@ -21,7 +21,6 @@
 #define MUX_IDLE_MS     2000   /* a handler thread waits this long for the next stream */
 #define MUX_IDLE_MAX    16     /* parked handler threads per connection */
 #define MUX_REFUSED_MAX 256                  /* refused OPENs awaiting their RESET */
-#define MUX_WBUF (4 * (MUX_HDR + MUX_FRAME_MAX))
 /* TLS records written per write(2) at most: one whole 64 KiB frame as TLS
  * records (5 records, 65,658 bytes), so a frame is one write, not a full
  * 64 KiB buffer and then a tail of a hundred bytes in a second one */
@@ -49,6 +48,13 @@ struct frame {
 /* An outgoing frame of len bytes or more is written straight from its
  * block; smaller ones are copied into the write buffer, several to a write. */
 #define MUX_DIRECT_MIN (16 * 1024)
+/* The write buffer gathers the small frames only (under MUX_DIRECT_MIN),
+ * four of the largest: one SSL_write of at most 64 KiB, which the TLS
+ * write buffer takes whole (one write(2)).  It was 4 whole 64 KiB frames
+ * from before large frames went direct: 256 KiB per connection, all of it
+ * touched by a device's batched puts and kept while it idles (vigild has
+ * five connections; docs/daemon.md, "Memory and state"). */
+#define MUX_WBUF (4 * (MUX_HDR + MUX_DIRECT_MIN))
 
 STAILQ_HEAD(frameq, frame);
 
