@@ -62,6 +62,7 @@ struct vigild {
 	bool report_dirty;           /* shipped since the last report (atomic) */
 	struct devreport report;     /* the command link's reporter (devreport.h) */
 	bool nospace;                /* a PUT met a full server since content last went through (atomic) */
+	bool tidy_due;               /* shipped since the shippers last went idle (atomic; worker.c tidy) */
 	size_t nclaimed;             /* paths in some shipper's hands */
 	char *claimed[STATEDB_EXCL_MAX];
 	struct pathset held;         /* paths in some shipper's open batch */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -20,6 +21,7 @@ struct statedb {
 	pthread_mutex_t lock;
 	uint64_t gen;            /* next queue generation */
 	struct stmtcache cache;  /* under lock */
+	char wal[PATH_MAX];      /* the write-ahead log's path (statedb_tidy) */
 };
 
 static const char schema[] =
@@ -55,6 +57,10 @@ int statedb_open(const char *statedir, struct statedb **out)
 		return -ENAMETOOLONG;
 	if (!(db = calloc(1, sizeof(*db))))
 		return -ENOMEM;
+	if (snprintf(db->wal, sizeof(db->wal), "%s-wal", path) >= (int)sizeof(db->wal)) {
+		free(db);
+		return -ENAMETOOLONG;
+	}
 	/* Recursive: a transaction (begin..commit) holds the lock while its
 	 * statements take it again, so other threads' writes stay outside it. */
 	pthread_mutexattr_t ma;
@@ -418,6 +424,24 @@ static int64_t one_int(struct statedb *db, const char *sql)
 	pthread_mutex_unlock(&db->lock);
 	return v;
 }
+
+int statedb_tidy(struct statedb *db)
+{
+	struct stat st;
+	int rc;
+
+	/* the file's size, not the frames in use: after a checkpoint the log
+	 * is written again from its start and keeps its length */
+	if (stat(db->wal, &st) < 0 || st.st_size <= STATEDB_WAL_KEEP_KIB * 1024LL)
+		return 0;
+	pthread_mutex_lock(&db->lock);
+	rc = sqlite3_wal_checkpoint_v2(db->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	pthread_mutex_unlock(&db->lock);
+	if (rc == SQLITE_OK)
+		return 0;
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY : sqerr(db, rc, "checkpoint");
+}
+
 
 int64_t statedb_count_shipped(struct statedb *db)
 {

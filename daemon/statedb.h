@@ -48,6 +48,12 @@ void statedb_close(struct statedb *db);   /* NULL-safe */
  * cache_size: STATEDB_CACHE_KIB), or -1. */
 #define STATEDB_CACHE_KIB 512
 int64_t statedb_cache_used(struct statedb *db);
+/* Idle housekeeping: a write-ahead log past STATEDB_WAL_KEEP_KIB is
+ * checkpointed and truncated to nothing (a first backup leaves 4-7 MB of
+ * it, kept as long as the daemon idles otherwise); a smaller one is left
+ * for the next automatic checkpoint.  0, or -errno (busy: try later). */
+#define STATEDB_WAL_KEEP_KIB 1024
+int statedb_tidy(struct statedb *db);
 
 /* Group many writes into one transaction (scans). */
 int statedb_begin(struct statedb *db);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -157,6 +158,43 @@ static void test_cache_bound(void **state)
 	assert_true(used > 0);
 	/* the pages, plus SQLite's per-page headers (about 10 %) */
 	assert_true(used <= STATEDB_CACHE_KIB * 1024 * 12 / 10);
+	free(a);
+}
+
+static long long wal_size(const struct fx *f)
+{
+	char p[128];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/state.db-wal", f->dir);
+	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* statedb_tidy: a write-ahead log past STATEDB_WAL_KEEP_KIB is truncated
+ * (its rows are in the db, and stay); a smaller one is left as it is. */
+static void test_tidy(void **state)
+{
+	struct fx *f = *state;
+	struct shipped *a = malloc(sizeof(*a));
+	char p[64];
+	long long small;
+
+	mkrow(a, "/root/one", 1);
+	assert_int_equal(statedb_put(f->db, a), 0);
+	small = wal_size(f);
+	assert_true(small > 0 && small <= STATEDB_WAL_KEEP_KIB * 1024LL);
+	assert_int_equal(statedb_tidy(f->db), 0);
+	assert_int_equal(wal_size(f), small);
+	for (int i = 0; i < 600; i++) {   /* one commit each: a frame or more apiece */
+		snprintf(p, sizeof(p), "/root/d%03d/f%06d", i % 20, i);
+		mkrow(a, p, 1000 + (uint64_t)i);
+		assert_int_equal(statedb_put(f->db, a), 0);
+	}
+	assert_true(wal_size(f) > STATEDB_WAL_KEEP_KIB * 1024LL);
+	assert_int_equal(statedb_tidy(f->db), 0);
+	assert_int_equal(wal_size(f), 0);
+	assert_int_equal(statedb_get(f->db, "/root/d019/f000599", a), 0);
+	assert_int_equal(a->ino, 1599);
 	free(a);
 }
 
@@ -402,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_each_under, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_look, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tidy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_clock_back, setup, teardown),
