@@ -12,9 +12,18 @@
 
 #define NBUCKETS 8192
 
+/* A file's set, kept small: most tracked files have no range pending (a
+ * set restarts empty at every take), so the ranges live in an array of
+ * their own, grown as they come (at most RANGETAB_RANGES) and freed when
+ * the set empties.  A whole struct rangeset per entry cost 1 KiB for
+ * each tracked file, 9 MiB at RANGETAB_MAX (docs/daemon.md, "Memory and
+ * state"); an entry is now about 40 bytes plus its path. */
 struct rent {
 	struct rent *next;
-	struct rangeset rs;
+	uint64_t min_size;
+	bool complete, unknown, cut;
+	uint8_t n, cap;           /* ranges in r, and its room */
+	struct trk_range *r;      /* NULL while cap is 0 */
 	char path[];
 };
 
@@ -37,6 +46,8 @@ static size_t hash(const char *s)
 	return (size_t)(fnv1a64_str(FNV64_BASIS, s) % NBUCKETS);
 }
 
+static void rent_free(struct rent *e);
+
 struct rangetab *rangetab_new(void)
 {
 	struct rangetab *t = calloc(1, sizeof(*t));
@@ -53,7 +64,7 @@ void rangetab_free(struct rangetab *t)
 	for (size_t i = 0; i < NBUCKETS; i++)
 		for (struct rent *e = t->b[i], *nx; e; e = nx) {
 			nx = e->next;
-			free(e);
+			rent_free(e);
 		}
 	for (size_t i = 0; i < RANGETAB_BUSY; i++)
 		free(t->busy[i].path);
@@ -77,6 +88,73 @@ static void rs_empty(struct rangeset *rs, bool complete)
 	rs->min_size = UINT64_MAX;
 	rs->cut = false;
 	rs->n = 0;
+}
+
+/* e's set as a struct rangeset. */
+static void rent_get(const struct rent *e, struct rangeset *rs)
+{
+	rs->complete = e->complete;
+	rs->unknown = e->unknown;
+	rs->min_size = e->min_size;
+	rs->cut = e->cut;
+	rs->n = e->n;
+	if (e->n)
+		memcpy(rs->r, e->r, e->n * sizeof(rs->r[0]));
+}
+
+/* e restarts empty (complete or not), its ranges' array freed. */
+static void rent_empty(struct rent *e, bool complete)
+{
+	e->complete = complete;
+	e->unknown = false;
+	e->min_size = UINT64_MAX;
+	e->cut = false;
+	e->n = e->cap = 0;
+	free(e->r);
+	e->r = NULL;
+}
+
+/* e takes rs's set; without the memory for its ranges the set becomes
+ * unknown, as a 65th range makes it. */
+static void rent_set(struct rent *e, const struct rangeset *rs)
+{
+	e->complete = rs->complete;
+	e->unknown = rs->unknown;
+	e->min_size = rs->min_size;
+	e->cut = rs->cut;
+	if (rs->n > e->cap) {
+		size_t cap = e->cap ? (size_t)e->cap * 2 : 4;
+		struct trk_range *r;
+
+		if (cap < rs->n)
+			cap = rs->n;
+		if (cap > RANGETAB_RANGES)
+			cap = RANGETAB_RANGES;
+		if (!(r = realloc(e->r, cap * sizeof(*r)))) {
+			e->unknown = true;
+			e->n = 0;
+			return;
+		}
+		e->r = r;
+		e->cap = (uint8_t)cap;
+	}
+	e->n = (uint8_t)rs->n;
+	if (rs->n)
+		memcpy(e->r, rs->r, rs->n * sizeof(rs->r[0]));
+}
+
+static void rent_unknown(struct rent *e)
+{
+	e->unknown = true;
+	e->n = e->cap = 0;
+	free(e->r);
+	e->r = NULL;
+}
+
+static void rent_free(struct rent *e)
+{
+	free(e->r);
+	free(e);
 }
 
 void rangeset_merge(struct rangeset *rs, const struct trk_range *r, size_t n)
@@ -186,25 +264,30 @@ int64_t rangetab_hold(struct rangetab *t, const char *path, int64_t now)
 void rangetab_add(struct rangetab *t, const char *path, const struct trk_range *r, size_t n,
 		  bool unknown, uint64_t size)
 {
+	struct rangeset rs;
 	struct rent *e;
 
 	rangetab_note_write(t, path, mono_ns());
 	pthread_mutex_lock(&t->mu);
 	if ((e = *find(t, path))) {
+		rent_get(e, &rs);
 		if (unknown) {
-			e->rs.unknown = true;
-			e->rs.n = 0;
+			rs.unknown = true;
+			rs.n = 0;
 		}
-		for (size_t i = 0; i < n && !e->rs.unknown; i++) {
+		for (size_t i = 0; i < n && !rs.unknown; i++) {
 			if (r[i].off + r[i].len >= TRK_EOF) {   /* cut here: the rest is new */
 				size = r[i].off < size ? r[i].off : size;
-				e->rs.cut = true;
+				rs.cut = true;
 			} else {
-				rangeset_merge(&e->rs, &r[i], 1);
+				rangeset_merge(&rs, &r[i], 1);
 			}
 		}
-		if (size < e->rs.min_size)
-			e->rs.min_size = size;
+		if (size < rs.min_size)
+			rs.min_size = size;
+		if (rs.unknown)
+			rent_unknown(e);
+		rent_set(e, &rs);
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -222,10 +305,8 @@ void rangetab_unknown(struct rangetab *t, const char *dir)
 	pthread_mutex_lock(&t->mu);
 	for (size_t i = 0; i < NBUCKETS; i++)
 		for (struct rent *e = t->b[i]; e; e = e->next)
-			if (!dir || under(e->path, dir)) {
-				e->rs.unknown = true;
-				e->rs.n = 0;
-			}
+			if (!dir || under(e->path, dir))
+				rent_unknown(e);
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -236,12 +317,12 @@ void rangetab_take(struct rangetab *t, const char *path, bool track, struct rang
 	pthread_mutex_lock(&t->mu);
 	pp = find(t, path);
 	if ((e = *pp)) {
-		*out = e->rs;
+		rent_get(e, out);
 		if (track) {
-			rs_empty(&e->rs, true);
+			rent_empty(e, true);
 		} else {
 			*pp = e->next;
-			free(e);
+			rent_free(e);
 			t->count--;
 		}
 	} else {
@@ -249,7 +330,8 @@ void rangetab_take(struct rangetab *t, const char *path, bool track, struct rang
 		if (track && t->count < RANGETAB_MAX &&
 		    (e = malloc(sizeof(*e) + strlen(path) + 1))) {
 			memcpy(e->path, path, strlen(path) + 1);
-			rs_empty(&e->rs, true);
+			e->r = NULL;
+			rent_empty(e, true);
 			e->next = NULL;
 			*pp = e;
 			t->count++;
@@ -260,20 +342,25 @@ void rangetab_take(struct rangetab *t, const char *path, bool track, struct rang
 
 void rangetab_putback(struct rangetab *t, const char *path, const struct rangeset *rs)
 {
+	struct rangeset cur;
 	struct rent *e;
 
 	pthread_mutex_lock(&t->mu);
 	if ((e = *find(t, path))) {
-		e->rs.complete = e->rs.complete && rs->complete;
+		rent_get(e, &cur);
+		cur.complete = cur.complete && rs->complete;
 		if (rs->unknown) {
-			e->rs.unknown = true;
-			e->rs.n = 0;
+			cur.unknown = true;
+			cur.n = 0;
 		} else {
-			rangeset_merge(&e->rs, rs->r, rs->n);
+			rangeset_merge(&cur, rs->r, rs->n);
 		}
-		if (rs->min_size < e->rs.min_size)
-			e->rs.min_size = rs->min_size;
-		e->rs.cut |= rs->cut;
+		if (rs->min_size < cur.min_size)
+			cur.min_size = rs->min_size;
+		cur.cut |= rs->cut;
+		if (cur.unknown)
+			rent_unknown(e);
+		rent_set(e, &cur);
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -286,7 +373,7 @@ void rangetab_forget(struct rangetab *t, const char *path)
 	pp = find(t, path);
 	if ((e = *pp)) {
 		*pp = e->next;
-		free(e);
+		rent_free(e);
 		t->count--;
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -303,7 +390,7 @@ void rangetab_peek(struct rangetab *t, const char *path, struct rangeset *out)
 
 	pthread_mutex_lock(&t->mu);
 	if ((e = *find(t, path)))
-		*out = e->rs;
+		rent_get(e, out);
 	else
 		rs_empty(out, false);
 	pthread_mutex_unlock(&t->mu);
@@ -315,7 +402,7 @@ bool rangetab_dirty(struct rangetab *t, const char *path)
 	bool dirty;
 
 	pthread_mutex_lock(&t->mu);
-	dirty = (e = *find(t, path)) && rangeset_dirty(&e->rs);
+	dirty = (e = *find(t, path)) && (e->n > 0 || e->unknown || e->cut);
 	pthread_mutex_unlock(&t->mu);
 	return dirty;
 }

@@ -129,6 +129,45 @@ static void test_overflow(void **state)
 	(void)state;
 }
 
+/* A set holds its ranges in an array grown as they come (rangetab.c):
+ * exactly RANGETAB_RANGES of them, added last to first one at a time (each
+ * lands at the front) and then put back after a failed ship onto a set
+ * grown since, come back whole and sorted; the set restarts empty. */
+static void test_grow(void **state)
+{
+	struct rangetab *t = rangetab_new();
+	struct rangeset rs, again;
+
+	(void)take(t, true);
+	for (uint64_t i = RANGETAB_RANGES; i-- > 0;) {
+		struct trk_range r = { i * 100, 10 };
+
+		rangetab_add(t, P, &r, 1, false, 1u << 20);
+	}
+	rs = take(t, true);
+	assert_false(rs.unknown);
+	assert_int_equal(rs.n, RANGETAB_RANGES);
+	for (size_t i = 0; i < rs.n; i++) {
+		assert_int_equal(rs.r[i].off, i * 100);
+		assert_int_equal(rs.r[i].len, 10);
+	}
+	again = take(t, true);
+	assert_int_equal(again.n, 0);
+	assert_true(again.complete);
+	for (uint64_t i = 0; i < 3; i++) {   /* inside the first three, merged */
+		struct trk_range r = { i * 100 + 5, 1 };
+
+		rangetab_add(t, P, &r, 1, false, 1u << 20);
+	}
+	rangetab_putback(t, P, &rs);
+	again = take(t, true);
+	assert_false(again.unknown);
+	assert_int_equal(again.n, RANGETAB_RANGES);
+	assert_memory_equal(again.r, rs.r, rs.n * sizeof(rs.r[0]));
+	rangetab_free(t);
+	(void)state;
+}
+
 /* No take with track yet: nothing is recorded, and the set is incomplete. */
 static void test_untracked(void **state)
 {
@@ -223,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_cut_then_regrow),
 		cmocka_unit_test(test_putback),
 		cmocka_unit_test(test_overflow),
+		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_untracked),
 		cmocka_unit_test(test_busy_runs),
 		cmocka_unit_test(test_busy_bounded),
