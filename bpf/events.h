@@ -15,7 +15,13 @@
 #endif
 
 #define TRK_VERSION      2
-#define TRK_SLOTS        4096     /* per-file range slots (power of two) */
+/* Per-file range slots (power of two): files written within ~2 s of each
+ * other (a slot is released 2 s after its last news).  A file that finds
+ * none is still reported (once, its ranges unknown: it ships by delta).
+ * The array is mapped into vigild and resident whole: 344 bytes a slot,
+ * 1,024 of them 352 KiB (4,096 cost 1.4 MiB of vigild's 16; docs/daemon.md,
+ * "Memory and state"). */
+#define TRK_SLOTS        1024
 #define TRK_RANGES       8        /* ranges per slot bank; more -> unknown */
 #define TRK_EOF          (1ULL << 62) /* a range ending here runs to the file's end,
 					 whatever its size then (truncate, FICLONE) */
