@@ -26,17 +26,7 @@ trap bench_cleanup EXIT INT TERM
 bench_own_bin
 PORT=$((20000 + RANDOM % 20000))
 
-st() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 vstat() { "$BIN/vigild" status --state "$W/st" --json 2>/dev/null; }
-wait_for() { # SECONDS CMD...
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || { echo "daemon_scale: timed out: $*" >&2; exit 1; }
-		sleep 0.1
-	done
-}
 tracker_up() { [ "$(vstat | jq -r '.tracker // empty')" = bpf ]; }
 # the first backup is done when every file was shipped (or adopted) and
 # nothing is queued
@@ -56,7 +46,7 @@ echo "daemon_scale: $FILES files of $SIZE bytes in $DIRS directories, load $(cut
 	{ echo "daemon_scale: server init failed" >&2; exit 1; }
 "$BIN/vigil-server" run "$W/srv" >"$W/srv.log" 2>&1 &
 PIDS="$PIDS $!"
-wait_for 20 ss -ltnH "sport = :$PORT"
+bench_wait 20 ss -ltnH "sport = :$PORT"
 
 # the tree: one random block, each file a different slice of it (distinct
 # contents, so the server stores every one)
@@ -79,20 +69,20 @@ VPID=$!
 PIDS="$PIDS $VPID"
 if [ -n "${BENCH_SCALE_TRACE:-}" ]; then
 	(while [ -r "/proc/$VPID/status" ]; do
-		echo "$(secs "$t0" "$(now)") $(st "$VPID" VmRSS)"
+		echo "$(secs "$t0" "$(now)") $(proc_status "$VPID" VmRSS)"
 		sleep 1
 	done) >"$BENCH_SCALE_TRACE" 2>/dev/null &
 	PIDS="$PIDS $!"
 fi
-wait_for 120 tracker_up
-echo "tracker up:          VmRSS $(st $VPID VmRSS) KiB, VmHWM $(st $VPID VmHWM) KiB"
-wait_for 3600 backed_up
+bench_wait 120 tracker_up
+echo "tracker up:          VmRSS $(proc_status $VPID VmRSS) KiB, VmHWM $(proc_status $VPID VmHWM) KiB"
+bench_wait 3600 backed_up
 t1=$(now)
 echo "first backup:        $(secs "$t0" "$t1") s wall, vigild CPU $(cpu $VPID) s"
-echo "after it:            VmRSS $(st $VPID VmRSS) KiB, VmHWM $(st $VPID VmHWM) KiB"
+echo "after it:            VmRSS $(proc_status $VPID VmRSS) KiB, VmHWM $(proc_status $VPID VmHWM) KiB"
 sleep "$SETTLE"
-RSS=$(st $VPID VmRSS) HWM=$(st $VPID VmHWM)
-echo "${SETTLE} s later:         VmRSS $RSS KiB ($(mib "$RSS") MiB), VmHWM $HWM KiB ($(mib "$HWM") MiB), RssAnon $(st $VPID RssAnon) KiB, RssFile $(st $VPID RssFile) KiB, threads $(st $VPID Threads)"
+RSS=$(proc_status $VPID VmRSS) HWM=$(proc_status $VPID VmHWM)
+echo "${SETTLE} s later:         VmRSS $RSS KiB ($(mib "$RSS") MiB), VmHWM $HWM KiB ($(mib "$HWM") MiB), RssAnon $(proc_status $VPID RssAnon) KiB, RssFile $(proc_status $VPID RssFile) KiB, threads $(proc_status $VPID Threads)"
 echo "counters: $(vstat | jq -c '.counters | {shipped, adopted, shipped_whole, rescans, events, drops, errors}')"
 
 du_k=$(du -sk "$W/st" | cut -f1)

@@ -155,3 +155,16 @@ rsyncd_conf() {
 		gid = $(id -g)
 	EOF2
 }
+# proc_status PID KEY: a field of /proc/PID/status (VmRSS, VmHWM: KiB)
+proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# bench_wait SECONDS CMD...: until CMD succeeds (every 0.1 s), or exit 1
+# naming it
+bench_wait() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || { echo "${0##*/}: timed out: $*" >&2; exit 1; }
+		sleep 0.1
+	done
+}

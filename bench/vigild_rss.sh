@@ -10,6 +10,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "${VIGIL_BIN:-$ROOT/build/bin}" && pwd)
 MIB=${BENCH_RSS_MIB:-256}
+. "$ROOT/bench/lib.sh"
 W=$(mktemp -d /tmp/vigild_rss.XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
 SPID="" VPID=""
@@ -19,17 +20,7 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-st() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 vstat() { "$BIN/vigild" status --state "$W/st" --json 2>/dev/null; }
-wait_for() { # SECONDS CMD...
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || { echo "vigild_rss: timed out: $*" >&2; exit 1; }
-		sleep 0.1
-	done
-}
 tracker_up() { [ "$(vstat | jq -r '.tracker // empty')" = bpf ]; }
 idle() { [ "$(vstat | jq -r '.queue.files // -1')" = 0 ]; }
 shipped() { [ "$(vstat | jq -r ".counters.$1 // 0")" -ge "$2" ]; }
@@ -39,21 +30,21 @@ shipped() { [ "$(vstat | jq -r ".counters.$1 // 0")" -ge "$2" ]; }
 	{ echo "vigild_rss: server init failed" >&2; exit 1; }
 "$BIN/vigil-server" run "$W/srv" >"$W/srv.log" 2>&1 &
 SPID=$!
-wait_for 20 ss -ltnH "sport = :$PORT"
+bench_wait 20 ss -ltnH "sport = :$PORT"
 mkdir -p "$W/watch"
 head -c $((MIB * 1048576)) /dev/urandom >"$W/watch/big.bin"
 "$BIN/vigild" run --bundle "$W/dev.bundle" --state "$W/st" --watch "$W/watch" \
 	--server "127.0.0.1:$PORT" --tracker bpf >"$W/vigild.log" 2>&1 &
 VPID=$!
-wait_for 60 tracker_up
-echo "tracker up:        VmHWM $(st $VPID VmHWM) KiB, VmRSS $(st $VPID VmRSS) KiB"
-wait_for 600 shipped shipped_whole 1
-wait_for 120 idle
-echo "first upload done: VmHWM $(st $VPID VmHWM) KiB, VmRSS $(st $VPID VmRSS) KiB"
+bench_wait 60 tracker_up
+echo "tracker up:        VmHWM $(proc_status $VPID VmHWM) KiB, VmRSS $(proc_status $VPID VmRSS) KiB"
+bench_wait 600 shipped shipped_whole 1
+bench_wait 120 idle
+echo "first upload done: VmHWM $(proc_status $VPID VmHWM) KiB, VmRSS $(proc_status $VPID VmRSS) KiB"
 printf 'x%.0s' $(seq 4096) | dd of="$W/watch/big.bin" bs=4096 seek=1000 conv=notrunc status=none
-wait_for 120 shipped shipped_ranges 1
-wait_for 60 idle
-echo "ranges edit done:  VmHWM $(st $VPID VmHWM) KiB, VmRSS $(st $VPID VmRSS) KiB"
+bench_wait 120 shipped shipped_ranges 1
+bench_wait 60 idle
+echo "ranges edit done:  VmHWM $(proc_status $VPID VmHWM) KiB, VmRSS $(proc_status $VPID VmRSS) KiB"
 echo "counters: $(vstat | jq -c '.counters | {shipped_whole, shipped_ranges, shipped_delta}')"
 [ -n "${BENCH_RSS_SMAPS:-}" ] && cp "/proc/$VPID/smaps" "$BENCH_RSS_SMAPS"
 echo "smaps now (KiB): Rss / Private_Dirty by mapping"
