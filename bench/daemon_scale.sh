@@ -27,7 +27,9 @@ bench_own_bin
 PORT=$((20000 + RANDOM % 20000))
 
 vstat() { "$BIN/vigild" status --state "$W/st" --json 2>/dev/null; }
-tracker_up() { [ "$(vstat | jq -r '.tracker // empty')" = bpf ]; }
+# status.json first: `vigild status` opening state.db while vigild is still
+# creating it made vigild's start fail ("database is locked")
+tracker_up() { [ -e "$W/st/status.json" ] && [ "$(vstat | jq -r '.tracker // empty')" = bpf ]; }
 # the first backup is done when every file was shipped (or adopted) and
 # nothing is queued
 backed_up() {

@@ -42,6 +42,10 @@ struct qitem {
 struct statedb;
 
 int  statedb_open(const char *statedir, struct statedb **out);
+/* For `vigild status` beside a running daemon: read only, no schema, no
+ * journal mode set: a reader that set them up raced the daemon's start,
+ * which then failed ("database is locked"). */
+int  statedb_open_ro(const char *statedir, struct statedb **out);
 void statedb_close(struct statedb *db);   /* NULL-safe */
 
 /* Bytes the page cache of the state db holds now (bounded by its

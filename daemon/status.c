@@ -184,7 +184,7 @@ int status_main(int argc, char **argv)
 		return rc == -EINVAL ? 2 : 1;
 	}
 	snprintf(path, sizeof(path), "%s/state.db", cf.state);
-	if (access(path, R_OK) < 0 || statedb_open(cf.state, &db) < 0) {
+	if (access(path, R_OK) < 0 || statedb_open_ro(cf.state, &db) < 0) {
 		log_warnx("status: %s: no vigild state here", cf.state);
 		vconf_free(&cf);
 		return 1;
