@@ -8,8 +8,12 @@
 skips="
 test_tracker_bpf:bpf(2) is not emulated (ENOSYS): the tracker's BPF programs cannot load
 test_tracker_fanotify:fanotify_init is not emulated (ENOSYS)
+test_zerofill:test_tib_of_nothing builds a TiB of zeros within a 60 CPU-second budget (RLIMIT_CPU), which emulation, about ten times slower, cannot hold
 test_exproc:seccomp(2) is not emulated: libseccomp's seccomp_init(SCMP_ACT_KILL_PROCESS) fails and the extractor's sandbox reports ENOMEM
 "
+# emulated, the store and content tests take minutes each (ten times
+# their native time, more on a loaded machine)
+export UNIT_TIMEOUT="${UNIT_TIMEOUT:-1500}"
 run="" skipped=0
 for t in "$@"; do
 	why=$(printf '%s\n' "$skips" | sed -n "s|^${t##*/}:||p")
