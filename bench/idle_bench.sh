@@ -2,7 +2,8 @@
 # bench/idle_bench.sh — what an idle vigild costs (issue 13, "a daemon a
 # phone does not notice"): a server on loopback and `vigild run` on a small
 # tree (BENCH_IDLE_FILES, default 200 files of 4 KiB); once the first
-# backup is on the server and SETTLE_S (default 5) seconds passed, every
+# backup is on the server and SETTLE_S (default 35: the shipping
+# connections beyond shipper 0's close 30 s after their last work) seconds passed, every
 # thread's context switches (voluntary + nonvoluntary, from
 # /proc/PID/task/*/status) are counted over IDLE_SECONDS (default 300, the
 # issue's 5 minutes) with nothing changing, and printed as wakeups per
@@ -28,7 +29,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 
 IDLE=${IDLE_SECONDS:-300}
-SETTLE=${SETTLE_S:-5}
+SETTLE=${SETTLE_S:-35}
 NFILES=${BENCH_IDLE_FILES:-200}
 TRACKERS=${BENCH_IDLE_TRACKERS:-bpf fanotify}
 BIN=$(cd "${VIGIL_BIN:-$ROOT/build/bin}" && pwd)

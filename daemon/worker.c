@@ -34,6 +34,13 @@
  * CPU in a 1 GiB first upload. */
 #define ONCE_IDLE_MS    1000
 #define ONCE_CONNECT_TRIES 6
+/* `run`: a shipper other than 0, 4, 8, 12 (which share shipper 0's
+ * connection) lets its connection go once nothing is due and it shipped
+ * nothing for this long: an idle device keeps two connections (this one
+ * and the command link), each pinged every few minutes, not five; edits
+ * a few seconds apart reuse them (no handshake each: bench/edit_cost.sh).
+ * Each such shipper wakes once for it, CONN_KEEP_NS after the last work. */
+#define CONN_KEEP_NS    (30 * 1000000000LL)
 
 struct worker {
 	struct vigild *d;
@@ -49,6 +56,7 @@ struct worker {
 	 * it waits for one to end before it looks at the queue again */
 	bool want_batch;
 	bool slot;                    /* holds one of d->nbatches for its next batch */
+	int64_t used_ns;              /* mono_ns of its last ship (CONN_KEEP_NS) */
 };
 
 /* Sleeps up to ms unless woken (new work) or told to quit. */
@@ -557,10 +565,17 @@ static bool idle_turn(struct worker *w, int rc, size_t inflight, uint64_t gen)
 		ms = ms < 0 || ms > cap ? cap : ms;
 	}
 	/* nothing left at all: the shared connections other than worker
-	 * 0's close (their keepalives would wake the device); the next
-	 * work connects again (docs/daemon.md, "Idle and battery") */
-	if (ms < 0 && !inflight && w->i % SHIP_CONNS != 0)
-		ship_disconnect(w->sh);
+	 * 0's close CONN_KEEP_NS after their last work (their keepalives
+	 * would wake the device); the next work connects again
+	 * (docs/daemon.md, "Idle and battery") */
+	if (ms < 0 && !inflight && w->i % SHIP_CONNS != 0 && ship_connected(w->sh)) {
+		int64_t left = w->used_ns + CONN_KEEP_NS - mono_ns();
+
+		if (left > 0)
+			ms = (int)(left / 1000000) + 1;
+		else
+			ship_disconnect(w->sh);
+	}
 	nap_idle(w, ms, gen);
 	return true;
 }
@@ -611,6 +626,7 @@ static void *worker_main(void *arg)
 		}
 		__atomic_store_n(&d->tidy_due, true, __ATOMIC_RELAXED);   /* tidy() */
 		before = content_puts(d);
+		w->used_ns = mono_ns();
 		/* one walk: the roots' fds it opened are closed after it */
 		if (ship_batched(w)) {
 			ship_walk_end(w->sh);

@@ -46,7 +46,10 @@ for TRK in fanotify bpf; do
 	PIDS="$PIDS $VP"
 	wait_for 60 "$TRK: the first backup" sh -c "[ \"\$('$BIN/vigil' log 'phone1:$D/f20' --json | jq length)\" -ge 1 ]"
 	vigild_settled "$S"
-	sleep 3   # a tracker's last slots released (2.1 s), the last report sent
+	# a tracker's last slots released (2.1 s), the last report sent, the
+	# shipping connections beyond shipper 0's closed (30 s after their
+	# last work, daemon/worker.c CONN_KEEP_NS)
+	sleep 33
 	e0=$(tc events) r0=$(tc rescans)
 	sleep 0.5   # the status request's own turn (loop, intake) is over
 	s0=$(switches "$VP")
