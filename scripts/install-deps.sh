@@ -18,7 +18,7 @@ mandoc debhelper lintian"
 CROSS_DEV="libbpf-dev libelf-dev zlib1g-dev libfuse3-dev librsync-dev libssl-dev libcmocka-dev
 libsqlite3-dev libzstd-dev libxxhash-dev libjansson-dev liburing-dev libcryptsetup-dev
 libsystemd-dev libseccomp-dev"
-CROSS_PKGS="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static file
+CROSS_PKGS="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static file pkgconf:arm64
 $(for p in $CROSS_DEV; do printf '%s:arm64 ' "$p"; done)"
 update=""
 if [ "${1:-}" = cross ]; then
