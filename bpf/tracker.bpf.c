@@ -52,8 +52,8 @@ const volatile bool trk_uring_tps = false;   /* trk_uring_done/submit are loaded
 const volatile __u8 trk_sysop[TRK_NR_MAX] = {};
 
 __u64 trk_gen = 0;                 /* bumped on rename/link/mount */
-/* bumped whenever a verdict is written into trk_files (a miss, a fresh
- * walk for a new inode, a new generation): the per-CPU trk_last goes stale */
+/* bumped on every fresh walk (an O_CREAT open: a new inode, whose number
+ * may be a reused one): the per-CPU trk_last_map goes stale */
 __u64 trk_verdicts_gen = 0;
 /* bumped on rename/link/symlink/mount: a path string may now resolve to
  * another directory (user space's cache of real paths, daemon/dircache.h) */
@@ -361,7 +361,11 @@ static __always_inline struct trk_fileval *verdict(struct file *f, struct trk_ke
 		bpf_map_update_elem(&trk_files, k, &nv, BPF_NOEXIST);
 		fv = bpf_map_lookup_elem(&trk_files, k);
 	}
-	__sync_fetch_and_add(&trk_verdicts_gen, 1);
+	/* a new inode (its number may be a reused one): the per-CPU last
+	 * files may know the number as another file's.  A walk for a miss or
+	 * a new trk_gen finds what any entry of this generation said. */
+	if (fresh)
+		__sync_fetch_and_add(&trk_verdicts_gen, 1);
 	return fv;
 }
 
