@@ -5,8 +5,9 @@
 # FILES (100000) files of SIZE (4096) random bytes under one watched root
 # (DIRS (100) directories), `vigild run --tracker bpf`; prints the first
 # backup's wall and vigild's CPU (user+sys of all its threads, the BPF
-# loader child included), VmRSS and VmHWM after it (and again SETTLE (20) s
-# later: the steady state), the state dir's size (du and apparent, per
+# loader child included), VmRSS and VmHWM after it (and again SETTLE (40) s
+# later: the steady state, once the extra shipping connections have closed,
+# 30 s after their last work), the state dir's size (du and apparent, per
 # file), the state db's rows and pages, and the /proc/PID/smaps breakdown:
 # heap, other anonymous (second malloc arenas, thread stacks), BPF maps,
 # the state db's -shm, each library.  BENCH_SCALE_SMAPS=FILE keeps a copy of
@@ -18,7 +19,7 @@ BIN=$(cd "${VIGIL_BIN:-$ROOT/build/bin}" && pwd)
 FILES=${FILES:-100000}
 SIZE=${SIZE:-4096}
 DIRS=${DIRS:-100}
-SETTLE=${SETTLE:-20}
+SETTLE=${SETTLE:-40}
 . "$ROOT/bench/lib.sh"
 W=$(mktemp -d /tmp/daemon_scale.XXXXXX)
 PIDS="" MOUNTS=""
