@@ -291,8 +291,19 @@ clean:
 # from a copy of the tree, into $(BUILD)/deb/.  `make test-deb` builds them,
 # runs lintian, installs them, runs a backup with the installed programs and
 # purges them again (tests/pkg/t_deb.sh; root, Debian).
+# `make deb ARCH=arm64`: the same packages for the phone, cross-built
+# (dpkg-buildpackage -aarm64 with the cross package list of `make cross` and
+# the BPF object against the pinned arm64 kernel's BTF), into
+# $(BUILD)/deb-arm64/.
 deb:
+ifeq ($(origin ARCH),command line)
+	@[ -n "$(CROSS)" ] || { echo "make deb: unknown ARCH '$(ARCH)' (arm64)" >&2; exit 2; }
+	@scripts/install-deps.sh cross
+	$(MAKE) BUILD=$(CROSS_BUILD) VMLINUX_PKG=$(ARCH) $(CROSS_BUILD)/bpf/vmlinux.h
+	VMLINUX_H=$(CURDIR)/$(CROSS_BUILD)/bpf/vmlinux.h scripts/deb.sh $(BUILD)/deb-$(ARCH) -a$(ARCH)
+else
 	scripts/deb.sh $(BUILD)/deb
+endif
 test-deb: deps
 	DEB_DIR=$(BUILD)/deb tests/pkg/t_deb.sh
 
