@@ -2,10 +2,14 @@
 #include "common/mountinfo.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 /* The space-separated field at *p into out (escapes undone); *p moves past
  * it and its separator.  0, or -EINVAL when it is empty or does not fit. */
@@ -86,4 +90,44 @@ out:
 	if (f)
 		fclose(f);
 	return r;
+}
+
+int mount_id_fdinfo(int fd, uint64_t *id)
+{
+	/* pos, flags, mnt_id, ino come first; an fd of a file or directory
+	 * has nothing after them that could push mnt_id past this buffer */
+	char path[64], buf[512], *p;
+	ssize_t n = 0, k;
+	int pfd;
+
+	if (snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd) >= (int)sizeof(path))
+		return -EINVAL;
+	if ((pfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -ENOTSUP;
+	while (n < (ssize_t)sizeof(buf) - 1) {
+		k = read(pfd, buf + n, sizeof(buf) - 1 - (size_t)n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += k;
+	}
+	close(pfd);
+	buf[n] = '\0';
+	if (!(p = strstr(buf, "\nmnt_id:")) || sscanf(p + 8, "%" SCNu64, id) != 1)
+		return -ENOTSUP;
+	return 0;
+}
+
+int mount_id_of(int fd, uint64_t *id)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if ((sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id) {
+		*id = sx.stx_mnt_id;
+		return 0;
+	}
+	return mount_id_fdinfo(fd, id);
 }

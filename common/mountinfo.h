@@ -1,10 +1,11 @@
 /* mountinfo.h — the lines of /proc/self/mountinfo, parsed once for every
  * caller (cgroup discovery, the mount's read-ahead, the bpf tracker's
- * mount signature). */
+ * mount signature), and the mount id of an fd (erase's walk, rootwalk). */
 #ifndef VIGIL_MOUNTINFO_H
 #define VIGIL_MOUNTINFO_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mountinfo {
@@ -26,5 +27,16 @@ int mountinfo_parse(const char *line, struct mountinfo *m);
  * end, or -errno when the file cannot be read. */
 typedef int (*mountinfo_fn)(const struct mountinfo *m, const char *line, void *arg);
 int mountinfo_each(mountinfo_fn fn, void *arg);
+
+/* The id of the mount fd lies on (mountinfo's first field).  A bind mount
+ * of the same filesystem shares st_dev with the directory it sits in: only
+ * this id tells it apart.  statx's STATX_MNT_ID where the kernel gives it
+ * (5.8+), else the "mnt_id:" line of /proc/self/fdinfo/FD (3.15+): a
+ * kernel before 5.8 gives no id, and qemu-user 7.2 sets STATX_MNT_ID in the
+ * mask but leaves the id 0.  0, -ENOTSUP when neither says (a caller that
+ * must not cross mounts refuses then), or the -errno of statx. */
+int mount_id_of(int fd, uint64_t *id);
+/* The fdinfo half alone: 0, or -ENOTSUP (no /proc, no mnt_id line). */
+int mount_id_fdinfo(int fd, uint64_t *id);
 
 #endif

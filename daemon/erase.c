@@ -78,6 +78,13 @@ static int phase_roots(struct ewalk *w, bool resumed)
 		}
 		rc = erase_walk_root(w, rfd);
 		close(rfd);
+		if (rc == -ENOTSUP) {   /* fail closed: a bind mount would look like the root */
+			log_warnx("erase: %s: not erased: its mounts cannot be told apart "
+				  "(statx gives no mount id and /proc/self/fdinfo has none)",
+				  w->o->roots[rec->root]);
+			rec->r.failed++;
+			continue;
+		}
 		if (rc < 0)
 			return rc;
 	}

@@ -10,7 +10,9 @@ enum eplan erase_plan(const struct eplan_entry *e, const struct eplan_ctx *c)
 		if (c->keep[i][0] == e->dev && c->keep[i][1] == e->ino)
 			return EP_KEEP;
 	/* A bind mount of the same filesystem keeps st_dev: only the mount
-	 * id tells it apart (0 when the kernel predates STATX_MNT_ID). */
+	 * id tells it apart.  0: statx by name gave none (before 5.8,
+	 * qemu-user); the walk asks again on the opened fd (fdinfo) before it
+	 * enters or writes anything. */
 	if (e->dev != c->root_dev || (e->mnt && c->root_mnt && e->mnt != c->root_mnt))
 		return EP_MOUNT;
 	if (S_ISLNK(e->mode))

@@ -1,7 +1,14 @@
 /* erasewalk.c — the depth-first walk of one erase root, with directory fds
  * only: every entry is looked at with statx(AT_SYMLINK_NOFOLLOW) relative to
  * its directory's fd, opened with O_NOFOLLOW and checked again on the fd
- * before a byte is written, and removed relative to the same fd. */
+ * before a byte is written, and removed relative to the same fd.
+ *
+ * Mounts: where statx gives no mount id (before 5.8, qemu-user) an entry's
+ * mount is only known once it is opened, from /proc/self/fdinfo
+ * (mount_id_of); a directory is entered and a file written only after its
+ * fd says it is on the root's mount, and a root whose mount cannot be told
+ * at all is not walked (a bind mount of the same filesystem would look like
+ * the root's own). */
 #include "daemon/erase_int.h"
 
 #include <dirent.h>
@@ -13,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "common/mountinfo.h"
 
 #define PASSES 3   /* a directory is listed again while a pass removed something */
 
@@ -31,6 +40,8 @@ static void from_statx(const struct statx *sx, struct eplan_entry *e, uint64_t *
 		*size = sx->stx_size;
 }
 
+/* name "": dfd itself, whose mount id is then always known (fdinfo when
+ * statx has none), or -ENOTSUP.  A named entry's may stay 0 (unknown). */
 static int sx_at(int dfd, const char *name, struct eplan_entry *e, uint64_t *size)
 {
 	struct statx sx;
@@ -39,13 +50,44 @@ static int sx_at(int dfd, const char *name, struct eplan_entry *e, uint64_t *siz
 	if (statx(dfd, name, fl, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
 		return -errno;
 	from_statx(&sx, e, size);
+	if (!*name && !e->mnt)
+		return mount_id_fdinfo(dfd, &e->mnt);
 	return 0;
 }
 
+/* b is the opened fd's: a mount id a's statx did not give is not compared */
 static bool same_entry(const struct eplan_entry *a, const struct eplan_entry *b)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->mnt == b->mnt &&
+	return a->dev == b->dev && a->ino == b->ino && (!a->mnt || a->mnt == b->mnt) &&
 	       (a->mode & S_IFMT) == (b->mode & S_IFMT);
+}
+
+/* An entry opened and checked against its statx (now: the fd's, with its
+ * mount id): 1 when it is on another mount than the root's. */
+static bool on_other_mount(const struct ewalk *w, const struct eplan_entry *now)
+{
+	return erase_plan(now, &w->ctx) == EP_MOUNT;
+}
+
+/* The fd's own statx, compared with what the walk saw by name: 0 the same
+ * entry on the root's mount, 1 on another mount (counted in ob, left), or
+ * -EAGAIN (changed since: look again). */
+static int check_opened(const struct ewalk *w, int fd, const struct eplan_entry *e,
+			struct eplan_entry *now, uint64_t *size, struct obs *ob)
+{
+	int rc = sx_at(fd, "", now, size);
+
+	if (rc == -ENOTSUP) {   /* its mount cannot be told: never entered nor written */
+		ob->failed++;
+		return 1;
+	}
+	if (rc < 0 || !same_entry(e, now))
+		return -EAGAIN;
+	if (on_other_mount(w, now)) {
+		ob->mounts++;
+		return 1;
+	}
+	return 0;
 }
 
 static void count(struct erase_report *r, const struct ej_pending *p)
@@ -158,9 +200,9 @@ static int erase_file(struct ewalk *w, int dfd, uint64_t pino, const char *name,
 		return -EAGAIN;   /* it changed kind since the statx: look again */
 	if (fd < 0)
 		return remove_entry(w, dfd, pino, name, e, EJ_BUSY, 0, -1, ob);
-	if (sx_at(fd, "", &now, NULL) < 0 || !same_entry(&now, e)) {
+	if ((rc = check_opened(w, fd, e, &now, NULL, ob)) != 0) {
 		close(fd);
-		return -EAGAIN;
+		return rc > 0 ? 0 : rc;
 	}
 	if (now.nlink > 1) {   /* linked meanwhile: never overwrite */
 		close(fd);
@@ -190,9 +232,9 @@ static int erase_dir(struct ewalk *w, int dfd, uint64_t pino, const char *name,
 		ob->failed++;
 		return 0;
 	}
-	if (sx_at(fd, "", &now, NULL) < 0 || !same_entry(&now, e)) {
+	if ((rc = check_opened(w, fd, e, &now, NULL, ob)) != 0) {
 		close(fd);
-		return -EAGAIN;
+		return rc > 0 ? 0 : rc;
 	}
 	rc = walk_dir(w, fd, depth + 1);
 	close(fd);
@@ -310,7 +352,7 @@ int erase_walk_root(struct ewalk *w, int rootfd)
 	int rc;
 
 	if ((rc = sx_at(rootfd, "", &root, NULL)) < 0)
-		return rc;
+		return rc;   /* -ENOTSUP: its mounts cannot be told apart */
 	w->ctx.root_dev = root.dev;
 	w->ctx.root_mnt = root.mnt;
 	if ((rc = walk_dir(w, rootfd, 0)) < 0)

@@ -11,8 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "common/mountinfo.h"
 
 /* Flags openat2 accepts together with O_PATH (anything else is -EINVAL). */
 #define PATH_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -55,20 +56,20 @@ static bool has_dotdot(const char *rel)
 	return false;
 }
 
-/* Mount identity of an fd: st_dev, and the mount id where statx has it
- * (5.8+; 0 otherwise).  A bind mount of the same filesystem shares st_dev,
- * only the mount id tells it apart. */
+/* Mount identity of an fd: st_dev and the mount id (statx, or fdinfo on
+ * kernels without STATX_MNT_ID; mount_id_of).  A bind mount of the same
+ * filesystem shares st_dev, only the mount id tells it apart: where none
+ * can be had, -ENOTSUP and the open is refused. */
 struct mntid { dev_t dev; uint64_t mnt; };
 
 static int mnt_of(int fd, struct mntid *m)
 {
-	struct statx sx;
+	struct stat st;
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	m->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	m->mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
-	return 0;
+	m->dev = st.st_dev;
+	return mount_id_of(fd, &m->mnt);
 }
 
 static int same_mount(int a, int b)

@@ -6,10 +6,15 @@
  * tree before and after) while the inside is gone and the counters are
  * right; a killed erase (test hook, in a forked child) resumes and counts
  * every file once; LUKS2 key slots are destroyed for real (cryptsetup
- * luksDump, open --test-passphrase); the per-entry plan from a table. */
+ * luksDump, open --test-passphrase); the per-entry plan from a table.
+ * Where statx hides mount ids (as before 5.8 and under qemu-user; the test's
+ * statx wrapper, tests/unit/mount_ids.h) a bind mount of a directory and of
+ * a file of the root's own filesystem are still not crossed (fdinfo), and
+ * without /proc as well the root is not walked at all. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,8 +40,8 @@
 
 struct fx {
 	char base[64];
-	char root[PATH_MAX], out[PATH_MAX], state[PATH_MAX], mnt[PATH_MAX];
-	bool bound;
+	char root[PATH_MAX], out[PATH_MAX], state[PATH_MAX], mnt[PATH_MAX], fmnt[PATH_MAX];
+	bool bound, fbound, proc_hidden;
 	pid_t writer;
 };
 
@@ -104,8 +109,13 @@ static int teardown(void **state)
 		kill(f->writer, SIGKILL);
 		waitpid(f->writer, NULL, 0);
 	}
+	mount_ids_hide(MNTID_TRUE);
+	if (f->proc_hidden)
+		umount2("/proc", MNT_DETACH);
 	if (f->bound)
 		umount2(f->mnt, MNT_DETACH);
+	if (f->fbound)
+		umount2(f->fmnt, MNT_DETACH);
 	erase_test_exit_after(0, false);
 	sh("rm -rf %s", f->base);
 	free(f);
@@ -334,6 +344,104 @@ static void test_traps(void **state)
 	free(inside);
 }
 
+/* ---- statx without mount ids ---- */
+
+/* Inside: files, and bind mounts of an outside directory and an outside
+ * file of the same filesystem (same st_dev), in a private mount namespace. */
+static void lay_binds(struct fx *f)
+{
+	char p[PATH_MAX];
+
+	if (unshare(CLONE_NEWNS) < 0)
+		fail_msg("unshare(CLONE_NEWNS): %s", strerror(errno));
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	sh("mkdir -p %s/bound/deep %s/d %s/mnt && head -c 3000 /dev/urandom > %s/bound/x && "
+	   "head -c 5000 /dev/urandom > %s/bound/deep/y && head -c 7000 /dev/urandom > %s/file",
+	   f->out, f->root, f->root, f->out, f->out, f->out);
+	put_n(f->root, "a", 4000, 0644);
+	put_n(f->root, "d/b", 100, 0644);
+	put_n(f->root, "fb", 10, 0644);
+	pathf(p, f->out, "bound");
+	pathf(f->mnt, f->root, "mnt");
+	assert_int_equal(mount(p, f->mnt, NULL, MS_BIND, NULL), 0);
+	f->bound = true;
+	pathf(p, f->out, "file");
+	pathf(f->fmnt, f->root, "fb");
+	assert_int_equal(mount(p, f->fmnt, NULL, MS_BIND, NULL), 0);
+	f->fbound = true;
+	if (!mount_ids_known(f->root, f->mnt)) {
+		print_message("skip: neither statx nor fdinfo gives the bind mount an id of its own\n");
+		skip();
+	}
+}
+
+static void bind_not_crossed(struct fx *f, enum mount_ids_lie how)
+{
+	char *roots[] = { f->root };
+	struct erase_opts o = opts_for(f, roots, 1);
+	struct erase_report r;
+	char *before, *after, *inside;
+	int rc;
+
+	lay_binds(f);
+	before = tree_digest(f->out);
+	mount_ids_hide(how);
+	rc = erase_run(&o, &r);
+	mount_ids_hide(MNTID_TRUE);
+	assert_int_equal(rc, 0);
+	after = tree_digest(f->out);
+	assert_string_equal(before, after);               /* not one outside byte changed */
+	assert_int_equal(r.phase, ERASE_DONE);
+	assert_int_equal(r.mounts_skipped, 2);
+	assert_int_equal(r.files_overwritten, 2);          /* a, d/b */
+	assert_int_equal(r.failed, 0);
+	inside = tree_digest(f->root);
+	assert_null(strstr(inside, "./a "));
+	assert_null(strstr(inside, "./d/b "));
+	assert_non_null(strstr(inside, "./mnt/x "));
+	assert_non_null(strstr(inside, "./mnt/deep/y "));
+	assert_non_null(strstr(inside, "./fb "));
+	free(before);
+	free(after);
+	free(inside);
+}
+
+static void test_bind_no_mask(void **state) { bind_not_crossed(*state, MNTID_NO_MASK); }
+static void test_bind_zero_ids(void **state) { bind_not_crossed(*state, MNTID_ZERO); }
+
+/* No mount id from statx nor from /proc: the root is refused, untouched. */
+static void test_mounts_untold(void **state)
+{
+	struct fx *f = *state;
+	char *roots[] = { f->root };
+	struct erase_opts o = opts_for(f, roots, 1);
+	struct erase_report r;
+	char *before[2], *after[2];
+	int rc;
+
+	lay_binds(f);
+	before[0] = tree_digest(f->root);
+	before[1] = tree_digest(f->out);
+	assert_int_equal(mount("tmpfs", "/proc", "tmpfs", 0, "size=1m"), 0);
+	f->proc_hidden = true;
+	mount_ids_hide(MNTID_NO_MASK);
+	rc = erase_run(&o, &r);
+	mount_ids_hide(MNTID_TRUE);
+	assert_int_equal(umount2("/proc", MNT_DETACH), 0);
+	f->proc_hidden = false;
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.phase, ERASE_DONE);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.files_overwritten + r.unlinked_busy + r.dirs_removed, 0);
+	after[0] = tree_digest(f->root);
+	after[1] = tree_digest(f->out);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(before[i], after[i]);
+		free(before[i]);
+		free(after[i]);
+	}
+}
+
 /* ---- crash in the middle, resume ---- */
 
 /* 4 directories, 24 files of known sizes; returns the byte total. */
@@ -482,6 +590,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test_setup_teardown(test_traps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_no_mask, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_zero_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mounts_untold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_unlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_unlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_without_erase, setup, teardown),

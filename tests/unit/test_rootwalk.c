@@ -307,6 +307,15 @@ static void test_mounts(void **state)
 		skip();
 	}
 	both(mounts, f);
+	/* the component walk where statx gives no mount id (before 5.8,
+	 * qemu-user): /proc/self/fdinfo tells the bind mount apart */
+	rootwalk_force_fallback(true);
+	mount_ids_hide(MNTID_NO_MASK);
+	mounts(f);
+	mount_ids_hide(MNTID_ZERO);
+	mounts(f);
+	mount_ids_hide(MNTID_TRUE);
+	rootwalk_force_fallback(false);
 }
 
 static void lstats(struct fx *f)
