@@ -104,13 +104,22 @@ static const int any_calls[] = {
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+/* libseccomp refuses SCMP_ACT_KILL_PROCESS (seccomp_init gives NULL) where
+ * the kernel cannot confirm it has that action: before 4.14, without
+ * seccomp(2), under qemu-user.  The child is single-threaded, so killing
+ * the thread (SCMP_ACT_KILL) kills the process alike; whether the kernel
+ * takes a filter at all the load says, with its own errno
+ * (SCMP_FLTATR_API_SYSRAWRC: libseccomp 2.5 says -ECANCELED otherwise). */
 static int load_seccomp(int fd, uint64_t *held)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = 0;
+	int r;
 
 	if (ctx == NULL)
+		ctx = seccomp_init(SCMP_ACT_KILL);
+	if (ctx == NULL)
 		return -ENOMEM;
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	for (size_t i = 0; r == 0 && i < sizeof(fd_calls) / sizeof(fd_calls[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, fd_calls[i], 1,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
@@ -120,7 +129,8 @@ static int load_seccomp(int fd, uint64_t *held)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r == -EINVAL || r == -ENOSYS)
-		return 0;   /* no seccomp filter in this kernel: reported, not fatal */
+		return 0;   /* no seccomp filter in this kernel (qemu-user refuses
+			     * PR_SET_SECCOMP with EINVAL): reported, not fatal */
 	if (r == 0)
 		*held |= EXW_SB_SECCOMP;
 	return r;

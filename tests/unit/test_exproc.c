@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "server/search/exproc.h"
+#include "tests/unit/proc_status.h"
 
 #ifndef VIGIL_SERVER_BIN
 #define VIGIL_SERVER_BIN "build/bin/vigil-server"
@@ -121,21 +122,6 @@ static void test_same_text(void **state)
 }
 
 /* A line "Name:\tvalue" of /proc/PID/status. */
-static long status_field(pid_t pid, const char *name)
-{
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	assert_non_null(f = fopen(path, "r"));
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, strlen(name)) && line[strlen(name)] == ':')
-			v = strtol(line + strlen(name) + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static void test_sandboxed(void **state)
 {
 	struct exproc *ep;
