@@ -60,16 +60,8 @@ trap 'exit 143' TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "-- $*"; }
 
-# A port below the kernel's ephemeral range (a client's local port there
-# makes bind() fail even with SO_REUSEADDR) that no socket uses now.
-free_port() {
-	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-	[ "$low" -gt 20100 ] || low=32768
-	while :; do
-		p=$(( (RANDOM % (low - 20000)) + 20000 ))
-		ss -tanH "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
+# A free loopback port (helpers/free-port says which).
+free_port() { free-port; }
 
 # server_start: init (once) and run a server in $T/srv on a free port.
 server_start() {
