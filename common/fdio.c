@@ -51,6 +51,24 @@ int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+int fd_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	uint8_t *c = p;
+
+	while (n) {
+		ssize_t r = pread(fd, c, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ENODATA;
+		c += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
 int file_read_all(int dirfd, const char *path, int oflags, struct buf *b)
 {
 	uint8_t chunk[8192];

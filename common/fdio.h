@@ -14,6 +14,10 @@ int fd_write_all(int fd, const void *p, size_t n);
  * when the file takes no byte. */
 int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 
+/* Reads exactly n bytes at offset off (pread).  Returns 0, -errno, or
+ * -ENODATA when the file ends first (it is shorter than off + n). */
+int fd_pread_all(int fd, void *p, size_t n, uint64_t off);
+
 /* file_write_atomic flags. */
 #define FILE_NOREPLACE 0x1   /* fail with -EEXIST if path already exists */
 #define FILE_NOSYNC    0x2   /* a view rewritten often (status.json): skip both

@@ -1,6 +1,6 @@
 /* test_fdio.c — file_write_atomic: contents, exact modes, replace/no-replace,
  * symlinks replaced not followed, failures leave the target and no temp file;
- * file_read_all's bounds and refusals; rename_noreplace and fsync_parent. */
+ * file_read_all's bounds and refusals; fd_pread_all's ranges; rename_noreplace and fsync_parent. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -204,6 +204,34 @@ static void test_read_all(void **state)
 	close(dfd);
 }
 
+/* fd_pread_all: exactly the range, or -ENODATA when the file ends first. */
+static void test_pread_all(void **state)
+{
+	static const struct { uint64_t off; size_t n; int want; } cases[] = {
+		{ 0, 0, 0 }, { 0, 1, 0 }, { 0, 10, 0 }, { 3, 7, 0 }, { 9, 1, 0 },
+		{ 10, 0, 0 }, { 9, 2, -ENODATA }, { 10, 1, -ENODATA }, { 100, 1, -ENODATA },
+	};
+	char b[16];
+	int fd;
+
+	clean();
+	put("f", "0123456789");
+	fd = open(at("f"), O_RDONLY);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = fd_pread_all(fd, b, cases[i].n, cases[i].off);
+
+		if (rc != cases[i].want)
+			fail_msg("%zu bytes at %llu: %d (want %d)", cases[i].n,
+				 (unsigned long long)cases[i].off, rc, cases[i].want);
+		if (rc == 0 && memcmp(b, "0123456789" + cases[i].off, cases[i].n))
+			fail_msg("%zu bytes at %llu: wrong bytes", cases[i].n,
+				 (unsigned long long)cases[i].off);
+	}
+	close(fd);
+	assert_int_equal(fd_pread_all(-1, b, 1, 0), -EBADF);
+}
+
 static void test_rename_noreplace(void **state)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -242,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_write_atomic_bad_paths),
 		cmocka_unit_test(test_read_all),
+		cmocka_unit_test(test_pread_all),
 		cmocka_unit_test(test_rename_noreplace),
 		cmocka_unit_test(test_fsync_parent),
 	};
