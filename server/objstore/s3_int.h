@@ -69,9 +69,10 @@ int s3_encode(struct buf *b, const char *s, bool keep_slash);
 /* s3_xml.c: parsers of S3's XML replies (hostile input: bounded, no
  * network, no entity expansion).  0, or -EBADMSG for anything else. */
 int s3_xml_error(const void *p, size_t n, char *code, size_t codesz, char *msg, size_t msgsz);
-/* One page of ListObjectsV2: fn for each Contents; *truncated, and the
- * token of the next page in next (next_sz bytes). */
-int s3_xml_list(const void *p, size_t n, s3_list_fn fn, void *arg, bool *truncated,
+/* One page of ListObjectsV2: fn for each Contents, until one returns
+ * non-zero (that value in *stop, else 0); *truncated, and the token of
+ * the next page in next (next_sz bytes). */
+int s3_xml_list(const void *p, size_t n, s3_list_fn fn, void *arg, int *stop, bool *truncated,
 		char *next, size_t next_sz);
 /* The text of root's child named child (InitiateMultipartUploadResult's
  * UploadId); -EBADMSG when root is not the document's root (an <Error>)

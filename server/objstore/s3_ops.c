@@ -111,7 +111,7 @@ int s3_list(struct s3 *s, const char *prefix, s3_list_fn fn, void *arg)
 	struct s3_req r = { .op = "LIST", .method = "GET", .fd = -1 };
 	bool more = true;
 	struct buf q;
-	int rc = 0;
+	int rc = 0, stop;
 
 	if (strlen(prefix) > S3_KEY_MAX)
 		return -ENAMETOOLONG;
@@ -125,10 +125,13 @@ int s3_list(struct s3 *s, const char *prefix, s3_list_fn fn, void *arg)
 		rc = s3_perform(s, &r, 0);
 		if (rc)
 			break;
-		rc = s3_xml_list(s->reply.data, s->reply.len, fn, arg, &more, token, sizeof(token));
-		if (rc == -EBADMSG)
+		rc = s3_xml_list(s->reply.data, s->reply.len, fn, arg, &stop, &more, token,
+				 sizeof(token));
+		if (rc)
 			s3_fail(s, &r, rc, "a reply that is not a ListBucketResult");
-		else if (!rc && more && !token[0])
+		else if (stop)
+			rc = stop;
+		else if (more && !token[0])
 			rc = s3_fail(s, &r, -EBADMSG, "a truncated listing without a continuation token");
 	}
 	buf_free(&q);

@@ -88,7 +88,7 @@ static int size_of(xmlNodePtr n, uint64_t *size)
 	return 0;
 }
 
-static int contents(xmlNodePtr n, s3_list_fn fn, void *arg)
+static int contents(xmlNodePtr n, s3_list_fn fn, void *arg, int *stop)
 {
 	char key[S3_KEY_MAX + 1] = "";
 	uint64_t size = 0;
@@ -107,10 +107,11 @@ static int contents(xmlNodePtr n, s3_list_fn fn, void *arg)
 	}
 	if (!has_key || !has_size)
 		return -EBADMSG;
-	return fn(arg, key, size);
+	*stop = fn(arg, key, size);
+	return 0;
 }
 
-int s3_xml_list(const void *p, size_t n, s3_list_fn fn, void *arg, bool *truncated,
+int s3_xml_list(const void *p, size_t n, s3_list_fn fn, void *arg, int *stop, bool *truncated,
 		char *next, size_t next_sz)
 {
 	xmlDocPtr d = parse(p, n, "ListBucketResult");
@@ -120,10 +121,11 @@ int s3_xml_list(const void *p, size_t n, s3_list_fn fn, void *arg, bool *truncat
 	if (!d)
 		return -EBADMSG;
 	*truncated = false;
+	*stop = 0;
 	next[0] = '\0';
-	for (xmlNodePtr c = xmlDocGetRootElement(d)->children; c && !rc; c = c->next) {
+	for (xmlNodePtr c = xmlDocGetRootElement(d)->children; c && !rc && !*stop; c = c->next) {
 		if (is(c, "Contents"))
-			rc = contents(c, fn, arg);
+			rc = contents(c, fn, arg, stop);
 		else if (is(c, "IsTruncated"))
 			rc = text(c, flag, sizeof(flag));
 		else if (is(c, "NextContinuationToken"))

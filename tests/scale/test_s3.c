@@ -495,12 +495,13 @@ static void test_xml(void **state)
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		struct seen z = { 0 };
-		int rc = s3_xml_list(lists[i].xml, strlen(lists[i].xml), count_key, &z, &truncated,
-				     next, sizeof(next));
+		int stop = 0;
+		int rc = s3_xml_list(lists[i].xml, strlen(lists[i].xml), count_key, &z, &stop,
+				     &truncated, next, sizeof(next));
 
 		if (rc != lists[i].want)
 			fail_msg("%s: %d (want %d)", lists[i].what, rc, lists[i].want);
-		if (!rc && (z.n != lists[i].keys || z.bytes != lists[i].bytes ||
+		if (!rc && (stop || z.n != lists[i].keys || z.bytes != lists[i].bytes ||
 			    truncated != lists[i].truncated || strcmp(next, lists[i].next) ||
 			    strcmp(z.last, lists[i].last)))
 			fail_msg("%s: %d keys, %llu bytes, truncated %d, next \"%s\", last \"%s\"",
@@ -511,12 +512,12 @@ static void test_xml(void **state)
 	snprintf(big, sizeof(big), "<ListBucketResult><Contents><Key>");
 	static const char tail[] = "</Key><Size>1</Size></Contents></ListBucketResult>";
 	memcpy(big + sizeof(big) - sizeof(tail), tail, sizeof(tail));
-	assert_int_equal(s3_xml_list(big, strlen(big), count_key, &(struct seen){ 0 }, &truncated,
-				     next, sizeof(next)), -EBADMSG);
+	assert_int_equal(s3_xml_list(big, strlen(big), count_key, &(struct seen){ 0 }, &(int){ 0 },
+				     &truncated, next, sizeof(next)), -EBADMSG);
 	static const char longtok[] = LIST("<NextContinuationToken>0123456789012345678901234567890"
 					   "1234567890123456789012345678901234567890</NextContinuationToken>");
 	assert_int_equal(s3_xml_list(longtok, strlen(longtok), count_key, &(struct seen){ 0 },
-				     &truncated, next, sizeof(next)), -EBADMSG);
+				     &(int){ 0 }, &truncated, next, sizeof(next)), -EBADMSG);
 
 	static const char err[] = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>a\nb"
 				  "</Message><RequestId>r</RequestId></Error>";
