@@ -45,25 +45,39 @@ item_to_pending(const struct item *it, struct ti_pending *p)
 	p->size = it->ref.size;
 }
 
-/* One item from the pending table: 1 done, 0 none left. */
-static int
-drain_one_pending(struct indexer *ix, struct ti_pending *p)
+/* Up to INDEXER_GROUP items from the pending table (p: as many), indexed
+ * as a queue take is, in a batch committed before their rows are marked
+ * done: true when it took some.  One at a time, each small file went to
+ * the extractor and was committed alone. */
+static bool
+drain_pending(struct indexer *ix, struct ti_pending *p)
 {
-	struct item it;
-	int rc;
+	struct item its[INDEXER_GROUP];
+	bool batch;
+	int n, k = 0;
 
-	if ((rc = textindex_pending_next(ix->ti, p)) <= 0)
-		return 0;
-	it.device_id = p->device_id;
-	it.path = p->path;
-	it.version = p->version;
-	it.time_ns = p->time_ns;
-	it.deleted = p->deleted;
-	memcpy(it.ref.root, p->key, sizeof(it.ref.root));
-	it.ref.size = p->size;
-	it.bytes = NULL;
-	ix_process(ix, &it);
-	return textindex_pending_done(ix->ti, p->id) == 0;
+	if ((n = textindex_pending_next(ix->ti, p, INDEXER_GROUP)) <= 0)
+		return false;
+	/* its[i] is p[i]; the rows from the first path not copied stay */
+	for (int i = 0; i < n; i++) {
+		struct item *it = &its[k];
+
+		if ((it->path = strdup(p[i].path)) == NULL)
+			break;
+		it->device_id = p[i].device_id;
+		it->version = p[i].version;
+		it->time_ns = p[i].time_ns;
+		it->deleted = p[i].deleted;
+		memcpy(it->ref.root, p[i].key, sizeof(it->ref.root));
+		it->ref.size = p[i].size;
+		it->bytes = NULL;
+		k++;
+	}
+	batch = textindex_batch_begin(ix->ti) == 0;
+	ix_process_group(ix, its, (size_t)k, batch);
+	if (batch)
+		(void)textindex_batch_end(ix->ti);
+	return k > 0 && textindex_pending_done(ix->ti, p[k - 1].id) == 0;
 }
 
 /* With the lock held and nothing queued: indexes a resting item that is
@@ -101,7 +115,7 @@ static void *
 worker(void *arg)
 {
 	struct indexer *ix = arg;
-	struct ti_pending *p = malloc(sizeof(*p));
+	struct ti_pending *p = malloc(INDEXER_GROUP * sizeof(*p));
 	struct item its[INDEXER_GROUP];
 	bool batch = false;
 	long batch_start = 0;
@@ -143,7 +157,7 @@ worker(void *arg)
 		} else if (ix->pending && p != NULL) {
 			ix->busy = true;
 			pthread_mutex_unlock(&ix->lock);
-			bool more = drain_one_pending(ix, p);
+			bool more = drain_pending(ix, p);
 			pthread_mutex_lock(&ix->lock);
 			if (!more)
 				ix->pending = false;
@@ -162,6 +176,58 @@ worker(void *arg)
 	return NULL;
 }
 
+/* The slot classes' mappings: pages are touched only as slots are used,
+ * the lowest first. */
+static int
+slots_init(struct indexer *ix)
+{
+	static const size_t size[2] = { INDEXER_SLOT_4K, INDEXER_SMALL };
+	static const size_t count[2] = { INDEXER_SLOTS_4K, INDEXER_SLOTS_16K };
+	struct slots *c;
+
+	for (int k = 0; k < 2; k++) {
+		c = &ix->slots[k];
+		c->size = size[k];
+		c->count = count[k];
+		c->slab = mmap(NULL, c->size * c->count, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (c->slab == MAP_FAILED) {
+			c->slab = NULL;
+			return -ENOMEM;
+		}
+		if ((c->free = malloc(c->count * sizeof(*c->free))) == NULL)
+			return -ENOMEM;
+		for (c->nfree = 0; c->nfree < c->count; c->nfree++)
+			c->free[c->nfree] = (uint16_t)(c->count - 1 - c->nfree);
+	}
+	return 0;
+}
+
+static void
+slots_fini(struct indexer *ix)
+{
+	for (int k = 0; k < 2; k++) {
+		if (ix->slots[k].slab != NULL)
+			munmap(ix->slots[k].slab, ix->slots[k].size * ix->slots[k].count);
+		free(ix->slots[k].free);
+	}
+}
+
+/* A free slot for size bytes (lock held): the smallest class that has
+ * one, NULL when none. */
+static uint8_t *
+slot_take_locked(struct indexer *ix, uint64_t size)
+{
+	struct slots *c;
+
+	for (int k = 0; k < 2; k++) {
+		c = &ix->slots[k];
+		if (size <= c->size && c->nfree > 0)
+			return c->slab + (size_t)c->free[--c->nfree] * c->size;
+	}
+	return NULL;
+}
+
 int
 indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *ops,
 	    struct indexer **out)
@@ -172,15 +238,11 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return -ENOMEM;
-	/* pages are touched only as slots are used: the lowest first */
-	ix->slab = mmap(NULL, (size_t)INDEXER_SLOTS * INDEXER_SMALL, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ix->slab == MAP_FAILED) {
+	if (slots_init(ix) < 0) {
+		slots_fini(ix);
 		free(ix);
 		return -ENOMEM;
 	}
-	for (ix->nfree = 0; ix->nfree < INDEXER_SLOTS; ix->nfree++)
-		ix->freeslot[ix->nfree] = (uint16_t)(INDEXER_SLOTS - 1 - ix->nfree);
 	ix->ti = ti;
 	ix->st = st;
 	if (ops != NULL)
@@ -201,7 +263,7 @@ indexer_new(struct textindex *ti, struct store *st, const struct indexer_ops *op
 		pthread_mutex_destroy(&ix->lock);
 		pthread_cond_destroy(&ix->wake);
 		pthread_cond_destroy(&ix->idle_cv);
-		munmap(ix->slab, (size_t)INDEXER_SLOTS * INDEXER_SMALL);
+		slots_fini(ix);
 		free(ix);
 		return -rc;
 	}
@@ -225,7 +287,7 @@ park_item(struct indexer *ix, struct ti_pending *p, struct item *it)
 		lost = 1;
 	}
 	free(it->path);
-	it->bytes = NULL;   /* the slab goes with the indexer */
+	it->bytes = NULL;   /* the slots go with the indexer */
 	return lost;
 }
 
@@ -254,7 +316,7 @@ indexer_free(struct indexer *ix)
 	pthread_cond_destroy(&ix->wake);
 	pthread_cond_destroy(&ix->idle_cv);
 	memset(&ix->key, 0, sizeof(ix->key));
-	munmap(ix->slab, (size_t)INDEXER_SLOTS * INDEXER_SMALL);
+	slots_fini(ix);
 	free(ix);
 	return lost;
 }
@@ -281,10 +343,8 @@ indexer_enqueue_bytes(struct indexer *ix, int64_t device_id, const char *path,
 	if (ix->len < INDEXER_QUEUE_MAX && (it.path = strdup(path)) != NULL) {
 		/* with a free slot the bytes come along; else read back later */
 		if (ref != NULL && bytes != NULL && ref->size > 0 && ref->size <= INDEXER_SMALL &&
-		    ix->nfree > 0) {
-			it.bytes = ix->slab + (size_t)ix->freeslot[--ix->nfree] * INDEXER_SMALL;
+		    (it.bytes = slot_take_locked(ix, ref->size)) != NULL)
 			memcpy(it.bytes, bytes, ref->size);
-		}
 		ix->q[(ix->head + ix->len) % INDEXER_QUEUE_MAX] = it;
 		ix->len++;
 		pthread_cond_signal(&ix->wake);

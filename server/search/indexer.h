@@ -16,8 +16,9 @@
  * Small files (INDEXER_SMALL) are taken INDEXER_GROUP at a time and
  * extracted together (ops->extract_batch: one round trip to the
  * extractor child for many); their bytes come with the commit when the
- * ingest had them (indexer_enqueue_bytes, at most INDEXER_SLOTS held),
- * else they are read back from the store. */
+ * ingest had them (indexer_enqueue_bytes: INDEXER_SLOTS_4K contents of
+ * up to 4 KiB and INDEXER_SLOTS_16K larger ones held), else they are read
+ * back from the store. */
 #ifndef VIGIL_INDEXER_H
 #define VIGIL_INDEXER_H
 
@@ -29,12 +30,20 @@
 #include "server/store/store.h"
 #include "server/search/textindex.h"
 
-#define INDEXER_QUEUE_MAX 1024
+/* A first backup of 20,000 small files outruns the indexer by thousands
+ * of items on 2 CPUs; at 1024 most of them went to the pending table (a
+ * transaction each, waiting for the indexer's batch to commit) and were
+ * read back from the store.  An item is 88 bytes and its path. */
+#define INDEXER_QUEUE_MAX 4096
 #define INDEXER_BATCH     256     /* queue items per index transaction at most */
 #define INDEXER_BATCH_MS  200     /* ... and milliseconds */
 #define INDEXER_GROUP     32      /* queue items taken at once */
 #define INDEXER_SMALL     16384   /* extracted in groups (<= exwire.h's EXW_ITEM_MAX) */
-#define INDEXER_SLOTS     256     /* small contents held in the queue (4 MiB) */
+/* Small contents held in the queue: most small files fit 4 KiB, so most
+ * slots are of that size (4 MiB, and 1 MiB of 16 KiB slots) */
+#define INDEXER_SLOT_4K   4096
+#define INDEXER_SLOTS_4K  1024
+#define INDEXER_SLOTS_16K 64
 /* A content over INDEXER_BIG is indexed only once its path had no newer
  * version for INDEXER_QUIET_S; a version superseded before that is indexed
  * by path only ("unindexed"), its text never read.  A 4 KiB edit of a big

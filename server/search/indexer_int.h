@@ -38,12 +38,15 @@ struct indexer {
 	bool busy;         /* the worker holds an item */
 	size_t inhand;     /* queue items the worker holds */
 	/* small contents handed over with their commit: slots of
-	 * INDEXER_SMALL bytes in one mapping, taken and given back under
-	 * lock (malloc'd in the handlers' threads and freed in this one,
-	 * they left 16 MiB of holes in the handlers' malloc arenas) */
-	uint8_t *slab;
-	uint16_t freeslot[INDEXER_SLOTS];
-	size_t nfree;
+	 * INDEXER_SLOT_4K (class 0) and INDEXER_SMALL bytes (class 1), each
+	 * class in one mapping, taken and given back under lock (malloc'd in
+	 * the handlers' threads and freed in this one, they left 16 MiB of
+	 * holes in the handlers' malloc arenas) */
+	struct slots {
+		uint8_t *slab;
+		size_t size, count, nfree;
+		uint16_t *free;
+	} slots[2];
 	bool quit;
 	/* big contents resting before they are indexed (worker only; nrest is
 	 * mirrored into resting under lock for indexer_backlog) */

@@ -19,9 +19,15 @@ vr_pread(void *arg, void *buf, size_t n, uint64_t off)
 void
 ix_slot_give_locked(struct indexer *ix, struct item *it)
 {
+	struct slots *c;
+
 	if (it->bytes == NULL)
 		return;
-	ix->freeslot[ix->nfree++] = (uint16_t)((it->bytes - ix->slab) / INDEXER_SMALL);
+	for (int k = 0; k < 2; k++) {
+		c = &ix->slots[k];
+		if (it->bytes >= c->slab && it->bytes < c->slab + c->size * c->count)
+			c->free[c->nfree++] = (uint16_t)((size_t)(it->bytes - c->slab) / c->size);
+	}
 	it->bytes = NULL;
 }
 

@@ -684,33 +684,34 @@ textindex_pending_add(struct textindex *ti, const struct ti_pending *p)
 }
 
 int
-textindex_pending_next(struct textindex *ti, struct ti_pending *out)
+textindex_pending_next(struct textindex *ti, struct ti_pending *out, size_t max)
 {
 	sqlite3_stmt *st = NULL;
 	const void *key;
+	size_t n = 0;
 	int rc;
 
 	pthread_mutex_lock(&ti->qlock);
 	if ((rc = ti_prepare(ti->q, "SELECT id, device, path, version, time_ns, deleted, root, size"
-			     " FROM pending ORDER BY id LIMIT 1", &st)) < 0)
+			     " FROM pending ORDER BY id LIMIT ?1", &st)) < 0)
 		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(st, 0);
-		out->device_id = sqlite3_column_int64(st, 1);
-		snprintf(out->path, sizeof(out->path), "%s", (const char *)sqlite3_column_text(st, 2));
-		out->version = (uint64_t)sqlite3_column_int64(st, 3);
-		out->time_ns = sqlite3_column_int64(st, 4);
-		out->deleted = sqlite3_column_int(st, 5) != 0;
+	sqlite3_bind_int64(st, 1, (int64_t)max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ti_pending *p = &out[n++];
+
+		memset(p, 0, sizeof(*p));
+		p->id = sqlite3_column_int64(st, 0);
+		p->device_id = sqlite3_column_int64(st, 1);
+		snprintf(p->path, sizeof(p->path), "%s", (const char *)sqlite3_column_text(st, 2));
+		p->version = (uint64_t)sqlite3_column_int64(st, 3);
+		p->time_ns = sqlite3_column_int64(st, 4);
+		p->deleted = sqlite3_column_int(st, 5) != 0;
 		key = sqlite3_column_blob(st, 6);
 		if (key != NULL && sqlite3_column_bytes(st, 6) == TI_KEY_LEN)
-			memcpy(out->key, key, TI_KEY_LEN);
-		out->size = (uint64_t)sqlite3_column_int64(st, 7);
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : ti_fail(ti->q, "pending read");
+			memcpy(p->key, key, TI_KEY_LEN);
+		p->size = (uint64_t)sqlite3_column_int64(st, 7);
 	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? (int)n : ti_fail(ti->q, "pending read");
 	sqlite3_finalize(st);
 out:
 	pthread_mutex_unlock(&ti->qlock);
@@ -724,7 +725,7 @@ textindex_pending_done(struct textindex *ti, int64_t id)
 	int rc;
 
 	pthread_mutex_lock(&ti->qlock);
-	if ((rc = ti_prepare(ti->q, "DELETE FROM pending WHERE id = ?1", &st)) == 0) {
+	if ((rc = ti_prepare(ti->q, "DELETE FROM pending WHERE id <= ?1", &st)) == 0) {
 		sqlite3_bind_int64(st, 1, id);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ti_fail(ti->q, "pending delete");
 		sqlite3_finalize(st);

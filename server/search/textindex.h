@@ -91,8 +91,11 @@ struct ti_pending {
 	uint64_t size;
 };
 int  textindex_pending_add(struct textindex *ti, const struct ti_pending *p);
-/* The oldest pending item: 1 found, 0 none, -errno. */
-int  textindex_pending_next(struct textindex *ti, struct ti_pending *out);
+/* The oldest pending items, at most max into out[]: how many (0: none),
+ * or -errno. */
+int  textindex_pending_next(struct textindex *ti, struct ti_pending *out, size_t max);
+/* Every pending item up to id is done (those next() gave: a row added
+ * since has a higher id). */
 int  textindex_pending_done(struct textindex *ti, int64_t id);
 
 /* ---- versions that are gone ---- */

@@ -129,7 +129,13 @@ static int on_chunk_piped(void *arg, const uint8_t *data, size_t len)
 void vbuild_set_pipe(struct vbuild *vb, uint64_t start_at) { vb->pipe_at = start_at; }
 bool vbuild_pipelined(const struct vbuild *vb) { return vb->piped; }
 
-int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
+/* A builder writing into batch b (the caller's, never piped: the caller
+ * owns and commits it), or into a batch of its own when b is NULL.  A
+ * batch made only to be freed again cost a zstd context, a guard and a
+ * hash table per item of a batched put (3 % of the server's CPU on
+ * 4 KiB files). */
+static int vb_new(struct store *st, const struct devkey *key, struct store_batch *b,
+		  struct vbuild **out)
 {
 	struct vbuild *vb = calloc(1, sizeof(*vb));
 	int r = -ENOMEM;
@@ -141,8 +147,10 @@ int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
 	vb->key = *key;
 	vb->ckpt_fd = -1;
 	vb->max_size = CONTENT_SIZE_MAX;
-	vb->pipe_at = PIPE_START;
-	if ((r = store_batch_new(st, &vb->batch)) < 0)
+	vb->pipe_at = b ? UINT64_MAX : PIPE_START;
+	vb->batch = b;
+	vb->shared = b != NULL;
+	if (!b && (r = store_batch_new(st, &vb->batch)) < 0)
 		goto fail;
 	r = -ENOMEM;
 	vb->ch = chunker_new();
@@ -160,20 +168,15 @@ fail:
 	return r;
 }
 
+int vbuild_new(struct store *st, const struct devkey *key, struct vbuild **out)
+{
+	return vb_new(st, key, NULL, out);
+}
+
 int vbuild_new_shared(struct store *st, const struct devkey *key, struct store_batch *b,
 		      struct vbuild **out)
 {
-	struct vbuild *vb;
-	int r;
-
-	if ((r = vbuild_new(st, key, &vb)) < 0)
-		return r;
-	store_batch_free(vb->batch);
-	vb->batch = b;
-	vb->shared = true;
-	vb->pipe_at = UINT64_MAX;   /* never piped: the worker owns and commits its batch */
-	*out = vb;
-	return 0;
+	return vb_new(st, key, b, out);
 }
 
 void vbuild_free(struct vbuild *vb)

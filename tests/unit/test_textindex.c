@@ -409,7 +409,6 @@ test_indexer(void **state)
 	ops.arg = c;
 	ops.open = mem_open;
 	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
-	/* more than the queue holds: the rest goes to the pending table */
 	for (i = 0; i < NTEXT + 2; i++) {
 		snprintf(path, sizeof(path), i < NTEXT ? "/n/%d.txt" : "/c/%d.vcf", i);
 		memcpy(ref.root, c->root[i], 32);
@@ -441,6 +440,60 @@ test_indexer(void **state)
 	assert_int_equal(search(ti, 2, false, &r, 1, "item7"), 1);
 	indexer_free(ix);
 	for (i = 0; i < NTEXT + 2; i++)
+		free(c->text[i]);
+	free(c);
+	close_ti(ti);
+}
+
+/* More than the queue holds: the rest goes to the pending table; items
+ * still queued at a stop go there too; the next indexer drains the table
+ * in groups, each row marked done once its group is committed. */
+#define NOVER (INDEXER_QUEUE_MAX + 500)
+static void
+test_indexer_pending(void **state)
+{
+	struct textindex *ti = open_ti(86);
+	struct indexer_ops ops = { 0 };
+	struct corpus *c = calloc(1, sizeof(*c));
+	struct content_ref ref;
+	struct indexer *ix;
+	struct ti_stats s;
+	struct hits r;
+	char path[64];
+	int i;
+
+	for (i = 0; i < NTEXT; i++) {
+		assert_true(asprintf(&c->text[i], "memo %d about thing%d", i, i) > 0);
+		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
+	}
+	ops.arg = c;
+	ops.open = mem_open;
+	setenv("VIGIL_TEST_INDEXER_HOLD", "1", 1);
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	for (i = 0; i < NOVER; i++) {   /* contents repeat past NTEXT: one row each */
+		snprintf(path, sizeof(path), "/p/%d.txt", i);
+		memcpy(ref.root, c->root[i % NTEXT], 32);
+		ref.size = strlen(c->text[i % NTEXT]);
+		assert_int_equal(indexer_enqueue(ix, 1, path, 1, 1000 + i, &ref), 0);
+	}
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.pending, NOVER - INDEXER_QUEUE_MAX);
+	assert_int_equal(indexer_free(ix), 0);
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.pending, NOVER);
+	assert_int_equal(s.versions, 0);
+	unsetenv("VIGIL_TEST_INDEXER_HOLD");
+	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
+	assert_int_equal(indexer_wait_idle(ix, 120000), 0);
+	assert_int_equal(textindex_stats(ti, 1, &s), 0);
+	assert_int_equal(s.pending, 0);
+	assert_int_equal(s.versions, NOVER);
+	assert_int_equal(s.contents, NTEXT);
+	assert_int_equal(search(ti, 1, false, &r, 1, "thing2999"), 1);
+	assert_string_equal(r.h[0].path, "/p/2999.txt");
+	assert_int_equal(search(ti, 1, false, &r, 1, "thing7"), 2);   /* /p/7 and its repeat */
+	indexer_free(ix);
+	for (i = 0; i < NTEXT; i++)
 		free(c->text[i]);
 	free(c);
 	close_ti(ti);
@@ -657,6 +710,7 @@ main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_indexer),
+		cmocka_unit_test(test_indexer_pending),
 		cmocka_unit_test(test_indexer_rest),
 		cmocka_unit_test(test_indexer_group),
 		cmocka_unit_test(test_indexer_store),
