@@ -45,7 +45,8 @@ read_small(struct indexer *ix, const struct item *it, uint8_t **out)
 
 /* Whether its[i] goes into the group's extraction: a small file whose
  * content is new (not indexed, not earlier in the group) and readable;
- * then its content is begun and ex[k] set up. */
+ * then its content is begun and ex[k] set up.  content_begin is the one
+ * lookup of the key (-EEXIST: indexed already). */
 static bool
 group_add(struct indexer *ix, struct group *g, const struct item *its, size_t i)
 {
@@ -53,18 +54,17 @@ group_add(struct indexer *ix, struct group *g, const struct item *its, size_t i)
 	struct ex_item *x = &g->ex[g->k];
 	const uint8_t *bytes = it->bytes;
 
-	if (it->deleted || it->ref.size > INDEXER_SMALL ||
-	    textindex_has_content(ix->ti, it->ref.root) != 0)
+	if (it->deleted || it->ref.size > INDEXER_SMALL)
 		return false;
 	for (size_t j = 0; j < g->k; j++)
 		if (!memcmp(its[g->map[j]].ref.root, it->ref.root, TI_KEY_LEN))
 			return false;
-	g->read[g->k] = NULL;
-	if (bytes == NULL && read_small(ix, it, &g->read[g->k]) < 0)
-		return false;   /* ix_process() says why */
-	if (textindex_content_begin(ix->ti, it->ref.root, &g->c[g->k]) < 0) {
-		free(g->read[g->k]);
+	if (textindex_content_begin(ix->ti, it->ref.root, &g->c[g->k]) < 0)
 		return false;
+	g->read[g->k] = NULL;
+	if (bytes == NULL && read_small(ix, it, &g->read[g->k]) < 0) {
+		textindex_content_abort(g->c[g->k]);
+		return false;   /* ix_process() says why */
 	}
 	*x = (struct ex_item){ .path = it->path, .bytes = bytes ? bytes : g->read[g->k],
 			       .size = it->ref.size, .emit = textindex_content_text,
@@ -106,6 +106,7 @@ void
 ix_process_group(struct indexer *ix, struct item *its, size_t n, bool batch)
 {
 	struct group *g = calloc(1, sizeof(*g));
+	bool done[INDEXER_GROUP] = { false };   /* its[i]'s content is indexed now */
 	int rc;
 
 	/* a resting item takes the path's ownership: NULL here */
@@ -121,11 +122,12 @@ ix_process_group(struct indexer *ix, struct item *its, size_t n, bool batch)
 		rc = ix_content_finish(ix, &its[g->map[j]], g->c[j], g->ex[j].rc, &g->ex[j].res);
 		if (rc < 0)
 			log_errno(rc, "search index: %s", its[g->map[j]].path);
+		done[g->map[j]] = rc == 0;
 		free(g->read[j]);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (its[i].path != NULL) {
-			ix_process(ix, &its[i]);
+			ix_process(ix, &its[i], done[i]);
 			ix_item_free(ix, &its[i]);
 		}
 	free(g);

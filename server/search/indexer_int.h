@@ -67,8 +67,9 @@ void ix_source_close(struct indexer *ix, struct ex_source *src);
 /* Ends content c after its extraction returned rc with res. */
 int ix_content_finish(struct indexer *ix, const struct item *it, struct ti_content *c, int rc,
 		      const struct ex_result *res);
-/* Indexes one item: its content if new, then its version. */
-void ix_process(struct indexer *ix, const struct item *it);
+/* Indexes one item: its content if new (indexed: known to be indexed
+ * already, not looked up), then its version. */
+void ix_process(struct indexer *ix, const struct item *it, bool indexed);
 /* A big content rests instead of being indexed now: true when it took it. */
 bool ix_park(struct indexer *ix, struct item *it);
 /* Indexes the resting item due first if due: ms until the next is due

@@ -141,17 +141,18 @@ index_content(struct indexer *ix, const struct item *it)
 }
 
 void
-ix_process(struct indexer *ix, const struct item *it)
+ix_process(struct indexer *ix, const struct item *it, bool indexed)
 {
 	int rc, tries = 0;
 
 	do {   /* a prune may collect the content between the two: once more */
 		rc = 0;
-		if (!it->deleted && (rc = textindex_has_content(ix->ti, it->ref.root)) == 0)
+		if (!it->deleted && !indexed && (rc = textindex_has_content(ix->ti, it->ref.root)) == 0)
 			rc = index_content(ix, it);
 		if (rc >= 0)
 			rc = textindex_add_version(ix->ti, it->device_id, it->path, it->version,
 						   it->time_ns, it->deleted ? NULL : it->ref.root);
+		indexed = false;
 	} while (rc == -ENOENT && !it->deleted && ++tries < 2);
 	if (rc < 0)
 		log_errno(rc, "search index: device %lld %s version %llu not indexed",

@@ -74,7 +74,7 @@ ix_park(struct indexer *ix, struct item *it)
 	if (it->deleted || it->ref.size <= ix->big || textindex_has_content(ix->ti, it->ref.root) != 0)
 		return false;
 	if (ix->nrest == INDEXER_REST_MAX && (f = rest_first(ix)) >= 0) {
-		ix_process(ix, &ix->rest[f]);
+		ix_process(ix, &ix->rest[f], false);
 		rest_remove(ix, (size_t)f);
 	}
 	if (it->bytes != NULL) {   /* a big content rests: it will be read back */
@@ -98,7 +98,7 @@ ix_rest_step(struct indexer *ix)
 		return -1;
 	if (ix->rest_due[f] > mono_ms())
 		return ix->rest_due[f] - mono_ms();
-	ix_process(ix, &ix->rest[f]);
+	ix_process(ix, &ix->rest[f], false);
 	rest_remove(ix, (size_t)f);
 	return 0;
 }
