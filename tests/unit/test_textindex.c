@@ -384,12 +384,26 @@ mem_open(void *arg, int64_t dev, const struct content_ref *ref, struct ex_source
 	return -ENOENT;
 }
 
+/* NTEXT texts "<word> I about <thing>I" with their keys, served by mem_open. */
+static struct corpus *
+corpus_new(const char *word, const char *thing)
+{
+	struct corpus *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	for (int i = 0; i < NTEXT; i++) {
+		assert_true(asprintf(&c->text[i], "%s %d about %s%d", word, i, thing, i) > 0);
+		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
+	}
+	return c;
+}
+
 static void
 test_indexer(void **state)
 {
 	struct textindex *ti = open_ti(86);
 	struct indexer_ops ops = { 0 };
-	struct corpus *c = calloc(1, sizeof(*c));
+	struct corpus *c = corpus_new("note", "item");
 	struct content_ref ref;
 	struct indexer *ix;
 	struct ti_stats s;
@@ -397,10 +411,6 @@ test_indexer(void **state)
 	char path[64];
 	int i;
 
-	for (i = 0; i < NTEXT; i++) {
-		assert_true(asprintf(&c->text[i], "note %d about item%d", i, i) > 0);
-		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
-	}
 	c->text[NTEXT] = strdup("BEGIN:VCARD\nN;ENCODING=QUOTED-PRINTABLE:=E5=BC=A0=E4=B8=89\n"
 				"TEL:+86 138 0013 8000\nEND:VCARD\n");
 	SHA256((uint8_t *)c->text[NTEXT], strlen(c->text[NTEXT]), c->root[NTEXT]);
@@ -452,28 +462,23 @@ test_indexer(void **state)
 static void
 test_indexer_pending(void **state)
 {
+	struct corpus *c = corpus_new("memo", "thing");
+	struct indexer_ops ops = { .arg = c, .open = mem_open };
 	struct textindex *ti = open_ti(86);
-	struct indexer_ops ops = { 0 };
-	struct corpus *c = calloc(1, sizeof(*c));
-	struct content_ref ref;
 	struct indexer *ix;
 	struct ti_stats s;
 	struct hits r;
-	char path[64];
 	int i;
 
-	for (i = 0; i < NTEXT; i++) {
-		assert_true(asprintf(&c->text[i], "memo %d about thing%d", i, i) > 0);
-		SHA256((uint8_t *)c->text[i], strlen(c->text[i]), c->root[i]);
-	}
-	ops.arg = c;
-	ops.open = mem_open;
+
 	setenv("VIGIL_TEST_INDEXER_HOLD", "1", 1);
 	assert_int_equal(indexer_new(ti, NULL, &ops, &ix), 0);
 	for (i = 0; i < NOVER; i++) {   /* contents repeat past NTEXT: one row each */
+		struct content_ref ref = { .size = strlen(c->text[i % NTEXT]) };
+		char path[64];
+
 		snprintf(path, sizeof(path), "/p/%d.txt", i);
 		memcpy(ref.root, c->root[i % NTEXT], 32);
-		ref.size = strlen(c->text[i % NTEXT]);
 		assert_int_equal(indexer_enqueue(ix, 1, path, 1, 1000 + i, &ref), 0);
 	}
 	assert_int_equal(textindex_stats(ti, 1, &s), 0);
