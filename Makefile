@@ -66,7 +66,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDEXPANSION:
 # objects are listed through $$(call obj_of,...): keep them between runs
 .SECONDARY:
-.PHONY: all deps test test-asan test-encrypt unit unit-encrypt integration integration-encrypt \
+.PHONY: all deps test test-asan test-encrypt unit unit-build unit-encrypt integration integration-encrypt \
 	lint man-lint demo soak bench install clean deb test-deb
 all: $(BINS)
 
@@ -158,6 +158,7 @@ $(BUILD)/tests/test_sandbox: override LDFLAGS += -Wl,--wrap=seccomp_init -Wl,--w
 $(BUILD)/tests/test_exproc: $(BUILD)/bin/vigil-server
 $(BUILD)/tests/test_exproc: override CFLAGS += -DVIGIL_SERVER_BIN='"$(BUILD)/bin/vigil-server"'
 
+unit-build: $(UNIT_BINS)
 unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
@@ -179,8 +180,14 @@ man-lint: all
 # The stages of `make test`, in order; each is run even when one before
 # failed, and says how long it took (CI's budget: docs/hacking.md).
 TEST_STAGES := lint man-lint unit fuzz-smoke integration unit-encrypt integration-encrypt test-asan test-deb
+# The builds of `make test` (the programs and unit tests, the ASan tree, the
+# fuzz harnesses) use every CPU; -Otarget prints each compiler's output
+# whole, after its command, and a failed compile still ends the build with
+# make's "*** [target] Error" line naming it.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PAR_MAKE  := $(MAKE) -j$(TEST_JOBS) -Otarget
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
+	$(PAR_MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; failed=""; for s in $(TEST_STAGES); do t0=$$(date +%s); \
 		$(MAKE) $$s || { rc=1; failed="$$failed $$s"; }; \
 		echo "make test: $$s took $$(( $$(date +%s) - t0 )) s"; done; \
@@ -205,7 +212,7 @@ unit-encrypt: $(ENCRYPT_UNIT_BINS)
 integration-encrypt: all $(SEALED_PRELOAD)
 	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh $(ENCRYPT_INTEGRATION)
 test-encrypt: deps
-	$(MAKE) all $(ENCRYPT_UNIT_BINS) $(SEALED_PRELOAD)
+	$(PAR_MAKE) all $(ENCRYPT_UNIT_BINS) $(SEALED_PRELOAD)
 	@rc=0; $(MAKE) unit-encrypt || rc=1; \
 	VIGIL_TEST_ENCRYPT=1 tests/integration/run-all.sh || rc=1; \
 	if [ $$rc = 0 ]; then echo "make test-encrypt: all passed"; else echo "make test-encrypt: FAILED"; fi; exit $$rc
@@ -215,7 +222,8 @@ test-encrypt: deps
 ASAN_BUILD ?= build-asan
 ASAN_INTEGRATION := $(wildcard tests/integration/t_soak.sh)
 test-asan:
-	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 all unit
+	$(PAR_MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 all unit-build
+	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 unit
 	@for t in $(ASAN_INTEGRATION); do echo "== $$t (ASan+UBSan)"; \
 		BIN=$(CURDIR)/$(ASAN_BUILD)/bin bash $$t || exit 1; done
 
@@ -432,7 +440,8 @@ fuzz: fuzz-build
 			grep -v '^#[0-9]' || { echo "fuzz_$$t FAILED"; exit 1; }; \
 	done
 
-fuzz-smoke: fuzz-build
+fuzz-smoke:
+	$(PAR_MAKE) fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		printf 'fuzz-smoke %-10s ' $$t; \
 		$(FUZZ_BUILD)/fuzz_$$t -timeout=10 -rss_limit_mb=2048 tests/fuzz/corpus/$$t/* \
