@@ -20,7 +20,17 @@
 #include "controller/jsonout.h"
 #include "controller/restore_int.h"
 
+/* Writeback of a fetched file: started every RESTORE_FLUSH_BYTES as the
+ * data arrives, and waited for once it lies RESTORE_DIRTY_MAX behind the
+ * received offset.  So the fsync before the rename waits for the last
+ * RESTORE_DIRTY_MAX at most, and no more than that of the file is dirty or
+ * under writeback at once: a disk slower than the transfer holds the
+ * transfer back (the mux's window, then the server) instead of filling a
+ * phone's or a small PC's memory with the whole file.  32 MiB is ~80 ms of
+ * this host's disk (434-441 MiB/s durable, docs/performance.md): enough
+ * slack that a short stall of the disk does not stall the writer. */
 #define RESTORE_FLUSH_BYTES (8u << 20)
+#define RESTORE_DIRTY_MAX (32u << 20)
 
 /* What a fetched file that fails its check did not match. */
 static const char *const mismatch_what[] = {
@@ -35,6 +45,7 @@ struct wfile {
 	int fd;
 	uint64_t want, got;
 	uint64_t flushed;      /* writeback started up to here */
+	uint64_t written;      /* and known to be on disk up to here */
 	struct cverify *cv;    /* sha256, or tree root while the sha256 is pending */
 };
 
@@ -116,6 +127,24 @@ int restore_target(const char *dest, const char *name, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+/* Start writeback of what arrived since the last call, and wait for the
+ * part that lies more than RESTORE_DIRTY_MAX behind.  Errors are left to
+ * the fsync before the rename, which reports them. */
+static void wfile_writeback(struct wfile *w)
+{
+	sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->got - w->flushed),
+			SYNC_FILE_RANGE_WRITE);
+	w->flushed = w->got;
+	if (w->flushed - w->written > RESTORE_DIRTY_MAX) {
+		uint64_t to = w->flushed - RESTORE_DIRTY_MAX;
+
+		sync_file_range(w->fd, (off_t)w->written, (off_t)(to - w->written),
+				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER);
+		w->written = to;
+	}
+}
+
 static int wfile_sink(void *arg, const void *p, size_t n)
 {
 	struct wfile *w = arg;
@@ -128,13 +157,8 @@ static int wfile_sink(void *arg, const void *p, size_t n)
 	if ((e = cverify_feed(w->cv, p, n)) < 0)
 		return e;
 	w->got += n;
-	/* start writeback as we go, so the fsync before the rename waits for
-	 * the last few MiB, not for the whole file */
-	if (w->got - w->flushed >= RESTORE_FLUSH_BYTES) {
-		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->got - w->flushed),
-				SYNC_FILE_RANGE_WRITE);
-		w->flushed = w->got;
-	}
+	if (w->got - w->flushed >= RESTORE_FLUSH_BYTES)
+		wfile_writeback(w);
 	w->r->st.bytes += n;
 	restore_progress(w->r, false);
 	return 0;

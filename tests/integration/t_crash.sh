@@ -1,5 +1,6 @@
 # t_crash.sh — kill -9 of vigild mid-transfer and of vigil-server mid-ingest,
 # then restart: every stored version verifies and the latest equals the file.
+# Then kill -9 of `vigil get` mid-transfer: nothing under the final name.
 . "$(dirname "$0")/lib.sh"
 
 server_start
@@ -59,4 +60,29 @@ for i in $(seq 0 $((n - 1))); do
 	vigil get "phone1:$D/video.bin" --version "$v" -o "$T/v" || fail "get version $v"
 	[ "$(sha256sum "$T/v" | cut -d' ' -f1)" = "$want" ] || fail "version $v does not verify"
 done
+
+note "kill -9 vigil get mid-transfer: no file under its name, or the whole one"
+# the get writes a temporary beside the target and renames it only once
+# verified and durable (controller/restore.c); killed while its writeback
+# runs behind the transfer, it must leave no file named "got"
+mkdir -p "$T/getdir"
+tmp_kib() { du -sk "$T/getdir" | cut -f1; }
+"$BIN/vigil" get "phone1:$D/video.bin" -o "$T/getdir/got" 2>>"$T/get.log" &
+GPID=$!
+i=0
+while [ "$(tmp_kib)" -lt 65536 ] && kill -0 $GPID 2>/dev/null; do
+	i=$((i + 1)); [ "$i" -gt 1200 ] && fail "the get's temporary never grew"
+	sleep 0.02
+done
+kill -9 $GPID 2>/dev/null || true
+if { wait $GPID; } 2>/dev/null; then
+	note "the get finished before the kill (a fast machine): its file must be whole"
+	cmp -s "$T/getdir/got" "$D/video.bin" || fail "a finished get left a wrong file"
+else
+	[ ! -e "$T/getdir/got" ] || fail "a killed get left a file under its final name"
+	ls -A "$T/getdir" | grep -q '^\.vigil-tmp-' || fail "the killed get left no temporary (was it killed mid-transfer?)"
+fi
+rm -rf "$T/getdir"
+vigil get "phone1:$D/video.bin" -o "$T/getdir2" || fail "get after the killed one"
+cmp -s "$T/getdir2" "$D/video.bin" || fail "get after the killed one: content differs"
 echo ok

@@ -176,6 +176,46 @@ static void test_file_sizes_and_chunks(void **state)
 	assert_no_temp(tmpdir);
 }
 
+/* A file several times restore.c's dirty window (RESTORE_DIRTY_MAX, 32
+ * MiB): writeback is started and waited for behind the received offset
+ * while it arrives, at pieces that do not divide the 8 MiB flush step;
+ * the bytes and the metadata land, and a failure past the window leaves
+ * nothing (no file, no temporary). */
+static void test_large_file(void **state)
+{
+	static const size_t chunks[] = { 65536, 1000003 };
+	size_t len = 80u << 20, j;
+	uint8_t *data = pattern(len);
+	struct vg_entry *e = file_entry(data, len, 0600, 1700000000000000000LL);
+	struct stat st;
+
+	for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
+		struct fake f = { .data = data, .len = len, .chunk = chunks[j], .fail_after = -1 };
+		struct restore_src src = { fake_fetch, &f };
+		struct restore *r = restore_new(&src, false, false);
+		char name[64];
+
+		snprintf(name, sizeof(name), "large_%zu", chunks[j]);
+		assert_int_equal(restore_one(r, path_of(name), e), 0);
+		assert_int_equal(restore_stats(r)->bytes, len);
+		restore_free(r);
+		assert_content(path_of(name), data, len);
+		unlink(path_of(name));
+	}
+	{
+		struct fake f = { .data = data, .len = len, .chunk = 65536, .fail_after = 70l << 20 };
+		struct restore_src src = { fake_fetch, &f };
+		struct restore *r = restore_new(&src, false, false);
+
+		assert_true(restore_one(r, path_of("large_cut"), e) < 0);
+		restore_free(r);
+		assert_int_equal(stat(path_of("large_cut"), &st), -1);
+		assert_no_temp(tmpdir);
+	}
+	free(e);
+	free(data);
+}
+
 static void test_bad_content_writes_nothing(void **state)
 {
 	uint8_t *data = pattern(50000);
@@ -631,6 +671,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_sizes_and_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_content_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
