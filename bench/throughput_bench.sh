@@ -20,7 +20,9 @@
 #      shipped as ranges, vigild stopped, another 4 KiB edit, `vigild once`:
 #      its bytes_sent and shipped_whole / shipped_delta counters
 #   f  cold reads of a BENCH_MID_MIB file (page cache dropped before each):
-#      `vigil get`, `vigil mount` + cat, `restic restore`, `restic mount` + cat
+#      `vigil get`, `vigil mount` + cat, `restic restore`, `restic mount` + cat;
+#      and two more gets that say where a get's time goes: into /dev/shm
+#      (no disk write, no fsync) and over 2 streams (VIGIL_GET_STREAMS=2)
 #
 # Times: wall seconds; CPU: user+sys seconds (/usr/bin/time for commands,
 # /proc/PID/stat utime+stime deltas for daemons: 10 ms resolution); peak

@@ -342,6 +342,22 @@ catcold() {
 	timed "$1" sh -c 'cat "$1" >/dev/null' _ "$2"
 }
 
+# row_f_get LABEL NOTE OUT [VAR=VALUE]: one more cold get of row f's file
+# into OUT, with the environment given; skipped when OUT's directory is
+# missing (a machine without /dev/shm)
+row_f_get() {
+	local label=$1 note=$2 out=$3 s0 s1 rs
+	shift 3
+	[ -d "$(dirname "$out")" ] || return 0
+	drop_caches
+	s0=$(proc_ticks "$SPID")
+	timed f-get2 env "$@" "$BIN/vigil" --bundle "$CTLB" --server "127.0.0.1:$VPORT" get "dev:$f" -o "$out"
+	s1=$(proc_ticks "$SPID")
+	cmp -s "$f" "$out" && rs="equal" || rs="DIFFERS rc=$T_RC"
+	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "vigil $label" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$(mibs "$(stat -c %s "$f")" "$T_WALL")" "$rs; $note")"
+	rm -f "$out"
+}
+
 row_f() {
 	local d=$W/rd f=$W/rd/rd.bin size=$((MID_MIB * 1048576)) m=$W/mnt r=$W/rmnt s0 s1 mp gw mw dw i=0
 	mkdir -p "$d" "$m" "$r"
@@ -364,6 +380,10 @@ row_f() {
 	cmp -s "$f" "$W/got" && rs="equal" || rs="DIFFERS rc=$T_RC"
 	say "$(printf '  %-22s %8s %9s %9s %13s  %s' "vigil get" "$T_WALL" "$T_CPU" "$(tsec $((s1 - s0)))" "$gw" "$rs")"
 	rm -f "$W/got"
+	# where a get's time goes (reads8): the same cold get into a tmpfs (no
+	# disk write, no fsync: the transfer alone), and over two streams
+	row_f_get "get to tmpfs" "the transfer alone: no disk write, no fsync" /dev/shm/vigil-bench-got.$$
+	row_f_get "get, 2 streams" "VIGIL_GET_STREAMS=2 (1 is the default on 2 CPUs)" "$W/got" VIGIL_GET_STREAMS=2
 	# the disk's floor under a get, which reads the packs cold and writes
 	# the same bytes durably on one disk: dd conv=fsync of the file (read
 	# from the page cache), alone and with the packs read cold beside it
