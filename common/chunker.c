@@ -48,6 +48,12 @@ struct chunker {
 	uint64_t fp;
 	size_t pos;              /* bytes of the current chunk seen so far */
 	size_t blen;             /* of them, kept in buf (== pos between calls) */
+	/* chunker_take_cuts: the chunks' lengths come from the caller */
+	bool cuts;
+	uint32_t sample;         /* one chunk in sample is scanned whole */
+	uint64_t rng;            /* which ones (xorshift64) */
+	uint32_t q[CHUNK_CUTS_MAX];   /* announced lengths, from qh on */
+	unsigned qh, qn;
 	uint8_t buf[CHUNK_MAX];
 };
 
@@ -71,6 +77,7 @@ struct chunker *chunker_new(void)
 		c->gear[i] = chunker_gear(i);
 		c->gear2[i] = c->gear[i] << 1;
 	}
+	c->cuts = false;
 	chunker_reset(c);
 	return c;
 }
@@ -92,6 +99,7 @@ void chunker_reset(struct chunker *c)
 {
 	chunk_start(c);
 	c->mode = CHUNK_MODE_UNSET;
+	c->qh = c->qn = 0;
 }
 
 uint32_t chunker_detect(const void *head, size_t n)
@@ -186,12 +194,12 @@ static size_t roll2(const struct chunker *c, const uint8_t *p, size_t i, size_t 
 	return i;
 }
 
-/* Scans p[0..n) as the continuation of the current chunk.  Returns how many
- * bytes belong to it; *cut tells whether the chunk ended after the last. */
-static size_t cdc_scan(struct chunker *c, const uint8_t *p, size_t n, bool *cut)
+/* FastCDC over p[0..n) as the continuation of a chunk that holds base
+ * bytes before p[0] with hash *fp: how many bytes belong to it; *cut
+ * tells whether it ended after the last. */
+static size_t cdc_run(const struct chunker *c, const uint8_t *p, size_t n, size_t base,
+		      uint64_t *fp, bool *cut)
 {
-	uint64_t fp = c->fp;
-	size_t base = c->pos;   /* chunk bytes before p[0] */
 	size_t i = 0, lim_s, lim_m;
 
 	*cut = false;
@@ -204,14 +212,128 @@ static size_t cdc_scan(struct chunker *c, const uint8_t *p, size_t n, bool *cut)
 		lim_s = n;
 	lim_m = CHUNK_MAX - base < n ? CHUNK_MAX - base : n;
 	if (i < lim_s)
-		i = roll2(c, p, i, lim_s, MASK_S, &fp, cut);
+		i = roll2(c, p, i, lim_s, MASK_S, fp, cut);
 	if (!*cut && i < lim_m)
-		i = roll2(c, p, i, lim_m, MASK_L, &fp, cut);
+		i = roll2(c, p, i, lim_m, MASK_L, fp, cut);
 	if (!*cut && base + i == CHUNK_MAX)
 		*cut = true;
-	c->fp = fp;
-	c->pos = base + i;
 	return i;
+}
+
+/* Scans p[0..n) as the continuation of the current chunk.  Returns how many
+ * bytes belong to it; *cut tells whether the chunk ended after the last. */
+static size_t cdc_scan(struct chunker *c, const uint8_t *p, size_t n, bool *cut)
+{
+	size_t i = cdc_run(c, p, n, c->pos, &c->fp, cut);
+
+	c->pos += i;
+	return i;
+}
+
+/* Given cuts: the current chunk ends where the next announced length
+ * says; with none announced it grows (the stream's last chunk has no
+ * announcement), but never past CHUNK_MAX.  -EBADMSG when the chunk
+ * already holds more bytes than announced (a length under
+ * CHUNK_DETECT_LEN) or would pass CHUNK_MAX unannounced. */
+static int cuts_scan(struct chunker *c, size_t n, size_t *k, bool *cut)
+{
+	size_t want = c->qn ? c->q[c->qh] : CHUNK_MAX;
+
+	if (want < c->pos)
+		return -EBADMSG;
+	*k = want - c->pos < n ? want - c->pos : n;
+	c->pos += *k;
+	*cut = c->qn && c->pos == want;
+	if (!c->qn && c->pos == CHUNK_MAX && *k < n)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Would FastCDC end a chunk after the last of its len bytes p?  The gear
+ * hash at a byte depends only on the 64 bytes up to it (each step shifts
+ * the older ones one bit further out of 64), so rolling those alone
+ * gives the hash the chunker tests there: 64 steps, not len. */
+static bool end_is_cut(const struct chunker *c, const uint8_t *p, size_t len)
+{
+	size_t i = len > CHUNK_MIN + 64 ? len - 64 : CHUNK_MIN;
+	uint64_t fp = 0;
+
+	if (len == CHUNK_MAX)
+		return true;
+	if (len <= CHUNK_MIN || len > CHUNK_MAX)
+		return false;
+	for (; i < len; i++)
+		fp = (fp << 1) + c->gear[p[i]];
+	return !(fp & (len - 1 < CHUNK_AVG ? MASK_S : MASK_L));
+}
+
+/* An announced chunk (last: the stream's remainder at flush) is the one
+ * the chunker would have cut: in a fixed mode by its length; in FastCDC
+ * its end is a cut point, checked always (cheap: end_is_cut), and no
+ * earlier byte is one, which only a scan of the whole chunk can tell:
+ * done for one chunk in c->sample, picked at random so that a sender
+ * cannot tell which. */
+static bool cut_ok(struct chunker *c, const uint8_t *p, size_t len, bool last)
+{
+	uint64_t fp = 0;
+	bool cut;
+
+	if (c->mode != CHUNK_MODE_CDC)
+		return c->mode == CHUNK_MODE_UNSET || (last ? len <= c->mode : len == c->mode);
+	if (!last && !end_is_cut(c, p, len))
+		return false;
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	if (c->rng % c->sample)
+		return true;
+	return cdc_run(c, p, len, 0, &fp, &cut) == len && (cut || last);
+}
+
+void chunker_take_cuts(struct chunker *c, uint32_t sample, uint64_t seed)
+{
+	c->cuts = true;
+	c->sample = sample ? sample : 1;
+	c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;   /* xorshift64 never leaves 0 */
+}
+
+int chunker_push_cuts(struct chunker *c, const uint32_t *len, size_t n)
+{
+	size_t i;
+
+	if (!c->cuts)
+		return -EINVAL;
+	if (n > CHUNK_CUTS_MAX - c->qn)
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		if (len[i] == 0 || len[i] > CHUNK_MAX)
+			return -EBADMSG;
+		c->q[(c->qh + c->qn + i) % CHUNK_CUTS_MAX] = len[i];
+	}
+	c->qn += (unsigned)n;
+	return 0;
+}
+
+/* Emits the current chunk (its last k bytes are q[0..k)); with given
+ * cuts, checked first (-EBADMSG) and its announcement taken. */
+static int emit_chunk(struct chunker *c, const uint8_t *q, size_t k, bool last,
+		      chunk_emit_fn emit, void *arg)
+{
+	const uint8_t *data = q;
+
+	if (c->blen > 0) {
+		memcpy(c->buf + c->blen, q, k);
+		data = c->buf;
+	}
+	if (c->cuts) {
+		if (!cut_ok(c, data, c->blen + k, last))
+			return -EBADMSG;
+		if (!last) {
+			c->qh = (c->qh + 1) % CHUNK_CUTS_MAX;
+			c->qn--;
+		}
+	}
+	return emit(arg, data, c->blen + k);
 }
 
 int chunker_feed(struct chunker *c, const void *p, size_t n, chunk_emit_fn emit, void *arg)
@@ -219,7 +341,7 @@ int chunker_feed(struct chunker *c, const void *p, size_t n, chunk_emit_fn emit,
 	const uint8_t *q = p;
 	size_t k;
 	bool cut;
-	int r;
+	int r = 0;
 
 	while (n > 0) {
 		if (c->mode == CHUNK_MODE_UNSET) {
@@ -228,22 +350,20 @@ int chunker_feed(struct chunker *c, const void *p, size_t n, chunk_emit_fn emit,
 			n -= k;
 			continue;
 		}
-		if (c->mode == CHUNK_MODE_CDC)
+		if (c->cuts)
+			r = cuts_scan(c, n, &k, &cut);
+		else if (c->mode == CHUNK_MODE_CDC)
 			k = cdc_scan(c, q, n, &cut);
 		else
 			k = fixed_scan(c, n, &cut);
-		if (!cut) {
+		if (r == 0 && !cut) {
 			/* k == n here; c->pos <= CHUNK_MAX bounds the buffer */
 			memcpy(c->buf + c->blen, q, k);
 			c->blen += k;
 			return 0;
 		}
-		if (c->blen == 0) {
-			r = emit(arg, q, k);
-		} else {
-			memcpy(c->buf + c->blen, q, k);
-			r = emit(arg, c->buf, c->blen + k);
-		}
+		if (r == 0)
+			r = emit_chunk(c, q, k, false, emit, arg);
 		if (r) {
 			chunker_reset(c);
 			return r;
@@ -259,8 +379,10 @@ int chunker_flush(struct chunker *c, chunk_emit_fn emit, void *arg)
 {
 	int r = 0;
 
-	if (c->blen > 0)
-		r = emit(arg, c->buf, c->blen);
+	if (c->cuts && c->qn)
+		r = -EBADMSG;   /* a cut announced past the end */
+	else if (c->blen > 0)
+		r = emit_chunk(c, c->buf, 0, true, emit, arg);
 	chunker_reset(c);
 	return r;
 }

@@ -77,6 +77,27 @@ uint32_t chunker_mode(const struct chunker *c);
  * chunker_set_mode(c, CHUNK_MODE_UNSET) is chunker_reset(c). */
 int chunker_set_mode(struct chunker *c, uint32_t mode);
 
+/* Given cuts: the caller says where each chunk ends (a device that chunked
+ * the same bytes already; the server then need not find the ends itself),
+ * and the chunker checks that each is the chunk it would have cut: in a
+ * fixed mode by its length; in FastCDC by testing the gear hash at the
+ * chunk's last byte, which needs only the 64 bytes before it, and, for
+ * one chunk in `sample` on average picked with a xorshift64 seeded by
+ * `seed` (a secret of the caller's: the sender must not know which), by
+ * scanning the whole chunk for an earlier cut point (sample 1: every
+ * chunk, as exact as chunking and as dear).  A chunk that fails, bytes
+ * past CHUNK_MAX with no cut announced, or a cut announced past the
+ * stream's end (flush) is -EBADMSG from chunker_feed/chunker_flush.  The
+ * stream's last chunk is never announced: flush emits what is left.
+ * Stays in force until chunker_free; chunker_reset drops the announced
+ * cuts not yet reached. */
+#define CHUNK_CUTS_MAX 256u   /* announced and not yet reached */
+void chunker_take_cuts(struct chunker *c, uint32_t sample, uint64_t seed);
+/* Announces the next n chunks' lengths.  0; -EINVAL without
+ * chunker_take_cuts; -ENOSPC past CHUNK_CUTS_MAX pending; -EBADMSG for a
+ * length of 0 or over CHUNK_MAX. */
+int chunker_push_cuts(struct chunker *c, const uint32_t *len, size_t n);
+
 /* Entry i of the fixed gear table (for tests and documentation). */
 uint64_t chunker_gear(unsigned i);
 

@@ -404,6 +404,11 @@ void mux_free(struct mux *m)
 	free(m);
 }
 
+uint32_t mux_peer_features(struct mux *m)
+{
+	return __atomic_load_n(&m->peer_features, __ATOMIC_ACQUIRE);
+}
+
 bool mux_alive(const struct mux *m)
 {
 	return m && !__atomic_load_n(&m->dead, __ATOMIC_ACQUIRE);

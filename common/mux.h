@@ -142,7 +142,15 @@ struct mux_ops {
 	 * HELLO: MUX_WINDOW (0) .. MUX_WINDOW_MAX.  What the peer may have
 	 * queued unread here, per stream. */
 	size_t rx_window;
+	/* What this end accepts beyond its version (MUX_FEAT_*), announced
+	 * in its HELLO after the window; a peer of version 6 without this
+	 * field ignores it, and its own HELLO then says 0. */
+	uint32_t features;
 };
+
+/* The server takes a streamed WHOLE's chunk boundaries from the device
+ * (MSG_PUT_CUTS, docs/protocol.md) */
+#define MUX_FEAT_CUTS 1u
 
 /* A bound on stream handlers running at once, shared by every connection
  * whose mux_ops name it.  A stream the peer opens beyond it is accepted
@@ -178,6 +186,9 @@ void mux_set_label(struct mux *m, const char *label);
  * and speaks our version): 0, -ETIMEDOUT, or -ECONNRESET (see
  * mux_last_error for why). */
 int mux_wait_ready(struct mux *m, int timeout_ms);
+/* The features the peer's HELLO announced (0 before it came, or from a
+ * peer that names none). */
+uint32_t mux_peer_features(struct mux *m);
 /* Why the connection ended ("" while it is alive). */
 void mux_last_error(struct mux *m, char *out, size_t cap);
 /* Keepalive timing (default MUX_PING_MS / MUX_DEAD_MS; a device's

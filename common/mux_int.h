@@ -108,6 +108,7 @@ struct mux {
 	char label[128];
 	int ping_ms, dead_ms;
 	size_t rx_window;              /* granted per stream, in our HELLO */
+	uint32_t peer_features;        /* MUX_FEAT_* of the peer's HELLO (atomic) */
 	size_t tx_window;              /* the peer's (MUX_WINDOW until its HELLO) */
 
 	int dead;                      /* atomic for mux_alive; set under lock */

@@ -50,13 +50,14 @@ static void wput(struct mux *m, uint8_t kind, uint16_t type, uint32_t id,
 /* Connection-level frames, resets and credit returns (lock held). */
 static void fill_control(struct mux *m, long now)
 {
-	uint8_t v[8];
+	uint8_t v[12];
 	size_t i;
 
 	if (!m->hello_sent) {
 		be32_put(v, MUX_VERSION);
 		be32_put(v + 4, (uint32_t)m->rx_window);
-		wput(m, FK_HELLO, 0, 0, v, 8);
+		be32_put(v + 8, m->ops.features);
+		wput(m, FK_HELLO, 0, 0, v, 12);
 		m->hello_sent = true;
 	}
 	if (m->pong_pending) {
@@ -495,6 +496,8 @@ static int dispatch(struct mux *m, const struct mux_hdr *h, const uint8_t *p, ui
 		m->hello_rx = true;
 		m->ready = true;
 		peer_window(m, be32_get(p + 4));
+		__atomic_store_n(&m->peer_features, h->len >= 12 ? be32_get(p + 8) : 0,
+				 __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&m->cond);
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/chunker.h"
 #include "common/names.h"
 
 static void get_path(struct wire_reader *r, char *out)
@@ -152,6 +153,30 @@ void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t)
 	wire_get_bytes(r, t->digest, VG_DIGEST_LEN);
 	if (!r->err && (t->abandon > 1 || (t->flags & ~VG_TRAILER_LIST)))
 		r->err = -EBADMSG;
+}
+
+/* {u16 n, u32 len * n} */
+void proto_put_put_cuts(struct buf *b, const struct vg_put_cuts *t)
+{
+	uint32_t i;
+
+	wire_put_u16(b, (uint16_t)t->n);
+	for (i = 0; i < t->n && i < VG_CUTS_MAX; i++)
+		wire_put_u32(b, t->len[i]);
+}
+
+void proto_get_put_cuts(struct wire_reader *r, struct vg_put_cuts *t)
+{
+	uint32_t i;
+
+	t->n = wire_get_u16(r);
+	if (!r->err && (t->n == 0 || t->n > VG_CUTS_MAX))
+		r->err = -EBADMSG;
+	for (i = 0; !r->err && i < t->n; i++) {
+		t->len[i] = wire_get_u32(r);
+		if (!r->err && (t->len[i] == 0 || t->len[i] > CHUNK_MAX))
+			r->err = -EBADMSG;
+	}
 }
 
 void proto_put_put_stored(struct buf *b, const struct vg_put_stored *t)

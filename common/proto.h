@@ -59,6 +59,10 @@ enum {
 	 * of DATA, then END -> PUTBATCH_DONE once every stored item is durable */
 	MSG_DEV_PUTBATCH = 0x010A,
 	MSG_PUTBATCH_ITEM = 0x010B,
+	/* inside a MSG_DEV_PUT stream of a WHOLE sent as it is read, to a
+	 * server whose HELLO offers MUX_FEAT_CUTS: {put_cuts}, the lengths of
+	 * the next chunks, before the DATA that ends them */
+	MSG_PUT_CUTS = 0x010C,
 	/* the librsync signature of the old bytes [off, off+len) of version
 	 * (the latest) of path; len <= VG_RSIG_MAX, else ERROR(EINVAL):
 	 * {str path, u64 version, u64 off, u64 len} -> OK, DATA (librsync sig)..., END */
@@ -144,6 +148,15 @@ struct vg_put_trailer {
 	uint8_t abandon;          /* 0 or 1 */
 	uint8_t flags;            /* VG_TRAILER_LIST, nothing else */
 	uint8_t digest[VG_DIGEST_LEN];
+};
+
+/* MSG_PUT_CUTS: the lengths of the body's next n chunks, in order, as the
+ * device's chunker cut them (common/chunker.h); the stream's last chunk is
+ * never announced.  A 64 KiB piece of the read ends at most 32 chunks. */
+#define VG_CUTS_MAX 64
+struct vg_put_cuts {
+	uint32_t n;                 /* 1 .. VG_CUTS_MAX */
+	uint32_t len[VG_CUTS_MAX];  /* each 1 .. CHUNK_MAX */
 };
 
 /* MSG_PUT_STORED: the version of a WHOLE sent as it is read, the tree root
@@ -324,6 +337,8 @@ void proto_put_put(struct buf *b, const struct vg_put *p);
 void proto_get_put(struct wire_reader *r, struct vg_put *p);
 void proto_put_put_trailer(struct buf *b, const struct vg_put_trailer *t);
 void proto_get_put_trailer(struct wire_reader *r, struct vg_put_trailer *t);
+void proto_put_put_cuts(struct buf *b, const struct vg_put_cuts *t);
+void proto_get_put_cuts(struct wire_reader *r, struct vg_put_cuts *t);
 void proto_put_put_stored(struct buf *b, const struct vg_put_stored *t);
 void proto_get_put_stored(struct wire_reader *r, struct vg_put_stored *t);
 /* A batch item: decodes only WHOLE regular files with a zero token, a

@@ -152,6 +152,11 @@ struct put_stream {
 	struct put_body *body;
 	uint64_t pos;            /* body bytes given so far */
 	bool ended;              /* the trailer and END went out */
+	/* the chunks the read cut (putio_stream_cut), when the server takes
+	 * them (MUX_FEAT_CUTS): sent before the bytes that end them */
+	bool cuts_ok;
+	uint64_t cut_end;        /* the body offset where the chunks so far end */
+	struct vg_put_cuts cuts; /* not sent yet */
 };
 
 int putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *body,
@@ -168,6 +173,7 @@ int putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *
 		return rc;
 	rpc_init(&ps->r, m, timeout_ms);
 	ps->body = body;
+	ps->cuts_ok = put->body == PUT_WHOLE && (mux_peer_features(m) & MUX_FEAT_CUTS);
 	buf_init(&b, VG_MSG_MAX);
 	buf_init(&rb, MUX_FRAME_MAX);
 	proto_put_put(&b, put);
@@ -191,6 +197,40 @@ out:
 	return 0;
 }
 
+/* The chunks cut since the last MSG_PUT_CUTS, before the bytes that end
+ * them (the stream's last chunk, cut at the end of the read, is never sent). */
+static int send_cuts(struct put_stream *ps)
+{
+	struct buf b;
+	int rc;
+
+	if (!ps->cuts.n)
+		return 0;
+	buf_init(&b, VG_MSG_MAX);
+	proto_put_put_cuts(&b, &ps->cuts);
+	rc = wire_buf_error(&b);
+	if (rc == 0)
+		rc = mux_send_msg(ps->s, MSG_PUT_CUTS, b.data, b.len);
+	buf_free(&b);
+	ps->cuts.n = 0;
+	return rc;
+}
+
+int putio_stream_cut(struct put_stream *ps, uint32_t len)
+{
+	int rc;
+
+	ps->cut_end += len;
+	if (!ps->cuts_ok || ps->cut_end <= ps->body->resume_off)
+		return 0;   /* the server holds that chunk already */
+	/* full: send these first (never on the last chunk's account: it may
+	 * be the stream's last, which is not sent) */
+	if (ps->cuts.n == VG_CUTS_MAX && (rc = send_cuts(ps)) < 0)
+		return rc;
+	ps->cuts.len[ps->cuts.n++] = len;
+	return 0;
+}
+
 int putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n)
 {
 	uint64_t off = ps->body->resume_off;
@@ -199,7 +239,8 @@ int putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n)
 
 	ps->body->bytes_read += n;
 	ps->pos += n;
-	if (skip < n && (rc = mux_send_data(ps->s, p + skip, n - skip)) == 0)
+	if (skip < n && (rc = send_cuts(ps)) == 0 &&
+	    (rc = mux_send_data(ps->s, p + skip, n - skip)) == 0)
 		ps->body->bytes_sent += n - skip;
 	return rc;
 }
@@ -216,6 +257,10 @@ int putio_stream_data_buf(struct put_stream *ps, void *p, size_t n)
 	}
 	ps->body->bytes_read += n;
 	ps->pos += n;
+	if ((rc = send_cuts(ps)) < 0) {
+		mux_buf_free(p);
+		return rc;
+	}
 	if ((rc = mux_send_buf(ps->s, p, n)) == 0)
 		ps->body->bytes_sent += n;
 	return rc;

@@ -46,6 +46,7 @@ int putio_send(struct mux *m, const struct vg_put *put, struct put_body *body,
  *   putio_stream_open   sends the PUT, waits for PUT_READY{resume_offset}
  *   putio_stream_data   the next bytes of the body, from offset 0 (bytes
  *                       before the resume offset are only counted as read)
+ *   putio_stream_cut    each chunk the read cut (below)
  *   putio_stream_finish the trailer, END, then PUT_STORED into *st, then
  *                       (t->list set) the chunk entries to t->list:
  *                       *list_rc 0 once all of them came, else why not
@@ -66,6 +67,12 @@ struct put_stream;
 int  putio_stream_open(struct mux *m, const struct vg_put *put, struct put_body *body,
 		       int timeout_ms, struct put_stream **out, char *err, size_t errlen);
 int  putio_stream_data(struct put_stream *ps, const uint8_t *p, size_t n);
+/* The read cut a chunk of len bytes (its chunker, common/chunker.h), the
+ * next after those before: when the server takes the device's boundaries
+ * (MUX_FEAT_CUTS in its HELLO) they go out as MSG_PUT_CUTS before the
+ * next bytes, so the server does not run FastCDC again.  Every chunk but
+ * the stream's last must be given, before the bytes that end it are. */
+int  putio_stream_cut(struct put_stream *ps, uint32_t len);
 /* putio_stream_data of a buffer from mux_buf_new (n <= MUX_FRAME_MAX),
  * which it takes in every case: sent as one frame without a copy. */
 int  putio_stream_data_buf(struct put_stream *ps, void *p, size_t n);

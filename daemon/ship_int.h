@@ -113,6 +113,9 @@ struct ship_sink {
 	/* may be NULL: out() for a buffer of MUX_FRAME_MAX bytes from
 	 * mux_buf_new, which it takes in every case (sent without a copy) */
 	int (*out_buf)(void *arg, void *p, size_t n);
+	/* may be NULL: each chunk the read cut, before out() gets the bytes
+	 * that end it (a streamed WHOLE's boundaries, putio_stream_cut) */
+	int (*cut)(void *arg, uint32_t len);
 	void *out_arg;
 };
 /* Prepares the sink for a read of the st-sized file at path (path must

@@ -127,6 +127,17 @@ static int streamed_out_buf(void *arg, void *p, size_t n)
 	return rc;
 }
 
+/* the read's chunk boundaries, which the server takes (putio_stream_cut) */
+static int streamed_cut(void *arg, uint32_t len)
+{
+	struct streamed *c = arg;
+	int rc = c->ps ? putio_stream_cut(c->ps, len) : 0;
+
+	if (rc < 0)
+		c->send_rc = rc;
+	return rc;
+}
+
 /* The server's chunk list of the version just stored into the chunk list
  * the read wrote without sha256s (putio.h list()). */
 static int streamed_list(void *arg, const void *p, size_t n)
@@ -179,6 +190,7 @@ static int ship_streamed(struct shipper *sh, const struct qitem *q, const struct
 	s.begin = streamed_begin;
 	s.out = streamed_out;
 	s.out_buf = streamed_out_buf;
+	s.cut = streamed_cut;
 	s.out_arg = &c;
 	rc = ship_capture_stream(sh, q->path, &s, &cap);
 	torn = rc == -EBUSY && !c.send_rc;

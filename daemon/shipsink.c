@@ -50,6 +50,8 @@ static int sink_chunk(void *arg, const uint8_t sha[32], uint32_t len, const uint
 
 	if (c->cw && fp && (rc = clwriter_add(c->cw, sha, len, fp)) < 0)
 		return rc;
+	if (c->cut && (rc = c->cut(c->out_arg, len)) < 0)
+		return rc;
 	if (c->cd && sha && (rc = chunkdelta_chunk(c->cd, sha, len, fp)) < 0)
 		cd_failed(c, rc);
 	return 0;

@@ -32,6 +32,7 @@ struct put_ctx {
 	bool streamed;
 	struct vg_put_trailer tr;
 	struct vbuild *stored;          /* its finished build, for the chunk list */
+	bool bad_cuts;                  /* its MSG_PUT_CUTS were not the chunker's */
 	char quota_msg[160];            /* why EDQUOT (quota_refused) */
 	struct store_guard guard;       /* held while guarded (a sweep waits for it) */
 	bool guarded;
@@ -79,12 +80,14 @@ static int recv_trailer(struct put_ctx *p, uint16_t type, struct vg_put_trailer 
 
 /* Feeds every DATA item until END to feed(arg, p, n).  Returns 0 at END,
  * -EPROTO for a message where data belongs (but for one trailer, into
- * *tr, when tr is set; DATA after it is -EPROTO too), -ECONNRESET/
+ * *tr, when tr is set; DATA after it is -EPROTO too; and, when cuts is
+ * set, MSG_PUT_CUTS before the trailer, to cuts(arg, msg, len)), -ECONNRESET/
  * -ETIMEDOUT when the peer went away, or feed's error.  After a feed error
  * (a full disk, a bad delta) the rest of the body is read and dropped, up
  * to `discard` bytes, so that the device, still sending, gets to read the
  * error reply instead of seeing its stream reset. */
 static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, size_t n),
+		     int (*cuts)(void *arg, const void *msg, size_t len),
 		     void *arg, uint64_t discard, struct vg_put_trailer *tr, bool *got_tr)
 {
 	uint64_t dropped = 0;
@@ -95,6 +98,14 @@ static int recv_body(struct put_ctx *p, int (*feed)(void *arg, const void *d, si
 		r = mux_recv(p->s, &type, &p->in, SRV_RECV_MS);
 		if (r == MUX_END)
 			return err;
+		if (r == MUX_MSG && type == MSG_PUT_CUTS && cuts && !*got_tr) {
+			if (!err && (r = cuts(arg, p->in.data, p->in.len)) < 0) {
+				if (r == -EPROTO)
+					return r;
+				err = r;
+			}
+			continue;
+		}
 		if (r == MUX_MSG) {
 			if ((r = recv_trailer(p, type, tr, got_tr)) < 0)
 				return r;
@@ -145,6 +156,7 @@ struct whole {
 	uint64_t written, since_checkpoint;
 	int64_t checkpoint_ns;    /* mono_ns of the last one */
 	bool resumable;
+	bool cuts;                /* the device announces the chunks (MSG_PUT_CUTS) */
 };
 
 /* Time for a checkpoint after `since` bytes (INGEST_CHECKPOINT_*)? */
@@ -169,8 +181,10 @@ static int whole_feed(void *arg, const void *d, size_t n)
 
 	if (n > w->p->v.e.size - w->written)
 		return -EFBIG;   /* more than the size announced */
-	if ((r = vbuild_write(w->vb, d, n)) < 0)
+	if ((r = vbuild_write(w->vb, d, n)) < 0) {
+		w->p->bad_cuts = r == -EBADMSG && w->cuts;   /* the chunker's check */
 		return r;
+	}
 	w->written += n;
 	w->since_checkpoint += n;
 	if (w->resumable && checkpoint_due(w->since_checkpoint, &w->checkpoint_ns)) {
@@ -181,6 +195,23 @@ static int whole_feed(void *arg, const void *d, size_t n)
 		w->checkpoint_ns = mono_ns();
 	}
 	return 0;
+}
+
+/* MSG_PUT_CUTS: the device's chunk boundaries for the bytes to come,
+ * which the build takes instead of finding them, checking each
+ * (vbuild_cuts, common/chunker.h). */
+static int whole_cuts(void *arg, const void *msg, size_t len)
+{
+	struct whole *w = arg;
+	struct vg_put_cuts cu;
+	struct wire_reader r;
+
+	wire_reader_init(&r, msg, len);
+	proto_get_put_cuts(&r, &cu);
+	if (wire_done(&r) < 0)
+		return -EPROTO;
+	w->cuts = true;
+	return vbuild_cuts(w->vb, cu.len, cu.n);
 }
 
 /* Verifies what was built against what the device announced. */
@@ -298,7 +329,8 @@ static int put_whole(struct put_ctx *p)
 	w.written = off;
 	if ((r = reply_u64(p->s, MSG_PUT_READY, off)) < 0)
 		goto out;
-	r = recv_body(p, whole_feed, &w, body_slack(p), trailer ? &p->tr : NULL, &got);
+	r = recv_body(p, whole_feed, trailer ? whole_cuts : NULL, &w, body_slack(p),
+		      trailer ? &p->tr : NULL, &got);
 	if (r < 0) {
 		if (w.resumable && (r == -ECONNRESET || r == -ETIMEDOUT))
 			(void)vbuild_checkpoint(w.vb, p->put.token);   /* keep what arrived */
@@ -472,7 +504,7 @@ static int staged_recv(struct staged *s)
 	}
 	if ((r = reply_u64(p->s, MSG_PUT_READY, held)) < 0)
 		return r;
-	return recv_body(p, staged_feed, s, body_slack(p), NULL, NULL);
+	return recv_body(p, staged_feed, NULL, s, body_slack(p), NULL, NULL);
 }
 
 /* A stored or refused body is done with; a cut one is made durable for
@@ -580,7 +612,7 @@ static int put_empty(struct put_ctx *p)
 {
 	int r = reply_u64(p->s, MSG_PUT_READY, 0);
 
-	return r < 0 ? r : recv_body(p, no_data, NULL, 0, NULL, NULL);
+	return r < 0 ? r : recv_body(p, no_data, NULL, NULL, 0, NULL, NULL);
 }
 
 /* META: the base version's content with new metadata. */
@@ -709,6 +741,13 @@ static void put_error(struct put_ctx *p, int r)
 				    (unsigned long long)p->put.base_version);
 		break;
 	case -EBADMSG:
+		if (p->bad_cuts) {
+			reply_error(s, EBADMSG, "%s: chunk boundaries (MSG_PUT_CUTS) that are not"
+				    " the chunker's", path);
+			log_warnx("device %s: %s: chunk boundaries that are not the chunker's;"
+				  " nothing stored", p->c->id.name, path);
+			break;
+		}
 		reply_error(s, EBADMSG, "%s: content does not verify (size, tree root or"
 				    " sha256 differ, or a malformed body)", path);
 		log_warnx("device %s: %s: upload did not verify; nothing stored", p->c->id.name, path);

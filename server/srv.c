@@ -256,8 +256,10 @@ int srv_conn_attach(struct conn *c, SSL *ssl, const struct mux_ops *ops)
 
 	o.limit = dev ? srv->dev_handlers : srv->ctl_handlers;
 	o.max_streams = dev ? LIM_DEVICE_STREAMS : LIM_CONTROLLER_STREAMS;
-	if (dev)   /* an upload's credit comes back less often (mux.h) */
+	if (dev) {   /* an upload's credit comes back less often (mux.h) */
 		o.rx_window = MUX_WINDOW_DEVICE;
+		o.features = MUX_FEAT_CUTS;
+	}
 	pthread_mutex_lock(&srv->lock);
 	end_handshake(c);
 	if (srv->quit)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <openssl/evp.h>
 
@@ -223,6 +224,23 @@ int vb_write(struct vbuild *vb, const void *p, size_t n, bool piped)
 		vb->piped = true;          /* (without it, serially) */
 	r = chunker_feed(vb->ch, p, n, piped && vb->pipe ? on_chunk_piped : on_chunk, vb);
 	return vb_latch(vb, r);
+}
+
+int vbuild_cuts(struct vbuild *vb, const uint32_t *len, size_t n)
+{
+	uint64_t seed;
+	int r;
+
+	if (vb->err)
+		return vb->err;
+	if (!vb->cuts) {   /* which chunks are scanned whole: unknown to the device */
+		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			return vb_latch(vb, -errno);
+		chunker_take_cuts(vb->ch, VB_CUTS_SAMPLE, seed);
+		vb->cuts = true;
+	}
+	r = chunker_push_cuts(vb->ch, len, n);
+	return r == -ENOSPC ? -EPROTO : vb_latch(vb, r);
 }
 
 int vbuild_write(struct vbuild *vb, const void *p, size_t n)

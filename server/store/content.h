@@ -90,6 +90,16 @@ int  vbuild_digest(const struct vbuild *vb, uint8_t out[16]);
  * read, whose sha256 the background worker fills in (shafill.h).  0;
  * -EINVAL once bytes were appended; -ENOMEM. */
 int  vbuild_digest_only(struct vbuild *vb);
+/* The chunk boundaries of the bytes to come, as the device's chunker cut
+ * them (MSG_PUT_CUTS): from the first call on the build takes announced
+ * boundaries instead of running FastCDC, and checks each
+ * (common/chunker.h chunker_take_cuts): its end is a cut point always,
+ * no earlier cut point in one chunk in VB_CUTS_SAMPLE, picked at random.
+ * A boundary that fails makes the write that reaches it fail with
+ * -EBADMSG; the build is then latched.  0; -EPROTO for more than
+ * CHUNK_CUTS_MAX announced ahead of their bytes; -EBADMSG. */
+#define VB_CUTS_SAMPLE 16
+int  vbuild_cuts(struct vbuild *vb, const uint32_t *len, size_t n);
 /* After vbuild_finish returned 0: the build's chunk list, in order, as
  * CONTENT_CHUNK_ENTRY-byte entries (sha256[32], u32 len big-endian) to
  * out() in pieces of whole entries (at most 64 KiB), read from the

@@ -19,6 +19,7 @@ struct vbuild {
 	struct store_batch *batch;
 	bool shared;           /* batch is the caller's (vbuild_new_shared) */
 	struct chunker *ch;
+	bool cuts;             /* ch takes the sender's boundaries (vbuild_cuts) */
 	struct ctree_builder *tb;
 	struct chash *whole;   /* sha256 and XXH3-128 digest of the bytes appended */
 	uint64_t size;         /* bytes appended */

@@ -15,7 +15,7 @@
 /* New kinds go at the end: a seed's first byte keeps its meaning. */
 enum { K_ENTRY, K_PUT, K_DEVICE, K_REPORT, K_STATUS, K_HIT, K_ERROR, K_ENTRIES,
        K_LS, K_LOG, K_STAT, K_READ, K_STATUS_REQ, K_SEARCH, K_LATEST, K_SIG, K_SIM, K_SIMW,
-       K_PUT_TRAILER, K_BATCH_ITEM, K_BATCH_DONE, K_RSIG, K_PUT_STORED, K_COUNT };
+       K_PUT_TRAILER, K_BATCH_ITEM, K_BATCH_DONE, K_RSIG, K_PUT_STORED, K_PUT_CUTS, K_COUNT };
 
 /* The decoded value of any kind fits here. */
 union any {
@@ -24,6 +24,7 @@ union any {
 	struct vg_stat_req sr; struct vg_read_req rd; struct vg_status_req ss;
 	struct vg_search_req se; struct vg_latest_req la; struct vg_sig_req sg;
 	struct vg_sim sim; struct simw_msg sw; struct vg_put_trailer tr; struct vg_put_stored ps;
+	struct vg_put_cuts cu;
 	struct vg_batch_item bi;
 	struct { struct vg_batch_result r[PUTBATCH_ITEMS_MAX]; uint32_t n; } bd;
 };
@@ -66,6 +67,8 @@ static void decode_encode(int k, struct wire_reader *r, void *v, struct buf *b)
 	case K_RSIG:   proto_get_rsig_req(r, v); if (!r->err) proto_put_rsig_req(b, v); break;
 	case K_PUT_STORED:
 		proto_get_put_stored(r, v); if (!r->err) proto_put_put_stored(b, v); break;
+	case K_PUT_CUTS:
+		proto_get_put_cuts(r, v); if (!r->err) proto_put_put_cuts(b, v); break;
 	}
 }
 

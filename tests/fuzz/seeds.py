@@ -21,7 +21,7 @@ def entry(path='/sdcard/a.txt', typ=1, link='', xattr=b''):
             1700000000 * 10**9, 3, 1700000000 * 10**9, 1700000001 * 10**9) +
             bytes(range(32)) + bytes(range(32, 64)) + s(link) + s(xattr) + bytes(16))
 
-# proto: byte 0 = kind (entry put device report status hit error entries, requests ..., 0x10 sim, 0x11 simwire datagram, 0x12 put trailer, 0x13 batch item, 0x14 batch answer, 0x15 region signature request, 0x16 put stored)
+# proto: byte 0 = kind (entry put device report status hit error entries, requests ..., 0x10 sim, 0x11 simwire datagram, 0x12 put trailer, 0x13 batch item, 0x14 batch answer, 0x15 region signature request, 0x16 put stored, 0x17 put cuts)
 put('proto', 'entry', b'\x00' + entry())
 put('proto', 'entry-xattr', b'\x00' + entry('/a', 3, '/b', s('user.x') + s(b'\x00\x01')))
 put('proto', 'put-rename', b'\x01' + entry('/new') + b'\x06' + struct.pack('>Q', 4) + bytes(16) + s('/old'))
@@ -53,6 +53,7 @@ put('proto', 'put-trailer', b'\x12' + b'\x00\x01' + bytes(range(16)))
 put('proto', 'put-trailer-abandon', b'\x12' + b'\x01\x00' + bytes(16))
 put('proto', 'put-stored', b'\x16' + struct.pack('>Q', 3) + bytes(range(32)) + bytes(range(32, 64)) +
     struct.pack('>Q', 104857))
+put('proto', 'put-cuts', b'\x17' + struct.pack('>H', 3) + struct.pack('>III', 9697, 11029, 65536))
 put('proto', 'batch-item', b'\x13' + entry() + b'\x01' + struct.pack('>Q', 0) + bytes(16) + s('') + b'\x01')
 put('proto', 'batch-done', b'\x14' + struct.pack('>I', 2) + struct.pack('>QIB', 3, 0, 1) +
     struct.pack('>QIB', 0, 74, 0))

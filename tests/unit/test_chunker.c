@@ -543,6 +543,121 @@ static void test_resume_mode(void **state)
 	free(buf);
 }
 
+/* Given cuts (chunker_take_cuts): feeds buf in pieces of `step` bytes,
+ * announcing before each piece the lengths of lens[] (all but the last)
+ * whose chunks end inside it, as a device does; 0 once every byte went
+ * through and the emitted chunks are lens[], else the first error. */
+static int feed_cuts(const uint8_t *buf, size_t n, const size_t *lens, size_t nl, size_t step,
+		     uint32_t sample, struct rec *r)
+{
+	struct chunker *c = chunker_new();
+	size_t off = 0, k, i = 0, end = 0;
+	uint32_t l;
+	int rc = 0;
+
+	assert_non_null(c);
+	memset(r, 0, sizeof(*r));
+	r->src = buf;
+	chunker_take_cuts(c, sample, 12345);
+	for (off = 0; rc == 0 && off < n; off += k) {
+		k = n - off < step ? n - off : step;
+		while (rc == 0 && i + 1 < nl && end + lens[i] <= off + k) {
+			l = (uint32_t)lens[i];
+			end += lens[i++];
+			rc = chunker_push_cuts(c, &l, 1);
+		}
+		if (rc == 0)
+			rc = chunker_feed(c, buf + off, k, emit_rec, r);
+	}
+	if (rc == 0)
+		rc = chunker_flush(c, emit_rec, r);
+	if (rc == 0) {
+		assert_int_equal(r->n, nl);
+		for (i = 0; i < nl; i++)
+			assert_int_equal(r->len[i], lens[i]);
+	}
+	chunker_free(c);
+	return rc;
+}
+
+/* The canonical cuts pass at every feed size and sampling; any other
+ * cut is refused: a boundary moved by one byte (the end test, whatever
+ * the sampling), two chunks sent as one (a skipped cut point: only the
+ * whole-chunk scan sees it, so with every chunk sampled), a chunk past
+ * CHUNK_MAX unannounced, a cut announced past the end, and a SQLite
+ * stream's page cut elsewhere. */
+static void test_cuts(void **state)
+{
+	static const size_t steps[] = { 1, 7, 10000, 65536, 200000 };
+	const size_t n = 1 << 20;
+	uint8_t *buf = malloc(n);
+	struct rec *r = malloc(sizeof(*r));
+	size_t *lens = malloc(MAXCH * sizeof(*lens)), *bad = malloc(MAXCH * sizeof(*bad));
+	size_t nl, s, i;
+	struct chunker *c = chunker_new();
+	uint32_t l;
+
+	assert_non_null(c);
+	fill_random(buf, n, 77);
+	nl = ref_cuts(buf, n, lens, MAXCH);
+	assert_true(nl > 50);
+	for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+		assert_int_equal(feed_cuts(buf, n, lens, nl, steps[s], 1, r), 0);
+		assert_int_equal(feed_cuts(buf, n, lens, nl, steps[s], 16, r), 0);
+	}
+	/* one boundary a byte late, never sampled: the end test refuses it */
+	memcpy(bad, lens, nl * sizeof(*bad));
+	bad[10]++;
+	bad[11]--;
+	assert_int_equal(feed_cuts(buf, n, bad, nl, 65536, 1u << 31, r), -EBADMSG);
+	/* a skipped cut point: chunks 20 and 21 as one (their sum fits) */
+	for (i = 20; lens[i] + lens[i + 1] > CHUNK_MAX; i++)
+		;
+	memcpy(bad, lens, i * sizeof(*bad));
+	bad[i] = lens[i] + lens[i + 1];
+	memcpy(bad + i + 1, lens + i + 2, (nl - i - 2) * sizeof(*bad));
+	assert_int_equal(feed_cuts(buf, n, bad, nl - 1, 65536, 1, r), -EBADMSG);
+	/* ... the last chunk too: the stream's end without its last cut */
+	memcpy(bad, lens, nl * sizeof(*bad));
+	bad[nl - 2] += bad[nl - 1];
+	if (bad[nl - 2] <= CHUNK_MAX)
+		assert_int_equal(feed_cuts(buf, n, bad, nl - 1, 65536, 1, r), -EBADMSG);
+	/* nothing announced: CHUNK_MAX bytes may wait, one more may not */
+	assert_int_equal(feed_cuts(buf, CHUNK_MAX + 1, lens, 0, CHUNK_MAX + 1, 1, r), -EBADMSG);
+	/* a cut announced past the end */
+	chunker_take_cuts(c, 1, 1);
+	l = 5000;
+	assert_int_equal(chunker_push_cuts(c, &l, 1), 0);
+	assert_int_equal(chunker_feed(c, buf, 100, emit_rec, r), 0);
+	assert_int_equal(chunker_flush(c, emit_rec, r), -EBADMSG);
+	/* lengths out of range, too many pending, no take_cuts */
+	l = 0;
+	assert_int_equal(chunker_push_cuts(c, &l, 1), -EBADMSG);
+	l = CHUNK_MAX + 1;
+	assert_int_equal(chunker_push_cuts(c, &l, 1), -EBADMSG);
+	l = 4096;
+	for (i = 0; i < CHUNK_CUTS_MAX; i++)
+		assert_int_equal(chunker_push_cuts(c, &l, 1), 0);
+	assert_int_equal(chunker_push_cuts(c, &l, 1), -ENOSPC);
+	chunker_free(c);
+	c = chunker_new();
+	assert_int_equal(chunker_push_cuts(c, &l, 1), -EINVAL);
+	/* SQLite pages: exactly the page size, the last one shorter */
+	fake_sqlite(buf, 40960 + 100, 4096, 5);
+	for (i = 0; i < 10; i++)
+		lens[i] = 4096;
+	lens[10] = 100;
+	assert_int_equal(feed_cuts(buf, 40960 + 100, lens, 11, 65536, 1u << 31, r), 0);
+	lens[3] = 4095;
+	lens[4] = 4097;
+	assert_int_equal(feed_cuts(buf, 40960 + 100, lens, 11, 65536, 1u << 31, r), -EBADMSG);
+	chunker_free(c);
+	free(bad);
+	free(lens);
+	free(r);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_bogus),
 		cmocka_unit_test(test_sqlite_short),
 		cmocka_unit_test(test_resume_mode),
+		cmocka_unit_test(test_cuts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

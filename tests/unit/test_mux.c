@@ -962,18 +962,24 @@ static void test_keepalive(void **state)
 
 struct raw { struct mux *srv; SSL *ssl; int fd; };
 
-static void raw_open(struct raw *r)
+/* The server end with ops (NULL: srv_ops). */
+static void raw_open_ops(struct raw *r, const struct mux_ops *ops)
 {
 	struct tls_pair tp;
 	struct timeval tv = { .tv_sec = 3 };
 
 	assert_int_equal(tls_pair_make(pki.sctx, pki.cctx, &tp), 0);
-	r->srv = mux_new(tp.ss, tp.sfd, &srv_ops, NULL);
+	r->srv = mux_new(tp.ss, tp.sfd, ops ? ops : &srv_ops, NULL);
 	assert_non_null(r->srv);
 	r->ssl = tp.cs;
 	r->fd = tp.cfd;
 	fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static void raw_open(struct raw *r)
+{
+	raw_open_ops(r, NULL);
 }
 
 static void raw_close(struct raw *r)
@@ -1134,6 +1140,38 @@ static void h_no_window(struct raw *r) { raw_hello_window(r, MUX_VERSION, 0, 4);
 static void h_small_window(struct raw *r) { raw_hello_window(r, MUX_VERSION, MUX_WINDOW - 1, 8); }
 static void h_huge_window(struct raw *r) { raw_hello_window(r, MUX_VERSION, MUX_WINDOW_MAX + 1, 8); }
 static void h_big_ping(struct raw *r) { raw_hello(r, MUX_VERSION); raw_frame(r, 9, 8, 0, 0, "123456789", 9); }
+
+/* Features (docs/protocol.md "Features"): the server's HELLO carries its
+ * own after the window; a peer's 8-byte HELLO (an older vigild's) is
+ * accepted and offers none, a 12-byte one offers what it says. */
+static uint32_t be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void test_hello_features(void **state)
+{
+	struct mux_ops o = srv_ops;
+	uint8_t f[24], v[12] = { 0, 0, 0, MUX_VERSION, 0, MUX_WINDOW >> 16 & 0xff, 0, 0, 0, 0, 0, 5 };
+	struct raw r;
+	size_t got = 0;
+	int n, older;
+
+	o.features = MUX_FEAT_CUTS;
+	for (older = 1; older >= 0; older--) {
+		raw_open_ops(&r, &o);
+		raw_frame(&r, older ? 8 : 12, 1, 0, 0, v, older ? 8 : 12);
+		assert_int_equal(mux_wait_ready(r.srv, 5000), 0);
+		assert_int_equal(mux_peer_features(r.srv), older ? 0 : 5);
+		for (got = 0; got < sizeof(f); got += (size_t)n)
+			assert_true((n = SSL_read(r.ssl, f + got, (int)(sizeof(f) - got))) > 0);
+		assert_int_equal(f[4], 1);                 /* HELLO, */
+		assert_int_equal(be32_at(f), 12);          /* 12 bytes: */
+		assert_int_equal(be32_at(f + 12), MUX_VERSION);
+		assert_int_equal(be32_at(f + 20), MUX_FEAT_CUTS);
+		raw_close(&r);
+	}
+}
 
 /* A peer that completes the handshake and then says nothing is dropped
  * after the dead interval, with the reason kept. */
@@ -1371,6 +1409,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_wakes),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_keepalive_dead),
+		cmocka_unit_test(test_hello_features),
 		cmocka_unit_test(test_hostile_frames),
 		cmocka_unit_test(test_hostile_tolerated),
 		cmocka_unit_test(test_hostile_random),

@@ -36,6 +36,7 @@
 #include "common/client.h"
 #include "common/mux.h"
 #include "common/proto.h"
+#include "common/vec.h"
 #include "daemon/putio.h"
 #include "tests/unit/srv_fixture.h"
 
@@ -820,9 +821,38 @@ static void test_verify_failure_stores_nothing(void **state)
 /* A WHOLE sent as it is read: zero hashes in the PUT, the body, then the
  * trailer (digest, flags) and END; the reply into *st and, when it lists
  * chunks, their tree root into list_root.  The version, or -code. */
-static int64_t put_streamed(const char *path, const uint8_t *data, size_t n,
-			    const uint8_t digest[VG_DIGEST_LEN], uint8_t flags,
-			    struct vg_put_stored *st, uint8_t list_root[32])
+/* The body in 64 KiB pieces, each after a MSG_PUT_CUTS of the cuts[]
+ * (all but the last chunk's) that end inside it, as vigild sends them. */
+static void send_with_cuts(struct mux_stream *s, const uint8_t *data, size_t n,
+			   const uint32_t *cuts, size_t ncuts)
+{
+	struct vg_put_cuts cu = { 0 };
+	uint64_t end = 0;
+	size_t off, k, i = 0;
+	struct buf b;
+
+	buf_init(&b, VG_MSG_MAX);
+	for (off = 0; off < n; off += k) {
+		k = n - off < 65536 ? n - off : 65536;
+		cu.n = 0;
+		while (i + 1 < ncuts && end + cuts[i] <= off + k && cu.n < VG_CUTS_MAX) {
+			end += cuts[i];
+			cu.len[cu.n++] = cuts[i++];
+		}
+		if (cu.n) {
+			buf_reset(&b);
+			proto_put_put_cuts(&b, &cu);
+			assert_int_equal(mux_send_msg(s, MSG_PUT_CUTS, b.data, b.len), 0);
+		}
+		assert_int_equal(mux_send_data(s, data + off, k), 0);
+	}
+	buf_free(&b);
+}
+
+static int64_t put_streamed_cuts(const char *path, const uint8_t *data, size_t n,
+				 const uint32_t *cuts, size_t ncuts,
+				 const uint8_t digest[VG_DIGEST_LEN], uint8_t flags,
+				 struct vg_put_stored *st, uint8_t list_root[32], char *text)
 {
 	struct vg_put *p = calloc(1, sizeof(*p));
 	struct vg_put_trailer tr = { .flags = flags };
@@ -831,7 +861,6 @@ static int64_t put_streamed(const char *path, const uint8_t *data, size_t n,
 	struct wire_reader r;
 	struct mux_stream *s;
 	uint64_t got = 0, size = 0;
-	char text[256];
 	uint16_t t;
 	int64_t v;
 	int rc;
@@ -845,14 +874,17 @@ static int64_t put_streamed(const char *path, const uint8_t *data, size_t n,
 	assert_non_null(s = mux_open(dev_m, MSG_DEV_PUT, b.data, b.len));
 	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
 	assert_int_equal(t, MSG_PUT_READY);
-	assert_int_equal(mux_send_data(s, data, n), 0);
+	if (cuts)
+		send_with_cuts(s, data, n, cuts, ncuts);
+	else
+		assert_int_equal(mux_send_data(s, data, n), 0);
 	buf_reset(&b);
 	proto_put_put_trailer(&b, &tr);
 	assert_int_equal(mux_send_msg(s, MSG_PUT_TRAILER, b.data, b.len), 0);
 	assert_int_equal(mux_send_end(s), 0);
 	assert_int_equal(mux_recv(s, &t, &in, 10000), MUX_MSG);
 	if (t == MSG_ERROR) {
-		v = -proto_get_error(in.data, in.len, text, sizeof(text));
+		v = -proto_get_error(in.data, in.len, text, 256);
 		goto out;
 	}
 	assert_int_equal(t, MSG_PUT_STORED);
@@ -878,6 +910,96 @@ out:
 	buf_free(&in);
 	free(p);
 	return v;
+}
+
+/* As an older vigild sends it: no MSG_PUT_CUTS, the server chunks. */
+static int64_t put_streamed(const char *path, const uint8_t *data, size_t n,
+			    const uint8_t digest[VG_DIGEST_LEN], uint8_t flags,
+			    struct vg_put_stored *st, uint8_t list_root[32])
+{
+	char text[256];
+
+	return put_streamed_cuts(path, data, n, NULL, 0, digest, flags, st, list_root, text);
+}
+
+static int rec_len(void *arg, const uint8_t *d, size_t n)
+{
+	struct vec *v = arg;
+	uint32_t l = (uint32_t)n;
+
+	return vec_push(v, &l);
+}
+
+/* The chunker's boundaries of data (what vigild's read cuts). */
+static void cuts_of(const uint8_t *d, size_t n, struct vec *v)
+{
+	struct chunker *ch = chunker_new();
+
+	*v = (struct vec)VEC_INIT(uint32_t);
+	assert_int_equal(chunker_feed(ch, d, n, rec_len, v), 0);
+	assert_int_equal(chunker_flush(ch, rec_len, v), 0);
+	chunker_free(ch);
+}
+
+/* The server offers to take a device's chunk boundaries (MUX_FEAT_CUTS
+ * in its HELLO to a device) and stores the version under the canonical
+ * root when it does; boundaries that are not the chunker's are refused
+ * with EBADMSG and a reply naming them, and nothing is stored: a
+ * boundary a byte late (the end test), and chunks sent two as one (a
+ * skipped cut point, which the server finds by scanning one chunk in
+ * VB_CUTS_SAMPLE whole: with ~200 such pairs it misses all of them with
+ * a probability of (15/16)^200, about 2.5e-6).  Without cuts (an older
+ * vigild) the server chunks the stream itself: test_streamed_digest. */
+static void test_streamed_cuts(void **state)
+{
+	size_t n = 4u << 20, i, j;
+	uint8_t *d = random_bytes(n, 15), dg[VG_DIGEST_LEN], lr[32];
+	struct vg_put_stored st;
+	struct content c;
+	struct vg_entry e;
+	struct vec v, bad = VEC_INIT(uint32_t);
+	uint32_t *l, x;
+	char text[256];
+
+	assert_true(mux_peer_features(dev_m) & MUX_FEAT_CUTS);
+	content_of(d, n, &c);
+	chash_digest_of(d, n, dg);
+	cuts_of(d, n, &v);
+	l = v.p;
+	assert_true(v.n > 300);
+	assert_int_equal(put_streamed_cuts("/data/cuts.bin", d, n, l, v.n, dg, VG_TRAILER_LIST,
+					   &st, lr, text), 1);
+	assert_memory_equal(st.tree_root, c.root, 32);
+	assert_memory_equal(lr, c.root, 32);
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/cuts.bin", 0, false, &e, 1), 1);
+	assert_memory_equal(e.tree_root, c.root, 32);
+	/* one boundary a byte late */
+	l[40]++;
+	l[41]--;
+	assert_int_equal(put_streamed_cuts("/data/cuts-late.bin", d, n, l, v.n, dg, 0, &st, lr,
+					   text), -EBADMSG);
+	assert_non_null(strstr(text, "chunk boundaries"));
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/cuts-late.bin", 0, false, &e, 1),
+			 -ENOENT);
+	l[40]--;
+	l[41]++;
+	/* every other cut point skipped where the pair fits one chunk */
+	for (i = 0; i < v.n; i = j) {
+		x = l[i];
+		j = i + 1;
+		if (j + 1 < v.n && x + l[j] <= CHUNK_MAX)
+			x += l[j++];
+		assert_int_equal(vec_push(&bad, &x), 0);
+	}
+	assert_true(v.n - bad.n > 150);
+	assert_int_equal(put_streamed_cuts("/data/cuts-merged.bin", d, n, bad.p, bad.n, dg, 0, &st,
+					   lr, text), -EBADMSG);
+	assert_non_null(strstr(text, "chunk boundaries"));
+	assert_int_equal(list(MSG_CTL_LOG, "phone1", "/data/cuts-merged.bin", 0, false, &e, 1),
+			 -ENOENT);
+	vec_free(&bad);
+	vec_free(&v);
+	free(d);
 }
 
 /* A WHOLE sent as it is read is checked by its digest alone (the device
@@ -1102,6 +1224,7 @@ int main(void)
 		cmocka_unit_test(test_versions_read_stat),
 		cmocka_unit_test(test_verify_failure_stores_nothing),
 		cmocka_unit_test(test_streamed_digest),
+		cmocka_unit_test(test_streamed_cuts),
 		cmocka_unit_test(test_meta_delete_rename),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_ranges_sha),

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/chunker.h"
 #include "common/names.h"
 #include "common/proto.h"
 #include "common/wire.h"
@@ -721,6 +722,50 @@ static void test_name_path_split(void **state)
 	assert_int_equal(name_path_split("ab:/abcdef", name, sizeof(name), small, sizeof(small)), -EINVAL);
 }
 
+/* MSG_PUT_CUTS: a round trip; every prefix, no length, more than
+ * VG_CUTS_MAX, a length of 0 or over CHUNK_MAX are refused. */
+static int cuts_decode(const struct buf *b, size_t len, struct vg_put_cuts *o)
+{
+	struct wire_reader r;
+
+	wire_reader_init(&r, b->data, len);
+	proto_get_put_cuts(&r, o);
+	return wire_done(&r);
+}
+
+static void test_proto_put_cuts(void **state)
+{
+	struct vg_put_cuts c = { .n = 3, .len = { 9697, 1, CHUNK_MAX } }, o;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, VG_MSG_MAX);
+	proto_put_put_cuts(&b, &c);
+	assert_int_equal(b.len, 2 + 3 * 4);
+	assert_int_equal(cuts_decode(&b, b.len, &o), 0);
+	assert_int_equal(o.n, 3);
+	assert_memory_equal(o.len, c.len, 3 * sizeof(c.len[0]));
+	for (i = 0; i < b.len; i++)
+		assert_true(cuts_decode(&b, i, &o) < 0);
+	c.len[1] = 0;
+	buf_reset(&b);
+	proto_put_put_cuts(&b, &c);
+	assert_true(cuts_decode(&b, b.len, &o) < 0);
+	c.len[1] = CHUNK_MAX + 1;
+	buf_reset(&b);
+	proto_put_put_cuts(&b, &c);
+	assert_true(cuts_decode(&b, b.len, &o) < 0);
+	buf_reset(&b);
+	wire_put_u16(&b, 0);
+	assert_true(cuts_decode(&b, b.len, &o) < 0);
+	buf_reset(&b);
+	wire_put_u16(&b, VG_CUTS_MAX + 1);
+	for (i = 0; i < VG_CUTS_MAX + 1; i++)
+		wire_put_u32(&b, 4096);
+	assert_true(cuts_decode(&b, b.len, &o) < 0);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_proto_status),
 		cmocka_unit_test(test_proto_requests),
 		cmocka_unit_test(test_proto_garbage),
+		cmocka_unit_test(test_proto_put_cuts),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_name_path_split),
 	};
