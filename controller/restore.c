@@ -45,7 +45,8 @@ struct wfile {
 	int fd;
 	uint64_t want, got;
 	uint64_t flushed;      /* writeback started up to here */
-	uint64_t written;      /* and known to be on disk up to here */
+	uint64_t written;      /* and waited for up to here (not durable: the
+				* fsync flushes the disk's cache and metadata) */
 	struct cverify *cv;    /* sha256, or tree root while the sha256 is pending */
 };
 
