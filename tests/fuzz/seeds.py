@@ -371,3 +371,24 @@ put('exwire', 'too-big', b'\x01' + struct.pack('<II', 16385, 1) + b'/' + bytes(1
 put('exwire', 'long-path', b'\x01' + struct.pack('<II', 1, 1024) + b'/' * 1024 + b'x')
 put('exwire', 'short', b'\x02' + xi('/a', 'abc') + struct.pack('<II', 10, 2) + b'/b' + b'12345')
 put('exwire', 'cut-header', b'\x01' + b'\x05\x00\x00')
+
+# s3xml (make fuzz-scale): byte 0 bits 0-1 parser (0 list, 1 error, 2 upload id), bits 2-7 buffer size
+NS = ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+put('s3xml', 'list', b'\xfc' + ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult' + NS +
+    '><Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys>'
+    '<IsTruncated>true</IsTruncated><Contents><Key>p/a</Key><LastModified>2026-12-07T22:00:00.000Z'
+    '</LastModified><ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>0</Size>'
+    '<StorageClass>STANDARD</StorageClass></Contents><Contents><Key>p/b&amp;c</Key><Size>12</Size>'
+    '</Contents><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>'
+    '</ListBucketResult>').encode())
+put('s3xml', 'list-stop', b'\x00' + ('<ListBucketResult><Contents><Key>a</Key><Size>1</Size></Contents>'
+    '<Contents><Key>b</Key><Size>2</Size></Contents></ListBucketResult>').encode())
+put('s3xml', 'list-entities', b'\xfc' + ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa">'
+    '<!ENTITY b "&a;&a;&a;&a;"><!ENTITY x SYSTEM "file:///etc/hostname">]><ListBucketResult>'
+    '<Contents><Key>&b;&x;</Key><Size>1</Size></Contents></ListBucketResult>').encode())
+put('s3xml', 'error', b'\x41' + ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code>'
+    '<Message>The specified key does not exist.</Message><BucketName>b</BucketName>'
+    '<RequestId>tx0000-0</RequestId><HostId>h</HostId></Error>').encode())
+put('s3xml', 'upload-id', b'\xfe' + ('<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult'
+    + NS + '><Bucket>b</Bucket><Key>k</Key><UploadId>2~Yq7-3Xh5fXj7M0vIZq3vT4mQ0Kcq9Ar</UploadId>'
+    '</InitiateMultipartUploadResult>').encode())
