@@ -382,7 +382,7 @@ int cmdexec_start(struct vigild *d, struct cmdexec **out)
 		return r;
 	}
 	if ((r = erase_take_up(x)) < 0 ||
-	    (r = cmdlink_start(d->bundle, d->cf->server, &x->link)) < 0 ||
+	    (r = cmdlink_start(d->bundle, d->cf->server, &d->ctr, &x->link)) < 0 ||
 	    (r = -pthread_create(&x->th, NULL, exec_main, x)) < 0) {
 		cmdexec_stop(x);
 		return r;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/backoff.h"
 #include "common/client.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -15,8 +16,10 @@
 #include "daemon/putio.h"
 
 #define LINK_CONNECT_MS 10000
+/* Waits between attempts to connect, as the shippers' (ship.h): up to 5
+ * minutes offline; cmdlink_retry_now (a network change) ends one early. */
 #define LINK_BACKOFF_MIN 500
-#define LINK_BACKOFF_MAX 15000
+#define LINK_BACKOFF_MAX 300000
 /* The link thread has no timer of its own: a request (a report, a poke, a
  * stream given back, quit) and the connection's end (on_close) wake it,
  * and the reporter says when it wants to be asked (devreport.h: only while
@@ -32,6 +35,12 @@ struct cmdlink {
 	pthread_cond_t cv;           /* the link thread's and the waiters' for reports */
 	pthread_cond_t cmd_cv;       /* cmdlink_next's: a command came, or quit */
 	bool quit;
+	bool retry_now;              /* the network changed: connect again now */
+	int64_t retry_at;            /* mono_ms of the next attempt, 0: connected */
+	struct backoff bo;           /* the link thread's */
+	struct counters *ctr;        /* CTR_LINK_CONNECTS */
+	void (*on_up)(void *);       /* after a connect that followed a failed one */
+	void *on_up_arg;
 	struct mux *mux;             /* NULL while disconnected */
 	bool linked;                 /* MSG_DEV_CMDLINK acknowledged on mux */
 	unsigned users;              /* streams opened by others on mux */
@@ -213,6 +222,7 @@ static int link_up(struct cmdlink *l)
 	char err[256];
 	int r;
 
+	ctr_add(l->ctr, CTR_LINK_CONNECTS, 1);
 	r = client_connect(l->b, l->server, LINK_CONNECT_MS, &link_ops, l, &m, err, sizeof(err));
 	if (r < 0) {
 		if (strcmp(err, l->last_err))
@@ -243,10 +253,28 @@ static int link_up(struct cmdlink *l)
 	return 0;
 }
 
+/* After a failed attempt (mu held): the backoff's wait, which only quit
+ * or a network change ends early; reports and pokes go with the next
+ * connection, they do not make one. */
+static void link_wait(struct cmdlink *l)
+{
+	struct timespec ts;
+
+	int ms = backoff_next(&l->bo);
+
+	l->retry_at = mono_ms() + ms;
+	ts = deadline_in_ms(ms);
+	while (!l->quit && !l->retry_now &&
+	       pthread_cond_timedwait(&l->cv, &l->mu, &ts) != ETIMEDOUT)
+		;
+	if (l->retry_now)
+		backoff_reset(&l->bo);
+}
+
 static void *link_main(void *arg)
 {
 	struct cmdlink *l = arg;
-	int backoff = LINK_BACKOFF_MIN, wait;
+	int wait, r;
 
 	pthread_setname_np(pthread_self(), "vigild-link");   /* top -H, bench row 5 */
 	pthread_mutex_lock(&l->mu);
@@ -254,16 +282,24 @@ static void *link_main(void *arg)
 		struct timespec ts;
 
 		if (!l->mux) {
+			l->retry_now = false;   /* a change from now on counts */
 			pthread_mutex_unlock(&l->mu);
-			if (link_up(l) < 0) {
-				pthread_mutex_lock(&l->mu);
-				ts = deadline_in_ms(backoff);
-				pthread_cond_timedwait(&l->cv, &l->mu, &ts);
-				backoff = backoff * 2 > LINK_BACKOFF_MAX ? LINK_BACKOFF_MAX : backoff * 2;
+			r = link_up(l);
+			pthread_mutex_lock(&l->mu);
+			if (r < 0) {
+				link_wait(l);
 				continue;
 			}
-			backoff = LINK_BACKOFF_MIN;
-			pthread_mutex_lock(&l->mu);
+			if (l->retry_at && l->on_up) {   /* the server is back */
+				void (*fn)(void *) = l->on_up;
+				void *fa = l->on_up_arg;
+
+				pthread_mutex_unlock(&l->mu);
+				fn(fa);
+				pthread_mutex_lock(&l->mu);
+			}
+			l->retry_at = 0;
+			backoff_reset(&l->bo);
 		}
 		flush_reports(l, l->mux);
 		wait = make_dev_report(l);
@@ -294,7 +330,8 @@ static void *link_main(void *arg)
 	return NULL;
 }
 
-int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **out)
+int cmdlink_start(const struct bundle *b, const char *server, struct counters *ctr,
+		  struct cmdlink **out)
 {
 	struct cmdlink *l = calloc(1, sizeof(*l));
 	int r;
@@ -309,6 +346,8 @@ int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **o
 	}
 	l->b = b;
 	l->server = server;
+	l->ctr = ctr;
+	backoff_init(&l->bo, LINK_BACKOFF_MIN, LINK_BACKOFF_MAX);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	pthread_cond_init(&l->cmd_cv, NULL);
@@ -319,6 +358,37 @@ int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **o
 	l->started = true;
 	*out = l;
 	return 0;
+}
+
+void cmdlink_on_up(struct cmdlink *l, void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&l->mu);
+	l->on_up = fn;
+	l->on_up_arg = arg;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void cmdlink_retry_now(struct cmdlink *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	if (!l->mux) {
+		l->retry_now = true;
+		pthread_cond_broadcast(&l->cv);
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+int64_t cmdlink_retry_at(struct cmdlink *l, bool *linked)
+{
+	int64_t at;
+
+	pthread_mutex_lock(&l->mu);
+	at = l->mux ? 0 : l->retry_at;
+	*linked = l->linked;
+	pthread_mutex_unlock(&l->mu);
+	return at;
 }
 
 void cmdlink_cancel(struct cmdlink *l)

@@ -19,6 +19,7 @@
 #include "common/bundle.h"
 #include "common/command.h"
 #include "common/mux.h"
+#include "daemon/counters.h"
 
 #define CMDLINK_QUEUE_MAX   16   /* commands received, not yet taken */
 #define CMDLINK_REPORTS_MAX 32   /* reports not yet acknowledged */
@@ -34,8 +35,19 @@ struct cmd_env {
 	uint8_t sig[SIGN_SIG_LEN];
 };
 
-/* Starts the link thread (server: NULL for the bundle's).  0 or -errno. */
-int cmdlink_start(const struct bundle *b, const char *server, struct cmdlink **out);
+/* Starts the link thread (server: NULL for the bundle's); each attempt to
+ * connect counts in ctr's CTR_LINK_CONNECTS.  0 or -errno. */
+int cmdlink_start(const struct bundle *b, const char *server, struct counters *ctr,
+		  struct cmdlink **out);
+/* The network changed (daemon/netwatch.c): while disconnected, the link
+ * connects again now instead of at the end of its backoff.  NULL: no-op. */
+void cmdlink_retry_now(struct cmdlink *l);
+/* fn(arg) runs on the link thread when it connects after a failed
+ * attempt (vigild_reachable: the shippers waiting to connect try now). */
+void cmdlink_on_up(struct cmdlink *l, void (*fn)(void *), void *arg);
+/* When the link tries next after a failed attempt (mono_ms), 0 while
+ * connected; *linked: connected and declared (MSG_DEV_CMDLINK). */
+int64_t cmdlink_retry_at(struct cmdlink *l, bool *linked);
 /* Makes every wait on l return -ECANCELED and drops the connection
  * (the thread ends); cmdlink_stop then joins and frees.  NULL: no-op. */
 void cmdlink_cancel(struct cmdlink *l);

@@ -10,6 +10,7 @@ const char *const ctr_names[CTR_COUNT] = {
 	"shipped_rename", "simfs_received", "simfs_dropped", "sim_sent", "bytes_resent",
 	"chunk_sha256", "chunks_fingerprinted",
 	"sig_bytes_received", "chunk_sha256_received", "queue_scans",
+	"connects", "link_connects", "net_changes",
 };
 
 void ctr_report(const struct counters *c, struct vg_report *rep)

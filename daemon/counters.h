@@ -38,6 +38,13 @@ enum ctr {
 	 * take): an idle shipper naps between them, so this shows how often
 	 * idle shippers wake (docs/daemon.md) */
 	CTR_QUEUE_SCANS,
+	/* attempts to connect to the server: the shippers' (one shared
+	 * connection per SHIP_CONNS group, ship.c) and the command link's
+	 * (cmdlink.c); offline they show the backoff (docs/daemon.md) */
+	CTR_CONNECTS, CTR_LINK_CONNECTS,
+	/* reads of the NETLINK_ROUTE socket that said the network changed
+	 * (netwatch.h): each ends the waits of those offline */
+	CTR_NET_CHANGES,
 	CTR_COUNT
 };
 

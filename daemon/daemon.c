@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/cmdlink.h"
 #include "daemon/status.h"
 
 volatile sig_atomic_t vigild_quit;
@@ -69,6 +70,7 @@ int vigild_open(struct vigild *d, struct vconf *cf)
 	pthread_mutex_init(&d->mu, NULL);
 	resent_init(&d->resent);
 	pthread_cond_init(&d->cv, NULL);
+	pthread_cond_init(&d->conn_cv, NULL);
 	if ((rc = mkdir_p(cf->state)) < 0) {
 		log_errno(rc, "%s", cf->state);
 		return rc;
@@ -134,6 +136,7 @@ void vigild_close(struct vigild *d)
 	bundle_free(d->bundle);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
+	pthread_cond_destroy(&d->conn_cv);
 	resent_destroy(&d->resent);
 }
 
@@ -167,17 +170,34 @@ void vigild_wake_at(struct vigild *d, int64_t due_ns)
 	pthread_mutex_unlock(&d->mu);
 }
 
+void vigild_reachable(struct vigild *d)
+{
+	struct cmdlink *link;
+
+	pthread_mutex_lock(&d->mu);
+	d->net_gen++;
+	pthread_cond_broadcast(&d->conn_cv);
+	link = d->link;
+	pthread_mutex_unlock(&d->mu);
+	cmdlink_retry_now(link);
+}
+
 void vigild_status(struct vigild *d)
 {
 	struct status_snap s;
 	char err[sizeof(d->last_error)];
 	struct vg_report trk;
+	struct cmdlink *link;
 
 	pthread_mutex_lock(&d->mu);
 	s.connected = d->connected;
+	s.retry_at = d->retry_at;
+	link = d->link;
 	memcpy(err, d->last_error, sizeof(err));
 	trk = d->trk_ctr;
 	pthread_mutex_unlock(&d->mu);
+	s.linked = false;
+	s.link_retry_at = link ? cmdlink_retry_at(link, &s.linked) : 0;
 	s.trk = &trk;
 	s.tracker = d->tops ? d->tops->name : "";
 	s.last_error = err;

@@ -76,6 +76,13 @@ struct vigild {
 	int64_t nap_until[SHIP_WORKERS];
 	uint64_t wake_gen;
 	bool stepped_over;
+	/* reconnects (worker.c nap_conn): net_gen moves with every
+	 * vigild_reachable, which wakes the shippers waiting out a backoff
+	 * on conn_cv (and no one else); retry_at: mono_ms of shipper 0's
+	 * next attempt, 0: connected */
+	uint64_t net_gen;
+	pthread_cond_t conn_cv;
+	int64_t retry_at;
 	char last_error[512];
 	struct vg_report trk_ctr;    /* the tracker's own counters, copied by the loop */
 };
@@ -95,6 +102,10 @@ void vigild_wake(struct vigild *d);     /* new work for the shipper */
 void vigild_wake_at(struct vigild *d, int64_t due_ns);
 bool vigild_under_root(const struct vigild *d, const char *path);   /* at or below a --watch */
 void vigild_status(struct vigild *d);   /* writes STATE/status.json */
+/* The network changed (netwatch.h) or a connection to the server came
+ * back: every shipper and the command link waiting out a backoff to
+ * connect tries now.  Wakes nobody else. */
+void vigild_reachable(struct vigild *d);
 /* After an erase was reported: removes STATE and the bundle (last of all). */
 void vigild_wipe(const struct vconf *cf);
 

@@ -1,6 +1,6 @@
 /* loop.c — `vigild run`: one epoll loop that only dispatches (signalfd,
- * timerfd, the tracker's fd, vigil-simfs's socket); the intake and shipper
- * threads do the work.
+ * timerfd, the tracker's fd, vigil-simfs's socket, the network changes of
+ * netwatch.h); the intake and shipper threads do the work.
  * SIGTERM/SIGINT: the shipper finishes the file in hand, then exit 0.
  * SIGUSR1 (`vigild status`): a fresh STATE/status.json.
  * The timer is armed only while there is work: a tracker's burst or its
@@ -26,6 +26,7 @@
 #include "daemon/cmdlink.h"
 #include "daemon/daemon.h"
 #include "daemon/intake.h"
+#include "daemon/netwatch.h"
 #include "daemon/simlink.h"
 
 #define POLL_MS       1000      /* polled files: re-checked every second */
@@ -36,6 +37,7 @@ struct loop {
 	struct vigild *d;
 	struct simlink *sl;       /* vigil-simfs's reports (simlink.h) */
 	int ep, sfd, tfd, trkfd;
+	int nfd;                  /* netwatch.h, -1: none */
 	bool trk_on;              /* trkfd is in the epoll set */
 	int64_t poll_at;          /* mono_ms of the next look at the polled files */
 	int64_t counters_at;      /* mono_ms of the last copy of the tracker's counters */
@@ -115,6 +117,7 @@ static int add_fd(int ep, int fd)
 static int make_fds(struct loop *l)
 {
 	sigset_t set;
+	int r;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -126,6 +129,11 @@ static int make_fds(struct loop *l)
 	if (l->sfd < 0 || l->tfd < 0 || l->ep < 0 || add_fd(l->ep, l->sfd) < 0 ||
 	    add_fd(l->ep, l->tfd) < 0)
 		return -errno;
+	/* without it, reconnects wait out their backoff: said, not fatal */
+	l->nfd = netwatch_open();
+	if (l->nfd < 0 || (r = add_fd(l->ep, l->nfd)) < 0)
+		log_errno(l->nfd < 0 ? l->nfd : r,
+			  "network changes (NETLINK_ROUTE): reconnects wait out their backoff");
 	return 0;
 }
 
@@ -213,6 +221,13 @@ static void on_signal(struct loop *l)
 	}
 }
 
+/* The network changed: those waiting to connect try now. */
+static void net_changed(struct vigild *d)
+{
+	ctr_add(&d->ctr, CTR_NET_CHANGES, 1);
+	vigild_reachable(d);
+}
+
 static void dispatch(struct loop *l)
 {
 	struct vigild *d = l->d;
@@ -241,6 +256,8 @@ static void dispatch(struct loop *l)
 				turn = true;
 			else if (fd == simlink_fd(l->sl))
 				simlink_process(l->sl);
+			else if (fd == l->nfd && netwatch_read(l->nfd))
+				net_changed(d);
 		}
 		if (!turn)
 			continue;
@@ -268,10 +285,17 @@ static void test_tracker_delay(void)
 
 /* The link the device's reports go on (NULL: none), which makes them
  * (devreport.h). */
+static void link_back(void *arg)
+{
+	vigild_reachable(arg);
+}
+
 static void set_report_link(struct vigild *d, struct cmdlink *link)
 {
-	if (link)
+	if (link) {
 		cmdlink_set_reporter(link, devreport_make, d);
+		cmdlink_on_up(link, link_back, d);
+	}
 	pthread_mutex_lock(&d->mu);
 	d->link = link;
 	pthread_mutex_unlock(&d->mu);
@@ -302,7 +326,7 @@ static void stop_all(struct vigild *d, struct loop *l, struct cmdexec *cx, bool 
 
 int run_main(struct vigild *d)
 {
-	struct loop l = { .d = d, .ep = -1, .sfd = -1, .tfd = -1, .trkfd = -1 };
+	struct loop l = { .d = d, .ep = -1, .sfd = -1, .tfd = -1, .trkfd = -1, .nfd = -1 };
 	struct tracker_sink sink = {
 		.arg = &l, .changed = sink_changed, .ranges = sink_ranges,
 		.rescan = sink_rescan, .poll_file = sink_poll, .closed = sink_closed,
@@ -349,6 +373,7 @@ int run_main(struct vigild *d)
 	pthread_mutex_lock(&d->mu);
 	d->quit = true;
 	pthread_cond_broadcast(&d->cv);
+	pthread_cond_broadcast(&d->conn_cv);
 	pthread_mutex_unlock(&d->mu);
 	workers_join(d, workers);
 	rc = 0;
@@ -360,5 +385,7 @@ out:
 		close(l.tfd);
 	if (l.ep >= 0)
 		close(l.ep);
+	if (l.nfd >= 0)
+		close(l.nfd);
 	return rc;
 }

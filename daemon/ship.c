@@ -101,9 +101,8 @@ int shipper_new(const struct ship_opts *o, struct shipper **out)
 		return -ENOMEM;
 	sh->o = *o;
 	sh->ps = (struct pathstate){ .db = o->db, .statedir = o->statedir, .rt = o->rt };
-	sh->backoff = SHIP_BACKOFF_MIN;
+	backoff_init(&sh->bo, SHIP_BACKOFF_MIN, SHIP_BACKOFF_MAX);
 	rootwalk_roots_init(&sh->roots, o->roots, o->nroots);
-	sh->seed = (unsigned)getpid() ^ (unsigned)real_ns();
 	snprintf(sh->tmpdir, sizeof(sh->tmpdir), "%s/tmp", o->statedir);
 	if (!o->conn && shipconn_new(&sh->o.conn) == 0)
 		sh->own_conn = true;
@@ -187,6 +186,7 @@ static int conn_get_locked(struct shipper *sh, char *err, size_t errlen)
 	}
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
+	ctr_add(sh->o.ctr, CTR_CONNECTS, 1);
 	rc = client_connect(sh->o.bundle, sh->o.server, SHIP_CONNECT_MS, &dev_ops, c,
 			    &r->m, err, errlen);
 	if (rc < 0) {
@@ -229,15 +229,12 @@ int ship_connect(struct shipper *sh)
 
 int ship_backoff_ms(struct shipper *sh)
 {
-	int b = sh->backoff, jitter = (int)(rand_r(&sh->seed) % (unsigned)(b / 2 + 1));
-
-	sh->backoff = b * 2 > SHIP_BACKOFF_MAX ? SHIP_BACKOFF_MAX : b * 2;
-	return b / 2 + jitter + b / 4;
+	return backoff_next(&sh->bo);
 }
 
 void ship_backoff_reset(struct shipper *sh)
 {
-	sh->backoff = SHIP_BACKOFF_MIN;
+	backoff_reset(&sh->bo);
 }
 
 const char *ship_last_error(struct shipper *sh)

@@ -24,8 +24,12 @@
 
 #define SHIP_CONNECT_MS   10000
 #define SHIP_REPLY_MS     600000   /* a big version may take the server a while */
+/* Waits between attempts to connect (common/backoff.h): offline, they grow
+ * to 5 minutes, so a phone without network wakes for it a few times an
+ * hour, not every 15 s; a network change, or another connection that came
+ * back, makes the next attempt at once (worker.c, docs/daemon.md). */
 #define SHIP_BACKOFF_MIN  500      /* ms */
-#define SHIP_BACKOFF_MAX  15000
+#define SHIP_BACKOFF_MAX  300000
 /* DELTA and RANGES bodies from this size on are resumable (carry a token,
  * docs/protocol.md): a smaller one fits in one mux frame and costs less
  * to send again than the server's stage file costs. */

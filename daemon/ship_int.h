@@ -10,6 +10,7 @@
 #ifndef VIGIL_DAEMON_SHIP_INT_H
 #define VIGIL_DAEMON_SHIP_INT_H
 
+#include "common/backoff.h"
 #include "daemon/capture.h"
 #include "daemon/chunkdelta.h"
 #include "daemon/chunklist.h"
@@ -28,8 +29,7 @@ struct shipper {
 	struct mux *mux;             /* mr's, while this shipper holds it */
 	struct muxref *mr;           /* its hold on o.conn's connection */
 	bool own_conn;               /* o.conn made for this shipper alone */
-	int backoff;                 /* ms, next wait */
-	unsigned seed;
+	struct backoff bo;            /* waits between attempts to connect */
 	int64_t last_capture_ns;     /* capture times are kept increasing */
 	char last_err[PATH_MAX + 1024];
 	char conn_err[256];

@@ -29,6 +29,14 @@ static json_t *time_or_null(int64_t ns)
 	return json_string(timefmt_format(ns, b, sizeof(b)));
 }
 
+/* ms until the next attempt at at (mono_ms), 0: none pending */
+static json_int_t until(int64_t at)
+{
+	int64_t now = mono_ms();
+
+	return at > now ? (json_int_t)(at - now) : 0;
+}
+
 int status_write(const char *statedir, struct statedb *db, const struct status_snap *s)
 {
 	char path[PATH_MAX], *text;
@@ -46,13 +54,15 @@ int status_write(const char *statedir, struct statedb *db, const struct status_s
 	for (uint32_t i = 0; s->trk && i < s->trk->ncounters; i++)
 		json_object_set_new(tc, s->trk->counters[i].name,
 				    json_integer((json_int_t)s->trk->counters[i].value));
-	o = json_pack("{s:I, s:o, s:s, s:b, s:s, s:b, s:{s:I, s:o}, s:o, s:o}",
+	o = json_pack("{s:I, s:o, s:s, s:b, s:b, s:s, s:b, s:{s:I, s:I}, s:{s:I, s:o}, s:o, s:o}",
 		      "pid", (json_int_t)getpid(),
 		      "updated", time_or_null(now),
 		      "tracker", s->tracker ? s->tracker : "",
 		      "connected", s->connected,
+		      "linked", s->linked,
 		      "last_error", s->last_error ? s->last_error : "",
 		      "refresh", s->refresh,
+		      "retry_in_ms", "ship", until(s->retry_at), "link", until(s->link_retry_at),
 		      "queue", "files", (json_int_t)n, "oldest", time_or_null(oldest),
 		      "counters", c, "tracker_counters", tc);
 	if (!o)
@@ -148,14 +158,17 @@ static json_t *load_status(const char *statedir, struct statedb *db)
 	ask_refresh(path);
 	if (!(o = json_load_file(path, 0, &je)) || !json_is_object(o)) {
 		json_decref(o);
-		o = json_pack("{s:I, s:s, s:b, s:s, s:o, s:{}}", "pid", (json_int_t)0, "tracker", "",
-			      "connected", 0, "last_error", "", "updated", json_null(), "counters");
+		o = json_pack("{s:I, s:s, s:b, s:b, s:s, s:o, s:{}}", "pid", (json_int_t)0,
+			      "tracker", "", "connected", 0, "linked", 0, "last_error", "",
+			      "updated", json_null(), "counters");
 	}
 	pid = json_integer_value(json_object_get(o, "pid"));
 	running = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 	json_object_set_new(o, "running", json_boolean(running));
-	if (!running)
+	if (!running) {
 		json_object_set_new(o, "connected", json_false());
+		json_object_set_new(o, "linked", json_false());
+	}
 	statedb_queue_stats(db, &n, &oldest);
 	q = json_pack("{s:I, s:o}", "files", (json_int_t)n, "oldest", time_or_null(oldest));
 	json_object_set_new(o, "queue", q);

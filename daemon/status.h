@@ -5,8 +5,9 @@
  * `vigild run` (SIGUSR1, when status.json says "refresh") for a fresh one
  * and waits for it up to STATUS_REFRESH_MS.
  *
- * JSON: {"pid", "running", "updated", "tracker", "connected", "last_error",
- *        "refresh", "queue": {"files", "oldest"}, "counters": {name: value, ...}}
+ * JSON: {"pid", "running", "updated", "tracker", "connected", "linked", "last_error",
+ *        "refresh", "retry_in_ms": {"ship", "link"}, "queue": {"files", "oldest"},
+ *        "counters": {name: value, ...}}
  * (times RFC 3339 UTC, "oldest" null when nothing is queued). */
 #ifndef VIGIL_DAEMON_STATUS_H
 #define VIGIL_DAEMON_STATUS_H
@@ -18,7 +19,9 @@
 
 struct status_snap {
 	const char *tracker;
-	bool connected;
+	bool connected;                /* shipper 0's connection */
+	bool linked;                   /* the command link's */
+	int64_t retry_at, link_retry_at;   /* mono_ms of the next connect, 0: connected */
 	const char *last_error;
 	const struct counters *ctr;
 	const struct vg_report *trk;   /* the tracker's counters (may be NULL) */

@@ -49,6 +49,7 @@ struct worker {
 	struct qitem q;
 	int64_t last_report;
 	int connect_fails;
+	bool conn_failed;             /* its last attempt to connect failed */
 	int64_t sim_retry_ns;         /* worker 0: no SIM report before then */
 	int sim_fails;
 	bool sim_left;                /* worker 0: a SIM report is still to send */
@@ -68,6 +69,54 @@ static void nap(struct vigild *d, int ms)
 	if (!d->quit)
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 	pthread_mutex_unlock(&d->mu);
+}
+
+/* After a failed attempt to connect: the backoff's wait (up to 5 minutes,
+ * ship.h), ended early only by quit or vigild_reachable (net_gen moved
+ * since gen, read before the attempt: a network change, or another
+ * connection that came back), which also starts the backoff over.  On
+ * conn_cv, so new work and the idle shippers' wake-ups do not end it (the
+ * next connection takes the work), and a network change wakes no one
+ * else. */
+static void nap_conn(struct worker *w, uint64_t gen)
+{
+	struct vigild *d = w->d;
+	int ms = ship_backoff_ms(w->sh);
+	struct timespec ts = deadline_in_ms(ms);
+
+	pthread_mutex_lock(&d->mu);
+	if (w->i == 0)
+		d->retry_at = mono_ms() + ms;
+	while (!d->quit && d->net_gen == gen &&
+	       pthread_cond_timedwait(&d->conn_cv, &d->mu, &ts) != ETIMEDOUT)
+		;
+	if (d->net_gen != gen)
+		ship_backoff_reset(w->sh);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* `run`, offline (shipper 0 waits out a backoff): the other shippers take
+ * nothing and sleep until vigild_reachable (shipper 0 or the link came
+ * back, the network changed) or quit.  Before, each took the queue's
+ * entries in turn, failed to connect, and released them, which woke every
+ * idle shipper: about 30 wake-ups a second with the network gone.  True
+ * when it slept. */
+static bool park_offline(struct worker *w)
+{
+	struct vigild *d = w->d;
+	bool parked = false;
+	uint64_t gen;
+
+	if (w->i == 0 || d->once)
+		return false;
+	pthread_mutex_lock(&d->mu);
+	gen = d->net_gen;
+	while (!d->quit && d->retry_at > 0 && d->net_gen == gen) {
+		parked = true;
+		pthread_cond_wait(&d->conn_cv, &d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return parked;
 }
 
 /* An idle shipper's nap (nothing it may take now): up to ms (-1: no
@@ -206,22 +255,35 @@ static void send_sims(struct worker *w)
 static int ensure_conn(struct worker *w)
 {
 	struct vigild *d = w->d;
+	uint64_t gen;
 
 	if (ship_connected(w->sh))
 		return 0;
+	pthread_mutex_lock(&d->mu);
+	gen = d->net_gen;
+	pthread_mutex_unlock(&d->mu);
 	if (ship_connect(w->sh) == 0) {
 		ship_backoff_reset(w->sh);
 		w->connect_fails = 0;
+		if (w->i == 0) {
+			pthread_mutex_lock(&d->mu);
+			d->retry_at = 0;
+			pthread_mutex_unlock(&d->mu);
+		}
 		set_state(d, 1, "", 0);
+		if (w->conn_failed)   /* the server is back: the others try now too */
+			vigild_reachable(d);
+		w->conn_failed = false;
 		report(w);
 		return 0;
 	}
+	w->conn_failed = true;
 	set_state(d, 0, ship_last_error(w->sh), 0);
 	if (d->once && ++w->connect_fails >= ONCE_CONNECT_TRIES) {
 		set_state(d, -1, NULL, -ECONNREFUSED);
 		return -ECONNREFUSED;
 	}
-	nap(d, ship_backoff_ms(w->sh));
+	nap_conn(w, gen);
 	return -EAGAIN;
 }
 
@@ -601,6 +663,8 @@ static void *worker_main(void *arg)
 			break;
 		if (w->i == 0 && rc < 0)
 			continue;
+		if (park_offline(w))
+			continue;
 		send_sims(w);
 		if (w->want_batch)
 			wait_slot(w);
@@ -658,6 +722,7 @@ int workers_start(struct vigild *d, pthread_t th[SHIP_WORKERS])
 			pthread_mutex_lock(&d->mu);
 			d->quit = true;
 			pthread_cond_broadcast(&d->cv);
+			pthread_cond_broadcast(&d->conn_cv);
 			pthread_mutex_unlock(&d->mu);
 			for (size_t k = 0; k < i; k++)
 				pthread_join(th[k], NULL);
