@@ -92,17 +92,6 @@ runio() {
 	EOF
 }
 
-# wait_until SECONDS WHAT CMD...: polls CMD every 0.2 s
-wait_until() {
-	local n=$(($1 * 5)) what=$2 i=0
-	shift 2
-	while ! "$@"; do
-		i=$((i + 1))
-		[ "$i" -ge "$n" ] && die "timed out after ${n}x0.2 s: $what"
-		sleep 0.2
-	done
-}
-
 # --- server -----------------------------------------------------------------
 
 server_start() {
@@ -181,17 +170,17 @@ big_ranges() {
 		--server "127.0.0.1:$VPORT" --tracker bpf >"$W/rng.log" 2>&1 &
 	vp=$!
 	PIDS="$PIDS $vp"
-	wait_until 900 "first upload (ranges)" has_version "$f" 1 "$BIG"
+	wait_until -i 0.2 900 "first upload (ranges)" has_version "$f" 1 "$BIG"
 	put a_first_rng "$(secs "$t0" "$(now_ns)")"
 	qzero() { [ "$(qfiles "$st")" = 0 ]; }
-	wait_until 60 "queue empty" qzero
+	wait_until -i 0.2 60 "queue empty" qzero
 	sleep 2.5   # status.json is written about once a second; let the chunk list settle
 	r0=$(io_field $vp rchar) rb0=$(io_field $vp read_bytes) b0=$(counter "$st" bytes_read)
 	c0=$(proc_ticks $vp) s0=$(proc_ticks "$SPID") k0=$(kinds "$st")
 	log "(a) ranges: 4 KiB write"
 	edit4k "$f"
 	tw=$(now_ns)
-	wait_until 120 "edit shipped (ranges)" has_version "$f" 2 "$BIG"
+	wait_until -i 0.2 120 "edit shipped (ranges)" has_version "$f" 2 "$BIG"
 	sd=$(proc_ticks "$SPID")   # server CPU until the version was durable
 	read -r v recv sha _ <<<"$(latest "$f")"
 	# the server commits a ranges version on its tree root and computes
@@ -328,9 +317,9 @@ many_tracker() { # TRACKER SET
 	vp=$!
 	PIDS="$PIDS $vp"
 	t=$(now_ns)
-	wait_until 900 "initial load of $NFILES files ($1)" many_loaded
+	wait_until -i 0.2 900 "initial load of $NFILES files ($1)" many_loaded
 	trk_is() { [ "$(vstat "$W/st-many" | jq -r '.tracker')" = "$1" ]; }
-	wait_until 30 "status shows tracker $1" trk_is "$1"
+	wait_until -i 0.2 30 "status shows tracker $1" trk_is "$1"
 	put "b_load_$1" "$(secs "$t" "$(now_ns)")"
 	sleep 3   # a quiet daemon: start-up rescan and racily-clean re-reads done
 	log "(b) $1: modifying $NCHG files"

@@ -61,17 +61,6 @@ die() {
 
 spawn_note() { MYPIDS="$MYPIDS $1"; }
 
-# wait_until SECONDS WHAT CMD...: polls CMD every 0.1 s
-wait_until() {
-	local n=$(($1 * 10)) what=$2 i=0
-	shift 2
-	while ! "$@"; do
-		i=$((i + 1))
-		[ "$i" -ge "$n" ] && die "timed out after $((n / 10)) s: $what"
-		sleep 0.1
-	done
-}
-
 # --- vigil ------------------------------------------------------------------
 
 # srv_up DIR: vigil-server on DIR (init, enroll "dev" and "ctl" first when
