@@ -11,6 +11,7 @@
 #include "server/index.h"
 
 #define INDEX_PAGE 256       /* descendants handled per step of a subtree change */
+#define IDX_GROUP_DEVS 8     /* devices of one commit group kept in memory */
 
 /* One version waiting for a group commit (below). */
 struct commit_wait {
@@ -45,6 +46,17 @@ struct index {
 	struct commit_wait *cq_head, **cq_tail;
 	bool cq_leading;
 	struct index_version *scratch;   /* a batch item's version (under lock) */
+	/* Inside group_run (under lock), the devices rows' capture maximum and
+	 * live-file counters are kept here and written once per device at the
+	 * group's end: per version they were a SELECT and two writes of the
+	 * same row (6 % of the server's CPU on 4 KiB files).  A device past
+	 * IDX_GROUP_DEVS is written at once, as outside a group. */
+	struct group_dev {
+		int64_t dev, max_capture, dfiles, dbytes;
+		bool capture_set;      /* max_capture was raised: write it */
+	} gdev[IDX_GROUP_DEVS];
+	size_t ngdev;
+	bool in_group;
 	/* idx_prepc's statements (under lock): the commit path's SQL is not
 	 * parsed again for every version */
 	struct stmtcache stc;

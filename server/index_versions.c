@@ -163,8 +163,53 @@ static int latest_locked(struct index *idx, int64_t dev, const char *path, int64
 	return r;
 }
 
-/* Adjusts the device's live file count and bytes. */
-static int counters_locked(struct index *idx, int64_t dev, int64_t dfiles, int64_t dbytes)
+/* The device's capture maximum as stored. */
+static int capture_read(struct index *idx, int64_t dev, int64_t *max)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*max = 0;
+	if ((r = idx_prepc(idx, "SELECT max_capture_ns FROM devices WHERE dev = ?1", &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, dev);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*max = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		r = idx_sql_fail(idx, rc, "device capture");
+	idx_done(idx, st);
+	return r;
+}
+
+/* The device's entry of the group in progress (lock held), NULL outside
+ * a group or when the group holds IDX_GROUP_DEVS others.  A new entry
+ * reads the device's capture maximum. */
+static int group_dev(struct index *idx, int64_t dev, struct group_dev **out)
+{
+	struct group_dev *g;
+	int r;
+
+	*out = NULL;
+	if (!idx->in_group)
+		return 0;
+	for (size_t i = 0; i < idx->ngdev; i++)
+		if (idx->gdev[i].dev == dev) {
+			*out = &idx->gdev[i];
+			return 0;
+		}
+	if (idx->ngdev == IDX_GROUP_DEVS)
+		return 0;
+	g = &idx->gdev[idx->ngdev];
+	*g = (struct group_dev){ .dev = dev };
+	if ((r = capture_read(idx, dev, &g->max_capture)) < 0)
+		return r;
+	idx->ngdev++;
+	*out = g;
+	return 0;
+}
+
+static int counters_write(struct index *idx, int64_t dev, int64_t dfiles, int64_t dbytes)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -180,6 +225,21 @@ static int counters_locked(struct index *idx, int64_t dev, int64_t dfiles, int64
 	r = idx_step_done(idx, st, "update counters");
 	idx_done(idx, st);
 	return r;
+}
+
+/* Adjusts the device's live file count and bytes (in a group: at its end). */
+static int counters_locked(struct index *idx, int64_t dev, int64_t dfiles, int64_t dbytes)
+{
+	struct group_dev *g;
+	int r;
+
+	if ((r = group_dev(idx, dev, &g)) < 0)
+		return r;
+	if (g == NULL)
+		return counters_write(idx, dev, dfiles, dbytes);
+	g->dfiles += dfiles;
+	g->dbytes += dbytes;
+	return 0;
 }
 
 static bool live_file(int type, bool deleted) { return type == VG_FILE && !deleted; }
@@ -466,33 +526,40 @@ static int ancestors_locked(struct index *idx, int64_t dev, const char *path, in
 /* Clamps the capture time above the device's maximum and records it: two
  * versions never share a time, or `--at` could not reach the older of two
  * of one path (whatever the device sent: a clock behind, a restart). */
-static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
+static int capture_write(struct index *idx, int64_t dev, int64_t capture)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t max = 0;
-	int r, rc;
+	int r;
 
-	if ((r = idx_prepc(idx, "SELECT max_capture_ns FROM devices WHERE dev = ?1", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, dev);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		max = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		r = idx_sql_fail(idx, rc, "device capture");
-	idx_done(idx, st);
-	if (r < 0)
-		return r;
-	if (*capture <= max)
-		*capture = max == INT64_MAX ? max : max + 1;
 	if ((r = idx_prepc(idx, "INSERT INTO devices(dev, max_capture_ns) VALUES (?1, ?2)"
 		      " ON CONFLICT(dev) DO UPDATE SET max_capture_ns = ?2", &st)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, dev);
-	sqlite3_bind_int64(st, 2, *capture);
+	sqlite3_bind_int64(st, 2, capture);
 	r = idx_step_done(idx, st, "device capture");
 	idx_done(idx, st);
 	return r;
+}
+
+static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
+{
+	struct group_dev *g;
+	int64_t max;
+	int r;
+
+	if ((r = group_dev(idx, dev, &g)) < 0)
+		return r;
+	if (g == NULL && (r = capture_read(idx, dev, &max)) < 0)
+		return r;
+	if (g != NULL)
+		max = g->max_capture;
+	if (*capture <= max)
+		*capture = max == INT64_MAX ? max : max + 1;
+	if (g == NULL)
+		return capture_write(idx, dev, *capture);
+	g->max_capture = *capture;
+	g->capture_set = true;
+	return 0;
 }
 
 /* RENAME: v takes from's content (type, size, hashes, link); the caller's
@@ -654,15 +721,37 @@ static struct index_version *batch_scratch(struct index *idx)
 /* Commits every version of list in one transaction, each under a savepoint
  * of its own (one refused version leaves the others); if the transaction
  * fails, every version of it fails. */
+/* Writes the group's device rows (group_dev) and leaves the group. */
+static int group_devs_flush(struct index *idx)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < idx->ngdev && r == 0; i++) {
+		struct group_dev *g = &idx->gdev[i];
+
+		if (g->capture_set)
+			r = capture_write(idx, g->dev, g->max_capture);
+		if (r == 0)
+			r = counters_write(idx, g->dev, g->dfiles, g->dbytes);
+	}
+	idx->in_group = false;
+	idx->ngdev = 0;
+	return r;
+}
+
 static void group_run(struct index *idx, struct commit_wait *list)
 {
+	struct group_dev saved[IDX_GROUP_DEVS];
 	struct commit_wait *w;
+	size_t nsaved;
 	int64_t n = 0;
 	int r;
 
 	pthread_mutex_lock(&idx->lock);
 	if ((r = idx_exec(idx, "BEGIN IMMEDIATE", "begin")) < 0)
 		goto out;
+	idx->in_group = true;
+	idx->ngdev = 0;
 	for (w = list; w; w = w->next) {
 		if (w->ops != NULL && (w->v = batch_scratch(idx)) == NULL) {
 			w->r = -ENOMEM;
@@ -670,10 +759,17 @@ static void group_run(struct index *idx, struct commit_wait *list)
 		}
 		if (w->ops != NULL)
 			w->ops->fill(w->ops->arg, w->i, w->v);
+		/* a version rolled back to its savepoint takes back its part of
+		 * the device rows too */
+		nsaved = idx->ngdev;
+		memcpy(saved, idx->gdev, nsaved * sizeof(*saved));
 		if ((w->r = idx_run(idx, "SAVEPOINT v", "savepoint")) == 0) {
 			w->r = commit_locked(idx, w->dev, w);
-			if (w->r < 0)
+			if (w->r < 0) {
 				(void)idx_run(idx, "ROLLBACK TO v", "rollback to savepoint");
+				idx->ngdev = nsaved;
+				memcpy(idx->gdev, saved, nsaved * sizeof(*saved));
+			}
 			(void)idx_run(idx, "RELEASE v", "release savepoint");
 		}
 		n += w->r == 0 && !w->adopted;
@@ -683,7 +779,7 @@ static void group_run(struct index *idx, struct commit_wait *list)
 			w->v = NULL;
 		}
 	}
-	if ((r = group_count_locked(idx, n)) == 0)
+	if ((r = group_devs_flush(idx)) == 0 && (r = group_count_locked(idx, n)) == 0)
 		r = idx_exec(idx, "COMMIT", "commit");
 	if (r < 0)
 		sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);

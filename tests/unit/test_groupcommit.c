@@ -71,6 +71,19 @@ static int64_t meta(struct fx *f, const char *key)
 	return v;
 }
 
+static int64_t sql_int(struct fx *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(f->idx->db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, f->dev);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 struct job {
 	struct fx *f;
 	int i;
@@ -150,6 +163,19 @@ static void test_index_group(void **state)
 	}
 	assert_int_equal(meta(f, "commit_groups") - g0, 2);
 	assert_int_equal(meta(f, "commit_versions") - v0, NTHREADS - 1);
+	/* the device row, kept in memory through the group and written at
+	 * its end: the live files of the versions that committed, and the
+	 * capture maximum that every capture time is under (a version's
+	 * own all distinct; an implicit directory takes its file's) */
+	struct index_devstate ds;
+
+	assert_int_equal(index_dev_state(f->idx, f->dev, &ds), 0);
+	assert_int_equal(ds.files, NTHREADS - 1);
+	assert_int_equal(ds.bytes, NTHREADS * (NTHREADS - 1) / 2 - 5);
+	assert_int_equal(sql_int(f, "SELECT max_capture_ns = (SELECT max(capture_ns) FROM versions)"
+				 " FROM devices WHERE dev = ?1"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(DISTINCT capture_ns) = count(*) FROM versions"
+				 " WHERE dev = ?1 AND implicit = 0"), 1);
 }
 
 struct sjob {
