@@ -5,7 +5,8 @@
 # seconds (docs/scale-out.md, "The S3 client": its figures).
 #
 # vigil's client runs as build/bench/s3bench (one kept-alive connection per
-# thread, every GET checked byte for byte), 1 thread and THREADS threads;
+# thread, every GET checked byte for byte), 1 thread and THREADS threads,
+# and 1 thread over HTTPS (radosgw's TLS endpoint, when the env names one);
 # s3cmd (Debian's, Python) moves the same files in one process per
 # direction (`s3cmd put FILES... s3://b/p/`, `s3cmd get --recursive`), one
 # request at a time.  Client and cluster share the machine's CPUs: on the
@@ -74,13 +75,15 @@ row() {   # SIZE OP CLIENT OPS MIBS P50 P99 CPU
 	printf '%-8s %-6s %-22s %9s %9s %9s %9s %8s\n' "$@" | tee -a "$W/table"
 }
 
-# s3bench OP SIZE COUNT THREADS: a row from its one line
+# s3bench OP SIZE COUNT THREADS [https]: a row from its one line
 vigil_row() {
-	local op=$1 size=$2 count=$3 th=$4 line
-	line=$("$BUILD/bench/s3bench" "$op" "$size" "$count" "$th" "$RUN") || die "s3bench $op failed"
-	# "put 65536 B x 500, 1 thread: 2.310 s, 216.5 ops/s, 13.5 MiB/s, p50 3.90 ms, p99 7.10 ms, cpu 0.310 s"
+	local op=$1 size=$2 count=$3 th=$4 ep=$VIGIL_S3_ENDPOINT name="vigil s3 ($4 thr)" line
+	if [ "${5:-}" = https ]; then ep=$VIGIL_S3_TLS_ENDPOINT name="vigil s3 https ($th thr)"; fi
+	line=$(VIGIL_S3_ENDPOINT=$ep "$BUILD/bench/s3bench" "$op" "$size" "$count" "$th" "$RUN") ||
+		die "s3bench $op failed"
+	# "put 65536 B x 500, 1 thread: 2.310 s, 216.5 ops/s, 13.5 MiB/s, p50 3.90 ms, p99 7.10 ms, cpu 0.310 s, ..."
 	set -- $(printf '%s\n' "$line" | sed -E 's/.*: ([0-9.]+) s, ([0-9.]+) ops\/s, ([0-9.]+) MiB\/s, p50 ([0-9.]+) ms, p99 ([0-9.]+) ms, cpu ([0-9.]+) s,.*/\2 \3 \4 \5 \6/')
-	row "$(human "$size")" "$op" "vigil s3 ($th thr)" "$1" "$2" "$3" "$4" "$5"
+	row "$(human "$size")" "$op" "$name" "$1" "$2" "$3" "$4" "$5"
 }
 
 # s3cmd_row OP SIZE COUNT: one s3cmd process moves COUNT files
@@ -113,6 +116,10 @@ for spec in "65536 $SMALL" "4194304 $BIG"; do
 	vigil_row get "$size" "$count" 1
 	vigil_row put "$size" "$count" "$THREADS"
 	vigil_row get "$size" "$count" "$THREADS"
+	if [ -n "${VIGIL_S3_TLS_ENDPOINT:-}" ]; then
+		vigil_row put "$size" "$count" 1 https
+		vigil_row get "$size" "$count" 1 https
+	fi
 	"$BUILD/bench/s3bench" delete "$size" "$count" "$THREADS" "$RUN" >/dev/null || die "s3bench delete failed"
 	if [ "$S3CMD" = 1 ]; then
 		s3cmd_row put "$size" "$count"

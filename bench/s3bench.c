@@ -6,7 +6,8 @@
  * COUNT objects of SIZE bytes under PREFIX (default "bench/SIZE"), spread
  * over THREADS threads, each with its own client (one kept-alive
  * connection).  The endpoint, bucket and keys come from the environment
- * ceph.sh writes (VIGIL_S3_ENDPOINT, VIGIL_S3_BUCKET, AWS_*).  Prints one
+ * ceph.sh writes (VIGIL_S3_ENDPOINT, VIGIL_S3_BUCKET, AWS_*; VIGIL_S3_CA for
+ * an https endpoint's certificate).  Prints one
  * line: wall seconds, ops/s, MiB/s, per-operation p50/p99, the
  * process's CPU seconds (user+sys, what the client costs) and the
  * connections opened (one per thread when keep-alive works); a GET checks
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(cfg.endpoint, sizeof(cfg.endpoint), "%s", ep);
 	snprintf(cfg.bucket, sizeof(cfg.bucket), "%s", bucket);
+	if (getenv("VIGIL_S3_CA"))
+		snprintf(cfg.cafile, sizeof(cfg.cafile), "%s", getenv("VIGIL_S3_CA"));
 	snprintf(prefix, sizeof(prefix), "%s", argc == 6 ? argv[5] : "bench");
 	snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), "/%zu", size);
 	if (s3_global_init())

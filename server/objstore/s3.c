@@ -293,6 +293,7 @@ static int errno_of_curl(CURLcode c)
 	case CURLE_PARTIAL_FILE: return -ECONNRESET;
 	case CURLE_OUT_OF_MEMORY: return -ENOMEM;
 	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_PEER_FAILED_VERIFICATION: return -EPROTO;
 	default: return -EIO;
 	}
@@ -415,6 +416,9 @@ static int set_options(struct s3 *s, struct s3_req *r, struct sink *k, const cha
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, s->c.stall_timeout_s);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	/* https: the peer and its name are always verified (curl's default) */
+	if (s->c.cafile[0])
+		SET(CURLOPT_CAINFO, s->c.cafile);
 	SET(CURLOPT_AWS_SIGV4, s->sigv4);
 	SET(CURLOPT_USERPWD, s->userpwd);
 	SET(CURLOPT_HTTPHEADER, h);

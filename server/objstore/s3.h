@@ -30,6 +30,7 @@
 #define S3_UPLOADID_MAX 256
 #define S3_ETAG_MAX     80      /* an MD5 ETag is 34 bytes with its quotes */
 #define S3_ERRMSG_MAX   512
+#define S3_PATH_MAX     1024
 /* S3's multipart limits: parts of 5 MiB at least (but the last), 10,000 parts */
 #define S3_PART_MIN     (5u << 20)
 #define S3_PARTS_MAX    10000
@@ -40,6 +41,7 @@ struct s3_config {
 	char region[S3_REGION_MAX];       /* radosgw accepts any; default us-east-1 */
 	char key_id[S3_KEYID_MAX];
 	char secret[S3_SECRET_MAX];
+	char cafile[S3_PATH_MAX];         /* CAs for an https endpoint; "": the system's */
 	long connect_timeout_ms;          /* 0: 10 s */
 	long stall_timeout_s;             /* no byte moving for that long: -ETIMEDOUT; 0: 30 s */
 };

@@ -11,7 +11,9 @@
 # DIR: ceph.conf (CEPH_CONF), keyrings, data, logs, admin sockets.
 # /etc/ceph is never read or written.  `up` creates an S3 user and a bucket
 # and writes DIR/env (0600, sourceable): CEPH_CONF, VIGIL_S3_ENDPOINT,
-# VIGIL_S3_BUCKET, VIGIL_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
+# VIGIL_S3_BUCKET, VIGIL_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# and the same radosgw over HTTPS: VIGIL_S3_TLS_ENDPOINT with its
+# self-signed certificate in VIGIL_S3_CA.
 # A failed `up` tears down what it started.  `down` stops in stages (rgw,
 # then OSD and mgr, then mon: an rgw whose OSD is gone can hang in
 # shutdown), is idempotent and ends only processes whose command line names
@@ -131,7 +133,7 @@ osd memory target = 1G
 [client.rgw.gw]
 keyring = $D/rgw/keyring
 rgw data = $D/rgw
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT ssl_endpoint=127.0.0.1:$RGW_TLS_PORT ssl_certificate=$D/rgw/cert.pem ssl_private_key=$D/rgw/key.pem
 # at level 1 rgw logs 0.8 KB per request
 debug rgw = 0/5
 EOF
@@ -143,7 +145,7 @@ rgw_ready() {
 
 up() {
 	[ "$(id -u)" = 0 ] || die "needs root (the OSD opens its block file with O_DIRECT as root)"
-	for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool curl jq; do
+	for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool curl jq openssl; do
 		command -v "$b" >/dev/null ||
 			die "$b not found: scripts/install-deps.sh scale installs Ceph"
 	done
@@ -162,7 +164,16 @@ up() {
 	RGW_PORT=$("$FREE_PORT")
 	while [ "$MON2" = "$MON1" ]; do MON2=$("$FREE_PORT"); done
 	while [ "$RGW_PORT" = "$MON1" ] || [ "$RGW_PORT" = "$MON2" ]; do RGW_PORT=$("$FREE_PORT"); done
+	RGW_TLS_PORT=$("$FREE_PORT")
+	while [ "$RGW_TLS_PORT" = "$MON1" ] || [ "$RGW_TLS_PORT" = "$MON2" ] ||
+		[ "$RGW_TLS_PORT" = "$RGW_PORT" ]; do RGW_TLS_PORT=$("$FREE_PORT"); done
 	write_conf
+	# radosgw serves HTTPS too, with a self-signed certificate for the
+	# address 127.0.0.1 (the client's certificate checks)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$D/rgw/key.pem" -out "$D/rgw/cert.pem" 2>"$D/log/openssl.out" ||
+		die "openssl req failed: $(tail -2 "$D/log/openssl.out")"
 	export CEPH_CONF=$D/ceph.conf
 
 	# mon
@@ -224,6 +235,8 @@ up() {
 		cat >"$D/env" <<EOF
 export CEPH_CONF=$D/ceph.conf
 export VIGIL_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT
+export VIGIL_S3_TLS_ENDPOINT=https://127.0.0.1:$RGW_TLS_PORT
+export VIGIL_S3_CA=$D/rgw/cert.pem
 export VIGIL_S3_BUCKET=$bucket
 export VIGIL_S3_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=$key

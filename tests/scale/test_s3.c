@@ -3,7 +3,7 @@
  * range), ranged gets at the edges, a 20 MiB multipart upload (a part sent
  * twice, parts from an fd), abort, wrong credentials, missing objects,
  * idempotent deletes, a listing of 1,100 keys (two pages), keys that need
- * encoding; and, without radosgw, a server that accepts and never answers
+ * encoding, HTTPS with its certificate checked; and, without radosgw, a server that accepts and never answers
  * (a timeout, not a hang), a refused connection and the credentials file's
  * refusals.
  *
@@ -365,6 +365,50 @@ static void test_odd_keys(void **state)
 	s3_free(s);
 }
 
+/* radosgw over HTTPS: the certificate checked against the CA file given,
+ * refused without it (the system's CAs) and for a name it does not hold. */
+static void test_tls(void **state)
+{
+	const char *ep = getenv("VIGIL_S3_TLS_ENDPOINT"), *ca = getenv("VIGIL_S3_CA");
+	struct s3_config c = cfg;
+	const char *port;
+	uint8_t *p = malloc(MiB + 3);
+	struct s3 *s;
+
+	if (!have_rgw || !ep || !ca || !(port = strrchr(ep, ':')))
+		skip();
+	assert_non_null(p);
+	fill(p, MiB + 3, 443);
+	snprintf(c.endpoint, sizeof(c.endpoint), "%s", ep);
+	snprintf(c.cafile, sizeof(c.cafile), "%s", ca);
+	s = s3_new(&c);
+	assert_non_null(s);
+	assert_int_equal(s3_put(s, key("tls"), p, MiB + 3), 0);
+	expect_object(s, key("tls"), p, MiB + 3);
+	assert_int_equal(s3_delete(s, key("tls")), 0);
+	assert_int_equal(s3_connects(s), 1);
+	s3_free(s);
+
+	c.cafile[0] = '\0';
+	s = s3_new(&c);
+	assert_non_null(s);
+	assert_int_equal(s3_put(s, key("tls"), p, 1), -EPROTO);
+	s3_free(s);
+	snprintf(c.cafile, sizeof(c.cafile), "%s", ca);
+	snprintf(c.endpoint, sizeof(c.endpoint), "https://localhost%s", port);
+	s = s3_new(&c);
+	assert_non_null(s);
+	assert_int_equal(s3_put(s, key("tls"), p, 1), -EPROTO);
+	s3_free(s);
+	snprintf(c.endpoint, sizeof(c.endpoint), "%s", ep);
+	snprintf(c.cafile, sizeof(c.cafile), "/nonexistent-vigil/ca.pem");
+	s = s3_new(&c);
+	assert_non_null(s);
+	assert_int_equal(s3_put(s, key("tls"), p, 1), -EPROTO);
+	s3_free(s);
+	free(p);
+}
+
 /* A listening socket nobody accepts on: the kernel completes the
  * handshake, the request is sent, no byte ever comes back. */
 static void test_stalled_server(void **state)
@@ -593,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_odd_keys),
+		cmocka_unit_test(test_tls),
 	};
 
 	log_init("test_s3", LOG_LVL_INFO);
