@@ -10,7 +10,7 @@ set -e
 PKGS="build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 libfuse3-dev fuse3 librsync-dev libssl-dev openssl libcmocka-dev libsqlite3-dev sqlite3
 libzstd-dev libxxhash-dev libjansson-dev liburing-dev rsync rdiff restic borgbackup inotify-tools e2fsprogs
-util-linux procps psmisc jq netcat-openbsd python3 attr
+util-linux procps psmisc jq netcat-openbsd iproute2 python3 attr
 cryptsetup-bin libcryptsetup-dev
 libsystemd-dev libseccomp-dev dbus-daemon python3-dbus python3-gi
 mandoc debhelper lintian"
