@@ -232,6 +232,26 @@ int conf_file(struct conf_set *s, const char *path, char *err, size_t errlen)
 	return r;
 }
 
+int conf_getopt(int argc, char *const argv[], const char *shortopts,
+		const struct option *lo)
+{
+	int idx = -1, c = getopt_long(argc, argv, shortopts, lo, &idx), at;
+	const char *given;
+
+	if (c == -1 || c == '?' || c == ':' || idx < 0)
+		return c;
+	/* the element the flag was in: before its value when that was the
+	 * next element ("--flag VALUE"), else the last one taken */
+	at = optarg && optind >= 2 && optarg == argv[optind - 1] ? optind - 2 : optind - 1;
+	given = argv[at];
+	if (strncmp(given, "--", 2) == 0 &&
+	    strcspn(given + 2, "=") == strlen(lo[idx].name))
+		return c;
+	optind = at + 1;
+	optopt = 0;
+	return '?';
+}
+
 const char *conf_argv_take(int *argc, char **argv, int i, const char *name, bool *bad)
 {
 	size_t l = strlen(name);

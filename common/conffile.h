@@ -58,6 +58,15 @@ struct conf_set {
  * terminator.  -ENOBUFS when they do not fit. */
 int conf_options(const struct conf_key *keys, const struct option *extra,
 		 struct option *out, size_t n);
+/* getopt_long for every program's command line (vigild, vigil-server,
+ * vigil, vigil-simfs), which takes a long flag only whole: glibc accepts
+ * any unambiguous prefix ("--verb" for "--verbose"), and such a prefix
+ * would change meaning, or stop working, the day a flag with the same
+ * prefix is added; DESIGN.md names the flags.  A prefix is returned as
+ * '?' (optopt 0), with optind set so that argv[optind - 1] is the flag as
+ * given: the caller's usual "bad option" usage error names it. */
+int conf_getopt(int argc, char *const argv[], const char *shortopts,
+		const struct option *lo);
 /* The key of getopt_long's val, or NULL. */
 const struct conf_key *conf_key_of(const struct conf_key *keys, int id);
 /* A flag from getopt_long (arg NULL for CONF_BOOL): checked, applied through

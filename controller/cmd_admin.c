@@ -11,6 +11,7 @@
 
 #include "common/bundle.h"
 #include "common/command.h"
+#include "common/conffile.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/sign.h"
@@ -88,7 +89,7 @@ int cmd_keygen(struct ctl *c, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "ho:", opts)) != -1) {
 		if (opt == 'o')
 			out = optarg;
 		else if (!ctl_common_opt(c, opt, optarg))
@@ -182,7 +183,7 @@ static int sigcmd_parse(const struct sigcmd *k, struct ctl *c, int argc, char **
 	memset(a, 0, sizeof(*a));
 	a->expire_ns = EXPIRE_DEFAULT_NS;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "h", opts)) != -1) {
 		if (opt == 'e' && k->expire) {
 			if (timefmt_duration(optarg, &a->expire_ns) < 0)
 				return ctl_usage(k->usage, "--expire %s: not a DURATION", optarg);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/conffile.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
@@ -271,7 +272,7 @@ static int get_parse(struct ctl *c, int argc, char **argv, struct get_args *a)
 
 	a->at = INT64_MAX;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "ho:", opts)) != -1) {
 		if (opt == 'a') {
 			if (timefmt_parse(optarg, real_ns(), &a->at) < 0)
 				return ctl_usage(usage_get, "--at %s: not a TIME", optarg);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/conffile.h"
 #include "common/names.h"
 #include "common/timefmt.h"
 #include "controller/commands.h"
@@ -25,7 +26,7 @@ int cmd_mount(struct ctl *c, int argc, char **argv)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "hf", opts)) != -1) {
 		if (opt == 'a') {
 			if (timefmt_parse(optarg, real_ns(), &at) < 0)
 				return ctl_usage(usage, "--at %s: not a TIME", optarg);

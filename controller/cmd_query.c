@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/conffile.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -119,7 +120,7 @@ int cmd_devices(struct ctl *c, int argc, char **argv)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "h", opts)) != -1) {
 		if (opt == 'j')
 			json = true;
 		else if (!ctl_common_opt(c, opt, optarg))
@@ -220,7 +221,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "hrR", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "hrR", opts)) != -1) {
 		if (opt == 'j')
 			json = true;
 		else if (opt == 'r' || opt == 'R')
@@ -357,7 +358,7 @@ int cmd_log(struct ctl *c, int argc, char **argv)
 	int opt, r;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "h", opts)) != -1) {
 		if (opt == 'j')
 			json = true;
 		else if (!ctl_common_opt(c, opt, optarg))

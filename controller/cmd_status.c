@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/conffile.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/timefmt.h"
@@ -100,7 +101,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	int opt, rc = CTL_FAIL;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "h", opts)) != -1) {
 		if (opt == 'j')
 			json = true;
 		else if (!ctl_common_opt(c, opt, optarg))
@@ -185,7 +186,7 @@ int cmd_search(struct ctl *c, int argc, char **argv)
 	long n;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "h", opts)) != -1) {
 		if (opt == 'j')
 			json = true;
 		else if (opt == 'A')

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/conffile.h"
 #include "common/log.h"
 #include "controller/commands.h"
 
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 	signals_init();
 	memset(&c, 0, sizeof(c));
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((opt = conf_getopt(argc, argv, "+h", opts)) != -1) {
 		if (opt == CTL_OPT_HELP) {
 			usage(stdout);
 			return CTL_OK;

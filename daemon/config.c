@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/conffile.h"
 #include "common/names.h"
 
 enum { K_BUNDLE = 256, K_STATE, K_WATCH, K_SERVER, K_TRACKER, K_DEBOUNCE, K_ERASE_ROOT,
@@ -136,7 +137,7 @@ static int parse_args(struct vconf *c, enum vconf_mode mode, int argc, char **ar
 		return r;
 	optind = 0;   /* a fresh scan (the unit tests parse many times) */
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((o = conf_getopt(argc, argv, ":h", lo)) != -1) {
 		if (o == O_HELP || o == 'h') {
 			vconf_usage(stdout);
 			return 1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/conffile.h"
 #include "common/fuseloop.h"
 #include "common/log.h"
 #include "fuse/poller.h"
@@ -105,7 +106,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->poll_s = POLL_DEFAULT;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
+	while ((c = conf_getopt(argc, argv, ":fh", lo)) != -1) {
 		switch (c) {
 		case 'm': o->modem = optarg; break;
 		case 'b': o->backing = optarg; break;

@@ -401,7 +401,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		return usage("too many options%s", "");
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = conf_getopt(argc, argv, "", lo)) != -1) {
 		switch (c) {
 		case SRV_OPT_LISTEN: o->listen = optarg; break;
 		case SRV_OPT_ADVERTISE: o->advertise = optarg; break;

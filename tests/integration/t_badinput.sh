@@ -1,5 +1,6 @@
 # t_badinput.sh — bad input gets one clear error line and the right exit
-# code; bad identities are refused; the server survives all of it.
+# code (an abbreviated long flag too); bad identities are refused; the
+# server survives all of it.
 . "$(dirname "$0")/lib.sh"
 
 server_start
@@ -34,6 +35,26 @@ expect 0 vigil --help
 expect 0 vigil get --help
 expect 0 "$BIN/vigil-server" --help
 expect 0 "$BIN/vigild" --help
+
+note "an abbreviated long flag is a usage error that names it (DESIGN.md names them whole)"
+abbrev() { # FLAG CMD...: exit 2, the error line names FLAG as given (vigil
+	# prints the command's usage after it, as for any bad option)
+	flag=$1
+	shift
+	expect 2 "$@"
+	head -n 1 "$T/err" | grep -qF -- "$flag" || { cat "$T/err"; fail "$*: the error does not name $flag"; }
+}
+abbrev --verb "$BIN/vigild" run --bundle "$T/phone1.bundle" --state "$T/x" --watch "$D" --verb
+abbrev --stat "$BIN/vigild" status --stat "$T/x"
+abbrev --liste "$BIN/vigil-server" run "$T/srv" --liste 127.0.0.1:1
+abbrev --adv=x "$BIN/vigil-server" init "$T/srv3" --adv=x
+abbrev --jso vigil devices --jso
+abbrev --bund vigil --bund "$T/ctl.bundle" devices
+abbrev --recur vigil ls "phone1:$D" --recur
+abbrev --mod "$BIN/vigil-simfs" --mod mm "$T/mnt"
+[ ! -e "$T/srv3" ] || fail "init ran with an abbreviated flag"
+# whole, the same flags work
+expect 0 vigil devices --json
 
 note "bad names and paths exit 1 (or 2) with a clear line"
 expect 1 "$BIN/vigil-server" enroll "$T/srv" --device "Bad Name" --out "$T/x.bundle"

@@ -1,6 +1,6 @@
 /* test_conffile.c — the "key = value" grammar (common/conffile.c): what a
  * file gives, every error with its line number, and the command line's
- * precedence. */
+ * precedence; conf_getopt takes long flags only whole. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +257,58 @@ static void test_argv_take(void **state)
 	assert_null(argv[2]);
 }
 
+/* conf_getopt: a long flag is taken only whole; a prefix is '?' with
+ * argv[optind - 1] the flag as given (the usage error names it), whether
+ * its value came with '=' or as the next element. */
+static void test_getopt_whole(void **state)
+{
+	static const struct option lo[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "server", required_argument, NULL, 's' },
+		{ "state", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct {
+		const char *args[3];
+		int want;
+		const char *named;   /* argv[optind - 1] after the call */
+		const char *value;   /* optarg, when a flag was taken */
+	} cases[] = {
+		{ { "--verbose" }, 'v', "--verbose", NULL },
+		{ { "-v" }, 'v', "-v", NULL },
+		{ { "--verb" }, '?', "--verb", NULL },
+		{ { "--v" }, '?', "--v", NULL },
+		{ { "--server", "h:1" }, 's', "h:1", "h:1" },
+		{ { "--server=h:1" }, 's', "--server=h:1", "h:1" },
+		{ { "--serv", "h:1" }, '?', "--serv", NULL },
+		{ { "--serv=h:1" }, '?', "--serv=h:1", NULL },
+		{ { "--server", "--verbose" }, 's', "--verbose", "--verbose" },   /* a value, not a flag */
+		{ { "--serve", "--verbose" }, '?', "--serve", NULL },
+		{ { "--st", "x" }, '?', "--st", NULL },
+		{ { "--s", "x" }, '?', "--s", NULL },   /* ambiguous: getopt's own refusal */
+		{ { "--nope" }, '?', "--nope", NULL },
+		{ { "pos", "--verb" }, '?', "--verb", NULL },   /* after an operand (permuted) */
+	};
+
+	(void)state;
+	opterr = 0;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[5] = { (char *)"prog" };
+		int argc = 1, c;
+
+		for (int k = 0; k < 3 && cases[i].args[k]; k++)
+			argv[argc++] = (char *)cases[i].args[k];
+		optind = 0;   /* glibc: a fresh scan */
+		c = conf_getopt(argc, argv, "v", lo);
+		assert_int_equal(c, cases[i].want);
+		assert_string_equal(argv[optind - 1], cases[i].named);
+		if (c == '?')
+			assert_int_equal(optopt, 0);
+		if (cases[i].value)
+			assert_string_equal(optarg, cases[i].value);
+	}
+}
+
 static int setup(void **state)
 {
 	int fd = mkstemp(path);
@@ -284,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_cli_wins),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_argv_take),
+		cmocka_unit_test(test_getopt_whole),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
