@@ -4,6 +4,7 @@
 #
 #   tests/scale/ceph.sh up DIR      # DIR must not exist; prints DIR/env
 #   tests/scale/ceph.sh down DIR    # stops every daemon, removes DIR
+#   tests/scale/ceph.sh restart-rgw DIR   # radosgw stopped and started again
 #
 # One mon, one bluestore OSD on a sparse 10 GiB file inside DIR, pool size 1,
 # radosgw (beast) on 127.0.0.1 at a free port; the mgr only with CEPH_MGR=1
@@ -254,7 +255,21 @@ EOF
 	trap - EXIT INT TERM
 }
 
-[ $# = 2 ] || { echo "usage: ceph.sh up|down DIR" >&2; exit 2; }
+# radosgw stopped and started again (what a client sees when the gateway
+# it talks to restarts)
+restart_rgw() {
+	local t0
+	[ -f "$D/.vigil-ceph" ] && [ -f "$D/env" ] || die "$D holds no cluster of ceph.sh up"
+	RGW_PORT=$(sed -n 's|^export VIGIL_S3_ENDPOINT=http://127.0.0.1:||p' "$D/env")
+	t0=$(now)
+	stop rgw
+	start rgw radosgw -n client.rgw.gw
+	wait_until "radosgw on 127.0.0.1:$RGW_PORT" rgw_ready
+	echo "ceph.sh: radosgw restarted in $(secs "$t0" "$(now)") s"
+}
+
+USAGE="usage: ceph.sh up|down|restart-rgw DIR"
+[ $# = 2 ] || { echo "$USAGE" >&2; exit 2; }
 case $2 in /*) D=$2 ;; *) D=$PWD/$2 ;; esac
 D=${D%/}
 TIMEOUT=${CEPH_UP_TIMEOUT:-120}
@@ -265,5 +280,6 @@ down)
 	down
 	echo "ceph.sh: down in $(secs "$t0" "$(now)") s"
 	;;
-*) echo "usage: ceph.sh up|down DIR" >&2; exit 2 ;;
+restart-rgw) restart_rgw ;;
+*) echo "$USAGE" >&2; exit 2 ;;
 esac

@@ -9,6 +9,8 @@ BUILD=${BUILD:-$ROOT/build}
 [ -n "${VIGIL_S3_ENDPOINT:-}" ] && [ -n "${VIGIL_S3_BUCKET:-}" ] ||
 	{ echo "t_s3.sh: no VIGIL_S3_ENDPOINT/VIGIL_S3_BUCKET: source the env of tests/scale/ceph.sh up (make test-scale does)" >&2; exit 1; }
 [ -x "$BUILD/tests/scale/test_s3" ] || { echo "t_s3.sh: $BUILD/tests/scale/test_s3 missing: make scale" >&2; exit 1; }
+# test_restart restarts radosgw under the client
+[ -n "${CEPH_CONF:-}" ] && export VIGIL_S3_RESTART_RGW="$ROOT/tests/scale/ceph.sh restart-rgw ${CEPH_CONF%/ceph.conf}"
 out=$(mktemp /tmp/vigil-t_s3.XXXXXX)
 trap 'rm -f "$out"' EXIT
 rc=0

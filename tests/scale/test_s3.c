@@ -3,7 +3,8 @@
  * range), ranged gets at the edges, a 20 MiB multipart upload (a part sent
  * twice, parts from an fd), abort, wrong credentials, missing objects,
  * idempotent deletes, a listing of 1,100 keys (two pages), keys that need
- * encoding, HTTPS with its certificate checked; and, without radosgw, a server that accepts and never answers
+ * encoding, HTTPS with its certificate checked, radosgw restarted between
+ * two requests of one client; and, without radosgw, a server that accepts and never answers
  * (a timeout, not a hang), a refused connection and the credentials file's
  * refusals.
  *
@@ -409,6 +410,31 @@ static void test_tls(void **state)
 	free(p);
 }
 
+/* radosgw restarted between two requests: the connection the client kept
+ * is gone; the next request (a body over 1 MiB, sent with Expect:
+ * 100-continue) opens a new one and succeeds. */
+static void test_restart(void **state)
+{
+	const char *cmd = getenv("VIGIL_S3_RESTART_RGW");
+	uint8_t *p = malloc(2 * MiB);
+	struct s3 *s;
+
+	if (!have_rgw || !cmd)
+		skip();
+	s = client();
+	assert_non_null(p);
+	fill(p, 2 * MiB, 5);
+	assert_int_equal(s3_put(s, key("restart"), p, MiB), 0);
+	assert_int_equal(s3_connects(s), 1);
+	if (system(cmd) != 0)
+		fail_msg("%s failed", cmd);
+	assert_int_equal(s3_put(s, key("restart"), p, 2 * MiB), 0);
+	expect_object(s, key("restart"), p, 2 * MiB);
+	assert_int_equal(s3_connects(s), 2);
+	s3_free(s);
+	free(p);
+}
+
 /* A listening socket nobody accepts on: the kernel completes the
  * handshake, the request is sent, no byte ever comes back. */
 static void test_stalled_server(void **state)
@@ -638,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_odd_keys),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_restart),
 	};
 
 	log_init("test_s3", LOG_LVL_INFO);
