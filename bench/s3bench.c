@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/objstore/s3.h"
+#include "tests/unit/fill.h"
 
 struct job {
 	struct s3_config *cfg;
@@ -33,18 +34,6 @@ struct job {
 	uint8_t *want, *got;     /* size bytes each, filled before the clock starts */
 	int rc;
 };
-
-static void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)x;
-	}
-}
 
 static int one(struct s3 *s, const struct job *j, long i, uint8_t *want, uint8_t *got)
 {

@@ -24,9 +24,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 FREE_PORT=$HERE/../integration/helpers/free-port
 
-die() { echo "ceph.sh: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+NAME=ceph.sh VERBS="up|down|restart-rgw"
+. "$HERE/lib.sh"
 
 # pid of daemon NAME if it still runs and is ours (its command line names DIR)
 ours() {
@@ -268,18 +267,11 @@ restart_rgw() {
 	echo "ceph.sh: radosgw restarted in $(secs "$t0" "$(now)") s"
 }
 
-USAGE="usage: ceph.sh up|down|restart-rgw DIR"
-[ $# = 2 ] || { echo "$USAGE" >&2; exit 2; }
-case $2 in /*) D=$2 ;; *) D=$PWD/$2 ;; esac
-D=${D%/}
+scale_args "$@"
 TIMEOUT=${CEPH_UP_TIMEOUT:-120}
-case $1 in
+case $VERB in
 up) up ;;
-down)
-	t0=$(now)
-	down
-	echo "ceph.sh: down in $(secs "$t0" "$(now)") s"
-	;;
+down) timed_down ;;
 restart-rgw) restart_rgw ;;
-*) echo "$USAGE" >&2; exit 2 ;;
+*) usage ;;
 esac

@@ -15,9 +15,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
-die() { echo "pg.sh: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+NAME=pg.sh VERBS="up|down"
+. "$HERE/lib.sh"
 as_pg() { runuser -u postgres -- "$@"; }
 
 down() {
@@ -62,15 +61,9 @@ EOF
 	trap - EXIT INT TERM
 }
 
-[ $# = 2 ] || { echo "usage: pg.sh up|down DIR" >&2; exit 2; }
-case $2 in /*) D=$2 ;; *) D=$PWD/$2 ;; esac
-D=${D%/}
-case $1 in
+scale_args "$@"
+case $VERB in
 up) up ;;
-down)
-	t0=$(now)
-	down
-	echo "pg.sh: down in $(secs "$t0" "$(now)") s"
-	;;
-*) echo "usage: pg.sh up|down DIR" >&2; exit 2 ;;
+down) timed_down ;;
+*) usage ;;
 esac

@@ -33,6 +33,7 @@
 #include "common/fdio.h"
 #include "common/log.h"
 #include "server/objstore/s3.h"
+#include "tests/unit/fill.h"
 #include "server/objstore/s3_int.h"
 
 #define MiB (1u << 20)
@@ -40,18 +41,6 @@
 static struct s3_config cfg;
 static bool have_rgw;
 static char run[64];   /* this run's key prefix: runs never see each other's keys */
-
-static void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)x;
-	}
-}
 
 static const char *key(const char *name)
 {

@@ -17,6 +17,7 @@
 #include "server/store/content.h"
 #include "server/store/store.h"
 #include "server/store/storekey.h"
+#include "tests/unit/fill.h"
 
 #define STOREFX_DIR 64   /* bytes of a dir buffer */
 
@@ -55,17 +56,6 @@ static inline int storefx_remove(const char *dir, struct store *st)
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* n bytes of xorshift64 from seed: the same bytes for the same seed. */
-static inline void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-		p[i] = (uint8_t)(x >> 24);
-	}
 }
 
 /* The path of the one file of an upload directory under dir/uploads whose
