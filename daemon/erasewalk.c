@@ -215,7 +215,7 @@ static int erase_file(struct ewalk *w, int dfd, uint64_t pino, const char *name,
 	return rc;
 }
 
-static int walk_dir(struct ewalk *w, int dfd, int depth);
+static int walk_dir(struct ewalk *w, int dfd, int depth, struct obs *into);
 
 static int erase_dir(struct ewalk *w, int dfd, uint64_t pino, const char *name,
 		     const struct eplan_entry *e, int depth, struct obs *ob)
@@ -236,7 +236,7 @@ static int erase_dir(struct ewalk *w, int dfd, uint64_t pino, const char *name,
 		close(fd);
 		return rc > 0 ? 0 : rc;
 	}
-	rc = walk_dir(w, fd, depth + 1);
+	rc = walk_dir(w, fd, depth + 1, ob);
 	close(fd);
 	if (rc < 0)
 		return rc;
@@ -320,7 +320,12 @@ static int one_pass(struct ewalk *w, int dfd, uint64_t pino, int depth, struct o
 	return removed;
 }
 
-static int walk_dir(struct ewalk *w, int dfd, int depth)
+/* Walks dfd's entries; what its last pass saw and left goes into *into,
+ * the observations of the pass of the directory holding it (NULL: the
+ * root's, into the report).  So a directory walked again because its
+ * parent makes another pass (it held a mount, and could not be removed)
+ * counts once, as its parent's last pass saw it. */
+static int walk_dir(struct ewalk *w, int dfd, int depth, struct obs *into)
 {
 	struct eplan_entry self;
 	struct obs ob = { 0 };
@@ -329,8 +334,8 @@ static int walk_dir(struct ewalk *w, int dfd, int depth)
 	int rc;
 
 	if (sx_at(dfd, "", &self, NULL) < 0) {
-		r->failed++;
-		return 0;
+		ob.failed++;
+		goto out;
 	}
 	for (int pass = 0; pass < PASSES; pass++) {
 		memset(&ob, 0, sizeof(ob));
@@ -340,9 +345,17 @@ static int walk_dir(struct ewalk *w, int dfd, int depth)
 		if (rc == 0 && !again)
 			break;
 	}
-	r->kept += ob.kept;
-	r->mounts_skipped += ob.mounts;
-	r->failed += ob.failed + (again ? 1 : 0);
+	ob.failed += again ? 1 : 0;
+out:
+	if (into) {
+		into->kept += ob.kept;
+		into->mounts += ob.mounts;
+		into->failed += ob.failed;
+	} else {
+		r->kept += ob.kept;
+		r->mounts_skipped += ob.mounts;
+		r->failed += ob.failed;
+	}
 	return 0;
 }
 
@@ -355,7 +368,7 @@ int erase_walk_root(struct ewalk *w, int rootfd)
 		return rc;   /* -ENOTSUP: its mounts cannot be told apart */
 	w->ctx.root_dev = root.dev;
 	w->ctx.root_mnt = root.mnt;
-	if ((rc = walk_dir(w, rootfd, 0)) < 0)
+	if ((rc = walk_dir(w, rootfd, 0, NULL)) < 0)
 		return rc;
 	/* recorded before the crash and never met again: its unlink (or
 	 * rmdir) had happened, count it now */
