@@ -1002,6 +1002,66 @@ static void test_streamed_cuts(void **state)
 	free(d);
 }
 
+/* vigild's side (daemon/putio.c) of the same: the chunks a read cut go to
+ * putio_stream_cut as chash reports them (each before the piece whose
+ * bytes end it is sent; the stream's last one after the last piece, as
+ * chash_finish reports it, and never sent).  The chunker's are stored
+ * under the canonical root; one boundary a byte late is refused, naming
+ * the boundaries: putio sent them (without them the server chunks the
+ * stream itself and would have stored it). */
+static int64_t putio_cuts(const char *path, const uint8_t *d, size_t n, const uint32_t *cuts,
+			  size_t ncuts, struct vg_put_stored *st, char *err)
+{
+	struct vg_put *p = calloc(1, sizeof(*p));
+	struct put_body body = { .fd = -1, .size = n };
+	struct putio_trailer t = { 0 };
+	struct put_stream *ps;
+	uint64_t end = 0;
+	size_t off, k, i = 0;
+	int rc, lrc;
+
+	fill_put(p, path, VG_FILE, PUT_WHOLE);
+	p->e.size = n;
+	chash_digest_of(d, n, t.digest);
+	assert_int_equal(putio_stream_open(dev_m, p, &body, 10000, &ps, err, 256), 0);
+	for (off = 0; off < n; off += k) {
+		k = n - off < 65536 ? n - off : 65536;
+		while (i + 1 < ncuts && end + cuts[i] <= off + k) {
+			end += cuts[i];
+			assert_int_equal(putio_stream_cut(ps, cuts[i++]), 0);
+		}
+		assert_int_equal(putio_stream_data(ps, d + off, k), 0);
+	}
+	assert_int_equal(putio_stream_cut(ps, cuts[ncuts - 1]), 0);
+	rc = putio_stream_finish(ps, &t, st, &lrc, err, 256);
+	putio_stream_free(ps);
+	free(p);
+	return rc < 0 ? rc : (int64_t)st->version;
+}
+
+static void test_putio_cuts(void **state)
+{
+	size_t n = 2u << 20;
+	uint8_t *d = random_bytes(n, 16);
+	struct vg_put_stored st;
+	struct content c;
+	struct vec v;
+	uint32_t *l;
+	char err[256];
+
+	content_of(d, n, &c);
+	cuts_of(d, n, &v);
+	l = v.p;
+	assert_int_equal(putio_cuts("/data/putio-cuts.bin", d, n, l, v.n, &st, err), 1);
+	assert_memory_equal(st.tree_root, c.root, 32);
+	l[30]++;
+	l[31]--;
+	assert_int_equal(putio_cuts("/data/putio-late.bin", d, n, l, v.n, &st, err), -EBADMSG);
+	assert_non_null(strstr(err, "chunk boundaries"));
+	vec_free(&v);
+	free(d);
+}
+
 /* A WHOLE sent as it is read is checked by its digest alone (the device
  * computes no sha256): a wrong one stores nothing; the right one stores
  * the version with the server's root and sha256, and its chunk list when
@@ -1225,6 +1285,7 @@ int main(void)
 		cmocka_unit_test(test_verify_failure_stores_nothing),
 		cmocka_unit_test(test_streamed_digest),
 		cmocka_unit_test(test_streamed_cuts),
+		cmocka_unit_test(test_putio_cuts),
 		cmocka_unit_test(test_meta_delete_rename),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_ranges_sha),
