@@ -2,7 +2,7 @@
  * binary (build/bin/vigil-server), then talk to it as a device and as a
  * controller through client_connect + mux: WHOLE puts (resumed too, at
  * every send size of the sweep; sent as read, checked by the trailer's
- * digest), META/DELETE/RENAME, LS/LOG/STAT/READ,
+ * digest; with the device's chunk boundaries, MSG_PUT_CUTS, checked), META/DELETE/RENAME, LS/LOG/STAT/READ,
  * verification failures, stale bases, role checks, revocation, garbage on
  * the port, and a clean exit 0 on SIGTERM. */
 #include <errno.h>
