@@ -158,7 +158,7 @@ static int vb_new(struct store *st, const struct devkey *key, struct store_batch
 	vb->tb = ctree_builder_new(put_page, vb);
 	vb->whole = chash_new(CHASH_SHA256 | CHASH_DIGEST);
 	vb->csha = EVP_MD_CTX_new();
-	vb->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	vb->md = content_md_sha256();
 	vb->mac = store_idmac_new(key);
 	if (!vb->ch || !vb->tb || !vb->whole || !vb->csha || !vb->md || !vb->mac)
 		goto fail;
@@ -192,7 +192,6 @@ void vbuild_free(struct vbuild *vb)
 	ctree_builder_free(vb->tb);
 	chash_free(vb->whole);
 	EVP_MD_CTX_free(vb->csha);
-	EVP_MD_free(vb->md);
 	store_idmac_free(vb->mac);
 	vb_ckpt_close(vb);
 	free(vb->log);

@@ -528,7 +528,7 @@ static void md_fetch(void)
 
 /* SHA-256 fetched once: EVP_sha256() makes every EVP_DigestInit_ex look
  * the implementation up again, once per chunk. */
-static const EVP_MD *content_md_sha256(void)
+const EVP_MD *content_md_sha256(void)
 {
 	pthread_once(&md_once, md_fetch);
 	return md_sha256 ? md_sha256 : EVP_sha256();

@@ -52,7 +52,7 @@ struct vbuild {
 	struct vpipe *pipe;    /* NULL: serial */
 	uint64_t pipe_at;      /* start it once this many bytes were written */
 	bool piped;            /* it was started */
-	EVP_MD *md;            /* SHA-256, fetched once */
+	const EVP_MD *md;      /* SHA-256 (content_md_sha256: shared) */
 	EVP_MD_CTX *csha;      /* each chunk's sha256 (the writer's thread) */
 	struct store_idmac *mac;   /* chunk and page ids (whoever stores them) */
 };

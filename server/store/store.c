@@ -60,16 +60,26 @@ void store_chunk_id(const struct devkey *key, const uint8_t sha[32], uint8_t id[
 }
 
 struct store_idmac {
-	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;
 };
+
+static EVP_MAC *idmac_hmac;
+static pthread_once_t idmac_once = PTHREAD_ONCE_INIT;
+
+/* HMAC fetched once for the process, as content_md_sha256 does for
+ * SHA-256: a fetch per builder (one per item of a batched put) was a
+ * provider lookup under OpenSSL's locks each time.  A context holds its
+ * own reference; this one is never freed. */
+static void idmac_fetch(void)
+{
+	idmac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
 
 void store_idmac_free(struct store_idmac *m)
 {
 	if (!m)
 		return;
 	EVP_MAC_CTX_free(m->ctx);
-	EVP_MAC_free(m->mac);
 	free(m);
 }
 
@@ -83,7 +93,8 @@ struct store_idmac *store_idmac_new(const struct devkey *key)
 
 	if (!m)
 		return NULL;
-	if (!(m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(m->ctx = EVP_MAC_CTX_new(m->mac)) ||
+	pthread_once(&idmac_once, idmac_fetch);
+	if (!idmac_hmac || !(m->ctx = EVP_MAC_CTX_new(idmac_hmac)) ||
 	    EVP_MAC_init(m->ctx, key->k, sizeof(key->k), p) != 1) {
 		store_idmac_free(m);
 		return NULL;
