@@ -221,11 +221,14 @@ test-encrypt: deps
 # tree of their own: what only a sanitizer sees fails the run too.
 ASAN_BUILD ?= build-asan
 ASAN_INTEGRATION := $(wildcard tests/integration/t_soak.sh)
+# The soak (mostly waiting) runs beside the unit tests, both runners
+# printing under one lock (tests/pool.sh).
 test-asan:
 	$(PAR_MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 all unit-build
-	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 unit
-	@for t in $(ASAN_INTEGRATION); do echo "== $$t (ASan+UBSan)"; \
-		BIN=$(CURDIR)/$(ASAN_BUILD)/bin bash $$t || exit 1; done
+	@rc=0; export POOL_PRINT_LOCK=$(CURDIR)/$(ASAN_BUILD)/print.lock; \
+	BIN=$(CURDIR)/$(ASAN_BUILD)/bin tests/integration/run-all.sh $(notdir $(ASAN_INTEGRATION)) & p=$$!; \
+	tests/run-unit.sh $(patsubst $(BUILD)/%,$(ASAN_BUILD)/%,$(UNIT_BINS)) || rc=1; \
+	wait $$p || rc=1; exit $$rc
 
 # The proof under faults (issue 10, section 3): ROUNDS crash rounds of
 # kill -9 during edits over 1,000 files, network faults through a cutting

@@ -5,7 +5,8 @@
 # line, so concurrent tests never interleave.  The tests named in FIRST
 # (the longest) start first, in that order, and the others fill the slots
 # beside them; the tests named in SERIAL come last, each alone once
-# nothing else runs.
+# nothing else runs.  Two runners at once (make test-asan) print under one
+# lock when POOL_PRINT_LOCK names the same file for both.
 #
 #   pool_run JOBS LIMIT CMD... -- TEST...
 # runs `timeout LIMIT CMD... TEST` for each TEST (at most JOBS at once),
@@ -28,7 +29,7 @@ pool_one() { # NAME LOG LIMIT CMD...: run one test into LOG, print it whole
 			# timeout(1) says 124 when LIMIT ran out
 			echo "== $name: FAILED after $el s (exit $rc$([ "$rc" = 124 ] && echo ", past the $limit s limit"))"
 		fi
-	} 9>>"$pool_dir/print.lock"
+	} 9>>"${POOL_PRINT_LOCK:-$pool_dir/print.lock}"
 	echo "$rc" >"$log.rc"
 }
 
