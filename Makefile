@@ -185,9 +185,10 @@ TEST_STAGES := lint man-lint unit fuzz-smoke integration unit-encrypt integratio
 # whole, after its command, and a failed compile still ends the build with
 # make's "*** [target] Error" line naming it.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-PAR_MAKE  := $(MAKE) -j$(TEST_JOBS) -Otarget
+PAR_MAKE  := $(MAKE) -j$(TEST_JOBS) -Otarget --no-print-directory
 test: deps
-	$(PAR_MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD)
+	@t0=$$(date +%s); $(PAR_MAKE) all $(UNIT_BINS) $(SEALED_PRELOAD) || exit 1; \
+	echo "make test: build took $$(( $$(date +%s) - t0 )) s"
 	@rc=0; failed=""; for s in $(TEST_STAGES); do t0=$$(date +%s); \
 		$(MAKE) $$s || { rc=1; failed="$$failed $$s"; }; \
 		echo "make test: $$s took $$(( $$(date +%s) - t0 )) s"; done; \
