@@ -11,7 +11,7 @@
 #               (the bpf tracker sees every path operation on the machine)
 SERIAL="t_idle.sh"
 # the longest start first; the short ones fill the slots beside them
-FIRST="t_soak.sh t_simfs.sh t_ranges.sh t_tracker.sh t_sweep_stress.sh t_erase.sh t_offline.sh t_commands.sh"
+FIRST="t_soak.sh t_tracker.sh t_offline.sh t_ranges.sh t_simfs.sh t_resume.sh t_reconnect.sh t_erase.sh t_sweep_stress.sh t_commands.sh"
 cd "$(dirname "$0")" || exit 1
 . ../pool.sh
 [ $# -gt 0 ] || set -- t_*.sh
