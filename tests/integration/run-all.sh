@@ -9,6 +9,9 @@
 # The scripts in SERIAL run alone, nothing else beside them:
 #   t_idle.sh   counts vigild's context switches over 40 s of nothing changing
 #               (the bpf tracker sees every path operation on the machine)
+# t_reconnect.sh adds an address to lo (a network change every vigild
+# hears) but runs beside the others: no other script changes the network
+# or counts vigild's attempts to connect, and t_idle.sh runs alone.
 SERIAL="t_idle.sh"
 # the longest start first; the short ones fill the slots beside them
 FIRST="t_soak.sh t_tracker.sh t_offline.sh t_ranges.sh t_simfs.sh t_resume.sh t_reconnect.sh t_erase.sh t_sweep_stress.sh t_commands.sh"
