@@ -144,10 +144,15 @@ static int latest_locked(struct index *idx, int64_t dev, const char *path, int64
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
+	/* "+capture_ns": without it SQLite (no statistics) chose
+	 * versions_by_capture, a scan of every version of the device up to
+	 * the time and a sort, for one path: 6 ms per call at 20,000 files
+	 * (each LATEST, each rename source, each adoption), growing with the
+	 * device; versions_by_path finds the row at once */
 	r = idx_prepc(idx, skip_implicit ?
-		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND capture_ns <= ?3"
+		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND +capture_ns <= ?3"
 		 " AND implicit = 0 ORDER BY version DESC LIMIT 1" :
-		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND capture_ns <= ?3"
+		 "SELECT " VCOLS " FROM versions WHERE dev = ?1 AND path = ?2 AND +capture_ns <= ?3"
 		 " ORDER BY version DESC LIMIT 1", &st);
 	if (r < 0)
 		return r;
