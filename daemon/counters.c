@@ -13,6 +13,10 @@ const char *const ctr_names[CTR_COUNT] = {
 	"connects", "link_connects", "net_changes",
 };
 
+/* Every counter must fit in one report (MSG_DEV_REPORT; report_counter
+ * drops what does not): raising VG_COUNTERS_MAX changes the wire. */
+_Static_assert(CTR_COUNT <= VG_COUNTERS_MAX, "vigild's counters overflow a report");
+
 void ctr_report(const struct counters *c, struct vg_report *rep)
 {
 	for (int i = 0; i < CTR_COUNT; i++)
