@@ -52,16 +52,21 @@ static void test_vigild_figures(void **state)
 {
 	struct backoff b;
 	int64_t total = 0;
-	int i;
+	int i, w;
 
 	(void)state;
 	backoff_init(&b, 500, 300000);
-	/* 500 ms x 2^9 = 256 s, then 300 s */
+	/* the first nine waits: 500 ms x 2^0 .. 2^8, each within +-25 % */
 	for (i = 0; i < 9; i++)
 		total += backoff_next(&b);
 	assert_true(total <= (int64_t)(500 * 511) * 5 / 4 + 9);
-	for (i = 0; i < 100; i++)
-		assert_true(backoff_next(&b) >= 225000);   /* 0.75 x 5 min */
+	/* the tenth: 500 ms x 2^9 = 256 s (+-25 %); from then on the 5 min cap */
+	w = backoff_next(&b);
+	assert_true(w >= 192000 && w <= 320000);
+	for (i = 0; i < 100; i++) {
+		w = backoff_next(&b);
+		assert_true(w >= 225000 && w <= 375000);   /* 5 min +-25 % */
+	}
 }
 
 int main(void)
