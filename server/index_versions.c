@@ -528,9 +528,7 @@ static int ancestors_locked(struct index *idx, int64_t dev, const char *path, in
 	return r;
 }
 
-/* Clamps the capture time above the device's maximum and records it: two
- * versions never share a time, or `--at` could not reach the older of two
- * of one path (whatever the device sent: a clock behind, a restart). */
+/* Stores the device's capture maximum. */
 static int capture_write(struct index *idx, int64_t dev, int64_t capture)
 {
 	sqlite3_stmt *st = NULL;
@@ -546,6 +544,10 @@ static int capture_write(struct index *idx, int64_t dev, int64_t capture)
 	return r;
 }
 
+/* Clamps the capture time above the device's maximum and records it: two
+ * versions never share a time, or `--at` could not reach the older of two
+ * of one path (whatever the device sent: a clock behind, a restart).  In a
+ * group the maximum is kept in memory and written at the group's end. */
 static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 {
 	struct group_dev *g;
@@ -554,10 +556,10 @@ static int capture_locked(struct index *idx, int64_t dev, int64_t *capture)
 
 	if ((r = group_dev(idx, dev, &g)) < 0)
 		return r;
-	if (g == NULL && (r = capture_read(idx, dev, &max)) < 0)
-		return r;
 	if (g != NULL)
 		max = g->max_capture;
+	else if ((r = capture_read(idx, dev, &max)) < 0)
+		return r;
 	if (*capture <= max)
 		*capture = max == INT64_MAX ? max : max + 1;
 	if (g == NULL)
@@ -723,9 +725,6 @@ static struct index_version *batch_scratch(struct index *idx)
 	return idx->scratch;
 }
 
-/* Commits every version of list in one transaction, each under a savepoint
- * of its own (one refused version leaves the others); if the transaction
- * fails, every version of it fails. */
 /* Writes the group's device rows (group_dev) and leaves the group. */
 static int group_devs_flush(struct index *idx)
 {
@@ -744,6 +743,9 @@ static int group_devs_flush(struct index *idx)
 	return r;
 }
 
+/* Commits every version of list in one transaction, each under a savepoint
+ * of its own (one refused version leaves the others); if the transaction
+ * fails, every version of it fails. */
 static void group_run(struct index *idx, struct commit_wait *list)
 {
 	struct group_dev saved[IDX_GROUP_DEVS];
