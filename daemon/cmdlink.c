@@ -258,12 +258,10 @@ static int link_up(struct cmdlink *l)
  * connection, they do not make one. */
 static void link_wait(struct cmdlink *l)
 {
-	struct timespec ts;
-
 	int ms = backoff_next(&l->bo);
+	struct timespec ts = deadline_in_ms(ms);
 
 	l->retry_at = mono_ms() + ms;
-	ts = deadline_in_ms(ms);
 	while (!l->quit && !l->retry_now &&
 	       pthread_cond_timedwait(&l->cv, &l->mu, &ts) != ETIMEDOUT)
 		;

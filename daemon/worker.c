@@ -48,8 +48,7 @@ struct worker {
 	struct shipper *sh;
 	struct qitem q;
 	int64_t last_report;
-	int connect_fails;
-	bool conn_failed;             /* its last attempt to connect failed */
+	int connect_fails;            /* failed attempts to connect since the last that worked */
 	int64_t sim_retry_ns;         /* worker 0: no SIM report before then */
 	int sim_fails;
 	bool sim_left;                /* worker 0: a SIM report is still to send */
@@ -264,22 +263,21 @@ static int ensure_conn(struct worker *w)
 	pthread_mutex_unlock(&d->mu);
 	if (ship_connect(w->sh) == 0) {
 		ship_backoff_reset(w->sh);
-		w->connect_fails = 0;
 		if (w->i == 0) {
 			pthread_mutex_lock(&d->mu);
 			d->retry_at = 0;
 			pthread_mutex_unlock(&d->mu);
 		}
 		set_state(d, 1, "", 0);
-		if (w->conn_failed)   /* the server is back: the others try now too */
+		if (w->connect_fails > 0)   /* the server is back: the others try now too */
 			vigild_reachable(d);
-		w->conn_failed = false;
+		w->connect_fails = 0;
 		report(w);
 		return 0;
 	}
-	w->conn_failed = true;
+	w->connect_fails++;
 	set_state(d, 0, ship_last_error(w->sh), 0);
-	if (d->once && ++w->connect_fails >= ONCE_CONNECT_TRIES) {
+	if (d->once && w->connect_fails >= ONCE_CONNECT_TRIES) {
 		set_state(d, -1, NULL, -ECONNREFUSED);
 		return -ECONNREFUSED;
 	}
