@@ -456,23 +456,17 @@ fuzz-smoke:
 
 # The S3 client's reply parsers (tests/fuzz/fuzz_s3xml.c) need libxml2 and
 # libcurl's headers from the scale packages, so they are not among
-# FUZZ_TARGETS: `make fuzz-scale` replays their seeds (make test-scale runs
-# it), `make fuzz-scale FUZZ_S=300` fuzzes them that long.
+# FUZZ_TARGETS: `make fuzz-scale` replays their seeds through fuzz-smoke
+# (make test-scale runs it), `make fuzz-scale FUZZ_S=300` also fuzzes them
+# that long through fuzz.
 FUZZ_SRC_s3xml := server/objstore/s3_xml.c
 $(FUZZ_BUILD)/obj/server/objstore/s3_xml.o $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_s3xml.o: \
 	FUZZ_CFLAGS += $(SCALE_CFLAGS)
 $(FUZZ_BUILD)/fuzz_s3xml: FUZZ_LDLIBS += $(SCALE_LDLIBS)
 .PHONY: fuzz-scale
-fuzz-scale: $(FUZZ_BUILD)/fuzz_s3xml
-	@printf 'fuzz-smoke %-10s ' s3xml; \
-	$(FUZZ_BUILD)/fuzz_s3xml -timeout=10 -rss_limit_mb=2048 tests/fuzz/corpus/s3xml/* \
-		> $(FUZZ_BUILD)/smoke-s3xml.log 2>&1 || \
-		{ echo FAILED; tail -40 $(FUZZ_BUILD)/smoke-s3xml.log; exit 1; }; \
-	echo "ok ($$(ls tests/fuzz/corpus/s3xml | wc -l) inputs)"
+fuzz-scale:
+	$(MAKE) --no-print-directory fuzz-smoke FUZZ_TARGETS=s3xml
 	@if [ "$(origin FUZZ_S)$(origin FUZZ_SECONDS)" != "filefile" ]; then \
-		mkdir -p $(FUZZ_BUILD)/corpus/s3xml $(FUZZ_BUILD)/artifacts/s3xml; \
-		$(FUZZ_BUILD)/fuzz_s3xml $(FUZZ_OPTS) -max_total_time=$(FUZZ_S) \
-			-artifact_prefix=$(FUZZ_BUILD)/artifacts/s3xml/ \
-			$(FUZZ_BUILD)/corpus/s3xml tests/fuzz/corpus/s3xml 2>&1 | grep -v '^#[0-9]'; fi
+		$(MAKE) --no-print-directory fuzz FUZZ_TARGETS=s3xml; fi
 
 -include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
